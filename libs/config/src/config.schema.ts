@@ -1,0 +1,72 @@
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+/**
+ * Every setting the platform reads, with its default. `loadConfig` validates the environment
+ * against it once at boot; nothing else reads process.env.
+ */
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  API_HOST: z.string().min(1).default('127.0.0.1'),
+  API_PORT: port.default(3000),
+  /** Largest JSON/urlencoded request body the API accepts (uploads stream and have their own limits). */
+  API_BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1_048_576),
+  /** Base URL clients use to reach the API (printed by the start command, used in links). */
+  PUBLIC_URL: z.url().optional(),
+
+  WORKER_HEALTH_HOST: z.string().min(1).default('127.0.0.1'),
+  WORKER_HEALTH_PORT: port.default(3001),
+  /** How many jobs one worker process runs at once on its CPU queue. */
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  /** Queues this worker consumes: cpu, gpu or both. */
+  WORKER_QUEUES: z
+    .string()
+    .default('cpu')
+    .transform((s) => s.split(',').map((q) => q.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(['cpu', 'gpu'])).min(1)),
+  /** Seconds the worker waits for the current step to checkpoint on SIGTERM before exiting. */
+  WORKER_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(1).default(30),
+
+  /** Owner / migration connection (bypasses row-level security; used for migrations and system paths). */
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .default('postgresql://root@127.0.0.1:5432/modelsmith'),
+  /** Password of the row-level-security-bound application role `modelsmith_app`. */
+  DATABASE_APP_PASSWORD: z.string().min(8).default('modelsmith-app-dev-password'),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .default('redis://127.0.0.1:6379'),
+  /** BullMQ key prefix; lets several installations (or test runs) share one Redis. */
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]+$/)
+    .default('modelsmith'),
+
+  /** S3-compatible endpoint, e.g. http://127.0.0.1:9000. Empty: the start command runs a local one. */
+  S3_ENDPOINT: z.url(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_ACCESS_KEY: z.string().min(1),
+  S3_SECRET_KEY: z.string().min(1),
+  S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name')
+    .default('modelsmith'),
+  /** Lifetime of presigned download/upload URLs. */
+  S3_PRESIGN_EXPIRY_SECONDS: z.coerce.number().int().min(60).max(604_800).default(3600),
+
+  /** Operator token that may create tenants and their first key (header `Authorization: Bearer <token>`). */
+  ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+
+  /** TensorFlow.js backend: auto picks tensorflow-gpu -> tensorflow -> wasm -> cpu. */
+  ML_BACKEND: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+
+});
+
+export type AppConfig = z.infer<typeof configSchema>;

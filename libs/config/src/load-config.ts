@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { configSchema, type AppConfig } from './config.schema';
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(readonly issues: string[]) {
+    super(`Invalid configuration:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Treats empty strings as unset, so `FOO=` in an env file falls back to the default. */
+function withoutEmpty(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') out[k] = v;
+  return out;
+}
+
+export function formatIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    const name = issue.path.join('.') || '(root)';
+    const detail = issue.code === 'invalid_type' && issue.input === undefined ? 'is required but not set' : issue.message;
+    return `${name}: ${detail}`;
+  });
+}
+
+/** Validates an environment (defaults to process.env) once; throws ConfigError naming every bad value. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
+  const parsed = configSchema.safeParse(withoutEmpty(env));
+  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error));
+  return Object.freeze(parsed.data);
+}

@@ -1,0 +1,9 @@
+// Public surface of the ML engine. Each feature folder owns its own index.ts.
+export * from './backend';
+export * from './kernels';
+export * from './train';
+export * from './eval';
+export * from './zoo';
+export * from './preprocess';
+export * from './export';
+export * from './data';
