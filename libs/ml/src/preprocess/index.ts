@@ -1,1 +1,8 @@
-export {};
+export { decodeImage, DEFAULT_MAX_INPUT_PIXELS, SUPPORTED_IMAGE_FORMATS } from './decode-image';
+export type { DecodeOptions, DecodedImage, FitPolicy } from './decode-image';
+export { IMAGENET_MEAN_STD, normalizationSchema, normalizePixels } from './normalization';
+export type { Normalization } from './normalization';
+export { PreprocessError } from './preprocess-errors';
+export type { PreprocessErrorCode } from './preprocess-errors';
+export { imagesToBatch, imageToTensor, preprocessImage } from './preprocess-image';
+export type { ImageInputSpec, PreprocessedImage, PreprocessOptions } from './preprocess-image';
