@@ -1,0 +1,85 @@
+import { Client } from 'pg';
+import { createPrismaClient, createSystemPrismaClient, type SystemPrismaClient } from './client';
+import type { PrismaClient } from './generated/client';
+import { withTenant } from './tenant';
+import { createTestDatabase, type TestDatabase } from './testing';
+
+describe('withTenant + generated client (end to end)', () => {
+  let db: TestDatabase;
+  let system: SystemPrismaClient;
+  let app: PrismaClient;
+  let ownerScoped: PrismaClient;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    system = await createSystemPrismaClient(db.url, { poolSize: 2 });
+    app = createPrismaClient(db.appUrl, { poolSize: 2 });
+    ownerScoped = createPrismaClient(db.url, { poolSize: 2 });
+  });
+  afterAll(async () => {
+    await Promise.all([system?.$disconnect(), app?.$disconnect(), ownerScoped?.$disconnect()]);
+    await db?.drop();
+  });
+
+  const newTenant = (slug: string) => system.tenant.create({ data: { name: slug, slug: `${slug}-${Math.random().toString(36).slice(2)}` } });
+
+  it('creates a tenant through the system client with schema defaults', async () => {
+    const t = await newTenant('defaults');
+    expect(t.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(t.status).toBe('ACTIVE');
+    expect(t.maxConcurrentJobs).toBe(2);
+    expect(t.maxUploadBytes).toBe(10_737_418_240n);
+  });
+
+  it("scopes the app client to the transaction's tenant", async () => {
+    const a = await newTenant('a');
+    const b = await newTenant('b');
+    const ds = await withTenant(app, a.id, (tx) =>
+      tx.dataset.create({ data: { tenantId: a.id, name: 'flowers', task: 'IMAGE_CLASSIFICATION' } }),
+    );
+    expect(await withTenant(app, a.id, (tx) => tx.dataset.findUnique({ where: { id: ds.id } }))).toMatchObject({ name: 'flowers' });
+    expect(await withTenant(app, b.id, (tx) => tx.dataset.findUnique({ where: { id: ds.id } }))).toBeNull();
+    expect(await withTenant(app, b.id, (tx) => tx.dataset.findMany())).toEqual([]);
+    // Outside any tenant transaction the application role sees nothing at all.
+    expect(await app.dataset.findMany()).toEqual([]);
+    expect(await app.tenant.findMany()).toEqual([]);
+    // The tenant row itself is visible to its own tenant only.
+    expect(await withTenant(app, b.id, (tx) => tx.tenant.findMany())).toEqual([expect.objectContaining({ id: b.id })]);
+    // The system client sees across tenants on purpose.
+    expect(await system.dataset.findUnique({ where: { id: ds.id } })).not.toBeNull();
+  });
+
+  it('scopes even a client connected as the owner, inside withTenant', async () => {
+    const a = await newTenant('oa');
+    const b = await newTenant('ob');
+    await withTenant(ownerScoped, a.id, (tx) => tx.dataset.create({ data: { tenantId: a.id, name: 'x', task: 'TABULAR_REGRESSION' } }));
+    expect(await withTenant(ownerScoped, b.id, (tx) => tx.dataset.findMany())).toEqual([]);
+    const rows = await withTenant(ownerScoped, b.id, (tx) => tx.$queryRaw<unknown[]>`SELECT * FROM datasets`);
+    expect(rows).toEqual([]);
+  });
+
+  it("rejects writing a row for another tenant and rolls the transaction back", async () => {
+    const a = await newTenant('wa');
+    const b = await newTenant('wb');
+    await expect(
+      withTenant(app, b.id, async (tx) => {
+        await tx.dataset.create({ data: { tenantId: b.id, name: 'mine', task: 'TEXT_CLASSIFICATION' } });
+        await tx.dataset.create({ data: { tenantId: a.id, name: 'theirs', task: 'TEXT_CLASSIFICATION' } });
+      }),
+    ).rejects.toThrow(/row-level security/);
+    expect(await system.dataset.count({ where: { tenantId: { in: [a.id, b.id] } } })).toBe(0);
+  });
+
+  it('does not leak the tenant setting to the next user of a pooled connection', async () => {
+    const a = await newTenant('pa');
+    await withTenant(app, a.id, (tx) => tx.dataset.create({ data: { tenantId: a.id, name: 'p', task: 'TABULAR_CLASSIFICATION' } }));
+    for (let i = 0; i < 4; i++) expect(await app.dataset.count()).toBe(0);
+    const raw = new Client({ connectionString: db.appUrl });
+    await raw.connect();
+    try {
+      expect((await raw.query('SELECT * FROM datasets')).rowCount).toBe(0);
+    } finally {
+      await raw.end();
+    }
+  });
+});
