@@ -1,1 +1,123 @@
-export {};
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { registerWasmTrainingKernels } from '../kernels';
+
+export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+
+export interface InitBackendOptions {
+  /** Backend to use; 'auto' (default) takes the first that loads in the order tensorflow-gpu, tensorflow, wasm, cpu. */
+  prefer?: BackendName | 'auto';
+  /** Threads for the wasm backend (only used by its multi-threaded build; see docs/ml-engine.md). */
+  wasmThreads?: number;
+  log?: (msg: string) => void;
+}
+
+export interface BackendInfo {
+  name: BackendName;
+  /** Kernels this library registered for the chosen backend (empty unless wasm). */
+  kernelsRegistered: string[];
+}
+
+const AUTO_ORDER: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+/** tfjs registry name of each backend. */
+const TF_NAME: Record<BackendName, string> = {
+  'tensorflow-gpu': 'tensorflow',
+  tensorflow: 'tensorflow',
+  wasm: 'wasm',
+  cpu: 'cpu',
+};
+
+let current: BackendInfo | undefined;
+/** Serialises concurrent calls: each waits for the previous one before deciding. */
+let queue: Promise<unknown> = Promise.resolve();
+
+/** Loads a native tfjs-node package if installed; they are optional dependencies. */
+function requireOptional(pkg: string): boolean {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require(pkg);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let wasmLoaded = false;
+function loadWasm(wasmThreads: number | undefined): void {
+  if (wasmLoaded) return;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
+  // Resolve the .wasm binaries from the package itself, so that bundlers, jest and tsx all find them.
+  const dist = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+  wasm.setWasmPaths(dist + path.sep);
+  if (wasmThreads !== undefined) wasm.setThreadsCount(wasmThreads);
+  wasmLoaded = true;
+}
+
+async function tryBackend(name: BackendName, opts: InitBackendOptions): Promise<boolean> {
+  switch (name) {
+    case 'tensorflow-gpu':
+      if (!requireOptional('@tensorflow/tfjs-node-gpu')) return false;
+      break;
+    case 'tensorflow':
+      if (!requireOptional('@tensorflow/tfjs-node')) return false;
+      break;
+    case 'wasm':
+      try {
+        loadWasm(opts.wasmThreads);
+      } catch {
+        return false;
+      }
+      break;
+    case 'cpu':
+      break;
+  }
+  try {
+    return await tf.setBackend(TF_NAME[name]);
+  } catch {
+    return false;
+  }
+}
+
+async function choose(opts: InitBackendOptions): Promise<BackendInfo> {
+  const log = opts.log ?? (() => undefined);
+  const prefer = opts.prefer ?? 'auto';
+  const order = prefer === 'auto' ? AUTO_ORDER : [prefer, ...AUTO_ORDER.filter((b) => b !== prefer)];
+  for (const name of order) {
+    if (!(await tryBackend(name, opts))) {
+      log(`ml backend: ${name} unavailable`);
+      continue;
+    }
+    await tf.ready();
+    const kernelsRegistered = name === 'wasm' ? registerWasmTrainingKernels() : [];
+    const info: BackendInfo = { name, kernelsRegistered };
+    const extra = kernelsRegistered.length ? ` (+${kernelsRegistered.length} training kernels)` : '';
+    log(
+      `ml backend: using ${name}${prefer !== 'auto' && prefer !== name ? ` (preferred ${prefer} unavailable)` : ''}${extra}`,
+    );
+    return info;
+  }
+  throw new Error('no TensorFlow.js backend could be initialised');
+}
+
+/**
+ * Chooses and initialises the TensorFlow.js backend: tfjs-node-gpu -> tfjs-node -> wasm -> cpu, the
+ * first that loads, unless `prefer` names one (which is then tried first). Idempotent: later calls
+ * with the same preference return the same result; a different explicit preference switches backend.
+ */
+export async function initBackend(opts: InitBackendOptions = {}): Promise<BackendInfo> {
+  const run = queue.then(async () => {
+    const prefer = opts.prefer ?? 'auto';
+    const active = current && tf.getBackend() === TF_NAME[current.name];
+    if (current && active && (prefer === 'auto' || prefer === current.name)) return current;
+    current = await choose(opts);
+    return current;
+  });
+  queue = run.catch(() => undefined);
+  return run;
+}
+
+/** The backend chosen by the last successful initBackend, or undefined before it. */
+export function currentBackend(): BackendInfo | undefined {
+  return current;
+}

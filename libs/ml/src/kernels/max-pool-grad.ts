@@ -1,0 +1,66 @@
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+/**
+ * MaxPoolGrad for wasm. tfjs-backend-wasm 4.22 ships one, but its results disagree with the cpu backend
+ * (and with the definition); this one routes dy to the first maximum of each window, as cpu does.
+ * One pass over the wasm heap: per output pixel, scan the window per channel, then scatter dy.
+ */
+export const maxPoolGradWasm: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const { dy, input } = inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
+  const a = attrs as unknown as tf.MaxPoolGradAttrs;
+  const be = backend as BackendWasm;
+  const info = tf.backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    a.filterSize,
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+  );
+  const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: Ho, outWidth: Wo } = info;
+  const { strideHeight: sh, strideWidth: sw, effectiveFilterHeight: fh, effectiveFilterWidth: fw } = info;
+  const pt = info.padInfo.top;
+  const pl = info.padInfo.left;
+  const out = be.makeOutput(input.shape, 'float32');
+  // Views are taken after the allocation: growing the heap detaches older views.
+  const x = be.typedArrayFromHeap(input) as Float32Array;
+  const g = be.typedArrayFromHeap(dy) as Float32Array;
+  const dx = be.typedArrayFromHeap(out) as Float32Array;
+  dx.fill(0);
+  const best = new Float32Array(C);
+  const where = new Int32Array(C);
+  for (let n = 0; n < N; n++) {
+    const xBase = n * H * W * C;
+    for (let oy = 0; oy < Ho; oy++) {
+      const y0 = oy * sh - pt;
+      const yLo = Math.max(0, y0);
+      const yHi = Math.min(H, y0 + fh);
+      for (let ox = 0; ox < Wo; ox++) {
+        const x0 = ox * sw - pl;
+        const xLo = Math.max(0, x0);
+        const xHi = Math.min(W, x0 + fw);
+        best.fill(-Infinity);
+        where.fill(-1);
+        for (let iy = yLo; iy < yHi; iy++) {
+          for (let ix = xLo; ix < xHi; ix++) {
+            const p = xBase + (iy * W + ix) * C;
+            for (let c = 0; c < C; c++) {
+              const v = x[p + c];
+              if (v > best[c]) {
+                best[c] = v;
+                where[c] = p + c;
+              }
+            }
+          }
+        }
+        const q = ((n * Ho + oy) * Wo + ox) * C;
+        for (let c = 0; c < C; c++) {
+          const w = where[c];
+          if (w >= 0) dx[w] += g[q + c];
+        }
+      }
+    }
+  }
+  return out;
+};

@@ -1,0 +1,40 @@
+import * as tf from '@tensorflow/tfjs';
+import { conv2DBackpropFilterWasm } from './conv2d-backprop-filter';
+import { depthwiseConv2dNativeBackpropFilterWasm } from './depthwise-backprop-filter';
+import { depthwiseConv2dNativeBackpropInputWasm } from './depthwise-backprop-input';
+import { maxPoolGradWasm } from './max-pool-grad';
+
+/** Training kernels the wasm backend of tfjs 4.22 lacks, keyed by kernel name. */
+export const WASM_TRAINING_KERNELS: Readonly<Record<string, tf.KernelFunc>> = {
+  Conv2DBackpropFilter: conv2DBackpropFilterWasm,
+  DepthwiseConv2dNativeBackpropFilter: depthwiseConv2dNativeBackpropFilterWasm,
+  DepthwiseConv2dNativeBackpropInput: depthwiseConv2dNativeBackpropInputWasm,
+};
+
+/** Kernels tfjs-backend-wasm 4.22 has but gets wrong (or slow); ours replace them. */
+export const WASM_REPLACED_KERNELS: Readonly<Record<string, tf.KernelFunc>> = {
+  MaxPoolGrad: maxPoolGradWasm,
+};
+
+/**
+ * Registers our training kernels for the `wasm` backend: the missing ones (unless a future tfjs
+ * release brings its own) and the replacements. Idempotent. Returns the names of all kernels of ours
+ * that are registered.
+ */
+export function registerWasmTrainingKernels(): string[] {
+  const ours: string[] = [];
+  for (const [kernelName, kernelFunc] of Object.entries(WASM_TRAINING_KERNELS)) {
+    const existing = tf.getKernel(kernelName, 'wasm');
+    if (!existing) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
+    if (!existing || existing.kernelFunc === kernelFunc) ours.push(kernelName);
+  }
+  for (const [kernelName, kernelFunc] of Object.entries(WASM_REPLACED_KERNELS)) {
+    const existing = tf.getKernel(kernelName, 'wasm');
+    if (existing?.kernelFunc !== kernelFunc) {
+      if (existing) tf.unregisterKernel(kernelName, 'wasm');
+      tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
+    }
+    ours.push(kernelName);
+  }
+  return ours;
+}
