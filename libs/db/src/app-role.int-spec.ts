@@ -1,0 +1,35 @@
+import { Client } from 'pg';
+import { APP_ROLE, ensureAppRole } from './app-role';
+import { scramVerifierMatches } from './scram';
+import { createTestDatabase, TEST_APP_PASSWORD, type TestDatabase } from './testing';
+
+describe('ensureAppRole', () => {
+  let db: TestDatabase;
+  let owner: Client;
+  const authid = async () =>
+    (await owner.query<{ rolcanlogin: boolean; rolpassword: string }>('SELECT rolcanlogin, rolpassword FROM pg_authid WHERE rolname = $1', [APP_ROLE]))
+      .rows[0];
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    owner = new Client({ connectionString: db.url });
+    await owner.connect();
+  });
+  afterAll(async () => {
+    await owner?.end();
+    await db?.drop();
+  });
+
+  it('lets the application role log in with the configured password, stored as a SCRAM verifier', async () => {
+    const row = await authid();
+    expect(row?.rolcanlogin).toBe(true);
+    expect(row?.rolpassword).toMatch(/^SCRAM-SHA-256\$4096:/);
+    expect(scramVerifierMatches(row?.rolpassword ?? null, TEST_APP_PASSWORD)).toBe(true);
+  });
+
+  it('changes nothing when the role already has that password', async () => {
+    const before = await authid();
+    await ensureAppRole(db.url, TEST_APP_PASSWORD);
+    expect((await authid())?.rolpassword).toBe(before?.rolpassword);
+  });
+});
