@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { conv2DBackpropFilterWasm } from './conv2d-backprop-filter';
 import { depthwiseConv2dNativeBackpropFilterWasm } from './depthwise-backprop-filter';
 import { depthwiseConv2dNativeBackpropInputWasm } from './depthwise-backprop-input';
+import { conv2DBackpropInputWasm } from './conv2d-backprop-input';
+import { untransposedMatMul } from './mat-mul';
 import { maxPoolGradWasm } from './max-pool-grad';
 
 /** Training kernels the wasm backend of tfjs 4.22 lacks, keyed by kernel name. */
@@ -14,12 +16,16 @@ export const WASM_TRAINING_KERNELS: Readonly<Record<string, tf.KernelFunc>> = {
 /** Kernels tfjs-backend-wasm 4.22 has but gets wrong (or slow); ours replace them. */
 export const WASM_REPLACED_KERNELS: Readonly<Record<string, tf.KernelFunc>> = {
   MaxPoolGrad: maxPoolGradWasm,
+  Conv2DBackpropInput: conv2DBackpropInputWasm,
 };
+
+/** Kernel functions of ours that wrap a shipped kernel (so a second registration does not wrap twice). */
+const wrapped = new WeakSet<tf.KernelFunc>();
 
 /**
  * Registers our training kernels for the `wasm` backend: the missing ones (unless a future tfjs
- * release brings its own) and the replacements. Idempotent. Returns the names of all kernels of ours
- * that are registered.
+ * release brings its own), the replacements, and the matmul wrappers. Idempotent. Returns the names
+ * of all kernels of ours that are registered.
  */
 export function registerWasmTrainingKernels(): string[] {
   const ours: string[] = [];
@@ -27,6 +33,17 @@ export function registerWasmTrainingKernels(): string[] {
     const existing = tf.getKernel(kernelName, 'wasm');
     if (!existing) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
     if (!existing || existing.kernelFunc === kernelFunc) ours.push(kernelName);
+  }
+  for (const kernelName of ['BatchMatMul', '_FusedMatMul']) {
+    const existing = tf.getKernel(kernelName, 'wasm');
+    if (!existing) continue;
+    if (!wrapped.has(existing.kernelFunc)) {
+      const kernelFunc = untransposedMatMul(existing.kernelFunc);
+      wrapped.add(kernelFunc);
+      tf.unregisterKernel(kernelName, 'wasm');
+      tf.registerKernel({ ...existing, kernelFunc });
+    }
+    ours.push(kernelName);
   }
   for (const [kernelName, kernelFunc] of Object.entries(WASM_REPLACED_KERNELS)) {
     const existing = tf.getKernel(kernelName, 'wasm');

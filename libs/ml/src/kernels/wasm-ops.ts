@@ -25,6 +25,12 @@ export class WasmOps {
     return out;
   }
 
+  /** Tracks a TensorInfo produced outside `run` (e.g. by a wrapped kernel) like the others. */
+  adopt(x: tf.TensorInfo): tf.TensorInfo {
+    this.temps.push(x);
+    return x;
+  }
+
   transpose(x: tf.TensorInfo, perm: number[]): tf.TensorInfo {
     return this.run('Transpose', { x }, { perm });
   }
