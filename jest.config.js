@@ -2,8 +2,8 @@
 // (*.int-spec.ts), and end-to-end specs that drive the HTTP API (test/e2e/*.e2e-spec.ts).
 const swc = ['@swc/jest', { jsc: { parser: { syntax: 'typescript', decorators: true }, transform: { legacyDecorator: true, decoratorMetadata: true }, target: 'es2022', keepClassNames: true }, module: { type: 'commonjs' }, sourceMaps: 'inline' }];
 const moduleNameMapper = {
-  '^@modelsmith/(contracts|config|db|storage|ml|datasets)$': '<rootDir>/libs/$1/src',
-  '^@modelsmith/(contracts|config|db|storage|ml|datasets)/(.*)$': '<rootDir>/libs/$1/src/$2',
+  '^@modelsmith/(contracts|config|db|storage|ml|datasets|jobs)$': '<rootDir>/libs/$1/src',
+  '^@modelsmith/(contracts|config|db|storage|ml|datasets|jobs)/(.*)$': '<rootDir>/libs/$1/src/$2',
 };
 const base = {
   rootDir: __dirname,
@@ -15,7 +15,7 @@ const base = {
 };
 module.exports = {
   projects: [
-    { ...base, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,scripts,bench}/**/*.spec.ts'] },
+    { ...base, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,scripts,bench,test}/**/*.spec.ts'] },
     { ...base, displayName: 'integration', testMatch: ['<rootDir>/{apps,libs,test}/**/*.int-spec.ts'] },
     { ...base, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'] },
   ],

@@ -1,0 +1,32 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import { ConfigModule, type AppConfig } from '@modelsmith/config';
+import { DbModule } from '@modelsmith/db';
+import { JobStoreModule, QueueModule } from '@modelsmith/jobs';
+import { StorageModule } from '@modelsmith/storage';
+import { ApiKeysController } from './api-keys/api-keys.controller';
+import { AuthModule } from './auth/auth.module';
+import { loggerParams } from './common/logging';
+import { HealthController } from './health/health.controller';
+import { JobsModule } from './jobs/jobs.module';
+import { TenantsController } from './tenants/tenants.controller';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggerModule.forRoot(loggerParams(config, 'modelsmith-api')),
+        DbModule.forRoot(config),
+        StorageModule.forRoot(config),
+        QueueModule.forRoot(config),
+        JobStoreModule,
+        AuthModule,
+        JobsModule,
+      ],
+      controllers: [HealthController, TenantsController, ApiKeysController],
+    };
+  }
+}

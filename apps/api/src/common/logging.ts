@@ -1,0 +1,33 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RequestMethod } from '@nestjs/common';
+import type { Params } from 'nestjs-pino';
+import type { AppConfig } from '@modelsmith/config';
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+/** Accepts a caller's X-Request-Id when it is well-formed, otherwise makes one; echoes it back. */
+export function requestId(req: IncomingMessage, res: ServerResponse): string {
+  const given = req.headers['x-request-id'];
+  const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+  res.setHeader('X-Request-Id', id);
+  return id;
+}
+
+/** Structured JSON logs (pino) with request ids; secrets redacted. */
+export function loggerParams(config: AppConfig, name: string): Params {
+  return {
+    forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
+    pinoHttp: {
+      name,
+      level: config.LOG_LEVEL,
+      genReqId: requestId,
+      redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]'],
+      autoLogging: { ignore: (req) => (req.url ?? '').includes('/health/') },
+      customProps: (req) => {
+        const principal = (req as IncomingMessage & { principal?: { kind: string; tenantId?: string } }).principal;
+        return principal?.kind === 'api-key' ? { tenantId: principal.tenantId } : {};
+      },
+    },
+  };
+}

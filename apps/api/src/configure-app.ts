@@ -1,0 +1,32 @@
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { json, urlencoded } from 'express';
+import type { AppConfig } from '@modelsmith/config';
+import { ProblemFilter } from './common/problem.filter';
+import { createValidationPipe } from './common/validation';
+
+export const API_PREFIX = 'v1';
+
+/** Everything applied to the Nest app besides modules; shared by main.ts and the tests. */
+export function configureApp(app: NestExpressApplication, config: AppConfig): void {
+  app.setGlobalPrefix(API_PREFIX);
+  app.use(json({ limit: config.API_BODY_LIMIT_BYTES }));
+  app.use(urlencoded({ extended: false, limit: config.API_BODY_LIMIT_BYTES }));
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(new ProblemFilter());
+
+  const doc = new DocumentBuilder()
+    .setTitle('Modelsmith API')
+    .setDescription(
+      'Multi-tenant AutoDL platform: upload labeled data, train models under a budget, evaluate, deploy. ' +
+        'Authenticate with `Authorization: Bearer <api key>` (keys look like `msk_…`). Errors are RFC 9457 ' +
+        'problem+json documents with a stable `code`.',
+    )
+    .setVersion('1')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API key (msk_…) or the operator ADMIN_TOKEN' })
+    .build();
+  const document = SwaggerModule.createDocument(app, doc);
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json', useGlobalPrefix: false });
+}

@@ -1,0 +1,54 @@
+import { Controller, Get, Inject, Res } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { SYSTEM_PRISMA, type PrismaClient } from '@modelsmith/db';
+import { QUEUE_MAP, type QueueMap } from '@modelsmith/jobs';
+import { OBJECT_STORE, type ObjectStore } from '@modelsmith/storage';
+import { Public } from '../auth/decorators';
+
+const TIMEOUT_MS = 2_000;
+
+async function probe(fn: () => Promise<unknown>): Promise<{ status: 'up' | 'down'; error?: string; ms: number }> {
+  const started = Date.now();
+  try {
+    await Promise.race([
+      fn(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer within ${TIMEOUT_MS} ms`)), TIMEOUT_MS).unref()),
+    ]);
+    return { status: 'up', ms: Date.now() - started };
+  } catch (e) {
+    return { status: 'down', error: e instanceof Error ? e.message : String(e), ms: Date.now() - started };
+  }
+}
+
+@ApiTags('health')
+@Public()
+@Controller('health')
+export class HealthController {
+  constructor(
+    @Inject(SYSTEM_PRISMA) private readonly db: PrismaClient,
+    @Inject(QUEUE_MAP) private readonly queues: QueueMap,
+    @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+  ) {}
+
+  @Get('live')
+  @ApiOperation({ summary: 'The process is up' })
+  live() {
+    return { status: 'ok' };
+  }
+
+  @Get('ready')
+  @ApiOperation({ summary: 'Postgres, Redis and the object store answer (503 otherwise)' })
+  async ready(@Res({ passthrough: true }) res: Response) {
+    const [postgres, redis, objectStore] = await Promise.all([
+      probe(() => this.db.$queryRaw`SELECT 1`),
+      probe(async () => {
+        for (const q of Object.values(this.queues)) await q.getWaitingCount();
+      }),
+      probe(() => this.store.ping()),
+    ]);
+    const ok = [postgres, redis, objectStore].every((c) => c.status === 'up');
+    if (!ok) res.status(503);
+    return { status: ok ? 'ok' : 'unavailable', checks: { postgres, redis, objectStore } };
+  }
+}

@@ -1,0 +1,38 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+
+export class CreateTenantDto {
+  @ApiProperty({ example: 'Acme Vision Team' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  name!: string;
+
+  @ApiPropertyOptional({ example: 'acme', description: 'URL-safe unique id; derived from the name if absent' })
+  @IsOptional()
+  @Matches(/^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$/, { message: 'slug must be lowercase letters, digits and dashes' })
+  slug?: string;
+
+  @ApiPropertyOptional({ example: 2 })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(1000)
+  maxConcurrentJobs?: number;
+
+  @ApiPropertyOptional({ example: 600 })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  computeMinutesPerMonth?: number;
+}
+
+export class TenantDto {
+  @ApiProperty() id!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty() slug!: string;
+  @ApiProperty({ enum: ['ACTIVE', 'SUSPENDED'] }) status!: string;
+  @ApiProperty() maxConcurrentJobs!: number;
+  @ApiProperty() computeMinutesPerMonth!: number;
+  @ApiProperty() createdAt!: Date;
+}

@@ -1,0 +1,58 @@
+import { Body, Controller, Get, HttpCode, Inject, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { SYSTEM_PRISMA, type PrismaClient } from '@modelsmith/db';
+import { OperatorOnly } from '../auth/decorators';
+import { ProblemError } from '../common/problem';
+import { PageQueryDto, page } from '../common/pagination';
+import { ApiKeyDto, CreatedApiKeyDto } from '../api-keys/dto/api-key.dto';
+import { CreateTenantDto, TenantDto } from './dto/create-tenant.dto';
+import { createTenantWithKey, TenantSlugTakenError } from './create-tenant';
+
+class CreatedTenantDto {
+  tenant!: TenantDto;
+  apiKey!: CreatedApiKeyDto;
+}
+
+const toTenantDto = (t: TenantDto): TenantDto => ({
+  id: t.id,
+  name: t.name,
+  slug: t.slug,
+  status: t.status,
+  maxConcurrentJobs: t.maxConcurrentJobs,
+  computeMinutesPerMonth: t.computeMinutesPerMonth,
+  createdAt: t.createdAt,
+});
+
+/** Operator routes (ADMIN_TOKEN): create tenants with their first ADMIN key, list tenants. */
+@ApiTags('admin')
+@ApiBearerAuth()
+@OperatorOnly()
+@Controller('admin/tenants')
+export class TenantsController {
+  constructor(@Inject(SYSTEM_PRISMA) private readonly db: PrismaClient) {}
+
+  @Post()
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Create a tenant and its first ADMIN API key (the key is shown once)' })
+  @ApiCreatedResponse({ type: CreatedTenantDto })
+  async create(@Body() body: CreateTenantDto): Promise<CreatedTenantDto> {
+    try {
+      const created = await createTenantWithKey(this.db, body);
+      return { tenant: toTenantDto(created.tenant), apiKey: { ...ApiKeyDto.from(created.apiKey), key: created.key } };
+    } catch (e) {
+      if (e instanceof TenantSlugTakenError) throw new ProblemError({ status: 409, code: 'CONFLICT', title: 'Slug taken', detail: e.message });
+      throw e;
+    }
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List tenants' })
+  async list(@Query() q: PageQueryDto) {
+    const rows = await this.db.tenant.findMany({
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: q.limit + 1,
+      ...(q.cursor ? { cursor: { id: q.cursor }, skip: 1 } : {}),
+    });
+    return page(rows.map(toTenantDto), q.limit);
+  }
+}

@@ -1,0 +1,53 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { Logger } from 'nestjs-pino';
+import { ConfigError, loadConfig, type AppConfig } from '@modelsmith/config';
+import { WorkerModule } from './worker.module';
+
+function config(): AppConfig {
+  try {
+    return loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`modelsmith worker: ${e.message}\n`);
+      process.exit(78);
+    }
+    throw e;
+  }
+}
+
+async function bootstrap(): Promise<void> {
+  const cfg = config();
+  const app = await NestFactory.create(WorkerModule.forRoot(cfg), { bufferLogs: true });
+  const logger = app.get(Logger);
+  app.useLogger(logger);
+
+  // Graceful shutdown: the first SIGTERM/SIGINT aborts running jobs at their next step boundary (they
+  // checkpoint and return to the queue), then closes queues and connections. A second signal, or the
+  // grace period running out, exits at once.
+  let closing: Promise<void> | undefined;
+  const close = (signal: string): Promise<void> => {
+    if (closing) {
+      logger.warn(`received ${signal} again; exiting now`);
+      process.exit(1);
+    }
+    logger.log(`received ${signal}; draining`);
+    const timer = setTimeout(() => {
+      logger.error(`shutdown took longer than ${cfg.WORKER_SHUTDOWN_GRACE_SECONDS}s; exiting`);
+      process.exit(1);
+    }, cfg.WORKER_SHUTDOWN_GRACE_SECONDS * 1000);
+    timer.unref();
+    closing = app.close().then(() => {
+      logger.log('worker stopped');
+      process.exit(0);
+    });
+    return closing;
+  };
+  process.on('SIGTERM', () => void close('SIGTERM'));
+  process.on('SIGINT', () => void close('SIGINT'));
+
+  await app.listen(cfg.WORKER_HEALTH_PORT, cfg.WORKER_HEALTH_HOST);
+  logger.log(`worker ${process.pid} consuming ${cfg.WORKER_QUEUES.join(', ')}; health on ${await app.getUrl()}/health`);
+}
+
+void bootstrap();

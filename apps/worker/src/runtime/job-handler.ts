@@ -1,0 +1,25 @@
+import { SetMetadata } from '@nestjs/common';
+import type { JobDefinition, JobRef } from '@modelsmith/contracts';
+import type { Job } from '@modelsmith/db';
+import type { JobProgress } from '@modelsmith/jobs';
+
+export const JOB_HANDLER = 'modelsmith:job-handler';
+
+/** Marks a provider as the handler of one job definition. Boot fails unless each definition has exactly one. */
+export const HandlesJob = (def: JobDefinition) => SetMetadata(JOB_HANDLER, def);
+
+export interface JobContext<P extends JobRef = JobRef> {
+  readonly payload: P;
+  readonly job: Job;
+  /** Aborted when the owner cancels the job (reason: JobCancelledError) or the worker shuts down (JobInterruptedError). */
+  readonly signal: AbortSignal;
+  /** Persists progress (row + event); throttle heavy callers yourself. */
+  progress(p: JobProgress): Promise<void>;
+  /** Throws the abort reason if the job should stop now; call at step boundaries. */
+  throwIfStopped(): void;
+}
+
+export interface JobHandler<P extends JobRef = JobRef> {
+  /** Returns the JSON result stored on the job row. */
+  handle(ctx: JobContext<P>): Promise<Record<string, unknown> | void>;
+}

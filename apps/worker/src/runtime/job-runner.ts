@@ -1,0 +1,135 @@
+import { UnrecoverableError, WaitingError, type Job as BullJob } from 'bullmq';
+import { definitionForBullName, type JobRef } from '@modelsmith/contracts';
+import {
+  JobCancelledError,
+  JobInterruptedError,
+  JobNotFoundError,
+  PermanentJobError,
+  type JobProgress,
+  type JobStore,
+} from '@modelsmith/jobs';
+import type { JobContext, JobHandler } from './job-handler';
+
+export interface RunnerLogger {
+  log(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+}
+
+export interface JobRunnerOptions {
+  workerId: string;
+  /** Aborted when the worker starts shutting down. */
+  shutdown: AbortSignal;
+  /** How often a running job checks whether its owner cancelled it. */
+  cancelPollMs?: number;
+  logger: RunnerLogger;
+}
+
+function describe(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * One delivery of one job: validates the payload, moves the row to RUNNING, runs the handler with an
+ * AbortSignal that fires on cancellation or shutdown, and records the outcome. Idempotent: a
+ * redelivered job that is already terminal is skipped. Permanent failures become BullMQ
+ * UnrecoverableErrors; transient ones are rethrown so BullMQ retries with back-off; on shutdown the job
+ * goes back to the wait list (not counted as an attempt) and resumes from its checkpoint elsewhere.
+ */
+export class JobRunner {
+  constructor(
+    private readonly store: JobStore,
+    private readonly handlers: ReadonlyMap<string, JobHandler>,
+    private readonly opts: JobRunnerOptions,
+  ) {}
+
+  async run(bullJob: BullJob, token?: string): Promise<unknown> {
+    const def = definitionForBullName(bullJob.name);
+    const handler = this.handlers.get(bullJob.name);
+    if (!def || !handler) throw new UnrecoverableError(`no handler for job ${bullJob.name}`);
+    const parsed = def.payload.safeParse(bullJob.data);
+    if (!parsed.success) throw new UnrecoverableError(`invalid payload for ${bullJob.name}: ${parsed.error.message}`);
+    const ref = parsed.data as JobRef;
+
+    let job;
+    try {
+      job = await this.store.start(ref, this.opts.workerId);
+    } catch (e) {
+      if (e instanceof JobNotFoundError) throw new UnrecoverableError(e.message);
+      throw e;
+    }
+    if (!job) {
+      this.opts.logger.log(`job ${ref.jobId} is already finished; skipping duplicate delivery`);
+      return { skipped: true };
+    }
+    if (job.cancelRequestedAt) {
+      await this.store.finish(ref, 'CANCELLED', { message: 'cancelled before it started' });
+      return { cancelled: true };
+    }
+
+    const controller = new AbortController();
+    const onShutdown = () => controller.abort(new JobInterruptedError());
+    if (this.opts.shutdown.aborted) onShutdown();
+    else this.opts.shutdown.addEventListener('abort', onShutdown, { once: true });
+    const poll = setInterval(() => {
+      this.store.isCancelRequested(ref).then(
+        (requested) => {
+          if (requested && !controller.signal.aborted) controller.abort(new JobCancelledError());
+        },
+        () => undefined, // the database may be briefly away; the next poll tries again
+      );
+    }, this.opts.cancelPollMs ?? 1_000);
+
+    const ctx: JobContext = {
+      payload: ref,
+      job,
+      signal: controller.signal,
+      progress: (p: JobProgress) => this.store.progress(ref, p),
+      throwIfStopped: () => {
+        if (controller.signal.aborted) throw controller.signal.reason;
+      },
+    };
+
+    try {
+      const result = (await handler.handle(ctx)) ?? {};
+      if (controller.signal.reason instanceof JobCancelledError) throw controller.signal.reason;
+      await this.store.finish(ref, 'SUCCEEDED', { result: result as object });
+      return result;
+    } catch (e) {
+      return await this.onFailure(e, controller.signal, ref, bullJob, token);
+    } finally {
+      clearInterval(poll);
+      this.opts.shutdown.removeEventListener('abort', onShutdown);
+    }
+  }
+
+  private async onFailure(e: unknown, signal: AbortSignal, ref: JobRef, bullJob: BullJob, token?: string): Promise<unknown> {
+    const reason: unknown = signal.aborted ? signal.reason : e;
+    if (reason instanceof JobCancelledError) {
+      await this.store.finish(ref, 'CANCELLED', { message: 'cancelled by request' });
+      return { cancelled: true };
+    }
+    if (reason instanceof JobInterruptedError) {
+      this.opts.logger.warn(`job ${ref.jobId} interrupted by shutdown; returning it to the queue`);
+      await this.store.progress(ref, { message: reason.message }, 'requeued');
+      await bullJob.moveToWait(token);
+      throw new WaitingError();
+    }
+    if (e instanceof PermanentJobError || e instanceof UnrecoverableError) {
+      const code = e instanceof PermanentJobError ? e.code : 'JOB_FAILED';
+      await this.store.finish(ref, 'FAILED', { failureCode: code, failureReason: e.message });
+      throw e instanceof UnrecoverableError ? e : new UnrecoverableError(e.message);
+    }
+    const attempts = bullJob.opts.attempts ?? 1;
+    const last = bullJob.attemptsMade + 1 >= attempts;
+    this.opts.logger.error(`job ${ref.jobId} attempt ${bullJob.attemptsMade + 1}/${attempts} failed: ${describe(e)}`);
+    if (last) {
+      await this.store.finish(ref, 'FAILED', { failureCode: 'RETRIES_EXHAUSTED', failureReason: describe(e) }).catch(() => null);
+    } else {
+      await this.store
+        .progress(ref, { message: `attempt ${bullJob.attemptsMade + 1} failed (${describe(e)}); retrying` }, 'log')
+        .catch(() => undefined);
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,40 @@
+import { DynamicModule, Module, type Provider } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { LoggerModule } from 'nestjs-pino';
+import { ConfigModule, type AppConfig } from '@modelsmith/config';
+import { DbModule } from '@modelsmith/db';
+import { JobStoreModule, QueueModule } from '@modelsmith/jobs';
+import { StorageModule } from '@modelsmith/storage';
+import { loggerParams } from './logging';
+import { WorkerHealthController } from './health/health.controller';
+import { NoopHandler } from './handlers/noop.handler';
+import { JobRunnerService } from './runtime/job-runner.service';
+import { CpuQueueProcessor, GpuQueueProcessor } from './runtime/processors';
+import { ShutdownSignal } from './runtime/shutdown-signal';
+
+/** Every job handler of the worker; boot fails unless each job definition has exactly one. */
+export const HANDLERS: Provider[] = [NoopHandler];
+
+@Module({})
+export class WorkerModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    const processors = [
+      ...(config.WORKER_QUEUES.includes('cpu') ? [CpuQueueProcessor] : []),
+      ...(config.WORKER_QUEUES.includes('gpu') ? [GpuQueueProcessor] : []),
+    ];
+    return {
+      module: WorkerModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggerModule.forRoot(loggerParams(config)),
+        DiscoveryModule,
+        DbModule.forRoot(config),
+        StorageModule.forRoot(config),
+        QueueModule.forRoot(config),
+        JobStoreModule,
+      ],
+      controllers: [WorkerHealthController],
+      providers: [ShutdownSignal, JobRunnerService, ...processors, ...HANDLERS],
+    };
+  }
+}

@@ -1,0 +1,3 @@
+export * from './queues';
+export * from './scopes';
+export * from './problem-codes';

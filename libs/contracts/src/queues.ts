@@ -1,0 +1,78 @@
+import { z } from 'zod';
+
+/**
+ * The one list of queues and job definitions. Queue payloads carry ids only: Postgres is the source of
+ * truth, BullMQ only dispatches, and the BullMQ job id is always the Job row id (idempotent enqueue).
+ */
+export const QUEUES = {
+  /** CPU work: ingestion, CPU training, evaluation, export, batch prediction. */
+  cpu: 'modelsmith-cpu',
+  /** Work that needs a GPU worker. Only workers started with WORKER_QUEUES including gpu consume it. */
+  gpu: 'modelsmith-gpu',
+} as const;
+
+export type QueueClass = keyof typeof QUEUES;
+export type QueueName = (typeof QUEUES)[QueueClass];
+
+export const jobRef = z.object({
+  tenantId: z.string().min(1).max(64),
+  jobId: z.string().min(1).max(64),
+});
+export type JobRef = z.infer<typeof jobRef>;
+
+export interface JobDefinition<TPayload extends z.ZodType = z.ZodType> {
+  /** Stable name; the BullMQ job name is `${name}@v${version}`. */
+  readonly name: string;
+  readonly version: number;
+  readonly payload: TPayload;
+  /** Queue classes this job may run on. */
+  readonly queues: readonly QueueClass[];
+  /** Matches the Job row's `kind` column. */
+  readonly kind: JobKindName;
+}
+
+export type JobKindName = 'INGEST_DATASET' | 'TRAIN' | 'EVALUATE' | 'EXPORT' | 'BATCH_PREDICT' | 'NOOP';
+
+function define<T extends z.ZodType>(def: JobDefinition<T>): JobDefinition<T> {
+  return Object.freeze(def);
+}
+
+/** Every job the platform runs. A job is listed here together with its worker handler: boot fails otherwise. */
+export const JOBS = {
+  noop: define({ name: 'system.noop', version: 1, payload: jobRef, queues: ['cpu', 'gpu'], kind: 'NOOP' }),
+} as const;
+
+export type JobKey = keyof typeof JOBS;
+export type PayloadOf<K extends JobKey> = z.infer<(typeof JOBS)[K]['payload']>;
+
+export function bullJobName(def: JobDefinition): string {
+  return `${def.name}@v${def.version}`;
+}
+
+const byBullName = new Map<string, JobDefinition>(Object.values(JOBS).map((d) => [bullJobName(d), d]));
+const byKind = new Map<JobKindName, JobDefinition>(Object.values(JOBS).map((d) => [d.kind, d]));
+
+export function definitionForBullName(name: string): JobDefinition | undefined {
+  return byBullName.get(name);
+}
+
+export function definitionForKind(kind: JobKindName): JobDefinition | undefined {
+  return byKind.get(kind);
+}
+
+export class InvalidJobPayloadError extends Error {
+  readonly code = 'INVALID_JOB_PAYLOAD';
+  constructor(jobName: string, detail: string) {
+    super(`payload of ${jobName} is invalid: ${detail}`);
+    this.name = 'InvalidJobPayloadError';
+  }
+}
+
+/** Validates a payload before it is enqueued (throws) — the worker re-validates with safeParse. */
+export function validatePayload<T extends z.ZodType>(def: JobDefinition<T>, payload: unknown): z.infer<T> {
+  const parsed = def.payload.safeParse(payload);
+  if (!parsed.success) {
+    throw new InvalidJobPayloadError(bullJobName(def), parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  }
+  return parsed.data;
+}

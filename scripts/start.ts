@@ -1,0 +1,166 @@
+/**
+ * `npm start`: the whole platform on one machine. Checks Postgres and Redis, applies migrations, runs
+ * a local S3-protocol server when no S3_ENDPOINT is configured (data under .data/s3), creates a
+ * development tenant and key on first run, then starts the API and one worker and supervises them.
+ * Ctrl-C stops everything gracefully.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { join, resolve } from 'node:path';
+import { loadConfig, ConfigError } from '@modelsmith/config';
+import {
+  applyMigrations,
+  createDatabaseIfMissing,
+  createSystemPrismaClient,
+  ensureAppRole,
+  findMigrationsDir,
+  redactUrl,
+} from '@modelsmith/db';
+import { startLocalS3Server } from '@modelsmith/storage';
+import { createTenantWithKey } from '../apps/api/src/tenants/create-tenant';
+
+const root = resolve(__dirname, '..', '..');
+const dataDir = resolve(process.env.MODELSMITH_DATA_DIR ?? join(root, '.data'));
+const say = (msg: string): void => console.log(`[modelsmith] ${msg}`);
+
+function reachable(host: string, port: number, timeoutMs = 1500): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = createConnection({ host, port });
+    const finish = (ok: boolean) => {
+      socket.destroy();
+      done(ok);
+    };
+    socket.setTimeout(timeoutMs, () => finish(false));
+    socket.once('connect', () => finish(true));
+    socket.once('error', () => finish(false));
+  });
+}
+
+async function requireService(name: string, url: string, defaultPort: number, envVar: string, howTo: string): Promise<void> {
+  const u = new URL(url);
+  const port = u.port ? Number(u.port) : defaultPort;
+  if (await reachable(u.hostname, port)) return;
+  console.error(
+    `\n[modelsmith] ${name} is not reachable at ${u.hostname}:${port} (${envVar}=${redactUrl(url)}).\n` +
+      `  Start it, or point ${envVar} at a running server. ${howTo}\n`,
+  );
+  process.exit(69);
+}
+
+function persisted(file: string, make: () => string): string {
+  const path = join(dataDir, file);
+  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+  const value = make();
+  writeFileSync(path, value + '\n', { mode: 0o600 });
+  return value;
+}
+
+async function main(): Promise<void> {
+  mkdirSync(dataDir, { recursive: true });
+  const env: Record<string, string | undefined> = { ...process.env };
+
+  // Object store: a configured endpoint, or a local S3-protocol server keeping data under .data/s3.
+  let localS3: { close(): Promise<void> } | undefined;
+  if (!env.S3_ENDPOINT) {
+    const port = Number(env.LOCAL_S3_PORT ?? 9000);
+    const s3 = await startLocalS3Server({ directory: join(dataDir, 's3'), host: '127.0.0.1', port });
+    localS3 = s3;
+    Object.assign(env, { S3_ENDPOINT: s3.endpoint, S3_ACCESS_KEY: s3.accessKey, S3_SECRET_KEY: s3.secretKey });
+    say(`no S3_ENDPOINT configured: local S3-protocol server on ${s3.endpoint} (data in ${join(dataDir, 's3')})`);
+  }
+  env.ADMIN_TOKEN ??= persisted('admin-token', () => `adm_${randomBytes(24).toString('base64url')}`);
+
+  let config;
+  try {
+    config = loadConfig(env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(`[modelsmith] ${e.message}`);
+      process.exit(78);
+    }
+    throw e;
+  }
+
+  await requireService('PostgreSQL', config.DATABASE_URL, 5432, 'DATABASE_URL', 'On Debian: `apt-get install postgresql && pg_ctlcluster 15 main start`.');
+  await requireService('Redis', config.REDIS_URL, 6379, 'REDIS_URL', 'On Debian: `apt-get install redis-server && redis-server --daemonize yes`.');
+
+  if (await createDatabaseIfMissing(config.DATABASE_URL)) say(`created database ${redactUrl(config.DATABASE_URL)}`);
+  const migrated = await applyMigrations(config.DATABASE_URL, findMigrationsDir(__dirname));
+  await ensureAppRole(config.DATABASE_URL, config.DATABASE_APP_PASSWORD);
+  say(`database ready (${migrated.applied.length} migration(s) applied, ${migrated.skipped.length} already present)`);
+
+  // A development tenant and its first ADMIN key, created once and remembered in .data/dev-key.
+  const keyFile = join(dataDir, 'dev-key');
+  if (!existsSync(keyFile)) {
+    const db = await createSystemPrismaClient(config.DATABASE_URL, { poolSize: 1 });
+    try {
+      const slug = `dev-${randomBytes(3).toString('hex')}`;
+      const created = await createTenantWithKey(db, { name: 'Development', slug }, 'dev-admin');
+      writeFileSync(keyFile, `${created.tenant.id} ${created.key}\n`, { mode: 0o600 });
+    } finally {
+      await db.$disconnect();
+    }
+  }
+  const [tenantId, devKey] = readFileSync(keyFile, 'utf8').trim().split(' ');
+
+  const children: ChildProcess[] = [];
+  const run = (name: string, script: string) => {
+    const child = spawn(process.execPath, [join(root, 'dist', script)], { env, stdio: 'inherit' });
+    child.on('exit', (code, signal) => {
+      if (!stopping) {
+        console.error(`[modelsmith] ${name} exited (${signal ?? code}); stopping the platform`);
+        void stop(1);
+      }
+    });
+    children.push(child);
+  };
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    say('stopping…');
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise<void>((done) => {
+            if (c.exitCode !== null || c.signalCode !== null) return done();
+            c.once('exit', () => done());
+            c.kill('SIGTERM');
+          }),
+      ),
+    );
+    await localS3?.close();
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+
+  run('api', 'apps/api/src/main.js');
+  run('worker', 'apps/worker/src/main.js');
+
+  const base = config.PUBLIC_URL ?? `http://${config.API_HOST}:${config.API_PORT}`;
+  for (let i = 0; i < 120; i++) {
+    try {
+      const res = await fetch(`${base}/v1/health/ready`);
+      if (res.ok) break;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  say('');
+  say(`Modelsmith is running: ${base}`);
+  say(`  API docs (Swagger UI):   ${base}/docs`);
+  say(`  Development tenant:      ${tenantId}`);
+  say(`  Its ADMIN API key:       ${devKey}`);
+  say(`  Operator ADMIN_TOKEN:    ${config.ADMIN_TOKEN ?? '(set)'}   (creates tenants: POST /v1/admin/tenants)`);
+  say(`  Try: curl -H "Authorization: Bearer ${devKey}" ${base}/v1/jobs`);
+  say('Press Ctrl-C to stop.');
+}
+
+main().catch((e: unknown) => {
+  console.error(`[modelsmith] start failed: ${e instanceof Error ? e.stack : String(e)}`);
+  process.exit(1);
+});

@@ -1,0 +1,174 @@
+/**
+ * Boots the real API and worker as child processes (from dist/, built by `npm test` before the tests)
+ * against a fresh database, a random BullMQ prefix and a local S3-protocol server.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { createSystemPrismaClient, type PrismaClient } from '@modelsmith/db';
+import { createTestDatabase, TEST_APP_PASSWORD, type TestDatabase } from '@modelsmith/db/testing';
+import { startTestS3, type TestS3 } from './s3';
+
+const root = resolve(__dirname, '..', '..');
+
+export async function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const srv = createServer();
+    srv.once('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => done(port));
+    });
+  });
+}
+
+export interface ManagedProcess {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function launch(script: string, env: Record<string, string>): ManagedProcess {
+  const child = spawn(process.execPath, [join(root, 'dist', script)], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const keep = (b: Buffer) => {
+    out = (out + b.toString()).slice(-200_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  return { child, output: () => out, exited };
+}
+
+/** Thrown from a waitFor probe to stop waiting at once. */
+export class ExitedError extends Error {}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 60_000, everyMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      if (e instanceof ExitedError) throw e;
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+}
+
+export interface Platform {
+  apiUrl: string;
+  workerUrl: string;
+  adminToken: string;
+  env: Record<string, string>;
+  db: TestDatabase;
+  system: PrismaClient;
+  s3: TestS3;
+  api: ManagedProcess;
+  workers: ManagedProcess[];
+  startWorker(extraEnv?: Record<string, string>): Promise<ManagedProcess>;
+  stop(): Promise<void>;
+}
+
+async function stopProcess(p: ManagedProcess): Promise<void> {
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+  p.child.kill('SIGTERM');
+  const timer = setTimeout(() => p.child.kill('SIGKILL'), 15_000);
+  await p.exited;
+  clearTimeout(timer);
+}
+
+export async function startPlatform(extraEnv: Record<string, string> = {}): Promise<Platform> {
+  const db = await createTestDatabase();
+  const s3 = await startTestS3();
+  const adminToken = `adm_${randomBytes(24).toString('hex')}`;
+  const apiPort = await freePort();
+  const env: Record<string, string> = {
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: db.url,
+    DATABASE_APP_PASSWORD: TEST_APP_PASSWORD,
+    REDIS_URL: 'redis://127.0.0.1:6379',
+    QUEUE_PREFIX: `mst_${randomBytes(6).toString('hex')}`,
+    S3_ENDPOINT: s3.config.endpoint,
+    S3_ACCESS_KEY: s3.config.accessKey,
+    S3_SECRET_KEY: s3.config.secretKey,
+    S3_BUCKET: s3.config.bucket,
+    ADMIN_TOKEN: adminToken,
+    API_PORT: String(apiPort),
+    ML_BACKEND: 'wasm',
+    ...extraEnv,
+  };
+  const system = await createSystemPrismaClient(db.url, { poolSize: 2 });
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  const api = launch('apps/api/src/main.js', env);
+  const workers: ManagedProcess[] = [];
+  let firstWorkerUrl = '';
+
+  const startWorker = async (more: Record<string, string> = {}): Promise<ManagedProcess> => {
+    const port = await freePort();
+    const w = launch('apps/worker/src/main.js', { ...env, WORKER_HEALTH_PORT: String(port), ...more });
+    workers.push(w);
+    const url = `http://127.0.0.1:${port}`;
+    firstWorkerUrl ||= url;
+    await waitFor('worker health', async () => {
+      if (w.child.exitCode !== null) throw new ExitedError(`worker exited with code ${w.child.exitCode}`);
+      return (await fetch(`${url}/health`)).ok;
+    });
+    return w;
+  };
+
+  const stop = async () => {
+    await Promise.all([stopProcess(api), ...workers.map(stopProcess)]);
+    await system.$disconnect();
+    await s3.stop();
+    await db.drop();
+  };
+
+  try {
+    await waitFor('api readiness', async () => {
+      if (api.child.exitCode !== null) throw new ExitedError(`api exited with code ${api.child.exitCode}`);
+      return (await fetch(`${apiUrl}/v1/health/ready`)).ok;
+    });
+    await startWorker();
+  } catch (e) {
+    const logs = `--- api ---\n${api.output()}\n--- workers ---\n${workers.map((w) => w.output()).join('\n')}`;
+    await stop();
+    throw new Error(`${String(e)}\n${logs}`);
+  }
+  return { apiUrl, workerUrl: firstWorkerUrl, adminToken, env, db, system, s3, api, workers, startWorker, stop };
+}
+
+/** fetch against the API with an optional bearer token; returns status, headers and parsed body. */
+export async function call(
+  base: string,
+  method: string,
+  path: string,
+  opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field in tests
+): Promise<{ status: number; headers: Headers; body: any }> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+      ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...opts.headers,
+    },
+    body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+  });
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    // not JSON
+  }
+  return { status: res.status, headers: res.headers, body };
+}
