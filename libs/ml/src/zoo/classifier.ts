@@ -1,0 +1,87 @@
+import * as tf from '@tensorflow/tfjs';
+import type { BackboneSpec, ImageInputSize, LoadedBackbone } from './backbone-spec';
+
+export interface ClassifierOptions {
+  numClasses: number;
+  /** Dropout rate before the dense layer. Default 0.2. */
+  dropout?: number;
+  /** Seed of the head's initializer. Default 42. */
+  seed?: number;
+  /** Start with the backbone frozen (default true: train the head first). */
+  freezeBackbone?: boolean;
+}
+
+export interface Classifier {
+  model: tf.LayersModel;
+  backbone: BackboneSpec;
+  input: ImageInputSize;
+  /** Backbone layers that hold weights, input to output. */
+  backboneLayers: tf.layers.Layer[];
+  headLayers: tf.layers.Layer[];
+  freezeBackbone(): void;
+  /** Makes the last `lastLayers` weighted backbone layers trainable (all when omitted); earlier ones frozen. */
+  unfreezeBackbone(options?: { lastLayers?: number }): void;
+  /** Number of backbone layers currently trainable. */
+  trainableBackboneLayers(): number;
+}
+
+const HEAD = { pool: 'head_pool', dropout: 'head_dropout', dense: 'head_dense' };
+
+/**
+ * Backbone (truncated at its feature layer) + new head: global average pooling when the features
+ * are spatial, dropout, and a dense softmax layer with `numClasses` units.
+ */
+export function buildClassifier(backbone: LoadedBackbone, options: ClassifierOptions): Classifier {
+  if (!Number.isInteger(options.numClasses) || options.numClasses < 2) throw new RangeError('numClasses must be an integer >= 2');
+  const names = new Set(backbone.model.layers.map((layer) => layer.name));
+  const unique = (name: string): string => {
+    let candidate = name;
+    for (let i = 1; names.has(candidate); i++) candidate = `${name}_${i}`;
+    names.add(candidate);
+    return candidate;
+  };
+  const headLayers: tf.layers.Layer[] = [];
+  let x = backbone.model.outputs[0];
+  if (x.shape.length === 4) {
+    const pool = tf.layers.globalAveragePooling2d({ name: unique(HEAD.pool) });
+    headLayers.push(pool);
+    x = pool.apply(x) as tf.SymbolicTensor;
+  }
+  const dropout = tf.layers.dropout({ rate: options.dropout ?? 0.2, name: unique(HEAD.dropout) });
+  const dense = tf.layers.dense({
+    units: options.numClasses,
+    activation: 'softmax',
+    kernelInitializer: tf.initializers.glorotUniform({ seed: options.seed ?? 42 }),
+    name: unique(HEAD.dense),
+  });
+  headLayers.push(dropout, dense);
+  const probabilities = dense.apply(dropout.apply(x)) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: backbone.model.inputs, outputs: probabilities, name: `${backbone.spec.id}_classifier` });
+
+  const backboneLayers = backbone.model.layers.filter((layer) => layer.weights.length > 0);
+  const setTrainableFrom = (firstTrainable: number): void => {
+    backboneLayers.forEach((layer, i) => {
+      layer.trainable = i >= firstTrainable;
+    });
+  };
+  const classifier: Classifier = {
+    model,
+    backbone: backbone.spec,
+    input: backbone.input,
+    backboneLayers,
+    headLayers,
+    freezeBackbone: () => setTrainableFrom(backboneLayers.length),
+    unfreezeBackbone: (opts) => setTrainableFrom(Math.max(0, backboneLayers.length - (opts?.lastLayers ?? backboneLayers.length))),
+    trainableBackboneLayers: () => backboneLayers.filter((layer) => layer.trainable).length,
+  };
+  if (options.freezeBackbone ?? true) classifier.freezeBackbone();
+  else classifier.unfreezeBackbone();
+  return classifier;
+}
+
+/** A model mapping images to the backbone's feature vector [batch, featureDim] (pooled when spatial). */
+export function buildFeatureExtractor(backbone: LoadedBackbone): tf.LayersModel {
+  let x = backbone.model.outputs[0];
+  if (x.shape.length === 4) x = tf.layers.globalAveragePooling2d({ name: 'feature_pool' }).apply(x) as tf.SymbolicTensor;
+  return tf.model({ inputs: backbone.model.inputs, outputs: x, name: `${backbone.spec.id}_feature_vector` });
+}
