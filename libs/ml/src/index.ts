@@ -7,3 +7,4 @@ export * from './zoo';
 export * from './preprocess';
 export * from './export';
 export * from './data';
+export * from './parallel';

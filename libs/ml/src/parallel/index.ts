@@ -1,0 +1,3 @@
+export { DataParallelTrainer, shardSizes } from './data-parallel-trainer';
+export type { DataParallelOptions, StepResult } from './data-parallel-trainer';
+export type { Batch, LossName, OptimizerSpec } from './protocol';
