@@ -1,0 +1,174 @@
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { extract, type Extract, type Header } from 'tar-stream';
+import { IngestionError, isIngestionError } from '../errors';
+import type { IngestionLimits } from '../limits';
+import type { ByteSource } from '../source/byte-source';
+import { throwIfAborted } from '../util/abort';
+import type { ArchiveFile, ArchiveListingEntry, ArchiveProgress, ArchiveReader, EntryKind } from './archive-types';
+import { ByteBudget, entryGuard } from './byte-guard';
+import { safeEntryPath } from './path-safety';
+import { readCapped } from './read-capped';
+
+function counter(onBytes: (n: number) => void): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+      try {
+        onBytes(chunk.length);
+      } catch (err) {
+        done(err as Error);
+        return;
+      }
+      done(null, chunk);
+    },
+  });
+}
+
+type Entry = Extract extends AsyncIterable<infer T> ? T : never;
+
+function tarKind(header: Header, path: string): EntryKind {
+  switch (header.type) {
+    case 'file':
+    case 'contiguous-file':
+      return 'file';
+    case 'directory':
+      return 'directory';
+    case 'symlink':
+    case 'link':
+      throw new IngestionError('symlink_entry', `archive entry "${path}" is a link; links are not allowed`, { file: path });
+    case 'character-device':
+    case 'block-device':
+    case 'fifo':
+      throw new IngestionError('unsupported_entry_type', `archive entry "${path}" is not a regular file or folder (${header.type})`, { file: path });
+  }
+  // Unknown type flags (tar-stream reports them as null) are not trusted either.
+  throw new IngestionError('unsupported_entry_type', `archive entry "${path}" has an unknown tar entry type`, { file: path });
+}
+
+interface TarPass {
+  entries: AsyncIterable<Entry>;
+  done: Promise<void>;
+  abort(): void;
+}
+
+/** Streams a gzip-compressed tar from a ByteSource in one sequential read per pass. */
+export class TarGzArchiveReader implements ArchiveReader {
+  readonly container = 'tar.gz' as const;
+  private sourceBytes = 0;
+  private uncompressed = 0;
+  private readonly captured = new Map<string, Buffer>();
+
+  constructor(
+    private readonly source: ByteSource,
+    private readonly limits: IngestionLimits,
+    /** Files to keep in memory during the listing pass (e.g. `labels.csv`). */
+    private readonly capture: (path: string) => boolean = () => false,
+  ) {}
+
+  progress(): ArchiveProgress {
+    return { sourceBytes: this.sourceBytes, uncompressedBytes: this.uncompressed };
+  }
+
+  private async pass(budget: ByteBudget): Promise<TarPass> {
+    this.sourceBytes = 0;
+    let compressed = 0;
+    let out = 0;
+    const input = await this.source.openRange(0, this.source.size);
+    const ex = extract();
+    const done = pipeline(
+      input,
+      counter((n) => {
+        compressed += n;
+        this.sourceBytes = compressed;
+      }),
+      createGunzip(),
+      counter((n) => {
+        out += n;
+        budget.checkRatio(out, compressed, this.source.name);
+      }),
+      ex,
+    );
+    done.catch(() => undefined);
+    return { entries: ex, done, abort: () => ex.destroy() };
+  }
+
+  private wrap(err: unknown): IngestionError {
+    if (isIngestionError(err)) return err;
+    const msg = err instanceof Error ? err.message : String(err);
+    return new IngestionError('corrupt_archive', `"${this.source.name}" is not a readable tar.gz archive: ${msg}`, { file: this.source.name });
+  }
+
+  private async *walk(signal: AbortSignal | undefined): AsyncGenerator<{ path: string; kind: EntryKind; entry: Entry; budget: ByteBudget }> {
+    const budget = new ByteBudget(this.limits);
+    const pass = await this.pass(budget);
+    let count = 0;
+    try {
+      for await (const entry of pass.entries) {
+        throwIfAborted(signal);
+        count += 1;
+        if (count > this.limits.maxEntries) {
+          throw new IngestionError('too_many_entries', `"${this.source.name}" has more than ${this.limits.maxEntries} entries`, { file: this.source.name });
+        }
+        const path = safeEntryPath(entry.header.name);
+        const kind = tarKind(entry.header, path);
+        yield { path, kind, entry, budget };
+        entry.resume();
+        this.uncompressed = budget.uncompressed;
+      }
+      await pass.done;
+    } catch (err) {
+      pass.abort();
+      throw this.wrap(err);
+    } finally {
+      pass.abort();
+    }
+  }
+
+  async list(signal?: AbortSignal): Promise<ArchiveListingEntry[]> {
+    const out: ArchiveListingEntry[] = [];
+    for await (const { path, kind, entry, budget } of this.walk(signal)) {
+      const declaredSize = entry.header.size ?? 0;
+      if (kind === 'file' && declaredSize > this.limits.maxEntryBytes) {
+        throw new IngestionError('entry_too_large', `"${path}" declares ${declaredSize} bytes; the per-file cap is ${this.limits.maxEntryBytes}`, { file: path });
+      }
+      if (kind === 'file' && this.capture(path)) {
+        const stream = Readable.from(entry).pipe(entryGuard(budget, path, undefined));
+        this.captured.set(path, await readCapped(stream, this.limits.maxLabelsCsvBytes, path));
+      } else {
+        for await (const chunk of entry) budget.add((chunk as Buffer).length, path);
+      }
+      out.push({ path, kind, declaredSize: kind === 'file' ? declaredSize : 0 });
+    }
+    return out;
+  }
+
+  async readFile(path: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
+    const cached = this.captured.get(path);
+    if (cached) {
+      if (cached.length > maxBytes) throw new IngestionError('entry_too_large', `"${path}" is larger than ${maxBytes} bytes`, { file: path });
+      return cached;
+    }
+    for await (const { path: p, kind, entry, budget } of this.walk(signal)) {
+      if (kind !== 'file' || p !== path) continue;
+      return readCapped(Readable.from(entry).pipe(entryGuard(budget, p, undefined)), maxBytes, p);
+    }
+    throw new IngestionError('corrupt_archive', `"${path}" is not in the archive`, { file: path });
+  }
+
+  async *files(signal?: AbortSignal): AsyncIterable<ArchiveFile> {
+    for await (const { path, kind, entry, budget } of this.walk(signal)) {
+      if (kind !== 'file') continue;
+      const stream = Readable.from(entry).pipe(entryGuard(budget, path, undefined));
+      yield { path, stream };
+      if (!stream.readableEnded) {
+        stream.resume();
+        await new Promise<void>((resolve) => {
+          stream.once('end', resolve);
+          stream.once('close', resolve);
+          stream.once('error', () => resolve());
+        });
+      }
+    }
+  }
+}

@@ -1,0 +1,155 @@
+import type { IndexedSample } from '../shards/shard-index';
+import type { ShardPosition } from '../shards/shard-writer';
+import { stratifiedSplit } from '../split/stratified-split';
+import { emptySplitCounts, type Split, type SplitRatios } from '../split/split-types';
+import type { ClassStats, DuplicateGroup, LabelConflict, SkipReason, SkippedItem } from '../stats/report-types';
+import { increment } from '../stats/summary';
+
+interface Pending {
+  pos: ShardPosition;
+  label: string | null;
+  hash: string;
+  path: string;
+  fixed: Split | null;
+}
+
+interface FirstCopy {
+  label: string | null;
+  path: string;
+}
+
+export type Admission = 'new' | 'duplicate' | 'conflict';
+
+export interface CollectedDataset {
+  labels: string[];
+  samples: IndexedSample[];
+  classes: ClassStats[];
+  splits: Record<Split, number>;
+  /** Classes that were seen (folder, row) but ended with no usable sample. */
+  emptyClasses: string[];
+  /** Classes too small to split (everything went to train). */
+  unsplitClasses: string[];
+  method: 'seeded' | 'column' | 'mixed';
+}
+
+/**
+ * Tracks samples as they stream in: exact duplicates (by content hash), label conflicts (same
+ * content under two labels: every copy is excluded), skips with reasons; then assigns splits.
+ */
+export class SampleCollector {
+  private readonly pending: Pending[] = [];
+  private readonly firstByHash = new Map<string, FirstCopy>();
+  private readonly dupGroups = new Map<string, DuplicateGroup>();
+  private readonly conflicts = new Map<string, LabelConflict>();
+  private readonly seenLabels = new Set<string>();
+  readonly skipped: SkippedItem[] = [];
+  readonly skippedByReason: Partial<Record<SkipReason, number>> = {};
+  private skippedTotal = 0;
+  truncated = false;
+
+  constructor(private readonly maxListed: number) {}
+
+  get skippedCount(): number {
+    return this.skippedTotal;
+  }
+
+  /** Records that a label exists (a class folder, a labels.csv row) even if none of its files survive. */
+  sawLabel(label: string): void {
+    this.seenLabels.add(label);
+  }
+
+  skip(item: SkippedItem): void {
+    this.skippedTotal += 1;
+    increment(this.skippedByReason, item.reason);
+    if (this.skipped.length < this.maxListed) this.skipped.push(item);
+    else this.truncated = true;
+  }
+
+  /** Decides, before any decoding, whether content with this hash is new, a duplicate or a conflict. */
+  admit(hash: string, label: string | null, path: string): Admission {
+    if (label !== null) this.seenLabels.add(label);
+    const first = this.firstByHash.get(hash);
+    if (!first) {
+      this.firstByHash.set(hash, { label, path });
+      return 'new';
+    }
+    const conflict = this.conflicts.get(hash);
+    if (conflict || first.label !== label) {
+      const entry = conflict ?? { hash, items: [{ path: first.path, label: first.label ?? '' }] };
+      entry.items.push({ path, label: label ?? '' });
+      if (!conflict) this.addListed(this.conflicts, hash, entry);
+      this.skip({ reason: 'label_conflict', path, message: `same content as "${first.path}" but labeled "${label ?? ''}" instead of "${first.label ?? ''}"` });
+      return 'conflict';
+    }
+    const group = this.dupGroups.get(hash) ?? { hash, kept: first.path, duplicates: [] };
+    if (group.duplicates.length < this.maxListed) group.duplicates.push(path);
+    if (!this.dupGroups.has(hash)) this.addListed(this.dupGroups, hash, group);
+    this.duplicateCount += 1;
+    this.skip({ reason: 'duplicate', path, message: `exact duplicate of "${first.path}"` });
+    return 'duplicate';
+  }
+
+  duplicateCount = 0;
+
+  private addListed<V>(map: Map<string, V>, key: string, value: V): void {
+    if (map.size < this.maxListed) map.set(key, value);
+    else this.truncated = true;
+  }
+
+  add(pos: ShardPosition, label: string | null, hash: string, path: string, fixed: Split | null): void {
+    this.pending.push({ pos, label, hash, path, fixed });
+  }
+
+  duplicates(): DuplicateGroup[] {
+    return [...this.dupGroups.values()];
+  }
+
+  labelConflicts(): LabelConflict[] {
+    return [...this.conflicts.values()];
+  }
+
+  conflictCount(): number {
+    return this.conflicts.size;
+  }
+
+  /** Drops conflicted samples, numbers the classes (sorted by name) and assigns the splits. */
+  finalize(ratios: SplitRatios, seed: number, classification: boolean): CollectedDataset {
+    const usable = this.pending.filter((p) => {
+      if (!this.conflicts.has(p.hash)) return true;
+      this.skip({ reason: 'label_conflict', path: p.path, message: `the same content appears under several labels; all copies excluded` });
+      return false;
+    });
+    if (!classification) for (const p of usable) p.label = null;
+    const counts = new Map<string, number>();
+    for (const p of usable) if (p.label !== null) counts.set(p.label, (counts.get(p.label) ?? 0) + 1);
+    const labels = [...counts.keys()].sort();
+    const labelIndex = new Map(labels.map((l, i) => [l, i]));
+    const items = usable.map((p) => ({ stratum: p.label === null ? -1 : labelIndex.get(p.label)!, key: p.hash, fixed: p.fixed }));
+    const { splits, tooSmall } = stratifiedSplit(items, ratios, seed);
+    const samples: IndexedSample[] = usable.map((p, i) => ({
+      shard: p.pos.shard,
+      offset: p.pos.offset,
+      label: p.label === null ? null : labelIndex.get(p.label)!,
+      split: splits[i],
+      hash: p.hash,
+      path: p.path,
+    }));
+    const classes: ClassStats[] = labels.map((name, index) => ({ name, index, count: counts.get(name)!, splits: emptySplitCounts() }));
+    const totals = emptySplitCounts();
+    for (const s of samples) {
+      totals[s.split] += 1;
+      if (s.label !== null) classes[s.label].splits[s.split] += 1;
+    }
+    const fixedCount = usable.filter((p) => p.fixed !== null).length;
+    const method = fixedCount === 0 ? 'seeded' : fixedCount === usable.length ? 'column' : 'mixed';
+    return {
+      labels,
+      samples,
+      classes,
+      splits: totals,
+      emptyClasses: classification ? [...this.seenLabels].filter((l) => !counts.has(l)).sort() : [],
+      unsplitClasses: classification ? tooSmall.filter((s) => s >= 0).map((s) => labels[s]) : [],
+      method,
+    };
+  }
+}
