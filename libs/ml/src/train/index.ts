@@ -1,1 +1,38 @@
-export {};
+// Training loop: resumable, seeded, cancellable; batches streamed from a data source.
+export { train, evaluateLossAccuracy, clipByGlobalNorm } from './trainer';
+export type {
+  TrainOptions,
+  TrainResult,
+  TrainProgress,
+  TrainPosition,
+  EpochLog,
+  ParamGroup,
+  EarlyStoppingOptions,
+  CheckpointOptions,
+} from './trainer';
+export { arrayBatches, epochBatches, stepsPerEpochOf } from './batches';
+export type { Batch, BatchIterable, DataSource, EpochBatchFactory, EpochRequest } from './batches';
+export { Optimizer } from './optimizers';
+export type { OptimizerConfig, OptimizerParam, OptimizerState } from './optimizers';
+export { lrFactor } from './schedules';
+export type { LrSchedule, ScheduleContext } from './schedules';
+export { categoricalCrossentropy, toOneHot, toClassIndices } from './losses';
+export type { ClassificationLossOptions } from './losses';
+export { MemoryCheckpointStore, FsCheckpointStore, encodeCheckpoint, decodeCheckpoint } from './checkpoint';
+export type { CheckpointStore, RawTensor, TensorDType } from './checkpoint';
+export {
+  allLayers,
+  selectLayers,
+  matchesLayer,
+  freezeLayers,
+  unfreezeLayers,
+  trainableFlags,
+  setTrainableFlags,
+  orderedWeights,
+  countParams,
+  isNoDecayWeight,
+} from './layers';
+export type { LayerSelector, OwnedWeight } from './layers';
+export { Rng, mixSeed, seededPermutation, shuffleInPlace, withSeededRandom } from './rng';
+export type { RngState } from './rng';
+export { TrainError, TrainConfigError, CheckpointError, NonFiniteLossError } from './errors';

@@ -1,0 +1,34 @@
+/** Base class of the training module's errors; `code` is stable for callers and problem+json. */
+export class TrainError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** The options passed to the trainer are inconsistent (names the offending option). */
+export class TrainConfigError extends TrainError {
+  constructor(message: string) {
+    super('TRAIN_CONFIG_INVALID', message);
+  }
+}
+
+/** A checkpoint could not be decoded or does not fit the model being trained. */
+export class CheckpointError extends TrainError {
+  constructor(message: string) {
+    super('CHECKPOINT_INVALID', message);
+  }
+}
+
+/** The loss became NaN or infinite. */
+export class NonFiniteLossError extends TrainError {
+  constructor(
+    readonly epoch: number,
+    readonly step: number,
+  ) {
+    super('TRAIN_LOSS_NOT_FINITE', `loss is not finite at epoch ${epoch}, step ${step}`);
+  }
+}
