@@ -14,6 +14,10 @@ export class InMemoryArtifactStore implements ArtifactReader, ArtifactWriter {
     this.objects.set(key, { data: data.slice(), contentType });
   }
 
+  delete(key: string): boolean {
+    return this.objects.delete(key);
+  }
+
   keys(): string[] {
     return [...this.objects.keys()].sort();
   }

@@ -1,0 +1,66 @@
+import { z } from 'zod';
+import { normalizationSchema } from '../preprocess/normalization';
+
+export const EXPORT_MANIFEST_FILE = 'manifest.json';
+export const EXPORT_FORMAT_VERSION = 1;
+
+const dimension = z.number().int().min(1).max(4096);
+
+export const exportedFileSchema = z.object({
+  path: z.string().min(1).max(512),
+  size: z.number().int().min(0),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'lowercase hex sha256'),
+});
+
+export const exportInputSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('image'),
+    height: dimension,
+    width: dimension,
+    channels: z.union([z.literal(1), z.literal(3)]),
+    /** How images were fitted to height x width in training (see preprocess FitPolicy). */
+    fit: z.enum(['cover', 'contain', 'fill']),
+  }),
+  z.object({ kind: z.literal('tabular'), features: z.array(z.string().min(1).max(200)).min(1).max(10_000) }),
+]);
+
+/**
+ * manifest.json, written next to model.json: makes a downloaded model self-describing and lets a
+ * loader check every file before using it.
+ */
+export const exportManifestSchema = z
+  .object({
+    format: z.literal('modelsmith-model'),
+    formatVersion: z.literal(EXPORT_FORMAT_VERSION),
+    task: z.enum(['image-classification', 'tabular-classification']),
+    input: exportInputSchema,
+    /** Pixel normalization for image models; null for tabular ones. */
+    normalization: normalizationSchema.nullable(),
+    classNames: z.array(z.string().min(1).max(200)).min(2).max(10_000),
+    backboneId: z.string().min(1).max(100).nullable(),
+    /** Summary metrics on the held-out split (e.g. accuracy, macroF1). */
+    metrics: z.record(z.string().min(1).max(100), z.number().finite()),
+    createdAt: z.iso.datetime(),
+    framework: z.object({ name: z.literal('tensorflow.js'), version: z.string().max(50) }),
+    modelFile: z.literal('model.json'),
+    files: z.array(exportedFileSchema).min(2).max(2048),
+  })
+  .superRefine((manifest, ctx) => {
+    const imageTask = manifest.task === 'image-classification';
+    if (imageTask !== (manifest.input.kind === 'image')) {
+      ctx.addIssue({ code: 'custom', path: ['input', 'kind'], message: `input kind ${manifest.input.kind} does not fit task ${manifest.task}` });
+    }
+    if (imageTask && manifest.normalization === null) {
+      ctx.addIssue({ code: 'custom', path: ['normalization'], message: 'image models need a normalization' });
+    }
+    const paths = manifest.files.map((file) => file.path);
+    if (new Set(paths).size !== paths.length) ctx.addIssue({ code: 'custom', path: ['files'], message: 'a file is listed twice' });
+    if (!paths.includes(manifest.modelFile)) ctx.addIssue({ code: 'custom', path: ['files'], message: 'model.json is not listed' });
+    if (new Set(manifest.classNames).size !== manifest.classNames.length) {
+      ctx.addIssue({ code: 'custom', path: ['classNames'], message: 'class names must be unique' });
+    }
+  });
+
+export type ExportManifest = z.infer<typeof exportManifestSchema>;
+export type ExportInput = z.infer<typeof exportInputSchema>;
+export type ExportedFile = z.infer<typeof exportedFileSchema>;
