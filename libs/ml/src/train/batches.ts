@@ -2,12 +2,12 @@ import * as tf from '@tensorflow/tfjs';
 import { mixSeed, seededPermutation } from './rng';
 
 /** One mini-batch. `ys` holds class indices ([batch], int32) or one-hot rows ([batch, classes]). */
-export interface Batch {
+export interface TrainBatch {
   xs: tf.Tensor;
   ys: tf.Tensor;
 }
 
-export type BatchIterable = AsyncIterable<Batch> | Iterable<Batch>;
+export type BatchIterable = AsyncIterable<TrainBatch> | Iterable<TrainBatch>;
 
 /** What the trainer tells a data source when it asks for an epoch's batches. */
 export interface EpochRequest {
@@ -41,8 +41,8 @@ export type DataSource = EpochBatchFactory | BatchIterable;
 function isIterable(x: unknown): x is BatchIterable {
   return (
     x != null &&
-    (typeof (x as AsyncIterable<Batch>)[Symbol.asyncIterator] === 'function' ||
-      typeof (x as Iterable<Batch>)[Symbol.iterator] === 'function')
+    (typeof (x as AsyncIterable<TrainBatch>)[Symbol.asyncIterator] === 'function' ||
+      typeof (x as Iterable<TrainBatch>)[Symbol.iterator] === 'function')
   );
 }
 
@@ -54,7 +54,7 @@ export function stepsPerEpochOf(source: DataSource): number | undefined {
  * The batches of one epoch starting at `startStep`. Sources that cannot start mid-epoch are
  * skipped forward (their skipped batches are disposed).
  */
-export async function* epochBatches(source: DataSource, req: EpochRequest): AsyncGenerator<Batch> {
+export async function* epochBatches(source: DataSource, req: EpochRequest): AsyncGenerator<TrainBatch> {
   let iterable: BatchIterable;
   let toSkip = 0;
   if (typeof source === 'function' && !isIterable(source)) {
@@ -63,7 +63,7 @@ export async function* epochBatches(source: DataSource, req: EpochRequest): Asyn
     iterable = source as BatchIterable;
     toSkip = req.startStep;
   }
-  for await (const b of iterable as AsyncIterable<Batch>) {
+  for await (const b of iterable as AsyncIterable<TrainBatch>) {
     if (toSkip > 0) {
       toSkip--;
       b.xs.dispose();

@@ -11,7 +11,7 @@ export type {
   CheckpointOptions,
 } from './trainer';
 export { arrayBatches, epochBatches, stepsPerEpochOf } from './batches';
-export type { Batch, BatchIterable, DataSource, EpochBatchFactory, EpochRequest } from './batches';
+export type { TrainBatch, BatchIterable, DataSource, EpochBatchFactory, EpochRequest } from './batches';
 export { Optimizer } from './optimizers';
 export type { OptimizerConfig, OptimizerParam, OptimizerState } from './optimizers';
 export { lrFactor } from './schedules';

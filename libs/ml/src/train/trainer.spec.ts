@@ -9,7 +9,7 @@ import {
   TrainConfigError,
   freezeLayers,
   train,
-  type Batch,
+  type TrainBatch,
   type TrainOptions,
   type TrainProgress,
 } from '.';
@@ -331,7 +331,7 @@ describe('train', () => {
   });
 
   it('accepts a re-iterable async source (not a factory) and skips batches when resuming', async () => {
-    const source: AsyncIterable<Batch> = {
+    const source: AsyncIterable<TrainBatch> = {
       [Symbol.asyncIterator]: async function* () {
         for (let i = 0; i < 4; i++) {
           const start = i * 30;
@@ -370,7 +370,7 @@ describe('train', () => {
 
   it('rejects inconsistent options and mismatched checkpoints with typed errors', async () => {
     const m = tinyMlp(14);
-    const plain: Iterable<Batch> = [];
+    const plain: Iterable<TrainBatch> = [];
     await expect(train(m, { data: plain, epochs: 1, lrSchedule: { type: 'cosine' } })).rejects.toBeInstanceOf(
       TrainConfigError,
     );

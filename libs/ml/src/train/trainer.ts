@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { epochBatches, stepsPerEpochOf, type Batch, type DataSource } from './batches';
+import { epochBatches, stepsPerEpochOf, type TrainBatch, type DataSource } from './batches';
 import {
   decodeCheckpoint,
   encodeCheckpoint,
@@ -344,7 +344,7 @@ export async function train(model: tf.LayersModel, opts: TrainOptions): Promise<
   const weightIndex = new Map<number, number>(weights.map((w, i) => [w.id, i]));
   let lastLr =
     baseLr * lrFactor(schedule, position.globalStep, { totalSteps, stepsPerEpoch: stepsPerEpochKnown });
-  const trainStep = (batch: Batch): { loss: number; correct: number; n: number } => {
+  const trainStep = (batch: TrainBatch): { loss: number; correct: number; n: number } => {
     const factor = lrFactor(schedule, position.globalStep, { totalSteps, stepsPerEpoch: stepsPerEpochKnown });
     lastLr = baseLr * factor;
     const trainable = model.trainableWeights;
