@@ -3,6 +3,9 @@ import { APP_ROLE, ensureAppRole } from './app-role';
 import { scramVerifierMatches } from './scram';
 import { createTestDatabase, TEST_APP_PASSWORD, type TestDatabase } from './testing';
 
+// Creating and migrating a database takes a few seconds on a loaded 2-core machine.
+jest.setTimeout(30_000);
+
 describe('ensureAppRole', () => {
   let db: TestDatabase;
   let owner: Client;

@@ -7,6 +7,9 @@ import { applyMigrations } from './migrate';
 import { migrationChecksum, readMigrations } from './migrations-dir';
 import { createTestDatabase, MIGRATIONS_DIR, type TestDatabase } from './testing';
 
+// Creating and migrating a database takes a few seconds on a loaded 2-core machine.
+jest.setTimeout(30_000);
+
 async function query<T extends object>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
   const client = new Client({ connectionString: url });
   await client.connect();

@@ -2,6 +2,9 @@ import { Client } from 'pg';
 import { APP_ROLE } from './app-role';
 import { createTestDatabase, type TestDatabase } from './testing';
 
+// Creating and migrating a database takes a few seconds on a loaded 2-core machine.
+jest.setTimeout(30_000);
+
 /** Every table with a tenant_id column, from the catalog (so a new table cannot slip past). */
 const TENANT_TABLES_SQL = `
   SELECT c.relname AS table, c.relrowsecurity AS enabled, c.relforcerowsecurity AS forced

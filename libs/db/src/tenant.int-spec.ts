@@ -4,6 +4,9 @@ import type { PrismaClient } from './generated/client';
 import { withTenant } from './tenant';
 import { createTestDatabase, type TestDatabase } from './testing';
 
+// Creating and migrating a database takes a few seconds on a loaded 2-core machine.
+jest.setTimeout(30_000);
+
 describe('withTenant + generated client (end to end)', () => {
   let db: TestDatabase;
   let system: SystemPrismaClient;

@@ -1,16 +1,16 @@
 -- Row-level security: every tenant-owned table is visible only to the tenant named by the
 -- transaction-local setting `app.tenant_id` (set by withTenant() in libs/db via
--- `SELECT set_config('app.tenant_id', $1, true)`). With no tenant set, nothing is visible.
+-- a transaction-local set_config of app.tenant_id). With no tenant set, nothing is visible.
 --
 -- The application connects as the non-superuser role `modelsmith_app` (see docs/database.md).
--- FORCE makes the policies apply to the tables' owner too; only superusers and BYPASSRLS roles
+-- FORCE makes the policies apply to the owner of the tables too; only superusers and BYPASSRLS roles
 -- (the deliberate "system" client used for migrations, operator and cross-tenant paths) bypass them.
 --
 -- Not a Prisma schema change: schema.prisma has no notion of roles or policies.
 
 -- Application role. Created NOLOGIN; libs/db `ensureAppRole()` grants LOGIN with the configured
 -- password at boot. Roles are cluster-wide, so creation tolerates an existing role (and a
--- concurrent creation by another database's migration).
+-- concurrent creation by the migration of another database).
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'modelsmith_app') THEN
