@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { APP_ROLE, ensureAppRole } from '../app-role';
+import { Client } from 'pg';
 import { createDatabaseIfMissing, dropDatabase, withCredentials, withDatabase } from '../database-url';
 import { applyMigrations } from '../migrate';
 import { findMigrationsDir } from '../migrations-dir';
@@ -31,10 +32,20 @@ export interface CreateTestDatabaseOptions {
   prefix?: string;
 }
 
+const DEFAULT_PREFIX = 'ms_test';
+const STALE_AFTER_MS = 6 * 3600_000;
+let staleSweepDone = false;
+
 /** A fresh, randomly named, migrated database; call drop() in afterAll. */
 export async function createTestDatabase(opts: CreateTestDatabaseOptions = {}): Promise<TestDatabase> {
-  const name = `${opts.prefix ?? 'ms_test'}_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
-  const url = withDatabase(opts.serverUrl ?? DEFAULT_TEST_SERVER_URL, name);
+  const serverUrl = opts.serverUrl ?? DEFAULT_TEST_SERVER_URL;
+  const prefix = opts.prefix ?? DEFAULT_PREFIX;
+  if (!staleSweepDone) {
+    staleSweepDone = true;
+    await dropStaleTestDatabases({ serverUrl, prefix }).catch(() => undefined);
+  }
+  const name = `${prefix}_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+  const url = withDatabase(serverUrl, name);
   await createDatabaseIfMissing(url);
   let dropped = false;
   const drop = async (): Promise<void> => {
@@ -52,4 +63,32 @@ export async function createTestDatabase(opts: CreateTestDatabaseOptions = {}): 
     throw err;
   }
   return { name, url, appUrl: withCredentials(url, APP_ROLE, TEST_APP_PASSWORD), drop };
+}
+
+/**
+ * Drops test databases left behind by crashed runs: names `<prefix>_<base36 ms>_<hex>` created
+ * more than `olderThanMs` ago (default 6 h). createTestDatabase() runs it once per process.
+ */
+export async function dropStaleTestDatabases(
+  opts: { serverUrl?: string; prefix?: string; olderThanMs?: number } = {},
+): Promise<string[]> {
+  const serverUrl = opts.serverUrl ?? DEFAULT_TEST_SERVER_URL;
+  const prefix = opts.prefix ?? DEFAULT_PREFIX;
+  const cutoff = Date.now() - (opts.olderThanMs ?? STALE_AFTER_MS);
+  const client = new Client({ connectionString: withDatabase(serverUrl, 'postgres') });
+  await client.connect();
+  let names: string[];
+  try {
+    const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE starts_with(datname, $1)', [`${prefix}_`]);
+    names = rows
+      .map((r) => r.datname)
+      .filter((n) => {
+        const m = /^(.+)_([0-9a-z]+)_[0-9a-f]{8}$/.exec(n);
+        return m !== null && m[1] === prefix && parseInt(m[2] ?? '', 36) < cutoff;
+      });
+  } finally {
+    await client.end();
+  }
+  for (const name of names) await dropDatabase(withDatabase(serverUrl, name));
+  return names;
 }
