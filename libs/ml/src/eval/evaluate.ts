@@ -1,0 +1,246 @@
+import * as tf from '@tensorflow/tfjs';
+import { epochBatches, type DataSource } from '../train/batches';
+import { toClassIndices } from '../train/losses';
+import {
+  accuracy,
+  argmaxRows,
+  calibration,
+  classificationMetrics,
+  confusionMatrix,
+  downsampleCurve,
+  logLoss,
+  perClassPrCurves,
+  topKAccuracy,
+  type AveragedMetrics,
+  type Calibration,
+  type PrPoint,
+  type Predictions,
+} from './metrics';
+
+export interface ModelSize {
+  /** Scalars in all weights. */
+  params: number;
+  trainableParams: number;
+  nonTrainableParams: number;
+  /** Bytes of the weights as stored in memory / float32 weight files. */
+  bytes: number;
+}
+
+const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, complex64: 8, string: 0 };
+
+/** Parameter counts and weight bytes of a model. */
+export function modelSize(model: tf.LayersModel): ModelSize {
+  const size = (w: tf.LayerVariable) => w.shape.reduce<number>((a, b) => a * (b ?? 1), 1);
+  const trainableIds = new Set(model.trainableWeights.map((w) => w.id));
+  let params = 0;
+  let trainableParams = 0;
+  let bytes = 0;
+  for (const w of model.weights) {
+    const s = size(w);
+    params += s;
+    if (trainableIds.has(w.id)) trainableParams += s;
+    bytes += s * (BYTES[w.dtype] ?? 4);
+  }
+  return { params, trainableParams, nonTrainableParams: params - trainableParams, bytes };
+}
+
+export interface LatencyOptions {
+  /** Images per call (default 1). */
+  batchSize?: number;
+  /** Untimed calls first (default 3). */
+  warmup?: number;
+  /** Timed calls (default 20). */
+  runs?: number;
+  /** Shape of one input without the batch axis (default: the model's input shape). */
+  inputShape?: number[];
+}
+
+export interface Latency {
+  batchSize: number;
+  runs: number;
+  /** Mean milliseconds per image. */
+  msPerImage: number;
+  /** Milliseconds per call: mean, median and 95th percentile. */
+  msPerBatchMean: number;
+  msPerBatchP50: number;
+  msPerBatchP95: number;
+  backend: string;
+}
+
+/** Measures inference latency (predict + reading the output) on the current backend. */
+export function measureLatency(model: tf.LayersModel, opts: LatencyOptions = {}): Latency {
+  const batchSize = opts.batchSize ?? 1;
+  const warmup = opts.warmup ?? 3;
+  const runs = opts.runs ?? 20;
+  const shape = opts.inputShape ?? model.inputs[0].shape.slice(1).map((d) => d ?? 1);
+  const x = tf.randomUniform([batchSize, ...shape], 0, 1, 'float32', 7);
+  try {
+    const once = () => {
+      const y = model.predict(x) as tf.Tensor;
+      y.dataSync();
+      y.dispose();
+    };
+    for (let i = 0; i < warmup; i++) once();
+    const times: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const t = performance.now();
+      once();
+      times.push(performance.now() - t);
+    }
+    times.sort((a, b) => a - b);
+    const mean = times.reduce((a, b) => a + b, 0) / Math.max(1, runs);
+    const pct = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? 0;
+    return {
+      batchSize,
+      runs,
+      msPerImage: mean / batchSize,
+      msPerBatchMean: mean,
+      msPerBatchP50: pct(0.5),
+      msPerBatchP95: pct(0.95),
+      backend: tf.getBackend(),
+    };
+  } finally {
+    x.dispose();
+  }
+}
+
+/** Runs `model` over `batches` (inference mode) and gathers its probabilities and the labels. */
+export async function collectPredictions(
+  model: tf.LayersModel,
+  batches: DataSource,
+  opts: { outputs?: 'probabilities' | 'logits' } = {},
+): Promise<Predictions> {
+  const probChunks: Float32Array[] = [];
+  const labelChunks: Int32Array[] = [];
+  let numClasses = 0;
+  for await (const b of epochBatches(batches, { epoch: 0, startStep: 0, seed: 0 })) {
+    try {
+      const [p, y] = tf.tidy(() => {
+        let out = model.predict(b.xs) as tf.Tensor;
+        if (opts.outputs === 'logits') out = tf.softmax(out);
+        const c = out.shape[out.shape.length - 1];
+        return [out, toClassIndices(b.ys, c)];
+      });
+      numClasses = p.shape[p.shape.length - 1];
+      probChunks.push(p.dataSync() as Float32Array);
+      labelChunks.push(Int32Array.from(y.dataSync()));
+      p.dispose();
+      y.dispose();
+    } finally {
+      b.xs.dispose();
+      b.ys.dispose();
+    }
+  }
+  const total = labelChunks.reduce((a, c) => a + c.length, 0);
+  const probs = new Float32Array(total * numClasses);
+  const labels = new Int32Array(total);
+  let o = 0;
+  probChunks.forEach((chunk, i) => {
+    probs.set(chunk, o * numClasses);
+    labels.set(labelChunks[i], o);
+    o += labelChunks[i].length;
+  });
+  return { numClasses, probs, labels };
+}
+
+export interface ClassReport {
+  index: number;
+  name: string;
+  precision: number;
+  recall: number;
+  f1: number;
+  support: number;
+  /** Average precision of the one-vs-rest PR curve (null without samples of the class). */
+  averagePrecision: number | null;
+  /** Score threshold with the best F1 for this class, one-vs-rest (null without samples). */
+  suggestedThreshold: { threshold: number; precision: number; recall: number; f1: number } | null;
+}
+
+/** Everything measured about a classifier on held-out data; plain JSON. */
+export interface EvaluationReport {
+  version: 1;
+  numSamples: number;
+  numClasses: number;
+  classNames: string[];
+  accuracy: number;
+  topK: Array<{ k: number; accuracy: number }>;
+  /** Mean negative log-likelihood of the true class. */
+  logLoss: number;
+  perClass: ClassReport[];
+  macro: AveragedMetrics;
+  weighted: AveragedMetrics;
+  /** `confusionMatrix[true][predicted]`. */
+  confusionMatrix: number[][];
+  /** One-vs-rest PR curve per class (thresholds decreasing), downsampled to `maxCurvePoints`. */
+  prCurves: Array<{ index: number; name: string; points: PrPoint[] }>;
+  calibration: Calibration;
+  modelSize?: ModelSize;
+  latency?: Latency;
+}
+
+export interface ReportOptions {
+  classNames?: string[];
+  /** k values for top-k accuracy (default [1, 5] limited to the number of classes). */
+  topK?: number[];
+  /** Calibration bins (default 15). */
+  calibrationBins?: number;
+  /** Points kept per PR curve in the report (default 101). */
+  maxCurvePoints?: number;
+}
+
+/** Builds an {@link EvaluationReport} from predictions (pure: no model, no tensors). */
+export function buildReport(p: Predictions, opts: ReportOptions = {}): EvaluationReport {
+  const c = p.numClasses;
+  const names = opts.classNames ?? Array.from({ length: c }, (_, i) => String(i));
+  if (names.length !== c) throw new RangeError(`${names.length} class names for ${c} classes`);
+  const pred = argmaxRows(p);
+  const cm = confusionMatrix(p.labels, pred, c);
+  const cls = classificationMetrics(cm);
+  const curves = perClassPrCurves(p);
+  const ks = (opts.topK ?? [1, 5]).filter((k) => k >= 1 && k <= c);
+  const maxPoints = opts.maxCurvePoints ?? 101;
+  return {
+    version: 1,
+    numSamples: p.labels.length,
+    numClasses: c,
+    classNames: names,
+    accuracy: accuracy(p.labels, pred),
+    topK: [...new Set(ks)].map((k) => ({ k, accuracy: topKAccuracy(p, k) })),
+    logLoss: logLoss(p),
+    perClass: cls.perClass.map((m, i) => ({
+      index: i,
+      name: names[i],
+      ...m,
+      averagePrecision: curves[i].averagePrecision,
+      suggestedThreshold: curves[i].best,
+    })),
+    macro: cls.macro,
+    weighted: cls.weighted,
+    confusionMatrix: cm,
+    prCurves: curves.map((cv, i) => ({
+      index: i,
+      name: names[i],
+      points: downsampleCurve(cv.points, maxPoints),
+    })),
+    calibration: calibration(p, opts.calibrationBins ?? 15),
+  };
+}
+
+export interface EvaluateModelOptions extends ReportOptions {
+  outputs?: 'probabilities' | 'logits';
+  /** Measure latency per image too (default: not measured). */
+  latency?: LatencyOptions | boolean;
+}
+
+/** Evaluates `model` on `batches`: predictions, metrics, model size and optionally latency. */
+export async function evaluateModel(
+  model: tf.LayersModel,
+  batches: DataSource,
+  opts: EvaluateModelOptions = {},
+): Promise<EvaluationReport> {
+  const preds = await collectPredictions(model, batches, { outputs: opts.outputs });
+  const report = buildReport(preds, opts);
+  report.modelSize = modelSize(model);
+  if (opts.latency) report.latency = measureLatency(model, opts.latency === true ? {} : opts.latency);
+  return report;
+}
