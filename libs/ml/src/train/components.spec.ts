@@ -103,7 +103,7 @@ function compareWithTfjs(
   const ours = tf.variable(init.clone());
   const theirs = tf.variable(init.clone());
   const opt = new Optimizer(cfg);
-  const loss = (v: tf.Variable) => () => tf.sum(tf.square(tf.sub(v, target))) as tf.Scalar;
+  const loss = (v: tf.Variable) => () => tf.sum<tf.Scalar>(tf.square(tf.sub(v, target)));
   for (let i = 0; i < steps; i++) {
     const g = tf.variableGrads(loss(ours), [ours]);
     opt.apply([{ key: 0, variable: ours, lr, weightDecay: 0 }], [g.grads[ours.name]]);
