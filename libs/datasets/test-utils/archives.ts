@@ -21,6 +21,10 @@ async function collect(stream: NodeJS.ReadableStream): Promise<Buffer> {
 export async function buildZip(files: FileSpec[]): Promise<Buffer> {
   const zip = new ZipFile();
   for (const f of files) {
+    if (f.path.endsWith('/')) {
+      zip.addEmptyDirectory(f.path.slice(0, -1), { mtime: new Date(0) });
+      continue;
+    }
     const data = typeof f.data === 'string' ? Buffer.from(f.data) : f.data;
     zip.addBuffer(data, f.path, { mode: f.mode, compress: f.compress ?? true, mtime: new Date(0) });
   }

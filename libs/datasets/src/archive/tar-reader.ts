@@ -10,6 +10,7 @@ import type { ArchiveFile, ArchiveListingEntry, ArchiveProgress, ArchiveReader, 
 import { ByteBudget, entryGuard } from './byte-guard';
 import { safeEntryPath } from './path-safety';
 import { readCapped } from './read-capped';
+import { asError, errorMessage } from '../util/error-message';
 
 function counter(onBytes: (n: number) => void): Transform {
   return new Transform({
@@ -46,10 +47,80 @@ function tarKind(header: Header, path: string): EntryKind {
   throw new IngestionError('unsupported_entry_type', `archive entry "${path}" has an unknown tar entry type`, { file: path });
 }
 
-interface TarPass {
-  entries: AsyncIterable<Entry>;
-  done: Promise<void>;
-  abort(): void;
+interface TarItem {
+  entry: Entry;
+  next: (err?: Error | null) => void;
+  ended: boolean;
+}
+
+/**
+ * One sequential pass over the archive: source -> gunzip (ratio-checked) -> tar extract. Entries
+ * are handed out one at a time; the next is only parsed once the previous one was drained.
+ */
+class TarPass {
+  private readonly queue: TarItem[] = [];
+  private failed: unknown = null;
+  private finished = false;
+  private wake: (() => void) | null = null;
+
+  constructor(private readonly ex: Extract) {
+    ex.on('entry', (_header, entry, next) => {
+      const item: TarItem = { entry, next, ended: false };
+      entry.once('end', () => {
+        item.ended = true;
+      });
+      this.queue.push(item);
+      this.notify();
+    });
+    ex.on('finish', () => {
+      this.finished = true;
+      this.notify();
+    });
+    ex.on('error', (err: unknown) => this.fail(err));
+  }
+
+  fail(err: unknown): void {
+    if (this.failed !== null) return;
+    this.failed = err;
+    // Destroying the extract also destroys the entry being read, so no reader waits forever.
+    this.ex.destroy(asError(err));
+    this.notify();
+  }
+
+  private notify(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  async *items(): AsyncGenerator<TarItem> {
+    for (;;) {
+      if (this.failed !== null) throw asError(this.failed);
+      const item = this.queue.shift();
+      if (item) {
+        yield item;
+        await drain(item);
+        if (this.failed !== null) throw asError(this.failed);
+        item.next();
+        continue;
+      }
+      if (this.finished) return;
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+
+  abort(): void {
+    this.ex.destroy();
+  }
+}
+
+async function drain(item: TarItem): Promise<void> {
+  if (item.ended) return;
+  await new Promise<void>((resolve) => {
+    item.entry.once('end', () => resolve());
+    item.entry.once('close', () => resolve());
+    item.entry.resume();
+  });
 }
 
 /** Streams a gzip-compressed tar from a ByteSource in one sequential read per pass. */
@@ -76,26 +147,31 @@ export class TarGzArchiveReader implements ArchiveReader {
     let out = 0;
     const input = await this.source.openRange(0, this.source.size);
     const ex = extract();
-    const done = pipeline(
-      input,
-      counter((n) => {
-        compressed += n;
-        this.sourceBytes = compressed;
-      }),
-      createGunzip(),
-      counter((n) => {
-        out += n;
-        budget.checkRatio(out, compressed, this.source.name);
-      }),
-      ex,
-    );
-    done.catch(() => undefined);
-    return { entries: ex, done, abort: () => ex.destroy() };
+    const pass = new TarPass(ex);
+    const gunzipped = input
+      .on('error', (err) => pass.fail(err))
+      .pipe(
+        counter((n) => {
+          compressed += n;
+          this.sourceBytes = compressed;
+        }),
+      )
+      .pipe(createGunzip())
+      .on('error', (err) => pass.fail(err))
+      .pipe(
+        counter((n) => {
+          out += n;
+          budget.checkRatio(out, compressed, this.source.name);
+        }),
+      )
+      .on('error', (err) => pass.fail(err));
+    pipeline(gunzipped, ex as unknown as NodeJS.WritableStream).catch((err: unknown) => pass.fail(err));
+    return pass;
   }
 
   private wrap(err: unknown): IngestionError {
     if (isIngestionError(err)) return err;
-    const msg = err instanceof Error ? err.message : String(err);
+    const msg = errorMessage(err);
     return new IngestionError('corrupt_archive', `"${this.source.name}" is not a readable tar.gz archive: ${msg}`, { file: this.source.name });
   }
 
@@ -104,7 +180,7 @@ export class TarGzArchiveReader implements ArchiveReader {
     const pass = await this.pass(budget);
     let count = 0;
     try {
-      for await (const entry of pass.entries) {
+      for await (const { entry } of pass.items()) {
         throwIfAborted(signal);
         count += 1;
         if (count > this.limits.maxEntries) {
@@ -113,16 +189,21 @@ export class TarGzArchiveReader implements ArchiveReader {
         const path = safeEntryPath(entry.header.name);
         const kind = tarKind(entry.header, path);
         yield { path, kind, entry, budget };
-        entry.resume();
         this.uncompressed = budget.uncompressed;
       }
-      await pass.done;
     } catch (err) {
-      pass.abort();
       throw this.wrap(err);
     } finally {
       pass.abort();
     }
+  }
+
+  /** The entry's bytes as a Node stream, size-checked, with read errors named after the entry. */
+  private entryStream(entry: Entry, budget: ByteBudget, path: string): Readable {
+    const guard = entryGuard(budget, path, undefined);
+    const raw = Readable.from(entry);
+    raw.on('error', (err) => guard.destroy(this.wrap(err)));
+    return raw.pipe(guard);
   }
 
   async list(signal?: AbortSignal): Promise<ArchiveListingEntry[]> {
@@ -133,10 +214,10 @@ export class TarGzArchiveReader implements ArchiveReader {
         throw new IngestionError('entry_too_large', `"${path}" declares ${declaredSize} bytes; the per-file cap is ${this.limits.maxEntryBytes}`, { file: path });
       }
       if (kind === 'file' && this.capture(path)) {
-        const stream = Readable.from(entry).pipe(entryGuard(budget, path, undefined));
+        const stream = this.entryStream(entry, budget, path);
         this.captured.set(path, await readCapped(stream, this.limits.maxLabelsCsvBytes, path));
       } else {
-        for await (const chunk of entry) budget.add((chunk as Buffer).length, path);
+        for await (const _ of this.entryStream(entry, budget, path)) void _;
       }
       out.push({ path, kind, declaredSize: kind === 'file' ? declaredSize : 0 });
     }
@@ -151,7 +232,7 @@ export class TarGzArchiveReader implements ArchiveReader {
     }
     for await (const { path: p, kind, entry, budget } of this.walk(signal)) {
       if (kind !== 'file' || p !== path) continue;
-      return readCapped(Readable.from(entry).pipe(entryGuard(budget, p, undefined)), maxBytes, p);
+      return readCapped(this.entryStream(entry, budget, p), maxBytes, p);
     }
     throw new IngestionError('corrupt_archive', `"${path}" is not in the archive`, { file: path });
   }
@@ -159,7 +240,7 @@ export class TarGzArchiveReader implements ArchiveReader {
   async *files(signal?: AbortSignal): AsyncIterable<ArchiveFile> {
     for await (const { path, kind, entry, budget } of this.walk(signal)) {
       if (kind !== 'file') continue;
-      const stream = Readable.from(entry).pipe(entryGuard(budget, path, undefined));
+      const stream = this.entryStream(entry, budget, path);
       yield { path, stream };
       if (!stream.readableEnded) {
         stream.resume();

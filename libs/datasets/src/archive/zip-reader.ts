@@ -9,11 +9,21 @@ import type { ArchiveFile, ArchiveListingEntry, ArchiveProgress, ArchiveReader }
 import { ByteBudget, entryGuard } from './byte-guard';
 import { readCapped } from './read-capped';
 import { OverlapDetector, zipEntryKind, zipEntryPath, zipRawName } from './zip-entry-checks';
+import { errorMessage } from '../util/error-message';
 
 function corrupt(source: ByteSource, err: unknown): IngestionError {
   if (isIngestionError(err)) return err;
-  const msg = err instanceof Error ? err.message : String(err);
+  const msg = errorMessage(err);
   return new IngestionError('corrupt_archive', `"${source.name}" is not a readable zip archive: ${msg}`, { file: source.name });
+}
+
+/** Errors raised by yauzl while inflating one entry, with the entry named. */
+function entryError(path: string, err: Error): IngestionError {
+  if (isIngestionError(err)) return err;
+  if (/bytes in the stream/.test(err.message)) {
+    return new IngestionError('corrupt_archive', `"${path}" does not match its declared size: ${err.message}`, { file: path });
+  }
+  return new IngestionError('corrupt_archive', `"${path}" could not be read: ${err.message}`, { file: path });
 }
 
 async function* iterateEntries(zip: ZipFile): AsyncGenerator<Entry> {
@@ -133,7 +143,9 @@ export class ZipArchiveReader implements ArchiveReader {
         throwIfAborted(signal);
         if (zipEntryPath(entry) !== path) continue;
         const stream = await zip.openReadStreamPromise(entry);
-        return await readCapped(stream.pipe(entryGuard(budget, path, entry.compressedSize)), maxBytes, path);
+        const guard = entryGuard(budget, path, entry.compressedSize);
+        stream.on('error', (err) => guard.destroy(entryError(path, err)));
+        return await readCapped(stream.pipe(guard), maxBytes, path);
       }
     } catch (err) {
       throw corrupt(this.source, err);
@@ -154,7 +166,7 @@ export class ZipArchiveReader implements ArchiveReader {
         if (zipEntryKind(entry, path, zipRawName(entry)) !== 'file') continue;
         const raw = await zip.openReadStreamPromise(entry);
         const guard = entryGuard(budget, path, entry.compressedSize);
-        raw.on('error', (err) => guard.destroy(err));
+        raw.on('error', (err) => guard.destroy(entryError(path, err)));
         current = raw.pipe(guard);
         yield { path, stream: current };
         if (!current.readableEnded) current.destroy();

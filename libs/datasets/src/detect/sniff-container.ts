@@ -57,7 +57,8 @@ export async function sniffContainer(source: ByteSource): Promise<Container> {
   if (head[0] === 0x1f && head[1] === 0x8b) {
     const tar = await gunzipHead(head);
     if (tar.length >= 262 && tar.subarray(257, 262).toString('latin1') === 'ustar') return 'tar.gz';
-    if (tar.length > 0 && tar.length < 512 && tar.every((b) => b === 0)) return 'tar.gz';
+    // An empty tar is only zero blocks.
+    if (tar.length > 0 && tar.every((b) => b === 0)) return 'tar.gz';
     throw new IngestionError('unknown_format', `"${source.name}" is gzip-compressed but does not contain a tar archive`, { file: source.name });
   }
   if (looksBinary(head)) {

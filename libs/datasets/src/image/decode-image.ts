@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import type { ImageFit, SkipReason } from '../stats/report-types';
 import type { ImageFormat } from './sniff-image';
+import { errorMessage } from '../util/error-message';
 
 export interface CacheImageSpec {
   width: number;
@@ -27,7 +28,7 @@ export interface DecodeFailure {
 }
 
 function describe(err: unknown): string {
-  const msg = err instanceof Error ? err.message : String(err);
+  const msg = errorMessage(err);
   return msg.split('\n')[0] ?? msg;
 }
 

@@ -89,6 +89,16 @@ export async function ingestImages(
   const sanitized = new Set<string>();
   const matched = new Set<string>();
   labelsCsv?.skipped.forEach((s) => collector.skip(s));
+  if (!labelsCsv) {
+    // A class folder with nothing usable in it is still a class the user meant: report it as empty.
+    for (const e of listing) {
+      const rel = e.path.startsWith(layout.root) ? e.path.slice(layout.root.length) : null;
+      if (e.kind === 'directory' && rel && !rel.includes('/') && !isJunkPath(e.path)) {
+        const { label } = sanitizeLabel(rel);
+        if (label !== '') collector.sawLabel(label);
+      }
+    }
+  }
   labelsCsv?.rows.forEach((row) => {
     collector.sawLabel(row.label);
     if (row.sanitized) sanitized.add(row.label);

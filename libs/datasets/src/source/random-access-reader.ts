@@ -2,6 +2,7 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { RandomAccessReader } from 'yauzl';
 import type { ByteSource } from './byte-source';
+import { asError } from '../util/error-message';
 
 /** Lets yauzl read a zip from any ByteSource (local file, ranged GETs on an object store). */
 export class SourceRandomAccessReader extends RandomAccessReader {
@@ -22,7 +23,7 @@ export class SourceRandomAccessReader extends RandomAccessReader {
     this.source
       .openRange(start, end)
       .then((input) => pipeline(input, out))
-      .catch((err: unknown) => out.destroy(err instanceof Error ? err : new Error(String(err))));
+      .catch((err: unknown) => out.destroy(asError(err)));
     return out;
   }
 }
