@@ -34,6 +34,15 @@ describe('withTenant + generated client (end to end)', () => {
     expect(t.maxUploadBytes).toBe(10_737_418_240n);
   });
 
+  it('reports a duplicate slug as Prisma P2002 (unique constraint) through the pg adapter', async () => {
+    const t = await newTenant('dup');
+    await expect(system.tenant.create({ data: { name: 'again', slug: t.slug } })).rejects.toMatchObject({ code: 'P2002' });
+  });
+
+  it('rejects an empty tenant id before touching the database', async () => {
+    await expect(withTenant(app, '', async () => 1)).rejects.toMatchObject({ code: 'INVALID_TENANT_ID' });
+  });
+
   it("scopes the app client to the transaction's tenant", async () => {
     const a = await newTenant('a');
     const b = await newTenant('b');
