@@ -7,6 +7,7 @@ import { StorageModule } from '@modelsmith/storage';
 import { ApiKeysController } from './api-keys/api-keys.controller';
 import { AuthModule } from './auth/auth.module';
 import { loggerParams } from './common/logging';
+import { DatasetsModule } from './datasets/datasets.module';
 import { HealthController } from './health/health.controller';
 import { JobsModule } from './jobs/jobs.module';
 import { TenantsController } from './tenants/tenants.controller';
@@ -25,6 +26,7 @@ export class AppModule {
         JobStoreModule,
         AuthModule,
         JobsModule,
+        DatasetsModule,
       ],
       controllers: [HealthController, TenantsController, ApiKeysController],
     };

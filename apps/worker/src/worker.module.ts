@@ -7,13 +7,14 @@ import { JobStoreModule, QueueModule } from '@modelsmith/jobs';
 import { StorageModule } from '@modelsmith/storage';
 import { loggerParams } from './logging';
 import { WorkerHealthController } from './health/health.controller';
+import { IngestDatasetHandler } from './handlers/ingest-dataset.handler';
 import { NoopHandler } from './handlers/noop.handler';
 import { JobRunnerService } from './runtime/job-runner.service';
 import { CpuQueueProcessor, GpuQueueProcessor } from './runtime/processors';
 import { ShutdownSignal } from './runtime/shutdown-signal';
 
 /** Every job handler of the worker; boot fails unless each job definition has exactly one. */
-export const HANDLERS: Provider[] = [NoopHandler];
+export const HANDLERS: Provider[] = [NoopHandler, IngestDatasetHandler];
 
 @Module({})
 export class WorkerModule {

@@ -40,6 +40,13 @@ function define<T extends z.ZodType>(def: JobDefinition<T>): JobDefinition<T> {
 /** Every job the platform runs. A job is listed here together with its worker handler: boot fails otherwise. */
 export const JOBS = {
   noop: define({ name: 'system.noop', version: 1, payload: jobRef, queues: ['cpu', 'gpu'], kind: 'NOOP' }),
+  ingestDataset: define({
+    name: 'dataset.ingest',
+    version: 1,
+    payload: jobRef.extend({ datasetVersionId: z.string().min(1).max(64) }),
+    queues: ['cpu'],
+    kind: 'INGEST_DATASET',
+  }),
 } as const;
 
 export type JobKey = keyof typeof JOBS;
