@@ -104,6 +104,25 @@ describe('row-level security', () => {
     expect(evil.rowCount).toBe(0);
   });
 
+  it("rejects a child row that points at another tenant's parent (tenant-consistent foreign keys)", async () => {
+    // B knows (or guesses) the id of A's dataset / job: the row is B's, but its parent is A's.
+    await expect(
+      asTenant(B, () =>
+        app.query(`INSERT INTO dataset_versions (tenant_id, dataset_id, version, split_seed) VALUES ($1, $2, 1, 7)`, [B, `${A}-d`]),
+      ),
+    ).rejects.toMatchObject({ code: '23503' });
+    await expect(
+      asTenant(B, () => app.query(`INSERT INTO job_events (tenant_id, job_id, seq, type) VALUES ($1, $2, 99, 'x')`, [B, `${A}-j1`])),
+    ).rejects.toMatchObject({ code: '23503' });
+    await expect(
+      asTenant(B, () => app.query(`INSERT INTO trials (tenant_id, job_id, index, params) VALUES ($1, $2, 0, '{}')`, [B, `${A}-j1`])),
+    ).rejects.toMatchObject({ code: '23503' });
+    const ok = await asTenant(B, () =>
+      app.query(`INSERT INTO dataset_versions (tenant_id, dataset_id, version, split_seed) VALUES ($1, $2, 1, 7)`, [B, `${B}-d`]),
+    );
+    expect(ok.rowCount).toBe(1);
+  });
+
   it('shows nothing when no tenant is set, and the setting ends with the transaction', async () => {
     for (const table of ['tenants', 'api_keys', 'datasets', 'dataset_versions', 'uploads', 'jobs', 'job_events', 'trials', 'models', 'deployments']) {
       expect((await app.query(`SELECT * FROM ${table}`)).rowCount).toBe(0);
