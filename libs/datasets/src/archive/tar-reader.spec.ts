@@ -5,6 +5,8 @@ import { resolveLimits, type IngestionLimits } from '../limits';
 import { bufferSource } from '../source/buffer-source';
 import { TarGzArchiveReader } from './tar-reader';
 
+jest.setTimeout(30_000);
+
 async function readAll(tgz: Buffer, limits: Partial<IngestionLimits> = {}, list = true): Promise<Record<string, number>> {
   const reader = new TarGzArchiveReader(bufferSource(tgz, 'test.tar.gz'), resolveLimits(limits));
   if (list) await reader.list();

@@ -6,6 +6,8 @@ import { bufferSource } from '../source/buffer-source';
 import type { ByteSource } from '../source/byte-source';
 import { ZipArchiveReader } from './zip-reader';
 
+jest.setTimeout(30_000);
+
 async function listAndRead(zip: Buffer, limits: Partial<IngestionLimits> = {}): Promise<{ paths: string[]; bytes: number }> {
   const reader = new ZipArchiveReader(bufferSource(zip, 'test.zip'), resolveLimits(limits));
   await reader.list();

@@ -7,6 +7,8 @@ import { bufferSource } from '../source/buffer-source';
 import { ingest } from './ingest';
 import type { IngestOptions } from './options';
 
+jest.setTimeout(30_000);
+
 async function images(label: string, n: number, seed: number): Promise<FileSpec[]> {
   return Promise.all(Array.from({ length: n }, async (_, i) => ({ path: `${label}/${i}.png`, data: await noiseImage(12, 10, seed * 1000 + i) })));
 }

@@ -9,6 +9,9 @@ import { ingest } from './ingest';
 
 const PER_CLASS = 30;
 
+// Real image decoding on a shared 2-core machine: generous per-test time.
+jest.setTimeout(60_000);
+
 describe('ingest: mnist digits as PNG class folders', () => {
   let zip: Buffer;
   let digits: Awaited<ReturnType<typeof mnistPngs>>;
