@@ -16,3 +16,5 @@ export { loadLayersModelFromStore, readLayersModelArtifacts } from './read-layer
 export type { ReadModelOptions } from './read-layers-model';
 export { DEFAULT_SHARD_BYTES, saveLayersModel } from './save-layers-model';
 export type { SavedFile, SaveLayersModelOptions } from './save-layers-model';
+export { classifyImages } from './classify-images';
+export type { ClassifyImagesOptions, ClassScore, ImageClassification } from './classify-images';
