@@ -64,6 +64,11 @@ export const configSchema = z.object({
   /** Operator token that may create tenants and their first key (header `Authorization: Bearer <token>`). */
   ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
 
+  /** Most jobs RUNNING at once across all tenants (0: no global limit). Jobs over it stay QUEUED. */
+  JOBS_GLOBAL_MAX_RUNNING: z.coerce.number().int().min(0).default(0),
+  /** A RUNNING job whose heartbeat is older than this no longer holds a concurrency slot (its worker died). */
+  JOBS_HEARTBEAT_STALE_SECONDS: z.coerce.number().int().min(5).default(90),
+
   /** TensorFlow.js backend: auto picks tensorflow-gpu -> tensorflow -> wasm -> cpu. */
   ML_BACKEND: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
 

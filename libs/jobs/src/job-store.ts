@@ -1,6 +1,10 @@
+import { DelayedError } from 'bullmq';
 import { Prisma, type Job, type JobEvent, type JobKind, type JobStatus, type PrismaClient, withTenant } from '@modelsmith/db';
 import type { JobRef } from '@modelsmith/contracts';
+import { countRunning, lockAdmission, lockTenantAdmission } from './admission';
 import { isTerminal, type JobEventType, type JobProgress } from './job-events';
+import { DEFAULT_LIMITS, HEARTBEAT_EVERY_MS, THROTTLE_RETRY_MS, WAITING_STAGE, type ConcurrencyLimits, type StartResult } from './limits';
+import { assertWithinQuota, readQuotaUsage } from './quota';
 
 type Tx = Prisma.TransactionClient;
 
@@ -33,12 +37,44 @@ export class JobStateConflictError extends Error {
   readonly code = 'JOB_STATE_CONFLICT';
 }
 
+export interface JobStoreOptions {
+  /** Client that bypasses row-level security; needed only to count RUNNING jobs across tenants (global limit). */
+  systemDb?: PrismaClient;
+  /** Limits applied by `startOrDefer`. */
+  limits?: Partial<ConcurrencyLimits>;
+}
+
+export interface CreateOptions {
+  /** Refuse the job when the tenant is over its compute-minute quota or holds too many active jobs. */
+  enforceQuota?: boolean;
+}
+
+/** The BullMQ delivery being started: what `startOrDefer` needs to put it back for later. */
+export interface Delivery {
+  moveToDelayed(timestamp: number, token?: string): Promise<void>;
+}
+
+/** Seconds of compute since the last heartbeat of a RUNNING row, capped so a dead worker's gap is not billed. */
+function elapsedSince(job: Pick<Job, 'status' | 'heartbeatAt'>, now: Date, capMs: number): number {
+  if (job.status !== 'RUNNING' || !job.heartbeatAt) return 0;
+  return Math.max(0, Math.min(capMs, now.getTime() - job.heartbeatAt.getTime())) / 1000;
+}
+
 /**
  * Job rows and their events: the source of truth for job state. Every method runs in a transaction
  * scoped to the job's tenant (row-level security), so a job id from another tenant behaves as absent.
  */
 export class JobStore {
-  constructor(private readonly db: PrismaClient) {}
+  readonly limits: ConcurrencyLimits;
+  private readonly systemDb?: PrismaClient;
+
+  constructor(
+    private readonly db: PrismaClient,
+    opts: JobStoreOptions = {},
+  ) {
+    this.systemDb = opts.systemDb;
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  }
 
   private tx<T>(tenantId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
     return withTenant(this.db, tenantId, fn);
@@ -67,9 +103,17 @@ export class JobStore {
     return tx.job.findUniqueOrThrow({ where: { id } });
   }
 
-  /** Writes the row (and its first event) before anything is enqueued. */
-  async create(tenantId: string, input: NewJob): Promise<Job> {
+  /**
+   * Writes the row (and its first event) before anything is enqueued. With `enforceQuota`, throws
+   * QuotaExceededError / TooManyActiveJobsError first (serialized per tenant, so concurrent creates
+   * cannot both slip under the cap).
+   */
+  async create(tenantId: string, input: NewJob, opts: CreateOptions = {}): Promise<Job> {
     return this.tx(tenantId, async (tx) => {
+      if (opts.enforceQuota) {
+        await lockTenantAdmission(tx, tenantId);
+        assertWithinQuota(await readQuotaUsage(tx, tenantId));
+      }
       const job = await tx.job.create({
         data: {
           tenantId,
@@ -99,31 +143,83 @@ export class JobStore {
   }
 
   /**
-   * QUEUED/RUNNING -> RUNNING for this delivery. Returns null when the job is already terminal (a
-   * duplicate delivery), so the caller skips it. A cancel requested while queued finishes it here.
+   * QUEUED/RUNNING -> RUNNING for this delivery, without concurrency limits. Returns null when the job
+   * is already terminal (a duplicate delivery), so the caller skips it.
    */
   async start(ref: JobRef, workerId: string): Promise<Job | null> {
+    const r = await this.tryStart(ref, workerId, { ...this.limits, globalMaxRunning: 0 }, false);
+    return r.outcome === 'started' ? r.job : null;
+  }
+
+  /**
+   * Like `start`, but only while the tenant (Tenant.maxConcurrentJobs) and the installation
+   * (`limits.globalMaxRunning`) have a free slot. A slot is a RUNNING row with a fresh heartbeat, so
+   * a crashed worker's slot frees itself once its heartbeat goes stale; nothing is counted that could
+   * leak. Admissions are serialized by a transaction-scoped advisory lock (released on commit or on a
+   * dropped connection), so two workers cannot both take the last slot.
+   */
+  async tryStart(ref: JobRef, workerId: string, limits: ConcurrencyLimits = this.limits, enforceTenantLimit = true): Promise<StartResult> {
     return this.tx(ref.tenantId, async (tx) => {
+      if (enforceTenantLimit || limits.globalMaxRunning > 0) await lockAdmission(tx);
       const job = await this.lock(tx, ref.jobId);
-      if (isTerminal(job.status)) return null;
+      if (isTerminal(job.status)) return { outcome: 'finished' } as const;
+      const now = new Date();
+      const freshAfter = new Date(now.getTime() - limits.heartbeatStaleMs);
+      if (enforceTenantLimit) {
+        const tenant = await tx.tenant.findUniqueOrThrow({ where: { id: job.tenantId }, select: { maxConcurrentJobs: true } });
+        const running = await countRunning(tx, { tenantId: job.tenantId, excludeJobId: job.id, freshAfter });
+        if (running >= tenant.maxConcurrentJobs) return this.throttled(tx, job, 'tenant', running, tenant.maxConcurrentJobs);
+      }
+      if (limits.globalMaxRunning > 0) {
+        if (!this.systemDb) throw new Error('JobStore needs a systemDb to enforce a global concurrency limit');
+        const running = await countRunning(this.systemDb, { excludeJobId: job.id, freshAfter });
+        if (running >= limits.globalMaxRunning) return this.throttled(tx, job, 'global', running, limits.globalMaxRunning);
+      }
       const resumed = job.status === 'RUNNING';
+      const stage = job.stage === WAITING_STAGE ? null : job.stage;
       const updated = await tx.job.update({
         where: { id: job.id },
-        data: {
-          status: 'RUNNING',
-          startedAt: job.startedAt ?? new Date(),
-          heartbeatAt: new Date(),
-          workerId,
-          attempts: { increment: 1 },
-        },
+        data: { status: 'RUNNING', stage, startedAt: job.startedAt ?? now, heartbeatAt: now, workerId, attempts: { increment: 1 } },
       });
       await this.appendEvent(tx, job, 'started', {
-        stage: job.stage ?? 'starting',
+        stage: stage ?? 'starting',
         message: resumed ? `resumed on worker ${workerId}` : `started on worker ${workerId}`,
         data: { attempt: updated.attempts, resumed },
       });
-      return updated;
+      return { outcome: 'started', job: updated } as const;
     });
+  }
+
+  /** Leaves the job waiting (a RUNNING row whose worker died goes back to QUEUED); one event per wait. */
+  private async throttled(tx: Tx, job: Job, scope: 'tenant' | 'global', running: number, limit: number): Promise<StartResult> {
+    if (job.stage !== WAITING_STAGE || job.status !== 'QUEUED') {
+      await tx.job.update({ where: { id: job.id }, data: { status: 'QUEUED', stage: WAITING_STAGE, heartbeatAt: null, workerId: null } });
+      const who = scope === 'tenant' ? 'this tenant' : 'the platform';
+      await this.appendEvent(tx, job, 'log', {
+        stage: WAITING_STAGE,
+        message: `waiting for a free slot: ${who} has ${running} of ${limit} concurrent jobs running`,
+        data: { scope, running, limit },
+      });
+    }
+    return { outcome: 'throttled', scope, running, limit };
+  }
+
+  /**
+   * The worker's entry point for a delivery: `tryStart` with this store's limits. When a limit is full
+   * the delivery goes back to BullMQ's delayed set (not counted as an attempt) and BullMQ's
+   * DelayedError is thrown, which the worker must let through. Otherwise behaves like `start`.
+   */
+  async startOrDefer(ref: JobRef, workerId: string, delivery: Delivery, token?: string): Promise<Job | null> {
+    const r = await this.tryStart(ref, workerId, this.limits);
+    switch (r.outcome) {
+      case 'started':
+        return r.job;
+      case 'finished':
+        return null;
+      case 'throttled':
+        await delivery.moveToDelayed(Date.now() + THROTTLE_RETRY_MS + Math.floor(Math.random() * THROTTLE_RETRY_MS), token);
+        throw new DelayedError(`job ${ref.jobId} waits for a ${r.scope} concurrency slot (${r.running}/${r.limit})`);
+    }
   }
 
   /** Persists progress on the row and as an event. */
@@ -131,10 +227,14 @@ export class JobStore {
     await this.tx(ref.tenantId, async (tx) => {
       const job = await this.lock(tx, ref.jobId);
       if (isTerminal(job.status)) return;
+      const now = new Date();
+      // A job handed back to the queue (shutdown) stops holding a concurrency slot at once.
+      const requeued = type === 'requeued';
       await tx.job.update({
         where: { id: job.id },
         data: {
-          heartbeatAt: new Date(),
+          heartbeatAt: job.status === 'RUNNING' && !requeued ? now : null,
+          computeSeconds: { increment: elapsedSince(job, now, this.limits.heartbeatStaleMs) },
           ...(p.stage !== undefined ? { stage: p.stage } : {}),
           ...(p.percent !== undefined ? { percent: Math.max(0, Math.min(100, p.percent)) } : {}),
           ...(p.etaSeconds !== undefined ? { etaSeconds: p.etaSeconds === null ? null : Math.round(p.etaSeconds) } : {}),
@@ -159,6 +259,8 @@ export class JobStore {
         data: {
           status,
           finishedAt,
+          heartbeatAt: job.status === 'RUNNING' ? finishedAt : job.heartbeatAt,
+          computeSeconds: { increment: elapsedSince(job, finishedAt, this.limits.heartbeatStaleMs) },
           percent: status === 'SUCCEEDED' ? 100 : job.percent,
           etaSeconds: null,
           ...(o.result !== undefined ? { result: o.result } : {}),
@@ -195,11 +297,26 @@ export class JobStore {
     });
   }
 
+  /**
+   * Whether the owner asked to cancel. The runner polls this every second, so it doubles as the
+   * heartbeat of a RUNNING job: at most every HEARTBEAT_EVERY_MS it refreshes `heartbeatAt` (keeping
+   * the job's concurrency slot) and adds the elapsed wall time to `computeSeconds`.
+   */
   async isCancelRequested(ref: JobRef): Promise<boolean> {
-    const job = await this.tx(ref.tenantId, (tx) =>
-      tx.job.findUnique({ where: { id: ref.jobId }, select: { cancelRequestedAt: true } }),
-    );
-    return job?.cancelRequestedAt != null;
+    const rows = await this.tx(ref.tenantId, async (tx) => {
+      const now = new Date();
+      const due = new Date(now.getTime() - HEARTBEAT_EVERY_MS);
+      const capSeconds = this.limits.heartbeatStaleMs / 1000;
+      await tx.$executeRaw`
+        UPDATE jobs
+           SET compute_seconds = compute_seconds
+                 + LEAST(${capSeconds}::double precision, GREATEST(0, EXTRACT(EPOCH FROM (${now}::timestamptz - heartbeat_at))::double precision)),
+               heartbeat_at = ${now}::timestamptz,
+               updated_at = ${now}::timestamptz
+         WHERE id = ${ref.jobId} AND status = 'RUNNING' AND heartbeat_at IS NOT NULL AND heartbeat_at < ${due}::timestamptz`;
+      return tx.job.findUnique({ where: { id: ref.jobId }, select: { cancelRequestedAt: true } });
+    });
+    return rows?.cancelRequestedAt != null;
   }
 
   events(tenantId: string, jobId: string, afterSeq = 0, limit = 500): Promise<JobEvent[]> {

@@ -1,15 +1,23 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
 import { CurrentTenant, RequireScope } from '../auth/decorators';
 import type { TenantPrincipal } from '../auth/principal';
 import { CreateJobDto, JobDto, JobEventDto, JobEventsQueryDto, ListJobsQueryDto } from './dto/job.dto';
+import { JobEventStreamService } from './job-event-stream.service';
 import { JobsService } from './jobs.service';
+import { TrainingJobsService } from '../training/training-jobs.service';
+import { resumeAfter, wantsEventStream } from './sse';
 
 @ApiTags('jobs')
 @ApiBearerAuth()
 @Controller('jobs')
 export class JobsController {
-  constructor(private readonly jobs: JobsService) {}
+  constructor(
+    private readonly jobs: JobsService,
+    private readonly streams: JobEventStreamService,
+    private readonly training: TrainingJobsService,
+  ) {}
 
   @Post()
   @HttpCode(202)
@@ -17,11 +25,12 @@ export class JobsController {
   @ApiOperation({ summary: 'Start a job; returns at once with its id (202)' })
   @ApiAcceptedResponse({ type: JobDto })
   async create(@CurrentTenant() p: TenantPrincipal, @Body() body: CreateJobDto): Promise<JobDto> {
+    if (body.task === 'image-classification') return JobDto.from(await this.training.create(p.tenantId, body));
     return JobDto.from(await this.jobs.create(p.tenantId, body));
   }
 
   @Get()
-  @ApiOperation({ summary: 'List jobs, newest first' })
+  @ApiOperation({ summary: 'List jobs, newest first; filter by status, kind, dataset version and creation time' })
   async list(@CurrentTenant() p: TenantPrincipal, @Query() q: ListJobsQueryDto) {
     const result = await this.jobs.list(p.tenantId, q);
     return { items: result.items.map(JobDto.from), nextCursor: result.nextCursor };
@@ -42,10 +51,28 @@ export class JobsController {
   }
 
   @Get(':id/events')
-  @ApiOperation({ summary: 'Poll the persisted events of a job after a sequence number' })
+  @ApiOperation({
+    summary: 'Events of a job after a sequence number: JSON for polling, or a Server-Sent Events stream',
+    description:
+      'With `Accept: text/event-stream` the response is an SSE stream: one message per event (`id: <seq>`, ' +
+      '`event: <type>`, `data: <event JSON>`), a comment line every 15 s, ending after the terminal event ' +
+      '(succeeded, failed, cancelled). Resume with the `Last-Event-ID` header or `?after=`.',
+  })
+  @ApiProduces('application/json', 'text/event-stream')
+  @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume the stream after this sequence number' })
   @ApiOkResponse({ type: JobEventDto, isArray: true })
-  async events(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string, @Query() q: JobEventsQueryDto): Promise<JobEventDto[]> {
+  async events(
+    @CurrentTenant() p: TenantPrincipal,
+    @Param('id') id: string,
+    @Query() q: JobEventsQueryDto,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
     await this.jobs.get(p.tenantId, id);
-    return (await this.jobs.events(p.tenantId, id, q.after)).map(JobEventDto.from);
+    if (wantsEventStream(req.headers.accept)) {
+      await this.streams.stream(req, res, p.tenantId, id, resumeAfter(req.headers['last-event-id'], q.after));
+      return;
+    }
+    res.json((await this.jobs.events(p.tenantId, id, q.after)).map(JobEventDto.from));
   }
 }

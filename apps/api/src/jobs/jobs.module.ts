@@ -1,7 +1,14 @@
 import { Module } from '@nestjs/common';
+import { JobEventStreamService } from './job-event-stream.service';
 import { JobsController } from './jobs.controller';
 import { JobsService } from './jobs.service';
 import { ReconcilerService } from './reconciler.service';
+import { BackbonesController } from '../training/backbones.controller';
+import { TrainingJobsService } from '../training/training-jobs.service';
 
-@Module({ controllers: [JobsController], providers: [JobsService, ReconcilerService] })
+@Module({
+  controllers: [JobsController, BackbonesController],
+  providers: [JobsService, JobEventStreamService, ReconcilerService, TrainingJobsService],
+  exports: [JobsService],
+})
 export class JobsModule {}

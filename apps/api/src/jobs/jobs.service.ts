@@ -1,25 +1,54 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { APP_PRISMA, withTenant, type Job, type JobEvent, type PrismaClient } from '@modelsmith/db';
-import { JobDispatcher, JobStateConflictError, JobStore } from '@modelsmith/jobs';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { JOBS, type JobDefinition } from '@modelsmith/contracts';
+import { APP_PRISMA, withTenant, type Job, type JobEvent, type Prisma, type PrismaClient } from '@modelsmith/db';
+import { JobDispatcher, JobRouter, JobStateConflictError, JobStore, type Accelerator, type NewJob } from '@modelsmith/jobs';
 import { notFound, ProblemError } from '../common/problem';
 import { page, type Page } from '../common/pagination';
 import type { CreateJobDto, ListJobsQueryDto } from './dto/job.dto';
+import { jobProblem } from './job-problems';
+
+export interface SubmitJob extends Omit<NewJob, 'kind' | 'queue'> {
+  accelerator?: Accelerator;
+}
 
 @Injectable()
 export class JobsService {
+  private readonly logger = new Logger('Jobs');
+
   constructor(
     private readonly store: JobStore,
     private readonly dispatcher: JobDispatcher,
+    private readonly router: JobRouter,
     @Inject(APP_PRISMA) private readonly db: PrismaClient,
   ) {}
 
-  /** Row first, then the queue; if enqueueing fails the reconciler picks the row up later. */
   async create(tenantId: string, body: CreateJobDto): Promise<Job> {
-    const job = await this.store.create(tenantId, { kind: 'NOOP', queue: 'cpu', priority: body.priority ?? 0 });
+    const options = body.options ? { ...body.options } : undefined;
+    return this.submit(tenantId, JOBS.noop, {
+      priority: body.priority ?? 0,
+      accelerator: options?.accelerator,
+      ...(options ? { options } : {}),
+    });
+  }
+
+  /**
+   * Accepts a job of any definition: routes it to the cpu or gpu queue, checks the tenant's quotas
+   * (403 QUOTA_EXCEEDED, 429 RATE_LIMITED), writes the row, then enqueues it. If enqueueing fails the
+   * job is accepted all the same and the reconciler enqueues it later.
+   */
+  async submit(tenantId: string, def: JobDefinition, input: SubmitJob): Promise<Job> {
+    const { accelerator, ...rest } = input;
+    let job: Job;
+    try {
+      const queue = await this.router.route(def, accelerator ?? 'auto');
+      job = await this.store.create(tenantId, { ...rest, kind: def.kind, queue }, { enforceQuota: true });
+    } catch (e) {
+      throw jobProblem(e);
+    }
     try {
       await this.dispatcher.enqueue(job);
-    } catch {
-      // Accepted all the same: the job row exists and the reconciler re-enqueues it.
+    } catch (e) {
+      this.logger.warn(`job ${job.id} accepted but not enqueued yet (${e instanceof Error ? e.message : String(e)}); the reconciler will retry`);
     }
     return (await this.store.get(tenantId, job.id)) ?? job;
   }
@@ -31,9 +60,19 @@ export class JobsService {
   }
 
   list(tenantId: string, q: ListJobsQueryDto): Promise<Page<Job>> {
+    const createdAt: Prisma.DateTimeFilter = {
+      ...(q.createdAfter ? { gte: q.createdAfter } : {}),
+      ...(q.createdBefore ? { lt: q.createdBefore } : {}),
+    };
+    const where: Prisma.JobWhereInput = {
+      ...(q.status ? { status: q.status } : {}),
+      ...(q.kind ? { kind: q.kind } : {}),
+      ...(q.datasetVersionId ? { datasetVersionId: q.datasetVersionId } : {}),
+      ...(q.createdAfter || q.createdBefore ? { createdAt } : {}),
+    };
     return withTenant(this.db, tenantId, async (tx) => {
       const rows = await tx.job.findMany({
-        where: q.status ? { status: q.status } : {},
+        where,
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
         take: q.limit + 1,
         ...(q.cursor ? { cursor: { id: q.cursor }, skip: 1 } : {}),

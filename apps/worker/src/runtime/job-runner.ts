@@ -53,7 +53,7 @@ export class JobRunner {
 
     let job;
     try {
-      job = await this.store.start(ref, this.opts.workerId);
+      job = await this.store.startOrDefer(ref, this.opts.workerId, bullJob, token);
     } catch (e) {
       if (e instanceof JobNotFoundError) throw new UnrecoverableError(e.message);
       throw e;

@@ -1,20 +1,31 @@
 import { Global, Module } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
 import { APP_PRISMA, SYSTEM_PRISMA, type PrismaClient } from '@modelsmith/db';
 import { JobStore } from '../job-store';
 import { JobDispatcher, type QueueMap } from '../dispatcher';
+import { JobRouter } from '../routing';
 import { QUEUE_MAP } from './queue.module';
 
-/** JobStore (tenant-scoped, row-level security) and JobDispatcher; needs DbModule and QueueModule. */
+/** JobStore (tenant-scoped, row-level security), JobDispatcher and JobRouter; needs ConfigModule, DbModule and QueueModule. */
 @Global()
 @Module({
   providers: [
-    { provide: JobStore, inject: [APP_PRISMA], useFactory: (db: PrismaClient) => new JobStore(db) },
+    {
+      provide: JobStore,
+      inject: [APP_PRISMA, SYSTEM_PRISMA, APP_CONFIG],
+      useFactory: (db: PrismaClient, systemDb: PrismaClient, config: AppConfig) =>
+        new JobStore(db, {
+          systemDb,
+          limits: { globalMaxRunning: config.JOBS_GLOBAL_MAX_RUNNING, heartbeatStaleMs: config.JOBS_HEARTBEAT_STALE_SECONDS * 1000 },
+        }),
+    },
     {
       provide: JobDispatcher,
       inject: [QUEUE_MAP, JobStore, SYSTEM_PRISMA],
       useFactory: (queues: QueueMap, store: JobStore, db: PrismaClient) => new JobDispatcher(queues, store, db),
     },
+    { provide: JobRouter, inject: [QUEUE_MAP], useFactory: (queues: QueueMap) => new JobRouter(queues) },
   ],
-  exports: [JobStore, JobDispatcher],
+  exports: [JobStore, JobDispatcher, JobRouter],
 })
 export class JobStoreModule {}

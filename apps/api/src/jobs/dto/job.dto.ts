@@ -1,15 +1,36 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsDate, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 import type { Job, JobEvent } from '@modelsmith/db';
+import { ACCELERATORS, type Accelerator } from '@modelsmith/jobs';
 import { PageQueryDto } from '../../common/pagination';
+import { CreateTrainingJobFields, TrainingOptionsDto } from '../../training/training-job.dto';
 
-export const JOB_TASKS = ['noop'] as const;
+export const JOB_TASKS = ['noop', 'image-classification'] as const;
 export type JobTask = (typeof JOB_TASKS)[number];
 export const JOB_STATUSES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
+export const JOB_KINDS = ['INGEST_DATASET', 'TRAIN', 'EVALUATE', 'EXPORT', 'BATCH_PREDICT', 'NOOP'] as const;
 
-export class CreateJobDto {
-  @ApiProperty({ enum: JOB_TASKS, description: '`noop` is a diagnostic job that exercises queue, worker and progress reporting' })
+export class JobOptionsDto extends TrainingOptionsDto {
+  @ApiPropertyOptional({
+    enum: ACCELERATORS,
+    default: 'auto',
+    description: '`auto` runs on a GPU worker when one is connected, else on a CPU worker; `gpu` waits for a GPU worker',
+  })
+  @IsOptional()
+  @IsIn(ACCELERATORS)
+  accelerator?: Accelerator;
+
+  @ApiPropertyOptional({ minimum: 0, maximum: 600_000, description: '`noop` only: how long the job runs (ms)' })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  durationMs?: number;
+}
+
+export class CreateJobDto extends CreateTrainingJobFields {
+  @ApiProperty({ enum: JOB_TASKS, description: '`image-classification` trains a model on `datasetVersionId`; `noop` is a diagnostic job that exercises queue, worker and progress reporting' })
   @IsIn(JOB_TASKS)
   task!: JobTask;
 
@@ -19,6 +40,12 @@ export class CreateJobDto {
   @Min(-100)
   @Max(100)
   priority?: number;
+
+  @ApiPropertyOptional({ type: JobOptionsDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => JobOptionsDto)
+  options?: JobOptionsDto;
 }
 
 export class ListJobsQueryDto extends PageQueryDto {
@@ -26,6 +53,29 @@ export class ListJobsQueryDto extends PageQueryDto {
   @IsOptional()
   @IsIn(JOB_STATUSES)
   status?: (typeof JOB_STATUSES)[number];
+
+  @ApiPropertyOptional({ enum: JOB_KINDS })
+  @IsOptional()
+  @IsIn(JOB_KINDS)
+  kind?: (typeof JOB_KINDS)[number];
+
+  @ApiPropertyOptional({ description: 'Only jobs on this dataset version' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  datasetVersionId?: string;
+
+  @ApiPropertyOptional({ type: String, format: 'date-time', description: 'Only jobs created at or after this instant' })
+  @IsOptional()
+  @Type(() => Date)
+  @IsDate()
+  createdAfter?: Date;
+
+  @ApiPropertyOptional({ type: String, format: 'date-time', description: 'Only jobs created before this instant' })
+  @IsOptional()
+  @Type(() => Date)
+  @IsDate()
+  createdBefore?: Date;
 }
 
 export class JobEventsQueryDto {
@@ -51,6 +101,9 @@ export class JobDto {
   @ApiPropertyOptional({ nullable: true, type: String }) failureCode!: string | null;
   @ApiPropertyOptional({ nullable: true, type: String }) failureReason!: string | null;
   @ApiProperty() attempts!: number;
+  @ApiProperty({ description: 'Wall-clock seconds the job has run on workers' }) computeSeconds!: number;
+  @ApiPropertyOptional({ nullable: true, type: String }) datasetVersionId!: string | null;
+  @ApiPropertyOptional({ nullable: true }) options!: unknown;
   @ApiProperty() createdAt!: Date;
   @ApiPropertyOptional({ nullable: true, type: Date }) startedAt!: Date | null;
   @ApiPropertyOptional({ nullable: true, type: Date }) finishedAt!: Date | null;
@@ -70,6 +123,9 @@ export class JobDto {
       failureCode: j.failureCode,
       failureReason: j.failureReason,
       attempts: j.attempts,
+      computeSeconds: j.computeSeconds,
+      datasetVersionId: j.datasetVersionId,
+      options: j.options,
       createdAt: j.createdAt,
       startedAt: j.startedAt,
       finishedAt: j.finishedAt,

@@ -1,0 +1,108 @@
+import { randomBytes } from 'node:crypto';
+import { Queue, Worker } from 'bullmq';
+import { JOBS, QUEUES } from '@modelsmith/contracts';
+import { createPrismaClient, createSystemPrismaClient, type PrismaClient, type SystemPrismaClient } from '@modelsmith/db';
+import { createTestDatabase, type TestDatabase } from '@modelsmith/db/testing';
+import { JobDispatcher } from './dispatcher';
+import { JobStore } from './job-store';
+import { redisOptionsFromUrl } from './redis';
+import { JobRouter } from './routing';
+
+jest.setTimeout(60_000);
+
+const connection = redisOptionsFromUrl('redis://127.0.0.1:6379');
+
+describe('JobDispatcher and JobRouter against Postgres and Redis', () => {
+  let db: TestDatabase;
+  let system: SystemPrismaClient;
+  let app: PrismaClient;
+  let store: JobStore;
+  let cpu: Queue;
+  let gpu: Queue;
+  let prefix: string;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    system = await createSystemPrismaClient(db.url, { poolSize: 2 });
+    app = createPrismaClient(db.appUrl, { poolSize: 4 });
+    store = new JobStore(app, { systemDb: system });
+    prefix = `msit_${randomBytes(6).toString('hex')}`;
+    cpu = new Queue(QUEUES.cpu, { connection, prefix });
+    gpu = new Queue(QUEUES.gpu, { connection, prefix });
+  });
+  afterAll(async () => {
+    for (const q of [cpu, gpu]) {
+      await q?.obliterate({ force: true }).catch(() => undefined);
+      await q?.close();
+    }
+    await Promise.all([system?.$disconnect(), app?.$disconnect()]);
+    await db?.drop();
+  });
+
+  const tenant = () => system.tenant.create({ data: { name: 't', slug: `t-${Math.random().toString(36).slice(2)}` } });
+
+  it('enqueues a row that never reached the queue exactly once, with the row id as BullMQ job id', async () => {
+    const t = await tenant();
+    // Accepted while the queue was unreachable: the row exists, the enqueue never happened.
+    const job = await store.create(t.id, { kind: 'NOOP', queue: 'cpu', priority: 10 });
+    const dispatcher = new JobDispatcher({ cpu, gpu }, store, system);
+
+    // Within the grace period the reconciler leaves it alone (the API may still be enqueueing it).
+    expect(await dispatcher.reconcile(60_000)).toBe(0);
+    expect(await cpu.getJob(job.id)).toBeUndefined();
+
+    // Two reconcilers racing (two API replicas) still produce one BullMQ job.
+    const counts = await Promise.all([dispatcher.reconcile(0), dispatcher.reconcile(0)]);
+    expect(counts.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(1);
+    const queued = await cpu.getJob(job.id);
+    expect(queued?.id).toBe(job.id);
+    expect(queued?.name).toBe('system.noop@v1');
+    expect(queued?.data).toEqual({ tenantId: t.id, jobId: job.id });
+    expect(queued?.opts.priority).toBe(91);
+    expect(await cpu.getJobCountByTypes('waiting', 'prioritized', 'delayed', 'active')).toBe(1);
+    expect((await store.get(t.id, job.id))?.enqueuedAt).toBeInstanceOf(Date);
+
+    // Once marked enqueued it is not picked up again.
+    expect(await dispatcher.reconcile(0)).toBe(0);
+    expect(await cpu.getJobCountByTypes('waiting', 'prioritized', 'delayed', 'active')).toBe(1);
+    expect(await gpu.getJobCountByTypes('waiting', 'prioritized', 'delayed', 'active')).toBe(0);
+  });
+
+  it('skips rows that are no longer QUEUED', async () => {
+    const t = await tenant();
+    const job = await store.create(t.id, { kind: 'NOOP', queue: 'cpu' });
+    await store.requestCancel(t.id, job.id);
+    const dispatcher = new JobDispatcher({ cpu, gpu }, store, system);
+    await dispatcher.reconcile(0);
+    expect(await cpu.getJob(job.id)).toBeUndefined();
+  });
+
+  it('routes auto to the gpu queue only while a GPU worker is connected', async () => {
+    const router = new JobRouter({ cpu, gpu }, 0);
+    expect(await router.route(JOBS.noop, 'auto')).toBe('cpu');
+    expect(await router.route(JOBS.noop, 'gpu')).toBe('gpu');
+    expect(await router.route(JOBS.ingestDataset, 'auto')).toBe('cpu');
+    await expect(router.route(JOBS.ingestDataset, 'gpu')).rejects.toMatchObject({ code: 'JOB_UNROUTABLE' });
+
+    const worker = new Worker(QUEUES.gpu, async () => undefined, { connection, prefix, autorun: false });
+    void worker.run();
+    try {
+      await waitUntil(async () => (await gpu.getWorkersCount()) > 0);
+      expect(await router.route(JOBS.noop, 'auto')).toBe('gpu');
+      expect(await router.route(JOBS.noop, 'cpu')).toBe('cpu');
+      expect(await router.route(JOBS.ingestDataset, 'auto')).toBe('cpu');
+    } finally {
+      await worker.close();
+    }
+    await waitUntil(async () => (await gpu.getWorkersCount()) === 0);
+    expect(await router.route(JOBS.noop, 'auto')).toBe('cpu');
+  });
+});
+
+async function waitUntil(fn: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
