@@ -120,7 +120,9 @@ describe('ZipArchiveReader', () => {
       n += 1;
     }
     expect(n).toBe(30);
-    expect(ranges.length).toBeGreaterThan(30);
-    expect(Math.max(...ranges)).toBeLessThan(zip.length / 10);
+    // Small ranged reads (read-ahead blocks), each a fraction of the archive, about one pass in total.
+    expect(ranges.length).toBeGreaterThan(5);
+    expect(Math.max(...ranges)).toBeLessThan(zip.length / 5);
+    expect(ranges.reduce((a, b) => a + b, 0)).toBeLessThan(zip.length * 1.5);
   });
 });
