@@ -1,0 +1,334 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { startTestS3, type TestS3 } from '../../../test/support/s3';
+import { isStorageError, ObjectStore, StorageError, type StorageErrorCode } from './index';
+
+const MiB = 1024 * 1024;
+
+// Real HTTP round trips on a 2-core machine: 1000+ small PUTs and a 50 MB upload take seconds.
+jest.setTimeout(120_000);
+
+/**
+ * Deterministic bytes generated chunk by chunk on demand (a random 1 MiB block stamped with a
+ * counter), yielding to the event loop between chunks as a network or file source would.
+ */
+function generatedStream(totalBytes: number, onChunk?: (bytes: number) => void): { stream: Readable; sha256: () => string } {
+  const hash = createHash('sha256');
+  const block = randomBytes(MiB);
+  async function* chunks(): AsyncGenerator<Buffer> {
+    for (let produced = 0, n = 0; produced < totalBytes; n++) {
+      const chunk = Buffer.from(block.subarray(0, Math.min(block.length, totalBytes - produced)));
+      chunk.writeUInt32BE(n, 0);
+      produced += chunk.length;
+      hash.update(chunk);
+      onChunk?.(chunk.length);
+      await new Promise((resolve) => setImmediate(resolve));
+      yield chunk;
+    }
+  }
+  return { stream: Readable.from(chunks()), sha256: () => hash.digest('hex') };
+}
+
+async function sha256Of(stream: Readable): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of stream) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** jest's toEqual walks buffers byte by byte (minutes for megabytes); compare them natively. */
+function expectSameBytes(actual: Buffer, expected: Buffer): void {
+  expect(actual.length).toBe(expected.length);
+  expect(actual.equals(expected)).toBe(true);
+}
+
+/** Bytes of multipart parts the local server has received so far (s3rver's upload folders). */
+function bytesOfStoredParts(directory: string, bucket: string): number {
+  const uploads = join(directory, bucket, '._S3rver_uploads');
+  let total = 0;
+  let ids: string[] = [];
+  try {
+    ids = readdirSync(uploads);
+  } catch {
+    return 0;
+  }
+  for (const id of ids) {
+    for (const f of readdirSync(join(uploads, id))) if (/^\d+$/.test(f)) total += statSync(join(uploads, id, f)).size;
+  }
+  return total;
+}
+
+async function expectCode(promise: Promise<unknown>, code: StorageErrorCode): Promise<StorageError> {
+  const err: unknown = await promise.then(
+    () => new Error('expected a rejection'),
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(StorageError);
+  expect((err as StorageError).code).toBe(code);
+  return err as StorageError;
+}
+
+describe('ObjectStore against a real S3-protocol server (s3rver)', () => {
+  let s3: TestS3;
+  let store: ObjectStore;
+
+  beforeAll(async () => {
+    s3 = await startTestS3();
+    store = s3.store;
+  });
+  afterAll(async () => {
+    await s3.stop();
+    await s3.stop();
+  });
+
+  describe('bucket and readiness', () => {
+    it('ensureBucket is idempotent and ping succeeds', async () => {
+      await store.ensureBucket();
+      await store.ensureBucket();
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+
+    it('ensureBucket creates a missing bucket; ping reports a missing one', async () => {
+      const other = new ObjectStore({ ...s3.config, bucket: 'created-at-boot' });
+      await expectCode(other.ping(), 'BUCKET_NOT_FOUND');
+      await other.ensureBucket();
+      await expect(other.ping()).resolves.toBeUndefined();
+    });
+
+    it('ping reports an unreachable server as STORAGE_UNAVAILABLE', async () => {
+      const closed = await startTestS3();
+      await closed.stop();
+      const dead = new ObjectStore(closed.config);
+      await expectCode(dead.ping(), 'STORAGE_UNAVAILABLE');
+    });
+  });
+
+  describe('put, get, stat, delete', () => {
+    it('stores bytes and reads them back with their type and size', async () => {
+      const body = Buffer.from('{"hello":"world"}');
+      const put = await store.putBytes('t/a.json', body, 'application/json');
+      expect(put.size).toBe(body.length);
+      expect(await store.getBytes('t/a.json')).toEqual(body);
+      const stat = await store.stat('t/a.json');
+      expect(stat).toMatchObject({ size: body.length, contentType: 'application/json', etag: put.etag });
+      expect(stat?.etag).toBe(createHash('md5').update(body).digest('hex'));
+      expect(stat?.lastModified).toBeInstanceOf(Date);
+    });
+
+    it('streams a small object in one PUT with metadata', async () => {
+      const res = await store.putStream('t/small.txt', Readable.from([Buffer.from('abc'), Buffer.from('def')]), {
+        contentType: 'text/plain',
+        metadata: { 'original-name': 'small.txt' },
+      });
+      expect(res.size).toBe(6);
+      expect((await store.getBytes('t/small.txt')).toString()).toBe('abcdef');
+      expect(await store.stat('t/small.txt')).toMatchObject({ contentType: 'text/plain', metadata: { 'original-name': 'small.txt' } });
+    });
+
+    it('stores an empty stream as an empty object', async () => {
+      await store.putStream('t/empty', Readable.from([]), { size: 0 });
+      expect(await store.stat('t/empty')).toMatchObject({ size: 0 });
+      expect((await store.getBytes('t/empty')).length).toBe(0);
+    });
+
+    it('streams a 50 MB generated stream part by part, never more than two parts ahead of the server', async () => {
+      const total = 50 * MiB;
+      const partSize = 8 * MiB; // the store's default
+      let produced = 0;
+      let maxLead = 0;
+      let storedBeforeEnd = 0;
+      const { stream, sha256 } = generatedStream(total, (bytes) => {
+        const stored = bytesOfStoredParts(s3.directory, s3.config.bucket);
+        produced += bytes;
+        maxLead = Math.max(maxLead, produced - stored);
+        if (produced === total) storedBeforeEnd = stored;
+      });
+      const put = await store.putStream('t/big.bin', stream, { contentType: 'application/octet-stream', metadata: { kind: 'big' } });
+      expect(put.size).toBe(total);
+      // The source was read as the upload progressed: most of it had reached the server before its
+      // end, and it never ran more than two parts (+ one chunk) ahead of what the server held.
+      expect(storedBeforeEnd).toBeGreaterThanOrEqual(total - 2 * partSize - MiB);
+      expect(maxLead).toBeLessThanOrEqual(2 * partSize + MiB);
+      expect(await store.stat('t/big.bin')).toMatchObject({ size: total, contentType: 'application/octet-stream', metadata: { kind: 'big' } });
+      expect(await sha256Of(await store.getStream('t/big.bin'))).toBe(sha256());
+    });
+
+    it('rejects a stream whose length differs from the declared size and stores nothing', async () => {
+      await expectCode(store.putStream('t/short', Readable.from([Buffer.alloc(10)]), { size: 11 }), 'INVALID_ARGUMENT');
+      expect(await store.stat('t/short')).toBeNull();
+      const { stream } = generatedStream(12 * MiB);
+      await expectCode(store.putStream('t/short-multi', stream, { size: 20 * MiB }), 'INVALID_ARGUMENT');
+      expect(await store.stat('t/short-multi')).toBeNull();
+    });
+
+    it('a missing object is OBJECT_NOT_FOUND for reads and null for stat', async () => {
+      const err = await expectCode(store.getStream('t/nope'), 'OBJECT_NOT_FOUND');
+      expect(err.details.key).toBe('t/nope');
+      await expectCode(store.getBytes('t/nope'), 'OBJECT_NOT_FOUND');
+      await expectCode(store.getRange('t/nope', 0, 10), 'OBJECT_NOT_FOUND');
+      expect(await store.stat('t/nope')).toBeNull();
+      expect(isStorageError(err, 'OBJECT_NOT_FOUND')).toBe(true);
+    });
+
+    it('delete removes an object and tolerates an absent one', async () => {
+      await store.putBytes('t/del', Buffer.from('x'));
+      await store.delete('t/del');
+      expect(await store.stat('t/del')).toBeNull();
+      await expect(store.delete('t/del')).resolves.toBeUndefined();
+    });
+
+    it('refuses invalid keys before calling the server', async () => {
+      for (const key of ['', '/abs', 'a/../b', 'a//b', './a', 'a\u0000b']) await expectCode(store.putBytes(key, Buffer.from('x')), 'INVALID_KEY');
+    });
+  });
+
+  describe('ranged reads', () => {
+    const body = randomBytes(100_000);
+    beforeAll(async () => {
+      await store.putBytes('r/archive.zip', body, 'application/zip');
+    });
+
+    it('reads a slice from the middle', async () => {
+      expect(await store.getRange('r/archive.zip', 1234, 5000)).toEqual(body.subarray(1234, 6234));
+    });
+
+    it('reads the tail (as a zip reader does for its central directory), clamped at the end', async () => {
+      expect(await store.getRange('r/archive.zip', body.length - 22, 22)).toEqual(body.subarray(body.length - 22));
+      expect(await store.getRange('r/archive.zip', body.length - 10, 1000)).toEqual(body.subarray(body.length - 10));
+    });
+
+    it('an offset past the end is INVALID_RANGE; bad arguments are INVALID_ARGUMENT', async () => {
+      await expectCode(store.getRange('r/archive.zip', body.length + 5, 10), 'INVALID_RANGE');
+      await expectCode(store.getRange('r/archive.zip', -1, 10), 'INVALID_ARGUMENT');
+      await expectCode(store.getRange('r/archive.zip', 0, 0), 'INVALID_ARGUMENT');
+    });
+  });
+
+  describe('listing and prefix deletes', () => {
+    const count = 1005;
+    const prefix = 'tenants/t1/datasets/d1/';
+    beforeAll(async () => {
+      const keys = Array.from({ length: count }, (_, i) => `${prefix}shards/${String(i).padStart(5, '0')}.bin`);
+      for (let i = 0; i < keys.length; i += 25) await Promise.all(keys.slice(i, i + 25).map((k) => store.putBytes(k, Buffer.from(k))));
+      await store.putBytes('tenants/t1/datasets/d10/other.bin', Buffer.from('x'));
+      await store.putBytes('tenants/t2/datasets/d1/other.bin', Buffer.from('x'));
+    });
+
+    it('lists every key under a prefix across pages (> 1000 keys), in order, and nothing else', async () => {
+      const listed: string[] = [];
+      for await (const item of store.list(prefix)) {
+        listed.push(item.key);
+        expect(item.size).toBe(Buffer.byteLength(item.key));
+        expect(item.lastModified).toBeInstanceOf(Date);
+      }
+      expect(listed).toHaveLength(count);
+      expect(listed[0]).toBe(`${prefix}shards/00000.bin`);
+      expect(listed.at(-1)).toBe(`${prefix}shards/01004.bin`);
+      expect([...listed].sort()).toEqual(listed);
+    });
+
+    it('deletePrefix removes exactly the prefix, in batches', async () => {
+      expect(await store.deletePrefix(prefix)).toBe(count);
+      const left: string[] = [];
+      for await (const item of store.list('tenants/')) left.push(item.key);
+      expect(left).toEqual(['tenants/t1/datasets/d10/other.bin', 'tenants/t2/datasets/d1/other.bin']);
+      expect(await store.deletePrefix(prefix)).toBe(0);
+    });
+
+    it('refuses an empty prefix', async () => {
+      await expectCode(store.deletePrefix(''), 'INVALID_ARGUMENT');
+    });
+  });
+
+  describe('presigned GET', () => {
+    it('serves the object to a plain HTTP client with the requested expiry', async () => {
+      const body = Buffer.from('model bytes');
+      await store.putBytes('p/model.bin', body, 'application/octet-stream');
+      const url = await store.presignedGet('p/model.bin', 600);
+      expect(new URL(url).searchParams.get('X-Amz-Expires')).toBe('600');
+      const res = await fetch(url);
+      expect(res.status).toBe(200);
+      expect(Buffer.from(await res.arrayBuffer())).toEqual(body);
+    });
+
+    it('asks for a download name through Content-Disposition', async () => {
+      await store.putBytes('p/m.zip', Buffer.from('zip'), 'application/zip');
+      const url = await store.presignedGet('p/m.zip', 60, { downloadName: 'my model é.zip' });
+      const res = await fetch(url);
+      expect(res.status).toBe(200);
+      const disposition = res.headers.get('content-disposition') ?? '';
+      expect(disposition).toContain('attachment; filename="my model _.zip"');
+      expect(disposition).toContain("filename*=UTF-8''my%20model%20%C3%A9.zip");
+    });
+
+    it('rejects expiries outside 1 s .. 7 days', async () => {
+      await expectCode(store.presignedGet('p/model.bin', 0), 'INVALID_ARGUMENT');
+      await expectCode(store.presignedGet('p/model.bin', 604_801), 'INVALID_ARGUMENT');
+    });
+
+    it('a presigned URL for a missing object answers 404', async () => {
+      const res = await fetch(await store.presignedGet('p/missing', 60));
+      expect(res.status).toBe(404);
+    });
+  });
+
+  describe('multipart upload through presigned part URLs', () => {
+    async function putPart(url: string, body: Buffer): Promise<string> {
+      const res = await fetch(url, { method: 'PUT', body });
+      expect(res.status).toBe(200);
+      const etag = res.headers.get('etag');
+      expect(etag).toBeTruthy();
+      return etag ?? '';
+    }
+
+    it('uploads parts with fetch, lists them, and completes into one object', async () => {
+      const key = 'u/upload.zip';
+      const part1 = randomBytes(5 * MiB);
+      const part2 = randomBytes(1234);
+      const uploadId = await store.createMultipartUpload(key, 'application/zip');
+      expect(uploadId).toMatch(/\S+/);
+      const url2 = await store.presignedPartUrl(key, uploadId, 2, 900);
+      const url1 = await store.presignedPartUrl(key, uploadId, 1, 900);
+      expect(new URL(url1).searchParams.get('partNumber')).toBe('1');
+      expect(new URL(url1).searchParams.get('X-Amz-Expires')).toBe('900');
+      const etag2 = await putPart(url2, part2);
+      const etag1 = await putPart(url1, part1);
+
+      const parts = await store.listParts(key, uploadId);
+      expect(parts.map((p) => [p.partNumber, p.size, p.etag])).toEqual([
+        [1, part1.length, etag1.replace(/"/g, '')],
+        [2, part2.length, etag2.replace(/"/g, '')],
+      ]);
+
+      await store.completeMultipartUpload(key, uploadId, [
+        { partNumber: 2, etag: etag2 },
+        { partNumber: 1, etag: etag1 },
+      ]);
+      expect(await store.stat(key)).toMatchObject({ size: part1.length + part2.length, contentType: 'application/zip' });
+      expectSameBytes(await store.getBytes(key), Buffer.concat([part1, part2]));
+    });
+
+    it('abort discards the upload; later calls on it are UPLOAD_NOT_FOUND', async () => {
+      const key = 'u/aborted.bin';
+      const uploadId = await store.createMultipartUpload(key, 'application/octet-stream');
+      const etag = await putPart(await store.presignedPartUrl(key, uploadId, 1, 60), Buffer.from('part'));
+      await store.abortMultipartUpload(key, uploadId);
+      await expectCode(store.listParts(key, uploadId), 'UPLOAD_NOT_FOUND');
+      await expectCode(store.completeMultipartUpload(key, uploadId, [{ partNumber: 1, etag }]), 'UPLOAD_NOT_FOUND');
+      expect(await store.stat(key)).toBeNull();
+    });
+
+    it('an upload id is bound to its key', async () => {
+      const uploadId = await store.createMultipartUpload('u/one', 'text/plain');
+      await expectCode(store.listParts('u/other', uploadId), 'UPLOAD_NOT_FOUND');
+      await store.abortMultipartUpload('u/one', uploadId);
+    });
+
+    it('validates part numbers and the part list', async () => {
+      await expectCode(store.presignedPartUrl('u/x', 'id', 0, 60), 'INVALID_ARGUMENT');
+      await expectCode(store.presignedPartUrl('u/x', 'id', 10_001, 60), 'INVALID_ARGUMENT');
+      await expectCode(store.completeMultipartUpload('u/x', 'id', []), 'INVALID_ARGUMENT');
+    });
+  });
+});
