@@ -1,0 +1,113 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig } from '@modelsmith/config';
+import { loadYamlDocuments, ROOT } from './compose-file';
+
+interface Container {
+  name: string;
+  command?: string[];
+  envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
+  env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+  ports?: { name: string; containerPort: number }[];
+  livenessProbe?: { httpGet?: { path: string; port: string | number } };
+  readinessProbe?: { httpGet?: { path: string; port: string | number } };
+}
+interface PodSpec {
+  containers: Container[];
+  terminationGracePeriodSeconds?: number;
+}
+interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string };
+  data?: Record<string, string>;
+  stringData?: Record<string, string>;
+  spec?: {
+    selector?: { matchLabels?: Record<string, string> } & Record<string, string>;
+    template?: { metadata?: { labels?: Record<string, string> }; spec: PodSpec };
+    ports?: { targetPort: string | number }[];
+  };
+  resources?: string[];
+}
+
+const DIR = 'deploy/k8s';
+const load = (file: string) => loadYamlDocuments(join(DIR, file)) as unknown as K8sObject[];
+const kustomization = load('kustomization.yaml')[0];
+const objects = (kustomization.resources ?? []).flatMap(load);
+const byKind = (kind: string, name: string) => {
+  const found = objects.find((o) => o.kind === kind && o.metadata.name === name);
+  if (!found) throw new Error(`${kind}/${name} missing from ${DIR}`);
+  return found;
+};
+const configMap = byKind('ConfigMap', 'modelsmith-config');
+const secret = load('secret.example.yaml')[0];
+
+/** The environment a container would get from its envFrom ConfigMap/Secret and env entries. */
+function containerEnv(c: Container): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const from of c.envFrom ?? []) {
+    if (from.configMapRef) Object.assign(env, byKind('ConfigMap', from.configMapRef.name).data);
+    if (from.secretRef) {
+      expect(from.secretRef.name).toBe(secret.metadata.name);
+      Object.assign(env, secret.stringData);
+    }
+  }
+  for (const e of c.env ?? []) {
+    if (e.value !== undefined) env[e.name] = e.value;
+    const ref = e.valueFrom?.secretKeyRef;
+    if (ref) {
+      expect(ref.name).toBe(secret.metadata.name);
+      env[e.name] = secret.stringData?.[ref.key] ?? '';
+    }
+  }
+  return env;
+}
+
+describe('deploy/k8s manifests (static checks)', () => {
+  it('lists files that exist, each a parseable manifest', () => {
+    for (const file of kustomization.resources ?? []) expect(existsSync(join(ROOT, DIR, file))).toBe(true);
+    for (const o of objects) expect(o.apiVersion && o.kind && o.metadata.name).toBeTruthy();
+    expect(secret.kind).toBe('Secret');
+  });
+
+  it.each(['modelsmith-api', 'modelsmith-worker'])('%s: selector matches pod labels and the env passes the config schema', (name) => {
+    const deployment = byKind('Deployment', name);
+    const labels = deployment.spec?.template?.metadata?.labels ?? {};
+    expect(labels).toMatchObject(deployment.spec?.selector?.matchLabels ?? { missing: true });
+    const container = deployment.spec?.template?.spec.containers[0] as Container;
+    const config = loadConfig(containerEnv(container));
+    expect(config.NODE_ENV).toBe('production');
+    expect(existsSync(join(ROOT, (container.command?.[1] ?? '').replace(/^dist\//, '').replace(/\.js$/, '.ts')))).toBe(true);
+  });
+
+  it('probes the api health routes on its port and exposes it through the Service', () => {
+    const api = byKind('Deployment', 'modelsmith-api');
+    const c = api.spec?.template?.spec.containers[0] as Container;
+    const config = loadConfig(containerEnv(c));
+    expect(config.API_HOST).toBe('0.0.0.0');
+    expect(c.ports).toContainEqual({ name: 'http', containerPort: config.API_PORT });
+    expect(c.livenessProbe?.httpGet).toEqual({ path: '/v1/health/live', port: 'http' });
+    expect(c.readinessProbe?.httpGet).toEqual({ path: '/v1/health/ready', port: 'http' });
+    const service = byKind('Service', 'modelsmith-api');
+    expect(service.spec?.selector).toEqual(api.spec?.selector?.matchLabels);
+    expect(service.spec?.ports?.[0].targetPort).toBe('http');
+  });
+
+  it('probes the worker /health and lets it drain longer than its shutdown grace', () => {
+    const worker = byKind('Deployment', 'modelsmith-worker');
+    const pod = worker.spec?.template?.spec as PodSpec;
+    const c = pod.containers[0];
+    const config = loadConfig(containerEnv(c));
+    expect(c.ports).toContainEqual({ name: 'health', containerPort: config.WORKER_HEALTH_PORT });
+    expect(c.livenessProbe?.httpGet).toEqual({ path: '/health', port: 'health' });
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(config.WORKER_SHUTDOWN_GRACE_SECONDS);
+  });
+
+  it('runs migrations as a Job with the owner connection', () => {
+    const job = byKind('Job', 'modelsmith-migrate');
+    const c = job.spec?.template?.spec.containers[0] as Container;
+    expect(c.command).toEqual(['node', 'dist/scripts/migrate.js']);
+    expect(Object.keys(containerEnv(c)).sort()).toEqual(['DATABASE_APP_PASSWORD', 'DATABASE_URL']);
+    expect(configMap.data?.DATABASE_URL).toBeUndefined();
+  });
+});
