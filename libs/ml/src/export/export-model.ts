@@ -20,8 +20,21 @@ export type ExportModelInfo = Pick<ExportManifest, 'task' | 'input' | 'normaliza
  */
 export async function exportModel(model: tf.LayersModel, writer: ArtifactWriter, prefix: string, info: ExportModelInfo): Promise<ExportManifest> {
   assertModelMatches(model, info.input, info.classNames.length);
+  const createdAt = info.createdAt ?? new Date();
+  // Validate the description before writing anything, so a refused export leaves the store untouched.
+  const placeholder = { size: 0, sha256: '0'.repeat(64) };
+  buildManifest(info, createdAt, [
+    { path: 'model.json', ...placeholder },
+    { path: 'group1-shard1of1.bin', ...placeholder },
+  ]);
   const files = await saveLayersModel(model, writer, prefix, { shardBytes: info.shardBytes });
-  const candidate = {
+  const manifest = buildManifest(info, createdAt, files);
+  await writer.put(joinKey(prefix, EXPORT_MANIFEST_FILE), new TextEncoder().encode(JSON.stringify(manifest, null, 2)), 'application/json');
+  return manifest;
+}
+
+function buildManifest(info: ExportModelInfo, createdAt: Date, files: ExportManifest['files']): ExportManifest {
+  const parsed = exportManifestSchema.safeParse({
     format: 'modelsmith-model',
     formatVersion: EXPORT_FORMAT_VERSION,
     task: info.task,
@@ -30,16 +43,14 @@ export async function exportModel(model: tf.LayersModel, writer: ArtifactWriter,
     classNames: info.classNames,
     backboneId: info.backboneId,
     metrics: info.metrics,
-    createdAt: (info.createdAt ?? new Date()).toISOString(),
+    createdAt: createdAt.toISOString(),
     framework: { name: 'tensorflow.js', version: tf.version.tfjs },
     modelFile: 'model.json',
     files,
-  };
-  const parsed = exportManifestSchema.safeParse(candidate);
+  });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new ModelArtifactError('ARTIFACT_MANIFEST_INVALID', `export refused: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid manifest'}`);
   }
-  await writer.put(joinKey(prefix, EXPORT_MANIFEST_FILE), new TextEncoder().encode(JSON.stringify(parsed.data, null, 2)), 'application/json');
   return parsed.data;
 }

@@ -114,10 +114,38 @@ describe('exportModel / loadExportedModel', () => {
     loaded.model.dispose();
   }, 120_000);
 
+  it('exports and reloads a tabular classifier', async () => {
+    const input = tf.input({ shape: [4] });
+    const hidden = tf.layers.dense({ units: 8, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }).apply(input);
+    const output = tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }).apply(hidden);
+    const model = tf.model({ inputs: input, outputs: output as tf.SymbolicTensor });
+    const store = new InMemoryArtifactStore();
+    const tabular = {
+      task: 'tabular-classification' as const,
+      input: { kind: 'tabular' as const, features: ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'] },
+      normalization: null,
+      classNames: ['setosa', 'versicolor', 'virginica'],
+      backboneId: null,
+    };
+    await exportModel(model, store, PREFIX, info(tabular));
+    const loaded = await loadExportedModel(store, PREFIX);
+    expect(loaded.manifest.input).toEqual(tabular.input);
+    const rows = tf.tensor2d([[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]);
+    expect(await bitwiseEqual(model.predict(rows) as tf.Tensor, loaded.model.predict(rows) as tf.Tensor)).toBe(true);
+    const untouched = new InMemoryArtifactStore();
+    const mixed = await exportModel(model, untouched, PREFIX, info({ ...tabular, task: 'image-classification' })).catch((e: unknown) => e);
+    expect(mixed).toMatchObject({ code: 'ARTIFACT_MANIFEST_INVALID' });
+    expect(untouched.keys()).toEqual([]);
+  });
+
   it('refuses to export a model whose outputs do not match the class names', async () => {
     const model = await trainedClassifier();
-    const error = await exportModel(model, new InMemoryArtifactStore(), PREFIX, info({ classNames: ['a', 'b'] })).catch((e: unknown) => e);
+    const store = new InMemoryArtifactStore();
+    const error = await exportModel(model, store, PREFIX, info({ classNames: ['a', 'b'] })).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'ARTIFACT_MODEL_MISMATCH' });
+    const duplicate = await exportModel(model, store, PREFIX, info({ classNames: ['a', 'b', 'c', 'a'] })).catch((e: unknown) => e);
+    expect(duplicate).toMatchObject({ code: 'ARTIFACT_MANIFEST_INVALID' });
+    expect(store.keys()).toEqual([]);
     const badInput = await exportModel(model, new InMemoryArtifactStore(), PREFIX, info({ input: { kind: 'image', height: 32, width: 32, channels: 1, fit: 'fill' } })).catch(
       (e: unknown) => e,
     );
