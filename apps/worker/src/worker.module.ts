@@ -9,12 +9,13 @@ import { loggerParams } from './logging';
 import { WorkerHealthController } from './health/health.controller';
 import { IngestDatasetHandler } from './handlers/ingest-dataset.handler';
 import { NoopHandler } from './handlers/noop.handler';
+import { TrainHandler } from './handlers/train.handler';
 import { JobRunnerService } from './runtime/job-runner.service';
 import { CpuQueueProcessor, GpuQueueProcessor } from './runtime/processors';
 import { ShutdownSignal } from './runtime/shutdown-signal';
 
 /** Every job handler of the worker; boot fails unless each job definition has exactly one. */
-export const HANDLERS: Provider[] = [NoopHandler, IngestDatasetHandler];
+export const HANDLERS: Provider[] = [NoopHandler, IngestDatasetHandler, TrainHandler];
 
 @Module({})
 export class WorkerModule {

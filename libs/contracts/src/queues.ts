@@ -47,6 +47,7 @@ export const JOBS = {
     queues: ['cpu'],
     kind: 'INGEST_DATASET',
   }),
+  train: define({ name: 'training.run', version: 1, payload: jobRef, queues: ['cpu', 'gpu'], kind: 'TRAIN' }),
 } as const;
 
 export type JobKey = keyof typeof JOBS;

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { ByteSource, ShardSink, ShardSource } from '@modelsmith/datasets';
-import type { ObjectStore } from '@modelsmith/storage';
+import type { ArtifactReader, ArtifactWriter, CheckpointStore } from '@modelsmith/ml';
+import { StorageError, type ObjectStore } from '@modelsmith/storage';
 
 /** A dataset source object read piecewise with ranged GETs: whole-object reads stream, never buffer. */
 export function objectByteSource(store: ObjectStore, key: string, size: number, name: string, contentType?: string): ByteSource {
@@ -27,5 +28,30 @@ export function objectShardSink(store: ObjectStore): ShardSink {
 }
 
 export function objectShardSource(store: ObjectStore): ShardSource {
+  return { get: async (key) => new Uint8Array(await store.getBytes(key)) };
+}
+
+/** Training checkpoints in the object store, under one job's prefix. */
+export function objectCheckpointStore(store: ObjectStore, prefix: string): CheckpointStore {
+  return {
+    save: async (key, data) => {
+      await store.putBytes(`${prefix}${key}.ckpt`, data, 'application/octet-stream');
+    },
+    load: async (key) => {
+      try {
+        return new Uint8Array(await store.getBytes(`${prefix}${key}.ckpt`));
+      } catch (e) {
+        if (e instanceof StorageError && e.code === 'OBJECT_NOT_FOUND') return null;
+        throw e;
+      }
+    },
+  };
+}
+
+export function objectArtifactWriter(store: ObjectStore): ArtifactWriter {
+  return { put: async (key, data, contentType) => void (await store.putBytes(key, data, contentType)) };
+}
+
+export function objectArtifactReader(store: ObjectStore): ArtifactReader {
   return { get: async (key) => new Uint8Array(await store.getBytes(key)) };
 }

@@ -1,0 +1,196 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
+import { JOBS, type JobRef } from '@modelsmith/contracts';
+import { APP_PRISMA, Prisma, withTenant, type PrismaClient } from '@modelsmith/db';
+import { loadShardIndex } from '@modelsmith/datasets';
+import { JobStore, PermanentJobError } from '@modelsmith/jobs';
+import { initBackend, ModelZoo, ZooError, type BackboneSpec, type EpochLog } from '@modelsmith/ml';
+import { keys, OBJECT_STORE, type ObjectStore } from '@modelsmith/storage';
+import { objectArtifactReader, objectArtifactWriter, objectCheckpointStore, objectShardSource } from '../adapters/object-store-io';
+import { HandlesJob, type JobContext, type JobHandler } from '../runtime/job-handler';
+import { runImageClassification, type PipelineModel, type PipelineProgress } from '../training/image-classification';
+import { buildRecipe, chooseBackbone, TRAINING_MODES, type ImageClassificationOptions, type TrainingMode } from '../training/recipe';
+import { cachingShardSource } from '../training/shard-batches';
+
+/** The wall-clock budget ran out: stop training and keep the best model so far. */
+export class BudgetExceeded extends Error {
+  readonly code = 'BUDGET_EXCEEDED';
+}
+
+const SHARD_CACHE_BYTES = 512 * 1024 * 1024;
+const PROGRESS_EVERY_MS = 2_000;
+
+interface Budget {
+  maxMinutes?: number;
+  maxTrials?: number;
+}
+
+/**
+ * Trains an image classifier for a TRAIN job: streams the dataset version's shards, builds
+ * backbone + head from the zoo, trains by the default recipe (checkpointing to the object store, so a
+ * killed worker's successor resumes), evaluates on the held-out test split, exports the model and
+ * its report, and keeps exactly one Model row per job (id = job id) that improves phase by phase.
+ */
+@Injectable()
+@HandlesJob(JOBS.train)
+export class TrainHandler implements JobHandler {
+  private readonly logger = new Logger('Train');
+  private backend?: Promise<unknown>;
+
+  constructor(
+    @Inject(APP_PRISMA) private readonly db: PrismaClient,
+    @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly jobs: JobStore,
+  ) {}
+
+  private ensureBackend(): Promise<unknown> {
+    this.backend ??= initBackend({ prefer: this.config.ML_BACKEND, log: (m) => this.logger.log(m) });
+    return this.backend;
+  }
+
+  async handle(ctx: JobContext): Promise<Record<string, unknown>> {
+    const ref = ctx.payload;
+    const job = ctx.job;
+    await ctx.progress({ stage: 'preparing', percent: 0 });
+    if (!job.datasetVersionId) throw new PermanentJobError('DATASET_VERSION_MISSING', 'the job names no dataset version');
+    const version = await withTenant(this.db, ref.tenantId, (tx) => tx.datasetVersion.findUnique({ where: { id: job.datasetVersionId! }, include: { dataset: true } }));
+    if (!version || version.status !== 'READY' || !version.shardPrefix) {
+      throw new PermanentJobError('DATASET_NOT_READY', `dataset version ${job.datasetVersionId} is not ready for training`);
+    }
+    await this.ensureBackend();
+    const shards = cachingShardSource(objectShardSource(this.store), SHARD_CACHE_BYTES);
+    const index = await loadShardIndex(shards, version.shardPrefix);
+    if (index.kind !== 'image') throw new PermanentJobError('TASK_UNSUPPORTED', `only image classification trains today; this dataset is ${index.kind}`);
+
+    const options = (job.options ?? {}) as ImageClassificationOptions;
+    const mode: TrainingMode = (TRAINING_MODES as readonly string[]).includes(job.mode ?? '') ? (job.mode as TrainingMode) : 'balanced';
+    const zoo = new ModelZoo({ reader: objectArtifactReader(this.store) });
+    const shape = {
+      height: index.height,
+      width: index.width,
+      channels: index.channels,
+      numClasses: index.labels.length,
+      trainSamples: index.samples.filter((s) => s.split === 'train').length,
+    };
+    let spec: BackboneSpec;
+    try {
+      spec = zoo.get(chooseBackbone(options.backbone, shape));
+    } catch (e) {
+      if (e instanceof ZooError) throw new PermanentJobError('UNKNOWN_BACKBONE', e.message);
+      throw e;
+    }
+    const recipe = buildRecipe(spec, shape, mode, options);
+    const report = version.report as { image?: { cache?: { fit?: 'cover' | 'contain' | 'fill' } } } | null;
+
+    // The budget counts from the job's first start, across worker restarts.
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(ctx.signal.reason);
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    const budget = (job.budget ?? {}) as Budget;
+    let timer: NodeJS.Timeout | undefined;
+    if (budget.maxMinutes) {
+      const origin = (job.startedAt ?? new Date()).getTime();
+      const remaining = Math.max(0, origin + budget.maxMinutes * 60_000 - Date.now());
+      timer = setTimeout(() => controller.abort(new BudgetExceeded(`the ${budget.maxMinutes}-minute budget was reached`)), remaining);
+    }
+
+    const history = this.historyOf(job.metricHistory);
+    let lastProgress = 0;
+    const modelId = job.id;
+    const modelPrefix = keys.model(ref.tenantId, modelId);
+    try {
+      await ctx.progress({ stage: 'training', percent: 1, message: `backbone ${spec.id}, ${recipe.phases.map((p) => `${p.name} x${p.epochs}`).join(', ')}`, data: { recipe } });
+      const result = await runImageClassification(
+        {
+          index: index,
+          shards,
+          zoo,
+          spec,
+          recipe,
+          checkpoints: objectCheckpointStore(this.store, keys.jobCheckpointsPrefix(ref.tenantId, job.id)),
+          writer: objectArtifactWriter(this.store),
+          modelPrefix,
+          fit: report?.image?.cache?.fit ?? 'cover',
+        },
+        {
+          signal: controller.signal,
+          keepModelOnStop: (reason) => reason instanceof BudgetExceeded,
+          onProgress: async (p) => {
+            if (Date.now() - lastProgress < PROGRESS_EVERY_MS) return;
+            lastProgress = Date.now();
+            await this.reportProgress(ctx, p);
+          },
+          onEpoch: (phase, log) => this.recordEpoch(ref, history, phase, log),
+          onModel: (m) => this.saveModel(ctx, m, { modelId, modelPrefix, recipe, version: { id: version.id, datasetId: version.datasetId, name: version.dataset.name } }),
+        },
+      );
+      await ctx.progress({ stage: 'exporting', percent: 99 });
+      await this.store.putBytes(`${modelPrefix}training-curves.json`, Buffer.from(JSON.stringify(history, null, 2)), 'application/json');
+      await this.store.deletePrefix(keys.jobCheckpointsPrefix(ref.tenantId, job.id));
+      return {
+        modelId,
+        status: result.status,
+        backbone: spec.id,
+        accuracy: result.model.report.accuracy,
+        testSamples: result.model.report.numSamples,
+        epochs: history.length,
+      };
+    } finally {
+      if (timer) clearTimeout(timer);
+      ctx.signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private historyOf(raw: unknown): Array<EpochLog & { phase: string }> {
+    return Array.isArray(raw) ? (raw as Array<EpochLog & { phase: string }>) : [];
+  }
+
+  private async reportProgress(ctx: JobContext, p: PipelineProgress): Promise<void> {
+    const t = p.train;
+    await ctx.progress({
+      stage: 'training',
+      percent: p.percent,
+      etaSeconds: p.etaSeconds,
+      data: { phase: p.phase, epoch: t.epoch + 1, epochs: t.epochs, step: t.step, loss: t.loss, metrics: t.metrics, lr: t.lr, samplesPerSec: Math.round(t.samplesPerSec) },
+    });
+  }
+
+  /** Per-epoch metric history on the job row; epochs replayed after a resume are not duplicated. */
+  private async recordEpoch(ref: JobRef, history: Array<EpochLog & { phase: string }>, phase: string, log: EpochLog): Promise<void> {
+    if (history.some((h) => h.phase === phase && h.epoch === log.epoch)) return;
+    history.push({ ...log, phase });
+    const best = Math.max(...history.map((h) => h.val_accuracy ?? h.accuracy));
+    await this.jobs.update(ref, { metricHistory: history as unknown as Prisma.InputJsonValue, bestMetric: best });
+    await this.jobs.progress(ref, { stage: 'training', message: `${phase} epoch ${log.epoch + 1}: loss ${log.loss.toFixed(4)}${log.val_accuracy !== undefined ? `, val_accuracy ${log.val_accuracy.toFixed(4)}` : ''}`, data: { ...log, phase } }, 'metrics');
+  }
+
+  private async saveModel(
+    ctx: JobContext,
+    m: PipelineModel,
+    o: { modelId: string; modelPrefix: string; recipe: unknown; version: { id: string; datasetId: string; name: string } },
+  ): Promise<void> {
+    const { tenantId } = ctx.payload;
+    await ctx.progress({ stage: 'evaluating', message: `${m.phase}: test accuracy ${(m.report.accuracy * 100).toFixed(2)}% on ${m.report.numSamples} held-out images` });
+    await this.store.putBytes(`${o.modelPrefix}evaluation.json`, Buffer.from(JSON.stringify(m.report, null, 2)), 'application/json');
+    const sizeBytes = m.manifest.files.reduce((s, f) => s + f.size, 0);
+    const data = {
+      name: `${o.version.name} (${m.manifest.backboneId})`,
+      task: 'IMAGE_CLASSIFICATION' as const,
+      backbone: m.manifest.backboneId,
+      status: 'READY' as const,
+      artifactPrefix: o.modelPrefix,
+      manifest: m.manifest as unknown as Prisma.InputJsonValue,
+      metrics: m.manifest.metrics as Prisma.InputJsonValue,
+      report: m.report as unknown as Prisma.InputJsonValue,
+      recipe: { ...(o.recipe as object), phase: m.phase, final: m.final } as Prisma.InputJsonValue,
+      sizeBytes: BigInt(sizeBytes),
+      datasetVersionId: o.version.id,
+    };
+    await withTenant(this.db, tenantId, (tx) =>
+      tx.model.upsert({ where: { id: o.modelId }, create: { id: o.modelId, tenantId, jobId: ctx.job.id, ...data }, update: data }),
+    );
+    await this.jobs.update(ctx.payload, { bestMetric: m.report.accuracy });
+    this.logger.log(`job ${ctx.job.id}: model ${o.modelId} ${m.final ? 'final' : 'early'} accuracy ${m.report.accuracy.toFixed(4)}`);
+  }
+}

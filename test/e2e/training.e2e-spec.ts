@@ -1,0 +1,104 @@
+import { call, startPlatform, waitFor, type Platform } from '../support/platform';
+import { mnistZip } from '../support/archives';
+
+jest.setTimeout(600_000);
+
+/** Uploads `zip` as a new dataset and waits until its version is READY. */
+export async function readyDataset(p: Platform, token: string, zip: Buffer, fields: Record<string, string> = {}): Promise<string> {
+  const ds = await call(p.apiUrl, 'POST', '/v1/datasets', { token, body: { name: 'digits', task: 'image-classification' } });
+  const form = new FormData();
+  for (const [k, v] of Object.entries(fields)) form.append(k, v);
+  form.append('file', new Blob([zip], { type: 'application/zip' }), 'digits.zip');
+  const res = await fetch(`${p.apiUrl}/v1/datasets/${ds.body.id}/versions`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
+  const up = (await res.json()) as { version: { id: string } };
+  const version = await waitFor(
+    'dataset ready',
+    async () => {
+      const v = await call(p.apiUrl, 'GET', `/v1/datasets/${ds.body.id}/versions/${up.version.id}`, { token });
+      if (v.body.status === 'FAILED') throw new Error(`ingestion failed: ${v.body.failureReason}`);
+      return v.body.status === 'READY' ? v.body : undefined;
+    },
+    120_000,
+    300,
+  );
+  return version.id as string;
+}
+
+describe('training jobs end to end (real API, worker, Postgres, Redis, S3)', () => {
+  let p: Platform;
+  let key: string;
+
+  beforeAll(async () => {
+    p = await startPlatform();
+    const a = await call(p.apiUrl, 'POST', '/v1/admin/tenants', { token: p.adminToken, body: { name: 'Trainer' } });
+    key = a.body.apiKey.key;
+  });
+
+  afterAll(async () => {
+    await p?.stop();
+  });
+
+  it('rejects jobs the dataset cannot support with clear 422 problems', async () => {
+    const versionId = await readyDataset(p, key, await mnistZip(4, 3), { imageSize: '28', channels: '1' });
+    const tooFew = await call(p.apiUrl, 'POST', '/v1/jobs', { token: key, body: { task: 'image-classification', datasetVersionId: versionId } });
+    expect(tooFew.status).toBe(422);
+    expect(tooFew.body.reason).toBe('TOO_FEW_IMAGES');
+    expect(tooFew.body.detail).toMatch(/`0` has \d/);
+    const unknown = await call(p.apiUrl, 'POST', '/v1/jobs', {
+      token: key,
+      body: { task: 'image-classification', datasetVersionId: 'nope' },
+    });
+    expect(unknown.status).toBe(404);
+    const budget = await call(p.apiUrl, 'POST', '/v1/jobs', {
+      token: key,
+      body: { task: 'image-classification', datasetVersionId: versionId, budget: { maxMinutes: 0 } },
+    });
+    expect(budget.status).toBe(400);
+    expect(budget.body.errors[0].field).toBe('budget.maxMinutes');
+  });
+
+  it('trains an MNIST digits classifier to a held-out accuracy, with progress, history and artifacts', async () => {
+    const versionId = await readyDataset(p, key, await mnistZip(40), { imageSize: '28', channels: '1' });
+    const badBackbone = await call(p.apiUrl, 'POST', '/v1/jobs', {
+      token: key,
+      body: { task: 'image-classification', datasetVersionId: versionId, options: { backbone: 'resnet9000' } },
+    });
+    expect(badBackbone.status).toBe(422);
+    expect(badBackbone.body.reason).toBe('UNKNOWN_BACKBONE');
+
+    const created = await call(p.apiUrl, 'POST', '/v1/jobs', {
+      token: key,
+      body: { task: 'image-classification', datasetVersionId: versionId, mode: 'fast', budget: { maxMinutes: 10 }, options: { epochs: 8 } },
+    });
+    expect(created.status).toBe(202);
+    const id = created.body.id as string;
+    const job = await waitFor(
+      'training to finish',
+      async () => {
+        const r = await call(p.apiUrl, 'GET', `/v1/jobs/${id}`, { token: key });
+        if (r.body.status === 'FAILED') throw new Error(`training failed: ${r.body.failureCode} ${r.body.failureReason}`);
+        return r.body.status === 'SUCCEEDED' ? r.body : undefined;
+      },
+      480_000,
+      1_000,
+    );
+    const accuracy = job.result.accuracy as number;
+    console.log(`mnist e2e: test accuracy ${accuracy} on ${job.result.testSamples} held-out images, ${job.result.epochs} epochs`);
+    expect(job.result.testSamples).toBeGreaterThanOrEqual(30);
+    expect(accuracy).toBeGreaterThan(0.7);
+
+    const events = await call(p.apiUrl, 'GET', `/v1/jobs/${id}/events`, { token: key });
+    const stages = new Set(events.body.map((e: { stage: string }) => e.stage));
+    for (const s of ['preparing', 'training', 'evaluating', 'exporting']) expect(stages).toContain(s);
+    expect(events.body.filter((e: { type: string }) => e.type === 'metrics').length).toBe(job.result.epochs);
+
+    const models = await p.system.model.findMany({ where: { jobId: id } });
+    expect(models).toHaveLength(1);
+    const prefix = models[0].artifactPrefix;
+    const files: string[] = [];
+    for await (const o of p.s3.store.list(prefix)) files.push(o.key.slice(prefix.length));
+    expect(files).toEqual(expect.arrayContaining(['model.json', 'manifest.json', 'evaluation.json', 'training-curves.json']));
+    const curves = JSON.parse((await p.s3.store.getBytes(`${prefix}training-curves.json`)).toString()) as unknown[];
+    expect(curves).toHaveLength(job.result.epochs);
+  });
+});
