@@ -7,7 +7,7 @@ import { nsfwjsBackbones, smallCnnBackbones } from './builtin-backbones';
 import { loadNsfwjsBackbone } from './load-nsfwjs-backbone';
 import { nsfwjsPackageVersion } from './nsfwjs-source';
 import { registeredBackboneSchema, toRegisteredSpec, type RegisteredBackboneInput } from './registered-backbone';
-import { buildSmallCnn, type SmallCnnWidth } from './small-cnn';
+import { buildSmallCnn, smallCnnWidthOf } from './small-cnn';
 import { ZooError } from './zoo-errors';
 import { jsonClone } from './json-clone';
 
@@ -68,7 +68,8 @@ export class ModelZoo {
       case 'inception_v3':
         return { spec, input, model: await loadNsfwjsBackbone(spec.family, spec.featureLayer, shape) };
       case 'small_cnn': {
-        const width = spec.id.replace('small_cnn_', '') as SmallCnnWidth;
+        const width = smallCnnWidthOf(spec.id);
+        if (!width) throw new ZooError('ZOO_INVALID_SPEC', `no small CNN width for ${spec.id}`);
         return { spec, input, model: buildSmallCnn({ width, inputShape: [input.height, input.width, input.channels], seed: options.seed }) };
       }
       case 'registered':

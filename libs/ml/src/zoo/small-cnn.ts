@@ -16,6 +16,12 @@ export interface SmallCnnOptions {
   seed?: number;
 }
 
+/** The width of a built-in small CNN backbone id ('small_cnn_s' -> 's'), or undefined. */
+export function smallCnnWidthOf(id: string): SmallCnnWidth | undefined {
+  const width = id.startsWith('small_cnn_') ? id.slice('small_cnn_'.length) : '';
+  return Object.prototype.hasOwnProperty.call(SMALL_CNN_WIDTHS, width) ? (width as SmallCnnWidth) : undefined;
+}
+
 export function smallCnnFeatureDim(width: SmallCnnWidth): number {
   return SMALL_CNN_WIDTHS[width] * 8;
 }
