@@ -3,7 +3,8 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { startTestS3, type TestS3 } from '../../../test/support/s3';
-import { isStorageError, ObjectStore, StorageError, type StorageErrorCode } from './index';
+import { Client } from 'minio';
+import { clientOptions, isStorageError, ObjectStore, StorageError, type StorageErrorCode } from './index';
 
 const MiB = 1024 * 1024;
 
@@ -260,6 +261,15 @@ describe('ObjectStore against a real S3-protocol server (s3rver)', () => {
       const disposition = res.headers.get('content-disposition') ?? '';
       expect(disposition).toContain('attachment; filename="my model _.zip"');
       expect(disposition).toContain("filename*=UTF-8''my%20model%20%C3%A9.zip");
+    });
+
+    it('the server refuses a URL whose expiry has passed', async () => {
+      await store.putBytes('p/old.bin', Buffer.from('old'));
+      // Signed two minutes ago for 60 s: expired without waiting.
+      const signer = new Client(clientOptions(s3.config.endpoint, s3.config));
+      const url = await signer.presignedGetObject(s3.config.bucket, 'p/old.bin', 60, {}, new Date(Date.now() - 120_000));
+      expect((await fetch(url)).status).toBe(403);
+      expect((await fetch(await store.presignedGet('p/old.bin', 60))).status).toBe(200);
     });
 
     it('rejects expiries outside 1 s .. 7 days', async () => {
