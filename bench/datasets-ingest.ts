@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
@@ -31,6 +31,8 @@ interface ChildResult {
   peakRssMB: number;
   samples: number;
   shards: number;
+  /** 1-minute load average when the run ended (the machine is shared: numbers drop under load). */
+  loadAverage: number;
 }
 
 function arg(name: string, fallback: string): string {
@@ -86,6 +88,7 @@ async function child(archive: string, container: Container, images: number, stor
     peakRssMB: Math.round((peak / 1024 / 1024) * 10) / 10,
     samples: report.totals.samples,
     shards: index.shards.length,
+    loadAverage: Math.round(loadavg()[0] * 10) / 10,
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
@@ -140,7 +143,7 @@ async function main(): Promise<void> {
   const out = {
     benchmark: 'datasets-ingest',
     date: new Date().toISOString(),
-    machine: { cpus: cpus().length, node: process.version },
+    machine: { cpus: cpus().length, node: process.version, loadAverageAtEnd: Math.round(loadavg()[0] * 10) / 10 },
     setup: { imagePx: IMAGE_PX, cachePx: CACHE_PX, channels: 3, shardSize: 1024, concurrency: 4, source: 'mnist digits as PNG class folders (distinct shifted variants past the package samples)' },
     results,
     rssScaling: ratios,

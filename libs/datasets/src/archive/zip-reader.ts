@@ -169,7 +169,12 @@ export class ZipArchiveReader implements ArchiveReader {
         raw.on('error', (err) => guard.destroy(entryError(path, err)));
         current = raw.pipe(guard);
         yield { path, stream: current };
-        if (!current.readableEnded) current.destroy();
+        if (!current.readableEnded) {
+          // Not read by the caller (e.g. skipped): stop inflating it.
+          raw.unpipe(guard);
+          raw.destroy();
+          current.destroy();
+        }
         current = undefined;
         this.uncompressed = budget.uncompressed;
       }
