@@ -31,7 +31,10 @@ export interface BackboneSpec {
   featureLayer: string;
   /** Length of the feature vector (after global average pooling when the feature layer is spatial). */
   featureDim: number;
-  /** Whether the feature layer's output is a spatial map [h, w, featureDim] that needs pooling. */
+  /**
+   * Whether the feature layer's output is a spatial map [h, w, featureDim] that needs pooling.
+   * For registered backbones it is false in the registry and set on LoadedBackbone.spec at load.
+   */
   spatialFeatures: boolean;
   pretrained: boolean;
   /** What the pretrained weights were trained on, when pretrained. */

@@ -72,8 +72,11 @@ export class ModelZoo {
         if (!width) throw new ZooError('ZOO_INVALID_SPEC', `no small CNN width for ${spec.id}`);
         return { spec, input, model: buildSmallCnn({ width, inputShape: [input.height, input.width, input.channels], seed: options.seed }) };
       }
-      case 'registered':
-        return { spec, input, model: await this.loadRegistered(spec) };
+      case 'registered': {
+        const model = await this.loadRegistered(spec);
+        // Known only once loaded: whether the registered feature layer is a spatial map.
+        return { spec: { ...spec, spatialFeatures: model.outputs[0].shape.length === 4 }, input, model };
+      }
     }
   }
 

@@ -85,6 +85,20 @@ describe('operator-registered backbones', () => {
     tf.dispose([x, expected, actual]);
   });
 
+  it('accepts a spatial feature layer and pools it in the classifier head', async () => {
+    const { store } = await storedModel();
+    const zoo = new ModelZoo({ reader: store });
+    zoo.register(registration({ featureLayer: 'block2_pool', featureDim: 16 }));
+    const backbone = await zoo.load('fashion_cnn');
+    expect(backbone.spec.spatialFeatures).toBe(true);
+    expect(backbone.model.outputs[0].shape).toEqual([null, 7, 7, 16]);
+    const classifier = buildClassifier(backbone, { numClasses: 2 });
+    expect(classifier.headLayers.map((l) => l.getClassName())).toEqual(['GlobalAveragePooling2D', 'Dropout', 'Dense']);
+    const probabilities = classifier.model.predict(tf.zeros([1, 28, 28, 1])) as tf.Tensor;
+    expect(probabilities.shape).toEqual([1, 2]);
+    probabilities.dispose();
+  });
+
   it('validates registrations', async () => {
     const zoo = new ModelZoo({ reader: new InMemoryArtifactStore() });
     expect(() => zoo.register(registration({ id: '../evil' }))).toThrow(expect.objectContaining({ code: 'ZOO_INVALID_SPEC' }));
