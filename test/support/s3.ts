@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { ObjectStore, startLocalS3Server, type ObjectStoreConfig } from '@modelsmith/storage';
+import { ObjectStore, startLocalS3Server, type LocalS3Server, type ObjectStoreConfig } from '@modelsmith/storage';
 
 export interface TestS3 {
   /** Connection settings (endpoint, keys, a fresh random bucket). */
@@ -12,6 +12,7 @@ export interface TestS3 {
   /** A store on that bucket, already created. */
   store: ObjectStore;
   directory: string;
+  server: LocalS3Server;
   /** Stops the server and removes its folder. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -36,6 +37,7 @@ export async function startTestS3(options: { bucket?: string } = {}): Promise<Te
     env: { S3_ENDPOINT: config.endpoint, S3_REGION: config.region, S3_ACCESS_KEY: config.accessKey, S3_SECRET_KEY: config.secretKey, S3_BUCKET: bucket },
     store,
     directory,
+    server,
     stop: async () => {
       if (stopped) return;
       stopped = true;

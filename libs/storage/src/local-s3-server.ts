@@ -18,6 +18,8 @@ export interface LocalS3Server {
   accessKey: string;
   secretKey: string;
   port: number;
+  /** Closes keep-alive connections that are idle right now, as a server's idle timeout would. */
+  dropIdleConnections(): void;
   close(): Promise<void>;
 }
 
@@ -72,6 +74,7 @@ export async function startLocalS3Server(options: LocalS3ServerOptions): Promise
     accessKey: ACCESS_KEY,
     secretKey: SECRET_KEY,
     port: address.port,
+    dropIdleConnections: () => server.httpServer?.closeIdleConnections(),
     close: async () => {
       if (closed) return;
       closed = true;

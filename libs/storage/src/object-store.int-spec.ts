@@ -97,6 +97,16 @@ describe('ObjectStore against a real S3-protocol server (s3rver)', () => {
       await expect(other.ping()).resolves.toBeUndefined();
     });
 
+    it('survives the server closing an idle keep-alive connection the client is about to reuse', async () => {
+      await store.putBytes('k/alive', Buffer.from('x'));
+      for (let i = 0; i < 5; i++) {
+        expect(await store.stat('k/alive')).toMatchObject({ size: 1 });
+        s3.server.dropIdleConnections();
+        // same tick: the client still holds the socket as free when the next request starts
+        expect(await store.stat('k/alive')).toMatchObject({ size: 1 });
+      }
+    });
+
     it('ping reports an unreachable server as STORAGE_UNAVAILABLE', async () => {
       const closed = await startTestS3();
       await closed.stop();

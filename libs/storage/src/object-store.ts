@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { StorageError, toStorageError } from './errors';
 import { StoreClient, type UploadedPartInfo } from './minio-client';
 import { clientOptions, DEFAULT_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, type ObjectStoreConfig } from './object-store-config';
+import { retryOnReset } from './retry';
 import { readAll, streamParts } from './stream-parts';
 
 export interface PutOptions {
@@ -113,8 +114,8 @@ export class ObjectStore {
   /** Creates the bucket if it does not exist (called at boot). Safe to run concurrently. */
   async ensureBucket(): Promise<void> {
     try {
-      if (await this.client.bucketExists(this.bucket)) return;
-      await this.client.makeBucket(this.bucket);
+      if (await retryOnReset(() => this.client.bucketExists(this.bucket))) return;
+      await retryOnReset(() => this.client.makeBucket(this.bucket));
     } catch (e) {
       const code = (e as { code?: unknown }).code;
       if (code === 'BucketAlreadyOwnedByYou' || code === 'BucketAlreadyExists') return;
@@ -126,7 +127,7 @@ export class ObjectStore {
   async ping(): Promise<void> {
     let exists: boolean;
     try {
-      exists = await this.client.bucketExists(this.bucket);
+      exists = await retryOnReset(() => this.client.bucketExists(this.bucket));
     } catch (e) {
       throw toStorageError(e, 'ping');
     }
@@ -166,7 +167,7 @@ export class ObjectStore {
   async getStream(key: string): Promise<Readable> {
     assertObjectKey(key);
     try {
-      return await this.client.getObject(this.bucket, key);
+      return await retryOnReset(() => this.client.getObject(this.bucket, key));
     } catch (e) {
       throw toStorageError(e, 'getObject', key);
     }
@@ -189,7 +190,7 @@ export class ObjectStore {
       throw new StorageError('INVALID_ARGUMENT', 'offset must be >= 0 and length >= 1 (integers)', { key, offset, length });
     }
     try {
-      return await readAll(await this.client.getPartialObject(this.bucket, key, offset, length));
+      return await retryOnReset(async () => readAll(await this.client.getPartialObject(this.bucket, key, offset, length)));
     } catch (e) {
       throw toStorageError(e, 'getPartialObject', key);
     }
@@ -199,7 +200,7 @@ export class ObjectStore {
   async stat(key: string): Promise<ObjectStat | null> {
     assertObjectKey(key);
     try {
-      const s = await this.client.statObject(this.bucket, key);
+      const s = await retryOnReset(() => this.client.statObject(this.bucket, key));
       const metadata: Record<string, string> = {};
       let contentType: string | null = null;
       for (const [name, value] of Object.entries(s.metaData)) {
@@ -219,7 +220,7 @@ export class ObjectStore {
   async delete(key: string): Promise<void> {
     assertObjectKey(key);
     try {
-      await this.client.removeObject(this.bucket, key);
+      await retryOnReset(() => this.client.removeObject(this.bucket, key));
     } catch (e) {
       throw toStorageError(e, 'removeObject', key);
     }
@@ -291,7 +292,7 @@ export class ObjectStore {
   async listParts(key: string, uploadId: string): Promise<UploadedPartInfo[]> {
     assertObjectKey(key);
     try {
-      return await this.client.listUploadedParts(this.bucket, key, uploadId);
+      return await retryOnReset(() => this.client.listUploadedParts(this.bucket, key, uploadId));
     } catch (e) {
       throw toStorageError(e, 'listParts', key);
     }
@@ -304,12 +305,8 @@ export class ObjectStore {
     const sorted = [...parts].sort((a, b) => a.partNumber - b.partNumber);
     sorted.forEach((p) => assertPartNumber(p.partNumber));
     try {
-      const res = await this.client.completeMultipartUpload(
-        this.bucket,
-        key,
-        uploadId,
-        sorted.map((p) => ({ part: p.partNumber, etag: cleanEtag(p.etag) })),
-      );
+      const etags = sorted.map((p) => ({ part: p.partNumber, etag: cleanEtag(p.etag) }));
+      const res = await retryOnReset(() => this.client.completeMultipartUpload(this.bucket, key, uploadId, etags));
       return { etag: cleanEtag(res.etag) };
     } catch (e) {
       throw toStorageError(e, 'completeMultipartUpload', key);
@@ -319,7 +316,7 @@ export class ObjectStore {
   async abortMultipartUpload(key: string, uploadId: string): Promise<void> {
     assertObjectKey(key);
     try {
-      await this.client.abortMultipartUpload(this.bucket, key, uploadId);
+      await retryOnReset(() => this.client.abortMultipartUpload(this.bucket, key, uploadId));
     } catch (e) {
       throw toStorageError(e, 'abortMultipartUpload', key);
     }
@@ -327,7 +324,7 @@ export class ObjectStore {
 
   private async initiate(key: string, headers: Record<string, string>): Promise<string> {
     try {
-      return await this.client.initiateNewMultipartUpload(this.bucket, key, headers);
+      return await retryOnReset(() => this.client.initiateNewMultipartUpload(this.bucket, key, headers));
     } catch (e) {
       throw toStorageError(e, 'createMultipartUpload', key);
     }
@@ -336,7 +333,7 @@ export class ObjectStore {
   private async deleteBatch(batch: string[]): Promise<number> {
     let results;
     try {
-      results = await this.client.removeObjects(this.bucket, batch);
+      results = await retryOnReset(() => this.client.removeObjects(this.bucket, batch));
     } catch (e) {
       throw toStorageError(e, 'removeObjects', batch[0]);
     }
@@ -358,7 +355,7 @@ export class ObjectStore {
 
   private async putBuffer(key: string, body: Buffer, headers: Record<string, string>): Promise<PutResult> {
     try {
-      const res = await this.client.putObject(this.bucket, key, body, body.length, headers);
+      const res = await retryOnReset(() => this.client.putObject(this.bucket, key, body, body.length, headers));
       return { etag: cleanEtag(res.etag), size: body.length };
     } catch (e) {
       throw toStorageError(e, 'putObject', key);
@@ -379,7 +376,7 @@ export class ObjectStore {
       const upload = async (body: Buffer): Promise<void> => {
         const partNumber = done.length + 1;
         if (partNumber > MAX_PARTS) throw new StorageError('INVALID_ARGUMENT', `object "${key}" needs more than ${MAX_PARTS} parts`, { key });
-        const res = await this.client.uploadPart({ bucketName: this.bucket, objectName: key, uploadID: uploadId, partNumber, headers: {} }, body);
+        const res = await retryOnReset(() => this.client.uploadPart({ bucketName: this.bucket, objectName: key, uploadID: uploadId, partNumber, headers: {} }, body));
         done.push({ partNumber, etag: res.etag });
         size += body.length;
       };
