@@ -17,14 +17,23 @@ export const SSE_RETRY_MS = 2_000;
 @Injectable()
 export class JobEventStreamService implements BeforeApplicationShutdown {
   private readonly shutdown = new AbortController();
+  /** Interval of the keep-alive comment lines. */
+  heartbeatMs = SSE_HEARTBEAT_MS;
+  /** Pause between database polls while nothing new arrived. */
+  pollMs = SSE_POLL_MS;
 
+  constructor(private readonly store: JobStore) {}
+
+  /** Ends every open stream, so the HTTP server can close. */
   beforeApplicationShutdown(): void {
     this.shutdown.abort();
   }
 
-  constructor(private readonly store: JobStore) {}
-
   async stream(req: Request, res: Response, tenantId: string, jobId: string, afterSeq: number): Promise<void> {
+    if (this.shutdown.signal.aborted) {
+      res.status(503).setHeader('Retry-After', '2').end();
+      return;
+    }
     const stop = new AbortController();
     const onClose = () => stop.abort();
     res.on('close', onClose);
@@ -42,9 +51,9 @@ export class JobEventStreamService implements BeforeApplicationShutdown {
 
     const heartbeat = setInterval(() => {
       if (!res.writableEnded) res.write(formatSseComment(`heartbeat ${new Date().toISOString()}`));
-    }, SSE_HEARTBEAT_MS);
+    }, this.heartbeatMs);
     try {
-      for await (const e of followJobEvents(this.store, tenantId, jobId, afterSeq, { signal: stop.signal, pollMs: SSE_POLL_MS })) {
+      for await (const e of followJobEvents(this.store, tenantId, jobId, afterSeq, { signal: stop.signal, pollMs: this.pollMs })) {
         if (res.writableEnded) break;
         res.write(formatSse({ id: e.seq, event: e.type, data: JobEventDto.from(e) }));
       }
