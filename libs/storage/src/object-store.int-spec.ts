@@ -173,6 +173,23 @@ describe('ObjectStore against a real S3-protocol server (s3rver)', () => {
       expect(await store.stat('t/short-multi')).toBeNull();
     });
 
+    it('passes a failing source stream\'s error through and stores nothing (multipart aborted)', async () => {
+      const boom = new Error('client went away');
+      async function* failing(): AsyncGenerator<Buffer> {
+        for (let i = 0; i < 20; i++) yield Buffer.alloc(MiB, i);
+        throw boom;
+      }
+      await expect(store.putStream('t/failed.bin', Readable.from(failing()))).rejects.toBe(boom);
+      expect(await store.stat('t/failed.bin')).toBeNull();
+      expect(bytesOfStoredParts(s3.directory, s3.config.bucket)).toBe(0);
+      async function* failingEarly(): AsyncGenerator<Buffer> {
+        yield Buffer.alloc(10);
+        throw boom;
+      }
+      await expect(store.putStream('t/failed-small.bin', Readable.from(failingEarly()))).rejects.toBe(boom);
+      expect(await store.stat('t/failed-small.bin')).toBeNull();
+    });
+
     it('a missing object is OBJECT_NOT_FOUND for reads and null for stat', async () => {
       const err = await expectCode(store.getStream('t/nope'), 'OBJECT_NOT_FOUND');
       expect(err.details.key).toBe('t/nope');

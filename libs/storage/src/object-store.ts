@@ -137,6 +137,7 @@ export class ObjectStore {
   /**
    * Streams `stream` into `key`. Objects up to one part go up in a single PUT; larger ones as a
    * multipart upload, part by part, so memory stays around two parts whatever the object size.
+   * If the source stream fails, its error is rethrown as is and nothing is stored.
    */
   async putStream(key: string, stream: Readable | AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<PutResult> {
     assertObjectKey(key);
@@ -376,7 +377,11 @@ export class ObjectStore {
       const upload = async (body: Buffer): Promise<void> => {
         const partNumber = done.length + 1;
         if (partNumber > MAX_PARTS) throw new StorageError('INVALID_ARGUMENT', `object "${key}" needs more than ${MAX_PARTS} parts`, { key });
-        const res = await retryOnReset(() => this.client.uploadPart({ bucketName: this.bucket, objectName: key, uploadID: uploadId, partNumber, headers: {} }, body));
+        const res = await retryOnReset(() =>
+          this.client.uploadPart({ bucketName: this.bucket, objectName: key, uploadID: uploadId, partNumber, headers: {} }, body),
+        ).catch((e: unknown) => {
+          throw toStorageError(e, 'uploadPart', key);
+        });
         done.push({ partNumber, etag: res.etag });
         size += body.length;
       };
@@ -386,8 +391,9 @@ export class ObjectStore {
       const { etag } = await this.completeMultipartUpload(key, uploadId, done);
       return { etag, size };
     } catch (e) {
+      // Storage failures arrive here as StorageErrors; anything else is the source stream's own error.
       await this.abortMultipartUpload(key, uploadId).catch(() => undefined);
-      throw toStorageError(e, 'putStream', key);
+      throw e;
     }
   }
 }
