@@ -3,7 +3,7 @@ import { Prisma, type Job, type JobEvent, type JobKind, type JobStatus, type Pri
 import type { JobRef } from '@modelsmith/contracts';
 import { countRunning, lockAdmission, lockTenantAdmission } from './admission';
 import { isTerminal, type JobEventType, type JobProgress } from './job-events';
-import { DEFAULT_LIMITS, HEARTBEAT_EVERY_MS, THROTTLE_RETRY_MS, WAITING_STAGE, type ConcurrencyLimits, type StartResult } from './limits';
+import { DEFAULT_LIMITS, heartbeatEveryMs, THROTTLE_RETRY_MS, WAITING_STAGE, type ConcurrencyLimits, type StartResult } from './limits';
 import { assertWithinQuota, readQuotaUsage } from './quota';
 
 type Tx = Prisma.TransactionClient;
@@ -299,13 +299,13 @@ export class JobStore {
 
   /**
    * Whether the owner asked to cancel. The runner polls this every second, so it doubles as the
-   * heartbeat of a RUNNING job: at most every HEARTBEAT_EVERY_MS it refreshes `heartbeatAt` (keeping
+   * heartbeat of a RUNNING job: at most every `heartbeatEveryMs(limits)` it refreshes `heartbeatAt` (keeping
    * the job's concurrency slot) and adds the elapsed wall time to `computeSeconds`.
    */
   async isCancelRequested(ref: JobRef): Promise<boolean> {
     const rows = await this.tx(ref.tenantId, async (tx) => {
       const now = new Date();
-      const due = new Date(now.getTime() - HEARTBEAT_EVERY_MS);
+      const due = new Date(now.getTime() - heartbeatEveryMs(this.limits));
       const capSeconds = this.limits.heartbeatStaleMs / 1000;
       await tx.$executeRaw`
         UPDATE jobs

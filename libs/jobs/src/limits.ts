@@ -16,6 +16,11 @@ export const THROTTLE_RETRY_MS = 1_500;
 /** The runner refreshes a running job's heartbeat at most this often (it polls for cancellation every second). */
 export const HEARTBEAT_EVERY_MS = 5_000;
 
+/** Heartbeat interval for a staleness window: at most a quarter of it, so a live job never looks stale. */
+export function heartbeatEveryMs(limits: Pick<ConcurrencyLimits, 'heartbeatStaleMs'>): number {
+  return Math.min(HEARTBEAT_EVERY_MS, Math.floor(limits.heartbeatStaleMs / 4));
+}
+
 export type StartResult =
   /** The job is RUNNING on this worker now. */
   | { outcome: 'started'; job: Job }
