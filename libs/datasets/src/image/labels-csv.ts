@@ -45,7 +45,9 @@ export function parseLabelsCsv(data: Buffer, file: string, splitColumn: string):
   records.slice(1).forEach((rec, i) => {
     const line = i + 2;
     const where = `${file}:${line}`;
-    if (rec.length !== header.length) {
+    // The split is optional row by row: `path,label` is accepted when split is the last column.
+    const splitOmitted = splitCol === header.length - 1 && rec.length === header.length - 1;
+    if (rec.length !== header.length && !splitOmitted) {
       skipped.push({ reason: 'malformed_row', path: file, line, message: `${where} has ${rec.length} fields, the header has ${header.length}` });
       return;
     }

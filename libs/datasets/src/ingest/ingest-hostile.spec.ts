@@ -113,13 +113,17 @@ describe('ingest: hostile and broken input', () => {
   });
 
   it('drops empty classes with a warning and warns about small classes', async () => {
-    const { report } = await ingestZip([...cats, ...dogs.slice(0, 3), { path: 'birds/', data: '' }, { path: 'fish/broken.jpg', data: await truncatedJpeg() }]);
+    const owls = await images('owls', 2, 5);
+    const { report } = await ingestZip([...cats, ...dogs.slice(0, 3), ...owls, { path: 'birds/', data: '' }, { path: 'fish/broken.jpg', data: await truncatedJpeg() }]);
     expect(report.classes.map((c) => [c.name, c.count])).toEqual([
       ['cats', 12],
       ['dogs', 3],
+      ['owls', 2],
     ]);
+    expect(report.classes.find((c) => c.name === 'owls')!.splits).toEqual({ train: 2, validation: 0, test: 0 });
     const codes = report.warnings.map((w) => `${w.code}:${w.subject ?? ''}`);
-    expect(codes).toEqual(expect.arrayContaining(['class_too_small:dogs', 'empty_class:birds', 'empty_class:fish']));
+    expect(codes).toEqual(expect.arrayContaining(['class_too_small:dogs', 'class_too_small:owls', 'class_not_split:owls', 'empty_class:birds', 'empty_class:fish']));
+    expect(codes).not.toContain('class_not_split:dogs');
     expect(report.warnings.find((w) => w.code === 'class_too_small')!.message).toBe('class `dogs` has 3 images; at least 10 recommended');
   });
 

@@ -29,9 +29,11 @@ describe('ingest: archive + labels.csv, from a file, into a filesystem store', (
       csv.push(`images/img${i}.png,${i % 2 === 0 ? 'ok' : 'defect'},${i < 16 ? 'train' : i < 20 ? 'validation' : 'test'}`);
     }
     files.push({ path: 'export/images/stray.png', data: await noiseImage(9, 9, 999) });
+    files.push({ path: 'export/images/nosplit.png', data: await noiseImage(9, 9, 555) });
+    csv.push('images/nosplit.png,ok');
     csv.push('images/missing.png,ok,train');
     csv.push('images/img0.png,ok,train');
-    csv.push('images/img1.png,defect');
+    csv.push('images/img1.png,defect,train');
     csv.push('images/img2.png');
     files.push({ path: 'export/labels.csv', data: csv.join('\n') });
     const archive = join(dir, 'upload.tgz');
@@ -41,19 +43,21 @@ describe('ingest: archive + labels.csv, from a file, into a filesystem store', (
     const { report } = await ingest(await fileSource(archive), { image: { size: 4 }, keyPrefix: 'ds1/v1/' }, store);
     expect(report.format).toBe('image-labels-csv');
     expect(report.container).toBe('tar.gz');
-    expect(report.split.method).toBe('column');
-    expect(report.splits).toEqual({ train: 16, validation: 4, test: 4 });
+    // One row omits its split: it is assigned by the seeded split (a class of one goes to train).
+    expect(report.split.method).toBe('mixed');
+    expect(report.warnings.map((w) => w.code)).not.toContain('class_not_split');
+    expect(report.splits).toEqual({ train: 17, validation: 4, test: 4 });
     expect(report.classes.map((c) => [c.name, c.count])).toEqual([
       ['defect', 12],
-      ['ok', 12],
+      ['ok', 13],
     ]);
     const reasons = report.skipped.map((s) => `${s.reason}:${s.path}:${s.line ?? ''}`).sort();
     expect(reasons).toEqual(
       [
-        'malformed_row:export/labels.csv:27',
         'malformed_row:export/labels.csv:28',
         'malformed_row:export/labels.csv:29',
-        'missing_file:labels.csv:26',
+        'malformed_row:export/labels.csv:30',
+        'missing_file:labels.csv:27',
         'not_in_labels_csv:export/images/stray.png:',
       ].sort(),
     );

@@ -87,8 +87,13 @@ describe('ingest: mnist digits as PNG class folders', () => {
     const a = new MemoryShardStore();
     const b = new MemoryShardStore();
     const ra = await ingest(bufferSource(zip, 'digits.zip'), { image: { size: 16 } }, a);
-    const rb = await ingest(bufferSource(tgz, 'digits.tar.gz'), { image: { size: 16 } }, b);
+    const events: IngestProgress[] = [];
+    const rb = await ingest(bufferSource(tgz, 'digits.tar.gz'), { image: { size: 16 } }, b, (p) => events.push(p));
     expect(rb.report.container).toBe('tar.gz');
+    const percents = events.map((e) => e.percent ?? 0);
+    expect(percents).toEqual([...percents].sort((x, y) => x - y));
+    expect(events.map((e) => e.stage).filter((st, i, all) => all.indexOf(st) === i)).toEqual(['detect', 'scan', 'ingest', 'finalize']);
+    expect(events[events.length - 1]).toMatchObject({ percent: 100, bytesProcessed: tgz.length, bytesTotal: tgz.length });
     const splitOf = (samples: { path: string; split: string }[]): Record<string, string> =>
       Object.fromEntries(samples.map((s) => [s.path.replace(/^digits\//, ''), s.split]));
     expect(splitOf(rb.index.samples)).toEqual(splitOf(ra.index.samples));

@@ -125,7 +125,7 @@ export class SampleCollector {
     const labels = [...counts.keys()].sort();
     const labelIndex = new Map(labels.map((l, i) => [l, i]));
     const items = usable.map((p) => ({ stratum: p.label === null ? -1 : labelIndex.get(p.label)!, key: p.hash, fixed: p.fixed }));
-    const { splits, tooSmall } = stratifiedSplit(items, ratios, seed);
+    const { splits } = stratifiedSplit(items, ratios, seed);
     const samples: IndexedSample[] = usable.map((p, i) => ({
       shard: p.pos.shard,
       offset: p.pos.offset,
@@ -148,7 +148,9 @@ export class SampleCollector {
       classes,
       splits: totals,
       emptyClasses: classification ? [...this.seenLabels].filter((l) => !counts.has(l)).sort() : [],
-      unsplitClasses: classification ? tooSmall.filter((s) => s >= 0).map((s) => labels[s]) : [],
+      // Classes with nothing held out are never evaluated, whatever the reason (too small, user splits).
+      unsplitClasses:
+        classification && (ratios.validation > 0 || ratios.test > 0) ? classes.filter((c) => c.splits.validation + c.splits.test === 0).map((c) => c.name) : [],
       method,
     };
   }

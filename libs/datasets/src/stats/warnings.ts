@@ -23,7 +23,7 @@ export function commonWarnings(w: WarningInputs): DatasetWarning[] {
     }
   }
   for (const name of w.collected.unsplitClasses) {
-    out.push({ code: 'class_not_split', subject: name, message: `class \`${name}\` is too small to split; all its ${w.noun}s are in train, so it is not evaluated` });
+    out.push({ code: 'class_not_split', subject: name, message: `class \`${name}\` has no validation or test ${w.noun}s (too small to split), so it will not be evaluated` });
   }
   for (const name of w.collected.emptyClasses) {
     out.push({ code: 'empty_class', subject: name, message: `class \`${name}\` has no usable ${w.noun}s and was left out` });
