@@ -107,3 +107,14 @@ describe('JobEventStreamService', () => {
     expect(late.statusCode).toBe(503);
   });
 });
+
+describe('JobEventStreamService failures', () => {
+  it('ends the stream (no throw after headers were sent) when the database fails', async () => {
+    const store = { get: () => Promise.reject(new Error('db down')), events: () => Promise.resolve([]) } as unknown as JobStore;
+    const svc = new JobEventStreamService(store);
+    const res = new FakeResponse();
+    await svc.stream({ socket: { setKeepAlive: () => undefined } } as unknown as Request, res as unknown as Response, 't', 'j', 0);
+    expect(res.statusCode).toBe(200);
+    expect(res.writableEnded).toBe(true);
+  });
+});

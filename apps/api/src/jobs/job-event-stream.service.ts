@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { followJobEvents, JobStore } from '@modelsmith/jobs';
 import { JobEventDto } from './dto/job.dto';
@@ -17,6 +17,7 @@ export const SSE_RETRY_MS = 2_000;
 @Injectable()
 export class JobEventStreamService implements BeforeApplicationShutdown {
   private readonly shutdown = new AbortController();
+  private readonly logger = new Logger('JobEvents');
   /** Interval of the keep-alive comment lines. */
   heartbeatMs = SSE_HEARTBEAT_MS;
   /** Pause between database polls while nothing new arrived. */
@@ -57,6 +58,10 @@ export class JobEventStreamService implements BeforeApplicationShutdown {
         if (res.writableEnded) break;
         res.write(formatSse({ id: e.seq, event: e.type, data: JobEventDto.from(e) }));
       }
+    } catch (e) {
+      // Headers are sent: a problem+json body is impossible now. End the stream; the client
+      // reconnects with Last-Event-ID and misses nothing.
+      this.logger.warn(`event stream of job ${jobId} failed: ${e instanceof Error ? e.message : String(e)}`);
     } finally {
       clearInterval(heartbeat);
       res.off('close', onClose);
