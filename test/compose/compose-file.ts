@@ -18,7 +18,11 @@ export interface ComposeService {
   environment?: Record<string, string | number | boolean | null>;
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: Healthcheck;
-  deploy?: { resources?: { reservations?: { devices?: { driver?: string; count?: string | number; capabilities?: string[] }[] } } };
+  deploy?: {
+    resources?: {
+      reservations?: { devices?: { driver?: string; count?: string | number; capabilities?: string[] }[] };
+    };
+  };
 }
 
 export interface ComposeFile {
@@ -36,7 +40,8 @@ export function interpolate(text: string, env: Record<string, string>): string {
     if (op === ':-') return value ? value : (arg ?? '');
     if (op === '-') return value ?? arg ?? '';
     if (op === ':?' || op === '?') {
-      if (value === undefined || (op === ':?' && value === '')) throw new Error(`variable ${name} is required: ${arg ?? ''}`);
+      if (value === undefined || (op === ':?' && value === ''))
+        throw new Error(`variable ${name} is required: ${arg ?? ''}`);
       return value;
     }
     return value ?? '';
@@ -53,7 +58,10 @@ export function readText(path: string): string {
 
 /** Parses YAML strictly (merge keys on, errors thrown) after interpolating `env`. */
 export function loadCompose(env: Record<string, string> = {}): ComposeFile {
-  const doc = parseDocument(interpolate(readText('docker-compose.yml'), env), { merge: true, prettyErrors: true });
+  const doc = parseDocument(interpolate(readText('docker-compose.yml'), env), {
+    merge: true,
+    prettyErrors: true,
+  });
   if (doc.errors.length > 0) throw new Error(doc.errors.map((e) => e.message).join('\n'));
   return doc.toJS() as ComposeFile;
 }
@@ -70,6 +78,7 @@ export function loadYamlDocuments(path: string): Record<string, unknown>[] {
 /** The environment a service's container gets, as strings (what process.env would hold). */
 export function environmentOf(service: ComposeService): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(service.environment ?? {})) if (v !== null && v !== undefined) env[k] = String(v);
+  for (const [k, v] of Object.entries(service.environment ?? {}))
+    if (v !== null && v !== undefined) env[k] = String(v);
   return env;
 }

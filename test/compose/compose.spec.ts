@@ -1,7 +1,15 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '@modelsmith/config';
-import { environmentOf, interpolate, loadCompose, readText, ROOT, variablesIn, type ComposeService } from './compose-file';
+import {
+  environmentOf,
+  interpolate,
+  loadCompose,
+  readText,
+  ROOT,
+  variablesIn,
+  type ComposeService,
+} from './compose-file';
 
 const APP_SERVICES = ['api', 'worker', 'worker-gpu'];
 const INFRA = ['postgres', 'redis', 'minio'];
@@ -21,7 +29,8 @@ function expectValidConfig(env: Record<string, string>): ReturnType<typeof loadC
   try {
     return loadConfig(env);
   } catch (e) {
-    if (e instanceof ConfigError) throw new Error(`compose environment fails the config schema:\n${e.message}`);
+    if (e instanceof ConfigError)
+      throw new Error(`compose environment fails the config schema:\n${e.message}`);
     throw e;
   }
 }
@@ -31,7 +40,8 @@ describe('docker-compose.yml (static checks; no Docker engine here)', () => {
   const services = compose.services;
 
   it('runs postgres 16, redis 7, minio, api and worker, plus a gpu-profile worker', () => {
-    for (const name of [...INFRA, 'api', 'worker', 'worker-gpu']) expect(Object.keys(services)).toContain(name);
+    for (const name of [...INFRA, 'api', 'worker', 'worker-gpu'])
+      expect(Object.keys(services)).toContain(name);
     expect(services.postgres.image).toMatch(/^postgres:16(\b|-)/);
     expect(services.redis.image).toMatch(/^redis:7(\b|-)/);
     expect(services.minio.image).toMatch(/minio\/minio/);
@@ -54,9 +64,15 @@ describe('docker-compose.yml (static checks; no Docker engine here)', () => {
       ),
     );
     for (const [name, service] of Object.entries(services)) {
-      expect({ name, hasHealthcheck: service.healthcheck !== undefined }).toEqual({ name, hasHealthcheck: true });
+      expect({ name, hasHealthcheck: service.healthcheck !== undefined }).toEqual({
+        name,
+        hasHealthcheck: true,
+      });
       if (service.healthcheck?.disable) {
-        expect({ name, oneShot: oneShot.has(name) && service.restart === 'no' }).toEqual({ name, oneShot: true });
+        expect({ name, oneShot: oneShot.has(name) && service.restart === 'no' }).toEqual({
+          name,
+          oneShot: true,
+        });
       } else {
         const test = service.healthcheck?.test;
         expect(Array.isArray(test) && ['CMD', 'CMD-SHELL'].includes(test[0])).toBe(true);
@@ -67,7 +83,12 @@ describe('docker-compose.yml (static checks; no Docker engine here)', () => {
   it('starts api and workers only after postgres, redis and minio are healthy and migrations ran', () => {
     for (const name of APP_SERVICES) {
       const deps = services[name].depends_on ?? {};
-      for (const infra of INFRA) expect({ name, infra, condition: deps[infra]?.condition }).toEqual({ name, infra, condition: 'service_healthy' });
+      for (const infra of INFRA)
+        expect({ name, infra, condition: deps[infra]?.condition }).toEqual({
+          name,
+          infra,
+          condition: 'service_healthy',
+        });
       expect(deps.migrate?.condition).toBe('service_completed_successfully');
     }
     expect(services.migrate.depends_on?.postgres?.condition).toBe('service_healthy');
@@ -105,7 +126,8 @@ describe('docker-compose.yml (static checks; no Docker engine here)', () => {
   });
 
   it('needs no .env to start: every variable has a default', () => {
-    for (const v of variablesIn(readText('docker-compose.yml'))) expect({ name: v.name, op: v.op }).toEqual({ name: v.name, op: ':-' });
+    for (const v of variablesIn(readText('docker-compose.yml')))
+      expect({ name: v.name, op: v.op }).toEqual({ name: v.name, op: ':-' });
     expect(interpolate('${A:-x} ${B-y} ${C}', { B: '' })).toBe('x  ');
   });
 
@@ -116,7 +138,9 @@ describe('docker-compose.yml (static checks; no Docker engine here)', () => {
     for (const name of ['worker', 'worker-gpu']) {
       const worker = expectValidConfig(environmentOf(services[name]));
       expect(worker.WORKER_HEALTH_HOST).toBe('0.0.0.0');
-      expect(healthcheckCommand(services[name])).toContain(`http://127.0.0.1:${worker.WORKER_HEALTH_PORT}/health`);
+      expect(healthcheckCommand(services[name])).toContain(
+        `http://127.0.0.1:${worker.WORKER_HEALTH_PORT}/health`,
+      );
     }
   });
 
@@ -133,12 +157,21 @@ describe('docker-compose.yml (static checks; no Docker engine here)', () => {
   it('builds from Dockerfiles that exist and runs entry points the build produces', () => {
     for (const [name, service] of Object.entries(services)) {
       const dockerfile = dockerfileOf(service);
-      if (dockerfile) expect({ name, dockerfile, exists: existsSync(join(ROOT, dockerfile)) }).toEqual({ name, dockerfile, exists: true });
+      if (dockerfile)
+        expect({ name, dockerfile, exists: existsSync(join(ROOT, dockerfile)) }).toEqual({
+          name,
+          dockerfile,
+          exists: true,
+        });
       const script = service.command?.[1];
       if (service.command?.[0] === 'node' && script) {
         // tsc compiles <path>.ts to dist/<path>.js (tsconfig.build.json)
         const source = script.replace(/^dist\//, '').replace(/\.js$/, '.ts');
-        expect({ name, source, exists: existsSync(join(ROOT, source)) }).toEqual({ name, source, exists: true });
+        expect({ name, source, exists: existsSync(join(ROOT, source)) }).toEqual({
+          name,
+          source,
+          exists: true,
+        });
       }
     }
     expect(services.api.command).toEqual(['node', 'dist/apps/api/src/main.js']);
@@ -148,7 +181,10 @@ describe('docker-compose.yml (static checks; no Docker engine here)', () => {
 
 describe('deploy/Dockerfile', () => {
   const text = readText('deploy/Dockerfile');
-  const froms = [...text.matchAll(/^FROM\s+(\S+)(?:\s+AS\s+(\S+))?/gim)].map((m) => ({ image: m[1], stage: m[2] }));
+  const froms = [...text.matchAll(/^FROM\s+(\S+)(?:\s+AS\s+(\S+))?/gim)].map((m) => ({
+    image: m[1],
+    stage: m[2],
+  }));
 
   it('is multi-stage: installs with npm ci and builds with npm run build, runs on node:20-bookworm-slim', () => {
     expect(froms.length).toBeGreaterThanOrEqual(2);

@@ -70,15 +70,20 @@ describe('deploy/k8s manifests (static checks)', () => {
     expect(secret.kind).toBe('Secret');
   });
 
-  it.each(['modelsmith-api', 'modelsmith-worker'])('%s: selector matches pod labels and the env passes the config schema', (name) => {
-    const deployment = byKind('Deployment', name);
-    const labels = deployment.spec?.template?.metadata?.labels ?? {};
-    expect(labels).toMatchObject(deployment.spec?.selector?.matchLabels ?? { missing: true });
-    const container = deployment.spec?.template?.spec.containers[0] as Container;
-    const config = loadConfig(containerEnv(container));
-    expect(config.NODE_ENV).toBe('production');
-    expect(existsSync(join(ROOT, (container.command?.[1] ?? '').replace(/^dist\//, '').replace(/\.js$/, '.ts')))).toBe(true);
-  });
+  it.each(['modelsmith-api', 'modelsmith-worker'])(
+    '%s: selector matches pod labels and the env passes the config schema',
+    (name) => {
+      const deployment = byKind('Deployment', name);
+      const labels = deployment.spec?.template?.metadata?.labels ?? {};
+      expect(labels).toMatchObject(deployment.spec?.selector?.matchLabels ?? { missing: true });
+      const container = deployment.spec?.template?.spec.containers[0] as Container;
+      const config = loadConfig(containerEnv(container));
+      expect(config.NODE_ENV).toBe('production');
+      expect(
+        existsSync(join(ROOT, (container.command?.[1] ?? '').replace(/^dist\//, '').replace(/\.js$/, '.ts'))),
+      ).toBe(true);
+    },
+  );
 
   it('probes the api health routes on its port and exposes it through the Service', () => {
     const api = byKind('Deployment', 'modelsmith-api');

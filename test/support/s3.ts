@@ -2,13 +2,24 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { ObjectStore, startLocalS3Server, type LocalS3Server, type ObjectStoreConfig } from '@modelsmith/storage';
+import {
+  ObjectStore,
+  startLocalS3Server,
+  type LocalS3Server,
+  type ObjectStoreConfig,
+} from '@modelsmith/storage';
 
 export interface TestS3 {
   /** Connection settings (endpoint, keys, a fresh random bucket). */
   config: ObjectStoreConfig;
   /** Environment variables for loadConfig / a spawned app process. */
-  env: { S3_ENDPOINT: string; S3_REGION: string; S3_ACCESS_KEY: string; S3_SECRET_KEY: string; S3_BUCKET: string };
+  env: {
+    S3_ENDPOINT: string;
+    S3_REGION: string;
+    S3_ACCESS_KEY: string;
+    S3_SECRET_KEY: string;
+    S3_BUCKET: string;
+  };
   /** A store on that bucket, already created. */
   store: ObjectStore;
   directory: string;
@@ -34,7 +45,13 @@ export async function startTestS3(options: { bucket?: string } = {}): Promise<Te
   let stopped = false;
   return {
     config,
-    env: { S3_ENDPOINT: config.endpoint, S3_REGION: config.region, S3_ACCESS_KEY: config.accessKey, S3_SECRET_KEY: config.secretKey, S3_BUCKET: bucket },
+    env: {
+      S3_ENDPOINT: config.endpoint,
+      S3_REGION: config.region,
+      S3_ACCESS_KEY: config.accessKey,
+      S3_SECRET_KEY: config.secretKey,
+      S3_BUCKET: bucket,
+    },
     store,
     directory,
     server,

@@ -30,11 +30,19 @@ export function isStorageError(e: unknown, code?: StorageErrorCode): e is Storag
 
 const NOT_FOUND_CODES = new Set(['NoSuchKey', 'NotFound', 'NoSuchObject']);
 const UNSUPPORTED_CODES = new Set(['NotImplemented', 'MethodNotAllowed']);
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'EAI_AGAIN', 'EPIPE']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
 
 function errorCode(e: unknown): string | undefined {
   if (typeof e !== 'object' || e === null || !('code' in e)) return undefined;
-  const code = (e).code;
+  const code = e.code;
   return typeof code === 'string' ? code : undefined;
 }
 
@@ -50,18 +58,43 @@ export function toStorageError(e: unknown, operation: string, key?: string): Sto
   if (key !== undefined) details.key = key;
   if (code !== undefined) details.backendCode = code;
   if (code !== undefined && NOT_FOUND_CODES.has(code)) {
-    return new StorageError('OBJECT_NOT_FOUND', `object "${key ?? ''}" does not exist`, details, { cause: e });
+    return new StorageError('OBJECT_NOT_FOUND', `object "${key ?? ''}" does not exist`, details, {
+      cause: e,
+    });
   }
-  if (code === 'NoSuchBucket') return new StorageError('BUCKET_NOT_FOUND', `bucket does not exist (${operation})`, details, { cause: e });
+  if (code === 'NoSuchBucket')
+    return new StorageError('BUCKET_NOT_FOUND', `bucket does not exist (${operation})`, details, {
+      cause: e,
+    });
   if (code === 'NoSuchUpload') {
-    return new StorageError('UPLOAD_NOT_FOUND', `multipart upload for "${key ?? ''}" does not exist`, details, { cause: e });
+    return new StorageError(
+      'UPLOAD_NOT_FOUND',
+      `multipart upload for "${key ?? ''}" does not exist`,
+      details,
+      { cause: e },
+    );
   }
-  if (code === 'InvalidRange') return new StorageError('INVALID_RANGE', `range not satisfiable for "${key ?? ''}"`, details, { cause: e });
+  if (code === 'InvalidRange')
+    return new StorageError('INVALID_RANGE', `range not satisfiable for "${key ?? ''}"`, details, {
+      cause: e,
+    });
   if (code !== undefined && UNSUPPORTED_CODES.has(code)) {
-    return new StorageError('NOT_SUPPORTED_BY_BACKEND', `the object store does not implement ${operation}: ${cause}`, details, { cause: e });
+    return new StorageError(
+      'NOT_SUPPORTED_BY_BACKEND',
+      `the object store does not implement ${operation}: ${cause}`,
+      details,
+      { cause: e },
+    );
   }
   if (code !== undefined && NETWORK_CODES.has(code)) {
-    return new StorageError('STORAGE_UNAVAILABLE', `object store unreachable during ${operation}: ${cause}`, details, { cause: e });
+    return new StorageError(
+      'STORAGE_UNAVAILABLE',
+      `object store unreachable during ${operation}: ${cause}`,
+      details,
+      { cause: e },
+    );
   }
-  return new StorageError('STORAGE_ERROR', `object store ${operation} failed: ${cause}`, details, { cause: e });
+  return new StorageError('STORAGE_ERROR', `object store ${operation} failed: ${cause}`, details, {
+    cause: e,
+  });
 }

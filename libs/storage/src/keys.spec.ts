@@ -14,10 +14,16 @@ function codeOf(fn: () => unknown): string | undefined {
 describe('key layout', () => {
   it('puts everything under tenants/<tenantId>/', () => {
     expect(keys.tenant('t1')).toBe('tenants/t1/');
-    expect(keys.datasetSource('t1', 'd1', 'v1', 'upload.zip')).toBe('tenants/t1/datasets/d1/versions/v1/source/upload.zip');
-    expect(keys.datasetShard('t1', 'd1', 'v1', 'train/000.bin')).toBe('tenants/t1/datasets/d1/versions/v1/shards/train/000.bin');
+    expect(keys.datasetSource('t1', 'd1', 'v1', 'upload.zip')).toBe(
+      'tenants/t1/datasets/d1/versions/v1/source/upload.zip',
+    );
+    expect(keys.datasetShard('t1', 'd1', 'v1', 'train/000.bin')).toBe(
+      'tenants/t1/datasets/d1/versions/v1/shards/train/000.bin',
+    );
     expect(keys.datasetShardsPrefix('t1', 'd1', 'v1')).toBe('tenants/t1/datasets/d1/versions/v1/shards/');
-    expect(keys.jobCheckpoint('t1', 'j1', 'step-10.json')).toBe('tenants/t1/jobs/j1/checkpoints/step-10.json');
+    expect(keys.jobCheckpoint('t1', 'j1', 'step-10.json')).toBe(
+      'tenants/t1/jobs/j1/checkpoints/step-10.json',
+    );
     expect(keys.jobLog('t1', 'j1', 'trial-3.log')).toBe('tenants/t1/jobs/j1/logs/trial-3.log');
     expect(keys.modelFile('t1', 'm1', 'model.json')).toBe('tenants/t1/models/m1/model.json');
     expect(keys.model('t1', 'm1')).toBe('tenants/t1/models/m1/');
@@ -28,10 +34,13 @@ describe('key layout', () => {
     expect(assertId('job', 'clx2k9q0a0000abcd1234efgh')).toBeTruthy();
   });
 
-  it.each(['', 'a/b', '..', 'a..b', '.hidden', 'a b', 'x\u0000', 'é', 'a'.repeat(129)])('refuses id %j', (id) => {
-    expect(codeOf(() => keys.tenant(id))).toBe('INVALID_KEY');
-    expect(codeOf(() => keys.job('t1', id))).toBe('INVALID_KEY');
-  });
+  it.each(['', 'a/b', '..', 'a..b', '.hidden', 'a b', 'x\u0000', 'é', 'a'.repeat(129)])(
+    'refuses id %j',
+    (id) => {
+      expect(codeOf(() => keys.tenant(id))).toBe('INVALID_KEY');
+      expect(codeOf(() => keys.job('t1', id))).toBe('INVALID_KEY');
+    },
+  );
 
   it.each(['', '/abs', 'a//b', '../x', 'a/../b', 'a/./b', 'dir/', 'a\\b'])('refuses file path %j', (path) => {
     expect(codeOf(() => assertRelativePath(path))).toBe('INVALID_KEY');

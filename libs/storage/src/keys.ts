@@ -16,9 +16,13 @@ const FILE_SEGMENT = /^[A-Za-z0-9_.@=+-][A-Za-z0-9_.@=+ -]{0,254}$/;
 /** Throws INVALID_KEY unless `id` is a plain identifier: no `/`, no `..`, no control characters. */
 export function assertId(kind: string, id: string): string {
   if (!ID.test(id) || id.includes('..')) {
-    throw new StorageError('INVALID_KEY', `${kind} id "${id}" is not a valid key segment (letters, digits, "_", "-", "."; no "/" or "..")`, {
-      kind,
-    });
+    throw new StorageError(
+      'INVALID_KEY',
+      `${kind} id "${id}" is not a valid key segment (letters, digits, "_", "-", "."; no "/" or "..")`,
+      {
+        kind,
+      },
+    );
   }
   return id;
 }
@@ -26,7 +30,10 @@ export function assertId(kind: string, id: string): string {
 /** Validates a relative file path below a resource folder ("a/b.bin"): no empty, "." or ".." segments. */
 export function assertRelativePath(path: string): string {
   const segments = path.split('/');
-  const ok = path.length > 0 && path.length <= 512 && segments.every((s) => FILE_SEGMENT.test(s) && s !== '.' && s !== '..' && !s.includes('..'));
+  const ok =
+    path.length > 0 &&
+    path.length <= 512 &&
+    segments.every((s) => FILE_SEGMENT.test(s) && s !== '.' && s !== '..' && !s.includes('..'));
   if (!ok) throw new StorageError('INVALID_KEY', `file path "${path}" is not a valid relative key`, { path });
   return path;
 }
@@ -39,7 +46,8 @@ export const keys = {
   /** Prefix holding everything of one tenant (ends with "/"). */
   tenant: (tenantId: string): string => join('tenants', assertId('tenant', tenantId)) + '/',
 
-  dataset: (tenantId: string, datasetId: string): string => keys.tenant(tenantId) + join('datasets', assertId('dataset', datasetId)) + '/',
+  dataset: (tenantId: string, datasetId: string): string =>
+    keys.tenant(tenantId) + join('datasets', assertId('dataset', datasetId)) + '/',
   datasetVersion: (tenantId: string, datasetId: string, versionId: string): string =>
     keys.dataset(tenantId, datasetId) + join('versions', assertId('dataset version', versionId)) + '/',
   /** The uploaded source (archive or CSV) of a dataset version. */
@@ -50,14 +58,20 @@ export const keys = {
   datasetShard: (tenantId: string, datasetId: string, versionId: string, file: string): string =>
     keys.datasetShardsPrefix(tenantId, datasetId, versionId) + assertRelativePath(file),
 
-  job: (tenantId: string, jobId: string): string => keys.tenant(tenantId) + join('jobs', assertId('job', jobId)) + '/',
-  jobCheckpointsPrefix: (tenantId: string, jobId: string): string => keys.job(tenantId, jobId) + 'checkpoints/',
-  jobCheckpoint: (tenantId: string, jobId: string, file: string): string => keys.jobCheckpointsPrefix(tenantId, jobId) + assertRelativePath(file),
+  job: (tenantId: string, jobId: string): string =>
+    keys.tenant(tenantId) + join('jobs', assertId('job', jobId)) + '/',
+  jobCheckpointsPrefix: (tenantId: string, jobId: string): string =>
+    keys.job(tenantId, jobId) + 'checkpoints/',
+  jobCheckpoint: (tenantId: string, jobId: string, file: string): string =>
+    keys.jobCheckpointsPrefix(tenantId, jobId) + assertRelativePath(file),
   jobLogsPrefix: (tenantId: string, jobId: string): string => keys.job(tenantId, jobId) + 'logs/',
-  jobLog: (tenantId: string, jobId: string, file: string): string => keys.jobLogsPrefix(tenantId, jobId) + assertRelativePath(file),
+  jobLog: (tenantId: string, jobId: string, file: string): string =>
+    keys.jobLogsPrefix(tenantId, jobId) + assertRelativePath(file),
 
-  model: (tenantId: string, modelId: string): string => keys.tenant(tenantId) + join('models', assertId('model', modelId)) + '/',
-  modelFile: (tenantId: string, modelId: string, file: string): string => keys.model(tenantId, modelId) + assertRelativePath(file),
+  model: (tenantId: string, modelId: string): string =>
+    keys.tenant(tenantId) + join('models', assertId('model', modelId)) + '/',
+  modelFile: (tenantId: string, modelId: string, file: string): string =>
+    keys.model(tenantId, modelId) + assertRelativePath(file),
 } as const;
 
 /** The tenant id a key belongs to, or null when the key is outside `tenants/<id>/`. */

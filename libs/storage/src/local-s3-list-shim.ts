@@ -72,20 +72,28 @@ function paginate(keys: string[], prefix: string, delimiter: string, after: stri
 export function listObjectsV2Shim(server: S3rver): Middleware {
   return async (ctx, next) => {
     const segments = ctx.path.split('/').filter(Boolean);
-    if (ctx.method !== 'GET' || segments.length !== 1 || single(ctx.query['list-type']) !== '2') return next();
+    if (ctx.method !== 'GET' || segments.length !== 1 || single(ctx.query['list-type']) !== '2')
+      return next();
     const bucket = decodeURIComponent(segments[0]);
     const bucketPath = server.store.getBucketPath(bucket);
     try {
       await readdir(bucketPath);
     } catch {
-      return sendXml(ctx, 404, `<Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message><BucketName>${xmlEscape(bucket)}</BucketName></Error>`);
+      return sendXml(
+        ctx,
+        404,
+        `<Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message><BucketName>${xmlEscape(bucket)}</BucketName></Error>`,
+      );
     }
     const prefix = single(ctx.query.prefix) ?? '';
     const delimiter = single(ctx.query.delimiter) ?? '';
     const token = single(ctx.query['continuation-token']);
     const requestedMax = Number(single(ctx.query['max-keys']) ?? MAX_KEYS);
-    const maxKeys = Number.isInteger(requestedMax) && requestedMax >= 0 ? Math.min(requestedMax, MAX_KEYS) : MAX_KEYS;
-    const after = token ? Buffer.from(token, 'base64url').toString('utf8') : (single(ctx.query['start-after']) ?? '');
+    const maxKeys =
+      Number.isInteger(requestedMax) && requestedMax >= 0 ? Math.min(requestedMax, MAX_KEYS) : MAX_KEYS;
+    const after = token
+      ? Buffer.from(token, 'base64url').toString('utf8')
+      : (single(ctx.query['start-after']) ?? '');
 
     const page = paginate(await keysUnder(bucketPath, prefix), prefix, delimiter, after, maxKeys);
     const contents: string[] = [];
@@ -102,7 +110,9 @@ export function listObjectsV2Shim(server: S3rver): Middleware {
       });
     }
     const nextToken =
-      page.truncated && page.last !== undefined ? `<NextContinuationToken>${Buffer.from(page.last).toString('base64url')}</NextContinuationToken>` : '';
+      page.truncated && page.last !== undefined
+        ? `<NextContinuationToken>${Buffer.from(page.last).toString('base64url')}</NextContinuationToken>`
+        : '';
     sendXml(
       ctx,
       200,
@@ -112,7 +122,9 @@ export function listObjectsV2Shim(server: S3rver): Middleware {
         `<KeyCount>${page.contents.length + page.prefixes.length}</KeyCount><MaxKeys>${maxKeys}</MaxKeys>` +
         (delimiter ? `<Delimiter>${xmlEscape(delimiter)}</Delimiter>` : '') +
         `<IsTruncated>${page.truncated}</IsTruncated>${contents.join('')}` +
-        page.prefixes.map((p) => `<CommonPrefixes><Prefix>${xmlEscape(p)}</Prefix></CommonPrefixes>`).join('') +
+        page.prefixes
+          .map((p) => `<CommonPrefixes><Prefix>${xmlEscape(p)}</Prefix></CommonPrefixes>`)
+          .join('') +
         `</ListBucketResult>`,
     );
   };

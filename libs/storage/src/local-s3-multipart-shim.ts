@@ -31,10 +31,16 @@ async function uploadKey(dir: string): Promise<string | null> {
 }
 
 async function listPartsXml(dir: string, bucket: string, key: string, uploadId: string): Promise<string> {
-  const numbers = (await readdir(dir)).filter((f) => /^\d+$/.test(f)).map(Number).sort((a, b) => a - b);
+  const numbers = (await readdir(dir))
+    .filter((f) => /^\d+$/.test(f))
+    .map(Number)
+    .sort((a, b) => a - b);
   const parts = await Promise.all(
     numbers.map(async (n) => {
-      const [info, md5] = await Promise.all([stat(join(dir, String(n))), readFile(join(dir, `${n}.md5`), 'utf8')]);
+      const [info, md5] = await Promise.all([
+        stat(join(dir, String(n))),
+        readFile(join(dir, `${n}.md5`), 'utf8'),
+      ]);
       return `<Part><PartNumber>${n}</PartNumber><LastModified>${info.mtime.toISOString()}</LastModified><ETag>"${xmlEscape(md5.trim())}"</ETag><Size>${info.size}</Size></Part>`;
     }),
   );
@@ -50,7 +56,8 @@ export function multipartShim(server: S3rver): Middleware {
     const uploadId = single(ctx.query.uploadId);
     const handled = ctx.method === 'GET' || ctx.method === 'DELETE' || ctx.method === 'POST';
     const segments = ctx.path.split('/').slice(1);
-    if (uploadId === undefined || !handled || segments.length < 2 || !/^[0-9a-f]{1,64}$/.test(uploadId)) return next();
+    if (uploadId === undefined || !handled || segments.length < 2 || !/^[0-9a-f]{1,64}$/.test(uploadId))
+      return next();
     const bucket = decodeURIComponent(segments[0]);
     const key = segments.slice(1).map(decodeURIComponent).join('/');
     const dir = join(server.store.getResourcePath(bucket, undefined, 'uploads'), uploadId);

@@ -67,7 +67,8 @@ export async function startLocalS3Server(options: LocalS3ServerOptions): Promise
   const address: AddressInfo = await server.run();
   // Outlive clients' idle keep-alive sockets so a request on a reused socket is not reset.
   if (server.httpServer) server.httpServer.keepAliveTimeout = 65_000;
-  const urlHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
+  const urlHost =
+    host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
   let closed = false;
   return {
     endpoint: `http://${urlHost}:${address.port}`,

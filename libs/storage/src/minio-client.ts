@@ -11,6 +11,11 @@ export interface UploadedPartInfo {
 export class StoreClient extends Client {
   async listUploadedParts(bucket: string, key: string, uploadId: string): Promise<UploadedPartInfo[]> {
     const parts = await this.listParts(bucket, key, uploadId);
-    return parts.map((p) => ({ partNumber: p.part, etag: p.etag, size: p.size, lastModified: p.lastModified }));
+    return parts.map((p) => ({
+      partNumber: p.part,
+      etag: p.etag,
+      size: p.size,
+      lastModified: p.lastModified,
+    }));
   }
 }

@@ -15,7 +15,10 @@ jest.setTimeout(120_000);
  * Deterministic bytes generated chunk by chunk on demand (a random 1 MiB block stamped with a
  * counter), yielding to the event loop between chunks as a network or file source would.
  */
-function generatedStream(totalBytes: number, onChunk?: (bytes: number) => void): { stream: Readable; sha256: () => string } {
+function generatedStream(
+  totalBytes: number,
+  onChunk?: (bytes: number) => void,
+): { stream: Readable; sha256: () => string } {
   const hash = createHash('sha256');
   const block = randomBytes(MiB);
   async function* chunks(): AsyncGenerator<Buffer> {
@@ -55,7 +58,8 @@ function bytesOfStoredParts(directory: string, bucket: string): number {
     return 0;
   }
   for (const id of ids) {
-    for (const f of readdirSync(join(uploads, id))) if (/^\d+$/.test(f)) total += statSync(join(uploads, id, f)).size;
+    for (const f of readdirSync(join(uploads, id)))
+      if (/^\d+$/.test(f)) total += statSync(join(uploads, id, f)).size;
   }
   return total;
 }
@@ -128,13 +132,20 @@ describe('ObjectStore against a real S3-protocol server (s3rver)', () => {
     });
 
     it('streams a small object in one PUT with metadata', async () => {
-      const res = await store.putStream('t/small.txt', Readable.from([Buffer.from('abc'), Buffer.from('def')]), {
+      const res = await store.putStream(
+        't/small.txt',
+        Readable.from([Buffer.from('abc'), Buffer.from('def')]),
+        {
+          contentType: 'text/plain',
+          metadata: { 'original-name': 'small.txt' },
+        },
+      );
+      expect(res.size).toBe(6);
+      expect((await store.getBytes('t/small.txt')).toString()).toBe('abcdef');
+      expect(await store.stat('t/small.txt')).toMatchObject({
         contentType: 'text/plain',
         metadata: { 'original-name': 'small.txt' },
       });
-      expect(res.size).toBe(6);
-      expect((await store.getBytes('t/small.txt')).toString()).toBe('abcdef');
-      expect(await store.stat('t/small.txt')).toMatchObject({ contentType: 'text/plain', metadata: { 'original-name': 'small.txt' } });
     });
 
     it('stores an empty stream as an empty object', async () => {
@@ -155,25 +166,35 @@ describe('ObjectStore against a real S3-protocol server (s3rver)', () => {
         maxLead = Math.max(maxLead, produced - stored);
         if (produced === total) storedBeforeEnd = stored;
       });
-      const put = await store.putStream('t/big.bin', stream, { contentType: 'application/octet-stream', metadata: { kind: 'big' } });
+      const put = await store.putStream('t/big.bin', stream, {
+        contentType: 'application/octet-stream',
+        metadata: { kind: 'big' },
+      });
       expect(put.size).toBe(total);
       // The source was read as the upload progressed: most of it had reached the server before its
       // end, and it never ran more than two parts (+ one chunk) ahead of what the server held.
       expect(storedBeforeEnd).toBeGreaterThanOrEqual(total - 2 * partSize - MiB);
       expect(maxLead).toBeLessThanOrEqual(2 * partSize + MiB);
-      expect(await store.stat('t/big.bin')).toMatchObject({ size: total, contentType: 'application/octet-stream', metadata: { kind: 'big' } });
+      expect(await store.stat('t/big.bin')).toMatchObject({
+        size: total,
+        contentType: 'application/octet-stream',
+        metadata: { kind: 'big' },
+      });
       expect(await sha256Of(await store.getStream('t/big.bin'))).toBe(sha256());
     });
 
     it('rejects a stream whose length differs from the declared size and stores nothing', async () => {
-      await expectCode(store.putStream('t/short', Readable.from([Buffer.alloc(10)]), { size: 11 }), 'INVALID_ARGUMENT');
+      await expectCode(
+        store.putStream('t/short', Readable.from([Buffer.alloc(10)]), { size: 11 }),
+        'INVALID_ARGUMENT',
+      );
       expect(await store.stat('t/short')).toBeNull();
       const { stream } = generatedStream(12 * MiB);
       await expectCode(store.putStream('t/short-multi', stream, { size: 20 * MiB }), 'INVALID_ARGUMENT');
       expect(await store.stat('t/short-multi')).toBeNull();
     });
 
-    it('passes a failing source stream\'s error through and stores nothing (multipart aborted)', async () => {
+    it("passes a failing source stream's error through and stores nothing (multipart aborted)", async () => {
       const boom = new Error('client went away');
       async function* failing(): AsyncGenerator<Buffer> {
         for (let i = 0; i < 20; i++) yield Buffer.alloc(MiB, i);
@@ -207,7 +228,8 @@ describe('ObjectStore against a real S3-protocol server (s3rver)', () => {
     });
 
     it('refuses invalid keys before calling the server', async () => {
-      for (const key of ['', '/abs', 'a/../b', 'a//b', './a', 'a\u0000b']) await expectCode(store.putBytes(key, Buffer.from('x')), 'INVALID_KEY');
+      for (const key of ['', '/abs', 'a/../b', 'a//b', './a', 'a\u0000b'])
+        await expectCode(store.putBytes(key, Buffer.from('x')), 'INVALID_KEY');
     });
   });
 
@@ -222,8 +244,12 @@ describe('ObjectStore against a real S3-protocol server (s3rver)', () => {
     });
 
     it('reads the tail (as a zip reader does for its central directory), clamped at the end', async () => {
-      expect(await store.getRange('r/archive.zip', body.length - 22, 22)).toEqual(body.subarray(body.length - 22));
-      expect(await store.getRange('r/archive.zip', body.length - 10, 1000)).toEqual(body.subarray(body.length - 10));
+      expect(await store.getRange('r/archive.zip', body.length - 22, 22)).toEqual(
+        body.subarray(body.length - 22),
+      );
+      expect(await store.getRange('r/archive.zip', body.length - 10, 1000)).toEqual(
+        body.subarray(body.length - 10),
+      );
     });
 
     it('an offset past the end is INVALID_RANGE; bad arguments are INVALID_ARGUMENT', async () => {
@@ -237,8 +263,12 @@ describe('ObjectStore against a real S3-protocol server (s3rver)', () => {
     const count = 1005;
     const prefix = 'tenants/t1/datasets/d1/';
     beforeAll(async () => {
-      const keys = Array.from({ length: count }, (_, i) => `${prefix}shards/${String(i).padStart(5, '0')}.bin`);
-      for (let i = 0; i < keys.length; i += 25) await Promise.all(keys.slice(i, i + 25).map((k) => store.putBytes(k, Buffer.from(k))));
+      const keys = Array.from(
+        { length: count },
+        (_, i) => `${prefix}shards/${String(i).padStart(5, '0')}.bin`,
+      );
+      for (let i = 0; i < keys.length; i += 25)
+        await Promise.all(keys.slice(i, i + 25).map((k) => store.putBytes(k, Buffer.from(k))));
       await store.putBytes('tenants/t1/datasets/d10/other.bin', Buffer.from('x'));
       await store.putBytes('tenants/t2/datasets/d1/other.bin', Buffer.from('x'));
     });
@@ -294,7 +324,13 @@ describe('ObjectStore against a real S3-protocol server (s3rver)', () => {
       await store.putBytes('p/old.bin', Buffer.from('old'));
       // Signed two minutes ago for 60 s: expired without waiting.
       const signer = new Client(clientOptions(s3.config.endpoint, s3.config));
-      const url = await signer.presignedGetObject(s3.config.bucket, 'p/old.bin', 60, {}, new Date(Date.now() - 120_000));
+      const url = await signer.presignedGetObject(
+        s3.config.bucket,
+        'p/old.bin',
+        60,
+        {},
+        new Date(Date.now() - 120_000),
+      );
       expect((await fetch(url)).status).toBe(403);
       expect((await fetch(await store.presignedGet('p/old.bin', 60))).status).toBe(200);
     });
@@ -342,7 +378,10 @@ describe('ObjectStore against a real S3-protocol server (s3rver)', () => {
         { partNumber: 2, etag: etag2 },
         { partNumber: 1, etag: etag1 },
       ]);
-      expect(await store.stat(key)).toMatchObject({ size: part1.length + part2.length, contentType: 'application/zip' });
+      expect(await store.stat(key)).toMatchObject({
+        size: part1.length + part2.length,
+        contentType: 'application/zip',
+      });
       expectSameBytes(await store.getBytes(key), Buffer.concat([part1, part2]));
     });
 
@@ -352,7 +391,10 @@ describe('ObjectStore against a real S3-protocol server (s3rver)', () => {
       const etag = await putPart(await store.presignedPartUrl(key, uploadId, 1, 60), Buffer.from('part'));
       await store.abortMultipartUpload(key, uploadId);
       await expectCode(store.listParts(key, uploadId), 'UPLOAD_NOT_FOUND');
-      await expectCode(store.completeMultipartUpload(key, uploadId, [{ partNumber: 1, etag }]), 'UPLOAD_NOT_FOUND');
+      await expectCode(
+        store.completeMultipartUpload(key, uploadId, [{ partNumber: 1, etag }]),
+        'UPLOAD_NOT_FOUND',
+      );
       expect(await store.stat(key)).toBeNull();
     });
 

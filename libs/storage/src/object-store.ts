@@ -1,7 +1,13 @@
 import type { Readable } from 'node:stream';
 import { StorageError, toStorageError } from './errors';
 import { StoreClient, type UploadedPartInfo } from './minio-client';
-import { clientOptions, DEFAULT_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, type ObjectStoreConfig } from './object-store-config';
+import {
+  clientOptions,
+  DEFAULT_PART_SIZE,
+  MAX_PARTS,
+  MIN_PART_SIZE,
+  type ObjectStoreConfig,
+} from './object-store-config';
 import { retryOnReset } from './retry';
 import { readAll, streamParts } from './stream-parts';
 
@@ -59,22 +65,32 @@ export function assertObjectKey(key: string): string {
 
 function assertExpiry(expirySeconds: number): number {
   if (!Number.isInteger(expirySeconds) || expirySeconds < 1 || expirySeconds > MAX_PRESIGN_SECONDS) {
-    throw new StorageError('INVALID_ARGUMENT', `expiry must be an integer between 1 and ${MAX_PRESIGN_SECONDS} seconds`, { expirySeconds });
+    throw new StorageError(
+      'INVALID_ARGUMENT',
+      `expiry must be an integer between 1 and ${MAX_PRESIGN_SECONDS} seconds`,
+      { expirySeconds },
+    );
   }
   return expirySeconds;
 }
 
 function assertPartNumber(partNumber: number): number {
   if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PARTS) {
-    throw new StorageError('INVALID_ARGUMENT', `part number must be an integer between 1 and ${MAX_PARTS}`, { partNumber });
+    throw new StorageError('INVALID_ARGUMENT', `part number must be an integer between 1 and ${MAX_PARTS}`, {
+      partNumber,
+    });
   }
   return partNumber;
 }
 
-function headersFor(contentType: string | undefined, metadata: Record<string, string> | undefined): Record<string, string> {
+function headersFor(
+  contentType: string | undefined,
+  metadata: Record<string, string> | undefined,
+): Record<string, string> {
   const headers: Record<string, string> = { 'Content-Type': contentType ?? DEFAULT_CONTENT_TYPE };
   for (const [name, value] of Object.entries(metadata ?? {})) {
-    if (!/^[A-Za-z0-9-]+$/.test(name)) throw new StorageError('INVALID_ARGUMENT', `metadata name "${name}" must be letters, digits and "-"`);
+    if (!/^[A-Za-z0-9-]+$/.test(name))
+      throw new StorageError('INVALID_ARGUMENT', `metadata name "${name}" must be letters, digits and "-"`);
     headers[`X-Amz-Meta-${name}`] = value;
   }
   return headers;
@@ -104,10 +120,14 @@ export class ObjectStore {
   constructor(config: ObjectStoreConfig) {
     this.bucket = config.bucket;
     this.client = new StoreClient(clientOptions(config.endpoint, config));
-    this.presigner = config.publicEndpoint ? new StoreClient(clientOptions(config.publicEndpoint, config)) : this.client;
+    this.presigner = config.publicEndpoint
+      ? new StoreClient(clientOptions(config.publicEndpoint, config))
+      : this.client;
     this.partSize = config.partSize ?? DEFAULT_PART_SIZE;
     if (this.partSize < MIN_PART_SIZE) {
-      throw new StorageError('STORAGE_CONFIG_INVALID', `partSize must be at least ${MIN_PART_SIZE} bytes`, { partSize: this.partSize });
+      throw new StorageError('STORAGE_CONFIG_INVALID', `partSize must be at least ${MIN_PART_SIZE} bytes`, {
+        partSize: this.partSize,
+      });
     }
   }
 
@@ -131,7 +151,10 @@ export class ObjectStore {
     } catch (e) {
       throw toStorageError(e, 'ping');
     }
-    if (!exists) throw new StorageError('BUCKET_NOT_FOUND', `bucket "${this.bucket}" does not exist`, { bucket: this.bucket });
+    if (!exists)
+      throw new StorageError('BUCKET_NOT_FOUND', `bucket "${this.bucket}" does not exist`, {
+        bucket: this.bucket,
+      });
   }
 
   /**
@@ -139,14 +162,19 @@ export class ObjectStore {
    * multipart upload, part by part, so memory stays around two parts whatever the object size.
    * If the source stream fails, its error is rethrown as is and nothing is stored.
    */
-  async putStream(key: string, stream: Readable | AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<PutResult> {
+  async putStream(
+    key: string,
+    stream: Readable | AsyncIterable<Uint8Array>,
+    options: PutOptions = {},
+  ): Promise<PutResult> {
     assertObjectKey(key);
     const { size } = options;
     if (size !== undefined && (!Number.isSafeInteger(size) || size < 0)) {
       throw new StorageError('INVALID_ARGUMENT', 'size must be a non-negative integer', { key });
     }
     const headers = headersFor(options.contentType, options.metadata);
-    const partSize = size === undefined ? this.partSize : Math.max(this.partSize, Math.ceil(size / MAX_PARTS));
+    const partSize =
+      size === undefined ? this.partSize : Math.max(this.partSize, Math.ceil(size / MAX_PARTS));
     const parts = streamParts(stream, partSize);
     const first = await parts.next();
     const second = first.done ? first : await parts.next();
@@ -161,7 +189,11 @@ export class ObjectStore {
   /** Stores a small in-memory object. */
   async putBytes(key: string, bytes: Uint8Array, contentType?: string): Promise<PutResult> {
     assertObjectKey(key);
-    return this.putBuffer(key, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), headersFor(contentType, undefined));
+    return this.putBuffer(
+      key,
+      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+      headersFor(contentType, undefined),
+    );
   }
 
   /** The object's content as a stream. OBJECT_NOT_FOUND if absent. */
@@ -188,10 +220,16 @@ export class ObjectStore {
   async getRange(key: string, offset: number, length: number): Promise<Buffer> {
     assertObjectKey(key);
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 1) {
-      throw new StorageError('INVALID_ARGUMENT', 'offset must be >= 0 and length >= 1 (integers)', { key, offset, length });
+      throw new StorageError('INVALID_ARGUMENT', 'offset must be >= 0 and length >= 1 (integers)', {
+        key,
+        offset,
+        length,
+      });
     }
     try {
-      return await retryOnReset(async () => readAll(await this.client.getPartialObject(this.bucket, key, offset, length)));
+      return await retryOnReset(async () =>
+        readAll(await this.client.getPartialObject(this.bucket, key, offset, length)),
+      );
     } catch (e) {
       throw toStorageError(e, 'getPartialObject', key);
     }
@@ -229,7 +267,8 @@ export class ObjectStore {
 
   /** Deletes every object under `prefix` in batches of 1000; returns how many were deleted. */
   async deletePrefix(prefix: string): Promise<number> {
-    if (prefix.length === 0) throw new StorageError('INVALID_ARGUMENT', 'deletePrefix needs a non-empty prefix');
+    if (prefix.length === 0)
+      throw new StorageError('INVALID_ARGUMENT', 'deletePrefix needs a non-empty prefix');
     assertObjectKey(prefix);
     let deleted = 0;
     let batch: string[] = [];
@@ -252,7 +291,12 @@ export class ObjectStore {
       for await (const raw of stream) {
         const item = raw as { name?: string; size?: number; etag?: string; lastModified?: Date };
         if (item.name === undefined) continue;
-        yield { key: item.name, size: item.size ?? 0, etag: cleanEtag(item.etag), lastModified: item.lastModified ?? new Date(0) };
+        yield {
+          key: item.name,
+          size: item.size ?? 0,
+          etag: cleanEtag(item.etag),
+          lastModified: item.lastModified ?? new Date(0),
+        };
       }
     } catch (e) {
       throw toStorageError(e, 'listObjectsV2', prefix);
@@ -260,10 +304,16 @@ export class ObjectStore {
   }
 
   /** A GET URL valid for `expirySeconds`; `downloadName` makes browsers save it under that name. */
-  async presignedGet(key: string, expirySeconds: number, options: { downloadName?: string } = {}): Promise<string> {
+  async presignedGet(
+    key: string,
+    expirySeconds: number,
+    options: { downloadName?: string } = {},
+  ): Promise<string> {
     assertObjectKey(key);
     assertExpiry(expirySeconds);
-    const params = options.downloadName ? { 'response-content-disposition': contentDisposition(options.downloadName) } : undefined;
+    const params = options.downloadName
+      ? { 'response-content-disposition': contentDisposition(options.downloadName) }
+      : undefined;
     try {
       return await this.presigner.presignedGetObject(this.bucket, key, expirySeconds, params);
     } catch (e) {
@@ -278,12 +328,20 @@ export class ObjectStore {
   }
 
   /** A PUT URL for one part (1..10000). The response's ETag header is what completeMultipartUpload needs. */
-  async presignedPartUrl(key: string, uploadId: string, partNumber: number, expirySeconds: number): Promise<string> {
+  async presignedPartUrl(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    expirySeconds: number,
+  ): Promise<string> {
     assertObjectKey(key);
     assertPartNumber(partNumber);
     assertExpiry(expirySeconds);
     try {
-      return await this.presigner.presignedUrl('PUT', this.bucket, key, expirySeconds, { partNumber: String(partNumber), uploadId });
+      return await this.presigner.presignedUrl('PUT', this.bucket, key, expirySeconds, {
+        partNumber: String(partNumber),
+        uploadId,
+      });
     } catch (e) {
       throw toStorageError(e, 'presignedPartUrl', key);
     }
@@ -300,14 +358,21 @@ export class ObjectStore {
   }
 
   /** Assembles the parts (in part-number order) into the object. */
-  async completeMultipartUpload(key: string, uploadId: string, parts: CompletedPart[]): Promise<{ etag: string }> {
+  async completeMultipartUpload(
+    key: string,
+    uploadId: string,
+    parts: CompletedPart[],
+  ): Promise<{ etag: string }> {
     assertObjectKey(key);
-    if (parts.length === 0) throw new StorageError('INVALID_ARGUMENT', 'a multipart upload needs at least one part', { key });
+    if (parts.length === 0)
+      throw new StorageError('INVALID_ARGUMENT', 'a multipart upload needs at least one part', { key });
     const sorted = [...parts].sort((a, b) => a.partNumber - b.partNumber);
     sorted.forEach((p) => assertPartNumber(p.partNumber));
     try {
       const etags = sorted.map((p) => ({ part: p.partNumber, etag: cleanEtag(p.etag) }));
-      const res = await retryOnReset(() => this.client.completeMultipartUpload(this.bucket, key, uploadId, etags));
+      const res = await retryOnReset(() =>
+        this.client.completeMultipartUpload(this.bucket, key, uploadId, etags),
+      );
       return { etag: cleanEtag(res.etag) };
     } catch (e) {
       throw toStorageError(e, 'completeMultipartUpload', key);
@@ -341,22 +406,32 @@ export class ObjectStore {
     const failed = results.filter((r) => r?.Error);
     if (failed.length > 0) {
       const first = failed[0]?.Error;
-      throw new StorageError('STORAGE_ERROR', `could not delete ${failed.length} of ${batch.length} objects (first: ${first?.Key ?? '?'}: ${first?.Message ?? first?.Code ?? 'unknown'})`, {
-        operation: 'removeObjects',
-      });
+      throw new StorageError(
+        'STORAGE_ERROR',
+        `could not delete ${failed.length} of ${batch.length} objects (first: ${first?.Key ?? '?'}: ${first?.Message ?? first?.Code ?? 'unknown'})`,
+        {
+          operation: 'removeObjects',
+        },
+      );
     }
     return batch.length;
   }
 
   private checkSize(key: string, expected: number | undefined, actual: number): void {
     if (expected !== undefined && expected !== actual) {
-      throw new StorageError('INVALID_ARGUMENT', `stream for "${key}" had ${actual} bytes, expected ${expected}`, { key, expected, actual });
+      throw new StorageError(
+        'INVALID_ARGUMENT',
+        `stream for "${key}" had ${actual} bytes, expected ${expected}`,
+        { key, expected, actual },
+      );
     }
   }
 
   private async putBuffer(key: string, body: Buffer, headers: Record<string, string>): Promise<PutResult> {
     try {
-      const res = await retryOnReset(() => this.client.putObject(this.bucket, key, body, body.length, headers));
+      const res = await retryOnReset(() =>
+        this.client.putObject(this.bucket, key, body, body.length, headers),
+      );
       return { etag: cleanEtag(res.etag), size: body.length };
     } catch (e) {
       throw toStorageError(e, 'putObject', key);
@@ -376,9 +451,15 @@ export class ObjectStore {
       let size = 0;
       const upload = async (body: Buffer): Promise<void> => {
         const partNumber = done.length + 1;
-        if (partNumber > MAX_PARTS) throw new StorageError('INVALID_ARGUMENT', `object "${key}" needs more than ${MAX_PARTS} parts`, { key });
+        if (partNumber > MAX_PARTS)
+          throw new StorageError('INVALID_ARGUMENT', `object "${key}" needs more than ${MAX_PARTS} parts`, {
+            key,
+          });
         const res = await retryOnReset(() =>
-          this.client.uploadPart({ bucketName: this.bucket, objectName: key, uploadID: uploadId, partNumber, headers: {} }, body),
+          this.client.uploadPart(
+            { bucketName: this.bucket, objectName: key, uploadID: uploadId, partNumber, headers: {} },
+            body,
+          ),
         ).catch((e: unknown) => {
           throw toStorageError(e, 'uploadPart', key);
         });

@@ -4,11 +4,19 @@ import type { Readable } from 'node:stream';
  * Cuts a byte stream into buffers of exactly `partSize` bytes (the last one shorter), holding at
  * most one part plus one incoming chunk in memory.
  */
-export async function* streamParts(stream: Readable | AsyncIterable<Uint8Array>, partSize: number): AsyncGenerator<Buffer> {
+export async function* streamParts(
+  stream: Readable | AsyncIterable<Uint8Array>,
+  partSize: number,
+): AsyncGenerator<Buffer> {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   for await (const raw of stream) {
-    let chunk = typeof raw === 'string' ? Buffer.from(raw) : Buffer.isBuffer(raw) ? raw : Buffer.from(raw as Uint8Array);
+    let chunk =
+      typeof raw === 'string'
+        ? Buffer.from(raw)
+        : Buffer.isBuffer(raw)
+          ? raw
+          : Buffer.from(raw as Uint8Array);
     while (pendingBytes + chunk.length >= partSize) {
       const take = partSize - pendingBytes;
       pending.push(chunk.subarray(0, take));
@@ -28,6 +36,7 @@ export async function* streamParts(stream: Readable | AsyncIterable<Uint8Array>,
 /** Reads a whole stream into one buffer (for small objects only). */
 export async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array));
+  for await (const chunk of stream)
+    chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array));
   return Buffer.concat(chunks);
 }
