@@ -176,6 +176,14 @@ describe('normalization', () => {
     expect(meanStd[5]).toBeCloseTo(-1, 6);
   });
 
+  it('averages 3-channel mean/std for grayscale images and broadcasts single values', () => {
+    const gray = normalizePixels(new Uint8Array([0, 255]), 1, { kind: 'meanStd', mean: [0.4, 0.5, 0.6], std: [0.2, 0.2, 0.2] });
+    expect(gray[0]).toBeCloseTo(-2.5, 5);
+    expect(gray[1]).toBeCloseTo(2.5, 5);
+    const broadcast = normalizePixels(new Uint8Array([255, 0, 255]), 3, { kind: 'meanStd', mean: [0.5], std: [0.5] });
+    expect(Array.from(broadcast)).toEqual([1, -1, 1]);
+  });
+
   it('refuses mean/std that do not match the channel count', () => {
     expect(() => normalizePixels(pixels, 3, { kind: 'meanStd', mean: [0, 0], std: [1, 1] })).toThrow(RangeError);
   });
