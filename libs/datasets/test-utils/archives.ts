@@ -38,7 +38,11 @@ export function zipStream(files: AsyncIterable<FileSpec>): Readable {
   const out = new PassThrough();
   zip.outputStream.pipe(out);
   void (async () => {
-    for await (const f of files) zip.addBuffer(typeof f.data === 'string' ? Buffer.from(f.data) : f.data, f.path, { compress: f.compress ?? false, mtime: new Date(0) });
+    for await (const f of files)
+      zip.addBuffer(typeof f.data === 'string' ? Buffer.from(f.data) : f.data, f.path, {
+        compress: f.compress ?? false,
+        mtime: new Date(0),
+      });
     zip.end();
   })();
   return out;
@@ -59,7 +63,13 @@ export async function buildTarGz(files: TarSpec[]): Promise<Buffer> {
   for (const f of files) {
     const data = f.data === undefined ? undefined : typeof f.data === 'string' ? Buffer.from(f.data) : f.data;
     await new Promise<void>((resolve, reject) => {
-      const header = { name: f.path, type: f.type ?? 'file', linkname: f.linkname, size: data?.length ?? 0, mtime: new Date(0) };
+      const header = {
+        name: f.path,
+        type: f.type ?? 'file',
+        linkname: f.linkname,
+        size: data?.length ?? 0,
+        mtime: new Date(0),
+      };
       const cb = (err?: Error | null): void => (err ? reject(err) : resolve());
       if (data) p.entry(header, data, cb);
       else p.entry(header, cb);

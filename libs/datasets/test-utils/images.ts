@@ -1,7 +1,12 @@
 import sharp from 'sharp';
 
 /** A solid-colour image with a noise pattern (so files differ), encoded as PNG or JPEG. */
-export async function noiseImage(width: number, height: number, seed: number, format: 'png' | 'jpeg' = 'png'): Promise<Buffer> {
+export async function noiseImage(
+  width: number,
+  height: number,
+  seed: number,
+  format: 'png' | 'jpeg' = 'png',
+): Promise<Buffer> {
   const px = Buffer.alloc(width * height * 3);
   let s = seed >>> 0 || 1;
   for (let i = 0; i < px.length; i++) {
@@ -29,6 +34,10 @@ export async function truncatedJpeg(fraction = 0.6): Promise<Buffer> {
 /** A 40x20 JPEG (left half white, right half black) tagged with an EXIF orientation. */
 export async function orientedJpeg(orientation: number): Promise<Buffer> {
   const px = Buffer.alloc(40 * 20 * 3);
-  for (let y = 0; y < 20; y++) for (let x = 0; x < 20; x++) px.fill(255, (y * 40 + x) * 3, (y * 40 + x) * 3 + 3);
-  return sharp(px, { raw: { width: 40, height: 20, channels: 3 } }).jpeg({ quality: 95 }).withMetadata({ orientation }).toBuffer();
+  for (let y = 0; y < 20; y++)
+    for (let x = 0; x < 20; x++) px.fill(255, (y * 40 + x) * 3, (y * 40 + x) * 3 + 3);
+  return sharp(px, { raw: { width: 40, height: 20, channels: 3 } })
+    .jpeg({ quality: 95 })
+    .withMetadata({ orientation })
+    .toBuffer();
 }

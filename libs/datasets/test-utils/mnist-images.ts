@@ -34,7 +34,9 @@ export function digitPixels(digit: number, sample: number, variant = 0): Buffer 
 
 /** Encodes a digit sample as a PNG, optionally upscaled to `size` px. */
 export async function digitPng(digit: number, sample: number, variant = 0, size = 28): Promise<Buffer> {
-  let img = sharp(digitPixels(digit, sample, variant), { raw: { width: 28, height: 28, channels: 1 } }).toColourspace('b-w');
+  let img = sharp(digitPixels(digit, sample, variant), {
+    raw: { width: 28, height: 28, channels: 1 },
+  }).toColourspace('b-w');
   if (size !== 28) img = img.resize(size, size, { kernel: 'nearest' });
   return img.png({ compressionLevel: 6 }).toBuffer();
 }
@@ -43,12 +45,19 @@ export async function digitPng(digit: number, sample: number, variant = 0, size 
  * `perClass` PNGs for each digit 0..9 (sample i of digit d; beyond the package's samples, shifted
  * variants). Labels are the digit names.
  */
-export async function mnistPngs(perClass: number, options: { size?: number; classes?: number } = {}): Promise<DigitImage[]> {
+export async function mnistPngs(
+  perClass: number,
+  options: { size?: number; classes?: number } = {},
+): Promise<DigitImage[]> {
   const out: DigitImage[] = [];
   for (let d = 0; d < (options.classes ?? 10); d++) {
     for (let i = 0; i < perClass; i++) {
       const variant = Math.floor(i / digitCount(d));
-      out.push({ label: String(d), name: `${d}-${i}.png`, png: await digitPng(d, i, variant, options.size ?? 28) });
+      out.push({
+        label: String(d),
+        name: `${d}-${i}.png`,
+        png: await digitPng(d, i, variant, options.size ?? 28),
+      });
     }
   }
   return out;

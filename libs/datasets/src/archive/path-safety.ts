@@ -6,7 +6,9 @@ import { IngestionError } from '../errors';
  */
 export function safeEntryPath(raw: string): string {
   if (raw.includes('\0')) {
-    throw new IngestionError('unsafe_path', `archive entry "${printable(raw)}" contains a NUL byte`, { file: printable(raw) });
+    throw new IngestionError('unsafe_path', `archive entry "${printable(raw)}" contains a NUL byte`, {
+      file: printable(raw),
+    });
   }
   const unified = raw.replace(/\\/g, '/');
   if (unified.startsWith('/') || /^[a-zA-Z]:/.test(unified)) {
@@ -14,7 +16,9 @@ export function safeEntryPath(raw: string): string {
   }
   const parts = unified.split('/').filter((p) => p !== '' && p !== '.');
   if (parts.some((p) => p === '..')) {
-    throw new IngestionError('unsafe_path', `archive entry "${raw}" escapes the archive root with ".."`, { file: raw });
+    throw new IngestionError('unsafe_path', `archive entry "${raw}" escapes the archive root with ".."`, {
+      file: raw,
+    });
   }
   return parts.join('/');
 }

@@ -6,7 +6,13 @@ import { IngestionError, isIngestionError } from '../errors';
 import type { IngestionLimits } from '../limits';
 import type { ByteSource } from '../source/byte-source';
 import { throwIfAborted } from '../util/abort';
-import type { ArchiveFile, ArchiveListingEntry, ArchiveProgress, ArchiveReader, EntryKind } from './archive-types';
+import type {
+  ArchiveFile,
+  ArchiveListingEntry,
+  ArchiveProgress,
+  ArchiveReader,
+  EntryKind,
+} from './archive-types';
 import { ByteBudget, entryGuard } from './byte-guard';
 import { safeEntryPath } from './path-safety';
 import { readCapped } from './read-capped';
@@ -37,14 +43,24 @@ function tarKind(header: Header, path: string): EntryKind {
       return 'directory';
     case 'symlink':
     case 'link':
-      throw new IngestionError('symlink_entry', `archive entry "${path}" is a link; links are not allowed`, { file: path });
+      throw new IngestionError('symlink_entry', `archive entry "${path}" is a link; links are not allowed`, {
+        file: path,
+      });
     case 'character-device':
     case 'block-device':
     case 'fifo':
-      throw new IngestionError('unsupported_entry_type', `archive entry "${path}" is not a regular file or folder (${header.type})`, { file: path });
+      throw new IngestionError(
+        'unsupported_entry_type',
+        `archive entry "${path}" is not a regular file or folder (${header.type})`,
+        { file: path },
+      );
   }
   // Unknown type flags (tar-stream reports them as null) are not trusted either.
-  throw new IngestionError('unsupported_entry_type', `archive entry "${path}" has an unknown tar entry type`, { file: path });
+  throw new IngestionError(
+    'unsupported_entry_type',
+    `archive entry "${path}" has an unknown tar entry type`,
+    { file: path },
+  );
 }
 
 interface TarItem {
@@ -62,6 +78,7 @@ class TarPass {
   private failed: unknown = null;
   private finished = false;
   private wake: (() => void) | null = null;
+  private readonly owned: { destroy(): void }[] = [];
 
   constructor(private readonly ex: Extract) {
     ex.on('entry', (_header, entry, next) => {
@@ -109,8 +126,14 @@ class TarPass {
     }
   }
 
+  /** Streams feeding the extract, destroyed with it (a paused file stream would keep its fd). */
+  own(...streams: { destroy(): void }[]): void {
+    this.owned.push(...streams);
+  }
+
   abort(): void {
     this.ex.destroy();
+    for (const s of this.owned) s.destroy();
   }
 }
 
@@ -148,34 +171,35 @@ export class TarGzArchiveReader implements ArchiveReader {
     const input = await this.source.openRange(0, this.source.size);
     const ex = extract();
     const pass = new TarPass(ex);
-    const gunzipped = input
-      .on('error', (err) => pass.fail(err))
-      .pipe(
-        counter((n) => {
-          compressed += n;
-          this.sourceBytes = compressed;
-        }),
-      )
-      .pipe(createGunzip())
-      .on('error', (err) => pass.fail(err))
-      .pipe(
-        counter((n) => {
-          out += n;
-          budget.checkRatio(out, compressed, this.source.name);
-        }),
-      )
-      .on('error', (err) => pass.fail(err));
-    pipeline(gunzipped, ex as unknown as NodeJS.WritableStream).catch((err: unknown) => pass.fail(err));
+    const sourceCounter = counter((n) => {
+      compressed += n;
+      this.sourceBytes = compressed;
+    });
+    const gunzip = createGunzip();
+    const ratioGuard = counter((n) => {
+      out += n;
+      budget.checkRatio(out, compressed, this.source.name);
+    });
+    pass.own(input, sourceCounter, gunzip, ratioGuard);
+    for (const s of [input, sourceCounter, gunzip, ratioGuard]) s.on('error', (err) => pass.fail(err));
+    input.pipe(sourceCounter).pipe(gunzip).pipe(ratioGuard);
+    pipeline(ratioGuard, ex as unknown as NodeJS.WritableStream).catch((err: unknown) => pass.fail(err));
     return pass;
   }
 
   private wrap(err: unknown): IngestionError {
     if (isIngestionError(err)) return err;
     const msg = errorMessage(err);
-    return new IngestionError('corrupt_archive', `"${this.source.name}" is not a readable tar.gz archive: ${msg}`, { file: this.source.name });
+    return new IngestionError(
+      'corrupt_archive',
+      `"${this.source.name}" is not a readable tar.gz archive: ${msg}`,
+      { file: this.source.name },
+    );
   }
 
-  private async *walk(signal: AbortSignal | undefined): AsyncGenerator<{ path: string; kind: EntryKind; entry: Entry; budget: ByteBudget }> {
+  private async *walk(
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<{ path: string; kind: EntryKind; entry: Entry; budget: ByteBudget }> {
     const budget = new ByteBudget(this.limits);
     const pass = await this.pass(budget);
     let count = 0;
@@ -184,7 +208,11 @@ export class TarGzArchiveReader implements ArchiveReader {
         throwIfAborted(signal);
         count += 1;
         if (count > this.limits.maxEntries) {
-          throw new IngestionError('too_many_entries', `"${this.source.name}" has more than ${this.limits.maxEntries} entries`, { file: this.source.name });
+          throw new IngestionError(
+            'too_many_entries',
+            `"${this.source.name}" has more than ${this.limits.maxEntries} entries`,
+            { file: this.source.name },
+          );
         }
         const path = safeEntryPath(entry.header.name);
         const kind = tarKind(entry.header, path);
@@ -211,7 +239,11 @@ export class TarGzArchiveReader implements ArchiveReader {
     for await (const { path, kind, entry, budget } of this.walk(signal)) {
       const declaredSize = entry.header.size ?? 0;
       if (kind === 'file' && declaredSize > this.limits.maxEntryBytes) {
-        throw new IngestionError('entry_too_large', `"${path}" declares ${declaredSize} bytes; the per-file cap is ${this.limits.maxEntryBytes}`, { file: path });
+        throw new IngestionError(
+          'entry_too_large',
+          `"${path}" declares ${declaredSize} bytes; the per-file cap is ${this.limits.maxEntryBytes}`,
+          { file: path },
+        );
       }
       if (kind === 'file' && this.capture(path)) {
         const stream = this.entryStream(entry, budget, path);
@@ -227,7 +259,10 @@ export class TarGzArchiveReader implements ArchiveReader {
   async readFile(path: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
     const cached = this.captured.get(path);
     if (cached) {
-      if (cached.length > maxBytes) throw new IngestionError('entry_too_large', `"${path}" is larger than ${maxBytes} bytes`, { file: path });
+      if (cached.length > maxBytes)
+        throw new IngestionError('entry_too_large', `"${path}" is larger than ${maxBytes} bytes`, {
+          file: path,
+        });
       return cached;
     }
     for await (const { path: p, kind, entry, budget } of this.walk(signal)) {

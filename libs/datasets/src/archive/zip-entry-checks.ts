@@ -25,11 +25,19 @@ export function zipEntryKind(entry: Entry, path: string, rawName: string): Entry
   const type = mode & S_IFMT;
   if (madeBy === MADE_BY_UNIX && type !== 0) {
     if (type === S_IFLNK) {
-      throw new IngestionError('symlink_entry', `archive entry "${path}" is a symbolic link; links are not allowed`, { file: path });
+      throw new IngestionError(
+        'symlink_entry',
+        `archive entry "${path}" is a symbolic link; links are not allowed`,
+        { file: path },
+      );
     }
     if (type === S_IFDIR) return 'directory';
     if (type !== S_IFREG) {
-      throw new IngestionError('unsupported_entry_type', `archive entry "${path}" is not a regular file or folder`, { file: path });
+      throw new IngestionError(
+        'unsupported_entry_type',
+        `archive entry "${path}" is not a regular file or folder`,
+        { file: path },
+      );
     }
   }
   if (rawName.endsWith('/') || rawName.endsWith('\\')) return 'directory';
@@ -37,14 +45,20 @@ export function zipEntryKind(entry: Entry, path: string, rawName: string): Entry
     throw new IngestionError('encrypted_entry', `archive entry "${path}" is encrypted`, { file: path });
   }
   if (!entry.canDecodeFileData()) {
-    throw new IngestionError('corrupt_archive', `archive entry "${path}" uses unsupported compression method ${entry.compressionMethod}`, { file: path });
+    throw new IngestionError(
+      'corrupt_archive',
+      `archive entry "${path}" uses unsupported compression method ${entry.compressionMethod}`,
+      { file: path },
+    );
   }
   return 'file';
 }
 
 /** Raw name of an entry as a string, for the trailing-slash directory test. */
 export function zipRawName(entry: Entry): string {
-  return Buffer.isBuffer(entry.fileName) ? (entry.fileName as unknown as Buffer).toString('latin1') : entry.fileName;
+  return Buffer.isBuffer(entry.fileName)
+    ? (entry.fileName as unknown as Buffer).toString('latin1')
+    : entry.fileName;
 }
 
 /**

@@ -14,14 +14,20 @@ import { errorMessage } from '../util/error-message';
 function corrupt(source: ByteSource, err: unknown): IngestionError {
   if (isIngestionError(err)) return err;
   const msg = errorMessage(err);
-  return new IngestionError('corrupt_archive', `"${source.name}" is not a readable zip archive: ${msg}`, { file: source.name });
+  return new IngestionError('corrupt_archive', `"${source.name}" is not a readable zip archive: ${msg}`, {
+    file: source.name,
+  });
 }
 
 /** Errors raised by yauzl while inflating one entry, with the entry named. */
 function entryError(path: string, err: Error): IngestionError {
   if (isIngestionError(err)) return err;
   if (/bytes in the stream/.test(err.message)) {
-    return new IngestionError('corrupt_archive', `"${path}" does not match its declared size: ${err.message}`, { file: path });
+    return new IngestionError(
+      'corrupt_archive',
+      `"${path}" does not match its declared size: ${err.message}`,
+      { file: path },
+    );
   }
   return new IngestionError('corrupt_archive', `"${path}" could not be read: ${err.message}`, { file: path });
 }
@@ -84,7 +90,11 @@ export class ZipArchiveReader implements ArchiveReader {
       });
       if (zip.entryCount > this.limits.maxEntries) {
         zip.close();
-        throw new IngestionError('too_many_entries', `"${this.source.name}" has ${zip.entryCount} entries; at most ${this.limits.maxEntries} are allowed`, { file: this.source.name });
+        throw new IngestionError(
+          'too_many_entries',
+          `"${this.source.name}" has ${zip.entryCount} entries; at most ${this.limits.maxEntries} are allowed`,
+          { file: this.source.name },
+        );
       }
       return zip;
     } catch (err) {
@@ -116,12 +126,20 @@ export class ZipArchiveReader implements ArchiveReader {
           continue;
         }
         if (entry.uncompressedSize > this.limits.maxEntryBytes) {
-          throw new IngestionError('entry_too_large', `"${path}" declares ${entry.uncompressedSize} bytes; the per-file cap is ${this.limits.maxEntryBytes}`, { file: path });
+          throw new IngestionError(
+            'entry_too_large',
+            `"${path}" declares ${entry.uncompressedSize} bytes; the per-file cap is ${this.limits.maxEntryBytes}`,
+            { file: path },
+          );
         }
         budget.checkRatio(entry.uncompressedSize, entry.compressedSize, path);
         declaredTotal += entry.uncompressedSize;
         if (declaredTotal > this.limits.maxTotalBytes) {
-          throw new IngestionError('archive_too_large', `"${this.source.name}" declares more than ${this.limits.maxTotalBytes} uncompressed bytes`, { file: this.source.name });
+          throw new IngestionError(
+            'archive_too_large',
+            `"${this.source.name}" declares more than ${this.limits.maxTotalBytes} uncompressed bytes`,
+            { file: this.source.name },
+          );
         }
         overlaps.add(entry, path);
         out.push({ path, kind, declaredSize: entry.uncompressedSize });

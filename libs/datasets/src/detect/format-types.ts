@@ -8,7 +8,13 @@ export type Container = 'zip' | 'tar.gz' | 'csv' | 'jsonl';
  */
 export type DatasetFormat = 'image-folders' | 'image-labels-csv' | 'text-csv' | 'text-jsonl' | 'tabular-csv';
 
-export const DATASET_FORMATS: readonly DatasetFormat[] = ['image-folders', 'image-labels-csv', 'text-csv', 'text-jsonl', 'tabular-csv'];
+export const DATASET_FORMATS: readonly DatasetFormat[] = [
+  'image-folders',
+  'image-labels-csv',
+  'text-csv',
+  'text-jsonl',
+  'tabular-csv',
+];
 
 export function containerKinds(format: DatasetFormat): readonly Container[] {
   switch (format) {

@@ -34,7 +34,10 @@ function looksBinary(head: Buffer): boolean {
 }
 
 function firstNonSpace(head: Buffer): string {
-  const text = head.subarray(0, 4096).toString('utf8').replace(/^\uFEFF/, '');
+  const text = head
+    .subarray(0, 4096)
+    .toString('utf8')
+    .replace(/^\uFEFF/, '');
   return text.trimStart().charAt(0);
 }
 
@@ -51,7 +54,12 @@ export async function sniffContainer(source: ByteSource): Promise<Container> {
     throw new IngestionError('empty_archive', `"${source.name}" is empty`, { file: source.name });
   }
   const head = await readRange(source, 0, HEAD_BYTES);
-  if (head[0] === 0x50 && head[1] === 0x4b && (head[2] === 0x03 || head[2] === 0x05) && (head[3] === 0x04 || head[3] === 0x06)) {
+  if (
+    head[0] === 0x50 &&
+    head[1] === 0x4b &&
+    (head[2] === 0x03 || head[2] === 0x05) &&
+    (head[3] === 0x04 || head[3] === 0x06)
+  ) {
     return 'zip';
   }
   if (head[0] === 0x1f && head[1] === 0x8b) {
@@ -59,14 +67,16 @@ export async function sniffContainer(source: ByteSource): Promise<Container> {
     if (tar.length >= 262 && tar.subarray(257, 262).toString('latin1') === 'ustar') return 'tar.gz';
     // An empty tar is only zero blocks.
     if (tar.length > 0 && tar.every((b) => b === 0)) return 'tar.gz';
-    throw new IngestionError('unknown_format', `"${source.name}" is gzip-compressed but does not contain a tar archive`, { file: source.name });
-  }
-  if (looksBinary(head)) {
     throw new IngestionError(
       'unknown_format',
-      `"${source.name}" is not a zip, tar.gz, CSV or JSONL file`,
+      `"${source.name}" is gzip-compressed but does not contain a tar archive`,
       { file: source.name },
     );
+  }
+  if (looksBinary(head)) {
+    throw new IngestionError('unknown_format', `"${source.name}" is not a zip, tar.gz, CSV or JSONL file`, {
+      file: source.name,
+    });
   }
   const hint = NAME_HINTS.find((h) => h.re.test(source.name))?.container;
   if (hint === 'jsonl' || (hint !== 'csv' && firstNonSpace(head) === '{')) return 'jsonl';
@@ -75,9 +85,30 @@ export async function sniffContainer(source: ByteSource): Promise<Container> {
 
 const ACCEPTED_TYPES: Record<Container, readonly string[]> = {
   zip: ['application/zip', 'application/x-zip-compressed', 'application/x-zip', 'multipart/x-zip'],
-  'tar.gz': ['application/gzip', 'application/x-gzip', 'application/x-tar', 'application/x-gtar', 'application/x-compressed-tar', 'application/tar+gzip'],
-  csv: ['text/csv', 'text/plain', 'application/csv', 'text/comma-separated-values', 'application/vnd.ms-excel', 'text/tab-separated-values'],
-  jsonl: ['application/x-ndjson', 'application/jsonl', 'application/x-jsonlines', 'application/json', 'text/plain', 'application/jsonlines'],
+  'tar.gz': [
+    'application/gzip',
+    'application/x-gzip',
+    'application/x-tar',
+    'application/x-gtar',
+    'application/x-compressed-tar',
+    'application/tar+gzip',
+  ],
+  csv: [
+    'text/csv',
+    'text/plain',
+    'application/csv',
+    'text/comma-separated-values',
+    'application/vnd.ms-excel',
+    'text/tab-separated-values',
+  ],
+  jsonl: [
+    'application/x-ndjson',
+    'application/jsonl',
+    'application/x-jsonlines',
+    'application/json',
+    'text/plain',
+    'application/jsonlines',
+  ],
 };
 const GENERIC_TYPES = ['application/octet-stream', 'binary/octet-stream', ''];
 

@@ -7,7 +7,12 @@ import { ZipArchiveReader } from '../archive/zip-reader';
 import { archiveLayout } from '../detect/archive-layout';
 import type { DatasetFormat } from '../detect/format-types';
 import { IngestionError, isIngestionError } from '../errors';
-import { decodeImage, type CacheImageSpec, type DecodedImage, type DecodeFailure } from '../image/decode-image';
+import {
+  decodeImage,
+  type CacheImageSpec,
+  type DecodedImage,
+  type DecodeFailure,
+} from '../image/decode-image';
 import { ImageStatsAccumulator } from '../image/image-stats';
 import { parseLabelsCsv, type LabelsCsv } from '../image/labels-csv';
 import { knownUnsupportedImage, sniffImage, type ImageFormat } from '../image/sniff-image';
@@ -51,7 +56,11 @@ async function readEntry(stream: Readable, path: string, maxBytes: number): Prom
     return await readCapped(stream, maxBytes, path);
   } catch (err) {
     if (isIngestionError(err)) throw err;
-    throw new IngestionError('corrupt_archive', `archive entry "${path}" could not be read: ${(err as Error).message}`, { file: path });
+    throw new IngestionError(
+      'corrupt_archive',
+      `archive entry "${path}" could not be read: ${(err as Error).message}`,
+      { file: path },
+    );
   }
 }
 
@@ -69,16 +78,26 @@ export async function ingestImages(
   progress({ stage: 'scan', entriesProcessed: 0, bytesProcessed: 0, bytesTotal: source.size, percent: 0 });
   const listing = await reader.list(signal);
   const dataFiles = listing.filter((e) => e.kind === 'file' && !isJunkPath(e.path));
-  if (dataFiles.length === 0) throw new IngestionError('empty_archive', `"${source.name}" contains no files`, { file: source.name });
+  if (dataFiles.length === 0)
+    throw new IngestionError('empty_archive', `"${source.name}" contains no files`, { file: source.name });
   const layout = archiveLayout(listing);
   const format = explicitFormat ?? (layout.labelsCsv ? 'image-labels-csv' : 'image-folders');
   if (format !== 'image-folders' && format !== 'image-labels-csv') {
-    throw new IngestionError('invalid_options', `format ${format} does not apply to a ${container} archive`, { field: 'format' });
+    throw new IngestionError('invalid_options', `format ${format} does not apply to a ${container} archive`, {
+      field: 'format',
+    });
   }
   let labelsCsv: LabelsCsv | null = null;
   if (format === 'image-labels-csv') {
-    if (!layout.labelsCsv) throw new IngestionError('labels_csv_invalid', `"${source.name}" has no labels.csv at its root`, { file: 'labels.csv' });
-    labelsCsv = parseLabelsCsv(await reader.readFile(layout.labelsCsv, opts.limits.maxLabelsCsvBytes, signal), layout.labelsCsv, opts.splitColumn);
+    if (!layout.labelsCsv)
+      throw new IngestionError('labels_csv_invalid', `"${source.name}" has no labels.csv at its root`, {
+        file: 'labels.csv',
+      });
+    labelsCsv = parseLabelsCsv(
+      await reader.readFile(layout.labelsCsv, opts.limits.maxLabelsCsvBytes, signal),
+      layout.labelsCsv,
+      opts.splitColumn,
+    );
   }
 
   const spec: CacheImageSpec = { ...opts.image };
@@ -108,7 +127,11 @@ export async function ingestImages(
     if (labelsCsv) {
       const row = labelsCsv.rows.get(rel);
       if (!row) {
-        collector.skip({ reason: 'not_in_labels_csv', path, message: `"${path}" is not listed in labels.csv` });
+        collector.skip({
+          reason: 'not_in_labels_csv',
+          path,
+          message: `"${path}" is not listed in labels.csv`,
+        });
         return null;
       }
       matched.add(rel);
@@ -116,12 +139,20 @@ export async function ingestImages(
     }
     const parts = rel.split('/');
     if (parts.length < 2) {
-      collector.skip({ reason: 'outside_class_folder', path, message: `"${path}" is not inside a class folder (<label>/<file>)` });
+      collector.skip({
+        reason: 'outside_class_folder',
+        path,
+        message: `"${path}" is not inside a class folder (<label>/<file>)`,
+      });
       return null;
     }
     const { label, changed } = sanitizeLabel(parts[0]);
     if (label === '') {
-      collector.skip({ reason: 'invalid_label', path, message: `folder name of "${path}" is not a usable label` });
+      collector.skip({
+        reason: 'invalid_label',
+        path,
+        message: `folder name of "${path}" is not a usable label`,
+      });
       return null;
     }
     if (changed && label !== parts[0].trim()) sanitized.add(label);
@@ -133,7 +164,11 @@ export async function ingestImages(
   const commit = async (job: Job): Promise<void> => {
     const decoded = await job.result;
     if (!decoded.ok) {
-      collector.skip({ reason: decoded.reason, path: job.path, message: `"${job.path}": ${decoded.message}` });
+      collector.skip({
+        reason: decoded.reason,
+        path: job.path,
+        message: `"${job.path}": ${decoded.message}`,
+      });
       return;
     }
     const pos = await writer.add(decoded.pixels);
@@ -172,7 +207,11 @@ export async function ingestImages(
         const known = knownUnsupportedImage(data, file.path);
         collector.skip(
           known
-            ? { reason: 'unsupported_image_format', path: file.path, message: `"${file.path}" is ${known}, which is not supported (use JPEG, PNG, WebP, GIF or TIFF)` }
+            ? {
+                reason: 'unsupported_image_format',
+                path: file.path,
+                message: `"${file.path}" is ${known}, which is not supported (use JPEG, PNG, WebP, GIF or TIFF)`,
+              }
             : { reason: 'not_an_image', path: file.path, message: `"${file.path}" is not an image` },
         );
         report();
@@ -183,7 +222,14 @@ export async function ingestImages(
         report();
         continue;
       }
-      queue.push({ path: file.path, label: labeled.label, hash, format: fmt, split: labeled.split, result: decodeImage(data, fmt, spec, opts.limits.maxImagePixels) });
+      queue.push({
+        path: file.path,
+        label: labeled.label,
+        hash,
+        format: fmt,
+        split: labeled.split,
+        result: decodeImage(data, fmt, spec, opts.limits.maxImagePixels),
+      });
       while (queue.length >= opts.concurrency) await commit(queue.shift()!);
       report();
     }
@@ -194,10 +240,23 @@ export async function ingestImages(
   }
   await writer.flush();
   throwIfAborted(signal);
-  progress({ stage: 'finalize', entriesProcessed: processed, entriesTotal: total, bytesProcessed: source.size, bytesTotal: source.size, percent: 99 });
+  progress({
+    stage: 'finalize',
+    entriesProcessed: processed,
+    entriesTotal: total,
+    bytesProcessed: source.size,
+    bytesTotal: source.size,
+    percent: 99,
+  });
 
   labelsCsv?.rows.forEach((row, path) => {
-    if (!matched.has(path)) collector.skip({ reason: 'missing_file', path: 'labels.csv', line: row.line, message: `labels.csv line ${row.line}: "${path}" is not in the archive` });
+    if (!matched.has(path))
+      collector.skip({
+        reason: 'missing_file',
+        path: 'labels.csv',
+        line: row.line,
+        message: `labels.csv line ${row.line}: "${path}" is not in the archive`,
+      });
   });
   const collected = collector.finalize(opts.ratios, opts.seed, true);
   assertTrainable(collected, source.name, 'image', true);
@@ -255,6 +314,13 @@ export async function ingestImages(
     truncatedLists: collector.truncated,
   };
   const result = await commitDataset(sink, opts.keyPrefix, index, dsReport);
-  progress({ stage: 'finalize', entriesProcessed: processed, entriesTotal: total, bytesProcessed: source.size, bytesTotal: source.size, percent: 100 });
+  progress({
+    stage: 'finalize',
+    entriesProcessed: processed,
+    entriesTotal: total,
+    bytesProcessed: source.size,
+    bytesTotal: source.size,
+    percent: 100,
+  });
   return result;
 }

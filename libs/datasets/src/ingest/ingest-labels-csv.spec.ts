@@ -26,7 +26,9 @@ describe('ingest: archive + labels.csv, from a file, into a filesystem store', (
     const csv = ['path,label,split'];
     for (let i = 0; i < 24; i++) {
       files.push({ path: `export/images/img${i}.png`, data: await noiseImage(9, 9, i + 1) });
-      csv.push(`images/img${i}.png,${i % 2 === 0 ? 'ok' : 'defect'},${i < 16 ? 'train' : i < 20 ? 'validation' : 'test'}`);
+      csv.push(
+        `images/img${i}.png,${i % 2 === 0 ? 'ok' : 'defect'},${i < 16 ? 'train' : i < 20 ? 'validation' : 'test'}`,
+      );
     }
     files.push({ path: 'export/images/stray.png', data: await noiseImage(9, 9, 999) });
     files.push({ path: 'export/images/nosplit.png', data: await noiseImage(9, 9, 555) });
@@ -40,7 +42,11 @@ describe('ingest: archive + labels.csv, from a file, into a filesystem store', (
     await writeFile(archive, await buildTarGz(files));
 
     const store = new FsShardStore(join(dir, 'store'));
-    const { report } = await ingest(await fileSource(archive), { image: { size: 4 }, keyPrefix: 'ds1/v1/' }, store);
+    const { report } = await ingest(
+      await fileSource(archive),
+      { image: { size: 4 }, keyPrefix: 'ds1/v1/' },
+      store,
+    );
     expect(report.format).toBe('image-labels-csv');
     expect(report.container).toBe('tar.gz');
     // One row omits its split: it is assigned by the seeded split (a class of one goes to train).

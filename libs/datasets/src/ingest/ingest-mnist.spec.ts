@@ -24,12 +24,23 @@ describe('ingest: mnist digits as PNG class folders', () => {
   it('ingests a zip into shards with stratified 80/10/10 splits and a report', async () => {
     const store = new MemoryShardStore();
     const events: IngestProgress[] = [];
-    const result = await ingest(bufferSource(zip, 'digits.zip', 'application/zip'), { image: { size: 32, channels: 1 }, shardSize: 64 }, store, (p) => events.push(p));
+    const result = await ingest(
+      bufferSource(zip, 'digits.zip', 'application/zip'),
+      { image: { size: 32, channels: 1 }, shardSize: 64 },
+      store,
+      (p) => events.push(p),
+    );
     const { report } = result;
 
     expect(report.format).toBe('image-folders');
     expect(report.container).toBe('zip');
-    expect(report.totals).toEqual({ entries: 300, samples: 300, skipped: 0, duplicates: 0, labelConflicts: 0 });
+    expect(report.totals).toEqual({
+      entries: 300,
+      samples: 300,
+      skipped: 0,
+      duplicates: 0,
+      labelConflicts: 0,
+    });
     expect(report.classes.map((c) => c.name)).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
     for (const c of report.classes) {
       expect(c.count).toBe(PER_CLASS);
@@ -47,7 +58,14 @@ describe('ingest: mnist digits as PNG class folders', () => {
     const index = result.index as ImageShardIndex;
     expect(index.shards).toHaveLength(5);
     expect(index.recordBytes).toBe(32 * 32);
-    expect(store.keys()).toEqual(expect.arrayContaining(['index.json', 'report.json', 'shards/images-00000.bin', 'shards/images-00004.bin']));
+    expect(store.keys()).toEqual(
+      expect.arrayContaining([
+        'index.json',
+        'report.json',
+        'shards/images-00000.bin',
+        'shards/images-00004.bin',
+      ]),
+    );
     expect(store.objects.get('shards/images-00004.bin')?.length).toBe(44 * 32 * 32);
 
     expect(events[events.length - 1]).toMatchObject({ stage: 'finalize', percent: 100 });
@@ -88,19 +106,31 @@ describe('ingest: mnist digits as PNG class folders', () => {
     const b = new MemoryShardStore();
     const ra = await ingest(bufferSource(zip, 'digits.zip'), { image: { size: 16 } }, a);
     const events: IngestProgress[] = [];
-    const rb = await ingest(bufferSource(tgz, 'digits.tar.gz'), { image: { size: 16 } }, b, (p) => events.push(p));
+    const rb = await ingest(bufferSource(tgz, 'digits.tar.gz'), { image: { size: 16 } }, b, (p) =>
+      events.push(p),
+    );
     expect(rb.report.container).toBe('tar.gz');
     const percents = events.map((e) => e.percent ?? 0);
     expect(percents).toEqual([...percents].sort((x, y) => x - y));
-    expect(events.map((e) => e.stage).filter((st, i, all) => all.indexOf(st) === i)).toEqual(['detect', 'scan', 'ingest', 'finalize']);
-    expect(events[events.length - 1]).toMatchObject({ percent: 100, bytesProcessed: tgz.length, bytesTotal: tgz.length });
+    expect(events.map((e) => e.stage).filter((st, i, all) => all.indexOf(st) === i)).toEqual([
+      'detect',
+      'scan',
+      'ingest',
+      'finalize',
+    ]);
+    expect(events[events.length - 1]).toMatchObject({
+      percent: 100,
+      bytesProcessed: tgz.length,
+      bytesTotal: tgz.length,
+    });
     const splitOf = (samples: { path: string; split: string }[]): Record<string, string> =>
       Object.fromEntries(samples.map((s) => [s.path.replace(/^digits\//, ''), s.split]));
     expect(splitOf(rb.index.samples)).toEqual(splitOf(ra.index.samples));
 
     const order = async (seed: number): Promise<string[]> => {
       const paths: string[] = [];
-      for await (const batch of readShards(a, { split: 'train', batch: 50, shuffleSeed: seed })) paths.push(...batch.paths);
+      for await (const batch of readShards(a, { split: 'train', batch: 50, shuffleSeed: seed }))
+        paths.push(...batch.paths);
       return paths;
     };
     const o1 = await order(1);

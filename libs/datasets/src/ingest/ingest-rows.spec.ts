@@ -25,7 +25,7 @@ async function failure(text: string, name: string, options: IngestOptions = {}):
 const WORDS = ['good', 'great', 'fine', 'bad', 'awful', 'poor', 'movie', 'plot', 'actor', 'scene'];
 
 function review(i: number, positive: boolean): string {
-  const w = (k: number): string => WORDS[(i * 7 + k * 3) % 5 + (positive ? 0 : 5)];
+  const w = (k: number): string => WORDS[((i * 7 + k * 3) % 5) + (positive ? 0 : 5)];
   return `${w(0)} ${w(1)} movie number ${i} with a ${w(2)} plot`;
 }
 
@@ -43,7 +43,9 @@ describe('ingest: text classification', () => {
     expect(report.kind).toBe('text');
     const malformed = report.skipped.filter((s) => s.reason === 'malformed_row');
     expect(malformed.map((s) => s.line)).toContain(6);
-    expect(malformed.find((s) => s.line === 6)!.message).toBe('reviews.csv line 6: 1 fields, the header has 2');
+    expect(malformed.find((s) => s.line === 6)!.message).toBe(
+      'reviews.csv line 6: 1 fields, the header has 2',
+    );
     expect(report.skippedByReason.missing_value).toBe(1);
     expect(report.totals.duplicates).toBe(1);
     expect(report.totals.labelConflicts).toBe(1);
@@ -57,7 +59,14 @@ describe('ingest: text classification', () => {
 
   it('ingests JSONL with a split field, skipping invalid lines by number', async () => {
     const rows: string[] = [];
-    for (let i = 0; i < 30; i++) rows.push(JSON.stringify({ text: review(i, i % 3 !== 0), label: i % 3 !== 0 ? 'pos' : 'neg', split: i < 20 ? 'train' : i < 25 ? 'val' : 'test' }));
+    for (let i = 0; i < 30; i++)
+      rows.push(
+        JSON.stringify({
+          text: review(i, i % 3 !== 0),
+          label: i % 3 !== 0 ? 'pos' : 'neg',
+          split: i < 20 ? 'train' : i < 25 ? 'val' : 'test',
+        }),
+      );
     rows.splice(3, 0, '{not json');
     rows.splice(7, 0, '[1,2]');
     rows.push(JSON.stringify({ text: 'x', label: 'pos', split: 'holdout' }));
@@ -72,7 +81,8 @@ describe('ingest: text classification', () => {
       ['invalid_split', 33],
     ]);
     const texts: unknown[] = [];
-    for await (const b of readRecordShards(store, { split: 'validation', batch: 2 })) texts.push(...b.records);
+    for await (const b of readRecordShards(store, { split: 'validation', batch: 2 }))
+      texts.push(...b.records);
     expect(texts).toHaveLength(5);
     expect(texts[0]).toEqual({ text: review(20, true), label: 'pos' });
   });
@@ -81,9 +91,14 @@ describe('ingest: text classification', () => {
     const err = await failure('a,b\n1,2\n', 'x.csv');
     expect(err.code).toBe('unknown_format');
     expect(err.message).toContain('columns a, b');
-    expect(await failure('text,category\nhello,x\n', 'x.csv', { format: 'text-csv' })).toMatchObject({ code: 'missing_column', details: { field: 'label', line: 1 } });
+    expect(await failure('text,category\nhello,x\n', 'x.csv', { format: 'text-csv' })).toMatchObject({
+      code: 'missing_column',
+      details: { field: 'label', line: 1 },
+    });
     expect(await failure('text,label\n', 'x.csv')).toMatchObject({ code: 'empty_dataset' });
-    expect(await failure('text,label\nhello there,a\nhi you,a\n', 'x.csv')).toMatchObject({ code: 'single_class' });
+    expect(await failure('text,label\nhello there,a\nhi you,a\n', 'x.csv')).toMatchObject({
+      code: 'single_class',
+    });
   });
 });
 
@@ -125,21 +140,34 @@ describe('ingest: tabular CSV (iris)', () => {
   it('detects a numeric regression target, missing values, booleans and dates', async () => {
     const rows = ['id,price,when,flag,color'];
     for (let i = 0; i < 60; i++) {
-      rows.push(`${i},${(i * 1.37).toFixed(2)},2024-01-${String((i % 28) + 1).padStart(2, '0')},${i % 2 === 0 ? 'true' : 'false'},${i % 7 === 0 ? '' : ['red', 'green'][i % 2]}`);
+      rows.push(
+        `${i},${(i * 1.37).toFixed(2)},2024-01-${String((i % 28) + 1).padStart(2, '0')},${i % 2 === 0 ? 'true' : 'false'},${i % 7 === 0 ? '' : ['red', 'green'][i % 2]}`,
+      );
     }
     const { report } = await run(rows.join('\n'), 'prices.csv', { target: 'price' });
     const tab = report.tabular!;
-    expect(Object.fromEntries(tab.columns.map((c) => [c.name, c.type]))).toEqual({ id: 'numeric', price: 'numeric', when: 'date', flag: 'boolean', color: 'categorical' });
+    expect(Object.fromEntries(tab.columns.map((c) => [c.name, c.type]))).toEqual({
+      id: 'numeric',
+      price: 'numeric',
+      when: 'date',
+      flag: 'boolean',
+      color: 'categorical',
+    });
     expect(tab.columns.find((c) => c.name === 'color')!.missing).toBe(9);
     expect(tab.target.distribution).toBeUndefined();
     expect(tab.target.numeric!.histogram.reduce((a, b) => a + b.count, 0)).toBe(60);
     expect(report.classes).toEqual([]);
     expect(report.imbalanceRatio).toBeNull();
-    expect(report.warnings).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'missing_values', subject: 'color' })]));
+    expect(report.warnings).toEqual(
+      expect.arrayContaining([expect.objectContaining({ code: 'missing_values', subject: 'color' })]),
+    );
     expect(report.splits).toEqual({ train: 48, validation: 6, test: 6 });
   });
 
   it('fails a missing target column with the file, line and field', async () => {
-    expect(await failure(csv, 'iris.csv', { target: 'kind' })).toMatchObject({ code: 'missing_column', details: { file: 'iris.csv', line: 1, field: 'kind' } });
+    expect(await failure(csv, 'iris.csv', { target: 'kind' })).toMatchObject({
+      code: 'missing_column',
+      details: { file: 'iris.csv', line: 1, field: 'kind' },
+    });
   });
 });

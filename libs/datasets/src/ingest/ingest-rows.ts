@@ -52,17 +52,33 @@ function readSplit(ctx: RowContext, raw: string | undefined, line: number): Spli
   if (raw === undefined || raw.trim() === '') return null;
   const split = parseSplit(raw);
   if (split === null) {
-    ctx.collector.skip({ reason: 'invalid_split', path: ctx.file, line, message: `${ctx.file} line ${line}: split "${raw}" is not train, validation or test` });
+    ctx.collector.skip({
+      reason: 'invalid_split',
+      path: ctx.file,
+      line,
+      message: `${ctx.file} line ${line}: split "${raw}" is not train, validation or test`,
+    });
     return undefined;
   }
   return split;
 }
 
-function textSample(ctx: RowContext, text: string, rawLabel: string, rawSplit: string | undefined, line: number): RowSample | null {
+function textSample(
+  ctx: RowContext,
+  text: string,
+  rawLabel: string,
+  rawSplit: string | undefined,
+  line: number,
+): RowSample | null {
   const normalized = text.normalize('NFC').trim();
   const { label, changed } = sanitizeLabel(rawLabel);
   if (normalized === '' || label === '') {
-    ctx.collector.skip({ reason: 'missing_value', path: ctx.file, line, message: `${ctx.file} line ${line}: empty ${normalized === '' ? ctx.opts.textColumn : ctx.opts.labelColumn}` });
+    ctx.collector.skip({
+      reason: 'missing_value',
+      path: ctx.file,
+      line,
+      message: `${ctx.file} line ${line}: empty ${normalized === '' ? ctx.opts.textColumn : ctx.opts.labelColumn}`,
+    });
     return null;
   }
   if (changed && label !== rawLabel.trim()) ctx.sanitized.add(label);
@@ -74,12 +90,21 @@ function textSample(ctx: RowContext, text: string, rawLabel: string, rawSplit: s
 function columnIndex(header: string[], name: string, file: string): number {
   const i = header.indexOf(name);
   if (i < 0) {
-    throw new IngestionError('missing_column', `${file} line 1: no column "${name}" (columns: ${header.join(', ')})`, { file, line: 1, field: name });
+    throw new IngestionError(
+      'missing_column',
+      `${file} line 1: no column "${name}" (columns: ${header.join(', ')})`,
+      { file, line: 1, field: name },
+    );
   }
   return i;
 }
 
-function decideFormat(header: string[], container: Container, opts: ResolvedOptions, file: string): DatasetFormat {
+function decideFormat(
+  header: string[],
+  container: Container,
+  opts: ResolvedOptions,
+  file: string,
+): DatasetFormat {
   if (opts.format) return opts.format;
   if (container === 'jsonl') return 'text-jsonl';
   if (opts.target !== undefined) return 'tabular-csv';
@@ -92,13 +117,21 @@ function decideFormat(header: string[], container: Container, opts: ResolvedOpti
 }
 
 /** Ingests text classification (CSV/JSONL) or tabular (CSV) rows into JSON-lines shards. */
-export async function ingestRows(source: ByteSource, container: 'csv' | 'jsonl', opts: ResolvedOptions, sink: ShardSink, progress: ProgressCallback): Promise<IngestResult> {
+export async function ingestRows(
+  source: ByteSource,
+  container: 'csv' | 'jsonl',
+  opts: ResolvedOptions,
+  sink: ShardSink,
+  progress: ProgressCallback,
+): Promise<IngestResult> {
   const file = source.name;
   const collector = new SampleCollector(opts.maxListed);
   const ctx: RowContext = { file, collector, opts, sanitized: new Set() };
   const onSkip = (item: SkippedItem): void => collector.skip(item);
   let bytes = 0;
-  const input = (await source.openRange(0, source.size)).pipe(counting((n) => (bytes += n))) as Readable;
+  const raw = await source.openRange(0, source.size);
+  const input = raw.pipe(counting((n) => (bytes += n))) as Readable;
+  raw.on('error', (err) => input.destroy(err));
   const writer = new JsonlShardWriter(sink, `${opts.keyPrefix}shards/records-`, opts.shardSize);
   const textStats = new TextStatsAccumulator();
   let columns: ColumnAccumulator[] = [];
@@ -109,7 +142,13 @@ export async function ingestRows(source: ByteSource, container: 'csv' | 'jsonl',
   let rows = 0;
 
   const tick = (): void => {
-    progress({ stage: 'ingest', entriesProcessed: rows, bytesProcessed: bytes, bytesTotal: source.size, percent: Math.min(99, (99 * bytes) / Math.max(1, source.size)) });
+    progress({
+      stage: 'ingest',
+      entriesProcessed: rows,
+      bytesProcessed: bytes,
+      bytesTotal: source.size,
+      percent: Math.min(99, (99 * bytes) / Math.max(1, source.size)),
+    });
   };
 
   const take = async (sample: RowSample | null): Promise<void> => {
@@ -119,68 +158,103 @@ export async function ingestRows(source: ByteSource, container: 'csv' | 'jsonl',
     collector.add(pos, sample.label, sample.hash, `${file}:${sample.line}`, sample.split);
   };
 
-  if (container === 'jsonl') {
-    format = decideFormat([], container, opts, file);
-    for await (const { value, line } of jsonlRows(input, file, opts.limits.maxRows, onSkip)) {
-      throwIfAborted(opts.signal);
-      rows += 1;
-      const text = value[opts.textColumn];
-      const label = value[opts.labelColumn];
-      const split = value[opts.splitColumn];
-      if (typeof text !== 'string' || (typeof label !== 'string' && typeof label !== 'number')) {
-        collector.skip({ reason: 'missing_value', path: file, line, message: `${file} line ${line}: needs a string "${opts.textColumn}" and a string or number "${opts.labelColumn}"` });
-        continue;
-      }
-      const sample = textSample(ctx, text, String(label), typeof split === 'string' ? split : undefined, line);
-      if (sample) textStats.add((sample.record as { text: string }).text);
-      await take(sample);
-      tick();
-    }
-  } else {
-    for await (const { fields, line } of csvRows(input, file, opts.limits.maxRows, onSkip)) {
-      throwIfAborted(opts.signal);
-      if (format === undefined) {
-        header = fields.map((h) => h.trim());
-        format = decideFormat(header, container, opts, file);
-        if (format === 'tabular-csv') {
-          if (opts.target === undefined) throw new IngestionError('invalid_options', 'tabular-csv needs the target option', { field: 'target' });
-          targetIdx = columnIndex(header, opts.target, file);
-          columns = header.map((h) => new ColumnAccumulator(h));
-        } else {
-          columnIndex(header, opts.textColumn, file);
-          columnIndex(header, opts.labelColumn, file);
-          if (opts.splitColumnExplicit) columnIndex(header, opts.splitColumn, file);
-        }
-        continue;
-      }
-      rows += 1;
-      if (fields.length !== header.length) {
-        collector.skip({ reason: 'malformed_row', path: file, line, message: `${file} line ${line}: ${fields.length} fields, the header has ${header.length}` });
-        continue;
-      }
-      if (format === 'tabular-csv') {
-        fields.forEach((v, i) => columns[i].add(v));
-        const target = fields[targetIdx].trim();
-        if (isMissing(target)) {
-          collector.skip({ reason: 'missing_value', path: file, line, message: `${file} line ${line}: the target "${opts.target}" is missing` });
+  try {
+    if (container === 'jsonl') {
+      format = decideFormat([], container, opts, file);
+      for await (const { value, line } of jsonlRows(input, file, opts.limits.maxRows, onSkip)) {
+        throwIfAborted(opts.signal);
+        rows += 1;
+        const text = value[opts.textColumn];
+        const label = value[opts.labelColumn];
+        const split = value[opts.splitColumn];
+        if (typeof text !== 'string' || (typeof label !== 'string' && typeof label !== 'number')) {
+          collector.skip({
+            reason: 'missing_value',
+            path: file,
+            line,
+            message: `${file} line ${line}: needs a string "${opts.textColumn}" and a string or number "${opts.labelColumn}"`,
+          });
           continue;
         }
-        const numeric = Number(target);
-        if (Number.isFinite(numeric)) targetSample.add(numeric);
-        const record = Object.fromEntries(header.map((h, i) => [h, fields[i]]));
-        const features = fields.filter((_, i) => i !== targetIdx).join('\u0000');
-        await take({ line, record, label: target, hash: sha256Hex(features), split: null });
-      } else {
-        const get = (name: string): string | undefined => {
-          const i = header.indexOf(name);
-          return i < 0 ? undefined : fields[i];
-        };
-        const sample = textSample(ctx, get(opts.textColumn) ?? '', get(opts.labelColumn) ?? '', get(opts.splitColumn), line);
+        const sample = textSample(
+          ctx,
+          text,
+          String(label),
+          typeof split === 'string' ? split : undefined,
+          line,
+        );
         if (sample) textStats.add((sample.record as { text: string }).text);
         await take(sample);
+        tick();
       }
-      tick();
+    } else {
+      for await (const { fields, line } of csvRows(input, file, opts.limits.maxRows, onSkip)) {
+        throwIfAborted(opts.signal);
+        if (format === undefined) {
+          header = fields.map((h) => h.trim());
+          format = decideFormat(header, container, opts, file);
+          if (format === 'tabular-csv') {
+            if (opts.target === undefined)
+              throw new IngestionError('invalid_options', 'tabular-csv needs the target option', {
+                field: 'target',
+              });
+            targetIdx = columnIndex(header, opts.target, file);
+            columns = header.map((h) => new ColumnAccumulator(h));
+          } else {
+            columnIndex(header, opts.textColumn, file);
+            columnIndex(header, opts.labelColumn, file);
+            if (opts.splitColumnExplicit) columnIndex(header, opts.splitColumn, file);
+          }
+          continue;
+        }
+        rows += 1;
+        if (fields.length !== header.length) {
+          collector.skip({
+            reason: 'malformed_row',
+            path: file,
+            line,
+            message: `${file} line ${line}: ${fields.length} fields, the header has ${header.length}`,
+          });
+          continue;
+        }
+        if (format === 'tabular-csv') {
+          fields.forEach((v, i) => columns[i].add(v));
+          const target = fields[targetIdx].trim();
+          if (isMissing(target)) {
+            collector.skip({
+              reason: 'missing_value',
+              path: file,
+              line,
+              message: `${file} line ${line}: the target "${opts.target}" is missing`,
+            });
+            continue;
+          }
+          const numeric = Number(target);
+          if (Number.isFinite(numeric)) targetSample.add(numeric);
+          const record = Object.fromEntries(header.map((h, i) => [h, fields[i]]));
+          const features = fields.filter((_, i) => i !== targetIdx).join('\u0000');
+          await take({ line, record, label: target, hash: sha256Hex(features), split: null });
+        } else {
+          const get = (name: string): string | undefined => {
+            const i = header.indexOf(name);
+            return i < 0 ? undefined : fields[i];
+          };
+          const sample = textSample(
+            ctx,
+            get(opts.textColumn) ?? '',
+            get(opts.labelColumn) ?? '',
+            get(opts.splitColumn),
+            line,
+          );
+          if (sample) textStats.add((sample.record as { text: string }).text);
+          await take(sample);
+        }
+        tick();
+      }
     }
+  } finally {
+    // Stopping early (a fatal row, cancellation) must not leave the source open.
+    raw.destroy();
   }
   await writer.flush();
   throwIfAborted(opts.signal);
@@ -218,15 +292,27 @@ export async function ingestRows(source: ByteSource, container: 'csv' | 'jsonl',
       },
     };
     for (const c of colStats) {
-      if (c.missing > 0) warnings.push({ code: 'missing_values', subject: c.name, message: `column \`${c.name}\` has ${c.missing} missing values of ${rows}` });
+      if (c.missing > 0)
+        warnings.push({
+          code: 'missing_values',
+          subject: c.name,
+          message: `column \`${c.name}\` has ${c.missing} missing values of ${rows}`,
+        });
     }
     if (classification && collected.labels.length > 50) {
-      warnings.push({ code: 'target_high_cardinality', subject: targetCol.name, message: `target \`${targetCol.name}\` has ${collected.labels.length} classes; is it really a class label?` });
+      warnings.push({
+        code: 'target_high_cardinality',
+        subject: targetCol.name,
+        message: `target \`${targetCol.name}\` has ${collected.labels.length} classes; is it really a class label?`,
+      });
     }
   }
   const text = tabular ? undefined : textStats.result();
   if (!tabular && textStats.shortTexts / Math.max(1, textStats.count) > 0.5) {
-    warnings.push({ code: 'short_texts', message: `${textStats.shortTexts} of ${textStats.count} texts have fewer than 3 words` });
+    warnings.push({
+      code: 'short_texts',
+      message: `${textStats.shortTexts} of ${textStats.count} texts have fewer than 3 words`,
+    });
   }
 
   const index: RecordShardIndex = {
@@ -264,6 +350,12 @@ export async function ingestRows(source: ByteSource, container: 'csv' | 'jsonl',
     truncatedLists: collector.truncated,
   };
   const result = await commitDataset(sink, opts.keyPrefix, index, report);
-  progress({ stage: 'finalize', entriesProcessed: rows, bytesProcessed: source.size, bytesTotal: source.size, percent: 100 });
+  progress({
+    stage: 'finalize',
+    entriesProcessed: rows,
+    bytesProcessed: source.size,
+    bytesTotal: source.size,
+    percent: 100,
+  });
   return result;
 }

@@ -13,7 +13,11 @@ import type { IngestResult } from './result';
 function checkFormat(format: DatasetFormat | undefined, container: Container, name: string): void {
   if (format === undefined) return;
   if (!containerKinds(format).includes(container)) {
-    throw new IngestionError('content_type_mismatch', `"${name}" is a ${container} file, which cannot hold the requested format ${format}`, { file: name, field: 'format' });
+    throw new IngestionError(
+      'content_type_mismatch',
+      `"${name}" is a ${container} file, which cannot hold the requested format ${format}`,
+      { file: name, field: 'format' },
+    );
   }
 }
 
@@ -22,12 +26,23 @@ function checkFormat(format: DatasetFormat | undefined, container: Container, na
  * `report.json` and finally `index.json` (the commit marker) through the sink. Throws an
  * IngestionError with a stable code on any fatal problem; nothing partial is returned as success.
  */
-export async function ingest(source: ByteSource, options: IngestOptions, sink: ShardSink, onProgress?: ProgressCallback): Promise<IngestResult> {
+export async function ingest(
+  source: ByteSource,
+  options: IngestOptions,
+  sink: ShardSink,
+  onProgress?: ProgressCallback,
+): Promise<IngestResult> {
   const opts = resolveOptions(options);
   const progress = throttledProgress(onProgress);
   try {
     throwIfAborted(opts.signal);
-    progress({ stage: 'detect', entriesProcessed: 0, bytesProcessed: 0, bytesTotal: source.size, percent: 0 });
+    progress({
+      stage: 'detect',
+      entriesProcessed: 0,
+      bytesProcessed: 0,
+      bytesTotal: source.size,
+      percent: 0,
+    });
     const container = await sniffContainer(source);
     checkContentType(source, container);
     checkFormat(opts.format, container, source.name);

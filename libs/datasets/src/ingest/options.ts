@@ -51,10 +51,19 @@ export interface ResolvedOptions {
   signal: AbortSignal | undefined;
 }
 
-function positiveInt(value: number | undefined, fallback: number, field: string, max = Number.MAX_SAFE_INTEGER): number {
+function positiveInt(
+  value: number | undefined,
+  fallback: number,
+  field: string,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   const v = value ?? fallback;
   if (!Number.isInteger(v) || v < 1 || v > max) {
-    throw new IngestionError('invalid_options', `option ${field} must be an integer between 1 and ${max}, got ${String(value)}`, { field });
+    throw new IngestionError(
+      'invalid_options',
+      `option ${field} must be an integer between 1 and ${max}, got ${String(value)}`,
+      { field },
+    );
   }
   return v;
 }
@@ -64,10 +73,13 @@ export function resolveOptions(options: IngestOptions): ResolvedOptions {
   const ratios: SplitRatios = { ...DEFAULT_SPLIT_RATIOS, ...(options.split ?? {}) };
   const parts = [ratios.train, ratios.validation, ratios.test];
   if (parts.some((r) => !Number.isFinite(r) || r < 0) || ratios.train <= 0) {
-    throw new IngestionError('invalid_options', 'split ratios must be non-negative numbers with train > 0', { field: 'split' });
+    throw new IngestionError('invalid_options', 'split ratios must be non-negative numbers with train > 0', {
+      field: 'split',
+    });
   }
   const channels = options.image?.channels ?? 3;
-  if (channels !== 1 && channels !== 3) throw new IngestionError('invalid_options', 'image.channels must be 1 or 3', { field: 'image.channels' });
+  if (channels !== 1 && channels !== 3)
+    throw new IngestionError('invalid_options', 'image.channels must be 1 or 3', { field: 'image.channels' });
   return {
     format: options.format,
     target: options.target,

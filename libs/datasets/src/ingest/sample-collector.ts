@@ -2,7 +2,13 @@ import type { IndexedSample } from '../shards/shard-index';
 import type { ShardPosition } from '../shards/shard-writer';
 import { stratifiedSplit } from '../split/stratified-split';
 import { emptySplitCounts, type Split, type SplitRatios } from '../split/split-types';
-import type { ClassStats, DuplicateGroup, LabelConflict, SkipReason, SkippedItem } from '../stats/report-types';
+import type {
+  ClassStats,
+  DuplicateGroup,
+  LabelConflict,
+  SkipReason,
+  SkippedItem,
+} from '../stats/report-types';
 import { increment } from '../stats/summary';
 
 interface Pending {
@@ -78,7 +84,11 @@ export class SampleCollector {
       const entry = conflict ?? { hash, items: [{ path: first.path, label: first.label ?? '' }] };
       entry.items.push({ path, label: label ?? '' });
       if (!conflict) this.addListed(this.conflicts, hash, entry);
-      this.skip({ reason: 'label_conflict', path, message: `same content as "${first.path}" but labeled "${label ?? ''}" instead of "${first.label ?? ''}"` });
+      this.skip({
+        reason: 'label_conflict',
+        path,
+        message: `same content as "${first.path}" but labeled "${label ?? ''}" instead of "${first.label ?? ''}"`,
+      });
       return 'conflict';
     }
     const group = this.dupGroups.get(hash) ?? { hash, kept: first.path, duplicates: [] };
@@ -116,7 +126,11 @@ export class SampleCollector {
   finalize(ratios: SplitRatios, seed: number, classification: boolean): CollectedDataset {
     const usable = this.pending.filter((p) => {
       if (!this.conflicts.has(p.hash)) return true;
-      this.skip({ reason: 'label_conflict', path: p.path, message: `the same content appears under several labels; all copies excluded` });
+      this.skip({
+        reason: 'label_conflict',
+        path: p.path,
+        message: `the same content appears under several labels; all copies excluded`,
+      });
       return false;
     });
     if (!classification) for (const p of usable) p.label = null;
@@ -124,7 +138,11 @@ export class SampleCollector {
     for (const p of usable) if (p.label !== null) counts.set(p.label, (counts.get(p.label) ?? 0) + 1);
     const labels = [...counts.keys()].sort();
     const labelIndex = new Map(labels.map((l, i) => [l, i]));
-    const items = usable.map((p) => ({ stratum: p.label === null ? -1 : labelIndex.get(p.label)!, key: p.hash, fixed: p.fixed }));
+    const items = usable.map((p) => ({
+      stratum: p.label === null ? -1 : labelIndex.get(p.label)!,
+      key: p.hash,
+      fixed: p.fixed,
+    }));
     const { splits } = stratifiedSplit(items, ratios, seed);
     const samples: IndexedSample[] = usable.map((p, i) => ({
       shard: p.pos.shard,
@@ -134,7 +152,12 @@ export class SampleCollector {
       hash: p.hash,
       path: p.path,
     }));
-    const classes: ClassStats[] = labels.map((name, index) => ({ name, index, count: counts.get(name)!, splits: emptySplitCounts() }));
+    const classes: ClassStats[] = labels.map((name, index) => ({
+      name,
+      index,
+      count: counts.get(name)!,
+      splits: emptySplitCounts(),
+    }));
     const totals = emptySplitCounts();
     for (const s of samples) {
       totals[s.split] += 1;
@@ -150,7 +173,9 @@ export class SampleCollector {
       emptyClasses: classification ? [...this.seenLabels].filter((l) => !counts.has(l)).sort() : [],
       // Classes with nothing held out are never evaluated, whatever the reason (too small, user splits).
       unsplitClasses:
-        classification && (ratios.validation > 0 || ratios.test > 0) ? classes.filter((c) => c.splits.validation + c.splits.test === 0).map((c) => c.name) : [],
+        classification && (ratios.validation > 0 || ratios.test > 0)
+          ? classes.filter((c) => c.splits.validation + c.splits.test === 0).map((c) => c.name)
+          : [],
       method,
     };
   }

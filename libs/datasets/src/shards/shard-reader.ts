@@ -1,6 +1,12 @@
 import type { Split } from '../split/split-types';
 import { mulberry32, shuffleInPlace } from '../util/prng';
-import { INDEX_KEY, type ImageShardIndex, type IndexedSample, type RecordShardIndex, type ShardIndex } from './shard-index';
+import {
+  INDEX_KEY,
+  type ImageShardIndex,
+  type IndexedSample,
+  type RecordShardIndex,
+  type ShardIndex,
+} from './shard-index';
 import type { ShardSource } from './shard-sink';
 
 export interface ReadShardsOptions {
@@ -41,7 +47,11 @@ export async function loadShardIndex(source: ShardSource, prefix = ''): Promise<
 }
 
 /** Samples of one split grouped by shard, in shard order (or shuffled with the seed). */
-function plan(index: ShardIndex, split: Split, shuffleSeed: number | undefined): { shard: number; samples: IndexedSample[] }[] {
+function plan(
+  index: ShardIndex,
+  split: Split,
+  shuffleSeed: number | undefined,
+): { shard: number; samples: IndexedSample[] }[] {
   const byShard = new Map<number, IndexedSample[]>();
   for (const s of index.samples) {
     if (s.split !== split) continue;
@@ -49,7 +59,9 @@ function plan(index: ShardIndex, split: Split, shuffleSeed: number | undefined):
     list.push(s);
     byShard.set(s.shard, list);
   }
-  const groups = [...byShard.entries()].sort((a, b) => a[0] - b[0]).map(([shard, samples]) => ({ shard, samples }));
+  const groups = [...byShard.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([shard, samples]) => ({ shard, samples }));
   if (shuffleSeed !== undefined) {
     const rand = mulberry32(shuffleSeed);
     shuffleInPlace(groups, rand);
@@ -66,13 +78,20 @@ async function resolveIndex(source: ShardSource, options: ReadShardsOptions): Pr
  * Streams an image dataset's split as batches of uint8 HWC tensors. Holds one shard in memory
  * at a time; shuffling (when seeded) is per shard order and within each shard.
  */
-export async function* readShards(source: ShardSource, options: ReadShardsOptions): AsyncIterable<ImageBatch> {
+export async function* readShards(
+  source: ShardSource,
+  options: ReadShardsOptions,
+): AsyncIterable<ImageBatch> {
   const index = await resolveIndex(source, options);
   if (index.kind !== 'image') throw new Error(`readShards needs an image dataset, got ${index.kind}`);
   yield* readImageBatches(source, index, options);
 }
 
-async function* readImageBatches(source: ShardSource, index: ImageShardIndex, options: ReadShardsOptions): AsyncIterable<ImageBatch> {
+async function* readImageBatches(
+  source: ShardSource,
+  index: ImageShardIndex,
+  options: ReadShardsOptions,
+): AsyncIterable<ImageBatch> {
   const batchSize = Math.max(1, options.batch ?? 32);
   const rb = index.recordBytes;
   let pixels = new Uint8Array(batchSize * rb);
@@ -97,7 +116,8 @@ async function* readImageBatches(source: ShardSource, index: ImageShardIndex, op
     const file = index.shards[group.shard];
     if (!file) throw new Error(`index refers to missing shard ${group.shard}`);
     const data = await source.get(file.key);
-    if (data.length !== file.count * rb) throw new Error(`shard "${file.key}" has ${data.length} bytes, expected ${file.count * rb}`);
+    if (data.length !== file.count * rb)
+      throw new Error(`shard "${file.key}" has ${data.length} bytes, expected ${file.count * rb}`);
     for (const s of group.samples) {
       pixels.set(data.subarray(s.offset * rb, (s.offset + 1) * rb), n * rb);
       labels[n] = s.label ?? -1;
@@ -110,19 +130,28 @@ async function* readImageBatches(source: ShardSource, index: ImageShardIndex, op
 }
 
 /** Streams a text or tabular dataset's split as batches of JSON records. */
-export async function* readRecordShards(source: ShardSource, options: ReadShardsOptions): AsyncIterable<RecordBatch> {
+export async function* readRecordShards(
+  source: ShardSource,
+  options: ReadShardsOptions,
+): AsyncIterable<RecordBatch> {
   const index = await resolveIndex(source, options);
   if (index.kind === 'image') throw new Error('readRecordShards needs a text or tabular dataset');
   yield* readRecordBatches(source, index, options);
 }
 
-async function* readRecordBatches(source: ShardSource, index: RecordShardIndex, options: ReadShardsOptions): AsyncIterable<RecordBatch> {
+async function* readRecordBatches(
+  source: ShardSource,
+  index: RecordShardIndex,
+  options: ReadShardsOptions,
+): AsyncIterable<RecordBatch> {
   const batchSize = Math.max(1, options.batch ?? 32);
   let batch: RecordBatch = { count: 0, records: [], labels: [], paths: [] };
   for (const group of plan(index, options.split, options.shuffleSeed)) {
     const file = index.shards[group.shard];
     if (!file) throw new Error(`index refers to missing shard ${group.shard}`);
-    const lines = Buffer.from(await source.get(file.key)).toString('utf8').split('\n');
+    const lines = Buffer.from(await source.get(file.key))
+      .toString('utf8')
+      .split('\n');
     for (const s of group.samples) {
       batch.records.push(JSON.parse(lines[s.offset] ?? 'null'));
       batch.labels.push(s.label);

@@ -27,7 +27,9 @@ describe('shard stores, writers and reader', () => {
       expect(Array.from(await store.get('a/c.bin'))).toEqual([4, 5, 6]);
       await expect(store.get('a/missing.bin')).rejects.toThrow();
     }
-    await expect(new FsShardStore(dir).put('../escape.bin', new Uint8Array([1]))).rejects.toThrow(/escapes the store root/);
+    await expect(new FsShardStore(dir).put('../escape.bin', new Uint8Array([1]))).rejects.toThrow(
+      /escapes the store root/,
+    );
     expect((await readdir(join(dir, 'a'))).sort()).toEqual(['b.bin', 'c.bin']);
   });
 
@@ -54,7 +56,13 @@ describe('shard stores, writers and reader', () => {
       recordBytes: 2,
       labels: ['even', 'odd'],
       shards: writer.files,
-      samples: positions.map((p, i) => ({ ...p, label: i % 2, split: i === 3 ? 'test' : 'train', hash: `h${i}`, path: `p${i}` })),
+      samples: positions.map((p, i) => ({
+        ...p,
+        label: i % 2,
+        split: i === 3 ? 'test' : 'train',
+        hash: `h${i}`,
+        path: `p${i}`,
+      })),
     };
     const batches = [];
     for await (const b of readShards(store, { split: 'train', batch: 4, index })) batches.push(b);

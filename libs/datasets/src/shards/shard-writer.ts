@@ -22,7 +22,8 @@ export class BinaryShardWriter {
   }
 
   async add(record: Uint8Array): Promise<ShardPosition> {
-    if (record.length !== this.recordBytes) throw new Error(`record has ${record.length} bytes, expected ${this.recordBytes}`);
+    if (record.length !== this.recordBytes)
+      throw new Error(`record has ${record.length} bytes, expected ${this.recordBytes}`);
     this.buffer.set(record, this.count * this.recordBytes);
     const pos = { shard: this.files.length, offset: this.count };
     this.count += 1;
@@ -33,7 +34,8 @@ export class BinaryShardWriter {
   async flush(): Promise<void> {
     if (this.count === 0) return;
     const key = `${this.keyPrefix}${String(this.files.length).padStart(5, '0')}.bin`;
-    const data = this.count === this.perShard ? this.buffer : this.buffer.slice(0, this.count * this.recordBytes);
+    const data =
+      this.count === this.perShard ? this.buffer : this.buffer.slice(0, this.count * this.recordBytes);
     this.files.push({ key, count: this.count });
     this.count = 0;
     this.buffer = new Uint8Array(this.recordBytes * this.perShard);

@@ -5,7 +5,10 @@ import type { Readable } from 'node:stream';
 import type { ByteSource } from './byte-source';
 
 /** A ByteSource over a local file. */
-export async function fileSource(path: string, options: { name?: string; contentType?: string } = {}): Promise<ByteSource> {
+export async function fileSource(
+  path: string,
+  options: { name?: string; contentType?: string } = {},
+): Promise<ByteSource> {
   const info = await stat(path);
   return {
     name: options.name ?? basename(path),

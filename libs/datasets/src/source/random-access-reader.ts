@@ -35,7 +35,8 @@ export class SourceRandomAccessReader extends RandomAccessReader {
 
   private cached(start: number, end: number): Buffer | null {
     for (const b of this.blocks) {
-      if (start >= b.start && end <= b.start + b.data.length) return b.data.subarray(start - b.start, end - b.start);
+      if (start >= b.start && end <= b.start + b.data.length)
+        return b.data.subarray(start - b.start, end - b.start);
     }
     return null;
   }
@@ -49,17 +50,27 @@ export class SourceRandomAccessReader extends RandomAccessReader {
     return data.subarray(0, end - start);
   }
 
-  override read(buffer: Buffer, offset: number, length: number, position: number, callback: (err: Error | null) => void): void {
+  override read(
+    buffer: Buffer,
+    offset: number,
+    length: number,
+    position: number,
+    callback: (err: Error | null) => void,
+  ): void {
     const hit = this.cached(position, position + length);
     if (hit) {
       hit.copy(buffer, offset);
       callback(null);
       return;
     }
-    const fetch = length <= this.blockSize ? this.fill(position, position + length) : readRange(this.source, position, position + length);
+    const fetch =
+      length <= this.blockSize
+        ? this.fill(position, position + length)
+        : readRange(this.source, position, position + length);
     fetch
       .then((data) => {
-        if (data.length < length) throw new Error(`unexpected end of "${this.source.name}" at byte ${position + data.length}`);
+        if (data.length < length)
+          throw new Error(`unexpected end of "${this.source.name}" at byte ${position + data.length}`);
         if (length > this.blockSize) this.bytesRead += data.length;
         data.copy(buffer, offset, 0, length);
         callback(null);

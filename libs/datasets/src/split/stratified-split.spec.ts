@@ -2,7 +2,9 @@ import { splitQuota, stratifiedSplit, type SplitItem } from './stratified-split'
 import { DEFAULT_SPLIT_RATIOS, parseSplit } from './split-types';
 
 const items = (counts: number[]): SplitItem[] =>
-  counts.flatMap((n, stratum) => Array.from({ length: n }, (_, i) => ({ stratum, key: `k${stratum}-${i}`, fixed: null })));
+  counts.flatMap((n, stratum) =>
+    Array.from({ length: n }, (_, i) => ({ stratum, key: `k${stratum}-${i}`, fixed: null })),
+  );
 
 function tally(result: string[], input: SplitItem[], stratum: number): Record<string, number> {
   const out: Record<string, number> = { train: 0, validation: 0, test: 0 };
@@ -49,6 +51,14 @@ describe('stratifiedSplit', () => {
   });
 
   it('parses user split names', () => {
-    expect(['train', 'VAL', 'valid', 'validation', 'dev', 'Test', 'holdout'].map(parseSplit)).toEqual(['train', 'validation', 'validation', 'validation', 'validation', 'test', null]);
+    expect(['train', 'VAL', 'valid', 'validation', 'dev', 'Test', 'holdout'].map(parseSplit)).toEqual([
+      'train',
+      'validation',
+      'validation',
+      'validation',
+      'validation',
+      'test',
+      null,
+    ]);
   });
 });

@@ -109,7 +109,13 @@ export interface TabularStats {
     /** Classification targets: count per value. */
     distribution?: { value: string; count: number }[];
     /** Regression targets: summary and a 10-bin histogram. */
-    numeric?: { min: number; max: number; mean: number; std: number; histogram: { from: number; to: number; count: number }[] };
+    numeric?: {
+      min: number;
+      max: number;
+      mean: number;
+      std: number;
+      histogram: { from: number; to: number; count: number }[];
+    };
   };
 }
 

@@ -19,14 +19,26 @@ export function commonWarnings(w: WarningInputs): DatasetWarning[] {
   const out: DatasetWarning[] = [];
   for (const c of w.collected.classes) {
     if (c.count < w.minSamplesPerClass) {
-      out.push({ code: 'class_too_small', subject: c.name, message: `class \`${c.name}\` has ${c.count} ${w.noun}${c.count === 1 ? '' : 's'}; at least ${w.minSamplesPerClass} recommended` });
+      out.push({
+        code: 'class_too_small',
+        subject: c.name,
+        message: `class \`${c.name}\` has ${c.count} ${w.noun}${c.count === 1 ? '' : 's'}; at least ${w.minSamplesPerClass} recommended`,
+      });
     }
   }
   for (const name of w.collected.unsplitClasses) {
-    out.push({ code: 'class_not_split', subject: name, message: `class \`${name}\` has no validation or test ${w.noun}s (too small to split), so it will not be evaluated` });
+    out.push({
+      code: 'class_not_split',
+      subject: name,
+      message: `class \`${name}\` has no validation or test ${w.noun}s (too small to split), so it will not be evaluated`,
+    });
   }
   for (const name of w.collected.emptyClasses) {
-    out.push({ code: 'empty_class', subject: name, message: `class \`${name}\` has no usable ${w.noun}s and was left out` });
+    out.push({
+      code: 'empty_class',
+      subject: name,
+      message: `class \`${name}\` has no usable ${w.noun}s and was left out`,
+    });
   }
   const ratio = imbalanceRatio(w.collected);
   if (ratio !== null && ratio >= IMBALANCE_WARN) {
@@ -37,14 +49,28 @@ export function commonWarnings(w: WarningInputs): DatasetWarning[] {
     });
   }
   if (w.entries > 0 && w.skipped / w.entries > 0.1) {
-    out.push({ code: 'many_skipped', message: `${w.skipped} of ${w.entries} entries were skipped; see the skipped list for reasons` });
+    out.push({
+      code: 'many_skipped',
+      message: `${w.skipped} of ${w.entries} entries were skipped; see the skipped list for reasons`,
+    });
   }
-  if (w.duplicates > 0) out.push({ code: 'duplicates_found', message: `${w.duplicates} exact duplicate ${w.noun}s were dropped` });
+  if (w.duplicates > 0)
+    out.push({
+      code: 'duplicates_found',
+      message: `${w.duplicates} exact duplicate ${w.noun}s were dropped`,
+    });
   if (w.conflicts > 0) {
-    out.push({ code: 'label_conflicts', message: `${w.conflicts} ${w.noun}s appear under more than one label; every copy was excluded — fix their labels` });
+    out.push({
+      code: 'label_conflicts',
+      message: `${w.conflicts} ${w.noun}s appear under more than one label; every copy was excluded — fix their labels`,
+    });
   }
   for (const label of w.sanitizedLabels) {
-    out.push({ code: 'label_sanitized', subject: label, message: `label \`${label}\` had path or control characters; they were replaced by \`_\`` });
+    out.push({
+      code: 'label_sanitized',
+      subject: label,
+      message: `label \`${label}\` had path or control characters; they were replaced by \`_\``,
+    });
   }
   return out;
 }

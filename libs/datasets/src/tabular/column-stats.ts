@@ -3,7 +3,8 @@ import type { ColumnStats, ColumnType } from '../stats/report-types';
 const MISSING = new Set(['', 'na', 'n/a', 'nan', 'null', 'none', '?', '-']);
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 const BOOLEAN = new Set(['true', 'false', 'yes', 'no', 't', 'f', 'y', 'n']);
-const DATE = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$|^\d{1,2}\/\d{1,2}\/\d{4}$/;
+const DATE =
+  /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$|^\d{1,2}\/\d{1,2}\/\d{4}$/;
 const MAX_DISTINCT = 1000;
 
 export function isMissing(value: string): boolean {
@@ -56,7 +57,8 @@ export class ColumnAccumulator {
   type(): ColumnType {
     if (this.present === 0) return 'empty';
     if (this.numeric === this.present) return 'numeric';
-    if (this.boolean + this.numeric === this.present && this.boolean > 0 && this.distinct.size <= 2) return 'boolean';
+    if (this.boolean + this.numeric === this.present && this.boolean > 0 && this.distinct.size <= 2)
+      return 'boolean';
     if (this.boolean === this.present) return 'boolean';
     if (this.date === this.present) return 'date';
     const fewValues = !this.distinctCapped && this.distinct.size <= Math.max(20, 0.05 * this.present);
@@ -66,7 +68,12 @@ export class ColumnAccumulator {
 
   /** Integer-valued numeric column with few values (e.g. 0/1/2 class ids). */
   looksLikeClassIds(): boolean {
-    return this.type() === 'numeric' && this.integers === this.numeric && !this.distinctCapped && this.distinct.size <= 20;
+    return (
+      this.type() === 'numeric' &&
+      this.integers === this.numeric &&
+      !this.distinctCapped &&
+      this.distinct.size <= 20
+    );
   }
 
   topValues(limit: number): { value: string; count: number }[] {
@@ -86,7 +93,13 @@ export class ColumnAccumulator {
 
   result(): ColumnStats {
     const type = this.type();
-    const stats: ColumnStats = { name: this.name, type, missing: this.missing, distinct: this.distinct.size, distinctCapped: this.distinctCapped };
+    const stats: ColumnStats = {
+      name: this.name,
+      type,
+      missing: this.missing,
+      distinct: this.distinct.size,
+      distinctCapped: this.distinctCapped,
+    };
     if (type === 'numeric') stats.numeric = this.numericSummary();
     if (type === 'categorical' || type === 'boolean') stats.topValues = this.topValues(10);
     return stats;

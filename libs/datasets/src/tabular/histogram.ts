@@ -26,6 +26,10 @@ export class HistogramSampler {
     const counts = new Array<number>(bins).fill(0);
     for (const x of this.sample) counts[Math.min(bins - 1, Math.max(0, Math.floor((x - min) / width)))] += 1;
     const scale = this.n / this.sample.length;
-    return counts.map((c, i) => ({ from: min + i * width, to: min + (i + 1) * width, count: Math.round(c * scale) }));
+    return counts.map((c, i) => ({
+      from: min + i * width,
+      to: min + (i + 1) * width,
+      count: Math.round(c * scale),
+    }));
   }
 }

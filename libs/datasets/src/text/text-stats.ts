@@ -4,7 +4,10 @@ import { NumericAccumulator } from '../stats/summary';
 const TOKEN_SPLIT = /[^\p{L}\p{N}']+/u;
 
 export function tokenize(text: string): string[] {
-  return text.toLowerCase().split(TOKEN_SPLIT).filter((t) => t !== '');
+  return text
+    .toLowerCase()
+    .split(TOKEN_SPLIT)
+    .filter((t) => t !== '');
 }
 
 /** Text length and vocabulary statistics; the vocabulary is exact up to `maxVocabulary` tokens. */
