@@ -1,28 +1,8 @@
 import { call, startPlatform, waitFor, type Platform } from '../support/platform';
-import { mnistZip } from '../support/archives';
+import { readyDataset } from '../support/datasets';
+import { mnistZip, zipEntryNames } from '../support/archives';
 
 jest.setTimeout(600_000);
-
-/** Uploads `zip` as a new dataset and waits until its version is READY. */
-export async function readyDataset(p: Platform, token: string, zip: Buffer, fields: Record<string, string> = {}): Promise<string> {
-  const ds = await call(p.apiUrl, 'POST', '/v1/datasets', { token, body: { name: 'digits', task: 'image-classification' } });
-  const form = new FormData();
-  for (const [k, v] of Object.entries(fields)) form.append(k, v);
-  form.append('file', new Blob([zip], { type: 'application/zip' }), 'digits.zip');
-  const res = await fetch(`${p.apiUrl}/v1/datasets/${ds.body.id}/versions`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
-  const up = (await res.json()) as { version: { id: string } };
-  const version = await waitFor(
-    'dataset ready',
-    async () => {
-      const v = await call(p.apiUrl, 'GET', `/v1/datasets/${ds.body.id}/versions/${up.version.id}`, { token });
-      if (v.body.status === 'FAILED') throw new Error(`ingestion failed: ${v.body.failureReason}`);
-      return v.body.status === 'READY' ? v.body : undefined;
-    },
-    120_000,
-    300,
-  );
-  return version.id as string;
-}
 
 describe('training jobs end to end (real API, worker, Postgres, Redis, S3)', () => {
   let p: Platform;
@@ -100,5 +80,19 @@ describe('training jobs end to end (real API, worker, Postgres, Redis, S3)', () 
     expect(files).toEqual(expect.arrayContaining(['model.json', 'manifest.json', 'evaluation.json', 'training-curves.json']));
     const curves = JSON.parse((await p.s3.store.getBytes(`${prefix}training-curves.json`)).toString()) as unknown[];
     expect(curves).toHaveLength(job.result.epochs);
+
+    // The model API: report, lineage and a one-file download.
+    const model = await call(p.apiUrl, 'GET', `/v1/models/${models[0].id}`, { token: key });
+    expect(model.status).toBe(200);
+    expect(model.body.report.accuracy).toBeCloseTo(accuracy, 6);
+    expect(model.body.lineage.datasetVersion.id).toBe(versionId);
+    expect(model.body.trainingCurves).toHaveLength(job.result.epochs);
+    const dl = await call(p.apiUrl, 'POST', `/v1/models/${models[0].id}/download`, { token: key });
+    expect(dl.status).toBe(200);
+    const zip = Buffer.from(await (await fetch(dl.body.url)).arrayBuffer());
+    expect(zip.length).toBe(dl.body.sizeBytes);
+    const names = await zipEntryNames(zip);
+    expect(names).toEqual(expect.arrayContaining(['model.json', 'manifest.json', 'evaluation.json', 'training-curves.json']));
+    expect(names.some((n) => n.endsWith('.bin'))).toBe(true);
   });
 });

@@ -1,5 +1,6 @@
 /** Dataset archives built by the tests: real MNIST digits as PNG class folders, and hostile ones. */
 import sharp from 'sharp';
+import { fromBuffer } from 'yauzl';
 import { ZipFile } from 'yazl';
 
 interface MnistDigit {
@@ -63,4 +64,21 @@ export function mnistPixels(digit: number, i: number): number[] {
 
 export function mnistCount(digit: number): number {
   return mnist[digit].length;
+}
+
+/** Names of the entries of a zip held in memory. */
+export function zipEntryNames(zip: Buffer): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    fromBuffer(zip, { lazyEntries: true }, (err, file) => {
+      if (err) return reject(err);
+      const names: string[] = [];
+      file.on('entry', (e: { fileName: string }) => {
+        names.push(e.fileName);
+        file.readEntry();
+      });
+      file.on('end', () => resolve(names));
+      file.on('error', reject);
+      file.readEntry();
+    });
+  });
 }

@@ -8,6 +8,7 @@ import { ApiKeysController } from './api-keys/api-keys.controller';
 import { AuthModule } from './auth/auth.module';
 import { loggerParams } from './common/logging';
 import { DatasetsModule } from './datasets/datasets.module';
+import { ModelsModule } from './models/models.module';
 import { HealthController } from './health/health.controller';
 import { JobsModule } from './jobs/jobs.module';
 import { TenantsController } from './tenants/tenants.controller';
@@ -27,6 +28,7 @@ export class AppModule {
         AuthModule,
         JobsModule,
         DatasetsModule,
+        ModelsModule,
       ],
       controllers: [HealthController, TenantsController, ApiKeysController],
     };

@@ -51,6 +51,8 @@ export const configSchema = z.object({
 
   /** S3-compatible endpoint, e.g. http://127.0.0.1:9000. Empty: the start command runs a local one. */
   S3_ENDPOINT: z.url(),
+  /** Endpoint clients use for presigned URLs when it differs from S3_ENDPOINT (e.g. `minio:9000` inside compose). */
+  S3_PUBLIC_ENDPOINT: z.url().optional(),
   S3_REGION: z.string().min(1).default('us-east-1'),
   S3_ACCESS_KEY: z.string().min(1),
   S3_SECRET_KEY: z.string().min(1),

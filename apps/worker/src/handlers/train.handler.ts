@@ -135,6 +135,7 @@ export class TrainHandler implements JobHandler {
         accuracy: result.model.report.accuracy,
         testSamples: result.model.report.numSamples,
         epochs: history.length,
+        ...(result.resumedFrom ? { resumedFrom: result.resumedFrom } : {}),
       };
     } finally {
       if (timer) clearTimeout(timer);

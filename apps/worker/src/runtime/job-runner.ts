@@ -112,6 +112,7 @@ export class JobRunner {
     if (reason instanceof JobInterruptedError) {
       this.opts.logger.warn(`job ${ref.jobId} interrupted by shutdown; returning it to the queue`);
       await this.store.progress(ref, { message: reason.message }, 'requeued');
+      await this.store.update(ref, { status: 'QUEUED', workerId: null, heartbeatAt: null });
       await bullJob.moveToWait(token);
       throw new WaitingError();
     }

@@ -63,6 +63,8 @@ export interface PipelineResult {
   status: 'completed' | 'stopped-by-budget';
   model: PipelineModel;
   history: Array<EpochLog & { phase: string }>;
+  /** Where this run picked up from a checkpoint left by an earlier (killed or interrupted) attempt. */
+  resumedFrom?: { phase: string; epoch: number; step: number; globalStep: number };
 }
 
 function paramGroups(phase: TrainingPhase, backboneLayerNames: string[]) {
@@ -91,6 +93,7 @@ export async function runImageClassification(input: PipelineInput, hooks: Pipeli
   const totalEpochs = recipe.phases.reduce((s, p) => s + p.epochs, 0);
   const history: PipelineResult['history'] = [];
   let latest: PipelineModel | undefined;
+  let resumedFrom: PipelineResult['resumedFrom'];
   let epochsBefore = 0;
 
   const evaluateAndExport = async (phase: string, final: boolean): Promise<PipelineModel> => {
@@ -137,6 +140,7 @@ export async function runImageClassification(input: PipelineInput, hooks: Pipeli
           await hooks.onProgress({ phase: phase.name, phaseIndex: i, phases: recipe.phases.length, percent, etaSeconds, train: p });
         },
       });
+      if (result.resumedFrom && !resumedFrom && result.resumedFrom.globalStep > 0) resumedFrom = { phase: phase.name, ...result.resumedFrom };
       for (const log of result.history.slice(history.filter((h) => h.phase === phase.name).length)) {
         history.push({ ...log, phase: phase.name });
         await hooks.onEpoch(phase.name, log);
@@ -146,13 +150,13 @@ export async function runImageClassification(input: PipelineInput, hooks: Pipeli
         const reason: unknown = hooks.signal.reason;
         if (!hooks.keepModelOnStop(reason)) throw reason;
         // Budget reached: the weights trained so far are the best we have; evaluate and keep them.
-        return { status: 'stopped-by-budget', model: await evaluateAndExport(phase.name, true), history };
+        return { status: 'stopped-by-budget', model: await evaluateAndExport(phase.name, true), history, resumedFrom };
       }
       const resumedFinished = result.resumedFrom !== undefined && result.resumedFrom.epoch >= phase.epochs;
       if (!resumedFinished || last) await evaluateAndExport(phase.name, last);
     }
     if (!latest) latest = await evaluateAndExport(recipe.phases[recipe.phases.length - 1]?.name ?? 'none', true);
-    return { status: 'completed', model: latest, history };
+    return { status: 'completed', model: latest, history, resumedFrom };
   } finally {
     model.dispose();
   }

@@ -21,6 +21,7 @@ export class StorageModule {
               accessKey: config.S3_ACCESS_KEY,
               secretKey: config.S3_SECRET_KEY,
               bucket: config.S3_BUCKET,
+              ...(config.S3_PUBLIC_ENDPOINT ? { publicEndpoint: config.S3_PUBLIC_ENDPOINT } : {}),
             });
             await store.ensureBucket();
             return store;

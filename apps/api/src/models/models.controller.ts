@@ -1,0 +1,64 @@
+import { Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Model } from '@modelsmith/db';
+import { CurrentTenant, RequireScope } from '../auth/decorators';
+import type { TenantPrincipal } from '../auth/principal';
+import { PageQueryDto } from '../common/pagination';
+import { ModelsService } from './models.service';
+
+function summary(m: Model) {
+  return {
+    id: m.id,
+    name: m.name,
+    task: m.task,
+    backbone: m.backbone,
+    metrics: m.metrics,
+    sizeBytes: m.sizeBytes === null ? null : Number(m.sizeBytes),
+    jobId: m.jobId,
+    datasetVersionId: m.datasetVersionId,
+    createdAt: m.createdAt,
+    updatedAt: m.updatedAt,
+  };
+}
+
+@ApiTags('models')
+@ApiBearerAuth()
+@Controller('models')
+export class ModelsController {
+  constructor(private readonly models: ModelsService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'List trained models, newest first' })
+  async list(@CurrentTenant() p: TenantPrincipal, @Query() q: PageQueryDto) {
+    const r = await this.models.list(p.tenantId, q.limit, q.cursor);
+    return { items: r.items.map(summary), nextCursor: r.nextCursor };
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'A model with its evaluation report, training curves, manifest and lineage (dataset version, job, recipe)' })
+  async get(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string) {
+    const m = await this.models.get(p.tenantId, id);
+    return {
+      ...summary(m),
+      manifest: m.manifest,
+      report: m.report,
+      trainingCurves: m.job?.metricHistory ?? null,
+      lineage: { datasetVersion: m.datasetVersion, job: m.job ? { id: m.job.id, mode: m.job.mode, budget: m.job.budget, options: m.job.options } : null, recipe: m.recipe },
+    };
+  }
+
+  @Post(':id/download')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'A presigned URL of one zip: tfjs model.json + weights, manifest.json, evaluation report and training curves' })
+  download(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string) {
+    return this.models.download(p.tenantId, id);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @RequireScope('TRAIN')
+  @ApiOperation({ summary: 'Delete a model and its artifacts' })
+  async delete(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string): Promise<void> {
+    await this.models.delete(p.tenantId, id);
+  }
+}

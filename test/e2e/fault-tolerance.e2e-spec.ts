@@ -1,0 +1,82 @@
+import { call, startPlatform, waitFor, type Platform } from '../support/platform';
+import { mnistZip } from '../support/archives';
+import { readyDataset } from '../support/datasets';
+
+jest.setTimeout(900_000);
+
+/** Fault tolerance with real processes: a worker killed or stopped mid-training, its job resumed elsewhere. */
+describe('training survives worker loss', () => {
+  let p: Platform;
+  let key: string;
+  let versionId: string;
+
+  beforeAll(async () => {
+    p = await startPlatform();
+    const a = await call(p.apiUrl, 'POST', '/v1/admin/tenants', { token: p.adminToken, body: { name: 'Faults' } });
+    key = a.body.apiKey.key;
+    versionId = await readyDataset(p, key, await mnistZip(20), { imageSize: '28', channels: '1' });
+  });
+
+  afterAll(async () => {
+    await p?.stop();
+  });
+
+  async function startTraining(): Promise<string> {
+    const r = await call(p.apiUrl, 'POST', '/v1/jobs', {
+      token: key,
+      body: { task: 'image-classification', datasetVersionId: versionId, mode: 'fast', options: { epochs: 6 } },
+    });
+    expect(r.status).toBe(202);
+    return r.body.id as string;
+  }
+
+  /** Waits until the job has finished `epochs` epochs (each ends with a checkpoint in the object store). */
+  function epochsDone(id: string, epochs: number) {
+    return waitFor(`${epochs} epoch(s) of ${id}`, async () => {
+      const r = await call(p.apiUrl, 'GET', `/v1/jobs/${id}/events`, { token: key });
+      return r.body.filter((e: { type: string }) => e.type === 'metrics').length >= epochs;
+    }, 300_000, 250);
+  }
+
+  function finished(id: string) {
+    return waitFor('job to finish', async () => {
+      const r = await call(p.apiUrl, 'GET', `/v1/jobs/${id}`, { token: key });
+      return ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(r.body.status) ? r.body : undefined;
+    }, 600_000, 1_000);
+  }
+
+  it('resumes from the last checkpoint after the worker is SIGKILLed, ending with exactly one model', async () => {
+    const id = await startTraining();
+    await epochsDone(id, 2);
+    const victim = p.workers[p.workers.length - 1];
+    victim.child.kill('SIGKILL');
+    await victim.exited;
+    await p.startWorker();
+    const job = await finished(id);
+    expect(job.status).toBe('SUCCEEDED');
+    expect(job.attempts).toBeGreaterThanOrEqual(2);
+    // Resumed from a checkpoint at or after the second epoch, not from scratch.
+    expect(job.result.resumedFrom.globalStep).toBeGreaterThan(0);
+    expect(job.result.epochs).toBe(6);
+    expect(await p.system.model.count({ where: { jobId: id } })).toBe(1);
+    const events = (await call(p.apiUrl, 'GET', `/v1/jobs/${id}/events`, { token: key })).body;
+    const epochMessages = events.filter((e: { type: string }) => e.type === 'metrics').map((e: { message: string }) => e.message);
+    expect(new Set(epochMessages).size).toBe(epochMessages.length);
+  });
+
+  it('on SIGTERM checkpoints, hands the job back to the queue and exits cleanly; another worker finishes it', async () => {
+    const id = await startTraining();
+    await epochsDone(id, 1);
+    const worker = p.workers[p.workers.length - 1];
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
+    const events = (await call(p.apiUrl, 'GET', `/v1/jobs/${id}/events`, { token: key })).body;
+    expect(events.map((e: { type: string }) => e.type)).toContain('requeued');
+    expect((await call(p.apiUrl, 'GET', `/v1/jobs/${id}`, { token: key })).body.status).toBe('QUEUED');
+    await p.startWorker();
+    const job = await finished(id);
+    expect(job.status).toBe('SUCCEEDED');
+    expect(job.result.resumedFrom.globalStep).toBeGreaterThan(0);
+    expect(await p.system.model.count({ where: { jobId: id } })).toBe(1);
+  });
+});
