@@ -12,6 +12,8 @@ const base = {
   moduleFileExtensions: ['ts', 'js', 'json'],
   moduleNameMapper,
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  // Tests assert behaviour, not speed: a loaded 2-core CI machine must not turn slow into failed.
+  testTimeout: 120_000,
 };
 module.exports = {
   projects: [
