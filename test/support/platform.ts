@@ -85,7 +85,7 @@ async function stopProcess(p: ManagedProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-export async function startPlatform(extraEnv: Record<string, string> = {}): Promise<Platform> {
+export async function startPlatform(extraEnv: Record<string, string> = {}, opts: { databasePort?: number } = {}): Promise<Platform> {
   const db = await createTestDatabase();
   const s3 = await startTestS3();
   const adminToken = `adm_${randomBytes(24).toString('hex')}`;
@@ -93,7 +93,7 @@ export async function startPlatform(extraEnv: Record<string, string> = {}): Prom
   const env: Record<string, string> = {
     NODE_ENV: 'test',
     LOG_LEVEL: 'warn',
-    DATABASE_URL: db.url,
+    DATABASE_URL: opts.databasePort ? db.url.replace(/:5432\//, `:${opts.databasePort}/`) : db.url,
     DATABASE_APP_PASSWORD: TEST_APP_PASSWORD,
     REDIS_URL: 'redis://127.0.0.1:6379',
     QUEUE_PREFIX: `mst_${randomBytes(6).toString('hex')}`,

@@ -23,7 +23,7 @@ export class AppModule {
         LoggerModule.forRoot(loggerParams(config, 'modelsmith-api')),
         DbModule.forRoot(config),
         StorageModule.forRoot(config),
-        QueueModule.forRoot(config),
+        QueueModule.forRoot(config, ['cpu', 'gpu'], { failFast: true }),
         JobStoreModule,
         AuthModule,
         JobsModule,

@@ -7,6 +7,13 @@ describe('redisOptionsFromUrl', () => {
     expect(o.maxRetriesPerRequest).toBeNull();
   });
 
+  it('fails fast for producers instead of queueing commands offline', () => {
+    const o = redisOptionsFromUrl('redis://x', { failFast: true });
+    expect(o.enableOfflineQueue).toBe(false);
+    expect(o.maxRetriesPerRequest).toBe(1);
+    expect(redisOptionsFromUrl('redis://x').enableOfflineQueue).toBe(true);
+  });
+
   it('defaults port and db', () => {
     const o = redisOptionsFromUrl('redis://127.0.0.1');
     expect(o).toMatchObject({ host: '127.0.0.1', port: 6379, db: 0 });
