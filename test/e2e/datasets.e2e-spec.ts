@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { call, startPlatform, waitFor, type Platform } from '../support/platform';
-import { mnistZip, zipOf } from '../support/archives';
+import { entriesOf, mnistZip, zipOf } from '../support/archives';
 
 jest.setTimeout(240_000);
 
@@ -80,11 +80,23 @@ describe('datasets over REST (real API, worker, Postgres, Redis, S3)', () => {
     expect(thumb.status).toBe(200);
     expect(Buffer.from(await thumb.arrayBuffer()).subarray(1, 4).toString()).toBe('PNG');
 
-    // A second upload is a new, separate version; the first is unchanged.
-    const up2 = await upload(p, key, id, await mnistZip(3, 2, 100), 'more.zip', { parentVersionId: v.id });
+    // Adding files makes a new version: the parent's 120 samples plus 6 new ones (and one the parent
+    // already has, which is not added twice); the first version is unchanged.
+    const more = await mnistZip(3, 2, 100);
+    const again = await mnistZip(1, 1, 0);
+    const up2 = await upload(p, key, id, await zipOf([...(await entriesOf(more)), ...(await entriesOf(again))]), 'more.zip', {
+      parentVersionId: v.id,
+      imageSize: '28',
+      channels: '1',
+    });
     expect(up2.body.version.version).toBe(2);
     const v2 = await settled(p, key, id, up2.body.version.id);
     expect(v2.status).toBe('READY');
+    expect(v2.parentVersionId).toBe(v.id);
+    expect(v2.stats.samples).toBe(126);
+    const r2 = (await call(p.apiUrl, 'GET', `/v1/datasets/${id}/versions/${v2.id}/report`, { token: key })).body.report;
+    expect(r2.merge).toMatchObject({ parentVersionId: v.id, parentSamples: 120, added: 6, duplicatesOfParent: 1 });
+    expect(r2.classes.find((c: { name: string }) => c.name === '0').count).toBe(15);
     expect((await call(p.apiUrl, 'GET', `/v1/datasets/${id}/versions/${v.id}`, { token: key })).body.stats.samples).toBe(120);
 
     // Tenant isolation.

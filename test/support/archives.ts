@@ -1,6 +1,6 @@
 /** Dataset archives built by the tests: real MNIST digits as PNG class folders, and hostile ones. */
 import sharp from 'sharp';
-import { fromBuffer } from 'yauzl';
+import { fromBuffer, type Entry } from 'yauzl';
 import { ZipFile } from 'yazl';
 
 interface MnistDigit {
@@ -77,6 +77,30 @@ export function zipEntryNames(zip: Buffer): Promise<string[]> {
         file.readEntry();
       });
       file.on('end', () => resolve(names));
+      file.on('error', reject);
+      file.readEntry();
+    });
+  });
+}
+
+/** The entries (path and bytes) of a zip held in memory. */
+export function entriesOf(zip: Buffer): Promise<{ path: string; data: Buffer }[]> {
+  return new Promise((resolve, reject) => {
+    fromBuffer(zip, { lazyEntries: true }, (err, file) => {
+      if (err) return reject(err);
+      const out: { path: string; data: Buffer }[] = [];
+      file.on('entry', (e: Entry) => {
+        file.openReadStream(e, (err2, stream) => {
+          if (err2) return reject(err2);
+          const chunks: Buffer[] = [];
+          stream.on('data', (c: Buffer) => chunks.push(c));
+          stream.on('end', () => {
+            out.push({ path: e.fileName, data: Buffer.concat(chunks) });
+            file.readEntry();
+          });
+        });
+      });
+      file.on('end', () => resolve(out));
       file.on('error', reject);
       file.readEntry();
     });

@@ -1,11 +1,22 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { JOBS, type PayloadOf } from '@modelsmith/contracts';
 import { APP_PRISMA, Prisma, withTenant, type PrismaClient } from '@modelsmith/db';
-import { ingest, isIngestionError, type IngestOptions, type IngestProgress } from '@modelsmith/datasets';
+import {
+  INDEX_KEY,
+  ingest,
+  IngestionError,
+  isIngestionError,
+  loadShardIndex,
+  REPORT_KEY,
+  type IngestOptions,
+  type IngestProgress,
+  type IngestResult,
+} from '@modelsmith/datasets';
 import { PermanentJobError } from '@modelsmith/jobs';
 import { keys, OBJECT_STORE, type ObjectStore } from '@modelsmith/storage';
 import { HandlesJob, type JobContext, type JobHandler } from '../runtime/job-handler';
-import { objectByteSource, objectShardSink } from '../adapters/object-store-io';
+import { objectByteSource, objectShardSink, objectShardSource } from '../adapters/object-store-io';
+import { IncompatibleParentError, mergedReport, mergeWithParent } from './dataset-merge';
 import { writePreviews } from './dataset-previews';
 
 type Payload = PayloadOf<'ingestDataset'>;
@@ -65,8 +76,9 @@ export class IngestDatasetHandler implements JobHandler<Payload> {
     };
 
     try {
-      const result = await ingest(source, options, objectShardSink(this.store), onProgress);
+      let result = await ingest(source, options, objectShardSink(this.store), onProgress);
       ctx.throwIfStopped();
+      if (version.parentVersionId) result = await this.mergeParent(tenantId, version.parentVersionId, shardPrefix, result);
       await ctx.progress({ stage: 'previews', percent: 96 });
       const previews = result.index.kind === 'image' ? await writePreviews(this.store, result.index, tenantId, version.datasetId, version.id) : 0;
       const { report } = result;
@@ -111,6 +123,29 @@ export class IngestDatasetHandler implements JobHandler<Payload> {
       }
       throw e;
     }
+  }
+
+  /** Adds the parent version's samples to this one and rewrites the index (the commit marker) last. */
+  private async mergeParent(tenantId: string, parentId: string, shardPrefix: string, result: IngestResult): Promise<IngestResult> {
+    const parent = await withTenant(this.db, tenantId, (tx) => tx.datasetVersion.findUnique({ where: { id: parentId } }));
+    if (!parent || parent.status !== 'READY' || !parent.shardPrefix) {
+      throw new IngestionError('invalid_options', `parent version ${parentId} is not READY; a version can only extend a ready one`, { field: 'parentVersionId' });
+    }
+    const parentIndex = await loadShardIndex(objectShardSource(this.store), parent.shardPrefix);
+    if (parentIndex.kind !== 'image' || result.index.kind !== 'image') {
+      throw new IngestionError('invalid_options', 'only image datasets can extend a parent version today', { field: 'parentVersionId' });
+    }
+    let merged;
+    try {
+      merged = mergeWithParent(parentIndex, result.index, parentId);
+    } catch (e) {
+      if (e instanceof IncompatibleParentError) throw new IngestionError('invalid_options', e.message, { field: 'imageSize' });
+      throw e;
+    }
+    const report = mergedReport(result.report, merged.index, merged.summary);
+    await this.store.putBytes(`${shardPrefix}${REPORT_KEY}`, Buffer.from(JSON.stringify(report, null, 2)), 'application/json');
+    await this.store.putBytes(`${shardPrefix}${INDEX_KEY}`, Buffer.from(JSON.stringify(merged.index)), 'application/json');
+    return { ...result, index: merged.index, report };
   }
 
   private async setVersion(tenantId: string, id: string, data: Prisma.DatasetVersionUpdateInput): Promise<void> {
