@@ -94,5 +94,29 @@ describe('training jobs end to end (real API, worker, Postgres, Redis, S3)', () 
     const names = await zipEntryNames(zip);
     expect(names).toEqual(expect.arrayContaining(['model.json', 'manifest.json', 'evaluation.json', 'training-curves.json']));
     expect(names.some((n) => n.endsWith('.bin'))).toBe(true);
+    const log = (await p.s3.store.getBytes(`tenants/${models[0].tenantId}/jobs/${id}/logs/events.jsonl`)).toString().trim().split('\n');
+    expect(JSON.parse(log[0]).type).toBe('queued');
+  });
+
+  it('stops at the wall-clock budget and keeps the best model so far instead of failing', async () => {
+    const versionId = await readyDataset(p, key, await mnistZip(10), { imageSize: '28', channels: '1' });
+    const created = await call(p.apiUrl, 'POST', '/v1/jobs', {
+      token: key,
+      body: { task: 'image-classification', datasetVersionId: versionId, mode: 'best', budget: { maxMinutes: 1 }, options: { epochs: 200 } },
+    });
+    expect(created.status).toBe(202);
+    const job = await waitFor(
+      'budgeted job to finish',
+      async () => {
+        const r = await call(p.apiUrl, 'GET', `/v1/jobs/${created.body.id as string}`, { token: key });
+        if (r.body.status === 'FAILED') throw new Error(`failed: ${r.body.failureReason}`);
+        return r.body.status === 'SUCCEEDED' ? r.body : undefined;
+      },
+      300_000,
+      1_000,
+    );
+    expect(job.result.status).toBe('stopped-by-budget');
+    expect(job.result.epochs).toBeLessThan(200);
+    expect(await p.system.model.count({ where: { jobId: job.id } })).toBe(1);
   });
 });

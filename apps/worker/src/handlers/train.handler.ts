@@ -128,6 +128,9 @@ export class TrainHandler implements JobHandler {
       await ctx.progress({ stage: 'exporting', percent: 99 });
       await this.store.putBytes(`${modelPrefix}training-curves.json`, Buffer.from(JSON.stringify(history, null, 2)), 'application/json');
       await this.store.deletePrefix(keys.jobCheckpointsPrefix(ref.tenantId, job.id));
+      const events = await this.jobs.events(ref.tenantId, job.id, 0, 100_000);
+      const log = events.map((e) => JSON.stringify({ seq: e.seq, at: e.createdAt, type: e.type, stage: e.stage, percent: e.percent, message: e.message, data: e.data })).join('\n');
+      await this.store.putBytes(keys.jobLog(ref.tenantId, job.id, 'events.jsonl'), Buffer.from(log + '\n'), 'application/x-ndjson');
       return {
         modelId,
         status: result.status,
