@@ -102,7 +102,7 @@ describe('training jobs end to end (real API, worker, Postgres, Redis, S3)', () 
     const versionId = await readyDataset(p, key, await mnistZip(10), { imageSize: '28', channels: '1' });
     const created = await call(p.apiUrl, 'POST', '/v1/jobs', {
       token: key,
-      body: { task: 'image-classification', datasetVersionId: versionId, mode: 'best', budget: { maxMinutes: 1 }, options: { epochs: 200 } },
+      body: { task: 'image-classification', datasetVersionId: versionId, mode: 'best', budget: { maxMinutes: 1 }, options: { epochs: 200, earlyStopping: false } },
     });
     expect(created.status).toBe(202);
     const job = await waitFor(

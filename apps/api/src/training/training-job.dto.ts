@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsNumber, IsOptional, IsString, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 
 export const TRAINING_MODES = ['fast', 'balanced', 'best'] as const;
 
@@ -32,6 +32,7 @@ export class TrainingOptionsDto {
   @ApiPropertyOptional({ minimum: 1e-6, maximum: 1 }) @IsOptional() @IsNumber() @Min(1e-6) @Max(1) learningRate?: number;
   @ApiPropertyOptional({ minimum: 0, maximum: 0.5 }) @IsOptional() @IsNumber() @Min(0) @Max(0.5) labelSmoothing?: number;
   @ApiPropertyOptional() @IsOptional() @IsInt() @Min(0) @Max(2 ** 31 - 1) seed?: number;
+  @ApiPropertyOptional({ default: true, description: 'Stop when validation loss stops improving' }) @IsOptional() @IsBoolean() earlyStopping?: boolean;
 }
 
 /** Fields of POST /v1/jobs for training tasks (the job's `options` carry TrainingOptionsDto). */

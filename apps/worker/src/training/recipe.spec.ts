@@ -52,6 +52,11 @@ describe('recipe', () => {
     expect(one.phases[0].epochs).toBe(1);
   });
 
+  it('can turn early stopping off', () => {
+    expect(buildRecipe(spec({}), digits, 'fast').phases.some((p) => p.earlyStoppingPatience)).toBe(true);
+    expect(buildRecipe(spec({}), digits, 'fast', { earlyStopping: false }).phases.some((p) => p.earlyStoppingPatience)).toBe(false);
+  });
+
   it('more epochs for better modes', () => {
     const total = (m: 'fast' | 'balanced' | 'best') => buildRecipe(spec({}), digits, m).phases.reduce((s, p) => s + p.epochs, 0);
     expect(total('fast')).toBeLessThan(total('balanced'));

@@ -13,6 +13,8 @@ export interface ImageClassificationOptions {
   learningRate?: number;
   labelSmoothing?: number;
   seed?: number;
+  /** Stop when validation loss stops improving (default true). */
+  earlyStopping?: boolean;
 }
 
 export interface DatasetShape {
@@ -92,6 +94,7 @@ export function buildRecipe(spec: BackboneSpec, shape: DatasetShape, mode: Train
         { name: 'main', epochs: e2, learningRate: lr, backbone: 'trainable', backboneLrScale: 1, earlyStoppingPatience: 3 },
       ];
   const batchSize = o.batchSize ?? Math.min(64, Math.max(8, 2 ** Math.floor(Math.log2(Math.max(8, shape.trainSamples / 8)))));
+  if (o.earlyStopping === false) for (const p of phases) delete p.earlyStoppingPatience;
   return {
     backboneId: spec.id,
     input: inputFor(spec, shape),
