@@ -6,7 +6,7 @@ import { JobStoreModule, QueueModule } from '@modelsmith/jobs';
 import { StorageModule } from '@modelsmith/storage';
 import { ApiKeysController } from './api-keys/api-keys.controller';
 import { AuthModule } from './auth/auth.module';
-import { loggerParams } from './common/logging';
+import { loggerParams } from '@modelsmith/http';
 import { DatasetsModule } from './datasets/datasets.module';
 import { ModelsModule } from './models/models.module';
 import { HealthController } from './health/health.controller';

@@ -71,6 +71,30 @@ export const configSchema = z.object({
   /** A RUNNING job whose heartbeat is older than this no longer holds a concurrency slot (its worker died). */
   JOBS_HEARTBEAT_STALE_SECONDS: z.coerce.number().int().min(5).default(90),
 
+  /** Interface and port of the serving app (online prediction, `POST /v1/deployments/:id/predict`). */
+  SERVING_HOST: z.string().min(1).default('127.0.0.1'),
+  SERVING_PORT: port.default(3002),
+  /** Base URL clients use to reach the serving app (returned as a deployment's `predictUrl`). */
+  SERVING_PUBLIC_URL: z.url().optional(),
+  /** Memory the serving app may spend on loaded models (weights), in MiB; least recently used go first. */
+  SERVING_MODEL_CACHE_MB: z.coerce.number().int().min(16).default(1024),
+  /** Most images one forward pass takes (dynamic micro-batching). */
+  SERVING_MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(1024).default(32),
+  /** Longest a request waits for others to share its batch when the model is idle, in ms (0: never waits). */
+  SERVING_MAX_BATCH_WAIT_MS: z.coerce.number().min(0).max(1000).default(1),
+  /** Most images queued per model; a request beyond it is shed with 503 + Retry-After. */
+  SERVING_MAX_QUEUED_IMAGES: z.coerce.number().int().min(1).default(256),
+  /** Most predict requests one serving process handles at once; more are shed with 503 + Retry-After. */
+  SERVING_MAX_CONCURRENT_REQUESTS: z.coerce.number().int().min(1).default(128),
+  /** A prediction not answered within this many ms fails with 503 (shed) instead of waiting on. */
+  SERVING_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  /** Largest predict request body (multipart or JSON with base64 images). */
+  SERVING_MAX_REQUEST_BYTES: z.coerce.number().int().min(1024).default(10_485_760),
+  /** Most images in one predict request. */
+  SERVING_MAX_IMAGES_PER_REQUEST: z.coerce.number().int().min(1).max(1024).default(32),
+  /** Requests per minute of a predict key that sets no `rateLimitPerMinute` of its own (0: unlimited). */
+  PREDICT_DEFAULT_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(6000),
+
   /** TensorFlow.js backend: auto picks tensorflow-gpu -> tensorflow -> wasm -> cpu. */
   ML_BACKEND: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
 

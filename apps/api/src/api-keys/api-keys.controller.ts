@@ -2,9 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post } from '@n
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { APP_PRISMA, withTenant, type PrismaClient } from '@modelsmith/db';
 import { CurrentTenant, RequireScope } from '../auth/decorators';
-import type { TenantPrincipal } from '../auth/principal';
-import { generateApiKey } from '../auth/api-key-format';
-import { notFound } from '../common/problem';
+import { generateApiKey, notFound, type TenantPrincipal } from '@modelsmith/http';
 import { ApiKeyDto, CreateApiKeyDto, CreatedApiKeyDto } from './dto/api-key.dto';
 
 @ApiTags('api-keys')

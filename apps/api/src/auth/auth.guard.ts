@@ -3,11 +3,8 @@ import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
 import { scopeSatisfies, type Scope } from '@modelsmith/contracts';
-import { ProblemError, forbiddenScope } from '../common/problem';
-import { ApiKeyAuthService } from './api-key-auth.service';
-import { tokensEqual } from './api-key-format';
+import { ProblemError, forbiddenScope, ApiKeyAuthService, tokensEqual, type AuthenticatedRequest } from '@modelsmith/http';
 import { OPERATOR_ROUTE, PUBLIC_ROUTE, REQUIRED_SCOPE } from './decorators';
-import type { AuthenticatedRequest } from './principal';
 
 function bearer(req: Request): string | null {
   const header = req.headers.authorization;

@@ -1,7 +1,6 @@
 import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
 import type { Scope } from '@modelsmith/contracts';
-import type { AuthenticatedRequest, TenantPrincipal } from './principal';
-import { ProblemError } from '../common/problem';
+import { ProblemError, type AuthenticatedRequest, type TenantPrincipal } from '@modelsmith/http';
 
 export const PUBLIC_ROUTE = 'modelsmith:public';
 export const OPERATOR_ROUTE = 'modelsmith:operator';

@@ -1,5 +1,5 @@
 import { ValidationError, ValidationPipe } from '@nestjs/common';
-import { ProblemError } from './problem';
+import { ProblemError } from '@modelsmith/http';
 
 interface FieldError {
   field: string;

@@ -2,9 +2,8 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req } from
 import { ApiAcceptedResponse, ApiBearerAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { CurrentTenant, RequireScope } from '../auth/decorators';
-import type { TenantPrincipal } from '../auth/principal';
+import { ProblemError, type TenantPrincipal } from '@modelsmith/http';
 import { PageQueryDto } from '../common/pagination';
-import { ProblemError } from '../common/problem';
 import { CreateDatasetDto, DatasetDto, DatasetVersionDto } from './dto/dataset.dto';
 import { DatasetsService } from './datasets.service';
 

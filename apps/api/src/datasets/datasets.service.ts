@@ -4,7 +4,7 @@ import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
 import { APP_PRISMA, Prisma, withTenant, type Dataset, type DatasetVersion, type PrismaClient } from '@modelsmith/db';
 import { JobDispatcher, JobStore } from '@modelsmith/jobs';
 import { keys, OBJECT_STORE, type ObjectStore } from '@modelsmith/storage';
-import { notFound, ProblemError } from '../common/problem';
+import { notFound, ProblemError } from '@modelsmith/http';
 import { page, type Page } from '../common/pagination';
 import { taskToEnum, type CreateDatasetDto } from './dto/dataset.dto';
 import { parseIngestOptions, toStoredOptions, type IngestOptionsInput } from './dto/ingest-options';

@@ -1,7 +1,7 @@
 import busboy from 'busboy';
 import type { IncomingMessage } from 'node:http';
 import { Transform, type Readable } from 'node:stream';
-import { ProblemError } from '../common/problem';
+import { ProblemError } from '@modelsmith/http';
 
 export interface UploadedFile {
   fileName: string;

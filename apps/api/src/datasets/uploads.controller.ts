@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentTenant, RequireScope } from '../auth/decorators';
-import type { TenantPrincipal } from '../auth/principal';
+import type { TenantPrincipal } from '@modelsmith/http';
 import { DatasetVersionDto } from './dto/dataset.dto';
 import { CompleteUploadDto, CreateUploadDto } from './dto/upload.dto';
 import { DatasetsService } from './datasets.service';

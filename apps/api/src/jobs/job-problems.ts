@@ -1,5 +1,5 @@
 import { QuotaExceededError, TooManyActiveJobsError, UnroutableJobError } from '@modelsmith/jobs';
-import { ProblemError } from '../common/problem';
+import { ProblemError } from '@modelsmith/http';
 
 /** Maps job-domain errors to problem+json; anything else passes through unchanged. */
 export function jobProblem(e: unknown): unknown {

@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@
 import { ApiAcceptedResponse, ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { CurrentTenant, RequireScope } from '../auth/decorators';
-import type { TenantPrincipal } from '../auth/principal';
+import type { TenantPrincipal } from '@modelsmith/http';
 import { CreateJobDto, JobDto, JobEventDto, JobEventsQueryDto, ListJobsQueryDto } from './dto/job.dto';
 import { JobEventStreamService } from './job-event-stream.service';
 import { JobsService } from './jobs.service';

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { JOBS, type JobDefinition } from '@modelsmith/contracts';
 import { APP_PRISMA, withTenant, type Job, type JobEvent, type Prisma, type PrismaClient } from '@modelsmith/db';
 import { JobDispatcher, JobRouter, JobStateConflictError, JobStore, type Accelerator, type NewJob } from '@modelsmith/jobs';
-import { notFound, ProblemError } from '../common/problem';
+import { notFound, ProblemError } from '@modelsmith/http';
 import { page, type Page } from '../common/pagination';
 import type { CreateJobDto, ListJobsQueryDto } from './dto/job.dto';
 import { jobProblem } from './job-problems';

@@ -2,7 +2,7 @@ import { Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/c
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Model } from '@modelsmith/db';
 import { CurrentTenant, RequireScope } from '../auth/decorators';
-import type { TenantPrincipal } from '../auth/principal';
+import type { TenantPrincipal } from '@modelsmith/http';
 import { PageQueryDto } from '../common/pagination';
 import { ModelsService } from './models.service';
 

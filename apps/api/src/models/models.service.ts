@@ -4,7 +4,7 @@ import { ZipFile } from 'yazl';
 import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
 import { APP_PRISMA, withTenant, type Model, type PrismaClient } from '@modelsmith/db';
 import { OBJECT_STORE, type ObjectStore } from '@modelsmith/storage';
-import { notFound } from '../common/problem';
+import { notFound } from '@modelsmith/http';
 import { page, type Page } from '../common/pagination';
 
 const ARCHIVE = 'download/model.zip';

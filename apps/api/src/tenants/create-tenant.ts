@@ -1,6 +1,6 @@
 import type { ApiKey, PrismaClient, Tenant } from '@modelsmith/db';
 import type { Scope } from '@modelsmith/contracts';
-import { generateApiKey } from '../auth/api-key-format';
+import { generateApiKey } from '@modelsmith/http';
 
 export interface NewTenant {
   name: string;

@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Inject, Post, Query } from '@nestjs/co
 import { ApiBearerAuth, ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { SYSTEM_PRISMA, type PrismaClient } from '@modelsmith/db';
 import { OperatorOnly } from '../auth/decorators';
-import { ProblemError } from '../common/problem';
+import { ProblemError } from '@modelsmith/http';
 import { PageQueryDto, page } from '../common/pagination';
 import { ApiKeyDto, CreatedApiKeyDto } from '../api-keys/dto/api-key.dto';
 import { CreateTenantDto, TenantDto } from './dto/create-tenant.dto';

@@ -3,7 +3,7 @@ import { APP_PRISMA, withTenant, type Job, type PrismaClient } from '@modelsmith
 import type { Accelerator } from '@modelsmith/jobs';
 import { JOBS } from '@modelsmith/contracts';
 import { ModelZoo } from '@modelsmith/ml';
-import { notFound, ProblemError } from '../common/problem';
+import { notFound, ProblemError } from '@modelsmith/http';
 import { JobsService } from '../jobs/jobs.service';
 import type { CreateTrainingJobFields, TrainingOptionsDto } from './training-job.dto';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DATASET_FORMATS, type DatasetFormat } from '@modelsmith/datasets';
-import { ProblemError } from '../../common/problem';
+import { ProblemError } from '@modelsmith/http';
 
 /** Ingestion options a client may send with an upload (multipart fields or JSON), validated once. */
 export const ingestOptionsSchema = z
