@@ -8,3 +8,4 @@ export * from './logging';
 export * from './api-key-format';
 export * from './api-key-auth.service';
 export * from './principal';
+export * from './bearer';

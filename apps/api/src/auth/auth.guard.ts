@@ -3,27 +3,8 @@ import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
 import { scopeSatisfies, type Scope } from '@modelsmith/contracts';
-import { ProblemError, forbiddenScope, ApiKeyAuthService, tokensEqual, type AuthenticatedRequest } from '@modelsmith/http';
+import { ApiKeyAuthService, bearerToken, forbiddenScope, ProblemError, tokensEqual, unauthenticated, type AuthenticatedRequest } from '@modelsmith/http';
 import { OPERATOR_ROUTE, PUBLIC_ROUTE, REQUIRED_SCOPE } from './decorators';
-
-function bearer(req: Request): string | null {
-  const header = req.headers.authorization;
-  if (typeof header === 'string') {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    return m ? m[1] : null;
-  }
-  const apiKey = req.headers['x-api-key'];
-  return typeof apiKey === 'string' && apiKey.length > 0 ? apiKey : null;
-}
-
-const unauthenticated = (detail: string) =>
-  new ProblemError({
-    status: 401,
-    code: 'UNAUTHENTICATED',
-    title: 'Authentication required',
-    detail,
-    headers: { 'WWW-Authenticate': 'Bearer realm="modelsmith"' },
-  });
 
 /** Global guard: every route needs an API key (or, for operator routes, the ADMIN_TOKEN) unless @Public(). */
 @Injectable()
@@ -38,7 +19,7 @@ export class AuthGuard implements CanActivate {
     const targets = [ctx.getHandler(), ctx.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
     const req = ctx.switchToHttp().getRequest<Request & AuthenticatedRequest>();
-    const token = bearer(req);
+    const token = bearerToken(req);
     if (!token) throw unauthenticated('send an API key as `Authorization: Bearer <key>`');
 
     const operatorRoute = this.reflector.getAllAndOverride<boolean>(OPERATOR_ROUTE, targets) ?? false;
