@@ -1,3 +1,4 @@
 export * from './queues';
 export * from './scopes';
 export * from './problem-codes';
+export * from './deployments';

@@ -1,0 +1,5 @@
+export { ServingClosedError, ServingOverloadedError, ServingTimeoutError } from './errors';
+export { MicroBatcher } from './micro-batcher';
+export type { BatcherStats, MicroBatcherOptions } from './micro-batcher';
+export { ServingEngine } from './serving-engine';
+export type { ModelRef, PredictOptions, PredictResult, ServingEngineOptions, ServingStats } from './serving-engine';

@@ -1,0 +1,84 @@
+import { MicroBatcher } from './micro-batcher';
+import { ServingClosedError, ServingOverloadedError, ServingTimeoutError } from './errors';
+
+function doubler(opts: Partial<{ maxBatchSize: number; maxBatchWaitMs: number; maxQueued: number; delayMs: number }> = {}) {
+  const calls: number[][] = [];
+  const batcher = new MicroBatcher<number, number>({
+    maxBatchSize: opts.maxBatchSize ?? 4,
+    maxBatchWaitMs: opts.maxBatchWaitMs ?? 5,
+    maxQueued: opts.maxQueued ?? 100,
+    run: async (items) => {
+      calls.push(items);
+      await new Promise((r) => setTimeout(r, opts.delayMs ?? 1));
+      return items.map((x) => x * 2);
+    },
+  });
+  return { batcher, calls };
+}
+
+const later = (ms = 5_000) => Date.now() + ms;
+
+describe('MicroBatcher', () => {
+  it('packs concurrent requests into shared batches and gives each its own outputs in order', async () => {
+    const { batcher, calls } = doubler({ maxBatchSize: 4, maxBatchWaitMs: 20 });
+    const results = await Promise.all([batcher.submit([1, 2], later()), batcher.submit([3], later()), batcher.submit([4, 5, 6], later())]);
+    expect(results).toEqual([[2, 4], [6], [8, 10, 12]]);
+    // 6 items, batches of at most 4: two runs for three requests; a request may span batches.
+    expect(calls).toEqual([[1, 2, 3, 4], [5, 6]]);
+    expect(batcher.stats()).toMatchObject({ batches: 2, items: 6, queued: 0 });
+  });
+
+  it('runs at once when idle with no wait, and collects what arrives during a batch into the next', async () => {
+    const { batcher, calls } = doubler({ maxBatchSize: 8, maxBatchWaitMs: 0, delayMs: 30 });
+    const first = batcher.submit([1], later());
+    await new Promise((r) => setTimeout(r, 5));
+    const rest = [batcher.submit([2], later()), batcher.submit([3], later()), batcher.submit([4], later())];
+    await Promise.all([first, ...rest]);
+    expect(calls).toEqual([[1], [2, 3, 4]]);
+  });
+
+  it('sheds a request that would pass the queue limit, with a retry hint', async () => {
+    const { batcher } = doubler({ maxQueued: 3, maxBatchWaitMs: 50 });
+    const queued = batcher.submit([1, 2], later());
+    const error = await batcher.submit([3, 4], later()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ServingOverloadedError);
+    expect((error as ServingOverloadedError).retryAfterSeconds).toBeGreaterThanOrEqual(1);
+    await expect(queued).resolves.toEqual([2, 4]);
+    await expect(batcher.submit([3], later())).resolves.toEqual([6]);
+  });
+
+  it('takes a request out of the queue at its deadline', async () => {
+    const { batcher, calls } = doubler({ maxBatchWaitMs: 200 });
+    const late = batcher.submit([1], Date.now() + 20);
+    await expect(late).rejects.toBeInstanceOf(ServingTimeoutError);
+    expect(batcher.queued).toBe(0);
+    await expect(batcher.submit([2], Date.now() - 1)).rejects.toBeInstanceOf(ServingTimeoutError);
+    expect(calls).toEqual([]);
+  });
+
+  it('fails every request of a failed batch and keeps serving afterwards', async () => {
+    let fail = true;
+    const batcher = new MicroBatcher<number, number>({
+      maxBatchSize: 2,
+      maxBatchWaitMs: 10,
+      maxQueued: 10,
+      run: async (items) => {
+        if (fail) throw new Error('boom');
+        return items;
+      },
+    });
+    const a = batcher.submit([1, 2, 3], later());
+    await expect(a).rejects.toThrow('boom');
+    expect(batcher.queued).toBe(0);
+    fail = false;
+    await expect(batcher.submit([7], later())).resolves.toEqual([7]);
+  });
+
+  it('refuses queued and new work once closed', async () => {
+    const { batcher } = doubler({ maxBatchWaitMs: 100 });
+    const queued = batcher.submit([1], later());
+    batcher.close();
+    await expect(queued).rejects.toBeInstanceOf(ServingClosedError);
+    await expect(batcher.submit([1], later())).rejects.toBeInstanceOf(ServingClosedError);
+  });
+});

@@ -1,0 +1,174 @@
+import { ServingClosedError, ServingOverloadedError, ServingTimeoutError } from './errors';
+
+export interface MicroBatcherOptions<I, O> {
+  /** Most items per call of `run`. */
+  maxBatchSize: number;
+  /** When idle, how long the first item waits for others to join its batch (0: run at once). */
+  maxBatchWaitMs: number;
+  /** Most items waiting; a submit that would pass it is refused with ServingOverloadedError. */
+  maxQueued: number;
+  /** Runs one batch; returns one output per input, in order. */
+  run(items: I[]): Promise<O[]>;
+  now?: () => number;
+}
+
+export interface BatcherStats {
+  queued: number;
+  batches: number;
+  items: number;
+  /** Smoothed items per second of the last batches (0 until one ran). */
+  itemsPerSecond: number;
+}
+
+interface Request<O> {
+  outputs: O[];
+  remaining: number;
+  settled: boolean;
+  resolve(outputs: O[]): void;
+  reject(error: unknown): void;
+  timer?: NodeJS.Timeout;
+}
+
+interface Entry<I, O> {
+  item: I;
+  index: number;
+  request: Request<O>;
+}
+
+/**
+ * Dynamic micro-batching: items of concurrent requests are packed into calls of `run` of up to
+ * maxBatchSize. While a batch runs, new items wait and go together into the next one, so batches
+ * grow with load and an idle batcher adds at most maxBatchWaitMs of latency. A request's items may
+ * span batches; it resolves once all of them are done. Bounded: over maxQueued items a request is
+ * refused (shed), and a request past its deadline leaves the queue with ServingTimeoutError.
+ */
+export class MicroBatcher<I, O> {
+  private readonly queue: Entry<I, O>[] = [];
+  private running = false;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private batches = 0;
+  private items = 0;
+  private rate = 0;
+  private readonly now: () => number;
+
+  constructor(private readonly options: MicroBatcherOptions<I, O>) {
+    if (options.maxBatchSize < 1 || options.maxQueued < 1) throw new RangeError('maxBatchSize and maxQueued must be >= 1');
+    this.now = options.now ?? Date.now;
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  get busy(): boolean {
+    return this.running || this.queue.length > 0;
+  }
+
+  stats(): BatcherStats {
+    return { queued: this.queue.length, batches: this.batches, items: this.items, itemsPerSecond: Math.round(this.rate * 100) / 100 };
+  }
+
+  /** Seconds a client should wait before retrying when `extra` more items cannot be queued now. */
+  retryAfterSeconds(extra = 0): number {
+    const backlog = this.queue.length + extra;
+    return this.rate > 0 ? Math.max(1, Math.ceil(backlog / this.rate)) : 1;
+  }
+
+  /** Queues the items; resolves with their outputs in order. `deadline` is a `now()` time in ms. */
+  submit(items: readonly I[], deadline: number): Promise<O[]> {
+    if (this.closed) return Promise.reject(new ServingClosedError());
+    if (items.length === 0) return Promise.resolve([]);
+    if (this.queue.length + items.length > this.options.maxQueued) {
+      return Promise.reject(
+        new ServingOverloadedError(
+          `${this.queue.length} images are already waiting for this model (limit ${this.options.maxQueued})`,
+          this.retryAfterSeconds(items.length),
+        ),
+      );
+    }
+    return new Promise<O[]>((resolve, reject) => {
+      const request: Request<O> = { outputs: new Array<O>(items.length), remaining: items.length, settled: false, resolve, reject };
+      const wait = deadline - this.now();
+      if (wait <= 0) return this.fail(request, this.timeoutError());
+      request.timer = setTimeout(() => this.expire(request), wait);
+      request.timer.unref?.();
+      items.forEach((item, index) => this.queue.push({ item, index, request }));
+      this.schedule();
+    });
+  }
+
+  /** Refuses everything queued with ServingClosedError; a running batch finishes. */
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const waiting = this.queue.splice(0);
+    for (const e of waiting) this.fail(e.request, new ServingClosedError());
+  }
+
+  private timeoutError(): ServingTimeoutError {
+    return new ServingTimeoutError('the request waited past its deadline for the model', this.retryAfterSeconds());
+  }
+
+  private expire(request: Request<O>): void {
+    if (request.settled) return;
+    for (let i = this.queue.length - 1; i >= 0; i--) if (this.queue[i].request === request) this.queue.splice(i, 1);
+    this.fail(request, this.timeoutError());
+  }
+
+  private fail(request: Request<O>, error: unknown): void {
+    if (request.settled) return;
+    request.settled = true;
+    if (request.timer) clearTimeout(request.timer);
+    request.reject(error);
+  }
+
+  private schedule(): void {
+    if (this.running || this.closed || this.queue.length === 0) return;
+    if (this.queue.length >= this.options.maxBatchSize || this.options.maxBatchWaitMs <= 0) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = undefined;
+      void this.runBatch();
+      return;
+    }
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      void this.runBatch();
+    }, this.options.maxBatchWaitMs);
+  }
+
+  private async runBatch(): Promise<void> {
+    if (this.running || this.queue.length === 0) return;
+    this.running = true;
+    const batch = this.queue.splice(0, this.options.maxBatchSize);
+    const started = this.now();
+    try {
+      const outputs = await this.options.run(batch.map((e) => e.item));
+      if (outputs.length !== batch.length) throw new Error(`a batch of ${batch.length} gave ${outputs.length} outputs`);
+      batch.forEach((e, i) => {
+        const { request } = e;
+        if (request.settled) return;
+        request.outputs[e.index] = outputs[i];
+        if (--request.remaining === 0) {
+          request.settled = true;
+          if (request.timer) clearTimeout(request.timer);
+          request.resolve(request.outputs);
+        }
+      });
+      const seconds = Math.max(1e-4, (this.now() - started) / 1000);
+      const rate = batch.length / seconds;
+      this.rate = this.rate === 0 ? rate : 0.8 * this.rate + 0.2 * rate;
+      this.batches++;
+      this.items += batch.length;
+    } catch (error) {
+      for (const e of batch) this.fail(e.request, error);
+      // The rest of a failed request's items would only be thrown away.
+      for (let i = this.queue.length - 1; i >= 0; i--) if (this.queue[i].request.settled) this.queue.splice(i, 1);
+    } finally {
+      this.running = false;
+      // Items that arrived meanwhile form the next batch at once: they have waited already.
+      if (this.queue.length > 0 && !this.closed) void this.runBatch();
+    }
+  }
+}

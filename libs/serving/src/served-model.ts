@@ -1,0 +1,99 @@
+import * as tf from '@tensorflow/tfjs';
+import { ModelArtifactError, type ExportedModel, type ImageClassification } from '@modelsmith/ml';
+import { MicroBatcher } from './micro-batcher';
+import { rankRow } from './top-k';
+
+export interface BatchingOptions {
+  maxBatchSize: number;
+  maxBatchWaitMs: number;
+  maxQueuedImages: number;
+}
+
+/** One image's model input (normalized HWC float32) and the top-k its request asked for. */
+export interface ModelInput {
+  data: Float32Array;
+  topK: number;
+}
+
+/** Bytes the weights of a model occupy once loaded. */
+export function weightBytes(model: tf.LayersModel): number {
+  return model.weights.reduce((sum, w) => sum + w.shape.reduce((n: number, d) => n * (d ?? 1), 1) * (w.dtype === 'float32' || w.dtype === 'int32' ? 4 : 1), 0);
+}
+
+/**
+ * A loaded model with its own micro-batcher and a reference count: the cache may evict it while
+ * requests still use it, and it is disposed only once the last of them is done.
+ */
+export class ServedModel {
+  readonly bytes: number;
+  readonly batcher: MicroBatcher<ModelInput, ImageClassification>;
+  readonly inputShape: [number, number, number];
+  lastUsedAt = Date.now();
+  private users = 0;
+  private evicted = false;
+  private disposed = false;
+
+  constructor(
+    readonly modelId: string,
+    readonly version: string,
+    readonly exported: ExportedModel,
+    batching: BatchingOptions,
+  ) {
+    const { manifest } = exported;
+    if (manifest.input.kind !== 'image' || manifest.normalization === null) {
+      throw new ModelArtifactError('ARTIFACT_MODEL_MISMATCH', `model task ${manifest.task} does not take images`);
+    }
+    this.inputShape = [manifest.input.height, manifest.input.width, manifest.input.channels];
+    this.bytes = weightBytes(exported.model);
+    this.batcher = new MicroBatcher<ModelInput, ImageClassification>({
+      maxBatchSize: batching.maxBatchSize,
+      maxBatchWaitMs: batching.maxBatchWaitMs,
+      maxQueued: batching.maxQueuedImages,
+      run: (inputs) => this.run(inputs),
+    });
+  }
+
+  get inFlight(): number {
+    return this.users;
+  }
+
+  acquire(): void {
+    this.users++;
+    this.lastUsedAt = Date.now();
+  }
+
+  release(): void {
+    this.users--;
+    if (this.users === 0 && this.evicted) this.dispose();
+  }
+
+  /** Called by the cache when it drops this model: disposed now, or when the last user releases it. */
+  evict(): void {
+    this.evicted = true;
+    if (this.users === 0) this.dispose();
+  }
+
+  /** Refuses queued work and frees the weights. Idempotent. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.batcher.close();
+    this.exported.model.dispose();
+  }
+
+  private async run(inputs: ModelInput[]): Promise<ImageClassification[]> {
+    const [h, w, c] = this.inputShape;
+    const size = h * w * c;
+    const packed = new Float32Array(inputs.length * size);
+    inputs.forEach((input, i) => packed.set(input.data, i * size));
+    const probabilities = tf.tidy(() => this.exported.model.predict(tf.tensor4d(packed, [inputs.length, h, w, c])) as tf.Tensor2D);
+    let values: Float32Array;
+    try {
+      values = (await probabilities.data()) as Float32Array;
+    } finally {
+      probabilities.dispose();
+    }
+    const classes = this.exported.manifest.classNames;
+    return inputs.map((input, i) => rankRow(values.subarray(i * classes.length, (i + 1) * classes.length), classes, input.topK));
+  }
+}

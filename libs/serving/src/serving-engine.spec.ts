@@ -1,0 +1,186 @@
+import * as tf from '@tensorflow/tfjs';
+import sharp from 'sharp';
+import { classifyImages, exportModel, initBackend, InMemoryArtifactStore, loadExportedModel, ModelArtifactError, PreprocessError } from '@modelsmith/ml';
+import { ServingClosedError, ServingOverloadedError, ServingTimeoutError } from './errors';
+import { ServingEngine, type ModelRef, type ServingEngineOptions } from './serving-engine';
+
+const CLASSES = ['a', 'b', 'c', 'd'];
+
+function tinyModel(seed: number): tf.LayersModel {
+  const model = tf.sequential();
+  model.add(tf.layers.conv2d({ inputShape: [16, 16, 1], filters: 4, kernelSize: 3, strides: 2, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed }) }));
+  model.add(tf.layers.flatten());
+  model.add(tf.layers.dense({ units: CLASSES.length, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) }));
+  return model;
+}
+
+async function stored(store: InMemoryArtifactStore, id: string, seed: number): Promise<ModelRef> {
+  const model = tinyModel(seed);
+  await exportModel(model, store, `models/${id}/`, {
+    task: 'image-classification',
+    input: { kind: 'image', height: 16, width: 16, channels: 1, fit: 'fill' },
+    normalization: { kind: 'unit' },
+    classNames: CLASSES,
+    backboneId: null,
+    metrics: {},
+  });
+  model.dispose();
+  return { modelId: id, version: 'v1', prefix: `models/${id}/` };
+}
+
+/** Seeded grayscale PNGs of varying size (resized by the engine like in training). */
+async function images(n: number, seed: number): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  let s = seed;
+  for (let i = 0; i < n; i++) {
+    const size = 12 + (i % 3) * 6;
+    const px = Buffer.alloc(size * size);
+    for (let j = 0; j < px.length; j++) {
+      s = (s * 1103515245 + 12345) & 0x7fffffff;
+      px[j] = s % 256;
+    }
+    out.push(await sharp(px, { raw: { width: size, height: size, channels: 1 } }).png().toBuffer());
+  }
+  return out;
+}
+
+const soon = (ms = 10_000) => Date.now() + ms;
+const MODEL_BYTES = (3 * 3 * 1 * 4 + 4 + 7 * 7 * 4 * 4 + 4) * 4;
+
+describe('ServingEngine (wasm backend, real tfjs models)', () => {
+  let store: InMemoryArtifactStore;
+  let refs: ModelRef[];
+  let inputs: Buffer[];
+  const engines: ServingEngine[] = [];
+  const engine = (o: Partial<ServingEngineOptions> = {}) => {
+    const e = new ServingEngine({ reader: store, maxModelBytes: 1 << 30, maxBatchSize: 8, maxBatchWaitMs: 2, maxQueuedImages: 64, ...o });
+    engines.push(e);
+    return e;
+  };
+
+  beforeAll(async () => {
+    await initBackend({ prefer: 'wasm' });
+    store = new InMemoryArtifactStore();
+    refs = [await stored(store, 'm1', 1), await stored(store, 'm2', 2), await stored(store, 'm3', 3)];
+    inputs = await images(12, 42);
+  });
+
+  afterAll(async () => {
+    await Promise.all(engines.map((e) => e.close()));
+  });
+
+  it('answers exactly what classifyImages gives for the same model and images', async () => {
+    const e = engine();
+    const result = await e.predict(refs[0], inputs, { topK: 3, deadline: soon() });
+    const reference = await loadExportedModel(store, refs[0].prefix);
+    const expected = await classifyImages(reference, inputs, { topK: 3 });
+    reference.model.dispose();
+    expect(result).toEqual({ modelId: 'm1', version: 'v1', predictions: expected });
+    expect(result.predictions[0].top).toHaveLength(3);
+    expect((await e.predict(refs[0], inputs.slice(0, 1), { topK: 99, deadline: soon() })).predictions[0].top).toHaveLength(CLASSES.length);
+  });
+
+  it('serves concurrent requests in fewer forward passes, each with its own predictions', async () => {
+    const e = engine({ maxBatchWaitMs: 30 });
+    await e.warm(refs[1]);
+    const requests = [0, 2, 4, 6, 8, 10].map((i) => inputs.slice(i, i + 2));
+    const results = await Promise.all(requests.map((imgs) => e.predict(refs[1], imgs, { deadline: soon() })));
+    const reference = await loadExportedModel(store, refs[1].prefix);
+    for (const [i, imgs] of requests.entries()) expect(results[i].predictions).toEqual(await classifyImages(reference, imgs, { topK: 5 }));
+    reference.model.dispose();
+    const stats = e.stats().models.find((m) => m.modelId === 'm2')!;
+    expect(stats.images).toBe(12);
+    expect(stats.batches).toBeLessThan(requests.length);
+    expect(stats.batches).toBeGreaterThanOrEqual(2); // 12 images, at most 8 per pass
+  });
+
+  it('loads a model once for concurrent first requests', async () => {
+    const e = engine();
+    await Promise.all([0, 1, 2, 3].map((i) => e.predict(refs[2], [inputs[i]], { deadline: soon() })));
+    expect(e.stats().loads).toBe(1);
+  });
+
+  it('keeps loaded models under the memory cap, least recently used out first, and reloads on demand', async () => {
+    const e = engine({ maxModelBytes: Math.floor(MODEL_BYTES * 2.5) });
+    for (const ref of refs) await e.predict(ref, [inputs[0]], { deadline: soon() });
+    let stats = e.stats();
+    expect(stats.models.map((m) => m.modelId).sort()).toEqual(['m2', 'm3']);
+    expect(stats.models[0].bytes).toBe(MODEL_BYTES);
+    expect(stats.totalBytes).toBeLessThanOrEqual(stats.maxBytes);
+    expect(stats.evictions).toBe(1);
+    await e.predict(refs[0], [inputs[0]], { deadline: soon() });
+    stats = e.stats();
+    expect(stats.loads).toBe(4);
+    expect(stats.models.map((m) => m.modelId).sort()).toEqual(['m1', 'm3']);
+  });
+
+  it('finishes requests on a model evicted while they wait, and frees every tensor on close', async () => {
+    const before = tf.memory().numTensors;
+    const e = engine({ maxModelBytes: MODEL_BYTES, maxBatchWaitMs: 80 });
+    const waiting = e.predict(refs[0], inputs.slice(0, 3), { deadline: soon() });
+    await new Promise((r) => setTimeout(r, 10));
+    // Loading m2 evicts m1 while m1's request is still queued.
+    const other = await e.predict(refs[1], [inputs[0]], { deadline: soon() });
+    expect(e.stats().models.map((m) => m.modelId)).toEqual(['m2']);
+    const result = await waiting;
+    expect(result.predictions).toHaveLength(3);
+    expect(other.predictions).toHaveLength(1);
+    await e.close();
+    await e.close();
+    expect(tf.memory().numTensors).toBe(before);
+    await expect(e.predict(refs[0], [inputs[0]], { deadline: soon() })).rejects.toBeInstanceOf(ServingClosedError);
+  });
+
+  it('sheds work over the queue limit and drops requests past their deadline', async () => {
+    const e = engine({ maxQueuedImages: 4, maxBatchWaitMs: 150 });
+    await e.warm(refs[0]);
+    const queued = e.predict(refs[0], inputs.slice(0, 3), { deadline: soon() });
+    await new Promise((r) => setTimeout(r, 20));
+    const shed = await e.predict(refs[0], inputs.slice(0, 2), { deadline: soon() }).catch((x: unknown) => x);
+    expect(shed).toBeInstanceOf(ServingOverloadedError);
+    const late = await e.predict(refs[0], [inputs[0]], { deadline: Date.now() + 40 }).catch((x: unknown) => x);
+    expect(late).toBeInstanceOf(ServingTimeoutError);
+    await expect(queued).resolves.toMatchObject({ modelId: 'm1' });
+  });
+
+  it('says which image could not be decoded', async () => {
+    const e = engine();
+    const error = await e.predict(refs[0], [inputs[0], Buffer.from('not an image')], { deadline: soon() }).catch((x: unknown) => x);
+    expect(error).toBeInstanceOf(PreprocessError);
+    expect((error as Error).message).toMatch(/^image 1: /);
+  });
+
+  it('refuses hostile or oversized models before loading any weights, and does not cache the failure', async () => {
+    const hostile = new InMemoryArtifactStore();
+    const ref = await stored(hostile, 'evil', 5);
+    const manifestKey = `${ref.prefix}manifest.json`;
+    const manifest = JSON.parse(Buffer.from(await hostile.get(manifestKey)).toString()) as { files: { path: string; size: number }[] };
+    const shard = manifest.files.find((f) => f.path !== 'model.json')!;
+    const original = shard.path;
+    let weightReads = 0;
+    const reader = {
+      get: async (key: string) => {
+        if (key.endsWith('.bin')) weightReads++;
+        return hostile.get(key);
+      },
+    };
+    const e = new ServingEngine({ reader, maxModelBytes: 1 << 20, maxBatchSize: 4, maxBatchWaitMs: 0, maxQueuedImages: 8 });
+    engines.push(e);
+    for (const path of [`../${original}`, `/abs/${original}`]) {
+      shard.path = path;
+      await hostile.put(manifestKey, Buffer.from(JSON.stringify(manifest)));
+      const error = await e.predict(ref, [inputs[0]], { deadline: soon() }).catch((x: unknown) => x);
+      expect(error).toBeInstanceOf(ModelArtifactError);
+    }
+    shard.path = original;
+    await hostile.put(manifestKey, Buffer.from(JSON.stringify(manifest)));
+    const small = new ServingEngine({ reader, maxModelBytes: 1 << 20, maxBatchSize: 4, maxBatchWaitMs: 0, maxQueuedImages: 8, artifactLimits: { maxWeightBytes: 100 } });
+    engines.push(small);
+    const tooBig = await small.predict(ref, [inputs[0]], { deadline: soon() }).catch((x: unknown) => x);
+    expect((tooBig as ModelArtifactError).code).toBe('ARTIFACT_TOO_LARGE');
+    expect(weightReads).toBe(0);
+    expect(e.stats()).toMatchObject({ models: [], loads: 0, loadFailures: 2 });
+    // Repaired, the same model loads on the next request: failures are not cached.
+    await expect(e.predict(ref, [inputs[0]], { deadline: soon() })).resolves.toMatchObject({ modelId: 'evil' });
+  });
+});

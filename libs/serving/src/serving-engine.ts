@@ -1,0 +1,202 @@
+import { LRUCache } from 'lru-cache';
+import {
+  loadExportedModel,
+  ModelArtifactError,
+  preprocessImage,
+  PreprocessError,
+  type ArtifactLimits,
+  type ArtifactReader,
+  type ImageClassification,
+} from '@modelsmith/ml';
+import { ServingClosedError, ServingTimeoutError } from './errors';
+import { ServedModel, type ModelInput } from './served-model';
+
+/** Which stored model answers: the cache key is `${modelId}@${version}` (version: e.g. the row's updatedAt). */
+export interface ModelRef {
+  modelId: string;
+  version: string;
+  /** Object-store prefix of the exported model (manifest.json, model.json, shards). */
+  prefix: string;
+}
+
+export interface ServingEngineOptions {
+  reader: ArtifactReader;
+  /** Memory for loaded models (weights); least recently used ones are unloaded past it. */
+  maxModelBytes: number;
+  maxBatchSize: number;
+  maxBatchWaitMs: number;
+  /** Per model. */
+  maxQueuedImages: number;
+  artifactLimits?: Partial<ArtifactLimits>;
+  maxInputPixels?: number;
+  /** Delay before the one retry of a load that failed its integrity check (a training job may be rewriting the files). */
+  integrityRetryMs?: number;
+}
+
+export interface PredictOptions {
+  /** Classes per image, best first (default 5, capped at the class count). */
+  topK?: number;
+  /** Date.now() time after which the request fails with ServingTimeoutError instead of waiting on. */
+  deadline: number;
+}
+
+export interface PredictResult {
+  modelId: string;
+  version: string;
+  predictions: ImageClassification[];
+}
+
+export interface ServingStats {
+  models: Array<{ modelId: string; version: string; bytes: number; inFlight: number; queuedImages: number; batches: number; images: number; imagesPerSecond: number; lastUsedAt: string }>;
+  totalBytes: number;
+  maxBytes: number;
+  loads: number;
+  evictions: number;
+  loadFailures: number;
+}
+
+const DEFAULT_TOP_K = 5;
+const keyOf = (ref: ModelRef) => `${ref.modelId}@${ref.version}`;
+
+/**
+ * Online prediction over stored models: an LRU cache of loaded models under a memory cap (single-flight
+ * loads, manifests validated before any weight is read), and per model a micro-batcher that packs the
+ * images of concurrent requests into shared forward passes. Images are decoded and normalized as the
+ * model's manifest says (the training preprocessing) before they queue, on libuv's thread pool.
+ */
+export class ServingEngine {
+  private readonly cache: LRUCache<string, ServedModel>;
+  private readonly loading = new Map<string, Promise<ServedModel>>();
+  private closed = false;
+  private counters = { loads: 0, evictions: 0, loadFailures: 0 };
+
+  constructor(private readonly options: ServingEngineOptions) {
+    this.cache = new LRUCache<string, ServedModel>({
+      maxSize: options.maxModelBytes,
+      sizeCalculation: (m) => Math.max(1, Math.min(m.bytes, options.maxModelBytes)),
+      dispose: (m) => {
+        this.counters.evictions++;
+        m.evict();
+      },
+    });
+  }
+
+  async predict(ref: ModelRef, images: readonly Uint8Array[], options: PredictOptions): Promise<PredictResult> {
+    const model = await this.acquire(ref, options.deadline);
+    try {
+      const { manifest } = model.exported;
+      const topK = Math.max(1, Math.min(options.topK ?? DEFAULT_TOP_K, manifest.classNames.length));
+      const inputs = await this.preprocess(model, images, topK);
+      const predictions = await model.batcher.submit(inputs, options.deadline);
+      return { modelId: ref.modelId, version: ref.version, predictions };
+    } finally {
+      model.release();
+    }
+  }
+
+  /** Loads a model into the cache ahead of traffic (e.g. before a deployment switches to it). */
+  async warm(ref: ModelRef): Promise<void> {
+    const model = await this.acquire(ref, Number.POSITIVE_INFINITY);
+    model.release();
+  }
+
+  stats(): ServingStats {
+    const models = [...this.cache.values()].map((m) => {
+      const b = m.batcher.stats();
+      return {
+        modelId: m.modelId,
+        version: m.version,
+        bytes: m.bytes,
+        inFlight: m.inFlight,
+        queuedImages: b.queued,
+        batches: b.batches,
+        images: b.items,
+        imagesPerSecond: b.itemsPerSecond,
+        lastUsedAt: new Date(m.lastUsedAt).toISOString(),
+      };
+    });
+    return { models, totalBytes: this.cache.calculatedSize, maxBytes: this.options.maxModelBytes, ...this.counters };
+  }
+
+  /** Refuses queued and new work and unloads every model (models in use go when released). Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.loading.values()]);
+    this.cache.clear();
+  }
+
+  private async acquire(ref: ModelRef, deadline: number): Promise<ServedModel> {
+    if (this.closed) throw new ServingClosedError();
+    const key = keyOf(ref);
+    const cached = this.cache.get(key);
+    if (cached) {
+      cached.acquire();
+      return cached;
+    }
+    let pending = this.loading.get(key);
+    if (!pending) {
+      pending = this.load(ref).finally(() => this.loading.delete(key));
+      this.loading.set(key, pending);
+    }
+    const wait = deadline - Date.now();
+    const model = await (Number.isFinite(wait)
+      ? Promise.race([
+          pending,
+          new Promise<never>((_, reject) => setTimeout(() => reject(new ServingTimeoutError('the model did not load before the request deadline', 1)), Math.max(0, wait)).unref()),
+        ])
+      : pending);
+    if (this.closed) throw new ServingClosedError();
+    model.acquire();
+    return model;
+  }
+
+  private async load(ref: ModelRef): Promise<ServedModel> {
+    const read = () => loadExportedModel(this.options.reader, ref.prefix, { limits: this.options.artifactLimits });
+    try {
+      let exported;
+      try {
+        exported = await read();
+      } catch (e) {
+        if (!(e instanceof ModelArtifactError && e.code === 'ARTIFACT_INTEGRITY_MISMATCH')) throw e;
+        await new Promise((r) => setTimeout(r, this.options.integrityRetryMs ?? 500));
+        exported = await read();
+      }
+      let model: ServedModel;
+      try {
+        model = new ServedModel(ref.modelId, ref.version, exported, this.options);
+      } catch (e) {
+        exported.model.dispose();
+        throw e;
+      }
+      this.counters.loads++;
+      if (this.closed) {
+        model.dispose();
+        throw new ServingClosedError();
+      }
+      // A model bigger than the whole cap is still served: it is counted at the cap, so it evicts everything else.
+      this.cache.set(keyOf(ref), model);
+      return model;
+    } catch (e) {
+      this.counters.loadFailures++;
+      throw e;
+    }
+  }
+
+  private async preprocess(model: ServedModel, images: readonly Uint8Array[], topK: number): Promise<ModelInput[]> {
+    const { input, normalization } = model.exported.manifest;
+    if (input.kind !== 'image' || normalization === null) throw new Error('unreachable: ServedModel checks its input');
+    const spec = { height: input.height, width: input.width, channels: input.channels, normalization };
+    return Promise.all(
+      images.map(async (bytes, i) => {
+        try {
+          const image = await preprocessImage(bytes, spec, { fit: input.fit, maxInputPixels: this.options.maxInputPixels });
+          return { data: image.data, topK };
+        } catch (e) {
+          if (e instanceof PreprocessError) throw new PreprocessError(e.code, `image ${i}: ${e.message}`, { cause: e });
+          throw e;
+        }
+      }),
+    );
+  }
+}
