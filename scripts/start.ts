@@ -1,7 +1,8 @@
 /**
  * `npm start`: the whole platform on one machine. Checks Postgres and Redis, applies migrations, runs
  * a local S3-protocol server when no S3_ENDPOINT is configured (data under .data/s3), creates a
- * development tenant and key on first run, then starts the API and one worker and supervises them.
+ * development tenant and key on first run, then starts the API, one worker and the serving app and
+ * supervises them.
  * Ctrl-C stops everything gracefully.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -139,6 +140,7 @@ async function main(): Promise<void> {
 
   run('api', 'apps/api/src/main.js');
   run('worker', 'apps/worker/src/main.js');
+  run('serving', 'apps/serving/src/main.js');
 
   const base = config.PUBLIC_URL ?? `http://${config.API_HOST}:${config.API_PORT}`;
   for (let i = 0; i < 120; i++) {
@@ -153,6 +155,7 @@ async function main(): Promise<void> {
   say('');
   say(`Modelsmith is running: ${base}`);
   say(`  API docs (Swagger UI):   ${base}/docs`);
+  say(`  Predictions (serving):   ${config.SERVING_PUBLIC_URL ?? `http://${config.SERVING_HOST}:${config.SERVING_PORT}`}/v1/deployments/<id>/predict`);
   say(`  Development tenant:      ${tenantId}`);
   say(`  Its ADMIN API key:       ${devKey}`);
   say(`  Operator ADMIN_TOKEN:    ${config.ADMIN_TOKEN ?? '(set)'}   (creates tenants: POST /v1/admin/tenants)`);

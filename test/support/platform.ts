@@ -1,5 +1,5 @@
 /**
- * Boots the real API and worker as child processes (from dist/, built by `npm test` before the tests)
+ * Boots the real API, worker and serving app as child processes (from dist/, built by `npm test` before the tests)
  * against a fresh database, a random BullMQ prefix and a local S3-protocol server.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -65,6 +65,8 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
 
 export interface Platform {
   apiUrl: string;
+  servingUrl: string;
+  serving: ManagedProcess;
   workerUrl: string;
   adminToken: string;
   env: Record<string, string>;
@@ -74,6 +76,8 @@ export interface Platform {
   api: ManagedProcess;
   workers: ManagedProcess[];
   startWorker(extraEnv?: Record<string, string>): Promise<ManagedProcess>;
+  /** Another serving process with its own settings (e.g. tiny limits), stopped with the platform. */
+  startServing(extraEnv?: Record<string, string>): Promise<{ url: string; process: ManagedProcess }>;
   stop(): Promise<void>;
 }
 
@@ -90,6 +94,7 @@ export async function startPlatform(extraEnv: Record<string, string> = {}, opts:
   const s3 = await startTestS3();
   const adminToken = `adm_${randomBytes(24).toString('hex')}`;
   const apiPort = await freePort();
+  const servingPort = await freePort();
   const env: Record<string, string> = {
     NODE_ENV: 'test',
     LOG_LEVEL: 'warn',
@@ -103,12 +108,15 @@ export async function startPlatform(extraEnv: Record<string, string> = {}, opts:
     S3_BUCKET: s3.config.bucket,
     ADMIN_TOKEN: adminToken,
     API_PORT: String(apiPort),
+    SERVING_PORT: String(servingPort),
     ML_BACKEND: 'wasm',
     ...extraEnv,
   };
   const system = await createSystemPrismaClient(db.url, { poolSize: 2 });
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const api = launch('apps/api/src/main.js', env);
+  const servingUrl = `http://127.0.0.1:${servingPort}`;
+  const serving = launch('apps/serving/src/main.js', env);
   const workers: ManagedProcess[] = [];
   let firstWorkerUrl = '';
 
@@ -125,8 +133,21 @@ export async function startPlatform(extraEnv: Record<string, string> = {}, opts:
     return w;
   };
 
+  const extraServing: ManagedProcess[] = [];
+  const startServing = async (more: Record<string, string> = {}) => {
+    const port = await freePort();
+    const proc = launch('apps/serving/src/main.js', { ...env, SERVING_PORT: String(port), ...more });
+    extraServing.push(proc);
+    const url = `http://127.0.0.1:${port}`;
+    await waitFor('serving readiness', async () => {
+      if (proc.child.exitCode !== null) throw new ExitedError(`serving exited with code ${proc.child.exitCode}: ${proc.output()}`);
+      return (await fetch(`${url}/v1/health/ready`)).ok;
+    });
+    return { url, process: proc };
+  };
+
   const stop = async () => {
-    await Promise.all([stopProcess(api), ...workers.map(stopProcess)]);
+    await Promise.all([stopProcess(api), stopProcess(serving), ...extraServing.map(stopProcess), ...workers.map(stopProcess)]);
     await system.$disconnect();
     await s3.stop();
     await db.drop();
@@ -137,13 +158,17 @@ export async function startPlatform(extraEnv: Record<string, string> = {}, opts:
       if (api.child.exitCode !== null) throw new ExitedError(`api exited with code ${api.child.exitCode}`);
       return (await fetch(`${apiUrl}/v1/health/ready`)).ok;
     });
+    await waitFor('serving readiness', async () => {
+      if (serving.child.exitCode !== null) throw new ExitedError(`serving exited with code ${serving.child.exitCode}`);
+      return (await fetch(`${servingUrl}/v1/health/ready`)).ok;
+    });
     await startWorker();
   } catch (e) {
-    const logs = `--- api ---\n${api.output()}\n--- workers ---\n${workers.map((w) => w.output()).join('\n')}`;
+    const logs = `--- api ---\n${api.output()}\n--- serving ---\n${serving.output()}\n--- workers ---\n${workers.map((w) => w.output()).join('\n')}`;
     await stop();
     throw new Error(`${String(e)}\n${logs}`);
   }
-  return { apiUrl, workerUrl: firstWorkerUrl, adminToken, env, db, system, s3, api, workers, startWorker, stop };
+  return { apiUrl, servingUrl, serving, workerUrl: firstWorkerUrl, adminToken, env, db, system, s3, api, workers, startWorker, startServing, stop };
 }
 
 /** fetch against the API with an optional bearer token; returns status, headers and parsed body. */

@@ -8,6 +8,7 @@ import { ApiKeysController } from './api-keys/api-keys.controller';
 import { AuthModule } from './auth/auth.module';
 import { loggerParams } from '@modelsmith/http';
 import { DatasetsModule } from './datasets/datasets.module';
+import { DeploymentsModule } from './deployments/deployments.module';
 import { ModelsModule } from './models/models.module';
 import { HealthController } from './health/health.controller';
 import { JobsModule } from './jobs/jobs.module';
@@ -29,6 +30,7 @@ export class AppModule {
         JobsModule,
         DatasetsModule,
         ModelsModule,
+        DeploymentsModule,
       ],
       controllers: [HealthController, TenantsController, ApiKeysController],
     };

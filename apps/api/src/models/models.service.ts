@@ -4,7 +4,7 @@ import { ZipFile } from 'yazl';
 import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
 import { APP_PRISMA, withTenant, type Model, type PrismaClient } from '@modelsmith/db';
 import { OBJECT_STORE, type ObjectStore } from '@modelsmith/storage';
-import { notFound } from '@modelsmith/http';
+import { notFound, ProblemError } from '@modelsmith/http';
 import { page, type Page } from '../common/pagination';
 
 const ARCHIVE = 'download/model.zip';
@@ -68,10 +68,22 @@ export class ModelsService {
     return { url: await this.store.presignedGet(key, expires, { downloadName: name }), expiresInSeconds: expires, sizeBytes: stat?.size ?? 0 };
   }
 
-  /** Marks the model deleted and removes its artifacts. Deployments of it go with it. */
+  /** Marks the model deleted and removes its artifacts; refused (409) while an ACTIVE deployment serves it. */
   async delete(tenantId: string, id: string): Promise<void> {
     const model = await this.get(tenantId, id);
-    await withTenant(this.db, tenantId, (tx) => tx.model.update({ where: { id }, data: { status: 'DELETED' } }));
+    await withTenant(this.db, tenantId, async (tx) => {
+      const serving = await tx.deployment.findMany({ where: { modelId: id, status: 'ACTIVE' }, select: { id: true, name: true } });
+      if (serving.length > 0) {
+        throw new ProblemError({
+          status: 409,
+          code: 'CONFLICT',
+          title: 'Model is deployed',
+          detail: `model ${id} is served by ${serving.map((d) => `deployment ${d.id} (${d.name})`).join(', ')}; undeploy it or swap its model first`,
+          extensions: { deployments: serving.map((d) => d.id) },
+        });
+      }
+      await tx.model.update({ where: { id }, data: { status: 'DELETED' } });
+    });
     await this.store.deletePrefix(model.artifactPrefix);
   }
 }

@@ -1,0 +1,136 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
+import { APP_PRISMA, withTenant, type Deployment, type Model, type Prisma, type PrismaClient } from '@modelsmith/db';
+import { notFound, ProblemError } from '@modelsmith/http';
+import { page } from '../common/pagination';
+import type { CreateDeploymentDto, DeploymentQueryDto, UpdateDeploymentDto } from './dto/deployment.dto';
+import { DeploymentEvents } from './deployment-events';
+
+type Tx = Prisma.TransactionClient;
+type WithModel = Deployment & { model: Pick<Model, 'id' | 'name' | 'backbone' | 'metrics' | 'status' | 'createdAt'> };
+
+const MODEL_SUMMARY = { select: { id: true, name: true, backbone: true, metrics: true, status: true, createdAt: true } } as const;
+
+const inactive = (id: string) =>
+  new ProblemError({
+    status: 409,
+    code: 'CONFLICT',
+    title: 'Deployment is not active',
+    detail: `deployment ${id} is undeployed; POST /v1/deployments/${id}/activate first`,
+  });
+
+@Injectable()
+export class DeploymentsService {
+  constructor(
+    @Inject(APP_PRISMA) private readonly db: PrismaClient,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly events: DeploymentEvents,
+  ) {}
+
+  /** Where clients send predictions for a deployment (the serving app). */
+  predictUrl(id: string): string {
+    const base = this.config.SERVING_PUBLIC_URL ?? `http://${this.config.SERVING_HOST}:${this.config.SERVING_PORT}`;
+    return `${base.replace(/\/+$/, '')}/v1/deployments/${id}/predict`;
+  }
+
+  view(d: WithModel) {
+    return {
+      id: d.id,
+      name: d.name,
+      status: d.status,
+      modelId: d.modelId,
+      model: { id: d.model.id, name: d.model.name, backbone: d.model.backbone, metrics: d.model.metrics, createdAt: d.model.createdAt },
+      config: d.config ?? {},
+      predictUrl: this.predictUrl(d.id),
+      createdAt: d.createdAt,
+      updatedAt: d.updatedAt,
+    };
+  }
+
+  async create(tenantId: string, body: CreateDeploymentDto): Promise<WithModel> {
+    const created = await withTenant(this.db, tenantId, async (tx) => {
+      const model = await this.servableModel(tx, body.modelId);
+      return tx.deployment.create({
+        data: { tenantId, modelId: model.id, name: body.name ?? model.name, status: 'ACTIVE', config: { ...body.config } },
+        include: { model: MODEL_SUMMARY },
+      });
+    });
+    await this.events.changed({ tenantId, deploymentId: created.id });
+    return created;
+  }
+
+  list(tenantId: string, q: DeploymentQueryDto) {
+    return withTenant(this.db, tenantId, async (tx) =>
+      page(
+        await tx.deployment.findMany({
+          where: q.status ? { status: q.status } : {},
+          include: { model: MODEL_SUMMARY },
+          orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+          take: q.limit + 1,
+          ...(q.cursor ? { cursor: { id: q.cursor }, skip: 1 } : {}),
+        }),
+        q.limit,
+      ),
+    );
+  }
+
+  async get(tenantId: string, id: string): Promise<WithModel> {
+    const found = await withTenant(this.db, tenantId, (tx) => tx.deployment.findFirst({ where: { id }, include: { model: MODEL_SUMMARY } }));
+    if (!found) throw notFound('deployment', id);
+    return found;
+  }
+
+  /** Renames, reconfigures or swaps the model of an ACTIVE deployment. */
+  async update(tenantId: string, id: string, body: UpdateDeploymentDto): Promise<WithModel> {
+    const updated = await withTenant(this.db, tenantId, async (tx) => {
+      const current = await tx.deployment.findFirst({ where: { id } });
+      if (!current) throw notFound('deployment', id);
+      if (current.status !== 'ACTIVE') throw inactive(id);
+      const model = body.modelId && body.modelId !== current.modelId ? await this.servableModel(tx, body.modelId) : undefined;
+      return tx.deployment.update({
+        where: { id },
+        data: {
+          ...(model ? { modelId: model.id } : {}),
+          ...(body.name ? { name: body.name } : {}),
+          ...(body.config ? { config: { ...((current.config as object | null) ?? {}), ...body.config } } : {}),
+        },
+        include: { model: MODEL_SUMMARY },
+      });
+    });
+    await this.events.changed({ tenantId, deploymentId: id });
+    return updated;
+  }
+
+  async setStatus(tenantId: string, id: string, status: 'ACTIVE' | 'INACTIVE'): Promise<WithModel> {
+    const updated = await withTenant(this.db, tenantId, async (tx) => {
+      const current = await tx.deployment.findFirst({ where: { id } });
+      if (!current) throw notFound('deployment', id);
+      if (status === 'ACTIVE') await this.servableModel(tx, current.modelId);
+      return tx.deployment.update({ where: { id }, data: { status }, include: { model: MODEL_SUMMARY } });
+    });
+    await this.events.changed({ tenantId, deploymentId: id });
+    return updated;
+  }
+
+  async delete(tenantId: string, id: string): Promise<void> {
+    const deleted = await withTenant(this.db, tenantId, (tx) => tx.deployment.deleteMany({ where: { id } }));
+    if (deleted.count === 0) throw notFound('deployment', id);
+    await this.events.changed({ tenantId, deploymentId: id });
+  }
+
+  /** The model, if it exists for the tenant (404), is READY (404) and can be served online (422). */
+  private async servableModel(tx: Tx, modelId: string): Promise<Model> {
+    const model = await tx.model.findFirst({ where: { id: modelId, status: 'READY' } });
+    if (!model) throw notFound('model', modelId);
+    if (model.task !== 'IMAGE_CLASSIFICATION' || model.manifest === null) {
+      throw new ProblemError({
+        status: 422,
+        code: 'UNPROCESSABLE',
+        title: 'Model cannot be deployed',
+        detail: `model ${modelId} is a ${model.task.toLowerCase().replace(/_/g, '-')} model${model.manifest === null ? ' without an exported manifest' : ''}; online prediction serves image classification models`,
+        extensions: { reason: 'MODEL_NOT_SERVABLE' },
+      });
+    }
+    return model;
+  }
+}

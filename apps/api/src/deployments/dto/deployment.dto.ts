@@ -1,0 +1,65 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsObject, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
+import { PageQueryDto } from '../../common/pagination';
+
+export class DeploymentConfigDto {
+  @ApiPropertyOptional({ description: 'Classes returned per image unless a request asks otherwise', minimum: 1, maximum: 20, default: 5 })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(20)
+  topK?: number;
+}
+
+export class CreateDeploymentDto {
+  @ApiProperty({ description: 'The READY image-classification model to serve' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(64)
+  modelId!: string;
+
+  @ApiPropertyOptional({ example: 'digits-prod', description: "Defaults to the model's name" })
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(100)
+  name?: string;
+
+  @ApiPropertyOptional({ type: DeploymentConfigDto })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => DeploymentConfigDto)
+  config?: DeploymentConfigDto;
+}
+
+export class UpdateDeploymentDto {
+  @ApiPropertyOptional({ description: 'Swap the model behind the deployment; serving loads it before sending traffic to it' })
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(64)
+  modelId?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(100)
+  name?: string;
+
+  @ApiPropertyOptional({ type: DeploymentConfigDto })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => DeploymentConfigDto)
+  config?: DeploymentConfigDto;
+}
+
+export class DeploymentQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ enum: ['ACTIVE', 'INACTIVE'] })
+  @IsOptional()
+  @IsIn(['ACTIVE', 'INACTIVE'])
+  status?: 'ACTIVE' | 'INACTIVE';
+}

@@ -1,0 +1,153 @@
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
+import { deploymentEventsChannel } from '@modelsmith/contracts';
+import { APP_PRISMA, withTenant, type PrismaClient } from '@modelsmith/db';
+import { notFound, ProblemError } from '@modelsmith/http';
+import type { ModelRef } from '@modelsmith/serving';
+import { REDIS_SUBSCRIBER } from '../redis.provider';
+import { ENGINE, type Engine } from '../engine.provider';
+
+/** How long a deployment lookup is reused before it is read again (changes also arrive over Redis at once). */
+export const DEPLOYMENT_CACHE_TTL_MS = 2_000;
+
+export interface ResolvedDeployment {
+  id: string;
+  tenantId: string;
+  active: boolean;
+  ref: ModelRef;
+  /** The deployment's default top-k (config.topK), if set. */
+  topK: number | null;
+}
+
+interface Entry {
+  /** null: no such deployment for this tenant. */
+  value: ResolvedDeployment | null;
+  fetchedAt: number;
+  refreshing?: Promise<void>;
+}
+
+function sameModel(a: ModelRef, b: ModelRef): boolean {
+  return a.modelId === b.modelId && a.version === b.version;
+}
+
+/**
+ * Maps (tenant, deployment id) to the model that answers, with a short-lived cache. When a
+ * deployment's model changes, the new model is loaded (warmed) before requests are sent to it; until
+ * then the previous model keeps answering, so a swap fails no request.
+ */
+@Injectable()
+export class DeploymentResolver implements OnModuleInit {
+  private readonly logger = new Logger('Deployments');
+  private readonly entries = new Map<string, Entry>();
+  private readonly firstLoads = new Map<string, Promise<Entry>>();
+
+  constructor(
+    @Inject(APP_PRISMA) private readonly db: PrismaClient,
+    @Inject(REDIS_SUBSCRIBER) private readonly subscriber: Redis,
+    @Inject(ENGINE) private readonly engine: Engine,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    const channel = deploymentEventsChannel(this.config.QUEUE_PREFIX);
+    this.subscriber.on('message', (ch: string, message: string) => {
+      if (ch !== channel) return;
+      try {
+        const { tenantId, deploymentId } = JSON.parse(message) as { tenantId?: unknown; deploymentId?: unknown };
+        if (typeof tenantId === 'string' && typeof deploymentId === 'string') this.invalidate(tenantId, deploymentId);
+      } catch {
+        this.logger.warn(`ignoring a malformed deployment notice: ${message.slice(0, 200)}`);
+      }
+    });
+    // Not awaited past a short wait: without Redis, lookups still expire after DEPLOYMENT_CACHE_TTL_MS.
+    await Promise.race([
+      this.subscriber.subscribe(channel).catch((e: unknown) => this.logger.warn(`cannot subscribe to ${channel}: ${String(e)}`)),
+      new Promise((done) => setTimeout(done, 2_000).unref()),
+    ]);
+  }
+
+  /** The deployment's answering model; 404 when it does not exist for the tenant, 409 when undeployed. */
+  async resolve(tenantId: string, deploymentId: string): Promise<ResolvedDeployment> {
+    const key = `${tenantId}/${deploymentId}`;
+    let entry = this.entries.get(key);
+    if (!entry) {
+      entry = await this.firstLoad(key, tenantId, deploymentId);
+    } else if (Date.now() - entry.fetchedAt > DEPLOYMENT_CACHE_TTL_MS && !entry.refreshing) {
+      const current = entry;
+      current.refreshing = this.refresh(current, tenantId, deploymentId).finally(() => (current.refreshing = undefined));
+    }
+    const value = entry.value;
+    if (!value) throw notFound('deployment', deploymentId);
+    if (!value.active) {
+      throw new ProblemError({
+        status: 409,
+        code: 'CONFLICT',
+        title: 'Deployment is not active',
+        detail: `deployment ${deploymentId} is undeployed; activate it (POST /v1/deployments/${deploymentId}/activate on the API) to predict`,
+      });
+    }
+    return value;
+  }
+
+  /** Forgets what is known of a deployment so the next request reads it again (and warms a new model). */
+  invalidate(tenantId: string, deploymentId: string): void {
+    const entry = this.entries.get(`${tenantId}/${deploymentId}`);
+    if (!entry) return;
+    entry.fetchedAt = 0;
+    if (!entry.refreshing) {
+      entry.refreshing = this.refresh(entry, tenantId, deploymentId).finally(() => (entry.refreshing = undefined));
+    }
+  }
+
+  private firstLoad(key: string, tenantId: string, deploymentId: string): Promise<Entry> {
+    let pending = this.firstLoads.get(key);
+    if (!pending) {
+      pending = this.read(tenantId, deploymentId)
+        .then((value) => {
+          const entry: Entry = { value, fetchedAt: Date.now() };
+          this.entries.set(key, entry);
+          return entry;
+        })
+        .finally(() => this.firstLoads.delete(key));
+      this.firstLoads.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async refresh(entry: Entry, tenantId: string, deploymentId: string): Promise<void> {
+    try {
+      const next = await this.read(tenantId, deploymentId);
+      const previous = entry.value;
+      if (next?.active && previous?.active && !sameModel(previous.ref, next.ref)) {
+        // A swap: load the new model while the old one keeps answering.
+        await this.engine.warm(next.ref);
+        this.logger.log(`deployment ${deploymentId}: now answering with model ${next.ref.modelId} (was ${previous.ref.modelId})`);
+      }
+      entry.value = next;
+      entry.fetchedAt = Date.now();
+    } catch (e) {
+      // Keep serving what we have; the next request past the TTL tries again.
+      entry.fetchedAt = Date.now();
+      this.logger.warn(`could not refresh deployment ${deploymentId}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  private async read(tenantId: string, deploymentId: string): Promise<ResolvedDeployment | null> {
+    const row = await withTenant(this.db, tenantId, (tx) =>
+      tx.deployment.findFirst({
+        where: { id: deploymentId },
+        select: { id: true, status: true, config: true, model: { select: { id: true, status: true, artifactPrefix: true, updatedAt: true } } },
+      }),
+    );
+    if (!row) return null;
+    const config = (row.config ?? {}) as { topK?: unknown };
+    return {
+      id: row.id,
+      tenantId,
+      active: row.status === 'ACTIVE' && row.model.status === 'READY',
+      ref: { modelId: row.model.id, version: row.model.updatedAt.toISOString(), prefix: row.model.artifactPrefix },
+      topK: typeof config.topK === 'number' ? config.topK : null,
+    };
+  }
+}

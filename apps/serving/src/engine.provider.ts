@@ -1,0 +1,29 @@
+import { Inject, Injectable, OnApplicationShutdown, type Provider } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
+import { ServingEngine } from '@modelsmith/serving';
+import { OBJECT_STORE, type ObjectStore } from '@modelsmith/storage';
+
+export const ENGINE = Symbol('ENGINE');
+export type Engine = ServingEngine;
+
+export const engineProvider: Provider = {
+  provide: ENGINE,
+  inject: [APP_CONFIG, OBJECT_STORE],
+  useFactory: (config: AppConfig, store: ObjectStore) =>
+    new ServingEngine({
+      reader: { get: async (key) => new Uint8Array(await store.getBytes(key)) },
+      maxModelBytes: config.SERVING_MODEL_CACHE_MB * 1024 * 1024,
+      maxBatchSize: config.SERVING_MAX_BATCH_SIZE,
+      maxBatchWaitMs: config.SERVING_MAX_BATCH_WAIT_MS,
+      maxQueuedImages: config.SERVING_MAX_QUEUED_IMAGES,
+    }),
+};
+
+@Injectable()
+export class EngineLifecycle implements OnApplicationShutdown {
+  constructor(@Inject(ENGINE) private readonly engine: Engine) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.engine.close();
+  }
+}

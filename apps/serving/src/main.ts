@@ -1,0 +1,44 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger } from 'nestjs-pino';
+import { ConfigError, loadConfig, type AppConfig } from '@modelsmith/config';
+import { ProblemFilter } from '@modelsmith/http';
+import { initBackend } from '@modelsmith/ml';
+import { ServingModule } from './serving.module';
+
+function config(): AppConfig {
+  try {
+    return loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`modelsmith serving: ${e.message}\n`);
+      process.exit(78);
+    }
+    throw e;
+  }
+}
+
+/**
+ * The serving app: online prediction for deployments (`POST /v1/deployments/:id/predict`), apart from
+ * the API so it scales on its own. Bodies are parsed by the predict route itself (size-capped).
+ */
+async function bootstrap(): Promise<void> {
+  const cfg = config();
+  const app = await NestFactory.create<NestExpressApplication>(ServingModule.forRoot(cfg), { bufferLogs: true, bodyParser: false });
+  const logger = app.get(Logger);
+  app.useLogger(logger);
+  const backend = await initBackend({ prefer: cfg.ML_BACKEND, log: (m) => logger.log(m) });
+  logger.log(`serving on the ${backend.name} backend`);
+  app.setGlobalPrefix('v1');
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.useGlobalFilters(new ProblemFilter());
+  app.enableShutdownHooks();
+  const server = await app.listen(cfg.SERVING_PORT, cfg.SERVING_HOST);
+  // Keep-alive longer than typical load balancer idle timeouts, so pooled client connections are reused.
+  (server as { keepAliveTimeout: number }).keepAliveTimeout = 65_000;
+  logger.log(`serving listening on ${await app.getUrl()}`);
+}
+
+void bootstrap();
