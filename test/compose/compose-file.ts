@@ -14,6 +14,8 @@ export interface ComposeService {
   build?: string | { context: string; dockerfile?: string };
   command?: string[];
   restart?: string;
+  stop_grace_period?: string;
+  ports?: string[];
   profiles?: string[];
   environment?: Record<string, string | number | boolean | null>;
   depends_on?: Record<string, { condition: string }>;

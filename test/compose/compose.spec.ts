@@ -11,7 +11,7 @@ import {
   type ComposeService,
 } from './compose-file';
 
-const APP_SERVICES = ['api', 'worker', 'worker-gpu'];
+const APP_SERVICES = ['api', 'worker', 'worker-gpu', 'serving'];
 const INFRA = ['postgres', 'redis', 'minio'];
 
 function dockerfileOf(service: ComposeService): string | undefined {
@@ -23,6 +23,13 @@ function dockerfileOf(service: ComposeService): string | undefined {
 function healthcheckCommand(service: ComposeService): string {
   const test = service.healthcheck?.test;
   return Array.isArray(test) ? test.join(' ') : (test ?? '');
+}
+
+/** Compose durations as used here (`45s`, `1m30s`) in seconds. */
+function durationSeconds(value: string | undefined): number {
+  const m = /^(?:(\d+)m)?(?:(\d+)s)?$/.exec(value ?? '');
+  if (!value || !m) throw new Error(`unsupported duration: ${value}`);
+  return Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0);
 }
 
 function expectValidConfig(env: Record<string, string>): ReturnType<typeof loadConfig> {
@@ -39,14 +46,14 @@ describe('docker-compose.yml (static checks; no Docker engine here)', () => {
   const compose = loadCompose();
   const services = compose.services;
 
-  it('runs postgres 16, redis 7, minio, api and worker, plus a gpu-profile worker', () => {
-    for (const name of [...INFRA, 'api', 'worker', 'worker-gpu'])
+  it('runs postgres 16, redis 7, minio, api, worker and serving, plus a gpu-profile worker', () => {
+    for (const name of [...INFRA, 'api', 'worker', 'worker-gpu', 'serving'])
       expect(Object.keys(services)).toContain(name);
     expect(services.postgres.image).toMatch(/^postgres:16(\b|-)/);
     expect(services.redis.image).toMatch(/^redis:7(\b|-)/);
     expect(services.minio.image).toMatch(/minio\/minio/);
     expect(services['worker-gpu'].profiles).toEqual(['gpu']);
-    for (const name of ['api', 'worker']) expect(services[name].profiles).toBeUndefined();
+    for (const name of ['api', 'worker', 'serving']) expect(services[name].profiles).toBeUndefined();
   });
 
   it('gives every service an image or a build', () => {
@@ -80,7 +87,7 @@ describe('docker-compose.yml (static checks; no Docker engine here)', () => {
     }
   });
 
-  it('starts api and workers only after postgres, redis and minio are healthy and migrations ran', () => {
+  it('starts api, workers and serving only after postgres, redis and minio are healthy and migrations ran', () => {
     for (const name of APP_SERVICES) {
       const deps = services[name].depends_on ?? {};
       for (const infra of INFRA)
@@ -142,6 +149,38 @@ describe('docker-compose.yml (static checks; no Docker engine here)', () => {
         `http://127.0.0.1:${worker.WORKER_HEALTH_PORT}/health`,
       );
     }
+    const serving = expectValidConfig(environmentOf(services.serving));
+    expect(serving.SERVING_HOST).toBe('0.0.0.0');
+    expect(healthcheckCommand(services.serving)).toContain(
+      `http://127.0.0.1:${serving.SERVING_PORT}/v1/health/ready`,
+    );
+  });
+
+  it('publishes the serving port, which the api hands out as predictUrl base', () => {
+    const serving = expectValidConfig(environmentOf(services.serving));
+    expect(services.serving.ports).toContain(`${serving.SERVING_PORT}:${serving.SERVING_PORT}`);
+    expect(services.api.ports).not.toContainEqual(
+      expect.stringMatching(new RegExp(`:${serving.SERVING_PORT}$`)),
+    );
+    const api = expectValidConfig(environmentOf(services.api));
+    expect(api.SERVING_PUBLIC_URL).toBe(`http://localhost:${serving.SERVING_PORT}`);
+    expect(serving.SERVING_PUBLIC_URL).toBe(api.SERVING_PUBLIC_URL);
+    const custom = loadCompose({ SERVING_PUBLIC_URL: 'https://predict.example.com' });
+    expect(expectValidConfig(environmentOf(custom.services.api)).SERVING_PUBLIC_URL).toBe(
+      'https://predict.example.com',
+    );
+  });
+
+  it('gives serving an ML backend and time to finish in-flight predictions on stop', () => {
+    const serving = expectValidConfig(environmentOf(services.serving));
+    expect(serving.ML_BACKEND).toBe('auto');
+    expect(
+      expectValidConfig(environmentOf(loadCompose({ ML_BACKEND: 'wasm' }).services.serving)).ML_BACKEND,
+    ).toBe('wasm');
+    expect(durationSeconds(services.serving.stop_grace_period) * 1000).toBeGreaterThan(
+      serving.SERVING_REQUEST_TIMEOUT_MS,
+    );
+    expect(durationSeconds('1m30s')).toBe(90);
   });
 
   it('routes the cpu worker to the cpu queue and the gpu worker to the gpu queue on a reserved GPU', () => {
@@ -176,6 +215,9 @@ describe('docker-compose.yml (static checks; no Docker engine here)', () => {
     }
     expect(services.api.command).toEqual(['node', 'dist/apps/api/src/main.js']);
     expect(services.worker.command).toEqual(['node', 'dist/apps/worker/src/main.js']);
+    expect(services.serving.command).toEqual(['node', 'dist/apps/serving/src/main.js']);
+    expect(services.serving.image).toBe(services.api.image);
+    expect(services.serving.build).toEqual(services.api.build);
   });
 });
 
@@ -204,6 +246,16 @@ describe('deploy/Dockerfile', () => {
   it('copies what the migration runner reads at run time', () => {
     expect(text).toMatch(/COPY --from=build .*\/app\/prisma \.\/prisma/);
     expect(existsSync(join(ROOT, 'prisma', 'migrations'))).toBe(true);
+  });
+
+  it('ships the build output of every app the compose file runs (api, worker, serving)', () => {
+    // The runtime stage copies all of dist, and the build compiles every app under apps/.
+    expect(text).toMatch(/^COPY --from=build .*\/app\/dist \.\/dist$/m);
+    const build = JSON.parse(readText('tsconfig.build.json')) as { include: string[]; exclude?: string[] };
+    expect(build.include).toContain('apps/**/*.ts');
+    expect(build.exclude ?? []).not.toContainEqual(expect.stringMatching(/^apps/));
+    expect(existsSync(join(ROOT, 'apps', 'serving', 'src', 'main.ts'))).toBe(true);
+    expect(text).toMatch(/^EXPOSE .*\b3002\b/m);
   });
 
   it('has a GPU variant for the worker', () => {

@@ -11,6 +11,7 @@ interface Container {
   ports?: { name: string; containerPort: number }[];
   livenessProbe?: { httpGet?: { path: string; port: string | number } };
   readinessProbe?: { httpGet?: { path: string; port: string | number } };
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
 }
 interface PodSpec {
   containers: Container[];
@@ -63,6 +64,23 @@ function containerEnv(c: Container): Record<string, string> {
   return env;
 }
 
+/** A Kubernetes memory quantity (binary or decimal suffix) in MiB. */
+function mebibytes(quantity: string | undefined): number {
+  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(quantity ?? '');
+  if (!quantity || !m) throw new Error(`unsupported memory quantity: ${quantity}`);
+  const factor: Record<string, number> = {
+    Ki: 1 / 1024,
+    Mi: 1,
+    Gi: 1024,
+    Ti: 1024 * 1024,
+    k: 1e3 / 2 ** 20,
+    M: 1e6 / 2 ** 20,
+    G: 1e9 / 2 ** 20,
+    T: 1e12 / 2 ** 20,
+  };
+  return Number(m[1]) * (m[2] ? factor[m[2]] : 1 / 2 ** 20);
+}
+
 describe('deploy/k8s manifests (static checks)', () => {
   it('lists files that exist, each a parseable manifest', () => {
     for (const file of kustomization.resources ?? []) expect(existsSync(join(ROOT, DIR, file))).toBe(true);
@@ -70,7 +88,7 @@ describe('deploy/k8s manifests (static checks)', () => {
     expect(secret.kind).toBe('Secret');
   });
 
-  it.each(['modelsmith-api', 'modelsmith-worker'])(
+  it.each(['modelsmith-api', 'modelsmith-worker', 'modelsmith-serving'])(
     '%s: selector matches pod labels and the env passes the config schema',
     (name) => {
       const deployment = byKind('Deployment', name);
@@ -96,6 +114,42 @@ describe('deploy/k8s manifests (static checks)', () => {
     const service = byKind('Service', 'modelsmith-api');
     expect(service.spec?.selector).toEqual(api.spec?.selector?.matchLabels);
     expect(service.spec?.ports?.[0].targetPort).toBe('http');
+  });
+
+  it('probes the serving health routes on its port and exposes it through the Service', () => {
+    const serving = byKind('Deployment', 'modelsmith-serving');
+    const c = serving.spec?.template?.spec.containers[0] as Container;
+    expect(c.command).toEqual(['node', 'dist/apps/serving/src/main.js']);
+    const config = loadConfig(containerEnv(c));
+    expect(config.SERVING_HOST).toBe('0.0.0.0');
+    expect(c.ports).toContainEqual({ name: 'http', containerPort: config.SERVING_PORT });
+    expect(c.livenessProbe?.httpGet).toEqual({ path: '/v1/health/live', port: 'http' });
+    expect(c.readinessProbe?.httpGet).toEqual({ path: '/v1/health/ready', port: 'http' });
+    const service = byKind('Service', 'modelsmith-serving');
+    expect(service.spec?.selector).toEqual(serving.spec?.selector?.matchLabels);
+    expect(service.spec?.selector).not.toEqual(byKind('Service', 'modelsmith-api').spec?.selector);
+    expect(service.spec?.ports?.[0].targetPort).toBe('http');
+    expect((serving.spec as { replicas?: number }).replicas).toBeGreaterThanOrEqual(2);
+  });
+
+  it('sizes the serving memory limit for its model cache plus overhead, and drains longer than a request', () => {
+    const serving = byKind('Deployment', 'modelsmith-serving');
+    const pod = serving.spec?.template?.spec as PodSpec;
+    const c = pod.containers[0];
+    const config = loadConfig(containerEnv(c));
+    expect(configMap.data?.SERVING_MODEL_CACHE_MB).toBeDefined();
+    const limit = mebibytes(c.resources?.limits?.memory);
+    expect(limit).toBeGreaterThanOrEqual(config.SERVING_MODEL_CACHE_MB + 512);
+    expect(mebibytes(c.resources?.requests?.memory)).toBeLessThanOrEqual(limit);
+    expect(pod.terminationGracePeriodSeconds ?? 30).toBeGreaterThan(config.SERVING_REQUEST_TIMEOUT_MS / 1000);
+    expect([mebibytes('2Gi'), mebibytes('1536Mi'), mebibytes('1G')]).toEqual([2048, 1536, 1e9 / 2 ** 20]);
+  });
+
+  it('tells the api where serving is reachable (predictUrl)', () => {
+    const api = byKind('Deployment', 'modelsmith-api');
+    const config = loadConfig(containerEnv(api.spec?.template?.spec.containers[0] as Container));
+    expect(config.SERVING_PUBLIC_URL).toMatch(/^https?:\/\//);
+    expect(config.SERVING_PUBLIC_URL).not.toBe(config.PUBLIC_URL);
   });
 
   it('probes the worker /health and lets it drain longer than its shutdown grace', () => {
