@@ -7,6 +7,7 @@ import { JobStoreModule, QueueModule } from '@modelsmith/jobs';
 import { StorageModule } from '@modelsmith/storage';
 import { loggerParams } from './logging';
 import { WorkerHealthController } from './health/health.controller';
+import { BatchPredictHandler } from './handlers/batch-predict.handler';
 import { IngestDatasetHandler } from './handlers/ingest-dataset.handler';
 import { NoopHandler } from './handlers/noop.handler';
 import { TrainHandler } from './handlers/train.handler';
@@ -15,7 +16,7 @@ import { CpuQueueProcessor, GpuQueueProcessor } from './runtime/processors';
 import { ShutdownSignal } from './runtime/shutdown-signal';
 
 /** Every job handler of the worker; boot fails unless each job definition has exactly one. */
-export const HANDLERS: Provider[] = [NoopHandler, IngestDatasetHandler, TrainHandler];
+export const HANDLERS: Provider[] = [NoopHandler, IngestDatasetHandler, TrainHandler, BatchPredictHandler];
 
 @Module({})
 export class WorkerModule {

@@ -48,6 +48,7 @@ export const JOBS = {
     kind: 'INGEST_DATASET',
   }),
   train: define({ name: 'training.run', version: 1, payload: jobRef, queues: ['cpu', 'gpu'], kind: 'TRAIN' }),
+  batchPredict: define({ name: 'prediction.batch', version: 1, payload: jobRef, queues: ['cpu'], kind: 'BATCH_PREDICT' }),
 } as const;
 
 export type JobKey = keyof typeof JOBS;

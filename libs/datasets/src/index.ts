@@ -42,3 +42,5 @@ export {
   type SplitRatios,
 } from './split/split-types';
 export type * from './stats/report-types';
+export { archiveFiles, openArchive, type ArchiveFileBytes } from './archive/open-archive';
+export type { ArchiveReader } from './archive/archive-types';

@@ -8,6 +8,8 @@ import { StorageError } from './errors';
  *   tenants/<t>/datasets/<d>/versions/<v>/shards/<file>
  *   tenants/<t>/jobs/<j>/checkpoints/<file>
  *   tenants/<t>/jobs/<j>/logs/<file>
+ *   tenants/<t>/jobs/<j>/output/<file>
+ *   tenants/<t>/batch-inputs/<upload>/<file>
  *   tenants/<t>/models/<m>/<file>
  */
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -67,6 +69,13 @@ export const keys = {
   jobLogsPrefix: (tenantId: string, jobId: string): string => keys.job(tenantId, jobId) + 'logs/',
   jobLog: (tenantId: string, jobId: string, file: string): string =>
     keys.jobLogsPrefix(tenantId, jobId) + assertRelativePath(file),
+
+  /** What a job produced for its owner to download (e.g. batch predictions). */
+  jobOutput: (tenantId: string, jobId: string, file: string): string =>
+    keys.job(tenantId, jobId) + join('output', assertRelativePath(file)),
+  /** An archive uploaded for a batch prediction job (the upload id is known before the job). */
+  batchInput: (tenantId: string, uploadId: string, file: string): string =>
+    keys.tenant(tenantId) + join('batch-inputs', assertId('upload', uploadId), assertRelativePath(file)),
 
   model: (tenantId: string, modelId: string): string =>
     keys.tenant(tenantId) + join('models', assertId('model', modelId)) + '/',

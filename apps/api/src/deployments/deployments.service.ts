@@ -3,6 +3,7 @@ import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
 import { APP_PRISMA, withTenant, type Deployment, type Model, type Prisma, type PrismaClient } from '@modelsmith/db';
 import { notFound, ProblemError } from '@modelsmith/http';
 import { page } from '../common/pagination';
+import { assertServable } from '../models/servable-model';
 import type { CreateDeploymentDto, DeploymentQueryDto, UpdateDeploymentDto } from './dto/deployment.dto';
 import { DeploymentEvents } from './deployment-events';
 
@@ -122,15 +123,7 @@ export class DeploymentsService {
   private async servableModel(tx: Tx, modelId: string): Promise<Model> {
     const model = await tx.model.findFirst({ where: { id: modelId, status: 'READY' } });
     if (!model) throw notFound('model', modelId);
-    if (model.task !== 'IMAGE_CLASSIFICATION' || model.manifest === null) {
-      throw new ProblemError({
-        status: 422,
-        code: 'UNPROCESSABLE',
-        title: 'Model cannot be deployed',
-        detail: `model ${modelId} is a ${model.task.toLowerCase().replace(/_/g, '-')} model${model.manifest === null ? ' without an exported manifest' : ''}; online prediction serves image classification models`,
-        extensions: { reason: 'MODEL_NOT_SERVABLE' },
-      });
-    }
+    assertServable(model);
     return model;
   }
 }

@@ -42,6 +42,12 @@ export class JobsController {
     return JobDto.from(await this.jobs.get(p.tenantId, id));
   }
 
+  @Get(':id/output')
+  @ApiOperation({ summary: 'A presigned download URL of what the job produced (batch predictions: predictions.jsonl or .csv); 409 until it has SUCCEEDED' })
+  output(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string) {
+    return this.jobs.output(p.tenantId, id);
+  }
+
   @Post(':id/cancel')
   @HttpCode(202)
   @RequireScope('TRAIN')

@@ -1,8 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
 import { JOBS, type JobDefinition } from '@modelsmith/contracts';
 import { APP_PRISMA, withTenant, type Job, type JobEvent, type Prisma, type PrismaClient } from '@modelsmith/db';
 import { JobDispatcher, JobRouter, JobStateConflictError, JobStore, type Accelerator, type NewJob } from '@modelsmith/jobs';
 import { notFound, ProblemError } from '@modelsmith/http';
+import { OBJECT_STORE, type ObjectStore } from '@modelsmith/storage';
 import { page, type Page } from '../common/pagination';
 import type { CreateJobDto, ListJobsQueryDto } from './dto/job.dto';
 import { jobProblem } from './job-problems';
@@ -20,7 +22,28 @@ export class JobsService {
     private readonly dispatcher: JobDispatcher,
     private readonly router: JobRouter,
     @Inject(APP_PRISMA) private readonly db: PrismaClient,
+    @Inject(OBJECT_STORE) private readonly objects: ObjectStore,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  /** A presigned URL of what a finished job produced (batch predictions); 409 until there is one. */
+  async output(tenantId: string, id: string): Promise<{ url: string; expiresInSeconds: number; sizeBytes: number; fileName: string }> {
+    const job = await this.get(tenantId, id);
+    const key = (job.result as { outputKey?: unknown } | null)?.outputKey;
+    if (job.status !== 'SUCCEEDED' || typeof key !== 'string') {
+      throw new ProblemError({
+        status: 409,
+        code: 'CONFLICT',
+        title: 'No output yet',
+        detail: `job ${id} is ${job.status}${job.status === 'SUCCEEDED' ? ' and produced no output file' : '; its output is available once it has SUCCEEDED'}`,
+      });
+    }
+    const stat = await this.objects.stat(key);
+    if (!stat) throw notFound('job output', id);
+    const fileName = key.slice(key.lastIndexOf('/') + 1);
+    const expires = this.config.S3_PRESIGN_EXPIRY_SECONDS;
+    return { url: await this.objects.presignedGet(key, expires, { downloadName: fileName }), expiresInSeconds: expires, sizeBytes: stat.size, fileName };
+  }
 
   async create(tenantId: string, body: CreateJobDto): Promise<Job> {
     const options = body.options ? { ...body.options } : undefined;

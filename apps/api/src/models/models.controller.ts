@@ -1,9 +1,12 @@
-import { Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Controller, Delete, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
+import type { Request } from 'express';
+import { ApiBearerAuth, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Model } from '@modelsmith/db';
 import { CurrentTenant, RequireScope } from '../auth/decorators';
 import type { TenantPrincipal } from '@modelsmith/http';
 import { PageQueryDto } from '../common/pagination';
+import { JobDto } from '../jobs/dto/job.dto';
+import { BatchPredictionsService } from './batch-predictions.service';
 import { ModelsService } from './models.service';
 
 function summary(m: Model) {
@@ -25,7 +28,10 @@ function summary(m: Model) {
 @ApiBearerAuth()
 @Controller('models')
 export class ModelsController {
-  constructor(private readonly models: ModelsService) {}
+  constructor(
+    private readonly models: ModelsService,
+    private readonly batch: BatchPredictionsService,
+  ) {}
 
   @Get()
   @ApiOperation({ summary: 'List trained models, newest first' })
@@ -52,6 +58,20 @@ export class ModelsController {
   @ApiOperation({ summary: 'A presigned URL of one zip: tfjs model.json + weights, manifest.json, evaluation report and training curves' })
   download(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string) {
     return this.models.download(p.tenantId, id);
+  }
+
+  @Post(':id/batch-predictions')
+  @HttpCode(202)
+  @RequireScope('PREDICT')
+  @ApiConsumes('multipart/form-data')
+  @ApiOperation({
+    summary: 'Predict every image of an archive (zip or tar.gz) as a job; the output is a JSONL or CSV file',
+    description:
+      'multipart/form-data: optional fields `format` (jsonl | csv, default jsonl) and `topK` (default 3) BEFORE the `file` part. ' +
+      'Returns the BATCH_PREDICT job (202); follow it with GET /v1/jobs/:id (or its events) and fetch the result with GET /v1/jobs/:id/output.',
+  })
+  async batchPredict(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string, @Req() req: Request): Promise<JobDto> {
+    return JobDto.from(await this.batch.create(p.tenantId, id, req));
   }
 
   @Delete(':id')

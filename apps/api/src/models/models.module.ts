@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
+import { JobsModule } from '../jobs/jobs.module';
+import { BatchPredictionsService } from './batch-predictions.service';
 import { ModelsController } from './models.controller';
 import { ModelsService } from './models.service';
 
-@Module({ controllers: [ModelsController], providers: [ModelsService] })
+@Module({ imports: [JobsModule], controllers: [ModelsController], providers: [ModelsService, BatchPredictionsService] })
 export class ModelsModule {}

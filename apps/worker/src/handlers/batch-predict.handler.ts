@@ -1,0 +1,120 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { PassThrough } from 'node:stream';
+import { once } from 'node:events';
+import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
+import { JOBS } from '@modelsmith/contracts';
+import { APP_PRISMA, withTenant, type PrismaClient } from '@modelsmith/db';
+import { archiveFiles, IngestionError, openArchive } from '@modelsmith/datasets';
+import { PermanentJobError } from '@modelsmith/jobs';
+import { initBackend, ModelArtifactError, PreprocessError } from '@modelsmith/ml';
+import { ServingEngine, type ModelRef } from '@modelsmith/serving';
+import { keys, OBJECT_STORE, type ObjectStore } from '@modelsmith/storage';
+import { objectArtifactReader, objectByteSource } from '../adapters/object-store-io';
+import { HandlesJob, type JobContext, type JobHandler } from '../runtime/job-handler';
+import { csvHeader, outputLine, parseBatchOptions, type BatchRow } from './batch-predict-output';
+
+/** Images classified together; also how often progress is reported. */
+const CHUNK = 16;
+const MAX_IMAGE_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Batch prediction: every image of an uploaded zip/tar.gz -> one line of predictions.jsonl or
+ * predictions.csv in the object store (an image that cannot be decoded gets a line with its error).
+ * The model is loaded and checked like in serving (manifest first). Idempotent: a retry starts over
+ * and overwrites the same output key.
+ */
+@Injectable()
+@HandlesJob(JOBS.batchPredict)
+export class BatchPredictHandler implements JobHandler {
+  private readonly logger = new Logger('BatchPredict');
+
+  constructor(
+    @Inject(APP_PRISMA) private readonly db: PrismaClient,
+    @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async handle(ctx: JobContext): Promise<Record<string, unknown>> {
+    const { tenantId } = ctx.payload;
+    const options = parseBatchOptions(ctx.job.options);
+    if (typeof options === 'string') throw new PermanentJobError('INPUT_MISSING', options);
+    const modelId = ctx.job.modelId;
+    const model = modelId ? await withTenant(this.db, tenantId, (tx) => tx.model.findFirst({ where: { id: modelId, status: 'READY' } })) : null;
+    if (!model) throw new PermanentJobError('MODEL_NOT_FOUND', `model ${modelId ?? '(none)'} does not exist or was deleted`);
+    await ctx.progress({ stage: 'loading-model', percent: 0 });
+    await initBackend({ prefer: this.config.ML_BACKEND });
+
+    const ref: ModelRef = { modelId: model.id, version: model.updatedAt.toISOString(), prefix: model.artifactPrefix };
+    const engine = new ServingEngine({ reader: objectArtifactReader(this.store), maxModelBytes: 4 * 1024 ** 3, maxBatchSize: CHUNK, maxBatchWaitMs: 0, maxQueuedImages: CHUNK * 2 });
+    try {
+      await engine.warm(ref).catch((e: unknown) => {
+        if (e instanceof ModelArtifactError) throw new PermanentJobError('MODEL_INVALID', `the model was refused and not loaded: ${e.message}`);
+        throw e;
+      });
+      const reader = await openArchive(objectByteSource(this.store, options.inputKey, options.inputSize, options.inputName), { maxEntryBytes: MAX_IMAGE_BYTES }).catch(inputProblem);
+      const total = await reader
+        .list(ctx.signal)
+        .then((entries) => entries.filter((e) => e.kind === 'file').length)
+        .catch(inputProblem);
+
+      const file = `predictions.${options.format}`;
+      const outputKey = keys.jobOutput(tenantId, ctx.job.id, file);
+      const out = new PassThrough();
+      const upload = this.store.putStream(outputKey, out, { contentType: options.format === 'csv' ? 'text/csv' : 'application/x-ndjson' });
+      const write = async (text: string) => {
+        if (!out.write(text)) await once(out, 'drain');
+      };
+      let images = 0;
+      let failed = 0;
+      try {
+        if (options.format === 'csv') await write(csvHeader());
+        await ctx.progress({ stage: 'predicting', percent: 0, message: `${total} files in ${options.inputName}` });
+        let chunk: { path: string; bytes: Buffer }[] = [];
+        const flush = async () => {
+          const rows = await Promise.all(chunk.map((f) => this.predictOne(engine, ref, f.path, f.bytes, options.topK)));
+          for (const row of rows) await write(outputLine(options.format, row));
+          images += rows.length;
+          failed += rows.filter((r) => 'error' in r).length;
+          chunk = [];
+          ctx.throwIfStopped();
+          await ctx.progress({ stage: 'predicting', percent: total > 0 ? Math.min(99, (images / total) * 100) : undefined, data: { images, failed, total } });
+        };
+        try {
+          for await (const f of archiveFiles(reader, MAX_IMAGE_BYTES, ctx.signal)) {
+            chunk.push(f);
+            if (chunk.length >= CHUNK) await flush();
+          }
+        } catch (e) {
+          inputProblem(e);
+        }
+        if (chunk.length > 0) await flush();
+        out.end();
+        await upload;
+      } catch (e) {
+        out.destroy(e instanceof Error ? e : new Error(String(e)));
+        await upload.catch(() => undefined);
+        throw e;
+      }
+      this.logger.log(`job ${ctx.job.id}: ${images} images, ${failed} not predicted -> ${outputKey}`);
+      return { outputKey, format: options.format, images, predicted: images - failed, failed, modelId: model.id };
+    } finally {
+      await engine.close();
+    }
+  }
+
+  private async predictOne(engine: ServingEngine, ref: ModelRef, path: string, bytes: Buffer, topK: number): Promise<BatchRow> {
+    try {
+      const result = await engine.predict(ref, [bytes], { topK, deadline: Number.POSITIVE_INFINITY });
+      return { path, prediction: result.predictions[0] };
+    } catch (e) {
+      if (e instanceof PreprocessError) return { path, error: e.message.replace(/^image 0: /, '') };
+      throw e;
+    }
+  }
+}
+
+/** A broken or hostile archive fails the job for good, naming the problem. */
+function inputProblem(e: unknown): never {
+  if (e instanceof IngestionError) throw new PermanentJobError('INPUT_INVALID', e.message);
+  throw e;
+}

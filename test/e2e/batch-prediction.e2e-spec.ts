@@ -1,0 +1,135 @@
+import { classifyImages, loadExportedModel } from '@modelsmith/ml';
+import { parse } from 'csv-parse/sync';
+import { call, startPlatform, waitFor, type Platform } from '../support/platform';
+import { mnistPng, zipOf } from '../support/archives';
+import { storeModel, tinyDigitModel, type StoredModel } from '../support/models';
+
+jest.setTimeout(300_000);
+
+const DIGITS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
+
+interface Line {
+  path: string;
+  label?: string;
+  score?: number;
+  top?: { label: string; score: number }[];
+  error?: string;
+}
+
+async function submit(p: Platform, token: string, modelId: string, archive: Buffer, fields: Record<string, string> = {}) {
+  const form = new FormData();
+  for (const [k, v] of Object.entries(fields)) form.append(k, v);
+  form.append('file', new Blob([archive], { type: 'application/zip' }), 'photos.zip');
+  const res = await fetch(`${p.apiUrl}/v1/models/${modelId}/batch-predictions`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- asserted field by field
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+async function finished(p: Platform, token: string, jobId: string) {
+  return waitFor(
+    'batch job to finish',
+    async () => {
+      const r = await call(p.apiUrl, 'GET', `/v1/jobs/${jobId}`, { token });
+      return ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(r.body.status as string) ? r.body : undefined;
+    },
+    180_000,
+    300,
+  );
+}
+
+describe('batch prediction jobs end to end (API, worker, Postgres, Redis, S3)', () => {
+  let p: Platform;
+  let tenantId: string;
+  let key: string;
+  let model: StoredModel;
+  const images: { path: string; data: Buffer }[] = [];
+
+  beforeAll(async () => {
+    p = await startPlatform();
+    const t = await call(p.apiUrl, 'POST', '/v1/admin/tenants', { token: p.adminToken, body: { name: 'Batcher' } });
+    tenantId = t.body.tenant.id;
+    key = t.body.apiKey.key;
+    model = await storeModel(p, tenantId, tinyDigitModel(11), DIGITS, 'digits');
+    for (let i = 0; i < 20; i++) images.push({ path: `photos/${i % 3 === 0 ? 'a' : 'b'}/${i}.png`, data: await mnistPng(i % 10, 200 + i) });
+  });
+
+  afterAll(async () => {
+    await p?.stop();
+  });
+
+  it('classifies every image of an archive into a JSONL file, reporting undecodable ones, with progress', async () => {
+    const archive = await zipOf([
+      ...images,
+      { path: 'photos/broken.png', data: Buffer.from('this is not a png') },
+      { path: '__MACOSX/photos/._0.png', data: Buffer.from('junk') },
+      { path: 'photos/.hidden.png', data: Buffer.from('hidden') },
+    ]);
+    const created = await submit(p, key, model.id, archive, { topK: '2' });
+    expect(created.status).toBe(202);
+    expect(created.body.kind).toBe('BATCH_PREDICT');
+    const early = await call(p.apiUrl, 'GET', `/v1/jobs/${created.body.id as string}/output`, { token: key });
+    if (early.status !== 200) expect(early.status).toBe(409);
+
+    const job = await finished(p, key, created.body.id as string);
+    expect(job.status).toBe('SUCCEEDED');
+    expect(job.result).toMatchObject({ format: 'jsonl', images: 21, predicted: 20, failed: 1, modelId: model.id });
+    const output = await call(p.apiUrl, 'GET', `/v1/jobs/${job.id as string}/output`, { token: key });
+    expect(output.status).toBe(200);
+    expect(output.body.fileName).toBe('predictions.jsonl');
+    const text = await (await fetch(output.body.url as string)).text();
+    const lines = text.trim().split('\n').map((l) => JSON.parse(l) as Line);
+    expect(lines.map((l) => l.path).sort()).toEqual([...images.map((i) => i.path), 'photos/broken.png'].sort());
+    expect(lines.find((l) => l.path === 'photos/broken.png')!.error).toMatch(/decode|format|image/i);
+
+    // The same bytes classified in-process with the same exported model give the same answers.
+    const reader = { get: async (k: string) => new Uint8Array(await p.s3.store.getBytes(k)) };
+    const exported = await loadExportedModel(reader, model.prefix);
+    const expected = await classifyImages(exported, images.map((i) => i.data), { topK: 2 });
+    exported.model.dispose();
+    images.forEach((img, i) => {
+      const line = lines.find((l) => l.path === img.path)!;
+      expect(line.label).toBe(expected[i].label);
+      expect(line.score).toBeCloseTo(expected[i].score, 4);
+      expect(line.top!.map((t) => t.label)).toEqual(expected[i].top.map((t) => t.label));
+    });
+
+    const events = await call(p.apiUrl, 'GET', `/v1/jobs/${job.id as string}/events`, { token: key });
+    const predicting = (events.body as { stage: string; percent: number | null }[]).filter((e) => e.stage === 'predicting' && e.percent !== null);
+    expect(predicting.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('writes CSV on request', async () => {
+    const created = await submit(p, key, model.id, await zipOf(images.slice(0, 5)), { format: 'csv' });
+    const job = await finished(p, key, created.body.id as string);
+    expect(job.status).toBe('SUCCEEDED');
+    const output = await call(p.apiUrl, 'GET', `/v1/jobs/${job.id as string}/output`, { token: key });
+    const rows = parse<Record<string, string>>(await (await fetch(output.body.url as string)).text(), { columns: true });
+    expect(rows).toHaveLength(5);
+    expect(rows.every((r) => DIGITS.includes(r.label) && Number(r.score) > 0 && r.error === '')).toBe(true);
+  });
+
+  it('refuses bad requests up front and fails jobs whose model or archive is invalid, with clear reasons', async () => {
+    const readKey = (await call(p.apiUrl, 'POST', '/v1/api-keys', { token: key, body: { name: 'reader', scopes: ['READ'] } })).body.key as string;
+    const archive = await zipOf(images.slice(0, 2));
+    expect((await submit(p, readKey, model.id, archive)).status).toBe(403);
+    expect((await submit(p, key, 'no-such-model', archive)).status).toBe(404);
+    const badFormat = await submit(p, key, model.id, archive, { format: 'xml' });
+    expect(badFormat.status).toBe(400);
+    expect(badFormat.body.errors[0].field).toBe('format');
+
+    const notArchive = await submit(p, key, model.id, Buffer.from('plain text, not an archive'));
+    const failedInput = await finished(p, key, notArchive.body.id as string);
+    expect(failedInput.status).toBe('FAILED');
+    expect(failedInput.failureCode).toBe('INPUT_INVALID');
+
+    const tampered = await storeModel(p, tenantId, tinyDigitModel(12), DIGITS, 'tampered');
+    const manifestKey = `${tampered.prefix}manifest.json`;
+    const manifest = JSON.parse((await p.s3.store.getBytes(manifestKey)).toString()) as { files: { path: string }[] };
+    manifest.files.find((f) => f.path !== 'model.json')!.path = '../../other-tenant/weights.bin';
+    await p.s3.store.putBytes(manifestKey, Buffer.from(JSON.stringify(manifest)), 'application/json');
+    const refused = await finished(p, key, (await submit(p, key, tampered.id, archive)).body.id as string);
+    expect(refused.status).toBe('FAILED');
+    expect(refused.failureCode).toBe('MODEL_INVALID');
+    expect(refused.failureReason).toMatch(/refused/);
+  });
+});
