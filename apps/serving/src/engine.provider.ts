@@ -14,6 +14,7 @@ export const engineProvider: Provider = {
       reader: { get: async (key) => new Uint8Array(await store.getBytes(key)) },
       maxModelBytes: config.SERVING_MODEL_CACHE_MB * 1024 * 1024,
       maxBatchSize: config.SERVING_MAX_BATCH_SIZE,
+      autoBatchSize: config.SERVING_AUTO_BATCH_SIZE,
       maxBatchWaitMs: config.SERVING_MAX_BATCH_WAIT_MS,
       maxQueuedImages: config.SERVING_MAX_QUEUED_IMAGES,
     }),

@@ -80,8 +80,16 @@ export const configSchema = z.object({
   SERVING_MODEL_CACHE_MB: z.coerce.number().int().min(16).default(1024),
   /** Most images one forward pass takes (dynamic micro-batching). */
   SERVING_MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(1024).default(32),
-  /** Longest a request waits for others to share its batch when the model is idle, in ms (0: never waits). */
-  SERVING_MAX_BATCH_WAIT_MS: z.coerce.number().min(0).max(1000).default(1),
+  /** Measure each model's best batch size (up to SERVING_MAX_BATCH_SIZE) when it loads. */
+  SERVING_AUTO_BATCH_SIZE: z
+    .enum(['true', 'false', '1', '0'])
+    .default('true')
+    .transform((v) => v === 'true' || v === '1'),
+  /**
+   * Longest a request waits for others to share its batch when the model is idle, in ms. 0: an idle
+   * model runs at once and batches form from what arrives while it is busy.
+   */
+  SERVING_MAX_BATCH_WAIT_MS: z.coerce.number().min(0).max(1000).default(0),
   /** Most images queued per model; a request beyond it is shed with 503 + Retry-After. */
   SERVING_MAX_QUEUED_IMAGES: z.coerce.number().int().min(1).default(256),
   /** Most predict requests one serving process handles at once; more are shed with 503 + Retry-After. */

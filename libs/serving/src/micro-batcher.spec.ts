@@ -82,3 +82,27 @@ describe('MicroBatcher', () => {
     await expect(batcher.submit([1], later())).rejects.toBeInstanceOf(ServingClosedError);
   });
 });
+
+describe('MicroBatcher with a synchronous model (like a wasm forward pass)', () => {
+  it('batches requests that become ready in the same event-loop turn even with no wait', async () => {
+    const calls: number[][] = [];
+    const batcher = new MicroBatcher<number, number>({
+      maxBatchSize: 16,
+      maxBatchWaitMs: 0,
+      maxQueued: 100,
+      run: async (items) => {
+        calls.push(items);
+        const until = Date.now() + 5;
+        while (Date.now() < until); // blocks the event loop like model.predict on wasm
+        return items;
+      },
+    });
+    // Eight requests completing their (async) preprocessing in the same turn, then eight more while the first pass blocks.
+    const first = [1, 2, 3, 4, 5, 6, 7, 8].map((i) => Promise.resolve().then(() => batcher.submit([i], Date.now() + 5_000)));
+    const later = new Promise<number[][]>((done) => setTimeout(() => void Promise.all([9, 10, 11, 12].map((i) => batcher.submit([i], Date.now() + 5_000))).then(done), 1));
+    await Promise.all([...first, later]);
+    expect(calls[0]).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(calls.length).toBeLessThanOrEqual(3);
+    expect(calls.flat().sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+  });
+});

@@ -46,6 +46,7 @@ export class MicroBatcher<I, O> {
   private readonly queue: Entry<I, O>[] = [];
   private running = false;
   private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
   private closed = false;
   private batches = 0;
   private items = 0;
@@ -55,6 +56,10 @@ export class MicroBatcher<I, O> {
   constructor(private readonly options: MicroBatcherOptions<I, O>) {
     if (options.maxBatchSize < 1 || options.maxQueued < 1) throw new RangeError('maxBatchSize and maxQueued must be >= 1');
     this.now = options.now ?? Date.now;
+  }
+
+  get maxBatchSize(): number {
+    return this.options.maxBatchSize;
   }
 
   get queued(): number {
@@ -102,7 +107,9 @@ export class MicroBatcher<I, O> {
   close(): void {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
     this.timer = undefined;
+    this.immediate = undefined;
     const waiting = this.queue.splice(0);
     for (const e of waiting) this.fail(e.request, new ServingClosedError());
   }
@@ -129,7 +136,7 @@ export class MicroBatcher<I, O> {
     if (this.queue.length >= this.options.maxBatchSize || this.options.maxBatchWaitMs <= 0) {
       if (this.timer) clearTimeout(this.timer);
       this.timer = undefined;
-      void this.runBatch();
+      this.runSoon();
       return;
     }
     this.timer ??= setTimeout(() => {
@@ -138,8 +145,21 @@ export class MicroBatcher<I, O> {
     }, this.options.maxBatchWaitMs);
   }
 
+  /**
+   * Starts a batch after the I/O callbacks already due have run (setImmediate), so requests that
+   * became ready in the same event-loop turn (or while a synchronous forward pass blocked the loop)
+   * join it instead of each running alone.
+   */
+  private runSoon(): void {
+    if (this.immediate) return;
+    this.immediate = setImmediate(() => {
+      this.immediate = undefined;
+      void this.runBatch();
+    });
+  }
+
   private async runBatch(): Promise<void> {
-    if (this.running || this.queue.length === 0) return;
+    if (this.running || this.closed || this.queue.length === 0) return;
     this.running = true;
     const batch = this.queue.splice(0, this.options.maxBatchSize);
     const started = this.now();
@@ -167,8 +187,9 @@ export class MicroBatcher<I, O> {
       for (let i = this.queue.length - 1; i >= 0; i--) if (this.queue[i].request.settled) this.queue.splice(i, 1);
     } finally {
       this.running = false;
-      // Items that arrived meanwhile form the next batch at once: they have waited already.
-      if (this.queue.length > 0 && !this.closed) void this.runBatch();
+      // Items that arrived meanwhile form the next batch at once (they have waited already), after
+      // the event loop has taken in what became ready during this one.
+      if (this.queue.length > 0 && !this.closed) this.runSoon();
     }
   }
 }

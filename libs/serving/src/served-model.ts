@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { ModelArtifactError, type ExportedModel, type ImageClassification } from '@modelsmith/ml';
+import { ModelArtifactError, type ExportedModel, type ExportManifest, type ImageClassification } from '@modelsmith/ml';
+import type { BatchCalibration } from './calibrate';
 import { MicroBatcher } from './micro-batcher';
 import { rankRow } from './top-k';
 
@@ -13,6 +14,14 @@ export interface BatchingOptions {
 export interface ModelInput {
   data: Float32Array;
   topK: number;
+}
+
+/** [height, width, channels] of an image model's input; refuses models that do not take images. */
+export function imageShapeOf(manifest: ExportManifest): [number, number, number] {
+  if (manifest.input.kind !== 'image' || manifest.normalization === null) {
+    throw new ModelArtifactError('ARTIFACT_MODEL_MISMATCH', `model task ${manifest.task} does not take images`);
+  }
+  return [manifest.input.height, manifest.input.width, manifest.input.channels];
 }
 
 /** Bytes the weights of a model occupy once loaded. */
@@ -38,12 +47,10 @@ export class ServedModel {
     readonly version: string,
     readonly exported: ExportedModel,
     batching: BatchingOptions,
+    /** How the batch size was chosen, when it was measured. */
+    readonly calibration?: BatchCalibration,
   ) {
-    const { manifest } = exported;
-    if (manifest.input.kind !== 'image' || manifest.normalization === null) {
-      throw new ModelArtifactError('ARTIFACT_MODEL_MISMATCH', `model task ${manifest.task} does not take images`);
-    }
-    this.inputShape = [manifest.input.height, manifest.input.width, manifest.input.channels];
+    this.inputShape = imageShapeOf(exported.manifest);
     this.bytes = weightBytes(exported.model);
     this.batcher = new MicroBatcher<ModelInput, ImageClassification>({
       maxBatchSize: batching.maxBatchSize,

@@ -53,7 +53,7 @@ describe('ServingEngine (wasm backend, real tfjs models)', () => {
   let inputs: Buffer[];
   const engines: ServingEngine[] = [];
   const engine = (o: Partial<ServingEngineOptions> = {}) => {
-    const e = new ServingEngine({ reader: store, maxModelBytes: 1 << 30, maxBatchSize: 8, maxBatchWaitMs: 2, maxQueuedImages: 64, ...o });
+    const e = new ServingEngine({ reader: store, maxModelBytes: 1 << 30, maxBatchSize: 8, autoBatchSize: false, maxBatchWaitMs: 2, maxQueuedImages: 64, ...o });
     engines.push(e);
     return e;
   };
@@ -116,7 +116,7 @@ describe('ServingEngine (wasm backend, real tfjs models)', () => {
 
   it('finishes requests on a model evicted while they wait, and frees every tensor on close', async () => {
     const before = tf.memory().numTensors;
-    const e = engine({ maxModelBytes: MODEL_BYTES, maxBatchWaitMs: 80 });
+    const e = engine({ maxModelBytes: MODEL_BYTES, maxBatchWaitMs: 80, autoBatchSize: true });
     const waiting = e.predict(refs[0], inputs.slice(0, 3), { deadline: soon() });
     await new Promise((r) => setTimeout(r, 10));
     // Loading m2 evicts m1 while m1's request is still queued.
@@ -129,6 +129,20 @@ describe('ServingEngine (wasm backend, real tfjs models)', () => {
     await e.close();
     expect(tf.memory().numTensors).toBe(before);
     await expect(e.predict(refs[0], [inputs[0]], { deadline: soon() })).rejects.toBeInstanceOf(ServingClosedError);
+  });
+
+  it('measures the batch size each model is served with, within the configured maximum', async () => {
+    const e = engine({ maxBatchSize: 12, autoBatchSize: true });
+    await e.warm(refs[0]);
+    const [m] = e.stats().models;
+    const sizes = m.calibration!.map((c) => c.size);
+    expect(sizes[0]).toBe(1);
+    sizes.slice(1).forEach((size, i) => expect(size).toBe(Math.min(12, sizes[i] * 2)));
+    expect(sizes).toContain(m.batchSize);
+    const best = Math.max(...m.calibration!.map((c) => c.imagesPerSecond));
+    // The smallest size within 5% of the best measured throughput.
+    expect(m.calibration!.find((c) => c.size === m.batchSize)!.imagesPerSecond).toBeGreaterThanOrEqual(0.95 * best);
+    expect(m.calibration!.filter((c) => c.size < m.batchSize).every((c) => c.imagesPerSecond < 0.95 * best)).toBe(true);
   });
 
   it('sheds work over the queue limit and drops requests past their deadline', async () => {

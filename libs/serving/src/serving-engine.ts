@@ -8,8 +8,9 @@ import {
   type ArtifactReader,
   type ImageClassification,
 } from '@modelsmith/ml';
+import { calibrateBatchSize } from './calibrate';
 import { ServingClosedError, ServingTimeoutError } from './errors';
-import { ServedModel, type ModelInput } from './served-model';
+import { imageShapeOf, ServedModel, type ModelInput } from './served-model';
 
 /** Which stored model answers: the cache key is `${modelId}@${version}` (version: e.g. the row's updatedAt). */
 export interface ModelRef {
@@ -23,7 +24,10 @@ export interface ServingEngineOptions {
   reader: ArtifactReader;
   /** Memory for loaded models (weights); least recently used ones are unloaded past it. */
   maxModelBytes: number;
+  /** Most images per forward pass. With autoBatchSize, an upper bound for the measured best size. */
   maxBatchSize: number;
+  /** Measure each model's best batch size when it loads (default true). */
+  autoBatchSize?: boolean;
   maxBatchWaitMs: number;
   /** Per model. */
   maxQueuedImages: number;
@@ -47,7 +51,19 @@ export interface PredictResult {
 }
 
 export interface ServingStats {
-  models: Array<{ modelId: string; version: string; bytes: number; inFlight: number; queuedImages: number; batches: number; images: number; imagesPerSecond: number; lastUsedAt: string }>;
+  models: Array<{
+    modelId: string;
+    version: string;
+    bytes: number;
+    batchSize: number;
+    calibration: Array<{ size: number; imagesPerSecond: number }> | null;
+    inFlight: number;
+    queuedImages: number;
+    batches: number;
+    images: number;
+    imagesPerSecond: number;
+    lastUsedAt: string;
+  }>;
   totalBytes: number;
   maxBytes: number;
   loads: number;
@@ -107,6 +123,8 @@ export class ServingEngine {
         modelId: m.modelId,
         version: m.version,
         bytes: m.bytes,
+        batchSize: m.batcher.maxBatchSize,
+        calibration: m.calibration?.samples ?? null,
         inFlight: m.inFlight,
         queuedImages: b.queued,
         batches: b.batches,
@@ -164,7 +182,9 @@ export class ServingEngine {
       }
       let model: ServedModel;
       try {
-        model = new ServedModel(ref.modelId, ref.version, exported, this.options);
+        const shape = imageShapeOf(exported.manifest);
+        const calibration = this.options.autoBatchSize === false ? undefined : await calibrateBatchSize(exported.model, shape, this.options.maxBatchSize);
+        model = new ServedModel(ref.modelId, ref.version, exported, { ...this.options, maxBatchSize: calibration?.batchSize ?? this.options.maxBatchSize }, calibration);
       } catch (e) {
         exported.model.dispose();
         throw e;
