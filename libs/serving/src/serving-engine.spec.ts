@@ -140,9 +140,9 @@ describe('ServingEngine (wasm backend, real tfjs models)', () => {
     sizes.slice(1).forEach((size, i) => expect(size).toBe(Math.min(12, sizes[i] * 2)));
     expect(sizes).toContain(m.batchSize);
     const best = Math.max(...m.calibration!.map((c) => c.imagesPerSecond));
-    // The smallest size within 5% of the best measured throughput.
-    expect(m.calibration!.find((c) => c.size === m.batchSize)!.imagesPerSecond).toBeGreaterThanOrEqual(0.95 * best);
-    expect(m.calibration!.filter((c) => c.size < m.batchSize).every((c) => c.imagesPerSecond < 0.95 * best)).toBe(true);
+    // The smallest size within 2% of the best measured throughput.
+    expect(m.calibration!.find((c) => c.size === m.batchSize)!.imagesPerSecond).toBeGreaterThanOrEqual(0.98 * best);
+    expect(m.calibration!.filter((c) => c.size < m.batchSize).every((c) => c.imagesPerSecond < 0.98 * best)).toBe(true);
   });
 
   it('sheds work over the queue limit and drops requests past their deadline', async () => {

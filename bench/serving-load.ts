@@ -1,0 +1,237 @@
+/**
+ * Serving load benchmark (issue 6): run with `npm run build && npx tsx bench/serving-load.ts [--quick]`.
+ *
+ * Deploys two models through the real platform (API, serving app, Postgres, Redis, S3) — a small CNN
+ * (28x28x1) and a MobileNetV2-based classifier (224x224x3) — and drives
+ * `POST /v1/deployments/:id/predict` with autocannon on loopback at concurrency 1, 8 and 32 (one
+ * image per request, rotating over a fixed set of encoded images). In the same run, the baseline
+ * is the same exported model loaded in this process (libs/ml loadExportedModel) answering the same
+ * images: `model.predict` on already-decoded inputs at batch sizes 1..32 (best rate and batch-1
+ * latency), and classifyImages (decode + predict) for reference.
+ * Targets: at concurrency 32, predictions/s >= 0.9x the baseline's best batched rate; at
+ * concurrency 1, p99 <= baseline batch-1 p99 + 5 ms.
+ * Writes bench/results/serving-load.json (or serving-load.quick.json with --quick).
+ */
+import autocannon from 'autocannon';
+import * as tf from '@tensorflow/tfjs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import {
+  buildClassifier,
+  classifyImages,
+  imagesToBatch,
+  initBackend,
+  loadExportedModel,
+  ModelZoo,
+  type ExportedModel,
+} from '@modelsmith/ml';
+import { call, startPlatform, type Platform } from '../test/support/platform';
+import { mnistPng } from '../test/support/archives';
+import { storeModel } from '../test/support/models';
+
+const QUICK = process.argv.includes('--quick');
+const DURATION_S = QUICK ? 4 : 12;
+const CONCURRENCY = [1, 8, 32];
+const BATCHES = [1, 4, 8, 16, 32];
+const IMAGES = 32;
+
+interface Case {
+  name: string;
+  deploymentId: string;
+  prefix: string;
+  images: Buffer[];
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** Repeats `fn` for about `seconds` (at least `minRuns` times) and returns each run's duration in ms. */
+async function timed(seconds: number, minRuns: number, fn: () => Promise<void>): Promise<number[]> {
+  const out: number[] = [];
+  const until = performance.now() + seconds * 1000;
+  while (out.length < minRuns || performance.now() < until) {
+    const t0 = performance.now();
+    await fn();
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
+
+/** The in-process baseline on the same artifacts and images. */
+async function baseline(exported: ExportedModel, images: Buffer[]) {
+  const { manifest, model } = exported;
+  if (manifest.input.kind !== 'image' || !manifest.normalization) throw new Error('image model expected');
+  const spec = { ...manifest.input, normalization: manifest.normalization };
+  const decoded = await imagesToBatch(images, spec, { fit: manifest.input.fit });
+  const seconds = QUICK ? 1.5 : 4;
+  const predict: Record<string, { imagesPerSec: number; p50Ms: number; p99Ms: number }> = {};
+  for (const size of BATCHES) {
+    const input = tf.tidy(() => decoded.slice(0, Math.min(size, images.length)));
+    const runs = await timed(seconds, 3, async () => {
+      const out = model.predict(input) as tf.Tensor;
+      await out.data();
+      out.dispose();
+    });
+    input.dispose();
+    const sorted = [...runs].sort((a, b) => a - b);
+    const mean = runs.reduce((s, v) => s + v, 0) / runs.length;
+    predict[`batch${size}`] = { imagesPerSec: (size * 1000) / mean, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99) };
+  }
+  decoded.dispose();
+  let i = 0;
+  const single = await timed(seconds, 5, async () => void (await classifyImages(exported, [images[i++ % images.length]], { topK: 5 })));
+  const batched = await timed(seconds, 2, async () => void (await classifyImages(exported, images, { topK: 5, batchSize: 32 })));
+  const singleSorted = [...single].sort((a, b) => a - b);
+  const best = Object.values(predict).reduce((a, b) => (b.imagesPerSec > a.imagesPerSec ? b : a));
+  return {
+    predict,
+    bestBatchedImagesPerSec: best.imagesPerSec,
+    batch1P99Ms: predict.batch1.p99Ms,
+    decodeAndPredict: {
+      batch1P50Ms: percentile(singleSorted, 50),
+      batch1P99Ms: percentile(singleSorted, 99),
+      batch32ImagesPerSec: (images.length * 1000 * batched.length) / batched.reduce((s, v) => s + v, 0),
+    },
+  };
+}
+
+async function load(servingUrl: string, c: Case, key: string, connections: number) {
+  const path = `/v1/deployments/${c.deploymentId}/predict`;
+  const bodies = c.images.map((img) => JSON.stringify({ images: [img.toString('base64')], topK: 5 }));
+  let next = 0;
+  const result = await autocannon({
+    url: servingUrl,
+    connections,
+    duration: DURATION_S,
+    requests: [
+      {
+        method: 'POST',
+        path,
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        setupRequest: (req) => ({ ...req, body: bodies[next++ % bodies.length] }),
+      },
+    ],
+  });
+  return {
+    connections,
+    requests: result.requests.total,
+    predictionsPerSec: result.requests.total / result.duration,
+    latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+  };
+}
+
+async function deployCase(p: Platform, adminKey: string, tenantId: string, name: string, model: tf.LayersModel, info: Parameters<typeof storeModel>[5], images: Buffer[]) {
+  const classNames = Array.from({ length: 10 }, (_, i) => `class_${i}`);
+  const stored = await storeModel(p, tenantId, model, classNames, name, info);
+  const d = await call(p.apiUrl, 'POST', '/v1/deployments', { token: adminKey, body: { modelId: stored.id, name } });
+  if (d.status !== 201) throw new Error(`deploy ${name}: ${d.status} ${JSON.stringify(d.body)}`);
+  return { name, deploymentId: (d.body as { id: string }).id, prefix: stored.prefix, images } satisfies Case;
+}
+
+/** Deterministic 224x224 RGB JPEGs (smooth gradients plus seeded noise), like photos in size and cost to decode. */
+async function photos(n: number): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  for (let k = 0; k < n; k++) {
+    const px = Buffer.alloc(256 * 256 * 3);
+    let seed = 1234 + k;
+    for (let i = 0; i < px.length; i++) {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      const x = (i / 3) % 256;
+      const y = Math.floor(i / 3 / 256);
+      px[i] = Math.min(255, ((x * (k + 1) + y * (i % 3)) % 256) * 0.8 + (seed % 52));
+    }
+    out.push(await sharp(px, { raw: { width: 256, height: 256, channels: 3 } }).jpeg({ quality: 85 }).toBuffer());
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const started = new Date();
+  const loadBefore = loadavg();
+  await initBackend({ prefer: 'wasm' });
+  const p = await startPlatform({ LOG_LEVEL: 'error', ML_BACKEND: 'wasm', PREDICT_DEFAULT_RATE_LIMIT_PER_MINUTE: '0', SERVING_MAX_QUEUED_IMAGES: '1024' });
+  const results: Record<string, unknown> = {};
+  try {
+    const t = (await call(p.apiUrl, 'POST', '/v1/admin/tenants', { token: p.adminToken, body: { name: 'bench' } })).body as { tenant: { id: string }; apiKey: { key: string } };
+    const tenantId = t.tenant.id;
+    const adminKey = t.apiKey.key;
+    const created = await call(p.apiUrl, 'POST', '/v1/api-keys', { token: adminKey, body: { name: 'bench', scopes: ['PREDICT'] } });
+    const predictKey = (created.body as { key: string }).key;
+
+    const zoo = new ModelZoo();
+    const digits = await Promise.all(Array.from({ length: IMAGES }, (_, i) => mnistPng(i % 10, 100 + i)));
+    const small = buildClassifier(await zoo.load('small_cnn_s', { inputSize: { height: 28, width: 28, channels: 1 }, seed: 1 }), { numClasses: 10, seed: 1 });
+    const mobileSpec = zoo.get('mobilenet_v2');
+    const mobile = buildClassifier(await zoo.load('mobilenet_v2', { seed: 1 }), { numClasses: 10, seed: 1 });
+    const cases = [
+      await deployCase(p, adminKey, tenantId, 'small_cnn_s', small.model, { backboneId: 'small_cnn_s' }, digits),
+      await deployCase(
+        p,
+        adminKey,
+        tenantId,
+        'mobilenet_v2',
+        mobile.model,
+        { backboneId: 'mobilenet_v2', input: { kind: 'image', height: 224, width: 224, channels: 3, fit: 'cover' }, normalization: mobileSpec.normalization },
+        await photos(IMAGES),
+      ),
+    ];
+    small.model.dispose();
+    mobile.model.dispose();
+
+    for (const c of cases) {
+      const reader = { get: async (key: string) => new Uint8Array(await p.s3.store.getBytes(key)) };
+      const exported = await loadExportedModel(reader, c.prefix);
+      const base = await baseline(exported, c.images);
+      exported.model.dispose();
+      // Warm the deployment (model load) before measuring.
+      await call(p.servingUrl, 'POST', `/v1/deployments/${c.deploymentId}/predict`, { token: predictKey, body: { images: [c.images[0].toString('base64')] } });
+      const served = [];
+      for (const connections of CONCURRENCY) served.push(await load(p.servingUrl, c, predictKey, connections));
+      const c32 = served.find((s) => s.connections === 32)!;
+      const c1 = served.find((s) => s.connections === 1)!;
+      results[c.name] = {
+        baseline: base,
+        serving: served,
+        targets: {
+          c32ThroughputVsBestBatched: c32.predictionsPerSec / base.bestBatchedImagesPerSec,
+          c32ThroughputMet: c32.predictionsPerSec >= 0.9 * base.bestBatchedImagesPerSec,
+          c32ThroughputVsDecodeAndPredictBatch32: c32.predictionsPerSec / base.decodeAndPredict.batch32ImagesPerSec,
+          c1P99MinusBaselineP99Ms: c1.latencyMs.p99 - base.batch1P99Ms,
+          c1P99Met: c1.latencyMs.p99 <= base.batch1P99Ms + 5,
+          c1P99MinusDecodeAndPredictP99Ms: c1.latencyMs.p99 - base.decodeAndPredict.batch1P99Ms,
+        },
+      };
+      console.log(JSON.stringify({ [c.name]: results[c.name] }, null, 2));
+    }
+    const stats = await call(p.servingUrl, 'GET', '/v1/serving/stats', { token: p.adminToken });
+    results.servingStats = stats.body;
+  } finally {
+    await p.stop();
+  }
+  const out = {
+    benchmark: 'serving-load',
+    started: started.toISOString(),
+    machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, loadavgBefore: loadBefore, loadavgAfter: loadavg() },
+    tfjs: tf.version.tfjs,
+    backend: 'wasm (serving process and baseline alike)',
+    method: `autocannon on loopback, ${DURATION_S} s per concurrency level, one image per request as base64 JSON; baseline in this process on the same exported model and images`,
+    quick: QUICK,
+    ...results,
+  };
+  const dir = join(__dirname, 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, QUICK ? 'serving-load.quick.json' : 'serving-load.json');
+  writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+  console.log(`wrote ${file}`);
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
