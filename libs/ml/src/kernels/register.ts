@@ -5,6 +5,7 @@ import { depthwiseConv2dNativeBackpropInputWasm } from './depthwise-backprop-inp
 import { conv2DBackpropInputWasm } from './conv2d-backprop-input';
 import { untransposedMatMul } from './mat-mul';
 import { maxPoolGradWasm } from './max-pool-grad';
+import { broadcastingTile } from './tile';
 
 /** Training kernels the wasm backend of tfjs 4.22 lacks, keyed by kernel name. */
 export const WASM_TRAINING_KERNELS: Readonly<Record<string, tf.KernelFunc>> = {
@@ -34,11 +35,16 @@ export function registerWasmTrainingKernels(): string[] {
     if (!existing) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
     if (!existing || existing.kernelFunc === kernelFunc) ours.push(kernelName);
   }
-  for (const kernelName of ['BatchMatMul', '_FusedMatMul']) {
+  const wrappers: Record<string, (shipped: tf.KernelFunc) => tf.KernelFunc> = {
+    BatchMatMul: untransposedMatMul,
+    _FusedMatMul: untransposedMatMul,
+    Tile: broadcastingTile,
+  };
+  for (const [kernelName, wrap] of Object.entries(wrappers)) {
     const existing = tf.getKernel(kernelName, 'wasm');
     if (!existing) continue;
     if (!wrapped.has(existing.kernelFunc)) {
-      const kernelFunc = untransposedMatMul(existing.kernelFunc);
+      const kernelFunc = wrap(existing.kernelFunc);
       wrapped.add(kernelFunc);
       tf.unregisterKernel(kernelName, 'wasm');
       tf.registerKernel({ ...existing, kernelFunc });
