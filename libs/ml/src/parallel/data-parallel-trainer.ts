@@ -177,7 +177,11 @@ export class DataParallelTrainer {
       return reply;
     });
     const stepped = await Promise.all(replies);
+    // Every replica sums all rows of the shared gradient buffer in `apply`; none may write its next
+    // step's gradients there before all have read them (a fast replica used to, under load).
+    const applied = this.replicas.map((r) => r.next('applied'));
     for (const r of this.replicas) r.post({ type: 'apply' });
+    await Promise.all(applied);
     let loss = 0;
     stepped.forEach((s, i) => (loss += (s.loss * (sizes[i] ?? 0)) / n));
     return { loss, computeMs: Math.max(...stepped.map((s) => s.ms)) };

@@ -43,5 +43,6 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'ready'; paramCount: number; backend: string }
   | { type: 'stepped'; loss: number; ms: number }
+  | { type: 'applied' }
   | { type: 'weights'; values: Float32Array[] }
   | { type: 'error'; message: string };

@@ -21,6 +21,7 @@ Replica.create(workerData as ReplicaInit).then(
           }
           case 'apply':
             replica.apply();
+            send({ type: 'applied' });
             break;
           case 'setLearningRate':
             replica.setLearningRate(msg.learningRate);
