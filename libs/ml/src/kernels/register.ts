@@ -6,6 +6,7 @@ import { conv2DBackpropInputWasm } from './conv2d-backprop-input';
 import { untransposedMatMul } from './mat-mul';
 import { maxPoolGradWasm } from './max-pool-grad';
 import { broadcastingTile } from './tile';
+import { HEAP_KERNEL_WRAPPERS } from './heap-kernels';
 
 /** Training kernels the wasm backend of tfjs 4.22 lacks, keyed by kernel name. */
 export const WASM_TRAINING_KERNELS: Readonly<Record<string, tf.KernelFunc>> = {
@@ -39,6 +40,7 @@ export function registerWasmTrainingKernels(): string[] {
     BatchMatMul: untransposedMatMul,
     _FusedMatMul: untransposedMatMul,
     Tile: broadcastingTile,
+    ...HEAP_KERNEL_WRAPPERS,
   };
   for (const [kernelName, wrap] of Object.entries(wrappers)) {
     const existing = tf.getKernel(kernelName, 'wasm');
