@@ -24,7 +24,9 @@ describe('training survives worker loss', () => {
   async function startTraining(): Promise<string> {
     const r = await call(p.apiUrl, 'POST', '/v1/jobs', {
       token: key,
-      body: { task: 'image-classification', datasetVersionId: versionId, mode: 'fast', options: { epochs: 6 } },
+      // Long enough that the worker is still training when the test stops it (an epoch takes well
+      // under a second here), and no early stopping, so the epoch count is known.
+      body: { task: 'image-classification', datasetVersionId: versionId, mode: 'fast', options: { epochs: 16, earlyStopping: false } },
     });
     expect(r.status).toBe(202);
     return r.body.id as string;
@@ -57,7 +59,7 @@ describe('training survives worker loss', () => {
     expect(job.attempts).toBeGreaterThanOrEqual(2);
     // Resumed from a checkpoint at or after the second epoch, not from scratch.
     expect(job.result.resumedFrom.globalStep).toBeGreaterThan(0);
-    expect(job.result.epochs).toBe(6);
+    expect(job.result.epochs).toBe(16);
     expect(await p.system.model.count({ where: { jobId: id } })).toBe(1);
     const events = (await call(p.apiUrl, 'GET', `/v1/jobs/${id}/events`, { token: key })).body;
     const epochMessages = events.filter((e: { type: string }) => e.type === 'metrics').map((e: { message: string }) => e.message);

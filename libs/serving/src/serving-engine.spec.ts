@@ -146,10 +146,11 @@ describe('ServingEngine (wasm backend, real tfjs models)', () => {
   });
 
   it('sheds work over the queue limit and drops requests past their deadline', async () => {
-    const e = engine({ maxQueuedImages: 4, maxBatchWaitMs: 150 });
+    const e = engine({ maxQueuedImages: 4, maxBatchWaitMs: 400 });
     await e.warm(refs[0]);
     const queued = e.predict(refs[0], inputs.slice(0, 3), { deadline: soon() });
-    await new Promise((r) => setTimeout(r, 20));
+    // Decoding happens before queueing: wait until the three images actually wait for the model.
+    while (e.stats().models[0].queuedImages < 3) await new Promise((r) => setTimeout(r, 2));
     const shed = await e.predict(refs[0], inputs.slice(0, 2), { deadline: soon() }).catch((x: unknown) => x);
     expect(shed).toBeInstanceOf(ServingOverloadedError);
     const late = await e.predict(refs[0], [inputs[0]], { deadline: Date.now() + 40 }).catch((x: unknown) => x);

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { ByteSource, ShardSink, ShardSource } from '@modelsmith/datasets';
-import type { ArtifactReader, ArtifactWriter, CheckpointStore } from '@modelsmith/ml';
+import { SlottedCheckpointStore, type ArtifactReader, type ArtifactWriter, type CheckpointStore } from '@modelsmith/ml';
 import { StorageError, type ObjectStore } from '@modelsmith/storage';
 
 /** A dataset source object read piecewise with ranged GETs: whole-object reads stream, never buffer. */
@@ -31,13 +31,16 @@ export function objectShardSource(store: ObjectStore): ShardSource {
   return { get: async (key) => new Uint8Array(await store.getBytes(key)) };
 }
 
-/** Training checkpoints in the object store, under one job's prefix. */
+/**
+ * Training checkpoints in the object store, under one job's prefix, in two alternating sealed slots
+ * (`<key>.0.ckpt`, `<key>.1.ckpt`): a worker killed while uploading one leaves the other intact.
+ */
 export function objectCheckpointStore(store: ObjectStore, prefix: string): CheckpointStore {
-  return {
-    save: async (key, data) => {
+  return new SlottedCheckpointStore({
+    put: async (key, data) => {
       await store.putBytes(`${prefix}${key}.ckpt`, data, 'application/octet-stream');
     },
-    load: async (key) => {
+    get: async (key) => {
       try {
         return new Uint8Array(await store.getBytes(`${prefix}${key}.ckpt`));
       } catch (e) {
@@ -45,7 +48,7 @@ export function objectCheckpointStore(store: ObjectStore, prefix: string): Check
         throw e;
       }
     },
-  };
+  });
 }
 
 export function objectArtifactWriter(store: ObjectStore): ArtifactWriter {

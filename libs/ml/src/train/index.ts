@@ -20,6 +20,8 @@ export { categoricalCrossentropy, toOneHot, toClassIndices } from './losses';
 export type { ClassificationLossOptions } from './losses';
 export { MemoryCheckpointStore, FsCheckpointStore, encodeCheckpoint, decodeCheckpoint } from './checkpoint';
 export type { CheckpointStore, RawTensor, TensorDType } from './checkpoint';
+export { SlottedCheckpointStore } from './slotted-checkpoint-store';
+export type { CheckpointByteStore } from './slotted-checkpoint-store';
 export {
   allLayers,
   selectLayers,
