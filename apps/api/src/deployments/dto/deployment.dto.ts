@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsObject, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
 import { PageQueryDto } from '../../common/pagination';
@@ -34,28 +34,8 @@ export class CreateDeploymentDto {
   config?: DeploymentConfigDto;
 }
 
-export class UpdateDeploymentDto {
-  @ApiPropertyOptional({ description: 'Swap the model behind the deployment; serving loads it before sending traffic to it' })
-  @IsOptional()
-  @IsString()
-  @MinLength(1)
-  @MaxLength(64)
-  modelId?: string;
-
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  @MinLength(1)
-  @MaxLength(100)
-  name?: string;
-
-  @ApiPropertyOptional({ type: DeploymentConfigDto })
-  @IsOptional()
-  @IsObject()
-  @ValidateNested()
-  @Type(() => DeploymentConfigDto)
-  config?: DeploymentConfigDto;
-}
+/** Every field optional; a new `modelId` swaps the model (serving loads it before sending traffic to it). */
+export class UpdateDeploymentDto extends PartialType(CreateDeploymentDto) {}
 
 export class DeploymentQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ enum: ['ACTIVE', 'INACTIVE'] })
