@@ -23,10 +23,10 @@ const SECONDS = quick ? 3 : 10;
 const CNN_BATCH = 64;
 const MNV2_BATCH = 8;
 /**
- * A wasm instance aborts (heap exhausted) on a MobileNetV2 224 px training step at batch 8 here; a
- * single instance trains at batch 4 and the data-parallel run splits batch 8 over its workers.
+ * One wasm instance trains MobileNetV2 at the PyTorch peer's batch (8); the data-parallel run splits
+ * the same batch over its workers. (Before the kernel work a batch-8 step exhausted the wasm heap.)
  */
-const MNV2_SINGLE_BATCH = 4;
+const MNV2_SINGLE_BATCH = MNV2_BATCH;
 /** The pure-JS cpu backend needs seconds per sample: a few samples only. */
 const CPU_BATCH = 2;
 const WORKERS = os.availableParallelism();
@@ -66,8 +66,9 @@ async function attempt<T extends object>(
   run: () => Promise<T>,
 ): Promise<T | { error: string }> {
   log(what);
+  const loadavg1 = round(os.loadavg()[0]);
   try {
-    const r = await run();
+    const r = { ...(await run()), loadavg1Before: loadavg1 };
     log(`  ${JSON.stringify(r)}`);
     return r;
   } catch (err) {
@@ -157,6 +158,52 @@ async function dataParallelTraining(
   }
 }
 
+/**
+ * Where one training step's time goes: per-kernel wall time from tf.profile (kernels of ours that
+ * run other kernels inside count as one), summed by kernel name, largest first.
+ */
+async function stepProfile(
+  build: () => Promise<tf.LayersModel>,
+  loss: LossName,
+  b: { x: Batch; y: Batch },
+  top: number,
+) {
+  await initBackend({ prefer: 'wasm' });
+  const model = await build();
+  const opt = tf.train.adam(1e-3);
+  try {
+    const step = trainStep(model, opt, loss, b);
+    step();
+    const t0 = performance.now();
+    step();
+    const stepMs = performance.now() - t0;
+    const info = await tf.profile(step);
+    const byKernel = new Map<string, { ms: number; calls: number }>();
+    for (const k of info.kernels) {
+      const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
+      e.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+      e.calls++;
+      byKernel.set(k.name, e);
+    }
+    const rows = [...byKernel.entries()].sort((p, q) => q[1].ms - p[1].ms);
+    const kernelMs = rows.reduce((sum, [, e]) => sum + e.ms, 0);
+    return {
+      batch: b.x.shape[0],
+      stepMs: round(stepMs),
+      kernelMs: round(kernelMs),
+      top: rows.slice(0, top).map(([kernel, e]) => ({
+        kernel,
+        ms: round(e.ms),
+        calls: e.calls,
+        share: round(e.ms / kernelMs),
+      })),
+    };
+  } finally {
+    model.dispose();
+    opt.dispose();
+  }
+}
+
 async function inference(build: () => Promise<tf.LayersModel>, x: Batch, seconds: number) {
   await initBackend({ prefer: 'wasm' });
   const model = await build();
@@ -220,6 +267,12 @@ async function main() {
   const mnParallel = await attempt('MobileNetV2: fine-tuning, data-parallel', () =>
     dataParallelTraining(mobileNetV2, 'categoricalCrossentropy', mnBatch, SECONDS, 2),
   );
+  const mnProfile = await attempt('MobileNetV2: per-kernel profile of one training step', () =>
+    stepProfile(mobileNetV2, 'categoricalCrossentropy', mnSingle, 15),
+  );
+  const cnnProfile = await attempt('small CNN: per-kernel profile of one training step', () =>
+    stepProfile(async () => smallCnn(), 'softmaxCrossEntropy', cnnBatch, 8),
+  );
   log('PyTorch');
   const torch = pytorch();
   log(`  ${JSON.stringify(torch)}`);
@@ -246,13 +299,14 @@ async function main() {
       loadavgAfter: os.loadavg().map(round),
     },
     tfjs: tf.version.tfjs,
-    note: 'samples/s from wall-clock time; the machine may be shared, see loadavg. Peers ran one after another in this run.',
+    note: 'samples/s from wall-clock time; the machine may be shared, see loadavg (also loadavg1Before per measurement). Peers ran one after another in this run. stepProfileWasm1Thread: tf.profile of one training step, per kernel.',
     smallCnn: {
       model: 'conv32-conv64-maxpool-dense128-dense10, 28x28x1, adam',
       batch: CNN_BATCH,
       wasm1Thread: cnnWasm,
       wasmDataParallel: cnnParallel,
       tfjsCpu: { ...cnnCpu, batch: CPU_BATCH },
+      stepProfileWasm1Thread: cnnProfile,
       pytorch: t.smallCnn
         ? {
             samplesPerSec: round(t.smallCnn.trainSamplesPerSec),
@@ -275,6 +329,7 @@ async function main() {
       inferenceWasm1Thread: mnInfer,
       fineTuneWasm1Thread: { ...mnWasm, batch: MNV2_SINGLE_BATCH },
       fineTuneWasmDataParallel: mnParallel,
+      stepProfileWasm1Thread: mnProfile,
       pytorch: t.mobilenetV2
         ? {
             trainImagesPerSec: round(t.mobilenetV2.trainImagesPerSec),
