@@ -101,7 +101,8 @@ describe('MicroBatcher with a synchronous model (like a wasm forward pass)', () 
     const first = [1, 2, 3, 4, 5, 6, 7, 8].map((i) => Promise.resolve().then(() => batcher.submit([i], Date.now() + 5_000)));
     const later = new Promise<number[][]>((done) => setTimeout(() => void Promise.all([9, 10, 11, 12].map((i) => batcher.submit([i], Date.now() + 5_000))).then(done), 1));
     await Promise.all([...first, later]);
-    expect(calls[0]).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    // The eight that became ready together share the first pass (on a loaded machine the later four may join it too).
+    expect(calls[0].slice(0, 8)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(calls.length).toBeLessThanOrEqual(3);
     expect(calls.flat().sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
   });
