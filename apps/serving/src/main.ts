@@ -37,7 +37,10 @@ async function bootstrap(): Promise<void> {
   app.enableShutdownHooks();
   const server = await app.listen(cfg.SERVING_PORT, cfg.SERVING_HOST);
   // Keep-alive longer than typical load balancer idle timeouts, so pooled client connections are reused.
-  (server as { keepAliveTimeout: number }).keepAliveTimeout = 65_000;
+  server.keepAliveTimeout = 65_000;
+  // A client that trickles its request (slow loris) is cut off once it could no longer be answered in time.
+  server.requestTimeout = cfg.SERVING_REQUEST_TIMEOUT_MS;
+  server.headersTimeout = Math.min(cfg.SERVING_REQUEST_TIMEOUT_MS, 30_000);
   logger.log(`serving listening on ${await app.getUrl()}`);
 }
 
