@@ -8,6 +8,7 @@ import { maxPoolGradWasm } from './max-pool-grad';
 import { broadcastingTile } from './tile';
 import { HEAP_KERNEL_WRAPPERS } from './heap-kernels';
 import { CLIP_GRAD_KERNEL, registerClipByValueGradient } from './clip-grad';
+import { BN_GRAD_SUMS_KERNEL, registerBatchNormGradient } from './batch-norm-grad';
 
 /** Training kernels the wasm backend of tfjs 4.22 lacks, keyed by kernel name. */
 export const WASM_TRAINING_KERNELS: Readonly<Record<string, tf.KernelFunc>> = {
@@ -33,7 +34,8 @@ const wrapped = new WeakSet<tf.KernelFunc>();
 export function registerWasmTrainingKernels(): string[] {
   const ours: string[] = [];
   registerClipByValueGradient();
-  ours.push(CLIP_GRAD_KERNEL);
+  registerBatchNormGradient();
+  ours.push(CLIP_GRAD_KERNEL, BN_GRAD_SUMS_KERNEL);
   for (const [kernelName, kernelFunc] of Object.entries(WASM_TRAINING_KERNELS)) {
     const existing = tf.getKernel(kernelName, 'wasm');
     if (!existing) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
