@@ -38,9 +38,14 @@ export class ServedModel {
   readonly batcher: MicroBatcher<ModelInput, ImageClassification>;
   readonly inputShape: [number, number, number];
   lastUsedAt = Date.now();
+  /** Resolves once the weights are freed (after dispose() and the end of any running forward pass). */
+  readonly freed: Promise<void>;
   private users = 0;
   private evicted = false;
   private disposed = false;
+  private passRunning = false;
+  private weightsFreed = false;
+  private onFreed!: () => void;
 
   constructor(
     readonly modelId: string,
@@ -50,6 +55,7 @@ export class ServedModel {
     /** How the batch size was chosen, when it was measured. */
     readonly calibration?: BatchCalibration,
   ) {
+    this.freed = new Promise<void>((resolve) => (this.onFreed = resolve));
     this.inputShape = imageShapeOf(exported.manifest);
     this.bytes = weightBytes(exported.model);
     this.batcher = new MicroBatcher<ModelInput, ImageClassification>({
@@ -62,6 +68,10 @@ export class ServedModel {
 
   get inFlight(): number {
     return this.users;
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
   }
 
   acquire(): void {
@@ -80,15 +90,36 @@ export class ServedModel {
     if (this.users === 0) this.dispose();
   }
 
-  /** Refuses queued work and frees the weights. Idempotent. */
+  /**
+   * Refuses queued work and frees the weights, at once or, when a forward pass is running (e.g. the
+   * last user timed out while its images were in it), as soon as that pass ends. Idempotent.
+   */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     this.batcher.close();
+    if (!this.passRunning) this.freeWeights();
+  }
+
+  private freeWeights(): void {
+    if (this.weightsFreed) return;
+    this.weightsFreed = true;
     this.exported.model.dispose();
+    this.onFreed();
   }
 
   private async run(inputs: ModelInput[]): Promise<ImageClassification[]> {
+    if (this.weightsFreed) throw new Error('unreachable: forward pass on a disposed model');
+    this.passRunning = true;
+    try {
+      return await this.forward(inputs);
+    } finally {
+      this.passRunning = false;
+      if (this.disposed) this.freeWeights();
+    }
+  }
+
+  private async forward(inputs: ModelInput[]): Promise<ImageClassification[]> {
     const [h, w, c] = this.inputShape;
     const size = h * w * c;
     const packed = new Float32Array(inputs.length * size);

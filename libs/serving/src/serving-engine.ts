@@ -74,6 +74,17 @@ export interface ServingStats {
 const DEFAULT_TOP_K = 5;
 const keyOf = (ref: ModelRef) => `${ref.modelId}@${ref.version}`;
 
+/** `pending`, or ServingTimeoutError once the Date.now() `deadline` passes (the load itself goes on). */
+function beforeDeadline<T>(pending: Promise<T>, deadline: number): Promise<T> {
+  if (!Number.isFinite(deadline)) return pending;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ServingTimeoutError('the model did not load before the request deadline', 1)), Math.max(0, deadline - Date.now()));
+    timer.unref();
+  });
+  return Promise.race([pending, timeout]).finally(() => clearTimeout(timer));
+}
+
 /**
  * Online prediction over stored models: an LRU cache of loaded models under a memory cap (single-flight
  * loads, manifests validated before any weight is read), and per model a micro-batcher that packs the
@@ -83,15 +94,20 @@ const keyOf = (ref: ModelRef) => `${ref.modelId}@${ref.version}`;
 export class ServingEngine {
   private readonly cache: LRUCache<string, ServedModel>;
   private readonly loading = new Map<string, Promise<ServedModel>>();
+  /** Every model whose weights are still allocated: cached, or evicted but still in use. */
+  private readonly live = new Set<ServedModel>();
   private closed = false;
+  private closing: Promise<void> | undefined;
   private counters = { loads: 0, evictions: 0, loadFailures: 0 };
 
   constructor(private readonly options: ServingEngineOptions) {
     this.cache = new LRUCache<string, ServedModel>({
       maxSize: options.maxModelBytes,
+      // A model bigger than the whole cap is counted at the cap: it is served, and evicts everything else.
       sizeCalculation: (m) => Math.max(1, Math.min(m.bytes, options.maxModelBytes)),
-      dispose: (m) => {
-        this.counters.evictions++;
+      dispose: (m, _key, reason) => {
+        // 'evict': pushed out by the memory cap; 'delete' (close()) is not counted as an eviction.
+        if (reason === 'evict') this.counters.evictions++;
         m.evict();
       },
     });
@@ -136,37 +152,45 @@ export class ServingEngine {
     return { models, totalBytes: this.cache.calculatedSize, maxBytes: this.options.maxModelBytes, ...this.counters };
   }
 
-  /** Refuses queued and new work and unloads every model (models in use go when released). Safe to call twice. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await Promise.allSettled([...this.loading.values()]);
-    this.cache.clear();
+  /**
+   * Refuses new work, rejects every queued image with ServingClosedError (a forward pass already
+   * running finishes), and resolves once every model's weights are freed (loads in progress are
+   * awaited and their models dropped). Safe to call twice: both calls resolve when it is done.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.closed = true;
+      await Promise.allSettled([...this.loading.values()]);
+      const models = [...this.live];
+      for (const m of models) m.batcher.close();
+      this.cache.clear();
+      await Promise.all(models.map((m) => m.freed));
+    })();
+    return this.closing;
   }
 
   private async acquire(ref: ModelRef, deadline: number): Promise<ServedModel> {
-    if (this.closed) throw new ServingClosedError();
     const key = keyOf(ref);
-    const cached = this.cache.get(key);
-    if (cached) {
-      cached.acquire();
-      return cached;
+    for (;;) {
+      if (this.closed) throw new ServingClosedError();
+      const cached = this.cache.get(key);
+      if (cached) {
+        cached.acquire();
+        return cached;
+      }
+      let pending = this.loading.get(key);
+      if (!pending) {
+        pending = this.load(ref).finally(() => this.loading.delete(key));
+        this.loading.set(key, pending);
+      }
+      const model = await beforeDeadline(pending, deadline);
+      if (this.closed) throw new ServingClosedError();
+      // load() holds the new model until its waiters ran, so it is normally alive here; if another
+      // load pushed it out regardless, load it again (bounded by the deadline).
+      if (model.isDisposed) continue;
+      model.acquire();
+      return model;
     }
-    let pending = this.loading.get(key);
-    if (!pending) {
-      pending = this.load(ref).finally(() => this.loading.delete(key));
-      this.loading.set(key, pending);
-    }
-    const wait = deadline - Date.now();
-    const model = await (Number.isFinite(wait)
-      ? Promise.race([
-          pending,
-          new Promise<never>((_, reject) => setTimeout(() => reject(new ServingTimeoutError('the model did not load before the request deadline', 1)), Math.max(0, wait)).unref()),
-        ])
-      : pending);
-    if (this.closed) throw new ServingClosedError();
-    model.acquire();
-    return model;
   }
 
   private async load(ref: ModelRef): Promise<ServedModel> {
@@ -194,6 +218,12 @@ export class ServingEngine {
         model.dispose();
         throw new ServingClosedError();
       }
+      this.live.add(model);
+      void model.freed.then(() => this.live.delete(model));
+      // Held until the requests waiting for this load have taken their own reference (they resume in
+      // microtasks; setImmediate runs after them), so a concurrent load evicting it cannot free it first.
+      model.acquire();
+      setImmediate(() => model.release());
       // A model bigger than the whole cap is still served: it is counted at the cap, so it evicts everything else.
       this.cache.set(keyOf(ref), model);
       return model;
