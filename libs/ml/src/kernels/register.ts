@@ -9,6 +9,7 @@ import { broadcastingTile } from './tile';
 import { HEAP_KERNEL_WRAPPERS } from './heap-kernels';
 import { CLIP_GRAD_KERNEL, registerClipByValueGradient } from './clip-grad';
 import { BN_GRAD_SUMS_KERNEL, registerBatchNormGradient } from './batch-norm-grad';
+import { REPEAT_ROWS_KERNEL, registerMeanGradient } from './mean-grad';
 
 /** Training kernels the wasm backend of tfjs 4.22 lacks, keyed by kernel name. */
 export const WASM_TRAINING_KERNELS: Readonly<Record<string, tf.KernelFunc>> = {
@@ -35,7 +36,8 @@ export function registerWasmTrainingKernels(): string[] {
   const ours: string[] = [];
   registerClipByValueGradient();
   registerBatchNormGradient();
-  ours.push(CLIP_GRAD_KERNEL, BN_GRAD_SUMS_KERNEL);
+  registerMeanGradient();
+  ours.push(CLIP_GRAD_KERNEL, BN_GRAD_SUMS_KERNEL, REPEAT_ROWS_KERNEL);
   for (const [kernelName, kernelFunc] of Object.entries(WASM_TRAINING_KERNELS)) {
     const existing = tf.getKernel(kernelName, 'wasm');
     if (!existing) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
