@@ -8,7 +8,7 @@ type Input = { shape: number[]; values: Float32Array };
 function runOn(
   backend: 'wasm' | 'cpu',
   kernel: string,
-  inputs: Record<string, Input & { dtype?: 'bool' | 'float32' }>,
+  inputs: Record<string, Input & { dtype?: 'bool' | 'float32' | 'int32' }>,
   attrs: Record<string, unknown>,
 ) {
   const previous = tf.getBackend();
@@ -173,6 +173,37 @@ describe('wasm heap kernels (element-wise, reductions, slice, batch norm)', () =
       expect({ ctx, shape: got.shape }).toEqual({ ctx, shape: want.shape });
       expect({ ctx, ok: relError(got.values, want.values) < 1e-5 }).toEqual({ ctx, ok: true });
     }
+  });
+
+  it('Cast equals cpu for same-dtype (shared buffer) and converting casts', () => {
+    const rand = prng(37);
+    const shape = [3, 4];
+    const values = edgyValues(rand, shape).map((v) => (Number.isFinite(v) ? v * 3 : v));
+    for (const [from, to] of [
+      ['float32', 'float32'],
+      ['float32', 'int32'],
+      ['int32', 'int32'],
+      ['int32', 'float32'],
+      ['bool', 'bool'],
+      ['float32', 'bool'],
+    ] as const) {
+      const x = {
+        shape,
+        values: values.map((v) => (from === 'float32' || Number.isFinite(v) ? v : 0)),
+        dtype: from,
+      };
+      const want = runOn('cpu', 'Cast', { x }, { dtype: to });
+      const got = runOn('wasm', 'Cast', { x }, { dtype: to });
+      expect({ from, to, got }).toEqual({ from, to, got: want });
+    }
+    void tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    const a = tf.tensor([1.5, -2]);
+    const b = tf.cast(a, 'float32');
+    a.dispose();
+    expect(Array.from(b.dataSync())).toEqual([1.5, -2]);
+    b.dispose();
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('Identity shares the buffer and disposing either side keeps the other readable', () => {

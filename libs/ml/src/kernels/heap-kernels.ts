@@ -39,6 +39,26 @@ export const sharingIdentity: Wrapper = (shipped) => (args) => {
   return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
 };
 
+/**
+ * Cast to the tensor's own dtype (tf.moments casts to float32) shares the buffer, as on `cpu`. A cast
+ * of numbers to bool is x != 0 (the shipped kernel truncates to a byte: 2, 254, ... for floats).
+ */
+export const sharingCast: Wrapper = (shipped) => (args) => {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  const { dtype } = args.attrs as unknown as tf.CastAttrs;
+  if (dtype === 'bool' && (x.dtype === 'float32' || x.dtype === 'int32')) {
+    const be = args.backend as BackendWasm;
+    const out = be.makeOutput(x.shape, 'bool');
+    const o = u8(be, out);
+    const v = be.typedArrayFromHeap(x) as Float32Array | Int32Array;
+    for (let i = 0; i < o.length; i++) o[i] = +(v[i] !== 0);
+    return out;
+  }
+  if (x.dtype === 'string' || dtype !== x.dtype) return shipped(args);
+  (args.backend as BackendWasm).incRef(x.dataId);
+  return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+};
+
 type Cmp = 'GreaterEqual' | 'LessEqual' | 'Greater' | 'Less';
 
 /** Float comparisons of a tensor with a scalar or a same-shaped tensor (bool output). */
@@ -244,6 +264,7 @@ export const channelBatchNorm: Wrapper = (shipped) => (args) => {
 /** Wrappers of shipped wasm kernels, by kernel name. */
 export const HEAP_KERNEL_WRAPPERS: Readonly<Record<string, Wrapper>> = {
   Identity: sharingIdentity,
+  Cast: sharingCast,
   GreaterEqual: fastComparison('GreaterEqual'),
   LessEqual: fastComparison('LessEqual'),
   Greater: fastComparison('Greater'),
