@@ -84,6 +84,19 @@ describe('deployments API end to end (API, Postgres, Redis)', () => {
     expect((await call(p.apiUrl, 'POST', `/v1/deployments/${id}/activate`, { token: key })).status).toBe(404);
   });
 
+  it('never leaves an ACTIVE deployment on a model deleted at the same moment', async () => {
+    for (let i = 0; i < 4; i++) {
+      const model = await storeModel(p, tenantId, tinyDigitModel(20 + i), DIGITS, `race-${i}`);
+      const [deployed, deleted] = await Promise.all([
+        call(p.apiUrl, 'POST', '/v1/deployments', { token: key, body: { modelId: model.id } }),
+        call(p.apiUrl, 'DELETE', `/v1/models/${model.id}`, { token: key }),
+      ]);
+      // Exactly one wins: deployed (and the delete refused with 409), or deleted (and the deploy a 404).
+      expect([deployed.status, deleted.status].sort()).toEqual(deployed.status === 201 ? [201, 409] : [204, 404]);
+      if (deployed.status === 201) expect((await call(p.apiUrl, 'DELETE', `/v1/deployments/${deployed.body.id as string}`, { token: key })).status).toBe(204);
+    }
+  });
+
   it('validates input, refuses models that cannot serve, and needs the TRAIN scope to change deployments', async () => {
     const bad = await call(p.apiUrl, 'POST', '/v1/deployments', { token: key, body: { modelId: 'x', config: { topK: 0 } } });
     expect(bad.status).toBe(400);

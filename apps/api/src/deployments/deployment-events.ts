@@ -12,6 +12,8 @@ export class DeploymentEvents implements OnApplicationShutdown {
   private readonly logger = new Logger('DeploymentEvents');
   private readonly redis: Redis;
   private readonly channel: string;
+  /** The one connect attempt in flight, shared by concurrent notices (the offline queue is off). */
+  private connecting?: Promise<void>;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.redis = new Redis(config.REDIS_URL, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000 });
@@ -21,7 +23,10 @@ export class DeploymentEvents implements OnApplicationShutdown {
 
   async changed(event: DeploymentEvent): Promise<void> {
     try {
-      if (this.redis.status === 'wait' || this.redis.status === 'end') await this.redis.connect();
+      if (this.redis.status === 'wait' || this.redis.status === 'end') {
+        this.connecting ??= this.redis.connect().finally(() => (this.connecting = undefined));
+      }
+      if (this.connecting) await this.connecting;
       await this.redis.publish(this.channel, JSON.stringify(event));
     } catch (e) {
       this.logger.warn(`could not announce the change of deployment ${event.deploymentId}: ${e instanceof Error ? e.message : String(e)}`);

@@ -40,7 +40,7 @@ export class DeploymentsService {
       name: d.name,
       status: d.status,
       modelId: d.modelId,
-      model: { id: d.model.id, name: d.model.name, backbone: d.model.backbone, metrics: d.model.metrics, createdAt: d.model.createdAt },
+      model: { id: d.model.id, name: d.model.name, status: d.model.status, backbone: d.model.backbone, metrics: d.model.metrics, createdAt: d.model.createdAt },
       config: d.config ?? {},
       predictUrl: this.predictUrl(d.id),
       createdAt: d.createdAt,
@@ -121,6 +121,9 @@ export class DeploymentsService {
 
   /** The model, if it exists for the tenant (404), is READY (404) and can be served online (422). */
   private async servableModel(tx: Tx, modelId: string): Promise<Model> {
+    // Shares the row lock a model delete takes: a delete and a deploy of the same model serialize,
+    // so a deployment never points at a model deleted concurrently (the delete sees it and answers 409).
+    await tx.$queryRaw`SELECT id FROM models WHERE id = ${modelId} FOR SHARE`;
     const model = await tx.model.findFirst({ where: { id: modelId, status: 'READY' } });
     if (!model) throw notFound('model', modelId);
     assertServable(model);

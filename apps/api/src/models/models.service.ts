@@ -72,6 +72,7 @@ export class ModelsService {
   async delete(tenantId: string, id: string): Promise<void> {
     const model = await this.get(tenantId, id);
     await withTenant(this.db, tenantId, async (tx) => {
+      await tx.$queryRaw`SELECT id FROM models WHERE id = ${id} FOR UPDATE`; // waits for a deploy of it in flight
       const serving = await tx.deployment.findMany({ where: { modelId: id, status: 'ACTIVE' }, select: { id: true, name: true } });
       if (serving.length > 0) {
         throw new ProblemError({

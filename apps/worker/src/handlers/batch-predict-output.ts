@@ -22,6 +22,16 @@ export function parseBatchOptions(raw: unknown): BatchPredictOptions | string {
   return { inputKey: o.inputKey, inputName: o.inputName, inputSize: o.inputSize, format: format as BatchOutputFormat, topK };
 }
 
+/**
+ * Entries batch prediction does not predict (the same rule as libs/datasets `archiveFiles`):
+ * archiver junk (`__MACOSX/`, `Thumbs.db`) and hidden files (`.DS_Store`, `._x`, `.anything`).
+ */
+export function isSkippedEntry(path: string): boolean {
+  const parts = path.split('/');
+  const base = parts[parts.length - 1] ?? '';
+  return parts[0] === '__MACOSX' || base === 'Thumbs.db' || base.startsWith('.');
+}
+
 export type BatchRow = { path: string; prediction: ImageClassification } | { path: string; error: string };
 
 export const csvHeader = (): string => stringify([['path', 'label', 'score', 'top', 'error']]);

@@ -11,7 +11,7 @@ import { ServingEngine, type ModelRef } from '@modelsmith/serving';
 import { keys, OBJECT_STORE, type ObjectStore } from '@modelsmith/storage';
 import { objectArtifactReader, objectByteSource } from '../adapters/object-store-io';
 import { HandlesJob, type JobContext, type JobHandler } from '../runtime/job-handler';
-import { csvHeader, outputLine, parseBatchOptions, type BatchRow } from './batch-predict-output';
+import { csvHeader, isSkippedEntry, outputLine, parseBatchOptions, type BatchRow } from './batch-predict-output';
 
 /** Images classified together; also how often progress is reported. */
 const CHUNK = 16;
@@ -54,7 +54,7 @@ export class BatchPredictHandler implements JobHandler {
       const reader = await openArchive(objectByteSource(this.store, options.inputKey, options.inputSize, options.inputName), { maxEntryBytes: MAX_IMAGE_BYTES }).catch(inputProblem);
       const total = await reader
         .list(ctx.signal)
-        .then((entries) => entries.filter((e) => e.kind === 'file').length)
+        .then((entries) => entries.filter((e) => e.kind === 'file' && !isSkippedEntry(e.path)).length)
         .catch(inputProblem);
 
       const file = `predictions.${options.format}`;
