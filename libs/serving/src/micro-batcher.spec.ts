@@ -56,6 +56,23 @@ describe('MicroBatcher', () => {
     expect(calls).toEqual([]);
   });
 
+  it('treats an Infinity or far deadline as none (setTimeout would fire those after 1 ms)', async () => {
+    const { batcher } = doubler({ maxBatchSize: 2, maxBatchWaitMs: 0, delayMs: 15 });
+    const far = Date.now() + 40 * 24 * 3600 * 1000;
+    await expect(Promise.all([batcher.submit([1, 2, 3, 4, 5], Number.POSITIVE_INFINITY), batcher.submit([6], far)])).resolves.toEqual([[2, 4, 6, 8, 10], [12]]);
+    await expect(batcher.submit([1], Number.NaN)).rejects.toBeInstanceOf(RangeError);
+  });
+
+  it('lets a request whose items are all in the running pass finish past its deadline; drops one still queued', async () => {
+    const { batcher, calls } = doubler({ maxBatchSize: 2, maxBatchWaitMs: 0, delayMs: 60 });
+    const running = batcher.submit([1, 2], Date.now() + 20);
+    const queued = batcher.submit([3], Date.now() + 20).catch((e: unknown) => e);
+    await expect(running).resolves.toEqual([2, 4]);
+    expect(await queued).toBeInstanceOf(ServingTimeoutError);
+    expect(calls).toEqual([[1, 2]]);
+    expect(batcher.queued).toBe(0);
+  });
+
   it('fails every request of a failed batch and keeps serving afterwards', async () => {
     let fail = true;
     const batcher = new MicroBatcher<number, number>({

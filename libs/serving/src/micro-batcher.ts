@@ -20,6 +20,9 @@ export interface BatcherStats {
   itemsPerSecond: number;
 }
 
+/** Longest delay setTimeout takes (longer ones fire after 1 ms); later deadlines re-arm. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 interface Request<O> {
   outputs: O[];
   remaining: number;
@@ -80,8 +83,14 @@ export class MicroBatcher<I, O> {
     return this.rate > 0 ? Math.max(1, Math.ceil(backlog / this.rate)) : 1;
   }
 
-  /** Queues the items; resolves with their outputs in order. `deadline` is a `now()` time in ms. */
+  /**
+   * Queues the items; resolves with their outputs in order. `deadline` is a `now()` time in ms
+   * (Infinity: none). At the deadline, a request with items still queued is rejected with
+   * ServingTimeoutError and its items leave the queue; one whose items are all in the running pass
+   * gets that pass's outputs.
+   */
   submit(items: readonly I[], deadline: number): Promise<O[]> {
+    if (Number.isNaN(deadline)) return Promise.reject(new RangeError('deadline must be a number of ms (Infinity for none)'));
     if (this.closed) return Promise.reject(new ServingClosedError());
     if (items.length === 0) return Promise.resolve([]);
     if (this.queue.length + items.length > this.options.maxQueued) {
@@ -94,10 +103,8 @@ export class MicroBatcher<I, O> {
     }
     return new Promise<O[]>((resolve, reject) => {
       const request: Request<O> = { outputs: new Array<O>(items.length), remaining: items.length, settled: false, resolve, reject };
-      const wait = deadline - this.now();
-      if (wait <= 0) return this.fail(request, this.timeoutError());
-      request.timer = setTimeout(() => this.expire(request), wait);
-      request.timer.unref?.();
+      if (deadline - this.now() <= 0) return this.fail(request, this.timeoutError());
+      this.arm(request, deadline);
       items.forEach((item, index) => this.queue.push({ item, index, request }));
       this.schedule();
     });
@@ -118,9 +125,24 @@ export class MicroBatcher<I, O> {
     return new ServingTimeoutError('the request waited past its deadline for the model', this.retryAfterSeconds());
   }
 
+  private arm(request: Request<O>, deadline: number): void {
+    const wait = deadline - this.now();
+    if (wait === Number.POSITIVE_INFINITY) return;
+    request.timer = setTimeout(() => (wait > MAX_TIMER_MS ? this.arm(request, deadline) : this.expire(request)), Math.max(0, Math.min(wait, MAX_TIMER_MS)));
+    request.timer.unref?.();
+  }
+
   private expire(request: Request<O>): void {
     if (request.settled) return;
-    for (let i = this.queue.length - 1; i >= 0; i--) if (this.queue[i].request === request) this.queue.splice(i, 1);
+    let queued = 0;
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      if (this.queue[i].request === request) {
+        this.queue.splice(i, 1);
+        queued++;
+      }
+    }
+    // Every item is in the forward pass running now: that pass is not interrupted, and answers it.
+    if (queued === 0 && this.running) return;
     this.fail(request, this.timeoutError());
   }
 

@@ -165,6 +165,16 @@ describe('ServingEngine lifecycle and safety (wasm backend)', () => {
     expect(e.stats().loads).toBe(1);
   });
 
+  it('takes an Infinity deadline as none (the batch prediction job passes it), across several passes', async () => {
+    const e = engine({ maxBatchSize: 1 });
+    const result = await e.predict(refs[1], inputs, { deadline: Number.POSITIVE_INFINITY });
+    const reference = await loadExportedModel(store, refs[1].prefix);
+    expect(result.predictions).toEqual(await classifyImages(reference, inputs, { topK: 5 }));
+    reference.model.dispose();
+    expect(e.stats().models[0].batches).toBe(inputs.length);
+    await expect(e.predict(refs[1], [inputs[0]], { deadline: Number.NaN })).rejects.toBeInstanceOf(RangeError);
+  });
+
   it('rejects at once a request whose deadline already passed', async () => {
     const e = engine();
     await e.warm(refs[0]);

@@ -76,14 +76,21 @@ const keyOf = (ref: ModelRef) => `${ref.modelId}@${ref.version}`;
 
 /** `pending`, or ServingTimeoutError once the Date.now() `deadline` passes (the load itself goes on). */
 function beforeDeadline<T>(pending: Promise<T>, deadline: number): Promise<T> {
-  if (!Number.isFinite(deadline)) return pending;
+  if (deadline === Number.POSITIVE_INFINITY) return pending;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ServingTimeoutError('the model did not load before the request deadline', 1)), Math.max(0, deadline - Date.now()));
-    timer.unref();
+    const arm = () => {
+      const wait = deadline - Date.now();
+      // setTimeout fires after 1 ms for delays over 2^31-1 ms: re-arm for far deadlines.
+      timer = setTimeout(() => (wait > MAX_TIMER_MS ? arm() : reject(new ServingTimeoutError('the model did not load before the request deadline', 1))), Math.max(0, Math.min(wait, MAX_TIMER_MS)));
+      timer.unref();
+    };
+    arm();
   });
   return Promise.race([pending, timeout]).finally(() => clearTimeout(timer));
 }
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Online prediction over stored models: an LRU cache of loaded models under a memory cap (single-flight
@@ -114,6 +121,7 @@ export class ServingEngine {
   }
 
   async predict(ref: ModelRef, images: readonly Uint8Array[], options: PredictOptions): Promise<PredictResult> {
+    if (typeof options.deadline !== 'number' || Number.isNaN(options.deadline)) throw new RangeError('deadline must be a Date.now() time in ms (Infinity for none)');
     const model = await this.acquire(ref, options.deadline);
     try {
       const { manifest } = model.exported;
