@@ -83,6 +83,12 @@ export class MicroBatcher<I, O> {
     return this.rate > 0 ? Math.max(1, Math.ceil(backlog / this.rate)) : 1;
   }
 
+  /** The error a submit of `count` more items would be refused with now, if any (to shed before costly work). */
+  overloaded(count: number): ServingOverloadedError | undefined {
+    if (this.queue.length + count <= this.options.maxQueued) return undefined;
+    return new ServingOverloadedError(`${this.queue.length} images are already waiting for this model (limit ${this.options.maxQueued})`, this.retryAfterSeconds(count));
+  }
+
   /**
    * Queues the items; resolves with their outputs in order. `deadline` is a `now()` time in ms
    * (Infinity: none). At the deadline, a request with items still queued is rejected with
@@ -93,14 +99,8 @@ export class MicroBatcher<I, O> {
     if (Number.isNaN(deadline)) return Promise.reject(new RangeError('deadline must be a number of ms (Infinity for none)'));
     if (this.closed) return Promise.reject(new ServingClosedError());
     if (items.length === 0) return Promise.resolve([]);
-    if (this.queue.length + items.length > this.options.maxQueued) {
-      return Promise.reject(
-        new ServingOverloadedError(
-          `${this.queue.length} images are already waiting for this model (limit ${this.options.maxQueued})`,
-          this.retryAfterSeconds(items.length),
-        ),
-      );
-    }
+    const full = this.overloaded(items.length);
+    if (full) return Promise.reject(full);
     return new Promise<O[]>((resolve, reject) => {
       const request: Request<O> = { outputs: new Array<O>(items.length), remaining: items.length, settled: false, resolve, reject };
       if (deadline - this.now() <= 0) return this.fail(request, this.timeoutError());

@@ -108,6 +108,11 @@ export class ServingEngine {
   private counters = { loads: 0, evictions: 0, loadFailures: 0 };
 
   constructor(private readonly options: ServingEngineOptions) {
+    const { maxModelBytes, maxBatchSize, maxBatchWaitMs, maxQueuedImages } = options;
+    if (!Number.isSafeInteger(maxModelBytes) || maxModelBytes < 1) throw new RangeError(`maxModelBytes must be a positive integer (got ${maxModelBytes})`);
+    if (!Number.isSafeInteger(maxBatchSize) || maxBatchSize < 1) throw new RangeError(`maxBatchSize must be a positive integer (got ${maxBatchSize})`);
+    if (!Number.isSafeInteger(maxQueuedImages) || maxQueuedImages < 1) throw new RangeError(`maxQueuedImages must be a positive integer (got ${maxQueuedImages})`);
+    if (!(maxBatchWaitMs >= 0) || !Number.isFinite(maxBatchWaitMs)) throw new RangeError(`maxBatchWaitMs must be >= 0 (got ${maxBatchWaitMs})`);
     this.cache = new LRUCache<string, ServedModel>({
       maxSize: options.maxModelBytes,
       // A model bigger than the whole cap is counted at the cap: it is served, and evicts everything else.
@@ -126,6 +131,9 @@ export class ServingEngine {
     try {
       const { manifest } = model.exported;
       const topK = Math.max(1, Math.min(options.topK ?? DEFAULT_TOP_K, manifest.classNames.length));
+      // Shed before decoding when the queue is already full (checked again when the images queue).
+      const full = model.batcher.overloaded(images.length);
+      if (full) throw full;
       const inputs = await this.preprocess(model, images, topK);
       const predictions = await model.batcher.submit(inputs, options.deadline);
       return { modelId: ref.modelId, version: ref.version, predictions };
