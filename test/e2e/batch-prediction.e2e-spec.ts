@@ -108,6 +108,26 @@ describe('batch prediction jobs end to end (API, worker, Postgres, Redis, S3)', 
     expect(rows.every((r) => DIGITS.includes(r.label) && Number(r.score) > 0 && r.error === '')).toBe(true);
   });
 
+  it('stops between chunks when cancelled, leaving no output to download', async () => {
+    const many = Array.from({ length: 3000 }, (_, i) => ({ path: `many/${i}.png`, data: images[i % images.length].data }));
+    const created = await submit(p, key, model.id, await zipOf(many));
+    expect(created.status).toBe(202);
+    const jobId = created.body.id as string;
+    await waitFor(
+      'the job to predict its first chunk',
+      async () => {
+        const events = (await call(p.apiUrl, 'GET', `/v1/jobs/${jobId}/events`, { token: key })).body as { stage: string; data?: { images?: number } }[];
+        return events.some((e) => e.stage === 'predicting' && (e.data?.images ?? 0) > 0);
+      },
+      120_000,
+      50,
+    );
+    expect((await call(p.apiUrl, 'POST', `/v1/jobs/${jobId}/cancel`, { token: key })).status).toBe(202);
+    const job = await finished(p, key, jobId);
+    expect(job.status).toBe('CANCELLED');
+    expect((await call(p.apiUrl, 'GET', `/v1/jobs/${jobId}/output`, { token: key })).status).toBe(409);
+  });
+
   it('refuses bad requests up front and fails jobs whose model or archive is invalid, with clear reasons', async () => {
     const readKey = (await call(p.apiUrl, 'POST', '/v1/api-keys', { token: key, body: { name: 'reader', scopes: ['READ'] } })).body.key as string;
     const archive = await zipOf(images.slice(0, 2));
@@ -116,6 +136,10 @@ describe('batch prediction jobs end to end (API, worker, Postgres, Redis, S3)', 
     const badFormat = await submit(p, key, model.id, archive, { format: 'xml' });
     expect(badFormat.status).toBe(400);
     expect(badFormat.body.errors[0].field).toBe('format');
+    const tabular = await p.system.model.create({ data: { tenantId, name: 'table', task: 'TABULAR_CLASSIFICATION', artifactPrefix: `tenants/${tenantId}/models/t/` } });
+    const notImages = await submit(p, key, tabular.id, archive);
+    expect(notImages.status).toBe(422);
+    expect(notImages.body.reason).toBe('MODEL_NOT_SERVABLE');
 
     const notArchive = await submit(p, key, model.id, Buffer.from('plain text, not an archive'));
     const failedInput = await finished(p, key, notArchive.body.id as string);
