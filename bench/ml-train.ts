@@ -222,23 +222,20 @@ async function inference(build: () => Promise<tf.LayersModel>, x: Batch, seconds
   }
 }
 
-function pytorch(): Record<string, unknown> {
+/** The PyTorch peer for one model (`only`), with `threads` intra-op threads. */
+function pytorch(only: 'cnn' | 'mnv2', threads: number): Record<string, unknown> {
   const script = path.join(__dirname, 'pytorch', 'bench_torch.py');
-  const args = [
-    script,
-    '--threads',
-    String(WORKERS),
-    '--cnn-batch',
-    String(CNN_BATCH),
-    '--mnv2-batch',
-    String(MNV2_BATCH),
-  ];
+  const args = [script, '--only', only, '--threads', String(threads)];
+  args.push('--cnn-batch', String(CNN_BATCH), '--mnv2-batch', String(MNV2_BATCH));
   args.push('--cnn-seconds', String(SECONDS), '--mnv2-seconds', String(SECONDS * 2));
+  log(`PyTorch ${only}, ${threads} thread(s)`);
   // Debian's python: a pyenv python3 earlier on PATH would not see python3-torch.
   const res = spawnSync('/usr/bin/python3', args, { encoding: 'utf8', timeout: 30 * 60_000 });
   if (res.error || res.status !== 0)
     return { status: 'absent', detail: (res.error?.message ?? res.stderr ?? '').slice(-300) };
-  return JSON.parse(res.stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
+  const out = JSON.parse(res.stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
+  log(`  ${JSON.stringify(out)}`);
+  return out;
 }
 
 const ratio = (a: number | undefined, b: number | undefined) => (a && b ? round(a / b) : 'absent');
@@ -255,6 +252,9 @@ async function main() {
   const cnnParallel = await attempt('small CNN: wasm, data-parallel', () =>
     dataParallelTraining(async () => smallCnn(), 'softmaxCrossEntropy', cnnBatch, SECONDS, 3),
   );
+  // The peers run right after the wasm measurements of the same model (the load drifts).
+  const torchCnn = pytorch('cnn', WORKERS);
+  const torchCnn1 = pytorch('cnn', 1);
   const small = randomBatch([CPU_BATCH, 28, 28, 1], 10);
   const cnnCpu = await attempt(`small CNN: tfjs cpu backend (batch ${CPU_BATCH}, 1 timed step)`, () =>
     inProcessTraining('cpu', async () => smallCnn(), 'softmaxCrossEntropy', small, 0, 1),
@@ -267,18 +267,17 @@ async function main() {
   const mnParallel = await attempt('MobileNetV2: fine-tuning, data-parallel', () =>
     dataParallelTraining(mobileNetV2, 'categoricalCrossentropy', mnBatch, SECONDS, 2),
   );
+  const torchMn = pytorch('mnv2', WORKERS);
+  const torchMn1 = pytorch('mnv2', 1);
   const mnProfile = await attempt('MobileNetV2: per-kernel profile of one training step', () =>
     stepProfile(mobileNetV2, 'categoricalCrossentropy', mnSingle, 15),
   );
   const cnnProfile = await attempt('small CNN: per-kernel profile of one training step', () =>
     stepProfile(async () => smallCnn(), 'softmaxCrossEntropy', cnnBatch, 8),
   );
-  log('PyTorch');
-  const torch = pytorch();
-  log(`  ${JSON.stringify(torch)}`);
-
-  const t = torch as {
+  type TorchOut = {
     status: string;
+    torch?: string;
     smallCnn?: { trainSamplesPerSec: number; trainSamplesPerCpuSec: number };
     mobilenetV2?: {
       trainImagesPerSec: number;
@@ -287,6 +286,15 @@ async function main() {
       inferImagesPerCpuSec: number;
     };
   };
+  const tc = torchCnn as TorchOut;
+  const tm = torchMn as TorchOut;
+  const t = {
+    status: tc.status === 'ok' && tm.status === 'ok' ? 'ok' : 'absent',
+    smallCnn: tc.smallCnn,
+    mobilenetV2: tm.mobilenetV2,
+  };
+  const t1 = { smallCnn: (torchCnn1 as TorchOut).smallCnn, mobilenetV2: (torchMn1 as TorchOut).mobilenetV2 };
+  const torch = { torch: tc.torch };
   const best = (a: number, b: number) => Math.max(a, b);
   const result = {
     benchmark: 'ml-train',
@@ -299,7 +307,7 @@ async function main() {
       loadavgAfter: os.loadavg().map(round),
     },
     tfjs: tf.version.tfjs,
-    note: 'samples/s from wall-clock time; the machine may be shared, see loadavg (also loadavg1Before per measurement). Peers ran one after another in this run. stepProfileWasm1Thread: tf.profile of one training step, per kernel.',
+    note: "samples/s from wall-clock time; the machine may be shared, see loadavg (also loadavg1Before per measurement). Each model's PyTorch peers (2 threads and 1 thread) ran right after its wasm measurements. stepProfileWasm1Thread: tf.profile of one training step, per kernel.",
     smallCnn: {
       model: 'conv32-conv64-maxpool-dense128-dense10, 28x28x1, adam',
       batch: CNN_BATCH,
@@ -314,7 +322,15 @@ async function main() {
             threads: WORKERS,
           }
         : 'absent',
+      pytorch1Thread: t1.smallCnn
+        ? {
+            samplesPerSec: round(t1.smallCnn.trainSamplesPerSec),
+            samplesPerCpuSec: round(t1.smallCnn.trainSamplesPerCpuSec),
+            threads: 1,
+          }
+        : 'absent',
       ratios: {
+        wasm1ThreadVsPytorch1Thread: ratio(perSec(cnnWasm), t1.smallCnn?.trainSamplesPerSec),
         wasmBestVsTfjsCpu: ratio(best(perSec(cnnWasm), perSec(cnnParallel)), perSec(cnnCpu)),
         wasmBestVsPytorch: ratio(best(perSec(cnnWasm), perSec(cnnParallel)), t.smallCnn?.trainSamplesPerSec),
         wasm1ThreadVsPytorchPerCpuSec: ratio(perCpuSec(cnnWasm), t.smallCnn?.trainSamplesPerCpuSec),
@@ -339,7 +355,18 @@ async function main() {
             threads: WORKERS,
           }
         : 'absent',
+      pytorch1Thread: t1.mobilenetV2
+        ? {
+            trainImagesPerSec: round(t1.mobilenetV2.trainImagesPerSec),
+            trainImagesPerCpuSec: round(t1.mobilenetV2.trainImagesPerCpuSec),
+            inferImagesPerSec: round(t1.mobilenetV2.inferImagesPerSec),
+            inferImagesPerCpuSec: round(t1.mobilenetV2.inferImagesPerCpuSec),
+            threads: 1,
+          }
+        : 'absent',
       ratios: {
+        fineTune1ThreadVsPytorch1Thread: ratio(perSec(mnWasm), t1.mobilenetV2?.trainImagesPerSec),
+        fineTuneDataParallelVsPytorch: ratio(perSec(mnParallel), t.mobilenetV2?.trainImagesPerSec),
         fineTuneBestVsPytorch: ratio(
           best(perSec(mnWasm), perSec(mnParallel)),
           t.mobilenetV2?.trainImagesPerSec,
@@ -356,7 +383,7 @@ async function main() {
     },
     pytorch: {
       status: t.status,
-      ...(t.status === 'ok' ? { torch: (torch as { torch?: string }).torch } : {}),
+      ...(t.status === 'ok' ? { torch: torch.torch } : {}),
     },
   };
   const out = path.join(__dirname, 'results', quick ? 'ml-train.quick.json' : 'ml-train.json');
