@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { simdKernels } from './simd';
 import { withWasmOps } from './wasm-ops';
 
 /**
@@ -26,6 +28,21 @@ export const depthwiseConv2dNativeBackpropFilterWasm: tf.KernelFunc = ({ inputs,
   const m = a.filterShape[3];
   const pt = info.padInfo.top;
   const pl = info.padInfo.left;
+  const simd =
+    m === 1 && dh === 1 && dw === 1 && x.dtype === 'float32' ? simdKernels(backend as BackendWasm) : null;
+  if (simd) {
+    // One SIMD pass (kernels.wat): no transposes, every tap accumulated per channel, 4 lanes at a time.
+    const be = backend as BackendWasm;
+    const out = be.makeOutput([fh, fw, C, 1], 'float32');
+    (be.typedArrayFromHeap(out) as Float32Array).fill(0);
+    const at = (t: tf.TensorInfo) => {
+      const data = be.dataIdMap.get(t.dataId);
+      if (!data) throw new Error('DepthwiseConv2dNativeBackpropFilter: tensor not in the wasm heap');
+      return data.memoryOffset;
+    };
+    simd.dwFilterGrad(at(x), at(dy), at(out), N, H, W, C, Ho, Wo, fh, fw, sh, sw, pt, pl);
+    return out;
+  }
   return withWasmOps(backend, (ops) => {
     const xT = ops.reshape(ops.transpose(x, [1, 2, 0, 3]), [1, H, W, N * C]);
     const dyT = ops.reshape(ops.transpose(dy, [1, 2, 0, 3]), [Ho, Wo, N * C, m]);

@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { simdKernels } from './simd';
 import { prng, randInt, randValues, relError, runKernelOn } from './test-utils';
 
 type Pad = 'same' | 'valid' | number[][];
@@ -134,6 +136,57 @@ describe('wasm depthwise convolution backprop kernels', () => {
       );
       const ctx = JSON.stringify({ xShape, filterShape, strides, dilations, pad });
       expect({ ctx, shape: got.shape }).toEqual({ ctx, shape: xShape });
+      expect({ ctx, ok: relError(got.values, want.values) < 1e-4 }).toEqual({ ctx, ok: true });
+    }
+  });
+
+  it('DepthwiseConv2dNativeBackpropFilter (SIMD path: multiplier 1, no dilation) matches cpu, including MobileNetV2-sized layers', () => {
+    expect(simdKernels(tf.backend() as unknown as BackendWasm)).not.toBeNull();
+    const rand = prng(13);
+    const cases: { xShape: number[]; strides: [number, number]; pad: Pad; fh: number; fw: number }[] = [];
+    for (let trial = 0; trial < 40; trial++) {
+      const fh = randInt(rand, 1, 4);
+      const fw = randInt(rand, 1, 4);
+      const xShape = [
+        randInt(rand, 1, 3),
+        randInt(rand, fh, fh + 9),
+        randInt(rand, fw, fw + 9),
+        randInt(rand, 1, 11),
+      ];
+      const strides: [number, number] = [randInt(rand, 1, 2), randInt(rand, 1, 2)];
+      const pad: Pad =
+        trial % 3 === 0
+          ? 'valid'
+          : trial % 3 === 1
+            ? 'same'
+            : [
+                [0, 0],
+                [0, 1],
+                [1, 0],
+                [0, 0],
+              ];
+      cases.push({ xShape, strides, pad, fh, fw });
+    }
+    cases.push({ xShape: [2, 28, 28, 144], strides: [1, 1], pad: 'same', fh: 3, fw: 3 });
+    cases.push({ xShape: [2, 29, 29, 96], strides: [2, 2], pad: 'valid', fh: 3, fw: 3 });
+    for (const { xShape, strides, pad, fh, fw } of cases) {
+      const filterShape = [fh, fw, xShape[3], 1];
+      const info = tf.backend_util.computeConv2DInfo(
+        xShape as [number, number, number, number],
+        filterShape as [number, number, number, number],
+        strides,
+        [1, 1],
+        pad as 'same',
+        undefined,
+        true,
+      );
+      const x = { shape: xShape, values: randValues(rand, xShape) };
+      const dy = { shape: info.outShape, values: randValues(rand, info.outShape) };
+      const attrs = { strides, dilations: [1, 1], pad, filterShape };
+      const want = runKernelOn('cpu', 'DepthwiseConv2dNativeBackpropFilter', { x, dy }, attrs);
+      const got = runKernelOn('wasm', 'DepthwiseConv2dNativeBackpropFilter', { x, dy }, attrs);
+      const ctx = JSON.stringify({ xShape, filterShape, strides, pad });
+      expect({ ctx, shape: got.shape }).toEqual({ ctx, shape: filterShape });
       expect({ ctx, ok: relError(got.values, want.values) < 1e-4 }).toEqual({ ctx, ok: true });
     }
   });
