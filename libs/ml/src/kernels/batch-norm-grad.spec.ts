@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend';
 import { BN_GRAD_SUMS_KERNEL } from './batch-norm-grad';
+import { useSimdKernels } from './simd';
 import { prng, randInt, randValues, relError, useBackend } from './test-utils';
 
 type Case = { shape: number[]; x: Float32Array; w: Float32Array; gamma: Float32Array; beta: Float32Array };
@@ -32,28 +33,34 @@ describe('FusedBatchNorm gradient on wasm (two per-channel sums)', () => {
     await initBackend({ prefer: 'wasm' });
   });
 
-  it('equals the cpu gradients (x, scale, offset; through the moments) on random shapes and offsets', () => {
-    const rand = prng(71);
-    for (let trial = 0; trial < 30; trial++) {
-      const shape = Array.from({ length: randInt(rand, 2, 4) }, () => randInt(rand, 2, 6));
-      const c = shape[shape.length - 1];
-      const shift = trial % 3 === 0 ? 20 : 0.5; // a large mean relative to the spread, sometimes
-      const k: Case = {
-        shape,
-        x: randValues(rand, shape).map((v) => v * 2 + shift),
-        w: randValues(rand, shape),
-        gamma: randValues(rand, [c]).map((v) => v + 1.5),
-        beta: randValues(rand, [c]),
-      };
-      const want = grads('cpu', k);
-      const got = grads('wasm', k);
-      const ctx = JSON.stringify({ shape, shift });
-      expect({ ctx, n: got.length }).toEqual({ ctx, n: want.length });
-      want.forEach((wv, i) => {
-        expect({ ctx, i, ok: relError(got[i], wv) < 1e-4 }).toEqual({ ctx, i, ok: true });
-      });
-    }
-  });
+  afterEach(() => useSimdKernels(true));
+
+  it.each([true, false])(
+    'equals the cpu gradients (x, scale, offset; through the moments) on random shapes and offsets (SIMD %s)',
+    (simd) => {
+      useSimdKernels(simd);
+      const rand = prng(71);
+      for (let trial = 0; trial < 30; trial++) {
+        const shape = Array.from({ length: randInt(rand, 2, 4) }, () => randInt(rand, 2, 6));
+        const c = shape[shape.length - 1];
+        const shift = trial % 3 === 0 ? 20 : 0.5; // a large mean relative to the spread, sometimes
+        const k: Case = {
+          shape,
+          x: randValues(rand, shape).map((v) => v * 2 + shift),
+          w: randValues(rand, shape),
+          gamma: randValues(rand, [c]).map((v) => v + 1.5),
+          beta: randValues(rand, [c]),
+        };
+        const want = grads('cpu', k);
+        const got = grads('wasm', k);
+        const ctx = JSON.stringify({ shape, shift });
+        expect({ ctx, n: got.length }).toEqual({ ctx, n: want.length });
+        want.forEach((wv, i) => {
+          expect({ ctx, i, ok: relError(got[i], wv) < 1e-4 }).toEqual({ ctx, i, ok: true });
+        });
+      }
+    },
+  );
 
   it('runs the fused sums kernel instead of the element-wise chain, and leaks nothing', async () => {
     useBackend('wasm');

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { heapOffset, simdKernels, withFloat64Scratch } from './simd';
 
 /** Kernel of ours (wasm only): per-channel sums of dy and dy·(x - mean), as a [2, C] tensor. */
 export const BN_GRAD_SUMS_KERNEL = 'ModelsmithBatchNormGradSums';
@@ -12,6 +13,17 @@ export const batchNormGradSumsWasm: tf.KernelFunc = ({ inputs, backend }) => {
   const { dy, x, mean } = inputs as { dy: tf.TensorInfo; x: tf.TensorInfo; mean: tf.TensorInfo };
   const be = backend as BackendWasm;
   const c = x.shape[x.shape.length - 1];
+  const simd = simdKernels(be);
+  if (simd) {
+    const rows = tf.util.sizeFromShape(x.shape) / c;
+    const at = (t: tf.TensorInfo) => heapOffset(be, t);
+    const sums = withFloat64Scratch(be, 2 * c, (s) =>
+      simd.bnSums(at(dy), at(x), at(mean), s, s + 8 * c, rows, c),
+    );
+    const out = be.makeOutput([2, c], 'float32');
+    (be.typedArrayFromHeap(out) as Float32Array).set(sums);
+    return out;
+  }
   const out = be.makeOutput([2, c], 'float32');
   const g = be.typedArrayFromHeap(dy) as Float32Array;
   const v = be.typedArrayFromHeap(x) as Float32Array;

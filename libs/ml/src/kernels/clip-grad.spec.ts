@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend';
 import { CLIP_GRAD_KERNEL } from './clip-grad';
+import { useSimdKernels } from './simd';
 import { prng, randInt, randValues, useBackend } from './test-utils';
 
 /** Gradient of sum(clipByValue(x, lo, hi) * w) w.r.t. x on one backend: w at every kept element. */
@@ -25,6 +26,8 @@ describe('ClipByValue gradient on wasm (one fused kernel)', () => {
     await initBackend({ prefer: 'wasm' });
   });
 
+  afterEach(() => useSimdKernels(true));
+
   it('is registered and used on wasm', async () => {
     expect(tf.getKernel(CLIP_GRAD_KERNEL, 'wasm')).toBeDefined();
     useBackend('wasm');
@@ -43,26 +46,30 @@ describe('ClipByValue gradient on wasm (one fused kernel)', () => {
     x.dispose();
   });
 
-  it('equals the cpu gradient bit for bit on random shapes, bounds, ties, NaN and infinities', () => {
-    const rand = prng(61);
-    const specials = [0, 6, -0, NaN, Infinity, -Infinity];
-    for (let trial = 0; trial < 40; trial++) {
-      const shape = Array.from({ length: randInt(rand, 1, 4) }, () => randInt(rand, 1, 6));
-      const lo = trial % 2 === 0 ? 0 : -0.5;
-      const hi = trial % 2 === 0 ? 6 : 0.25;
-      const x = randValues(rand, shape).map((v) => v * 8);
-      for (let i = 0; i < x.length; i++)
-        if (rand() < 0.3) x[i] = specials[randInt(rand, 0, specials.length - 1)];
-      const w = randValues(rand, shape);
-      const want = clipGrad('cpu', x, w, shape, lo, hi);
-      const got = clipGrad('wasm', x, w, shape, lo, hi);
-      const ctx = JSON.stringify({ shape, lo, hi });
-      expect({ ctx, equal: Buffer.from(got.buffer).equals(Buffer.from(want.buffer)) }).toEqual({
-        ctx,
-        equal: true,
-      });
-    }
-  });
+  it.each([true, false])(
+    'equals the cpu gradient bit for bit on random shapes, bounds, ties, NaN and infinities (SIMD %s)',
+    (simd) => {
+      useSimdKernels(simd);
+      const rand = prng(61);
+      const specials = [0, 6, -0, NaN, Infinity, -Infinity];
+      for (let trial = 0; trial < 40; trial++) {
+        const shape = Array.from({ length: randInt(rand, 1, 4) }, () => randInt(rand, 1, 6));
+        const lo = trial % 2 === 0 ? 0 : -0.5;
+        const hi = trial % 2 === 0 ? 6 : 0.25;
+        const x = randValues(rand, shape).map((v) => v * 8);
+        for (let i = 0; i < x.length; i++)
+          if (rand() < 0.3) x[i] = specials[randInt(rand, 0, specials.length - 1)];
+        const w = randValues(rand, shape);
+        const want = clipGrad('cpu', x, w, shape, lo, hi);
+        const got = clipGrad('wasm', x, w, shape, lo, hi);
+        const ctx = JSON.stringify({ shape, lo, hi });
+        expect({ ctx, equal: Buffer.from(got.buffer).equals(Buffer.from(want.buffer)) }).toEqual({
+          ctx,
+          equal: true,
+        });
+      }
+    },
+  );
 
   it('leaves no tensors behind', () => {
     useBackend('wasm');

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { heapOffset, simdKernels } from './simd';
 
 /** Kernel of ours (wasm only): the gradient of ClipByValue in one pass. */
 export const CLIP_GRAD_KERNEL = 'ModelsmithClipByValueGrad';
@@ -8,13 +9,20 @@ export const CLIP_GRAD_KERNEL = 'ModelsmithClipByValueGrad';
  * dx = dy where clipValueMin <= x <= clipValueMax, else 0 (NaN x gives 0), as tfjs defines it:
  * where(logicalAnd(greaterEqual(x, min), lessEqual(x, max)), dy, zerosLike(dy)). tfjs runs that as five
  * kernels over the whole activation; MobileNetV2's ReLU6 layers (clipByValue(0, 6)) made them ~7 ns
- * an element, 12% of a training step. One branchless pass over the heap instead.
+ * an element, 12% of a training step. One branchless pass instead: WebAssembly SIMD (kernels.wat), or
+ * a JS loop over the heap where the SIMD module cannot be instantiated.
  */
 export const clipByValueGradWasm: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { dy, x } = inputs as { dy: tf.TensorInfo; x: tf.TensorInfo };
   const { clipValueMin: lo, clipValueMax: hi } = attrs as unknown as tf.ClipByValueAttrs;
   const be = backend as BackendWasm;
   const out = be.makeOutput(dy.shape, 'float32');
+  const simd = simdKernels(be);
+  if (simd) {
+    const at = (t: tf.TensorInfo) => heapOffset(be, t);
+    simd.clipGrad(at(x), at(dy), at(out), tf.util.sizeFromShape(dy.shape), lo, hi);
+    return out;
+  }
   const xs = be.typedArrayFromHeap(x) as Float32Array;
   const g = be.typedArrayFromHeap(dy) as Float32Array;
   const gBits = new Int32Array(g.buffer, g.byteOffset, g.length);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { simdKernels } from './simd';
+import { simdKernels, useSimdKernels } from './simd';
 import { prng, randInt, randValues, relError, runKernelOn } from './test-utils';
 
 type Pad = 'same' | 'valid' | number[][];
@@ -75,41 +75,47 @@ describe('wasm depthwise convolution backprop kernels', () => {
     await initBackend({ prefer: 'wasm' });
   });
 
-  it('DepthwiseConv2dNativeBackpropFilter matches cpu on randomized shapes, strides, paddings, dilations and multipliers', () => {
-    const rand = prng(7);
-    for (let trial = 0; trial < 80; trial++) {
-      const { xShape, filterShape, strides, dilations, pad, dyShape } = randomCase(rand);
-      const x = { shape: xShape, values: randValues(rand, xShape) };
-      const dy = { shape: dyShape, values: randValues(rand, dyShape) };
-      const [fh, fw] = filterShape;
-      const dilatedShape = dilateFilter(
-        new Float32Array(filterShape.reduce((a, b) => a * b)),
-        filterShape,
-        ...dilations,
-      ).shape;
-      const want = runKernelOn(
-        'cpu',
-        'DepthwiseConv2dNativeBackpropFilter',
-        { x, dy },
-        {
-          strides,
-          dilations: [1, 1],
-          pad,
-          filterShape: dilatedShape,
-        },
-      );
-      const wantValues = undilateGrad(want.values, dilatedShape, ...dilations, fh, fw);
-      const got = runKernelOn(
-        'wasm',
-        'DepthwiseConv2dNativeBackpropFilter',
-        { x, dy },
-        { strides, dilations, pad, filterShape },
-      );
-      const ctx = JSON.stringify({ xShape, filterShape, strides, dilations, pad });
-      expect({ ctx, shape: got.shape }).toEqual({ ctx, shape: filterShape });
-      expect({ ctx, ok: relError(got.values, wantValues) < 1e-4 }).toEqual({ ctx, ok: true });
-    }
-  });
+  afterEach(() => useSimdKernels(true));
+
+  it.each([true, false])(
+    'DepthwiseConv2dNativeBackpropFilter matches cpu on randomized shapes, strides, paddings, dilations and multipliers (SIMD %s)',
+    (simd) => {
+      useSimdKernels(simd);
+      const rand = prng(7);
+      for (let trial = 0; trial < 80; trial++) {
+        const { xShape, filterShape, strides, dilations, pad, dyShape } = randomCase(rand);
+        const x = { shape: xShape, values: randValues(rand, xShape) };
+        const dy = { shape: dyShape, values: randValues(rand, dyShape) };
+        const [fh, fw] = filterShape;
+        const dilatedShape = dilateFilter(
+          new Float32Array(filterShape.reduce((a, b) => a * b)),
+          filterShape,
+          ...dilations,
+        ).shape;
+        const want = runKernelOn(
+          'cpu',
+          'DepthwiseConv2dNativeBackpropFilter',
+          { x, dy },
+          {
+            strides,
+            dilations: [1, 1],
+            pad,
+            filterShape: dilatedShape,
+          },
+        );
+        const wantValues = undilateGrad(want.values, dilatedShape, ...dilations, fh, fw);
+        const got = runKernelOn(
+          'wasm',
+          'DepthwiseConv2dNativeBackpropFilter',
+          { x, dy },
+          { strides, dilations, pad, filterShape },
+        );
+        const ctx = JSON.stringify({ xShape, filterShape, strides, dilations, pad });
+        expect({ ctx, shape: got.shape }).toEqual({ ctx, shape: filterShape });
+        expect({ ctx, ok: relError(got.values, wantValues) < 1e-4 }).toEqual({ ctx, ok: true });
+      }
+    },
+  );
 
   it('DepthwiseConv2dNativeBackpropInput matches cpu on randomized shapes, strides, paddings, dilations and multipliers', () => {
     const rand = prng(11);

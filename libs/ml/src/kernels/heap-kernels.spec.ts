@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend';
+import { useSimdKernels } from './simd';
 import { prng, randInt, randValues, relError, runKernelOn } from './test-utils';
 
 type Input = { shape: number[]; values: Float32Array };
@@ -47,6 +48,8 @@ describe('wasm heap kernels (element-wise, reductions, slice, batch norm)', () =
     await initBackend({ prefer: 'wasm' });
   });
 
+  afterEach(() => useSimdKernels(true));
+
   it.each(['GreaterEqual', 'LessEqual', 'Greater', 'Less'])(
     '%s equals cpu against a scalar, a same-shaped tensor and a broadcast one',
     (kernel) => {
@@ -91,7 +94,13 @@ describe('wasm heap kernels (element-wise, reductions, slice, batch norm)', () =
     }
   });
 
-  it.each(['Sum', 'Mean'])('%s equals cpu over random axis sets, with and without keepDims', (kernel) => {
+  it.each([
+    ['Sum', true],
+    ['Mean', true],
+    ['Sum', false],
+    ['Mean', false],
+  ] as const)('%s equals cpu over random axis sets, with and without keepDims (SIMD %s)', (kernel, simd) => {
+    useSimdKernels(simd);
     const rand = prng(kernel === 'Sum' ? 41 : 43);
     for (let trial = 0; trial < 80; trial++) {
       const shape = randShape(rand, 1, 5);
@@ -111,28 +120,28 @@ describe('wasm heap kernels (element-wise, reductions, slice, batch norm)', () =
     }
   });
 
-  it('Sum over the leading axes of a MobileNetV2-sized activation stays within the kernel tolerance', () => {
-    const rand = prng(3);
-    // 100,352 positive rows per channel (a batch-8 112x112 layer; variance sums are positive).
-    const shape = [8, 112, 112, 4];
-    const x = { shape, values: randValues(rand, shape).map((v) => v + 3) };
-    const want = runKernelOn('cpu', 'Sum', { x }, { axis: [0, 1, 2], keepDims: false });
-    const got = runKernelOn('wasm', 'Sum', { x }, { axis: [0, 1, 2], keepDims: false });
-    expect(relError(got.values, want.values)).toBeLessThan(1e-4);
-  });
+  it.each([true, false])(
+    'Sum over the leading axes of a MobileNetV2-sized activation stays within the kernel tolerance (SIMD %s)',
+    (simd) => {
+      useSimdKernels(simd);
+      const rand = prng(3);
+      // 100,352 positive rows per channel (a batch-8 112x112 layer; variance sums are positive).
+      const shape = [8, 112, 112, 4];
+      const x = { shape, values: randValues(rand, shape).map((v) => v + 3) };
+      const want = runKernelOn('cpu', 'Sum', { x }, { axis: [0, 1, 2], keepDims: false });
+      const got = runKernelOn('wasm', 'Sum', { x }, { axis: [0, 1, 2], keepDims: false });
+      expect(relError(got.values, want.values)).toBeLessThan(1e-4);
+    },
+  );
 
-  it('Sum/Mean leave a live input intact and keep nothing alive between calls (the wasm heap stops growing)', () => {
+  it('Sum/Mean leave a live input intact and free their scratch', () => {
     void tf.setBackend('wasm');
-    const be = tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } };
-    const x = tf.randomUniform([64, 64, 64, 8], -1, 1, 'float32', 5); // 8 MB
+    const backend = tf.backend();
+    const x = tf.randomUniform([64, 64, 64, 8], -1, 1, 'float32', 5);
     const before = x.dataSync<'float32'>().slice();
-    const reduce = (i: number) =>
-      tf.tidy(() => (i % 2 ? tf.sum(x, [0, 1, 2]) : tf.mean(x, [0, 1])).dataSync());
-    reduce(0);
-    reduce(1);
-    const heap = be.wasm.HEAPU8.buffer.byteLength;
-    for (let i = 0; i < 30; i++) reduce(i);
-    expect(be.wasm.HEAPU8.buffer.byteLength).toBe(heap);
+    const ids = backend.numDataIds();
+    for (let i = 0; i < 6; i++) tf.tidy(() => (i % 2 ? tf.sum(x, [0, 1, 2]) : tf.mean(x, [0, 1])).dataSync());
+    expect(backend.numDataIds()).toBe(ids);
     expect(bitsEqual(x.dataSync<'float32'>(), before)).toBe(true);
     x.dispose();
   });

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { heapOffset, simdKernels, withFloat64Scratch } from './simd';
 import { withWasmOps } from './wasm-ops';
 
 /**
@@ -152,7 +153,8 @@ export const fastSelect: Wrapper = (shipped) => (args) => {
 
 /**
  * Sum or Mean of a float32 tensor over its leading axes (0..k-1, k < rank): one pass, accumulating
- * per trailing index in float64 (~0.7-1 ns an element; the shipped kernel transposes first, ~1.6 ns).
+ * per trailing index in float64: WebAssembly SIMD (kernels.wat), or a JS loop (~0.7-1 ns an element)
+ * where the SIMD module cannot be instantiated; the shipped kernel transposes first (~1.6 ns).
  * An XNNPACK product with a row of ones is slower in a training step: it packs x as weights on every
  * call. Other axis sets go to the shipped kernel (which handles trailing axes without a transpose).
  */
@@ -169,6 +171,15 @@ export function leadingAxesReduction(kind: 'Sum' | 'Mean'): Wrapper {
     const inner = size(x.shape.slice(k));
     const be = args.backend as BackendWasm;
     const outShape = keepDims ? x.shape.map((d, i) => (i < k ? 1 : d)) : x.shape.slice(k);
+    const simd = simdKernels(be);
+    if (simd) {
+      const sums = withFloat64Scratch(be, inner, (acc) => simd.sumRows(heapOffset(be, x), acc, rows, inner));
+      const out = be.makeOutput(outShape, 'float32');
+      const o = f32(be, out);
+      const scale = kind === 'Mean' ? 1 / rows : 1;
+      for (let c = 0; c < inner; c++) o[c] = sums[c] * scale;
+      return out;
+    }
     const out = be.makeOutput(outShape, 'float32');
     const o = f32(be, out);
     const v = f32(be, x);
