@@ -2,3 +2,4 @@ export * from './queues';
 export * from './scopes';
 export * from './problem-codes';
 export * from './deployments';
+export * from './image-format';
