@@ -1,3 +1,4 @@
+import { keys } from '@modelsmith/storage';
 import { call, startPlatform, waitFor, type Platform } from '../support/platform';
 import { mnistZip } from '../support/archives';
 import { readyDataset } from '../support/datasets';
@@ -9,11 +10,13 @@ describe('training survives worker loss', () => {
   let p: Platform;
   let key: string;
   let versionId: string;
+  let tenantId: string;
 
   beforeAll(async () => {
     p = await startPlatform();
     const a = await call(p.apiUrl, 'POST', '/v1/admin/tenants', { token: p.adminToken, body: { name: 'Faults' } });
     key = a.body.apiKey.key;
+    tenantId = a.body.tenant.id;
     versionId = await readyDataset(p, key, await mnistZip(20), { imageSize: '28', channels: '1' });
   });
 
@@ -64,6 +67,13 @@ describe('training survives worker loss', () => {
     const events = (await call(p.apiUrl, 'GET', `/v1/jobs/${id}/events`, { token: key })).body;
     const epochMessages = events.filter((e: { type: string }) => e.type === 'metrics').map((e: { message: string }) => e.message);
     expect(new Set(epochMessages).size).toBe(epochMessages.length);
+    // Checkpoints are deleted once the job is recorded SUCCEEDED (not before: a crash in between
+    // would have retrained from scratch).
+    await waitFor('checkpoints deleted', async () => {
+      let left = 0;
+      for await (const _ of p.s3.store.list(keys.jobCheckpointsPrefix(tenantId, id))) left++;
+      return left === 0;
+    }, 30_000, 250);
   });
 
   it('on SIGTERM checkpoints, hands the job back to the queue and exits cleanly; another worker finishes it', async () => {

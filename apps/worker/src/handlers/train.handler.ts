@@ -127,7 +127,6 @@ export class TrainHandler implements JobHandler {
       );
       await ctx.progress({ stage: 'exporting', percent: 99 });
       await this.store.putBytes(`${modelPrefix}training-curves.json`, Buffer.from(JSON.stringify(history, null, 2)), 'application/json');
-      await this.store.deletePrefix(keys.jobCheckpointsPrefix(ref.tenantId, job.id));
       const events = await this.jobs.events(ref.tenantId, job.id, 0, 100_000);
       const log = events.map((e) => JSON.stringify({ seq: e.seq, at: e.createdAt, type: e.type, stage: e.stage, percent: e.percent, message: e.message, data: e.data })).join('\n');
       await this.store.putBytes(keys.jobLog(ref.tenantId, job.id, 'events.jsonl'), Buffer.from(log + '\n'), 'application/x-ndjson');
@@ -144,6 +143,11 @@ export class TrainHandler implements JobHandler {
       if (timer) clearTimeout(timer);
       ctx.signal.removeEventListener('abort', onAbort);
     }
+  }
+
+  /** Checkpoints go only once the job is recorded SUCCEEDED: a crash before that resumes from them. */
+  async afterSuccess(ctx: JobContext): Promise<void> {
+    await this.store.deletePrefix(keys.jobCheckpointsPrefix(ctx.payload.tenantId, ctx.payload.jobId));
   }
 
   private historyOf(raw: unknown): Array<EpochLog & { phase: string }> {

@@ -22,4 +22,10 @@ export interface JobContext<P extends JobRef = JobRef> {
 export interface JobHandler<P extends JobRef = JobRef> {
   /** Returns the JSON result stored on the job row. */
   handle(ctx: JobContext<P>): Promise<Record<string, unknown> | void>;
+  /**
+   * Housekeeping once the job is recorded SUCCEEDED, such as deleting what a retry would have needed
+   * (checkpoints): done before that, a crash in between left a retry with nothing to resume from.
+   * A failure here is logged and never changes the job's outcome.
+   */
+  afterSuccess?(ctx: JobContext<P>, result: Record<string, unknown>): Promise<void>;
 }

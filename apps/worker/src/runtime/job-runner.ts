@@ -94,6 +94,11 @@ export class JobRunner {
       const result = (await handler.handle(ctx)) ?? {};
       if (controller.signal.reason instanceof JobCancelledError) throw controller.signal.reason;
       await this.store.finish(ref, 'SUCCEEDED', { result: result as object });
+      if (handler.afterSuccess) {
+        await handler.afterSuccess(ctx, result).catch((e: unknown) => {
+          this.opts.logger.warn(`job ${ref.jobId} succeeded; its clean-up failed: ${describe(e)}`);
+        });
+      }
       return result;
     } catch (e) {
       return await this.onFailure(e, controller.signal, ref, bullJob, token);
