@@ -73,6 +73,9 @@ describe('batch prediction jobs end to end (API, worker, Postgres, Redis, S3)', 
     const job = await finished(p, key, created.body.id as string);
     expect(job.status).toBe('SUCCEEDED');
     expect(job.result).toMatchObject({ format: 'jsonl', images: 21, predicted: 20, failed: 1, modelId: model.id });
+    // The uploaded archive is deleted once the job succeeded.
+    const inputKey = (created.body.options as { inputKey: string }).inputKey;
+    await waitFor('input archive deleted', async () => (await p.s3.store.stat(inputKey)) === null, 30_000, 250);
     const output = await call(p.apiUrl, 'GET', `/v1/jobs/${job.id as string}/output`, { token: key });
     expect(output.status).toBe(200);
     expect(output.body.fileName).toBe('predictions.jsonl');

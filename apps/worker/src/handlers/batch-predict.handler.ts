@@ -34,6 +34,12 @@ export class BatchPredictHandler implements JobHandler {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
+  /** The uploaded archive is only input: it goes once the job is recorded SUCCEEDED. */
+  async afterSuccess(ctx: JobContext): Promise<void> {
+    const options = parseBatchOptions(ctx.job.options);
+    if (typeof options !== 'string') await this.store.delete(options.inputKey);
+  }
+
   async handle(ctx: JobContext): Promise<Record<string, unknown>> {
     const { tenantId } = ctx.payload;
     const options = parseBatchOptions(ctx.job.options);
