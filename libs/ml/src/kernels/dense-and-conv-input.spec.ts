@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend';
+import { useSimdKernels } from './simd';
 import { prng, randInt, randValues, relError, runKernelOn } from './test-utils';
 
 describe('wasm replacements for slow shipped kernels', () => {
@@ -7,50 +8,72 @@ describe('wasm replacements for slow shipped kernels', () => {
     await initBackend({ prefer: 'wasm' });
   });
 
-  it('Conv2DBackpropInput matches cpu on randomized shapes, strides and paddings', () => {
-    const rand = prng(17);
-    for (let trial = 0; trial < 60; trial++) {
-      const fh = randInt(rand, 1, 4);
-      const fw = randInt(rand, 1, 4);
-      const strides: [number, number] = [randInt(rand, 1, 3), randInt(rand, 1, 3)];
-      const r = rand();
-      const pad =
-        r < 0.35
-          ? 'same'
-          : r < 0.7
-            ? 'valid'
-            : [
-                [0, 0],
-                [randInt(rand, 0, 2), randInt(rand, 0, 2)],
-                [randInt(rand, 0, 2), randInt(rand, 0, 2)],
-                [0, 0],
-              ];
-      const xShape = [
-        randInt(rand, 1, 3),
-        randInt(rand, fh, fh + 7),
-        randInt(rand, fw, fw + 7),
-        randInt(rand, 1, 5),
+  afterEach(() => useSimdKernels(true));
+
+  // With at most 4 input channels the SIMD gather kernel runs (unless turned off), else XNNPACK.
+  it.each([true, false])(
+    'Conv2DBackpropInput matches cpu on randomized shapes, strides and paddings (SIMD %s)',
+    (simd) => {
+      useSimdKernels(simd);
+      const rand = prng(17);
+      const fixed = [
+        {
+          xShape: [1, 32, 32, 3],
+          filterShape: [3, 3, 3, 32],
+          strides: [2, 2] as [number, number],
+          pad: 'same',
+        },
+        {
+          xShape: [2, 28, 28, 1],
+          filterShape: [3, 3, 1, 32],
+          strides: [1, 1] as [number, number],
+          pad: 'valid',
+        },
       ];
-      const filterShape = [fh, fw, xShape[3], randInt(rand, 1, 5)];
-      const info = tf.backend_util.computeConv2DInfo(
-        xShape as [number, number, number, number],
-        filterShape as [number, number, number, number],
-        strides,
-        1,
-        pad as 'same',
-      );
-      const inputs = {
-        dy: { shape: info.outShape, values: randValues(rand, info.outShape) },
-        filter: { shape: filterShape, values: randValues(rand, filterShape) },
-      };
-      const attrs = { strides, pad, dataFormat: 'NHWC', inputShape: xShape };
-      const want = runKernelOn('cpu', 'Conv2DBackpropInput', inputs, attrs);
-      const got = runKernelOn('wasm', 'Conv2DBackpropInput', inputs, attrs);
-      const ctx = JSON.stringify({ xShape, filterShape, strides, pad });
-      expect({ ctx, shape: got.shape }).toEqual({ ctx, shape: xShape });
-      expect({ ctx, ok: relError(got.values, want.values) < 1e-4 }).toEqual({ ctx, ok: true });
-    }
-  });
+      for (let trial = 0; trial < 80 + fixed.length; trial++) {
+        const fh = randInt(rand, 1, 4);
+        const fw = randInt(rand, 1, 4);
+        let strides: [number, number] = [randInt(rand, 1, 3), randInt(rand, 1, 3)];
+        const r = rand();
+        let pad: string | number[][] =
+          r < 0.35
+            ? 'same'
+            : r < 0.7
+              ? 'valid'
+              : [
+                  [0, 0],
+                  [randInt(rand, 0, 2), randInt(rand, 0, 2)],
+                  [randInt(rand, 0, 2), randInt(rand, 0, 2)],
+                  [0, 0],
+                ];
+        let xShape = [
+          randInt(rand, 1, 3),
+          randInt(rand, fh, fh + 7),
+          randInt(rand, fw, fw + 7),
+          randInt(rand, 1, 7),
+        ];
+        let filterShape = [fh, fw, xShape[3], randInt(rand, 1, 37)];
+        if (trial >= 80) ({ xShape, filterShape, strides, pad } = fixed[trial - 80]);
+        const info = tf.backend_util.computeConv2DInfo(
+          xShape as [number, number, number, number],
+          filterShape as [number, number, number, number],
+          strides,
+          1,
+          pad as 'same',
+        );
+        const inputs = {
+          dy: { shape: info.outShape, values: randValues(rand, info.outShape) },
+          filter: { shape: filterShape, values: randValues(rand, filterShape) },
+        };
+        const attrs = { strides, pad, dataFormat: 'NHWC', inputShape: xShape };
+        const want = runKernelOn('cpu', 'Conv2DBackpropInput', inputs, attrs);
+        const got = runKernelOn('wasm', 'Conv2DBackpropInput', inputs, attrs);
+        const ctx = JSON.stringify({ xShape, filterShape, strides, pad });
+        expect({ ctx, shape: got.shape }).toEqual({ ctx, shape: xShape });
+        expect({ ctx, ok: relError(got.values, want.values) < 1e-4 }).toEqual({ ctx, ok: true });
+      }
+    },
+  );
 
   it('BatchMatMul and _FusedMatMul match cpu for every transpose combination', () => {
     const rand = prng(23);

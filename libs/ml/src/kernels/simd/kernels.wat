@@ -407,4 +407,122 @@
         (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
         (br $oyLoop)))
       (local.set $n (i32.add (local.get $n) (i32.const 1)))
+      (br $nLoop))))
+  ;; Convolution input gradient, gathered per input pixel with the vector over output channels
+  ;; (NHWC, no dilation; w is the forward filter [fh, fw, Ci, Co], read in place):
+  ;;   dx[n, y, x, ci] = sum over taps (i, j) with y + pt - i = oy*sh, x + pl - j = ox*sw inside dy
+  ;;                     of sum_co dy[n, oy, ox, co] * w[i, j, ci, co]
+  ;; Every dx element is written (no zeroing needed). Meant for few input channels (an input image):
+  ;; each dy row is re-read per ci, and the co sum ends in a horizontal add.
+  (func (export "convInputGrad")
+    (param $dy i32) (param $w i32) (param $dx i32)
+    (param $N i32) (param $H i32) (param $W i32) (param $Ci i32) (param $Ho i32) (param $Wo i32) (param $Co i32)
+    (param $fh i32) (param $fw i32) (param $sh i32) (param $sw i32) (param $pt i32) (param $pl i32)
+    (local $n i32) (local $y i32) (local $x i32) (local $ci i32) (local $i i32) (local $j i32)
+    (local $oy i32) (local $ox i32) (local $i0 i32) (local $j0 i32) (local $k i32) (local $Co4 i32)
+    (local $yb i32) (local $rowD i32) (local $pd i32) (local $pw i32) (local $po i32)
+    (local $oy0 i32) (local $ox0 i32) (local $v v128) (local $v1 v128) (local $v2 v128) (local $v3 v128)
+    (local $s f32) (local $Co16 i32)
+    (local.set $Co4 (i32.and (local.get $Co) (i32.const -4)))
+    (local.set $Co16 (i32.and (local.get $Co) (i32.const -16)))
+    (local.set $yb (i32.shl (local.get $Co) (i32.const 2)))
+    (local.set $po (local.get $dx))
+    (block $nEnd (loop $nLoop
+      (br_if $nEnd (i32.ge_s (local.get $n) (local.get $N)))
+      (local.set $y (i32.const 0))
+      (block $yEnd (loop $yLoop
+        (br_if $yEnd (i32.ge_s (local.get $y) (local.get $H)))
+        ;; first tap row i0 = (y + pt) mod sh and its dy row oy0; each further tap row (i += sh) is
+        ;; one dy row up (no division in the inner loops)
+        (local.set $i0 (i32.rem_s (i32.add (local.get $y) (local.get $pt)) (local.get $sh)))
+        (local.set $oy0 (i32.div_s (i32.sub (i32.add (local.get $y) (local.get $pt)) (local.get $i0)) (local.get $sh)))
+        (local.set $x (i32.const 0))
+        (block $xEnd (loop $xLoop
+          (br_if $xEnd (i32.ge_s (local.get $x) (local.get $W)))
+          (local.set $j0 (i32.rem_s (i32.add (local.get $x) (local.get $pl)) (local.get $sw)))
+          (local.set $ox0 (i32.div_s (i32.sub (i32.add (local.get $x) (local.get $pl)) (local.get $j0)) (local.get $sw)))
+          (local.set $ci (i32.const 0))
+          (block $cEnd (loop $cLoop
+            (br_if $cEnd (i32.ge_s (local.get $ci) (local.get $Ci)))
+            (local.set $v (v128.const i32x4 0 0 0 0))
+            (local.set $v1 (v128.const i32x4 0 0 0 0))
+            (local.set $v2 (v128.const i32x4 0 0 0 0))
+            (local.set $v3 (v128.const i32x4 0 0 0 0))
+            (local.set $s (f32.const 0))
+            (local.set $i (local.get $i0))
+            (local.set $oy (local.get $oy0))
+            (block $iEnd (loop $iLoop
+              (br_if $iEnd (i32.ge_s (local.get $i) (local.get $fh)))
+              (br_if $iEnd (i32.lt_s (local.get $oy) (i32.const 0)))
+              (if (i32.lt_s (local.get $oy) (local.get $Ho))
+                (then
+                  ;; byte offset of dy[n, oy, 0, 0]
+                  (local.set $rowD (i32.add (local.get $dy)
+                    (i32.mul (i32.add (i32.mul (local.get $n) (local.get $Ho)) (local.get $oy)) (i32.mul (local.get $Wo) (local.get $yb)))))
+                  (local.set $j (local.get $j0))
+                  (local.set $ox (local.get $ox0))
+                  (block $jEnd (loop $jLoop
+                    (br_if $jEnd (i32.ge_s (local.get $j) (local.get $fw)))
+                    (br_if $jEnd (i32.lt_s (local.get $ox) (i32.const 0)))
+                    (if (i32.lt_s (local.get $ox) (local.get $Wo))
+                      (then
+                        (local.set $pd (i32.add (local.get $rowD) (i32.mul (local.get $ox) (local.get $yb))))
+                        (local.set $pw (i32.add (local.get $w)
+                          (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $i) (local.get $fw)) (local.get $j)) (local.get $Ci)) (local.get $ci))
+                            (local.get $yb))))
+                        ;; four independent accumulators, 16 channels a step (one would wait on the add latency)
+                        (local.set $k (i32.const 0))
+                        (block $k16End (loop $k16Loop
+                          (br_if $k16End (i32.ge_s (local.get $k) (local.get $Co16)))
+                          (local.set $v (f32x4.add (local.get $v)
+                            (f32x4.mul (v128.load (local.get $pd)) (v128.load (local.get $pw)))))
+                          (local.set $v1 (f32x4.add (local.get $v1)
+                            (f32x4.mul (v128.load offset=16 (local.get $pd)) (v128.load offset=16 (local.get $pw)))))
+                          (local.set $v2 (f32x4.add (local.get $v2)
+                            (f32x4.mul (v128.load offset=32 (local.get $pd)) (v128.load offset=32 (local.get $pw)))))
+                          (local.set $v3 (f32x4.add (local.get $v3)
+                            (f32x4.mul (v128.load offset=48 (local.get $pd)) (v128.load offset=48 (local.get $pw)))))
+                          (local.set $pd (i32.add (local.get $pd) (i32.const 64)))
+                          (local.set $pw (i32.add (local.get $pw) (i32.const 64)))
+                          (local.set $k (i32.add (local.get $k) (i32.const 16)))
+                          (br $k16Loop)))
+                        (local.set $pd (i32.sub (local.get $pd) (i32.shl (local.get $k) (i32.const 2))))
+                        (local.set $pw (i32.sub (local.get $pw) (i32.shl (local.get $k) (i32.const 2))))
+                        (block $kEnd (loop $kLoop
+                          (br_if $kEnd (i32.ge_s (local.get $k) (local.get $Co4)))
+                          (local.set $v (f32x4.add (local.get $v)
+                            (f32x4.mul
+                              (v128.load (i32.add (local.get $pd) (i32.shl (local.get $k) (i32.const 2))))
+                              (v128.load (i32.add (local.get $pw) (i32.shl (local.get $k) (i32.const 2)))))))
+                          (local.set $k (i32.add (local.get $k) (i32.const 4)))
+                          (br $kLoop)))
+                        (block $tEnd (loop $tLoop
+                          (br_if $tEnd (i32.ge_s (local.get $k) (local.get $Co)))
+                          (local.set $s (f32.add (local.get $s)
+                            (f32.mul
+                              (f32.load (i32.add (local.get $pd) (i32.shl (local.get $k) (i32.const 2))))
+                              (f32.load (i32.add (local.get $pw) (i32.shl (local.get $k) (i32.const 2)))))))
+                          (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                          (br $tLoop)))))
+                    (local.set $j (i32.add (local.get $j) (local.get $sw)))
+                    (local.set $ox (i32.sub (local.get $ox) (i32.const 1)))
+                    (br $jLoop)))))
+              (local.set $i (i32.add (local.get $i) (local.get $sh)))
+              (local.set $oy (i32.sub (local.get $oy) (i32.const 1)))
+              (br $iLoop)))
+            (local.set $v (f32x4.add (f32x4.add (local.get $v) (local.get $v1)) (f32x4.add (local.get $v2) (local.get $v3))))
+            (f32.store (local.get $po)
+              (f32.add
+                (f32.add
+                  (f32.add (f32x4.extract_lane 0 (local.get $v)) (f32x4.extract_lane 1 (local.get $v)))
+                  (f32.add (f32x4.extract_lane 2 (local.get $v)) (f32x4.extract_lane 3 (local.get $v))))
+                (local.get $s)))
+            (local.set $po (i32.add (local.get $po) (i32.const 4)))
+            (local.set $ci (i32.add (local.get $ci) (i32.const 1)))
+            (br $cLoop)))
+          (local.set $x (i32.add (local.get $x) (i32.const 1)))
+          (br $xLoop)))
+        (local.set $y (i32.add (local.get $y) (i32.const 1)))
+        (br $yLoop)))
+      (local.set $n (i32.add (local.get $n) (i32.const 1)))
       (br $nLoop)))))
