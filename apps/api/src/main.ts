@@ -24,7 +24,11 @@ async function bootstrap(): Promise<void> {
   app.useLogger(app.get(Logger));
   configureApp(app, config);
   app.enableShutdownHooks();
-  await app.listen(config.API_PORT, config.API_HOST);
+  const server = await app.listen(config.API_PORT, config.API_HOST);
+  // Keep-alive longer than load balancers' idle timeouts (and than a busy client's pauses): with
+  // Node's 5 s default, a client reusing a pooled connection just as the server closes it gets a
+  // reset ("other side closed") instead of an answer.
+  server.keepAliveTimeout = 65_000;
   app.get(Logger).log(`API listening on ${await app.getUrl()}`);
 }
 
