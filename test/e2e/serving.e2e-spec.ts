@@ -205,6 +205,13 @@ describe('deployments and online prediction end to end (API, worker, serving, Po
     expect(retryAfter).toBeLessThanOrEqual(60);
     // Other keys are not affected by this key's limit.
     expect((await call(p.servingUrl, 'POST', path, { token: predictKey, body })).status).toBe(200);
+
+    // A revoked key stops predicting at once, though serving had its lookup cached (for 10 s).
+    const doomed = await call(p.apiUrl, 'POST', '/v1/api-keys', { token: adminKey, body: { name: 'doomed', scopes: ['PREDICT'] } });
+    expect((await call(p.servingUrl, 'POST', path, { token: doomed.body.key, body })).status).toBe(200);
+    expect((await call(p.apiUrl, 'DELETE', `/v1/api-keys/${doomed.body.id as string}`, { token: adminKey })).status).toBe(200);
+    // Well inside the cache's 10 s: only the revocation notice can make this pass.
+    await waitFor('revoked key refused', async () => (await call(p.servingUrl, 'POST', path, { token: doomed.body.key, body })).status === 401, 5_000, 50);
   });
 
   it('swaps the model behind a deployment without failing a request, then stops answering once undeployed', async () => {
@@ -269,7 +276,11 @@ describe('deployments and online prediction end to end (API, worker, serving, Po
   it('sheds load with 503 + Retry-After instead of queueing without bound', async () => {
     const serving = await p.startServing({ SERVING_MAX_QUEUED_IMAGES: '8', SERVING_MAX_CONCURRENT_REQUESTS: '6', SERVING_MAX_BATCH_SIZE: '4' });
     const deploymentId = await deploy(p, adminKey, trainedModelId);
-    const images = Array.from({ length: 4 }, (_, i) => heldOut[i].png.toString('base64'));
+    // Photos-sized JPEGs, so every request spends milliseconds decoding on the thread pool and the
+    // burst overlaps whatever the machine's speed (28x28 PNGs decode in microseconds).
+    const images = await Promise.all(
+      heldOut.slice(0, 4).map(async (h) => (await sharp(h.png).resize(640, 640).jpeg({ quality: 95 }).toBuffer()).toString('base64')),
+    );
     const path = `/v1/deployments/${deploymentId}/predict`;
     // Warm the model, then send a burst far over what the limits admit.
     expect((await call(serving.url, 'POST', path, { token: predictKey, body: { images } })).status).toBe(200);

@@ -10,6 +10,7 @@ import { loggerParams } from '@modelsmith/http';
 import { DatasetsModule } from './datasets/datasets.module';
 import { DeploymentsModule } from './deployments/deployments.module';
 import { ModelsModule } from './models/models.module';
+import { ServingNoticesModule } from './notices/serving-notices';
 import { HealthController } from './health/health.controller';
 import { JobsModule } from './jobs/jobs.module';
 import { TenantsController } from './tenants/tenants.controller';
@@ -27,6 +28,7 @@ export class AppModule {
         QueueModule.forRoot(config, ['cpu', 'gpu'], { failFast: true }),
         JobStoreModule,
         AuthModule,
+        ServingNoticesModule,
         JobsModule,
         DatasetsModule,
         ModelsModule,

@@ -11,3 +11,17 @@ export interface DeploymentEvent {
   tenantId: string;
   deploymentId: string;
 }
+
+/**
+ * Redis pub/sub channel on which the API announces a revoked API key as JSON
+ * `{ "tenantId": "...", "keyId": "..." }`. Serving processes forget their cached lookup of it, so a
+ * revoked key stops predicting at once rather than within the cache's lifetime.
+ */
+export function apiKeyEventsChannel(queuePrefix: string): string {
+  return `${queuePrefix}:api-keys`;
+}
+
+export interface ApiKeyEvent {
+  tenantId: string;
+  keyId: string;
+}

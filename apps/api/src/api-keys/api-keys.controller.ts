@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags
 import { APP_PRISMA, withTenant, type PrismaClient } from '@modelsmith/db';
 import { CurrentTenant, RequireScope } from '../auth/decorators';
 import { generateApiKey, notFound, type TenantPrincipal } from '@modelsmith/http';
+import { ServingNotices } from '../notices/serving-notices';
 import { ApiKeyDto, CreateApiKeyDto, CreatedApiKeyDto } from './dto/api-key.dto';
 
 @ApiTags('api-keys')
@@ -10,7 +11,10 @@ import { ApiKeyDto, CreateApiKeyDto, CreatedApiKeyDto } from './dto/api-key.dto'
 @RequireScope('ADMIN')
 @Controller('api-keys')
 export class ApiKeysController {
-  constructor(@Inject(APP_PRISMA) private readonly db: PrismaClient) {}
+  constructor(
+    @Inject(APP_PRISMA) private readonly db: PrismaClient,
+    private readonly notices: ServingNotices,
+  ) {}
 
   @Post()
   @HttpCode(201)
@@ -52,6 +56,8 @@ export class ApiKeysController {
       return key.revokedAt ? key : tx.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
     });
     if (!row) throw notFound('API key', id);
+    // The API's own auth reads the row on every request; serving caches lookups and is told here.
+    await this.notices.apiKeyRevoked({ tenantId: p.tenantId, keyId: row.id });
     return ApiKeyDto.from(row);
   }
 }

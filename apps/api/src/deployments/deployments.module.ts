@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
-import { DeploymentEvents } from './deployment-events';
 import { DeploymentsController } from './deployments.controller';
 import { DeploymentsService } from './deployments.service';
 
-@Module({ controllers: [DeploymentsController], providers: [DeploymentsService, DeploymentEvents] })
+@Module({ controllers: [DeploymentsController], providers: [DeploymentsService] })
 export class DeploymentsModule {}

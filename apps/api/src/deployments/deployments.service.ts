@@ -5,7 +5,7 @@ import { notFound, ProblemError } from '@modelsmith/http';
 import { page } from '../common/pagination';
 import { assertServable } from '../models/servable-model';
 import type { CreateDeploymentDto, DeploymentQueryDto, UpdateDeploymentDto } from './dto/deployment.dto';
-import { DeploymentEvents } from './deployment-events';
+import { ServingNotices } from '../notices/serving-notices';
 
 type Tx = Prisma.TransactionClient;
 type WithModel = Deployment & { model: Pick<Model, 'id' | 'name' | 'backbone' | 'metrics' | 'status' | 'createdAt'> };
@@ -25,7 +25,7 @@ export class DeploymentsService {
   constructor(
     @Inject(APP_PRISMA) private readonly db: PrismaClient,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly events: DeploymentEvents,
+    private readonly notices: ServingNotices,
   ) {}
 
   /** Where clients send predictions for a deployment (the serving app). */
@@ -56,7 +56,7 @@ export class DeploymentsService {
         include: { model: MODEL_SUMMARY },
       });
     });
-    await this.events.changed({ tenantId, deploymentId: created.id });
+    await this.notices.deploymentChanged({ tenantId, deploymentId: created.id });
     return created;
   }
 
@@ -98,7 +98,7 @@ export class DeploymentsService {
         include: { model: MODEL_SUMMARY },
       });
     });
-    await this.events.changed({ tenantId, deploymentId: id });
+    await this.notices.deploymentChanged({ tenantId, deploymentId: id });
     return updated;
   }
 
@@ -109,14 +109,14 @@ export class DeploymentsService {
       if (status === 'ACTIVE') await this.servableModel(tx, current.modelId);
       return tx.deployment.update({ where: { id }, data: { status }, include: { model: MODEL_SUMMARY } });
     });
-    await this.events.changed({ tenantId, deploymentId: id });
+    await this.notices.deploymentChanged({ tenantId, deploymentId: id });
     return updated;
   }
 
   async delete(tenantId: string, id: string): Promise<void> {
     const deleted = await withTenant(this.db, tenantId, (tx) => tx.deployment.deleteMany({ where: { id } }));
     if (deleted.count === 0) throw notFound('deployment', id);
-    await this.events.changed({ tenantId, deploymentId: id });
+    await this.notices.deploymentChanged({ tenantId, deploymentId: id });
   }
 
   /** The model, if it exists for the tenant (404), is READY (404) and can be served online (422). */

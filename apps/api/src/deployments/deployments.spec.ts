@@ -1,13 +1,13 @@
 import { Logger } from '@nestjs/common';
 import type { AppConfig } from '@modelsmith/config';
 import type { PrismaClient } from '@modelsmith/db';
-import { DeploymentEvents } from './deployment-events';
+import { ServingNotices } from '../notices/serving-notices';
 import { DeploymentsService } from './deployments.service';
 
 const config = (over: Partial<AppConfig>) => ({ SERVING_HOST: '127.0.0.1', SERVING_PORT: 3002, QUEUE_PREFIX: 'ms', ...over }) as AppConfig;
 
 describe('DeploymentsService.predictUrl', () => {
-  const url = (over: Partial<AppConfig>) => new DeploymentsService({} as PrismaClient, config(over), {} as DeploymentEvents).predictUrl('d1');
+  const url = (over: Partial<AppConfig>) => new DeploymentsService({} as PrismaClient, config(over), {} as ServingNotices).predictUrl('d1');
 
   it('points at the serving app: its public URL when set, else its host and port', () => {
     expect(url({})).toBe('http://127.0.0.1:3002/v1/deployments/d1/predict');
@@ -44,21 +44,26 @@ function fakeRedis(connect: () => Promise<void>) {
   return fake;
 }
 
-function eventsWith(redis: ReturnType<typeof fakeRedis>): DeploymentEvents {
-  const events = new DeploymentEvents(config({ REDIS_URL: 'redis://127.0.0.1:6379' })); // lazy: opens nothing
+function eventsWith(redis: ReturnType<typeof fakeRedis>): ServingNotices {
+  const events = new ServingNotices(config({ REDIS_URL: 'redis://127.0.0.1:6379' })); // lazy: opens nothing
   (events as unknown as { redis: unknown }).redis = redis;
   return events;
 }
 
-describe('DeploymentEvents', () => {
-  it('publishes {deploymentId, tenantId} on <prefix>:deployments; concurrent notices share one connect', async () => {
+describe('ServingNotices', () => {
+  it('publishes {deploymentId, tenantId} on <prefix>:deployments and {keyId, tenantId} on <prefix>:api-keys; concurrent notices share one connect', async () => {
     const redis = fakeRedis(() => new Promise((r) => setTimeout(r, 20)));
     const events = eventsWith(redis);
-    await Promise.all([events.changed({ tenantId: 't', deploymentId: 'd1' }), events.changed({ tenantId: 't', deploymentId: 'd2' })]);
+    await Promise.all([
+      events.deploymentChanged({ tenantId: 't', deploymentId: 'd1' }),
+      events.deploymentChanged({ tenantId: 't', deploymentId: 'd2' }),
+      events.apiKeyRevoked({ tenantId: 't', keyId: 'k1' }),
+    ]);
     expect(redis.connects).toBe(1);
     expect(redis.published.map(([c, m]) => [c, JSON.parse(m) as unknown])).toEqual([
       ['ms:deployments', { tenantId: 't', deploymentId: 'd1' }],
       ['ms:deployments', { tenantId: 't', deploymentId: 'd2' }],
+      ['ms:api-keys', { tenantId: 't', keyId: 'k1' }],
     ]);
   });
 
@@ -66,9 +71,9 @@ describe('DeploymentEvents', () => {
     const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     try {
       const events = eventsWith(fakeRedis(() => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:6379'))));
-      await expect(Promise.all([events.changed({ tenantId: 't', deploymentId: 'd1' }), events.changed({ tenantId: 't', deploymentId: 'd2' })])).resolves.toEqual([undefined, undefined]);
+      await expect(Promise.all([events.deploymentChanged({ tenantId: 't', deploymentId: 'd1' }), events.deploymentChanged({ tenantId: 't', deploymentId: 'd2' })])).resolves.toEqual([undefined, undefined]);
       // While ioredis reconnects in the background a notice fails fast instead of waiting.
-      await expect(events.changed({ tenantId: 't', deploymentId: 'd3' })).resolves.toBeUndefined();
+      await expect(events.deploymentChanged({ tenantId: 't', deploymentId: 'd3' })).resolves.toBeUndefined();
       expect(warn.mock.calls.map((c) => String(c[0])).filter((m) => m.startsWith('could not announce'))).toHaveLength(3);
     } finally {
       warn.mockRestore();

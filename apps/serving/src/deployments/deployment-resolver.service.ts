@@ -5,7 +5,7 @@ import { deploymentEventsChannel } from '@modelsmith/contracts';
 import { APP_PRISMA, withTenant, type PrismaClient } from '@modelsmith/db';
 import { notFound, ProblemError } from '@modelsmith/http';
 import type { ModelRef } from '@modelsmith/serving';
-import { REDIS_SUBSCRIBER } from '../redis.provider';
+import { onNotices, REDIS_SUBSCRIBER } from '../redis.provider';
 import { ENGINE, type Engine } from '../engine.provider';
 
 /** How long a deployment lookup is reused before it is read again (changes also arrive over Redis at once). */
@@ -50,21 +50,10 @@ export class DeploymentResolver implements OnModuleInit {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    const channel = deploymentEventsChannel(this.config.QUEUE_PREFIX);
-    this.subscriber.on('message', (ch: string, message: string) => {
-      if (ch !== channel) return;
-      try {
-        const { tenantId, deploymentId } = JSON.parse(message) as { tenantId?: unknown; deploymentId?: unknown };
-        if (typeof tenantId === 'string' && typeof deploymentId === 'string') this.invalidate(tenantId, deploymentId);
-      } catch {
-        this.logger.warn(`ignoring a malformed deployment notice: ${message.slice(0, 200)}`);
-      }
+    // Without Redis, lookups still expire after DEPLOYMENT_CACHE_TTL_MS.
+    await onNotices(this.subscriber, deploymentEventsChannel(this.config.QUEUE_PREFIX), this.logger, ({ tenantId, deploymentId }) => {
+      if (typeof tenantId === 'string' && typeof deploymentId === 'string') this.invalidate(tenantId, deploymentId);
     });
-    // Not awaited past a short wait: without Redis, lookups still expire after DEPLOYMENT_CACHE_TTL_MS.
-    await Promise.race([
-      this.subscriber.subscribe(channel).catch((e: unknown) => this.logger.warn(`cannot subscribe to ${channel}: ${String(e)}`)),
-      new Promise((done) => setTimeout(done, 2_000).unref()),
-    ]);
   }
 
   /** The deployment's answering model; 404 when it does not exist for the tenant, 409 when undeployed. */
