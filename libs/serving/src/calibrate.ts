@@ -7,44 +7,80 @@ export interface BatchCalibration {
   samples: Array<{ size: number; imagesPerSecond: number }>;
 }
 
-/** Shortest time spent measuring one batch size (several passes for fast models, against timer noise). */
+export interface CalibrationOptions {
+  /** Stop trying larger sizes once this much time has gone (the model's first request waits). */
+  budgetMs?: number;
+  /** Clock in ms (tests inject one). */
+  now?: () => number;
+}
+
+/** Timed passes per batch size at least, and at least this long in all (fast models, timer noise). */
+const MIN_PASSES = 3;
 const MIN_SAMPLE_MS = 25;
 
 /**
  * Finds the batch size a model should be served with on this machine: forward passes at 1, 2, 4, ...
- * up to maxBatchSize, stopping once doubling stops paying (wasm convolutions can get slower per image
- * past a size, e.g. MobileNetV2 at 224 px: 24 img/s at batch 4, 16 img/s at batch 8, measured), then
- * the smallest size within 2% of the best throughput (smaller batches also keep latency low).
+ * up to maxBatchSize, then the smallest size within 2% of the best throughput (smaller batches also
+ * keep latency low). Wasm convolutions can get slower per image past a size (MobileNetV2 at 224 px:
+ * 24 img/s at batch 4, 16 img/s at batch 8, measured), so it stops after two sizes in a row that do
+ * not improve by 5%, or one 20% worse than the best.
+ *
+ * Robust to a busy machine and to first-use costs: every size gets one untimed pass first (a new
+ * batch shape creates and packs its kernels then), and its rate is from its fastest timed pass (other
+ * work only ever makes a pass slower). Without both, one slow first pass at batch 2 once made a small
+ * CNN look 2.4x slower at 2 than at 1 and served it one image at a time.
  */
-export async function calibrateBatchSize(model: tf.LayersModel, shape: readonly [number, number, number], maxBatchSize: number, budgetMs = 3_000): Promise<BatchCalibration> {
-  const started = performance.now();
-  const timePasses = async (size: number): Promise<number> => {
-    const input = tf.randomUniform([size, ...shape], 0, 1, 'float32', 7);
-    try {
-      let passes = 0;
-      const t0 = performance.now();
-      do {
-        const out = model.predict(input) as tf.Tensor;
-        await out.data();
-        out.dispose();
-        passes++;
-      } while (performance.now() - t0 < MIN_SAMPLE_MS);
-      return (size * passes * 1000) / (performance.now() - t0);
-    } finally {
-      input.dispose();
-    }
-  };
-  await timePasses(1); // warm-up: first passes allocate and initialize kernels
+export async function calibrateBatches(
+  runPass: (size: number) => Promise<void>,
+  maxBatchSize: number,
+  options: CalibrationOptions = {},
+): Promise<BatchCalibration> {
+  const now = options.now ?? (() => performance.now());
+  const budgetMs = options.budgetMs ?? 3_000;
+  const started = now();
   const samples: BatchCalibration['samples'] = [];
   let best = 0;
-  for (let size = 1; size <= maxBatchSize; size = size * 2 > maxBatchSize && size < maxBatchSize ? maxBatchSize : size * 2) {
-    const rate = await timePasses(size);
+  let stale = 0;
+  for (let size = 1; ; size = Math.min(size * 2, maxBatchSize)) {
+    await runPass(size);
+    let fastest = Infinity;
+    const t0 = now();
+    for (let passes = 0; passes < MIN_PASSES || now() - t0 < MIN_SAMPLE_MS; passes++) {
+      const t = now();
+      await runPass(size);
+      fastest = Math.min(fastest, now() - t);
+    }
+    const rate = (size * 1000) / Math.max(fastest, 1e-6);
     samples.push({ size, imagesPerSecond: Math.round(rate * 10) / 10 });
-    const improved = rate > best * 1.05;
+    stale = rate > best * 1.05 ? 0 : stale + 1;
     best = Math.max(best, rate);
-    if (!improved && size > 1) break;
-    if (performance.now() - started > budgetMs || size === maxBatchSize) break;
+    if (size >= maxBatchSize || stale >= 2 || rate < 0.8 * best || now() - started > budgetMs) break;
   }
   const chosen = samples.find((s) => s.imagesPerSecond >= 0.98 * best) ?? samples[samples.length - 1];
   return { batchSize: chosen.size, samples };
+}
+
+/** `calibrateBatches` with forward passes of the model on random inputs of the given HWC shape. */
+export async function calibrateBatchSize(
+  model: tf.LayersModel,
+  shape: readonly [number, number, number],
+  maxBatchSize: number,
+  budgetMs = 3_000,
+): Promise<BatchCalibration> {
+  const inputs = new Map<number, tf.Tensor>();
+  try {
+    return await calibrateBatches(
+      async (size) => {
+        let input = inputs.get(size);
+        if (!input) inputs.set(size, (input = tf.randomUniform([size, ...shape], 0, 1, 'float32', 7)));
+        const out = model.predict(input) as tf.Tensor;
+        await out.data();
+        out.dispose();
+      },
+      maxBatchSize,
+      { budgetMs },
+    );
+  } finally {
+    for (const input of inputs.values()) input.dispose();
+  }
 }

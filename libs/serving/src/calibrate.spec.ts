@@ -1,0 +1,60 @@
+import { calibrateBatches } from './calibrate';
+
+/**
+ * A model on a fake clock: each pass costs `overheadMs + size * perImageMs(size)`, the first pass at a
+ * size `firstUseMs` more, and `noise` adds to chosen passes (another process taking the core).
+ */
+function fakeModel(o: { overheadMs: number; perImageMs: (size: number) => number; firstUseMs: number; noise?: (pass: number) => number }) {
+  let clock = 0;
+  let pass = 0;
+  const seen = new Set<number>();
+  const passes: number[] = [];
+  return {
+    now: () => clock,
+    passes,
+    runPass: async (size: number) => {
+      clock += o.overheadMs + size * o.perImageMs(size) + (seen.has(size) ? 0 : o.firstUseMs) + (o.noise?.(pass) ?? 0);
+      seen.add(size);
+      passes.push(size);
+      pass++;
+    },
+  };
+}
+
+describe('calibrateBatches', () => {
+  it('picks the smallest size within 2% of the best throughput', async () => {
+    // 2 ms per pass + 0.1 ms per image: 1 -> 476/s, 16 -> 5556/s, 32 -> 7692/s, 64 -> 9524/s...
+    const m = fakeModel({ overheadMs: 2, perImageMs: () => 0.1, firstUseMs: 0 });
+    const c = await calibrateBatches(m.runPass, 32, { now: m.now });
+    expect(c.samples.map((s) => s.size)).toEqual([1, 2, 4, 8, 16, 32]);
+    expect(c.batchSize).toBe(32);
+  });
+
+  it('is not fooled by a slow first pass at a new batch size (kernel set-up) or by passes slowed by other work', async () => {
+    const m = fakeModel({ overheadMs: 2, perImageMs: () => 0.1, firstUseMs: 40, noise: (p) => (p % 4 === 1 ? 30 : 0) });
+    const c = await calibrateBatches(m.runPass, 16, { now: m.now });
+    expect(c.batchSize).toBe(16);
+    expect(c.samples.find((s) => s.size === 2)!.imagesPerSecond).toBeCloseTo(2000 / 2.2, 0);
+  });
+
+  it('stops once larger batches are slower per image (MobileNetV2-like) and keeps the best', async () => {
+    // Per-image cost grows past 4 (cache misses): 1 -> 25/s, 2 -> 33/s, 4 -> 40/s, 8 -> 29/s, 16 -> 20/s.
+    const perImage: Record<number, number> = { 1: 20, 2: 20, 4: 20, 8: 31.7, 16: 48.75, 32: 60 };
+    const m = fakeModel({ overheadMs: 20, perImageMs: (s) => perImage[s], firstUseMs: 100 });
+    const c = await calibrateBatches(m.runPass, 32, { now: m.now, budgetMs: 60_000 });
+    expect(c.batchSize).toBe(4);
+    // 8 is 27% below the best: no need to try 16 and 32.
+    expect(c.samples.map((s) => s.size)).toEqual([1, 2, 4, 8]);
+    expect(m.passes).not.toContain(16);
+  });
+
+  it('respects the time budget and never goes past maxBatchSize (not a power of two either)', async () => {
+    const slow = fakeModel({ overheadMs: 100, perImageMs: () => 10, firstUseMs: 0 });
+    const c = await calibrateBatches(slow.runPass, 64, { now: slow.now, budgetMs: 1_000 });
+    expect(c.samples.length).toBeLessThan(7);
+    const capped = fakeModel({ overheadMs: 2, perImageMs: () => 0.1, firstUseMs: 0 });
+    const d = await calibrateBatches(capped.runPass, 12, { now: capped.now });
+    expect(d.samples.map((s) => s.size)).toEqual([1, 2, 4, 8, 12]);
+    expect(Math.max(...capped.passes)).toBe(12);
+  });
+});
