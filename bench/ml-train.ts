@@ -278,12 +278,16 @@ async function main() {
   type TorchOut = {
     status: string;
     torch?: string;
-    smallCnn?: { trainSamplesPerSec: number; trainSamplesPerCpuSec: number };
+    smallCnn?: { trainSamplesPerSec: number; trainSamplesPerCpuSec: number; memoryFormat?: string; trainSamplesPerSecByFormat?: Record<string, number> };
     mobilenetV2?: {
       trainImagesPerSec: number;
       trainImagesPerCpuSec: number;
       inferImagesPerSec: number;
       inferImagesPerCpuSec: number;
+      memoryFormat?: string;
+      inferMemoryFormat?: string;
+      trainImagesPerSecByFormat?: Record<string, number>;
+      inferImagesPerSecByFormat?: Record<string, number>;
     };
   };
   const tc = torchCnn as TorchOut;
@@ -296,6 +300,9 @@ async function main() {
   const t1 = { smallCnn: (torchCnn1 as TorchOut).smallCnn, mobilenetV2: (torchMn1 as TorchOut).mobilenetV2 };
   const torch = { torch: tc.torch };
   const best = (a: number, b: number) => Math.max(a, b);
+  /** PyTorch's faster thread count (one thread sometimes beats two here). */
+  const bestOf = (a?: number, b?: number) => (a === undefined || b === undefined ? undefined : Math.max(a, b));
+  const byFormat = (m?: Record<string, number>) => (m ? Object.fromEntries(Object.entries(m).map(([k, v]) => [k, round(v)])) : undefined);
   const result = {
     benchmark: 'ml-train',
     started,
@@ -307,7 +314,7 @@ async function main() {
       loadavgAfter: os.loadavg().map(round),
     },
     tfjs: tf.version.tfjs,
-    note: "samples/s from wall-clock time; the machine may be shared, see loadavg (also loadavg1Before per measurement). Each model's PyTorch peers (2 threads and 1 thread) ran right after its wasm measurements. stepProfileWasm1Thread: tf.profile of one training step, per kernel.",
+    note: "samples/s from wall-clock time; the machine may be shared, see loadavg (also loadavg1Before per measurement). Each model's PyTorch peers (2 threads and 1 thread, each in both memory formats, the faster reported) ran right after its wasm measurements; *VsPytorchBest ratios compare with PyTorch's faster thread count. stepProfileWasm1Thread: tf.profile of one training step, per kernel.",
     smallCnn: {
       model: 'conv32-conv64-maxpool-dense128-dense10, 28x28x1, adam',
       batch: CNN_BATCH,
@@ -320,6 +327,8 @@ async function main() {
             samplesPerSec: round(t.smallCnn.trainSamplesPerSec),
             samplesPerCpuSec: round(t.smallCnn.trainSamplesPerCpuSec),
             threads: WORKERS,
+            memoryFormat: t.smallCnn.memoryFormat,
+            samplesPerSecByFormat: byFormat(t.smallCnn.trainSamplesPerSecByFormat),
           }
         : 'absent',
       pytorch1Thread: t1.smallCnn
@@ -327,12 +336,15 @@ async function main() {
             samplesPerSec: round(t1.smallCnn.trainSamplesPerSec),
             samplesPerCpuSec: round(t1.smallCnn.trainSamplesPerCpuSec),
             threads: 1,
+            memoryFormat: t1.smallCnn.memoryFormat,
+            samplesPerSecByFormat: byFormat(t1.smallCnn.trainSamplesPerSecByFormat),
           }
         : 'absent',
       ratios: {
         wasm1ThreadVsPytorch1Thread: ratio(perSec(cnnWasm), t1.smallCnn?.trainSamplesPerSec),
         wasmBestVsTfjsCpu: ratio(best(perSec(cnnWasm), perSec(cnnParallel)), perSec(cnnCpu)),
         wasmBestVsPytorch: ratio(best(perSec(cnnWasm), perSec(cnnParallel)), t.smallCnn?.trainSamplesPerSec),
+        wasmBestVsPytorchBest: ratio(best(perSec(cnnWasm), perSec(cnnParallel)), bestOf(t.smallCnn?.trainSamplesPerSec, t1.smallCnn?.trainSamplesPerSec)),
         wasm1ThreadVsPytorchPerCpuSec: ratio(perCpuSec(cnnWasm), t.smallCnn?.trainSamplesPerCpuSec),
         dataParallelVsPytorchPerCpuSec: ratio(perCpuSec(cnnParallel), t.smallCnn?.trainSamplesPerCpuSec),
         dataParallelSpeedup: ratio(perSec(cnnParallel), perSec(cnnWasm)),
@@ -353,6 +365,10 @@ async function main() {
             inferImagesPerSec: round(t.mobilenetV2.inferImagesPerSec),
             inferImagesPerCpuSec: round(t.mobilenetV2.inferImagesPerCpuSec),
             threads: WORKERS,
+            memoryFormat: t.mobilenetV2.memoryFormat,
+            inferMemoryFormat: t.mobilenetV2.inferMemoryFormat,
+            trainImagesPerSecByFormat: byFormat(t.mobilenetV2.trainImagesPerSecByFormat),
+            inferImagesPerSecByFormat: byFormat(t.mobilenetV2.inferImagesPerSecByFormat),
           }
         : 'absent',
       pytorch1Thread: t1.mobilenetV2
@@ -362,6 +378,10 @@ async function main() {
             inferImagesPerSec: round(t1.mobilenetV2.inferImagesPerSec),
             inferImagesPerCpuSec: round(t1.mobilenetV2.inferImagesPerCpuSec),
             threads: 1,
+            memoryFormat: t1.mobilenetV2.memoryFormat,
+            inferMemoryFormat: t1.mobilenetV2.inferMemoryFormat,
+            trainImagesPerSecByFormat: byFormat(t1.mobilenetV2.trainImagesPerSecByFormat),
+            inferImagesPerSecByFormat: byFormat(t1.mobilenetV2.inferImagesPerSecByFormat),
           }
         : 'absent',
       ratios: {
@@ -370,6 +390,10 @@ async function main() {
         fineTuneBestVsPytorch: ratio(
           best(perSec(mnWasm), perSec(mnParallel)),
           t.mobilenetV2?.trainImagesPerSec,
+        ),
+        fineTuneBestVsPytorchBest: ratio(
+          best(perSec(mnWasm), perSec(mnParallel)),
+          bestOf(t.mobilenetV2?.trainImagesPerSec, t1.mobilenetV2?.trainImagesPerSec),
         ),
         fineTune1ThreadVsPytorchPerCpuSec: ratio(perCpuSec(mnWasm), t.mobilenetV2?.trainImagesPerCpuSec),
         fineTuneDataParallelVsPytorchPerCpuSec: ratio(
