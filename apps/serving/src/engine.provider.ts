@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnApplicationShutdown, type Provider } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
 import { ServingEngine } from '@modelsmith/serving';
-import { OBJECT_STORE, type ObjectStore } from '@modelsmith/storage';
+import { OBJECT_STORE, objectBytesReader, type ObjectStore } from '@modelsmith/storage';
 
 export const ENGINE = Symbol('ENGINE');
 export type Engine = ServingEngine;
@@ -11,7 +11,7 @@ export const engineProvider: Provider = {
   inject: [APP_CONFIG, OBJECT_STORE],
   useFactory: (config: AppConfig, store: ObjectStore) =>
     new ServingEngine({
-      reader: { get: async (key) => new Uint8Array(await store.getBytes(key)) },
+      reader: objectBytesReader(store),
       maxModelBytes: config.SERVING_MODEL_CACHE_MB * 1024 * 1024,
       maxBatchSize: config.SERVING_MAX_BATCH_SIZE,
       autoBatchSize: config.SERVING_AUTO_BATCH_SIZE,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { startTestS3, type TestS3 } from '../../../test/support/s3';
 import { Client } from 'minio';
-import { clientOptions, isStorageError, ObjectStore, StorageError, type StorageErrorCode } from './index';
+import { clientOptions, isStorageError, objectBytesReader, ObjectStore, StorageError, type StorageErrorCode } from './index';
 
 const MiB = 1024 * 1024;
 
@@ -85,6 +85,14 @@ describe('ObjectStore against a real S3-protocol server (s3rver)', () => {
   afterAll(async () => {
     await s3.stop();
     await s3.stop();
+  });
+
+  it('objectBytesReader tells sizes without downloading, and null for a missing object', async () => {
+    const reader = objectBytesReader(store);
+    await store.putBytes('reader/one.bin', new Uint8Array([1, 2, 3, 4, 5]));
+    expect(await reader.size('reader/one.bin')).toBe(5);
+    expect(await reader.size('reader/missing.bin')).toBeNull();
+    expect([...(await reader.get('reader/one.bin'))]).toEqual([1, 2, 3, 4, 5]);
   });
 
   describe('bucket and readiness', () => {

@@ -478,3 +478,14 @@ export class ObjectStore {
     }
   }
 }
+
+/**
+ * Whole-object reads with sizes, in the shape libs/ml's ArtifactReader and libs/datasets' shard
+ * sources expect: `size` lets a reader refuse an oversized object before downloading it.
+ */
+export function objectBytesReader(store: ObjectStore): { get(key: string): Promise<Uint8Array>; size(key: string): Promise<number | null> } {
+  return {
+    get: async (key) => new Uint8Array(await store.getBytes(key)),
+    size: async (key) => (await store.stat(key))?.size ?? null,
+  };
+}

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { ByteSource, ShardSink, ShardSource } from '@modelsmith/datasets';
 import { SlottedCheckpointStore, type ArtifactReader, type ArtifactWriter, type CheckpointStore } from '@modelsmith/ml';
-import { StorageError, type ObjectStore } from '@modelsmith/storage';
+import { objectBytesReader, StorageError, type ObjectStore } from '@modelsmith/storage';
 
 /** A dataset source object read piecewise with ranged GETs: whole-object reads stream, never buffer. */
 export function objectByteSource(store: ObjectStore, key: string, size: number, name: string, contentType?: string): ByteSource {
@@ -28,7 +28,7 @@ export function objectShardSink(store: ObjectStore): ShardSink {
 }
 
 export function objectShardSource(store: ObjectStore): ShardSource {
-  return { get: async (key) => new Uint8Array(await store.getBytes(key)) };
+  return objectBytesReader(store);
 }
 
 /**
@@ -56,5 +56,5 @@ export function objectArtifactWriter(store: ObjectStore): ArtifactWriter {
 }
 
 export function objectArtifactReader(store: ObjectStore): ArtifactReader {
-  return { get: async (key) => new Uint8Array(await store.getBytes(key)) };
+  return objectBytesReader(store);
 }

@@ -6,6 +6,11 @@
 export interface ArtifactReader {
   /** Resolves with the object's bytes; rejects if the key does not exist. */
   get(key: string): Promise<Uint8Array>;
+  /**
+   * The object's size in bytes, or null if it does not exist. Optional, but without it a file is read
+   * whole before its size can be refused (a hostile model could name a huge object).
+   */
+  size?(key: string): Promise<number | null>;
 }
 
 export interface ArtifactWriter {

@@ -205,6 +205,60 @@ describe('exportModel / loadExportedModel', () => {
   });
 });
 
+describe('loadExportedModel reads nothing it would refuse', () => {
+  /** Records every key read whole. */
+  class SpyStore extends InMemoryArtifactStore {
+    readonly reads: string[] = [];
+    override async get(key: string): Promise<Uint8Array> {
+      this.reads.push(key);
+      return super.get(key);
+    }
+  }
+  const shardKey = `${PREFIX}/group1-shard1of1.bin`;
+
+  async function exported(): Promise<SpyStore> {
+    const model = await trainedClassifier();
+    const store = new SpyStore();
+    await exportModel(model, store, PREFIX, info());
+    model.dispose();
+    return store;
+  }
+  async function codeOf(store: SpyStore): Promise<unknown> {
+    const error: unknown = await loadExportedModel(store, PREFIX).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ModelArtifactError);
+    return (error as ModelArtifactError).code;
+  }
+
+  it('an object bigger than its declared size (a 64 MiB shard) is refused unread', async () => {
+    const store = await exported();
+    await store.put(shardKey, new Uint8Array(64 * 1024 * 1024));
+    store.reads.length = 0;
+    expect(await codeOf(store)).toBe('ARTIFACT_INTEGRITY_MISMATCH');
+    expect(store.reads).not.toContain(shardKey);
+  });
+
+  it('a shard model.json names but manifest.json does not list is refused unread', async () => {
+    const store = await exported();
+    const manifest = JSON.parse(new TextDecoder().decode(await store.get(`${PREFIX}/manifest.json`))) as ExportManifest;
+    manifest.files = manifest.files.filter((f) => f.path === manifest.modelFile);
+    await store.put(`${PREFIX}/manifest.json`, new TextEncoder().encode(JSON.stringify(manifest)));
+    store.reads.length = 0;
+    expect(await codeOf(store)).toBe('ARTIFACT_MANIFEST_INVALID');
+    expect(store.reads).not.toContain(shardKey);
+  });
+
+  it('a manifest.json over the JSON cap is refused unread', async () => {
+    const store = await exported();
+    await store.put(`${PREFIX}/manifest.json`, new Uint8Array(64 * 1024 * 1024).fill(0x20));
+    store.reads.length = 0;
+    expect(await codeOf(store)).toBe('ARTIFACT_TOO_LARGE');
+    expect(store.reads).toEqual([]);
+  });
+});
+
 describe('FileSystemArtifactStore', () => {
   it('refuses keys that would leave its root', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'modelsmith-fs-'));
@@ -212,6 +266,8 @@ describe('FileSystemArtifactStore', () => {
       const store = new FileSystemArtifactStore(dir);
       await store.put('a/b.bin', new Uint8Array([1, 2, 3]));
       expect([...(await store.get('a/b.bin'))]).toEqual([1, 2, 3]);
+      expect(await store.size('a/b.bin')).toBe(3);
+      expect(await store.size('a/missing.bin')).toBeNull();
       for (const bad of ['../x', 'a/../../x', '/etc/passwd', 'a//b']) {
         await expect(store.put(bad, new Uint8Array([1]))).rejects.toMatchObject({ code: 'ARTIFACT_PATH_UNSAFE' });
         await expect(store.get(bad)).rejects.toMatchObject({ code: 'ARTIFACT_PATH_UNSAFE' });

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ArtifactReader, ArtifactWriter } from './artifact-store';
@@ -19,6 +19,16 @@ export class FileSystemArtifactStore implements ArtifactReader, ArtifactWriter {
   async get(key: string): Promise<Uint8Array> {
     const buffer = await readFile(this.pathOf(key));
     return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  }
+
+  async size(key: string): Promise<number | null> {
+    try {
+      const s = await stat(this.pathOf(key));
+      return s.isFile() ? s.size : null;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
   }
 
   async put(key: string, data: Uint8Array): Promise<void> {

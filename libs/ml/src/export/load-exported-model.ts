@@ -17,10 +17,7 @@ export interface ExportedModel {
 /** Reads and validates manifest.json under `prefix`: schema, safe paths, declared sizes within limits. */
 export async function readExportManifest(reader: ArtifactReader, prefix: string, limitOverrides?: Partial<ArtifactLimits>): Promise<ExportManifest> {
   const limits = resolveLimits(limitOverrides);
-  const bytes = await readArtifact(reader, prefix, EXPORT_MANIFEST_FILE);
-  if (bytes.byteLength > limits.maxJsonBytes) {
-    throw new ModelArtifactError('ARTIFACT_TOO_LARGE', `manifest.json is ${bytes.byteLength} bytes, over the ${limits.maxJsonBytes}-byte cap`);
-  }
+  const bytes = await readArtifact(reader, prefix, EXPORT_MANIFEST_FILE, { maxBytes: limits.maxJsonBytes });
   const parsed = exportManifestSchema.safeParse(parseJson(bytes, EXPORT_MANIFEST_FILE));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -57,6 +54,12 @@ export async function loadExportedModel(reader: ArtifactReader, prefix: string, 
   const artifacts = await readLayersModelArtifacts(reader, prefix, {
     limits: options.limits,
     modelJsonPath: manifest.modelFile,
+    // Nothing unlisted is read, and nothing listed is read past its declared size.
+    maxBytesOf: (path) => {
+      const expected = listed.get(path);
+      if (!expected) throw new ModelArtifactError('ARTIFACT_MANIFEST_INVALID', `model.json names ${path}, which manifest.json does not list`);
+      return expected.size;
+    },
     verifyFile: (path, data) => {
       const expected = listed.get(path);
       if (!expected) throw new ModelArtifactError('ARTIFACT_MANIFEST_INVALID', `model.json names ${path}, which manifest.json does not list`);

@@ -10,6 +10,10 @@ export class InMemoryArtifactStore implements ArtifactReader, ArtifactWriter {
     return entry.data.slice();
   }
 
+  async size(key: string): Promise<number | null> {
+    return this.objects.get(key)?.data.byteLength ?? null;
+  }
+
   async put(key: string, data: Uint8Array, contentType?: string): Promise<void> {
     this.objects.set(key, { data: data.slice(), contentType });
   }

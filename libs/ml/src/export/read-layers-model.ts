@@ -11,16 +11,44 @@ export interface ReadModelOptions {
   modelJsonPath?: string;
   /** Called with every file read (path relative to the prefix) before it is used; throw to refuse it. */
   verifyFile?: (path: string, data: Uint8Array) => void;
+  /**
+   * The most bytes a file may have, asked before it is read (path relative to the prefix); throw to
+   * refuse the file unread. Weight shards are also capped by what model.json declares.
+   */
+  maxBytesOf?: (path: string) => number;
 }
 
-/** Reads one key, turning a reader failure into ARTIFACT_NOT_FOUND. */
-export async function readArtifact(reader: ArtifactReader, prefix: string, path: string): Promise<Uint8Array> {
+/** The most bytes a file may have: a limit (ARTIFACT_TOO_LARGE) or a declared size (ARTIFACT_INTEGRITY_MISMATCH). */
+export interface ByteCap {
+  maxBytes: number;
+  declared?: boolean;
+}
+
+/**
+ * Reads one key, turning a reader failure into ARTIFACT_NOT_FOUND. With a cap, a bigger object is
+ * refused: before reading it when the reader can tell sizes, after otherwise.
+ */
+export async function readArtifact(reader: ArtifactReader, prefix: string, path: string, cap?: ByteCap): Promise<Uint8Array> {
   const key = joinKey(prefix, path);
+  const maxBytes = cap?.maxBytes;
+  const tooLarge = (size: number) =>
+    cap?.declared
+      ? new ModelArtifactError('ARTIFACT_INTEGRITY_MISMATCH', `${key} is ${size} bytes, more than the ${maxBytes} declared for it`)
+      : new ModelArtifactError('ARTIFACT_TOO_LARGE', `${key} is ${size} bytes, over the ${maxBytes}-byte cap`);
+  let bytes: Uint8Array;
   try {
-    return await reader.get(key);
+    if (maxBytes !== undefined && reader.size) {
+      const size = await reader.size(key);
+      if (size === null) throw new Error('no such object');
+      if (size > maxBytes) throw tooLarge(size);
+    }
+    bytes = await reader.get(key);
   } catch (error) {
+    if (error instanceof ModelArtifactError) throw error;
     throw new ModelArtifactError('ARTIFACT_NOT_FOUND', `could not read ${key}`, { cause: error });
   }
+  if (maxBytes !== undefined && bytes.byteLength > maxBytes) throw tooLarge(bytes.byteLength);
+  return bytes;
 }
 
 /**
@@ -35,7 +63,9 @@ export async function readLayersModelArtifacts(
   const limits = resolveLimits(options.limits);
   const base = normalizePrefix(prefix);
   const modelJsonPath = options.modelJsonPath ?? 'model.json';
-  const jsonBytes = await readArtifact(reader, base, modelJsonPath);
+  const declaredJson = options.maxBytesOf?.(modelJsonPath);
+  const jsonCap = declaredJson !== undefined && declaredJson <= limits.maxJsonBytes ? { maxBytes: declaredJson, declared: true } : { maxBytes: limits.maxJsonBytes };
+  const jsonBytes = await readArtifact(reader, base, modelJsonPath, jsonCap);
   options.verifyFile?.(modelJsonPath, jsonBytes);
   const checked = checkModelJson(jsonBytes, limits, `${base}${modelJsonPath}`);
   const directory = modelJsonPath.includes('/') ? modelJsonPath.slice(0, modelJsonPath.lastIndexOf('/') + 1) : '';
@@ -44,7 +74,7 @@ export async function readLayersModelArtifacts(
   let offset = 0;
   for (const shardPath of checked.shardPaths) {
     const path = `${directory}${shardPath}`;
-    const shard = await readArtifact(reader, base, path);
+    const shard = await readArtifact(reader, base, path, { maxBytes: Math.min(checked.weightBytes - offset, options.maxBytesOf?.(path) ?? Infinity), declared: true });
     if (offset + shard.byteLength > checked.weightBytes) {
       throw new ModelArtifactError('ARTIFACT_INTEGRITY_MISMATCH', `weight shards hold more than the ${checked.weightBytes} bytes the manifest declares`);
     }
