@@ -113,7 +113,10 @@ describe('batch prediction jobs end to end (API, worker, Postgres, Redis, S3)', 
 
   it('stops between chunks when cancelled, leaving no output to download', async () => {
     const many = Array.from({ length: 3000 }, (_, i) => ({ path: `many/${i}.png`, data: images[i % images.length].data }));
-    const created = await submit(p, key, model.id, await zipOf(many));
+    // A PREDICT-only key starts the job and may cancel it (cancelling needs the scope that starts it).
+    const predictKey = (await call(p.apiUrl, 'POST', '/v1/api-keys', { token: key, body: { name: 'predictor', scopes: ['PREDICT'] } })).body.key as string;
+    const readKey = (await call(p.apiUrl, 'POST', '/v1/api-keys', { token: key, body: { name: 'reader', scopes: ['READ'] } })).body.key as string;
+    const created = await submit(p, predictKey, model.id, await zipOf(many));
     expect(created.status).toBe(202);
     const jobId = created.body.id as string;
     await waitFor(
@@ -125,7 +128,8 @@ describe('batch prediction jobs end to end (API, worker, Postgres, Redis, S3)', 
       120_000,
       50,
     );
-    expect((await call(p.apiUrl, 'POST', `/v1/jobs/${jobId}/cancel`, { token: key })).status).toBe(202);
+    expect((await call(p.apiUrl, 'POST', `/v1/jobs/${jobId}/cancel`, { token: readKey })).status).toBe(403);
+    expect((await call(p.apiUrl, 'POST', `/v1/jobs/${jobId}/cancel`, { token: predictKey })).status).toBe(202);
     const job = await finished(p, key, jobId);
     expect(job.status).toBe('CANCELLED');
     expect((await call(p.apiUrl, 'GET', `/v1/jobs/${jobId}/output`, { token: key })).status).toBe(409);

@@ -211,6 +211,12 @@ describe('jobs: events over SSE, limits, quotas, filters (real API and worker pr
       const waiting = await createNoop(t.key, { durationMs: 1_000 });
       expect((await getJob(t.key, waiting.id)).status).toBe('QUEUED');
 
+      // Cancelling needs the scope that starts the job (TRAIN here): a PREDICT-only key may not.
+      const predictOnly = await call(p.apiUrl, 'POST', '/v1/api-keys', { token: t.key, body: { name: 'p', scopes: ['PREDICT'] } });
+      const refused = await call(p.apiUrl, 'POST', `/v1/jobs/${waiting.id}/cancel`, { token: predictOnly.body.key });
+      expect(refused.status).toBe(403);
+      expect(refused.body.code).toBe('INSUFFICIENT_SCOPE');
+
       const stream = readSse(`${p.apiUrl}/v1/jobs/${waiting.id}/events`, t.key);
       const cancelled = await call(p.apiUrl, 'POST', `/v1/jobs/${waiting.id}/cancel`, { token: t.key });
       expect(cancelled.status).toBe(202);

@@ -2,7 +2,8 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@
 import { ApiAcceptedResponse, ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { CurrentTenant, RequireScope } from '../auth/decorators';
-import type { TenantPrincipal } from '@modelsmith/http';
+import { forbiddenScope, type TenantPrincipal } from '@modelsmith/http';
+import { scopeSatisfies } from '@modelsmith/contracts';
 import { CreateJobDto, JobDto, JobEventDto, JobEventsQueryDto, ListJobsQueryDto } from './dto/job.dto';
 import { JobEventStreamService } from './job-event-stream.service';
 import { JobsService } from './jobs.service';
@@ -50,9 +51,14 @@ export class JobsController {
 
   @Post(':id/cancel')
   @HttpCode(202)
-  @RequireScope('TRAIN')
-  @ApiOperation({ summary: 'Cancel a job: queued jobs stop at once, running ones at their next step boundary' })
+  @ApiOperation({
+    summary: 'Cancel a job: queued jobs stop at once, running ones at their next step boundary',
+    description: 'Needs the scope that starts such a job: PREDICT for batch predictions, TRAIN for the others.',
+  })
   async cancel(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string): Promise<JobDto> {
+    const job = await this.jobs.get(p.tenantId, id);
+    const scope = job.kind === 'BATCH_PREDICT' ? 'PREDICT' : 'TRAIN';
+    if (!scopeSatisfies(p.scopes, scope)) throw forbiddenScope(scope);
     return JobDto.from(await this.jobs.cancel(p.tenantId, id));
   }
 
