@@ -34,6 +34,8 @@ import { mnistPng } from '../test/support/archives';
 import { storeModel } from '../test/support/models';
 
 const QUICK = process.argv.includes('--quick');
+/** Where the serving app runs forward passes (SERVING_INFERENCE): `--inference=in-process` for an A/B against the default. */
+const INFERENCE = process.argv.find((a) => a.startsWith('--inference='))?.slice('--inference='.length) ?? 'thread';
 const DURATION_S = QUICK ? 4 : 12;
 const CONCURRENCY = [1, 8, 32];
 const BATCHES = [1, 4, 8, 16, 32];
@@ -162,7 +164,7 @@ async function main(): Promise<void> {
   const started = new Date();
   const loadBefore = loadavg();
   await initBackend({ prefer: 'wasm' });
-  const p = await startPlatform({ LOG_LEVEL: 'error', ML_BACKEND: 'wasm', PREDICT_DEFAULT_RATE_LIMIT_PER_MINUTE: '0', SERVING_MAX_QUEUED_IMAGES: '1024', SERVING_REQUEST_TIMEOUT_MS: '60000' });
+  const p = await startPlatform({ LOG_LEVEL: 'error', ML_BACKEND: 'wasm', PREDICT_DEFAULT_RATE_LIMIT_PER_MINUTE: '0', SERVING_MAX_QUEUED_IMAGES: '1024', SERVING_REQUEST_TIMEOUT_MS: '60000', SERVING_INFERENCE: INFERENCE });
   const results: Record<string, unknown> = {};
   try {
     const t = (await call(p.apiUrl, 'POST', '/v1/admin/tenants', { token: p.adminToken, body: { name: 'bench' } })).body as { tenant: { id: string }; apiKey: { key: string } };
@@ -233,11 +235,12 @@ async function main(): Promise<void> {
     backend: 'wasm (serving process and baseline alike)',
     method: `autocannon on loopback, ${DURATION_S} s per concurrency level, one image per request as base64 JSON; baseline in this process on the same exported model and images`,
     quick: QUICK,
+    servingInference: INFERENCE,
     ...results,
   };
   const dir = join(__dirname, 'results');
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, QUICK ? 'serving-load.quick.json' : 'serving-load.json');
+  const file = join(dir, QUICK || INFERENCE !== 'thread' ? `serving-load.${QUICK ? 'quick.' : ''}${INFERENCE}.json` : 'serving-load.json');
   writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
   console.log(`wrote ${file}`);
 }

@@ -17,6 +17,8 @@ export const engineProvider: Provider = {
       autoBatchSize: config.SERVING_AUTO_BATCH_SIZE,
       maxBatchWaitMs: config.SERVING_MAX_BATCH_WAIT_MS,
       maxQueuedImages: config.SERVING_MAX_QUEUED_IMAGES,
+      inference: config.SERVING_INFERENCE,
+      threadBackend: config.ML_BACKEND,
     }),
 };
 

@@ -5,6 +5,7 @@ import { Logger } from 'nestjs-pino';
 import { ConfigError, loadConfig, type AppConfig } from '@modelsmith/config';
 import { ProblemFilter } from '@modelsmith/http';
 import { initBackend } from '@modelsmith/ml';
+import { ENGINE, type Engine } from './engine.provider';
 import { ServingModule } from './serving.module';
 
 function config(): AppConfig {
@@ -28,8 +29,13 @@ async function bootstrap(): Promise<void> {
   const app = await NestFactory.create<NestExpressApplication>(ServingModule.forRoot(cfg), { bufferLogs: true, bodyParser: false });
   const logger = app.get(Logger);
   app.useLogger(logger);
-  const backend = await initBackend({ prefer: cfg.ML_BACKEND, log: (m) => logger.log(m) });
-  logger.log(`serving on the ${backend.name} backend`);
+  if (cfg.SERVING_INFERENCE === 'thread') {
+    const backend = await app.get<Engine>(ENGINE).startInferenceThread();
+    logger.log(`serving: forward passes in an inference thread, on the ${backend} backend`);
+  } else {
+    const backend = await initBackend({ prefer: cfg.ML_BACKEND, log: (m) => logger.log(m) });
+    logger.log(`serving: forward passes in the request thread, on the ${backend.name} backend`);
+  }
   app.setGlobalPrefix('v1');
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');

@@ -86,6 +86,11 @@ export const configSchema = z.object({
     .default('true')
     .transform((v) => v === 'true' || v === '1'),
   /**
+   * Where forward passes run: `thread` (a worker thread owning the loaded models, so HTTP handling and
+   * image decoding go on, on the other core, while a pass runs) or `in-process` (the request thread).
+   */
+  SERVING_INFERENCE: z.enum(['thread', 'in-process']).default('thread'),
+  /**
    * Longest a request waits for others to share its batch when the model is idle, in ms. 0: an idle
    * model runs at once and batches form from what arrives while it is busy.
    */

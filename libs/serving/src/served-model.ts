@@ -1,7 +1,8 @@
-import * as tf from '@tensorflow/tfjs';
-import { ModelArtifactError, type ExportedModel, type ExportManifest, type ImageClassification } from '@modelsmith/ml';
+import { ModelArtifactError, type ExportManifest, type ImageClassification } from '@modelsmith/ml';
 import type { BatchCalibration } from './calibrate';
 import { MicroBatcher } from './micro-batcher';
+import type { InferenceThread } from './inference/inference-thread';
+import { ThreadRunner, type ModelRunner } from './model-runner';
 import { rankRow } from './top-k';
 
 export interface BatchingOptions {
@@ -22,11 +23,6 @@ export function imageShapeOf(manifest: ExportManifest): [number, number, number]
     throw new ModelArtifactError('ARTIFACT_MODEL_MISMATCH', `model task ${manifest.task} does not take images`);
   }
   return [manifest.input.height, manifest.input.width, manifest.input.channels];
-}
-
-/** Bytes the weights of a model occupy once loaded. */
-export function weightBytes(model: tf.LayersModel): number {
-  return model.weights.reduce((sum, w) => sum + w.shape.reduce((n: number, d) => n * (d ?? 1), 1) * (w.dtype === 'float32' || w.dtype === 'int32' ? 4 : 1), 0);
 }
 
 /**
@@ -50,14 +46,16 @@ export class ServedModel {
   constructor(
     readonly modelId: string,
     readonly version: string,
-    readonly exported: ExportedModel,
+    readonly manifest: ExportManifest,
+    /** Where its forward passes run; owns the weights. */
+    private readonly runner: ModelRunner,
     batching: BatchingOptions,
     /** How the batch size was chosen, when it was measured. */
     readonly calibration?: BatchCalibration,
   ) {
     this.freed = new Promise<void>((resolve) => (this.onFreed = resolve));
-    this.inputShape = imageShapeOf(exported.manifest);
-    this.bytes = weightBytes(exported.model);
+    this.inputShape = imageShapeOf(manifest);
+    this.bytes = runner.bytes;
     this.batcher = new MicroBatcher<ModelInput, ImageClassification>({
       maxBatchSize: batching.maxBatchSize,
       maxBatchWaitMs: batching.maxBatchWaitMs,
@@ -72,6 +70,11 @@ export class ServedModel {
 
   get isDisposed(): boolean {
     return this.disposed;
+  }
+
+  /** Whether its forward passes run in this inference thread. */
+  runsIn(thread: InferenceThread): boolean {
+    return this.runner instanceof ThreadRunner && this.runner.thread === thread;
   }
 
   acquire(): void {
@@ -104,8 +107,8 @@ export class ServedModel {
   private freeWeights(): void {
     if (this.weightsFreed) return;
     this.weightsFreed = true;
-    this.exported.model.dispose();
-    this.onFreed();
+    // A runner whose thread died has nothing left to free: freed either way.
+    void this.runner.dispose().then(this.onFreed, this.onFreed);
   }
 
   private async run(inputs: ModelInput[]): Promise<ImageClassification[]> {
@@ -124,14 +127,8 @@ export class ServedModel {
     const size = h * w * c;
     const packed = new Float32Array(inputs.length * size);
     inputs.forEach((input, i) => packed.set(input.data, i * size));
-    const probabilities = tf.tidy(() => this.exported.model.predict(tf.tensor4d(packed, [inputs.length, h, w, c])) as tf.Tensor2D);
-    let values: Float32Array;
-    try {
-      values = (await probabilities.data()) as Float32Array;
-    } finally {
-      probabilities.dispose();
-    }
-    const classes = this.exported.manifest.classNames;
+    const values = await this.runner.forward(packed, inputs.length, this.inputShape);
+    const classes = this.manifest.classNames;
     return inputs.map((input, i) => rankRow(values.subarray(i * classes.length, (i + 1) * classes.length), classes, input.topK));
   }
 }

@@ -47,13 +47,13 @@ async function images(n: number, seed: number): Promise<Buffer[]> {
 const soon = (ms = 10_000) => Date.now() + ms;
 const MODEL_BYTES = (3 * 3 * 1 * 4 + 4 + 7 * 7 * 4 * 4 + 4) * 4;
 
-describe('ServingEngine (wasm backend, real tfjs models)', () => {
+describe.each(['in-process', 'thread'] as const)('ServingEngine (wasm backend, real tfjs models, inference %s)', (inference) => {
   let store: InMemoryArtifactStore;
   let refs: ModelRef[];
   let inputs: Buffer[];
   const engines: ServingEngine[] = [];
   const engine = (o: Partial<ServingEngineOptions> = {}) => {
-    const e = new ServingEngine({ reader: store, maxModelBytes: 1 << 30, maxBatchSize: 8, autoBatchSize: false, maxBatchWaitMs: 2, maxQueuedImages: 64, ...o });
+    const e = new ServingEngine({ reader: store, maxModelBytes: 1 << 30, maxBatchSize: 8, autoBatchSize: false, maxBatchWaitMs: 2, maxQueuedImages: 64, inference, threadBackend: 'wasm', ...o });
     engines.push(e);
     return e;
   };
@@ -66,7 +66,7 @@ describe('ServingEngine (wasm backend, real tfjs models)', () => {
   });
 
   afterAll(async () => {
-    await Promise.all(engines.map((e) => e.close()));
+    await Promise.all(engines.splice(0).map((e) => e.close()));
   });
 
   it('answers exactly what classifyImages gives for the same model and images', async () => {
@@ -179,7 +179,7 @@ describe('ServingEngine (wasm backend, real tfjs models)', () => {
         return hostile.get(key);
       },
     };
-    const e = new ServingEngine({ reader, maxModelBytes: 1 << 20, maxBatchSize: 4, maxBatchWaitMs: 0, maxQueuedImages: 8 });
+    const e = new ServingEngine({ reader, maxModelBytes: 1 << 20, maxBatchSize: 4, maxBatchWaitMs: 0, maxQueuedImages: 8, inference, threadBackend: 'wasm' });
     engines.push(e);
     for (const path of [`../${original}`, `/abs/${original}`]) {
       shard.path = path;
@@ -189,7 +189,7 @@ describe('ServingEngine (wasm backend, real tfjs models)', () => {
     }
     shard.path = original;
     await hostile.put(manifestKey, Buffer.from(JSON.stringify(manifest)));
-    const small = new ServingEngine({ reader, maxModelBytes: 1 << 20, maxBatchSize: 4, maxBatchWaitMs: 0, maxQueuedImages: 8, artifactLimits: { maxWeightBytes: 100 } });
+    const small = new ServingEngine({ reader, maxModelBytes: 1 << 20, maxBatchSize: 4, maxBatchWaitMs: 0, maxQueuedImages: 8, artifactLimits: { maxWeightBytes: 100 }, inference, threadBackend: 'wasm' });
     engines.push(small);
     const tooBig = await small.predict(ref, [inputs[0]], { deadline: soon() }).catch((x: unknown) => x);
     expect((tooBig as ModelArtifactError).code).toBe('ARTIFACT_TOO_LARGE');

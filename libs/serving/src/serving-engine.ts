@@ -1,15 +1,21 @@
 import { LRUCache } from 'lru-cache';
 import {
-  loadExportedModel,
+  buildExportedModel,
   ModelArtifactError,
   preprocessImage,
   PreprocessError,
+  readExportedArtifacts,
   type ArtifactLimits,
+  type BackendName,
+  type ExportedArtifacts,
   type ArtifactReader,
   type ImageClassification,
 } from '@modelsmith/ml';
-import { calibrateBatchSize } from './calibrate';
+import { calibrateBatchSize, type BatchCalibration } from './calibrate';
 import { ServingClosedError, ServingTimeoutError } from './errors';
+import { InferenceThread } from './inference/inference-thread';
+import type { ThreadMemory } from './inference/protocol';
+import { InProcessRunner, ThreadRunner, type ModelRunner } from './model-runner';
 import { imageShapeOf, ServedModel, type ModelInput } from './served-model';
 
 /** Which stored model answers: the cache key is `${modelId}@${version}` (version: e.g. the row's updatedAt). */
@@ -33,6 +39,14 @@ export interface ServingEngineOptions {
   maxQueuedImages: number;
   artifactLimits?: Partial<ArtifactLimits>;
   maxInputPixels?: number;
+  /**
+   * Where forward passes run: 'thread' (a worker thread that owns every loaded model, so request
+   * handling and decoding go on during a pass, on the other core) or 'in-process' (the calling
+   * thread). Default 'in-process'; the serving app uses 'thread'.
+   */
+  inference?: 'thread' | 'in-process';
+  /** tfjs backend of the inference thread (default 'auto'). */
+  threadBackend?: BackendName | 'auto';
   /** Delay before the one retry of a load that failed its integrity check (a training job may be rewriting the files). */
   integrityRetryMs?: number;
 }
@@ -66,6 +80,7 @@ export interface ServingStats {
   }>;
   totalBytes: number;
   maxBytes: number;
+  inference: 'thread' | 'in-process';
   loads: number;
   evictions: number;
   loadFailures: number;
@@ -106,6 +121,8 @@ export class ServingEngine {
   private closed = false;
   private closing: Promise<void> | undefined;
   private counters = { loads: 0, evictions: 0, loadFailures: 0 };
+  private thread: Promise<InferenceThread> | undefined;
+  private nextHandle = 1;
 
   constructor(private readonly options: ServingEngineOptions) {
     const { maxModelBytes, maxBatchSize, maxBatchWaitMs, maxQueuedImages } = options;
@@ -129,7 +146,7 @@ export class ServingEngine {
     if (typeof options.deadline !== 'number' || Number.isNaN(options.deadline)) throw new RangeError('deadline must be a Date.now() time in ms (Infinity for none)');
     const model = await this.acquire(ref, options.deadline);
     try {
-      const { manifest } = model.exported;
+      const { manifest } = model;
       const topK = Math.max(1, Math.min(options.topK ?? DEFAULT_TOP_K, manifest.classNames.length));
       // Shed before decoding when the queue is already full (checked again when the images queue).
       const full = model.batcher.overloaded(images.length);
@@ -165,7 +182,23 @@ export class ServingEngine {
         lastUsedAt: new Date(m.lastUsedAt).toISOString(),
       };
     });
-    return { models, totalBytes: this.cache.calculatedSize, maxBytes: this.options.maxModelBytes, ...this.counters };
+    return { models, totalBytes: this.cache.calculatedSize, maxBytes: this.options.maxModelBytes, inference: this.options.inference ?? 'in-process', ...this.counters };
+  }
+
+  /**
+   * Starts the inference thread now rather than at the first model load (so the first request does
+   * not wait for it) and says which tfjs backend it runs on; undefined with in-process inference.
+   */
+  async startInferenceThread(): Promise<string | undefined> {
+    if (this.options.inference !== 'thread') return undefined;
+    if (this.closed) throw new ServingClosedError();
+    return (await this.inferenceThread()).backend;
+  }
+
+  /** tf.memory() inside the inference thread and how many models it holds; undefined when none is running. */
+  async threadMemory(): Promise<ThreadMemory | undefined> {
+    const thread = this.thread && (await this.thread.catch(() => undefined));
+    return thread?.alive ? thread.memory() : undefined;
   }
 
   /**
@@ -181,6 +214,8 @@ export class ServingEngine {
       for (const m of models) m.batcher.close();
       this.cache.clear();
       await Promise.all(models.map((m) => m.freed));
+      const thread = this.thread && (await this.thread.catch(() => undefined));
+      await thread?.terminate();
     })();
     return this.closing;
   }
@@ -210,23 +245,24 @@ export class ServingEngine {
   }
 
   private async load(ref: ModelRef): Promise<ServedModel> {
-    const read = () => loadExportedModel(this.options.reader, ref.prefix, { limits: this.options.artifactLimits });
+    const read = () => readExportedArtifacts(this.options.reader, ref.prefix, { limits: this.options.artifactLimits });
     try {
-      let exported;
+      let files: ExportedArtifacts;
       try {
-        exported = await read();
+        files = await read();
       } catch (e) {
         if (!(e instanceof ModelArtifactError && e.code === 'ARTIFACT_INTEGRITY_MISMATCH')) throw e;
         await new Promise((r) => setTimeout(r, this.options.integrityRetryMs ?? 500));
-        exported = await read();
+        files = await read();
       }
+      imageShapeOf(files.manifest);
+      const calibrateUpTo = this.options.autoBatchSize === false ? null : this.options.maxBatchSize;
+      const { runner, calibration } = this.options.inference === 'thread' ? await this.buildInThread(files, calibrateUpTo) : await this.buildHere(files, calibrateUpTo);
       let model: ServedModel;
       try {
-        const shape = imageShapeOf(exported.manifest);
-        const calibration = this.options.autoBatchSize === false ? undefined : await calibrateBatchSize(exported.model, shape, this.options.maxBatchSize);
-        model = new ServedModel(ref.modelId, ref.version, exported, { ...this.options, maxBatchSize: calibration?.batchSize ?? this.options.maxBatchSize }, calibration);
+        model = new ServedModel(ref.modelId, ref.version, files.manifest, runner, { ...this.options, maxBatchSize: calibration?.batchSize ?? this.options.maxBatchSize }, calibration);
       } catch (e) {
-        exported.model.dispose();
+        void runner.dispose().catch(() => undefined);
         throw e;
       }
       this.counters.loads++;
@@ -249,8 +285,49 @@ export class ServingEngine {
     }
   }
 
+  private async buildHere(files: ExportedArtifacts, calibrateUpTo: number | null): Promise<{ runner: ModelRunner; calibration: BatchCalibration | undefined }> {
+    const { model, manifest } = await buildExportedModel(files);
+    try {
+      const calibration = calibrateUpTo === null ? undefined : await calibrateBatchSize(model, imageShapeOf(manifest), calibrateUpTo);
+      return { runner: new InProcessRunner(model), calibration };
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+  }
+
+  private async buildInThread(files: ExportedArtifacts, calibrateUpTo: number | null): Promise<{ runner: ModelRunner; calibration: BatchCalibration | undefined }> {
+    const thread = await this.inferenceThread();
+    const handle = this.nextHandle++;
+    const loaded = await thread.load(handle, files, calibrateUpTo);
+    return { runner: new ThreadRunner(thread, handle, loaded.bytes), calibration: loaded.calibration ?? undefined };
+  }
+
+  /**
+   * The running inference thread, started on first use. When it dies, the models that lived in it
+   * leave the cache (their requests fail; the next ones load them again, in a new thread).
+   */
+  private inferenceThread(): Promise<InferenceThread> {
+    if (!this.thread) {
+      const starting = InferenceThread.start({ backend: this.options.threadBackend ?? 'auto' });
+      this.thread = starting;
+      starting.then(
+        (thread) =>
+          thread.onExit(() => {
+            if (this.thread === starting) this.thread = undefined;
+            if (this.closed) return;
+            for (const [key, m] of this.cache.entries()) if (m.runsIn(thread)) this.cache.delete(key);
+          }),
+        () => {
+          if (this.thread === starting) this.thread = undefined;
+        },
+      );
+    }
+    return this.thread;
+  }
+
   private async preprocess(model: ServedModel, images: readonly Uint8Array[], topK: number): Promise<ModelInput[]> {
-    const { input, normalization } = model.exported.manifest;
+    const { input, normalization } = model.manifest;
     if (input.kind !== 'image' || normalization === null) throw new Error('unreachable: ServedModel checks its input');
     const spec = { height: input.height, width: input.width, channels: input.channels, normalization };
     return Promise.all(

@@ -42,12 +42,27 @@ export async function readExportManifest(reader: ArtifactReader, prefix: string,
   return manifest;
 }
 
+/** An exported model's files, read and verified but not yet built into a tfjs model. */
+export interface ExportedArtifacts {
+  artifacts: tf.io.ModelArtifacts;
+  manifest: ExportManifest;
+}
+
 /**
  * Loads a model written by exportModel: validates manifest.json first, then reads model.json and
  * the shards it names, refusing any file that is not listed or whose size or sha256 differs, and
  * finally checks the model's shapes against the manifest.
  */
 export async function loadExportedModel(reader: ArtifactReader, prefix: string, options: { limits?: Partial<ArtifactLimits> } = {}): Promise<ExportedModel> {
+  return buildExportedModel(await readExportedArtifacts(reader, prefix, options));
+}
+
+/**
+ * The reading half of loadExportedModel: manifest.json validated, then model.json and every shard
+ * read (nothing unlisted, nothing past its declared size) and checked against its sha256. The
+ * result can be built here or in another thread (it is structured-cloneable).
+ */
+export async function readExportedArtifacts(reader: ArtifactReader, prefix: string, options: { limits?: Partial<ArtifactLimits> } = {}): Promise<ExportedArtifacts> {
   const manifest = await readExportManifest(reader, prefix, options.limits);
   const listed = new Map(manifest.files.map((file) => [file.path, file]));
   const verified = new Set<string>();
@@ -73,6 +88,11 @@ export async function loadExportedModel(reader: ArtifactReader, prefix: string, 
   if (unread.length > 0) {
     throw new ModelArtifactError('ARTIFACT_MANIFEST_INVALID', `manifest.json lists files model.json does not use: ${unread.map((f) => f.path).join(', ')}`);
   }
+  return { artifacts, manifest };
+}
+
+/** The building half of loadExportedModel: the tfjs model, checked against the manifest's input and classes. */
+export async function buildExportedModel({ artifacts, manifest }: ExportedArtifacts): Promise<ExportedModel> {
   const model = await loadLayersModelFromArtifacts(artifacts);
   try {
     assertModelMatches(model, manifest.input, manifest.classNames.length);

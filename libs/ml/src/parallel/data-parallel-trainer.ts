@@ -1,9 +1,9 @@
 import * as os from 'node:os';
-import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendName } from '../backend';
-import type { Batch, FromWorker, LossName, OptimizerSpec, ReplicaInit, ToWorker } from './protocol';
+import { spawnModuleWorker } from './spawn-worker';
+import type { Batch, FromWorker, LossName, OptimizerSpec, ToWorker } from './protocol';
 
 export interface DataParallelOptions {
   /** Model to replicate; its topology and current weights are copied into every worker. */
@@ -66,14 +66,6 @@ class ReplicaHandle {
   }
 }
 
-/** Worker entry, run through tsx when this library runs from TypeScript sources (tests, tsx scripts). */
-function spawn(init: ReplicaInit): Worker {
-  const ext = path.extname(__filename);
-  const entry = path.join(__dirname, `worker${ext}`);
-  const preload = ext === '.ts' ? `require(${JSON.stringify(require.resolve('tsx/cjs'))});` : '';
-  return new Worker(`${preload}require(${JSON.stringify(entry)});`, { eval: true, workerData: init });
-}
-
 async function artifactsOf(model: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
   let artifacts: tf.io.ModelArtifacts | undefined;
   await model.save(
@@ -131,7 +123,7 @@ export class DataParallelTrainer {
       { length: count },
       (_, workerIndex) =>
         new ReplicaHandle(
-          spawn({
+          spawnModuleWorker(__filename, 'worker', {
             artifacts,
             optimizer: opts.optimizer,
             loss: opts.loss,

@@ -1,0 +1,39 @@
+import type { BackendName, ExportedArtifacts } from '@modelsmith/ml';
+import type { BatchCalibration } from '../calibrate';
+
+/** workerData of the inference thread. */
+export interface InferenceThreadInit {
+  backend: BackendName | 'auto';
+}
+
+/** A model the thread built: its weight bytes and, when asked for, its measured batch size. */
+export interface LoadedInThread {
+  bytes: number;
+  calibration: BatchCalibration | null;
+}
+
+export type ToInferenceThread =
+  | { type: 'load'; id: number; handle: number; model: ExportedArtifacts; calibrateUpTo: number | null }
+  /** `input`: `count` images, HWC float32 each, back to back. */
+  | { type: 'predict'; id: number; handle: number; input: Float32Array; count: number }
+  | { type: 'unload'; id: number; handle: number }
+  | { type: 'memory'; id: number };
+
+/** An error crossing the thread boundary; ModelArtifactError keeps its code. */
+export interface ThreadError {
+  name: string;
+  message: string;
+  code?: string;
+}
+
+export type FromInferenceThread =
+  | { type: 'ready'; backend: string }
+  | { type: 'failed'; error: ThreadError }
+  | { type: 'done'; id: number; result: unknown }
+  | { type: 'error'; id: number; error: ThreadError };
+
+export interface ThreadMemory {
+  numTensors: number;
+  numBytes: number;
+  models: number;
+}

@@ -1,0 +1,56 @@
+import * as tf from '@tensorflow/tfjs';
+import type { InferenceThread } from './inference/inference-thread';
+
+/** Where a served model's forward passes run. */
+export interface ModelRunner {
+  /** Bytes its weights occupy. */
+  readonly bytes: number;
+  /** Class probabilities of `count` images packed HWC back to back, row after row. May take over `input`. */
+  forward(input: Float32Array, count: number, shape: readonly [number, number, number]): Promise<Float32Array>;
+  /** Frees the weights (a forward pass is never running when this is called). */
+  dispose(): Promise<void>;
+}
+
+/** Bytes the weights of a model occupy once loaded. */
+export function weightBytes(model: tf.LayersModel): number {
+  return model.weights.reduce((sum, w) => sum + w.shape.reduce((n: number, d) => n * (d ?? 1), 1) * (w.dtype === 'float32' || w.dtype === 'int32' ? 4 : 1), 0);
+}
+
+/** Forward passes on the calling thread. */
+export class InProcessRunner implements ModelRunner {
+  readonly bytes: number;
+
+  constructor(private readonly model: tf.LayersModel) {
+    this.bytes = weightBytes(model);
+  }
+
+  async forward(input: Float32Array, count: number, [h, w, c]: readonly [number, number, number]): Promise<Float32Array> {
+    const probabilities = tf.tidy(() => this.model.predict(tf.tensor4d(input, [count, h, w, c])) as tf.Tensor);
+    try {
+      return (await probabilities.data()) as Float32Array;
+    } finally {
+      probabilities.dispose();
+    }
+  }
+
+  async dispose(): Promise<void> {
+    this.model.dispose();
+  }
+}
+
+/** Forward passes in an InferenceThread, where the model was built under `handle`. */
+export class ThreadRunner implements ModelRunner {
+  constructor(
+    readonly thread: InferenceThread,
+    private readonly handle: number,
+    readonly bytes: number,
+  ) {}
+
+  forward(input: Float32Array, count: number): Promise<Float32Array> {
+    return this.thread.predict(this.handle, input, count);
+  }
+
+  dispose(): Promise<void> {
+    return this.thread.unload(this.handle);
+  }
+}
