@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
-import sharp from 'sharp';
-import { classifyImages, exportModel, initBackend, InMemoryArtifactStore, loadExportedModel, ModelArtifactError, type ArtifactReader } from '@modelsmith/ml';
+import { classifyImages, initBackend, InMemoryArtifactStore, loadExportedModel, ModelArtifactError, type ArtifactReader } from '@modelsmith/ml';
 import { ServingClosedError, ServingOverloadedError, ServingTimeoutError } from './errors';
 import { ServingEngine, type ModelRef, type ServingEngineOptions } from './serving-engine';
+import { noisePngs, storeTinyModel } from './spec-fixtures';
 
 /**
  * Lifecycle and safety of the engine: close() with work queued, integrity retries, load deadlines,
@@ -13,36 +13,8 @@ import { ServingEngine, type ModelRef, type ServingEngineOptions } from './servi
 const CLASSES = ['a', 'b', 'c'];
 const MODEL_BYTES = (3 * 3 * 1 * 2 + 2 + 7 * 7 * 2 * 3 + 3) * 4;
 
-async function stored(store: InMemoryArtifactStore, id: string, seed: number): Promise<ModelRef> {
-  const model = tf.sequential();
-  model.add(tf.layers.conv2d({ inputShape: [16, 16, 1], filters: 2, kernelSize: 3, strides: 2, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed }) }));
-  model.add(tf.layers.flatten());
-  model.add(tf.layers.dense({ units: CLASSES.length, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) }));
-  await exportModel(model, store, `models/${id}/`, {
-    task: 'image-classification',
-    input: { kind: 'image', height: 16, width: 16, channels: 1, fit: 'fill' },
-    normalization: { kind: 'unit' },
-    classNames: CLASSES,
-    backboneId: null,
-    metrics: {},
-  });
-  model.dispose();
-  return { modelId: id, version: 'v1', prefix: `models/${id}/` };
-}
-
-async function images(n: number, seed: number): Promise<Buffer[]> {
-  const out: Buffer[] = [];
-  let s = seed;
-  for (let i = 0; i < n; i++) {
-    const px = Buffer.alloc(20 * 20);
-    for (let j = 0; j < px.length; j++) {
-      s = (s * 1103515245 + 12345) & 0x7fffffff;
-      px[j] = s % 256;
-    }
-    out.push(await sharp(px, { raw: { width: 20, height: 20, channels: 1 } }).png().toBuffer());
-  }
-  return out;
-}
+const stored = (store: InMemoryArtifactStore, id: string, seed: number) => storeTinyModel(store, id, seed, { size: 16, channels: 1, filters: [2], stride: 2, classNames: CLASSES });
+const images = (n: number, seed: number) => noisePngs(n, seed, 1, () => 20);
 
 interface Manifest {
   files: { path: string; size: number; sha256: string }[];

@@ -1,48 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
-import sharp from 'sharp';
-import { classifyImages, exportModel, initBackend, InMemoryArtifactStore, loadExportedModel, ModelArtifactError, PreprocessError } from '@modelsmith/ml';
+import { classifyImages, initBackend, InMemoryArtifactStore, loadExportedModel, ModelArtifactError, PreprocessError } from '@modelsmith/ml';
 import { ServingClosedError, ServingOverloadedError, ServingTimeoutError } from './errors';
 import { ServingEngine, type ModelRef, type ServingEngineOptions } from './serving-engine';
+import { noisePngs, storeTinyModel } from './spec-fixtures';
 
 const CLASSES = ['a', 'b', 'c', 'd'];
 
-function tinyModel(seed: number): tf.LayersModel {
-  const model = tf.sequential();
-  model.add(tf.layers.conv2d({ inputShape: [16, 16, 1], filters: 4, kernelSize: 3, strides: 2, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed }) }));
-  model.add(tf.layers.flatten());
-  model.add(tf.layers.dense({ units: CLASSES.length, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) }));
-  return model;
-}
-
-async function stored(store: InMemoryArtifactStore, id: string, seed: number): Promise<ModelRef> {
-  const model = tinyModel(seed);
-  await exportModel(model, store, `models/${id}/`, {
-    task: 'image-classification',
-    input: { kind: 'image', height: 16, width: 16, channels: 1, fit: 'fill' },
-    normalization: { kind: 'unit' },
-    classNames: CLASSES,
-    backboneId: null,
-    metrics: {},
-  });
-  model.dispose();
-  return { modelId: id, version: 'v1', prefix: `models/${id}/` };
-}
-
+const stored = (store: InMemoryArtifactStore, id: string, seed: number) => storeTinyModel(store, id, seed, { size: 16, channels: 1, filters: [4], stride: 2, classNames: CLASSES });
 /** Seeded grayscale PNGs of varying size (resized by the engine like in training). */
-async function images(n: number, seed: number): Promise<Buffer[]> {
-  const out: Buffer[] = [];
-  let s = seed;
-  for (let i = 0; i < n; i++) {
-    const size = 12 + (i % 3) * 6;
-    const px = Buffer.alloc(size * size);
-    for (let j = 0; j < px.length; j++) {
-      s = (s * 1103515245 + 12345) & 0x7fffffff;
-      px[j] = s % 256;
-    }
-    out.push(await sharp(px, { raw: { width: size, height: size, channels: 1 } }).png().toBuffer());
-  }
-  return out;
-}
+const images = (n: number, seed: number) => noisePngs(n, seed, 1, (i) => 12 + (i % 3) * 6);
 
 const soon = (ms = 10_000) => Date.now() + ms;
 const MODEL_BYTES = (3 * 3 * 1 * 4 + 4 + 7 * 7 * 4 * 4 + 4) * 4;

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import sharp from 'sharp';
-import { classifyImages, exportModel, initBackend, InMemoryArtifactStore, loadExportedModel, ModelArtifactError } from '@modelsmith/ml';
+import { classifyImages, initBackend, InMemoryArtifactStore, loadExportedModel, ModelArtifactError } from '@modelsmith/ml';
 import { InferenceThreadExitedError, type InferenceThread } from './inference/inference-thread';
 import { ServingEngine, type ModelRef, type ServingEngineOptions } from './serving-engine';
+import { editManifest, noisePngs, storeTinyModel } from './spec-fixtures';
 
 /**
  * What is particular to forward passes in the inference thread: the weights live there (and are freed
@@ -11,42 +11,8 @@ import { ServingEngine, type ModelRef, type ServingEngineOptions } from './servi
 
 const CLASSES = ['a', 'b', 'c'];
 
-function model(seed: number): tf.LayersModel {
-  const m = tf.sequential();
-  m.add(tf.layers.conv2d({ inputShape: [32, 32, 3], filters: 8, kernelSize: 3, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed }) }));
-  m.add(tf.layers.conv2d({ filters: 8, kernelSize: 3, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) }));
-  m.add(tf.layers.flatten());
-  m.add(tf.layers.dense({ units: CLASSES.length, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 2 }) }));
-  return m;
-}
-
-async function stored(store: InMemoryArtifactStore, id: string, seed: number): Promise<ModelRef> {
-  const m = model(seed);
-  await exportModel(m, store, `models/${id}/`, {
-    task: 'image-classification',
-    input: { kind: 'image', height: 32, width: 32, channels: 3, fit: 'fill' },
-    normalization: { kind: 'unit' },
-    classNames: CLASSES,
-    backboneId: null,
-    metrics: {},
-  });
-  m.dispose();
-  return { modelId: id, version: 'v1', prefix: `models/${id}/` };
-}
-
-async function images(n: number, seed: number): Promise<Buffer[]> {
-  const out: Buffer[] = [];
-  let s = seed;
-  for (let i = 0; i < n; i++) {
-    const px = Buffer.alloc(40 * 40 * 3);
-    for (let j = 0; j < px.length; j++) {
-      s = (s * 1103515245 + 12345) & 0x7fffffff;
-      px[j] = s % 256;
-    }
-    out.push(await sharp(px, { raw: { width: 40, height: 40, channels: 3 } }).png().toBuffer());
-  }
-  return out;
-}
+const stored = (store: InMemoryArtifactStore, id: string, seed: number) => storeTinyModel(store, id, seed, { size: 32, channels: 3, filters: [8, 8], classNames: CLASSES });
+const images = (n: number, seed: number) => noisePngs(n, seed, 3, () => 40);
 
 const soon = (ms = 20_000) => Date.now() + ms;
 const threadOf = (e: ServingEngine) => (e as unknown as { thread: Promise<InferenceThread> }).thread;
@@ -112,10 +78,7 @@ describe('ServingEngine with inference in a worker thread', () => {
   it('keeps the error type and code of a model refused in the thread, and does not cache it', async () => {
     // A manifest naming four classes for a model with three outputs: only building the model tells.
     const bad = await stored(store, 'wrong-classes', 9);
-    const manifestKey = `${bad.prefix}manifest.json`;
-    const manifest = JSON.parse(Buffer.from(await store.get(manifestKey)).toString()) as { classNames: string[] };
-    manifest.classNames = ['a', 'b', 'c', 'd'];
-    await store.put(manifestKey, Buffer.from(JSON.stringify(manifest)));
+    await editManifest<{ classNames: string[] }>(store, bad, (m) => (m.classNames = ['a', 'b', 'c', 'd']));
     const e = engine();
     const error = await e.predict(bad, inputs.slice(0, 1), { deadline: soon() }).catch((x: unknown) => x);
     expect(error).toBeInstanceOf(ModelArtifactError);
