@@ -37,6 +37,8 @@ async function finished(p: Platform, token: string, jobId: string) {
   );
 }
 
+const SCRATCH_RETENTION_S = 36;
+
 describe('batch prediction jobs end to end (API, worker, Postgres, Redis, S3)', () => {
   let p: Platform;
   let tenantId: string;
@@ -45,7 +47,8 @@ describe('batch prediction jobs end to end (API, worker, Postgres, Redis, S3)', 
   const images: { path: string; data: Buffer }[] = [];
 
   beforeAll(async () => {
-    p = await startPlatform();
+    // Scratch of finished jobs is swept after 36 s here (24 h by default), checked every second.
+    p = await startPlatform({ JOBS_SCRATCH_RETENTION_HOURS: String(SCRATCH_RETENTION_S / 3600), JOBS_SCRATCH_SWEEP_INTERVAL_SECONDS: '1' });
     const t = await call(p.apiUrl, 'POST', '/v1/admin/tenants', { token: p.adminToken, body: { name: 'Batcher' } });
     tenantId = t.body.tenant.id;
     key = t.body.apiKey.key;
@@ -133,7 +136,11 @@ describe('batch prediction jobs end to end (API, worker, Postgres, Redis, S3)', 
     const job = await finished(p, key, jobId);
     expect(job.status).toBe('CANCELLED');
     expect((await call(p.apiUrl, 'GET', `/v1/jobs/${jobId}/output`, { token: key })).status).toBe(409);
-  });
+    // The input archive is kept for the retention period after the job ended, then swept.
+    const inputKey = (created.body.options as { inputKey: string }).inputKey;
+    expect(await p.s3.store.stat(inputKey)).not.toBeNull();
+    await waitFor('the input archive of the cancelled job swept', async () => (await p.s3.store.stat(inputKey)) === null, (SCRATCH_RETENTION_S + 60) * 1000, 500);
+  }, 300_000);
 
   it('refuses bad requests up front and fails jobs whose model or archive is invalid, with clear reasons', async () => {
     const readKey = (await call(p.apiUrl, 'POST', '/v1/api-keys', { token: key, body: { name: 'reader', scopes: ['READ'] } })).body.key as string;

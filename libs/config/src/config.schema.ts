@@ -70,6 +70,13 @@ export const configSchema = z.object({
   JOBS_GLOBAL_MAX_RUNNING: z.coerce.number().int().min(0).default(0),
   /** A RUNNING job whose heartbeat is older than this no longer holds a concurrency slot (its worker died). */
   JOBS_HEARTBEAT_STALE_SECONDS: z.coerce.number().int().min(5).default(90),
+  /**
+   * Hours a finished job's scratch objects (training checkpoints, a batch job's input archive) are
+   * kept before the API's sweep deletes them; a failed or cancelled job keeps them until then.
+   */
+  JOBS_SCRATCH_RETENTION_HOURS: z.coerce.number().min(0).default(24),
+  /** How often the API sweeps finished jobs' scratch objects, in seconds. */
+  JOBS_SCRATCH_SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(600),
 
   /** Interface and port of the serving app (online prediction, `POST /v1/deployments/:id/predict`). */
   SERVING_HOST: z.string().min(1).default('127.0.0.1'),

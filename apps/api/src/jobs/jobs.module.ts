@@ -3,12 +3,13 @@ import { JobEventStreamService } from './job-event-stream.service';
 import { JobsController } from './jobs.controller';
 import { JobsService } from './jobs.service';
 import { ReconcilerService } from './reconciler.service';
+import { ScratchSweeperService } from './scratch-sweeper.service';
 import { BackbonesController } from '../training/backbones.controller';
 import { TrainingJobsService } from '../training/training-jobs.service';
 
 @Module({
   controllers: [JobsController, BackbonesController],
-  providers: [JobsService, JobEventStreamService, ReconcilerService, TrainingJobsService],
+  providers: [JobsService, JobEventStreamService, ReconcilerService, ScratchSweeperService, TrainingJobsService],
   exports: [JobsService],
 })
 export class JobsModule {}

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "jobs" ADD COLUMN     "scratch_cleared_at" TIMESTAMPTZ(3);
