@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { classifyImages, initBackend, InMemoryArtifactStore, loadExportedModel, ModelArtifactError, PreprocessError } from '@modelsmith/ml';
+import { classifyImages, exportModel, initBackend, InMemoryArtifactStore, loadExportedModel, ModelArtifactError, PreprocessError } from '@modelsmith/ml';
 import { ServingClosedError, ServingOverloadedError, ServingTimeoutError } from './errors';
 import { ServingEngine, type ModelRef, type ServingEngineOptions } from './serving-engine';
 import { noisePngs, storeTinyModel } from './spec-fixtures';
@@ -122,6 +122,32 @@ describe.each(['in-process', 'thread'] as const)('ServingEngine (wasm backend, r
     const late = await e.predict(refs[0], [inputs[0]], { deadline: Date.now() + 40 }).catch((x: unknown) => x);
     expect(late).toBeInstanceOf(ServingTimeoutError);
     await expect(queued).resolves.toMatchObject({ modelId: 'm1' });
+  });
+
+  it('folds batch norms when it loads a model, with the same predictions up to rounding', async () => {
+    const input = tf.input({ shape: [16, 16, 1] });
+    let x = tf.layers.conv2d({ filters: 4, kernelSize: 3, useBias: false, kernelInitializer: tf.initializers.glorotUniform({ seed: 8 }) }).apply(input) as tf.SymbolicTensor;
+    const bn = tf.layers.batchNormalization();
+    x = tf.layers.reLU().apply(bn.apply(x)) as tf.SymbolicTensor;
+    x = tf.layers.flatten().apply(x) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: tf.layers.dense({ units: CLASSES.length, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 9 }) }).apply(x) as tf.SymbolicTensor });
+    bn.setWeights([tf.tensor1d([1.5, 0.5, 2, 1]), tf.tensor1d([0.1, -0.2, 0.3, 0]), tf.tensor1d([0.2, -0.1, 0.05, 0.3]), tf.tensor1d([0.5, 2, 1, 0.1])]);
+    await exportModel(model, store, 'models/bn/', { task: 'image-classification', input: { kind: 'image', height: 16, width: 16, channels: 1, fit: 'fill' }, normalization: { kind: 'unit' }, classNames: CLASSES, backboneId: null, metrics: {} });
+    model.dispose();
+    const ref = { modelId: 'bn', version: 'v1', prefix: 'models/bn/' };
+    const folded = engine();
+    const plain = engine({ foldBatchNorm: false });
+    const a = await folded.predict(ref, inputs, { topK: CLASSES.length, deadline: soon() });
+    const b = await plain.predict(ref, inputs, { topK: CLASSES.length, deadline: soon() });
+    const reference = await loadExportedModel(store, ref.prefix);
+    expect(b.predictions).toEqual(await classifyImages(reference, inputs, { topK: CLASSES.length }));
+    reference.model.dispose();
+    for (const [i, p] of a.predictions.entries()) {
+      expect(p.label).toBe(b.predictions[i].label);
+      for (const [j, top] of p.top.entries()) expect(top.score).toBeCloseTo(b.predictions[i].top[j].score, 5);
+    }
+    // Weights: 4 conv bias values instead of 16 batch-norm values.
+    expect(plain.stats().models[0].bytes - folded.stats().models[0].bytes).toBe((16 - 4) * 4);
   });
 
   it('says which image could not be decoded', async () => {

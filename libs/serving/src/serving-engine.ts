@@ -1,6 +1,5 @@
 import { LRUCache } from 'lru-cache';
 import {
-  buildExportedModel,
   ModelArtifactError,
   preprocessImage,
   PreprocessError,
@@ -11,6 +10,7 @@ import {
   type ArtifactReader,
   type ImageClassification,
 } from '@modelsmith/ml';
+import { buildForServing } from './build-for-serving';
 import { calibrateBatchSize, type BatchCalibration } from './calibrate';
 import { ServingClosedError, ServingTimeoutError } from './errors';
 import { InferenceThread } from './inference/inference-thread';
@@ -45,6 +45,11 @@ export interface ServingEngineOptions {
    * thread). Default 'in-process'; the serving app uses 'thread'.
    */
   inference?: 'thread' | 'in-process';
+  /**
+   * Fold batch-norm layers into the convolutions before them when a model loads (default true):
+   * the same predictions up to float rounding, one pass per activation map fewer (see foldBatchNorm).
+   */
+  foldBatchNorm?: boolean;
   /** tfjs backend of the inference thread (default 'auto'). */
   threadBackend?: BackendName | 'auto';
   /** Delay before the one retry of a load that failed its integrity check (a training job may be rewriting the files). */
@@ -87,6 +92,7 @@ export interface ServingStats {
 }
 
 const DEFAULT_TOP_K = 5;
+
 const keyOf = (ref: ModelRef) => `${ref.modelId}@${ref.version}`;
 
 /** `pending`, or ServingTimeoutError once the Date.now() `deadline` passes (the load itself goes on). */
@@ -286,7 +292,7 @@ export class ServingEngine {
   }
 
   private async buildHere(files: ExportedArtifacts, calibrateUpTo: number | null): Promise<{ runner: ModelRunner; calibration: BatchCalibration | undefined }> {
-    const { model, manifest } = await buildExportedModel(files);
+    const { model, manifest } = await buildForServing(files, this.options.foldBatchNorm !== false);
     try {
       const calibration = calibrateUpTo === null ? undefined : await calibrateBatchSize(model, imageShapeOf(manifest), calibrateUpTo);
       return { runner: new InProcessRunner(model), calibration };
@@ -299,7 +305,7 @@ export class ServingEngine {
   private async buildInThread(files: ExportedArtifacts, calibrateUpTo: number | null): Promise<{ runner: ModelRunner; calibration: BatchCalibration | undefined }> {
     const thread = await this.inferenceThread();
     const handle = this.nextHandle++;
-    const loaded = await thread.load(handle, files, calibrateUpTo);
+    const loaded = await thread.load(handle, files, calibrateUpTo, this.options.foldBatchNorm !== false);
     return { runner: new ThreadRunner(thread, handle, loaded.bytes), calibration: loaded.calibration ?? undefined };
   }
 

@@ -18,3 +18,5 @@ export { DEFAULT_SHARD_BYTES, saveLayersModel } from './save-layers-model';
 export type { SavedFile, SaveLayersModelOptions } from './save-layers-model';
 export { classifyImages } from './classify-images';
 export type { ClassifyImagesOptions, ClassScore, ImageClassification } from './classify-images';
+export { foldBatchNorm } from './fold-batch-norm';
+export type { FoldResult } from './fold-batch-norm';

@@ -72,10 +72,10 @@ export class InferenceThread {
     this.exitListeners.push(listener);
   }
 
-  /** Builds the model in the thread (refusing one that does not match its manifest) and, with calibrateUpTo, measures its batch size there. */
-  load(handle: number, model: ExportedArtifacts, calibrateUpTo: number | null): Promise<LoadedInThread> {
+  /** Builds the model in the thread (refusing one that does not match its manifest; batch norms folded if asked) and, with calibrateUpTo, measures its batch size there. */
+  load(handle: number, model: ExportedArtifacts, calibrateUpTo: number | null, foldBatchNorm: boolean): Promise<LoadedInThread> {
     // The weights are copied into the thread's structured clone; the caller does not keep them.
-    return this.call({ type: 'load', handle, model, calibrateUpTo }) as Promise<LoadedInThread>;
+    return this.call({ type: 'load', handle, model, calibrateUpTo, foldBatchNorm }) as Promise<LoadedInThread>;
   }
 
   /** Class probabilities of `count` images, row after row. `input`'s buffer is transferred (unusable after). */

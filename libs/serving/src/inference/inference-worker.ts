@@ -1,8 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { buildExportedModel, initBackend, ModelArtifactError, type ExportedModel } from '@modelsmith/ml';
+import { initBackend, ModelArtifactError, type ExportedModel } from '@modelsmith/ml';
 import { calibrateBatchSize } from '../calibrate';
 import { weightBytes } from '../model-runner';
+import { buildForServing } from '../build-for-serving';
 import { imageShapeOf } from '../served-model';
 import type { FromInferenceThread, InferenceThreadInit, LoadedInThread, ThreadError, ThreadMemory, ToInferenceThread } from './protocol';
 
@@ -28,7 +29,7 @@ function modelOf(handle: number): ExportedModel {
 async function handle(msg: ToInferenceThread): Promise<{ result: unknown; transfer?: ArrayBuffer[] }> {
   switch (msg.type) {
     case 'load': {
-      const exported = await buildExportedModel(msg.model);
+      const exported = await buildForServing(msg.model, msg.foldBatchNorm);
       try {
         const shape = imageShapeOf(exported.manifest);
         const calibration = msg.calibrateUpTo === null ? null : await calibrateBatchSize(exported.model, shape, msg.calibrateUpTo);

@@ -13,7 +13,7 @@ export interface LoadedInThread {
 }
 
 export type ToInferenceThread =
-  | { type: 'load'; id: number; handle: number; model: ExportedArtifacts; calibrateUpTo: number | null }
+  | { type: 'load'; id: number; handle: number; model: ExportedArtifacts; calibrateUpTo: number | null; foldBatchNorm: boolean }
   /** `input`: `count` images, HWC float32 each, back to back. */
   | { type: 'predict'; id: number; handle: number; input: Float32Array; count: number }
   | { type: 'unload'; id: number; handle: number }
