@@ -16,6 +16,8 @@ const base = {
   testTimeout: 120_000,
 };
 module.exports = {
+  // A global option (ignored inside a project's config): the default of 5 s would apply otherwise.
+  testTimeout: base.testTimeout,
   projects: [
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,scripts,bench,test}/**/*.spec.ts'] },
     { ...base, displayName: 'integration', testMatch: ['<rootDir>/{apps,libs,test}/**/*.int-spec.ts'] },

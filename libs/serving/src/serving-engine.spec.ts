@@ -112,7 +112,8 @@ describe.each(['in-process', 'thread'] as const)('ServingEngine (wasm backend, r
   });
 
   it('sheds work over the queue limit and drops requests past their deadline', async () => {
-    const e = engine({ maxQueuedImages: 4, maxBatchWaitMs: 400 });
+    // The queued images wait up to 2 s for company: long enough to be seen queued on a loaded machine.
+    const e = engine({ maxQueuedImages: 4, maxBatchWaitMs: 2_000 });
     await e.warm(refs[0]);
     const queued = e.predict(refs[0], inputs.slice(0, 3), { deadline: soon() });
     // Decoding happens before queueing: wait until the three images actually wait for the model.
