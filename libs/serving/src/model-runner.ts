@@ -1,10 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
+import { buildExportedModel, foldBatchNorm, type ExportedArtifacts, type ExportedModel } from '@modelsmith/ml';
+import { calibrateBatchSize, type BatchCalibration } from './calibrate';
 import type { InferenceThread } from './inference/inference-thread';
+import type { BuildOptions } from './inference/protocol';
+import { imageShapeOf } from './image-shape';
 
 /** Where a served model's forward passes run. */
 export interface ModelRunner {
   /** Bytes its weights occupy. */
   readonly bytes: number;
+  /** The inference thread holding the model, when it is not on the calling thread. */
+  readonly thread?: InferenceThread;
   /** Class probabilities of `count` images packed HWC back to back, row after row. May take over `input`. */
   forward(input: Float32Array, count: number, shape: readonly [number, number, number]): Promise<Float32Array>;
   /** Frees the weights (a forward pass is never running when this is called). */
@@ -35,6 +41,35 @@ export class InProcessRunner implements ModelRunner {
 
   async dispose(): Promise<void> {
     this.model.dispose();
+  }
+}
+
+/** buildExportedModel, then (when asked) batch norms folded for inference. */
+async function buildForServing(files: ExportedArtifacts, fold: boolean): Promise<ExportedModel> {
+  const exported = await buildExportedModel(files);
+  if (!fold) return exported;
+  try {
+    const { model, folded } = await foldBatchNorm(exported.model);
+    if (folded > 0) exported.model.dispose();
+    return { model, manifest: exported.manifest };
+  } catch (e) {
+    exported.model.dispose();
+    throw e;
+  }
+}
+
+/**
+ * Builds a served model on the calling thread (the engine in-process, or the inference thread for
+ * its own models): checked against its manifest, batch norms folded if asked, batch size measured.
+ */
+export async function buildInProcessRunner(files: ExportedArtifacts, options: BuildOptions): Promise<{ runner: InProcessRunner; calibration: BatchCalibration | undefined }> {
+  const { model, manifest } = await buildForServing(files, options.foldBatchNorm);
+  try {
+    const calibration = options.calibrateUpTo === null ? undefined : await calibrateBatchSize(model, imageShapeOf(manifest), options.calibrateUpTo);
+    return { runner: new InProcessRunner(model), calibration };
+  } catch (e) {
+    model.dispose();
+    throw e;
   }
 }
 

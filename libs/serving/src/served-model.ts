@@ -1,8 +1,9 @@
-import { ModelArtifactError, type ExportManifest, type ImageClassification } from '@modelsmith/ml';
+import type { ExportManifest, ImageClassification } from '@modelsmith/ml';
 import type { BatchCalibration } from './calibrate';
+import { imageShapeOf } from './image-shape';
 import { MicroBatcher } from './micro-batcher';
 import type { InferenceThread } from './inference/inference-thread';
-import { ThreadRunner, type ModelRunner } from './model-runner';
+import type { ModelRunner } from './model-runner';
 import { rankRow } from './top-k';
 
 export interface BatchingOptions {
@@ -15,14 +16,6 @@ export interface BatchingOptions {
 export interface ModelInput {
   data: Float32Array;
   topK: number;
-}
-
-/** [height, width, channels] of an image model's input; refuses models that do not take images. */
-export function imageShapeOf(manifest: ExportManifest): [number, number, number] {
-  if (manifest.input.kind !== 'image' || manifest.normalization === null) {
-    throw new ModelArtifactError('ARTIFACT_MODEL_MISMATCH', `model task ${manifest.task} does not take images`);
-  }
-  return [manifest.input.height, manifest.input.width, manifest.input.channels];
 }
 
 /**
@@ -74,7 +67,7 @@ export class ServedModel {
 
   /** Whether its forward passes run in this inference thread. */
   runsIn(thread: InferenceThread): boolean {
-    return this.runner instanceof ThreadRunner && this.runner.thread === thread;
+    return this.runner.thread === thread;
   }
 
   acquire(): void {

@@ -10,13 +10,13 @@ import {
   type ArtifactReader,
   type ImageClassification,
 } from '@modelsmith/ml';
-import { buildForServing } from './build-for-serving';
-import { calibrateBatchSize, type BatchCalibration } from './calibrate';
+import type { BatchCalibration } from './calibrate';
 import { ServingClosedError, ServingTimeoutError } from './errors';
 import { InferenceThread } from './inference/inference-thread';
-import type { ThreadMemory } from './inference/protocol';
-import { InProcessRunner, ThreadRunner, type ModelRunner } from './model-runner';
-import { imageShapeOf, ServedModel, type ModelInput } from './served-model';
+import type { BuildOptions, ThreadMemory } from './inference/protocol';
+import { buildInProcessRunner, ThreadRunner, type ModelRunner } from './model-runner';
+import { imageShapeOf } from './image-shape';
+import { ServedModel, type ModelInput } from './served-model';
 
 /** Which stored model answers: the cache key is `${modelId}@${version}` (version: e.g. the row's updatedAt). */
 export interface ModelRef {
@@ -203,7 +203,7 @@ export class ServingEngine {
 
   /** tf.memory() inside the inference thread and how many models it holds; undefined when none is running. */
   async threadMemory(): Promise<ThreadMemory | undefined> {
-    const thread = this.thread && (await this.thread.catch(() => undefined));
+    const thread = await this.startedThread();
     return thread?.alive ? thread.memory() : undefined;
   }
 
@@ -220,8 +220,7 @@ export class ServingEngine {
       for (const m of models) m.batcher.close();
       this.cache.clear();
       await Promise.all(models.map((m) => m.freed));
-      const thread = this.thread && (await this.thread.catch(() => undefined));
-      await thread?.terminate();
+      await (await this.startedThread())?.terminate();
     })();
     return this.closing;
   }
@@ -261,9 +260,9 @@ export class ServingEngine {
         await new Promise((r) => setTimeout(r, this.options.integrityRetryMs ?? 500));
         files = await read();
       }
-      imageShapeOf(files.manifest);
-      const calibrateUpTo = this.options.autoBatchSize === false ? null : this.options.maxBatchSize;
-      const { runner, calibration } = this.options.inference === 'thread' ? await this.buildInThread(files, calibrateUpTo) : await this.buildHere(files, calibrateUpTo);
+      imageShapeOf(files.manifest); // refuses a model that does not take images before it is built anywhere
+      const build = { foldBatchNorm: this.options.foldBatchNorm !== false, calibrateUpTo: this.options.autoBatchSize === false ? null : this.options.maxBatchSize };
+      const { runner, calibration } = this.options.inference === 'thread' ? await this.buildInThread(files, build) : await buildInProcessRunner(files, build);
       let model: ServedModel;
       try {
         model = new ServedModel(ref.modelId, ref.version, files.manifest, runner, { ...this.options, maxBatchSize: calibration?.batchSize ?? this.options.maxBatchSize }, calibration);
@@ -291,22 +290,16 @@ export class ServingEngine {
     }
   }
 
-  private async buildHere(files: ExportedArtifacts, calibrateUpTo: number | null): Promise<{ runner: ModelRunner; calibration: BatchCalibration | undefined }> {
-    const { model, manifest } = await buildForServing(files, this.options.foldBatchNorm !== false);
-    try {
-      const calibration = calibrateUpTo === null ? undefined : await calibrateBatchSize(model, imageShapeOf(manifest), calibrateUpTo);
-      return { runner: new InProcessRunner(model), calibration };
-    } catch (e) {
-      model.dispose();
-      throw e;
-    }
-  }
-
-  private async buildInThread(files: ExportedArtifacts, calibrateUpTo: number | null): Promise<{ runner: ModelRunner; calibration: BatchCalibration | undefined }> {
+  private async buildInThread(files: ExportedArtifacts, build: BuildOptions): Promise<{ runner: ModelRunner; calibration: BatchCalibration | undefined }> {
     const thread = await this.inferenceThread();
     const handle = this.nextHandle++;
-    const loaded = await thread.load(handle, files, calibrateUpTo, this.options.foldBatchNorm !== false);
+    const loaded = await thread.load(handle, files, build);
     return { runner: new ThreadRunner(thread, handle, loaded.bytes), calibration: loaded.calibration ?? undefined };
+  }
+
+  /** The inference thread if one was started (and did not fail to start); never starts one. */
+  private async startedThread(): Promise<InferenceThread | undefined> {
+    return this.thread?.catch(() => undefined);
   }
 
   /**

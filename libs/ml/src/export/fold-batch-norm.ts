@@ -37,8 +37,12 @@ export async function foldBatchNorm(model: tf.LayersModel): Promise<FoldResult> 
   if (topology.class_name !== 'Model' && topology.class_name !== 'Functional') return { model, folded: 0 };
   const layers = topology.config.layers;
   const byName = new Map(layers.map((l) => [l.name, l]));
+  /** How many inputs read each output tensor (`layer:node:tensor`). */
   const readers = new Map<string, number>();
-  const read = (ref: NodeRef) => readers.set(`${ref[0]}:${ref[1]}:${ref[2]}`, (readers.get(`${ref[0]}:${ref[1]}:${ref[2]}`) ?? 0) + 1);
+  const read = ([layer, node, tensor]: NodeRef) => {
+    const key = `${layer}:${node}:${tensor}`;
+    readers.set(key, (readers.get(key) ?? 0) + 1);
+  };
   for (const l of layers) for (const node of l.inbound_nodes) node.forEach(read);
   topology.config.output_layers.forEach(read);
 
@@ -56,6 +60,7 @@ export async function foldBatchNorm(model: tf.LayersModel): Promise<FoldResult> 
   }
   if (pairs.size === 0) return { model, folded: 0 };
 
+  const convToBn = new Map([...pairs].map(([bn, conv]) => [conv, bn]));
   const rewire = (ref: NodeRef): NodeRef => (pairs.has(ref[0]) ? [pairs.get(ref[0])!, ref[1], ref[2], ...(ref.length > 3 ? [ref[3]] : [])] as NodeRef : ref);
   const folded: ModelJson = {
     ...topology,
@@ -65,7 +70,7 @@ export async function foldBatchNorm(model: tf.LayersModel): Promise<FoldResult> 
         .filter((l) => !pairs.has(l.name))
         .map((l) => ({
           ...l,
-          config: [...pairs.values()].includes(l.name) ? { ...l.config, use_bias: true } : l.config,
+          config: convToBn.has(l.name) ? { ...l.config, use_bias: true } : l.config,
           inbound_nodes: l.inbound_nodes.map((node) => node.map(rewire)),
         })),
       output_layers: topology.config.output_layers.map(rewire),
@@ -73,7 +78,6 @@ export async function foldBatchNorm(model: tf.LayersModel): Promise<FoldResult> 
   };
   const rebuilt = await tf.models.modelFromJSON({ modelTopology: folded } as unknown as Parameters<typeof tf.models.modelFromJSON>[0]);
   try {
-    const convToBn = new Map([...pairs].map(([bn, conv]) => [conv, bn]));
     for (const layer of rebuilt.layers) {
       const original = model.getLayer(layer.name);
       const bnName = convToBn.get(layer.name);

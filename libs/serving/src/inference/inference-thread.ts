@@ -1,6 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import { ModelArtifactError, spawnModuleWorker, type ExportedArtifacts, type ModelArtifactErrorCode } from '@modelsmith/ml';
-import type { FromInferenceThread, InferenceThreadInit, LoadedInThread, ThreadError, ThreadMemory, ToInferenceThread } from './protocol';
+import type { BuildOptions, FromInferenceThread, InferenceThreadInit, LoadedInThread, ThreadError, ThreadMemory, ToInferenceThread } from './protocol';
 
 /** The inference thread stopped (crashed, or terminated): its models are gone. */
 export class InferenceThreadExitedError extends Error {
@@ -14,7 +14,9 @@ function fromThreadError(e: ThreadError): Error {
   return error;
 }
 
-type Call = ToInferenceThread extends infer M ? (M extends { id: number } ? Omit<M, 'id'> : never) : never;
+/** A message to the thread before `call` numbers it (Omit over each member of the union). */
+type WithoutId<M> = M extends unknown ? Omit<M, 'id'> : never;
+type Call = WithoutId<ToInferenceThread>;
 
 /**
  * A worker thread that owns tfjs models and runs their forward passes, so that the thread taking
@@ -73,9 +75,9 @@ export class InferenceThread {
   }
 
   /** Builds the model in the thread (refusing one that does not match its manifest; batch norms folded if asked) and, with calibrateUpTo, measures its batch size there. */
-  load(handle: number, model: ExportedArtifacts, calibrateUpTo: number | null, foldBatchNorm: boolean): Promise<LoadedInThread> {
+  load(handle: number, model: ExportedArtifacts, build: BuildOptions): Promise<LoadedInThread> {
     // The weights are copied into the thread's structured clone; the caller does not keep them.
-    return this.call({ type: 'load', handle, model, calibrateUpTo, foldBatchNorm }) as Promise<LoadedInThread>;
+    return this.call({ type: 'load', handle, model, build }) as Promise<LoadedInThread>;
   }
 
   /** Class probabilities of `count` images, row after row. `input`'s buffer is transferred (unusable after). */

@@ -1,10 +1,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, ModelArtifactError, type ExportedModel } from '@modelsmith/ml';
-import { calibrateBatchSize } from '../calibrate';
-import { weightBytes } from '../model-runner';
-import { buildForServing } from '../build-for-serving';
-import { imageShapeOf } from '../served-model';
+import { initBackend, ModelArtifactError } from '@modelsmith/ml';
+import { buildInProcessRunner, type InProcessRunner } from '../model-runner';
+import { imageShapeOf } from '../image-shape';
 import type { FromInferenceThread, InferenceThreadInit, LoadedInThread, ThreadError, ThreadMemory, ToInferenceThread } from './protocol';
 
 /** Worker-thread entry of an InferenceThread: builds models and runs their forward passes. */
@@ -18,43 +16,26 @@ function toThreadError(e: unknown): ThreadError {
   return { name: 'Error', message: String(e) };
 }
 
-const models = new Map<number, ExportedModel>();
-
-function modelOf(handle: number): ExportedModel {
-  const model = models.get(handle);
-  if (!model) throw new Error(`no model ${handle} in the inference thread`);
-  return model;
-}
+/** The models this thread holds, by the handle the engine gave them, with their input shapes. */
+const models = new Map<number, { runner: InProcessRunner; shape: [number, number, number] }>();
 
 async function handle(msg: ToInferenceThread): Promise<{ result: unknown; transfer?: ArrayBuffer[] }> {
   switch (msg.type) {
     case 'load': {
-      const exported = await buildForServing(msg.model, msg.foldBatchNorm);
-      try {
-        const shape = imageShapeOf(exported.manifest);
-        const calibration = msg.calibrateUpTo === null ? null : await calibrateBatchSize(exported.model, shape, msg.calibrateUpTo);
-        models.set(msg.handle, exported);
-        const loaded: LoadedInThread = { bytes: weightBytes(exported.model), calibration };
-        return { result: loaded };
-      } catch (e) {
-        exported.model.dispose();
-        throw e;
-      }
+      const { runner, calibration } = await buildInProcessRunner(msg.model, msg.build);
+      models.set(msg.handle, { runner, shape: imageShapeOf(msg.model.manifest) });
+      const loaded: LoadedInThread = { bytes: runner.bytes, calibration: calibration ?? null };
+      return { result: loaded };
     }
     case 'predict': {
-      const { model, manifest } = modelOf(msg.handle);
-      const [h, w, c] = imageShapeOf(manifest);
-      const out = tf.tidy(() => model.predict(tf.tensor4d(msg.input, [msg.count, h, w, c])) as tf.Tensor);
-      try {
-        // A copy: what dataSync returns may be a view of the backend's memory, which must not be transferred.
-        const values = new Float32Array(out.dataSync());
-        return { result: values, transfer: [values.buffer] };
-      } finally {
-        out.dispose();
-      }
+      const model = models.get(msg.handle);
+      if (!model) throw new Error(`no model ${msg.handle} in the inference thread`);
+      // A copy: what the backend returns may be a view of its memory, which must not be transferred.
+      const values = new Float32Array(await model.runner.forward(msg.input, msg.count, model.shape));
+      return { result: values, transfer: [values.buffer] };
     }
     case 'unload': {
-      models.get(msg.handle)?.model.dispose();
+      await models.get(msg.handle)?.runner.dispose();
       models.delete(msg.handle);
       return { result: null };
     }

@@ -1,6 +1,14 @@
 import type { BackendName, ExportedArtifacts } from '@modelsmith/ml';
 import type { BatchCalibration } from '../calibrate';
 
+/** How a served model is built (in-process or in the inference thread). */
+export interface BuildOptions {
+  /** Fold batch norms into the convolutions before them (see foldBatchNorm). */
+  foldBatchNorm: boolean;
+  /** Measure the best batch size up to this many images; null: do not. */
+  calibrateUpTo: number | null;
+}
+
 /** workerData of the inference thread. */
 export interface InferenceThreadInit {
   backend: BackendName | 'auto';
@@ -13,7 +21,7 @@ export interface LoadedInThread {
 }
 
 export type ToInferenceThread =
-  | { type: 'load'; id: number; handle: number; model: ExportedArtifacts; calibrateUpTo: number | null; foldBatchNorm: boolean }
+  | { type: 'load'; id: number; handle: number; model: ExportedArtifacts; build: BuildOptions }
   /** `input`: `count` images, HWC float32 each, back to back. */
   | { type: 'predict'; id: number; handle: number; input: Float32Array; count: number }
   | { type: 'unload'; id: number; handle: number }
