@@ -175,6 +175,21 @@ describe('deployments and online prediction end to end (API, worker, serving, Po
     expect(text.status).toBe(415);
     const unknown = await call(p.servingUrl, 'POST', '/v1/deployments/nope/predict', { token: predictKey, body: { images: [png.toString('base64')] } });
     expect(unknown.status).toBe(404);
+    expect(unknown.body.instance).toBe('/v1/deployments/nope/predict');
+    expect(unknown.body.requestId).toEqual(unknown.headers.get('x-request-id'));
+
+    // Predict skips the app's router: request ids, content types and access logs must still be there.
+    const traced = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${predictKey}`, 'content-type': 'image/png', 'x-request-id': 'trace-abc.1' }, body: png });
+    expect(traced.status).toBe(200);
+    expect(traced.headers.get('x-request-id')).toBe('trace-abc.1');
+    expect(traced.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(((await traced.json()) as { deploymentId: string }).deploymentId).toBe(deploymentId);
+    // Other methods on the path are the router's: 404, as before.
+    expect((await fetch(url, { headers: { authorization: `Bearer ${predictKey}` } })).status).toBe(404);
+    // At LOG_LEVEL=warn, refused requests are logged (with the deployment, never the key).
+    const line = await waitFor('the access log line of the 404', async () => p.serving.output().split('\n').find((l) => l.includes('"deploymentId":"nope"')));
+    expect(JSON.parse(line)).toMatchObject({ msg: 'request completed', res: { statusCode: 404 }, req: { method: 'POST', url: '/v1/deployments/nope/predict' }, tenantId });
+    expect(p.serving.output()).not.toContain(predictKey);
   });
 
   it('needs a PREDICT-scoped key of the owning tenant and enforces its per-key rate limit with 429 + Retry-After', async () => {

@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, type AppConfig } from '@modelsmith/config';
 import { ProblemFilter } from '@modelsmith/http';
 import { initBackend } from '@modelsmith/ml';
 import { ENGINE, type Engine } from './engine.provider';
+import { PredictHandler } from './predict/predict.handler';
 import { ServingModule } from './serving.module';
 
 function config(): AppConfig {
@@ -22,7 +23,7 @@ function config(): AppConfig {
 
 /**
  * The serving app: online prediction for deployments (`POST /v1/deployments/:id/predict`), apart from
- * the API so it scales on its own. Bodies are parsed by the predict route itself (size-capped).
+ * the API so it scales on its own. Bodies are parsed by the predict handler itself (size-capped).
  */
 async function bootstrap(): Promise<void> {
   const cfg = config();
@@ -41,6 +42,8 @@ async function bootstrap(): Promise<void> {
   app.set('trust proxy', 'loopback');
   app.useGlobalFilters(new ProblemFilter());
   app.enableShutdownHooks();
+  // Predictions skip express and Nest's pipeline (see PredictHandler); everything else is routed as usual.
+  app.get(PredictHandler).attach(app.getHttpServer());
   const server = await app.listen(cfg.SERVING_PORT, cfg.SERVING_HOST);
   // Keep-alive longer than typical load balancer idle timeouts, so pooled client connections are reused.
   server.keepAliveTimeout = 65_000;

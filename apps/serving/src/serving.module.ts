@@ -9,7 +9,7 @@ import { RateLimitService } from './auth/rate-limit.service';
 import { DeploymentResolver } from './deployments/deployment-resolver.service';
 import { EngineLifecycle, engineProvider } from './engine.provider';
 import { ServingHealthController } from './health/health.controller';
-import { PredictController } from './predict/predict.controller';
+import { PredictHandler } from './predict/predict.handler';
 import { RedisLifecycle, redisProviders } from './redis.provider';
 
 @Module({})
@@ -18,8 +18,8 @@ export class ServingModule {
     return {
       module: ServingModule,
       imports: [ConfigModule.forRoot(config), LoggerModule.forRoot(loggerParams(config, 'modelsmith-serving')), DbModule.forRoot(config), StorageModule.forRoot(config)],
-      controllers: [PredictController, ServingHealthController],
-      providers: [...redisProviders, RedisLifecycle, engineProvider, EngineLifecycle, ApiKeyAuthService, PredictAuthService, RateLimitService, DeploymentResolver],
+      controllers: [ServingHealthController],
+      providers: [...redisProviders, RedisLifecycle, engineProvider, EngineLifecycle, ApiKeyAuthService, PredictAuthService, RateLimitService, DeploymentResolver, PredictHandler],
     };
   }
 }

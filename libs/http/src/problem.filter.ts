@@ -57,6 +57,20 @@ export function toProblem(exception: unknown): ProblemError {
   return new ProblemError({ status: 500, code: 'INTERNAL', title: 'Internal server error' });
 }
 
+/** The RFC 9457 body of a problem: stable `type` and `code`, the path it answers, the request id. */
+export function problemBody(problem: ProblemError, instance: string | undefined, requestId: string | undefined): string {
+  return JSON.stringify({
+    type: `https://modelsmith.dev/problems/${problem.code.toLowerCase().replace(/_/g, '-')}`,
+    title: problem.title,
+    status: problem.status,
+    ...(problem.detail ? { detail: problem.detail } : {}),
+    instance,
+    code: problem.code,
+    requestId,
+    ...problem.extensions,
+  });
+}
+
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
   private readonly logger = new Logger('ProblemFilter');
@@ -72,20 +86,6 @@ export class ProblemFilter implements ExceptionFilter {
       return;
     }
     for (const [k, v] of Object.entries(problem.headers)) res.setHeader(k, v);
-    res
-      .status(problem.status)
-      .type('application/problem+json')
-      .send(
-        JSON.stringify({
-          type: `https://modelsmith.dev/problems/${problem.code.toLowerCase().replace(/_/g, '-')}`,
-          title: problem.title,
-          status: problem.status,
-          ...(problem.detail ? { detail: problem.detail } : {}),
-          instance: req.originalUrl,
-          code: problem.code,
-          requestId: req.id,
-          ...problem.extensions,
-        }),
-      );
+    res.status(problem.status).type('application/problem+json').send(problemBody(problem, req.originalUrl, req.id));
   }
 }
