@@ -28,6 +28,15 @@ describe('calibrateBatches', () => {
     const c = await calibrateBatches(m.runPass, 32, { now: m.now });
     expect(c.samples.map((s) => s.size)).toEqual([1, 2, 4, 8, 16, 32]);
     expect(c.batchSize).toBe(32);
+    expect(c.efficientBatchSize).toBe(32);
+  });
+
+  it('names the smallest size with 80% of the best throughput as worth overlapping (small-CNN-like plateau)', async () => {
+    // 1 ms + 0.4 ms per image: 1 -> 714/s, 4 -> 1538/s, 8 -> 1905/s, 16 -> 2162/s, 32 -> 2319/s (measured curves look alike).
+    const m = fakeModel({ overheadMs: 1, perImageMs: () => 0.4, firstUseMs: 0 });
+    const c = await calibrateBatches(m.runPass, 32, { now: m.now });
+    expect(c.batchSize).toBe(32);
+    expect(c.efficientBatchSize).toBe(8);
   });
 
   it('is not fooled by a slow first pass at a new batch size (kernel set-up) or by passes slowed by other work', async () => {
@@ -43,6 +52,7 @@ describe('calibrateBatches', () => {
     const m = fakeModel({ overheadMs: 20, perImageMs: (s) => perImage[s], firstUseMs: 100 });
     const c = await calibrateBatches(m.runPass, 32, { now: m.now, budgetMs: 60_000 });
     expect(c.batchSize).toBe(4);
+    expect(c.efficientBatchSize).toBe(2);
     // 8 is 27% below the best: no need to try 16 and 32.
     expect(c.samples.map((s) => s.size)).toEqual([1, 2, 4, 8]);
     expect(m.passes).not.toContain(16);

@@ -3,6 +3,11 @@ import * as tf from '@tensorflow/tfjs';
 export interface BatchCalibration {
   /** The batch size the model is served with. */
   batchSize: number;
+  /**
+   * The smallest batch size with at least 80% of the best throughput: a batch this large is worth
+   * starting while another runs (see MicroBatcherOptions.overlapAt).
+   */
+  efficientBatchSize: number;
   /** Measured forward-pass throughput per batch size tried. */
   samples: Array<{ size: number; imagesPerSecond: number }>;
 }
@@ -57,7 +62,8 @@ export async function calibrateBatches(
     if (size >= maxBatchSize || stale >= 2 || rate < 0.8 * best || now() - started > budgetMs) break;
   }
   const chosen = samples.find((s) => s.imagesPerSecond >= 0.98 * best) ?? samples[samples.length - 1];
-  return { batchSize: chosen.size, samples };
+  const efficient = samples.find((s) => s.imagesPerSecond >= 0.8 * best) ?? chosen;
+  return { batchSize: chosen.size, efficientBatchSize: Math.min(efficient.size, chosen.size), samples };
 }
 
 /** `calibrateBatches` with forward passes of the model on random inputs of the given HWC shape. */

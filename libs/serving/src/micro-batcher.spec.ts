@@ -124,3 +124,80 @@ describe('MicroBatcher with a synchronous model (like a wasm forward pass)', () 
     expect(calls.flat().sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
   });
 });
+
+describe('MicroBatcher with overlapping batches (a runner in another thread)', () => {
+  /** A runner whose batches finish only when released, and that records how many ran at once. */
+  function gated(opts: { maxBatchSize: number; maxRunningBatches: number; overlapAt?: number }) {
+    const calls: number[][] = [];
+    const gates: Array<() => void> = [];
+    let running = 0;
+    let most = 0;
+    const batcher = new MicroBatcher<number, number>({
+      ...opts,
+      maxBatchWaitMs: 0,
+      maxQueued: 100,
+      run: async (items) => {
+        calls.push(items);
+        most = Math.max(most, ++running);
+        await new Promise<void>((r) => gates.push(r));
+        running--;
+        return items.map((x) => x * 10);
+      },
+    });
+    const settle = () => new Promise((r) => setTimeout(r, 5));
+    return { batcher, calls, gates, most: () => most, settle };
+  }
+
+  it('starts the next batch while one runs once overlapAt items wait, and never runs more than maxRunningBatches', async () => {
+    const g = gated({ maxBatchSize: 4, maxRunningBatches: 2, overlapAt: 2 });
+    const a = g.batcher.submit([1], later());
+    await g.settle();
+    expect(g.calls).toEqual([[1]]);
+    const b = g.batcher.submit([2, 3], later());
+    await g.settle();
+    // Two waiting items reach overlapAt: a second batch runs beside the first.
+    expect(g.calls).toEqual([[1], [2, 3]]);
+    const c = g.batcher.submit([4, 5, 6, 7, 8], later());
+    await g.settle();
+    // Two running already: the rest waits however many items there are.
+    expect(g.calls).toHaveLength(2);
+    expect(g.batcher.queued).toBe(5);
+    g.gates.shift()!();
+    await expect(a).resolves.toEqual([10]);
+    await g.settle();
+    expect(g.calls[2]).toEqual([4, 5, 6, 7]);
+    g.gates.shift()!();
+    await expect(b).resolves.toEqual([20, 30]);
+    await g.settle();
+    // One item left, below overlapAt: it waits for the running batch.
+    expect(g.calls).toHaveLength(3);
+    g.gates.shift()!();
+    await g.settle();
+    expect(g.calls[3]).toEqual([8]);
+    g.gates.shift()!();
+    await expect(c).resolves.toEqual([40, 50, 60, 70, 80]);
+    expect(g.most()).toBe(2);
+    expect(g.batcher.overlapThreshold).toBe(2);
+  });
+
+  it('below overlapAt, items wait for the running batch and then go together (light load forms the same batches as one at a time)', async () => {
+    const g = gated({ maxBatchSize: 8, maxRunningBatches: 2, overlapAt: 4 });
+    const a = g.batcher.submit([1], later());
+    await g.settle();
+    const rest = [g.batcher.submit([2], later()), g.batcher.submit([3], later()), g.batcher.submit([4], later())];
+    await g.settle();
+    expect(g.calls).toEqual([[1]]);
+    g.gates.shift()!();
+    await a;
+    await g.settle();
+    expect(g.calls).toEqual([[1], [2, 3, 4]]);
+    g.gates.shift()!();
+    await expect(Promise.all(rest)).resolves.toEqual([[20], [30], [40]]);
+    expect(g.most()).toBe(1);
+  });
+
+  it('runs one batch at a time by default, and refuses a bad setting', () => {
+    expect(new MicroBatcher<number, number>({ maxBatchSize: 4, maxBatchWaitMs: 0, maxQueued: 4, run: async (x) => x }).overlapThreshold).toBeNull();
+    expect(() => new MicroBatcher<number, number>({ maxBatchSize: 4, maxBatchWaitMs: 0, maxQueued: 4, maxRunningBatches: 0, run: async (x) => x })).toThrow(RangeError);
+  });
+});

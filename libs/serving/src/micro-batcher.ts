@@ -7,6 +7,17 @@ export interface MicroBatcherOptions<I, O> {
   maxBatchWaitMs: number;
   /** Most items waiting; a submit that would pass it is refused with ServingOverloadedError. */
   maxQueued: number;
+  /**
+   * Most batches handed to `run` at once (default 1). Above 1, the runner (e.g. another thread) has
+   * its next batch at hand the moment it finishes one instead of waiting for this side to collect it.
+   */
+  maxRunningBatches?: number;
+  /**
+   * With maxRunningBatches above 1, how many waiting items start another batch while one runs
+   * (default maxBatchSize). Below that, they wait to join the batch that starts when one finishes, so
+   * light load forms batches as large as with one running batch.
+   */
+  overlapAt?: number;
   /** Runs one batch; returns one output per input, in order. */
   run(items: I[]): Promise<O[]>;
   now?: () => number;
@@ -47,7 +58,10 @@ interface Entry<I, O> {
  */
 export class MicroBatcher<I, O> {
   private readonly queue: Entry<I, O>[] = [];
-  private running = false;
+  /** Batches handed to `run` and not yet finished. */
+  private running = 0;
+  private readonly maxRunning: number;
+  private readonly overlapAt: number;
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private closed = false;
@@ -58,6 +72,10 @@ export class MicroBatcher<I, O> {
 
   constructor(private readonly options: MicroBatcherOptions<I, O>) {
     if (options.maxBatchSize < 1 || options.maxQueued < 1) throw new RangeError('maxBatchSize and maxQueued must be >= 1');
+    this.maxRunning = options.maxRunningBatches ?? 1;
+    if (!Number.isInteger(this.maxRunning) || this.maxRunning < 1) throw new RangeError('maxRunningBatches must be an integer >= 1');
+    this.overlapAt = Math.min(options.overlapAt ?? options.maxBatchSize, options.maxBatchSize);
+    if (!(this.overlapAt >= 1)) throw new RangeError('overlapAt must be >= 1');
     this.now = options.now ?? Date.now;
   }
 
@@ -65,12 +83,17 @@ export class MicroBatcher<I, O> {
     return this.options.maxBatchSize;
   }
 
+  /** Waiting items that start a batch while another runs; null when batches never overlap. */
+  get overlapThreshold(): number | null {
+    return this.maxRunning > 1 ? this.overlapAt : null;
+  }
+
   get queued(): number {
     return this.queue.length;
   }
 
   get busy(): boolean {
-    return this.running || this.queue.length > 0;
+    return this.running > 0 || this.queue.length > 0;
   }
 
   stats(): BatcherStats {
@@ -92,8 +115,8 @@ export class MicroBatcher<I, O> {
   /**
    * Queues the items; resolves with their outputs in order. `deadline` is a `now()` time in ms
    * (Infinity: none). At the deadline, a request with items still queued is rejected with
-   * ServingTimeoutError and its items leave the queue; one whose items are all in the running pass
-   * gets that pass's outputs.
+   * ServingTimeoutError and its items leave the queue; one whose items are all in running passes
+   * gets their outputs.
    */
   submit(items: readonly I[], deadline: number): Promise<O[]> {
     if (Number.isNaN(deadline)) return Promise.reject(new RangeError('deadline must be a number of ms (Infinity for none)'));
@@ -110,7 +133,7 @@ export class MicroBatcher<I, O> {
     });
   }
 
-  /** Refuses everything queued with ServingClosedError; a running batch finishes. */
+  /** Refuses everything queued with ServingClosedError; running batches finish. */
   close(): void {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
@@ -141,8 +164,8 @@ export class MicroBatcher<I, O> {
         queued++;
       }
     }
-    // Every item is in the forward pass running now: that pass is not interrupted, and answers it.
-    if (queued === 0 && this.running) return;
+    // Every item left is in a forward pass running now: a pass is not interrupted, and answers it.
+    if (queued === 0 && this.running > 0) return;
     this.fail(request, this.timeoutError());
   }
 
@@ -153,8 +176,15 @@ export class MicroBatcher<I, O> {
     request.reject(error);
   }
 
+  /** Whether another batch may start now: none running, or room for one and overlapAt items waiting. */
+  private canStart(): boolean {
+    if (this.closed || this.queue.length === 0) return false;
+    if (this.running === 0) return true;
+    return this.running < this.maxRunning && this.queue.length >= this.overlapAt;
+  }
+
   private schedule(): void {
-    if (this.running || this.closed || this.queue.length === 0) return;
+    if (!this.canStart()) return;
     if (this.queue.length >= this.options.maxBatchSize || this.options.maxBatchWaitMs <= 0) {
       if (this.timer) clearTimeout(this.timer);
       this.timer = undefined;
@@ -181,8 +211,8 @@ export class MicroBatcher<I, O> {
   }
 
   private async runBatch(): Promise<void> {
-    if (this.running || this.closed || this.queue.length === 0) return;
-    this.running = true;
+    if (!this.canStart()) return;
+    this.running++;
     const batch = this.queue.splice(0, this.options.maxBatchSize);
     const started = this.now();
     try {
@@ -208,10 +238,10 @@ export class MicroBatcher<I, O> {
       // The rest of a failed request's items would only be thrown away.
       for (let i = this.queue.length - 1; i >= 0; i--) if (this.queue[i].request.settled) this.queue.splice(i, 1);
     } finally {
-      this.running = false;
+      this.running--;
       // Items that arrived meanwhile form the next batch at once (they have waited already), after
       // the event loop has taken in what became ready during this one.
-      if (this.queue.length > 0 && !this.closed) this.runSoon();
+      if (this.canStart()) this.runSoon();
     }
   }
 }

@@ -32,7 +32,7 @@ export class ServedModel {
   private users = 0;
   private evicted = false;
   private disposed = false;
-  private passRunning = false;
+  private passesRunning = 0;
   private weightsFreed = false;
   private onFreed!: () => void;
 
@@ -53,6 +53,10 @@ export class ServedModel {
       maxBatchSize: batching.maxBatchSize,
       maxBatchWaitMs: batching.maxBatchWaitMs,
       maxQueued: batching.maxQueuedImages,
+      // In a thread, the next batch is handed over while one runs once it is big enough to run
+      // efficiently, so the thread does not sit idle while this side collects it.
+      maxRunningBatches: runner.thread ? 2 : 1,
+      overlapAt: calibration?.efficientBatchSize ?? batching.maxBatchSize,
       run: (inputs) => this.run(inputs),
     });
   }
@@ -94,7 +98,7 @@ export class ServedModel {
     if (this.disposed) return;
     this.disposed = true;
     this.batcher.close();
-    if (!this.passRunning) this.freeWeights();
+    if (this.passesRunning === 0) this.freeWeights();
   }
 
   private freeWeights(): void {
@@ -106,12 +110,12 @@ export class ServedModel {
 
   private async run(inputs: ModelInput[]): Promise<ImageClassification[]> {
     if (this.weightsFreed) throw new Error('unreachable: forward pass on a disposed model');
-    this.passRunning = true;
+    this.passesRunning++;
     try {
       return await this.forward(inputs);
     } finally {
-      this.passRunning = false;
-      if (this.disposed) this.freeWeights();
+      this.passesRunning--;
+      if (this.disposed && this.passesRunning === 0) this.freeWeights();
     }
   }
 

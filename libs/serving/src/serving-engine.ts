@@ -75,6 +75,8 @@ export interface ServingStats {
     version: string;
     bytes: number;
     batchSize: number;
+    /** Waiting images that start a batch while another runs (inference thread); null: one batch at a time. */
+    overlapAt: number | null;
     calibration: Array<{ size: number; imagesPerSecond: number }> | null;
     inFlight: number;
     queuedImages: number;
@@ -179,6 +181,7 @@ export class ServingEngine {
         version: m.version,
         bytes: m.bytes,
         batchSize: m.batcher.maxBatchSize,
+        overlapAt: m.batcher.overlapThreshold,
         calibration: m.calibration?.samples ?? null,
         inFlight: m.inFlight,
         queuedImages: b.queued,
