@@ -37,6 +37,8 @@ import { storeModel } from '../test/support/models';
 const QUICK = process.argv.includes('--quick');
 /** Where the serving app runs forward passes (SERVING_INFERENCE): `--inference=in-process` for an A/B against the default. */
 const INFERENCE = process.argv.find((a) => a.startsWith('--inference='))?.slice('--inference='.length) ?? 'thread';
+/** `--only=small_cnn_s` (or `mobilenet_v2`) measures one model. */
+const ONLY = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const DURATION_S = QUICK ? 4 : 12;
 const CONCURRENCY = [1, 8, 32];
 const BATCHES = [1, 4, 8, 16, 32];
@@ -207,6 +209,7 @@ async function main(): Promise<void> {
     mobile.model.dispose();
 
     for (const c of cases) {
+      if (ONLY && c.name !== ONLY) continue;
       const reader = { get: async (key: string) => new Uint8Array(await p.s3.store.getBytes(key)) };
       const exported = await loadExportedModel(reader, c.prefix);
       const base = await baseline(exported, c.images);

@@ -30,7 +30,9 @@ export interface ManagedProcess {
 }
 
 function launch(script: string, env: Record<string, string>): ManagedProcess {
-  const child = spawn(process.execPath, [join(root, 'dist', script)], {
+  // PLATFORM_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' profiles the platform's processes (benchmarks).
+  const nodeArgs = process.env.PLATFORM_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, join(root, 'dist', script)], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
