@@ -46,6 +46,24 @@ describe('calibrateBatches', () => {
     expect(c.samples.find((s) => s.size === 2)!.imagesPerSecond).toBeCloseTo(2000 / 2.2, 0);
   });
 
+  it('times every size again in reverse order, so a burst of other work over the first visits does not pick a small batch', async () => {
+    // 1 ms + 0.4 ms per image; from the first pass at 4, 40 ms of other work on the same cores (another
+    // process calibrating) make passes 3x slower. Alone, the first sweep would stop at 4 and pick 2.
+    let clock = 0;
+    let burstFrom: number | undefined;
+    const runPass = async (size: number) => {
+      if (size === 4) burstFrom ??= clock;
+      const slowed = burstFrom !== undefined && clock < burstFrom + 40;
+      clock += (1 + 0.4 * size) * (slowed ? 3 : 1);
+    };
+    const c = await calibrateBatches(runPass, 32, { now: () => clock });
+    // 1 -> 714/s, 2 -> 1111/s, 4 -> 1538/s (second visit), then on upwards: 8 -> 1905/s, 16 -> 2162/s, 32 -> 2319/s.
+    expect(c.samples.map((s) => s.size)).toEqual([1, 2, 4, 8, 16, 32]);
+    expect(c.samples.find((s) => s.size === 4)!.imagesPerSecond).toBeCloseTo(4000 / 2.6, 0);
+    expect(c.batchSize).toBe(32);
+    expect(c.efficientBatchSize).toBe(8);
+  });
+
   it('stops once larger batches are slower per image (MobileNetV2-like) and keeps the best', async () => {
     // Per-image cost grows past 4 (cache misses): 1 -> 25/s, 2 -> 33/s, 4 -> 40/s, 8 -> 29/s, 16 -> 20/s.
     const perImage: Record<number, number> = { 1: 20, 2: 20, 4: 20, 8: 31.7, 16: 48.75, 32: 60 };

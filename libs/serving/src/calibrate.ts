@@ -33,7 +33,11 @@ const MIN_SAMPLE_MS = 25;
  * Robust to a busy machine and to first-use costs: every size gets one untimed pass first (a new
  * batch shape creates and packs its kernels then), and its rate is from its fastest timed pass (other
  * work only ever makes a pass slower). Without both, one slow first pass at batch 2 once made a small
- * CNN look 2.4x slower at 2 than at 1 and served it one image at a time.
+ * CNN look 2.4x slower at 2 than at 1 and served it one image at a time. Other work can also cover
+ * every pass of a size (three serving processes loading the same small CNN at once calibrated it at
+ * 2 and 4 instead of 32), so when time remains every size is timed again in reverse order and keeps
+ * its faster rate (one burst rarely slows both visits to a size), and if the largest size tried then
+ * turns out the best, the sweep goes on upwards.
  */
 export async function calibrateBatches(
   runPass: (size: number) => Promise<void>,
@@ -43,11 +47,8 @@ export async function calibrateBatches(
   const now = options.now ?? (() => performance.now());
   const budgetMs = options.budgetMs ?? 3_000;
   const started = now();
-  const samples: BatchCalibration['samples'] = [];
-  let best = 0;
-  let stale = 0;
-  for (let size = 1; ; size = Math.min(size * 2, maxBatchSize)) {
-    await runPass(size);
+  /** Images per second of the fastest of a few timed passes at `size`. */
+  const timeSize = async (size: number): Promise<number> => {
     let fastest = Infinity;
     const t0 = now();
     for (let passes = 0; passes < MIN_PASSES || now() - t0 < MIN_SAMPLE_MS; passes++) {
@@ -55,14 +56,36 @@ export async function calibrateBatches(
       await runPass(size);
       fastest = Math.min(fastest, now() - t);
     }
-    const rate = (size * 1000) / Math.max(fastest, 1e-6);
-    samples.push({ size, imagesPerSecond: Math.round(rate * 10) / 10 });
-    stale = rate > best * 1.05 ? 0 : stale + 1;
-    best = Math.max(best, rate);
-    if (size >= maxBatchSize || stale >= 2 || rate < 0.8 * best || now() - started > budgetMs) break;
+    return (size * 1000) / Math.max(fastest, 1e-6);
+  };
+  const rates = new Map<number, number>();
+  const best = () => Math.max(...rates.values());
+  const overBudget = () => now() - started > budgetMs;
+  /** Sizes from `from` upwards (doubling), until larger ones stop paying, maxBatchSize or the budget. */
+  const sweepUp = async (from: number) => {
+    let stale = 0;
+    for (let size = from; ; size = Math.min(size * 2, maxBatchSize)) {
+      const before = rates.size > 0 ? best() : 0;
+      await runPass(size);
+      const rate = await timeSize(size);
+      rates.set(size, rate);
+      stale = rate > before * 1.05 ? 0 : stale + 1;
+      if (size >= maxBatchSize || stale >= 2 || rate < 0.8 * best() || overBudget()) return;
+    }
+  };
+  await sweepUp(1);
+  // Second visits, largest first; a size keeps its faster rate.
+  for (const size of [...rates.keys()].sort((a, b) => b - a)) {
+    if (overBudget()) break;
+    rates.set(size, Math.max(rates.get(size)!, await timeSize(size)));
   }
-  const chosen = samples.find((s) => s.imagesPerSecond >= 0.98 * best) ?? samples[samples.length - 1];
-  const efficient = samples.find((s) => s.imagesPerSecond >= 0.8 * best) ?? chosen;
+  // The first sweep stopped on a size that turns out to be the best: larger ones may be better still.
+  const largest = Math.max(...rates.keys());
+  if (largest < maxBatchSize && rates.get(largest)! >= 0.98 * best() && !overBudget()) await sweepUp(Math.min(largest * 2, maxBatchSize));
+  const samples = [...rates.entries()].sort(([a], [b]) => a - b).map(([size, rate]) => ({ size, imagesPerSecond: Math.round(rate * 10) / 10 }));
+  const top = best();
+  const chosen = samples.find((s) => s.imagesPerSecond >= 0.98 * top) ?? samples[samples.length - 1];
+  const efficient = samples.find((s) => s.imagesPerSecond >= 0.8 * top) ?? chosen;
   return { batchSize: chosen.size, efficientBatchSize: Math.min(efficient.size, chosen.size), samples };
 }
 
