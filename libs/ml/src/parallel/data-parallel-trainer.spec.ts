@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend';
-import { computeLoss } from './replica';
+import { assignOwners, computeLoss, makeOptimizer } from './replica';
+import type { OptimizerSpec } from './protocol';
 import { DataParallelTrainer, shardSizes } from './data-parallel-trainer';
 
 function buildModel(): tf.LayersModel {
@@ -41,6 +42,67 @@ describe('DataParallelTrainer', () => {
     expect(shardSizes(7, 3)).toEqual([3, 2, 2]);
     expect(shardSizes(1, 2)).toEqual([1]);
   });
+
+  it('shares the optimizer work out by parameter count, the same way in every replica', () => {
+    // The small CNN's variables: conv 288+32, conv 18432+64, dense 1179648+128, dense 1280+10.
+    const sizes = [288, 32, 18432, 64, 1179648, 128, 1280, 10];
+    const owners = assignOwners(sizes, 2);
+    expect(owners).toEqual(assignOwners([...sizes], 2));
+    expect(owners[4]).toBe(0);
+    expect(owners.filter((o, i) => o === 1 && i !== 4)).toHaveLength(7);
+    const even = assignOwners([10, 10, 10, 10, 5, 5], 2);
+    const load = [0, 1].map((w) => [10, 10, 10, 10, 5, 5].reduce((n, s, i) => n + (even[i] === w ? s : 0), 0));
+    expect(load).toEqual([25, 25]);
+    expect(assignOwners([3, 2, 1], 1)).toEqual([0, 0, 0]);
+    expect(new Set(assignOwners([4, 4, 4], 3))).toEqual(new Set([0, 1, 2]));
+  });
+
+  it.each<[string, OptimizerSpec]>([
+    ['adam', { name: 'adam', learningRate: 0.05 }],
+    ['momentum', { name: 'momentum', learningRate: 0.1, momentum: 0.9 }],
+    ['rmsprop', { name: 'rmsprop', learningRate: 0.01, decay: 0.9, momentum: 0.5 }],
+  ])('with a sharded %s, trains to the same weights as one optimizer over the whole batch', async (_name, spec) => {
+    const reference = buildModel();
+    const replicated = buildModel();
+    replicated.setWeights(reference.getWeights());
+    const trainer = await DataParallelTrainer.create({ model: replicated, workers: 2, optimizer: spec, loss: 'softmaxCrossEntropy' });
+    const opt = makeOptimizer(spec);
+    try {
+      for (let step = 0; step < 4; step++) {
+        const { x, y } = batch(30 + step, 8);
+        if (step === 2) {
+          trainer.setLearningRate(spec.learningRate / 2);
+          (opt as unknown as { learningRate: number }).learningRate = spec.learningRate / 2;
+        }
+        await trainer.trainBatch(x, y);
+        tf.tidy(() => {
+          const xs = tf.tensor(x.data, x.shape);
+          const ys = tf.tensor(y.data, y.shape);
+          opt.minimize(() => computeLoss('softmaxCrossEntropy', ys, reference.apply(xs) as tf.Tensor));
+        });
+      }
+      const got = await trainer.getWeights();
+      const before = buildModel().getWeights();
+      reference.getWeights().forEach((w, i) => {
+        const want = w.dataSync();
+        // Every variable moved (both replicas' shares were updated and exchanged), and to where one optimizer takes it.
+        expect(Math.max(...want.map((v, j) => Math.abs(v - before[i].dataSync()[j])))).toBeGreaterThan(1e-3);
+        got[i].forEach((v, j) => expect(Math.abs(v - want[j])).toBeLessThan(1e-4));
+      });
+      // Replica 1 holds the same weights: its next step's loss equals replica 0's on the same rows.
+      const { x, y } = batch(99, 2);
+      const twice = { x: { data: new Float32Array([...x.data, ...x.data]), shape: [4, ...x.shape.slice(1)] }, y: { data: new Float32Array([...y.data, ...y.data]), shape: [4, 3] } };
+      const expected = tf.tidy(() => computeLoss('softmaxCrossEntropy', tf.tensor(y.data, y.shape), reference.apply(tf.tensor(x.data, x.shape)) as tf.Tensor).dataSync()[0]);
+      const { loss } = await trainer.trainBatch(twice.x, twice.y);
+      expect(loss).toBeCloseTo(expected, 4);
+      tf.dispose(before);
+    } finally {
+      opt.dispose();
+      await trainer.dispose();
+      reference.dispose();
+      replicated.dispose();
+    }
+  }, 60_000);
 
   it('trains two replicas to the same weights as single-process SGD on the whole batch', async () => {
     const reference = buildModel();

@@ -94,8 +94,9 @@ function slice(batch: Batch, start: number, rows: number): Batch {
 
 /**
  * Synchronous data-parallel training over worker threads. Each step splits the batch across the
- * replicas, each computes its shard's gradients into shared memory, and every replica applies the
- * same summed gradients with its own copy of the optimizer (so weights never travel). With the wasm
+ * replicas, each computes its shard's gradients into shared memory, and the optimizer is sharded:
+ * each replica sums the gradients of, updates, and publishes (shared memory again) the variables it
+ * owns, about 1/n of the parameters, and reads the others' before its next step. With the wasm
  * backend (single-threaded per instance) this is how training uses every core.
  *
  * Non-trainable state (batch-norm moving statistics) is updated per replica from its own shard;
@@ -119,6 +120,7 @@ export class DataParallelTrainer {
       0,
     );
     const grads = new SharedArrayBuffer(count * paramCount * 4);
+    const weights = new SharedArrayBuffer(paramCount * 4);
     const replicas = Array.from(
       { length: count },
       (_, workerIndex) =>
@@ -129,6 +131,7 @@ export class DataParallelTrainer {
             loss: opts.loss,
             backend: opts.backend ?? 'wasm',
             grads,
+            weights,
             paramCount,
             workerIndex,
             workerCount: count,
@@ -169,8 +172,9 @@ export class DataParallelTrainer {
       return reply;
     });
     const stepped = await Promise.all(replies);
-    // Every replica sums all rows of the shared gradient buffer in `apply`; none may write its next
-    // step's gradients there before all have read them (a fast replica used to, under load).
+    // In `apply` every replica reads all rows of the shared gradient buffer (for the variables it
+    // owns) and publishes its variables' new values; none may write its next step's gradients, or
+    // read the others' variables, before all have done so (a fast replica used to, under load).
     const applied = this.replicas.map((r) => r.next('applied'));
     for (const r of this.replicas) r.post({ type: 'apply' });
     await Promise.all(applied);

@@ -27,6 +27,11 @@ export interface ReplicaInit {
   backend: BackendName;
   /** Shared gradient slots: one row of `paramCount` floats per worker. */
   grads: SharedArrayBuffer;
+  /**
+   * Shared trainable weights (`paramCount` floats, variables back to back): after `apply`, each
+   * replica writes the variables it owns here and reads the others' before it next uses them.
+   */
+  weights: SharedArrayBuffer;
   paramCount: number;
   workerIndex: number;
   workerCount: number;

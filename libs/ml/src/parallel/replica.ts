@@ -27,18 +27,56 @@ export function computeLoss(name: LossName, labels: tf.Tensor, output: tf.Tensor
 }
 
 /**
+ * Which worker owns (keeps optimizer state for and updates) each variable: largest first to the
+ * least loaded worker, so every worker updates about the same number of parameters. Deterministic,
+ * so every replica computes the same assignment from the same sizes.
+ */
+export function assignOwners(sizes: readonly number[], workers: number): number[] {
+  const load = new Array<number>(workers).fill(0);
+  const owner = new Array<number>(sizes.length).fill(0);
+  const order = sizes.map((_, i) => i).sort((a, b) => sizes[b] - sizes[a] || a - b);
+  for (const i of order) {
+    let least = 0;
+    for (let w = 1; w < workers; w++) if (load[w] < load[least]) least = w;
+    owner[i] = least;
+    load[least] += sizes[i];
+  }
+  return owner;
+}
+
+/**
  * One model replica of a data-parallel group. `step` computes this shard's gradients, scaled by the
- * shard's share of the batch, into the replica's row of the shared buffer; `apply` sums all rows and
- * applies the optimizer. Every replica applies the same summed gradients, so trainable weights stay
- * identical across replicas without being exchanged.
+ * shard's share of the batch, into the replica's row of the shared gradient buffer. The optimizer is
+ * sharded: in `apply` each replica sums the rows only for the variables it owns, updates only those
+ * (its optimizer holds their state alone) and publishes their new values in the shared weight
+ * buffer; before its next use of the model it copies in the variables the others own. Each update
+ * is the same arithmetic as one optimizer over every variable (they are independent per variable),
+ * done once instead of in every replica.
  */
 export class Replica {
+  private readonly offsets: number[];
+  private readonly owned: boolean[];
+  /** Variables of other replicas were updated since this replica last read them. */
+  private stale = false;
+
   private constructor(
     private readonly init: ReplicaInit,
     private readonly model: tf.LayersModel,
     private readonly vars: tf.Variable[],
     private readonly optimizer: tf.Optimizer,
-  ) {}
+  ) {
+    let offset = 0;
+    this.offsets = vars.map((v) => {
+      const at = offset;
+      offset += v.size;
+      return at;
+    });
+    const owners = assignOwners(
+      vars.map((v) => v.size),
+      init.workerCount,
+    );
+    this.owned = owners.map((o) => o === init.workerIndex);
+  }
 
   static async create(init: ReplicaInit): Promise<Replica> {
     await initBackend({ prefer: init.backend });
@@ -62,7 +100,12 @@ export class Replica {
     return new Float32Array(this.init.grads, index * this.init.paramCount * 4, this.init.paramCount);
   }
 
+  private sharedWeights(): Float32Array {
+    return new Float32Array(this.init.weights, 0, this.init.paramCount);
+  }
+
   step(msg: Extract<ToWorker, { type: 'step' }>): number {
+    this.readOthers();
     const mine = this.row(this.init.workerIndex);
     if (msg.weight === 0) {
       mine.fill(0);
@@ -75,31 +118,49 @@ export class Replica {
         () => computeLoss(this.init.loss, y, this.model.apply(x, { training: true }) as tf.Tensor),
         this.vars,
       );
-      let offset = 0;
-      for (const v of this.vars) {
+      this.vars.forEach((v, k) => {
         const g = grads[v.name].dataSync<'float32'>();
+        const offset = this.offsets[k];
         for (let i = 0; i < g.length; i++) mine[offset + i] = g[i] * msg.weight;
-        offset += v.size;
-      }
+      });
       return value.dataSync()[0];
     });
   }
 
+  /** Sums every replica's gradients for the variables this one owns, updates them, and publishes them. */
   apply(): void {
-    const total = new Float32Array(this.init.paramCount);
-    for (let w = 0; w < this.init.workerCount; w++) {
-      const row = this.row(w);
-      for (let i = 0; i < total.length; i++) total[i] += row[i];
-    }
+    const rows = Array.from({ length: this.init.workerCount }, (_, w) => this.row(w));
+    const shared = this.sharedWeights();
     tf.tidy(() => {
       const named: tf.NamedTensorMap = {};
-      let offset = 0;
-      for (const v of this.vars) {
-        named[v.name] = tf.tensor(total.subarray(offset, offset + v.size), v.shape);
-        offset += v.size;
-      }
-      this.optimizer.applyGradients(named);
+      this.vars.forEach((v, k) => {
+        if (!this.owned[k]) return;
+        const offset = this.offsets[k];
+        const total = rows[0].slice(offset, offset + v.size);
+        for (let w = 1; w < rows.length; w++) {
+          const row = rows[w];
+          for (let i = 0; i < total.length; i++) total[i] += row[offset + i];
+        }
+        named[v.name] = tf.tensor(total, v.shape);
+      });
+      if (Object.keys(named).length > 0) this.optimizer.applyGradients(named);
     });
+    this.vars.forEach((v, k) => {
+      if (this.owned[k]) shared.set(v.dataSync<'float32'>(), this.offsets[k]);
+    });
+    this.stale = this.init.workerCount > 1;
+  }
+
+  /** Copies in the variables other replicas updated in the last `apply`. */
+  private readOthers(): void {
+    if (!this.stale) return;
+    const shared = this.sharedWeights();
+    tf.tidy(() => {
+      this.vars.forEach((v, k) => {
+        if (!this.owned[k]) v.assign(tf.tensor(shared.subarray(this.offsets[k], this.offsets[k] + v.size), v.shape));
+      });
+    });
+    this.stale = false;
   }
 
   setLearningRate(learningRate: number): void {
@@ -107,6 +168,7 @@ export class Replica {
   }
 
   weights(): Float32Array[] {
+    this.readOthers();
     return this.model.getWeights().map((w) => w.dataSync<'float32'>().slice());
   }
 }
