@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend';
-import { assignOwners, computeLoss, makeOptimizer } from './replica';
+import { computeLoss, paramRange } from './replica';
 import type { OptimizerSpec } from './protocol';
+import { setLearningRate, tfjsOptimizer } from './test-optimizers';
 import { DataParallelTrainer, shardSizes } from './data-parallel-trainer';
 
 function buildModel(): tf.LayersModel {
@@ -43,36 +44,42 @@ describe('DataParallelTrainer', () => {
     expect(shardSizes(1, 2)).toEqual([1]);
   });
 
-  it('shares the optimizer work out by parameter count, the same way in every replica', () => {
-    // The small CNN's variables: conv 288+32, conv 18432+64, dense 1179648+128, dense 1280+10.
-    const sizes = [288, 32, 18432, 64, 1179648, 128, 1280, 10];
-    const owners = assignOwners(sizes, 2);
-    expect(owners).toEqual(assignOwners([...sizes], 2));
-    expect(owners[4]).toBe(0);
-    expect(owners.filter((o, i) => o === 1 && i !== 4)).toHaveLength(7);
-    const even = assignOwners([10, 10, 10, 10, 5, 5], 2);
-    const load = [0, 1].map((w) => [10, 10, 10, 10, 5, 5].reduce((n, s, i) => n + (even[i] === w ? s : 0), 0));
-    expect(load).toEqual([25, 25]);
-    expect(assignOwners([3, 2, 1], 1)).toEqual([0, 0, 0]);
-    expect(new Set(assignOwners([4, 4, 4], 3))).toEqual(new Set([0, 1, 2]));
+  it('splits the parameters into even contiguous ranges, across tensor boundaries', () => {
+    expect([0, 1].map((i) => paramRange(1_199_882, 2, i))).toEqual([
+      [0, 599_941],
+      [599_941, 1_199_882],
+    ]);
+    expect([0, 1, 2].map((i) => paramRange(10, 3, i))).toEqual([
+      [0, 4],
+      [4, 7],
+      [7, 10],
+    ]);
+    expect(paramRange(5, 1, 0)).toEqual([0, 5]);
+    expect([0, 1, 2].map((i) => paramRange(2, 3, i))).toEqual([
+      [0, 1],
+      [1, 2],
+      [2, 2],
+    ]);
   });
 
   it.each<[string, OptimizerSpec]>([
     ['adam', { name: 'adam', learningRate: 0.05 }],
     ['momentum', { name: 'momentum', learningRate: 0.1, momentum: 0.9 }],
     ['rmsprop', { name: 'rmsprop', learningRate: 0.01, decay: 0.9, momentum: 0.5 }],
+    ['momentum (Nesterov)', { name: 'momentum', learningRate: 0.05, momentum: 0.8, useNesterov: true }],
+    ['sgd', { name: 'sgd', learningRate: 0.1 }],
   ])('with a sharded %s, trains to the same weights as one optimizer over the whole batch', async (_name, spec) => {
     const reference = buildModel();
     const replicated = buildModel();
     replicated.setWeights(reference.getWeights());
     const trainer = await DataParallelTrainer.create({ model: replicated, workers: 2, optimizer: spec, loss: 'softmaxCrossEntropy' });
-    const opt = makeOptimizer(spec);
+    const opt = tfjsOptimizer(spec);
     try {
       for (let step = 0; step < 4; step++) {
         const { x, y } = batch(30 + step, 8);
         if (step === 2) {
           trainer.setLearningRate(spec.learningRate / 2);
-          (opt as unknown as { learningRate: number }).learningRate = spec.learningRate / 2;
+          setLearningRate(opt, spec.learningRate / 2);
         }
         await trainer.trainBatch(x, y);
         tf.tidy(() => {

@@ -95,8 +95,8 @@ function slice(batch: Batch, start: number, rows: number): Batch {
 /**
  * Synchronous data-parallel training over worker threads. Each step splits the batch across the
  * replicas, each computes its shard's gradients into shared memory, and the optimizer is sharded:
- * each replica sums the gradients of, updates, and publishes (shared memory again) the variables it
- * owns, about 1/n of the parameters, and reads the others' before its next step. With the wasm
+ * each replica sums the gradients of, updates, and publishes (shared memory again) its 1/n range of
+ * the parameters, and sets its model from the published weights before its next step. With the wasm
  * backend (single-threaded per instance) this is how training uses every core.
  *
  * Non-trainable state (batch-norm moving statistics) is updated per replica from its own shard;
@@ -172,9 +172,9 @@ export class DataParallelTrainer {
       return reply;
     });
     const stepped = await Promise.all(replies);
-    // In `apply` every replica reads all rows of the shared gradient buffer (for the variables it
-    // owns) and publishes its variables' new values; none may write its next step's gradients, or
-    // read the others' variables, before all have done so (a fast replica used to, under load).
+    // In `apply` every replica reads all rows of the shared gradient buffer (over its range) and
+    // publishes its range's new values; none may write its next step's gradients, or read the
+    // weights, before all have done so (a fast replica used to, under load).
     const applied = this.replicas.map((r) => r.next('applied'));
     for (const r of this.replicas) r.post({ type: 'apply' });
     await Promise.all(applied);

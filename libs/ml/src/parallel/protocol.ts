@@ -28,8 +28,8 @@ export interface ReplicaInit {
   /** Shared gradient slots: one row of `paramCount` floats per worker. */
   grads: SharedArrayBuffer;
   /**
-   * Shared trainable weights (`paramCount` floats, variables back to back): after `apply`, each
-   * replica writes the variables it owns here and reads the others' before it next uses them.
+   * Shared trainable weights (`paramCount` floats, variables back to back): in `apply` each replica
+   * writes its range here; every replica sets its variables from here before it next uses them.
    */
   weights: SharedArrayBuffer;
   paramCount: number;

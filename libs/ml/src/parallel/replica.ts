@@ -1,19 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend';
-import type { LossName, OptimizerSpec, ReplicaInit, ToWorker } from './protocol';
-
-export function makeOptimizer(spec: OptimizerSpec): tf.Optimizer {
-  switch (spec.name) {
-    case 'sgd':
-      return tf.train.sgd(spec.learningRate);
-    case 'momentum':
-      return tf.train.momentum(spec.learningRate, spec.momentum, spec.useNesterov);
-    case 'adam':
-      return tf.train.adam(spec.learningRate, spec.beta1, spec.beta2, spec.epsilon);
-    case 'rmsprop':
-      return tf.train.rmsprop(spec.learningRate, spec.decay, spec.momentum, spec.epsilon);
-  }
-}
+import { flatOptimizer, type FlatOptimizer } from './flat-optimizer';
+import type { LossName, ReplicaInit, ToWorker } from './protocol';
 
 export function computeLoss(name: LossName, labels: tf.Tensor, output: tf.Tensor): tf.Scalar {
   switch (name) {
@@ -27,43 +15,40 @@ export function computeLoss(name: LossName, labels: tf.Tensor, output: tf.Tensor
 }
 
 /**
- * Which worker owns (keeps optimizer state for and updates) each variable: largest first to the
- * least loaded worker, so every worker updates about the same number of parameters. Deterministic,
- * so every replica computes the same assignment from the same sizes.
+ * The contiguous range [start, end) of the flat parameter vector (trainable variables back to back)
+ * that worker `index` of `workers` updates: as even as possible, whatever the variables' sizes.
  */
-export function assignOwners(sizes: readonly number[], workers: number): number[] {
-  const load = new Array<number>(workers).fill(0);
-  const owner = new Array<number>(sizes.length).fill(0);
-  const order = sizes.map((_, i) => i).sort((a, b) => sizes[b] - sizes[a] || a - b);
-  for (const i of order) {
-    let least = 0;
-    for (let w = 1; w < workers; w++) if (load[w] < load[least]) least = w;
-    owner[i] = least;
-    load[least] += sizes[i];
-  }
-  return owner;
+export function paramRange(paramCount: number, workers: number, index: number): [number, number] {
+  const base = Math.floor(paramCount / workers);
+  const extra = paramCount % workers;
+  const start = index * base + Math.min(index, extra);
+  return [start, start + base + (index < extra ? 1 : 0)];
 }
 
 /**
  * One model replica of a data-parallel group. `step` computes this shard's gradients, scaled by the
  * shard's share of the batch, into the replica's row of the shared gradient buffer. The optimizer is
- * sharded: in `apply` each replica sums the rows only for the variables it owns, updates only those
- * (its optimizer holds their state alone) and publishes their new values in the shared weight
- * buffer; before its next use of the model it copies in the variables the others own. Each update
- * is the same arithmetic as one optimizer over every variable (they are independent per variable),
- * done once instead of in every replica.
+ * sharded by parameter range, across tensor boundaries: in `apply` each replica sums every row over
+ * its own range of the flat parameter vector, updates that range with a FlatOptimizer (which holds
+ * the state for it alone) and publishes it in the shared weight buffer; before the model is used
+ * again, every replica copies all trainable weights in from there. Per-parameter updates are
+ * independent, so this is the arithmetic of one optimizer over every parameter, done once and split
+ * evenly (one large tensor, like the small CNN's dense kernel at 98% of its parameters, is split too).
  */
 export class Replica {
   private readonly offsets: number[];
-  private readonly owned: boolean[];
-  /** Variables of other replicas were updated since this replica last read them. */
+  private readonly range: [number, number];
+  /** This replica's range of the parameters, as last updated. */
+  private readonly params: Float32Array;
+  private readonly gradSum: Float32Array;
+  private readonly optimizer: FlatOptimizer;
+  /** The shared weights changed since the model's variables were last set from them. */
   private stale = false;
 
   private constructor(
     private readonly init: ReplicaInit,
     private readonly model: tf.LayersModel,
     private readonly vars: tf.Variable[],
-    private readonly optimizer: tf.Optimizer,
   ) {
     let offset = 0;
     this.offsets = vars.map((v) => {
@@ -71,11 +56,16 @@ export class Replica {
       offset += v.size;
       return at;
     });
-    const owners = assignOwners(
-      vars.map((v) => v.size),
-      init.workerCount,
-    );
-    this.owned = owners.map((o) => o === init.workerIndex);
+    this.range = paramRange(init.paramCount, init.workerCount, init.workerIndex);
+    const [start, end] = this.range;
+    this.params = new Float32Array(end - start);
+    vars.forEach((v, k) => {
+      const from = Math.max(start, this.offsets[k]);
+      const to = Math.min(end, this.offsets[k] + v.size);
+      if (from < to) this.params.set(v.dataSync<'float32'>().subarray(from - this.offsets[k], to - this.offsets[k]), from - start);
+    });
+    this.gradSum = new Float32Array(end - start);
+    this.optimizer = flatOptimizer(init.optimizer, end - start);
   }
 
   static async create(init: ReplicaInit): Promise<Replica> {
@@ -89,7 +79,7 @@ export class Replica {
     const count = vars.reduce((n, v) => n + v.size, 0);
     if (count !== init.paramCount)
       throw new Error(`replica has ${count} trainable parameters, expected ${init.paramCount}`);
-    return new Replica(init, model, vars, makeOptimizer(init.optimizer));
+    return new Replica(init, model, vars);
   }
 
   get backend(): string {
@@ -100,12 +90,8 @@ export class Replica {
     return new Float32Array(this.init.grads, index * this.init.paramCount * 4, this.init.paramCount);
   }
 
-  private sharedWeights(): Float32Array {
-    return new Float32Array(this.init.weights, 0, this.init.paramCount);
-  }
-
   step(msg: Extract<ToWorker, { type: 'step' }>): number {
-    this.readOthers();
+    this.readWeights();
     const mine = this.row(this.init.workerIndex);
     if (msg.weight === 0) {
       mine.fill(0);
@@ -127,48 +113,36 @@ export class Replica {
     });
   }
 
-  /** Sums every replica's gradients for the variables this one owns, updates them, and publishes them. */
+  /** Sums every replica's gradients over this replica's range, updates the range, and publishes it. */
   apply(): void {
-    const rows = Array.from({ length: this.init.workerCount }, (_, w) => this.row(w));
-    const shared = this.sharedWeights();
-    tf.tidy(() => {
-      const named: tf.NamedTensorMap = {};
-      this.vars.forEach((v, k) => {
-        if (!this.owned[k]) return;
-        const offset = this.offsets[k];
-        const total = rows[0].slice(offset, offset + v.size);
-        for (let w = 1; w < rows.length; w++) {
-          const row = rows[w];
-          for (let i = 0; i < total.length; i++) total[i] += row[offset + i];
-        }
-        named[v.name] = tf.tensor(total, v.shape);
-      });
-      if (Object.keys(named).length > 0) this.optimizer.applyGradients(named);
-    });
-    this.vars.forEach((v, k) => {
-      if (this.owned[k]) shared.set(v.dataSync<'float32'>(), this.offsets[k]);
-    });
-    this.stale = this.init.workerCount > 1;
+    const [start, end] = this.range;
+    const sum = this.gradSum;
+    sum.set(this.row(0).subarray(start, end));
+    for (let w = 1; w < this.init.workerCount; w++) {
+      const row = this.row(w).subarray(start, end);
+      for (let i = 0; i < sum.length; i++) sum[i] += row[i];
+    }
+    this.optimizer.update(this.params, sum);
+    new Float32Array(this.init.weights, start * 4, end - start).set(this.params);
+    this.stale = true;
   }
 
-  /** Copies in the variables other replicas updated in the last `apply`. */
-  private readOthers(): void {
+  /** Sets the model's trainable variables from the shared weights, once every replica has published. */
+  private readWeights(): void {
     if (!this.stale) return;
-    const shared = this.sharedWeights();
+    const shared = new Float32Array(this.init.weights, 0, this.init.paramCount);
     tf.tidy(() => {
-      this.vars.forEach((v, k) => {
-        if (!this.owned[k]) v.assign(tf.tensor(shared.subarray(this.offsets[k], this.offsets[k] + v.size), v.shape));
-      });
+      this.vars.forEach((v, k) => v.assign(tf.tensor(shared.subarray(this.offsets[k], this.offsets[k] + v.size), v.shape)));
     });
     this.stale = false;
   }
 
   setLearningRate(learningRate: number): void {
-    (this.optimizer as unknown as { learningRate: number }).learningRate = learningRate;
+    this.optimizer.learningRate = learningRate;
   }
 
   weights(): Float32Array[] {
-    this.readOthers();
+    this.readWeights();
     return this.model.getWeights().map((w) => w.dataSync<'float32'>().slice());
   }
 }
