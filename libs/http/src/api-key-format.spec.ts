@@ -1,4 +1,4 @@
-import { generateApiKey, keyMatchesHash, parseApiKey, tokensEqual } from './api-key-format';
+import { generateApiKey, hashKey, keyMatchesHash, parseApiKey, tokensEqual } from './api-key-format';
 
 describe('api key format', () => {
   it('generates recognizable, unique keys whose hash verifies', () => {
@@ -10,6 +10,12 @@ describe('api key format', () => {
     expect(a.secretHash).not.toContain(a.key);
     expect(keyMatchesHash(a.key, a.secretHash)).toBe(true);
     expect(keyMatchesHash(b.key, a.secretHash)).toBe(false);
+  });
+
+  it('stores keys as their SHA-256 in hex, so hashes stored by any earlier version keep matching', () => {
+    // FIPS 180-2 test vector.
+    expect(hashKey('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    expect(keyMatchesHash('abc', 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad')).toBe(true);
   });
 
   it('parses only well-formed keys', () => {

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * API keys look like `msk_<8 hex id>_<43 char base64url secret>`. The part before the second underscore
@@ -14,8 +14,9 @@ export interface GeneratedKey {
   secretHash: string;
 }
 
+/** SHA-256 of the whole key, hex. One-shot `crypto.hash` (no Hash object): it runs on every predict request. */
 export function hashKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
+  return hash('sha256', key, 'hex');
 }
 
 export function generateApiKey(): GeneratedKey {
@@ -37,7 +38,7 @@ export function keyMatchesHash(key: string, secretHash: string): boolean {
 }
 
 export function tokensEqual(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(a).digest();
-  const hb = createHash('sha256').update(b).digest();
+  const ha = hash('sha256', a, 'buffer');
+  const hb = hash('sha256', b, 'buffer');
   return timingSafeEqual(ha, hb);
 }
