@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import { classifyImages, initBackend, InMemoryArtifactStore, loadExportedModel, ModelArtifactError, type ArtifactReader } from '@modelsmith/ml';
 import { ServingClosedError, ServingOverloadedError, ServingTimeoutError } from './errors';
-import { ServingEngine, type ModelRef, type ServingEngineOptions } from './serving-engine';
-import { noisePngs, storeTinyModel } from './spec-fixtures';
+import type { ModelRef } from './serving-engine';
+import { engineMaker, noisePngs, storeTinyModel } from './spec-fixtures';
 
 /**
  * Lifecycle and safety of the engine: close() with work queued, integrity retries, load deadlines,
@@ -28,12 +28,7 @@ describe('ServingEngine lifecycle and safety (wasm backend)', () => {
   let store: InMemoryArtifactStore;
   let refs: ModelRef[];
   let inputs: Buffer[];
-  const engines: ServingEngine[] = [];
-  const engine = (o: Partial<ServingEngineOptions> = {}) => {
-    const e = new ServingEngine({ reader: store, maxModelBytes: 1 << 30, maxBatchSize: 4, autoBatchSize: false, maxBatchWaitMs: 0, maxQueuedImages: 64, integrityRetryMs: 20, ...o });
-    engines.push(e);
-    return e;
-  };
+  const { engine, closeAll } = engineMaker(() => ({ reader: store, maxModelBytes: 1 << 30, maxBatchSize: 4, autoBatchSize: false, maxBatchWaitMs: 0, maxQueuedImages: 64, integrityRetryMs: 20 }));
 
   beforeAll(async () => {
     await initBackend({ prefer: 'wasm' });
@@ -42,9 +37,7 @@ describe('ServingEngine lifecycle and safety (wasm backend)', () => {
     inputs = await images(6, 7);
   });
 
-  afterAll(async () => {
-    await Promise.all(engines.map((e) => e.close()));
-  });
+  afterAll(closeAll);
 
   it('close() rejects queued work with ServingClosedError and resolves with every tensor freed; a second close() is fine', async () => {
     const before = tf.memory().numTensors;

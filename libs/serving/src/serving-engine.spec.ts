@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { classifyImages, exportModel, initBackend, InMemoryArtifactStore, loadExportedModel, ModelArtifactError, PreprocessError } from '@modelsmith/ml';
 import { ServingClosedError, ServingOverloadedError, ServingTimeoutError } from './errors';
-import { ServingEngine, type ModelRef, type ServingEngineOptions } from './serving-engine';
-import { noisePngs, storeTinyModel } from './spec-fixtures';
+import { ServingEngine, type ModelRef } from './serving-engine';
+import { engineMaker, noisePngs, storeTinyModel } from './spec-fixtures';
 
 const CLASSES = ['a', 'b', 'c', 'd'];
 
@@ -17,12 +17,7 @@ describe.each(['in-process', 'thread'] as const)('ServingEngine (wasm backend, r
   let store: InMemoryArtifactStore;
   let refs: ModelRef[];
   let inputs: Buffer[];
-  const engines: ServingEngine[] = [];
-  const engine = (o: Partial<ServingEngineOptions> = {}) => {
-    const e = new ServingEngine({ reader: store, maxModelBytes: 1 << 30, maxBatchSize: 8, autoBatchSize: false, maxBatchWaitMs: 2, maxQueuedImages: 64, inference, threadBackend: 'wasm', ...o });
-    engines.push(e);
-    return e;
-  };
+  const { engine, track, closeAll } = engineMaker(() => ({ reader: store, maxModelBytes: 1 << 30, maxBatchSize: 8, autoBatchSize: false, maxBatchWaitMs: 2, maxQueuedImages: 64, inference, threadBackend: 'wasm' }));
 
   beforeAll(async () => {
     await initBackend({ prefer: 'wasm' });
@@ -31,9 +26,7 @@ describe.each(['in-process', 'thread'] as const)('ServingEngine (wasm backend, r
     inputs = await images(12, 42);
   });
 
-  afterAll(async () => {
-    await Promise.all(engines.splice(0).map((e) => e.close()));
-  });
+  afterAll(closeAll);
 
   it('answers exactly what classifyImages gives for the same model and images', async () => {
     const e = engine();
@@ -172,8 +165,7 @@ describe.each(['in-process', 'thread'] as const)('ServingEngine (wasm backend, r
         return hostile.get(key);
       },
     };
-    const e = new ServingEngine({ reader, maxModelBytes: 1 << 20, maxBatchSize: 4, maxBatchWaitMs: 0, maxQueuedImages: 8, inference, threadBackend: 'wasm' });
-    engines.push(e);
+    const e = track(new ServingEngine({ reader, maxModelBytes: 1 << 20, maxBatchSize: 4, maxBatchWaitMs: 0, maxQueuedImages: 8, inference, threadBackend: 'wasm' }));
     for (const path of [`../${original}`, `/abs/${original}`]) {
       shard.path = path;
       await hostile.put(manifestKey, Buffer.from(JSON.stringify(manifest)));
@@ -182,8 +174,7 @@ describe.each(['in-process', 'thread'] as const)('ServingEngine (wasm backend, r
     }
     shard.path = original;
     await hostile.put(manifestKey, Buffer.from(JSON.stringify(manifest)));
-    const small = new ServingEngine({ reader, maxModelBytes: 1 << 20, maxBatchSize: 4, maxBatchWaitMs: 0, maxQueuedImages: 8, artifactLimits: { maxWeightBytes: 100 }, inference, threadBackend: 'wasm' });
-    engines.push(small);
+    const small = track(new ServingEngine({ reader, maxModelBytes: 1 << 20, maxBatchSize: 4, maxBatchWaitMs: 0, maxQueuedImages: 8, artifactLimits: { maxWeightBytes: 100 }, inference, threadBackend: 'wasm' }));
     const tooBig = await small.predict(ref, [inputs[0]], { deadline: soon() }).catch((x: unknown) => x);
     expect((tooBig as ModelArtifactError).code).toBe('ARTIFACT_TOO_LARGE');
     expect(weightReads).toBe(0);

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { classifyImages, initBackend, InMemoryArtifactStore, loadExportedModel, ModelArtifactError } from '@modelsmith/ml';
 import { InferenceThreadExitedError, type InferenceThread } from './inference/inference-thread';
-import { ServingEngine, type ModelRef, type ServingEngineOptions } from './serving-engine';
-import { editManifest, noisePngs, storeTinyModel } from './spec-fixtures';
+import { ServingEngine, type ModelRef } from './serving-engine';
+import { editManifest, engineMaker, noisePngs, storeTinyModel } from './spec-fixtures';
 
 /**
  * What is particular to forward passes in the inference thread: the weights live there (and are freed
@@ -21,12 +21,7 @@ describe('ServingEngine with inference in a worker thread', () => {
   let store: InMemoryArtifactStore;
   let refs: ModelRef[];
   let inputs: Buffer[];
-  const engines: ServingEngine[] = [];
-  const engine = (o: Partial<ServingEngineOptions> = {}) => {
-    const e = new ServingEngine({ reader: store, maxModelBytes: 1 << 30, maxBatchSize: 8, autoBatchSize: false, maxBatchWaitMs: 0, maxQueuedImages: 256, inference: 'thread', threadBackend: 'wasm', ...o });
-    engines.push(e);
-    return e;
-  };
+  const { engine, closeAll } = engineMaker(() => ({ reader: store, maxModelBytes: 1 << 30, maxBatchSize: 8, autoBatchSize: false, maxBatchWaitMs: 0, maxQueuedImages: 256, inference: 'thread', threadBackend: 'wasm' }));
 
   beforeAll(async () => {
     await initBackend({ prefer: 'wasm' });
@@ -35,9 +30,7 @@ describe('ServingEngine with inference in a worker thread', () => {
     inputs = await images(16, 3);
   });
 
-  afterAll(async () => {
-    await Promise.all(engines.splice(0).map((e) => e.close()));
-  });
+  afterAll(closeAll);
 
   it('holds the weights in the thread, not here, and frees them there when a model leaves the cache', async () => {
     const here = tf.memory().numTensors;

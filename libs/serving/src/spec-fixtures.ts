@@ -1,9 +1,28 @@
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { exportModel, type InMemoryArtifactStore } from '@modelsmith/ml';
-import type { ModelRef } from './serving-engine';
+import { ServingEngine, type ModelRef, type ServingEngineOptions } from './serving-engine';
 
 /** Test fixtures of the engine specs (not exported by the library). */
+
+/**
+ * Makes a spec's engines: `engine(o)` with `defaults()` under `o`, `track(e)` for one built by hand;
+ * `closeAll` (for the spec's afterAll) closes every one of them.
+ */
+export function engineMaker(defaults: () => ServingEngineOptions) {
+  const made: ServingEngine[] = [];
+  const track = (e: ServingEngine): ServingEngine => {
+    made.push(e);
+    return e;
+  };
+  return {
+    engine: (o: Partial<ServingEngineOptions> = {}) => track(new ServingEngine({ ...defaults(), ...o })),
+    track,
+    closeAll: async (): Promise<void> => {
+      await Promise.all(made.splice(0).map((e) => e.close()));
+    },
+  };
+}
 
 export interface TinyModelSpec {
   /** Input side (square) and channels. */

@@ -73,9 +73,11 @@ export const keys = {
   /** What a job produced for its owner to download (e.g. batch predictions). */
   jobOutput: (tenantId: string, jobId: string, file: string): string =>
     keys.job(tenantId, jobId) + join('output', assertRelativePath(file)),
+  /** Every archive a tenant uploaded for batch prediction jobs. */
+  batchInputsPrefix: (tenantId: string): string => keys.tenant(tenantId) + 'batch-inputs/',
   /** An archive uploaded for a batch prediction job (the upload id is known before the job). */
   batchInput: (tenantId: string, uploadId: string, file: string): string =>
-    keys.tenant(tenantId) + join('batch-inputs', assertId('upload', uploadId), assertRelativePath(file)),
+    keys.batchInputsPrefix(tenantId) + join(assertId('upload', uploadId), assertRelativePath(file)),
 
   model: (tenantId: string, modelId: string): string =>
     keys.tenant(tenantId) + join('models', assertId('model', modelId)) + '/',

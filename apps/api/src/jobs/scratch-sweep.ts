@@ -45,7 +45,7 @@ export async function sweepJobScratch(db: PrismaClient, store: ObjectStore, opti
       } else {
         const inputKey = (job.options as { inputKey?: unknown } | null)?.inputKey;
         // Only ever a key of the job's own tenant's batch inputs, whatever the row says.
-        const ownInputs = `${keys.tenant(job.tenantId)}batch-inputs/`;
+        const ownInputs = keys.batchInputsPrefix(job.tenantId);
         if (typeof inputKey === 'string' && inputKey.startsWith(ownInputs) && !inputKey.includes('..')) {
           if (await store.stat(inputKey)) {
             await store.delete(inputKey);

@@ -58,40 +58,38 @@ export class PredictHandler {
     const started = Date.now();
     const id = requestId(req, res);
     let principal: TenantPrincipal | undefined;
+    const release = this.admission.tryEnter();
     try {
-      const release = this.admission.tryEnter();
       if (!release) throw sheddingProblem(this.admission.limit);
-      try {
-        principal = await this.auth.authenticate(req);
-        const rate = await this.limits.consume(principal);
-        if (rate) {
-          res.setHeader('X-RateLimit-Limit', String(rate.limit));
-          res.setHeader('X-RateLimit-Remaining', String(rate.remaining));
-        }
-        const deployment = await this.deployments.resolve(principal.tenantId, deploymentId);
-        const input = await readPredictImages(req, { maxBytes: this.config.SERVING_MAX_REQUEST_BYTES, maxImages: this.config.SERVING_MAX_IMAGES_PER_REQUEST });
-        const topK = input.topK ?? deployment.topK ?? DEFAULT_TOP_K;
-        const result = await this.engine
-          .predict(deployment.ref, input.images, { topK, deadline: started + this.config.SERVING_REQUEST_TIMEOUT_MS })
-          .catch((e: unknown) => {
-            throw predictProblem(e);
-          });
-        const body = {
-          deploymentId: deployment.id,
-          modelId: result.modelId,
-          modelVersion: result.version,
-          predictions: result.predictions,
-          tookMs: Date.now() - started,
-        };
-        send(res, 200, JSON_TYPE, JSON.stringify(body));
-      } finally {
-        release();
+      principal = await this.auth.authenticate(req);
+      const rate = await this.limits.consume(principal);
+      if (rate) {
+        res.setHeader('X-RateLimit-Limit', String(rate.limit));
+        res.setHeader('X-RateLimit-Remaining', String(rate.remaining));
       }
+      const deployment = await this.deployments.resolve(principal.tenantId, deploymentId);
+      const input = await readPredictImages(req, { maxBytes: this.config.SERVING_MAX_REQUEST_BYTES, maxImages: this.config.SERVING_MAX_IMAGES_PER_REQUEST });
+      const topK = input.topK ?? deployment.topK ?? DEFAULT_TOP_K;
+      const result = await this.engine
+        .predict(deployment.ref, input.images, { topK, deadline: started + this.config.SERVING_REQUEST_TIMEOUT_MS })
+        .catch((e: unknown) => {
+          throw predictProblem(e);
+        });
+      const body = {
+        deploymentId: deployment.id,
+        modelId: result.modelId,
+        modelVersion: result.version,
+        predictions: result.predictions,
+        tookMs: Date.now() - started,
+      };
+      send(res, 200, JSON_TYPE, JSON.stringify(body));
     } catch (e) {
       const problem = toProblem(e);
       if (problem.status >= 500 && problem.status !== 503) this.logger.error(e instanceof Error ? e.stack : String(e));
       for (const [k, v] of Object.entries(problem.headers)) res.setHeader(k, v);
       send(res, problem.status, PROBLEM_TYPE, problemBody(problem, req.url, id));
+    } finally {
+      release?.();
     }
     this.accessLog(req, res, id, started, deploymentId, principal);
   }
