@@ -108,7 +108,10 @@ async function main(): Promise<void> {
 
   const children: ChildProcess[] = [];
   const run = (name: string, script: string) => {
-    const child = spawn(process.execPath, [join(root, 'dist', script)], { env, stdio: 'inherit' });
+    // Each in its own process group: Ctrl-C in the terminal reaches only this launcher, which then
+    // sends each child one SIGTERM. In the terminal's group a child got SIGINT and SIGTERM at once,
+    // and the worker took the second signal for "exit now" instead of draining its jobs.
+    const child = spawn(process.execPath, [join(root, 'dist', script)], { env, stdio: 'inherit', detached: true });
     child.on('exit', (code, signal) => {
       if (!stopping) {
         console.error(`[modelsmith] ${name} exited (${signal ?? code}); stopping the platform`);
@@ -137,6 +140,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
+  // The terminal closing no longer reaches the children directly either.
+  process.on('SIGHUP', () => void stop(0));
 
   run('api', 'apps/api/src/main.js');
   run('worker', 'apps/worker/src/main.js');
