@@ -64,12 +64,17 @@ describe('jobs: global concurrency limit and slots of crashed workers (real API 
     const waiting = await createNoop(key, 300);
     expect((await call(p.apiUrl, 'GET', `/v1/jobs/${waiting}`, { token: key })).body.status).toBe('QUEUED');
 
+    // The replacement is up before the crash, as in a deployment with several workers. Started after
+    // it, a slow start-up (a loaded machine) could outlast the dead worker's BullMQ lock (15-30 s
+    // left): the stuck job would then come back first, take the freed slot legitimately and hold it
+    // for its two minutes, and the waiting job would not run in time.
     const [first] = p.workers;
+    await p.startWorker();
     first.child.kill('SIGKILL');
     await first.exited;
-    await p.startWorker();
-    // The dead worker's job still says RUNNING, but its stale heartbeat no longer holds the slot.
+    // The dead worker's job still says RUNNING, but its stale heartbeat (10 s) no longer holds the slot.
     await untilStatus(key, waiting, 'SUCCEEDED', 120_000);
+    expect((await call(p.apiUrl, 'GET', `/v1/jobs/${stuck}`, { token: key })).body.status).toBe('RUNNING');
     expect((await call(p.apiUrl, 'POST', `/v1/jobs/${stuck}/cancel`, { token: key })).status).toBe(202);
   });
 });
