@@ -22,22 +22,35 @@ export interface CalibrationOptions {
 /** Timed passes per batch size at least, and at least this long in all (fast models, timer noise). */
 const MIN_PASSES = 3;
 const MIN_SAMPLE_MS = 25;
+/** A size within this fraction of the best throughput counts as as good (the largest such is served). */
+const AS_GOOD = 0.8;
+/** Untimed passes before the sweep, at most, and the share of the budget they may take. */
+const WARM_UP_PASSES = 10;
+const WARM_UP_SHARE = 0.1;
+/** A size below this fraction of the best ends the upward sweep: clearly slower per image, not noise. */
+const CLEARLY_SLOWER = 0.5;
 
 /**
  * Finds the batch size a model should be served with on this machine: forward passes at 1, 2, 4, ...
- * up to maxBatchSize, then the smallest size within 2% of the best throughput (smaller batches also
- * keep latency low). Wasm convolutions can get slower per image past a size (MobileNetV2 at 224 px:
- * 24 img/s at batch 4, 16 img/s at batch 8, measured), so it stops after two sizes in a row that do
- * not improve by 5%, or one 20% worse than the best.
+ * up to maxBatchSize, then the largest size within 20% of the best throughput. Under load a batch
+ * cap costs more than its calibrated rate says (each pass also costs a hand-over to the inference
+ * thread and a burst of responses on the request thread: a small CNN capped at 4 answered 1,280-1,720
+ * req/s at c=32 where capped at 32 it answered 2,040-2,560, though calibration had put 4 within 6%
+ * of 32), and a small CNN's curve is nearly flat from 4 to 32 images, where timing noise (10-15% on
+ * the shared development machine) would pick the size at random: so only a clearly slower large size
+ * is passed over. Wasm convolutions can get slower per image past a size (MobileNetV2 at 224 px once
+ * ran at 24 img/s at batch 4 and 16 img/s at batch 8), so the upward sweep stops at a size under half
+ * the best rate; otherwise only maxBatchSize and the time budget end it. A few untimed passes warm
+ * the code up first.
  *
  * Robust to a busy machine and to first-use costs: every size gets one untimed pass first (a new
  * batch shape creates and packs its kernels then), and its rate is from its fastest timed pass (other
- * work only ever makes a pass slower). Without both, one slow first pass at batch 2 once made a small
- * CNN look 2.4x slower at 2 than at 1 and served it one image at a time. Other work can also cover
- * every pass of a size (three serving processes loading the same small CNN at once calibrated it at
- * 2 and 4 instead of 32), so when time remains every size is timed again in reverse order and keeps
- * its faster rate (one burst rarely slows both visits to a size), and if the largest size tried then
- * turns out the best, the sweep goes on upwards.
+ * work only ever makes a pass slower). Other work can still cover every pass of one visit (three
+ * serving processes loading the same small CNN at once calibrated it at 2 and 4 instead of 32; on a
+ * busy machine one visit measured 8 images at half the rate of 4 and, with an early stop after two
+ * sizes that did not improve, capped a small CNN at 4), so when time remains every size is timed
+ * again in reverse order and keeps its faster rate, and if the largest size tried then turns out the
+ * best, the sweep goes on upwards.
  */
 export async function calibrateBatches(
   runPass: (size: number) => Promise<void>,
@@ -61,18 +74,18 @@ export async function calibrateBatches(
   const rates = new Map<number, number>();
   const best = () => Math.max(...rates.values());
   const overBudget = () => now() - started > budgetMs;
-  /** Sizes from `from` upwards (doubling), until larger ones stop paying, maxBatchSize or the budget. */
+  /** Sizes from `from` upwards (doubling), until one is clearly slower, maxBatchSize or the budget. */
   const sweepUp = async (from: number) => {
-    let stale = 0;
     for (let size = from; ; size = Math.min(size * 2, maxBatchSize)) {
-      const before = rates.size > 0 ? best() : 0;
       await runPass(size);
       const rate = await timeSize(size);
       rates.set(size, rate);
-      stale = rate > before * 1.05 ? 0 : stale + 1;
-      if (size >= maxBatchSize || stale >= 2 || rate < 0.8 * best() || overBudget()) return;
+      if (size >= maxBatchSize || rate < CLEARLY_SLOWER * best() || overBudget()) return;
     }
   };
+  // A new model's first passes run cold code (tfjs's JavaScript is not optimized yet): small sizes,
+  // timed first, would look slower than they are.
+  for (let i = 0; i < WARM_UP_PASSES && now() - started < WARM_UP_SHARE * budgetMs; i++) await runPass(1);
   await sweepUp(1);
   // Second visits, largest first; a size keeps its faster rate.
   for (const size of [...rates.keys()].sort((a, b) => b - a)) {
@@ -81,10 +94,10 @@ export async function calibrateBatches(
   }
   // The first sweep stopped on a size that turns out to be the best: larger ones may be better still.
   const largest = Math.max(...rates.keys());
-  if (largest < maxBatchSize && rates.get(largest)! >= 0.98 * best() && !overBudget()) await sweepUp(Math.min(largest * 2, maxBatchSize));
+  if (largest < maxBatchSize && rates.get(largest)! >= AS_GOOD * best() && !overBudget()) await sweepUp(Math.min(largest * 2, maxBatchSize));
   const samples = [...rates.entries()].sort(([a], [b]) => a - b).map(([size, rate]) => ({ size, imagesPerSecond: Math.round(rate * 10) / 10 }));
   const top = best();
-  const chosen = samples.find((s) => s.imagesPerSecond >= 0.98 * top) ?? samples[samples.length - 1];
+  const chosen = samples.filter((s) => s.imagesPerSecond >= AS_GOOD * top).pop() ?? samples[samples.length - 1];
   const efficient = samples.find((s) => s.imagesPerSecond >= 0.8 * top) ?? chosen;
   return { batchSize: chosen.size, efficientBatchSize: Math.min(efficient.size, chosen.size), samples };
 }

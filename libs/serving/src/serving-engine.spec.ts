@@ -99,9 +99,9 @@ describe.each(['in-process', 'thread'] as const)('ServingEngine (wasm backend, r
     sizes.slice(1).forEach((size, i) => expect(size).toBe(Math.min(12, sizes[i] * 2)));
     expect(sizes).toContain(m.batchSize);
     const best = Math.max(...m.calibration!.map((c) => c.imagesPerSecond));
-    // The smallest size within 2% of the best measured throughput.
-    expect(m.calibration!.find((c) => c.size === m.batchSize)!.imagesPerSecond).toBeGreaterThanOrEqual(0.98 * best);
-    expect(m.calibration!.filter((c) => c.size < m.batchSize).every((c) => c.imagesPerSecond < 0.98 * best)).toBe(true);
+    // The largest size within 20% of the best measured throughput.
+    expect(m.calibration!.find((c) => c.size === m.batchSize)!.imagesPerSecond).toBeGreaterThanOrEqual(0.8 * best);
+    expect(m.calibration!.filter((c) => c.size > m.batchSize).every((c) => c.imagesPerSecond < 0.8 * best)).toBe(true);
   });
 
   it('sheds work over the queue limit and drops requests past their deadline', async () => {
