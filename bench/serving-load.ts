@@ -11,7 +11,9 @@
  * For the small CNN, an extra run at concurrency 32 sends 8 images per request, to show how much of
  * the gap per-request costs account for (MobileNetV2's ~45 ms per image dwarfs them; 256 of its
  * images in flight would only measure queueing). Targets: at concurrency 32, predictions/s >= 0.9x the baseline's best batched rate; at
- * concurrency 1, p99 <= baseline batch-1 p99 + 5 ms.
+ * concurrency 1, p99 <= baseline batch-1 p99 + 5 ms. Both are judged on rounds that alternate the
+ * baseline and serving (`interleaved`), since the shared machine's speed drifts within a run; the
+ * ratios against the one sweep before the load levels are kept beside them.
  * Writes bench/results/serving-load.json (or serving-load.quick.json with --quick).
  */
 import autocannon from 'autocannon';
@@ -104,9 +106,11 @@ async function baseline(exported: ExportedModel, images: Buffer[]) {
   const batched = await timed(seconds, 2, async () => void (await classifyImages(exported, images, { topK: 5, batchSize: 32 })));
   const singleSorted = [...single].sort((a, b) => a - b);
   const bestOf = (r: Rates) => Object.values(r).reduce((a, b) => (b.imagesPerSec > a.imagesPerSec ? b : a)).imagesPerSec;
+  const bestBatchSize = BATCHES.reduce((a, b) => (predict[`batch${b}`].imagesPerSec > predict[`batch${a}`].imagesPerSec ? b : a));
   return {
     predict,
     bestBatchedImagesPerSec: bestOf(predict),
+    bestBatchSize,
     batchNormsFolded: folded.folded,
     predictFolded,
     bestBatchedFoldedImagesPerSec: predictFolded ? bestOf(predictFolded) : null,
@@ -119,7 +123,28 @@ async function baseline(exported: ExportedModel, images: Buffer[]) {
   };
 }
 
-async function load(servingUrl: string, c: Case, key: string, connections: number, imagesPerRequest = 1) {
+/**
+ * `model.predict` at one batch size for about `seconds`: images per second and p99 ms per pass, as in
+ * the baseline sweep. Used between slices of serving load, so both sides see the same phases of a
+ * shared machine.
+ */
+async function predictSlice(exported: ExportedModel, images: Buffer[], size: number, seconds: number): Promise<{ imagesPerSec: number; p99Ms: number }> {
+  const { manifest, model } = exported;
+  if (manifest.input.kind !== 'image' || !manifest.normalization) throw new Error('image model expected');
+  const decoded = await imagesToBatch(images.slice(0, size), { ...manifest.input, normalization: manifest.normalization }, { fit: manifest.input.fit });
+  try {
+    const runs = await timed(seconds, 3, async () => {
+      const y = model.predict(decoded) as tf.Tensor;
+      await y.data();
+      y.dispose();
+    });
+    return { imagesPerSec: (size * 1000 * runs.length) / runs.reduce((a, b) => a + b, 0), p99Ms: percentile([...runs].sort((a, b) => a - b), 99) };
+  } finally {
+    decoded.dispose();
+  }
+}
+
+async function load(servingUrl: string, c: Case, key: string, connections: number, imagesPerRequest = 1, duration = DURATION_S) {
   const path = `/v1/deployments/${c.deploymentId}/predict`;
   const bodies = c.images.map((_, i) =>
     JSON.stringify({ images: Array.from({ length: imagesPerRequest }, (_x, j) => c.images[(i + j) % c.images.length].toString('base64')), topK: 5 }),
@@ -128,7 +153,7 @@ async function load(servingUrl: string, c: Case, key: string, connections: numbe
   const result = await autocannon({
     url: servingUrl,
     connections,
-    duration: DURATION_S,
+    duration,
     requests: [
       {
         method: 'POST',
@@ -147,6 +172,74 @@ async function load(servingUrl: string, c: Case, key: string, connections: numbe
     non2xx: result.non2xx,
     errors: result.errors,
     timeouts: result.timeouts,
+  };
+}
+
+/** Rounds of the interleaved comparisons, and each side's seconds per round. */
+const ROUNDS = QUICK ? 2 : 4;
+const ROUND_BASELINE_S = QUICK ? 1.5 : 3;
+const ROUND_SERVING_S = QUICK ? 3 : 6;
+
+/**
+ * Both targets measured in alternating slices, `ROUNDS` times: the baseline at its best batch size,
+ * then serving at c=32; the baseline at batch 1, then serving at c=1. The machine here is shared and
+ * its speed swings by up to 1.4x within a minute (the same batch-32 `model.predict` at 2,181 and
+ * 3,047 img/s in two runs 3 minutes apart), so a baseline swept once before the load levels can land
+ * in another phase than the level it is compared with. Alternating puts both sides in the same phases.
+ */
+async function interleaved(servingUrl: string, c: Case, key: string, exported: ExportedModel, bestBatchSize: number) {
+  const c32: { baselineImagesPerSec: number; servingPredictionsPerSec: number; ratio: number; servingP99Ms: number; failed: number }[] = [];
+  const c1: { baselineP99Ms: number; servingP99Ms: number; differenceMs: number; servingP50Ms: number; failed: number }[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const batched = await predictSlice(exported, c.images, bestBatchSize, ROUND_BASELINE_S);
+    const loaded = await load(servingUrl, c, key, 32, 1, ROUND_SERVING_S);
+    c32.push({
+      baselineImagesPerSec: batched.imagesPerSec,
+      servingPredictionsPerSec: loaded.predictionsPerSec,
+      ratio: loaded.predictionsPerSec / batched.imagesPerSec,
+      servingP99Ms: loaded.latencyMs.p99,
+      failed: loaded.non2xx + loaded.errors + loaded.timeouts,
+    });
+    const single = await predictSlice(exported, c.images, 1, ROUND_BASELINE_S);
+    const alone = await load(servingUrl, c, key, 1, 1, ROUND_SERVING_S);
+    c1.push({ baselineP99Ms: single.p99Ms, servingP99Ms: alone.latencyMs.p99, differenceMs: alone.latencyMs.p99 - single.p99Ms, servingP50Ms: alone.latencyMs.p50, failed: alone.non2xx + alone.errors + alone.timeouts });
+  }
+  const total = (k: 'baselineImagesPerSec' | 'servingPredictionsPerSec') => c32.reduce((a, x) => a + x[k], 0);
+  const ratios = c32.map((x) => x.ratio);
+  const differences = c1.map((x) => x.differenceMs);
+  return {
+    bestBatchSize,
+    c32: { rounds: c32, ratio: total('servingPredictionsPerSec') / total('baselineImagesPerSec'), minRatio: Math.min(...ratios), maxRatio: Math.max(...ratios) },
+    c1: { rounds: c1, meanDifferenceMs: differences.reduce((a, b) => a + b, 0) / differences.length, maxDifferenceMs: Math.max(...differences) },
+  };
+}
+
+type Served = Awaited<ReturnType<typeof load>>;
+
+function report(base: Awaited<ReturnType<typeof baseline>>, served: Served[], alternating: Awaited<ReturnType<typeof interleaved>>) {
+  const c32 = served.find((s) => s.connections === 32 && s.imagesPerRequest === 1)!;
+  const c32multi = served.find((s) => s.imagesPerRequest === MULTI_IMAGES);
+  const c1 = served.find((s) => s.connections === 1)!;
+  return {
+    baseline: base,
+    serving: served,
+    interleaved: alternating,
+    targets: {
+      // The targets as measured in alternating slices (`interleaved`): serving's c=32 predictions over
+      // the baseline's images in all rounds, and the mean over rounds of serving's c=1 p99 minus the
+      // baseline's batch-1 p99.
+      c32ThroughputVsBestBatchedInterleaved: alternating.c32.ratio,
+      c32ThroughputMet: alternating.c32.ratio >= 0.9,
+      c1P99MinusBaselineP99MsInterleaved: alternating.c1.meanDifferenceMs,
+      c1P99Met: alternating.c1.meanDifferenceMs <= 5,
+      // The same from the one sweep before the load levels (what earlier runs reported).
+      c32ThroughputVsBestBatched: c32.predictionsPerSec / base.bestBatchedImagesPerSec,
+      c32ThroughputVsDecodeAndPredictBatch32: c32.predictionsPerSec / base.decodeAndPredict.batch32ImagesPerSec,
+      ...(base.bestBatchedFoldedImagesPerSec && { c32ThroughputVsBestBatchedFolded: c32.predictionsPerSec / base.bestBatchedFoldedImagesPerSec }),
+      ...(c32multi && { c32MultiImageThroughputVsBestBatched: c32multi.predictionsPerSec / base.bestBatchedImagesPerSec }),
+      c1P99MinusBaselineP99Ms: c1.latencyMs.p99 - base.batch1P99Ms,
+      c1P99MinusDecodeAndPredictP99Ms: c1.latencyMs.p99 - base.decodeAndPredict.batch1P99Ms,
+    },
   };
 }
 
@@ -212,32 +305,19 @@ async function main(): Promise<void> {
       if (ONLY && c.name !== ONLY) continue;
       const reader = { get: async (key: string) => new Uint8Array(await p.s3.store.getBytes(key)) };
       const exported = await loadExportedModel(reader, c.prefix);
-      const base = await baseline(exported, c.images);
-      exported.model.dispose();
-      // Warm the deployment (model load) before measuring.
-      await call(p.servingUrl, 'POST', `/v1/deployments/${c.deploymentId}/predict`, { token: predictKey, body: { images: [c.images[0].toString('base64')] } });
-      const served = [];
-      for (const connections of CONCURRENCY) served.push(await load(p.servingUrl, c, predictKey, connections));
-      // The same at c=32 with several images per request: what per-request costs amount to.
-      if (c.name === 'small_cnn_s') served.push(await load(p.servingUrl, c, predictKey, 32, MULTI_IMAGES));
-      const c32 = served.find((s) => s.connections === 32 && s.imagesPerRequest === 1)!;
-      const c32multi = served.find((s) => s.imagesPerRequest === MULTI_IMAGES);
-      const c1 = served.find((s) => s.connections === 1)!;
-      results[c.name] = {
-        baseline: base,
-        serving: served,
-        targets: {
-          c32ThroughputVsBestBatched: c32.predictionsPerSec / base.bestBatchedImagesPerSec,
-          c32ThroughputMet: c32.predictionsPerSec >= 0.9 * base.bestBatchedImagesPerSec,
-          c32ThroughputVsDecodeAndPredictBatch32: c32.predictionsPerSec / base.decodeAndPredict.batch32ImagesPerSec,
-          ...(base.bestBatchedFoldedImagesPerSec && { c32ThroughputVsBestBatchedFolded: c32.predictionsPerSec / base.bestBatchedFoldedImagesPerSec }),
-          ...(c32multi && { c32MultiImageThroughputVsBestBatched: c32multi.predictionsPerSec / base.bestBatchedImagesPerSec }),
-          c1P99MinusBaselineP99Ms: c1.latencyMs.p99 - base.batch1P99Ms,
-          c1P99Met: c1.latencyMs.p99 <= base.batch1P99Ms + 5,
-          c1P99MinusDecodeAndPredictP99Ms: c1.latencyMs.p99 - base.decodeAndPredict.batch1P99Ms,
-        },
-      };
-      console.log(JSON.stringify({ [c.name]: results[c.name] }, null, 2));
+      try {
+        const base = await baseline(exported, c.images);
+        // Warm the deployment (model load) before measuring.
+        await call(p.servingUrl, 'POST', `/v1/deployments/${c.deploymentId}/predict`, { token: predictKey, body: { images: [c.images[0].toString('base64')] } });
+        const served = [];
+        for (const connections of CONCURRENCY) served.push(await load(p.servingUrl, c, predictKey, connections));
+        // The same at c=32 with several images per request: what per-request costs amount to.
+        if (c.name === 'small_cnn_s') served.push(await load(p.servingUrl, c, predictKey, 32, MULTI_IMAGES));
+        results[c.name] = report(base, served, await interleaved(p.servingUrl, c, predictKey, exported, base.bestBatchSize));
+        console.log(JSON.stringify({ [c.name]: results[c.name] }, null, 2));
+      } finally {
+        exported.model.dispose();
+      }
     }
     const stats = await call(p.servingUrl, 'GET', '/v1/serving/stats', { token: p.adminToken });
     results.servingStats = stats.body;
@@ -250,7 +330,7 @@ async function main(): Promise<void> {
     machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, loadavgBefore: loadBefore, loadavgAfter: loadavg() },
     tfjs: tf.version.tfjs,
     backend: 'wasm (serving process and baseline alike)',
-    method: `autocannon on loopback, ${DURATION_S} s per concurrency level, one image per request as base64 JSON; baseline in this process on the same exported model and images`,
+    method: `autocannon on loopback, ${DURATION_S} s per concurrency level, one image per request as base64 JSON; baseline in this process on the same exported model and images; targets judged on ${ROUNDS} rounds alternating ${ROUND_BASELINE_S} s of baseline and ${ROUND_SERVING_S} s of serving (c=32 at the best batch size, c=1 at batch 1)`,
     quick: QUICK,
     servingInference: INFERENCE,
     ...results,
