@@ -51,6 +51,11 @@ describe('outages of Redis and Postgres', () => {
   it('a job whose step fails while Postgres is unreachable retries and completes', async () => {
     const id = await runningJob(6_000);
     pg.cut();
+    // A request that needs the database meanwhile is told to retry shortly (503), not that the server failed (500).
+    const during = await call(p.apiUrl, 'GET', `/v1/jobs/${id}`, { token: key });
+    expect(during.status).toBe(503);
+    expect(during.headers.get('retry-after')).toBe('2');
+    expect(during.body).toMatchObject({ code: 'SERVICE_UNAVAILABLE', status: 503 });
     await new Promise((r) => setTimeout(r, 5_000));
     pg.restore();
     await waitFor('job to succeed after the Postgres outage', async () => (await jobStatus(id)) === 'SUCCEEDED', 120_000, 500);

@@ -1,5 +1,5 @@
 import { BadRequestException, NotFoundException } from '@nestjs/common';
-import { toProblem } from './problem.filter';
+import { isDependencyUnavailable, toProblem } from './problem.filter';
 import { ProblemError } from './problem';
 
 describe('toProblem', () => {
@@ -28,5 +28,37 @@ describe('toProblem', () => {
     expect(p.status).toBe(500);
     expect(p.code).toBe('INTERNAL');
     expect(p.detail).toBeUndefined();
+  });
+
+  it('answers 503 with Retry-After when a dependency is unreachable, and 500 for other errors', () => {
+    const named = (name: string, message: string, extra: Record<string, unknown> = {}) => Object.assign(new Error(message), { name, ...extra });
+    const outages = [
+      new Error('Connection terminated unexpectedly'), // node-postgres, seen with Postgres cut mid-request
+      new Error('timeout exceeded when trying to connect'),
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+      new Error('query failed', { cause: new Error('wrapped', { cause: Object.assign(new Error('reset'), { code: 'ECONNRESET' }) }) }),
+      named('PrismaClientKnownRequestError', "Can't reach database server", { code: 'P1001' }),
+      named('PrismaClientKnownRequestError', 'Timed out fetching a new connection from the connection pool', { code: 'P2024' }),
+      named('PrismaClientInitializationError', 'Authentication failed'),
+      named('MaxRetriesPerRequestError', 'Reached the max retries per request limit'),
+      new Error('Connection is closed.'), // ioredis
+    ];
+    for (const e of outages) {
+      expect(isDependencyUnavailable(e)).toBe(true);
+      const p = toProblem(e);
+      expect(p).toMatchObject({ status: 503, code: 'SERVICE_UNAVAILABLE', headers: { 'Retry-After': '2' } });
+      expect(p.detail).not.toContain(e.message);
+    }
+    const others = [
+      new Error('password=hunter2'),
+      named('PrismaClientKnownRequestError', 'Unique constraint failed', { code: 'P2002' }),
+      Object.assign(new Error('no such file'), { code: 'ENOENT' }),
+      new Error('outer', { cause: new Error('inner', { cause: new Error('deeper', { cause: new Error('deepest', { cause: new Error('Connection terminated unexpectedly') }) }) }) }),
+      'Connection terminated unexpectedly',
+    ];
+    for (const e of others) {
+      expect(isDependencyUnavailable(e)).toBe(false);
+      expect(toProblem(e).status).toBe(500);
+    }
   });
 });

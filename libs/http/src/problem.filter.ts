@@ -26,9 +26,44 @@ function isBodyParserError(e: unknown): e is Error & BodyParserError {
   return e instanceof Error && typeof (e as BodyParserError).type === 'string' && typeof (e as BodyParserError).status === 'number';
 }
 
+/** Network errors of Node's sockets: the peer refused, reset, timed out or could not be resolved. */
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+/** Prisma's codes for a database it cannot reach, that timed out, closed the connection, or a full pool. */
+const PRISMA_UNREACHABLE = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
+/** node-postgres (under Prisma's pg adapter) reports a lost or unobtainable connection by message only. */
+const PG_CONNECTION_LOST = /^(Connection terminated|timeout exceeded when trying to connect)/;
+
+/**
+ * Whether an error means that Postgres, Redis or the object store could not be reached (an outage,
+ * a restart, a full connection pool), looking through up to three `cause`s. Such a request is worth
+ * retrying shortly, so it is answered 503 with Retry-After rather than 500.
+ */
+export function isDependencyUnavailable(e: unknown): boolean {
+  for (let depth = 0; depth < 4 && e instanceof Error; depth++, e = e.cause) {
+    const { name, message } = e;
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (NETWORK_CODES.has(code) || (name === 'PrismaClientKnownRequestError' && PRISMA_UNREACHABLE.has(code)))) return true;
+    if (name === 'PrismaClientInitializationError' || name === 'MaxRetriesPerRequestError') return true;
+    if (PG_CONNECTION_LOST.test(message) || message === 'Connection is closed.') return true;
+  }
+  return false;
+}
+
+/** Seconds a client is told to wait before retrying a request that met an unreachable dependency. */
+export const DEPENDENCY_RETRY_AFTER_SECONDS = 2;
+
 /** Turns every error into an RFC 9457 problem+json response with a stable `code` and the request id. */
 export function toProblem(exception: unknown): ProblemError {
   if (exception instanceof ProblemError) return exception;
+  if (isDependencyUnavailable(exception)) {
+    return new ProblemError({
+      status: 503,
+      code: 'SERVICE_UNAVAILABLE',
+      title: 'Service unavailable',
+      detail: 'a service the platform depends on (database, queue or object store) is not reachable right now; retry shortly',
+      headers: { 'Retry-After': String(DEPENDENCY_RETRY_AFTER_SECONDS) },
+    });
+  }
   if (isBodyParserError(exception)) {
     if (exception.type === 'entity.too.large') {
       return new ProblemError({
@@ -80,7 +115,10 @@ export class ProblemFilter implements ExceptionFilter {
     const req = ctx.getRequest<Request & { id?: string }>();
     const res = ctx.getResponse<Response>();
     const problem = toProblem(exception);
-    if (problem.status >= 500) this.logger.error(exception instanceof Error ? exception.stack : String(exception));
+    // An outage of a dependency is logged once per request as a line, not as a stack: it is expected
+    // to pass, and the dependency's own health says more (GET /v1/health/ready).
+    if (problem.status === 503 && !(exception instanceof ProblemError)) this.logger.warn(`dependency unavailable: ${String(exception instanceof Error ? `${exception.name}: ${exception.message}` : exception)}`);
+    else if (problem.status >= 500) this.logger.error(exception instanceof Error ? exception.stack : String(exception));
     if (res.headersSent) {
       res.end();
       return;
