@@ -97,13 +97,26 @@ describe('calibrateBatches', () => {
 
   it('warms the code up before timing, so cold first passes do not make small sizes look slow', async () => {
     // 10 ms + 1 ms per image; the first 4 passes of all run 5x slower (unoptimized code), whatever
-    // their size. The 400 ms budget ends the sweep after 8, with no time for second visits.
+    // their size. The 300 ms budget ends the sweep after 1, with time for a second visit only of a fast 1.
     let clock = 0;
     let cold = 4;
     const runPass = async (size: number) => void (clock += (10 + size) * (cold-- > 0 ? 5 : 1));
-    const c = await calibrateBatches(runPass, 32, { now: () => clock, budgetMs: 400 });
-    expect(c.samples.map((s) => s.size)).toEqual([1, 2, 4, 8]);
+    const c = await calibrateBatches(runPass, 32, { now: () => clock, budgetMs: 300 });
+    expect(c.samples.map((s) => s.size)).toEqual([1]);
     expect(c.samples.find((s) => s.size === 1)!.imagesPerSecond).toBeCloseTo(1000 / 11, 0);
+  });
+
+  it('ends within its time budget: a size is started only when its passes are estimated to fit', async () => {
+    // MobileNetV2-like on wasm: 20 ms + 35 ms per image. Timing 16 (4 passes of ~580 ms) would take
+    // the calibration to ~5 s; the model's first request waits for it.
+    const m = fakeModel({ overheadMs: 20, perImageMs: () => 35, firstUseMs: 0 });
+    const c = await calibrateBatches(m.runPass, 32, { now: m.now, budgetMs: 3_000 });
+    expect(c.samples.map((s) => s.size)).toEqual([1, 2, 4, 8]);
+    expect(m.now()).toBeLessThanOrEqual(3_000);
+    expect(c.batchSize).toBe(8);
+    const slow = fakeModel({ overheadMs: 100, perImageMs: () => 10, firstUseMs: 0 });
+    await calibrateBatches(slow.runPass, 64, { now: slow.now, budgetMs: 1_000 });
+    expect(slow.now()).toBeLessThanOrEqual(1_000);
   });
 
   it('respects the time budget and never goes past maxBatchSize (not a power of two either)', async () => {

@@ -40,7 +40,9 @@ const CLEARLY_SLOWER = 0.5;
  * the shared development machine) would pick the size at random: so only a clearly slower large size
  * is passed over. Wasm convolutions can get slower per image past a size (MobileNetV2 at 224 px once
  * ran at 24 img/s at batch 4 and 16 img/s at batch 8), so the upward sweep stops at a size under half
- * the best rate; otherwise only maxBatchSize and the time budget end it. A few untimed passes warm
+ * the best rate; otherwise only maxBatchSize and the time budget end it: a size whose passes would
+ * not end within the budget (estimated from the size below, scaled linearly) is not started, so a
+ * slow model's first request does not wait for one more long sweep step. A few untimed passes warm
  * the code up first.
  *
  * Robust to a busy machine and to first-use costs: every size gets one untimed pass first (a new
@@ -74,9 +76,18 @@ export async function calibrateBatches(
   const rates = new Map<number, number>();
   const best = () => Math.max(...rates.values());
   const overBudget = () => now() - started > budgetMs;
+  /** Whether `passes` passes at `size` would still end within the budget, estimated from the largest size timed below it. */
+  const fits = (size: number, passes: number): boolean => {
+    const below = [...rates.keys()].filter((s) => s <= size);
+    if (below.length === 0) return true;
+    const from = Math.max(...below);
+    // Pass time scaled linearly with the size: an upper bound, as passes get cheaper per image with size.
+    return now() - started + passes * ((from * 1000) / rates.get(from)!) * (size / from) <= budgetMs;
+  };
   /** Sizes from `from` upwards (doubling), until one is clearly slower, maxBatchSize or the budget. */
   const sweepUp = async (from: number) => {
     for (let size = from; ; size = Math.min(size * 2, maxBatchSize)) {
+      if (!fits(size, MIN_PASSES + 1)) return;
       await runPass(size);
       const rate = await timeSize(size);
       rates.set(size, rate);
@@ -89,8 +100,7 @@ export async function calibrateBatches(
   await sweepUp(1);
   // Second visits, largest first; a size keeps its faster rate.
   for (const size of [...rates.keys()].sort((a, b) => b - a)) {
-    if (overBudget()) break;
-    rates.set(size, Math.max(rates.get(size)!, await timeSize(size)));
+    if (fits(size, MIN_PASSES)) rates.set(size, Math.max(rates.get(size)!, await timeSize(size)));
   }
   // The first sweep stopped on a size that turns out to be the best: larger ones may be better still.
   const largest = Math.max(...rates.keys());
