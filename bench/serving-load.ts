@@ -51,6 +51,7 @@ const MULTI_IMAGES = 8;
 interface Case {
   name: string;
   deploymentId: string;
+  modelId: string;
   prefix: string;
   images: Buffer[];
 }
@@ -187,13 +188,23 @@ const ROUND_SERVING_S = QUICK ? 3 : 6;
  * 3,047 img/s in two runs 3 minutes apart), so a baseline swept once before the load levels can land
  * in another phase than the level it is compared with. Alternating puts both sides in the same phases.
  */
-async function interleaved(servingUrl: string, c: Case, key: string, exported: ExportedModel, bestBatchSize: number) {
-  const c32: { baselineImagesPerSec: number; servingPredictionsPerSec: number; ratio: number; servingP99Ms: number; failed: number }[] = [];
+async function interleaved(servingUrl: string, adminToken: string, c: Case, key: string, exported: ExportedModel, bestBatchSize: number) {
+  const c32: { baselineImagesPerSec: number; servingPredictionsPerSec: number; ratio: number; servingP99Ms: number; failed: number; imagesPerPass: number }[] = [];
+  /** Forward passes and images so far of the model this case deploys (the serving app's own counters). */
+  const passes = async () => {
+    const stats = (await call(servingUrl, 'GET', '/v1/serving/stats', { token: adminToken })).body as { models: { modelId: string; batches: number; images: number }[] };
+    const models = stats.models;
+    const m = models.find((x) => x.modelId === c.modelId);
+    return { batches: m?.batches ?? 0, images: m?.images ?? 0 };
+  };
   const c1: { baselineP99Ms: number; servingP99Ms: number; differenceMs: number; servingP50Ms: number; failed: number }[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     const batched = await predictSlice(exported, c.images, bestBatchSize, ROUND_BASELINE_S);
+    const before = await passes();
     const loaded = await load(servingUrl, c, key, 32, 1, ROUND_SERVING_S);
+    const after = await passes();
     c32.push({
+      imagesPerPass: (after.images - before.images) / Math.max(1, after.batches - before.batches),
       baselineImagesPerSec: batched.imagesPerSec,
       servingPredictionsPerSec: loaded.predictionsPerSec,
       ratio: loaded.predictionsPerSec / batched.imagesPerSec,
@@ -248,7 +259,7 @@ async function deployCase(p: Platform, adminKey: string, tenantId: string, name:
   const stored = await storeModel(p, tenantId, model, classNames, name, info);
   const d = await call(p.apiUrl, 'POST', '/v1/deployments', { token: adminKey, body: { modelId: stored.id, name } });
   if (d.status !== 201) throw new Error(`deploy ${name}: ${d.status} ${JSON.stringify(d.body)}`);
-  return { name, deploymentId: (d.body as { id: string }).id, prefix: stored.prefix, images } satisfies Case;
+  return { name, deploymentId: (d.body as { id: string }).id, modelId: stored.id, prefix: stored.prefix, images } satisfies Case;
 }
 
 /** Deterministic 224x224 RGB JPEGs (smooth gradients plus seeded noise), like photos in size and cost to decode. */
@@ -313,7 +324,7 @@ async function main(): Promise<void> {
         for (const connections of CONCURRENCY) served.push(await load(p.servingUrl, c, predictKey, connections));
         // The same at c=32 with several images per request: what per-request costs amount to.
         if (c.name === 'small_cnn_s') served.push(await load(p.servingUrl, c, predictKey, 32, MULTI_IMAGES));
-        results[c.name] = report(base, served, await interleaved(p.servingUrl, c, predictKey, exported, base.bestBatchSize));
+        results[c.name] = report(base, served, await interleaved(p.servingUrl, p.adminToken, c, predictKey, exported, base.bestBatchSize));
         console.log(JSON.stringify({ [c.name]: results[c.name] }, null, 2));
       } finally {
         exported.model.dispose();
