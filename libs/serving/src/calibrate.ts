@@ -27,8 +27,6 @@ const AS_GOOD = 0.8;
 /** Untimed passes before the sweep, at most, and the share of the budget they may take. */
 const WARM_UP_PASSES = 10;
 const WARM_UP_SHARE = 0.1;
-/** A size below this fraction of the best ends the upward sweep: clearly slower per image, not noise. */
-const CLEARLY_SLOWER = 0.5;
 
 /**
  * Finds the batch size a model should be served with on this machine: forward passes at 1, 2, 4, ...
@@ -38,12 +36,13 @@ const CLEARLY_SLOWER = 0.5;
  * req/s at c=32 where capped at 32 it answered 2,040-2,560, though calibration had put 4 within 6%
  * of 32), and a small CNN's curve is nearly flat from 4 to 32 images, where timing noise (10-15% on
  * the shared development machine) would pick the size at random: so only a clearly slower large size
- * is passed over. Wasm convolutions can get slower per image past a size (MobileNetV2 at 224 px once
- * ran at 24 img/s at batch 4 and 16 img/s at batch 8), so the upward sweep stops at a size under half
- * the best rate; otherwise only maxBatchSize and the time budget end it: a size whose passes would
- * not end within the budget (estimated from the size below, scaled linearly) is not started, so a
- * slow model's first request does not wait for one more long sweep step. A few untimed passes warm
- * the code up first.
+ * is passed over (wasm convolutions can get slower per image past a size: MobileNetV2 at 224 px once
+ * ran at 24 img/s at batch 4 and 16 img/s at batch 8). Only maxBatchSize and the time budget end the
+ * sweep: a size whose passes would not end within the budget (estimated from the size below, scaled
+ * linearly) is not started, so a slow model's first request does not wait for one more long step.
+ * No rate ends it: in the inference thread the first visit of batch 2 often runs at half the rate of
+ * batch 1 (931-1,275 against 1,570-2,200 img/s for the small CNN), and a stop there served batch 1.
+ * A few untimed passes warm the code up first.
  *
  * Robust to a busy machine and to first-use costs: every size gets one untimed pass first (a new
  * batch shape creates and packs its kernels then), and its rate is from its fastest timed pass (other
@@ -84,14 +83,14 @@ export async function calibrateBatches(
     // Pass time scaled linearly with the size: an upper bound, as passes get cheaper per image with size.
     return now() - started + passes * ((from * 1000) / rates.get(from)!) * (size / from) <= budgetMs;
   };
-  /** Sizes from `from` upwards (doubling), until one is clearly slower, maxBatchSize or the budget. */
+  /** Sizes from `from` upwards (doubling), until maxBatchSize or the budget. */
   const sweepUp = async (from: number) => {
     for (let size = from; ; size = Math.min(size * 2, maxBatchSize)) {
       if (!fits(size, MIN_PASSES + 1)) return;
       await runPass(size);
       const rate = await timeSize(size);
       rates.set(size, rate);
-      if (size >= maxBatchSize || rate < CLEARLY_SLOWER * best() || overBudget()) return;
+      if (size >= maxBatchSize || overBudget()) return;
     }
   };
   // A new model's first passes run cold code (tfjs's JavaScript is not optimized yet): small sizes,
