@@ -72,33 +72,44 @@ async function timed(seconds: number, minRuns: number, fn: () => Promise<void>):
   return out;
 }
 
+type Timing = { imagesPerSec: number; p50Ms: number; p99Ms: number };
+
+/** `model.predict` on `input` (a batch of `size`) for about `seconds`: images per second and latency per pass. */
+async function timePredict(model: tf.LayersModel, input: tf.Tensor, size: number, seconds: number): Promise<Timing> {
+  const runs = await timed(seconds, 3, async () => {
+    const y = model.predict(input) as tf.Tensor;
+    await y.data();
+    y.dispose();
+  });
+  const sorted = [...runs].sort((a, b) => a - b);
+  const mean = runs.reduce((sum, v) => sum + v, 0) / runs.length;
+  return { imagesPerSec: (size * 1000) / mean, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99) };
+}
+
+/** The images decoded and normalized as the model's manifest says, as one batch. */
+function decodeFor(exported: ExportedModel, images: Buffer[]): Promise<tf.Tensor4D> {
+  const { manifest } = exported;
+  if (manifest.input.kind !== 'image' || !manifest.normalization) throw new Error('image model expected');
+  return imagesToBatch(images, { ...manifest.input, normalization: manifest.normalization }, { fit: manifest.input.fit });
+}
+
 /** The in-process baseline on the same artifacts and images. */
 async function baseline(exported: ExportedModel, images: Buffer[]) {
-  const { manifest, model } = exported;
-  if (manifest.input.kind !== 'image' || !manifest.normalization) throw new Error('image model expected');
-  const spec = { ...manifest.input, normalization: manifest.normalization };
-  const decoded = await imagesToBatch(images, spec, { fit: manifest.input.fit });
+  const decoded = await decodeFor(exported, images);
   const seconds = QUICK ? 1.5 : 4;
-  type Rates = Record<string, { imagesPerSec: number; p50Ms: number; p99Ms: number }>;
+  type Rates = Record<string, Timing>;
   const rates = async (m: tf.LayersModel): Promise<Rates> => {
     const out: Rates = {};
     for (const size of BATCHES) {
       const input = tf.tidy(() => decoded.slice(0, Math.min(size, images.length)));
-      const runs = await timed(seconds, 3, async () => {
-        const y = m.predict(input) as tf.Tensor;
-        await y.data();
-        y.dispose();
-      });
+      out[`batch${size}`] = await timePredict(m, input, size, seconds);
       input.dispose();
-      const sorted = [...runs].sort((a, b) => a - b);
-      const mean = runs.reduce((s, v) => s + v, 0) / runs.length;
-      out[`batch${size}`] = { imagesPerSec: (size * 1000) / mean, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99) };
     }
     return out;
   };
-  const predict = await rates(model);
+  const predict = await rates(exported.model);
   // The serving app folds batch norms into the convolutions at load: the same model, prepared as served.
-  const folded = await foldBatchNorm(model);
+  const folded = await foldBatchNorm(exported.model);
   const predictFolded = folded.folded > 0 ? await rates(folded.model) : null;
   if (folded.folded > 0) folded.model.dispose();
   decoded.dispose();
@@ -106,12 +117,12 @@ async function baseline(exported: ExportedModel, images: Buffer[]) {
   const single = await timed(seconds, 5, async () => void (await classifyImages(exported, [images[i++ % images.length]], { topK: 5 })));
   const batched = await timed(seconds, 2, async () => void (await classifyImages(exported, images, { topK: 5, batchSize: 32 })));
   const singleSorted = [...single].sort((a, b) => a - b);
-  const bestOf = (r: Rates) => Object.values(r).reduce((a, b) => (b.imagesPerSec > a.imagesPerSec ? b : a)).imagesPerSec;
-  const bestBatchSize = BATCHES.reduce((a, b) => (predict[`batch${b}`].imagesPerSec > predict[`batch${a}`].imagesPerSec ? b : a));
+  const bestSize = (r: Rates) => BATCHES.reduce((a, b) => (r[`batch${b}`].imagesPerSec > r[`batch${a}`].imagesPerSec ? b : a));
+  const bestOf = (r: Rates) => r[`batch${bestSize(r)}`].imagesPerSec;
   return {
     predict,
     bestBatchedImagesPerSec: bestOf(predict),
-    bestBatchSize,
+    bestBatchSize: bestSize(predict),
     batchNormsFolded: folded.folded,
     predictFolded,
     bestBatchedFoldedImagesPerSec: predictFolded ? bestOf(predictFolded) : null,
@@ -125,21 +136,13 @@ async function baseline(exported: ExportedModel, images: Buffer[]) {
 }
 
 /**
- * `model.predict` at one batch size for about `seconds`: images per second and p99 ms per pass, as in
- * the baseline sweep. Used between slices of serving load, so both sides see the same phases of a
- * shared machine.
+ * `model.predict` at one batch size for about `seconds`, as in the baseline sweep. Used between slices
+ * of serving load, so both sides see the same phases of a shared machine.
  */
-async function predictSlice(exported: ExportedModel, images: Buffer[], size: number, seconds: number): Promise<{ imagesPerSec: number; p99Ms: number }> {
-  const { manifest, model } = exported;
-  if (manifest.input.kind !== 'image' || !manifest.normalization) throw new Error('image model expected');
-  const decoded = await imagesToBatch(images.slice(0, size), { ...manifest.input, normalization: manifest.normalization }, { fit: manifest.input.fit });
+async function predictSlice(exported: ExportedModel, images: Buffer[], size: number, seconds: number): Promise<Timing> {
+  const decoded = await decodeFor(exported, images.slice(0, size));
   try {
-    const runs = await timed(seconds, 3, async () => {
-      const y = model.predict(decoded) as tf.Tensor;
-      await y.data();
-      y.dispose();
-    });
-    return { imagesPerSec: (size * 1000 * runs.length) / runs.reduce((a, b) => a + b, 0), p99Ms: percentile([...runs].sort((a, b) => a - b), 99) };
+    return await timePredict(exported.model, decoded, size, seconds);
   } finally {
     decoded.dispose();
   }

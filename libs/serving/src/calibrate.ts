@@ -74,7 +74,6 @@ export async function calibrateBatches(
   };
   const rates = new Map<number, number>();
   const best = () => Math.max(...rates.values());
-  const overBudget = () => now() - started > budgetMs;
   /** Whether `passes` passes at `size` would still end within the budget, estimated from the largest size timed below it. */
   const fits = (size: number, passes: number): boolean => {
     const below = [...rates.keys()].filter((s) => s <= size);
@@ -90,7 +89,7 @@ export async function calibrateBatches(
       await runPass(size);
       const rate = await timeSize(size);
       rates.set(size, rate);
-      if (size >= maxBatchSize || overBudget()) return;
+      if (size >= maxBatchSize) return;
     }
   };
   // A new model's first passes run cold code (tfjs's JavaScript is not optimized yet): small sizes,
@@ -103,7 +102,7 @@ export async function calibrateBatches(
   }
   // The first sweep stopped on a size that turns out to be the best: larger ones may be better still.
   const largest = Math.max(...rates.keys());
-  if (largest < maxBatchSize && rates.get(largest)! >= AS_GOOD * best() && !overBudget()) await sweepUp(Math.min(largest * 2, maxBatchSize));
+  if (largest < maxBatchSize && rates.get(largest)! >= AS_GOOD * best()) await sweepUp(Math.min(largest * 2, maxBatchSize));
   const samples = [...rates.entries()].sort(([a], [b]) => a - b).map(([size, rate]) => ({ size, imagesPerSecond: Math.round(rate * 10) / 10 }));
   const top = best();
   const chosen = samples.filter((s) => s.imagesPerSecond >= AS_GOOD * top).pop() ?? samples[samples.length - 1];
