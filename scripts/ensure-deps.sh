@@ -17,3 +17,4 @@ if [ ! -f "$gen_stamp" ] || [ "$(cat "$gen_stamp")" != "$schema_sum" ]; then
   node scripts/prisma-generate.js >/dev/null
   echo "$schema_sum" > "$gen_stamp"
 fi
+bash scripts/build-native.sh

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmTrainingKernels } from '../kernels';
+import { loadNativeBlas } from '../kernels/native-blas';
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 
@@ -16,6 +17,8 @@ export interface BackendInfo {
   name: BackendName;
   /** Kernels this library registered for the chosen backend (empty unless wasm). */
   kernelsRegistered: string[];
+  /** With wasm: the native BLAS addon's OpenBLAS build and core (libs/ml/native), or null if absent. */
+  nativeBlas: string | null;
 }
 
 const AUTO_ORDER: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
@@ -90,8 +93,13 @@ async function choose(opts: InitBackendOptions): Promise<BackendInfo> {
     }
     await tf.ready();
     const kernelsRegistered = name === 'wasm' ? registerWasmTrainingKernels() : [];
-    const info: BackendInfo = { name, kernelsRegistered };
-    const extra = kernelsRegistered.length ? ` (+${kernelsRegistered.length} training kernels)` : '';
+    const nativeBlas = name === 'wasm' ? (loadNativeBlas()?.config() ?? null) : null;
+    const info: BackendInfo = { name, kernelsRegistered, nativeBlas };
+    const blasNote =
+      name !== 'wasm' ? '' : nativeBlas ? `; native BLAS: ${nativeBlas}` : '; native BLAS absent';
+    const extra = kernelsRegistered.length
+      ? ` (+${kernelsRegistered.length} training kernels${blasNote})`
+      : '';
     log(
       `ml backend: using ${name}${prefer !== 'auto' && prefer !== name ? ` (preferred ${prefer} unavailable)` : ''}${extra}`,
     );

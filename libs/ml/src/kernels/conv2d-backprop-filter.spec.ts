@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { initBackend } from '../backend';
+import { useNativeBlas } from './native-blas';
 import { simdKernels, useSimdKernels } from './simd';
 import { prng, randInt, randValues, relError, runKernelOn } from './test-utils';
 
@@ -21,7 +22,9 @@ function randomPad(rand: () => number): Pad {
 describe('wasm Conv2DBackpropFilter', () => {
   beforeAll(async () => {
     await initBackend({ prefer: 'wasm' });
+    useNativeBlas(false); // these test the wasm paths; native-conv.spec.ts tests the native ones
   });
+  afterAll(() => useNativeBlas(true));
 
   afterEach(() => useSimdKernels(true));
 

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { nativeConvFilterGrad } from './native-conv';
 import { heapOffset, simdKernels } from './simd';
 import { withWasmOps } from './wasm-ops';
 
@@ -16,7 +17,8 @@ function pixelBlock(ci: number, co: number): number {
 /**
  * dW[i,j,ci,co] = sum_{n,oy,ox} x[n, oy*s + i - pt, ox*s + j - pl, ci] * dy[n, oy, ox, co]
  *
- * Computed directly by a WebAssembly SIMD kernel (simd/kernels.wat) when the module is available.
+ * Computed by the native addon (im2col + OpenBLAS, native-conv.ts) where it is built, else directly
+ * by a WebAssembly SIMD kernel (simd/kernels.wat) when the module is available.
  * Fallback: a convolution of x (batch and channel axes swapped: [Ci,H,W,N]) by dy used as the filter
  * ([Ho,Wo,N,Co]), stride 1, dilated by the forward stride, in XNNPACK (1x1: a matrix product).
  */
@@ -25,6 +27,8 @@ export const conv2DBackpropFilterWasm: tf.KernelFunc = ({ inputs, backend, attrs
   const a = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
   const dataFormat = tf.backend_util.convertConv2DDataFormat(a.dataFormat);
   if (dataFormat !== 'channelsLast') throw new Error('wasm Conv2DBackpropFilter supports NHWC only');
+  const native = nativeConvFilterGrad(backend as BackendWasm, x, dy, a);
+  if (native) return native;
   const info = tf.backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number],
     a.filterShape,

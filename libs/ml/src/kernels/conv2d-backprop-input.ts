@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { nativeConvInputGrad } from './native-conv';
 import { heapOffset, simdKernels } from './simd';
 import { withWasmOps } from './wasm-ops';
 
@@ -14,7 +15,8 @@ import { withWasmOps } from './wasm-ops';
 const SIMD_MAX_IN_CHANNELS = 4;
 
 /**
- * Conv2DBackpropInput for wasm. The shipped kernel is a plain loop (about 20x slower than the forward
+ * Conv2DBackpropInput for wasm: on the native addon (im2col + OpenBLAS, native-conv.ts) where it is
+ * built; otherwise as follows. The shipped kernel is a plain loop (about 20x slower than the forward
  * convolution); this one runs XNNPACK: dy with (s-1) zeros inserted between rows/columns, convolved
  * ("full" padding) by the filter flipped spatially with its in/out channel axes swapped. With at most
  * SIMD_MAX_IN_CHANNELS input channels a WebAssembly SIMD kernel gathers dx directly instead.
@@ -24,6 +26,8 @@ export const conv2DBackpropInputWasm: tf.KernelFunc = ({ inputs, backend, attrs 
   const a = attrs as unknown as tf.Conv2DBackpropInputAttrs;
   const dataFormat = tf.backend_util.convertConv2DDataFormat(a.dataFormat);
   if (dataFormat !== 'channelsLast') throw new Error('wasm Conv2DBackpropInput supports NHWC only');
+  const native = nativeConvInputGrad(backend as BackendWasm, dy, filter, a);
+  if (native) return native;
   const info = tf.backend_util.computeConv2DInfo(
     a.inputShape,
     filter.shape as [number, number, number, number],

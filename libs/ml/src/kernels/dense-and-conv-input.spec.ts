@@ -1,12 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend';
+import { useNativeBlas } from './native-blas';
 import { useSimdKernels } from './simd';
 import { prng, randInt, randValues, relError, runKernelOn } from './test-utils';
 
 describe('wasm replacements for slow shipped kernels', () => {
   beforeAll(async () => {
     await initBackend({ prefer: 'wasm' });
+    useNativeBlas(false); // these test the wasm paths; native-conv.spec.ts tests the native ones
   });
+  afterAll(() => useNativeBlas(true));
 
   afterEach(() => useSimdKernels(true));
 

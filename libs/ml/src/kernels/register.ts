@@ -4,6 +4,7 @@ import { depthwiseConv2dNativeBackpropFilterWasm } from './depthwise-backprop-fi
 import { depthwiseConv2dNativeBackpropInputWasm } from './depthwise-backprop-input';
 import { conv2DBackpropInputWasm } from './conv2d-backprop-input';
 import { untransposedMatMul } from './mat-mul';
+import { nativeConvForward } from './native-conv';
 import { maxPoolGradWasm } from './max-pool-grad';
 import { broadcastingTile } from './tile';
 import { HEAP_KERNEL_WRAPPERS } from './heap-kernels';
@@ -47,6 +48,8 @@ export function registerWasmTrainingKernels(): string[] {
     BatchMatMul: untransposedMatMul,
     _FusedMatMul: untransposedMatMul,
     Tile: broadcastingTile,
+    Conv2D: nativeConvForward,
+    FusedConv2D: nativeConvForward,
     ...HEAP_KERNEL_WRAPPERS,
   };
   for (const [kernelName, wrap] of Object.entries(wrappers)) {

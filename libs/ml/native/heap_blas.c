@@ -1,0 +1,246 @@
+// Native BLAS for tensors that live in the tfjs wasm backend's heap (see ../src/kernels/native-blas.ts).
+// Every pointer is a byte offset into the WebAssembly.Memory's ArrayBuffer, handed in per call (the
+// buffer moves when the heap grows). The math is OpenBLAS's cblas_sgemm (AVX-512/AVX2 kernels chosen
+// at run time), which the wasm build cannot reach: wasm has 128-bit SIMD and no fused multiply-add.
+#include <node_api.h>
+#include <cblas.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHECK(call)                                                                   \
+  do {                                                                                \
+    if ((call) != napi_ok) {                                                          \
+      napi_throw_error(env, "MODELSMITH_NATIVE_BLAS", "N-API call failed: " #call); \
+      return NULL;                                                                    \
+    }                                                                                 \
+  } while (0)
+
+static int get_i64(napi_env env, napi_value v, int64_t *out) {
+  return napi_get_value_int64(env, v, out) == napi_ok;
+}
+
+// sgemm(heap, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc): row-major
+// C[m,n] = alpha * op(A)[m,k] * op(B)[k,n] + beta * C. Offsets and leading dimensions in floats/bytes
+// as documented in native-blas.ts; bounds are checked against the heap's length.
+static napi_value Sgemm(napi_env env, napi_callback_info info) {
+  size_t argc = 14;
+  napi_value argv[14];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 14) {
+    napi_throw_type_error(env, "MODELSMITH_NATIVE_BLAS", "sgemm takes 14 arguments");
+    return NULL;
+  }
+  void *data = NULL;
+  size_t length = 0;
+  CHECK(napi_get_arraybuffer_info(env, argv[0], &data, &length));
+  bool ta = false, tb = false;
+  CHECK(napi_get_value_bool(env, argv[1], &ta));
+  CHECK(napi_get_value_bool(env, argv[2], &tb));
+  int64_t m, n, k, a, lda, b, ldb, c, ldc;
+  double alpha, beta;
+  if (!get_i64(env, argv[3], &m) || !get_i64(env, argv[4], &n) || !get_i64(env, argv[5], &k) ||
+      napi_get_value_double(env, argv[6], &alpha) != napi_ok || !get_i64(env, argv[7], &a) ||
+      !get_i64(env, argv[8], &lda) || !get_i64(env, argv[9], &b) || !get_i64(env, argv[10], &ldb) ||
+      napi_get_value_double(env, argv[11], &beta) != napi_ok || !get_i64(env, argv[12], &c) ||
+      !get_i64(env, argv[13], &ldc)) {
+    napi_throw_type_error(env, "MODELSMITH_NATIVE_BLAS", "sgemm: numeric arguments expected");
+    return NULL;
+  }
+  if (m <= 0 || n <= 0 || k <= 0) return NULL;
+  // Extent of each matrix in floats: rows * ld, where a row-major [r, cols] matrix has r rows.
+  int64_t a_rows = ta ? k : m, a_cols = ta ? m : k;
+  int64_t b_rows = tb ? n : k, b_cols = tb ? k : n;
+  int64_t floats = (int64_t)(length / 4);
+  if (a < 0 || b < 0 || c < 0 || (a & 3) || (b & 3) || (c & 3) || lda < a_cols || ldb < b_cols ||
+      ldc < n || a / 4 + (a_rows - 1) * lda + a_cols > floats ||
+      b / 4 + (b_rows - 1) * ldb + b_cols > floats || c / 4 + (m - 1) * ldc + n > floats) {
+    napi_throw_range_error(env, "MODELSMITH_NATIVE_BLAS", "sgemm: operand outside the heap");
+    return NULL;
+  }
+  float *base = (float *)data;
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m,
+              (int)n, (int)k, (float)alpha, base + a / 4, (int)lda, base + b / 4, (int)ldb,
+              (float)beta, base + c / 4, (int)ldc);
+  return NULL;
+}
+
+
+// Rows of im2col handled per block: bounds the scratch buffer at about 16 MB whatever the batch.
+#define COL_BLOCK_FLOATS (4 << 20)
+
+typedef struct {
+  int64_t n, h, w, ci, ho, wo, co, fh, fw, sh, sw, dh, dw, pt, pl;
+} conv_shape;
+
+// cols[r, (i*fw + j)*ci + c] = x[n, oy*sh + i*dh - pt, ox*sw + j*dw - pl, c] (0 outside), for output
+// pixels r = p0 .. p0+rows-1 in NHWC order.
+static void im2col(const float *x, float *cols, const conv_shape *s, int64_t p0, int64_t rows) {
+  int64_t k = s->fh * s->fw * s->ci;
+  for (int64_t r = 0; r < rows; r++) {
+    int64_t p = p0 + r, ox = p % s->wo, oy = (p / s->wo) % s->ho, b = p / (s->wo * s->ho);
+    float *dst = cols + r * k;
+    for (int64_t i = 0; i < s->fh; i++) {
+      int64_t iy = oy * s->sh + i * s->dh - s->pt;
+      for (int64_t j = 0; j < s->fw; j++, dst += s->ci) {
+        int64_t ix = ox * s->sw + j * s->dw - s->pl;
+        if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w) memset(dst, 0, s->ci * sizeof(float));
+        else memcpy(dst, x + ((b * s->h + iy) * s->w + ix) * s->ci, s->ci * sizeof(float));
+      }
+    }
+  }
+}
+
+// dx[...] += dcols[r, ...]: the adjoint of im2col.
+static void col2im(const float *cols, float *dx, const conv_shape *s, int64_t p0, int64_t rows) {
+  int64_t k = s->fh * s->fw * s->ci;
+  for (int64_t r = 0; r < rows; r++) {
+    int64_t p = p0 + r, ox = p % s->wo, oy = (p / s->wo) % s->ho, b = p / (s->wo * s->ho);
+    const float *src = cols + r * k;
+    for (int64_t i = 0; i < s->fh; i++) {
+      int64_t iy = oy * s->sh + i * s->dh - s->pt;
+      for (int64_t j = 0; j < s->fw; j++, src += s->ci) {
+        int64_t ix = ox * s->sw + j * s->dw - s->pl;
+        if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w) continue;
+        float *d = dx + ((b * s->h + iy) * s->w + ix) * s->ci;
+        for (int64_t c = 0; c < s->ci; c++) d[c] += src[c];
+      }
+    }
+  }
+}
+
+static int pointwise(const conv_shape *s) {
+  return s->fh == 1 && s->fw == 1 && s->sh == 1 && s->sw == 1 && s->pt == 0 && s->pl == 0 &&
+         s->ho == s->h && s->wo == s->w;
+}
+
+// conv(heap, mode, x, w, y, bias, activation, shape[15]) with NHWC x [n,h,w,ci], filter
+// [fh,fw,ci,co], y [n,ho,wo,co]. mode 0: y = act(conv(x, w) + bias); 1: w = filter gradient from x and
+// y (= dy); 2: x = input gradient (dx) from y (= dy) and w. bias < 0: none. activation 0 linear,
+// 1 relu, 2 relu6. Pointers are byte offsets into heap; extents are checked.
+static napi_value Conv(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 8) {
+    napi_throw_type_error(env, "MODELSMITH_NATIVE_BLAS", "conv takes 8 arguments");
+    return NULL;
+  }
+  void *data = NULL;
+  size_t length = 0;
+  CHECK(napi_get_arraybuffer_info(env, argv[0], &data, &length));
+  int64_t mode, px, pw, py, pb, act;
+  if (!get_i64(env, argv[1], &mode) || !get_i64(env, argv[2], &px) || !get_i64(env, argv[3], &pw) ||
+      !get_i64(env, argv[4], &py) || !get_i64(env, argv[5], &pb) || !get_i64(env, argv[6], &act)) {
+    napi_throw_type_error(env, "MODELSMITH_NATIVE_BLAS", "conv: numeric arguments expected");
+    return NULL;
+  }
+  int64_t v[15];
+  for (uint32_t i = 0; i < 15; i++) {
+    napi_value e;
+    if (napi_get_element(env, argv[7], i, &e) != napi_ok || !get_i64(env, e, &v[i])) {
+      napi_throw_type_error(env, "MODELSMITH_NATIVE_BLAS", "conv: shape must be 15 integers");
+      return NULL;
+    }
+  }
+  conv_shape s = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12],
+                  v[13], v[14]};
+  int64_t floats = (int64_t)(length / 4);
+  int64_t xs = s.n * s.h * s.w * s.ci, ws = s.fh * s.fw * s.ci * s.co, ys = s.n * s.ho * s.wo * s.co;
+  int bad = mode < 0 || mode > 2 || act < 0 || act > 2 || xs <= 0 || ws <= 0 || ys <= 0 ||
+            (px & 3) || (pw & 3) || (py & 3) || px < 0 || pw < 0 || py < 0 ||
+            px / 4 + xs > floats || pw / 4 + ws > floats || py / 4 + ys > floats ||
+            (pb >= 0 && ((pb & 3) || pb / 4 + s.co > floats)) || s.sh < 1 || s.sw < 1 || s.dh < 1 ||
+            s.dw < 1;
+  if (bad) {
+    napi_throw_range_error(env, "MODELSMITH_NATIVE_BLAS", "conv: bad mode, shape or operand");
+    return NULL;
+  }
+  float *base = (float *)data;
+  float *x = base + px / 4, *w = base + pw / 4, *y = base + py / 4;
+  int64_t k = s.fh * s.fw * s.ci, p = s.n * s.ho * s.wo;
+  if (pointwise(&s)) {
+    if (mode == 0)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, p, s.co, k, 1, x, k, w, s.co, 0, y, s.co);
+    else if (mode == 1)
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, s.co, p, 1, x, k, y, s.co, 0, w, s.co);
+    else
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, p, k, s.co, 1, y, s.co, w, s.co, 0, x, k);
+  } else {
+    int64_t block = COL_BLOCK_FLOATS / k;
+    if (block < 1) block = 1;
+    if (block > p) block = p;
+    float *cols = malloc((size_t)(block * k) * sizeof(float));
+    if (!cols) {
+      napi_throw_error(env, "MODELSMITH_NATIVE_BLAS", "conv: out of memory for im2col");
+      return NULL;
+    }
+    if (mode == 2) memset(x, 0, (size_t)xs * sizeof(float));
+    for (int64_t p0 = 0; p0 < p; p0 += block) {
+      int64_t rows = p - p0 < block ? p - p0 : block;
+      if (mode == 0) {
+        im2col(x, cols, &s, p0, rows);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, s.co, k, 1, cols, k, w, s.co, 0,
+                    y + p0 * s.co, s.co);
+      } else if (mode == 1) {
+        im2col(x, cols, &s, p0, rows);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, s.co, rows, 1, cols, k,
+                    y + p0 * s.co, s.co, p0 == 0 ? 0 : 1, w, s.co);
+      } else {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, k, s.co, 1, y + p0 * s.co, s.co, w,
+                    s.co, 0, cols, k);
+        col2im(cols, x, &s, p0, rows);
+      }
+    }
+    free(cols);
+  }
+  if (mode == 0 && (pb >= 0 || act != 0)) {
+    const float *bias = pb >= 0 ? base + pb / 4 : NULL;
+    for (int64_t r = 0; r < p; r++) {
+      float *row = y + r * s.co;
+      for (int64_t c = 0; c < s.co; c++) {
+        float t = row[c] + (bias ? bias[c] : 0.0f);
+        if (act >= 1 && t < 0) t = 0;
+        if (act == 2 && t > 6) t = 6;
+        row[c] = t;
+      }
+    }
+  }
+  return NULL;
+}
+
+static napi_value SetThreads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int64_t n = 1;
+  if (argc < 1 || !get_i64(env, argv[0], &n) || n < 1) {
+    napi_throw_type_error(env, "MODELSMITH_NATIVE_BLAS", "setThreads takes a positive integer");
+    return NULL;
+  }
+  openblas_set_num_threads((int)n);
+  return NULL;
+}
+
+static napi_value Config(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value s;
+  const char *cfg = openblas_get_config();
+  char buf[256];
+  snprintf(buf, sizeof buf, "%s; core %s", cfg, openblas_get_corename());
+  CHECK(napi_create_string_utf8(env, buf, NAPI_AUTO_LENGTH, &s));
+  return s;
+}
+
+NAPI_MODULE_INIT() {
+  napi_property_descriptor props[] = {
+      {"sgemm", NULL, Sgemm, NULL, NULL, NULL, napi_default, NULL},
+      {"conv", NULL, Conv, NULL, NULL, NULL, napi_default, NULL},
+      {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_default, NULL},
+      {"config", NULL, Config, NULL, NULL, NULL, napi_default, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok)
+    return NULL;
+  return exports;
+}

@@ -1,0 +1,152 @@
+import { spawnSync } from 'node:child_process';
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { initBackend } from '../backend';
+import { loadNativeBlas, nativeBlas, useNativeBlas } from './native-blas';
+import { prng, randInt, randValues, relError, runKernelOn } from './test-utils';
+
+/** scripts/build-native.sh builds the addon wherever OpenBLAS's header is found (CI installs it). */
+const openBlasPresent = spawnSync('cc', ['-E', '-'], { input: '#include <cblas.h>\n' }).status === 0;
+
+type Pad = 'same' | 'valid' | number[][];
+function randomPad(rand: () => number): Pad {
+  const r = rand();
+  if (r < 0.35) return 'same';
+  if (r < 0.7) return 'valid';
+  const p = () => randInt(rand, 0, 2);
+  return [
+    [0, 0],
+    [p(), p()],
+    [p(), p()],
+    [0, 0],
+  ];
+}
+
+/** A random NHWC conv problem; pointwise (1x1, stride 1, no padding) one time in three. */
+function problem(rand: () => number, dilated: boolean) {
+  const pointwise = rand() < 0.33;
+  const fh = pointwise ? 1 : randInt(rand, 1, 4);
+  const fw = pointwise ? 1 : randInt(rand, 1, 4);
+  const strides = pointwise ? [1, 1] : [randInt(rand, 1, 3), randInt(rand, 1, 3)];
+  const dilations =
+    dilated && !pointwise && strides[0] === 1 && strides[1] === 1
+      ? [randInt(rand, 1, 2), randInt(rand, 1, 2)]
+      : [1, 1];
+  const pad: Pad = pointwise ? 'valid' : randomPad(rand);
+  const xShape = [
+    randInt(rand, 1, 3),
+    randInt(rand, fh * dilations[0], fh * dilations[0] + 7),
+    randInt(rand, fw * dilations[1], fw * dilations[1] + 7),
+    randInt(rand, 1, 13),
+  ];
+  const filterShape = [fh, fw, xShape[3], randInt(rand, 1, 19)];
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    strides as [number, number],
+    dilations as [number, number],
+    pad as 'same',
+  );
+  return { xShape, filterShape, strides, dilations, pad, outShape: info.outShape };
+}
+
+describe('native BLAS kernels (libs/ml/native, OpenBLAS on the wasm heap)', () => {
+  let backend: BackendWasm;
+  beforeAll(async () => {
+    await initBackend({ prefer: 'wasm' });
+    backend = tf.findBackend('wasm') as unknown as BackendWasm;
+  });
+  afterEach(() => useNativeBlas(true));
+
+  it('is loaded wherever OpenBLAS is installed, and off when disabled', () => {
+    expect(loadNativeBlas() !== null).toBe(openBlasPresent);
+    useNativeBlas(false);
+    expect(nativeBlas(backend)).toBeNull();
+  });
+
+  const cases = (name: string, run: (rand: () => number) => number) =>
+    it(`${name} matches the cpu backend on randomized shapes (native ${openBlasPresent ? 'on' : 'absent: wasm path'})`, () => {
+      const rand = prng(name.length * 7919);
+      for (let trial = 0; trial < 40; trial++) expect(run(rand)).toBeLessThan(2e-5);
+    });
+
+  cases('FusedConv2D (bias, relu6, dilations)', (rand) => {
+    const p = problem(rand, true);
+    const inputs = {
+      x: { shape: p.xShape, values: randValues(rand, p.xShape) },
+      filter: { shape: p.filterShape, values: randValues(rand, p.filterShape) },
+      bias: { shape: [p.filterShape[3]], values: randValues(rand, [p.filterShape[3]]) },
+    };
+    const attrs = {
+      strides: p.strides,
+      pad: p.pad,
+      dataFormat: 'NHWC',
+      dilations: p.dilations,
+      activation: rand() < 0.5 ? 'relu6' : 'linear',
+    };
+    const got = runKernelOn('wasm', 'FusedConv2D', inputs, attrs);
+    const want = runKernelOn('cpu', 'FusedConv2D', inputs, attrs);
+    expect(got.shape).toEqual(want.shape);
+    return relError(got.values, want.values);
+  });
+
+  cases('Conv2DBackpropFilter', (rand) => {
+    const p = problem(rand, false);
+    const inputs = {
+      x: { shape: p.xShape, values: randValues(rand, p.xShape) },
+      dy: { shape: p.outShape, values: randValues(rand, p.outShape) },
+    };
+    const attrs = { strides: p.strides, pad: p.pad, dataFormat: 'NHWC', filterShape: p.filterShape };
+    return relError(
+      runKernelOn('wasm', 'Conv2DBackpropFilter', inputs, attrs).values,
+      runKernelOn('cpu', 'Conv2DBackpropFilter', inputs, attrs).values,
+    );
+  });
+
+  cases('Conv2DBackpropInput', (rand) => {
+    const p = problem(rand, false);
+    const inputs = {
+      dy: { shape: p.outShape, values: randValues(rand, p.outShape) },
+      filter: { shape: p.filterShape, values: randValues(rand, p.filterShape) },
+    };
+    const attrs = { strides: p.strides, pad: p.pad, dataFormat: 'NHWC', inputShape: p.xShape };
+    return relError(
+      runKernelOn('wasm', 'Conv2DBackpropInput', inputs, attrs).values,
+      runKernelOn('cpu', 'Conv2DBackpropInput', inputs, attrs).values,
+    );
+  });
+
+  it('trains a conv net with a constant tensor count (no leaks through the native path)', () => {
+    const model = tf.sequential({
+      layers: [
+        tf.layers.conv2d({
+          inputShape: [12, 12, 3],
+          filters: 8,
+          kernelSize: 3,
+          strides: 2,
+          padding: 'same',
+          activation: 'relu',
+        }),
+        tf.layers.conv2d({ filters: 16, kernelSize: 1, activation: 'relu6' }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 4 }),
+      ],
+    });
+    const opt = tf.train.adam(1e-2);
+    const x = tf.randomNormal([8, 12, 12, 3], 0, 1, 'float32', 7);
+    const y = tf.oneHot(tf.tensor1d([0, 1, 2, 3, 0, 1, 2, 3], 'int32'), 4);
+    const loss = () => tf.losses.softmaxCrossEntropy<tf.Tensor, tf.Scalar>(y, model.apply(x) as tf.Tensor);
+    const first = tf.tidy(() => loss().dataSync()[0]);
+    const counts: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      tf.tidy(() => void opt.minimize(loss));
+      counts.push(tf.memory().numTensors);
+    }
+    const last = tf.tidy(() => loss().dataSync()[0]);
+    expect(new Set(counts.slice(2)).size).toBe(1);
+    expect(last).toBeLessThan(first * 0.5);
+    tf.dispose([x, y]);
+    model.dispose();
+    opt.dispose();
+  });
+});
