@@ -93,32 +93,42 @@ export function nativeConvForward(shipped: tf.KernelFunc): tf.KernelFunc {
   };
 }
 
-/** Filter gradient on the native addon, or null when it does not apply (the caller's path then). */
+/**
+ * One gradient on the native addon into a new tensor of `outShape`: mode 1 the filter's (from x and
+ * dy), mode 2 the input's (from dy and the filter). Null when it does not apply (the caller's path
+ * then). `known` is the other operand (x or the filter); an empty operand gives zeros.
+ */
+function nativeConvGrad(
+  backend: BackendWasm,
+  mode: 1 | 2,
+  dy: tf.TensorInfo,
+  known: tf.TensorInfo,
+  xShape: number[],
+  filterShape: number[],
+  attrs: Parameters<typeof convInfo>[2],
+): tf.TensorInfo | null {
+  const blas = nativeBlas(backend);
+  if (!blas || !allFloat(dy, known)) return null;
+  const info = convInfo(xShape, filterShape, { ...attrs, dilations: 1 });
+  const out = backend.makeOutput(mode === 1 ? filterShape : xShape, 'float32');
+  if ([dy, known].some((t) => t.shape.some((d) => d === 0))) {
+    (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
+    return out;
+  }
+  const [x, w] = mode === 1 ? [known, out] : [out, known];
+  const offset = (t: tf.TensorInfo) => heapOffset(backend, t);
+  blas.conv(wasmHeap(backend), mode, offset(x), offset(w), offset(dy), -1, 0, shapeArgs(info));
+  return out;
+}
+
+/** Filter gradient on the native addon, or null when it does not apply. */
 export function nativeConvFilterGrad(
   backend: BackendWasm,
   x: tf.TensorInfo,
   dy: tf.TensorInfo,
   attrs: tf.Conv2DBackpropFilterAttrs,
 ): tf.TensorInfo | null {
-  const blas = nativeBlas(backend);
-  if (!blas || !allFloat(x, dy)) return null;
-  const info = convInfo(x.shape, attrs.filterShape, { ...attrs, dilations: 1 });
-  const out = backend.makeOutput(attrs.filterShape, 'float32');
-  if (x.shape.some((d) => d === 0) || dy.shape.some((d) => d === 0)) {
-    (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
-    return out;
-  }
-  blas.conv(
-    wasmHeap(backend),
-    1,
-    heapOffset(backend, x),
-    heapOffset(backend, out),
-    heapOffset(backend, dy),
-    -1,
-    0,
-    shapeArgs(info),
-  );
-  return out;
+  return nativeConvGrad(backend, 1, dy, x, x.shape, attrs.filterShape, attrs);
 }
 
 /** Input gradient on the native addon, or null when it does not apply. */
@@ -128,23 +138,5 @@ export function nativeConvInputGrad(
   filter: tf.TensorInfo,
   attrs: tf.Conv2DBackpropInputAttrs,
 ): tf.TensorInfo | null {
-  const blas = nativeBlas(backend);
-  if (!blas || !allFloat(dy, filter)) return null;
-  const info = convInfo(attrs.inputShape, filter.shape, { ...attrs, dilations: 1 });
-  const out = backend.makeOutput(attrs.inputShape, 'float32');
-  if (dy.shape.some((d) => d === 0) || filter.shape.some((d) => d === 0)) {
-    (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
-    return out;
-  }
-  blas.conv(
-    wasmHeap(backend),
-    2,
-    heapOffset(backend, out),
-    heapOffset(backend, filter),
-    heapOffset(backend, dy),
-    -1,
-    0,
-    shapeArgs(info),
-  );
-  return out;
+  return nativeConvGrad(backend, 2, dy, filter, attrs.inputShape, filter.shape, attrs);
 }
