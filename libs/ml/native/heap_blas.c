@@ -6,8 +6,17 @@
 #include <cblas.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+// Element-wise loops get AVX-512 / AVX2 clones picked at load time (the addon may be built on one x86
+// machine and run on another); elsewhere the compiler's baseline.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define VECTOR_CLONES
+#endif
 
 #define CHECK(call)                                                                   \
   do {                                                                                \
@@ -210,6 +219,140 @@ static napi_value Conv(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// Per-channel statistics of rows x c (NHWC with every axis but the last reduced): mean and biased
+// variance, accumulated in double around a shift (the first row) so that E[x^2] - E[x]^2 does not
+// cancel badly.
+VECTOR_CLONES static void bn_stats(const float *x, int64_t rows, int64_t c, double *s1, double *s2) {
+  for (int64_t j = 0; j < c; j++) s1[j] = s2[j] = 0;
+  for (int64_t r = 0; r < rows; r++) {
+    const float *row = x + r * c;
+    for (int64_t j = 0; j < c; j++) {
+      double d = (double)row[j] - (double)x[j];
+      s1[j] += d;
+      s2[j] += d * d;
+    }
+  }
+}
+
+// out[r, j] = in[r, j] * a[j] + b[j]
+VECTOR_CLONES static void scale_shift(const float *in, float *out, int64_t rows, int64_t c,
+                                      const float *a, const float *b) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float *src = in + r * c;
+    float *dst = out + r * c;
+    for (int64_t j = 0; j < c; j++) dst[j] = src[j] * a[j] + b[j];
+  }
+}
+
+// s1[j] = sum dy, s2[j] = sum dy * (x - mean)
+VECTOR_CLONES static void bn_grad_sums(const float *dy, const float *x, const float *mean, int64_t rows,
+                                       int64_t c, double *s1, double *s2) {
+  for (int64_t j = 0; j < c; j++) s1[j] = s2[j] = 0;
+  for (int64_t r = 0; r < rows; r++) {
+    const float *g = dy + r * c, *v = x + r * c;
+    for (int64_t j = 0; j < c; j++) {
+      s1[j] += g[j];
+      s2[j] += (double)g[j] * (double)(v[j] - mean[j]);
+    }
+  }
+}
+
+// dx[r, j] = a[j] * dy[r, j] + b[j] * (x[r, j] - mean[j]) + e[j]
+VECTOR_CLONES static void bn_grad_dx(const float *dy, const float *x, const float *mean, float *dx,
+                                     int64_t rows, int64_t c, const float *a, const float *b,
+                                     const float *e) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float *g = dy + r * c, *v = x + r * c;
+    float *d = dx + r * c;
+    for (int64_t j = 0; j < c; j++) d[j] = a[j] * g[j] + b[j] * (v[j] - mean[j]) + e[j];
+  }
+}
+
+// batchNorm(heap, mode, offsets[], rows, c, epsilon): training-mode batch normalization over rows x c.
+// mode 0 (forward), offsets [x, gamma, beta, y, mean, variance]:
+//   mean, variance = per-channel moments of x (biased); y = (x - mean) * gamma / sqrt(var + eps) + beta.
+// mode 1 (gradient), offsets [x, gamma, mean, variance, dy, dmean, dvariance, dx, dgamma, dbeta]:
+//   with inv = 1/sqrt(var + eps), S1 = sum dy, S2 = sum dy (x - mean), M = rows:
+//   dbeta = S1, dgamma = inv S2,
+//   dx = gamma inv dy + (2 dvar / M - gamma inv^3 S2 / M) (x - mean) + dmean / M - gamma inv S1 / M
+//   (the last terms are the gradient through the batch moments, which depend on x).
+static napi_value BatchNorm(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 6) {
+    napi_throw_type_error(env, "MODELSMITH_NATIVE_BLAS", "batchNorm takes 6 arguments");
+    return NULL;
+  }
+  void *data = NULL;
+  size_t length = 0;
+  CHECK(napi_get_arraybuffer_info(env, argv[0], &data, &length));
+  int64_t mode, rows, c;
+  double eps;
+  if (!get_i64(env, argv[1], &mode) || !get_i64(env, argv[3], &rows) || !get_i64(env, argv[4], &c) ||
+      napi_get_value_double(env, argv[5], &eps) != napi_ok || (mode != 0 && mode != 1) || rows < 1 ||
+      c < 1 || !(eps >= 0)) {
+    napi_throw_range_error(env, "MODELSMITH_NATIVE_BLAS", "batchNorm: bad mode, shape or epsilon");
+    return NULL;
+  }
+  // Which operands are full [rows, c] tensors (the others are [c]).
+  static const int full0[6] = {1, 0, 0, 1, 0, 0}, full1[10] = {1, 0, 0, 0, 1, 0, 0, 1, 0, 0};
+  const int *full = mode == 0 ? full0 : full1;
+  uint32_t count = mode == 0 ? 6 : 10;
+  int64_t floats = (int64_t)(length / 4);
+  float *base = (float *)data, *p[10];
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value e;
+    int64_t off;
+    if (napi_get_element(env, argv[2], i, &e) != napi_ok || !get_i64(env, e, &off) || off < 0 ||
+        (off & 3) || off / 4 + (full[i] ? rows * c : c) > floats) {
+      napi_throw_range_error(env, "MODELSMITH_NATIVE_BLAS", "batchNorm: operand outside the heap");
+      return NULL;
+    }
+    p[i] = base + off / 4;
+  }
+  double *s = malloc((size_t)(2 * c) * sizeof(double));
+  float *a = malloc((size_t)(3 * c) * sizeof(float));
+  if (!s || !a) {
+    free(s);
+    free(a);
+    napi_throw_error(env, "MODELSMITH_NATIVE_BLAS", "batchNorm: out of memory");
+    return NULL;
+  }
+  float *b = a + c, *e = a + 2 * c;
+  double m = (double)rows;
+  if (mode == 0) {
+    float *x = p[0], *gamma = p[1], *beta = p[2], *y = p[3], *mean = p[4], *var = p[5];
+    bn_stats(x, rows, c, s, s + c);
+    for (int64_t j = 0; j < c; j++) {
+      double d = s[j] / m, v = s[c + j] / m - d * d;
+      if (v < 0) v = 0;
+      double mu = (double)x[j] + d, scale = (double)gamma[j] / sqrt(v + eps);
+      mean[j] = (float)mu;
+      var[j] = (float)v;
+      a[j] = (float)scale;
+      b[j] = (float)((double)beta[j] - mu * scale);
+    }
+    scale_shift(x, y, rows, c, a, b);
+  } else {
+    float *x = p[0], *gamma = p[1], *mean = p[2], *var = p[3], *dy = p[4], *dmean = p[5];
+    float *dvar = p[6], *dx = p[7], *dgamma = p[8], *dbeta = p[9];
+    bn_grad_sums(dy, x, mean, rows, c, s, s + c);
+    for (int64_t j = 0; j < c; j++) {
+      double inv = 1 / sqrt((double)var[j] + eps), g = gamma[j], s1 = s[j], s2 = s[c + j];
+      dbeta[j] = (float)s1;
+      dgamma[j] = (float)(inv * s2);
+      a[j] = (float)(g * inv);
+      b[j] = (float)(2 * (double)dvar[j] / m - g * inv * inv * inv * s2 / m);
+      e[j] = (float)((double)dmean[j] / m - g * inv * s1 / m);
+    }
+    bn_grad_dx(dy, x, mean, dx, rows, c, a, b, e);
+  }
+  free(s);
+  free(a);
+  return NULL;
+}
+
 static napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -237,6 +380,7 @@ NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"sgemm", NULL, Sgemm, NULL, NULL, NULL, napi_default, NULL},
       {"conv", NULL, Conv, NULL, NULL, NULL, napi_default, NULL},
+      {"batchNorm", NULL, BatchNorm, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_default, NULL},
       {"config", NULL, Config, NULL, NULL, NULL, napi_default, NULL},
   };

@@ -1,4 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { nativeBlas, wasmHeap } from './native-blas';
+import { heapOffset } from './simd';
 import { type WasmOps, withWasmOps } from './wasm-ops';
 
 /**
@@ -11,6 +14,8 @@ import { type WasmOps, withWasmOps } from './wasm-ops';
  *   instead of Wᵀ), otherwise transpose `b` explicitly.
  * The shipped _FusedMatMul also adds the bias wrongly when the batch dimension is > 1; such calls are
  * computed unfused (matmul, Add, activation kernel).
+ * With the native addon (native-blas.ts) every float32 product runs as OpenBLAS sgemm calls on the
+ * operands in place, transposes included (no copies); bias and activation then run as wasm kernels.
  */
 function swapLastTwo(rank: number): number[] {
   const perm = Array.from({ length: rank }, (_, i) => i);
@@ -50,6 +55,57 @@ function activate(
   }
 }
 
+/**
+ * a·b of rank-3 float32 operands ([batch or 1, rows, cols], transposes as flagged) on the native addon,
+ * one sgemm per batch entry, into a new tensor; null without the addon or for other operands.
+ */
+function nativeBatchMatMul(
+  backend: BackendWasm,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+): tf.TensorInfo | null {
+  const blas = nativeBlas(backend);
+  if (!blas || a.dtype !== 'float32' || b.dtype !== 'float32') return null;
+  if (a.shape.length !== 3 || b.shape.length !== 3) return null;
+  const [ba, ra, ca] = a.shape;
+  const [bb, rb, cb] = b.shape;
+  if (ba !== bb && ba !== 1 && bb !== 1) return null;
+  const [m, k] = transposeA ? [ca, ra] : [ra, ca];
+  const [k2, n] = transposeB ? [cb, rb] : [rb, cb];
+  if (k !== k2) return null;
+  const batch = Math.max(ba, bb);
+  const out = backend.makeOutput([batch, m, n], 'float32');
+  if (batch * m * n === 0) return out;
+  if (k === 0) {
+    (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
+    return out;
+  }
+  const [pa, pb, pc] = [heapOffset(backend, a), heapOffset(backend, b), heapOffset(backend, out)];
+  for (let i = 0; i < batch; i++) {
+    const oa = pa + (ba === 1 ? 0 : i * ra * ca * 4);
+    const ob = pb + (bb === 1 ? 0 : i * rb * cb * 4);
+    blas.sgemm(
+      wasmHeap(backend),
+      transposeA,
+      transposeB,
+      m,
+      n,
+      k,
+      1,
+      oa,
+      ca,
+      ob,
+      cb,
+      0,
+      pc + i * m * n * 4,
+      n,
+    );
+  }
+  return out;
+}
+
 export function untransposedMatMul(original: tf.KernelFunc): tf.KernelFunc {
   return ({ inputs, backend, attrs }) => {
     const flags = attrs as unknown as { transposeA: boolean; transposeB: boolean };
@@ -59,6 +115,15 @@ export function untransposedMatMul(original: tf.KernelFunc): tf.KernelFunc {
       bias: bias0,
       preluActivationWeights: prelu0,
     } = inputs as Record<string, tf.TensorInfo | undefined>;
+    const native = nativeBatchMatMul(backend as BackendWasm, a0!, b0!, flags.transposeA, flags.transposeB);
+    if (native) {
+      if (!bias0 && !prelu0 && !(attrs as { activation?: string }).activation) return native;
+      return withWasmOps(backend, (ops) => {
+        const product = ops.adopt(native);
+        const biased = bias0 ? ops.run('Add', { a: product, b: bias0 }) : product;
+        return activate(ops, biased, attrs ?? {}, prelu0);
+      });
+    }
     const batched = Math.max(a0!.shape[0], b0!.shape[0]) > 1 && a0!.shape.length > 2;
     if (batched && (bias0 || prelu0)) {
       return withWasmOps(backend, (ops) => {

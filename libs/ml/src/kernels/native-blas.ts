@@ -42,6 +42,19 @@ export interface NativeBlas {
     act: 0 | 1 | 2,
     shape: number[],
   ): void;
+  /**
+   * Training-mode batch normalization over rows x c (NHWC, every axis but the last reduced); offsets
+   * are byte offsets. mode 0: [x, gamma, beta, y, mean, variance] (biased variance);
+   * mode 1: [x, gamma, mean, variance, dy, dmean, dvariance, dx, dgamma, dbeta].
+   */
+  batchNorm(
+    heap: ArrayBuffer,
+    mode: 0 | 1,
+    offsets: number[],
+    rows: number,
+    c: number,
+    epsilon: number,
+  ): void;
   setThreads(n: number): void;
   /** OpenBLAS's build and the core type it chose, e.g. "OpenBLAS 0.3.21 … ; core SkylakeX". */
   config(): string;

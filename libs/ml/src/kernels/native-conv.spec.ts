@@ -116,6 +116,27 @@ describe('native BLAS kernels (libs/ml/native, OpenBLAS on the wasm heap)', () =
     );
   });
 
+  cases('BatchMatMul / _FusedMatMul (transposes, broadcast batch, bias, relu)', (rand) => {
+    const [m, k, n] = [randInt(rand, 1, 20), randInt(rand, 1, 20), randInt(rand, 1, 20)];
+    const batch = randInt(rand, 1, 3);
+    const [ta, tb] = [rand() < 0.5, rand() < 0.5];
+    const ba = rand() < 0.3 ? 1 : batch;
+    const aShape = [ba, ta ? k : m, ta ? m : k];
+    const bShape = [ba === 1 ? batch : rand() < 0.3 ? 1 : batch, tb ? n : k, tb ? k : n];
+    const fused = rand() < 0.5;
+    const inputs: Record<string, { shape: number[]; values: Float32Array }> = {
+      a: { shape: aShape, values: randValues(rand, aShape) },
+      b: { shape: bShape, values: randValues(rand, bShape) },
+    };
+    if (fused) inputs.bias = { shape: [n], values: randValues(rand, [n]) };
+    const kernel = fused ? '_FusedMatMul' : 'BatchMatMul';
+    const attrs = { transposeA: ta, transposeB: tb, ...(fused ? { activation: 'relu' } : {}) };
+    const got = runKernelOn('wasm', kernel, inputs, attrs);
+    const want = runKernelOn('cpu', kernel, inputs, attrs);
+    expect(got.shape).toEqual(want.shape);
+    return relError(got.values, want.values);
+  });
+
   it('trains a conv net with a constant tensor count (no leaks through the native path)', () => {
     const model = tf.sequential({
       layers: [

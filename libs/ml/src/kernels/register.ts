@@ -11,6 +11,7 @@ import { HEAP_KERNEL_WRAPPERS } from './heap-kernels';
 import { CLIP_GRAD_KERNEL, registerClipByValueGradient } from './clip-grad';
 import { BN_GRAD_SUMS_KERNEL, registerBatchNormGradient } from './batch-norm-grad';
 import { REPEAT_ROWS_KERNEL, registerMeanGradient } from './mean-grad';
+import { BN_TRAIN_GRAD_KERNEL, BN_TRAIN_KERNEL, registerFusedBatchNorm } from './native-batch-norm';
 
 /** Training kernels the wasm backend of tfjs 4.22 lacks, keyed by kernel name. */
 export const WASM_TRAINING_KERNELS: Readonly<Record<string, tf.KernelFunc>> = {
@@ -38,7 +39,8 @@ export function registerWasmTrainingKernels(): string[] {
   registerClipByValueGradient();
   registerBatchNormGradient();
   registerMeanGradient();
-  ours.push(CLIP_GRAD_KERNEL, BN_GRAD_SUMS_KERNEL, REPEAT_ROWS_KERNEL);
+  registerFusedBatchNorm();
+  ours.push(CLIP_GRAD_KERNEL, BN_GRAD_SUMS_KERNEL, REPEAT_ROWS_KERNEL, BN_TRAIN_KERNEL, BN_TRAIN_GRAD_KERNEL);
   for (const [kernelName, kernelFunc] of Object.entries(WASM_TRAINING_KERNELS)) {
     const existing = tf.getKernel(kernelName, 'wasm');
     if (!existing) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });

@@ -1,0 +1,167 @@
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { nativeBlas, wasmHeap } from './native-blas';
+import { heapOffset } from './simd';
+
+/**
+ * Training-mode batch normalization as one kernel pair on the native addon.
+ *
+ * tfjs-layers' BatchNormalization in training runs `moments` (Mean, Sub, Square, Mean), then
+ * FusedBatchNorm, and its gradient goes through all of them and through the moments again (Sub,
+ * Multiply, Mean gradients, Adds into dx): ~15 passes over the activation per layer, which in
+ * MobileNetV2 fine-tuning (52 such layers on 8x112x112x96-sized tensors) was the largest share of a
+ * step. Here the forward pass is two passes (statistics, normalize) and the gradient two (sums, dx),
+ * in C over the wasm heap in place.
+ */
+export const BN_TRAIN_KERNEL = 'ModelsmithBatchNormTrain';
+export const BN_TRAIN_GRAD_KERNEL = 'ModelsmithBatchNormTrainGrad';
+
+interface BnAttrs {
+  epsilon: number;
+}
+
+const rowsAndChannels = (x: tf.TensorInfo) => {
+  const c = x.shape[x.shape.length - 1];
+  return { rows: tf.util.sizeFromShape(x.shape) / c, c };
+};
+
+function addon(backend: BackendWasm) {
+  const blas = nativeBlas(backend);
+  if (!blas) throw new Error(`${BN_TRAIN_KERNEL} needs the native addon (libs/ml/native)`);
+  return blas;
+}
+
+/** Inputs x [..., C], gamma [C], beta [C]; outputs [y, mean, variance] (biased variance). */
+const batchNormTrainWasm: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x, gamma, beta } = inputs as Record<string, tf.TensorInfo>;
+  const be = backend as BackendWasm;
+  const blas = addon(be);
+  const { rows, c } = rowsAndChannels(x);
+  const y = be.makeOutput(x.shape, 'float32');
+  const mean = be.makeOutput([c], 'float32');
+  const variance = be.makeOutput([c], 'float32');
+  const at = (t: tf.TensorInfo) => heapOffset(be, t);
+  const { epsilon } = attrs as unknown as BnAttrs;
+  blas.batchNorm(wasmHeap(be), 0, [x, gamma, beta, y, mean, variance].map(at), rows, c, epsilon);
+  return [y, mean, variance];
+};
+
+/** Inputs x, gamma, mean, variance, dy, dmean, dvariance; outputs [dx, dgamma, dbeta]. */
+const batchNormTrainGradWasm: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x, gamma, mean, variance, dy, dmean, dvariance } = inputs as Record<string, tf.TensorInfo>;
+  const be = backend as BackendWasm;
+  const blas = addon(be);
+  const { rows, c } = rowsAndChannels(x);
+  const dx = be.makeOutput(x.shape, 'float32');
+  const dgamma = be.makeOutput([c], 'float32');
+  const dbeta = be.makeOutput([c], 'float32');
+  const at = (t: tf.TensorInfo) => heapOffset(be, t);
+  const operands = [x, gamma, mean, variance, dy, dmean, dvariance, dx, dgamma, dbeta].map(at);
+  const { epsilon } = attrs as unknown as BnAttrs;
+  blas.batchNorm(wasmHeap(be), 1, operands, rows, c, epsilon);
+  return [dx, dgamma, dbeta];
+};
+
+/**
+ * y, mean, variance of training-mode batch normalization over every axis but the last, with its
+ * gradient (through the batch statistics too). The wasm backend with the native addon only: callers
+ * check `canFuseBatchNorm` first.
+ */
+export function batchNormTrain(
+  x: tf.Tensor,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  epsilon: number,
+): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  const inputs = { x, gamma, beta } as unknown as tf.NamedTensorMap;
+  const attrs = { epsilon } as unknown as tf.NamedAttrMap;
+  return tf.engine().runKernel(BN_TRAIN_KERNEL, inputs, attrs) as unknown as [
+    tf.Tensor,
+    tf.Tensor,
+    tf.Tensor,
+  ];
+}
+
+/** Whether `batchNormTrain` can run for these operands on the active backend. */
+export function canFuseBatchNorm(x: tf.Tensor, gamma: tf.Tensor | null, beta: tf.Tensor | null): boolean {
+  if (tf.getBackend() !== 'wasm' || !gamma || !beta) return false;
+  const c = x.shape[x.rank - 1];
+  const vector = (t: tf.Tensor) => t.dtype === 'float32' && t.rank === 1 && t.shape[0] === c;
+  if (x.dtype !== 'float32' || x.rank < 2 || x.size === 0 || !vector(gamma) || !vector(beta)) return false;
+  return nativeBlas(tf.backend() as BackendWasm) !== null;
+}
+
+interface BatchNormLayer {
+  axis: number;
+  epsilon: number;
+  momentum: number;
+  gamma?: { read(): tf.Tensor };
+  beta?: { read(): tf.Tensor };
+  movingMean: { read(): tf.Tensor; write(t: tf.Tensor): void };
+  movingVariance: { read(): tf.Tensor; write(t: tf.Tensor): void };
+}
+
+type LayerCall = (
+  this: BatchNormLayer,
+  inputs: tf.Tensor | tf.Tensor[],
+  kwargs: tf.serialization.ConfigDict,
+) => tf.Tensor;
+
+const PATCHED = Symbol.for('modelsmith.fusedBatchNorm');
+
+/**
+ * Routes tfjs-layers' BatchNormalization in training mode (last axis, with scale and center) through
+ * `batchNormTrain` where it can run; everything else (inference, other axes, other backends, no
+ * addon) keeps the layer's own code. The moving statistics update exactly as the layer does it.
+ * Idempotent.
+ */
+export function registerFusedBatchNorm(): void {
+  for (const [kernelName, kernelFunc] of [
+    [BN_TRAIN_KERNEL, batchNormTrainWasm],
+    [BN_TRAIN_GRAD_KERNEL, batchNormTrainGradWasm],
+  ] as const) {
+    if (!tf.getKernel(kernelName, 'wasm')) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
+  }
+  if (!tf.getGradient(BN_TRAIN_KERNEL)) {
+    tf.registerGradient({
+      kernelName: BN_TRAIN_KERNEL,
+      inputsToSave: ['x', 'gamma'],
+      outputsToSave: [false, true, true],
+      gradFunc: (dys, saved, attrs) => {
+        const [dy, dmean, dvariance] = dys as tf.Tensor[];
+        const [x, gamma, mean, variance] = saved;
+        const inputs = { x, gamma, mean, variance, dy, dmean, dvariance } as unknown as tf.NamedTensorMap;
+        const [dx, dgamma, dbeta] = tf.engine().runKernel<tf.Tensor[]>(BN_TRAIN_GRAD_KERNEL, inputs, attrs);
+        return { x: () => dx, gamma: () => dgamma, beta: () => dbeta };
+      },
+    });
+  }
+  const registered = tf.serialization.SerializationMap.getMap().classNameMap.BatchNormalization;
+  const proto = registered?.[0]?.prototype as (Record<symbol, boolean> & { call: LayerCall }) | undefined;
+  if (!proto || proto[PATCHED]) return;
+  const original = proto.call;
+  proto.call = function (this: BatchNormLayer, inputs, kwargs) {
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    const gamma = this.gamma?.read() ?? null;
+    const beta = this.beta?.read() ?? null;
+    const lastAxis = this.axis === -1 || this.axis === x.rank - 1;
+    const single = !Array.isArray(inputs) || inputs.length === 1;
+    if (!kwargs?.training || !single || !lastAxis || !canFuseBatchNorm(x, gamma, beta)) {
+      return original.call(this, inputs, kwargs);
+    }
+    return tf.tidy(() => {
+      const [y, mean, variance] = batchNormTrain(x, gamma!, beta!, this.epsilon);
+      for (const [variable, value] of [
+        [this.movingMean, mean],
+        [this.movingVariance, variance],
+      ] as const) {
+        tf.tidy(() => {
+          const current = variable.read();
+          variable.write(tf.sub(current, tf.mul(tf.sub(current, value), 1 - this.momentum)));
+        });
+      }
+      return y;
+    });
+  };
+  proto[PATCHED] = true;
+}
