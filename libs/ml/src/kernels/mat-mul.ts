@@ -56,8 +56,9 @@ function activate(
 }
 
 /**
- * a·b of rank-3 float32 operands ([batch or 1, rows, cols], transposes as flagged) on the native addon,
- * one sgemm per batch entry, into a new tensor; null without the addon or for other operands.
+ * a·b of float32 operands of rank >= 2 ([...batch, rows, cols], transposes as flagged; the batch dims
+ * equal, or one side without any) on the native addon, one sgemm per batch entry, into a new tensor
+ * shaped as the shipped kernel shapes it; null without the addon or for other operands.
  */
 function nativeBatchMatMul(
   backend: BackendWasm,
@@ -68,15 +69,18 @@ function nativeBatchMatMul(
 ): tf.TensorInfo | null {
   const blas = nativeBlas(backend);
   if (!blas || a.dtype !== 'float32' || b.dtype !== 'float32') return null;
-  if (a.shape.length !== 3 || b.shape.length !== 3) return null;
-  const [ba, ra, ca] = a.shape;
-  const [bb, rb, cb] = b.shape;
-  if (ba !== bb && ba !== 1 && bb !== 1) return null;
+  if (a.shape.length < 2 || b.shape.length < 2) return null;
+  const [ra, ca] = a.shape.slice(-2);
+  const [rb, cb] = b.shape.slice(-2);
+  const [leadA, leadB] = [a.shape.slice(0, -2), b.shape.slice(0, -2)];
+  const [ba, bb] = [tf.util.sizeFromShape(leadA), tf.util.sizeFromShape(leadB)];
+  if (!tf.util.arraysEqual(leadA, leadB) && ba !== 1 && bb !== 1) return null;
   const [m, k] = transposeA ? [ca, ra] : [ra, ca];
   const [k2, n] = transposeB ? [cb, rb] : [rb, cb];
   if (k !== k2) return null;
-  const batch = Math.max(ba, bb);
-  const out = backend.makeOutput([batch, m, n], 'float32');
+  const lead = tf.backend_util.assertAndGetBroadcastShape(leadA, leadB);
+  const batch = tf.util.sizeFromShape(lead);
+  const out = backend.makeOutput([...lead, m, n], 'float32');
   if (batch * m * n === 0) return out;
   if (k === 0) {
     (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
@@ -86,22 +90,8 @@ function nativeBatchMatMul(
   for (let i = 0; i < batch; i++) {
     const oa = pa + (ba === 1 ? 0 : i * ra * ca * 4);
     const ob = pb + (bb === 1 ? 0 : i * rb * cb * 4);
-    blas.sgemm(
-      wasmHeap(backend),
-      transposeA,
-      transposeB,
-      m,
-      n,
-      k,
-      1,
-      oa,
-      ca,
-      ob,
-      cb,
-      0,
-      pc + i * m * n * 4,
-      n,
-    );
+    const oc = pc + i * m * n * 4;
+    blas.sgemm(wasmHeap(backend), transposeA, transposeB, m, n, k, 1, oa, ca, ob, cb, 0, oc, n);
   }
   return out;
 }

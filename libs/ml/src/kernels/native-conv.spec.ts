@@ -120,9 +120,12 @@ describe('native BLAS kernels (libs/ml/native, OpenBLAS on the wasm heap)', () =
     const [m, k, n] = [randInt(rand, 1, 20), randInt(rand, 1, 20), randInt(rand, 1, 20)];
     const batch = randInt(rand, 1, 3);
     const [ta, tb] = [rand() < 0.5, rand() < 0.5];
-    const ba = rand() < 0.3 ? 1 : batch;
-    const aShape = [ba, ta ? k : m, ta ? m : k];
-    const bShape = [ba === 1 ? batch : rand() < 0.3 ? 1 : batch, tb ? n : k, tb ? k : n];
+    // Rank 2 (as dense layers call it), rank 3 with a batch on one or both sides, or rank 3 by rank 2.
+    const form = randInt(rand, 0, 3);
+    const lead = (side: number) =>
+      form === 0 || (form === 3 && side === 1) ? [] : form === side ? [1] : [batch];
+    const aShape = [...lead(1), ta ? k : m, ta ? m : k];
+    const bShape = [...lead(2), tb ? n : k, tb ? k : n];
     const fused = rand() < 0.5;
     const inputs: Record<string, { shape: number[]; values: Float32Array }> = {
       a: { shape: aShape, values: randValues(rand, aShape) },
