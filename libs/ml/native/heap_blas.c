@@ -30,20 +30,32 @@ static int get_i64(napi_env env, napi_value v, int64_t *out) {
   return napi_get_value_int64(env, v, out) == napi_ok;
 }
 
+// The arguments of a call taking `want` of them, the first being the heap's ArrayBuffer: fills argv,
+// *data and *length and returns 1, or throws (wrong count, not an ArrayBuffer) and returns 0.
+static int heap_call(napi_env env, napi_callback_info info, size_t want, napi_value *argv,
+                     const char *name, void **data, size_t *length) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != want) {
+    char msg[64];
+    snprintf(msg, sizeof msg, "%s takes %zu arguments", name, want);
+    napi_throw_type_error(env, "MODELSMITH_NATIVE_BLAS", msg);
+    return 0;
+  }
+  if (napi_get_arraybuffer_info(env, argv[0], data, length) != napi_ok) {
+    napi_throw_type_error(env, "MODELSMITH_NATIVE_BLAS", "the first argument must be the heap's ArrayBuffer");
+    return 0;
+  }
+  return 1;
+}
+
 // sgemm(heap, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc): row-major
 // C[m,n] = alpha * op(A)[m,k] * op(B)[k,n] + beta * C. Offsets and leading dimensions in floats/bytes
 // as documented in native-blas.ts; bounds are checked against the heap's length.
 static napi_value Sgemm(napi_env env, napi_callback_info info) {
-  size_t argc = 14;
   napi_value argv[14];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 14) {
-    napi_throw_type_error(env, "MODELSMITH_NATIVE_BLAS", "sgemm takes 14 arguments");
-    return NULL;
-  }
   void *data = NULL;
   size_t length = 0;
-  CHECK(napi_get_arraybuffer_info(env, argv[0], &data, &length));
+  if (!heap_call(env, info, 14, argv, "sgemm", &data, &length)) return NULL;
   bool ta = false, tb = false;
   CHECK(napi_get_value_bool(env, argv[1], &ta));
   CHECK(napi_get_value_bool(env, argv[2], &tb));
@@ -129,16 +141,10 @@ static int pointwise(const conv_shape *s) {
 // y (= dy); 2: x = input gradient (dx) from y (= dy) and w. bias < 0: none. activation 0 linear,
 // 1 relu, 2 relu6. Pointers are byte offsets into heap; extents are checked.
 static napi_value Conv(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
   napi_value argv[8];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 8) {
-    napi_throw_type_error(env, "MODELSMITH_NATIVE_BLAS", "conv takes 8 arguments");
-    return NULL;
-  }
   void *data = NULL;
   size_t length = 0;
-  CHECK(napi_get_arraybuffer_info(env, argv[0], &data, &length));
+  if (!heap_call(env, info, 8, argv, "conv", &data, &length)) return NULL;
   int64_t mode, px, pw, py, pb, act;
   if (!get_i64(env, argv[1], &mode) || !get_i64(env, argv[2], &px) || !get_i64(env, argv[3], &pw) ||
       !get_i64(env, argv[4], &py) || !get_i64(env, argv[5], &pb) || !get_i64(env, argv[6], &act)) {
@@ -277,16 +283,10 @@ VECTOR_CLONES static void bn_grad_dx(const float *dy, const float *x, const floa
 //   dx = gamma inv dy + (2 dvar / M - gamma inv^3 S2 / M) (x - mean) + dmean / M - gamma inv S1 / M
 //   (the last terms are the gradient through the batch moments, which depend on x).
 static napi_value BatchNorm(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
   napi_value argv[6];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 6) {
-    napi_throw_type_error(env, "MODELSMITH_NATIVE_BLAS", "batchNorm takes 6 arguments");
-    return NULL;
-  }
   void *data = NULL;
   size_t length = 0;
-  CHECK(napi_get_arraybuffer_info(env, argv[0], &data, &length));
+  if (!heap_call(env, info, 6, argv, "batchNorm", &data, &length)) return NULL;
   int64_t mode, rows, c;
   double eps;
   if (!get_i64(env, argv[1], &mode) || !get_i64(env, argv[3], &rows) || !get_i64(env, argv[4], &c) ||

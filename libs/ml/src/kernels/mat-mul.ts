@@ -55,6 +55,17 @@ function activate(
   }
 }
 
+/** The fused matmul's bias and activation, as wasm kernels on a computed product. */
+function epilogue(
+  ops: WasmOps,
+  product: tf.TensorInfo,
+  attrs: tf.NamedAttrMap | undefined,
+  bias?: tf.TensorInfo,
+  prelu?: tf.TensorInfo,
+): tf.TensorInfo {
+  return activate(ops, bias ? ops.run('Add', { a: product, b: bias }) : product, attrs ?? {}, prelu);
+}
+
 /**
  * a·b of float32 operands of rank >= 2 ([...batch, rows, cols], transposes as flagged; the batch dims
  * equal, or one side without any) on the native addon, one sgemm per batch entry, into a new tensor
@@ -108,11 +119,7 @@ export function untransposedMatMul(original: tf.KernelFunc): tf.KernelFunc {
     const native = nativeBatchMatMul(backend as BackendWasm, a0!, b0!, flags.transposeA, flags.transposeB);
     if (native) {
       if (!bias0 && !prelu0 && !(attrs as { activation?: string }).activation) return native;
-      return withWasmOps(backend, (ops) => {
-        const product = ops.adopt(native);
-        const biased = bias0 ? ops.run('Add', { a: product, b: bias0 }) : product;
-        return activate(ops, biased, attrs ?? {}, prelu0);
-      });
+      return withWasmOps(backend, (ops) => epilogue(ops, ops.adopt(native), attrs, bias0, prelu0));
     }
     const batched = Math.max(a0!.shape[0], b0!.shape[0]) > 1 && a0!.shape.length > 2;
     if (batched && (bias0 || prelu0)) {
@@ -122,8 +129,7 @@ export function untransposedMatMul(original: tf.KernelFunc): tf.KernelFunc {
           { a: a0!, b: b0! },
           { transposeA: flags.transposeA, transposeB: flags.transposeB },
         );
-        const biased = bias0 ? ops.run('Add', { a: product, b: bias0 }) : product;
-        return activate(ops, biased, attrs ?? {}, prelu0);
+        return epilogue(ops, product, attrs, bias0, prelu0);
       });
     }
     if (!flags.transposeA && !flags.transposeB) return original({ inputs, backend, attrs });

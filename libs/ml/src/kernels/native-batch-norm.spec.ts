@@ -126,9 +126,10 @@ describe('fused training batch norm (native addon)', () => {
     const run = async (native: boolean) => {
       useNativeBlas(native);
       const model = build();
-      const init = build();
       const opt = tf.train.sgd(0.05);
-      const seeded = init.getWeights().map((w, i) => tf.randomUniform(w.shape, -0.5, 0.5, 'float32', 11 + i));
+      const seeded = model
+        .getWeights()
+        .map((w, i) => tf.randomUniform(w.shape, -0.5, 0.5, 'float32', 11 + i));
       model.setWeights(seeded);
       const x = tf.randomNormal([6, 8, 8, 3], 1, 2, 'float32', 5);
       const y = tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1, 2], 'int32'), 3);
@@ -151,7 +152,6 @@ describe('fused training batch norm (native addon)', () => {
       const weights = model.getWeights().map((w) => w.dataSync<'float32'>().slice());
       tf.dispose([x, y, ...seeded]);
       model.dispose();
-      init.dispose();
       opt.dispose();
       return { losses, weights, counts, kernels };
     };

@@ -20,47 +20,43 @@ interface BnAttrs {
   epsilon: number;
 }
 
-const rowsAndChannels = (x: tf.TensorInfo) => {
-  const c = x.shape[x.shape.length - 1];
-  return { rows: tf.util.sizeFromShape(x.shape) / c, c };
-};
-
-function addon(backend: BackendWasm) {
-  const blas = nativeBlas(backend);
-  if (!blas) throw new Error(`${BN_TRAIN_KERNEL} needs the native addon (libs/ml/native)`);
-  return blas;
+/**
+ * Runs the addon's batchNorm in `mode` on the named inputs; both modes write one tensor shaped like x
+ * and two per-channel vectors ([y, mean, variance] / [dx, dgamma, dbeta]).
+ */
+function nativeBatchNorm(mode: 0 | 1, operands: readonly string[]): tf.KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const be = backend as BackendWasm;
+    const blas = nativeBlas(be);
+    if (!blas) throw new Error(`${BN_TRAIN_KERNEL} needs the native addon (libs/ml/native)`);
+    const ins = inputs as Record<string, tf.TensorInfo>;
+    const { x } = ins;
+    const c = x.shape[x.shape.length - 1];
+    const outs = [
+      be.makeOutput(x.shape, 'float32'),
+      be.makeOutput([c], 'float32'),
+      be.makeOutput([c], 'float32'),
+    ];
+    const offsets = [...operands.map((name) => ins[name]), ...outs].map((t) => heapOffset(be, t));
+    const { epsilon } = attrs as unknown as BnAttrs;
+    blas.batchNorm(wasmHeap(be), mode, offsets, tf.util.sizeFromShape(x.shape) / c, c, epsilon);
+    return outs;
+  };
 }
 
 /** Inputs x [..., C], gamma [C], beta [C]; outputs [y, mean, variance] (biased variance). */
-const batchNormTrainWasm: tf.KernelFunc = ({ inputs, backend, attrs }) => {
-  const { x, gamma, beta } = inputs as Record<string, tf.TensorInfo>;
-  const be = backend as BackendWasm;
-  const blas = addon(be);
-  const { rows, c } = rowsAndChannels(x);
-  const y = be.makeOutput(x.shape, 'float32');
-  const mean = be.makeOutput([c], 'float32');
-  const variance = be.makeOutput([c], 'float32');
-  const at = (t: tf.TensorInfo) => heapOffset(be, t);
-  const { epsilon } = attrs as unknown as BnAttrs;
-  blas.batchNorm(wasmHeap(be), 0, [x, gamma, beta, y, mean, variance].map(at), rows, c, epsilon);
-  return [y, mean, variance];
-};
+const batchNormTrainWasm = nativeBatchNorm(0, ['x', 'gamma', 'beta']);
 
 /** Inputs x, gamma, mean, variance, dy, dmean, dvariance; outputs [dx, dgamma, dbeta]. */
-const batchNormTrainGradWasm: tf.KernelFunc = ({ inputs, backend, attrs }) => {
-  const { x, gamma, mean, variance, dy, dmean, dvariance } = inputs as Record<string, tf.TensorInfo>;
-  const be = backend as BackendWasm;
-  const blas = addon(be);
-  const { rows, c } = rowsAndChannels(x);
-  const dx = be.makeOutput(x.shape, 'float32');
-  const dgamma = be.makeOutput([c], 'float32');
-  const dbeta = be.makeOutput([c], 'float32');
-  const at = (t: tf.TensorInfo) => heapOffset(be, t);
-  const operands = [x, gamma, mean, variance, dy, dmean, dvariance, dx, dgamma, dbeta].map(at);
-  const { epsilon } = attrs as unknown as BnAttrs;
-  blas.batchNorm(wasmHeap(be), 1, operands, rows, c, epsilon);
-  return [dx, dgamma, dbeta];
-};
+const batchNormTrainGradWasm = nativeBatchNorm(1, [
+  'x',
+  'gamma',
+  'mean',
+  'variance',
+  'dy',
+  'dmean',
+  'dvariance',
+]);
 
 /**
  * y, mean, variance of training-mode batch normalization over every axis but the last, with its
