@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { nativeBlas, wasmHeap } from './native-blas';
 import { heapOffset } from './simd';
+import { patchLayerCall } from './layer-patch';
 
 /**
  * Training-mode batch normalization as one kernel pair on the native addon.
@@ -97,12 +98,6 @@ interface BatchNormLayer {
   movingVariance: { read(): tf.Tensor; write(t: tf.Tensor): void };
 }
 
-type LayerCall = (
-  this: BatchNormLayer,
-  inputs: tf.Tensor | tf.Tensor[],
-  kwargs: tf.serialization.ConfigDict,
-) => tf.Tensor;
-
 const PATCHED = Symbol.for('modelsmith.fusedBatchNorm');
 
 /**
@@ -132,32 +127,32 @@ export function registerFusedBatchNorm(): void {
       },
     });
   }
-  const registered = tf.serialization.SerializationMap.getMap().classNameMap.BatchNormalization;
-  const proto = registered?.[0]?.prototype as (Record<symbol, boolean> & { call: LayerCall }) | undefined;
-  if (!proto || proto[PATCHED]) return;
-  const original = proto.call;
-  proto.call = function (this: BatchNormLayer, inputs, kwargs) {
-    const x = Array.isArray(inputs) ? inputs[0] : inputs;
-    const gamma = this.gamma?.read() ?? null;
-    const beta = this.beta?.read() ?? null;
-    const lastAxis = this.axis === -1 || this.axis === x.rank - 1;
-    const single = !Array.isArray(inputs) || inputs.length === 1;
-    if (!kwargs?.training || !single || !lastAxis || !canFuseBatchNorm(x, gamma, beta)) {
-      return original.call(this, inputs, kwargs);
-    }
-    return tf.tidy(() => {
-      const [y, mean, variance] = batchNormTrain(x, gamma!, beta!, this.epsilon);
-      for (const [variable, value] of [
-        [this.movingMean, mean],
-        [this.movingVariance, variance],
-      ] as const) {
-        tf.tidy(() => {
-          const current = variable.read();
-          variable.write(tf.sub(current, tf.mul(tf.sub(current, value), 1 - this.momentum)));
+  patchLayerCall<BatchNormLayer>(
+    'BatchNormalization',
+    PATCHED,
+    (original) =>
+      function (inputs, kwargs) {
+        const x = Array.isArray(inputs) ? inputs[0] : inputs;
+        const gamma = this.gamma?.read() ?? null;
+        const beta = this.beta?.read() ?? null;
+        const lastAxis = this.axis === -1 || this.axis === x.rank - 1;
+        const single = !Array.isArray(inputs) || inputs.length === 1;
+        if (!kwargs?.training || !single || !lastAxis || !canFuseBatchNorm(x, gamma, beta)) {
+          return original.call(this, inputs, kwargs);
+        }
+        return tf.tidy(() => {
+          const [y, mean, variance] = batchNormTrain(x, gamma!, beta!, this.epsilon);
+          for (const [variable, value] of [
+            [this.movingMean, mean],
+            [this.movingVariance, variance],
+          ] as const) {
+            tf.tidy(() => {
+              const current = variable.read();
+              variable.write(tf.sub(current, tf.mul(tf.sub(current, value), 1 - this.momentum)));
+            });
+          }
+          return y;
         });
-      }
-      return y;
-    });
-  };
-  proto[PATCHED] = true;
+      },
+  );
 }

@@ -12,6 +12,7 @@ import { CLIP_GRAD_KERNEL, registerClipByValueGradient } from './clip-grad';
 import { BN_GRAD_SUMS_KERNEL, registerBatchNormGradient } from './batch-norm-grad';
 import { REPEAT_ROWS_KERNEL, registerMeanGradient } from './mean-grad';
 import { BN_TRAIN_GRAD_KERNEL, BN_TRAIN_KERNEL, registerFusedBatchNorm } from './native-batch-norm';
+import { registerClippedRelu } from './relu-max';
 
 /** Training kernels the wasm backend of tfjs 4.22 lacks, keyed by kernel name. */
 export const WASM_TRAINING_KERNELS: Readonly<Record<string, tf.KernelFunc>> = {
@@ -40,6 +41,7 @@ export function registerWasmTrainingKernels(): string[] {
   registerBatchNormGradient();
   registerMeanGradient();
   registerFusedBatchNorm();
+  registerClippedRelu();
   ours.push(CLIP_GRAD_KERNEL, BN_GRAD_SUMS_KERNEL, REPEAT_ROWS_KERNEL, BN_TRAIN_KERNEL, BN_TRAIN_GRAD_KERNEL);
   for (const [kernelName, kernelFunc] of Object.entries(WASM_TRAINING_KERNELS)) {
     const existing = tf.getKernel(kernelName, 'wasm');
