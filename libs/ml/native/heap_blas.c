@@ -88,8 +88,48 @@ static napi_value Sgemm(napi_env env, napi_callback_info info) {
 }
 
 
-// Rows of im2col handled per block: bounds the scratch buffer at about 16 MB whatever the batch.
-#define COL_BLOCK_FLOATS (4 << 20)
+// Floats of im2col per block (rows = this / k): small enough that a block written by im2col is still
+// in the core's L2 cache when sgemm reads it back, large enough for sgemm to run at full rate.
+#ifndef COL_BLOCK_FLOATS
+#define COL_BLOCK_FLOATS (1 << 18)
+#endif
+
+// The calling thread's im2col scratch, grown on demand and kept: a fresh malloc per call of a block
+// this size is an mmap whose pages fault in again on every call (kernel time on every convolution).
+// Each tfjs thread (main, inference, data-parallel replicas) calls from its own OS thread.
+static _Thread_local float *scratch;
+static _Thread_local size_t scratch_floats;
+
+static float *get_scratch(size_t floats) {
+  if (floats > scratch_floats) {
+    float *grown = realloc(scratch, floats * sizeof(float));
+    if (!grown) return NULL;
+    scratch = grown;
+    scratch_floats = floats;
+  }
+  return scratch;
+}
+
+// Env cleanup hook: frees the scratch of the thread whose env (a worker thread's) is torn down.
+static void free_scratch(void *arg) {
+  (void)arg;
+  free(scratch);
+  scratch = NULL;
+  scratch_floats = 0;
+}
+
+// y[r, c] = act(y[r, c] + bias[c]) over rows of co channels; act 0 linear, 1 relu, 2 relu6.
+VECTOR_CLONES static void bias_act(float *y, int64_t rows, int64_t co, const float *bias, int64_t act) {
+  for (int64_t r = 0; r < rows; r++) {
+    float *row = y + r * co;
+    for (int64_t c = 0; c < co; c++) {
+      float t = row[c] + (bias ? bias[c] : 0.0f);
+      if (act >= 1) t = t < 0 ? 0 : t;
+      if (act == 2) t = t > 6 ? 6 : t;
+      row[c] = t;
+    }
+  }
+}
 
 typedef struct {
   int64_t n, h, w, ci, ho, wo, co, fh, fw, sh, sw, dh, dw, pt, pl;
@@ -174,6 +214,8 @@ static napi_value Conv(napi_env env, napi_callback_info info) {
   }
   float *base = (float *)data;
   float *x = base + px / 4, *w = base + pw / 4, *y = base + py / 4;
+  const float *bias = pb >= 0 ? base + pb / 4 : NULL;
+  int epilogue = mode == 0 && (bias || act != 0);
   int64_t k = s.fh * s.fw * s.ci, p = s.n * s.ho * s.wo;
   if (pointwise(&s)) {
     if (mode == 0)
@@ -182,44 +224,33 @@ static napi_value Conv(napi_env env, napi_callback_info info) {
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, s.co, p, 1, x, k, y, s.co, 0, w, s.co);
     else
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, p, k, s.co, 1, y, s.co, w, s.co, 0, x, k);
-  } else {
-    int64_t block = COL_BLOCK_FLOATS / k;
-    if (block < 1) block = 1;
-    if (block > p) block = p;
-    float *cols = malloc((size_t)(block * k) * sizeof(float));
-    if (!cols) {
-      napi_throw_error(env, "MODELSMITH_NATIVE_BLAS", "conv: out of memory for im2col");
-      return NULL;
-    }
-    if (mode == 2) memset(x, 0, (size_t)xs * sizeof(float));
-    for (int64_t p0 = 0; p0 < p; p0 += block) {
-      int64_t rows = p - p0 < block ? p - p0 : block;
-      if (mode == 0) {
-        im2col(x, cols, &s, p0, rows);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, s.co, k, 1, cols, k, w, s.co, 0,
-                    y + p0 * s.co, s.co);
-      } else if (mode == 1) {
-        im2col(x, cols, &s, p0, rows);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, s.co, rows, 1, cols, k,
-                    y + p0 * s.co, s.co, p0 == 0 ? 0 : 1, w, s.co);
-      } else {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, k, s.co, 1, y + p0 * s.co, s.co, w,
-                    s.co, 0, cols, k);
-        col2im(cols, x, &s, p0, rows);
-      }
-    }
-    free(cols);
+    if (epilogue) bias_act(y, p, s.co, bias, act);
+    return NULL;
   }
-  if (mode == 0 && (pb >= 0 || act != 0)) {
-    const float *bias = pb >= 0 ? base + pb / 4 : NULL;
-    for (int64_t r = 0; r < p; r++) {
-      float *row = y + r * s.co;
-      for (int64_t c = 0; c < s.co; c++) {
-        float t = row[c] + (bias ? bias[c] : 0.0f);
-        if (act >= 1 && t < 0) t = 0;
-        if (act == 2 && t > 6) t = 6;
-        row[c] = t;
-      }
+  int64_t block = COL_BLOCK_FLOATS / k;
+  if (block < 1) block = 1;
+  if (block > p) block = p;
+  float *cols = get_scratch((size_t)(block * k));
+  if (!cols) {
+    napi_throw_error(env, "MODELSMITH_NATIVE_BLAS", "conv: out of memory for im2col");
+    return NULL;
+  }
+  if (mode == 2) memset(x, 0, (size_t)xs * sizeof(float));
+  for (int64_t p0 = 0; p0 < p; p0 += block) {
+    int64_t rows = p - p0 < block ? p - p0 : block;
+    if (mode == 0) {
+      im2col(x, cols, &s, p0, rows);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, s.co, k, 1, cols, k, w, s.co, 0,
+                  y + p0 * s.co, s.co);
+      if (epilogue) bias_act(y + p0 * s.co, rows, s.co, bias, act);
+    } else if (mode == 1) {
+      im2col(x, cols, &s, p0, rows);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, s.co, rows, 1, cols, k, y + p0 * s.co,
+                  s.co, p0 == 0 ? 0 : 1, w, s.co);
+    } else {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, k, s.co, 1, y + p0 * s.co, s.co, w,
+                  s.co, 0, cols, k);
+      col2im(cols, x, &s, p0, rows);
     }
   }
   return NULL;
@@ -384,7 +415,8 @@ NAPI_MODULE_INIT() {
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_default, NULL},
       {"config", NULL, Config, NULL, NULL, NULL, napi_default, NULL},
   };
-  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok)
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok ||
+      napi_add_env_cleanup_hook(env, free_scratch, NULL) != napi_ok)
     return NULL;
   return exports;
 }

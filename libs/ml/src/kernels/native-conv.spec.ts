@@ -22,22 +22,26 @@ function randomPad(rand: () => number): Pad {
   ];
 }
 
-/** A random NHWC conv problem; pointwise (1x1, stride 1, no padding) one time in three. */
-function problem(rand: () => number, dilated: boolean) {
-  const pointwise = rand() < 0.33;
-  const fh = pointwise ? 1 : randInt(rand, 1, 4);
-  const fw = pointwise ? 1 : randInt(rand, 1, 4);
-  const strides = pointwise ? [1, 1] : [randInt(rand, 1, 3), randInt(rand, 1, 3)];
+/**
+ * A random NHWC conv problem; pointwise (1x1, stride 1, no padding) one time in three. `large` ones
+ * have an im2col matrix of several of the addon's blocks (2^18 floats each), the last one partial.
+ */
+function problem(rand: () => number, dilated: boolean, large = false) {
+  const pointwise = !large && rand() < 0.33;
+  const fh = pointwise ? 1 : randInt(rand, large ? 2 : 1, 4);
+  const fw = pointwise ? 1 : randInt(rand, large ? 2 : 1, 4);
+  const strides = pointwise || large ? [1, 1] : [randInt(rand, 1, 3), randInt(rand, 1, 3)];
   const dilations =
     dilated && !pointwise && strides[0] === 1 && strides[1] === 1
       ? [randInt(rand, 1, 2), randInt(rand, 1, 2)]
       : [1, 1];
   const pad: Pad = pointwise ? 'valid' : randomPad(rand);
+  const extra = large ? 32 : 0;
   const xShape = [
-    randInt(rand, 1, 3),
-    randInt(rand, fh * dilations[0], fh * dilations[0] + 7),
-    randInt(rand, fw * dilations[1], fw * dilations[1] + 7),
-    randInt(rand, 1, 13),
+    randInt(rand, 1, 3) + (large ? 3 : 0),
+    randInt(rand, fh * dilations[0] + extra, fh * dilations[0] + 7 + extra),
+    randInt(rand, fw * dilations[1] + extra, fw * dilations[1] + 7 + extra),
+    randInt(rand, 1, 13) + (large ? 16 : 0),
   ];
   const filterShape = [fh, fw, xShape[3], randInt(rand, 1, 19)];
   const info = tf.backend_util.computeConv2DInfo(
@@ -64,14 +68,34 @@ describe('native BLAS kernels (libs/ml/native, OpenBLAS on the wasm heap)', () =
     expect(nativeBlas(backend)).toBeNull();
   });
 
-  const cases = (name: string, run: (rand: () => number) => number) =>
-    it(`${name} matches the cpu backend on randomized shapes (native ${openBlasPresent ? 'on' : 'absent: wasm path'})`, () => {
+  /**
+   * The kernel on wasm against a reference: the cpu backend, or for large problems (where the cpu
+   * backend's filter gradient takes seconds) the wasm kernels with the addon off, which their own
+   * property tests hold to the cpu backend.
+   */
+  const versus = (
+    kernel: string,
+    inputs: Parameters<typeof runKernelOn>[2],
+    attrs: Record<string, unknown>,
+    large = false,
+  ) => {
+    const got = runKernelOn('wasm', kernel, inputs, attrs);
+    useNativeBlas(!large);
+    const want = runKernelOn(large ? 'wasm' : 'cpu', kernel, inputs, attrs);
+    useNativeBlas(true);
+    expect(got.shape).toEqual(want.shape);
+    return relError(got.values, want.values);
+  };
+
+  /** 40 randomized trials, every eighth a large one. */
+  const cases = (name: string, run: (rand: () => number, large: boolean) => number) =>
+    it(`${name} matches the cpu backend (large shapes: the addon-free wasm kernels) on randomized shapes (native ${openBlasPresent ? 'on' : 'absent: wasm path'})`, () => {
       const rand = prng(name.length * 7919);
-      for (let trial = 0; trial < 40; trial++) expect(run(rand)).toBeLessThan(2e-5);
+      for (let trial = 0; trial < 40; trial++) expect(run(rand, trial % 8 === 7)).toBeLessThan(2e-5);
     });
 
-  cases('FusedConv2D (bias, relu6, dilations)', (rand) => {
-    const p = problem(rand, true);
+  cases('FusedConv2D (bias, relu6, dilations)', (rand, large) => {
+    const p = problem(rand, true, large);
     const inputs = {
       x: { shape: p.xShape, values: randValues(rand, p.xShape) },
       filter: { shape: p.filterShape, values: randValues(rand, p.filterShape) },
@@ -84,36 +108,27 @@ describe('native BLAS kernels (libs/ml/native, OpenBLAS on the wasm heap)', () =
       dilations: p.dilations,
       activation: rand() < 0.5 ? 'relu6' : 'linear',
     };
-    const got = runKernelOn('wasm', 'FusedConv2D', inputs, attrs);
-    const want = runKernelOn('cpu', 'FusedConv2D', inputs, attrs);
-    expect(got.shape).toEqual(want.shape);
-    return relError(got.values, want.values);
+    return versus('FusedConv2D', inputs, attrs, large);
   });
 
-  cases('Conv2DBackpropFilter', (rand) => {
-    const p = problem(rand, false);
+  cases('Conv2DBackpropFilter', (rand, large) => {
+    const p = problem(rand, false, large);
     const inputs = {
       x: { shape: p.xShape, values: randValues(rand, p.xShape) },
       dy: { shape: p.outShape, values: randValues(rand, p.outShape) },
     };
     const attrs = { strides: p.strides, pad: p.pad, dataFormat: 'NHWC', filterShape: p.filterShape };
-    return relError(
-      runKernelOn('wasm', 'Conv2DBackpropFilter', inputs, attrs).values,
-      runKernelOn('cpu', 'Conv2DBackpropFilter', inputs, attrs).values,
-    );
+    return versus('Conv2DBackpropFilter', inputs, attrs, large);
   });
 
-  cases('Conv2DBackpropInput', (rand) => {
-    const p = problem(rand, false);
+  cases('Conv2DBackpropInput', (rand, large) => {
+    const p = problem(rand, false, large);
     const inputs = {
       dy: { shape: p.outShape, values: randValues(rand, p.outShape) },
       filter: { shape: p.filterShape, values: randValues(rand, p.filterShape) },
     };
     const attrs = { strides: p.strides, pad: p.pad, dataFormat: 'NHWC', inputShape: p.xShape };
-    return relError(
-      runKernelOn('wasm', 'Conv2DBackpropInput', inputs, attrs).values,
-      runKernelOn('cpu', 'Conv2DBackpropInput', inputs, attrs).values,
-    );
+    return versus('Conv2DBackpropInput', inputs, attrs, large);
   });
 
   cases('BatchMatMul / _FusedMatMul (transposes, broadcast batch, bias, relu)', (rand) => {
@@ -134,10 +149,7 @@ describe('native BLAS kernels (libs/ml/native, OpenBLAS on the wasm heap)', () =
     if (fused) inputs.bias = { shape: [n], values: randValues(rand, [n]) };
     const kernel = fused ? '_FusedMatMul' : 'BatchMatMul';
     const attrs = { transposeA: ta, transposeB: tb, ...(fused ? { activation: 'relu' } : {}) };
-    const got = runKernelOn('wasm', kernel, inputs, attrs);
-    const want = runKernelOn('cpu', kernel, inputs, attrs);
-    expect(got.shape).toEqual(want.shape);
-    return relError(got.values, want.values);
+    return versus(kernel, inputs, attrs);
   });
 
   it('trains a conv net with a constant tensor count (no leaks through the native path)', () => {
