@@ -19,6 +19,7 @@ export const engineProvider: Provider = {
       maxQueuedImages: config.SERVING_MAX_QUEUED_IMAGES,
       inference: config.SERVING_INFERENCE,
       threadBackend: config.ML_BACKEND,
+      threadNativeBlas: config.ML_NATIVE_BLAS !== 'off',
     }),
 };
 

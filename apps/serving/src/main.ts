@@ -34,7 +34,11 @@ async function bootstrap(): Promise<void> {
     const backend = await app.get<Engine>(ENGINE).startInferenceThread();
     logger.log(`serving: forward passes in an inference thread, on the ${backend} backend`);
   } else {
-    const backend = await initBackend({ prefer: cfg.ML_BACKEND, log: (m) => logger.log(m) });
+    const backend = await initBackend({
+      prefer: cfg.ML_BACKEND,
+      nativeBlas: cfg.ML_NATIVE_BLAS !== 'off',
+      log: (m) => logger.log(m),
+    });
     logger.log(`serving: forward passes in the request thread, on the ${backend.name} backend`);
   }
   app.setGlobalPrefix('v1');

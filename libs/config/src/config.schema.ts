@@ -117,6 +117,11 @@ export const configSchema = z.object({
 
   /** TensorFlow.js backend: auto picks tensorflow-gpu -> tensorflow -> wasm -> cpu. */
   ML_BACKEND: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  /**
+   * On wasm: run convolutions, matmuls and training batch norm on the native OpenBLAS addon where it
+   * is built (auto), or never (off: the wasm kernels only, e.g. to rule the addon out).
+   */
+  ML_NATIVE_BLAS: z.enum(['auto', 'off']).default('auto'),
 
 });
 

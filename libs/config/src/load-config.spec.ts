@@ -9,6 +9,12 @@ describe('loadConfig', () => {
     expect(cfg.REDIS_URL).toBe('redis://127.0.0.1:6379');
     expect(cfg.WORKER_QUEUES).toEqual(['cpu']);
     expect(cfg.ML_BACKEND).toBe('auto');
+    expect(cfg.ML_NATIVE_BLAS).toBe('auto');
+  });
+
+  it('takes ML_NATIVE_BLAS=off and names a bad value', () => {
+    expect(loadConfig({ ...minimal, ML_NATIVE_BLAS: 'off' }).ML_NATIVE_BLAS).toBe('off');
+    expect(() => loadConfig({ ...minimal, ML_NATIVE_BLAS: 'no' })).toThrow(/ML_NATIVE_BLAS/);
   });
 
   it('coerces numbers and lists', () => {

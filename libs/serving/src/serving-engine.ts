@@ -52,6 +52,8 @@ export interface ServingEngineOptions {
   foldBatchNorm?: boolean;
   /** tfjs backend of the inference thread (default 'auto'). */
   threadBackend?: BackendName | 'auto';
+  /** Whether the inference thread may use the native BLAS addon on wasm (default true). */
+  threadNativeBlas?: boolean;
   /** Delay before the one retry of a load that failed its integrity check (a training job may be rewriting the files). */
   integrityRetryMs?: number;
 }
@@ -311,7 +313,10 @@ export class ServingEngine {
    */
   private inferenceThread(): Promise<InferenceThread> {
     if (!this.thread) {
-      const starting = InferenceThread.start({ backend: this.options.threadBackend ?? 'auto' });
+      const starting = InferenceThread.start({
+        backend: this.options.threadBackend ?? 'auto',
+        nativeBlas: this.options.threadNativeBlas,
+      });
       this.thread = starting;
       starting.then(
         (thread) =>

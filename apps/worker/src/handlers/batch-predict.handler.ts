@@ -48,7 +48,7 @@ export class BatchPredictHandler implements JobHandler {
     const model = modelId ? await withTenant(this.db, tenantId, (tx) => tx.model.findFirst({ where: { id: modelId, status: 'READY' } })) : null;
     if (!model) throw new PermanentJobError('MODEL_NOT_FOUND', `model ${modelId ?? '(none)'} does not exist or was deleted`);
     await ctx.progress({ stage: 'loading-model', percent: 0 });
-    await initBackend({ prefer: this.config.ML_BACKEND });
+    await initBackend({ prefer: this.config.ML_BACKEND, nativeBlas: this.config.ML_NATIVE_BLAS !== 'off' });
 
     const ref: ModelRef = { modelId: model.id, version: model.updatedAt.toISOString(), prefix: model.artifactPrefix };
     const engine = new ServingEngine({ reader: objectArtifactReader(this.store), maxModelBytes: 4 * 1024 ** 3, maxBatchSize: CHUNK, maxBatchWaitMs: 0, maxQueuedImages: CHUNK * 2 });

@@ -45,7 +45,11 @@ export class TrainHandler implements JobHandler {
   ) {}
 
   private ensureBackend(): Promise<unknown> {
-    this.backend ??= initBackend({ prefer: this.config.ML_BACKEND, log: (m) => this.logger.log(m) });
+    this.backend ??= initBackend({
+      prefer: this.config.ML_BACKEND,
+      nativeBlas: this.config.ML_NATIVE_BLAS !== 'off',
+      log: (m) => this.logger.log(m),
+    });
     return this.backend;
   }
 

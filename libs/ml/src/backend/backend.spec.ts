@@ -1,5 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { currentBackend, initBackend } from '.';
+import { nativeBlas } from '../kernels/native-blas';
+
+/** scripts/build-native.sh builds the addon wherever OpenBLAS's header is found (CI installs it). */
+const openBlasPresent = spawnSync('cc', ['-E', '-'], { input: '#include <cblas.h>\n' }).status === 0;
 
 describe('initBackend', () => {
   it('falls back to wasm when the native backends are absent, logs the choice and registers the training kernels', async () => {
@@ -37,5 +43,22 @@ describe('initBackend', () => {
     const info = await initBackend({ prefer: 'tensorflow', log: (m) => logs.push(m) });
     expect(info.name).toBe('wasm');
     expect(logs.join('\n')).toMatch(/tensorflow unavailable/);
+  });
+
+  it(`turns the native BLAS addon off and on again when asked (built here: ${openBlasPresent ? 'yes' : 'no'})`, async () => {
+    const wasm = () => tf.findBackend('wasm') as unknown as BackendWasm;
+    const logs: string[] = [];
+    await initBackend({ prefer: 'cpu' });
+    const off = await initBackend({ prefer: 'wasm', nativeBlas: false, log: (m) => logs.push(m) });
+    expect(off.nativeBlas).toBeNull();
+    expect(nativeBlas(wasm())).toBeNull();
+    expect(logs.join('\n')).toMatch(/native BLAS off/);
+    // Already on wasm: the option still applies, without a backend switch.
+    const on = await initBackend({ prefer: 'wasm', nativeBlas: true });
+    expect(on.nativeBlas !== null).toBe(openBlasPresent);
+    expect(nativeBlas(wasm()) !== null).toBe(openBlasPresent);
+    expect((await initBackend({ nativeBlas: false })).nativeBlas).toBeNull();
+    expect(nativeBlas(wasm())).toBeNull();
+    await initBackend({ nativeBlas: true });
   });
 });

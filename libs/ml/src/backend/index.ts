@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmTrainingKernels } from '../kernels';
-import { loadNativeBlas } from '../kernels/native-blas';
+import { loadNativeBlas, useNativeBlas } from '../kernels/native-blas';
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 
@@ -10,6 +10,11 @@ export interface InitBackendOptions {
   prefer?: BackendName | 'auto';
   /** Threads for the wasm backend (only used by its multi-threaded build; see docs/ml-engine.md). */
   wasmThreads?: number;
+  /**
+   * With wasm: whether the native BLAS addon may run (default true; it still needs to be built). False
+   * keeps every kernel on wasm, for this thread (each worker thread initialises its own backend).
+   */
+  nativeBlas?: boolean;
   log?: (msg: string) => void;
 }
 
@@ -17,7 +22,7 @@ export interface BackendInfo {
   name: BackendName;
   /** Kernels this library registered for the chosen backend (empty unless wasm). */
   kernelsRegistered: string[];
-  /** With wasm: the native BLAS addon's OpenBLAS build and core (libs/ml/native), or null if absent. */
+  /** With wasm: the native BLAS addon's OpenBLAS build and core (libs/ml/native); null if absent or off. */
   nativeBlas: string | null;
 }
 
@@ -82,6 +87,12 @@ async function tryBackend(name: BackendName, opts: InitBackendOptions): Promise<
   }
 }
 
+/** Applies `opts.nativeBlas` and returns the addon's build when it will run, else null. */
+function nativeBlasState(opts: InitBackendOptions): string | null {
+  useNativeBlas(opts.nativeBlas !== false);
+  return opts.nativeBlas === false ? null : (loadNativeBlas()?.config() ?? null);
+}
+
 async function choose(opts: InitBackendOptions): Promise<BackendInfo> {
   const log = opts.log ?? (() => undefined);
   const prefer = opts.prefer ?? 'auto';
@@ -93,10 +104,14 @@ async function choose(opts: InitBackendOptions): Promise<BackendInfo> {
     }
     await tf.ready();
     const kernelsRegistered = name === 'wasm' ? registerWasmTrainingKernels() : [];
-    const nativeBlas = name === 'wasm' ? (loadNativeBlas()?.config() ?? null) : null;
+    const nativeBlas = name === 'wasm' ? nativeBlasState(opts) : null;
     const info: BackendInfo = { name, kernelsRegistered, nativeBlas };
     const blasNote =
-      name !== 'wasm' ? '' : nativeBlas ? `; native BLAS: ${nativeBlas}` : '; native BLAS absent';
+      name !== 'wasm'
+        ? ''
+        : nativeBlas
+          ? `; native BLAS: ${nativeBlas}`
+          : `; native BLAS ${opts.nativeBlas === false ? 'off (ML_NATIVE_BLAS)' : 'absent'}`;
     const extra = kernelsRegistered.length
       ? ` (+${kernelsRegistered.length} training kernels${blasNote})`
       : '';
@@ -117,7 +132,12 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
   const run = queue.then(async () => {
     const prefer = opts.prefer ?? 'auto';
     const active = current && tf.getBackend() === TF_NAME[current.name];
-    if (current && active && (prefer === 'auto' || prefer === current.name)) return current;
+    if (current && active && (prefer === 'auto' || prefer === current.name)) {
+      if (current.name === 'wasm' && opts.nativeBlas !== undefined) {
+        current = { ...current, nativeBlas: nativeBlasState(opts) };
+      }
+      return current;
+    }
     current = await choose(opts);
     return current;
   });

@@ -14,6 +14,8 @@ export interface DataParallelOptions {
   workers?: number;
   /** Backend inside the workers (default wasm: one thread per instance, so one worker per core). */
   backend?: BackendName;
+  /** Whether the workers may use the native BLAS addon on wasm (default true; see initBackend). */
+  nativeBlas?: boolean;
   /** Absolute path of a module each worker requires before loading the model (custom layers...). */
   setupModule?: string;
 }
@@ -130,6 +132,7 @@ export class DataParallelTrainer {
             optimizer: opts.optimizer,
             loss: opts.loss,
             backend: opts.backend ?? 'wasm',
+            nativeBlas: opts.nativeBlas,
             grads,
             weights,
             paramCount,

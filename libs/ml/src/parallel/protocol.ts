@@ -25,6 +25,8 @@ export interface ReplicaInit {
   optimizer: OptimizerSpec;
   loss: LossName;
   backend: BackendName;
+  /** Passed to initBackend in the worker (undefined: its default). */
+  nativeBlas?: boolean;
   /** Shared gradient slots: one row of `paramCount` floats per worker. */
   grads: SharedArrayBuffer;
   /**

@@ -69,7 +69,7 @@ export class Replica {
   }
 
   static async create(init: ReplicaInit): Promise<Replica> {
-    await initBackend({ prefer: init.backend });
+    await initBackend({ prefer: init.backend, nativeBlas: init.nativeBlas });
     if (init.setupModule) {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       require(init.setupModule);

@@ -48,7 +48,7 @@ async function handle(msg: ToInferenceThread): Promise<{ result: unknown; transf
 }
 
 const init = workerData as InferenceThreadInit;
-initBackend({ prefer: init.backend }).then(
+initBackend({ prefer: init.backend, nativeBlas: init.nativeBlas }).then(
   (backend) => {
     port.on('message', (msg: ToInferenceThread) => {
       handle(msg).then(

@@ -12,6 +12,8 @@ export interface BuildOptions {
 /** workerData of the inference thread. */
 export interface InferenceThreadInit {
   backend: BackendName | 'auto';
+  /** Passed to initBackend in the thread (undefined: its default, the addon where built). */
+  nativeBlas?: boolean;
 }
 
 /** A model the thread built: its weight bytes and, when asked for, its measured batch size. */
