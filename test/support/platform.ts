@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
+import { appendFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createSystemPrismaClient, type PrismaClient } from '@modelsmith/db';
 import { createTestDatabase, TEST_APP_PASSWORD, type TestDatabase } from '@modelsmith/db/testing';
@@ -37,8 +38,12 @@ function launch(script: string, env: Record<string, string>): ManagedProcess {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
+  // PLATFORM_OUTPUT_DIR=/tmp/out also appends each process's output to <dir>/<app>-<pid>.log (benchmarks).
+  const dir = process.env.PLATFORM_OUTPUT_DIR;
+  const file = dir ? join(dir, `${script.split('/')[1]}-${child.pid}.log`) : undefined;
   const keep = (b: Buffer) => {
     out = (out + b.toString()).slice(-200_000);
+    if (file) appendFileSync(file, b);
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
