@@ -7,18 +7,22 @@ import { imageBatches, loadFashionMnist, subsetByClass, type ImageDataset } from
 /**
  * Quality gate (issue 3, item 9b): a backbone the project pretrains on five Fashion-MNIST classes
  * transfers to the other five with 20 training images per class better than training the same
- * network from scratch on the same 100 images — mean over 3 seeds, measured on the official test
+ * network from scratch on the same 100 images — mean over 6 seeds, measured on the official test
  * images (1,000 per class) of the five target classes.
  *
  * Source classes: Trouser, Sandal, Sneaker, Bag, Ankle boot (all their 30,000 training images,
- * 2 epochs). Target classes: T-shirt/top, Pullover, Dress, Coat, Shirt — the five mutually
+ * 4 epochs). Target classes: T-shirt/top, Pullover, Dress, Coat, Shirt — the five mutually
  * confusable upper-body garments, where 100 images are too few to learn good features from scratch.
  * Transfer = the pretrained convolution blocks of the zoo's small_cnn_xs, frozen, with a fresh dense
  * feature layer and head; scratch = the same network randomly initialised. Both train 40 epochs
  * (adam 2e-3, batch 20).
  *
- * Measured (wasm): source-test accuracy 97.2%; target-test accuracy scratch 64.6/63.9/63.1%
- * (mean 63.9%), transfer 65.7/67.4/67.4% (mean 66.8%): +3.0 points, transfer ahead on every seed.
+ * Measured (wasm + native kernels, 2026-12-03): source-test accuracy 98.0%; target-test accuracy
+ * scratch 64.7/64.2/64.4/65.2/62.1/66.4% (mean 64.5%), transfer 69.4/69.3/69.2/68.3/64.0/71.7%
+ * (mean 68.7%): +4.2 points, transfer ahead on every seed (by 1.9-5.3). With 2 pretraining epochs
+ * and 3 seeds (the earlier setup) the gap was +3.0 points on the wasm kernels and +1.8 after the
+ * native kernels changed the float rounding (per seed 1.1-2.5; 6 seeds: +2.0, one seed +0.2): too
+ * close to the margin to be a gate, so the backbone now pretrains longer and the mean has more seeds.
  * The asserted margin is 2 points. Other measured setups (see docs/ml-engine.md): with the
  * first five classes as source, scratch on the last five (footwear, bag, shirt) already reaches
  * 90% and no transfer variant beat it; fine-tuning the whole pretrained backbone, or freezing it
@@ -26,7 +30,7 @@ import { imageBatches, loadFashionMnist, subsetByClass, type ImageDataset } from
  */
 const SOURCE = [1, 5, 7, 8, 9];
 const TARGET = [0, 2, 3, 4, 6];
-const SEEDS = [1, 2, 3];
+const SEEDS = [1, 2, 3, 4, 5, 6];
 const FEW_SHOT_PER_CLASS = 20;
 const FEW_SHOT_EPOCHS = 40;
 const ASSERTED_MARGIN = 0.02;
@@ -36,7 +40,7 @@ const INPUT = { height: 28, width: 28, channels: 1 as const };
 type Mode = 'scratch' | 'transfer';
 
 describe('transfer quality (Fashion-MNIST, 5 pretraining classes -> 5 new classes, 20 images each)', () => {
-  it('transfer beats training from scratch by a clear margin (mean over 3 seeds)', async () => {
+  it('transfer beats training from scratch by a clear margin (mean over 6 seeds)', async () => {
     await initBackend();
     const trainSet = await loadFashionMnist({ split: 'train' });
     const testSet = await loadFashionMnist({ split: 'test' });
@@ -52,7 +56,7 @@ describe('transfer quality (Fashion-MNIST, 5 pretraining classes -> 5 new classe
     });
     await train(pre.model, {
       data: imageBatches(source, { batchSize: 64, shuffle: true }),
-      epochs: 2,
+      epochs: 4,
       seed: 0,
       learningRate: 2e-3,
       lrSchedule: { type: 'cosine', warmupSteps: 30 },
