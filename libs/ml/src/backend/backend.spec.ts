@@ -1,11 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { currentBackend, initBackend } from '.';
 import { nativeBlas } from '../kernels/native-blas';
+import { openBlasPresent } from '../kernels/test-utils';
 
-/** scripts/build-native.sh builds the addon wherever OpenBLAS's header is found (CI installs it). */
-const openBlasPresent = spawnSync('cc', ['-E', '-'], { input: '#include <cblas.h>\n' }).status === 0;
 
 describe('initBackend', () => {
   it('falls back to wasm when the native backends are absent, logs the choice and registers the training kernels', async () => {

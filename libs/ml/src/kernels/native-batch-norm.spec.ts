@@ -1,12 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend';
 import { BN_TRAIN_GRAD_KERNEL, BN_TRAIN_KERNEL, batchNormTrain, canFuseBatchNorm } from './native-batch-norm';
 import { useNativeBlas } from './native-blas';
-import { prng, randInt, randValues, relError, useBackend } from './test-utils';
+import { openBlasPresent, prng, randInt, randValues, relError, useBackend } from './test-utils';
 
-/** scripts/build-native.sh builds the addon wherever OpenBLAS's header is found (CI installs it). */
-const openBlasPresent = spawnSync('cc', ['-E', '-'], { input: '#include <cblas.h>\n' }).status === 0;
 
 type Arrays = Float32Array[];
 

@@ -1,12 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { initBackend } from '../backend';
 import { loadNativeBlas, nativeBlas, useNativeBlas } from './native-blas';
-import { prng, randInt, randValues, relError, runKernelOn } from './test-utils';
+import { openBlasPresent, prng, randInt, randValues, relError, runKernelOn } from './test-utils';
 
-/** scripts/build-native.sh builds the addon wherever OpenBLAS's header is found (CI installs it). */
-const openBlasPresent = spawnSync('cc', ['-E', '-'], { input: '#include <cblas.h>\n' }).status === 0;
 
 type Pad = 'same' | 'valid' | number[][];
 function randomPad(rand: () => number): Pad {

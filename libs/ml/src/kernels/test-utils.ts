@@ -1,4 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
+
+/**
+ * Whether OpenBLAS's header is found, so scripts/build-native.sh has built the native addon (CI
+ * installs libopenblas-dev): specs of the native paths expect it loaded exactly then.
+ */
+export const openBlasPresent = spawnSync('cc', ['-E', '-'], { input: '#include <cblas.h>\n' }).status === 0;
 
 /** mulberry32: small, fast, fixed-seed PRNG for reproducible property tests. */
 export function prng(seed: number): () => number {
