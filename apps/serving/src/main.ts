@@ -39,8 +39,9 @@ async function bootstrap(): Promise<void> {
   const logger = app.get(Logger);
   app.useLogger(logger);
   if (cfg.SERVING_INFERENCE === 'thread') {
-    const backend = await app.get<Engine>(ENGINE).startInferenceThread();
-    logger.log(`serving: forward passes in an inference thread, on the ${backend} backend`);
+    const thread = await app.get<Engine>(ENGINE).startInferenceThread();
+    const blas = thread?.backend !== 'wasm' ? '' : `; native BLAS: ${thread.nativeBlas ?? 'absent or off'}`;
+    logger.log(`serving: forward passes in an inference thread, on the ${thread?.backend} backend${blas}`);
   } else {
     const backend = await initBackend({
       prefer: cfg.ML_BACKEND,

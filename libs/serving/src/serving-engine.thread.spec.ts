@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import {
   classifyImages,
+  currentBackend,
   initBackend,
   InMemoryArtifactStore,
   loadExportedModel,
@@ -47,6 +48,19 @@ describe('ServingEngine with inference in a worker thread', () => {
   });
 
   afterAll(closeAll);
+
+  it('says which backend the thread runs on, and whether its kernels use the native BLAS addon', async () => {
+    // The same addon build as this thread's (null where it is not built).
+    expect(await engine().startInferenceThread()).toEqual({
+      backend: 'wasm',
+      nativeBlas: currentBackend()?.nativeBlas,
+    });
+    expect(await engine({ threadNativeBlas: false }).startInferenceThread()).toEqual({
+      backend: 'wasm',
+      nativeBlas: null,
+    });
+    expect(await engine({ inference: 'in-process' }).startInferenceThread()).toBeUndefined();
+  });
 
   it('holds the weights in the thread, not here, and frees them there when a model leaves the cache', async () => {
     const here = tf.memory().numTensors;

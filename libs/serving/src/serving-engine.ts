@@ -198,12 +198,14 @@ export class ServingEngine {
 
   /**
    * Starts the inference thread now rather than at the first model load (so the first request does
-   * not wait for it) and says which tfjs backend it runs on; undefined with in-process inference.
+   * not wait for it) and says which tfjs backend it runs on, with the native BLAS addon's build when its
+   * kernels use it (null: absent or off); undefined with in-process inference.
    */
-  async startInferenceThread(): Promise<string | undefined> {
+  async startInferenceThread(): Promise<{ backend: string; nativeBlas: string | null } | undefined> {
     if (this.options.inference !== 'thread') return undefined;
     if (this.closed) throw new ServingClosedError();
-    return (await this.inferenceThread()).backend;
+    const { backend, nativeBlas } = await this.inferenceThread();
+    return { backend, nativeBlas };
   }
 
   /** tf.memory() inside the inference thread and how many models it holds; undefined when none is running. */

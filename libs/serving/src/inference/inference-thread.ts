@@ -36,6 +36,8 @@ export class InferenceThread {
     private readonly worker: Worker,
     /** The tfjs backend the thread runs on. */
     readonly backend: string,
+    /** With wasm: the native BLAS addon's build when the thread's kernels use it, else null. */
+    readonly nativeBlas: string | null,
   ) {
     worker.on('message', (msg: FromInferenceThread) => {
       if (msg.type !== 'done' && msg.type !== 'error') return;
@@ -59,7 +61,7 @@ export class InferenceThread {
       worker.once('message', (msg: FromInferenceThread) => {
         worker.off('error', reject);
         worker.off('exit', onExit);
-        if (msg.type === 'ready') return resolve(new InferenceThread(worker, msg.backend));
+        if (msg.type === 'ready') return resolve(new InferenceThread(worker, msg.backend, msg.nativeBlas));
         void worker.terminate();
         reject(msg.type === 'failed' ? fromThreadError(msg.error) : new Error(`inference thread: unexpected ${msg.type} while starting`));
       });

@@ -56,7 +56,7 @@ initBackend({ prefer: init.backend, nativeBlas: init.nativeBlas }).then(
         (e: unknown) => send({ type: 'error', id: msg.id, error: toThreadError(e) }),
       );
     });
-    send({ type: 'ready', backend: backend.name });
+    send({ type: 'ready', backend: backend.name, nativeBlas: backend.nativeBlas });
   },
   (e: unknown) => send({ type: 'failed', error: toThreadError(e) }),
 );

@@ -37,7 +37,7 @@ export interface ThreadError {
 }
 
 export type FromInferenceThread =
-  | { type: 'ready'; backend: string }
+  | { type: 'ready'; backend: string; nativeBlas: string | null }
   | { type: 'failed'; error: ThreadError }
   | { type: 'done'; id: number; result: unknown }
   | { type: 'error'; id: number; error: ThreadError };
