@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnApplicationShutdown, type Provider } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
+import { APP_CONFIG, mlBackendOptions, type AppConfig } from '@modelsmith/config';
 import { ServingEngine } from '@modelsmith/serving';
 import { OBJECT_STORE, objectBytesReader, type ObjectStore } from '@modelsmith/storage';
 
@@ -19,7 +19,7 @@ export const engineProvider: Provider = {
       maxQueuedImages: config.SERVING_MAX_QUEUED_IMAGES,
       inference: config.SERVING_INFERENCE,
       threadBackend: config.ML_BACKEND,
-      threadNativeBlas: config.ML_NATIVE_BLAS !== 'off',
+      threadNativeBlas: mlBackendOptions(config).nativeBlas,
     }),
 };
 

@@ -10,7 +10,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
-import { ConfigError, loadConfig, type AppConfig } from '@modelsmith/config';
+import { ConfigError, loadConfig, mlBackendOptions, type AppConfig } from '@modelsmith/config';
 import { ProblemFilter } from '@modelsmith/http';
 import { initBackend } from '@modelsmith/ml';
 import { ENGINE, type Engine } from './engine.provider';
@@ -43,11 +43,7 @@ async function bootstrap(): Promise<void> {
     const blas = thread?.backend !== 'wasm' ? '' : `; native BLAS: ${thread.nativeBlas ?? 'absent or off'}`;
     logger.log(`serving: forward passes in an inference thread, on the ${thread?.backend} backend${blas}`);
   } else {
-    const backend = await initBackend({
-      prefer: cfg.ML_BACKEND,
-      nativeBlas: cfg.ML_NATIVE_BLAS !== 'off',
-      log: (m) => logger.log(m),
-    });
+    const backend = await initBackend({ ...mlBackendOptions(cfg), log: (m) => logger.log(m) });
     logger.log(`serving: forward passes in the request thread, on the ${backend.name} backend`);
   }
   app.setGlobalPrefix('v1');

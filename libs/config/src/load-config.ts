@@ -30,3 +30,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!parsed.success) throw new ConfigError(formatIssues(parsed.error));
   return Object.freeze(parsed.data);
 }
+
+/** The ML backend settings as `initBackend` options (@modelsmith/ml): preferred backend, addon on/off. */
+export function mlBackendOptions(cfg: Pick<AppConfig, 'ML_BACKEND' | 'ML_NATIVE_BLAS'>): {
+  prefer: AppConfig['ML_BACKEND'];
+  nativeBlas: boolean;
+} {
+  return { prefer: cfg.ML_BACKEND, nativeBlas: cfg.ML_NATIVE_BLAS !== 'off' };
+}

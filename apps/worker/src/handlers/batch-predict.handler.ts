@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { PassThrough } from 'node:stream';
 import { once } from 'node:events';
-import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
+import { APP_CONFIG, mlBackendOptions, type AppConfig } from '@modelsmith/config';
 import { JOBS } from '@modelsmith/contracts';
 import { APP_PRISMA, withTenant, type PrismaClient } from '@modelsmith/db';
 import { archiveFiles, IngestionError, openArchive } from '@modelsmith/datasets';
@@ -48,7 +48,7 @@ export class BatchPredictHandler implements JobHandler {
     const model = modelId ? await withTenant(this.db, tenantId, (tx) => tx.model.findFirst({ where: { id: modelId, status: 'READY' } })) : null;
     if (!model) throw new PermanentJobError('MODEL_NOT_FOUND', `model ${modelId ?? '(none)'} does not exist or was deleted`);
     await ctx.progress({ stage: 'loading-model', percent: 0 });
-    await initBackend({ prefer: this.config.ML_BACKEND, nativeBlas: this.config.ML_NATIVE_BLAS !== 'off' });
+    await initBackend(mlBackendOptions(this.config));
 
     const ref: ModelRef = { modelId: model.id, version: model.updatedAt.toISOString(), prefix: model.artifactPrefix };
     const engine = new ServingEngine({ reader: objectArtifactReader(this.store), maxModelBytes: 4 * 1024 ** 3, maxBatchSize: CHUNK, maxBatchWaitMs: 0, maxQueuedImages: CHUNK * 2 });

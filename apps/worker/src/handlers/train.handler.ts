@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
+import { APP_CONFIG, mlBackendOptions, type AppConfig } from '@modelsmith/config';
 import { JOBS, type JobRef } from '@modelsmith/contracts';
 import { APP_PRISMA, Prisma, withTenant, type PrismaClient } from '@modelsmith/db';
 import { loadShardIndex } from '@modelsmith/datasets';
@@ -45,11 +45,7 @@ export class TrainHandler implements JobHandler {
   ) {}
 
   private ensureBackend(): Promise<unknown> {
-    this.backend ??= initBackend({
-      prefer: this.config.ML_BACKEND,
-      nativeBlas: this.config.ML_NATIVE_BLAS !== 'off',
-      log: (m) => this.logger.log(m),
-    });
+    this.backend ??= initBackend({ ...mlBackendOptions(this.config), log: (m) => this.logger.log(m) });
     return this.backend;
   }
 

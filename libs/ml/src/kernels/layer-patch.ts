@@ -7,6 +7,12 @@ export type LayerCall<L> = (
   kwargs: tf.serialization.ConfigDict,
 ) => tf.Tensor;
 
+/** The one input tensor of a layer call, or undefined when the call has several. */
+export function singleInput(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor | undefined {
+  if (!Array.isArray(inputs)) return inputs;
+  return inputs.length === 1 ? inputs[0] : undefined;
+}
+
 /**
  * Replaces `call` on the prototype of the tfjs-layers class registered as `className` (the one that
  * deserialized models instantiate) with `replace(original)`. Marks the prototype with `marker` so a

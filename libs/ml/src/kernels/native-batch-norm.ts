@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { nativeBlas, wasmHeap } from './native-blas';
 import { heapOffset } from './simd';
-import { patchLayerCall } from './layer-patch';
+import { patchLayerCall, singleInput } from './layer-patch';
 
 /**
  * Training-mode batch normalization as one kernel pair on the native addon.
@@ -132,12 +132,11 @@ export function registerFusedBatchNorm(): void {
     PATCHED,
     (original) =>
       function (inputs, kwargs) {
-        const x = Array.isArray(inputs) ? inputs[0] : inputs;
+        const x = singleInput(inputs);
         const gamma = this.gamma?.read() ?? null;
         const beta = this.beta?.read() ?? null;
-        const lastAxis = this.axis === -1 || this.axis === x.rank - 1;
-        const single = !Array.isArray(inputs) || inputs.length === 1;
-        if (!kwargs?.training || !single || !lastAxis || !canFuseBatchNorm(x, gamma, beta)) {
+        const lastAxis = x !== undefined && (this.axis === -1 || this.axis === x.rank - 1);
+        if (!kwargs?.training || !x || !lastAxis || !canFuseBatchNorm(x, gamma, beta)) {
           return original.call(this, inputs, kwargs);
         }
         return tf.tidy(() => {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { CLIP_GRAD_KERNEL } from './clip-grad';
-import { patchLayerCall } from './layer-patch';
+import { patchLayerCall, singleInput } from './layer-patch';
 
 /**
  * The smallest positive float32 (a denormal; WebAssembly does not flush them): `x >= JUST_ABOVE_ZERO`
@@ -57,9 +57,8 @@ export function registerClippedRelu(): void {
     PATCHED,
     (original) =>
       function (inputs, kwargs) {
-        const x = Array.isArray(inputs) ? inputs[0] : inputs;
-        const single = !Array.isArray(inputs) || inputs.length === 1;
-        if (!single || !canClipRelu(x, this.maxValue)) return original.call(this, inputs, kwargs);
+        const x = singleInput(inputs);
+        if (!x || !canClipRelu(x, this.maxValue)) return original.call(this, inputs, kwargs);
         return clippedRelu(x, this.maxValue);
       },
   );
