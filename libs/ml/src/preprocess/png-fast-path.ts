@@ -104,7 +104,7 @@ function unfilter(raw: Buffer, w: number, h: number, bpp: number): Uint8Array | 
     const up = row - stride;
     switch (raw[src - 1]) {
       case 0:
-        for (let x = 0; x < stride; x++) buf[row + x] = raw[src + x];
+        buf.set(raw.subarray(src, src + stride), row);
         break;
       case 1:
         for (let x = 0; x < bpp; x++) buf[row + x] = raw[src + x];
