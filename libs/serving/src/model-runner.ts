@@ -5,6 +5,17 @@ import type { InferenceThread } from './inference/inference-thread';
 import type { BuildOptions } from './inference/protocol';
 import { imageShapeOf } from './image-shape';
 
+/** What one forward pass gave: class probabilities, and how long the pass itself ran. */
+export interface ForwardResult {
+  /** `count` rows of class probabilities, back to back. */
+  probabilities: Float32Array;
+  /**
+   * Milliseconds the pass ran, timed on the thread that ran it: not the hand-over to an inference
+   * thread, nor the wait there behind another pass. Summed per model in the serving stats.
+   */
+  passMs: number;
+}
+
 /** Where a served model's forward passes run. */
 export interface ModelRunner {
   /** Bytes its weights occupy. */
@@ -12,7 +23,7 @@ export interface ModelRunner {
   /** The inference thread holding the model, when it is not on the calling thread. */
   readonly thread?: InferenceThread;
   /** Class probabilities of `count` images packed HWC back to back, row after row. May take over `input`. */
-  forward(input: Float32Array, count: number, shape: readonly [number, number, number]): Promise<Float32Array>;
+  forward(input: Float32Array, count: number, shape: readonly [number, number, number]): Promise<ForwardResult>;
   /** Frees the weights (a forward pass is never running when this is called). */
   dispose(): Promise<void>;
 }
@@ -30,12 +41,14 @@ export class InProcessRunner implements ModelRunner {
     this.bytes = weightBytes(model);
   }
 
-  async forward(input: Float32Array, count: number, [h, w, c]: readonly [number, number, number]): Promise<Float32Array> {
-    const probabilities = tf.tidy(() => this.model.predict(tf.tensor4d(input, [count, h, w, c])) as tf.Tensor);
+  async forward(input: Float32Array, count: number, [h, w, c]: readonly [number, number, number]): Promise<ForwardResult> {
+    const started = performance.now();
+    const output = tf.tidy(() => this.model.predict(tf.tensor4d(input, [count, h, w, c])) as tf.Tensor);
     try {
-      return (await probabilities.data()) as Float32Array;
+      const probabilities = (await output.data()) as Float32Array;
+      return { probabilities, passMs: performance.now() - started };
     } finally {
-      probabilities.dispose();
+      output.dispose();
     }
   }
 
@@ -81,7 +94,7 @@ export class ThreadRunner implements ModelRunner {
     readonly bytes: number,
   ) {}
 
-  forward(input: Float32Array, count: number): Promise<Float32Array> {
+  forward(input: Float32Array, count: number): Promise<ForwardResult> {
     return this.thread.predict(this.handle, input, count);
   }
 

@@ -27,6 +27,8 @@ export class ServedModel {
   readonly batcher: MicroBatcher<ModelInput, ImageClassification>;
   readonly inputShape: [number, number, number];
   lastUsedAt = Date.now();
+  /** Milliseconds its forward passes ran, summed (each timed where it ran; see ForwardResult.passMs). */
+  forwardMs = 0;
   /** Resolves once the weights are freed (after dispose() and the end of any running forward pass). */
   readonly freed: Promise<void>;
   private users = 0;
@@ -124,7 +126,8 @@ export class ServedModel {
     const size = h * w * c;
     const packed = new Float32Array(inputs.length * size);
     inputs.forEach((input, i) => packed.set(input.data, i * size));
-    const values = await this.runner.forward(packed, inputs.length, this.inputShape);
+    const { probabilities: values, passMs } = await this.runner.forward(packed, inputs.length, this.inputShape);
+    this.forwardMs += passMs;
     const classes = this.manifest.classNames;
     return inputs.map((input, i) => rankRow(values.subarray(i * classes.length, (i + 1) * classes.length), classes, input.topK));
   }

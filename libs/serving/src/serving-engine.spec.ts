@@ -53,6 +53,22 @@ describe.each(['in-process', 'thread'] as const)('ServingEngine (wasm backend, r
     expect(stats.batches).toBeGreaterThanOrEqual(2); // 12 images, at most 8 per pass
   });
 
+  it('sums the time its forward passes ran (forwardMs): growing with each pass, never more than the wall time they took', async () => {
+    const e = engine({ maxBatchWaitMs: 0 });
+    await e.warm(refs[0]);
+    const forwardMs = () => e.stats().models.find((m) => m.modelId === 'm1')!.forwardMs;
+    expect(forwardMs()).toBe(0); // no calibration: no pass yet
+    const started = performance.now();
+    await e.predict(refs[0], inputs.slice(0, 4), { deadline: soon() });
+    const one = forwardMs();
+    expect(one).toBeGreaterThan(0);
+    await Promise.all([0, 3, 6, 9].map((i) => e.predict(refs[0], inputs.slice(i, i + 3), { deadline: soon() })));
+    const elapsed = performance.now() - started;
+    expect(forwardMs()).toBeGreaterThan(one);
+    // Passes of one model never overlap (one thread runs them), and hand-over and waiting are not counted.
+    expect(forwardMs()).toBeLessThanOrEqual(elapsed);
+  });
+
   it('loads a model once for concurrent first requests', async () => {
     const e = engine();
     await Promise.all([0, 1, 2, 3].map((i) => e.predict(refs[2], [inputs[i]], { deadline: soon() })));

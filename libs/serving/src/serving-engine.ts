@@ -85,6 +85,12 @@ export interface ServingStats {
     batches: number;
     images: number;
     imagesPerSecond: number;
+    /**
+     * Milliseconds its forward passes ran so far, each timed on the thread that ran it (hand-over and
+     * waiting excluded): over an interval, its change divided by the interval is the share of the
+     * inference thread the model kept busy, and divided by the change in `images`, its cost per image.
+     */
+    forwardMs: number;
     lastUsedAt: string;
   }>;
   totalBytes: number;
@@ -190,6 +196,7 @@ export class ServingEngine {
         batches: b.batches,
         images: b.items,
         imagesPerSecond: b.itemsPerSecond,
+        forwardMs: Math.round(m.forwardMs * 10) / 10,
         lastUsedAt: new Date(m.lastUsedAt).toISOString(),
       };
     });

@@ -1,5 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import { ModelArtifactError, spawnModuleWorker, type ExportedArtifacts, type ModelArtifactErrorCode } from '@modelsmith/ml';
+import type { ForwardResult } from '../model-runner';
 import type { BuildOptions, FromInferenceThread, InferenceThreadInit, LoadedInThread, ThreadError, ThreadMemory, ToInferenceThread } from './protocol';
 
 /** The inference thread stopped (crashed, or terminated): its models are gone. */
@@ -82,9 +83,9 @@ export class InferenceThread {
     return this.call({ type: 'load', handle, model, build }) as Promise<LoadedInThread>;
   }
 
-  /** Class probabilities of `count` images, row after row. `input`'s buffer is transferred (unusable after). */
-  predict(handle: number, input: Float32Array, count: number): Promise<Float32Array> {
-    return this.call({ type: 'predict', handle, input, count }, [input.buffer as ArrayBuffer]) as Promise<Float32Array>;
+  /** Class probabilities of `count` images, row after row, and the pass's time in the thread. `input`'s buffer is transferred (unusable after). */
+  predict(handle: number, input: Float32Array, count: number): Promise<ForwardResult> {
+    return this.call({ type: 'predict', handle, input, count }, [input.buffer as ArrayBuffer]) as Promise<ForwardResult>;
   }
 
   unload(handle: number): Promise<void> {

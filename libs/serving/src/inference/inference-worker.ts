@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, ModelArtifactError } from '@modelsmith/ml';
-import { buildInProcessRunner, type InProcessRunner } from '../model-runner';
+import { buildInProcessRunner, type ForwardResult, type InProcessRunner } from '../model-runner';
 import { imageShapeOf } from '../image-shape';
 import type { FromInferenceThread, InferenceThreadInit, LoadedInThread, ThreadError, ThreadMemory, ToInferenceThread } from './protocol';
 
@@ -30,9 +30,11 @@ async function handle(msg: ToInferenceThread): Promise<{ result: unknown; transf
     case 'predict': {
       const model = models.get(msg.handle);
       if (!model) throw new Error(`no model ${msg.handle} in the inference thread`);
+      const { probabilities, passMs } = await model.runner.forward(msg.input, msg.count, model.shape);
       // A copy: what the backend returns may be a view of its memory, which must not be transferred.
-      const values = new Float32Array(await model.runner.forward(msg.input, msg.count, model.shape));
-      return { result: values, transfer: [values.buffer] };
+      const copy = new Float32Array(probabilities);
+      const result: ForwardResult = { probabilities: copy, passMs };
+      return { result, transfer: [copy.buffer] };
     }
     case 'unload': {
       await models.get(msg.handle)?.runner.dispose();
