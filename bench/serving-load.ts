@@ -33,6 +33,7 @@ import {
   type ExportedModel,
 } from '@modelsmith/ml';
 import { call, startPlatform, type Platform } from '../test/support/platform';
+import { coresBetween, sampleCpu } from './cpu-sample';
 import { mnistPng } from '../test/support/archives';
 import { storeModel } from '../test/support/models';
 
@@ -150,23 +151,18 @@ async function predictSlice(exported: ExportedModel, images: Buffer[], size: num
 
 async function load(servingUrl: string, c: Case, key: string, connections: number, imagesPerRequest = 1, duration = DURATION_S) {
   const path = `/v1/deployments/${c.deploymentId}/predict`;
-  const bodies = c.images.map((_, i) =>
-    JSON.stringify({ images: Array.from({ length: imagesPerRequest }, (_x, j) => c.images[(i + j) % c.images.length].toString('base64')), topK: 5 }),
-  );
-  let next = 0;
-  const result = await autocannon({
-    url: servingUrl,
-    connections,
-    duration,
-    requests: [
-      {
-        method: 'POST',
-        path,
-        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-        setupRequest: (req) => ({ ...req, body: bodies[next++ % bodies.length] }),
-      },
-    ],
-  });
+  const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+  // One request per image (or group of images), which every connection sends in turn. Static requests
+  // are built once; a setupRequest callback rebuilt each one, which cost the load generator 59-89 us
+  // of CPU per request instead of 52-62 (a probe at c=32, small CNN), on the two cores it shares
+  // with the serving app.
+  const requests = c.images.map((_, i) => ({
+    method: 'POST' as const,
+    path,
+    headers,
+    body: JSON.stringify({ images: Array.from({ length: imagesPerRequest }, (_x, j) => c.images[(i + j) % c.images.length].toString('base64')), topK: 5 }),
+  }));
+  const result = await autocannon({ url: servingUrl, connections, duration, requests });
   return {
     connections,
     imagesPerRequest,
@@ -191,23 +187,47 @@ const ROUND_SERVING_S = QUICK ? 3 : 6;
  * 3,047 img/s in two runs 3 minutes apart), so a baseline swept once before the load levels can land
  * in another phase than the level it is compared with. Alternating puts both sides in the same phases.
  */
-async function interleaved(servingUrl: string, adminToken: string, c: Case, key: string, exported: ExportedModel, bestBatchSize: number) {
-  const c32: { baselineImagesPerSec: number; servingPredictionsPerSec: number; ratio: number; servingP99Ms: number; failed: number; imagesPerPass: number }[] = [];
-  /** Forward passes and images so far of the model this case deploys (the serving app's own counters). */
+async function interleaved(servingUrl: string, servingPid: number, adminToken: string, c: Case, key: string, exported: ExportedModel, bestBatchSize: number) {
+  const c32: {
+    baselineImagesPerSec: number;
+    servingPredictionsPerSec: number;
+    ratio: number;
+    servingP99Ms: number;
+    failed: number;
+    imagesPerPass: number;
+    inferenceBusy: number;
+    passMsPerImage: number;
+    baselineMsPerImage: number;
+    cores: ReturnType<typeof coresBetween> | null;
+  }[] = [];
+  /** Forward passes, images and pass time so far of the model this case deploys (the serving app's own counters). */
   const passes = async () => {
-    const stats = (await call(servingUrl, 'GET', '/v1/serving/stats', { token: adminToken })).body as { models: { modelId: string; batches: number; images: number }[] };
+    const stats = (await call(servingUrl, 'GET', '/v1/serving/stats', { token: adminToken })).body as { models: { modelId: string; batches: number; images: number; forwardMs: number }[] };
     const models = stats.models;
     const m = models.find((x) => x.modelId === c.modelId);
-    return { batches: m?.batches ?? 0, images: m?.images ?? 0 };
+    return { batches: m?.batches ?? 0, images: m?.images ?? 0, forwardMs: m?.forwardMs ?? 0 };
   };
   const c1: { baselineP99Ms: number; servingP99Ms: number; differenceMs: number; servingP50Ms: number; failed: number }[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     const batched = await predictSlice(exported, c.images, bestBatchSize, ROUND_BASELINE_S);
     const before = await passes();
+    const wallStarted = performance.now();
+    const cpuBefore = sampleCpu(servingPid);
     const loaded = await load(servingUrl, c, key, 32, 1, ROUND_SERVING_S);
+    const cpuAfter = sampleCpu(servingPid);
+    const wallMs = performance.now() - wallStarted;
     const after = await passes();
+    const images = Math.max(1, after.images - before.images);
     c32.push({
       imagesPerPass: (after.images - before.images) / Math.max(1, after.batches - before.batches),
+      // The throughput ratio is (nearly exactly) inferenceBusy x baselineMsPerImage / passMsPerImage:
+      // how much of the time the inference thread ran passes, and what a pass cost per image under the
+      // load (smaller batches; the other core busy with HTTP and the load generator) against the baseline.
+      inferenceBusy: (after.forwardMs - before.forwardMs) / wallMs,
+      passMsPerImage: (after.forwardMs - before.forwardMs) / images,
+      baselineMsPerImage: 1000 / batched.imagesPerSec,
+      // Where the 2 cores went meanwhile (serving threads, the load generator in this process, idle).
+      cores: cpuBefore && cpuAfter ? coresBetween(servingPid, cpuBefore, cpuAfter) : null,
       baselineImagesPerSec: batched.imagesPerSec,
       servingPredictionsPerSec: loaded.predictionsPerSec,
       ratio: loaded.predictionsPerSec / batched.imagesPerSec,
@@ -221,11 +241,28 @@ async function interleaved(servingUrl: string, adminToken: string, c: Case, key:
   const total = (k: 'baselineImagesPerSec' | 'servingPredictionsPerSec') => c32.reduce((a, x) => a + x[k], 0);
   const ratios = c32.map((x) => x.ratio);
   const differences = c1.map((x) => x.differenceMs);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   return {
     bestBatchSize,
-    c32: { rounds: c32, ratio: total('servingPredictionsPerSec') / total('baselineImagesPerSec'), minRatio: Math.min(...ratios), maxRatio: Math.max(...ratios) },
+    c32: {
+      rounds: c32,
+      ratio: total('servingPredictionsPerSec') / total('baselineImagesPerSec'),
+      minRatio: Math.min(...ratios),
+      maxRatio: Math.max(...ratios),
+      meanInferenceBusy: mean(c32.map((x) => x.inferenceBusy)),
+      meanPassCostVsBaseline: mean(c32.map((x) => x.passMsPerImage / x.baselineMsPerImage)),
+      meanCores: meanCores(c32.map((x) => x.cores)),
+    },
     c1: { rounds: c1, meanDifferenceMs: differences.reduce((a, b) => a + b, 0) / differences.length, maxDifferenceMs: Math.max(...differences) },
   };
+}
+
+/** Each field of the rounds' core counts averaged (null where /proc was not there to read). */
+function meanCores(rounds: Array<ReturnType<typeof coresBetween> | null>) {
+  const known = rounds.filter((r): r is ReturnType<typeof coresBetween> => r !== null);
+  if (known.length === 0) return null;
+  const keys = Object.keys(known[0]) as Array<keyof ReturnType<typeof coresBetween>>;
+  return Object.fromEntries(keys.map((k) => [k, Math.round((known.reduce((a, r) => a + r[k], 0) / known.length) * 100) / 100]));
 }
 
 type Served = Awaited<ReturnType<typeof load>>;
@@ -327,7 +364,7 @@ async function main(): Promise<void> {
         for (const connections of CONCURRENCY) served.push(await load(p.servingUrl, c, predictKey, connections));
         // The same at c=32 with several images per request: what per-request costs amount to.
         if (c.name === 'small_cnn_s') served.push(await load(p.servingUrl, c, predictKey, 32, MULTI_IMAGES));
-        results[c.name] = report(base, served, await interleaved(p.servingUrl, p.adminToken, c, predictKey, exported, base.bestBatchSize));
+        results[c.name] = report(base, served, await interleaved(p.servingUrl, p.serving.child.pid!, p.adminToken, c, predictKey, exported, base.bestBatchSize));
         console.log(JSON.stringify({ [c.name]: results[c.name] }, null, 2));
       } finally {
         exported.model.dispose();

@@ -1,0 +1,61 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** CPU seconds of one process's threads by thread id, and of the machine as a whole (Linux /proc). */
+export interface CpuSample {
+  at: number;
+  threads: Map<number, number>;
+  self: Map<number, number>;
+  machine: { idle: number; total: number };
+}
+
+/** Kernel clock ticks per second as /proc reports them (USER_HZ is 100 on every Linux build in use). */
+const TICKS = 100;
+
+function threadSeconds(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(tid), (Number(fields[11]) + Number(fields[12])) / TICKS);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return out;
+}
+
+/** Reads the threads of `pid` and of this process, and the machine's idle time; null off Linux. */
+export function sampleCpu(pid: number): CpuSample | null {
+  if (process.platform !== 'linux') return null;
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return {
+    at: performance.now(),
+    threads: threadSeconds(pid),
+    self: threadSeconds(process.pid),
+    machine: { idle: (fields[3] + fields[4]) / TICKS, total: fields.reduce((a, b) => a + b, 0) / TICKS },
+  };
+}
+
+/**
+ * Cores each side used between two samples: the serving process's main thread (requests), its
+ * busiest other thread (the inference thread, under prediction load), the rest of its threads (GC
+ * helpers, libuv pool), this process (the load generator, when it does nothing else), and how much of
+ * the machine sat idle. Rounded to 0.01 core; /proc counts in 10 ms ticks.
+ */
+export function coresBetween(pid: number, a: CpuSample, b: CpuSample) {
+  const seconds = (b.at - a.at) / 1000;
+  const delta = (x: Map<number, number>, y: Map<number, number>) => [...y].map(([tid, s]) => [tid, s - (x.get(tid) ?? 0)] as const);
+  const serving = delta(a.threads, b.threads);
+  const main = serving.find(([tid]) => tid === pid)?.[1] ?? 0;
+  const others = serving.filter(([tid]) => tid !== pid).sort((x, y) => y[1] - x[1]);
+  const round = (v: number) => Math.round((v / seconds) * 100) / 100;
+  return {
+    servingRequestThread: round(main),
+    servingInferenceThread: round(others[0]?.[1] ?? 0),
+    servingOtherThreads: round(others.slice(1).reduce((s, [, v]) => s + v, 0)),
+    loadGenerator: round(delta(a.self, b.self).reduce((s, [, v]) => s + v, 0)),
+    machineIdle: round(b.machine.idle - a.machine.idle),
+  };
+}
