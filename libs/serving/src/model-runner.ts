@@ -2,19 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { buildExportedModel, foldBatchNorm, type ExportedArtifacts, type ExportedModel } from '@modelsmith/ml';
 import { calibrateBatchSize, type BatchCalibration } from './calibrate';
 import type { InferenceThread } from './inference/inference-thread';
-import type { BuildOptions } from './inference/protocol';
+import type { BuildOptions, ForwardResult } from './inference/protocol';
 import { imageShapeOf } from './image-shape';
-
-/** What one forward pass gave: class probabilities, and how long the pass itself ran. */
-export interface ForwardResult {
-  /** `count` rows of class probabilities, back to back. */
-  probabilities: Float32Array;
-  /**
-   * Milliseconds the pass ran, timed on the thread that ran it: not the hand-over to an inference
-   * thread, nor the wait there behind another pass. Summed per model in the serving stats.
-   */
-  passMs: number;
-}
 
 /** Where a served model's forward passes run. */
 export interface ModelRunner {

@@ -1,7 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import { ModelArtifactError, spawnModuleWorker, type ExportedArtifacts, type ModelArtifactErrorCode } from '@modelsmith/ml';
-import type { ForwardResult } from '../model-runner';
-import type { BuildOptions, FromInferenceThread, InferenceThreadInit, LoadedInThread, ThreadError, ThreadMemory, ToInferenceThread } from './protocol';
+import type { BuildOptions, ForwardResult, FromInferenceThread, InferenceThreadInit, LoadedInThread, ThreadError, ThreadMemory, ToInferenceThread } from './protocol';
 
 /** The inference thread stopped (crashed, or terminated): its models are gone. */
 export class InferenceThreadExitedError extends Error {

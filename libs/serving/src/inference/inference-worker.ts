@@ -1,9 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, ModelArtifactError } from '@modelsmith/ml';
-import { buildInProcessRunner, type ForwardResult, type InProcessRunner } from '../model-runner';
+import { buildInProcessRunner, type InProcessRunner } from '../model-runner';
 import { imageShapeOf } from '../image-shape';
-import type { FromInferenceThread, InferenceThreadInit, LoadedInThread, ThreadError, ThreadMemory, ToInferenceThread } from './protocol';
+import type { ForwardResult, FromInferenceThread, InferenceThreadInit, LoadedInThread, ThreadError, ThreadMemory, ToInferenceThread } from './protocol';
 
 /** Worker-thread entry of an InferenceThread: builds models and runs their forward passes. */
 const port = parentPort;

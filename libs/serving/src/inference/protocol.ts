@@ -1,6 +1,17 @@
 import type { BackendName, ExportedArtifacts } from '@modelsmith/ml';
 import type { BatchCalibration } from '../calibrate';
 
+/** What one forward pass gave: class probabilities, and how long the pass itself ran. */
+export interface ForwardResult {
+  /** `count` rows of class probabilities, back to back. */
+  probabilities: Float32Array;
+  /**
+   * Milliseconds the pass ran, timed on the thread that ran it: not the hand-over to an inference
+   * thread, nor the wait there behind another pass. Summed per model in the serving stats.
+   */
+  passMs: number;
+}
+
 /** How a served model is built (in-process or in the inference thread). */
 export interface BuildOptions {
   /** Fold batch norms into the convolutions before them (see foldBatchNorm). */
