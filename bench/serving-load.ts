@@ -13,7 +13,10 @@
  * images in flight would only measure queueing). Targets: at concurrency 32, predictions/s >= 0.9x the baseline's best batched rate; at
  * concurrency 1, p99 <= baseline batch-1 p99 + 5 ms. Both are judged on rounds that alternate the
  * baseline and serving (`interleaved`), since the shared machine's speed drifts within a run; the
- * ratios against the one sweep before the load levels are kept beside them.
+ * ratios against the one sweep before the load levels are kept beside them. Each c=32 round also
+ * records how busy the inference thread was and its pass cost per image (the stats' forwardMs) and
+ * where the cores went (/proc); `references` holds the baseline with the other core busy and, for the
+ * small CNN, a bare Node HTTP server's CPU per request (serving-references.ts).
  * Writes bench/results/serving-load.json (or serving-load.quick.json with --quick).
  */
 import autocannon from 'autocannon';
@@ -34,6 +37,7 @@ import {
 } from '@modelsmith/ml';
 import { call, startPlatform, type Platform } from '../test/support/platform';
 import { coresBetween, sampleCpu } from './cpu-sample';
+import { httpFloor, withBusySibling } from './serving-references';
 import { mnistPng } from '../test/support/archives';
 import { storeModel } from '../test/support/models';
 
@@ -294,6 +298,32 @@ function report(base: Awaited<ReturnType<typeof baseline>>, served: Served[], al
   };
 }
 
+/**
+ * Reference points for reading the c=32 result (serving-references.ts): the baseline at its best
+ * batch size with the other core idle and with it busy (twice), and, for the small CNN, a bare Node
+ * HTTP server's CPU per request on the same request bodies against the serving request thread's.
+ */
+async function references(servingUrl: string, c: Case, key: string, exported: ExportedModel, bestBatchSize: number, alternating: Awaited<ReturnType<typeof interleaved>>) {
+  const sibling = [];
+  for (let r = 0; r < 2; r++) {
+    const { alone, busySibling } = await withBusySibling(() => predictSlice(exported, c.images, bestBatchSize, ROUND_BASELINE_S));
+    sibling.push({ aloneImagesPerSec: alone.imagesPerSec, busySiblingImagesPerSec: busySibling.imagesPerSec, ratio: busySibling.imagesPerSec / alone.imagesPerSec });
+  }
+  const rounds = alternating.c32.rounds.filter((x) => x.cores !== null);
+  const requestThreadUs = rounds.length ? rounds.reduce((a, x) => a + (x.cores!.servingRequestThread * 1e6) / x.servingPredictionsPerSec, 0) / rounds.length : null;
+  let floor = null;
+  if (c.name === 'small_cnn_s') {
+    const body = JSON.stringify({ images: [c.images[0].toString('base64')], topK: 5 });
+    const answer = await call(servingUrl, 'POST', `/v1/deployments/${c.deploymentId}/predict`, { token: key, body: JSON.parse(body) });
+    floor = await httpFloor(body, JSON.stringify(answer.body), 32, QUICK ? 3 : 6);
+  }
+  return {
+    baselineWithBusySibling: sibling,
+    servingRequestThreadCpuUsPerRequestAtC32: requestThreadUs,
+    bareNodeHttpServerAtC32: floor,
+  };
+}
+
 async function deployCase(p: Platform, adminKey: string, tenantId: string, name: string, model: tf.LayersModel, info: Parameters<typeof storeModel>[5], images: Buffer[]) {
   const classNames = Array.from({ length: 10 }, (_, i) => `class_${i}`);
   const stored = await storeModel(p, tenantId, model, classNames, name, info);
@@ -364,7 +394,8 @@ async function main(): Promise<void> {
         for (const connections of CONCURRENCY) served.push(await load(p.servingUrl, c, predictKey, connections));
         // The same at c=32 with several images per request: what per-request costs amount to.
         if (c.name === 'small_cnn_s') served.push(await load(p.servingUrl, c, predictKey, 32, MULTI_IMAGES));
-        results[c.name] = report(base, served, await interleaved(p.servingUrl, p.serving.child.pid!, p.adminToken, c, predictKey, exported, base.bestBatchSize));
+        const alternating = await interleaved(p.servingUrl, p.serving.child.pid!, p.adminToken, c, predictKey, exported, base.bestBatchSize);
+        results[c.name] = { ...report(base, served, alternating), references: await references(p.servingUrl, c, predictKey, exported, base.bestBatchSize, alternating) };
         console.log(JSON.stringify({ [c.name]: results[c.name] }, null, 2));
       } finally {
         exported.model.dispose();
