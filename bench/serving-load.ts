@@ -16,7 +16,8 @@
  * ratios against the one sweep before the load levels are kept beside them. Each c=32 round also
  * records how busy the inference thread was and its pass cost per image (the stats' forwardMs) and
  * where the cores went (/proc); `references` holds the baseline with the other core busy and, for the
- * small CNN, a bare Node HTTP server's CPU per request (serving-references.ts).
+ * small CNN, a bare Node HTTP server's CPU per request (serving-references.ts) and the serving request
+ * thread's on a model whose pass is next to free (the predict path's own cost).
  * Writes bench/results/serving-load.json (or serving-load.quick.json with --quick).
  */
 import autocannon from 'autocannon';
@@ -324,6 +325,25 @@ async function references(servingUrl: string, c: Case, key: string, exported: Ex
   };
 }
 
+/**
+ * The serving app at c=32 on a model whose forward pass is next to free: req/s and the request
+ * thread's CPU per request (everything a predict costs on that thread: HTTP, auth, body, decode,
+ * batching, response), to set beside bareNodeHttpServerAtC32.
+ */
+async function requestThreadBound(servingUrl: string, servingPid: number, c: Case, key: string) {
+  await load(servingUrl, c, key, 32, 1, QUICK ? 2 : 3); // warm-up: load, JIT
+  const before = sampleCpu(servingPid);
+  const run = await load(servingUrl, c, key, 32, 1, QUICK ? 3 : 6);
+  const after = sampleCpu(servingPid);
+  const cores = before && after ? coresBetween(servingPid, before, after) : null;
+  return {
+    requestsPerSec: run.predictionsPerSec,
+    requestThreadCpuUsPerRequest: cores ? (cores.servingRequestThread * 1e6) / run.predictionsPerSec : null,
+    cores,
+    failed: run.non2xx + run.errors + run.timeouts,
+  };
+}
+
 async function deployCase(p: Platform, adminKey: string, tenantId: string, name: string, model: tf.LayersModel, info: Parameters<typeof storeModel>[5], images: Buffer[]) {
   const classNames = Array.from({ length: 10 }, (_, i) => `class_${i}`);
   const stored = await storeModel(p, tenantId, model, classNames, name, info);
@@ -381,6 +401,15 @@ async function main(): Promise<void> {
     ];
     small.model.dispose();
     mobile.model.dispose();
+    // A model whose pass costs next to nothing (flatten + one dense layer) on the small CNN's images:
+    // at c=32 its serving process is bound by the request thread, which shows the predict path's own cost.
+    const trivialModel = (() => {
+      const input = tf.input({ shape: [28, 28, 1] });
+      const flat = tf.layers.flatten().apply(input) as tf.SymbolicTensor;
+      return tf.model({ inputs: input, outputs: tf.layers.dense({ units: 10, activation: 'softmax' }).apply(flat) as tf.SymbolicTensor });
+    })();
+    const trivial = await deployCase(p, adminKey, tenantId, 'trivial_dense', trivialModel, { backboneId: 'small_cnn_s' }, digits);
+    trivialModel.dispose();
 
     for (const c of cases) {
       if (ONLY && c.name !== ONLY) continue;
@@ -395,7 +424,9 @@ async function main(): Promise<void> {
         // The same at c=32 with several images per request: what per-request costs amount to.
         if (c.name === 'small_cnn_s') served.push(await load(p.servingUrl, c, predictKey, 32, MULTI_IMAGES));
         const alternating = await interleaved(p.servingUrl, p.serving.child.pid!, p.adminToken, c, predictKey, exported, base.bestBatchSize);
-        results[c.name] = { ...report(base, served, alternating), references: await references(p.servingUrl, c, predictKey, exported, base.bestBatchSize, alternating) };
+        const refs = await references(p.servingUrl, c, predictKey, exported, base.bestBatchSize, alternating);
+        const requestPath = c.name === 'small_cnn_s' ? await requestThreadBound(p.servingUrl, p.serving.child.pid!, trivial, predictKey) : null;
+        results[c.name] = { ...report(base, served, alternating), references: { ...refs, ...(requestPath && { trivialModelAtC32: requestPath }) } };
         console.log(JSON.stringify({ [c.name]: results[c.name] }, null, 2));
       } finally {
         exported.model.dispose();
@@ -419,7 +450,9 @@ async function main(): Promise<void> {
   };
   const dir = join(__dirname, 'results');
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, QUICK || INFERENCE !== 'thread' ? `serving-load.${QUICK ? 'quick.' : ''}${INFERENCE}.json` : 'serving-load.json');
+  // Only a full run of both models with the default inference writes the committed serving-load.json.
+  const variant = [QUICK && 'quick', INFERENCE !== 'thread' && INFERENCE, ONLY && `only-${ONLY}`].filter(Boolean).join('.');
+  const file = join(dir, variant ? `serving-load.${variant}.json` : 'serving-load.json');
   writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
   console.log(`wrote ${file}`);
 }
