@@ -288,6 +288,25 @@ describe('deployments and online prediction end to end (API, worker, serving, Po
     expect(stats.body.loadFailures).toBeGreaterThanOrEqual(1);
   });
 
+  it('writes an access log line for its own routes (stats) as for predictions, with request ids and no secrets, at LOG_LEVEL=info', async () => {
+    // Nest's routes in the serving app are logged by pino-http directly (not nestjs-pino's middleware,
+    // whose AsyncLocalStorage put promise hooks on every prediction): the lines must still be there.
+    const serving = await p.startServing({ LOG_LEVEL: 'info' });
+    const stats = await fetch(`${serving.url}/v1/serving/stats`, { headers: { authorization: `Bearer ${p.adminToken}`, 'x-request-id': 'stats-trace.7' } });
+    expect(stats.status).toBe(200);
+    expect(stats.headers.get('x-request-id')).toBe('stats-trace.7');
+    const line = await waitFor('the access log line of the stats request', async () => serving.process.output().split('\n').find((l) => l.includes('stats-trace.7')));
+    expect(JSON.parse(line)).toMatchObject({ name: 'modelsmith-serving', msg: 'request completed', req: { id: 'stats-trace.7', method: 'GET', url: '/v1/serving/stats' }, res: { statusCode: 200 } });
+    expect(serving.process.output()).not.toContain(p.adminToken);
+    // A prediction on the same process is logged by the predict handler, in the same shape.
+    const deploymentId = await deploy(p, adminKey, trainedModelId);
+    const predicted = await call(serving.url, 'POST', `/v1/deployments/${deploymentId}/predict`, { token: predictKey, body: { images: [heldOut[0].png.toString('base64')] }, headers: { 'x-request-id': 'predict-trace.7' } });
+    expect(predicted.status).toBe(200);
+    const predictLine = await waitFor('the access log line of the prediction', async () => serving.process.output().split('\n').find((l) => l.includes('predict-trace.7')));
+    expect(JSON.parse(predictLine)).toMatchObject({ name: 'modelsmith-serving', msg: 'request completed', req: { id: 'predict-trace.7', method: 'POST' }, res: { statusCode: 200 }, deploymentId });
+    expect(serving.process.output()).not.toContain(predictKey);
+  });
+
   it('sheds load with 503 + Retry-After instead of queueing without bound', async () => {
     const serving = await p.startServing({ SERVING_MAX_QUEUED_IMAGES: '8', SERVING_MAX_CONCURRENT_REQUESTS: '6', SERVING_MAX_BATCH_SIZE: '4' });
     const deploymentId = await deploy(p, adminKey, trainedModelId);

@@ -10,12 +10,13 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
+import { pinoHttp } from 'pino-http';
 import { ConfigError, loadConfig, mlBackendOptions, type AppConfig } from '@modelsmith/config';
-import { ProblemFilter } from '@modelsmith/http';
+import { accessLogOptions, ProblemFilter } from '@modelsmith/http';
 import { initBackend } from '@modelsmith/ml';
 import { ENGINE, type Engine } from './engine.provider';
 import { PredictHandler } from './predict/predict.handler';
-import { ServingModule } from './serving.module';
+import { SERVING_LOGGER_NAME, ServingModule } from './serving.module';
 
 function config(): AppConfig {
   try {
@@ -46,6 +47,11 @@ async function bootstrap(): Promise<void> {
     const backend = await initBackend({ ...mlBackendOptions(cfg), log: (m) => logger.log(m) });
     logger.log(`serving: forward passes in the request thread, on the ${backend.name} backend`);
   }
+  // Access logs of the Nest routes (health, stats) from pino-http itself: the same lines as
+  // nestjs-pino's middleware writes, without its AsyncLocalStorage, whose promise hooks cost the
+  // request thread ~10% with a model whose pass is next to free (five alternated probe pairs at
+  // c=32: 0-29% less CPU per request without them).
+  app.use(pinoHttp(accessLogOptions(cfg, SERVING_LOGGER_NAME)));
   app.setGlobalPrefix('v1');
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');

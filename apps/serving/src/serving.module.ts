@@ -12,12 +12,22 @@ import { ServingHealthController } from './health/health.controller';
 import { PredictHandler } from './predict/predict.handler';
 import { RedisLifecycle, redisProviders } from './redis.provider';
 
+export const SERVING_LOGGER_NAME = 'modelsmith-serving';
+
 @Module({})
 export class ServingModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: ServingModule,
-      imports: [ConfigModule.forRoot(config), LoggerModule.forRoot(loggerParams(config, 'modelsmith-serving')), DbModule.forRoot(config), StorageModule.forRoot(config)],
+      imports: [
+        ConfigModule.forRoot(config),
+        // No nestjs-pino middleware on any route (see accessLog in main.ts): it binds each request's
+        // logger in an AsyncLocalStorage, and the first request through it (a health probe) switched on
+        // Node's promise hooks for the whole process, which every prediction then paid for.
+        LoggerModule.forRoot({ ...loggerParams(config, SERVING_LOGGER_NAME), forRoutes: [] }),
+        DbModule.forRoot(config),
+        StorageModule.forRoot(config),
+      ],
       controllers: [ServingHealthController],
       providers: [...redisProviders, RedisLifecycle, engineProvider, EngineLifecycle, ApiKeyAuthService, PredictAuthService, RateLimitService, DeploymentResolver, PredictHandler],
     };

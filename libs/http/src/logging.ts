@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RequestMethod } from '@nestjs/common';
 import type { Params } from 'nestjs-pino';
+import type { Options as PinoHttpOptions } from 'pino-http';
 import type { AppConfig } from '@modelsmith/config';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
@@ -18,16 +19,22 @@ export function requestId(req: IncomingMessage, res: ServerResponse): string {
 export function loggerParams(config: AppConfig, name: string): Params {
   return {
     forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
-    pinoHttp: {
-      name,
-      level: config.LOG_LEVEL,
-      genReqId: requestId,
-      redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]'],
-      autoLogging: { ignore: (req) => (req.url ?? '').includes('/health/') },
-      customProps: (req) => {
-        const principal = (req as IncomingMessage & { principal?: { kind: string; tenantId?: string } }).principal;
-        return principal?.kind === 'api-key' ? { tenantId: principal.tenantId } : {};
-      },
+    pinoHttp: accessLogOptions(config, name),
+  };
+}
+
+/** pino-http's options for the apps' access logs (and their root logger). */
+export function accessLogOptions(config: AppConfig, name: string): PinoHttpOptions {
+  return {
+    name,
+    level: config.LOG_LEVEL,
+    genReqId: requestId,
+    redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]'],
+    autoLogging: { ignore: (req) => (req.url ?? '').includes('/health/') },
+    customProps: (req) => {
+      const principal = (req as IncomingMessage & { principal?: { kind: string; tenantId?: string } })
+        .principal;
+      return principal?.kind === 'api-key' ? { tenantId: principal.tenantId } : {};
     },
   };
 }
