@@ -217,9 +217,7 @@ async function interleaved(servingUrl: string, servingPid: number, adminToken: s
     const batched = await predictSlice(exported, c.images, bestBatchSize, ROUND_BASELINE_S);
     const before = await passes();
     const wallStarted = performance.now();
-    const cpuBefore = sampleCpu(servingPid);
-    const loaded = await load(servingUrl, c, key, 32, 1, ROUND_SERVING_S);
-    const cpuAfter = sampleCpu(servingPid);
+    const { loaded, cores } = await loadSampled(servingPid, servingUrl, c, key, 32, 1, ROUND_SERVING_S);
     const wallMs = performance.now() - wallStarted;
     const after = await passes();
     const images = Math.max(1, after.images - before.images);
@@ -232,7 +230,7 @@ async function interleaved(servingUrl: string, servingPid: number, adminToken: s
       passMsPerImage: (after.forwardMs - before.forwardMs) / images,
       baselineMsPerImage: 1000 / batched.imagesPerSec,
       // Where the 2 cores went meanwhile (serving threads, the load generator in this process, idle).
-      cores: cpuBefore && cpuAfter ? coresBetween(servingPid, cpuBefore, cpuAfter) : null,
+      cores,
       baselineImagesPerSec: batched.imagesPerSec,
       servingPredictionsPerSec: loaded.predictionsPerSec,
       ratio: loaded.predictionsPerSec / batched.imagesPerSec,
@@ -272,6 +270,19 @@ function meanCores(rounds: Array<ReturnType<typeof coresBetween> | null>) {
 
 type Served = Awaited<ReturnType<typeof load>>;
 
+/** `load`, and where the cores went meanwhile (null where /proc is not there to read). */
+async function loadSampled(servingPid: number, ...args: Parameters<typeof load>) {
+  const before = sampleCpu(servingPid);
+  const loaded = await load(...args);
+  const after = sampleCpu(servingPid);
+  return { loaded, cores: before && after ? coresBetween(servingPid, before, after) : null };
+}
+
+/** Microseconds of the serving request thread's CPU per request at `requestsPerSec`. */
+function requestThreadUs(cores: ReturnType<typeof coresBetween> | null, requestsPerSec: number): number | null {
+  return cores ? (cores.servingRequestThread * 1e6) / requestsPerSec : null;
+}
+
 function report(base: Awaited<ReturnType<typeof baseline>>, served: Served[], alternating: Awaited<ReturnType<typeof interleaved>>) {
   const c32 = served.find((s) => s.connections === 32 && s.imagesPerRequest === 1)!;
   const c32multi = served.find((s) => s.imagesPerRequest === MULTI_IMAGES);
@@ -302,46 +313,36 @@ function report(base: Awaited<ReturnType<typeof baseline>>, served: Served[], al
 /**
  * Reference points for reading the c=32 result (serving-references.ts): the baseline at its best
  * batch size with the other core idle and with it busy (twice), and, for the small CNN, a bare Node
- * HTTP server's CPU per request on the same request bodies against the serving request thread's.
+ * HTTP server's CPU per request on the same request bodies against the serving request thread's, and
+ * the serving app at c=32 on `trivial`, a model whose forward pass is next to free: req/s and the
+ * request thread's CPU per request (everything a predict costs on that thread: HTTP, auth, body,
+ * decode, batching, response).
  */
-async function references(servingUrl: string, c: Case, key: string, exported: ExportedModel, bestBatchSize: number, alternating: Awaited<ReturnType<typeof interleaved>>) {
+async function references(servingUrl: string, servingPid: number, c: Case, trivial: Case, key: string, exported: ExportedModel, bestBatchSize: number, alternating: Awaited<ReturnType<typeof interleaved>>) {
   const sibling = [];
   for (let r = 0; r < 2; r++) {
     const { alone, busySibling } = await withBusySibling(() => predictSlice(exported, c.images, bestBatchSize, ROUND_BASELINE_S));
     sibling.push({ aloneImagesPerSec: alone.imagesPerSec, busySiblingImagesPerSec: busySibling.imagesPerSec, ratio: busySibling.imagesPerSec / alone.imagesPerSec });
   }
   const rounds = alternating.c32.rounds.filter((x) => x.cores !== null);
-  const requestThreadUs = rounds.length ? rounds.reduce((a, x) => a + (x.cores!.servingRequestThread * 1e6) / x.servingPredictionsPerSec, 0) / rounds.length : null;
-  let floor = null;
-  if (c.name === 'small_cnn_s') {
-    const body = JSON.stringify({ images: [c.images[0].toString('base64')], topK: 5 });
-    const answer = await call(servingUrl, 'POST', `/v1/deployments/${c.deploymentId}/predict`, { token: key, body: JSON.parse(body) });
-    floor = await httpFloor(body, JSON.stringify(answer.body), 32, QUICK ? 3 : 6);
-  }
-  return {
+  const out = {
     baselineWithBusySibling: sibling,
-    servingRequestThreadCpuUsPerRequestAtC32: requestThreadUs,
-    bareNodeHttpServerAtC32: floor,
+    servingRequestThreadCpuUsPerRequestAtC32: rounds.length ? rounds.reduce((a, x) => a + requestThreadUs(x.cores, x.servingPredictionsPerSec)!, 0) / rounds.length : null,
+    bareNodeHttpServerAtC32: null as Awaited<ReturnType<typeof httpFloor>> | null,
   };
-}
-
-/**
- * The serving app at c=32 on a model whose forward pass is next to free: req/s and the request
- * thread's CPU per request (everything a predict costs on that thread: HTTP, auth, body, decode,
- * batching, response), to set beside bareNodeHttpServerAtC32.
- */
-async function requestThreadBound(servingUrl: string, servingPid: number, c: Case, key: string) {
-  await load(servingUrl, c, key, 32, 1, QUICK ? 2 : 3); // warm-up: load, JIT
-  const before = sampleCpu(servingPid);
-  const run = await load(servingUrl, c, key, 32, 1, QUICK ? 3 : 6);
-  const after = sampleCpu(servingPid);
-  const cores = before && after ? coresBetween(servingPid, before, after) : null;
-  return {
-    requestsPerSec: run.predictionsPerSec,
-    requestThreadCpuUsPerRequest: cores ? (cores.servingRequestThread * 1e6) / run.predictionsPerSec : null,
+  if (c.name !== 'small_cnn_s') return out;
+  const request = { images: [c.images[0].toString('base64')], topK: 5 };
+  const answer = await call(servingUrl, 'POST', `/v1/deployments/${c.deploymentId}/predict`, { token: key, body: request });
+  out.bareNodeHttpServerAtC32 = await httpFloor(JSON.stringify(request), JSON.stringify(answer.body), 32, QUICK ? 3 : 6);
+  await load(servingUrl, trivial, key, 32, 1, QUICK ? 2 : 3); // warm-up: load, JIT
+  const { loaded, cores } = await loadSampled(servingPid, servingUrl, trivial, key, 32, 1, QUICK ? 3 : 6);
+  const trivialModelAtC32 = {
+    requestsPerSec: loaded.predictionsPerSec,
+    requestThreadCpuUsPerRequest: requestThreadUs(cores, loaded.predictionsPerSec),
     cores,
-    failed: run.non2xx + run.errors + run.timeouts,
+    failed: loaded.non2xx + loaded.errors + loaded.timeouts,
   };
+  return { ...out, trivialModelAtC32 };
 }
 
 async function deployCase(p: Platform, adminKey: string, tenantId: string, name: string, model: tf.LayersModel, info: Parameters<typeof storeModel>[5], images: Buffer[]) {
@@ -424,9 +425,8 @@ async function main(): Promise<void> {
         // The same at c=32 with several images per request: what per-request costs amount to.
         if (c.name === 'small_cnn_s') served.push(await load(p.servingUrl, c, predictKey, 32, MULTI_IMAGES));
         const alternating = await interleaved(p.servingUrl, p.serving.child.pid!, p.adminToken, c, predictKey, exported, base.bestBatchSize);
-        const refs = await references(p.servingUrl, c, predictKey, exported, base.bestBatchSize, alternating);
-        const requestPath = c.name === 'small_cnn_s' ? await requestThreadBound(p.servingUrl, p.serving.child.pid!, trivial, predictKey) : null;
-        results[c.name] = { ...report(base, served, alternating), references: { ...refs, ...(requestPath && { trivialModelAtC32: requestPath }) } };
+        const refs = await references(p.servingUrl, p.serving.child.pid!, c, trivial, predictKey, exported, base.bestBatchSize, alternating);
+        results[c.name] = { ...report(base, served, alternating), references: refs };
         console.log(JSON.stringify({ [c.name]: results[c.name] }, null, 2));
       } finally {
         exported.model.dispose();

@@ -21,7 +21,7 @@ export class ServingModule {
       module: ServingModule,
       imports: [
         ConfigModule.forRoot(config),
-        // No nestjs-pino middleware on any route (see accessLog in main.ts): it binds each request's
+        // No nestjs-pino middleware on any route (main.ts adds pino-http's own for access logs): it binds each request's
         // logger in an AsyncLocalStorage, and the first request through it (a health probe) switched on
         // Node's promise hooks for the whole process, which every prediction then paid for.
         LoggerModule.forRoot({ ...loggerParams(config, SERVING_LOGGER_NAME), forRoutes: [] }),

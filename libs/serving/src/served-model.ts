@@ -126,9 +126,9 @@ export class ServedModel {
     const size = h * w * c;
     const packed = new Float32Array(inputs.length * size);
     inputs.forEach((input, i) => packed.set(input.data, i * size));
-    const { probabilities: values, passMs } = await this.runner.forward(packed, inputs.length, this.inputShape);
+    const { probabilities, passMs } = await this.runner.forward(packed, inputs.length, this.inputShape);
     this.forwardMs += passMs;
     const classes = this.manifest.classNames;
-    return inputs.map((input, i) => rankRow(values.subarray(i * classes.length, (i + 1) * classes.length), classes, input.topK));
+    return inputs.map((input, i) => rankRow(probabilities.subarray(i * classes.length, (i + 1) * classes.length), classes, input.topK));
   }
 }

@@ -4,7 +4,6 @@ import { currentBackend, initBackend } from '.';
 import { nativeBlas } from '../kernels/native-blas';
 import { openBlasPresent } from '../kernels/test-utils';
 
-
 describe('initBackend', () => {
   it('falls back to wasm when the native backends are absent, logs the choice and registers the training kernels', async () => {
     const logs: string[] = [];

@@ -4,7 +4,6 @@ import { BN_TRAIN_GRAD_KERNEL, BN_TRAIN_KERNEL, batchNormTrain, canFuseBatchNorm
 import { useNativeBlas } from './native-blas';
 import { openBlasPresent, prng, randInt, randValues, relError, useBackend } from './test-utils';
 
-
 type Arrays = Float32Array[];
 
 /**

@@ -4,7 +4,6 @@ import { initBackend } from '../backend';
 import { loadNativeBlas, nativeBlas, useNativeBlas } from './native-blas';
 import { openBlasPresent, prng, randInt, randValues, relError, runKernelOn } from './test-utils';
 
-
 type Pad = 'same' | 'valid' | number[][];
 function randomPad(rand: () => number): Pad {
   const r = rand();
