@@ -5,7 +5,7 @@ export interface CpuSample {
   at: number;
   threads: Map<number, number>;
   self: Map<number, number>;
-  machine: { idle: number; total: number };
+  machine: { idle: number; steal: number; total: number };
 }
 
 /** Kernel clock ticks per second as /proc reports them (USER_HZ is 100 on every Linux build in use). */
@@ -34,15 +34,16 @@ export function sampleCpu(pid: number): CpuSample | null {
     at: performance.now(),
     threads: threadSeconds(pid),
     self: threadSeconds(process.pid),
-    machine: { idle: (fields[3] + fields[4]) / TICKS, total: fields.reduce((a, b) => a + b, 0) / TICKS },
+    machine: { idle: (fields[3] + fields[4]) / TICKS, steal: (fields[7] ?? 0) / TICKS, total: fields.reduce((a, b) => a + b, 0) / TICKS },
   };
 }
 
 /**
  * Cores each side used between two samples: the serving process's main thread (requests), its
  * busiest other thread (the inference thread, under prediction load), the rest of its threads (GC
- * helpers, libuv pool), this process (the load generator, when it does nothing else), and how much of
- * the machine sat idle. Rounded to 0.01 core; /proc counts in 10 ms ticks.
+ * helpers, libuv pool), this process (the load generator, when it does nothing else), how much of
+ * the machine sat idle, and how much the hypervisor took from this VM's vCPUs (steal: time a vCPU
+ * had work but its host ran something else). Rounded to 0.01 core; /proc counts in 10 ms ticks.
  */
 export function coresBetween(pid: number, a: CpuSample, b: CpuSample) {
   const seconds = (b.at - a.at) / 1000;
@@ -57,5 +58,15 @@ export function coresBetween(pid: number, a: CpuSample, b: CpuSample) {
     servingOtherThreads: round(others.slice(1).reduce((s, [, v]) => s + v, 0)),
     loadGenerator: round(delta(a.self, b.self).reduce((s, [, v]) => s + v, 0)),
     machineIdle: round(b.machine.idle - a.machine.idle),
+    machineSteal: round(b.machine.steal - a.machine.steal),
   };
+}
+
+/** What `fn` gives, and the cores the hypervisor took from this VM meanwhile (null off Linux). */
+export async function withSteal<T>(fn: () => Promise<T>): Promise<{ result: T; stealCores: number | null }> {
+  const a = sampleCpu(process.pid);
+  const result = await fn();
+  const b = sampleCpu(process.pid);
+  if (!a || !b) return { result, stealCores: null };
+  return { result, stealCores: Math.round(((b.machine.steal - a.machine.steal) / ((b.at - a.at) / 1000)) * 100) / 100 };
 }

@@ -37,7 +37,7 @@ import {
   type ExportedModel,
 } from '@modelsmith/ml';
 import { call, startPlatform, type Platform } from '../test/support/platform';
-import { coresBetween, sampleCpu } from './cpu-sample';
+import { coresBetween, sampleCpu, withSteal } from './cpu-sample';
 import { httpFloor, withBusySibling } from './serving-references';
 import { mnistPng } from '../test/support/archives';
 import { storeModel } from '../test/support/models';
@@ -204,6 +204,7 @@ async function interleaved(servingUrl: string, servingPid: number, adminToken: s
     passMsPerImage: number;
     baselineMsPerImage: number;
     cores: ReturnType<typeof coresBetween> | null;
+    baselineStealCores: number | null;
   }[] = [];
   /** Forward passes, images and pass time so far of the model this case deploys (the serving app's own counters). */
   const passes = async () => {
@@ -214,7 +215,7 @@ async function interleaved(servingUrl: string, servingPid: number, adminToken: s
   };
   const c1: { baselineP99Ms: number; servingP99Ms: number; differenceMs: number; servingP50Ms: number; failed: number }[] = [];
   for (let r = 0; r < ROUNDS; r++) {
-    const batched = await predictSlice(exported, c.images, bestBatchSize, ROUND_BASELINE_S);
+    const { result: batched, stealCores: baselineStealCores } = await withSteal(() => predictSlice(exported, c.images, bestBatchSize, ROUND_BASELINE_S));
     const before = await passes();
     const wallStarted = performance.now();
     const { loaded, cores } = await loadSampled(servingPid, servingUrl, c, key, 32, 1, ROUND_SERVING_S);
@@ -229,8 +230,10 @@ async function interleaved(servingUrl: string, servingPid: number, adminToken: s
       inferenceBusy: (after.forwardMs - before.forwardMs) / wallMs,
       passMsPerImage: (after.forwardMs - before.forwardMs) / images,
       baselineMsPerImage: 1000 / batched.imagesPerSec,
-      // Where the 2 cores went meanwhile (serving threads, the load generator in this process, idle).
+      // Where the 2 cores went meanwhile (serving threads, the load generator in this process, idle,
+      // and what the hypervisor took: machineSteal), and what it took during the baseline's slice.
       cores,
+      baselineStealCores,
       baselineImagesPerSec: batched.imagesPerSec,
       servingPredictionsPerSec: loaded.predictionsPerSec,
       ratio: loaded.predictionsPerSec / batched.imagesPerSec,
@@ -255,6 +258,7 @@ async function interleaved(servingUrl: string, servingPid: number, adminToken: s
       meanInferenceBusy: mean(c32.map((x) => x.inferenceBusy)),
       meanPassCostVsBaseline: mean(c32.map((x) => x.passMsPerImage / x.baselineMsPerImage)),
       meanCores: meanCores(c32.map((x) => x.cores)),
+      meanBaselineStealCores: c32.every((x) => x.baselineStealCores !== null) ? mean(c32.map((x) => x.baselineStealCores!)) : null,
     },
     c1: { rounds: c1, meanDifferenceMs: differences.reduce((a, b) => a + b, 0) / differences.length, maxDifferenceMs: Math.max(...differences) },
   };
