@@ -5,7 +5,13 @@ export interface CpuSample {
   at: number;
   threads: Map<number, number>;
   self: Map<number, number>;
-  machine: { idle: number; steal: number; total: number };
+  machine: MachineSample;
+}
+
+/** The whole machine's CPU seconds (all vCPUs): idle (with I/O wait), and stolen by the hypervisor. */
+export interface MachineSample {
+  idle: number;
+  steal: number;
 }
 
 /** Kernel clock ticks per second as /proc reports them (USER_HZ is 100 on every Linux build in use). */
@@ -26,17 +32,20 @@ function threadSeconds(pid: number): Map<number, number> {
   return out;
 }
 
+/** The machine line of /proc/stat (user nice system idle iowait irq softirq steal ...). */
+function machineSeconds(): MachineSample {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return { idle: (fields[3] + fields[4]) / TICKS, steal: (fields[7] ?? 0) / TICKS };
+}
+
 /** Reads the threads of `pid` and of this process, and the machine's idle time; null off Linux. */
 export function sampleCpu(pid: number): CpuSample | null {
   if (process.platform !== 'linux') return null;
-  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  return {
-    at: performance.now(),
-    threads: threadSeconds(pid),
-    self: threadSeconds(process.pid),
-    machine: { idle: (fields[3] + fields[4]) / TICKS, steal: (fields[7] ?? 0) / TICKS, total: fields.reduce((a, b) => a + b, 0) / TICKS },
-  };
+  return { at: performance.now(), threads: threadSeconds(pid), self: threadSeconds(process.pid), machine: machineSeconds() };
 }
+
+/** CPU seconds over `seconds` of wall time as cores, rounded to 0.01 (/proc counts in 10 ms ticks). */
+const cores = (cpuSeconds: number, seconds: number) => Math.round((cpuSeconds / seconds) * 100) / 100;
 
 /**
  * Cores each side used between two samples: the serving process's main thread (requests), its
@@ -51,7 +60,7 @@ export function coresBetween(pid: number, a: CpuSample, b: CpuSample) {
   const serving = delta(a.threads, b.threads);
   const main = serving.find(([tid]) => tid === pid)?.[1] ?? 0;
   const others = serving.filter(([tid]) => tid !== pid).sort((x, y) => y[1] - x[1]);
-  const round = (v: number) => Math.round((v / seconds) * 100) / 100;
+  const round = (v: number) => cores(v, seconds);
   return {
     servingRequestThread: round(main),
     servingInferenceThread: round(others[0]?.[1] ?? 0),
@@ -64,9 +73,8 @@ export function coresBetween(pid: number, a: CpuSample, b: CpuSample) {
 
 /** What `fn` gives, and the cores the hypervisor took from this VM meanwhile (null off Linux). */
 export async function withSteal<T>(fn: () => Promise<T>): Promise<{ result: T; stealCores: number | null }> {
-  const a = sampleCpu(process.pid);
+  if (process.platform !== 'linux') return { result: await fn(), stealCores: null };
+  const [at, a] = [performance.now(), machineSeconds()];
   const result = await fn();
-  const b = sampleCpu(process.pid);
-  if (!a || !b) return { result, stealCores: null };
-  return { result, stealCores: Math.round(((b.machine.steal - a.machine.steal) / ((b.at - a.at) / 1000)) * 100) / 100 };
+  return { result, stealCores: cores(machineSeconds().steal - a.steal, (performance.now() - at) / 1000) };
 }
