@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
-import { exportModel, type InMemoryArtifactStore } from '@modelsmith/ml';
+import { exportModel, type ImageClassification, type InMemoryArtifactStore } from '@modelsmith/ml';
 import { ServingEngine, type ModelRef, type ServingEngineOptions } from './serving-engine';
 
 /** Test fixtures of the engine specs (not exported by the library). */
@@ -84,4 +84,17 @@ export async function editManifest<T>(store: InMemoryArtifactStore, ref: ModelRe
   const manifest = JSON.parse(Buffer.from(await store.get(key)).toString()) as T;
   edit(manifest);
   await store.put(key, Buffer.from(JSON.stringify(manifest)));
+}
+
+/**
+ * Asserts two prediction lists agree: the same labels in the same order, scores within float
+ * rounding. Passes of another batch composition may sum in another order (OpenBLAS blocks by the
+ * batch's row count and picks its kernels by CPU), so scores are never compared bitwise.
+ */
+export function expectSamePredictions(actual: readonly ImageClassification[], expected: readonly ImageClassification[], digits = 5): void {
+  expect(actual.map((p) => [p.label, ...p.top.map((t) => t.label)])).toEqual(expected.map((p) => [p.label, ...p.top.map((t) => t.label)]));
+  actual.forEach((p, i) => {
+    expect(p.score).toBeCloseTo(expected[i].score, digits);
+    p.top.forEach((t, k) => expect(t.score).toBeCloseTo(expected[i].top[k].score, digits));
+  });
 }
