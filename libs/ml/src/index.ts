@@ -3,6 +3,7 @@ export * from './backend';
 export * from './kernels';
 export * from './train';
 export * from './eval';
+export * from './catalogue';
 export * from './zoo';
 export * from './preprocess';
 export * from './export';

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_PRISMA, withTenant, type Job, type PrismaClient } from '@modelsmith/db';
 import type { Accelerator } from '@modelsmith/jobs';
 import { JOBS } from '@modelsmith/contracts';
-import { ModelZoo } from '@modelsmith/ml';
+import { builtinBackbones, type BackboneSpec } from '@modelsmith/ml/catalogue';
 import { notFound, ProblemError } from '@modelsmith/http';
 import { JobsService } from '../jobs/jobs.service';
 import type { CreateTrainingJobFields, TrainingOptionsDto } from './training-job.dto';
@@ -17,18 +17,21 @@ interface VersionStats {
   classes?: { name: string; count: number; splits?: { train?: number } }[];
 }
 
-/** Validates an image-classification job against its dataset version and the model zoo, then queues it. */
+/**
+ * Validates an image-classification job against its dataset version and the zoo's catalogue, then
+ * queues it. The catalogue is free of TensorFlow.js: the API never loads it.
+ */
 @Injectable()
 export class TrainingJobsService {
-  private readonly zoo = new ModelZoo();
+  private readonly backboneIds = builtinBackbones().map((b) => b.id);
 
   constructor(
     @Inject(APP_PRISMA) private readonly db: PrismaClient,
     private readonly jobs: JobsService,
   ) {}
 
-  backbones() {
-    return this.zoo.list();
+  backbones(): BackboneSpec[] {
+    return builtinBackbones();
   }
 
   async create(tenantId: string, body: CreateTrainingJobFields & { priority?: number; options?: TrainingOptionsDto & { accelerator?: Accelerator } }): Promise<Job> {
@@ -52,8 +55,8 @@ export class TrainingJobsService {
       );
     }
     const backbone = body.options?.backbone;
-    if (backbone && backbone !== 'auto' && !this.zoo.list().some((b) => b.id === backbone)) {
-      throw unprocessable('UNKNOWN_BACKBONE', `unknown backbone "${backbone}"; choose one of auto, ${this.zoo.list().map((b) => b.id).join(', ')}`, 'options.backbone');
+    if (backbone && backbone !== 'auto' && !this.backboneIds.includes(backbone)) {
+      throw unprocessable('UNKNOWN_BACKBONE', `unknown backbone "${backbone}"; choose one of auto, ${this.backboneIds.join(', ')}`, 'options.backbone');
     }
     const { accelerator, ...options } = body.options ?? {};
     return this.jobs.submit(tenantId, JOBS.train, {

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { BackboneSpec, ImageInputSize, LoadedBackbone } from './backbone-spec';
+import type { BackboneSpec, ImageInputSize } from '../catalogue/backbone-spec';
+import type { LoadedBackbone } from './backbone-spec';
 
 export interface ClassifierOptions {
   numClasses: number;

@@ -1,11 +1,11 @@
-export type { BackboneFamily, BackboneSource, BackboneSpec, ImageInputSize, LoadBackboneOptions, LoadedBackbone } from './backbone-spec';
+export type { LoadBackboneOptions, LoadedBackbone } from './backbone-spec';
 export { buildClassifier, buildFeatureExtractor } from './classifier';
 export type { Classifier, ClassifierOptions } from './classifier';
 export { ModelZoo } from './model-zoo';
 export type { ModelZooOptions } from './model-zoo';
 export { registeredBackboneSchema } from './registered-backbone';
 export type { RegisteredBackboneInput } from './registered-backbone';
-export { buildSmallCnn, SMALL_CNN_FEATURE_LAYER, SMALL_CNN_WIDTHS, smallCnnFeatureDim } from './small-cnn';
-export type { SmallCnnOptions, SmallCnnWidth } from './small-cnn';
+export { buildSmallCnn } from './small-cnn';
+export type { SmallCnnOptions } from './small-cnn';
 export { ZooError } from './zoo-errors';
 export type { ZooErrorCode } from './zoo-errors';

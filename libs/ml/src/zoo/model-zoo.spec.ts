@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { normalizationSchema } from '../preprocess/normalization';
 import { buildClassifier, buildFeatureExtractor } from './classifier';
 import { ModelZoo } from './model-zoo';
-import { buildSmallCnn, SMALL_CNN_WIDTHS, smallCnnFeatureDim } from './small-cnn';
+import { SMALL_CNN_WIDTHS, smallCnnFeatureDim } from '../catalogue/small-cnn-shape';
+import { buildSmallCnn } from './small-cnn';
 import { ZooError } from './zoo-errors';
 
 beforeAll(async () => {

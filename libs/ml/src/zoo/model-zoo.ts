@@ -2,12 +2,13 @@ import * as tf from '@tensorflow/tfjs';
 import type { ArtifactLimits } from '../export/artifact-limits';
 import type { ArtifactReader } from '../export/artifact-store';
 import { loadLayersModelFromStore } from '../export/read-layers-model';
-import type { BackboneSpec, ImageInputSize, LoadBackboneOptions, LoadedBackbone } from './backbone-spec';
-import { nsfwjsBackbones, smallCnnBackbones } from './builtin-backbones';
+import type { BackboneSpec, ImageInputSize } from '../catalogue/backbone-spec';
+import { builtinBackbones } from '../catalogue/builtin-backbones';
+import { smallCnnWidthOf } from '../catalogue/small-cnn-shape';
+import type { LoadBackboneOptions, LoadedBackbone } from './backbone-spec';
 import { loadNsfwjsBackbone } from './load-nsfwjs-backbone';
-import { nsfwjsPackageVersion } from './nsfwjs-source';
 import { registeredBackboneSchema, toRegisteredSpec, type RegisteredBackboneInput } from './registered-backbone';
-import { buildSmallCnn, smallCnnWidthOf } from './small-cnn';
+import { buildSmallCnn } from './small-cnn';
 import { ZooError } from './zoo-errors';
 import { jsonClone } from './json-clone';
 
@@ -18,21 +19,15 @@ export interface ModelZooOptions {
 }
 
 /**
- * The backbone registry: built-in pretrained (nsfwjs MobileNetV2, InceptionV3) and builder
- * (small CNN) entries, plus operator-registered tfjs layers models read through an ArtifactReader.
+ * The backbone registry: the catalogue's built-in entries (pretrained nsfwjs MobileNetV2,
+ * InceptionV3; small CNN builders; see ../catalogue), plus operator-registered tfjs layers models read through an ArtifactReader.
  * Nothing here touches the network.
  */
 export class ModelZoo {
   private readonly specs = new Map<string, BackboneSpec>();
 
   constructor(private readonly options: ModelZooOptions = {}) {
-    let version = 'unavailable';
-    try {
-      version = nsfwjsPackageVersion();
-    } catch {
-      // nsfwjs absent: its entries stay listed and fail with ZOO_SOURCE_UNAVAILABLE on load.
-    }
-    for (const spec of [...nsfwjsBackbones(version), ...smallCnnBackbones()]) this.specs.set(spec.id, spec);
+    for (const spec of builtinBackbones()) this.specs.set(spec.id, spec);
   }
 
   list(): BackboneSpec[] {

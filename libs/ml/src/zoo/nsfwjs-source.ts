@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
+import { nsfwjsDistDir, nsfwjsPackageVersion } from '../catalogue/nsfwjs-package';
 import { tfjsModelJsonSchema, type TfjsModelJson } from '../export/tfjs-model-json';
 import { ZooError } from './zoo-errors';
 
@@ -14,20 +14,11 @@ export interface NsfwjsModelFiles {
   packageVersion: string;
 }
 
-const nodeRequire = createRequire(__filename);
-
 /** dist/ directory of the installed nsfwjs package. */
-function nsfwjsDistDir(): string {
-  try {
-    return join(dirname(nodeRequire.resolve('nsfwjs')), '..');
-  } catch (error) {
-    throw new ZooError('ZOO_SOURCE_UNAVAILABLE', 'the nsfwjs package is not installed', { cause: error });
-  }
-}
-
-export function nsfwjsPackageVersion(): string {
-  const pkg = JSON.parse(readFileSync(join(nsfwjsDistDir(), '..', 'package.json'), 'utf8')) as { version?: string };
-  return pkg.version ?? 'unknown';
+function requireNsfwjsDistDir(): string {
+  const dir = nsfwjsDistDir();
+  if (dir === undefined) throw new ZooError('ZOO_SOURCE_UNAVAILABLE', 'the nsfwjs package is not installed');
+  return dir;
 }
 
 /**
@@ -43,7 +34,7 @@ function evaluateUmdModule(file: string): unknown {
 
 /** Reads the model.json and weight bytes nsfwjs ships for a model. Offline: everything is in node_modules. */
 export function readNsfwjsModel(name: NsfwjsModelName): NsfwjsModelFiles {
-  const dir = join(nsfwjsDistDir(), 'models', name);
+  const dir = join(requireNsfwjsDistDir(), 'models', name);
   // The module was built in another VM context: round-trip through JSON to get plain local objects.
   const raw = JSON.parse(JSON.stringify(evaluateUmdModule(join(dir, 'model.min.js')))) as unknown;
   const parsed = tfjsModelJsonSchema.safeParse(raw);
@@ -59,6 +50,6 @@ export function readNsfwjsModel(name: NsfwjsModelName): NsfwjsModelFiles {
   return {
     modelJson: parsed.data,
     weightData: new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength),
-    packageVersion: nsfwjsPackageVersion(),
+    packageVersion: nsfwjsPackageVersion() ?? 'unknown',
   };
 }

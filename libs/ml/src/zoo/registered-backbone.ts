@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { normalizationSchema } from '../preprocess/normalization';
-import type { BackboneSpec } from './backbone-spec';
+import type { BackboneSpec } from '../catalogue/backbone-spec';
 
 const size = z.number().int().min(8).max(1024);
 

@@ -1,5 +1,6 @@
 import type { BackboneSpec } from './backbone-spec';
-import { SMALL_CNN_FEATURE_LAYER, SMALL_CNN_MAX_SIZE, SMALL_CNN_MIN_SIZE, smallCnnFeatureDim, type SmallCnnWidth } from './small-cnn';
+import { nsfwjsPackageVersion } from './nsfwjs-package';
+import { SMALL_CNN_FEATURE_LAYER, SMALL_CNN_MAX_SIZE, SMALL_CNN_MIN_SIZE, smallCnnFeatureDim, type SmallCnnWidth } from './small-cnn-shape';
 
 const NSFWJS_LICENSE = {
   spdx: 'MIT',
@@ -11,7 +12,7 @@ const NSFWJS_LICENSE = {
 
 const PRETRAINED_ON = 'ImageNet initialization, then fine-tuned on 5-class NSFW image classification (nsfw_model)';
 
-export function nsfwjsBackbones(packageVersion: string): BackboneSpec[] {
+function nsfwjsBackbones(packageVersion: string): BackboneSpec[] {
   return [
     {
       id: 'mobilenet_v2',
@@ -64,6 +65,18 @@ function smallCnnSpec(width: SmallCnnWidth, displayWidth: string): BackboneSpec 
   };
 }
 
-export function smallCnnBackbones(): BackboneSpec[] {
+function smallCnnBackbones(): BackboneSpec[] {
   return [smallCnnSpec('xs', 'extra small, 8 base filters'), smallCnnSpec('s', 'small, 16 base filters'), smallCnnSpec('m', 'medium, 32 base filters')];
+}
+
+let nsfwjsVersion: string | undefined;
+
+/**
+ * The built-in backbones of the zoo (pretrained nsfwjs MobileNetV2 and InceptionV3, the small CNN
+ * builders), as fresh objects on every call. Without nsfwjs installed its entries stay listed with
+ * version 'unavailable' and fail with ZOO_SOURCE_UNAVAILABLE when loaded.
+ */
+export function builtinBackbones(): BackboneSpec[] {
+  nsfwjsVersion ??= nsfwjsPackageVersion() ?? 'unavailable';
+  return [...nsfwjsBackbones(nsfwjsVersion), ...smallCnnBackbones()];
 }

@@ -1,0 +1,6 @@
+// The static description of the model zoo: what GET /v1/backbones lists and the zoo loads. Free of
+// TensorFlow.js, so the API can list and validate backbones without loading it (catalogue.spec.ts).
+export type { BackboneFamily, BackboneSource, BackboneSpec, ImageInputSize } from './backbone-spec';
+export { builtinBackbones } from './builtin-backbones';
+export { SMALL_CNN_FEATURE_LAYER, SMALL_CNN_WIDTHS, smallCnnFeatureDim } from './small-cnn-shape';
+export type { SmallCnnWidth } from './small-cnn-shape';
