@@ -15,6 +15,8 @@ export function stopChildrenWithLauncher(supervisor: Supervisor, log: (line: str
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => stop(`received ${signal}`));
   const crashed = (e: unknown): void => {
+    // Once: a launcher whose output is gone (the terminal closed) would fail again on every line it logs.
+    if (failed) return;
     failed = true;
     log(`[modelsmith] launcher error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     stop('launcher error');
