@@ -2,10 +2,9 @@
  * `npm start`: the whole platform on one machine. Checks Postgres and Redis, applies migrations, runs
  * a local S3-protocol server when no S3_ENDPOINT is configured (data under .data/s3), creates a
  * development tenant and key on first run, then starts the API, one worker and the serving app and
- * supervises them.
- * Ctrl-C stops everything gracefully.
+ * supervises them (a child that dies is restarted with backoff; see scripts/supervisor/).
+ * Ctrl-C stops everything gracefully; the children also stop if this launcher dies.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
@@ -21,6 +20,9 @@ import {
 } from '@modelsmith/db';
 import { startLocalS3Server } from '@modelsmith/storage';
 import { createTenantWithKey } from '../apps/api/src/tenants/create-tenant';
+import { platformChildren } from './supervisor/platform-children';
+import { stopChildrenWithLauncher } from './supervisor/launcher-exit';
+import { Supervisor } from './supervisor/supervisor';
 
 const root = resolve(__dirname, '..', '..');
 const dataDir = resolve(process.env.MODELSMITH_DATA_DIR ?? join(root, '.data'));
@@ -106,46 +108,13 @@ async function main(): Promise<void> {
   }
   const [tenantId, devKey] = readFileSync(keyFile, 'utf8').trim().split(' ');
 
-  const children: ChildProcess[] = [];
-  const run = (name: string, script: string) => {
-    // Each in its own process group: Ctrl-C in the terminal reaches only this launcher, which then
-    // sends each child one SIGTERM. In the terminal's group a child got SIGINT and SIGTERM at once,
-    // and the worker took the second signal for "exit now" instead of draining its jobs.
-    const child = spawn(process.execPath, [join(root, 'dist', script)], { env, stdio: 'inherit', detached: true });
-    child.on('exit', (code, signal) => {
-      if (!stopping) {
-        console.error(`[modelsmith] ${name} exited (${signal ?? code}); stopping the platform`);
-        void stop(1);
-      }
-    });
-    children.push(child);
-  };
-  let stopping = false;
-  const stop = async (code: number) => {
-    if (stopping) return;
-    stopping = true;
-    say('stopping…');
-    await Promise.all(
-      children.map(
-        (c) =>
-          new Promise<void>((done) => {
-            if (c.exitCode !== null || c.signalCode !== null) return done();
-            c.once('exit', () => done());
-            c.kill('SIGTERM');
-          }),
-      ),
-    );
+  // The API, a worker and the serving app, restarted when one dies (scripts/supervisor/).
+  const supervisor = new Supervisor({ children: platformChildren(config, env, root), log: (line) => console.error(line) });
+  stopChildrenWithLauncher(supervisor, (line) => console.error(line), async (code) => {
     await localS3?.close();
     process.exit(code);
-  };
-  process.on('SIGINT', () => void stop(0));
-  process.on('SIGTERM', () => void stop(0));
-  // The terminal closing no longer reaches the children directly either.
-  process.on('SIGHUP', () => void stop(0));
-
-  run('api', 'apps/api/src/main.js');
-  run('worker', 'apps/worker/src/main.js');
-  run('serving', 'apps/serving/src/main.js');
+  });
+  supervisor.start();
 
   const base = config.PUBLIC_URL ?? `http://${config.API_HOST}:${config.API_PORT}`;
   for (let i = 0; i < 120; i++) {
