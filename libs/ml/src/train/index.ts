@@ -10,6 +10,8 @@ export type {
   EarlyStoppingOptions,
   CheckpointOptions,
 } from './trainer';
+export { encodeTrainingCheckpoint, decodeTrainingCheckpoint } from './training-checkpoint';
+export type { TrainingCheckpoint, TensorValues } from './training-checkpoint';
 export { arrayBatches, epochBatches, stepsPerEpochOf } from './batches';
 export type { TrainBatch, BatchIterable, DataSource, EpochBatchFactory, EpochRequest } from './batches';
 export { Optimizer } from './optimizers';
@@ -38,3 +40,4 @@ export type { LayerSelector, OwnedWeight } from './layers';
 export { Rng, mixSeed, seededPermutation, shuffleInPlace, withSeededRandom } from './rng';
 export type { RngState } from './rng';
 export { TrainError, TrainConfigError, CheckpointError, NonFiniteLossError } from './errors';
+export type { CheckpointErrorReason } from './errors';
