@@ -120,6 +120,9 @@ export class IngestDatasetHandler implements JobHandler<Payload> {
         }
         throw ctx.signal.reason;
       }
+      // The archive could not be read because the object store failed (not because the file is bad):
+      // transient, so the delivery is retried.
+      if (source.storageFailure) throw source.storageFailure;
       if (isIngestionError(e)) {
         await this.store.deletePrefix(shardPrefix).catch(() => 0);
         throw new PermanentJobError(`DATASET_${e.code.toUpperCase()}`, e.message);
