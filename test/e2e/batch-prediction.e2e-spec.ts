@@ -159,6 +159,11 @@ describe('batch prediction jobs end to end (API, worker, Postgres, Redis, S3)', 
     const failedInput = await finished(p, key, notArchive.body.id as string);
     expect(failedInput.status).toBe('FAILED');
     expect(failedInput.failureCode).toBe('INPUT_INVALID');
+    // Its output route says why there is nothing to download.
+    const noOutput = await call(p.apiUrl, 'GET', `/v1/jobs/${notArchive.body.id as string}/output`, { token: key });
+    expect(noOutput.status).toBe(409);
+    expect(noOutput.body).toMatchObject({ code: 'CONFLICT', jobStatus: 'FAILED', failureCode: 'INPUT_INVALID', failureReason: failedInput.failureReason });
+    expect(noOutput.body.detail).toContain('INPUT_INVALID');
 
     const tampered = await storeModel(p, tenantId, tinyDigitModel(12), DIGITS, 'tampered');
     const manifestKey = `${tampered.prefix}manifest.json`;
