@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { startTestS3, type TestS3 } from '../../../test/support/s3';
 import { Client } from 'minio';
-import { clientOptions, isStorageError, objectBytesReader, ObjectStore, StorageError, type StorageErrorCode } from './index';
+import { clientOptions, isStorageError, objectBytesReader, S3ObjectStore, StorageError, type StorageErrorCode } from './index';
 
 const MiB = 1024 * 1024;
 
@@ -76,7 +76,7 @@ async function expectCode(promise: Promise<unknown>, code: StorageErrorCode): Pr
 
 describe('ObjectStore against a real S3-protocol server (s3rver)', () => {
   let s3: TestS3;
-  let store: ObjectStore;
+  let store: S3ObjectStore;
 
   beforeAll(async () => {
     s3 = await startTestS3();
@@ -96,16 +96,16 @@ describe('ObjectStore against a real S3-protocol server (s3rver)', () => {
   });
 
   describe('bucket and readiness', () => {
-    it('ensureBucket is idempotent and ping succeeds', async () => {
-      await store.ensureBucket();
-      await store.ensureBucket();
+    it('ensureReady is idempotent and ping succeeds', async () => {
+      await store.ensureReady();
+      await store.ensureReady();
       await expect(store.ping()).resolves.toBeUndefined();
     });
 
-    it('ensureBucket creates a missing bucket; ping reports a missing one', async () => {
-      const other = new ObjectStore({ ...s3.config, bucket: 'created-at-boot' });
+    it('ensureReady creates a missing bucket; ping reports a missing one', async () => {
+      const other = new S3ObjectStore({ ...s3.config, bucket: 'created-at-boot' });
       await expectCode(other.ping(), 'BUCKET_NOT_FOUND');
-      await other.ensureBucket();
+      await other.ensureReady();
       await expect(other.ping()).resolves.toBeUndefined();
     });
 
@@ -122,7 +122,7 @@ describe('ObjectStore against a real S3-protocol server (s3rver)', () => {
     it('ping reports an unreachable server as STORAGE_UNAVAILABLE', async () => {
       const closed = await startTestS3();
       await closed.stop();
-      const dead = new ObjectStore(closed.config);
+      const dead = new S3ObjectStore(closed.config);
       await expectCode(dead.ping(), 'STORAGE_UNAVAILABLE');
     });
   });
