@@ -44,7 +44,7 @@ export function pathToKey(rawPath: string): string | null {
 }
 
 function strictInt(value: string | null, min: number, max: number): number | undefined {
-  if (value === null || !/^\d{1,16}$/.test(value)) return undefined;
+  if (value === null || !/^(0|[1-9]\d{0,15})$/.test(value)) return undefined;
   const n = Number(value);
   return n >= min && n <= max ? n : undefined;
 }
