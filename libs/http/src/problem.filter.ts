@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import type { Request, Response } from 'express';
 import type { ProblemCode } from '@modelsmith/contracts';
 import { ProblemError } from './problem';
+import { requestId } from './logging';
 
 const codeByStatus: Record<number, ProblemCode> = {
   400: 'BAD_REQUEST',
@@ -155,6 +156,9 @@ export class ProblemFilter implements ExceptionFilter {
       return;
     }
     for (const [k, v] of Object.entries(problem.headers)) res.setHeader(k, v);
-    res.status(problem.status).type('application/problem+json').send(problemBody(problem, req.originalUrl, req.id));
+    // A request refused before the logging middleware ran (its body could not be read, its path not
+    // decoded) has no id yet: it gets one here, so every problem carries one.
+    const id = req.id ?? requestId(req, res);
+    res.status(problem.status).type('application/problem+json').send(problemBody(problem, req.originalUrl, id));
   }
 }
