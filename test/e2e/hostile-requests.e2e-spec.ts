@@ -278,6 +278,12 @@ describe('hostile requests never take the platform down (real API, serving, work
     expect(predicted.status).toBe(200);
     expect(JSON.parse(predicted.text).predictions).toHaveLength(1);
     expect((await call(p.apiUrl, 'GET', `/v1/datasets/${datasetId}`, { token: key })).status).toBe(200);
+    // The model download zips its artifacts through streams that now all have error listeners: still a zip.
+    const download = await call(p.apiUrl, 'POST', `/v1/models/${modelId}/download`, { token: key });
+    expect(download.status).toBe(200);
+    const zip = Buffer.from(await (await fetch(download.body.url)).arrayBuffer());
+    expect(zip.subarray(0, 2).toString()).toBe('PK');
+    expect(zip.length).toBe(download.body.sizeBytes);
     // Nothing above was a 500: the logs hold no stack of an unexpected error.
     for (const [name, proc] of [['api', p.api], ['serving', p.serving]] as const) {
       const errors = proc.output().split('\n').filter((l) => /"level":(50|60)|Unexpected end of form|"INTERNAL"/.test(l));
