@@ -190,6 +190,23 @@ describe('hostile requests never take the platform down (real API, serving, work
     expect(multiLine.body.description).toBe('first line\nsecond\tline');
   });
 
+  it('bodies of the wrong shape are 400: arrays, scalars, nested values where objects belong', async () => {
+    const cases: [string, string, string][] = [
+      ['POST', '/v1/datasets', '[]'],
+      ['POST', '/v1/datasets', '[{"name":"x","task":"image-classification"}]'],
+      ['POST', '/v1/datasets', '{"name":{"$gt":""},"task":"image-classification"}'],
+      ['POST', '/v1/jobs', '{"task":"noop","options":[]}'],
+      ['POST', '/v1/jobs', '{"task":"noop","options":"fast"}'],
+      ['POST', '/v1/jobs', '{"task":"image-classification","budget":[1]}'],
+      ['POST', '/v1/deployments', `{"modelId":"${modelId}","config":[]}`],
+      ['POST', '/v1/api-keys', '{"name":"k","scopes":"READ"}'],
+      ['POST', '/v1/api-keys', '{"name":"k","scopes":[["READ"]]}'],
+    ];
+    for (const [method, path, body] of cases) {
+      expectProblem(`${method} ${path} ${body.slice(0, 60)}`, await send(p.apiUrl, method, path, { headers: { ...auth, 'content-type': 'application/json' }, body }), 400);
+    }
+  });
+
   it('NUL, garbage and broken percent-encoding in path ids and queries are 4xx, never 500', async () => {
     for (const id of ['%00', 'abc%00def', 'nope', '%ff', '%E0%A4%A', '..%2F..%2Fetc', 'x'.repeat(2000)]) {
       for (const path of [`/v1/datasets/${id}`, `/v1/jobs/${id}`, `/v1/jobs/${id}/events`, `/v1/models/${id}`, `/v1/deployments/${id}`, `/v1/uploads/${id}`, `/v1/datasets/${datasetId}/versions/${id}`]) {

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsDate, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import { IsDate, IsIn, IsInt, IsObject, IsOptional, IsString, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 import type { Job, JobEvent } from '@modelsmith/db';
 import { ACCELERATORS, type Accelerator } from '@modelsmith/jobs';
 import { IsDateInRange, INT4_MAX } from '../../common/bounds';
@@ -44,6 +44,7 @@ export class CreateJobDto extends CreateTrainingJobFields {
 
   @ApiPropertyOptional({ type: JobOptionsDto })
   @IsOptional()
+  @IsObject()
   @ValidateNested()
   @Type(() => JobOptionsDto)
   options?: JobOptionsDto;
