@@ -2,7 +2,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { json, urlencoded } from 'express';
 import type { AppConfig } from '@modelsmith/config';
-import { ProblemFilter } from '@modelsmith/http';
+import { ProblemFilter } from '@modelsmith/http/nest';
 import { createValidationPipe } from './common/validation';
 
 export const API_PREFIX = 'v1';

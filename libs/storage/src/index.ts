@@ -3,4 +3,3 @@ export * from './keys';
 export * from './object-store';
 export * from './object-store-config';
 export * from './local-s3-server';
-export * from './nest/storage.module';
