@@ -152,7 +152,7 @@ describe('native BLAS kernels (libs/ml/native, OpenBLAS on the wasm heap)', () =
     return versus(kernel, inputs, attrs);
   });
 
-  it('trains a conv net with a constant tensor count (no leaks through the native path)', () => {
+  it(`trains a conv net with a constant tensor count, no leaks (native ${openBlasPresent ? 'on' : 'absent: wasm path'})`, () => {
     const model = tf.sequential({
       layers: [
         tf.layers.conv2d({
