@@ -9,3 +9,8 @@ export function itIf(
   return (name, fn, timeout) =>
     condition ? it(name, fn, timeout) : it.skip(`${name} [skipped: ${reason}]`, fn, timeout);
 }
+
+/** `describe` where `condition` holds, else `describe.skip` with `reason` in the title. */
+export function describeIf(condition: boolean, reason: string): (name: string, fn: () => void) => void {
+  return (name, fn) => (condition ? describe(name, fn) : describe.skip(`${name} [skipped: ${reason}]`, fn));
+}
