@@ -9,6 +9,7 @@ import { assertWithinQuota, readQuotaUsage } from './quota';
 
 type Tx = Prisma.TransactionClient;
 
+/** A job row to write. Apps submit jobs through JobSubmitter (inputs parsed, quota, routing). */
 export interface NewJob {
   kind: JobKind;
   queue: 'cpu' | 'gpu';

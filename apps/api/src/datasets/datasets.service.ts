@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
 import { APP_PRISMA, Prisma, withTenant, type Dataset, type DatasetVersion, type PrismaClient } from '@modelsmith/db';
-import { JobDispatcher, JobStore } from '@modelsmith/jobs';
+import { JOBS } from '@modelsmith/contracts';
 import { keys, OBJECT_STORE, type ObjectStore } from '@modelsmith/storage';
 import { notFound, ProblemError } from '@modelsmith/http';
 import { page, type Page } from '../common/pagination';
@@ -10,6 +10,7 @@ import { taskToEnum, type CreateDatasetDto } from './dto/dataset.dto';
 import { parseIngestOptions, toStoredOptions, type IngestOptionsInput } from './dto/ingest-options';
 import { streamMultipartUpload } from './multipart-upload';
 import { sourceFileName } from './source-file-name';
+import { JobsService } from '../jobs/jobs.service';
 
 export const DEFAULT_SPLIT_SEED = 42;
 
@@ -19,8 +20,7 @@ export class DatasetsService {
     @Inject(APP_PRISMA) private readonly db: PrismaClient,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly jobs: JobStore,
-    private readonly dispatcher: JobDispatcher,
+    private readonly jobs: JobsService,
   ) {}
 
   create(tenantId: string, body: CreateDatasetDto): Promise<Dataset> {
@@ -87,7 +87,11 @@ export class DatasetsService {
     await withTenant(this.db, tenantId, (tx) => tx.datasetVersion.deleteMany({ where: { id: version.id } })).catch(() => undefined);
   }
 
-  /** Marks the uploaded version QUEUED and starts its ingestion job (row first, then the queue). */
+  /**
+   * Marks the uploaded version QUEUED and submits its ingestion job (quota, `queued` event, then the
+   * queue). A refused job (quota, too many active jobs) leaves the version FAILED with the refusal's
+   * code and reason, never waiting for a job that does not exist.
+   */
   private async startIngestion(
     tenantId: string,
     versionId: string,
@@ -109,9 +113,17 @@ export class DatasetsService {
         },
       }),
     );
-    const job = await this.jobs.create(tenantId, { kind: 'INGEST_DATASET', queue: 'cpu', datasetVersionId: versionId });
-    await this.dispatcher.enqueue(job).catch(() => undefined); // the reconciler retries
-    return { version, jobId: job.id };
+    try {
+      const job = await this.jobs.submit(tenantId, JOBS.ingestDataset, { inputs: { datasetVersionId: versionId } });
+      return { version, jobId: job.id };
+    } catch (e) {
+      const code = e instanceof ProblemError ? e.code : 'JOB_REFUSED';
+      const reason = e instanceof Error ? e.message : String(e);
+      await withTenant(this.db, tenantId, (tx) =>
+        tx.datasetVersion.updateMany({ where: { id: versionId, status: 'QUEUED' }, data: { status: 'FAILED', stage: 'failed', failureCode: code, failureReason: reason } }),
+      ).catch(() => undefined);
+      throw e;
+    }
   }
 
   /** Streams a multipart upload straight into the object store, then queues its ingestion. */

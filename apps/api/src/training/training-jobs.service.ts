@@ -62,10 +62,12 @@ export class TrainingJobsService {
     return this.jobs.submit(tenantId, JOBS.train, {
       accelerator,
       priority: body.priority ?? 0,
-      datasetVersionId: version.id,
-      mode: body.mode ?? 'balanced',
-      budget: { maxMinutes: body.budget?.maxMinutes ?? 60, maxTrials: body.budget?.maxTrials ?? 1 },
-      options: { ...options },
+      inputs: {
+        datasetVersionId: version.id,
+        mode: body.mode ?? 'balanced',
+        budget: { maxMinutes: body.budget?.maxMinutes ?? 60, maxTrials: body.budget?.maxTrials ?? 1 },
+        options: { ...options },
+      },
     });
   }
 }

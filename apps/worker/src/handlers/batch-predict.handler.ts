@@ -11,7 +11,7 @@ import { ServingEngine, type ModelRef } from '@modelsmith/serving';
 import { keys, OBJECT_STORE, type ObjectStore } from '@modelsmith/storage';
 import { objectArtifactReader, objectByteSource } from '../adapters/object-store-io';
 import { HandlesJob, type JobContext, type JobHandler } from '../runtime/job-handler';
-import { csvHeader, isSkippedEntry, outputLine, parseBatchOptions, type BatchRow } from './batch-predict-output';
+import { csvHeader, isSkippedEntry, outputLine, type BatchRow } from './batch-predict-output';
 
 /** Images classified together; also how often progress is reported. */
 const CHUNK = 16;
@@ -25,7 +25,7 @@ const MAX_IMAGE_BYTES = 32 * 1024 * 1024;
  */
 @Injectable()
 @HandlesJob(JOBS.batchPredict)
-export class BatchPredictHandler implements JobHandler {
+export class BatchPredictHandler implements JobHandler<typeof JOBS.batchPredict> {
   private readonly logger = new Logger('BatchPredict');
 
   constructor(
@@ -35,18 +35,15 @@ export class BatchPredictHandler implements JobHandler {
   ) {}
 
   /** The uploaded archive is only input: it goes once the job is recorded SUCCEEDED. */
-  async afterSuccess(ctx: JobContext): Promise<void> {
-    const options = parseBatchOptions(ctx.job.options);
-    if (typeof options !== 'string') await this.store.delete(options.inputKey);
+  async afterSuccess(ctx: JobContext<typeof JOBS.batchPredict>): Promise<void> {
+    await this.store.delete(ctx.inputs.options.inputKey);
   }
 
-  async handle(ctx: JobContext): Promise<Record<string, unknown>> {
+  async handle(ctx: JobContext<typeof JOBS.batchPredict>): Promise<Record<string, unknown>> {
     const { tenantId } = ctx.payload;
-    const options = parseBatchOptions(ctx.job.options);
-    if (typeof options === 'string') throw new PermanentJobError('INPUT_MISSING', options);
-    const modelId = ctx.job.modelId;
-    const model = modelId ? await withTenant(this.db, tenantId, (tx) => tx.model.findFirst({ where: { id: modelId, status: 'READY' } })) : null;
-    if (!model) throw new PermanentJobError('MODEL_NOT_FOUND', `model ${modelId ?? '(none)'} does not exist or was deleted`);
+    const { modelId, options } = ctx.inputs;
+    const model = await withTenant(this.db, tenantId, (tx) => tx.model.findFirst({ where: { id: modelId, status: 'READY' } }));
+    if (!model) throw new PermanentJobError('MODEL_NOT_FOUND', `model ${modelId} does not exist or was deleted`);
     await ctx.progress({ stage: 'loading-model', percent: 0 });
     await initBackend(mlBackendOptions(this.config));
 

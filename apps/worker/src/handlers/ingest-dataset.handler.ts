@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { JOBS, type PayloadOf } from '@modelsmith/contracts';
+import { JOBS } from '@modelsmith/contracts';
 import { APP_PRISMA, Prisma, withTenant, type PrismaClient } from '@modelsmith/db';
 import {
   INDEX_KEY,
@@ -19,8 +19,6 @@ import { objectByteSource, objectShardSink, objectShardSource } from '../adapter
 import { IncompatibleParentError, mergedReport, mergeWithParent } from './dataset-merge';
 import { writePreviews } from './dataset-previews';
 
-type Payload = PayloadOf<'ingestDataset'>;
-
 const STAGE_LABEL: Record<IngestProgress['stage'], string> = {
   detect: 'detecting format',
   scan: 'scanning',
@@ -37,7 +35,7 @@ const STAGE_LABEL: Record<IngestProgress['stage'], string> = {
  */
 @Injectable()
 @HandlesJob(JOBS.ingestDataset)
-export class IngestDatasetHandler implements JobHandler<Payload> {
+export class IngestDatasetHandler implements JobHandler<typeof JOBS.ingestDataset> {
   private readonly logger = new Logger('IngestDataset');
 
   constructor(
@@ -45,7 +43,7 @@ export class IngestDatasetHandler implements JobHandler<Payload> {
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
   ) {}
 
-  async handle(ctx: JobContext<Payload>): Promise<Record<string, unknown>> {
+  async handle(ctx: JobContext<typeof JOBS.ingestDataset>): Promise<Record<string, unknown>> {
     const { tenantId, datasetVersionId } = ctx.payload;
     const version = await withTenant(this.db, tenantId, (tx) => tx.datasetVersion.findUnique({ where: { id: datasetVersionId } }));
     if (!version) throw new PermanentJobError('DATASET_VERSION_NOT_FOUND', `dataset version ${datasetVersionId} does not exist`);

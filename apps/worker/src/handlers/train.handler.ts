@@ -9,7 +9,8 @@ import { keys, OBJECT_STORE, type ObjectStore } from '@modelsmith/storage';
 import { objectArtifactReader, objectArtifactWriter, objectCheckpointStore, objectShardSource } from '../adapters/object-store-io';
 import { HandlesJob, type JobContext, type JobHandler } from '../runtime/job-handler';
 import { runImageClassification, type PipelineModel, type PipelineProgress } from '../training/image-classification';
-import { buildRecipe, chooseBackbone, TRAINING_MODES, type ImageClassificationOptions, type TrainingMode } from '../training/recipe';
+import { parseMetricHistory, type EpochRecord } from '../training/metric-history';
+import { buildRecipe, chooseBackbone } from '../training/recipe';
 import { cachingShardSource } from '../training/shard-batches';
 
 /** The wall-clock budget ran out: stop training and keep the best model so far. */
@@ -20,11 +21,6 @@ export class BudgetExceeded extends Error {
 const SHARD_CACHE_BYTES = 512 * 1024 * 1024;
 const PROGRESS_EVERY_MS = 2_000;
 
-interface Budget {
-  maxMinutes?: number;
-  maxTrials?: number;
-}
-
 /**
  * Trains an image classifier for a TRAIN job: streams the dataset version's shards, builds
  * backbone + head from the zoo, trains by the default recipe (checkpointing to the object store, so a
@@ -33,7 +29,7 @@ interface Budget {
  */
 @Injectable()
 @HandlesJob(JOBS.train)
-export class TrainHandler implements JobHandler {
+export class TrainHandler implements JobHandler<typeof JOBS.train> {
   private readonly logger = new Logger('Train');
   private backend?: Promise<unknown>;
 
@@ -49,22 +45,20 @@ export class TrainHandler implements JobHandler {
     return this.backend;
   }
 
-  async handle(ctx: JobContext): Promise<Record<string, unknown>> {
+  async handle(ctx: JobContext<typeof JOBS.train>): Promise<Record<string, unknown>> {
     const ref = ctx.payload;
     const job = ctx.job;
+    const { datasetVersionId, mode, budget, options } = ctx.inputs;
     await ctx.progress({ stage: 'preparing', percent: 0 });
-    if (!job.datasetVersionId) throw new PermanentJobError('DATASET_VERSION_MISSING', 'the job names no dataset version');
-    const version = await withTenant(this.db, ref.tenantId, (tx) => tx.datasetVersion.findUnique({ where: { id: job.datasetVersionId! }, include: { dataset: true } }));
+    const version = await withTenant(this.db, ref.tenantId, (tx) => tx.datasetVersion.findUnique({ where: { id: datasetVersionId }, include: { dataset: true } }));
     if (!version || version.status !== 'READY' || !version.shardPrefix) {
-      throw new PermanentJobError('DATASET_NOT_READY', `dataset version ${job.datasetVersionId} is not ready for training`);
+      throw new PermanentJobError('DATASET_NOT_READY', `dataset version ${datasetVersionId} is not ready for training`);
     }
     await this.ensureBackend();
     const shards = cachingShardSource(objectShardSource(this.store), SHARD_CACHE_BYTES);
     const index = await loadShardIndex(shards, version.shardPrefix);
     if (index.kind !== 'image') throw new PermanentJobError('TASK_UNSUPPORTED', `only image classification trains today; this dataset is ${index.kind}`);
 
-    const options = (job.options ?? {}) as ImageClassificationOptions;
-    const mode: TrainingMode = (TRAINING_MODES as readonly string[]).includes(job.mode ?? '') ? (job.mode as TrainingMode) : 'balanced';
     const zoo = new ModelZoo({ reader: objectArtifactReader(this.store) });
     const shape = {
       height: index.height,
@@ -87,7 +81,6 @@ export class TrainHandler implements JobHandler {
     const controller = new AbortController();
     const onAbort = () => controller.abort(ctx.signal.reason);
     ctx.signal.addEventListener('abort', onAbort, { once: true });
-    const budget = (job.budget ?? {}) as Budget;
     let timer: NodeJS.Timeout | undefined;
     if (budget.maxMinutes) {
       const origin = (job.startedAt ?? new Date()).getTime();
@@ -95,7 +88,7 @@ export class TrainHandler implements JobHandler {
       timer = setTimeout(() => controller.abort(new BudgetExceeded(`the ${budget.maxMinutes}-minute budget was reached`)), remaining);
     }
 
-    const history = this.historyOf(job.metricHistory);
+    const history = parseMetricHistory(job.metricHistory);
     let lastProgress = 0;
     const modelId = job.id;
     const modelPrefix = keys.model(ref.tenantId, modelId);
@@ -146,15 +139,11 @@ export class TrainHandler implements JobHandler {
   }
 
   /** Checkpoints go only once the job is recorded SUCCEEDED: a crash before that resumes from them. */
-  async afterSuccess(ctx: JobContext): Promise<void> {
+  async afterSuccess(ctx: JobContext<typeof JOBS.train>): Promise<void> {
     await this.store.deletePrefix(keys.jobCheckpointsPrefix(ctx.payload.tenantId, ctx.payload.jobId));
   }
 
-  private historyOf(raw: unknown): Array<EpochLog & { phase: string }> {
-    return Array.isArray(raw) ? (raw as Array<EpochLog & { phase: string }>) : [];
-  }
-
-  private async reportProgress(ctx: JobContext, p: PipelineProgress): Promise<void> {
+  private async reportProgress(ctx: JobContext<typeof JOBS.train>, p: PipelineProgress): Promise<void> {
     const t = p.train;
     await ctx.progress({
       stage: 'training',
@@ -165,7 +154,7 @@ export class TrainHandler implements JobHandler {
   }
 
   /** Per-epoch metric history on the job row; epochs replayed after a resume are not duplicated. */
-  private async recordEpoch(ref: JobRef, history: Array<EpochLog & { phase: string }>, phase: string, log: EpochLog): Promise<void> {
+  private async recordEpoch(ref: JobRef, history: EpochRecord[], phase: string, log: EpochLog): Promise<void> {
     if (history.some((h) => h.phase === phase && h.epoch === log.epoch)) return;
     history.push({ ...log, phase });
     const best = Math.max(...history.map((h) => h.val_accuracy ?? h.accuracy));
@@ -174,7 +163,7 @@ export class TrainHandler implements JobHandler {
   }
 
   private async saveModel(
-    ctx: JobContext,
+    ctx: JobContext<typeof JOBS.train>,
     m: PipelineModel,
     o: { modelId: string; modelPrefix: string; recipe: unknown; version: { id: string; datasetId: string; name: string } },
   ): Promise<void> {

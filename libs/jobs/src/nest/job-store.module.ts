@@ -1,12 +1,13 @@
-import { Global, Module } from '@nestjs/common';
+import { Global, Logger, Module } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
 import { APP_PRISMA, SYSTEM_PRISMA, type PrismaClient } from '@modelsmith/db';
 import { JobStore } from '../job-store';
 import { JobDispatcher, type QueueMap } from '../dispatcher';
 import { JobRouter } from '../routing';
+import { JobSubmitter } from '../submit';
 import { QUEUE_MAP } from './queue.module';
 
-/** JobStore (tenant-scoped, row-level security), JobDispatcher and JobRouter; needs ConfigModule, DbModule and QueueModule. */
+/** JobStore (tenant-scoped, row-level security), JobDispatcher, JobRouter and JobSubmitter; needs ConfigModule, DbModule and QueueModule. */
 @Global()
 @Module({
   providers: [
@@ -25,7 +26,12 @@ import { QUEUE_MAP } from './queue.module';
       useFactory: (queues: QueueMap, store: JobStore, db: PrismaClient) => new JobDispatcher(queues, store, db),
     },
     { provide: JobRouter, inject: [QUEUE_MAP], useFactory: (queues: QueueMap) => new JobRouter(queues) },
+    {
+      provide: JobSubmitter,
+      inject: [JobStore, JobDispatcher, JobRouter],
+      useFactory: (store: JobStore, dispatcher: JobDispatcher, router: JobRouter) => new JobSubmitter(store, dispatcher, router, new Logger('Jobs')),
+    },
   ],
-  exports: [JobStore, JobDispatcher, JobRouter],
+  exports: [JobStore, JobDispatcher, JobRouter, JobSubmitter],
 })
 export class JobStoreModule {}
