@@ -2,7 +2,8 @@ import { DynamicModule, Module, type Provider } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { LoggerModule } from 'nestjs-pino';
 import { APP_CONFIG, ConfigModule, type AppConfig } from '@modelsmith/config';
-import { DbModule } from '@modelsmith/db';
+import { APP_PRISMA, DbModule, type PrismaClient } from '@modelsmith/db';
+import { ModelStore } from '@modelsmith/jobs';
 import { ApiKeyAuthService, KeyRateLimiter, loggerParams } from '@modelsmith/http';
 import { StorageModule } from '@modelsmith/storage';
 import { PredictAuthService } from './auth/predict-auth.service';
@@ -13,6 +14,8 @@ import { PredictHandler } from './predict/predict.handler';
 import { REDIS, RedisLifecycle, redisProviders } from './redis.provider';
 
 export const SERVING_LOGGER_NAME = 'modelsmith-serving';
+
+const modelStoreProvider: Provider = { provide: ModelStore, inject: [APP_PRISMA], useFactory: (db: PrismaClient) => new ModelStore(db) };
 
 /** Per-key prediction rate, counted in Redis (shared with the API's batch predictions). */
 const rateLimiterProvider: Provider = {
@@ -36,7 +39,7 @@ export class ServingModule {
         StorageModule.forRoot(config),
       ],
       controllers: [ServingHealthController],
-      providers: [...redisProviders, RedisLifecycle, engineProvider, EngineLifecycle, ApiKeyAuthService, PredictAuthService, rateLimiterProvider, DeploymentResolver, PredictHandler],
+      providers: [...redisProviders, RedisLifecycle, engineProvider, EngineLifecycle, ApiKeyAuthService, PredictAuthService, rateLimiterProvider, modelStoreProvider, DeploymentResolver, PredictHandler],
     };
   }
 }

@@ -9,5 +9,6 @@ export * from './dispatcher';
 export * from './routing';
 export * from './follow-events';
 export * from './submit';
+export * from './stores';
 export * from "./nest/queue.module";
 export * from "./nest/job-store.module";

@@ -3,9 +3,8 @@ import { PassThrough } from 'node:stream';
 import { once } from 'node:events';
 import { APP_CONFIG, mlBackendOptions, type AppConfig } from '@modelsmith/config';
 import { JOBS } from '@modelsmith/contracts';
-import { APP_PRISMA, withTenant, type PrismaClient } from '@modelsmith/db';
 import { archiveFiles, IngestionError, openArchive } from '@modelsmith/datasets';
-import { PermanentJobError } from '@modelsmith/jobs';
+import { ModelStore, PermanentJobError } from '@modelsmith/jobs';
 import { initBackend, ModelArtifactError, PreprocessError } from '@modelsmith/ml';
 import { ServingEngine, type ModelRef } from '@modelsmith/serving';
 import { keys, OBJECT_STORE, type ObjectStore } from '@modelsmith/storage';
@@ -29,9 +28,9 @@ export class BatchPredictHandler implements JobHandler<typeof JOBS.batchPredict>
   private readonly logger = new Logger('BatchPredict');
 
   constructor(
-    @Inject(APP_PRISMA) private readonly db: PrismaClient,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly models: ModelStore,
   ) {}
 
   /** The uploaded archive is only input: it goes once the job is recorded SUCCEEDED. */
@@ -42,7 +41,7 @@ export class BatchPredictHandler implements JobHandler<typeof JOBS.batchPredict>
   async handle(ctx: JobContext<typeof JOBS.batchPredict>): Promise<Record<string, unknown>> {
     const { tenantId } = ctx.payload;
     const { modelId, options } = ctx.inputs;
-    const model = await withTenant(this.db, tenantId, (tx) => tx.model.findFirst({ where: { id: modelId, status: 'READY' } }));
+    const model = await this.models.getReady(tenantId, modelId);
     if (!model) throw new PermanentJobError('MODEL_NOT_FOUND', `model ${modelId} does not exist or was deleted`);
     await ctx.progress({ stage: 'loading-model', percent: 0 });
     await initBackend(mlBackendOptions(this.config));

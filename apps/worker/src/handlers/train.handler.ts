@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, mlBackendOptions, type AppConfig } from '@modelsmith/config';
 import { JOBS, type JobRef } from '@modelsmith/contracts';
-import { APP_PRISMA, Prisma, withTenant, type PrismaClient } from '@modelsmith/db';
+import type { Prisma } from '@modelsmith/db';
 import { loadShardIndex } from '@modelsmith/datasets';
-import { JobStore, PermanentJobError } from '@modelsmith/jobs';
+import { DatasetVersionStore, JobStore, ModelStore, PermanentJobError, type NotTrainable } from '@modelsmith/jobs';
 import { initBackend, ModelZoo, ZooError, type BackboneSpec, type EpochLog } from '@modelsmith/ml';
 import { keys, OBJECT_STORE, type ObjectStore } from '@modelsmith/storage';
 import { objectArtifactReader, objectArtifactWriter, objectCheckpointStore, objectShardSource } from '../adapters/object-store-io';
@@ -34,10 +34,11 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
   private backend?: Promise<unknown>;
 
   constructor(
-    @Inject(APP_PRISMA) private readonly db: PrismaClient,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly jobs: JobStore,
+    private readonly versions: DatasetVersionStore,
+    private readonly models: ModelStore,
   ) {}
 
   private ensureBackend(): Promise<unknown> {
@@ -50,10 +51,9 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
     const job = ctx.job;
     const { datasetVersionId, mode, budget, options } = ctx.inputs;
     await ctx.progress({ stage: 'preparing', percent: 0 });
-    const version = await withTenant(this.db, ref.tenantId, (tx) => tx.datasetVersion.findUnique({ where: { id: datasetVersionId }, include: { dataset: true } }));
-    if (!version || version.status !== 'READY' || !version.shardPrefix) {
-      throw new PermanentJobError('DATASET_NOT_READY', `dataset version ${datasetVersionId} is not ready for training`);
-    }
+    const check = await this.versions.checkTrainable(ref.tenantId, datasetVersionId);
+    if (!check.ok) throw notTrainable(datasetVersionId, check);
+    const version = check.version;
     await this.ensureBackend();
     const shards = cachingShardSource(objectShardSource(this.store), SHARD_CACHE_BYTES);
     const index = await loadShardIndex(shards, version.shardPrefix);
@@ -75,7 +75,6 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
       throw e;
     }
     const recipe = buildRecipe(spec, shape, mode, options);
-    const report = version.report as { image?: { cache?: { fit?: 'cover' | 'contain' | 'fill' } } } | null;
 
     // The budget counts from the job's first start, across worker restarts.
     const controller = new AbortController();
@@ -104,7 +103,7 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
           checkpoints: objectCheckpointStore(this.store, keys.jobCheckpointsPrefix(ref.tenantId, job.id)),
           writer: objectArtifactWriter(this.store),
           modelPrefix,
-          fit: report?.image?.cache?.fit ?? 'cover',
+          fit: version.report?.image?.cache?.fit ?? 'cover',
         },
         {
           signal: controller.signal,
@@ -165,29 +164,38 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
   private async saveModel(
     ctx: JobContext<typeof JOBS.train>,
     m: PipelineModel,
-    o: { modelId: string; modelPrefix: string; recipe: unknown; version: { id: string; datasetId: string; name: string } },
+    o: { modelId: string; modelPrefix: string; recipe: object; version: { id: string; datasetId: string; name: string } },
   ): Promise<void> {
     const { tenantId } = ctx.payload;
     await ctx.progress({ stage: 'evaluating', message: `${m.phase}: test accuracy ${(m.report.accuracy * 100).toFixed(2)}% on ${m.report.numSamples} held-out images` });
     await this.store.putBytes(`${o.modelPrefix}evaluation.json`, Buffer.from(JSON.stringify(m.report, null, 2)), 'application/json');
     const sizeBytes = m.manifest.files.reduce((s, f) => s + f.size, 0);
-    const data = {
-      name: `${o.version.name} (${m.manifest.backboneId})`,
-      task: 'IMAGE_CLASSIFICATION' as const,
-      backbone: m.manifest.backboneId,
-      status: 'READY' as const,
-      artifactPrefix: o.modelPrefix,
-      manifest: m.manifest as unknown as Prisma.InputJsonValue,
-      metrics: m.manifest.metrics as Prisma.InputJsonValue,
-      report: m.report as unknown as Prisma.InputJsonValue,
-      recipe: { ...(o.recipe as object), phase: m.phase, final: m.final } as Prisma.InputJsonValue,
-      sizeBytes: BigInt(sizeBytes),
+    await this.models.saveTrained(tenantId, {
+      id: o.modelId,
+      jobId: ctx.job.id,
       datasetVersionId: o.version.id,
-    };
-    await withTenant(this.db, tenantId, (tx) =>
-      tx.model.upsert({ where: { id: o.modelId }, create: { id: o.modelId, tenantId, jobId: ctx.job.id, ...data }, update: data }),
-    );
+      name: `${o.version.name} (${m.manifest.backboneId})`,
+      backbone: m.manifest.backboneId,
+      artifactPrefix: o.modelPrefix,
+      manifest: m.manifest,
+      report: { ...m.report },
+      recipe: { ...o.recipe, phase: m.phase, final: m.final },
+      sizeBytes,
+    });
     await this.jobs.update(ctx.payload, { bestMetric: m.report.accuracy });
     this.logger.log(`job ${ctx.job.id}: model ${o.modelId} ${m.final ? 'final' : 'early'} accuracy ${m.report.accuracy.toFixed(4)}`);
+  }
+}
+
+/** The job's dataset version cannot be trained on (the API checks the same before accepting the job). */
+function notTrainable(id: string, n: NotTrainable): PermanentJobError {
+  switch (n.reason) {
+    case 'NOT_FOUND':
+    case 'NOT_READY':
+      return new PermanentJobError('DATASET_NOT_READY', `dataset version ${id} is not ready for training`);
+    case 'TASK_MISMATCH':
+      return new PermanentJobError('TASK_UNSUPPORTED', `only image classification trains today; this dataset is ${n.task}`);
+    case 'TOO_FEW_IMAGES':
+      return new PermanentJobError('TOO_FEW_IMAGES', `classes with too few training images: ${n.classes.map((c) => `${c.name} (${c.train})`).join(', ')}`);
   }
 }

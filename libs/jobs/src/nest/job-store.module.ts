@@ -5,9 +5,11 @@ import { JobStore } from '../job-store';
 import { JobDispatcher, type QueueMap } from '../dispatcher';
 import { JobRouter } from '../routing';
 import { JobSubmitter } from '../submit';
+import { DatasetVersionStore } from '../stores/dataset-version-store';
+import { ModelStore } from '../stores/model-store';
 import { QUEUE_MAP } from './queue.module';
 
-/** JobStore (tenant-scoped, row-level security), JobDispatcher, JobRouter and JobSubmitter; needs ConfigModule, DbModule and QueueModule. */
+/** JobStore (tenant-scoped, row-level security), JobDispatcher, JobRouter, JobSubmitter, DatasetVersionStore and ModelStore; needs ConfigModule, DbModule and QueueModule. */
 @Global()
 @Module({
   providers: [
@@ -31,7 +33,9 @@ import { QUEUE_MAP } from './queue.module';
       inject: [JobStore, JobDispatcher, JobRouter],
       useFactory: (store: JobStore, dispatcher: JobDispatcher, router: JobRouter) => new JobSubmitter(store, dispatcher, router, new Logger('Jobs')),
     },
+    { provide: DatasetVersionStore, inject: [APP_PRISMA], useFactory: (db: PrismaClient) => new DatasetVersionStore(db) },
+    { provide: ModelStore, inject: [APP_PRISMA], useFactory: (db: PrismaClient) => new ModelStore(db) },
   ],
-  exports: [JobStore, JobDispatcher, JobRouter, JobSubmitter],
+  exports: [JobStore, JobDispatcher, JobRouter, JobSubmitter, DatasetVersionStore, ModelStore],
 })
 export class JobStoreModule {}
