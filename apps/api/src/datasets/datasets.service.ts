@@ -211,7 +211,7 @@ export class DatasetsService {
       throw new ProblemError({ status: 409, code: 'CONFLICT', title: 'Dataset not ready', detail: `version ${version.version} is ${version.status}` });
     }
     const classes = (version.stats?.classes ?? []).map((c) => ({ ...c, samples: [] as string[] }));
-    const prefix = `${keys.datasetVersion(tenantId, datasetId, versionId)}preview/`;
+    const prefix = keys.datasetPreviewsPrefix(tenantId, datasetId, versionId);
     for await (const obj of this.store.list(prefix)) {
       const [classIndex] = obj.key.slice(prefix.length).split('/');
       const c = classes[Number(classIndex)];

@@ -3,7 +3,7 @@ import { PassThrough } from 'node:stream';
 import { ZipFile } from 'yazl';
 import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
 import { ModelStore, type ModelWithLineage, type TypedModel } from '@modelsmith/jobs';
-import { OBJECT_STORE, type ObjectStore } from '@modelsmith/storage';
+import { keys, OBJECT_STORE, type ObjectStore } from '@modelsmith/storage';
 import { notFound, ProblemError } from '@modelsmith/http';
 import { page, type Page } from '../common/pagination';
 
@@ -33,7 +33,7 @@ export class ModelsService {
    */
   async download(tenantId: string, id: string): Promise<{ url: string; expiresInSeconds: number; sizeBytes: number }> {
     const model = await this.get(tenantId, id);
-    const key = `${model.artifactPrefix}${ARCHIVE}`;
+    const key = keys.within(model.artifactPrefix, ARCHIVE);
     let stat = await this.store.stat(key);
     if (!stat || stat.lastModified < model.updatedAt) {
       const files: string[] = [];
@@ -45,7 +45,7 @@ export class ModelsService {
       const out = new PassThrough();
       zip.outputStream.pipe(out);
       const upload = this.store.putStream(key, out, { contentType: 'application/zip' });
-      for (const rel of files.sort()) zip.addReadStream(await this.store.getStream(`${model.artifactPrefix}${rel}`), rel);
+      for (const rel of files.sort()) zip.addReadStream(await this.store.getStream(keys.within(model.artifactPrefix, rel)), rel);
       zip.end();
       await upload;
       stat = await this.store.stat(key);

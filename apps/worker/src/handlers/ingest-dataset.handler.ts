@@ -53,7 +53,7 @@ export class IngestDatasetHandler implements JobHandler<typeof JOBS.ingestDatase
     if (!stat) throw new PermanentJobError('DATASET_SOURCE_MISSING', 'the uploaded file is no longer in the object store');
 
     // Shards, index.json and report.json of this version live under one prefix (index.json is the commit marker).
-    const shardPrefix = `${keys.datasetVersion(tenantId, version.datasetId, version.id)}ingested/`;
+    const shardPrefix = keys.datasetIngestedPrefix(tenantId, version.datasetId, version.id);
     // A previous attempt may have died half way: start from a clean prefix so nothing partial is reused.
     await this.store.deletePrefix(shardPrefix);
     await this.versions.markIngesting(tenantId, datasetVersionId);
@@ -138,8 +138,8 @@ export class IngestDatasetHandler implements JobHandler<typeof JOBS.ingestDatase
       throw e;
     }
     const report = mergedReport(result.report, merged.index, merged.summary);
-    await this.store.putBytes(`${shardPrefix}${REPORT_KEY}`, Buffer.from(JSON.stringify(report, null, 2)), 'application/json');
-    await this.store.putBytes(`${shardPrefix}${INDEX_KEY}`, Buffer.from(JSON.stringify(merged.index)), 'application/json');
+    await this.store.putBytes(keys.within(shardPrefix, REPORT_KEY), Buffer.from(JSON.stringify(report, null, 2)), 'application/json');
+    await this.store.putBytes(keys.within(shardPrefix, INDEX_KEY), Buffer.from(JSON.stringify(merged.index)), 'application/json');
     return { ...result, index: merged.index, report };
   }
 }

@@ -100,7 +100,7 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
           zoo,
           spec,
           recipe,
-          checkpoints: objectCheckpointStore(this.store, keys.jobCheckpointsPrefix(ref.tenantId, job.id)),
+          checkpoints: objectCheckpointStore(this.store, ref.tenantId, job.id),
           writer: objectArtifactWriter(this.store),
           modelPrefix,
           fit: version.report?.image?.cache?.fit ?? 'cover',
@@ -118,7 +118,7 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
         },
       );
       await ctx.progress({ stage: 'exporting', percent: 99 });
-      await this.store.putBytes(`${modelPrefix}training-curves.json`, Buffer.from(JSON.stringify(history, null, 2)), 'application/json');
+      await this.store.putBytes(keys.modelFile(ref.tenantId, modelId, 'training-curves.json'), Buffer.from(JSON.stringify(history, null, 2)), 'application/json');
       const events = await this.jobs.events(ref.tenantId, job.id, 0, 100_000);
       const log = events.map((e) => JSON.stringify({ seq: e.seq, at: e.createdAt, type: e.type, stage: e.stage, percent: e.percent, message: e.message, data: e.data })).join('\n');
       await this.store.putBytes(keys.jobLog(ref.tenantId, job.id, 'events.jsonl'), Buffer.from(log + '\n'), 'application/x-ndjson');
@@ -168,7 +168,7 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
   ): Promise<void> {
     const { tenantId } = ctx.payload;
     await ctx.progress({ stage: 'evaluating', message: `${m.phase}: test accuracy ${(m.report.accuracy * 100).toFixed(2)}% on ${m.report.numSamples} held-out images` });
-    await this.store.putBytes(`${o.modelPrefix}evaluation.json`, Buffer.from(JSON.stringify(m.report, null, 2)), 'application/json');
+    await this.store.putBytes(keys.modelFile(tenantId, o.modelId, 'evaluation.json'), Buffer.from(JSON.stringify(m.report, null, 2)), 'application/json');
     const sizeBytes = m.manifest.files.reduce((s, f) => s + f.size, 0);
     await this.models.saveTrained(tenantId, {
       id: o.modelId,
