@@ -86,4 +86,20 @@ describe('JobSubmitter against Postgres and Redis', () => {
     await expect(submitter.submit(t.id, JOBS.ingestDataset, { inputs: { datasetVersionId: v.id } })).rejects.toThrow(QuotaExceededError);
     expect(await system.job.count({ where: { tenantId: t.id, kind: 'INGEST_DATASET' } })).toBe(0);
   });
+
+  it("lists a tenant's jobs newest first, filtered and paged, never another tenant's", async () => {
+    const t = await tenant();
+    const v = await version(t.id);
+    const a = await submitter.submit(t.id, JOBS.noop, { inputs: {} });
+    const b = await submitter.submit(t.id, JOBS.ingestDataset, { inputs: { datasetVersionId: v.id } });
+    const c = await submitter.submit(t.id, JOBS.noop, { inputs: {} });
+    await submitter.submit((await tenant()).id, JOBS.noop, { inputs: {} });
+    // Distinct creation times (rows written within one millisecond would tie and sort by id).
+    for (const [i, j] of [a, b, c].entries()) await system.job.update({ where: { id: j.id }, data: { createdAt: new Date(Date.now() - (3 - i) * 1000) } });
+    expect((await store.list(t.id, {}, 10)).map((j) => j.id)).toEqual([c.id, b.id, a.id]);
+    expect((await store.list(t.id, { kind: 'NOOP' }, 10)).map((j) => j.id)).toEqual([c.id, a.id]);
+    expect((await store.list(t.id, { datasetVersionId: v.id }, 10)).map((j) => j.id)).toEqual([b.id]);
+    expect((await store.list(t.id, {}, 2, c.id)).map((j) => j.id)).toEqual([b.id, a.id]);
+    expect(await store.list(t.id, { createdAfter: new Date(Date.now() + 60_000) }, 10)).toEqual([]);
+  });
 });

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
 import { JOBS, type JobDefinition } from '@modelsmith/contracts';
-import { APP_PRISMA, withTenant, type Job, type JobEvent, type Prisma, type PrismaClient } from '@modelsmith/db';
+import type { Job, JobEvent } from '@modelsmith/db';
 import { JobStateConflictError, JobStore, JobSubmitter, type Submission } from '@modelsmith/jobs';
 import { notFound, ProblemError } from '@modelsmith/http';
 import { OBJECT_STORE, type ObjectStore } from '@modelsmith/storage';
@@ -29,7 +29,6 @@ export class JobsService {
   constructor(
     private readonly store: JobStore,
     private readonly submitter: JobSubmitter,
-    @Inject(APP_PRISMA) private readonly db: PrismaClient,
     @Inject(OBJECT_STORE) private readonly objects: ObjectStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -82,26 +81,9 @@ export class JobsService {
     return job;
   }
 
-  list(tenantId: string, q: ListJobsQueryDto): Promise<Page<Job>> {
-    const createdAt: Prisma.DateTimeFilter = {
-      ...(q.createdAfter ? { gte: q.createdAfter } : {}),
-      ...(q.createdBefore ? { lt: q.createdBefore } : {}),
-    };
-    const where: Prisma.JobWhereInput = {
-      ...(q.status ? { status: q.status } : {}),
-      ...(q.kind ? { kind: q.kind } : {}),
-      ...(q.datasetVersionId ? { datasetVersionId: q.datasetVersionId } : {}),
-      ...(q.createdAfter || q.createdBefore ? { createdAt } : {}),
-    };
-    return withTenant(this.db, tenantId, async (tx) => {
-      const rows = await tx.job.findMany({
-        where,
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        take: q.limit + 1,
-        ...(q.cursor ? { cursor: { id: q.cursor }, skip: 1 } : {}),
-      });
-      return page(rows, q.limit);
-    });
+  async list(tenantId: string, q: ListJobsQueryDto): Promise<Page<Job>> {
+    const { status, kind, datasetVersionId, createdAfter, createdBefore } = q;
+    return page(await this.store.list(tenantId, { status, kind, datasetVersionId, createdAfter, createdBefore }, q.limit + 1, q.cursor), q.limit);
   }
 
   async cancel(tenantId: string, id: string): Promise<Job> {
