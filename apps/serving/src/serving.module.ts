@@ -3,7 +3,9 @@ import type { Redis } from 'ioredis';
 import { LoggerModule } from 'nestjs-pino';
 import type { AppConfig } from '@modelsmith/config';
 import { APP_CONFIG, ConfigModule } from '@modelsmith/config/nest';
-import { DbModule } from '@modelsmith/db/nest';
+import type { PrismaClient } from '@modelsmith/db';
+import { APP_PRISMA, DbModule } from '@modelsmith/db/nest';
+import { ModelStore } from '@modelsmith/jobs';
 import { KeyRateLimiter } from '@modelsmith/http';
 import { ApiKeyAuthService, loggerParams } from '@modelsmith/http/nest';
 import { StorageModule } from '@modelsmith/storage/nest';
@@ -15,6 +17,8 @@ import { PredictHandler } from './predict/predict.handler';
 import { REDIS, RedisLifecycle, redisProviders } from './redis.provider';
 
 export const SERVING_LOGGER_NAME = 'modelsmith-serving';
+
+const modelStoreProvider: Provider = { provide: ModelStore, inject: [APP_PRISMA], useFactory: (db: PrismaClient) => new ModelStore(db) };
 
 /** Per-key prediction rate, counted in Redis (shared with the API's batch predictions). */
 const rateLimiterProvider: Provider = {
@@ -38,7 +42,7 @@ export class ServingModule {
         StorageModule.forRoot(config),
       ],
       controllers: [ServingHealthController],
-      providers: [...redisProviders, RedisLifecycle, engineProvider, EngineLifecycle, ApiKeyAuthService, PredictAuthService, rateLimiterProvider, DeploymentResolver, PredictHandler],
+      providers: [...redisProviders, RedisLifecycle, engineProvider, EngineLifecycle, ApiKeyAuthService, PredictAuthService, rateLimiterProvider, modelStoreProvider, DeploymentResolver, PredictHandler],
     };
   }
 }

@@ -8,3 +8,5 @@ export * from './dependents';
 export * from './dispatcher';
 export * from './routing';
 export * from './follow-events';
+export * from './submit';
+export * from './stores';

@@ -55,8 +55,7 @@ export class BatchPredictionsService {
       });
       if (file.bytes === 0) throw new ProblemError({ status: 422, code: 'UNPROCESSABLE', title: 'Empty file', detail: `"${file.fileName}" is empty` });
       return await this.jobs.submit(tenantId, JOBS.batchPredict, {
-        modelId: model.id,
-        options: { inputKey, inputName: file.fileName, inputSize: file.bytes, ...options },
+        inputs: { modelId: model.id, options: { inputKey, inputName: file.fileName, inputSize: file.bytes, ...options } },
       });
     } catch (e) {
       if (inputKey) await this.store.delete(inputKey).catch(() => undefined);
