@@ -1,10 +1,12 @@
 import { DynamicModule, Module, type Provider } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { LoggerModule } from 'nestjs-pino';
-import { APP_CONFIG, ConfigModule, type AppConfig } from '@modelsmith/config';
-import { DbModule } from '@modelsmith/db';
-import { ApiKeyAuthService, KeyRateLimiter, loggerParams } from '@modelsmith/http';
-import { StorageModule } from '@modelsmith/storage';
+import type { AppConfig } from '@modelsmith/config';
+import { APP_CONFIG, ConfigModule } from '@modelsmith/config/nest';
+import { DbModule } from '@modelsmith/db/nest';
+import { KeyRateLimiter } from '@modelsmith/http';
+import { ApiKeyAuthService, loggerParams } from '@modelsmith/http/nest';
+import { StorageModule } from '@modelsmith/storage/nest';
 import { PredictAuthService } from './auth/predict-auth.service';
 import { DeploymentResolver } from './deployments/deployment-resolver.service';
 import { EngineLifecycle, engineProvider } from './engine.provider';

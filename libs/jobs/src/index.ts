@@ -8,5 +8,3 @@ export * from './dependents';
 export * from './dispatcher';
 export * from './routing';
 export * from './follow-events';
-export * from "./nest/queue.module";
-export * from "./nest/job-store.module";

@@ -1,9 +1,12 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { SYSTEM_PRISMA, type PrismaClient } from '@modelsmith/db';
-import { QUEUE_MAP, type QueueMap } from '@modelsmith/jobs';
-import { OBJECT_STORE, type ObjectStore } from '@modelsmith/storage';
+import type { PrismaClient } from '@modelsmith/db';
+import { SYSTEM_PRISMA } from '@modelsmith/db/nest';
+import type { QueueMap } from '@modelsmith/jobs';
+import { QUEUE_MAP } from '@modelsmith/jobs/nest';
+import type { ObjectStore } from '@modelsmith/storage';
+import { OBJECT_STORE } from '@modelsmith/storage/nest';
 import { Public } from '../auth/decorators';
 
 const TIMEOUT_MS = 2_000;

@@ -1,9 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PassThrough } from 'node:stream';
 import { ZipFile } from 'yazl';
-import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
-import { APP_PRISMA, withTenant, type Model, type PrismaClient } from '@modelsmith/db';
-import { OBJECT_STORE, type ObjectStore } from '@modelsmith/storage';
+import type { AppConfig } from '@modelsmith/config';
+import { APP_CONFIG } from '@modelsmith/config/nest';
+import { withTenant, type Model, type PrismaClient } from '@modelsmith/db';
+import { APP_PRISMA } from '@modelsmith/db/nest';
+import type { ObjectStore } from '@modelsmith/storage';
+import { OBJECT_STORE } from '@modelsmith/storage/nest';
 import { notFound, ProblemError } from '@modelsmith/http';
 import { page, type Page } from '../common/pagination';
 

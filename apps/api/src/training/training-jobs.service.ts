@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { APP_PRISMA, withTenant, type Job, type PrismaClient } from '@modelsmith/db';
+import { withTenant, type Job, type PrismaClient } from '@modelsmith/db';
+import { APP_PRISMA } from '@modelsmith/db/nest';
 import type { Accelerator } from '@modelsmith/jobs';
 import { JOBS } from '@modelsmith/contracts';
 import { builtinBackbones, type BackboneSpec } from '@modelsmith/ml/catalogue';

@@ -1,8 +1,10 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
+import type { AppConfig } from '@modelsmith/config';
+import { APP_CONFIG } from '@modelsmith/config/nest';
 import { deploymentEventsChannel } from '@modelsmith/contracts';
-import { APP_PRISMA, withTenant, type PrismaClient } from '@modelsmith/db';
+import { withTenant, type PrismaClient } from '@modelsmith/db';
+import { APP_PRISMA } from '@modelsmith/db/nest';
 import { isUuid, notFound, ProblemError } from '@modelsmith/http';
 import { LRUCache } from 'lru-cache';
 import type { ModelRef } from '@modelsmith/serving';

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { JOBS, type PayloadOf } from '@modelsmith/contracts';
-import { APP_PRISMA, Prisma, withTenant, type PrismaClient } from '@modelsmith/db';
+import { Prisma, withTenant, type PrismaClient } from '@modelsmith/db';
+import { APP_PRISMA } from '@modelsmith/db/nest';
 import {
   INDEX_KEY,
   ingest,
@@ -13,7 +14,8 @@ import {
   type IngestResult,
 } from '@modelsmith/datasets';
 import { JobInterruptedError, PermanentJobError } from '@modelsmith/jobs';
-import { keys, OBJECT_STORE, type ObjectStore } from '@modelsmith/storage';
+import { keys, type ObjectStore } from '@modelsmith/storage';
+import { OBJECT_STORE } from '@modelsmith/storage/nest';
 import { HandlesJob, type JobContext, type JobHandler } from '../runtime/job-handler';
 import { objectByteSource, objectShardSink, objectShardSource } from '../adapters/object-store-io';
 import { IncompatibleParentError, mergedReport, mergeWithParent } from './dataset-merge';

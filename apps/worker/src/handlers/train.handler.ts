@@ -1,11 +1,14 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { APP_CONFIG, mlBackendOptions, type AppConfig } from '@modelsmith/config';
+import { mlBackendOptions, type AppConfig } from '@modelsmith/config';
+import { APP_CONFIG } from '@modelsmith/config/nest';
 import { JOBS, type JobRef } from '@modelsmith/contracts';
-import { APP_PRISMA, Prisma, withTenant, type PrismaClient } from '@modelsmith/db';
+import { Prisma, withTenant, type PrismaClient } from '@modelsmith/db';
+import { APP_PRISMA } from '@modelsmith/db/nest';
 import { loadShardIndex } from '@modelsmith/datasets';
 import { JobStore, PermanentJobError } from '@modelsmith/jobs';
 import { initBackend, ModelZoo, ZooError, type BackboneSpec, type EpochLog } from '@modelsmith/ml';
-import { keys, OBJECT_STORE, type ObjectStore } from '@modelsmith/storage';
+import { keys, type ObjectStore } from '@modelsmith/storage';
+import { OBJECT_STORE } from '@modelsmith/storage/nest';
 import { objectArtifactReader, objectArtifactWriter, objectCheckpointStore, objectShardSource } from '../adapters/object-store-io';
 import { HandlesJob, type JobContext, type JobHandler } from '../runtime/job-handler';
 import { runImageClassification, type PipelineModel, type PipelineProgress } from '../training/image-classification';

@@ -4,12 +4,6 @@ import type { JobStore } from '@modelsmith/jobs';
 import type { JobContext, JobHandler } from './job-handler';
 import { JobRunner } from './job-runner';
 
-// The package index also loads its Nest queue module (ESM-only @nestjs/bullmq); the runner needs only
-// the error classes.
-jest.mock('@modelsmith/jobs', () => ({
-  ...jest.requireActual<object>('@modelsmith/jobs/errors'),
-  JobNotFoundError: class JobNotFoundError extends Error {},
-}));
 
 /** The order of what the runner records and calls, with a store that only keeps that record. */
 function setup(handler: JobHandler, opts: { cancelRequested?: () => boolean; bullJob?: Partial<BullJob> } = {}) {

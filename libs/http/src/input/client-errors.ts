@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { problemBody } from '../problem.filter';
+import { problemBody } from '../problem-response';
 import { ProblemError } from '../problem';
 
 /** Node's parser errors and the answer each gets (everything else it cannot parse is a 400). */

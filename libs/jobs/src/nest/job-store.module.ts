@@ -1,6 +1,8 @@
 import { Global, Module } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
-import { APP_PRISMA, SYSTEM_PRISMA, type PrismaClient } from '@modelsmith/db';
+import type { AppConfig } from '@modelsmith/config';
+import { APP_CONFIG } from '@modelsmith/config/nest';
+import type { PrismaClient } from '@modelsmith/db';
+import { APP_PRISMA, SYSTEM_PRISMA } from '@modelsmith/db/nest';
 import { JobStore } from '../job-store';
 import { JobDispatcher, type QueueMap } from '../dispatcher';
 import { JobRouter } from '../routing';
