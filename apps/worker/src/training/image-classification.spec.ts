@@ -5,10 +5,6 @@ import { InMemoryArtifactStore, MemoryCheckpointStore, ModelZoo, type BackboneSp
 import { runImageClassification, type PipelineHooks, type PipelineModel, type PipelineNotice } from './image-classification';
 import type { Recipe } from './recipe';
 
-// The package index also loads its Nest queue module (ESM-only @nestjs/bullmq); the pipeline needs
-// only the error classes.
-jest.mock('@modelsmith/jobs', () => jest.requireActual<object>('@modelsmith/jobs/errors'));
-
 /**
  * A backbone layer that runs out of memory (as the wasm heap does) whenever the model trains with it
  * unfrozen, whatever the micro-batch: the fine-tune phase's failure, injected at the step boundary.
