@@ -116,6 +116,7 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
             await this.reportProgress(ctx, p);
           },
           onEpoch: (phase, log) => this.recordEpoch(ref, history, phase, log),
+          onNotice: (n) => ctx.progress({ stage: 'training', message: n.message, data: { notice: n.kind, phase: n.phase, ...n.data } }),
           onModel: (m) => this.saveModel(ctx, m, { modelId, modelPrefix, recipe, version: { id: version.id, datasetId: version.datasetId, name: version.dataset.name } }),
         },
       );
@@ -132,6 +133,8 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
         testSamples: result.model.report.numSamples,
         epochs: history.length,
         ...(result.resumedFrom ? { resumedFrom: result.resumedFrom } : {}),
+        // The model kept is the earlier phase's; the later phase failed for good (e.g. out of memory).
+        ...(result.failedPhase ? { modelPhase: result.model.phase, failedPhase: result.failedPhase } : {}),
       };
     } finally {
       if (timer) clearTimeout(timer);

@@ -12,7 +12,11 @@ import {
   type ExportManifest,
   type ModelZoo,
   type TrainProgress,
+  NonFiniteLossError,
+  TrainOutOfMemoryError,
+  type TrainError,
 } from '@modelsmith/ml';
+import { PermanentJobError } from '@modelsmith/jobs';
 import type { Recipe, TrainingPhase } from './recipe';
 import { shardEpochs, splitCount } from './shard-batches';
 
@@ -57,15 +61,43 @@ export interface PipelineHooks {
   onEpoch(phase: string, log: EpochLog): Promise<void>;
   /** A usable model was exported (after every phase: the first as early as possible). */
   onModel(m: PipelineModel): Promise<void>;
+  /** Something the user should know that is not progress: a step fitted to memory, a phase that failed. */
+  onNotice?(n: PipelineNotice): Promise<void>;
+}
+
+export interface PipelineNotice {
+  kind: 'memory' | 'phase-failed';
+  phase: string;
+  message: string;
+  data: Record<string, unknown>;
+}
+
+/** Why a later phase stopped while the model of an earlier one was kept. */
+export interface PhaseFailure {
+  phase: string;
+  code: string;
+  message: string;
 }
 
 export interface PipelineResult {
-  status: 'completed' | 'stopped-by-budget';
+  /** 'phase-failed': a later phase failed for good (see `failedPhase`); `model` is the earlier phase's. */
+  status: 'completed' | 'stopped-by-budget' | 'phase-failed';
   model: PipelineModel;
   history: Array<EpochLog & { phase: string }>;
   /** Where this run picked up from a checkpoint left by an earlier (killed or interrupted) attempt. */
   resumedFrom?: { phase: string; epoch: number; step: number; globalStep: number };
+  failedPhase?: PhaseFailure;
 }
+
+/**
+ * Failures that a retry of the same phase would repeat: out of memory even at the smallest
+ * micro-batch, a diverging loss. Other errors (storage, shutdown) are transient and propagate.
+ */
+function deterministicFailure(error: unknown): TrainError | undefined {
+  return error instanceof TrainOutOfMemoryError || error instanceof NonFiniteLossError ? error : undefined;
+}
+
+const MiB = 2 ** 20;
 
 function paramGroups(phase: TrainingPhase, backboneLayerNames: string[]) {
   if (phase.backbone === 'frozen' || phase.backboneLrScale === 1) return undefined;
@@ -117,29 +149,56 @@ export async function runImageClassification(input: PipelineInput, hooks: Pipeli
       if (phase.backbone === 'frozen') classifier.freezeBackbone();
       else classifier.unfreezeBackbone();
       const last = i === recipe.phases.length - 1;
-      const result = await train(model, {
-        data: trainData,
-        ...(validation ? { validation } : {}),
-        epochs: phase.epochs,
-        optimizer: { type: 'adam' },
-        learningRate: phase.learningRate,
-        lrSchedule: { type: 'cosine', warmupSteps: Math.min(50, trainData.stepsPerEpoch ?? 0), minFactor: 0.05 },
-        ...(paramGroups(phase, backboneNames) ? { paramGroups: paramGroups(phase, backboneNames) } : {}),
-        labelSmoothing: recipe.labelSmoothing,
-        clipGradNorm: 5,
-        seed: recipe.seed + i,
-        ...(phase.earlyStoppingPatience && validation ? { earlyStopping: { monitor: 'val_loss', patience: phase.earlyStoppingPatience, restoreBestWeights: true } } : {}),
-        checkpoint: { store: input.checkpoints, key: `phase-${i}-${phase.name}`, everySteps: 100, everyEpochs: 1, onCancel: true, resume: true },
-        signal: hooks.signal,
-        progressEverySteps: 10,
-        onProgress: async (p) => {
-          const done = epochsBefore + p.epoch + (p.stepsPerEpoch ? p.step / p.stepsPerEpoch : 0);
-          const percent = Math.min(99, (done / Math.max(1, totalEpochs)) * 100);
-          const rate = p.elapsedSeconds > 0 && done > epochsBefore ? (done - epochsBefore) / p.elapsedSeconds : 0;
-          const etaSeconds = rate > 0 ? (totalEpochs - done) / rate : null;
-          await hooks.onProgress({ phase: phase.name, phaseIndex: i, phases: recipe.phases.length, percent, etaSeconds, train: p });
-        },
-      });
+      let result: Awaited<ReturnType<typeof train>>;
+      try {
+        result = await train(model, {
+          microBatch: 'auto',
+          onMemory: async (e) => {
+            const message =
+              e.kind === 'probe'
+                ? `${phase.name}: a step of ${e.batch} images needs ~${Math.round(((e.fixedBytes ?? 0) + e.batch * (e.perSampleBytes ?? 0)) / MiB)} MiB ` +
+                  `(budget ${Math.round(e.budgetBytes / MiB)} MiB); computing it in slices of ${e.microBatch}`
+                : `${phase.name}: a step of ${e.batch} images ran out of memory; retrying in slices of ${e.microBatch}`;
+            await hooks.onNotice?.({ kind: 'memory', phase: phase.name, message, data: { ...e } });
+          },
+          data: trainData,
+          ...(validation ? { validation } : {}),
+          epochs: phase.epochs,
+          optimizer: { type: 'adam' },
+          learningRate: phase.learningRate,
+          lrSchedule: { type: 'cosine', warmupSteps: Math.min(50, trainData.stepsPerEpoch ?? 0), minFactor: 0.05 },
+          ...(paramGroups(phase, backboneNames) ? { paramGroups: paramGroups(phase, backboneNames) } : {}),
+          labelSmoothing: recipe.labelSmoothing,
+          clipGradNorm: 5,
+          seed: recipe.seed + i,
+          ...(phase.earlyStoppingPatience && validation ? { earlyStopping: { monitor: 'val_loss', patience: phase.earlyStoppingPatience, restoreBestWeights: true } } : {}),
+          checkpoint: { store: input.checkpoints, key: `phase-${i}-${phase.name}`, everySteps: 100, everyEpochs: 1, onCancel: true, resume: true },
+          signal: hooks.signal,
+          progressEverySteps: 10,
+          onProgress: async (p) => {
+            const done = epochsBefore + p.epoch + (p.stepsPerEpoch ? p.step / p.stepsPerEpoch : 0);
+            const percent = Math.min(99, (done / Math.max(1, totalEpochs)) * 100);
+            const rate = p.elapsedSeconds > 0 && done > epochsBefore ? (done - epochsBefore) / p.elapsedSeconds : 0;
+            const etaSeconds = rate > 0 ? (totalEpochs - done) / rate : null;
+            await hooks.onProgress({ phase: phase.name, phaseIndex: i, phases: recipe.phases.length, percent, etaSeconds, train: p });
+          },
+        });
+      } catch (error) {
+        const failure = deterministicFailure(error);
+        if (!failure) throw error;
+        if (!latest) {
+          // No model to keep: fail for good instead of retrying what would fail the same way.
+          throw new PermanentJobError(failure.code, `${phase.name} phase: ${failure.message}`);
+        }
+        const failedPhase: PhaseFailure = { phase: phase.name, code: failure.code, message: failure.message };
+        await hooks.onNotice?.({
+          kind: 'phase-failed',
+          phase: phase.name,
+          message: `${phase.name} phase failed (${failure.message}); keeping the ${latest.phase} phase's model (test accuracy ${(latest.report.accuracy * 100).toFixed(2)}%)`,
+          data: { ...failedPhase, keptPhase: latest.phase },
+        });
+        return { status: 'phase-failed', model: latest, history, resumedFrom, failedPhase };
+      }
       if (result.resumedFrom && !resumedFrom && result.resumedFrom.globalStep > 0) resumedFrom = { phase: phase.name, ...result.resumedFrom };
       for (const log of result.history.slice(history.filter((h) => h.phase === phase.name).length)) {
         history.push({ ...log, phase: phase.name });

@@ -15,3 +15,5 @@ export {
   pixelsPerImage,
 } from './image-dataset';
 export type { ImageDataset, SubsetOptions, ImageBatchOptions } from './image-dataset';
+export { loadFoodPictures, FOOD_GROUPS } from './food-pictures';
+export type { FoodPicturesOptions } from './food-pictures';

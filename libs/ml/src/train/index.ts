@@ -9,7 +9,20 @@ export type {
   ParamGroup,
   EarlyStoppingOptions,
   CheckpointOptions,
+  MemoryEvent,
 } from './options';
+export {
+  TrainOutOfMemoryError,
+  isOutOfMemoryError,
+  backendStillWorks,
+  memoryBudgetBytes,
+  fitMicroBatch,
+  probeStepMemory,
+  WASM_HEAP_BYTES,
+  WASM_BUDGET_FRACTION,
+} from './memory';
+export type { StepMemoryProbe } from './memory';
+export { measureStepMemory } from './memory-fit';
 export type { TrainPosition, TrainStatus, EpochLog } from './types';
 export { encodeTrainingCheckpoint, decodeTrainingCheckpoint } from './training-checkpoint';
 export type { TrainingCheckpoint, TensorValues } from './training-checkpoint';

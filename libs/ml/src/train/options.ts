@@ -99,6 +99,30 @@ export interface TrainOptions {
   onProgress?: (p: TrainProgress) => void | Promise<void>;
   /** Report 'step' progress every N steps (default 10; 0 = only at epoch ends). */
   progressEverySteps?: number;
+  /**
+   * Compute each step in slices of at most this many samples, accumulating their gradients into one
+   * update (same result as the whole batch, less memory). 'auto': measure the first step's memory and
+   * use the largest slice that fits the backend (see memory.ts). Either way a step that runs out of
+   * memory is retried with slices half as large. Default: the whole batch.
+   */
+  microBatch?: number | 'auto';
+  /** Told when the micro-batch is chosen by the memory probe or halved after running out of memory. */
+  onMemory?: (event: MemoryEvent) => void | Promise<void>;
+}
+
+/** How the trainer fitted a step into memory. */
+export interface MemoryEvent {
+  /** 'probe': measured at the first step; 'out-of-memory': a step failed and is retried smaller. */
+  kind: 'probe' | 'out-of-memory';
+  /** Samples in the batch. */
+  batch: number;
+  /** Samples per slice from now on. */
+  microBatch: number;
+  /** Bytes a step's peak may take on this backend. */
+  budgetBytes: number;
+  /** With 'probe': the measured memory model, peak = fixed + microBatch x perSample. */
+  fixedBytes?: number;
+  perSampleBytes?: number;
 }
 
 export interface TrainResult {
@@ -115,4 +139,6 @@ export interface TrainResult {
   /** Wall time of this call and its training throughput. */
   seconds: number;
   samplesPerSec: number;
+  /** Samples per slice the steps ended up computed in, when smaller than the batch (or set by the caller). */
+  microBatch?: number;
 }

@@ -23,8 +23,12 @@ export interface StepResult {
  * One optimisation step on `batch` at the state's position (the batch is not disposed here).
  * Synchronous on purpose: `Math.random` is swapped for the run's RNG while it runs, so dropout and
  * every other random op draw from the checkpointed generator.
+ *
+ * With `microBatch` smaller than the batch, the forward/backward pass runs on consecutive slices of at
+ * most `microBatch` samples and their gradients are summed weighted by slice size (the loss is a mean
+ * over samples), then applied once: the same update as the whole batch, in less memory.
  */
-export function trainStep(plan: RunPlan, state: TrainingState, batch: TrainBatch): StepResult {
+export function trainStep(plan: RunPlan, state: TrainingState, batch: TrainBatch, microBatch?: number): StepResult {
   const { model, opts } = plan;
   const optimizer = state.optimizer;
   const lr = learningRateAt(plan, state.position.globalStep);
@@ -44,32 +48,53 @@ export function trainStep(plan: RunPlan, state: TrainingState, batch: TrainBatch
     };
   });
   const vars = params.map((p) => p.variable);
-  let lossT: tf.Tensor | undefined;
-  let correctT: tf.Tensor | undefined;
   const n = batch.xs.shape[0] ?? 0;
+  const chunk = microBatch !== undefined && microBatch > 0 && microBatch < n ? microBatch : n;
+  let loss = 0;
+  let correct = 0;
   withSeededRandom(state.rng, () =>
     tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => {
-        const out = model.apply(batch.xs, { training: true }) as tf.Tensor;
-        const loss = plan.lossFn(batch.ys, out);
-        const numClasses = out.shape[out.shape.length - 1];
-        if (out.rank === 2 && numClasses > 1) {
-          correctT = tf.keep(
-            tf.sum(tf.cast(tf.equal(tf.argMax(out, 1), toClassIndices(batch.ys, numClasses)), 'int32')),
-          );
+      const sum: Array<tf.Tensor | null> = vars.map(() => null);
+      for (let start = 0; start < n; start += chunk) {
+        const size = Math.min(chunk, n - start);
+        const weight = size / n;
+        const part = tf.tidy(() => {
+          const xs = size === n ? batch.xs : tf.slice(batch.xs, start, size);
+          const ys = size === n ? batch.ys : tf.slice(batch.ys, start, size);
+          let correctT: tf.Tensor | undefined;
+          const { value, grads } = tf.variableGrads(() => {
+            const out = model.apply(xs, { training: true }) as tf.Tensor;
+            const l = plan.lossFn(ys, out);
+            const numClasses = out.shape[out.shape.length - 1];
+            if (out.rank === 2 && numClasses > 1) {
+              correctT = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(out, 1), toClassIndices(ys, numClasses)), 'int32')));
+            }
+            return l;
+          }, vars);
+          loss += value.dataSync()[0] * weight;
+          if (correctT) {
+            correct += correctT.dataSync()[0];
+            correctT.dispose();
+          }
+          const scaled: Record<string, tf.Tensor> = {};
+          vars.forEach((v, i) => {
+            const g = grads[v.name];
+            if (g) scaled[i] = weight === 1 ? g : tf.mul(g, weight);
+          });
+          return scaled;
+        });
+        for (const [key, g] of Object.entries(part)) {
+          const i = Number(key);
+          const previous = sum[i];
+          sum[i] = previous ? tf.add(previous, g) : g;
+          if (previous) tf.dispose([previous, g]);
         }
-        return loss;
-      }, vars);
-      let gradList: Array<tf.Tensor | null> = vars.map((v) => grads[v.name] ?? null);
+      }
+      let gradList = sum;
       if (opts.clipGradNorm !== undefined) gradList = clipByGlobalNorm(gradList, opts.clipGradNorm);
       optimizer.apply(params, gradList);
-      lossT = tf.keep(value);
     }),
   );
-  const loss = (lossT as tf.Tensor).dataSync()[0];
-  lossT?.dispose();
-  const correct = correctT ? correctT.dataSync()[0] : 0;
-  correctT?.dispose();
   return { loss, correct, n, lr };
 }
 

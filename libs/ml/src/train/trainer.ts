@@ -7,6 +7,9 @@ import { unfreezeLayers } from './layers';
 import type { TrainOptions, TrainResult } from './options';
 import { RunClock, epochProgress, now, stepProgress } from './progress';
 import { learningRateAt, planRun, type RunPlan } from './run-plan';
+import type { TrainBatch } from './batches';
+import { MemoryFit } from './memory-fit';
+import { backendStillWorks, isOutOfMemoryError, TrainOutOfMemoryError } from './memory';
 import { trainStep, type StepResult } from './train-step';
 import { decodeTrainingCheckpoint, encodeTrainingCheckpoint } from './training-checkpoint';
 import { TrainingState } from './training-state';
@@ -43,6 +46,7 @@ async function run(plan: RunPlan, state: TrainingState, clock: RunClock): Promis
     checkpointSaved = true;
   };
 
+  const memory = new MemoryFit(plan);
   let status: TrainStatus = state.finished ?? 'completed';
   while (state.finished === null && state.position.epoch < opts.epochs) {
     const epoch = state.position.epoch;
@@ -60,7 +64,8 @@ async function run(plan: RunPlan, state: TrainingState, clock: RunClock): Promis
         if (next.done) break;
         let step: StepResult;
         try {
-          step = trainStep(plan, state, next.value);
+          if (memory.pending) await memory.probe(next.value);
+          step = await stepWithinMemory(plan, state, next.value, memory);
         } finally {
           next.value.xs.dispose();
           next.value.ys.dispose();
@@ -119,7 +124,31 @@ async function run(plan: RunPlan, state: TrainingState, clock: RunClock): Promis
     checkpointSaved,
     seconds: clock.elapsed(),
     samplesPerSec: clock.samplesPerSec(),
+    ...(memory.microBatch !== undefined ? { microBatch: memory.microBatch } : {}),
   };
+}
+
+/**
+ * The step, retried on slices half as large when it runs out of memory (the same update: gradients
+ * accumulate over the slices). Gives up with a TrainOutOfMemoryError at one sample per slice, or when
+ * the backend no longer computes (an aborted wasm module).
+ */
+async function stepWithinMemory(plan: RunPlan, state: TrainingState, batch: TrainBatch, memory: MemoryFit): Promise<StepResult> {
+  const n = batch.xs.shape[0] ?? 0;
+  const rng = state.rng.state();
+  for (;;) {
+    try {
+      return trainStep(plan, state, batch, memory.microBatch);
+    } catch (error) {
+      if (!isOutOfMemoryError(error)) throw error;
+      const current = Math.min(memory.microBatch ?? n, n);
+      const usable = backendStillWorks();
+      if (!usable || current <= 1) throw new TrainOutOfMemoryError(n, current, usable, { cause: error });
+      // Dropout of the retry draws what the failed attempt drew.
+      state.rng.setState(rng);
+      await memory.reduce(n, Math.ceil(current / 2));
+    }
+  }
 }
 
 /** Continues from the run's checkpoint when there is one (and resuming is on): where it started. */

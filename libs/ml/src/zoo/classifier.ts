@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackboneSpec, ImageInputSize } from '../catalogue/backbone-spec';
 import type { LoadedBackbone } from './backbone-spec';
+import { allLayers } from '../train/layers';
+import { setBatchNormInference } from './batch-norm-mode';
 
 export interface ClassifierOptions {
   numClasses: number;
@@ -10,6 +12,14 @@ export interface ClassifierOptions {
   seed?: number;
   /** Start with the backbone frozen (default true: train the head first). */
   freezeBackbone?: boolean;
+  /**
+   * How the backbone's BatchNormalization layers normalize while training: 'inference' (the default
+   * for pretrained backbones) always uses their moving statistics and never updates them, frozen or
+   * fine-tuned (gamma and beta still train when unfrozen); 'batch' is tfjs's behaviour (batch
+   * statistics in training, moving averages updated; the default for backbones trained from scratch).
+   * See setBatchNormInference for why pretrained backbones need 'inference'.
+   */
+  backboneBatchNorm?: 'inference' | 'batch';
 }
 
 export interface Classifier {
@@ -24,6 +34,8 @@ export interface Classifier {
   unfreezeBackbone(options?: { lastLayers?: number }): void;
   /** Number of backbone layers currently trainable. */
   trainableBackboneLayers(): number;
+  /** The BatchNormalization policy in force for the backbone. */
+  backboneBatchNorm: 'inference' | 'batch';
 }
 
 const HEAD = { pool: 'head_pool', dropout: 'head_dropout', dense: 'head_dense' };
@@ -60,6 +72,8 @@ export function buildClassifier(backbone: LoadedBackbone, options: ClassifierOpt
   const model = tf.model({ inputs: backbone.model.inputs, outputs: probabilities, name: `${backbone.spec.id}_classifier` });
 
   const backboneLayers = backbone.model.layers.filter((layer) => layer.weights.length > 0);
+  const backboneBatchNorm = options.backboneBatchNorm ?? (backbone.spec.pretrained ? 'inference' : 'batch');
+  setBatchNormInference(allLayers(backbone.model), backboneBatchNorm === 'inference');
   const setTrainableFrom = (firstTrainable: number): void => {
     backboneLayers.forEach((layer, i) => {
       layer.trainable = i >= firstTrainable;
@@ -74,6 +88,7 @@ export function buildClassifier(backbone: LoadedBackbone, options: ClassifierOpt
     freezeBackbone: () => setTrainableFrom(backboneLayers.length),
     unfreezeBackbone: (opts) => setTrainableFrom(Math.max(0, backboneLayers.length - (opts?.lastLayers ?? backboneLayers.length))),
     trainableBackboneLayers: () => backboneLayers.filter((layer) => layer.trainable).length,
+    backboneBatchNorm,
   };
   if (options.freezeBackbone ?? true) classifier.freezeBackbone();
   else classifier.unfreezeBackbone();

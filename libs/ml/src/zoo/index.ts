@@ -1,6 +1,7 @@
 export type { LoadBackboneOptions, LoadedBackbone } from './backbone-spec';
 export { buildClassifier, buildFeatureExtractor } from './classifier';
 export type { Classifier, ClassifierOptions } from './classifier';
+export { isBatchNormInference, setBatchNormInference } from './batch-norm-mode';
 export { ModelZoo } from './model-zoo';
 export type { ModelZooOptions } from './model-zoo';
 export { registeredBackboneSchema } from './registered-backbone';

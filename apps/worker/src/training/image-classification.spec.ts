@@ -1,0 +1,120 @@
+import * as tf from '@tensorflow/tfjs';
+import type { ImageShardIndex, IndexedSample } from '@modelsmith/datasets';
+import { PermanentJobError } from '@modelsmith/jobs';
+import { InMemoryArtifactStore, MemoryCheckpointStore, ModelZoo, type BackboneSpec, type LoadedBackbone } from '@modelsmith/ml';
+import { runImageClassification, type PipelineHooks, type PipelineModel, type PipelineNotice } from './image-classification';
+import type { Recipe } from './recipe';
+
+/**
+ * A backbone layer that runs out of memory (as the wasm heap does) whenever the model trains with it
+ * unfrozen, whatever the micro-batch: the fine-tune phase's failure, injected at the step boundary.
+ */
+class OutOfMemoryWhenTrainable extends tf.layers.Layer {
+  static readonly className = 'OutOfMemoryWhenTrainableForTest';
+  attempts: number[] = [];
+  private scale!: tf.LayerVariable;
+  constructor() {
+    super({ name: 'oom_when_trainable' });
+  }
+  override build(): void {
+    this.scale = this.addWeight('scale', [1], 'float32', tf.initializers.ones());
+    this.built = true;
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor {
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    if (kwargs['training'] === true && this.trainable) {
+      this.attempts.push(x.shape[0] ?? 0);
+      throw new RangeError('Array buffer allocation failed');
+    }
+    return tf.mul(x, this.scale.read());
+  }
+}
+
+const SIZE = 8;
+const LABELS = ['a', 'b'];
+
+/** 48 images (32 train, 8 validation, 8 test) of two classes (dark, bright) in one shard. */
+function dataset(): { index: ImageShardIndex; shards: { get: (key: string) => Promise<Uint8Array> } } {
+  const count = 48;
+  const rb = SIZE * SIZE;
+  const pixels = new Uint8Array(count * rb);
+  const samples: IndexedSample[] = [];
+  for (let i = 0; i < count; i++) {
+    const label = i % 2;
+    pixels.fill(label ? 200 + (i % 40) : 20 + (i % 40), i * rb, (i + 1) * rb);
+    samples.push({ shard: 0, offset: i, label, split: i < 32 ? 'train' : i < 40 ? 'validation' : 'test', hash: String(i), path: `${i}.png` });
+  }
+  const index: ImageShardIndex = { version: 1, kind: 'image', height: SIZE, width: SIZE, channels: 1, recordBytes: rb, labels: LABELS, shards: [{ key: 's0', count }], samples };
+  return { index, shards: { get: async () => pixels } };
+}
+
+function backboneWith(layer: OutOfMemoryWhenTrainable): { zoo: ModelZoo; spec: BackboneSpec } {
+  const spec: BackboneSpec = {
+    ...new ModelZoo().get('small_cnn_xs'),
+    id: 'test_pretrained',
+    pretrained: true,
+    input: { height: SIZE, width: SIZE, channels: 1 },
+  };
+  const load = async (): Promise<LoadedBackbone> => {
+    const input = tf.input({ shape: [SIZE, SIZE, 1] });
+    const x = layer.apply(input) as tf.SymbolicTensor;
+    const features = tf.layers.flatten().apply(x) as tf.SymbolicTensor;
+    return { spec, input: spec.input, model: tf.model({ inputs: input, outputs: features }) };
+  };
+  return { zoo: { load } as unknown as ModelZoo, spec };
+}
+
+function recipe(phases: Recipe['phases']): Recipe {
+  return { backboneId: 'test_pretrained', input: { height: SIZE, width: SIZE, channels: 1 }, batchSize: 8, seed: 1, labelSmoothing: 0, phases };
+}
+
+const HEAD = { name: 'head', epochs: 1, learningRate: 1e-2, backbone: 'frozen', backboneLrScale: 0 } as const;
+const FINETUNE = { name: 'finetune', epochs: 1, learningRate: 1e-3, backbone: 'trainable', backboneLrScale: 0.1 } as const;
+
+function hooks(models: PipelineModel[], notices: PipelineNotice[]): PipelineHooks {
+  return {
+    signal: new AbortController().signal,
+    keepModelOnStop: () => false,
+    onProgress: async () => {},
+    onEpoch: async () => {},
+    onModel: async (m) => void models.push(m),
+    onNotice: async (n) => void notices.push(n),
+  };
+}
+
+describe('image classification pipeline: a later phase that cannot fit in memory', () => {
+  it('keeps the head phase model and says so when the fine-tune step does not fit even one sample', async () => {
+    const layer = new OutOfMemoryWhenTrainable();
+    const { zoo, spec } = backboneWith(layer);
+    const { index, shards } = dataset();
+    const models: PipelineModel[] = [];
+    const notices: PipelineNotice[] = [];
+    const input = { index, shards, zoo, spec, recipe: recipe([HEAD, FINETUNE]), checkpoints: new MemoryCheckpointStore(), writer: new InMemoryArtifactStore(), modelPrefix: 'm/', fit: 'cover' as const };
+    const result = await runImageClassification(input, hooks(models, notices));
+
+    expect(result.status).toBe('phase-failed');
+    expect(result.failedPhase).toMatchObject({ phase: 'finetune', code: 'TRAIN_OUT_OF_MEMORY' });
+    expect(result.model.phase).toBe('head');
+    expect(models.map((m) => m.phase)).toEqual(['head']);
+    expect(result.model.report.numSamples).toBe(8);
+    // The memory probe's single sample failed: no step was tried, let alone retried the same way.
+    // (Halving on a step that fails is covered by libs/ml/src/train/memory.spec.ts.)
+    expect(layer.attempts).toEqual([1]);
+    const headProbe = notices.find((n) => n.kind === 'memory' && n.phase === 'head');
+    expect(headProbe?.data).toMatchObject({ kind: 'probe', batch: 8, microBatch: 8 });
+    const failed = notices.find((n) => n.kind === 'phase-failed');
+    expect(failed?.message).toMatch(/finetune phase failed .*keeping the head phase's model/);
+  });
+
+  it('fails for good (no identical retries) when the first phase cannot fit and there is no model yet', async () => {
+    const layer = new OutOfMemoryWhenTrainable();
+    const { zoo, spec } = backboneWith(layer);
+    const { index, shards } = dataset();
+    const models: PipelineModel[] = [];
+    const input = { index, shards, zoo, spec, recipe: recipe([FINETUNE]), checkpoints: new MemoryCheckpointStore(), writer: new InMemoryArtifactStore(), modelPrefix: 'm/', fit: 'cover' as const };
+    const error = await runImageClassification(input, hooks(models, [])).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PermanentJobError);
+    expect(error).toMatchObject({ code: 'TRAIN_OUT_OF_MEMORY' });
+    expect(models).toHaveLength(0);
+  });
+});
