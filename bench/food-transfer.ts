@@ -13,7 +13,8 @@ import type { ImageShardIndex, IndexedSample } from '../libs/datasets/src';
 import { initBackend, InMemoryArtifactStore, MemoryCheckpointStore, ModelZoo, Rng } from '../libs/ml/src';
 import { loadFoodPictures } from '../libs/ml/src/data/food-pictures';
 import { runImageClassification } from '../apps/worker/src/training/image-classification';
-import { buildRecipe, chooseBackbone, TRAINING_MODES, type TrainingMode } from '../apps/worker/src/training/recipe';
+import { TRAINING_MODES, type TrainingMode } from '@modelsmith/contracts';
+import { buildRecipe, chooseBackbone } from '../apps/worker/src/training/recipe';
 
 const { values } = parseArgs({
   options: {
