@@ -1,11 +1,11 @@
 /**
- * `npm start`: the whole platform on one machine. Checks Postgres and Redis, applies migrations, runs
- * a local S3-protocol server when no S3_ENDPOINT is configured (data under .data/s3), creates a
+ * `npm start`: the whole platform on one machine. Checks Postgres and Redis, applies migrations,
+ * stores objects in the filesystem under .data/objects when no S3_ENDPOINT is configured (the API
+ * serves their presigned URLs, signed with a key kept in .data/storage-url-secret), creates a
  * development tenant and key on first run, then starts the API, one worker and the serving app and
- * supervises them.
- * Ctrl-C stops everything gracefully.
+ * supervises them (a child that dies is restarted with backoff; see scripts/supervisor/).
+ * Ctrl-C stops everything gracefully; the children also stop if this launcher dies.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
@@ -19,8 +19,10 @@ import {
   findMigrationsDir,
   redactUrl,
 } from '@modelsmith/db';
-import { startLocalS3Server } from '@modelsmith/storage';
 import { createTenantWithKey } from '../apps/api/src/tenants/create-tenant';
+import { platformChildren } from './supervisor/platform-children';
+import { stopChildrenWithLauncher } from './supervisor/launcher-exit';
+import { Supervisor } from './supervisor/supervisor';
 
 const root = resolve(__dirname, '..', '..');
 const dataDir = resolve(process.env.MODELSMITH_DATA_DIR ?? join(root, '.data'));
@@ -62,14 +64,11 @@ async function main(): Promise<void> {
   mkdirSync(dataDir, { recursive: true });
   const env: Record<string, string | undefined> = { ...process.env };
 
-  // Object store: a configured endpoint, or a local S3-protocol server keeping data under .data/s3.
-  let localS3: { close(): Promise<void> } | undefined;
+  // Object store: a configured S3 endpoint, or the filesystem store under .data/objects, whose
+  // presigned URLs the API serves and verifies with a key generated once and kept in .data.
   if (!env.S3_ENDPOINT) {
-    const port = Number(env.LOCAL_S3_PORT ?? 9000);
-    const s3 = await startLocalS3Server({ directory: join(dataDir, 's3'), host: '127.0.0.1', port });
-    localS3 = s3;
-    Object.assign(env, { S3_ENDPOINT: s3.endpoint, S3_ACCESS_KEY: s3.accessKey, S3_SECRET_KEY: s3.secretKey });
-    say(`no S3_ENDPOINT configured: local S3-protocol server on ${s3.endpoint} (data in ${join(dataDir, 's3')})`);
+    env.STORAGE_DIR ||= join(dataDir, 'objects');
+    env.STORAGE_URL_SECRET ||= persisted('storage-url-secret', () => randomBytes(32).toString('base64url'));
   }
   env.ADMIN_TOKEN ??= persisted('admin-token', () => `adm_${randomBytes(24).toString('base64url')}`);
 
@@ -106,46 +105,10 @@ async function main(): Promise<void> {
   }
   const [tenantId, devKey] = readFileSync(keyFile, 'utf8').trim().split(' ');
 
-  const children: ChildProcess[] = [];
-  const run = (name: string, script: string) => {
-    // Each in its own process group: Ctrl-C in the terminal reaches only this launcher, which then
-    // sends each child one SIGTERM. In the terminal's group a child got SIGINT and SIGTERM at once,
-    // and the worker took the second signal for "exit now" instead of draining its jobs.
-    const child = spawn(process.execPath, [join(root, 'dist', script)], { env, stdio: 'inherit', detached: true });
-    child.on('exit', (code, signal) => {
-      if (!stopping) {
-        console.error(`[modelsmith] ${name} exited (${signal ?? code}); stopping the platform`);
-        void stop(1);
-      }
-    });
-    children.push(child);
-  };
-  let stopping = false;
-  const stop = async (code: number) => {
-    if (stopping) return;
-    stopping = true;
-    say('stopping…');
-    await Promise.all(
-      children.map(
-        (c) =>
-          new Promise<void>((done) => {
-            if (c.exitCode !== null || c.signalCode !== null) return done();
-            c.once('exit', () => done());
-            c.kill('SIGTERM');
-          }),
-      ),
-    );
-    await localS3?.close();
-    process.exit(code);
-  };
-  process.on('SIGINT', () => void stop(0));
-  process.on('SIGTERM', () => void stop(0));
-  // The terminal closing no longer reaches the children directly either.
-  process.on('SIGHUP', () => void stop(0));
-
-  run('api', 'apps/api/src/main.js');
-  run('worker', 'apps/worker/src/main.js');
-  run('serving', 'apps/serving/src/main.js');
+  // The API, a worker and the serving app, restarted when one dies (scripts/supervisor/).
+  const supervisor = new Supervisor({ children: platformChildren(config, env, root), log: (line) => console.error(line) });
+  stopChildrenWithLauncher(supervisor, (line) => console.error(line));
+  supervisor.start();
 
   const base = config.PUBLIC_URL ?? `http://${config.API_HOST}:${config.API_PORT}`;
   for (let i = 0; i < 120; i++) {
@@ -161,6 +124,7 @@ async function main(): Promise<void> {
   say(`Modelsmith is running: ${base}`);
   say(`  API docs (Swagger UI):   ${base}/docs`);
   say(`  Predictions (serving):   ${config.SERVING_PUBLIC_URL ?? `http://${config.SERVING_HOST}:${config.SERVING_PORT}`}/v1/deployments/<id>/predict`);
+  say(`  Object store:            ${config.S3_ENDPOINT ? `S3 at ${config.S3_ENDPOINT} (bucket ${config.S3_BUCKET})` : `files in ${config.STORAGE_DIR ?? ''} (presigned URLs served under ${base}/v1/objects/)`}`);
   say(`  Development tenant:      ${tenantId}`);
   say(`  Its ADMIN API key:       ${devKey}`);
   say(`  Operator ADMIN_TOKEN:    ${config.ADMIN_TOKEN ?? '(set)'}   (creates tenants: POST /v1/admin/tenants)`);

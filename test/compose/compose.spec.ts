@@ -107,7 +107,7 @@ describe('docker-compose.yml (static checks; no Docker engine here)', () => {
     expect(config.NODE_ENV).toBe('production');
     expect(new URL(config.DATABASE_URL).hostname).toBe('postgres');
     expect(new URL(config.REDIS_URL).hostname).toBe('redis');
-    expect(new URL(config.S3_ENDPOINT).hostname).toBe('minio');
+    expect(new URL(config.S3_ENDPOINT ?? '').hostname).toBe('minio');
     expect(config.S3_ACCESS_KEY).toBe(environmentOf(services.minio).MINIO_ROOT_USER);
     expect(config.S3_SECRET_KEY).toBe(environmentOf(services.minio).MINIO_ROOT_PASSWORD);
     expect(new URL(config.DATABASE_URL).password).toBe(environmentOf(services.postgres).POSTGRES_PASSWORD);

@@ -159,6 +159,11 @@ describe('batch prediction jobs end to end (API, worker, Postgres, Redis, S3)', 
     const failedInput = await finished(p, key, notArchive.body.id as string);
     expect(failedInput.status).toBe('FAILED');
     expect(failedInput.failureCode).toBe('INPUT_INVALID');
+    // Its output route says why there is nothing to download.
+    const noOutput = await call(p.apiUrl, 'GET', `/v1/jobs/${notArchive.body.id as string}/output`, { token: key });
+    expect(noOutput.status).toBe(409);
+    expect(noOutput.body).toMatchObject({ code: 'CONFLICT', jobStatus: 'FAILED', failureCode: 'INPUT_INVALID', failureReason: failedInput.failureReason });
+    expect(noOutput.body.detail).toContain('INPUT_INVALID');
 
     const tampered = await storeModel(p, tenantId, tinyDigitModel(12), DIGITS, 'tampered');
     const manifestKey = `${tampered.prefix}manifest.json`;
@@ -169,5 +174,45 @@ describe('batch prediction jobs end to end (API, worker, Postgres, Redis, S3)', 
     expect(refused.status).toBe('FAILED');
     expect(refused.failureCode).toBe('MODEL_INVALID');
     expect(refused.failureReason).toMatch(/refused/);
+  });
+
+  it("counts against the key's prediction rate, shared with online predict: 429 + Retry-After over it, no job created", async () => {
+    const limited = await call(p.apiUrl, 'POST', '/v1/api-keys', { token: key, body: { name: 'limited', scopes: ['PREDICT'], rateLimitPerMinute: 3 } });
+    expect(limited.status).toBe(201);
+    const limitedKey = limited.body.key as string;
+    const archive = await zipOf(images.slice(0, 2));
+    const jobsBefore = (await call(p.apiUrl, 'GET', '/v1/jobs?limit=100', { token: key })).body.items as { id: string }[];
+
+    // One online prediction on the serving app and two batch requests use up the key's 3 per minute.
+    const deployment = await call(p.apiUrl, 'POST', '/v1/deployments', { token: key, body: { modelId: model.id, name: 'rate' } });
+    expect(deployment.status).toBe(201);
+    const predictPath = `/v1/deployments/${deployment.body.id as string}/predict`;
+    const online = await call(p.servingUrl, 'POST', predictPath, { token: limitedKey, body: { images: [images[0].data.toString('base64')] } });
+    expect(online.status).toBe(200);
+    const statuses: number[] = [];
+    const remaining: (string | null)[] = [];
+    for (let i = 0; i < 3; i++) {
+      const form = new FormData();
+      form.append('file', new Blob([archive], { type: 'application/zip' }), 'photos.zip');
+      const res = await fetch(`${p.apiUrl}/v1/models/${model.id}/batch-predictions`, { method: 'POST', headers: { authorization: `Bearer ${limitedKey}` }, body: form });
+      statuses.push(res.status);
+      remaining.push(res.headers.get('x-ratelimit-remaining'));
+      const body = (await res.json()) as { code?: string };
+      if (res.status === 429) {
+        expect(body.code).toBe('RATE_LIMITED');
+        const retryAfter = Number(res.headers.get('retry-after'));
+        expect(retryAfter).toBeGreaterThanOrEqual(1);
+        expect(retryAfter).toBeLessThanOrEqual(60);
+      }
+    }
+    expect(statuses).toEqual([202, 202, 429]);
+    expect(remaining).toEqual(['1', '0', '0']);
+    // The budget is one: online predict is now refused too.
+    expect((await call(p.servingUrl, 'POST', predictPath, { token: limitedKey, body: { images: [images[0].data.toString('base64')] } })).status).toBe(429);
+    // The refused request created no job; the two accepted did.
+    const jobsAfter = (await call(p.apiUrl, 'GET', '/v1/jobs?limit=100', { token: key })).body.items as { id: string }[];
+    expect(jobsAfter.length - jobsBefore.length).toBe(2);
+    // Another key of the tenant is not limited by this one.
+    expect((await submit(p, key, model.id, archive)).status).toBe(202);
   });
 });

@@ -2,14 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import {
-  ObjectStore,
-  startLocalS3Server,
-  type LocalS3Server,
-  type ObjectStoreConfig,
-} from '@modelsmith/storage';
+import { S3ObjectStore, type ObjectStoreConfig } from '@modelsmith/storage';
+import { startLocalS3Server, type LocalS3Server } from './local-s3/local-s3-server';
 
 export interface TestS3 {
+  driver: 's3';
   /** Connection settings (endpoint, keys, a fresh random bucket). */
   config: ObjectStoreConfig;
   /** Environment variables for loadConfig / a spawned app process. */
@@ -21,7 +18,7 @@ export interface TestS3 {
     S3_BUCKET: string;
   };
   /** A store on that bucket, already created. */
-  store: ObjectStore;
+  store: S3ObjectStore;
   directory: string;
   server: LocalS3Server;
   /** Stops the server and removes its folder. Safe to call twice. */
@@ -40,10 +37,11 @@ export async function startTestS3(options: { bucket?: string } = {}): Promise<Te
     secretKey: server.secretKey,
     bucket,
   };
-  const store = new ObjectStore(config);
-  await store.ensureBucket();
+  const store = new S3ObjectStore(config);
+  await store.ensureReady();
   let stopped = false;
   return {
+    driver: 's3',
     config,
     env: {
       S3_ENDPOINT: config.endpoint,

@@ -13,6 +13,7 @@ import { ModelsModule } from './models/models.module';
 import { ServingNoticesModule } from './notices/serving-notices';
 import { HealthController } from './health/health.controller';
 import { JobsModule } from './jobs/jobs.module';
+import { ObjectsModule } from './objects/objects.module';
 import { TenantsController } from './tenants/tenants.controller';
 
 @Module({})
@@ -33,6 +34,7 @@ export class AppModule {
         DatasetsModule,
         ModelsModule,
         DeploymentsModule,
+        ObjectsModule,
       ],
       controllers: [HealthController, TenantsController, ApiKeysController],
     };

@@ -1,8 +1,9 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { json, urlencoded } from 'express';
+import { json, urlencoded, type RequestHandler } from 'express';
 import type { AppConfig } from '@modelsmith/config';
 import { ProblemFilter } from '@modelsmith/http';
+import { OBJECTS_ROUTE } from '@modelsmith/storage';
 import { createValidationPipe } from './common/validation';
 
 export const API_PREFIX = 'v1';
@@ -10,8 +11,10 @@ export const API_PREFIX = 'v1';
 /** Everything applied to the Nest app besides modules; shared by main.ts and the tests. */
 export function configureApp(app: NestExpressApplication, config: AppConfig): void {
   app.setGlobalPrefix(API_PREFIX);
-  app.use(json({ limit: config.API_BODY_LIMIT_BYTES }));
-  app.use(urlencoded({ extended: false, limit: config.API_BODY_LIMIT_BYTES }));
+  // Object part uploads (PUT /v1/objects/...) stream their body to the store whatever its type.
+  const parsed = (parser: RequestHandler): RequestHandler => (req, res, next) => (req.path.startsWith(OBJECTS_ROUTE) ? next() : parser(req, res, next));
+  app.use(parsed(json({ limit: config.API_BODY_LIMIT_BYTES })));
+  app.use(parsed(urlencoded({ extended: false, limit: config.API_BODY_LIMIT_BYTES })));
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   app.useGlobalPipes(createValidationPipe());

@@ -1,18 +1,25 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Module, type Provider } from '@nestjs/common';
+import type { Redis } from 'ioredis';
 import { LoggerModule } from 'nestjs-pino';
-import { ConfigModule, type AppConfig } from '@modelsmith/config';
+import { APP_CONFIG, ConfigModule, type AppConfig } from '@modelsmith/config';
 import { DbModule } from '@modelsmith/db';
-import { ApiKeyAuthService, loggerParams } from '@modelsmith/http';
+import { ApiKeyAuthService, KeyRateLimiter, loggerParams } from '@modelsmith/http';
 import { StorageModule } from '@modelsmith/storage';
 import { PredictAuthService } from './auth/predict-auth.service';
-import { RateLimitService } from './auth/rate-limit.service';
 import { DeploymentResolver } from './deployments/deployment-resolver.service';
 import { EngineLifecycle, engineProvider } from './engine.provider';
 import { ServingHealthController } from './health/health.controller';
 import { PredictHandler } from './predict/predict.handler';
-import { RedisLifecycle, redisProviders } from './redis.provider';
+import { REDIS, RedisLifecycle, redisProviders } from './redis.provider';
 
 export const SERVING_LOGGER_NAME = 'modelsmith-serving';
+
+/** Per-key prediction rate, counted in Redis (shared with the API's batch predictions). */
+const rateLimiterProvider: Provider = {
+  provide: KeyRateLimiter,
+  inject: [REDIS, APP_CONFIG],
+  useFactory: (redis: Redis, config: AppConfig) => new KeyRateLimiter(redis, { prefix: config.QUEUE_PREFIX, defaultLimitPerMinute: config.PREDICT_DEFAULT_RATE_LIMIT_PER_MINUTE }),
+};
 
 @Module({})
 export class ServingModule {
@@ -29,7 +36,7 @@ export class ServingModule {
         StorageModule.forRoot(config),
       ],
       controllers: [ServingHealthController],
-      providers: [...redisProviders, RedisLifecycle, engineProvider, EngineLifecycle, ApiKeyAuthService, PredictAuthService, RateLimitService, DeploymentResolver, PredictHandler],
+      providers: [...redisProviders, RedisLifecycle, engineProvider, EngineLifecycle, ApiKeyAuthService, PredictAuthService, rateLimiterProvider, DeploymentResolver, PredictHandler],
     };
   }
 }

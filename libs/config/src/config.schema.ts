@@ -49,17 +49,32 @@ export const configSchema = z.object({
     .regex(/^[a-zA-Z0-9_-]+$/)
     .default('modelsmith'),
 
-  /** S3-compatible endpoint, e.g. http://127.0.0.1:9000. Empty: the start command runs a local one. */
-  S3_ENDPOINT: z.url(),
+  /**
+   * S3-compatible endpoint, e.g. http://127.0.0.1:9000: the S3 driver (MinIO, AWS S3) stores the
+   * objects. Unset: the filesystem driver stores them under STORAGE_DIR.
+   */
+  S3_ENDPOINT: z.url().optional(),
   /** Endpoint clients use for presigned URLs when it differs from S3_ENDPOINT (e.g. `minio:9000` inside compose). */
   S3_PUBLIC_ENDPOINT: z.url().optional(),
   S3_REGION: z.string().min(1).default('us-east-1'),
-  S3_ACCESS_KEY: z.string().min(1),
-  S3_SECRET_KEY: z.string().min(1),
+  /** Required with S3_ENDPOINT. */
+  S3_ACCESS_KEY: z.string().min(1).optional(),
+  /** Required with S3_ENDPOINT. */
+  S3_SECRET_KEY: z.string().min(1).optional(),
   S3_BUCKET: z
     .string()
     .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name')
     .default('modelsmith'),
+  /**
+   * Directory of the filesystem object store (used when S3_ENDPOINT is unset; `npm start` sets
+   * .data/objects). The API, worker and serving processes of one machine share it.
+   */
+  STORAGE_DIR: z.string().min(1).optional(),
+  /**
+   * Key of the HMAC-SHA256 signatures of the filesystem store's presigned URLs (served by the API
+   * under PUBLIC_URL/v1/objects/...). Required with STORAGE_DIR; `npm start` generates one in .data.
+   */
+  STORAGE_URL_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   /** Lifetime of presigned download/upload URLs. */
   S3_PRESIGN_EXPIRY_SECONDS: z.coerce.number().int().min(60).max(604_800).default(3600),
 
@@ -122,7 +137,18 @@ export const configSchema = z.object({
    * is built (auto), or never (off: the wasm kernels only, e.g. to rule the addon out).
    */
   ML_NATIVE_BLAS: z.enum(['auto', 'off']).default('auto'),
-
-});
+}).superRefine((cfg, ctx) => {
+  const require = (name: keyof typeof cfg, why: string) => {
+    if (cfg[name] === undefined) ctx.addIssue({ code: 'custom', path: [name], input: undefined, message: `is required ${why}` });
+  };
+  if (cfg.S3_ENDPOINT !== undefined) {
+    require('S3_ACCESS_KEY', 'with S3_ENDPOINT');
+    require('S3_SECRET_KEY', 'with S3_ENDPOINT');
+  } else {
+    require('STORAGE_DIR', 'when S3_ENDPOINT is not set (the filesystem object store keeps its objects there)');
+    require('STORAGE_URL_SECRET', 'when S3_ENDPOINT is not set (it signs the filesystem store\'s presigned URLs)');
+  }
+  // Checked even when other settings are bad, so that one run names every problem.
+}, { when: () => true });
 
 export type AppConfig = z.infer<typeof configSchema>;

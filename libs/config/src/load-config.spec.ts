@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from './load-config';
+import { apiPublicUrl, ConfigError, loadConfig } from './load-config';
 
 const minimal = { S3_ENDPOINT: 'http://127.0.0.1:9000', S3_ACCESS_KEY: 'a', S3_SECRET_KEY: 'b' };
 
@@ -26,7 +26,7 @@ describe('loadConfig', () => {
   it('names every missing or bad value', () => {
     let error: unknown;
     try {
-      loadConfig({ API_PORT: 'not-a-port', DATABASE_URL: 'mysql://x', S3_ACCESS_KEY: 'a' });
+      loadConfig({ API_PORT: 'not-a-port', DATABASE_URL: 'mysql://x', S3_ENDPOINT: 'http://127.0.0.1:9000', S3_ACCESS_KEY: 'a' });
     } catch (e) {
       error = e;
     }
@@ -34,9 +34,23 @@ describe('loadConfig', () => {
     const message = (error as ConfigError).message;
     expect(message).toMatch(/API_PORT/);
     expect(message).toMatch(/DATABASE_URL: must be a postgres/);
-    expect(message).toMatch(/S3_ENDPOINT: is required but not set/);
-    expect(message).toMatch(/S3_SECRET_KEY: is required but not set/);
+    expect(message).toMatch(/S3_SECRET_KEY: is required with S3_ENDPOINT/);
     expect(message).not.toMatch(/S3_ACCESS_KEY/);
+  });
+
+  it('without S3_ENDPOINT needs the filesystem store settings, and nothing of S3', () => {
+    expect(() => loadConfig({})).toThrow(/STORAGE_DIR: is required when S3_ENDPOINT is not set/);
+    expect(() => loadConfig({})).toThrow(/STORAGE_URL_SECRET: is required when S3_ENDPOINT is not set/);
+    expect(() => loadConfig({ STORAGE_DIR: '/tmp/x', STORAGE_URL_SECRET: 'short' })).toThrow(/STORAGE_URL_SECRET: must be at least 32/);
+    const cfg = loadConfig({ STORAGE_DIR: '/tmp/x', STORAGE_URL_SECRET: 'x'.repeat(32) });
+    expect(cfg.S3_ENDPOINT).toBeUndefined();
+    expect(cfg.STORAGE_DIR).toBe('/tmp/x');
+  });
+
+  it('the API base URL is PUBLIC_URL or the listening address', () => {
+    expect(apiPublicUrl(loadConfig(minimal))).toBe('http://127.0.0.1:3000');
+    expect(apiPublicUrl(loadConfig({ ...minimal, PUBLIC_URL: 'https://ms.example.com/' }))).toBe('https://ms.example.com');
+    expect(apiPublicUrl(loadConfig({ ...minimal, API_HOST: '::1', API_PORT: '8080' }))).toBe('http://[::1]:8080');
   });
 
   it('treats empty strings as unset', () => {

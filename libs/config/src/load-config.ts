@@ -38,3 +38,8 @@ export function mlBackendOptions(cfg: Pick<AppConfig, 'ML_BACKEND' | 'ML_NATIVE_
 } {
   return { prefer: cfg.ML_BACKEND, nativeBlas: cfg.ML_NATIVE_BLAS !== 'off' };
 }
+
+/** Base URL clients reach the API at: PUBLIC_URL, else http://API_HOST:API_PORT (no trailing slash). */
+export function apiPublicUrl(cfg: Pick<AppConfig, 'PUBLIC_URL' | 'API_HOST' | 'API_PORT'>): string {
+  return (cfg.PUBLIC_URL ?? `http://${cfg.API_HOST.includes(':') ? `[${cfg.API_HOST}]` : cfg.API_HOST}:${cfg.API_PORT}`).replace(/\/+$/, '');
+}

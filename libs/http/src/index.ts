@@ -9,3 +9,4 @@ export * from './api-key-format';
 export * from './api-key-auth.service';
 export * from './principal';
 export * from './bearer';
+export * from './key-rate-limiter';

@@ -23,13 +23,27 @@ export function loggerParams(config: AppConfig, name: string): Params {
   };
 }
 
+/**
+ * A request URL with the signatures of presigned object URLs (`signature=`, S3's `X-Amz-Signature=`)
+ * replaced: whoever reads the logs must not be able to replay a URL that has not yet expired.
+ */
+export function redactUrlSecrets(url: string): string {
+  return url.replace(/([?&](?:signature|X-Amz-Signature)=)[^&#]*/gi, '$1[Redacted]');
+}
+
 /** pino-http's options for the apps' access logs (and their root logger). */
 export function accessLogOptions(config: AppConfig, name: string): PinoHttpOptions {
   return {
     name,
     level: config.LOG_LEVEL,
     genReqId: requestId,
-    redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]'],
+    redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]', 'req.query.signature'],
+    serializers: {
+      req: (req: { url?: string }) => {
+        if (typeof req.url === 'string') req.url = redactUrlSecrets(req.url);
+        return req;
+      },
+    },
     autoLogging: { ignore: (req) => (req.url ?? '').includes('/health/') },
     customProps: (req) => {
       const principal = (req as IncomingMessage & { principal?: { kind: string; tenantId?: string } })

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Queue, Worker } from 'bullmq';
+import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import { JOBS, QUEUES } from '@modelsmith/contracts';
 import { createPrismaClient, createSystemPrismaClient, type PrismaClient, type SystemPrismaClient } from '@modelsmith/db';
 import { createTestDatabase, type TestDatabase } from '@modelsmith/db/testing';
@@ -75,6 +75,63 @@ describe('JobDispatcher and JobRouter against Postgres and Redis', () => {
     const dispatcher = new JobDispatcher({ cpu, gpu }, store, system);
     await dispatcher.reconcile(0);
     expect(await cpu.getJob(job.id)).toBeUndefined();
+  });
+
+  /** Makes a RUNNING row look abandoned: its heartbeat and last update long past the staleness window. */
+  const abandon = (id: string) =>
+    system.$executeRaw`UPDATE jobs SET status = 'RUNNING', heartbeat_at = now() - interval '1 hour', updated_at = now() - interval '1 hour' WHERE id = ${id}`;
+
+  it('records FAILED a row whose BullMQ job failed for good behind its back, with its dataset version', async () => {
+    const t = await tenant();
+    const ds = await system.dataset.create({ data: { tenantId: t.id, name: 'd', task: 'IMAGE_CLASSIFICATION' } });
+    const v = await system.datasetVersion.create({ data: { tenantId: t.id, datasetId: ds.id, version: 1, splitSeed: 42, status: 'INGESTING' } });
+    const job = await store.create(t.id, { kind: 'INGEST_DATASET', queue: 'cpu', datasetVersionId: v.id });
+    const live = await store.create(t.id, { kind: 'NOOP', queue: 'cpu' });
+    const dispatcher = new JobDispatcher({ cpu, gpu }, store, system);
+    await dispatcher.enqueue(job);
+    await dispatcher.enqueue(live);
+    // A worker that gives up on the ingestion delivery without recording anything on the row (as
+    // BullMQ does for a job that stalled too often), and leaves the other delivery waiting.
+    const worker = new Worker(
+      QUEUES.cpu,
+      async (j) => {
+        if (j.id === job.id) throw new UnrecoverableError('job stalled more than allowable limit');
+        await new Promise(() => undefined);
+      },
+      { connection, prefix, autorun: false, concurrency: 2 },
+    );
+    void worker.run();
+    try {
+      await waitUntil(async () => (await cpu.getJobState(job.id)) === 'failed');
+    } finally {
+      await worker.close(true);
+    }
+    await abandon(job.id);
+    // A RUNNING row whose delivery is still on the queue is left alone.
+    await abandon(live.id);
+
+    expect(await dispatcher.reconcileAbandoned()).toEqual({ failed: 1, requeued: 0 });
+    expect(await store.get(t.id, job.id)).toMatchObject({ status: 'FAILED', failureCode: 'RETRIES_EXHAUSTED', failureReason: 'job stalled more than allowable limit' });
+    expect(await system.datasetVersion.findUniqueOrThrow({ where: { id: v.id } })).toMatchObject({
+      status: 'FAILED',
+      failureCode: 'RETRIES_EXHAUSTED',
+      failureReason: 'job stalled more than allowable limit',
+    });
+    expect((await store.get(t.id, live.id))?.status).toBe('RUNNING');
+    // Idempotent.
+    expect(await dispatcher.reconcileAbandoned()).toEqual({ failed: 0, requeued: 0 });
+  });
+
+  it('enqueues again a RUNNING row whose BullMQ job vanished (Redis lost it)', async () => {
+    const t = await tenant();
+    const job = await store.create(t.id, { kind: 'NOOP', queue: 'cpu' });
+    const dispatcher = new JobDispatcher({ cpu, gpu }, store, system);
+    await dispatcher.enqueue(job);
+    await (await cpu.getJob(job.id))?.remove();
+    await abandon(job.id);
+    expect(await dispatcher.reconcileAbandoned()).toEqual({ failed: 0, requeued: 1 });
+    expect((await cpu.getJob(job.id))?.data).toEqual({ tenantId: t.id, jobId: job.id });
+    expect((await store.get(t.id, job.id))?.status).toBe('RUNNING');
   });
 
   it('routes auto to the gpu queue only while a GPU worker is connected', async () => {

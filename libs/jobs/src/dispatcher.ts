@@ -50,6 +50,54 @@ export class JobDispatcher {
     await this.store.markEnqueued({ tenantId: job.tenantId, jobId: job.id });
   }
 
+  /**
+   * Finishes rows whose delivery BullMQ gave up on without the row being told: a worker that died on
+   * every attempt (BullMQ fails a job that stalled more than `maxStalledCount` times), or a runner
+   * whose last `finish` could not reach Postgres. Looks at RUNNING rows whose heartbeat is older than
+   * the staleness window and enqueued QUEUED rows untouched for as long; a row whose BullMQ job is
+   * `failed` becomes FAILED (RETRIES_EXHAUSTED, BullMQ's reason), with its dependents. A row whose
+   * BullMQ job no longer exists at all (Redis lost it) is enqueued again. Returns the rows changed.
+   */
+  async reconcileAbandoned(limit = 100): Promise<{ failed: number; requeued: number }> {
+    const before = new Date(Date.now() - this.store.limits.heartbeatStaleMs);
+    const select = { id: true, tenantId: true, kind: true, queue: true, priority: true, datasetVersionId: true } as const;
+    const rows = [
+      ...(await this.systemDb.job.findMany({
+        where: { status: 'RUNNING', OR: [{ heartbeatAt: null }, { heartbeatAt: { lt: before } }], updatedAt: { lt: before } },
+        orderBy: { updatedAt: 'asc' },
+        take: limit,
+        select,
+      })),
+      ...(await this.systemDb.job.findMany({
+        where: { status: 'QUEUED', enqueuedAt: { not: null }, updatedAt: { lt: before } },
+        orderBy: { updatedAt: 'asc' },
+        take: limit,
+        select,
+      })),
+    ];
+    let failed = 0;
+    let requeued = 0;
+    for (const row of rows) {
+      const queue = this.queues[row.queue as QueueClass];
+      if (!queue) continue;
+      const state = await queue.getJobState(row.id);
+      if (state === 'failed') {
+        const bull = await queue.getJob(row.id);
+        const reason = bull?.failedReason || 'the queue gave up on the job';
+        const done = await this.store.finish(
+          { tenantId: row.tenantId, jobId: row.id },
+          'FAILED',
+          { failureCode: 'RETRIES_EXHAUSTED', failureReason: reason },
+        );
+        if (done) failed++;
+      } else if (state === 'unknown') {
+        await this.enqueue(row);
+        requeued++;
+      }
+    }
+    return { failed, requeued };
+  }
+
   /** Re-enqueues QUEUED rows that never reached the queue and are older than `graceMs`. Returns how many. */
   async reconcile(graceMs = 10_000, limit = 500): Promise<number> {
     const stale = await this.systemDb.job.findMany({

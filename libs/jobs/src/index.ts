@@ -4,6 +4,7 @@ export * from './job-events';
 export * from './limits';
 export * from './quota';
 export * from './job-store';
+export * from './dependents';
 export * from './dispatcher';
 export * from './routing';
 export * from './follow-events';

@@ -2,6 +2,7 @@ import { DelayedError } from 'bullmq';
 import { Prisma, type Job, type JobEvent, type JobKind, type JobStatus, type PrismaClient, withTenant } from '@modelsmith/db';
 import type { JobRef } from '@modelsmith/contracts';
 import { countRunning, lockAdmission, lockTenantAdmission } from './admission';
+import { settleDependents } from './dependents';
 import { isTerminal, type JobEventType, type JobProgress } from './job-events';
 import { DEFAULT_LIMITS, heartbeatEveryMs, THROTTLE_RETRY_MS, WAITING_STAGE, type ConcurrencyLimits, type StartResult } from './limits';
 import { assertWithinQuota, readQuotaUsage } from './quota';
@@ -249,6 +250,10 @@ export class JobStore {
     await this.tx(ref.tenantId, (tx) => tx.job.update({ where: { id: ref.jobId }, data }));
   }
 
+  /**
+   * RUNNING/QUEUED -> terminal, once (later calls return null). A FAILED or CANCELLED job's dependent
+   * rows (its dataset version) end the same way in the same transaction (`settleDependents`).
+   */
   async finish(ref: JobRef, status: Extract<JobStatus, 'SUCCEEDED' | 'FAILED' | 'CANCELLED'>, o: FinishOptions = {}): Promise<Job | null> {
     return this.tx(ref.tenantId, async (tx) => {
       const job = await this.lock(tx, ref.jobId);
@@ -267,6 +272,9 @@ export class JobStore {
           ...(o.failureCode ? { failureCode: o.failureCode, failureReason: o.failureReason ?? null } : {}),
         },
       });
+      if (status !== 'SUCCEEDED') {
+        await settleDependents(tx, job, { status, failureCode: o.failureCode, failureReason: o.failureReason ?? o.message });
+      }
       const type: JobEventType = status === 'SUCCEEDED' ? 'succeeded' : status === 'FAILED' ? 'failed' : 'cancelled';
       await this.appendEvent(tx, job, type, {
         stage: job.stage ?? undefined,
@@ -278,7 +286,10 @@ export class JobStore {
     });
   }
 
-  /** QUEUED jobs are cancelled at once; RUNNING ones are flagged and stop at their next step boundary. */
+  /**
+   * QUEUED jobs are cancelled at once (with their dependent rows, like `finish`); RUNNING ones are
+   * flagged and stop at their next step boundary.
+   */
   async requestCancel(tenantId: string, id: string): Promise<Job | null> {
     return this.tx(tenantId, async (tx) => {
       const rows = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM jobs WHERE id = ${id} FOR UPDATE`;
@@ -290,6 +301,7 @@ export class JobStore {
           where: { id },
           data: { status: 'CANCELLED', cancelRequestedAt: new Date(), finishedAt: new Date() },
         });
+        await settleDependents(tx, job, { status: 'CANCELLED', failureReason: 'the job was cancelled before it started' });
         await this.appendEvent(tx, job, 'cancelled', { message: 'cancelled before it started' });
         return updated;
       }

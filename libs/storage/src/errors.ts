@@ -3,9 +3,11 @@ export type StorageErrorCode =
   | 'OBJECT_NOT_FOUND'
   | 'BUCKET_NOT_FOUND'
   | 'UPLOAD_NOT_FOUND'
+  | 'INVALID_PART'
   | 'INVALID_KEY'
   | 'INVALID_ARGUMENT'
   | 'INVALID_RANGE'
+  | 'ENTITY_TOO_LARGE'
   | 'NOT_SUPPORTED_BY_BACKEND'
   | 'STORAGE_UNAVAILABLE'
   | 'STORAGE_CONFIG_INVALID'
@@ -29,6 +31,7 @@ export function isStorageError(e: unknown, code?: StorageErrorCode): e is Storag
 }
 
 const NOT_FOUND_CODES = new Set(['NoSuchKey', 'NotFound', 'NoSuchObject']);
+const INVALID_PART_CODES = new Set(['InvalidPart', 'InvalidPartOrder', 'EntityTooSmall']);
 const UNSUPPORTED_CODES = new Set(['NotImplemented', 'MethodNotAllowed']);
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
@@ -73,6 +76,9 @@ export function toStorageError(e: unknown, operation: string, key?: string): Sto
       details,
       { cause: e },
     );
+  }
+  if (code !== undefined && INVALID_PART_CODES.has(code)) {
+    return new StorageError('INVALID_PART', `a part of the multipart upload for "${key ?? ''}" is missing, too small or has another ETag`, details, { cause: e });
   }
   if (code === 'InvalidRange')
     return new StorageError('INVALID_RANGE', `range not satisfiable for "${key ?? ''}"`, details, {

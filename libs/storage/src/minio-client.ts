@@ -1,11 +1,5 @@
 import { Client } from 'minio';
-
-export interface UploadedPartInfo {
-  partNumber: number;
-  etag: string;
-  size: number;
-  lastModified?: Date;
-}
+import type { UploadedPartInfo } from './object-store';
 
 /** The minio client with its protected `listParts` made reachable. */
 export class StoreClient extends Client {

@@ -19,7 +19,6 @@ export interface ObjectStoreConfig {
 
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
 export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
-export const MAX_PARTS = 10_000;
 
 /** minio client options for an endpoint URL; path-style addressing so any S3 server works. */
 export function clientOptions(endpoint: string, config: ObjectStoreConfig): ClientOptions {

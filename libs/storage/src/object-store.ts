@@ -1,21 +1,11 @@
 import type { Readable } from 'node:stream';
-import { StorageError, toStorageError } from './errors';
-import { StoreClient, type UploadedPartInfo } from './minio-client';
-import {
-  clientOptions,
-  DEFAULT_PART_SIZE,
-  MAX_PARTS,
-  MIN_PART_SIZE,
-  type ObjectStoreConfig,
-} from './object-store-config';
-import { retryOnReset } from './retry';
-import { readAll, streamParts } from './stream-parts';
+import { StorageError } from './errors';
 
 export interface PutOptions {
   /** Expected size in bytes; the upload fails with INVALID_ARGUMENT if the stream differs. */
   size?: number;
   contentType?: string;
-  /** User metadata (stored as x-amz-meta-<name>; names are lower-cased by S3). */
+  /** User metadata (names: letters, digits and "-", lower-cased; S3 stores them as x-amz-meta-<name>). */
   metadata?: Record<string, string>;
 }
 
@@ -44,13 +34,74 @@ export interface CompletedPart {
   etag: string;
 }
 
-export type { UploadedPartInfo };
+export interface UploadedPartInfo {
+  partNumber: number;
+  etag: string;
+  size: number;
+  lastModified?: Date;
+}
 
-const MAX_PRESIGN_SECONDS = 604_800;
-const DELETE_BATCH = 1000;
-const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
+export interface PresignedPartOptions {
+  /**
+   * Most bytes the part may have. The filesystem driver signs it into the URL and refuses a larger
+   * body; S3 servers apply their own limit (5 GiB per part).
+   */
+  maxBytes?: number;
+}
 
-/** Validates an object key: non-empty, at most 1024 bytes, relative, no "." or ".." segments. */
+/**
+ * The platform's object store. Two drivers implement it: `S3ObjectStore` (one bucket on MinIO, AWS
+ * S3 or any S3-compatible server) and `FsObjectStore` (a directory on the local filesystem, whose
+ * presigned URLs the API serves itself). Build one with `createObjectStore(config)`. Every failure
+ * is a StorageError with a stable code.
+ */
+export interface ObjectStore {
+  readonly driver: 's3' | 'fs';
+  /** Prepares the store at boot (S3: creates the bucket if absent; fs: creates the directories). Safe concurrently. */
+  ensureReady(): Promise<void>;
+  /** Readiness probe: BUCKET_NOT_FOUND / STORAGE_UNAVAILABLE when the store cannot serve. */
+  ping(): Promise<void>;
+
+  /** Streams `stream` into `key`, never holding the object in memory. A failing source's error is rethrown as is and nothing is stored. */
+  putStream(key: string, stream: Readable | AsyncIterable<Uint8Array>, options?: PutOptions): Promise<PutResult>;
+  /** Stores a small in-memory object. */
+  putBytes(key: string, bytes: Uint8Array, contentType?: string): Promise<PutResult>;
+  /** The object's content as a stream. OBJECT_NOT_FOUND if absent. */
+  getStream(key: string): Promise<Readable>;
+  /** The whole object in memory (small objects only). */
+  getBytes(key: string): Promise<Buffer>;
+  /** `length` bytes from `offset` (fewer if the object ends first). INVALID_RANGE if offset is past the end. */
+  getRange(key: string, offset: number, length: number): Promise<Buffer>;
+  /** Size, ETag, content type, modification time and metadata, or null when the object does not exist. */
+  stat(key: string): Promise<ObjectStat | null>;
+  /** Deletes one object; deleting an absent object is not an error. */
+  delete(key: string): Promise<void>;
+  /** Deletes every object under `prefix`; returns how many were deleted. */
+  deletePrefix(prefix: string): Promise<number>;
+  /** Every object under `prefix`, in key order (for the platform's own use; never exposed to clients). */
+  list(prefix: string): AsyncGenerator<ListedObject>;
+  /** A GET URL valid for `expirySeconds` (1 s .. 7 days); `downloadName` makes browsers save it under that name. */
+  presignedGet(key: string, expirySeconds: number, options?: { downloadName?: string }): Promise<string>;
+
+  /** Starts a multipart upload whose parts clients PUT to presignedPartUrl(); returns the upload id. */
+  createMultipartUpload(key: string, contentType?: string): Promise<string>;
+  /** A PUT URL for one part (1..10000). The response's ETag header is what completeMultipartUpload needs. */
+  presignedPartUrl(key: string, uploadId: string, partNumber: number, expirySeconds: number, options?: PresignedPartOptions): Promise<string>;
+  /** Parts uploaded so far, by part number. UPLOAD_NOT_FOUND for an unknown upload or another key's. */
+  listParts(key: string, uploadId: string): Promise<UploadedPartInfo[]>;
+  /**
+   * Assembles the given parts (in part-number order) into the object. INVALID_PART when a part is
+   * missing or its ETag differs from the stored part's; UPLOAD_NOT_FOUND for an unknown upload.
+   */
+  completeMultipartUpload(key: string, uploadId: string, parts: CompletedPart[]): Promise<{ etag: string }>;
+  abortMultipartUpload(key: string, uploadId: string): Promise<void>;
+}
+
+export const MAX_PRESIGN_SECONDS = 604_800;
+export const MAX_PARTS = 10_000;
+export const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
+
+/** Validates an object key: non-empty, at most 1024 bytes, relative, no "." or ".." segments, no control characters. */
 export function assertObjectKey(key: string): string {
   const segments = key.split('/');
   const ok =
@@ -63,419 +114,56 @@ export function assertObjectKey(key: string): string {
   return key;
 }
 
-function assertExpiry(expirySeconds: number): number {
+export function assertExpiry(expirySeconds: number): number {
   if (!Number.isInteger(expirySeconds) || expirySeconds < 1 || expirySeconds > MAX_PRESIGN_SECONDS) {
-    throw new StorageError(
-      'INVALID_ARGUMENT',
-      `expiry must be an integer between 1 and ${MAX_PRESIGN_SECONDS} seconds`,
-      { expirySeconds },
-    );
+    throw new StorageError('INVALID_ARGUMENT', `expiry must be an integer between 1 and ${MAX_PRESIGN_SECONDS} seconds`, { expirySeconds });
   }
   return expirySeconds;
 }
 
-function assertPartNumber(partNumber: number): number {
+export function assertPartNumber(partNumber: number): number {
   if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PARTS) {
-    throw new StorageError('INVALID_ARGUMENT', `part number must be an integer between 1 and ${MAX_PARTS}`, {
-      partNumber,
-    });
+    throw new StorageError('INVALID_ARGUMENT', `part number must be an integer between 1 and ${MAX_PARTS}`, { partNumber });
   }
   return partNumber;
 }
 
-function headersFor(
-  contentType: string | undefined,
-  metadata: Record<string, string> | undefined,
-): Record<string, string> {
-  const headers: Record<string, string> = { 'Content-Type': contentType ?? DEFAULT_CONTENT_TYPE };
-  for (const [name, value] of Object.entries(metadata ?? {})) {
-    if (!/^[A-Za-z0-9-]+$/.test(name))
-      throw new StorageError('INVALID_ARGUMENT', `metadata name "${name}" must be letters, digits and "-"`);
-    headers[`X-Amz-Meta-${name}`] = value;
+export function assertSize(key: string, size: number | undefined): void {
+  if (size !== undefined && (!Number.isSafeInteger(size) || size < 0)) {
+    throw new StorageError('INVALID_ARGUMENT', 'size must be a non-negative integer', { key });
   }
-  return headers;
+}
+
+export function assertRangeArgs(key: string, offset: number, length: number): void {
+  if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 1) {
+    throw new StorageError('INVALID_ARGUMENT', 'offset must be >= 0 and length >= 1 (integers)', { key, offset, length });
+  }
+}
+
+/** Metadata names as S3 keeps them: letters, digits and "-", lower-cased. */
+export function normalizedMetadata(metadata: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(metadata ?? {})) {
+    if (!/^[A-Za-z0-9-]+$/.test(name)) throw new StorageError('INVALID_ARGUMENT', `metadata name "${name}" must be letters, digits and "-"`);
+    out[name.toLowerCase()] = value;
+  }
+  return out;
 }
 
 /** `attachment` Content-Disposition with an ASCII fallback and an RFC 5987 UTF-8 name. */
-function contentDisposition(downloadName: string): string {
+export function contentDisposition(downloadName: string): string {
   const ascii = downloadName.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(downloadName)}`;
 }
 
-function cleanEtag(etag: string | undefined | null): string {
+/** An ETag without its surrounding quotes. */
+export function cleanEtag(etag: string | undefined | null): string {
   return (etag ?? '').replace(/^"|"$/g, '');
 }
 
-/**
- * The platform's object store: one bucket on any S3-compatible server (MinIO, AWS S3, the local
- * s3rver). Plain TypeScript over the minio client; every failure is a StorageError with a stable code.
- */
-export class ObjectStore {
-  readonly bucket: string;
-  private readonly client: StoreClient;
-  /** Signs presigned URLs for the host clients reach; the same as `client` unless publicEndpoint is set. */
-  private readonly presigner: StoreClient;
-  private readonly partSize: number;
-
-  constructor(config: ObjectStoreConfig) {
-    this.bucket = config.bucket;
-    this.client = new StoreClient(clientOptions(config.endpoint, config));
-    this.presigner = config.publicEndpoint
-      ? new StoreClient(clientOptions(config.publicEndpoint, config))
-      : this.client;
-    this.partSize = config.partSize ?? DEFAULT_PART_SIZE;
-    if (this.partSize < MIN_PART_SIZE) {
-      throw new StorageError('STORAGE_CONFIG_INVALID', `partSize must be at least ${MIN_PART_SIZE} bytes`, {
-        partSize: this.partSize,
-      });
-    }
-  }
-
-  /** Creates the bucket if it does not exist (called at boot). Safe to run concurrently. */
-  async ensureBucket(): Promise<void> {
-    try {
-      if (await retryOnReset(() => this.client.bucketExists(this.bucket))) return;
-      await retryOnReset(() => this.client.makeBucket(this.bucket));
-    } catch (e) {
-      const code = (e as { code?: unknown }).code;
-      if (code === 'BucketAlreadyOwnedByYou' || code === 'BucketAlreadyExists') return;
-      throw toStorageError(e, 'ensureBucket');
-    }
-  }
-
-  /** Readiness probe: the server answers and the bucket exists. */
-  async ping(): Promise<void> {
-    let exists: boolean;
-    try {
-      exists = await retryOnReset(() => this.client.bucketExists(this.bucket));
-    } catch (e) {
-      throw toStorageError(e, 'ping');
-    }
-    if (!exists)
-      throw new StorageError('BUCKET_NOT_FOUND', `bucket "${this.bucket}" does not exist`, {
-        bucket: this.bucket,
-      });
-  }
-
-  /**
-   * Streams `stream` into `key`. Objects up to one part go up in a single PUT; larger ones as a
-   * multipart upload, part by part, so memory stays around two parts whatever the object size.
-   * If the source stream fails, its error is rethrown as is and nothing is stored.
-   */
-  async putStream(
-    key: string,
-    stream: Readable | AsyncIterable<Uint8Array>,
-    options: PutOptions = {},
-  ): Promise<PutResult> {
-    assertObjectKey(key);
-    const { size } = options;
-    if (size !== undefined && (!Number.isSafeInteger(size) || size < 0)) {
-      throw new StorageError('INVALID_ARGUMENT', 'size must be a non-negative integer', { key });
-    }
-    const headers = headersFor(options.contentType, options.metadata);
-    const partSize =
-      size === undefined ? this.partSize : Math.max(this.partSize, Math.ceil(size / MAX_PARTS));
-    const parts = streamParts(stream, partSize);
-    const first = await parts.next();
-    const second = first.done ? first : await parts.next();
-    if (second.done) {
-      const body = first.done ? Buffer.alloc(0) : first.value;
-      this.checkSize(key, size, body.length);
-      return this.putBuffer(key, body, headers);
-    }
-    return this.putMultipart(key, headers, size, [first.value as Buffer, second.value], parts);
-  }
-
-  /** Stores a small in-memory object. */
-  async putBytes(key: string, bytes: Uint8Array, contentType?: string): Promise<PutResult> {
-    assertObjectKey(key);
-    return this.putBuffer(
-      key,
-      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-      headersFor(contentType, undefined),
-    );
-  }
-
-  /** The object's content as a stream. OBJECT_NOT_FOUND if absent. */
-  async getStream(key: string): Promise<Readable> {
-    assertObjectKey(key);
-    try {
-      return await retryOnReset(() => this.client.getObject(this.bucket, key));
-    } catch (e) {
-      throw toStorageError(e, 'getObject', key);
-    }
-  }
-
-  /** The whole object in memory (small objects only). */
-  async getBytes(key: string): Promise<Buffer> {
-    const stream = await this.getStream(key);
-    try {
-      return await readAll(stream);
-    } catch (e) {
-      throw toStorageError(e, 'getObject', key);
-    }
-  }
-
-  /** `length` bytes from `offset` (fewer if the object ends first). INVALID_RANGE if offset is past the end. */
-  async getRange(key: string, offset: number, length: number): Promise<Buffer> {
-    assertObjectKey(key);
-    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 1) {
-      throw new StorageError('INVALID_ARGUMENT', 'offset must be >= 0 and length >= 1 (integers)', {
-        key,
-        offset,
-        length,
-      });
-    }
-    try {
-      return await retryOnReset(async () =>
-        readAll(await this.client.getPartialObject(this.bucket, key, offset, length)),
-      );
-    } catch (e) {
-      throw toStorageError(e, 'getPartialObject', key);
-    }
-  }
-
-  /** Size, ETag, content type and modification time, or null when the object does not exist. */
-  async stat(key: string): Promise<ObjectStat | null> {
-    assertObjectKey(key);
-    try {
-      const s = await retryOnReset(() => this.client.statObject(this.bucket, key));
-      const metadata: Record<string, string> = {};
-      let contentType: string | null = null;
-      for (const [name, value] of Object.entries(s.metaData)) {
-        if (typeof value !== 'string') continue;
-        if (name.toLowerCase() === 'content-type') contentType = value;
-        else metadata[name.toLowerCase().replace(/^x-amz-meta-/, '')] = value;
-      }
-      return { size: s.size, etag: cleanEtag(s.etag), contentType, lastModified: s.lastModified, metadata };
-    } catch (e) {
-      const err = toStorageError(e, 'statObject', key);
-      if (err.code === 'OBJECT_NOT_FOUND') return null;
-      throw err;
-    }
-  }
-
-  /** Deletes one object; deleting an absent object is not an error. */
-  async delete(key: string): Promise<void> {
-    assertObjectKey(key);
-    try {
-      await retryOnReset(() => this.client.removeObject(this.bucket, key));
-    } catch (e) {
-      throw toStorageError(e, 'removeObject', key);
-    }
-  }
-
-  /** Deletes every object under `prefix` in batches of 1000; returns how many were deleted. */
-  async deletePrefix(prefix: string): Promise<number> {
-    if (prefix.length === 0)
-      throw new StorageError('INVALID_ARGUMENT', 'deletePrefix needs a non-empty prefix');
-    assertObjectKey(prefix);
-    let deleted = 0;
-    let batch: string[] = [];
-    for await (const item of this.list(prefix)) {
-      batch.push(item.key);
-      if (batch.length === DELETE_BATCH) {
-        deleted += await this.deleteBatch(batch);
-        batch = [];
-      }
-    }
-    if (batch.length > 0) deleted += await this.deleteBatch(batch);
-    return deleted;
-  }
-
-  /** Every object under `prefix`, in key order, following pagination. */
-  async *list(prefix: string): AsyncGenerator<ListedObject> {
-    if (prefix !== '') assertObjectKey(prefix);
-    try {
-      const stream = this.client.listObjectsV2(this.bucket, prefix, true);
-      for await (const raw of stream) {
-        const item = raw as { name?: string; size?: number; etag?: string; lastModified?: Date };
-        if (item.name === undefined) continue;
-        yield {
-          key: item.name,
-          size: item.size ?? 0,
-          etag: cleanEtag(item.etag),
-          lastModified: item.lastModified ?? new Date(0),
-        };
-      }
-    } catch (e) {
-      throw toStorageError(e, 'listObjectsV2', prefix);
-    }
-  }
-
-  /** A GET URL valid for `expirySeconds`; `downloadName` makes browsers save it under that name. */
-  async presignedGet(
-    key: string,
-    expirySeconds: number,
-    options: { downloadName?: string } = {},
-  ): Promise<string> {
-    assertObjectKey(key);
-    assertExpiry(expirySeconds);
-    const params = options.downloadName
-      ? { 'response-content-disposition': contentDisposition(options.downloadName) }
-      : undefined;
-    try {
-      return await this.presigner.presignedGetObject(this.bucket, key, expirySeconds, params);
-    } catch (e) {
-      throw toStorageError(e, 'presignedGetObject', key);
-    }
-  }
-
-  /** Starts a multipart upload whose parts clients PUT to presignedPartUrl(); returns the upload id. */
-  async createMultipartUpload(key: string, contentType?: string): Promise<string> {
-    assertObjectKey(key);
-    return this.initiate(key, headersFor(contentType, undefined));
-  }
-
-  /** A PUT URL for one part (1..10000). The response's ETag header is what completeMultipartUpload needs. */
-  async presignedPartUrl(
-    key: string,
-    uploadId: string,
-    partNumber: number,
-    expirySeconds: number,
-  ): Promise<string> {
-    assertObjectKey(key);
-    assertPartNumber(partNumber);
-    assertExpiry(expirySeconds);
-    try {
-      return await this.presigner.presignedUrl('PUT', this.bucket, key, expirySeconds, {
-        partNumber: String(partNumber),
-        uploadId,
-      });
-    } catch (e) {
-      throw toStorageError(e, 'presignedPartUrl', key);
-    }
-  }
-
-  /** Parts uploaded so far. */
-  async listParts(key: string, uploadId: string): Promise<UploadedPartInfo[]> {
-    assertObjectKey(key);
-    try {
-      return await retryOnReset(() => this.client.listUploadedParts(this.bucket, key, uploadId));
-    } catch (e) {
-      throw toStorageError(e, 'listParts', key);
-    }
-  }
-
-  /** Assembles the parts (in part-number order) into the object. */
-  async completeMultipartUpload(
-    key: string,
-    uploadId: string,
-    parts: CompletedPart[],
-  ): Promise<{ etag: string }> {
-    assertObjectKey(key);
-    if (parts.length === 0)
-      throw new StorageError('INVALID_ARGUMENT', 'a multipart upload needs at least one part', { key });
-    const sorted = [...parts].sort((a, b) => a.partNumber - b.partNumber);
-    sorted.forEach((p) => assertPartNumber(p.partNumber));
-    try {
-      const etags = sorted.map((p) => ({ part: p.partNumber, etag: cleanEtag(p.etag) }));
-      const res = await retryOnReset(() =>
-        this.client.completeMultipartUpload(this.bucket, key, uploadId, etags),
-      );
-      return { etag: cleanEtag(res.etag) };
-    } catch (e) {
-      throw toStorageError(e, 'completeMultipartUpload', key);
-    }
-  }
-
-  async abortMultipartUpload(key: string, uploadId: string): Promise<void> {
-    assertObjectKey(key);
-    try {
-      await retryOnReset(() => this.client.abortMultipartUpload(this.bucket, key, uploadId));
-    } catch (e) {
-      throw toStorageError(e, 'abortMultipartUpload', key);
-    }
-  }
-
-  private async initiate(key: string, headers: Record<string, string>): Promise<string> {
-    try {
-      return await retryOnReset(() => this.client.initiateNewMultipartUpload(this.bucket, key, headers));
-    } catch (e) {
-      throw toStorageError(e, 'createMultipartUpload', key);
-    }
-  }
-
-  private async deleteBatch(batch: string[]): Promise<number> {
-    let results;
-    try {
-      results = await retryOnReset(() => this.client.removeObjects(this.bucket, batch));
-    } catch (e) {
-      throw toStorageError(e, 'removeObjects', batch[0]);
-    }
-    const failed = results.filter((r) => r?.Error);
-    if (failed.length > 0) {
-      const first = failed[0]?.Error;
-      throw new StorageError(
-        'STORAGE_ERROR',
-        `could not delete ${failed.length} of ${batch.length} objects (first: ${first?.Key ?? '?'}: ${first?.Message ?? first?.Code ?? 'unknown'})`,
-        {
-          operation: 'removeObjects',
-        },
-      );
-    }
-    return batch.length;
-  }
-
-  private checkSize(key: string, expected: number | undefined, actual: number): void {
-    if (expected !== undefined && expected !== actual) {
-      throw new StorageError(
-        'INVALID_ARGUMENT',
-        `stream for "${key}" had ${actual} bytes, expected ${expected}`,
-        { key, expected, actual },
-      );
-    }
-  }
-
-  private async putBuffer(key: string, body: Buffer, headers: Record<string, string>): Promise<PutResult> {
-    try {
-      const res = await retryOnReset(() =>
-        this.client.putObject(this.bucket, key, body, body.length, headers),
-      );
-      return { etag: cleanEtag(res.etag), size: body.length };
-    } catch (e) {
-      throw toStorageError(e, 'putObject', key);
-    }
-  }
-
-  private async putMultipart(
-    key: string,
-    headers: Record<string, string>,
-    expectedSize: number | undefined,
-    head: Buffer[],
-    rest: AsyncGenerator<Buffer>,
-  ): Promise<PutResult> {
-    const uploadId = await this.initiate(key, headers);
-    try {
-      const done: CompletedPart[] = [];
-      let size = 0;
-      const upload = async (body: Buffer): Promise<void> => {
-        const partNumber = done.length + 1;
-        if (partNumber > MAX_PARTS)
-          throw new StorageError('INVALID_ARGUMENT', `object "${key}" needs more than ${MAX_PARTS} parts`, {
-            key,
-          });
-        const res = await retryOnReset(() =>
-          this.client.uploadPart(
-            { bucketName: this.bucket, objectName: key, uploadID: uploadId, partNumber, headers: {} },
-            body,
-          ),
-        ).catch((e: unknown) => {
-          throw toStorageError(e, 'uploadPart', key);
-        });
-        done.push({ partNumber, etag: res.etag });
-        size += body.length;
-      };
-      for (const body of head) await upload(body);
-      for await (const body of rest) await upload(body);
-      this.checkSize(key, expectedSize, size);
-      const { etag } = await this.completeMultipartUpload(key, uploadId, done);
-      return { etag, size };
-    } catch (e) {
-      // Storage failures arrive here as StorageErrors; anything else is the source stream's own error.
-      await this.abortMultipartUpload(key, uploadId).catch(() => undefined);
-      throw e;
-    }
+export function checkStreamSize(key: string, expected: number | undefined, actual: number): void {
+  if (expected !== undefined && expected !== actual) {
+    throw new StorageError('INVALID_ARGUMENT', `stream for "${key}" had ${actual} bytes, expected ${expected}`, { key, expected, actual });
   }
 }
 

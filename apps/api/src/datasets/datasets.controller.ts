@@ -67,7 +67,7 @@ export class DatasetsController {
   @ApiOperation({ summary: 'The full ingestion report: classes, splits, sizes, skipped files with reasons, duplicates, conflicts, warnings' })
   async report(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string, @Param('versionId') versionId: string) {
     const v = await this.datasets.version(p.tenantId, id, versionId);
-    if (v.status === 'FAILED') return { status: v.status, failureCode: v.failureCode, failureReason: v.failureReason, report: null };
+    if (v.status === 'FAILED' || v.status === 'CANCELLED') return { status: v.status, failureCode: v.failureCode, failureReason: v.failureReason, report: null };
     if (v.status !== 'READY') {
       throw new ProblemError({ status: 409, code: 'CONFLICT', title: 'Report not ready', detail: `version ${v.version} is ${v.status} (${Math.round(v.percent)}%)` });
     }

@@ -10,6 +10,7 @@ import { taskToEnum, type CreateDatasetDto } from './dto/dataset.dto';
 import { parseIngestOptions, toStoredOptions, type IngestOptionsInput } from './dto/ingest-options';
 import { streamMultipartUpload } from './multipart-upload';
 import { sourceFileName } from './source-file-name';
+import { completionProblem, uploadPartSize } from './upload-parts';
 
 export const DEFAULT_SPLIT_SEED = 42;
 
@@ -145,7 +146,7 @@ export class DatasetsService {
       throw new ProblemError({ status: 413, code: 'PAYLOAD_TOO_LARGE', title: 'Upload too large', detail: `${input.sizeBytes} bytes exceeds this tenant's upload limit of ${limit.toString()} bytes` });
     }
     const options = parseIngestOptions(input.options ?? {});
-    const partSize = Math.max(8 * 1024 * 1024, Math.ceil(input.sizeBytes / 10_000));
+    const partSize = uploadPartSize(input.sizeBytes);
     const partCount = Math.max(1, Math.ceil(input.sizeBytes / partSize));
     const version = await this.newVersion(tenantId, datasetId, options.parentVersionId);
     const objectKey = keys.datasetSource(tenantId, datasetId, version.id, sourceFileName(input.fileName));
@@ -162,16 +163,17 @@ export class DatasetsService {
           data: { options: toStoredOptions(options) as Prisma.InputJsonValue, splitSeed: options.splitSeed ?? DEFAULT_SPLIT_SEED },
         }),
       );
-      return { upload, version, partSize, partCount, parts: await this.partUrls(upload.objectKey, s3UploadId, 1, partCount) };
+      return { upload, version, partSize, partCount, parts: await this.partUrls(upload.objectKey, s3UploadId, partSize, 1, partCount) };
     } catch (e) {
       await this.discardVersion(tenantId, version);
       throw e;
     }
   }
 
-  private async partUrls(key: string, uploadId: string, from: number, to: number) {
+  /** One PUT URL per part; each accepts at most `partSize` bytes where the store enforces it (the filesystem driver). */
+  private async partUrls(key: string, uploadId: string, partSize: number, from: number, to: number) {
     const urls: { partNumber: number; url: string }[] = [];
-    for (let n = from; n <= to; n++) urls.push({ partNumber: n, url: await this.store.presignedPartUrl(key, uploadId, n, this.config.S3_PRESIGN_EXPIRY_SECONDS) });
+    for (let n = from; n <= to; n++) urls.push({ partNumber: n, url: await this.store.presignedPartUrl(key, uploadId, n, this.config.S3_PRESIGN_EXPIRY_SECONDS, { maxBytes: partSize }) });
     return urls;
   }
 
@@ -188,12 +190,14 @@ export class DatasetsService {
   async uploadStatus(tenantId: string, uploadId: string) {
     const upload = await this.openUpload(tenantId, uploadId);
     const received = await this.store.listParts(upload.objectKey, upload.s3UploadId);
-    return { upload, received, parts: await this.partUrls(upload.objectKey, upload.s3UploadId, 1, upload.partCount ?? 1) };
+    return { upload, received, parts: await this.partUrls(upload.objectKey, upload.s3UploadId, uploadPartSize(Number(upload.sizeBytes)), 1, upload.partCount ?? 1) };
   }
 
   async completeUpload(tenantId: string, uploadId: string, parts: { partNumber: number; etag: string }[]) {
     const upload = await this.openUpload(tenantId, uploadId);
-    await this.store.completeMultipartUpload(upload.objectKey, upload.s3UploadId, [...parts].sort((a, b) => a.partNumber - b.partNumber));
+    await this.store.completeMultipartUpload(upload.objectKey, upload.s3UploadId, [...parts].sort((a, b) => a.partNumber - b.partNumber)).catch((e: unknown) => {
+      throw completionProblem(e);
+    });
     const stat = await this.store.stat(upload.objectKey);
     const limit = await this.uploadLimit(tenantId);
     if (!stat || BigInt(stat.size) > limit) {

@@ -13,6 +13,21 @@ export interface SubmitJob extends Omit<NewJob, 'kind' | 'queue'> {
   accelerator?: Accelerator;
 }
 
+/** Why a job has no output to download: still running, or ended without one (and why). */
+function outputMissing(job: Job): string {
+  switch (job.status) {
+    case 'SUCCEEDED':
+      return ' and produced no output file';
+    case 'FAILED':
+      return ` (${job.failureCode ?? 'JOB_FAILED'}: ${job.failureReason ?? 'no reason recorded'}); it has no output`;
+    case 'CANCELLED':
+      return '; it has no output';
+    case 'QUEUED':
+    case 'RUNNING':
+      return '; its output is available once it has SUCCEEDED';
+  }
+}
+
 @Injectable()
 export class JobsService {
   private readonly logger = new Logger('Jobs');
@@ -35,7 +50,8 @@ export class JobsService {
         status: 409,
         code: 'CONFLICT',
         title: 'No output yet',
-        detail: `job ${id} is ${job.status}${job.status === 'SUCCEEDED' ? ' and produced no output file' : '; its output is available once it has SUCCEEDED'}`,
+        detail: `job ${id} is ${job.status}${outputMissing(job)}`,
+        extensions: { jobStatus: job.status, ...(job.failureCode ? { failureCode: job.failureCode, failureReason: job.failureReason } : {}) },
       });
     }
     const stat = await this.objects.stat(key);

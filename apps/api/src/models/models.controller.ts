@@ -1,10 +1,11 @@
-import { Controller, Delete, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
 import type { Request } from 'express';
 import { ApiBearerAuth, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Model } from '@modelsmith/db';
 import { CurrentTenant, RequireScope } from '../auth/decorators';
 import type { TenantPrincipal } from '@modelsmith/http';
 import { PageQueryDto } from '../common/pagination';
+import { PredictRateLimitGuard } from '../rate-limit/predict-rate-limit.guard';
 import { JobDto } from '../jobs/dto/job.dto';
 import { BatchPredictionsService } from './batch-predictions.service';
 import { ModelsService } from './models.service';
@@ -63,11 +64,13 @@ export class ModelsController {
   @Post(':id/batch-predictions')
   @HttpCode(202)
   @RequireScope('PREDICT')
+  @UseGuards(PredictRateLimitGuard)
   @ApiConsumes('multipart/form-data')
   @ApiOperation({
     summary: 'Predict every image of an archive (zip or tar.gz) as a job; the output is a JSONL or CSV file',
     description:
       'multipart/form-data: optional fields `format` (jsonl | csv, default jsonl) and `topK` (default 3) BEFORE the `file` part. ' +
+      'Counts as one request against the key\'s prediction rate (429 RATE_LIMITED with Retry-After over it). ' +
       'Returns the BATCH_PREDICT job (202); follow it with GET /v1/jobs/:id (or its events) and fetch the result with GET /v1/jobs/:id/output.',
   })
   async batchPredict(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string, @Req() req: Request): Promise<JobDto> {

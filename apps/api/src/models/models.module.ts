@@ -1,8 +1,9 @@
 import { Module } from '@nestjs/common';
 import { JobsModule } from '../jobs/jobs.module';
+import { PredictRateLimitModule } from '../rate-limit/predict-rate-limit.module';
 import { BatchPredictionsService } from './batch-predictions.service';
 import { ModelsController } from './models.controller';
 import { ModelsService } from './models.service';
 
-@Module({ imports: [JobsModule], controllers: [ModelsController], providers: [ModelsService, BatchPredictionsService] })
+@Module({ imports: [JobsModule, PredictRateLimitModule], controllers: [ModelsController], providers: [ModelsService, BatchPredictionsService] })
 export class ModelsModule {}

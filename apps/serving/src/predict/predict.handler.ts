@@ -2,9 +2,8 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import { PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
-import { problemBody, requestId, toProblem, type TenantPrincipal } from '@modelsmith/http';
+import { KeyRateLimiter, problemBody, rateLimitHeaders, requestId, toProblem, type TenantPrincipal } from '@modelsmith/http';
 import { PredictAuthService } from '../auth/predict-auth.service';
-import { RateLimitService } from '../auth/rate-limit.service';
 import { DeploymentResolver } from '../deployments/deployment-resolver.service';
 import { ENGINE, type Engine } from '../engine.provider';
 import { Admission } from './admission';
@@ -33,7 +32,7 @@ export class PredictHandler {
 
   constructor(
     private readonly auth: PredictAuthService,
-    private readonly limits: RateLimitService,
+    private readonly limits: KeyRateLimiter,
     private readonly deployments: DeploymentResolver,
     @Inject(ENGINE) private readonly engine: Engine,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -63,10 +62,7 @@ export class PredictHandler {
       if (!release) throw sheddingProblem(this.admission.limit);
       principal = await this.auth.authenticate(req);
       const rate = await this.limits.consume(principal);
-      if (rate) {
-        res.setHeader('X-RateLimit-Limit', String(rate.limit));
-        res.setHeader('X-RateLimit-Remaining', String(rate.remaining));
-      }
+      if (rate) for (const [name, value] of Object.entries(rateLimitHeaders(rate))) res.setHeader(name, value);
       const deployment = await this.deployments.resolve(principal.tenantId, deploymentId);
       const input = await readPredictImages(req, { maxBytes: this.config.SERVING_MAX_REQUEST_BYTES, maxImages: this.config.SERVING_MAX_IMAGES_PER_REQUEST });
       const topK = input.topK ?? deployment.topK ?? DEFAULT_TOP_K;

@@ -3,16 +3,43 @@ import type { ByteSource, ShardSink, ShardSource } from '@modelsmith/datasets';
 import { SlottedCheckpointStore, type ArtifactReader, type ArtifactWriter, type CheckpointStore } from '@modelsmith/ml';
 import { objectBytesReader, StorageError, type ObjectStore } from '@modelsmith/storage';
 
+/** A ByteSource over an object, remembering the first time the object store failed to deliver it. */
+export interface ObjectByteSource extends ByteSource {
+  /**
+   * The first error the object store raised while this source was read (a failed GET, a stream that
+   * broke mid-way), if any. Archive readers report such an error as an unreadable archive; a caller
+   * that sees one here knows the storage failed, not the file.
+   */
+  readonly storageFailure: Error | undefined;
+}
+
 /** A dataset source object read piecewise with ranged GETs: whole-object reads stream, never buffer. */
-export function objectByteSource(store: ObjectStore, key: string, size: number, name: string, contentType?: string): ByteSource {
+export function objectByteSource(store: ObjectStore, key: string, size: number, name: string, contentType?: string): ObjectByteSource {
+  let failure: Error | undefined;
+  const record = (e: unknown): Error => {
+    const err = e instanceof Error ? e : new Error(String(e));
+    failure ??= err;
+    return err;
+  };
   return {
     name,
     size,
     ...(contentType ? { contentType } : {}),
+    get storageFailure() {
+      return failure;
+    },
     openRange: async (start: number, end: number): Promise<Readable> => {
       if (end <= start) return Readable.from([]);
-      if (start === 0 && end >= size) return store.getStream(key);
-      return Readable.from([await store.getRange(key, start, end - start)]);
+      try {
+        if (start === 0 && end >= size) {
+          const stream = await store.getStream(key);
+          stream.on('error', record);
+          return stream;
+        }
+        return Readable.from([await store.getRange(key, start, end - start)]);
+      } catch (e) {
+        throw record(e);
+      }
     },
   };
 }

@@ -57,7 +57,9 @@ export class BatchPredictHandler implements JobHandler {
         if (e instanceof ModelArtifactError) throw new PermanentJobError('MODEL_INVALID', `the model was refused and not loaded: ${e.message}`);
         throw e;
       });
-      const reader = await openArchive(objectByteSource(this.store, options.inputKey, options.inputSize, options.inputName), { maxEntryBytes: MAX_IMAGE_BYTES }).catch(inputProblem);
+      const source = objectByteSource(this.store, options.inputKey, options.inputSize, options.inputName);
+      const inputProblem = (e: unknown) => problemOf(e, source.storageFailure);
+      const reader = await openArchive(source, { maxEntryBytes: MAX_IMAGE_BYTES }).catch(inputProblem);
       const total = await reader
         .list(ctx.signal)
         .then((entries) => entries.filter((e) => e.kind === 'file' && !isSkippedEntry(e.path)).length)
@@ -119,8 +121,12 @@ export class BatchPredictHandler implements JobHandler {
   }
 }
 
-/** A broken or hostile archive fails the job for good, naming the problem. */
-function inputProblem(e: unknown): never {
+/**
+ * A broken or hostile archive fails the job for good, naming the problem; an archive the object store
+ * failed to deliver (`storageFailure`) is a transient error, retried.
+ */
+function problemOf(e: unknown, storageFailure: Error | undefined): never {
+  if (storageFailure) throw storageFailure;
   if (e instanceof IngestionError) throw new PermanentJobError('INPUT_INVALID', e.message);
   throw e;
 }

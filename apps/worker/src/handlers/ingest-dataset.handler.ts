@@ -12,7 +12,7 @@ import {
   type IngestProgress,
   type IngestResult,
 } from '@modelsmith/datasets';
-import { PermanentJobError } from '@modelsmith/jobs';
+import { JobInterruptedError, PermanentJobError } from '@modelsmith/jobs';
 import { keys, OBJECT_STORE, type ObjectStore } from '@modelsmith/storage';
 import { HandlesJob, type JobContext, type JobHandler } from '../runtime/job-handler';
 import { objectByteSource, objectShardSink, objectShardSource } from '../adapters/object-store-io';
@@ -30,8 +30,10 @@ const STAGE_LABEL: Record<IngestProgress['stage'], string> = {
 
 /**
  * Reads an uploaded dataset version from the object store, validates and preprocesses it into shards
- * (libs/datasets), writes thumbnails for the preview, and marks the version READY with its report, or
- * FAILED with the ingestion error's code and message. Re-running a finished version is a no-op.
+ * (libs/datasets), writes thumbnails for the preview, and marks the version READY with its report.
+ * An ingestion error fails the job for good (DATASET_<CODE>); the version then becomes FAILED with the
+ * job's code and message in the transaction that records the job FAILED (as after exhausted retries or
+ * a cancellation: see settleDependents). Re-running a finished version is a no-op.
  */
 @Injectable()
 @HandlesJob(JOBS.ingestDataset)
@@ -71,7 +73,8 @@ export class IngestDatasetHandler implements JobHandler<Payload> {
       const stage = STAGE_LABEL[p.stage];
       void Promise.all([
         ctx.progress({ stage, percent: percent * 0.95, data: { entriesProcessed: p.entriesProcessed, entriesTotal: p.entriesTotal ?? null } }),
-        this.setVersion(tenantId, datasetVersionId, { stage, percent }),
+        // Conditional: a late write must not relabel a version that has already ended.
+        withTenant(this.db, tenantId, (tx) => tx.datasetVersion.updateMany({ where: { id: datasetVersionId, status: 'INGESTING' }, data: { stage, percent } })),
       ]).catch((e: unknown) => this.logger.warn(`progress not recorded: ${String(e)}`));
     };
 
@@ -95,6 +98,7 @@ export class IngestDatasetHandler implements JobHandler<Payload> {
         warnings: report.warnings.length,
         previews,
       };
+      ctx.throwIfStopped();
       await this.setVersion(tenantId, datasetVersionId, {
         status: 'READY',
         stage: 'ready',
@@ -107,18 +111,20 @@ export class IngestDatasetHandler implements JobHandler<Payload> {
       });
       return { datasetVersionId, samples: report.totals.samples, classes: report.classes.length, warnings: report.warnings.length };
     } catch (e) {
+      // The version's final state is written with the job's (JobStore.finish, one transaction): FAILED
+      // with the job's failure code and reason, or CANCELLED. Only a shutdown, after which the job
+      // resumes elsewhere, sends the version back to the queue here.
       if (ctx.signal.aborted) {
-        await this.setVersion(tenantId, datasetVersionId, { status: 'QUEUED', stage: 'interrupted' }).catch(() => undefined);
+        if (ctx.signal.reason instanceof JobInterruptedError) {
+          await this.setVersion(tenantId, datasetVersionId, { status: 'QUEUED', stage: 'interrupted' }).catch(() => undefined);
+        }
         throw ctx.signal.reason;
       }
+      // The archive could not be read because the object store failed (not because the file is bad):
+      // transient, so the delivery is retried.
+      if (source.storageFailure) throw source.storageFailure;
       if (isIngestionError(e)) {
         await this.store.deletePrefix(shardPrefix).catch(() => 0);
-        await this.setVersion(tenantId, datasetVersionId, {
-          status: 'FAILED',
-          stage: 'failed',
-          failureCode: e.code.toUpperCase(),
-          failureReason: e.message,
-        });
         throw new PermanentJobError(`DATASET_${e.code.toUpperCase()}`, e.message);
       }
       throw e;

@@ -12,28 +12,29 @@ jest.mock('@modelsmith/jobs', () => ({
 }));
 
 /** The order of what the runner records and calls, with a store that only keeps that record. */
-function setup(handler: JobHandler) {
+function setup(handler: JobHandler, opts: { cancelRequested?: () => boolean; bullJob?: Partial<BullJob> } = {}) {
   const calls: string[] = [];
   const store = {
     startOrDefer: async () => {
       calls.push('start');
       return { id: 'j1', cancelRequestedAt: null };
     },
-    finish: async (_ref: unknown, status: string) => {
-      calls.push(`finish ${status}`);
+    finish: async (_ref: unknown, status: string, o?: { failureCode?: string }) => {
+      calls.push(`finish ${status}${o?.failureCode ? ` ${o.failureCode}` : ''}`);
       return null;
     },
     progress: async () => undefined,
     update: async () => undefined,
-    isCancelRequested: async () => false,
+    isCancelRequested: async () => opts.cancelRequested?.() ?? false,
   } as unknown as JobStore;
   const warnings: string[] = [];
   const runner = new JobRunner(store, new Map([[bullJobName(JOBS.noop), handler]]), {
     workerId: 'w1',
     shutdown: new AbortController().signal,
     logger: { log: () => undefined, warn: (m) => warnings.push(m), error: () => undefined },
+    cancelPollMs: 5,
   });
-  const bullJob = { name: bullJobName(JOBS.noop), data: { tenantId: 't1', jobId: 'j1' }, opts: { attempts: 3 }, attemptsMade: 0 } as unknown as BullJob;
+  const bullJob = { name: bullJobName(JOBS.noop), data: { tenantId: 't1', jobId: 'j1' }, opts: { attempts: 3 }, attemptsMade: 0, ...opts.bullJob } as unknown as BullJob;
   return { calls, warnings, run: () => runner.run(bullJob, 'token') };
 }
 
@@ -79,5 +80,52 @@ describe('JobRunner', () => {
     await expect(run()).rejects.toThrow('boom');
     expect(calls).not.toContain('afterSuccess');
     expect(calls).not.toContain('finish SUCCEEDED');
+  });
+
+  it('records a handler that returned as SUCCEEDED even when a cancel was flagged after its last step boundary', async () => {
+    let flagged = false;
+    const { calls, run } = setup(
+      {
+        handle: async (ctx) => {
+          calls.push('handle');
+          flagged = true;
+          // The runner's poll sees the flag and aborts while the handler is past its last boundary.
+          await new Promise((r) => ctx.signal.addEventListener('abort', r, { once: true }));
+          return { committed: true };
+        },
+      },
+      { cancelRequested: () => flagged },
+    );
+    await expect(run()).resolves.toEqual({ committed: true });
+    expect(calls).toEqual(['start', 'handle', 'finish SUCCEEDED']);
+  });
+
+  it('records a job CANCELLED when its handler stops at a step boundary after the cancel', async () => {
+    let flagged = false;
+    const { calls, run } = setup(
+      {
+        handle: async (ctx) => {
+          flagged = true;
+          await new Promise((r) => ctx.signal.addEventListener('abort', r, { once: true }));
+          ctx.throwIfStopped();
+          return { committed: true };
+        },
+      },
+      { cancelRequested: () => flagged },
+    );
+    await expect(run()).resolves.toEqual({ cancelled: true });
+    expect(calls).toEqual(['start', 'finish CANCELLED']);
+  });
+
+  it('fails the job row of a delivery no handler exists for, and the delivery for good', async () => {
+    const { calls, run } = setup({ handle: async () => ({}) }, { bullJob: { name: 'nobody.handles@v9' } });
+    await expect(run()).rejects.toMatchObject({ name: 'UnrecoverableError', message: 'no handler for job nobody.handles@v9' });
+    expect(calls).toEqual(['finish FAILED JOB_UNKNOWN']);
+  });
+
+  it('fails a delivery whose payload names no job row without touching any row', async () => {
+    const { calls, run } = setup({ handle: async () => ({}) }, { bullJob: { data: { tenantId: 't1' } } });
+    await expect(run()).rejects.toMatchObject({ name: 'UnrecoverableError' });
+    expect(calls).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import { UnrecoverableError, WaitingError, type Job as BullJob } from 'bullmq';
-import { definitionForBullName, type JobRef } from '@modelsmith/contracts';
+import { definitionForBullName, jobRef, type JobRef } from '@modelsmith/contracts';
 import {
   JobCancelledError,
   JobInterruptedError,
@@ -46,9 +46,9 @@ export class JobRunner {
   async run(bullJob: BullJob, token?: string): Promise<unknown> {
     const def = definitionForBullName(bullJob.name);
     const handler = this.handlers.get(bullJob.name);
-    if (!def || !handler) throw new UnrecoverableError(`no handler for job ${bullJob.name}`);
+    if (!def || !handler) return this.refuse(bullJob, 'JOB_UNKNOWN', `no handler for job ${bullJob.name}`);
     const parsed = def.payload.safeParse(bullJob.data);
-    if (!parsed.success) throw new UnrecoverableError(`invalid payload for ${bullJob.name}: ${parsed.error.message}`);
+    if (!parsed.success) return this.refuse(bullJob, 'INVALID_JOB_PAYLOAD', `invalid payload for ${bullJob.name}: ${parsed.error.message}`);
     const ref = parsed.data as JobRef;
 
     let job;
@@ -91,8 +91,10 @@ export class JobRunner {
     };
 
     try {
+      // A handler that returns has finished its work (handlers throw at the step boundary after a
+      // cancel). A cancel flagged after its last boundary came too late: what it committed (a READY
+      // dataset version, a model, an output file) stands, and so does SUCCEEDED.
       const result = (await handler.handle(ctx)) ?? {};
-      if (controller.signal.reason instanceof JobCancelledError) throw controller.signal.reason;
       await this.store.finish(ref, 'SUCCEEDED', { result: result as object });
       if (handler.afterSuccess) {
         await handler.afterSuccess(ctx, result).catch((e: unknown) => {
@@ -106,6 +108,21 @@ export class JobRunner {
       clearInterval(poll);
       this.opts.shutdown.removeEventListener('abort', onShutdown);
     }
+  }
+
+  /**
+   * A delivery that cannot run at all (no handler, payload not valid): fails for good. When the payload
+   * still names a job row, that row is recorded FAILED too (with its dependents), so it does not wait
+   * forever.
+   */
+  private async refuse(bullJob: BullJob, code: string, message: string): Promise<never> {
+    const ref = jobRef.safeParse(bullJob.data);
+    if (ref.success) {
+      await this.store.finish(ref.data, 'FAILED', { failureCode: code, failureReason: message }).catch((e: unknown) => {
+        if (!(e instanceof JobNotFoundError)) throw e;
+      });
+    }
+    throw new UnrecoverableError(message);
   }
 
   private async onFailure(e: unknown, signal: AbortSignal, ref: JobRef, bullJob: BullJob, token?: string): Promise<unknown> {

@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { z } from 'zod';
 import { CheckpointError } from './errors';
 
 /**
@@ -40,7 +41,7 @@ export class FsCheckpointStore implements CheckpointStore {
 
   private fileOf(key: string): string {
     if (!key || key.split('/').some((p) => p === '' || p === '.' || p === '..') || key.includes('\\')) {
-      throw new CheckpointError(`invalid checkpoint key '${key}'`);
+      throw new CheckpointError(`invalid checkpoint key '${key}'`, 'invalid-key');
     }
     return path.join(this.root, ...key.split('/')) + '.ckpt';
   }
@@ -107,44 +108,72 @@ export function encodeCheckpoint(header: unknown, tensors: RawTensor[]): Uint8Ar
   return out;
 }
 
-/** Decodes {@link encodeCheckpoint}'s output. The tensors' typed arrays are copies. */
+const BYTES_PER_ELEMENT: Record<TensorDType, number> = { float32: 4, int32: 4, bool: 1 };
+
+const containerSchema = z.object({
+  header: z.unknown(),
+  tensors: z.array(
+    z.object({
+      name: z.string(),
+      dtype: z.enum(['float32', 'int32', 'bool']),
+      shape: z.array(z.int().nonnegative()),
+      offset: z.int().nonnegative(),
+      byteLength: z.int().nonnegative(),
+    }),
+  ),
+});
+
+/**
+ * Decodes {@link encodeCheckpoint}'s output. The tensors' typed arrays are copies. Bytes that are not
+ * such a container throw a {@link CheckpointError} saying why (`foreign`, `truncated`, `corrupt`);
+ * the header comes back unchecked, for the caller's own schema.
+ */
 export function decodeCheckpoint<H>(bytes: Uint8Array): { header: H; tensors: Map<string, RawTensor> } {
-  if (
-    bytes.byteLength < MAGIC.length + 4 ||
-    new TextDecoder().decode(bytes.subarray(0, MAGIC.length)) !== MAGIC
-  ) {
-    throw new CheckpointError('not a Modelsmith checkpoint (bad magic)');
+  const magic = new TextEncoder().encode(MAGIC);
+  const head = bytes.subarray(0, magic.length);
+  if (!head.every((b, i) => b === magic[i])) {
+    throw new CheckpointError('not a Modelsmith checkpoint (bad magic)', 'foreign');
   }
+  if (bytes.byteLength < magic.length + 4) throw new CheckpointError('truncated checkpoint', 'truncated');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const jsonLen = view.getUint32(MAGIC.length, true);
   const jsonStart = MAGIC.length + 4;
-  if (jsonStart + jsonLen > bytes.byteLength) throw new CheckpointError('truncated checkpoint header');
-  let parsed: { header: H; tensors: TensorEntry[] };
+  if (jsonStart + jsonLen > bytes.byteLength) {
+    throw new CheckpointError('truncated checkpoint header', 'truncated');
+  }
+  let json: unknown;
   try {
-    parsed = JSON.parse(
-      new TextDecoder().decode(bytes.subarray(jsonStart, jsonStart + jsonLen)),
-    ) as typeof parsed;
+    json = JSON.parse(
+      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(jsonStart, jsonStart + jsonLen)),
+    );
   } catch {
     throw new CheckpointError('corrupt checkpoint header');
   }
+  const parsed = containerSchema.safeParse(json);
+  if (!parsed.success) throw new CheckpointError(`corrupt checkpoint tensor table: ${parsed.error.message}`);
   const start = jsonStart + align4(jsonLen);
   const tensors = new Map<string, RawTensor>();
-  for (const e of parsed.tensors) {
-    if (start + e.offset + e.byteLength > bytes.byteLength)
-      throw new CheckpointError(`truncated tensor '${e.name}'`);
+  for (const e of parsed.data.tensors) {
+    const size = e.shape.reduce((a, b) => a * b, 1);
+    if (e.byteLength !== size * BYTES_PER_ELEMENT[e.dtype]) {
+      throw new CheckpointError(
+        `tensor '${e.name}' has ${e.byteLength} bytes, shape [${e.shape.join(',')}] needs ${size} ${e.dtype} values`,
+      );
+    }
+    if (tensors.has(e.name)) throw new CheckpointError(`tensor '${e.name}' appears twice`);
+    if (start + e.offset + e.byteLength > bytes.byteLength) {
+      throw new CheckpointError(`truncated tensor '${e.name}'`, 'truncated');
+    }
     const raw = bytes.slice(start + e.offset, start + e.offset + e.byteLength);
     const data =
       e.dtype === 'float32'
-        ? new Float32Array(raw.buffer, 0, e.byteLength / 4)
+        ? new Float32Array(raw.buffer, 0, size)
         : e.dtype === 'int32'
-          ? new Int32Array(raw.buffer, 0, e.byteLength / 4)
+          ? new Int32Array(raw.buffer, 0, size)
           : raw;
-    const size = e.shape.reduce((a, b) => a * b, 1);
-    if (data.length !== size)
-      throw new CheckpointError(`tensor '${e.name}' has ${data.length} values, shape needs ${size}`);
     tensors.set(e.name, { name: e.name, dtype: e.dtype, shape: e.shape, data });
   }
-  return { header: parsed.header, tensors };
+  return { header: parsed.data.header as H, tensors };
 }
 
 function align4(n: number): number {

@@ -16,9 +16,21 @@ export class TrainConfigError extends TrainError {
   }
 }
 
+/**
+ * Why a checkpoint was refused: `foreign` (not a Modelsmith training checkpoint), `unsupported` (a
+ * format version this code does not read), `truncated` (bytes missing at the end), `corrupt`
+ * (inconsistent or malformed contents), `mismatch` (a sound checkpoint of another model or run),
+ * `invalid-key` (a store key that cannot name a checkpoint).
+ */
+export type CheckpointErrorReason =
+  'foreign' | 'unsupported' | 'truncated' | 'corrupt' | 'mismatch' | 'invalid-key';
+
 /** A checkpoint could not be decoded or does not fit the model being trained. */
 export class CheckpointError extends TrainError {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly reason: CheckpointErrorReason = 'corrupt',
+  ) {
     super('CHECKPOINT_INVALID', message);
   }
 }

@@ -1,15 +1,18 @@
 // Training loop: resumable, seeded, cancellable; batches streamed from a data source.
-export { train, evaluateLossAccuracy, clipByGlobalNorm } from './trainer';
+export { train } from './trainer';
+export { evaluateLossAccuracy } from './evaluate';
+export { clipByGlobalNorm } from './train-step';
 export type {
   TrainOptions,
   TrainResult,
   TrainProgress,
-  TrainPosition,
-  EpochLog,
   ParamGroup,
   EarlyStoppingOptions,
   CheckpointOptions,
-} from './trainer';
+} from './options';
+export type { TrainPosition, TrainStatus, EpochLog } from './types';
+export { encodeTrainingCheckpoint, decodeTrainingCheckpoint } from './training-checkpoint';
+export type { TrainingCheckpoint, TensorValues } from './training-checkpoint';
 export { arrayBatches, epochBatches, stepsPerEpochOf } from './batches';
 export type { TrainBatch, BatchIterable, DataSource, EpochBatchFactory, EpochRequest } from './batches';
 export { Optimizer } from './optimizers';
@@ -38,3 +41,4 @@ export type { LayerSelector, OwnedWeight } from './layers';
 export { Rng, mixSeed, seededPermutation, shuffleInPlace, withSeededRandom } from './rng';
 export type { RngState } from './rng';
 export { TrainError, TrainConfigError, CheckpointError, NonFiniteLossError } from './errors';
+export type { CheckpointErrorReason } from './errors';

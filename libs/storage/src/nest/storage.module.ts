@@ -1,10 +1,10 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import type { AppConfig } from '@modelsmith/config';
-import { ObjectStore } from '../object-store';
+import { createObjectStore } from '../create-object-store';
 
 export const OBJECT_STORE = Symbol('OBJECT_STORE');
 
-/** The object store, its bucket created at boot if absent. */
+/** The object store of the configured driver (S3 or filesystem), made ready at boot (bucket or directories created). */
 @Global()
 @Module({})
 export class StorageModule {
@@ -15,15 +15,8 @@ export class StorageModule {
         {
           provide: OBJECT_STORE,
           useFactory: async () => {
-            const store = new ObjectStore({
-              endpoint: config.S3_ENDPOINT,
-              region: config.S3_REGION,
-              accessKey: config.S3_ACCESS_KEY,
-              secretKey: config.S3_SECRET_KEY,
-              bucket: config.S3_BUCKET,
-              ...(config.S3_PUBLIC_ENDPOINT ? { publicEndpoint: config.S3_PUBLIC_ENDPOINT } : {}),
-            });
-            await store.ensureBucket();
+            const store = createObjectStore(config);
+            await store.ensureReady();
             return store;
           },
         },

@@ -37,7 +37,7 @@ export class DatasetVersionDto {
   @ApiProperty() id!: string;
   @ApiProperty() datasetId!: string;
   @ApiProperty() version!: number;
-  @ApiProperty({ enum: ['UPLOADING', 'QUEUED', 'INGESTING', 'READY', 'FAILED'] }) status!: string;
+  @ApiProperty({ enum: ['UPLOADING', 'QUEUED', 'INGESTING', 'READY', 'FAILED', 'CANCELLED'] }) status!: string;
   @ApiPropertyOptional({ nullable: true, type: String }) format!: string | null;
   @ApiPropertyOptional({ nullable: true, type: Number }) sizeBytes!: number | null;
   @ApiPropertyOptional({ nullable: true, type: String }) stage!: string | null;

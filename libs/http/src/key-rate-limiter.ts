@@ -1,9 +1,7 @@
-import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
-import { ProblemError, type TenantPrincipal } from '@modelsmith/http';
-import { REDIS } from '../redis.provider';
+import { ProblemError } from './problem';
+import type { TenantPrincipal } from './principal';
 
 export interface RateLimitState {
   limit: number;
@@ -11,24 +9,30 @@ export interface RateLimitState {
   resetSeconds: number;
 }
 
+export interface KeyRateLimiterOptions {
+  /** Namespaces the counters in Redis (the installation's QUEUE_PREFIX). */
+  prefix: string;
+  /** Requests per minute of a key that sets no `rateLimitPerMinute` of its own (0: unlimited). */
+  defaultLimitPerMinute: number;
+}
+
 /**
- * Per-key request rate for predictions, shared by every serving process through Redis (a fixed
- * one-minute window per key). A key's own `rateLimitPerMinute` wins over
- * PREDICT_DEFAULT_RATE_LIMIT_PER_MINUTE. While Redis is unreachable each process falls back to an
- * in-memory limiter with the same limit, so predictions go on.
+ * A key's prediction rate, shared by every process that counts it through Redis (a fixed one-minute
+ * window per key): online predictions on the serving app and batch predictions on the API draw on the
+ * same budget. A key's own `rateLimitPerMinute` wins over the default. While Redis is unreachable each
+ * process falls back to an in-memory limiter with the same limit, so predictions go on.
  */
-@Injectable()
-export class RateLimitService {
+export class KeyRateLimiter {
   private readonly limiters = new Map<number, RateLimiterRedis>();
 
   constructor(
-    @Inject(REDIS) private readonly redis: Redis,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly redis: Redis,
+    private readonly options: KeyRateLimiterOptions,
   ) {}
 
   /** Counts one request of the key; throws a 429 problem with Retry-After once the key is over its limit. */
   async consume(principal: TenantPrincipal): Promise<RateLimitState | null> {
-    const limit = principal.rateLimitPerMinute ?? this.config.PREDICT_DEFAULT_RATE_LIMIT_PER_MINUTE;
+    const limit = principal.rateLimitPerMinute ?? this.options.defaultLimitPerMinute;
     if (limit <= 0) return null;
     try {
       const res = await this.limiter(limit).consume(principal.keyId);
@@ -53,7 +57,7 @@ export class RateLimitService {
       limiter = new RateLimiterRedis({
         storeClient: this.redis,
         useRedisPackage: false,
-        keyPrefix: `${this.config.QUEUE_PREFIX}:ratelimit:predict:${points}`,
+        keyPrefix: `${this.options.prefix}:ratelimit:predict:${points}`,
         points,
         duration: 60,
         insuranceLimiter: new RateLimiterMemory({ points, duration: 60 }),
@@ -62,4 +66,9 @@ export class RateLimitService {
     }
     return limiter;
   }
+}
+
+/** The X-RateLimit-* headers of an allowed request. */
+export function rateLimitHeaders(state: RateLimitState): Record<string, string> {
+  return { 'X-RateLimit-Limit': String(state.limit), 'X-RateLimit-Remaining': String(state.remaining) };
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { startTestS3, type TestS3 } from '../../../test/support/s3';
 import { Client } from 'minio';
-import { clientOptions, isStorageError, objectBytesReader, ObjectStore, StorageError, type StorageErrorCode } from './index';
+import { clientOptions, isStorageError, objectBytesReader, S3ObjectStore, StorageError, type StorageErrorCode } from './index';
 
 const MiB = 1024 * 1024;
 
@@ -41,6 +41,9 @@ async function sha256Of(stream: Readable): Promise<string> {
   return hash.digest('hex');
 }
 
+// The cases every driver shares (ranges, listing, prefix deletes, refusals...) are in
+// test/storage/object-store.conformance.int-spec.ts; these are the S3 driver's own.
+
 /** jest's toEqual walks buffers byte by byte (minutes for megabytes); compare them natively. */
 function expectSameBytes(actual: Buffer, expected: Buffer): void {
   expect(actual.length).toBe(expected.length);
@@ -74,9 +77,9 @@ async function expectCode(promise: Promise<unknown>, code: StorageErrorCode): Pr
   return err as StorageError;
 }
 
-describe('ObjectStore against a real S3-protocol server (s3rver)', () => {
+describe('S3ObjectStore against a real S3-protocol server (s3rver): what only the S3 driver has', () => {
   let s3: TestS3;
-  let store: ObjectStore;
+  let store: S3ObjectStore;
 
   beforeAll(async () => {
     s3 = await startTestS3();
@@ -96,16 +99,16 @@ describe('ObjectStore against a real S3-protocol server (s3rver)', () => {
   });
 
   describe('bucket and readiness', () => {
-    it('ensureBucket is idempotent and ping succeeds', async () => {
-      await store.ensureBucket();
-      await store.ensureBucket();
+    it('ensureReady is idempotent and ping succeeds', async () => {
+      await store.ensureReady();
+      await store.ensureReady();
       await expect(store.ping()).resolves.toBeUndefined();
     });
 
-    it('ensureBucket creates a missing bucket; ping reports a missing one', async () => {
-      const other = new ObjectStore({ ...s3.config, bucket: 'created-at-boot' });
+    it('ensureReady creates a missing bucket; ping reports a missing one', async () => {
+      const other = new S3ObjectStore({ ...s3.config, bucket: 'created-at-boot' });
       await expectCode(other.ping(), 'BUCKET_NOT_FOUND');
-      await other.ensureBucket();
+      await other.ensureReady();
       await expect(other.ping()).resolves.toBeUndefined();
     });
 
@@ -122,7 +125,7 @@ describe('ObjectStore against a real S3-protocol server (s3rver)', () => {
     it('ping reports an unreachable server as STORAGE_UNAVAILABLE', async () => {
       const closed = await startTestS3();
       await closed.stop();
-      const dead = new ObjectStore(closed.config);
+      const dead = new S3ObjectStore(closed.config);
       await expectCode(dead.ping(), 'STORAGE_UNAVAILABLE');
     });
   });
@@ -238,72 +241,6 @@ describe('ObjectStore against a real S3-protocol server (s3rver)', () => {
     it('refuses invalid keys before calling the server', async () => {
       for (const key of ['', '/abs', 'a/../b', 'a//b', './a', 'a\u0000b'])
         await expectCode(store.putBytes(key, Buffer.from('x')), 'INVALID_KEY');
-    });
-  });
-
-  describe('ranged reads', () => {
-    const body = randomBytes(100_000);
-    beforeAll(async () => {
-      await store.putBytes('r/archive.zip', body, 'application/zip');
-    });
-
-    it('reads a slice from the middle', async () => {
-      expect(await store.getRange('r/archive.zip', 1234, 5000)).toEqual(body.subarray(1234, 6234));
-    });
-
-    it('reads the tail (as a zip reader does for its central directory), clamped at the end', async () => {
-      expect(await store.getRange('r/archive.zip', body.length - 22, 22)).toEqual(
-        body.subarray(body.length - 22),
-      );
-      expect(await store.getRange('r/archive.zip', body.length - 10, 1000)).toEqual(
-        body.subarray(body.length - 10),
-      );
-    });
-
-    it('an offset past the end is INVALID_RANGE; bad arguments are INVALID_ARGUMENT', async () => {
-      await expectCode(store.getRange('r/archive.zip', body.length + 5, 10), 'INVALID_RANGE');
-      await expectCode(store.getRange('r/archive.zip', -1, 10), 'INVALID_ARGUMENT');
-      await expectCode(store.getRange('r/archive.zip', 0, 0), 'INVALID_ARGUMENT');
-    });
-  });
-
-  describe('listing and prefix deletes', () => {
-    const count = 1005;
-    const prefix = 'tenants/t1/datasets/d1/';
-    beforeAll(async () => {
-      const keys = Array.from(
-        { length: count },
-        (_, i) => `${prefix}shards/${String(i).padStart(5, '0')}.bin`,
-      );
-      for (let i = 0; i < keys.length; i += 25)
-        await Promise.all(keys.slice(i, i + 25).map((k) => store.putBytes(k, Buffer.from(k))));
-      await store.putBytes('tenants/t1/datasets/d10/other.bin', Buffer.from('x'));
-      await store.putBytes('tenants/t2/datasets/d1/other.bin', Buffer.from('x'));
-    });
-
-    it('lists every key under a prefix across pages (> 1000 keys), in order, and nothing else', async () => {
-      const listed: string[] = [];
-      for await (const item of store.list(prefix)) {
-        listed.push(item.key);
-        expect(item.size).toBe(Buffer.byteLength(item.key));
-        expect(item.lastModified).toBeInstanceOf(Date);
-      }
-      expect(listed).toHaveLength(count);
-      expect(listed[0]).toBe(`${prefix}shards/00000.bin`);
-      expect(listed.at(-1)).toBe(`${prefix}shards/01004.bin`);
-      expect([...listed].sort()).toEqual(listed);
-    });
-
-    it('deletePrefix removes exactly the prefix, in batches', async () => {
-      expect(await store.deletePrefix(prefix)).toBe(count);
-      const left: string[] = [];
-      for await (const item of store.list('tenants/')) left.push(item.key);
-      expect(left).toEqual(['tenants/t1/datasets/d10/other.bin', 'tenants/t2/datasets/d1/other.bin']);
-      expect(await store.deletePrefix(prefix)).toBe(0);
-    });
-
-    it('refuses an empty prefix', async () => {
-      await expectCode(store.deletePrefix(''), 'INVALID_ARGUMENT');
     });
   });
 

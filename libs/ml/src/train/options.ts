@@ -1,0 +1,118 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { DataSource } from './batches';
+import type { CheckpointStore } from './checkpoint';
+import type { LayerSelector } from './layers';
+import type { OptimizerConfig } from './optimizers';
+import type { LrSchedule } from './schedules';
+import type { EpochLog, TrainPosition, TrainStatus } from './types';
+
+/** What {@link train} takes and returns. */
+
+/** Weights chosen by layer, trained with their own learning-rate scale and weight decay. */
+export interface ParamGroup {
+  name: string;
+  layers: LayerSelector;
+  /** Multiplier of the (scheduled) learning rate, e.g. 0.1 for a pretrained backbone. Default 1. */
+  lrScale?: number;
+  /** Weight decay for this group's kernels (biases and normalisation parameters are never decayed). */
+  weightDecay?: number;
+}
+
+export interface EarlyStoppingOptions {
+  /** Metric of the epoch log to watch: 'val_loss' (default with validation data), 'val_accuracy', 'loss', 'accuracy'. */
+  monitor?: 'val_loss' | 'val_accuracy' | 'loss' | 'accuracy';
+  /** 'min' for losses, 'max' for accuracies (default from the monitor's name). */
+  mode?: 'min' | 'max';
+  /** Epochs without improvement before stopping. Default 3. */
+  patience?: number;
+  /** Smallest change that counts as an improvement. Default 0. */
+  minDelta?: number;
+  /** At the end of training, put back the weights of the best epoch. Default true. */
+  restoreBestWeights?: boolean;
+}
+
+export interface CheckpointOptions {
+  store: CheckpointStore;
+  /** Key of this run's checkpoint in the store (overwritten by each save). */
+  key: string;
+  /** Save every N global steps (in addition to epoch ends). */
+  everySteps?: number;
+  /** Save every N epochs (default 1). 0 disables epoch-end saves. */
+  everyEpochs?: number;
+  /** Save when cancelled (default true). */
+  onCancel?: boolean;
+  /** Continue from the checkpoint under `key` if there is one (default true). */
+  resume?: boolean;
+}
+
+export interface TrainProgress {
+  /** 'step' during an epoch, 'epoch' once an epoch (with validation) is done. */
+  kind: 'step' | 'epoch';
+  epoch: number;
+  epochs: number;
+  /** Steps done in this epoch. */
+  step: number;
+  stepsPerEpoch?: number;
+  globalStep: number;
+  totalSteps?: number;
+  /** Mean training loss over this epoch so far. */
+  loss: number;
+  /** accuracy (this epoch so far); at 'epoch' also val_loss / val_accuracy when there is validation data. */
+  metrics: Record<string, number>;
+  /** Base learning rate of the last step (before group scales). */
+  lr: number;
+  samplesPerSec: number;
+  /** Estimated seconds to the end of the run, when the run length is known. */
+  etaSeconds?: number;
+  elapsedSeconds: number;
+}
+
+export interface TrainOptions {
+  data: DataSource;
+  epochs: number;
+  /** Held-out batches evaluated after every epoch (inference mode). */
+  validation?: DataSource;
+  /** Default { type: 'adam' }. */
+  optimizer?: OptimizerConfig;
+  /** Base learning rate. Default 1e-3. */
+  learningRate?: number;
+  /** Default constant. */
+  lrSchedule?: LrSchedule;
+  /** Weights not chosen by any group form the default group (scale 1). First matching group wins. */
+  paramGroups?: ParamGroup[];
+  /** Make layers trainable at the start of an epoch (gradual unfreezing). */
+  unfreeze?: Array<{ epoch: number; layers: LayerSelector }>;
+  /** Clip gradients by their global L2 norm. */
+  clipGradNorm?: number;
+  /** Label smoothing epsilon for the built-in cross-entropy. */
+  labelSmoothing?: number;
+  /** What the model outputs (built-in loss). Default 'probabilities' (softmax head). */
+  outputs?: 'probabilities' | 'logits';
+  /** Custom loss (replaces the built-in cross-entropy; label smoothing is then up to it). */
+  loss?: (ys: tf.Tensor, output: tf.Tensor) => tf.Scalar;
+  /** Seeds data order (through the data source) and every random op in training steps (dropout...). Default 0. */
+  seed?: number;
+  earlyStopping?: EarlyStoppingOptions;
+  checkpoint?: CheckpointOptions;
+  /** Stops at the next step boundary; the result then has status 'cancelled'. */
+  signal?: AbortSignal;
+  onProgress?: (p: TrainProgress) => void | Promise<void>;
+  /** Report 'step' progress every N steps (default 10; 0 = only at epoch ends). */
+  progressEverySteps?: number;
+}
+
+export interface TrainResult {
+  status: TrainStatus;
+  /** Where the run stands (the next step to run). */
+  position: TrainPosition;
+  history: EpochLog[];
+  best?: { epoch: number; monitor: string; value: number };
+  restoredBestWeights: boolean;
+  /** Position the run started from, when it resumed from a checkpoint. */
+  resumedFrom?: TrainPosition;
+  /** Whether a checkpoint was written by this call. */
+  checkpointSaved: boolean;
+  /** Wall time of this call and its training throughput. */
+  seconds: number;
+  samplesPerSec: number;
+}

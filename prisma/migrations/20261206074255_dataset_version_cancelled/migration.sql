@@ -1,0 +1,2 @@
+-- AlterEnum
+ALTER TYPE "dataset_version_status" ADD VALUE 'CANCELLED';
