@@ -25,7 +25,7 @@ async function main(): Promise<number> {
   const runs = Number(values.runs ?? 500);
   if (!Number.isInteger(seed) || !Number.isInteger(runs) || runs < 1) throw new Error('--seed and --runs take integers');
   console.log(`API fuzz: seed ${seed}, ${runs} requests per operation${values.only ? `, only ${JSON.stringify(values.only)}` : ''}`);
-  const p = await startPlatform();
+  const p = await startPlatform({}, { storage: 'fs' });
   try {
     const world = await fuzzWorld(p);
     const report = await fuzz({

@@ -14,7 +14,7 @@ describe(`API fuzz: hostile requests to every route of the API and serving (seed
   let report: FuzzReport | undefined;
 
   beforeAll(async () => {
-    p = await startPlatform();
+    p = await startPlatform({}, { storage: 'fs' });
   });
 
   afterAll(async () => {

@@ -23,6 +23,8 @@ export interface BodySpec {
 export interface FuzzContext {
   /** Real ids to use as path parameters, by the path segment before the parameter (`jobs` for /v1/jobs/{id}). */
   ids: Record<string, string[]>;
+  /** Real query strings (presigned URLs' signatures) by the same path segment, used as sent and mutated. */
+  queries?: Record<string, string[]>;
   files: Buffer[];
 }
 

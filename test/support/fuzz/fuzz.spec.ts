@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { bodyFor } from './bodies';
 import { judge } from './oracle';
-import { operationsFromOpenApi, servingOperations, type OpenApiDocument, type Operation } from './operations';
-import { authorization, encodeBytes, requestFor } from './requests';
+import { operationsFromOpenApi, servingOperations, undocumentedApiOperations, type OpenApiDocument, type Operation } from './operations';
+import { authorization, encodeBytes, requestFor, resourceOf } from './requests';
 import { formatReport, fuzz, operationSeed } from './runner';
 import type { Outcome } from './send';
 import { writeJson } from './values';
@@ -58,6 +58,27 @@ describe('fuzz values and requests', () => {
     expect(ops).toEqual(expect.arrayContaining(['GET /v1/health/ready none', 'GET /v1/serving/stats operator', 'POST /v1/deployments/{id}/predict tenant']));
   });
 
+  it("adds the API controllers' routes the document leaves out (presigned object URLs, a wildcard key), and no documented one twice", () => {
+    const documented = operationsFromOpenApi({ paths: { '/v1/jobs/{id}': { get: { security: [] } }, '/v1/health/live': { get: {} } } });
+    const extra = undocumentedApiOperations(documented);
+    const keys = extra.map((o) => `${o.method} ${o.path}`);
+    expect(keys).toEqual(expect.arrayContaining(['GET /v1/objects/{key}', 'PUT /v1/objects/{key}', 'POST /v1/jobs']));
+    expect(keys).not.toContain('GET /v1/jobs/{p0}');
+    expect(keys).not.toContain('GET /v1/health/live');
+    expect(extra.find((o) => o.path === '/v1/objects/{key}')!.params).toEqual([{ name: 'key', in: 'path', required: true, schema: { type: 'string' }, wildcard: true }]);
+  });
+
+  it('uses real ids by the segment before each parameter, and real query strings as sent and mutated', () => {
+    expect(resourceOf('/v1/datasets/{id}/versions/{versionId}')).toBe('versions');
+    expect(resourceOf('/v1/jobs/{id}/events')).toBe('jobs');
+    const op: Operation = { app: 'api', method: 'GET', path: '/v1/objects/{key}', params: [{ name: 'key', in: 'path', required: true, schema: {}, wildcard: true }], credential: 'none' };
+    const real = { ...ctx, ids: { objects: ['tenants/t/models/m.zip'] }, queries: { objects: ['expires=1&signature=abc'] } };
+    const targets = fc.sample(requestFor(op, real), { seed: 3, numRuns: 300 }).map((r) => r.target);
+    expect(targets).toContain('/v1/objects/tenants/t/models/m.zip?expires=1&signature=abc');
+    expect(targets.some((t) => t.startsWith('/v1/objects/tenants/t/models/m.zip?') && t !== '/v1/objects/tenants/t/models/m.zip?expires=1&signature=abc')).toBe(true);
+    expect(targets.some((t) => !t.startsWith('/v1/objects/tenants/t/models/m.zip'))).toBe(true);
+  });
+
   it('generates requests that Node can send (latin1 header values, path without spaces or controls) for every operation', () => {
     const ops: Operation[] = [...operationsFromOpenApi(DOC), ...servingOperations()];
     for (const op of ops) {
@@ -105,6 +126,8 @@ describe('fuzz oracle', () => {
     expect(judge(outcome(400, 'application/problem+json', { requestId: 'r' }))).toMatch(/without a code/);
     expect(judge(outcome(400, 'application/problem+json', { code: 'BAD_REQUEST' }))).toMatch(/without a requestId/);
     expect(judge(outcome(undefined, '', '', { error: 'socket hang up' }))).toBe('no answer: socket hang up');
+    const echo = { ...problem, detail: 'x'.repeat(70_000) };
+    expect(judge(outcome(400, 'application/problem+json', echo))).toMatch(/^answered 400 with a problem of 70\d{3} bytes \(over 65536/);
   });
 });
 

@@ -24,6 +24,8 @@ export interface Param {
   in: 'path' | 'query' | 'header';
   required: boolean;
   schema: JsonSchema;
+  /** A wildcard path parameter (`*key`): its value may span segments. */
+  wildcard?: boolean;
 }
 
 /** Which credential reaches an operation's validation: a tenant's ADMIN key, the operator ADMIN_TOKEN, or none. */
@@ -91,6 +93,32 @@ export function operationsFromOpenApi(doc: OpenApiDocument): Operation[] {
   return ops;
 }
 
+/** `/v1/jobs/:param` and `/v1/objects/*key` as OpenAPI templates: `/v1/jobs/{p0}`, `/v1/objects/{key}` (a wildcard may hold slashes). */
+function templateOf(path: string): { path: string; params: Param[] } {
+  let n = 0;
+  const params: Param[] = [];
+  const out = path.replace(/:param|\*(\w+)/g, (_m, wildcard?: string) => {
+    const name = wildcard ?? `p${n++}`;
+    params.push({ name, in: 'path', required: true, schema: { type: 'string' }, ...(wildcard ? { wildcard: true } : {}) });
+    return `{${name}}`;
+  });
+  return { path: out, params };
+}
+
+const sameRoute = (a: string, b: string) => a.replace(/\{[^}]+\}/g, '{}') === b.replace(/\{[^}]+\}/g, '{}');
+
+/**
+ * Routes the API's controllers declare that its document leaves out (`@ApiExcludeController`: the
+ * filesystem store's presigned object URLs), read from the controllers like the serving app's.
+ * Public routes (no bearer credential): their URL's signature is the credential.
+ */
+export function undocumentedApiOperations(documented: Operation[]): Operation[] {
+  return nestRoutes('api')
+    .map((r) => ({ method: r.method, ...templateOf(r.path) }))
+    .filter((r) => !documented.some((d) => d.method === r.method && sameRoute(d.path, r.path)))
+    .map((r) => ({ app: 'api', method: r.method, path: r.path, params: r.params, credential: 'none', ...(r.method === 'PUT' ? { body: { types: ['application/octet-stream'], schema: {} } } : {}) }));
+}
+
 /** The serving app's predict route (answered by PredictHandler before Nest's router; see predict-route.ts). */
 export const PREDICT_TEMPLATE = '/v1/deployments/{id}/predict';
 
@@ -112,9 +140,7 @@ const PREDICT_BODY: Operation['body'] = {
 export function servingOperations(): Operation[] {
   if (predictRouteId('POST', PREDICT_TEMPLATE.replace('{id}', 'x')) !== 'x') throw new Error('serving predict route moved: update PREDICT_TEMPLATE');
   const routes: Operation[] = nestRoutes('serving').map((r) => {
-    let n = 0;
-    const path = r.path.replace(/:param/g, () => `{p${n++}}`);
-    const params: Param[] = [...Array(n).keys()].map((i) => ({ name: `p${i}`, in: 'path', required: true, schema: { type: 'string' } }));
+    const { path, params } = templateOf(r.path);
     return { app: 'serving', method: r.method, path, params, credential: path.includes('/health/') ? 'none' : 'operator' };
   });
   routes.push({

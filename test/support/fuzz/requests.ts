@@ -53,13 +53,29 @@ export function hostileSegment(): fc.Arbitrary<string> {
   );
 }
 
+/** Segments for a wildcard parameter (an object key): several segments, traversal, encoded and raw slashes. */
+function hostileKey(): fc.Arbitrary<string> {
+  return fc.oneof(
+    { withCrossShrink: true },
+    fc.array(hostileSegment(), { minLength: 1, maxLength: 4 }).map((s) => s.join('/')),
+    fc.constantFrom('../../../../etc/passwd', 'a/../../b', '..%2F..%2Fsecret', 'tenants/other/models/x/model.json', '/', '//', 'a//b', '%2e%2e/%2e%2e/x', 'a/./b', 'tenants', ''),
+  );
+}
+
+/** The path segment before the last parameter (`jobs` for `/v1/jobs/{id}`): the key of real ids and queries. */
+export function resourceOf(template: string): string {
+  const at = template.lastIndexOf('{');
+  return (at === -1 ? '' : template.slice(0, at)).split('/').filter(Boolean).pop() ?? '';
+}
+
 function pathFor(op: Operation, ctx: FuzzContext): fc.Arbitrary<string> {
   const pieces = op.path.split(/(\{[^}]+\})/).filter(Boolean);
   const arbs = pieces.map((piece, i) => {
     if (!piece.startsWith('{')) return fc.constant(piece);
-    const resource = pieces[i - 1]?.split('/').filter(Boolean).pop() ?? '';
-    const real = ctx.ids[resource] ?? [];
-    return real.length ? fc.oneof({ withCrossShrink: true }, { weight: 3, arbitrary: fc.constantFrom(...real) }, { weight: 4, arbitrary: hostileSegment() }) : hostileSegment();
+    const real = ctx.ids[resourceOf(pieces.slice(0, i + 1).join(''))] ?? [];
+    const wildcard = op.params.some((p) => p.wildcard && `{${p.name}}` === piece);
+    const hostile = wildcard ? fc.oneof(hostileSegment(), hostileKey()) : hostileSegment();
+    return real.length ? fc.oneof({ withCrossShrink: true }, { weight: 3, arbitrary: fc.constantFrom(...real) }, { weight: 4, arbitrary: hostile }) : hostile;
   });
   const suffix = fc.constantFrom('', '', '', '', '', '/', '//', '/..', '/%2e', '.json', ';a=b');
   return fc.tuple(fc.tuple(...arbs), suffix).map(([parts, s]) => parts.join('') + s);
@@ -75,7 +91,39 @@ function queryValue(p: Param): fc.Arbitrary<string> {
   );
 }
 
-function queryFor(op: Operation): fc.Arbitrary<string> {
+/** A real query string (a presigned URL's) as sent, or with a character flipped, a member dropped, doubled or replaced. */
+function mutatedQuery(real: string[]): fc.Arbitrary<string> {
+  return fc
+    .tuple(fc.constantFrom(...real), fc.constantFrom('as-is', 'flip', 'drop', 'double', 'replace'), fc.nat(), fc.oneof(hostileNumberToken(), hostileString()))
+    .map(([q, how, n, v]) => {
+      const pairs = q.split('&');
+      const i = n % pairs.length;
+      const name = pairs[i].split('=')[0];
+      switch (how) {
+        case 'as-is':
+          return q;
+        case 'flip': {
+          const at = n % q.length;
+          return q.slice(0, at) + (q[at] === 'a' ? 'b' : 'a') + q.slice(at + 1);
+        }
+        case 'drop':
+          return pairs.filter((_, j) => j !== i).join('&');
+        case 'double':
+          return `${q}&${name}=${encodeBytes(v).slice(0, 2_000)}`;
+        case 'replace':
+          return pairs.map((p, j) => (j === i ? `${name}=${encodeBytes(v).slice(0, 2_000)}` : p)).join('&');
+      }
+    });
+}
+
+function queryFor(op: Operation, ctx: FuzzContext): fc.Arbitrary<string> {
+  const real = ctx.queries?.[resourceOf(op.path)] ?? [];
+  const generated = generatedQuery(op);
+  if (!real.length) return generated;
+  return fc.oneof({ weight: 2, arbitrary: generated }, { weight: 3, arbitrary: mutatedQuery(real).map((q) => `?${q}`) });
+}
+
+function generatedQuery(op: Operation): fc.Arbitrary<string> {
   const own = op.params
     .filter((p) => p.in === 'query')
     .map((p) =>
@@ -128,7 +176,7 @@ export function requestFor(op: Operation, ctx: FuzzContext): fc.Arbitrary<FuzzRe
       ? bodyFor(op.body.types, op.body.schema, ctx)
       : fc.oneof({ withCrossShrink: true }, { weight: 3, arbitrary: fc.constant(undefined) }, { weight: 2, arbitrary: bodyFor(['application/json', 'multipart/form-data'], { type: 'object' }, ctx) })
     : fc.oneof({ withCrossShrink: true }, { weight: 12, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: bodyFor(['application/json'], { type: 'object' }, ctx) });
-  return fc.record({ path: pathFor(op, ctx), query: queryFor(op), headers: headersFor(op), auth: authFor(op), body }).map(({ path, query, headers, auth, body: b }) => ({
+  return fc.record({ path: pathFor(op, ctx), query: queryFor(op, ctx), headers: headersFor(op), auth: authFor(op), body }).map(({ path, query, headers, auth, body: b }) => ({
     op: opKey(op),
     app: op.app,
     method: op.method,

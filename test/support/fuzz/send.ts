@@ -8,8 +8,10 @@ import { authorization, type FuzzRequest } from './requests';
 export interface Outcome {
   status?: number;
   headers: IncomingHttpHeaders;
-  /** The body of an error answer (successes are not read: an event stream never ends). */
+  /** The body of an error answer, its first MAX_ERROR_BODY bytes (successes are not read: an event stream never ends). */
   body: Buffer;
+  /** The error answer's whole length, read to the end. */
+  bodyBytes?: number;
   /** The request failed without an answer (connection refused or reset, timeout). */
   error?: string;
   /** The client dropped the connection on purpose (abandoned upload) before an answer came. */
@@ -17,7 +19,7 @@ export interface Outcome {
   ms: number;
 }
 
-const MAX_ERROR_BODY = 1 << 20;
+export const MAX_ERROR_BODY = 1 << 20;
 
 export function send(baseUrl: string, req: FuzzRequest, token: string | undefined, timeoutMs = 20_000): Promise<Outcome> {
   const base = new URL(baseUrl);
@@ -59,9 +61,10 @@ export function send(baseUrl: string, req: FuzzRequest, token: string | undefine
         size += c.length;
         if (size <= MAX_ERROR_BODY) chunks.push(c);
       });
-      res.on('error', () => done({ status, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('end', () => done({ status, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('close', () => done({ status, headers: res.headers, body: Buffer.concat(chunks) }));
+      const answered = () => done({ status, headers: res.headers, body: Buffer.concat(chunks), bodyBytes: size });
+      res.on('error', answered);
+      res.on('end', answered);
+      res.on('close', answered);
     });
     const body = req.body;
     if (!body) {

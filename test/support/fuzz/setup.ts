@@ -1,14 +1,16 @@
 /**
  * The fuzz run's world on a started platform: a real tenant with its ADMIN key, real resources for
  * path parameters (a READY dataset version, a job, a stored model and its deployment, an upload, a
- * spare API key), real sample files, and the operations of the API (its OpenAPI document) and of the
- * serving app (its controllers and predict route). Shared by test/e2e/api-fuzz and bench/fuzz-api.
+ * spare API key, presigned object URLs), real sample files, and the operations of the API (its
+ * OpenAPI document, and the routes its controllers declare outside it) and of the serving app (its
+ * controllers and predict route). Shared by test/e2e/api-fuzz and bench/fuzz-api. Start the platform
+ * with `storage: 'fs'` (npm start's default store), so that the API's presigned-URL routes are live.
  */
 import { mnistPng, mnistZip } from '../archives';
 import { storeModel, tinyDigitModel } from '../models';
 import { call, waitFor, type Platform } from '../platform';
 import type { FuzzContext } from './bodies';
-import { operationsFromOpenApi, servingOperations, type Credential, type OpenApiDocument, type Operation } from './operations';
+import { operationsFromOpenApi, servingOperations, undocumentedApiOperations, type Credential, type OpenApiDocument, type Operation } from './operations';
 import type { FuzzOptions } from './runner';
 
 export interface FuzzWorld {
@@ -46,12 +48,16 @@ export async function fuzzWorld(p: Platform): Promise<FuzzWorld> {
   const job = (await created(p, key, '/v1/jobs', { task: 'noop' })).id as string;
   const model = (await storeModel(p, tenantId, tinyDigitModel(1), [...'0123456789'])).id;
   const deployment = (await created(p, key, '/v1/deployments', { modelId: model, name: 'fuzz' })).id as string;
-  const upload = (await created(p, key, `/v1/datasets/${dataset}/uploads`, { fileName: 'big.zip', sizeBytes: 20_000_000 })).uploadId as string;
+  const started = await created(p, key, `/v1/datasets/${dataset}/uploads`, { fileName: 'big.zip', sizeBytes: 20_000_000 });
+  const upload = started.uploadId as string;
+  // Presigned URLs (the filesystem store's, served by the API): a part upload's PUT and a model download's GET.
+  const signed = [(started.parts as { url: string }[])[0].url, (await created(p, key, `/v1/models/${model}/download`, {})).url as string].map((u) => new URL(u));
   const spareKey = (await created(p, key, '/v1/api-keys', { name: 'spare', scopes: ['READ'] })).id as string;
 
   const doc = await call(p.apiUrl, 'GET', '/docs/openapi.json');
   if (doc.status !== 200) throw new Error(`fuzz setup: GET /docs/openapi.json answered ${doc.status}`);
-  const ops = [...operationsFromOpenApi(doc.body as OpenApiDocument), ...servingOperations()];
+  const documented = operationsFromOpenApi(doc.body as OpenApiDocument);
+  const ops = [...documented, ...undocumentedApiOperations(documented), ...servingOperations()];
 
   const tokens: Record<Credential, string | undefined> = { tenant: key, operator: p.adminToken, none: undefined };
   const processes = () => [
@@ -63,7 +69,17 @@ export async function fuzzWorld(p: Platform): Promise<FuzzWorld> {
     ops,
     tenantKey: key,
     ctx: {
-      ids: { datasets: [dataset], versions: [version], jobs: [job], models: [model], deployments: [deployment], uploads: [upload], 'api-keys': [spareKey] },
+      ids: {
+        datasets: [dataset],
+        versions: [version],
+        jobs: [job],
+        models: [model],
+        deployments: [deployment],
+        uploads: [upload],
+        'api-keys': [spareKey],
+        objects: signed.map((u) => u.pathname.replace(/^\/v1\/objects\//, '')),
+      },
+      queries: { objects: signed.map((u) => u.search.slice(1)) },
       files: [png, zip],
     },
     baseUrl: (app) => (app === 'api' ? p.apiUrl : p.servingUrl),
