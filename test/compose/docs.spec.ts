@@ -81,6 +81,7 @@ describe('configuration variables named in README.md and docs/*.md', () => {
     IS_NODE: { why: 'a TensorFlow.js environment flag, not an environment variable' },
     WASM_HAS_MULTITHREAD_SUPPORT: { why: 'a TensorFlow.js environment flag, not an environment variable' },
     CURRENT_TIMESTAMP: { why: 'SQL' },
+    O_NOFOLLOW: { file: 'libs/storage/src/fs/object-file.ts', why: "an open(2) flag the filesystem driver passes (fs.constants)" },
   };
 
   it('knows where each variable of another program is used', () => {

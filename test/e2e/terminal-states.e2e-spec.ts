@@ -17,6 +17,8 @@ describe('terminal states agree: ingestion jobs and their dataset versions', () 
 
   beforeAll(async () => {
     p = await startPlatform();
+    // The S3 driver: the proxy cuts its TCP connections (the default platform of the e2e specs).
+    if (p.s3.driver !== 's3') throw new Error('this spec cuts the S3 driver\'s connections');
     const endpoint = new URL(p.s3.config.endpoint);
     s3 = await startTcpProxy(endpoint.hostname, Number(endpoint.port));
     // Replace the platform's worker by one whose object store is behind the proxy.

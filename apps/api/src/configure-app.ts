@@ -2,7 +2,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { json, urlencoded, type RequestHandler } from 'express';
 import type { AppConfig } from '@modelsmith/config';
-import { ProblemFilter } from '@modelsmith/http';
+import { answerClientErrors, ProblemFilter, verifyJsonBody } from '@modelsmith/http';
 import { OBJECTS_ROUTE } from '@modelsmith/storage';
 import { createValidationPipe } from './common/validation';
 
@@ -11,10 +11,14 @@ export const API_PREFIX = 'v1';
 /** Everything applied to the Nest app besides modules; shared by main.ts and the tests. */
 export function configureApp(app: NestExpressApplication, config: AppConfig): void {
   app.setGlobalPrefix(API_PREFIX);
-  // Object part uploads (PUT /v1/objects/...) stream their body to the store whatever its type.
+  // Bodies are read defensively: size-capped, JSON only in UTF-8 and at most MAX_JSON_DEPTH levels deep
+  // (checked on the raw bytes, before parsing), forms at most 1,000 fields; every failure of reading one
+  // (bad Content-Encoding, corrupt gzip, unknown charset) is a 4xx problem (toProblem). Object part
+  // uploads (PUT /v1/objects/...) stream their body to the store whatever its type.
   const parsed = (parser: RequestHandler): RequestHandler => (req, res, next) => (req.path.startsWith(OBJECTS_ROUTE) ? next() : parser(req, res, next));
-  app.use(parsed(json({ limit: config.API_BODY_LIMIT_BYTES })));
-  app.use(parsed(urlencoded({ extended: false, limit: config.API_BODY_LIMIT_BYTES })));
+  app.use(parsed(json({ limit: config.API_BODY_LIMIT_BYTES, verify: verifyJsonBody() })));
+  app.use(parsed(urlencoded({ extended: false, limit: config.API_BODY_LIMIT_BYTES, parameterLimit: 1000 })));
+  answerClientErrors(app.getHttpServer());
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   app.useGlobalPipes(createValidationPipe());

@@ -12,7 +12,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { pinoHttp } from 'pino-http';
 import { ConfigError, loadConfig, mlBackendOptions, type AppConfig } from '@modelsmith/config';
-import { accessLogOptions, ProblemFilter } from '@modelsmith/http';
+import { accessLogOptions, answerClientErrors, ProblemFilter } from '@modelsmith/http';
 import { initBackend } from '@modelsmith/ml';
 import { ENGINE, type Engine } from './engine.provider';
 import { PredictHandler } from './predict/predict.handler';
@@ -59,6 +59,8 @@ async function bootstrap(): Promise<void> {
   app.enableShutdownHooks();
   // Predictions skip express and Nest's pipeline (see PredictHandler); everything else is routed as usual.
   app.get(PredictHandler).attach(app.getHttpServer());
+  // Requests Node's parser refuses (control characters in the request line, oversized headers) get a problem too.
+  answerClientErrors(app.getHttpServer());
   const server = await app.listen(cfg.SERVING_PORT, cfg.SERVING_HOST);
   // Keep-alive longer than typical load balancer idle timeouts, so pooled client connections are reused.
   server.keepAliveTimeout = 65_000;

@@ -18,7 +18,8 @@ function config(): AppConfig {
 
 async function bootstrap(): Promise<void> {
   const cfg = config();
-  const app = await NestFactory.create(WorkerModule.forRoot(cfg), { bufferLogs: true });
+  // No body parser: the worker's only HTTP route is GET /health, and a body it never reads cannot fail to parse.
+  const app = await NestFactory.create(WorkerModule.forRoot(cfg), { bufferLogs: true, bodyParser: false });
   const logger = app.get(Logger);
   app.useLogger(logger);
 

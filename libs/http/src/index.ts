@@ -10,3 +10,4 @@ export * from './api-key-auth.service';
 export * from './principal';
 export * from './bearer';
 export * from './key-rate-limiter';
+export * from './input';

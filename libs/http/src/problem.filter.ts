@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import type { Request, Response } from 'express';
 import type { ProblemCode } from '@modelsmith/contracts';
 import { ProblemError } from './problem';
+import { requestId } from './logging';
 
 const codeByStatus: Record<number, ProblemCode> = {
   400: 'BAD_REQUEST',
@@ -16,14 +17,56 @@ const codeByStatus: Record<number, ProblemCode> = {
   503: 'SERVICE_UNAVAILABLE',
 };
 
-interface BodyParserError {
+/**
+ * What body-parser, raw-body and express's router throw for a request they cannot read: http-errors
+ * objects (`expose: true`, a 4xx `status`, body-parser's `type`), or the router's URIError for a path
+ * parameter that is not valid percent-encoding (status 400).
+ */
+interface ClientHttpError {
   type?: string;
   status?: number;
+  statusCode?: number;
+  expose?: boolean;
   limit?: number;
 }
 
-function isBodyParserError(e: unknown): e is Error & BodyParserError {
-  return e instanceof Error && typeof (e as BodyParserError).type === 'string' && typeof (e as BodyParserError).status === 'number';
+function clientErrorStatus(e: unknown): number | undefined {
+  if (!(e instanceof Error)) return undefined;
+  const h = e as Error & ClientHttpError;
+  const status = h.status ?? h.statusCode;
+  if (typeof status !== 'number' || status < 400 || status > 499) return undefined;
+  return typeof h.type === 'string' || h.expose === true || e instanceof URIError ? status : undefined;
+}
+
+/** body-parser's error types (plus this platform's depth check) and what a client is told of them. */
+const BODY_ERRORS: Record<string, { status: number; code: ProblemCode; title: string }> = {
+  'entity.too.large': { status: 413, code: 'PAYLOAD_TOO_LARGE', title: 'Request body too large' },
+  'parameters.too.many': { status: 413, code: 'PAYLOAD_TOO_LARGE', title: 'Too many form fields' },
+  'entity.parse.failed': { status: 400, code: 'BAD_REQUEST', title: 'Malformed request body' },
+  'entity.too.deep': { status: 400, code: 'BAD_REQUEST', title: 'Request body nested too deeply' },
+  'entity.verify.failed': { status: 400, code: 'BAD_REQUEST', title: 'Request body refused' },
+  'charset.unsupported': { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', title: 'Unsupported charset' },
+  'encoding.unsupported': { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', title: 'Unsupported content encoding' },
+  'request.aborted': { status: 400, code: 'BAD_REQUEST', title: 'Request aborted' },
+  'request.size.invalid': { status: 400, code: 'BAD_REQUEST', title: 'Request size mismatch' },
+};
+
+/** The 4xx problem of an error reading the request (body, encoding, charset, path), or undefined for any other error. */
+export function requestReadProblem(e: unknown): ProblemError | undefined {
+  const status = clientErrorStatus(e);
+  if (status === undefined) return undefined;
+  const err = e as Error & ClientHttpError;
+  const known = err.type ? BODY_ERRORS[err.type] : undefined;
+  if (err.type === 'entity.too.large') {
+    return new ProblemError({ ...known!, detail: `request bodies are limited to ${err.limit ?? 'the configured'} bytes`, extensions: { reason: err.type } });
+  }
+  return new ProblemError({
+    status: known?.status ?? status,
+    code: known?.code ?? codeByStatus[status] ?? 'BAD_REQUEST',
+    title: known?.title ?? (e instanceof URIError ? 'Malformed path' : 'Unreadable request'),
+    detail: err.message,
+    ...(err.type ? { extensions: { reason: err.type } } : {}),
+  });
 }
 
 /** Network errors of Node's sockets: the peer refused, reset, timed out or could not be resolved. */
@@ -64,19 +107,8 @@ export function toProblem(exception: unknown): ProblemError {
       headers: { 'Retry-After': String(DEPENDENCY_RETRY_AFTER_SECONDS) },
     });
   }
-  if (isBodyParserError(exception)) {
-    if (exception.type === 'entity.too.large') {
-      return new ProblemError({
-        status: 413,
-        code: 'PAYLOAD_TOO_LARGE',
-        title: 'Request body too large',
-        detail: `request bodies are limited to ${exception.limit ?? 'the configured'} bytes`,
-      });
-    }
-    if (exception.type === 'entity.parse.failed') {
-      return new ProblemError({ status: 400, code: 'BAD_REQUEST', title: 'Malformed JSON', detail: exception.message });
-    }
-  }
+  const unreadable = requestReadProblem(exception);
+  if (unreadable) return unreadable;
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
     const body = exception.getResponse();
@@ -124,6 +156,9 @@ export class ProblemFilter implements ExceptionFilter {
       return;
     }
     for (const [k, v] of Object.entries(problem.headers)) res.setHeader(k, v);
-    res.status(problem.status).type('application/problem+json').send(problemBody(problem, req.originalUrl, req.id));
+    // A request refused before the logging middleware ran (its body could not be read, its path not
+    // decoded) has no id yet: it gets one here, so every problem carries one.
+    const id = req.id ?? requestId(req, res);
+    res.status(problem.status).type('application/problem+json').send(problemBody(problem, req.originalUrl, id));
   }
 }

@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
 
 export class PageQueryDto {
   @ApiPropertyOptional({ default: 20, minimum: 1, maximum: 100 })
@@ -15,6 +15,7 @@ export class PageQueryDto {
   @IsOptional()
   @IsString()
   @MaxLength(64)
+  @IsUUID('all', { message: "cursor must be a previous page's nextCursor" })
   cursor?: string;
 }
 

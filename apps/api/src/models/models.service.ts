@@ -56,10 +56,25 @@ export class ModelsService {
       }
       const zip = new ZipFile();
       const out = new PassThrough();
+      // Every stream's errors are heard: a source read that fails (an object store outage mid-zip)
+      // fails the zip (yazl emits it on the ZipFile) and the upload, not the process.
+      zip.on('error', (e: Error) => out.destroy(e));
+      zip.outputStream.on('error', (e: Error) => out.destroy(e));
       zip.outputStream.pipe(out);
       const upload = this.store.putStream(key, out, { contentType: 'application/zip' });
-      for (const rel of files.sort()) zip.addReadStream(await this.store.getStream(`${model.artifactPrefix}${rel}`), rel);
-      zip.end();
+      upload.catch(() => undefined); // awaited below; a rejection before then must not go unhandled
+      try {
+        for (const rel of files.sort()) {
+          const source = await this.store.getStream(`${model.artifactPrefix}${rel}`);
+          source.on('error', (e: Error) => out.destroy(e));
+          zip.addReadStream(source, rel);
+        }
+        zip.end();
+      } catch (e) {
+        out.destroy(e instanceof Error ? e : new Error(String(e)));
+        await upload.catch(() => undefined);
+        throw e;
+      }
       await upload;
       stat = await this.store.stat(key);
     }

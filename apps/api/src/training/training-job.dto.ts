@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsNumber, IsObject, IsOptional, IsString, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 
 export const TRAINING_MODES = ['fast', 'balanced', 'best'] as const;
 
@@ -50,6 +50,7 @@ export class CreateTrainingJobFields {
 
   @ApiPropertyOptional({ type: TrainingBudgetDto })
   @IsOptional()
+  @IsObject()
   @ValidateNested()
   @Type(() => TrainingBudgetDto)
   budget?: TrainingBudgetDto;

@@ -3,13 +3,16 @@ import type { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
 import { deploymentEventsChannel } from '@modelsmith/contracts';
 import { APP_PRISMA, withTenant, type PrismaClient } from '@modelsmith/db';
-import { notFound, ProblemError } from '@modelsmith/http';
+import { isUuid, notFound, ProblemError } from '@modelsmith/http';
+import { LRUCache } from 'lru-cache';
 import type { ModelRef } from '@modelsmith/serving';
 import { onNotices, REDIS_SUBSCRIBER } from '../redis.provider';
 import { ENGINE, type Engine } from '../engine.provider';
 
 /** How long a deployment lookup is reused before it is read again (changes also arrive over Redis at once). */
 export const DEPLOYMENT_CACHE_TTL_MS = 2_000;
+/** Deployments (or unknown ids) whose lookup is kept; the least recently used beyond this are read again when asked. */
+export const MAX_CACHED_DEPLOYMENTS = 10_000;
 
 export interface ResolvedDeployment {
   id: string;
@@ -39,7 +42,8 @@ function sameModel(a: ModelRef, b: ModelRef): boolean {
 @Injectable()
 export class DeploymentResolver implements OnModuleInit {
   private readonly logger = new Logger('Deployments');
-  private readonly entries = new Map<string, Entry>();
+  /** Bounded: a client cycling through made-up deployment ids must not grow it without end. */
+  private readonly entries = new LRUCache<string, Entry>({ max: MAX_CACHED_DEPLOYMENTS });
   private readonly firstLoads = new Map<string, Promise<Entry>>();
 
   constructor(
@@ -58,6 +62,7 @@ export class DeploymentResolver implements OnModuleInit {
 
   /** The deployment's answering model; 404 when it does not exist for the tenant, 409 when undeployed. */
   async resolve(tenantId: string, deploymentId: string): Promise<ResolvedDeployment> {
+    if (!isUuid(deploymentId)) throw notFound('deployment', deploymentId.slice(0, 64));
     const key = `${tenantId}/${deploymentId}`;
     let entry = this.entries.get(key);
     if (!entry) {

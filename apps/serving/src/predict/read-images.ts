@@ -1,7 +1,7 @@
-import busboy from 'busboy';
+import type { Busboy } from 'busboy';
 import type { IncomingMessage } from 'node:http';
 import getRawBody from 'raw-body';
-import { ProblemError } from '@modelsmith/http';
+import { formFieldProblem, malformedMultipart, multipartParser, ProblemError, tooManyParts } from '@modelsmith/http';
 
 export interface PredictLimits {
   maxBytes: number;
@@ -60,6 +60,7 @@ function readMultipart(req: IncomingMessage, limits: PredictLimits): Promise<Pre
     let topK: unknown;
     let total = 0;
     let failed = false;
+    let parser: Busboy;
     const fail = (e: Error) => {
       if (failed) return;
       failed = true;
@@ -67,28 +68,36 @@ function readMultipart(req: IncomingMessage, limits: PredictLimits): Promise<Pre
       req.resume();
       reject(e);
     };
-    let parser: busboy.Busboy;
     try {
-      parser = busboy({ headers: req.headers, limits: { files: limits.maxImages, fileSize: limits.maxBytes, fields: 20, fieldSize: 1024 } });
+      parser = multipartParser(req, { files: limits.maxImages, fileSize: limits.maxBytes, fields: 20, fieldSize: 1024, parts: limits.maxImages + 20 });
     } catch (e) {
-      reject(badRequest(`malformed multipart request: ${e instanceof Error ? e.message : String(e)}`));
+      req.resume();
+      reject(malformedMultipart(e));
       return;
     }
     parser.on('file', (_name, stream) => {
+      // First: busboy destroys a file stream with an error when the body ends inside it
+      // ("Unexpected end of form"); an 'error' nobody listens to would end the process.
+      stream.on('error', (e) => fail(malformedMultipart(e)));
+      if (failed) return void stream.resume();
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => {
         total += chunk.length;
         if (total > limits.maxBytes) fail(tooLarge(limits));
-        else chunks.push(chunk);
+        else if (!failed) chunks.push(chunk);
       });
       stream.on('limit', () => fail(tooLarge(limits)));
       stream.on('end', () => images.push(Buffer.concat(chunks)));
     });
-    parser.on('field', (name, value) => {
+    parser.on('field', (name, value, info) => {
+      const problem = formFieldProblem(name, value, info, 1024);
+      if (problem) return fail(problem);
       if (name === 'topK') topK = value;
     });
     parser.on('filesLimit', () => fail(tooMany(limits)));
-    parser.on('error', (e: Error) => fail(badRequest(`malformed multipart request: ${e.message}`)));
+    parser.on('fieldsLimit', () => fail(tooManyParts('fields', 20)));
+    parser.on('partsLimit', () => fail(tooManyParts('parts', limits.maxImages + 20)));
+    parser.on('error', (e: Error) => fail(malformedMultipart(e)));
     parser.on('close', () => {
       if (failed) return;
       if (images.length === 0) return fail(badRequest('send at least one image as a file part'));
@@ -98,6 +107,7 @@ function readMultipart(req: IncomingMessage, limits: PredictLimits): Promise<Pre
         fail(e as Error);
       }
     });
+    req.on('error', (e) => fail(malformedMultipart(e)));
     req.pipe(parser);
   });
 }

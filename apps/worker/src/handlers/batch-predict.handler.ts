@@ -69,6 +69,7 @@ export class BatchPredictHandler implements JobHandler {
       const outputKey = keys.jobOutput(tenantId, ctx.job.id, file);
       const out = new PassThrough();
       const upload = this.store.putStream(outputKey, out, { contentType: options.format === 'csv' ? 'text/csv' : 'application/x-ndjson' });
+      upload.catch(() => undefined); // awaited below; an early rejection (object store down) must not go unhandled and end the worker
       const write = async (text: string) => {
         if (!out.write(text)) await once(out, 'drain');
       };

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
 import type { Dataset, DatasetVersion, Task } from '@modelsmith/db';
+import { FreeText } from '../../common/free-text';
 
 export const TASKS = ['image-classification', 'text-classification', 'tabular-classification', 'tabular-regression'] as const;
 export type TaskName = (typeof TASKS)[number];
@@ -26,10 +27,11 @@ export class CreateDatasetDto {
   @IsIn(TASKS)
   task!: TaskName;
 
-  @ApiPropertyOptional()
+  @ApiPropertyOptional({ maxLength: 2000, description: 'Free text; may span lines (tab, line feed and carriage return are its only allowed control characters)' })
   @IsOptional()
   @IsString()
   @MaxLength(2000)
+  @FreeText()
   description?: string;
 }
 

@@ -1,8 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsDate, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import { IsDate, IsIn, IsInt, IsObject, IsOptional, IsString, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 import type { Job, JobEvent } from '@modelsmith/db';
 import { ACCELERATORS, type Accelerator } from '@modelsmith/jobs';
+import { IsDateInRange, INT4_MAX } from '../../common/bounds';
 import { PageQueryDto } from '../../common/pagination';
 import { CreateTrainingJobFields, TrainingOptionsDto } from '../../training/training-job.dto';
 
@@ -43,6 +44,7 @@ export class CreateJobDto extends CreateTrainingJobFields {
 
   @ApiPropertyOptional({ type: JobOptionsDto })
   @IsOptional()
+  @IsObject()
   @ValidateNested()
   @Type(() => JobOptionsDto)
   options?: JobOptionsDto;
@@ -69,21 +71,24 @@ export class ListJobsQueryDto extends PageQueryDto {
   @IsOptional()
   @Type(() => Date)
   @IsDate()
+  @IsDateInRange()
   createdAfter?: Date;
 
   @ApiPropertyOptional({ type: String, format: 'date-time', description: 'Only jobs created before this instant' })
   @IsOptional()
   @Type(() => Date)
   @IsDate()
+  @IsDateInRange()
   createdBefore?: Date;
 }
 
 export class JobEventsQueryDto {
-  @ApiPropertyOptional({ description: 'Return events with seq greater than this', default: 0 })
+  @ApiPropertyOptional({ description: 'Return events with seq greater than this', default: 0, minimum: 0, maximum: INT4_MAX })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
   @Min(0)
+  @Max(INT4_MAX)
   after: number = 0;
 }
 

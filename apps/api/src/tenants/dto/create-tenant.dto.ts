@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { INT4_MAX } from '../../common/bounds';
 import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 
 export class CreateTenantDto {
@@ -13,17 +14,18 @@ export class CreateTenantDto {
   @Matches(/^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$/, { message: 'slug must be lowercase letters, digits and dashes' })
   slug?: string;
 
-  @ApiPropertyOptional({ example: 2 })
+  @ApiPropertyOptional({ example: 2, minimum: 0, maximum: 1000 })
   @IsOptional()
   @IsInt()
   @Min(0)
   @Max(1000)
   maxConcurrentJobs?: number;
 
-  @ApiPropertyOptional({ example: 600 })
+  @ApiPropertyOptional({ example: 600, minimum: 0, maximum: INT4_MAX })
   @IsOptional()
   @IsInt()
   @Min(0)
+  @Max(INT4_MAX)
   computeMinutesPerMonth?: number;
 }
 

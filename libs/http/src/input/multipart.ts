@@ -1,0 +1,54 @@
+import busboy, { type Busboy, type BusboyConfig, type FieldInfo } from 'busboy';
+import type { IncomingMessage } from 'node:http';
+import { ProblemError } from '../problem';
+import { findUnsafeCharacter, unsafeCharacterMessage } from './control-characters';
+
+/** A multipart body busboy could not parse (no boundary, truncated, broken part headers): 400. */
+export function malformedMultipart(e: unknown): ProblemError {
+  if (e instanceof ProblemError) return e;
+  return new ProblemError({
+    status: 400,
+    code: 'BAD_REQUEST',
+    title: 'Malformed multipart body',
+    detail: `the multipart/form-data body could not be read: ${e instanceof Error ? e.message : String(e)}`,
+  });
+}
+
+const invalidField = (field: string, message: string, title = 'Invalid form field') =>
+  new ProblemError({ status: 400, code: 'VALIDATION_FAILED', title, detail: `${field}: ${message}`, extensions: { errors: [{ field, messages: [message] }] } });
+
+/** Too many fields or parts in one form: 413 (busboy would otherwise drop the rest silently). */
+export const tooManyParts = (what: 'fields' | 'parts' | 'files', limit: number): ProblemError =>
+  new ProblemError({ status: 413, code: 'PAYLOAD_TOO_LARGE', title: `Too many form ${what}`, detail: `a form may carry at most ${limit} ${what}` });
+
+/**
+ * A busboy parser for a multipart/form-data request. Throws a 400 problem when the headers cannot
+ * be parsed (no boundary, malformed content type) instead of busboy's plain Error.
+ */
+export function multipartParser(req: IncomingMessage, limits: NonNullable<BusboyConfig['limits']>): Busboy {
+  try {
+    return busboy({ headers: req.headers, limits });
+  } catch (e) {
+    throw malformedMultipart(e);
+  }
+}
+
+/**
+ * Checks one text field of a form: not truncated by busboy's `fieldSize` limit, and no control
+ * characters in its name or value. Returns the problem to answer, or null when the field is fine.
+ */
+export function formFieldProblem(name: string, value: string, info: FieldInfo, maxBytes: number): ProblemError | null {
+  const badName = findUnsafeCharacter(name);
+  if (badName) return invalidField('(field name)', unsafeCharacterMessage(badName));
+  if (info.nameTruncated || info.valueTruncated) {
+    return new ProblemError({ status: 413, code: 'PAYLOAD_TOO_LARGE', title: 'Form field too large', detail: `${name}: form fields are limited to ${maxBytes} bytes` });
+  }
+  const badValue = findUnsafeCharacter(value);
+  return badValue ? invalidField(name, unsafeCharacterMessage(badValue)) : null;
+}
+
+/** Checks the file name a file part declares: no control characters (it is stored and shown). */
+export function fileNameProblem(part: string, fileName: string): ProblemError | null {
+  const bad = findUnsafeCharacter(fileName);
+  return bad ? invalidField(`${part} (file name)`, unsafeCharacterMessage(bad), 'Invalid file name') : null;
+}
