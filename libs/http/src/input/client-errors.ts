@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { requestId } from '../logging';
 import { problemBody } from '../problem.filter';
 import { ProblemError } from '../problem';
 
@@ -15,12 +16,29 @@ function parserProblem(code: string | undefined): ProblemError {
   return new ProblemError({ status: 400, code: 'BAD_REQUEST', title: 'Malformed HTTP request', detail: `the request could not be parsed${code ? ` (${code})` : ''}` });
 }
 
+const unmetExpectation = (expect: string | undefined) =>
+  new ProblemError({
+    status: 417,
+    code: 'BAD_REQUEST',
+    title: 'Expectation failed',
+    detail: `the only expectation this server meets is "Expect: 100-continue" (got ${JSON.stringify((expect ?? '').slice(0, 100))})`,
+  });
+
 /**
- * Answers requests Node's HTTP parser refuses (control characters in the request line or headers,
- * oversized headers, broken chunked encoding) with a problem+json document and a request id, instead
- * of Node's bare `400 Bad Request`. The connection is closed afterwards: the parser cannot resume.
+ * Answers requests Node refuses by itself with a problem+json document and a request id, instead of
+ * Node's bare answers: what its HTTP parser cannot read (control characters in the request line or
+ * headers, oversized headers, broken chunked encoding: a 400 or 431, then the connection is closed,
+ * the parser cannot resume), and an `Expect` header other than `100-continue` (a 417 without a body
+ * by default).
  */
 export function answerClientErrors(server: Server): void {
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    const id = requestId(req, res);
+    const body = problemBody(unmetExpectation(req.headers.expect), req.url, id);
+    // The body the client held back is never read: close the connection after the answer.
+    res.writeHead(417, { 'Content-Type': 'application/problem+json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
+    res.end(body);
+  });
   server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
     if (err.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
