@@ -6,7 +6,7 @@ import { judge } from './oracle';
 import { operationsFromOpenApi, servingOperations, undocumentedApiOperations, type OpenApiDocument, type Operation } from './operations';
 import { authorization, encodeBytes, requestFor, resourceOf } from './requests';
 import { formatReport, fuzz, operationSeed } from './runner';
-import type { Outcome } from './send';
+import { send, type Outcome } from './send';
 import { writeJson } from './values';
 
 const DOC: OpenApiDocument = {
@@ -95,6 +95,14 @@ describe('fuzz values and requests', () => {
     }
   });
 
+  it('keeps every body under 4 MB (the API refuses over 1 MiB; past that only the client pays)', () => {
+    const schema = { type: 'object', properties: { parts: { type: 'array', items: { type: 'object', properties: { etag: { type: 'string' } } } }, name: { type: 'string' } } };
+    for (const types of [['application/json'], ['multipart/form-data']]) {
+      const sizes = fc.sample(bodyFor(types, schema, ctx), { seed: 11, numRuns: 400 }).map((b) => b.bytes.length);
+      expect(Math.max(...sizes)).toBeLessThan(4 << 20);
+    }
+  });
+
   it('makes the hostile kinds of body it promises: broken multipart, bogus encodings, abandoned uploads', () => {
     const kinds = new Set(fc.sample(bodyFor(['multipart/form-data'], { type: 'object', properties: { format: { type: 'string' }, file: { type: 'string', format: 'binary' } } }, ctx), { seed: 7, numRuns: 600 }).map((b) => b.kind.replace(/ at \d+$/, '')));
     for (const k of ['multipart (ok)', 'multipart (cut)', 'multipart (unclosed)', 'multipart (no-boundary)', 'plain json labelled gzip', 'json with content-encoding bogus', 'malformed json']) expect(kinds).toContain(k);
@@ -149,6 +157,18 @@ describe('fuzz runner against a server with planted bugs', () => {
         return;
       }
       if (req.url?.includes('%00')) return problem(500, 'INTERNAL');
+      if (req.url === '/early') {
+        // Answers before reading the body, then closes: the client is still writing.
+        res.writeHead(401, { 'content-type': 'application/problem+json', connection: 'close' });
+        res.end(JSON.stringify({ code: 'UNAUTHENTICATED', requestId: 'e' }), () => req.socket.destroy());
+        return;
+      }
+      if (req.url === '/chunked') {
+        res.writeHead(404, { 'content-type': 'application/problem+json' });
+        res.write('{"code":"NOT_FOUND",');
+        res.end('"requestId":"c"}');
+        return;
+      }
       return problem(404, 'NOT_FOUND');
     });
     // Node answers an unknown Expect (417) and what its parser refuses (431, 400) with bare answers unless told otherwise.
@@ -163,6 +183,20 @@ describe('fuzz runner against a server with planted bugs', () => {
   });
 
   const base = { ctx, baseUrl: () => url, token: () => 'msk_test', seed: 42, deadProcess: () => (dead ? 'api' : undefined) };
+
+  it('reads an answer the server sent before closing on a body it did not read (an HTTP client only reports EPIPE)', async () => {
+    const req = { op: 'POST /early', app: 'api' as const, method: 'POST', target: '/early', headers: [], auth: { kind: 'none' as const }, body: { kind: 'big', headers: [['content-type', 'application/octet-stream']] as [string, string][], bytes: Buffer.alloc(8 << 20, 1) } };
+    const out = await send(url, req, undefined);
+    expect(out.status).toBe(401);
+    expect(JSON.parse(out.body.toString())).toEqual({ code: 'UNAUTHENTICATED', requestId: 'e' });
+    expect(judge(out)).toBeUndefined();
+  });
+
+  it('reads a chunked error answer to its end', async () => {
+    const out = await send(url, { op: 'GET /chunked', app: 'api', method: 'GET', target: '/chunked', headers: [], auth: { kind: 'none' } }, undefined);
+    expect(out).toMatchObject({ status: 404, bodyBytes: 36 });
+    expect(judge(out)).toBeUndefined();
+  });
 
   it('finds the 500, shrinks the request and reports route, method and the shrunk request', async () => {
     const op = operationsFromOpenApi(DOC).find((o) => o.path === '/v1/things/{id}')!;
