@@ -26,10 +26,10 @@ export const MAX_ERROR_BODY = 1 << 20;
 
 /** The request's head and body as bytes (header values are latin1, as HTTP/1.1 carries them). */
 export function requestBytes(host: string, req: FuzzRequest, token: string | undefined): { head: Buffer; body?: Buffer } {
-  const headers: [string, string][] = [
-    ['host', host],
-    ['connection', 'close'],
-  ];
+  // Keep-alive, as clients send by default: with `Connection: close` Node closes right after an answer
+  // it gave before reading the body, and the body still arriving turns into a reset that can discard
+  // the answer on the client's side. The client closes the connection once it has the answer.
+  const headers: [string, string][] = [['host', host]];
   const set = (k: string, v: string) => {
     const i = headers.findIndex(([n]) => n === k);
     if (i === -1) headers.push([k, v]);
