@@ -94,4 +94,13 @@ describe('PlatformValidationPipe', () => {
     expect(fields(p)[0]).toBe(`${'b'.repeat(120)}… (10000 characters)`);
     expect(problemBody(p, '/v1/datasets', 'r').length).toBeLessThan(2_000);
   });
+
+  it('refuses a JSON null in a body, naming the member, instead of passing it on as if absent (the API fuzz: computeMinutesPerMonth null was a 500)', async () => {
+    const p = await problemOf(pipe.transform({ name: 'a', computeMinutesPerMonth: null }, body(CreateTenantDto)));
+    expect(p).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+    expect(fields(p)).toEqual(['computeMinutesPerMonth']);
+    expect(fields(await problemOf(pipe.transform({ modelId: '11111111-1111-4111-8111-111111111111', config: { topK: null } }, body(CreateDeploymentDto))))).toEqual(['config.topK']);
+    // Leaving the member out is still fine.
+    expect(await pipe.transform({ name: 'a' }, body(CreateTenantDto))).toBeInstanceOf(CreateTenantDto);
+  });
 });

@@ -1,5 +1,5 @@
 import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
-import { findUnsafeStrings, isUuid, ProblemError, type UnsafeField } from '@modelsmith/http';
+import { findNulls, findUnsafeStrings, isUuid, ProblemError, type UnsafeField } from '@modelsmith/http';
 import { isFreeText } from './free-text';
 
 type FieldError = UnsafeField;
@@ -48,6 +48,7 @@ const isIdParam = (metadata: ArgumentMetadata) => metadata.type === 'param' && t
  * - then every string in the validated value (and every member name) is checked for control
  *   characters and unpaired surrogates, which Postgres cannot store or which no name, id or option
  *   has a use for; only fields marked @FreeText() may carry tab, line feed and carriage return;
+ * - a JSON `null` anywhere in a body is refused, naming the member (no field gives it a meaning);
  * - an id path parameter that is not a UUID names no resource: 404, without asking the database.
  */
 export class PlatformValidationPipe extends ValidationPipe {
@@ -69,7 +70,9 @@ export class PlatformValidationPipe extends ValidationPipe {
     }
     // Unsafe strings first: a NUL must never reach a validator or transformer that echoes or stores it.
     const unsafe = findUnsafeStrings(value, root, (path, key) => path === key && isFreeText(metadata.metatype, key));
-    if (unsafe.length) throw validationFailed(unsafe);
+    // A JSON null passes @IsOptional() as if absent, then reaches the code as null (a 500 from Prisma): refused.
+    const nulls = metadata.type === 'body' ? findNulls(value, root) : [];
+    if (unsafe.length || nulls.length) throw validationFailed([...unsafe, ...nulls]);
     return super.transform(value, metadata);
   }
 }
