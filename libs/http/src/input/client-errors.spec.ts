@@ -4,12 +4,19 @@ import { answerClientErrors } from './client-errors';
 
 /** Sends raw bytes and returns everything the server writes back until it closes the connection. */
 function raw(port: number, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1', () => socket.write(text));
     let out = '';
-    socket.on('data', (d) => (out += d.toString('latin1')));
-    socket.on('end', () => resolve(out));
-    socket.on('error', reject);
+    socket.on('data', (d) => {
+      out += d.toString('latin1');
+      // Closing once the answer is complete (a kept-alive connection does not end by itself).
+      const [head, rest] = out.split('\r\n\r\n');
+      const length = /content-length: (\d+)/i.exec(head ?? '')?.[1];
+      if (rest !== undefined && length !== undefined && Buffer.byteLength(rest, 'latin1') >= Number(length)) socket.destroy();
+    });
+    socket.on('close', () => resolve(out));
+    // A write error (the server closed early) is not the answer: what arrived is resolved on close.
+    socket.on('error', () => undefined);
   });
 }
 
@@ -49,6 +56,21 @@ describe('answerClientErrors', () => {
     expect(answer.body.requestId).toEqual(answer.headers['x-request-id']);
     expect(answer.body.requestId).toMatch(/^[0-9a-f-]{36}$/);
     expect(handled).toBe(before);
+  });
+
+  it('reads and drops a body sent anyway instead of closing on it (a body still arriving at a closed socket becomes a reset that can lose the answer): the connection serves the next request', async () => {
+    const big = Buffer.alloc(4 << 20, 0x61);
+    const answers = await new Promise<string>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.write(`POST /v1/jobs HTTP/1.1\r\nHost: x\r\nExpect: ab\r\nContent-Type: application/json\r\nContent-Length: ${big.length}\r\n\r\n`);
+        socket.write(big, () => socket.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+      });
+      let out = '';
+      socket.on('data', (d) => (out += d.toString('latin1')));
+      socket.on('close', () => resolve(out));
+      socket.on('error', () => undefined);
+    });
+    expect(answers).toMatch(/^HTTP\/1\.1 417 [^]*"code":"BAD_REQUEST"[^]*HTTP\/1\.1 200 OK[^]*ok$/);
   });
 
   it('keeps a well-formed X-Request-Id of the caller, as every other answer does', async () => {

@@ -35,8 +35,10 @@ export function answerClientErrors(server: Server): void {
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
     const id = requestId(req, res);
     const body = problemBody(unmetExpectation(req.headers.expect), req.url, id);
-    // The body the client held back is never read: close the connection after the answer.
-    res.writeHead(417, { 'Content-Type': 'application/problem+json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
+    // A client that sent its body anyway must get the answer: the body is read and dropped, not cut off
+    // by closing the connection (the body still arriving would turn into a reset that loses the answer).
+    req.resume();
+    res.writeHead(417, { 'Content-Type': 'application/problem+json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
     res.end(body);
   });
   server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
