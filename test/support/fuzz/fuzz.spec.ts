@@ -225,10 +225,11 @@ describe('fuzz runner against a server with planted bugs', () => {
 
   it('stops at a process that exits and names the requests just before', async () => {
     const op: Operation = { ...operationsFromOpenApi(DOC).find((o) => o.path === '/v1/admin/tenants')!, params: [{ name: 'boom', in: 'query', required: true, schema: { type: 'string' } }] };
-    const report = await fuzz({ ...base, ops: [op, ...operationsFromOpenApi(DOC)], runs: 50 });
+    const report = await fuzz({ ...base, ops: [op, ...operationsFromOpenApi(DOC)], runs: 50, processOutput: (name) => `${name}: TypeError: boom` });
     expect(report.failures).toHaveLength(1);
     expect(report.failures[0].problem).toBe('api exited');
     expect(report.failures[0].crash?.lastRequests.at(-1)?.target).toContain('boom');
     expect(report.operations).toHaveLength(1);
+    expect(formatReport(report)).toContain('the end of its output:\n    api: TypeError: boom');
   });
 });

@@ -31,6 +31,8 @@ export interface FuzzOptions {
   shrinkBudget?: number;
   /** The name of a platform process that has exited, if one has. */
   deadProcess: () => string | undefined;
+  /** The recent output of a platform process (for the report of one that exited). */
+  processOutput?: (name: string) => string;
   log?: (line: string) => void;
 }
 
@@ -43,7 +45,7 @@ export interface FuzzFailure {
   request: FuzzRequest;
   outcome?: Outcome;
   /** Set when a process exited: the last requests sent before it was seen gone (newest last). */
-  crash?: { process: string; lastRequests: FuzzRequest[] };
+  crash?: { process: string; lastRequests: FuzzRequest[]; output?: string };
 }
 
 export interface FuzzReport {
@@ -102,7 +104,7 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzReport> {
         dead = o.deadProcess();
       }
       if (dead) {
-        crash = { process: dead, lastRequests: [...recent] };
+        crash = { process: dead, lastRequests: [...recent], output: o.processOutput?.(dead).slice(-3_000) };
         throw new Error(`${dead} exited`);
       }
       const problem = judge(out);
@@ -173,7 +175,10 @@ export function formatRequest(r: FuzzRequest): string {
 export function formatFailure(f: FuzzFailure, runSeed: number): string {
   const head = `${f.op}: ${f.problem}`;
   const replay = `  replay: FUZZ_SEED=${runSeed} FUZZ_ONLY=${JSON.stringify(f.op)}${f.path ? ` FUZZ_PATH=${f.path}` : ''} (operation seed ${f.seed})`;
-  if (f.crash) return [head, `  last requests before ${f.crash.process} was seen gone (newest last):`, ...f.crash.lastRequests.map((r) => formatRequest(r).replace(/^/gm, '    '))].join('\n');
+  if (f.crash) {
+    const output = f.crash.output ? [`  the end of its output:`, f.crash.output.replace(/^/gm, '    ')] : [];
+    return [head, `  last requests before ${f.crash.process} was seen gone (newest last):`, ...f.crash.lastRequests.map((r) => formatRequest(r).replace(/^/gm, '    ')), ...output].join('\n');
+  }
   const answer = f.outcome?.status !== undefined ? `  answer: ${f.outcome.status} ${String(f.outcome.headers['content-type'] ?? '')} ${shown(f.outcome.body.toString('utf8'), 600)}` : '';
   return [head, replay, '  shrunk request:', formatRequest(f.request).replace(/^/gm, '    '), answer].filter(Boolean).join('\n');
 }

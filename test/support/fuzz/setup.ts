@@ -20,6 +20,7 @@ export interface FuzzWorld {
   baseUrl: FuzzOptions['baseUrl'];
   token: FuzzOptions['token'];
   deadProcess: FuzzOptions['deadProcess'];
+  processOutput: NonNullable<FuzzOptions['processOutput']>;
 }
 
 /** The default seed of the CI run (override with FUZZ_SEED to explore or to replay). */
@@ -85,6 +86,7 @@ export async function fuzzWorld(p: Platform): Promise<FuzzWorld> {
     baseUrl: (app) => (app === 'api' ? p.apiUrl : p.servingUrl),
     token: (c) => tokens[c],
     deadProcess: () => processes().find(([, m]) => m.child.exitCode !== null || m.child.signalCode !== null)?.[0],
+    processOutput: (name) => processes().find(([n]) => n === name)?.[1].output() ?? '',
   };
 }
 
