@@ -29,6 +29,26 @@ export default tseslint.config(
     rules: { 'no-restricted-properties': 'off' },
   },
   {
+    // A lib's main barrel (`@modelsmith/<lib>`) loads no Nest; its Nest modules, providers and tokens live
+    // in libs/<lib>/src/nest/ (`@modelsmith/<lib>/nest`). Type-only imports load nothing and are allowed.
+    files: ['libs/*/src/**/*.ts'],
+    ignores: ['libs/*/src/nest/**', '**/*.spec.ts', '**/*.int-spec.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@nestjs/*', 'nestjs-pino', '@modelsmith/*/nest', '**/nest', '**/nest/*'],
+              allowTypeImports: true,
+              message: 'Nest pieces of a lib belong in libs/<lib>/src/nest/ (@modelsmith/<lib>/nest), so that its main barrel loads no Nest.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', 'test/**/*.ts', 'bench/platform-*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',

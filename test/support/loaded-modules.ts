@@ -17,3 +17,6 @@ export async function modulesLoadedBy(entry: string): Promise<string[]> {
 }
 
 export const tensorflowModules = (files: string[]): string[] => files.filter((file) => file.includes('/node_modules/@tensorflow/'));
+
+/** Files of Nest (@nestjs/*, and nestjs-pino, which loads it) among `files`. */
+export const nestModules = (files: string[]): string[] => files.filter((file) => /\/node_modules\/(@nestjs\/|nestjs-pino\/)/.test(file));

@@ -1,12 +1,13 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
-import { ConfigModule, type AppConfig } from '@modelsmith/config';
-import { DbModule } from '@modelsmith/db';
-import { JobStoreModule, QueueModule } from '@modelsmith/jobs';
-import { StorageModule } from '@modelsmith/storage';
+import type { AppConfig } from '@modelsmith/config';
+import { ConfigModule } from '@modelsmith/config/nest';
+import { DbModule } from '@modelsmith/db/nest';
+import { JobStoreModule, QueueModule } from '@modelsmith/jobs/nest';
+import { StorageModule } from '@modelsmith/storage/nest';
 import { ApiKeysController } from './api-keys/api-keys.controller';
 import { AuthModule } from './auth/auth.module';
-import { loggerParams } from '@modelsmith/http';
+import { loggerParams } from '@modelsmith/http/nest';
 import { DatasetsModule } from './datasets/datasets.module';
 import { DeploymentsModule } from './deployments/deployments.module';
 import { ModelsModule } from './models/models.module';

@@ -2,7 +2,8 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { json, urlencoded, type RequestHandler } from 'express';
 import type { AppConfig } from '@modelsmith/config';
-import { answerClientErrors, ProblemFilter, verifyJsonBody } from '@modelsmith/http';
+import { answerClientErrors, verifyJsonBody } from '@modelsmith/http';
+import { ProblemFilter } from '@modelsmith/http/nest';
 import { OBJECTS_ROUTE } from '@modelsmith/storage';
 import { createValidationPipe } from './common/validation';
 

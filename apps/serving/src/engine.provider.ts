@@ -1,7 +1,9 @@
 import { Inject, Injectable, OnApplicationShutdown, type Provider } from '@nestjs/common';
-import { APP_CONFIG, mlBackendOptions, type AppConfig } from '@modelsmith/config';
+import { mlBackendOptions, type AppConfig } from '@modelsmith/config';
+import { APP_CONFIG } from '@modelsmith/config/nest';
 import { ServingEngine } from '@modelsmith/serving';
-import { OBJECT_STORE, objectBytesReader, type ObjectStore } from '@modelsmith/storage';
+import { objectBytesReader, type ObjectStore } from '@modelsmith/storage';
+import { OBJECT_STORE } from '@modelsmith/storage/nest';
 
 export const ENGINE = Symbol('ENGINE');
 export type Engine = ServingEngine;

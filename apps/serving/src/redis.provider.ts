@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, type Provider } from '@nestjs/common';
 import { Redis } from 'ioredis';
-import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
+import type { AppConfig } from '@modelsmith/config';
+import { APP_CONFIG } from '@modelsmith/config/nest';
 
 /** Commands (rate limits). Fails fast instead of queueing while Redis is away. */
 export const REDIS = Symbol('REDIS');

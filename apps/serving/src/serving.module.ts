@@ -1,10 +1,14 @@
 import { DynamicModule, Module, type Provider } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { LoggerModule } from 'nestjs-pino';
-import { APP_CONFIG, ConfigModule, type AppConfig } from '@modelsmith/config';
-import { DbModule } from '@modelsmith/db';
-import { ApiKeyAuthService, KeyRateLimiter, loggerParams } from '@modelsmith/http';
-import { StorageModule } from '@modelsmith/storage';
+import type { AppConfig } from '@modelsmith/config';
+import { APP_CONFIG, ConfigModule } from '@modelsmith/config/nest';
+import type { PrismaClient } from '@modelsmith/db';
+import { APP_PRISMA, DbModule } from '@modelsmith/db/nest';
+import { ModelStore } from '@modelsmith/jobs';
+import { KeyRateLimiter } from '@modelsmith/http';
+import { ApiKeyAuthService, loggerParams } from '@modelsmith/http/nest';
+import { StorageModule } from '@modelsmith/storage/nest';
 import { PredictAuthService } from './auth/predict-auth.service';
 import { DeploymentResolver } from './deployments/deployment-resolver.service';
 import { EngineLifecycle, engineProvider } from './engine.provider';
@@ -13,6 +17,8 @@ import { PredictHandler } from './predict/predict.handler';
 import { REDIS, RedisLifecycle, redisProviders } from './redis.provider';
 
 export const SERVING_LOGGER_NAME = 'modelsmith-serving';
+
+const modelStoreProvider: Provider = { provide: ModelStore, inject: [APP_PRISMA], useFactory: (db: PrismaClient) => new ModelStore(db) };
 
 /** Per-key prediction rate, counted in Redis (shared with the API's batch predictions). */
 const rateLimiterProvider: Provider = {
@@ -36,7 +42,7 @@ export class ServingModule {
         StorageModule.forRoot(config),
       ],
       controllers: [ServingHealthController],
-      providers: [...redisProviders, RedisLifecycle, engineProvider, EngineLifecycle, ApiKeyAuthService, PredictAuthService, rateLimiterProvider, DeploymentResolver, PredictHandler],
+      providers: [...redisProviders, RedisLifecycle, engineProvider, EngineLifecycle, ApiKeyAuthService, PredictAuthService, rateLimiterProvider, modelStoreProvider, DeploymentResolver, PredictHandler],
     };
   }
 }

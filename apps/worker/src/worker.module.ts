@@ -1,10 +1,11 @@
 import { DynamicModule, Module, type Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
-import { ConfigModule, type AppConfig } from '@modelsmith/config';
-import { DbModule } from '@modelsmith/db';
-import { JobStoreModule, QueueModule } from '@modelsmith/jobs';
-import { StorageModule } from '@modelsmith/storage';
+import type { AppConfig } from '@modelsmith/config';
+import { ConfigModule } from '@modelsmith/config/nest';
+import { DbModule } from '@modelsmith/db/nest';
+import { JobStoreModule, QueueModule } from '@modelsmith/jobs/nest';
+import { StorageModule } from '@modelsmith/storage/nest';
 import { loggerParams } from './logging';
 import { WorkerHealthController } from './health/health.controller';
 import { BatchPredictHandler } from './handlers/batch-predict.handler';

@@ -1,3 +1,2 @@
 export * from './config.schema';
 export * from './load-config';
-export * from './config.module';

@@ -1,4 +1,5 @@
 export * from './queues';
+export * from './job-inputs';
 export * from './scopes';
 export * from './problem-codes';
 export * from './deployments';

@@ -6,4 +6,3 @@ export * from './errors';
 export * from './migrate';
 export { findMigrationsDir, migrationChecksum, readMigrations, type MigrationFile } from './migrations-dir';
 export * from './tenant';
-export * from './nest/db.module';

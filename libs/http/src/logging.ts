@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { RequestMethod } from '@nestjs/common';
-import type { Params } from 'nestjs-pino';
 import type { Options as PinoHttpOptions } from 'pino-http';
 import type { AppConfig } from '@modelsmith/config';
 
@@ -13,14 +11,6 @@ export function requestId(req: IncomingMessage, res: ServerResponse): string {
   const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
   res.setHeader('X-Request-Id', id);
   return id;
-}
-
-/** Structured JSON logs (pino) with request ids; secrets redacted. */
-export function loggerParams(config: AppConfig, name: string): Params {
-  return {
-    forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
-    pinoHttp: accessLogOptions(config, name),
-  };
 }
 
 /**

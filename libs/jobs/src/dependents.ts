@@ -28,7 +28,7 @@ export const BUILDING_VERSION_STATUSES: readonly DatasetVersionStatus[] = ['UPLO
  * - TRAIN: nothing is in a building state. The Model row exists only once a phase produced an
  *   evaluated, exported model (READY); it stays usable.
  * - BATCH_PREDICT: the job row itself is the resource (its output is served only once SUCCEEDED).
- * - NOOP, EVALUATE, EXPORT: build nothing.
+ * - NOOP: builds nothing.
  *
  * Returns how many dependent rows changed. Idempotent.
  */
@@ -45,8 +45,6 @@ export async function settleDependents(tx: Tx, job: Pick<Job, 'kind' | 'datasetV
     }
     case 'TRAIN':
     case 'BATCH_PREDICT':
-    case 'EVALUATE':
-    case 'EXPORT':
     case 'NOOP':
       return 0;
   }

@@ -8,5 +8,5 @@ export * from './dependents';
 export * from './dispatcher';
 export * from './routing';
 export * from './follow-events';
-export * from "./nest/queue.module";
-export * from "./nest/job-store.module";
+export * from './submit';
+export * from './stores';

@@ -1,12 +1,10 @@
-/** Event types persisted for a job, streamed over SSE and returned by polling. */
+/** Event types persisted for a job, streamed over SSE and returned by polling (each one is written somewhere). */
 export type JobEventType =
   | 'queued'
   | 'started'
   | 'progress'
-  | 'stage'
   | 'metrics'
   | 'log'
-  | 'checkpoint'
   | 'requeued'
   | 'succeeded'
   | 'failed'

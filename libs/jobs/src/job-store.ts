@@ -9,6 +9,7 @@ import { assertWithinQuota, readQuotaUsage } from './quota';
 
 type Tx = Prisma.TransactionClient;
 
+/** A job row to write. Apps submit jobs through JobSubmitter (inputs parsed, quota, routing). */
 export interface NewJob {
   kind: JobKind;
   queue: 'cpu' | 'gpu';
@@ -18,6 +19,15 @@ export interface NewJob {
   mode?: string | null;
   budget?: Prisma.InputJsonValue;
   options?: Prisma.InputJsonValue;
+}
+
+/** Filters of `JobStore.list`. */
+export interface JobListFilter {
+  status?: JobStatus;
+  kind?: JobKind;
+  datasetVersionId?: string;
+  createdAfter?: Date;
+  createdBefore?: Date;
 }
 
 export interface FinishOptions {
@@ -131,6 +141,21 @@ export class JobStore {
       await this.appendEvent(tx, job, 'queued', { stage: 'queued', percent: 0 });
       return job;
     });
+  }
+
+  /** The tenant's jobs, newest first: up to `take` rows after `cursor` (a job id). */
+  list(tenantId: string, f: JobListFilter, take: number, cursor?: string): Promise<Job[]> {
+    const where: Prisma.JobWhereInput = {
+      ...(f.status ? { status: f.status } : {}),
+      ...(f.kind ? { kind: f.kind } : {}),
+      ...(f.datasetVersionId ? { datasetVersionId: f.datasetVersionId } : {}),
+      ...(f.createdAfter || f.createdBefore
+        ? { createdAt: { ...(f.createdAfter ? { gte: f.createdAfter } : {}), ...(f.createdBefore ? { lt: f.createdBefore } : {}) } }
+        : {}),
+    };
+    return this.tx(tenantId, (tx) =>
+      tx.job.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take, ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}) }),
+    );
   }
 
   get(tenantId: string, id: string): Promise<Job | null> {

@@ -6,4 +6,3 @@ export * from './s3-object-store';
 export * from './fs/fs-object-store';
 export * from './fs/url-signer';
 export * from './create-object-store';
-export * from './nest/storage.module';

@@ -29,6 +29,28 @@ describe('key layout', () => {
     expect(keys.model('t1', 'm1')).toBe('tenants/t1/models/m1/');
   });
 
+  it('lays out what an ingestion writes, previews, checkpoints and files below a stored prefix', () => {
+    expect(keys.datasetIngestedPrefix('t1', 'd1', 'v1')).toBe('tenants/t1/datasets/d1/versions/v1/ingested/');
+    expect(keys.datasetPreviewsPrefix('t1', 'd1', 'v1')).toBe('tenants/t1/datasets/d1/versions/v1/preview/');
+    expect(keys.datasetPreview('t1', 'd1', 'v1', 2, 7)).toBe('tenants/t1/datasets/d1/versions/v1/preview/2/7.png');
+    expect(keys.jobCheckpoint('t1', 'j1', 'head.0.ckpt')).toBe('tenants/t1/jobs/j1/checkpoints/head.0.ckpt');
+    expect(keys.within(keys.model('t1', 'm1'), 'download/model.zip')).toBe('tenants/t1/models/m1/download/model.zip');
+    expect(keys.within(keys.datasetIngestedPrefix('t1', 'd1', 'v1'), 'index.json')).toBe('tenants/t1/datasets/d1/versions/v1/ingested/index.json');
+  });
+
+  it.each([-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])('refuses preview index %p', (n) => {
+    expect(codeOf(() => keys.datasetPreview('t1', 'd1', 'v1', n, 0))).toBe('INVALID_KEY');
+    expect(codeOf(() => keys.datasetPreview('t1', 'd1', 'v1', 0, n))).toBe('INVALID_KEY');
+  });
+
+  it.each(['', 'tenants/t1', 'other/x/', 'tenants/../x/', 'tenants/t1//x/', 'tenants/t1/./x/'])('refuses %j as a stored prefix', (prefix) => {
+    expect(codeOf(() => keys.within(prefix, 'a.json'))).toBe('INVALID_KEY');
+  });
+
+  it('refuses a file that leaves its stored prefix', () => {
+    expect(codeOf(() => keys.within('tenants/t1/models/m1/', '../m2/model.json'))).toBe('INVALID_KEY');
+  });
+
   it('accepts uuid and cuid ids', () => {
     expect(assertId('tenant', '0b0f3c1e-6a3c-4f43-9d7e-2b8a4c5d6e7f')).toBeTruthy();
     expect(assertId('job', 'clx2k9q0a0000abcd1234efgh')).toBeTruthy();

@@ -6,6 +6,8 @@ import { StorageError } from './errors';
  *
  *   tenants/<t>/datasets/<d>/versions/<v>/source/<file>
  *   tenants/<t>/datasets/<d>/versions/<v>/shards/<file>
+ *   tenants/<t>/datasets/<d>/versions/<v>/ingested/<file>     (shards, index.json, report.json of an ingestion)
+ *   tenants/<t>/datasets/<d>/versions/<v>/preview/<class>/<n>.png
  *   tenants/<t>/jobs/<j>/checkpoints/<file>
  *   tenants/<t>/jobs/<j>/logs/<file>
  *   tenants/<t>/jobs/<j>/output/<file>
@@ -59,6 +61,15 @@ export const keys = {
     keys.datasetVersion(tenantId, datasetId, versionId) + 'shards/',
   datasetShard: (tenantId: string, datasetId: string, versionId: string, file: string): string =>
     keys.datasetShardsPrefix(tenantId, datasetId, versionId) + assertRelativePath(file),
+  /** Where the ingestion writes a version's shards, index.json (the commit marker) and report.json. */
+  datasetIngestedPrefix: (tenantId: string, datasetId: string, versionId: string): string =>
+    keys.datasetVersion(tenantId, datasetId, versionId) + 'ingested/',
+  /** Thumbnails of a version's samples, per class index. */
+  datasetPreviewsPrefix: (tenantId: string, datasetId: string, versionId: string): string =>
+    keys.datasetVersion(tenantId, datasetId, versionId) + 'preview/',
+  /** The `n`-th thumbnail (PNG) of class `classIndex`. */
+  datasetPreview: (tenantId: string, datasetId: string, versionId: string, classIndex: number, n: number): string =>
+    keys.datasetPreviewsPrefix(tenantId, datasetId, versionId) + join(String(index('class index', classIndex)), `${index('preview', n)}.png`),
 
   job: (tenantId: string, jobId: string): string =>
     keys.tenant(tenantId) + join('jobs', assertId('job', jobId)) + '/',
@@ -83,7 +94,23 @@ export const keys = {
     keys.tenant(tenantId) + join('models', assertId('model', modelId)) + '/',
   modelFile: (tenantId: string, modelId: string, file: string): string =>
     keys.model(tenantId, modelId) + assertRelativePath(file),
+
+  /**
+   * A file below a prefix this layout built earlier and a row stored (a model's `artifactPrefix`, a
+   * version's `shardPrefix`): the prefix must be a tenant's folder, the file a relative path.
+   */
+  within: (prefix: string, file: string): string => {
+    if (!prefix.endsWith('/') || tenantOfKey(prefix) === null || prefix.split('/').some((s, i, all) => (s === '' && i < all.length - 1) || s === '.' || s === '..')) {
+      throw new StorageError('INVALID_KEY', `"${prefix}" is not a prefix of the key layout`, { prefix });
+    }
+    return prefix + assertRelativePath(file);
+  },
 } as const;
+
+function index(kind: string, n: number): number {
+  if (!Number.isSafeInteger(n) || n < 0) throw new StorageError('INVALID_KEY', `${kind} ${n} is not a non-negative integer`, { kind });
+  return n;
+}
 
 /** The tenant id a key belongs to, or null when the key is outside `tenants/<id>/`. */
 export function tenantOfKey(key: string): string | null {

@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { APP_PRISMA, withTenant, type PrismaClient } from '@modelsmith/db';
+import { withTenant, type PrismaClient } from '@modelsmith/db';
+import { APP_PRISMA } from '@modelsmith/db/nest';
 import { CurrentTenant, RequireScope } from '../auth/decorators';
 import { generateApiKey, notFound, type TenantPrincipal } from '@modelsmith/http';
 import { ServingNotices } from '../notices/serving-notices';

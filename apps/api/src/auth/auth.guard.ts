@@ -1,9 +1,11 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
-import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
+import type { AppConfig } from '@modelsmith/config';
+import { APP_CONFIG } from '@modelsmith/config/nest';
 import { scopeSatisfies, type Scope } from '@modelsmith/contracts';
-import { ApiKeyAuthService, bearerToken, forbiddenScope, ProblemError, tokensEqual, unauthenticated, type AuthenticatedRequest } from '@modelsmith/http';
+import { bearerToken, forbiddenScope, ProblemError, tokensEqual, unauthenticated, type AuthenticatedRequest } from '@modelsmith/http';
+import { ApiKeyAuthService } from '@modelsmith/http/nest';
 import { OPERATOR_ROUTE, PUBLIC_ROUTE, REQUIRED_SCOPE } from './decorators';
 
 /** Global guard: every route needs an API key (or, for operator routes, the ADMIN_TOKEN) unless @Public(). */

@@ -1,6 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { ApiKeyAuthService } from '@modelsmith/http';
+import { ApiKeyAuthService } from '@modelsmith/http/nest';
 import { AuthGuard } from './auth.guard';
 
 @Global()

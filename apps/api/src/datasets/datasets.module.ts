@@ -1,7 +1,8 @@
 import { Module } from '@nestjs/common';
+import { JobsModule } from '../jobs/jobs.module';
 import { DatasetsController } from './datasets.controller';
 import { DatasetsService } from './datasets.service';
 import { UploadsController } from './uploads.controller';
 
-@Module({ controllers: [DatasetsController, UploadsController], providers: [DatasetsService], exports: [DatasetsService] })
+@Module({ imports: [JobsModule], controllers: [DatasetsController, UploadsController], providers: [DatasetsService], exports: [DatasetsService] })
 export class DatasetsModule {}

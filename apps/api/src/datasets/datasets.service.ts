@@ -1,9 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
-import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
-import { APP_PRISMA, Prisma, withTenant, type Dataset, type DatasetVersion, type PrismaClient } from '@modelsmith/db';
-import { JobDispatcher, JobStore } from '@modelsmith/jobs';
-import { keys, OBJECT_STORE, type ObjectStore } from '@modelsmith/storage';
+import type { AppConfig } from '@modelsmith/config';
+import { APP_CONFIG } from '@modelsmith/config/nest';
+import { withTenant, type Dataset, type DatasetVersion, type PrismaClient } from '@modelsmith/db';
+import { APP_PRISMA } from '@modelsmith/db/nest';
+import { DatasetVersionStore, type StoredIngestOptions, type TypedDatasetVersion } from '@modelsmith/jobs';
+import { JOBS } from '@modelsmith/contracts';
+import { keys, type ObjectStore } from '@modelsmith/storage';
+import { OBJECT_STORE } from '@modelsmith/storage/nest';
 import { notFound, ProblemError } from '@modelsmith/http';
 import { page, type Page } from '../common/pagination';
 import { taskToEnum, type CreateDatasetDto } from './dto/dataset.dto';
@@ -11,6 +15,7 @@ import { parseIngestOptions, toStoredOptions, type IngestOptionsInput } from './
 import { streamMultipartUpload } from './multipart-upload';
 import { sourceFileName } from './source-file-name';
 import { completionProblem, uploadPartSize } from './upload-parts';
+import { JobsService } from '../jobs/jobs.service';
 
 export const DEFAULT_SPLIT_SEED = 42;
 
@@ -20,8 +25,8 @@ export class DatasetsService {
     @Inject(APP_PRISMA) private readonly db: PrismaClient,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly jobs: JobStore,
-    private readonly dispatcher: JobDispatcher,
+    private readonly jobs: JobsService,
+    private readonly versions: DatasetVersionStore,
   ) {}
 
   create(tenantId: string, body: CreateDatasetDto): Promise<Dataset> {
@@ -58,8 +63,8 @@ export class DatasetsService {
     await withTenant(this.db, tenantId, (tx) => tx.dataset.delete({ where: { id } }));
   }
 
-  async version(tenantId: string, datasetId: string, versionId: string): Promise<DatasetVersion> {
-    const v = await withTenant(this.db, tenantId, (tx) => tx.datasetVersion.findFirst({ where: { id: versionId, datasetId } }));
+  async version(tenantId: string, datasetId: string, versionId: string): Promise<TypedDatasetVersion> {
+    const v = await this.versions.get(tenantId, versionId, datasetId);
     if (!v) throw notFound('dataset version', versionId);
     return v;
   }
@@ -70,56 +75,47 @@ export class DatasetsService {
   }
 
   /** A new, empty version row (UPLOADING) with the next number; immutable once READY. */
-  private newVersion(tenantId: string, datasetId: string, parentVersionId?: string): Promise<DatasetVersion> {
-    return withTenant(this.db, tenantId, async (tx) => {
-      await tx.$queryRaw`SELECT id FROM datasets WHERE id = ${datasetId} FOR UPDATE`;
-      const last = await tx.datasetVersion.findFirst({ where: { datasetId }, orderBy: { version: 'desc' }, select: { version: true } });
-      if (parentVersionId && !(await tx.datasetVersion.findFirst({ where: { id: parentVersionId, datasetId } }))) {
-        throw notFound('parent dataset version', parentVersionId);
-      }
-      return tx.datasetVersion.create({
-        data: { tenantId, datasetId, version: (last?.version ?? 0) + 1, splitSeed: DEFAULT_SPLIT_SEED, parentVersionId: parentVersionId ?? null },
-      });
-    });
+  private async newVersion(tenantId: string, datasetId: string, parentVersionId?: string): Promise<TypedDatasetVersion> {
+    const v = await this.versions.createNext(tenantId, datasetId, { splitSeed: DEFAULT_SPLIT_SEED, parentVersionId });
+    if ('parentMissing' in v) throw notFound('parent dataset version', parentVersionId ?? '');
+    return v;
   }
 
-  private async discardVersion(tenantId: string, version: DatasetVersion): Promise<void> {
+  private async discardVersion(tenantId: string, version: Pick<DatasetVersion, 'id' | 'datasetId'>): Promise<void> {
     await this.store.deletePrefix(keys.datasetVersion(tenantId, version.datasetId, version.id)).catch(() => 0);
-    await withTenant(this.db, tenantId, (tx) => tx.datasetVersion.deleteMany({ where: { id: version.id } })).catch(() => undefined);
+    await this.versions.delete(tenantId, version.id).catch(() => undefined);
   }
 
-  /** Marks the uploaded version QUEUED and starts its ingestion job (row first, then the queue). */
+  /**
+   * Marks the uploaded version QUEUED and submits its ingestion job (quota, `queued` event, then the
+   * queue). A refused job (quota, too many active jobs) leaves the version FAILED with the refusal's
+   * code and reason, never waiting for a job that does not exist.
+   */
   private async startIngestion(
     tenantId: string,
     versionId: string,
     sourceKey: string,
     size: number,
-    options: Record<string, unknown>,
+    options: StoredIngestOptions,
     splitSeed: number,
-  ): Promise<{ version: DatasetVersion; jobId: string }> {
-    const version = await withTenant(this.db, tenantId, (tx) =>
-      tx.datasetVersion.update({
-        where: { id: versionId },
-        data: {
-          status: 'QUEUED',
-          stage: 'queued',
-          sourceKey,
-          sizeBytes: BigInt(size),
-          options: options as Prisma.InputJsonValue,
-          splitSeed,
-        },
-      }),
-    );
-    const job = await this.jobs.create(tenantId, { kind: 'INGEST_DATASET', queue: 'cpu', datasetVersionId: versionId });
-    await this.dispatcher.enqueue(job).catch(() => undefined); // the reconciler retries
-    return { version, jobId: job.id };
+  ): Promise<{ version: TypedDatasetVersion; jobId: string }> {
+    const version = await this.versions.markQueued(tenantId, versionId, { sourceKey, sizeBytes: size, options, splitSeed });
+    try {
+      const job = await this.jobs.submit(tenantId, JOBS.ingestDataset, { inputs: { datasetVersionId: versionId } });
+      return { version, jobId: job.id };
+    } catch (e) {
+      const code = e instanceof ProblemError ? e.code : 'JOB_REFUSED';
+      const reason = e instanceof Error ? e.message : String(e);
+      await this.versions.failQueued(tenantId, versionId, code, reason).catch(() => undefined);
+      throw e;
+    }
   }
 
   /** Streams a multipart upload straight into the object store, then queues its ingestion. */
-  async uploadVersion(tenantId: string, datasetId: string, req: IncomingMessage): Promise<{ version: DatasetVersion; jobId: string }> {
+  async uploadVersion(tenantId: string, datasetId: string, req: IncomingMessage): Promise<{ version: TypedDatasetVersion; jobId: string }> {
     await this.get(tenantId, datasetId);
     const limit = await this.uploadLimit(tenantId);
-    let version: DatasetVersion | undefined;
+    let version: TypedDatasetVersion | undefined;
     let sourceKey = '';
     let options: IngestOptionsInput = {};
     try {
@@ -157,12 +153,7 @@ export class DatasetsService {
           data: { tenantId, datasetId, datasetVersionId: version.id, objectKey, s3UploadId, sizeBytes: BigInt(input.sizeBytes), partCount },
         }),
       );
-      await withTenant(this.db, tenantId, (tx) =>
-        tx.datasetVersion.update({
-          where: { id: version.id },
-          data: { options: toStoredOptions(options) as Prisma.InputJsonValue, splitSeed: options.splitSeed ?? DEFAULT_SPLIT_SEED },
-        }),
-      );
+      await this.versions.setOptions(tenantId, version.id, toStoredOptions(options), options.splitSeed ?? DEFAULT_SPLIT_SEED);
       return { upload, version, partSize, partCount, parts: await this.partUrls(upload.objectKey, s3UploadId, partSize, 1, partCount) };
     } catch (e) {
       await this.discardVersion(tenantId, version);
@@ -206,7 +197,7 @@ export class DatasetsService {
     }
     await withTenant(this.db, tenantId, (tx) => tx.upload.update({ where: { id: uploadId }, data: { status: 'COMPLETED', completedAt: new Date(), sizeBytes: BigInt(stat.size) } }));
     const version = await this.version(tenantId, upload.datasetId!, upload.datasetVersionId!);
-    return this.startIngestion(tenantId, version.id, upload.objectKey, stat.size, (version.options ?? {}) as Record<string, unknown>, version.splitSeed);
+    return this.startIngestion(tenantId, version.id, upload.objectKey, stat.size, version.options, version.splitSeed);
   }
 
   async abortUpload(tenantId: string, uploadId: string): Promise<void> {
@@ -226,8 +217,8 @@ export class DatasetsService {
     if (version.status !== 'READY') {
       throw new ProblemError({ status: 409, code: 'CONFLICT', title: 'Dataset not ready', detail: `version ${version.version} is ${version.status}` });
     }
-    const classes = ((version.stats as { classes?: { name: string; count: number }[] } | null)?.classes ?? []).map((c) => ({ ...c, samples: [] as string[] }));
-    const prefix = `${keys.datasetVersion(tenantId, datasetId, versionId)}preview/`;
+    const classes = (version.stats?.classes ?? []).map((c) => ({ ...c, samples: [] as string[] }));
+    const prefix = keys.datasetPreviewsPrefix(tenantId, datasetId, versionId);
     for await (const obj of this.store.list(prefix)) {
       const [classIndex] = obj.key.slice(prefix.length).split('/');
       const c = classes[Number(classIndex)];

@@ -1,6 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
-import { APP_PRISMA, withTenant, type Deployment, type Model, type Prisma, type PrismaClient } from '@modelsmith/db';
+import type { AppConfig } from '@modelsmith/config';
+import { APP_CONFIG } from '@modelsmith/config/nest';
+import { withTenant, type Deployment, type Model, type Prisma, type PrismaClient } from '@modelsmith/db';
+import { APP_PRISMA } from '@modelsmith/db/nest';
 import { notFound, ProblemError } from '@modelsmith/http';
 import { page } from '../common/pagination';
 import { assertServable } from '../models/servable-model';

@@ -1,14 +1,23 @@
-import { Controller, Get, Inject, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Logger, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { SYSTEM_PRISMA, type PrismaClient } from '@modelsmith/db';
-import { QUEUE_MAP, type QueueMap } from '@modelsmith/jobs';
-import { OBJECT_STORE, type ObjectStore } from '@modelsmith/storage';
+import type { PrismaClient } from '@modelsmith/db';
+import { SYSTEM_PRISMA } from '@modelsmith/db/nest';
+import type { QueueMap } from '@modelsmith/jobs';
+import { QUEUE_MAP } from '@modelsmith/jobs/nest';
+import type { ObjectStore } from '@modelsmith/storage';
+import { OBJECT_STORE } from '@modelsmith/storage/nest';
 import { Public } from '../auth/decorators';
 
 const TIMEOUT_MS = 2_000;
 
-async function probe(fn: () => Promise<unknown>): Promise<{ status: 'up' | 'down'; error?: string; ms: number }> {
+const logger = new Logger('Health');
+
+/**
+ * One dependency's check. The route is public, so a failure answers only `down`: its message (which
+ * may name internal hosts and ports) goes to the log.
+ */
+async function probe(name: string, fn: () => Promise<unknown>): Promise<{ status: 'up' | 'down'; ms: number }> {
   const started = Date.now();
   try {
     await Promise.race([
@@ -17,7 +26,8 @@ async function probe(fn: () => Promise<unknown>): Promise<{ status: 'up' | 'down
     ]);
     return { status: 'up', ms: Date.now() - started };
   } catch (e) {
-    return { status: 'down', error: e instanceof Error ? e.message : String(e), ms: Date.now() - started };
+    logger.warn(`readiness: ${name} is down: ${e instanceof Error ? e.message : String(e)}`);
+    return { status: 'down', ms: Date.now() - started };
   }
 }
 
@@ -41,11 +51,11 @@ export class HealthController {
   @ApiOperation({ summary: 'Postgres, Redis and the object store answer (503 otherwise)' })
   async ready(@Res({ passthrough: true }) res: Response) {
     const [postgres, redis, objectStore] = await Promise.all([
-      probe(() => this.db.$queryRaw`SELECT 1`),
-      probe(async () => {
+      probe('postgres', () => this.db.$queryRaw`SELECT 1`),
+      probe('redis', async () => {
         for (const q of Object.values(this.queues)) await q.getWaitingCount();
       }),
-      probe(() => this.store.ping()),
+      probe('object store', () => this.store.ping()),
     ]);
     const ok = [postgres, redis, objectStore].every((c) => c.status === 'up');
     if (!ok) res.status(503);

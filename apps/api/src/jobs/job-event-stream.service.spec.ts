@@ -4,11 +4,6 @@ import type { Job, JobEvent } from '@modelsmith/db';
 import type { JobStore } from '@modelsmith/jobs';
 import { JobEventStreamService } from './job-event-stream.service';
 
-// The package index also loads the Nest/BullMQ modules, which this unit test does not need.
-jest.mock('@modelsmith/jobs', () => ({
-  ...jest.requireActual<object>('@modelsmith/jobs/follow-events'),
-  JobStore: class JobStore {},
-}));
 
 /** Just enough of express's Request/Response for the stream: headers, writes, end, and 'close'. */
 class FakeResponse extends EventEmitter {

@@ -1,5 +1,6 @@
 import { QuotaExceededError, TooManyActiveJobsError, UnroutableJobError } from '@modelsmith/jobs';
 import { ProblemError } from '@modelsmith/http';
+import { InvalidJobInputsError } from '@modelsmith/contracts';
 
 /** Maps job-domain errors to problem+json; anything else passes through unchanged. */
 export function jobProblem(e: unknown): unknown {
@@ -21,6 +22,9 @@ export function jobProblem(e: unknown): unknown {
       extensions: { activeJobs: e.active, limit: e.limit },
       headers: { 'Retry-After': String(e.retryAfterSeconds) },
     });
+  }
+  if (e instanceof InvalidJobInputsError) {
+    return new ProblemError({ status: 422, code: 'UNPROCESSABLE', title: 'Job inputs rejected', detail: e.message });
   }
   if (e instanceof UnroutableJobError) {
     return new ProblemError({ status: 422, code: 'UNPROCESSABLE', title: 'Job cannot be routed', detail: e.message });

@@ -1,17 +1,15 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
+import { Inject, Injectable } from '@nestjs/common';
+import type { AppConfig } from '@modelsmith/config';
+import { APP_CONFIG } from '@modelsmith/config/nest';
 import { JOBS, type JobDefinition } from '@modelsmith/contracts';
-import { APP_PRISMA, withTenant, type Job, type JobEvent, type Prisma, type PrismaClient } from '@modelsmith/db';
-import { JobDispatcher, JobRouter, JobStateConflictError, JobStore, type Accelerator, type NewJob } from '@modelsmith/jobs';
+import type { Job, JobEvent } from '@modelsmith/db';
+import { JobStateConflictError, JobStore, JobSubmitter, type Submission } from '@modelsmith/jobs';
 import { notFound, ProblemError } from '@modelsmith/http';
-import { OBJECT_STORE, type ObjectStore } from '@modelsmith/storage';
+import type { ObjectStore } from '@modelsmith/storage';
+import { OBJECT_STORE } from '@modelsmith/storage/nest';
 import { page, type Page } from '../common/pagination';
 import type { CreateJobDto, ListJobsQueryDto } from './dto/job.dto';
 import { jobProblem } from './job-problems';
-
-export interface SubmitJob extends Omit<NewJob, 'kind' | 'queue'> {
-  accelerator?: Accelerator;
-}
 
 /** Why a job has no output to download: still running, or ended without one (and why). */
 function outputMissing(job: Job): string {
@@ -30,13 +28,9 @@ function outputMissing(job: Job): string {
 
 @Injectable()
 export class JobsService {
-  private readonly logger = new Logger('Jobs');
-
   constructor(
     private readonly store: JobStore,
-    private readonly dispatcher: JobDispatcher,
-    private readonly router: JobRouter,
-    @Inject(APP_PRISMA) private readonly db: PrismaClient,
+    private readonly submitter: JobSubmitter,
     @Inject(OBJECT_STORE) private readonly objects: ObjectStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -66,30 +60,21 @@ export class JobsService {
     return this.submit(tenantId, JOBS.noop, {
       priority: body.priority ?? 0,
       accelerator: options?.accelerator,
-      ...(options ? { options } : {}),
+      inputs: options ? { options } : {},
     });
   }
 
   /**
-   * Accepts a job of any definition: routes it to the cpu or gpu queue, checks the tenant's quotas
-   * (403 QUOTA_EXCEEDED, 429 RATE_LIMITED), writes the row, then enqueues it. If enqueueing fails the
-   * job is accepted all the same and the reconciler enqueues it later.
+   * Accepts a job of any definition (libs/jobs JobSubmitter: inputs parsed, routed to the cpu or gpu
+   * queue, quotas checked, row and `queued` event written, then enqueued), with its refusals as
+   * problems: 422 UNPROCESSABLE (inputs, routing), 403 QUOTA_EXCEEDED, 429 RATE_LIMITED.
    */
-  async submit(tenantId: string, def: JobDefinition, input: SubmitJob): Promise<Job> {
-    const { accelerator, ...rest } = input;
-    let job: Job;
+  async submit<D extends JobDefinition>(tenantId: string, def: D, submission: Submission<D>): Promise<Job> {
     try {
-      const queue = await this.router.route(def, accelerator ?? 'auto');
-      job = await this.store.create(tenantId, { ...rest, kind: def.kind, queue }, { enforceQuota: true });
+      return await this.submitter.submit(tenantId, def, submission);
     } catch (e) {
       throw jobProblem(e);
     }
-    try {
-      await this.dispatcher.enqueue(job);
-    } catch (e) {
-      this.logger.warn(`job ${job.id} accepted but not enqueued yet (${e instanceof Error ? e.message : String(e)}); the reconciler will retry`);
-    }
-    return (await this.store.get(tenantId, job.id)) ?? job;
   }
 
   async get(tenantId: string, id: string): Promise<Job> {
@@ -98,26 +83,9 @@ export class JobsService {
     return job;
   }
 
-  list(tenantId: string, q: ListJobsQueryDto): Promise<Page<Job>> {
-    const createdAt: Prisma.DateTimeFilter = {
-      ...(q.createdAfter ? { gte: q.createdAfter } : {}),
-      ...(q.createdBefore ? { lt: q.createdBefore } : {}),
-    };
-    const where: Prisma.JobWhereInput = {
-      ...(q.status ? { status: q.status } : {}),
-      ...(q.kind ? { kind: q.kind } : {}),
-      ...(q.datasetVersionId ? { datasetVersionId: q.datasetVersionId } : {}),
-      ...(q.createdAfter || q.createdBefore ? { createdAt } : {}),
-    };
-    return withTenant(this.db, tenantId, async (tx) => {
-      const rows = await tx.job.findMany({
-        where,
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        take: q.limit + 1,
-        ...(q.cursor ? { cursor: { id: q.cursor }, skip: 1 } : {}),
-      });
-      return page(rows, q.limit);
-    });
+  async list(tenantId: string, q: ListJobsQueryDto): Promise<Page<Job>> {
+    const { status, kind, datasetVersionId, createdAfter, createdBefore } = q;
+    return page(await this.store.list(tenantId, { status, kind, datasetVersionId, createdAfter, createdBefore }, q.limit + 1, q.cursor), q.limit);
   }
 
   async cancel(tenantId: string, id: string): Promise<Job> {

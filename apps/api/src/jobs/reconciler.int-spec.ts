@@ -8,14 +8,6 @@ import { ReconcilerService } from './reconciler.service';
 
 jest.setTimeout(60_000);
 
-// The package index also loads its Nest queue module (ESM-only @nestjs/bullmq); the reconciler needs
-// only the dispatcher, the store and the repair.
-jest.mock('@modelsmith/jobs', () => ({
-  ...jest.requireActual<object>('@modelsmith/jobs/redis'),
-  ...jest.requireActual<object>('@modelsmith/jobs/job-store'),
-  ...jest.requireActual<object>('@modelsmith/jobs/dispatcher'),
-  ...jest.requireActual<object>('@modelsmith/jobs/dependents'),
-}));
 
 describe('ReconcilerService against Postgres and Redis', () => {
   let db: TestDatabase;

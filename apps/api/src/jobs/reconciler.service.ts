@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { SYSTEM_PRISMA, type PrismaClient } from '@modelsmith/db';
+import type { PrismaClient } from '@modelsmith/db';
+import { SYSTEM_PRISMA } from '@modelsmith/db/nest';
 import { JobDispatcher, repairStuckDatasetVersions } from '@modelsmith/jobs';
 
 const INTERVAL_MS = 15_000;

@@ -1,7 +1,10 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
-import { SYSTEM_PRISMA, type PrismaClient } from '@modelsmith/db';
-import { OBJECT_STORE, type ObjectStore } from '@modelsmith/storage';
+import type { AppConfig } from '@modelsmith/config';
+import { APP_CONFIG } from '@modelsmith/config/nest';
+import type { PrismaClient } from '@modelsmith/db';
+import { SYSTEM_PRISMA } from '@modelsmith/db/nest';
+import type { ObjectStore } from '@modelsmith/storage';
+import { OBJECT_STORE } from '@modelsmith/storage/nest';
 import { sweepJobScratch, type ScratchSweepResult } from './scratch-sweep';
 
 /** Runs sweepJobScratch every JOBS_SCRATCH_SWEEP_INTERVAL_SECONDS (one sweep at a time). */

@@ -2,9 +2,11 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { JOBS } from '@modelsmith/contracts';
-import { APP_PRISMA, withTenant, type Job, type PrismaClient } from '@modelsmith/db';
+import { withTenant, type Job, type PrismaClient } from '@modelsmith/db';
+import { APP_PRISMA } from '@modelsmith/db/nest';
 import { ProblemError } from '@modelsmith/http';
-import { keys, OBJECT_STORE, type ObjectStore } from '@modelsmith/storage';
+import { keys, type ObjectStore } from '@modelsmith/storage';
+import { OBJECT_STORE } from '@modelsmith/storage/nest';
 import { streamMultipartUpload } from '../datasets/multipart-upload';
 import { sourceFileName } from '../datasets/source-file-name';
 import { JobsService } from '../jobs/jobs.service';
@@ -53,8 +55,7 @@ export class BatchPredictionsService {
       });
       if (file.bytes === 0) throw new ProblemError({ status: 422, code: 'UNPROCESSABLE', title: 'Empty file', detail: `"${file.fileName}" is empty` });
       return await this.jobs.submit(tenantId, JOBS.batchPredict, {
-        modelId: model.id,
-        options: { inputKey, inputName: file.fileName, inputSize: file.bytes, ...options },
+        inputs: { modelId: model.id, options: { inputKey, inputName: file.fileName, inputSize: file.bytes, ...options } },
       });
     } catch (e) {
       if (inputKey) await this.store.delete(inputKey).catch(() => undefined);

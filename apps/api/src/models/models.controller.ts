@@ -1,7 +1,7 @@
 import { Controller, Delete, Get, HttpCode, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
 import type { Request } from 'express';
 import { ApiBearerAuth, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Model } from '@modelsmith/db';
+import type { TypedModel } from '@modelsmith/jobs';
 import { CurrentTenant, RequireScope } from '../auth/decorators';
 import type { TenantPrincipal } from '@modelsmith/http';
 import { PageQueryDto } from '../common/pagination';
@@ -10,7 +10,7 @@ import { JobDto } from '../jobs/dto/job.dto';
 import { BatchPredictionsService } from './batch-predictions.service';
 import { ModelsService } from './models.service';
 
-function summary(m: Model) {
+function summary(m: TypedModel) {
   return {
     id: m.id,
     name: m.name,

@@ -1,9 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PassThrough } from 'node:stream';
 import { ZipFile } from 'yazl';
-import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
-import { APP_PRISMA, withTenant, type Model, type PrismaClient } from '@modelsmith/db';
-import { OBJECT_STORE, type ObjectStore } from '@modelsmith/storage';
+import type { AppConfig } from '@modelsmith/config';
+import { APP_CONFIG } from '@modelsmith/config/nest';
+import { ModelStore, type ModelWithLineage, type TypedModel } from '@modelsmith/jobs';
+import { keys, type ObjectStore } from '@modelsmith/storage';
+import { OBJECT_STORE } from '@modelsmith/storage/nest';
 import { notFound, ProblemError } from '@modelsmith/http';
 import { page, type Page } from '../common/pagination';
 
@@ -12,30 +14,17 @@ const ARCHIVE = 'download/model.zip';
 @Injectable()
 export class ModelsService {
   constructor(
-    @Inject(APP_PRISMA) private readonly db: PrismaClient,
+    private readonly models: ModelStore,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  list(tenantId: string, limit: number, cursor?: string): Promise<Page<Model>> {
-    return withTenant(this.db, tenantId, async (tx) => {
-      const rows = await tx.model.findMany({
-        where: { status: 'READY' },
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        take: limit + 1,
-        ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
-      });
-      return page(rows, limit);
-    });
+  async list(tenantId: string, limit: number, cursor?: string): Promise<Page<TypedModel>> {
+    return page(await this.models.listReady(tenantId, limit + 1, cursor), limit);
   }
 
-  async get(tenantId: string, id: string) {
-    const model = await withTenant(this.db, tenantId, (tx) =>
-      tx.model.findFirst({
-        where: { id, status: 'READY' },
-        include: { job: { select: { id: true, mode: true, budget: true, options: true, metricHistory: true, createdAt: true, finishedAt: true } }, datasetVersion: { select: { id: true, version: true, datasetId: true } } },
-      }),
-    );
+  async get(tenantId: string, id: string): Promise<ModelWithLineage> {
+    const model = await this.models.getReadyWithLineage(tenantId, id);
     if (!model) throw notFound('model', id);
     return model;
   }
@@ -46,7 +35,7 @@ export class ModelsService {
    */
   async download(tenantId: string, id: string): Promise<{ url: string; expiresInSeconds: number; sizeBytes: number }> {
     const model = await this.get(tenantId, id);
-    const key = `${model.artifactPrefix}${ARCHIVE}`;
+    const key = keys.within(model.artifactPrefix, ARCHIVE);
     let stat = await this.store.stat(key);
     if (!stat || stat.lastModified < model.updatedAt) {
       const files: string[] = [];
@@ -65,7 +54,7 @@ export class ModelsService {
       upload.catch(() => undefined); // awaited below; a rejection before then must not go unhandled
       try {
         for (const rel of files.sort()) {
-          const source = await this.store.getStream(`${model.artifactPrefix}${rel}`);
+          const source = await this.store.getStream(keys.within(model.artifactPrefix, rel));
           source.on('error', (e: Error) => out.destroy(e));
           zip.addReadStream(source, rel);
         }
@@ -86,20 +75,16 @@ export class ModelsService {
   /** Marks the model deleted and removes its artifacts; refused (409) while an ACTIVE deployment serves it. */
   async delete(tenantId: string, id: string): Promise<void> {
     const model = await this.get(tenantId, id);
-    await withTenant(this.db, tenantId, async (tx) => {
-      await tx.$queryRaw`SELECT id FROM models WHERE id = ${id} FOR UPDATE`; // waits for a deploy of it in flight
-      const serving = await tx.deployment.findMany({ where: { modelId: id, status: 'ACTIVE' }, select: { id: true, name: true } });
-      if (serving.length > 0) {
-        throw new ProblemError({
-          status: 409,
-          code: 'CONFLICT',
-          title: 'Model is deployed',
-          detail: `model ${id} is served by ${serving.map((d) => `deployment ${d.id} (${d.name})`).join(', ')}; undeploy it or swap its model first`,
-          extensions: { deployments: serving.map((d) => d.id) },
-        });
-      }
-      await tx.model.update({ where: { id }, data: { status: 'DELETED' } });
-    });
+    const r = await this.models.markDeleted(tenantId, id);
+    if (!r.deleted) {
+      throw new ProblemError({
+        status: 409,
+        code: 'CONFLICT',
+        title: 'Model is deployed',
+        detail: `model ${id} is served by ${r.servedBy.map((d) => `deployment ${d.id} (${d.name})`).join(', ')}; undeploy it or swap its model first`,
+        extensions: { deployments: r.servedBy.map((d) => d.id) },
+      });
+    }
     await this.store.deletePrefix(model.artifactPrefix);
   }
 }

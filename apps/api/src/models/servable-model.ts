@@ -1,8 +1,8 @@
-import type { Model } from '@modelsmith/db';
+import type { Task } from '@modelsmith/db';
 import { ProblemError } from '@modelsmith/http';
 
 /** Throws a 422 unless the model can answer image predictions (online or batch). */
-export function assertServable(model: Model): void {
+export function assertServable(model: { id: string; task: Task; manifest: unknown }): void {
   if (model.task === 'IMAGE_CLASSIFICATION' && model.manifest !== null) return;
   throw new ProblemError({
     status: 422,

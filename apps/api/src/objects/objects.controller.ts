@@ -3,7 +3,8 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import { ProblemError } from '@modelsmith/http';
-import { contentDisposition, FsObjectStore, StorageError, OBJECT_STORE, ObjectUrlRefused, OBJECTS_ROUTE, pathToKey, type ObjectGrant, type ObjectStore } from '@modelsmith/storage';
+import { contentDisposition, FsObjectStore, StorageError, ObjectUrlRefused, OBJECTS_ROUTE, pathToKey, type ObjectGrant, type ObjectStore } from '@modelsmith/storage';
+import { OBJECT_STORE } from '@modelsmith/storage/nest';
 import { Public } from '../auth/decorators';
 import { objectProblem, urlRefused } from './object-problems';
 

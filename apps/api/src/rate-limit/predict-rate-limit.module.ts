@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
-import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
+import type { AppConfig } from '@modelsmith/config';
+import { APP_CONFIG } from '@modelsmith/config/nest';
 import { KeyRateLimiter } from '@modelsmith/http';
 import { PredictRateLimitGuard } from './predict-rate-limit.guard';
 

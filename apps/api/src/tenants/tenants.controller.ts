@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Inject, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { SYSTEM_PRISMA, type PrismaClient } from '@modelsmith/db';
+import type { PrismaClient } from '@modelsmith/db';
+import { SYSTEM_PRISMA } from '@modelsmith/db/nest';
 import { OperatorOnly } from '../auth/decorators';
 import { ProblemError } from '@modelsmith/http';
 import { PageQueryDto, page } from '../common/pagination';

@@ -1,8 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsNumber, IsObject, IsOptional, IsString, Max, MaxLength, Min, ValidateNested } from 'class-validator';
-
-export const TRAINING_MODES = ['fast', 'balanced', 'best'] as const;
+import { TRAINING_MODES } from '@modelsmith/contracts';
 
 export class TrainingBudgetDto {
   @ApiPropertyOptional({ minimum: 1, maximum: 1440, description: 'Wall-clock limit; when reached the best model so far is kept' })

@@ -2,9 +2,11 @@ import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { IncomingMessage } from 'node:http';
 import { LRUCache } from 'lru-cache';
-import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
+import type { AppConfig } from '@modelsmith/config';
+import { APP_CONFIG } from '@modelsmith/config/nest';
 import { apiKeyEventsChannel, scopeSatisfies } from '@modelsmith/contracts';
-import { ApiKeyAuthService, bearerToken, forbiddenScope, hashKey, unauthenticated, type TenantPrincipal } from '@modelsmith/http';
+import { bearerToken, forbiddenScope, hashKey, unauthenticated, type TenantPrincipal } from '@modelsmith/http';
+import { ApiKeyAuthService } from '@modelsmith/http/nest';
 import { onNotices, REDIS_SUBSCRIBER } from '../redis.provider';
 
 /**

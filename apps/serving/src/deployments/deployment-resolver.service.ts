@@ -1,8 +1,9 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
+import type { AppConfig } from '@modelsmith/config';
+import { APP_CONFIG } from '@modelsmith/config/nest';
 import { deploymentEventsChannel } from '@modelsmith/contracts';
-import { APP_PRISMA, withTenant, type PrismaClient } from '@modelsmith/db';
+import { ModelStore } from '@modelsmith/jobs';
 import { isUuid, notFound, ProblemError } from '@modelsmith/http';
 import { LRUCache } from 'lru-cache';
 import type { ModelRef } from '@modelsmith/serving';
@@ -47,7 +48,7 @@ export class DeploymentResolver implements OnModuleInit {
   private readonly firstLoads = new Map<string, Promise<Entry>>();
 
   constructor(
-    @Inject(APP_PRISMA) private readonly db: PrismaClient,
+    private readonly models: ModelStore,
     @Inject(REDIS_SUBSCRIBER) private readonly subscriber: Redis,
     @Inject(ENGINE) private readonly engine: Engine,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -128,20 +129,14 @@ export class DeploymentResolver implements OnModuleInit {
   }
 
   private async read(tenantId: string, deploymentId: string): Promise<ResolvedDeployment | null> {
-    const row = await withTenant(this.db, tenantId, (tx) =>
-      tx.deployment.findFirst({
-        where: { id: deploymentId },
-        select: { id: true, status: true, config: true, model: { select: { id: true, status: true, artifactPrefix: true, updatedAt: true } } },
-      }),
-    );
-    if (!row) return null;
-    const config = (row.config ?? {}) as { topK?: unknown };
+    const target = await this.models.deploymentTarget(tenantId, deploymentId);
+    if (!target) return null;
     return {
-      id: row.id,
+      id: target.id,
       tenantId,
-      active: row.status === 'ACTIVE' && row.model.status === 'READY',
-      ref: { modelId: row.model.id, version: row.model.updatedAt.toISOString(), prefix: row.model.artifactPrefix },
-      topK: typeof config.topK === 'number' ? config.topK : null,
+      active: target.active,
+      ref: { modelId: target.model.id, version: target.model.updatedAt.toISOString(), prefix: target.model.artifactPrefix },
+      topK: target.topK,
     };
   }
 }

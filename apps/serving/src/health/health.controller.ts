@@ -1,10 +1,13 @@
 import { Controller, Get, Inject, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { Redis } from 'ioredis';
-import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
-import { SYSTEM_PRISMA, type PrismaClient } from '@modelsmith/db';
+import type { AppConfig } from '@modelsmith/config';
+import { APP_CONFIG } from '@modelsmith/config/nest';
+import type { PrismaClient } from '@modelsmith/db';
+import { SYSTEM_PRISMA } from '@modelsmith/db/nest';
 import { bearerToken, ProblemError, tokensEqual } from '@modelsmith/http';
-import { OBJECT_STORE, type ObjectStore } from '@modelsmith/storage';
+import type { ObjectStore } from '@modelsmith/storage';
+import { OBJECT_STORE } from '@modelsmith/storage/nest';
 import { ENGINE, type Engine } from '../engine.provider';
 import { REDIS } from '../redis.provider';
 

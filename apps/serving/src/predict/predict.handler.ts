@@ -1,8 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import { PinoLogger } from 'nestjs-pino';
-import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
-import { KeyRateLimiter, problemBody, rateLimitHeaders, requestId, toProblem, type TenantPrincipal } from '@modelsmith/http';
+import type { AppConfig } from '@modelsmith/config';
+import { APP_CONFIG } from '@modelsmith/config/nest';
+import { KeyRateLimiter, problemBody, rateLimitHeaders, requestId, type TenantPrincipal } from '@modelsmith/http';
+import { toProblem } from '@modelsmith/http/nest';
 import { PredictAuthService } from '../auth/predict-auth.service';
 import { DeploymentResolver } from '../deployments/deployment-resolver.service';
 import { ENGINE, type Engine } from '../engine.provider';

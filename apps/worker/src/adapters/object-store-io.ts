@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { ByteSource, ShardSink, ShardSource } from '@modelsmith/datasets';
 import { SlottedCheckpointStore, type ArtifactReader, type ArtifactWriter, type CheckpointStore } from '@modelsmith/ml';
-import { objectBytesReader, StorageError, type ObjectStore } from '@modelsmith/storage';
+import { keys, objectBytesReader, StorageError, type ObjectStore } from '@modelsmith/storage';
 
 /** A ByteSource over an object, remembering the first time the object store failed to deliver it. */
 export interface ObjectByteSource extends ByteSource {
@@ -59,17 +59,18 @@ export function objectShardSource(store: ObjectStore): ShardSource {
 }
 
 /**
- * Training checkpoints in the object store, under one job's prefix, in two alternating sealed slots
- * (`<key>.0.ckpt`, `<key>.1.ckpt`): a worker killed while uploading one leaves the other intact.
+ * Training checkpoints of one job in the object store (`keys.jobCheckpoint`), in two alternating
+ * sealed slots (`<key>.0.ckpt`, `<key>.1.ckpt`): a worker killed while uploading one leaves the other intact.
  */
-export function objectCheckpointStore(store: ObjectStore, prefix: string): CheckpointStore {
+export function objectCheckpointStore(store: ObjectStore, tenantId: string, jobId: string): CheckpointStore {
+  const keyOf = (key: string) => keys.jobCheckpoint(tenantId, jobId, `${key}.ckpt`);
   return new SlottedCheckpointStore({
     put: async (key, data) => {
-      await store.putBytes(`${prefix}${key}.ckpt`, data, 'application/octet-stream');
+      await store.putBytes(keyOf(key), data, 'application/octet-stream');
     },
     get: async (key) => {
       try {
-        return new Uint8Array(await store.getBytes(`${prefix}${key}.ckpt`));
+        return new Uint8Array(await store.getBytes(keyOf(key)));
       } catch (e) {
         if (e instanceof StorageError && e.code === 'OBJECT_NOT_FOUND') return null;
         throw e;

@@ -1,25 +1,17 @@
 import { stringify } from 'csv-stringify/sync';
+import { batchPredictOptionsSchema, type BatchOutputFormat, type BatchPredictOptions } from '@modelsmith/contracts';
 import type { ImageClassification } from '@modelsmith/ml';
 
-export const BATCH_OUTPUT_FORMATS = ['jsonl', 'csv'] as const;
-export type BatchOutputFormat = (typeof BATCH_OUTPUT_FORMATS)[number];
-
-export interface BatchPredictOptions {
-  inputKey: string;
-  inputName: string;
-  inputSize: number;
-  format: BatchOutputFormat;
-  topK: number;
-}
-
-/** The options the API stored on a BATCH_PREDICT job, or a reason they are unusable. */
+/**
+ * The options of a BATCH_PREDICT job (libs/contracts `batchPredictOptionsSchema`, as the runner parses
+ * them), or a reason they are unusable.
+ */
 export function parseBatchOptions(raw: unknown): BatchPredictOptions | string {
-  const o = (raw ?? {}) as Partial<Record<keyof BatchPredictOptions, unknown>>;
-  if (typeof o.inputKey !== 'string' || typeof o.inputName !== 'string' || typeof o.inputSize !== 'number') return 'the job names no input archive';
-  const format = o.format ?? 'jsonl';
-  if (!BATCH_OUTPUT_FORMATS.includes(format as BatchOutputFormat)) return `unknown output format ${JSON.stringify(format)}`;
-  const topK = typeof o.topK === 'number' && Number.isInteger(o.topK) && o.topK >= 1 ? Math.min(o.topK, 100) : 3;
-  return { inputKey: o.inputKey, inputName: o.inputName, inputSize: o.inputSize, format: format as BatchOutputFormat, topK };
+  const parsed = batchPredictOptionsSchema.safeParse(raw ?? {});
+  if (parsed.success) return parsed.data;
+  const fields = new Set(parsed.error.issues.map((i) => String(i.path[0] ?? '')));
+  if (fields.has('inputKey') || fields.has('inputName') || fields.has('inputSize') || fields.has('')) return 'the job names no input archive';
+  return parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
 }
 
 /**

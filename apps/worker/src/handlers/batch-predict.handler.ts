@@ -1,17 +1,18 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { PassThrough } from 'node:stream';
 import { once } from 'node:events';
-import { APP_CONFIG, mlBackendOptions, type AppConfig } from '@modelsmith/config';
+import { mlBackendOptions, type AppConfig } from '@modelsmith/config';
+import { APP_CONFIG } from '@modelsmith/config/nest';
 import { JOBS } from '@modelsmith/contracts';
-import { APP_PRISMA, withTenant, type PrismaClient } from '@modelsmith/db';
 import { archiveFiles, IngestionError, openArchive } from '@modelsmith/datasets';
-import { PermanentJobError } from '@modelsmith/jobs';
+import { ModelStore, PermanentJobError } from '@modelsmith/jobs';
 import { initBackend, ModelArtifactError, PreprocessError } from '@modelsmith/ml';
 import { ServingEngine, type ModelRef } from '@modelsmith/serving';
-import { keys, OBJECT_STORE, type ObjectStore } from '@modelsmith/storage';
+import { keys, type ObjectStore } from '@modelsmith/storage';
+import { OBJECT_STORE } from '@modelsmith/storage/nest';
 import { objectArtifactReader, objectByteSource } from '../adapters/object-store-io';
 import { HandlesJob, type JobContext, type JobHandler } from '../runtime/job-handler';
-import { csvHeader, isSkippedEntry, outputLine, parseBatchOptions, type BatchRow } from './batch-predict-output';
+import { csvHeader, isSkippedEntry, outputLine, type BatchRow } from './batch-predict-output';
 
 /** Images classified together; also how often progress is reported. */
 const CHUNK = 16;
@@ -25,28 +26,25 @@ const MAX_IMAGE_BYTES = 32 * 1024 * 1024;
  */
 @Injectable()
 @HandlesJob(JOBS.batchPredict)
-export class BatchPredictHandler implements JobHandler {
+export class BatchPredictHandler implements JobHandler<typeof JOBS.batchPredict> {
   private readonly logger = new Logger('BatchPredict');
 
   constructor(
-    @Inject(APP_PRISMA) private readonly db: PrismaClient,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly models: ModelStore,
   ) {}
 
   /** The uploaded archive is only input: it goes once the job is recorded SUCCEEDED. */
-  async afterSuccess(ctx: JobContext): Promise<void> {
-    const options = parseBatchOptions(ctx.job.options);
-    if (typeof options !== 'string') await this.store.delete(options.inputKey);
+  async afterSuccess(ctx: JobContext<typeof JOBS.batchPredict>): Promise<void> {
+    await this.store.delete(ctx.inputs.options.inputKey);
   }
 
-  async handle(ctx: JobContext): Promise<Record<string, unknown>> {
+  async handle(ctx: JobContext<typeof JOBS.batchPredict>): Promise<Record<string, unknown>> {
     const { tenantId } = ctx.payload;
-    const options = parseBatchOptions(ctx.job.options);
-    if (typeof options === 'string') throw new PermanentJobError('INPUT_MISSING', options);
-    const modelId = ctx.job.modelId;
-    const model = modelId ? await withTenant(this.db, tenantId, (tx) => tx.model.findFirst({ where: { id: modelId, status: 'READY' } })) : null;
-    if (!model) throw new PermanentJobError('MODEL_NOT_FOUND', `model ${modelId ?? '(none)'} does not exist or was deleted`);
+    const { modelId, options } = ctx.inputs;
+    const model = await this.models.getReady(tenantId, modelId);
+    if (!model) throw new PermanentJobError('MODEL_NOT_FOUND', `model ${modelId} does not exist or was deleted`);
     await ctx.progress({ stage: 'loading-model', percent: 0 });
     await initBackend(mlBackendOptions(this.config));
 

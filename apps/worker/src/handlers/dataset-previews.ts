@@ -4,10 +4,6 @@ import { keys, type ObjectStore } from '@modelsmith/storage';
 
 export const PREVIEWS_PER_CLASS = 8;
 
-export function previewKey(tenantId: string, datasetId: string, versionId: string, classIndex: number, n: number): string {
-  return `${keys.datasetVersion(tenantId, datasetId, versionId)}preview/${classIndex}/${n}.png`;
-}
-
 /** Picks up to `perClass` samples of each class, in index order. */
 export function pickPreviewSamples(samples: readonly IndexedSample[], perClass: number): Map<number, IndexedSample[]> {
   const picked = new Map<number, IndexedSample[]>();
@@ -36,7 +32,7 @@ export async function writePreviews(store: ObjectStore, index: ImageShardIndex, 
       const start = sample.offset * index.recordBytes;
       const raw = bytes.subarray(start, start + index.recordBytes);
       const png = await sharp(raw, { raw: { width: index.width, height: index.height, channels: index.channels } }).png().toBuffer();
-      await store.putBytes(previewKey(tenantId, datasetId, versionId, classIndex, n), png, 'image/png');
+      await store.putBytes(keys.datasetPreview(tenantId, datasetId, versionId, classIndex, n), png, 'image/png');
       written++;
     }
   }

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { JOBS, type PayloadOf } from '@modelsmith/contracts';
-import { APP_PRISMA, Prisma, withTenant, type PrismaClient } from '@modelsmith/db';
+import { JOBS } from '@modelsmith/contracts';
 import {
+  DATASET_FORMATS,
   INDEX_KEY,
   ingest,
   IngestionError,
@@ -12,14 +12,13 @@ import {
   type IngestProgress,
   type IngestResult,
 } from '@modelsmith/datasets';
-import { JobInterruptedError, PermanentJobError } from '@modelsmith/jobs';
-import { keys, OBJECT_STORE, type ObjectStore } from '@modelsmith/storage';
+import { DatasetVersionStore, JobInterruptedError, PermanentJobError, type StoredIngestOptions } from '@modelsmith/jobs';
+import { keys, type ObjectStore } from '@modelsmith/storage';
+import { OBJECT_STORE } from '@modelsmith/storage/nest';
 import { HandlesJob, type JobContext, type JobHandler } from '../runtime/job-handler';
 import { objectByteSource, objectShardSink, objectShardSource } from '../adapters/object-store-io';
 import { IncompatibleParentError, mergedReport, mergeWithParent } from './dataset-merge';
 import { writePreviews } from './dataset-previews';
-
-type Payload = PayloadOf<'ingestDataset'>;
 
 const STAGE_LABEL: Record<IngestProgress['stage'], string> = {
   detect: 'detecting format',
@@ -37,17 +36,17 @@ const STAGE_LABEL: Record<IngestProgress['stage'], string> = {
  */
 @Injectable()
 @HandlesJob(JOBS.ingestDataset)
-export class IngestDatasetHandler implements JobHandler<Payload> {
+export class IngestDatasetHandler implements JobHandler<typeof JOBS.ingestDataset> {
   private readonly logger = new Logger('IngestDataset');
 
   constructor(
-    @Inject(APP_PRISMA) private readonly db: PrismaClient,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+    private readonly versions: DatasetVersionStore,
   ) {}
 
-  async handle(ctx: JobContext<Payload>): Promise<Record<string, unknown>> {
+  async handle(ctx: JobContext<typeof JOBS.ingestDataset>): Promise<Record<string, unknown>> {
     const { tenantId, datasetVersionId } = ctx.payload;
-    const version = await withTenant(this.db, tenantId, (tx) => tx.datasetVersion.findUnique({ where: { id: datasetVersionId } }));
+    const version = await this.versions.get(tenantId, datasetVersionId);
     if (!version) throw new PermanentJobError('DATASET_VERSION_NOT_FOUND', `dataset version ${datasetVersionId} does not exist`);
     if (version.status === 'READY') return { datasetVersionId, alreadyReady: true };
     if (!version.sourceKey) throw new PermanentJobError('DATASET_SOURCE_MISSING', 'the dataset version has no uploaded file');
@@ -55,14 +54,14 @@ export class IngestDatasetHandler implements JobHandler<Payload> {
     if (!stat) throw new PermanentJobError('DATASET_SOURCE_MISSING', 'the uploaded file is no longer in the object store');
 
     // Shards, index.json and report.json of this version live under one prefix (index.json is the commit marker).
-    const shardPrefix = `${keys.datasetVersion(tenantId, version.datasetId, version.id)}ingested/`;
+    const shardPrefix = keys.datasetIngestedPrefix(tenantId, version.datasetId, version.id);
     // A previous attempt may have died half way: start from a clean prefix so nothing partial is reused.
     await this.store.deletePrefix(shardPrefix);
-    await this.setVersion(tenantId, datasetVersionId, { status: 'INGESTING', stage: 'starting', percent: 0 });
+    await this.versions.markIngesting(tenantId, datasetVersionId);
 
     const fileName = version.sourceKey.slice(version.sourceKey.lastIndexOf('/') + 1);
     const source = objectByteSource(this.store, version.sourceKey, stat.size, fileName, stat.contentType ?? undefined);
-    const options = { ...(version.options as IngestOptions), keyPrefix: shardPrefix, split: { ...((version.options as IngestOptions).split ?? {}), seed: version.splitSeed }, signal: ctx.signal };
+    const options: IngestOptions = { ...ingestOptionsOf(version.options), keyPrefix: shardPrefix, split: { seed: version.splitSeed }, signal: ctx.signal };
 
     let lastWrite = 0;
     const onProgress = (p: IngestProgress) => {
@@ -74,7 +73,7 @@ export class IngestDatasetHandler implements JobHandler<Payload> {
       void Promise.all([
         ctx.progress({ stage, percent: percent * 0.95, data: { entriesProcessed: p.entriesProcessed, entriesTotal: p.entriesTotal ?? null } }),
         // Conditional: a late write must not relabel a version that has already ended.
-        withTenant(this.db, tenantId, (tx) => tx.datasetVersion.updateMany({ where: { id: datasetVersionId, status: 'INGESTING' }, data: { stage, percent } })),
+        this.versions.ingestProgress(tenantId, datasetVersionId, stage, percent),
       ]).catch((e: unknown) => this.logger.warn(`progress not recorded: ${String(e)}`));
     };
 
@@ -99,16 +98,7 @@ export class IngestDatasetHandler implements JobHandler<Payload> {
         previews,
       };
       ctx.throwIfStopped();
-      await this.setVersion(tenantId, datasetVersionId, {
-        status: 'READY',
-        stage: 'ready',
-        percent: 100,
-        format: report.format,
-        shardPrefix,
-        stats: stats,
-        report: report as unknown as Prisma.InputJsonValue,
-        readyAt: new Date(),
-      });
+      await this.versions.markReady(tenantId, datasetVersionId, { format: report.format, shardPrefix, stats, report: { ...report } });
       return { datasetVersionId, samples: report.totals.samples, classes: report.classes.length, warnings: report.warnings.length };
     } catch (e) {
       // The version's final state is written with the job's (JobStore.finish, one transaction): FAILED
@@ -116,7 +106,7 @@ export class IngestDatasetHandler implements JobHandler<Payload> {
       // resumes elsewhere, sends the version back to the queue here.
       if (ctx.signal.aborted) {
         if (ctx.signal.reason instanceof JobInterruptedError) {
-          await this.setVersion(tenantId, datasetVersionId, { status: 'QUEUED', stage: 'interrupted' }).catch(() => undefined);
+          await this.versions.markInterrupted(tenantId, datasetVersionId).catch(() => undefined);
         }
         throw ctx.signal.reason;
       }
@@ -133,7 +123,7 @@ export class IngestDatasetHandler implements JobHandler<Payload> {
 
   /** Adds the parent version's samples to this one and rewrites the index (the commit marker) last. */
   private async mergeParent(tenantId: string, parentId: string, shardPrefix: string, result: IngestResult): Promise<IngestResult> {
-    const parent = await withTenant(this.db, tenantId, (tx) => tx.datasetVersion.findUnique({ where: { id: parentId } }));
+    const parent = await this.versions.get(tenantId, parentId);
     if (!parent || parent.status !== 'READY' || !parent.shardPrefix) {
       throw new IngestionError('invalid_options', `parent version ${parentId} is not READY; a version can only extend a ready one`, { field: 'parentVersionId' });
     }
@@ -149,12 +139,21 @@ export class IngestDatasetHandler implements JobHandler<Payload> {
       throw e;
     }
     const report = mergedReport(result.report, merged.index, merged.summary);
-    await this.store.putBytes(`${shardPrefix}${REPORT_KEY}`, Buffer.from(JSON.stringify(report, null, 2)), 'application/json');
-    await this.store.putBytes(`${shardPrefix}${INDEX_KEY}`, Buffer.from(JSON.stringify(merged.index)), 'application/json');
+    await this.store.putBytes(keys.within(shardPrefix, REPORT_KEY), Buffer.from(JSON.stringify(report, null, 2)), 'application/json');
+    await this.store.putBytes(keys.within(shardPrefix, INDEX_KEY), Buffer.from(JSON.stringify(merged.index)), 'application/json');
     return { ...result, index: merged.index, report };
   }
+}
 
-  private async setVersion(tenantId: string, id: string, data: Prisma.DatasetVersionUpdateInput): Promise<void> {
-    await withTenant(this.db, tenantId, (tx) => tx.datasetVersion.update({ where: { id }, data }));
-  }
+/** The stored ingestion options in libs/datasets' form (the API wrote them from validated fields). */
+function ingestOptionsOf(o: StoredIngestOptions): IngestOptions {
+  const format = DATASET_FORMATS.find((f) => f === o.format);
+  return {
+    ...(format ? { format } : {}),
+    ...(o.target !== undefined ? { target: o.target } : {}),
+    ...(o.textColumn !== undefined ? { textColumn: o.textColumn } : {}),
+    ...(o.labelColumn !== undefined ? { labelColumn: o.labelColumn } : {}),
+    ...(o.splitColumn !== undefined ? { splitColumn: o.splitColumn } : {}),
+    ...(o.image ? { image: o.image } : {}),
+  };
 }

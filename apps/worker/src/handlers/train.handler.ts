@@ -1,15 +1,18 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { APP_CONFIG, mlBackendOptions, type AppConfig } from '@modelsmith/config';
+import { mlBackendOptions, type AppConfig } from '@modelsmith/config';
+import { APP_CONFIG } from '@modelsmith/config/nest';
 import { JOBS, type JobRef } from '@modelsmith/contracts';
-import { APP_PRISMA, Prisma, withTenant, type PrismaClient } from '@modelsmith/db';
+import type { Prisma } from '@modelsmith/db';
 import { loadShardIndex } from '@modelsmith/datasets';
-import { JobStore, PermanentJobError } from '@modelsmith/jobs';
+import { DatasetVersionStore, JobStore, ModelStore, PermanentJobError, type NotTrainable } from '@modelsmith/jobs';
 import { initBackend, ModelZoo, ZooError, type BackboneSpec, type EpochLog } from '@modelsmith/ml';
-import { keys, OBJECT_STORE, type ObjectStore } from '@modelsmith/storage';
+import { keys, type ObjectStore } from '@modelsmith/storage';
+import { OBJECT_STORE } from '@modelsmith/storage/nest';
 import { objectArtifactReader, objectArtifactWriter, objectCheckpointStore, objectShardSource } from '../adapters/object-store-io';
 import { HandlesJob, type JobContext, type JobHandler } from '../runtime/job-handler';
 import { runImageClassification, type PipelineModel, type PipelineProgress } from '../training/image-classification';
-import { buildRecipe, chooseBackbone, TRAINING_MODES, type ImageClassificationOptions, type TrainingMode } from '../training/recipe';
+import { parseMetricHistory, type EpochRecord } from '../training/metric-history';
+import { buildRecipe, chooseBackbone } from '../training/recipe';
 import { cachingShardSource } from '../training/shard-batches';
 
 /** The wall-clock budget ran out: stop training and keep the best model so far. */
@@ -20,11 +23,6 @@ export class BudgetExceeded extends Error {
 const SHARD_CACHE_BYTES = 512 * 1024 * 1024;
 const PROGRESS_EVERY_MS = 2_000;
 
-interface Budget {
-  maxMinutes?: number;
-  maxTrials?: number;
-}
-
 /**
  * Trains an image classifier for a TRAIN job: streams the dataset version's shards, builds
  * backbone + head from the zoo, trains by the default recipe (checkpointing to the object store, so a
@@ -33,15 +31,16 @@ interface Budget {
  */
 @Injectable()
 @HandlesJob(JOBS.train)
-export class TrainHandler implements JobHandler {
+export class TrainHandler implements JobHandler<typeof JOBS.train> {
   private readonly logger = new Logger('Train');
   private backend?: Promise<unknown>;
 
   constructor(
-    @Inject(APP_PRISMA) private readonly db: PrismaClient,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly jobs: JobStore,
+    private readonly versions: DatasetVersionStore,
+    private readonly models: ModelStore,
   ) {}
 
   private ensureBackend(): Promise<unknown> {
@@ -49,22 +48,19 @@ export class TrainHandler implements JobHandler {
     return this.backend;
   }
 
-  async handle(ctx: JobContext): Promise<Record<string, unknown>> {
+  async handle(ctx: JobContext<typeof JOBS.train>): Promise<Record<string, unknown>> {
     const ref = ctx.payload;
     const job = ctx.job;
+    const { datasetVersionId, mode, budget, options } = ctx.inputs;
     await ctx.progress({ stage: 'preparing', percent: 0 });
-    if (!job.datasetVersionId) throw new PermanentJobError('DATASET_VERSION_MISSING', 'the job names no dataset version');
-    const version = await withTenant(this.db, ref.tenantId, (tx) => tx.datasetVersion.findUnique({ where: { id: job.datasetVersionId! }, include: { dataset: true } }));
-    if (!version || version.status !== 'READY' || !version.shardPrefix) {
-      throw new PermanentJobError('DATASET_NOT_READY', `dataset version ${job.datasetVersionId} is not ready for training`);
-    }
+    const check = await this.versions.checkTrainable(ref.tenantId, datasetVersionId);
+    if (!check.ok) throw notTrainable(datasetVersionId, check);
+    const version = check.version;
     await this.ensureBackend();
     const shards = cachingShardSource(objectShardSource(this.store), SHARD_CACHE_BYTES);
     const index = await loadShardIndex(shards, version.shardPrefix);
     if (index.kind !== 'image') throw new PermanentJobError('TASK_UNSUPPORTED', `only image classification trains today; this dataset is ${index.kind}`);
 
-    const options = (job.options ?? {}) as ImageClassificationOptions;
-    const mode: TrainingMode = (TRAINING_MODES as readonly string[]).includes(job.mode ?? '') ? (job.mode as TrainingMode) : 'balanced';
     const zoo = new ModelZoo({ reader: objectArtifactReader(this.store) });
     const shape = {
       height: index.height,
@@ -81,13 +77,11 @@ export class TrainHandler implements JobHandler {
       throw e;
     }
     const recipe = buildRecipe(spec, shape, mode, options);
-    const report = version.report as { image?: { cache?: { fit?: 'cover' | 'contain' | 'fill' } } } | null;
 
     // The budget counts from the job's first start, across worker restarts.
     const controller = new AbortController();
     const onAbort = () => controller.abort(ctx.signal.reason);
     ctx.signal.addEventListener('abort', onAbort, { once: true });
-    const budget = (job.budget ?? {}) as Budget;
     let timer: NodeJS.Timeout | undefined;
     if (budget.maxMinutes) {
       const origin = (job.startedAt ?? new Date()).getTime();
@@ -95,7 +89,7 @@ export class TrainHandler implements JobHandler {
       timer = setTimeout(() => controller.abort(new BudgetExceeded(`the ${budget.maxMinutes}-minute budget was reached`)), remaining);
     }
 
-    const history = this.historyOf(job.metricHistory);
+    const history = parseMetricHistory(job.metricHistory);
     let lastProgress = 0;
     const modelId = job.id;
     const modelPrefix = keys.model(ref.tenantId, modelId);
@@ -108,10 +102,10 @@ export class TrainHandler implements JobHandler {
           zoo,
           spec,
           recipe,
-          checkpoints: objectCheckpointStore(this.store, keys.jobCheckpointsPrefix(ref.tenantId, job.id)),
+          checkpoints: objectCheckpointStore(this.store, ref.tenantId, job.id),
           writer: objectArtifactWriter(this.store),
           modelPrefix,
-          fit: report?.image?.cache?.fit ?? 'cover',
+          fit: version.report?.image?.cache?.fit ?? 'cover',
         },
         {
           signal: controller.signal,
@@ -126,7 +120,7 @@ export class TrainHandler implements JobHandler {
         },
       );
       await ctx.progress({ stage: 'exporting', percent: 99 });
-      await this.store.putBytes(`${modelPrefix}training-curves.json`, Buffer.from(JSON.stringify(history, null, 2)), 'application/json');
+      await this.store.putBytes(keys.modelFile(ref.tenantId, modelId, 'training-curves.json'), Buffer.from(JSON.stringify(history, null, 2)), 'application/json');
       const events = await this.jobs.events(ref.tenantId, job.id, 0, 100_000);
       const log = events.map((e) => JSON.stringify({ seq: e.seq, at: e.createdAt, type: e.type, stage: e.stage, percent: e.percent, message: e.message, data: e.data })).join('\n');
       await this.store.putBytes(keys.jobLog(ref.tenantId, job.id, 'events.jsonl'), Buffer.from(log + '\n'), 'application/x-ndjson');
@@ -146,15 +140,11 @@ export class TrainHandler implements JobHandler {
   }
 
   /** Checkpoints go only once the job is recorded SUCCEEDED: a crash before that resumes from them. */
-  async afterSuccess(ctx: JobContext): Promise<void> {
+  async afterSuccess(ctx: JobContext<typeof JOBS.train>): Promise<void> {
     await this.store.deletePrefix(keys.jobCheckpointsPrefix(ctx.payload.tenantId, ctx.payload.jobId));
   }
 
-  private historyOf(raw: unknown): Array<EpochLog & { phase: string }> {
-    return Array.isArray(raw) ? (raw as Array<EpochLog & { phase: string }>) : [];
-  }
-
-  private async reportProgress(ctx: JobContext, p: PipelineProgress): Promise<void> {
+  private async reportProgress(ctx: JobContext<typeof JOBS.train>, p: PipelineProgress): Promise<void> {
     const t = p.train;
     await ctx.progress({
       stage: 'training',
@@ -165,7 +155,7 @@ export class TrainHandler implements JobHandler {
   }
 
   /** Per-epoch metric history on the job row; epochs replayed after a resume are not duplicated. */
-  private async recordEpoch(ref: JobRef, history: Array<EpochLog & { phase: string }>, phase: string, log: EpochLog): Promise<void> {
+  private async recordEpoch(ref: JobRef, history: EpochRecord[], phase: string, log: EpochLog): Promise<void> {
     if (history.some((h) => h.phase === phase && h.epoch === log.epoch)) return;
     history.push({ ...log, phase });
     const best = Math.max(...history.map((h) => h.val_accuracy ?? h.accuracy));
@@ -174,31 +164,40 @@ export class TrainHandler implements JobHandler {
   }
 
   private async saveModel(
-    ctx: JobContext,
+    ctx: JobContext<typeof JOBS.train>,
     m: PipelineModel,
-    o: { modelId: string; modelPrefix: string; recipe: unknown; version: { id: string; datasetId: string; name: string } },
+    o: { modelId: string; modelPrefix: string; recipe: object; version: { id: string; datasetId: string; name: string } },
   ): Promise<void> {
     const { tenantId } = ctx.payload;
     await ctx.progress({ stage: 'evaluating', message: `${m.phase}: test accuracy ${(m.report.accuracy * 100).toFixed(2)}% on ${m.report.numSamples} held-out images` });
-    await this.store.putBytes(`${o.modelPrefix}evaluation.json`, Buffer.from(JSON.stringify(m.report, null, 2)), 'application/json');
+    await this.store.putBytes(keys.modelFile(tenantId, o.modelId, 'evaluation.json'), Buffer.from(JSON.stringify(m.report, null, 2)), 'application/json');
     const sizeBytes = m.manifest.files.reduce((s, f) => s + f.size, 0);
-    const data = {
-      name: `${o.version.name} (${m.manifest.backboneId})`,
-      task: 'IMAGE_CLASSIFICATION' as const,
-      backbone: m.manifest.backboneId,
-      status: 'READY' as const,
-      artifactPrefix: o.modelPrefix,
-      manifest: m.manifest as unknown as Prisma.InputJsonValue,
-      metrics: m.manifest.metrics as Prisma.InputJsonValue,
-      report: m.report as unknown as Prisma.InputJsonValue,
-      recipe: { ...(o.recipe as object), phase: m.phase, final: m.final } as Prisma.InputJsonValue,
-      sizeBytes: BigInt(sizeBytes),
+    await this.models.saveTrained(tenantId, {
+      id: o.modelId,
+      jobId: ctx.job.id,
       datasetVersionId: o.version.id,
-    };
-    await withTenant(this.db, tenantId, (tx) =>
-      tx.model.upsert({ where: { id: o.modelId }, create: { id: o.modelId, tenantId, jobId: ctx.job.id, ...data }, update: data }),
-    );
+      name: `${o.version.name} (${m.manifest.backboneId})`,
+      backbone: m.manifest.backboneId,
+      artifactPrefix: o.modelPrefix,
+      manifest: m.manifest,
+      report: { ...m.report },
+      recipe: { ...o.recipe, phase: m.phase, final: m.final },
+      sizeBytes,
+    });
     await this.jobs.update(ctx.payload, { bestMetric: m.report.accuracy });
     this.logger.log(`job ${ctx.job.id}: model ${o.modelId} ${m.final ? 'final' : 'early'} accuracy ${m.report.accuracy.toFixed(4)}`);
+  }
+}
+
+/** The job's dataset version cannot be trained on (the API checks the same before accepting the job). */
+function notTrainable(id: string, n: NotTrainable): PermanentJobError {
+  switch (n.reason) {
+    case 'NOT_FOUND':
+    case 'NOT_READY':
+      return new PermanentJobError('DATASET_NOT_READY', `dataset version ${id} is not ready for training`);
+    case 'TASK_MISMATCH':
+      return new PermanentJobError('TASK_UNSUPPORTED', `only image classification trains today; this dataset is ${n.task}`);
+    case 'TOO_FEW_IMAGES':
+      return new PermanentJobError('TOO_FEW_IMAGES', `classes with too few training images: ${n.classes.map((c) => `${c.name} (${c.train})`).join(', ')}`);
   }
 }

@@ -1,7 +1,9 @@
 import { Controller, Get, HttpCode, Inject, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { QUEUE_MAP, type QueueMap } from '@modelsmith/jobs';
-import { SYSTEM_PRISMA, type PrismaClient } from '@modelsmith/db';
+import type { QueueMap } from '@modelsmith/jobs';
+import { QUEUE_MAP } from '@modelsmith/jobs/nest';
+import type { PrismaClient } from '@modelsmith/db';
+import { SYSTEM_PRISMA } from '@modelsmith/db/nest';
 import { WORKER_ID } from '../runtime/job-runner.service';
 import { ShutdownSignal } from '../runtime/shutdown-signal';
 

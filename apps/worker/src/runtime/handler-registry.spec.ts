@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { JobDefinition } from '@modelsmith/contracts';
 import { buildHandlerMap, HandlerRegistrationError } from './handler-registry';
 
-const def = (name: string): JobDefinition => ({ name, version: 1, payload: z.object({}), queues: ['cpu'], kind: 'NOOP' });
+const def = (name: string): JobDefinition => ({ name, version: 1, payload: z.object({}), inputs: z.object({}), queues: ['cpu'], kind: 'NOOP' });
 const a = def('a');
 const b = def('b');
 

@@ -1,5 +1,6 @@
 import { SetMetadata } from '@nestjs/common';
-import type { JobDefinition, JobRef } from '@modelsmith/contracts';
+import type { z } from 'zod';
+import type { InputsOf, JobDefinition, JobRef } from '@modelsmith/contracts';
 import type { Job } from '@modelsmith/db';
 import type { JobProgress } from '@modelsmith/jobs';
 
@@ -8,8 +9,10 @@ export const JOB_HANDLER = 'modelsmith:job-handler';
 /** Marks a provider as the handler of one job definition. Boot fails unless each definition has exactly one. */
 export const HandlesJob = (def: JobDefinition) => SetMetadata(JOB_HANDLER, def);
 
-export interface JobContext<P extends JobRef = JobRef> {
-  readonly payload: P;
+export interface JobContext<D extends JobDefinition = JobDefinition> {
+  readonly payload: z.output<D['payload']> & JobRef;
+  /** The row's inputs, parsed with the definition's schema before the handler runs. */
+  readonly inputs: InputsOf<D>;
   readonly job: Job;
   /** Aborted when the owner cancels the job (reason: JobCancelledError) or the worker shuts down (JobInterruptedError). */
   readonly signal: AbortSignal;
@@ -19,13 +22,13 @@ export interface JobContext<P extends JobRef = JobRef> {
   throwIfStopped(): void;
 }
 
-export interface JobHandler<P extends JobRef = JobRef> {
+export interface JobHandler<D extends JobDefinition = JobDefinition> {
   /** Returns the JSON result stored on the job row. */
-  handle(ctx: JobContext<P>): Promise<Record<string, unknown> | void>;
+  handle(ctx: JobContext<D>): Promise<Record<string, unknown> | void>;
   /**
    * Housekeeping once the job is recorded SUCCEEDED, such as deleting what a retry would have needed
    * (checkpoints): done before that, a crash in between left a retry with nothing to resume from.
    * A failure here is logged and never changes the job's outcome.
    */
-  afterSuccess?(ctx: JobContext<P>, result: Record<string, unknown>): Promise<void>;
+  afterSuccess?(ctx: JobContext<D>, result: Record<string, unknown>): Promise<void>;
 }

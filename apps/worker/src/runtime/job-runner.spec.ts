@@ -4,20 +4,14 @@ import type { JobStore } from '@modelsmith/jobs';
 import type { JobContext, JobHandler } from './job-handler';
 import { JobRunner } from './job-runner';
 
-// The package index also loads its Nest queue module (ESM-only @nestjs/bullmq); the runner needs only
-// the error classes.
-jest.mock('@modelsmith/jobs', () => ({
-  ...jest.requireActual<object>('@modelsmith/jobs/errors'),
-  JobNotFoundError: class JobNotFoundError extends Error {},
-}));
 
 /** The order of what the runner records and calls, with a store that only keeps that record. */
-function setup(handler: JobHandler, opts: { cancelRequested?: () => boolean; bullJob?: Partial<BullJob> } = {}) {
+function setup(handler: JobHandler, opts: { cancelRequested?: () => boolean; bullJob?: Partial<BullJob>; row?: Record<string, unknown> } = {}) {
   const calls: string[] = [];
   const store = {
     startOrDefer: async () => {
       calls.push('start');
-      return { id: 'j1', cancelRequestedAt: null };
+      return { id: 'j1', cancelRequestedAt: null, datasetVersionId: null, modelId: null, mode: null, budget: null, options: null, ...opts.row };
     },
     finish: async (_ref: unknown, status: string, o?: { failureCode?: string }) => {
       calls.push(`finish ${status}${o?.failureCode ? ` ${o.failureCode}` : ''}`);
@@ -121,6 +115,26 @@ describe('JobRunner', () => {
     const { calls, run } = setup({ handle: async () => ({}) }, { bullJob: { name: 'nobody.handles@v9' } });
     await expect(run()).rejects.toMatchObject({ name: 'UnrecoverableError', message: 'no handler for job nobody.handles@v9' });
     expect(calls).toEqual(['finish FAILED JOB_UNKNOWN']);
+  });
+
+  it('hands the handler the row inputs parsed by the job definition', async () => {
+    let seen: unknown;
+    const { run } = setup({ handle: async (ctx) => void (seen = ctx.inputs) }, { row: { options: { durationMs: 5, accelerator: 'cpu' } } });
+    await run();
+    expect(seen).toEqual({ options: { durationMs: 5, accelerator: 'cpu' } });
+  });
+
+  it('fails a job whose row inputs do not parse, for good, without running the handler', async () => {
+    const { calls, run } = setup(
+      {
+        handle: async () => {
+          calls.push('handle');
+        },
+      },
+      { row: { options: { durationMs: -1 } } },
+    );
+    await expect(run()).rejects.toMatchObject({ name: 'UnrecoverableError', message: expect.stringMatching(/options\.durationMs/) });
+    expect(calls).toEqual(['start', 'finish FAILED INVALID_JOB_INPUTS']);
   });
 
   it('fails a delivery whose payload names no job row without touching any row', async () => {

@@ -1,5 +1,5 @@
 import { UnrecoverableError, WaitingError, type Job as BullJob } from 'bullmq';
-import { definitionForBullName, jobRef, type JobRef } from '@modelsmith/contracts';
+import { definitionForBullName, InvalidJobInputsError, jobRef, parseRowInputs, type JobRef } from '@modelsmith/contracts';
 import {
   JobCancelledError,
   JobInterruptedError,
@@ -30,7 +30,8 @@ function describe(e: unknown): string {
 }
 
 /**
- * One delivery of one job: validates the payload, moves the row to RUNNING, runs the handler with an
+ * One delivery of one job: validates the payload, moves the row to RUNNING, parses the row's inputs
+ * with the job definition's schema (INVALID_JOB_INPUTS fails the job for good), runs the handler with an
  * AbortSignal that fires on cancellation or shutdown, and records the outcome. Idempotent: a
  * redelivered job that is already terminal is skipped. Permanent failures become BullMQ
  * UnrecoverableErrors; transient ones are rethrown so BullMQ retries with back-off; on shutdown the job
@@ -49,7 +50,9 @@ export class JobRunner {
     if (!def || !handler) return this.refuse(bullJob, 'JOB_UNKNOWN', `no handler for job ${bullJob.name}`);
     const parsed = def.payload.safeParse(bullJob.data);
     if (!parsed.success) return this.refuse(bullJob, 'INVALID_JOB_PAYLOAD', `invalid payload for ${bullJob.name}: ${parsed.error.message}`);
-    const ref = parsed.data as JobRef;
+    // Every definition's payload extends jobRef (ids only), so the parsed payload is at least a JobRef.
+    const payload = parsed.data as JobRef;
+    const ref: JobRef = { tenantId: payload.tenantId, jobId: payload.jobId };
 
     let job;
     try {
@@ -66,6 +69,14 @@ export class JobRunner {
       await this.store.finish(ref, 'CANCELLED', { message: 'cancelled before it started' });
       return { cancelled: true };
     }
+    let inputs;
+    try {
+      inputs = parseRowInputs(def, job);
+    } catch (e) {
+      if (!(e instanceof InvalidJobInputsError)) throw e;
+      await this.store.finish(ref, 'FAILED', { failureCode: e.code, failureReason: e.message });
+      throw new UnrecoverableError(e.message);
+    }
 
     const controller = new AbortController();
     const onShutdown = () => controller.abort(new JobInterruptedError());
@@ -81,7 +92,8 @@ export class JobRunner {
     }, this.opts.cancelPollMs ?? 1_000);
 
     const ctx: JobContext = {
-      payload: ref,
+      payload,
+      inputs,
       job,
       signal: controller.signal,
       progress: (p: JobProgress) => this.store.progress(ref, p),

@@ -3,7 +3,8 @@ import { Inject, Logger, OnModuleInit } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { QUEUES } from '@modelsmith/contracts';
 
-import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
+import type { AppConfig } from '@modelsmith/config';
+import { APP_CONFIG } from '@modelsmith/config/nest';
 import { JobRunnerService } from './job-runner.service';
 
 const workerOptions = { lockDuration: 30_000, stalledInterval: 15_000, maxStalledCount: 5 };

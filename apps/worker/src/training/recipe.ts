@@ -1,21 +1,8 @@
+import type { TrainingMode, TrainingOptions } from '@modelsmith/contracts';
 import type { BackboneSpec } from '@modelsmith/ml';
 
-export const TRAINING_MODES = ['fast', 'balanced', 'best'] as const;
-export type TrainingMode = (typeof TRAINING_MODES)[number];
-
-/** User-facing options of an image-classification job (all optional; validated by the API). */
-export interface ImageClassificationOptions {
-  /** A zoo backbone id, or 'auto' (default). */
-  backbone?: string;
-  /** Total epochs (overrides the mode's default). */
-  epochs?: number;
-  batchSize?: number;
-  learningRate?: number;
-  labelSmoothing?: number;
-  seed?: number;
-  /** Stop when validation loss stops improving (default true). */
-  earlyStopping?: boolean;
-}
+/** User-facing options of an image-classification job (libs/contracts `trainingOptionsSchema`). */
+export type ImageClassificationOptions = TrainingOptions;
 
 export interface DatasetShape {
   height: number;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { requestId } from '../logging';
-import { problemBody } from '../problem.filter';
+import { problemBody } from '../problem-response';
 import { ProblemError } from '../problem';
 
 /** Node's parser errors and the answer each gets (everything else it cannot parse is a 400). */

@@ -2,7 +2,7 @@ import express, { json, urlencoded, type NextFunction, type Request, type Respon
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { gzipSync } from 'node:zlib';
-import { toProblem } from '../problem.filter';
+import { toProblem } from '../nest/problem.filter';
 import { verifyJsonBody } from './json-body';
 
 /** express with the API's body parsers, answering each request with the problem toProblem makes of its error. */

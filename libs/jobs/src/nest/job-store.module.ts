@@ -1,12 +1,17 @@
-import { Global, Module } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from '@modelsmith/config';
-import { APP_PRISMA, SYSTEM_PRISMA, type PrismaClient } from '@modelsmith/db';
+import { Global, Logger, Module } from '@nestjs/common';
+import type { AppConfig } from '@modelsmith/config';
+import { APP_CONFIG } from '@modelsmith/config/nest';
+import type { PrismaClient } from '@modelsmith/db';
+import { APP_PRISMA, SYSTEM_PRISMA } from '@modelsmith/db/nest';
 import { JobStore } from '../job-store';
 import { JobDispatcher, type QueueMap } from '../dispatcher';
 import { JobRouter } from '../routing';
+import { JobSubmitter } from '../submit';
+import { DatasetVersionStore } from '../stores/dataset-version-store';
+import { ModelStore } from '../stores/model-store';
 import { QUEUE_MAP } from './queue.module';
 
-/** JobStore (tenant-scoped, row-level security), JobDispatcher and JobRouter; needs ConfigModule, DbModule and QueueModule. */
+/** JobStore (tenant-scoped, row-level security), JobDispatcher, JobRouter, JobSubmitter, DatasetVersionStore and ModelStore; needs ConfigModule, DbModule and QueueModule. */
 @Global()
 @Module({
   providers: [
@@ -25,7 +30,14 @@ import { QUEUE_MAP } from './queue.module';
       useFactory: (queues: QueueMap, store: JobStore, db: PrismaClient) => new JobDispatcher(queues, store, db),
     },
     { provide: JobRouter, inject: [QUEUE_MAP], useFactory: (queues: QueueMap) => new JobRouter(queues) },
+    {
+      provide: JobSubmitter,
+      inject: [JobStore, JobDispatcher, JobRouter],
+      useFactory: (store: JobStore, dispatcher: JobDispatcher, router: JobRouter) => new JobSubmitter(store, dispatcher, router, new Logger('Jobs')),
+    },
+    { provide: DatasetVersionStore, inject: [APP_PRISMA], useFactory: (db: PrismaClient) => new DatasetVersionStore(db) },
+    { provide: ModelStore, inject: [APP_PRISMA], useFactory: (db: PrismaClient) => new ModelStore(db) },
   ],
-  exports: [JobStore, JobDispatcher, JobRouter],
+  exports: [JobStore, JobDispatcher, JobRouter, JobSubmitter, DatasetVersionStore, ModelStore],
 })
 export class JobStoreModule {}

@@ -135,9 +135,13 @@ describe('native BLAS kernels (libs/ml/native, OpenBLAS on the wasm heap)', () =
     const form = randInt(rand, 0, 3);
     const lead = (side: number) =>
       form === 0 || (form === 3 && side === 1) ? [] : form === side ? [1] : [batch];
-    const aShape = [...lead(1), ta ? k : m, ta ? m : k];
-    const bShape = [...lead(2), tb ? n : k, tb ? k : n];
     const fused = rand() < 0.5;
+    // _FusedMatMul takes rank-3 operands: tfjs-core's fused matMul (dense layers) reshapes both to
+    // [batch, rows, cols] before calling it, and the shipped wasm kernel (the addon-free path) reads
+    // shape[1] and shape[2] as rows and cols. BatchMatMul takes any rank >= 2.
+    const rank3 = (dims: number[]) => (fused && dims.length === 0 ? [1] : dims);
+    const aShape = [...rank3(lead(1)), ta ? k : m, ta ? m : k];
+    const bShape = [...rank3(lead(2)), tb ? n : k, tb ? k : n];
     const inputs: Record<string, { shape: number[]; values: Float32Array }> = {
       a: { shape: aShape, values: randValues(rand, aShape) },
       b: { shape: bShape, values: randValues(rand, bShape) },
@@ -148,7 +152,7 @@ describe('native BLAS kernels (libs/ml/native, OpenBLAS on the wasm heap)', () =
     return versus(kernel, inputs, attrs);
   });
 
-  it('trains a conv net with a constant tensor count (no leaks through the native path)', () => {
+  it(`trains a conv net with a constant tensor count, no leaks (native ${openBlasPresent ? 'on' : 'absent: wasm path'})`, () => {
     const model = tf.sequential({
       layers: [
         tf.layers.conv2d({

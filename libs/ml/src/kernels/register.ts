@@ -13,6 +13,7 @@ import { BN_GRAD_SUMS_KERNEL, registerBatchNormGradient } from './batch-norm-gra
 import { REPEAT_ROWS_KERNEL, registerMeanGradient } from './mean-grad';
 import { BN_TRAIN_GRAD_KERNEL, BN_TRAIN_KERNEL, registerFusedBatchNorm } from './native-batch-norm';
 import { registerClippedRelu } from './relu-max';
+import { explicitSamePadding } from './same-padding';
 
 /** Training kernels the wasm backend of tfjs 4.22 lacks, keyed by kernel name. */
 export const WASM_TRAINING_KERNELS: Readonly<Record<string, tf.KernelFunc>> = {
@@ -52,8 +53,10 @@ export function registerWasmTrainingKernels(): string[] {
     BatchMatMul: untransposedMatMul,
     _FusedMatMul: untransposedMatMul,
     Tile: broadcastingTile,
-    Conv2D: nativeConvForward,
-    FusedConv2D: nativeConvForward,
+    Conv2D: (shipped) => nativeConvForward(explicitSamePadding(shipped, false)),
+    FusedConv2D: (shipped) => nativeConvForward(explicitSamePadding(shipped, false)),
+    DepthwiseConv2dNative: (shipped) => explicitSamePadding(shipped, true),
+    FusedDepthwiseConv2D: (shipped) => explicitSamePadding(shipped, true),
     ...HEAP_KERNEL_WRAPPERS,
   };
   for (const [kernelName, wrap] of Object.entries(wrappers)) {

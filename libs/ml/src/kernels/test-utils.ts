@@ -7,6 +7,9 @@ import * as tf from '@tensorflow/tfjs';
  */
 export const openBlasPresent = spawnSync('cc', ['-E', '-'], { input: '#include <cblas.h>\n' }).status === 0;
 
+/** Why the specs of the native paths skip where the addon cannot be built. */
+export const NO_OPENBLAS = 'needs the native BLAS addon: no OpenBLAS here (apt-get install libopenblas-dev)';
+
 /** mulberry32: small, fast, fixed-seed PRNG for reproducible property tests. */
 export function prng(seed: number): () => number {
   let a = seed >>> 0;

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend';
-import { prng, randValues, relError, useBackend } from './test-utils';
+import { useNativeBlas } from './native-blas';
+import { NO_OPENBLAS, openBlasPresent, prng, randValues, relError, useBackend } from './test-utils';
+import { describeIf } from '../../../../test/support/skip';
 
 /** A MobileNetV2-flavoured net touching every kernel a conv net needs to train. */
 function buildNet(): tf.LayersModel {
@@ -32,7 +34,10 @@ function buildNet(): tf.LayersModel {
   x = apply(tf.layers.conv2d({ filters: 8, kernelSize: 1 }), x);
   const a = apply(tf.layers.maxPooling2d({ poolSize: 2 }), x);
   const b = apply(tf.layers.averagePooling2d({ poolSize: 2 }), x);
-  x = apply(tf.layers.add(), [a, b]);
+  // A filter smaller than its stride with 'same' padding on 4x4 (TensorFlow's total padding along
+  // the height would be -1), which the shipped wasm convolution got wrong (same-padding.ts).
+  const c = apply(tf.layers.conv2d({ filters: 8, kernelSize: [1, 3], strides: 2, padding: 'same' }), x);
+  x = apply(tf.layers.add(), [a, b, c]);
   x = apply(tf.layers.conv2d({ filters: 6, kernelSize: 2, padding: 'valid', activation: 'relu' }), x);
   x = apply(tf.layers.globalAveragePooling2d({}), x);
   return tf.model({ inputs: inp, outputs: apply(tf.layers.dense({ units: 4 }), x) });
@@ -61,10 +66,23 @@ function gradientsOn(backend: 'wasm' | 'cpu'): Float32Array[] {
   return out;
 }
 
-describe('training a conv net on wasm', () => {
+/**
+ * Both configurations of the wasm backend: without the native addon (a machine without
+ * libopenblas-dev, or ML_NATIVE_BLAS=off) and with it (where it is built).
+ */
+const modes = [
+  { native: false, title: 'training a conv net on wasm, native addon off (wasm kernels only)', runs: true },
+  { native: true, title: 'training a conv net on wasm, native addon on', runs: openBlasPresent },
+];
+
+for (const { native, title, runs } of modes) describeIf(runs, NO_OPENBLAS)(title, () => cases(native));
+
+function cases(native: boolean): void {
   beforeAll(async () => {
     await initBackend({ prefer: 'wasm' });
   });
+  beforeEach(() => useNativeBlas(native));
+  afterAll(() => useNativeBlas(true));
 
   it('gives the cpu backend gradients for conv, depthwise, pooling, batch-norm and relu6 layers', () => {
     const wasm = gradientsOn('wasm');
@@ -105,4 +123,4 @@ describe('training a conv net on wasm', () => {
     model.dispose();
     opt.dispose();
   });
-});
+}

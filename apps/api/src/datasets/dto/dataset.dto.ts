@@ -51,7 +51,7 @@ export class DatasetVersionDto {
   @ApiProperty() createdAt!: Date;
   @ApiPropertyOptional({ nullable: true, type: Date }) readyAt!: Date | null;
 
-  static from(v: DatasetVersion): DatasetVersionDto {
+  static from(v: Omit<DatasetVersion, 'stats' | 'options' | 'report'> & { stats: unknown }): DatasetVersionDto {
     return {
       id: v.id,
       datasetId: v.datasetId,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DATASET_FORMATS, type DatasetFormat } from '@modelsmith/datasets';
 import { ProblemError } from '@modelsmith/http';
+import type { StoredIngestOptions } from '@modelsmith/jobs';
 
 /** Ingestion options a client may send with an upload (multipart fields or JSON), validated once. */
 export const ingestOptionsSchema = z
@@ -34,7 +35,7 @@ export function parseIngestOptions(raw: Record<string, unknown>): IngestOptionsI
 }
 
 /** The options stored on the version row and handed to libs/datasets' ingest(). */
-export function toStoredOptions(o: IngestOptionsInput): Record<string, unknown> {
+export function toStoredOptions(o: IngestOptionsInput): StoredIngestOptions {
   return {
     ...(o.format ? { format: o.format } : {}),
     ...(o.target ? { target: o.target } : {}),

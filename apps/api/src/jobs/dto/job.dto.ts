@@ -4,13 +4,13 @@ import { IsDate, IsIn, IsInt, IsObject, IsOptional, IsString, Max, MaxLength, Mi
 import type { Job, JobEvent } from '@modelsmith/db';
 import { ACCELERATORS, type Accelerator } from '@modelsmith/jobs';
 import { IsDateInRange, INT4_MAX } from '../../common/bounds';
+import { JOB_KINDS } from '@modelsmith/contracts';
 import { PageQueryDto } from '../../common/pagination';
 import { CreateTrainingJobFields, TrainingOptionsDto } from '../../training/training-job.dto';
 
 export const JOB_TASKS = ['noop', 'image-classification'] as const;
 export type JobTask = (typeof JOB_TASKS)[number];
 export const JOB_STATUSES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
-export const JOB_KINDS = ['INGEST_DATASET', 'TRAIN', 'EVALUATE', 'EXPORT', 'BATCH_PREDICT', 'NOOP'] as const;
 
 export class JobOptionsDto extends TrainingOptionsDto {
   @ApiPropertyOptional({

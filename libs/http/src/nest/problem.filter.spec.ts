@@ -1,6 +1,7 @@
 import { BadRequestException, NotFoundException } from '@nestjs/common';
-import { isDependencyUnavailable, MAX_DETAIL_CHARS, problemBody, toProblem } from './problem.filter';
-import { ProblemError } from './problem';
+import { ProblemError } from '../problem';
+import { isDependencyUnavailable, MAX_DETAIL_CHARS, problemBody } from '../problem-response';
+import { toProblem } from './problem.filter';
 
 describe('toProblem', () => {
   it('keeps domain problems as they are', () => {

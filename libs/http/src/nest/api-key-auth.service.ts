@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { SYSTEM_PRISMA, type PrismaClient } from '@modelsmith/db';
-import { keyMatchesHash, parseApiKey } from './api-key-format';
-import type { TenantPrincipal } from './principal';
+import type { PrismaClient } from '@modelsmith/db';
+import { SYSTEM_PRISMA } from '@modelsmith/db/nest';
+import { keyMatchesHash, parseApiKey } from '../api-key-format';
+import type { TenantPrincipal } from '../principal';
 
 const LAST_USED_RESOLUTION_MS = 60_000;
 

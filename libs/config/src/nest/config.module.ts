@@ -1,5 +1,5 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
-import type { AppConfig } from './config.schema';
+import type { AppConfig } from '../config.schema';
 
 /** Injection token of the validated, frozen AppConfig. */
 export const APP_CONFIG = Symbol('APP_CONFIG');

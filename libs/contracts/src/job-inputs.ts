@@ -1,0 +1,108 @@
+import { z } from 'zod';
+
+/**
+ * What a job works on and how, as stored on its row (`datasetVersionId`, `modelId`, `mode`, `budget`,
+ * `options`). Each job definition carries a zod schema of these inputs: parsed when the job is
+ * submitted (libs/jobs `JobSubmitter`) and again by the worker before the handler runs, so handlers
+ * read typed values and never cast JSON columns.
+ */
+export interface JobRowInputs {
+  datasetVersionId?: string;
+  modelId?: string;
+  mode?: string;
+  budget?: Record<string, unknown>;
+  options?: Record<string, unknown>;
+}
+
+/** The input columns of a Job row (`@modelsmith/db`'s Job has them). */
+export interface JobInputColumns {
+  datasetVersionId: string | null;
+  modelId: string | null;
+  mode: string | null;
+  budget: unknown;
+  options: unknown;
+}
+
+/** A row's input columns as the definitions' `inputs` schemas see them (NULL columns are absent). */
+export function rowInputs(job: JobInputColumns): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (job.datasetVersionId !== null && job.datasetVersionId !== undefined) out.datasetVersionId = job.datasetVersionId;
+  if (job.modelId !== null && job.modelId !== undefined) out.modelId = job.modelId;
+  if (job.mode !== null && job.mode !== undefined) out.mode = job.mode;
+  if (job.budget !== null && job.budget !== undefined) out.budget = job.budget;
+  if (job.options !== null && job.options !== undefined) out.options = job.options;
+  return out;
+}
+
+const rowId = z.string().min(1).max(64);
+
+export const TRAINING_MODES = ['fast', 'balanced', 'best'] as const;
+export type TrainingMode = (typeof TRAINING_MODES)[number];
+
+/** User-facing options of an image-classification job (all optional). */
+export const trainingOptionsSchema = z.object({
+  /** A zoo backbone id, or 'auto' (default). */
+  backbone: z.string().min(1).max(100).optional(),
+  /** Total epochs (overrides the mode's default). */
+  epochs: z.number().int().min(1).max(200).optional(),
+  batchSize: z.number().int().min(1).max(512).optional(),
+  learningRate: z.number().min(1e-6).max(1).optional(),
+  labelSmoothing: z.number().min(0).max(0.5).optional(),
+  seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+  /** Stop when validation loss stops improving (default true). */
+  earlyStopping: z.boolean().optional(),
+});
+export type TrainingOptions = z.infer<typeof trainingOptionsSchema>;
+
+export const trainingBudgetSchema = z.object({
+  /** Wall-clock limit from the job's first start; when reached the best model so far is kept. */
+  maxMinutes: z.number().int().min(1).max(1440).default(60),
+  /** Upper bound on search trials (the default recipe runs one). */
+  maxTrials: z.number().int().min(1).max(100).default(1),
+});
+
+export const trainInputs = z.object({
+  datasetVersionId: rowId,
+  mode: z.enum(TRAINING_MODES).default('balanced'),
+  budget: trainingBudgetSchema.default({ maxMinutes: 60, maxTrials: 1 }),
+  options: trainingOptionsSchema.default({}),
+});
+export type TrainInputs = z.infer<typeof trainInputs>;
+
+export const ingestDatasetInputs = z.object({ datasetVersionId: rowId });
+
+export const BATCH_OUTPUT_FORMATS = ['jsonl', 'csv'] as const;
+export type BatchOutputFormat = (typeof BATCH_OUTPUT_FORMATS)[number];
+
+export const batchPredictOptionsSchema = z.object({
+  /** Object key of the uploaded archive (libs/storage `keys.batchInput`). */
+  inputKey: z.string().min(1).max(1024),
+  /** The archive's file name as uploaded. */
+  inputName: z.string().max(4096),
+  inputSize: z.number().int().min(0),
+  format: z.enum(BATCH_OUTPUT_FORMATS).default('jsonl'),
+  /** Labels per image, capped at 100. */
+  topK: z
+    .number()
+    .int()
+    .min(1)
+    .transform((k) => Math.min(k, 100))
+    .default(3),
+});
+export type BatchPredictOptions = z.infer<typeof batchPredictOptionsSchema>;
+
+export const batchPredictInputs = z.object({ modelId: rowId, options: batchPredictOptionsSchema });
+
+/**
+ * A diagnostic job. Its options are stored as the client sent them (the accelerator too), so the
+ * object keeps unknown fields; only `durationMs` means something to the worker.
+ */
+export const noopInputs = z.object({
+  options: z
+    .object({
+      /** How long the job runs (ms): 0..10 min; 150 ms when absent. */
+      durationMs: z.number().int().min(0).max(600_000).optional(),
+    })
+    .loose()
+    .optional(),
+});

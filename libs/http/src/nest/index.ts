@@ -1,0 +1,3 @@
+export * from './problem.filter';
+export * from './logger-params';
+export * from './api-key-auth.service';
