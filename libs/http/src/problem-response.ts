@@ -26,13 +26,17 @@ export function isDependencyUnavailable(e: unknown): boolean {
 /** Seconds a client is told to wait before retrying a request that met an unreachable dependency. */
 export const DEPENDENCY_RETRY_AFTER_SECONDS = 2;
 
+/** A detail longer than this is cut: details quote what the client sent, and must not echo it back whole. */
+export const MAX_DETAIL_CHARS = 10_000;
+
 /** The RFC 9457 body of a problem: stable `type` and `code`, the path it answers, the request id. */
 export function problemBody(problem: ProblemError, instance: string | undefined, requestId: string | undefined): string {
+  const detail = problem.detail && problem.detail.length > MAX_DETAIL_CHARS ? `${problem.detail.slice(0, MAX_DETAIL_CHARS)}… (cut)` : problem.detail;
   return JSON.stringify({
     type: `https://modelsmith.dev/problems/${problem.code.toLowerCase().replace(/_/g, '-')}`,
     title: problem.title,
     status: problem.status,
-    ...(problem.detail ? { detail: problem.detail } : {}),
+    ...(detail ? { detail } : {}),
     instance,
     code: problem.code,
     requestId,

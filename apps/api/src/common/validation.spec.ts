@@ -1,11 +1,11 @@
 import type { ArgumentMetadata } from '@nestjs/common';
-import { ProblemError } from '@modelsmith/http';
+import { problemBody, ProblemError } from '@modelsmith/http';
 import { CreateApiKeyDto } from '../api-keys/dto/api-key.dto';
 import { CreateDatasetDto } from '../datasets/dto/dataset.dto';
 import { CreateDeploymentDto } from '../deployments/dto/deployment.dto';
 import { JobEventsQueryDto, ListJobsQueryDto } from '../jobs/dto/job.dto';
 import { CreateTenantDto } from '../tenants/dto/create-tenant.dto';
-import { PlatformValidationPipe } from './validation';
+import { MAX_LISTED_FIELDS, PlatformValidationPipe } from './validation';
 
 // The package index also loads its Nest queue module (ESM-only @nestjs/bullmq); the DTOs need only the accelerator names.
 jest.mock('@modelsmith/jobs', () => jest.requireActual<object>('@modelsmith/jobs/routing'));
@@ -75,5 +75,32 @@ describe('PlatformValidationPipe', () => {
     expect(fields(await problemOf(pipe.transform({ name: 'k', scopes: ['READ'], expiresAt: '99999-01-01T00:00:00Z' }, body(CreateApiKeyDto))))).toEqual(['expiresAt']);
     const future = new Date(Date.now() + 86_400_000).toISOString();
     expect(((await pipe.transform({ name: 'k', scopes: ['READ'], expiresAt: future }, body(CreateApiKeyDto))) as CreateApiKeyDto).expiresAt).toBe(future);
+  });
+
+  it('never echoes the input back whole: long member names are cut and at most 20 fields are listed (the API fuzz got a 65 KB problem for a 30 KB body)', async () => {
+    const long = 'a'.repeat(30_000);
+    const many = Object.fromEntries([...Array(500).keys()].map((i) => [`extra${i}`, 1]));
+    const p = await problemOf(pipe.transform({ name: 'flowers', task: 'image-classification', [long]: { [long]: 1 }, ...many }, body(CreateDatasetDto)));
+    expect(p).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', extensions: { moreErrors: 501 - MAX_LISTED_FIELDS } });
+    expect(fields(p)).toHaveLength(MAX_LISTED_FIELDS);
+    // Still names what is wrong: the field's start and its length.
+    expect(fields(p)[0]).toBe(`${'a'.repeat(120)}… (30000 characters)`);
+    expect(p.detail).toMatch(/; and 481 more field\(s\)$/);
+    expect(problemBody(p, '/v1/datasets', 'r').length).toBeLessThan(16_000);
+  });
+
+  it('cuts long names of members holding control characters the same way', async () => {
+    const p = await problemOf(pipe.transform({ name: 'flowers', task: 'image-classification', ['b'.repeat(10_000)]: '\u0000' }, body(CreateDatasetDto)));
+    expect(fields(p)[0]).toBe(`${'b'.repeat(120)}… (10000 characters)`);
+    expect(problemBody(p, '/v1/datasets', 'r').length).toBeLessThan(2_000);
+  });
+
+  it('refuses a JSON null in a body, naming the member, instead of passing it on as if absent (the API fuzz: computeMinutesPerMonth null was a 500)', async () => {
+    const p = await problemOf(pipe.transform({ name: 'a', computeMinutesPerMonth: null }, body(CreateTenantDto)));
+    expect(p).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+    expect(fields(p)).toEqual(['computeMinutesPerMonth']);
+    expect(fields(await problemOf(pipe.transform({ modelId: '11111111-1111-4111-8111-111111111111', config: { topK: null } }, body(CreateDeploymentDto))))).toEqual(['config.topK']);
+    // Leaving the member out is still fine.
+    expect(await pipe.transform({ name: 'a' }, body(CreateTenantDto))).toBeInstanceOf(CreateTenantDto);
   });
 });

@@ -5,3 +5,4 @@ export * from './json-body';
 export * from './json-depth';
 export * from './multipart';
 export * from './ids';
+export * from './nulls';

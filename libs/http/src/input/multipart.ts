@@ -26,29 +26,45 @@ export const tooManyParts = (what: 'fields' | 'parts' | 'files', limit: number):
  * be parsed (no boundary, malformed content type) instead of busboy's plain Error.
  */
 export function multipartParser(req: IncomingMessage, limits: NonNullable<BusboyConfig['limits']>): Busboy {
+  let parser: Busboy;
   try {
-    return busboy({ headers: req.headers, limits });
+    parser = busboy({ headers: req.headers, limits });
   } catch (e) {
     throw malformedMultipart(e);
   }
+  // Busboy calls its 'field'/'file' listeners from inside the request stream's write: an exception
+  // there would escape into the stream and end the process. It becomes the parser's 'error' instead,
+  // which every caller turns into its answer.
+  const emit = parser.emit.bind(parser) as (event: string | symbol, ...args: unknown[]) => boolean;
+  parser.emit = ((event: string | symbol, ...args: unknown[]) => {
+    if (event === 'error') return emit(event, ...args);
+    try {
+      return emit(event, ...args);
+    } catch (e) {
+      return emit('error', e);
+    }
+  }) as Busboy['emit'];
+  return parser;
 }
 
 /**
  * Checks one text field of a form: not truncated by busboy's `fieldSize` limit, and no control
  * characters in its name or value. Returns the problem to answer, or null when the field is fine.
  */
-export function formFieldProblem(name: string, value: string, info: FieldInfo, maxBytes: number): ProblemError | null {
+export function formFieldProblem(name: string | undefined, value: string | undefined, info: FieldInfo, maxBytes: number): ProblemError | null {
+  // Busboy passes undefined for a part whose Content-Disposition has no (readable) name, whatever its types say.
+  if (typeof name !== 'string') return invalidField('(field name)', 'every form field needs a name (Content-Disposition: form-data; name="…")');
   const badName = findUnsafeCharacter(name);
   if (badName) return invalidField('(field name)', unsafeCharacterMessage(badName));
   if (info.nameTruncated || info.valueTruncated) {
     return new ProblemError({ status: 413, code: 'PAYLOAD_TOO_LARGE', title: 'Form field too large', detail: `${name}: form fields are limited to ${maxBytes} bytes` });
   }
-  const badValue = findUnsafeCharacter(value);
+  const badValue = findUnsafeCharacter(value ?? '');
   return badValue ? invalidField(name, unsafeCharacterMessage(badValue)) : null;
 }
 
 /** Checks the file name a file part declares: no control characters (it is stored and shown). */
-export function fileNameProblem(part: string, fileName: string): ProblemError | null {
-  const bad = findUnsafeCharacter(fileName);
-  return bad ? invalidField(`${part} (file name)`, unsafeCharacterMessage(bad), 'Invalid file name') : null;
+export function fileNameProblem(part: string | undefined, fileName: string | undefined): ProblemError | null {
+  const bad = findUnsafeCharacter(fileName ?? '');
+  return bad ? invalidField(`${part ?? '(unnamed part)'} (file name)`, unsafeCharacterMessage(bad), 'Invalid file name') : null;
 }

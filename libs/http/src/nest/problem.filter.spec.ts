@@ -1,6 +1,6 @@
 import { BadRequestException, NotFoundException } from '@nestjs/common';
 import { ProblemError } from '../problem';
-import { isDependencyUnavailable } from '../problem-response';
+import { isDependencyUnavailable, MAX_DETAIL_CHARS, problemBody } from '../problem-response';
 import { toProblem } from './problem.filter';
 
 describe('toProblem', () => {
@@ -61,5 +61,18 @@ describe('toProblem', () => {
       expect(isDependencyUnavailable(e)).toBe(false);
       expect(toProblem(e).status).toBe(500);
     }
+  });
+});
+
+describe('problemBody', () => {
+  it('writes the RFC 9457 members, the code and the request id', () => {
+    const body = JSON.parse(problemBody(new ProblemError({ status: 404, code: 'NOT_FOUND', title: 'Not found', detail: 'job x does not exist' }), '/v1/jobs/x', 'r1'));
+    expect(body).toEqual({ type: 'https://modelsmith.dev/problems/not-found', title: 'Not found', status: 404, detail: 'job x does not exist', instance: '/v1/jobs/x', code: 'NOT_FOUND', requestId: 'r1' });
+  });
+
+  it('cuts a detail longer than MAX_DETAIL_CHARS, so that a problem never echoes a huge input whole', () => {
+    const body = JSON.parse(problemBody(new ProblemError({ status: 400, code: 'BAD_REQUEST', title: 'Bad', detail: `x${'y'.repeat(200_000)}` }), '/', 'r'));
+    expect(body.detail).toHaveLength(MAX_DETAIL_CHARS + '… (cut)'.length);
+    expect(body.detail.startsWith('xyyy')).toBe(true);
   });
 });
