@@ -3,7 +3,18 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'libs/db/src/generated/**', '.data/**', '**/*.mjs', '**/*.js', 'bench/.*.ts'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'coverage/**',
+      'libs/db/src/generated/**',
+      '.data/**',
+      '**/*.mjs',
+      '**/*.js',
+      'bench/.*.ts',
+    ],
+  },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -20,12 +31,25 @@ export default tseslint.config(
       '@typescript-eslint/unbound-method': 'off',
       'no-restricted-properties': [
         'error',
-        { object: 'process', property: 'env', message: 'Read configuration through @modelsmith/config only.' },
+        {
+          object: 'process',
+          property: 'env',
+          message: 'Read configuration through @modelsmith/config only.',
+        },
       ],
     },
   },
   {
-    files: ['libs/config/src/**/*.ts', 'scripts/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'prisma.config.ts', '**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts'],
+    files: [
+      'libs/config/src/**/*.ts',
+      'scripts/**/*.ts',
+      'test/**/*.ts',
+      'bench/**/*.ts',
+      'prisma.config.ts',
+      '**/*.spec.ts',
+      '**/*.int-spec.ts',
+      '**/*.e2e-spec.ts',
+    ],
     rules: { 'no-restricted-properties': 'off' },
   },
   {
@@ -41,7 +65,8 @@ export default tseslint.config(
             {
               group: ['@nestjs/*', 'nestjs-pino', '@modelsmith/*/nest', '**/nest', '**/nest/*'],
               allowTypeImports: true,
-              message: 'Nest pieces of a lib belong in libs/<lib>/src/nest/ (@modelsmith/<lib>/nest), so that its main barrel loads no Nest.',
+              message:
+                'Nest pieces of a lib belong in libs/<lib>/src/nest/ (@modelsmith/<lib>/nest), so that its main barrel loads no Nest.',
             },
           ],
         },

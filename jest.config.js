@@ -1,9 +1,22 @@
 // Three tiers: co-located unit specs (*.spec.ts), integration specs against real Postgres/Redis/S3
 // (*.int-spec.ts), and end-to-end specs that drive the HTTP API (test/e2e/*.e2e-spec.ts).
-const swc = ['@swc/jest', { jsc: { parser: { syntax: 'typescript', decorators: true }, transform: { legacyDecorator: true, decoratorMetadata: true }, target: 'es2022', keepClassNames: true }, module: { type: 'commonjs' }, sourceMaps: 'inline' }];
+const swc = [
+  '@swc/jest',
+  {
+    jsc: {
+      parser: { syntax: 'typescript', decorators: true },
+      transform: { legacyDecorator: true, decoratorMetadata: true },
+      target: 'es2022',
+      keepClassNames: true,
+    },
+    module: { type: 'commonjs' },
+    sourceMaps: 'inline',
+  },
+];
 const moduleNameMapper = {
   '^@modelsmith/(contracts|config|db|storage|ml|datasets|jobs|http|serving)$': '<rootDir>/libs/$1/src',
-  '^@modelsmith/(contracts|config|db|storage|ml|datasets|jobs|http|serving)/(.*)$': '<rootDir>/libs/$1/src/$2',
+  '^@modelsmith/(contracts|config|db|storage|ml|datasets|jobs|http|serving)/(.*)$':
+    '<rootDir>/libs/$1/src/$2',
 };
 const base = {
   rootDir: __dirname,

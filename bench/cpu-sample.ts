@@ -41,7 +41,12 @@ function machineSeconds(): MachineSample {
 /** Reads the threads of `pid` and of this process, and the machine's idle time; null off Linux. */
 export function sampleCpu(pid: number): CpuSample | null {
   if (process.platform !== 'linux') return null;
-  return { at: performance.now(), threads: threadSeconds(pid), self: threadSeconds(process.pid), machine: machineSeconds() };
+  return {
+    at: performance.now(),
+    threads: threadSeconds(pid),
+    self: threadSeconds(process.pid),
+    machine: machineSeconds(),
+  };
 }
 
 /** CPU seconds over `seconds` of wall time as cores, rounded to 0.01 (/proc counts in 10 ms ticks). */
@@ -56,7 +61,8 @@ const cores = (cpuSeconds: number, seconds: number) => Math.round((cpuSeconds / 
  */
 export function coresBetween(pid: number, a: CpuSample, b: CpuSample) {
   const seconds = (b.at - a.at) / 1000;
-  const delta = (x: Map<number, number>, y: Map<number, number>) => [...y].map(([tid, s]) => [tid, s - (x.get(tid) ?? 0)] as const);
+  const delta = (x: Map<number, number>, y: Map<number, number>) =>
+    [...y].map(([tid, s]) => [tid, s - (x.get(tid) ?? 0)] as const);
   const serving = delta(a.threads, b.threads);
   const main = serving.find(([tid]) => tid === pid)?.[1] ?? 0;
   const others = serving.filter(([tid]) => tid !== pid).sort((x, y) => y[1] - x[1]);

@@ -58,18 +58,44 @@ async function main(): Promise<void> {
     samples,
   };
   const zoo = new ModelZoo();
-  const shape = { height: size, width: size, channels: 3 as const, numClasses: ds.classNames.length, trainSamples: samples.filter((s) => s.split === 'train').length };
+  const shape = {
+    height: size,
+    width: size,
+    channels: 3 as const,
+    numClasses: ds.classNames.length,
+    trainSamples: samples.filter((s) => s.split === 'train').length,
+  };
   const spec = zoo.get(chooseBackbone(values.backbone, shape));
   const recipe = buildRecipe(spec, shape, mode, values.batch ? { batchSize: Number(values.batch) } : {});
   const t0 = Date.now();
   const result = await runImageClassification(
-    { index, shards: { get: () => Promise.resolve(ds.images) }, zoo, spec, recipe, checkpoints: new MemoryCheckpointStore(), writer: new InMemoryArtifactStore(), modelPrefix: 'model/', fit: 'cover' },
+    {
+      index,
+      shards: { get: () => Promise.resolve(ds.images) },
+      zoo,
+      spec,
+      recipe,
+      checkpoints: new MemoryCheckpointStore(),
+      writer: new InMemoryArtifactStore(),
+      modelPrefix: 'model/',
+      fit: 'cover',
+    },
     {
       signal: new AbortController().signal,
       keepModelOnStop: () => false,
       onProgress: () => Promise.resolve(),
-      onEpoch: (phase, l) => Promise.resolve(console.log(`${phase} epoch ${l.epoch + 1}: loss ${l.loss.toFixed(3)} accuracy ${l.accuracy.toFixed(3)} val_accuracy ${l.val_accuracy?.toFixed(3) ?? '-'}`)),
-      onModel: (m) => Promise.resolve(console.log(`model after ${m.phase}: test accuracy ${m.report.accuracy.toFixed(4)} on ${m.report.numSamples}`)),
+      onEpoch: (phase, l) =>
+        Promise.resolve(
+          console.log(
+            `${phase} epoch ${l.epoch + 1}: loss ${l.loss.toFixed(3)} accuracy ${l.accuracy.toFixed(3)} val_accuracy ${l.val_accuracy?.toFixed(3) ?? '-'}`,
+          ),
+        ),
+      onModel: (m) =>
+        Promise.resolve(
+          console.log(
+            `model after ${m.phase}: test accuracy ${m.report.accuracy.toFixed(4)} on ${m.report.numSamples}`,
+          ),
+        ),
       onNotice: (n) => Promise.resolve(console.log(`notice: ${n.message}`)),
     },
   );

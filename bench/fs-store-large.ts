@@ -69,11 +69,26 @@ async function main(): Promise<void> {
     const uploadId = await store.createMultipartUpload('bench/multi.bin');
     const partHashes = [createHash('sha256'), createHash('sha256')];
     t = Date.now();
-    const p2 = await store.uploadPart('bench/multi.bin', uploadId, 2, generated(partBytes, partHashes[1]), partBytes);
-    const p1 = await store.uploadPart('bench/multi.bin', uploadId, 1, generated(partBytes, partHashes[0]), partBytes);
+    const p2 = await store.uploadPart(
+      'bench/multi.bin',
+      uploadId,
+      2,
+      generated(partBytes, partHashes[1]),
+      partBytes,
+    );
+    const p1 = await store.uploadPart(
+      'bench/multi.bin',
+      uploadId,
+      1,
+      generated(partBytes, partHashes[0]),
+      partBytes,
+    );
     const partsSeconds = (Date.now() - t) / 1000;
     t = Date.now();
-    await store.completeMultipartUpload('bench/multi.bin', uploadId, [{ partNumber: 2, etag: p2.etag }, { partNumber: 1, etag: p1.etag }]);
+    await store.completeMultipartUpload('bench/multi.bin', uploadId, [
+      { partNumber: 2, etag: p2.etag },
+      { partNumber: 1, etag: p1.etag },
+    ]);
     const completeSeconds = (Date.now() - t) / 1000;
     const stat = await store.stat('bench/multi.bin');
     // The assembled object is part 1 then part 2: hash its halves and compare with what was sent.
@@ -96,12 +111,33 @@ async function main(): Promise<void> {
     const result = {
       date: new Date().toISOString(),
       directory: base,
-      singleObject: { gib, ok: singleOk, putSeconds, getSeconds, putMiBps: Math.round(total / MiB / putSeconds), getMiBps: Math.round(total / MiB / getSeconds) },
-      multipart: { parts: 2, partGiB: 1, ok: multipartOk, partsSeconds, completeSeconds, completeMiBps: Math.round((2 * partBytes) / MiB / completeSeconds) },
-      rss: { startMiB: Math.round(rssStart / MiB), peakMiB: Math.round(peakRss / MiB), growthMiB: Math.round((peakRss - rssStart) / MiB) },
+      singleObject: {
+        gib,
+        ok: singleOk,
+        putSeconds,
+        getSeconds,
+        putMiBps: Math.round(total / MiB / putSeconds),
+        getMiBps: Math.round(total / MiB / getSeconds),
+      },
+      multipart: {
+        parts: 2,
+        partGiB: 1,
+        ok: multipartOk,
+        partsSeconds,
+        completeSeconds,
+        completeMiBps: Math.round((2 * partBytes) / MiB / completeSeconds),
+      },
+      rss: {
+        startMiB: Math.round(rssStart / MiB),
+        peakMiB: Math.round(peakRss / MiB),
+        growthMiB: Math.round((peakRss - rssStart) / MiB),
+      },
     };
     console.log(JSON.stringify(result, null, 2));
-    await writeFile(resolve(__dirname, 'results', 'fs-store-large.json'), JSON.stringify(result, null, 2) + '\n');
+    await writeFile(
+      resolve(__dirname, 'results', 'fs-store-large.json'),
+      JSON.stringify(result, null, 2) + '\n',
+    );
     if (!singleOk || !multipartOk) process.exitCode = 1;
   } finally {
     await rm(dir, { recursive: true, force: true });

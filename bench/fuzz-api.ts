@@ -19,12 +19,21 @@ import { fuzzWorld, platformHealth } from '../test/support/fuzz/setup';
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { runs: { type: 'string' }, seed: { type: 'string' }, only: { type: 'string' }, path: { type: 'string' }, shrink: { type: 'string' } },
+    options: {
+      runs: { type: 'string' },
+      seed: { type: 'string' },
+      only: { type: 'string' },
+      path: { type: 'string' },
+      shrink: { type: 'string' },
+    },
   });
   const seed = Number(values.seed ?? process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
   const runs = Number(values.runs ?? 500);
-  if (!Number.isInteger(seed) || !Number.isInteger(runs) || runs < 1) throw new Error('--seed and --runs take integers');
-  console.log(`API fuzz: seed ${seed}, ${runs} requests per operation${values.only ? `, only ${JSON.stringify(values.only)}` : ''}`);
+  if (!Number.isInteger(seed) || !Number.isInteger(runs) || runs < 1)
+    throw new Error('--seed and --runs take integers');
+  console.log(
+    `API fuzz: seed ${seed}, ${runs} requests per operation${values.only ? `, only ${JSON.stringify(values.only)}` : ''}`,
+  );
   const p = await startPlatform({}, { storage: 'fs' });
   try {
     const world = await fuzzWorld(p);

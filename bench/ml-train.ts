@@ -278,7 +278,12 @@ async function main() {
   type TorchOut = {
     status: string;
     torch?: string;
-    smallCnn?: { trainSamplesPerSec: number; trainSamplesPerCpuSec: number; memoryFormat?: string; trainSamplesPerSecByFormat?: Record<string, number> };
+    smallCnn?: {
+      trainSamplesPerSec: number;
+      trainSamplesPerCpuSec: number;
+      memoryFormat?: string;
+      trainSamplesPerSecByFormat?: Record<string, number>;
+    };
     mobilenetV2?: {
       trainImagesPerSec: number;
       trainImagesPerCpuSec: number;
@@ -301,8 +306,10 @@ async function main() {
   const torch = { torch: tc.torch };
   const best = (a: number, b: number) => Math.max(a, b);
   /** PyTorch's faster thread count (one thread sometimes beats two here). */
-  const bestOf = (a?: number, b?: number) => (a === undefined || b === undefined ? undefined : Math.max(a, b));
-  const byFormat = (m?: Record<string, number>) => (m ? Object.fromEntries(Object.entries(m).map(([k, v]) => [k, round(v)])) : undefined);
+  const bestOf = (a?: number, b?: number) =>
+    a === undefined || b === undefined ? undefined : Math.max(a, b);
+  const byFormat = (m?: Record<string, number>) =>
+    m ? Object.fromEntries(Object.entries(m).map(([k, v]) => [k, round(v)])) : undefined;
   const result = {
     benchmark: 'ml-train',
     started,
@@ -344,7 +351,10 @@ async function main() {
         wasm1ThreadVsPytorch1Thread: ratio(perSec(cnnWasm), t1.smallCnn?.trainSamplesPerSec),
         wasmBestVsTfjsCpu: ratio(best(perSec(cnnWasm), perSec(cnnParallel)), perSec(cnnCpu)),
         wasmBestVsPytorch: ratio(best(perSec(cnnWasm), perSec(cnnParallel)), t.smallCnn?.trainSamplesPerSec),
-        wasmBestVsPytorchBest: ratio(best(perSec(cnnWasm), perSec(cnnParallel)), bestOf(t.smallCnn?.trainSamplesPerSec, t1.smallCnn?.trainSamplesPerSec)),
+        wasmBestVsPytorchBest: ratio(
+          best(perSec(cnnWasm), perSec(cnnParallel)),
+          bestOf(t.smallCnn?.trainSamplesPerSec, t1.smallCnn?.trainSamplesPerSec),
+        ),
         wasm1ThreadVsPytorchPerCpuSec: ratio(perCpuSec(cnnWasm), t.smallCnn?.trainSamplesPerCpuSec),
         dataParallelVsPytorchPerCpuSec: ratio(perCpuSec(cnnParallel), t.smallCnn?.trainSamplesPerCpuSec),
         dataParallelSpeedup: ratio(perSec(cnnParallel), perSec(cnnWasm)),

@@ -44,7 +44,8 @@ import { storeModel } from '../test/support/models';
 
 const QUICK = process.argv.includes('--quick');
 /** Where the serving app runs forward passes (SERVING_INFERENCE): `--inference=in-process` for an A/B against the default. */
-const INFERENCE = process.argv.find((a) => a.startsWith('--inference='))?.slice('--inference='.length) ?? 'thread';
+const INFERENCE =
+  process.argv.find((a) => a.startsWith('--inference='))?.slice('--inference='.length) ?? 'thread';
 /** `--only=small_cnn_s` (or `mobilenet_v2`) measures one model. */
 const ONLY = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const DURATION_S = QUICK ? 4 : 12;
@@ -81,7 +82,12 @@ async function timed(seconds: number, minRuns: number, fn: () => Promise<void>):
 type Timing = { imagesPerSec: number; p50Ms: number; p99Ms: number };
 
 /** `model.predict` on `input` (a batch of `size`) for about `seconds`: images per second and latency per pass. */
-async function timePredict(model: tf.LayersModel, input: tf.Tensor, size: number, seconds: number): Promise<Timing> {
+async function timePredict(
+  model: tf.LayersModel,
+  input: tf.Tensor,
+  size: number,
+  seconds: number,
+): Promise<Timing> {
   const runs = await timed(seconds, 3, async () => {
     const y = model.predict(input) as tf.Tensor;
     await y.data();
@@ -96,7 +102,11 @@ async function timePredict(model: tf.LayersModel, input: tf.Tensor, size: number
 function decodeFor(exported: ExportedModel, images: Buffer[]): Promise<tf.Tensor4D> {
   const { manifest } = exported;
   if (manifest.input.kind !== 'image' || !manifest.normalization) throw new Error('image model expected');
-  return imagesToBatch(images, { ...manifest.input, normalization: manifest.normalization }, { fit: manifest.input.fit });
+  return imagesToBatch(
+    images,
+    { ...manifest.input, normalization: manifest.normalization },
+    { fit: manifest.input.fit },
+  );
 }
 
 /** The in-process baseline on the same artifacts and images. */
@@ -120,10 +130,19 @@ async function baseline(exported: ExportedModel, images: Buffer[]) {
   if (folded.folded > 0) folded.model.dispose();
   decoded.dispose();
   let i = 0;
-  const single = await timed(seconds, 5, async () => void (await classifyImages(exported, [images[i++ % images.length]], { topK: 5 })));
-  const batched = await timed(seconds, 2, async () => void (await classifyImages(exported, images, { topK: 5, batchSize: 32 })));
+  const single = await timed(
+    seconds,
+    5,
+    async () => void (await classifyImages(exported, [images[i++ % images.length]], { topK: 5 })),
+  );
+  const batched = await timed(
+    seconds,
+    2,
+    async () => void (await classifyImages(exported, images, { topK: 5, batchSize: 32 })),
+  );
   const singleSorted = [...single].sort((a, b) => a - b);
-  const bestSize = (r: Rates) => BATCHES.reduce((a, b) => (r[`batch${b}`].imagesPerSec > r[`batch${a}`].imagesPerSec ? b : a));
+  const bestSize = (r: Rates) =>
+    BATCHES.reduce((a, b) => (r[`batch${b}`].imagesPerSec > r[`batch${a}`].imagesPerSec ? b : a));
   const bestOf = (r: Rates) => r[`batch${bestSize(r)}`].imagesPerSec;
   return {
     predict,
@@ -145,7 +164,12 @@ async function baseline(exported: ExportedModel, images: Buffer[]) {
  * `model.predict` at one batch size for about `seconds`, as in the baseline sweep. Used between slices
  * of serving load, so both sides see the same phases of a shared machine.
  */
-async function predictSlice(exported: ExportedModel, images: Buffer[], size: number, seconds: number): Promise<Timing> {
+async function predictSlice(
+  exported: ExportedModel,
+  images: Buffer[],
+  size: number,
+  seconds: number,
+): Promise<Timing> {
   const decoded = await decodeFor(exported, images.slice(0, size));
   try {
     return await timePredict(exported.model, decoded, size, seconds);
@@ -154,7 +178,14 @@ async function predictSlice(exported: ExportedModel, images: Buffer[], size: num
   }
 }
 
-async function load(servingUrl: string, c: Case, key: string, connections: number, imagesPerRequest = 1, duration = DURATION_S) {
+async function load(
+  servingUrl: string,
+  c: Case,
+  key: string,
+  connections: number,
+  imagesPerRequest = 1,
+  duration = DURATION_S,
+) {
   const path = `/v1/deployments/${c.deploymentId}/predict`;
   const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
   // One request per image (or group of images), which every connection sends in turn. Static requests
@@ -165,7 +196,12 @@ async function load(servingUrl: string, c: Case, key: string, connections: numbe
     method: 'POST' as const,
     path,
     headers,
-    body: JSON.stringify({ images: Array.from({ length: imagesPerRequest }, (_x, j) => c.images[(i + j) % c.images.length].toString('base64')), topK: 5 }),
+    body: JSON.stringify({
+      images: Array.from({ length: imagesPerRequest }, (_x, j) =>
+        c.images[(i + j) % c.images.length].toString('base64'),
+      ),
+      topK: 5,
+    }),
   }));
   const result = await autocannon({ url: servingUrl, connections, duration, requests });
   return {
@@ -173,7 +209,12 @@ async function load(servingUrl: string, c: Case, key: string, connections: numbe
     imagesPerRequest,
     requests: result.requests.total,
     predictionsPerSec: (result.requests.total * imagesPerRequest) / result.duration,
-    latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
+    latencyMs: {
+      p50: result.latency.p50,
+      p90: result.latency.p90,
+      p99: result.latency.p99,
+      max: result.latency.max,
+    },
     non2xx: result.non2xx,
     errors: result.errors,
     timeouts: result.timeouts,
@@ -192,7 +233,15 @@ const ROUND_SERVING_S = QUICK ? 3 : 6;
  * 3,047 img/s in two runs 3 minutes apart), so a baseline swept once before the load levels can land
  * in another phase than the level it is compared with. Alternating puts both sides in the same phases.
  */
-async function interleaved(servingUrl: string, servingPid: number, adminToken: string, c: Case, key: string, exported: ExportedModel, bestBatchSize: number) {
+async function interleaved(
+  servingUrl: string,
+  servingPid: number,
+  adminToken: string,
+  c: Case,
+  key: string,
+  exported: ExportedModel,
+  bestBatchSize: number,
+) {
   const c32: {
     baselineImagesPerSec: number;
     servingPredictionsPerSec: number;
@@ -208,14 +257,24 @@ async function interleaved(servingUrl: string, servingPid: number, adminToken: s
   }[] = [];
   /** Forward passes, images and pass time so far of the model this case deploys (the serving app's own counters). */
   const passes = async () => {
-    const stats = (await call(servingUrl, 'GET', '/v1/serving/stats', { token: adminToken })).body as { models: { modelId: string; batches: number; images: number; forwardMs: number }[] };
+    const stats = (await call(servingUrl, 'GET', '/v1/serving/stats', { token: adminToken })).body as {
+      models: { modelId: string; batches: number; images: number; forwardMs: number }[];
+    };
     const models = stats.models;
     const m = models.find((x) => x.modelId === c.modelId);
     return { batches: m?.batches ?? 0, images: m?.images ?? 0, forwardMs: m?.forwardMs ?? 0 };
   };
-  const c1: { baselineP99Ms: number; servingP99Ms: number; differenceMs: number; servingP50Ms: number; failed: number }[] = [];
+  const c1: {
+    baselineP99Ms: number;
+    servingP99Ms: number;
+    differenceMs: number;
+    servingP50Ms: number;
+    failed: number;
+  }[] = [];
   for (let r = 0; r < ROUNDS; r++) {
-    const { result: batched, stealCores: baselineStealCores } = await withSteal(() => predictSlice(exported, c.images, bestBatchSize, ROUND_BASELINE_S));
+    const { result: batched, stealCores: baselineStealCores } = await withSteal(() =>
+      predictSlice(exported, c.images, bestBatchSize, ROUND_BASELINE_S),
+    );
     const before = await passes();
     const wallStarted = performance.now();
     const { loaded, cores } = await loadSampled(servingPid, servingUrl, c, key, 32, 1, ROUND_SERVING_S);
@@ -242,7 +301,13 @@ async function interleaved(servingUrl: string, servingPid: number, adminToken: s
     });
     const single = await predictSlice(exported, c.images, 1, ROUND_BASELINE_S);
     const alone = await load(servingUrl, c, key, 1, 1, ROUND_SERVING_S);
-    c1.push({ baselineP99Ms: single.p99Ms, servingP99Ms: alone.latencyMs.p99, differenceMs: alone.latencyMs.p99 - single.p99Ms, servingP50Ms: alone.latencyMs.p50, failed: alone.non2xx + alone.errors + alone.timeouts });
+    c1.push({
+      baselineP99Ms: single.p99Ms,
+      servingP99Ms: alone.latencyMs.p99,
+      differenceMs: alone.latencyMs.p99 - single.p99Ms,
+      servingP50Ms: alone.latencyMs.p50,
+      failed: alone.non2xx + alone.errors + alone.timeouts,
+    });
   }
   const total = (k: 'baselineImagesPerSec' | 'servingPredictionsPerSec') => c32.reduce((a, x) => a + x[k], 0);
   const ratios = c32.map((x) => x.ratio);
@@ -258,9 +323,15 @@ async function interleaved(servingUrl: string, servingPid: number, adminToken: s
       meanInferenceBusy: mean(c32.map((x) => x.inferenceBusy)),
       meanPassCostVsBaseline: mean(c32.map((x) => x.passMsPerImage / x.baselineMsPerImage)),
       meanCores: meanCores(c32.map((x) => x.cores)),
-      meanBaselineStealCores: c32.every((x) => x.baselineStealCores !== null) ? mean(c32.map((x) => x.baselineStealCores!)) : null,
+      meanBaselineStealCores: c32.every((x) => x.baselineStealCores !== null)
+        ? mean(c32.map((x) => x.baselineStealCores!))
+        : null,
     },
-    c1: { rounds: c1, meanDifferenceMs: differences.reduce((a, b) => a + b, 0) / differences.length, maxDifferenceMs: Math.max(...differences) },
+    c1: {
+      rounds: c1,
+      meanDifferenceMs: differences.reduce((a, b) => a + b, 0) / differences.length,
+      maxDifferenceMs: Math.max(...differences),
+    },
   };
 }
 
@@ -269,7 +340,9 @@ function meanCores(rounds: Array<ReturnType<typeof coresBetween> | null>) {
   const known = rounds.filter((r): r is ReturnType<typeof coresBetween> => r !== null);
   if (known.length === 0) return null;
   const keys = Object.keys(known[0]) as Array<keyof ReturnType<typeof coresBetween>>;
-  return Object.fromEntries(keys.map((k) => [k, Math.round((known.reduce((a, r) => a + r[k], 0) / known.length) * 100) / 100]));
+  return Object.fromEntries(
+    keys.map((k) => [k, Math.round((known.reduce((a, r) => a + r[k], 0) / known.length) * 100) / 100]),
+  );
 }
 
 type Served = Awaited<ReturnType<typeof load>>;
@@ -283,11 +356,18 @@ async function loadSampled(servingPid: number, ...args: Parameters<typeof load>)
 }
 
 /** Microseconds of the serving request thread's CPU per request at `requestsPerSec`. */
-function requestThreadUs(cores: ReturnType<typeof coresBetween> | null, requestsPerSec: number): number | null {
+function requestThreadUs(
+  cores: ReturnType<typeof coresBetween> | null,
+  requestsPerSec: number,
+): number | null {
   return cores ? (cores.servingRequestThread * 1e6) / requestsPerSec : null;
 }
 
-function report(base: Awaited<ReturnType<typeof baseline>>, served: Served[], alternating: Awaited<ReturnType<typeof interleaved>>) {
+function report(
+  base: Awaited<ReturnType<typeof baseline>>,
+  served: Served[],
+  alternating: Awaited<ReturnType<typeof interleaved>>,
+) {
   const c32 = served.find((s) => s.connections === 32 && s.imagesPerRequest === 1)!;
   const c32multi = served.find((s) => s.imagesPerRequest === MULTI_IMAGES);
   const c1 = served.find((s) => s.connections === 1)!;
@@ -305,9 +385,14 @@ function report(base: Awaited<ReturnType<typeof baseline>>, served: Served[], al
       c1P99Met: alternating.c1.meanDifferenceMs <= 5,
       // The same from the one sweep before the load levels (what earlier runs reported).
       c32ThroughputVsBestBatched: c32.predictionsPerSec / base.bestBatchedImagesPerSec,
-      c32ThroughputVsDecodeAndPredictBatch32: c32.predictionsPerSec / base.decodeAndPredict.batch32ImagesPerSec,
-      ...(base.bestBatchedFoldedImagesPerSec && { c32ThroughputVsBestBatchedFolded: c32.predictionsPerSec / base.bestBatchedFoldedImagesPerSec }),
-      ...(c32multi && { c32MultiImageThroughputVsBestBatched: c32multi.predictionsPerSec / base.bestBatchedImagesPerSec }),
+      c32ThroughputVsDecodeAndPredictBatch32:
+        c32.predictionsPerSec / base.decodeAndPredict.batch32ImagesPerSec,
+      ...(base.bestBatchedFoldedImagesPerSec && {
+        c32ThroughputVsBestBatchedFolded: c32.predictionsPerSec / base.bestBatchedFoldedImagesPerSec,
+      }),
+      ...(c32multi && {
+        c32MultiImageThroughputVsBestBatched: c32multi.predictionsPerSec / base.bestBatchedImagesPerSec,
+      }),
       c1P99MinusBaselineP99Ms: c1.latencyMs.p99 - base.batch1P99Ms,
       c1P99MinusDecodeAndPredictP99Ms: c1.latencyMs.p99 - base.decodeAndPredict.batch1P99Ms,
     },
@@ -322,22 +407,47 @@ function report(base: Awaited<ReturnType<typeof baseline>>, served: Served[], al
  * request thread's CPU per request (everything a predict costs on that thread: HTTP, auth, body,
  * decode, batching, response).
  */
-async function references(servingUrl: string, servingPid: number, c: Case, trivial: Case, key: string, exported: ExportedModel, bestBatchSize: number, alternating: Awaited<ReturnType<typeof interleaved>>) {
+async function references(
+  servingUrl: string,
+  servingPid: number,
+  c: Case,
+  trivial: Case,
+  key: string,
+  exported: ExportedModel,
+  bestBatchSize: number,
+  alternating: Awaited<ReturnType<typeof interleaved>>,
+) {
   const sibling = [];
   for (let r = 0; r < 2; r++) {
-    const { alone, busySibling } = await withBusySibling(() => predictSlice(exported, c.images, bestBatchSize, ROUND_BASELINE_S));
-    sibling.push({ aloneImagesPerSec: alone.imagesPerSec, busySiblingImagesPerSec: busySibling.imagesPerSec, ratio: busySibling.imagesPerSec / alone.imagesPerSec });
+    const { alone, busySibling } = await withBusySibling(() =>
+      predictSlice(exported, c.images, bestBatchSize, ROUND_BASELINE_S),
+    );
+    sibling.push({
+      aloneImagesPerSec: alone.imagesPerSec,
+      busySiblingImagesPerSec: busySibling.imagesPerSec,
+      ratio: busySibling.imagesPerSec / alone.imagesPerSec,
+    });
   }
   const rounds = alternating.c32.rounds.filter((x) => x.cores !== null);
   const out = {
     baselineWithBusySibling: sibling,
-    servingRequestThreadCpuUsPerRequestAtC32: rounds.length ? rounds.reduce((a, x) => a + requestThreadUs(x.cores, x.servingPredictionsPerSec)!, 0) / rounds.length : null,
+    servingRequestThreadCpuUsPerRequestAtC32: rounds.length
+      ? rounds.reduce((a, x) => a + requestThreadUs(x.cores, x.servingPredictionsPerSec)!, 0) / rounds.length
+      : null,
     bareNodeHttpServerAtC32: null as Awaited<ReturnType<typeof httpFloor>> | null,
   };
   if (c.name !== 'small_cnn_s') return out;
   const request = { images: [c.images[0].toString('base64')], topK: 5 };
-  const answer = await call(servingUrl, 'POST', `/v1/deployments/${c.deploymentId}/predict`, { token: key, body: request });
-  out.bareNodeHttpServerAtC32 = await httpFloor(JSON.stringify(request), JSON.stringify(answer.body), 32, QUICK ? 3 : 6);
+  const answer = await call(servingUrl, 'POST', `/v1/deployments/${c.deploymentId}/predict`, {
+    token: key,
+    body: request,
+  });
+  out.bareNodeHttpServerAtC32 = await httpFloor(
+    JSON.stringify(request),
+    JSON.stringify(answer.body),
+    32,
+    QUICK ? 3 : 6,
+  );
   await load(servingUrl, trivial, key, 32, 1, QUICK ? 2 : 3); // warm-up: load, JIT
   const { loaded, cores } = await loadSampled(servingPid, servingUrl, trivial, key, 32, 1, QUICK ? 3 : 6);
   const trivialModelAtC32 = {
@@ -349,12 +459,29 @@ async function references(servingUrl: string, servingPid: number, c: Case, trivi
   return { ...out, trivialModelAtC32 };
 }
 
-async function deployCase(p: Platform, adminKey: string, tenantId: string, name: string, model: tf.LayersModel, info: Parameters<typeof storeModel>[5], images: Buffer[]) {
+async function deployCase(
+  p: Platform,
+  adminKey: string,
+  tenantId: string,
+  name: string,
+  model: tf.LayersModel,
+  info: Parameters<typeof storeModel>[5],
+  images: Buffer[],
+) {
   const classNames = Array.from({ length: 10 }, (_, i) => `class_${i}`);
   const stored = await storeModel(p, tenantId, model, classNames, name, info);
-  const d = await call(p.apiUrl, 'POST', '/v1/deployments', { token: adminKey, body: { modelId: stored.id, name } });
+  const d = await call(p.apiUrl, 'POST', '/v1/deployments', {
+    token: adminKey,
+    body: { modelId: stored.id, name },
+  });
   if (d.status !== 201) throw new Error(`deploy ${name}: ${d.status} ${JSON.stringify(d.body)}`);
-  return { name, deploymentId: (d.body as { id: string }).id, modelId: stored.id, prefix: stored.prefix, images } satisfies Case;
+  return {
+    name,
+    deploymentId: (d.body as { id: string }).id,
+    modelId: stored.id,
+    prefix: stored.prefix,
+    images,
+  } satisfies Case;
 }
 
 /** Deterministic 224x224 RGB JPEGs (smooth gradients plus seeded noise), like photos in size and cost to decode. */
@@ -369,7 +496,11 @@ async function photos(n: number): Promise<Buffer[]> {
       const y = Math.floor(i / 3 / 256);
       px[i] = Math.min(255, ((x * (k + 1) + y * (i % 3)) % 256) * 0.8 + (seed % 52));
     }
-    out.push(await sharp(px, { raw: { width: 256, height: 256, channels: 3 } }).jpeg({ quality: 85 }).toBuffer());
+    out.push(
+      await sharp(px, { raw: { width: 256, height: 256, channels: 3 } })
+        .jpeg({ quality: 85 })
+        .toBuffer(),
+    );
   }
   return out;
 }
@@ -378,29 +509,56 @@ async function main(): Promise<void> {
   const started = new Date();
   const loadBefore = loadavg();
   await initBackend({ prefer: 'wasm' });
-  const p = await startPlatform({ LOG_LEVEL: 'error', ML_BACKEND: 'wasm', PREDICT_DEFAULT_RATE_LIMIT_PER_MINUTE: '0', SERVING_MAX_QUEUED_IMAGES: '1024', SERVING_REQUEST_TIMEOUT_MS: '60000', SERVING_INFERENCE: INFERENCE });
+  const p = await startPlatform({
+    LOG_LEVEL: 'error',
+    ML_BACKEND: 'wasm',
+    PREDICT_DEFAULT_RATE_LIMIT_PER_MINUTE: '0',
+    SERVING_MAX_QUEUED_IMAGES: '1024',
+    SERVING_REQUEST_TIMEOUT_MS: '60000',
+    SERVING_INFERENCE: INFERENCE,
+  });
   const results: Record<string, unknown> = {};
   try {
-    const t = (await call(p.apiUrl, 'POST', '/v1/admin/tenants', { token: p.adminToken, body: { name: 'bench' } })).body as { tenant: { id: string }; apiKey: { key: string } };
+    const t = (
+      await call(p.apiUrl, 'POST', '/v1/admin/tenants', { token: p.adminToken, body: { name: 'bench' } })
+    ).body as { tenant: { id: string }; apiKey: { key: string } };
     const tenantId = t.tenant.id;
     const adminKey = t.apiKey.key;
-    const created = await call(p.apiUrl, 'POST', '/v1/api-keys', { token: adminKey, body: { name: 'bench', scopes: ['PREDICT'] } });
+    const created = await call(p.apiUrl, 'POST', '/v1/api-keys', {
+      token: adminKey,
+      body: { name: 'bench', scopes: ['PREDICT'] },
+    });
     const predictKey = (created.body as { key: string }).key;
 
     const zoo = new ModelZoo();
     const digits = await Promise.all(Array.from({ length: IMAGES }, (_, i) => mnistPng(i % 10, 100 + i)));
-    const small = buildClassifier(await zoo.load('small_cnn_s', { inputSize: { height: 28, width: 28, channels: 1 }, seed: 1 }), { numClasses: 10, seed: 1 });
+    const small = buildClassifier(
+      await zoo.load('small_cnn_s', { inputSize: { height: 28, width: 28, channels: 1 }, seed: 1 }),
+      { numClasses: 10, seed: 1 },
+    );
     const mobileSpec = zoo.get('mobilenet_v2');
     const mobile = buildClassifier(await zoo.load('mobilenet_v2', { seed: 1 }), { numClasses: 10, seed: 1 });
     const cases = [
-      await deployCase(p, adminKey, tenantId, 'small_cnn_s', small.model, { backboneId: 'small_cnn_s' }, digits),
+      await deployCase(
+        p,
+        adminKey,
+        tenantId,
+        'small_cnn_s',
+        small.model,
+        { backboneId: 'small_cnn_s' },
+        digits,
+      ),
       await deployCase(
         p,
         adminKey,
         tenantId,
         'mobilenet_v2',
         mobile.model,
-        { backboneId: 'mobilenet_v2', input: { kind: 'image', height: 224, width: 224, channels: 3, fit: 'cover' }, normalization: mobileSpec.normalization },
+        {
+          backboneId: 'mobilenet_v2',
+          input: { kind: 'image', height: 224, width: 224, channels: 3, fit: 'cover' },
+          normalization: mobileSpec.normalization,
+        },
         await photos(IMAGES),
       ),
     ];
@@ -411,9 +569,20 @@ async function main(): Promise<void> {
     const trivialModel = (() => {
       const input = tf.input({ shape: [28, 28, 1] });
       const flat = tf.layers.flatten().apply(input) as tf.SymbolicTensor;
-      return tf.model({ inputs: input, outputs: tf.layers.dense({ units: 10, activation: 'softmax' }).apply(flat) as tf.SymbolicTensor });
+      return tf.model({
+        inputs: input,
+        outputs: tf.layers.dense({ units: 10, activation: 'softmax' }).apply(flat) as tf.SymbolicTensor,
+      });
     })();
-    const trivial = await deployCase(p, adminKey, tenantId, 'trivial_dense', trivialModel, { backboneId: 'small_cnn_s' }, digits);
+    const trivial = await deployCase(
+      p,
+      adminKey,
+      tenantId,
+      'trivial_dense',
+      trivialModel,
+      { backboneId: 'small_cnn_s' },
+      digits,
+    );
     trivialModel.dispose();
 
     for (const c of cases) {
@@ -423,13 +592,34 @@ async function main(): Promise<void> {
       try {
         const base = await baseline(exported, c.images);
         // Warm the deployment (model load) before measuring.
-        await call(p.servingUrl, 'POST', `/v1/deployments/${c.deploymentId}/predict`, { token: predictKey, body: { images: [c.images[0].toString('base64')] } });
+        await call(p.servingUrl, 'POST', `/v1/deployments/${c.deploymentId}/predict`, {
+          token: predictKey,
+          body: { images: [c.images[0].toString('base64')] },
+        });
         const served = [];
-        for (const connections of CONCURRENCY) served.push(await load(p.servingUrl, c, predictKey, connections));
+        for (const connections of CONCURRENCY)
+          served.push(await load(p.servingUrl, c, predictKey, connections));
         // The same at c=32 with several images per request: what per-request costs amount to.
         if (c.name === 'small_cnn_s') served.push(await load(p.servingUrl, c, predictKey, 32, MULTI_IMAGES));
-        const alternating = await interleaved(p.servingUrl, p.serving.child.pid!, p.adminToken, c, predictKey, exported, base.bestBatchSize);
-        const refs = await references(p.servingUrl, p.serving.child.pid!, c, trivial, predictKey, exported, base.bestBatchSize, alternating);
+        const alternating = await interleaved(
+          p.servingUrl,
+          p.serving.child.pid!,
+          p.adminToken,
+          c,
+          predictKey,
+          exported,
+          base.bestBatchSize,
+        );
+        const refs = await references(
+          p.servingUrl,
+          p.serving.child.pid!,
+          c,
+          trivial,
+          predictKey,
+          exported,
+          base.bestBatchSize,
+          alternating,
+        );
         results[c.name] = { ...report(base, served, alternating), references: refs };
         console.log(JSON.stringify({ [c.name]: results[c.name] }, null, 2));
       } finally {
@@ -444,7 +634,13 @@ async function main(): Promise<void> {
   const out = {
     benchmark: 'serving-load',
     started: started.toISOString(),
-    machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, loadavgBefore: loadBefore, loadavgAfter: loadavg() },
+    machine: {
+      cpus: cpus().length,
+      model: cpus()[0]?.model,
+      node: process.version,
+      loadavgBefore: loadBefore,
+      loadavgAfter: loadavg(),
+    },
     tfjs: tf.version.tfjs,
     backend: 'wasm (serving process and baseline alike)',
     method: `autocannon on loopback, ${DURATION_S} s per concurrency level, one image per request as base64 JSON; baseline in this process on the same exported model and images; targets judged on ${ROUNDS} rounds alternating ${ROUND_BASELINE_S} s of baseline and ${ROUND_SERVING_S} s of serving (c=32 at the best batch size, c=1 at batch 1)`,
@@ -455,7 +651,9 @@ async function main(): Promise<void> {
   const dir = join(__dirname, 'results');
   mkdirSync(dir, { recursive: true });
   // Only a full run of both models with the default inference writes the committed serving-load.json.
-  const variant = [QUICK && 'quick', INFERENCE !== 'thread' && INFERENCE, ONLY && `only-${ONLY}`].filter(Boolean).join('.');
+  const variant = [QUICK && 'quick', INFERENCE !== 'thread' && INFERENCE, ONLY && `only-${ONLY}`]
+    .filter(Boolean)
+    .join('.');
   const file = join(dir, variant ? `serving-load.${variant}.json` : 'serving-load.json');
   writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
   console.log(`wrote ${file}`);

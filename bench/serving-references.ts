@@ -18,7 +18,10 @@ export async function httpFloor(body: string, response: string, connections: num
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(response) });
+      res.writeHead(200, {
+        'Content-Type': 'application/json; charset=utf-8',
+        'Content-Length': Buffer.byteLength(response),
+      });
       res.end(response);
     });
   });
@@ -26,7 +29,21 @@ export async function httpFloor(body: string, response: string, connections: num
   try {
     const { port } = server.address() as AddressInfo;
     const cli = require.resolve('autocannon/autocannon.js');
-    const args = [cli, '-c', String(connections), '-d', String(seconds), '-m', 'POST', '-H', 'content-type=application/json', '-b', body, '-j', `http://127.0.0.1:${port}/`];
+    const args = [
+      cli,
+      '-c',
+      String(connections),
+      '-d',
+      String(seconds),
+      '-m',
+      'POST',
+      '-H',
+      'content-type=application/json',
+      '-b',
+      body,
+      '-j',
+      `http://127.0.0.1:${port}/`,
+    ];
     const before = process.cpuUsage();
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';

@@ -41,7 +41,13 @@ function reachable(host: string, port: number, timeoutMs = 1500): Promise<boolea
   });
 }
 
-async function requireService(name: string, url: string, defaultPort: number, envVar: string, howTo: string): Promise<void> {
+async function requireService(
+  name: string,
+  url: string,
+  defaultPort: number,
+  envVar: string,
+  howTo: string,
+): Promise<void> {
   const u = new URL(url);
   const port = u.port ? Number(u.port) : defaultPort;
   if (await reachable(u.hostname, port)) return;
@@ -83,13 +89,28 @@ async function main(): Promise<void> {
     throw e;
   }
 
-  await requireService('PostgreSQL', config.DATABASE_URL, 5432, 'DATABASE_URL', 'On Debian: `apt-get install postgresql && pg_ctlcluster 15 main start`.');
-  await requireService('Redis', config.REDIS_URL, 6379, 'REDIS_URL', 'On Debian: `apt-get install redis-server && redis-server --daemonize yes`.');
+  await requireService(
+    'PostgreSQL',
+    config.DATABASE_URL,
+    5432,
+    'DATABASE_URL',
+    'On Debian: `apt-get install postgresql && pg_ctlcluster 15 main start`.',
+  );
+  await requireService(
+    'Redis',
+    config.REDIS_URL,
+    6379,
+    'REDIS_URL',
+    'On Debian: `apt-get install redis-server && redis-server --daemonize yes`.',
+  );
 
-  if (await createDatabaseIfMissing(config.DATABASE_URL)) say(`created database ${redactUrl(config.DATABASE_URL)}`);
+  if (await createDatabaseIfMissing(config.DATABASE_URL))
+    say(`created database ${redactUrl(config.DATABASE_URL)}`);
   const migrated = await applyMigrations(config.DATABASE_URL, findMigrationsDir(__dirname));
   await ensureAppRole(config.DATABASE_URL, config.DATABASE_APP_PASSWORD);
-  say(`database ready (${migrated.applied.length} migration(s) applied, ${migrated.skipped.length} already present)`);
+  say(
+    `database ready (${migrated.applied.length} migration(s) applied, ${migrated.skipped.length} already present)`,
+  );
 
   // A development tenant and its first ADMIN key, created once and remembered in .data/dev-key.
   const keyFile = join(dataDir, 'dev-key');
@@ -106,7 +127,10 @@ async function main(): Promise<void> {
   const [tenantId, devKey] = readFileSync(keyFile, 'utf8').trim().split(' ');
 
   // The API, a worker and the serving app, restarted when one dies (scripts/supervisor/).
-  const supervisor = new Supervisor({ children: platformChildren(config, env, root), log: (line) => console.error(line) });
+  const supervisor = new Supervisor({
+    children: platformChildren(config, env, root),
+    log: (line) => console.error(line),
+  });
   stopChildrenWithLauncher(supervisor, (line) => console.error(line));
   supervisor.start();
 
@@ -123,11 +147,17 @@ async function main(): Promise<void> {
   say('');
   say(`Modelsmith is running: ${base}`);
   say(`  API docs (Swagger UI):   ${base}/docs`);
-  say(`  Predictions (serving):   ${config.SERVING_PUBLIC_URL ?? `http://${config.SERVING_HOST}:${config.SERVING_PORT}`}/v1/deployments/<id>/predict`);
-  say(`  Object store:            ${config.S3_ENDPOINT ? `S3 at ${config.S3_ENDPOINT} (bucket ${config.S3_BUCKET})` : `files in ${config.STORAGE_DIR ?? ''} (presigned URLs served under ${base}/v1/objects/)`}`);
+  say(
+    `  Predictions (serving):   ${config.SERVING_PUBLIC_URL ?? `http://${config.SERVING_HOST}:${config.SERVING_PORT}`}/v1/deployments/<id>/predict`,
+  );
+  say(
+    `  Object store:            ${config.S3_ENDPOINT ? `S3 at ${config.S3_ENDPOINT} (bucket ${config.S3_BUCKET})` : `files in ${config.STORAGE_DIR ?? ''} (presigned URLs served under ${base}/v1/objects/)`}`,
+  );
   say(`  Development tenant:      ${tenantId}`);
   say(`  Its ADMIN API key:       ${devKey}`);
-  say(`  Operator ADMIN_TOKEN:    ${config.ADMIN_TOKEN ?? '(set)'}   (creates tenants: POST /v1/admin/tenants)`);
+  say(
+    `  Operator ADMIN_TOKEN:    ${config.ADMIN_TOKEN ?? '(set)'}   (creates tenants: POST /v1/admin/tenants)`,
+  );
   say(`  Try: curl -H "Authorization: Bearer ${devKey}" ${base}/v1/jobs`);
   say('Press Ctrl-C to stop.');
 }

@@ -21,18 +21,24 @@ const { PrismaPg } = require('@prisma/adapter-pg');
 const { bindMigrationAwareSqlAdapterFactory } = require('@prisma/driver-adapter-utils');
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const MIGRATIONS = process.env.MIGRATIONS_DIR ? path.resolve(process.env.MIGRATIONS_DIR) : path.join(ROOT, 'prisma', 'migrations');
+const MIGRATIONS = process.env.MIGRATIONS_DIR
+  ? path.resolve(process.env.MIGRATIONS_DIR)
+  : path.join(ROOT, 'prisma', 'migrations');
 const FILTERS = { externalTables: [], externalEnums: [] };
 
 function loadEngine() {
   const dir = path.join(path.dirname(require.resolve('@prisma/internals')), '..', '..', 'schema-engine-wasm');
   const candidates = [dir, path.join(ROOT, 'node_modules', '@prisma', 'schema-engine-wasm')];
   const found = candidates.find((d) => fs.existsSync(path.join(d, 'schema_engine_bg.wasm')));
-  if (!found) throw new Error('@prisma/schema-engine-wasm not found; run npm ci (it comes with @prisma/internals)');
+  if (!found)
+    throw new Error('@prisma/schema-engine-wasm not found; run npm ci (it comes with @prisma/internals)');
   const runtime = require(path.join(found, 'schema_engine_bg.js')); // ES module; Node >= 20.19 can require it
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(fs.readFileSync(path.join(found, 'schema_engine_bg.wasm'))), {
-    './schema_engine_bg.js': runtime,
-  });
+  const instance = new WebAssembly.Instance(
+    new WebAssembly.Module(fs.readFileSync(path.join(found, 'schema_engine_bg.wasm'))),
+    {
+      './schema_engine_bg.js': runtime,
+    },
+  );
   runtime.__wbg_set_wasm(instance.exports);
   instance.exports.__wbindgen_start();
   return runtime.SchemaEngine;
@@ -112,11 +118,17 @@ function migrationsList() {
   const lock = path.join(MIGRATIONS, 'migration_lock.toml');
   return {
     baseDir: MIGRATIONS,
-    lockfile: { path: 'migration_lock.toml', content: fs.existsSync(lock) ? fs.readFileSync(lock, 'utf8') : null },
+    lockfile: {
+      path: 'migration_lock.toml',
+      content: fs.existsSync(lock) ? fs.readFileSync(lock, 'utf8') : null,
+    },
     shadowDbInitScript: '',
     migrationDirectories: dirs.map((d) => ({
       path: d,
-      migrationFile: { path: 'migration.sql', content: { tag: 'ok', value: fs.readFileSync(path.join(MIGRATIONS, d, 'migration.sql'), 'utf8') } },
+      migrationFile: {
+        path: 'migration.sql',
+        content: { tag: 'ok', value: fs.readFileSync(path.join(MIGRATIONS, d, 'migration.sql'), 'utf8') },
+      },
     })),
   };
 }
@@ -129,15 +141,21 @@ async function main() {
   const args = process.argv.slice(2);
   const createIdx = args.indexOf('--create');
   const createName = createIdx >= 0 ? args[createIdx + 1] : undefined;
-  if (createIdx >= 0 && !/^[a-z0-9_]+$/.test(createName || '')) throw new Error('--create needs a snake_case name');
+  if (createIdx >= 0 && !/^[a-z0-9_]+$/.test(createName || ''))
+    throw new Error('--create needs a snake_case name');
   const fromEmpty = args.includes('--from-empty');
   const serverUrl = process.env.DATABASE_URL || 'postgresql://root@127.0.0.1:5432/postgres';
   const schemaIdx = args.indexOf('--schema');
-  const schemaPath = schemaIdx >= 0 ? path.resolve(args[schemaIdx + 1] || '') : path.join(ROOT, 'prisma', 'schema.prisma');
+  const schemaPath =
+    schemaIdx >= 0 ? path.resolve(args[schemaIdx + 1] || '') : path.join(ROOT, 'prisma', 'schema.prisma');
   const schema = fs.readFileSync(schemaPath, 'utf8');
 
   const SchemaEngine = loadEngine();
-  const engine = await SchemaEngine.new({ datamodels: [['schema.prisma', schema]] }, () => undefined, adapterFactory(serverUrl));
+  const engine = await SchemaEngine.new(
+    { datamodels: [['schema.prisma', schema]] },
+    () => undefined,
+    adapterFactory(serverUrl),
+  );
   const from = fromEmpty ? { tag: 'empty' } : { tag: 'migrations', ...migrationsList() };
   const result = await engine.diff({
     from,
@@ -156,7 +174,9 @@ async function main() {
     const dir = path.join(MIGRATIONS, `${timestamp()}_${createName}`);
     fs.mkdirSync(dir);
     fs.writeFileSync(path.join(dir, 'migration.sql'), sql.endsWith('\n') ? sql : `${sql}\n`);
-    console.error(`wrote ${path.relative(ROOT, dir)}/migration.sql (review it; add RLS for new tenant-owned tables)`);
+    console.error(
+      `wrote ${path.relative(ROOT, dir)}/migration.sql (review it; add RLS for new tenant-owned tables)`,
+    );
     return 0;
   }
   process.stdout.write(sql.endsWith('\n') || sql === '' ? sql : `${sql}\n`);

@@ -7,13 +7,18 @@ import type { Supervisor } from './supervisor';
  * out. SIGKILL cannot be caught: the children's parent-watch preload covers it.
  * The exit code is 0 after a requested stop, 1 after a give-up or a launcher error.
  */
-export function stopChildrenWithLauncher(supervisor: Supervisor, log: (line: string) => void, exit: (code: number) => void | Promise<void> = (code) => process.exit(code)): void {
+export function stopChildrenWithLauncher(
+  supervisor: Supervisor,
+  log: (line: string) => void,
+  exit: (code: number) => void | Promise<void> = (code) => process.exit(code),
+): void {
   let failed = false;
   const stop = (why: string): void => {
     log(`[modelsmith] ${why}: stopping…`);
     void supervisor.stop(why);
   };
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => stop(`received ${signal}`));
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+    process.on(signal, () => stop(`received ${signal}`));
   const crashed = (e: unknown): void => {
     // Once: a launcher whose output is gone (the terminal closed) would fail again on every line it logs.
     if (failed) return;

@@ -24,7 +24,9 @@ if (typeof process.send === 'function' && process.channel) {
       process.kill(process.pid, 'SIGTERM');
     }
     setTimeout(() => {
-      process.stderr.write(`[modelsmith] process ${process.pid} still running ${graceMs} ms after its launcher went; killing it\n`);
+      process.stderr.write(
+        `[modelsmith] process ${process.pid} still running ${graceMs} ms after its launcher went; killing it\n`,
+      );
       process.kill(process.pid, 'SIGKILL');
     }, graceMs).unref();
   });

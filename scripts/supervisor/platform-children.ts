@@ -20,7 +20,11 @@ function answers(url: string): () => Promise<boolean> {
  * launcher has just checked). The worker may take its whole drain grace to stop, and a little more.
  */
 export function platformChildren(config: AppConfig, env: NodeJS.ProcessEnv, root: string): ChildSpec[] {
-  const node = (script: string) => ['--require', join(root, 'dist', 'scripts', 'supervisor', 'parent-watch.js'), join(root, 'dist', script)];
+  const node = (script: string) => [
+    '--require',
+    join(root, 'dist', 'scripts', 'supervisor', 'parent-watch.js'),
+    join(root, 'dist', script),
+  ];
   return [
     {
       name: 'api',

@@ -10,5 +10,9 @@ export const STOPPING_NOTICE = { modelsmith: 'stopping' } as const;
 export const GRACE_ENV = 'MODELSMITH_SUPERVISED_GRACE_MS';
 
 export function isStoppingNotice(message: unknown): boolean {
-  return typeof message === 'object' && message !== null && (message as { modelsmith?: unknown }).modelsmith === STOPPING_NOTICE.modelsmith;
+  return (
+    typeof message === 'object' &&
+    message !== null &&
+    (message as { modelsmith?: unknown }).modelsmith === STOPPING_NOTICE.modelsmith
+  );
 }

@@ -1,6 +1,11 @@
 import { backoffDelay, RestartPolicy, type RestartPolicyOptions } from './restart-policy';
 
-const options: RestartPolicyOptions = { initialDelayMs: 100, maxDelayMs: 1_000, maxDeaths: 6, windowMs: 60_000 };
+const options: RestartPolicyOptions = {
+  initialDelayMs: 100,
+  maxDelayMs: 1_000,
+  maxDeaths: 6,
+  windowMs: 60_000,
+};
 
 describe('backoffDelay', () => {
   it('doubles from the initial delay and stops at the cap', () => {
@@ -17,7 +22,9 @@ describe('RestartPolicy', () => {
   it('restarts with growing delays, then gives up at the maxDeaths-th death within the window', () => {
     const policy = new RestartPolicy(options);
     const decisions = [0, 1_000, 2_000, 3_000, 4_000, 5_000].map((t) => policy.recordDeath(t));
-    expect(decisions.slice(0, 5).map((d) => (d.action === 'restart' ? d.delayMs : d.action))).toEqual([100, 200, 400, 800, 1_000]);
+    expect(decisions.slice(0, 5).map((d) => (d.action === 'restart' ? d.delayMs : d.action))).toEqual([
+      100, 200, 400, 800, 1_000,
+    ]);
     const last = decisions[5];
     expect(last.action).toBe('give-up');
     expect(last.deathsInWindow).toBe(6);

@@ -12,14 +12,22 @@ export interface RestartPolicyOptions {
   windowMs: number;
 }
 
-export const DEFAULT_RESTART_POLICY: RestartPolicyOptions = { initialDelayMs: 1_000, maxDelayMs: 30_000, maxDeaths: 5, windowMs: 5 * 60_000 };
+export const DEFAULT_RESTART_POLICY: RestartPolicyOptions = {
+  initialDelayMs: 1_000,
+  maxDelayMs: 30_000,
+  maxDeaths: 5,
+  windowMs: 5 * 60_000,
+};
 
 export type RestartDecision =
   | { action: 'restart'; delayMs: number; deathsInWindow: number }
   | { action: 'give-up'; deathsInWindow: number; reason: string };
 
 /** Exponential backoff with a cap: the delay before the restart that follows the n-th recent death (n >= 1). */
-export function backoffDelay(deathsInWindow: number, options: Pick<RestartPolicyOptions, 'initialDelayMs' | 'maxDelayMs'>): number {
+export function backoffDelay(
+  deathsInWindow: number,
+  options: Pick<RestartPolicyOptions, 'initialDelayMs' | 'maxDelayMs'>,
+): number {
   const exponent = Math.max(0, deathsInWindow - 1);
   // 2^exponent overflows to Infinity long after it passes any sane cap; min() keeps the cap.
   return Math.min(options.maxDelayMs, options.initialDelayMs * 2 ** exponent);

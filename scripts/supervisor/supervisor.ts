@@ -10,7 +10,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { GRACE_ENV, STOPPING_NOTICE } from './protocol';
-import { DEFAULT_RESTART_POLICY, formatDuration, RestartPolicy, type RestartPolicyOptions } from './restart-policy';
+import {
+  DEFAULT_RESTART_POLICY,
+  formatDuration,
+  RestartPolicy,
+  type RestartPolicyOptions,
+} from './restart-policy';
 
 export interface ChildSpec {
   /** Names the child in every message. */
@@ -80,8 +85,12 @@ export class Supervisor {
 
   constructor(private readonly options: SupervisorOptions) {
     const names = options.children.map((c) => c.name);
-    if (new Set(names).size !== names.length) throw new Error(`child names must be unique: ${names.join(', ')}`);
-    this.slots = options.children.map((spec) => ({ spec, policy: new RestartPolicy(options.policy ?? DEFAULT_RESTART_POLICY) }));
+    if (new Set(names).size !== names.length)
+      throw new Error(`child names must be unique: ${names.join(', ')}`);
+    this.slots = options.children.map((spec) => ({
+      spec,
+      policy: new RestartPolicy(options.policy ?? DEFAULT_RESTART_POLICY),
+    }));
     this.log = options.log ?? ((line) => console.error(line));
     this.done = new Promise((resolve) => (this.settle = resolve));
   }
@@ -99,7 +108,9 @@ export class Supervisor {
 
   /** The pid of each running child, by name (for status lines and tests). */
   pids(): Record<string, number | undefined> {
-    return Object.fromEntries(this.slots.map((s) => [s.spec.name, s.child && alive(s.child) ? s.child.pid : undefined]));
+    return Object.fromEntries(
+      this.slots.map((s) => [s.spec.name, s.child && alive(s.child) ? s.child.pid : undefined]),
+    );
   }
 
   /**
@@ -120,7 +131,12 @@ export class Supervisor {
     const { spec } = slot;
     const child = spawn(spec.command, spec.args, {
       env: { ...(spec.env ?? process.env), [GRACE_ENV]: String(spec.stopTimeoutMs) },
-      stdio: [this.options.output ?? 'inherit', this.options.output ?? 'inherit', this.options.output ?? 'inherit', 'ipc'],
+      stdio: [
+        this.options.output ?? 'inherit',
+        this.options.output ?? 'inherit',
+        this.options.output ?? 'inherit',
+        'ipc',
+      ],
       detached: true,
     });
     slot.child = child;
@@ -151,7 +167,11 @@ export class Supervisor {
     slot.restartTimer = setTimeout(() => this.launch(slot), decision.delayMs);
   }
 
-  private async awaitHealthy(slot: Slot, child: ChildProcess, healthy: () => Promise<boolean>): Promise<void> {
+  private async awaitHealthy(
+    slot: Slot,
+    child: ChildProcess,
+    healthy: () => Promise<boolean>,
+  ): Promise<void> {
     const timeoutMs = slot.spec.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
     const deadline = Date.now() + timeoutMs;
     const pollMs = this.options.healthPollMs ?? 250;
@@ -170,7 +190,10 @@ export class Supervisor {
         return;
       }
       if (Date.now() >= deadline) {
-        await this.giveUp(slot.spec.name, `${slot.spec.name} (pid ${child.pid}) did not become healthy within ${formatDuration(timeoutMs)}`);
+        await this.giveUp(
+          slot.spec.name,
+          `${slot.spec.name} (pid ${child.pid}) did not become healthy within ${formatDuration(timeoutMs)}`,
+        );
         return;
       }
       await new Promise((resolve) => setTimeout(resolve, pollMs));
@@ -198,7 +221,9 @@ export class Supervisor {
     const pid = child.pid;
     return new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
-        this.log(`[modelsmith] ${slot.spec.name} (pid ${pid}) still running ${formatDuration(slot.spec.stopTimeoutMs)} after SIGTERM; killing it`);
+        this.log(
+          `[modelsmith] ${slot.spec.name} (pid ${pid}) still running ${formatDuration(slot.spec.stopTimeoutMs)} after SIGTERM; killing it`,
+        );
         signalGroup(pid, 'SIGKILL');
       }, slot.spec.stopTimeoutMs);
       child.once('exit', () => {

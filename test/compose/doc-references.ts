@@ -17,7 +17,13 @@ export interface DocRoute {
   at: string;
 }
 
-export const DOC_FILES = (): string[] => ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)].sort();
+export const DOC_FILES = (): string[] =>
+  [
+    'README.md',
+    ...readdirSync(join(ROOT, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => `docs/${f}`),
+  ].sort();
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
 
@@ -25,7 +31,9 @@ const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
 function expandBraces(path: string): string[] {
   const m = /\{([^{}]*,[^{}]*)\}/.exec(path);
   if (!m) return [path];
-  return m[1].split(',').flatMap((alt) => expandBraces(path.slice(0, m.index) + alt + path.slice(m.index + m[0].length)));
+  return m[1]
+    .split(',')
+    .flatMap((alt) => expandBraces(path.slice(0, m.index) + alt + path.slice(m.index + m[0].length)));
 }
 
 /** Drops the query and trailing punctuation; every parameter (`:id`, `$DS`, `${JOB}`, `<id>`) becomes `:param`. */
@@ -72,7 +80,8 @@ export function routesIn(text: string, file: string): DocRoute[] {
   const routes: DocRoute[] = [];
   const add = (method: string | undefined, raw: string, n: number) => {
     if (raw.includes('…')) return; // an elided path (`POST …/complete`) names nothing checkable
-    for (const path of expandBraces(raw)) routes.push({ method, path: normalisePath(path), at: `${file}:${n}` });
+    for (const path of expandBraces(raw))
+      routes.push({ method, path: normalisePath(path), at: `${file}:${n}` });
   };
   for (const { line, n } of logicalLines(text)) {
     let rest = line;
@@ -103,7 +112,8 @@ export function upperSnakeNamesIn(text: string, file: string): DocReference[] {
     }
     if (fenced) return;
     for (const span of line.matchAll(/`([^`]+)`/g)) {
-      for (const m of span[1].matchAll(/\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b/g)) names.push({ name: m[0], at: `${file}:${i + 1}` });
+      for (const m of span[1].matchAll(/\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b/g))
+        names.push({ name: m[0], at: `${file}:${i + 1}` });
     }
   });
   return names;
@@ -111,10 +121,21 @@ export function upperSnakeNamesIn(text: string, file: string): DocReference[] {
 
 // ---- routes of the apps, read statically from their Nest decorators ----
 
-const HTTP_DECORATORS: Record<string, string> = { Get: 'GET', Post: 'POST', Put: 'PUT', Patch: 'PATCH', Delete: 'DELETE', Head: 'HEAD', Options: 'OPTIONS', Sse: 'GET' };
+const HTTP_DECORATORS: Record<string, string> = {
+  Get: 'GET',
+  Post: 'POST',
+  Put: 'PUT',
+  Patch: 'PATCH',
+  Delete: 'DELETE',
+  Head: 'HEAD',
+  Options: 'OPTIONS',
+  Sse: 'GET',
+};
 
 function filesUnder(dir: string, suffix: string): string[] {
-  return (readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith(suffix) && !f.endsWith(`.spec${suffix}`)).map((f) => join(dir, f));
+  return (readdirSync(dir, { recursive: true }) as string[])
+    .filter((f) => f.endsWith(suffix) && !f.endsWith(`.spec${suffix}`))
+    .map((f) => join(dir, f));
 }
 
 function decoratorCall(node: ts.Node): { name: string; arg?: ts.Expression } | undefined {
@@ -131,7 +152,9 @@ function decoratorCall(node: ts.Node): { name: string; arg?: ts.Expression } | u
 function stringArg(arg: ts.Expression | undefined, where: string): string {
   if (!arg) return '';
   if (ts.isStringLiteralLike(arg)) return arg.text;
-  throw new Error(`${where}: route path is not a string literal; teach test/compose/doc-references.ts to read it`);
+  throw new Error(
+    `${where}: route path is not a string literal; teach test/compose/doc-references.ts to read it`,
+  );
 }
 
 /** `setGlobalPrefix('v1')` or `setGlobalPrefix(CONST)` with `const CONST = 'v1'` in the same file; '' without one. */
@@ -170,7 +193,9 @@ export function nestRoutes(app: string): AppRoute[] {
       for (const member of node.members) {
         const route = decoratorCall(member);
         if (!route || route.name === 'Controller') continue;
-        const path = normalisePath(`/${[prefix, base, stringArg(route.arg, where)].filter(Boolean).join('/')}`);
+        const path = normalisePath(
+          `/${[prefix, base, stringArg(route.arg, where)].filter(Boolean).join('/')}`,
+        );
         routes.push({ method: HTTP_DECORATORS[route.name], path, app });
       }
     });

@@ -23,7 +23,11 @@ export interface Route {
 
 type ModuleRef = Type | DynamicModule | Promise<DynamicModule>;
 
-export const routeConfig: AppConfig = configSchema.parse({ S3_ENDPOINT: 'http://127.0.0.1:9', S3_ACCESS_KEY: 'a', S3_SECRET_KEY: 'b' });
+export const routeConfig: AppConfig = configSchema.parse({
+  S3_ENDPOINT: 'http://127.0.0.1:9',
+  S3_ACCESS_KEY: 'a',
+  S3_SECRET_KEY: 'b',
+});
 
 function isDynamic(m: ModuleRef): m is DynamicModule {
   return typeof m === 'object' && 'module' in m;
@@ -37,12 +41,23 @@ export function controllersOf(root: ModuleRef, seen = new Set<unknown>()): Type[
   seen.add(key);
   const cls = isDynamic(root) ? root.module : root;
   const read = <T>(name: string): T[] => (Reflect.getMetadata(name, cls) as T[] | undefined) ?? [];
-  const controllers = [...read<Type>(MODULE_METADATA.CONTROLLERS), ...(isDynamic(root) ? (root.controllers ?? []) : [])];
-  const imports = [...read<ModuleRef>(MODULE_METADATA.IMPORTS), ...(isDynamic(root) ? (root.imports ?? []) : [])];
+  const controllers = [
+    ...read<Type>(MODULE_METADATA.CONTROLLERS),
+    ...(isDynamic(root) ? (root.controllers ?? []) : []),
+  ];
+  const imports = [
+    ...read<ModuleRef>(MODULE_METADATA.IMPORTS),
+    ...(isDynamic(root) ? (root.imports ?? []) : []),
+  ];
   return [...new Set([...controllers, ...imports.flatMap((m) => controllersOf(m as ModuleRef, seen))])];
 }
 
-const join = (...parts: string[]) => '/' + parts.flatMap((p) => p.split('/')).filter(Boolean).join('/');
+const join = (...parts: string[]) =>
+  '/' +
+  parts
+    .flatMap((p) => p.split('/'))
+    .filter(Boolean)
+    .join('/');
 
 export function routesOf(controllers: Type[], prefix: string): Route[] {
   const routes: Route[] = [];
@@ -56,7 +71,8 @@ export function routesOf(controllers: Type[], prefix: string): Route[] {
       const method = Reflect.getMetadata(METHOD_METADATA, fn) as RequestMethod | undefined;
       if (path === undefined || method === undefined) continue;
       for (const b of [base ?? ''].flat()) {
-        for (const p of [path].flat()) routes.push({ method: RequestMethod[method], path: join(prefix, b, p), controller, handler });
+        for (const p of [path].flat())
+          routes.push({ method: RequestMethod[method], path: join(prefix, b, p), controller, handler });
       }
     }
   }
@@ -66,7 +82,9 @@ export function routesOf(controllers: Type[], prefix: string): Route[] {
 /** The API's rule for a route, as its global AuthGuard reads it (handler metadata over the class's). */
 export function apiAccess(route: Route): Access {
   const handler = (route.controller.prototype as Record<string, object>)[route.handler];
-  const meta = <T>(key: string): T | undefined => (Reflect.getMetadata(key, handler) as T | undefined) ?? (Reflect.getMetadata(key, route.controller) as T | undefined);
+  const meta = <T>(key: string): T | undefined =>
+    (Reflect.getMetadata(key, handler) as T | undefined) ??
+    (Reflect.getMetadata(key, route.controller) as T | undefined);
   if (meta<boolean>(PUBLIC_ROUTE)) return { kind: 'public' };
   if (meta<boolean>(OPERATOR_ROUTE)) return { kind: 'operator' };
   return { kind: 'scope', scope: meta<Scope>(REQUIRED_SCOPE) ?? 'READ' };

@@ -2,7 +2,11 @@
 // CommonJS). It declares no controllers or routes, so a stand-in that builds empty modules is enough.
 jest.mock('@nestjs/bullmq', () => {
   const stub = () => ({ module: class BullStub {} });
-  return { BullModule: { forRoot: stub, registerQueue: stub }, getQueueToken: (name: string) => `BullQueue_${name}`, InjectQueue: () => () => undefined };
+  return {
+    BullModule: { forRoot: stub, registerQueue: stub },
+    getQueueToken: (name: string) => `BullQueue_${name}`,
+    InjectQueue: () => () => undefined,
+  };
 });
 
 import { GUARDS_METADATA } from '@nestjs/common/constants';
@@ -31,7 +35,9 @@ function documentedRoutes(): Row[] {
   const text = readText('docs/security.md');
   const start = text.indexOf('## Who may call what');
   const section = text.slice(start, text.indexOf('\n## ', start + 1));
-  return [...section.matchAll(/^\|\s*(api|serving)\s*\|\s*([A-Z]+)\s*\|\s*`([^`]+)`\s*\|\s*([^|]+?)\s*\|/gm)].map((m) => ({
+  return [
+    ...section.matchAll(/^\|\s*(api|serving)\s*\|\s*([A-Z]+)\s*\|\s*`([^`]+)`\s*\|\s*([^|]+?)\s*\|/gm),
+  ].map((m) => ({
     app: m[1],
     method: m[2],
     path: m[3],
@@ -99,10 +105,17 @@ describe('docs/security.md route table', () => {
 
     it('has no guard on its Nest routes, so those documented for anyone take no credential', () => {
       const module = ServingModule.forRoot(routeConfig);
-      expect((module.providers ?? []).some((p) => typeof p === 'object' && 'provide' in p && p.provide === APP_GUARD)).toBe(false);
+      expect(
+        (module.providers ?? []).some(
+          (p) => typeof p === 'object' && 'provide' in p && p.provide === APP_GUARD,
+        ),
+      ).toBe(false);
       const guarded = (r: Route) =>
         Reflect.getMetadata(GUARDS_METADATA, r.controller) !== undefined ||
-        Reflect.getMetadata(GUARDS_METADATA, (r.controller.prototype as Record<string, object>)[r.handler]) !== undefined;
+        Reflect.getMetadata(
+          GUARDS_METADATA,
+          (r.controller.prototype as Record<string, object>)[r.handler],
+        ) !== undefined;
       expect(nest.filter(guarded).map(id)).toEqual([]);
     });
 
@@ -111,13 +124,25 @@ describe('docs/security.md route table', () => {
       expect(operatorRows.map(id)).toEqual(['GET /v1/serving/stats']);
       const adminToken = 'op-'.padEnd(32, 'x');
       const stats = { models: [] };
-      const controller = new ServingHealthController(null as never, null as never, null as never, { stats: () => stats } as never, { ...routeConfig, ADMIN_TOKEN: adminToken });
-      const call = (authorization?: string) => () => controller.stats({ headers: authorization ? { authorization } : {} } as never);
+      const controller = new ServingHealthController(
+        null as never,
+        null as never,
+        null as never,
+        { stats: () => stats } as never,
+        { ...routeConfig, ADMIN_TOKEN: adminToken },
+      );
+      const call = (authorization?: string) => () =>
+        controller.stats({ headers: authorization ? { authorization } : {} } as never);
       expect(call()).toThrow(ProblemError);
       expect(call('Bearer msk_00000000_' + 'a'.repeat(43))).toThrow(ProblemError);
       expect(call(`Bearer ${adminToken}`)()).toBe(stats);
       // Nest routes documented for anyone are the others: the operator check is in this handler only.
-      expect(rowsOf('serving').filter((r) => r.who === 'anyone' && !r.path.endsWith('/predict')).map(id).sort()).toEqual(
+      expect(
+        rowsOf('serving')
+          .filter((r) => r.who === 'anyone' && !r.path.endsWith('/predict'))
+          .map(id)
+          .sort(),
+      ).toEqual(
         nest
           .map(id)
           .filter((r) => !operatorRows.map(id).includes(r))
@@ -129,10 +154,18 @@ describe('docs/security.md route table', () => {
       const predict = rowsOf('serving').find((r) => r.path.endsWith('/predict'))!;
       const accepted: Scope[] = [];
       for (const scope of SCOPES) {
-        const principal: TenantPrincipal = { kind: 'api-key', tenantId: 't', keyId: `k-${scope}`, scopes: [scope], rateLimitPerMinute: null };
+        const principal: TenantPrincipal = {
+          kind: 'api-key',
+          tenantId: 't',
+          keyId: `k-${scope}`,
+          scopes: [scope],
+          rateLimitPerMinute: null,
+        };
         const keys = { authenticate: () => Promise.resolve(principal) } as unknown as ApiKeyAuthService;
         const auth = new PredictAuthService(keys, null as unknown as Redis, routeConfig);
-        const req = { headers: { authorization: `Bearer msk_0000000${SCOPES.indexOf(scope)}_${'a'.repeat(43)}` } } as unknown as IncomingMessage;
+        const req = {
+          headers: { authorization: `Bearer msk_0000000${SCOPES.indexOf(scope)}_${'a'.repeat(43)}` },
+        } as unknown as IncomingMessage;
         const ok = await auth.authenticate(req).then(
           () => true,
           (e: unknown) => {

@@ -24,16 +24,28 @@ describe(`API fuzz: hostile requests to every route of the API and serving (seed
   it('answers every request with a success or a 4xx problem+json carrying a code and a requestId, never a 5xx', async () => {
     const world = await fuzzWorld(p);
     expect(world.ops.length).toBeGreaterThan(30);
-    report = await fuzz({ ...world, seed: SEED, runs: RUNS, only: process.env.FUZZ_ONLY, replayPath: process.env.FUZZ_PATH });
+    report = await fuzz({
+      ...world,
+      seed: SEED,
+      runs: RUNS,
+      only: process.env.FUZZ_ONLY,
+      replayPath: process.env.FUZZ_PATH,
+    });
     // The seed and size of the run, for the CI log; the failures in the assertion's message.
-    console.log(`API fuzz: seed ${SEED} (FUZZ_SEED), ${RUNS} runs per operation (FUZZ_RUNS), ${report.requests} requests to ${report.operations.length} operations in ${(report.ms / 1000).toFixed(1)} s`);
+    console.log(
+      `API fuzz: seed ${SEED} (FUZZ_SEED), ${RUNS} runs per operation (FUZZ_RUNS), ${report.requests} requests to ${report.operations.length} operations in ${(report.ms / 1000).toFixed(1)} s`,
+    );
     if (report.failures.length) throw new Error(formatReport(report));
     expect(report.operations.filter((o) => o.requests === 0)).toEqual([]);
   });
 
   it('leaves the API, serving and worker processes alive and ready', async () => {
     expect(report).toBeDefined();
-    expect({ api: p.api.child.exitCode, serving: p.serving.child.exitCode, worker: p.workers[0].child.exitCode }).toEqual({ api: null, serving: null, worker: null });
+    expect({
+      api: p.api.child.exitCode,
+      serving: p.serving.child.exitCode,
+      worker: p.workers[0].child.exitCode,
+    }).toEqual({ api: null, serving: null, worker: null });
     expect(await platformHealth(p)).toEqual({ api: 200, serving: 200, worker: 200 });
   });
 });

@@ -4,11 +4,22 @@ import { entriesOf, mnistZip, zipOf } from '../support/archives';
 
 jest.setTimeout(240_000);
 
-async function upload(p: Platform, token: string, datasetId: string, file: Buffer, name: string, fields: Record<string, string> = {}) {
+async function upload(
+  p: Platform,
+  token: string,
+  datasetId: string,
+  file: Buffer,
+  name: string,
+  fields: Record<string, string> = {},
+) {
   const form = new FormData();
   for (const [k, v] of Object.entries(fields)) form.append(k, v);
   form.append('file', new Blob([file], { type: 'application/zip' }), name);
-  const res = await fetch(`${p.apiUrl}/v1/datasets/${datasetId}/versions`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
+  const res = await fetch(`${p.apiUrl}/v1/datasets/${datasetId}/versions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}` },
+    body: form,
+  });
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- asserted field by field
   return { status: res.status, body: (await res.json()) as any };
 }
@@ -33,8 +44,14 @@ describe('datasets over REST (real API, worker, Postgres, Redis, S3)', () => {
 
   beforeAll(async () => {
     p = await startPlatform();
-    const a = await call(p.apiUrl, 'POST', '/v1/admin/tenants', { token: p.adminToken, body: { name: 'Data A' } });
-    const b = await call(p.apiUrl, 'POST', '/v1/admin/tenants', { token: p.adminToken, body: { name: 'Data B' } });
+    const a = await call(p.apiUrl, 'POST', '/v1/admin/tenants', {
+      token: p.adminToken,
+      body: { name: 'Data A' },
+    });
+    const b = await call(p.apiUrl, 'POST', '/v1/admin/tenants', {
+      token: p.adminToken,
+      body: { name: 'Data B' },
+    });
     key = a.body.apiKey.key;
     keyB = b.body.apiKey.key;
     tenantId = a.body.tenant.id;
@@ -46,7 +63,10 @@ describe('datasets over REST (real API, worker, Postgres, Redis, S3)', () => {
   });
 
   async function newDataset(name = `ds-${randomBytes(3).toString('hex')}`): Promise<string> {
-    const r = await call(p.apiUrl, 'POST', '/v1/datasets', { token: key, body: { name, task: 'image-classification' } });
+    const r = await call(p.apiUrl, 'POST', '/v1/datasets', {
+      token: key,
+      body: { name, task: 'image-classification' },
+    });
     expect(r.status).toBe(201);
     return r.body.id as string;
   }
@@ -61,7 +81,18 @@ describe('datasets over REST (real API, worker, Postgres, Redis, S3)', () => {
     const v = await settled(p, key, id, up.body.version.id);
     expect(v.status).toBe('READY');
     expect(v.stats.samples).toBe(120);
-    expect(v.stats.classes.map((c: { name: string }) => c.name)).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+    expect(v.stats.classes.map((c: { name: string }) => c.name)).toEqual([
+      '0',
+      '1',
+      '2',
+      '3',
+      '4',
+      '5',
+      '6',
+      '7',
+      '8',
+      '9',
+    ]);
     const job = await call(p.apiUrl, 'GET', `/v1/jobs/${up.body.jobId}`, { token: key });
     expect(job.body).toMatchObject({ kind: 'INGEST_DATASET', status: 'SUCCEEDED' });
 
@@ -73,35 +104,58 @@ describe('datasets over REST (real API, worker, Postgres, Redis, S3)', () => {
     expect(r.splits.test).toBeGreaterThanOrEqual(10);
     for (const c of r.classes) expect(c.splits.train).toBeGreaterThan(0);
 
-    const preview = await call(p.apiUrl, 'GET', `/v1/datasets/${id}/versions/${v.id}/preview`, { token: key });
+    const preview = await call(p.apiUrl, 'GET', `/v1/datasets/${id}/versions/${v.id}/preview`, {
+      token: key,
+    });
     expect(preview.status).toBe(200);
     expect(preview.body.classes).toHaveLength(10);
     const thumb = await fetch(preview.body.classes[3].samples[0]);
     expect(thumb.status).toBe(200);
-    expect(Buffer.from(await thumb.arrayBuffer()).subarray(1, 4).toString()).toBe('PNG');
+    expect(
+      Buffer.from(await thumb.arrayBuffer())
+        .subarray(1, 4)
+        .toString(),
+    ).toBe('PNG');
 
     // Adding files makes a new version: the parent's 120 samples plus 6 new ones (and one the parent
     // already has, which is not added twice); the first version is unchanged.
     const more = await mnistZip(3, 2, 100);
     const again = await mnistZip(1, 1, 0);
-    const up2 = await upload(p, key, id, await zipOf([...(await entriesOf(more)), ...(await entriesOf(again))]), 'more.zip', {
-      parentVersionId: v.id,
-      imageSize: '28',
-      channels: '1',
-    });
+    const up2 = await upload(
+      p,
+      key,
+      id,
+      await zipOf([...(await entriesOf(more)), ...(await entriesOf(again))]),
+      'more.zip',
+      {
+        parentVersionId: v.id,
+        imageSize: '28',
+        channels: '1',
+      },
+    );
     expect(up2.body.version.version).toBe(2);
     const v2 = await settled(p, key, id, up2.body.version.id);
     expect(v2.status).toBe('READY');
     expect(v2.parentVersionId).toBe(v.id);
     expect(v2.stats.samples).toBe(126);
-    const r2 = (await call(p.apiUrl, 'GET', `/v1/datasets/${id}/versions/${v2.id}/report`, { token: key })).body.report;
-    expect(r2.merge).toMatchObject({ parentVersionId: v.id, parentSamples: 120, added: 6, duplicatesOfParent: 1 });
+    const r2 = (await call(p.apiUrl, 'GET', `/v1/datasets/${id}/versions/${v2.id}/report`, { token: key }))
+      .body.report;
+    expect(r2.merge).toMatchObject({
+      parentVersionId: v.id,
+      parentSamples: 120,
+      added: 6,
+      duplicatesOfParent: 1,
+    });
     expect(r2.classes.find((c: { name: string }) => c.name === '0').count).toBe(15);
-    expect((await call(p.apiUrl, 'GET', `/v1/datasets/${id}/versions/${v.id}`, { token: key })).body.stats.samples).toBe(120);
+    expect(
+      (await call(p.apiUrl, 'GET', `/v1/datasets/${id}/versions/${v.id}`, { token: key })).body.stats.samples,
+    ).toBe(120);
 
     // Tenant isolation.
     expect((await call(p.apiUrl, 'GET', `/v1/datasets/${id}`, { token: keyB })).status).toBe(404);
-    expect((await call(p.apiUrl, 'GET', `/v1/datasets/${id}/versions/${v.id}/report`, { token: keyB })).status).toBe(404);
+    expect(
+      (await call(p.apiUrl, 'GET', `/v1/datasets/${id}/versions/${v.id}/report`, { token: keyB })).status,
+    ).toBe(404);
     expect((await upload(p, keyB, id, zip, 'x.zip')).status).toBe(404);
 
     // Deleting removes rows and every stored object of the dataset.
@@ -133,7 +187,10 @@ describe('datasets over REST (real API, worker, Postgres, Redis, S3)', () => {
 
   it('refuses wrong content types, bad options and oversize uploads without changing anything', async () => {
     const id = await newDataset();
-    const json = await call(p.apiUrl, 'POST', `/v1/datasets/${id}/versions`, { token: key, body: { file: 'nope' } });
+    const json = await call(p.apiUrl, 'POST', `/v1/datasets/${id}/versions`, {
+      token: key,
+      body: { file: 'nope' },
+    });
     expect(json.status).toBe(415);
     expect(json.body.code).toBe('UNSUPPORTED_MEDIA_TYPE');
 
@@ -159,7 +216,12 @@ describe('datasets over REST (real API, worker, Postgres, Redis, S3)', () => {
     const zip = await mnistZip(4, 3);
     const created = await call(p.apiUrl, 'POST', `/v1/datasets/${id}/uploads`, {
       token: key,
-      body: { fileName: 'digits.zip', sizeBytes: zip.length, contentType: 'application/zip', options: { imageSize: 28, channels: 1 } },
+      body: {
+        fileName: 'digits.zip',
+        sizeBytes: zip.length,
+        contentType: 'application/zip',
+        options: { imageSize: 28, channels: 1 },
+      },
     });
     expect(created.status).toBe(201);
     const { uploadId, partSize, parts } = created.body;
@@ -172,11 +234,21 @@ describe('datasets over REST (real API, worker, Postgres, Redis, S3)', () => {
     }
     const status = await call(p.apiUrl, 'GET', `/v1/uploads/${uploadId}`, { token: key });
     expect(status.body.received.length).toBe(parts.length);
-    const done = await call(p.apiUrl, 'POST', `/v1/uploads/${uploadId}/complete`, { token: key, body: { parts: etags } });
+    const done = await call(p.apiUrl, 'POST', `/v1/uploads/${uploadId}/complete`, {
+      token: key,
+      body: { parts: etags },
+    });
     expect(done.status).toBe(202);
     const v = await settled(p, key, id, done.body.version.id);
     expect(v.status).toBe('READY');
     expect(v.stats.samples).toBe(12);
-    expect((await call(p.apiUrl, 'POST', `/v1/uploads/${uploadId}/complete`, { token: key, body: { parts: etags } })).status).toBe(409);
+    expect(
+      (
+        await call(p.apiUrl, 'POST', `/v1/uploads/${uploadId}/complete`, {
+          token: key,
+          body: { parts: etags },
+        })
+      ).status,
+    ).toBe(409);
   });
 });

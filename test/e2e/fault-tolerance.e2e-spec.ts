@@ -14,7 +14,10 @@ describe('training survives worker loss', () => {
 
   beforeAll(async () => {
     p = await startPlatform();
-    const a = await call(p.apiUrl, 'POST', '/v1/admin/tenants', { token: p.adminToken, body: { name: 'Faults' } });
+    const a = await call(p.apiUrl, 'POST', '/v1/admin/tenants', {
+      token: p.adminToken,
+      body: { name: 'Faults' },
+    });
     key = a.body.apiKey.key;
     tenantId = a.body.tenant.id;
     versionId = await readyDataset(p, key, await mnistZip(20), { imageSize: '28', channels: '1' });
@@ -29,7 +32,12 @@ describe('training survives worker loss', () => {
       token: key,
       // Long enough that the worker is still training when the test stops it (an epoch takes well
       // under a second here), and no early stopping, so the epoch count is known.
-      body: { task: 'image-classification', datasetVersionId: versionId, mode: 'fast', options: { epochs: 16, earlyStopping: false } },
+      body: {
+        task: 'image-classification',
+        datasetVersionId: versionId,
+        mode: 'fast',
+        options: { epochs: 16, earlyStopping: false },
+      },
     });
     expect(r.status).toBe(202);
     return r.body.id as string;
@@ -37,17 +45,27 @@ describe('training survives worker loss', () => {
 
   /** Waits until the job has finished `epochs` epochs (each ends with a checkpoint in the object store). */
   function epochsDone(id: string, epochs: number) {
-    return waitFor(`${epochs} epoch(s) of ${id}`, async () => {
-      const r = await call(p.apiUrl, 'GET', `/v1/jobs/${id}/events`, { token: key });
-      return r.body.filter((e: { type: string }) => e.type === 'metrics').length >= epochs;
-    }, 300_000, 250);
+    return waitFor(
+      `${epochs} epoch(s) of ${id}`,
+      async () => {
+        const r = await call(p.apiUrl, 'GET', `/v1/jobs/${id}/events`, { token: key });
+        return r.body.filter((e: { type: string }) => e.type === 'metrics').length >= epochs;
+      },
+      300_000,
+      250,
+    );
   }
 
   function finished(id: string) {
-    return waitFor('job to finish', async () => {
-      const r = await call(p.apiUrl, 'GET', `/v1/jobs/${id}`, { token: key });
-      return ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(r.body.status) ? r.body : undefined;
-    }, 600_000, 1_000);
+    return waitFor(
+      'job to finish',
+      async () => {
+        const r = await call(p.apiUrl, 'GET', `/v1/jobs/${id}`, { token: key });
+        return ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(r.body.status) ? r.body : undefined;
+      },
+      600_000,
+      1_000,
+    );
   }
 
   it('resumes from the last checkpoint after the worker is SIGKILLed, ending with exactly one model', async () => {
@@ -65,15 +83,22 @@ describe('training survives worker loss', () => {
     expect(job.result.epochs).toBe(16);
     expect(await p.system.model.count({ where: { jobId: id } })).toBe(1);
     const events = (await call(p.apiUrl, 'GET', `/v1/jobs/${id}/events`, { token: key })).body;
-    const epochMessages = events.filter((e: { type: string }) => e.type === 'metrics').map((e: { message: string }) => e.message);
+    const epochMessages = events
+      .filter((e: { type: string }) => e.type === 'metrics')
+      .map((e: { message: string }) => e.message);
     expect(new Set(epochMessages).size).toBe(epochMessages.length);
     // Checkpoints are deleted once the job is recorded SUCCEEDED (not before: a crash in between
     // would have retrained from scratch).
-    await waitFor('checkpoints deleted', async () => {
-      let left = 0;
-      for await (const _ of p.s3.store.list(keys.jobCheckpointsPrefix(tenantId, id))) left++;
-      return left === 0;
-    }, 30_000, 250);
+    await waitFor(
+      'checkpoints deleted',
+      async () => {
+        let left = 0;
+        for await (const _ of p.s3.store.list(keys.jobCheckpointsPrefix(tenantId, id))) left++;
+        return left === 0;
+      },
+      30_000,
+      250,
+    );
   });
 
   it('on SIGTERM checkpoints, hands the job back to the queue and exits cleanly; another worker finishes it', async () => {

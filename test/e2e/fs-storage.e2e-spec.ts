@@ -18,7 +18,10 @@ describe('the platform on the filesystem object store (real API, worker, serving
 
   beforeAll(async () => {
     p = await startPlatform({}, { storage: 'fs' });
-    const t = await call(p.apiUrl, 'POST', '/v1/admin/tenants', { token: p.adminToken, body: { name: 'Files' } });
+    const t = await call(p.apiUrl, 'POST', '/v1/admin/tenants', {
+      token: p.adminToken,
+      body: { name: 'Files' },
+    });
     key = t.body.apiKey.key;
   });
   afterAll(async () => {
@@ -27,16 +30,25 @@ describe('the platform on the filesystem object store (real API, worker, serving
   });
 
   async function newDataset(): Promise<string> {
-    const r = await call(p.apiUrl, 'POST', '/v1/datasets', { token: key, body: { name: `fs-${Date.now()}`, task: 'image-classification' } });
+    const r = await call(p.apiUrl, 'POST', '/v1/datasets', {
+      token: key,
+      body: { name: `fs-${Date.now()}`, task: 'image-classification' },
+    });
     expect(r.status).toBe(201);
     return r.body.id as string;
   }
 
   it('a completion naming a part that was never uploaded is a 400 problem and the platform stays up', async () => {
     const id = await newDataset();
-    const created = await call(p.apiUrl, 'POST', `/v1/datasets/${id}/uploads`, { token: key, body: { fileName: 'x.zip', sizeBytes: 1000 } });
+    const created = await call(p.apiUrl, 'POST', `/v1/datasets/${id}/uploads`, {
+      token: key,
+      body: { fileName: 'x.zip', sizeBytes: 1000 },
+    });
     expect(created.status).toBe(201);
-    const done = await call(p.apiUrl, 'POST', `/v1/uploads/${created.body.uploadId}/complete`, { token: key, body: { parts: [{ partNumber: 1, etag: '"nope"' }] } });
+    const done = await call(p.apiUrl, 'POST', `/v1/uploads/${created.body.uploadId}/complete`, {
+      token: key,
+      body: { parts: [{ partNumber: 1, etag: '"nope"' }] },
+    });
     expect(done.status).toBe(400);
     expect(done.body.code).toBe('BAD_REQUEST');
     expect((await fetch(`${p.apiUrl}/v1/health/ready`)).status).toBe(200);
@@ -48,10 +60,19 @@ describe('the platform on the filesystem object store (real API, worker, serving
     const zip = await mnistZip(60); // 600 digits: the training shard at 224x224x3 is ~72 MB
     const created = await call(p.apiUrl, 'POST', `/v1/datasets/${id}/uploads`, {
       token: key,
-      body: { fileName: 'digits.zip', sizeBytes: zip.length, contentType: 'application/zip', options: { imageSize: 224, channels: 3 } },
+      body: {
+        fileName: 'digits.zip',
+        sizeBytes: zip.length,
+        contentType: 'application/zip',
+        options: { imageSize: 224, channels: 3 },
+      },
     });
     expect(created.status).toBe(201);
-    const { uploadId, partSize, parts } = created.body as { uploadId: string; partSize: number; parts: { partNumber: number; url: string }[] };
+    const { uploadId, partSize, parts } = created.body as {
+      uploadId: string;
+      partSize: number;
+      parts: { partNumber: number; url: string }[];
+    };
     expect(parts[0].url.startsWith(`${p.apiUrl}/v1/objects/`)).toBe(true);
 
     // A tampered part URL is refused and stores nothing.
@@ -61,13 +82,21 @@ describe('the platform on the filesystem object store (real API, worker, serving
 
     const etags: { partNumber: number; etag: string }[] = [];
     for (const part of [...parts].reverse()) {
-      const res = await fetch(part.url, { method: 'PUT', body: zip.subarray((part.partNumber - 1) * partSize, part.partNumber * partSize) });
+      const res = await fetch(part.url, {
+        method: 'PUT',
+        body: zip.subarray((part.partNumber - 1) * partSize, part.partNumber * partSize),
+      });
       expect(res.status).toBe(200);
       etags.push({ partNumber: part.partNumber, etag: res.headers.get('etag') ?? '' });
     }
     const status = await call(p.apiUrl, 'GET', `/v1/uploads/${uploadId}`, { token: key });
-    expect(status.body.received.map((r: { partNumber: number }) => r.partNumber)).toEqual(parts.map((x) => x.partNumber));
-    const done = await call(p.apiUrl, 'POST', `/v1/uploads/${uploadId}/complete`, { token: key, body: { parts: etags } });
+    expect(status.body.received.map((r: { partNumber: number }) => r.partNumber)).toEqual(
+      parts.map((x) => x.partNumber),
+    );
+    const done = await call(p.apiUrl, 'POST', `/v1/uploads/${uploadId}/complete`, {
+      token: key,
+      body: { parts: etags },
+    });
     expect(done.status).toBe(202);
     const versionId = done.body.version.id as string;
     const v = await waitFor(
@@ -84,12 +113,15 @@ describe('the platform on the filesystem object store (real API, worker, serving
 
     // The shards are in the store's directory, one of them past the old 64 MB multipart threshold.
     let largest = 0;
-    for await (const o of p.s3.store.list(`tenants/`)) if (o.key.includes('/shards/')) largest = Math.max(largest, o.size);
+    for await (const o of p.s3.store.list(`tenants/`))
+      if (o.key.includes('/shards/')) largest = Math.max(largest, o.size);
     expect(largest).toBeGreaterThan(64 * 1024 * 1024);
     if (p.s3.driver === 'fs') expect(await readdir(join(p.s3.directory, 'tmp'))).toEqual([]);
 
     // Presigned downloads, served by the API: the preview's thumbnails.
-    const preview = await call(p.apiUrl, 'GET', `/v1/datasets/${id}/versions/${versionId}/preview`, { token: key });
+    const preview = await call(p.apiUrl, 'GET', `/v1/datasets/${id}/versions/${versionId}/preview`, {
+      token: key,
+    });
     expect(preview.status).toBe(200);
     const url = preview.body.classes[3].samples[0] as string;
     expect(url.startsWith(`${p.apiUrl}/v1/objects/tenants/`)).toBe(true);

@@ -16,28 +16,45 @@ describe('jobs: global concurrency limit and slots of crashed workers (real API 
   let p: Platform;
 
   const newTenant = async (body: Record<string, unknown> = {}): Promise<string> => {
-    const r = await call(p.apiUrl, 'POST', '/v1/admin/tenants', { token: p.adminToken, body: { name: `T ${Math.random()}`, ...body } });
+    const r = await call(p.apiUrl, 'POST', '/v1/admin/tenants', {
+      token: p.adminToken,
+      body: { name: `T ${Math.random()}`, ...body },
+    });
     expect(r.status).toBe(201);
     return r.body.apiKey.key as string;
   };
   const createNoop = async (key: string, durationMs: number): Promise<string> => {
-    const r = await call(p.apiUrl, 'POST', '/v1/jobs', { token: key, body: { task: 'noop', options: { durationMs } } });
+    const r = await call(p.apiUrl, 'POST', '/v1/jobs', {
+      token: key,
+      body: { task: 'noop', options: { durationMs } },
+    });
     expect(r.status).toBe(202);
     return r.body.id as string;
   };
   const untilStatus = (key: string, id: string, status: string, timeoutMs = 90_000) =>
-    waitFor(`job ${id} to be ${status}`, async () => {
-      const j = (await call(p.apiUrl, 'GET', `/v1/jobs/${id}`, { token: key })).body;
-      return j.status === status ? j : undefined;
-    }, timeoutMs);
+    waitFor(
+      `job ${id} to be ${status}`,
+      async () => {
+        const j = (await call(p.apiUrl, 'GET', `/v1/jobs/${id}`, { token: key })).body;
+        return j.status === status ? j : undefined;
+      },
+      timeoutMs,
+    );
   const window = async (key: string, id: string) => {
     const events = (await call(p.apiUrl, 'GET', `/v1/jobs/${id}/events`, { token: key })).body as EventJson[];
     const started = events.filter((e) => e.type === 'started');
-    return { start: Date.parse(started[started.length - 1].createdAt), end: Date.parse(events[events.length - 1].createdAt) };
+    return {
+      start: Date.parse(started[started.length - 1].createdAt),
+      end: Date.parse(events[events.length - 1].createdAt),
+    };
   };
 
   beforeAll(async () => {
-    p = await startPlatform({ WORKER_CONCURRENCY: '4', JOBS_GLOBAL_MAX_RUNNING: '1', JOBS_HEARTBEAT_STALE_SECONDS: '10' });
+    p = await startPlatform({
+      WORKER_CONCURRENCY: '4',
+      JOBS_GLOBAL_MAX_RUNNING: '1',
+      JOBS_HEARTBEAT_STALE_SECONDS: '10',
+    });
   });
   afterAll(async () => {
     await p?.stop();

@@ -27,7 +27,10 @@ async function readSse(
   const timer = setTimeout(() => ac.abort(), opts.timeoutMs ?? 60_000);
   const messages: SseMessage[] = [];
   try {
-    const res = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', ...opts.headers }, signal: ac.signal });
+    const res = await fetch(url, {
+      headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', ...opts.headers },
+      signal: ac.signal,
+    });
     const contentType = res.headers.get('content-type');
     if (!contentType?.startsWith('text/event-stream') || !res.body) {
       return { status: res.status, contentType, messages, ended: true, body: await res.text() };
@@ -85,21 +88,36 @@ describe('jobs: events over SSE, limits, quotas, filters (real API and worker pr
   let p: Platform;
 
   const newTenant = async (body: Record<string, unknown> = {}): Promise<{ id: string; key: string }> => {
-    const r = await call(p.apiUrl, 'POST', '/v1/admin/tenants', { token: p.adminToken, body: { name: `T ${Math.random()}`, ...body } });
+    const r = await call(p.apiUrl, 'POST', '/v1/admin/tenants', {
+      token: p.adminToken,
+      body: { name: `T ${Math.random()}`, ...body },
+    });
     expect(r.status).toBe(201);
     return { id: r.body.tenant.id, key: r.body.apiKey.key };
   };
-  const createNoop = async (key: string, options: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) => {
-    const r = await call(p.apiUrl, 'POST', '/v1/jobs', { token: key, body: { task: 'noop', options, ...extra } });
+  const createNoop = async (
+    key: string,
+    options: Record<string, unknown> = {},
+    extra: Record<string, unknown> = {},
+  ) => {
+    const r = await call(p.apiUrl, 'POST', '/v1/jobs', {
+      token: key,
+      body: { task: 'noop', options, ...extra },
+    });
     expect(r.status).toBe(202);
     return r.body as { id: string; status: string; queue: string };
   };
-  const getJob = async (key: string, id: string) => (await call(p.apiUrl, 'GET', `/v1/jobs/${id}`, { token: key })).body;
+  const getJob = async (key: string, id: string) =>
+    (await call(p.apiUrl, 'GET', `/v1/jobs/${id}`, { token: key })).body;
   const untilStatus = (key: string, id: string, status: string) =>
-    waitFor(`job ${id} to be ${status}`, async () => {
-      const j = await getJob(key, id);
-      return j.status === status ? j : undefined;
-    }, 90_000);
+    waitFor(
+      `job ${id} to be ${status}`,
+      async () => {
+        const j = await getJob(key, id);
+        return j.status === status ? j : undefined;
+      },
+      90_000,
+    );
 
   beforeAll(async () => {
     // Four jobs at once per worker, so only the concurrency limits can keep a tenant's jobs apart.
@@ -136,7 +154,9 @@ describe('jobs: events over SSE, limits, quotas, filters (real API and worker pr
       const first = await readSse(`${p.apiUrl}/v1/jobs/${job.id}/events`, t.key, { stopAfter: 2 });
       expect(first.messages).toHaveLength(2);
       const lastId = first.messages[1].id!;
-      const rest = await readSse(`${p.apiUrl}/v1/jobs/${job.id}/events`, t.key, { headers: { 'last-event-id': lastId } });
+      const rest = await readSse(`${p.apiUrl}/v1/jobs/${job.id}/events`, t.key, {
+        headers: { 'last-event-id': lastId },
+      });
       expect(rest.ended).toBe(true);
       const seqs = [...first.messages, ...rest.messages].map((m) => parsed(m).seq);
       expect(seqs).toEqual(seqs.map((_, i) => i + 1));
@@ -145,7 +165,9 @@ describe('jobs: events over SSE, limits, quotas, filters (real API and worker pr
       const tail = await readSse(`${p.apiUrl}/v1/jobs/${job.id}/events?after=${seqs.length - 1}`, t.key);
       expect(tail.messages.map((m) => m.event)).toEqual(['succeeded']);
       // A client that has seen the terminal event gets an empty stream that ends at once.
-      const none = await readSse(`${p.apiUrl}/v1/jobs/${job.id}/events`, t.key, { headers: { 'last-event-id': String(seqs.length) } });
+      const none = await readSse(`${p.apiUrl}/v1/jobs/${job.id}/events`, t.key, {
+        headers: { 'last-event-id': String(seqs.length) },
+      });
       expect(none).toMatchObject({ status: 200, ended: true, messages: [] });
     });
 
@@ -157,7 +179,9 @@ describe('jobs: events over SSE, limits, quotas, filters (real API and worker pr
       expect(asB.status).toBe(404);
       expect(asB.contentType).toContain('application/problem+json');
       expect(JSON.parse(asB.body!)).toMatchObject({ code: 'NOT_FOUND' });
-      const anon = await fetch(`${p.apiUrl}/v1/jobs/${job.id}/events`, { headers: { accept: 'text/event-stream' } });
+      const anon = await fetch(`${p.apiUrl}/v1/jobs/${job.id}/events`, {
+        headers: { accept: 'text/event-stream' },
+      });
       expect(anon.status).toBe(401);
     });
   });
@@ -166,10 +190,14 @@ describe('jobs: events over SSE, limits, quotas, filters (real API and worker pr
     const runningWindows = async (key: string, ids: string[]) =>
       Promise.all(
         ids.map(async (id) => {
-          const events = (await call(p.apiUrl, 'GET', `/v1/jobs/${id}/events`, { token: key })).body as EventJson[];
+          const events = (await call(p.apiUrl, 'GET', `/v1/jobs/${id}/events`, { token: key }))
+            .body as EventJson[];
           const started = events.filter((e) => e.type === 'started');
           const end = events.find((e) => e.type === 'succeeded');
-          return { start: Date.parse(started[started.length - 1].createdAt), end: Date.parse(end!.createdAt) };
+          return {
+            start: Date.parse(started[started.length - 1].createdAt),
+            end: Date.parse(end!.createdAt),
+          };
         }),
       );
     const overlaps = (w: Array<{ start: number; end: number }>) =>
@@ -180,18 +208,36 @@ describe('jobs: events over SSE, limits, quotas, filters (real API and worker pr
       const jobs = [];
       for (let i = 0; i < 3; i++) jobs.push(await createNoop(t.key, { durationMs: 1_200 }));
       const seenRunning = new Set<number>();
-      await waitFor('all three jobs to succeed', async () => {
-        const list = await call(p.apiUrl, 'GET', '/v1/jobs?limit=10', { token: t.key });
-        const statuses = list.body.items.map((j: { status: string }) => j.status) as string[];
-        seenRunning.add(statuses.filter((s) => s === 'RUNNING').length);
-        return statuses.every((s) => s === 'SUCCEEDED');
-      }, 90_000, 100);
+      await waitFor(
+        'all three jobs to succeed',
+        async () => {
+          const list = await call(p.apiUrl, 'GET', '/v1/jobs?limit=10', { token: t.key });
+          const statuses = list.body.items.map((j: { status: string }) => j.status) as string[];
+          seenRunning.add(statuses.filter((s) => s === 'RUNNING').length);
+          return statuses.every((s) => s === 'SUCCEEDED');
+        },
+        90_000,
+        100,
+      );
       expect(Math.max(...seenRunning)).toBe(1);
-      expect(overlaps(await runningWindows(t.key, jobs.map((j) => j.id)))).toBe(false);
+      expect(
+        overlaps(
+          await runningWindows(
+            t.key,
+            jobs.map((j) => j.id),
+          ),
+        ),
+      ).toBe(false);
       // At least one job had to wait, and said so in its events.
       const waits = await Promise.all(
-        jobs.map(async (j) => ((await call(p.apiUrl, 'GET', `/v1/jobs/${j.id}/events`, { token: t.key })).body as Array<{ type: string; message: string }>)
-          .filter((e) => e.type === 'log' && /waiting for a free slot/.test(e.message))),
+        jobs.map(async (j) =>
+          (
+            (await call(p.apiUrl, 'GET', `/v1/jobs/${j.id}/events`, { token: t.key })).body as Array<{
+              type: string;
+              message: string;
+            }>
+          ).filter((e) => e.type === 'log' && /waiting for a free slot/.test(e.message)),
+        ),
       );
       expect(waits.flat().length).toBeGreaterThanOrEqual(1);
     });
@@ -201,7 +247,14 @@ describe('jobs: events over SSE, limits, quotas, filters (real API and worker pr
       const jobs = [];
       for (let i = 0; i < 3; i++) jobs.push(await createNoop(t.key, { durationMs: 3_000 }));
       await Promise.all(jobs.map((j) => untilStatus(t.key, j.id, 'SUCCEEDED')));
-      expect(overlaps(await runningWindows(t.key, jobs.map((j) => j.id)))).toBe(true);
+      expect(
+        overlaps(
+          await runningWindows(
+            t.key,
+            jobs.map((j) => j.id),
+          ),
+        ),
+      ).toBe(true);
     });
 
     it('cancels a queued job at once and a running one at its next step; a finished job cannot be cancelled', async () => {
@@ -212,8 +265,13 @@ describe('jobs: events over SSE, limits, quotas, filters (real API and worker pr
       expect((await getJob(t.key, waiting.id)).status).toBe('QUEUED');
 
       // Cancelling needs the scope that starts the job (TRAIN here): a PREDICT-only key may not.
-      const predictOnly = await call(p.apiUrl, 'POST', '/v1/api-keys', { token: t.key, body: { name: 'p', scopes: ['PREDICT'] } });
-      const refused = await call(p.apiUrl, 'POST', `/v1/jobs/${waiting.id}/cancel`, { token: predictOnly.body.key });
+      const predictOnly = await call(p.apiUrl, 'POST', '/v1/api-keys', {
+        token: t.key,
+        body: { name: 'p', scopes: ['PREDICT'] },
+      });
+      const refused = await call(p.apiUrl, 'POST', `/v1/jobs/${waiting.id}/cancel`, {
+        token: predictOnly.body.key,
+      });
       expect(refused.status).toBe(403);
       expect(refused.body.code).toBe('INSUFFICIENT_SCOPE');
 
@@ -258,8 +316,11 @@ describe('jobs: events over SSE, limits, quotas, filters (real API and worker pr
       expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
       // With no slot at all, nothing ever starts.
       expect((await getJob(t.key, ids[0])).status).toBe('QUEUED');
-      for (const id of ids) expect((await call(p.apiUrl, 'POST', `/v1/jobs/${id}/cancel`, { token: t.key })).status).toBe(202);
-      expect((await call(p.apiUrl, 'POST', '/v1/jobs', { token: t.key, body: { task: 'noop' } })).status).toBe(202);
+      for (const id of ids)
+        expect((await call(p.apiUrl, 'POST', `/v1/jobs/${id}/cancel`, { token: t.key })).status).toBe(202);
+      expect(
+        (await call(p.apiUrl, 'POST', '/v1/jobs', { token: t.key, body: { task: 'noop' } })).status,
+      ).toBe(202);
     });
   });
 
@@ -276,23 +337,38 @@ describe('jobs: events over SSE, limits, quotas, filters (real API and worker pr
       await call(p.apiUrl, 'POST', `/v1/jobs/${c.id}/cancel`, { token: t.key });
       await untilStatus(t.key, c.id, 'CANCELLED');
 
-      const list = async (q: string) => ((await call(p.apiUrl, 'GET', `/v1/jobs?${q}`, { token: t.key })).body.items as Array<{ id: string }>).map((j) => j.id);
+      const list = async (q: string) =>
+        (
+          (await call(p.apiUrl, 'GET', `/v1/jobs?${q}`, { token: t.key })).body.items as Array<{ id: string }>
+        ).map((j) => j.id);
       expect(await list('status=SUCCEEDED')).toEqual([b.id, a.id]);
       expect(await list('status=CANCELLED')).toEqual([c.id]);
       expect(await list('kind=NOOP')).toEqual([c.id, b.id, a.id]);
       expect(await list('kind=TRAIN')).toEqual([]);
       expect(await list('datasetVersionId=nope')).toEqual([]);
       expect(await list(`createdAfter=${encodeURIComponent(mid)}`)).toEqual([c.id]);
-      expect(await list(`createdAfter=${encodeURIComponent(before)}&createdBefore=${encodeURIComponent(mid)}`)).toEqual([b.id, a.id]);
+      expect(
+        await list(`createdAfter=${encodeURIComponent(before)}&createdBefore=${encodeURIComponent(mid)}`),
+      ).toEqual([b.id, a.id]);
 
       const page1 = await call(p.apiUrl, 'GET', '/v1/jobs?status=SUCCEEDED&limit=1', { token: t.key });
       expect(page1.body.items.map((j: { id: string }) => j.id)).toEqual([b.id]);
-      const page2 = await call(p.apiUrl, 'GET', `/v1/jobs?status=SUCCEEDED&limit=1&cursor=${page1.body.nextCursor}`, { token: t.key });
+      const page2 = await call(
+        p.apiUrl,
+        'GET',
+        `/v1/jobs?status=SUCCEEDED&limit=1&cursor=${page1.body.nextCursor}`,
+        { token: t.key },
+      );
       expect(page2.body).toMatchObject({ items: [{ id: a.id }], nextCursor: null });
 
-      const bad = await call(p.apiUrl, 'GET', '/v1/jobs?status=DONE&createdAfter=yesterday', { token: t.key });
+      const bad = await call(p.apiUrl, 'GET', '/v1/jobs?status=DONE&createdAfter=yesterday', {
+        token: t.key,
+      });
       expect(bad.status).toBe(400);
-      expect(bad.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['createdAfter', 'status']);
+      expect(bad.body.errors.map((e: { field: string }) => e.field).sort()).toEqual([
+        'createdAfter',
+        'status',
+      ]);
     });
 
     it('routes auto to the CPU queue without a GPU worker, and to the GPU queue once one is connected', async () => {
@@ -306,13 +382,21 @@ describe('jobs: events over SSE, limits, quotas, filters (real API and worker pr
       await p.startWorker({ WORKER_QUEUES: 'gpu' });
       await untilStatus(t.key, gpu.id, 'SUCCEEDED');
       // The API caches the GPU-worker probe for a few seconds.
-      const routed = await waitFor('auto jobs to route to the gpu queue', async () => {
-        const j = await createNoop(t.key, { accelerator: 'auto' });
-        return j.queue === 'gpu' ? j : undefined;
-      }, 30_000, 2_000);
+      const routed = await waitFor(
+        'auto jobs to route to the gpu queue',
+        async () => {
+          const j = await createNoop(t.key, { accelerator: 'auto' });
+          return j.queue === 'gpu' ? j : undefined;
+        },
+        30_000,
+        2_000,
+      );
       await untilStatus(t.key, routed.id, 'SUCCEEDED');
       expect((await createNoop(t.key, { accelerator: 'cpu' })).queue).toBe('cpu');
-      const bad = await call(p.apiUrl, 'POST', '/v1/jobs', { token: t.key, body: { task: 'noop', options: { accelerator: 'tpu' } } });
+      const bad = await call(p.apiUrl, 'POST', '/v1/jobs', {
+        token: t.key,
+        body: { task: 'noop', options: { accelerator: 'tpu' } },
+      });
       expect(bad.status).toBe(400);
     });
   });

@@ -17,7 +17,10 @@ describe('outages of Redis and Postgres', () => {
     redis = await startTcpProxy('127.0.0.1', 6379);
     pg = await startTcpProxy('127.0.0.1', 5432);
     p = await startPlatform({ REDIS_URL: `redis://127.0.0.1:${redis.port}` }, { databasePort: pg.port });
-    const a = await call(p.apiUrl, 'POST', '/v1/admin/tenants', { token: p.adminToken, body: { name: 'Outages' } });
+    const a = await call(p.apiUrl, 'POST', '/v1/admin/tenants', {
+      token: p.adminToken,
+      body: { name: 'Outages' },
+    });
     key = a.body.apiKey.key;
   });
 
@@ -30,7 +33,10 @@ describe('outages of Redis and Postgres', () => {
   const jobStatus = async (id: string) => (await p.system.job.findUniqueOrThrow({ where: { id } })).status;
 
   async function runningJob(durationMs: number): Promise<string> {
-    const r = await call(p.apiUrl, 'POST', '/v1/jobs', { token: key, body: { task: 'noop', options: { durationMs } } });
+    const r = await call(p.apiUrl, 'POST', '/v1/jobs', {
+      token: key,
+      body: { task: 'noop', options: { durationMs } },
+    });
     expect(r.status).toBe(202);
     const id = r.body.id as string;
     await waitFor('job running', async () => (await jobStatus(id)) === 'RUNNING');
@@ -42,10 +48,20 @@ describe('outages of Redis and Postgres', () => {
     redis.cut();
     await new Promise((r) => setTimeout(r, 5_000));
     redis.restore();
-    await waitFor('job to succeed after the Redis outage', async () => (await jobStatus(id)) === 'SUCCEEDED', 120_000, 500);
+    await waitFor(
+      'job to succeed after the Redis outage',
+      async () => (await jobStatus(id)) === 'SUCCEEDED',
+      120_000,
+      500,
+    );
     // The worker is still consuming: a new job completes too.
     const next = await call(p.apiUrl, 'POST', '/v1/jobs', { token: key, body: { task: 'noop' } });
-    await waitFor('a job after the outage', async () => (await jobStatus(next.body.id as string)) === 'SUCCEEDED', 60_000, 300);
+    await waitFor(
+      'a job after the outage',
+      async () => (await jobStatus(next.body.id as string)) === 'SUCCEEDED',
+      60_000,
+      300,
+    );
   });
 
   it('a job whose step fails while Postgres is unreachable retries and completes', async () => {
@@ -58,7 +74,12 @@ describe('outages of Redis and Postgres', () => {
     expect(during.body).toMatchObject({ code: 'SERVICE_UNAVAILABLE', status: 503 });
     await new Promise((r) => setTimeout(r, 5_000));
     pg.restore();
-    await waitFor('job to succeed after the Postgres outage', async () => (await jobStatus(id)) === 'SUCCEEDED', 120_000, 500);
+    await waitFor(
+      'job to succeed after the Postgres outage',
+      async () => (await jobStatus(id)) === 'SUCCEEDED',
+      120_000,
+      500,
+    );
     const job = await p.system.job.findUniqueOrThrow({ where: { id } });
     expect(job.attempts).toBeGreaterThanOrEqual(1);
     expect((await call(p.apiUrl, 'GET', '/v1/health/ready')).status).toBe(200);
@@ -73,6 +94,11 @@ describe('outages of Redis and Postgres', () => {
       setTimeout(() => redis.restore(), 3_000);
     }
     expect(created.status).toBe(202);
-    await waitFor('reconciled job to succeed', async () => (await jobStatus(created.body.id as string)) === 'SUCCEEDED', 120_000, 500);
+    await waitFor(
+      'reconciled job to succeed',
+      async () => (await jobStatus(created.body.id as string)) === 'SUCCEEDED',
+      120_000,
+      500,
+    );
   });
 });

@@ -18,7 +18,7 @@ describe('terminal states agree: ingestion jobs and their dataset versions', () 
   beforeAll(async () => {
     p = await startPlatform();
     // The S3 driver: the proxy cuts its TCP connections (the default platform of the e2e specs).
-    if (p.s3.driver !== 's3') throw new Error('this spec cuts the S3 driver\'s connections');
+    if (p.s3.driver !== 's3') throw new Error("this spec cuts the S3 driver's connections");
     const endpoint = new URL(p.s3.config.endpoint);
     s3 = await startTcpProxy(endpoint.hostname, Number(endpoint.port));
     // Replace the platform's worker by one whose object store is behind the proxy.
@@ -35,7 +35,10 @@ describe('terminal states agree: ingestion jobs and their dataset versions', () 
   });
 
   async function tenant(data: { maxConcurrentJobs?: number } = {}): Promise<{ key: string; id: string }> {
-    const a = await call(p.apiUrl, 'POST', '/v1/admin/tenants', { token: p.adminToken, body: { name: `T ${randomBytes(3).toString('hex')}` } });
+    const a = await call(p.apiUrl, 'POST', '/v1/admin/tenants', {
+      token: p.adminToken,
+      body: { name: `T ${randomBytes(3).toString('hex')}` },
+    });
     const id = a.body.tenant.id as string;
     if (data.maxConcurrentJobs !== undefined) await p.system.tenant.update({ where: { id }, data });
     return { key: a.body.apiKey.key as string, id };
@@ -43,12 +46,19 @@ describe('terminal states agree: ingestion jobs and their dataset versions', () 
 
   /** Uploads the archive as a new dataset's version; returns the ids the API answered with. */
   async function upload(key: string): Promise<{ datasetId: string; versionId: string; jobId: string }> {
-    const ds = await call(p.apiUrl, 'POST', '/v1/datasets', { token: key, body: { name: 'digits', task: 'image-classification' } });
+    const ds = await call(p.apiUrl, 'POST', '/v1/datasets', {
+      token: key,
+      body: { name: 'digits', task: 'image-classification' },
+    });
     const form = new FormData();
     form.append('imageSize', '28');
     form.append('channels', '1');
     form.append('file', new Blob([archive], { type: 'application/zip' }), 'digits.zip');
-    const res = await fetch(`${p.apiUrl}/v1/datasets/${ds.body.id as string}/versions`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: form });
+    const res = await fetch(`${p.apiUrl}/v1/datasets/${ds.body.id as string}/versions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}` },
+      body: form,
+    });
     expect(res.status).toBe(202);
     const body = (await res.json()) as { version: { id: string }; jobId: string };
     return { datasetId: ds.body.id as string, versionId: body.version.id, jobId: body.jobId };
@@ -56,12 +66,18 @@ describe('terminal states agree: ingestion jobs and their dataset versions', () 
 
   const version = async (key: string, u: { datasetId: string; versionId: string }) =>
     (await call(p.apiUrl, 'GET', `/v1/datasets/${u.datasetId}/versions/${u.versionId}`, { token: key })).body;
-  const job = async (key: string, id: string) => (await call(p.apiUrl, 'GET', `/v1/jobs/${id}`, { token: key })).body;
+  const job = async (key: string, id: string) =>
+    (await call(p.apiUrl, 'GET', `/v1/jobs/${id}`, { token: key })).body;
   const ended = (key: string, id: string, timeoutMs = 120_000) =>
-    waitFor(`job ${id} to end`, async () => {
-      const j = await job(key, id);
-      return ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(j.status as string) ? j : undefined;
-    }, timeoutMs, 250);
+    waitFor(
+      `job ${id} to end`,
+      async () => {
+        const j = await job(key, id);
+        return ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(j.status as string) ? j : undefined;
+      },
+      timeoutMs,
+      250,
+    );
   /** Polls until the worker has moved the version to INGESTING: it is reading the archive now. */
   const ingesting = (key: string, u: { datasetId: string; versionId: string }) =>
     waitFor('version INGESTING', async () => (await version(key, u)).status === 'INGESTING', 60_000, 25);
@@ -82,14 +98,27 @@ describe('terminal states agree: ingestion jobs and their dataset versions', () 
     expect(failed.failureReason).toBeTruthy();
 
     const v = await version(t.key, u);
-    expect(v).toMatchObject({ status: 'FAILED', stage: 'failed', failureCode: 'RETRIES_EXHAUSTED', failureReason: failed.failureReason });
-    const report = await call(p.apiUrl, 'GET', `/v1/datasets/${u.datasetId}/versions/${u.versionId}/report`, { token: t.key });
+    expect(v).toMatchObject({
+      status: 'FAILED',
+      stage: 'failed',
+      failureCode: 'RETRIES_EXHAUSTED',
+      failureReason: failed.failureReason,
+    });
+    const report = await call(p.apiUrl, 'GET', `/v1/datasets/${u.datasetId}/versions/${u.versionId}/report`, {
+      token: t.key,
+    });
     expect(report.body).toMatchObject({ status: 'FAILED', failureCode: 'RETRIES_EXHAUSTED', report: null });
-    const events = (await call(p.apiUrl, 'GET', `/v1/jobs/${u.jobId}/events`, { token: t.key })).body as { type: string; message: string | null }[];
+    const events = (await call(p.apiUrl, 'GET', `/v1/jobs/${u.jobId}/events`, { token: t.key })).body as {
+      type: string;
+      message: string | null;
+    }[];
     expect(events.filter((e) => e.type === 'log' && /retrying/.test(e.message ?? ''))).toHaveLength(4);
     expect(events[events.length - 1].type).toBe('failed');
     // Training on it is refused with the reason.
-    const train = await call(p.apiUrl, 'POST', '/v1/jobs', { token: t.key, body: { task: 'image-classification', datasetVersionId: u.versionId } });
+    const train = await call(p.apiUrl, 'POST', '/v1/jobs', {
+      token: t.key,
+      body: { task: 'image-classification', datasetVersionId: u.versionId },
+    });
     expect(train.status).toBe(422);
     expect(train.body.detail).toContain('FAILED');
 
@@ -103,12 +132,24 @@ describe('terminal states agree: ingestion jobs and their dataset versions', () 
     // A tenant whose jobs never start: the ingestion waits QUEUED for a slot.
     const t = await tenant({ maxConcurrentJobs: 0 });
     const u = await upload(t.key);
-    await waitFor('job waiting for a slot', async () => (await job(t.key, u.jobId)).stage === 'waiting-for-slot', 60_000, 100);
+    await waitFor(
+      'job waiting for a slot',
+      async () => (await job(t.key, u.jobId)).stage === 'waiting-for-slot',
+      60_000,
+      100,
+    );
     const cancelled = await call(p.apiUrl, 'POST', `/v1/jobs/${u.jobId}/cancel`, { token: t.key });
     expect(cancelled.status).toBeLessThan(300);
     expect(cancelled.body.status).toBe('CANCELLED');
-    expect(await version(t.key, u)).toMatchObject({ status: 'CANCELLED', stage: 'cancelled', failureCode: 'JOB_CANCELLED', failureReason: 'the job was cancelled before it started' });
-    const report = await call(p.apiUrl, 'GET', `/v1/datasets/${u.datasetId}/versions/${u.versionId}/report`, { token: t.key });
+    expect(await version(t.key, u)).toMatchObject({
+      status: 'CANCELLED',
+      stage: 'cancelled',
+      failureCode: 'JOB_CANCELLED',
+      failureReason: 'the job was cancelled before it started',
+    });
+    const report = await call(p.apiUrl, 'GET', `/v1/datasets/${u.datasetId}/versions/${u.versionId}/report`, {
+      token: t.key,
+    });
     expect(report.body).toMatchObject({ status: 'CANCELLED', failureCode: 'JOB_CANCELLED', report: null });
   });
 
@@ -130,7 +171,11 @@ describe('terminal states agree: ingestion jobs and their dataset versions', () 
       s3.restore();
     }
     expect(done.status).toBe('CANCELLED');
-    expect(await version(t.key, u)).toMatchObject({ status: 'CANCELLED', stage: 'cancelled', failureCode: 'JOB_CANCELLED' });
+    expect(await version(t.key, u)).toMatchObject({
+      status: 'CANCELLED',
+      stage: 'cancelled',
+      failureCode: 'JOB_CANCELLED',
+    });
     expect((await version(t.key, u)).failureReason).toMatch(/cancelled/);
   });
 });

@@ -10,7 +10,10 @@ describe('training jobs end to end (real API, worker, Postgres, Redis, S3)', () 
 
   beforeAll(async () => {
     p = await startPlatform();
-    const a = await call(p.apiUrl, 'POST', '/v1/admin/tenants', { token: p.adminToken, body: { name: 'Trainer' } });
+    const a = await call(p.apiUrl, 'POST', '/v1/admin/tenants', {
+      token: p.adminToken,
+      body: { name: 'Trainer' },
+    });
     key = a.body.apiKey.key;
   });
 
@@ -20,7 +23,10 @@ describe('training jobs end to end (real API, worker, Postgres, Redis, S3)', () 
 
   it('rejects jobs the dataset cannot support with clear 422 problems', async () => {
     const versionId = await readyDataset(p, key, await mnistZip(4, 3), { imageSize: '28', channels: '1' });
-    const tooFew = await call(p.apiUrl, 'POST', '/v1/jobs', { token: key, body: { task: 'image-classification', datasetVersionId: versionId } });
+    const tooFew = await call(p.apiUrl, 'POST', '/v1/jobs', {
+      token: key,
+      body: { task: 'image-classification', datasetVersionId: versionId },
+    });
     expect(tooFew.status).toBe(422);
     expect(tooFew.body.reason).toBe('TOO_FEW_IMAGES');
     expect(tooFew.body.detail).toMatch(/`0` has \d/);
@@ -41,14 +47,24 @@ describe('training jobs end to end (real API, worker, Postgres, Redis, S3)', () 
     const versionId = await readyDataset(p, key, await mnistZip(40), { imageSize: '28', channels: '1' });
     const badBackbone = await call(p.apiUrl, 'POST', '/v1/jobs', {
       token: key,
-      body: { task: 'image-classification', datasetVersionId: versionId, options: { backbone: 'resnet9000' } },
+      body: {
+        task: 'image-classification',
+        datasetVersionId: versionId,
+        options: { backbone: 'resnet9000' },
+      },
     });
     expect(badBackbone.status).toBe(422);
     expect(badBackbone.body.reason).toBe('UNKNOWN_BACKBONE');
 
     const created = await call(p.apiUrl, 'POST', '/v1/jobs', {
       token: key,
-      body: { task: 'image-classification', datasetVersionId: versionId, mode: 'fast', budget: { maxMinutes: 10 }, options: { epochs: 8 } },
+      body: {
+        task: 'image-classification',
+        datasetVersionId: versionId,
+        mode: 'fast',
+        budget: { maxMinutes: 10 },
+        options: { epochs: 8 },
+      },
     });
     expect(created.status).toBe(202);
     const id = created.body.id as string;
@@ -56,14 +72,17 @@ describe('training jobs end to end (real API, worker, Postgres, Redis, S3)', () 
       'training to finish',
       async () => {
         const r = await call(p.apiUrl, 'GET', `/v1/jobs/${id}`, { token: key });
-        if (r.body.status === 'FAILED') throw new Error(`training failed: ${r.body.failureCode} ${r.body.failureReason}`);
+        if (r.body.status === 'FAILED')
+          throw new Error(`training failed: ${r.body.failureCode} ${r.body.failureReason}`);
         return r.body.status === 'SUCCEEDED' ? r.body : undefined;
       },
       480_000,
       1_000,
     );
     const accuracy = job.result.accuracy as number;
-    console.log(`mnist e2e: test accuracy ${accuracy} on ${job.result.testSamples} held-out images, ${job.result.epochs} epochs`);
+    console.log(
+      `mnist e2e: test accuracy ${accuracy} on ${job.result.testSamples} held-out images, ${job.result.epochs} epochs`,
+    );
     expect(job.result.testSamples).toBeGreaterThanOrEqual(30);
     expect(accuracy).toBeGreaterThan(0.7);
 
@@ -77,8 +96,12 @@ describe('training jobs end to end (real API, worker, Postgres, Redis, S3)', () 
     const prefix = models[0].artifactPrefix;
     const files: string[] = [];
     for await (const o of p.s3.store.list(prefix)) files.push(o.key.slice(prefix.length));
-    expect(files).toEqual(expect.arrayContaining(['model.json', 'manifest.json', 'evaluation.json', 'training-curves.json']));
-    const curves = JSON.parse((await p.s3.store.getBytes(`${prefix}training-curves.json`)).toString()) as unknown[];
+    expect(files).toEqual(
+      expect.arrayContaining(['model.json', 'manifest.json', 'evaluation.json', 'training-curves.json']),
+    );
+    const curves = JSON.parse(
+      (await p.s3.store.getBytes(`${prefix}training-curves.json`)).toString(),
+    ) as unknown[];
     expect(curves).toHaveLength(job.result.epochs);
 
     // The model API: report, lineage and a one-file download.
@@ -92,9 +115,14 @@ describe('training jobs end to end (real API, worker, Postgres, Redis, S3)', () 
     const zip = Buffer.from(await (await fetch(dl.body.url)).arrayBuffer());
     expect(zip.length).toBe(dl.body.sizeBytes);
     const names = await zipEntryNames(zip);
-    expect(names).toEqual(expect.arrayContaining(['model.json', 'manifest.json', 'evaluation.json', 'training-curves.json']));
+    expect(names).toEqual(
+      expect.arrayContaining(['model.json', 'manifest.json', 'evaluation.json', 'training-curves.json']),
+    );
     expect(names.some((n) => n.endsWith('.bin'))).toBe(true);
-    const log = (await p.s3.store.getBytes(`tenants/${models[0].tenantId}/jobs/${id}/logs/events.jsonl`)).toString().trim().split('\n');
+    const log = (await p.s3.store.getBytes(`tenants/${models[0].tenantId}/jobs/${id}/logs/events.jsonl`))
+      .toString()
+      .trim()
+      .split('\n');
     expect(JSON.parse(log[0]).type).toBe('queued');
   });
 
@@ -102,7 +130,13 @@ describe('training jobs end to end (real API, worker, Postgres, Redis, S3)', () 
     const versionId = await readyDataset(p, key, await mnistZip(10), { imageSize: '28', channels: '1' });
     const created = await call(p.apiUrl, 'POST', '/v1/jobs', {
       token: key,
-      body: { task: 'image-classification', datasetVersionId: versionId, mode: 'best', budget: { maxMinutes: 1 }, options: { epochs: 200, earlyStopping: false } },
+      body: {
+        task: 'image-classification',
+        datasetVersionId: versionId,
+        mode: 'best',
+        budget: { maxMinutes: 1 },
+        options: { epochs: 200, earlyStopping: false },
+      },
     });
     expect(created.status).toBe(202);
     const job = await waitFor(

@@ -36,7 +36,10 @@ describe('API object routes of the filesystem store', () => {
     const key = 'tenants/t/datasets/d/versions/v/source/a.zip';
     const uploadId = await api.store.createMultipartUpload(key);
     const url = await api.store.presignedPartUrl(key, uploadId, 1, 60, { maxBytes: 1000 });
-    expect(await problem(await fetch(url, { method: 'PUT', body: Buffer.alloc(1001) }))).toEqual({ status: 413, code: 'PAYLOAD_TOO_LARGE' });
+    expect(await problem(await fetch(url, { method: 'PUT', body: Buffer.alloc(1001) }))).toEqual({
+      status: 413,
+      code: 'PAYLOAD_TOO_LARGE',
+    });
     const chunked = new ReadableStream<Uint8Array>({
       start(c) {
         for (let i = 0; i < 5; i++) c.enqueue(new Uint8Array(400));
@@ -55,7 +58,11 @@ describe('API object routes of the filesystem store', () => {
     const key = 'tenants/t/x.json';
     const uploadId = await api.store.createMultipartUpload(key);
     const body = '{"not": "parsed"';
-    const res = await fetch(await api.store.presignedPartUrl(key, uploadId, 1, 60), { method: 'PUT', body, headers: { 'content-type': 'application/json' } });
+    const res = await fetch(await api.store.presignedPartUrl(key, uploadId, 1, 60), {
+      method: 'PUT',
+      body,
+      headers: { 'content-type': 'application/json' },
+    });
     expect(res.status).toBe(200);
     const etag = res.headers.get('etag') ?? '';
     await api.store.completeMultipartUpload(key, uploadId, [{ partNumber: 1, etag }]);
@@ -75,7 +82,12 @@ describe('API object routes of the filesystem store', () => {
         done();
       }, 200);
     });
-    await waitFor('temporary file removed', async () => (await readdir(join(fs.directory, 'tmp'))).length === 0, 10_000, 50);
+    await waitFor(
+      'temporary file removed',
+      async () => (await readdir(join(fs.directory, 'tmp'))).length === 0,
+      10_000,
+      50,
+    );
     expect(await api.store.listParts(key, uploadId)).toEqual([]);
     await api.store.putBytes('tenants/t/alive', Buffer.from('still here'));
     const res = await fetch(await api.store.presignedGet('tenants/t/alive', 60));
@@ -87,7 +99,10 @@ describe('API object routes of the filesystem store', () => {
     const uploadId = await api.store.createMultipartUpload(key);
     const url = await api.store.presignedPartUrl(key, uploadId, 1, 60);
     await api.store.abortMultipartUpload(key, uploadId);
-    expect(await problem(await fetch(url, { method: 'PUT', body: 'x' }))).toEqual({ status: 404, code: 'NOT_FOUND' });
+    expect(await problem(await fetch(url, { method: 'PUT', body: 'x' }))).toEqual({
+      status: 404,
+      code: 'NOT_FOUND',
+    });
     await api.store.putBytes(key, Buffer.from('x'));
     const get = await api.store.presignedGet(key, 60);
     await api.store.delete(key);
@@ -110,7 +125,10 @@ describe('API object routes under the S3 driver', () => {
     try {
       await s3.store.putBytes('a/b', Buffer.from('x'));
       for (const method of ['GET', 'PUT']) {
-        const res = await fetch(`${api.url}/v1/objects/a/b?expires=1&signature=${'A'.repeat(43)}`, { method, ...(method === 'PUT' ? { body: 'x' } : {}) });
+        const res = await fetch(`${api.url}/v1/objects/a/b?expires=1&signature=${'A'.repeat(43)}`, {
+          method,
+          ...(method === 'PUT' ? { body: 'x' } : {}),
+        });
         expect(res.status).toBe(404);
         await res.text();
       }

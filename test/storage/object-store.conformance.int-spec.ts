@@ -7,7 +7,15 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { Client } from 'minio';
-import { clientOptions, FsObjectStore, isStorageError, objectBytesReader, StorageError, type ObjectStore, type StorageErrorCode } from '@modelsmith/storage';
+import {
+  clientOptions,
+  FsObjectStore,
+  isStorageError,
+  objectBytesReader,
+  StorageError,
+  type ObjectStore,
+  type StorageErrorCode,
+} from '@modelsmith/storage';
 import { startTestS3 } from '../support/s3';
 import { startTestFsStore } from '../support/fs-store';
 import { startObjectsApi } from '../support/objects-api';
@@ -43,7 +51,14 @@ const drivers: Driver[] = [
       const s3 = await startTestS3();
       return {
         store: s3.store,
-        expiredGetUrl: (key) => new Client(clientOptions(s3.config.endpoint, s3.config)).presignedGetObject(s3.config.bucket, key, 60, {}, new Date(Date.now() - 120_000)),
+        expiredGetUrl: (key) =>
+          new Client(clientOptions(s3.config.endpoint, s3.config)).presignedGetObject(
+            s3.config.bucket,
+            key,
+            60,
+            {},
+            new Date(Date.now() - 120_000),
+          ),
         stop: () => s3.stop(),
       };
     },
@@ -111,9 +126,13 @@ describe.each(drivers)('ObjectStore conformance: $name', (driver) => {
   let h: Harness;
   let store: ObjectStore;
   const withSignatures = driver.verifiesSignatures ? it : it.skip;
-  const signatureNote = driver.verifiesSignatures ? '' : ' (skipped: s3rver checks no signatures; MinIO and S3 do)';
+  const signatureNote = driver.verifiesSignatures
+    ? ''
+    : ' (skipped: s3rver checks no signatures; MinIO and S3 do)';
   const withPartChecks = driver.checksParts ? it : it.skip;
-  const partNote = driver.checksParts ? '' : ' (skipped: s3rver checks no part ETags and crashes on a missing part; MinIO and S3 check them)';
+  const partNote = driver.checksParts
+    ? ''
+    : ' (skipped: s3rver checks no part ETags and crashes on a missing part; MinIO and S3 check them)';
 
   beforeAll(async () => {
     h = await driver.start();
@@ -135,18 +154,34 @@ describe.each(drivers)('ObjectStore conformance: $name', (driver) => {
       expect(put).toEqual({ size: body.length, etag: md5(body) });
       expect((await store.getBytes('t/a.json')).equals(body)).toBe(true);
       const stat = await store.stat('t/a.json');
-      expect(stat).toMatchObject({ size: body.length, contentType: 'application/json', etag: md5(body), metadata: {} });
+      expect(stat).toMatchObject({
+        size: body.length,
+        contentType: 'application/json',
+        etag: md5(body),
+        metadata: {},
+      });
       expect(Math.abs((stat?.lastModified.getTime() ?? 0) - Date.now())).toBeLessThan(60_000);
       expect(await objectBytesReader(store).size('t/a.json')).toBe(body.length);
     });
 
     it('streams an object with metadata (names lower-cased), and replaces it whole', async () => {
-      const res = await store.putStream('t/small.txt', Readable.from([Buffer.from('abc'), Buffer.from('def')]), { contentType: 'text/plain', metadata: { 'Original-Name': 'small.txt' } });
+      const res = await store.putStream(
+        't/small.txt',
+        Readable.from([Buffer.from('abc'), Buffer.from('def')]),
+        { contentType: 'text/plain', metadata: { 'Original-Name': 'small.txt' } },
+      );
       expect(res.size).toBe(6);
-      expect(await store.stat('t/small.txt')).toMatchObject({ contentType: 'text/plain', metadata: { 'original-name': 'small.txt' } });
+      expect(await store.stat('t/small.txt')).toMatchObject({
+        contentType: 'text/plain',
+        metadata: { 'original-name': 'small.txt' },
+      });
       await store.putBytes('t/small.txt', Buffer.from('x'));
       expect((await store.getBytes('t/small.txt')).toString()).toBe('x');
-      expect(await store.stat('t/small.txt')).toMatchObject({ size: 1, contentType: 'application/octet-stream', metadata: {} });
+      expect(await store.stat('t/small.txt')).toMatchObject({
+        size: 1,
+        contentType: 'application/octet-stream',
+        metadata: {},
+      });
     });
 
     it('stores an empty object', async () => {
@@ -168,8 +203,14 @@ describe.each(drivers)('ObjectStore conformance: $name', (driver) => {
     });
 
     it('rejects a stream shorter or longer than its declared size and stores nothing', async () => {
-      await expectCode(store.putStream('t/short', Readable.from([Buffer.alloc(10)]), { size: 11 }), 'INVALID_ARGUMENT');
-      await expectCode(store.putStream('t/long', Readable.from([Buffer.alloc(10 * MiB)]), { size: 10 }), 'INVALID_ARGUMENT');
+      await expectCode(
+        store.putStream('t/short', Readable.from([Buffer.alloc(10)]), { size: 11 }),
+        'INVALID_ARGUMENT',
+      );
+      await expectCode(
+        store.putStream('t/long', Readable.from([Buffer.alloc(10 * MiB)]), { size: 10 }),
+        'INVALID_ARGUMENT',
+      );
       expect(await store.stat('t/short')).toBeNull();
       expect(await store.stat('t/long')).toBeNull();
     });
@@ -211,9 +252,17 @@ describe.each(drivers)('ObjectStore conformance: $name', (driver) => {
     });
 
     it('reads a slice from the middle and the tail, clamped at the end', async () => {
-      expect((await store.getRange('r/archive.zip', 1234, 5000)).equals(body.subarray(1234, 6234))).toBe(true);
-      expect((await store.getRange('r/archive.zip', body.length - 22, 22)).equals(body.subarray(body.length - 22))).toBe(true);
-      expect((await store.getRange('r/archive.zip', body.length - 10, 1000)).equals(body.subarray(body.length - 10))).toBe(true);
+      expect((await store.getRange('r/archive.zip', 1234, 5000)).equals(body.subarray(1234, 6234))).toBe(
+        true,
+      );
+      expect(
+        (await store.getRange('r/archive.zip', body.length - 22, 22)).equals(body.subarray(body.length - 22)),
+      ).toBe(true);
+      expect(
+        (await store.getRange('r/archive.zip', body.length - 10, 1000)).equals(
+          body.subarray(body.length - 10),
+        ),
+      ).toBe(true);
     });
 
     it('an offset past the end is INVALID_RANGE; bad arguments are INVALID_ARGUMENT', async () => {
@@ -227,9 +276,19 @@ describe.each(drivers)('ObjectStore conformance: $name', (driver) => {
     const count = 1005;
     const prefix = 'tenants/t1/datasets/d1/';
     beforeAll(async () => {
-      const keys = Array.from({ length: count }, (_, i) => `${prefix}shards/${String(i).padStart(5, '0')}.bin`);
-      for (let i = 0; i < keys.length; i += 25) await Promise.all(keys.slice(i, i + 25).map((k) => store.putBytes(k, Buffer.from(k))));
-      for (const k of ['tenants/t1/datasets/d10/other.bin', 'tenants/t2/datasets/d1/other.bin', `${prefix}z`, `${prefix}shards-x`, `${prefix}shards!x`])
+      const keys = Array.from(
+        { length: count },
+        (_, i) => `${prefix}shards/${String(i).padStart(5, '0')}.bin`,
+      );
+      for (let i = 0; i < keys.length; i += 25)
+        await Promise.all(keys.slice(i, i + 25).map((k) => store.putBytes(k, Buffer.from(k))));
+      for (const k of [
+        'tenants/t1/datasets/d10/other.bin',
+        'tenants/t2/datasets/d1/other.bin',
+        `${prefix}z`,
+        `${prefix}shards-x`,
+        `${prefix}shards!x`,
+      ])
         await store.putBytes(k, Buffer.from(k));
     });
 
@@ -243,7 +302,11 @@ describe.each(drivers)('ObjectStore conformance: $name', (driver) => {
       }
       expect(listed).toHaveLength(count + 3);
       // "!" (0x21) < "-" (0x2d) < "/" (0x2f) < "z": a directory's keys sort as "name/"
-      expect(listed.slice(0, 3)).toEqual([`${prefix}shards!x`, `${prefix}shards-x`, `${prefix}shards/00000.bin`]);
+      expect(listed.slice(0, 3)).toEqual([
+        `${prefix}shards!x`,
+        `${prefix}shards-x`,
+        `${prefix}shards/00000.bin`,
+      ]);
       expect(listed.at(-1)).toBe(`${prefix}z`);
       expect([...listed].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))).toEqual(listed);
     });
@@ -309,7 +372,8 @@ describe.each(drivers)('ObjectStore conformance: $name', (driver) => {
       change(u);
       return u.toString();
     };
-    const signatureParam = () => [...url.searchParams.keys()].find((k) => /signature/i.test(k)) ?? 'signature';
+    const signatureParam = () =>
+      [...url.searchParams.keys()].find((k) => /signature/i.test(k)) ?? 'signature';
     const expiryParam = () => [...url.searchParams.keys()].find((k) => /expires/i.test(k)) ?? 'expires';
 
     withSignatures('the untampered URL works (the control)', async () => {
@@ -321,20 +385,58 @@ describe.each(drivers)('ObjectStore conformance: $name', (driver) => {
     withSignatures('unsigned: no signature, or no query at all', async () => {
       await expectRefused(await fetch(variant((u) => u.searchParams.delete(signatureParam()))), secret);
       await expectRefused(await fetch(variant((u) => (u.search = ''))), secret);
-      await expectRefused(await fetch(variant((u) => { u.search = ''; u.pathname = u.pathname.replace('/one/', '/two/'); })), secret);
+      await expectRefused(
+        await fetch(
+          variant((u) => {
+            u.search = '';
+            u.pathname = u.pathname.replace('/one/', '/two/');
+          }),
+        ),
+        secret,
+      );
     });
 
     withSignatures("altered path: the same signature on another tenant's key", async () => {
-      await expectRefused(await fetch(variant((u) => (u.pathname = u.pathname.replace('/one/', '/two/')))), secret);
-      await expectRefused(await fetch(variant((u) => (u.pathname = u.pathname.replace('/one/models/m/model.zip', '/one/models/m/../../../two/models/m/model.zip')))), secret);
+      await expectRefused(
+        await fetch(variant((u) => (u.pathname = u.pathname.replace('/one/', '/two/')))),
+        secret,
+      );
+      await expectRefused(
+        await fetch(
+          variant(
+            (u) =>
+              (u.pathname = u.pathname.replace(
+                '/one/models/m/model.zip',
+                '/one/models/m/../../../two/models/m/model.zip',
+              )),
+          ),
+        ),
+        secret,
+      );
     });
 
     withSignatures('altered expiry, zeroed or truncated signature', async () => {
-      await expectRefused(await fetch(variant((u) => u.searchParams.set(expiryParam(), String(Number(u.searchParams.get(expiryParam())) + 86_400)))), secret);
+      await expectRefused(
+        await fetch(
+          variant((u) =>
+            u.searchParams.set(expiryParam(), String(Number(u.searchParams.get(expiryParam())) + 86_400)),
+          ),
+        ),
+        secret,
+      );
       const sig = url.searchParams.get(signatureParam()) ?? '';
-      await expectRefused(await fetch(variant((u) => u.searchParams.set(signatureParam(), '0'.repeat(sig.length)))), secret);
-      await expectRefused(await fetch(variant((u) => u.searchParams.set(signatureParam(), 'A'.repeat(sig.length)))), secret);
-      await expectRefused(await fetch(variant((u) => u.searchParams.set(signatureParam(), sig.slice(0, -2)))), secret);
+      await expectRefused(
+        await fetch(variant((u) => u.searchParams.set(signatureParam(), '0'.repeat(sig.length)))),
+        secret,
+      );
+      await expectRefused(
+        await fetch(variant((u) => u.searchParams.set(signatureParam(), 'A'.repeat(sig.length)))),
+        secret,
+      );
+      await expectRefused(
+        await fetch(variant((u) => u.searchParams.set(signatureParam(), sig.slice(0, -2)))),
+        secret,
+      );
     });
 
     withSignatures('wrong method: PUT or DELETE with a GET URL', async () => {
@@ -351,10 +453,19 @@ describe.each(drivers)('ObjectStore conformance: $name', (driver) => {
     withSignatures('listing: a prefix path, a listing query, the bare route', async () => {
       const base = `${url.protocol}//${url.host}`;
       const root = url.pathname.slice(0, url.pathname.indexOf('tenants/'));
-      for (const path of [`${root}`, `${root}tenants/`, `${root}tenants/two/`, `${root}?list-type=2`, `${root}tenants/?list-type=2&prefix=tenants/`])
+      for (const path of [
+        `${root}`,
+        `${root}tenants/`,
+        `${root}tenants/two/`,
+        `${root}?list-type=2`,
+        `${root}tenants/?list-type=2&prefix=tenants/`,
+      ])
         await expectRefused(await fetch(`${base}${path}`), secret);
       await expectRefused(await fetch(variant((u) => u.searchParams.set('list-type', '2'))), secret);
-      await expectRefused(await fetch(variant((u) => (u.pathname = u.pathname.replace('model.zip', '')))), secret);
+      await expectRefused(
+        await fetch(variant((u) => (u.pathname = u.pathname.replace('model.zip', '')))),
+        secret,
+      );
     });
   });
 
@@ -380,30 +491,57 @@ describe.each(drivers)('ObjectStore conformance: $name', (driver) => {
         { partNumber: 1, etag: etag1 },
       ]);
       expect(done.etag).toMatch(/\S/);
-      expect(await store.stat(key)).toMatchObject({ size: part1.length + part2.length, contentType: 'application/zip' });
+      expect(await store.stat(key)).toMatchObject({
+        size: part1.length + part2.length,
+        contentType: 'application/zip',
+      });
       expect((await store.getBytes(key)).equals(Buffer.concat([part1, part2]))).toBe(true);
       await expectCode(store.listParts(key, uploadId), 'UPLOAD_NOT_FOUND');
     });
 
-    withPartChecks(`a wrong ETag, a missing part or a listed-twice part is INVALID_PART, and the upload stays usable${partNote}`, async () => {
-      const key = 'u/checked.bin';
-      const uploadId = await store.createMultipartUpload(key);
-      const etag1 = await putPart(await store.presignedPartUrl(key, uploadId, 1, 60), Buffer.from('one'));
-      await expectCode(store.completeMultipartUpload(key, uploadId, [{ partNumber: 1, etag: '"nope"' }]), 'INVALID_PART');
-      await expectCode(store.completeMultipartUpload(key, uploadId, [{ partNumber: 1, etag: etag1 }, { partNumber: 2, etag: etag1 }]), 'INVALID_PART');
-      await expectCode(store.completeMultipartUpload(key, uploadId, [{ partNumber: 1, etag: etag1 }, { partNumber: 1, etag: etag1 }]), 'INVALID_PART');
-      expect(await store.stat(key)).toBeNull();
-      await store.completeMultipartUpload(key, uploadId, [{ partNumber: 1, etag: etag1 }]);
-      expect((await store.getBytes(key)).toString()).toBe('one');
-    });
+    withPartChecks(
+      `a wrong ETag, a missing part or a listed-twice part is INVALID_PART, and the upload stays usable${partNote}`,
+      async () => {
+        const key = 'u/checked.bin';
+        const uploadId = await store.createMultipartUpload(key);
+        const etag1 = await putPart(await store.presignedPartUrl(key, uploadId, 1, 60), Buffer.from('one'));
+        await expectCode(
+          store.completeMultipartUpload(key, uploadId, [{ partNumber: 1, etag: '"nope"' }]),
+          'INVALID_PART',
+        );
+        await expectCode(
+          store.completeMultipartUpload(key, uploadId, [
+            { partNumber: 1, etag: etag1 },
+            { partNumber: 2, etag: etag1 },
+          ]),
+          'INVALID_PART',
+        );
+        await expectCode(
+          store.completeMultipartUpload(key, uploadId, [
+            { partNumber: 1, etag: etag1 },
+            { partNumber: 1, etag: etag1 },
+          ]),
+          'INVALID_PART',
+        );
+        expect(await store.stat(key)).toBeNull();
+        await store.completeMultipartUpload(key, uploadId, [{ partNumber: 1, etag: etag1 }]);
+        expect((await store.getBytes(key)).toString()).toBe('one');
+      },
+    );
 
-    withPartChecks(`completing an upload whose part was never sent is INVALID_PART, not a crash${partNote}`, async () => {
-      const key = 'u/never-sent.bin';
-      const uploadId = await store.createMultipartUpload(key);
-      await expectCode(store.completeMultipartUpload(key, uploadId, [{ partNumber: 1, etag: '"nope"' }]), 'INVALID_PART');
-      await expect(store.ping()).resolves.toBeUndefined();
-      await store.abortMultipartUpload(key, uploadId);
-    });
+    withPartChecks(
+      `completing an upload whose part was never sent is INVALID_PART, not a crash${partNote}`,
+      async () => {
+        const key = 'u/never-sent.bin';
+        const uploadId = await store.createMultipartUpload(key);
+        await expectCode(
+          store.completeMultipartUpload(key, uploadId, [{ partNumber: 1, etag: '"nope"' }]),
+          'INVALID_PART',
+        );
+        await expect(store.ping()).resolves.toBeUndefined();
+        await store.abortMultipartUpload(key, uploadId);
+      },
+    );
 
     it('abort discards the upload; later calls on it are UPLOAD_NOT_FOUND', async () => {
       const key = 'u/aborted.bin';
@@ -411,7 +549,10 @@ describe.each(drivers)('ObjectStore conformance: $name', (driver) => {
       const etag = await putPart(await store.presignedPartUrl(key, uploadId, 1, 60), Buffer.from('part'));
       await store.abortMultipartUpload(key, uploadId);
       await expectCode(store.listParts(key, uploadId), 'UPLOAD_NOT_FOUND');
-      await expectCode(store.completeMultipartUpload(key, uploadId, [{ partNumber: 1, etag }]), 'UPLOAD_NOT_FOUND');
+      await expectCode(
+        store.completeMultipartUpload(key, uploadId, [{ partNumber: 1, etag }]),
+        'UPLOAD_NOT_FOUND',
+      );
       expect(await store.stat(key)).toBeNull();
     });
 
@@ -449,22 +590,25 @@ describe.each(drivers)('ObjectStore conformance: $name', (driver) => {
     });
   });
 
-  (driver.atomicWrites ? it : it.skip)(`concurrent writers of one key: every reader sees one whole version${driver.atomicWrites ? '' : ' (skipped: s3rver writes objects in place, readers see torn objects; MinIO and S3 do not)'}`, async () => {
-    const versions = Array.from({ length: 6 }, (_, i) => Buffer.alloc(2 * MiB, i + 1));
-    const hashes = new Set(versions.map(md5));
-    await store.putBytes('k/contended', versions[0]);
-    const reads: Promise<Buffer>[] = [];
-    await Promise.all(
-      versions.map(async (v) => {
-        reads.push(store.getBytes('k/contended'));
-        await store.putBytes('k/contended', v);
-        reads.push(store.getBytes('k/contended'));
-      }),
-    );
-    for (const r of await Promise.all(reads)) expect(hashes.has(md5(r))).toBe(true);
-    const stat = await store.stat('k/contended');
-    expect(hashes.has(stat?.etag ?? '')).toBe(true);
-  });
+  (driver.atomicWrites ? it : it.skip)(
+    `concurrent writers of one key: every reader sees one whole version${driver.atomicWrites ? '' : ' (skipped: s3rver writes objects in place, readers see torn objects; MinIO and S3 do not)'}`,
+    async () => {
+      const versions = Array.from({ length: 6 }, (_, i) => Buffer.alloc(2 * MiB, i + 1));
+      const hashes = new Set(versions.map(md5));
+      await store.putBytes('k/contended', versions[0]);
+      const reads: Promise<Buffer>[] = [];
+      await Promise.all(
+        versions.map(async (v) => {
+          reads.push(store.getBytes('k/contended'));
+          await store.putBytes('k/contended', v);
+          reads.push(store.getBytes('k/contended'));
+        }),
+      );
+      for (const r of await Promise.all(reads)) expect(hashes.has(md5(r))).toBe(true);
+      const stat = await store.stat('k/contended');
+      expect(hashes.has(stat?.etag ?? '')).toBe(true);
+    },
+  );
 
   it('isStorageError narrows by code', async () => {
     const err = await expectCode(store.getBytes('t/absent'), 'OBJECT_NOT_FOUND');

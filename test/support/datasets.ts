@@ -1,17 +1,31 @@
 import { call, waitFor, type Platform } from './platform';
 
 /** Uploads `zip` as a new dataset and waits until its version is READY. */
-export async function readyDataset(p: Platform, token: string, zip: Buffer, fields: Record<string, string> = {}): Promise<string> {
-  const ds = await call(p.apiUrl, 'POST', '/v1/datasets', { token, body: { name: 'digits', task: 'image-classification' } });
+export async function readyDataset(
+  p: Platform,
+  token: string,
+  zip: Buffer,
+  fields: Record<string, string> = {},
+): Promise<string> {
+  const ds = await call(p.apiUrl, 'POST', '/v1/datasets', {
+    token,
+    body: { name: 'digits', task: 'image-classification' },
+  });
   const form = new FormData();
   for (const [k, v] of Object.entries(fields)) form.append(k, v);
   form.append('file', new Blob([zip], { type: 'application/zip' }), 'digits.zip');
-  const res = await fetch(`${p.apiUrl}/v1/datasets/${ds.body.id}/versions`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
+  const res = await fetch(`${p.apiUrl}/v1/datasets/${ds.body.id}/versions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}` },
+    body: form,
+  });
   const up = (await res.json()) as { version: { id: string } };
   const version = await waitFor(
     'dataset ready',
     async () => {
-      const v = await call(p.apiUrl, 'GET', `/v1/datasets/${ds.body.id}/versions/${up.version.id}`, { token });
+      const v = await call(p.apiUrl, 'GET', `/v1/datasets/${ds.body.id}/versions/${up.version.id}`, {
+        token,
+      });
       if (v.body.status === 'FAILED') throw new Error(`ingestion failed: ${v.body.failureReason}`);
       return v.body.status === 'READY' ? v.body : undefined;
     },

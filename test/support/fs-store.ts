@@ -22,7 +22,10 @@ export interface TestFsStore {
 export async function startTestFsStore(options: { baseUrl?: string } = {}): Promise<TestFsStore> {
   const directory = await mkdtemp(join(tmpdir(), 'modelsmith-objects-'));
   const secret = randomBytes(32).toString('base64url');
-  const store = new FsObjectStore({ directory, urls: { secret, baseUrl: options.baseUrl ?? 'http://127.0.0.1:9' } });
+  const store = new FsObjectStore({
+    directory,
+    urls: { secret, baseUrl: options.baseUrl ?? 'http://127.0.0.1:9' },
+  });
   await store.ensureReady();
   let stopped = false;
   return {

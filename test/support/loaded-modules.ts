@@ -12,11 +12,16 @@ const root = join(__dirname, '..', '..');
  */
 export async function modulesLoadedBy(entry: string): Promise<string[]> {
   const script = `require(${JSON.stringify(join(root, entry))}); process.stdout.write(JSON.stringify(Object.keys(require.cache)));`;
-  const { stdout } = await run(process.execPath, ['--require', 'tsx/cjs', '-e', script], { cwd: root, maxBuffer: 64 * 1024 * 1024 });
+  const { stdout } = await run(process.execPath, ['--require', 'tsx/cjs', '-e', script], {
+    cwd: root,
+    maxBuffer: 64 * 1024 * 1024,
+  });
   return JSON.parse(stdout) as string[];
 }
 
-export const tensorflowModules = (files: string[]): string[] => files.filter((file) => file.includes('/node_modules/@tensorflow/'));
+export const tensorflowModules = (files: string[]): string[] =>
+  files.filter((file) => file.includes('/node_modules/@tensorflow/'));
 
 /** Files of Nest (@nestjs/*, and nestjs-pino, which loads it) among `files`. */
-export const nestModules = (files: string[]): string[] => files.filter((file) => /\/node_modules\/(@nestjs\/|nestjs-pino\/)/.test(file));
+export const nestModules = (files: string[]): string[] =>
+  files.filter((file) => /\/node_modules\/(@nestjs\/|nestjs-pino\/)/.test(file));

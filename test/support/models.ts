@@ -18,7 +18,16 @@ export interface StoredModel {
 export function tinyDigitModel(seed: number, classes = 10): tf.LayersModel {
   const init = (offset: number) => tf.initializers.glorotUniform({ seed: seed * 10 + offset });
   const model = tf.sequential();
-  model.add(tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 4, kernelSize: 3, strides: 2, activation: 'relu', kernelInitializer: init(1) }));
+  model.add(
+    tf.layers.conv2d({
+      inputShape: [28, 28, 1],
+      filters: 4,
+      kernelSize: 3,
+      strides: 2,
+      activation: 'relu',
+      kernelInitializer: init(1),
+    }),
+  );
   model.add(tf.layers.flatten());
   model.add(tf.layers.dense({ units: classes, activation: 'softmax', kernelInitializer: init(2) }));
   return model;
@@ -46,7 +55,10 @@ export async function storeModel(
 ): Promise<StoredModel> {
   const id = randomUUID();
   const prefix = keys.model(tenantId, id);
-  const writer = { put: async (key: string, data: Uint8Array, type?: string) => void (await p.s3.store.putBytes(key, Buffer.from(data), type)) };
+  const writer = {
+    put: async (key: string, data: Uint8Array, type?: string) =>
+      void (await p.s3.store.putBytes(key, Buffer.from(data), type)),
+  };
   const manifest = await exportModel(model, writer, prefix, { ...DIGIT_MODEL_INFO, ...info, classNames });
   await p.system.model.create({
     data: {

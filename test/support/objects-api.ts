@@ -12,7 +12,9 @@ import { freePort } from './platform';
  * The API's object routes (GET/PUT /v1/objects/...) alone, configured as the API configures itself,
  * in front of `store`. `makeStore(baseUrl)` builds the store for the address the app will listen on.
  */
-export async function startObjectsApi<S extends ObjectStore>(makeStore: (baseUrl: string) => Promise<S>): Promise<{ url: string; store: S; app: INestApplication; close(): Promise<void> }> {
+export async function startObjectsApi<S extends ObjectStore>(
+  makeStore: (baseUrl: string) => Promise<S>,
+): Promise<{ url: string; store: S; app: INestApplication; close(): Promise<void> }> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const store = await makeStore(url);
@@ -24,7 +26,10 @@ export async function startObjectsApi<S extends ObjectStore>(makeStore: (baseUrl
   @Module({ imports: [StoreModule, ObjectsModule] })
   class ObjectsApp {}
 
-  const app = await NestFactory.create<NestExpressApplication>(ObjectsApp, { logger: false, bodyParser: false });
+  const app = await NestFactory.create<NestExpressApplication>(ObjectsApp, {
+    logger: false,
+    bodyParser: false,
+  });
   configureApp(app, loadConfig({ STORAGE_DIR: '/nonexistent', STORAGE_URL_SECRET: 'x'.repeat(32) }));
   await app.listen(port, '127.0.0.1');
   return { url, store, app, close: () => app.close() };

@@ -60,7 +60,12 @@ function launch(script: string, env: Record<string, string>): ManagedProcess {
 /** Thrown from a waitFor probe to stop waiting at once. */
 export class ExitedError extends Error {}
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 60_000, everyMs = 200): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | null | false>,
+  timeoutMs = 60_000,
+  everyMs = 200,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -103,17 +108,26 @@ async function stopProcess(p: ManagedProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-export async function startPlatform(extraEnv: Record<string, string> = {}, opts: { databasePort?: number; storage?: 's3' | 'fs' } = {}): Promise<Platform> {
+export async function startPlatform(
+  extraEnv: Record<string, string> = {},
+  opts: { databasePort?: number; storage?: 's3' | 'fs' } = {},
+): Promise<Platform> {
   const db = await createTestDatabase();
   const adminToken = `adm_${randomBytes(24).toString('hex')}`;
   const apiPort = await freePort();
   const servingPort = await freePort();
   const apiUrl = `http://127.0.0.1:${apiPort}`;
-  const s3: TestStorage = opts.storage === 'fs' ? await startTestFsStore({ baseUrl: apiUrl }) : await startTestS3();
+  const s3: TestStorage =
+    opts.storage === 'fs' ? await startTestFsStore({ baseUrl: apiUrl }) : await startTestS3();
   const storageEnv: Record<string, string> =
     s3.driver === 'fs'
       ? { ...s3.env, PUBLIC_URL: apiUrl }
-      : { S3_ENDPOINT: s3.config.endpoint, S3_ACCESS_KEY: s3.config.accessKey, S3_SECRET_KEY: s3.config.secretKey, S3_BUCKET: s3.config.bucket };
+      : {
+          S3_ENDPOINT: s3.config.endpoint,
+          S3_ACCESS_KEY: s3.config.accessKey,
+          S3_SECRET_KEY: s3.config.secretKey,
+          S3_BUCKET: s3.config.bucket,
+        };
   const env: Record<string, string> = {
     NODE_ENV: 'test',
     LOG_LEVEL: 'warn',
@@ -155,14 +169,20 @@ export async function startPlatform(extraEnv: Record<string, string> = {}, opts:
     extraServing.push(proc);
     const url = `http://127.0.0.1:${port}`;
     await waitFor('serving readiness', async () => {
-      if (proc.child.exitCode !== null) throw new ExitedError(`serving exited with code ${proc.child.exitCode}: ${proc.output()}`);
+      if (proc.child.exitCode !== null)
+        throw new ExitedError(`serving exited with code ${proc.child.exitCode}: ${proc.output()}`);
       return (await fetch(`${url}/v1/health/ready`)).ok;
     });
     return { url, process: proc };
   };
 
   const stop = async () => {
-    await Promise.all([stopProcess(api), stopProcess(serving), ...extraServing.map(stopProcess), ...workers.map(stopProcess)]);
+    await Promise.all([
+      stopProcess(api),
+      stopProcess(serving),
+      ...extraServing.map(stopProcess),
+      ...workers.map(stopProcess),
+    ]);
     await system.$disconnect();
     await s3.stop();
     await db.drop();
@@ -174,7 +194,8 @@ export async function startPlatform(extraEnv: Record<string, string> = {}, opts:
       return (await fetch(`${apiUrl}/v1/health/ready`)).ok;
     });
     await waitFor('serving readiness', async () => {
-      if (serving.child.exitCode !== null) throw new ExitedError(`serving exited with code ${serving.child.exitCode}`);
+      if (serving.child.exitCode !== null)
+        throw new ExitedError(`serving exited with code ${serving.child.exitCode}`);
       return (await fetch(`${servingUrl}/v1/health/ready`)).ok;
     });
     await startWorker();
@@ -183,7 +204,22 @@ export async function startPlatform(extraEnv: Record<string, string> = {}, opts:
     await stop();
     throw new Error(`${String(e)}\n${logs}`);
   }
-  return { apiUrl, servingUrl, serving, workerUrl: firstWorkerUrl, adminToken, env, db, system, s3, api, workers, startWorker, startServing, stop };
+  return {
+    apiUrl,
+    servingUrl,
+    serving,
+    workerUrl: firstWorkerUrl,
+    adminToken,
+    env,
+    db,
+    system,
+    s3,
+    api,
+    workers,
+    startWorker,
+    startServing,
+    stop,
+  };
 }
 
 /** fetch against the API with an optional bearer token; returns status, headers and parsed body. */
@@ -192,7 +228,7 @@ export async function call(
   method: string,
   path: string,
   opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field in tests
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field in tests
 ): Promise<{ status: number; headers: Headers; body: any }> {
   const res = await fetch(`${base}${path}`, {
     method,

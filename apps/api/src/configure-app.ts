@@ -16,7 +16,10 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
   // (checked on the raw bytes, before parsing), forms at most 1,000 fields; every failure of reading one
   // (bad Content-Encoding, corrupt gzip, unknown charset) is a 4xx problem (toProblem). Object part
   // uploads (PUT /v1/objects/...) stream their body to the store whatever its type.
-  const parsed = (parser: RequestHandler): RequestHandler => (req, res, next) => (req.path.startsWith(OBJECTS_ROUTE) ? next() : parser(req, res, next));
+  const parsed =
+    (parser: RequestHandler): RequestHandler =>
+    (req, res, next) =>
+      req.path.startsWith(OBJECTS_ROUTE) ? next() : parser(req, res, next);
   app.use(parsed(json({ limit: config.API_BODY_LIMIT_BYTES, verify: verifyJsonBody() })));
   app.use(parsed(urlencoded({ extended: false, limit: config.API_BODY_LIMIT_BYTES, parameterLimit: 1000 })));
   answerClientErrors(app.getHttpServer());
@@ -33,8 +36,15 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
         'problem+json documents with a stable `code`.',
     )
     .setVersion('1')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API key (msk_…) or the operator ADMIN_TOKEN' })
+    .addBearerAuth({
+      type: 'http',
+      scheme: 'bearer',
+      description: 'API key (msk_…) or the operator ADMIN_TOKEN',
+    })
     .build();
   const document = SwaggerModule.createDocument(app, doc);
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json', useGlobalPrefix: false });
+  SwaggerModule.setup('docs', app, document, {
+    jsonDocumentUrl: 'docs/openapi.json',
+    useGlobalPrefix: false,
+  });
 }

@@ -37,7 +37,10 @@ function config(): AppConfig {
  */
 async function bootstrap(): Promise<void> {
   const cfg = config();
-  const app = await NestFactory.create<NestExpressApplication>(ServingModule.forRoot(cfg), { bufferLogs: true, bodyParser: false });
+  const app = await NestFactory.create<NestExpressApplication>(ServingModule.forRoot(cfg), {
+    bufferLogs: true,
+    bodyParser: false,
+  });
   const logger = app.get(Logger);
   app.useLogger(logger);
   if (cfg.SERVING_INFERENCE === 'thread') {

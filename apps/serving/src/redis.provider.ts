@@ -12,7 +12,12 @@ export const redisProviders: Provider[] = [
   {
     provide: REDIS,
     inject: [APP_CONFIG],
-    useFactory: (config: AppConfig) => new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000 }),
+    useFactory: (config: AppConfig) =>
+      new Redis(config.REDIS_URL, {
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 1,
+        connectTimeout: 2_000,
+      }),
   },
   {
     provide: REDIS_SUBSCRIBER,
@@ -29,7 +34,10 @@ export class RedisLifecycle implements OnApplicationShutdown {
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(REDIS_SUBSCRIBER) private readonly subscriber: Redis,
   ) {
-    for (const [name, client] of [['commands', redis], ['subscriber', subscriber]] as const) {
+    for (const [name, client] of [
+      ['commands', redis],
+      ['subscriber', subscriber],
+    ] as const) {
       client.on('error', (e: Error) => this.logger.warn(`redis ${name} connection: ${e.message}`));
     }
   }
@@ -63,7 +71,9 @@ export async function onNotices(
     else logger.warn(`ignoring a malformed notice on ${channel}: ${message.slice(0, 200)}`);
   });
   await Promise.race([
-    subscriber.subscribe(channel).catch((e: unknown) => logger.warn(`cannot subscribe to ${channel}: ${String(e)}`)),
+    subscriber
+      .subscribe(channel)
+      .catch((e: unknown) => logger.warn(`cannot subscribe to ${channel}: ${String(e)}`)),
     new Promise((done) => setTimeout(done, 2_000).unref()),
   ]);
 }

@@ -18,13 +18,21 @@ import { REDIS, RedisLifecycle, redisProviders } from './redis.provider';
 
 export const SERVING_LOGGER_NAME = 'modelsmith-serving';
 
-const modelStoreProvider: Provider = { provide: ModelStore, inject: [APP_PRISMA], useFactory: (db: PrismaClient) => new ModelStore(db) };
+const modelStoreProvider: Provider = {
+  provide: ModelStore,
+  inject: [APP_PRISMA],
+  useFactory: (db: PrismaClient) => new ModelStore(db),
+};
 
 /** Per-key prediction rate, counted in Redis (shared with the API's batch predictions). */
 const rateLimiterProvider: Provider = {
   provide: KeyRateLimiter,
   inject: [REDIS, APP_CONFIG],
-  useFactory: (redis: Redis, config: AppConfig) => new KeyRateLimiter(redis, { prefix: config.QUEUE_PREFIX, defaultLimitPerMinute: config.PREDICT_DEFAULT_RATE_LIMIT_PER_MINUTE }),
+  useFactory: (redis: Redis, config: AppConfig) =>
+    new KeyRateLimiter(redis, {
+      prefix: config.QUEUE_PREFIX,
+      defaultLimitPerMinute: config.PREDICT_DEFAULT_RATE_LIMIT_PER_MINUTE,
+    }),
 };
 
 @Module({})
@@ -42,7 +50,18 @@ export class ServingModule {
         StorageModule.forRoot(config),
       ],
       controllers: [ServingHealthController],
-      providers: [...redisProviders, RedisLifecycle, engineProvider, EngineLifecycle, ApiKeyAuthService, PredictAuthService, rateLimiterProvider, modelStoreProvider, DeploymentResolver, PredictHandler],
+      providers: [
+        ...redisProviders,
+        RedisLifecycle,
+        engineProvider,
+        EngineLifecycle,
+        ApiKeyAuthService,
+        PredictAuthService,
+        rateLimiterProvider,
+        modelStoreProvider,
+        DeploymentResolver,
+        PredictHandler,
+      ],
     };
   }
 }

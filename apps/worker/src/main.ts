@@ -48,7 +48,9 @@ async function bootstrap(): Promise<void> {
   process.on('SIGINT', () => void close('SIGINT'));
 
   await app.listen(cfg.WORKER_HEALTH_PORT, cfg.WORKER_HEALTH_HOST);
-  logger.log(`worker ${process.pid} consuming ${cfg.WORKER_QUEUES.join(', ')}; health on ${await app.getUrl()}/health`);
+  logger.log(
+    `worker ${process.pid} consuming ${cfg.WORKER_QUEUES.join(', ')}; health on ${await app.getUrl()}/health`,
+  );
 }
 
 void bootstrap();

@@ -26,7 +26,12 @@ describe('loadConfig', () => {
   it('names every missing or bad value', () => {
     let error: unknown;
     try {
-      loadConfig({ API_PORT: 'not-a-port', DATABASE_URL: 'mysql://x', S3_ENDPOINT: 'http://127.0.0.1:9000', S3_ACCESS_KEY: 'a' });
+      loadConfig({
+        API_PORT: 'not-a-port',
+        DATABASE_URL: 'mysql://x',
+        S3_ENDPOINT: 'http://127.0.0.1:9000',
+        S3_ACCESS_KEY: 'a',
+      });
     } catch (e) {
       error = e;
     }
@@ -41,7 +46,9 @@ describe('loadConfig', () => {
   it('without S3_ENDPOINT needs the filesystem store settings, and nothing of S3', () => {
     expect(() => loadConfig({})).toThrow(/STORAGE_DIR: is required when S3_ENDPOINT is not set/);
     expect(() => loadConfig({})).toThrow(/STORAGE_URL_SECRET: is required when S3_ENDPOINT is not set/);
-    expect(() => loadConfig({ STORAGE_DIR: '/tmp/x', STORAGE_URL_SECRET: 'short' })).toThrow(/STORAGE_URL_SECRET: must be at least 32/);
+    expect(() => loadConfig({ STORAGE_DIR: '/tmp/x', STORAGE_URL_SECRET: 'short' })).toThrow(
+      /STORAGE_URL_SECRET: must be at least 32/,
+    );
     const cfg = loadConfig({ STORAGE_DIR: '/tmp/x', STORAGE_URL_SECRET: 'x'.repeat(32) });
     expect(cfg.S3_ENDPOINT).toBeUndefined();
     expect(cfg.STORAGE_DIR).toBe('/tmp/x');
@@ -49,8 +56,12 @@ describe('loadConfig', () => {
 
   it('the API base URL is PUBLIC_URL or the listening address', () => {
     expect(apiPublicUrl(loadConfig(minimal))).toBe('http://127.0.0.1:3000');
-    expect(apiPublicUrl(loadConfig({ ...minimal, PUBLIC_URL: 'https://ms.example.com/' }))).toBe('https://ms.example.com');
-    expect(apiPublicUrl(loadConfig({ ...minimal, API_HOST: '::1', API_PORT: '8080' }))).toBe('http://[::1]:8080');
+    expect(apiPublicUrl(loadConfig({ ...minimal, PUBLIC_URL: 'https://ms.example.com/' }))).toBe(
+      'https://ms.example.com',
+    );
+    expect(apiPublicUrl(loadConfig({ ...minimal, API_HOST: '::1', API_PORT: '8080' }))).toBe(
+      'http://[::1]:8080',
+    );
   });
 
   it('treats empty strings as unset', () => {
@@ -58,6 +69,8 @@ describe('loadConfig', () => {
   });
 
   it('rejects a short admin token', () => {
-    expect(() => loadConfig({ ...minimal, ADMIN_TOKEN: 'short' })).toThrow(/ADMIN_TOKEN: must be at least 24/);
+    expect(() => loadConfig({ ...minimal, ADMIN_TOKEN: 'short' })).toThrow(
+      /ADMIN_TOKEN: must be at least 24/,
+    );
   });
 });

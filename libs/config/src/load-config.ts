@@ -19,7 +19,8 @@ function withoutEmpty(env: Record<string, string | undefined>): Record<string, s
 export function formatIssues(error: z.ZodError): string[] {
   return error.issues.map((issue) => {
     const name = issue.path.join('.') || '(root)';
-    const detail = issue.code === 'invalid_type' && issue.input === undefined ? 'is required but not set' : issue.message;
+    const detail =
+      issue.code === 'invalid_type' && issue.input === undefined ? 'is required but not set' : issue.message;
     return `${name}: ${detail}`;
   });
 }
@@ -41,5 +42,8 @@ export function mlBackendOptions(cfg: Pick<AppConfig, 'ML_BACKEND' | 'ML_NATIVE_
 
 /** Base URL clients reach the API at: PUBLIC_URL, else http://API_HOST:API_PORT (no trailing slash). */
 export function apiPublicUrl(cfg: Pick<AppConfig, 'PUBLIC_URL' | 'API_HOST' | 'API_PORT'>): string {
-  return (cfg.PUBLIC_URL ?? `http://${cfg.API_HOST.includes(':') ? `[${cfg.API_HOST}]` : cfg.API_HOST}:${cfg.API_PORT}`).replace(/\/+$/, '');
+  return (
+    cfg.PUBLIC_URL ??
+    `http://${cfg.API_HOST.includes(':') ? `[${cfg.API_HOST}]` : cfg.API_HOST}:${cfg.API_PORT}`
+  ).replace(/\/+$/, '');
 }

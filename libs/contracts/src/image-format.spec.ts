@@ -2,7 +2,8 @@ import sharp from 'sharp';
 import { sniffImageFormat } from './image-format';
 
 describe('sniffImageFormat', () => {
-  const base = () => sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 9, g: 99, b: 199 } } });
+  const base = () =>
+    sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 9, g: 99, b: 199 } } });
 
   it.each([
     ['jpeg', () => base().jpeg()],
@@ -29,7 +30,15 @@ describe('sniffImageFormat', () => {
     const mp4 = Buffer.concat([Buffer.from([0, 0, 0, 20]), Buffer.from('ftypisom\0\0\0\0mp41')]);
     const pdf = Buffer.from('%PDF-1.7\n');
     const raw = await base().raw().toBuffer();
-    for (const bytes of [svg, mp4, pdf, raw, Buffer.alloc(0), Buffer.from([0xff, 0xd8]), Buffer.from('GIF88a')]) {
+    for (const bytes of [
+      svg,
+      mp4,
+      pdf,
+      raw,
+      Buffer.alloc(0),
+      Buffer.from([0xff, 0xd8]),
+      Buffer.from('GIF88a'),
+    ]) {
       expect(sniffImageFormat(bytes)).toBeNull();
     }
   });

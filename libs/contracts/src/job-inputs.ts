@@ -26,7 +26,8 @@ export interface JobInputColumns {
 /** A row's input columns as the definitions' `inputs` schemas see them (NULL columns are absent). */
 export function rowInputs(job: JobInputColumns): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  if (job.datasetVersionId !== null && job.datasetVersionId !== undefined) out.datasetVersionId = job.datasetVersionId;
+  if (job.datasetVersionId !== null && job.datasetVersionId !== undefined)
+    out.datasetVersionId = job.datasetVersionId;
   if (job.modelId !== null && job.modelId !== undefined) out.modelId = job.modelId;
   if (job.mode !== null && job.mode !== undefined) out.mode = job.mode;
   if (job.budget !== null && job.budget !== undefined) out.budget = job.budget;
@@ -48,7 +49,12 @@ export const trainingOptionsSchema = z.object({
   batchSize: z.number().int().min(1).max(512).optional(),
   learningRate: z.number().min(1e-6).max(1).optional(),
   labelSmoothing: z.number().min(0).max(0.5).optional(),
-  seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .optional(),
   /** Stop when validation loss stops improving (default true). */
   earlyStopping: z.boolean().optional(),
 });

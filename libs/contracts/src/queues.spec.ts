@@ -1,4 +1,15 @@
-import { JOBS, JOB_KINDS, bullJobName, definitionForBullName, definitionForKind, validatePayload, InvalidJobPayloadError, InvalidJobInputsError, parseJobInputs, parseRowInputs } from './queues';
+import {
+  JOBS,
+  JOB_KINDS,
+  bullJobName,
+  definitionForBullName,
+  definitionForKind,
+  validatePayload,
+  InvalidJobPayloadError,
+  InvalidJobInputsError,
+  parseJobInputs,
+  parseRowInputs,
+} from './queues';
 import { scopeSatisfies } from './scopes';
 
 describe('job definitions', () => {
@@ -17,7 +28,10 @@ describe('job definitions', () => {
   });
 
   it('accept ids-only payloads and reject data-carrying or malformed ones', () => {
-    expect(validatePayload(JOBS.noop, { tenantId: 't1', jobId: 'j1' })).toEqual({ tenantId: 't1', jobId: 'j1' });
+    expect(validatePayload(JOBS.noop, { tenantId: 't1', jobId: 'j1' })).toEqual({
+      tenantId: 't1',
+      jobId: 'j1',
+    });
     expect(() => validatePayload(JOBS.noop, { tenantId: 't1' })).toThrow(InvalidJobPayloadError);
     expect(() => validatePayload(JOBS.noop, { tenantId: 't', jobId: 'j'.repeat(65) })).toThrow(/jobId/);
   });
@@ -35,8 +49,12 @@ describe('scopeSatisfies', () => {
 describe('job inputs', () => {
   it('every definition has an inputs schema that accepts what its submitter sends', () => {
     expect(parseJobInputs(JOBS.noop, {})).toEqual({});
-    expect(parseJobInputs(JOBS.noop, { options: { durationMs: 10, accelerator: 'cpu' } })).toEqual({ options: { durationMs: 10, accelerator: 'cpu' } });
-    expect(parseJobInputs(JOBS.ingestDataset, { datasetVersionId: 'v1' })).toEqual({ datasetVersionId: 'v1' });
+    expect(parseJobInputs(JOBS.noop, { options: { durationMs: 10, accelerator: 'cpu' } })).toEqual({
+      options: { durationMs: 10, accelerator: 'cpu' },
+    });
+    expect(parseJobInputs(JOBS.ingestDataset, { datasetVersionId: 'v1' })).toEqual({
+      datasetVersionId: 'v1',
+    });
     expect(parseJobInputs(JOBS.train, { datasetVersionId: 'v1' })).toEqual({
       datasetVersionId: 'v1',
       mode: 'balanced',
@@ -44,25 +62,55 @@ describe('job inputs', () => {
       options: {},
     });
     expect(
-      parseJobInputs(JOBS.batchPredict, { modelId: 'm1', options: { inputKey: 'k', inputName: 'a.zip', inputSize: 3 } }),
-    ).toEqual({ modelId: 'm1', options: { inputKey: 'k', inputName: 'a.zip', inputSize: 3, format: 'jsonl', topK: 3 } });
+      parseJobInputs(JOBS.batchPredict, {
+        modelId: 'm1',
+        options: { inputKey: 'k', inputName: 'a.zip', inputSize: 3 },
+      }),
+    ).toEqual({
+      modelId: 'm1',
+      options: { inputKey: 'k', inputName: 'a.zip', inputSize: 3, format: 'jsonl', topK: 3 },
+    });
   });
 
   it('refuses inputs a job cannot run with, naming the field', () => {
     expect(() => parseJobInputs(JOBS.train, {})).toThrow(/datasetVersionId/);
-    expect(() => parseJobInputs(JOBS.train, { datasetVersionId: 'v', mode: 'slow' })).toThrow(InvalidJobInputsError);
-    expect(() => parseJobInputs(JOBS.train, { datasetVersionId: 'v', options: { epochs: 0 } })).toThrow(/options\.epochs/);
+    expect(() => parseJobInputs(JOBS.train, { datasetVersionId: 'v', mode: 'slow' })).toThrow(
+      InvalidJobInputsError,
+    );
+    expect(() => parseJobInputs(JOBS.train, { datasetVersionId: 'v', options: { epochs: 0 } })).toThrow(
+      /options\.epochs/,
+    );
     expect(() => parseJobInputs(JOBS.noop, { options: { durationMs: 600_001 } })).toThrow(/durationMs/);
-    expect(() => parseJobInputs(JOBS.batchPredict, { modelId: 'm', options: { inputKey: 'k', inputName: 'a', inputSize: 1, format: 'xml' } })).toThrow(/format/);
+    expect(() =>
+      parseJobInputs(JOBS.batchPredict, {
+        modelId: 'm',
+        options: { inputKey: 'k', inputName: 'a', inputSize: 1, format: 'xml' },
+      }),
+    ).toThrow(/format/);
   });
 
   it('reads a row: NULL columns are absent', () => {
-    const row = { datasetVersionId: 'v1', modelId: null, mode: 'fast', budget: { maxMinutes: 5, maxTrials: 2 }, options: null };
-    expect(parseRowInputs(JOBS.train, row)).toEqual({ datasetVersionId: 'v1', mode: 'fast', budget: { maxMinutes: 5, maxTrials: 2 }, options: {} });
+    const row = {
+      datasetVersionId: 'v1',
+      modelId: null,
+      mode: 'fast',
+      budget: { maxMinutes: 5, maxTrials: 2 },
+      options: null,
+    };
+    expect(parseRowInputs(JOBS.train, row)).toEqual({
+      datasetVersionId: 'v1',
+      mode: 'fast',
+      budget: { maxMinutes: 5, maxTrials: 2 },
+      options: {},
+    });
     expect(() => parseRowInputs(JOBS.batchPredict, row)).toThrow(/modelId/);
   });
 
   it('lists exactly the kinds that have a definition', () => {
-    expect([...JOB_KINDS].sort()).toEqual(Object.values(JOBS).map((d) => d.kind).sort());
+    expect([...JOB_KINDS].sort()).toEqual(
+      Object.values(JOBS)
+        .map((d) => d.kind)
+        .sort(),
+    );
   });
 });

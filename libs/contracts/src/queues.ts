@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { batchPredictInputs, ingestDatasetInputs, noopInputs, rowInputs, trainInputs, type JobInputColumns, type JobRowInputs } from './job-inputs';
+import {
+  batchPredictInputs,
+  ingestDatasetInputs,
+  noopInputs,
+  rowInputs,
+  trainInputs,
+  type JobInputColumns,
+  type JobRowInputs,
+} from './job-inputs';
 
 /**
  * The one list of queues and job definitions. Queue payloads carry ids only: Postgres is the source of
@@ -21,7 +29,10 @@ export const jobRef = z.object({
 });
 export type JobRef = z.infer<typeof jobRef>;
 
-export interface JobDefinition<TPayload extends z.ZodType = z.ZodType, TInputs extends z.ZodType<JobRowInputs> = z.ZodType<JobRowInputs>> {
+export interface JobDefinition<
+  TPayload extends z.ZodType = z.ZodType,
+  TInputs extends z.ZodType<JobRowInputs> = z.ZodType<JobRowInputs>,
+> {
   /** Stable name; the BullMQ job name is `${name}@v${version}`. */
   readonly name: string;
   readonly version: number;
@@ -38,13 +49,22 @@ export interface JobDefinition<TPayload extends z.ZodType = z.ZodType, TInputs e
 export const JOB_KINDS = ['INGEST_DATASET', 'TRAIN', 'BATCH_PREDICT', 'NOOP'] as const;
 export type JobKindName = (typeof JOB_KINDS)[number];
 
-function define<T extends z.ZodType, I extends z.ZodType<JobRowInputs>>(def: JobDefinition<T, I>): JobDefinition<T, I> {
+function define<T extends z.ZodType, I extends z.ZodType<JobRowInputs>>(
+  def: JobDefinition<T, I>,
+): JobDefinition<T, I> {
   return Object.freeze(def);
 }
 
 /** Every job the platform runs. A job is listed here together with its worker handler: boot fails otherwise. */
 export const JOBS = {
-  noop: define({ name: 'system.noop', version: 1, payload: jobRef, inputs: noopInputs, queues: ['cpu', 'gpu'], kind: 'NOOP' }),
+  noop: define({
+    name: 'system.noop',
+    version: 1,
+    payload: jobRef,
+    inputs: noopInputs,
+    queues: ['cpu', 'gpu'],
+    kind: 'NOOP',
+  }),
   ingestDataset: define({
     name: 'dataset.ingest',
     version: 1,
@@ -53,8 +73,22 @@ export const JOBS = {
     queues: ['cpu'],
     kind: 'INGEST_DATASET',
   }),
-  train: define({ name: 'training.run', version: 1, payload: jobRef, inputs: trainInputs, queues: ['cpu', 'gpu'], kind: 'TRAIN' }),
-  batchPredict: define({ name: 'prediction.batch', version: 1, payload: jobRef, inputs: batchPredictInputs, queues: ['cpu'], kind: 'BATCH_PREDICT' }),
+  train: define({
+    name: 'training.run',
+    version: 1,
+    payload: jobRef,
+    inputs: trainInputs,
+    queues: ['cpu', 'gpu'],
+    kind: 'TRAIN',
+  }),
+  batchPredict: define({
+    name: 'prediction.batch',
+    version: 1,
+    payload: jobRef,
+    inputs: batchPredictInputs,
+    queues: ['cpu'],
+    kind: 'BATCH_PREDICT',
+  }),
 } as const;
 
 export type JobKey = keyof typeof JOBS;

@@ -10,8 +10,12 @@ describe('ensureAppRole', () => {
   let db: TestDatabase;
   let owner: Client;
   const authid = async () =>
-    (await owner.query<{ rolcanlogin: boolean; rolpassword: string }>('SELECT rolcanlogin, rolpassword FROM pg_authid WHERE rolname = $1', [APP_ROLE]))
-      .rows[0];
+    (
+      await owner.query<{ rolcanlogin: boolean; rolpassword: string }>(
+        'SELECT rolcanlogin, rolpassword FROM pg_authid WHERE rolname = $1',
+        [APP_ROLE],
+      )
+    ).rows[0];
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -46,7 +50,9 @@ describe('dropStaleTestDatabases', () => {
     try {
       await admin.query(`CREATE DATABASE "${old}"`);
       expect(await dropStaleTestDatabases({ prefix: 'ms_stale_probe' })).toEqual([old]);
-      const { rows } = await admin.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'ms\\_stale\\_probe%'");
+      const { rows } = await admin.query<{ datname: string }>(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'ms\\_stale\\_probe%'",
+      );
       expect(rows.map((r) => r.datname)).toEqual([fresh.name]);
     } finally {
       await admin.query(`DROP DATABASE IF EXISTS "${old}"`);

@@ -39,7 +39,10 @@ export async function createSystemPrismaClient(
 ): Promise<SystemPrismaClient> {
   await assertBypassesRls(ownerUrl);
   const client = createPrismaClient(ownerUrl, { applicationName: 'modelsmith-system', ...opts });
-  return Object.defineProperty(client, SYSTEM_BRAND, { value: true, enumerable: false }) as SystemPrismaClient;
+  return Object.defineProperty(client, SYSTEM_BRAND, {
+    value: true,
+    enumerable: false,
+  }) as SystemPrismaClient;
 }
 
 /** Throws SystemRoleCannotBypassRlsError unless the URL's role is superuser or BYPASSRLS. */

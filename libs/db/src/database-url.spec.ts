@@ -5,7 +5,9 @@ describe('database URL helpers', () => {
 
   it('reads and replaces the database, keeping everything else', () => {
     expect(databaseName(url)).toBe('modelsmith');
-    expect(withDatabase(url, 'postgres')).toBe('postgresql://root:s3cret@db.example:5433/postgres?sslmode=require');
+    expect(withDatabase(url, 'postgres')).toBe(
+      'postgresql://root:s3cret@db.example:5433/postgres?sslmode=require',
+    );
   });
 
   it('swaps credentials, encoding special characters', () => {

@@ -40,7 +40,9 @@ export class MigrationFailedError extends DbError {
     readonly migrationName: string,
     override readonly cause: unknown,
   ) {
-    super(`Migration ${migrationName} failed and was rolled back: ${cause instanceof Error ? cause.message : String(cause)}`);
+    super(
+      `Migration ${migrationName} failed and was rolled back: ${cause instanceof Error ? cause.message : String(cause)}`,
+    );
     this.name = 'MigrationFailedError';
   }
 }

@@ -34,15 +34,20 @@ describe('applyMigrations', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("applies every migration once and records it the way Prisma does", async () => {
+  it('applies every migration once and records it the way Prisma does', async () => {
     const migrations = await readMigrations(dir);
     const first = await applyMigrations(db.url, dir);
     expect(first).toEqual({ applied: migrations.map((m) => m.name), skipped: [] });
 
-    const rows = await query<{ id: string; checksum: string; migration_name: string; finished_at: Date | null; logs: null; rolled_back_at: null; applied_steps_count: number }>(
-      db.url,
-      'SELECT * FROM _prisma_migrations ORDER BY migration_name',
-    );
+    const rows = await query<{
+      id: string;
+      checksum: string;
+      migration_name: string;
+      finished_at: Date | null;
+      logs: null;
+      rolled_back_at: null;
+      applied_steps_count: number;
+    }>(db.url, 'SELECT * FROM _prisma_migrations ORDER BY migration_name');
     expect(rows).toEqual(
       migrations.map((m) =>
         expect.objectContaining({
@@ -62,7 +67,7 @@ describe('applyMigrations', () => {
     expect(await query(db.url, 'SELECT 1 FROM _prisma_migrations')).toHaveLength(migrations.length);
   });
 
-  it('creates _prisma_migrations with exactly Prisma\'s columns', async () => {
+  it("creates _prisma_migrations with exactly Prisma's columns", async () => {
     await applyMigrations(db.url, dir);
     const cols = await query<{ column_name: string; data_type: string; is_nullable: string }>(
       db.url,
@@ -96,26 +101,37 @@ describe('applyMigrations', () => {
 
   it('rolls a failing migration back completely and records nothing for it', async () => {
     await mkdir(join(dir, '29990101000000_broken'));
-    await writeFile(join(dir, '29990101000000_broken', 'migration.sql'), 'CREATE TABLE "half" (id int);\nSELECT no_such_function();');
+    await writeFile(
+      join(dir, '29990101000000_broken', 'migration.sql'),
+      'CREATE TABLE "half" (id int);\nSELECT no_such_function();',
+    );
     const err = await applyMigrations(db.url, dir).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MigrationFailedError);
     expect(err).toMatchObject({ code: 'MIGRATION_FAILED', migrationName: '29990101000000_broken' });
     expect(await query(db.url, "SELECT 1 FROM pg_tables WHERE tablename = 'half'")).toEqual([]);
-    const names = await query<{ migration_name: string }>(db.url, 'SELECT migration_name FROM _prisma_migrations');
+    const names = await query<{ migration_name: string }>(
+      db.url,
+      'SELECT migration_name FROM _prisma_migrations',
+    );
     expect(names.map((r) => r.migration_name)).not.toContain('29990101000000_broken');
   });
 
   it('refuses to run over a migration Prisma recorded as started but unfinished', async () => {
     await applyMigrations(db.url, dir);
-    await query(db.url, `INSERT INTO _prisma_migrations (id, checksum, migration_name) VALUES ($1, $2, 'x_failed')`, [
-      '00000000-0000-4000-8000-000000000000',
-      migrationChecksum('x'),
-    ]);
+    await query(
+      db.url,
+      `INSERT INTO _prisma_migrations (id, checksum, migration_name) VALUES ($1, $2, 'x_failed')`,
+      ['00000000-0000-4000-8000-000000000000', migrationChecksum('x')],
+    );
     await expect(applyMigrations(db.url, dir)).rejects.toBeInstanceOf(MigrationIncompleteError);
   });
 
   it('serializes concurrent runners: each migration is applied exactly once', async () => {
-    const results = await Promise.all([applyMigrations(db.url, dir), applyMigrations(db.url, dir), applyMigrations(db.url, dir)]);
+    const results = await Promise.all([
+      applyMigrations(db.url, dir),
+      applyMigrations(db.url, dir),
+      applyMigrations(db.url, dir),
+    ]);
     const applied = results.flatMap((r) => r.applied).sort();
     expect(applied).toEqual((await readMigrations(dir)).map((m) => m.name));
     expect(await query(db.url, 'SELECT 1 FROM _prisma_migrations')).toHaveLength(applied.length);

@@ -66,7 +66,8 @@ export async function applyMigrations(
       }
       for (const m of migrations) {
         const row = applied.get(m.name);
-        if (row && row.checksum !== m.checksum) throw new MigrationChecksumMismatchError(m.name, row.checksum, m.checksum);
+        if (row && row.checksum !== m.checksum)
+          throw new MigrationChecksumMismatchError(m.name, row.checksum, m.checksum);
       }
 
       const result: MigrationResult = { applied: [], skipped: [] };

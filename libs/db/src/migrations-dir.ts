@@ -44,6 +44,7 @@ export function findMigrationsDir(startDir: string): string {
   for (let dir = resolve(startDir); ; dir = dirname(dir)) {
     const candidate = join(dir, 'prisma', 'migrations');
     if (existsSync(candidate)) return candidate;
-    if (dirname(dir) === dir) throw new MigrationsDirectoryError(join(startDir, 'prisma', 'migrations'), 'not found here or above');
+    if (dirname(dir) === dir)
+      throw new MigrationsDirectoryError(join(startDir, 'prisma', 'migrations'), 'not found here or above');
   }
 }

@@ -41,10 +41,23 @@ describe('row-level security', () => {
     await Promise.all([owner.connect(), app.connect()]);
     await owner.query(`INSERT INTO tenants (id, name, slug) VALUES ($1, 'A', 'a'), ($2, 'B', 'b')`, [A, B]);
     for (const t of [A, B]) {
-      await owner.query(`INSERT INTO jobs (id, tenant_id, kind) VALUES ($1, $2, 'NOOP'), ($3, $2, 'TRAIN')`, [`${t}-j1`, t, `${t}-j2`]);
-      await owner.query(`INSERT INTO job_events (tenant_id, job_id, seq, type) VALUES ($1, $2, 1, 'created')`, [t, `${t}-j1`]);
-      await owner.query(`INSERT INTO datasets (id, tenant_id, name, task) VALUES ($1, $2, 'd', 'TABULAR_REGRESSION')`, [`${t}-d`, t]);
-      await owner.query(`INSERT INTO api_keys (id, tenant_id, name, prefix, secret_hash, scopes) VALUES ($1, $2, 'k', $1, 'h', '{ADMIN}')`, [`${t}-k`, t]);
+      await owner.query(`INSERT INTO jobs (id, tenant_id, kind) VALUES ($1, $2, 'NOOP'), ($3, $2, 'TRAIN')`, [
+        `${t}-j1`,
+        t,
+        `${t}-j2`,
+      ]);
+      await owner.query(
+        `INSERT INTO job_events (tenant_id, job_id, seq, type) VALUES ($1, $2, 1, 'created')`,
+        [t, `${t}-j1`],
+      );
+      await owner.query(
+        `INSERT INTO datasets (id, tenant_id, name, task) VALUES ($1, $2, 'd', 'TABULAR_REGRESSION')`,
+        [`${t}-d`, t],
+      );
+      await owner.query(
+        `INSERT INTO api_keys (id, tenant_id, name, prefix, secret_hash, scopes) VALUES ($1, $2, 'k', $1, 'h', '{ADMIN}')`,
+        [`${t}-k`, t],
+      );
     }
   });
   afterAll(async () => {
@@ -60,7 +73,9 @@ describe('row-level security', () => {
   });
 
   it('enables and forces RLS with a tenant policy on every table that has tenant_id', async () => {
-    const tables = (await owner.query<{ table: string; enabled: boolean; forced: boolean }>(TENANT_TABLES_SQL)).rows;
+    const tables = (
+      await owner.query<{ table: string; enabled: boolean; forced: boolean }>(TENANT_TABLES_SQL)
+    ).rows;
     expect(tables.length).toBeGreaterThanOrEqual(9);
     for (const t of tables) expect(t).toEqual({ table: t.table, enabled: true, forced: true });
     const policies = await owner.query<{ table: string; qual: string; with_check: string }>(
@@ -75,21 +90,36 @@ describe('row-level security', () => {
   });
 
   it("hides tenant A's rows from tenant B, even for a query with no where clause", async () => {
-    const jobs = await asTenant(B, async () => (await app.query<{ id: string; tenant_id: string }>('SELECT * FROM jobs')).rows);
+    const jobs = await asTenant(
+      B,
+      async () => (await app.query<{ id: string; tenant_id: string }>('SELECT * FROM jobs')).rows,
+    );
     expect(jobs.map((j) => j.id).sort()).toEqual([`${B}-j1`, `${B}-j2`]);
-    const byId = await asTenant(B, async () => (await app.query('SELECT * FROM jobs WHERE id = $1', [`${A}-j1`])).rows);
+    const byId = await asTenant(
+      B,
+      async () => (await app.query('SELECT * FROM jobs WHERE id = $1', [`${A}-j1`])).rows,
+    );
     expect(byId).toEqual([]);
     for (const table of ['job_events', 'datasets', 'api_keys', 'tenants']) {
-      const rows = await asTenant(B, async () => (await app.query<{ id: string }>(`SELECT * FROM ${table}`)).rows);
+      const rows = await asTenant(
+        B,
+        async () => (await app.query<{ id: string }>(`SELECT * FROM ${table}`)).rows,
+      );
       expect(rows.length).toBe(1);
       expect(rows.map((r) => JSON.stringify(r)).join()).not.toContain(A);
     }
   });
 
-  it('lets tenant B neither update nor delete A\'s rows', async () => {
-    const updated = await asTenant(B, async () => (await app.query(`UPDATE jobs SET stage = 'hacked'`)).rowCount);
+  it("lets tenant B neither update nor delete A's rows", async () => {
+    const updated = await asTenant(
+      B,
+      async () => (await app.query(`UPDATE jobs SET stage = 'hacked'`)).rowCount,
+    );
     expect(updated).toBe(2);
-    const deleted = await asTenant(B, async () => (await app.query('DELETE FROM datasets WHERE id = $1', [`${A}-d`])).rowCount);
+    const deleted = await asTenant(
+      B,
+      async () => (await app.query('DELETE FROM datasets WHERE id = $1', [`${A}-d`])).rowCount,
+    );
     expect(deleted).toBe(0);
     const a = await owner.query<{ stage: string | null }>('SELECT stage FROM jobs WHERE tenant_id = $1', [A]);
     expect(a.rows.map((r) => r.stage)).toEqual([null, null]);
@@ -99,8 +129,13 @@ describe('row-level security', () => {
     await expect(
       asTenant(B, () => app.query(`INSERT INTO jobs (id, tenant_id, kind) VALUES ('evil', $1, 'NOOP')`, [A])),
     ).rejects.toMatchObject({ code: '42501', message: expect.stringContaining('row-level security') });
-    await expect(asTenant(B, () => app.query('UPDATE jobs SET tenant_id = $1', [A]))).rejects.toMatchObject({ code: '42501' });
-    const evil = await owner.query(`SELECT 1 FROM jobs WHERE id = 'evil' OR (tenant_id = $1 AND id LIKE $2)`, [A, `${B}%`]);
+    await expect(asTenant(B, () => app.query('UPDATE jobs SET tenant_id = $1', [A]))).rejects.toMatchObject({
+      code: '42501',
+    });
+    const evil = await owner.query(
+      `SELECT 1 FROM jobs WHERE id = 'evil' OR (tenant_id = $1 AND id LIKE $2)`,
+      [A, `${B}%`],
+    );
     expect(evil.rowCount).toBe(0);
   });
 
@@ -108,40 +143,74 @@ describe('row-level security', () => {
     // B knows (or guesses) the id of A's dataset / job: the row is B's, but its parent is A's.
     await expect(
       asTenant(B, () =>
-        app.query(`INSERT INTO dataset_versions (tenant_id, dataset_id, version, split_seed) VALUES ($1, $2, 1, 7)`, [B, `${A}-d`]),
+        app.query(
+          `INSERT INTO dataset_versions (tenant_id, dataset_id, version, split_seed) VALUES ($1, $2, 1, 7)`,
+          [B, `${A}-d`],
+        ),
       ),
     ).rejects.toMatchObject({ code: '23503' });
     await expect(
-      asTenant(B, () => app.query(`INSERT INTO job_events (tenant_id, job_id, seq, type) VALUES ($1, $2, 99, 'x')`, [B, `${A}-j1`])),
+      asTenant(B, () =>
+        app.query(`INSERT INTO job_events (tenant_id, job_id, seq, type) VALUES ($1, $2, 99, 'x')`, [
+          B,
+          `${A}-j1`,
+        ]),
+      ),
     ).rejects.toMatchObject({ code: '23503' });
     await expect(
-      asTenant(B, () => app.query(`INSERT INTO trials (tenant_id, job_id, index, params) VALUES ($1, $2, 0, '{}')`, [B, `${A}-j1`])),
+      asTenant(B, () =>
+        app.query(`INSERT INTO trials (tenant_id, job_id, index, params) VALUES ($1, $2, 0, '{}')`, [
+          B,
+          `${A}-j1`,
+        ]),
+      ),
     ).rejects.toMatchObject({ code: '23503' });
     const ok = await asTenant(B, () =>
-      app.query(`INSERT INTO dataset_versions (tenant_id, dataset_id, version, split_seed) VALUES ($1, $2, 1, 7)`, [B, `${B}-d`]),
+      app.query(
+        `INSERT INTO dataset_versions (tenant_id, dataset_id, version, split_seed) VALUES ($1, $2, 1, 7)`,
+        [B, `${B}-d`],
+      ),
     );
     expect(ok.rowCount).toBe(1);
   });
 
   it('shows nothing when no tenant is set, and the setting ends with the transaction', async () => {
-    for (const table of ['tenants', 'api_keys', 'datasets', 'dataset_versions', 'uploads', 'jobs', 'job_events', 'trials', 'models', 'deployments']) {
+    for (const table of [
+      'tenants',
+      'api_keys',
+      'datasets',
+      'dataset_versions',
+      'uploads',
+      'jobs',
+      'job_events',
+      'trials',
+      'models',
+      'deployments',
+    ]) {
       expect((await app.query(`SELECT * FROM ${table}`)).rowCount).toBe(0);
     }
     await asTenant(A, () => app.query('SELECT 1'));
     expect((await app.query('SELECT * FROM jobs')).rowCount).toBe(0);
-    await expect(asTenant(null, () => app.query(`INSERT INTO jobs (tenant_id, kind) VALUES ($1, 'NOOP')`, [A]))).rejects.toMatchObject({
+    await expect(
+      asTenant(null, () => app.query(`INSERT INTO jobs (tenant_id, kind) VALUES ($1, 'NOOP')`, [A])),
+    ).rejects.toMatchObject({
       code: '42501',
     });
   });
 
   it('keeps the application role away from migration bookkeeping and tenant writes', async () => {
     await expect(app.query('SELECT * FROM _prisma_migrations')).rejects.toMatchObject({ code: '42501' });
-    await expect(asTenant(A, () => app.query(`UPDATE tenants SET max_concurrent_jobs = 1000`))).rejects.toMatchObject({ code: '42501' });
+    await expect(
+      asTenant(A, () => app.query(`UPDATE tenants SET max_concurrent_jobs = 1000`)),
+    ).rejects.toMatchObject({ code: '42501' });
   });
 
   it('appends job events through the sequence under RLS', async () => {
     const { rows } = await asTenant(A, () =>
-      app.query<{ id: string }>(`INSERT INTO job_events (tenant_id, job_id, seq, type) VALUES ($1, $2, 2, 'progress') RETURNING id`, [A, `${A}-j1`]),
+      app.query<{ id: string }>(
+        `INSERT INTO job_events (tenant_id, job_id, seq, type) VALUES ($1, $2, 2, 'progress') RETURNING id`,
+        [A, `${A}-j1`],
+      ),
     );
     expect(rows[0]?.id).toMatch(/^\d+$/);
   });

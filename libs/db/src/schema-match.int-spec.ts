@@ -18,7 +18,10 @@ describe('migrations match schema.prisma', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    [actual, expected] = await Promise.all([databaseSchema(db.url), expectedSchema(readFileSync(SCHEMA_PATH, 'utf8'))]);
+    [actual, expected] = await Promise.all([
+      databaseSchema(db.url),
+      expectedSchema(readFileSync(SCHEMA_PATH, 'utf8')),
+    ]);
   });
   afterAll(async () => {
     await db?.drop();
@@ -30,13 +33,38 @@ describe('migrations match schema.prisma', () => {
   });
 
   it('checks something real: the comparison covers every model', () => {
-    expect(Object.keys(expected.tables).sort()).toEqual(
-      ['api_keys', 'dataset_versions', 'datasets', 'deployments', 'job_events', 'jobs', 'models', 'tenants', 'trials', 'uploads'],
-    );
-    expect(expected.tables.jobs?.columns.status).toEqual({ type: 'job_status', nullable: false, default: 'QUEUED' });
-    expect(expected.tables.api_keys?.indexes.api_keys_prefix_key).toEqual({ columns: ['prefix'], unique: true, primary: false });
-    expect(actual.tables.tenants?.columns.max_upload_bytes).toEqual({ type: 'bigint', nullable: false, default: '10737418240' });
-    expect(actual.tables.job_events?.columns.id).toEqual({ type: 'bigint', nullable: false, default: 'autoincrement()' });
+    expect(Object.keys(expected.tables).sort()).toEqual([
+      'api_keys',
+      'dataset_versions',
+      'datasets',
+      'deployments',
+      'job_events',
+      'jobs',
+      'models',
+      'tenants',
+      'trials',
+      'uploads',
+    ]);
+    expect(expected.tables.jobs?.columns.status).toEqual({
+      type: 'job_status',
+      nullable: false,
+      default: 'QUEUED',
+    });
+    expect(expected.tables.api_keys?.indexes.api_keys_prefix_key).toEqual({
+      columns: ['prefix'],
+      unique: true,
+      primary: false,
+    });
+    expect(actual.tables.tenants?.columns.max_upload_bytes).toEqual({
+      type: 'bigint',
+      nullable: false,
+      default: '10737418240',
+    });
+    expect(actual.tables.job_events?.columns.id).toEqual({
+      type: 'bigint',
+      nullable: false,
+      default: 'autoincrement()',
+    });
     expect(actual.tables.models?.foreignKeys.models_job_id_fkey).toEqual({
       columns: ['job_id'],
       refTable: 'jobs',
@@ -48,8 +76,14 @@ describe('migrations match schema.prisma', () => {
 
   it('detects a schema.prisma edit that has no migration', async () => {
     const edited = readFileSync(SCHEMA_PATH, 'utf8')
-      .replace('  workerId          String?   @map("worker_id")', '  workerId          String?   @map("worker_id")\n  note String?')
-      .replace('@@index([tenantId, status])\n  @@index([tenantId, createdAt])', '@@index([tenantId, createdAt])')
+      .replace(
+        '  workerId          String?   @map("worker_id")',
+        '  workerId          String?   @map("worker_id")\n  note String?',
+      )
+      .replace(
+        '@@index([tenantId, status])\n  @@index([tenantId, createdAt])',
+        '@@index([tenantId, createdAt])',
+      )
       .replace('  PRUNED\n', '  PRUNED\n  SKIPPED\n');
     const diff = diffSchemas(await expectedSchema(edited), actual);
     expect(diff).toEqual(

@@ -6,7 +6,9 @@ const POSTGRES_VERIFIER =
 
 describe('SCRAM-SHA-256 verifier', () => {
   it('derives exactly what PostgreSQL stores for the same password and salt', () => {
-    expect(scramSha256Verifier('pencil', Buffer.from('4W46IHg7RbDqpWsFdz/Xkw==', 'base64'))).toBe(POSTGRES_VERIFIER);
+    expect(scramSha256Verifier('pencil', Buffer.from('4W46IHg7RbDqpWsFdz/Xkw==', 'base64'))).toBe(
+      POSTGRES_VERIFIER,
+    );
     expect(scramVerifierMatches(POSTGRES_VERIFIER, 'pencil')).toBe(true);
   });
 

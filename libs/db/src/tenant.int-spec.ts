@@ -24,7 +24,8 @@ describe('withTenant + generated client (end to end)', () => {
     await db?.drop();
   });
 
-  const newTenant = (slug: string) => system.tenant.create({ data: { name: slug, slug: `${slug}-${Math.random().toString(36).slice(2)}` } });
+  const newTenant = (slug: string) =>
+    system.tenant.create({ data: { name: slug, slug: `${slug}-${Math.random().toString(36).slice(2)}` } });
 
   it('creates a tenant through the system client with schema defaults', async () => {
     const t = await newTenant('defaults');
@@ -36,7 +37,9 @@ describe('withTenant + generated client (end to end)', () => {
 
   it('reports a duplicate slug as Prisma P2002 (unique constraint) through the pg adapter', async () => {
     const t = await newTenant('dup');
-    await expect(system.tenant.create({ data: { name: 'again', slug: t.slug } })).rejects.toMatchObject({ code: 'P2002' });
+    await expect(system.tenant.create({ data: { name: 'again', slug: t.slug } })).rejects.toMatchObject({
+      code: 'P2002',
+    });
   });
 
   it('rejects an empty tenant id before touching the database', async () => {
@@ -49,14 +52,18 @@ describe('withTenant + generated client (end to end)', () => {
     const ds = await withTenant(app, a.id, (tx) =>
       tx.dataset.create({ data: { tenantId: a.id, name: 'flowers', task: 'IMAGE_CLASSIFICATION' } }),
     );
-    expect(await withTenant(app, a.id, (tx) => tx.dataset.findUnique({ where: { id: ds.id } }))).toMatchObject({ name: 'flowers' });
+    expect(
+      await withTenant(app, a.id, (tx) => tx.dataset.findUnique({ where: { id: ds.id } })),
+    ).toMatchObject({ name: 'flowers' });
     expect(await withTenant(app, b.id, (tx) => tx.dataset.findUnique({ where: { id: ds.id } }))).toBeNull();
     expect(await withTenant(app, b.id, (tx) => tx.dataset.findMany())).toEqual([]);
     // Outside any tenant transaction the application role sees nothing at all.
     expect(await app.dataset.findMany()).toEqual([]);
     expect(await app.tenant.findMany()).toEqual([]);
     // The tenant row itself is visible to its own tenant only.
-    expect(await withTenant(app, b.id, (tx) => tx.tenant.findMany())).toEqual([expect.objectContaining({ id: b.id })]);
+    expect(await withTenant(app, b.id, (tx) => tx.tenant.findMany())).toEqual([
+      expect.objectContaining({ id: b.id }),
+    ]);
     // The system client sees across tenants on purpose.
     expect(await system.dataset.findUnique({ where: { id: ds.id } })).not.toBeNull();
   });
@@ -64,13 +71,15 @@ describe('withTenant + generated client (end to end)', () => {
   it('scopes even a client connected as the owner, inside withTenant', async () => {
     const a = await newTenant('oa');
     const b = await newTenant('ob');
-    await withTenant(ownerScoped, a.id, (tx) => tx.dataset.create({ data: { tenantId: a.id, name: 'x', task: 'TABULAR_REGRESSION' } }));
+    await withTenant(ownerScoped, a.id, (tx) =>
+      tx.dataset.create({ data: { tenantId: a.id, name: 'x', task: 'TABULAR_REGRESSION' } }),
+    );
     expect(await withTenant(ownerScoped, b.id, (tx) => tx.dataset.findMany())).toEqual([]);
     const rows = await withTenant(ownerScoped, b.id, (tx) => tx.$queryRaw<unknown[]>`SELECT * FROM datasets`);
     expect(rows).toEqual([]);
   });
 
-  it("rejects writing a row for another tenant and rolls the transaction back", async () => {
+  it('rejects writing a row for another tenant and rolls the transaction back', async () => {
     const a = await newTenant('wa');
     const b = await newTenant('wb');
     await expect(
@@ -84,7 +93,9 @@ describe('withTenant + generated client (end to end)', () => {
 
   it('does not leak the tenant setting to the next user of a pooled connection', async () => {
     const a = await newTenant('pa');
-    await withTenant(app, a.id, (tx) => tx.dataset.create({ data: { tenantId: a.id, name: 'p', task: 'TABULAR_CLASSIFICATION' } }));
+    await withTenant(app, a.id, (tx) =>
+      tx.dataset.create({ data: { tenantId: a.id, name: 'p', task: 'TABULAR_CLASSIFICATION' } }),
+    );
     for (let i = 0; i < 4; i++) expect(await app.dataset.count()).toBe(0);
     const raw = new Client({ connectionString: db.appUrl });
     await raw.connect();

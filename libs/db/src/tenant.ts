@@ -32,6 +32,10 @@ export async function withTenant<T>(
       await tx.$queryRaw`SELECT set_config(${TENANT_SETTING}, ${tenantId}, true), set_config('role', ${APP_ROLE}, true)`;
       return fn(tx);
     },
-    { timeout: opts.timeoutMs ?? 10_000, maxWait: opts.maxWaitMs ?? 5_000, isolationLevel: opts.isolationLevel },
+    {
+      timeout: opts.timeoutMs ?? 10_000,
+      maxWait: opts.maxWaitMs ?? 5_000,
+      isolationLevel: opts.isolationLevel,
+    },
   );
 }

@@ -15,7 +15,9 @@ describe('api key format', () => {
   it('stores keys as their SHA-256 in hex, so hashes stored by any earlier version keep matching', () => {
     // FIPS 180-2 test vector.
     expect(hashKey('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
-    expect(keyMatchesHash('abc', 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad')).toBe(true);
+    expect(keyMatchesHash('abc', 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad')).toBe(
+      true,
+    );
   });
 
   it('parses only well-formed keys', () => {

@@ -77,7 +77,11 @@ describe('KeyRateLimiter (Redis)', () => {
   });
 
   it('keeps limiting in memory while Redis is unreachable', async () => {
-    const offline = new Redis('redis://127.0.0.1:1', { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    const offline = new Redis('redis://127.0.0.1:1', {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+    });
     offline.on('error', () => undefined);
     try {
       const limiter = new KeyRateLimiter(offline, { prefix, defaultLimitPerMinute: 1_000 });

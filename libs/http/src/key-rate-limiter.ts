@@ -46,7 +46,11 @@ export class KeyRateLimiter {
         title: 'Rate limit exceeded',
         detail: `this API key may make ${limit} prediction requests per minute; retry in ${retryAfter} s`,
         extensions: { limit, retryAfterSeconds: retryAfter },
-        headers: { 'Retry-After': String(retryAfter), 'X-RateLimit-Limit': String(limit), 'X-RateLimit-Remaining': '0' },
+        headers: {
+          'Retry-After': String(retryAfter),
+          'X-RateLimit-Limit': String(limit),
+          'X-RateLimit-Remaining': '0',
+        },
       });
     }
   }

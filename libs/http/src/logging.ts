@@ -27,7 +27,12 @@ export function accessLogOptions(config: AppConfig, name: string): PinoHttpOptio
     name,
     level: config.LOG_LEVEL,
     genReqId: requestId,
-    redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]', 'req.query.signature'],
+    redact: [
+      'req.headers.authorization',
+      'req.headers.cookie',
+      'req.headers["x-api-key"]',
+      'req.query.signature',
+    ],
     serializers: {
       req: (req: { url?: string }) => {
         if (typeof req.url === 'string') req.url = redactUrlSecrets(req.url);

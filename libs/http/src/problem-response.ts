@@ -1,7 +1,16 @@
 import type { ProblemError } from './problem';
 
 /** Network errors of Node's sockets: the peer refused, reset, timed out or could not be resolved. */
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
 /** Prisma's codes for a database it cannot reach, that timed out, closed the connection, or a full pool. */
 const PRISMA_UNREACHABLE = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
 /** node-postgres (under Prisma's pg adapter) reports a lost or unobtainable connection by message only. */
@@ -16,7 +25,11 @@ export function isDependencyUnavailable(e: unknown): boolean {
   for (let depth = 0; depth < 4 && e instanceof Error; depth++, e = e.cause) {
     const { name, message } = e;
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && (NETWORK_CODES.has(code) || (name === 'PrismaClientKnownRequestError' && PRISMA_UNREACHABLE.has(code)))) return true;
+    if (
+      typeof code === 'string' &&
+      (NETWORK_CODES.has(code) || (name === 'PrismaClientKnownRequestError' && PRISMA_UNREACHABLE.has(code)))
+    )
+      return true;
     if (name === 'PrismaClientInitializationError' || name === 'MaxRetriesPerRequestError') return true;
     if (PG_CONNECTION_LOST.test(message) || message === 'Connection is closed.') return true;
   }
@@ -30,8 +43,15 @@ export const DEPENDENCY_RETRY_AFTER_SECONDS = 2;
 export const MAX_DETAIL_CHARS = 10_000;
 
 /** The RFC 9457 body of a problem: stable `type` and `code`, the path it answers, the request id. */
-export function problemBody(problem: ProblemError, instance: string | undefined, requestId: string | undefined): string {
-  const detail = problem.detail && problem.detail.length > MAX_DETAIL_CHARS ? `${problem.detail.slice(0, MAX_DETAIL_CHARS)}… (cut)` : problem.detail;
+export function problemBody(
+  problem: ProblemError,
+  instance: string | undefined,
+  requestId: string | undefined,
+): string {
+  const detail =
+    problem.detail && problem.detail.length > MAX_DETAIL_CHARS
+      ? `${problem.detail.slice(0, MAX_DETAIL_CHARS)}… (cut)`
+      : problem.detail;
   return JSON.stringify({
     type: `https://modelsmith.dev/problems/${problem.code.toLowerCase().replace(/_/g, '-')}`,
     title: problem.title,

@@ -32,7 +32,12 @@ export class ProblemError extends Error {
 }
 
 export const notFound = (what: string, id: string): ProblemError =>
-  new ProblemError({ status: 404, code: 'NOT_FOUND', title: 'Not found', detail: `${what} ${id} does not exist` });
+  new ProblemError({
+    status: 404,
+    code: 'NOT_FOUND',
+    title: 'Not found',
+    detail: `${what} ${id} does not exist`,
+  });
 
 export const forbiddenScope = (scope: string): ProblemError =>
   new ProblemError({

@@ -1,4 +1,10 @@
-import { createPrismaClient, createSystemPrismaClient, type DatasetVersionStatus, type PrismaClient, type SystemPrismaClient } from '@modelsmith/db';
+import {
+  createPrismaClient,
+  createSystemPrismaClient,
+  type DatasetVersionStatus,
+  type PrismaClient,
+  type SystemPrismaClient,
+} from '@modelsmith/db';
 import { createTestDatabase, type TestDatabase } from '@modelsmith/db/testing';
 import { repairStuckDatasetVersions } from './dependents';
 import { JobStore } from './job-store';
@@ -23,15 +29,27 @@ describe('dependent rows of finished jobs, against Postgres', () => {
     await db?.drop();
   });
 
-  const tenant = () => system.tenant.create({ data: { name: 't', slug: `t-${Math.random().toString(36).slice(2)}` } });
+  const tenant = () =>
+    system.tenant.create({ data: { name: 't', slug: `t-${Math.random().toString(36).slice(2)}` } });
   const ref = (tenantId: string, jobId: string) => ({ tenantId, jobId });
   const version = (id: string) => system.datasetVersion.findUniqueOrThrow({ where: { id } });
 
   /** A dataset version in `status` and its ingestion job, as the API creates them. */
   async function ingestion(status: DatasetVersionStatus = 'QUEUED') {
     const t = await tenant();
-    const ds = await system.dataset.create({ data: { tenantId: t.id, name: 'd', task: 'IMAGE_CLASSIFICATION' } });
-    const v = await system.datasetVersion.create({ data: { tenantId: t.id, datasetId: ds.id, version: 1, splitSeed: 42, status, stage: status.toLowerCase() } });
+    const ds = await system.dataset.create({
+      data: { tenantId: t.id, name: 'd', task: 'IMAGE_CLASSIFICATION' },
+    });
+    const v = await system.datasetVersion.create({
+      data: {
+        tenantId: t.id,
+        datasetId: ds.id,
+        version: 1,
+        splitSeed: 42,
+        status,
+        stage: status.toLowerCase(),
+      },
+    });
     const job = await store.create(t.id, { kind: 'INGEST_DATASET', queue: 'cpu', datasetVersionId: v.id });
     return { t, v, job };
   }
@@ -39,8 +57,14 @@ describe('dependent rows of finished jobs, against Postgres', () => {
   it('a FAILED ingestion job (retries exhausted) fails its INGESTING version with the job code and reason', async () => {
     const { t, v, job } = await ingestion();
     await store.start(ref(t.id, job.id), 'w');
-    await system.datasetVersion.update({ where: { id: v.id }, data: { status: 'INGESTING', stage: 'ingesting', percent: 40 } });
-    await store.finish(ref(t.id, job.id), 'FAILED', { failureCode: 'RETRIES_EXHAUSTED', failureReason: 'storage refused the shard upload' });
+    await system.datasetVersion.update({
+      where: { id: v.id },
+      data: { status: 'INGESTING', stage: 'ingesting', percent: 40 },
+    });
+    await store.finish(ref(t.id, job.id), 'FAILED', {
+      failureCode: 'RETRIES_EXHAUSTED',
+      failureReason: 'storage refused the shard upload',
+    });
     expect(await version(v.id)).toMatchObject({
       status: 'FAILED',
       stage: 'failed',
@@ -53,7 +77,11 @@ describe('dependent rows of finished jobs, against Postgres', () => {
   it('a job cancelled while QUEUED cancels its version at once', async () => {
     const { t, v, job } = await ingestion();
     await store.requestCancel(t.id, job.id);
-    expect(await version(v.id)).toMatchObject({ status: 'CANCELLED', stage: 'cancelled', failureCode: 'JOB_CANCELLED' });
+    expect(await version(v.id)).toMatchObject({
+      status: 'CANCELLED',
+      stage: 'cancelled',
+      failureCode: 'JOB_CANCELLED',
+    });
     expect((await version(v.id)).failureReason).toMatch(/cancelled before it started/);
   });
 
@@ -63,7 +91,11 @@ describe('dependent rows of finished jobs, against Postgres', () => {
     await store.requestCancel(t.id, job.id);
     expect((await version(v.id)).status).toBe('INGESTING');
     await store.finish(ref(t.id, job.id), 'CANCELLED', { message: 'cancelled by request' });
-    expect(await version(v.id)).toMatchObject({ status: 'CANCELLED', failureCode: 'JOB_CANCELLED', failureReason: 'cancelled by request' });
+    expect(await version(v.id)).toMatchObject({
+      status: 'CANCELLED',
+      failureCode: 'JOB_CANCELLED',
+      failureReason: 'cancelled by request',
+    });
   });
 
   it('leaves a version the handler already finished, and versions of SUCCEEDED or other kinds of jobs, alone', async () => {
@@ -77,7 +109,11 @@ describe('dependent rows of finished jobs, against Postgres', () => {
     expect((await version(ok.v.id)).status).toBe('INGESTING');
 
     // A TRAIN job names the version it trains on; failing it must not touch that version.
-    const train = await store.create(ready.t.id, { kind: 'TRAIN', queue: 'cpu', datasetVersionId: ready.v.id });
+    const train = await store.create(ready.t.id, {
+      kind: 'TRAIN',
+      queue: 'cpu',
+      datasetVersionId: ready.v.id,
+    });
     await system.datasetVersion.update({ where: { id: ready.v.id }, data: { status: 'QUEUED' } });
     await store.finish(ref(ready.t.id, train.id), 'FAILED', { failureCode: 'X', failureReason: 'boom' });
     expect((await version(ready.v.id)).status).toBe('QUEUED');
@@ -85,14 +121,23 @@ describe('dependent rows of finished jobs, against Postgres', () => {
 
   describe('repairStuckDatasetVersions', () => {
     /** A version left behind by code before this change: the job ended, the version did not. */
-    async function stuck(jobStatus: 'FAILED' | 'CANCELLED', failure: { failureCode?: string; failureReason?: string } = {}) {
+    async function stuck(
+      jobStatus: 'FAILED' | 'CANCELLED',
+      failure: { failureCode?: string; failureReason?: string } = {},
+    ) {
       const { t, v, job } = await ingestion('INGESTING');
-      await system.job.update({ where: { id: job.id }, data: { status: jobStatus, finishedAt: new Date(), ...failure } });
+      await system.job.update({
+        where: { id: job.id },
+        data: { status: jobStatus, finishedAt: new Date(), ...failure },
+      });
       return { t, v, job };
     }
 
     it('ends versions stuck behind a FAILED or CANCELLED job with its reason, once', async () => {
-      const failed = await stuck('FAILED', { failureCode: 'RETRIES_EXHAUSTED', failureReason: 'EntityTooLarge: shard upload refused' });
+      const failed = await stuck('FAILED', {
+        failureCode: 'RETRIES_EXHAUSTED',
+        failureReason: 'EntityTooLarge: shard upload refused',
+      });
       const cancelled = await stuck('CANCELLED');
       const running = await ingestion('INGESTING');
       await store.start(ref(running.t.id, running.job.id), 'w');
@@ -106,7 +151,11 @@ describe('dependent rows of finished jobs, against Postgres', () => {
         failureCode: 'RETRIES_EXHAUSTED',
         failureReason: 'EntityTooLarge: shard upload refused',
       });
-      expect(await version(cancelled.v.id)).toMatchObject({ status: 'CANCELLED', failureCode: 'JOB_CANCELLED', failureReason: 'the job was cancelled' });
+      expect(await version(cancelled.v.id)).toMatchObject({
+        status: 'CANCELLED',
+        failureCode: 'JOB_CANCELLED',
+        failureReason: 'the job was cancelled',
+      });
       expect((await version(running.v.id)).status).toBe('INGESTING');
 
       const updatedAt = (await version(failed.v.id)).updatedAt;
@@ -116,11 +165,18 @@ describe('dependent rows of finished jobs, against Postgres', () => {
 
     it('waits while a newer ingestion job of the same version is still active', async () => {
       const { t, v } = await stuck('FAILED', { failureCode: 'RETRIES_EXHAUSTED', failureReason: 'x' });
-      const retry = await store.create(t.id, { kind: 'INGEST_DATASET', queue: 'cpu', datasetVersionId: v.id });
+      const retry = await store.create(t.id, {
+        kind: 'INGEST_DATASET',
+        queue: 'cpu',
+        datasetVersionId: v.id,
+      });
       expect(await repairStuckDatasetVersions(system)).not.toContain(v.id);
       expect((await version(v.id)).status).toBe('INGESTING');
       // Once that one ends too, its outcome (the latest) is what the version records.
-      await system.job.update({ where: { id: retry.id }, data: { status: 'CANCELLED', finishedAt: new Date() } });
+      await system.job.update({
+        where: { id: retry.id },
+        data: { status: 'CANCELLED', finishedAt: new Date() },
+      });
       expect(await repairStuckDatasetVersions(system)).toContain(v.id);
       expect((await version(v.id)).status).toBe('CANCELLED');
     });
@@ -130,7 +186,14 @@ describe('dependent rows of finished jobs, against Postgres', () => {
       const b = await tenant();
       // A foreign job row pointing at a's version (the link is a single-column key).
       await system.job.create({
-        data: { tenantId: b.id, kind: 'INGEST_DATASET', datasetVersionId: a.v.id, status: 'FAILED', failureCode: 'EVIL', failureReason: 'x' },
+        data: {
+          tenantId: b.id,
+          kind: 'INGEST_DATASET',
+          datasetVersionId: a.v.id,
+          status: 'FAILED',
+          failureCode: 'EVIL',
+          failureReason: 'x',
+        },
       });
       await system.job.delete({ where: { id: a.job.id } });
       expect(await repairStuckDatasetVersions(system)).not.toContain(a.v.id);

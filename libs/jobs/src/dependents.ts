@@ -11,12 +11,17 @@ export interface JobFailure {
 
 /** Code and reason a dependent row records: the job's own, or JOB_CANCELLED for a cancellation. */
 export function dependentFailure(f: JobFailure): { code: string; reason: string } {
-  if (f.status === 'CANCELLED') return { code: 'JOB_CANCELLED', reason: f.failureReason ?? 'the job was cancelled' };
+  if (f.status === 'CANCELLED')
+    return { code: 'JOB_CANCELLED', reason: f.failureReason ?? 'the job was cancelled' };
   return { code: f.failureCode ?? 'JOB_FAILED', reason: f.failureReason ?? 'the job failed' };
 }
 
 /** Dataset version states that an ingestion job is still working towards READY. */
-export const BUILDING_VERSION_STATUSES: readonly DatasetVersionStatus[] = ['UPLOADING', 'QUEUED', 'INGESTING'];
+export const BUILDING_VERSION_STATUSES: readonly DatasetVersionStatus[] = [
+  'UPLOADING',
+  'QUEUED',
+  'INGESTING',
+];
 
 /**
  * Moves what a FAILED or CANCELLED job was building to the same end, inside the transaction that
@@ -32,14 +37,23 @@ export const BUILDING_VERSION_STATUSES: readonly DatasetVersionStatus[] = ['UPLO
  *
  * Returns how many dependent rows changed. Idempotent.
  */
-export async function settleDependents(tx: Tx, job: Pick<Job, 'kind' | 'datasetVersionId'>, f: JobFailure): Promise<number> {
+export async function settleDependents(
+  tx: Tx,
+  job: Pick<Job, 'kind' | 'datasetVersionId'>,
+  f: JobFailure,
+): Promise<number> {
   switch (job.kind) {
     case 'INGEST_DATASET': {
       if (!job.datasetVersionId) return 0;
       const { code, reason } = dependentFailure(f);
       const r = await tx.datasetVersion.updateMany({
         where: { id: job.datasetVersionId, status: { in: [...BUILDING_VERSION_STATUSES] } },
-        data: { status: f.status, stage: f.status === 'FAILED' ? 'failed' : 'cancelled', failureCode: code, failureReason: reason },
+        data: {
+          status: f.status,
+          stage: f.status === 'FAILED' ? 'failed' : 'cancelled',
+          failureCode: code,
+          failureReason: reason,
+        },
       });
       return r.count;
     }

@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import { JOBS, QUEUES } from '@modelsmith/contracts';
-import { createPrismaClient, createSystemPrismaClient, type PrismaClient, type SystemPrismaClient } from '@modelsmith/db';
+import {
+  createPrismaClient,
+  createSystemPrismaClient,
+  type PrismaClient,
+  type SystemPrismaClient,
+} from '@modelsmith/db';
 import { createTestDatabase, type TestDatabase } from '@modelsmith/db/testing';
 import { JobDispatcher } from './dispatcher';
 import { JobStore } from './job-store';
@@ -39,7 +44,8 @@ describe('JobDispatcher and JobRouter against Postgres and Redis', () => {
     await db?.drop();
   });
 
-  const tenant = () => system.tenant.create({ data: { name: 't', slug: `t-${Math.random().toString(36).slice(2)}` } });
+  const tenant = () =>
+    system.tenant.create({ data: { name: 't', slug: `t-${Math.random().toString(36).slice(2)}` } });
 
   it('enqueues a row that never reached the queue exactly once, with the row id as BullMQ job id', async () => {
     const t = await tenant();
@@ -83,8 +89,12 @@ describe('JobDispatcher and JobRouter against Postgres and Redis', () => {
 
   it('records FAILED a row whose BullMQ job failed for good behind its back, with its dataset version', async () => {
     const t = await tenant();
-    const ds = await system.dataset.create({ data: { tenantId: t.id, name: 'd', task: 'IMAGE_CLASSIFICATION' } });
-    const v = await system.datasetVersion.create({ data: { tenantId: t.id, datasetId: ds.id, version: 1, splitSeed: 42, status: 'INGESTING' } });
+    const ds = await system.dataset.create({
+      data: { tenantId: t.id, name: 'd', task: 'IMAGE_CLASSIFICATION' },
+    });
+    const v = await system.datasetVersion.create({
+      data: { tenantId: t.id, datasetId: ds.id, version: 1, splitSeed: 42, status: 'INGESTING' },
+    });
     const job = await store.create(t.id, { kind: 'INGEST_DATASET', queue: 'cpu', datasetVersionId: v.id });
     const live = await store.create(t.id, { kind: 'NOOP', queue: 'cpu' });
     const dispatcher = new JobDispatcher({ cpu, gpu }, store, system);
@@ -111,7 +121,11 @@ describe('JobDispatcher and JobRouter against Postgres and Redis', () => {
     await abandon(live.id);
 
     expect(await dispatcher.reconcileAbandoned()).toEqual({ failed: 1, requeued: 0 });
-    expect(await store.get(t.id, job.id)).toMatchObject({ status: 'FAILED', failureCode: 'RETRIES_EXHAUSTED', failureReason: 'job stalled more than allowable limit' });
+    expect(await store.get(t.id, job.id)).toMatchObject({
+      status: 'FAILED',
+      failureCode: 'RETRIES_EXHAUSTED',
+      failureReason: 'job stalled more than allowable limit',
+    });
     expect(await system.datasetVersion.findUniqueOrThrow({ where: { id: v.id } })).toMatchObject({
       status: 'FAILED',
       failureCode: 'RETRIES_EXHAUSTED',

@@ -12,7 +12,10 @@ describe('bullPriority', () => {
 
 describe('payloadFor', () => {
   it('carries ids only, and the dataset version for ingestion', () => {
-    expect(payloadFor({ id: 'j', tenantId: 't', kind: 'NOOP', datasetVersionId: null })).toEqual({ tenantId: 't', jobId: 'j' });
+    expect(payloadFor({ id: 'j', tenantId: 't', kind: 'NOOP', datasetVersionId: null })).toEqual({
+      tenantId: 't',
+      jobId: 'j',
+    });
     expect(payloadFor({ id: 'j', tenantId: 't', kind: 'INGEST_DATASET', datasetVersionId: 'v' })).toEqual({
       tenantId: 't',
       jobId: 'j',

@@ -14,9 +14,13 @@ export function bullPriority(priority: number): number {
   return Math.max(1, Math.min(2_097_152, 101 - Math.max(-100, Math.min(100, Math.round(priority)))));
 }
 
-export function payloadFor(job: Pick<Job, 'id' | 'tenantId' | 'kind' | 'datasetVersionId'>): Record<string, string> {
+export function payloadFor(
+  job: Pick<Job, 'id' | 'tenantId' | 'kind' | 'datasetVersionId'>,
+): Record<string, string> {
   const base = { tenantId: job.tenantId, jobId: job.id };
-  return job.kind === 'INGEST_DATASET' && job.datasetVersionId ? { ...base, datasetVersionId: job.datasetVersionId } : base;
+  return job.kind === 'INGEST_DATASET' && job.datasetVersionId
+    ? { ...base, datasetVersionId: job.datasetVersionId }
+    : base;
 }
 
 /**
@@ -31,11 +35,14 @@ export class JobDispatcher {
     private readonly systemDb: PrismaClient,
   ) {}
 
-  async enqueue(job: Pick<Job, 'id' | 'tenantId' | 'kind' | 'queue' | 'priority' | 'datasetVersionId'>): Promise<void> {
+  async enqueue(
+    job: Pick<Job, 'id' | 'tenantId' | 'kind' | 'queue' | 'priority' | 'datasetVersionId'>,
+  ): Promise<void> {
     const def = definitionForKind(job.kind);
     if (!def) throw new UnroutableJobError(`no job definition for kind ${job.kind}`);
     const queueClass = job.queue as QueueClass;
-    if (!def.queues.includes(queueClass)) throw new UnroutableJobError(`${def.name} cannot run on the ${job.queue} queue`);
+    if (!def.queues.includes(queueClass))
+      throw new UnroutableJobError(`${def.name} cannot run on the ${job.queue} queue`);
     const queue = this.queues[queueClass];
     if (!queue) throw new UnroutableJobError(`queue ${job.queue} is not configured`);
     const payload = validatePayload(def, payloadFor(job));
@@ -60,10 +67,21 @@ export class JobDispatcher {
    */
   async reconcileAbandoned(limit = 100): Promise<{ failed: number; requeued: number }> {
     const before = new Date(Date.now() - this.store.limits.heartbeatStaleMs);
-    const select = { id: true, tenantId: true, kind: true, queue: true, priority: true, datasetVersionId: true } as const;
+    const select = {
+      id: true,
+      tenantId: true,
+      kind: true,
+      queue: true,
+      priority: true,
+      datasetVersionId: true,
+    } as const;
     const rows = [
       ...(await this.systemDb.job.findMany({
-        where: { status: 'RUNNING', OR: [{ heartbeatAt: null }, { heartbeatAt: { lt: before } }], updatedAt: { lt: before } },
+        where: {
+          status: 'RUNNING',
+          OR: [{ heartbeatAt: null }, { heartbeatAt: { lt: before } }],
+          updatedAt: { lt: before },
+        },
         orderBy: { updatedAt: 'asc' },
         take: limit,
         select,
@@ -84,11 +102,10 @@ export class JobDispatcher {
       if (state === 'failed') {
         const bull = await queue.getJob(row.id);
         const reason = bull?.failedReason || 'the queue gave up on the job';
-        const done = await this.store.finish(
-          { tenantId: row.tenantId, jobId: row.id },
-          'FAILED',
-          { failureCode: 'RETRIES_EXHAUSTED', failureReason: reason },
-        );
+        const done = await this.store.finish({ tenantId: row.tenantId, jobId: row.id }, 'FAILED', {
+          failureCode: 'RETRIES_EXHAUSTED',
+          failureReason: reason,
+        });
         if (done) failed++;
       } else if (state === 'unknown') {
         await this.enqueue(row);

@@ -1,14 +1,6 @@
 /** Event types persisted for a job, streamed over SSE and returned by polling (each one is written somewhere). */
 export type JobEventType =
-  | 'queued'
-  | 'started'
-  | 'progress'
-  | 'metrics'
-  | 'log'
-  | 'requeued'
-  | 'succeeded'
-  | 'failed'
-  | 'cancelled';
+  'queued' | 'started' | 'progress' | 'metrics' | 'log' | 'requeued' | 'succeeded' | 'failed' | 'cancelled';
 
 export interface JobProgress {
   stage?: string;

@@ -1,5 +1,10 @@
 import { DelayedError } from 'bullmq';
-import { createPrismaClient, createSystemPrismaClient, type PrismaClient, type SystemPrismaClient } from '@modelsmith/db';
+import {
+  createPrismaClient,
+  createSystemPrismaClient,
+  type PrismaClient,
+  type SystemPrismaClient,
+} from '@modelsmith/db';
 import { createTestDatabase, type TestDatabase } from '@modelsmith/db/testing';
 import { followJobEvents } from './follow-events';
 import { JobNotFoundError, JobStateConflictError, JobStore } from './job-store';
@@ -47,14 +52,26 @@ describe('JobStore against Postgres', () => {
       const started = await store.start(ref(t.id, job.id), 'w1');
       expect(started).toMatchObject({ status: 'RUNNING', workerId: 'w1', attempts: 1 });
       // A redelivery of a RUNNING job (its worker died) resumes it.
-      expect(await store.start(ref(t.id, job.id), 'w2')).toMatchObject({ status: 'RUNNING', workerId: 'w2', attempts: 2 });
-      expect(await store.finish(ref(t.id, job.id), 'SUCCEEDED', { result: { ok: true } })).toMatchObject({ status: 'SUCCEEDED', percent: 100 });
+      expect(await store.start(ref(t.id, job.id), 'w2')).toMatchObject({
+        status: 'RUNNING',
+        workerId: 'w2',
+        attempts: 2,
+      });
+      expect(await store.finish(ref(t.id, job.id), 'SUCCEEDED', { result: { ok: true } })).toMatchObject({
+        status: 'SUCCEEDED',
+        percent: 100,
+      });
       expect(await store.finish(ref(t.id, job.id), 'FAILED', { failureCode: 'X' })).toBeNull();
       expect(await store.start(ref(t.id, job.id), 'w3')).toBeNull();
       expect(await store.tryStart(ref(t.id, job.id), 'w3')).toEqual({ outcome: 'finished' });
       await store.progress(ref(t.id, job.id), { percent: 5 });
       const after = await store.get(t.id, job.id);
-      expect(after).toMatchObject({ status: 'SUCCEEDED', percent: 100, failureCode: null, result: { ok: true } });
+      expect(after).toMatchObject({
+        status: 'SUCCEEDED',
+        percent: 100,
+        failureCode: null,
+        result: { ok: true },
+      });
       const types = (await store.events(t.id, job.id)).map((e) => e.type);
       expect(types).toEqual(['queued', 'started', 'started', 'succeeded']);
     });
@@ -63,7 +80,11 @@ describe('JobStore against Postgres', () => {
       const t = await tenant();
       const job = await noop(t.id);
       await store.start(ref(t.id, job.id), 'w');
-      await Promise.all(Array.from({ length: 12 }, (_, i) => store.progress(ref(t.id, job.id), { percent: i, message: `p${i}` })));
+      await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          store.progress(ref(t.id, job.id), { percent: i, message: `p${i}` }),
+        ),
+      );
       const seqs = (await store.events(t.id, job.id)).map((e) => e.seq);
       expect(seqs).toEqual(Array.from({ length: 14 }, (_, i) => i + 1));
       expect((await store.events(t.id, job.id, 10)).map((e) => e.seq)).toEqual([11, 12, 13, 14]);
@@ -88,9 +109,15 @@ describe('JobStore against Postgres', () => {
       expect(flagged?.cancelRequestedAt).toBeInstanceOf(Date);
       expect(await store.isCancelRequested(ref(t.id, job.id))).toBe(true);
       // Asking again keeps the first request time.
-      expect((await store.requestCancel(t.id, job.id))?.cancelRequestedAt).toEqual(flagged?.cancelRequestedAt);
+      expect((await store.requestCancel(t.id, job.id))?.cancelRequestedAt).toEqual(
+        flagged?.cancelRequestedAt,
+      );
       expect(await store.finish(ref(t.id, job.id), 'CANCELLED')).toMatchObject({ status: 'CANCELLED' });
-      expect((await store.events(t.id, job.id)).map((e) => e.type)).toEqual(['queued', 'started', 'cancelled']);
+      expect((await store.events(t.id, job.id)).map((e) => e.type)).toEqual([
+        'queued',
+        'started',
+        'cancelled',
+      ]);
     });
 
     it("treats another tenant's job as absent", async () => {
@@ -112,9 +139,18 @@ describe('JobStore against Postgres', () => {
       const j1 = await noop(t.id);
       const j2 = await noop(t.id);
       expect((await store.tryStart(ref(t.id, j1.id), 'w')).outcome).toBe('started');
-      expect(await store.tryStart(ref(t.id, j2.id), 'w')).toEqual({ outcome: 'throttled', scope: 'tenant', running: 1, limit: 1 });
+      expect(await store.tryStart(ref(t.id, j2.id), 'w')).toEqual({
+        outcome: 'throttled',
+        scope: 'tenant',
+        running: 1,
+        limit: 1,
+      });
       expect((await store.tryStart(ref(t.id, j2.id), 'w')).outcome).toBe('throttled');
-      expect(await store.get(t.id, j2.id)).toMatchObject({ status: 'QUEUED', stage: WAITING_STAGE, attempts: 0 });
+      expect(await store.get(t.id, j2.id)).toMatchObject({
+        status: 'QUEUED',
+        stage: WAITING_STAGE,
+        attempts: 0,
+      });
       expect((await store.events(t.id, j2.id)).map((e) => e.type)).toEqual(['queued', 'log']);
 
       await store.finish(ref(t.id, j1.id), 'SUCCEEDED');
@@ -133,7 +169,11 @@ describe('JobStore against Postgres', () => {
       expect((await store.tryStart(ref(t.id, next.id), 'w')).outcome).toBe('started');
       // The dead job, redelivered, now waits for the slot instead of running beside `next`.
       expect((await store.tryStart(ref(t.id, dead.id), 'w2')).outcome).toBe('throttled');
-      expect(await store.get(t.id, dead.id)).toMatchObject({ status: 'QUEUED', workerId: null, heartbeatAt: null });
+      expect(await store.get(t.id, dead.id)).toMatchObject({
+        status: 'QUEUED',
+        workerId: null,
+        heartbeatAt: null,
+      });
     });
 
     it('admits exactly maxConcurrentJobs of many simultaneous starts', async () => {
@@ -149,10 +189,16 @@ describe('JobStore against Postgres', () => {
       const b = await tenant({ maxConcurrentJobs: 5 });
       const ja = await noop(a.id);
       const jb = await noop(b.id);
-      const running = await system.job.count({ where: { status: 'RUNNING', heartbeatAt: { gt: new Date(Date.now() - limits.heartbeatStaleMs) } } });
+      const running = await system.job.count({
+        where: { status: 'RUNNING', heartbeatAt: { gt: new Date(Date.now() - limits.heartbeatStaleMs) } },
+      });
       const global = { ...limits, globalMaxRunning: running + 1 };
       expect((await store.tryStart(ref(a.id, ja.id), 'w', global)).outcome).toBe('started');
-      expect(await store.tryStart(ref(b.id, jb.id), 'w', global)).toMatchObject({ outcome: 'throttled', scope: 'global', limit: running + 1 });
+      expect(await store.tryStart(ref(b.id, jb.id), 'w', global)).toMatchObject({
+        outcome: 'throttled',
+        scope: 'global',
+        limit: running + 1,
+      });
       await store.finish(ref(a.id, ja.id), 'SUCCEEDED');
       expect((await store.tryStart(ref(b.id, jb.id), 'w', global)).outcome).toBe('started');
     });
@@ -163,13 +209,17 @@ describe('JobStore against Postgres', () => {
       const moves: Array<[number, string | undefined]> = [];
       const delivery = { moveToDelayed: async (ts: number, token?: string) => void moves.push([ts, token]) };
       const before = Date.now();
-      await expect(store.startOrDefer(ref(t.id, job.id), 'w', delivery, 'tok')).rejects.toBeInstanceOf(DelayedError);
+      await expect(store.startOrDefer(ref(t.id, job.id), 'w', delivery, 'tok')).rejects.toBeInstanceOf(
+        DelayedError,
+      );
       expect(moves).toHaveLength(1);
       expect(moves[0][0]).toBeGreaterThan(before);
       expect(moves[0][1]).toBe('tok');
       const t2 = await tenant({ maxConcurrentJobs: 1 });
       const ok = await noop(t2.id);
-      expect(await store.startOrDefer(ref(t2.id, ok.id), 'w', delivery, 'tok')).toMatchObject({ status: 'RUNNING' });
+      expect(await store.startOrDefer(ref(t2.id, ok.id), 'w', delivery, 'tok')).toMatchObject({
+        status: 'RUNNING',
+      });
       expect(moves).toHaveLength(1);
     });
   });
@@ -208,14 +258,26 @@ describe('JobStore against Postgres', () => {
     it('refuses a job once the monthly compute minutes are used; last month does not count', async () => {
       const t = await tenant({ computeMinutesPerMonth: 2 });
       const old = await noop(t.id);
-      const lastMonth = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), 1) - 86_400_000);
-      await system.job.update({ where: { id: old.id }, data: { status: 'SUCCEEDED', finishedAt: lastMonth, computeSeconds: 10_000 } });
+      const lastMonth = new Date(
+        Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), 1) - 86_400_000,
+      );
+      await system.job.update({
+        where: { id: old.id },
+        data: { status: 'SUCCEEDED', finishedAt: lastMonth, computeSeconds: 10_000 },
+      });
       const used = await noop(t.id);
-      await system.job.update({ where: { id: used.id }, data: { status: 'SUCCEEDED', finishedAt: new Date(), computeSeconds: 90 } });
-      await expect(store.create(t.id, { kind: 'NOOP', queue: 'cpu' }, { enforceQuota: true })).resolves.toBeDefined();
+      await system.job.update({
+        where: { id: used.id },
+        data: { status: 'SUCCEEDED', finishedAt: new Date(), computeSeconds: 90 },
+      });
+      await expect(
+        store.create(t.id, { kind: 'NOOP', queue: 'cpu' }, { enforceQuota: true }),
+      ).resolves.toBeDefined();
       const running = await store.create(t.id, { kind: 'NOOP', queue: 'cpu' }, { enforceQuota: true });
       await system.job.update({ where: { id: running.id }, data: { status: 'RUNNING', computeSeconds: 30 } });
-      const err = await store.create(t.id, { kind: 'NOOP', queue: 'cpu' }, { enforceQuota: true }).catch((e: unknown) => e);
+      const err = await store
+        .create(t.id, { kind: 'NOOP', queue: 'cpu' }, { enforceQuota: true })
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(QuotaExceededError);
       expect(err).toMatchObject({ code: 'QUOTA_EXCEEDED', usedMinutes: 2, limitMinutes: 2 });
       expect((err as Error).message).toMatch(/used 2\.0 of its 2 compute minutes/);
@@ -224,13 +286,20 @@ describe('JobStore against Postgres', () => {
     it('refuses more than 10 active jobs per concurrent slot, even when created at once', async () => {
       const t = await tenant({ maxConcurrentJobs: 1 });
       const results = await Promise.allSettled(
-        Array.from({ length: 14 }, () => store.create(t.id, { kind: 'NOOP', queue: 'cpu' }, { enforceQuota: true })),
+        Array.from({ length: 14 }, () =>
+          store.create(t.id, { kind: 'NOOP', queue: 'cpu' }, { enforceQuota: true }),
+        ),
       );
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(10);
       const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
       expect(rejected).toHaveLength(4);
       for (const r of rejected) expect(r.reason).toBeInstanceOf(TooManyActiveJobsError);
-      expect(rejected[0].reason).toMatchObject({ code: 'RATE_LIMITED', active: 10, limit: 10, retryAfterSeconds: 30 });
+      expect(rejected[0].reason).toMatchObject({
+        code: 'RATE_LIMITED',
+        active: 10,
+        limit: 10,
+        retryAfterSeconds: 30,
+      });
     });
   });
 
@@ -241,7 +310,8 @@ describe('JobStore against Postgres', () => {
       const ac = new AbortController();
       const seen: string[] = [];
       const following = (async () => {
-        for await (const e of followJobEvents(store, t.id, job.id, 0, { signal: ac.signal, pollMs: 50 })) seen.push(`${e.seq}:${e.type}`);
+        for await (const e of followJobEvents(store, t.id, job.id, 0, { signal: ac.signal, pollMs: 50 }))
+          seen.push(`${e.seq}:${e.type}`);
       })();
       await store.start(ref(t.id, job.id), 'w');
       await store.progress(ref(t.id, job.id), { percent: 50 });
@@ -250,21 +320,27 @@ describe('JobStore against Postgres', () => {
       expect(seen).toEqual(['1:queued', '2:started', '3:progress', '4:succeeded']);
 
       const resumed: number[] = [];
-      for await (const e of followJobEvents(store, t.id, job.id, 2, { signal: ac.signal })) resumed.push(e.seq);
+      for await (const e of followJobEvents(store, t.id, job.id, 2, { signal: ac.signal }))
+        resumed.push(e.seq);
       expect(resumed).toEqual([3, 4]);
       // Everything seen already: ends at once.
-      for await (const e of followJobEvents(store, t.id, job.id, 4, { signal: ac.signal })) throw new Error(`unexpected ${e.seq}`);
+      for await (const e of followJobEvents(store, t.id, job.id, 4, { signal: ac.signal }))
+        throw new Error(`unexpected ${e.seq}`);
     });
 
     it('stops when aborted and yields nothing for another tenant', async () => {
       const t = await tenant();
       const other = await tenant();
       const job = await noop(t.id);
-      for await (const e of followJobEvents(store, other.id, job.id, 0, { signal: new AbortController().signal })) throw new Error(`leak ${e.seq}`);
+      for await (const e of followJobEvents(store, other.id, job.id, 0, {
+        signal: new AbortController().signal,
+      }))
+        throw new Error(`leak ${e.seq}`);
       const ac = new AbortController();
       const seen: number[] = [];
       setTimeout(() => ac.abort(), 300);
-      for await (const e of followJobEvents(store, t.id, job.id, 0, { signal: ac.signal, pollMs: 50 })) seen.push(e.seq);
+      for await (const e of followJobEvents(store, t.id, job.id, 0, { signal: ac.signal, pollMs: 50 }))
+        seen.push(e.seq);
       expect(seen).toEqual([1]);
     });
   });

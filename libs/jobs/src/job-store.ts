@@ -1,10 +1,25 @@
 import { DelayedError } from 'bullmq';
-import { Prisma, type Job, type JobEvent, type JobKind, type JobStatus, type PrismaClient, withTenant } from '@modelsmith/db';
+import {
+  Prisma,
+  type Job,
+  type JobEvent,
+  type JobKind,
+  type JobStatus,
+  type PrismaClient,
+  withTenant,
+} from '@modelsmith/db';
 import type { JobRef } from '@modelsmith/contracts';
 import { countRunning, lockAdmission, lockTenantAdmission } from './admission';
 import { settleDependents } from './dependents';
 import { isTerminal, type JobEventType, type JobProgress } from './job-events';
-import { DEFAULT_LIMITS, heartbeatEveryMs, THROTTLE_RETRY_MS, WAITING_STAGE, type ConcurrencyLimits, type StartResult } from './limits';
+import {
+  DEFAULT_LIMITS,
+  heartbeatEveryMs,
+  THROTTLE_RETRY_MS,
+  WAITING_STAGE,
+  type ConcurrencyLimits,
+  type StartResult,
+} from './limits';
 import { assertWithinQuota, readQuotaUsage } from './quota';
 
 type Tx = Prisma.TransactionClient;
@@ -92,8 +107,17 @@ export class JobStore {
   }
 
   /** Appends an event with the next per-job sequence number; the caller's transaction holds the job row lock. */
-  private async appendEvent(tx: Tx, job: Pick<Job, 'id' | 'tenantId'>, type: JobEventType, p: JobProgress = {}): Promise<JobEvent> {
-    const last = await tx.jobEvent.findFirst({ where: { jobId: job.id }, orderBy: { seq: 'desc' }, select: { seq: true } });
+  private async appendEvent(
+    tx: Tx,
+    job: Pick<Job, 'id' | 'tenantId'>,
+    type: JobEventType,
+    p: JobProgress = {},
+  ): Promise<JobEvent> {
+    const last = await tx.jobEvent.findFirst({
+      where: { jobId: job.id },
+      orderBy: { seq: 'desc' },
+      select: { seq: true },
+    });
     return tx.jobEvent.create({
       data: {
         tenantId: job.tenantId,
@@ -150,11 +174,21 @@ export class JobStore {
       ...(f.kind ? { kind: f.kind } : {}),
       ...(f.datasetVersionId ? { datasetVersionId: f.datasetVersionId } : {}),
       ...(f.createdAfter || f.createdBefore
-        ? { createdAt: { ...(f.createdAfter ? { gte: f.createdAfter } : {}), ...(f.createdBefore ? { lt: f.createdBefore } : {}) } }
+        ? {
+            createdAt: {
+              ...(f.createdAfter ? { gte: f.createdAfter } : {}),
+              ...(f.createdBefore ? { lt: f.createdBefore } : {}),
+            },
+          }
         : {}),
     };
     return this.tx(tenantId, (tx) =>
-      tx.job.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take, ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}) }),
+      tx.job.findMany({
+        where,
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        take,
+        ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
+      }),
     );
   }
 
@@ -184,7 +218,12 @@ export class JobStore {
    * leak. Admissions are serialized by a transaction-scoped advisory lock (released on commit or on a
    * dropped connection), so two workers cannot both take the last slot.
    */
-  async tryStart(ref: JobRef, workerId: string, limits: ConcurrencyLimits = this.limits, enforceTenantLimit = true): Promise<StartResult> {
+  async tryStart(
+    ref: JobRef,
+    workerId: string,
+    limits: ConcurrencyLimits = this.limits,
+    enforceTenantLimit = true,
+  ): Promise<StartResult> {
     return this.tx(ref.tenantId, async (tx) => {
       if (enforceTenantLimit || limits.globalMaxRunning > 0) await lockAdmission(tx);
       const job = await this.lock(tx, ref.jobId);
@@ -192,20 +231,33 @@ export class JobStore {
       const now = new Date();
       const freshAfter = new Date(now.getTime() - limits.heartbeatStaleMs);
       if (enforceTenantLimit) {
-        const tenant = await tx.tenant.findUniqueOrThrow({ where: { id: job.tenantId }, select: { maxConcurrentJobs: true } });
+        const tenant = await tx.tenant.findUniqueOrThrow({
+          where: { id: job.tenantId },
+          select: { maxConcurrentJobs: true },
+        });
         const running = await countRunning(tx, { tenantId: job.tenantId, excludeJobId: job.id, freshAfter });
-        if (running >= tenant.maxConcurrentJobs) return this.throttled(tx, job, 'tenant', running, tenant.maxConcurrentJobs);
+        if (running >= tenant.maxConcurrentJobs)
+          return this.throttled(tx, job, 'tenant', running, tenant.maxConcurrentJobs);
       }
       if (limits.globalMaxRunning > 0) {
-        if (!this.systemDb) throw new Error('JobStore needs a systemDb to enforce a global concurrency limit');
+        if (!this.systemDb)
+          throw new Error('JobStore needs a systemDb to enforce a global concurrency limit');
         const running = await countRunning(this.systemDb, { excludeJobId: job.id, freshAfter });
-        if (running >= limits.globalMaxRunning) return this.throttled(tx, job, 'global', running, limits.globalMaxRunning);
+        if (running >= limits.globalMaxRunning)
+          return this.throttled(tx, job, 'global', running, limits.globalMaxRunning);
       }
       const resumed = job.status === 'RUNNING';
       const stage = job.stage === WAITING_STAGE ? null : job.stage;
       const updated = await tx.job.update({
         where: { id: job.id },
-        data: { status: 'RUNNING', stage, startedAt: job.startedAt ?? now, heartbeatAt: now, workerId, attempts: { increment: 1 } },
+        data: {
+          status: 'RUNNING',
+          stage,
+          startedAt: job.startedAt ?? now,
+          heartbeatAt: now,
+          workerId,
+          attempts: { increment: 1 },
+        },
       });
       await this.appendEvent(tx, job, 'started', {
         stage: stage ?? 'starting',
@@ -217,9 +269,18 @@ export class JobStore {
   }
 
   /** Leaves the job waiting (a RUNNING row whose worker died goes back to QUEUED); one event per wait. */
-  private async throttled(tx: Tx, job: Job, scope: 'tenant' | 'global', running: number, limit: number): Promise<StartResult> {
+  private async throttled(
+    tx: Tx,
+    job: Job,
+    scope: 'tenant' | 'global',
+    running: number,
+    limit: number,
+  ): Promise<StartResult> {
     if (job.stage !== WAITING_STAGE || job.status !== 'QUEUED') {
-      await tx.job.update({ where: { id: job.id }, data: { status: 'QUEUED', stage: WAITING_STAGE, heartbeatAt: null, workerId: null } });
+      await tx.job.update({
+        where: { id: job.id },
+        data: { status: 'QUEUED', stage: WAITING_STAGE, heartbeatAt: null, workerId: null },
+      });
       const who = scope === 'tenant' ? 'this tenant' : 'the platform';
       await this.appendEvent(tx, job, 'log', {
         stage: WAITING_STAGE,
@@ -243,8 +304,13 @@ export class JobStore {
       case 'finished':
         return null;
       case 'throttled':
-        await delivery.moveToDelayed(Date.now() + THROTTLE_RETRY_MS + Math.floor(Math.random() * THROTTLE_RETRY_MS), token);
-        throw new DelayedError(`job ${ref.jobId} waits for a ${r.scope} concurrency slot (${r.running}/${r.limit})`);
+        await delivery.moveToDelayed(
+          Date.now() + THROTTLE_RETRY_MS + Math.floor(Math.random() * THROTTLE_RETRY_MS),
+          token,
+        );
+        throw new DelayedError(
+          `job ${ref.jobId} waits for a ${r.scope} concurrency slot (${r.running}/${r.limit})`,
+        );
     }
   }
 
@@ -263,7 +329,9 @@ export class JobStore {
           computeSeconds: { increment: elapsedSince(job, now, this.limits.heartbeatStaleMs) },
           ...(p.stage !== undefined ? { stage: p.stage } : {}),
           ...(p.percent !== undefined ? { percent: Math.max(0, Math.min(100, p.percent)) } : {}),
-          ...(p.etaSeconds !== undefined ? { etaSeconds: p.etaSeconds === null ? null : Math.round(p.etaSeconds) } : {}),
+          ...(p.etaSeconds !== undefined
+            ? { etaSeconds: p.etaSeconds === null ? null : Math.round(p.etaSeconds) }
+            : {}),
         },
       });
       await this.appendEvent(tx, job, type, p);
@@ -279,7 +347,11 @@ export class JobStore {
    * RUNNING/QUEUED -> terminal, once (later calls return null). A FAILED or CANCELLED job's dependent
    * rows (its dataset version) end the same way in the same transaction (`settleDependents`).
    */
-  async finish(ref: JobRef, status: Extract<JobStatus, 'SUCCEEDED' | 'FAILED' | 'CANCELLED'>, o: FinishOptions = {}): Promise<Job | null> {
+  async finish(
+    ref: JobRef,
+    status: Extract<JobStatus, 'SUCCEEDED' | 'FAILED' | 'CANCELLED'>,
+    o: FinishOptions = {},
+  ): Promise<Job | null> {
     return this.tx(ref.tenantId, async (tx) => {
       const job = await this.lock(tx, ref.jobId);
       if (isTerminal(job.status)) return null;
@@ -298,9 +370,14 @@ export class JobStore {
         },
       });
       if (status !== 'SUCCEEDED') {
-        await settleDependents(tx, job, { status, failureCode: o.failureCode, failureReason: o.failureReason ?? o.message });
+        await settleDependents(tx, job, {
+          status,
+          failureCode: o.failureCode,
+          failureReason: o.failureReason ?? o.message,
+        });
       }
-      const type: JobEventType = status === 'SUCCEEDED' ? 'succeeded' : status === 'FAILED' ? 'failed' : 'cancelled';
+      const type: JobEventType =
+        status === 'SUCCEEDED' ? 'succeeded' : status === 'FAILED' ? 'failed' : 'cancelled';
       await this.appendEvent(tx, job, type, {
         stage: job.stage ?? undefined,
         percent: updated.percent,
@@ -326,11 +403,17 @@ export class JobStore {
           where: { id },
           data: { status: 'CANCELLED', cancelRequestedAt: new Date(), finishedAt: new Date() },
         });
-        await settleDependents(tx, job, { status: 'CANCELLED', failureReason: 'the job was cancelled before it started' });
+        await settleDependents(tx, job, {
+          status: 'CANCELLED',
+          failureReason: 'the job was cancelled before it started',
+        });
         await this.appendEvent(tx, job, 'cancelled', { message: 'cancelled before it started' });
         return updated;
       }
-      return tx.job.update({ where: { id }, data: { cancelRequestedAt: job.cancelRequestedAt ?? new Date() } });
+      return tx.job.update({
+        where: { id },
+        data: { cancelRequestedAt: job.cancelRequestedAt ?? new Date() },
+      });
     });
   }
 

@@ -31,7 +31,9 @@ export class TooManyActiveJobsError extends Error {
     readonly active: number,
     readonly limit: number,
   ) {
-    super(`this tenant already has ${active} queued or running jobs (limit ${limit}); wait for some to finish`);
+    super(
+      `this tenant already has ${active} queued or running jobs (limit ${limit}); wait for some to finish`,
+    );
     this.name = 'TooManyActiveJobsError';
   }
 }
@@ -83,6 +85,7 @@ export async function readQuotaUsage(tx: Tx, tenantId: string, now = new Date())
 
 /** Throws QuotaExceededError or TooManyActiveJobsError when the tenant may not create another job. */
 export function assertWithinQuota(u: QuotaUsage): void {
-  if (u.usedMinutes >= u.limitMinutes) throw new QuotaExceededError(u.usedMinutes, u.limitMinutes, u.resetsAt);
+  if (u.usedMinutes >= u.limitMinutes)
+    throw new QuotaExceededError(u.usedMinutes, u.limitMinutes, u.resetsAt);
   if (u.activeJobs >= u.activeJobsLimit) throw new TooManyActiveJobsError(u.activeJobs, u.activeJobsLimit);
 }

@@ -3,7 +3,14 @@ import { redisOptionsFromUrl } from './redis';
 describe('redisOptionsFromUrl', () => {
   it('reads host, port, credentials, db and tls', () => {
     const o = redisOptionsFromUrl('rediss://user:p%40ss@cache.local:6380/3');
-    expect(o).toMatchObject({ host: 'cache.local', port: 6380, username: 'user', password: 'p@ss', db: 3, tls: {} });
+    expect(o).toMatchObject({
+      host: 'cache.local',
+      port: 6380,
+      username: 'user',
+      password: 'p@ss',
+      db: 3,
+      tls: {},
+    });
     expect(o.maxRetriesPerRequest).toBeNull();
   });
 

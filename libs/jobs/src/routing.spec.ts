@@ -2,7 +2,14 @@ import { z } from 'zod';
 import type { JobDefinition, QueueClass } from '@modelsmith/contracts';
 import { chooseQueue, GpuWorkerProbe } from './routing';
 
-const def = (queues: QueueClass[]): JobDefinition => ({ name: 'x', version: 1, payload: z.object({}), inputs: z.object({}), queues, kind: 'NOOP' });
+const def = (queues: QueueClass[]): JobDefinition => ({
+  name: 'x',
+  version: 1,
+  payload: z.object({}),
+  inputs: z.object({}),
+  queues,
+  kind: 'NOOP',
+});
 const both = def(['cpu', 'gpu']);
 const cpuOnly = def(['cpu']);
 const gpuOnly = def(['gpu']);

@@ -10,12 +10,17 @@ export type Accelerator = (typeof ACCELERATORS)[number];
  * Picks the queue for a job. `cpu`/`gpu` are honoured if the job may run there (a `gpu` job waits for a
  * GPU worker if none is up); `auto` takes the GPU queue only while a GPU worker is present.
  */
-export function chooseQueue(def: JobDefinition, accelerator: Accelerator, gpuWorkersPresent: boolean): QueueClass {
+export function chooseQueue(
+  def: JobDefinition,
+  accelerator: Accelerator,
+  gpuWorkersPresent: boolean,
+): QueueClass {
   const allowed = (q: QueueClass) => def.queues.includes(q);
   switch (accelerator) {
     case 'cpu':
     case 'gpu':
-      if (!allowed(accelerator)) throw new UnroutableJobError(`${def.name} cannot run on a ${accelerator.toUpperCase()} worker`);
+      if (!allowed(accelerator))
+        throw new UnroutableJobError(`${def.name} cannot run on a ${accelerator.toUpperCase()} worker`);
       return accelerator;
     case 'auto':
       if (allowed('gpu') && (gpuWorkersPresent || !allowed('cpu'))) return 'gpu';

@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { InvalidJobInputsError, JOBS, QUEUES } from '@modelsmith/contracts';
-import { createPrismaClient, createSystemPrismaClient, type PrismaClient, type SystemPrismaClient } from '@modelsmith/db';
+import {
+  createPrismaClient,
+  createSystemPrismaClient,
+  type PrismaClient,
+  type SystemPrismaClient,
+} from '@modelsmith/db';
 import { createTestDatabase, type TestDatabase } from '@modelsmith/db/testing';
 import { JobDispatcher } from './dispatcher';
 import { JobStore } from './job-store';
@@ -43,14 +48,25 @@ describe('JobSubmitter against Postgres and Redis', () => {
 
   async function version(tenantId: string) {
     const ds = await system.dataset.create({ data: { tenantId, name: 'd', task: 'IMAGE_CLASSIFICATION' } });
-    return system.datasetVersion.create({ data: { tenantId, datasetId: ds.id, version: 1, splitSeed: 42, status: 'QUEUED' } });
+    return system.datasetVersion.create({
+      data: { tenantId, datasetId: ds.id, version: 1, splitSeed: 42, status: 'QUEUED' },
+    });
   }
 
   it('writes the parsed inputs (defaults applied) and the queued event, then enqueues the row', async () => {
     const t = await tenant();
     const v = await version(t.id);
-    const job = await submitter.submit(t.id, JOBS.train, { priority: 5, inputs: { datasetVersionId: v.id, options: { epochs: 3 } } });
-    expect(job).toMatchObject({ kind: 'TRAIN', queue: 'cpu', priority: 5, datasetVersionId: v.id, mode: 'balanced' });
+    const job = await submitter.submit(t.id, JOBS.train, {
+      priority: 5,
+      inputs: { datasetVersionId: v.id, options: { epochs: 3 } },
+    });
+    expect(job).toMatchObject({
+      kind: 'TRAIN',
+      queue: 'cpu',
+      priority: 5,
+      datasetVersionId: v.id,
+      mode: 'balanced',
+    });
     expect(job.budget).toEqual({ maxMinutes: 60, maxTrials: 1 });
     expect(job.options).toEqual({ epochs: 3 });
     expect(job.enqueuedAt).toBeInstanceOf(Date);
@@ -63,17 +79,25 @@ describe('JobSubmitter against Postgres and Redis', () => {
     const v = await version(t.id);
     const job = await submitter.submit(t.id, JOBS.ingestDataset, { inputs: { datasetVersionId: v.id } });
     expect(job).toMatchObject({ kind: 'INGEST_DATASET', queue: 'cpu', datasetVersionId: v.id });
-    expect((await cpu.getJob(job.id))?.data).toEqual({ tenantId: t.id, jobId: job.id, datasetVersionId: v.id });
+    expect((await cpu.getJob(job.id))?.data).toEqual({
+      tenantId: t.id,
+      jobId: job.id,
+      datasetVersionId: v.id,
+    });
   });
 
   it('refuses invalid inputs before writing anything', async () => {
     const t = await tenant();
     const v = await version(t.id);
     await expect(
-      submitter.submit(t.id, JOBS.train, { inputs: { datasetVersionId: v.id, budget: { maxMinutes: 0, maxTrials: 1 } } }),
+      submitter.submit(t.id, JOBS.train, {
+        inputs: { datasetVersionId: v.id, budget: { maxMinutes: 0, maxTrials: 1 } },
+      }),
     ).rejects.toThrow(InvalidJobInputsError);
     await expect(
-      submitter.submit(t.id, JOBS.batchPredict, { inputs: { modelId: 'm', options: { inputKey: '', inputName: 'a.zip', inputSize: 1 } } }),
+      submitter.submit(t.id, JOBS.batchPredict, {
+        inputs: { modelId: 'm', options: { inputKey: '', inputName: 'a.zip', inputSize: 1 } },
+      }),
     ).rejects.toThrow(/inputKey/);
     expect(await system.job.count({ where: { tenantId: t.id } })).toBe(0);
   });
@@ -82,8 +106,13 @@ describe('JobSubmitter against Postgres and Redis', () => {
     const t = await tenant({ computeMinutesPerMonth: 1 });
     const v = await version(t.id);
     const used = await store.create(t.id, { kind: 'NOOP', queue: 'cpu' });
-    await system.job.update({ where: { id: used.id }, data: { status: 'SUCCEEDED', finishedAt: new Date(), computeSeconds: 120 } });
-    await expect(submitter.submit(t.id, JOBS.ingestDataset, { inputs: { datasetVersionId: v.id } })).rejects.toThrow(QuotaExceededError);
+    await system.job.update({
+      where: { id: used.id },
+      data: { status: 'SUCCEEDED', finishedAt: new Date(), computeSeconds: 120 },
+    });
+    await expect(
+      submitter.submit(t.id, JOBS.ingestDataset, { inputs: { datasetVersionId: v.id } }),
+    ).rejects.toThrow(QuotaExceededError);
     expect(await system.job.count({ where: { tenantId: t.id, kind: 'INGEST_DATASET' } })).toBe(0);
   });
 
@@ -95,7 +124,11 @@ describe('JobSubmitter against Postgres and Redis', () => {
     const c = await submitter.submit(t.id, JOBS.noop, { inputs: {} });
     await submitter.submit((await tenant()).id, JOBS.noop, { inputs: {} });
     // Distinct creation times (rows written within one millisecond would tie and sort by id).
-    for (const [i, j] of [a, b, c].entries()) await system.job.update({ where: { id: j.id }, data: { createdAt: new Date(Date.now() - (3 - i) * 1000) } });
+    for (const [i, j] of [a, b, c].entries())
+      await system.job.update({
+        where: { id: j.id },
+        data: { createdAt: new Date(Date.now() - (3 - i) * 1000) },
+      });
     expect((await store.list(t.id, {}, 10)).map((j) => j.id)).toEqual([c.id, b.id, a.id]);
     expect((await store.list(t.id, { kind: 'NOOP' }, 10)).map((j) => j.id)).toEqual([c.id, a.id]);
     expect((await store.list(t.id, { datasetVersionId: v.id }, 10)).map((j) => j.id)).toEqual([b.id]);

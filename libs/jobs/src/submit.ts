@@ -1,5 +1,10 @@
 import type { Prisma, Job } from '@modelsmith/db';
-import { parseJobInputs, type JobDefinition, type JobRowInputs, type SubmittedInputsOf } from '@modelsmith/contracts';
+import {
+  parseJobInputs,
+  type JobDefinition,
+  type JobRowInputs,
+  type SubmittedInputsOf,
+} from '@modelsmith/contracts';
 import type { JobDispatcher } from './dispatcher';
 import type { JobStore } from './job-store';
 import type { Accelerator, JobRouter } from './routing';
@@ -43,11 +48,17 @@ export class JobSubmitter {
   async submit<D extends JobDefinition>(tenantId: string, def: D, s: Submission<D>): Promise<Job> {
     const inputs: JobRowInputs = parseJobInputs(def, s.inputs);
     const queue = await this.router.route(def, s.accelerator ?? 'auto');
-    const job = await this.store.create(tenantId, { kind: def.kind, queue, priority: s.priority ?? 0, ...columns(inputs) }, { enforceQuota: true });
+    const job = await this.store.create(
+      tenantId,
+      { kind: def.kind, queue, priority: s.priority ?? 0, ...columns(inputs) },
+      { enforceQuota: true },
+    );
     try {
       await this.dispatcher.enqueue(job);
     } catch (e) {
-      this.logger.warn(`job ${job.id} accepted but not enqueued yet (${e instanceof Error ? e.message : String(e)}); the reconciler will retry`);
+      this.logger.warn(
+        `job ${job.id} accepted but not enqueued yet (${e instanceof Error ? e.message : String(e)}); the reconciler will retry`,
+      );
     }
     return (await this.store.get(tenantId, job.id)) ?? job;
   }

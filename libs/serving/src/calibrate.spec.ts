@@ -4,7 +4,12 @@ import { calibrateBatches } from './calibrate';
  * A model on a fake clock: each pass costs `overheadMs + size * perImageMs(size)`, the first pass at a
  * size `firstUseMs` more, and `noise` adds to chosen passes (another process taking the core).
  */
-function fakeModel(o: { overheadMs: number; perImageMs: (size: number) => number; firstUseMs: number; noise?: (pass: number) => number }) {
+function fakeModel(o: {
+  overheadMs: number;
+  perImageMs: (size: number) => number;
+  firstUseMs: number;
+  noise?: (pass: number) => number;
+}) {
   let clock = 0;
   let pass = 0;
   const seen = new Set<number>();
@@ -13,7 +18,11 @@ function fakeModel(o: { overheadMs: number; perImageMs: (size: number) => number
     now: () => clock,
     passes,
     runPass: async (size: number) => {
-      clock += o.overheadMs + size * o.perImageMs(size) + (seen.has(size) ? 0 : o.firstUseMs) + (o.noise?.(pass) ?? 0);
+      clock +=
+        o.overheadMs +
+        size * o.perImageMs(size) +
+        (seen.has(size) ? 0 : o.firstUseMs) +
+        (o.noise?.(pass) ?? 0);
       seen.add(size);
       passes.push(size);
       pass++;
@@ -46,7 +55,12 @@ describe('calibrateBatches', () => {
   });
 
   it('is not fooled by a slow first pass at a new batch size (kernel set-up) or by passes slowed by other work', async () => {
-    const m = fakeModel({ overheadMs: 2, perImageMs: () => 0.1, firstUseMs: 40, noise: (p) => (p % 4 === 1 ? 30 : 0) });
+    const m = fakeModel({
+      overheadMs: 2,
+      perImageMs: () => 0.1,
+      firstUseMs: 40,
+      noise: (p) => (p % 4 === 1 ? 30 : 0),
+    });
     const c = await calibrateBatches(m.runPass, 16, { now: m.now });
     expect(c.batchSize).toBe(16);
     expect(c.samples.find((s) => s.size === 2)!.imagesPerSecond).toBeCloseTo(2000 / 2.2, 0);

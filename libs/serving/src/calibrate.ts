@@ -102,10 +102,14 @@ export async function calibrateBatches(
   }
   // The first sweep stopped on a size that turns out to be the best: larger ones may be better still.
   const largest = Math.max(...rates.keys());
-  if (largest < maxBatchSize && rates.get(largest)! >= AS_GOOD * best()) await sweepUp(Math.min(largest * 2, maxBatchSize));
-  const samples = [...rates.entries()].sort(([a], [b]) => a - b).map(([size, rate]) => ({ size, imagesPerSecond: Math.round(rate * 10) / 10 }));
+  if (largest < maxBatchSize && rates.get(largest)! >= AS_GOOD * best())
+    await sweepUp(Math.min(largest * 2, maxBatchSize));
+  const samples = [...rates.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([size, rate]) => ({ size, imagesPerSecond: Math.round(rate * 10) / 10 }));
   const top = best();
-  const chosen = samples.filter((s) => s.imagesPerSecond >= AS_GOOD * top).pop() ?? samples[samples.length - 1];
+  const chosen =
+    samples.filter((s) => s.imagesPerSecond >= AS_GOOD * top).pop() ?? samples[samples.length - 1];
   const efficient = samples.find((s) => s.imagesPerSecond >= 0.8 * top) ?? chosen;
   return { batchSize: chosen.size, efficientBatchSize: Math.min(efficient.size, chosen.size), samples };
 }

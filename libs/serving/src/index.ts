@@ -2,6 +2,12 @@ export { ServingClosedError, ServingOverloadedError, ServingTimeoutError } from 
 export { MicroBatcher } from './micro-batcher';
 export type { BatcherStats, MicroBatcherOptions } from './micro-batcher';
 export { ServingEngine } from './serving-engine';
-export type { ModelRef, PredictOptions, PredictResult, ServingEngineOptions, ServingStats } from './serving-engine';
+export type {
+  ModelRef,
+  PredictOptions,
+  PredictResult,
+  ServingEngineOptions,
+  ServingStats,
+} from './serving-engine';
 export { InferenceThread, InferenceThreadExitedError } from './inference/inference-thread';
 export type { ThreadMemory } from './inference/protocol';

@@ -1,7 +1,9 @@
 import { MicroBatcher } from './micro-batcher';
 import { ServingClosedError, ServingOverloadedError, ServingTimeoutError } from './errors';
 
-function doubler(opts: Partial<{ maxBatchSize: number; maxBatchWaitMs: number; maxQueued: number; delayMs: number }> = {}) {
+function doubler(
+  opts: Partial<{ maxBatchSize: number; maxBatchWaitMs: number; maxQueued: number; delayMs: number }> = {},
+) {
   const calls: number[][] = [];
   const batcher = new MicroBatcher<number, number>({
     maxBatchSize: opts.maxBatchSize ?? 4,
@@ -21,10 +23,17 @@ const later = (ms = 5_000) => Date.now() + ms;
 describe('MicroBatcher', () => {
   it('packs concurrent requests into shared batches and gives each its own outputs in order', async () => {
     const { batcher, calls } = doubler({ maxBatchSize: 4, maxBatchWaitMs: 20 });
-    const results = await Promise.all([batcher.submit([1, 2], later()), batcher.submit([3], later()), batcher.submit([4, 5, 6], later())]);
+    const results = await Promise.all([
+      batcher.submit([1, 2], later()),
+      batcher.submit([3], later()),
+      batcher.submit([4, 5, 6], later()),
+    ]);
     expect(results).toEqual([[2, 4], [6], [8, 10, 12]]);
     // 6 items, batches of at most 4: two runs for three requests; a request may span batches.
-    expect(calls).toEqual([[1, 2, 3, 4], [5, 6]]);
+    expect(calls).toEqual([
+      [1, 2, 3, 4],
+      [5, 6],
+    ]);
     expect(batcher.stats()).toMatchObject({ batches: 2, items: 6, queued: 0 });
   });
 
@@ -59,7 +68,9 @@ describe('MicroBatcher', () => {
   it('treats an Infinity or far deadline as none (setTimeout would fire those after 1 ms)', async () => {
     const { batcher } = doubler({ maxBatchSize: 2, maxBatchWaitMs: 0, delayMs: 15 });
     const far = Date.now() + 40 * 24 * 3600 * 1000;
-    await expect(Promise.all([batcher.submit([1, 2, 3, 4, 5], Number.POSITIVE_INFINITY), batcher.submit([6], far)])).resolves.toEqual([[2, 4, 6, 8, 10], [12]]);
+    await expect(
+      Promise.all([batcher.submit([1, 2, 3, 4, 5], Number.POSITIVE_INFINITY), batcher.submit([6], far)]),
+    ).resolves.toEqual([[2, 4, 6, 8, 10], [12]]);
     await expect(batcher.submit([1], Number.NaN)).rejects.toBeInstanceOf(RangeError);
   });
 
@@ -115,8 +126,16 @@ describe('MicroBatcher with a synchronous model (like a wasm forward pass)', () 
       },
     });
     // Eight requests completing their (async) preprocessing in the same turn, then eight more while the first pass blocks.
-    const first = [1, 2, 3, 4, 5, 6, 7, 8].map((i) => Promise.resolve().then(() => batcher.submit([i], Date.now() + 5_000)));
-    const later = new Promise<number[][]>((done) => setTimeout(() => void Promise.all([9, 10, 11, 12].map((i) => batcher.submit([i], Date.now() + 5_000))).then(done), 1));
+    const first = [1, 2, 3, 4, 5, 6, 7, 8].map((i) =>
+      Promise.resolve().then(() => batcher.submit([i], Date.now() + 5_000)),
+    );
+    const later = new Promise<number[][]>((done) =>
+      setTimeout(
+        () =>
+          void Promise.all([9, 10, 11, 12].map((i) => batcher.submit([i], Date.now() + 5_000))).then(done),
+        1,
+      ),
+    );
     await Promise.all([...first, later]);
     // The eight that became ready together share the first pass (on a loaded machine the later four may join it too).
     expect(calls[0].slice(0, 8)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
@@ -184,7 +203,11 @@ describe('MicroBatcher with overlapping batches (a runner in another thread)', (
     const g = gated({ maxBatchSize: 8, maxRunningBatches: 2, overlapAt: 4 });
     const a = g.batcher.submit([1], later());
     await g.settle();
-    const rest = [g.batcher.submit([2], later()), g.batcher.submit([3], later()), g.batcher.submit([4], later())];
+    const rest = [
+      g.batcher.submit([2], later()),
+      g.batcher.submit([3], later()),
+      g.batcher.submit([4], later()),
+    ];
     await g.settle();
     expect(g.calls).toEqual([[1]]);
     g.gates.shift()!();
@@ -197,7 +220,23 @@ describe('MicroBatcher with overlapping batches (a runner in another thread)', (
   });
 
   it('runs one batch at a time by default, and refuses a bad setting', () => {
-    expect(new MicroBatcher<number, number>({ maxBatchSize: 4, maxBatchWaitMs: 0, maxQueued: 4, run: async (x) => x }).overlapThreshold).toBeNull();
-    expect(() => new MicroBatcher<number, number>({ maxBatchSize: 4, maxBatchWaitMs: 0, maxQueued: 4, maxRunningBatches: 0, run: async (x) => x })).toThrow(RangeError);
+    expect(
+      new MicroBatcher<number, number>({
+        maxBatchSize: 4,
+        maxBatchWaitMs: 0,
+        maxQueued: 4,
+        run: async (x) => x,
+      }).overlapThreshold,
+    ).toBeNull();
+    expect(
+      () =>
+        new MicroBatcher<number, number>({
+          maxBatchSize: 4,
+          maxBatchWaitMs: 0,
+          maxQueued: 4,
+          maxRunningBatches: 0,
+          run: async (x) => x,
+        }),
+    ).toThrow(RangeError);
   });
 });

@@ -71,9 +71,11 @@ export class MicroBatcher<I, O> {
   private readonly now: () => number;
 
   constructor(private readonly options: MicroBatcherOptions<I, O>) {
-    if (options.maxBatchSize < 1 || options.maxQueued < 1) throw new RangeError('maxBatchSize and maxQueued must be >= 1');
+    if (options.maxBatchSize < 1 || options.maxQueued < 1)
+      throw new RangeError('maxBatchSize and maxQueued must be >= 1');
     this.maxRunning = options.maxRunningBatches ?? 1;
-    if (!Number.isInteger(this.maxRunning) || this.maxRunning < 1) throw new RangeError('maxRunningBatches must be an integer >= 1');
+    if (!Number.isInteger(this.maxRunning) || this.maxRunning < 1)
+      throw new RangeError('maxRunningBatches must be an integer >= 1');
     this.overlapAt = Math.min(options.overlapAt ?? options.maxBatchSize, options.maxBatchSize);
     if (!(this.overlapAt >= 1)) throw new RangeError('overlapAt must be >= 1');
     this.now = options.now ?? Date.now;
@@ -97,7 +99,12 @@ export class MicroBatcher<I, O> {
   }
 
   stats(): BatcherStats {
-    return { queued: this.queue.length, batches: this.batches, items: this.items, itemsPerSecond: Math.round(this.rate * 100) / 100 };
+    return {
+      queued: this.queue.length,
+      batches: this.batches,
+      items: this.items,
+      itemsPerSecond: Math.round(this.rate * 100) / 100,
+    };
   }
 
   /** Seconds a client should wait before retrying when `extra` more items cannot be queued now. */
@@ -109,7 +116,10 @@ export class MicroBatcher<I, O> {
   /** The error a submit of `count` more items would be refused with now, if any (to shed before costly work). */
   overloaded(count: number): ServingOverloadedError | undefined {
     if (this.queue.length + count <= this.options.maxQueued) return undefined;
-    return new ServingOverloadedError(`${this.queue.length} images are already waiting for this model (limit ${this.options.maxQueued})`, this.retryAfterSeconds(count));
+    return new ServingOverloadedError(
+      `${this.queue.length} images are already waiting for this model (limit ${this.options.maxQueued})`,
+      this.retryAfterSeconds(count),
+    );
   }
 
   /**
@@ -119,13 +129,20 @@ export class MicroBatcher<I, O> {
    * gets their outputs.
    */
   submit(items: readonly I[], deadline: number): Promise<O[]> {
-    if (Number.isNaN(deadline)) return Promise.reject(new RangeError('deadline must be a number of ms (Infinity for none)'));
+    if (Number.isNaN(deadline))
+      return Promise.reject(new RangeError('deadline must be a number of ms (Infinity for none)'));
     if (this.closed) return Promise.reject(new ServingClosedError());
     if (items.length === 0) return Promise.resolve([]);
     const full = this.overloaded(items.length);
     if (full) return Promise.reject(full);
     return new Promise<O[]>((resolve, reject) => {
-      const request: Request<O> = { outputs: new Array<O>(items.length), remaining: items.length, settled: false, resolve, reject };
+      const request: Request<O> = {
+        outputs: new Array<O>(items.length),
+        remaining: items.length,
+        settled: false,
+        resolve,
+        reject,
+      };
       if (deadline - this.now() <= 0) return this.fail(request, this.timeoutError());
       this.arm(request, deadline);
       items.forEach((item, index) => this.queue.push({ item, index, request }));
@@ -145,13 +162,19 @@ export class MicroBatcher<I, O> {
   }
 
   private timeoutError(): ServingTimeoutError {
-    return new ServingTimeoutError('the request waited past its deadline for the model', this.retryAfterSeconds());
+    return new ServingTimeoutError(
+      'the request waited past its deadline for the model',
+      this.retryAfterSeconds(),
+    );
   }
 
   private arm(request: Request<O>, deadline: number): void {
     const wait = deadline - this.now();
     if (wait === Number.POSITIVE_INFINITY) return;
-    request.timer = setTimeout(() => (wait > MAX_TIMER_MS ? this.arm(request, deadline) : this.expire(request)), Math.max(0, Math.min(wait, MAX_TIMER_MS)));
+    request.timer = setTimeout(
+      () => (wait > MAX_TIMER_MS ? this.arm(request, deadline) : this.expire(request)),
+      Math.max(0, Math.min(wait, MAX_TIMER_MS)),
+    );
     request.timer.unref?.();
   }
 
@@ -217,7 +240,8 @@ export class MicroBatcher<I, O> {
     const started = this.now();
     try {
       const outputs = await this.options.run(batch.map((e) => e.item));
-      if (outputs.length !== batch.length) throw new Error(`a batch of ${batch.length} gave ${outputs.length} outputs`);
+      if (outputs.length !== batch.length)
+        throw new Error(`a batch of ${batch.length} gave ${outputs.length} outputs`);
       batch.forEach((e, i) => {
         const { request } = e;
         if (request.settled) return;
@@ -236,7 +260,8 @@ export class MicroBatcher<I, O> {
     } catch (error) {
       for (const e of batch) this.fail(e.request, error);
       // The rest of a failed request's items would only be thrown away.
-      for (let i = this.queue.length - 1; i >= 0; i--) if (this.queue[i].request.settled) this.queue.splice(i, 1);
+      for (let i = this.queue.length - 1; i >= 0; i--)
+        if (this.queue[i].request.settled) this.queue.splice(i, 1);
     } finally {
       this.running--;
       // Items that arrived meanwhile form the next batch at once (they have waited already), after

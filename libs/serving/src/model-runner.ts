@@ -1,5 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import { buildExportedModel, foldBatchNorm, type ExportedArtifacts, type ExportedModel } from '@modelsmith/ml';
+import {
+  buildExportedModel,
+  foldBatchNorm,
+  type ExportedArtifacts,
+  type ExportedModel,
+} from '@modelsmith/ml';
 import { calibrateBatchSize, type BatchCalibration } from './calibrate';
 import type { InferenceThread } from './inference/inference-thread';
 import type { BuildOptions, ForwardResult } from './inference/protocol';
@@ -12,14 +17,24 @@ export interface ModelRunner {
   /** The inference thread holding the model, when it is not on the calling thread. */
   readonly thread?: InferenceThread;
   /** Class probabilities of `count` images packed HWC back to back, row after row. May take over `input`. */
-  forward(input: Float32Array, count: number, shape: readonly [number, number, number]): Promise<ForwardResult>;
+  forward(
+    input: Float32Array,
+    count: number,
+    shape: readonly [number, number, number],
+  ): Promise<ForwardResult>;
   /** Frees the weights (a forward pass is never running when this is called). */
   dispose(): Promise<void>;
 }
 
 /** Bytes the weights of a model occupy once loaded. */
 export function weightBytes(model: tf.LayersModel): number {
-  return model.weights.reduce((sum, w) => sum + w.shape.reduce((n: number, d) => n * (d ?? 1), 1) * (w.dtype === 'float32' || w.dtype === 'int32' ? 4 : 1), 0);
+  return model.weights.reduce(
+    (sum, w) =>
+      sum +
+      w.shape.reduce((n: number, d) => n * (d ?? 1), 1) *
+        (w.dtype === 'float32' || w.dtype === 'int32' ? 4 : 1),
+    0,
+  );
 }
 
 /** Forward passes on the calling thread. */
@@ -30,7 +45,11 @@ export class InProcessRunner implements ModelRunner {
     this.bytes = weightBytes(model);
   }
 
-  async forward(input: Float32Array, count: number, [h, w, c]: readonly [number, number, number]): Promise<ForwardResult> {
+  async forward(
+    input: Float32Array,
+    count: number,
+    [h, w, c]: readonly [number, number, number],
+  ): Promise<ForwardResult> {
     const started = performance.now();
     const output = tf.tidy(() => this.model.predict(tf.tensor4d(input, [count, h, w, c])) as tf.Tensor);
     try {
@@ -64,10 +83,16 @@ async function buildForServing(files: ExportedArtifacts, fold: boolean): Promise
  * Builds a served model on the calling thread (the engine in-process, or the inference thread for
  * its own models): checked against its manifest, batch norms folded if asked, batch size measured.
  */
-export async function buildInProcessRunner(files: ExportedArtifacts, options: BuildOptions): Promise<{ runner: InProcessRunner; calibration: BatchCalibration | undefined }> {
+export async function buildInProcessRunner(
+  files: ExportedArtifacts,
+  options: BuildOptions,
+): Promise<{ runner: InProcessRunner; calibration: BatchCalibration | undefined }> {
   const { model, manifest } = await buildForServing(files, options.foldBatchNorm);
   try {
-    const calibration = options.calibrateUpTo === null ? undefined : await calibrateBatchSize(model, imageShapeOf(manifest), options.calibrateUpTo);
+    const calibration =
+      options.calibrateUpTo === null
+        ? undefined
+        : await calibrateBatchSize(model, imageShapeOf(manifest), options.calibrateUpTo);
     return { runner: new InProcessRunner(model), calibration };
   } catch (e) {
     model.dispose();

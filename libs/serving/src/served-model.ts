@@ -129,6 +129,8 @@ export class ServedModel {
     const { probabilities, passMs } = await this.runner.forward(packed, inputs.length, this.inputShape);
     this.forwardMs += passMs;
     const classes = this.manifest.classNames;
-    return inputs.map((input, i) => rankRow(probabilities.subarray(i * classes.length, (i + 1) * classes.length), classes, input.topK));
+    return inputs.map((input, i) =>
+      rankRow(probabilities.subarray(i * classes.length, (i + 1) * classes.length), classes, input.topK),
+    );
   }
 }

@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
-import { classifyImages, initBackend, InMemoryArtifactStore, loadExportedModel, ModelArtifactError, type ArtifactReader } from '@modelsmith/ml';
+import {
+  classifyImages,
+  initBackend,
+  InMemoryArtifactStore,
+  loadExportedModel,
+  ModelArtifactError,
+  type ArtifactReader,
+} from '@modelsmith/ml';
 import { ServingClosedError, ServingOverloadedError, ServingTimeoutError } from './errors';
 import type { ModelRef } from './serving-engine';
 import { engineMaker, expectSamePredictions, noisePngs, storeTinyModel } from './spec-fixtures';
@@ -13,7 +20,8 @@ import { engineMaker, expectSamePredictions, noisePngs, storeTinyModel } from '.
 const CLASSES = ['a', 'b', 'c'];
 const MODEL_BYTES = (3 * 3 * 1 * 2 + 2 + 7 * 7 * 2 * 3 + 3) * 4;
 
-const stored = (store: InMemoryArtifactStore, id: string, seed: number) => storeTinyModel(store, id, seed, { size: 16, channels: 1, filters: [2], stride: 2, classNames: CLASSES });
+const stored = (store: InMemoryArtifactStore, id: string, seed: number) =>
+  storeTinyModel(store, id, seed, { size: 16, channels: 1, filters: [2], stride: 2, classNames: CLASSES });
 const images = (n: number, seed: number) => noisePngs(n, seed, 1, () => 20);
 
 interface Manifest {
@@ -28,7 +36,15 @@ describe('ServingEngine lifecycle and safety (wasm backend)', () => {
   let store: InMemoryArtifactStore;
   let refs: ModelRef[];
   let inputs: Buffer[];
-  const { engine, closeAll } = engineMaker(() => ({ reader: store, maxModelBytes: 1 << 30, maxBatchSize: 4, autoBatchSize: false, maxBatchWaitMs: 0, maxQueuedImages: 64, integrityRetryMs: 20 }));
+  const { engine, closeAll } = engineMaker(() => ({
+    reader: store,
+    maxModelBytes: 1 << 30,
+    maxBatchSize: 4,
+    autoBatchSize: false,
+    maxBatchWaitMs: 0,
+    maxQueuedImages: 64,
+    integrityRetryMs: 20,
+  }));
 
   beforeAll(async () => {
     await initBackend({ prefer: 'wasm' });
@@ -44,7 +60,10 @@ describe('ServingEngine lifecycle and safety (wasm backend)', () => {
     const e = engine({ maxBatchWaitMs: 5_000, maxBatchSize: 64 });
     await e.warm(refs[0]);
     await e.warm(refs[1]);
-    const queued = [e.predict(refs[0], inputs.slice(0, 2), { deadline: soon() }), e.predict(refs[1], inputs.slice(2, 3), { deadline: soon() })].map((p) => p.catch((x: unknown) => x));
+    const queued = [
+      e.predict(refs[0], inputs.slice(0, 2), { deadline: soon() }),
+      e.predict(refs[1], inputs.slice(2, 3), { deadline: soon() }),
+    ].map((p) => p.catch((x: unknown) => x));
     while (e.stats().models.reduce((n, m) => n + m.queuedImages, 0) < 3) await sleep(2);
     expect(tf.memory().numTensors).toBeGreaterThan(before);
     const closing = [e.close(), e.close()];
@@ -59,7 +78,9 @@ describe('ServingEngine lifecycle and safety (wasm backend)', () => {
   it('serves concurrent first requests for several models under a cap that fits one, then frees everything', async () => {
     const before = tf.memory().numTensors;
     const e = engine({ maxModelBytes: MODEL_BYTES });
-    const results = await Promise.all([...refs, ...refs].map((ref, i) => e.predict(ref, [inputs[i]], { deadline: soon() })));
+    const results = await Promise.all(
+      [...refs, ...refs].map((ref, i) => e.predict(ref, [inputs[i]], { deadline: soon() })),
+    );
     for (const [i, r] of results.entries()) {
       expect(r.modelId).toBe(refs[i % 3].modelId);
       expect(r.predictions).toHaveLength(1);
@@ -76,7 +97,10 @@ describe('ServingEngine lifecycle and safety (wasm backend)', () => {
     const e = engine({ maxModelBytes: Math.floor(MODEL_BYTES / 2) });
     const result = await e.predict(refs[0], inputs.slice(0, 2), { deadline: soon() });
     const reference = await loadExportedModel(store, refs[0].prefix);
-    expectSamePredictions(result.predictions, await classifyImages(reference, inputs.slice(0, 2), { topK: 5 }));
+    expectSamePredictions(
+      result.predictions,
+      await classifyImages(reference, inputs.slice(0, 2), { topK: 5 }),
+    );
     reference.model.dispose();
     let stats = e.stats();
     expect(stats.models.map((m) => [m.modelId, m.bytes])).toEqual([['x1', MODEL_BYTES]]);
@@ -100,7 +124,9 @@ describe('ServingEngine lifecycle and safety (wasm backend)', () => {
       },
     };
     const e = engine({ reader: flaky });
-    await expect(e.predict(refs[2], [inputs[0]], { deadline: soon() })).resolves.toMatchObject({ modelId: 'x3' });
+    await expect(e.predict(refs[2], [inputs[0]], { deadline: soon() })).resolves.toMatchObject({
+      modelId: 'x3',
+    });
     expect(reads.filter((k) => k === shardKey)).toHaveLength(2);
     expect(e.stats()).toMatchObject({ loads: 1, loadFailures: 0 });
 
@@ -111,7 +137,9 @@ describe('ServingEngine lifecycle and safety (wasm backend)', () => {
     expect(error).toBeInstanceOf(ModelArtifactError);
     expect((error as ModelArtifactError).code).toBe('ARTIFACT_INTEGRITY_MISMATCH');
     expect(e2.stats()).toMatchObject({ models: [], loads: 0, loadFailures: 1 });
-    await expect(e2.predict(refs[2], [inputs[0]], { deadline: soon() })).resolves.toMatchObject({ modelId: 'x3' });
+    await expect(e2.predict(refs[2], [inputs[0]], { deadline: soon() })).resolves.toMatchObject({
+      modelId: 'x3',
+    });
     expect(e2.stats()).toMatchObject({ loads: 1, loadFailures: 1 });
   });
 
@@ -123,10 +151,14 @@ describe('ServingEngine lifecycle and safety (wasm backend)', () => {
       },
     };
     const e = engine({ reader: slow });
-    const late = await e.predict(refs[0], [inputs[0]], { deadline: Date.now() + 20 }).catch((x: unknown) => x);
+    const late = await e
+      .predict(refs[0], [inputs[0]], { deadline: Date.now() + 20 })
+      .catch((x: unknown) => x);
     expect(late).toBeInstanceOf(ServingTimeoutError);
     expect((late as ServingTimeoutError).retryAfterSeconds).toBeGreaterThanOrEqual(1);
-    await expect(e.predict(refs[0], [inputs[0]], { deadline: soon() })).resolves.toMatchObject({ modelId: 'x1' });
+    await expect(e.predict(refs[0], [inputs[0]], { deadline: soon() })).resolves.toMatchObject({
+      modelId: 'x1',
+    });
     expect(e.stats().loads).toBe(1);
   });
 
@@ -137,13 +169,17 @@ describe('ServingEngine lifecycle and safety (wasm backend)', () => {
     expectSamePredictions(result.predictions, await classifyImages(reference, inputs, { topK: 5 }));
     reference.model.dispose();
     expect(e.stats().models[0].batches).toBe(inputs.length);
-    await expect(e.predict(refs[1], [inputs[0]], { deadline: Number.NaN })).rejects.toBeInstanceOf(RangeError);
+    await expect(e.predict(refs[1], [inputs[0]], { deadline: Number.NaN })).rejects.toBeInstanceOf(
+      RangeError,
+    );
   });
 
   it('rejects at once a request whose deadline already passed', async () => {
     const e = engine();
     await e.warm(refs[0]);
-    await expect(e.predict(refs[0], [inputs[0]], { deadline: Date.now() - 1 })).rejects.toBeInstanceOf(ServingTimeoutError);
+    await expect(e.predict(refs[0], [inputs[0]], { deadline: Date.now() - 1 })).rejects.toBeInstanceOf(
+      ServingTimeoutError,
+    );
   });
 
   it('sheds with a Retry-After estimated from the measured throughput (at least 1 s)', async () => {
@@ -186,15 +222,24 @@ describe('ServingEngine lifecycle and safety (wasm backend)', () => {
 
     const shardOf = (m: Manifest) => m.files.find((f) => f.path !== 'model.json')!;
 
-    it('a path escaping the prefix', () => refused((m) => void (shardOf(m).path = `../other/${shardOf(m).path}`), 'ARTIFACT_PATH_UNSAFE'));
-    it('an absolute path', () => refused((m) => void (shardOf(m).path = '/etc/passwd'), 'ARTIFACT_PATH_UNSAFE'));
-    it('a declared size over the weight cap', () => refused((m) => void (shardOf(m).size = 2 ** 31), 'ARTIFACT_TOO_LARGE'));
-    it('a manifest that is not a model manifest', () => refused((m) => void ((m as unknown as { format: string }).format = 'other'), 'ARTIFACT_MANIFEST_INVALID'));
+    it('a path escaping the prefix', () =>
+      refused((m) => void (shardOf(m).path = `../other/${shardOf(m).path}`), 'ARTIFACT_PATH_UNSAFE'));
+    it('an absolute path', () =>
+      refused((m) => void (shardOf(m).path = '/etc/passwd'), 'ARTIFACT_PATH_UNSAFE'));
+    it('a declared size over the weight cap', () =>
+      refused((m) => void (shardOf(m).size = 2 ** 31), 'ARTIFACT_TOO_LARGE'));
+    it('a manifest that is not a model manifest', () =>
+      refused(
+        (m) => void ((m as unknown as { format: string }).format = 'other'),
+        'ARTIFACT_MANIFEST_INVALID',
+      ));
     it('a weight file the manifest does not list', () =>
       refused(async (m) => {
         // model.json (re-signed in the manifest) points at a shard the manifest does not list.
         const modelJsonKey = `${ref.prefix}model.json`;
-        const modelJson = JSON.parse(Buffer.from(await hostile.get(modelJsonKey)).toString()) as { weightsManifest: { paths: string[] }[] };
+        const modelJson = JSON.parse(Buffer.from(await hostile.get(modelJsonKey)).toString()) as {
+          weightsManifest: { paths: string[] }[];
+        };
         const original = shardOf(m).path;
         await hostile.put(`${ref.prefix}unlisted.bin`, await hostile.get(`${ref.prefix}${original}`));
         modelJson.weightsManifest[0].paths = ['unlisted.bin'];

@@ -113,7 +113,13 @@ function beforeDeadline<T>(pending: Promise<T>, deadline: number): Promise<T> {
     const arm = () => {
       const wait = deadline - Date.now();
       // setTimeout fires after 1 ms for delays over 2^31-1 ms: re-arm for far deadlines.
-      timer = setTimeout(() => (wait > MAX_TIMER_MS ? arm() : reject(new ServingTimeoutError('the model did not load before the request deadline', 1))), Math.max(0, Math.min(wait, MAX_TIMER_MS)));
+      timer = setTimeout(
+        () =>
+          wait > MAX_TIMER_MS
+            ? arm()
+            : reject(new ServingTimeoutError('the model did not load before the request deadline', 1)),
+        Math.max(0, Math.min(wait, MAX_TIMER_MS)),
+      );
       timer.unref();
     };
     arm();
@@ -142,10 +148,14 @@ export class ServingEngine {
 
   constructor(private readonly options: ServingEngineOptions) {
     const { maxModelBytes, maxBatchSize, maxBatchWaitMs, maxQueuedImages } = options;
-    if (!Number.isSafeInteger(maxModelBytes) || maxModelBytes < 1) throw new RangeError(`maxModelBytes must be a positive integer (got ${maxModelBytes})`);
-    if (!Number.isSafeInteger(maxBatchSize) || maxBatchSize < 1) throw new RangeError(`maxBatchSize must be a positive integer (got ${maxBatchSize})`);
-    if (!Number.isSafeInteger(maxQueuedImages) || maxQueuedImages < 1) throw new RangeError(`maxQueuedImages must be a positive integer (got ${maxQueuedImages})`);
-    if (!(maxBatchWaitMs >= 0) || !Number.isFinite(maxBatchWaitMs)) throw new RangeError(`maxBatchWaitMs must be >= 0 (got ${maxBatchWaitMs})`);
+    if (!Number.isSafeInteger(maxModelBytes) || maxModelBytes < 1)
+      throw new RangeError(`maxModelBytes must be a positive integer (got ${maxModelBytes})`);
+    if (!Number.isSafeInteger(maxBatchSize) || maxBatchSize < 1)
+      throw new RangeError(`maxBatchSize must be a positive integer (got ${maxBatchSize})`);
+    if (!Number.isSafeInteger(maxQueuedImages) || maxQueuedImages < 1)
+      throw new RangeError(`maxQueuedImages must be a positive integer (got ${maxQueuedImages})`);
+    if (!(maxBatchWaitMs >= 0) || !Number.isFinite(maxBatchWaitMs))
+      throw new RangeError(`maxBatchWaitMs must be >= 0 (got ${maxBatchWaitMs})`);
     this.cache = new LRUCache<string, ServedModel>({
       maxSize: options.maxModelBytes,
       // A model bigger than the whole cap is counted at the cap: it is served, and evicts everything else.
@@ -158,8 +168,13 @@ export class ServingEngine {
     });
   }
 
-  async predict(ref: ModelRef, images: readonly Uint8Array[], options: PredictOptions): Promise<PredictResult> {
-    if (typeof options.deadline !== 'number' || Number.isNaN(options.deadline)) throw new RangeError('deadline must be a Date.now() time in ms (Infinity for none)');
+  async predict(
+    ref: ModelRef,
+    images: readonly Uint8Array[],
+    options: PredictOptions,
+  ): Promise<PredictResult> {
+    if (typeof options.deadline !== 'number' || Number.isNaN(options.deadline))
+      throw new RangeError('deadline must be a Date.now() time in ms (Infinity for none)');
     const model = await this.acquire(ref, options.deadline);
     try {
       const { manifest } = model;
@@ -200,7 +215,13 @@ export class ServingEngine {
         lastUsedAt: new Date(m.lastUsedAt).toISOString(),
       };
     });
-    return { models, totalBytes: this.cache.calculatedSize, maxBytes: this.options.maxModelBytes, inference: this.options.inference ?? 'in-process', ...this.counters };
+    return {
+      models,
+      totalBytes: this.cache.calculatedSize,
+      maxBytes: this.options.maxModelBytes,
+      inference: this.options.inference ?? 'in-process',
+      ...this.counters,
+    };
   }
 
   /**
@@ -264,7 +285,8 @@ export class ServingEngine {
   }
 
   private async load(ref: ModelRef): Promise<ServedModel> {
-    const read = () => readExportedArtifacts(this.options.reader, ref.prefix, { limits: this.options.artifactLimits });
+    const read = () =>
+      readExportedArtifacts(this.options.reader, ref.prefix, { limits: this.options.artifactLimits });
     try {
       let files: ExportedArtifacts;
       try {
@@ -275,11 +297,24 @@ export class ServingEngine {
         files = await read();
       }
       imageShapeOf(files.manifest); // refuses a model that does not take images before it is built anywhere
-      const build = { foldBatchNorm: this.options.foldBatchNorm !== false, calibrateUpTo: this.options.autoBatchSize === false ? null : this.options.maxBatchSize };
-      const { runner, calibration } = this.options.inference === 'thread' ? await this.buildInThread(files, build) : await buildInProcessRunner(files, build);
+      const build = {
+        foldBatchNorm: this.options.foldBatchNorm !== false,
+        calibrateUpTo: this.options.autoBatchSize === false ? null : this.options.maxBatchSize,
+      };
+      const { runner, calibration } =
+        this.options.inference === 'thread'
+          ? await this.buildInThread(files, build)
+          : await buildInProcessRunner(files, build);
       let model: ServedModel;
       try {
-        model = new ServedModel(ref.modelId, ref.version, files.manifest, runner, { ...this.options, maxBatchSize: calibration?.batchSize ?? this.options.maxBatchSize }, calibration);
+        model = new ServedModel(
+          ref.modelId,
+          ref.version,
+          files.manifest,
+          runner,
+          { ...this.options, maxBatchSize: calibration?.batchSize ?? this.options.maxBatchSize },
+          calibration,
+        );
       } catch (e) {
         void runner.dispose().catch(() => undefined);
         throw e;
@@ -304,11 +339,17 @@ export class ServingEngine {
     }
   }
 
-  private async buildInThread(files: ExportedArtifacts, build: BuildOptions): Promise<{ runner: ModelRunner; calibration: BatchCalibration | undefined }> {
+  private async buildInThread(
+    files: ExportedArtifacts,
+    build: BuildOptions,
+  ): Promise<{ runner: ModelRunner; calibration: BatchCalibration | undefined }> {
     const thread = await this.inferenceThread();
     const handle = this.nextHandle++;
     const loaded = await thread.load(handle, files, build);
-    return { runner: new ThreadRunner(thread, handle, loaded.bytes), calibration: loaded.calibration ?? undefined };
+    return {
+      runner: new ThreadRunner(thread, handle, loaded.bytes),
+      calibration: loaded.calibration ?? undefined,
+    };
   }
 
   /** The inference thread if one was started (and did not fail to start); never starts one. */
@@ -342,17 +383,26 @@ export class ServingEngine {
     return this.thread;
   }
 
-  private async preprocess(model: ServedModel, images: readonly Uint8Array[], topK: number): Promise<ModelInput[]> {
+  private async preprocess(
+    model: ServedModel,
+    images: readonly Uint8Array[],
+    topK: number,
+  ): Promise<ModelInput[]> {
     const { input, normalization } = model.manifest;
-    if (input.kind !== 'image' || normalization === null) throw new Error('unreachable: ServedModel checks its input');
+    if (input.kind !== 'image' || normalization === null)
+      throw new Error('unreachable: ServedModel checks its input');
     const spec = { height: input.height, width: input.width, channels: input.channels, normalization };
     return Promise.all(
       images.map(async (bytes, i) => {
         try {
-          const image = await preprocessImage(bytes, spec, { fit: input.fit, maxInputPixels: this.options.maxInputPixels });
+          const image = await preprocessImage(bytes, spec, {
+            fit: input.fit,
+            maxInputPixels: this.options.maxInputPixels,
+          });
           return { data: image.data, topK };
         } catch (e) {
-          if (e instanceof PreprocessError) throw new PreprocessError(e.code, `image ${i}: ${e.message}`, { cause: e });
+          if (e instanceof PreprocessError)
+            throw new PreprocessError(e.code, `image ${i}: ${e.message}`, { cause: e });
           throw e;
         }
       }),

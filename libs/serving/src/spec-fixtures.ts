@@ -35,7 +35,12 @@ export interface TinyModelSpec {
 }
 
 /** A seeded conv net exported under `models/<id>/` (unit normalization, fill resize); its ref at version v1. */
-export async function storeTinyModel(store: InMemoryArtifactStore, id: string, seed: number, spec: TinyModelSpec): Promise<ModelRef> {
+export async function storeTinyModel(
+  store: InMemoryArtifactStore,
+  id: string,
+  seed: number,
+  spec: TinyModelSpec,
+): Promise<ModelRef> {
   const model = tf.sequential();
   spec.filters.forEach((filters, i) =>
     model.add(
@@ -49,7 +54,13 @@ export async function storeTinyModel(store: InMemoryArtifactStore, id: string, s
     ),
   );
   model.add(tf.layers.flatten());
-  model.add(tf.layers.dense({ units: spec.classNames.length, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + spec.filters.length }) }));
+  model.add(
+    tf.layers.dense({
+      units: spec.classNames.length,
+      activation: 'softmax',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: seed + spec.filters.length }),
+    }),
+  );
   await exportModel(model, store, `models/${id}/`, {
     task: 'image-classification',
     input: { kind: 'image', height: spec.size, width: spec.size, channels: spec.channels, fit: 'fill' },
@@ -63,7 +74,12 @@ export async function storeTinyModel(store: InMemoryArtifactStore, id: string, s
 }
 
 /** `n` PNGs of seeded noise; image i is sizeOf(i) pixels square (the engine resizes them like training does). */
-export async function noisePngs(n: number, seed: number, channels: 1 | 3, sizeOf: (i: number) => number): Promise<Buffer[]> {
+export async function noisePngs(
+  n: number,
+  seed: number,
+  channels: 1 | 3,
+  sizeOf: (i: number) => number,
+): Promise<Buffer[]> {
   const out: Buffer[] = [];
   let s = seed;
   for (let i = 0; i < n; i++) {
@@ -73,13 +89,21 @@ export async function noisePngs(n: number, seed: number, channels: 1 | 3, sizeOf
       s = (s * 1103515245 + 12345) & 0x7fffffff;
       px[j] = s % 256;
     }
-    out.push(await sharp(px, { raw: { width: size, height: size, channels } }).png().toBuffer());
+    out.push(
+      await sharp(px, { raw: { width: size, height: size, channels } })
+        .png()
+        .toBuffer(),
+    );
   }
   return out;
 }
 
 /** Rewrites the manifest.json of a stored model through `edit`. */
-export async function editManifest<T>(store: InMemoryArtifactStore, ref: ModelRef, edit: (manifest: T) => void): Promise<void> {
+export async function editManifest<T>(
+  store: InMemoryArtifactStore,
+  ref: ModelRef,
+  edit: (manifest: T) => void,
+): Promise<void> {
   const key = `${ref.prefix}manifest.json`;
   const manifest = JSON.parse(Buffer.from(await store.get(key)).toString()) as T;
   edit(manifest);
@@ -91,8 +115,14 @@ export async function editManifest<T>(store: InMemoryArtifactStore, ref: ModelRe
  * rounding. Passes of another batch composition may sum in another order (OpenBLAS blocks by the
  * batch's row count and picks its kernels by CPU), so scores are never compared bitwise.
  */
-export function expectSamePredictions(actual: readonly ImageClassification[], expected: readonly ImageClassification[], digits = 5): void {
-  expect(actual.map((p) => [p.label, ...p.top.map((t) => t.label)])).toEqual(expected.map((p) => [p.label, ...p.top.map((t) => t.label)]));
+export function expectSamePredictions(
+  actual: readonly ImageClassification[],
+  expected: readonly ImageClassification[],
+  digits = 5,
+): void {
+  expect(actual.map((p) => [p.label, ...p.top.map((t) => t.label)])).toEqual(
+    expected.map((p) => [p.label, ...p.top.map((t) => t.label)]),
+  );
   actual.forEach((p, i) => {
     expect(p.score).toBeCloseTo(expected[i].score, digits);
     p.top.forEach((t, k) => expect(t.score).toBeCloseTo(expected[i].top[k].score, digits));

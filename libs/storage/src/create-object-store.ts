@@ -12,7 +12,10 @@ import { S3ObjectStore } from './s3-object-store';
 export function createObjectStore(config: AppConfig): ObjectStore {
   if (config.S3_ENDPOINT !== undefined) {
     if (config.S3_ACCESS_KEY === undefined || config.S3_SECRET_KEY === undefined) {
-      throw new StorageError('STORAGE_CONFIG_INVALID', 'S3_ACCESS_KEY and S3_SECRET_KEY are required with S3_ENDPOINT');
+      throw new StorageError(
+        'STORAGE_CONFIG_INVALID',
+        'S3_ACCESS_KEY and S3_SECRET_KEY are required with S3_ENDPOINT',
+      );
     }
     return new S3ObjectStore({
       endpoint: config.S3_ENDPOINT,
@@ -23,9 +26,15 @@ export function createObjectStore(config: AppConfig): ObjectStore {
       ...(config.S3_PUBLIC_ENDPOINT ? { publicEndpoint: config.S3_PUBLIC_ENDPOINT } : {}),
     });
   }
-  if (config.STORAGE_DIR === undefined) throw new StorageError('STORAGE_CONFIG_INVALID', 'set S3_ENDPOINT (S3 driver) or STORAGE_DIR (filesystem driver)');
+  if (config.STORAGE_DIR === undefined)
+    throw new StorageError(
+      'STORAGE_CONFIG_INVALID',
+      'set S3_ENDPOINT (S3 driver) or STORAGE_DIR (filesystem driver)',
+    );
   return new FsObjectStore({
     directory: resolve(config.STORAGE_DIR),
-    ...(config.STORAGE_URL_SECRET ? { urls: { secret: config.STORAGE_URL_SECRET, baseUrl: apiPublicUrl(config) } } : {}),
+    ...(config.STORAGE_URL_SECRET
+      ? { urls: { secret: config.STORAGE_URL_SECRET, baseUrl: apiPublicUrl(config) } }
+      : {}),
   });
 }

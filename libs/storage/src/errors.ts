@@ -78,7 +78,12 @@ export function toStorageError(e: unknown, operation: string, key?: string): Sto
     );
   }
   if (code !== undefined && INVALID_PART_CODES.has(code)) {
-    return new StorageError('INVALID_PART', `a part of the multipart upload for "${key ?? ''}" is missing, too small or has another ETag`, details, { cause: e });
+    return new StorageError(
+      'INVALID_PART',
+      `a part of the multipart upload for "${key ?? ''}" is missing, too small or has another ETag`,
+      details,
+      { cause: e },
+    );
   }
   if (code === 'InvalidRange')
     return new StorageError('INVALID_RANGE', `range not satisfiable for "${key ?? ''}"`, details, {

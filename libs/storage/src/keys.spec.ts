@@ -32,10 +32,16 @@ describe('key layout', () => {
   it('lays out what an ingestion writes, previews, checkpoints and files below a stored prefix', () => {
     expect(keys.datasetIngestedPrefix('t1', 'd1', 'v1')).toBe('tenants/t1/datasets/d1/versions/v1/ingested/');
     expect(keys.datasetPreviewsPrefix('t1', 'd1', 'v1')).toBe('tenants/t1/datasets/d1/versions/v1/preview/');
-    expect(keys.datasetPreview('t1', 'd1', 'v1', 2, 7)).toBe('tenants/t1/datasets/d1/versions/v1/preview/2/7.png');
+    expect(keys.datasetPreview('t1', 'd1', 'v1', 2, 7)).toBe(
+      'tenants/t1/datasets/d1/versions/v1/preview/2/7.png',
+    );
     expect(keys.jobCheckpoint('t1', 'j1', 'head.0.ckpt')).toBe('tenants/t1/jobs/j1/checkpoints/head.0.ckpt');
-    expect(keys.within(keys.model('t1', 'm1'), 'download/model.zip')).toBe('tenants/t1/models/m1/download/model.zip');
-    expect(keys.within(keys.datasetIngestedPrefix('t1', 'd1', 'v1'), 'index.json')).toBe('tenants/t1/datasets/d1/versions/v1/ingested/index.json');
+    expect(keys.within(keys.model('t1', 'm1'), 'download/model.zip')).toBe(
+      'tenants/t1/models/m1/download/model.zip',
+    );
+    expect(keys.within(keys.datasetIngestedPrefix('t1', 'd1', 'v1'), 'index.json')).toBe(
+      'tenants/t1/datasets/d1/versions/v1/ingested/index.json',
+    );
   });
 
   it.each([-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])('refuses preview index %p', (n) => {
@@ -43,9 +49,12 @@ describe('key layout', () => {
     expect(codeOf(() => keys.datasetPreview('t1', 'd1', 'v1', 0, n))).toBe('INVALID_KEY');
   });
 
-  it.each(['', 'tenants/t1', 'other/x/', 'tenants/../x/', 'tenants/t1//x/', 'tenants/t1/./x/'])('refuses %j as a stored prefix', (prefix) => {
-    expect(codeOf(() => keys.within(prefix, 'a.json'))).toBe('INVALID_KEY');
-  });
+  it.each(['', 'tenants/t1', 'other/x/', 'tenants/../x/', 'tenants/t1//x/', 'tenants/t1/./x/'])(
+    'refuses %j as a stored prefix',
+    (prefix) => {
+      expect(codeOf(() => keys.within(prefix, 'a.json'))).toBe('INVALID_KEY');
+    },
+  );
 
   it('refuses a file that leaves its stored prefix', () => {
     expect(codeOf(() => keys.within('tenants/t1/models/m1/', '../m2/model.json'))).toBe('INVALID_KEY');

@@ -68,8 +68,15 @@ export const keys = {
   datasetPreviewsPrefix: (tenantId: string, datasetId: string, versionId: string): string =>
     keys.datasetVersion(tenantId, datasetId, versionId) + 'preview/',
   /** The `n`-th thumbnail (PNG) of class `classIndex`. */
-  datasetPreview: (tenantId: string, datasetId: string, versionId: string, classIndex: number, n: number): string =>
-    keys.datasetPreviewsPrefix(tenantId, datasetId, versionId) + join(String(index('class index', classIndex)), `${index('preview', n)}.png`),
+  datasetPreview: (
+    tenantId: string,
+    datasetId: string,
+    versionId: string,
+    classIndex: number,
+    n: number,
+  ): string =>
+    keys.datasetPreviewsPrefix(tenantId, datasetId, versionId) +
+    join(String(index('class index', classIndex)), `${index('preview', n)}.png`),
 
   job: (tenantId: string, jobId: string): string =>
     keys.tenant(tenantId) + join('jobs', assertId('job', jobId)) + '/',
@@ -100,7 +107,11 @@ export const keys = {
    * version's `shardPrefix`): the prefix must be a tenant's folder, the file a relative path.
    */
   within: (prefix: string, file: string): string => {
-    if (!prefix.endsWith('/') || tenantOfKey(prefix) === null || prefix.split('/').some((s, i, all) => (s === '' && i < all.length - 1) || s === '.' || s === '..')) {
+    if (
+      !prefix.endsWith('/') ||
+      tenantOfKey(prefix) === null ||
+      prefix.split('/').some((s, i, all) => (s === '' && i < all.length - 1) || s === '.' || s === '..')
+    ) {
       throw new StorageError('INVALID_KEY', `"${prefix}" is not a prefix of the key layout`, { prefix });
     }
     return prefix + assertRelativePath(file);
@@ -108,7 +119,8 @@ export const keys = {
 } as const;
 
 function index(kind: string, n: number): number {
-  if (!Number.isSafeInteger(n) || n < 0) throw new StorageError('INVALID_KEY', `${kind} ${n} is not a non-negative integer`, { kind });
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new StorageError('INVALID_KEY', `${kind} ${n} is not a non-negative integer`, { kind });
   return n;
 }
 

@@ -63,7 +63,11 @@ export interface ObjectStore {
   ping(): Promise<void>;
 
   /** Streams `stream` into `key`, never holding the object in memory. A failing source's error is rethrown as is and nothing is stored. */
-  putStream(key: string, stream: Readable | AsyncIterable<Uint8Array>, options?: PutOptions): Promise<PutResult>;
+  putStream(
+    key: string,
+    stream: Readable | AsyncIterable<Uint8Array>,
+    options?: PutOptions,
+  ): Promise<PutResult>;
   /** Stores a small in-memory object. */
   putBytes(key: string, bytes: Uint8Array, contentType?: string): Promise<PutResult>;
   /** The object's content as a stream. OBJECT_NOT_FOUND if absent. */
@@ -86,7 +90,13 @@ export interface ObjectStore {
   /** Starts a multipart upload whose parts clients PUT to presignedPartUrl(); returns the upload id. */
   createMultipartUpload(key: string, contentType?: string): Promise<string>;
   /** A PUT URL for one part (1..10000). The response's ETag header is what completeMultipartUpload needs. */
-  presignedPartUrl(key: string, uploadId: string, partNumber: number, expirySeconds: number, options?: PresignedPartOptions): Promise<string>;
+  presignedPartUrl(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    expirySeconds: number,
+    options?: PresignedPartOptions,
+  ): Promise<string>;
   /** Parts uploaded so far, by part number. UPLOAD_NOT_FOUND for an unknown upload or another key's. */
   listParts(key: string, uploadId: string): Promise<UploadedPartInfo[]>;
   /**
@@ -116,14 +126,20 @@ export function assertObjectKey(key: string): string {
 
 export function assertExpiry(expirySeconds: number): number {
   if (!Number.isInteger(expirySeconds) || expirySeconds < 1 || expirySeconds > MAX_PRESIGN_SECONDS) {
-    throw new StorageError('INVALID_ARGUMENT', `expiry must be an integer between 1 and ${MAX_PRESIGN_SECONDS} seconds`, { expirySeconds });
+    throw new StorageError(
+      'INVALID_ARGUMENT',
+      `expiry must be an integer between 1 and ${MAX_PRESIGN_SECONDS} seconds`,
+      { expirySeconds },
+    );
   }
   return expirySeconds;
 }
 
 export function assertPartNumber(partNumber: number): number {
   if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PARTS) {
-    throw new StorageError('INVALID_ARGUMENT', `part number must be an integer between 1 and ${MAX_PARTS}`, { partNumber });
+    throw new StorageError('INVALID_ARGUMENT', `part number must be an integer between 1 and ${MAX_PARTS}`, {
+      partNumber,
+    });
   }
   return partNumber;
 }
@@ -136,7 +152,11 @@ export function assertSize(key: string, size: number | undefined): void {
 
 export function assertRangeArgs(key: string, offset: number, length: number): void {
   if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 1) {
-    throw new StorageError('INVALID_ARGUMENT', 'offset must be >= 0 and length >= 1 (integers)', { key, offset, length });
+    throw new StorageError('INVALID_ARGUMENT', 'offset must be >= 0 and length >= 1 (integers)', {
+      key,
+      offset,
+      length,
+    });
   }
 }
 
@@ -144,7 +164,8 @@ export function assertRangeArgs(key: string, offset: number, length: number): vo
 export function normalizedMetadata(metadata: Record<string, string> | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(metadata ?? {})) {
-    if (!/^[A-Za-z0-9-]+$/.test(name)) throw new StorageError('INVALID_ARGUMENT', `metadata name "${name}" must be letters, digits and "-"`);
+    if (!/^[A-Za-z0-9-]+$/.test(name))
+      throw new StorageError('INVALID_ARGUMENT', `metadata name "${name}" must be letters, digits and "-"`);
     out[name.toLowerCase()] = value;
   }
   return out;
@@ -163,7 +184,11 @@ export function cleanEtag(etag: string | undefined | null): string {
 
 export function checkStreamSize(key: string, expected: number | undefined, actual: number): void {
   if (expected !== undefined && expected !== actual) {
-    throw new StorageError('INVALID_ARGUMENT', `stream for "${key}" had ${actual} bytes, expected ${expected}`, { key, expected, actual });
+    throw new StorageError(
+      'INVALID_ARGUMENT',
+      `stream for "${key}" had ${actual} bytes, expected ${expected}`,
+      { key, expected, actual },
+    );
   }
 }
 
@@ -171,7 +196,10 @@ export function checkStreamSize(key: string, expected: number | undefined, actua
  * Whole-object reads with sizes, in the shape libs/ml's ArtifactReader and libs/datasets' shard
  * sources expect: `size` lets a reader refuse an oversized object before downloading it.
  */
-export function objectBytesReader(store: ObjectStore): { get(key: string): Promise<Uint8Array>; size(key: string): Promise<number | null> } {
+export function objectBytesReader(store: ObjectStore): {
+  get(key: string): Promise<Uint8Array>;
+  size(key: string): Promise<number | null>;
+} {
   return {
     get: async (key) => new Uint8Array(await store.getBytes(key)),
     size: async (key) => (await store.stat(key))?.size ?? null,

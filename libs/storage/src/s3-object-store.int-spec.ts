@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { startTestS3, type TestS3 } from '../../../test/support/s3';
 import { Client } from 'minio';
-import { clientOptions, isStorageError, objectBytesReader, S3ObjectStore, StorageError, type StorageErrorCode } from './index';
+import {
+  clientOptions,
+  isStorageError,
+  objectBytesReader,
+  S3ObjectStore,
+  StorageError,
+  type StorageErrorCode,
+} from './index';
 
 const MiB = 1024 * 1024;
 

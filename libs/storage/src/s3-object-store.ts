@@ -22,15 +22,24 @@ import {
   type PutResult,
   type UploadedPartInfo,
 } from './object-store';
-import { clientOptions, DEFAULT_PART_SIZE, MIN_PART_SIZE, type ObjectStoreConfig } from './object-store-config';
+import {
+  clientOptions,
+  DEFAULT_PART_SIZE,
+  MIN_PART_SIZE,
+  type ObjectStoreConfig,
+} from './object-store-config';
 import { retryOnReset } from './retry';
 import { readAll, streamParts } from './stream-parts';
 
 const DELETE_BATCH = 1000;
 
-function headersFor(contentType: string | undefined, metadata: Record<string, string> | undefined): Record<string, string> {
+function headersFor(
+  contentType: string | undefined,
+  metadata: Record<string, string> | undefined,
+): Record<string, string> {
   const headers: Record<string, string> = { 'Content-Type': contentType ?? DEFAULT_CONTENT_TYPE };
-  for (const [name, value] of Object.entries(normalizedMetadata(metadata))) headers[`X-Amz-Meta-${name}`] = value;
+  for (const [name, value] of Object.entries(normalizedMetadata(metadata)))
+    headers[`X-Amz-Meta-${name}`] = value;
   return headers;
 }
 

@@ -3,7 +3,13 @@ import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { bodyFor } from './bodies';
 import { judge } from './oracle';
-import { operationsFromOpenApi, servingOperations, undocumentedApiOperations, type OpenApiDocument, type Operation } from './operations';
+import {
+  operationsFromOpenApi,
+  servingOperations,
+  undocumentedApiOperations,
+  type OpenApiDocument,
+  type Operation,
+} from './operations';
 import { authorization, encodeBytes, requestFor, resourceOf } from './requests';
 import { formatReport, fuzz, operationSeed } from './runner';
 import { send, type Outcome } from './send';
@@ -13,21 +19,51 @@ const DOC: OpenApiDocument = {
   paths: {
     '/v1/health/live': { get: {} },
     '/v1/things/{id}': {
-      get: { parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], security: [{ bearer: [] }] },
+      get: {
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        security: [{ bearer: [] }],
+      },
     },
     '/v1/things': {
-      post: { requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Thing' } } } }, security: [{ bearer: [] }] },
+      post: {
+        requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Thing' } } } },
+        security: [{ bearer: [] }],
+      },
     },
-    '/v1/admin/tenants': { get: { parameters: [{ name: 'limit', in: 'query', schema: { type: 'number' } }], security: [{ bearer: [] }] } },
+    '/v1/admin/tenants': {
+      get: {
+        parameters: [{ name: 'limit', in: 'query', schema: { type: 'number' } }],
+        security: [{ bearer: [] }],
+      },
+    },
   },
-  components: { schemas: { Thing: { type: 'object', properties: { name: { type: 'string' }, size: { type: 'number', minimum: 1, maximum: 10 } }, required: ['name'] } } },
+  components: {
+    schemas: {
+      Thing: {
+        type: 'object',
+        properties: { name: { type: 'string' }, size: { type: 'number', minimum: 1, maximum: 10 } },
+        required: ['name'],
+      },
+    },
+  },
 };
 
-const ctx = { ids: { things: ['11111111-1111-4111-8111-111111111111'] }, files: [Buffer.from('PK\u0003\u0004 not really a zip')] };
+const ctx = {
+  ids: { things: ['11111111-1111-4111-8111-111111111111'] },
+  files: [Buffer.from('PK\u0003\u0004 not really a zip')],
+};
 
 describe('fuzz values and requests', () => {
   it('writes JSON token by token: raw numbers, duplicate and __proto__ members, 5,000 levels without recursion', () => {
-    expect(writeJson({ obj: [['a', { num: '1e999' }], ['a', { num: '-0' }], ['__proto__', { arr: [null, true, '\u0000'] }]] })).toBe('{"a":1e999,"a":-0,"__proto__":[null,true,"\\u0000"]}');
+    expect(
+      writeJson({
+        obj: [
+          ['a', { num: '1e999' }],
+          ['a', { num: '-0' }],
+          ['__proto__', { arr: [null, true, '\u0000'] }],
+        ],
+      }),
+    ).toBe('{"a":1e999,"a":-0,"__proto__":[null,true,"\\u0000"]}');
     const deep = writeJson({ nest: 5_000, arrays: false });
     expect(deep.length).toBe(5_000 * 6 + 3);
     expect(() => JSON.parse(deep)).not.toThrow();
@@ -50,32 +86,62 @@ describe('fuzz values and requests', () => {
     ]);
     const post = ops.find((o) => o.method === 'POST')!;
     expect(post.body).toEqual({ types: ['application/json'], schema: DOC.components!.schemas!.Thing });
-    expect(ops.find((o) => o.path === '/v1/things/{id}')!.params).toEqual([{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }]);
+    expect(ops.find((o) => o.path === '/v1/things/{id}')!.params).toEqual([
+      { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+    ]);
   });
 
   it("lists the serving app's routes from its controllers, and its predict route", () => {
     const ops = servingOperations().map((o) => `${o.method} ${o.path} ${o.credential}`);
-    expect(ops).toEqual(expect.arrayContaining(['GET /v1/health/ready none', 'GET /v1/serving/stats operator', 'POST /v1/deployments/{id}/predict tenant']));
+    expect(ops).toEqual(
+      expect.arrayContaining([
+        'GET /v1/health/ready none',
+        'GET /v1/serving/stats operator',
+        'POST /v1/deployments/{id}/predict tenant',
+      ]),
+    );
   });
 
   it("adds the API controllers' routes the document leaves out (presigned object URLs, a wildcard key), and no documented one twice", () => {
-    const documented = operationsFromOpenApi({ paths: { '/v1/jobs/{id}': { get: { security: [] } }, '/v1/health/live': { get: {} } } });
+    const documented = operationsFromOpenApi({
+      paths: { '/v1/jobs/{id}': { get: { security: [] } }, '/v1/health/live': { get: {} } },
+    });
     const extra = undocumentedApiOperations(documented);
     const keys = extra.map((o) => `${o.method} ${o.path}`);
-    expect(keys).toEqual(expect.arrayContaining(['GET /v1/objects/{key}', 'PUT /v1/objects/{key}', 'POST /v1/jobs']));
+    expect(keys).toEqual(
+      expect.arrayContaining(['GET /v1/objects/{key}', 'PUT /v1/objects/{key}', 'POST /v1/jobs']),
+    );
     expect(keys).not.toContain('GET /v1/jobs/{p0}');
     expect(keys).not.toContain('GET /v1/health/live');
-    expect(extra.find((o) => o.path === '/v1/objects/{key}')!.params).toEqual([{ name: 'key', in: 'path', required: true, schema: { type: 'string' }, wildcard: true }]);
+    expect(extra.find((o) => o.path === '/v1/objects/{key}')!.params).toEqual([
+      { name: 'key', in: 'path', required: true, schema: { type: 'string' }, wildcard: true },
+    ]);
   });
 
   it('uses real ids by the segment before each parameter, and real query strings as sent and mutated', () => {
     expect(resourceOf('/v1/datasets/{id}/versions/{versionId}')).toBe('versions');
     expect(resourceOf('/v1/jobs/{id}/events')).toBe('jobs');
-    const op: Operation = { app: 'api', method: 'GET', path: '/v1/objects/{key}', params: [{ name: 'key', in: 'path', required: true, schema: {}, wildcard: true }], credential: 'none' };
-    const real = { ...ctx, ids: { objects: ['tenants/t/models/m.zip'] }, queries: { objects: ['expires=1&signature=abc'] } };
+    const op: Operation = {
+      app: 'api',
+      method: 'GET',
+      path: '/v1/objects/{key}',
+      params: [{ name: 'key', in: 'path', required: true, schema: {}, wildcard: true }],
+      credential: 'none',
+    };
+    const real = {
+      ...ctx,
+      ids: { objects: ['tenants/t/models/m.zip'] },
+      queries: { objects: ['expires=1&signature=abc'] },
+    };
     const targets = fc.sample(requestFor(op, real), { seed: 3, numRuns: 300 }).map((r) => r.target);
     expect(targets).toContain('/v1/objects/tenants/t/models/m.zip?expires=1&signature=abc');
-    expect(targets.some((t) => t.startsWith('/v1/objects/tenants/t/models/m.zip?') && t !== '/v1/objects/tenants/t/models/m.zip?expires=1&signature=abc')).toBe(true);
+    expect(
+      targets.some(
+        (t) =>
+          t.startsWith('/v1/objects/tenants/t/models/m.zip?') &&
+          t !== '/v1/objects/tenants/t/models/m.zip?expires=1&signature=abc',
+      ),
+    ).toBe(true);
     expect(targets.some((t) => !t.startsWith('/v1/objects/tenants/t/models/m.zip'))).toBe(true);
   });
 
@@ -86,7 +152,8 @@ describe('fuzz values and requests', () => {
         fc.property(requestFor(op, ctx), (r) => {
           expect(r.target).not.toMatch(/[^\u0021-\u00ff]/);
           expect(r.target.startsWith(op.path.split('{')[0])).toBe(true);
-          for (const [, v] of [...r.headers, ...(r.body?.headers ?? [])]) expect(v).not.toMatch(/[^\t\x20-\x7e\x80-\xff]/);
+          for (const [, v] of [...r.headers, ...(r.body?.headers ?? [])])
+            expect(v).not.toMatch(/[^\t\x20-\x7e\x80-\xff]/);
           const auth = authorization(r.auth, 'msk_valid');
           if (auth !== undefined) expect(auth).not.toMatch(/[^\t\x20-\x7e\x80-\xff]/);
         }),
@@ -96,22 +163,58 @@ describe('fuzz values and requests', () => {
   });
 
   it('keeps every body under 4 MB (the API refuses over 1 MiB; past that only the client pays)', () => {
-    const schema = { type: 'object', properties: { parts: { type: 'array', items: { type: 'object', properties: { etag: { type: 'string' } } } }, name: { type: 'string' } } };
+    const schema = {
+      type: 'object',
+      properties: {
+        parts: { type: 'array', items: { type: 'object', properties: { etag: { type: 'string' } } } },
+        name: { type: 'string' },
+      },
+    };
     for (const types of [['application/json'], ['multipart/form-data']]) {
-      const sizes = fc.sample(bodyFor(types, schema, ctx), { seed: 11, numRuns: 400 }).map((b) => b.bytes.length);
+      const sizes = fc
+        .sample(bodyFor(types, schema, ctx), { seed: 11, numRuns: 400 })
+        .map((b) => b.bytes.length);
       expect(Math.max(...sizes)).toBeLessThan(4 << 20);
     }
   });
 
   it('makes the hostile kinds of body it promises: broken multipart, bogus encodings, abandoned uploads', () => {
-    const kinds = new Set(fc.sample(bodyFor(['multipart/form-data'], { type: 'object', properties: { format: { type: 'string' }, file: { type: 'string', format: 'binary' } } }, ctx), { seed: 7, numRuns: 600 }).map((b) => b.kind.replace(/ at \d+$/, '')));
-    for (const k of ['multipart (ok)', 'multipart (cut)', 'multipart (unclosed)', 'multipart (no-boundary)', 'plain json labelled gzip', 'json with content-encoding bogus', 'malformed json']) expect(kinds).toContain(k);
+    const kinds = new Set(
+      fc
+        .sample(
+          bodyFor(
+            ['multipart/form-data'],
+            {
+              type: 'object',
+              properties: { format: { type: 'string' }, file: { type: 'string', format: 'binary' } },
+            },
+            ctx,
+          ),
+          { seed: 7, numRuns: 600 },
+        )
+        .map((b) => b.kind.replace(/ at \d+$/, '')),
+    );
+    for (const k of [
+      'multipart (ok)',
+      'multipart (cut)',
+      'multipart (unclosed)',
+      'multipart (no-boundary)',
+      'plain json labelled gzip',
+      'json with content-encoding bogus',
+      'malformed json',
+    ])
+      expect(kinds).toContain(k);
     expect([...kinds].some((k) => k.endsWith(', abandoned'))).toBe(true);
   });
 });
 
 describe('fuzz oracle', () => {
-  const outcome = (status: number | undefined, type: string, body: unknown, extra: Partial<Outcome> = {}): Outcome => ({
+  const outcome = (
+    status: number | undefined,
+    type: string,
+    body: unknown,
+    extra: Partial<Outcome> = {},
+  ): Outcome => ({
     status,
     headers: type ? { 'content-type': type } : {},
     body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
@@ -127,15 +230,27 @@ describe('fuzz oracle', () => {
   });
 
   it('names every failure: a 5xx (even 503), another content type, a missing code or requestId, no answer', () => {
-    expect(judge(outcome(500, 'application/problem+json', { code: 'INTERNAL', requestId: 'r' }))).toBe('answered 500 INTERNAL');
-    expect(judge(outcome(503, 'application/problem+json', { code: 'SERVICE_UNAVAILABLE', requestId: 'r' }))).toMatch(/^answered 503/);
-    expect(judge(outcome(400, 'text/html', '<html>'))).toBe('answered 400 as "text/html", not application/problem+json');
-    expect(judge(outcome(417, '', ''))).toBe('answered 417 as "no content-type", not application/problem+json');
+    expect(judge(outcome(500, 'application/problem+json', { code: 'INTERNAL', requestId: 'r' }))).toBe(
+      'answered 500 INTERNAL',
+    );
+    expect(
+      judge(outcome(503, 'application/problem+json', { code: 'SERVICE_UNAVAILABLE', requestId: 'r' })),
+    ).toMatch(/^answered 503/);
+    expect(judge(outcome(400, 'text/html', '<html>'))).toBe(
+      'answered 400 as "text/html", not application/problem+json',
+    );
+    expect(judge(outcome(417, '', ''))).toBe(
+      'answered 417 as "no content-type", not application/problem+json',
+    );
     expect(judge(outcome(400, 'application/problem+json', { requestId: 'r' }))).toMatch(/without a code/);
-    expect(judge(outcome(400, 'application/problem+json', { code: 'BAD_REQUEST' }))).toMatch(/without a requestId/);
+    expect(judge(outcome(400, 'application/problem+json', { code: 'BAD_REQUEST' }))).toMatch(
+      /without a requestId/,
+    );
     expect(judge(outcome(undefined, '', '', { error: 'socket hang up' }))).toBe('no answer: socket hang up');
     const echo = { ...problem, detail: 'x'.repeat(70_000) };
-    expect(judge(outcome(400, 'application/problem+json', echo))).toMatch(/^answered 400 with a problem of 70\d{3} bytes \(over 65536/);
+    expect(judge(outcome(400, 'application/problem+json', echo))).toMatch(
+      /^answered 400 with a problem of 70\d{3} bytes \(over 65536/,
+    );
   });
 });
 
@@ -173,7 +288,11 @@ describe('fuzz runner against a server with planted bugs', () => {
     });
     // Node answers an unknown Expect (417) and what its parser refuses (431, 400) with bare answers unless told otherwise.
     server.on('checkExpectation', (req, res) => server.emit('request', req, res));
-    server.on('clientError', (_e, socket) => socket.end('HTTP/1.1 400 Bad Request\r\ncontent-type: application/problem+json\r\nconnection: close\r\n\r\n{"code":"BAD_REQUEST","requestId":"x"}'));
+    server.on('clientError', (_e, socket) =>
+      socket.end(
+        'HTTP/1.1 400 Bad Request\r\ncontent-type: application/problem+json\r\nconnection: close\r\n\r\n{"code":"BAD_REQUEST","requestId":"x"}',
+      ),
+    );
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
@@ -182,10 +301,28 @@ describe('fuzz runner against a server with planted bugs', () => {
     await new Promise((r) => server.close(r));
   });
 
-  const base = { ctx, baseUrl: () => url, token: () => 'msk_test', seed: 42, deadProcess: () => (dead ? 'api' : undefined) };
+  const base = {
+    ctx,
+    baseUrl: () => url,
+    token: () => 'msk_test',
+    seed: 42,
+    deadProcess: () => (dead ? 'api' : undefined),
+  };
 
   it('reads an answer the server sent before closing on a body it did not read (an HTTP client only reports EPIPE)', async () => {
-    const req = { op: 'POST /early', app: 'api' as const, method: 'POST', target: '/early', headers: [], auth: { kind: 'none' as const }, body: { kind: 'big', headers: [['content-type', 'application/octet-stream']] as [string, string][], bytes: Buffer.alloc(8 << 20, 1) } };
+    const req = {
+      op: 'POST /early',
+      app: 'api' as const,
+      method: 'POST',
+      target: '/early',
+      headers: [],
+      auth: { kind: 'none' as const },
+      body: {
+        kind: 'big',
+        headers: [['content-type', 'application/octet-stream']] as [string, string][],
+        bytes: Buffer.alloc(8 << 20, 1),
+      },
+    };
     const out = await send(url, req, undefined);
     expect(out.status).toBe(401);
     expect(JSON.parse(out.body.toString())).toEqual({ code: 'UNAUTHENTICATED', requestId: 'e' });
@@ -193,7 +330,18 @@ describe('fuzz runner against a server with planted bugs', () => {
   });
 
   it('reads a chunked error answer to its end', async () => {
-    const out = await send(url, { op: 'GET /chunked', app: 'api', method: 'GET', target: '/chunked', headers: [], auth: { kind: 'none' } }, undefined);
+    const out = await send(
+      url,
+      {
+        op: 'GET /chunked',
+        app: 'api',
+        method: 'GET',
+        target: '/chunked',
+        headers: [],
+        auth: { kind: 'none' },
+      },
+      undefined,
+    );
     expect(out).toMatchObject({ status: 404, bodyBytes: 36 });
     expect(judge(out)).toBeUndefined();
   });
@@ -219,13 +367,27 @@ describe('fuzz runner against a server with planted bugs', () => {
   it('replays the same failure from the seed and path it reports', async () => {
     const op = operationsFromOpenApi(DOC).find((o) => o.path === '/v1/things/{id}')!;
     const first = await fuzz({ ...base, ops: [op], runs: 200 });
-    const replay = await fuzz({ ...base, ops: [op], runs: 200, only: 'GET /v1/things', replayPath: first.failures[0].path });
+    const replay = await fuzz({
+      ...base,
+      ops: [op],
+      runs: 200,
+      only: 'GET /v1/things',
+      replayPath: first.failures[0].path,
+    });
     expect(replay.failures.map((f) => f.request.target)).toEqual([first.failures[0].request.target]);
   });
 
   it('stops at a process that exits and names the requests just before', async () => {
-    const op: Operation = { ...operationsFromOpenApi(DOC).find((o) => o.path === '/v1/admin/tenants')!, params: [{ name: 'boom', in: 'query', required: true, schema: { type: 'string' } }] };
-    const report = await fuzz({ ...base, ops: [op, ...operationsFromOpenApi(DOC)], runs: 50, processOutput: (name) => `${name}: TypeError: boom` });
+    const op: Operation = {
+      ...operationsFromOpenApi(DOC).find((o) => o.path === '/v1/admin/tenants')!,
+      params: [{ name: 'boom', in: 'query', required: true, schema: { type: 'string' } }],
+    };
+    const report = await fuzz({
+      ...base,
+      ops: [op, ...operationsFromOpenApi(DOC)],
+      runs: 50,
+      processOutput: (name) => `${name}: TypeError: boom`,
+    });
     expect(report.failures).toHaveLength(1);
     expect(report.failures[0].problem).toBe('api exited');
     expect(report.failures[0].crash?.lastRequests.at(-1)?.target).toContain('boom');

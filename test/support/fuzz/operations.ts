@@ -66,7 +66,10 @@ export function derefSchema(schema: unknown, doc: OpenApiDocument, depth = 0): J
     return derefSchema(doc.components?.schemas?.[name], doc, depth + 1);
   }
   const out: JsonSchema = { ...(schema as JsonSchema) };
-  if (out.properties) out.properties = Object.fromEntries(Object.entries(out.properties).map(([k, v]) => [k, derefSchema(v, doc, depth + 1)]));
+  if (out.properties)
+    out.properties = Object.fromEntries(
+      Object.entries(out.properties).map(([k, v]) => [k, derefSchema(v, doc, depth + 1)]),
+    );
   if (out.items) out.items = derefSchema(out.items, doc, depth + 1);
   return out;
 }
@@ -84,10 +87,24 @@ export function operationsFromOpenApi(doc: OpenApiDocument): Operation[] {
       if (!HTTP_METHODS.has(method)) continue;
       const params: Param[] = (op.parameters ?? [])
         .filter((p) => p.in === 'path' || p.in === 'query' || p.in === 'header')
-        .map((p) => ({ name: p.name, in: p.in as Param['in'], required: p.required ?? p.in === 'path', schema: derefSchema(p.schema ?? {}, doc) }));
+        .map((p) => ({
+          name: p.name,
+          in: p.in as Param['in'],
+          required: p.required ?? p.in === 'path',
+          schema: derefSchema(p.schema ?? {}, doc),
+        }));
       const content = op.requestBody?.content;
-      const body = content ? { types: Object.keys(content), schema: derefSchema(Object.values(content)[0]?.schema ?? {}, doc) } : undefined;
-      ops.push({ app: 'api', method: method.toUpperCase(), path, params, body, credential: credentialOf(path, op) });
+      const body = content
+        ? { types: Object.keys(content), schema: derefSchema(Object.values(content)[0]?.schema ?? {}, doc) }
+        : undefined;
+      ops.push({
+        app: 'api',
+        method: method.toUpperCase(),
+        path,
+        params,
+        body,
+        credential: credentialOf(path, op),
+      });
     }
   }
   return ops;
@@ -99,7 +116,13 @@ function templateOf(path: string): { path: string; params: Param[] } {
   const params: Param[] = [];
   const out = path.replace(/:param|\*(\w+)/g, (_m, wildcard?: string) => {
     const name = wildcard ?? `p${n++}`;
-    params.push({ name, in: 'path', required: true, schema: { type: 'string' }, ...(wildcard ? { wildcard: true } : {}) });
+    params.push({
+      name,
+      in: 'path',
+      required: true,
+      schema: { type: 'string' },
+      ...(wildcard ? { wildcard: true } : {}),
+    });
     return `{${name}}`;
   });
   return { path: out, params };
@@ -116,7 +139,14 @@ export function undocumentedApiOperations(documented: Operation[]): Operation[] 
   return nestRoutes('api')
     .map((r) => ({ method: r.method, ...templateOf(r.path) }))
     .filter((r) => !documented.some((d) => d.method === r.method && sameRoute(d.path, r.path)))
-    .map((r) => ({ app: 'api', method: r.method, path: r.path, params: r.params, credential: 'none', ...(r.method === 'PUT' ? { body: { types: ['application/octet-stream'], schema: {} } } : {}) }));
+    .map((r) => ({
+      app: 'api',
+      method: r.method,
+      path: r.path,
+      params: r.params,
+      credential: 'none',
+      ...(r.method === 'PUT' ? { body: { types: ['application/octet-stream'], schema: {} } } : {}),
+    }));
 }
 
 /** The serving app's predict route (answered by PredictHandler before Nest's router; see predict-route.ts). */
@@ -138,10 +168,17 @@ const PREDICT_BODY: Operation['body'] = {
 
 /** The serving app's operations: every route its controllers declare, and the predict route. */
 export function servingOperations(): Operation[] {
-  if (predictRouteId('POST', PREDICT_TEMPLATE.replace('{id}', 'x')) !== 'x') throw new Error('serving predict route moved: update PREDICT_TEMPLATE');
+  if (predictRouteId('POST', PREDICT_TEMPLATE.replace('{id}', 'x')) !== 'x')
+    throw new Error('serving predict route moved: update PREDICT_TEMPLATE');
   const routes: Operation[] = nestRoutes('serving').map((r) => {
     const { path, params } = templateOf(r.path);
-    return { app: 'serving', method: r.method, path, params, credential: path.includes('/health/') ? 'none' : 'operator' };
+    return {
+      app: 'serving',
+      method: r.method,
+      path,
+      params,
+      credential: path.includes('/health/') ? 'none' : 'operator',
+    };
   });
   routes.push({
     app: 'serving',

@@ -14,18 +14,24 @@ export function judge(o: Outcome): string | undefined {
   if (o.status >= 500) return `answered ${o.status}${problemCode(o)}`;
   if (o.status < 400) return undefined;
   const type = String(o.headers['content-type'] ?? '');
-  if (!/^application\/problem\+json\b/i.test(type)) return `answered ${o.status} as ${JSON.stringify(type || 'no content-type')}, not application/problem+json`;
+  if (!/^application\/problem\+json\b/i.test(type))
+    return `answered ${o.status} as ${JSON.stringify(type || 'no content-type')}, not application/problem+json`;
   const bytes = o.bodyBytes ?? o.body.length;
-  if (bytes > MAX_PROBLEM_BYTES) return `answered ${o.status} with a problem of ${bytes} bytes (over ${MAX_PROBLEM_BYTES}: the input echoed back)`;
+  if (bytes > MAX_PROBLEM_BYTES)
+    return `answered ${o.status} with a problem of ${bytes} bytes (over ${MAX_PROBLEM_BYTES}: the input echoed back)`;
   let body: unknown;
   try {
     body = JSON.parse(o.body.toString('utf8'));
   } catch {
     return `answered ${o.status} with a problem+json body that is not JSON`;
   }
-  const { code, requestId } = (typeof body === 'object' && body !== null ? body : {}) as { code?: unknown; requestId?: unknown };
+  const { code, requestId } = (typeof body === 'object' && body !== null ? body : {}) as {
+    code?: unknown;
+    requestId?: unknown;
+  };
   if (typeof code !== 'string' || !code) return `answered ${o.status} with a problem without a code`;
-  if (typeof requestId !== 'string' || !requestId) return `answered ${o.status} (${code}) with a problem without a requestId`;
+  if (typeof requestId !== 'string' || !requestId)
+    return `answered ${o.status} (${code}) with a problem without a requestId`;
   return undefined;
 }
 

@@ -114,12 +114,24 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzReport> {
       }
     });
     const seed = operationSeed(o.seed, key);
-    const details = await fc.check(property, { seed, numRuns: o.runs, ...(o.replayPath ? { path: o.replayPath, endOnFailure: true } : {}) });
+    const details = await fc.check(property, {
+      seed,
+      numRuns: o.runs,
+      ...(o.replayPath ? { path: o.replayPath, endOnFailure: true } : {}),
+    });
     report.requests += requests;
     report.operations.push({ op: key, requests, ms: Date.now() - opStarted });
-    o.log?.(`${key}: ${requests} requests in ${Date.now() - opStarted} ms${details.failed ? ' - FAILED' : ''}`);
+    o.log?.(
+      `${key}: ${requests} requests in ${Date.now() - opStarted} ms${details.failed ? ' - FAILED' : ''}`,
+    );
     if (crash) {
-      report.failures.push({ op: key, seed, problem: `${crash.process} exited`, request: crash.lastRequests[crash.lastRequests.length - 1], crash });
+      report.failures.push({
+        op: key,
+        seed,
+        problem: `${crash.process} exited`,
+        request: crash.lastRequests[crash.lastRequests.length - 1],
+        crash,
+      });
       break;
     }
     if (details.failed && details.counterexample) {
@@ -157,15 +169,20 @@ export function formatRequest(r: FuzzRequest): string {
       lines.push(`  authorization: ${shown(r.auth.value, 200)}`);
       break;
     case 'mangled':
-      lines.push(`  authorization: <the valid credential, ${r.auth.how}> (extra ${shown(r.auth.extra, 100)})`);
+      lines.push(
+        `  authorization: <the valid credential, ${r.auth.how}> (extra ${shown(r.auth.extra, 100)})`,
+      );
       break;
   }
   for (const [k, v] of [...(r.body?.headers ?? []), ...r.headers]) lines.push(`  ${k}: ${shown(v, 200)}`);
   if (r.body) {
     const b = r.body.bytes;
     const utf8 = isUtf8(b);
-    const abandoned = r.body.abortAfter !== undefined ? `, connection dropped after ${r.body.abortAfter} bytes` : '';
-    lines.push(`  body: ${r.body.kind}, ${b.length} bytes${abandoned}${utf8 ? '' : ', not UTF-8 (shown as latin1)'}`);
+    const abandoned =
+      r.body.abortAfter !== undefined ? `, connection dropped after ${r.body.abortAfter} bytes` : '';
+    lines.push(
+      `  body: ${r.body.kind}, ${b.length} bytes${abandoned}${utf8 ? '' : ', not UTF-8 (shown as latin1)'}`,
+    );
     lines.push(`    ${shown(b.toString(utf8 ? 'utf8' : 'latin1'), 1_200)}`);
     if (r.body.plain !== undefined) lines.push(`    decoded: ${shown(r.body.plain, 1_200)}`);
   }
@@ -177,10 +194,20 @@ export function formatFailure(f: FuzzFailure, runSeed: number): string {
   const replay = `  replay: FUZZ_SEED=${runSeed} FUZZ_ONLY=${JSON.stringify(f.op)}${f.path ? ` FUZZ_PATH=${f.path}` : ''} (operation seed ${f.seed})`;
   if (f.crash) {
     const output = f.crash.output ? [`  the end of its output:`, f.crash.output.replace(/^/gm, '    ')] : [];
-    return [head, `  last requests before ${f.crash.process} was seen gone (newest last):`, ...f.crash.lastRequests.map((r) => formatRequest(r).replace(/^/gm, '    ')), ...output].join('\n');
+    return [
+      head,
+      `  last requests before ${f.crash.process} was seen gone (newest last):`,
+      ...f.crash.lastRequests.map((r) => formatRequest(r).replace(/^/gm, '    ')),
+      ...output,
+    ].join('\n');
   }
-  const answer = f.outcome?.status !== undefined ? `  answer: ${f.outcome.status} ${String(f.outcome.headers['content-type'] ?? '')} ${shown(f.outcome.body.toString('utf8'), 600)}` : '';
-  return [head, replay, '  shrunk request:', formatRequest(f.request).replace(/^/gm, '    '), answer].filter(Boolean).join('\n');
+  const answer =
+    f.outcome?.status !== undefined
+      ? `  answer: ${f.outcome.status} ${String(f.outcome.headers['content-type'] ?? '')} ${shown(f.outcome.body.toString('utf8'), 600)}`
+      : '';
+  return [head, replay, '  shrunk request:', formatRequest(f.request).replace(/^/gm, '    '), answer]
+    .filter(Boolean)
+    .join('\n');
 }
 
 export function formatReport(r: FuzzReport): string {

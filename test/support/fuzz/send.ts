@@ -25,7 +25,11 @@ export interface Outcome {
 export const MAX_ERROR_BODY = 1 << 20;
 
 /** The request's head and body as bytes (header values are latin1, as HTTP/1.1 carries them). */
-export function requestBytes(host: string, req: FuzzRequest, token: string | undefined): { head: Buffer; body?: Buffer } {
+export function requestBytes(
+  host: string,
+  req: FuzzRequest,
+  token: string | undefined,
+): { head: Buffer; body?: Buffer } {
   // Keep-alive, as clients send by default: with `Connection: close` Node closes right after an answer
   // it gave before reading the body, and the body still arriving turns into a reset that can discard
   // the answer on the client's side. The client closes the connection once it has the answer.
@@ -94,7 +98,12 @@ function parseBody(data: Buffer, head: Head, closed: boolean): Buffer | undefine
   return closed ? rest : undefined;
 }
 
-export function send(baseUrl: string, req: FuzzRequest, token: string | undefined, timeoutMs = 20_000): Promise<Outcome> {
+export function send(
+  baseUrl: string,
+  req: FuzzRequest,
+  token: string | undefined,
+  timeoutMs = 20_000,
+): Promise<Outcome> {
   const base = new URL(baseUrl);
   const started = Date.now();
   const { head, body } = requestBytes(base.host, req, token);
@@ -112,7 +121,17 @@ export function send(baseUrl: string, req: FuzzRequest, token: string | undefine
       if (!parsed) {
         if (!closed) return;
         settled = true;
-        resolve({ headers: {}, body: Buffer.alloc(0), error: error ?? (data.length ? `unparseable answer ${JSON.stringify(data.subarray(0, 80).toString('latin1'))}` : 'connection closed without an answer'), abandoned, ms: Date.now() - started });
+        resolve({
+          headers: {},
+          body: Buffer.alloc(0),
+          error:
+            error ??
+            (data.length
+              ? `unparseable answer ${JSON.stringify(data.subarray(0, 80).toString('latin1'))}`
+              : 'connection closed without an answer'),
+          abandoned,
+          ms: Date.now() - started,
+        });
         return;
       }
       // Successes are not read further (an event stream never ends); errors to the end of their body.
@@ -120,7 +139,13 @@ export function send(baseUrl: string, req: FuzzRequest, token: string | undefine
       if (answerBody === undefined) return;
       settled = true;
       socket.destroy();
-      resolve({ status: parsed.status, headers: parsed.headers, body: answerBody.subarray(0, MAX_ERROR_BODY), bodyBytes: answerBody.length, ms: Date.now() - started });
+      resolve({
+        status: parsed.status,
+        headers: parsed.headers,
+        body: answerBody.subarray(0, MAX_ERROR_BODY),
+        bodyBytes: answerBody.length,
+        ms: Date.now() - started,
+      });
     };
     socket.setTimeout(timeoutMs, () => {
       error = `no answer within ${timeoutMs} ms`;

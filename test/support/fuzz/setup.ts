@@ -10,7 +10,14 @@ import { mnistPng, mnistZip } from '../archives';
 import { storeModel, tinyDigitModel } from '../models';
 import { call, waitFor, type Platform } from '../platform';
 import type { FuzzContext } from './bodies';
-import { operationsFromOpenApi, servingOperations, undocumentedApiOperations, type Credential, type OpenApiDocument, type Operation } from './operations';
+import {
+  operationsFromOpenApi,
+  servingOperations,
+  undocumentedApiOperations,
+  type Credential,
+  type OpenApiDocument,
+  type Operation,
+} from './operations';
 import type { FuzzOptions } from './runner';
 
 export interface FuzzWorld {
@@ -26,9 +33,15 @@ export interface FuzzWorld {
 /** The default seed of the CI run (override with FUZZ_SEED to explore or to replay). */
 export const DEFAULT_FUZZ_SEED = 20261206;
 
-async function created(p: Platform, token: string, path: string, body: unknown): Promise<{ [k: string]: unknown }> {
+async function created(
+  p: Platform,
+  token: string,
+  path: string,
+  body: unknown,
+): Promise<{ [k: string]: unknown }> {
   const r = await call(p.apiUrl, 'POST', path, { token, body });
-  if (r.status >= 300) throw new Error(`fuzz setup: POST ${path} answered ${r.status}: ${JSON.stringify(r.body)}`);
+  if (r.status >= 300)
+    throw new Error(`fuzz setup: POST ${path} answered ${r.status}: ${JSON.stringify(r.body)}`);
   return r.body as { [k: string]: unknown };
 }
 
@@ -39,20 +52,39 @@ export async function fuzzWorld(p: Platform): Promise<FuzzWorld> {
 
   const zip = await mnistZip(3, 3);
   const png = await mnistPng(7, 0);
-  const dataset = (await created(p, key, '/v1/datasets', { name: 'fuzz', task: 'image-classification' })).id as string;
+  const dataset = (await created(p, key, '/v1/datasets', { name: 'fuzz', task: 'image-classification' }))
+    .id as string;
   const form = new FormData();
   form.append('file', new Blob([zip], { type: 'application/zip' }), 'digits.zip');
-  const up = await fetch(`${p.apiUrl}/v1/datasets/${dataset}/versions`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: form });
+  const up = await fetch(`${p.apiUrl}/v1/datasets/${dataset}/versions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}` },
+    body: form,
+  });
   const version = ((await up.json()) as { version: { id: string } }).version.id;
-  await waitFor('fuzz dataset ready', async () => (await call(p.apiUrl, 'GET', `/v1/datasets/${dataset}/versions/${version}`, { token: key })).body.status === 'READY', 120_000, 300);
+  await waitFor(
+    'fuzz dataset ready',
+    async () =>
+      (await call(p.apiUrl, 'GET', `/v1/datasets/${dataset}/versions/${version}`, { token: key })).body
+        .status === 'READY',
+    120_000,
+    300,
+  );
 
   const job = (await created(p, key, '/v1/jobs', { task: 'noop' })).id as string;
   const model = (await storeModel(p, tenantId, tinyDigitModel(1), [...'0123456789'])).id;
-  const deployment = (await created(p, key, '/v1/deployments', { modelId: model, name: 'fuzz' })).id as string;
-  const started = await created(p, key, `/v1/datasets/${dataset}/uploads`, { fileName: 'big.zip', sizeBytes: 20_000_000 });
+  const deployment = (await created(p, key, '/v1/deployments', { modelId: model, name: 'fuzz' }))
+    .id as string;
+  const started = await created(p, key, `/v1/datasets/${dataset}/uploads`, {
+    fileName: 'big.zip',
+    sizeBytes: 20_000_000,
+  });
   const upload = started.uploadId as string;
   // Presigned URLs (the filesystem store's, served by the API): a part upload's PUT and a model download's GET.
-  const signed = [(started.parts as { url: string }[])[0].url, (await created(p, key, `/v1/models/${model}/download`, {})).url as string].map((u) => new URL(u));
+  const signed = [
+    (started.parts as { url: string }[])[0].url,
+    (await created(p, key, `/v1/models/${model}/download`, {})).url as string,
+  ].map((u) => new URL(u));
   const spareKey = (await created(p, key, '/v1/api-keys', { name: 'spare', scopes: ['READ'] })).id as string;
 
   const doc = await call(p.apiUrl, 'GET', '/docs/openapi.json');
@@ -60,12 +92,17 @@ export async function fuzzWorld(p: Platform): Promise<FuzzWorld> {
   const documented = operationsFromOpenApi(doc.body as OpenApiDocument);
   const ops = [...documented, ...undocumentedApiOperations(documented), ...servingOperations()];
 
-  const tokens: Record<Credential, string | undefined> = { tenant: key, operator: p.adminToken, none: undefined };
-  const processes = () => [
-    ['api', p.api],
-    ['serving', p.serving],
-    ...p.workers.map((w, i) => [`worker ${i}`, w] as const),
-  ] as const;
+  const tokens: Record<Credential, string | undefined> = {
+    tenant: key,
+    operator: p.adminToken,
+    none: undefined,
+  };
+  const processes = () =>
+    [
+      ['api', p.api],
+      ['serving', p.serving],
+      ...p.workers.map((w, i) => [`worker ${i}`, w] as const),
+    ] as const;
   return {
     ops,
     tenantKey: key,
@@ -85,8 +122,12 @@ export async function fuzzWorld(p: Platform): Promise<FuzzWorld> {
     },
     baseUrl: (app) => (app === 'api' ? p.apiUrl : p.servingUrl),
     token: (c) => tokens[c],
-    deadProcess: () => processes().find(([, m]) => m.child.exitCode !== null || m.child.signalCode !== null)?.[0],
-    processOutput: (name) => processes().find(([n]) => n === name)?.[1].output() ?? '',
+    deadProcess: () =>
+      processes().find(([, m]) => m.child.exitCode !== null || m.child.signalCode !== null)?.[0],
+    processOutput: (name) =>
+      processes()
+        .find(([n]) => n === name)?.[1]
+        .output() ?? '',
   };
 }
 

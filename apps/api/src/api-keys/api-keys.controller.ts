@@ -21,7 +21,10 @@ export class ApiKeysController {
   @HttpCode(201)
   @ApiOperation({ summary: 'Create an API key; the secret is returned only in this response' })
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
-  async create(@CurrentTenant() p: TenantPrincipal, @Body() body: CreateApiKeyDto): Promise<CreatedApiKeyDto> {
+  async create(
+    @CurrentTenant() p: TenantPrincipal,
+    @Body() body: CreateApiKeyDto,
+  ): Promise<CreatedApiKeyDto> {
     const g = generateApiKey();
     const row = await withTenant(this.db, p.tenantId, (tx) =>
       tx.apiKey.create({
@@ -43,7 +46,9 @@ export class ApiKeysController {
   @ApiOperation({ summary: "List this tenant's API keys (never the secrets)" })
   @ApiOkResponse({ type: ApiKeyDto, isArray: true })
   async list(@CurrentTenant() p: TenantPrincipal): Promise<ApiKeyDto[]> {
-    const rows = await withTenant(this.db, p.tenantId, (tx) => tx.apiKey.findMany({ orderBy: { createdAt: 'desc' } }));
+    const rows = await withTenant(this.db, p.tenantId, (tx) =>
+      tx.apiKey.findMany({ orderBy: { createdAt: 'desc' } }),
+    );
     return rows.map(ApiKeyDto.from);
   }
 

@@ -4,7 +4,14 @@ import type { Request } from 'express';
 import type { AppConfig } from '@modelsmith/config';
 import { APP_CONFIG } from '@modelsmith/config/nest';
 import { scopeSatisfies, type Scope } from '@modelsmith/contracts';
-import { bearerToken, forbiddenScope, ProblemError, tokensEqual, unauthenticated, type AuthenticatedRequest } from '@modelsmith/http';
+import {
+  bearerToken,
+  forbiddenScope,
+  ProblemError,
+  tokensEqual,
+  unauthenticated,
+  type AuthenticatedRequest,
+} from '@modelsmith/http';
 import { ApiKeyAuthService } from '@modelsmith/http/nest';
 import { OPERATOR_ROUTE, PUBLIC_ROUTE, REQUIRED_SCOPE } from './decorators';
 
@@ -28,7 +35,12 @@ export class AuthGuard implements CanActivate {
     const isOperator = this.config.ADMIN_TOKEN !== undefined && tokensEqual(token, this.config.ADMIN_TOKEN);
     if (operatorRoute) {
       if (!isOperator) {
-        throw new ProblemError({ status: 403, code: 'FORBIDDEN', title: 'Operator only', detail: 'this route needs the operator ADMIN_TOKEN' });
+        throw new ProblemError({
+          status: 403,
+          code: 'FORBIDDEN',
+          title: 'Operator only',
+          detail: 'this route needs the operator ADMIN_TOKEN',
+        });
       }
       req.principal = { kind: 'operator' };
       return true;

@@ -16,7 +16,8 @@ export function IsDateInRange(options?: ValidationOptions): PropertyDecorator {
           const d = asDate(value);
           return d !== undefined && isDateInRange(d);
         },
-        defaultMessage: (args) => `${args?.property ?? 'value'} must be a date from ${DATE_MIN.toISOString()} to ${DATE_MAX.toISOString()}`,
+        defaultMessage: (args) =>
+          `${args?.property ?? 'value'} must be a date from ${DATE_MIN.toISOString()} to ${DATE_MAX.toISOString()}`,
       },
     },
     options,

@@ -27,19 +27,29 @@ function cut(text: string, max: number): string {
  * otherwise get back a problem larger than itself (each name twice, in `detail` and `errors`).
  */
 export function validationFailed(fields: FieldError[]): ProblemError {
-  const listed = fields.slice(0, MAX_LISTED_FIELDS).map((f) => ({ field: cut(f.field, MAX_FIELD_CHARS), messages: f.messages.slice(0, 5).map((m) => cut(m, MAX_MESSAGE_CHARS)) }));
+  const listed = fields
+    .slice(0, MAX_LISTED_FIELDS)
+    .map((f) => ({
+      field: cut(f.field, MAX_FIELD_CHARS),
+      messages: f.messages.slice(0, 5).map((m) => cut(m, MAX_MESSAGE_CHARS)),
+    }));
   const more = fields.length - listed.length;
   return new ProblemError({
     status: 400,
     code: 'VALIDATION_FAILED',
     title: 'Request validation failed',
-    detail: listed.map((f) => `${f.field}: ${f.messages.join(', ')}`).join('; ') + (more > 0 ? `; and ${more} more field(s)` : ''),
+    detail:
+      listed.map((f) => `${f.field}: ${f.messages.join(', ')}`).join('; ') +
+      (more > 0 ? `; and ${more} more field(s)` : ''),
     extensions: { errors: listed, ...(more > 0 ? { moreErrors: more } : {}) },
   });
 }
 
 /** Path parameters that name a row: `:id`, `:versionId`, `:uploadId`. Every id the platform issues is a UUID. */
-const isIdParam = (metadata: ArgumentMetadata) => metadata.type === 'param' && typeof metadata.data === 'string' && (metadata.data === 'id' || metadata.data.endsWith('Id'));
+const isIdParam = (metadata: ArgumentMetadata) =>
+  metadata.type === 'param' &&
+  typeof metadata.data === 'string' &&
+  (metadata.data === 'id' || metadata.data.endsWith('Id'));
 
 /**
  * The API's one validation layer, applied to every body, query and path parameter:
@@ -65,11 +75,21 @@ export class PlatformValidationPipe extends ValidationPipe {
     if (metadata.type === 'custom') return value;
     const root = typeof metadata.data === 'string' ? metadata.data : '';
     if (isIdParam(metadata)) {
-      if (!isUuid(value)) throw new ProblemError({ status: 404, code: 'NOT_FOUND', title: 'Not found', detail: `no resource has this ${root} (ids are UUIDs)` });
+      if (!isUuid(value))
+        throw new ProblemError({
+          status: 404,
+          code: 'NOT_FOUND',
+          title: 'Not found',
+          detail: `no resource has this ${root} (ids are UUIDs)`,
+        });
       return value;
     }
     // Unsafe strings first: a NUL must never reach a validator or transformer that echoes or stores it.
-    const unsafe = findUnsafeStrings(value, root, (path, key) => path === key && isFreeText(metadata.metatype, key));
+    const unsafe = findUnsafeStrings(
+      value,
+      root,
+      (path, key) => path === key && isFreeText(metadata.metatype, key),
+    );
     // A JSON null passes @IsOptional() as if absent, then reaches the code as null (a 500 from Prisma): refused.
     const nulls = metadata.type === 'body' ? findNulls(value, root) : [];
     if (unsafe.length || nulls.length) throw validationFailed([...unsafe, ...nulls]);

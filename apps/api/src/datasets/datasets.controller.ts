@@ -1,5 +1,13 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiBody,
+  ApiConsumes,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { Request } from 'express';
 import { CurrentTenant, RequireScope } from '../auth/decorators';
 import { ProblemError, type TenantPrincipal } from '@modelsmith/http';
@@ -49,7 +57,11 @@ export class DatasetsController {
   @ApiBody({
     description:
       'Text fields first (all optional: format, target, textColumn, labelColumn, splitColumn, imageSize, channels, fit, splitSeed, parentVersionId), then one part named `file`: a zip or tar.gz of class folders (optionally with labels.csv), a text CSV/JSONL, or a tabular CSV. Streams to the object store; ingestion runs as a job.',
-    schema: { type: 'object', properties: { format: { type: 'string' }, file: { type: 'string', format: 'binary' } }, required: ['file'] },
+    schema: {
+      type: 'object',
+      properties: { format: { type: 'string' }, file: { type: 'string', format: 'binary' } },
+      required: ['file'],
+    },
   })
   @ApiAcceptedResponse({ description: 'The new version (QUEUED) and the id of its ingestion job' })
   async upload(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string, @Req() req: Request) {
@@ -59,24 +71,45 @@ export class DatasetsController {
 
   @Get(':id/versions/:versionId')
   @ApiOkResponse({ type: DatasetVersionDto })
-  async version(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string, @Param('versionId') versionId: string): Promise<DatasetVersionDto> {
+  async version(
+    @CurrentTenant() p: TenantPrincipal,
+    @Param('id') id: string,
+    @Param('versionId') versionId: string,
+  ): Promise<DatasetVersionDto> {
     return DatasetVersionDto.from(await this.datasets.version(p.tenantId, id, versionId));
   }
 
   @Get(':id/versions/:versionId/report')
-  @ApiOperation({ summary: 'The full ingestion report: classes, splits, sizes, skipped files with reasons, duplicates, conflicts, warnings' })
-  async report(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string, @Param('versionId') versionId: string) {
+  @ApiOperation({
+    summary:
+      'The full ingestion report: classes, splits, sizes, skipped files with reasons, duplicates, conflicts, warnings',
+  })
+  async report(
+    @CurrentTenant() p: TenantPrincipal,
+    @Param('id') id: string,
+    @Param('versionId') versionId: string,
+  ) {
     const v = await this.datasets.version(p.tenantId, id, versionId);
-    if (v.status === 'FAILED' || v.status === 'CANCELLED') return { status: v.status, failureCode: v.failureCode, failureReason: v.failureReason, report: null };
+    if (v.status === 'FAILED' || v.status === 'CANCELLED')
+      return { status: v.status, failureCode: v.failureCode, failureReason: v.failureReason, report: null };
     if (v.status !== 'READY') {
-      throw new ProblemError({ status: 409, code: 'CONFLICT', title: 'Report not ready', detail: `version ${v.version} is ${v.status} (${Math.round(v.percent)}%)` });
+      throw new ProblemError({
+        status: 409,
+        code: 'CONFLICT',
+        title: 'Report not ready',
+        detail: `version ${v.version} is ${v.status} (${Math.round(v.percent)}%)`,
+      });
     }
     return { status: v.status, report: v.report };
   }
 
   @Get(':id/versions/:versionId/preview')
   @ApiOperation({ summary: 'A few preprocessed samples per class, as presigned thumbnail URLs' })
-  preview(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string, @Param('versionId') versionId: string) {
+  preview(
+    @CurrentTenant() p: TenantPrincipal,
+    @Param('id') id: string,
+    @Param('versionId') versionId: string,
+  ) {
     return this.datasets.preview(p.tenantId, id, versionId);
   }
 }

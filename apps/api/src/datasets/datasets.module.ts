@@ -4,5 +4,10 @@ import { DatasetsController } from './datasets.controller';
 import { DatasetsService } from './datasets.service';
 import { UploadsController } from './uploads.controller';
 
-@Module({ imports: [JobsModule], controllers: [DatasetsController, UploadsController], providers: [DatasetsService], exports: [DatasetsService] })
+@Module({
+  imports: [JobsModule],
+  controllers: [DatasetsController, UploadsController],
+  providers: [DatasetsService],
+  exports: [DatasetsService],
+})
 export class DatasetsModule {}

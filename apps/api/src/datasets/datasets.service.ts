@@ -31,11 +31,22 @@ export class DatasetsService {
 
   create(tenantId: string, body: CreateDatasetDto): Promise<Dataset> {
     return withTenant(this.db, tenantId, (tx) =>
-      tx.dataset.create({ data: { tenantId, name: body.name, task: taskToEnum(body.task), description: body.description ?? null } }),
+      tx.dataset.create({
+        data: {
+          tenantId,
+          name: body.name,
+          task: taskToEnum(body.task),
+          description: body.description ?? null,
+        },
+      }),
     );
   }
 
-  list(tenantId: string, limit: number, cursor?: string): Promise<Page<Dataset & { versions: DatasetVersion[] }>> {
+  list(
+    tenantId: string,
+    limit: number,
+    cursor?: string,
+  ): Promise<Page<Dataset & { versions: DatasetVersion[] }>> {
     return withTenant(this.db, tenantId, async (tx) => {
       const rows = await tx.dataset.findMany({
         where: { deletedAt: null },
@@ -50,7 +61,10 @@ export class DatasetsService {
 
   async get(tenantId: string, id: string): Promise<Dataset & { versions: DatasetVersion[] }> {
     const row = await withTenant(this.db, tenantId, (tx) =>
-      tx.dataset.findFirst({ where: { id, deletedAt: null }, include: { versions: { orderBy: { version: 'desc' } } } }),
+      tx.dataset.findFirst({
+        where: { id, deletedAt: null },
+        include: { versions: { orderBy: { version: 'desc' } } },
+      }),
     );
     if (!row) throw notFound('dataset', id);
     return row;
@@ -70,19 +84,33 @@ export class DatasetsService {
   }
 
   private async uploadLimit(tenantId: string): Promise<bigint> {
-    const tenant = await withTenant(this.db, tenantId, (tx) => tx.tenant.findUnique({ where: { id: tenantId }, select: { maxUploadBytes: true } }));
+    const tenant = await withTenant(this.db, tenantId, (tx) =>
+      tx.tenant.findUnique({ where: { id: tenantId }, select: { maxUploadBytes: true } }),
+    );
     return tenant?.maxUploadBytes ?? 0n;
   }
 
   /** A new, empty version row (UPLOADING) with the next number; immutable once READY. */
-  private async newVersion(tenantId: string, datasetId: string, parentVersionId?: string): Promise<TypedDatasetVersion> {
-    const v = await this.versions.createNext(tenantId, datasetId, { splitSeed: DEFAULT_SPLIT_SEED, parentVersionId });
+  private async newVersion(
+    tenantId: string,
+    datasetId: string,
+    parentVersionId?: string,
+  ): Promise<TypedDatasetVersion> {
+    const v = await this.versions.createNext(tenantId, datasetId, {
+      splitSeed: DEFAULT_SPLIT_SEED,
+      parentVersionId,
+    });
     if ('parentMissing' in v) throw notFound('parent dataset version', parentVersionId ?? '');
     return v;
   }
 
-  private async discardVersion(tenantId: string, version: Pick<DatasetVersion, 'id' | 'datasetId'>): Promise<void> {
-    await this.store.deletePrefix(keys.datasetVersion(tenantId, version.datasetId, version.id)).catch(() => 0);
+  private async discardVersion(
+    tenantId: string,
+    version: Pick<DatasetVersion, 'id' | 'datasetId'>,
+  ): Promise<void> {
+    await this.store
+      .deletePrefix(keys.datasetVersion(tenantId, version.datasetId, version.id))
+      .catch(() => 0);
     await this.versions.delete(tenantId, version.id).catch(() => undefined);
   }
 
@@ -99,9 +127,16 @@ export class DatasetsService {
     options: StoredIngestOptions,
     splitSeed: number,
   ): Promise<{ version: TypedDatasetVersion; jobId: string }> {
-    const version = await this.versions.markQueued(tenantId, versionId, { sourceKey, sizeBytes: size, options, splitSeed });
+    const version = await this.versions.markQueued(tenantId, versionId, {
+      sourceKey,
+      sizeBytes: size,
+      options,
+      splitSeed,
+    });
     try {
-      const job = await this.jobs.submit(tenantId, JOBS.ingestDataset, { inputs: { datasetVersionId: versionId } });
+      const job = await this.jobs.submit(tenantId, JOBS.ingestDataset, {
+        inputs: { datasetVersionId: versionId },
+      });
       return { version, jobId: job.id };
     } catch (e) {
       const code = e instanceof ProblemError ? e.code : 'JOB_REFUSED';
@@ -112,7 +147,11 @@ export class DatasetsService {
   }
 
   /** Streams a multipart upload straight into the object store, then queues its ingestion. */
-  async uploadVersion(tenantId: string, datasetId: string, req: IncomingMessage): Promise<{ version: TypedDatasetVersion; jobId: string }> {
+  async uploadVersion(
+    tenantId: string,
+    datasetId: string,
+    req: IncomingMessage,
+  ): Promise<{ version: TypedDatasetVersion; jobId: string }> {
     await this.get(tenantId, datasetId);
     const limit = await this.uploadLimit(tenantId);
     let version: TypedDatasetVersion | undefined;
@@ -123,10 +162,26 @@ export class DatasetsService {
         options = parseIngestOptions(fields);
         version = await this.newVersion(tenantId, datasetId, options.parentVersionId);
         sourceKey = keys.datasetSource(tenantId, datasetId, version.id, sourceFileName(meta.fileName));
-        await this.store.putStream(sourceKey, stream, { contentType: meta.contentType, metadata: { 'original-name': encodeURIComponent(meta.fileName).slice(0, 512) } });
+        await this.store.putStream(sourceKey, stream, {
+          contentType: meta.contentType,
+          metadata: { 'original-name': encodeURIComponent(meta.fileName).slice(0, 512) },
+        });
       });
-      if (file.bytes === 0) throw new ProblemError({ status: 422, code: 'UNPROCESSABLE', title: 'Empty file', detail: `"${file.fileName}" is empty` });
-      return await this.startIngestion(tenantId, version!.id, sourceKey, file.bytes, toStoredOptions(options), options.splitSeed ?? DEFAULT_SPLIT_SEED);
+      if (file.bytes === 0)
+        throw new ProblemError({
+          status: 422,
+          code: 'UNPROCESSABLE',
+          title: 'Empty file',
+          detail: `"${file.fileName}" is empty`,
+        });
+      return await this.startIngestion(
+        tenantId,
+        version!.id,
+        sourceKey,
+        file.bytes,
+        toStoredOptions(options),
+        options.splitSeed ?? DEFAULT_SPLIT_SEED,
+      );
     } catch (e) {
       if (version) await this.discardVersion(tenantId, version);
       throw e;
@@ -135,11 +190,20 @@ export class DatasetsService {
 
   // ---- presigned multipart uploads (large files, resumable) -------------------------------------
 
-  async createUpload(tenantId: string, datasetId: string, input: { fileName: string; sizeBytes: number; contentType?: string; options?: Record<string, unknown> }) {
+  async createUpload(
+    tenantId: string,
+    datasetId: string,
+    input: { fileName: string; sizeBytes: number; contentType?: string; options?: Record<string, unknown> },
+  ) {
     await this.get(tenantId, datasetId);
     const limit = await this.uploadLimit(tenantId);
     if (BigInt(input.sizeBytes) > limit) {
-      throw new ProblemError({ status: 413, code: 'PAYLOAD_TOO_LARGE', title: 'Upload too large', detail: `${input.sizeBytes} bytes exceeds this tenant's upload limit of ${limit.toString()} bytes` });
+      throw new ProblemError({
+        status: 413,
+        code: 'PAYLOAD_TOO_LARGE',
+        title: 'Upload too large',
+        detail: `${input.sizeBytes} bytes exceeds this tenant's upload limit of ${limit.toString()} bytes`,
+      });
     }
     const options = parseIngestOptions(input.options ?? {});
     const partSize = uploadPartSize(input.sizeBytes);
@@ -147,14 +211,36 @@ export class DatasetsService {
     const version = await this.newVersion(tenantId, datasetId, options.parentVersionId);
     const objectKey = keys.datasetSource(tenantId, datasetId, version.id, sourceFileName(input.fileName));
     try {
-      const s3UploadId = await this.store.createMultipartUpload(objectKey, input.contentType ?? 'application/octet-stream');
+      const s3UploadId = await this.store.createMultipartUpload(
+        objectKey,
+        input.contentType ?? 'application/octet-stream',
+      );
       const upload = await withTenant(this.db, tenantId, (tx) =>
         tx.upload.create({
-          data: { tenantId, datasetId, datasetVersionId: version.id, objectKey, s3UploadId, sizeBytes: BigInt(input.sizeBytes), partCount },
+          data: {
+            tenantId,
+            datasetId,
+            datasetVersionId: version.id,
+            objectKey,
+            s3UploadId,
+            sizeBytes: BigInt(input.sizeBytes),
+            partCount,
+          },
         }),
       );
-      await this.versions.setOptions(tenantId, version.id, toStoredOptions(options), options.splitSeed ?? DEFAULT_SPLIT_SEED);
-      return { upload, version, partSize, partCount, parts: await this.partUrls(upload.objectKey, s3UploadId, partSize, 1, partCount) };
+      await this.versions.setOptions(
+        tenantId,
+        version.id,
+        toStoredOptions(options),
+        options.splitSeed ?? DEFAULT_SPLIT_SEED,
+      );
+      return {
+        upload,
+        version,
+        partSize,
+        partCount,
+        parts: await this.partUrls(upload.objectKey, s3UploadId, partSize, 1, partCount),
+      };
     } catch (e) {
       await this.discardVersion(tenantId, version);
       throw e;
@@ -164,15 +250,28 @@ export class DatasetsService {
   /** One PUT URL per part; each accepts at most `partSize` bytes where the store enforces it (the filesystem driver). */
   private async partUrls(key: string, uploadId: string, partSize: number, from: number, to: number) {
     const urls: { partNumber: number; url: string }[] = [];
-    for (let n = from; n <= to; n++) urls.push({ partNumber: n, url: await this.store.presignedPartUrl(key, uploadId, n, this.config.S3_PRESIGN_EXPIRY_SECONDS, { maxBytes: partSize }) });
+    for (let n = from; n <= to; n++)
+      urls.push({
+        partNumber: n,
+        url: await this.store.presignedPartUrl(key, uploadId, n, this.config.S3_PRESIGN_EXPIRY_SECONDS, {
+          maxBytes: partSize,
+        }),
+      });
     return urls;
   }
 
   private async openUpload(tenantId: string, uploadId: string) {
-    const upload = await withTenant(this.db, tenantId, (tx) => tx.upload.findUnique({ where: { id: uploadId } }));
+    const upload = await withTenant(this.db, tenantId, (tx) =>
+      tx.upload.findUnique({ where: { id: uploadId } }),
+    );
     if (!upload) throw notFound('upload', uploadId);
     if (upload.status !== 'OPEN' || !upload.s3UploadId) {
-      throw new ProblemError({ status: 409, code: 'CONFLICT', title: 'Upload closed', detail: `upload ${uploadId} is ${upload.status}` });
+      throw new ProblemError({
+        status: 409,
+        code: 'CONFLICT',
+        title: 'Upload closed',
+        detail: `upload ${uploadId} is ${upload.status}`,
+      });
     }
     return { ...upload, s3UploadId: upload.s3UploadId };
   }
@@ -181,29 +280,64 @@ export class DatasetsService {
   async uploadStatus(tenantId: string, uploadId: string) {
     const upload = await this.openUpload(tenantId, uploadId);
     const received = await this.store.listParts(upload.objectKey, upload.s3UploadId);
-    return { upload, received, parts: await this.partUrls(upload.objectKey, upload.s3UploadId, uploadPartSize(Number(upload.sizeBytes)), 1, upload.partCount ?? 1) };
+    return {
+      upload,
+      received,
+      parts: await this.partUrls(
+        upload.objectKey,
+        upload.s3UploadId,
+        uploadPartSize(Number(upload.sizeBytes)),
+        1,
+        upload.partCount ?? 1,
+      ),
+    };
   }
 
   async completeUpload(tenantId: string, uploadId: string, parts: { partNumber: number; etag: string }[]) {
     const upload = await this.openUpload(tenantId, uploadId);
-    await this.store.completeMultipartUpload(upload.objectKey, upload.s3UploadId, [...parts].sort((a, b) => a.partNumber - b.partNumber)).catch((e: unknown) => {
-      throw completionProblem(e);
-    });
+    await this.store
+      .completeMultipartUpload(
+        upload.objectKey,
+        upload.s3UploadId,
+        [...parts].sort((a, b) => a.partNumber - b.partNumber),
+      )
+      .catch((e: unknown) => {
+        throw completionProblem(e);
+      });
     const stat = await this.store.stat(upload.objectKey);
     const limit = await this.uploadLimit(tenantId);
     if (!stat || BigInt(stat.size) > limit) {
       await this.store.delete(upload.objectKey).catch(() => undefined);
-      throw new ProblemError({ status: 413, code: 'PAYLOAD_TOO_LARGE', title: 'Upload too large', detail: `the completed object exceeds this tenant's upload limit of ${limit.toString()} bytes` });
+      throw new ProblemError({
+        status: 413,
+        code: 'PAYLOAD_TOO_LARGE',
+        title: 'Upload too large',
+        detail: `the completed object exceeds this tenant's upload limit of ${limit.toString()} bytes`,
+      });
     }
-    await withTenant(this.db, tenantId, (tx) => tx.upload.update({ where: { id: uploadId }, data: { status: 'COMPLETED', completedAt: new Date(), sizeBytes: BigInt(stat.size) } }));
+    await withTenant(this.db, tenantId, (tx) =>
+      tx.upload.update({
+        where: { id: uploadId },
+        data: { status: 'COMPLETED', completedAt: new Date(), sizeBytes: BigInt(stat.size) },
+      }),
+    );
     const version = await this.version(tenantId, upload.datasetId!, upload.datasetVersionId!);
-    return this.startIngestion(tenantId, version.id, upload.objectKey, stat.size, version.options, version.splitSeed);
+    return this.startIngestion(
+      tenantId,
+      version.id,
+      upload.objectKey,
+      stat.size,
+      version.options,
+      version.splitSeed,
+    );
   }
 
   async abortUpload(tenantId: string, uploadId: string): Promise<void> {
     const upload = await this.openUpload(tenantId, uploadId);
     await this.store.abortMultipartUpload(upload.objectKey, upload.s3UploadId);
-    await withTenant(this.db, tenantId, (tx) => tx.upload.update({ where: { id: uploadId }, data: { status: 'ABORTED', completedAt: new Date() } }));
+    await withTenant(this.db, tenantId, (tx) =>
+      tx.upload.update({ where: { id: uploadId }, data: { status: 'ABORTED', completedAt: new Date() } }),
+    );
     if (upload.datasetVersionId) {
       const version = await this.version(tenantId, upload.datasetId!, upload.datasetVersionId);
       await this.discardVersion(tenantId, version);
@@ -215,7 +349,12 @@ export class DatasetsService {
   async preview(tenantId: string, datasetId: string, versionId: string) {
     const version = await this.version(tenantId, datasetId, versionId);
     if (version.status !== 'READY') {
-      throw new ProblemError({ status: 409, code: 'CONFLICT', title: 'Dataset not ready', detail: `version ${version.version} is ${version.status}` });
+      throw new ProblemError({
+        status: 409,
+        code: 'CONFLICT',
+        title: 'Dataset not ready',
+        detail: `version ${version.version} is ${version.status}`,
+      });
     }
     const classes = (version.stats?.classes ?? []).map((c) => ({ ...c, samples: [] as string[] }));
     const prefix = keys.datasetPreviewsPrefix(tenantId, datasetId, versionId);

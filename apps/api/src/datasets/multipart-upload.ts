@@ -1,6 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import { Transform, type Readable } from 'node:stream';
-import { fileNameProblem, formFieldProblem, malformedMultipart, multipartParser, ProblemError, tooManyParts } from '@modelsmith/http';
+import {
+  fileNameProblem,
+  formFieldProblem,
+  malformedMultipart,
+  multipartParser,
+  ProblemError,
+  tooManyParts,
+} from '@modelsmith/http';
 
 /** What one upload form may carry besides its file: a few option fields, each short. */
 const FORM_LIMITS = { files: 1, fields: 30, fieldSize: 16 * 1024, parts: 32 } as const;
@@ -43,7 +50,11 @@ export function byteLimiter(limit: number, onBytes: (n: number) => void): Transf
 export function streamMultipartUpload(
   req: IncomingMessage,
   maxBytes: number,
-  store: (file: Readable, meta: { fileName: string; contentType: string }, fields: Record<string, string>) => Promise<void>,
+  store: (
+    file: Readable,
+    meta: { fileName: string; contentType: string },
+    fields: Record<string, string>,
+  ) => Promise<void>,
 ): Promise<{ fields: Record<string, string>; file: UploadedFile }> {
   const type = req.headers['content-type'] ?? '';
   if (!/^multipart\/form-data/i.test(type)) {
@@ -80,7 +91,12 @@ export function streamMultipartUpload(
       req.unpipe(bb);
       req.resume();
       if (limitedStream && !limitedStream.destroyed) limitedStream.destroy(error);
-      const settled = storing ? storing.then(() => undefined, () => undefined) : Promise.resolve();
+      const settled = storing
+        ? storing.then(
+            () => undefined,
+            () => undefined,
+          )
+        : Promise.resolve();
       void settled.then(() => reject(failure));
     };
     try {
@@ -103,14 +119,24 @@ export function streamMultipartUpload(
       if (failed) return void stream.resume();
       if (name !== 'file' || file) {
         stream.resume();
-        return fail(new ProblemError({ status: 400, code: 'BAD_REQUEST', title: 'Unexpected file part', detail: `send exactly one file part, named "file" (got "${name}")` }));
+        return fail(
+          new ProblemError({
+            status: 400,
+            code: 'BAD_REQUEST',
+            title: 'Unexpected file part',
+            detail: `send exactly one file part, named "file" (got "${name}")`,
+          }),
+        );
       }
       const badName = fileNameProblem(name, info.filename ?? '');
       if (badName) {
         stream.resume();
         return fail(badName);
       }
-      const meta = { fileName: info.filename || 'upload.bin', contentType: info.mimeType || 'application/octet-stream' };
+      const meta = {
+        fileName: info.filename || 'upload.bin',
+        contentType: info.mimeType || 'application/octet-stream',
+      };
       const current: UploadedFile = { ...meta, bytes: 0 };
       file = current;
       const limited = stream.pipe(byteLimiter(maxBytes, (n) => (current.bytes = n)));
@@ -122,20 +148,45 @@ export function streamMultipartUpload(
       });
       storing.catch(fail);
     });
-    bb.on('filesLimit', () => fail(new ProblemError({ status: 400, code: 'BAD_REQUEST', title: 'Too many files', detail: 'send one file per upload' })));
+    bb.on('filesLimit', () =>
+      fail(
+        new ProblemError({
+          status: 400,
+          code: 'BAD_REQUEST',
+          title: 'Too many files',
+          detail: 'send one file per upload',
+        }),
+      ),
+    );
     bb.on('fieldsLimit', () => fail(tooManyParts('fields', FORM_LIMITS.fields)));
     bb.on('partsLimit', () => fail(tooManyParts('parts', FORM_LIMITS.parts)));
     bb.on('error', (e) => fail(malformedMultipart(e)));
     bb.on('close', () => {
       if (failed) return;
       if (!file || !storing) {
-        return fail(new ProblemError({ status: 400, code: 'BAD_REQUEST', title: 'No file', detail: 'the multipart body has no part named "file"' }));
+        return fail(
+          new ProblemError({
+            status: 400,
+            code: 'BAD_REQUEST',
+            title: 'No file',
+            detail: 'the multipart body has no part named "file"',
+          }),
+        );
       }
       const done = file;
       storing.then(() => resolve({ fields, file: done }), fail);
     });
     req.on('error', (e) => fail(malformedMultipart(e)));
-    req.on('aborted', () => fail(new ProblemError({ status: 400, code: 'BAD_REQUEST', title: 'Upload aborted', detail: 'the client closed the connection' })));
+    req.on('aborted', () =>
+      fail(
+        new ProblemError({
+          status: 400,
+          code: 'BAD_REQUEST',
+          title: 'Upload aborted',
+          detail: 'the client closed the connection',
+        }),
+      ),
+    );
     req.pipe(bb);
   });
 }

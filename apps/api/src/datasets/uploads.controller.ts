@@ -16,10 +16,18 @@ export class UploadsController {
 
   @Post('datasets/:id/uploads')
   @HttpCode(201)
-  @ApiOperation({ summary: 'Start a presigned multipart upload: returns part size and one presigned PUT URL per part' })
+  @ApiOperation({
+    summary: 'Start a presigned multipart upload: returns part size and one presigned PUT URL per part',
+  })
   async create(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string, @Body() body: CreateUploadDto) {
     const r = await this.datasets.createUpload(p.tenantId, id, body);
-    return { uploadId: r.upload.id, datasetVersionId: r.version.id, partSize: r.partSize, partCount: r.partCount, parts: r.parts };
+    return {
+      uploadId: r.upload.id,
+      datasetVersionId: r.version.id,
+      partSize: r.partSize,
+      partCount: r.partCount,
+      parts: r.parts,
+    };
   }
 
   @Get('uploads/:uploadId')
@@ -32,7 +40,11 @@ export class UploadsController {
   @Post('uploads/:uploadId/complete')
   @HttpCode(202)
   @ApiOperation({ summary: 'Assemble the parts and queue the ingestion of the new dataset version' })
-  async complete(@CurrentTenant() p: TenantPrincipal, @Param('uploadId') uploadId: string, @Body() body: CompleteUploadDto) {
+  async complete(
+    @CurrentTenant() p: TenantPrincipal,
+    @Param('uploadId') uploadId: string,
+    @Body() body: CompleteUploadDto,
+  ) {
     const { version, jobId } = await this.datasets.completeUpload(p.tenantId, uploadId, body.parts);
     return { version: DatasetVersionDto.from(version), jobId };
   }

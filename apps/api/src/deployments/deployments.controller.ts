@@ -14,7 +14,9 @@ export class DeploymentsController {
   @Post()
   @HttpCode(201)
   @RequireScope('TRAIN')
-  @ApiOperation({ summary: 'Deploy a model: ACTIVE at once; predictions go to its predictUrl (the serving app)' })
+  @ApiOperation({
+    summary: 'Deploy a model: ACTIVE at once; predictions go to its predictUrl (the serving app)',
+  })
   async create(@CurrentTenant() p: TenantPrincipal, @Body() body: CreateDeploymentDto) {
     return this.deployments.view(await this.deployments.create(p.tenantId, body));
   }
@@ -34,15 +36,24 @@ export class DeploymentsController {
 
   @Patch(':id')
   @RequireScope('TRAIN')
-  @ApiOperation({ summary: 'Rename, reconfigure, or swap the model (serving loads the new model before it answers; no request fails)' })
-  async update(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string, @Body() body: UpdateDeploymentDto) {
+  @ApiOperation({
+    summary:
+      'Rename, reconfigure, or swap the model (serving loads the new model before it answers; no request fails)',
+  })
+  async update(
+    @CurrentTenant() p: TenantPrincipal,
+    @Param('id') id: string,
+    @Body() body: UpdateDeploymentDto,
+  ) {
     return this.deployments.view(await this.deployments.update(p.tenantId, id, body));
   }
 
   @Post(':id/undeploy')
   @HttpCode(200)
   @RequireScope('TRAIN')
-  @ApiOperation({ summary: 'Stop serving (INACTIVE); predict answers 409 until activated again. Idempotent.' })
+  @ApiOperation({
+    summary: 'Stop serving (INACTIVE); predict answers 409 until activated again. Idempotent.',
+  })
   async undeploy(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string) {
     return this.deployments.view(await this.deployments.setStatus(p.tenantId, id, 'INACTIVE'));
   }

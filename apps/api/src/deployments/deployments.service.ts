@@ -10,9 +10,13 @@ import type { CreateDeploymentDto, DeploymentQueryDto, UpdateDeploymentDto } fro
 import { ServingNotices } from '../notices/serving-notices';
 
 type Tx = Prisma.TransactionClient;
-type WithModel = Deployment & { model: Pick<Model, 'id' | 'name' | 'backbone' | 'metrics' | 'status' | 'createdAt'> };
+type WithModel = Deployment & {
+  model: Pick<Model, 'id' | 'name' | 'backbone' | 'metrics' | 'status' | 'createdAt'>;
+};
 
-const MODEL_SUMMARY = { select: { id: true, name: true, backbone: true, metrics: true, status: true, createdAt: true } } as const;
+const MODEL_SUMMARY = {
+  select: { id: true, name: true, backbone: true, metrics: true, status: true, createdAt: true },
+} as const;
 
 const inactive = (id: string) =>
   new ProblemError({
@@ -32,7 +36,8 @@ export class DeploymentsService {
 
   /** Where clients send predictions for a deployment (the serving app). */
   predictUrl(id: string): string {
-    const base = this.config.SERVING_PUBLIC_URL ?? `http://${this.config.SERVING_HOST}:${this.config.SERVING_PORT}`;
+    const base =
+      this.config.SERVING_PUBLIC_URL ?? `http://${this.config.SERVING_HOST}:${this.config.SERVING_PORT}`;
     return `${base.replace(/\/+$/, '')}/v1/deployments/${id}/predict`;
   }
 
@@ -42,7 +47,14 @@ export class DeploymentsService {
       name: d.name,
       status: d.status,
       modelId: d.modelId,
-      model: { id: d.model.id, name: d.model.name, status: d.model.status, backbone: d.model.backbone, metrics: d.model.metrics, createdAt: d.model.createdAt },
+      model: {
+        id: d.model.id,
+        name: d.model.name,
+        status: d.model.status,
+        backbone: d.model.backbone,
+        metrics: d.model.metrics,
+        createdAt: d.model.createdAt,
+      },
       config: d.config ?? {},
       predictUrl: this.predictUrl(d.id),
       createdAt: d.createdAt,
@@ -54,7 +66,13 @@ export class DeploymentsService {
     const created = await withTenant(this.db, tenantId, async (tx) => {
       const model = await this.servableModel(tx, body.modelId);
       return tx.deployment.create({
-        data: { tenantId, modelId: model.id, name: body.name ?? model.name, status: 'ACTIVE', config: { ...body.config } },
+        data: {
+          tenantId,
+          modelId: model.id,
+          name: body.name ?? model.name,
+          status: 'ACTIVE',
+          config: { ...body.config },
+        },
         include: { model: MODEL_SUMMARY },
       });
     });
@@ -78,7 +96,9 @@ export class DeploymentsService {
   }
 
   async get(tenantId: string, id: string): Promise<WithModel> {
-    const found = await withTenant(this.db, tenantId, (tx) => tx.deployment.findFirst({ where: { id }, include: { model: MODEL_SUMMARY } }));
+    const found = await withTenant(this.db, tenantId, (tx) =>
+      tx.deployment.findFirst({ where: { id }, include: { model: MODEL_SUMMARY } }),
+    );
     if (!found) throw notFound('deployment', id);
     return found;
   }
@@ -89,13 +109,18 @@ export class DeploymentsService {
       const current = await tx.deployment.findFirst({ where: { id } });
       if (!current) throw notFound('deployment', id);
       if (current.status !== 'ACTIVE') throw inactive(id);
-      const model = body.modelId && body.modelId !== current.modelId ? await this.servableModel(tx, body.modelId) : undefined;
+      const model =
+        body.modelId && body.modelId !== current.modelId
+          ? await this.servableModel(tx, body.modelId)
+          : undefined;
       return tx.deployment.update({
         where: { id },
         data: {
           ...(model ? { modelId: model.id } : {}),
           ...(body.name ? { name: body.name } : {}),
-          ...(body.config ? { config: { ...((current.config as object | null) ?? {}), ...body.config } } : {}),
+          ...(body.config
+            ? { config: { ...((current.config as object | null) ?? {}), ...body.config } }
+            : {}),
         },
         include: { model: MODEL_SUMMARY },
       });

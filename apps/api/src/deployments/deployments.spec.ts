@@ -4,16 +4,24 @@ import type { PrismaClient } from '@modelsmith/db';
 import { ServingNotices } from '../notices/serving-notices';
 import { DeploymentsService } from './deployments.service';
 
-const config = (over: Partial<AppConfig>) => ({ SERVING_HOST: '127.0.0.1', SERVING_PORT: 3002, QUEUE_PREFIX: 'ms', ...over }) as AppConfig;
+const config = (over: Partial<AppConfig>) =>
+  ({ SERVING_HOST: '127.0.0.1', SERVING_PORT: 3002, QUEUE_PREFIX: 'ms', ...over }) as AppConfig;
 
 describe('DeploymentsService.predictUrl', () => {
-  const url = (over: Partial<AppConfig>) => new DeploymentsService({} as PrismaClient, config(over), {} as ServingNotices).predictUrl('d1');
+  const url = (over: Partial<AppConfig>) =>
+    new DeploymentsService({} as PrismaClient, config(over), {} as ServingNotices).predictUrl('d1');
 
   it('points at the serving app: its public URL when set, else its host and port', () => {
     expect(url({})).toBe('http://127.0.0.1:3002/v1/deployments/d1/predict');
-    expect(url({ SERVING_HOST: 'serving', SERVING_PORT: 8080 })).toBe('http://serving:8080/v1/deployments/d1/predict');
-    expect(url({ SERVING_PUBLIC_URL: 'https://predict.example.com/' })).toBe('https://predict.example.com/v1/deployments/d1/predict');
-    expect(url({ SERVING_PUBLIC_URL: 'https://example.com/ml' })).toBe('https://example.com/ml/v1/deployments/d1/predict');
+    expect(url({ SERVING_HOST: 'serving', SERVING_PORT: 8080 })).toBe(
+      'http://serving:8080/v1/deployments/d1/predict',
+    );
+    expect(url({ SERVING_PUBLIC_URL: 'https://predict.example.com/' })).toBe(
+      'https://predict.example.com/v1/deployments/d1/predict',
+    );
+    expect(url({ SERVING_PUBLIC_URL: 'https://example.com/ml' })).toBe(
+      'https://example.com/ml/v1/deployments/d1/predict',
+    );
   });
 });
 
@@ -35,7 +43,8 @@ function fakeRedis(connect: () => Promise<void>) {
       }
     },
     publish: async (channel: string, message: string) => {
-      if (fake.status !== 'ready') throw new Error("Stream isn't writeable and enableOfflineQueue options is false");
+      if (fake.status !== 'ready')
+        throw new Error("Stream isn't writeable and enableOfflineQueue options is false");
       fake.published.push([channel, message]);
       return 1;
     },
@@ -70,11 +79,20 @@ describe('ServingNotices', () => {
   it('never fails the request when Redis cannot be reached: the notice is logged and dropped', async () => {
     const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     try {
-      const events = eventsWith(fakeRedis(() => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:6379'))));
-      await expect(Promise.all([events.deploymentChanged({ tenantId: 't', deploymentId: 'd1' }), events.deploymentChanged({ tenantId: 't', deploymentId: 'd2' })])).resolves.toEqual([undefined, undefined]);
+      const events = eventsWith(
+        fakeRedis(() => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:6379'))),
+      );
+      await expect(
+        Promise.all([
+          events.deploymentChanged({ tenantId: 't', deploymentId: 'd1' }),
+          events.deploymentChanged({ tenantId: 't', deploymentId: 'd2' }),
+        ]),
+      ).resolves.toEqual([undefined, undefined]);
       // While ioredis reconnects in the background a notice fails fast instead of waiting.
       await expect(events.deploymentChanged({ tenantId: 't', deploymentId: 'd3' })).resolves.toBeUndefined();
-      expect(warn.mock.calls.map((c) => String(c[0])).filter((m) => m.startsWith('could not announce'))).toHaveLength(3);
+      expect(
+        warn.mock.calls.map((c) => String(c[0])).filter((m) => m.startsWith('could not announce')),
+      ).toHaveLength(3);
     } finally {
       warn.mockRestore();
     }

@@ -17,12 +17,17 @@ const logger = new Logger('Health');
  * One dependency's check. The route is public, so a failure answers only `down`: its message (which
  * may name internal hosts and ports) goes to the log.
  */
-async function probe(name: string, fn: () => Promise<unknown>): Promise<{ status: 'up' | 'down'; ms: number }> {
+async function probe(
+  name: string,
+  fn: () => Promise<unknown>,
+): Promise<{ status: 'up' | 'down'; ms: number }> {
   const started = Date.now();
   try {
     await Promise.race([
       fn(),
-      new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer within ${TIMEOUT_MS} ms`)), TIMEOUT_MS).unref()),
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error(`no answer within ${TIMEOUT_MS} ms`)), TIMEOUT_MS).unref(),
+      ),
     ]);
     return { status: 'up', ms: Date.now() - started };
   } catch (e) {

@@ -4,7 +4,6 @@ import type { Job, JobEvent } from '@modelsmith/db';
 import type { JobStore } from '@modelsmith/jobs';
 import { JobEventStreamService } from './job-event-stream.service';
 
-
 /** Just enough of express's Request/Response for the stream: headers, writes, end, and 'close'. */
 class FakeResponse extends EventEmitter {
   statusCode = 0;
@@ -31,8 +30,18 @@ class FakeResponse extends EventEmitter {
   }
 }
 
-const event = (seq: number, type: string): JobEvent =>
-  ({ seq, type, id: BigInt(seq), tenantId: 't', jobId: 'j', stage: null, percent: null, message: null, data: null, createdAt: new Date(0) });
+const event = (seq: number, type: string): JobEvent => ({
+  seq,
+  type,
+  id: BigInt(seq),
+  tenantId: 't',
+  jobId: 'j',
+  stage: null,
+  percent: null,
+  message: null,
+  data: null,
+  createdAt: new Date(0),
+});
 
 function fakeStore(events: () => JobEvent[], status = 'RUNNING') {
   const calls: number[] = [];
@@ -53,7 +62,8 @@ function setup(events: () => JobEvent[], status?: string) {
   svc.heartbeatMs = 30;
   const res = new FakeResponse();
   const req = { socket: { setKeepAlive: () => undefined } };
-  const run = (after = 0) => svc.stream(req as unknown as Request, res as unknown as Response, 't', 'j', after);
+  const run = (after = 0) =>
+    svc.stream(req as unknown as Request, res as unknown as Response, 't', 'j', after);
   return { svc, res, calls, run };
 }
 
@@ -98,17 +108,32 @@ describe('JobEventStreamService', () => {
     await done;
     expect(res.writableEnded).toBe(true);
     const late = new FakeResponse();
-    await svc.stream({ socket: { setKeepAlive: () => undefined } } as unknown as Request, late as unknown as Response, 't', 'j', 0);
+    await svc.stream(
+      { socket: { setKeepAlive: () => undefined } } as unknown as Request,
+      late as unknown as Response,
+      't',
+      'j',
+      0,
+    );
     expect(late.statusCode).toBe(503);
   });
 });
 
 describe('JobEventStreamService failures', () => {
   it('ends the stream (no throw after headers were sent) when the database fails', async () => {
-    const store = { get: () => Promise.reject(new Error('db down')), events: () => Promise.resolve([]) } as unknown as JobStore;
+    const store = {
+      get: () => Promise.reject(new Error('db down')),
+      events: () => Promise.resolve([]),
+    } as unknown as JobStore;
     const svc = new JobEventStreamService(store);
     const res = new FakeResponse();
-    await svc.stream({ socket: { setKeepAlive: () => undefined } } as unknown as Request, res as unknown as Response, 't', 'j', 0);
+    await svc.stream(
+      { socket: { setKeepAlive: () => undefined } } as unknown as Request,
+      res as unknown as Response,
+      't',
+      'j',
+      0,
+    );
     expect(res.statusCode).toBe(200);
     expect(res.writableEnded).toBe(true);
   });

@@ -30,7 +30,13 @@ export class JobEventStreamService implements BeforeApplicationShutdown {
     this.shutdown.abort();
   }
 
-  async stream(req: Request, res: Response, tenantId: string, jobId: string, afterSeq: number): Promise<void> {
+  async stream(
+    req: Request,
+    res: Response,
+    tenantId: string,
+    jobId: string,
+    afterSeq: number,
+  ): Promise<void> {
     if (this.shutdown.signal.aborted) {
       res.status(503).setHeader('Retry-After', '2').end();
       return;
@@ -54,7 +60,10 @@ export class JobEventStreamService implements BeforeApplicationShutdown {
       if (!res.writableEnded) res.write(formatSseComment(`heartbeat ${new Date().toISOString()}`));
     }, this.heartbeatMs);
     try {
-      for await (const e of followJobEvents(this.store, tenantId, jobId, afterSeq, { signal: stop.signal, pollMs: this.pollMs })) {
+      for await (const e of followJobEvents(this.store, tenantId, jobId, afterSeq, {
+        signal: stop.signal,
+        pollMs: this.pollMs,
+      })) {
         if (res.writableEnded) break;
         res.write(formatSse({ id: e.seq, event: e.type, data: JobEventDto.from(e) }));
       }

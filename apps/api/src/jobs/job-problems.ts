@@ -10,7 +10,11 @@ export function jobProblem(e: unknown): unknown {
       code: 'QUOTA_EXCEEDED',
       title: 'Compute quota exceeded',
       detail: e.message,
-      extensions: { usedMinutes: Math.round(e.usedMinutes * 10) / 10, limitMinutes: e.limitMinutes, resetsAt: e.resetsAt.toISOString() },
+      extensions: {
+        usedMinutes: Math.round(e.usedMinutes * 10) / 10,
+        limitMinutes: e.limitMinutes,
+        resetsAt: e.resetsAt.toISOString(),
+      },
     });
   }
   if (e instanceof TooManyActiveJobsError) {
@@ -24,10 +28,20 @@ export function jobProblem(e: unknown): unknown {
     });
   }
   if (e instanceof InvalidJobInputsError) {
-    return new ProblemError({ status: 422, code: 'UNPROCESSABLE', title: 'Job inputs rejected', detail: e.message });
+    return new ProblemError({
+      status: 422,
+      code: 'UNPROCESSABLE',
+      title: 'Job inputs rejected',
+      detail: e.message,
+    });
   }
   if (e instanceof UnroutableJobError) {
-    return new ProblemError({ status: 422, code: 'UNPROCESSABLE', title: 'Job cannot be routed', detail: e.message });
+    return new ProblemError({
+      status: 422,
+      code: 'UNPROCESSABLE',
+      title: 'Job cannot be routed',
+      detail: e.message,
+    });
   }
   return e;
 }

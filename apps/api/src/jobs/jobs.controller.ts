@@ -1,5 +1,13 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { CurrentTenant, RequireScope } from '../auth/decorators';
 import { forbiddenScope, type TenantPrincipal } from '@modelsmith/http';
@@ -26,12 +34,15 @@ export class JobsController {
   @ApiOperation({ summary: 'Start a job; returns at once with its id (202)' })
   @ApiAcceptedResponse({ type: JobDto })
   async create(@CurrentTenant() p: TenantPrincipal, @Body() body: CreateJobDto): Promise<JobDto> {
-    if (body.task === 'image-classification') return JobDto.from(await this.training.create(p.tenantId, body));
+    if (body.task === 'image-classification')
+      return JobDto.from(await this.training.create(p.tenantId, body));
     return JobDto.from(await this.jobs.create(p.tenantId, body));
   }
 
   @Get()
-  @ApiOperation({ summary: 'List jobs, newest first; filter by status, kind, dataset version and creation time' })
+  @ApiOperation({
+    summary: 'List jobs, newest first; filter by status, kind, dataset version and creation time',
+  })
   async list(@CurrentTenant() p: TenantPrincipal, @Query() q: ListJobsQueryDto) {
     const result = await this.jobs.list(p.tenantId, q);
     return { items: result.items.map(JobDto.from), nextCursor: result.nextCursor };
@@ -44,7 +55,10 @@ export class JobsController {
   }
 
   @Get(':id/output')
-  @ApiOperation({ summary: 'A presigned download URL of what the job produced (batch predictions: predictions.jsonl or .csv); 409 until it has SUCCEEDED' })
+  @ApiOperation({
+    summary:
+      'A presigned download URL of what the job produced (batch predictions: predictions.jsonl or .csv); 409 until it has SUCCEEDED',
+  })
   output(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string) {
     return this.jobs.output(p.tenantId, id);
   }
@@ -53,7 +67,8 @@ export class JobsController {
   @HttpCode(202)
   @ApiOperation({
     summary: 'Cancel a job: queued jobs stop at once, running ones at their next step boundary',
-    description: 'Needs the scope that starts such a job: PREDICT for batch predictions, TRAIN for the others.',
+    description:
+      'Needs the scope that starts such a job: PREDICT for batch predictions, TRAIN for the others.',
   })
   async cancel(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string): Promise<JobDto> {
     const job = await this.jobs.get(p.tenantId, id);
@@ -71,7 +86,11 @@ export class JobsController {
       '(succeeded, failed, cancelled). Resume with the `Last-Event-ID` header or `?after=`.',
   })
   @ApiProduces('application/json', 'text/event-stream')
-  @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume the stream after this sequence number' })
+  @ApiHeader({
+    name: 'Last-Event-ID',
+    required: false,
+    description: 'Resume the stream after this sequence number',
+  })
   @ApiOkResponse({ type: JobEventDto, isArray: true })
   async events(
     @CurrentTenant() p: TenantPrincipal,

@@ -9,7 +9,13 @@ import { TrainingJobsService } from '../training/training-jobs.service';
 
 @Module({
   controllers: [JobsController, BackbonesController],
-  providers: [JobsService, JobEventStreamService, ReconcilerService, ScratchSweeperService, TrainingJobsService],
+  providers: [
+    JobsService,
+    JobEventStreamService,
+    ReconcilerService,
+    ScratchSweeperService,
+    TrainingJobsService,
+  ],
   exports: [JobsService],
 })
 export class JobsModule {}

@@ -36,7 +36,10 @@ export class JobsService {
   ) {}
 
   /** A presigned URL of what a finished job produced (batch predictions); 409 until there is one. */
-  async output(tenantId: string, id: string): Promise<{ url: string; expiresInSeconds: number; sizeBytes: number; fileName: string }> {
+  async output(
+    tenantId: string,
+    id: string,
+  ): Promise<{ url: string; expiresInSeconds: number; sizeBytes: number; fileName: string }> {
     const job = await this.get(tenantId, id);
     const key = (job.result as { outputKey?: unknown } | null)?.outputKey;
     if (job.status !== 'SUCCEEDED' || typeof key !== 'string') {
@@ -45,14 +48,22 @@ export class JobsService {
         code: 'CONFLICT',
         title: 'No output yet',
         detail: `job ${id} is ${job.status}${outputMissing(job)}`,
-        extensions: { jobStatus: job.status, ...(job.failureCode ? { failureCode: job.failureCode, failureReason: job.failureReason } : {}) },
+        extensions: {
+          jobStatus: job.status,
+          ...(job.failureCode ? { failureCode: job.failureCode, failureReason: job.failureReason } : {}),
+        },
       });
     }
     const stat = await this.objects.stat(key);
     if (!stat) throw notFound('job output', id);
     const fileName = key.slice(key.lastIndexOf('/') + 1);
     const expires = this.config.S3_PRESIGN_EXPIRY_SECONDS;
-    return { url: await this.objects.presignedGet(key, expires, { downloadName: fileName }), expiresInSeconds: expires, sizeBytes: stat.size, fileName };
+    return {
+      url: await this.objects.presignedGet(key, expires, { downloadName: fileName }),
+      expiresInSeconds: expires,
+      sizeBytes: stat.size,
+      fileName,
+    };
   }
 
   async create(tenantId: string, body: CreateJobDto): Promise<Job> {
@@ -85,7 +96,15 @@ export class JobsService {
 
   async list(tenantId: string, q: ListJobsQueryDto): Promise<Page<Job>> {
     const { status, kind, datasetVersionId, createdAfter, createdBefore } = q;
-    return page(await this.store.list(tenantId, { status, kind, datasetVersionId, createdAfter, createdBefore }, q.limit + 1, q.cursor), q.limit);
+    return page(
+      await this.store.list(
+        tenantId,
+        { status, kind, datasetVersionId, createdAfter, createdBefore },
+        q.limit + 1,
+        q.cursor,
+      ),
+      q.limit,
+    );
   }
 
   async cancel(tenantId: string, id: string): Promise<Job> {
@@ -94,7 +113,13 @@ export class JobsService {
       if (!job) throw notFound('job', id);
       return job;
     } catch (e) {
-      if (e instanceof JobStateConflictError) throw new ProblemError({ status: 409, code: 'CONFLICT', title: 'Job already finished', detail: e.message });
+      if (e instanceof JobStateConflictError)
+        throw new ProblemError({
+          status: 409,
+          code: 'CONFLICT',
+          title: 'Job already finished',
+          detail: e.message,
+        });
       throw e;
     }
   }

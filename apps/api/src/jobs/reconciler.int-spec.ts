@@ -1,13 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { QUEUES } from '@modelsmith/contracts';
-import { createPrismaClient, createSystemPrismaClient, type PrismaClient, type SystemPrismaClient } from '@modelsmith/db';
+import {
+  createPrismaClient,
+  createSystemPrismaClient,
+  type PrismaClient,
+  type SystemPrismaClient,
+} from '@modelsmith/db';
 import { createTestDatabase, type TestDatabase } from '@modelsmith/db/testing';
 import { JobDispatcher, JobStore, redisOptionsFromUrl } from '@modelsmith/jobs';
 import { ReconcilerService } from './reconciler.service';
 
 jest.setTimeout(60_000);
-
 
 describe('ReconcilerService against Postgres and Redis', () => {
   let db: TestDatabase;
@@ -20,7 +24,10 @@ describe('ReconcilerService against Postgres and Redis', () => {
     db = await createTestDatabase();
     system = await createSystemPrismaClient(db.url, { poolSize: 2 });
     app = createPrismaClient(db.appUrl, { poolSize: 2 });
-    cpu = new Queue(QUEUES.cpu, { connection: redisOptionsFromUrl('redis://127.0.0.1:6379'), prefix: `msit_${randomBytes(6).toString('hex')}` });
+    cpu = new Queue(QUEUES.cpu, {
+      connection: redisOptionsFromUrl('redis://127.0.0.1:6379'),
+      prefix: `msit_${randomBytes(6).toString('hex')}`,
+    });
     const store = new JobStore(app, { systemDb: system });
     reconciler = new ReconcilerService(new JobDispatcher({ cpu }, store, system), system);
   });
@@ -33,10 +40,22 @@ describe('ReconcilerService against Postgres and Redis', () => {
 
   it('ends a dataset version left INGESTING after its ingestion job FAILED, with the job reason, once', async () => {
     // Rows as the platform left them before jobs settled their dependents: the outside tester's case.
-    const t = await system.tenant.create({ data: { name: 't', slug: `t-${randomBytes(4).toString('hex')}` } });
-    const ds = await system.dataset.create({ data: { tenantId: t.id, name: 'photos', task: 'IMAGE_CLASSIFICATION' } });
+    const t = await system.tenant.create({
+      data: { name: 't', slug: `t-${randomBytes(4).toString('hex')}` },
+    });
+    const ds = await system.dataset.create({
+      data: { tenantId: t.id, name: 'photos', task: 'IMAGE_CLASSIFICATION' },
+    });
     const v = await system.datasetVersion.create({
-      data: { tenantId: t.id, datasetId: ds.id, version: 1, splitSeed: 42, status: 'INGESTING', stage: 'ingesting', percent: 61 },
+      data: {
+        tenantId: t.id,
+        datasetId: ds.id,
+        version: 1,
+        splitSeed: 42,
+        status: 'INGESTING',
+        stage: 'ingesting',
+        percent: 61,
+      },
     });
     await system.job.create({
       data: {

@@ -48,12 +48,26 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     this.running = true;
     try {
       counts.enqueued = await this.step('re-enqueue', () => this.dispatcher.reconcile(), 0);
-      Object.assign(counts, await this.step('abandoned jobs', () => this.dispatcher.reconcileAbandoned(), { failed: 0, requeued: 0 }));
-      counts.repairedVersions = (await this.step('stuck dataset versions', () => repairStuckDatasetVersions(this.systemDb), [])).length;
-      if (counts.enqueued > 0) this.logger.warn(`re-enqueued ${counts.enqueued} job(s) that had not reached the queue`);
-      if (counts.failed > 0) this.logger.warn(`recorded ${counts.failed} job(s) FAILED that the queue had given up on`);
-      if (counts.requeued > 0) this.logger.warn(`enqueued ${counts.requeued} job(s) again that the queue had lost`);
-      if (counts.repairedVersions > 0) this.logger.warn(`ended ${counts.repairedVersions} dataset version(s) left building after their job ended`);
+      Object.assign(
+        counts,
+        await this.step('abandoned jobs', () => this.dispatcher.reconcileAbandoned(), {
+          failed: 0,
+          requeued: 0,
+        }),
+      );
+      counts.repairedVersions = (
+        await this.step('stuck dataset versions', () => repairStuckDatasetVersions(this.systemDb), [])
+      ).length;
+      if (counts.enqueued > 0)
+        this.logger.warn(`re-enqueued ${counts.enqueued} job(s) that had not reached the queue`);
+      if (counts.failed > 0)
+        this.logger.warn(`recorded ${counts.failed} job(s) FAILED that the queue had given up on`);
+      if (counts.requeued > 0)
+        this.logger.warn(`enqueued ${counts.requeued} job(s) again that the queue had lost`);
+      if (counts.repairedVersions > 0)
+        this.logger.warn(
+          `ended ${counts.repairedVersions} dataset version(s) left building after their job ended`,
+        );
       return counts;
     } finally {
       this.running = false;

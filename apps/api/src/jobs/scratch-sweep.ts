@@ -28,11 +28,20 @@ export interface ScratchSweepResult {
  * so it is visited once; a job whose delete fails stays unmarked and is tried again next time.
  * Needs a client that sees every tenant (the system client).
  */
-export async function sweepJobScratch(db: PrismaClient, store: ObjectStore, options: ScratchSweepOptions): Promise<ScratchSweepResult> {
+export async function sweepJobScratch(
+  db: PrismaClient,
+  store: ObjectStore,
+  options: ScratchSweepOptions,
+): Promise<ScratchSweepResult> {
   const now = options.now ?? new Date();
   const cutoff = new Date(now.getTime() - options.retentionMs);
   const jobs = await db.job.findMany({
-    where: { kind: { in: ['TRAIN', 'BATCH_PREDICT'] }, status: { in: ['SUCCEEDED', 'FAILED', 'CANCELLED'] }, scratchClearedAt: null, finishedAt: { lt: cutoff } },
+    where: {
+      kind: { in: ['TRAIN', 'BATCH_PREDICT'] },
+      status: { in: ['SUCCEEDED', 'FAILED', 'CANCELLED'] },
+      scratchClearedAt: null,
+      finishedAt: { lt: cutoff },
+    },
     select: { id: true, tenantId: true, kind: true, options: true },
     orderBy: { finishedAt: 'asc' },
     take: options.limit ?? 500,
@@ -52,15 +61,22 @@ export async function sweepJobScratch(db: PrismaClient, store: ObjectStore, opti
             result.objects++;
           }
         } else if (inputKey !== undefined) {
-          options.log?.(`job ${job.id}: input key ${JSON.stringify(inputKey)} is not under ${ownInputs}; left alone`);
+          options.log?.(
+            `job ${job.id}: input key ${JSON.stringify(inputKey)} is not under ${ownInputs}; left alone`,
+          );
         }
       }
       // Only if still finished (a job retried meanwhile is not marked).
-      await db.job.updateMany({ where: { id: job.id, status: { in: ['SUCCEEDED', 'FAILED', 'CANCELLED'] }, scratchClearedAt: null }, data: { scratchClearedAt: now } });
+      await db.job.updateMany({
+        where: { id: job.id, status: { in: ['SUCCEEDED', 'FAILED', 'CANCELLED'] }, scratchClearedAt: null },
+        data: { scratchClearedAt: now },
+      });
       result.jobs++;
     } catch (e) {
       result.failed++;
-      options.log?.(`job ${job.id}: scratch not cleared (${e instanceof Error ? e.message : String(e)}); tried again next sweep`);
+      options.log?.(
+        `job ${job.id}: scratch not cleared (${e instanceof Error ? e.message : String(e)}); tried again next sweep`,
+      );
     }
   }
   return result;

@@ -37,7 +37,10 @@ export class ScratchSweeperService implements OnApplicationBootstrap, OnApplicat
         retentionMs: this.config.JOBS_SCRATCH_RETENTION_HOURS * 3_600_000,
         log: (m) => this.logger.warn(m),
       });
-      if (result.jobs > 0 || result.failed > 0) this.logger.log(`cleared the scratch of ${result.jobs} finished job(s): ${result.objects} object(s) deleted, ${result.failed} left for the next sweep`);
+      if (result.jobs > 0 || result.failed > 0)
+        this.logger.log(
+          `cleared the scratch of ${result.jobs} finished job(s): ${result.objects} object(s) deleted, ${result.failed} left for the next sweep`,
+        );
       return result;
     } catch (e) {
       this.logger.warn(`scratch sweep failed: ${e instanceof Error ? e.message : String(e)}`);

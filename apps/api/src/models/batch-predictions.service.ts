@@ -18,11 +18,23 @@ const FORMATS = ['jsonl', 'csv'] as const;
 function fieldsToOptions(fields: Record<string, string>): { format: (typeof FORMATS)[number]; topK: number } {
   const format = (fields.format ?? 'jsonl').toLowerCase();
   if (!(FORMATS as readonly string[]).includes(format)) {
-    throw new ProblemError({ status: 400, code: 'VALIDATION_FAILED', title: 'Invalid field', detail: `format must be jsonl or csv (got "${format}")`, extensions: { errors: [{ field: 'format', message: 'must be jsonl or csv' }] } });
+    throw new ProblemError({
+      status: 400,
+      code: 'VALIDATION_FAILED',
+      title: 'Invalid field',
+      detail: `format must be jsonl or csv (got "${format}")`,
+      extensions: { errors: [{ field: 'format', message: 'must be jsonl or csv' }] },
+    });
   }
   const topK = fields.topK === undefined ? 3 : Number(fields.topK);
   if (!Number.isInteger(topK) || topK < 1 || topK > 100) {
-    throw new ProblemError({ status: 400, code: 'VALIDATION_FAILED', title: 'Invalid field', detail: 'topK must be an integer from 1 to 100', extensions: { errors: [{ field: 'topK', message: 'must be an integer from 1 to 100' }] } });
+    throw new ProblemError({
+      status: 400,
+      code: 'VALIDATION_FAILED',
+      title: 'Invalid field',
+      detail: 'topK must be an integer from 1 to 100',
+      extensions: { errors: [{ field: 'topK', message: 'must be an integer from 1 to 100' }] },
+    });
   }
   return { format: format as (typeof FORMATS)[number], topK };
 }
@@ -43,19 +55,34 @@ export class BatchPredictionsService {
   async create(tenantId: string, modelId: string, req: IncomingMessage): Promise<Job> {
     const model = await this.models.get(tenantId, modelId);
     assertServable(model);
-    const tenant = await withTenant(this.db, tenantId, (tx) => tx.tenant.findUnique({ where: { id: tenantId }, select: { maxUploadBytes: true } }));
+    const tenant = await withTenant(this.db, tenantId, (tx) =>
+      tx.tenant.findUnique({ where: { id: tenantId }, select: { maxUploadBytes: true } }),
+    );
     const uploadId = randomUUID();
     let inputKey = '';
     let options: ReturnType<typeof fieldsToOptions> = { format: 'jsonl', topK: 3 };
     try {
-      const { file } = await streamMultipartUpload(req, Number(tenant?.maxUploadBytes ?? 0n), async (stream, meta, fields) => {
-        options = fieldsToOptions(fields);
-        inputKey = keys.batchInput(tenantId, uploadId, sourceFileName(meta.fileName));
-        await this.store.putStream(inputKey, stream, { contentType: meta.contentType });
-      });
-      if (file.bytes === 0) throw new ProblemError({ status: 422, code: 'UNPROCESSABLE', title: 'Empty file', detail: `"${file.fileName}" is empty` });
+      const { file } = await streamMultipartUpload(
+        req,
+        Number(tenant?.maxUploadBytes ?? 0n),
+        async (stream, meta, fields) => {
+          options = fieldsToOptions(fields);
+          inputKey = keys.batchInput(tenantId, uploadId, sourceFileName(meta.fileName));
+          await this.store.putStream(inputKey, stream, { contentType: meta.contentType });
+        },
+      );
+      if (file.bytes === 0)
+        throw new ProblemError({
+          status: 422,
+          code: 'UNPROCESSABLE',
+          title: 'Empty file',
+          detail: `"${file.fileName}" is empty`,
+        });
       return await this.jobs.submit(tenantId, JOBS.batchPredict, {
-        inputs: { modelId: model.id, options: { inputKey, inputName: file.fileName, inputSize: file.bytes, ...options } },
+        inputs: {
+          modelId: model.id,
+          options: { inputKey, inputName: file.fileName, inputSize: file.bytes, ...options },
+        },
       });
     } catch (e) {
       if (inputKey) await this.store.delete(inputKey).catch(() => undefined);

@@ -42,7 +42,10 @@ export class ModelsController {
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'A model with its evaluation report, training curves, manifest and lineage (dataset version, job, recipe)' })
+  @ApiOperation({
+    summary:
+      'A model with its evaluation report, training curves, manifest and lineage (dataset version, job, recipe)',
+  })
   async get(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string) {
     const m = await this.models.get(p.tenantId, id);
     return {
@@ -50,13 +53,20 @@ export class ModelsController {
       manifest: m.manifest,
       report: m.report,
       trainingCurves: m.job?.metricHistory ?? null,
-      lineage: { datasetVersion: m.datasetVersion, job: m.job ? { id: m.job.id, mode: m.job.mode, budget: m.job.budget, options: m.job.options } : null, recipe: m.recipe },
+      lineage: {
+        datasetVersion: m.datasetVersion,
+        job: m.job ? { id: m.job.id, mode: m.job.mode, budget: m.job.budget, options: m.job.options } : null,
+        recipe: m.recipe,
+      },
     };
   }
 
   @Post(':id/download')
   @HttpCode(200)
-  @ApiOperation({ summary: 'A presigned URL of one zip: tfjs model.json + weights, manifest.json, evaluation report and training curves' })
+  @ApiOperation({
+    summary:
+      'A presigned URL of one zip: tfjs model.json + weights, manifest.json, evaluation report and training curves',
+  })
   download(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string) {
     return this.models.download(p.tenantId, id);
   }
@@ -70,10 +80,14 @@ export class ModelsController {
     summary: 'Predict every image of an archive (zip or tar.gz) as a job; the output is a JSONL or CSV file',
     description:
       'multipart/form-data: optional fields `format` (jsonl | csv, default jsonl) and `topK` (default 3) BEFORE the `file` part. ' +
-      'Counts as one request against the key\'s prediction rate (429 RATE_LIMITED with Retry-After over it). ' +
+      "Counts as one request against the key's prediction rate (429 RATE_LIMITED with Retry-After over it). " +
       'Returns the BATCH_PREDICT job (202); follow it with GET /v1/jobs/:id (or its events) and fetch the result with GET /v1/jobs/:id/output.',
   })
-  async batchPredict(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string, @Req() req: Request): Promise<JobDto> {
+  async batchPredict(
+    @CurrentTenant() p: TenantPrincipal,
+    @Param('id') id: string,
+    @Req() req: Request,
+  ): Promise<JobDto> {
     return JobDto.from(await this.batch.create(p.tenantId, id, req));
   }
 

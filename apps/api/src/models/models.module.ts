@@ -5,5 +5,9 @@ import { BatchPredictionsService } from './batch-predictions.service';
 import { ModelsController } from './models.controller';
 import { ModelsService } from './models.service';
 
-@Module({ imports: [JobsModule, PredictRateLimitModule], controllers: [ModelsController], providers: [ModelsService, BatchPredictionsService] })
+@Module({
+  imports: [JobsModule, PredictRateLimitModule],
+  controllers: [ModelsController],
+  providers: [ModelsService, BatchPredictionsService],
+})
 export class ModelsModule {}

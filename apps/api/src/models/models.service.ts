@@ -33,7 +33,10 @@ export class ModelsService {
    * One zip (model.json, weight shards, manifest.json, evaluation.json, training-curves.json) built
    * in the object store on first request, streamed part by part, and handed out as a presigned URL.
    */
-  async download(tenantId: string, id: string): Promise<{ url: string; expiresInSeconds: number; sizeBytes: number }> {
+  async download(
+    tenantId: string,
+    id: string,
+  ): Promise<{ url: string; expiresInSeconds: number; sizeBytes: number }> {
     const model = await this.get(tenantId, id);
     const key = keys.within(model.artifactPrefix, ARCHIVE);
     let stat = await this.store.stat(key);
@@ -69,7 +72,11 @@ export class ModelsService {
     }
     const name = `${model.name.replace(/[^A-Za-z0-9_.-]+/g, '-').slice(0, 80) || 'model'}-${model.id.slice(0, 8)}.zip`;
     const expires = this.config.S3_PRESIGN_EXPIRY_SECONDS;
-    return { url: await this.store.presignedGet(key, expires, { downloadName: name }), expiresInSeconds: expires, sizeBytes: stat?.size ?? 0 };
+    return {
+      url: await this.store.presignedGet(key, expires, { downloadName: name }),
+      expiresInSeconds: expires,
+      sizeBytes: stat?.size ?? 0,
+    };
   }
 
   /** Marks the model deleted and removes its artifacts; refused (409) while an ACTIVE deployment serves it. */

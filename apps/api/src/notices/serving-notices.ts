@@ -2,7 +2,12 @@ import { Global, Inject, Injectable, Logger, Module, OnApplicationShutdown } fro
 import { Redis } from 'ioredis';
 import type { AppConfig } from '@modelsmith/config';
 import { APP_CONFIG } from '@modelsmith/config/nest';
-import { apiKeyEventsChannel, deploymentEventsChannel, type ApiKeyEvent, type DeploymentEvent } from '@modelsmith/contracts';
+import {
+  apiKeyEventsChannel,
+  deploymentEventsChannel,
+  type ApiKeyEvent,
+  type DeploymentEvent,
+} from '@modelsmith/contracts';
 
 /**
  * Tells serving processes what changed (Redis pub/sub), so they drop cached lookups at once: a
@@ -19,7 +24,12 @@ export class ServingNotices implements OnApplicationShutdown {
   private connecting?: Promise<void>;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    this.redis = new Redis(config.REDIS_URL, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000 });
+    this.redis = new Redis(config.REDIS_URL, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2_000,
+    });
     this.redis.on('error', (e: Error) => this.logger.warn(`redis: ${e.message}`));
     this.deploymentsChannel = deploymentEventsChannel(config.QUEUE_PREFIX);
     this.apiKeysChannel = apiKeyEventsChannel(config.QUEUE_PREFIX);

@@ -3,7 +3,16 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import { ProblemError } from '@modelsmith/http';
-import { contentDisposition, FsObjectStore, StorageError, ObjectUrlRefused, OBJECTS_ROUTE, pathToKey, type ObjectGrant, type ObjectStore } from '@modelsmith/storage';
+import {
+  contentDisposition,
+  FsObjectStore,
+  StorageError,
+  ObjectUrlRefused,
+  OBJECTS_ROUTE,
+  pathToKey,
+  type ObjectGrant,
+  type ObjectStore,
+} from '@modelsmith/storage';
 import { OBJECT_STORE } from '@modelsmith/storage/nest';
 import { Public } from '../auth/decorators';
 import { objectProblem, urlRefused } from './object-problems';
@@ -42,7 +51,8 @@ export class ObjectsController {
     // Stored bytes are the tenants' own: never rendered as a page of the API's origin.
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
-    if (grant.downloadName !== undefined) res.setHeader('Content-Disposition', contentDisposition(grant.downloadName));
+    if (grant.downloadName !== undefined)
+      res.setHeader('Content-Disposition', contentDisposition(grant.downloadName));
     try {
       await pipeline(stream, res);
     } catch (e) {
@@ -60,7 +70,12 @@ export class ObjectsController {
     const declared = req.headers['content-length'];
     if (declared !== undefined && Number(declared) > maxBytes) {
       req.resume();
-      throw new ProblemError({ status: 413, code: 'PAYLOAD_TOO_LARGE', title: 'Part too large', detail: `a part of this upload is limited to ${maxBytes} bytes` });
+      throw new ProblemError({
+        status: 413,
+        code: 'PAYLOAD_TOO_LARGE',
+        title: 'Part too large',
+        detail: `a part of this upload is limited to ${maxBytes} bytes`,
+      });
     }
     let clientGone = false;
     req.once('aborted', () => (clientGone = true));
@@ -75,7 +90,12 @@ export class ObjectsController {
         this.logger.debug('part upload aborted by the client; nothing stored');
         return;
       }
-      throw new ProblemError({ status: 400, code: 'BAD_REQUEST', title: 'Upload interrupted', detail: 'the request body ended early; send the part again' });
+      throw new ProblemError({
+        status: 400,
+        code: 'BAD_REQUEST',
+        title: 'Upload interrupted',
+        detail: 'the request body ended early; send the part again',
+      });
     }
     res.status(200).setHeader('ETag', `"${part.etag}"`).end();
   }
@@ -83,7 +103,13 @@ export class ObjectsController {
   /** The fs store and the grant the URL carries; 404 with another driver, 403 for a URL that does not verify. */
   private authorize(req: Request): { store: FsObjectStore; grant: ObjectGrant } {
     const store = this.store;
-    if (!(store instanceof FsObjectStore) || !store.urlSigner) throw new ProblemError({ status: 404, code: 'NOT_FOUND', title: 'Not found', detail: 'this installation serves objects from its S3 store' });
+    if (!(store instanceof FsObjectStore) || !store.urlSigner)
+      throw new ProblemError({
+        status: 404,
+        code: 'NOT_FOUND',
+        title: 'Not found',
+        detail: 'this installation serves objects from its S3 store',
+      });
     const url = req.originalUrl;
     const q = url.indexOf('?');
     const rawPath = q === -1 ? url : url.slice(0, q);
@@ -91,7 +117,10 @@ export class ObjectsController {
     const key = pathToKey(rawPath.slice(OBJECTS_ROUTE.length));
     if (key === null) throw urlRefused('not an object key');
     try {
-      return { store, grant: store.urlSigner.verify(req.method, key, new URLSearchParams(q === -1 ? '' : url.slice(q + 1))) };
+      return {
+        store,
+        grant: store.urlSigner.verify(req.method, key, new URLSearchParams(q === -1 ? '' : url.slice(q + 1))),
+      };
     } catch (e) {
       if (e instanceof ObjectUrlRefused) throw urlRefused(e.message);
       throw e;

@@ -27,7 +27,11 @@ class RateLimitRedisLifecycle implements OnApplicationShutdown {
       provide: RATE_LIMIT_REDIS,
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => {
-        const redis = new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000 });
+        const redis = new Redis(config.REDIS_URL, {
+          enableOfflineQueue: false,
+          maxRetriesPerRequest: 1,
+          connectTimeout: 2_000,
+        });
         const logger = new Logger('RateLimit');
         redis.on('error', (e: Error) => logger.warn(`redis: ${e.message}`));
         return redis;
@@ -37,7 +41,11 @@ class RateLimitRedisLifecycle implements OnApplicationShutdown {
     {
       provide: KeyRateLimiter,
       inject: [RATE_LIMIT_REDIS, APP_CONFIG],
-      useFactory: (redis: Redis, config: AppConfig) => new KeyRateLimiter(redis, { prefix: config.QUEUE_PREFIX, defaultLimitPerMinute: config.PREDICT_DEFAULT_RATE_LIMIT_PER_MINUTE }),
+      useFactory: (redis: Redis, config: AppConfig) =>
+        new KeyRateLimiter(redis, {
+          prefix: config.QUEUE_PREFIX,
+          defaultLimitPerMinute: config.PREDICT_DEFAULT_RATE_LIMIT_PER_MINUTE,
+        }),
     },
     PredictRateLimitGuard,
   ],

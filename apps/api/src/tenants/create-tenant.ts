@@ -35,7 +35,12 @@ export function slugify(name: string): string {
  * Operator bootstrap, shared by the admin API and the CLI: creates a tenant and its first ADMIN key in
  * one transaction. Runs on the system connection (there is no tenant yet to scope to).
  */
-export async function createTenantWithKey(db: PrismaClient, input: NewTenant, keyName = 'bootstrap', scopes: Scope[] = ['ADMIN']): Promise<CreatedTenant> {
+export async function createTenantWithKey(
+  db: PrismaClient,
+  input: NewTenant,
+  keyName = 'bootstrap',
+  scopes: Scope[] = ['ADMIN'],
+): Promise<CreatedTenant> {
   const slug = input.slug ?? slugify(input.name);
   const generated = generateApiKey();
   try {
@@ -45,16 +50,25 @@ export async function createTenantWithKey(db: PrismaClient, input: NewTenant, ke
           name: input.name,
           slug,
           ...(input.maxConcurrentJobs !== undefined ? { maxConcurrentJobs: input.maxConcurrentJobs } : {}),
-          ...(input.computeMinutesPerMonth !== undefined ? { computeMinutesPerMonth: input.computeMinutesPerMonth } : {}),
+          ...(input.computeMinutesPerMonth !== undefined
+            ? { computeMinutesPerMonth: input.computeMinutesPerMonth }
+            : {}),
         },
       });
       const apiKey = await tx.apiKey.create({
-        data: { tenantId: tenant.id, name: keyName, prefix: generated.prefix, secretHash: generated.secretHash, scopes },
+        data: {
+          tenantId: tenant.id,
+          name: keyName,
+          prefix: generated.prefix,
+          secretHash: generated.secretHash,
+          scopes,
+        },
       });
       return { tenant, apiKey, key: generated.key };
     });
   } catch (e) {
-    if ((e as { code?: string }).code === 'P2002') throw new TenantSlugTakenError(`a tenant with slug "${slug}" already exists`);
+    if ((e as { code?: string }).code === 'P2002')
+      throw new TenantSlugTakenError(`a tenant with slug "${slug}" already exists`);
     throw e;
   }
 }

@@ -39,9 +39,13 @@ export class TenantsController {
   async create(@Body() body: CreateTenantDto): Promise<CreatedTenantDto> {
     try {
       const created = await createTenantWithKey(this.db, body);
-      return { tenant: toTenantDto(created.tenant), apiKey: { ...ApiKeyDto.from(created.apiKey), key: created.key } };
+      return {
+        tenant: toTenantDto(created.tenant),
+        apiKey: { ...ApiKeyDto.from(created.apiKey), key: created.key },
+      };
     } catch (e) {
-      if (e instanceof TenantSlugTakenError) throw new ProblemError({ status: 409, code: 'CONFLICT', title: 'Slug taken', detail: e.message });
+      if (e instanceof TenantSlugTakenError)
+        throw new ProblemError({ status: 409, code: 'CONFLICT', title: 'Slug taken', detail: e.message });
       throw e;
     }
   }

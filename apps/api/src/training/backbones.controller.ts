@@ -9,7 +9,10 @@ export class BackbonesController {
   constructor(private readonly training: TrainingJobsService) {}
 
   @Get()
-  @ApiOperation({ summary: 'The model zoo: backbones a training job may use, with input size, preprocessing, source and license' })
+  @ApiOperation({
+    summary:
+      'The model zoo: backbones a training job may use, with input size, preprocessing, source and license',
+  })
   list() {
     return this.training.backbones();
   }

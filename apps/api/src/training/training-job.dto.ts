@@ -1,17 +1,37 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsNumber, IsObject, IsOptional, IsString, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsObject,
+  IsOptional,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
 import { TRAINING_MODES } from '@modelsmith/contracts';
 
 export class TrainingBudgetDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: 1440, description: 'Wall-clock limit; when reached the best model so far is kept' })
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: 1440,
+    description: 'Wall-clock limit; when reached the best model so far is kept',
+  })
   @IsOptional()
   @IsInt()
   @Min(1)
   @Max(1440)
   maxMinutes?: number;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, description: 'Upper bound on search trials (the default recipe runs one)' })
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: 100,
+    description: 'Upper bound on search trials (the default recipe runs one)',
+  })
   @IsOptional()
   @IsInt()
   @Min(1)
@@ -27,11 +47,29 @@ export class TrainingOptionsDto {
   backbone?: string;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 200 }) @IsOptional() @IsInt() @Min(1) @Max(200) epochs?: number;
-  @ApiPropertyOptional({ minimum: 1, maximum: 512 }) @IsOptional() @IsInt() @Min(1) @Max(512) batchSize?: number;
-  @ApiPropertyOptional({ minimum: 1e-6, maximum: 1 }) @IsOptional() @IsNumber() @Min(1e-6) @Max(1) learningRate?: number;
-  @ApiPropertyOptional({ minimum: 0, maximum: 0.5 }) @IsOptional() @IsNumber() @Min(0) @Max(0.5) labelSmoothing?: number;
+  @ApiPropertyOptional({ minimum: 1, maximum: 512 })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(512)
+  batchSize?: number;
+  @ApiPropertyOptional({ minimum: 1e-6, maximum: 1 })
+  @IsOptional()
+  @IsNumber()
+  @Min(1e-6)
+  @Max(1)
+  learningRate?: number;
+  @ApiPropertyOptional({ minimum: 0, maximum: 0.5 })
+  @IsOptional()
+  @IsNumber()
+  @Min(0)
+  @Max(0.5)
+  labelSmoothing?: number;
   @ApiPropertyOptional() @IsOptional() @IsInt() @Min(0) @Max(2 ** 31 - 1) seed?: number;
-  @ApiPropertyOptional({ default: true, description: 'Stop when validation loss stops improving' }) @IsOptional() @IsBoolean() earlyStopping?: boolean;
+  @ApiPropertyOptional({ default: true, description: 'Stop when validation loss stops improving' })
+  @IsOptional()
+  @IsBoolean()
+  earlyStopping?: boolean;
 }
 
 /** Fields of POST /v1/jobs for training tasks (the job's `options` carry TrainingOptionsDto). */

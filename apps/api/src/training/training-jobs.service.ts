@@ -10,7 +10,13 @@ import type { CreateTrainingJobFields, TrainingOptionsDto } from './training-job
 export { MIN_TRAIN_IMAGES_PER_CLASS };
 
 const unprocessable = (reason: string, detail: string, field?: string) =>
-  new ProblemError({ status: 422, code: 'UNPROCESSABLE', title: 'Training job rejected', detail, extensions: { reason, ...(field ? { field } : {}) } });
+  new ProblemError({
+    status: 422,
+    code: 'UNPROCESSABLE',
+    title: 'Training job rejected',
+    detail,
+    extensions: { reason, ...(field ? { field } : {}) },
+  });
 
 /**
  * Validates an image-classification job against its dataset version and the zoo's catalogue, then
@@ -29,18 +35,37 @@ export class TrainingJobsService {
     return builtinBackbones();
   }
 
-  async create(tenantId: string, body: CreateTrainingJobFields & { priority?: number; options?: TrainingOptionsDto & { accelerator?: Accelerator } }): Promise<Job> {
-    if (!body.datasetVersionId) throw unprocessable('DATASET_VERSION_REQUIRED', 'image-classification jobs need a datasetVersionId', 'datasetVersionId');
+  async create(
+    tenantId: string,
+    body: CreateTrainingJobFields & {
+      priority?: number;
+      options?: TrainingOptionsDto & { accelerator?: Accelerator };
+    },
+  ): Promise<Job> {
+    if (!body.datasetVersionId)
+      throw unprocessable(
+        'DATASET_VERSION_REQUIRED',
+        'image-classification jobs need a datasetVersionId',
+        'datasetVersionId',
+      );
     const check = await this.versions.checkTrainable(tenantId, body.datasetVersionId);
     if (!check.ok) {
       switch (check.reason) {
         case 'NOT_FOUND':
           throw notFound('dataset version', body.datasetVersionId);
         case 'TASK_MISMATCH':
-          throw unprocessable('TASK_MISMATCH', `dataset version ${check.version.id} is a ${check.task} dataset, not image classification`, 'datasetVersionId');
+          throw unprocessable(
+            'TASK_MISMATCH',
+            `dataset version ${check.version.id} is a ${check.task} dataset, not image classification`,
+            'datasetVersionId',
+          );
         case 'NOT_READY': {
           const v = check.version;
-          throw unprocessable('DATASET_NOT_READY', `dataset version ${v.version} is ${v.status}${v.failureReason ? ` (${v.failureReason})` : ''}; wait until it is READY`, 'datasetVersionId');
+          throw unprocessable(
+            'DATASET_NOT_READY',
+            `dataset version ${v.version} is ${v.status}${v.failureReason ? ` (${v.failureReason})` : ''}; wait until it is READY`,
+            'datasetVersionId',
+          );
         }
         case 'TOO_FEW_IMAGES':
           throw unprocessable(
@@ -53,7 +78,11 @@ export class TrainingJobsService {
     const version = check.version;
     const backbone = body.options?.backbone;
     if (backbone && backbone !== 'auto' && !this.backboneIds.includes(backbone)) {
-      throw unprocessable('UNKNOWN_BACKBONE', `unknown backbone "${backbone}"; choose one of auto, ${this.backboneIds.join(', ')}`, 'options.backbone');
+      throw unprocessable(
+        'UNKNOWN_BACKBONE',
+        `unknown backbone "${backbone}"; choose one of auto, ${this.backboneIds.join(', ')}`,
+        'options.backbone',
+      );
     }
     const { accelerator, ...options } = body.options ?? {};
     return this.jobs.submit(tenantId, JOBS.train, {

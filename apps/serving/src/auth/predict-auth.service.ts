@@ -5,7 +5,13 @@ import { LRUCache } from 'lru-cache';
 import type { AppConfig } from '@modelsmith/config';
 import { APP_CONFIG } from '@modelsmith/config/nest';
 import { apiKeyEventsChannel, scopeSatisfies } from '@modelsmith/contracts';
-import { bearerToken, forbiddenScope, hashKey, unauthenticated, type TenantPrincipal } from '@modelsmith/http';
+import {
+  bearerToken,
+  forbiddenScope,
+  hashKey,
+  unauthenticated,
+  type TenantPrincipal,
+} from '@modelsmith/http';
 import { ApiKeyAuthService } from '@modelsmith/http/nest';
 import { onNotices, REDIS_SUBSCRIBER } from '../redis.provider';
 
@@ -22,7 +28,10 @@ export const AUTH_CACHE_TTL_MS = 10_000;
 @Injectable()
 export class PredictAuthService implements OnModuleInit {
   private readonly logger = new Logger('PredictAuth');
-  private readonly cache = new LRUCache<string, { principal: TenantPrincipal | null }>({ max: 10_000, ttl: AUTH_CACHE_TTL_MS });
+  private readonly cache = new LRUCache<string, { principal: TenantPrincipal | null }>({
+    max: 10_000,
+    ttl: AUTH_CACHE_TTL_MS,
+  });
 
   constructor(
     private readonly keys: ApiKeyAuthService,
@@ -31,9 +40,14 @@ export class PredictAuthService implements OnModuleInit {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    await onNotices(this.subscriber, apiKeyEventsChannel(this.config.QUEUE_PREFIX), this.logger, ({ keyId }) => {
-      if (typeof keyId === 'string') this.forget(keyId);
-    });
+    await onNotices(
+      this.subscriber,
+      apiKeyEventsChannel(this.config.QUEUE_PREFIX),
+      this.logger,
+      ({ keyId }) => {
+        if (typeof keyId === 'string') this.forget(keyId);
+      },
+    );
   }
 
   async authenticate(req: IncomingMessage): Promise<TenantPrincipal> {

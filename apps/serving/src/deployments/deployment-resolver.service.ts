@@ -56,9 +56,15 @@ export class DeploymentResolver implements OnModuleInit {
 
   async onModuleInit(): Promise<void> {
     // Without Redis, lookups still expire after DEPLOYMENT_CACHE_TTL_MS.
-    await onNotices(this.subscriber, deploymentEventsChannel(this.config.QUEUE_PREFIX), this.logger, ({ tenantId, deploymentId }) => {
-      if (typeof tenantId === 'string' && typeof deploymentId === 'string') this.invalidate(tenantId, deploymentId);
-    });
+    await onNotices(
+      this.subscriber,
+      deploymentEventsChannel(this.config.QUEUE_PREFIX),
+      this.logger,
+      ({ tenantId, deploymentId }) => {
+        if (typeof tenantId === 'string' && typeof deploymentId === 'string')
+          this.invalidate(tenantId, deploymentId);
+      },
+    );
   }
 
   /** The deployment's answering model; 404 when it does not exist for the tenant, 409 when undeployed. */
@@ -70,7 +76,9 @@ export class DeploymentResolver implements OnModuleInit {
       entry = await this.firstLoad(key, tenantId, deploymentId);
     } else if (Date.now() - entry.fetchedAt > DEPLOYMENT_CACHE_TTL_MS && !entry.refreshing) {
       const current = entry;
-      current.refreshing = this.refresh(current, tenantId, deploymentId).finally(() => (current.refreshing = undefined));
+      current.refreshing = this.refresh(current, tenantId, deploymentId).finally(
+        () => (current.refreshing = undefined),
+      );
     }
     const value = entry.value;
     if (!value) throw notFound('deployment', deploymentId);
@@ -91,7 +99,9 @@ export class DeploymentResolver implements OnModuleInit {
     if (!entry) return;
     entry.fetchedAt = 0;
     if (!entry.refreshing) {
-      entry.refreshing = this.refresh(entry, tenantId, deploymentId).finally(() => (entry.refreshing = undefined));
+      entry.refreshing = this.refresh(entry, tenantId, deploymentId).finally(
+        () => (entry.refreshing = undefined),
+      );
     }
   }
 
@@ -117,14 +127,18 @@ export class DeploymentResolver implements OnModuleInit {
       if (next?.active && previous?.active && !sameModel(previous.ref, next.ref)) {
         // A swap: load the new model while the old one keeps answering.
         await this.engine.warm(next.ref);
-        this.logger.log(`deployment ${deploymentId}: now answering with model ${next.ref.modelId} (was ${previous.ref.modelId})`);
+        this.logger.log(
+          `deployment ${deploymentId}: now answering with model ${next.ref.modelId} (was ${previous.ref.modelId})`,
+        );
       }
       entry.value = next;
       entry.fetchedAt = Date.now();
     } catch (e) {
       // Keep serving what we have; the next request past the TTL tries again.
       entry.fetchedAt = Date.now();
-      this.logger.warn(`could not refresh deployment ${deploymentId}: ${e instanceof Error ? e.message : String(e)}`);
+      this.logger.warn(
+        `could not refresh deployment ${deploymentId}: ${e instanceof Error ? e.message : String(e)}`,
+      );
     }
   }
 
@@ -135,7 +149,11 @@ export class DeploymentResolver implements OnModuleInit {
       id: target.id,
       tenantId,
       active: target.active,
-      ref: { modelId: target.model.id, version: target.model.updatedAt.toISOString(), prefix: target.model.artifactPrefix },
+      ref: {
+        modelId: target.model.id,
+        version: target.model.updatedAt.toISOString(),
+        prefix: target.model.artifactPrefix,
+      },
       topK: target.topK,
     };
   }

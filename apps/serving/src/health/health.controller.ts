@@ -13,10 +13,17 @@ import { REDIS } from '../redis.provider';
 
 const TIMEOUT_MS = 2_000;
 
-async function probe(fn: () => Promise<unknown>): Promise<{ status: 'up' | 'down'; error?: string; ms: number }> {
+async function probe(
+  fn: () => Promise<unknown>,
+): Promise<{ status: 'up' | 'down'; error?: string; ms: number }> {
   const started = Date.now();
   try {
-    await Promise.race([fn(), new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer within ${TIMEOUT_MS} ms`)), TIMEOUT_MS).unref())]);
+    await Promise.race([
+      fn(),
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error(`no answer within ${TIMEOUT_MS} ms`)), TIMEOUT_MS).unref(),
+      ),
+    ]);
     return { status: 'up', ms: Date.now() - started };
   } catch (e) {
     return { status: 'down', error: e instanceof Error ? e.message : String(e), ms: Date.now() - started };
@@ -48,7 +55,10 @@ export class ServingHealthController {
     ]);
     const ok = postgres.status === 'up' && objectStore.status === 'up';
     if (!ok) res.status(503);
-    return { status: ok ? (redis.status === 'up' ? 'ok' : 'degraded') : 'unavailable', checks: { postgres, objectStore, redis } };
+    return {
+      status: ok ? (redis.status === 'up' ? 'ok' : 'degraded') : 'unavailable',
+      checks: { postgres, objectStore, redis },
+    };
   }
 
   /** Loaded models, cache use, batching counters. Operator only (ADMIN_TOKEN): it names every tenant's models. */
@@ -56,7 +66,12 @@ export class ServingHealthController {
   stats(@Req() req: Request) {
     const token = bearerToken(req);
     if (!this.config.ADMIN_TOKEN || !token || !tokensEqual(token, this.config.ADMIN_TOKEN)) {
-      throw new ProblemError({ status: 403, code: 'FORBIDDEN', title: 'Operator only', detail: 'serving statistics need the operator ADMIN_TOKEN' });
+      throw new ProblemError({
+        status: 403,
+        code: 'FORBIDDEN',
+        title: 'Operator only',
+        detail: 'serving statistics need the operator ADMIN_TOKEN',
+      });
     }
     return this.engine.stats();
   }

@@ -14,19 +14,41 @@ const unavailable = (title: string, detail: string, retryAfterSeconds: number, r
 
 /** Too many predict requests in flight on this process: shed at the door, before reading the body. */
 export const sheddingProblem = (limit: number): ProblemError =>
-  unavailable('Overloaded', `this serving process is answering ${limit} requests already; retry shortly`, 1, 'CONCURRENCY_LIMIT');
+  unavailable(
+    'Overloaded',
+    `this serving process is answering ${limit} requests already; retry shortly`,
+    1,
+    'CONCURRENCY_LIMIT',
+  );
 
 /** Maps what the serving engine throws to the problem a client gets; anything else is rethrown as is. */
 export function predictProblem(error: unknown): unknown {
   if (error instanceof ServingOverloadedError) {
-    return unavailable('Overloaded', `too many images are waiting for this model; ${error.message}`, error.retryAfterSeconds, 'QUEUE_FULL');
+    return unavailable(
+      'Overloaded',
+      `too many images are waiting for this model; ${error.message}`,
+      error.retryAfterSeconds,
+      'QUEUE_FULL',
+    );
   }
   if (error instanceof ServingTimeoutError) {
-    return unavailable('Timed out', `the prediction was not ready in time; ${error.message}`, error.retryAfterSeconds, 'TIMEOUT');
+    return unavailable(
+      'Timed out',
+      `the prediction was not ready in time; ${error.message}`,
+      error.retryAfterSeconds,
+      'TIMEOUT',
+    );
   }
-  if (error instanceof ServingClosedError) return unavailable('Shutting down', 'this serving process is stopping; retry', 1, 'SHUTTING_DOWN');
+  if (error instanceof ServingClosedError)
+    return unavailable('Shutting down', 'this serving process is stopping; retry', 1, 'SHUTTING_DOWN');
   if (error instanceof PreprocessError) {
-    return new ProblemError({ status: 422, code: 'UNPROCESSABLE', title: 'Image refused', detail: error.message, extensions: { reason: error.code } });
+    return new ProblemError({
+      status: 422,
+      code: 'UNPROCESSABLE',
+      title: 'Image refused',
+      detail: error.message,
+      extensions: { reason: error.code },
+    });
   }
   if (error instanceof ModelArtifactError) {
     return new ProblemError({

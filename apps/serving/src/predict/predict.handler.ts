@@ -3,7 +3,13 @@ import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'n
 import { PinoLogger } from 'nestjs-pino';
 import type { AppConfig } from '@modelsmith/config';
 import { APP_CONFIG } from '@modelsmith/config/nest';
-import { KeyRateLimiter, problemBody, rateLimitHeaders, requestId, type TenantPrincipal } from '@modelsmith/http';
+import {
+  KeyRateLimiter,
+  problemBody,
+  rateLimitHeaders,
+  requestId,
+  type TenantPrincipal,
+} from '@modelsmith/http';
 import { toProblem } from '@modelsmith/http/nest';
 import { PredictAuthService } from '../auth/predict-auth.service';
 import { DeploymentResolver } from '../deployments/deployment-resolver.service';
@@ -45,7 +51,8 @@ export class PredictHandler {
   /** Puts this handler in front of the server's other request listeners (the app's router), for predict requests only. */
   attach(server: Server): void {
     const others = server.listeners('request') as RequestListener[];
-    if (others.length === 0) throw new Error('attach the predict handler after the app has created its HTTP server');
+    if (others.length === 0)
+      throw new Error('attach the predict handler after the app has created its HTTP server');
     server.removeAllListeners('request');
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       const deploymentId = predictRouteId(req.method, req.url);
@@ -64,12 +71,19 @@ export class PredictHandler {
       if (!release) throw sheddingProblem(this.admission.limit);
       principal = await this.auth.authenticate(req);
       const rate = await this.limits.consume(principal);
-      if (rate) for (const [name, value] of Object.entries(rateLimitHeaders(rate))) res.setHeader(name, value);
+      if (rate)
+        for (const [name, value] of Object.entries(rateLimitHeaders(rate))) res.setHeader(name, value);
       const deployment = await this.deployments.resolve(principal.tenantId, deploymentId);
-      const input = await readPredictImages(req, { maxBytes: this.config.SERVING_MAX_REQUEST_BYTES, maxImages: this.config.SERVING_MAX_IMAGES_PER_REQUEST });
+      const input = await readPredictImages(req, {
+        maxBytes: this.config.SERVING_MAX_REQUEST_BYTES,
+        maxImages: this.config.SERVING_MAX_IMAGES_PER_REQUEST,
+      });
       const topK = input.topK ?? deployment.topK ?? DEFAULT_TOP_K;
       const result = await this.engine
-        .predict(deployment.ref, input.images, { topK, deadline: started + this.config.SERVING_REQUEST_TIMEOUT_MS })
+        .predict(deployment.ref, input.images, {
+          topK,
+          deadline: started + this.config.SERVING_REQUEST_TIMEOUT_MS,
+        })
         .catch((e: unknown) => {
           throw predictProblem(e);
         });
@@ -83,7 +97,8 @@ export class PredictHandler {
       send(res, 200, JSON_TYPE, JSON.stringify(body));
     } catch (e) {
       const problem = toProblem(e);
-      if (problem.status >= 500 && problem.status !== 503) this.logger.error(e instanceof Error ? e.stack : String(e));
+      if (problem.status >= 500 && problem.status !== 503)
+        this.logger.error(e instanceof Error ? e.stack : String(e));
       for (const [k, v] of Object.entries(problem.headers)) res.setHeader(k, v);
       send(res, problem.status, PROBLEM_TYPE, problemBody(problem, req.url, id));
     } finally {
@@ -92,10 +107,18 @@ export class PredictHandler {
     this.accessLog(req, res, id, started, deploymentId, principal);
   }
 
-  private accessLog(req: IncomingMessage, res: ServerResponse, id: string, started: number, deploymentId: string, principal: TenantPrincipal | undefined): void {
+  private accessLog(
+    req: IncomingMessage,
+    res: ServerResponse,
+    id: string,
+    started: number,
+    deploymentId: string,
+    principal: TenantPrincipal | undefined,
+  ): void {
     const log = PinoLogger.root;
     // Shedding (503) is the service working as designed under load: a warning, not an error.
-    const level = res.statusCode >= 500 && res.statusCode !== 503 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info';
+    const level =
+      res.statusCode >= 500 && res.statusCode !== 503 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info';
     if (!log.isLevelEnabled(level)) return;
     // The app's serializers and redaction (as for every other route's request log): id, method, url, headers without secrets.
     (req as IncomingMessage & { id?: string }).id = id;

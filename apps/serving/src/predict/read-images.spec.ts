@@ -22,7 +22,9 @@ async function problemOf(p: Promise<unknown> | (() => unknown)): Promise<Problem
   throw new Error('expected a problem');
 }
 
-async function multipart(parts: { name: string; file?: string; data: string }[]): Promise<{ body: Buffer; type: string }> {
+async function multipart(
+  parts: { name: string; file?: string; data: string }[],
+): Promise<{ body: Buffer; type: string }> {
   const form = new FormData();
   for (const part of parts) {
     if (part.file) form.append(part.name, new Blob([part.data]), part.file);
@@ -68,19 +70,30 @@ describe('predict request parsing', () => {
       { name: 'image', file: 'a.png', data: 'AAA' },
       { name: 'whatever', file: 'b.jpg', data: 'BB' },
     ]);
-    const input = await readPredictImages(request(body, { 'content-type': type, 'content-length': String(body.length) }), limits);
+    const input = await readPredictImages(
+      request(body, { 'content-type': type, 'content-length': String(body.length) }),
+      limits,
+    );
     expect(input.images.map((i) => i.toString())).toEqual(['AAA', 'BB']);
     expect(input.topK).toBe(4);
   });
 
   it('caps multipart requests by image count and by bytes while reading', async () => {
-    const many = await multipart(Array.from({ length: 4 }, (_, i) => ({ name: 'image', file: `${i}.png`, data: 'x' })));
-    expect((await problemOf(readPredictImages(request(many.body, { 'content-type': many.type }), limits))).status).toBe(413);
+    const many = await multipart(
+      Array.from({ length: 4 }, (_, i) => ({ name: 'image', file: `${i}.png`, data: 'x' })),
+    );
+    expect(
+      (await problemOf(readPredictImages(request(many.body, { 'content-type': many.type }), limits))).status,
+    ).toBe(413);
     const big = await multipart([{ name: 'image', file: 'big.png', data: 'y'.repeat(2000) }]);
     // No content-length: the cap applies to the bytes actually read.
-    expect((await problemOf(readPredictImages(request(big.body, { 'content-type': big.type }), limits))).status).toBe(413);
+    expect(
+      (await problemOf(readPredictImages(request(big.body, { 'content-type': big.type }), limits))).status,
+    ).toBe(413);
     const none = await multipart([{ name: 'topK', data: '1' }]);
-    expect((await problemOf(readPredictImages(request(none.body, { 'content-type': none.type }), limits))).status).toBe(400);
+    expect(
+      (await problemOf(readPredictImages(request(none.body, { 'content-type': none.type }), limits))).status,
+    ).toBe(400);
   });
 
   it('answers a multipart body that ends inside a file part with 400, and nothing is left throwing (the process stays up)', async () => {
@@ -88,14 +101,38 @@ describe('predict request parsing', () => {
     const onUncaught = (e: unknown) => uncaught.push(e);
     process.on('uncaughtException', onUncaught);
     try {
-      const truncated = '--zz\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n\r\n\x89PNG';
-      const p = await problemOf(readPredictImages(request(truncated, { 'content-type': 'multipart/form-data; boundary=zz' }), limits));
+      const truncated =
+        '--zz\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n\r\n\x89PNG';
+      const p = await problemOf(
+        readPredictImages(request(truncated, { 'content-type': 'multipart/form-data; boundary=zz' }), limits),
+      );
       expect(p).toMatchObject({ status: 400, code: 'BAD_REQUEST', title: 'Malformed multipart body' });
       // A second file part after the first is refused, also truncated: each file stream's error is heard.
-      const two = '--zz\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n\r\nA\r\n--zz\r\nContent-Disposition: form-data; name="image"; filename="b.png"\r\n\r\nB';
-      expect((await problemOf(readPredictImages(request(two, { 'content-type': 'multipart/form-data; boundary=zz' }), limits))).status).toBe(400);
-      expect((await problemOf(readPredictImages(request('x', { 'content-type': 'multipart/form-data' }), limits))).status).toBe(400); // no boundary
-      expect((await problemOf(readPredictImages(request('--zz\r\nbroken header\r\n\r\n', { 'content-type': 'multipart/form-data; boundary=zz' }), limits))).status).toBe(400);
+      const two =
+        '--zz\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n\r\nA\r\n--zz\r\nContent-Disposition: form-data; name="image"; filename="b.png"\r\n\r\nB';
+      expect(
+        (
+          await problemOf(
+            readPredictImages(request(two, { 'content-type': 'multipart/form-data; boundary=zz' }), limits),
+          )
+        ).status,
+      ).toBe(400);
+      expect(
+        (await problemOf(readPredictImages(request('x', { 'content-type': 'multipart/form-data' }), limits)))
+          .status,
+      ).toBe(400); // no boundary
+      expect(
+        (
+          await problemOf(
+            readPredictImages(
+              request('--zz\r\nbroken header\r\n\r\n', {
+                'content-type': 'multipart/form-data; boundary=zz',
+              }),
+              limits,
+            ),
+          )
+        ).status,
+      ).toBe(400);
       await new Promise((r) => setTimeout(r, 50));
       expect(uncaught).toEqual([]);
     } finally {
@@ -104,20 +141,57 @@ describe('predict request parsing', () => {
   });
 
   it('refuses form fields with control characters, too long, or too many', async () => {
-    const nul = await multipart([{ name: 'topK', data: '3\u0000' }, { name: 'image', file: 'a.png', data: 'x' }]);
-    expect(await problemOf(readPredictImages(request(nul.body, { 'content-type': nul.type }), limits))).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', extensions: { errors: [{ field: 'topK' }] } });
-    const long = await multipart([{ name: 'topK', data: '1'.repeat(2000) }, { name: 'image', file: 'a.png', data: 'x' }]);
-    expect((await problemOf(readPredictImages(request(long.body, { 'content-type': long.type }), { ...limits, maxBytes: 10_000 }))).status).toBe(413);
+    const nul = await multipart([
+      { name: 'topK', data: '3\u0000' },
+      { name: 'image', file: 'a.png', data: 'x' },
+    ]);
+    expect(
+      await problemOf(readPredictImages(request(nul.body, { 'content-type': nul.type }), limits)),
+    ).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', extensions: { errors: [{ field: 'topK' }] } });
+    const long = await multipart([
+      { name: 'topK', data: '1'.repeat(2000) },
+      { name: 'image', file: 'a.png', data: 'x' },
+    ]);
+    expect(
+      (
+        await problemOf(
+          readPredictImages(request(long.body, { 'content-type': long.type }), {
+            ...limits,
+            maxBytes: 10_000,
+          }),
+        )
+      ).status,
+    ).toBe(413);
     const fields = await multipart(Array.from({ length: 30 }, (_, i) => ({ name: `f${i}`, data: 'v' })));
-    expect((await problemOf(readPredictImages(request(fields.body, { 'content-type': fields.type }), { ...limits, maxBytes: 10_000 }))).status).toBe(413);
+    expect(
+      (
+        await problemOf(
+          readPredictImages(request(fields.body, { 'content-type': fields.type }), {
+            ...limits,
+            maxBytes: 10_000,
+          }),
+        )
+      ).status,
+    ).toBe(413);
   });
 
   it('takes one raw image body, refuses declared-oversized bodies up front and unknown content types', async () => {
     const raw = await readPredictImages(request('PNGDATA', { 'content-type': 'image/png' }), limits);
     expect(raw.images.map((i) => i.toString())).toEqual(['PNGDATA']);
-    expect((await problemOf(readPredictImages(request('x', { 'content-type': 'image/png', 'content-length': '5000' }), limits))).status).toBe(413);
-    expect((await problemOf(readPredictImages(request('x', { 'content-type': 'text/plain' }), limits))).status).toBe(415);
-    expect((await problemOf(readPredictImages(request('{nope', { 'content-type': 'application/json' }), limits))).status).toBe(400);
+    expect(
+      (
+        await problemOf(
+          readPredictImages(request('x', { 'content-type': 'image/png', 'content-length': '5000' }), limits),
+        )
+      ).status,
+    ).toBe(413);
+    expect(
+      (await problemOf(readPredictImages(request('x', { 'content-type': 'text/plain' }), limits))).status,
+    ).toBe(415);
+    expect(
+      (await problemOf(readPredictImages(request('{nope', { 'content-type': 'application/json' }), limits)))
+        .status,
+    ).toBe(400);
   });
 });
 

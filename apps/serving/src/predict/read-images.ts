@@ -1,7 +1,13 @@
 import type { Busboy } from 'busboy';
 import type { IncomingMessage } from 'node:http';
 import getRawBody from 'raw-body';
-import { formFieldProblem, malformedMultipart, multipartParser, ProblemError, tooManyParts } from '@modelsmith/http';
+import {
+  formFieldProblem,
+  malformedMultipart,
+  multipartParser,
+  ProblemError,
+  tooManyParts,
+} from '@modelsmith/http';
 
 export interface PredictLimits {
   maxBytes: number;
@@ -14,18 +20,30 @@ export interface PredictInput {
 }
 
 const tooLarge = (limits: PredictLimits) =>
-  new ProblemError({ status: 413, code: 'PAYLOAD_TOO_LARGE', title: 'Request too large', detail: `a predict request may carry at most ${limits.maxBytes} bytes` });
+  new ProblemError({
+    status: 413,
+    code: 'PAYLOAD_TOO_LARGE',
+    title: 'Request too large',
+    detail: `a predict request may carry at most ${limits.maxBytes} bytes`,
+  });
 
 const tooMany = (limits: PredictLimits) =>
-  new ProblemError({ status: 413, code: 'PAYLOAD_TOO_LARGE', title: 'Too many images', detail: `a predict request may carry at most ${limits.maxImages} images` });
+  new ProblemError({
+    status: 413,
+    code: 'PAYLOAD_TOO_LARGE',
+    title: 'Too many images',
+    detail: `a predict request may carry at most ${limits.maxImages} images`,
+  });
 
-const badRequest = (detail: string) => new ProblemError({ status: 400, code: 'BAD_REQUEST', title: 'Invalid predict request', detail });
+const badRequest = (detail: string) =>
+  new ProblemError({ status: 400, code: 'BAD_REQUEST', title: 'Invalid predict request', detail });
 
 /** `topK` from a form field or JSON member: an integer 1..100, or undefined when absent. */
 export function parseTopK(raw: unknown): number | undefined {
   if (raw === undefined || raw === null || raw === '') return undefined;
   const n = typeof raw === 'string' ? Number(raw) : raw;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 100) throw badRequest('topK must be an integer from 1 to 100');
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 100)
+    throw badRequest('topK must be an integer from 1 to 100');
   return n;
 }
 
@@ -33,7 +51,8 @@ const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
 
 /** One image given as base64 (standard or url-safe alphabet), optionally as a `data:` URL. */
 export function decodeBase64Image(value: unknown, index: number): Buffer {
-  if (typeof value !== 'string') throw badRequest(`images[${index}] must be a base64 string (or an object with a "base64" member)`);
+  if (typeof value !== 'string')
+    throw badRequest(`images[${index}] must be a base64 string (or an object with a "base64" member)`);
   const data = value.startsWith('data:') ? value.slice(value.indexOf(',') + 1) : value;
   const compact = data.replace(/\s+/g, '');
   if (compact.length === 0 || !BASE64.test(compact)) throw badRequest(`images[${index}] is not valid base64`);
@@ -42,14 +61,22 @@ export function decodeBase64Image(value: unknown, index: number): Buffer {
 
 /** The JSON body `{ "images": ["<base64>", {"base64": "<base64>"}, ...], "topK"?: n }` (or `"image": "<base64>"`). */
 export function parseJsonBody(body: unknown, limits: PredictLimits): PredictInput {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('the JSON body must be an object with an "images" array');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw badRequest('the JSON body must be an object with an "images" array');
   const { images, image, topK } = body as { images?: unknown; image?: unknown; topK?: unknown };
   const list: unknown[] = Array.isArray(images) ? images : image !== undefined ? [image] : [];
   if (images !== undefined && !Array.isArray(images)) throw badRequest('"images" must be an array');
   if (list.length === 0) throw badRequest('send at least one image in "images"');
   if (list.length > limits.maxImages) throw tooMany(limits);
   return {
-    images: list.map((item, i) => decodeBase64Image(typeof item === 'object' && item !== null ? (item as { base64?: unknown; data?: unknown }).base64 ?? (item as { data?: unknown }).data : item, i)),
+    images: list.map((item, i) =>
+      decodeBase64Image(
+        typeof item === 'object' && item !== null
+          ? ((item as { base64?: unknown; data?: unknown }).base64 ?? (item as { data?: unknown }).data)
+          : item,
+        i,
+      ),
+    ),
     topK: parseTopK(topK),
   };
 }
@@ -69,7 +96,13 @@ function readMultipart(req: IncomingMessage, limits: PredictLimits): Promise<Pre
       reject(e);
     };
     try {
-      parser = multipartParser(req, { files: limits.maxImages, fileSize: limits.maxBytes, fields: 20, fieldSize: 1024, parts: limits.maxImages + 20 });
+      parser = multipartParser(req, {
+        files: limits.maxImages,
+        fileSize: limits.maxBytes,
+        fields: 20,
+        fieldSize: 1024,
+        parts: limits.maxImages + 20,
+      });
     } catch (e) {
       req.resume();
       reject(malformedMultipart(e));

@@ -1,6 +1,11 @@
 import { Readable } from 'node:stream';
 import type { ByteSource, ShardSink, ShardSource } from '@modelsmith/datasets';
-import { SlottedCheckpointStore, type ArtifactReader, type ArtifactWriter, type CheckpointStore } from '@modelsmith/ml';
+import {
+  SlottedCheckpointStore,
+  type ArtifactReader,
+  type ArtifactWriter,
+  type CheckpointStore,
+} from '@modelsmith/ml';
 import { keys, objectBytesReader, StorageError, type ObjectStore } from '@modelsmith/storage';
 
 /** A ByteSource over an object, remembering the first time the object store failed to deliver it. */
@@ -14,7 +19,13 @@ export interface ObjectByteSource extends ByteSource {
 }
 
 /** A dataset source object read piecewise with ranged GETs: whole-object reads stream, never buffer. */
-export function objectByteSource(store: ObjectStore, key: string, size: number, name: string, contentType?: string): ObjectByteSource {
+export function objectByteSource(
+  store: ObjectStore,
+  key: string,
+  size: number,
+  name: string,
+  contentType?: string,
+): ObjectByteSource {
   let failure: Error | undefined;
   const record = (e: unknown): Error => {
     const err = e instanceof Error ? e : new Error(String(e));

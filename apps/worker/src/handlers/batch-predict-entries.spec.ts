@@ -15,10 +15,25 @@ async function predicted(archive: Buffer, name: string): Promise<{ paths: string
 
 describe('batch prediction entry filtering', () => {
   it('skips archiver junk and hidden files, keeps every other file whatever its folder or extension', () => {
-    for (const skipped of ['__MACOSX/photos/._a.png', '__MACOSX/x', 'a/.DS_Store', '._a.png', 'photos/.hidden.png', 'Thumbs.db', 'a/b/Thumbs.db']) {
+    for (const skipped of [
+      '__MACOSX/photos/._a.png',
+      '__MACOSX/x',
+      'a/.DS_Store',
+      '._a.png',
+      'photos/.hidden.png',
+      'Thumbs.db',
+      'a/b/Thumbs.db',
+    ]) {
       expect([skipped, isSkippedEntry(skipped)]).toEqual([skipped, true]);
     }
-    for (const kept of ['a.png', 'photos/cats/1.JPG', 'deep/er/notes.txt', 'MACOSX/a.png', 'a.b/c.png', 'x/__MACOSX/a.png']) {
+    for (const kept of [
+      'a.png',
+      'photos/cats/1.JPG',
+      'deep/er/notes.txt',
+      'MACOSX/a.png',
+      'a.b/c.png',
+      'x/__MACOSX/a.png',
+    ]) {
       expect([kept, isSkippedEntry(kept)]).toEqual([kept, false]);
     }
   });
@@ -35,11 +50,16 @@ describe('batch prediction entry filtering', () => {
   const expected = ['photos/a/1.png', 'photos/b/2.png', 'readme.txt'];
 
   it('reads a zip in archive order, skipping directories and junk, and counts what it will predict', async () => {
-    expect(await predicted(await buildZip(layout), 'in.zip')).toEqual({ paths: expected, counted: expected.length });
+    expect(await predicted(await buildZip(layout), 'in.zip')).toEqual({
+      paths: expected,
+      counted: expected.length,
+    });
   });
 
   it('reads a tar.gz the same way', async () => {
-    const tar = await buildTarGz(layout.map((f) => (f.path.endsWith('/') ? { path: f.path, type: 'directory' as const } : f)));
+    const tar = await buildTarGz(
+      layout.map((f) => (f.path.endsWith('/') ? { path: f.path, type: 'directory' as const } : f)),
+    );
     expect(await predicted(tar, 'in.tar.gz')).toEqual({ paths: expected, counted: expected.length });
   });
 });

@@ -1,5 +1,9 @@
 import { stringify } from 'csv-stringify/sync';
-import { batchPredictOptionsSchema, type BatchOutputFormat, type BatchPredictOptions } from '@modelsmith/contracts';
+import {
+  batchPredictOptionsSchema,
+  type BatchOutputFormat,
+  type BatchPredictOptions,
+} from '@modelsmith/contracts';
 import type { ImageClassification } from '@modelsmith/ml';
 
 /**
@@ -10,7 +14,8 @@ export function parseBatchOptions(raw: unknown): BatchPredictOptions | string {
   const parsed = batchPredictOptionsSchema.safeParse(raw ?? {});
   if (parsed.success) return parsed.data;
   const fields = new Set(parsed.error.issues.map((i) => String(i.path[0] ?? '')));
-  if (fields.has('inputKey') || fields.has('inputName') || fields.has('inputSize') || fields.has('')) return 'the job names no input archive';
+  if (fields.has('inputKey') || fields.has('inputName') || fields.has('inputSize') || fields.has(''))
+    return 'the job names no input archive';
   return parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
 }
 
@@ -31,7 +36,18 @@ export const csvHeader = (): string => stringify([['path', 'label', 'score', 'to
 /** One output line (with its newline): JSONL `{path,label,score,top}` / `{path,error}`, or a CSV row. */
 export function outputLine(format: BatchOutputFormat, row: BatchRow): string {
   if (format === 'jsonl') {
-    return JSON.stringify('error' in row ? row : { path: row.path, label: row.prediction.label, score: row.prediction.score, top: row.prediction.top }) + '\n';
+    return (
+      JSON.stringify(
+        'error' in row
+          ? row
+          : {
+              path: row.path,
+              label: row.prediction.label,
+              score: row.prediction.score,
+              top: row.prediction.top,
+            },
+      ) + '\n'
+    );
   }
   if ('error' in row) return stringify([[row.path, '', '', '', row.error]]);
   const top = row.prediction.top.map((t) => `${t.label}:${t.score.toFixed(6)}`).join(' ');

@@ -44,15 +44,27 @@ export class BatchPredictHandler implements JobHandler<typeof JOBS.batchPredict>
     const { tenantId } = ctx.payload;
     const { modelId, options } = ctx.inputs;
     const model = await this.models.getReady(tenantId, modelId);
-    if (!model) throw new PermanentJobError('MODEL_NOT_FOUND', `model ${modelId} does not exist or was deleted`);
+    if (!model)
+      throw new PermanentJobError('MODEL_NOT_FOUND', `model ${modelId} does not exist or was deleted`);
     await ctx.progress({ stage: 'loading-model', percent: 0 });
     await initBackend(mlBackendOptions(this.config));
 
-    const ref: ModelRef = { modelId: model.id, version: model.updatedAt.toISOString(), prefix: model.artifactPrefix };
-    const engine = new ServingEngine({ reader: objectArtifactReader(this.store), maxModelBytes: 4 * 1024 ** 3, maxBatchSize: CHUNK, maxBatchWaitMs: 0, maxQueuedImages: CHUNK * 2 });
+    const ref: ModelRef = {
+      modelId: model.id,
+      version: model.updatedAt.toISOString(),
+      prefix: model.artifactPrefix,
+    };
+    const engine = new ServingEngine({
+      reader: objectArtifactReader(this.store),
+      maxModelBytes: 4 * 1024 ** 3,
+      maxBatchSize: CHUNK,
+      maxBatchWaitMs: 0,
+      maxQueuedImages: CHUNK * 2,
+    });
     try {
       await engine.warm(ref).catch((e: unknown) => {
-        if (e instanceof ModelArtifactError) throw new PermanentJobError('MODEL_INVALID', `the model was refused and not loaded: ${e.message}`);
+        if (e instanceof ModelArtifactError)
+          throw new PermanentJobError('MODEL_INVALID', `the model was refused and not loaded: ${e.message}`);
         throw e;
       });
       const source = objectByteSource(this.store, options.inputKey, options.inputSize, options.inputName);
@@ -66,7 +78,9 @@ export class BatchPredictHandler implements JobHandler<typeof JOBS.batchPredict>
       const file = `predictions.${options.format}`;
       const outputKey = keys.jobOutput(tenantId, ctx.job.id, file);
       const out = new PassThrough();
-      const upload = this.store.putStream(outputKey, out, { contentType: options.format === 'csv' ? 'text/csv' : 'application/x-ndjson' });
+      const upload = this.store.putStream(outputKey, out, {
+        contentType: options.format === 'csv' ? 'text/csv' : 'application/x-ndjson',
+      });
       upload.catch(() => undefined); // awaited below; an early rejection (object store down) must not go unhandled and end the worker
       const write = async (text: string) => {
         if (!out.write(text)) await once(out, 'drain');
@@ -75,16 +89,26 @@ export class BatchPredictHandler implements JobHandler<typeof JOBS.batchPredict>
       let failed = 0;
       try {
         if (options.format === 'csv') await write(csvHeader());
-        await ctx.progress({ stage: 'predicting', percent: 0, message: `${total} files in ${options.inputName}` });
+        await ctx.progress({
+          stage: 'predicting',
+          percent: 0,
+          message: `${total} files in ${options.inputName}`,
+        });
         let chunk: { path: string; bytes: Buffer }[] = [];
         const flush = async () => {
-          const rows = await Promise.all(chunk.map((f) => this.predictOne(engine, ref, f.path, f.bytes, options.topK)));
+          const rows = await Promise.all(
+            chunk.map((f) => this.predictOne(engine, ref, f.path, f.bytes, options.topK)),
+          );
           for (const row of rows) await write(outputLine(options.format, row));
           images += rows.length;
           failed += rows.filter((r) => 'error' in r).length;
           chunk = [];
           ctx.throwIfStopped();
-          await ctx.progress({ stage: 'predicting', percent: total > 0 ? Math.min(99, (images / total) * 100) : undefined, data: { images, failed, total } });
+          await ctx.progress({
+            stage: 'predicting',
+            percent: total > 0 ? Math.min(99, (images / total) * 100) : undefined,
+            data: { images, failed, total },
+          });
         };
         try {
           for await (const f of archiveFiles(reader, MAX_IMAGE_BYTES, ctx.signal)) {
@@ -103,13 +127,26 @@ export class BatchPredictHandler implements JobHandler<typeof JOBS.batchPredict>
         throw e;
       }
       this.logger.log(`job ${ctx.job.id}: ${images} images, ${failed} not predicted -> ${outputKey}`);
-      return { outputKey, format: options.format, images, predicted: images - failed, failed, modelId: model.id };
+      return {
+        outputKey,
+        format: options.format,
+        images,
+        predicted: images - failed,
+        failed,
+        modelId: model.id,
+      };
     } finally {
       await engine.close();
     }
   }
 
-  private async predictOne(engine: ServingEngine, ref: ModelRef, path: string, bytes: Buffer, topK: number): Promise<BatchRow> {
+  private async predictOne(
+    engine: ServingEngine,
+    ref: ModelRef,
+    path: string,
+    bytes: Buffer,
+    topK: number,
+  ): Promise<BatchRow> {
     try {
       const result = await engine.predict(ref, [bytes], { topK, deadline: Number.POSITIVE_INFINITY });
       return { path, prediction: result.predictions[0] };

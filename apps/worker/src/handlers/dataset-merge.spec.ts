@@ -1,7 +1,13 @@
 import type { ImageShardIndex, IndexedSample } from '@modelsmith/datasets';
 import { IncompatibleParentError, countClasses, mergeWithParent } from './dataset-merge';
 
-const sample = (shard: number, offset: number, label: number, hash: string, split: IndexedSample['split'] = 'train'): IndexedSample => ({
+const sample = (
+  shard: number,
+  offset: number,
+  label: number,
+  hash: string,
+  split: IndexedSample['split'] = 'train',
+): IndexedSample => ({
   shard,
   offset,
   label,
@@ -26,7 +32,11 @@ describe('mergeWithParent', () => {
   const parent = index(['cat', 'dog'], ['p/0.bin'], [sample(0, 0, 0, 'a'), sample(0, 1, 1, 'b', 'test')]);
 
   it('keeps the parent, adds new samples with remapped labels and shard numbers, unions classes', () => {
-    const child = index(['dog', 'fox'], ['c/0.bin'], [sample(0, 0, 0, 'c'), sample(0, 1, 1, 'd', 'validation')]);
+    const child = index(
+      ['dog', 'fox'],
+      ['c/0.bin'],
+      [sample(0, 0, 0, 'c'), sample(0, 1, 1, 'd', 'validation')],
+    );
     const { index: merged, summary } = mergeWithParent(parent, child, 'v1');
     expect(merged.labels).toEqual(['cat', 'dog', 'fox']);
     expect(merged.shards.map((s) => s.key)).toEqual(['p/0.bin', 'c/0.bin']);
@@ -34,7 +44,13 @@ describe('mergeWithParent', () => {
       { ...sample(1, 0, 1, 'c') },
       { ...sample(1, 1, 2, 'd', 'validation') },
     ]);
-    expect(summary).toEqual({ parentVersionId: 'v1', parentSamples: 2, added: 2, duplicatesOfParent: 0, conflictsWithParent: 0 });
+    expect(summary).toEqual({
+      parentVersionId: 'v1',
+      parentSamples: 2,
+      added: 2,
+      duplicatesOfParent: 0,
+      conflictsWithParent: 0,
+    });
     expect(countClasses(merged).classes.map((c) => c.count)).toEqual([1, 2, 1]);
   });
 

@@ -19,7 +19,11 @@ export interface MergeSummary {
  * not copied (versions are immutable); labels are the union (parent's first, indices kept); new
  * samples keep the split the ingestion gave them; files already in the parent are not added twice.
  */
-export function mergeWithParent(parent: ImageShardIndex, child: ImageShardIndex, parentVersionId: string): { index: ImageShardIndex; summary: MergeSummary } {
+export function mergeWithParent(
+  parent: ImageShardIndex,
+  child: ImageShardIndex,
+  parentVersionId: string,
+): { index: ImageShardIndex; summary: MergeSummary } {
   if (parent.height !== child.height || parent.width !== child.width || parent.channels !== child.channels) {
     throw new IncompatibleParentError(
       `the parent version stores ${parent.width}x${parent.height}x${parent.channels} images but this upload was ingested at ${child.width}x${child.height}x${child.channels}; use the same imageSize and channels`,
@@ -47,15 +51,34 @@ export function mergeWithParent(parent: ImageShardIndex, child: ImageShardIndex,
     added.push({ ...s, label, shard: s.shard + parent.shards.length });
   }
   return {
-    index: { ...child, labels, shards: [...parent.shards, ...child.shards], samples: [...parent.samples, ...added] },
-    summary: { parentVersionId, parentSamples: parent.samples.length, added: added.length, duplicatesOfParent, conflictsWithParent },
+    index: {
+      ...child,
+      labels,
+      shards: [...parent.shards, ...child.shards],
+      samples: [...parent.samples, ...added],
+    },
+    summary: {
+      parentVersionId,
+      parentSamples: parent.samples.length,
+      added: added.length,
+      duplicatesOfParent,
+      conflictsWithParent,
+    },
   };
 }
 
 /** Class and split counts of a merged index, in the report's shape. */
-export function countClasses(index: ImageShardIndex): { classes: ClassStats[]; splits: Record<Split, number> } {
+export function countClasses(index: ImageShardIndex): {
+  classes: ClassStats[];
+  splits: Record<Split, number>;
+} {
   const splits: Record<Split, number> = { train: 0, validation: 0, test: 0 };
-  const classes: ClassStats[] = index.labels.map((name, i) => ({ name, index: i, count: 0, splits: { train: 0, validation: 0, test: 0 } }));
+  const classes: ClassStats[] = index.labels.map((name, i) => ({
+    name,
+    index: i,
+    count: 0,
+    splits: { train: 0, validation: 0, test: 0 },
+  }));
   for (const s of index.samples) {
     if (s.label === null) continue;
     const c = classes[s.label];
@@ -67,7 +90,11 @@ export function countClasses(index: ImageShardIndex): { classes: ClassStats[]; s
 }
 
 /** The child's report with counts of the merged version and the merge summary. */
-export function mergedReport(report: DatasetReport, index: ImageShardIndex, summary: MergeSummary): DatasetReport & { merge: MergeSummary } {
+export function mergedReport(
+  report: DatasetReport,
+  index: ImageShardIndex,
+  summary: MergeSummary,
+): DatasetReport & { merge: MergeSummary } {
   const { classes, splits } = countClasses(index);
   const counts = classes.map((c) => c.count).filter((n) => n > 0);
   return {

@@ -12,7 +12,12 @@ import {
   type IngestProgress,
   type IngestResult,
 } from '@modelsmith/datasets';
-import { DatasetVersionStore, JobInterruptedError, PermanentJobError, type StoredIngestOptions } from '@modelsmith/jobs';
+import {
+  DatasetVersionStore,
+  JobInterruptedError,
+  PermanentJobError,
+  type StoredIngestOptions,
+} from '@modelsmith/jobs';
 import { keys, type ObjectStore } from '@modelsmith/storage';
 import { OBJECT_STORE } from '@modelsmith/storage/nest';
 import { HandlesJob, type JobContext, type JobHandler } from '../runtime/job-handler';
@@ -47,11 +52,20 @@ export class IngestDatasetHandler implements JobHandler<typeof JOBS.ingestDatase
   async handle(ctx: JobContext<typeof JOBS.ingestDataset>): Promise<Record<string, unknown>> {
     const { tenantId, datasetVersionId } = ctx.payload;
     const version = await this.versions.get(tenantId, datasetVersionId);
-    if (!version) throw new PermanentJobError('DATASET_VERSION_NOT_FOUND', `dataset version ${datasetVersionId} does not exist`);
+    if (!version)
+      throw new PermanentJobError(
+        'DATASET_VERSION_NOT_FOUND',
+        `dataset version ${datasetVersionId} does not exist`,
+      );
     if (version.status === 'READY') return { datasetVersionId, alreadyReady: true };
-    if (!version.sourceKey) throw new PermanentJobError('DATASET_SOURCE_MISSING', 'the dataset version has no uploaded file');
+    if (!version.sourceKey)
+      throw new PermanentJobError('DATASET_SOURCE_MISSING', 'the dataset version has no uploaded file');
     const stat = await this.store.stat(version.sourceKey);
-    if (!stat) throw new PermanentJobError('DATASET_SOURCE_MISSING', 'the uploaded file is no longer in the object store');
+    if (!stat)
+      throw new PermanentJobError(
+        'DATASET_SOURCE_MISSING',
+        'the uploaded file is no longer in the object store',
+      );
 
     // Shards, index.json and report.json of this version live under one prefix (index.json is the commit marker).
     const shardPrefix = keys.datasetIngestedPrefix(tenantId, version.datasetId, version.id);
@@ -60,8 +74,19 @@ export class IngestDatasetHandler implements JobHandler<typeof JOBS.ingestDatase
     await this.versions.markIngesting(tenantId, datasetVersionId);
 
     const fileName = version.sourceKey.slice(version.sourceKey.lastIndexOf('/') + 1);
-    const source = objectByteSource(this.store, version.sourceKey, stat.size, fileName, stat.contentType ?? undefined);
-    const options: IngestOptions = { ...ingestOptionsOf(version.options), keyPrefix: shardPrefix, split: { seed: version.splitSeed }, signal: ctx.signal };
+    const source = objectByteSource(
+      this.store,
+      version.sourceKey,
+      stat.size,
+      fileName,
+      stat.contentType ?? undefined,
+    );
+    const options: IngestOptions = {
+      ...ingestOptionsOf(version.options),
+      keyPrefix: shardPrefix,
+      split: { seed: version.splitSeed },
+      signal: ctx.signal,
+    };
 
     let lastWrite = 0;
     const onProgress = (p: IngestProgress) => {
@@ -71,7 +96,11 @@ export class IngestDatasetHandler implements JobHandler<typeof JOBS.ingestDatase
       const percent = p.percent ?? 0;
       const stage = STAGE_LABEL[p.stage];
       void Promise.all([
-        ctx.progress({ stage, percent: percent * 0.95, data: { entriesProcessed: p.entriesProcessed, entriesTotal: p.entriesTotal ?? null } }),
+        ctx.progress({
+          stage,
+          percent: percent * 0.95,
+          data: { entriesProcessed: p.entriesProcessed, entriesTotal: p.entriesTotal ?? null },
+        }),
         // Conditional: a late write must not relabel a version that has already ended.
         this.versions.ingestProgress(tenantId, datasetVersionId, stage, percent),
       ]).catch((e: unknown) => this.logger.warn(`progress not recorded: ${String(e)}`));
@@ -80,9 +109,13 @@ export class IngestDatasetHandler implements JobHandler<typeof JOBS.ingestDatase
     try {
       let result = await ingest(source, options, objectShardSink(this.store), onProgress);
       ctx.throwIfStopped();
-      if (version.parentVersionId) result = await this.mergeParent(tenantId, version.parentVersionId, shardPrefix, result);
+      if (version.parentVersionId)
+        result = await this.mergeParent(tenantId, version.parentVersionId, shardPrefix, result);
       await ctx.progress({ stage: 'previews', percent: 96 });
-      const previews = result.index.kind === 'image' ? await writePreviews(this.store, result.index, tenantId, version.datasetId, version.id) : 0;
+      const previews =
+        result.index.kind === 'image'
+          ? await writePreviews(this.store, result.index, tenantId, version.datasetId, version.id)
+          : 0;
       const { report } = result;
       const stats = {
         kind: report.kind,
@@ -98,8 +131,18 @@ export class IngestDatasetHandler implements JobHandler<typeof JOBS.ingestDatase
         previews,
       };
       ctx.throwIfStopped();
-      await this.versions.markReady(tenantId, datasetVersionId, { format: report.format, shardPrefix, stats, report: { ...report } });
-      return { datasetVersionId, samples: report.totals.samples, classes: report.classes.length, warnings: report.warnings.length };
+      await this.versions.markReady(tenantId, datasetVersionId, {
+        format: report.format,
+        shardPrefix,
+        stats,
+        report: { ...report },
+      });
+      return {
+        datasetVersionId,
+        samples: report.totals.samples,
+        classes: report.classes.length,
+        warnings: report.warnings.length,
+      };
     } catch (e) {
       // The version's final state is written with the job's (JobStore.finish, one transaction): FAILED
       // with the job's failure code and reason, or CANCELLED. Only a shutdown, after which the job
@@ -122,25 +165,45 @@ export class IngestDatasetHandler implements JobHandler<typeof JOBS.ingestDatase
   }
 
   /** Adds the parent version's samples to this one and rewrites the index (the commit marker) last. */
-  private async mergeParent(tenantId: string, parentId: string, shardPrefix: string, result: IngestResult): Promise<IngestResult> {
+  private async mergeParent(
+    tenantId: string,
+    parentId: string,
+    shardPrefix: string,
+    result: IngestResult,
+  ): Promise<IngestResult> {
     const parent = await this.versions.get(tenantId, parentId);
     if (!parent || parent.status !== 'READY' || !parent.shardPrefix) {
-      throw new IngestionError('invalid_options', `parent version ${parentId} is not READY; a version can only extend a ready one`, { field: 'parentVersionId' });
+      throw new IngestionError(
+        'invalid_options',
+        `parent version ${parentId} is not READY; a version can only extend a ready one`,
+        { field: 'parentVersionId' },
+      );
     }
     const parentIndex = await loadShardIndex(objectShardSource(this.store), parent.shardPrefix);
     if (parentIndex.kind !== 'image' || result.index.kind !== 'image') {
-      throw new IngestionError('invalid_options', 'only image datasets can extend a parent version today', { field: 'parentVersionId' });
+      throw new IngestionError('invalid_options', 'only image datasets can extend a parent version today', {
+        field: 'parentVersionId',
+      });
     }
     let merged;
     try {
       merged = mergeWithParent(parentIndex, result.index, parentId);
     } catch (e) {
-      if (e instanceof IncompatibleParentError) throw new IngestionError('invalid_options', e.message, { field: 'imageSize' });
+      if (e instanceof IncompatibleParentError)
+        throw new IngestionError('invalid_options', e.message, { field: 'imageSize' });
       throw e;
     }
     const report = mergedReport(result.report, merged.index, merged.summary);
-    await this.store.putBytes(keys.within(shardPrefix, REPORT_KEY), Buffer.from(JSON.stringify(report, null, 2)), 'application/json');
-    await this.store.putBytes(keys.within(shardPrefix, INDEX_KEY), Buffer.from(JSON.stringify(merged.index)), 'application/json');
+    await this.store.putBytes(
+      keys.within(shardPrefix, REPORT_KEY),
+      Buffer.from(JSON.stringify(report, null, 2)),
+      'application/json',
+    );
+    await this.store.putBytes(
+      keys.within(shardPrefix, INDEX_KEY),
+      Buffer.from(JSON.stringify(merged.index)),
+      'application/json',
+    );
     return { ...result, index: merged.index, report };
   }
 }

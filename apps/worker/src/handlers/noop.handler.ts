@@ -16,7 +16,11 @@ export class NoopHandler implements JobHandler<typeof JOBS.noop> {
     const stepMs = (ctx.inputs.options?.durationMs ?? DEFAULT_DURATION_MS) / STAGES.length;
     for (const [i, stage] of STAGES.entries()) {
       ctx.throwIfStopped();
-      await ctx.progress({ stage, percent: ((i + 1) / STAGES.length) * 100, etaSeconds: ((STAGES.length - i - 1) * stepMs) / 1000 });
+      await ctx.progress({
+        stage,
+        percent: ((i + 1) / STAGES.length) * 100,
+        etaSeconds: ((STAGES.length - i - 1) * stepMs) / 1000,
+      });
       await sleep(stepMs, undefined, { signal: ctx.signal }).catch(() => undefined);
     }
     ctx.throwIfStopped();

@@ -4,13 +4,28 @@ import { APP_CONFIG } from '@modelsmith/config/nest';
 import { JOBS, type JobRef } from '@modelsmith/contracts';
 import type { Prisma } from '@modelsmith/db';
 import { loadShardIndex } from '@modelsmith/datasets';
-import { DatasetVersionStore, JobStore, ModelStore, PermanentJobError, type NotTrainable } from '@modelsmith/jobs';
+import {
+  DatasetVersionStore,
+  JobStore,
+  ModelStore,
+  PermanentJobError,
+  type NotTrainable,
+} from '@modelsmith/jobs';
 import { initBackend, ModelZoo, ZooError, type BackboneSpec, type EpochLog } from '@modelsmith/ml';
 import { keys, type ObjectStore } from '@modelsmith/storage';
 import { OBJECT_STORE } from '@modelsmith/storage/nest';
-import { objectArtifactReader, objectArtifactWriter, objectCheckpointStore, objectShardSource } from '../adapters/object-store-io';
+import {
+  objectArtifactReader,
+  objectArtifactWriter,
+  objectCheckpointStore,
+  objectShardSource,
+} from '../adapters/object-store-io';
 import { HandlesJob, type JobContext, type JobHandler } from '../runtime/job-handler';
-import { runImageClassification, type PipelineModel, type PipelineProgress } from '../training/image-classification';
+import {
+  runImageClassification,
+  type PipelineModel,
+  type PipelineProgress,
+} from '../training/image-classification';
 import { parseMetricHistory, type EpochRecord } from '../training/metric-history';
 import { buildRecipe, chooseBackbone } from '../training/recipe';
 import { cachingShardSource } from '../training/shard-batches';
@@ -59,7 +74,11 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
     await this.ensureBackend();
     const shards = cachingShardSource(objectShardSource(this.store), SHARD_CACHE_BYTES);
     const index = await loadShardIndex(shards, version.shardPrefix);
-    if (index.kind !== 'image') throw new PermanentJobError('TASK_UNSUPPORTED', `only image classification trains today; this dataset is ${index.kind}`);
+    if (index.kind !== 'image')
+      throw new PermanentJobError(
+        'TASK_UNSUPPORTED',
+        `only image classification trains today; this dataset is ${index.kind}`,
+      );
 
     const zoo = new ModelZoo({ reader: objectArtifactReader(this.store) });
     const shape = {
@@ -86,7 +105,10 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
     if (budget.maxMinutes) {
       const origin = (job.startedAt ?? new Date()).getTime();
       const remaining = Math.max(0, origin + budget.maxMinutes * 60_000 - Date.now());
-      timer = setTimeout(() => controller.abort(new BudgetExceeded(`the ${budget.maxMinutes}-minute budget was reached`)), remaining);
+      timer = setTimeout(
+        () => controller.abort(new BudgetExceeded(`the ${budget.maxMinutes}-minute budget was reached`)),
+        remaining,
+      );
     }
 
     const history = parseMetricHistory(job.metricHistory);
@@ -94,7 +116,12 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
     const modelId = job.id;
     const modelPrefix = keys.model(ref.tenantId, modelId);
     try {
-      await ctx.progress({ stage: 'training', percent: 1, message: `backbone ${spec.id}, ${recipe.phases.map((p) => `${p.name} x${p.epochs}`).join(', ')}`, data: { recipe } });
+      await ctx.progress({
+        stage: 'training',
+        percent: 1,
+        message: `backbone ${spec.id}, ${recipe.phases.map((p) => `${p.name} x${p.epochs}`).join(', ')}`,
+        data: { recipe },
+      });
       const result = await runImageClassification(
         {
           index: index,
@@ -116,15 +143,46 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
             await this.reportProgress(ctx, p);
           },
           onEpoch: (phase, log) => this.recordEpoch(ref, history, phase, log),
-          onNotice: (n) => ctx.progress({ stage: 'training', message: n.message, data: { notice: n.kind, phase: n.phase, ...n.data } }),
-          onModel: (m) => this.saveModel(ctx, m, { modelId, modelPrefix, recipe, version: { id: version.id, datasetId: version.datasetId, name: version.dataset.name } }),
+          onNotice: (n) =>
+            ctx.progress({
+              stage: 'training',
+              message: n.message,
+              data: { notice: n.kind, phase: n.phase, ...n.data },
+            }),
+          onModel: (m) =>
+            this.saveModel(ctx, m, {
+              modelId,
+              modelPrefix,
+              recipe,
+              version: { id: version.id, datasetId: version.datasetId, name: version.dataset.name },
+            }),
         },
       );
       await ctx.progress({ stage: 'exporting', percent: 99 });
-      await this.store.putBytes(keys.modelFile(ref.tenantId, modelId, 'training-curves.json'), Buffer.from(JSON.stringify(history, null, 2)), 'application/json');
+      await this.store.putBytes(
+        keys.modelFile(ref.tenantId, modelId, 'training-curves.json'),
+        Buffer.from(JSON.stringify(history, null, 2)),
+        'application/json',
+      );
       const events = await this.jobs.events(ref.tenantId, job.id, 0, 100_000);
-      const log = events.map((e) => JSON.stringify({ seq: e.seq, at: e.createdAt, type: e.type, stage: e.stage, percent: e.percent, message: e.message, data: e.data })).join('\n');
-      await this.store.putBytes(keys.jobLog(ref.tenantId, job.id, 'events.jsonl'), Buffer.from(log + '\n'), 'application/x-ndjson');
+      const log = events
+        .map((e) =>
+          JSON.stringify({
+            seq: e.seq,
+            at: e.createdAt,
+            type: e.type,
+            stage: e.stage,
+            percent: e.percent,
+            message: e.message,
+            data: e.data,
+          }),
+        )
+        .join('\n');
+      await this.store.putBytes(
+        keys.jobLog(ref.tenantId, job.id, 'events.jsonl'),
+        Buffer.from(log + '\n'),
+        'application/x-ndjson',
+      );
       return {
         modelId,
         status: result.status,
@@ -153,27 +211,64 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
       stage: 'training',
       percent: p.percent,
       etaSeconds: p.etaSeconds,
-      data: { phase: p.phase, epoch: t.epoch + 1, epochs: t.epochs, step: t.step, loss: t.loss, metrics: t.metrics, lr: t.lr, samplesPerSec: Math.round(t.samplesPerSec) },
+      data: {
+        phase: p.phase,
+        epoch: t.epoch + 1,
+        epochs: t.epochs,
+        step: t.step,
+        loss: t.loss,
+        metrics: t.metrics,
+        lr: t.lr,
+        samplesPerSec: Math.round(t.samplesPerSec),
+      },
     });
   }
 
   /** Per-epoch metric history on the job row; epochs replayed after a resume are not duplicated. */
-  private async recordEpoch(ref: JobRef, history: EpochRecord[], phase: string, log: EpochLog): Promise<void> {
+  private async recordEpoch(
+    ref: JobRef,
+    history: EpochRecord[],
+    phase: string,
+    log: EpochLog,
+  ): Promise<void> {
     if (history.some((h) => h.phase === phase && h.epoch === log.epoch)) return;
     history.push({ ...log, phase });
     const best = Math.max(...history.map((h) => h.val_accuracy ?? h.accuracy));
-    await this.jobs.update(ref, { metricHistory: history as unknown as Prisma.InputJsonValue, bestMetric: best });
-    await this.jobs.progress(ref, { stage: 'training', message: `${phase} epoch ${log.epoch + 1}: loss ${log.loss.toFixed(4)}${log.val_accuracy !== undefined ? `, val_accuracy ${log.val_accuracy.toFixed(4)}` : ''}`, data: { ...log, phase } }, 'metrics');
+    await this.jobs.update(ref, {
+      metricHistory: history as unknown as Prisma.InputJsonValue,
+      bestMetric: best,
+    });
+    await this.jobs.progress(
+      ref,
+      {
+        stage: 'training',
+        message: `${phase} epoch ${log.epoch + 1}: loss ${log.loss.toFixed(4)}${log.val_accuracy !== undefined ? `, val_accuracy ${log.val_accuracy.toFixed(4)}` : ''}`,
+        data: { ...log, phase },
+      },
+      'metrics',
+    );
   }
 
   private async saveModel(
     ctx: JobContext<typeof JOBS.train>,
     m: PipelineModel,
-    o: { modelId: string; modelPrefix: string; recipe: object; version: { id: string; datasetId: string; name: string } },
+    o: {
+      modelId: string;
+      modelPrefix: string;
+      recipe: object;
+      version: { id: string; datasetId: string; name: string };
+    },
   ): Promise<void> {
     const { tenantId } = ctx.payload;
-    await ctx.progress({ stage: 'evaluating', message: `${m.phase}: test accuracy ${(m.report.accuracy * 100).toFixed(2)}% on ${m.report.numSamples} held-out images` });
-    await this.store.putBytes(keys.modelFile(tenantId, o.modelId, 'evaluation.json'), Buffer.from(JSON.stringify(m.report, null, 2)), 'application/json');
+    await ctx.progress({
+      stage: 'evaluating',
+      message: `${m.phase}: test accuracy ${(m.report.accuracy * 100).toFixed(2)}% on ${m.report.numSamples} held-out images`,
+    });
+    await this.store.putBytes(
+      keys.modelFile(tenantId, o.modelId, 'evaluation.json'),
+      Buffer.from(JSON.stringify(m.report, null, 2)),
+      'application/json',
+    );
     const sizeBytes = m.manifest.files.reduce((s, f) => s + f.size, 0);
     await this.models.saveTrained(tenantId, {
       id: o.modelId,
@@ -188,7 +283,9 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
       sizeBytes,
     });
     await this.jobs.update(ctx.payload, { bestMetric: m.report.accuracy });
-    this.logger.log(`job ${ctx.job.id}: model ${o.modelId} ${m.final ? 'final' : 'early'} accuracy ${m.report.accuracy.toFixed(4)}`);
+    this.logger.log(
+      `job ${ctx.job.id}: model ${o.modelId} ${m.final ? 'final' : 'early'} accuracy ${m.report.accuracy.toFixed(4)}`,
+    );
   }
 }
 
@@ -199,8 +296,14 @@ function notTrainable(id: string, n: NotTrainable): PermanentJobError {
     case 'NOT_READY':
       return new PermanentJobError('DATASET_NOT_READY', `dataset version ${id} is not ready for training`);
     case 'TASK_MISMATCH':
-      return new PermanentJobError('TASK_UNSUPPORTED', `only image classification trains today; this dataset is ${n.task}`);
+      return new PermanentJobError(
+        'TASK_UNSUPPORTED',
+        `only image classification trains today; this dataset is ${n.task}`,
+      );
     case 'TOO_FEW_IMAGES':
-      return new PermanentJobError('TOO_FEW_IMAGES', `classes with too few training images: ${n.classes.map((c) => `${c.name} (${c.train})`).join(', ')}`);
+      return new PermanentJobError(
+        'TOO_FEW_IMAGES',
+        `classes with too few training images: ${n.classes.map((c) => `${c.name} (${c.train})`).join(', ')}`,
+      );
   }
 }

@@ -35,6 +35,11 @@ export class WorkerHealthController {
     const draining = this.shutdown.signal.aborted;
     const ok = redis === 'up' && postgres === 'up' && !draining;
     if (!ok) res.status(503);
-    return { status: ok ? 'ok' : draining ? 'draining' : 'degraded', workerId: WORKER_ID, checks: { redis, postgres }, queues: Object.keys(this.queues) };
+    return {
+      status: ok ? 'ok' : draining ? 'draining' : 'degraded',
+      workerId: WORKER_ID,
+      checks: { redis, postgres },
+      queues: Object.keys(this.queues),
+    };
   }
 }

@@ -27,10 +27,22 @@ export class JobRunnerService implements OnModuleInit {
     const handlers = this.discovery.getProviders().flatMap((w) => {
       const def: unknown = w.metatype ? Reflect.getMetadata(JOB_HANDLER, w.metatype) : undefined;
       const instance: unknown = w.instance;
-      return def && instance ? [{ def: def as JobDefinition, handler: instance as JobHandler, name: w.metatype?.name ?? "provider" }] : [];
+      return def && instance
+        ? [
+            {
+              def: def as JobDefinition,
+              handler: instance as JobHandler,
+              name: w.metatype?.name ?? 'provider',
+            },
+          ]
+        : [];
     });
     const map = buildHandlerMap(Object.values(JOBS), handlers);
-    this.runner = new JobRunner(this.store, map, { workerId: WORKER_ID, shutdown: this.shutdown.signal, logger: this.logger });
+    this.runner = new JobRunner(this.store, map, {
+      workerId: WORKER_ID,
+      shutdown: this.shutdown.signal,
+      logger: this.logger,
+    });
     this.logger.log(`handlers registered for ${[...map.keys()].join(', ')}`);
   }
 

@@ -4,14 +4,25 @@ import type { JobStore } from '@modelsmith/jobs';
 import type { JobContext, JobHandler } from './job-handler';
 import { JobRunner } from './job-runner';
 
-
 /** The order of what the runner records and calls, with a store that only keeps that record. */
-function setup(handler: JobHandler, opts: { cancelRequested?: () => boolean; bullJob?: Partial<BullJob>; row?: Record<string, unknown> } = {}) {
+function setup(
+  handler: JobHandler,
+  opts: { cancelRequested?: () => boolean; bullJob?: Partial<BullJob>; row?: Record<string, unknown> } = {},
+) {
   const calls: string[] = [];
   const store = {
     startOrDefer: async () => {
       calls.push('start');
-      return { id: 'j1', cancelRequestedAt: null, datasetVersionId: null, modelId: null, mode: null, budget: null, options: null, ...opts.row };
+      return {
+        id: 'j1',
+        cancelRequestedAt: null,
+        datasetVersionId: null,
+        modelId: null,
+        mode: null,
+        budget: null,
+        options: null,
+        ...opts.row,
+      };
     },
     finish: async (_ref: unknown, status: string, o?: { failureCode?: string }) => {
       calls.push(`finish ${status}${o?.failureCode ? ` ${o.failureCode}` : ''}`);
@@ -28,7 +39,13 @@ function setup(handler: JobHandler, opts: { cancelRequested?: () => boolean; bul
     logger: { log: () => undefined, warn: (m) => warnings.push(m), error: () => undefined },
     cancelPollMs: 5,
   });
-  const bullJob = { name: bullJobName(JOBS.noop), data: { tenantId: 't1', jobId: 'j1' }, opts: { attempts: 3 }, attemptsMade: 0, ...opts.bullJob } as unknown as BullJob;
+  const bullJob = {
+    name: bullJobName(JOBS.noop),
+    data: { tenantId: 't1', jobId: 'j1' },
+    opts: { attempts: 3 },
+    attemptsMade: 0,
+    ...opts.bullJob,
+  } as unknown as BullJob;
   return { calls, warnings, run: () => runner.run(bullJob, 'token') };
 }
 
@@ -113,13 +130,19 @@ describe('JobRunner', () => {
 
   it('fails the job row of a delivery no handler exists for, and the delivery for good', async () => {
     const { calls, run } = setup({ handle: async () => ({}) }, { bullJob: { name: 'nobody.handles@v9' } });
-    await expect(run()).rejects.toMatchObject({ name: 'UnrecoverableError', message: 'no handler for job nobody.handles@v9' });
+    await expect(run()).rejects.toMatchObject({
+      name: 'UnrecoverableError',
+      message: 'no handler for job nobody.handles@v9',
+    });
     expect(calls).toEqual(['finish FAILED JOB_UNKNOWN']);
   });
 
   it('hands the handler the row inputs parsed by the job definition', async () => {
     let seen: unknown;
-    const { run } = setup({ handle: async (ctx) => void (seen = ctx.inputs) }, { row: { options: { durationMs: 5, accelerator: 'cpu' } } });
+    const { run } = setup(
+      { handle: async (ctx) => void (seen = ctx.inputs) },
+      { row: { options: { durationMs: 5, accelerator: 'cpu' } } },
+    );
     await run();
     expect(seen).toEqual({ options: { durationMs: 5, accelerator: 'cpu' } });
   });
@@ -133,7 +156,10 @@ describe('JobRunner', () => {
       },
       { row: { options: { durationMs: -1 } } },
     );
-    await expect(run()).rejects.toMatchObject({ name: 'UnrecoverableError', message: expect.stringMatching(/options\.durationMs/) });
+    await expect(run()).rejects.toMatchObject({
+      name: 'UnrecoverableError',
+      message: expect.stringMatching(/options\.durationMs/),
+    });
     expect(calls).toEqual(['start', 'finish FAILED INVALID_JOB_INPUTS']);
   });
 

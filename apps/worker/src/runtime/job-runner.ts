@@ -1,5 +1,11 @@
 import { UnrecoverableError, WaitingError, type Job as BullJob } from 'bullmq';
-import { definitionForBullName, InvalidJobInputsError, jobRef, parseRowInputs, type JobRef } from '@modelsmith/contracts';
+import {
+  definitionForBullName,
+  InvalidJobInputsError,
+  jobRef,
+  parseRowInputs,
+  type JobRef,
+} from '@modelsmith/contracts';
 import {
   JobCancelledError,
   JobInterruptedError,
@@ -49,7 +55,12 @@ export class JobRunner {
     const handler = this.handlers.get(bullJob.name);
     if (!def || !handler) return this.refuse(bullJob, 'JOB_UNKNOWN', `no handler for job ${bullJob.name}`);
     const parsed = def.payload.safeParse(bullJob.data);
-    if (!parsed.success) return this.refuse(bullJob, 'INVALID_JOB_PAYLOAD', `invalid payload for ${bullJob.name}: ${parsed.error.message}`);
+    if (!parsed.success)
+      return this.refuse(
+        bullJob,
+        'INVALID_JOB_PAYLOAD',
+        `invalid payload for ${bullJob.name}: ${parsed.error.message}`,
+      );
     // Every definition's payload extends jobRef (ids only), so the parsed payload is at least a JobRef.
     const payload = parsed.data as JobRef;
     const ref: JobRef = { tenantId: payload.tenantId, jobId: payload.jobId };
@@ -130,14 +141,22 @@ export class JobRunner {
   private async refuse(bullJob: BullJob, code: string, message: string): Promise<never> {
     const ref = jobRef.safeParse(bullJob.data);
     if (ref.success) {
-      await this.store.finish(ref.data, 'FAILED', { failureCode: code, failureReason: message }).catch((e: unknown) => {
-        if (!(e instanceof JobNotFoundError)) throw e;
-      });
+      await this.store
+        .finish(ref.data, 'FAILED', { failureCode: code, failureReason: message })
+        .catch((e: unknown) => {
+          if (!(e instanceof JobNotFoundError)) throw e;
+        });
     }
     throw new UnrecoverableError(message);
   }
 
-  private async onFailure(e: unknown, signal: AbortSignal, ref: JobRef, bullJob: BullJob, token?: string): Promise<unknown> {
+  private async onFailure(
+    e: unknown,
+    signal: AbortSignal,
+    ref: JobRef,
+    bullJob: BullJob,
+    token?: string,
+  ): Promise<unknown> {
     const reason: unknown = signal.aborted ? signal.reason : e;
     if (reason instanceof JobCancelledError) {
       await this.store.finish(ref, 'CANCELLED', { message: 'cancelled by request' });
@@ -157,12 +176,20 @@ export class JobRunner {
     }
     const attempts = bullJob.opts.attempts ?? 1;
     const last = bullJob.attemptsMade + 1 >= attempts;
-    this.opts.logger.error(`job ${ref.jobId} attempt ${bullJob.attemptsMade + 1}/${attempts} failed: ${describe(e)}`);
+    this.opts.logger.error(
+      `job ${ref.jobId} attempt ${bullJob.attemptsMade + 1}/${attempts} failed: ${describe(e)}`,
+    );
     if (last) {
-      await this.store.finish(ref, 'FAILED', { failureCode: 'RETRIES_EXHAUSTED', failureReason: describe(e) }).catch(() => null);
+      await this.store
+        .finish(ref, 'FAILED', { failureCode: 'RETRIES_EXHAUSTED', failureReason: describe(e) })
+        .catch(() => null);
     } else {
       await this.store
-        .progress(ref, { message: `attempt ${bullJob.attemptsMade + 1} failed (${describe(e)}); retrying` }, 'log')
+        .progress(
+          ref,
+          { message: `attempt ${bullJob.attemptsMade + 1} failed (${describe(e)}); retrying` },
+          'log',
+        )
         .catch(() => undefined);
     }
     throw e;

@@ -1,8 +1,19 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ImageShardIndex, IndexedSample } from '@modelsmith/datasets';
 import { PermanentJobError } from '@modelsmith/jobs';
-import { InMemoryArtifactStore, MemoryCheckpointStore, ModelZoo, type BackboneSpec, type LoadedBackbone } from '@modelsmith/ml';
-import { runImageClassification, type PipelineHooks, type PipelineModel, type PipelineNotice } from './image-classification';
+import {
+  InMemoryArtifactStore,
+  MemoryCheckpointStore,
+  ModelZoo,
+  type BackboneSpec,
+  type LoadedBackbone,
+} from '@modelsmith/ml';
+import {
+  runImageClassification,
+  type PipelineHooks,
+  type PipelineModel,
+  type PipelineNotice,
+} from './image-classification';
 import type { Recipe } from './recipe';
 
 /**
@@ -42,9 +53,26 @@ function dataset(): { index: ImageShardIndex; shards: { get: (key: string) => Pr
   for (let i = 0; i < count; i++) {
     const label = i % 2;
     pixels.fill(label ? 200 + (i % 40) : 20 + (i % 40), i * rb, (i + 1) * rb);
-    samples.push({ shard: 0, offset: i, label, split: i < 32 ? 'train' : i < 40 ? 'validation' : 'test', hash: String(i), path: `${i}.png` });
+    samples.push({
+      shard: 0,
+      offset: i,
+      label,
+      split: i < 32 ? 'train' : i < 40 ? 'validation' : 'test',
+      hash: String(i),
+      path: `${i}.png`,
+    });
   }
-  const index: ImageShardIndex = { version: 1, kind: 'image', height: SIZE, width: SIZE, channels: 1, recordBytes: rb, labels: LABELS, shards: [{ key: 's0', count }], samples };
+  const index: ImageShardIndex = {
+    version: 1,
+    kind: 'image',
+    height: SIZE,
+    width: SIZE,
+    channels: 1,
+    recordBytes: rb,
+    labels: LABELS,
+    shards: [{ key: 's0', count }],
+    samples,
+  };
   return { index, shards: { get: async () => pixels } };
 }
 
@@ -65,11 +93,24 @@ function backboneWith(layer: OutOfMemoryWhenTrainable): { zoo: ModelZoo; spec: B
 }
 
 function recipe(phases: Recipe['phases']): Recipe {
-  return { backboneId: 'test_pretrained', input: { height: SIZE, width: SIZE, channels: 1 }, batchSize: 8, seed: 1, labelSmoothing: 0, phases };
+  return {
+    backboneId: 'test_pretrained',
+    input: { height: SIZE, width: SIZE, channels: 1 },
+    batchSize: 8,
+    seed: 1,
+    labelSmoothing: 0,
+    phases,
+  };
 }
 
 const HEAD = { name: 'head', epochs: 1, learningRate: 1e-2, backbone: 'frozen', backboneLrScale: 0 } as const;
-const FINETUNE = { name: 'finetune', epochs: 1, learningRate: 1e-3, backbone: 'trainable', backboneLrScale: 0.1 } as const;
+const FINETUNE = {
+  name: 'finetune',
+  epochs: 1,
+  learningRate: 1e-3,
+  backbone: 'trainable',
+  backboneLrScale: 0.1,
+} as const;
 
 function hooks(models: PipelineModel[], notices: PipelineNotice[]): PipelineHooks {
   return {
@@ -89,7 +130,17 @@ describe('image classification pipeline: a later phase that cannot fit in memory
     const { index, shards } = dataset();
     const models: PipelineModel[] = [];
     const notices: PipelineNotice[] = [];
-    const input = { index, shards, zoo, spec, recipe: recipe([HEAD, FINETUNE]), checkpoints: new MemoryCheckpointStore(), writer: new InMemoryArtifactStore(), modelPrefix: 'm/', fit: 'cover' as const };
+    const input = {
+      index,
+      shards,
+      zoo,
+      spec,
+      recipe: recipe([HEAD, FINETUNE]),
+      checkpoints: new MemoryCheckpointStore(),
+      writer: new InMemoryArtifactStore(),
+      modelPrefix: 'm/',
+      fit: 'cover' as const,
+    };
     const result = await runImageClassification(input, hooks(models, notices));
 
     expect(result.status).toBe('phase-failed');
@@ -111,7 +162,17 @@ describe('image classification pipeline: a later phase that cannot fit in memory
     const { zoo, spec } = backboneWith(layer);
     const { index, shards } = dataset();
     const models: PipelineModel[] = [];
-    const input = { index, shards, zoo, spec, recipe: recipe([FINETUNE]), checkpoints: new MemoryCheckpointStore(), writer: new InMemoryArtifactStore(), modelPrefix: 'm/', fit: 'cover' as const };
+    const input = {
+      index,
+      shards,
+      zoo,
+      spec,
+      recipe: recipe([FINETUNE]),
+      checkpoints: new MemoryCheckpointStore(),
+      writer: new InMemoryArtifactStore(),
+      modelPrefix: 'm/',
+      fit: 'cover' as const,
+    };
     const error = await runImageClassification(input, hooks(models, [])).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PermanentJobError);
     expect(error).toMatchObject({ code: 'TRAIN_OUT_OF_MEMORY' });

@@ -109,17 +109,26 @@ function paramGroups(phase: TrainingPhase, backboneLayerNames: string[]) {
  * phase, each phase resumable from its checkpoint. After each phase the model is evaluated on the
  * held-out test split and exported, so a usable model exists early and improves while budget remains.
  */
-export async function runImageClassification(input: PipelineInput, hooks: PipelineHooks): Promise<PipelineResult> {
+export async function runImageClassification(
+  input: PipelineInput,
+  hooks: PipelineHooks,
+): Promise<PipelineResult> {
   const { index, recipe, spec } = input;
   const numClasses = index.labels.length;
   const backbone = await input.zoo.load(spec.id, { inputSize: recipe.input, seed: recipe.seed });
-  const classifier = buildClassifier(backbone, { numClasses, seed: recipe.seed, freezeBackbone: recipe.phases[0]?.backbone === 'frozen' });
+  const classifier = buildClassifier(backbone, {
+    numClasses,
+    seed: recipe.seed,
+    freezeBackbone: recipe.phases[0]?.backbone === 'frozen',
+  });
   const model = classifier.model;
   const backboneNames = classifier.backboneLayers.map((l) => l.name);
   const norm = spec.normalization;
   const hasValidation = splitCount(index, 'validation') > 0;
   const trainData = shardEpochs(input.shards, index, 'train', recipe.batchSize, norm, recipe.input, true);
-  const validation = hasValidation ? shardEpochs(input.shards, index, 'validation', recipe.batchSize, norm, recipe.input, false) : undefined;
+  const validation = hasValidation
+    ? shardEpochs(input.shards, index, 'validation', recipe.batchSize, norm, recipe.input, false)
+    : undefined;
   const testSplit = splitCount(index, 'test') > 0 ? 'test' : hasValidation ? 'validation' : 'train';
   const test = shardEpochs(input.shards, index, testSplit, recipe.batchSize, norm, recipe.input, false);
   const totalEpochs = recipe.phases.reduce((s, p) => s + p.epochs, 0);
@@ -129,14 +138,22 @@ export async function runImageClassification(input: PipelineInput, hooks: Pipeli
   let epochsBefore = 0;
 
   const evaluateAndExport = async (phase: string, final: boolean): Promise<PipelineModel> => {
-    const report = await evaluateModel(model, test, { classNames: index.labels, latency: { runs: 10, warmup: 2 } });
+    const report = await evaluateModel(model, test, {
+      classNames: index.labels,
+      latency: { runs: 10, warmup: 2 },
+    });
     const manifest = await exportModel(model, input.writer, input.modelPrefix, {
       task: 'image-classification',
       input: { kind: 'image', ...recipe.input, fit: input.fit },
       normalization: norm,
       classNames: index.labels,
       backboneId: spec.id,
-      metrics: { accuracy: report.accuracy, macroF1: report.macro.f1, logLoss: report.logLoss, testSamples: report.numSamples },
+      metrics: {
+        accuracy: report.accuracy,
+        macroF1: report.macro.f1,
+        logLoss: report.logLoss,
+        testSamples: report.numSamples,
+      },
     });
     const m = { phase, manifest, report: { ...report, split: testSplit } as EvaluationReport, final };
     latest = m;
@@ -166,21 +183,48 @@ export async function runImageClassification(input: PipelineInput, hooks: Pipeli
           epochs: phase.epochs,
           optimizer: { type: 'adam' },
           learningRate: phase.learningRate,
-          lrSchedule: { type: 'cosine', warmupSteps: Math.min(50, trainData.stepsPerEpoch ?? 0), minFactor: 0.05 },
+          lrSchedule: {
+            type: 'cosine',
+            warmupSteps: Math.min(50, trainData.stepsPerEpoch ?? 0),
+            minFactor: 0.05,
+          },
           ...(paramGroups(phase, backboneNames) ? { paramGroups: paramGroups(phase, backboneNames) } : {}),
           labelSmoothing: recipe.labelSmoothing,
           clipGradNorm: 5,
           seed: recipe.seed + i,
-          ...(phase.earlyStoppingPatience && validation ? { earlyStopping: { monitor: 'val_loss', patience: phase.earlyStoppingPatience, restoreBestWeights: true } } : {}),
-          checkpoint: { store: input.checkpoints, key: `phase-${i}-${phase.name}`, everySteps: 100, everyEpochs: 1, onCancel: true, resume: true },
+          ...(phase.earlyStoppingPatience && validation
+            ? {
+                earlyStopping: {
+                  monitor: 'val_loss',
+                  patience: phase.earlyStoppingPatience,
+                  restoreBestWeights: true,
+                },
+              }
+            : {}),
+          checkpoint: {
+            store: input.checkpoints,
+            key: `phase-${i}-${phase.name}`,
+            everySteps: 100,
+            everyEpochs: 1,
+            onCancel: true,
+            resume: true,
+          },
           signal: hooks.signal,
           progressEverySteps: 10,
           onProgress: async (p) => {
             const done = epochsBefore + p.epoch + (p.stepsPerEpoch ? p.step / p.stepsPerEpoch : 0);
             const percent = Math.min(99, (done / Math.max(1, totalEpochs)) * 100);
-            const rate = p.elapsedSeconds > 0 && done > epochsBefore ? (done - epochsBefore) / p.elapsedSeconds : 0;
+            const rate =
+              p.elapsedSeconds > 0 && done > epochsBefore ? (done - epochsBefore) / p.elapsedSeconds : 0;
             const etaSeconds = rate > 0 ? (totalEpochs - done) / rate : null;
-            await hooks.onProgress({ phase: phase.name, phaseIndex: i, phases: recipe.phases.length, percent, etaSeconds, train: p });
+            await hooks.onProgress({
+              phase: phase.name,
+              phaseIndex: i,
+              phases: recipe.phases.length,
+              percent,
+              etaSeconds,
+              train: p,
+            });
           },
         });
       } catch (error) {
@@ -199,7 +243,8 @@ export async function runImageClassification(input: PipelineInput, hooks: Pipeli
         });
         return { status: 'phase-failed', model: latest, history, resumedFrom, failedPhase };
       }
-      if (result.resumedFrom && !resumedFrom && result.resumedFrom.globalStep > 0) resumedFrom = { phase: phase.name, ...result.resumedFrom };
+      if (result.resumedFrom && !resumedFrom && result.resumedFrom.globalStep > 0)
+        resumedFrom = { phase: phase.name, ...result.resumedFrom };
       for (const log of result.history.slice(history.filter((h) => h.phase === phase.name).length)) {
         history.push({ ...log, phase: phase.name });
         await hooks.onEpoch(phase.name, log);
@@ -209,12 +254,18 @@ export async function runImageClassification(input: PipelineInput, hooks: Pipeli
         const reason: unknown = hooks.signal.reason;
         if (!hooks.keepModelOnStop(reason)) throw reason;
         // Budget reached: the weights trained so far are the best we have; evaluate and keep them.
-        return { status: 'stopped-by-budget', model: await evaluateAndExport(phase.name, true), history, resumedFrom };
+        return {
+          status: 'stopped-by-budget',
+          model: await evaluateAndExport(phase.name, true),
+          history,
+          resumedFrom,
+        };
       }
       const resumedFinished = result.resumedFrom !== undefined && result.resumedFrom.epoch >= phase.epochs;
       if (!resumedFinished || last) await evaluateAndExport(phase.name, last);
     }
-    if (!latest) latest = await evaluateAndExport(recipe.phases[recipe.phases.length - 1]?.name ?? 'none', true);
+    if (!latest)
+      latest = await evaluateAndExport(recipe.phases[recipe.phases.length - 1]?.name ?? 'none', true);
     return { status: 'completed', model: latest, history, resumedFrom };
   } finally {
     model.dispose();

@@ -1,22 +1,21 @@
 import type { BackboneSpec } from '@modelsmith/ml';
 import { buildRecipe, chooseBackbone, inputFor, type DatasetShape } from './recipe';
 
-const spec = (over: Partial<BackboneSpec>): BackboneSpec =>
-  ({
-    id: 'b',
-    displayName: 'b',
-    family: 'small_cnn',
-    input: { height: 28, width: 28, channels: 1 },
-    resizable: { minSize: 28, maxSize: 64, channels: [1, 3] },
-    normalization: { kind: 'unit' },
-    featureLayer: 'f',
-    featureDim: 8,
-    spatialFeatures: false,
-    pretrained: false,
-    source: { kind: 'builder', description: '' },
-    license: { spdx: 'Apache-2.0', notes: '' },
-    ...over,
-  });
+const spec = (over: Partial<BackboneSpec>): BackboneSpec => ({
+  id: 'b',
+  displayName: 'b',
+  family: 'small_cnn',
+  input: { height: 28, width: 28, channels: 1 },
+  resizable: { minSize: 28, maxSize: 64, channels: [1, 3] },
+  normalization: { kind: 'unit' },
+  featureLayer: 'f',
+  featureDim: 8,
+  spatialFeatures: false,
+  pretrained: false,
+  source: { kind: 'builder', description: '' },
+  license: { spdx: 'Apache-2.0', notes: '' },
+  ...over,
+});
 
 const digits: DatasetShape = { height: 28, width: 28, channels: 1, numClasses: 10, trainSamples: 800 };
 
@@ -29,9 +28,14 @@ describe('recipe', () => {
 
   it('runs resizable backbones at the dataset resolution, within their limits', () => {
     expect(inputFor(spec({}), digits)).toEqual({ height: 28, width: 28, channels: 1 });
-    const mnv2 = spec({ input: { height: 224, width: 224, channels: 3 }, resizable: { minSize: 32, maxSize: 512, channels: [3] } });
+    const mnv2 = spec({
+      input: { height: 224, width: 224, channels: 3 },
+      resizable: { minSize: 32, maxSize: 512, channels: [3] },
+    });
     expect(inputFor(mnv2, digits)).toEqual({ height: 32, width: 32, channels: 3 });
-    expect(inputFor(spec({ resizable: undefined, input: { height: 299, width: 299, channels: 3 } }), digits)).toEqual({ height: 299, width: 299, channels: 3 });
+    expect(
+      inputFor(spec({ resizable: undefined, input: { height: 299, width: 299, channels: 3 } }), digits),
+    ).toEqual({ height: 299, width: 299, channels: 3 });
   });
 
   it('warms up a head on a frozen pretrained backbone, then fine-tunes at a lower backbone rate', () => {
@@ -54,11 +58,16 @@ describe('recipe', () => {
 
   it('can turn early stopping off', () => {
     expect(buildRecipe(spec({}), digits, 'fast').phases.some((p) => p.earlyStoppingPatience)).toBe(true);
-    expect(buildRecipe(spec({}), digits, 'fast', { earlyStopping: false }).phases.some((p) => p.earlyStoppingPatience)).toBe(false);
+    expect(
+      buildRecipe(spec({}), digits, 'fast', { earlyStopping: false }).phases.some(
+        (p) => p.earlyStoppingPatience,
+      ),
+    ).toBe(false);
   });
 
   it('more epochs for better modes', () => {
-    const total = (m: 'fast' | 'balanced' | 'best') => buildRecipe(spec({}), digits, m).phases.reduce((s, p) => s + p.epochs, 0);
+    const total = (m: 'fast' | 'balanced' | 'best') =>
+      buildRecipe(spec({}), digits, m).phases.reduce((s, p) => s + p.epochs, 0);
     expect(total('fast')).toBeLessThan(total('balanced'));
     expect(total('balanced')).toBeLessThan(total('best'));
   });

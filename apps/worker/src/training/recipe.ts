@@ -51,7 +51,9 @@ export function chooseBackbone(requested: string | undefined, shape: DatasetShap
 /** The input size the backbone runs at: the dataset's cache resolution when the backbone allows it. */
 export function inputFor(spec: BackboneSpec, shape: DatasetShape): Recipe['input'] {
   const r = spec.resizable;
-  const channels: 1 | 3 = (r?.channels ?? [spec.input.channels]).includes(shape.channels) ? shape.channels : 3;
+  const channels: 1 | 3 = (r?.channels ?? [spec.input.channels]).includes(shape.channels)
+    ? shape.channels
+    : 3;
   if (!r) return { ...spec.input, channels: spec.input.channels };
   const clamp = (v: number) => Math.min(r.maxSize, Math.max(r.minSize, v));
   return { height: clamp(shape.height), width: clamp(shape.width), channels };
@@ -62,7 +64,12 @@ export function inputFor(spec: BackboneSpec, shape: DatasetShape): Recipe['input
  * everything with the backbone at a tenth of the learning rate; scratch backbones train in a short
  * first phase (a usable model early) and a main phase. `epochs` rescales the phase lengths.
  */
-export function buildRecipe(spec: BackboneSpec, shape: DatasetShape, mode: TrainingMode, o: ImageClassificationOptions = {}): Recipe {
+export function buildRecipe(
+  spec: BackboneSpec,
+  shape: DatasetShape,
+  mode: TrainingMode,
+  o: ImageClassificationOptions = {},
+): Recipe {
   const lr = o.learningRate ?? 1e-3;
   const [first, second] = spec.pretrained ? EPOCHS[mode].pretrained : EPOCHS[mode].scratch;
   let e1 = first;
@@ -74,13 +81,28 @@ export function buildRecipe(spec: BackboneSpec, shape: DatasetShape, mode: Train
   const phases: TrainingPhase[] = spec.pretrained
     ? [
         { name: 'head', epochs: e1, learningRate: lr, backbone: 'frozen', backboneLrScale: 0 },
-        { name: 'finetune', epochs: e2, learningRate: lr * 0.3, backbone: 'trainable', backboneLrScale: 0.1, earlyStoppingPatience: 3 },
+        {
+          name: 'finetune',
+          epochs: e2,
+          learningRate: lr * 0.3,
+          backbone: 'trainable',
+          backboneLrScale: 0.1,
+          earlyStoppingPatience: 3,
+        },
       ]
     : [
         { name: 'warmup', epochs: e1, learningRate: lr, backbone: 'trainable', backboneLrScale: 1 },
-        { name: 'main', epochs: e2, learningRate: lr, backbone: 'trainable', backboneLrScale: 1, earlyStoppingPatience: 3 },
+        {
+          name: 'main',
+          epochs: e2,
+          learningRate: lr,
+          backbone: 'trainable',
+          backboneLrScale: 1,
+          earlyStoppingPatience: 3,
+        },
       ];
-  const batchSize = o.batchSize ?? Math.min(64, Math.max(8, 2 ** Math.floor(Math.log2(Math.max(8, shape.trainSamples / 8)))));
+  const batchSize =
+    o.batchSize ?? Math.min(64, Math.max(8, 2 ** Math.floor(Math.log2(Math.max(8, shape.trainSamples / 8)))));
   if (o.earlyStopping === false) for (const p of phases) delete p.earlyStoppingPatience;
   return {
     backboneId: spec.id,

@@ -1,6 +1,18 @@
 import * as tf from '@tensorflow/tfjs';
-import { readShards, type ImageBatch, type ImageShardIndex, type ShardSource, type Split } from '@modelsmith/datasets';
-import { mixSeed, normalizePixels, type EpochBatchFactory, type Normalization, type TrainBatch } from '@modelsmith/ml';
+import {
+  readShards,
+  type ImageBatch,
+  type ImageShardIndex,
+  type ShardSource,
+  type Split,
+} from '@modelsmith/datasets';
+import {
+  mixSeed,
+  normalizePixels,
+  type EpochBatchFactory,
+  type Normalization,
+  type TrainBatch,
+} from '@modelsmith/ml';
 
 export interface BatchShape {
   height: number;
@@ -14,7 +26,11 @@ export function splitCount(index: ImageShardIndex, split: Split): number {
 }
 
 /** Pixels of a shard batch as normalized model input, resized and channel-matched to `input`. */
-export function toInputTensor(batch: ImageBatch, normalization: Normalization, input: BatchShape): tf.Tensor4D {
+export function toInputTensor(
+  batch: ImageBatch,
+  normalization: Normalization,
+  input: BatchShape,
+): tf.Tensor4D {
   const [n, h, w, c] = batch.shape;
   return tf.tidy(() => {
     let x: tf.Tensor4D = tf.tensor4d(normalizePixels(batch.pixels, c, normalization), [n, h, w, c]);
@@ -38,10 +54,19 @@ export function shardEpochs(
   shuffle: boolean,
 ): EpochBatchFactory {
   const count = splitCount(index, split);
-  const factory = async function* (req: { epoch: number; startStep: number; seed: number }): AsyncGenerator<TrainBatch> {
+  const factory = async function* (req: {
+    epoch: number;
+    startStep: number;
+    seed: number;
+  }): AsyncGenerator<TrainBatch> {
     let step = 0;
     const shuffleSeed = shuffle ? mixSeed(req.seed, req.epoch) : undefined;
-    for await (const b of readShards(source, { split, batch, index, ...(shuffleSeed !== undefined ? { shuffleSeed } : {}) })) {
+    for await (const b of readShards(source, {
+      split,
+      batch,
+      index,
+      ...(shuffleSeed !== undefined ? { shuffleSeed } : {}),
+    })) {
       if (step++ < req.startStep) continue;
       yield { xs: toInputTensor(b, normalization, input), ys: tf.tensor1d(b.labels, 'int32') };
     }

@@ -13,7 +13,10 @@ import { ZipArchiveReader } from './zip-reader';
  * safe paths, entry and size caps, zip-bomb ratios, no links. For callers that only need the files
  * (batch prediction), not a dataset.
  */
-export async function openArchive(source: ByteSource, limits?: Partial<IngestionLimits>): Promise<ArchiveReader> {
+export async function openArchive(
+  source: ByteSource,
+  limits?: Partial<IngestionLimits>,
+): Promise<ArchiveReader> {
   const container = await sniffContainer(source);
   const resolved = resolveLimits(limits);
   switch (container) {
@@ -23,7 +26,9 @@ export async function openArchive(source: ByteSource, limits?: Partial<Ingestion
       return new TarGzArchiveReader(source, resolved);
     case 'csv':
     case 'jsonl':
-      throw new IngestionError('unknown_format', `"${source.name}" is not a zip or tar.gz archive`, { file: source.name });
+      throw new IngestionError('unknown_format', `"${source.name}" is not a zip or tar.gz archive`, {
+        file: source.name,
+      });
   }
 }
 
@@ -36,7 +41,11 @@ export interface ArchiveFileBytes {
  * The archive's files with their bytes (each capped at maxEntryBytes), in archive order, skipping
  * archiver junk (`__MACOSX/`, `.DS_Store`, `._*`) and hidden files. One file in memory at a time.
  */
-export async function* archiveFiles(reader: ArchiveReader, maxEntryBytes: number, signal?: AbortSignal): AsyncIterable<ArchiveFileBytes> {
+export async function* archiveFiles(
+  reader: ArchiveReader,
+  maxEntryBytes: number,
+  signal?: AbortSignal,
+): AsyncIterable<ArchiveFileBytes> {
   for await (const file of reader.files(signal)) {
     const base = file.path.split('/').pop() ?? '';
     if (isJunkPath(file.path) || base.startsWith('.')) {

@@ -35,7 +35,10 @@ export class DbModule {
               poolSize: config.DATABASE_POOL_SIZE,
             }),
         },
-        { provide: SYSTEM_PRISMA, useFactory: () => createSystemPrismaClient(config.DATABASE_URL, { poolSize: 4 }) },
+        {
+          provide: SYSTEM_PRISMA,
+          useFactory: () => createSystemPrismaClient(config.DATABASE_URL, { poolSize: 4 }),
+        },
         DbLifecycle,
       ],
       exports: [APP_PRISMA, SYSTEM_PRISMA],

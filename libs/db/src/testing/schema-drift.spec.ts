@@ -4,7 +4,11 @@ describe('schema-drift helpers', () => {
   it("names constraints like Prisma, truncating to Postgres' 63 characters", () => {
     expect(prismaConstraintName('jobs', ['tenant_id', 'status'], 'idx')).toBe('jobs_tenant_id_status_idx');
     expect(prismaConstraintName('jobs', ['id'], 'pkey')).toBe('jobs_pkey');
-    const long = prismaConstraintName('a_really_long_table_name_for_testing', ['another_long_column', 'and_one_more_column'], 'key');
+    const long = prismaConstraintName(
+      'a_really_long_table_name_for_testing',
+      ['another_long_column', 'and_one_more_column'],
+      'key',
+    );
     expect(long).toHaveLength(63);
     expect(long.endsWith('_key')).toBe(true);
   });

@@ -103,10 +103,16 @@ function nativeType(name: string, args: readonly string[]): string {
 }
 
 /** Prisma's default constraint/index name: `<table>_<columns>_<suffix>`, truncated to 63 characters. */
-export function prismaConstraintName(table: string, columns: string[], suffix: 'pkey' | 'key' | 'idx' | 'fkey'): string {
+export function prismaConstraintName(
+  table: string,
+  columns: string[],
+  suffix: 'pkey' | 'key' | 'idx' | 'fkey',
+): string {
   const base = suffix === 'pkey' ? table : `${table}_${columns.join('_')}`;
   const tail = `_${suffix}`;
-  return base.length + tail.length > MAX_IDENTIFIER ? base.slice(0, MAX_IDENTIFIER - tail.length) + tail : base + tail;
+  return base.length + tail.length > MAX_IDENTIFIER
+    ? base.slice(0, MAX_IDENTIFIER - tail.length) + tail
+    : base + tail;
 }
 
 function expectedDefault(field: DmmfField): string | null {
@@ -155,7 +161,9 @@ export function normalizeDbDefault(expr: string | null): string | null {
 }
 
 function onDeleteDefault(field: DmmfField, model: DmmfModel): string {
-  const required = (field.relationFromFields ?? []).every((name) => model.fields.find((f) => f.name === name)?.isRequired);
+  const required = (field.relationFromFields ?? []).every(
+    (name) => model.fields.find((f) => f.name === name)?.isRequired,
+  );
   return required ? 'Restrict' : 'SetNull';
 }
 
@@ -230,7 +238,13 @@ export async function expectedSchema(schemaText: string): Promise<SchemaShape> {
   return shape;
 }
 
-const PG_ACTION: Record<string, string> = { a: 'NO ACTION', r: 'RESTRICT', c: 'CASCADE', n: 'SET NULL', d: 'SET DEFAULT' };
+const PG_ACTION: Record<string, string> = {
+  a: 'NO ACTION',
+  r: 'RESTRICT',
+  c: 'CASCADE',
+  n: 'SET NULL',
+  d: 'SET DEFAULT',
+};
 
 /** The shape of a live database's `public` schema (Prisma's `_prisma_migrations` excluded). */
 export async function databaseSchema(databaseUrl: string): Promise<SchemaShape> {
@@ -244,9 +258,16 @@ export async function databaseSchema(databaseUrl: string): Promise<SchemaShape> 
       WHERE n.nspname = 'public' GROUP BY t.typname`);
     for (const r of enums.rows) shape.enums[r.name] = r.values;
 
-    const table = (name: string): TableShape => (shape.tables[name] ??= { columns: {}, indexes: {}, foreignKeys: {} });
+    const table = (name: string): TableShape =>
+      (shape.tables[name] ??= { columns: {}, indexes: {}, foreignKeys: {} });
 
-    const columns = await client.query<{ table: string; column: string; type: string; notnull: boolean; def: string | null }>(`
+    const columns = await client.query<{
+      table: string;
+      column: string;
+      type: string;
+      notnull: boolean;
+      def: string | null;
+    }>(`
       SELECT c.relname AS table, a.attname AS column, format_type(a.atttypid, a.atttypmod) AS type,
              a.attnotnull AS notnull, pg_get_expr(d.adbin, d.adrelid) AS def
       FROM pg_attribute a
@@ -263,14 +284,21 @@ export async function databaseSchema(databaseUrl: string): Promise<SchemaShape> 
       };
     }
 
-    const indexes = await client.query<{ table: string; name: string; unique: boolean; primary: boolean; columns: string[] }>(`
+    const indexes = await client.query<{
+      table: string;
+      name: string;
+      unique: boolean;
+      primary: boolean;
+      columns: string[];
+    }>(`
       SELECT t.relname AS table, i.relname AS name, x.indisunique AS unique, x.indisprimary AS primary,
              array(SELECT a.attname FROM unnest(x.indkey) WITH ORDINALITY k(attnum, ord)
                    JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum ORDER BY k.ord)::text[] AS columns
       FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
       JOIN pg_namespace n ON n.oid = t.relnamespace
       WHERE n.nspname = 'public' AND t.relname <> '_prisma_migrations'`);
-    for (const r of indexes.rows) table(r.table).indexes[r.name] = { columns: r.columns, unique: r.unique, primary: r.primary };
+    for (const r of indexes.rows)
+      table(r.table).indexes[r.name] = { columns: r.columns, unique: r.unique, primary: r.primary };
 
     const fks = await client.query<{
       table: string;
@@ -305,7 +333,13 @@ export async function databaseSchema(databaseUrl: string): Promise<SchemaShape> 
   }
 }
 
-function diffRecord<T>(path: string, expected: Record<string, T>, actual: Record<string, T>, out: string[], each: (p: string, e: T, a: T) => void): void {
+function diffRecord<T>(
+  path: string,
+  expected: Record<string, T>,
+  actual: Record<string, T>,
+  out: string[],
+  each: (p: string, e: T, a: T) => void,
+): void {
   for (const key of Object.keys(expected)) {
     const a = actual[key];
     if (a === undefined) out.push(`${path}${key}: missing from the database`);
@@ -321,7 +355,9 @@ function diffFields(path: string, expected: object, actual: object, out: string[
   const a = actual as Record<string, unknown>;
   for (const key of Object.keys(e)) {
     if (JSON.stringify(e[key]) !== JSON.stringify(a[key])) {
-      out.push(`${path}.${key}: schema.prisma says ${JSON.stringify(e[key])}, database has ${JSON.stringify(a[key])}`);
+      out.push(
+        `${path}.${key}: schema.prisma says ${JSON.stringify(e[key])}, database has ${JSON.stringify(a[key])}`,
+      );
     }
   }
 }
@@ -330,12 +366,15 @@ function diffFields(path: string, expected: object, actual: object, out: string[
 export function diffSchemas(expected: SchemaShape, actual: SchemaShape): string[] {
   const out: string[] = [];
   diffRecord('enum ', expected.enums, actual.enums, out, (p, e, a) => {
-    if (JSON.stringify(e) !== JSON.stringify(a)) out.push(`${p}: schema.prisma says ${e.join(',')}, database has ${a.join(',')}`);
+    if (JSON.stringify(e) !== JSON.stringify(a))
+      out.push(`${p}: schema.prisma says ${e.join(',')}, database has ${a.join(',')}`);
   });
   diffRecord('table ', expected.tables, actual.tables, out, (p, e, a) => {
     diffRecord(`${p}.`, e.columns, a.columns, out, (cp, ce, ca) => diffFields(cp, ce, ca, out));
     diffRecord(`${p} index `, e.indexes, a.indexes, out, (ip, ie, ia) => diffFields(ip, ie, ia, out));
-    diffRecord(`${p} foreign key `, e.foreignKeys, a.foreignKeys, out, (fp, fe, fa) => diffFields(fp, fe, fa, out));
+    diffRecord(`${p} foreign key `, e.foreignKeys, a.foreignKeys, out, (fp, fe, fa) =>
+      diffFields(fp, fe, fa, out),
+    );
   });
   return out;
 }

@@ -79,7 +79,10 @@ export async function dropStaleTestDatabases(
   await client.connect();
   let names: string[];
   try {
-    const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE starts_with(datname, $1)', [`${prefix}_`]);
+    const { rows } = await client.query<{ datname: string }>(
+      'SELECT datname FROM pg_database WHERE starts_with(datname, $1)',
+      [`${prefix}_`],
+    );
     names = rows
       .map((r) => r.datname)
       .filter((n) => {

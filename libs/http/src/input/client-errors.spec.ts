@@ -12,7 +12,8 @@ function raw(port: number, text: string): Promise<string> {
       // Closing once the answer is complete (a kept-alive connection does not end by itself).
       const [head, rest] = out.split('\r\n\r\n');
       const length = /content-length: (\d+)/i.exec(head ?? '')?.[1];
-      if (rest !== undefined && length !== undefined && Buffer.byteLength(rest, 'latin1') >= Number(length)) socket.destroy();
+      if (rest !== undefined && length !== undefined && Buffer.byteLength(rest, 'latin1') >= Number(length))
+        socket.destroy();
     });
     socket.on('close', () => resolve(out));
     // A write error (the server closed early) is not the answer: what arrived is resolved on close.
@@ -20,11 +21,21 @@ function raw(port: number, text: string): Promise<string> {
   });
 }
 
-function parse(answer: string): { status: number; headers: Record<string, string>; body: Record<string, unknown> } {
+function parse(answer: string): {
+  status: number;
+  headers: Record<string, string>;
+  body: Record<string, unknown>;
+} {
   const [head, body] = answer.split('\r\n\r\n');
   const [statusLine, ...lines] = head.split('\r\n');
-  const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
-  return { status: Number(statusLine.split(' ')[1]), headers, body: JSON.parse(body) as Record<string, unknown> };
+  const headers = Object.fromEntries(
+    lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
+  );
+  return {
+    status: Number(statusLine.split(' ')[1]),
+    headers,
+    body: JSON.parse(body) as Record<string, unknown>,
+  };
 }
 
 describe('answerClientErrors', () => {
@@ -48,10 +59,17 @@ describe('answerClientErrors', () => {
 
   it('answers an Expect other than 100-continue with a 417 problem+json and a request id, without running the handler (Node: a bare 417)', async () => {
     const before = handled;
-    const answer = parse(await raw(port, 'POST /v1/jobs HTTP/1.1\r\nHost: x\r\nExpect: ab\r\nContent-Length: 2\r\n\r\n{}'));
+    const answer = parse(
+      await raw(port, 'POST /v1/jobs HTTP/1.1\r\nHost: x\r\nExpect: ab\r\nContent-Length: 2\r\n\r\n{}'),
+    );
     expect(answer.status).toBe(417);
     expect(answer.headers['content-type']).toBe('application/problem+json; charset=utf-8');
-    expect(answer.body).toMatchObject({ status: 417, code: 'BAD_REQUEST', title: 'Expectation failed', instance: '/v1/jobs' });
+    expect(answer.body).toMatchObject({
+      status: 417,
+      code: 'BAD_REQUEST',
+      title: 'Expectation failed',
+      instance: '/v1/jobs',
+    });
     expect(answer.body.detail).toContain('"ab"');
     expect(answer.body.requestId).toEqual(answer.headers['x-request-id']);
     expect(answer.body.requestId).toMatch(/^[0-9a-f-]{36}$/);
@@ -62,7 +80,9 @@ describe('answerClientErrors', () => {
     const big = Buffer.alloc(4 << 20, 0x61);
     const answers = await new Promise<string>((resolve) => {
       const socket = connect(port, '127.0.0.1', () => {
-        socket.write(`POST /v1/jobs HTTP/1.1\r\nHost: x\r\nExpect: ab\r\nContent-Type: application/json\r\nContent-Length: ${big.length}\r\n\r\n`);
+        socket.write(
+          `POST /v1/jobs HTTP/1.1\r\nHost: x\r\nExpect: ab\r\nContent-Type: application/json\r\nContent-Length: ${big.length}\r\n\r\n`,
+        );
         socket.write(big, () => socket.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
       });
       let out = '';
@@ -74,17 +94,22 @@ describe('answerClientErrors', () => {
   });
 
   it('keeps a well-formed X-Request-Id of the caller, as every other answer does', async () => {
-    const answer = parse(await raw(port, 'GET / HTTP/1.1\r\nHost: x\r\nExpect: something\r\nX-Request-Id: trace-42\r\n\r\n'));
+    const answer = parse(
+      await raw(port, 'GET / HTTP/1.1\r\nHost: x\r\nExpect: something\r\nX-Request-Id: trace-42\r\n\r\n'),
+    );
     expect(answer.body.requestId).toBe('trace-42');
   });
 
   it('still serves Expect: 100-continue as usual', async () => {
     const body = await new Promise<string>((resolve, reject) => {
-      const req = request({ port, method: 'POST', path: '/', headers: { expect: '100-continue', 'content-length': 2 } }, (res) => {
-        let text = '';
-        res.on('data', (d: Buffer) => (text += d.toString()));
-        res.on('end', () => resolve(`${res.statusCode} ${text}`));
-      });
+      const req = request(
+        { port, method: 'POST', path: '/', headers: { expect: '100-continue', 'content-length': 2 } },
+        (res) => {
+          let text = '';
+          res.on('data', (d: Buffer) => (text += d.toString()));
+          res.on('end', () => resolve(`${res.statusCode} ${text}`));
+        },
+      );
       req.on('continue', () => req.end('{}'));
       req.on('error', reject);
     });

@@ -8,12 +8,27 @@ import { ProblemError } from '../problem';
 /** Node's parser errors and the answer each gets (everything else it cannot parse is a 400). */
 function parserProblem(code: string | undefined): ProblemError {
   if (code === 'HPE_HEADER_OVERFLOW') {
-    return new ProblemError({ status: 431, code: 'BAD_REQUEST', title: 'Request header fields too large', detail: 'the request line and headers exceed the server limit' });
+    return new ProblemError({
+      status: 431,
+      code: 'BAD_REQUEST',
+      title: 'Request header fields too large',
+      detail: 'the request line and headers exceed the server limit',
+    });
   }
   if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-    return new ProblemError({ status: 408, code: 'BAD_REQUEST', title: 'Request timeout', detail: 'the request was not received in time' });
+    return new ProblemError({
+      status: 408,
+      code: 'BAD_REQUEST',
+      title: 'Request timeout',
+      detail: 'the request was not received in time',
+    });
   }
-  return new ProblemError({ status: 400, code: 'BAD_REQUEST', title: 'Malformed HTTP request', detail: `the request could not be parsed${code ? ` (${code})` : ''}` });
+  return new ProblemError({
+    status: 400,
+    code: 'BAD_REQUEST',
+    title: 'Malformed HTTP request',
+    detail: `the request could not be parsed${code ? ` (${code})` : ''}`,
+  });
 }
 
 const unmetExpectation = (expect: string | undefined) =>
@@ -38,7 +53,10 @@ export function answerClientErrors(server: Server): void {
     // A client that sent its body anyway must get the answer: the body is read and dropped, not cut off
     // by closing the connection (the body still arriving would turn into a reset that loses the answer).
     req.resume();
-    res.writeHead(417, { 'Content-Type': 'application/problem+json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+    res.writeHead(417, {
+      'Content-Type': 'application/problem+json; charset=utf-8',
+      'Content-Length': Buffer.byteLength(body),
+    });
     res.end(body);
   });
   server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {

@@ -2,7 +2,16 @@ import { findUnsafeCharacter, findUnsafeStrings } from './control-characters';
 
 describe('findUnsafeCharacter', () => {
   it('passes ordinary text, including non-Latin scripts and emoji (surrogate pairs)', () => {
-    for (const s of ['', 'digits-prod', 'Flowers v2 (clean)', 'ünïcödé', '日本語', 'smile 🌸', 'a\u00a0b', 'tab-less']) {
+    for (const s of [
+      '',
+      'digits-prod',
+      'Flowers v2 (clean)',
+      'ünïcödé',
+      '日本語',
+      'smile 🌸',
+      'a\u00a0b',
+      'tab-less',
+    ]) {
       expect(findUnsafeCharacter(s)).toBeNull();
     }
   });
@@ -17,7 +26,10 @@ describe('findUnsafeCharacter', () => {
   });
 
   it('allows tab, line feed and carriage return only in free text', () => {
-    expect(findUnsafeCharacter('line one\nline two\r\n\tindented')).toEqual({ index: 8, codePoint: 'U+000A' });
+    expect(findUnsafeCharacter('line one\nline two\r\n\tindented')).toEqual({
+      index: 8,
+      codePoint: 'U+000A',
+    });
     expect(findUnsafeCharacter('line one\nline two\r\n\tindented', true)).toBeNull();
     expect(findUnsafeCharacter('still\u0000no', true)?.codePoint).toBe('U+0000');
     expect(findUnsafeCharacter('no\u000bvertical tab', true)?.codePoint).toBe('U+000B');
@@ -32,14 +44,19 @@ describe('findUnsafeCharacter', () => {
 
 describe('findUnsafeStrings', () => {
   it('names every offending field by its path, nested objects and arrays included', () => {
-    const found = findUnsafeStrings({ name: 'ok', config: { label: 'a\u0000' }, scopes: ['READ', 'x\u0001'], n: 3, when: new Date() }, '');
+    const found = findUnsafeStrings(
+      { name: 'ok', config: { label: 'a\u0000' }, scopes: ['READ', 'x\u0001'], n: 3, when: new Date() },
+      '',
+    );
     expect(found.map((f) => f.field)).toEqual(['config.label', 'scopes.1']);
     expect(found[0].messages[0]).toContain('U+0000');
   });
 
   it('checks member names too, and roots path parameters and queries at their name', () => {
     expect(findUnsafeStrings({ ['bad\u0000key']: 1 }, '')[0].messages[0]).toContain('member name');
-    expect(findUnsafeStrings('abc\u0000', 'id')).toEqual([{ field: 'id', messages: [expect.stringContaining('U+0000')] }]);
+    expect(findUnsafeStrings('abc\u0000', 'id')).toEqual([
+      { field: 'id', messages: [expect.stringContaining('U+0000')] },
+    ]);
     expect(findUnsafeStrings('fine', 'id')).toEqual([]);
   });
 

@@ -58,7 +58,11 @@ const MAX_WALK_DEPTH = 64;
  * Every string (and object key) in `value` that carries an unsafe character, with its dotted path
  * (`config.name`, `scopes.1`). `allowTextWhitespace(path, key)` says which fields are free text.
  */
-export function findUnsafeStrings(value: unknown, root: string, allowTextWhitespace: (path: string, key: string) => boolean = () => false): UnsafeField[] {
+export function findUnsafeStrings(
+  value: unknown,
+  root: string,
+  allowTextWhitespace: (path: string, key: string) => boolean = () => false,
+): UnsafeField[] {
   const out: UnsafeField[] = [];
   const visit = (v: unknown, path: string, key: string, depth: number): void => {
     if (typeof v === 'string') {
@@ -74,7 +78,11 @@ export function findUnsafeStrings(value: unknown, root: string, allowTextWhitesp
     for (const [k, child] of Object.entries(v as Record<string, unknown>)) {
       const childPath = path ? `${path}.${k}` : k;
       const badKey = findUnsafeCharacter(k);
-      if (badKey) out.push({ field: path || root, messages: [`has a member name that ${unsafeCharacterMessage(badKey)}`] });
+      if (badKey)
+        out.push({
+          field: path || root,
+          messages: [`has a member name that ${unsafeCharacterMessage(badKey)}`],
+        });
       else visit(child, childPath, k, depth + 1);
     }
   };

@@ -17,7 +17,11 @@ export function verifyJsonBody(maxDepth = MAX_JSON_DEPTH) {
       throw bodyError(415, 'charset.unsupported', `JSON bodies must be UTF-8 (got charset "${encoding}")`);
     }
     if (jsonDepthExceeds(buf, maxDepth)) {
-      throw bodyError(400, 'entity.too.deep', `JSON bodies may nest objects and arrays at most ${maxDepth} levels deep`);
+      throw bodyError(
+        400,
+        'entity.too.deep',
+        `JSON bodies may nest objects and arrays at most ${maxDepth} levels deep`,
+      );
     }
   };
 }

@@ -23,7 +23,9 @@ describe('jsonDepthExceeds', () => {
   it('ignores brackets and braces inside strings, escaped quotes included', () => {
     expect(jsonDepthExceeds(bytes(JSON.stringify({ s: '[[[[{{{{' })), 1)).toBe(false);
     expect(jsonDepthExceeds(bytes(JSON.stringify({ s: 'say \\"[[[[\\" and "{{{{"' })), 1)).toBe(false);
-    expect(jsonDepthExceeds(bytes(JSON.stringify({ s: 'ends with a backslash \\' , t: [[1]] })), 2)).toBe(true);
+    expect(jsonDepthExceeds(bytes(JSON.stringify({ s: 'ends with a backslash \\', t: [[1]] })), 2)).toBe(
+      true,
+    );
   });
 
   it('reads multi-byte UTF-8 text without miscounting', () => {
@@ -36,6 +38,13 @@ describe('jsonDepthExceeds', () => {
     const started = process.hrtime.bigint();
     expect(jsonDepthExceeds(bytes(nestedObjects(20_000)), MAX_JSON_DEPTH)).toBe(true);
     expect(Number(process.hrtime.bigint() - started) / 1e6).toBeLessThan(1_000);
-    expect(jsonDepthExceeds(bytes(JSON.stringify({ task: 'image-classification', options: { epochs: 3 }, budget: { maxMinutes: 5 } })), MAX_JSON_DEPTH)).toBe(false);
+    expect(
+      jsonDepthExceeds(
+        bytes(
+          JSON.stringify({ task: 'image-classification', options: { epochs: 3 }, budget: { maxMinutes: 5 } }),
+        ),
+        MAX_JSON_DEPTH,
+      ),
+    ).toBe(false);
   });
 });

@@ -10,7 +10,8 @@ const request = (body: string): IncomingMessage => {
   (req as unknown as PassThrough).end(Buffer.from(body, 'latin1'));
   return req;
 };
-const part = (disposition: string, value: string) => `--${BOUNDARY}\r\nContent-Disposition: ${disposition}\r\n\r\n${value}\r\n`;
+const part = (disposition: string, value: string) =>
+  `--${BOUNDARY}\r\nContent-Disposition: ${disposition}\r\n\r\n${value}\r\n`;
 
 /** Runs a parser over `body` with `onField`; resolves with the parser's error, or undefined when it finished. */
 function parse(body: string, onField: (name: string, value: string) => void): Promise<unknown> {
@@ -29,9 +30,18 @@ describe('multipart form fields', () => {
     const names: unknown[] = [];
     await parse(`${part('form-data; name="a\u0013b"', 'v')}--${BOUNDARY}--\r\n`, (name) => names.push(name));
     expect(names).toEqual([undefined]);
-    const p = formFieldProblem(undefined, 'v', { nameTruncated: false, valueTruncated: false, encoding: '7bit', mimeType: 'text/plain' }, 1024);
+    const p = formFieldProblem(
+      undefined,
+      'v',
+      { nameTruncated: false, valueTruncated: false, encoding: '7bit', mimeType: 'text/plain' },
+      1024,
+    );
     expect(p).toBeInstanceOf(ProblemError);
-    expect(p).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', extensions: { errors: [{ field: '(field name)' }] } });
+    expect(p).toMatchObject({
+      status: 400,
+      code: 'VALIDATION_FAILED',
+      extensions: { errors: [{ field: '(field name)' }] },
+    });
   });
 
   it("turns an exception in a parser's listener into the parser's error instead of one that escapes the request stream (the serving process exited on it)", async () => {
@@ -53,7 +63,12 @@ describe('multipart form fields', () => {
 
   it('still parses well-formed fields', async () => {
     const seen: [string, string][] = [];
-    expect(await parse(`${part('form-data; name="format"', 'csv')}${part('form-data; name="topK"', '3')}--${BOUNDARY}--\r\n`, (n, v) => seen.push([n, v]))).toBeUndefined();
+    expect(
+      await parse(
+        `${part('form-data; name="format"', 'csv')}${part('form-data; name="topK"', '3')}--${BOUNDARY}--\r\n`,
+        (n, v) => seen.push([n, v]),
+      ),
+    ).toBeUndefined();
     expect(seen).toEqual([
       ['format', 'csv'],
       ['topK', '3'],

@@ -15,11 +15,22 @@ export function malformedMultipart(e: unknown): ProblemError {
 }
 
 const invalidField = (field: string, message: string, title = 'Invalid form field') =>
-  new ProblemError({ status: 400, code: 'VALIDATION_FAILED', title, detail: `${field}: ${message}`, extensions: { errors: [{ field, messages: [message] }] } });
+  new ProblemError({
+    status: 400,
+    code: 'VALIDATION_FAILED',
+    title,
+    detail: `${field}: ${message}`,
+    extensions: { errors: [{ field, messages: [message] }] },
+  });
 
 /** Too many fields or parts in one form: 413 (busboy would otherwise drop the rest silently). */
 export const tooManyParts = (what: 'fields' | 'parts' | 'files', limit: number): ProblemError =>
-  new ProblemError({ status: 413, code: 'PAYLOAD_TOO_LARGE', title: `Too many form ${what}`, detail: `a form may carry at most ${limit} ${what}` });
+  new ProblemError({
+    status: 413,
+    code: 'PAYLOAD_TOO_LARGE',
+    title: `Too many form ${what}`,
+    detail: `a form may carry at most ${limit} ${what}`,
+  });
 
 /**
  * A busboy parser for a multipart/form-data request. Throws a 400 problem when the headers cannot
@@ -51,13 +62,27 @@ export function multipartParser(req: IncomingMessage, limits: NonNullable<Busboy
  * Checks one text field of a form: not truncated by busboy's `fieldSize` limit, and no control
  * characters in its name or value. Returns the problem to answer, or null when the field is fine.
  */
-export function formFieldProblem(name: string | undefined, value: string | undefined, info: FieldInfo, maxBytes: number): ProblemError | null {
+export function formFieldProblem(
+  name: string | undefined,
+  value: string | undefined,
+  info: FieldInfo,
+  maxBytes: number,
+): ProblemError | null {
   // Busboy passes undefined for a part whose Content-Disposition has no (readable) name, whatever its types say.
-  if (typeof name !== 'string') return invalidField('(field name)', 'every form field needs a name (Content-Disposition: form-data; name="…")');
+  if (typeof name !== 'string')
+    return invalidField(
+      '(field name)',
+      'every form field needs a name (Content-Disposition: form-data; name="…")',
+    );
   const badName = findUnsafeCharacter(name);
   if (badName) return invalidField('(field name)', unsafeCharacterMessage(badName));
   if (info.nameTruncated || info.valueTruncated) {
-    return new ProblemError({ status: 413, code: 'PAYLOAD_TOO_LARGE', title: 'Form field too large', detail: `${name}: form fields are limited to ${maxBytes} bytes` });
+    return new ProblemError({
+      status: 413,
+      code: 'PAYLOAD_TOO_LARGE',
+      title: 'Form field too large',
+      detail: `${name}: form fields are limited to ${maxBytes} bytes`,
+    });
   }
   const badValue = findUnsafeCharacter(value ?? '');
   return badValue ? invalidField(name, unsafeCharacterMessage(badValue)) : null;
@@ -66,5 +91,11 @@ export function formFieldProblem(name: string | undefined, value: string | undef
 /** Checks the file name a file part declares: no control characters (it is stored and shown). */
 export function fileNameProblem(part: string | undefined, fileName: string | undefined): ProblemError | null {
   const bad = findUnsafeCharacter(fileName ?? '');
-  return bad ? invalidField(`${part ?? '(unnamed part)'} (file name)`, unsafeCharacterMessage(bad), 'Invalid file name') : null;
+  return bad
+    ? invalidField(
+        `${part ?? '(unnamed part)'} (file name)`,
+        unsafeCharacterMessage(bad),
+        'Invalid file name',
+      )
+    : null;
 }

@@ -2,7 +2,12 @@ import { findNulls } from './nulls';
 
 describe('findNulls', () => {
   it('names every null member and array item by its dotted path', () => {
-    expect(findNulls({ name: 'a', computeMinutesPerMonth: null, config: { topK: null }, parts: [{ etag: 'x' }, null] }, '')).toEqual([
+    expect(
+      findNulls(
+        { name: 'a', computeMinutesPerMonth: null, config: { topK: null }, parts: [{ etag: 'x' }, null] },
+        '',
+      ),
+    ).toEqual([
       { field: 'computeMinutesPerMonth', messages: ['must not be null (leave the member out instead)'] },
       { field: 'config.topK', messages: ['must not be null (leave the member out instead)'] },
       { field: 'parts.1', messages: ['must not be null (leave the member out instead)'] },

@@ -17,7 +17,8 @@ export function findNulls(value: unknown, root: string): UnsafeField[] {
       return;
     }
     if (typeof v !== 'object' || v instanceof Date || Buffer.isBuffer(v) || depth >= MAX_WALK_DEPTH) return;
-    for (const [k, child] of Object.entries(v as Record<string, unknown>)) visit(child, path ? `${path}.${k}` : k, depth + 1);
+    for (const [k, child] of Object.entries(v as Record<string, unknown>))
+      visit(child, path ? `${path}.${k}` : k, depth + 1);
   };
   if (value !== null) visit(value, root, 0);
   return out;

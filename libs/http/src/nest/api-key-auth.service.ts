@@ -19,15 +19,27 @@ export class ApiKeyAuthService {
   async authenticate(key: string): Promise<TenantPrincipal | null> {
     const prefix = parseApiKey(key);
     if (!prefix) return null;
-    const row = await this.db.apiKey.findUnique({ where: { prefix }, include: { tenant: { select: { status: true } } } });
+    const row = await this.db.apiKey.findUnique({
+      where: { prefix },
+      include: { tenant: { select: { status: true } } },
+    });
     if (!row || !keyMatchesHash(key, row.secretHash)) return null;
     const now = Date.now();
-    if (row.revokedAt || (row.expiresAt && row.expiresAt.getTime() <= now) || row.tenant.status !== 'ACTIVE') return null;
+    if (row.revokedAt || (row.expiresAt && row.expiresAt.getTime() <= now) || row.tenant.status !== 'ACTIVE')
+      return null;
     if (!row.lastUsedAt || now - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
-      this.db.apiKey.update({ where: { id: row.id }, data: { lastUsedAt: new Date(now) } }).catch((e: unknown) => {
-        this.logger.warn(`could not record last use of key ${row.prefix}: ${String(e)}`);
-      });
+      this.db.apiKey
+        .update({ where: { id: row.id }, data: { lastUsedAt: new Date(now) } })
+        .catch((e: unknown) => {
+          this.logger.warn(`could not record last use of key ${row.prefix}: ${String(e)}`);
+        });
     }
-    return { kind: 'api-key', tenantId: row.tenantId, keyId: row.id, scopes: row.scopes, rateLimitPerMinute: row.rateLimitPerMinute };
+    return {
+      kind: 'api-key',
+      tenantId: row.tenantId,
+      keyId: row.id,
+      scopes: row.scopes,
+      rateLimitPerMinute: row.rateLimitPerMinute,
+    };
   }
 }

@@ -17,7 +17,11 @@ describe('toProblem', () => {
   });
 
   it('maps body-parser limit errors to 413', () => {
-    const e = Object.assign(new Error('request entity too large'), { type: 'entity.too.large', status: 413, limit: 100 });
+    const e = Object.assign(new Error('request entity too large'), {
+      type: 'entity.too.large',
+      status: 413,
+      limit: 100,
+    });
     const p = toProblem(e);
     expect(p.status).toBe(413);
     expect(p.code).toBe('PAYLOAD_TOO_LARGE');
@@ -32,14 +36,19 @@ describe('toProblem', () => {
   });
 
   it('answers 503 with Retry-After when a dependency is unreachable, and 500 for other errors', () => {
-    const named = (name: string, message: string, extra: Record<string, unknown> = {}) => Object.assign(new Error(message), { name, ...extra });
+    const named = (name: string, message: string, extra: Record<string, unknown> = {}) =>
+      Object.assign(new Error(message), { name, ...extra });
     const outages = [
       new Error('Connection terminated unexpectedly'), // node-postgres, seen with Postgres cut mid-request
       new Error('timeout exceeded when trying to connect'),
       Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
-      new Error('query failed', { cause: new Error('wrapped', { cause: Object.assign(new Error('reset'), { code: 'ECONNRESET' }) }) }),
+      new Error('query failed', {
+        cause: new Error('wrapped', { cause: Object.assign(new Error('reset'), { code: 'ECONNRESET' }) }),
+      }),
       named('PrismaClientKnownRequestError', "Can't reach database server", { code: 'P1001' }),
-      named('PrismaClientKnownRequestError', 'Timed out fetching a new connection from the connection pool', { code: 'P2024' }),
+      named('PrismaClientKnownRequestError', 'Timed out fetching a new connection from the connection pool', {
+        code: 'P2024',
+      }),
       named('PrismaClientInitializationError', 'Authentication failed'),
       named('MaxRetriesPerRequestError', 'Reached the max retries per request limit'),
       new Error('Connection is closed.'), // ioredis
@@ -54,7 +63,13 @@ describe('toProblem', () => {
       new Error('password=hunter2'),
       named('PrismaClientKnownRequestError', 'Unique constraint failed', { code: 'P2002' }),
       Object.assign(new Error('no such file'), { code: 'ENOENT' }),
-      new Error('outer', { cause: new Error('inner', { cause: new Error('deeper', { cause: new Error('deepest', { cause: new Error('Connection terminated unexpectedly') }) }) }) }),
+      new Error('outer', {
+        cause: new Error('inner', {
+          cause: new Error('deeper', {
+            cause: new Error('deepest', { cause: new Error('Connection terminated unexpectedly') }),
+          }),
+        }),
+      }),
       'Connection terminated unexpectedly',
     ];
     for (const e of others) {
@@ -66,12 +81,42 @@ describe('toProblem', () => {
 
 describe('problemBody', () => {
   it('writes the RFC 9457 members, the code and the request id', () => {
-    const body = JSON.parse(problemBody(new ProblemError({ status: 404, code: 'NOT_FOUND', title: 'Not found', detail: 'job x does not exist' }), '/v1/jobs/x', 'r1'));
-    expect(body).toEqual({ type: 'https://modelsmith.dev/problems/not-found', title: 'Not found', status: 404, detail: 'job x does not exist', instance: '/v1/jobs/x', code: 'NOT_FOUND', requestId: 'r1' });
+    const body = JSON.parse(
+      problemBody(
+        new ProblemError({
+          status: 404,
+          code: 'NOT_FOUND',
+          title: 'Not found',
+          detail: 'job x does not exist',
+        }),
+        '/v1/jobs/x',
+        'r1',
+      ),
+    );
+    expect(body).toEqual({
+      type: 'https://modelsmith.dev/problems/not-found',
+      title: 'Not found',
+      status: 404,
+      detail: 'job x does not exist',
+      instance: '/v1/jobs/x',
+      code: 'NOT_FOUND',
+      requestId: 'r1',
+    });
   });
 
   it('cuts a detail longer than MAX_DETAIL_CHARS, so that a problem never echoes a huge input whole', () => {
-    const body = JSON.parse(problemBody(new ProblemError({ status: 400, code: 'BAD_REQUEST', title: 'Bad', detail: `x${'y'.repeat(200_000)}` }), '/', 'r'));
+    const body = JSON.parse(
+      problemBody(
+        new ProblemError({
+          status: 400,
+          code: 'BAD_REQUEST',
+          title: 'Bad',
+          detail: `x${'y'.repeat(200_000)}`,
+        }),
+        '/',
+        'r',
+      ),
+    );
     expect(body.detail).toHaveLength(MAX_DETAIL_CHARS + '… (cut)'.length);
     expect(body.detail.startsWith('xyyy')).toBe(true);
   });

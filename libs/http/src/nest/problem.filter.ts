@@ -47,7 +47,11 @@ const BODY_ERRORS: Record<string, { status: number; code: ProblemCode; title: st
   'entity.too.deep': { status: 400, code: 'BAD_REQUEST', title: 'Request body nested too deeply' },
   'entity.verify.failed': { status: 400, code: 'BAD_REQUEST', title: 'Request body refused' },
   'charset.unsupported': { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', title: 'Unsupported charset' },
-  'encoding.unsupported': { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', title: 'Unsupported content encoding' },
+  'encoding.unsupported': {
+    status: 415,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+    title: 'Unsupported content encoding',
+  },
   'request.aborted': { status: 400, code: 'BAD_REQUEST', title: 'Request aborted' },
   'request.size.invalid': { status: 400, code: 'BAD_REQUEST', title: 'Request size mismatch' },
 };
@@ -59,7 +63,11 @@ export function requestReadProblem(e: unknown): ProblemError | undefined {
   const err = e as Error & ClientHttpError;
   const known = err.type ? BODY_ERRORS[err.type] : undefined;
   if (err.type === 'entity.too.large') {
-    return new ProblemError({ ...known!, detail: `request bodies are limited to ${err.limit ?? 'the configured'} bytes`, extensions: { reason: err.type } });
+    return new ProblemError({
+      ...known!,
+      detail: `request bodies are limited to ${err.limit ?? 'the configured'} bytes`,
+      extensions: { reason: err.type },
+    });
   }
   return new ProblemError({
     status: known?.status ?? status,
@@ -78,7 +86,8 @@ export function toProblem(exception: unknown): ProblemError {
       status: 503,
       code: 'SERVICE_UNAVAILABLE',
       title: 'Service unavailable',
-      detail: 'a service the platform depends on (database, queue or object store) is not reachable right now; retry shortly',
+      detail:
+        'a service the platform depends on (database, queue or object store) is not reachable right now; retry shortly',
       headers: { 'Retry-After': String(DEPENDENCY_RETRY_AFTER_SECONDS) },
     });
   }
@@ -88,7 +97,11 @@ export function toProblem(exception: unknown): ProblemError {
     const status = exception.getStatus();
     const body = exception.getResponse();
     const raw = typeof body === 'string' ? body : (body as { message?: unknown }).message;
-    const message = Array.isArray(raw) ? raw.map(String).join('; ') : typeof raw === 'string' ? raw : exception.message;
+    const message = Array.isArray(raw)
+      ? raw.map(String).join('; ')
+      : typeof raw === 'string'
+        ? raw
+        : exception.message;
     return new ProblemError({
       status,
       code: codeByStatus[status] ?? (status >= 500 ? 'INTERNAL' : 'BAD_REQUEST'),
@@ -110,8 +123,12 @@ export class ProblemFilter implements ExceptionFilter {
     const problem = toProblem(exception);
     // An outage of a dependency is logged once per request as a line, not as a stack: it is expected
     // to pass, and the dependency's own health says more (GET /v1/health/ready).
-    if (problem.status === 503 && !(exception instanceof ProblemError)) this.logger.warn(`dependency unavailable: ${String(exception instanceof Error ? `${exception.name}: ${exception.message}` : exception)}`);
-    else if (problem.status >= 500) this.logger.error(exception instanceof Error ? exception.stack : String(exception));
+    if (problem.status === 503 && !(exception instanceof ProblemError))
+      this.logger.warn(
+        `dependency unavailable: ${String(exception instanceof Error ? `${exception.name}: ${exception.message}` : exception)}`,
+      );
+    else if (problem.status >= 500)
+      this.logger.error(exception instanceof Error ? exception.stack : String(exception));
     if (res.headersSent) {
       res.end();
       return;
@@ -120,6 +137,9 @@ export class ProblemFilter implements ExceptionFilter {
     // A request refused before the logging middleware ran (its body could not be read, its path not
     // decoded) has no id yet: it gets one here, so every problem carries one.
     const id = req.id ?? requestId(req, res);
-    res.status(problem.status).type('application/problem+json').send(problemBody(problem, req.originalUrl, id));
+    res
+      .status(problem.status)
+      .type('application/problem+json')
+      .send(problemBody(problem, req.originalUrl, id));
   }
 }

@@ -21,21 +21,30 @@ import { QUEUE_MAP } from './queue.module';
       useFactory: (db: PrismaClient, systemDb: PrismaClient, config: AppConfig) =>
         new JobStore(db, {
           systemDb,
-          limits: { globalMaxRunning: config.JOBS_GLOBAL_MAX_RUNNING, heartbeatStaleMs: config.JOBS_HEARTBEAT_STALE_SECONDS * 1000 },
+          limits: {
+            globalMaxRunning: config.JOBS_GLOBAL_MAX_RUNNING,
+            heartbeatStaleMs: config.JOBS_HEARTBEAT_STALE_SECONDS * 1000,
+          },
         }),
     },
     {
       provide: JobDispatcher,
       inject: [QUEUE_MAP, JobStore, SYSTEM_PRISMA],
-      useFactory: (queues: QueueMap, store: JobStore, db: PrismaClient) => new JobDispatcher(queues, store, db),
+      useFactory: (queues: QueueMap, store: JobStore, db: PrismaClient) =>
+        new JobDispatcher(queues, store, db),
     },
     { provide: JobRouter, inject: [QUEUE_MAP], useFactory: (queues: QueueMap) => new JobRouter(queues) },
     {
       provide: JobSubmitter,
       inject: [JobStore, JobDispatcher, JobRouter],
-      useFactory: (store: JobStore, dispatcher: JobDispatcher, router: JobRouter) => new JobSubmitter(store, dispatcher, router, new Logger('Jobs')),
+      useFactory: (store: JobStore, dispatcher: JobDispatcher, router: JobRouter) =>
+        new JobSubmitter(store, dispatcher, router, new Logger('Jobs')),
     },
-    { provide: DatasetVersionStore, inject: [APP_PRISMA], useFactory: (db: PrismaClient) => new DatasetVersionStore(db) },
+    {
+      provide: DatasetVersionStore,
+      inject: [APP_PRISMA],
+      useFactory: (db: PrismaClient) => new DatasetVersionStore(db),
+    },
     { provide: ModelStore, inject: [APP_PRISMA], useFactory: (db: PrismaClient) => new ModelStore(db) },
   ],
   exports: [JobStore, JobDispatcher, JobRouter, JobSubmitter, DatasetVersionStore, ModelStore],

@@ -28,7 +28,14 @@ const classStats = z
   .object({
     name: z.string(),
     count: z.number(),
-    splits: z.object({ train: z.number().optional(), validation: z.number().optional(), test: z.number().optional() }).loose().optional(),
+    splits: z
+      .object({
+        train: z.number().optional(),
+        validation: z.number().optional(),
+        test: z.number().optional(),
+      })
+      .loose()
+      .optional(),
   })
   .loose();
 export type ClassStats = z.infer<typeof classStats>;
@@ -53,7 +60,12 @@ export type DatasetVersionStats = z.infer<typeof datasetVersionStatsSchema>;
 export const datasetVersionReportSchema = z
   .object({
     image: z
-      .object({ cache: z.object({ fit: z.enum(['cover', 'contain', 'fill']).optional() }).loose().optional() })
+      .object({
+        cache: z
+          .object({ fit: z.enum(['cover', 'contain', 'fill']).optional() })
+          .loose()
+          .optional(),
+      })
       .loose()
       .nullable()
       .optional(),

@@ -20,7 +20,10 @@ export type TypedDatasetVersion = Omit<DatasetVersion, 'options' | 'stats' | 're
   report: DatasetVersionReport | null;
 };
 
-export type TrainableDatasetVersion = TypedDatasetVersion & { shardPrefix: string; dataset: { name: string; task: Task } };
+export type TrainableDatasetVersion = TypedDatasetVersion & {
+  shardPrefix: string;
+  dataset: { name: string; task: Task };
+};
 
 /** Why a dataset version cannot be trained on (the caller words it for its audience). */
 export type NotTrainable =
@@ -68,7 +71,9 @@ export class DatasetVersionStore {
   constructor(private readonly db: PrismaClient) {}
 
   async get(tenantId: string, id: string, datasetId?: string): Promise<TypedDatasetVersion | null> {
-    const v = await withTenant(this.db, tenantId, (tx) => tx.datasetVersion.findFirst({ where: { id, ...(datasetId ? { datasetId } : {}) } }));
+    const v = await withTenant(this.db, tenantId, (tx) =>
+      tx.datasetVersion.findFirst({ where: { id, ...(datasetId ? { datasetId } : {}) } }),
+    );
     return v ? typed(v) : null;
   }
 
@@ -77,36 +82,85 @@ export class DatasetVersionStore {
    * `task` (image classification by default), it is READY with shards, and every class has at least
    * MIN_TRAIN_IMAGES_PER_CLASS training images.
    */
-  async checkTrainable(tenantId: string, id: string, task: Task = 'IMAGE_CLASSIFICATION'): Promise<TrainableCheck> {
+  async checkTrainable(
+    tenantId: string,
+    id: string,
+    task: Task = 'IMAGE_CLASSIFICATION',
+  ): Promise<TrainableCheck> {
     const row = await withTenant(this.db, tenantId, (tx) =>
-      tx.datasetVersion.findUnique({ where: { id }, include: { dataset: { select: { name: true, task: true, deletedAt: true } } } }),
+      tx.datasetVersion.findUnique({
+        where: { id },
+        include: { dataset: { select: { name: true, task: true, deletedAt: true } } },
+      }),
     );
     if (!row || row.dataset.deletedAt) return { ok: false, reason: 'NOT_FOUND' };
     const { dataset, ...rest } = row;
     const version = typed(rest);
     if (dataset.task !== task) return { ok: false, reason: 'TASK_MISMATCH', version, task: dataset.task };
-    if (version.status !== 'READY' || !version.shardPrefix) return { ok: false, reason: 'NOT_READY', version };
+    if (version.status !== 'READY' || !version.shardPrefix)
+      return { ok: false, reason: 'NOT_READY', version };
     const small = (version.stats?.classes ?? []).filter((c) => trainImages(c) < MIN_TRAIN_IMAGES_PER_CLASS);
-    if (small.length) return { ok: false, reason: 'TOO_FEW_IMAGES', version, classes: small.map((c) => ({ name: c.name, train: trainImages(c) })) };
-    return { ok: true, version: { ...version, shardPrefix: version.shardPrefix, dataset: { name: dataset.name, task: dataset.task } } };
+    if (small.length)
+      return {
+        ok: false,
+        reason: 'TOO_FEW_IMAGES',
+        version,
+        classes: small.map((c) => ({ name: c.name, train: trainImages(c) })),
+      };
+    return {
+      ok: true,
+      version: {
+        ...version,
+        shardPrefix: version.shardPrefix,
+        dataset: { name: dataset.name, task: dataset.task },
+      },
+    };
   }
 
   /** A new, empty version (UPLOADING) with the next number of its dataset; null when the parent is not in the dataset. */
-  async createNext(tenantId: string, datasetId: string, o: { splitSeed: number; parentVersionId?: string }): Promise<TypedDatasetVersion | { parentMissing: true }> {
+  async createNext(
+    tenantId: string,
+    datasetId: string,
+    o: { splitSeed: number; parentVersionId?: string },
+  ): Promise<TypedDatasetVersion | { parentMissing: true }> {
     return withTenant(this.db, tenantId, async (tx) => {
       await tx.$queryRaw`SELECT id FROM datasets WHERE id = ${datasetId} FOR UPDATE`;
-      const last = await tx.datasetVersion.findFirst({ where: { datasetId }, orderBy: { version: 'desc' }, select: { version: true } });
-      if (o.parentVersionId && !(await tx.datasetVersion.findFirst({ where: { id: o.parentVersionId, datasetId } }))) return { parentMissing: true } as const;
+      const last = await tx.datasetVersion.findFirst({
+        where: { datasetId },
+        orderBy: { version: 'desc' },
+        select: { version: true },
+      });
+      if (
+        o.parentVersionId &&
+        !(await tx.datasetVersion.findFirst({ where: { id: o.parentVersionId, datasetId } }))
+      )
+        return { parentMissing: true } as const;
       const v = await tx.datasetVersion.create({
-        data: { tenantId, datasetId, version: (last?.version ?? 0) + 1, splitSeed: o.splitSeed, parentVersionId: o.parentVersionId ?? null },
+        data: {
+          tenantId,
+          datasetId,
+          version: (last?.version ?? 0) + 1,
+          splitSeed: o.splitSeed,
+          parentVersionId: o.parentVersionId ?? null,
+        },
       });
       return typed(v);
     });
   }
 
   /** Ingestion options chosen before the source is uploaded (presigned uploads). */
-  async setOptions(tenantId: string, id: string, options: StoredIngestOptions, splitSeed: number): Promise<void> {
-    await withTenant(this.db, tenantId, (tx) => tx.datasetVersion.update({ where: { id }, data: { options: options as Prisma.InputJsonObject, splitSeed } }));
+  async setOptions(
+    tenantId: string,
+    id: string,
+    options: StoredIngestOptions,
+    splitSeed: number,
+  ): Promise<void> {
+    await withTenant(this.db, tenantId, (tx) =>
+      tx.datasetVersion.update({
+        where: { id },
+        data: { options: options as Prisma.InputJsonObject, splitSeed },
+      }),
+    );
   }
 
   /** The source is uploaded: QUEUED for ingestion. */
@@ -114,7 +168,14 @@ export class DatasetVersionStore {
     const v = await withTenant(this.db, tenantId, (tx) =>
       tx.datasetVersion.update({
         where: { id },
-        data: { status: 'QUEUED', stage: 'queued', sourceKey: s.sourceKey, sizeBytes: BigInt(s.sizeBytes), options: s.options as Prisma.InputJsonObject, splitSeed: s.splitSeed },
+        data: {
+          status: 'QUEUED',
+          stage: 'queued',
+          sourceKey: s.sourceKey,
+          sizeBytes: BigInt(s.sizeBytes),
+          options: s.options as Prisma.InputJsonObject,
+          splitSeed: s.splitSeed,
+        },
       }),
     );
     return typed(v);
@@ -123,7 +184,10 @@ export class DatasetVersionStore {
   /** A QUEUED version whose ingestion job was refused ends FAILED with the refusal. */
   async failQueued(tenantId: string, id: string, failureCode: string, failureReason: string): Promise<void> {
     await withTenant(this.db, tenantId, (tx) =>
-      tx.datasetVersion.updateMany({ where: { id, status: 'QUEUED' }, data: { status: 'FAILED', stage: 'failed', failureCode, failureReason } }),
+      tx.datasetVersion.updateMany({
+        where: { id, status: 'QUEUED' },
+        data: { status: 'FAILED', stage: 'failed', failureCode, failureReason },
+      }),
     );
   }
 
@@ -137,7 +201,9 @@ export class DatasetVersionStore {
 
   /** Progress, only while INGESTING: a late write must not relabel a version that has already ended. */
   async ingestProgress(tenantId: string, id: string, stage: string, percent: number): Promise<void> {
-    await withTenant(this.db, tenantId, (tx) => tx.datasetVersion.updateMany({ where: { id, status: 'INGESTING' }, data: { stage, percent } }));
+    await withTenant(this.db, tenantId, (tx) =>
+      tx.datasetVersion.updateMany({ where: { id, status: 'INGESTING' }, data: { stage, percent } }),
+    );
   }
 
   /** A worker shutting down hands the ingestion back: the version waits again. */

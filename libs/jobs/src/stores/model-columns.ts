@@ -21,7 +21,9 @@ export type ModelMetrics = z.infer<typeof modelMetricsSchema>;
 export const modelReportSchema = z.object({ accuracy: z.number(), numSamples: z.number() }).loose();
 export type ModelReport = z.infer<typeof modelReportSchema>;
 
-export const modelRecipeSchema = z.object({ phase: z.string().optional(), final: z.boolean().optional() }).loose();
+export const modelRecipeSchema = z
+  .object({ phase: z.string().optional(), final: z.boolean().optional() })
+  .loose();
 export type ModelRecipe = z.infer<typeof modelRecipeSchema>;
 
 /** A deployment's `config` (the API validates what a client sends). */

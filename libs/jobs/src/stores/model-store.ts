@@ -60,7 +60,17 @@ function typed<M extends Model>(m: M): Omit<M, 'manifest' | 'metrics' | 'report'
 }
 
 const LINEAGE = {
-  job: { select: { id: true, mode: true, budget: true, options: true, metricHistory: true, createdAt: true, finishedAt: true } },
+  job: {
+    select: {
+      id: true,
+      mode: true,
+      budget: true,
+      options: true,
+      metricHistory: true,
+      createdAt: true,
+      finishedAt: true,
+    },
+  },
   datasetVersion: { select: { id: true, version: true, datasetId: true } },
 } as const;
 
@@ -87,13 +97,17 @@ export class ModelStore {
 
   /** A READY model, or null. */
   async getReady(tenantId: string, id: string): Promise<TypedModel | null> {
-    const m = await withTenant(this.db, tenantId, (tx) => tx.model.findFirst({ where: { id, status: 'READY' } }));
+    const m = await withTenant(this.db, tenantId, (tx) =>
+      tx.model.findFirst({ where: { id, status: 'READY' } }),
+    );
     return m ? typed(m) : null;
   }
 
   /** A READY model with the job and dataset version it came from, or null. */
   async getReadyWithLineage(tenantId: string, id: string): Promise<ModelWithLineage | null> {
-    const m = await withTenant(this.db, tenantId, (tx) => tx.model.findFirst({ where: { id, status: 'READY' }, include: LINEAGE }));
+    const m = await withTenant(this.db, tenantId, (tx) =>
+      tx.model.findFirst({ where: { id, status: 'READY' }, include: LINEAGE }),
+    );
     return m ? typed(m) : null;
   }
 
@@ -113,7 +127,11 @@ export class ModelStore {
       datasetVersionId: t.datasetVersionId,
     };
     const m = await withTenant(this.db, tenantId, (tx) =>
-      tx.model.upsert({ where: { id: t.id }, create: { id: t.id, tenantId, jobId: t.jobId, ...data }, update: data }),
+      tx.model.upsert({
+        where: { id: t.id },
+        create: { id: t.id, tenantId, jobId: t.jobId, ...data },
+        update: data,
+      }),
     );
     return typed(m);
   }
@@ -122,10 +140,16 @@ export class ModelStore {
    * Marks a model DELETED unless an ACTIVE deployment serves it (those are returned, nothing changes).
    * Takes the model row lock, which a deploy of the same model shares: the two serialize.
    */
-  async markDeleted(tenantId: string, id: string): Promise<{ deleted: true } | { deleted: false; servedBy: { id: string; name: string }[] }> {
+  async markDeleted(
+    tenantId: string,
+    id: string,
+  ): Promise<{ deleted: true } | { deleted: false; servedBy: { id: string; name: string }[] }> {
     return withTenant(this.db, tenantId, async (tx) => {
       await tx.$queryRaw`SELECT id FROM models WHERE id = ${id} FOR UPDATE`; // waits for a deploy of it in flight
-      const servedBy = await tx.deployment.findMany({ where: { modelId: id, status: 'ACTIVE' }, select: { id: true, name: true } });
+      const servedBy = await tx.deployment.findMany({
+        where: { modelId: id, status: 'ACTIVE' },
+        select: { id: true, name: true },
+      });
       if (servedBy.length > 0) return { deleted: false, servedBy } as const;
       await tx.model.update({ where: { id }, data: { status: 'DELETED' } });
       return { deleted: true } as const;
@@ -137,11 +161,20 @@ export class ModelStore {
     const row = await withTenant(this.db, tenantId, (tx) =>
       tx.deployment.findFirst({
         where: { id: deploymentId },
-        select: { id: true, status: true, config: true, model: { select: { id: true, status: true, artifactPrefix: true, updatedAt: true } } },
+        select: {
+          id: true,
+          status: true,
+          config: true,
+          model: { select: { id: true, status: true, artifactPrefix: true, updatedAt: true } },
+        },
       }),
     );
     if (!row) return null;
-    const config = readColumn(deploymentConfigSchema, row.config, { table: 'deployments', column: 'config', id: row.id });
+    const config = readColumn(deploymentConfigSchema, row.config, {
+      table: 'deployments',
+      column: 'config',
+      id: row.id,
+    });
     return {
       id: row.id,
       active: row.status === 'ACTIVE' && row.model.status === 'READY',

@@ -10,11 +10,20 @@ export class StoredRowInvalidError extends Error {
 }
 
 /** Parses a nullable JSON column with its schema (null stays null); throws StoredRowInvalidError. */
-export function readColumn<S extends z.ZodType>(schema: S, raw: unknown, where: { table: string; column: string; id: string }): z.output<S> | null {
+export function readColumn<S extends z.ZodType>(
+  schema: S,
+  raw: unknown,
+  where: { table: string; column: string; id: string },
+): z.output<S> | null {
   if (raw === null || raw === undefined) return null;
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
-    throw new StoredRowInvalidError(where.table, where.column, where.id, parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
+    throw new StoredRowInvalidError(
+      where.table,
+      where.column,
+      where.id,
+      parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '),
+    );
   }
   return parsed.data;
 }

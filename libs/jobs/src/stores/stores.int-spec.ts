@@ -1,5 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { createPrismaClient, createSystemPrismaClient, type PrismaClient, type SystemPrismaClient } from '@modelsmith/db';
+import {
+  createPrismaClient,
+  createSystemPrismaClient,
+  type PrismaClient,
+  type SystemPrismaClient,
+} from '@modelsmith/db';
 import { createTestDatabase, type TestDatabase } from '@modelsmith/db/testing';
 import { DatasetVersionStore, MIN_TRAIN_IMAGES_PER_CLASS } from './dataset-version-store';
 import { ModelStore, type TrainedModel } from './model-store';
@@ -26,11 +31,22 @@ describe('DatasetVersionStore and ModelStore against Postgres (row-level securit
     await db?.drop();
   });
 
-  const tenant = () => system.tenant.create({ data: { name: 't', slug: `t-${randomBytes(5).toString('hex')}` } });
-  const classes = (train: number[]) => train.map((n, i) => ({ name: `c${i}`, count: n + 2, splits: { train: n, validation: 1, test: 1 } }));
+  const tenant = () =>
+    system.tenant.create({ data: { name: 't', slug: `t-${randomBytes(5).toString('hex')}` } });
+  const classes = (train: number[]) =>
+    train.map((n, i) => ({ name: `c${i}`, count: n + 2, splits: { train: n, validation: 1, test: 1 } }));
 
-  async function version(tenantId: string, over: { task?: 'IMAGE_CLASSIFICATION' | 'TABULAR_REGRESSION'; status?: 'READY' | 'INGESTING'; train?: number[] } = {}) {
-    const ds = await system.dataset.create({ data: { tenantId, name: 'photos', task: over.task ?? 'IMAGE_CLASSIFICATION' } });
+  async function version(
+    tenantId: string,
+    over: {
+      task?: 'IMAGE_CLASSIFICATION' | 'TABULAR_REGRESSION';
+      status?: 'READY' | 'INGESTING';
+      train?: number[];
+    } = {},
+  ) {
+    const ds = await system.dataset.create({
+      data: { tenantId, name: 'photos', task: over.task ?? 'IMAGE_CLASSIFICATION' },
+    });
     const ready = (over.status ?? 'READY') === 'READY';
     return system.datasetVersion.create({
       data: {
@@ -41,7 +57,11 @@ describe('DatasetVersionStore and ModelStore against Postgres (row-level securit
         status: over.status ?? 'READY',
         shardPrefix: ready ? 'tenants/x/ingested/' : null,
         options: { format: 'image-folder', image: { size: 32, channels: 3 } },
-        stats: { kind: 'image', samples: 40, classes: classes(over.train ?? [MIN_TRAIN_IMAGES_PER_CLASS, 9]) },
+        stats: {
+          kind: 'image',
+          samples: 40,
+          classes: classes(over.train ?? [MIN_TRAIN_IMAGES_PER_CLASS, 9]),
+        },
         report: { kind: 'image', image: { cache: { fit: 'contain' } }, warnings: [] },
       },
     });
@@ -66,10 +86,22 @@ describe('DatasetVersionStore and ModelStore against Postgres (row-level securit
     const check = await versions.checkTrainable(t.id, ok.id);
     expect(check.ok && check.version.dataset).toEqual({ name: 'photos', task: 'IMAGE_CLASSIFICATION' });
     expect(await versions.checkTrainable(t.id, 'missing')).toEqual({ ok: false, reason: 'NOT_FOUND' });
-    expect(await versions.checkTrainable((await tenant()).id, ok.id)).toEqual({ ok: false, reason: 'NOT_FOUND' });
-    expect(await versions.checkTrainable(t.id, (await version(t.id, { task: 'TABULAR_REGRESSION' })).id)).toMatchObject({ ok: false, reason: 'TASK_MISMATCH', task: 'TABULAR_REGRESSION' });
-    expect(await versions.checkTrainable(t.id, (await version(t.id, { status: 'INGESTING' })).id)).toMatchObject({ ok: false, reason: 'NOT_READY' });
-    expect(await versions.checkTrainable(t.id, (await version(t.id, { train: [MIN_TRAIN_IMAGES_PER_CLASS - 1, 50] })).id)).toMatchObject({
+    expect(await versions.checkTrainable((await tenant()).id, ok.id)).toEqual({
+      ok: false,
+      reason: 'NOT_FOUND',
+    });
+    expect(
+      await versions.checkTrainable(t.id, (await version(t.id, { task: 'TABULAR_REGRESSION' })).id),
+    ).toMatchObject({ ok: false, reason: 'TASK_MISMATCH', task: 'TABULAR_REGRESSION' });
+    expect(
+      await versions.checkTrainable(t.id, (await version(t.id, { status: 'INGESTING' })).id),
+    ).toMatchObject({ ok: false, reason: 'NOT_READY' });
+    expect(
+      await versions.checkTrainable(
+        t.id,
+        (await version(t.id, { train: [MIN_TRAIN_IMAGES_PER_CLASS - 1, 50] })).id,
+      ),
+    ).toMatchObject({
       ok: false,
       reason: 'TOO_FEW_IMAGES',
       classes: [{ name: 'c0', train: MIN_TRAIN_IMAGES_PER_CLASS - 1 }],
@@ -84,9 +116,20 @@ describe('DatasetVersionStore and ModelStore against Postgres (row-level securit
     const v = await version(t.id, { status: 'INGESTING' });
     await versions.ingestProgress(t.id, v.id, 'scanning', 40);
     expect(await versions.get(t.id, v.id)).toMatchObject({ stage: 'scanning', percent: 40 });
-    await versions.markReady(t.id, v.id, { format: 'image-folder', shardPrefix: 'p/', stats: { classes: [{ name: 'a', count: 3 }] }, report: { kind: 'image' } });
+    await versions.markReady(t.id, v.id, {
+      format: 'image-folder',
+      shardPrefix: 'p/',
+      stats: { classes: [{ name: 'a', count: 3 }] },
+      report: { kind: 'image' },
+    });
     await versions.ingestProgress(t.id, v.id, 'late', 10);
-    expect(await versions.get(t.id, v.id)).toMatchObject({ status: 'READY', stage: 'ready', percent: 100, shardPrefix: 'p/', stats: { classes: [{ name: 'a', count: 3 }] } });
+    expect(await versions.get(t.id, v.id)).toMatchObject({
+      status: 'READY',
+      stage: 'ready',
+      percent: 100,
+      shardPrefix: 'p/',
+      stats: { classes: [{ name: 'a', count: 3 }] },
+    });
   });
 
   it('refuses to hand out a JSON column that does not have its shape', async () => {
@@ -103,7 +146,12 @@ describe('DatasetVersionStore and ModelStore against Postgres (row-level securit
     name: 'photos (small_cnn_m)',
     backbone: 'small_cnn_m',
     artifactPrefix: `tenants/t/models/${id}/`,
-    manifest: { backboneId: 'small_cnn_m', metrics: { accuracy }, files: [{ path: 'model.json', size: 10 }], task: 'image-classification' },
+    manifest: {
+      backboneId: 'small_cnn_m',
+      metrics: { accuracy },
+      files: [{ path: 'model.json', size: 10 }],
+      task: 'image-classification',
+    },
     report: { accuracy, numSamples: 20, perClass: [] },
     recipe: { backboneId: 'small_cnn_m', phase: 'head', final: false },
     sizeBytes: 10,
@@ -114,9 +162,18 @@ describe('DatasetVersionStore and ModelStore against Postgres (row-level securit
     const v = await version(t.id);
     const job = await system.job.create({ data: { tenantId: t.id, kind: 'TRAIN', datasetVersionId: v.id } });
     await models.saveTrained(t.id, trained(job.id, v.id, 0.5));
-    const improved = await models.saveTrained(t.id, { ...trained(job.id, v.id, 0.8), recipe: { phase: 'finetune', final: true } });
+    const improved = await models.saveTrained(t.id, {
+      ...trained(job.id, v.id, 0.8),
+      recipe: { phase: 'finetune', final: true },
+    });
     expect(await system.model.count({ where: { jobId: job.id } })).toBe(1);
-    expect(improved).toMatchObject({ id: job.id, status: 'READY', metrics: { accuracy: 0.8 }, recipe: { phase: 'finetune', final: true }, sizeBytes: 10n });
+    expect(improved).toMatchObject({
+      id: job.id,
+      status: 'READY',
+      metrics: { accuracy: 0.8 },
+      recipe: { phase: 'finetune', final: true },
+      sizeBytes: 10n,
+    });
     const withLineage = await models.getReadyWithLineage(t.id, job.id);
     expect(withLineage?.job?.id).toBe(job.id);
     expect(withLineage?.datasetVersion).toEqual({ id: v.id, version: 1, datasetId: v.datasetId });
@@ -124,12 +181,22 @@ describe('DatasetVersionStore and ModelStore against Postgres (row-level securit
     expect((await models.listReady(t.id, 10)).map((m) => m.id)).toEqual([job.id]);
     expect(await models.getReady((await tenant()).id, job.id)).toBeNull();
 
-    const d = await system.deployment.create({ data: { tenantId: t.id, modelId: job.id, name: 'd', config: { topK: 4 } } });
-    expect(await models.deploymentTarget(t.id, d.id)).toMatchObject({ id: d.id, active: true, topK: 4, model: { id: job.id, artifactPrefix: `tenants/t/models/${job.id}/` } });
+    const d = await system.deployment.create({
+      data: { tenantId: t.id, modelId: job.id, name: 'd', config: { topK: 4 } },
+    });
+    expect(await models.deploymentTarget(t.id, d.id)).toMatchObject({
+      id: d.id,
+      active: true,
+      topK: 4,
+      model: { id: job.id, artifactPrefix: `tenants/t/models/${job.id}/` },
+    });
     expect(await models.deploymentTarget((await tenant()).id, d.id)).toBeNull();
 
     // Served: not deleted. Undeployed: deleted, and the deployment no longer answers.
-    expect(await models.markDeleted(t.id, job.id)).toEqual({ deleted: false, servedBy: [{ id: d.id, name: 'd' }] });
+    expect(await models.markDeleted(t.id, job.id)).toEqual({
+      deleted: false,
+      servedBy: [{ id: d.id, name: 'd' }],
+    });
     await system.deployment.update({ where: { id: d.id }, data: { status: 'INACTIVE' } });
     expect(await models.markDeleted(t.id, job.id)).toEqual({ deleted: true });
     expect(await models.getReady(t.id, job.id)).toBeNull();

@@ -53,16 +53,19 @@ describe('initBackend', () => {
     expect(on.nativeBlas !== null).toBe(openBlasPresent);
   });
 
-  itIf(openBlasPresent, NO_OPENBLAS)('turns the native BLAS addon off and on again when asked, without a backend switch', async () => {
-    const wasm = () => tf.findBackend('wasm') as unknown as BackendWasm;
-    await initBackend({ prefer: 'cpu' });
-    expect((await initBackend({ prefer: 'wasm', nativeBlas: false })).nativeBlas).toBeNull();
-    expect(nativeBlas(wasm())).toBeNull();
-    // Already on wasm: the option still applies, without a backend switch.
-    expect((await initBackend({ prefer: 'wasm', nativeBlas: true })).nativeBlas).not.toBeNull();
-    expect(nativeBlas(wasm())).not.toBeNull();
-    expect((await initBackend({ nativeBlas: false })).nativeBlas).toBeNull();
-    expect(nativeBlas(wasm())).toBeNull();
-    await initBackend({ nativeBlas: true });
-  });
+  itIf(openBlasPresent, NO_OPENBLAS)(
+    'turns the native BLAS addon off and on again when asked, without a backend switch',
+    async () => {
+      const wasm = () => tf.findBackend('wasm') as unknown as BackendWasm;
+      await initBackend({ prefer: 'cpu' });
+      expect((await initBackend({ prefer: 'wasm', nativeBlas: false })).nativeBlas).toBeNull();
+      expect(nativeBlas(wasm())).toBeNull();
+      // Already on wasm: the option still applies, without a backend switch.
+      expect((await initBackend({ prefer: 'wasm', nativeBlas: true })).nativeBlas).not.toBeNull();
+      expect(nativeBlas(wasm())).not.toBeNull();
+      expect((await initBackend({ nativeBlas: false })).nativeBlas).toBeNull();
+      expect(nativeBlas(wasm())).toBeNull();
+      await initBackend({ nativeBlas: true });
+    },
+  );
 });

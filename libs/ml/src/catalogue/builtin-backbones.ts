@@ -1,6 +1,12 @@
 import type { BackboneSpec } from './backbone-spec';
 import { nsfwjsPackageVersion } from './nsfwjs-package';
-import { SMALL_CNN_FEATURE_LAYER, SMALL_CNN_MAX_SIZE, SMALL_CNN_MIN_SIZE, smallCnnFeatureDim, type SmallCnnWidth } from './small-cnn-shape';
+import {
+  SMALL_CNN_FEATURE_LAYER,
+  SMALL_CNN_MAX_SIZE,
+  SMALL_CNN_MIN_SIZE,
+  smallCnnFeatureDim,
+  type SmallCnnWidth,
+} from './small-cnn-shape';
 
 const NSFWJS_LICENSE = {
   spdx: 'MIT',
@@ -10,7 +16,8 @@ const NSFWJS_LICENSE = {
     'networks fine-tuned on a 5-class NSFW image dataset, converted to tfjs with uint8 weight quantization.',
 };
 
-const PRETRAINED_ON = 'ImageNet initialization, then fine-tuned on 5-class NSFW image classification (nsfw_model)';
+const PRETRAINED_ON =
+  'ImageNet initialization, then fine-tuned on 5-class NSFW image classification (nsfw_model)';
 
 function nsfwjsBackbones(packageVersion: string): BackboneSpec[] {
   return [
@@ -60,13 +67,20 @@ function smallCnnSpec(width: SmallCnnWidth, displayWidth: string): BackboneSpec 
     featureDim: smallCnnFeatureDim(width),
     spatialFeatures: false,
     pretrained: false,
-    source: { kind: 'builder', description: 'Modelsmith buildSmallCnn, seeded Glorot-uniform initialization' },
+    source: {
+      kind: 'builder',
+      description: 'Modelsmith buildSmallCnn, seeded Glorot-uniform initialization',
+    },
     license: { spdx: 'Apache-2.0', notes: 'Architecture defined in this repository; no pretrained weights.' },
   };
 }
 
 function smallCnnBackbones(): BackboneSpec[] {
-  return [smallCnnSpec('xs', 'extra small, 8 base filters'), smallCnnSpec('s', 'small, 16 base filters'), smallCnnSpec('m', 'medium, 32 base filters')];
+  return [
+    smallCnnSpec('xs', 'extra small, 8 base filters'),
+    smallCnnSpec('s', 'small, 16 base filters'),
+    smallCnnSpec('m', 'medium, 32 base filters'),
+  ];
 }
 
 let nsfwjsVersion: string | undefined;

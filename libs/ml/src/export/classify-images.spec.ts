@@ -13,7 +13,10 @@ beforeAll(async () => {
 });
 
 it('classifies encoded images as the manifest describes, matching a manual preprocess + predict', async () => {
-  const backbone = await new ModelZoo().load('small_cnn_xs', { inputSize: { height: 32, width: 32, channels: 3 }, seed: 8 });
+  const backbone = await new ModelZoo().load('small_cnn_xs', {
+    inputSize: { height: 32, width: 32, channels: 3 },
+    seed: 8,
+  });
   const model = buildClassifier(backbone, { numClasses: 3, seed: 8 }).model;
   const store = new InMemoryArtifactStore();
   await exportModel(model, store, 'm', {
@@ -30,12 +33,22 @@ it('classifies encoded images as the manifest describes, matching a manual prepr
     { r: 10, g: 250, b: 10 },
     { r: 10, g: 10, b: 250 },
   ];
-  const images = await Promise.all(colors.map((background) => sharp({ create: { width: 48, height: 24, channels: 3, background } }).png().toBuffer()));
+  const images = await Promise.all(
+    colors.map((background) =>
+      sharp({ create: { width: 48, height: 24, channels: 3, background } })
+        .png()
+        .toBuffer(),
+    ),
+  );
 
   const results = await classifyImages(exported, images, { topK: 2, batchSize: 2 });
   expect(results).toHaveLength(3);
 
-  const batch = await imagesToBatch(images, { height: 32, width: 32, channels: 3, normalization: { kind: 'symmetric' } }, { fit: 'contain' });
+  const batch = await imagesToBatch(
+    images,
+    { height: 32, width: 32, channels: 3, normalization: { kind: 'symmetric' } },
+    { fit: 'contain' },
+  );
   const expected = (await (model.predict(batch) as tf.Tensor).array()) as number[][];
   results.forEach((result, i) => {
     const row = expected[i];

@@ -34,19 +34,27 @@ export async function classifyImages(
 ): Promise<ImageClassification[]> {
   const { manifest, model } = exported;
   if (manifest.input.kind !== 'image' || manifest.normalization === null) {
-    throw new ModelArtifactError('ARTIFACT_MODEL_MISMATCH', `model task ${manifest.task} does not take images`);
+    throw new ModelArtifactError(
+      'ARTIFACT_MODEL_MISMATCH',
+      `model task ${manifest.task} does not take images`,
+    );
   }
   const spec = { ...manifest.input, normalization: manifest.normalization };
   const topK = Math.min(options.topK ?? 3, manifest.classNames.length);
   const batchSize = options.batchSize ?? 16;
   const results: ImageClassification[] = [];
   for (let start = 0; start < images.length; start += batchSize) {
-    const batch = await imagesToBatch(images.slice(start, start + batchSize), spec, { fit: manifest.input.fit, maxInputPixels: options.maxInputPixels });
+    const batch = await imagesToBatch(images.slice(start, start + batchSize), spec, {
+      fit: manifest.input.fit,
+      maxInputPixels: options.maxInputPixels,
+    });
     const probabilities = tf.tidy(() => model.predict(batch) as tf.Tensor2D);
-    const rows = (await probabilities.array());
+    const rows = await probabilities.array();
     tf.dispose([batch, probabilities]);
     for (const row of rows) {
-      const ranked = row.map((score, i) => ({ label: manifest.classNames[i], score })).sort((a, b) => b.score - a.score);
+      const ranked = row
+        .map((score, i) => ({ label: manifest.classNames[i], score }))
+        .sort((a, b) => b.score - a.score);
       results.push({ label: ranked[0].label, score: ranked[0].score, top: ranked.slice(0, topK) });
     }
   }

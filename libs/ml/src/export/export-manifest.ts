@@ -48,14 +48,20 @@ export const exportManifestSchema = z
   .superRefine((manifest, ctx) => {
     const imageTask = manifest.task === 'image-classification';
     if (imageTask !== (manifest.input.kind === 'image')) {
-      ctx.addIssue({ code: 'custom', path: ['input', 'kind'], message: `input kind ${manifest.input.kind} does not fit task ${manifest.task}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['input', 'kind'],
+        message: `input kind ${manifest.input.kind} does not fit task ${manifest.task}`,
+      });
     }
     if (imageTask && manifest.normalization === null) {
       ctx.addIssue({ code: 'custom', path: ['normalization'], message: 'image models need a normalization' });
     }
     const paths = manifest.files.map((file) => file.path);
-    if (new Set(paths).size !== paths.length) ctx.addIssue({ code: 'custom', path: ['files'], message: 'a file is listed twice' });
-    if (!paths.includes(manifest.modelFile)) ctx.addIssue({ code: 'custom', path: ['files'], message: 'model.json is not listed' });
+    if (new Set(paths).size !== paths.length)
+      ctx.addIssue({ code: 'custom', path: ['files'], message: 'a file is listed twice' });
+    if (!paths.includes(manifest.modelFile))
+      ctx.addIssue({ code: 'custom', path: ['files'], message: 'model.json is not listed' });
     if (new Set(manifest.classNames).size !== manifest.classNames.length) {
       ctx.addIssue({ code: 'custom', path: ['classNames'], message: 'class names must be unique' });
     }

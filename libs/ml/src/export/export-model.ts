@@ -2,11 +2,19 @@ import * as tf from '@tensorflow/tfjs';
 import { ModelArtifactError } from './artifact-errors';
 import { joinKey } from './artifact-paths';
 import type { ArtifactWriter } from './artifact-store';
-import { EXPORT_FORMAT_VERSION, EXPORT_MANIFEST_FILE, exportManifestSchema, type ExportManifest } from './export-manifest';
+import {
+  EXPORT_FORMAT_VERSION,
+  EXPORT_MANIFEST_FILE,
+  exportManifestSchema,
+  type ExportManifest,
+} from './export-manifest';
 import { assertModelMatches } from './model-shape-check';
 import { saveLayersModel } from './save-layers-model';
 
-export type ExportModelInfo = Pick<ExportManifest, 'task' | 'input' | 'normalization' | 'classNames' | 'backboneId' | 'metrics'> & {
+export type ExportModelInfo = Pick<
+  ExportManifest,
+  'task' | 'input' | 'normalization' | 'classNames' | 'backboneId' | 'metrics'
+> & {
   /** Defaults to now. */
   createdAt?: Date;
   /** Largest weight shard in bytes (default 4 MiB). */
@@ -18,7 +26,12 @@ export type ExportModelInfo = Pick<ExportManifest, 'task' | 'input' | 'normaliza
  * format, float32) and, last, manifest.json describing the model and listing every file with its
  * size and sha256. A reader that sees manifest.json therefore sees a complete export.
  */
-export async function exportModel(model: tf.LayersModel, writer: ArtifactWriter, prefix: string, info: ExportModelInfo): Promise<ExportManifest> {
+export async function exportModel(
+  model: tf.LayersModel,
+  writer: ArtifactWriter,
+  prefix: string,
+  info: ExportModelInfo,
+): Promise<ExportManifest> {
   assertModelMatches(model, info.input, info.classNames.length);
   const createdAt = info.createdAt ?? new Date();
   // Validate the description before writing anything, so a refused export leaves the store untouched.
@@ -29,11 +42,19 @@ export async function exportModel(model: tf.LayersModel, writer: ArtifactWriter,
   ]);
   const files = await saveLayersModel(model, writer, prefix, { shardBytes: info.shardBytes });
   const manifest = buildManifest(info, createdAt, files);
-  await writer.put(joinKey(prefix, EXPORT_MANIFEST_FILE), new TextEncoder().encode(JSON.stringify(manifest, null, 2)), 'application/json');
+  await writer.put(
+    joinKey(prefix, EXPORT_MANIFEST_FILE),
+    new TextEncoder().encode(JSON.stringify(manifest, null, 2)),
+    'application/json',
+  );
   return manifest;
 }
 
-function buildManifest(info: ExportModelInfo, createdAt: Date, files: ExportManifest['files']): ExportManifest {
+function buildManifest(
+  info: ExportModelInfo,
+  createdAt: Date,
+  files: ExportManifest['files'],
+): ExportManifest {
   const parsed = exportManifestSchema.safeParse({
     format: 'modelsmith-model',
     formatVersion: EXPORT_FORMAT_VERSION,
@@ -50,7 +71,10 @@ function buildManifest(info: ExportModelInfo, createdAt: Date, files: ExportMani
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ModelArtifactError('ARTIFACT_MANIFEST_INVALID', `export refused: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid manifest'}`);
+    throw new ModelArtifactError(
+      'ARTIFACT_MANIFEST_INVALID',
+      `export refused: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid manifest'}`,
+    );
   }
   return parsed.data;
 }

@@ -34,7 +34,9 @@ async function trainedClassifier(seed = 1): Promise<tf.LayersModel> {
 
 async function bitwiseEqual(a: tf.Tensor, b: tf.Tensor): Promise<boolean> {
   const [x, y] = [await a.data(), await b.data()];
-  return Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(Buffer.from(y.buffer, y.byteOffset, y.byteLength));
+  return Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(
+    Buffer.from(y.buffer, y.byteOffset, y.byteLength),
+  );
 }
 
 beforeAll(async () => {
@@ -48,7 +50,11 @@ describe('exportModel / loadExportedModel', () => {
     const model = await trainedClassifier();
     const store = new InMemoryArtifactStore();
     const manifest = await exportModel(model, store, PREFIX, info());
-    expect(store.keys()).toEqual([`${PREFIX}/group1-shard1of1.bin`, `${PREFIX}/manifest.json`, `${PREFIX}/model.json`]);
+    expect(store.keys()).toEqual([
+      `${PREFIX}/group1-shard1of1.bin`,
+      `${PREFIX}/manifest.json`,
+      `${PREFIX}/model.json`,
+    ]);
     expect(store.contentType(`${PREFIX}/manifest.json`)).toBe('application/json');
     expect(manifest).toMatchObject({
       format: 'modelsmith-model',
@@ -63,7 +69,9 @@ describe('exportModel / loadExportedModel', () => {
 
     const loaded = await loadExportedModel(store, PREFIX);
     expect(loaded.manifest).toEqual(manifest);
-    expect(await bitwiseEqual(model.predict(x) as tf.Tensor, loaded.model.predict(x) as tf.Tensor)).toBe(true);
+    expect(await bitwiseEqual(model.predict(x) as tf.Tensor, loaded.model.predict(x) as tf.Tensor)).toBe(
+      true,
+    );
   });
 
   it('splits weights into several shards and still reloads identically', async () => {
@@ -74,7 +82,9 @@ describe('exportModel / loadExportedModel', () => {
     expect(shards.length).toBe(Math.ceil((model.countParams() * 4) / 100_000));
     expect(shards.length).toBeGreaterThan(1);
     const loaded = await loadExportedModel(store, PREFIX);
-    expect(await bitwiseEqual(model.predict(x) as tf.Tensor, loaded.model.predict(x) as tf.Tensor)).toBe(true);
+    expect(await bitwiseEqual(model.predict(x) as tf.Tensor, loaded.model.predict(x) as tf.Tensor)).toBe(
+      true,
+    );
   });
 
   it('writes files that plain @tensorflow/tfjs loads without any Modelsmith code', async () => {
@@ -87,11 +97,15 @@ describe('exportModel / loadExportedModel', () => {
       const group = modelJson.weightsManifest[0];
       const shards = await Promise.all(group.paths.map((p) => readFile(join(dir, 'm1', p))));
       const weightData = new Uint8Array(Buffer.concat(shards)).buffer;
-      const plain = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs: group.weights, weightData }));
+      const plain = await tf.loadLayersModel(
+        tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs: group.weights, weightData }),
+      );
       expect(await bitwiseEqual(model.predict(x) as tf.Tensor, plain.predict(x) as tf.Tensor)).toBe(true);
 
       const loaded = await loadExportedModel(new FileSystemArtifactStore(dir), 'm1');
-      expect(await bitwiseEqual(model.predict(x) as tf.Tensor, loaded.model.predict(x) as tf.Tensor)).toBe(true);
+      expect(await bitwiseEqual(model.predict(x) as tf.Tensor, loaded.model.predict(x) as tf.Tensor)).toBe(
+        true,
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -105,24 +119,41 @@ describe('exportModel / loadExportedModel', () => {
       model,
       store,
       PREFIX,
-      info({ input: { kind: 'image', height: 64, width: 64, channels: 3, fit: 'cover' }, classNames: ['a', 'b', 'c'], backboneId: 'mobilenet_v2' }),
+      info({
+        input: { kind: 'image', height: 64, width: 64, channels: 3, fit: 'cover' },
+        classNames: ['a', 'b', 'c'],
+        backboneId: 'mobilenet_v2',
+      }),
     );
     const loaded = await loadExportedModel(store, PREFIX);
     const images = tf.randomUniform([1, 64, 64, 3], 0, 1, 'float32', 4);
-    expect(await bitwiseEqual(model.predict(images) as tf.Tensor, loaded.model.predict(images) as tf.Tensor)).toBe(true);
+    expect(
+      await bitwiseEqual(model.predict(images) as tf.Tensor, loaded.model.predict(images) as tf.Tensor),
+    ).toBe(true);
     model.dispose();
     loaded.model.dispose();
   }, 120_000);
 
   it('exports and reloads a tabular classifier', async () => {
     const input = tf.input({ shape: [4] });
-    const hidden = tf.layers.dense({ units: 8, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }).apply(input);
-    const output = tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }).apply(hidden);
+    const hidden = tf.layers
+      .dense({ units: 8, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) })
+      .apply(input);
+    const output = tf.layers
+      .dense({
+        units: 3,
+        activation: 'softmax',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }),
+      })
+      .apply(hidden);
     const model = tf.model({ inputs: input, outputs: output as tf.SymbolicTensor });
     const store = new InMemoryArtifactStore();
     const tabular = {
       task: 'tabular-classification' as const,
-      input: { kind: 'tabular' as const, features: ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'] },
+      input: {
+        kind: 'tabular' as const,
+        features: ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'],
+      },
       normalization: null,
       classNames: ['setosa', 'versicolor', 'virginica'],
       backboneId: null,
@@ -130,10 +161,20 @@ describe('exportModel / loadExportedModel', () => {
     await exportModel(model, store, PREFIX, info(tabular));
     const loaded = await loadExportedModel(store, PREFIX);
     expect(loaded.manifest.input).toEqual(tabular.input);
-    const rows = tf.tensor2d([[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]);
-    expect(await bitwiseEqual(model.predict(rows) as tf.Tensor, loaded.model.predict(rows) as tf.Tensor)).toBe(true);
+    const rows = tf.tensor2d([
+      [5.1, 3.5, 1.4, 0.2],
+      [6.7, 3.0, 5.2, 2.3],
+    ]);
+    expect(
+      await bitwiseEqual(model.predict(rows) as tf.Tensor, loaded.model.predict(rows) as tf.Tensor),
+    ).toBe(true);
     const untouched = new InMemoryArtifactStore();
-    const mixed = await exportModel(model, untouched, PREFIX, info({ ...tabular, task: 'image-classification' })).catch((e: unknown) => e);
+    const mixed = await exportModel(
+      model,
+      untouched,
+      PREFIX,
+      info({ ...tabular, task: 'image-classification' }),
+    ).catch((e: unknown) => e);
     expect(mixed).toMatchObject({ code: 'ARTIFACT_MANIFEST_INVALID' });
     expect(untouched.keys()).toEqual([]);
   });
@@ -141,14 +182,24 @@ describe('exportModel / loadExportedModel', () => {
   it('refuses to export a model whose outputs do not match the class names', async () => {
     const model = await trainedClassifier();
     const store = new InMemoryArtifactStore();
-    const error = await exportModel(model, store, PREFIX, info({ classNames: ['a', 'b'] })).catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: 'ARTIFACT_MODEL_MISMATCH' });
-    const duplicate = await exportModel(model, store, PREFIX, info({ classNames: ['a', 'b', 'c', 'a'] })).catch((e: unknown) => e);
-    expect(duplicate).toMatchObject({ code: 'ARTIFACT_MANIFEST_INVALID' });
-    expect(store.keys()).toEqual([]);
-    const badInput = await exportModel(model, new InMemoryArtifactStore(), PREFIX, info({ input: { kind: 'image', height: 32, width: 32, channels: 1, fit: 'fill' } })).catch(
+    const error = await exportModel(model, store, PREFIX, info({ classNames: ['a', 'b'] })).catch(
       (e: unknown) => e,
     );
+    expect(error).toMatchObject({ code: 'ARTIFACT_MODEL_MISMATCH' });
+    const duplicate = await exportModel(
+      model,
+      store,
+      PREFIX,
+      info({ classNames: ['a', 'b', 'c', 'a'] }),
+    ).catch((e: unknown) => e);
+    expect(duplicate).toMatchObject({ code: 'ARTIFACT_MANIFEST_INVALID' });
+    expect(store.keys()).toEqual([]);
+    const badInput = await exportModel(
+      model,
+      new InMemoryArtifactStore(),
+      PREFIX,
+      info({ input: { kind: 'image', height: 32, width: 32, channels: 1, fit: 'fill' } }),
+    ).catch((e: unknown) => e);
     expect(badInput).toMatchObject({ code: 'ARTIFACT_MODEL_MISMATCH' });
   });
 
@@ -158,7 +209,9 @@ describe('exportModel / loadExportedModel', () => {
     const editManifest =
       (edit: (manifest: ExportManifest & Record<string, unknown>) => void): Tamper =>
       async (store) => {
-        const manifest = JSON.parse(new TextDecoder().decode(await store.get(key('manifest.json')))) as ExportManifest & Record<string, unknown>;
+        const manifest = JSON.parse(
+          new TextDecoder().decode(await store.get(key('manifest.json'))),
+        ) as ExportManifest & Record<string, unknown>;
         edit(manifest);
         await store.put(key('manifest.json'), new TextEncoder().encode(JSON.stringify(manifest)));
       };
@@ -173,18 +226,62 @@ describe('exportModel / loadExportedModel', () => {
     const cases: Array<[string, Tamper, string]> = [
       ['a flipped weight byte', flipByte('group1-shard1of1.bin', 1000), 'ARTIFACT_INTEGRITY_MISMATCH'],
       ['an edited model.json', flipByte('model.json', 10), 'ARTIFACT_INTEGRITY_MISMATCH'],
-      ['a parent-directory file path', editManifest((m) => (m.files[1].path = '../m2/group1-shard1of1.bin')), 'ARTIFACT_PATH_UNSAFE'],
-      ['an absolute file path', editManifest((m) => m.files.push({ path: '/etc/passwd', size: 1, sha256: 'a'.repeat(64) })), 'ARTIFACT_PATH_UNSAFE'],
-      ['a file declared bigger than the cap', editManifest((m) => (m.files[1].size = 2 ** 40)), 'ARTIFACT_TOO_LARGE'],
+      [
+        'a parent-directory file path',
+        editManifest((m) => (m.files[1].path = '../m2/group1-shard1of1.bin')),
+        'ARTIFACT_PATH_UNSAFE',
+      ],
+      [
+        'an absolute file path',
+        editManifest((m) => m.files.push({ path: '/etc/passwd', size: 1, sha256: 'a'.repeat(64) })),
+        'ARTIFACT_PATH_UNSAFE',
+      ],
+      [
+        'a file declared bigger than the cap',
+        editManifest((m) => (m.files[1].size = 2 ** 40)),
+        'ARTIFACT_TOO_LARGE',
+      ],
       ['a wrong declared size', editManifest((m) => (m.files[1].size -= 1)), 'ARTIFACT_INTEGRITY_MISMATCH'],
-      ['a file the model does not use', editManifest((m) => m.files.push({ path: 'extra.bin', size: 1, sha256: 'a'.repeat(64) })), 'ARTIFACT_MANIFEST_INVALID'],
-      ['a shard missing from the list', editManifest((m) => m.files.splice(1, 1, { path: 'other.bin', size: 1, sha256: 'b'.repeat(64) })), 'ARTIFACT_MANIFEST_INVALID'],
-      ['an unknown format version', editManifest((m) => (m.formatVersion = 2 as 1)), 'ARTIFACT_MANIFEST_INVALID'],
-      ['missing class names', editManifest((m) => Reflect.deleteProperty(m, 'classNames')), 'ARTIFACT_MANIFEST_INVALID'],
-      ['duplicate class names', editManifest((m) => (m.classNames = ['a', 'a', 'b', 'c'])), 'ARTIFACT_MANIFEST_INVALID'],
-      ['a class count that differs from the model', editManifest((m) => (m.classNames = ['a', 'b', 'c'])), 'ARTIFACT_MODEL_MISMATCH'],
-      ['an input size that differs from the model', editManifest((m) => (m.input = { kind: 'image', height: 32, width: 32, channels: 1, fit: 'fill' })), 'ARTIFACT_MODEL_MISMATCH'],
-      ['a manifest that is not JSON', (s) => s.put(key('manifest.json'), new TextEncoder().encode('{]')), 'ARTIFACT_MANIFEST_INVALID'],
+      [
+        'a file the model does not use',
+        editManifest((m) => m.files.push({ path: 'extra.bin', size: 1, sha256: 'a'.repeat(64) })),
+        'ARTIFACT_MANIFEST_INVALID',
+      ],
+      [
+        'a shard missing from the list',
+        editManifest((m) => m.files.splice(1, 1, { path: 'other.bin', size: 1, sha256: 'b'.repeat(64) })),
+        'ARTIFACT_MANIFEST_INVALID',
+      ],
+      [
+        'an unknown format version',
+        editManifest((m) => (m.formatVersion = 2 as 1)),
+        'ARTIFACT_MANIFEST_INVALID',
+      ],
+      [
+        'missing class names',
+        editManifest((m) => Reflect.deleteProperty(m, 'classNames')),
+        'ARTIFACT_MANIFEST_INVALID',
+      ],
+      [
+        'duplicate class names',
+        editManifest((m) => (m.classNames = ['a', 'a', 'b', 'c'])),
+        'ARTIFACT_MANIFEST_INVALID',
+      ],
+      [
+        'a class count that differs from the model',
+        editManifest((m) => (m.classNames = ['a', 'b', 'c'])),
+        'ARTIFACT_MODEL_MISMATCH',
+      ],
+      [
+        'an input size that differs from the model',
+        editManifest((m) => (m.input = { kind: 'image', height: 32, width: 32, channels: 1, fit: 'fill' })),
+        'ARTIFACT_MODEL_MISMATCH',
+      ],
+      [
+        'a manifest that is not JSON',
+        (s) => s.put(key('manifest.json'), new TextEncoder().encode('{]')),
+        'ARTIFACT_MANIFEST_INVALID',
+      ],
       ['a missing manifest', async (s) => void s.delete(key('manifest.json')), 'ARTIFACT_NOT_FOUND'],
       ['a missing shard', async (s) => void s.delete(key('group1-shard1of1.bin')), 'ARTIFACT_NOT_FOUND'],
     ];
@@ -242,7 +339,9 @@ describe('loadExportedModel reads nothing it would refuse', () => {
 
   it('a shard model.json names but manifest.json does not list is refused unread', async () => {
     const store = await exported();
-    const manifest = JSON.parse(new TextDecoder().decode(await store.get(`${PREFIX}/manifest.json`))) as ExportManifest;
+    const manifest = JSON.parse(
+      new TextDecoder().decode(await store.get(`${PREFIX}/manifest.json`)),
+    ) as ExportManifest;
     manifest.files = manifest.files.filter((f) => f.path === manifest.modelFile);
     await store.put(`${PREFIX}/manifest.json`, new TextEncoder().encode(JSON.stringify(manifest)));
     store.reads.length = 0;
@@ -269,7 +368,9 @@ describe('FileSystemArtifactStore', () => {
       expect(await store.size('a/b.bin')).toBe(3);
       expect(await store.size('a/missing.bin')).toBeNull();
       for (const bad of ['../x', 'a/../../x', '/etc/passwd', 'a//b']) {
-        await expect(store.put(bad, new Uint8Array([1]))).rejects.toMatchObject({ code: 'ARTIFACT_PATH_UNSAFE' });
+        await expect(store.put(bad, new Uint8Array([1]))).rejects.toMatchObject({
+          code: 'ARTIFACT_PATH_UNSAFE',
+        });
         await expect(store.get(bad)).rejects.toMatchObject({ code: 'ARTIFACT_PATH_UNSAFE' });
       }
     } finally {

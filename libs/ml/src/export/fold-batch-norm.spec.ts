@@ -6,7 +6,7 @@ import { foldBatchNorm } from './fold-batch-norm';
 /** BN layers with non-trivial statistics, so that folding them wrongly shows. */
 function randomizeBatchNorms(model: tf.LayersModel, seed: number): void {
   let s = seed;
-  const rand = () => ((s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rand = () => (s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   for (const layer of model.layers) {
     if (layer.getClassName() !== 'BatchNormalization') continue;
     layer.setWeights(
@@ -14,7 +14,11 @@ function randomizeBatchNorms(model: tf.LayersModel, seed: number): void {
         const n = w.shape[0]!;
         const name = w.originalName;
         const values = Float32Array.from({ length: n }, () =>
-          name.endsWith('moving_variance') ? 0.2 + 2 * rand() : name.endsWith('gamma') ? 0.5 + rand() : 2 * rand() - 1,
+          name.endsWith('moving_variance')
+            ? 0.2 + 2 * rand()
+            : name.endsWith('gamma')
+              ? 0.5 + rand()
+              : 2 * rand() - 1,
         );
         return tf.tensor1d(values);
       }),
@@ -35,21 +39,46 @@ describe('foldBatchNorm (wasm)', () => {
     const input = tf.input({ shape: [12, 12, 3] });
     const seed = (n: number) => tf.initializers.glorotUniform({ seed: n });
     // conv (no bias) -> BN -> relu
-    let x = tf.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: seed(1), name: 'c1' }).apply(input) as tf.SymbolicTensor;
+    let x = tf.layers
+      .conv2d({
+        filters: 6,
+        kernelSize: 3,
+        padding: 'same',
+        useBias: false,
+        kernelInitializer: seed(1),
+        name: 'c1',
+      })
+      .apply(input) as tf.SymbolicTensor;
     x = tf.layers.batchNormalization({ name: 'bn1' }).apply(x) as tf.SymbolicTensor;
     x = tf.layers.reLU({ name: 'r1' }).apply(x) as tf.SymbolicTensor;
     // depthwise (multiplier 2, with bias) -> BN
-    x = tf.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: 'same', useBias: true, depthwiseInitializer: seed(2), biasInitializer: 'glorotUniform', name: 'd1' }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers
+      .depthwiseConv2d({
+        kernelSize: 3,
+        depthMultiplier: 2,
+        padding: 'same',
+        useBias: true,
+        depthwiseInitializer: seed(2),
+        biasInitializer: 'glorotUniform',
+        name: 'd1',
+      })
+      .apply(x) as tf.SymbolicTensor;
     const d1 = tf.layers.batchNormalization({ name: 'bn2', epsilon: 0.01 }).apply(x) as tf.SymbolicTensor;
     // A convolution whose output is read twice: its BN must stay.
-    const c2 = tf.layers.conv2d({ filters: 12, kernelSize: 1, kernelInitializer: seed(3), name: 'c2' }).apply(d1) as tf.SymbolicTensor;
+    const c2 = tf.layers
+      .conv2d({ filters: 12, kernelSize: 1, kernelInitializer: seed(3), name: 'c2' })
+      .apply(d1) as tf.SymbolicTensor;
     const bn3 = tf.layers.batchNormalization({ name: 'bn3' }).apply(c2) as tf.SymbolicTensor;
     // A convolution with an activation: its BN must stay.
-    const c3 = tf.layers.conv2d({ filters: 12, kernelSize: 1, activation: 'relu', kernelInitializer: seed(4), name: 'c3' }).apply(d1) as tf.SymbolicTensor;
+    const c3 = tf.layers
+      .conv2d({ filters: 12, kernelSize: 1, activation: 'relu', kernelInitializer: seed(4), name: 'c3' })
+      .apply(d1) as tf.SymbolicTensor;
     const bn4 = tf.layers.batchNormalization({ name: 'bn4' }).apply(c3) as tf.SymbolicTensor;
     x = tf.layers.add({ name: 'sum' }).apply([bn3, c2, bn4]) as tf.SymbolicTensor;
     x = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(x) as tf.SymbolicTensor;
-    const out = tf.layers.dense({ units: 4, activation: 'softmax', kernelInitializer: seed(5), name: 'out' }).apply(x) as tf.SymbolicTensor;
+    const out = tf.layers
+      .dense({ units: 4, activation: 'softmax', kernelInitializer: seed(5), name: 'out' })
+      .apply(x) as tf.SymbolicTensor;
     const model = tf.model({ inputs: input, outputs: out });
     randomizeBatchNorms(model, 9);
 
@@ -67,10 +96,19 @@ describe('foldBatchNorm (wasm)', () => {
   });
 
   it('returns a Sequential model or one with nothing to fold as it is', async () => {
-    const seq = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [8, 8, 1], filters: 2, kernelSize: 3 }), tf.layers.batchNormalization(), tf.layers.flatten()] });
+    const seq = tf.sequential({
+      layers: [
+        tf.layers.conv2d({ inputShape: [8, 8, 1], filters: 2, kernelSize: 3 }),
+        tf.layers.batchNormalization(),
+        tf.layers.flatten(),
+      ],
+    });
     expect(await foldBatchNorm(seq)).toEqual({ model: seq, folded: 0 });
     const input = tf.input({ shape: [4] });
-    const plain = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 2 }).apply(input) as tf.SymbolicTensor });
+    const plain = tf.model({
+      inputs: input,
+      outputs: tf.layers.dense({ units: 2 }).apply(input) as tf.SymbolicTensor,
+    });
     expect(await foldBatchNorm(plain)).toEqual({ model: plain, folded: 0 });
     seq.dispose();
     plain.dispose();

@@ -49,19 +49,39 @@ export async function foldBatchNorm(model: tf.LayersModel): Promise<FoldResult> 
   /** BN name -> conv name */
   const pairs = new Map<string, string>();
   for (const bn of layers) {
-    if (bn.class_name !== 'BatchNormalization' || bn.inbound_nodes.length !== 1 || bn.inbound_nodes[0].length !== 1) continue;
+    if (
+      bn.class_name !== 'BatchNormalization' ||
+      bn.inbound_nodes.length !== 1 ||
+      bn.inbound_nodes[0].length !== 1
+    )
+      continue;
     const axis = bn.config.axis;
-    if (!(axis === -1 || axis === 3 || (Array.isArray(axis) && axis.length === 1 && (axis[0] === -1 || axis[0] === 3)))) continue;
+    if (!(
+      axis === -1 ||
+      axis === 3 ||
+      (Array.isArray(axis) && axis.length === 1 && (axis[0] === -1 || axis[0] === 3))
+    ))
+      continue;
     const [producer, nodeIndex, tensorIndex] = bn.inbound_nodes[0][0];
     const conv = byName.get(producer);
-    if (!conv || !CONVS.has(conv.class_name) || conv.inbound_nodes.length !== 1 || nodeIndex !== 0 || tensorIndex !== 0) continue;
+    if (
+      !conv ||
+      !CONVS.has(conv.class_name) ||
+      conv.inbound_nodes.length !== 1 ||
+      nodeIndex !== 0 ||
+      tensorIndex !== 0
+    )
+      continue;
     if ((conv.config.activation ?? 'linear') !== 'linear' || readers.get(`${producer}:0:0`) !== 1) continue;
     pairs.set(bn.name, producer);
   }
   if (pairs.size === 0) return { model, folded: 0 };
 
   const convToBn = new Map([...pairs].map(([bn, conv]) => [conv, bn]));
-  const rewire = (ref: NodeRef): NodeRef => (pairs.has(ref[0]) ? [pairs.get(ref[0])!, ref[1], ref[2], ...(ref.length > 3 ? [ref[3]] : [])] as NodeRef : ref);
+  const rewire = (ref: NodeRef): NodeRef =>
+    pairs.has(ref[0])
+      ? ([pairs.get(ref[0])!, ref[1], ref[2], ...(ref.length > 3 ? [ref[3]] : [])] as NodeRef)
+      : ref;
   const folded: ModelJson = {
     ...topology,
     config: {
@@ -76,7 +96,9 @@ export async function foldBatchNorm(model: tf.LayersModel): Promise<FoldResult> 
       output_layers: topology.config.output_layers.map(rewire),
     },
   };
-  const rebuilt = await tf.models.modelFromJSON({ modelTopology: folded } as unknown as Parameters<typeof tf.models.modelFromJSON>[0]);
+  const rebuilt = await tf.models.modelFromJSON({ modelTopology: folded } as unknown as Parameters<
+    typeof tf.models.modelFromJSON
+  >[0]);
   try {
     for (const layer of rebuilt.layers) {
       const original = model.getLayer(layer.name);
@@ -94,12 +116,14 @@ export async function foldBatchNorm(model: tf.LayersModel): Promise<FoldResult> 
 
 /** [kernel, bias] of `conv` with the inference-mode batch norm `bn` after it folded in. */
 function foldedWeights(conv: tf.layers.Layer, bn: tf.layers.Layer): tf.Tensor[] {
-  const named = (layer: tf.layers.Layer, suffix: string) => layer.weights.find((w) => w.originalName.endsWith(`/${suffix}`));
+  const named = (layer: tf.layers.Layer, suffix: string) =>
+    layer.weights.find((w) => w.originalName.endsWith(`/${suffix}`));
   const kernelVar = conv.weights[0];
   const biasVar = conv.weights[1];
   const [, , inChannels, last] = kernelVar.shape as number[];
   const outChannels = conv.getClassName() === 'DepthwiseConv2D' ? inChannels * last : last;
-  const values = (suffix: string, fallback: number) => named(bn, suffix)?.read().dataSync<'float32'>() ?? new Float32Array(outChannels).fill(fallback);
+  const values = (suffix: string, fallback: number) =>
+    named(bn, suffix)?.read().dataSync<'float32'>() ?? new Float32Array(outChannels).fill(fallback);
   const gamma = values('gamma', 1);
   const beta = values('beta', 0);
   const mean = values('moving_mean', 0);

@@ -9,7 +9,12 @@ export type { ExportedFile, ExportInput, ExportManifest } from './export-manifes
 export { exportModel } from './export-model';
 export type { ExportModelInfo } from './export-model';
 export { FileSystemArtifactStore } from './fs-artifact-store';
-export { buildExportedModel, loadExportedModel, readExportedArtifacts, readExportManifest } from './load-exported-model';
+export {
+  buildExportedModel,
+  loadExportedModel,
+  readExportedArtifacts,
+  readExportManifest,
+} from './load-exported-model';
 export type { ExportedArtifacts, ExportedModel } from './load-exported-model';
 export { InMemoryArtifactStore } from './memory-artifact-store';
 export { loadLayersModelFromStore, readLayersModelArtifacts } from './read-layers-model';

@@ -28,13 +28,24 @@ export interface ByteCap {
  * Reads one key, turning a reader failure into ARTIFACT_NOT_FOUND. With a cap, a bigger object is
  * refused: before reading it when the reader can tell sizes, after otherwise.
  */
-export async function readArtifact(reader: ArtifactReader, prefix: string, path: string, cap?: ByteCap): Promise<Uint8Array> {
+export async function readArtifact(
+  reader: ArtifactReader,
+  prefix: string,
+  path: string,
+  cap?: ByteCap,
+): Promise<Uint8Array> {
   const key = joinKey(prefix, path);
   const maxBytes = cap?.maxBytes;
   const tooLarge = (size: number) =>
     cap?.declared
-      ? new ModelArtifactError('ARTIFACT_INTEGRITY_MISMATCH', `${key} is ${size} bytes, more than the ${maxBytes} declared for it`)
-      : new ModelArtifactError('ARTIFACT_TOO_LARGE', `${key} is ${size} bytes, over the ${maxBytes}-byte cap`);
+      ? new ModelArtifactError(
+          'ARTIFACT_INTEGRITY_MISMATCH',
+          `${key} is ${size} bytes, more than the ${maxBytes} declared for it`,
+        )
+      : new ModelArtifactError(
+          'ARTIFACT_TOO_LARGE',
+          `${key} is ${size} bytes, over the ${maxBytes}-byte cap`,
+        );
   let bytes: Uint8Array;
   try {
     if (maxBytes !== undefined && reader.size) {
@@ -64,26 +75,40 @@ export async function readLayersModelArtifacts(
   const base = normalizePrefix(prefix);
   const modelJsonPath = options.modelJsonPath ?? 'model.json';
   const declaredJson = options.maxBytesOf?.(modelJsonPath);
-  const jsonCap = declaredJson !== undefined && declaredJson <= limits.maxJsonBytes ? { maxBytes: declaredJson, declared: true } : { maxBytes: limits.maxJsonBytes };
+  const jsonCap =
+    declaredJson !== undefined && declaredJson <= limits.maxJsonBytes
+      ? { maxBytes: declaredJson, declared: true }
+      : { maxBytes: limits.maxJsonBytes };
   const jsonBytes = await readArtifact(reader, base, modelJsonPath, jsonCap);
   options.verifyFile?.(modelJsonPath, jsonBytes);
   const checked = checkModelJson(jsonBytes, limits, `${base}${modelJsonPath}`);
-  const directory = modelJsonPath.includes('/') ? modelJsonPath.slice(0, modelJsonPath.lastIndexOf('/') + 1) : '';
+  const directory = modelJsonPath.includes('/')
+    ? modelJsonPath.slice(0, modelJsonPath.lastIndexOf('/') + 1)
+    : '';
 
   const weightData = new Uint8Array(checked.weightBytes);
   let offset = 0;
   for (const shardPath of checked.shardPaths) {
     const path = `${directory}${shardPath}`;
-    const shard = await readArtifact(reader, base, path, { maxBytes: Math.min(checked.weightBytes - offset, options.maxBytesOf?.(path) ?? Infinity), declared: true });
+    const shard = await readArtifact(reader, base, path, {
+      maxBytes: Math.min(checked.weightBytes - offset, options.maxBytesOf?.(path) ?? Infinity),
+      declared: true,
+    });
     if (offset + shard.byteLength > checked.weightBytes) {
-      throw new ModelArtifactError('ARTIFACT_INTEGRITY_MISMATCH', `weight shards hold more than the ${checked.weightBytes} bytes the manifest declares`);
+      throw new ModelArtifactError(
+        'ARTIFACT_INTEGRITY_MISMATCH',
+        `weight shards hold more than the ${checked.weightBytes} bytes the manifest declares`,
+      );
     }
     options.verifyFile?.(path, shard);
     weightData.set(shard, offset);
     offset += shard.byteLength;
   }
   if (offset !== checked.weightBytes) {
-    throw new ModelArtifactError('ARTIFACT_INTEGRITY_MISMATCH', `weight shards hold ${offset} bytes, the manifest declares ${checked.weightBytes}`);
+    throw new ModelArtifactError(
+      'ARTIFACT_INTEGRITY_MISMATCH',
+      `weight shards hold ${offset} bytes, the manifest declares ${checked.weightBytes}`,
+    );
   }
   const { json } = checked;
   return {
@@ -103,7 +128,9 @@ export async function loadLayersModelFromArtifacts(artifacts: tf.io.ModelArtifac
     return await tf.loadLayersModel(tf.io.fromMemory(artifacts));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    throw new ModelArtifactError('ARTIFACT_MODEL_INVALID', `tfjs could not build the model: ${message}`, { cause: error });
+    throw new ModelArtifactError('ARTIFACT_MODEL_INVALID', `tfjs could not build the model: ${message}`, {
+      cause: error,
+    });
   }
 }
 

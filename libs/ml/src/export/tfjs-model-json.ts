@@ -61,9 +61,16 @@ export interface CheckedModelJson {
 }
 
 /** Parses and validates model.json bytes: schema, safe shard paths, declared sizes within limits. */
-export function checkModelJson(bytes: Uint8Array, limits: ArtifactLimits, what = 'model.json'): CheckedModelJson {
+export function checkModelJson(
+  bytes: Uint8Array,
+  limits: ArtifactLimits,
+  what = 'model.json',
+): CheckedModelJson {
   if (bytes.byteLength > limits.maxJsonBytes) {
-    throw new ModelArtifactError('ARTIFACT_TOO_LARGE', `${what} is ${bytes.byteLength} bytes, over the ${limits.maxJsonBytes}-byte cap`);
+    throw new ModelArtifactError(
+      'ARTIFACT_TOO_LARGE',
+      `${what} is ${bytes.byteLength} bytes, over the ${limits.maxJsonBytes}-byte cap`,
+    );
   }
   const json = parseJson(bytes, what);
   const parsed = tfjsModelJsonSchema.safeParse(json);
@@ -76,7 +83,10 @@ export function checkModelJson(bytes: Uint8Array, limits: ArtifactLimits, what =
   }
   const shardPaths = parsed.data.weightsManifest.flatMap((group) => group.paths);
   if (shardPaths.length > limits.maxShards) {
-    throw new ModelArtifactError('ARTIFACT_TOO_LARGE', `${what} lists ${shardPaths.length} shards, over the cap of ${limits.maxShards}`);
+    throw new ModelArtifactError(
+      'ARTIFACT_TOO_LARGE',
+      `${what} lists ${shardPaths.length} shards, over the cap of ${limits.maxShards}`,
+    );
   }
   for (const path of shardPaths) assertSafeRelativePath(path, 'weight shard');
   if (new Set(shardPaths).size !== shardPaths.length) {
@@ -84,13 +94,19 @@ export function checkModelJson(bytes: Uint8Array, limits: ArtifactLimits, what =
   }
   const weightSpecs = parsed.data.weightsManifest.flatMap((group) => group.weights);
   if (weightSpecs.length > limits.maxWeights) {
-    throw new ModelArtifactError('ARTIFACT_TOO_LARGE', `${what} declares ${weightSpecs.length} weights, over the cap of ${limits.maxWeights}`);
+    throw new ModelArtifactError(
+      'ARTIFACT_TOO_LARGE',
+      `${what} declares ${weightSpecs.length} weights, over the cap of ${limits.maxWeights}`,
+    );
   }
   let weightBytes = 0;
   for (const spec of weightSpecs) {
     weightBytes += weightByteLength(spec);
     if (!Number.isSafeInteger(weightBytes) || weightBytes > limits.maxWeightBytes) {
-      throw new ModelArtifactError('ARTIFACT_TOO_LARGE', `${what} declares more than ${limits.maxWeightBytes} bytes of weights`);
+      throw new ModelArtifactError(
+        'ARTIFACT_TOO_LARGE',
+        `${what} declares more than ${limits.maxWeightBytes} bytes of weights`,
+      );
     }
   }
   return { json: parsed.data, shardPaths, weightSpecs: weightSpecs, weightBytes };
@@ -100,6 +116,8 @@ export function parseJson(bytes: Uint8Array, what: string): unknown {
   try {
     return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as unknown;
   } catch (error) {
-    throw new ModelArtifactError('ARTIFACT_MANIFEST_INVALID', `${what} is not valid UTF-8 JSON`, { cause: error });
+    throw new ModelArtifactError('ARTIFACT_MANIFEST_INVALID', `${what} is not valid UTF-8 JSON`, {
+      cause: error,
+    });
   }
 }

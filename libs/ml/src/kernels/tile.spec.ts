@@ -22,7 +22,10 @@ describe('wasm Tile', () => {
       const got = runKernelOn('wasm', 'Tile', inputs, { reps });
       const ctx = JSON.stringify({ shape, reps });
       expect({ ctx, shape: got.shape }).toEqual({ ctx, shape: want.shape });
-      expect({ ctx, equal: Buffer.from(got.values.buffer).equals(Buffer.from(want.values.buffer)) }).toEqual({ ctx, equal: true });
+      expect({ ctx, equal: Buffer.from(got.values.buffer).equals(Buffer.from(want.values.buffer)) }).toEqual({
+        ctx,
+        equal: true,
+      });
     }
     expect(broadcasting).toBeGreaterThanOrEqual(40);
   });

@@ -12,7 +12,10 @@ export function broadcastingTile(shipped: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
     const { x } = args.inputs as { x: tf.TensorInfo };
     const reps = (args.attrs as unknown as tf.TileAttrs).reps;
-    const broadcastOnly = x.dtype === 'float32' && reps.length === x.shape.length && x.shape.every((d, i) => d === 1 || reps[i] === 1);
+    const broadcastOnly =
+      x.dtype === 'float32' &&
+      reps.length === x.shape.length &&
+      x.shape.every((d, i) => d === 1 || reps[i] === 1);
     if (!broadcastOnly) return shipped(args);
     const shape = x.shape.map((d, i) => d * reps[i]);
     return withWasmOps(args.backend, (ops) => {

@@ -68,48 +68,69 @@ describe('DataParallelTrainer', () => {
     ['rmsprop', { name: 'rmsprop', learningRate: 0.01, decay: 0.9, momentum: 0.5 }],
     ['momentum (Nesterov)', { name: 'momentum', learningRate: 0.05, momentum: 0.8, useNesterov: true }],
     ['sgd', { name: 'sgd', learningRate: 0.1 }],
-  ])('with a sharded %s, trains to the same weights as one optimizer over the whole batch', async (_name, spec) => {
-    const reference = buildModel();
-    const replicated = buildModel();
-    replicated.setWeights(reference.getWeights());
-    const trainer = await DataParallelTrainer.create({ model: replicated, workers: 2, optimizer: spec, loss: 'softmaxCrossEntropy' });
-    const opt = tfjsOptimizer(spec);
-    try {
-      for (let step = 0; step < 4; step++) {
-        const { x, y } = batch(30 + step, 8);
-        if (step === 2) {
-          trainer.setLearningRate(spec.learningRate / 2);
-          setLearningRate(opt, spec.learningRate / 2);
-        }
-        await trainer.trainBatch(x, y);
-        tf.tidy(() => {
-          const xs = tf.tensor(x.data, x.shape);
-          const ys = tf.tensor(y.data, y.shape);
-          opt.minimize(() => computeLoss('softmaxCrossEntropy', ys, reference.apply(xs) as tf.Tensor));
-        });
-      }
-      const got = await trainer.getWeights();
-      const before = buildModel().getWeights();
-      reference.getWeights().forEach((w, i) => {
-        const want = w.dataSync();
-        // Every variable moved (both replicas' shares were updated and exchanged), and to where one optimizer takes it.
-        expect(Math.max(...want.map((v, j) => Math.abs(v - before[i].dataSync()[j])))).toBeGreaterThan(1e-3);
-        got[i].forEach((v, j) => expect(Math.abs(v - want[j])).toBeLessThan(1e-4));
+  ])(
+    'with a sharded %s, trains to the same weights as one optimizer over the whole batch',
+    async (_name, spec) => {
+      const reference = buildModel();
+      const replicated = buildModel();
+      replicated.setWeights(reference.getWeights());
+      const trainer = await DataParallelTrainer.create({
+        model: replicated,
+        workers: 2,
+        optimizer: spec,
+        loss: 'softmaxCrossEntropy',
       });
-      // Replica 1 holds the same weights: its next step's loss equals replica 0's on the same rows.
-      const { x, y } = batch(99, 2);
-      const twice = { x: { data: new Float32Array([...x.data, ...x.data]), shape: [4, ...x.shape.slice(1)] }, y: { data: new Float32Array([...y.data, ...y.data]), shape: [4, 3] } };
-      const expected = tf.tidy(() => computeLoss('softmaxCrossEntropy', tf.tensor(y.data, y.shape), reference.apply(tf.tensor(x.data, x.shape)) as tf.Tensor).dataSync()[0]);
-      const { loss } = await trainer.trainBatch(twice.x, twice.y);
-      expect(loss).toBeCloseTo(expected, 4);
-      tf.dispose(before);
-    } finally {
-      opt.dispose();
-      await trainer.dispose();
-      reference.dispose();
-      replicated.dispose();
-    }
-  }, 60_000);
+      const opt = tfjsOptimizer(spec);
+      try {
+        for (let step = 0; step < 4; step++) {
+          const { x, y } = batch(30 + step, 8);
+          if (step === 2) {
+            trainer.setLearningRate(spec.learningRate / 2);
+            setLearningRate(opt, spec.learningRate / 2);
+          }
+          await trainer.trainBatch(x, y);
+          tf.tidy(() => {
+            const xs = tf.tensor(x.data, x.shape);
+            const ys = tf.tensor(y.data, y.shape);
+            opt.minimize(() => computeLoss('softmaxCrossEntropy', ys, reference.apply(xs) as tf.Tensor));
+          });
+        }
+        const got = await trainer.getWeights();
+        const before = buildModel().getWeights();
+        reference.getWeights().forEach((w, i) => {
+          const want = w.dataSync();
+          // Every variable moved (both replicas' shares were updated and exchanged), and to where one optimizer takes it.
+          expect(Math.max(...want.map((v, j) => Math.abs(v - before[i].dataSync()[j])))).toBeGreaterThan(
+            1e-3,
+          );
+          got[i].forEach((v, j) => expect(Math.abs(v - want[j])).toBeLessThan(1e-4));
+        });
+        // Replica 1 holds the same weights: its next step's loss equals replica 0's on the same rows.
+        const { x, y } = batch(99, 2);
+        const twice = {
+          x: { data: new Float32Array([...x.data, ...x.data]), shape: [4, ...x.shape.slice(1)] },
+          y: { data: new Float32Array([...y.data, ...y.data]), shape: [4, 3] },
+        };
+        const expected = tf.tidy(
+          () =>
+            computeLoss(
+              'softmaxCrossEntropy',
+              tf.tensor(y.data, y.shape),
+              reference.apply(tf.tensor(x.data, x.shape)) as tf.Tensor,
+            ).dataSync()[0],
+        );
+        const { loss } = await trainer.trainBatch(twice.x, twice.y);
+        expect(loss).toBeCloseTo(expected, 4);
+        tf.dispose(before);
+      } finally {
+        opt.dispose();
+        await trainer.dispose();
+        reference.dispose();
+        replicated.dispose();
+      }
+    },
+    60_000,
+  );
 
   it('trains two replicas to the same weights as single-process SGD on the whole batch', async () => {
     const reference = buildModel();

@@ -24,7 +24,10 @@ describe('flatOptimizer', () => {
     ['adam (defaults)', { name: 'adam', learningRate: 0.01 }],
     ['adam', { name: 'adam', learningRate: 0.02, beta1: 0.8, beta2: 0.99, epsilon: 1e-4 }],
     ['rmsprop (defaults)', { name: 'rmsprop', learningRate: 0.01 }],
-    ['rmsprop with momentum', { name: 'rmsprop', learningRate: 0.01, decay: 0.8, momentum: 0.5, epsilon: 1e-6 }],
+    [
+      'rmsprop with momentum',
+      { name: 'rmsprop', learningRate: 0.01, decay: 0.8, momentum: 0.5, epsilon: 1e-6 },
+    ],
   ])('%s follows the tfjs optimizer step for step, across a learning-rate change', (_name, spec) => {
     const n = 257;
     const start = seeded(n, 1, 1);
@@ -45,7 +48,11 @@ describe('flatOptimizer', () => {
         flat.update(params, grads);
         const want = variable.dataSync();
         let worst = 0;
-        for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(params[i] - want[i]) / Math.max(1e-3, Math.abs(want[i] - start[i])));
+        for (let i = 0; i < n; i++)
+          worst = Math.max(
+            worst,
+            Math.abs(params[i] - want[i]) / Math.max(1e-3, Math.abs(want[i] - start[i])),
+          );
         // Relative to how far the parameter has moved: float32 rounding, not a different rule.
         expect(worst).toBeLessThan(1e-3);
       }

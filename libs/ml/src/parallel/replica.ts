@@ -62,7 +62,11 @@ export class Replica {
     vars.forEach((v, k) => {
       const from = Math.max(start, this.offsets[k]);
       const to = Math.min(end, this.offsets[k] + v.size);
-      if (from < to) this.params.set(v.dataSync<'float32'>().subarray(from - this.offsets[k], to - this.offsets[k]), from - start);
+      if (from < to)
+        this.params.set(
+          v.dataSync<'float32'>().subarray(from - this.offsets[k], to - this.offsets[k]),
+          from - start,
+        );
     });
     this.gradSum = new Float32Array(end - start);
     this.optimizer = flatOptimizer(init.optimizer, end - start);
@@ -132,7 +136,9 @@ export class Replica {
     if (!this.stale) return;
     const shared = new Float32Array(this.init.weights, 0, this.init.paramCount);
     tf.tidy(() => {
-      this.vars.forEach((v, k) => v.assign(tf.tensor(shared.subarray(this.offsets[k], this.offsets[k] + v.size), v.shape)));
+      this.vars.forEach((v, k) =>
+        v.assign(tf.tensor(shared.subarray(this.offsets[k], this.offsets[k] + v.size), v.shape)),
+      );
     });
     this.stale = false;
   }

@@ -39,9 +39,19 @@ export const SUPPORTED_IMAGE_FORMATS: readonly ImageFormat[] = ['jpeg', 'png', '
  */
 export async function decodeImage(input: Uint8Array, options: DecodeOptions): Promise<DecodedImage> {
   const format = sniffImageFormat(input);
-  if (format === 'png' && options.width * options.height <= (options.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS)) {
+  if (
+    format === 'png' &&
+    options.width * options.height <= (options.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS)
+  ) {
     const pixels = decodePlainPng(input, options.width, options.height, options.channels);
-    if (pixels) return { pixels, width: options.width, height: options.height, channels: options.channels, source: { format } };
+    if (pixels)
+      return {
+        pixels,
+        width: options.width,
+        height: options.height,
+        channels: options.channels,
+        source: { format },
+      };
   }
   return decodeImageWithSharp(input, options);
 }
@@ -57,7 +67,10 @@ export async function decodeImageWithSharp(input: Uint8Array, options: DecodeOpt
   // The pixel cap is sharp's own limitInputPixels, checked from the header before decoding.
   const format = sniffImageFormat(input);
   if (!format) {
-    throw new PreprocessError('IMAGE_UNSUPPORTED_FORMAT', `image format not recognized (accepted: ${SUPPORTED_IMAGE_FORMATS.join(', ')})`);
+    throw new PreprocessError(
+      'IMAGE_UNSUPPORTED_FORMAT',
+      `image format not recognized (accepted: ${SUPPORTED_IMAGE_FORMATS.join(', ')})`,
+    );
   }
 
   let pipeline = sharp(input, sharpOptions)
@@ -89,10 +102,16 @@ export async function decodeImageWithSharp(input: Uint8Array, options: DecodeOpt
 function mapSharpError(error: unknown): PreprocessError {
   const message = error instanceof Error ? error.message : String(error);
   if (/pixel limit/i.test(message)) {
-    return new PreprocessError('IMAGE_TOO_LARGE', `image exceeds the pixel cap: ${message}`, { cause: error });
+    return new PreprocessError('IMAGE_TOO_LARGE', `image exceeds the pixel cap: ${message}`, {
+      cause: error,
+    });
   }
   if (/unsupported image format/i.test(message)) {
-    return new PreprocessError('IMAGE_UNSUPPORTED_FORMAT', `image format not recognized: ${message}`, { cause: error });
+    return new PreprocessError('IMAGE_UNSUPPORTED_FORMAT', `image format not recognized: ${message}`, {
+      cause: error,
+    });
   }
-  return new PreprocessError('IMAGE_DECODE_FAILED', `image could not be decoded: ${message}`, { cause: error });
+  return new PreprocessError('IMAGE_DECODE_FAILED', `image could not be decoded: ${message}`, {
+    cause: error,
+  });
 }

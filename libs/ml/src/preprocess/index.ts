@@ -1,4 +1,9 @@
-export { decodeImage, decodeImageWithSharp, DEFAULT_MAX_INPUT_PIXELS, SUPPORTED_IMAGE_FORMATS } from './decode-image';
+export {
+  decodeImage,
+  decodeImageWithSharp,
+  DEFAULT_MAX_INPUT_PIXELS,
+  SUPPORTED_IMAGE_FORMATS,
+} from './decode-image';
 export type { DecodeOptions, DecodedImage, FitPolicy } from './decode-image';
 export { IMAGENET_MEAN_STD, normalizationSchema, normalizePixels } from './normalization';
 export type { Normalization } from './normalization';

@@ -31,7 +31,11 @@ export const IMAGENET_MEAN_STD: Normalization = {
  * Converts interleaved (HWC) 8-bit pixels to normalized float32 values.
  * For `meanStd`, mean/std must have one entry per channel or a single entry for all channels.
  */
-export function normalizePixels(pixels: Uint8Array, channels: number, normalization: Normalization): Float32Array {
+export function normalizePixels(
+  pixels: Uint8Array,
+  channels: number,
+  normalization: Normalization,
+): Float32Array {
   const out = new Float32Array(pixels.length);
   switch (normalization.kind) {
     case 'unit':

@@ -35,7 +35,12 @@ const COLOR_RGB = 2;
  * RGBA-expansion machinery; zlib's inflate is ~10 us of it) and was the largest cost left on the
  * serving request thread for small models.
  */
-export function decodePlainPng(input: Uint8Array, width: number, height: number, channels: 1 | 3): Uint8Array | null {
+export function decodePlainPng(
+  input: Uint8Array,
+  width: number,
+  height: number,
+  channels: 1 | 3,
+): Uint8Array | null {
   const bytes = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   if (bytes.length < 33 || !bytes.subarray(0, 8).equals(SIGNATURE)) return null;
   if (bytes.toString('latin1', 12, 16) !== 'IHDR') return null;
@@ -47,7 +52,7 @@ export function decodePlainPng(input: Uint8Array, width: number, height: number,
   if (colorType !== COLOR_GRAY && colorType !== COLOR_RGB) return null;
   const idat: Buffer[] = [];
   let ended = false;
-  for (let at = 8; at + 12 <= bytes.length; ) {
+  for (let at = 8; at + 12 <= bytes.length;) {
     const length = bytes.readUInt32BE(at);
     const end = at + 12 + length;
     if (end > bytes.length) return null;
@@ -66,7 +71,9 @@ export function decodePlainPng(input: Uint8Array, width: number, height: number,
   const stride = w * bpp;
   let raw: Buffer;
   try {
-    raw = inflateSync(idat.length === 1 ? idat[0] : Buffer.concat(idat), { maxOutputLength: (stride + 1) * h });
+    raw = inflateSync(idat.length === 1 ? idat[0] : Buffer.concat(idat), {
+      maxOutputLength: (stride + 1) * h,
+    });
   } catch {
     return null;
   }
@@ -115,7 +122,8 @@ function unfilter(raw: Buffer, w: number, h: number, bpp: number): Uint8Array | 
         break;
       case 3:
         for (let x = 0; x < bpp; x++) buf[row + x] = raw[src + x] + (buf[up + x] >> 1);
-        for (let x = bpp; x < stride; x++) buf[row + x] = raw[src + x] + ((buf[row + x - bpp] + buf[up + x]) >> 1);
+        for (let x = bpp; x < stride; x++)
+          buf[row + x] = raw[src + x] + ((buf[row + x - bpp] + buf[up + x]) >> 1);
         break;
       case 4:
         // Paeth: left (a), above (b) or upper left (c), whichever is nearest a + b - c.

@@ -28,7 +28,12 @@ export async function preprocessImage(
   spec: ImageInputSpec,
   options: PreprocessOptions = {},
 ): Promise<PreprocessedImage> {
-  const decoded = await decodeImage(input, { ...options, width: spec.width, height: spec.height, channels: spec.channels });
+  const decoded = await decodeImage(input, {
+    ...options,
+    width: spec.width,
+    height: spec.height,
+    channels: spec.channels,
+  });
   return {
     data: normalizePixels(decoded.pixels, decoded.channels, spec.normalization),
     shape: [decoded.height, decoded.width, decoded.channels],
@@ -37,7 +42,11 @@ export async function preprocessImage(
 }
 
 /** Preprocesses one image into a [height, width, channels] tensor (caller disposes it). */
-export async function imageToTensor(input: Uint8Array, spec: ImageInputSpec, options: PreprocessOptions = {}): Promise<tf.Tensor3D> {
+export async function imageToTensor(
+  input: Uint8Array,
+  spec: ImageInputSpec,
+  options: PreprocessOptions = {},
+): Promise<tf.Tensor3D> {
   const image = await preprocessImage(input, spec, options);
   return tf.tensor3d(image.data, image.shape, 'float32');
 }

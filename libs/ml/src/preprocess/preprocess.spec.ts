@@ -51,7 +51,10 @@ const WHITE = { r: 255, g: 255, b: 255 };
 describe('decodeImage', () => {
   it('applies EXIF orientation 6 (rotate 90° clockwise) before resizing', async () => {
     // Stored as 40x20: left half red, right half blue. Displayed upright: 20x40, red on top.
-    const jpeg = await bands(40, 20, [RED, BLUE]).jpeg({ quality: 95 }).withMetadata({ orientation: 6 }).toBuffer();
+    const jpeg = await bands(40, 20, [RED, BLUE])
+      .jpeg({ quality: 95 })
+      .withMetadata({ orientation: 6 })
+      .toBuffer();
     const image = await decodeImage(jpeg, { width: 20, height: 40, channels: 3, fit: 'fill' });
     expect(image.source).toEqual({ format: 'jpeg' });
     expectColor(pixel(image.pixels, 20, 3, 2, 2), [255, 0, 0], 40);
@@ -65,7 +68,11 @@ describe('decodeImage', () => {
     const image = await decodeImage(png, { width: 8, height: 4, channels: 3, fit: 'fill' });
     for (let y = 0; y < 4; y++) {
       for (let x = 0; x < 8; x++) {
-        expectColor(pixel(image.pixels, 8, 3, x, y), x < 4 ? [0, 0, 0] : [255, 255, 255], x === 3 || x === 4 ? 64 : 2);
+        expectColor(
+          pixel(image.pixels, 8, 3, x, y),
+          x < 4 ? [0, 0, 0] : [255, 255, 255],
+          x === 3 || x === 4 ? 64 : 2,
+        );
       }
     }
   });
@@ -73,9 +80,16 @@ describe('decodeImage', () => {
   it('center-crops with cover and letterboxes with contain', async () => {
     const png = await bands(60, 20, [RED, GREEN, BLUE]).png().toBuffer();
     const cover = await decodeImage(png, { width: 8, height: 8, channels: 3, fit: 'cover' });
-    for (let y = 0; y < 8; y++) for (let x = 1; x < 7; x++) expectColor(pixel(cover.pixels, 8, 3, x, y), [0, 255, 0], 8);
+    for (let y = 0; y < 8; y++)
+      for (let x = 1; x < 7; x++) expectColor(pixel(cover.pixels, 8, 3, x, y), [0, 255, 0], 8);
 
-    const contain = await decodeImage(png, { width: 12, height: 12, channels: 3, fit: 'contain', background: WHITE });
+    const contain = await decodeImage(png, {
+      width: 12,
+      height: 12,
+      channels: 3,
+      fit: 'contain',
+      background: WHITE,
+    });
     // 60x20 into 12x12 -> 12x4 content band in the middle rows, white bars above and below.
     expectColor(pixel(contain.pixels, 12, 3, 6, 0), [255, 255, 255], 0);
     expectColor(pixel(contain.pixels, 12, 3, 6, 11), [255, 255, 255], 0);
@@ -95,14 +109,23 @@ describe('decodeImage', () => {
     expect(row[2]).toBeGreaterThan(191);
     expect(row[3]).toBeGreaterThanOrEqual(253);
 
-    const grayPng = await (await solid(8, 8, { r: 200, g: 200, b: 200 })).toColourspace('b-w').png().toBuffer();
+    const grayPng = await (
+      await solid(8, 8, { r: 200, g: 200, b: 200 })
+    )
+      .toColourspace('b-w')
+      .png()
+      .toBuffer();
     const rgb = await decodeImage(grayPng, { width: 2, height: 2, channels: 3 });
     expect(rgb.pixels).toHaveLength(12);
     expectColor(pixel(rgb.pixels, 2, 3, 1, 1), [200, 200, 200], 1);
   });
 
   it('composites transparency onto the background', async () => {
-    const png = await sharp({ create: { width: 4, height: 4, channels: 4, background: { ...RED, alpha: 0 } } }).png().toBuffer();
+    const png = await sharp({
+      create: { width: 4, height: 4, channels: 4, background: { ...RED, alpha: 0 } },
+    })
+      .png()
+      .toBuffer();
     const image = await decodeImage(png, { width: 2, height: 2, channels: 3, background: GREEN });
     expectColor(pixel(image.pixels, 2, 3, 0, 0), [0, 255, 0], 0);
   });
@@ -122,7 +145,9 @@ describe('decodeImage', () => {
   it('takes the first frame of an animated GIF', async () => {
     const red = await (await solid(8, 8, RED)).png().toBuffer();
     const blue = await (await solid(8, 8, BLUE)).png().toBuffer();
-    const gif = await sharp([red, blue], { join: { animated: true } }).gif().toBuffer();
+    const gif = await sharp([red, blue], { join: { animated: true } })
+      .gif()
+      .toBuffer();
     expect((await sharp(gif).metadata()).pages).toBe(2);
     const image = await decodeImage(gif, { width: 8, height: 8, channels: 3 });
     expect(image.source.format).toBe('gif');
@@ -132,7 +157,9 @@ describe('decodeImage', () => {
 
   it('refuses an image over the pixel cap with IMAGE_TOO_LARGE', async () => {
     const png = await (await solid(200, 100, WHITE)).png().toBuffer();
-    const error = await errorOf(decodeImage(png, { width: 8, height: 8, channels: 3, maxInputPixels: 10_000 }));
+    const error = await errorOf(
+      decodeImage(png, { width: 8, height: 8, channels: 3, maxInputPixels: 10_000 }),
+    );
     expect(error.code).toBe('IMAGE_TOO_LARGE');
   });
 
@@ -147,14 +174,21 @@ describe('decodeImage', () => {
   });
 
   it('refuses unknown bytes, SVG and truncated files with typed errors', async () => {
-    expect((await errorOf(decodeImage(Buffer.from('not an image at all'), { width: 4, height: 4, channels: 3 }))).code).toBe(
+    expect(
+      (await errorOf(decodeImage(Buffer.from('not an image at all'), { width: 4, height: 4, channels: 3 })))
+        .code,
+    ).toBe('IMAGE_UNSUPPORTED_FORMAT');
+    const svg = Buffer.from(
+      '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>',
+    );
+    expect((await errorOf(decodeImage(svg, { width: 4, height: 4, channels: 3 }))).code).toBe(
       'IMAGE_UNSUPPORTED_FORMAT',
     );
-    const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>');
-    expect((await errorOf(decodeImage(svg, { width: 4, height: 4, channels: 3 }))).code).toBe('IMAGE_UNSUPPORTED_FORMAT');
     const jpeg = await (await solid(64, 64, RED)).jpeg().toBuffer();
     const truncated = jpeg.subarray(0, Math.floor(jpeg.byteLength / 2));
-    expect((await errorOf(decodeImage(truncated, { width: 4, height: 4, channels: 3 }))).code).toBe('IMAGE_DECODE_FAILED');
+    expect((await errorOf(decodeImage(truncated, { width: 4, height: 4, channels: 3 }))).code).toBe(
+      'IMAGE_DECODE_FAILED',
+    );
   });
 });
 
@@ -162,7 +196,9 @@ describe('normalization', () => {
   const pixels = new Uint8Array([0, 51, 255, 255, 102, 0]);
 
   it('scales to [0,1], [-1,1], raw, and per-channel mean/std', () => {
-    expect([...normalizePixels(pixels, 3, { kind: 'unit' })]).toEqual([0, 0.2, 1, 1, 0.4, 0].map(Math.fround));
+    expect([...normalizePixels(pixels, 3, { kind: 'unit' })]).toEqual(
+      [0, 0.2, 1, 1, 0.4, 0].map(Math.fround),
+    );
     const symmetric = normalizePixels(pixels, 3, { kind: 'symmetric' });
     expect(symmetric[0]).toBe(-1);
     expect(symmetric[2]).toBe(1);
@@ -177,15 +213,25 @@ describe('normalization', () => {
   });
 
   it('averages 3-channel mean/std for grayscale images and broadcasts single values', () => {
-    const gray = normalizePixels(new Uint8Array([0, 255]), 1, { kind: 'meanStd', mean: [0.4, 0.5, 0.6], std: [0.2, 0.2, 0.2] });
+    const gray = normalizePixels(new Uint8Array([0, 255]), 1, {
+      kind: 'meanStd',
+      mean: [0.4, 0.5, 0.6],
+      std: [0.2, 0.2, 0.2],
+    });
     expect(gray[0]).toBeCloseTo(-2.5, 5);
     expect(gray[1]).toBeCloseTo(2.5, 5);
-    const broadcast = normalizePixels(new Uint8Array([255, 0, 255]), 3, { kind: 'meanStd', mean: [0.5], std: [0.5] });
+    const broadcast = normalizePixels(new Uint8Array([255, 0, 255]), 3, {
+      kind: 'meanStd',
+      mean: [0.5],
+      std: [0.5],
+    });
     expect(Array.from(broadcast)).toEqual([1, -1, 1]);
   });
 
   it('refuses mean/std that do not match the channel count', () => {
-    expect(() => normalizePixels(pixels, 3, { kind: 'meanStd', mean: [0, 0], std: [1, 1] })).toThrow(RangeError);
+    expect(() => normalizePixels(pixels, 3, { kind: 'meanStd', mean: [0, 0], std: [1, 1] })).toThrow(
+      RangeError,
+    );
   });
 });
 

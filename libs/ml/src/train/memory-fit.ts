@@ -1,6 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TrainBatch } from './batches';
-import { fitMicroBatch, memoryBudgetBytes, probeStepMemory, TrainOutOfMemoryError, type StepMemoryProbe } from './memory';
+import {
+  fitMicroBatch,
+  memoryBudgetBytes,
+  probeStepMemory,
+  TrainOutOfMemoryError,
+  type StepMemoryProbe,
+} from './memory';
 import type { MemoryEvent } from './options';
 import type { RunPlan } from './run-plan';
 
@@ -31,7 +37,8 @@ export class MemoryFit {
     } catch (error) {
       if (!(error instanceof TrainOutOfMemoryError)) throw error;
       // One sample fits but not two: go on one at a time. Not even one: give up now, no step retried.
-      if (error.microBatch < 2 || !error.backendUsable) throw new TrainOutOfMemoryError(n, error.microBatch, error.backendUsable, { cause: error.cause });
+      if (error.microBatch < 2 || !error.backendUsable)
+        throw new TrainOutOfMemoryError(n, error.microBatch, error.backendUsable, { cause: error.cause });
       this.microBatch = 1;
       await this.emit({ kind: 'out-of-memory', batch: n, microBatch: 1, budgetBytes });
       return;
@@ -59,7 +66,11 @@ type LossFn = (ys: tf.Tensor, out: tf.Tensor) => tf.Scalar;
  * put back), plus the optimizer's slots and the summed gradients (3x the trainable weights) that the
  * probe does not allocate yet.
  */
-export async function measureStepMemory(model: tf.LayersModel, lossFn: LossFn, batch: TrainBatch): Promise<StepMemoryProbe> {
+export async function measureStepMemory(
+  model: tf.LayersModel,
+  lossFn: LossFn,
+  batch: TrainBatch,
+): Promise<StepMemoryProbe> {
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const kept = model.nonTrainableWeights.map((w) => ({ w, value: tf.clone(w.read()) }));
   try {
@@ -67,7 +78,10 @@ export async function measureStepMemory(model: tf.LayersModel, lossFn: LossFn, b
       tf.tidy(() => {
         const xs = tf.slice(batch.xs, 0, b);
         const ys = tf.slice(batch.ys, 0, b);
-        const { value, grads } = tf.variableGrads(() => lossFn(ys, model.apply(xs, { training: true }) as tf.Tensor), vars);
+        const { value, grads } = tf.variableGrads(
+          () => lossFn(ys, model.apply(xs, { training: true }) as tf.Tensor),
+          vars,
+        );
         value.dataSync();
         tf.dispose(Object.values(grads));
       });

@@ -1,13 +1,20 @@
 import * as tf from '@tensorflow/tfjs';
 import { blobBatches, makeBlobs, tinyMlp, weightValues } from './test-helpers';
-import { fitMicroBatch, isOutOfMemoryError, memoryBudgetBytes, TrainOutOfMemoryError, WASM_HEAP_BYTES } from './memory';
+import {
+  fitMicroBatch,
+  isOutOfMemoryError,
+  memoryBudgetBytes,
+  TrainOutOfMemoryError,
+  WASM_HEAP_BYTES,
+} from './memory';
 import type { MemoryEvent } from './options';
 import { withSeededRandom } from './rng';
 import { train } from './trainer';
 
 /** What tfjs-backend-wasm throws (WebAssembly.RuntimeError; the lib typings here have no WebAssembly). */
 function wasmRuntimeError(message: string): Error {
-  const Ctor = (globalThis as unknown as { WebAssembly: { RuntimeError: new (m: string) => Error } }).WebAssembly.RuntimeError;
+  const Ctor = (globalThis as unknown as { WebAssembly: { RuntimeError: new (m: string) => Error } })
+    .WebAssembly.RuntimeError;
   return new Ctor(message);
 }
 
@@ -37,7 +44,14 @@ function mlp(seed: number, fail?: FailAbove): tf.LayersModel {
   return withSeededRandom(seed, () => {
     const layers: tf.layers.Layer[] = [];
     if (fail) layers.push(tf.layers.inputLayer({ inputShape: [6] }), fail);
-    layers.push(tf.layers.dense({ ...(fail ? {} : { inputShape: [6] }), units: 16, activation: 'relu', name: 'hidden' }));
+    layers.push(
+      tf.layers.dense({
+        ...(fail ? {} : { inputShape: [6] }),
+        units: 16,
+        activation: 'relu',
+        name: 'hidden',
+      }),
+    );
     layers.push(tf.layers.dense({ units: 3, activation: 'softmax', name: 'head' }));
     return tf.sequential({ layers });
   });
@@ -72,7 +86,13 @@ describe('fitting training steps into memory', () => {
     const fail = new FailAbove(5);
     const model = mlp(1, fail);
     const events: MemoryEvent[] = [];
-    const result = await train(model, { data: blobBatches(blobs, 16), epochs: 1, seed: 5, learningRate: 0.05, onMemory: (e) => void events.push(e) });
+    const result = await train(model, {
+      data: blobBatches(blobs, 16),
+      epochs: 1,
+      seed: 5,
+      learningRate: 0.05,
+      onMemory: (e) => void events.push(e),
+    });
     expect(result.status).toBe('completed');
     expect(events.map((e) => [e.kind, e.batch, e.microBatch])).toEqual([
       ['out-of-memory', 16, 8],
@@ -91,9 +111,16 @@ describe('fitting training steps into memory', () => {
   it('gives up with a typed error once a single sample does not fit', async () => {
     const fail = new FailAbove(0);
     const model = mlp(1, fail);
-    const error = await train(model, { data: blobBatches(blobs, 16), epochs: 1, seed: 5 }).catch((e: unknown) => e);
+    const error = await train(model, { data: blobBatches(blobs, 16), epochs: 1, seed: 5 }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(TrainOutOfMemoryError);
-    expect(error).toMatchObject({ code: 'TRAIN_OUT_OF_MEMORY', batch: 16, microBatch: 1, backendUsable: true });
+    expect(error).toMatchObject({
+      code: 'TRAIN_OUT_OF_MEMORY',
+      batch: 16,
+      microBatch: 1,
+      backendUsable: true,
+    });
     expect(fail.seen).toEqual([16, 8, 4, 2, 1]);
     model.dispose();
   });
@@ -101,7 +128,13 @@ describe('fitting training steps into memory', () => {
   it("'auto' measures the first step and slices it to fit the budget", async () => {
     const model = tinyMlp(2, 6, 3, { dropout: false });
     const events: MemoryEvent[] = [];
-    const result = await train(model, { data: blobBatches(blobs, 32), epochs: 1, seed: 1, microBatch: 'auto', onMemory: (e) => void events.push(e) });
+    const result = await train(model, {
+      data: blobBatches(blobs, 32),
+      epochs: 1,
+      seed: 1,
+      microBatch: 'auto',
+      onMemory: (e) => void events.push(e),
+    });
     expect(events).toHaveLength(1);
     const probe = events[0];
     expect(probe.kind).toBe('probe');
@@ -110,7 +143,13 @@ describe('fitting training steps into memory', () => {
     // A tiny MLP fits whole on any backend; the decision is the pure function of the measurement.
     expect(probe.microBatch).toBe(32);
     expect(result.microBatch).toBeUndefined();
-    expect(fitMicroBatch(32, { fixedBytes: probe.fixedBytes!, perSampleBytes: probe.perSampleBytes! }, probe.fixedBytes! + 5.5 * probe.perSampleBytes!)).toBe(5);
+    expect(
+      fitMicroBatch(
+        32,
+        { fixedBytes: probe.fixedBytes!, perSampleBytes: probe.perSampleBytes! },
+        probe.fixedBytes! + 5.5 * probe.perSampleBytes!,
+      ),
+    ).toBe(5);
     model.dispose();
   });
 
@@ -121,7 +160,9 @@ describe('fitting training steps into memory', () => {
     expect(memoryBudgetBytes('wasm')).toBeLessThan(WASM_HEAP_BYTES);
     expect(memoryBudgetBytes('cpu', 8e9)).toBe(4e9);
     expect(isOutOfMemoryError(wasmRuntimeError('memory access out of bounds'))).toBe(true);
-    expect(isOutOfMemoryError(wasmRuntimeError('Aborted(). Build with -sASSERTIONS for more info.'))).toBe(true);
+    expect(isOutOfMemoryError(wasmRuntimeError('Aborted(). Build with -sASSERTIONS for more info.'))).toBe(
+      true,
+    );
     expect(isOutOfMemoryError(new RangeError('Array buffer allocation failed'))).toBe(true);
     expect(isOutOfMemoryError(new Error('OOM when allocating tensor with shape[64,112,112,32]'))).toBe(true);
     expect(isOutOfMemoryError(new Error('Tensor is disposed.'))).toBe(false);

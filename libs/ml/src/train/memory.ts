@@ -72,7 +72,9 @@ export function fitMicroBatch(batch: number, probe: StepMemoryProbe, budgetBytes
 export function isOutOfMemoryError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const text = `${error.name}: ${error.message}`;
-  return /memory access out of bounds|Aborted\(\)|Cannot enlarge memory|out of memory|\bOOM\b|Array buffer allocation failed/i.test(text);
+  return /memory access out of bounds|Aborted\(\)|Cannot enlarge memory|out of memory|\bOOM\b|Array buffer allocation failed/i.test(
+    text,
+  );
 }
 
 /** Whether the backend still computes after an error (an aborted wasm module does not). */

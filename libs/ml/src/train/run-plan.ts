@@ -96,7 +96,11 @@ function validateOptions(opts: TrainOptions): void {
     if (g.lrScale !== undefined && !(g.lrScale >= 0))
       throw new TrainConfigError(`paramGroups[${g.name}].lrScale must be >= 0`);
   }
-  if (opts.microBatch !== undefined && opts.microBatch !== 'auto' && !(Number.isInteger(opts.microBatch) && opts.microBatch > 0)) {
+  if (
+    opts.microBatch !== undefined &&
+    opts.microBatch !== 'auto' &&
+    !(Number.isInteger(opts.microBatch) && opts.microBatch > 0)
+  ) {
     throw new TrainConfigError("microBatch must be a positive integer or 'auto'");
   }
   const ck = opts.checkpoint;

@@ -17,7 +17,12 @@ function seal(seq: number, data: Uint8Array): Uint8Array {
   view.setUint32(0, MAGIC);
   view.setFloat64(4, seq);
   out.set(data, HEADER);
-  out.set(createHash('sha256').update(out.subarray(0, HEADER + data.byteLength)).digest(), HEADER + data.byteLength);
+  out.set(
+    createHash('sha256')
+      .update(out.subarray(0, HEADER + data.byteLength))
+      .digest(),
+    HEADER + data.byteLength,
+  );
   return out;
 }
 
@@ -56,6 +61,9 @@ export class SlottedCheckpointStore implements CheckpointStore {
 
   private async newest(key: string): Promise<{ seq: number; data: Uint8Array } | null> {
     const slots = (await Promise.all([this.bytes.get(`${key}.0`), this.bytes.get(`${key}.1`)])).map(open);
-    return slots.reduce<{ seq: number; data: Uint8Array } | null>((best, s) => (s && (!best || s.seq > best.seq) ? s : best), null);
+    return slots.reduce<{ seq: number; data: Uint8Array } | null>(
+      (best, s) => (s && (!best || s.seq > best.seq) ? s : best),
+      null,
+    );
   }
 }

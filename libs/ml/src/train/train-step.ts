@@ -28,7 +28,12 @@ export interface StepResult {
  * most `microBatch` samples and their gradients are summed weighted by slice size (the loss is a mean
  * over samples), then applied once: the same update as the whole batch, in less memory.
  */
-export function trainStep(plan: RunPlan, state: TrainingState, batch: TrainBatch, microBatch?: number): StepResult {
+export function trainStep(
+  plan: RunPlan,
+  state: TrainingState,
+  batch: TrainBatch,
+  microBatch?: number,
+): StepResult {
   const { model, opts } = plan;
   const optimizer = state.optimizer;
   const lr = learningRateAt(plan, state.position.globalStep);
@@ -67,7 +72,9 @@ export function trainStep(plan: RunPlan, state: TrainingState, batch: TrainBatch
             const l = plan.lossFn(ys, out);
             const numClasses = out.shape[out.shape.length - 1];
             if (out.rank === 2 && numClasses > 1) {
-              correctT = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(out, 1), toClassIndices(ys, numClasses)), 'int32')));
+              correctT = tf.keep(
+                tf.sum(tf.cast(tf.equal(tf.argMax(out, 1), toClassIndices(ys, numClasses)), 'int32')),
+              );
             }
             return l;
           }, vars);

@@ -133,7 +133,12 @@ async function run(plan: RunPlan, state: TrainingState, clock: RunClock): Promis
  * accumulate over the slices). Gives up with a TrainOutOfMemoryError at one sample per slice, or when
  * the backend no longer computes (an aborted wasm module).
  */
-async function stepWithinMemory(plan: RunPlan, state: TrainingState, batch: TrainBatch, memory: MemoryFit): Promise<StepResult> {
+async function stepWithinMemory(
+  plan: RunPlan,
+  state: TrainingState,
+  batch: TrainBatch,
+  memory: MemoryFit,
+): Promise<StepResult> {
   const n = batch.xs.shape[0] ?? 0;
   const rng = state.rng.state();
   for (;;) {

@@ -1,7 +1,11 @@
 import type * as tf from '@tensorflow/tfjs';
 
 type Layer = tf.layers.Layer;
-type Call = (this: Layer, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) => tf.Tensor | tf.Tensor[];
+type Call = (
+  this: Layer,
+  inputs: tf.Tensor | tf.Tensor[],
+  kwargs: Record<string, unknown>,
+) => tf.Tensor | tf.Tensor[];
 
 const INFERENCE = Symbol.for('modelsmith.batchNormInference');
 

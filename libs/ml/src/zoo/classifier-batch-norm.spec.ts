@@ -28,7 +28,8 @@ function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
 function movingStats(clf: Classifier): Map<string, Float32Array> {
   const out = new Map<string, Float32Array>();
   for (const layer of clf.backboneLayers) {
-    for (const w of layer.weights) if (/moving_(mean|variance)/.test(w.name)) out.set(w.name, w.read().dataSync() as Float32Array);
+    for (const w of layer.weights)
+      if (/moving_(mean|variance)/.test(w.name)) out.set(w.name, w.read().dataSync() as Float32Array);
   }
   return out;
 }
@@ -74,7 +75,12 @@ describe('pretrained backbone batch normalization (train mode = inference mode)'
     const headBefore = clf.headLayers.flatMap((l) => l.getWeights().map((w) => w.dataSync().slice()));
     expect(before.size).toBeGreaterThan(50);
     const xs = images(2);
-    await train(clf.model, { data: oneBatch(xs, [0, 1, 2, 3, 0, 1, 2, 3]), epochs: 2, seed: 1, learningRate: 1e-2 });
+    await train(clf.model, {
+      data: oneBatch(xs, [0, 1, 2, 3, 0, 1, 2, 3]),
+      epochs: 2,
+      seed: 1,
+      learningRate: 1e-2,
+    });
     const frozenAfter = clf.backboneLayers.flatMap((l) => l.getWeights().map((w) => w.dataSync()));
     frozenAfter.forEach((w, i) => expect(Array.from(w)).toEqual(Array.from(frozenBefore[i])));
     const headAfter = clf.headLayers.flatMap((l) => l.getWeights().map((w) => w.dataSync()));
@@ -89,8 +95,14 @@ describe('pretrained backbone batch normalization (train mode = inference mode)'
     const gamma = clf.backboneLayers.find((l) => l.getClassName() === 'BatchNormalization')!;
     const gammaBefore = gamma.getWeights()[0].dataSync().slice();
     const xs = images(3);
-    await train(clf.model, { data: oneBatch(xs, [0, 1, 2, 3, 0, 1, 2, 3]), epochs: 1, seed: 1, learningRate: 1e-3 });
-    for (const [name, values] of movingStats(clf)) expect(Array.from(values)).toEqual(Array.from(before.get(name)!));
+    await train(clf.model, {
+      data: oneBatch(xs, [0, 1, 2, 3, 0, 1, 2, 3]),
+      epochs: 1,
+      seed: 1,
+      learningRate: 1e-3,
+    });
+    for (const [name, values] of movingStats(clf))
+      expect(Array.from(values)).toEqual(Array.from(before.get(name)!));
     expect(Array.from(gamma.getWeights()[0].dataSync())).not.toEqual(Array.from(gammaBefore));
     const inference = clf.model.predict(xs) as tf.Tensor;
     const training = clf.model.apply(xs, { training: true }) as tf.Tensor;
@@ -100,7 +112,12 @@ describe('pretrained backbone batch normalization (train mode = inference mode)'
   });
 
   it("'batch' keeps tfjs's behaviour (batch statistics in training), which is what made train and evaluation differ", async () => {
-    const clf = buildClassifier(await load(), { numClasses: 4, dropout: 0, seed: 1, backboneBatchNorm: 'batch' });
+    const clf = buildClassifier(await load(), {
+      numClasses: 4,
+      dropout: 0,
+      seed: 1,
+      backboneBatchNorm: 'batch',
+    });
     expect(clf.backboneLayers.some(isBatchNormInference)).toBe(false);
     const x = images(4);
     const inference = clf.model.predict(x) as tf.Tensor;

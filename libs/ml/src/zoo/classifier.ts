@@ -45,7 +45,8 @@ const HEAD = { pool: 'head_pool', dropout: 'head_dropout', dense: 'head_dense' }
  * are spatial, dropout, and a dense softmax layer with `numClasses` units.
  */
 export function buildClassifier(backbone: LoadedBackbone, options: ClassifierOptions): Classifier {
-  if (!Number.isInteger(options.numClasses) || options.numClasses < 2) throw new RangeError('numClasses must be an integer >= 2');
+  if (!Number.isInteger(options.numClasses) || options.numClasses < 2)
+    throw new RangeError('numClasses must be an integer >= 2');
   const names = new Set(backbone.model.layers.map((layer) => layer.name));
   const unique = (name: string): string => {
     let candidate = name;
@@ -69,7 +70,11 @@ export function buildClassifier(backbone: LoadedBackbone, options: ClassifierOpt
   });
   headLayers.push(dropout, dense);
   const probabilities = dense.apply(dropout.apply(x)) as tf.SymbolicTensor;
-  const model = tf.model({ inputs: backbone.model.inputs, outputs: probabilities, name: `${backbone.spec.id}_classifier` });
+  const model = tf.model({
+    inputs: backbone.model.inputs,
+    outputs: probabilities,
+    name: `${backbone.spec.id}_classifier`,
+  });
 
   const backboneLayers = backbone.model.layers.filter((layer) => layer.weights.length > 0);
   const backboneBatchNorm = options.backboneBatchNorm ?? (backbone.spec.pretrained ? 'inference' : 'batch');
@@ -86,7 +91,8 @@ export function buildClassifier(backbone: LoadedBackbone, options: ClassifierOpt
     backboneLayers,
     headLayers,
     freezeBackbone: () => setTrainableFrom(backboneLayers.length),
-    unfreezeBackbone: (opts) => setTrainableFrom(Math.max(0, backboneLayers.length - (opts?.lastLayers ?? backboneLayers.length))),
+    unfreezeBackbone: (opts) =>
+      setTrainableFrom(Math.max(0, backboneLayers.length - (opts?.lastLayers ?? backboneLayers.length))),
     trainableBackboneLayers: () => backboneLayers.filter((layer) => layer.trainable).length,
     backboneBatchNorm,
   };
@@ -98,6 +104,7 @@ export function buildClassifier(backbone: LoadedBackbone, options: ClassifierOpt
 /** A model mapping images to the backbone's feature vector [batch, featureDim] (pooled when spatial). */
 export function buildFeatureExtractor(backbone: LoadedBackbone): tf.LayersModel {
   let x = backbone.model.outputs[0];
-  if (x.shape.length === 4) x = tf.layers.globalAveragePooling2d({ name: 'feature_pool' }).apply(x) as tf.SymbolicTensor;
+  if (x.shape.length === 4)
+    x = tf.layers.globalAveragePooling2d({ name: 'feature_pool' }).apply(x) as tf.SymbolicTensor;
   return tf.model({ inputs: backbone.model.inputs, outputs: x, name: `${backbone.spec.id}_feature_vector` });
 }

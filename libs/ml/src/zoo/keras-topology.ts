@@ -19,9 +19,16 @@ interface KerasModelConfig {
 
 /** Finds the functional-model config in a tfjs modelTopology (Keras `model_config` wrapper or bare). */
 function modelConfigOf(topology: Record<string, unknown>): KerasModelConfig {
-  const wrapper = (topology['model_config'] ?? topology) as { class_name?: string; config?: KerasModelConfig };
+  const wrapper = (topology['model_config'] ?? topology) as {
+    class_name?: string;
+    config?: KerasModelConfig;
+  };
   const config = wrapper.config;
-  if (!config || !Array.isArray(config.layers) || (wrapper.class_name !== 'Model' && wrapper.class_name !== 'Functional')) {
+  if (
+    !config ||
+    !Array.isArray(config.layers) ||
+    (wrapper.class_name !== 'Model' && wrapper.class_name !== 'Functional')
+  ) {
     throw new ZooError('ZOO_SPEC_MISMATCH', 'topology is not a Keras functional model');
   }
   return config;
@@ -56,7 +63,8 @@ export function truncateTopology(
   const copy = jsonClone(topology);
   const config = modelConfigOf(copy);
   const byName = new Map(config.layers.map((layer) => [layer.config.name, layer]));
-  if (!byName.has(outputLayer)) throw new ZooError('ZOO_SPEC_MISMATCH', `topology has no layer named ${outputLayer}`);
+  if (!byName.has(outputLayer))
+    throw new ZooError('ZOO_SPEC_MISMATCH', `topology has no layer named ${outputLayer}`);
   const kept = new Set<string>();
   const pending = [outputLayer];
   while (pending.length > 0) {
@@ -71,7 +79,8 @@ export function truncateTopology(
   config.output_layers = [[outputLayer, 0, 0]];
   if (inputShape) {
     const inputs = config.layers.filter((layer) => layer.class_name === 'InputLayer');
-    if (inputs.length !== 1) throw new ZooError('ZOO_SPEC_MISMATCH', `expected one InputLayer, found ${inputs.length}`);
+    if (inputs.length !== 1)
+      throw new ZooError('ZOO_SPEC_MISMATCH', `expected one InputLayer, found ${inputs.length}`);
     inputs[0].config.batch_input_shape = [null, ...inputShape];
   }
   return { topology: copy, keptLayers: kept };
@@ -103,7 +112,10 @@ export function filterWeights(
     offset += length;
   }
   if (offset !== data.byteLength) {
-    throw new ZooError('ZOO_SPEC_MISMATCH', `weight data is ${data.byteLength} bytes, specs declare ${offset}`);
+    throw new ZooError(
+      'ZOO_SPEC_MISMATCH',
+      `weight data is ${data.byteLength} bytes, specs declare ${offset}`,
+    );
   }
   const out = new Uint8Array(keptBytes);
   let position = 0;

@@ -15,7 +15,13 @@ describe('ModelZoo registry', () => {
 
   it('lists every built-in backbone with consistent metadata', () => {
     const specs = zoo.list();
-    expect(specs.map((s) => s.id).sort()).toEqual(['inception_v3', 'mobilenet_v2', 'small_cnn_m', 'small_cnn_s', 'small_cnn_xs']);
+    expect(specs.map((s) => s.id).sort()).toEqual([
+      'inception_v3',
+      'mobilenet_v2',
+      'small_cnn_m',
+      'small_cnn_s',
+      'small_cnn_xs',
+    ]);
     expect(new Set(specs.map((s) => s.id)).size).toBe(specs.length);
     for (const spec of specs) {
       expect(spec.displayName.length).toBeGreaterThan(0);
@@ -37,8 +43,16 @@ describe('ModelZoo registry', () => {
         expect(spec.source.kind).toBe('builder');
       }
     }
-    expect(zoo.get('mobilenet_v2')).toMatchObject({ input: { height: 224, width: 224, channels: 3 }, featureDim: 1280, license: { spdx: 'MIT' } });
-    expect(zoo.get('inception_v3')).toMatchObject({ input: { height: 299, width: 299, channels: 3 }, featureDim: 2048, license: { spdx: 'MIT' } });
+    expect(zoo.get('mobilenet_v2')).toMatchObject({
+      input: { height: 224, width: 224, channels: 3 },
+      featureDim: 1280,
+      license: { spdx: 'MIT' },
+    });
+    expect(zoo.get('inception_v3')).toMatchObject({
+      input: { height: 299, width: 299, channels: 3 },
+      featureDim: 2048,
+      license: { spdx: 'MIT' },
+    });
   });
 
   it('returns copies, so callers cannot alter the registry', () => {
@@ -52,22 +66,27 @@ describe('ModelZoo registry', () => {
     await expect(zoo.load('resnet_999')).rejects.toBeInstanceOf(ZooError);
   });
 
-  it.each(Object.keys(SMALL_CNN_WIDTHS))('small_cnn_%s produces its documented feature size at 28 and 64 px', async (width) => {
-    const id = `small_cnn_${width}`;
-    const spec = zoo.get(id);
-    for (const [size, channels] of [
-      [28, 1],
-      [64, 3],
-    ] as const) {
-      const backbone = await zoo.load(id, { inputSize: { height: size, width: size, channels } });
-      const extractor = buildFeatureExtractor(backbone);
-      const features = extractor.predict(tf.zeros([2, size, size, channels])) as tf.Tensor;
-      expect(features.shape).toEqual([2, spec.featureDim]);
-      features.dispose();
-      backbone.model.dispose();
-    }
-    await expect(zoo.load(id, { inputSize: { height: 96, width: 96 } })).rejects.toMatchObject({ code: 'ZOO_INPUT_SIZE_UNSUPPORTED' });
-  });
+  it.each(Object.keys(SMALL_CNN_WIDTHS))(
+    'small_cnn_%s produces its documented feature size at 28 and 64 px',
+    async (width) => {
+      const id = `small_cnn_${width}`;
+      const spec = zoo.get(id);
+      for (const [size, channels] of [
+        [28, 1],
+        [64, 3],
+      ] as const) {
+        const backbone = await zoo.load(id, { inputSize: { height: size, width: size, channels } });
+        const extractor = buildFeatureExtractor(backbone);
+        const features = extractor.predict(tf.zeros([2, size, size, channels])) as tf.Tensor;
+        expect(features.shape).toEqual([2, spec.featureDim]);
+        features.dispose();
+        backbone.model.dispose();
+      }
+      await expect(zoo.load(id, { inputSize: { height: 96, width: 96 } })).rejects.toMatchObject({
+        code: 'ZOO_INPUT_SIZE_UNSUPPORTED',
+      });
+    },
+  );
 });
 
 describe('buildSmallCnn', () => {
@@ -93,12 +112,17 @@ describe('buildClassifier', () => {
     const backbone = await zoo.load('small_cnn_s', { seed: 3 });
     const classifier = buildClassifier(backbone, { numClasses: 4, dropout: 0.3, seed: 5 });
     expect(classifier.headLayers.map((l) => l.getClassName())).toEqual(['Dropout', 'Dense']);
-    const probabilities = classifier.model.predict(tf.randomUniform([3, 28, 28, 1], 0, 1, 'float32', 9)) as tf.Tensor;
+    const probabilities = classifier.model.predict(
+      tf.randomUniform([3, 28, 28, 1], 0, 1, 'float32', 9),
+    ) as tf.Tensor;
     expect(probabilities.shape).toEqual([3, 4]);
     (await tf.sum(probabilities, 1).data()).forEach((s) => expect(s).toBeCloseTo(1, 5));
 
     // Frozen by default: only the head's kernel and bias train.
-    expect(classifier.model.trainableWeights.map((w) => w.originalName)).toEqual(['head_dense/kernel', 'head_dense/bias']);
+    expect(classifier.model.trainableWeights.map((w) => w.originalName)).toEqual([
+      'head_dense/kernel',
+      'head_dense/bias',
+    ]);
     classifier.unfreezeBackbone({ lastLayers: 1 });
     expect(classifier.model.trainableWeights.map((w) => w.originalName)).toEqual([
       'features/kernel',
@@ -116,11 +140,15 @@ describe('buildClassifier', () => {
     classifier.model.compile({ optimizer: tf.train.sgd(0.5), loss: 'categoricalCrossentropy' });
     const before = classifier.backboneLayers.map((l) => l.getWeights()[0].dataSync().slice());
     const headBefore = classifier.headLayers[1].getWeights()[0].dataSync().slice();
-    await classifier.model.fit(tf.randomUniform([8, 28, 28, 1], 0, 1, 'float32', 4), tf.oneHot(tf.tensor1d([0, 1, 2, 3, 0, 1, 2, 3], 'int32'), 4), {
-      epochs: 1,
-      batchSize: 8,
-      verbose: 0,
-    });
+    await classifier.model.fit(
+      tf.randomUniform([8, 28, 28, 1], 0, 1, 'float32', 4),
+      tf.oneHot(tf.tensor1d([0, 1, 2, 3, 0, 1, 2, 3], 'int32'), 4),
+      {
+        epochs: 1,
+        batchSize: 8,
+        verbose: 0,
+      },
+    );
     classifier.backboneLayers.forEach((l, i) => expect(l.getWeights()[0].dataSync()).toEqual(before[i]));
     expect(classifier.headLayers[1].getWeights()[0].dataSync()).not.toEqual(headBefore);
     tf.dispose(probabilities);

@@ -7,7 +7,11 @@ import { builtinBackbones } from '../catalogue/builtin-backbones';
 import { smallCnnWidthOf } from '../catalogue/small-cnn-shape';
 import type { LoadBackboneOptions, LoadedBackbone } from './backbone-spec';
 import { loadNsfwjsBackbone } from './load-nsfwjs-backbone';
-import { registeredBackboneSchema, toRegisteredSpec, type RegisteredBackboneInput } from './registered-backbone';
+import {
+  registeredBackboneSchema,
+  toRegisteredSpec,
+  type RegisteredBackboneInput,
+} from './registered-backbone';
 import { buildSmallCnn } from './small-cnn';
 import { ZooError } from './zoo-errors';
 import { jsonClone } from './json-clone';
@@ -45,9 +49,13 @@ export class ModelZoo {
     const parsed = registeredBackboneSchema.safeParse(input);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new ZooError('ZOO_INVALID_SPEC', `invalid backbone registration: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}`);
+      throw new ZooError(
+        'ZOO_INVALID_SPEC',
+        `invalid backbone registration: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}`,
+      );
     }
-    if (this.specs.has(parsed.data.id)) throw new ZooError('ZOO_DUPLICATE_BACKBONE', `backbone ${parsed.data.id} already exists`);
+    if (this.specs.has(parsed.data.id))
+      throw new ZooError('ZOO_DUPLICATE_BACKBONE', `backbone ${parsed.data.id} already exists`);
     const spec = toRegisteredSpec(parsed.data);
     this.specs.set(spec.id, spec);
     return jsonClone(spec);
@@ -65,7 +73,15 @@ export class ModelZoo {
       case 'small_cnn': {
         const width = smallCnnWidthOf(spec.id);
         if (!width) throw new ZooError('ZOO_INVALID_SPEC', `no small CNN width for ${spec.id}`);
-        return { spec, input, model: buildSmallCnn({ width, inputShape: [input.height, input.width, input.channels], seed: options.seed }) };
+        return {
+          spec,
+          input,
+          model: buildSmallCnn({
+            width,
+            inputShape: [input.height, input.width, input.channels],
+            seed: options.seed,
+          }),
+        };
       }
       case 'registered': {
         const model = await this.loadRegistered(spec);
@@ -76,26 +92,38 @@ export class ModelZoo {
   }
 
   private async loadRegistered(spec: BackboneSpec): Promise<tf.LayersModel> {
-    if (spec.source.kind !== 'artifact-store') throw new ZooError('ZOO_INVALID_SPEC', `backbone ${spec.id} has no store prefix`);
-    if (!this.options.reader) throw new ZooError('ZOO_NO_READER', `loading ${spec.id} needs an ArtifactReader`);
-    const full = await loadLayersModelFromStore(this.options.reader, spec.source.prefix, { limits: this.options.limits });
+    if (spec.source.kind !== 'artifact-store')
+      throw new ZooError('ZOO_INVALID_SPEC', `backbone ${spec.id} has no store prefix`);
+    if (!this.options.reader)
+      throw new ZooError('ZOO_NO_READER', `loading ${spec.id} needs an ArtifactReader`);
+    const full = await loadLayersModelFromStore(this.options.reader, spec.source.prefix, {
+      limits: this.options.limits,
+    });
     const inputShape = full.inputs[0]?.shape ?? [];
     const expected = [null, spec.input.height, spec.input.width, spec.input.channels];
     if (full.inputs.length !== 1 || JSON.stringify(inputShape) !== JSON.stringify(expected)) {
       full.dispose();
-      throw new ZooError('ZOO_SPEC_MISMATCH', `${spec.id}: model input ${JSON.stringify(inputShape)} differs from the registered ${JSON.stringify(expected)}`);
+      throw new ZooError(
+        'ZOO_SPEC_MISMATCH',
+        `${spec.id}: model input ${JSON.stringify(inputShape)} differs from the registered ${JSON.stringify(expected)}`,
+      );
     }
     let layer: tf.layers.Layer;
     try {
       layer = full.getLayer(spec.featureLayer);
     } catch (error) {
       full.dispose();
-      throw new ZooError('ZOO_SPEC_MISMATCH', `${spec.id}: no layer named ${spec.featureLayer}`, { cause: error });
+      throw new ZooError('ZOO_SPEC_MISMATCH', `${spec.id}: no layer named ${spec.featureLayer}`, {
+        cause: error,
+      });
     }
     const featureShape = layer.outputShape as number[];
     if (featureShape[featureShape.length - 1] !== spec.featureDim) {
       full.dispose();
-      throw new ZooError('ZOO_SPEC_MISMATCH', `${spec.id}: ${spec.featureLayer} outputs ${JSON.stringify(featureShape)}, registered dim ${spec.featureDim}`);
+      throw new ZooError(
+        'ZOO_SPEC_MISMATCH',
+        `${spec.id}: ${spec.featureLayer} outputs ${JSON.stringify(featureShape)}, registered dim ${spec.featureDim}`,
+      );
     }
     return tf.model({ inputs: full.inputs, outputs: layer.output, name: `${spec.id}_features` });
   }
@@ -103,19 +131,30 @@ export class ModelZoo {
 
 function resolveInputSize(spec: BackboneSpec, override: LoadBackboneOptions['inputSize']): ImageInputSize {
   if (!override) return { ...spec.input };
-  const wanted: ImageInputSize = { height: override.height, width: override.width, channels: override.channels ?? spec.input.channels };
-  const same = wanted.height === spec.input.height && wanted.width === spec.input.width && wanted.channels === spec.input.channels;
+  const wanted: ImageInputSize = {
+    height: override.height,
+    width: override.width,
+    channels: override.channels ?? spec.input.channels,
+  };
+  const same =
+    wanted.height === spec.input.height &&
+    wanted.width === spec.input.width &&
+    wanted.channels === spec.input.channels;
   if (same) return wanted;
   const range = spec.resizable;
   const ok =
     range !== undefined &&
-    [wanted.height, wanted.width].every((v) => Number.isInteger(v) && v >= range.minSize && v <= range.maxSize) &&
+    [wanted.height, wanted.width].every(
+      (v) => Number.isInteger(v) && v >= range.minSize && v <= range.maxSize,
+    ) &&
     range.channels.includes(wanted.channels);
   if (!ok) {
     throw new ZooError(
       'ZOO_INPUT_SIZE_UNSUPPORTED',
       `${spec.id} does not accept ${wanted.height}x${wanted.width}x${wanted.channels}` +
-        (range ? ` (sizes ${range.minSize}-${range.maxSize}, channels ${range.channels.join('/')})` : ' (fixed input size)'),
+        (range
+          ? ` (sizes ${range.minSize}-${range.maxSize}, channels ${range.channels.join('/')})`
+          : ' (fixed input size)'),
     );
   }
   return wanted;

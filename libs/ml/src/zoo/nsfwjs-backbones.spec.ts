@@ -19,7 +19,9 @@ describe('nsfwjs backbones (offline)', () => {
     await initBackend({ prefer: 'wasm' });
   });
   beforeEach(() => {
-    fetchSpy = jest.spyOn(globalThis, 'fetch').mockImplementation(() => Promise.reject(new Error('network is not allowed in this test')));
+    fetchSpy = jest
+      .spyOn(globalThis, 'fetch')
+      .mockImplementation(() => Promise.reject(new Error('network is not allowed in this test')));
   });
   afterEach(() => {
     expect(fetchSpy).not.toHaveBeenCalled();
@@ -108,6 +110,8 @@ describe('nsfwjs backbones (offline)', () => {
     await expect(zoo.load('mobilenet_v2', { inputSize: { height: 16, width: 16 } })).rejects.toMatchObject({
       code: 'ZOO_INPUT_SIZE_UNSUPPORTED',
     });
-    await expect(zoo.load('mobilenet_v2', { inputSize: { height: 96, width: 96, channels: 1 } })).rejects.toBeInstanceOf(ZooError);
+    await expect(
+      zoo.load('mobilenet_v2', { inputSize: { height: 96, width: 96, channels: 1 } }),
+    ).rejects.toBeInstanceOf(ZooError);
   });
 });

@@ -38,12 +38,15 @@ export function readNsfwjsModel(name: NsfwjsModelName): NsfwjsModelFiles {
   // The module was built in another VM context: round-trip through JSON to get plain local objects.
   const raw = JSON.parse(JSON.stringify(evaluateUmdModule(join(dir, 'model.min.js')))) as unknown;
   const parsed = tfjsModelJsonSchema.safeParse(raw);
-  if (!parsed.success) throw new ZooError('ZOO_SOURCE_UNAVAILABLE', `nsfwjs ${name} model.json has an unexpected shape`);
+  if (!parsed.success)
+    throw new ZooError('ZOO_SOURCE_UNAVAILABLE', `nsfwjs ${name} model.json has an unexpected shape`);
   const chunks: Buffer[] = [];
   for (const path of parsed.data.weightsManifest.flatMap((group) => group.paths)) {
-    if (!/^group\d+-shard\d+of\d+$/.test(path)) throw new ZooError('ZOO_SOURCE_UNAVAILABLE', `unexpected nsfwjs shard name ${path}`);
+    if (!/^group\d+-shard\d+of\d+$/.test(path))
+      throw new ZooError('ZOO_SOURCE_UNAVAILABLE', `unexpected nsfwjs shard name ${path}`);
     const base64 = evaluateUmdModule(join(dir, `${path}.min.js`));
-    if (typeof base64 !== 'string') throw new ZooError('ZOO_SOURCE_UNAVAILABLE', `nsfwjs shard ${path} is not a base64 string`);
+    if (typeof base64 !== 'string')
+      throw new ZooError('ZOO_SOURCE_UNAVAILABLE', `nsfwjs shard ${path} is not a base64 string`);
     chunks.push(Buffer.from(base64, 'base64'));
   }
   const weights = Buffer.concat(chunks);

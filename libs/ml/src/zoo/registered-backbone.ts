@@ -13,7 +13,11 @@ export const registeredBackboneSchema = z.object({
   input: z.object({ height: size, width: size, channels: z.union([z.literal(1), z.literal(3)]) }),
   normalization: normalizationSchema,
   featureLayer: z.string().min(1).max(200),
-  featureDim: z.number().int().positive().max(1 << 16),
+  featureDim: z
+    .number()
+    .int()
+    .positive()
+    .max(1 << 16),
   pretrained: z.boolean(),
   pretrainedOn: z.string().max(500).optional(),
   description: z.string().max(1000).default('operator-registered tfjs layers model'),

@@ -52,7 +52,10 @@ interface EditableModelJson {
   weightsManifest: Array<{ paths: string[]; weights: Array<{ shape: number[]; dtype: string }> }>;
 }
 
-async function editModelJson(store: InMemoryArtifactStore, edit: (json: EditableModelJson) => void): Promise<void> {
+async function editModelJson(
+  store: InMemoryArtifactStore,
+  edit: (json: EditableModelJson) => void,
+): Promise<void> {
   const key = `${PREFIX}/model.json`;
   const json = JSON.parse(new TextDecoder().decode(await store.get(key))) as EditableModelJson;
   edit(json);
@@ -69,7 +72,11 @@ describe('operator-registered backbones', () => {
     const reader = new RecordingReader(store);
     const zoo = new ModelZoo({ reader });
     const spec = zoo.register(registration());
-    expect(spec).toMatchObject({ family: 'registered', source: { kind: 'artifact-store', prefix: PREFIX }, featureDim: 64 });
+    expect(spec).toMatchObject({
+      family: 'registered',
+      source: { kind: 'artifact-store', prefix: PREFIX },
+      featureDim: 64,
+    });
     expect(zoo.list().map((s) => s.id)).toContain('fashion_cnn');
 
     const backbone = await zoo.load('fashion_cnn');
@@ -93,7 +100,11 @@ describe('operator-registered backbones', () => {
     expect(backbone.spec.spatialFeatures).toBe(true);
     expect(backbone.model.outputs[0].shape).toEqual([null, 7, 7, 16]);
     const classifier = buildClassifier(backbone, { numClasses: 2 });
-    expect(classifier.headLayers.map((l) => l.getClassName())).toEqual(['GlobalAveragePooling2D', 'Dropout', 'Dense']);
+    expect(classifier.headLayers.map((l) => l.getClassName())).toEqual([
+      'GlobalAveragePooling2D',
+      'Dropout',
+      'Dense',
+    ]);
     const probabilities = classifier.model.predict(tf.zeros([1, 28, 28, 1])) as tf.Tensor;
     expect(probabilities.shape).toEqual([1, 2]);
     probabilities.dispose();
@@ -101,13 +112,15 @@ describe('operator-registered backbones', () => {
 
   it('validates registrations', async () => {
     const zoo = new ModelZoo({ reader: new InMemoryArtifactStore() });
-    expect(() => zoo.register(registration({ id: '../evil' }))).toThrow(expect.objectContaining({ code: 'ZOO_INVALID_SPEC' }));
+    expect(() => zoo.register(registration({ id: '../evil' }))).toThrow(
+      expect.objectContaining({ code: 'ZOO_INVALID_SPEC' }),
+    );
     expect(() => zoo.register(registration({ id: 'mobilenet_v2' }))).toThrow(
       expect.objectContaining({ code: 'ZOO_DUPLICATE_BACKBONE' }),
     );
-    expect(() => zoo.register(registration({ normalization: { kind: 'meanStd', mean: [0], std: [0] } }))).toThrow(
-      expect.objectContaining({ code: 'ZOO_INVALID_SPEC' }),
-    );
+    expect(() =>
+      zoo.register(registration({ normalization: { kind: 'meanStd', mean: [0], std: [0] } })),
+    ).toThrow(expect.objectContaining({ code: 'ZOO_INVALID_SPEC' }));
     const noReader = new ModelZoo();
     noReader.register(registration());
     await expect(noReader.load('fashion_cnn')).rejects.toMatchObject({ code: 'ZOO_NO_READER' });
@@ -125,7 +138,10 @@ describe('operator-registered backbones', () => {
   });
 
   type Tamper = (store: InMemoryArtifactStore) => Promise<void>;
-  const shardPath = (path: string): Tamper => (store) => editModelJson(store, (json) => (json.weightsManifest[0].paths = [path]));
+  const shardPath =
+    (path: string): Tamper =>
+    (store) =>
+      editModelJson(store, (json) => (json.weightsManifest[0].paths = [path]));
   const cases: Array<[string, Tamper, string]> = [
     ['a parent-directory shard path', shardPath('../b2/group1-shard1of1.bin'), 'ARTIFACT_PATH_UNSAFE'],
     ['a nested parent-directory shard path', shardPath('x/../../b2/w.bin'), 'ARTIFACT_PATH_UNSAFE'],
@@ -133,46 +149,85 @@ describe('operator-registered backbones', () => {
     ['a URL shard path', shardPath('https://evil.example/w.bin'), 'ARTIFACT_PATH_UNSAFE'],
     ['a Windows shard path', shardPath('C:\\w.bin'), 'ARTIFACT_PATH_UNSAFE'],
     ['a missing shard', shardPath('group1-shard9of9.bin'), 'ARTIFACT_NOT_FOUND'],
-    ['a duplicated shard', (s) => editModelJson(s, (j) => j.weightsManifest[0].paths.push(j.weightsManifest[0].paths[0])), 'ARTIFACT_MANIFEST_INVALID'],
+    [
+      'a duplicated shard',
+      (s) => editModelJson(s, (j) => j.weightsManifest[0].paths.push(j.weightsManifest[0].paths[0])),
+      'ARTIFACT_MANIFEST_INVALID',
+    ],
     [
       'a weight declaring terabytes',
       (s) => editModelJson(s, (j) => (j.weightsManifest[0].weights[0].shape = [1 << 20, 1 << 20])),
       'ARTIFACT_TOO_LARGE',
     ],
-    ['a weight declaring fewer bytes than stored', (s) => editModelJson(s, (j) => (j.weightsManifest[0].weights[0].shape = [1])), 'ARTIFACT_INTEGRITY_MISMATCH'],
     [
-      'a truncated shard',
-      async (s) => s.put(`${PREFIX}/group1-shard1of1.bin`, (await s.get(`${PREFIX}/group1-shard1of1.bin`)).subarray(0, 100)),
+      'a weight declaring fewer bytes than stored',
+      (s) => editModelJson(s, (j) => (j.weightsManifest[0].weights[0].shape = [1])),
       'ARTIFACT_INTEGRITY_MISMATCH',
     ],
-    ['a graph model', (s) => editModelJson(s, (j) => (j.format = 'graph-model')), 'ARTIFACT_MANIFEST_INVALID'],
-    ['a string weight', (s) => editModelJson(s, (j) => (j.weightsManifest[0].weights[0].dtype = 'string')), 'ARTIFACT_MANIFEST_INVALID'],
-    ['model.json that is not JSON', (s) => s.put(`${PREFIX}/model.json`, new TextEncoder().encode('{"format": ')), 'ARTIFACT_MANIFEST_INVALID'],
-    ['a huge model.json', (s) => s.put(`${PREFIX}/model.json`, new Uint8Array(33 * 1024 * 1024)), 'ARTIFACT_TOO_LARGE'],
+    [
+      'a truncated shard',
+      async (s) =>
+        s.put(
+          `${PREFIX}/group1-shard1of1.bin`,
+          (await s.get(`${PREFIX}/group1-shard1of1.bin`)).subarray(0, 100),
+        ),
+      'ARTIFACT_INTEGRITY_MISMATCH',
+    ],
+    [
+      'a graph model',
+      (s) => editModelJson(s, (j) => (j.format = 'graph-model')),
+      'ARTIFACT_MANIFEST_INVALID',
+    ],
+    [
+      'a string weight',
+      (s) => editModelJson(s, (j) => (j.weightsManifest[0].weights[0].dtype = 'string')),
+      'ARTIFACT_MANIFEST_INVALID',
+    ],
+    [
+      'model.json that is not JSON',
+      (s) => s.put(`${PREFIX}/model.json`, new TextEncoder().encode('{"format": ')),
+      'ARTIFACT_MANIFEST_INVALID',
+    ],
+    [
+      'a huge model.json',
+      (s) => s.put(`${PREFIX}/model.json`, new Uint8Array(33 * 1024 * 1024)),
+      'ARTIFACT_TOO_LARGE',
+    ],
     [
       'a corrupt topology',
-      (s) => editModelJson(s, (j) => (j.modelTopology = { class_name: 'Model', config: { layers: [{ class_name: 'NoSuchLayer', config: {} }] } })),
+      (s) =>
+        editModelJson(
+          s,
+          (j) =>
+            (j.modelTopology = {
+              class_name: 'Model',
+              config: { layers: [{ class_name: 'NoSuchLayer', config: {} }] },
+            }),
+        ),
       'ARTIFACT_MODEL_INVALID',
     ],
   ];
 
-  it.each(cases)('refuses %s with a typed error and reads nothing outside the prefix', async (_name, tamper, code) => {
-    const { store } = await storedModel();
-    await tamper(store);
-    const reader = new RecordingReader(store);
-    const zoo = new ModelZoo({ reader });
-    zoo.register(registration());
-    const error: unknown = await zoo.load('fashion_cnn').then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(ModelArtifactError);
-    expect(error).toMatchObject({ code });
-    for (const key of reader.keys) {
-      expect(key.startsWith(`${PREFIX}/`)).toBe(true);
-      expect(key.split('/')).not.toContain('..');
-    }
-  });
+  it.each(cases)(
+    'refuses %s with a typed error and reads nothing outside the prefix',
+    async (_name, tamper, code) => {
+      const { store } = await storedModel();
+      await tamper(store);
+      const reader = new RecordingReader(store);
+      const zoo = new ModelZoo({ reader });
+      zoo.register(registration());
+      const error: unknown = await zoo.load('fashion_cnn').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(ModelArtifactError);
+      expect(error).toMatchObject({ code });
+      for (const key of reader.keys) {
+        expect(key.startsWith(`${PREFIX}/`)).toBe(true);
+        expect(key.split('/')).not.toContain('..');
+      }
+    },
+  );
 
   it('applies configurable caps on shard count', async () => {
     const { store } = await storedModel();

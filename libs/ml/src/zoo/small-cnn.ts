@@ -1,5 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import { SMALL_CNN_FEATURE_LAYER, SMALL_CNN_WIDTHS, smallCnnFeatureDim, type SmallCnnWidth } from '../catalogue/small-cnn-shape';
+import {
+  SMALL_CNN_FEATURE_LAYER,
+  SMALL_CNN_WIDTHS,
+  smallCnnFeatureDim,
+  type SmallCnnWidth,
+} from '../catalogue/small-cnn-shape';
 
 export interface SmallCnnOptions {
   width: SmallCnnWidth;
@@ -17,7 +22,8 @@ export function buildSmallCnn(options: SmallCnnOptions): tf.LayersModel {
   const [height, width, channels] = options.inputShape;
   const base = SMALL_CNN_WIDTHS[options.width];
   let seed = options.seed ?? 42;
-  const nextInit = (): ReturnType<typeof tf.initializers.glorotUniform> => tf.initializers.glorotUniform({ seed: seed++ });
+  const nextInit = (): ReturnType<typeof tf.initializers.glorotUniform> =>
+    tf.initializers.glorotUniform({ seed: seed++ });
   const blocks = Math.max(height, width) > 32 ? 3 : 2;
 
   const input = tf.input({ shape: [height, width, channels], name: 'input' });
@@ -26,14 +32,28 @@ export function buildSmallCnn(options: SmallCnnOptions): tf.LayersModel {
     const filters = base * 2 ** b;
     for (let c = 0; c < 2; c++) {
       x = tf.layers
-        .conv2d({ filters, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: nextInit(), name: `block${b + 1}_conv${c + 1}` })
+        .conv2d({
+          filters,
+          kernelSize: 3,
+          padding: 'same',
+          activation: 'relu',
+          kernelInitializer: nextInit(),
+          name: `block${b + 1}_conv${c + 1}`,
+        })
         .apply(x) as tf.SymbolicTensor;
     }
-    x = tf.layers.maxPooling2d({ poolSize: 2, strides: 2, name: `block${b + 1}_pool` }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers
+      .maxPooling2d({ poolSize: 2, strides: 2, name: `block${b + 1}_pool` })
+      .apply(x) as tf.SymbolicTensor;
   }
   x = tf.layers.flatten({ name: 'flatten' }).apply(x) as tf.SymbolicTensor;
   const features = tf.layers
-    .dense({ units: smallCnnFeatureDim(options.width), activation: 'relu', kernelInitializer: nextInit(), name: SMALL_CNN_FEATURE_LAYER })
+    .dense({
+      units: smallCnnFeatureDim(options.width),
+      activation: 'relu',
+      kernelInitializer: nextInit(),
+      name: SMALL_CNN_FEATURE_LAYER,
+    })
     .apply(x) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: features, name: `small_cnn_${options.width}` });
 }

@@ -1,6 +1,20 @@
 import type { Worker } from 'node:worker_threads';
-import { ModelArtifactError, spawnModuleWorker, type ExportedArtifacts, type ModelArtifactErrorCode } from '@modelsmith/ml';
-import type { BuildOptions, ForwardResult, FromInferenceThread, InferenceThreadInit, LoadedInThread, ThreadError, ThreadMemory, ToInferenceThread } from './protocol';
+import {
+  ModelArtifactError,
+  spawnModuleWorker,
+  type ExportedArtifacts,
+  type ModelArtifactErrorCode,
+} from '@modelsmith/ml';
+import type {
+  BuildOptions,
+  ForwardResult,
+  FromInferenceThread,
+  InferenceThreadInit,
+  LoadedInThread,
+  ThreadError,
+  ThreadMemory,
+  ToInferenceThread,
+} from './protocol';
 
 /** The inference thread stopped (crashed, or terminated): its models are gone. */
 export class InferenceThreadExitedError extends Error {
@@ -8,7 +22,8 @@ export class InferenceThreadExitedError extends Error {
 }
 
 function fromThreadError(e: ThreadError): Error {
-  if (e.name === 'ModelArtifactError' && e.code) return new ModelArtifactError(e.code as ModelArtifactErrorCode, e.message);
+  if (e.name === 'ModelArtifactError' && e.code)
+    return new ModelArtifactError(e.code as ModelArtifactErrorCode, e.message);
   const error = new Error(e.message);
   error.name = e.name;
   return error;
@@ -55,7 +70,8 @@ export class InferenceThread {
   static start(init: InferenceThreadInit): Promise<InferenceThread> {
     const worker = spawnModuleWorker(__filename, 'inference-worker', init);
     return new Promise<InferenceThread>((resolve, reject) => {
-      const onExit = (code: number) => reject(new InferenceThreadExitedError(`the inference thread exited while starting (code ${code})`));
+      const onExit = (code: number) =>
+        reject(new InferenceThreadExitedError(`the inference thread exited while starting (code ${code})`));
       worker.once('error', reject);
       worker.once('exit', onExit);
       worker.once('message', (msg: FromInferenceThread) => {
@@ -63,7 +79,11 @@ export class InferenceThread {
         worker.off('exit', onExit);
         if (msg.type === 'ready') return resolve(new InferenceThread(worker, msg.backend, msg.nativeBlas));
         void worker.terminate();
-        reject(msg.type === 'failed' ? fromThreadError(msg.error) : new Error(`inference thread: unexpected ${msg.type} while starting`));
+        reject(
+          msg.type === 'failed'
+            ? fromThreadError(msg.error)
+            : new Error(`inference thread: unexpected ${msg.type} while starting`),
+        );
       });
     });
   }
@@ -84,7 +104,9 @@ export class InferenceThread {
 
   /** Class probabilities of `count` images, row after row, and the pass's time in the thread. `input`'s buffer is transferred (unusable after). */
   predict(handle: number, input: Float32Array, count: number): Promise<ForwardResult> {
-    return this.call({ type: 'predict', handle, input, count }, [input.buffer as ArrayBuffer]) as Promise<ForwardResult>;
+    return this.call({ type: 'predict', handle, input, count }, [
+      input.buffer as ArrayBuffer,
+    ]) as Promise<ForwardResult>;
   }
 
   unload(handle: number): Promise<void> {

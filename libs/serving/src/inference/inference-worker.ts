@@ -3,7 +3,15 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend, ModelArtifactError } from '@modelsmith/ml';
 import { buildInProcessRunner, type InProcessRunner } from '../model-runner';
 import { imageShapeOf } from '../image-shape';
-import type { ForwardResult, FromInferenceThread, InferenceThreadInit, LoadedInThread, ThreadError, ThreadMemory, ToInferenceThread } from './protocol';
+import type {
+  ForwardResult,
+  FromInferenceThread,
+  InferenceThreadInit,
+  LoadedInThread,
+  ThreadError,
+  ThreadMemory,
+  ToInferenceThread,
+} from './protocol';
 
 /** Worker-thread entry of an InferenceThread: builds models and runs their forward passes. */
 const port = parentPort;

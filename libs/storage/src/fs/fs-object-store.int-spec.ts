@@ -23,7 +23,10 @@ describe('FsObjectStore on a real directory', () => {
   });
 
   async function code(p: Promise<unknown>): Promise<string> {
-    const e: unknown = await p.then(() => null, (err: unknown) => err);
+    const e: unknown = await p.then(
+      () => null,
+      (err: unknown) => err,
+    );
     return e instanceof StorageError ? e.code : String(e);
   }
 
@@ -52,12 +55,19 @@ describe('FsObjectStore on a real directory', () => {
 
   it('a part above the limit is ENTITY_TOO_LARGE and leaves nothing; unknown or malformed upload ids are UPLOAD_NOT_FOUND', async () => {
     const id = await store.createMultipartUpload('u/a');
-    expect(await code(store.uploadPart('u/a', id, 1, Readable.from([Buffer.alloc(1025)])))).toBe('ENTITY_TOO_LARGE');
-    expect(await code(store.uploadPart('u/a', id, 1, Readable.from([Buffer.alloc(600)]), 500))).toBe('ENTITY_TOO_LARGE');
+    expect(await code(store.uploadPart('u/a', id, 1, Readable.from([Buffer.alloc(1025)])))).toBe(
+      'ENTITY_TOO_LARGE',
+    );
+    expect(await code(store.uploadPart('u/a', id, 1, Readable.from([Buffer.alloc(600)]), 500))).toBe(
+      'ENTITY_TOO_LARGE',
+    );
     expect(await store.listParts('u/a', id)).toEqual([]);
     expect(await readdir(join(dir, 'tmp'))).toEqual([]);
-    for (const bad of ['../../objects', 'x'.repeat(32), '0'.repeat(31), `${id}/..`]) expect(await code(store.listParts('u/a', bad))).toBe('UPLOAD_NOT_FOUND');
-    expect(await code(store.uploadPart('u/b', id, 1, Readable.from([Buffer.alloc(1)])))).toBe('UPLOAD_NOT_FOUND');
+    for (const bad of ['../../objects', 'x'.repeat(32), '0'.repeat(31), `${id}/..`])
+      expect(await code(store.listParts('u/a', bad))).toBe('UPLOAD_NOT_FOUND');
+    expect(await code(store.uploadPart('u/b', id, 1, Readable.from([Buffer.alloc(1)])))).toBe(
+      'UPLOAD_NOT_FOUND',
+    );
   });
 
   it("ensureReady removes a crashed writer's stale temporary files and keeps fresh ones", async () => {

@@ -1,6 +1,19 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { constants, type Dirent } from 'node:fs';
-import { access, mkdir, open, readdir, readFile, realpath, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import {
+  access,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  realpath,
+  rename,
+  rm,
+  rmdir,
+  stat,
+  unlink,
+  writeFile,
+} from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { StorageError } from '../errors';
@@ -23,7 +36,14 @@ import {
   type PutResult,
   type UploadedPartInfo,
 } from '../object-store';
-import { assertInside, decodeSegment, encodeSegment, keySegments, OBJECT_SUFFIX, objectFile } from './fs-paths';
+import {
+  assertInside,
+  decodeSegment,
+  encodeSegment,
+  keySegments,
+  OBJECT_SUFFIX,
+  objectFile,
+} from './fs-paths';
 import { openExisting, readFully, readMeta, writeTempObject, type StoredMeta } from './object-file';
 import { ObjectUrlSigner } from './url-signer';
 
@@ -65,8 +85,16 @@ function fsError(e: unknown, operation: string, key?: string): unknown {
   const details: Record<string, string> = { operation, backendCode: code };
   if (key !== undefined) details.key = key;
   const message = e instanceof Error ? e.message : String(e);
-  if (code === 'ENOSPC' || code === 'EDQUOT') return new StorageError('STORAGE_UNAVAILABLE', `object store is full during ${operation}: ${message}`, details, { cause: e });
-  return new StorageError('STORAGE_ERROR', `object store ${operation} failed: ${message}`, details, { cause: e });
+  if (code === 'ENOSPC' || code === 'EDQUOT')
+    return new StorageError(
+      'STORAGE_UNAVAILABLE',
+      `object store is full during ${operation}: ${message}`,
+      details,
+      { cause: e },
+    );
+  return new StorageError('STORAGE_ERROR', `object store ${operation} failed: ${message}`, details, {
+    cause: e,
+  });
 }
 
 function notFound(key: string): StorageError {
@@ -74,7 +102,10 @@ function notFound(key: string): StorageError {
 }
 
 function uploadNotFound(key: string, uploadId: string): StorageError {
-  return new StorageError('UPLOAD_NOT_FOUND', `multipart upload for "${key}" does not exist`, { key, uploadId: uploadId.slice(0, 64) });
+  return new StorageError('UPLOAD_NOT_FOUND', `multipart upload for "${key}" does not exist`, {
+    key,
+    uploadId: uploadId.slice(0, 64),
+  });
 }
 
 /**
@@ -105,13 +136,15 @@ export class FsObjectStore implements ObjectStore {
   /** Creates the directories and removes temporary files that crashed writers left (older than a day). */
   async ensureReady(): Promise<void> {
     try {
-      for (const dir of [this.objectsDir, this.uploadsDir, this.tmpDir]) await mkdir(dir, { recursive: true, mode: 0o700 });
+      for (const dir of [this.objectsDir, this.uploadsDir, this.tmpDir])
+        await mkdir(dir, { recursive: true, mode: 0o700 });
       this.objectsReal = await realpath(this.objectsDir);
       const now = Date.now();
       for (const name of await readdir(this.tmpDir)) {
         const path = join(this.tmpDir, name);
         const s = await stat(path).catch(() => null);
-        if (s && now - s.mtimeMs > STALE_TMP_MS) await rm(path, { recursive: true, force: true }).catch(() => undefined);
+        if (s && now - s.mtimeMs > STALE_TMP_MS)
+          await rm(path, { recursive: true, force: true }).catch(() => undefined);
       }
     } catch (e) {
       throw fsError(e, 'ensureReady');
@@ -120,20 +153,36 @@ export class FsObjectStore implements ObjectStore {
 
   async ping(): Promise<void> {
     try {
-      for (const dir of [this.objectsDir, this.uploadsDir, this.tmpDir]) await access(dir, constants.R_OK | constants.W_OK | constants.X_OK);
+      for (const dir of [this.objectsDir, this.uploadsDir, this.tmpDir])
+        await access(dir, constants.R_OK | constants.W_OK | constants.X_OK);
     } catch (e) {
-      throw new StorageError('STORAGE_UNAVAILABLE', `object store directory ${this.root} is not usable: ${e instanceof Error ? e.message : String(e)}`, { operation: 'ping' }, { cause: e });
+      throw new StorageError(
+        'STORAGE_UNAVAILABLE',
+        `object store directory ${this.root} is not usable: ${e instanceof Error ? e.message : String(e)}`,
+        { operation: 'ping' },
+        { cause: e },
+      );
     }
   }
 
-  async putStream(key: string, stream: Readable | AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<PutResult> {
+  async putStream(
+    key: string,
+    stream: Readable | AsyncIterable<Uint8Array>,
+    options: PutOptions = {},
+  ): Promise<PutResult> {
     const { dir, file } = objectFile(this.objectsDir, key);
     assertSize(key, options.size);
     const metadata = normalizedMetadata(options.metadata);
     const contentType = options.contentType ?? DEFAULT_CONTENT_TYPE;
     let written;
     try {
-      written = await writeTempObject(this.tmpDir, stream as AsyncIterable<Uint8Array>, (size, md5) => ({ size, etag: md5, contentType, metadata, lastModified: Date.now() }));
+      written = await writeTempObject(this.tmpDir, stream as AsyncIterable<Uint8Array>, (size, md5) => ({
+        size,
+        etag: md5,
+        contentType,
+        metadata,
+        lastModified: Date.now(),
+      }));
     } catch (e) {
       throw fsError(e, 'putStream', key);
     }
@@ -171,7 +220,10 @@ export class FsObjectStore implements ObjectStore {
       await opened.fh.close();
       return { stat, stream: Readable.from([]) };
     }
-    return { stat, stream: opened.fh.createReadStream({ start: 0, end: opened.meta.size - 1, autoClose: true }) };
+    return {
+      stat,
+      stream: opened.fh.createReadStream({ start: 0, end: opened.meta.size - 1, autoClose: true }),
+    };
   }
 
   async getBytes(key: string): Promise<Buffer> {
@@ -192,7 +244,12 @@ export class FsObjectStore implements ObjectStore {
     assertRangeArgs(key, offset, length);
     const { fh, meta } = await this.openObject(key);
     try {
-      if (offset >= meta.size) throw new StorageError('INVALID_RANGE', `range not satisfiable for "${key}"`, { key, offset, size: meta.size });
+      if (offset >= meta.size)
+        throw new StorageError('INVALID_RANGE', `range not satisfiable for "${key}"`, {
+          key,
+          offset,
+          size: meta.size,
+        });
       const body = Buffer.alloc(Math.min(length, meta.size - offset));
       await readFully(fh, body, offset);
       return body;
@@ -227,7 +284,8 @@ export class FsObjectStore implements ObjectStore {
   }
 
   async deletePrefix(prefix: string): Promise<number> {
-    if (prefix.length === 0) throw new StorageError('INVALID_ARGUMENT', 'deletePrefix needs a non-empty prefix');
+    if (prefix.length === 0)
+      throw new StorageError('INVALID_ARGUMENT', 'deletePrefix needs a non-empty prefix');
     assertObjectKey(prefix);
     let deleted = 0;
     for await (const item of this.list(prefix)) {
@@ -258,17 +316,31 @@ export class FsObjectStore implements ObjectStore {
     yield* this.walk(start, dirPrefix, partial);
   }
 
-  async presignedGet(key: string, expirySeconds: number, options: { downloadName?: string } = {}): Promise<string> {
+  async presignedGet(
+    key: string,
+    expirySeconds: number,
+    options: { downloadName?: string } = {},
+  ): Promise<string> {
     keySegments(key);
     assertExpiry(expirySeconds);
-    return this.signer().sign({ method: 'GET', key, expires: Math.floor(Date.now() / 1000) + expirySeconds, ...(options.downloadName ? { downloadName: options.downloadName } : {}) });
+    return this.signer().sign({
+      method: 'GET',
+      key,
+      expires: Math.floor(Date.now() / 1000) + expirySeconds,
+      ...(options.downloadName ? { downloadName: options.downloadName } : {}),
+    });
   }
 
   async createMultipartUpload(key: string, contentType?: string): Promise<string> {
     keySegments(key);
     const uploadId = randomBytes(16).toString('hex');
     const staging = join(this.tmpDir, `${uploadId}.upload`);
-    const record: UploadRecord = { key, contentType: contentType ?? DEFAULT_CONTENT_TYPE, metadata: {}, created: Date.now() };
+    const record: UploadRecord = {
+      key,
+      contentType: contentType ?? DEFAULT_CONTENT_TYPE,
+      metadata: {},
+      created: Date.now(),
+    };
     try {
       await mkdir(staging, { mode: 0o700 });
       await writeFile(join(staging, 'upload.json'), JSON.stringify(record), { mode: 0o600, flush: true });
@@ -281,12 +353,25 @@ export class FsObjectStore implements ObjectStore {
     return uploadId;
   }
 
-  async presignedPartUrl(key: string, uploadId: string, partNumber: number, expirySeconds: number, options: PresignedPartOptions = {}): Promise<string> {
+  async presignedPartUrl(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    expirySeconds: number,
+    options: PresignedPartOptions = {},
+  ): Promise<string> {
     keySegments(key);
     assertPartNumber(partNumber);
     assertExpiry(expirySeconds);
     const maxBytes = Math.min(options.maxBytes ?? this.maxPartBytes, this.maxPartBytes);
-    return this.signer().sign({ method: 'PUT', key, uploadId, partNumber, maxBytes, expires: Math.floor(Date.now() / 1000) + expirySeconds });
+    return this.signer().sign({
+      method: 'PUT',
+      key,
+      uploadId,
+      partNumber,
+      maxBytes,
+      expires: Math.floor(Date.now() / 1000) + expirySeconds,
+    });
   }
 
   /**
@@ -294,14 +379,30 @@ export class FsObjectStore implements ObjectStore {
    * sent again replaces the earlier one. ENTITY_TOO_LARGE past `maxBytes`; a failing source's error
    * is rethrown as is and leaves no part behind.
    */
-  async uploadPart(key: string, uploadId: string, partNumber: number, source: AsyncIterable<Uint8Array>, maxBytes = this.maxPartBytes): Promise<{ etag: string; size: number }> {
+  async uploadPart(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    source: AsyncIterable<Uint8Array>,
+    maxBytes = this.maxPartBytes,
+  ): Promise<{ etag: string; size: number }> {
     assertPartNumber(partNumber);
     const dir = await this.uploadDir(key, uploadId);
     const limit = Math.min(maxBytes, this.maxPartBytes);
-    const tooLarge = () => new StorageError('ENTITY_TOO_LARGE', `part ${partNumber} exceeds ${limit} bytes`, { key, partNumber, maxBytes: limit });
+    const tooLarge = () =>
+      new StorageError('ENTITY_TOO_LARGE', `part ${partNumber} exceeds ${limit} bytes`, {
+        key,
+        partNumber,
+        maxBytes: limit,
+      });
     let written;
     try {
-      written = await writeTempObject(this.tmpDir, source, (size, md5) => ({ size, etag: md5, md5, contentType: null, metadata: {}, lastModified: Date.now() }), { maxBytes: limit, tooLarge });
+      written = await writeTempObject(
+        this.tmpDir,
+        source,
+        (size, md5) => ({ size, etag: md5, md5, contentType: null, metadata: {}, lastModified: Date.now() }),
+        { maxBytes: limit, tooLarge },
+      );
     } catch (e) {
       throw fsError(e, 'uploadPart', key);
     }
@@ -325,7 +426,12 @@ export class FsObjectStore implements ObjectStore {
       if (!fh) continue;
       try {
         const { meta } = await readMeta(fh, name);
-        parts.push({ partNumber: Number(m[1]), etag: meta.etag, size: meta.size, lastModified: new Date(meta.lastModified) });
+        parts.push({
+          partNumber: Number(m[1]),
+          etag: meta.etag,
+          size: meta.size,
+          lastModified: new Date(meta.lastModified),
+        });
       } finally {
         await fh.close().catch(() => undefined);
       }
@@ -338,13 +444,22 @@ export class FsObjectStore implements ObjectStore {
    * into a temporary file that is renamed into place; the upload is removed afterwards. The object's
    * ETag is S3's form for multipart objects: MD5 of the parts' MD5s, "-", the part count.
    */
-  async completeMultipartUpload(key: string, uploadId: string, parts: CompletedPart[]): Promise<{ etag: string }> {
+  async completeMultipartUpload(
+    key: string,
+    uploadId: string,
+    parts: CompletedPart[],
+  ): Promise<{ etag: string }> {
     const { dir: objectDir, file } = objectFile(this.objectsDir, key);
-    if (parts.length === 0) throw new StorageError('INVALID_ARGUMENT', 'a multipart upload needs at least one part', { key });
+    if (parts.length === 0)
+      throw new StorageError('INVALID_ARGUMENT', 'a multipart upload needs at least one part', { key });
     const sorted = [...parts].sort((a, b) => a.partNumber - b.partNumber);
     sorted.forEach((p, i) => {
       assertPartNumber(p.partNumber);
-      if (i > 0 && sorted[i - 1].partNumber === p.partNumber) throw new StorageError('INVALID_PART', `part ${p.partNumber} is listed twice`, { key, partNumber: p.partNumber });
+      if (i > 0 && sorted[i - 1].partNumber === p.partNumber)
+        throw new StorageError('INVALID_PART', `part ${p.partNumber} is listed twice`, {
+          key,
+          partNumber: p.partNumber,
+        });
     });
     const dir = await this.uploadDir(key, uploadId);
     const record = await this.uploadRecord(key, uploadId);
@@ -371,7 +486,13 @@ export class FsObjectStore implements ObjectStore {
     const etagOf = () => `${createHash('md5').update(Buffer.concat(md5s)).digest('hex')}-${md5s.length}`;
     let written;
     try {
-      written = await writeTempObject(this.tmpDir, concatenated(), (size) => ({ size, etag: etagOf(), contentType: record.contentType, metadata: record.metadata, lastModified: Date.now() }));
+      written = await writeTempObject(this.tmpDir, concatenated(), (size) => ({
+        size,
+        etag: etagOf(),
+        contentType: record.contentType,
+        metadata: record.metadata,
+        lastModified: Date.now(),
+      }));
     } catch (e) {
       throw fsError(e, 'completeMultipartUpload', key);
     }
@@ -401,7 +522,11 @@ export class FsObjectStore implements ObjectStore {
   // ---- internals -----------------------------------------------------------------------------------
 
   private signer(): ObjectUrlSigner {
-    if (!this.urlSigner) throw new StorageError('STORAGE_CONFIG_INVALID', 'this filesystem object store has no URL signing secret; it cannot presign URLs');
+    if (!this.urlSigner)
+      throw new StorageError(
+        'STORAGE_CONFIG_INVALID',
+        'this filesystem object store has no URL signing secret; it cannot presign URLs',
+      );
     return this.urlSigner;
   }
 
@@ -410,7 +535,12 @@ export class FsObjectStore implements ObjectStore {
       try {
         this.objectsReal = await realpath(this.objectsDir);
       } catch (e) {
-        throw new StorageError('STORAGE_UNAVAILABLE', `object store directory ${this.objectsDir} is not usable (run ensureReady)`, { operation: 'open' }, { cause: e });
+        throw new StorageError(
+          'STORAGE_UNAVAILABLE',
+          `object store directory ${this.objectsDir} is not usable (run ensureReady)`,
+          { operation: 'open' },
+          { cause: e },
+        );
       }
     }
     return this.objectsReal;
@@ -456,7 +586,9 @@ export class FsObjectStore implements ObjectStore {
       } catch (e) {
         if (errno(e) === 'ENOENT' && attempt < 5) continue;
         if (errno(e) === 'ENOTDIR' || errno(e) === 'EEXIST' || errno(e) === 'EISDIR') {
-          throw new StorageError('INVALID_KEY', `object key "${key}" collides with the store's layout`, { key });
+          throw new StorageError('INVALID_KEY', `object key "${key}" collides with the store's layout`, {
+            key,
+          });
         }
         throw e;
       }
@@ -497,7 +629,12 @@ export class FsObjectStore implements ObjectStore {
         segment = decodeSegment(stem);
       } else continue;
       if (!segment.startsWith(partial)) continue;
-      children.push({ sortKey: Buffer.from(isDir ? `${segment}/` : segment), name: entry.name, segment, isDir });
+      children.push({
+        sortKey: Buffer.from(isDir ? `${segment}/` : segment),
+        name: entry.name,
+        segment,
+        isDir,
+      });
     }
     children.sort((a, b) => Buffer.compare(a.sortKey, b.sortKey));
     for (const child of children) {
@@ -510,7 +647,12 @@ export class FsObjectStore implements ObjectStore {
       if (!fh) continue; // deleted meanwhile
       try {
         const { meta } = await readMeta(fh, relative(this.root, path));
-        yield { key: `${keyPrefix}${child.segment}`, size: meta.size, etag: meta.etag, lastModified: new Date(meta.lastModified) };
+        yield {
+          key: `${keyPrefix}${child.segment}`,
+          size: meta.size,
+          etag: meta.etag,
+          lastModified: new Date(meta.lastModified),
+        };
       } catch {
         continue; // not an object file of this store
       } finally {
@@ -530,9 +672,12 @@ export class FsObjectStore implements ObjectStore {
   private async uploadRecord(key: string, uploadId: string): Promise<UploadRecord> {
     let record: UploadRecord;
     try {
-      record = JSON.parse(await readFile(join(this.uploadsDir, uploadId, 'upload.json'), 'utf8')) as UploadRecord;
+      record = JSON.parse(
+        await readFile(join(this.uploadsDir, uploadId, 'upload.json'), 'utf8'),
+      ) as UploadRecord;
     } catch (e) {
-      if (errno(e) === 'ENOENT' || errno(e) === 'ENOTDIR' || e instanceof SyntaxError) throw uploadNotFound(key, uploadId);
+      if (errno(e) === 'ENOENT' || errno(e) === 'ENOTDIR' || e instanceof SyntaxError)
+        throw uploadNotFound(key, uploadId);
       throw fsError(e, 'upload', key);
     }
     if (record.key !== key) throw uploadNotFound(key, uploadId);
@@ -543,12 +688,26 @@ export class FsObjectStore implements ObjectStore {
   private async openPart(dir: string, key: string, part: CompletedPart) {
     const fh = await openExisting(join(dir, partName(part.partNumber)));
     if (!fh) {
-      if (!(await stat(dir).then(() => true, () => false))) throw new StorageError('UPLOAD_NOT_FOUND', `multipart upload for "${key}" does not exist`, { key });
-      throw new StorageError('INVALID_PART', `part ${part.partNumber} was not uploaded`, { key, partNumber: part.partNumber });
+      if (
+        !(await stat(dir).then(
+          () => true,
+          () => false,
+        ))
+      )
+        throw new StorageError('UPLOAD_NOT_FOUND', `multipart upload for "${key}" does not exist`, { key });
+      throw new StorageError('INVALID_PART', `part ${part.partNumber} was not uploaded`, {
+        key,
+        partNumber: part.partNumber,
+      });
     }
     try {
       const { meta } = await readMeta(fh, partName(part.partNumber));
-      if (meta.etag !== cleanEtag(part.etag)) throw new StorageError('INVALID_PART', `part ${part.partNumber} has another ETag than the one given`, { key, partNumber: part.partNumber });
+      if (meta.etag !== cleanEtag(part.etag))
+        throw new StorageError(
+          'INVALID_PART',
+          `part ${part.partNumber} has another ETag than the one given`,
+          { key, partNumber: part.partNumber },
+        );
     } catch (e) {
       await fh.close().catch(() => undefined);
       throw e;
@@ -558,7 +717,13 @@ export class FsObjectStore implements ObjectStore {
 }
 
 function toStat(meta: StoredMeta): ObjectStat {
-  return { size: meta.size, etag: meta.etag, contentType: meta.contentType, lastModified: new Date(meta.lastModified), metadata: { ...meta.metadata } };
+  return {
+    size: meta.size,
+    etag: meta.etag,
+    contentType: meta.contentType,
+    lastModified: new Date(meta.lastModified),
+    metadata: { ...meta.metadata },
+  };
 }
 
 /** Flushes a directory's entries (the rename that published a file) to disk. */

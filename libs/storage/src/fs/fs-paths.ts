@@ -28,7 +28,11 @@ export function keySegments(key: string): string[] {
   assertObjectKey(key);
   const segments = key.split('/').map(encodeSegment);
   if (segments.some((s) => Buffer.byteLength(s) > MAX_SEGMENT_BYTES)) {
-    throw new StorageError('INVALID_KEY', `object key "${key}" has a segment longer than ${MAX_SEGMENT_BYTES} bytes`, { key });
+    throw new StorageError(
+      'INVALID_KEY',
+      `object key "${key}" has a segment longer than ${MAX_SEGMENT_BYTES} bytes`,
+      { key },
+    );
   }
   return segments;
 }

@@ -25,7 +25,9 @@ export interface StoredMeta {
 }
 
 function corrupt(what: string): StorageError {
-  return new StorageError('STORAGE_ERROR', `stored file ${what} is not a valid object file`, { operation: 'read' });
+  return new StorageError('STORAGE_ERROR', `stored file ${what} is not a valid object file`, {
+    operation: 'read',
+  });
 }
 
 /** Reads the metadata trailer of an open object file. */
@@ -35,7 +37,8 @@ export async function readMeta(fh: FileHandle, what: string): Promise<{ meta: St
   const tail = Buffer.alloc(TAIL);
   await readFully(fh, tail, stats.size - TAIL);
   const length = tail.readUInt32BE(0);
-  if (!tail.subarray(4).equals(MAGIC) || length > MAX_META_BYTES || length + TAIL > stats.size) throw corrupt(what);
+  if (!tail.subarray(4).equals(MAGIC) || length > MAX_META_BYTES || length + TAIL > stats.size)
+    throw corrupt(what);
   const json = Buffer.alloc(length);
   await readFully(fh, json, stats.size - TAIL - length);
   let meta: StoredMeta;
@@ -53,7 +56,8 @@ export async function readFully(fh: FileHandle, buffer: Buffer, position: number
   let done = 0;
   while (done < buffer.length) {
     const { bytesRead } = await fh.read(buffer, done, buffer.length - done, position + done);
-    if (bytesRead === 0) throw new StorageError('STORAGE_ERROR', 'stored file ended early', { operation: 'read' });
+    if (bytesRead === 0)
+      throw new StorageError('STORAGE_ERROR', 'stored file ended early', { operation: 'read' });
     done += bytesRead;
   }
 }
@@ -95,7 +99,8 @@ export async function writeTempObject(
     const hash = createHash('md5');
     let size = 0;
     for await (const raw of source) {
-      const chunk = typeof raw === 'string' ? Buffer.from(raw) : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+      const chunk =
+        typeof raw === 'string' ? Buffer.from(raw) : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
       size += chunk.length;
       if (limit && size > limit.maxBytes) throw limit.tooLarge();
       hash.update(chunk);
@@ -103,7 +108,8 @@ export async function writeTempObject(
     }
     const md5 = hash.digest('hex');
     const json = Buffer.from(JSON.stringify(meta(size, md5)));
-    if (json.length > MAX_META_BYTES) throw new StorageError('INVALID_ARGUMENT', `object metadata exceeds ${MAX_META_BYTES} bytes`);
+    if (json.length > MAX_META_BYTES)
+      throw new StorageError('INVALID_ARGUMENT', `object metadata exceeds ${MAX_META_BYTES} bytes`);
     const tail = Buffer.alloc(TAIL);
     tail.writeUInt32BE(json.length, 0);
     MAGIC.copy(tail, 4);

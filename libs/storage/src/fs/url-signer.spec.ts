@@ -13,10 +13,20 @@ describe('ObjectUrlSigner', () => {
   const signer = new ObjectUrlSigner(secret, 'https://ms.example.com/');
 
   it('signs a GET URL under the API base URL that verifies back to the same grant', () => {
-    const url = signer.sign({ method: 'GET', key: 'tenants/t/models/m/a b.zip', expires: nowS + 60, downloadName: 'a "b".zip' });
+    const url = signer.sign({
+      method: 'GET',
+      key: 'tenants/t/models/m/a b.zip',
+      expires: nowS + 60,
+      downloadName: 'a "b".zip',
+    });
     expect(url.startsWith('https://ms.example.com/v1/objects/tenants/t/models/m/a%20b.zip?')).toBe(true);
     const { key, query } = parts(url);
-    expect(signer.verify('GET', key, query, now)).toEqual({ method: 'GET', key: 'tenants/t/models/m/a b.zip', expires: nowS + 60, downloadName: 'a "b".zip' });
+    expect(signer.verify('GET', key, query, now)).toEqual({
+      method: 'GET',
+      key: 'tenants/t/models/m/a b.zip',
+      expires: nowS + 60,
+      downloadName: 'a "b".zip',
+    });
   });
 
   it('binds the method, the key, the expiry, the name and the secret', () => {
@@ -30,7 +40,9 @@ describe('ObjectUrlSigner', () => {
     const named = new URLSearchParams(query);
     named.set('filename', 'evil.html');
     expect(() => signer.verify('GET', key, named, now)).toThrow(/signature does not match/);
-    expect(() => new ObjectUrlSigner('z'.repeat(40), 'https://ms.example.com').verify('GET', key, query, now)).toThrow(/signature does not match/);
+    expect(() =>
+      new ObjectUrlSigner('z'.repeat(40), 'https://ms.example.com').verify('GET', key, query, now),
+    ).toThrow(/signature does not match/);
   });
 
   it('refuses expired URLs and expiries beyond the longest lifetime', () => {
@@ -60,9 +72,27 @@ describe('ObjectUrlSigner', () => {
   });
 
   it('a part URL binds upload, part number and size limit, and is PUT only', () => {
-    const { key, query } = parts(signer.sign({ method: 'PUT', key: 'a/b', expires: nowS + 60, uploadId: 'u1', partNumber: 3, maxBytes: 1000 }));
-    expect(signer.verify('PUT', key, query, now)).toMatchObject({ uploadId: 'u1', partNumber: 3, maxBytes: 1000 });
-    for (const [name, value] of [['partNumber', '4'], ['uploadId', 'u2'], ['maxBytes', '100000'], ['partNumber', '03']]) {
+    const { key, query } = parts(
+      signer.sign({
+        method: 'PUT',
+        key: 'a/b',
+        expires: nowS + 60,
+        uploadId: 'u1',
+        partNumber: 3,
+        maxBytes: 1000,
+      }),
+    );
+    expect(signer.verify('PUT', key, query, now)).toMatchObject({
+      uploadId: 'u1',
+      partNumber: 3,
+      maxBytes: 1000,
+    });
+    for (const [name, value] of [
+      ['partNumber', '4'],
+      ['uploadId', 'u2'],
+      ['maxBytes', '100000'],
+      ['partNumber', '03'],
+    ]) {
       const q = new URLSearchParams(query);
       q.set(name, value);
       expect(() => signer.verify('PUT', key, q, now)).toThrow(ObjectUrlRefused);
@@ -79,6 +109,7 @@ describe('ObjectUrlSigner', () => {
 
   it('pathToKey decodes segments and refuses what is not a key', () => {
     expect(pathToKey('a/b%20c')).toBe('a/b c');
-    for (const bad of ['', 'a/../b', '%2e%2e/b', 'a//b', 'a/%00', '%E0%A4%A']) expect(pathToKey(bad)).toBeNull();
+    for (const bad of ['', 'a/../b', '%2e%2e/b', 'a//b', 'a/%00', '%E0%A4%A'])
+      expect(pathToKey(bad)).toBeNull();
   });
 });

@@ -20,7 +20,14 @@ export interface ObjectGrant {
 export const OBJECTS_ROUTE = '/v1/objects/';
 const VERSION = 'modelsmith-object-url/1';
 const SIGNATURE_LENGTH = 43; // 32 bytes, base64url without padding
-const PARAMS = { expires: 'expires', uploadId: 'uploadId', partNumber: 'partNumber', maxBytes: 'maxBytes', downloadName: 'filename', signature: 'signature' } as const;
+const PARAMS = {
+  expires: 'expires',
+  uploadId: 'uploadId',
+  partNumber: 'partNumber',
+  maxBytes: 'maxBytes',
+  downloadName: 'filename',
+  signature: 'signature',
+} as const;
 const KNOWN = new Set<string>(Object.values(PARAMS));
 
 /** Why a presigned URL was refused; the route answers 403 (never data). */
@@ -62,14 +69,19 @@ export class ObjectUrlSigner {
     private readonly secret: string,
     baseUrl: string,
   ) {
-    if (secret.length < 32) throw new StorageError('STORAGE_CONFIG_INVALID', 'the URL signing secret must be at least 32 characters');
+    if (secret.length < 32)
+      throw new StorageError(
+        'STORAGE_CONFIG_INVALID',
+        'the URL signing secret must be at least 32 characters',
+      );
     let url: URL;
     try {
       url = new URL(baseUrl);
     } catch {
       throw new StorageError('STORAGE_CONFIG_INVALID', `public URL "${baseUrl}" is not a URL`);
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new StorageError('STORAGE_CONFIG_INVALID', `public URL "${baseUrl}" must use http or https`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new StorageError('STORAGE_CONFIG_INVALID', `public URL "${baseUrl}" must use http or https`);
     this.baseUrl = baseUrl.replace(/\/+$/, '');
   }
 
@@ -92,10 +104,12 @@ export class ObjectUrlSigner {
   verify(method: string, key: string, query: URLSearchParams, nowMs = Date.now()): ObjectGrant {
     for (const name of query.keys()) {
       if (!KNOWN.has(name)) throw new ObjectUrlRefused(`unexpected parameter "${name}"`);
-      if (query.getAll(name).length !== 1) throw new ObjectUrlRefused(`parameter "${name}" given more than once`);
+      if (query.getAll(name).length !== 1)
+        throw new ObjectUrlRefused(`parameter "${name}" given more than once`);
     }
     const signature = query.get(PARAMS.signature);
-    if (signature === null || signature.length !== SIGNATURE_LENGTH || !/^[A-Za-z0-9_-]+$/.test(signature)) throw new ObjectUrlRefused('missing or malformed signature');
+    if (signature === null || signature.length !== SIGNATURE_LENGTH || !/^[A-Za-z0-9_-]+$/.test(signature))
+      throw new ObjectUrlRefused('missing or malformed signature');
     if (method !== 'GET' && method !== 'PUT') throw new ObjectUrlRefused(`method ${method} is not allowed`);
     const now = Math.floor(nowMs / 1000);
     const expires = strictInt(query.get(PARAMS.expires), 0, Number.MAX_SAFE_INTEGER);
@@ -120,11 +134,18 @@ export class ObjectUrlSigner {
 
     const given = Buffer.from(signature, 'base64url');
     const expected = this.mac(grant);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new ObjectUrlRefused('signature does not match');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected))
+      throw new ObjectUrlRefused('signature does not match');
     if (expires < now) throw new ObjectUrlRefused('the URL has expired');
-    if (expires > now + MAX_PRESIGN_SECONDS + 60) throw new ObjectUrlRefused('the expiry lies beyond the longest lifetime a URL is signed for');
-    if (method === 'PUT' && (grant.uploadId === undefined || grant.partNumber === undefined)) throw new ObjectUrlRefused('a PUT URL must name an upload and a part');
-    if (method === 'GET' && (grant.uploadId !== undefined || grant.partNumber !== undefined || grant.maxBytes !== undefined)) throw new ObjectUrlRefused('a GET URL names no upload');
+    if (expires > now + MAX_PRESIGN_SECONDS + 60)
+      throw new ObjectUrlRefused('the expiry lies beyond the longest lifetime a URL is signed for');
+    if (method === 'PUT' && (grant.uploadId === undefined || grant.partNumber === undefined))
+      throw new ObjectUrlRefused('a PUT URL must name an upload and a part');
+    if (
+      method === 'GET' &&
+      (grant.uploadId !== undefined || grant.partNumber !== undefined || grant.maxBytes !== undefined)
+    )
+      throw new ObjectUrlRefused('a GET URL names no upload');
     return grant;
   }
 

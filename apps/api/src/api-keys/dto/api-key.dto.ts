@@ -1,5 +1,18 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMinSize, ArrayUnique, IsArray, IsDateString, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+import {
+  ArrayMinSize,
+  ArrayUnique,
+  IsArray,
+  IsDateString,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+} from 'class-validator';
 import { SCOPES, type Scope } from '@modelsmith/contracts';
 import { IsDateInRange, IsFutureDate } from '../../common/bounds';
 import type { ApiKey } from '@modelsmith/db';
@@ -18,14 +31,22 @@ export class CreateApiKeyDto {
   @IsIn(SCOPES, { each: true })
   scopes!: Scope[];
 
-  @ApiPropertyOptional({ format: 'date-time', description: 'ISO-8601 time after which the key stops working; must be in the future (and before year 10000)' })
+  @ApiPropertyOptional({
+    format: 'date-time',
+    description:
+      'ISO-8601 time after which the key stops working; must be in the future (and before year 10000)',
+  })
   @IsOptional()
   @IsDateString()
   @IsDateInRange()
   @IsFutureDate()
   expiresAt?: string;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 1_000_000, description: 'Requests per minute this key may make to prediction endpoints' })
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: 1_000_000,
+    description: 'Requests per minute this key may make to prediction endpoints',
+  })
   @IsOptional()
   @IsInt()
   @Min(1)

@@ -3,7 +3,12 @@ import { IsIn, IsOptional, IsString, MaxLength, MinLength } from 'class-validato
 import type { Dataset, DatasetVersion, Task } from '@modelsmith/db';
 import { FreeText } from '../../common/free-text';
 
-export const TASKS = ['image-classification', 'text-classification', 'tabular-classification', 'tabular-regression'] as const;
+export const TASKS = [
+  'image-classification',
+  'text-classification',
+  'tabular-classification',
+  'tabular-regression',
+] as const;
 export type TaskName = (typeof TASKS)[number];
 
 const TASK_ENUM: Record<TaskName, Task> = {
@@ -14,7 +19,8 @@ const TASK_ENUM: Record<TaskName, Task> = {
 };
 
 export const taskToEnum = (t: TaskName): Task => TASK_ENUM[t];
-export const taskFromEnum = (t: Task): TaskName => TASKS.find((n) => TASK_ENUM[n] === t) ?? 'image-classification';
+export const taskFromEnum = (t: Task): TaskName =>
+  TASKS.find((n) => TASK_ENUM[n] === t) ?? 'image-classification';
 
 export class CreateDatasetDto {
   @ApiProperty({ example: 'flowers' })
@@ -27,7 +33,11 @@ export class CreateDatasetDto {
   @IsIn(TASKS)
   task!: TaskName;
 
-  @ApiPropertyOptional({ maxLength: 2000, description: 'Free text; may span lines (tab, line feed and carriage return are its only allowed control characters)' })
+  @ApiPropertyOptional({
+    maxLength: 2000,
+    description:
+      'Free text; may span lines (tab, line feed and carriage return are its only allowed control characters)',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(2000)
@@ -39,19 +49,26 @@ export class DatasetVersionDto {
   @ApiProperty() id!: string;
   @ApiProperty() datasetId!: string;
   @ApiProperty() version!: number;
-  @ApiProperty({ enum: ['UPLOADING', 'QUEUED', 'INGESTING', 'READY', 'FAILED', 'CANCELLED'] }) status!: string;
+  @ApiProperty({ enum: ['UPLOADING', 'QUEUED', 'INGESTING', 'READY', 'FAILED', 'CANCELLED'] })
+  status!: string;
   @ApiPropertyOptional({ nullable: true, type: String }) format!: string | null;
   @ApiPropertyOptional({ nullable: true, type: Number }) sizeBytes!: number | null;
   @ApiPropertyOptional({ nullable: true, type: String }) stage!: string | null;
   @ApiProperty() percent!: number;
   @ApiPropertyOptional({ nullable: true, type: String }) failureCode!: string | null;
   @ApiPropertyOptional({ nullable: true, type: String }) failureReason!: string | null;
-  @ApiPropertyOptional({ nullable: true, description: 'Summary: samples, classes with counts per split, warnings' }) stats!: unknown;
+  @ApiPropertyOptional({
+    nullable: true,
+    description: 'Summary: samples, classes with counts per split, warnings',
+  })
+  stats!: unknown;
   @ApiPropertyOptional({ nullable: true, type: String }) parentVersionId!: string | null;
   @ApiProperty() createdAt!: Date;
   @ApiPropertyOptional({ nullable: true, type: Date }) readyAt!: Date | null;
 
-  static from(v: Omit<DatasetVersion, 'stats' | 'options' | 'report'> & { stats: unknown }): DatasetVersionDto {
+  static from(
+    v: Omit<DatasetVersion, 'stats' | 'options' | 'report'> & { stats: unknown },
+  ): DatasetVersionDto {
     return {
       id: v.id,
       datasetId: v.datasetId,

@@ -12,9 +12,18 @@ export const ingestOptionsSchema = z
     labelColumn: z.string().min(1).max(200).optional(),
     splitColumn: z.string().min(1).max(200).optional(),
     imageSize: z.coerce.number().int().min(16).max(512).optional(),
-    channels: z.coerce.number().int().refine((c) => c === 1 || c === 3, 'must be 1 or 3').optional(),
+    channels: z.coerce
+      .number()
+      .int()
+      .refine((c) => c === 1 || c === 3, 'must be 1 or 3')
+      .optional(),
     fit: z.enum(['cover', 'contain', 'fill']).optional(),
-    splitSeed: z.coerce.number().int().min(0).max(2 ** 31 - 1).optional(),
+    splitSeed: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .optional(),
     parentVersionId: z.string().min(1).max(64).optional(),
   })
   .strict();
@@ -24,7 +33,10 @@ export type IngestOptionsInput = z.infer<typeof ingestOptionsSchema>;
 export function parseIngestOptions(raw: Record<string, unknown>): IngestOptionsInput {
   const parsed = ingestOptionsSchema.safeParse(raw);
   if (parsed.success) return parsed.data;
-  const errors = parsed.error.issues.map((i) => ({ field: i.path.join('.') || (i.code === 'unrecognized_keys' ? i.keys.join(', ') : '(options)'), messages: [i.message] }));
+  const errors = parsed.error.issues.map((i) => ({
+    field: i.path.join('.') || (i.code === 'unrecognized_keys' ? i.keys.join(', ') : '(options)'),
+    messages: [i.message],
+  }));
   throw new ProblemError({
     status: 400,
     code: 'VALIDATION_FAILED',
@@ -43,7 +55,13 @@ export function toStoredOptions(o: IngestOptionsInput): StoredIngestOptions {
     ...(o.labelColumn ? { labelColumn: o.labelColumn } : {}),
     ...(o.splitColumn ? { splitColumn: o.splitColumn } : {}),
     ...(o.imageSize || o.channels || o.fit
-      ? { image: { ...(o.imageSize ? { size: o.imageSize } : {}), ...(o.channels ? { channels: o.channels } : {}), ...(o.fit ? { fit: o.fit } : {}) } }
+      ? {
+          image: {
+            ...(o.imageSize ? { size: o.imageSize } : {}),
+            ...(o.channels ? { channels: o.channels } : {}),
+            ...(o.fit ? { fit: o.fit } : {}),
+          },
+        }
       : {}),
   };
 }

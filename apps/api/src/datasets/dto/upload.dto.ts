@@ -1,6 +1,18 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMinSize, IsArray, IsInt, IsObject, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
+import {
+  ArrayMinSize,
+  IsArray,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateNested,
+} from 'class-validator';
 
 export class CreateUploadDto {
   @ApiProperty({ example: 'images.zip' })
@@ -21,7 +33,10 @@ export class CreateUploadDto {
   @MaxLength(200)
   contentType?: string;
 
-  @ApiPropertyOptional({ description: 'Ingestion options: format, target, textColumn, labelColumn, splitColumn, imageSize, channels, fit, splitSeed, parentVersionId' })
+  @ApiPropertyOptional({
+    description:
+      'Ingestion options: format, target, textColumn, labelColumn, splitColumn, imageSize, channels, fit, splitSeed, parentVersionId',
+  })
   @IsOptional()
   @IsObject()
   options?: Record<string, unknown>;
@@ -29,7 +44,11 @@ export class CreateUploadDto {
 
 export class CompletedPartDto {
   @ApiProperty() @IsInt() @Min(1) @Max(10_000) partNumber!: number;
-  @ApiProperty({ description: 'The ETag header returned by the part PUT' }) @IsString() @MinLength(1) @MaxLength(200) etag!: string;
+  @ApiProperty({ description: 'The ETag header returned by the part PUT' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  etag!: string;
 }
 
 export class CompleteUploadDto {

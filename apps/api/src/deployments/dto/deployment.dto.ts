@@ -1,10 +1,26 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsObject, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
+import {
+  IsIn,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateNested,
+} from 'class-validator';
 import { PageQueryDto } from '../../common/pagination';
 
 export class DeploymentConfigDto {
-  @ApiPropertyOptional({ description: 'Classes returned per image unless a request asks otherwise', minimum: 1, maximum: 20, default: 5 })
+  @ApiPropertyOptional({
+    description: 'Classes returned per image unless a request asks otherwise',
+    minimum: 1,
+    maximum: 20,
+    default: 5,
+  })
   @IsOptional()
   @IsInt()
   @Min(1)

@@ -1,6 +1,17 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsDate, IsIn, IsInt, IsObject, IsOptional, IsString, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import {
+  IsDate,
+  IsIn,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
 import type { Job, JobEvent } from '@modelsmith/db';
 import { ACCELERATORS, type Accelerator } from '@modelsmith/jobs';
 import { IsDateInRange, INT4_MAX } from '../../common/bounds';
@@ -16,13 +27,18 @@ export class JobOptionsDto extends TrainingOptionsDto {
   @ApiPropertyOptional({
     enum: ACCELERATORS,
     default: 'auto',
-    description: '`auto` runs on a GPU worker when one is connected, else on a CPU worker; `gpu` waits for a GPU worker',
+    description:
+      '`auto` runs on a GPU worker when one is connected, else on a CPU worker; `gpu` waits for a GPU worker',
   })
   @IsOptional()
   @IsIn(ACCELERATORS)
   accelerator?: Accelerator;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: 600_000, description: '`noop` only: how long the job runs (ms)' })
+  @ApiPropertyOptional({
+    minimum: 0,
+    maximum: 600_000,
+    description: '`noop` only: how long the job runs (ms)',
+  })
   @IsOptional()
   @IsInt()
   @Min(0)
@@ -31,7 +47,11 @@ export class JobOptionsDto extends TrainingOptionsDto {
 }
 
 export class CreateJobDto extends CreateTrainingJobFields {
-  @ApiProperty({ enum: JOB_TASKS, description: '`image-classification` trains a model on `datasetVersionId`; `noop` is a diagnostic job that exercises queue, worker and progress reporting' })
+  @ApiProperty({
+    enum: JOB_TASKS,
+    description:
+      '`image-classification` trains a model on `datasetVersionId`; `noop` is a diagnostic job that exercises queue, worker and progress reporting',
+  })
   @IsIn(JOB_TASKS)
   task!: JobTask;
 
@@ -67,14 +87,22 @@ export class ListJobsQueryDto extends PageQueryDto {
   @MaxLength(64)
   datasetVersionId?: string;
 
-  @ApiPropertyOptional({ type: String, format: 'date-time', description: 'Only jobs created at or after this instant' })
+  @ApiPropertyOptional({
+    type: String,
+    format: 'date-time',
+    description: 'Only jobs created at or after this instant',
+  })
   @IsOptional()
   @Type(() => Date)
   @IsDate()
   @IsDateInRange()
   createdAfter?: Date;
 
-  @ApiPropertyOptional({ type: String, format: 'date-time', description: 'Only jobs created before this instant' })
+  @ApiPropertyOptional({
+    type: String,
+    format: 'date-time',
+    description: 'Only jobs created before this instant',
+  })
   @IsOptional()
   @Type(() => Date)
   @IsDate()
@@ -83,7 +111,12 @@ export class ListJobsQueryDto extends PageQueryDto {
 }
 
 export class JobEventsQueryDto {
-  @ApiPropertyOptional({ description: 'Return events with seq greater than this', default: 0, minimum: 0, maximum: INT4_MAX })
+  @ApiPropertyOptional({
+    description: 'Return events with seq greater than this',
+    default: 0,
+    minimum: 0,
+    maximum: INT4_MAX,
+  })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -148,6 +181,14 @@ export class JobEventDto {
   @ApiProperty() createdAt!: Date;
 
   static from(e: JobEvent): JobEventDto {
-    return { seq: e.seq, type: e.type, stage: e.stage, percent: e.percent, message: e.message, data: e.data, createdAt: e.createdAt };
+    return {
+      seq: e.seq,
+      type: e.type,
+      stage: e.stage,
+      percent: e.percent,
+      message: e.message,
+      data: e.data,
+      createdAt: e.createdAt,
+    };
   }
 }

@@ -9,9 +9,14 @@ export class CreateTenantDto {
   @MaxLength(200)
   name!: string;
 
-  @ApiPropertyOptional({ example: 'acme', description: 'URL-safe unique id; derived from the name if absent' })
+  @ApiPropertyOptional({
+    example: 'acme',
+    description: 'URL-safe unique id; derived from the name if absent',
+  })
   @IsOptional()
-  @Matches(/^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$/, { message: 'slug must be lowercase letters, digits and dashes' })
+  @Matches(/^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$/, {
+    message: 'slug must be lowercase letters, digits and dashes',
+  })
   slug?: string;
 
   @ApiPropertyOptional({ example: 2, minimum: 0, maximum: 1000 })
