@@ -289,13 +289,11 @@ function encodedBody(schema: JsonSchema): fc.Arbitrary<BodySpec> {
             bytes: text,
           });
         case 'charset':
-          return fc
-            .constantFrom(...BAD_CHARSETS)
-            .map((c): BodySpec => ({
-              kind: `json with charset ${c}`,
-              headers: [['content-type', `application/json; charset=${c}`]],
-              bytes: text,
-            }));
+          return fc.constantFrom(...BAD_CHARSETS).map((c): BodySpec => ({
+            kind: `json with charset ${c}`,
+            headers: [['content-type', `application/json; charset=${c}`]],
+            bytes: text,
+          }));
         case 'bogus':
         case 'gzip, gzip':
         case 'identity':

@@ -27,12 +27,10 @@ function cut(text: string, max: number): string {
  * otherwise get back a problem larger than itself (each name twice, in `detail` and `errors`).
  */
 export function validationFailed(fields: FieldError[]): ProblemError {
-  const listed = fields
-    .slice(0, MAX_LISTED_FIELDS)
-    .map((f) => ({
-      field: cut(f.field, MAX_FIELD_CHARS),
-      messages: f.messages.slice(0, 5).map((m) => cut(m, MAX_MESSAGE_CHARS)),
-    }));
+  const listed = fields.slice(0, MAX_LISTED_FIELDS).map((f) => ({
+    field: cut(f.field, MAX_FIELD_CHARS),
+    messages: f.messages.slice(0, 5).map((m) => cut(m, MAX_MESSAGE_CHARS)),
+  }));
   const more = fields.length - listed.length;
   return new ProblemError({
     status: 400,
