@@ -4,8 +4,11 @@ import { QUEUES, type QueueClass } from '@modelsmith/contracts';
 import {
   createPrismaClient,
   createSystemPrismaClient,
+  type DatasetVersion,
+  type Prisma,
   type PrismaClient,
   type SystemPrismaClient,
+  type Task,
 } from '@modelsmith/db';
 import { createTestDatabase, type TestDatabase } from '@modelsmith/db/testing';
 import { JobStore, redisOptionsFromUrl, type ConcurrencyLimits } from '@modelsmith/jobs';
@@ -43,6 +46,15 @@ export interface JobsTestbed {
     maxConcurrentJobs?: number;
     computeMinutesPerMonth?: number;
   }): ReturnType<SystemPrismaClient['tenant']['create']>;
+  /**
+   * A dataset (name 'd', an image classification one unless `dataset` says otherwise) and its
+   * version 1 (split seed 42, QUEUED unless `version` says otherwise), written as the system.
+   */
+  datasetVersion(
+    tenantId: string,
+    version?: Omit<Partial<Prisma.DatasetVersionUncheckedCreateInput>, 'tenantId' | 'datasetId'>,
+    dataset?: { name?: string; task?: Task },
+  ): Promise<DatasetVersion>;
 }
 
 /** Registers the beforeAll/afterAll hooks of a JobsTestbed in the calling describe block. */
@@ -63,6 +75,14 @@ export function useJobsTestbed(opts: JobsTestbedOptions = {}): JobsTestbed {
     },
     tenant: (data = {}) =>
       bed.system.tenant.create({ data: { name: 't', slug: `t-${randomBytes(5).toString('hex')}`, ...data } }),
+    datasetVersion: async (tenantId, version = {}, dataset = {}) => {
+      const ds = await bed.system.dataset.create({
+        data: { tenantId, name: dataset.name ?? 'd', task: dataset.task ?? 'IMAGE_CLASSIFICATION' },
+      });
+      return bed.system.datasetVersion.create({
+        data: { version: 1, splitSeed: 42, status: 'QUEUED', ...version, tenantId, datasetId: ds.id },
+      });
+    },
   } as JobsTestbed;
 
   beforeAll(async () => {

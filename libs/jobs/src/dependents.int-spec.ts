@@ -14,19 +14,7 @@ describe('dependent rows of finished jobs, against Postgres', () => {
   /** A dataset version in `status` and its ingestion job, as the API creates them. */
   async function ingestion(status: DatasetVersionStatus = 'QUEUED') {
     const t = await bed.tenant();
-    const ds = await bed.system.dataset.create({
-      data: { tenantId: t.id, name: 'd', task: 'IMAGE_CLASSIFICATION' },
-    });
-    const v = await bed.system.datasetVersion.create({
-      data: {
-        tenantId: t.id,
-        datasetId: ds.id,
-        version: 1,
-        splitSeed: 42,
-        status,
-        stage: status.toLowerCase(),
-      },
-    });
+    const v = await bed.datasetVersion(t.id, { status, stage: status.toLowerCase() });
     const job = await bed.store.create(t.id, {
       kind: 'INGEST_DATASET',
       queue: 'cpu',

@@ -52,12 +52,7 @@ describe('JobDispatcher and JobRouter against Postgres and Redis', () => {
 
   it('records FAILED a row whose BullMQ job failed for good behind its back, with its dataset version', async () => {
     const t = await bed.tenant();
-    const ds = await bed.system.dataset.create({
-      data: { tenantId: t.id, name: 'd', task: 'IMAGE_CLASSIFICATION' },
-    });
-    const v = await bed.system.datasetVersion.create({
-      data: { tenantId: t.id, datasetId: ds.id, version: 1, splitSeed: 42, status: 'INGESTING' },
-    });
+    const v = await bed.datasetVersion(t.id, { status: 'INGESTING' });
     const job = await bed.store.create(t.id, {
       kind: 'INGEST_DATASET',
       queue: 'cpu',

@@ -20,14 +20,7 @@ describe('JobSubmitter against Postgres and Redis', () => {
     );
   });
 
-  async function version(tenantId: string) {
-    const ds = await bed.system.dataset.create({
-      data: { tenantId, name: 'd', task: 'IMAGE_CLASSIFICATION' },
-    });
-    return bed.system.datasetVersion.create({
-      data: { tenantId, datasetId: ds.id, version: 1, splitSeed: 42, status: 'QUEUED' },
-    });
-  }
+  const version = (tenantId: string) => bed.datasetVersion(tenantId);
 
   it('writes the parsed inputs (defaults applied) and the queued event, then enqueues the row', async () => {
     const t = await bed.tenant();

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { JobDispatcher } from '@modelsmith/jobs';
 import { ReconcilerService } from './reconciler.service';
 import { useJobsTestbed } from '../../../../test/support/jobs-testbed';
@@ -18,23 +17,8 @@ describe('ReconcilerService against Postgres and Redis', () => {
 
   it('ends a dataset version left INGESTING after its ingestion job FAILED, with the job reason, once', async () => {
     // Rows as the platform left them before jobs settled their dependents: the outside tester's case.
-    const t = await bed.system.tenant.create({
-      data: { name: 't', slug: `t-${randomBytes(4).toString('hex')}` },
-    });
-    const ds = await bed.system.dataset.create({
-      data: { tenantId: t.id, name: 'photos', task: 'IMAGE_CLASSIFICATION' },
-    });
-    const v = await bed.system.datasetVersion.create({
-      data: {
-        tenantId: t.id,
-        datasetId: ds.id,
-        version: 1,
-        splitSeed: 42,
-        status: 'INGESTING',
-        stage: 'ingesting',
-        percent: 61,
-      },
-    });
+    const t = await bed.tenant();
+    const v = await bed.datasetVersion(t.id, { status: 'INGESTING', stage: 'ingesting', percent: 61 });
     await bed.system.job.create({
       data: {
         tenantId: t.id,

@@ -26,16 +26,10 @@ describe('DatasetVersionStore and ModelStore against Postgres (row-level securit
       train?: number[];
     } = {},
   ) {
-    const ds = await bed.system.dataset.create({
-      data: { tenantId, name: 'photos', task: over.task ?? 'IMAGE_CLASSIFICATION' },
-    });
     const ready = (over.status ?? 'READY') === 'READY';
-    return bed.system.datasetVersion.create({
-      data: {
-        tenantId,
-        datasetId: ds.id,
-        version: 1,
-        splitSeed: 42,
+    return bed.datasetVersion(
+      tenantId,
+      {
         status: over.status ?? 'READY',
         shardPrefix: ready ? 'tenants/x/ingested/' : null,
         options: { format: 'image-folder', image: { size: 32, channels: 3 } },
@@ -46,7 +40,8 @@ describe('DatasetVersionStore and ModelStore against Postgres (row-level securit
         },
         report: { kind: 'image', image: { cache: { fit: 'contain' } }, warnings: [] },
       },
-    });
+      { name: 'photos', task: over.task ?? 'IMAGE_CLASSIFICATION' },
+    );
   }
 
   it('reads a version with typed JSON columns, and only within its tenant', async () => {
