@@ -9,6 +9,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { call, startPlatform, waitFor, type Platform } from '../support/platform';
 import { mnistZip } from '../support/archives';
+import { putUploadParts, type UploadPartUrl } from '../support/datasets';
 
 jest.setTimeout(600_000);
 
@@ -71,7 +72,7 @@ describe('the platform on the filesystem object store (real API, worker, serving
     const { uploadId, partSize, parts } = created.body as {
       uploadId: string;
       partSize: number;
-      parts: { partNumber: number; url: string }[];
+      parts: UploadPartUrl[];
     };
     expect(parts[0].url.startsWith(`${p.apiUrl}/v1/objects/`)).toBe(true);
 
@@ -80,15 +81,7 @@ describe('the platform on the filesystem object store (real API, worker, serving
     tampered.searchParams.set('partNumber', '2');
     expect((await fetch(tampered, { method: 'PUT', body: zip })).status).toBe(403);
 
-    const etags: { partNumber: number; etag: string }[] = [];
-    for (const part of [...parts].reverse()) {
-      const res = await fetch(part.url, {
-        method: 'PUT',
-        body: zip.subarray((part.partNumber - 1) * partSize, part.partNumber * partSize),
-      });
-      expect(res.status).toBe(200);
-      etags.push({ partNumber: part.partNumber, etag: res.headers.get('etag') ?? '' });
-    }
+    const etags = await putUploadParts([...parts].reverse(), zip, partSize);
     const status = await call(p.apiUrl, 'GET', `/v1/uploads/${uploadId}`, { token: key });
     expect(status.body.received.map((r: { partNumber: number }) => r.partNumber)).toEqual(
       parts.map((x) => x.partNumber),

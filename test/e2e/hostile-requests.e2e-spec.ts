@@ -7,7 +7,7 @@ import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { call, startPlatform, type Platform } from '../support/platform';
 import { storeModel, tinyDigitModel } from '../support/models';
-import { mnistPng } from '../support/archives';
+import { DIGIT_CLASSES, mnistPng } from '../support/archives';
 
 jest.setTimeout(300_000);
 
@@ -126,20 +126,7 @@ describe('hostile requests never take the platform down (real API, serving, work
     });
     expect(ds.status).toBe(201);
     datasetId = ds.body.id;
-    modelId = (
-      await storeModel(p, t.body.tenant.id, tinyDigitModel(1), [
-        '0',
-        '1',
-        '2',
-        '3',
-        '4',
-        '5',
-        '6',
-        '7',
-        '8',
-        '9',
-      ])
-    ).id;
+    modelId = (await storeModel(p, t.body.tenant.id, tinyDigitModel(1), [...DIGIT_CLASSES])).id;
     const dep = await call(p.apiUrl, 'POST', '/v1/deployments', { token: key, body: { modelId } });
     expect(dep.status).toBe(201);
     deploymentId = dep.body.id;

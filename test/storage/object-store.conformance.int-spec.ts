@@ -144,6 +144,7 @@ describe.each(drivers)('ObjectStore conformance: $name', (driver) => {
 
   it('is ready and answers ping; ensureReady is idempotent', async () => {
     await store.ensureReady();
+    await store.ensureReady();
     await expect(store.ping()).resolves.toBeUndefined();
   });
 
@@ -171,6 +172,7 @@ describe.each(drivers)('ObjectStore conformance: $name', (driver) => {
         { contentType: 'text/plain', metadata: { 'Original-Name': 'small.txt' } },
       );
       expect(res.size).toBe(6);
+      expect((await store.getBytes('t/small.txt')).toString()).toBe('abcdef');
       expect(await store.stat('t/small.txt')).toMatchObject({
         contentType: 'text/plain',
         metadata: { 'original-name': 'small.txt' },

@@ -109,3 +109,6 @@ export function entriesOf(zip: Buffer): Promise<{ path: string; data: Buffer }[]
     });
   });
 }
+
+/** The class names of a digits dataset or model: '0' .. '9'. */
+export const DIGIT_CLASSES: readonly string[] = Array.from({ length: 10 }, (_, i) => String(i));

@@ -34,3 +34,28 @@ export async function readyDataset(
   );
   return version.id as string;
 }
+
+/** A presigned part of a dataset upload, as `POST /v1/datasets/:id/uploads` lists it. */
+export interface UploadPartUrl {
+  partNumber: number;
+  url: string;
+}
+
+/**
+ * PUTs each part's slice of `body` to its presigned URL, in the order given, and returns the part
+ * list `POST /v1/uploads/:id/complete` takes. A part the server does not accept with 200 throws.
+ */
+export async function putUploadParts(
+  parts: readonly UploadPartUrl[],
+  body: Buffer,
+  partSize: number,
+): Promise<{ partNumber: number; etag: string }[]> {
+  const etags: { partNumber: number; etag: string }[] = [];
+  for (const part of parts) {
+    const chunk = body.subarray((part.partNumber - 1) * partSize, part.partNumber * partSize);
+    const res = await fetch(part.url, { method: 'PUT', body: chunk });
+    if (res.status !== 200) throw new Error(`PUT of part ${part.partNumber} answered ${res.status}`);
+    etags.push({ partNumber: part.partNumber, etag: res.headers.get('etag') ?? '' });
+  }
+  return etags;
+}

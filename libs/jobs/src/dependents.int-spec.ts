@@ -1,67 +1,36 @@
-import {
-  createPrismaClient,
-  createSystemPrismaClient,
-  type DatasetVersionStatus,
-  type PrismaClient,
-  type SystemPrismaClient,
-} from '@modelsmith/db';
-import { createTestDatabase, type TestDatabase } from '@modelsmith/db/testing';
+import { type DatasetVersionStatus } from '@modelsmith/db';
 import { repairStuckDatasetVersions } from './dependents';
-import { JobStore } from './job-store';
+import { useJobsTestbed } from '../../../test/support/jobs-testbed';
 
 jest.setTimeout(60_000);
 
 /** A job that ends FAILED or CANCELLED takes what it was building with it, in the same transaction. */
 describe('dependent rows of finished jobs, against Postgres', () => {
-  let db: TestDatabase;
-  let system: SystemPrismaClient;
-  let app: PrismaClient;
-  let store: JobStore;
+  const bed = useJobsTestbed();
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    system = await createSystemPrismaClient(db.url, { poolSize: 2 });
-    app = createPrismaClient(db.appUrl, { poolSize: 4 });
-    store = new JobStore(app, { systemDb: system });
-  });
-  afterAll(async () => {
-    await Promise.all([system?.$disconnect(), app?.$disconnect()]);
-    await db?.drop();
-  });
-
-  const tenant = () =>
-    system.tenant.create({ data: { name: 't', slug: `t-${Math.random().toString(36).slice(2)}` } });
   const ref = (tenantId: string, jobId: string) => ({ tenantId, jobId });
-  const version = (id: string) => system.datasetVersion.findUniqueOrThrow({ where: { id } });
+  const version = (id: string) => bed.system.datasetVersion.findUniqueOrThrow({ where: { id } });
 
   /** A dataset version in `status` and its ingestion job, as the API creates them. */
   async function ingestion(status: DatasetVersionStatus = 'QUEUED') {
-    const t = await tenant();
-    const ds = await system.dataset.create({
-      data: { tenantId: t.id, name: 'd', task: 'IMAGE_CLASSIFICATION' },
+    const t = await bed.tenant();
+    const v = await bed.datasetVersion(t.id, { status, stage: status.toLowerCase() });
+    const job = await bed.store.create(t.id, {
+      kind: 'INGEST_DATASET',
+      queue: 'cpu',
+      datasetVersionId: v.id,
     });
-    const v = await system.datasetVersion.create({
-      data: {
-        tenantId: t.id,
-        datasetId: ds.id,
-        version: 1,
-        splitSeed: 42,
-        status,
-        stage: status.toLowerCase(),
-      },
-    });
-    const job = await store.create(t.id, { kind: 'INGEST_DATASET', queue: 'cpu', datasetVersionId: v.id });
     return { t, v, job };
   }
 
   it('a FAILED ingestion job (retries exhausted) fails its INGESTING version with the job code and reason', async () => {
     const { t, v, job } = await ingestion();
-    await store.start(ref(t.id, job.id), 'w');
-    await system.datasetVersion.update({
+    await bed.store.start(ref(t.id, job.id), 'w');
+    await bed.system.datasetVersion.update({
       where: { id: v.id },
       data: { status: 'INGESTING', stage: 'ingesting', percent: 40 },
     });
-    await store.finish(ref(t.id, job.id), 'FAILED', {
+    await bed.store.finish(ref(t.id, job.id), 'FAILED', {
       failureCode: 'RETRIES_EXHAUSTED',
       failureReason: 'storage refused the shard upload',
     });
@@ -76,7 +45,7 @@ describe('dependent rows of finished jobs, against Postgres', () => {
 
   it('a job cancelled while QUEUED cancels its version at once', async () => {
     const { t, v, job } = await ingestion();
-    await store.requestCancel(t.id, job.id);
+    await bed.store.requestCancel(t.id, job.id);
     expect(await version(v.id)).toMatchObject({
       status: 'CANCELLED',
       stage: 'cancelled',
@@ -87,10 +56,10 @@ describe('dependent rows of finished jobs, against Postgres', () => {
 
   it('a RUNNING job is only flagged by a cancel request; its version ends CANCELLED when the job does', async () => {
     const { t, v, job } = await ingestion('INGESTING');
-    await store.start(ref(t.id, job.id), 'w');
-    await store.requestCancel(t.id, job.id);
+    await bed.store.start(ref(t.id, job.id), 'w');
+    await bed.store.requestCancel(t.id, job.id);
     expect((await version(v.id)).status).toBe('INGESTING');
-    await store.finish(ref(t.id, job.id), 'CANCELLED', { message: 'cancelled by request' });
+    await bed.store.finish(ref(t.id, job.id), 'CANCELLED', { message: 'cancelled by request' });
     expect(await version(v.id)).toMatchObject({
       status: 'CANCELLED',
       failureCode: 'JOB_CANCELLED',
@@ -100,22 +69,25 @@ describe('dependent rows of finished jobs, against Postgres', () => {
 
   it('leaves a version the handler already finished, and versions of SUCCEEDED or other kinds of jobs, alone', async () => {
     const ready = await ingestion('READY');
-    await store.start(ref(ready.t.id, ready.job.id), 'w');
-    await store.finish(ref(ready.t.id, ready.job.id), 'FAILED', { failureCode: 'X', failureReason: 'late' });
+    await bed.store.start(ref(ready.t.id, ready.job.id), 'w');
+    await bed.store.finish(ref(ready.t.id, ready.job.id), 'FAILED', {
+      failureCode: 'X',
+      failureReason: 'late',
+    });
     expect(await version(ready.v.id)).toMatchObject({ status: 'READY', failureCode: null });
 
     const ok = await ingestion('INGESTING');
-    await store.finish(ref(ok.t.id, ok.job.id), 'SUCCEEDED');
+    await bed.store.finish(ref(ok.t.id, ok.job.id), 'SUCCEEDED');
     expect((await version(ok.v.id)).status).toBe('INGESTING');
 
     // A TRAIN job names the version it trains on; failing it must not touch that version.
-    const train = await store.create(ready.t.id, {
+    const train = await bed.store.create(ready.t.id, {
       kind: 'TRAIN',
       queue: 'cpu',
       datasetVersionId: ready.v.id,
     });
-    await system.datasetVersion.update({ where: { id: ready.v.id }, data: { status: 'QUEUED' } });
-    await store.finish(ref(ready.t.id, train.id), 'FAILED', { failureCode: 'X', failureReason: 'boom' });
+    await bed.system.datasetVersion.update({ where: { id: ready.v.id }, data: { status: 'QUEUED' } });
+    await bed.store.finish(ref(ready.t.id, train.id), 'FAILED', { failureCode: 'X', failureReason: 'boom' });
     expect((await version(ready.v.id)).status).toBe('QUEUED');
   });
 
@@ -126,7 +98,7 @@ describe('dependent rows of finished jobs, against Postgres', () => {
       failure: { failureCode?: string; failureReason?: string } = {},
     ) {
       const { t, v, job } = await ingestion('INGESTING');
-      await system.job.update({
+      await bed.system.job.update({
         where: { id: job.id },
         data: { status: jobStatus, finishedAt: new Date(), ...failure },
       });
@@ -140,9 +112,9 @@ describe('dependent rows of finished jobs, against Postgres', () => {
       });
       const cancelled = await stuck('CANCELLED');
       const running = await ingestion('INGESTING');
-      await store.start(ref(running.t.id, running.job.id), 'w');
+      await bed.store.start(ref(running.t.id, running.job.id), 'w');
 
-      const repaired = await repairStuckDatasetVersions(system);
+      const repaired = await repairStuckDatasetVersions(bed.system);
       expect(repaired).toEqual(expect.arrayContaining([failed.v.id, cancelled.v.id]));
       expect(repaired).not.toContain(running.v.id);
       expect(await version(failed.v.id)).toMatchObject({
@@ -159,33 +131,33 @@ describe('dependent rows of finished jobs, against Postgres', () => {
       expect((await version(running.v.id)).status).toBe('INGESTING');
 
       const updatedAt = (await version(failed.v.id)).updatedAt;
-      expect(await repairStuckDatasetVersions(system)).toEqual([]);
+      expect(await repairStuckDatasetVersions(bed.system)).toEqual([]);
       expect((await version(failed.v.id)).updatedAt).toEqual(updatedAt);
     });
 
     it('waits while a newer ingestion job of the same version is still active', async () => {
       const { t, v } = await stuck('FAILED', { failureCode: 'RETRIES_EXHAUSTED', failureReason: 'x' });
-      const retry = await store.create(t.id, {
+      const retry = await bed.store.create(t.id, {
         kind: 'INGEST_DATASET',
         queue: 'cpu',
         datasetVersionId: v.id,
       });
-      expect(await repairStuckDatasetVersions(system)).not.toContain(v.id);
+      expect(await repairStuckDatasetVersions(bed.system)).not.toContain(v.id);
       expect((await version(v.id)).status).toBe('INGESTING');
       // Once that one ends too, its outcome (the latest) is what the version records.
-      await system.job.update({
+      await bed.system.job.update({
         where: { id: retry.id },
         data: { status: 'CANCELLED', finishedAt: new Date() },
       });
-      expect(await repairStuckDatasetVersions(system)).toContain(v.id);
+      expect(await repairStuckDatasetVersions(bed.system)).toContain(v.id);
       expect((await version(v.id)).status).toBe('CANCELLED');
     });
 
     it("never takes an outcome from another tenant's job", async () => {
       const a = await ingestion('INGESTING');
-      const b = await tenant();
+      const b = await bed.tenant();
       // A foreign job row pointing at a's version (the link is a single-column key).
-      await system.job.create({
+      await bed.system.job.create({
         data: {
           tenantId: b.id,
           kind: 'INGEST_DATASET',
@@ -195,8 +167,8 @@ describe('dependent rows of finished jobs, against Postgres', () => {
           failureReason: 'x',
         },
       });
-      await system.job.delete({ where: { id: a.job.id } });
-      expect(await repairStuckDatasetVersions(system)).not.toContain(a.v.id);
+      await bed.system.job.delete({ where: { id: a.job.id } });
+      expect(await repairStuckDatasetVersions(bed.system)).not.toContain(a.v.id);
       expect((await version(a.v.id)).status).toBe('INGESTING');
     });
   });

@@ -1,119 +1,97 @@
 import { DelayedError } from 'bullmq';
-import {
-  createPrismaClient,
-  createSystemPrismaClient,
-  type PrismaClient,
-  type SystemPrismaClient,
-} from '@modelsmith/db';
-import { createTestDatabase, type TestDatabase } from '@modelsmith/db/testing';
 import { followJobEvents } from './follow-events';
-import { JobNotFoundError, JobStateConflictError, JobStore } from './job-store';
+import { JobNotFoundError, JobStateConflictError } from './job-store';
 import { WAITING_STAGE, type ConcurrencyLimits } from './limits';
 import { QuotaExceededError, TooManyActiveJobsError } from './quota';
+import { useJobsTestbed } from '../../../test/support/jobs-testbed';
 
 jest.setTimeout(60_000);
 
 describe('JobStore against Postgres', () => {
-  let db: TestDatabase;
-  let system: SystemPrismaClient;
-  let app: PrismaClient;
-  let store: JobStore;
   const limits: ConcurrencyLimits = { globalMaxRunning: 0, heartbeatStaleMs: 60_000 };
+  const bed = useJobsTestbed({ systemPoolSize: 4, appPoolSize: 8, limits });
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    system = await createSystemPrismaClient(db.url, { poolSize: 4 });
-    app = createPrismaClient(db.appUrl, { poolSize: 8 });
-    store = new JobStore(app, { systemDb: system, limits });
-  });
-  afterAll(async () => {
-    await Promise.all([system?.$disconnect(), app?.$disconnect()]);
-    await db?.drop();
-  });
-
-  const tenant = (data: { maxConcurrentJobs?: number; computeMinutesPerMonth?: number } = {}) =>
-    system.tenant.create({ data: { name: 't', slug: `t-${Math.random().toString(36).slice(2)}`, ...data } });
-  const noop = (tenantId: string) => store.create(tenantId, { kind: 'NOOP', queue: 'cpu' });
+  const noop = (tenantId: string) => bed.store.create(tenantId, { kind: 'NOOP', queue: 'cpu' });
   const ref = (tenantId: string, jobId: string) => ({ tenantId, jobId });
   const backdateHeartbeat = (id: string, ms: number) =>
-    system.job.update({ where: { id }, data: { heartbeatAt: new Date(Date.now() - ms) } });
+    bed.system.job.update({ where: { id }, data: { heartbeatAt: new Date(Date.now() - ms) } });
 
   describe('state machine', () => {
     it('creates a QUEUED row with a first `queued` event', async () => {
-      const t = await tenant();
+      const t = await bed.tenant();
       const job = await noop(t.id);
       expect(job).toMatchObject({ status: 'QUEUED', attempts: 0, enqueuedAt: null, computeSeconds: 0 });
-      expect((await store.events(t.id, job.id)).map((e) => [e.seq, e.type])).toEqual([[1, 'queued']]);
+      expect((await bed.store.events(t.id, job.id)).map((e) => [e.seq, e.type])).toEqual([[1, 'queued']]);
     });
 
     it('starts and finishes once; repeated deliveries and finishes are no-ops', async () => {
-      const t = await tenant();
+      const t = await bed.tenant();
       const job = await noop(t.id);
-      const started = await store.start(ref(t.id, job.id), 'w1');
+      const started = await bed.store.start(ref(t.id, job.id), 'w1');
       expect(started).toMatchObject({ status: 'RUNNING', workerId: 'w1', attempts: 1 });
       // A redelivery of a RUNNING job (its worker died) resumes it.
-      expect(await store.start(ref(t.id, job.id), 'w2')).toMatchObject({
+      expect(await bed.store.start(ref(t.id, job.id), 'w2')).toMatchObject({
         status: 'RUNNING',
         workerId: 'w2',
         attempts: 2,
       });
-      expect(await store.finish(ref(t.id, job.id), 'SUCCEEDED', { result: { ok: true } })).toMatchObject({
+      expect(await bed.store.finish(ref(t.id, job.id), 'SUCCEEDED', { result: { ok: true } })).toMatchObject({
         status: 'SUCCEEDED',
         percent: 100,
       });
-      expect(await store.finish(ref(t.id, job.id), 'FAILED', { failureCode: 'X' })).toBeNull();
-      expect(await store.start(ref(t.id, job.id), 'w3')).toBeNull();
-      expect(await store.tryStart(ref(t.id, job.id), 'w3')).toEqual({ outcome: 'finished' });
-      await store.progress(ref(t.id, job.id), { percent: 5 });
-      const after = await store.get(t.id, job.id);
+      expect(await bed.store.finish(ref(t.id, job.id), 'FAILED', { failureCode: 'X' })).toBeNull();
+      expect(await bed.store.start(ref(t.id, job.id), 'w3')).toBeNull();
+      expect(await bed.store.tryStart(ref(t.id, job.id), 'w3')).toEqual({ outcome: 'finished' });
+      await bed.store.progress(ref(t.id, job.id), { percent: 5 });
+      const after = await bed.store.get(t.id, job.id);
       expect(after).toMatchObject({
         status: 'SUCCEEDED',
         percent: 100,
         failureCode: null,
         result: { ok: true },
       });
-      const types = (await store.events(t.id, job.id)).map((e) => e.type);
+      const types = (await bed.store.events(t.id, job.id)).map((e) => e.type);
       expect(types).toEqual(['queued', 'started', 'started', 'succeeded']);
     });
 
     it('numbers events 1..n without gaps or duplicates under concurrent writers', async () => {
-      const t = await tenant();
+      const t = await bed.tenant();
       const job = await noop(t.id);
-      await store.start(ref(t.id, job.id), 'w');
+      await bed.store.start(ref(t.id, job.id), 'w');
       await Promise.all(
         Array.from({ length: 12 }, (_, i) =>
-          store.progress(ref(t.id, job.id), { percent: i, message: `p${i}` }),
+          bed.store.progress(ref(t.id, job.id), { percent: i, message: `p${i}` }),
         ),
       );
-      const seqs = (await store.events(t.id, job.id)).map((e) => e.seq);
+      const seqs = (await bed.store.events(t.id, job.id)).map((e) => e.seq);
       expect(seqs).toEqual(Array.from({ length: 14 }, (_, i) => i + 1));
-      expect((await store.events(t.id, job.id, 10)).map((e) => e.seq)).toEqual([11, 12, 13, 14]);
+      expect((await bed.store.events(t.id, job.id, 10)).map((e) => e.seq)).toEqual([11, 12, 13, 14]);
     });
 
     it('cancels a QUEUED job at once and refuses to cancel it twice', async () => {
-      const t = await tenant();
+      const t = await bed.tenant();
       const job = await noop(t.id);
-      expect(await store.requestCancel(t.id, job.id)).toMatchObject({ status: 'CANCELLED' });
-      await expect(store.requestCancel(t.id, job.id)).rejects.toBeInstanceOf(JobStateConflictError);
-      expect(await store.start(ref(t.id, job.id), 'w')).toBeNull();
-      expect((await store.events(t.id, job.id)).map((e) => e.type)).toEqual(['queued', 'cancelled']);
+      expect(await bed.store.requestCancel(t.id, job.id)).toMatchObject({ status: 'CANCELLED' });
+      await expect(bed.store.requestCancel(t.id, job.id)).rejects.toBeInstanceOf(JobStateConflictError);
+      expect(await bed.store.start(ref(t.id, job.id), 'w')).toBeNull();
+      expect((await bed.store.events(t.id, job.id)).map((e) => e.type)).toEqual(['queued', 'cancelled']);
     });
 
     it('flags a RUNNING job for cancellation; the runner finishes it as CANCELLED', async () => {
-      const t = await tenant();
+      const t = await bed.tenant();
       const job = await noop(t.id);
-      await store.start(ref(t.id, job.id), 'w');
-      expect(await store.isCancelRequested(ref(t.id, job.id))).toBe(false);
-      const flagged = await store.requestCancel(t.id, job.id);
+      await bed.store.start(ref(t.id, job.id), 'w');
+      expect(await bed.store.isCancelRequested(ref(t.id, job.id))).toBe(false);
+      const flagged = await bed.store.requestCancel(t.id, job.id);
       expect(flagged).toMatchObject({ status: 'RUNNING' });
       expect(flagged?.cancelRequestedAt).toBeInstanceOf(Date);
-      expect(await store.isCancelRequested(ref(t.id, job.id))).toBe(true);
+      expect(await bed.store.isCancelRequested(ref(t.id, job.id))).toBe(true);
       // Asking again keeps the first request time.
-      expect((await store.requestCancel(t.id, job.id))?.cancelRequestedAt).toEqual(
+      expect((await bed.store.requestCancel(t.id, job.id))?.cancelRequestedAt).toEqual(
         flagged?.cancelRequestedAt,
       );
-      expect(await store.finish(ref(t.id, job.id), 'CANCELLED')).toMatchObject({ status: 'CANCELLED' });
-      expect((await store.events(t.id, job.id)).map((e) => e.type)).toEqual([
+      expect(await bed.store.finish(ref(t.id, job.id), 'CANCELLED')).toMatchObject({ status: 'CANCELLED' });
+      expect((await bed.store.events(t.id, job.id)).map((e) => e.type)).toEqual([
         'queued',
         'started',
         'cancelled',
@@ -121,55 +99,55 @@ describe('JobStore against Postgres', () => {
     });
 
     it("treats another tenant's job as absent", async () => {
-      const a = await tenant();
-      const b = await tenant();
+      const a = await bed.tenant();
+      const b = await bed.tenant();
       const job = await noop(a.id);
-      expect(await store.get(b.id, job.id)).toBeNull();
-      expect(await store.events(b.id, job.id)).toEqual([]);
-      expect(await store.requestCancel(b.id, job.id)).toBeNull();
-      await expect(store.start(ref(b.id, job.id), 'w')).rejects.toBeInstanceOf(JobNotFoundError);
-      await expect(store.finish(ref(b.id, job.id), 'FAILED')).rejects.toBeInstanceOf(JobNotFoundError);
-      expect(await store.get(a.id, job.id)).toMatchObject({ status: 'QUEUED' });
+      expect(await bed.store.get(b.id, job.id)).toBeNull();
+      expect(await bed.store.events(b.id, job.id)).toEqual([]);
+      expect(await bed.store.requestCancel(b.id, job.id)).toBeNull();
+      await expect(bed.store.start(ref(b.id, job.id), 'w')).rejects.toBeInstanceOf(JobNotFoundError);
+      await expect(bed.store.finish(ref(b.id, job.id), 'FAILED')).rejects.toBeInstanceOf(JobNotFoundError);
+      expect(await bed.store.get(a.id, job.id)).toMatchObject({ status: 'QUEUED' });
     });
   });
 
   describe('concurrency limits', () => {
-    it('holds a tenant to maxConcurrentJobs; a throttled job waits QUEUED with one event, then starts when a slot frees', async () => {
-      const t = await tenant({ maxConcurrentJobs: 1 });
+    it('holds a bed.tenant to maxConcurrentJobs; a throttled job waits QUEUED with one event, then starts when a slot frees', async () => {
+      const t = await bed.tenant({ maxConcurrentJobs: 1 });
       const j1 = await noop(t.id);
       const j2 = await noop(t.id);
-      expect((await store.tryStart(ref(t.id, j1.id), 'w')).outcome).toBe('started');
-      expect(await store.tryStart(ref(t.id, j2.id), 'w')).toEqual({
+      expect((await bed.store.tryStart(ref(t.id, j1.id), 'w')).outcome).toBe('started');
+      expect(await bed.store.tryStart(ref(t.id, j2.id), 'w')).toEqual({
         outcome: 'throttled',
         scope: 'tenant',
         running: 1,
         limit: 1,
       });
-      expect((await store.tryStart(ref(t.id, j2.id), 'w')).outcome).toBe('throttled');
-      expect(await store.get(t.id, j2.id)).toMatchObject({
+      expect((await bed.store.tryStart(ref(t.id, j2.id), 'w')).outcome).toBe('throttled');
+      expect(await bed.store.get(t.id, j2.id)).toMatchObject({
         status: 'QUEUED',
         stage: WAITING_STAGE,
         attempts: 0,
       });
-      expect((await store.events(t.id, j2.id)).map((e) => e.type)).toEqual(['queued', 'log']);
+      expect((await bed.store.events(t.id, j2.id)).map((e) => e.type)).toEqual(['queued', 'log']);
 
-      await store.finish(ref(t.id, j1.id), 'SUCCEEDED');
-      const r = await store.tryStart(ref(t.id, j2.id), 'w');
+      await bed.store.finish(ref(t.id, j1.id), 'SUCCEEDED');
+      const r = await bed.store.tryStart(ref(t.id, j2.id), 'w');
       expect(r.outcome).toBe('started');
       expect(r.outcome === 'started' && r.job).toMatchObject({ status: 'RUNNING', stage: null, attempts: 1 });
     });
 
     it('frees the slot of a job whose heartbeat went stale (crashed worker)', async () => {
-      const t = await tenant({ maxConcurrentJobs: 1 });
+      const t = await bed.tenant({ maxConcurrentJobs: 1 });
       const dead = await noop(t.id);
       const next = await noop(t.id);
-      await store.tryStart(ref(t.id, dead.id), 'w-dead');
-      expect((await store.tryStart(ref(t.id, next.id), 'w')).outcome).toBe('throttled');
+      await bed.store.tryStart(ref(t.id, dead.id), 'w-dead');
+      expect((await bed.store.tryStart(ref(t.id, next.id), 'w')).outcome).toBe('throttled');
       await backdateHeartbeat(dead.id, limits.heartbeatStaleMs + 1_000);
-      expect((await store.tryStart(ref(t.id, next.id), 'w')).outcome).toBe('started');
+      expect((await bed.store.tryStart(ref(t.id, next.id), 'w')).outcome).toBe('started');
       // The dead job, redelivered, now waits for the slot instead of running beside `next`.
-      expect((await store.tryStart(ref(t.id, dead.id), 'w2')).outcome).toBe('throttled');
-      expect(await store.get(t.id, dead.id)).toMatchObject({
+      expect((await bed.store.tryStart(ref(t.id, dead.id), 'w2')).outcome).toBe('throttled');
+      expect(await bed.store.get(t.id, dead.id)).toMatchObject({
         status: 'QUEUED',
         workerId: null,
         heartbeatAt: null,
@@ -177,47 +155,47 @@ describe('JobStore against Postgres', () => {
     });
 
     it('admits exactly maxConcurrentJobs of many simultaneous starts', async () => {
-      const t = await tenant({ maxConcurrentJobs: 2 });
+      const t = await bed.tenant({ maxConcurrentJobs: 2 });
       const jobs = await Promise.all(Array.from({ length: 6 }, () => noop(t.id)));
-      const results = await Promise.all(jobs.map((j, i) => store.tryStart(ref(t.id, j.id), `w${i}`)));
+      const results = await Promise.all(jobs.map((j, i) => bed.store.tryStart(ref(t.id, j.id), `w${i}`)));
       expect(results.filter((r) => r.outcome === 'started')).toHaveLength(2);
       expect(results.filter((r) => r.outcome === 'throttled')).toHaveLength(4);
     });
 
     it('holds all tenants to the global limit', async () => {
-      const a = await tenant({ maxConcurrentJobs: 5 });
-      const b = await tenant({ maxConcurrentJobs: 5 });
+      const a = await bed.tenant({ maxConcurrentJobs: 5 });
+      const b = await bed.tenant({ maxConcurrentJobs: 5 });
       const ja = await noop(a.id);
       const jb = await noop(b.id);
-      const running = await system.job.count({
+      const running = await bed.system.job.count({
         where: { status: 'RUNNING', heartbeatAt: { gt: new Date(Date.now() - limits.heartbeatStaleMs) } },
       });
       const global = { ...limits, globalMaxRunning: running + 1 };
-      expect((await store.tryStart(ref(a.id, ja.id), 'w', global)).outcome).toBe('started');
-      expect(await store.tryStart(ref(b.id, jb.id), 'w', global)).toMatchObject({
+      expect((await bed.store.tryStart(ref(a.id, ja.id), 'w', global)).outcome).toBe('started');
+      expect(await bed.store.tryStart(ref(b.id, jb.id), 'w', global)).toMatchObject({
         outcome: 'throttled',
         scope: 'global',
         limit: running + 1,
       });
-      await store.finish(ref(a.id, ja.id), 'SUCCEEDED');
-      expect((await store.tryStart(ref(b.id, jb.id), 'w', global)).outcome).toBe('started');
+      await bed.store.finish(ref(a.id, ja.id), 'SUCCEEDED');
+      expect((await bed.store.tryStart(ref(b.id, jb.id), 'w', global)).outcome).toBe('started');
     });
 
     it('startOrDefer moves a throttled delivery to the delayed set and throws DelayedError', async () => {
-      const t = await tenant({ maxConcurrentJobs: 0 });
+      const t = await bed.tenant({ maxConcurrentJobs: 0 });
       const job = await noop(t.id);
       const moves: Array<[number, string | undefined]> = [];
       const delivery = { moveToDelayed: async (ts: number, token?: string) => void moves.push([ts, token]) };
       const before = Date.now();
-      await expect(store.startOrDefer(ref(t.id, job.id), 'w', delivery, 'tok')).rejects.toBeInstanceOf(
+      await expect(bed.store.startOrDefer(ref(t.id, job.id), 'w', delivery, 'tok')).rejects.toBeInstanceOf(
         DelayedError,
       );
       expect(moves).toHaveLength(1);
       expect(moves[0][0]).toBeGreaterThan(before);
       expect(moves[0][1]).toBe('tok');
-      const t2 = await tenant({ maxConcurrentJobs: 1 });
+      const t2 = await bed.tenant({ maxConcurrentJobs: 1 });
       const ok = await noop(t2.id);
-      expect(await store.startOrDefer(ref(t2.id, ok.id), 'w', delivery, 'tok')).toMatchObject({
+      expect(await bed.store.startOrDefer(ref(t2.id, ok.id), 'w', delivery, 'tok')).toMatchObject({
         status: 'RUNNING',
       });
       expect(moves).toHaveLength(1);
@@ -226,56 +204,59 @@ describe('JobStore against Postgres', () => {
 
   describe('compute time', () => {
     it('adds wall time between heartbeats to computeSeconds, refreshed by the cancel poll and on finish', async () => {
-      const t = await tenant();
+      const t = await bed.tenant();
       const job = await noop(t.id);
-      await store.start(ref(t.id, job.id), 'w');
+      await bed.store.start(ref(t.id, job.id), 'w');
       await backdateHeartbeat(job.id, 20_000);
-      await store.isCancelRequested(ref(t.id, job.id));
-      const mid = await store.get(t.id, job.id);
+      await bed.store.isCancelRequested(ref(t.id, job.id));
+      const mid = await bed.store.get(t.id, job.id);
       expect(mid!.computeSeconds).toBeGreaterThanOrEqual(19.5);
       expect(mid!.computeSeconds).toBeLessThan(25);
       expect(Date.now() - mid!.heartbeatAt!.getTime()).toBeLessThan(5_000);
 
       await backdateHeartbeat(job.id, 10_000);
-      await store.progress(ref(t.id, job.id), { percent: 50 });
+      await bed.store.progress(ref(t.id, job.id), { percent: 50 });
       await backdateHeartbeat(job.id, 5_000);
-      const done = await store.finish(ref(t.id, job.id), 'SUCCEEDED');
+      const done = await bed.store.finish(ref(t.id, job.id), 'SUCCEEDED');
       expect(done!.computeSeconds).toBeGreaterThanOrEqual(34.5);
       expect(done!.computeSeconds).toBeLessThan(40);
     });
 
     it('does not bill the silence of a dead worker beyond the staleness window', async () => {
-      const t = await tenant();
+      const t = await bed.tenant();
       const job = await noop(t.id);
-      await store.start(ref(t.id, job.id), 'w');
+      await bed.store.start(ref(t.id, job.id), 'w');
       await backdateHeartbeat(job.id, 3_600_000);
-      const done = await store.finish(ref(t.id, job.id), 'FAILED', { failureCode: 'X' });
+      const done = await bed.store.finish(ref(t.id, job.id), 'FAILED', { failureCode: 'X' });
       expect(done!.computeSeconds).toBeLessThanOrEqual(limits.heartbeatStaleMs / 1000);
     });
   });
 
   describe('quotas on create', () => {
     it('refuses a job once the monthly compute minutes are used; last month does not count', async () => {
-      const t = await tenant({ computeMinutesPerMonth: 2 });
+      const t = await bed.tenant({ computeMinutesPerMonth: 2 });
       const old = await noop(t.id);
       const lastMonth = new Date(
         Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), 1) - 86_400_000,
       );
-      await system.job.update({
+      await bed.system.job.update({
         where: { id: old.id },
         data: { status: 'SUCCEEDED', finishedAt: lastMonth, computeSeconds: 10_000 },
       });
       const used = await noop(t.id);
-      await system.job.update({
+      await bed.system.job.update({
         where: { id: used.id },
         data: { status: 'SUCCEEDED', finishedAt: new Date(), computeSeconds: 90 },
       });
       await expect(
-        store.create(t.id, { kind: 'NOOP', queue: 'cpu' }, { enforceQuota: true }),
+        bed.store.create(t.id, { kind: 'NOOP', queue: 'cpu' }, { enforceQuota: true }),
       ).resolves.toBeDefined();
-      const running = await store.create(t.id, { kind: 'NOOP', queue: 'cpu' }, { enforceQuota: true });
-      await system.job.update({ where: { id: running.id }, data: { status: 'RUNNING', computeSeconds: 30 } });
-      const err = await store
+      const running = await bed.store.create(t.id, { kind: 'NOOP', queue: 'cpu' }, { enforceQuota: true });
+      await bed.system.job.update({
+        where: { id: running.id },
+        data: { status: 'RUNNING', computeSeconds: 30 },
+      });
+      const err = await bed.store
         .create(t.id, { kind: 'NOOP', queue: 'cpu' }, { enforceQuota: true })
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(QuotaExceededError);
@@ -284,10 +265,10 @@ describe('JobStore against Postgres', () => {
     });
 
     it('refuses more than 10 active jobs per concurrent slot, even when created at once', async () => {
-      const t = await tenant({ maxConcurrentJobs: 1 });
+      const t = await bed.tenant({ maxConcurrentJobs: 1 });
       const results = await Promise.allSettled(
         Array.from({ length: 14 }, () =>
-          store.create(t.id, { kind: 'NOOP', queue: 'cpu' }, { enforceQuota: true }),
+          bed.store.create(t.id, { kind: 'NOOP', queue: 'cpu' }, { enforceQuota: true }),
         ),
       );
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(10);
@@ -305,41 +286,41 @@ describe('JobStore against Postgres', () => {
 
   describe('followJobEvents', () => {
     it('yields events in order after a seq and returns after the terminal event', async () => {
-      const t = await tenant();
+      const t = await bed.tenant();
       const job = await noop(t.id);
       const ac = new AbortController();
       const seen: string[] = [];
       const following = (async () => {
-        for await (const e of followJobEvents(store, t.id, job.id, 0, { signal: ac.signal, pollMs: 50 }))
+        for await (const e of followJobEvents(bed.store, t.id, job.id, 0, { signal: ac.signal, pollMs: 50 }))
           seen.push(`${e.seq}:${e.type}`);
       })();
-      await store.start(ref(t.id, job.id), 'w');
-      await store.progress(ref(t.id, job.id), { percent: 50 });
-      await store.finish(ref(t.id, job.id), 'SUCCEEDED');
+      await bed.store.start(ref(t.id, job.id), 'w');
+      await bed.store.progress(ref(t.id, job.id), { percent: 50 });
+      await bed.store.finish(ref(t.id, job.id), 'SUCCEEDED');
       await following;
       expect(seen).toEqual(['1:queued', '2:started', '3:progress', '4:succeeded']);
 
       const resumed: number[] = [];
-      for await (const e of followJobEvents(store, t.id, job.id, 2, { signal: ac.signal }))
+      for await (const e of followJobEvents(bed.store, t.id, job.id, 2, { signal: ac.signal }))
         resumed.push(e.seq);
       expect(resumed).toEqual([3, 4]);
       // Everything seen already: ends at once.
-      for await (const e of followJobEvents(store, t.id, job.id, 4, { signal: ac.signal }))
+      for await (const e of followJobEvents(bed.store, t.id, job.id, 4, { signal: ac.signal }))
         throw new Error(`unexpected ${e.seq}`);
     });
 
     it('stops when aborted and yields nothing for another tenant', async () => {
-      const t = await tenant();
-      const other = await tenant();
+      const t = await bed.tenant();
+      const other = await bed.tenant();
       const job = await noop(t.id);
-      for await (const e of followJobEvents(store, other.id, job.id, 0, {
+      for await (const e of followJobEvents(bed.store, other.id, job.id, 0, {
         signal: new AbortController().signal,
       }))
         throw new Error(`leak ${e.seq}`);
       const ac = new AbortController();
       const seen: number[] = [];
       setTimeout(() => ac.abort(), 300);
-      for await (const e of followJobEvents(store, t.id, job.id, 0, { signal: ac.signal, pollMs: 50 }))
+      for await (const e of followJobEvents(bed.store, t.id, job.id, 0, { signal: ac.signal, pollMs: 50 }))
         seen.push(e.seq);
       expect(seen).toEqual([1]);
     });

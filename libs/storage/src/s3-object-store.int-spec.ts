@@ -3,15 +3,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { startTestS3, type TestS3 } from '../../../test/support/s3';
-import { Client } from 'minio';
-import {
-  clientOptions,
-  isStorageError,
-  objectBytesReader,
-  S3ObjectStore,
-  StorageError,
-  type StorageErrorCode,
-} from './index';
+import { objectBytesReader, S3ObjectStore, StorageError, type StorageErrorCode } from './index';
 
 const MiB = 1024 * 1024;
 
@@ -48,14 +40,9 @@ async function sha256Of(stream: Readable): Promise<string> {
   return hash.digest('hex');
 }
 
-// The cases every driver shares (ranges, listing, prefix deletes, refusals...) are in
+// The cases every driver shares (put/get/stat/delete, keys, ranges, listing, prefix deletes,
+// presigned GETs and multipart uploads, refusals...) run against this driver in
 // test/storage/object-store.conformance.int-spec.ts; these are the S3 driver's own.
-
-/** jest's toEqual walks buffers byte by byte (minutes for megabytes); compare them natively. */
-function expectSameBytes(actual: Buffer, expected: Buffer): void {
-  expect(actual.length).toBe(expected.length);
-  expect(actual.equals(expected)).toBe(true);
-}
 
 /** Bytes of multipart parts the local server has received so far (s3rver's upload folders). */
 function bytesOfStoredParts(directory: string, bucket: string): number {
@@ -106,12 +93,6 @@ describe('S3ObjectStore against a real S3-protocol server (s3rver): what only th
   });
 
   describe('bucket and readiness', () => {
-    it('ensureReady is idempotent and ping succeeds', async () => {
-      await store.ensureReady();
-      await store.ensureReady();
-      await expect(store.ping()).resolves.toBeUndefined();
-    });
-
     it('ensureReady creates a missing bucket; ping reports a missing one', async () => {
       const other = new S3ObjectStore({ ...s3.config, bucket: 'created-at-boot' });
       await expectCode(other.ping(), 'BUCKET_NOT_FOUND');
@@ -137,41 +118,7 @@ describe('S3ObjectStore against a real S3-protocol server (s3rver): what only th
     });
   });
 
-  describe('put, get, stat, delete', () => {
-    it('stores bytes and reads them back with their type and size', async () => {
-      const body = Buffer.from('{"hello":"world"}');
-      const put = await store.putBytes('t/a.json', body, 'application/json');
-      expect(put.size).toBe(body.length);
-      expect(await store.getBytes('t/a.json')).toEqual(body);
-      const stat = await store.stat('t/a.json');
-      expect(stat).toMatchObject({ size: body.length, contentType: 'application/json', etag: put.etag });
-      expect(stat?.etag).toBe(createHash('md5').update(body).digest('hex'));
-      expect(stat?.lastModified).toBeInstanceOf(Date);
-    });
-
-    it('streams a small object in one PUT with metadata', async () => {
-      const res = await store.putStream(
-        't/small.txt',
-        Readable.from([Buffer.from('abc'), Buffer.from('def')]),
-        {
-          contentType: 'text/plain',
-          metadata: { 'original-name': 'small.txt' },
-        },
-      );
-      expect(res.size).toBe(6);
-      expect((await store.getBytes('t/small.txt')).toString()).toBe('abcdef');
-      expect(await store.stat('t/small.txt')).toMatchObject({
-        contentType: 'text/plain',
-        metadata: { 'original-name': 'small.txt' },
-      });
-    });
-
-    it('stores an empty stream as an empty object', async () => {
-      await store.putStream('t/empty', Readable.from([]), { size: 0 });
-      expect(await store.stat('t/empty')).toMatchObject({ size: 0 });
-      expect((await store.getBytes('t/empty')).length).toBe(0);
-    });
-
+  describe('streamed uploads (multipart past one part)', () => {
     it('streams a 50 MB generated stream part by part, never more than two parts ahead of the server', async () => {
       const total = 50 * MiB;
       const partSize = 8 * MiB; // the store's default
@@ -201,12 +148,7 @@ describe('S3ObjectStore against a real S3-protocol server (s3rver): what only th
       expect(await sha256Of(await store.getStream('t/big.bin'))).toBe(sha256());
     });
 
-    it('rejects a stream whose length differs from the declared size and stores nothing', async () => {
-      await expectCode(
-        store.putStream('t/short', Readable.from([Buffer.alloc(10)]), { size: 11 }),
-        'INVALID_ARGUMENT',
-      );
-      expect(await store.stat('t/short')).toBeNull();
+    it('rejects a multipart stream shorter than its declared size and stores nothing', async () => {
       const { stream } = generatedStream(12 * MiB);
       await expectCode(store.putStream('t/short-multi', stream, { size: 20 * MiB }), 'INVALID_ARGUMENT');
       expect(await store.stat('t/short-multi')).toBeNull();
@@ -228,31 +170,10 @@ describe('S3ObjectStore against a real S3-protocol server (s3rver): what only th
       await expect(store.putStream('t/failed-small.bin', Readable.from(failingEarly()))).rejects.toBe(boom);
       expect(await store.stat('t/failed-small.bin')).toBeNull();
     });
-
-    it('a missing object is OBJECT_NOT_FOUND for reads and null for stat', async () => {
-      const err = await expectCode(store.getStream('t/nope'), 'OBJECT_NOT_FOUND');
-      expect(err.details.key).toBe('t/nope');
-      await expectCode(store.getBytes('t/nope'), 'OBJECT_NOT_FOUND');
-      await expectCode(store.getRange('t/nope', 0, 10), 'OBJECT_NOT_FOUND');
-      expect(await store.stat('t/nope')).toBeNull();
-      expect(isStorageError(err, 'OBJECT_NOT_FOUND')).toBe(true);
-    });
-
-    it('delete removes an object and tolerates an absent one', async () => {
-      await store.putBytes('t/del', Buffer.from('x'));
-      await store.delete('t/del');
-      expect(await store.stat('t/del')).toBeNull();
-      await expect(store.delete('t/del')).resolves.toBeUndefined();
-    });
-
-    it('refuses invalid keys before calling the server', async () => {
-      for (const key of ['', '/abs', 'a/../b', 'a//b', './a', 'a\u0000b'])
-        await expectCode(store.putBytes(key, Buffer.from('x')), 'INVALID_KEY');
-    });
   });
 
   describe('presigned GET', () => {
-    it('serves the object to a plain HTTP client with the requested expiry', async () => {
+    it('a GET URL carries the requested expiry as X-Amz-Expires and serves the object', async () => {
       const body = Buffer.from('model bytes');
       await store.putBytes('p/model.bin', body, 'application/octet-stream');
       const url = await store.presignedGet('p/model.bin', 600);
@@ -261,105 +182,18 @@ describe('S3ObjectStore against a real S3-protocol server (s3rver): what only th
       expect(res.status).toBe(200);
       expect(Buffer.from(await res.arrayBuffer())).toEqual(body);
     });
-
-    it('asks for a download name through Content-Disposition', async () => {
-      await store.putBytes('p/m.zip', Buffer.from('zip'), 'application/zip');
-      const url = await store.presignedGet('p/m.zip', 60, { downloadName: 'my model é.zip' });
-      const res = await fetch(url);
-      expect(res.status).toBe(200);
-      const disposition = res.headers.get('content-disposition') ?? '';
-      expect(disposition).toContain('attachment; filename="my model _.zip"');
-      expect(disposition).toContain("filename*=UTF-8''my%20model%20%C3%A9.zip");
-    });
-
-    it('the server refuses a URL whose expiry has passed', async () => {
-      await store.putBytes('p/old.bin', Buffer.from('old'));
-      // Signed two minutes ago for 60 s: expired without waiting.
-      const signer = new Client(clientOptions(s3.config.endpoint, s3.config));
-      const url = await signer.presignedGetObject(
-        s3.config.bucket,
-        'p/old.bin',
-        60,
-        {},
-        new Date(Date.now() - 120_000),
-      );
-      expect((await fetch(url)).status).toBe(403);
-      expect((await fetch(await store.presignedGet('p/old.bin', 60))).status).toBe(200);
-    });
-
-    it('rejects expiries outside 1 s .. 7 days', async () => {
-      await expectCode(store.presignedGet('p/model.bin', 0), 'INVALID_ARGUMENT');
-      await expectCode(store.presignedGet('p/model.bin', 604_801), 'INVALID_ARGUMENT');
-    });
-
-    it('a presigned URL for a missing object answers 404', async () => {
-      const res = await fetch(await store.presignedGet('p/missing', 60));
-      expect(res.status).toBe(404);
-    });
   });
 
   describe('multipart upload through presigned part URLs', () => {
-    async function putPart(url: string, body: Buffer): Promise<string> {
-      const res = await fetch(url, { method: 'PUT', body });
-      expect(res.status).toBe(200);
-      const etag = res.headers.get('etag');
-      expect(etag).toBeTruthy();
-      return etag ?? '';
-    }
-
-    it('uploads parts with fetch, lists them, and completes into one object', async () => {
+    it('a part URL names its part and expiry in the S3 query parameters', async () => {
       const key = 'u/upload.zip';
-      const part1 = randomBytes(5 * MiB);
-      const part2 = randomBytes(1234);
       const uploadId = await store.createMultipartUpload(key, 'application/zip');
       expect(uploadId).toMatch(/\S+/);
-      const url2 = await store.presignedPartUrl(key, uploadId, 2, 900);
-      const url1 = await store.presignedPartUrl(key, uploadId, 1, 900);
-      expect(new URL(url1).searchParams.get('partNumber')).toBe('1');
-      expect(new URL(url1).searchParams.get('X-Amz-Expires')).toBe('900');
-      const etag2 = await putPart(url2, part2);
-      const etag1 = await putPart(url1, part1);
-
-      const parts = await store.listParts(key, uploadId);
-      expect(parts.map((p) => [p.partNumber, p.size, p.etag])).toEqual([
-        [1, part1.length, etag1.replace(/"/g, '')],
-        [2, part2.length, etag2.replace(/"/g, '')],
-      ]);
-
-      await store.completeMultipartUpload(key, uploadId, [
-        { partNumber: 2, etag: etag2 },
-        { partNumber: 1, etag: etag1 },
-      ]);
-      expect(await store.stat(key)).toMatchObject({
-        size: part1.length + part2.length,
-        contentType: 'application/zip',
-      });
-      expectSameBytes(await store.getBytes(key), Buffer.concat([part1, part2]));
-    });
-
-    it('abort discards the upload; later calls on it are UPLOAD_NOT_FOUND', async () => {
-      const key = 'u/aborted.bin';
-      const uploadId = await store.createMultipartUpload(key, 'application/octet-stream');
-      const etag = await putPart(await store.presignedPartUrl(key, uploadId, 1, 60), Buffer.from('part'));
+      const url = new URL(await store.presignedPartUrl(key, uploadId, 1, 900));
+      expect(url.searchParams.get('partNumber')).toBe('1');
+      expect(url.searchParams.get('uploadId')).toBe(uploadId);
+      expect(url.searchParams.get('X-Amz-Expires')).toBe('900');
       await store.abortMultipartUpload(key, uploadId);
-      await expectCode(store.listParts(key, uploadId), 'UPLOAD_NOT_FOUND');
-      await expectCode(
-        store.completeMultipartUpload(key, uploadId, [{ partNumber: 1, etag }]),
-        'UPLOAD_NOT_FOUND',
-      );
-      expect(await store.stat(key)).toBeNull();
-    });
-
-    it('an upload id is bound to its key', async () => {
-      const uploadId = await store.createMultipartUpload('u/one', 'text/plain');
-      await expectCode(store.listParts('u/other', uploadId), 'UPLOAD_NOT_FOUND');
-      await store.abortMultipartUpload('u/one', uploadId);
-    });
-
-    it('validates part numbers and the part list', async () => {
-      await expectCode(store.presignedPartUrl('u/x', 'id', 0, 60), 'INVALID_ARGUMENT');
-      await expectCode(store.presignedPartUrl('u/x', 'id', 10_001, 60), 'INVALID_ARGUMENT');
-      await expectCode(store.completeMultipartUpload('u/x', 'id', []), 'INVALID_ARGUMENT');
     });
   });
 });

@@ -8,7 +8,7 @@ import { DatasetVersionStore, type StoredIngestOptions, type TypedDatasetVersion
 import { JOBS } from '@modelsmith/contracts';
 import { keys, type ObjectStore } from '@modelsmith/storage';
 import { OBJECT_STORE } from '@modelsmith/storage/nest';
-import { notFound, ProblemError } from '@modelsmith/http';
+import { emptyFileProblem, notFound, ProblemError } from '@modelsmith/http';
 import { page, type Page } from '../common/pagination';
 import { taskToEnum, type CreateDatasetDto } from './dto/dataset.dto';
 import { parseIngestOptions, toStoredOptions, type IngestOptionsInput } from './dto/ingest-options';
@@ -167,13 +167,7 @@ export class DatasetsService {
           metadata: { 'original-name': encodeURIComponent(meta.fileName).slice(0, 512) },
         });
       });
-      if (file.bytes === 0)
-        throw new ProblemError({
-          status: 422,
-          code: 'UNPROCESSABLE',
-          title: 'Empty file',
-          detail: `"${file.fileName}" is empty`,
-        });
+      if (file.bytes === 0) throw emptyFileProblem(file.fileName);
       return await this.startIngestion(
         tenantId,
         version!.id,

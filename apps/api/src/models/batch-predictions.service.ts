@@ -4,7 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import { JOBS } from '@modelsmith/contracts';
 import { withTenant, type Job, type PrismaClient } from '@modelsmith/db';
 import { APP_PRISMA } from '@modelsmith/db/nest';
-import { ProblemError } from '@modelsmith/http';
+import { emptyFileProblem, ProblemError } from '@modelsmith/http';
 import { keys, type ObjectStore } from '@modelsmith/storage';
 import { OBJECT_STORE } from '@modelsmith/storage/nest';
 import { streamMultipartUpload } from '../datasets/multipart-upload';
@@ -71,13 +71,7 @@ export class BatchPredictionsService {
           await this.store.putStream(inputKey, stream, { contentType: meta.contentType });
         },
       );
-      if (file.bytes === 0)
-        throw new ProblemError({
-          status: 422,
-          code: 'UNPROCESSABLE',
-          title: 'Empty file',
-          detail: `"${file.fileName}" is empty`,
-        });
+      if (file.bytes === 0) throw emptyFileProblem(file.fileName);
       return await this.jobs.submit(tenantId, JOBS.batchPredict, {
         inputs: {
           modelId: model.id,

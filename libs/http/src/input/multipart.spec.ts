@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { ProblemError } from '../problem';
-import { formFieldProblem, multipartParser } from './multipart';
+import { emptyFileProblem, formFieldProblem, multipartParser } from './multipart';
 
 const BOUNDARY = 'xyz';
 const request = (body: string): IncomingMessage => {
@@ -73,5 +73,18 @@ describe('multipart form fields', () => {
       ['format', 'csv'],
       ['topK', '3'],
     ]);
+  });
+});
+
+describe('emptyFileProblem', () => {
+  it('is a 422 UNPROCESSABLE problem that names the file', () => {
+    const p = emptyFileProblem('digits.zip');
+    expect(p).toBeInstanceOf(ProblemError);
+    expect(p).toMatchObject({
+      status: 422,
+      code: 'UNPROCESSABLE',
+      title: 'Empty file',
+      detail: '"digits.zip" is empty',
+    });
   });
 });

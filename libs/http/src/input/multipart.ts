@@ -88,6 +88,16 @@ export function formFieldProblem(
   return badValue ? invalidField(name, unsafeCharacterMessage(badValue)) : null;
 }
 
+/** The answer to an uploaded file with no bytes: 422, nothing to store or process. */
+export function emptyFileProblem(fileName: string): ProblemError {
+  return new ProblemError({
+    status: 422,
+    code: 'UNPROCESSABLE',
+    title: 'Empty file',
+    detail: `"${fileName}" is empty`,
+  });
+}
+
 /** Checks the file name a file part declares: no control characters (it is stored and shown). */
 export function fileNameProblem(part: string | undefined, fileName: string | undefined): ProblemError | null {
   const bad = findUnsafeCharacter(fileName ?? '');

@@ -1,38 +1,20 @@
-import { randomBytes } from 'node:crypto';
-import {
-  createPrismaClient,
-  createSystemPrismaClient,
-  type PrismaClient,
-  type SystemPrismaClient,
-} from '@modelsmith/db';
-import { createTestDatabase, type TestDatabase } from '@modelsmith/db/testing';
 import { DatasetVersionStore, MIN_TRAIN_IMAGES_PER_CLASS } from './dataset-version-store';
 import { ModelStore, type TrainedModel } from './model-store';
 import { StoredRowInvalidError } from './stored-json';
+import { useJobsTestbed } from '../../../../test/support/jobs-testbed';
 
 jest.setTimeout(60_000);
 
 describe('DatasetVersionStore and ModelStore against Postgres (row-level security)', () => {
-  let db: TestDatabase;
-  let system: SystemPrismaClient;
-  let app: PrismaClient;
+  const bed = useJobsTestbed();
   let versions: DatasetVersionStore;
   let models: ModelStore;
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    system = await createSystemPrismaClient(db.url, { poolSize: 2 });
-    app = createPrismaClient(db.appUrl, { poolSize: 4 });
-    versions = new DatasetVersionStore(app);
-    models = new ModelStore(app);
-  });
-  afterAll(async () => {
-    await Promise.all([system?.$disconnect(), app?.$disconnect()]);
-    await db?.drop();
+  beforeAll(() => {
+    versions = new DatasetVersionStore(bed.app);
+    models = new ModelStore(bed.app);
   });
 
-  const tenant = () =>
-    system.tenant.create({ data: { name: 't', slug: `t-${randomBytes(5).toString('hex')}` } });
   const classes = (train: number[]) =>
     train.map((n, i) => ({ name: `c${i}`, count: n + 2, splits: { train: n, validation: 1, test: 1 } }));
 
@@ -44,16 +26,10 @@ describe('DatasetVersionStore and ModelStore against Postgres (row-level securit
       train?: number[];
     } = {},
   ) {
-    const ds = await system.dataset.create({
-      data: { tenantId, name: 'photos', task: over.task ?? 'IMAGE_CLASSIFICATION' },
-    });
     const ready = (over.status ?? 'READY') === 'READY';
-    return system.datasetVersion.create({
-      data: {
-        tenantId,
-        datasetId: ds.id,
-        version: 1,
-        splitSeed: 42,
+    return bed.datasetVersion(
+      tenantId,
+      {
         status: over.status ?? 'READY',
         shardPrefix: ready ? 'tenants/x/ingested/' : null,
         options: { format: 'image-folder', image: { size: 32, channels: 3 } },
@@ -64,12 +40,13 @@ describe('DatasetVersionStore and ModelStore against Postgres (row-level securit
         },
         report: { kind: 'image', image: { cache: { fit: 'contain' } }, warnings: [] },
       },
-    });
+      { name: 'photos', task: over.task ?? 'IMAGE_CLASSIFICATION' },
+    );
   }
 
   it('reads a version with typed JSON columns, and only within its tenant', async () => {
-    const t = await tenant();
-    const other = await tenant();
+    const t = await bed.tenant();
+    const other = await bed.tenant();
     const v = await version(t.id);
     const read = await versions.get(t.id, v.id);
     expect(read?.options).toEqual({ format: 'image-folder', image: { size: 32, channels: 3 } });
@@ -81,12 +58,12 @@ describe('DatasetVersionStore and ModelStore against Postgres (row-level securit
   });
 
   it('checks readiness for training in one place: found, task, READY, enough images per class', async () => {
-    const t = await tenant();
+    const t = await bed.tenant();
     const ok = await version(t.id);
     const check = await versions.checkTrainable(t.id, ok.id);
     expect(check.ok && check.version.dataset).toEqual({ name: 'photos', task: 'IMAGE_CLASSIFICATION' });
     expect(await versions.checkTrainable(t.id, 'missing')).toEqual({ ok: false, reason: 'NOT_FOUND' });
-    expect(await versions.checkTrainable((await tenant()).id, ok.id)).toEqual({
+    expect(await versions.checkTrainable((await bed.tenant()).id, ok.id)).toEqual({
       ok: false,
       reason: 'NOT_FOUND',
     });
@@ -107,12 +84,12 @@ describe('DatasetVersionStore and ModelStore against Postgres (row-level securit
       classes: [{ name: 'c0', train: MIN_TRAIN_IMAGES_PER_CLASS - 1 }],
     });
     const deleted = await version(t.id);
-    await system.dataset.update({ where: { id: deleted.datasetId }, data: { deletedAt: new Date() } });
+    await bed.system.dataset.update({ where: { id: deleted.datasetId }, data: { deletedAt: new Date() } });
     expect(await versions.checkTrainable(t.id, deleted.id)).toEqual({ ok: false, reason: 'NOT_FOUND' });
   });
 
   it('moves a version through ingestion; progress never relabels a version that ended', async () => {
-    const t = await tenant();
+    const t = await bed.tenant();
     const v = await version(t.id, { status: 'INGESTING' });
     await versions.ingestProgress(t.id, v.id, 'scanning', 40);
     expect(await versions.get(t.id, v.id)).toMatchObject({ stage: 'scanning', percent: 40 });
@@ -133,9 +110,9 @@ describe('DatasetVersionStore and ModelStore against Postgres (row-level securit
   });
 
   it('refuses to hand out a JSON column that does not have its shape', async () => {
-    const t = await tenant();
+    const t = await bed.tenant();
     const v = await version(t.id);
-    await system.datasetVersion.update({ where: { id: v.id }, data: { stats: { classes: 'many' } } });
+    await bed.system.datasetVersion.update({ where: { id: v.id }, data: { stats: { classes: 'many' } } });
     await expect(versions.get(t.id, v.id)).rejects.toThrow(StoredRowInvalidError);
   });
 
@@ -158,15 +135,17 @@ describe('DatasetVersionStore and ModelStore against Postgres (row-level securit
   });
 
   it("upserts a training job's model (id = job id), reads it typed, and resolves a deployment to it", async () => {
-    const t = await tenant();
+    const t = await bed.tenant();
     const v = await version(t.id);
-    const job = await system.job.create({ data: { tenantId: t.id, kind: 'TRAIN', datasetVersionId: v.id } });
+    const job = await bed.system.job.create({
+      data: { tenantId: t.id, kind: 'TRAIN', datasetVersionId: v.id },
+    });
     await models.saveTrained(t.id, trained(job.id, v.id, 0.5));
     const improved = await models.saveTrained(t.id, {
       ...trained(job.id, v.id, 0.8),
       recipe: { phase: 'finetune', final: true },
     });
-    expect(await system.model.count({ where: { jobId: job.id } })).toBe(1);
+    expect(await bed.system.model.count({ where: { jobId: job.id } })).toBe(1);
     expect(improved).toMatchObject({
       id: job.id,
       status: 'READY',
@@ -179,9 +158,9 @@ describe('DatasetVersionStore and ModelStore against Postgres (row-level securit
     expect(withLineage?.datasetVersion).toEqual({ id: v.id, version: 1, datasetId: v.datasetId });
     expect(withLineage?.manifest?.files[0]).toMatchObject({ path: 'model.json', size: 10 });
     expect((await models.listReady(t.id, 10)).map((m) => m.id)).toEqual([job.id]);
-    expect(await models.getReady((await tenant()).id, job.id)).toBeNull();
+    expect(await models.getReady((await bed.tenant()).id, job.id)).toBeNull();
 
-    const d = await system.deployment.create({
+    const d = await bed.system.deployment.create({
       data: { tenantId: t.id, modelId: job.id, name: 'd', config: { topK: 4 } },
     });
     expect(await models.deploymentTarget(t.id, d.id)).toMatchObject({
@@ -190,14 +169,14 @@ describe('DatasetVersionStore and ModelStore against Postgres (row-level securit
       topK: 4,
       model: { id: job.id, artifactPrefix: `tenants/t/models/${job.id}/` },
     });
-    expect(await models.deploymentTarget((await tenant()).id, d.id)).toBeNull();
+    expect(await models.deploymentTarget((await bed.tenant()).id, d.id)).toBeNull();
 
     // Served: not deleted. Undeployed: deleted, and the deployment no longer answers.
     expect(await models.markDeleted(t.id, job.id)).toEqual({
       deleted: false,
       servedBy: [{ id: d.id, name: 'd' }],
     });
-    await system.deployment.update({ where: { id: d.id }, data: { status: 'INACTIVE' } });
+    await bed.system.deployment.update({ where: { id: d.id }, data: { status: 'INACTIVE' } });
     expect(await models.markDeleted(t.id, job.id)).toEqual({ deleted: true });
     expect(await models.getReady(t.id, job.id)).toBeNull();
     expect(await models.deploymentTarget(t.id, d.id)).toMatchObject({ active: false });
