@@ -6,7 +6,7 @@
  *
  * Usage: npx tsx bench/food-transfer.ts [--size 64] [--backbone mobilenet_v2|auto|small_cnn_m]
  *        [--mode fast|balanced|best] [--batch N] [--blas]   (--blas: allow the native BLAS addon;
- *        default off, the product path of a fresh machine)
+ *        default off, the product path of a fresh machine) [--regularizer none|l2sp|auto] [--conflict]
  */
 import { parseArgs } from 'node:util';
 import type { ImageShardIndex, IndexedSample } from '../libs/datasets/src';
@@ -23,6 +23,8 @@ const { values } = parseArgs({
     mode: { type: 'string', default: 'fast' },
     batch: { type: 'string' },
     blas: { type: 'boolean', default: false },
+    regularizer: { type: 'string', default: 'none' },
+    conflict: { type: 'boolean', default: false },
   },
 });
 const size = Number(values.size);
@@ -66,7 +68,14 @@ async function main(): Promise<void> {
     trainSamples: samples.filter((s) => s.split === 'train').length,
   };
   const spec = zoo.get(chooseBackbone(values.backbone, shape));
-  const recipe = buildRecipe(spec, shape, mode, values.batch ? { batchSize: Number(values.batch) } : {});
+  const transfer = {
+    regularizer: values.regularizer as 'none' | 'l2sp' | 'auto',
+    conflictRule: values.conflict,
+  };
+  const recipe = buildRecipe(spec, shape, mode, {
+    ...(values.batch ? { batchSize: Number(values.batch) } : {}),
+    transfer,
+  });
   const t0 = Date.now();
   const result = await runImageClassification(
     {
@@ -101,8 +110,9 @@ async function main(): Promise<void> {
   );
   const backend = `${info.name}${info.nativeBlas ? ' + BLAS addon' : ''}`;
   const phases = recipe.phases.map((p) => `${p.name} x${p.epochs}`).join(', ');
+  const reg = recipe.regularizer ? `, ${JSON.stringify(recipe.regularizer)}` : ', no regularizer';
   console.log(
-    `${backend}, ${spec.id} at ${size} px, ${mode} (batch ${recipe.batchSize}; ${phases}): ${result.status}, ` +
+    `${backend}, ${spec.id} at ${size} px, ${mode} (batch ${recipe.batchSize}; ${phases}${reg}): ${result.status}, ` +
       `test accuracy ${result.model.report.accuracy.toFixed(4)} in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
   );
 }

@@ -40,6 +40,22 @@ const rowId = z.string().min(1).max(64);
 export const TRAINING_MODES = ['fast', 'balanced', 'best'] as const;
 export type TrainingMode = (typeof TRAINING_MODES)[number];
 
+/** Transfer regularizers a job can pick ('auto' is 'l2sp'); see docs/training.md. */
+export const TRANSFER_REGULARIZERS = ['none', 'l2sp', 'auto'] as const;
+export type TransferRegularizerName = (typeof TRANSFER_REGULARIZERS)[number];
+
+/** How fine-tuning a pretrained backbone is regularized (no effect on scratch backbones). */
+export const transferOptionsSchema = z.object({
+  regularizer: z.enum(TRANSFER_REGULARIZERS).optional(),
+  /** L2-SP strength toward the pretrained weights (default 0.1). */
+  alpha: z.number().min(0).max(10).optional(),
+  /** L2-SP strength of the new head's L2 (default 0.01). */
+  beta: z.number().min(0).max(10).optional(),
+  /** Drop the regularizer gradient's part that opposes the loss gradient (Wan et al. 2019). */
+  conflictRule: z.boolean().optional(),
+});
+export type TransferOptions = z.infer<typeof transferOptionsSchema>;
+
 /** User-facing options of an image-classification job (all optional). */
 export const trainingOptionsSchema = z.object({
   /** A zoo backbone id, or 'auto' (default). */
@@ -57,6 +73,7 @@ export const trainingOptionsSchema = z.object({
     .optional(),
   /** Stop when validation loss stops improving (default true). */
   earlyStopping: z.boolean().optional(),
+  transfer: transferOptionsSchema.optional(),
 });
 export type TrainingOptions = z.infer<typeof trainingOptionsSchema>;
 

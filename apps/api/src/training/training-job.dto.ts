@@ -13,7 +13,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { TRAINING_MODES } from '@modelsmith/contracts';
+import { TRAINING_MODES, TRANSFER_REGULARIZERS } from '@modelsmith/contracts';
 
 export class TrainingBudgetDto {
   @ApiPropertyOptional({
@@ -37,6 +37,50 @@ export class TrainingBudgetDto {
   @Min(1)
   @Max(100)
   maxTrials?: number;
+}
+
+/** Regularization of fine-tuning from a pretrained backbone (ignored for scratch backbones). */
+export class TransferOptionsDto {
+  @ApiPropertyOptional({
+    enum: TRANSFER_REGULARIZERS,
+    default: 'none',
+    description: "'l2sp': pull backbone weights toward the pretrained ones (Li et al. 2018); 'auto' = 'l2sp'",
+  })
+  @IsOptional()
+  @IsIn(TRANSFER_REGULARIZERS)
+  regularizer?: (typeof TRANSFER_REGULARIZERS)[number];
+
+  @ApiPropertyOptional({
+    minimum: 0,
+    maximum: 10,
+    default: 0.1,
+    description: 'L2-SP strength toward the pretrained weights',
+  })
+  @IsOptional()
+  @IsNumber()
+  @Min(0)
+  @Max(10)
+  alpha?: number;
+
+  @ApiPropertyOptional({
+    minimum: 0,
+    maximum: 10,
+    default: 0.01,
+    description: "L2-SP strength of the new head's L2",
+  })
+  @IsOptional()
+  @IsNumber()
+  @Min(0)
+  @Max(10)
+  beta?: number;
+
+  @ApiPropertyOptional({
+    default: false,
+    description: "Drop the regularizer gradient's part opposing the loss gradient (Wan et al. 2019)",
+  })
+  @IsOptional()
+  @IsBoolean()
+  conflictRule?: boolean;
 }
 
 export class TrainingOptionsDto {
@@ -70,6 +114,13 @@ export class TrainingOptionsDto {
   @IsOptional()
   @IsBoolean()
   earlyStopping?: boolean;
+
+  @ApiPropertyOptional({ type: TransferOptionsDto })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => TransferOptionsDto)
+  transfer?: TransferOptionsDto;
 }
 
 /** Fields of POST /v1/jobs for training tasks (the job's `options` carry TrainingOptionsDto). */

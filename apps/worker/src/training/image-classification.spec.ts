@@ -179,3 +179,72 @@ describe('image classification pipeline: a later phase that cannot fit in memory
     expect(models).toHaveLength(0);
   });
 });
+
+describe('image classification pipeline: transfer regularizer', () => {
+  /** A pretrained-flagged backbone with one seeded dense layer, the same weights at every load. */
+  function denseBackbone(): {
+    zoo: ModelZoo;
+    spec: BackboneSpec;
+    layer: () => tf.layers.Layer;
+    initial: () => number[];
+  } {
+    const spec: BackboneSpec = {
+      ...new ModelZoo().get('small_cnn_xs'),
+      id: 'test_pretrained',
+      pretrained: true,
+      input: { height: SIZE, width: SIZE, channels: 1 },
+    };
+    let dense: tf.layers.Layer | undefined;
+    let initial: number[] | undefined;
+    const load = async (): Promise<LoadedBackbone> => {
+      const input = tf.input({ shape: [SIZE, SIZE, 1] });
+      const flat = tf.layers.flatten().apply(input) as tf.SymbolicTensor;
+      dense = tf.layers.dense({
+        units: 6,
+        activation: 'relu',
+        name: 'bb_dense',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }),
+      });
+      const features = dense.apply(flat) as tf.SymbolicTensor;
+      initial = Array.from(dense.getWeights()[0].dataSync());
+      return { spec, input: spec.input, model: tf.model({ inputs: input, outputs: features }) };
+    };
+    return { zoo: { load } as unknown as ModelZoo, spec, layer: () => dense!, initial: () => initial! };
+  }
+
+  /** Distance of the backbone kernel from its pretrained value after a fine-tune phase. */
+  async function drift(regularizer: Recipe['regularizer']): Promise<number> {
+    const { zoo, spec, layer, initial } = denseBackbone();
+    const { index, shards } = dataset();
+    let end: number[] | undefined;
+    const h = hooks([], []);
+    const phase = { ...FINETUNE, epochs: 4, learningRate: 0.05, backboneLrScale: 1 };
+    const input = {
+      index,
+      shards,
+      zoo,
+      spec,
+      recipe: { ...recipe([phase]), ...(regularizer ? { regularizer } : {}) },
+      checkpoints: new MemoryCheckpointStore(),
+      writer: new InMemoryArtifactStore(),
+      modelPrefix: 'm/',
+      fit: 'cover' as const,
+    };
+    const result = await runImageClassification(input, {
+      ...h,
+      onModel: async () => {
+        end = Array.from(layer().getWeights()[0].dataSync());
+      },
+    });
+    expect(result.status).toBe('completed');
+    const a = initial();
+    return Math.sqrt(end!.reduce((s, v, i) => s + (v - a[i]) ** 2, 0));
+  }
+
+  it("the recipe's L2-SP reaches training: the backbone stays nearer its pretrained weights than without", async () => {
+    const free = await drift(undefined);
+    const pulled = await drift({ type: 'l2sp', alpha: 10, beta: 0.01, conflictRule: false });
+    expect(free).toBeGreaterThan(0.05);
+    expect(pulled).toBeLessThan(free * 0.8);
+  });
+});

@@ -19,6 +19,7 @@ import {
 import { PermanentJobError } from '@modelsmith/jobs';
 import type { Recipe, TrainingPhase } from './recipe';
 import { shardEpochs, splitCount } from './shard-batches';
+import { buildTransferRegularizer } from './transfer-regularizer';
 
 export interface PipelineInput {
   index: ImageShardIndex;
@@ -122,6 +123,7 @@ export async function runImageClassification(
     freezeBackbone: recipe.phases[0]?.backbone === 'frozen',
   });
   const model = classifier.model;
+  const regularizer = buildTransferRegularizer(classifier, recipe.regularizer);
   const backboneNames = classifier.backboneLayers.map((l) => l.name);
   const norm = spec.normalization;
   const hasValidation = splitCount(index, 'validation') > 0;
@@ -190,6 +192,7 @@ export async function runImageClassification(
           },
           ...(paramGroups(phase, backboneNames) ? { paramGroups: paramGroups(phase, backboneNames) } : {}),
           labelSmoothing: recipe.labelSmoothing,
+          ...(regularizer ? { regularizer } : {}),
           clipGradNorm: 5,
           seed: recipe.seed + i,
           ...(phase.earlyStoppingPatience && validation
@@ -268,6 +271,7 @@ export async function runImageClassification(
       latest = await evaluateAndExport(recipe.phases[recipe.phases.length - 1]?.name ?? 'none', true);
     return { status: 'completed', model: latest, history, resumedFrom };
   } finally {
+    regularizer?.dispose();
     model.dispose();
   }
 }

@@ -1,5 +1,6 @@
 import type { TrainingMode, TrainingOptions } from '@modelsmith/contracts';
 import type { BackboneSpec } from '@modelsmith/ml';
+import { transferRegularizerFor, type TransferRegularizerChoice } from './transfer-regularizer';
 
 /** User-facing options of an image-classification job (libs/contracts `trainingOptionsSchema`). */
 export type ImageClassificationOptions = TrainingOptions;
@@ -31,6 +32,8 @@ export interface Recipe {
   seed: number;
   labelSmoothing: number;
   phases: TrainingPhase[];
+  /** Weight penalty while training (pretrained backbones only). */
+  regularizer?: TransferRegularizerChoice;
 }
 
 const EPOCHS: Record<TrainingMode, { pretrained: [number, number]; scratch: [number, number] }> = {
@@ -111,5 +114,8 @@ export function buildRecipe(
     seed: o.seed ?? 1234,
     labelSmoothing: o.labelSmoothing ?? 0.05,
     phases: phases.filter((p) => p.epochs > 0),
+    ...withRegularizer(transferRegularizerFor(spec, o.transfer)),
   };
 }
+
+const withRegularizer = (r: TransferRegularizerChoice | undefined) => (r ? { regularizer: r } : {});

@@ -2,6 +2,8 @@
 export { train } from './trainer';
 export { evaluateLossAccuracy } from './evaluate';
 export { clipByGlobalNorm } from './train-step';
+export { l2sp, withoutConflict, L2SP_DEFAULTS } from './regularizers';
+export type { WeightRegularizer, L2SPOptions } from './regularizers';
 export type {
   TrainOptions,
   TrainResult,

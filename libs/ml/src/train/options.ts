@@ -3,6 +3,7 @@ import type { DataSource } from './batches';
 import type { CheckpointStore } from './checkpoint';
 import type { LayerSelector } from './layers';
 import type { OptimizerConfig } from './optimizers';
+import type { WeightRegularizer } from './regularizers';
 import type { LrSchedule } from './schedules';
 import type { EpochLog, TrainPosition, TrainStatus } from './types';
 
@@ -82,6 +83,8 @@ export interface TrainOptions {
   paramGroups?: ParamGroup[];
   /** Make layers trainable at the start of an epoch (gradual unfreezing). */
   unfreeze?: Array<{ epoch: number; layers: LayerSelector }>;
+  /** A weight penalty (e.g. {@link l2sp}) whose gradients join the loss's before clipping. */
+  regularizer?: WeightRegularizer;
   /** Clip gradients by their global L2 norm. */
   clipGradNorm?: number;
   /** Label smoothing epsilon for the built-in cross-entropy. */

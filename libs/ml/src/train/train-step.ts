@@ -97,7 +97,7 @@ export function trainStep(
           if (previous) tf.dispose([previous, g]);
         }
       }
-      let gradList = sum;
+      let gradList = opts.regularizer ? opts.regularizer.gradients(trainable, sum) : sum;
       if (opts.clipGradNorm !== undefined) gradList = clipByGlobalNorm(gradList, opts.clipGradNorm);
       optimizer.apply(params, gradList);
     }),

@@ -1,0 +1,54 @@
+import { trainInputs } from '@modelsmith/contracts';
+import { ModelZoo, type BackboneSpec } from '@modelsmith/ml';
+import { buildRecipe, type DatasetShape } from './recipe';
+import { transferRegularizerFor } from './transfer-regularizer';
+
+const base = new ModelZoo().get('small_cnn_xs');
+const pretrained: BackboneSpec = { ...base, pretrained: true };
+const scratch: BackboneSpec = { ...base, pretrained: false };
+const shape: DatasetShape = { height: 28, width: 28, channels: 1, numClasses: 3, trainSamples: 300 };
+const DATASET = 'cm0000000000000000000000a';
+
+describe('transfer regularizer choice', () => {
+  it("gives L2-SP with Li et al.'s defaults for 'l2sp' and 'auto' on a pretrained backbone", () => {
+    const expected = { type: 'l2sp', alpha: 0.1, beta: 0.01, conflictRule: false };
+    expect(transferRegularizerFor(pretrained, { regularizer: 'l2sp' })).toEqual(expected);
+    expect(transferRegularizerFor(pretrained, { regularizer: 'auto' })).toEqual(expected);
+    expect(
+      transferRegularizerFor(pretrained, { regularizer: 'l2sp', alpha: 0.01, beta: 0.5, conflictRule: true }),
+    ).toEqual({ type: 'l2sp', alpha: 0.01, beta: 0.5, conflictRule: true });
+  });
+
+  it("gives none by default, for 'none', and on a scratch backbone whatever the job asks", () => {
+    expect(transferRegularizerFor(pretrained, undefined)).toBeUndefined();
+    expect(transferRegularizerFor(pretrained, {})).toBeUndefined();
+    expect(transferRegularizerFor(pretrained, { regularizer: 'none' })).toBeUndefined();
+    expect(transferRegularizerFor(scratch, { regularizer: 'l2sp' })).toBeUndefined();
+  });
+
+  it("a job's options.transfer, parsed as the worker parses inputs, reaches the recipe", () => {
+    const inputs = trainInputs.parse({
+      datasetVersionId: DATASET,
+      options: { transfer: { regularizer: 'l2sp', alpha: 0.05, conflictRule: true } },
+    });
+    expect(buildRecipe(pretrained, shape, inputs.mode, inputs.options).regularizer).toEqual({
+      type: 'l2sp',
+      alpha: 0.05,
+      beta: 0.01,
+      conflictRule: true,
+    });
+    expect(buildRecipe(scratch, shape, inputs.mode, inputs.options).regularizer).toBeUndefined();
+    const plain = trainInputs.parse({ datasetVersionId: DATASET });
+    expect(buildRecipe(pretrained, shape, plain.mode, plain.options).regularizer).toBeUndefined();
+  });
+
+  it('rejects unknown regularizers and out-of-range strengths', () => {
+    const parse = (transfer: unknown) =>
+      trainInputs.safeParse({ datasetVersionId: DATASET, options: { transfer } }).success;
+    expect(parse({ regularizer: 'l2sp', alpha: 10, beta: 0 })).toBe(true);
+    expect(parse({ regularizer: 'bss' })).toBe(false);
+    expect(parse({ alpha: 10.5 })).toBe(false);
+    expect(parse({ beta: -0.1 })).toBe(false);
+    expect(parse({ conflictRule: 'yes' })).toBe(false);
+  });
+});
