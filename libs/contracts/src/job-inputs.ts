@@ -41,6 +41,10 @@ export const TRAINING_MODES = ['fast', 'balanced', 'best'] as const;
 export type TrainingMode = (typeof TRAINING_MODES)[number];
 
 /** User-facing options of an image-classification job (all optional). */
+/** How much training batches are augmented ('light': flip, resized crop, colour jitter). */
+export const AUGMENTATION_LEVELS = ['none', 'light', 'auto'] as const;
+export type AugmentationLevel = (typeof AUGMENTATION_LEVELS)[number];
+
 export const trainingOptionsSchema = z.object({
   /** A zoo backbone id, or 'auto' (default). */
   backbone: z.string().min(1).max(100).optional(),
@@ -57,6 +61,8 @@ export const trainingOptionsSchema = z.object({
     .optional(),
   /** Stop when validation loss stops improving (default true). */
   earlyStopping: z.boolean().optional(),
+  /** Training-batch augmentation: 'auto' (default) = 'light' for image classification. */
+  augmentation: z.enum(AUGMENTATION_LEVELS).optional(),
 });
 export type TrainingOptions = z.infer<typeof trainingOptionsSchema>;
 

@@ -13,7 +13,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { TRAINING_MODES } from '@modelsmith/contracts';
+import { AUGMENTATION_LEVELS, TRAINING_MODES } from '@modelsmith/contracts';
 
 export class TrainingBudgetDto {
   @ApiPropertyOptional({
@@ -70,6 +70,14 @@ export class TrainingOptionsDto {
   @IsOptional()
   @IsBoolean()
   earlyStopping?: boolean;
+  @ApiPropertyOptional({
+    enum: AUGMENTATION_LEVELS,
+    default: 'auto',
+    description: "Training-batch augmentation; 'auto' = 'light' (flip, resized crop, colour jitter)",
+  })
+  @IsOptional()
+  @IsIn(AUGMENTATION_LEVELS)
+  augmentation?: (typeof AUGMENTATION_LEVELS)[number];
 }
 
 /** Fields of POST /v1/jobs for training tasks (the job's `options` carry TrainingOptionsDto). */

@@ -65,6 +65,13 @@ describe('recipe', () => {
     ).toBe(false);
   });
 
+  it("augments lightly by default ('auto') and not at all with 'none'", () => {
+    expect(buildRecipe(spec({}), digits, 'fast').augmentation).toBe('light');
+    expect(buildRecipe(spec({}), digits, 'fast', { augmentation: 'auto' }).augmentation).toBe('light');
+    expect(buildRecipe(spec({}), digits, 'fast', { augmentation: 'light' }).augmentation).toBe('light');
+    expect(buildRecipe(spec({}), digits, 'fast', { augmentation: 'none' }).augmentation).toBe('none');
+  });
+
   it('more epochs for better modes', () => {
     const total = (m: 'fast' | 'balanced' | 'best') =>
       buildRecipe(spec({}), digits, m).phases.reduce((s, p) => s + p.epochs, 0);

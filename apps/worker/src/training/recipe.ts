@@ -30,6 +30,8 @@ export interface Recipe {
   batchSize: number;
   seed: number;
   labelSmoothing: number;
+  /** Augmentation of the training batches (validation and test batches are never augmented). */
+  augmentation: 'none' | 'light';
   phases: TrainingPhase[];
 }
 
@@ -110,6 +112,7 @@ export function buildRecipe(
     batchSize,
     seed: o.seed ?? 1234,
     labelSmoothing: o.labelSmoothing ?? 0.05,
+    augmentation: o.augmentation === 'none' ? 'none' : 'light',
     phases: phases.filter((p) => p.epochs > 0),
   };
 }
