@@ -5,7 +5,7 @@
  * `--size` px like an ingested dataset. Prints each model's test accuracy and the memory notices.
  *
  * Usage: npx tsx bench/food-transfer.ts [--size 64] [--backbone mobilenet_v2|auto|small_cnn_m]
- *        [--mode fast|balanced|best] [--batch N] [--blas]   (--blas: allow the native BLAS addon;
+ *        [--mode fast|balanced|best] [--batch N] [--augmentation auto|light|none] [--blas]   (--blas: allow the native BLAS addon;
  *        default off, the product path of a fresh machine)
  */
 import { parseArgs } from 'node:util';
@@ -13,7 +13,12 @@ import type { ImageShardIndex, IndexedSample } from '../libs/datasets/src';
 import { initBackend, InMemoryArtifactStore, MemoryCheckpointStore, ModelZoo, Rng } from '../libs/ml/src';
 import { loadFoodPictures } from '../libs/ml/src/data/food-pictures';
 import { runImageClassification } from '../apps/worker/src/training/image-classification';
-import { TRAINING_MODES, type TrainingMode } from '@modelsmith/contracts';
+import {
+  AUGMENTATION_LEVELS,
+  TRAINING_MODES,
+  type AugmentationLevel,
+  type TrainingMode,
+} from '@modelsmith/contracts';
 import { buildRecipe, chooseBackbone } from '../apps/worker/src/training/recipe';
 
 const { values } = parseArgs({
@@ -23,6 +28,7 @@ const { values } = parseArgs({
     mode: { type: 'string', default: 'fast' },
     batch: { type: 'string' },
     blas: { type: 'boolean', default: false },
+    augmentation: { type: 'string', default: 'auto' },
   },
 });
 const size = Number(values.size);
@@ -66,7 +72,13 @@ async function main(): Promise<void> {
     trainSamples: samples.filter((s) => s.split === 'train').length,
   };
   const spec = zoo.get(chooseBackbone(values.backbone, shape));
-  const recipe = buildRecipe(spec, shape, mode, values.batch ? { batchSize: Number(values.batch) } : {});
+  const augmentation = values.augmentation as AugmentationLevel;
+  if (!AUGMENTATION_LEVELS.includes(augmentation))
+    throw new Error(`--augmentation must be one of ${AUGMENTATION_LEVELS.join(', ')}`);
+  const recipe = buildRecipe(spec, shape, mode, {
+    augmentation,
+    ...(values.batch ? { batchSize: Number(values.batch) } : {}),
+  });
   const t0 = Date.now();
   const result = await runImageClassification(
     {
@@ -102,7 +114,7 @@ async function main(): Promise<void> {
   const backend = `${info.name}${info.nativeBlas ? ' + BLAS addon' : ''}`;
   const phases = recipe.phases.map((p) => `${p.name} x${p.epochs}`).join(', ');
   console.log(
-    `${backend}, ${spec.id} at ${size} px, ${mode} (batch ${recipe.batchSize}; ${phases}): ${result.status}, ` +
+    `${backend}, ${spec.id} at ${size} px, ${mode} (batch ${recipe.batchSize}; ${phases}; augmentation ${recipe.augmentation}): ${result.status}, ` +
       `test accuracy ${result.model.report.accuracy.toFixed(4)} in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
   );
 }

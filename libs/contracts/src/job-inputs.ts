@@ -61,7 +61,7 @@ export const trainingOptionsSchema = z.object({
     .optional(),
   /** Stop when validation loss stops improving (default true). */
   earlyStopping: z.boolean().optional(),
-  /** Training-batch augmentation: 'auto' (default) = 'light' for image classification. */
+  /** Training-batch augmentation: 'auto' (default) = 'light', except 'none' in fast mode. */
   augmentation: z.enum(AUGMENTATION_LEVELS).optional(),
 });
 export type TrainingOptions = z.infer<typeof trainingOptionsSchema>;

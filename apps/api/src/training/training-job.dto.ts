@@ -73,7 +73,8 @@ export class TrainingOptionsDto {
   @ApiPropertyOptional({
     enum: AUGMENTATION_LEVELS,
     default: 'auto',
-    description: "Training-batch augmentation; 'auto' = 'light' (flip, resized crop, colour jitter)",
+    description:
+      "Training-batch augmentation; 'auto' = 'light' (flip, resized crop, colour jitter) except 'none' in fast mode",
   })
   @IsOptional()
   @IsIn(AUGMENTATION_LEVELS)

@@ -1,4 +1,4 @@
-import type { TrainingMode, TrainingOptions } from '@modelsmith/contracts';
+import type { AugmentationLevel, TrainingMode, TrainingOptions } from '@modelsmith/contracts';
 import type { BackboneSpec } from '@modelsmith/ml';
 
 /** User-facing options of an image-classification job (libs/contracts `trainingOptionsSchema`). */
@@ -62,6 +62,16 @@ export function inputFor(spec: BackboneSpec, shape: DatasetShape): Recipe['input
 }
 
 /**
+ * 'auto' is 'light' except in 'fast' mode: over its few epochs (5 at 64 px) light augmentation cost
+ * the food-photo bench 14 points of test accuracy (0.51 vs 0.66), while over 'balanced' it was even
+ * (0.67 both). An explicit 'light' or 'none' is taken as asked.
+ */
+export function augmentationFor(requested: AugmentationLevel, mode: TrainingMode): Recipe['augmentation'] {
+  if (requested !== 'auto') return requested;
+  return mode === 'fast' ? 'none' : 'light';
+}
+
+/**
  * The default recipe: pretrained backbones warm up a new head on the frozen backbone, then fine-tune
  * everything with the backbone at a tenth of the learning rate; scratch backbones train in a short
  * first phase (a usable model early) and a main phase. `epochs` rescales the phase lengths.
@@ -112,7 +122,7 @@ export function buildRecipe(
     batchSize,
     seed: o.seed ?? 1234,
     labelSmoothing: o.labelSmoothing ?? 0.05,
-    augmentation: o.augmentation === 'none' ? 'none' : 'light',
+    augmentation: augmentationFor(o.augmentation ?? 'auto', mode),
     phases: phases.filter((p) => p.epochs > 0),
   };
 }
