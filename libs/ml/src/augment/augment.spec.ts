@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { arrayBatches, train, type AugmentContext, type TrainBatch } from '../train';
-import { Rng } from '../train/rng';
-import { tinyMlp } from '../train/test-helpers';
+import { arrayBatches, MemoryCheckpointStore, train, type AugmentContext, type TrainBatch } from '../train';
+import { mixSeed, Rng } from '../train/rng';
+import { tinyMlp, weightValues } from '../train/test-helpers';
 import { imageAugmenter } from './augmenter';
 import { colorJitter, randomHorizontalFlip, randomResizedCrop } from './ops';
 
@@ -160,6 +160,37 @@ describe('train() with an augment hook', () => {
     tf.dispose(valBatches.flatMap((b) => [b.xs, b.ys]));
     expect(tf.memory().numTensors).toBe(before);
     model.dispose();
+  });
+
+  it('a run cancelled mid-epoch and resumed ends with the weights of an uninterrupted augmented one', async () => {
+    // Noise drawn from (seed, epoch, step) only, like imageAugmenter.
+    const augment = (xs: tf.Tensor, ctx: AugmentContext) => {
+      const rng = new Rng(mixSeed(ctx.seed, ctx.epoch, ctx.step));
+      const noise = Array.from({ length: xs.size }, () => rng.next() - 0.5);
+      return tf.add(xs, tf.tensor(noise, xs.shape));
+    };
+    const opts = { data: data(12), epochs: 3, seed: 3, learningRate: 0.05, augment };
+    const ref = tinyMlp(1, 6, 3, { dropout: false });
+    await train(ref, opts);
+
+    const store = new MemoryCheckpointStore();
+    const ac = new AbortController();
+    const first = tinyMlp(1, 6, 3, { dropout: false });
+    const r1 = await train(first, {
+      ...opts,
+      checkpoint: { store, key: 'run' },
+      signal: ac.signal,
+      progressEverySteps: 1,
+      onProgress: (p) => {
+        if (p.kind === 'step' && p.globalStep === 4) ac.abort(); // epoch 1, step 1
+      },
+    });
+    expect(r1.status).toBe('cancelled');
+    const resumed = tinyMlp(9, 6, 3, { dropout: false });
+    const r2 = await train(resumed, { ...opts, checkpoint: { store, key: 'run' } });
+    expect(r2.resumedFrom).toEqual({ epoch: 1, step: 1, globalStep: 4 });
+    expect(weightValues(resumed)).toEqual(weightValues(ref));
+    for (const m of [ref, first, resumed]) m.dispose();
   });
 
   it('an augment that throws leaks nothing and fails the run', async () => {
