@@ -5,7 +5,7 @@
  * `--size` px like an ingested dataset. Prints each model's test accuracy and the memory notices.
  *
  * Usage: npx tsx bench/food-transfer.ts [--size 64] [--backbone mobilenet_v2|auto|small_cnn_m]
- *        [--mode fast|balanced|best] [--batch N] [--blas]   (--blas: allow the native BLAS addon;
+ *        [--mode fast|balanced|best] [--batch N] [--augmentation auto|light|none] [--blas]   (--blas: allow the native BLAS addon;
  *        default off, the product path of a fresh machine) [--regularizer none|l2sp|auto] [--conflict]
  */
 import { parseArgs } from 'node:util';
@@ -13,7 +13,12 @@ import type { ImageShardIndex, IndexedSample } from '../libs/datasets/src';
 import { initBackend, InMemoryArtifactStore, MemoryCheckpointStore, ModelZoo, Rng } from '../libs/ml/src';
 import { loadFoodPictures } from '../libs/ml/src/data/food-pictures';
 import { runImageClassification } from '../apps/worker/src/training/image-classification';
-import { TRAINING_MODES, type TrainingMode } from '@modelsmith/contracts';
+import {
+  AUGMENTATION_LEVELS,
+  TRAINING_MODES,
+  type AugmentationLevel,
+  type TrainingMode,
+} from '@modelsmith/contracts';
 import { buildRecipe, chooseBackbone } from '../apps/worker/src/training/recipe';
 
 const { values } = parseArgs({
@@ -25,6 +30,7 @@ const { values } = parseArgs({
     blas: { type: 'boolean', default: false },
     regularizer: { type: 'string', default: 'none' },
     conflict: { type: 'boolean', default: false },
+    augmentation: { type: 'string', default: 'auto' },
   },
 });
 const size = Number(values.size);
@@ -72,7 +78,11 @@ async function main(): Promise<void> {
     regularizer: values.regularizer as 'none' | 'l2sp' | 'auto',
     conflictRule: values.conflict,
   };
+  const augmentation = values.augmentation as AugmentationLevel;
+  if (!AUGMENTATION_LEVELS.includes(augmentation))
+    throw new Error(`--augmentation must be one of ${AUGMENTATION_LEVELS.join(', ')}`);
   const recipe = buildRecipe(spec, shape, mode, {
+    augmentation,
     ...(values.batch ? { batchSize: Number(values.batch) } : {}),
     transfer,
   });
@@ -112,7 +122,7 @@ async function main(): Promise<void> {
   const phases = recipe.phases.map((p) => `${p.name} x${p.epochs}`).join(', ');
   const reg = recipe.regularizer ? `, ${JSON.stringify(recipe.regularizer)}` : ', no regularizer';
   console.log(
-    `${backend}, ${spec.id} at ${size} px, ${mode} (batch ${recipe.batchSize}; ${phases}${reg}): ${result.status}, ` +
+    `${backend}, ${spec.id} at ${size} px, ${mode} (batch ${recipe.batchSize}; ${phases}${reg}; augmentation ${recipe.augmentation}): ${result.status}, ` +
       `test accuracy ${result.model.report.accuracy.toFixed(4)} in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
   );
 }

@@ -57,6 +57,10 @@ export const transferOptionsSchema = z.object({
 export type TransferOptions = z.infer<typeof transferOptionsSchema>;
 
 /** User-facing options of an image-classification job (all optional). */
+/** How much training batches are augmented ('light': flip, resized crop, colour jitter). */
+export const AUGMENTATION_LEVELS = ['none', 'light', 'auto'] as const;
+export type AugmentationLevel = (typeof AUGMENTATION_LEVELS)[number];
+
 export const trainingOptionsSchema = z.object({
   /** A zoo backbone id, or 'auto' (default). */
   backbone: z.string().min(1).max(100).optional(),
@@ -74,6 +78,8 @@ export const trainingOptionsSchema = z.object({
   /** Stop when validation loss stops improving (default true). */
   earlyStopping: z.boolean().optional(),
   transfer: transferOptionsSchema.optional(),
+  /** Training-batch augmentation: 'auto' (default) = 'light', except 'none' in fast mode. */
+  augmentation: z.enum(AUGMENTATION_LEVELS).optional(),
 });
 export type TrainingOptions = z.infer<typeof trainingOptionsSchema>;
 

@@ -80,6 +80,12 @@ describe('job inputs', () => {
     expect(() => parseJobInputs(JOBS.train, { datasetVersionId: 'v', options: { epochs: 0 } })).toThrow(
       /options\.epochs/,
     );
+    expect(() =>
+      parseJobInputs(JOBS.train, { datasetVersionId: 'v', options: { augmentation: 'heavy' } }),
+    ).toThrow(/options\.augmentation/);
+    expect(
+      parseJobInputs(JOBS.train, { datasetVersionId: 'v', options: { augmentation: 'none' } }),
+    ).toMatchObject({ options: { augmentation: 'none' } });
     expect(() => parseJobInputs(JOBS.noop, { options: { durationMs: 600_001 } })).toThrow(/durationMs/);
     expect(() =>
       parseJobInputs(JOBS.batchPredict, {

@@ -2,6 +2,7 @@
 export * from './backend';
 export * from './kernels';
 export * from './train';
+export * from './augment';
 export * from './eval';
 export * from './catalogue';
 export * from './zoo';

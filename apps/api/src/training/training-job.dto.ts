@@ -13,7 +13,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { TRAINING_MODES, TRANSFER_REGULARIZERS } from '@modelsmith/contracts';
+import { AUGMENTATION_LEVELS, TRAINING_MODES, TRANSFER_REGULARIZERS } from '@modelsmith/contracts';
 
 export class TrainingBudgetDto {
   @ApiPropertyOptional({
@@ -121,6 +121,16 @@ export class TrainingOptionsDto {
   @ValidateNested()
   @Type(() => TransferOptionsDto)
   transfer?: TransferOptionsDto;
+
+  @ApiPropertyOptional({
+    enum: AUGMENTATION_LEVELS,
+    default: 'auto',
+    description:
+      "Training-batch augmentation; 'auto' = 'light' (flip, resized crop, colour jitter) except 'none' in fast mode",
+  })
+  @IsOptional()
+  @IsIn(AUGMENTATION_LEVELS)
+  augmentation?: (typeof AUGMENTATION_LEVELS)[number];
 }
 
 /** Fields of POST /v1/jobs for training tasks (the job's `options` carry TrainingOptionsDto). */

@@ -99,6 +99,7 @@ function recipe(phases: Recipe['phases']): Recipe {
     batchSize: 8,
     seed: 1,
     labelSmoothing: 0,
+    augmentation: 'light',
     phases,
   };
 }

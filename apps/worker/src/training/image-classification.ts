@@ -3,6 +3,7 @@ import {
   buildClassifier,
   evaluateModel,
   exportModel,
+  imageAugmenter,
   train,
   type ArtifactWriter,
   type BackboneSpec,
@@ -126,6 +127,7 @@ export async function runImageClassification(
   const regularizer = buildTransferRegularizer(classifier, recipe.regularizer);
   const backboneNames = classifier.backboneLayers.map((l) => l.name);
   const norm = spec.normalization;
+  const augment = imageAugmenter(recipe.augmentation, norm);
   const hasValidation = splitCount(index, 'validation') > 0;
   const trainData = shardEpochs(input.shards, index, 'train', recipe.batchSize, norm, recipe.input, true);
   const validation = hasValidation
@@ -181,6 +183,7 @@ export async function runImageClassification(
             await hooks.onNotice?.({ kind: 'memory', phase: phase.name, message, data: { ...e } });
           },
           data: trainData,
+          ...(augment ? { augment } : {}),
           ...(validation ? { validation } : {}),
           epochs: phase.epochs,
           optimizer: { type: 'adam' },

@@ -65,6 +65,14 @@ describe('recipe', () => {
     ).toBe(false);
   });
 
+  it("augments lightly by default ('auto') except in fast mode; explicit levels are taken as asked", () => {
+    expect(buildRecipe(spec({}), digits, 'balanced').augmentation).toBe('light');
+    expect(buildRecipe(spec({}), digits, 'best', { augmentation: 'auto' }).augmentation).toBe('light');
+    expect(buildRecipe(spec({}), digits, 'fast').augmentation).toBe('none');
+    expect(buildRecipe(spec({}), digits, 'fast', { augmentation: 'light' }).augmentation).toBe('light');
+    expect(buildRecipe(spec({}), digits, 'best', { augmentation: 'none' }).augmentation).toBe('none');
+  });
+
   it('more epochs for better modes', () => {
     const total = (m: 'fast' | 'balanced' | 'best') =>
       buildRecipe(spec({}), digits, m).phases.reduce((s, p) => s + p.epochs, 0);

@@ -57,3 +57,4 @@ export { Rng, mixSeed, seededPermutation, shuffleInPlace, withSeededRandom } fro
 export type { RngState } from './rng';
 export { TrainError, TrainConfigError, CheckpointError, NonFiniteLossError } from './errors';
 export type { CheckpointErrorReason } from './errors';
+export type { AugmentFn, AugmentContext } from './augment-hook';

@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
+import type { AugmentFn } from './augment-hook';
 import type { DataSource } from './batches';
 import type { CheckpointStore } from './checkpoint';
 import type { LayerSelector } from './layers';
@@ -71,6 +72,11 @@ export interface TrainProgress {
 export interface TrainOptions {
   data: DataSource;
   epochs: number;
+  /**
+   * Transforms each training batch's inputs before its step (never the validation batches). It gets
+   * (run seed, epoch, step) and should draw its randomness from those only, so a resumed run replays it.
+   */
+  augment?: AugmentFn;
   /** Held-out batches evaluated after every epoch (inference mode). */
   validation?: DataSource;
   /** Default { type: 'adam' }. */

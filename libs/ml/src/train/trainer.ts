@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
+import { augmentBatch } from './augment-hook';
 import { epochBatches } from './batches';
 import { earlyStoppingSaysStop } from './early-stopping';
 import { NonFiniteLossError } from './errors';
@@ -64,6 +65,8 @@ async function run(plan: RunPlan, state: TrainingState, clock: RunClock): Promis
         if (next.done) break;
         let step: StepResult;
         try {
+          if (opts.augment)
+            augmentBatch(next.value, opts.augment, { seed: plan.seed, epoch, step: state.position.step });
           if (memory.pending) await memory.probe(next.value);
           step = await stepWithinMemory(plan, state, next.value, memory);
         } finally {
