@@ -18,6 +18,7 @@ import {
 } from '@modelsmith/storage';
 import { startTestS3 } from '../support/s3';
 import { startTestFsStore } from '../support/fs-store';
+import { itIf } from '../support/skip';
 import { startObjectsApi } from '../support/objects-api';
 
 const MiB = 1024 * 1024;
@@ -125,14 +126,13 @@ async function expectRefused(res: Response, secret?: Buffer): Promise<void> {
 describe.each(drivers)('ObjectStore conformance: $name', (driver) => {
   let h: Harness;
   let store: ObjectStore;
-  const withSignatures = driver.verifiesSignatures ? it : it.skip;
-  const signatureNote = driver.verifiesSignatures
-    ? ''
-    : ' (skipped: s3rver checks no signatures; MinIO and S3 do)';
-  const withPartChecks = driver.checksParts ? it : it.skip;
-  const partNote = driver.checksParts
-    ? ''
-    : ' (skipped: s3rver checks no part ETags and crashes on a missing part; MinIO and S3 check them)';
+  const signatureReason = 's3rver checks no signatures; MinIO and S3 do';
+  const withSignatures = itIf(driver.verifiesSignatures, signatureReason);
+  const signatureNote = driver.verifiesSignatures ? '' : ` [skipped: ${signatureReason}]`;
+  const withPartChecks = itIf(
+    driver.checksParts,
+    's3rver checks no part ETags and crashes on a missing part; MinIO and S3 check them',
+  );
 
   beforeAll(async () => {
     h = await driver.start();
@@ -502,7 +502,7 @@ describe.each(drivers)('ObjectStore conformance: $name', (driver) => {
     });
 
     withPartChecks(
-      `a wrong ETag, a missing part or a listed-twice part is INVALID_PART, and the upload stays usable${partNote}`,
+      'a wrong ETag, a missing part or a listed-twice part is INVALID_PART, and the upload stays usable',
       async () => {
         const key = 'u/checked.bin';
         const uploadId = await store.createMultipartUpload(key);
@@ -532,7 +532,7 @@ describe.each(drivers)('ObjectStore conformance: $name', (driver) => {
     );
 
     withPartChecks(
-      `completing an upload whose part was never sent is INVALID_PART, not a crash${partNote}`,
+      'completing an upload whose part was never sent is INVALID_PART, not a crash',
       async () => {
         const key = 'u/never-sent.bin';
         const uploadId = await store.createMultipartUpload(key);
@@ -567,7 +567,7 @@ describe.each(drivers)('ObjectStore conformance: $name', (driver) => {
       await expectCode(store.completeMultipartUpload('u/x', 'id', []), 'INVALID_ARGUMENT');
     });
 
-    withSignatures(`a part URL is bound to its upload, part and key${signatureNote}`, async () => {
+    withSignatures('a part URL is bound to its upload, part and key', async () => {
       const key = 'tenants/one/datasets/d/versions/v/source/a.zip';
       const uploadId = await store.createMultipartUpload(key);
       const url = new URL(await store.presignedPartUrl(key, uploadId, 1, 60, { maxBytes: MiB }));
@@ -592,8 +592,8 @@ describe.each(drivers)('ObjectStore conformance: $name', (driver) => {
     });
   });
 
-  (driver.atomicWrites ? it : it.skip)(
-    `concurrent writers of one key: every reader sees one whole version${driver.atomicWrites ? '' : ' (skipped: s3rver writes objects in place, readers see torn objects; MinIO and S3 do not)'}`,
+  itIf(driver.atomicWrites, 's3rver writes objects in place, readers see torn objects; MinIO and S3 do not')(
+    'concurrent writers of one key: every reader sees one whole version',
     async () => {
       const versions = Array.from({ length: 6 }, (_, i) => Buffer.alloc(2 * MiB, i + 1));
       const hashes = new Set(versions.map(md5));
