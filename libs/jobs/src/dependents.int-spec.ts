@@ -1,5 +1,6 @@
 import { type DatasetVersionStatus } from '@modelsmith/db';
 import { repairStuckDatasetVersions } from './dependents';
+import { DatasetVersionStore } from './stores';
 import { useJobsTestbed } from '../../../test/support/jobs-testbed';
 
 jest.setTimeout(60_000);
@@ -89,6 +90,57 @@ describe('dependent rows of finished jobs, against Postgres', () => {
     await bed.system.datasetVersion.update({ where: { id: ready.v.id }, data: { status: 'QUEUED' } });
     await bed.store.finish(ref(ready.t.id, train.id), 'FAILED', { failureCode: 'X', failureReason: 'boom' });
     expect((await version(ready.v.id)).status).toBe('QUEUED');
+  });
+
+  it('a succeeding ingestion turns its version READY in the transaction that records SUCCEEDED, and never after another end', async () => {
+    const versions = new DatasetVersionStore(bed.app);
+    const ready = {
+      format: 'image-folder',
+      shardPrefix: 'p/',
+      stats: { classes: [{ name: 'a', count: 3 }] },
+      report: { kind: 'image' },
+    };
+    const ok = await ingestion('INGESTING');
+    await bed.store.start(ref(ok.t.id, ok.job.id), 'w');
+    let seenJob: string | undefined;
+    await bed.store.finish(ref(ok.t.id, ok.job.id), 'SUCCEEDED', {
+      commit: async (tx) => {
+        // Inside the transaction the job row already says SUCCEEDED; outside it, not yet.
+        seenJob = (await tx.job.findUniqueOrThrow({ where: { id: ok.job.id } })).status;
+        expect((await bed.system.job.findUniqueOrThrow({ where: { id: ok.job.id } })).status).toBe('RUNNING');
+        await versions.markReadyIn(tx, ok.v.id, ready);
+      },
+    });
+    expect(seenJob).toBe('SUCCEEDED');
+    expect(await version(ok.v.id)).toMatchObject({ status: 'READY', shardPrefix: 'p/', percent: 100 });
+
+    // A commit that throws rolls the SUCCEEDED row back with it.
+    const broken = await ingestion('INGESTING');
+    await bed.store.start(ref(broken.t.id, broken.job.id), 'w');
+    await expect(
+      bed.store.finish(ref(broken.t.id, broken.job.id), 'SUCCEEDED', {
+        commit: async (tx) => {
+          await versions.markReadyIn(tx, broken.v.id, ready);
+          throw new Error('disk full');
+        },
+      }),
+    ).rejects.toThrow('disk full');
+    expect((await bed.system.job.findUniqueOrThrow({ where: { id: broken.job.id } })).status).toBe('RUNNING');
+    expect((await version(broken.v.id)).status).toBe('INGESTING');
+
+    // A job that already ended (cancelled while queued) is not resurrected, and its commit does not run.
+    const late = await ingestion('QUEUED');
+    await bed.store.requestCancel(late.t.id, late.job.id);
+    let ran = false;
+    expect(
+      await bed.store.finish(ref(late.t.id, late.job.id), 'SUCCEEDED', {
+        commit: async () => {
+          ran = true;
+        },
+      }),
+    ).toBeNull();
+    expect(ran).toBe(false);
+    expect((await version(late.v.id)).status).toBe('CANCELLED');
   });
 
   describe('repairStuckDatasetVersions', () => {

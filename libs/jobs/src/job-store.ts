@@ -22,7 +22,8 @@ import {
 } from './limits';
 import { assertWithinQuota, readQuotaUsage } from './quota';
 
-type Tx = Prisma.TransactionClient;
+/** A transaction on the tenant-scoped client, as `finish` hands it to `commit`. */
+export type Tx = Prisma.TransactionClient;
 
 /** A job row to write. Apps submit jobs through JobSubmitter (inputs parsed, quota, routing). */
 export interface NewJob {
@@ -50,6 +51,12 @@ export interface FinishOptions {
   failureCode?: string;
   failureReason?: string;
   message?: string;
+  /**
+   * Writes that stand only if the job is recorded SUCCEEDED, run in the same transaction as that row
+   * (after it, under its lock): what the job built (a READY dataset version) and the job's state can
+   * then never disagree, not even for a moment. Skipped when the job had already ended.
+   */
+  commit?: (tx: Tx) => Promise<void>;
 }
 
 export class JobNotFoundError extends Error {
@@ -369,6 +376,7 @@ export class JobStore {
           ...(o.failureCode ? { failureCode: o.failureCode, failureReason: o.failureReason ?? null } : {}),
         },
       });
+      if (status === 'SUCCEEDED' && o.commit) await o.commit(tx);
       if (status !== 'SUCCEEDED') {
         await settleDependents(tx, job, {
           status,

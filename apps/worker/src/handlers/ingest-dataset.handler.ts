@@ -131,12 +131,10 @@ export class IngestDatasetHandler implements JobHandler<typeof JOBS.ingestDatase
         previews,
       };
       ctx.throwIfStopped();
-      await this.versions.markReady(tenantId, datasetVersionId, {
-        format: report.format,
-        shardPrefix,
-        stats,
-        report: { ...report },
-      });
+      // READY lands with the job's SUCCEEDED, in one transaction: a client that sees the version ready
+      // sees its job done.
+      const ready = { format: report.format, shardPrefix, stats, report: { ...report } };
+      ctx.commitOnSuccess((tx) => this.versions.markReadyIn(tx, datasetVersionId, ready));
       return {
         datasetVersionId,
         samples: report.totals.samples,

@@ -2,7 +2,7 @@ import { SetMetadata } from '@nestjs/common';
 import type { z } from 'zod';
 import type { InputsOf, JobDefinition, JobRef } from '@modelsmith/contracts';
 import type { Job } from '@modelsmith/db';
-import type { JobProgress } from '@modelsmith/jobs';
+import type { JobProgress, Tx } from '@modelsmith/jobs';
 
 export const JOB_HANDLER = 'modelsmith:job-handler';
 
@@ -20,6 +20,12 @@ export interface JobContext<D extends JobDefinition = JobDefinition> {
   progress(p: JobProgress): Promise<void>;
   /** Throws the abort reason if the job should stop now; call at step boundaries. */
   throwIfStopped(): void;
+  /**
+   * Registers writes that land in the transaction recording the job SUCCEEDED (and never if it ends
+   * any other way), in registration order: a resource the job built becomes visible together with the
+   * job's success.
+   */
+  commitOnSuccess(write: (tx: Tx) => Promise<void>): void;
 }
 
 export interface JobHandler<D extends JobDefinition = JobDefinition> {

@@ -24,8 +24,14 @@ function setup(
         ...opts.row,
       };
     },
-    finish: async (_ref: unknown, status: string, o?: { failureCode?: string }) => {
+    finish: async (
+      _ref: unknown,
+      status: string,
+      o?: { failureCode?: string; commit?: (tx: unknown) => Promise<void> },
+    ) => {
       calls.push(`finish ${status}${o?.failureCode ? ` ${o.failureCode}` : ''}`);
+      // The store runs `commit` inside its transaction; here the "transaction" is a marker.
+      await o?.commit?.('tx');
       return null;
     },
     progress: async () => undefined,
@@ -65,6 +71,28 @@ describe('JobRunner', () => {
     await expect(run()).resolves.toEqual({ accuracy: 0.9 });
     expect(calls).toEqual(['start', 'handle', 'finish SUCCEEDED', 'afterSuccess j1']);
     expect(seen).toEqual({ accuracy: 0.9 });
+  });
+
+  it('hands commitOnSuccess writes to the SUCCEEDED finish, in order, and drops them on failure', async () => {
+    const ok = setup({
+      handle: async (ctx: JobContext) => {
+        ctx.commitOnSuccess(async (tx) => void ok.calls.push(`write a in ${tx as unknown as string}`));
+        ctx.commitOnSuccess(async (tx) => void ok.calls.push(`write b in ${tx as unknown as string}`));
+        return {};
+      },
+    });
+    await ok.run();
+    expect(ok.calls).toEqual(['start', 'finish SUCCEEDED', 'write a in tx', 'write b in tx']);
+
+    const failed = setup({
+      handle: async (ctx: JobContext) => {
+        ctx.commitOnSuccess(async () => void failed.calls.push('write'));
+        throw new Error('boom');
+      },
+    });
+    await failed.run().catch(() => undefined);
+    // A retryable failure leaves the row to the next attempt; nothing was written.
+    expect(failed.calls).toEqual(['start']);
   });
 
   it('logs a failing afterSuccess and keeps the outcome', async () => {

@@ -13,6 +13,7 @@ import {
   PermanentJobError,
   type JobProgress,
   type JobStore,
+  type Tx,
 } from '@modelsmith/jobs';
 import type { JobContext, JobHandler } from './job-handler';
 
@@ -102,6 +103,7 @@ export class JobRunner {
       );
     }, this.opts.cancelPollMs ?? 1_000);
 
+    const commits: ((tx: Tx) => Promise<void>)[] = [];
     const ctx: JobContext = {
       payload,
       inputs,
@@ -111,6 +113,9 @@ export class JobRunner {
       throwIfStopped: () => {
         if (controller.signal.aborted) throw controller.signal.reason;
       },
+      commitOnSuccess: (write) => {
+        commits.push(write);
+      },
     };
 
     try {
@@ -118,7 +123,12 @@ export class JobRunner {
       // cancel). A cancel flagged after its last boundary came too late: what it committed (a READY
       // dataset version, a model, an output file) stands, and so does SUCCEEDED.
       const result = (await handler.handle(ctx)) ?? {};
-      await this.store.finish(ref, 'SUCCEEDED', { result: result as object });
+      await this.store.finish(ref, 'SUCCEEDED', {
+        result: result as object,
+        commit: async (tx) => {
+          for (const write of commits) await write(tx);
+        },
+      });
       if (handler.afterSuccess) {
         await handler.afterSuccess(ctx, result).catch((e: unknown) => {
           this.opts.logger.warn(`job ${ref.jobId} succeeded; its clean-up failed: ${describe(e)}`);

@@ -212,7 +212,22 @@ export class DatasetVersionStore {
   }
 
   async markReady(tenantId: string, id: string, r: ReadyVersion): Promise<void> {
-    await this.update(tenantId, id, {
+    await withTenant(this.db, tenantId, (tx) => this.markReadyIn(tx, id, r));
+  }
+
+  /**
+   * `markReady` inside a caller's tenant-scoped transaction: the ingestion job hands this to
+   * `JobStore.finish` so the version turns READY in the transaction that records the job SUCCEEDED.
+   */
+  async markReadyIn(tx: Prisma.TransactionClient, id: string, r: ReadyVersion): Promise<void> {
+    await tx.datasetVersion.update({
+      where: { id },
+      data: this.readyData(r),
+    });
+  }
+
+  private readyData(r: ReadyVersion): Prisma.DatasetVersionUpdateInput {
+    return {
       status: 'READY',
       stage: 'ready',
       percent: 100,
@@ -221,7 +236,7 @@ export class DatasetVersionStore {
       stats: r.stats as Prisma.InputJsonObject,
       report: r.report as Prisma.InputJsonObject,
       readyAt: new Date(),
-    });
+    };
   }
 
   private async update(tenantId: string, id: string, data: Prisma.DatasetVersionUpdateInput): Promise<void> {
