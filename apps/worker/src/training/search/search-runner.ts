@@ -19,7 +19,7 @@ import {
   type RungOutcome,
   type TrainProgress,
 } from '@modelsmith/ml';
-import { PermanentJobError } from '@modelsmith/jobs';
+import { JobCancelledError, PermanentJobError } from '@modelsmith/jobs';
 import { runImageClassification, type PipelineModel } from '../image-classification';
 import type { DatasetShape, Recipe } from '../recipe';
 import { shardEpochs, splitCount } from '../shard-batches';
@@ -307,7 +307,20 @@ function outcomes(trials: LedgerTrial[]): RungOutcome[] {
 }
 
 function paramsOf(p: Planned): Record<string, Json> {
-  return { config: p.config, rung: p.rung, epochs: p.epochs, ...p.c };
+  const c = p.c;
+  return {
+    config: p.config,
+    rung: p.rung,
+    epochs: p.epochs,
+    backbone: c.backbone,
+    inputSize: c.inputSize,
+    learningRate: c.learningRate,
+    weightDecay: c.weightDecay,
+    batchSize: c.batchSize,
+    augmentation: c.augmentation,
+    regularizer: c.regularizer,
+    regularizerAlpha: c.regularizerAlpha,
+  };
 }
 
 /** Runs one trial to its end; 'budget' when the budget ended it. */
@@ -403,6 +416,14 @@ async function runTrial(
       });
       return 'budget';
     }
+    // A cancel ends the trial with the job; a shutdown leaves it RUNNING for the next worker to resume.
+    if (reason instanceof JobCancelledError && error === reason)
+      await input.ledger.finish(index, {
+        status: 'PRUNED',
+        metrics: { error: 'the job was cancelled' },
+        curves,
+        costSeconds: costSince(),
+      });
     throw error;
   }
   const m = result.model;
