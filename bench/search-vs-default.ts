@@ -104,10 +104,26 @@ function memoryLedger(): TrialLedger & { rows: LedgerTrial[] } {
   };
 }
 
-function timer(): { signal: AbortSignal; deadline: number; clear: () => void } {
+/**
+ * The budget: a timer, and a check at every progress report (every 10 steps), because in-memory data
+ * never yields to the event loop's timers while training (the worker's object-store reads do).
+ */
+function timer(): { signal: AbortSignal; deadline: number; check: () => Promise<void>; clear: () => void } {
   const c = new AbortController();
-  const t = setTimeout(() => c.abort(new BudgetEnd('budget')), budgetMs);
-  return { signal: c.signal, deadline: Date.now() + budgetMs, clear: () => clearTimeout(t) };
+  const deadline = Date.now() + budgetMs;
+  const stop = () => {
+    if (!c.signal.aborted) c.abort(new BudgetEnd('budget'));
+  };
+  const t = setTimeout(stop, budgetMs);
+  return {
+    signal: c.signal,
+    deadline,
+    check: () => {
+      if (Date.now() >= deadline) stop();
+      return Promise.resolve();
+    },
+    clear: () => clearTimeout(t),
+  };
 }
 
 async function arms(name: string, ds: ImageDataset) {
@@ -144,7 +160,7 @@ async function arms(name: string, ds: ImageDataset) {
     {
       signal: t.signal,
       keepModelOnStop: (r) => r instanceof BudgetEnd,
-      onProgress: () => Promise.resolve(),
+      onProgress: () => t.check(),
       onEpoch: () => Promise.resolve(),
       onModel: () => Promise.resolve(),
     },
@@ -195,7 +211,7 @@ async function arms(name: string, ds: ImageDataset) {
     {
       signal: t.signal,
       isBudgetStop: (r) => r instanceof BudgetEnd,
-      onProgress: () => Promise.resolve(),
+      onProgress: () => t.check(),
       onEpoch: () => Promise.resolve(),
       onTrial: (x) => Promise.resolve(console.log(`${name} ${x.message}`)),
       onBest: () => {

@@ -105,13 +105,15 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     let timer: NodeJS.Timeout | undefined;
     const deadline = (job.startedAt ?? new Date()).getTime() + budget.maxMinutes * 60_000;
-    if (budget.maxMinutes) {
-      const remaining = Math.max(0, deadline - Date.now());
-      timer = setTimeout(
-        () => controller.abort(new BudgetExceeded(`the ${budget.maxMinutes}-minute budget was reached`)),
-        remaining,
-      );
-    }
+    const budgetEnd = () => {
+      if (!controller.signal.aborted)
+        controller.abort(new BudgetExceeded(`the ${budget.maxMinutes}-minute budget was reached`));
+    };
+    // Also checked at every progress report: training on cached shards may not yield to timers for long.
+    const checkBudget = () => {
+      if (Date.now() >= deadline) budgetEnd();
+    };
+    if (budget.maxMinutes) timer = setTimeout(budgetEnd, Math.max(0, deadline - Date.now()));
 
     const history = parseMetricHistory(job.metricHistory);
     let lastProgress = 0;
@@ -132,6 +134,7 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
           signal: controller.signal,
           isBudgetStop: (reason) => reason instanceof BudgetExceeded,
           deadline,
+          checkBudget,
           fit,
           modelPrefix,
           saveModel: (b) =>
@@ -182,6 +185,7 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
           signal: controller.signal,
           keepModelOnStop: (reason) => reason instanceof BudgetExceeded,
           onProgress: async (p) => {
+            checkBudget();
             if (Date.now() - lastProgress < PROGRESS_EVERY_MS) return;
             lastProgress = Date.now();
             await this.reportProgress(ctx, p);

@@ -39,6 +39,8 @@ export interface AutoSearchInput {
   signal: AbortSignal;
   isBudgetStop(reason: unknown): boolean;
   deadline?: number;
+  /** Called at every progress report: aborts `signal` once the budget's deadline has passed. */
+  checkBudget?(): void;
   fit: 'cover' | 'contain' | 'fill';
   modelPrefix: string;
   /** Saves the job's model row (the handler's): a better trial's model, and the final one. */
@@ -117,6 +119,7 @@ export class AutoSearchJob {
         signal: a.signal,
         isBudgetStop: a.isBudgetStop,
         onProgress: async (p) => {
+          a.checkBudget?.();
           if (Date.now() - lastProgress < PROGRESS_EVERY_MS) return;
           lastProgress = Date.now();
           const t = p.train;
