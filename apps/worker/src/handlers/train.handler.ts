@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { mlBackendOptions, type AppConfig } from '@modelsmith/config';
+import { mlBackendOptions, trainThreads, type AppConfig } from '@modelsmith/config';
 import { APP_CONFIG } from '@modelsmith/config/nest';
 import { JOBS, type JobRef } from '@modelsmith/contracts';
 import type { Prisma } from '@modelsmith/db';
@@ -133,6 +133,8 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
           writer: objectArtifactWriter(this.store),
           modelPrefix,
           fit: version.report?.image?.cache?.fit ?? 'cover',
+          threads: trainThreads(this.config),
+          nativeBlas: mlBackendOptions(this.config).nativeBlas,
         },
         {
           signal: controller.signal,
