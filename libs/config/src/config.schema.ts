@@ -39,6 +39,12 @@ export const configSchema = z
      * cpu backends use it (tfjs-node's kernels are multi-threaded themselves).
      */
     TRAIN_THREADS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(64)]).default('auto'),
+    /**
+     * `on`: a worker whose WORKER_QUEUES include gpu but whose GPU backend (tfjs-node-gpu) does not load
+     * stops consuming the gpu queue and says why (and exits when no queue is left). `off`: it consumes
+     * the gpu queue anyway, on whatever backend loads (a CPU stand-in, e.g. in tests).
+     */
+    WORKER_GPU_CHECK: z.enum(['on', 'off']).default('on'),
     /** Seconds the worker waits for the current step to checkpoint on SIGTERM before exiting. */
     WORKER_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(1).default(30),
 
