@@ -13,11 +13,11 @@
  * and optimizer, 2 threads and 1, after a warm-up step.
  *
  * Models: small_cnn_m at 64x64x3 batch 64, trained from scratch; MobileNetV2 (nsfwjs, pretrained)
- * fine-tuning at 128x128x3 batch 32, whole network trainable, backbone batch norm in inference mode.
+ * fine-tuning at 128x128x3 batch 64 (the recipe's batch; the memory probe slices it), whole network trainable, backbone batch norm in inference mode.
  *
  * The machine is shared: besides wall-clock rates, both sides report samples per CPU-second of
  * their process (all threads), which moves much less with other processes' load. The product's is
- * taken between its first and last step progress events (steps 10 and 20/30: training only).
+ * taken between its first and last step progress events (steps 10 and 20: training only; none with fewer than 20 steps).
  *
  * Usage: nice npx tsx bench/product-throughput.ts [--repeat N] [--only cnn|mnv2] [--quick]
  * Writes bench/results/product-throughput[.<only>][.quick].json.
@@ -284,11 +284,8 @@ async function main(): Promise<void> {
     };
     log(`${s.key}: ${JSON.stringify((results[s.key] as { median: unknown }).median)}`);
   }
-  const out = path.join(
-    __dirname,
-    'results',
-    QUICK ? 'product-throughput.quick.json' : 'product-throughput.json',
-  );
+  const name = ['product-throughput', values.only, QUICK ? 'quick' : undefined].filter(Boolean).join('.');
+  const out = path.join(__dirname, 'results', `${name}.json`);
   fs.writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
   log(`wrote ${out}`);
   process.exit(0);
