@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { mlBackendOptions, type AppConfig } from '@modelsmith/config';
+import { mlBackendOptions, trainThreads, type AppConfig } from '@modelsmith/config';
 import { APP_CONFIG } from '@modelsmith/config/nest';
 import { JOBS, type JobRef } from '@modelsmith/contracts';
 import type { Prisma } from '@modelsmith/db';
@@ -136,6 +136,8 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
           deadline,
           checkBudget,
           fit,
+          threads: trainThreads(this.config),
+          nativeBlas: mlBackendOptions(this.config).nativeBlas,
           modelPrefix,
           saveModel: (b) =>
             this.saveModel(
@@ -180,6 +182,8 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
           writer: objectArtifactWriter(this.store),
           modelPrefix,
           fit,
+          threads: trainThreads(this.config),
+          nativeBlas: mlBackendOptions(this.config).nativeBlas,
         },
         {
           signal: controller.signal,

@@ -34,12 +34,27 @@ export function trainStep(
   batch: TrainBatch,
   microBatch?: number,
 ): StepResult {
-  const { model, opts } = plan;
-  const optimizer = state.optimizer;
   const lr = learningRateAt(plan, state.position.globalStep);
+  const params = stepParams(plan, state, lr);
+  const n = batch.xs.shape[0] ?? 0;
+  let result = { loss: 0, correct: 0 };
+  withSeededRandom(state.rng, () =>
+    tf.tidy(() => {
+      const local = localGradients(plan, params, batch, 0, n, n, microBatch);
+      result = { loss: local.loss, correct: local.correct };
+      applyGradients(plan, state, params, local.grads);
+    }),
+  );
+  return { ...result, n, lr };
+}
+
+/** The trainable parameters of this step as the optimizer takes them (group learning rate, decay). */
+export function stepParams(plan: RunPlan, state: TrainingState, lr: number): OptimizerParam[] {
+  const { model } = plan;
+  const optimizer = state.optimizer;
   const trainable = model.trainableWeights;
   if (trainable.length === 0) throw new TrainConfigError('the model has no trainable weights');
-  const params: OptimizerParam[] = trainable.map((w) => {
+  return trainable.map((w) => {
     const key = plan.weightIndex.get(w.id);
     if (key === undefined)
       throw new TrainConfigError(`trainable weight ${w.name} is not among the model's weights`);
@@ -52,57 +67,81 @@ export function trainStep(
       weightDecay: decayable ? (g?.weightDecay ?? optimizer.defaultWeightDecay) : 0,
     };
   });
+}
+
+/**
+ * Gradients of the loss over rows [start, start + rows) of the batch of `total` rows, each slice's
+ * weighted by its share of `total` (the loss is a mean over samples), computed in slices of at most
+ * `microBatch` rows; with the slice's loss (weighted the same way) and correct count. Call inside
+ * tf.tidy; the gradients are kept for the caller's scope.
+ */
+export function localGradients(
+  plan: RunPlan,
+  params: OptimizerParam[],
+  batch: TrainBatch,
+  start: number,
+  rows: number,
+  total: number,
+  microBatch?: number,
+): { grads: Array<tf.Tensor | null>; loss: number; correct: number } {
+  const { model } = plan;
   const vars = params.map((p) => p.variable);
   const n = batch.xs.shape[0] ?? 0;
-  const chunk = microBatch !== undefined && microBatch > 0 && microBatch < n ? microBatch : n;
+  const chunk = microBatch !== undefined && microBatch > 0 && microBatch < rows ? microBatch : rows;
   let loss = 0;
   let correct = 0;
-  withSeededRandom(state.rng, () =>
-    tf.tidy(() => {
-      const sum: Array<tf.Tensor | null> = vars.map(() => null);
-      for (let start = 0; start < n; start += chunk) {
-        const size = Math.min(chunk, n - start);
-        const weight = size / n;
-        const part = tf.tidy(() => {
-          const xs = size === n ? batch.xs : tf.slice(batch.xs, start, size);
-          const ys = size === n ? batch.ys : tf.slice(batch.ys, start, size);
-          let correctT: tf.Tensor | undefined;
-          const { value, grads } = tf.variableGrads(() => {
-            const out = model.apply(xs, { training: true }) as tf.Tensor;
-            const l = plan.lossFn(ys, out);
-            const numClasses = out.shape[out.shape.length - 1];
-            if (out.rank === 2 && numClasses > 1) {
-              correctT = tf.keep(
-                tf.sum(tf.cast(tf.equal(tf.argMax(out, 1), toClassIndices(ys, numClasses)), 'int32')),
-              );
-            }
-            return l;
-          }, vars);
-          loss += value.dataSync()[0] * weight;
-          if (correctT) {
-            correct += correctT.dataSync()[0];
-            correctT.dispose();
-          }
-          const scaled: Record<string, tf.Tensor> = {};
-          vars.forEach((v, i) => {
-            const g = grads[v.name];
-            if (g) scaled[i] = weight === 1 ? g : tf.mul(g, weight);
-          });
-          return scaled;
-        });
-        for (const [key, g] of Object.entries(part)) {
-          const i = Number(key);
-          const previous = sum[i];
-          sum[i] = previous ? tf.add(previous, g) : g;
-          if (previous) tf.dispose([previous, g]);
+  const sum: Array<tf.Tensor | null> = vars.map(() => null);
+  for (let from = start; from < start + rows; from += chunk) {
+    const size = Math.min(chunk, start + rows - from);
+    const weight = size / total;
+    const part = tf.tidy(() => {
+      const xs = size === n ? batch.xs : tf.slice(batch.xs, from, size);
+      const ys = size === n ? batch.ys : tf.slice(batch.ys, from, size);
+      let correctT: tf.Tensor | undefined;
+      const { value, grads } = tf.variableGrads(() => {
+        const out = model.apply(xs, { training: true }) as tf.Tensor;
+        const l = plan.lossFn(ys, out);
+        const numClasses = out.shape[out.shape.length - 1];
+        if (out.rank === 2 && numClasses > 1) {
+          correctT = tf.keep(
+            tf.sum(tf.cast(tf.equal(tf.argMax(out, 1), toClassIndices(ys, numClasses)), 'int32')),
+          );
         }
+        return l;
+      }, vars);
+      loss += value.dataSync()[0] * weight;
+      if (correctT) {
+        correct += correctT.dataSync()[0];
+        correctT.dispose();
       }
-      let gradList = opts.regularizer ? opts.regularizer.gradients(trainable, sum) : sum;
-      if (opts.clipGradNorm !== undefined) gradList = clipByGlobalNorm(gradList, opts.clipGradNorm);
-      optimizer.apply(params, gradList);
-    }),
-  );
-  return { loss, correct, n, lr };
+      const scaled: Record<string, tf.Tensor> = {};
+      vars.forEach((v, i) => {
+        const g = grads[v.name];
+        if (g) scaled[i] = weight === 1 ? g : tf.mul(g, weight);
+      });
+      return scaled;
+    });
+    for (const [key, g] of Object.entries(part)) {
+      const i = Number(key);
+      const previous = sum[i];
+      sum[i] = previous ? tf.add(previous, g) : g;
+      if (previous) tf.dispose([previous, g]);
+    }
+  }
+  return { grads: sum, loss, correct };
+}
+
+/** The step's update from the summed gradients: regularizer, clipping, then the optimizer. */
+export function applyGradients(
+  plan: RunPlan,
+  state: TrainingState,
+  params: OptimizerParam[],
+  sum: Array<tf.Tensor | null>,
+): void {
+  const { model, opts } = plan;
+  let gradList = opts.regularizer ? opts.regularizer.gradients(model.trainableWeights, sum) : sum;
+  if (opts.clipGradNorm !== undefined) gradList = clipByGlobalNorm(gradList, opts.clipGradNorm);
+  state.optimizer.apply(params, gradList);
 }
 
 /** Scales all gradients by min(1, maxNorm / globalNorm). */
