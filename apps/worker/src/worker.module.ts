@@ -15,6 +15,7 @@ import { TrainHandler } from './handlers/train.handler';
 import { JobRunnerService } from './runtime/job-runner.service';
 import { CpuQueueProcessor, GpuQueueProcessor } from './runtime/processors';
 import { ShutdownSignal } from './runtime/shutdown-signal';
+import { TabularTrainService } from './training/tabular-train.service';
 
 /** Every job handler of the worker; boot fails unless each job definition has exactly one. */
 export const HANDLERS: Provider[] = [NoopHandler, IngestDatasetHandler, TrainHandler, BatchPredictHandler];
@@ -38,7 +39,7 @@ export class WorkerModule {
         JobStoreModule,
       ],
       controllers: [WorkerHealthController],
-      providers: [ShutdownSignal, JobRunnerService, ...processors, ...HANDLERS],
+      providers: [ShutdownSignal, JobRunnerService, TabularTrainService, ...processors, ...HANDLERS],
     };
   }
 }

@@ -10,3 +10,5 @@ export * from './preprocess';
 export * from './export';
 export * from './data';
 export * from './parallel';
+export * from './tabular';
+export { evaluateTabular, type TabularEvaluation } from './tabular/tabular-report';

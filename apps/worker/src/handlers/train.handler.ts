@@ -29,6 +29,7 @@ import {
 import { parseMetricHistory, type EpochRecord } from '../training/metric-history';
 import { buildRecipe, chooseBackbone } from '../training/recipe';
 import { cachingShardSource } from '../training/shard-batches';
+import { isTabularTask, TabularTrainService } from '../training/tabular-train.service';
 
 /** The wall-clock budget ran out: stop training and keep the best model so far. */
 export class BudgetExceeded extends Error {
@@ -56,6 +57,7 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
     private readonly jobs: JobStore,
     private readonly versions: DatasetVersionStore,
     private readonly models: ModelStore,
+    private readonly tabular: TabularTrainService,
   ) {}
 
   private ensureBackend(): Promise<unknown> {
@@ -69,6 +71,9 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
     const { datasetVersionId, mode, budget, options } = ctx.inputs;
     await ctx.progress({ stage: 'preparing', percent: 0 });
     const check = await this.versions.checkTrainable(ref.tenantId, datasetVersionId);
+    // Tabular datasets train in their own pipeline (training/tabular-train.service.ts).
+    if (!check.ok && check.reason === 'TASK_MISMATCH' && isTabularTask(check.task))
+      return this.tabular.handle(ctx, check.task);
     if (!check.ok) throw notTrainable(datasetVersionId, check);
     const version = check.version;
     await this.ensureBackend();
