@@ -88,6 +88,7 @@ interface Split {
 }
 
 const MIN_HESS = 1e-3;
+const NO_HIST = new Float64Array(0);
 const EPS = 1e-15;
 
 /** Trains a model on `train`, stopping early on `valid` when given. */
@@ -248,13 +249,24 @@ export function trainGbdt(
       const mid = lo;
       const leftN = mid - node.start;
       const rightN = node.end - mid;
-      const small = leftN <= rightN ? { start: node.start, end: mid } : { start: mid, end: node.end };
-      const smallHist = new Float64Array(totalBins * 3);
-      fillHist(smallHist, small.start, small.end, k);
-      const bigHist = node.hist;
-      for (let j = 0; j < bigHist.length; j++) bigHist[j] -= smallHist[j];
-      const leftHist = leftN <= rightN ? smallHist : bigHist;
-      const rightHist = leftN <= rightN ? bigHist : smallHist;
+      let leftHist: Float64Array = NO_HIST;
+      let rightHist: Float64Array = NO_HIST;
+      // Children too small (or too deep) to split need no histogram.
+      if (splittable(leftN, node.depth + 1) || splittable(rightN, node.depth + 1)) {
+        const leftSmall = leftN <= rightN;
+        const small = leftSmall ? { start: node.start, end: mid } : { start: mid, end: node.end };
+        const big = leftSmall ? { start: mid, end: node.end } : { start: node.start, end: mid };
+        const smallHist = new Float64Array(totalBins * 3);
+        fillHist(smallHist, small.start, small.end, k);
+        const bigHist = node.hist;
+        if ((big.end - big.start) * d < totalBins) {
+          // Cheaper from its few rows than by subtracting every bin.
+          bigHist.fill(0);
+          fillHist(bigHist, big.start, big.end, k);
+        } else for (let j = 0; j < bigHist.length; j++) bigHist[j] -= smallHist[j];
+        leftHist = leftSmall ? smallHist : bigHist;
+        rightHist = leftSmall ? bigHist : smallHist;
+      }
       const left: Node = {
         start: node.start,
         end: mid,
@@ -309,10 +321,13 @@ export function trainGbdt(
     }
   }
 
+  function splittable(count: number, depth: number): boolean {
+    return count >= 2 * minLeaf && (maxDepth === 0 || depth < maxDepth);
+  }
+
   function bestSplit(node: Node): Split | null {
     const count = node.end - node.start;
-    if (count < 2 * minLeaf) return null;
-    if (maxDepth > 0 && node.depth >= maxDepth) return null;
+    if (!splittable(count, node.depth)) return null;
     const parent = (node.g * node.g) / (node.h + lambda + EPS);
     let best: Split | null = null;
     const hist = node.hist;
@@ -324,9 +339,12 @@ export function trainGbdt(
       let cl = 0;
       for (let b = 0; b < nb - 1; b++) {
         const j = 3 * (o + b);
+        const c = hist[j + 2];
+        // An empty bin gives the same split as the bin before it.
+        if (c === 0) continue;
         gl += hist[j];
         hl += hist[j + 1];
-        cl += hist[j + 2];
+        cl += c;
         if (cl < minLeaf) continue;
         const cr = count - cl;
         if (cr < minLeaf) break;
