@@ -21,7 +21,7 @@ export interface LinearParams {
   numClasses?: number;
   /** L2 strengths tried (default per objective). */
   l2Path?: number[];
-  /** Adam steps per strength (classification). */
+  /** Adam steps for the first strength (classification; half as many for each warm-started next one). */
   steps?: number;
 }
 
@@ -76,8 +76,12 @@ export function trainLinear(
   const K = p.numClasses ?? 2;
   const W = new Float64Array(K * d);
   const B = new Float64Array(K);
+  let first = true;
   for (const l2 of p.l2Path ?? [1e-2, 1e-3, 1e-4]) {
-    logisticFit(z, target, train.rows, d, K, l2, p.steps ?? 150, W, B);
+    // Later strengths start from the previous solution and need fewer steps.
+    const steps = p.steps ?? 120;
+    logisticFit(z, target, train.rows, d, K, l2, first ? steps : Math.ceil(steps / 2), W, B);
+    first = false;
     const loss = logLoss(zv, valid.target, valid.m.rows, d, K, W, B);
     if (!best || loss < best.loss) {
       const weights = Array.from({ length: K }, (_, k) => Array.from(W.subarray(k * d, (k + 1) * d)));

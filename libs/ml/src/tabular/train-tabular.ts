@@ -68,6 +68,9 @@ export interface TrainTabularResult {
   rows: { train: number; validation: number };
 }
 
+/** Tables with more training rows than this skip the `gbdt_small` candidate (unless it is the only one). */
+export const SMALL_TABLE_ROWS = 2000;
+
 export class TabularTrainingError extends Error {
   constructor(
     readonly code: 'NO_FEATURES' | 'TOO_FEW_ROWS' | 'BAD_TARGET',
@@ -158,12 +161,14 @@ export async function trainTabular(o: TrainTabularOptions): Promise<TrainTabular
     // scikit-learn HistGradientBoosting's defaults.
     gbdt: { learningRate: 0.1, maxLeaves: 31, minSamplesLeaf: 20, l2: 0 },
     // For small tables, where 20 rows per leaf leaves few splits.
-    gbdt_small: { learningRate: 0.1, maxLeaves: 15, minSamplesLeaf: 5, l2: 1, maxIterations: 300 },
+    gbdt_small: { learningRate: 0.1, maxLeaves: 15, minSamplesLeaf: 5, l2: 1, maxIterations: 100 },
     linear: null,
   };
   const results: { c: TabularCandidate; artifact: TabularModelArtifact }[] = [];
   for (const name of o.candidates ?? (['linear', 'gbdt', 'gbdt_small'] as const)) {
     if (results.length > 0 && o.deadline !== undefined && Date.now() >= o.deadline) break;
+    // The small-table setting only where 20 rows per leaf is restrictive.
+    if (name === 'gbdt_small' && results.length > 0 && tr.rows.length > SMALL_TABLE_ROWS) continue;
     const started = Date.now();
     let artifact: TabularModelArtifact;
     let iterations: number | undefined;
@@ -175,7 +180,7 @@ export async function trainTabular(o: TrainTabularOptions): Promise<TrainTabular
         {
           objective,
           numClasses: K,
-          maxIterations: 1000,
+          maxIterations: 300,
           earlyStoppingRounds: 20,
           ...params,
           onIteration: () => (o.deadline === undefined ? true : Date.now() < o.deadline),
