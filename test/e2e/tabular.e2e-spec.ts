@@ -166,6 +166,54 @@ describe('tabular classification and regression end to end (API, worker, serving
     });
   });
 
+  it('predicts a CSV of records in a batch job, one line per row, naming bad fields', async () => {
+    const job = await train(p, key, {
+      datasetVersionId: versionId,
+      mode: 'fast',
+      options: { tabularModel: 'linear' },
+    });
+    const rows = getNumbers();
+    const species = getClasses();
+    const picks = [5, 55, 105];
+    const csv = [
+      COLUMNS.join(','),
+      ...picks.map((i) => rows[i].join(',')),
+      '5.0,3.1,abc,0.2', // a bad number: that row gets an error line
+    ].join('\n');
+    const form = new FormData();
+    form.append('format', 'jsonl');
+    form.append('file', new Blob([csv], { type: 'text/csv' }), 'rows.csv');
+    const res = await fetch(`${p.apiUrl}/v1/models/${job.result.modelId}/batch-predictions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}` },
+      body: form,
+    });
+    expect(res.status).toBe(202);
+    const batchId = ((await res.json()) as { id: string }).id;
+    const done = await waitFor(
+      'batch prediction',
+      async () => {
+        const r = await call(p.apiUrl, 'GET', `/v1/jobs/${batchId}`, { token: key });
+        if (r.body.status === 'FAILED')
+          throw new Error(`batch failed: ${r.body.failureCode} ${r.body.failureReason}`);
+        return r.body.status === 'SUCCEEDED' ? r.body : undefined;
+      },
+      60_000,
+      300,
+    );
+    expect(done.result).toMatchObject({ records: 4, predicted: 3, failed: 1 });
+    const output = await call(p.apiUrl, 'GET', `/v1/jobs/${batchId}/output`, { token: key });
+    const lines = (await (await fetch(output.body.url as string)).text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { row: number; label?: string; error?: string });
+    expect(lines.map((l) => l.row)).toEqual([1, 2, 3, 4]);
+    expect(lines.slice(0, 3).filter((l, i) => l.label === species[picks[i]]).length).toBeGreaterThanOrEqual(
+      2,
+    );
+    expect(lines[3].error).toBe('petal_length must be a number');
+  });
+
   it('trains a regressor on a target chosen at job time', async () => {
     const job = await train(p, key, {
       datasetVersionId: versionId,

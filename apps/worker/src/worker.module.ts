@@ -12,6 +12,7 @@ import { BatchPredictHandler } from './handlers/batch-predict.handler';
 import { IngestDatasetHandler } from './handlers/ingest-dataset.handler';
 import { NoopHandler } from './handlers/noop.handler';
 import { TrainHandler } from './handlers/train.handler';
+import { TabularBatchPredictor } from './handlers/tabular-batch-predict';
 import { JobRunnerService } from './runtime/job-runner.service';
 import { CpuQueueProcessor, GpuQueueProcessor } from './runtime/processors';
 import { ShutdownSignal } from './runtime/shutdown-signal';
@@ -39,7 +40,14 @@ export class WorkerModule {
         JobStoreModule,
       ],
       controllers: [WorkerHealthController],
-      providers: [ShutdownSignal, JobRunnerService, TabularTrainService, ...processors, ...HANDLERS],
+      providers: [
+        ShutdownSignal,
+        JobRunnerService,
+        TabularTrainService,
+        TabularBatchPredictor,
+        ...processors,
+        ...HANDLERS,
+      ],
     };
   }
 }

@@ -1,10 +1,10 @@
 import type { Task } from '@modelsmith/db';
 import { ProblemError } from '@modelsmith/http';
 
-/** Tasks each prediction path serves: online (deployments) also answers tabular records. */
+/** Tasks each prediction path serves (tabular models take records: JSON, JSON lines or CSV). */
 const SERVED: Record<'online' | 'batch', readonly Task[]> = {
   online: ['IMAGE_CLASSIFICATION', 'TABULAR_CLASSIFICATION', 'TABULAR_REGRESSION'],
-  batch: ['IMAGE_CLASSIFICATION'],
+  batch: ['IMAGE_CLASSIFICATION', 'TABULAR_CLASSIFICATION', 'TABULAR_REGRESSION'],
 };
 
 /** Throws a 422 unless the model can answer predictions on this path (online or batch). */
