@@ -11,3 +11,5 @@ export * from './export';
 export * from './data';
 export * from './parallel';
 export * from './search';
+export * from './tabular';
+export { evaluateTabular, type TabularEvaluation } from './tabular/tabular-report';
