@@ -15,6 +15,7 @@ import { EngineLifecycle, engineProvider } from './engine.provider';
 import { ServingHealthController } from './health/health.controller';
 import { PredictHandler } from './predict/predict.handler';
 import { REDIS, RedisLifecycle, redisProviders } from './redis.provider';
+import { textEngineProvider } from './text/text-engine.provider';
 
 export const SERVING_LOGGER_NAME = 'modelsmith-serving';
 
@@ -55,6 +56,7 @@ export class ServingModule {
         RedisLifecycle,
         engineProvider,
         EngineLifecycle,
+        textEngineProvider,
         ApiKeyAuthService,
         PredictAuthService,
         rateLimiterProvider,

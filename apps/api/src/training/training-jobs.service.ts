@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Job } from '@modelsmith/db';
+import type { Job, Task } from '@modelsmith/db';
 import { DatasetVersionStore, MIN_TRAIN_IMAGES_PER_CLASS, type Accelerator } from '@modelsmith/jobs';
 import { JOBS } from '@modelsmith/contracts';
 import { builtinBackbones, type BackboneSpec } from '@modelsmith/ml/catalogue';
@@ -8,6 +8,13 @@ import { JobsService } from '../jobs/jobs.service';
 import type { CreateTrainingJobFields, TrainingOptionsDto } from './training-job.dto';
 
 export { MIN_TRAIN_IMAGES_PER_CLASS };
+
+/** The training tasks a job names, and the dataset task each trains on. */
+export type TrainingTask = 'image-classification' | 'text-classification';
+const DATASET_TASK: Record<TrainingTask, Task> = {
+  'image-classification': 'IMAGE_CLASSIFICATION',
+  'text-classification': 'TEXT_CLASSIFICATION',
+};
 
 const unprocessable = (reason: string, detail: string, field?: string) =>
   new ProblemError({
@@ -19,7 +26,7 @@ const unprocessable = (reason: string, detail: string, field?: string) =>
   });
 
 /**
- * Validates an image-classification job against its dataset version and the zoo's catalogue, then
+ * Validates an image- or text-classification job against its dataset version and the zoo's catalogue, then
  * queues it. The catalogue is free of TensorFlow.js: the API never loads it.
  */
 @Injectable()
@@ -38,17 +45,20 @@ export class TrainingJobsService {
   async create(
     tenantId: string,
     body: CreateTrainingJobFields & {
+      /** Default image-classification. */
+      task?: TrainingTask;
       priority?: number;
       options?: TrainingOptionsDto & { accelerator?: Accelerator };
     },
   ): Promise<Job> {
+    const task = body.task ?? 'image-classification';
     if (!body.datasetVersionId)
       throw unprocessable(
         'DATASET_VERSION_REQUIRED',
-        'image-classification jobs need a datasetVersionId',
+        `${task} jobs need a datasetVersionId`,
         'datasetVersionId',
       );
-    const check = await this.versions.checkTrainable(tenantId, body.datasetVersionId);
+    const check = await this.versions.checkTrainable(tenantId, body.datasetVersionId, DATASET_TASK[task]);
     if (!check.ok) {
       switch (check.reason) {
         case 'NOT_FOUND':
@@ -56,7 +66,7 @@ export class TrainingJobsService {
         case 'TASK_MISMATCH':
           throw unprocessable(
             'TASK_MISMATCH',
-            `dataset version ${check.version.id} is a ${check.task} dataset, not image classification`,
+            `dataset version ${check.version.id} is a ${check.task.toLowerCase().replace(/_/g, '-')} dataset, not ${task}`,
             'datasetVersionId',
           );
         case 'NOT_READY': {
@@ -70,14 +80,25 @@ export class TrainingJobsService {
         case 'TOO_FEW_IMAGES':
           throw unprocessable(
             'TOO_FEW_IMAGES',
-            `each class needs at least ${MIN_TRAIN_IMAGES_PER_CLASS} training images; ${check.classes.map((c) => `\`${c.name}\` has ${c.train}`).join(', ')}`,
+            `each class needs at least ${MIN_TRAIN_IMAGES_PER_CLASS} training ${task === 'text-classification' ? 'texts' : 'images'}; ${check.classes.map((c) => `\`${c.name}\` has ${c.train}`).join(', ')}`,
             'datasetVersionId',
           );
       }
     }
     const version = check.version;
     const backbone = body.options?.backbone;
-    if (backbone && backbone !== 'auto' && !this.backboneIds.includes(backbone)) {
+    if (task === 'text-classification' && backbone && backbone !== 'auto' && backbone !== 'text-linear')
+      throw unprocessable(
+        'UNKNOWN_BACKBONE',
+        `text classification trains the text-linear model; backbone "${backbone}" is for images`,
+        'options.backbone',
+      );
+    if (
+      task === 'image-classification' &&
+      backbone &&
+      backbone !== 'auto' &&
+      !this.backboneIds.includes(backbone)
+    ) {
       throw unprocessable(
         'UNKNOWN_BACKBONE',
         `unknown backbone "${backbone}"; choose one of auto, ${this.backboneIds.join(', ')}`,

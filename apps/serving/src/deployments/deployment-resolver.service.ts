@@ -9,6 +9,8 @@ import { LRUCache } from 'lru-cache';
 import type { ModelRef } from '@modelsmith/serving';
 import { onNotices, REDIS_SUBSCRIBER } from '../redis.provider';
 import { ENGINE, type Engine } from '../engine.provider';
+import { TEXT_ENGINE } from '../text/text-engine.provider';
+import type { TextServingEngine } from '@modelsmith/serving';
 
 /** How long a deployment lookup is reused before it is read again (changes also arrive over Redis at once). */
 export const DEPLOYMENT_CACHE_TTL_MS = 2_000;
@@ -51,6 +53,7 @@ export class DeploymentResolver implements OnModuleInit {
     private readonly models: ModelStore,
     @Inject(REDIS_SUBSCRIBER) private readonly subscriber: Redis,
     @Inject(ENGINE) private readonly engine: Engine,
+    @Inject(TEXT_ENGINE) private readonly text: TextServingEngine,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -126,7 +129,8 @@ export class DeploymentResolver implements OnModuleInit {
       const previous = entry.value;
       if (next?.active && previous?.active && !sameModel(previous.ref, next.ref)) {
         // A swap: load the new model while the old one keeps answering.
-        await this.engine.warm(next.ref);
+        if (await this.text.isTextModel(next.ref)) await this.text.warm(next.ref);
+        else await this.engine.warm(next.ref);
         this.logger.log(
           `deployment ${deploymentId}: now answering with model ${next.ref.modelId} (was ${previous.ref.modelId})`,
         );

@@ -13,6 +13,7 @@ import { OBJECT_STORE } from '@modelsmith/storage/nest';
 import { objectArtifactReader, objectByteSource } from '../adapters/object-store-io';
 import { HandlesJob, type JobContext, type JobHandler } from '../runtime/job-handler';
 import { csvHeader, isSkippedEntry, outputLine, type BatchRow } from './batch-predict-output';
+import { predictTextBatch } from './batch-predict-text';
 
 /** Images classified together; also how often progress is reported. */
 const CHUNK = 16;
@@ -47,6 +48,8 @@ export class BatchPredictHandler implements JobHandler<typeof JOBS.batchPredict>
     if (!model)
       throw new PermanentJobError('MODEL_NOT_FOUND', `model ${modelId} does not exist or was deleted`);
     await ctx.progress({ stage: 'loading-model', percent: 0 });
+    // Text models: the file holds texts (JSON {"instances": [...]} or JSON lines), not an archive of images.
+    if (model.task === 'TEXT_CLASSIFICATION') return predictTextBatch(ctx, this.store, model);
     await initBackend(mlBackendOptions(this.config));
 
     const ref: ModelRef = {

@@ -1,4 +1,4 @@
-import { withTenant, type Job, type Model, type Prisma, type PrismaClient } from '@modelsmith/db';
+import { withTenant, type Job, type Model, type Prisma, type PrismaClient, type Task } from '@modelsmith/db';
 import {
   deploymentConfigSchema,
   modelManifestSchema,
@@ -38,6 +38,8 @@ export interface TrainedModel {
   report: ModelReport;
   recipe: ModelRecipe;
   sizeBytes: number;
+  /** Default IMAGE_CLASSIFICATION. */
+  task?: Task;
 }
 
 /** What serving needs to answer for a deployment: its state and the model's artifacts. */
@@ -111,11 +113,11 @@ export class ModelStore {
     return m ? typed(m) : null;
   }
 
-  /** Creates or improves the model of a training job (id = job id): READY, image classification. */
+  /** Creates or improves the model of a training job (id = job id): READY, image classification unless `task` says otherwise. */
   async saveTrained(tenantId: string, t: TrainedModel): Promise<TypedModel> {
     const data = {
       name: t.name,
-      task: 'IMAGE_CLASSIFICATION' as const,
+      task: t.task ?? ('IMAGE_CLASSIFICATION' as const),
       backbone: t.backbone,
       status: 'READY' as const,
       artifactPrefix: t.artifactPrefix,
