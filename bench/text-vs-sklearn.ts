@@ -74,6 +74,8 @@ async function runDataset(name: string) {
   const py = spawnSync('/usr/bin/python3', [path.join(__dirname, 'text', 'sklearn_peer.py'), splitsFile], {
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
+    // each finished trial is logged on stderr as it ends
+    stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' },
   });
   fs.rmSync(tmp, { recursive: true, force: true });
@@ -84,8 +86,8 @@ async function runDataset(name: string) {
     searchCpuSeconds?: number;
   };
   if (py.status !== 0) {
-    log(`  sklearn failed: ${py.stderr.slice(-500)}`);
-    sklearn = { absent: py.stderr.slice(-500) };
+    log(`  sklearn failed with status ${String(py.status)}`);
+    sklearn = { absent: `exit status ${String(py.status)}` };
   } else {
     sklearn = JSON.parse(py.stdout) as typeof sklearn;
     log(

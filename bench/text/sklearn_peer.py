@@ -30,9 +30,9 @@ def main():
     tr, va, te = data["train"], data["validation"], data["test"]
     grid = [
         (kind, c, cw)
-        for kind in ("words", "words+chars")
-        for c in (1.0, 10.0, 100.0)
-        for cw in (None, "balanced")
+        for kind in ("words+chars", "words")
+        for c in (10.0, 1.0, 100.0)
+        for cw in ("balanced", None)
     ]
     trials = []
     best = None
@@ -59,6 +59,7 @@ def main():
             "vectorizeSeconds": vec_seconds,
         }
         trials.append(trial)
+        print(json.dumps(trial), file=sys.stderr, flush=True)
         key = (trial["valMacroF1"], trial["valAccuracy"])
         if best is None or key > best[0]:
             best = (key, trial, vec, clf)
