@@ -12,7 +12,9 @@
  * clock and CPU seconds of the process (the machine is shared; CPU time is less sensitive to its load).
  * The peer runs with one BLAS/OpenMP thread, as ours runs on one thread.
  *
- * Usage: nice npx tsx bench/text-vs-sklearn.ts [--only fortunes-topics]   -> bench/results/text-vs-sklearn.json
+ * Usage: nice npx tsx bench/text-vs-sklearn.ts [--only fortunes-topics] [--sklearn-grid=small]
+ *   -> bench/results/text-vs-sklearn[.<dataset>].json. `--sklearn-grid=small`: scikit-learn tries C = 10 only,
+ *   i.e. the same four candidates as ours (words / words+chars x balanced / unweighted), not 12.
  * Needs: apt-get install -y python3-sklearn fortunes fortunes-de fortunes-es fortunes-it fortunes-br
  *        fortunes-pl fortunes-cs fortunes-ru fortunes-zh
  */
@@ -71,13 +73,18 @@ async function runDataset(name: string) {
   );
 
   const load2 = os.loadavg()[0];
-  const py = spawnSync('/usr/bin/python3', [path.join(__dirname, 'text', 'sklearn_peer.py'), splitsFile], {
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-    // each finished trial is logged on stderr as it ends
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' },
-  });
+  const grid = process.argv.includes('--sklearn-grid=small') ? ['--grid=small'] : [];
+  const py = spawnSync(
+    '/usr/bin/python3',
+    [path.join(__dirname, 'text', 'sklearn_peer.py'), splitsFile, ...grid],
+    {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+      // each finished trial is logged on stderr as it ends
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' },
+    },
+  );
   fs.rmSync(tmp, { recursive: true, force: true });
   let sklearn: Record<string, unknown> & {
     testAccuracy?: number;
