@@ -16,6 +16,7 @@ import { ServingHealthController } from './health/health.controller';
 import { TabularModels } from './predict/tabular/tabular-models.service';
 import { PredictHandler } from './predict/predict.handler';
 import { REDIS, RedisLifecycle, redisProviders } from './redis.provider';
+import { textEngineProvider } from './text/text-engine.provider';
 
 export const SERVING_LOGGER_NAME = 'modelsmith-serving';
 
@@ -56,6 +57,7 @@ export class ServingModule {
         RedisLifecycle,
         engineProvider,
         EngineLifecycle,
+        textEngineProvider,
         ApiKeyAuthService,
         PredictAuthService,
         rateLimiterProvider,

@@ -33,6 +33,7 @@ export {
   type ImageBatch,
   type RecordBatch,
 } from './shards/shard-reader';
+export { readTextSplit, type TextSplitData } from './text/text-splits';
 export { DATASET_FORMATS, type Container, type DatasetFormat } from './detect/format-types';
 export {
   SPLITS,

@@ -13,3 +13,4 @@ export * from './parallel';
 export * from './search';
 export * from './tabular';
 export { evaluateTabular, type TabularEvaluation } from './tabular/tabular-report';
+export * from './text';

@@ -11,3 +11,11 @@ export type {
 } from './serving-engine';
 export { InferenceThread, InferenceThreadExitedError } from './inference/inference-thread';
 export type { ThreadMemory } from './inference/protocol';
+export {
+  ModelInputMismatchError,
+  TextInputError,
+  TextServingEngine,
+  type TextModelRef,
+  type TextPredictResult,
+  type TextServingOptions,
+} from './text/text-serving-engine';

@@ -1,10 +1,10 @@
 import type { Task } from '@modelsmith/db';
 import { ProblemError } from '@modelsmith/http';
 
-/** Tasks each prediction path serves (tabular models take records: JSON, JSON lines or CSV). */
+/** Tasks each prediction path serves (text models take texts; tabular models records: JSON, JSON lines or CSV). */
 const SERVED: Record<'online' | 'batch', readonly Task[]> = {
-  online: ['IMAGE_CLASSIFICATION', 'TABULAR_CLASSIFICATION', 'TABULAR_REGRESSION'],
-  batch: ['IMAGE_CLASSIFICATION', 'TABULAR_CLASSIFICATION', 'TABULAR_REGRESSION'],
+  online: ['IMAGE_CLASSIFICATION', 'TEXT_CLASSIFICATION', 'TABULAR_CLASSIFICATION', 'TABULAR_REGRESSION'],
+  batch: ['IMAGE_CLASSIFICATION', 'TEXT_CLASSIFICATION', 'TABULAR_CLASSIFICATION', 'TABULAR_REGRESSION'],
 };
 
 /** Throws a 422 unless the model can answer predictions on this path (online or batch). */

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Job } from '@modelsmith/db';
+import type { Job, Task } from '@modelsmith/db';
 import { DatasetVersionStore, MIN_TRAIN_IMAGES_PER_CLASS, type Accelerator } from '@modelsmith/jobs';
 import { JOBS } from '@modelsmith/contracts';
 import { builtinBackbones, type BackboneSpec } from '@modelsmith/ml/catalogue';
@@ -9,6 +9,15 @@ import { assertTabularOptions, isTabularTask } from './tabular-options';
 import type { CreateTrainingJobFields, TrainingOptionsDto } from './training-job.dto';
 
 export { MIN_TRAIN_IMAGES_PER_CLASS };
+
+/** The training tasks a job names, and the dataset task each trains on. */
+export type TrainingTask = 'image-classification' | 'text-classification' | 'tabular';
+const DATASET_TASK: Record<TrainingTask, Task | readonly Task[]> = {
+  'image-classification': 'IMAGE_CLASSIFICATION',
+  'text-classification': 'TEXT_CLASSIFICATION',
+  // A `tabular` job trains a classifier or a regressor, as the dataset (and its target) is.
+  tabular: ['TABULAR_CLASSIFICATION', 'TABULAR_REGRESSION'],
+};
 
 const unprocessable = (reason: string, detail: string, field?: string) =>
   new ProblemError({
@@ -20,7 +29,7 @@ const unprocessable = (reason: string, detail: string, field?: string) =>
   });
 
 /**
- * Validates an image-classification job against its dataset version and the zoo's catalogue, then
+ * Validates an image-, text- or tabular training job against its dataset version and the zoo's catalogue, then
  * queues it. The catalogue is free of TensorFlow.js: the API never loads it.
  */
 @Injectable()
@@ -40,27 +49,19 @@ export class TrainingJobsService {
     tenantId: string,
     body: CreateTrainingJobFields & {
       /** Default image-classification. */
-      task?: 'image-classification' | 'tabular';
+      task?: TrainingTask;
       priority?: number;
       options?: TrainingOptionsDto & { accelerator?: Accelerator };
     },
   ): Promise<Job> {
+    const task = body.task ?? 'image-classification';
     if (!body.datasetVersionId)
       throw unprocessable(
         'DATASET_VERSION_REQUIRED',
-        'training jobs need a datasetVersionId',
+        `${task} jobs need a datasetVersionId`,
         'datasetVersionId',
       );
-    let check = await this.versions.checkTrainable(tenantId, body.datasetVersionId);
-    // A `tabular` job trains on a tabular dataset (its own pipeline in the worker), checked against the dataset's task.
-    if (body.task === 'tabular' && !check.ok && check.reason === 'TASK_MISMATCH' && isTabularTask(check.task))
-      check = await this.versions.checkTrainable(tenantId, body.datasetVersionId, check.task);
-    else if (body.task === 'tabular' && check.ok)
-      throw unprocessable(
-        'TASK_MISMATCH',
-        `dataset version ${check.version.id} is an image dataset; tabular jobs need a tabular dataset`,
-        'datasetVersionId',
-      );
+    const check = await this.versions.checkTrainable(tenantId, body.datasetVersionId, DATASET_TASK[task]);
     if (!check.ok) {
       switch (check.reason) {
         case 'NOT_FOUND':
@@ -68,7 +69,7 @@ export class TrainingJobsService {
         case 'TASK_MISMATCH':
           throw unprocessable(
             'TASK_MISMATCH',
-            `dataset version ${check.version.id} is a ${check.task} dataset, not ${body.task === 'tabular' ? 'tabular' : 'image classification'}`,
+            `dataset version ${check.version.id} is a ${check.task.toLowerCase().replace(/_/g, '-')} dataset, not ${task}`,
             'datasetVersionId',
           );
         case 'NOT_READY': {
@@ -82,7 +83,7 @@ export class TrainingJobsService {
         case 'TOO_FEW_IMAGES':
           throw unprocessable(
             'TOO_FEW_IMAGES',
-            `each class needs at least ${MIN_TRAIN_IMAGES_PER_CLASS} training images; ${check.classes.map((c) => `\`${c.name}\` has ${c.train}`).join(', ')}`,
+            `each class needs at least ${MIN_TRAIN_IMAGES_PER_CLASS} training ${task === 'text-classification' ? 'texts' : 'images'}; ${check.classes.map((c) => `\`${c.name}\` has ${c.train}`).join(', ')}`,
             'datasetVersionId',
           );
       }
@@ -90,7 +91,18 @@ export class TrainingJobsService {
     const version = check.version;
     if (isTabularTask(version.dataset.task)) assertTabularOptions(version.report, body.options);
     const backbone = body.options?.backbone;
-    if (backbone && backbone !== 'auto' && !this.backboneIds.includes(backbone)) {
+    if (task === 'text-classification' && backbone && backbone !== 'auto' && backbone !== 'text-linear')
+      throw unprocessable(
+        'UNKNOWN_BACKBONE',
+        `text classification trains the text-linear model; backbone "${backbone}" is for images`,
+        'options.backbone',
+      );
+    if (
+      task === 'image-classification' &&
+      backbone &&
+      backbone !== 'auto' &&
+      !this.backboneIds.includes(backbone)
+    ) {
       throw unprocessable(
         'UNKNOWN_BACKBONE',
         `unknown backbone "${backbone}"; choose one of auto, ${this.backboneIds.join(', ')}`,

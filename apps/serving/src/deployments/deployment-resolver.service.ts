@@ -11,6 +11,8 @@ import type { ModelRef } from '@modelsmith/serving';
 import { onNotices, REDIS_SUBSCRIBER } from '../redis.provider';
 import { ENGINE, type Engine } from '../engine.provider';
 import { isTabularTask, TabularModels } from '../predict/tabular/tabular-models.service';
+import { TEXT_ENGINE } from '../text/text-engine.provider';
+import type { TextServingEngine } from '@modelsmith/serving';
 
 /** How long a deployment lookup is reused before it is read again (changes also arrive over Redis at once). */
 export const DEPLOYMENT_CACHE_TTL_MS = 2_000;
@@ -55,6 +57,7 @@ export class DeploymentResolver implements OnModuleInit {
     private readonly models: ModelStore,
     @Inject(REDIS_SUBSCRIBER) private readonly subscriber: Redis,
     @Inject(ENGINE) private readonly engine: Engine,
+    @Inject(TEXT_ENGINE) private readonly text: TextServingEngine,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly tabular: TabularModels,
   ) {}
@@ -132,6 +135,7 @@ export class DeploymentResolver implements OnModuleInit {
       if (next?.active && previous?.active && !sameModel(previous.ref, next.ref)) {
         // A swap: load the new model while the old one keeps answering.
         if (isTabularTask(next.task)) await this.tabular.warm(next.ref);
+        else if (await this.text.isTextModel(next.ref)) await this.text.warm(next.ref);
         else await this.engine.warm(next.ref);
         this.logger.log(
           `deployment ${deploymentId}: now answering with model ${next.ref.modelId} (was ${previous.ref.modelId})`,

@@ -1,6 +1,12 @@
 import { ProblemError } from '@modelsmith/http';
 import { ModelArtifactError, PreprocessError } from '@modelsmith/ml';
-import { ServingClosedError, ServingOverloadedError, ServingTimeoutError } from '@modelsmith/serving';
+import {
+  ModelInputMismatchError,
+  ServingClosedError,
+  ServingOverloadedError,
+  ServingTimeoutError,
+  TextInputError,
+} from '@modelsmith/serving';
 
 const unavailable = (title: string, detail: string, retryAfterSeconds: number, reason: string) =>
   new ProblemError({
@@ -41,6 +47,24 @@ export function predictProblem(error: unknown): unknown {
   }
   if (error instanceof ServingClosedError)
     return unavailable('Shutting down', 'this serving process is stopping; retry', 1, 'SHUTTING_DOWN');
+  if (error instanceof TextInputError) {
+    return new ProblemError({
+      status: 400,
+      code: 'VALIDATION_FAILED',
+      title: 'Invalid predict request',
+      detail: `${error.field}: ${error.message}`,
+      extensions: { errors: [{ field: error.field, messages: [error.message] }] },
+    });
+  }
+  if (error instanceof ModelInputMismatchError) {
+    return new ProblemError({
+      status: 422,
+      code: 'UNPROCESSABLE',
+      title: 'Input does not fit the model',
+      detail: error.message,
+      extensions: { reason: 'MODEL_INPUT_MISMATCH', modelTask: error.modelTask },
+    });
+  }
   if (error instanceof PreprocessError) {
     return new ProblemError({
       status: 422,

@@ -14,6 +14,8 @@ import { toProblem } from '@modelsmith/http/nest';
 import { PredictAuthService } from '../auth/predict-auth.service';
 import { DeploymentResolver } from '../deployments/deployment-resolver.service';
 import { ENGINE, type Engine } from '../engine.provider';
+import { MAX_TEXT_INSTANCES, TEXT_ENGINE } from '../text/text-engine.provider';
+import { ModelInputMismatchError, type TextServingEngine } from '@modelsmith/serving';
 import { Admission } from './admission';
 import { predictProblem, sheddingProblem } from './predict-problems';
 import { predictRouteId } from './predict-route';
@@ -47,6 +49,7 @@ export class PredictHandler {
     @Inject(ENGINE) private readonly engine: Engine,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly tabular: TabularModels,
+    @Inject(TEXT_ENGINE) private readonly text: TextServingEngine,
   ) {
     this.admission = new Admission(config.SERVING_MAX_CONCURRENT_REQUESTS);
   }
@@ -94,16 +97,12 @@ export class PredictHandler {
       const input = await readPredictImages(req, {
         maxBytes: this.config.SERVING_MAX_REQUEST_BYTES,
         maxImages: this.config.SERVING_MAX_IMAGES_PER_REQUEST,
+        maxInstances: MAX_TEXT_INSTANCES,
       });
       const topK = input.topK ?? deployment.topK ?? DEFAULT_TOP_K;
-      const result = await this.engine
-        .predict(deployment.ref, input.images, {
-          topK,
-          deadline: started + this.config.SERVING_REQUEST_TIMEOUT_MS,
-        })
-        .catch((e: unknown) => {
-          throw predictProblem(e);
-        });
+      const result = await this.predictInput(deployment.ref, input, topK, started).catch((e: unknown) => {
+        throw predictProblem(e);
+      });
       const body = {
         deploymentId: deployment.id,
         modelId: result.modelId,
@@ -122,6 +121,25 @@ export class PredictHandler {
       release?.();
       this.accessLog(req, res, id, started, deploymentId, principal);
     }
+  }
+
+  /** Texts (`instances`) go to the text engine, images to the image engine; each refuses the other's models. */
+  private async predictInput(
+    ref: Parameters<Engine['predict']>[0],
+    input: Awaited<ReturnType<typeof readPredictImages>>,
+    topK: number,
+    started: number,
+  ): Promise<{ modelId: string; version: string; predictions: unknown[] }> {
+    if (input.instances) return this.text.predict(ref, input.instances, { topK });
+    if (await this.text.isTextModel(ref))
+      throw new ModelInputMismatchError(
+        'text-classification',
+        `this deployment's model classifies text; send JSON {"instances": ["..."]}, not images`,
+      );
+    return this.engine.predict(ref, input.images, {
+      topK,
+      deadline: started + this.config.SERVING_REQUEST_TIMEOUT_MS,
+    });
   }
 
   private accessLog(

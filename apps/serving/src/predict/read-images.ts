@@ -12,10 +12,14 @@ import {
 export interface PredictLimits {
   maxBytes: number;
   maxImages: number;
+  /** Most `instances` of a JSON body (default maxImages). */
+  maxInstances?: number;
 }
 
 export interface PredictInput {
   images: Buffer[];
+  /** `{"instances": [...]}` (text models): as sent, checked against the model by its engine. */
+  instances?: unknown[];
   topK?: number;
 }
 
@@ -59,10 +63,40 @@ export function decodeBase64Image(value: unknown, index: number): Buffer {
   return Buffer.from(compact, compact.includes('-') || compact.includes('_') ? 'base64url' : 'base64');
 }
 
+/**
+ * The JSON body `{ "instances": [...], "topK"?: n }` for models that take text (or records): the
+ * array as sent, at most `maxInstances` long; what each instance must be depends on the model.
+ */
+export function parseInstancesBody(
+  body: { instances?: unknown; topK?: unknown },
+  maxInstances: number,
+): PredictInput {
+  if (!Array.isArray(body.instances))
+    throw new ProblemError({
+      status: 400,
+      code: 'VALIDATION_FAILED',
+      title: 'Invalid predict request',
+      detail: 'instances: must be an array',
+      extensions: { errors: [{ field: 'instances', messages: ['must be an array'] }] },
+    });
+  if (body.instances.length > maxInstances)
+    throw new ProblemError({
+      status: 413,
+      code: 'PAYLOAD_TOO_LARGE',
+      title: 'Too many instances',
+      detail: `a predict request may carry at most ${maxInstances} instances`,
+      extensions: { errors: [{ field: 'instances', messages: [`at most ${maxInstances} items`] }] },
+    });
+  return { images: [], instances: body.instances, topK: parseTopK(body.topK) };
+}
+
 /** The JSON body `{ "images": ["<base64>", {"base64": "<base64>"}, ...], "topK"?: n }` (or `"image": "<base64>"`). */
 export function parseJsonBody(body: unknown, limits: PredictLimits): PredictInput {
   if (typeof body !== 'object' || body === null || Array.isArray(body))
-    throw badRequest('the JSON body must be an object with an "images" array');
+    throw badRequest(
+      'the JSON body must be an object with an "images" array (or "instances" for text models)',
+    );
+  if ('instances' in body) return parseInstancesBody(body, limits.maxInstances ?? limits.maxImages);
   const { images, image, topK } = body as { images?: unknown; image?: unknown; topK?: unknown };
   const list: unknown[] = Array.isArray(images) ? images : image !== undefined ? [image] : [];
   if (images !== undefined && !Array.isArray(images)) throw badRequest('"images" must be an array');
@@ -182,6 +216,6 @@ export async function readPredictImages(req: IncomingMessage, limits: PredictLim
     status: 415,
     code: 'UNSUPPORTED_MEDIA_TYPE',
     title: 'Unsupported content type',
-    detail: `send images as multipart/form-data, as JSON {"images": ["<base64>"]}, or one image with an image/* content type (got "${type || 'none'}")`,
+    detail: `send images as multipart/form-data, as JSON {"images": ["<base64>"]}, or one image with an image/* content type; texts as JSON {"instances": ["..."]} (got "${type || 'none'}")`,
   });
 }

@@ -14,6 +14,7 @@ import { objectArtifactReader, objectByteSource } from '../adapters/object-store
 import { HandlesJob, type JobContext, type JobHandler } from '../runtime/job-handler';
 import { csvHeader, isSkippedEntry, outputLine, type BatchRow } from './batch-predict-output';
 import { isTabularModelTask, TabularBatchPredictor } from './tabular-batch-predict';
+import { predictTextBatch } from './batch-predict-text';
 
 /** Images classified together; also how often progress is reported. */
 const CHUNK = 16;
@@ -51,6 +52,8 @@ export class BatchPredictHandler implements JobHandler<typeof JOBS.batchPredict>
     // Tabular models predict records, not images (tabular-batch-predict.ts).
     if (isTabularModelTask(model.task)) return this.tabular.run(ctx, model);
     await ctx.progress({ stage: 'loading-model', percent: 0 });
+    // Text models: the file holds texts (JSON {"instances": [...]} or JSON lines), not an archive of images.
+    if (model.task === 'TEXT_CLASSIFICATION') return predictTextBatch(ctx, this.store, model);
     await initBackend(mlBackendOptions(this.config));
 
     const ref: ModelRef = {

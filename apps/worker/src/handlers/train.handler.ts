@@ -31,6 +31,7 @@ import { buildRecipe, chooseBackbone } from '../training/recipe';
 import { cachingShardSource, splitCount } from '../training/shard-batches';
 import { AutoSearchJob } from '../training/search/search-job';
 import { isTabularTask, TabularTrainService } from '../training/tabular-train.service';
+import { TextTrainJob } from './train-text';
 
 /** The wall-clock budget ran out: stop training and keep the best model so far. */
 export class BudgetExceeded extends Error {
@@ -38,6 +39,8 @@ export class BudgetExceeded extends Error {
 }
 
 const SHARD_CACHE_BYTES = 512 * 1024 * 1024;
+/** Dataset tasks a TRAIN job trains (the API checks its own task against the dataset's). */
+const TRAINABLE_TASKS = ['IMAGE_CLASSIFICATION', 'TEXT_CLASSIFICATION'] as const;
 const PROGRESS_EVERY_MS = 2_000;
 
 /**
@@ -72,19 +75,22 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
     const job = ctx.job;
     const { datasetVersionId, mode, budget, options } = ctx.inputs;
     await ctx.progress({ stage: 'preparing', percent: 0 });
-    const check = await this.versions.checkTrainable(ref.tenantId, datasetVersionId);
+    const check = await this.versions.checkTrainable(ref.tenantId, datasetVersionId, TRAINABLE_TASKS);
     // Tabular datasets train in their own pipeline (training/tabular-train.service.ts).
     if (!check.ok && check.reason === 'TASK_MISMATCH' && isTabularTask(check.task))
       return this.tabular.handle(ctx, check.task);
     if (!check.ok) throw notTrainable(datasetVersionId, check);
     const version = check.version;
-    await this.ensureBackend();
     const shards = cachingShardSource(objectShardSource(this.store), SHARD_CACHE_BYTES);
     const index = await loadShardIndex(shards, version.shardPrefix);
+    // Text datasets: their own pipeline (libs/ml text classifier; no tfjs backend needed).
+    if (index.kind === 'text')
+      return new TextTrainJob(this.store, this.jobs, this.models).run(ctx, version, index, shards);
+    await this.ensureBackend();
     if (index.kind !== 'image')
       throw new PermanentJobError(
         'TASK_UNSUPPORTED',
-        `only image classification trains today; this dataset is ${index.kind}`,
+        `image, text and tabular datasets train; this dataset is ${index.kind}`,
       );
 
     const zoo = new ModelZoo({ reader: objectArtifactReader(this.store) });
@@ -366,7 +372,7 @@ function notTrainable(id: string, n: NotTrainable): PermanentJobError {
     case 'TASK_MISMATCH':
       return new PermanentJobError(
         'TASK_UNSUPPORTED',
-        `only image classification trains today; this dataset is ${n.task}`,
+        `image and text classification train today; this dataset is ${n.task}`,
       );
     case 'TOO_FEW_IMAGES':
       return new PermanentJobError(

@@ -79,13 +79,13 @@ export class DatasetVersionStore {
 
   /**
    * Whether a version can be trained on: it exists in a dataset that is not deleted, that dataset is
-   * `task` (image classification by default), it is READY with shards, and every class has at least
+   * `task` or one of the tasks listed (image classification by default), it is READY with shards, and every class has at least
    * MIN_TRAIN_IMAGES_PER_CLASS training images.
    */
   async checkTrainable(
     tenantId: string,
     id: string,
-    task: Task = 'IMAGE_CLASSIFICATION',
+    task: Task | readonly Task[] = 'IMAGE_CLASSIFICATION',
   ): Promise<TrainableCheck> {
     const row = await withTenant(this.db, tenantId, (tx) =>
       tx.datasetVersion.findUnique({
@@ -96,7 +96,9 @@ export class DatasetVersionStore {
     if (!row || row.dataset.deletedAt) return { ok: false, reason: 'NOT_FOUND' };
     const { dataset, ...rest } = row;
     const version = typed(rest);
-    if (dataset.task !== task) return { ok: false, reason: 'TASK_MISMATCH', version, task: dataset.task };
+    const tasks: readonly Task[] = typeof task === 'string' ? [task] : task;
+    if (!tasks.includes(dataset.task))
+      return { ok: false, reason: 'TASK_MISMATCH', version, task: dataset.task };
     if (version.status !== 'READY' || !version.shardPrefix)
       return { ok: false, reason: 'NOT_READY', version };
     const small = (version.stats?.classes ?? []).filter((c) => trainImages(c) < MIN_TRAIN_IMAGES_PER_CLASS);

@@ -113,7 +113,7 @@ export class ModelStore {
     return m ? typed(m) : null;
   }
 
-  /** Creates or improves the model of a training job (id = job id): READY, of the task given (default image classification). */
+  /** Creates or improves the model of a training job (id = job id): READY, image classification unless `task` says otherwise. */
   async saveTrained(tenantId: string, t: TrainedModel): Promise<TypedModel> {
     const data = {
       name: t.name,

@@ -1,0 +1,169 @@
+/**
+ * Text classification against scikit-learn on real data, side by side in one run.
+ *
+ * For each dataset (bench/text/fortune-datasets.ts: Debian fortune packages), the rows go through the
+ * platform's own ingestion (libs/datasets: CSV, dedup, stratified 80/10/10 split, seed 42); the same
+ * train/validation/test texts then go to
+ *   - ours: libs/ml `trainTextClassifier` (hashed word + char n-gram TF-IDF, linear softmax, AdaGrad
+ *     SGD; candidates and epochs chosen on validation), evaluated once on test with `buildReport`;
+ *   - scikit-learn (Debian python3-sklearn): TfidfVectorizer + LogisticRegression, a 12-config grid
+ *     (words / words+char_wb 2-5, C in 1/10/100, class_weight none/balanced) chosen on validation.
+ * Training time = the whole search on each side (featurizing included), on the same machine: wall
+ * clock and CPU seconds of the process (the machine is shared; CPU time is less sensitive to its load).
+ * The peer runs with one BLAS/OpenMP thread, as ours runs on one thread.
+ *
+ * Usage: nice npx tsx bench/text-vs-sklearn.ts [--only fortunes-topics] [--sklearn-grid=small]
+ *   -> bench/results/text-vs-sklearn[.<dataset>].json. `--sklearn-grid=small`: scikit-learn tries C = 10 only,
+ *   i.e. the same four candidates as ours (words / words+chars x balanced / unweighted), not 12.
+ * Needs: apt-get install -y python3-sklearn fortunes fortunes-de fortunes-es fortunes-it fortunes-br
+ *        fortunes-pl fortunes-cs fortunes-ru fortunes-zh
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import {
+  bufferSource,
+  ingest,
+  MemoryShardStore,
+  readTextSplit,
+  type RecordShardIndex,
+} from '../libs/datasets/src';
+import { buildReport } from '../libs/ml/src/eval';
+import { trainTextClassifier } from '../libs/ml/src/text';
+import { DATASETS, toCsv } from './text/fortune-datasets';
+
+const log = (msg: string) => process.stderr.write(`${msg}\n`);
+const r4 = (x: number) => Math.round(x * 10_000) / 10_000;
+
+async function runDataset(name: string) {
+  const spec = DATASETS[name];
+  const rows = spec.build();
+  const csv = Buffer.from(toCsv(rows), 'utf8');
+  const store = new MemoryShardStore();
+  const ingested = await ingest(bufferSource(csv, `${name}.csv`, 'text/csv'), {}, store);
+  const index = ingested.index as RecordShardIndex;
+  const [train, validation, test] = await Promise.all(
+    (['train', 'validation', 'test'] as const).map((s) => readTextSplit(store, index, s)),
+  );
+  log(
+    `${name}: ${index.labels.length} classes, train ${train.texts.length}, validation ${validation.texts.length}, test ${test.texts.length}`,
+  );
+
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'text-bench-'));
+  const splitsFile = path.join(tmp, 'splits.json');
+  const plain = (s: typeof train) => ({ texts: s.texts, labels: Array.from(s.labels) });
+  fs.writeFileSync(
+    splitsFile,
+    JSON.stringify({ train: plain(train), validation: plain(validation), test: plain(test) }),
+  );
+
+  const load1 = os.loadavg()[0];
+  const cpu0 = process.cpuUsage();
+  const ours = await trainTextClassifier(train, validation, { classNames: index.labels, seed: 1 });
+  const cpu = process.cpuUsage(cpu0);
+  const oursCpuSeconds = (cpu.user + cpu.system) / 1e6;
+  const probs = ours.classifier.predictProba(test.texts);
+  const report = buildReport(
+    { numClasses: index.labels.length, probs, labels: test.labels },
+    { classNames: index.labels },
+  );
+  log(
+    `  ours: ${ours.candidate.name} epoch ${ours.bestEpoch + 1}, test acc ${report.accuracy.toFixed(4)} macro-F1 ${report.macro.f1.toFixed(4)}, ${ours.seconds.toFixed(2)} s (${oursCpuSeconds.toFixed(2)} CPU s)`,
+  );
+
+  const load2 = os.loadavg()[0];
+  const grid = process.argv.includes('--sklearn-grid=small') ? ['--grid=small'] : [];
+  const py = spawnSync(
+    '/usr/bin/python3',
+    [path.join(__dirname, 'text', 'sklearn_peer.py'), splitsFile, ...grid],
+    {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+      // each finished trial is logged on stderr as it ends
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' },
+    },
+  );
+  fs.rmSync(tmp, { recursive: true, force: true });
+  let sklearn: Record<string, unknown> & {
+    testAccuracy?: number;
+    testMacroF1?: number;
+    searchSeconds?: number;
+    searchCpuSeconds?: number;
+  };
+  if (py.status !== 0) {
+    log(`  sklearn failed with status ${String(py.status)}`);
+    sklearn = { absent: `exit status ${String(py.status)}` };
+  } else {
+    sklearn = JSON.parse(py.stdout) as typeof sklearn;
+    log(
+      `  sklearn: ${String(sklearn.best)}, test acc ${sklearn.testAccuracy?.toFixed(4)} macro-F1 ${sklearn.testMacroF1?.toFixed(4)}, search ${sklearn.searchSeconds?.toFixed(2)} s (${sklearn.searchCpuSeconds?.toFixed(2)} CPU s)`,
+    );
+  }
+  return {
+    dataset: name,
+    source: spec.source,
+    licence: spec.licence,
+    classes: index.labels.length,
+    samples: { train: train.texts.length, validation: validation.texts.length, test: test.texts.length },
+    imbalanceRatio: ingested.report.imbalanceRatio,
+    ours: {
+      chosen: ours.candidate.name,
+      bestEpoch: ours.bestEpoch + 1,
+      valAccuracy: r4(ours.valAccuracy),
+      valMacroF1: r4(ours.valMacroF1),
+      testAccuracy: r4(report.accuracy),
+      testMacroF1: r4(report.macro.f1),
+      trainSeconds: r4(ours.seconds),
+      trainCpuSeconds: r4(oursCpuSeconds),
+      features: ours.classifier.vocabulary.size,
+      modelBytes: ours.classifier.bytes,
+      trials: ours.trials.map((t) => ({
+        ...t,
+        seconds: r4(t.seconds),
+        valAccuracy: r4(t.valAccuracy),
+        valMacroF1: r4(t.valMacroF1),
+      })),
+      loadavg1Before: load1,
+    },
+    sklearn: { ...sklearn, loadavg1Before: load2 },
+    ...(sklearn.testAccuracy !== undefined && sklearn.testMacroF1 !== undefined && sklearn.searchSeconds
+      ? {
+          compare: {
+            accuracyPoints: r4((report.accuracy - sklearn.testAccuracy) * 100),
+            macroF1Points: r4((report.macro.f1 - sklearn.testMacroF1) * 100),
+            trainTimeRatio: r4(ours.seconds / sklearn.searchSeconds),
+            ...(sklearn.searchCpuSeconds
+              ? { trainCpuTimeRatio: r4(oursCpuSeconds / sklearn.searchCpuSeconds) }
+              : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+async function main() {
+  const only = process.argv.indexOf('--only');
+  const names = only >= 0 ? [process.argv[only + 1]] : Object.keys(DATASETS);
+  const results = [];
+  for (const name of names) results.push(await runDataset(name));
+  const out = {
+    bench: 'text-vs-sklearn',
+    at: new Date().toISOString(),
+    node: process.version,
+    cpus: os.cpus().length,
+    loadavg: os.loadavg(),
+    results,
+  };
+  const dir = path.join(__dirname, 'results');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, only >= 0 ? `text-vs-sklearn.${names[0]}.json` : 'text-vs-sklearn.json');
+  fs.writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+  log(`wrote ${file}`);
+}
+
+main().catch((e) => {
+  process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,270 @@
+import { accuracy, classificationMetrics, confusionMatrix } from '../eval/metrics';
+import { Rng } from '../train/rng';
+import {
+  countBuckets,
+  FeatureVocabulary,
+  type BucketCounts,
+  type FeatureConfig,
+  type SparseVector,
+} from './features';
+import { balancedClassWeights, LinearSoftmax, SoftmaxSgd } from './linear-model';
+import { TextClassifier } from './text-classifier';
+import { DEFAULT_TOKENIZER } from './tokenize';
+
+export interface TextSplit {
+  texts: readonly string[];
+  /** Class index per text. */
+  labels: ArrayLike<number>;
+}
+
+/** One configuration tried on the validation split. */
+export interface TextCandidate {
+  name: string;
+  features: FeatureConfig;
+  classWeight: 'balanced' | 'none';
+  learningRate: number;
+  l2: number;
+}
+
+const WORDS: FeatureConfig = {
+  version: 1,
+  tokenizer: DEFAULT_TOKENIZER,
+  hashBits: 22,
+  wordNgrams: 2,
+  charNgrams: [0, 0],
+  sublinearTf: true,
+  idf: true,
+};
+const WORDS_AND_CHARS: FeatureConfig = { ...WORDS, charNgrams: [2, 5] };
+
+/**
+ * The default search: word uni+bigrams alone, and with character 2..5-grams inside words (which carry
+ * morphology, spelling variants and scripts without spaces), each with balanced and plain class weights.
+ */
+export const DEFAULT_TEXT_CANDIDATES: readonly TextCandidate[] = [
+  {
+    name: 'words+chars/balanced',
+    features: WORDS_AND_CHARS,
+    classWeight: 'balanced',
+    learningRate: 0.2,
+    l2: 1e-6,
+  },
+  { name: 'words/balanced', features: WORDS, classWeight: 'balanced', learningRate: 0.2, l2: 1e-6 },
+  { name: 'words+chars/none', features: WORDS_AND_CHARS, classWeight: 'none', learningRate: 0.2, l2: 1e-6 },
+  { name: 'words/none', features: WORDS, classWeight: 'none', learningRate: 0.2, l2: 1e-6 },
+];
+
+export interface TextEpochLog {
+  candidate: string;
+  epoch: number;
+  loss: number;
+  valAccuracy: number;
+  valMacroF1: number;
+  /** Seconds since training started. */
+  elapsed: number;
+}
+
+export interface TrainTextOptions {
+  classNames: readonly string[];
+  candidates?: readonly TextCandidate[];
+  /** Most epochs per candidate (default 20). */
+  maxEpochs?: number;
+  /** Epochs without a better validation score before a candidate stops (default 2). */
+  patience?: number;
+  /** Validation metric that picks the model (default macro-F1, then accuracy on ties). */
+  select?: 'macroF1' | 'accuracy';
+  seed?: number;
+  /** Keep only buckets seen in at least this many training texts (default 1). */
+  minDf?: number;
+  /** Date.now() time at which training stops and keeps the best model so far. */
+  deadline?: number;
+  signal?: AbortSignal;
+  onEpoch?: (log: TextEpochLog) => void | Promise<void>;
+}
+
+export interface TextTrialResult {
+  candidate: string;
+  bestEpoch: number;
+  epochs: number;
+  valAccuracy: number;
+  valMacroF1: number;
+  seconds: number;
+  features: number;
+}
+
+export interface TextTrainingResult {
+  classifier: TextClassifier;
+  candidate: TextCandidate;
+  bestEpoch: number;
+  valAccuracy: number;
+  valMacroF1: number;
+  trials: TextTrialResult[];
+  /** Wall-clock seconds of the whole search. */
+  seconds: number;
+  /** Training stopped early at the deadline. */
+  stoppedByDeadline: boolean;
+}
+
+interface Featurized {
+  vocab: FeatureVocabulary;
+  train: SparseVector[];
+  val: SparseVector[];
+}
+
+const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
+
+function validationScores(
+  model: LinearSoftmax,
+  xs: SparseVector[],
+  ys: ArrayLike<number>,
+): { acc: number; f1: number } {
+  const k = model.numClasses;
+  const pred = new Int32Array(xs.length);
+  const row = new Float32Array(k);
+  xs.forEach((x, i) => {
+    model.predictInto(x, row);
+    let best = 0;
+    for (let c = 1; c < k; c++) if (row[c] > row[best]) best = c;
+    pred[i] = best;
+  });
+  const cm = confusionMatrix(ys, pred, k);
+  return { acc: accuracy(ys, pred), f1: classificationMetrics(cm).macro.f1 };
+}
+
+/**
+ * Trains a text classifier: for each candidate configuration, a linear softmax model over hashed
+ * TF-IDF n-gram features, epoch by epoch, scored on the validation split; the best (candidate, epoch)
+ * by the validation metric is kept. The test split is not seen here. Deterministic for a seed.
+ */
+export async function trainTextClassifier(
+  train: TextSplit,
+  validation: TextSplit,
+  options: TrainTextOptions,
+): Promise<TextTrainingResult> {
+  const started = performance.now();
+  const k = options.classNames.length;
+  if (k < 2) throw new RangeError('a classifier needs at least two classes');
+  if (train.texts.length === 0) throw new RangeError('no training texts');
+  const candidates = options.candidates ?? DEFAULT_TEXT_CANDIDATES;
+  const maxEpochs = options.maxEpochs ?? 20;
+  const patience = options.patience ?? 2;
+  const select = options.select ?? 'macroF1';
+  const seed = options.seed ?? 0;
+  const score = (s: { acc: number; f1: number }) => (select === 'accuracy' ? [s.acc, s.f1] : [s.f1, s.acc]);
+  const better = (a: number[], b: number[]) =>
+    a[0] > b[0] + 1e-12 || (Math.abs(a[0] - b[0]) <= 1e-12 && a[1] > b[1] + 1e-12);
+  const timeUp = () => options.deadline !== undefined && Date.now() >= options.deadline;
+  const hasValidation = validation.texts.length > 0;
+
+  const featureCache = new Map<string, Featurized>();
+  const featurized = async (config: FeatureConfig): Promise<Featurized> => {
+    const key = JSON.stringify(config);
+    const hit = featureCache.get(key);
+    if (hit) return hit;
+    const counts = (texts: readonly string[]): BucketCounts[] => texts.map((t) => countBuckets(t, config));
+    const trainCounts = counts(train.texts);
+    await yieldToLoop();
+    const vocab = FeatureVocabulary.fit(trainCounts, options.minDf ?? 1);
+    const f: Featurized = {
+      vocab,
+      train: trainCounts.map((c) => vocab.vectorize(c, config)),
+      val: counts(validation.texts).map((c) => vocab.vectorize(c, config)),
+    };
+    featureCache.set(key, f);
+    return f;
+  };
+
+  let best:
+    | {
+        candidate: TextCandidate;
+        epoch: number;
+        s: { acc: number; f1: number };
+        model: LinearSoftmax;
+        vocab: FeatureVocabulary;
+      }
+    | undefined;
+  const trials: TextTrialResult[] = [];
+  let stoppedByDeadline = false;
+
+  for (const candidate of candidates) {
+    options.signal?.throwIfAborted();
+    if (best && timeUp()) {
+      stoppedByDeadline = true;
+      break;
+    }
+    const t0 = performance.now();
+    const f = await featurized(candidate.features);
+    const model = new LinearSoftmax(f.vocab.size, k);
+    const sgd = new SoftmaxSgd(model, {
+      learningRate: candidate.learningRate,
+      l2: candidate.l2,
+      classWeights: candidate.classWeight === 'balanced' ? balancedClassWeights(train.labels, k) : undefined,
+    });
+    const rng = new Rng(seed);
+    const order = Uint32Array.from({ length: f.train.length }, (_, i) => i);
+    let trialBest:
+      | { epoch: number; s: { acc: number; f1: number }; weights: Float32Array; bias: Float32Array }
+      | undefined;
+    let epochs = 0;
+    for (let epoch = 0; epoch < maxEpochs; epoch++) {
+      options.signal?.throwIfAborted();
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = rng.int(i + 1);
+        const tmp = order[i];
+        order[i] = order[j];
+        order[j] = tmp;
+      }
+      const loss = sgd.epoch(f.train, train.labels, order);
+      epochs = epoch + 1;
+      const s = hasValidation ? validationScores(model, f.val, validation.labels) : { acc: 0, f1: 0 };
+      await options.onEpoch?.({
+        candidate: candidate.name,
+        epoch,
+        loss,
+        valAccuracy: s.acc,
+        valMacroF1: s.f1,
+        elapsed: (performance.now() - started) / 1000,
+      });
+      // Without a validation split the last epoch is kept.
+      if (!trialBest || !hasValidation || better(score(s), score(trialBest.s)))
+        trialBest = { epoch, s, weights: model.weights.slice(), bias: model.bias.slice() };
+      else if (epoch - trialBest.epoch >= patience) break;
+      await yieldToLoop();
+      if (timeUp()) {
+        stoppedByDeadline = true;
+        break;
+      }
+    }
+    if (!trialBest) break;
+    trials.push({
+      candidate: candidate.name,
+      bestEpoch: trialBest.epoch,
+      epochs,
+      valAccuracy: trialBest.s.acc,
+      valMacroF1: trialBest.s.f1,
+      seconds: (performance.now() - t0) / 1000,
+      features: f.vocab.size,
+    });
+    if (!best || better(score(trialBest.s), score(best.s))) {
+      best = {
+        candidate,
+        epoch: trialBest.epoch,
+        s: trialBest.s,
+        model: new LinearSoftmax(f.vocab.size, k, trialBest.weights, trialBest.bias),
+        vocab: f.vocab,
+      };
+    }
+    if (stoppedByDeadline) break;
+  }
+  if (!best) throw new Error('no candidate was trained');
+  return {
+    classifier: new TextClassifier(best.candidate.features, best.vocab, best.model, options.classNames),
+    candidate: best.candidate,
+    bestEpoch: best.epoch,
+    valAccuracy: best.s.acc,
+    valMacroF1: best.s.f1,
+    trials,
+    seconds: (performance.now() - started) / 1000,
+    stoppedByDeadline,
+  };
+}
