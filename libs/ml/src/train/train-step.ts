@@ -68,8 +68,12 @@ export function trainStep(
           const ys = size === n ? batch.ys : tf.slice(batch.ys, start, size);
           let correctT: tf.Tensor | undefined;
           const { value, grads } = tf.variableGrads(() => {
-            const out = model.apply(xs, { training: true }) as tf.Tensor;
-            const l = plan.lossFn(ys, out);
+            const forward = opts.regularizer?.forward;
+            const f = forward
+              ? forward(xs)
+              : { output: model.apply(xs, { training: true }) as tf.Tensor, penalty: undefined };
+            const out = f.output;
+            const l = f.penalty ? tf.add<tf.Scalar>(plan.lossFn(ys, out), f.penalty) : plan.lossFn(ys, out);
             const numClasses = out.shape[out.shape.length - 1];
             if (out.rank === 2 && numClasses > 1) {
               correctT = tf.keep(
