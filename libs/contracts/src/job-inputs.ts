@@ -63,8 +63,11 @@ export const transferOptionsSchema = z.object({
 export type TransferOptions = z.infer<typeof transferOptionsSchema>;
 
 /** User-facing options of an image-classification job (all optional). */
-/** How much training batches are augmented ('light': flip, resized crop, colour jitter). */
-export const AUGMENTATION_LEVELS = ['none', 'light', 'auto'] as const;
+/**
+ * How training batches are augmented ('light': flip, resized crop, colour jitter; 'trivial': flip +
+ * TrivialAugment; 'mixup' / 'cutmix': 'light' + sample mixing); see docs/training.md.
+ */
+export const AUGMENTATION_LEVELS = ['none', 'light', 'trivial', 'mixup', 'cutmix', 'auto'] as const;
 export type AugmentationLevel = (typeof AUGMENTATION_LEVELS)[number];
 
 export const trainingOptionsSchema = z.object({

@@ -160,7 +160,8 @@ export class TrainingOptionsDto {
     enum: AUGMENTATION_LEVELS,
     default: 'auto',
     description:
-      "Training-batch augmentation; 'auto' = 'light' (flip, resized crop, colour jitter) except 'none' in fast mode",
+      "Training-batch augmentation: 'light' (flip, resized crop, colour jitter), 'trivial' (flip + TrivialAugment), " +
+      "'mixup' / 'cutmix' ('light' + sample mixing), 'none'; 'auto' = 'light' except 'none' in fast mode",
   })
   @IsOptional()
   @IsIn(AUGMENTATION_LEVELS)

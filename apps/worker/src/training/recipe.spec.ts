@@ -71,6 +71,8 @@ describe('recipe', () => {
     expect(buildRecipe(spec({}), digits, 'fast').augmentation).toBe('none');
     expect(buildRecipe(spec({}), digits, 'fast', { augmentation: 'light' }).augmentation).toBe('light');
     expect(buildRecipe(spec({}), digits, 'best', { augmentation: 'none' }).augmentation).toBe('none');
+    for (const level of ['trivial', 'mixup', 'cutmix'] as const)
+      expect(buildRecipe(spec({}), digits, 'fast', { augmentation: level }).augmentation).toBe(level);
   });
 
   it('more epochs for better modes', () => {
