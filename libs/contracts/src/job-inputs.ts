@@ -44,8 +44,8 @@ const rowId = z.string().min(1).max(64);
 export const TRAINING_MODES = ['auto', 'fast', 'balanced', 'best'] as const;
 export type TrainingMode = (typeof TRAINING_MODES)[number];
 
-/** Transfer regularizers a job can pick ('auto' is 'l2sp'); see docs/training.md. */
-export const TRANSFER_REGULARIZERS = ['none', 'l2sp', 'auto'] as const;
+/** Transfer regularizers a job can pick; see docs/training.md for what 'auto' picks. */
+export const TRANSFER_REGULARIZERS = ['none', 'l2sp', 'bss', 'rifle', 'auto'] as const;
 export type TransferRegularizerName = (typeof TRANSFER_REGULARIZERS)[number];
 
 /** How fine-tuning a pretrained backbone is regularized (no effect on scratch backbones). */
@@ -57,12 +57,21 @@ export const transferOptionsSchema = z.object({
   beta: z.number().min(0).max(10).optional(),
   /** Drop the regularizer gradient's part that opposes the loss gradient (Wan et al. 2019). */
   conflictRule: z.boolean().optional(),
+  /** BSS weight of the shrunk squared singular values (default 0.001). */
+  eta: z.number().min(0).max(10).optional(),
+  /** BSS: how many of the smallest singular values are shrunk (default 1). */
+  k: z.number().int().min(1).max(64).optional(),
+  /** RIFLE: head re-initializations over the fine-tune phase (default 3). */
+  reinitTimes: z.number().int().min(0).max(10).optional(),
 });
 export type TransferOptions = z.infer<typeof transferOptionsSchema>;
 
 /** User-facing options of an image-classification job (all optional). */
-/** How much training batches are augmented ('light': flip, resized crop, colour jitter). */
-export const AUGMENTATION_LEVELS = ['none', 'light', 'auto'] as const;
+/**
+ * How training batches are augmented ('light': flip, resized crop, colour jitter; 'trivial': flip +
+ * TrivialAugment; 'mixup' / 'cutmix': 'light' + sample mixing); see docs/training.md.
+ */
+export const AUGMENTATION_LEVELS = ['none', 'light', 'trivial', 'mixup', 'cutmix', 'auto'] as const;
 export type AugmentationLevel = (typeof AUGMENTATION_LEVELS)[number];
 
 /** Model families of a tabular job ('auto': gradient-boosted trees and a linear model, chosen on validation). */

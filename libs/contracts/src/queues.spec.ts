@@ -94,6 +94,9 @@ describe('job inputs', () => {
     expect(
       parseJobInputs(JOBS.train, { datasetVersionId: 'v', options: { augmentation: 'none' } }),
     ).toMatchObject({ options: { augmentation: 'none' } });
+    expect(
+      parseJobInputs(JOBS.train, { datasetVersionId: 'v', options: { augmentation: 'cutmix' } }),
+    ).toMatchObject({ options: { augmentation: 'cutmix' } });
     expect(() => parseJobInputs(JOBS.noop, { options: { durationMs: 600_001 } })).toThrow(/durationMs/);
     expect(() =>
       parseJobInputs(JOBS.batchPredict, {

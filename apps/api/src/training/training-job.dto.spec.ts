@@ -18,10 +18,15 @@ describe('TrainingOptionsDto.transfer', () => {
     ).toEqual([]);
     expect(errorsOf({ transfer: { regularizer: 'auto' } })).toEqual([]);
     expect(errorsOf({ transfer: { regularizer: 'none' } })).toEqual([]);
+    expect(errorsOf({ transfer: { regularizer: 'bss', eta: 0.001, k: 2 } })).toEqual([]);
+    expect(errorsOf({ transfer: { regularizer: 'rifle', reinitTimes: 2 } })).toEqual([]);
   });
 
   it('rejects an unknown regularizer, out-of-range strengths and a non-object', () => {
-    expect(errorsOf({ transfer: { regularizer: 'bss' } })).toEqual(['regularizer.isIn']);
+    expect(errorsOf({ transfer: { regularizer: 'delta' } })).toEqual(['regularizer.isIn']);
+    expect(errorsOf({ transfer: { k: 0 } })).toEqual(['k.min']);
+    expect(errorsOf({ transfer: { reinitTimes: 11 } })).toEqual(['reinitTimes.max']);
+    expect(errorsOf({ transfer: { eta: -1 } })).toEqual(['eta.min']);
     expect(errorsOf({ transfer: { alpha: 11 } })).toEqual(['alpha.max']);
     expect(errorsOf({ transfer: { beta: -1 } })).toEqual(['beta.min']);
     expect(errorsOf({ transfer: 'l2sp' })).toContain('transfer.isObject');

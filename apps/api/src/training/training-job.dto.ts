@@ -49,7 +49,10 @@ export class TransferOptionsDto {
   @ApiPropertyOptional({
     enum: TRANSFER_REGULARIZERS,
     default: 'none',
-    description: "'l2sp': pull backbone weights toward the pretrained ones (Li et al. 2018); 'auto' = 'l2sp'",
+    description:
+      "'l2sp': pull backbone weights toward the pretrained ones (Li et al. 2018); 'bss': shrink the smallest " +
+      "singular values of the batch's features (Chen et al. 2019); 'rifle': re-initialize the head during " +
+      "fine-tuning (Li et al. 2020); 'auto': see docs/training.md",
   })
   @IsOptional()
   @IsIn(TRANSFER_REGULARIZERS)
@@ -86,6 +89,37 @@ export class TransferOptionsDto {
   @IsOptional()
   @IsBoolean()
   conflictRule?: boolean;
+
+  @ApiPropertyOptional({ minimum: 0, maximum: 10, default: 0.001, description: 'BSS penalty weight' })
+  @IsOptional()
+  @IsNumber()
+  @Min(0)
+  @Max(10)
+  eta?: number;
+
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: 64,
+    default: 1,
+    description: 'BSS: how many of the smallest singular values are shrunk',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  k?: number;
+
+  @ApiPropertyOptional({
+    minimum: 0,
+    maximum: 10,
+    default: 3,
+    description: 'RIFLE: head re-initializations during fine-tuning',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(10)
+  reinitTimes?: number;
 }
 
 export class TrainingOptionsDto {
@@ -131,7 +165,8 @@ export class TrainingOptionsDto {
     enum: AUGMENTATION_LEVELS,
     default: 'auto',
     description:
-      "Training-batch augmentation; 'auto' = 'light' (flip, resized crop, colour jitter) except 'none' in fast mode",
+      "Training-batch augmentation: 'light' (flip, resized crop, colour jitter), 'trivial' (flip + TrivialAugment), " +
+      "'mixup' / 'cutmix' ('light' + sample mixing), 'none'; 'auto' = 'light' except 'none' in fast mode",
   })
   @IsOptional()
   @IsIn(AUGMENTATION_LEVELS)

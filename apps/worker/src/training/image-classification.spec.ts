@@ -264,4 +264,13 @@ describe('image classification pipeline: transfer regularizer', () => {
     expect(free).toBeGreaterThan(0.05);
     expect(pulled).toBeLessThan(free * 0.8);
   });
+
+  it("the recipe's BSS and RIFLE reach training: each ends the fine-tune phase elsewhere than no regularizer", async () => {
+    const free = await drift(undefined);
+    // Strong enough to move this tiny backbone in 4 epochs (at eta 10 the change is ~4e-5).
+    const withBss = await drift({ type: 'bss', eta: 1000, k: 6 });
+    const withRifle = await drift({ type: 'rifle', times: 3 });
+    expect(Math.abs(withBss - free)).toBeGreaterThan(1e-4);
+    expect(Math.abs(withRifle - free)).toBeGreaterThan(1e-4);
+  });
 });

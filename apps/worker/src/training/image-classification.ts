@@ -143,7 +143,7 @@ export async function runImageClassification(
   const regularizer = buildTransferRegularizer(classifier, recipe.regularizer);
   const backboneNames = classifier.backboneLayers.map((l) => l.name);
   const norm = spec.normalization;
-  const augment = imageAugmenter(recipe.augmentation, norm);
+  const augment = imageAugmenter(recipe.augmentation, norm, { numClasses });
   const hasValidation = splitCount(index, 'validation') > 0;
   const trainData = shardEpochs(input.shards, index, 'train', recipe.batchSize, norm, recipe.input, true);
   const validation = hasValidation

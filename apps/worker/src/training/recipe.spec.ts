@@ -20,10 +20,14 @@ const spec = (over: Partial<BackboneSpec>): BackboneSpec => ({
 const digits: DatasetShape = { height: 28, width: 28, channels: 1, numClasses: 10, trainSamples: 800 };
 
 describe('recipe', () => {
-  it('chooses a small CNN for small images and MobileNetV2 for larger ones', () => {
+  it('auto: pretrained MobileNetV2 for colour images at any size, the scratch CNN for small grayscale ones', () => {
+    const rgb = (side: number): DatasetShape => ({ ...digits, channels: 3, height: side, width: side });
     expect(chooseBackbone(undefined, digits)).toBe('small_cnn_m');
-    expect(chooseBackbone('auto', { ...digits, height: 128, width: 128 })).toBe('mobilenet_v2');
+    expect(chooseBackbone('auto', { ...digits, height: 64, width: 48 })).toBe('small_cnn_m');
+    expect(chooseBackbone('auto', { ...digits, height: 65, width: 65 })).toBe('mobilenet_v2');
+    for (const side of [28, 32, 64, 128, 224]) expect(chooseBackbone('auto', rgb(side))).toBe('mobilenet_v2');
     expect(chooseBackbone('inception_v3', digits)).toBe('inception_v3');
+    expect(chooseBackbone('small_cnn_m', rgb(64))).toBe('small_cnn_m');
   });
 
   it('runs resizable backbones at the dataset resolution, within their limits', () => {
@@ -71,6 +75,8 @@ describe('recipe', () => {
     expect(buildRecipe(spec({}), digits, 'fast').augmentation).toBe('none');
     expect(buildRecipe(spec({}), digits, 'fast', { augmentation: 'light' }).augmentation).toBe('light');
     expect(buildRecipe(spec({}), digits, 'best', { augmentation: 'none' }).augmentation).toBe('none');
+    for (const level of ['trivial', 'mixup', 'cutmix'] as const)
+      expect(buildRecipe(spec({}), digits, 'fast', { augmentation: level }).augmentation).toBe(level);
   });
 
   it('more epochs for better modes', () => {

@@ -19,6 +19,25 @@ describe('transfer regularizer choice', () => {
     ).toEqual({ type: 'l2sp', alpha: 0.01, beta: 0.5, conflictRule: true });
   });
 
+  it("gives BSS and RIFLE with their papers' defaults, or the values the job sets", () => {
+    expect(transferRegularizerFor(pretrained, { regularizer: 'bss' })).toEqual({
+      type: 'bss',
+      eta: 0.001,
+      k: 1,
+    });
+    expect(transferRegularizerFor(pretrained, { regularizer: 'bss', eta: 0.01, k: 2 })).toEqual({
+      type: 'bss',
+      eta: 0.01,
+      k: 2,
+    });
+    expect(transferRegularizerFor(pretrained, { regularizer: 'rifle' })).toEqual({ type: 'rifle', times: 3 });
+    expect(transferRegularizerFor(pretrained, { regularizer: 'rifle', reinitTimes: 1 })).toEqual({
+      type: 'rifle',
+      times: 1,
+    });
+    expect(transferRegularizerFor(scratch, { regularizer: 'rifle' })).toBeUndefined();
+  });
+
   it("gives none by default, for 'none', and on a scratch backbone whatever the job asks", () => {
     expect(transferRegularizerFor(pretrained, undefined)).toBeUndefined();
     expect(transferRegularizerFor(pretrained, {})).toBeUndefined();
@@ -46,7 +65,11 @@ describe('transfer regularizer choice', () => {
     const parse = (transfer: unknown) =>
       trainInputs.safeParse({ datasetVersionId: DATASET, options: { transfer } }).success;
     expect(parse({ regularizer: 'l2sp', alpha: 10, beta: 0 })).toBe(true);
-    expect(parse({ regularizer: 'bss' })).toBe(false);
+    expect(parse({ regularizer: 'bss', eta: 0.01, k: 3 })).toBe(true);
+    expect(parse({ regularizer: 'rifle', reinitTimes: 2 })).toBe(true);
+    expect(parse({ regularizer: 'delta' })).toBe(false);
+    expect(parse({ k: 0 })).toBe(false);
+    expect(parse({ reinitTimes: 1.5 })).toBe(false);
     expect(parse({ alpha: 10.5 })).toBe(false);
     expect(parse({ beta: -0.1 })).toBe(false);
     expect(parse({ conflictRule: 'yes' })).toBe(false);

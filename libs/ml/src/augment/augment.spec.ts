@@ -1,9 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { arrayBatches, MemoryCheckpointStore, train, type AugmentContext, type TrainBatch } from '../train';
-import { mixSeed, Rng } from '../train/rng';
+import { mixSeed, Rng, withSeededRandom } from '../train/rng';
 import { tinyMlp, weightValues } from '../train/test-helpers';
 import { imageAugmenter } from './augmenter';
+import { betaSample, cutmix, mixup } from './mix';
 import { colorJitter, randomHorizontalFlip, randomResizedCrop } from './ops';
+import { applyTrivial, drawTrivial, TRIVIAL_OPS, type TrivialDraw, type TrivialOp } from './trivial';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -77,10 +79,10 @@ describe('imageAugmenter', () => {
   it('is a function of (seed, epoch, step): same -> identical, other step -> different', () => {
     const aug = imageAugmenter('light', sym)!;
     const x = tf.tidy(() => tf.sub(tf.mul(ramp(4, 8, 8, 3), 2), 1));
-    const a = aug(x, ctx(3));
-    const b = aug(x, ctx(3));
-    const c = aug(x, ctx(4));
-    const d = aug(x, { seed: 8, epoch: 1, step: 3 });
+    const a = aug(x, ctx(3)) as tf.Tensor;
+    const b = aug(x, ctx(3)) as tf.Tensor;
+    const c = aug(x, ctx(4)) as tf.Tensor;
+    const d = aug(x, { seed: 8, epoch: 1, step: 3 }) as tf.Tensor;
     expect(Array.from(a.dataSync())).toEqual(Array.from(b.dataSync()));
     expect(tf.tidy(() => tf.max(tf.abs(tf.sub(a, c))).dataSync()[0])).toBeGreaterThan(1e-3);
     expect(tf.tidy(() => tf.max(tf.abs(tf.sub(a, d))).dataSync()[0])).toBeGreaterThan(1e-3);
@@ -93,7 +95,7 @@ describe('imageAugmenter', () => {
     const unit = ramp(4, 6, 6, 3);
     const x = tf.tidy(() => tf.div(tf.sub(unit, tf.tensor1d(norm.mean)), tf.tensor1d(norm.std)));
     const before = tf.memory().numTensors;
-    const y = aug(x, ctx(0));
+    const y = aug(x, ctx(0)) as tf.Tensor;
     expect(tf.memory().numTensors).toBe(before + 1);
     expect(y.shape).toEqual(x.shape);
     const back = tf.tidy(() => tf.add(tf.mul(y, tf.tensor1d(norm.std)), tf.tensor1d(norm.mean)));
@@ -209,4 +211,197 @@ describe('train() with an augment hook', () => {
     expect(tf.memory().numTensors).toBe(before);
     model.dispose();
   });
+});
+
+describe('TrivialAugment (wide)', () => {
+  const draw = (op: TrivialOp, magnitude: number, sign = 1): TrivialDraw => ({ op, magnitude, sign });
+
+  it('draws one op per sample uniformly over the set, strengths on 31 levels, reproducibly', () => {
+    const a = drawTrivial(2000, new Rng(4));
+    expect(drawTrivial(2000, new Rng(4))).toEqual(a);
+    const counts = new Map<string, number>();
+    for (const d of a) counts.set(d.op, (counts.get(d.op) ?? 0) + 1);
+    expect(counts.size).toBe(TRIVIAL_OPS.length);
+    for (const c of counts.values()) expect(Math.abs(c - 2000 / TRIVIAL_OPS.length)).toBeLessThan(60);
+    expect(new Set(a.map((d) => d.magnitude)).size).toBe(31);
+    expect(a.every((d) => d.magnitude >= 0 && d.magnitude <= 1 && Math.abs(d.sign) === 1)).toBe(true);
+  });
+
+  it('identity and zero-strength ops leave the image; every op keeps the shape and [0, 1]', () => {
+    const x = ramp(TRIVIAL_OPS.length, 8, 8, 3);
+    const same = tf.tidy(() =>
+      applyTrivial(
+        x,
+        TRIVIAL_OPS.map((op) => draw(op, 0)),
+      ),
+    );
+    const diffs = tf.tidy(() => tf.max(tf.abs(tf.sub(same, x)), [1, 2, 3]).arraySync() as number[]);
+    // autocontrast has no strength; posterize at 0 keeps 8 bits (a rounding to 1/255).
+    TRIVIAL_OPS.forEach((op, i) => {
+      if (op !== 'autocontrast') expect(diffs[i]).toBeLessThan(op === 'posterize' ? 2 / 255 : 1e-5);
+    });
+    const strong = tf.tidy(() =>
+      applyTrivial(
+        x,
+        TRIVIAL_OPS.map((op) => draw(op, 1, -1)),
+      ),
+    );
+    expect(strong.shape).toEqual(x.shape);
+    const v = strong.dataSync();
+    expect(Math.min(...v)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...v)).toBeLessThanOrEqual(1);
+    const moved = tf.tidy(() => tf.max(tf.abs(tf.sub(strong, x)), [1, 2, 3]).arraySync() as number[]);
+    TRIVIAL_OPS.forEach((op, i) => {
+      if (op !== 'identity') expect(moved[i]).toBeGreaterThan(0.01);
+    });
+    tf.dispose([x, same, strong]);
+  });
+
+  it('solarize at full strength inverts every pixel; posterize at full strength keeps 2 bits', () => {
+    const x = ramp(2, 4, 4, 3);
+    const y = tf.tidy(() => applyTrivial(x, [draw('solarize', 1), draw('posterize', 1)]));
+    const xs = x.arraySync();
+    const ys = y.arraySync();
+    expect(Math.abs(ys[0][1][2][0] - (1 - xs[0][1][2][0]))).toBeLessThan(1e-6);
+    const levels = new Set(ys[1].flat(2).map((v) => Math.round(v * 255)));
+    for (const l of levels) expect([0, 64, 128, 192]).toContain(l);
+    tf.dispose([x, y]);
+  });
+
+  it('translateX moves the columns by 32/224 of the width, filling with grey', () => {
+    const x = ramp(1, 4, 28, 1);
+    const y = tf.tidy(() => applyTrivial(x, [draw('translateX', 1, 1)]));
+    const shift = Math.round((32 / 224) * 28); // 4 px: output column c reads input column c + 4
+    const a = x.arraySync();
+    const b = y.arraySync();
+    expect(Math.abs(b[0][2][10][0] - a[0][2][10 + shift][0])).toBeLessThan(1e-5);
+    expect(Math.abs(b[0][2][27][0] - 0.5)).toBeLessThan(1e-5);
+    tf.dispose([x, y]);
+  });
+});
+
+describe('mixup and cutmix', () => {
+  it('Beta(alpha, alpha) draws have the right mean and variance', () => {
+    const rng = new Rng(11);
+    const draws = Array.from({ length: 4000 }, () => betaSample(0.2, rng));
+    const mean = draws.reduce((a, b) => a + b, 0) / draws.length;
+    const variance = draws.reduce((a, b) => a + (b - mean) ** 2, 0) / draws.length;
+    expect(Math.abs(mean - 0.5)).toBeLessThan(0.03);
+    expect(Math.abs(variance - 1 / (4 * (2 * 0.2 + 1)))).toBeLessThan(0.015);
+  });
+
+  it('mixup mixes images and one-hot labels with the same lambda and partner', () => {
+    const x = ramp(4, 3, 3, 1);
+    const ys = tf.tensor1d([0, 1, 2, 1], 'int32');
+    const m = mixup(x, ys, 3, new Rng(2));
+    const xs = x.arraySync();
+    const out = m.xs.arraySync();
+    const soft = m.ys.arraySync();
+    const labels = [0, 1, 2, 1];
+    for (let i = 0; i < 4; i++) {
+      const j = m.partner[i];
+      expect(
+        Math.abs(out[i][1][2][0] - (m.lambda * xs[i][1][2][0] + (1 - m.lambda) * xs[j][1][2][0])),
+      ).toBeLessThan(1e-5);
+      const expected = [0, 0, 0];
+      expected[labels[i]] += m.lambda;
+      expected[labels[j]] += 1 - m.lambda;
+      soft[i].forEach((v, k) => expect(Math.abs(v - expected[k])).toBeLessThan(1e-5));
+    }
+    tf.dispose([x, ys, m.xs, m.ys]);
+  });
+
+  it("cutmix pastes one box from the partner and weights the labels by the box's area", () => {
+    const x = ramp(3, 8, 8, 1);
+    const ys = tf.tensor1d([0, 1, 2], 'int32');
+    const m = cutmix(x, ys, 3, new Rng(5));
+    const xs = x.arraySync();
+    const out = m.xs.arraySync();
+    let fromPartner = 0;
+    for (let r = 0; r < 8; r++)
+      for (let c = 0; c < 8; c++) {
+        const j = m.partner[0];
+        if (out[0][r][c][0] !== xs[0][r][c][0]) {
+          expect(out[0][r][c][0]).toBe(xs[j][r][c][0]);
+          fromPartner++;
+        }
+      }
+    const self = m.partner[0] === 0;
+    if (!self) expect(Math.abs(1 - fromPartner / 64 - m.lambda)).toBeLessThan(1e-6);
+    const soft = m.ys.arraySync();
+    soft.forEach((row) => expect(Math.abs(row.reduce((a, b) => a + b, 0) - 1)).toBeLessThan(1e-5));
+    tf.dispose([x, ys, m.xs, m.ys]);
+  });
+});
+
+describe('imageAugmenter trivial / mixup / cutmix in train()', () => {
+  /** 4x4x3 images: class k brighter in channel k. */
+  function images(count: number) {
+    return arrayBatches({
+      count,
+      batchSize: 4,
+      shuffle: true,
+      sampleShape: [4, 4, 3],
+      fill: (i, xs, off) => {
+        for (let k = 0; k < 48; k++) xs[off + k] = ((i * 7 + k * 3) % 10) / 20 + (k % 3 === i % 3 ? 0.5 : 0);
+        return i % 3;
+      },
+    });
+  }
+  function imageModel(seed: number): tf.LayersModel {
+    return withSeededRandom(seed, () =>
+      tf.sequential({
+        layers: [
+          tf.layers.flatten({ inputShape: [4, 4, 3] }),
+          tf.layers.dense({ units: 8, activation: 'relu' }),
+          tf.layers.dense({ units: 3, activation: 'softmax' }),
+        ],
+      }),
+    );
+  }
+
+  it('mixup returns soft targets of the batch; a plain policy returns images only', () => {
+    const aug = imageAugmenter('mixup', { kind: 'unit' }, { numClasses: 3 })!;
+    const x = ramp(4, 4, 4, 3);
+    const ys = tf.tensor1d([0, 1, 2, 0], 'int32');
+    const out = aug(x, { seed: 1, epoch: 0, step: 0 }, ys) as { xs: tf.Tensor; ys: tf.Tensor };
+    expect(out.ys.shape).toEqual([4, 3]);
+    expect(out.xs.shape).toEqual([4, 4, 4, 3]);
+    const t = imageAugmenter('trivial', { kind: 'unit' })!(x, { seed: 1, epoch: 0, step: 0 }, ys);
+    expect(t).toBeInstanceOf(tf.Tensor);
+    expect(() => imageAugmenter('cutmix', { kind: 'unit' })).toThrow(/numClasses/);
+    tf.dispose([x, ys, out.xs, out.ys, t]);
+  });
+
+  it.each(['trivial', 'mixup', 'cutmix'] as const)(
+    "'%s': a run cancelled mid-epoch and resumed ends with the uninterrupted run's weights",
+    async (policy) => {
+      const augment = imageAugmenter(policy, { kind: 'unit' }, { numClasses: 3 })!;
+      const opts = { data: images(16), epochs: 3, seed: 3, learningRate: 0.05, augment };
+      const ref = imageModel(1);
+      await train(ref, opts);
+      const plain = imageModel(1);
+      await train(plain, { ...opts, augment: undefined });
+      expect(weightValues(plain)).not.toEqual(weightValues(ref));
+
+      const store = new MemoryCheckpointStore();
+      const ac = new AbortController();
+      const first = imageModel(1);
+      const r1 = await train(first, {
+        ...opts,
+        checkpoint: { store, key: 'run' },
+        signal: ac.signal,
+        progressEverySteps: 1,
+        onProgress: (p) => {
+          if (p.kind === 'step' && p.globalStep === 6) ac.abort(); // epoch 1, step 2
+        },
+      });
+      expect(r1.status).toBe('cancelled');
+      const resumed = imageModel(9);
+      const r2 = await train(resumed, { ...opts, checkpoint: { store, key: 'run' } });
+      expect(r2.resumedFrom).toEqual({ epoch: 1, step: 2, globalStep: 6 });
+      expect(weightValues(resumed)).toEqual(weightValues(ref));
+      for (const m of [ref, plain, first, resumed]) m.dispose();
+    },
+  );
 });

@@ -1,11 +1,23 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Normalization } from '../preprocess';
-import type { AugmentContext } from '../train/augment-hook';
+import type { AugmentFn } from '../train/augment-hook';
 import { mixSeed, Rng } from '../train/rng';
+import { cutmix, mixup } from './mix';
 import { colorJitter, randomHorizontalFlip, randomResizedCrop } from './ops';
+import { trivialAugment } from './trivial';
 
-/** How much training images are augmented: 'none', or 'light' (flip, resized crop, colour jitter). */
-export type AugmentationPolicy = 'none' | 'light';
+/**
+ * How training images are augmented: 'none'; 'light' (flip, resized crop, colour jitter); 'trivial'
+ * (flip, then TrivialAugment's one random op per image); 'mixup' / 'cutmix' ('light', then the batch
+ * mixed with a permutation of itself, labels too).
+ */
+export const AUGMENTATION_POLICIES = ['none', 'light', 'trivial', 'mixup', 'cutmix'] as const;
+export type AugmentationPolicy = (typeof AUGMENTATION_POLICIES)[number];
+
+export interface ImageAugmenterOptions {
+  /** Classes of the labels (needed by 'mixup' and 'cutmix', which return soft targets). */
+  numClasses?: number;
+}
 
 /** Per-channel affine map from normalized model input to [0, 1] pixels: unit = x * scale + offset. */
 function toUnitAffine(norm: Normalization, channels: number): { scale: number[]; offset: number[] } {
@@ -34,9 +46,13 @@ function toUnitAffine(norm: Normalization, channels: number): { scale: number[];
 export function imageAugmenter(
   policy: AugmentationPolicy,
   normalization: Normalization,
-): ((xs: tf.Tensor, ctx: AugmentContext) => tf.Tensor) | undefined {
+  options: ImageAugmenterOptions = {},
+): AugmentFn | undefined {
   if (policy === 'none') return undefined;
-  return (xs, ctx) => {
+  const mixes = policy === 'mixup' || policy === 'cutmix';
+  const numClasses = options.numClasses ?? 0;
+  if (mixes && !(numClasses >= 2)) throw new RangeError(`'${policy}' needs numClasses >= 2`);
+  return (xs, ctx, ys) => {
     if (xs.rank !== 4)
       throw new RangeError(`image augmentation needs [n, h, w, c] batches, got rank ${xs.rank}`);
     const rng = new Rng(mixSeed(ctx.seed, ctx.epoch, ctx.step, 0x617567));
@@ -46,8 +62,16 @@ export function imageAugmenter(
       const of = tf.tensor1d(offset);
       let u = tf.clipByValue(tf.add(tf.mul(xs, sc), of), 0, 1) as tf.Tensor4D;
       u = randomHorizontalFlip(u, rng);
-      u = randomResizedCrop(u, rng, { scale: [0.6, 1] });
-      u = colorJitter(u, rng, { brightness: 0.2, contrast: 0.2, saturation: 0.2 });
+      if (policy === 'trivial') {
+        u = trivialAugment(u, rng);
+      } else {
+        u = randomResizedCrop(u, rng, { scale: [0.6, 1] });
+        u = colorJitter(u, rng, { brightness: 0.2, contrast: 0.2, saturation: 0.2 });
+      }
+      if (mixes && ys) {
+        const m = (policy === 'mixup' ? mixup : cutmix)(u, ys, numClasses, rng);
+        return { xs: tf.div(tf.sub(m.xs, of), sc), ys: m.ys };
+      }
       return tf.div(tf.sub(u, of), sc);
     });
   };

@@ -1,5 +1,9 @@
 // Training-time data augmentation (seeded per batch; applied to training batches only).
 export { randomHorizontalFlip, randomResizedCrop, colorJitter } from './ops';
 export type { ResizedCropOptions, ColorJitterOptions } from './ops';
-export { imageAugmenter } from './augmenter';
-export type { AugmentationPolicy } from './augmenter';
+export { imageAugmenter, AUGMENTATION_POLICIES } from './augmenter';
+export type { AugmentationPolicy, ImageAugmenterOptions } from './augmenter';
+export { trivialAugment, applyTrivial, drawTrivial, TRIVIAL_OPS } from './trivial';
+export type { TrivialOp, TrivialDraw } from './trivial';
+export { mixup, cutmix, betaSample, MIXUP_ALPHA, CUTMIX_ALPHA } from './mix';
+export type { Mixed } from './mix';

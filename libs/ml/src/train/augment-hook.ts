@@ -9,17 +9,33 @@ export interface AugmentContext {
   step: number;
 }
 
-/** Transforms a training batch's inputs (never validation); must not dispose `xs`. */
-export type AugmentFn = (xs: tf.Tensor, ctx: AugmentContext) => tf.Tensor;
+/**
+ * Transforms a training batch (never validation); must not dispose its inputs. Returns the new
+ * inputs, or inputs and targets (sample mixing: soft targets [n, numClasses]).
+ */
+export type AugmentFn = (
+  xs: tf.Tensor,
+  ctx: AugmentContext,
+  ys?: tf.Tensor,
+) => tf.Tensor | { xs: tf.Tensor; ys: tf.Tensor };
 
 /**
- * Replaces `batch.xs` by its augmentation and disposes the original. If `augment` throws, the batch
- * keeps its original tensor (still owned by the caller) and the intermediates are freed.
+ * Replaces `batch.xs` (and `batch.ys` when the augmentation returns targets) by the augmentation and
+ * disposes the originals. If `augment` throws, the batch keeps its original tensors (still owned by
+ * the caller) and the intermediates are freed.
  */
 export function augmentBatch(batch: TrainBatch, augment: AugmentFn, ctx: AugmentContext): void {
   const raw = batch.xs;
-  const out = tf.tidy(() => augment(raw, ctx));
-  if (out === raw) return;
-  batch.xs = out;
-  raw.dispose();
+  const rawYs = batch.ys;
+  const out = tf.tidy(() => augment(raw, ctx, rawYs));
+  const xs = out instanceof tf.Tensor ? out : out.xs;
+  const ys = out instanceof tf.Tensor ? rawYs : out.ys;
+  if (xs !== raw) {
+    batch.xs = xs;
+    raw.dispose();
+  }
+  if (ys !== rawYs) {
+    batch.ys = ys;
+    rawYs.dispose();
+  }
 }

@@ -2,8 +2,19 @@
 export { train } from './trainer';
 export { evaluateLossAccuracy } from './evaluate';
 export { clipByGlobalNorm } from './train-step';
-export { l2sp, withoutConflict, L2SP_DEFAULTS } from './regularizers';
-export type { WeightRegularizer, L2SPOptions } from './regularizers';
+export {
+  l2sp,
+  withoutConflict,
+  L2SP_DEFAULTS,
+  bss,
+  BSS_DEFAULTS,
+  smallestSquaredSingularValues,
+  rifle,
+  rifleEpochs,
+  RIFLE_DEFAULTS,
+  combineRegularizers,
+} from './regularizers';
+export type { WeightRegularizer, L2SPOptions, BSSOptions, RIFLEOptions } from './regularizers';
 export type {
   TrainOptions,
   TrainResult,

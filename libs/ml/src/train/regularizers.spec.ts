@@ -1,6 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
-import { l2sp, train, withoutConflict } from '.';
-import { blobBatches, makeBlobs, tinyMlp } from './test-helpers';
+import { Matrix, SingularValueDecomposition } from 'ml-matrix';
+import {
+  bss,
+  combineRegularizers,
+  l2sp,
+  MemoryCheckpointStore,
+  rifle,
+  rifleEpochs,
+  smallestSquaredSingularValues,
+  train,
+  withoutConflict,
+} from '.';
+import { blobBatches, makeBlobs, tinyMlp, weightValues } from './test-helpers';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -162,6 +173,185 @@ describe('withoutConflict (Wan et al. 2019)', () => {
     });
     reg.dispose();
     plain.dispose();
+    model.dispose();
+  });
+});
+
+/** A [rows, cols] matrix of fixed, well-spread values. */
+function fixedMatrix(rows: number, cols: number, seed: number): number[][] {
+  return Array.from({ length: rows }, (_, i) =>
+    Array.from({ length: cols }, (_, j) => Math.sin(seed * 12.9898 + i * 78.233 + j * 37.719) * 2),
+  );
+}
+
+describe('BSS (Chen et al. 2019)', () => {
+  it.each([
+    [4, 7, 1],
+    [4, 7, 2],
+    [9, 3, 1],
+  ])('the k smallest squared singular values of a %ix%i matrix (k=%i): value and gradient', (n, d, k) => {
+    const m = fixedMatrix(n, d, n + d);
+    const sv = new SingularValueDecomposition(new Matrix(m), { autoTranspose: true }).diagonal.sort(
+      (a, b) => a - b,
+    );
+    const expected = sv.slice(0, k).reduce((a, v) => a + v * v, 0);
+    const f = tf.tensor2d(m);
+    const value = smallestSquaredSingularValues(f, k).dataSync()[0];
+    expect(Math.abs(value - expected)).toBeLessThan(1e-3 * Math.max(1, expected));
+    // The gradient of the smallest: 2 * sigma * u v^T (u, v its singular vectors), checked by central
+    // differences in float64 against the SVD's value.
+    const grad = tf
+      .grad((x: tf.Tensor) => smallestSquaredSingularValues(x as tf.Tensor2D, k))(f)
+      .arraySync() as number[][];
+    const h = 1e-4;
+    for (const [i, j] of [
+      [0, 0],
+      [n - 1, d - 1],
+      [1, 2],
+    ]) {
+      const shifted = (delta: number) => {
+        const c = m.map((r) => [...r]);
+        c[i][j] += delta;
+        const s = new SingularValueDecomposition(new Matrix(c), { autoTranspose: true }).diagonal.sort(
+          (a, b) => a - b,
+        );
+        return s.slice(0, k).reduce((a, v) => a + v * v, 0);
+      };
+      const numeric = (shifted(h) - shifted(-h)) / (2 * h);
+      expect(Math.abs(grad[i][j] - numeric)).toBeLessThan(2e-2 * Math.max(1, Math.abs(numeric)));
+    }
+    f.dispose();
+  });
+
+  it("adds eta * the smallest squared singular value of the features to the loss, with the model's own output", () => {
+    const model = tinyMlp(3, 6, 3, { bn: false, dropout: false });
+    const features = model.getLayer('hidden').output as tf.SymbolicTensor;
+    const reg = bss({ model, features, eta: 0.5 });
+    const xs = tf.tensor2d(fixedMatrix(5, 6, 1));
+    const { output, penalty } = reg.forward!(xs);
+    const plain = model.predict(xs) as tf.Tensor;
+    expect(Math.max(...tf.abs(tf.sub(output, plain)).dataSync())).toBeLessThan(1e-6);
+    const feats = (
+      tf.model({ inputs: model.inputs, outputs: features }).predict(xs) as tf.Tensor
+    ).arraySync() as number[][];
+    const sv = new SingularValueDecomposition(new Matrix(feats), { autoTranspose: true }).diagonal.sort(
+      (a, b) => a - b,
+    );
+    expect(Math.abs(penalty.dataSync()[0] - 0.5 * sv[0] ** 2)).toBeLessThan(1e-3 * Math.max(1, sv[0] ** 2));
+    // Weights are not penalised: the gradients pass through.
+    const g = model.trainableWeights.map((w) => tf.onesLike(w.read()));
+    expect(reg.gradients(model.trainableWeights, g)).toEqual(g);
+    model.dispose();
+  });
+
+  it('shrinks the smallest singular value of the features while training (vs the same run without it)', async () => {
+    const blobs = makeBlobs(96, 4);
+    const smallestAfter = async (eta: number) => {
+      const model = tinyMlp(5, 6, 3, { bn: false, dropout: false });
+      const features = model.getLayer('hidden').output as tf.SymbolicTensor;
+      await train(model, {
+        data: blobBatches(blobs, 32),
+        epochs: 8,
+        seed: 1,
+        learningRate: 0.01,
+        ...(eta > 0 ? { regularizer: bss({ model, features, eta }) } : {}),
+      });
+      const xs = tf.tensor2d(blobs.xs, [blobs.count, blobs.dim]);
+      const f = tf.model({ inputs: model.inputs, outputs: features }).predict(xs) as tf.Tensor2D;
+      const v = smallestSquaredSingularValues(f, 1).dataSync()[0];
+      model.dispose();
+      return v;
+    };
+    const free = await smallestAfter(0);
+    const shrunk = await smallestAfter(1);
+    expect(free).toBeGreaterThan(1e-3);
+    expect(shrunk).toBeLessThan(free * 0.8);
+  });
+});
+
+describe('RIFLE (Li et al. 2020)', () => {
+  it('re-initializes at evenly spaced epoch starts, never at epoch 0 or past the end', () => {
+    expect(rifleEpochs(40, 3)).toEqual([10, 20, 30]);
+    expect(rifleEpochs(8, 3)).toEqual([2, 4, 6]);
+    expect(rifleEpochs(3, 3)).toEqual([1, 2]);
+    expect(rifleEpochs(1, 3)).toEqual([]);
+    expect(rifleEpochs(10, 0)).toEqual([]);
+  });
+
+  it("redraws the head's kernel (Glorot range) and zeroes its bias at those epochs, from (seed, epoch) only", () => {
+    const model = tinyMlp(2, 6, 3, { bn: false, dropout: false });
+    const head = model.getLayer('head');
+    let enabled = true;
+    const reg = rifle({ head: [head], times: 3, when: () => enabled });
+    head.setWeights([tf.ones([16, 3]), tf.ones([3])]);
+    reg.onEpochStart!(1, { seed: 9, epochs: 8 });
+    expect(Array.from(head.getWeights()[0].dataSync())).toEqual(new Array(48).fill(1));
+    reg.onEpochStart!(2, { seed: 9, epochs: 8 });
+    const [kernel, bias] = head.getWeights().map((t) => Array.from(t.dataSync()));
+    const limit = Math.sqrt(6 / (16 + 3));
+    expect(Math.max(...kernel.map(Math.abs))).toBeLessThanOrEqual(limit);
+    expect(new Set(kernel).size).toBeGreaterThan(40);
+    expect(bias).toEqual([0, 0, 0]);
+    head.setWeights([tf.ones([16, 3]), tf.ones([3])]);
+    reg.onEpochStart!(2, { seed: 9, epochs: 8 });
+    expect(Array.from(head.getWeights()[0].dataSync())).toEqual(kernel);
+    reg.onEpochStart!(4, { seed: 9, epochs: 8 });
+    expect(Array.from(head.getWeights()[0].dataSync())).not.toEqual(kernel);
+    // Not while `when` says no (e.g. a frozen backbone).
+    enabled = false;
+    head.setWeights([tf.ones([16, 3]), tf.ones([3])]);
+    reg.onEpochStart!(6, { seed: 9, epochs: 8 });
+    expect(Array.from(head.getWeights()[1].dataSync())).toEqual([1, 1, 1]);
+    model.dispose();
+  });
+
+  it('a run cancelled mid-epoch after a re-initialization and resumed ends with the uninterrupted weights', async () => {
+    const blobs = makeBlobs(48, 6);
+    const run = (model: tf.LayersModel) => ({
+      data: blobBatches(blobs, 12),
+      epochs: 4,
+      seed: 3,
+      learningRate: 0.05,
+      regularizer: rifle({ head: [model.getLayer('head')], times: 1 }),
+    });
+    const ref = tinyMlp(1, 6, 3, { bn: false, dropout: false });
+    await train(ref, run(ref));
+    const store = new MemoryCheckpointStore();
+    const ac = new AbortController();
+    const first = tinyMlp(1, 6, 3, { bn: false, dropout: false });
+    const r1 = await train(first, {
+      ...run(first),
+      checkpoint: { store, key: 'k' },
+      signal: ac.signal,
+      progressEverySteps: 1,
+      onProgress: (p) => {
+        if (p.kind === 'step' && p.globalStep === 10) ac.abort(); // epoch 2 (re-initialized), step 2
+      },
+    });
+    expect(r1.status).toBe('cancelled');
+    const resumed = tinyMlp(7, 6, 3, { bn: false, dropout: false });
+    const r2 = await train(resumed, { ...run(resumed), checkpoint: { store, key: 'k' } });
+    expect(r2.resumedFrom).toEqual({ epoch: 2, step: 2, globalStep: 10 });
+    expect(weightValues(resumed)).toEqual(weightValues(ref));
+    // And RIFLE changed the run: without it the weights differ.
+    const plain = tinyMlp(1, 6, 3, { bn: false, dropout: false });
+    await train(plain, { ...run(plain), regularizer: undefined });
+    expect(weightValues(plain)).not.toEqual(weightValues(ref));
+    for (const m of [ref, first, resumed, plain]) m.dispose();
+  });
+
+  it('combines with L2-SP: penalties add, the epoch hook and the gradients of both apply', () => {
+    const { model, bb, hd } = twoLayers();
+    const a = l2sp({ backbone: bb.trainableWeights, head: hd.trainableWeights });
+    const both = combineRegularizers([a, rifle({ head: [hd], times: 1 })]);
+    bb.setWeights([tf.zeros([2, 2]), tf.zeros([2])]);
+    const weights = model.trainableWeights;
+    close(both.penalty(weights).dataSync(), a.penalty(weights).dataSync());
+    const zeros = weights.map((w) => tf.zerosLike(w.read()));
+    close(both.gradients(weights, zeros)[0]!.dataSync(), a.gradients(weights, zeros)[0]!.dataSync());
+    both.onEpochStart!(1, { seed: 1, epochs: 2 });
+    expect(Array.from(hd.getWeights()[1].dataSync())).toEqual([0]);
+    both.dispose();
     model.dispose();
   });
 });

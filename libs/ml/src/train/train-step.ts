@@ -99,8 +99,13 @@ export function localGradients(
       const ys = size === n ? batch.ys : tf.slice(batch.ys, from, size);
       let correctT: tf.Tensor | undefined;
       const { value, grads } = tf.variableGrads(() => {
-        const out = model.apply(xs, { training: true }) as tf.Tensor;
-        const l = plan.lossFn(ys, out);
+        // A regularizer on the features (BSS) runs the forward pass itself and adds its penalty.
+        const forward = plan.opts.regularizer?.forward;
+        const f = forward
+          ? forward(xs)
+          : { output: model.apply(xs, { training: true }) as tf.Tensor, penalty: undefined };
+        const out = f.output;
+        const l = f.penalty ? tf.add<tf.Scalar>(plan.lossFn(ys, out), f.penalty) : plan.lossFn(ys, out);
         const numClasses = out.shape[out.shape.length - 1];
         if (out.rank === 2 && numClasses > 1) {
           correctT = tf.keep(

@@ -54,6 +54,7 @@ async function run(plan: RunPlan, state: TrainingState, clock: RunClock): Promis
     const epoch = state.position.epoch;
     if (state.position.step === 0) {
       for (const u of opts.unfreeze ?? []) if (u.epoch === epoch) unfreezeLayers(model, u.layers);
+      opts.regularizer?.onEpochStart?.(epoch, { seed: plan.seed, epochs: opts.epochs });
     }
 
     // The epoch's remaining steps, until the data ends or the signal aborts.

@@ -29,6 +29,8 @@ export interface Classifier {
   /** Backbone layers that hold weights, input to output. */
   backboneLayers: tf.layers.Layer[];
   headLayers: tf.layers.Layer[];
+  /** The feature vector [batch, dim] the head classifies (pooled when the backbone's output is spatial). */
+  features: tf.SymbolicTensor;
   freezeBackbone(): void;
   /** Makes the last `lastLayers` weighted backbone layers trainable (all when omitted); earlier ones frozen. */
   unfreezeBackbone(options?: { lastLayers?: number }): void;
@@ -90,6 +92,7 @@ export function buildClassifier(backbone: LoadedBackbone, options: ClassifierOpt
     input: backbone.input,
     backboneLayers,
     headLayers,
+    features: x,
     freezeBackbone: () => setTrainableFrom(backboneLayers.length),
     unfreezeBackbone: (opts) =>
       setTrainableFrom(Math.max(0, backboneLayers.length - (opts?.lastLayers ?? backboneLayers.length))),

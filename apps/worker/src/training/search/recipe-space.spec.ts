@@ -44,7 +44,8 @@ describe('recipe search space', () => {
       expect(r.phases[0].learningRate).toBeCloseTo(c.learningRate, 12);
       expect(r.weightDecay ?? 0).toBe(c.weightDecay);
       expect(r.augmentation).toBe(c.augmentation);
-      expect(r.regularizer?.alpha).toBe(c.regularizer === 'l2sp' ? c.regularizerAlpha : undefined);
+      const alpha = r.regularizer?.type === 'l2sp' ? r.regularizer.alpha : undefined;
+      expect(alpha).toBe(c.regularizer === 'l2sp' ? c.regularizerAlpha : undefined);
     }
   });
 

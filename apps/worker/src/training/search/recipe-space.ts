@@ -98,8 +98,9 @@ export function firstConfig(spec: BackboneSpec, shape: DatasetShape, o: Training
     weightDecay: 0,
     batchSize: base.batchSize,
     augmentation: o.augmentation === 'light' ? 'light' : 'none',
-    regularizer: base.regularizer ? 'l2sp' : 'none',
-    regularizerAlpha: base.regularizer?.alpha ?? 0.1,
+    // The search's space has L2-SP only; a fixed recipe's BSS or RIFLE starts the search without one.
+    regularizer: base.regularizer?.type === 'l2sp' ? 'l2sp' : 'none',
+    regularizerAlpha: base.regularizer?.type === 'l2sp' ? base.regularizer.alpha : 0.1,
   };
 }
 
