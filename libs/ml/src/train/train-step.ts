@@ -17,6 +17,8 @@ export interface StepResult {
   n: number;
   /** Base learning rate of the step (before group scales). */
   lr: number;
+  /** With `opts.dynamics`: the batch's outputs [n x classes] row-major and its class indices. */
+  outputs?: { values: Float32Array; classes: number; labels: Int32Array };
 }
 
 /**
@@ -57,6 +59,9 @@ export function trainStep(
   const chunk = microBatch !== undefined && microBatch > 0 && microBatch < n ? microBatch : n;
   let loss = 0;
   let correct = 0;
+  const track = opts.dynamics !== undefined;
+  const outParts: Float32Array[] = [];
+  let classes = 0;
   withSeededRandom(state.rng, () =>
     tf.tidy(() => {
       const sum: Array<tf.Tensor | null> = vars.map(() => null);
@@ -71,6 +76,11 @@ export function trainStep(
             const out = model.apply(xs, { training: true }) as tf.Tensor;
             const l = plan.lossFn(ys, out);
             const numClasses = out.shape[out.shape.length - 1];
+            // Training dynamics reuse this forward pass: one read of the [n x classes] outputs.
+            if (track && out.rank === 2) {
+              classes = numClasses;
+              outParts.push(new Float32Array(out.dataSync()));
+            }
             if (out.rank === 2 && numClasses > 1) {
               correctT = tf.keep(
                 tf.sum(tf.cast(tf.equal(tf.argMax(out, 1), toClassIndices(ys, numClasses)), 'int32')),
@@ -102,7 +112,34 @@ export function trainStep(
       optimizer.apply(params, gradList);
     }),
   );
-  return { loss, correct, n, lr };
+  if (!track) return { loss, correct, n, lr };
+  if (classes === 0) throw new TrainConfigError('training dynamics need a [batch, classes] model output');
+  const values = outParts.length === 1 ? outParts[0] : concat(outParts, n * classes);
+  return { loss, correct, n, lr, outputs: { values, classes, labels: classLabels(batch.ys, classes) } };
+}
+
+function concat(parts: Float32Array[], size: number): Float32Array {
+  const out = new Float32Array(size);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** Class index per row of `ys` (class indices, or the argmax of one-hot/smoothed rows). */
+function classLabels(ys: tf.Tensor, classes: number): Int32Array {
+  const v = ys.dataSync();
+  if (ys.rank === 1) return Int32Array.from(v);
+  const n = ys.shape[0] ?? 0;
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    for (let k = 1; k < classes; k++) if (v[i * classes + k] > v[i * classes + best]) best = k;
+    out[i] = best;
+  }
+  return out;
 }
 
 /** Scales all gradients by min(1, maxNorm / globalNorm). */

@@ -2,7 +2,8 @@ import type * as tf from '@tensorflow/tfjs';
 import { augmentBatch } from './augment-hook';
 import { epochBatches } from './batches';
 import { earlyStoppingSaysStop } from './early-stopping';
-import { NonFiniteLossError } from './errors';
+import { TrainingDynamics } from './dynamics';
+import { NonFiniteLossError, TrainConfigError } from './errors';
 import { evaluateLossAccuracy } from './evaluate';
 import { unfreezeLayers } from './layers';
 import type { TrainOptions, TrainResult } from './options';
@@ -75,6 +76,7 @@ async function run(plan: RunPlan, state: TrainingState, clock: RunClock): Promis
         }
         lr = step.lr;
         if (!Number.isFinite(step.loss)) throw new NonFiniteLossError(epoch, state.position.step);
+        if (step.outputs) recordDynamics(plan, state, epoch, next.value.ids, step.outputs);
         const seconds = now() - stepStart;
         state.recordStep(step, seconds);
         clock.addStep(step.n, seconds);
@@ -128,7 +130,27 @@ async function run(plan: RunPlan, state: TrainingState, clock: RunClock): Promis
     seconds: clock.elapsed(),
     samplesPerSec: clock.samplesPerSec(),
     ...(memory.microBatch !== undefined ? { microBatch: memory.microBatch } : {}),
+    ...(state.dynamics ? { dynamics: state.dynamics.values() } : {}),
   };
+}
+
+/** Adds a step's outputs to the run's training dynamics (the tracker is made at the first step). */
+function recordDynamics(
+  plan: RunPlan,
+  state: TrainingState,
+  epoch: number,
+  ids: Int32Array | undefined,
+  outputs: NonNullable<StepResult['outputs']>,
+): void {
+  const samples = plan.opts.dynamics?.samples ?? 0;
+  if (!ids || ids.length !== outputs.labels.length)
+    throw new TrainConfigError('training dynamics need every training batch to carry one id per sample');
+  state.dynamics ??= new TrainingDynamics(samples, outputs.classes);
+  if (state.dynamics.samples !== samples || state.dynamics.classes !== outputs.classes)
+    throw new TrainConfigError(
+      `training dynamics: the run tracks ${samples} samples x ${outputs.classes} classes, its checkpoint ${state.dynamics.samples} x ${state.dynamics.classes}`,
+    );
+  state.dynamics.record(epoch, ids, outputs.labels, outputs.values, plan.opts.outputs === 'logits');
 }
 
 /**
