@@ -33,6 +33,7 @@ export {
   type ImageBatch,
   type RecordBatch,
 } from './shards/shard-reader';
+export { deriveIndex, countClasses, IndexEditError, type IndexEdits } from './shards/derive-index';
 export { DATASET_FORMATS, type Container, type DatasetFormat } from './detect/format-types';
 export {
   SPLITS,

@@ -217,3 +217,30 @@ export function mixtureThreshold(values: readonly number[], iterations = 200): n
   }
   return (a + b) / 2;
 }
+
+/** The dynamics of consecutive runs over the same samples (e.g. training phases) as one record. */
+export function concatDynamics(parts: readonly DynamicsValues[]): DynamicsValues | undefined {
+  const first = parts[0];
+  if (!first) return undefined;
+  if (parts.some((p) => p.samples !== first.samples || p.classes !== first.classes))
+    throw new RangeError('dynamics of different samples or classes cannot be joined');
+  const epochs = parts.reduce((s, p) => s + p.epochs, 0);
+  const size = epochs * first.samples;
+  const out: DynamicsValues = {
+    samples: first.samples,
+    classes: first.classes,
+    epochs,
+    label: parts[parts.length - 1].label.slice(),
+    prob: new Float32Array(size),
+    margin: new Float32Array(size),
+    other: new Int32Array(size),
+  };
+  let at = 0;
+  for (const p of parts) {
+    out.prob.set(p.prob, at);
+    out.margin.set(p.margin, at);
+    out.other.set(p.other, at);
+    at += p.epochs * p.samples;
+  }
+  return out;
+}
