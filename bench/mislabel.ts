@@ -36,7 +36,7 @@ import {
 } from '../libs/ml/src/dynamics';
 import { evaluateModel } from '../libs/ml/src/eval';
 import { normalizePixels } from '../libs/ml/src/preprocess';
-import { arrayBatches, train, type DynamicsValues } from '../libs/ml/src/train';
+import { arrayBatches, train, withSeededRandom, type DynamicsValues } from '../libs/ml/src/train';
 import { buildClassifier, ModelZoo } from '../libs/ml/src/zoo';
 
 const quick = process.argv.includes('--quick');
@@ -126,12 +126,15 @@ async function foodSetup(): Promise<Setup> {
   backbone.model.dispose();
   const fit = async (ds: ImageDataset & { rows?: number[] }, epochs: number, track: boolean) => {
     const rows = ds.rows ?? Array.from({ length: ds.count }, (_, i) => i);
-    const model = tf.sequential({
-      layers: [
-        tf.layers.dropout({ inputShape: [dim], rate: 0.2, seed: SEED }),
-        tf.layers.dense({ units: ds.classNames.length, activation: 'softmax' }),
-      ],
-    });
+    // Seeded head initialisation (the run of 2026-12-06 in docs/interpretability.md predates this).
+    const model = withSeededRandom(SEED, () =>
+      tf.sequential({
+        layers: [
+          tf.layers.dropout({ inputShape: [dim], rate: 0.2, seed: SEED }),
+          tf.layers.dense({ units: ds.classNames.length, activation: 'softmax' }),
+        ],
+      }),
+    );
     const batches = (feat: Float32Array, labels: ArrayLike<number>, idx: number[], shuffle: boolean) =>
       arrayBatches({
         count: idx.length,
