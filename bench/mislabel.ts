@@ -260,9 +260,50 @@ async function runSetup(s: Setup) {
   };
 }
 
+/**
+ * --overhead: throughput of the same short training with and without dynamics, alternated (1,000
+ * digits, 2 epochs, three rounds each), written to bench/results/mislabel.overhead.json.
+ */
+async function overhead(backend: string) {
+  const ds = subsetByClass(await loadMnist(), {
+    classes: [...Array(10).keys()],
+    perClass: 100,
+    seed: SEED,
+    remap: false,
+  });
+  const runs: Array<{ round: number; dynamics: boolean; samplesPerSec: number }> = [];
+  for (const round of [0, 1, 2]) {
+    for (const track of [false, true]) {
+      const bb = await new ModelZoo().load('small_cnn_xs', {
+        inputSize: { height: 28, width: 28, channels: 1 },
+        seed: SEED,
+      });
+      const clf = buildClassifier(bb, { numClasses: 10, freezeBackbone: false, seed: SEED });
+      const r = await train(clf.model, {
+        data: imageBatches(ds, { batchSize: 64, shuffle: true }),
+        epochs: 2,
+        seed: SEED,
+        ...(track ? { dynamics: { samples: ds.count } } : {}),
+      });
+      clf.model.dispose();
+      runs.push({ round, dynamics: track, samplesPerSec: Math.round(r.samplesPerSec) });
+      log(JSON.stringify(runs[runs.length - 1]));
+    }
+  }
+  const mean = (t: boolean) =>
+    runs.filter((r) => r.dynamics === t).reduce((a, r) => a + r.samplesPerSec, 0) / 3;
+  const out = { at: new Date().toISOString(), backend, runs, ratio: r4(mean(true) / mean(false)) };
+  fs.writeFileSync(
+    path.join(__dirname, 'results', 'mislabel.overhead.json'),
+    JSON.stringify(out, null, 2) + '\n',
+  );
+  log(`with / without dynamics: ${out.ratio}`);
+}
+
 async function main() {
   const backend = await initBackend();
   log(`backend ${backend.name}`);
+  if (process.argv.includes('--overhead')) return overhead(backend.name);
   const setups: Setup[] = [];
   const mnist = stratifiedSplit(await loadMnist(), { testFraction: 0.2, seed: SEED });
   const mnistTrain = subsetByClass(mnist.train, {
