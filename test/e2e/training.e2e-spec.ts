@@ -167,6 +167,14 @@ describe('training jobs end to end (real API, worker, Postgres, Redis, S3)', () 
     expect(first.path).toMatch(/^digits\/\d\/\d+\.png$/);
     expect(first.givenLabel).toBe(first.path.split('/')[1]);
     expect(first.aum).toBeLessThan(lq.threshold);
+    const versionReport = await call(
+      p.apiUrl,
+      'GET',
+      `/v1/datasets/${datasetId}/versions/${versionId}/report`,
+      { token: key },
+    );
+    expect(versionReport.body.labelQuality.modelId).toBe(row.id);
+    expect(versionReport.body.labelQuality.suspects[0].sampleId).toBe(first.sampleId);
     const thumb = await p.s3.store.getBytes(`${row.artifactPrefix}${first.thumbnail}`);
     expect(thumb.subarray(1, 4).toString()).toBe('PNG');
 

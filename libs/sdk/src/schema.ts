@@ -269,7 +269,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The full ingestion report: classes, splits, sizes, skipped files with reasons, duplicates, conflicts, warnings */
+    /** The full ingestion report: classes, splits, sizes, skipped files with reasons, duplicates, conflicts, warnings; labelQuality: the suspected mislabeled samples of the newest model trained on the version (or null) */
     get: operations['DatasetsController_report'];
     put?: never;
     post?: never;
