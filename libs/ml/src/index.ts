@@ -11,3 +11,4 @@ export * from './export';
 export * from './data';
 export * from './parallel';
 export * from './dynamics';
+export * from './search';

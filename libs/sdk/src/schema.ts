@@ -121,6 +121,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/jobs/{id}/trials': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Search trials of a job in the order they started (mode auto), paginated
+     * @description Each trial is a configuration trained and scored on the validation split: params, status, metrics, per-epoch curves, cost in seconds, and the job's model id on the trial whose model the job kept.
+     */
+    get: operations['JobsController_trials'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/jobs/{id}/output': {
     parameters: {
       query?: never;
@@ -583,7 +603,7 @@ export interface components {
     TrainingBudgetDto: {
       /** @description Wall-clock limit; when reached the best model so far is kept */
       maxMinutes?: number;
-      /** @description Upper bound on search trials (the default recipe runs one) */
+      /** @description Upper bound on search trials in mode 'auto' (default 12); the fixed-recipe modes run one */
       maxTrials?: number;
     };
     TransferOptionsDto: {
@@ -645,10 +665,11 @@ export interface components {
       /** @description Dataset version to train on (image-classification) */
       datasetVersionId?: string;
       /**
-       * @default balanced
+       * @description 'auto': a cheap first model, then a hyper-parameter search (ASHA) on validation accuracy while the budget lasts; 'fast' | 'balanced' | 'best': one fixed recipe
+       * @default auto
        * @enum {string}
        */
-      mode: 'fast' | 'balanced' | 'best';
+      mode: 'auto' | 'fast' | 'balanced' | 'best';
       budget?: components['schemas']['TrainingBudgetDto'];
       /**
        * @description `image-classification` trains a model on `datasetVersionId`; `noop` is a diagnostic job that exercises queue, worker and progress reporting
@@ -691,6 +712,40 @@ export interface components {
       startedAt?: string | null;
       /** Format: date-time */
       finishedAt?: string | null;
+    };
+    TrialDto: {
+      id: string;
+      /** @description Order in which the search started its trials (0 = the first model) */
+      index: number;
+      /**
+       * @description PRUNED: stopped by the budget end or a cancel before it finished
+       * @enum {string}
+       */
+      status: 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'PRUNED';
+      /** @description The configuration: backbone, inputSize, learningRate, weightDecay, batchSize, augmentation, regularizer, epochs, and its place in the search (config, rung) */
+      params: {
+        [key: string]: unknown;
+      };
+      /** @description Validation metrics (valAccuracy, valLoss, macroF1) or the error of a failed trial */
+      metrics?: {
+        [key: string]: unknown;
+      } | null;
+      /** @description Per-epoch metrics of its training run */
+      curves?: {
+        [key: string]: unknown;
+      } | null;
+      /** @description Wall-clock seconds of training and validation */
+      costSeconds: number;
+      /** @description The job's model id when this trial's model is the one the job kept */
+      modelId?: string | null;
+      /** Format: date-time */
+      startedAt?: string | null;
+      /** Format: date-time */
+      finishedAt?: string | null;
+    };
+    TrialPageDto: {
+      items: components['schemas']['TrialDto'][];
+      nextCursor?: string | null;
     };
     JobEventDto: {
       seq: number;
@@ -1034,6 +1089,31 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['JobDto'];
+        };
+      };
+    };
+  };
+  JobsController_trials: {
+    parameters: {
+      query?: {
+        limit?: number;
+        /** @description Opaque cursor from the previous page's `nextCursor` */
+        cursor?: string;
+      };
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['TrialPageDto'];
         };
       };
     };

@@ -36,12 +36,16 @@ export interface Recipe {
   phases: TrainingPhase[];
   /** Weight penalty while training (pretrained backbones only). */
   regularizer?: TransferRegularizerChoice;
+  /** Decoupled weight decay (AdamW) when set and > 0; plain Adam otherwise. */
+  weightDecay?: number;
 }
 
 const EPOCHS: Record<TrainingMode, { pretrained: [number, number]; scratch: [number, number] }> = {
   fast: { pretrained: [2, 3], scratch: [1, 4] },
   balanced: { pretrained: [3, 8], scratch: [2, 10] },
   best: { pretrained: [5, 20], scratch: [2, 25] },
+  // 'auto' searches (training/search); its trials set their epochs. This is its fallback without a validation split.
+  auto: { pretrained: [3, 8], scratch: [2, 10] },
 };
 
 /**
