@@ -839,7 +839,7 @@ export interface components {
        * @description The retrain's mode (default: the model's job's)
        * @enum {string}
        */
-      mode?: 'fast' | 'balanced' | 'best';
+      mode?: 'auto' | 'fast' | 'balanced' | 'best';
       /** @description The retrain's budget (default: the model's job's) */
       budget?: components['schemas']['TrainingBudgetDto'];
     };
