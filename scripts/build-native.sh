@@ -13,10 +13,14 @@ if [ -f "$out" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ]; then exit
 # The folder exists even when nothing is built, so images can copy it unconditionally.
 mkdir -p build/Release
 node_include="$(dirname "$(dirname "$(command -v node)")")/include/node"
-skip() { echo "[modelsmith] native BLAS addon not built ($1); the ML engine uses its wasm kernels"; exit 0; }
-command -v cc >/dev/null 2>&1 || skip "no C compiler"
-[ -f "$node_include/node_api.h" ] || skip "no Node headers at $node_include"
-echo '#include <cblas.h>' | cc -E - >/dev/null 2>&1 || skip "no cblas.h: apt-get install libopenblas-dev"
+# One line: why, what it costs, how to get it.
+skip() {
+  echo "[modelsmith] native BLAS addon not built ($1): training runs on the slower wasm kernels (~2x); to get the fast kernels CI uses: $2, then run this again"
+  exit 0
+}
+command -v cc >/dev/null 2>&1 || skip "no C compiler" "apt-get install gcc libopenblas-dev"
+[ -f "$node_include/node_api.h" ] || skip "no Node headers at $node_include" "install Node with its headers (the official tarball or nodesource package)"
+echo '#include <cblas.h>' | cc -E - >/dev/null 2>&1 || skip "no OpenBLAS headers (cblas.h)" "apt-get install libopenblas-dev"
 tmp=build/Release/heap_blas.new.node
 if cc -O3 -std=c11 -Wall -Wextra -Werror -shared -fPIC -I"$node_include" heap_blas.c -lopenblas -lm \
   -o "$tmp" && node -e "require('./$tmp').config()"; then
@@ -24,5 +28,5 @@ if cc -O3 -std=c11 -Wall -Wextra -Werror -shared -fPIC -I"$node_include" heap_bl
   echo "[modelsmith] native BLAS addon built: $(node -e "console.log(require('./$out').config())")"
 else
   rm -f "$tmp"
-  skip "compile or load failed"
+  skip "compile or load failed" "check the compiler output above"
 fi

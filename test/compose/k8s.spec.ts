@@ -16,6 +16,8 @@ interface Container {
 interface PodSpec {
   containers: Container[];
   terminationGracePeriodSeconds?: number;
+  nodeSelector?: Record<string, string>;
+  tolerations?: { key?: string; operator?: string; value?: string; effect?: string }[];
 }
 interface K8sObject {
   apiVersion: string;
@@ -88,7 +90,7 @@ describe('deploy/k8s manifests (static checks)', () => {
     expect(secret.kind).toBe('Secret');
   });
 
-  it.each(['modelsmith-api', 'modelsmith-worker', 'modelsmith-serving'])(
+  it.each(['modelsmith-api', 'modelsmith-worker', 'modelsmith-worker-gpu', 'modelsmith-serving'])(
     '%s: selector matches pod labels and the env passes the config schema',
     (name) => {
       const deployment = byKind('Deployment', name);
@@ -160,6 +162,34 @@ describe('deploy/k8s manifests (static checks)', () => {
     expect(c.ports).toContainEqual({ name: 'health', containerPort: config.WORKER_HEALTH_PORT });
     expect(c.livenessProbe?.httpGet).toEqual({ path: '/health', port: 'health' });
     expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(config.WORKER_SHUTDOWN_GRACE_SECONDS);
+  });
+
+  it('runs GPU workers on the gpu queue only, on GPU nodes, with a GPU each', () => {
+    const gpu = byKind('Deployment', 'modelsmith-worker-gpu');
+    const pod = gpu.spec?.template?.spec as PodSpec;
+    const c = pod.containers[0];
+    const config = loadConfig(containerEnv(c));
+    expect(config.WORKER_QUEUES).toEqual(['gpu']);
+    expect(config.ML_BACKEND).toBe('tensorflow-gpu');
+    expect((c as { image?: string }).image).toMatch(/^modelsmith-gpu:/);
+    expect(c.command).toEqual(
+      byKind('Deployment', 'modelsmith-worker').spec?.template?.spec.containers[0].command,
+    );
+    // Extended resources must be requested whole, and requests equal limits.
+    expect(c.resources?.limits?.['nvidia.com/gpu']).toMatch(/^[1-9]\d*$/);
+    expect(c.resources?.requests?.['nvidia.com/gpu'] ?? c.resources?.limits?.['nvidia.com/gpu']).toBe(
+      c.resources?.limits?.['nvidia.com/gpu'],
+    );
+    expect(pod.nodeSelector?.['nvidia.com/gpu.present']).toBe('true');
+    expect(pod.tolerations).toContainEqual(
+      expect.objectContaining({ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }),
+    );
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(config.WORKER_SHUTDOWN_GRACE_SECONDS);
+    expect(c.livenessProbe?.httpGet).toEqual({ path: '/health', port: 'health' });
+    // The CPU worker asks for no GPU and consumes no gpu jobs.
+    const cpu = byKind('Deployment', 'modelsmith-worker').spec?.template?.spec.containers[0] as Container;
+    expect(cpu.resources?.limits?.['nvidia.com/gpu']).toBeUndefined();
+    expect(loadConfig(containerEnv(cpu)).WORKER_QUEUES).toEqual(['cpu']);
   });
 
   it('runs migrations as a Job with the owner connection', () => {

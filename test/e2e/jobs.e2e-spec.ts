@@ -379,7 +379,8 @@ describe('jobs: events over SSE, limits, quotas, filters (real API and worker pr
       expect(gpu.queue).toBe('gpu');
       expect((await getJob(t.key, gpu.id)).status).toBe('QUEUED');
 
-      await p.startWorker({ WORKER_QUEUES: 'gpu' });
+      // A CPU stand-in for a GPU worker (this machine has no GPU backend).
+      await p.startWorker({ WORKER_QUEUES: 'gpu', WORKER_GPU_CHECK: 'off' });
       await untilStatus(t.key, gpu.id, 'SUCCEEDED');
       // The API caches the GPU-worker probe for a few seconds.
       const routed = await waitFor(

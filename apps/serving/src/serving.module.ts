@@ -13,6 +13,7 @@ import { PredictAuthService } from './auth/predict-auth.service';
 import { DeploymentResolver } from './deployments/deployment-resolver.service';
 import { EngineLifecycle, engineProvider } from './engine.provider';
 import { ServingHealthController } from './health/health.controller';
+import { TabularModels } from './predict/tabular/tabular-models.service';
 import { PredictHandler } from './predict/predict.handler';
 import { REDIS, RedisLifecycle, redisProviders } from './redis.provider';
 
@@ -60,6 +61,7 @@ export class ServingModule {
         rateLimiterProvider,
         modelStoreProvider,
         DeploymentResolver,
+        TabularModels,
         PredictHandler,
       ],
     };

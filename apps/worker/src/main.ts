@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { ConfigError, loadConfig, type AppConfig } from '@modelsmith/config';
+import { usableQueues } from './runtime/usable-queues';
 import { WorkerModule } from './worker.module';
 
 function config(): AppConfig {
@@ -17,7 +18,14 @@ function config(): AppConfig {
 }
 
 async function bootstrap(): Promise<void> {
-  const cfg = config();
+  const configured = config();
+  const { queues, warning } = await usableQueues(configured);
+  if (warning) process.stderr.write(`modelsmith worker: ${warning}\n`);
+  if (queues.length === 0) {
+    process.stderr.write('modelsmith worker: no queue left to consume; exiting\n');
+    process.exit(78);
+  }
+  const cfg: AppConfig = { ...configured, WORKER_QUEUES: queues };
   // No body parser: the worker's only HTTP route is GET /health, and a body it never reads cannot fail to parse.
   const app = await NestFactory.create(WorkerModule.forRoot(cfg), { bufferLogs: true, bodyParser: false });
   const logger = app.get(Logger);

@@ -13,9 +13,11 @@ import { IngestDatasetHandler } from './handlers/ingest-dataset.handler';
 import { NoopHandler } from './handlers/noop.handler';
 import { TrainHandler } from './handlers/train.handler';
 import { AutoSearchJob } from './training/search/search-job';
+import { TabularBatchPredictor } from './handlers/tabular-batch-predict';
 import { JobRunnerService } from './runtime/job-runner.service';
 import { CpuQueueProcessor, GpuQueueProcessor } from './runtime/processors';
 import { ShutdownSignal } from './runtime/shutdown-signal';
+import { TabularTrainService } from './training/tabular-train.service';
 
 /** Every job handler of the worker; boot fails unless each job definition has exactly one. */
 export const HANDLERS: Provider[] = [NoopHandler, IngestDatasetHandler, TrainHandler, BatchPredictHandler];
@@ -39,7 +41,15 @@ export class WorkerModule {
         JobStoreModule,
       ],
       controllers: [WorkerHealthController],
-      providers: [ShutdownSignal, JobRunnerService, AutoSearchJob, ...processors, ...HANDLERS],
+      providers: [
+        ShutdownSignal,
+        JobRunnerService,
+        AutoSearchJob,
+        TabularTrainService,
+        TabularBatchPredictor,
+        ...processors,
+        ...HANDLERS,
+      ],
     };
   }
 }

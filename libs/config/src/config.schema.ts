@@ -33,6 +33,18 @@ export const configSchema = z
           .filter(Boolean),
       )
       .pipe(z.array(z.enum(['cpu', 'gpu'])).min(1)),
+    /**
+     * Threads one training run uses (data parallel: the batch is split between them, see
+     * docs/ml-engine.md). `auto`: the machine's cores divided by WORKER_CONCURRENCY. Only the wasm and
+     * cpu backends use it (tfjs-node's kernels are multi-threaded themselves).
+     */
+    TRAIN_THREADS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(64)]).default('auto'),
+    /**
+     * `on`: a worker whose WORKER_QUEUES include gpu but whose GPU backend (tfjs-node-gpu) does not load
+     * stops consuming the gpu queue and says why (and exits when no queue is left). `off`: it consumes
+     * the gpu queue anyway, on whatever backend loads (a CPU stand-in, e.g. in tests).
+     */
+    WORKER_GPU_CHECK: z.enum(['on', 'off']).default('on'),
     /** Seconds the worker waits for the current step to checkpoint on SIGTERM before exiting. */
     WORKER_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(1).default(30),
 
@@ -143,6 +155,16 @@ export const configSchema = z
      * is built (auto), or never (off: the wasm kernels only, e.g. to rule the addon out).
      */
     ML_NATIVE_BLAS: z.enum(['auto', 'off']).default('auto'),
+    /**
+     * OpenBLAS kernels of the native addon: `auto` keeps OpenBLAS's pick unless it falls back to weaker
+     * kernels than the CPU's instruction sets run (an unrecognized CPU gets generic Prescott ones), then
+     * uses SkylakeX (AVX-512), Haswell (AVX2) or Sandybridge (AVX); `openblas` never overrides; a core
+     * name (e.g. `SkylakeX`) forces it.
+     */
+    ML_BLAS_CORE: z
+      .string()
+      .regex(/^[A-Za-z0-9]{2,32}$/, 'must be auto, openblas or an OpenBLAS core name such as SkylakeX')
+      .default('auto'),
   })
   .superRefine(
     (cfg, ctx) => {

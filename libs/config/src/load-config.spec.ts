@@ -1,4 +1,4 @@
-import { apiPublicUrl, ConfigError, loadConfig } from './load-config';
+import { apiPublicUrl, ConfigError, loadConfig, mlBackendOptions, trainThreads } from './load-config';
 
 const minimal = { S3_ENDPOINT: 'http://127.0.0.1:9000', S3_ACCESS_KEY: 'a', S3_SECRET_KEY: 'b' };
 
@@ -15,6 +15,21 @@ describe('loadConfig', () => {
   it('takes ML_NATIVE_BLAS=off and names a bad value', () => {
     expect(loadConfig({ ...minimal, ML_NATIVE_BLAS: 'off' }).ML_NATIVE_BLAS).toBe('off');
     expect(() => loadConfig({ ...minimal, ML_NATIVE_BLAS: 'no' })).toThrow(/ML_NATIVE_BLAS/);
+  });
+
+  it('takes ML_BLAS_CORE as auto, openblas or a core name, and rejects anything else', () => {
+    expect(mlBackendOptions(loadConfig(minimal)).blasCore).toBe('auto');
+    expect(mlBackendOptions(loadConfig({ ...minimal, ML_BLAS_CORE: 'SkylakeX' })).blasCore).toBe('SkylakeX');
+    expect(() => loadConfig({ ...minimal, ML_BLAS_CORE: 'Sky lake; rm' })).toThrow(/ML_BLAS_CORE/);
+  });
+
+  it('gives a training run the cores its worker does not share (TRAIN_THREADS=auto), or the number set', () => {
+    expect(trainThreads(loadConfig(minimal), 2)).toBe(2);
+    expect(trainThreads(loadConfig({ ...minimal, WORKER_CONCURRENCY: '2' }), 2)).toBe(1);
+    expect(trainThreads(loadConfig({ ...minimal, WORKER_CONCURRENCY: '3' }), 2)).toBe(1);
+    expect(trainThreads(loadConfig({ ...minimal, TRAIN_THREADS: '1' }), 8)).toBe(1);
+    expect(trainThreads(loadConfig({ ...minimal, TRAIN_THREADS: '4' }), 2)).toBe(4);
+    expect(() => loadConfig({ ...minimal, TRAIN_THREADS: '0' })).toThrow(/TRAIN_THREADS/);
   });
 
   it('coerces numbers and lists', () => {

@@ -1,3 +1,4 @@
+import * as os from 'node:os';
 import { z } from 'zod';
 import { configSchema, type AppConfig } from './config.schema';
 
@@ -33,11 +34,25 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 }
 
 /** The ML backend settings as `initBackend` options (@modelsmith/ml): preferred backend, addon on/off. */
-export function mlBackendOptions(cfg: Pick<AppConfig, 'ML_BACKEND' | 'ML_NATIVE_BLAS'>): {
+export function mlBackendOptions(cfg: Pick<AppConfig, 'ML_BACKEND' | 'ML_NATIVE_BLAS' | 'ML_BLAS_CORE'>): {
   prefer: AppConfig['ML_BACKEND'];
   nativeBlas: boolean;
+  blasCore: string;
 } {
-  return { prefer: cfg.ML_BACKEND, nativeBlas: cfg.ML_NATIVE_BLAS !== 'off' };
+  return {
+    prefer: cfg.ML_BACKEND,
+    nativeBlas: cfg.ML_NATIVE_BLAS !== 'off',
+    blasCore: cfg.ML_BLAS_CORE,
+  };
+}
+
+/** Threads one training run uses: TRAIN_THREADS, or with `auto` the cores shared by the jobs one worker runs. */
+export function trainThreads(
+  cfg: Pick<AppConfig, 'TRAIN_THREADS' | 'WORKER_CONCURRENCY'>,
+  cores: number = os.availableParallelism(),
+): number {
+  if (cfg.TRAIN_THREADS !== 'auto') return cfg.TRAIN_THREADS;
+  return Math.max(1, Math.floor(cores / cfg.WORKER_CONCURRENCY));
 }
 
 /** Base URL clients reach the API at: PUBLIC_URL, else http://API_HOST:API_PORT (no trailing slash). */

@@ -65,6 +65,10 @@ export type TransferOptions = z.infer<typeof transferOptionsSchema>;
 export const AUGMENTATION_LEVELS = ['none', 'light', 'auto'] as const;
 export type AugmentationLevel = (typeof AUGMENTATION_LEVELS)[number];
 
+/** Model families of a tabular job ('auto': gradient-boosted trees and a linear model, chosen on validation). */
+export const TABULAR_MODELS = ['auto', 'gbdt', 'linear'] as const;
+export type TabularModelChoice = (typeof TABULAR_MODELS)[number];
+
 export const trainingOptionsSchema = z.object({
   /** A zoo backbone id, or 'auto' (default). */
   backbone: z.string().min(1).max(100).optional(),
@@ -84,6 +88,10 @@ export const trainingOptionsSchema = z.object({
   transfer: transferOptionsSchema.optional(),
   /** Training-batch augmentation: 'auto' (default) = 'light', except 'none' in fast mode. */
   augmentation: z.enum(AUGMENTATION_LEVELS).optional(),
+  /** Tabular datasets: the target column (default: the dataset's). */
+  target: z.string().min(1).max(256).optional(),
+  /** Tabular datasets: the models tried ('auto' = all, the best on validation is kept). */
+  tabularModel: z.enum(TABULAR_MODELS).optional(),
 });
 export type TrainingOptions = z.infer<typeof trainingOptionsSchema>;
 

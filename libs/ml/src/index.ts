@@ -12,3 +12,5 @@ export * from './data';
 export * from './parallel';
 export * from './dynamics';
 export * from './search';
+export * from './tabular';
+export { evaluateTabular, type TabularEvaluation } from './tabular/tabular-report';

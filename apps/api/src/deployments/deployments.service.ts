@@ -153,7 +153,7 @@ export class DeploymentsService {
     await tx.$queryRaw`SELECT id FROM models WHERE id = ${modelId} FOR SHARE`;
     const model = await tx.model.findFirst({ where: { id: modelId, status: 'READY' } });
     if (!model) throw notFound('model', modelId);
-    assertServable(model);
+    assertServable(model, 'online');
     return model;
   }
 }

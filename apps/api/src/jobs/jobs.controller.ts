@@ -36,8 +36,8 @@ export class JobsController {
   @ApiOperation({ summary: 'Start a job; returns at once with its id (202)' })
   @ApiAcceptedResponse({ type: JobDto })
   async create(@CurrentTenant() p: TenantPrincipal, @Body() body: CreateJobDto): Promise<JobDto> {
-    if (body.task === 'image-classification')
-      return JobDto.from(await this.training.create(p.tenantId, body));
+    if (body.task === 'image-classification' || body.task === 'tabular')
+      return JobDto.from(await this.training.create(p.tenantId, { ...body, task: body.task }));
     return JobDto.from(await this.jobs.create(p.tenantId, body));
   }
 

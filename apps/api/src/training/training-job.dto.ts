@@ -13,7 +13,12 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { AUGMENTATION_LEVELS, TRAINING_MODES, TRANSFER_REGULARIZERS } from '@modelsmith/contracts';
+import {
+  AUGMENTATION_LEVELS,
+  TABULAR_MODELS,
+  TRAINING_MODES,
+  TRANSFER_REGULARIZERS,
+} from '@modelsmith/contracts';
 
 export class TrainingBudgetDto {
   @ApiPropertyOptional({
@@ -131,6 +136,25 @@ export class TrainingOptionsDto {
   @IsOptional()
   @IsIn(AUGMENTATION_LEVELS)
   augmentation?: (typeof AUGMENTATION_LEVELS)[number];
+
+  @ApiPropertyOptional({
+    maxLength: 256,
+    description: "Tabular datasets: the target column (default: the dataset's target)",
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(256)
+  target?: string;
+
+  @ApiPropertyOptional({
+    enum: TABULAR_MODELS,
+    default: 'auto',
+    description:
+      "Tabular datasets: 'gbdt' (gradient-boosted trees), 'linear', or 'auto' (both, best on validation)",
+  })
+  @IsOptional()
+  @IsIn(TABULAR_MODELS)
+  tabularModel?: (typeof TABULAR_MODELS)[number];
 }
 
 /** Fields of POST /v1/jobs for training tasks (the job's `options` carry TrainingOptionsDto). */

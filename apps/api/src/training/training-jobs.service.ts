@@ -5,6 +5,7 @@ import { JOBS } from '@modelsmith/contracts';
 import { builtinBackbones, type BackboneSpec } from '@modelsmith/ml/catalogue';
 import { notFound, ProblemError } from '@modelsmith/http';
 import { JobsService } from '../jobs/jobs.service';
+import { assertTabularOptions, isTabularTask } from './tabular-options';
 import type { CreateTrainingJobFields, TrainingOptionsDto } from './training-job.dto';
 
 export { MIN_TRAIN_IMAGES_PER_CLASS };
@@ -38,6 +39,8 @@ export class TrainingJobsService {
   async create(
     tenantId: string,
     body: CreateTrainingJobFields & {
+      /** Default image-classification. */
+      task?: 'image-classification' | 'tabular';
       priority?: number;
       options?: TrainingOptionsDto & { accelerator?: Accelerator };
     },
@@ -45,10 +48,19 @@ export class TrainingJobsService {
     if (!body.datasetVersionId)
       throw unprocessable(
         'DATASET_VERSION_REQUIRED',
-        'image-classification jobs need a datasetVersionId',
+        'training jobs need a datasetVersionId',
         'datasetVersionId',
       );
-    const check = await this.versions.checkTrainable(tenantId, body.datasetVersionId);
+    let check = await this.versions.checkTrainable(tenantId, body.datasetVersionId);
+    // A `tabular` job trains on a tabular dataset (its own pipeline in the worker), checked against the dataset's task.
+    if (body.task === 'tabular' && !check.ok && check.reason === 'TASK_MISMATCH' && isTabularTask(check.task))
+      check = await this.versions.checkTrainable(tenantId, body.datasetVersionId, check.task);
+    else if (body.task === 'tabular' && check.ok)
+      throw unprocessable(
+        'TASK_MISMATCH',
+        `dataset version ${check.version.id} is an image dataset; tabular jobs need a tabular dataset`,
+        'datasetVersionId',
+      );
     if (!check.ok) {
       switch (check.reason) {
         case 'NOT_FOUND':
@@ -56,7 +68,7 @@ export class TrainingJobsService {
         case 'TASK_MISMATCH':
           throw unprocessable(
             'TASK_MISMATCH',
-            `dataset version ${check.version.id} is a ${check.task} dataset, not image classification`,
+            `dataset version ${check.version.id} is a ${check.task} dataset, not ${body.task === 'tabular' ? 'tabular' : 'image classification'}`,
             'datasetVersionId',
           );
         case 'NOT_READY': {
@@ -76,6 +88,7 @@ export class TrainingJobsService {
       }
     }
     const version = check.version;
+    if (isTabularTask(version.dataset.task)) assertTabularOptions(version.report, body.options);
     const backbone = body.options?.backbone;
     if (backbone && backbone !== 'auto' && !this.backboneIds.includes(backbone)) {
       throw unprocessable(

@@ -61,7 +61,7 @@ export function registerJobs(program: Command): void {
     .command('train <datasetVersionId>')
     .description('start a training job on a READY dataset version')
     .option('--task <task>', 'what to train', 'image-classification')
-    .option('--mode <mode>', 'fast, balanced or best (the API default when omitted)')
+    .option('--mode <mode>', 'auto (search), fast, balanced or best (the API default, auto, when omitted)')
     .option(
       '--max-minutes <n>',
       'wall-clock budget; the best model so far is kept',

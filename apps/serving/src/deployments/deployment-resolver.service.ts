@@ -3,12 +3,14 @@ import type { Redis } from 'ioredis';
 import type { AppConfig } from '@modelsmith/config';
 import { APP_CONFIG } from '@modelsmith/config/nest';
 import { deploymentEventsChannel } from '@modelsmith/contracts';
+import type { Task } from '@modelsmith/db';
 import { ModelStore } from '@modelsmith/jobs';
 import { isUuid, notFound, ProblemError } from '@modelsmith/http';
 import { LRUCache } from 'lru-cache';
 import type { ModelRef } from '@modelsmith/serving';
 import { onNotices, REDIS_SUBSCRIBER } from '../redis.provider';
 import { ENGINE, type Engine } from '../engine.provider';
+import { isTabularTask, TabularModels } from '../predict/tabular/tabular-models.service';
 
 /** How long a deployment lookup is reused before it is read again (changes also arrive over Redis at once). */
 export const DEPLOYMENT_CACHE_TTL_MS = 2_000;
@@ -20,6 +22,8 @@ export interface ResolvedDeployment {
   tenantId: string;
   active: boolean;
   ref: ModelRef;
+  /** The model's task: image models answer through the engine, tabular ones through TabularModels. */
+  task: Task;
   /** The deployment's default top-k (config.topK), if set. */
   topK: number | null;
 }
@@ -52,6 +56,7 @@ export class DeploymentResolver implements OnModuleInit {
     @Inject(REDIS_SUBSCRIBER) private readonly subscriber: Redis,
     @Inject(ENGINE) private readonly engine: Engine,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly tabular: TabularModels,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -126,7 +131,8 @@ export class DeploymentResolver implements OnModuleInit {
       const previous = entry.value;
       if (next?.active && previous?.active && !sameModel(previous.ref, next.ref)) {
         // A swap: load the new model while the old one keeps answering.
-        await this.engine.warm(next.ref);
+        if (isTabularTask(next.task)) await this.tabular.warm(next.ref);
+        else await this.engine.warm(next.ref);
         this.logger.log(
           `deployment ${deploymentId}: now answering with model ${next.ref.modelId} (was ${previous.ref.modelId})`,
         );
@@ -154,6 +160,7 @@ export class DeploymentResolver implements OnModuleInit {
         version: target.model.updatedAt.toISOString(),
         prefix: target.model.artifactPrefix,
       },
+      task: target.model.task,
       topK: target.topK,
     };
   }

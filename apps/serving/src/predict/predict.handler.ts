@@ -18,6 +18,8 @@ import { Admission } from './admission';
 import { predictProblem, sheddingProblem } from './predict-problems';
 import { predictRouteId } from './predict-route';
 import { readPredictImages } from './read-images';
+import { readInstances } from './tabular/read-instances';
+import { isTabularTask, TabularModels } from './tabular/tabular-models.service';
 
 const DEFAULT_TOP_K = 5;
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -44,6 +46,7 @@ export class PredictHandler {
     private readonly deployments: DeploymentResolver,
     @Inject(ENGINE) private readonly engine: Engine,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly tabular: TabularModels,
   ) {
     this.admission = new Admission(config.SERVING_MAX_CONCURRENT_REQUESTS);
   }
@@ -74,6 +77,20 @@ export class PredictHandler {
       if (rate)
         for (const [name, value] of Object.entries(rateLimitHeaders(rate))) res.setHeader(name, value);
       const deployment = await this.deployments.resolve(principal.tenantId, deploymentId);
+      if (isTabularTask(deployment.task)) {
+        // Tabular models take JSON records: {"instances": [{...}]} (predict/tabular/).
+        const instances = await readInstances(req, this.config.SERVING_MAX_REQUEST_BYTES);
+        const out = await this.tabular.predict(deployment.ref, instances);
+        const body = {
+          deploymentId: deployment.id,
+          modelId: deployment.ref.modelId,
+          modelVersion: deployment.ref.version,
+          ...out,
+          tookMs: Date.now() - started,
+        };
+        send(res, 200, JSON_TYPE, JSON.stringify(body));
+        return;
+      }
       const input = await readPredictImages(req, {
         maxBytes: this.config.SERVING_MAX_REQUEST_BYTES,
         maxImages: this.config.SERVING_MAX_IMAGES_PER_REQUEST,
@@ -103,8 +120,8 @@ export class PredictHandler {
       send(res, problem.status, PROBLEM_TYPE, problemBody(problem, req.url, id));
     } finally {
       release?.();
+      this.accessLog(req, res, id, started, deploymentId, principal);
     }
-    this.accessLog(req, res, id, started, deploymentId, principal);
   }
 
   private accessLog(

@@ -13,6 +13,7 @@ import { OBJECT_STORE } from '@modelsmith/storage/nest';
 import { objectArtifactReader, objectByteSource } from '../adapters/object-store-io';
 import { HandlesJob, type JobContext, type JobHandler } from '../runtime/job-handler';
 import { csvHeader, isSkippedEntry, outputLine, type BatchRow } from './batch-predict-output';
+import { isTabularModelTask, TabularBatchPredictor } from './tabular-batch-predict';
 
 /** Images classified together; also how often progress is reported. */
 const CHUNK = 16;
@@ -33,6 +34,7 @@ export class BatchPredictHandler implements JobHandler<typeof JOBS.batchPredict>
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly models: ModelStore,
+    private readonly tabular: TabularBatchPredictor,
   ) {}
 
   /** The uploaded archive is only input: it goes once the job is recorded SUCCEEDED. */
@@ -46,6 +48,8 @@ export class BatchPredictHandler implements JobHandler<typeof JOBS.batchPredict>
     const model = await this.models.getReady(tenantId, modelId);
     if (!model)
       throw new PermanentJobError('MODEL_NOT_FOUND', `model ${modelId} does not exist or was deleted`);
+    // Tabular models predict records, not images (tabular-batch-predict.ts).
+    if (isTabularModelTask(model.task)) return this.tabular.run(ctx, model);
     await ctx.progress({ stage: 'loading-model', percent: 0 });
     await initBackend(mlBackendOptions(this.config));
 

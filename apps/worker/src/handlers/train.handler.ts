@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { mlBackendOptions, type AppConfig } from '@modelsmith/config';
+import { mlBackendOptions, trainThreads, type AppConfig } from '@modelsmith/config';
 import { APP_CONFIG } from '@modelsmith/config/nest';
 import { JOBS, type JobRef } from '@modelsmith/contracts';
 import type { Prisma } from '@modelsmith/db';
@@ -39,6 +39,7 @@ import { parseMetricHistory, type EpochRecord } from '../training/metric-history
 import { buildRecipe, chooseBackbone } from '../training/recipe';
 import { cachingShardSource, splitCount } from '../training/shard-batches';
 import { AutoSearchJob } from '../training/search/search-job';
+import { isTabularTask, TabularTrainService } from '../training/tabular-train.service';
 
 /** The wall-clock budget ran out: stop training and keep the best model so far. */
 export class BudgetExceeded extends Error {
@@ -67,6 +68,7 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
     private readonly versions: DatasetVersionStore,
     private readonly models: ModelStore,
     private readonly search: AutoSearchJob,
+    private readonly tabular: TabularTrainService,
   ) {}
 
   private ensureBackend(): Promise<unknown> {
@@ -80,6 +82,9 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
     const { datasetVersionId, mode, budget, options } = ctx.inputs;
     await ctx.progress({ stage: 'preparing', percent: 0 });
     const check = await this.versions.checkTrainable(ref.tenantId, datasetVersionId);
+    // Tabular datasets train in their own pipeline (training/tabular-train.service.ts).
+    if (!check.ok && check.reason === 'TASK_MISMATCH' && isTabularTask(check.task))
+      return this.tabular.handle(ctx, check.task);
     if (!check.ok) throw notTrainable(datasetVersionId, check);
     const version = check.version;
     await this.ensureBackend();
@@ -145,6 +150,8 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
           deadline,
           checkBudget,
           fit,
+          threads: trainThreads(this.config),
+          nativeBlas: mlBackendOptions(this.config).nativeBlas,
           modelPrefix,
           saveModel: (b) =>
             this.saveModel(
@@ -189,6 +196,8 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
           writer: objectArtifactWriter(this.store),
           modelPrefix,
           fit,
+          threads: trainThreads(this.config),
+          nativeBlas: mlBackendOptions(this.config).nativeBlas,
         },
         {
           signal: controller.signal,

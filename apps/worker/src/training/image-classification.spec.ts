@@ -5,6 +5,7 @@ import {
   InMemoryArtifactStore,
   MemoryCheckpointStore,
   ModelZoo,
+  initBackend,
   type BackboneSpec,
   type LoadedBackbone,
 } from '@modelsmith/ml';
@@ -214,11 +215,15 @@ describe('image classification pipeline: transfer regularizer', () => {
   }
 
   /** Distance of the backbone kernel from its pretrained value after a fine-tune phase. */
-  async function drift(regularizer: Recipe['regularizer']): Promise<number> {
+  async function drift(
+    regularizer: Recipe['regularizer'],
+    threads = 1,
+    notices: PipelineNotice[] = [],
+  ): Promise<number> {
     const { zoo, spec, layer, initial } = denseBackbone();
     const { index, shards } = dataset();
     let end: number[] | undefined;
-    const h = hooks([], []);
+    const h = hooks([], notices);
     const phase = { ...FINETUNE, epochs: 4, learningRate: 0.05, backboneLrScale: 1 };
     const input = {
       index,
@@ -230,6 +235,7 @@ describe('image classification pipeline: transfer regularizer', () => {
       writer: new InMemoryArtifactStore(),
       modelPrefix: 'm/',
       fit: 'cover' as const,
+      threads,
     };
     const result = await runImageClassification(input, {
       ...h,
@@ -245,6 +251,16 @@ describe('image classification pipeline: transfer regularizer', () => {
   it("the recipe's L2-SP reaches training: the backbone stays nearer its pretrained weights than without", async () => {
     const free = await drift(undefined);
     const pulled = await drift({ type: 'l2sp', alpha: 10, beta: 0.01, conflictRule: false });
+    expect(free).toBeGreaterThan(0.05);
+    expect(pulled).toBeLessThan(free * 0.8);
+  });
+
+  it('on two threads (TRAIN_THREADS=2, wasm) trains on a replica thread too, and L2-SP still holds the backbone', async () => {
+    await initBackend({ prefer: 'wasm' });
+    const notices: PipelineNotice[] = [];
+    const free = await drift(undefined, 2, notices);
+    const pulled = await drift({ type: 'l2sp', alpha: 10, beta: 0.01, conflictRule: false }, 2);
+    expect(notices.find((n) => n.kind === 'threads')?.message).toMatch(/^training on 2 threads/);
     expect(free).toBeGreaterThan(0.05);
     expect(pulled).toBeLessThan(free * 0.8);
   });

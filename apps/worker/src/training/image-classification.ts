@@ -3,6 +3,8 @@ import {
   concatDynamics,
   type DynamicsValues,
   buildClassifier,
+  currentBackend,
+  ReplicaPool,
   evaluateModel,
   exportModel,
   imageAugmenter,
@@ -43,6 +45,13 @@ export interface PipelineInput {
   evaluateOn?: 'test' | 'validation';
   /** Prefix of this run's checkpoint keys (a search trial's own, so trials never share one). */
   checkpointKeyPrefix?: string;
+  /**
+   * Threads the run trains on (TRAIN_THREADS): above 1, on the wasm or cpu backend, each batch is
+   * split between this thread and `threads - 1` replica threads (ReplicaPool). Default 1.
+   */
+  threads?: number;
+  /** Whether the replica threads may use the native BLAS addon (ML_NATIVE_BLAS). */
+  nativeBlas?: boolean;
 }
 
 export interface PipelineProgress {
@@ -82,7 +91,7 @@ export interface PipelineHooks {
 }
 
 export interface PipelineNotice {
-  kind: 'memory' | 'phase-failed';
+  kind: 'memory' | 'phase-failed' | 'threads';
   phase: string;
   message: string;
   data: Record<string, unknown>;
@@ -157,6 +166,7 @@ export async function runImageClassification(
           : 'train';
   const test = shardEpochs(input.shards, index, testSplit, recipe.batchSize, norm, recipe.input, false);
   const totalEpochs = recipe.phases.reduce((s, p) => s + p.epochs, 0);
+  const replicas = await startReplicas(model, input, hooks);
   const history: PipelineResult['history'] = [];
   let latest: PipelineModel | undefined;
   let resumedFrom: PipelineResult['resumedFrom'];
@@ -249,6 +259,7 @@ export async function runImageClassification(
             resume: true,
           },
           signal: hooks.signal,
+          ...(replicas ? { replicas } : {}),
           progressEverySteps: 10,
           onProgress: async (p) => {
             const done = epochsBefore + p.epoch + (p.stepsPerEpoch ? p.step / p.stepsPerEpoch : 0);
@@ -308,7 +319,48 @@ export async function runImageClassification(
       latest = await evaluateAndExport(recipe.phases[recipe.phases.length - 1]?.name ?? 'none', true);
     return { status: 'completed', model: latest, history, resumedFrom };
   } finally {
+    await replicas?.dispose();
     regularizer?.dispose();
     model.dispose();
   }
 }
+
+/**
+ * The replica threads of a multi-threaded run, or undefined when the run uses one thread (one
+ * configured, or a backend with multi-threaded kernels of its own). A pool that cannot start is not
+ * fatal: the run goes on in one thread and says so.
+ */
+async function startReplicas(
+  model: PipelineModelHandle,
+  input: PipelineInput,
+  hooks: PipelineHooks,
+): Promise<ReplicaPool | undefined> {
+  const threads = input.threads ?? 1;
+  const backend = currentBackend()?.name;
+  if (threads <= 1 || (backend !== 'wasm' && backend !== 'cpu')) return undefined;
+  const phase = input.recipe.phases[0]?.name ?? 'none';
+  try {
+    const pool = await ReplicaPool.create(model, {
+      replicas: threads - 1,
+      backend,
+      ...(input.nativeBlas !== undefined ? { nativeBlas: input.nativeBlas } : {}),
+    });
+    await hooks.onNotice?.({
+      kind: 'threads',
+      phase,
+      message: `training on ${threads} threads: each batch split between ${threads} model replicas`,
+      data: { threads },
+    });
+    return pool;
+  } catch (error) {
+    await hooks.onNotice?.({
+      kind: 'threads',
+      phase,
+      message: `training on one thread: the ${threads - 1} replica thread(s) did not start (${error instanceof Error ? error.message : String(error)})`,
+      data: { threads },
+    });
+    return undefined;
+  }
+}
+
+type PipelineModelHandle = Parameters<typeof ReplicaPool.create>[0];

@@ -138,10 +138,10 @@ describe('ingest: tabular CSV (iris)', () => {
   });
 
   it('detects a numeric regression target, missing values, booleans and dates', async () => {
-    const rows = ['id,price,when,flag,color'];
+    const rows = ['id,price,when,flag,color,shop'];
     for (let i = 0; i < 60; i++) {
       rows.push(
-        `${i},${(i * 1.37).toFixed(2)},2024-01-${String((i % 28) + 1).padStart(2, '0')},${i % 2 === 0 ? 'true' : 'false'},${i % 7 === 0 ? '' : ['red', 'green'][i % 2]}`,
+        `${i},${(i * 1.37).toFixed(2)},2024-01-${String((i % 28) + 1).padStart(2, '0')},${i % 2 === 0 ? 'true' : 'false'},${i % 7 === 0 ? '' : ['red', 'green'][i % 2]},main`,
       );
     }
     const { report } = await run(rows.join('\n'), 'prices.csv', { target: 'price' });
@@ -152,6 +152,7 @@ describe('ingest: tabular CSV (iris)', () => {
       when: 'date',
       flag: 'boolean',
       color: 'categorical',
+      shop: 'categorical',
     });
     expect(tab.columns.find((c) => c.name === 'color')!.missing).toBe(9);
     expect(tab.target.distribution).toBeUndefined();
@@ -161,6 +162,10 @@ describe('ingest: tabular CSV (iris)', () => {
     expect(report.warnings).toEqual(
       expect.arrayContaining([expect.objectContaining({ code: 'missing_values', subject: 'color' })]),
     );
+    // The constant column is flagged, and only it (not the target, not the two-valued flag).
+    expect(report.warnings.filter((w) => w.code === 'constant_column').map((w) => w.subject)).toEqual([
+      'shop',
+    ]);
     expect(report.splits).toEqual({ train: 48, validation: 6, test: 6 });
   });
 

@@ -298,6 +298,16 @@ export async function ingestRows(
           subject: c.name,
           message: `column \`${c.name}\` has ${c.missing} missing values of ${rows}`,
         });
+      // One value (or none) on every row: nothing to learn from; training leaves it out.
+      if (c.name !== targetCol.name && !c.distinctCapped && c.distinct <= 1)
+        warnings.push({
+          code: 'constant_column',
+          subject: c.name,
+          message:
+            c.distinct === 0
+              ? `column \`${c.name}\` is empty; training leaves it out`
+              : `column \`${c.name}\` has a single value${c.missing ? ' (or is missing)' : ''} on every row; training leaves it out`,
+        });
     }
     if (classification && collected.labels.length > 50) {
       warnings.push({

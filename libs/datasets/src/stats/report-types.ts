@@ -36,6 +36,7 @@ export type WarningCode =
   | 'label_sanitized'
   | 'images_upscaled'
   | 'missing_values'
+  | 'constant_column'
   | 'target_high_cardinality'
   | 'short_texts';
 

@@ -18,7 +18,10 @@ export type ModelManifest = z.infer<typeof modelManifestSchema>;
 export const modelMetricsSchema = z.record(z.string(), z.number());
 export type ModelMetrics = z.infer<typeof modelMetricsSchema>;
 
-export const modelReportSchema = z.object({ accuracy: z.number(), numSamples: z.number() }).loose();
+/** `accuracy` is absent for regression models (their report has `regression { rmse, mae, r2 }`). */
+export const modelReportSchema = z
+  .object({ accuracy: z.number().optional(), numSamples: z.number() })
+  .loose();
 export type ModelReport = z.infer<typeof modelReportSchema>;
 
 export const modelRecipeSchema = z

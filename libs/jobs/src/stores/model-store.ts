@@ -1,4 +1,4 @@
-import { withTenant, type Job, type Model, type Prisma, type PrismaClient } from '@modelsmith/db';
+import { withTenant, type Job, type Model, type Prisma, type PrismaClient, type Task } from '@modelsmith/db';
 import {
   deploymentConfigSchema,
   modelManifestSchema,
@@ -33,6 +33,8 @@ export interface TrainedModel {
   datasetVersionId: string;
   name: string;
   backbone: string | null;
+  /** Default IMAGE_CLASSIFICATION. */
+  task?: Task;
   artifactPrefix: string;
   manifest: ModelManifest;
   report: ModelReport;
@@ -44,7 +46,7 @@ export interface TrainedModel {
 export interface DeploymentTarget {
   id: string;
   active: boolean;
-  model: { id: string; artifactPrefix: string; updatedAt: Date };
+  model: { id: string; artifactPrefix: string; updatedAt: Date; task: Task };
   topK: number | null;
 }
 
@@ -111,11 +113,11 @@ export class ModelStore {
     return m ? typed(m) : null;
   }
 
-  /** Creates or improves the model of a training job (id = job id): READY, image classification. */
+  /** Creates or improves the model of a training job (id = job id): READY, of the task given (default image classification). */
   async saveTrained(tenantId: string, t: TrainedModel): Promise<TypedModel> {
     const data = {
       name: t.name,
-      task: 'IMAGE_CLASSIFICATION' as const,
+      task: t.task ?? ('IMAGE_CLASSIFICATION' as const),
       backbone: t.backbone,
       status: 'READY' as const,
       artifactPrefix: t.artifactPrefix,
@@ -165,7 +167,7 @@ export class ModelStore {
           id: true,
           status: true,
           config: true,
-          model: { select: { id: true, status: true, artifactPrefix: true, updatedAt: true } },
+          model: { select: { id: true, status: true, artifactPrefix: true, updatedAt: true, task: true } },
         },
       }),
     );
@@ -178,7 +180,12 @@ export class ModelStore {
     return {
       id: row.id,
       active: row.status === 'ACTIVE' && row.model.status === 'READY',
-      model: { id: row.model.id, artifactPrefix: row.model.artifactPrefix, updatedAt: row.model.updatedAt },
+      model: {
+        id: row.model.id,
+        artifactPrefix: row.model.artifactPrefix,
+        updatedAt: row.model.updatedAt,
+        task: row.model.task,
+      },
       topK: config?.topK ?? null,
     };
   }

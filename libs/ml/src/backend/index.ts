@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmTrainingKernels } from '../kernels';
-import { loadNativeBlas, useNativeBlas } from '../kernels/native-blas';
+import type { BlasCorePreference } from '../kernels/blas-core';
+import { chooseBlasCore, loadNativeBlas, useNativeBlas } from '../kernels/native-blas';
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 
@@ -15,6 +16,12 @@ export interface InitBackendOptions {
    * keeps every kernel on wasm, for this thread (each worker thread initialises its own backend).
    */
   nativeBlas?: boolean;
+  /**
+   * With the native addon: OpenBLAS's kernels (see kernels/blas-core.ts). 'auto' replaces a generic
+   * pick on a CPU OpenBLAS does not recognize; 'openblas' (default) leaves its choice; a core name
+   * forces it. Takes effect only before the addon first loads in the process.
+   */
+  blasCore?: BlasCorePreference;
   log?: (msg: string) => void;
 }
 
@@ -90,6 +97,10 @@ async function tryBackend(name: BackendName, opts: InitBackendOptions): Promise<
 /** Applies `opts.nativeBlas` and returns the addon's build when it will run, else null. */
 function nativeBlasState(opts: InitBackendOptions): string | null {
   useNativeBlas(opts.nativeBlas !== false);
+  if (opts.nativeBlas !== false && opts.blasCore) {
+    const choice = chooseBlasCore(opts.blasCore);
+    if (choice) opts.log?.(`native BLAS kernels: ${choice.core ?? 'as OpenBLAS picks'} (${choice.reason})`);
+  }
   return opts.nativeBlas === false ? null : (loadNativeBlas()?.config() ?? null);
 }
 

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { applyBlasCore, type BlasCoreChoice, type BlasCorePreference } from './blas-core';
 
 /**
  * The optional native addon (libs/ml/native: N-API + OpenBLAS, built by `scripts/build-native.sh`
@@ -87,6 +88,16 @@ export function loadNativeBlas(): NativeBlas | null {
     }
   }
   return loaded;
+}
+
+/**
+ * Chooses OpenBLAS's kernels (see blas-core.ts) before the addon first loads in this process; null
+ * once it has loaded (the library reads its override only then) or when there is no addon.
+ */
+export function chooseBlasCore(pref: BlasCorePreference): BlasCoreChoice | null {
+  if (loaded !== undefined) return null;
+  const file = findAddon();
+  return file ? applyBlasCore(pref, file) : null;
 }
 
 /** Turns the native kernels off (the wasm paths run instead) or back on: config, tests, A/B runs. */

@@ -68,7 +68,7 @@ class ReplicaHandle {
   }
 }
 
-async function artifactsOf(model: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
+export async function artifactsOf(model: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
   let artifacts: tf.io.ModelArtifacts | undefined;
   await model.save(
     tf.io.withSaveHandler(async (a) => {

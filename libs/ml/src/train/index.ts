@@ -12,6 +12,8 @@ export type {
   EarlyStoppingOptions,
   CheckpointOptions,
   MemoryEvent,
+  StepReplicas,
+  ReplicaShard,
 } from './options';
 export {
   TrainOutOfMemoryError,

@@ -124,6 +124,42 @@ export interface TrainOptions {
   dynamics?: { samples: number };
   /** Told when the micro-batch is chosen by the memory probe or halved after running out of memory. */
   onMemory?: (event: MemoryEvent) => void | Promise<void>;
+  /**
+   * Other threads that compute part of every step's gradients (data parallelism, e.g. a
+   * `ReplicaPool` of this model from `@modelsmith/ml`'s parallel module). The batch is split evenly
+   * between this thread and them; their gradients are summed with this thread's and everything else
+   * (regularizer, clipping, optimizer and its state, schedule, groups, checkpoints, validation) stays
+   * this loop's. Needs the built-in loss.
+   */
+  replicas?: StepReplicas;
+}
+
+/** One replica's share of a step: its rows of the batch, and its share of the whole batch. */
+export interface ReplicaShard {
+  x: { data: Float32Array; shape: number[] };
+  y: { data: Float32Array; shape: number[] };
+  /** rows / batch rows: the replica scales its loss and gradients by it. */
+  weight: number;
+}
+
+/** What {@link TrainOptions.replicas} must do: implemented by parallel/ReplicaPool. */
+export interface StepReplicas {
+  /** Replica threads (the training thread computes a share too). */
+  readonly size: number;
+  /**
+   * Computes the gradients of the shards (one per replica; fewer when the batch is small) with the
+   * model's current weights, for `trainable` (weights by position in `orderedWeights(model)`), and
+   * resolves with their sum as one flat array (those weights back to back, in that order), the summed
+   * weighted loss and the correct count.
+   */
+  gradients(req: {
+    trainable: number[];
+    shards: ReplicaShard[];
+    loss: { outputs?: 'probabilities' | 'logits'; labelSmoothing?: number };
+    /** Seeds the random ops (dropout) of this step on the replicas. */
+    seed: number;
+    microBatch?: number;
+  }): Promise<{ grads: Float32Array; loss: number; correct: number }>;
 }
 
 /** How the trainer fitted a step into memory. */

@@ -36,96 +36,23 @@ export function trainStep(
   batch: TrainBatch,
   microBatch?: number,
 ): StepResult {
-  const { model, opts } = plan;
-  const optimizer = state.optimizer;
   const lr = learningRateAt(plan, state.position.globalStep);
-  const trainable = model.trainableWeights;
-  if (trainable.length === 0) throw new TrainConfigError('the model has no trainable weights');
-  const params: OptimizerParam[] = trainable.map((w) => {
-    const key = plan.weightIndex.get(w.id);
-    if (key === undefined)
-      throw new TrainConfigError(`trainable weight ${w.name} is not among the model's weights`);
-    const g = plan.weightGroup[key];
-    const decayable = !isNoDecayWeight(w);
-    return {
-      key,
-      variable: w.read() as tf.Variable,
-      lr: lr * (g?.lrScale ?? 1),
-      weightDecay: decayable ? (g?.weightDecay ?? optimizer.defaultWeightDecay) : 0,
-    };
-  });
-  const vars = params.map((p) => p.variable);
+  const params = stepParams(plan, state, lr);
   const n = batch.xs.shape[0] ?? 0;
-  const chunk = microBatch !== undefined && microBatch > 0 && microBatch < n ? microBatch : n;
-  let loss = 0;
-  let correct = 0;
-  const track = opts.dynamics !== undefined;
-  const outParts: Float32Array[] = [];
-  let classes = 0;
+  let result = { loss: 0, correct: 0 };
+  const track = plan.opts.dynamics !== undefined;
+  let outputs: { values: Float32Array; classes: number } | undefined;
   withSeededRandom(state.rng, () =>
     tf.tidy(() => {
-      const sum: Array<tf.Tensor | null> = vars.map(() => null);
-      for (let start = 0; start < n; start += chunk) {
-        const size = Math.min(chunk, n - start);
-        const weight = size / n;
-        const part = tf.tidy(() => {
-          const xs = size === n ? batch.xs : tf.slice(batch.xs, start, size);
-          const ys = size === n ? batch.ys : tf.slice(batch.ys, start, size);
-          let correctT: tf.Tensor | undefined;
-          const { value, grads } = tf.variableGrads(() => {
-            const out = model.apply(xs, { training: true }) as tf.Tensor;
-            const l = plan.lossFn(ys, out);
-            const numClasses = out.shape[out.shape.length - 1];
-            // Training dynamics reuse this forward pass: one read of the [n x classes] outputs.
-            if (track && out.rank === 2) {
-              classes = numClasses;
-              outParts.push(new Float32Array(out.dataSync()));
-            }
-            if (out.rank === 2 && numClasses > 1) {
-              correctT = tf.keep(
-                tf.sum(tf.cast(tf.equal(tf.argMax(out, 1), toClassIndices(ys, numClasses)), 'int32')),
-              );
-            }
-            return l;
-          }, vars);
-          loss += value.dataSync()[0] * weight;
-          if (correctT) {
-            correct += correctT.dataSync()[0];
-            correctT.dispose();
-          }
-          const scaled: Record<string, tf.Tensor> = {};
-          vars.forEach((v, i) => {
-            const g = grads[v.name];
-            if (g) scaled[i] = weight === 1 ? g : tf.mul(g, weight);
-          });
-          return scaled;
-        });
-        for (const [key, g] of Object.entries(part)) {
-          const i = Number(key);
-          const previous = sum[i];
-          sum[i] = previous ? tf.add(previous, g) : g;
-          if (previous) tf.dispose([previous, g]);
-        }
-      }
-      let gradList = opts.regularizer ? opts.regularizer.gradients(trainable, sum) : sum;
-      if (opts.clipGradNorm !== undefined) gradList = clipByGlobalNorm(gradList, opts.clipGradNorm);
-      optimizer.apply(params, gradList);
+      const local = localGradients(plan, params, batch, 0, n, n, microBatch, track);
+      result = { loss: local.loss, correct: local.correct };
+      outputs = local.outputs;
+      applyGradients(plan, state, params, local.grads);
     }),
   );
-  if (!track) return { loss, correct, n, lr };
-  if (classes === 0) throw new TrainConfigError('training dynamics need a [batch, classes] model output');
-  const values = outParts.length === 1 ? outParts[0] : concat(outParts, n * classes);
-  return { loss, correct, n, lr, outputs: { values, classes, labels: classLabels(batch.ys, classes) } };
-}
-
-function concat(parts: Float32Array[], size: number): Float32Array {
-  const out = new Float32Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  if (!track) return { ...result, n, lr };
+  if (!outputs) throw new TrainConfigError('training dynamics need a [batch, classes] model output');
+  return { ...result, n, lr, outputs: { ...outputs, labels: classLabels(batch.ys, outputs.classes) } };
 }
 
 /** Class index per row of `ys` (class indices, or the argmax of one-hot/smoothed rows). */
@@ -140,6 +67,122 @@ function classLabels(ys: tf.Tensor, classes: number): Int32Array {
     out[i] = best;
   }
   return out;
+}
+
+/** The trainable parameters of this step as the optimizer takes them (group learning rate, decay). */
+export function stepParams(plan: RunPlan, state: TrainingState, lr: number): OptimizerParam[] {
+  const { model } = plan;
+  const optimizer = state.optimizer;
+  const trainable = model.trainableWeights;
+  if (trainable.length === 0) throw new TrainConfigError('the model has no trainable weights');
+  return trainable.map((w) => {
+    const key = plan.weightIndex.get(w.id);
+    if (key === undefined)
+      throw new TrainConfigError(`trainable weight ${w.name} is not among the model's weights`);
+    const g = plan.weightGroup[key];
+    const decayable = !isNoDecayWeight(w);
+    return {
+      key,
+      variable: w.read() as tf.Variable,
+      lr: lr * (g?.lrScale ?? 1),
+      weightDecay: decayable ? (g?.weightDecay ?? optimizer.defaultWeightDecay) : 0,
+    };
+  });
+}
+
+/**
+ * Gradients of the loss over rows [start, start + rows) of the batch of `total` rows, each slice's
+ * weighted by its share of `total` (the loss is a mean over samples), computed in slices of at most
+ * `microBatch` rows; with the slice's loss (weighted the same way) and correct count. Call inside
+ * tf.tidy; the gradients are kept for the caller's scope.
+ */
+export function localGradients(
+  plan: RunPlan,
+  params: OptimizerParam[],
+  batch: TrainBatch,
+  start: number,
+  rows: number,
+  total: number,
+  microBatch?: number,
+  /** Also return the rows' outputs (training dynamics reuse this forward pass). */
+  keepOutputs = false,
+): {
+  grads: Array<tf.Tensor | null>;
+  loss: number;
+  correct: number;
+  outputs?: { values: Float32Array; classes: number };
+} {
+  const { model } = plan;
+  const vars = params.map((p) => p.variable);
+  const n = batch.xs.shape[0] ?? 0;
+  const chunk = microBatch !== undefined && microBatch > 0 && microBatch < rows ? microBatch : rows;
+  let loss = 0;
+  let correct = 0;
+  const outParts: Float32Array[] = [];
+  let classes = 0;
+  const sum: Array<tf.Tensor | null> = vars.map(() => null);
+  for (let from = start; from < start + rows; from += chunk) {
+    const size = Math.min(chunk, start + rows - from);
+    const weight = size / total;
+    const part = tf.tidy(() => {
+      const xs = size === n ? batch.xs : tf.slice(batch.xs, from, size);
+      const ys = size === n ? batch.ys : tf.slice(batch.ys, from, size);
+      let correctT: tf.Tensor | undefined;
+      const { value, grads } = tf.variableGrads(() => {
+        const out = model.apply(xs, { training: true }) as tf.Tensor;
+        const l = plan.lossFn(ys, out);
+        const numClasses = out.shape[out.shape.length - 1];
+        if (keepOutputs && out.rank === 2) {
+          classes = numClasses;
+          outParts.push(new Float32Array(out.dataSync()));
+        }
+        if (out.rank === 2 && numClasses > 1) {
+          correctT = tf.keep(
+            tf.sum(tf.cast(tf.equal(tf.argMax(out, 1), toClassIndices(ys, numClasses)), 'int32')),
+          );
+        }
+        return l;
+      }, vars);
+      loss += value.dataSync()[0] * weight;
+      if (correctT) {
+        correct += correctT.dataSync()[0];
+        correctT.dispose();
+      }
+      const scaled: Record<string, tf.Tensor> = {};
+      vars.forEach((v, i) => {
+        const g = grads[v.name];
+        if (g) scaled[i] = weight === 1 ? g : tf.mul(g, weight);
+      });
+      return scaled;
+    });
+    for (const [key, g] of Object.entries(part)) {
+      const i = Number(key);
+      const previous = sum[i];
+      sum[i] = previous ? tf.add(previous, g) : g;
+      if (previous) tf.dispose([previous, g]);
+    }
+  }
+  if (!keepOutputs || classes === 0) return { grads: sum, loss, correct };
+  const values = new Float32Array(rows * classes);
+  let at = 0;
+  for (const p of outParts) {
+    values.set(p, at);
+    at += p.length;
+  }
+  return { grads: sum, loss, correct, outputs: { values, classes } };
+}
+
+/** The step's update from the summed gradients: regularizer, clipping, then the optimizer. */
+export function applyGradients(
+  plan: RunPlan,
+  state: TrainingState,
+  params: OptimizerParam[],
+  sum: Array<tf.Tensor | null>,
+): void {
+  const { model, opts } = plan;
+  let gradList = opts.regularizer ? opts.regularizer.gradients(model.trainableWeights, sum) : sum;
+  if (opts.clipGradNorm !== undefined) gradList = clipByGlobalNorm(gradList, opts.clipGradNorm);
+  state.optimizer.apply(params, gradList);
 }
 
 /** Scales all gradients by min(1, maxNorm / globalNorm). */

@@ -12,6 +12,7 @@ import { learningRateAt, planRun, type RunPlan } from './run-plan';
 import type { TrainBatch } from './batches';
 import { MemoryFit } from './memory-fit';
 import { backendStillWorks, isOutOfMemoryError, TrainOutOfMemoryError } from './memory';
+import { parallelTrainStep } from './parallel-step';
 import { trainStep, type StepResult } from './train-step';
 import { decodeTrainingCheckpoint, encodeTrainingCheckpoint } from './training-checkpoint';
 import { TrainingState } from './training-state';
@@ -168,7 +169,10 @@ async function stepWithinMemory(
   const rng = state.rng.state();
   for (;;) {
     try {
-      return trainStep(plan, state, batch, memory.microBatch);
+      const replicas = plan.opts.replicas;
+      return replicas && replicas.size > 0
+        ? await parallelTrainStep(plan, state, batch, replicas, memory.microBatch)
+        : trainStep(plan, state, batch, memory.microBatch);
     } catch (error) {
       if (!isOutOfMemoryError(error)) throw error;
       const current = Math.min(memory.microBatch ?? n, n);

@@ -19,7 +19,7 @@ import { JOB_KINDS } from '@modelsmith/contracts';
 import { PageQueryDto } from '../../common/pagination';
 import { CreateTrainingJobFields, TrainingOptionsDto } from '../../training/training-job.dto';
 
-export const JOB_TASKS = ['noop', 'image-classification'] as const;
+export const JOB_TASKS = ['noop', 'image-classification', 'tabular'] as const;
 export type JobTask = (typeof JOB_TASKS)[number];
 export const JOB_STATUSES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
 
@@ -50,7 +50,7 @@ export class CreateJobDto extends CreateTrainingJobFields {
   @ApiProperty({
     enum: JOB_TASKS,
     description:
-      '`image-classification` trains a model on `datasetVersionId`; `noop` is a diagnostic job that exercises queue, worker and progress reporting',
+      "`image-classification` trains a model on `datasetVersionId`; `tabular` trains a classifier or regressor on a tabular dataset version (target: `options.target`, default the dataset's); `noop` is a diagnostic job that exercises queue, worker and progress reporting",
   })
   @IsIn(JOB_TASKS)
   task!: JobTask;

@@ -42,6 +42,8 @@ export interface AutoSearchInput {
   /** Called at every progress report: aborts `signal` once the budget's deadline has passed. */
   checkBudget?(): void;
   fit: 'cover' | 'contain' | 'fill';
+  threads?: number;
+  nativeBlas?: boolean;
   modelPrefix: string;
   /** Saves the job's model row (the handler's): a better trial's model, and the final one. */
   saveModel(b: BestModel): Promise<void>;
@@ -108,6 +110,8 @@ export class AutoSearchJob {
         seed: a.options.seed ?? 1234,
         ...(a.deadline !== undefined ? { deadline: a.deadline } : {}),
         fit: a.fit,
+        ...(a.threads !== undefined ? { threads: a.threads } : {}),
+        ...(a.nativeBlas !== undefined ? { nativeBlas: a.nativeBlas } : {}),
         ledger,
         checkpoints: objectCheckpointStore(this.store, tenantId, jobId),
         writer: objectArtifactWriter(this.store),

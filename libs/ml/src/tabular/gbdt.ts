@@ -1,0 +1,500 @@
+import { applyBinning, fitBinning, type Binning } from './binning';
+
+/**
+ * A compact histogram gradient-boosted decision tree learner (the LightGBM / scikit-learn
+ * HistGradientBoosting recipe): features binned into at most 255 bins, trees grown leaf-wise
+ * (best gain first) from per-node gradient/hessian histograms (the larger child's histogram is the
+ * parent's minus the smaller's), second-order leaf values -G/(H+lambda), shrinkage, and early
+ * stopping on a validation set's loss. Squared error for regression, logistic loss for two classes,
+ * softmax (one tree per class per iteration) for more.
+ *
+ * The trained model is plain JSON: trees with raw-value thresholds (go left when x <= threshold).
+ */
+export type GbdtObjective = 'regression' | 'binary' | 'multiclass';
+
+export interface GbdtParams {
+  objective: GbdtObjective;
+  /** Classes for 'multiclass' (>= 3). */
+  numClasses?: number;
+  learningRate?: number;
+  /** Boosting iterations at most. */
+  maxIterations?: number;
+  maxLeaves?: number;
+  /** Depth limit (0 = none). */
+  maxDepth?: number;
+  minSamplesLeaf?: number;
+  /** L2 regularization of leaf values (lambda). */
+  l2?: number;
+  maxBins?: number;
+  /** Stop when the validation loss has not improved for this many iterations. */
+  earlyStoppingRounds?: number;
+  /** Relative validation-loss improvement that counts as progress (default 1e-4). */
+  tolerance?: number;
+  /** Called after each iteration; return false to stop (e.g. a budget ran out). */
+  onIteration?: (it: { iteration: number; trainLoss: number; validLoss?: number }) => boolean | void;
+}
+
+export interface GbdtTree {
+  /** Per node: split feature, or -1 for a leaf. */
+  feature: number[];
+  /** Per node: go left when x[feature] <= threshold (0 at leaves). */
+  threshold: number[];
+  left: number[];
+  right: number[];
+  /** Per node: the leaf's output (shrinkage included; 0 at inner nodes). */
+  value: number[];
+}
+
+export interface GbdtModel {
+  objective: GbdtObjective;
+  /** Raw-score outputs: 1 (regression, binary) or the number of classes. */
+  numOutputs: number;
+  /** Initial raw score per output. */
+  baseScore: number[];
+  /** trees[iteration][output]. */
+  trees: GbdtTree[][];
+  /** Total split gain per input feature. */
+  gain: number[];
+  /** The iteration count kept (best on validation). */
+  iterations: number;
+  bestValidLoss: number | null;
+}
+
+export interface Matrix {
+  x: Float64Array;
+  rows: number;
+  features: number;
+}
+
+interface Node {
+  start: number;
+  end: number;
+  depth: number;
+  hist: Float64Array;
+  g: number;
+  h: number;
+  split: Split | null;
+  /** Index in the output tree. */
+  id: number;
+}
+
+interface Split {
+  feature: number;
+  bin: number;
+  gain: number;
+  gl: number;
+  hl: number;
+  cl: number;
+}
+
+const MIN_HESS = 1e-3;
+const NO_HIST = new Float64Array(0);
+const EPS = 1e-15;
+
+/** Trains a model on `train`, stopping early on `valid` when given. */
+export function trainGbdt(
+  train: Matrix,
+  target: ArrayLike<number>,
+  p: GbdtParams,
+  valid?: { m: Matrix; target: ArrayLike<number> },
+): GbdtModel {
+  const n = train.rows;
+  const d = train.features;
+  const K = p.objective === 'multiclass' ? (p.numClasses ?? 0) : 1;
+  if (p.objective === 'multiclass' && K < 3) throw new RangeError('multiclass needs numClasses >= 3');
+  if (n === 0) throw new RangeError('no training rows');
+  const lr = p.learningRate ?? 0.1;
+  const maxIt = p.maxIterations ?? 200;
+  const maxLeaves = Math.max(2, p.maxLeaves ?? 31);
+  const maxDepth = p.maxDepth ?? 0;
+  const minLeaf = Math.max(1, p.minSamplesLeaf ?? 20);
+  const lambda = p.l2 ?? 0;
+  const patience = p.earlyStoppingRounds ?? 20;
+  const tol = p.tolerance ?? 1e-4;
+
+  const binning: Binning = fitBinning(train.x, n, d, p.maxBins ?? 255);
+  const bins = applyBinning(binning, train.x, n, d);
+  const offsets = new Int32Array(d + 1);
+  for (let f = 0; f < d; f++) offsets[f + 1] = offsets[f] + binning.thresholds[f].length + 1;
+  const totalBins = offsets[d];
+
+  const vm = valid?.m;
+  const vbins = vm ? applyBinning(binning, vm.x, vm.rows, d) : undefined;
+  const vn = vm?.rows ?? 0;
+
+  const baseScore = initialScores(p.objective, target, K);
+  const raw = new Float64Array(n * K);
+  const vraw = new Float64Array(vn * K);
+  for (let i = 0; i < n; i++) for (let k = 0; k < K; k++) raw[i * K + k] = baseScore[k];
+  for (let i = 0; i < vn; i++) for (let k = 0; k < K; k++) vraw[i * K + k] = baseScore[k];
+
+  const grad = new Float64Array(n * K);
+  const hess = new Float64Array(n * K);
+  const gain = new Array<number>(d).fill(0);
+  const trees: GbdtTreeWithGain[][] = [];
+  const idx = new Uint32Array(n);
+  let best = Infinity;
+  let bestIt = 0;
+  let sinceBest = 0;
+
+  for (let it = 0; it < maxIt; it++) {
+    gradients(p.objective, raw, target, K, grad, hess);
+    const round: GbdtTreeWithGain[] = [];
+    const roundSplits: { tree: GbdtTree; splitBins: number[] }[] = [];
+    for (let k = 0; k < K; k++) {
+      for (let i = 0; i < n; i++) idx[i] = i;
+      const { tree, splitBins, leafOf } = buildTree(k);
+      // Training scores: each row's leaf is known from the partition.
+      for (const [leafId, start, end] of leafOf)
+        for (let j = start; j < end; j++) raw[idx[j] * K + k] += tree.value[leafId];
+      round.push(tree);
+      roundSplits.push({ tree, splitBins });
+    }
+    trees.push(round);
+    // Validation scores, traversing with bin codes (same decisions as raw thresholds).
+    for (let i = 0; i < vn; i++)
+      for (let k = 0; k < K; k++) {
+        const { tree, splitBins } = roundSplits[k];
+        let node = 0;
+        while (tree.feature[node] >= 0) {
+          const f = tree.feature[node];
+          node = vbins![i * d + f] <= splitBins[node] ? tree.left[node] : tree.right[node];
+        }
+        vraw[i * K + k] += tree.value[node];
+      }
+    const trainLoss = loss(p.objective, raw, target, K);
+    const validLoss = vm ? loss(p.objective, vraw, valid.target, K) : undefined;
+    const go = p.onIteration?.({ iteration: it + 1, trainLoss, validLoss });
+    if (validLoss !== undefined) {
+      if (bestIt === 0 || validLoss < best - tol * Math.abs(best)) {
+        best = validLoss;
+        bestIt = it + 1;
+        sinceBest = 0;
+      } else if (++sinceBest >= patience) break;
+    } else bestIt = it + 1;
+    if (go === false) break;
+    // Nothing left to learn: every tree of the round is a single leaf.
+    if (round.every((t) => t.feature.length === 1)) break;
+  }
+  const kept = trees.slice(0, Math.max(1, bestIt));
+  // Importance: split gains of the kept trees only; the exported trees carry no gains.
+  const exported = kept.map((round) =>
+    round.map((t) => {
+      const { gain: gains, ...plain } = t;
+      plain.feature.forEach((f, node) => {
+        if (f >= 0) gain[f] += gains[node];
+      });
+      return plain;
+    }),
+  );
+  return {
+    objective: p.objective,
+    numOutputs: K,
+    baseScore,
+    trees: exported,
+    gain,
+    iterations: kept.length,
+    bestValidLoss: vm ? best : null,
+  };
+
+  function buildTree(k: number): {
+    tree: GbdtTreeWithGain;
+    splitBins: number[];
+    leafOf: [number, number, number][];
+  } {
+    const tree: GbdtTreeWithGain = { feature: [], threshold: [], left: [], right: [], value: [], gain: [] };
+    const splitBins: number[] = [];
+    const addNode = (): number => {
+      tree.feature.push(-1);
+      tree.threshold.push(0);
+      tree.left.push(-1);
+      tree.right.push(-1);
+      tree.value.push(0);
+      tree.gain.push(0);
+      splitBins.push(-1);
+      return tree.feature.length - 1;
+    };
+    const rootHist = new Float64Array(totalBins * 3);
+    let G = 0;
+    let H = 0;
+    for (let i = 0; i < n; i++) {
+      G += grad[i * K + k];
+      H += hess[i * K + k];
+    }
+    fillHist(rootHist, 0, n, k);
+    const root: Node = { start: 0, end: n, depth: 0, hist: rootHist, g: G, h: H, split: null, id: addNode() };
+    root.split = bestSplit(root);
+    const leaves: Node[] = [root];
+    while (leaves.length < maxLeaves) {
+      let bi = -1;
+      for (let i = 0; i < leaves.length; i++) {
+        const s = leaves[i].split;
+        if (s && (bi < 0 || s.gain > leaves[bi].split!.gain)) bi = i;
+      }
+      if (bi < 0) break;
+      const node = leaves[bi];
+      const s = node.split!;
+      // Partition idx[start, end) into bin <= s.bin | bin > s.bin.
+      let lo = node.start;
+      let hi = node.end - 1;
+      while (lo <= hi) {
+        if (bins[idx[lo] * d + s.feature] <= s.bin) lo++;
+        else {
+          const t = idx[lo];
+          idx[lo] = idx[hi];
+          idx[hi] = t;
+          hi--;
+        }
+      }
+      const mid = lo;
+      const leftN = mid - node.start;
+      const rightN = node.end - mid;
+      let leftHist: Float64Array = NO_HIST;
+      let rightHist: Float64Array = NO_HIST;
+      // Children too small (or too deep) to split need no histogram.
+      if (splittable(leftN, node.depth + 1) || splittable(rightN, node.depth + 1)) {
+        const leftSmall = leftN <= rightN;
+        const small = leftSmall ? { start: node.start, end: mid } : { start: mid, end: node.end };
+        const big = leftSmall ? { start: mid, end: node.end } : { start: node.start, end: mid };
+        const smallHist = new Float64Array(totalBins * 3);
+        fillHist(smallHist, small.start, small.end, k);
+        const bigHist = node.hist;
+        if ((big.end - big.start) * d < totalBins) {
+          // Cheaper from its few rows than by subtracting every bin.
+          bigHist.fill(0);
+          fillHist(bigHist, big.start, big.end, k);
+        } else for (let j = 0; j < bigHist.length; j++) bigHist[j] -= smallHist[j];
+        leftHist = leftSmall ? smallHist : bigHist;
+        rightHist = leftSmall ? bigHist : smallHist;
+      }
+      const left: Node = {
+        start: node.start,
+        end: mid,
+        depth: node.depth + 1,
+        hist: leftHist,
+        g: s.gl,
+        h: s.hl,
+        split: null,
+        id: addNode(),
+      };
+      const right: Node = {
+        start: mid,
+        end: node.end,
+        depth: node.depth + 1,
+        hist: rightHist,
+        g: node.g - s.gl,
+        h: node.h - s.hl,
+        split: null,
+        id: addNode(),
+      };
+      tree.feature[node.id] = s.feature;
+      tree.threshold[node.id] = binning.thresholds[s.feature][s.bin];
+      tree.left[node.id] = left.id;
+      tree.right[node.id] = right.id;
+      tree.gain[node.id] = s.gain;
+      splitBins[node.id] = s.bin;
+      left.split = bestSplit(left);
+      right.split = bestSplit(right);
+      leaves.splice(bi, 1, left, right);
+    }
+    const leafOf: [number, number, number][] = [];
+    for (const leaf of leaves) {
+      tree.value[leaf.id] = (-leaf.g / (leaf.h + lambda + EPS)) * lr;
+      leafOf.push([leaf.id, leaf.start, leaf.end]);
+      leaf.hist = new Float64Array(0);
+    }
+    return { tree, splitBins, leafOf };
+  }
+
+  function fillHist(hist: Float64Array, start: number, end: number, k: number): void {
+    for (let j = start; j < end; j++) {
+      const i = idx[j];
+      const g = grad[i * K + k];
+      const h = hess[i * K + k];
+      const row = i * d;
+      for (let f = 0; f < d; f++) {
+        const b = 3 * (offsets[f] + bins[row + f]);
+        hist[b] += g;
+        hist[b + 1] += h;
+        hist[b + 2] += 1;
+      }
+    }
+  }
+
+  function splittable(count: number, depth: number): boolean {
+    return count >= 2 * minLeaf && (maxDepth === 0 || depth < maxDepth);
+  }
+
+  function bestSplit(node: Node): Split | null {
+    const count = node.end - node.start;
+    if (!splittable(count, node.depth)) return null;
+    const parent = (node.g * node.g) / (node.h + lambda + EPS);
+    let best: Split | null = null;
+    const hist = node.hist;
+    for (let f = 0; f < d; f++) {
+      const o = offsets[f];
+      const nb = offsets[f + 1] - o;
+      let gl = 0;
+      let hl = 0;
+      let cl = 0;
+      for (let b = 0; b < nb - 1; b++) {
+        const j = 3 * (o + b);
+        const c = hist[j + 2];
+        // An empty bin gives the same split as the bin before it.
+        if (c === 0) continue;
+        gl += hist[j];
+        hl += hist[j + 1];
+        cl += c;
+        if (cl < minLeaf) continue;
+        const cr = count - cl;
+        if (cr < minLeaf) break;
+        const hr = node.h - hl;
+        if (hl < MIN_HESS || hr < MIN_HESS) continue;
+        const gr = node.g - gl;
+        const gain = 0.5 * ((gl * gl) / (hl + lambda + EPS) + (gr * gr) / (hr + lambda + EPS) - parent);
+        if (gain > 1e-12 && (!best || gain > best.gain)) best = { feature: f, bin: b, gain, gl, hl, cl };
+      }
+    }
+    return best;
+  }
+}
+
+type GbdtTreeWithGain = GbdtTree & { gain: number[] };
+
+function initialScores(objective: GbdtObjective, y: ArrayLike<number>, K: number): number[] {
+  const n = y.length;
+  if (objective === 'regression') {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += y[i];
+    return [s / n];
+  }
+  if (objective === 'binary') {
+    let pos = 0;
+    for (let i = 0; i < n; i++) pos += y[i] === 1 ? 1 : 0;
+    const p = Math.min(1 - 1e-6, Math.max(1e-6, pos / n));
+    return [Math.log(p / (1 - p))];
+  }
+  const counts = new Array<number>(K).fill(0);
+  for (let i = 0; i < n; i++) counts[y[i]]++;
+  return counts.map((c) => Math.log(Math.max(c, 1e-6) / n));
+}
+
+function gradients(
+  objective: GbdtObjective,
+  raw: Float64Array,
+  y: ArrayLike<number>,
+  K: number,
+  grad: Float64Array,
+  hess: Float64Array,
+): void {
+  const n = y.length;
+  if (objective === 'regression') {
+    for (let i = 0; i < n; i++) {
+      grad[i] = raw[i] - y[i];
+      hess[i] = 1;
+    }
+    return;
+  }
+  if (objective === 'binary') {
+    for (let i = 0; i < n; i++) {
+      const p = sigmoid(raw[i]);
+      grad[i] = p - (y[i] === 1 ? 1 : 0);
+      hess[i] = Math.max(p * (1 - p), 1e-16);
+    }
+    return;
+  }
+  const p = new Float64Array(K);
+  for (let i = 0; i < n; i++) {
+    softmaxInto(raw, i * K, K, p);
+    for (let k = 0; k < K; k++) {
+      grad[i * K + k] = p[k] - (y[i] === k ? 1 : 0);
+      hess[i * K + k] = Math.max(p[k] * (1 - p[k]), 1e-16);
+    }
+  }
+}
+
+/** Mean loss: squared error / 2 (regression), log loss (classification). */
+function loss(objective: GbdtObjective, raw: Float64Array, y: ArrayLike<number>, K: number): number {
+  const n = y.length;
+  if (n === 0) return 0;
+  let s = 0;
+  if (objective === 'regression') {
+    for (let i = 0; i < n; i++) s += 0.5 * (raw[i] - y[i]) ** 2;
+  } else if (objective === 'binary') {
+    for (let i = 0; i < n; i++) {
+      const p = sigmoid(raw[i]);
+      s -= Math.log(Math.max(1e-15, y[i] === 1 ? p : 1 - p));
+    }
+  } else {
+    const p = new Float64Array(K);
+    for (let i = 0; i < n; i++) {
+      softmaxInto(raw, i * K, K, p);
+      s -= Math.log(Math.max(1e-15, p[y[i]]));
+    }
+  }
+  return s / n;
+}
+
+export function sigmoid(z: number): number {
+  return z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
+}
+
+export function softmaxInto(
+  raw: ArrayLike<number>,
+  offset: number,
+  K: number,
+  out: Float64Array | number[],
+): void {
+  let m = -Infinity;
+  for (let k = 0; k < K; k++) m = Math.max(m, raw[offset + k]);
+  let s = 0;
+  for (let k = 0; k < K; k++) {
+    out[k] = Math.exp(raw[offset + k] - m);
+    s += out[k];
+  }
+  for (let k = 0; k < K; k++) out[k] /= s;
+}
+
+/** Raw scores [rows x numOutputs] of a trained model on raw (unbinned) features. */
+export function gbdtRawScores(model: GbdtModel, m: Matrix): Float64Array {
+  const K = model.numOutputs;
+  const out = new Float64Array(m.rows * K);
+  for (let i = 0; i < m.rows; i++) {
+    const row = i * m.features;
+    for (let k = 0; k < K; k++) {
+      let s = model.baseScore[k];
+      for (const round of model.trees) {
+        const t = round[k];
+        let node = 0;
+        while (t.feature[node] >= 0)
+          node = m.x[row + t.feature[node]] <= t.threshold[node] ? t.left[node] : t.right[node];
+        s += t.value[node];
+      }
+      out[i * K + k] = s;
+    }
+  }
+  return out;
+}
+
+/** Predictions: regression values [rows], or class probabilities [rows x classes]. */
+export function gbdtPredict(model: GbdtModel, m: Matrix): Float64Array {
+  const raw = gbdtRawScores(model, m);
+  if (model.objective === 'regression') return raw;
+  if (model.objective === 'binary') {
+    const out = new Float64Array(m.rows * 2);
+    for (let i = 0; i < m.rows; i++) {
+      const p = sigmoid(raw[i]);
+      out[2 * i] = 1 - p;
+      out[2 * i + 1] = p;
+    }
+    return out;
+  }
+  const K = model.numOutputs;
+  const out = new Float64Array(m.rows * K);
+  const p = new Float64Array(K);
+  for (let i = 0; i < m.rows; i++) {
+    softmaxInto(raw, i * K, K, p);
+    out.set(p, i * K);
+  }
+  return out;
+}

@@ -1,0 +1,397 @@
+import {
+  inputSchemaOf,
+  predictMatrix,
+  TABULAR_MODEL_FORMAT,
+  type TabularModelArtifact,
+  type TabularTask,
+} from './artifact';
+import { trainGbdt, type GbdtParams } from './gbdt';
+import { trainLinear } from './linear';
+import {
+  fitPreprocessor,
+  transformRows,
+  transformTrainingRows,
+  type DroppedColumn,
+  type Preprocessor,
+} from './preprocess';
+import { categoryOf, parseBoolean, parseDate, parseNumber, type TabularRow } from './values';
+
+export interface TabularSplitRows {
+  rows: TabularRow[];
+}
+
+export type CandidateName = 'gbdt' | 'gbdt_small' | 'linear';
+
+export interface TabularCandidate {
+  name: CandidateName;
+  params: Record<string, unknown>;
+  /** Validation log loss (classification) or RMSE (regression). */
+  validLoss: number;
+  /** Validation accuracy (classification) or R² (regression). */
+  validScore: number;
+  trainMs: number;
+  iterations?: number;
+}
+
+export interface TabularWarning {
+  code: 'constant_column' | 'identifier_column' | 'empty_column' | 'possible_leakage';
+  subject: string;
+  message: string;
+}
+
+export interface TrainTabularOptions {
+  train: TabularSplitRows;
+  validation: TabularSplitRows;
+  target: string;
+  task: TabularTask;
+  /** Class names by index (classification); rows whose target is not one of them are left out. */
+  classes?: string[];
+  /** Feature columns (default: every column of the first row except the target). */
+  columns?: string[];
+  /** Column types known from ingestion. */
+  types?: Record<string, string>;
+  /** Candidates to try, in order (default: all). Later ones are skipped once `deadline` passes. */
+  candidates?: CandidateName[];
+  /** Epoch ms after which no new candidate starts and boosting stops. */
+  deadline?: number;
+  seed?: number;
+  onCandidate?: (c: TabularCandidate) => void | Promise<void>;
+}
+
+export interface TrainTabularResult {
+  artifact: TabularModelArtifact;
+  chosen: TabularCandidate;
+  candidates: TabularCandidate[];
+  dropped: DroppedColumn[];
+  warnings: TabularWarning[];
+  /** Rows used per split after dropping unusable targets. */
+  rows: { train: number; validation: number };
+}
+
+/** Tables with more training rows than this skip the `gbdt_small` candidate (unless it is the only one). */
+export const SMALL_TABLE_ROWS = 2000;
+
+export class TabularTrainingError extends Error {
+  constructor(
+    readonly code: 'NO_FEATURES' | 'TOO_FEW_ROWS' | 'BAD_TARGET',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Target value per row (class index or number); NaN when the row's target is unusable. */
+export function encodeTarget(
+  rows: readonly TabularRow[],
+  target: string,
+  task: TabularTask,
+  classes: readonly string[],
+): Float64Array {
+  const index = new Map(classes.map((c, i) => [c, i]));
+  return Float64Array.from(rows, (r) => {
+    if (task === 'regression') {
+      const v = parseNumber(r[target]);
+      return v === undefined ? NaN : v;
+    }
+    const c = categoryOf(r[target]);
+    return c === null ? NaN : (index.get(c) ?? NaN);
+  });
+}
+
+function keep(rows: TabularRow[], y: Float64Array): { rows: TabularRow[]; y: Float64Array } {
+  const ids: number[] = [];
+  y.forEach((v, i) => {
+    if (!Number.isNaN(v)) ids.push(i);
+  });
+  return { rows: ids.map((i) => rows[i]), y: Float64Array.from(ids, (i) => y[i]) };
+}
+
+/**
+ * Fits encoders on the training split, trains each candidate (histogram GBDT with two settings, a
+ * linear model) with early stopping / regularization chosen on the validation split, and keeps the
+ * candidate with the lowest validation loss. The test split is not touched here.
+ */
+export async function trainTabular(o: TrainTabularOptions): Promise<TrainTabularResult> {
+  const task = o.task;
+  const classes =
+    task === 'classification'
+      ? (o.classes ??
+        [
+          ...new Set(o.train.rows.map((r) => categoryOf(r[o.target])).filter((c): c is string => c !== null)),
+        ].sort())
+      : [];
+  if (task === 'classification' && classes.length < 2)
+    throw new TabularTrainingError('BAD_TARGET', `the target "${o.target}" needs at least two classes`);
+  const tr = keep(o.train.rows, encodeTarget(o.train.rows, o.target, task, classes));
+  const va = keep(o.validation.rows, encodeTarget(o.validation.rows, o.target, task, classes));
+  if (tr.rows.length < 10 || va.rows.length < 2)
+    throw new TabularTrainingError(
+      'TOO_FEW_ROWS',
+      `${tr.rows.length} training and ${va.rows.length} validation rows have a usable "${o.target}"; at least 10 and 2 are needed`,
+    );
+  const columns = (o.columns ?? Object.keys(tr.rows[0] ?? {})).filter((c) => c !== o.target);
+  const K = task === 'classification' ? classes.length : 0;
+  const seed = o.seed ?? 1;
+  const pre = fitPreprocessor(tr.rows, { columns, types: o.types, target: tr.y, numClasses: K, seed });
+  if (pre.features.length === 0)
+    throw new TabularTrainingError(
+      'NO_FEATURES',
+      'no usable feature column (all are empty, constant or identifiers)',
+    );
+  const d = pre.features.length;
+  const xtr = transformTrainingRows(pre, tr.rows, { target: tr.y, numClasses: K, seed });
+  const xva = transformRows(pre, va.rows);
+  const train = { x: xtr, rows: tr.rows.length, features: d };
+  const valid = { x: xva, rows: va.rows.length, features: d };
+  const objective = task === 'regression' ? 'regression' : K === 2 ? 'binary' : 'multiclass';
+
+  const base = (model: TabularModelArtifact['model']): TabularModelArtifact => ({
+    format: TABULAR_MODEL_FORMAT,
+    version: 1,
+    task,
+    target: o.target,
+    classes: task === 'classification' ? classes : null,
+    input: inputSchemaOf(pre.encoders),
+    dropped: pre.dropped.map((c) => c.column),
+    preprocessing: { encoders: pre.encoders, features: pre.features, featureColumns: pre.featureColumns },
+    model,
+  });
+
+  const settings: Record<CandidateName, Partial<GbdtParams> | null> = {
+    // scikit-learn HistGradientBoosting's defaults.
+    gbdt: { learningRate: 0.1, maxLeaves: 31, minSamplesLeaf: 20, l2: 0 },
+    // For small tables, where 20 rows per leaf leaves few splits.
+    gbdt_small: { learningRate: 0.1, maxLeaves: 15, minSamplesLeaf: 5, l2: 1, maxIterations: 100 },
+    linear: null,
+  };
+  const results: { c: TabularCandidate; artifact: TabularModelArtifact }[] = [];
+  for (const name of o.candidates ?? (['linear', 'gbdt', 'gbdt_small'] as const)) {
+    if (results.length > 0 && o.deadline !== undefined && Date.now() >= o.deadline) break;
+    // The small-table setting only where 20 rows per leaf is restrictive.
+    if (name === 'gbdt_small' && results.length > 0 && tr.rows.length > SMALL_TABLE_ROWS) continue;
+    const started = Date.now();
+    let artifact: TabularModelArtifact;
+    let iterations: number | undefined;
+    const params = settings[name];
+    if (params) {
+      const gbdt = trainGbdt(
+        train,
+        tr.y,
+        {
+          objective,
+          numClasses: K,
+          maxIterations: 300,
+          earlyStoppingRounds: 20,
+          ...params,
+          onIteration: () => (o.deadline === undefined ? true : Date.now() < o.deadline),
+        },
+        { m: valid, target: va.y },
+      );
+      iterations = gbdt.iterations;
+      artifact = base({ type: 'gbdt', gbdt });
+    } else {
+      const linear = trainLinear(
+        train,
+        tr.y,
+        { objective: task === 'regression' ? 'regression' : 'classification', numClasses: K },
+        { m: valid, target: va.y },
+      );
+      artifact = base({ type: 'linear', linear });
+    }
+    const trainMs = Date.now() - started;
+    const scores = validationScores(artifact, xva, va.y);
+    const c: TabularCandidate = {
+      name,
+      params: params ?? { l2: artifact.model.type === 'linear' ? artifact.model.linear.l2 : null },
+      ...scores,
+      trainMs,
+      ...(iterations !== undefined ? { iterations } : {}),
+    };
+    results.push({ c, artifact });
+    await o.onCandidate?.(c);
+  }
+  const best = results.reduce((a, b) => (b.c.validLoss < a.c.validLoss ? b : a));
+  const warnings: TabularWarning[] = pre.dropped.map((c) => ({
+    code: `${c.reason}_column` as const,
+    subject: c.column,
+    message:
+      c.reason === 'constant'
+        ? `column \`${c.column}\` has a single value in the training split; it was left out`
+        : c.reason === 'identifier'
+          ? `column \`${c.column}\` has a distinct value on (almost) every row, like an identifier; it was left out`
+          : `column \`${c.column}\` has no values in the training split; it was left out`,
+  }));
+  warnings.push(...leakage(pre, tr, va, task, K));
+  return {
+    artifact: best.artifact,
+    chosen: best.c,
+    candidates: results.map((r) => r.c),
+    dropped: pre.dropped,
+    warnings,
+    rows: { train: tr.rows.length, validation: va.rows.length },
+  };
+}
+
+function validationScores(
+  a: TabularModelArtifact,
+  x: Float64Array,
+  y: Float64Array,
+): { validLoss: number; validScore: number } {
+  const n = y.length;
+  const p = predictMatrix(a, x, n);
+  if (a.task === 'regression') {
+    let se = 0;
+    let mean = 0;
+    for (let i = 0; i < n; i++) mean += y[i] / n;
+    let ss = 0;
+    for (let i = 0; i < n; i++) {
+      se += (p[i] - y[i]) ** 2;
+      ss += (y[i] - mean) ** 2;
+    }
+    return { validLoss: Math.sqrt(se / n), validScore: ss > 0 ? 1 - se / ss : 0 };
+  }
+  const K = a.classes!.length;
+  let ll = 0;
+  let ok = 0;
+  for (let i = 0; i < n; i++) {
+    ll -= Math.log(Math.max(1e-15, p[i * K + y[i]]));
+    let b = 0;
+    for (let k = 1; k < K; k++) if (p[i * K + k] > p[i * K + b]) b = k;
+    if (b === y[i]) ok++;
+  }
+  return { validLoss: ll / n, validScore: ok / n };
+}
+
+/**
+ * Columns that alone predict the target almost perfectly on the validation rows: a one-column
+ * model (16 quantile bins of a numeric column, or its categories, fitted on train; plus |Pearson r|
+ * for numeric columns in regression) reaching accuracy or R² >= 0.99. Real signal rarely does; a
+ * column derived from the target (an ID encoding the label, a post-outcome field) does.
+ */
+function leakage(
+  pre: Preprocessor,
+  train: { rows: TabularRow[]; y: Float64Array },
+  valid: { rows: TabularRow[]; y: Float64Array },
+  task: TabularTask,
+  K: number,
+): TabularWarning[] {
+  const out: TabularWarning[] = [];
+  for (const e of pre.encoders) {
+    const numeric = e.type === 'numeric' || e.type === 'boolean' || e.type === 'date';
+    const parse = e.type === 'numeric' ? parseNumber : e.type === 'boolean' ? parseBoolean : parseDate;
+    const num = (v: unknown) => (numeric ? (parse(v) ?? NaN) : NaN);
+    let cuts: number[] = [];
+    if (numeric) {
+      const xs = train.rows
+        .map((r) => num(r[e.column]))
+        .filter((x) => !Number.isNaN(x))
+        .sort((a, b) => a - b);
+      cuts = [...new Set(Array.from({ length: 15 }, (_, b) => xs[Math.floor(((b + 1) * xs.length) / 16)]))];
+    }
+    const key = (v: unknown): string => {
+      if (!numeric) return categoryOf(v) ?? '\u0000missing';
+      const x = num(v);
+      if (Number.isNaN(x)) return 'missing';
+      let b = 0;
+      while (b < cuts.length && x > cuts[b]) b++;
+      return String(b);
+    };
+    const width = task === 'regression' ? 1 : K;
+    const table = new Map<string, number[]>();
+    const total = new Array<number>(width + 1).fill(0);
+    train.rows.forEach((r, i) => {
+      const k = key(r[e.column]);
+      let t = table.get(k);
+      if (!t) table.set(k, (t = new Array<number>(width + 1).fill(0)));
+      for (const acc of [t, total]) {
+        acc[0]++;
+        if (task === 'regression') acc[1] += train.y[i];
+        else acc[1 + train.y[i]]++;
+      }
+    });
+    let score: number;
+    const n = valid.rows.length;
+    if (task === 'regression') {
+      let se = 0;
+      let ss = 0;
+      const mean = valid.y.reduce((a, b) => a + b, 0) / Math.max(1, n);
+      const xs: number[] = [];
+      valid.rows.forEach((r, i) => {
+        const t = table.get(key(r[e.column])) ?? total;
+        se += (t[1] / t[0] - valid.y[i]) ** 2;
+        ss += (valid.y[i] - mean) ** 2;
+        xs.push(num(r[e.column]));
+      });
+      score = ss > 0 ? 1 - se / ss : 0;
+      if (numeric && xs.every((x) => !Number.isNaN(x)))
+        score = Math.max(score, Math.abs(pearson(xs, valid.y)));
+    } else {
+      let ok = 0;
+      valid.rows.forEach((r, i) => {
+        const t = table.get(key(r[e.column])) ?? total;
+        let b = 0;
+        for (let k = 1; k < K; k++) if (t[1 + k] > t[1 + b]) b = k;
+        if (b === valid.y[i]) ok++;
+      });
+      score = n ? ok / n : 0;
+    }
+    if (n >= 10 && score >= 0.99)
+      out.push({
+        code: 'possible_leakage',
+        subject: e.column,
+        message: `column \`${e.column}\` alone predicts the target on the validation rows (${task === 'regression' ? 'R²/|r|' : 'accuracy'} ${score.toFixed(3)}); check that it is not derived from the target`,
+      });
+  }
+  return out;
+}
+
+function pearson(x: number[], y: ArrayLike<number>): number {
+  const n = x.length;
+  let mx = 0;
+  let my = 0;
+  for (let i = 0; i < n; i++) {
+    mx += x[i] / n;
+    my += y[i] / n;
+  }
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (x[i] - mx) * (y[i] - my);
+    sxx += (x[i] - mx) ** 2;
+    syy += (y[i] - my) ** 2;
+  }
+  return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : 0;
+}
+
+export interface FeatureImportance {
+  feature: string;
+  column: string;
+  importance: number;
+}
+
+/** Per encoded feature: total split gain (trees) or |standardized coefficient| summed over outputs (linear); largest first. */
+export function featureImportance(a: TabularModelArtifact): FeatureImportance[] {
+  const { features, featureColumns } = a.preprocessing;
+  const raw =
+    a.model.type === 'gbdt'
+      ? a.model.gbdt.gain
+      : features.map((_, f) =>
+          (a.model as { linear: { weights: number[][] } }).linear.weights.reduce(
+            (s, w) => s + Math.abs(w[f]),
+            0,
+          ),
+        );
+  return features
+    .map((feature, f) => ({ feature, column: featureColumns[f], importance: raw[f] ?? 0 }))
+    .sort((x, y) => y.importance - x.importance);
+}
+
+/** Importance summed per source column; largest first. */
+export function columnImportance(a: TabularModelArtifact): { column: string; importance: number }[] {
+  const sums = new Map<string, number>();
+  for (const f of featureImportance(a)) sums.set(f.column, (sums.get(f.column) ?? 0) + f.importance);
+  return [...sums.entries()]
+    .map(([column, importance]) => ({ column, importance }))
+    .sort((x, y) => y.importance - x.importance);
+}

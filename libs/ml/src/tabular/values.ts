@@ -1,0 +1,89 @@
+/**
+ * Cell values of tabular rows. Rows come from CSV shards (every value a string) or from JSON
+ * records sent to serving (numbers, strings, booleans, null). Both go through the same parsers so a
+ * prediction outside the platform reproduces the platform's.
+ */
+
+/** A row: column name -> cell. */
+export type TabularRow = Readonly<Record<string, unknown>>;
+
+/** The tokens ingestion counts as missing (libs/datasets `isMissing`), compared trimmed and lower-cased. */
+const MISSING = new Set(['', 'na', 'n/a', 'nan', 'null', 'none', '?', '-']);
+const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+const TRUE = new Set(['true', 'yes', 't', 'y', '1']);
+const FALSE = new Set(['false', 'no', 'f', 'n', '0']);
+const DATE =
+  /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$|^\d{1,2}\/\d{1,2}\/\d{4}$/;
+
+export function isMissingValue(v: unknown): boolean {
+  if (v === undefined || v === null) return true;
+  if (typeof v === 'number') return !Number.isFinite(v);
+  if (typeof v === 'boolean') return false;
+  if (typeof v === 'string') return MISSING.has(v.trim().toLowerCase());
+  return false;
+}
+
+/** A finite number, NaN when missing, undefined when present but not a number. */
+export function parseNumber(v: unknown): number | undefined {
+  if (isMissingValue(v)) return NaN;
+  if (typeof v === 'number') return v;
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v !== 'string') return undefined;
+  const s = v.trim();
+  return NUMBER.test(s) ? Number(s) : undefined;
+}
+
+/** 1 / 0, NaN when missing, undefined when not a boolean. */
+export function parseBoolean(v: unknown): number | undefined {
+  if (isMissingValue(v)) return NaN;
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'number') return v === 1 ? 1 : v === 0 ? 0 : undefined;
+  if (typeof v !== 'string') return undefined;
+  const s = v.trim().toLowerCase();
+  return TRUE.has(s) ? 1 : FALSE.has(s) ? 0 : undefined;
+}
+
+/** Milliseconds since the epoch (UTC), NaN when missing, undefined when not a date. */
+export function parseDate(v: unknown): number | undefined {
+  if (isMissingValue(v)) return NaN;
+  if (typeof v !== 'string') return undefined;
+  const s = v.trim();
+  if (!DATE.test(s)) return undefined;
+  const slash = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/.exec(s);
+  // m/d/yyyy, read as UTC like the ISO forms (Date.parse would read it as local time).
+  const t = slash ? Date.UTC(Number(slash[3]), Number(slash[1]) - 1, Number(slash[2])) : Date.parse(s);
+  return Number.isNaN(t) ? undefined : t;
+}
+
+/** The category a cell stands for (trimmed text), or null when missing. */
+export function categoryOf(v: unknown): string | null {
+  if (isMissingValue(v)) return null;
+  if (typeof v === 'string') return v.trim();
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return null;
+}
+
+export type InferredKind = 'numeric' | 'boolean' | 'date' | 'categorical' | 'empty';
+
+/** A column's kind from its values (the same rules as ingestion's column statistics, simplified). */
+export function inferKind(values: readonly unknown[]): InferredKind {
+  let present = 0;
+  let numeric = 0;
+  let bool = 0;
+  let date = 0;
+  const distinct = new Set<string>();
+  for (const v of values) {
+    if (isMissingValue(v)) continue;
+    present++;
+    const n = parseNumber(v);
+    if (n !== undefined) numeric++;
+    if (parseBoolean(v) !== undefined && (typeof v !== 'string' || !NUMBER.test(v.trim()))) bool++;
+    if (n === undefined && parseDate(v) !== undefined) date++;
+    if (distinct.size <= 3) distinct.add(String(v).trim().toLowerCase());
+  }
+  if (present === 0) return 'empty';
+  if (numeric === present) return 'numeric';
+  if (bool === present || (bool + numeric === present && bool > 0 && distinct.size <= 2)) return 'boolean';
+  if (date === present) return 'date';
+  return 'categorical';
+}
