@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { augmentBatch } from './augment-hook';
 import { epochBatches } from './batches';
 import { earlyStoppingSaysStop } from './early-stopping';
@@ -135,6 +135,29 @@ async function run(plan: RunPlan, state: TrainingState, clock: RunClock): Promis
   };
 }
 
+/** The batch's outputs in inference mode, with its class indices (dynamics on the replica path). */
+function inferenceOutputs(plan: RunPlan, batch: TrainBatch): NonNullable<StepResult['outputs']> {
+  const out = tf.tidy(() => plan.model.apply(batch.xs, { training: false }) as tf.Tensor);
+  try {
+    if (out.rank !== 2) throw new TrainConfigError('training dynamics need a [batch, classes] model output');
+    const classes = out.shape[1] ?? 0;
+    const ys = batch.ys.dataSync();
+    const n = batch.xs.shape[0] ?? 0;
+    const labels = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      if (batch.ys.rank === 1) labels[i] = ys[i];
+      else {
+        let best = 0;
+        for (let k = 1; k < classes; k++) if (ys[i * classes + k] > ys[i * classes + best]) best = k;
+        labels[i] = best;
+      }
+    }
+    return { values: new Float32Array(out.dataSync()), classes, labels };
+  } finally {
+    out.dispose();
+  }
+}
+
 /** Adds a step's outputs to the run's training dynamics (the tracker is made at the first step). */
 function recordDynamics(
   plan: RunPlan,
@@ -170,9 +193,11 @@ async function stepWithinMemory(
   for (;;) {
     try {
       const replicas = plan.opts.replicas;
-      return replicas && replicas.size > 0
-        ? await parallelTrainStep(plan, state, batch, replicas, memory.microBatch)
-        : trainStep(plan, state, batch, memory.microBatch);
+      if (!(replicas && replicas.size > 0)) return trainStep(plan, state, batch, memory.microBatch);
+      const step = await parallelTrainStep(plan, state, batch, replicas, memory.microBatch);
+      // The replicas' forward passes stay in their threads: training dynamics then read one
+      // inference-mode pass of this thread (no dropout, so no draw from the run's RNG).
+      return plan.opts.dynamics ? { ...step, outputs: inferenceOutputs(plan, batch) } : step;
     } catch (error) {
       if (!isOutOfMemoryError(error)) throw error;
       const current = Math.min(memory.microBatch ?? n, n);
