@@ -126,6 +126,105 @@ describe('training jobs end to end (real API, worker, Postgres, Redis, S3)', () 
     expect(JSON.parse(log[0]).type).toBe('queued');
   });
 
+  it('lists suspected mislabeled samples in the model report and cleans them into a new version with one call', async () => {
+    const versionId = await readyDataset(p, key, await mnistZip(12), { imageSize: '28', channels: '1' });
+    const created = await call(p.apiUrl, 'POST', '/v1/jobs', {
+      token: key,
+      body: {
+        task: 'image-classification',
+        datasetVersionId: versionId,
+        mode: 'fast',
+        budget: { maxMinutes: 10 },
+        options: { epochs: 3, earlyStopping: false },
+      },
+    });
+    expect(created.status).toBe(202);
+    const id = created.body.id as string;
+    await waitFor(
+      'training to finish',
+      async () => {
+        const r = await call(p.apiUrl, 'GET', `/v1/jobs/${id}`, { token: key });
+        if (r.body.status === 'FAILED') throw new Error(`training failed: ${r.body.failureReason}`);
+        return r.body.status === 'SUCCEEDED' ? r.body : undefined;
+      },
+      480_000,
+      1_000,
+    );
+    const [row] = await p.system.model.findMany({ where: { jobId: id } });
+    const model = await call(p.apiUrl, 'GET', `/v1/models/${row.id}`, { token: key });
+    const lq = model.body.report.labelQuality;
+    const datasetId = model.body.lineage.datasetVersion.datasetId as string;
+    const parent = (
+      await call(p.apiUrl, 'GET', `/v1/datasets/${datasetId}/versions/${versionId}`, { token: key })
+    ).body;
+    // 3 epochs on 120 digits: the model is far from fitting every label, so it suspects some.
+    expect(lq.method).toBe('aum');
+    expect(lq.epochs).toBe(3);
+    expect(lq.scored).toBe(parent.stats.splits.train);
+    expect(lq.suspected).toBeGreaterThan(0);
+    const first = lq.suspects[0];
+    expect(first.sampleId).toMatch(/^[0-9a-f]{64}$/);
+    expect(first.path).toMatch(/^digits\/\d\/\d+\.png$/);
+    expect(first.givenLabel).toBe(first.path.split('/')[1]);
+    expect(first.aum).toBeLessThan(lq.threshold);
+    const versionReport = await call(
+      p.apiUrl,
+      'GET',
+      `/v1/datasets/${datasetId}/versions/${versionId}/report`,
+      { token: key },
+    );
+    expect(versionReport.body.labelQuality.modelId).toBe(row.id);
+    expect(versionReport.body.labelQuality.suspects[0].sampleId).toBe(first.sampleId);
+    const thumb = await p.s3.store.getBytes(`${row.artifactPrefix}${first.thumbnail}`);
+    expect(thumb.subarray(1, 4).toString()).toBe('PNG');
+
+    // Hostile or wrong requests change nothing.
+    const before = await p.system.datasetVersion.count({
+      where: { datasetId },
+    });
+    const bad = [
+      [{ remove: ['../../etc'] }, 400],
+      [{ remove: 'all' }, 400],
+      [{ relabel: [{ sampleId: first.sampleId }] }, 400],
+      [{ maxSuspects: 0 }, 400],
+      [{ remove: ['a'.repeat(64)] }, 422],
+      [{ relabel: [{ sampleId: first.sampleId, label: 'not-a-class' }] }, 422],
+    ] as const;
+    for (const [body, status] of bad) {
+      const r = await call(p.apiUrl, 'POST', `/v1/models/${row.id}/clean`, { token: key, body });
+      expect([JSON.stringify(body), r.status]).toEqual([JSON.stringify(body), status]);
+      expect(r.body.code).toBe(status === 400 ? 'VALIDATION_FAILED' : 'UNPROCESSABLE');
+    }
+    expect((await call(p.apiUrl, 'POST', '/v1/models/nope/clean', { token: key, body: {} })).status).toBe(
+      404,
+    );
+    expect(
+      await p.system.datasetVersion.count({
+        where: { datasetId },
+      }),
+    ).toBe(before);
+
+    // Remove the suspects but fix the first one's label instead: a READY child version and a retrain.
+    const fixTo = first.givenLabel === '0' ? '1' : '0';
+    const cleaned = await call(p.apiUrl, 'POST', `/v1/models/${row.id}/clean`, {
+      token: key,
+      body: { removeSuspected: true, maxSuspects: 5, relabel: [{ sampleId: first.sampleId, label: fixTo }] },
+    });
+    expect(cleaned.status).toBe(201);
+    expect(cleaned.body.removed).toBe(Math.min(lq.suspected, 5) - 1);
+    expect(cleaned.body.relabeled).toBe(1);
+    const v = cleaned.body.datasetVersion;
+    expect(v.status).toBe('READY');
+    expect(v.parentVersionId).toBe(versionId);
+    expect(v.stats.samples).toBe(parent.stats.samples - cleaned.body.removed);
+    expect(cleaned.body.job.kind).toBe('TRAIN');
+    expect(cleaned.body.job.datasetVersionId).toBe(v.id);
+    const cancel = await call(p.apiUrl, 'POST', `/v1/jobs/${cleaned.body.job.id}/cancel`, { token: key });
+    expect(cancel.status).toBeLessThan(300);
+    const got = await call(p.apiUrl, 'GET', `/v1/datasets/${v.datasetId}/versions/${v.id}`, { token: key });
+    expect(got.body.status).toBe('READY');
+  });
+
   it('stops at the wall-clock budget and keeps the best model so far instead of failing', async () => {
     const versionId = await readyDataset(p, key, await mnistZip(10), { imageSize: '28', channels: '1' });
     const created = await call(p.apiUrl, 'POST', '/v1/jobs', {

@@ -34,6 +34,7 @@ export {
   type RecordBatch,
 } from './shards/shard-reader';
 export { readTextSplit, type TextSplitData } from './text/text-splits';
+export { deriveIndex, countClasses, IndexEditError, type IndexEdits } from './shards/derive-index';
 export { DATASET_FORMATS, type Container, type DatasetFormat } from './detect/format-types';
 export {
   SPLITS,

@@ -10,6 +10,7 @@ export * from './preprocess';
 export * from './export';
 export * from './data';
 export * from './parallel';
+export * from './dynamics';
 export * from './search';
 export * from './tabular';
 export { evaluateTabular, type TabularEvaluation } from './tabular/tabular-report';

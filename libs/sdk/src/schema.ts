@@ -289,7 +289,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The full ingestion report: classes, splits, sizes, skipped files with reasons, duplicates, conflicts, warnings */
+    /** The full ingestion report: classes, splits, sizes, skipped files with reasons, duplicates, conflicts, warnings; labelQuality: the suspected mislabeled samples of the newest model trained on the version (or null) */
     get: operations['DatasetsController_report'];
     put?: never;
     post?: never;
@@ -434,6 +434,26 @@ export interface paths {
      * @description multipart/form-data: optional fields `format` (jsonl | csv, default jsonl) and `topK` (default 3) BEFORE the `file` part. Counts as one request against the key's prediction rate (429 RATE_LIMITED with Retry-After over it). Returns the BATCH_PREDICT job (202); follow it with GET /v1/jobs/:id (or its events) and fetch the result with GET /v1/jobs/:id/output.
      */
     post: operations['ModelsController_batchPredict'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/models/{id}/clean': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * A cleaned dataset version (the model's suspected mislabeled training samples removed, or the samples and label fixes given) and a retrain on it
+     * @description Reads the model's label-quality report (training dynamics: AUM, see GET /v1/models/:id `report.labelQuality`). Body (all optional): removeSuspected (default true when neither remove nor relabel is given), maxSuspects, remove (sample ids), relabel ([{sampleId, label}]), retrain (default true), mode, budget (default: the model job's). The new version has the model's version as parent, shares its shards, and is READY at once. Returns { datasetVersion, removed, relabeled, job } (job null with retrain false). 422 UNPROCESSABLE for an unknown sample id or label, a model without a label-quality report, nothing to clean, or a cleaned version the training rejects (e.g. TOO_FEW_IMAGES; the version is kept).
+     */
+    post: operations['ModelsController_clean'];
     delete?: never;
     options?: never;
     head?: never;
@@ -794,6 +814,34 @@ export interface components {
     };
     CompleteUploadDto: {
       parts: components['schemas']['CompletedPartDto'][];
+    };
+    SampleRelabelDto: {
+      /** @description A sample id (its `sampleId` in the model's labelQuality report) */
+      sampleId: string;
+      /** @description The class name the sample should have (one of the dataset version’s classes) */
+      label: string;
+    };
+    CleanModelDto: {
+      /** @description Remove the model's suspected mislabeled training samples (its label-quality list, lowest AUM first). Default: true when neither `remove` nor `relabel` is given, else false. */
+      removeSuspected?: boolean;
+      /** @description With removeSuspected: remove only this many (the lowest AUM first) */
+      maxSuspects?: number;
+      /** @description Sample ids to leave out */
+      remove?: string[];
+      /** @description Label fixes: samples kept with another of the classes */
+      relabel?: components['schemas']['SampleRelabelDto'][];
+      /**
+       * @description Start a training job on the cleaned version
+       * @default true
+       */
+      retrain: boolean;
+      /**
+       * @description The retrain's mode (default: the model's job's)
+       * @enum {string}
+       */
+      mode?: 'auto' | 'fast' | 'balanced' | 'best';
+      /** @description The retrain's budget (default: the model's job's) */
+      budget?: components['schemas']['TrainingBudgetDto'];
     };
     DeploymentConfigDto: {
       /**
@@ -1498,6 +1546,29 @@ export interface operations {
     requestBody?: never;
     responses: {
       202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+    };
+  };
+  ModelsController_clean: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['CleanModelDto'];
+      };
+    };
+    responses: {
+      201: {
         headers: {
           [name: string]: unknown;
         };

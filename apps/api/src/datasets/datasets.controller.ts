@@ -82,7 +82,8 @@ export class DatasetsController {
   @Get(':id/versions/:versionId/report')
   @ApiOperation({
     summary:
-      'The full ingestion report: classes, splits, sizes, skipped files with reasons, duplicates, conflicts, warnings',
+      'The full ingestion report: classes, splits, sizes, skipped files with reasons, duplicates, conflicts, warnings; ' +
+      'labelQuality: the suspected mislabeled samples of the newest model trained on the version (or null)',
   })
   async report(
     @CurrentTenant() p: TenantPrincipal,
@@ -100,7 +101,11 @@ export class DatasetsController {
         detail: `version ${v.version} is ${v.status} (${Math.round(v.percent)}%)`,
       });
     }
-    return { status: v.status, report: v.report };
+    return {
+      status: v.status,
+      report: v.report,
+      labelQuality: await this.datasets.labelQuality(p.tenantId, v.id),
+    };
   }
 
   @Get(':id/versions/:versionId/preview')

@@ -83,6 +83,26 @@ export class DatasetsService {
     return v;
   }
 
+  /**
+   * The suspected mislabeled samples of the newest READY model trained on the version (its report's
+   * `labelQuality`, training dynamics), with the model's id; null when no such model has them.
+   */
+  async labelQuality(tenantId: string, versionId: string): Promise<Record<string, unknown> | null> {
+    const models = await withTenant(this.db, tenantId, (tx) =>
+      tx.model.findMany({
+        where: { datasetVersionId: versionId, status: 'READY' },
+        orderBy: [{ updatedAt: 'desc' }, { id: 'desc' }],
+        take: 5,
+        select: { id: true, report: true },
+      }),
+    );
+    for (const m of models) {
+      const lq = (m.report as { labelQuality?: unknown } | null)?.labelQuality;
+      if (lq && typeof lq === 'object') return { modelId: m.id, ...(lq as Record<string, unknown>) };
+    }
+    return null;
+  }
+
   private async uploadLimit(tenantId: string): Promise<bigint> {
     const tenant = await withTenant(this.db, tenantId, (tx) =>
       tx.tenant.findUnique({ where: { id: tenantId }, select: { maxUploadBytes: true } }),

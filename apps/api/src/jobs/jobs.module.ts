@@ -16,6 +16,6 @@ import { TrainingJobsService } from '../training/training-jobs.service';
     ScratchSweeperService,
     TrainingJobsService,
   ],
-  exports: [JobsService],
+  exports: [JobsService, TrainingJobsService],
 })
 export class JobsModule {}

@@ -1,4 +1,4 @@
-import { Controller, Delete, Get, HttpCode, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
 import type { Request } from 'express';
 import { ApiBearerAuth, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { TypedModel } from '@modelsmith/jobs';
@@ -8,6 +8,8 @@ import { PageQueryDto } from '../common/pagination';
 import { PredictRateLimitGuard } from '../rate-limit/predict-rate-limit.guard';
 import { JobDto } from '../jobs/dto/job.dto';
 import { BatchPredictionsService } from './batch-predictions.service';
+import { CleanModelService } from './clean-model.service';
+import { CleanModelDto } from './dto/clean-model.dto';
 import { ModelsService } from './models.service';
 
 function summary(m: TypedModel) {
@@ -32,6 +34,7 @@ export class ModelsController {
   constructor(
     private readonly models: ModelsService,
     private readonly batch: BatchPredictionsService,
+    private readonly cleaner: CleanModelService,
   ) {}
 
   @Get()
@@ -89,6 +92,38 @@ export class ModelsController {
     @Req() req: Request,
   ): Promise<JobDto> {
     return JobDto.from(await this.batch.create(p.tenantId, id, req));
+  }
+
+  @Post(':id/clean')
+  @HttpCode(201)
+  @RequireScope('TRAIN')
+  @ApiOperation({
+    summary:
+      "A cleaned dataset version (the model's suspected mislabeled training samples removed, or the samples and label fixes given) and a retrain on it",
+    description:
+      "Reads the model's label-quality report (training dynamics: AUM, see GET /v1/models/:id `report.labelQuality`). " +
+      'Body (all optional): removeSuspected (default true when neither remove nor relabel is given), maxSuspects, ' +
+      "remove (sample ids), relabel ([{sampleId, label}]), retrain (default true), mode, budget (default: the model job's). " +
+      "The new version has the model's version as parent, shares its shards, and is READY at once. " +
+      'Returns { datasetVersion, removed, relabeled, job } (job null with retrain false). 422 UNPROCESSABLE for an unknown sample id or label, ' +
+      'a model without a label-quality report, nothing to clean, or a cleaned version the training rejects (e.g. TOO_FEW_IMAGES; the version is kept).',
+  })
+  async clean(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string, @Body() body: CleanModelDto) {
+    const r = await this.cleaner.clean(p.tenantId, id, body);
+    const v = r.datasetVersion;
+    return {
+      datasetVersion: {
+        id: v.id,
+        datasetId: v.datasetId,
+        version: v.version,
+        status: v.status,
+        parentVersionId: v.parentVersionId,
+        stats: v.stats,
+      },
+      removed: r.removed,
+      relabeled: r.relabeled,
+      job: r.job ? JobDto.from(r.job) : null,
+    };
   }
 
   @Delete(':id')

@@ -1,4 +1,9 @@
-import type { ClassStats, DatasetReport, ImageShardIndex, IndexedSample, Split } from '@modelsmith/datasets';
+import {
+  countClasses,
+  type DatasetReport,
+  type ImageShardIndex,
+  type IndexedSample,
+} from '@modelsmith/datasets';
 
 export class IncompatibleParentError extends Error {
   readonly code = 'INCOMPATIBLE_PARENT';
@@ -67,27 +72,7 @@ export function mergeWithParent(
   };
 }
 
-/** Class and split counts of a merged index, in the report's shape. */
-export function countClasses(index: ImageShardIndex): {
-  classes: ClassStats[];
-  splits: Record<Split, number>;
-} {
-  const splits: Record<Split, number> = { train: 0, validation: 0, test: 0 };
-  const classes: ClassStats[] = index.labels.map((name, i) => ({
-    name,
-    index: i,
-    count: 0,
-    splits: { train: 0, validation: 0, test: 0 },
-  }));
-  for (const s of index.samples) {
-    if (s.label === null) continue;
-    const c = classes[s.label];
-    c.count++;
-    c.splits[s.split]++;
-    splits[s.split]++;
-  }
-  return { classes, splits };
-}
+export { countClasses };
 
 /** The child's report with counts of the merged version and the merge summary. */
 export function mergedReport(

@@ -3,7 +3,8 @@ import { mlBackendOptions, trainThreads, type AppConfig } from '@modelsmith/conf
 import { APP_CONFIG } from '@modelsmith/config/nest';
 import { JOBS, type JobRef } from '@modelsmith/contracts';
 import type { Prisma } from '@modelsmith/db';
-import { loadShardIndex } from '@modelsmith/datasets';
+import { LABEL_QUALITY_FILE } from '@modelsmith/contracts';
+import { loadShardIndex, type ImageShardIndex, type ShardSource } from '@modelsmith/datasets';
 import {
   DatasetVersionStore,
   JobStore,
@@ -11,7 +12,14 @@ import {
   PermanentJobError,
   type NotTrainable,
 } from '@modelsmith/jobs';
-import { initBackend, ModelZoo, ZooError, type BackboneSpec, type EpochLog } from '@modelsmith/ml';
+import {
+  initBackend,
+  ModelZoo,
+  ZooError,
+  type BackboneSpec,
+  type DynamicsValues,
+  type EpochLog,
+} from '@modelsmith/ml';
 import { keys, type ObjectStore } from '@modelsmith/storage';
 import { OBJECT_STORE } from '@modelsmith/storage/nest';
 import {
@@ -26,6 +34,7 @@ import {
   type PipelineModel,
   type PipelineProgress,
 } from '../training/image-classification';
+import { labelQuality, suspectThumbnails, type LabelQuality, type Suspect } from '../training/label-quality';
 import { parseMetricHistory, type EpochRecord } from '../training/metric-history';
 import { buildRecipe, chooseBackbone } from '../training/recipe';
 import { cachingShardSource, splitCount } from '../training/shard-batches';
@@ -212,13 +221,18 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
               message: n.message,
               data: { notice: n.kind, phase: n.phase, ...n.data },
             }),
-          onModel: (m) =>
-            this.saveModel(ctx, m, {
+          onModel: async (m) => {
+            const labels = m.dynamics
+              ? await this.writeLabelQuality(ref.tenantId, modelId, index, shards, m.dynamics)
+              : undefined;
+            await this.saveModel(ctx, m, {
               modelId,
               modelPrefix,
               recipe,
               version: datasetRef,
-            }),
+              ...(labels ? { labelQuality: labels } : {}),
+            });
+          },
         },
       );
       await this.writeRunArtifacts(ctx, modelId, history);
@@ -322,6 +336,35 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
     );
   }
 
+  /**
+   * Suspected mislabeled training samples (training dynamics, AUM): every suspect (bounded) in
+   * label-quality.json, thumbnails of the listed ones under label-quality/, the report's section.
+   */
+  private async writeLabelQuality(
+    tenantId: string,
+    modelId: string,
+    index: ImageShardIndex,
+    shards: ShardSource,
+    dynamics: DynamicsValues,
+  ): Promise<LabelQuality> {
+    const { report, all } = labelQuality(index, dynamics);
+    const thumbs = await suspectThumbnails(index, shards, report.suspects);
+    const suspects: Suspect[] = [];
+    for (const [rank, s] of report.suspects.entries()) {
+      const png = thumbs.get(s.sampleId);
+      const thumbnail = `label-quality/${rank}.png`;
+      if (png) await this.store.putBytes(keys.modelFile(tenantId, modelId, thumbnail), png, 'image/png');
+      suspects.push(png ? { ...s, thumbnail } : s);
+    }
+    const full = { ...report, suspects: all };
+    await this.store.putBytes(
+      keys.modelFile(tenantId, modelId, LABEL_QUALITY_FILE),
+      Buffer.from(JSON.stringify(full)),
+      'application/json',
+    );
+    return { ...report, suspects };
+  }
+
   private async saveModel(
     ctx: JobContext<typeof JOBS.train>,
     m: PipelineModel,
@@ -330,6 +373,7 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
       modelPrefix: string;
       recipe: object;
       version: { id: string; datasetId: string; name: string };
+      labelQuality?: LabelQuality;
     },
   ): Promise<void> {
     const { tenantId } = ctx.payload;
@@ -352,7 +396,7 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
       backbone: m.manifest.backboneId,
       artifactPrefix: o.modelPrefix,
       manifest: m.manifest,
-      report: { ...m.report },
+      report: { ...m.report, ...(o.labelQuality ? { labelQuality: o.labelQuality } : {}) },
       recipe: { ...o.recipe, phase: m.phase, final: m.final },
       sizeBytes,
     });

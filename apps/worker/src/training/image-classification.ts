@@ -1,5 +1,7 @@
 import type { ImageShardIndex, ShardSource } from '@modelsmith/datasets';
 import {
+  concatDynamics,
+  type DynamicsValues,
   buildClassifier,
   currentBackend,
   ReplicaPool,
@@ -68,6 +70,11 @@ export interface PipelineModel {
   report: EvaluationReport;
   /** True for the model of the last phase (or of the phase the run stopped in). */
   final: boolean;
+  /**
+   * Training dynamics of the train split over every epoch trained so far (all phases); sample id i is
+   * the i-th train sample of the index in index order.
+   */
+  dynamics?: DynamicsValues;
 }
 
 export interface PipelineHooks {
@@ -164,6 +171,8 @@ export async function runImageClassification(
   let latest: PipelineModel | undefined;
   let resumedFrom: PipelineResult['resumedFrom'];
   let epochsBefore = 0;
+  const trainSamples = splitCount(index, 'train');
+  const phaseDynamics: DynamicsValues[] = [];
 
   const evaluateAndExport = async (phase: string, final: boolean): Promise<PipelineModel> => {
     const report = await evaluateModel(model, test, {
@@ -183,7 +192,14 @@ export async function runImageClassification(
         testSamples: report.numSamples,
       },
     });
-    const m = { phase, manifest, report: { ...report, split: testSplit } as EvaluationReport, final };
+    const dynamics = concatDynamics(phaseDynamics);
+    const m: PipelineModel = {
+      phase,
+      manifest,
+      report: { ...report, split: testSplit } as EvaluationReport,
+      final,
+      ...(dynamics ? { dynamics } : {}),
+    };
     latest = m;
     await hooks.onModel(m);
     return m;
@@ -207,6 +223,7 @@ export async function runImageClassification(
             await hooks.onNotice?.({ kind: 'memory', phase: phase.name, message, data: { ...e } });
           },
           data: trainData,
+          dynamics: { samples: trainSamples },
           ...(augment ? { augment } : {}),
           ...(validation ? { validation } : {}),
           epochs: phase.epochs,
@@ -276,6 +293,7 @@ export async function runImageClassification(
         });
         return { status: 'phase-failed', model: latest, history, resumedFrom, failedPhase };
       }
+      if (result.dynamics) phaseDynamics.push(result.dynamics);
       if (result.resumedFrom && !resumedFrom && result.resumedFrom.globalStep > 0)
         resumedFrom = { phase: phase.name, ...result.resumedFrom };
       for (const log of result.history.slice(history.filter((h) => h.phase === phase.name).length)) {

@@ -41,8 +41,16 @@ export function toInputTensor(
 }
 
 /**
+ * Samples of one split in index order: sample id `i` of the split's batches is `splitSamples(...)[i]`.
+ */
+export function splitSamples(index: ImageShardIndex, split: Split): ImageShardIndex['samples'] {
+  return index.samples.filter((s) => s.split === split);
+}
+
+/**
  * The batches of a split as the trainer's epoch factory: reshuffled per epoch with a seed derived
- * from (run seed, epoch), so a resumed run sees the same batches an uninterrupted one did.
+ * from (run seed, epoch), so a resumed run sees the same batches an uninterrupted one did. Each batch
+ * carries sample ids: the sample's position among the split's samples in index order.
  */
 export function shardEpochs(
   source: ShardSource,
@@ -54,6 +62,11 @@ export function shardEpochs(
   shuffle: boolean,
 ): EpochBatchFactory {
   const count = splitCount(index, split);
+  const ordinal = new Int32Array(index.samples.length).fill(-1);
+  let next = 0;
+  index.samples.forEach((s, i) => {
+    if (s.split === split) ordinal[i] = next++;
+  });
   const factory = async function* (req: {
     epoch: number;
     startStep: number;
@@ -68,7 +81,11 @@ export function shardEpochs(
       ...(shuffleSeed !== undefined ? { shuffleSeed } : {}),
     })) {
       if (step++ < req.startStep) continue;
-      yield { xs: toInputTensor(b, normalization, input), ys: tf.tensor1d(b.labels, 'int32') };
+      yield {
+        xs: toInputTensor(b, normalization, input),
+        ys: tf.tensor1d(b.labels, 'int32'),
+        ids: b.indices.map((i) => ordinal[i]),
+      };
     }
   } as EpochBatchFactory;
   factory.stepsPerEpoch = Math.ceil(count / batch);

@@ -32,6 +32,8 @@ export interface ImageBatch {
   labels: Int32Array;
   /** Original paths, for debugging and explanations. */
   paths: string[];
+  /** Position of each sample in the index's `samples` (a stable id within the dataset version). */
+  indices: Int32Array;
 }
 
 export interface RecordBatch {
@@ -51,21 +53,26 @@ function plan(
   index: ShardIndex,
   split: Split,
   shuffleSeed: number | undefined,
-): { shard: number; samples: IndexedSample[] }[] {
-  const byShard = new Map<number, IndexedSample[]>();
-  for (const s of index.samples) {
-    if (s.split !== split) continue;
-    const list = byShard.get(s.shard) ?? [];
-    list.push(s);
-    byShard.set(s.shard, list);
-  }
-  const groups = [...byShard.entries()]
-    .sort((a, b) => a[0] - b[0])
-    .map(([shard, samples]) => ({ shard, samples }));
+): { shard: number; samples: IndexedSample[]; positions: number[] }[] {
+  const byShard = new Map<number, { samples: IndexedSample[]; positions: number[] }>();
+  index.samples.forEach((s, position) => {
+    if (s.split !== split) return;
+    const g = byShard.get(s.shard) ?? { samples: [], positions: [] };
+    g.samples.push(s);
+    g.positions.push(position);
+    byShard.set(s.shard, g);
+  });
+  const groups = [...byShard.entries()].sort((a, b) => a[0] - b[0]).map(([shard, g]) => ({ shard, ...g }));
   if (shuffleSeed !== undefined) {
     const rand = mulberry32(shuffleSeed);
     shuffleInPlace(groups, rand);
-    for (const g of groups) shuffleInPlace(g.samples, rand);
+    for (const g of groups) {
+      // One permutation for both lists (the same draws as shuffling the samples alone).
+      const order = g.samples.map((_, i) => i);
+      shuffleInPlace(order, rand);
+      g.samples = order.map((i) => g.samples[i]);
+      g.positions = order.map((i) => g.positions[i]);
+    }
   }
   return groups;
 }
@@ -97,6 +104,7 @@ async function* readImageBatches(
   let pixels = new Uint8Array(batchSize * rb);
   let labels = new Int32Array(batchSize);
   let paths: string[] = [];
+  let indices = new Int32Array(batchSize);
   let n = 0;
   const emit = (): ImageBatch => {
     const out: ImageBatch = {
@@ -105,9 +113,11 @@ async function* readImageBatches(
       pixels: n === batchSize ? pixels : pixels.slice(0, n * rb),
       labels: n === batchSize ? labels : labels.slice(0, n),
       paths,
+      indices: n === batchSize ? indices : indices.slice(0, n),
     };
     pixels = new Uint8Array(batchSize * rb);
     labels = new Int32Array(batchSize);
+    indices = new Int32Array(batchSize);
     paths = [];
     n = 0;
     return out;
@@ -118,10 +128,11 @@ async function* readImageBatches(
     const data = await source.get(file.key);
     if (data.length !== file.count * rb)
       throw new Error(`shard "${file.key}" has ${data.length} bytes, expected ${file.count * rb}`);
-    for (const s of group.samples) {
+    for (const [k, s] of group.samples.entries()) {
       pixels.set(data.subarray(s.offset * rb, (s.offset + 1) * rb), n * rb);
       labels[n] = s.label ?? -1;
       paths.push(s.path);
+      indices[n] = group.positions[k];
       n += 1;
       if (n === batchSize) yield emit();
     }

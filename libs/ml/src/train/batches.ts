@@ -5,6 +5,11 @@ import { mixSeed, seededPermutation } from './rng';
 export interface TrainBatch {
   xs: tf.Tensor;
   ys: tf.Tensor;
+  /**
+   * Stable id of each sample (0..size-1, the same sample the same id in every epoch): needed for
+   * training dynamics (`TrainOptions.dynamics`), ignored otherwise.
+   */
+  ids?: Int32Array;
 }
 
 export type BatchIterable = AsyncIterable<TrainBatch> | Iterable<TrainBatch>;
@@ -110,11 +115,13 @@ export function arrayBatches(opts: {
         const n = Math.min(batchSize, count - start);
         const xs = new Float32Array(n * sampleSize);
         const ys = new Int32Array(n);
+        const ids = new Int32Array(n);
         for (let i = 0; i < n; i++) {
           const idx = order ? order[start + i] : start + i;
+          ids[i] = idx;
           ys[i] = opts.fill(idx, xs, i * sampleSize, req);
         }
-        yield { xs: tf.tensor(xs, [n, ...sampleShape], 'float32'), ys: tf.tensor1d(ys, 'int32') };
+        yield { xs: tf.tensor(xs, [n, ...sampleShape], 'float32'), ys: tf.tensor1d(ys, 'int32'), ids };
       }
     })();
   };

@@ -40,6 +40,8 @@ export type { StepMemoryProbe } from './memory';
 export { measureStepMemory } from './memory-fit';
 export type { TrainPosition, TrainStatus, EpochLog } from './types';
 export { encodeTrainingCheckpoint, decodeTrainingCheckpoint } from './training-checkpoint';
+export { TrainingDynamics } from './dynamics';
+export type { DynamicsValues } from './dynamics';
 export type { TrainingCheckpoint, TensorValues } from './training-checkpoint';
 export { arrayBatches, epochBatches, stepsPerEpochOf } from './batches';
 export type { TrainBatch, BatchIterable, DataSource, EpochBatchFactory, EpochRequest } from './batches';

@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs';
 import type { AugmentFn } from './augment-hook';
 import type { DataSource } from './batches';
 import type { CheckpointStore } from './checkpoint';
+import type { DynamicsValues } from './dynamics';
 import type { LayerSelector } from './layers';
 import type { OptimizerConfig } from './optimizers';
 import type { WeightRegularizer } from './regularizers';
@@ -115,6 +116,12 @@ export interface TrainOptions {
    * memory is retried with slices half as large. Default: the whole batch.
    */
   microBatch?: number | 'auto';
+  /**
+   * Record training dynamics (each sample's assigned-label probability and margin at every epoch,
+   * from the training step's own forward pass; see dynamics.ts). Every training batch must then
+   * carry `ids` in 0..samples-1. The result's `dynamics` holds them; checkpoints keep them.
+   */
+  dynamics?: { samples: number };
   /** Told when the micro-batch is chosen by the memory probe or halved after running out of memory. */
   onMemory?: (event: MemoryEvent) => void | Promise<void>;
   /**
@@ -184,6 +191,8 @@ export interface TrainResult {
   /** Wall time of this call and its training throughput. */
   seconds: number;
   samplesPerSec: number;
+  /** With `opts.dynamics`: what was recorded, over every epoch of the run (resumed ones included). */
+  dynamics?: DynamicsValues;
   /** Samples per slice the steps ended up computed in, when smaller than the batch (or set by the caller). */
   microBatch?: number;
 }

@@ -17,6 +17,8 @@ export interface StepResult {
   n: number;
   /** Base learning rate of the step (before group scales). */
   lr: number;
+  /** With `opts.dynamics`: the batch's outputs [n x classes] row-major and its class indices. */
+  outputs?: { values: Float32Array; classes: number; labels: Int32Array };
 }
 
 /**
@@ -38,14 +40,33 @@ export function trainStep(
   const params = stepParams(plan, state, lr);
   const n = batch.xs.shape[0] ?? 0;
   let result = { loss: 0, correct: 0 };
+  const track = plan.opts.dynamics !== undefined;
+  let outputs: { values: Float32Array; classes: number } | undefined;
   withSeededRandom(state.rng, () =>
     tf.tidy(() => {
-      const local = localGradients(plan, params, batch, 0, n, n, microBatch);
+      const local = localGradients(plan, params, batch, 0, n, n, microBatch, track);
       result = { loss: local.loss, correct: local.correct };
+      outputs = local.outputs;
       applyGradients(plan, state, params, local.grads);
     }),
   );
-  return { ...result, n, lr };
+  if (!track) return { ...result, n, lr };
+  if (!outputs) throw new TrainConfigError('training dynamics need a [batch, classes] model output');
+  return { ...result, n, lr, outputs: { ...outputs, labels: classLabels(batch.ys, outputs.classes) } };
+}
+
+/** Class index per row of `ys` (class indices, or the argmax of one-hot/smoothed rows). */
+function classLabels(ys: tf.Tensor, classes: number): Int32Array {
+  const v = ys.dataSync();
+  if (ys.rank === 1) return Int32Array.from(v);
+  const n = ys.shape[0] ?? 0;
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    for (let k = 1; k < classes; k++) if (v[i * classes + k] > v[i * classes + best]) best = k;
+    out[i] = best;
+  }
+  return out;
 }
 
 /** The trainable parameters of this step as the optimizer takes them (group learning rate, decay). */
@@ -83,13 +104,22 @@ export function localGradients(
   rows: number,
   total: number,
   microBatch?: number,
-): { grads: Array<tf.Tensor | null>; loss: number; correct: number } {
+  /** Also return the rows' outputs (training dynamics reuse this forward pass). */
+  keepOutputs = false,
+): {
+  grads: Array<tf.Tensor | null>;
+  loss: number;
+  correct: number;
+  outputs?: { values: Float32Array; classes: number };
+} {
   const { model } = plan;
   const vars = params.map((p) => p.variable);
   const n = batch.xs.shape[0] ?? 0;
   const chunk = microBatch !== undefined && microBatch > 0 && microBatch < rows ? microBatch : rows;
   let loss = 0;
   let correct = 0;
+  const outParts: Float32Array[] = [];
+  let classes = 0;
   const sum: Array<tf.Tensor | null> = vars.map(() => null);
   for (let from = start; from < start + rows; from += chunk) {
     const size = Math.min(chunk, start + rows - from);
@@ -107,6 +137,10 @@ export function localGradients(
         const out = f.output;
         const l = f.penalty ? tf.add<tf.Scalar>(plan.lossFn(ys, out), f.penalty) : plan.lossFn(ys, out);
         const numClasses = out.shape[out.shape.length - 1];
+        if (keepOutputs && out.rank === 2) {
+          classes = numClasses;
+          outParts.push(new Float32Array(out.dataSync()));
+        }
         if (out.rank === 2 && numClasses > 1) {
           correctT = tf.keep(
             tf.sum(tf.cast(tf.equal(tf.argMax(out, 1), toClassIndices(ys, numClasses)), 'int32')),
@@ -133,7 +167,14 @@ export function localGradients(
       if (previous) tf.dispose([previous, g]);
     }
   }
-  return { grads: sum, loss, correct };
+  if (!keepOutputs || classes === 0) return { grads: sum, loss, correct };
+  const values = new Float32Array(rows * classes);
+  let at = 0;
+  for (const p of outParts) {
+    values.set(p, at);
+    at += p.length;
+  }
+  return { grads: sum, loss, correct, outputs: { values, classes } };
 }
 
 /** The step's update from the summed gradients: regularizer, clipping, then the optimizer. */

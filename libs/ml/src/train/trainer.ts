@@ -1,8 +1,9 @@
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { augmentBatch } from './augment-hook';
 import { epochBatches } from './batches';
 import { earlyStoppingSaysStop } from './early-stopping';
-import { NonFiniteLossError } from './errors';
+import { TrainingDynamics } from './dynamics';
+import { NonFiniteLossError, TrainConfigError } from './errors';
 import { evaluateLossAccuracy } from './evaluate';
 import { unfreezeLayers } from './layers';
 import type { TrainOptions, TrainResult } from './options';
@@ -77,6 +78,7 @@ async function run(plan: RunPlan, state: TrainingState, clock: RunClock): Promis
         }
         lr = step.lr;
         if (!Number.isFinite(step.loss)) throw new NonFiniteLossError(epoch, state.position.step);
+        if (step.outputs) recordDynamics(plan, state, epoch, next.value.ids, step.outputs);
         const seconds = now() - stepStart;
         state.recordStep(step, seconds);
         clock.addStep(step.n, seconds);
@@ -130,7 +132,50 @@ async function run(plan: RunPlan, state: TrainingState, clock: RunClock): Promis
     seconds: clock.elapsed(),
     samplesPerSec: clock.samplesPerSec(),
     ...(memory.microBatch !== undefined ? { microBatch: memory.microBatch } : {}),
+    ...(state.dynamics ? { dynamics: state.dynamics.values() } : {}),
   };
+}
+
+/** The batch's outputs in inference mode, with its class indices (dynamics on the replica path). */
+function inferenceOutputs(plan: RunPlan, batch: TrainBatch): NonNullable<StepResult['outputs']> {
+  const out = tf.tidy(() => plan.model.apply(batch.xs, { training: false }) as tf.Tensor);
+  try {
+    if (out.rank !== 2) throw new TrainConfigError('training dynamics need a [batch, classes] model output');
+    const classes = out.shape[1] ?? 0;
+    const ys = batch.ys.dataSync();
+    const n = batch.xs.shape[0] ?? 0;
+    const labels = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      if (batch.ys.rank === 1) labels[i] = ys[i];
+      else {
+        let best = 0;
+        for (let k = 1; k < classes; k++) if (ys[i * classes + k] > ys[i * classes + best]) best = k;
+        labels[i] = best;
+      }
+    }
+    return { values: new Float32Array(out.dataSync()), classes, labels };
+  } finally {
+    out.dispose();
+  }
+}
+
+/** Adds a step's outputs to the run's training dynamics (the tracker is made at the first step). */
+function recordDynamics(
+  plan: RunPlan,
+  state: TrainingState,
+  epoch: number,
+  ids: Int32Array | undefined,
+  outputs: NonNullable<StepResult['outputs']>,
+): void {
+  const samples = plan.opts.dynamics?.samples ?? 0;
+  if (!ids || ids.length !== outputs.labels.length)
+    throw new TrainConfigError('training dynamics need every training batch to carry one id per sample');
+  state.dynamics ??= new TrainingDynamics(samples, outputs.classes);
+  if (state.dynamics.samples !== samples || state.dynamics.classes !== outputs.classes)
+    throw new TrainConfigError(
+      `training dynamics: the run tracks ${samples} samples x ${outputs.classes} classes, its checkpoint ${state.dynamics.samples} x ${state.dynamics.classes}`,
+    );
+  state.dynamics.record(epoch, ids, outputs.labels, outputs.values, plan.opts.outputs === 'logits');
 }
 
 /**
@@ -149,9 +194,11 @@ async function stepWithinMemory(
   for (;;) {
     try {
       const replicas = plan.opts.replicas;
-      return replicas && replicas.size > 0
-        ? await parallelTrainStep(plan, state, batch, replicas, memory.microBatch)
-        : trainStep(plan, state, batch, memory.microBatch);
+      if (!(replicas && replicas.size > 0)) return trainStep(plan, state, batch, memory.microBatch);
+      const step = await parallelTrainStep(plan, state, batch, replicas, memory.microBatch);
+      // The replicas' forward passes stay in their threads: training dynamics then read one
+      // inference-mode pass of this thread (no dropout, so no draw from the run's RNG).
+      return plan.opts.dynamics ? { ...step, outputs: inferenceOutputs(plan, batch) } : step;
     } catch (error) {
       if (!isOutOfMemoryError(error)) throw error;
       const current = Math.min(memory.microBatch ?? n, n);

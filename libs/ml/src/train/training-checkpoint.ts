@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { decodeCheckpoint, encodeCheckpoint, type RawTensor, type TensorDType } from './checkpoint';
+import type { DynamicsValues } from './dynamics';
 import { CheckpointError } from './errors';
 import type { OptimizerConfig } from './optimizers';
 import type { RngState } from './rng';
@@ -35,6 +36,8 @@ export interface TrainingCheckpoint {
   epochAccum: EpochAccum;
   early: EarlyStoppingState & { bestWeights: TensorValues[] | null };
   finished: TrainStatus | null;
+  /** Training dynamics recorded so far (absent in checkpoints of runs without them). */
+  dynamics?: DynamicsValues | null;
 }
 
 const FORMAT = 'modelsmith-train';
@@ -88,6 +91,11 @@ const headerSchema = z.object({
     hasBestWeights: z.boolean(),
   }),
   finished: z.enum(['completed', 'early-stopped', 'cancelled']).nullable(),
+  // Tensors dyn/label [samples], dyn/prob, dyn/margin, dyn/other [epochs, samples].
+  dynamics: z
+    .object({ samples: count.min(1), classes: count.min(1), epochs: count })
+    .nullable()
+    .optional(),
 });
 
 type Header = z.input<typeof headerSchema>;
@@ -99,6 +107,16 @@ export function encodeTrainingCheckpoint(c: TrainingCheckpoint): Uint8Array {
     for (const [slot, t] of Object.entries(p.slots)) tensors.push({ name: `opt/${p.key}/${slot}`, ...t });
   }
   c.early.bestWeights?.forEach((t, i) => tensors.push({ name: `best/${i}`, ...t }));
+  const d = c.dynamics;
+  if (d) {
+    const shape = [d.epochs, d.samples];
+    tensors.push({ name: 'dyn/label', dtype: 'int32', shape: [d.samples], data: d.label });
+    if (d.epochs > 0) {
+      tensors.push({ name: 'dyn/prob', dtype: 'float32', shape, data: d.prob });
+      tensors.push({ name: 'dyn/margin', dtype: 'float32', shape, data: d.margin });
+      tensors.push({ name: 'dyn/other', dtype: 'int32', shape, data: d.other });
+    }
+  }
   const header: Header = {
     format: FORMAT,
     version: VERSION,
@@ -122,6 +140,7 @@ export function encodeTrainingCheckpoint(c: TrainingCheckpoint): Uint8Array {
       hasBestWeights: c.early.bestWeights !== null,
     },
     finished: c.finished,
+    ...(d ? { dynamics: { samples: d.samples, classes: d.classes, epochs: d.epochs } } : {}),
   };
   return encodeCheckpoint(header, tensors);
 }
@@ -171,6 +190,26 @@ export function decodeTrainingCheckpoint(bytes: Uint8Array): TrainingCheckpoint 
         : null,
     },
     finished: h.finished,
+    ...(h.dynamics ? { dynamics: takeDynamics(h.dynamics, take) } : {}),
+  };
+}
+
+function takeDynamics(
+  d: { samples: number; classes: number; epochs: number },
+  take: (name: string, shape: number[], dtype: TensorDType) => TensorValues,
+): DynamicsValues {
+  const shape = [d.epochs, d.samples];
+  const label = take('dyn/label', [d.samples], 'int32').data as Int32Array;
+  if (label.some((y) => y < -1 || y >= d.classes))
+    throw new CheckpointError(`dynamics: a label outside -1..${d.classes - 1}`);
+  if (d.epochs === 0)
+    return { ...d, label, prob: new Float32Array(0), margin: new Float32Array(0), other: new Int32Array(0) };
+  return {
+    ...d,
+    label,
+    prob: take('dyn/prob', shape, 'float32').data as Float32Array,
+    margin: take('dyn/margin', shape, 'float32').data as Float32Array,
+    other: take('dyn/other', shape, 'int32').data as Int32Array,
   };
 }
 

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TensorDType } from './checkpoint';
+import { TrainingDynamics } from './dynamics';
 import { CheckpointError } from './errors';
 import { setTrainableFlags, trainableFlags } from './layers';
 import { Optimizer, type OptimizerConfig, type OptimizerState } from './optimizers';
@@ -23,6 +24,8 @@ export class TrainingState {
   early: EarlyStoppingState = { best: null, bestEpoch: -1, wait: 0 };
   /** The weights of early stopping's best epoch, when they are kept. */
   bestWeights: tf.Tensor[] | null = null;
+  /** Training dynamics recorded so far (with `TrainOptions.dynamics`, from the first step on). */
+  dynamics: TrainingDynamics | null = null;
   /** Set once the run has ended for good (completed or early-stopped); null while it can go on. */
   finished: TrainStatus | null = null;
   readonly rng: Rng;
@@ -88,6 +91,7 @@ export class TrainingState {
           bestWeights: this.bestWeights?.map((t, i) => readValues(`best/${i}`, t)) ?? null,
         },
         finished: this.finished,
+        dynamics: this.dynamics?.values() ?? null,
       };
     } finally {
       ostate.params.forEach((p) => Object.values(p.slots).forEach((t) => t.dispose()));
@@ -153,6 +157,11 @@ export class TrainingState {
     this.bestWeights?.forEach((t) => t.dispose());
     this.bestWeights = c.early.bestWeights?.map(toTensor) ?? null;
     this.finished = c.finished;
+    this.dynamics = null;
+    if (c.dynamics) {
+      this.dynamics = new TrainingDynamics(c.dynamics.samples, c.dynamics.classes);
+      this.dynamics.restore(c.dynamics);
+    }
   }
 
   dispose(): void {

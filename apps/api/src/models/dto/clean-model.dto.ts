@@ -1,0 +1,103 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateNested,
+} from 'class-validator';
+import { TRAINING_MODES } from '@modelsmith/contracts';
+import { TrainingBudgetDto } from '../../training/training-job.dto';
+
+/** Most samples one clean call removes or relabels (each list). */
+export const MAX_CLEAN_EDITS = 20_000;
+const SAMPLE_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+export class SampleRelabelDto {
+  @ApiProperty({ description: "A sample id (its `sampleId` in the model's labelQuality report)" })
+  @IsString()
+  @Matches(SAMPLE_ID, { message: 'sampleId must be 1-128 letters, digits, - or _' })
+  sampleId!: string;
+
+  @ApiProperty({
+    description: 'The class name the sample should have (one of the dataset version’s classes)',
+  })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  label!: string;
+}
+
+export class CleanModelDto {
+  @ApiPropertyOptional({
+    description:
+      "Remove the model's suspected mislabeled training samples (its label-quality list, lowest AUM first). " +
+      'Default: true when neither `remove` nor `relabel` is given, else false.',
+  })
+  @IsOptional()
+  @IsBoolean()
+  removeSuspected?: boolean;
+
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: MAX_CLEAN_EDITS,
+    description: 'With removeSuspected: remove only this many (the lowest AUM first)',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_CLEAN_EDITS)
+  maxSuspects?: number;
+
+  @ApiPropertyOptional({ type: [String], maxItems: MAX_CLEAN_EDITS, description: 'Sample ids to leave out' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(MAX_CLEAN_EDITS)
+  @IsString({ each: true })
+  @Matches(SAMPLE_ID, { each: true, message: 'each sample id must be 1-128 letters, digits, - or _' })
+  remove?: string[];
+
+  @ApiPropertyOptional({
+    type: SampleRelabelDto,
+    isArray: true,
+    maxItems: MAX_CLEAN_EDITS,
+    description: 'Label fixes: samples kept with another of the classes',
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(MAX_CLEAN_EDITS)
+  @ValidateNested({ each: true })
+  @Type(() => SampleRelabelDto)
+  relabel?: SampleRelabelDto[];
+
+  @ApiPropertyOptional({ default: true, description: 'Start a training job on the cleaned version' })
+  @IsOptional()
+  @IsBoolean()
+  retrain?: boolean;
+
+  @ApiPropertyOptional({
+    enum: TRAINING_MODES,
+    description: "The retrain's mode (default: the model's job's)",
+  })
+  @IsOptional()
+  @IsIn(TRAINING_MODES)
+  mode?: (typeof TRAINING_MODES)[number];
+
+  @ApiPropertyOptional({
+    type: TrainingBudgetDto,
+    description: "The retrain's budget (default: the model's job's)",
+  })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => TrainingBudgetDto)
+  budget?: TrainingBudgetDto;
+}

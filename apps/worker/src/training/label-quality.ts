@@ -1,0 +1,107 @@
+import sharp from 'sharp';
+import type { ImageShardIndex, ShardSource } from '@modelsmith/datasets';
+import { suspectMislabeled, type DynamicsValues, type SampleScores } from '@modelsmith/ml';
+import { splitSamples } from './shard-batches';
+
+/** Suspects listed (with thumbnails) in the model report. */
+export const LISTED_SUSPECTS = 50;
+/** Suspects kept in the model's label-quality.json (what `POST /v1/models/:id/clean` removes). */
+export const MAX_STORED_SUSPECTS = 20_000;
+
+export interface Suspect {
+  /** sha256 of the sample's original bytes: its id across dataset versions. */
+  sampleId: string;
+  path: string;
+  givenLabel: string;
+  /** The class the model preferred over the given label most strongly across epochs. */
+  believedLabel: string;
+  aum: number;
+  confidence: number;
+  variability: number;
+  correctness: number;
+  /** Thumbnail file among the model's files (listed suspects only). */
+  thumbnail?: string;
+}
+
+/** The model report's `labelQuality` section. */
+export interface LabelQuality {
+  method: 'aum';
+  /** Epochs (over all phases) the scores average. */
+  epochs: number;
+  scored: number;
+  /** AUM below this is suspected. */
+  threshold: number;
+  suspected: number;
+  /** Fraction of each class's training samples suspected. */
+  suspectedByClass: Record<string, number>;
+  /** The lowest-AUM suspects, lowest first (at most LISTED_SUSPECTS). */
+  suspects: Suspect[];
+}
+
+/**
+ * Suspected mislabeled training samples from the run's training dynamics: AUM below the automatic
+ * threshold, lowest first. `all` has up to MAX_STORED_SUSPECTS of them; `report` lists the first
+ * LISTED_SUSPECTS.
+ */
+export function labelQuality(
+  index: ImageShardIndex,
+  dynamics: DynamicsValues,
+): { report: LabelQuality; all: Suspect[] } {
+  const train = splitSamples(index, 'train');
+  const r = suspectMislabeled(dynamics, { limit: MAX_STORED_SUSPECTS });
+  const name = (k: number) => index.labels[k] ?? String(k);
+  const all = r.suspects.flatMap((s: SampleScores): Suspect[] => {
+    const sample = train[s.id];
+    if (!sample) return [];
+    return [
+      {
+        sampleId: sample.hash,
+        path: sample.path,
+        givenLabel: name(s.label),
+        believedLabel: name(s.believed),
+        aum: round(s.aum),
+        confidence: round(s.confidence),
+        variability: round(s.variability),
+        correctness: round(s.correctness),
+      },
+    ];
+  });
+  return {
+    report: {
+      method: 'aum',
+      epochs: r.epochs,
+      scored: r.scored,
+      threshold: round(r.threshold),
+      suspected: r.suspected,
+      suspectedByClass: Object.fromEntries(r.suspectedByClass.map((f, k) => [name(k), round(f)])),
+      suspects: all.slice(0, LISTED_SUSPECTS),
+    },
+    all,
+  };
+}
+
+/** PNG thumbnails of the listed suspects (from the preprocessed shards), by sample id. */
+export async function suspectThumbnails(
+  index: ImageShardIndex,
+  shards: ShardSource,
+  suspects: readonly Suspect[],
+): Promise<Map<string, Buffer>> {
+  const byHash = new Map(index.samples.map((s) => [s.hash, s]));
+  const out = new Map<string, Buffer>();
+  for (const s of suspects) {
+    const sample = byHash.get(s.sampleId);
+    const file = sample ? index.shards[sample.shard] : undefined;
+    if (!sample || !file) continue;
+    const bytes = await shards.get(file.key);
+    const start = sample.offset * index.recordBytes;
+    const png = await sharp(bytes.subarray(start, start + index.recordBytes), {
+      raw: { width: index.width, height: index.height, channels: index.channels },
+    })
+      .png()
+      .toBuffer();
+    out.set(s.sampleId, png);
+  }
+  return out;
+}
+
+const round = (x: number) => (Number.isFinite(x) ? Math.round(x * 1e4) / 1e4 : 0);

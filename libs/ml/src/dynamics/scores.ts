@@ -1,0 +1,246 @@
+import type { DynamicsValues } from '../train/dynamics';
+
+/**
+ * Label-quality scores from training dynamics (plain TypeScript, no tfjs):
+ *
+ * - AUM, area under the margin (Pleiss et al. 2020, "Identifying Mislabeled Data using the Area Under
+ *   the Margin Ranking"): the mean over epochs of (assigned logit - largest other logit). Mislabeled
+ *   samples are fitted late, if at all, so their margins stay low or negative.
+ * - Dataset cartography (Swayamdipta et al. 2020): confidence = mean probability of the assigned label
+ *   over epochs, variability = its standard deviation, correctness = the fraction of epochs the
+ *   sample was classified as its assigned label. Low confidence and low variability is "hard to
+ *   learn", where mislabeled samples concentrate.
+ *
+ * Epochs in which a sample was not seen (NaN) are skipped; `fromEpoch` drops the first epochs.
+ */
+export interface SampleScores {
+  /** Sample id (index into the tracked samples). */
+  id: number;
+  /** The label the sample was trained with (-1 when never seen). */
+  label: number;
+  /** Epochs the sample was seen in. */
+  epochs: number;
+  aum: number;
+  confidence: number;
+  variability: number;
+  correctness: number;
+  /** The class the model most often preferred over the assigned label (its "believed" label). */
+  believed: number;
+  /** Mean probability of the assigned label in the last recorded epoch. */
+  lastProb: number;
+}
+
+export interface ScoreOptions {
+  /** Ignore epochs before this one (default 0). */
+  fromEpoch?: number;
+}
+
+/** Per-sample AUM and cartography scores of everything recorded. */
+export function sampleScores(d: DynamicsValues, opts: ScoreOptions = {}): SampleScores[] {
+  const from = Math.max(0, Math.min(opts.fromEpoch ?? 0, d.epochs));
+  const out: SampleScores[] = [];
+  const votes = new Float64Array(d.classes);
+  for (let id = 0; id < d.samples; id++) {
+    let n = 0;
+    let sumMargin = 0;
+    let sumProb = 0;
+    let sumSq = 0;
+    let correct = 0;
+    let lastProb = NaN;
+    votes.fill(0);
+    for (let e = from; e < d.epochs; e++) {
+      const at = e * d.samples + id;
+      const p = d.prob[at];
+      const m = d.margin[at];
+      if (Number.isNaN(p) || Number.isNaN(m)) continue;
+      n++;
+      sumMargin += m;
+      sumProb += p;
+      sumSq += p * p;
+      if (m > 0) correct++;
+      lastProb = p;
+      const k = d.other[at];
+      // The other class's weight: how strongly it beat (or nearly beat) the assigned label.
+      if (k >= 0) votes[k] += Math.exp(Math.min(0, -m));
+    }
+    const mean = n ? sumProb / n : NaN;
+    let believed = d.label[id];
+    let bestVote = 0;
+    for (let k = 0; k < d.classes; k++) {
+      if (votes[k] > bestVote) {
+        bestVote = votes[k];
+        believed = k;
+      }
+    }
+    out.push({
+      id,
+      label: d.label[id],
+      epochs: n,
+      aum: n ? sumMargin / n : NaN,
+      confidence: mean,
+      variability: n ? Math.sqrt(Math.max(0, sumSq / n - mean * mean)) : NaN,
+      correctness: n ? correct / n : NaN,
+      // Where the assigned label usually wins, the model believes it.
+      believed: n && correct / n >= 0.5 ? d.label[id] : believed,
+      lastProb,
+    });
+  }
+  return out;
+}
+
+export interface SuspectOptions extends ScoreOptions {
+  /**
+   * Samples whose AUM is below this are suspected. Default 'auto': the lower of 0 (the assigned label
+   * loses on average) and the AUM where a two-component Gaussian mixture fitted to all AUMs gives the
+   * low component the larger posterior ({@link mixtureThreshold}).
+   */
+  threshold?: number | 'auto';
+  /** At most this many suspects, lowest AUM first (default 100). */
+  limit?: number;
+}
+
+export interface MislabelReport {
+  /** Samples scored (seen in at least one counted epoch). */
+  scored: number;
+  /** Epochs the scores average over. */
+  epochs: number;
+  threshold: number;
+  /** Samples below the threshold (all of them, not only the listed ones). */
+  suspected: number;
+  /** The `limit` lowest-AUM suspects, lowest first. */
+  suspects: SampleScores[];
+  /** Fraction of suspected samples per assigned class (index = class). */
+  suspectedByClass: number[];
+}
+
+/** Suspected mislabeled samples: AUM below the threshold, lowest first, bounded. */
+export function suspectMislabeled(d: DynamicsValues, opts: SuspectOptions = {}): MislabelReport {
+  const limit = Math.max(0, Math.floor(opts.limit ?? 100));
+  const scores = sampleScores(d, opts).filter((s) => s.epochs > 0);
+  const t = opts.threshold ?? 'auto';
+  const threshold = t === 'auto' ? Math.min(0, mixtureThreshold(scores.map((s) => s.aum)) ?? 0) : t;
+  const below = scores.filter((s) => s.aum < threshold).sort((a, b) => a.aum - b.aum || a.id - b.id);
+  const perClass = new Array<number>(d.classes).fill(0);
+  const flagged = new Array<number>(d.classes).fill(0);
+  for (const s of scores) if (s.label >= 0) perClass[s.label]++;
+  for (const s of below) if (s.label >= 0) flagged[s.label]++;
+  return {
+    scored: scores.length,
+    epochs: Math.max(0, d.epochs - (opts.fromEpoch ?? 0)),
+    threshold,
+    suspected: below.length,
+    suspects: below.slice(0, limit),
+    suspectedByClass: flagged.map((f, k) => (perClass[k] ? f / perClass[k] : 0)),
+  };
+}
+
+/**
+ * Area under the ROC curve of `scores` (higher = more positive) against `positive` labels: the
+ * probability that a random positive scores above a random negative (ties count half). NaN when one
+ * class is empty. O(n log n).
+ */
+export function auroc(scores: ArrayLike<number>, positive: ArrayLike<boolean>): number {
+  const n = scores.length;
+  if (positive.length !== n) throw new RangeError('scores and labels differ in length');
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
+  let pos = 0;
+  let rankSum = 0;
+  for (let i = 0; i < n;) {
+    let j = i;
+    while (j + 1 < n && scores[order[j + 1]] === scores[order[i]]) j++;
+    const midRank = (i + j) / 2 + 1;
+    for (let k = i; k <= j; k++) {
+      if (positive[order[k]]) {
+        pos++;
+        rankSum += midRank;
+      }
+    }
+    i = j + 1;
+  }
+  const neg = n - pos;
+  if (pos === 0 || neg === 0) return NaN;
+  return (rankSum - (pos * (pos + 1)) / 2) / (pos * neg);
+}
+
+/**
+ * The value between the two means of a two-component 1-D Gaussian mixture (fitted by EM) where the
+ * lower component's posterior falls to one half: the natural cut between "fitted" and "not fitted"
+ * samples. Null when there are too few values or the fit collapses to one component.
+ */
+export function mixtureThreshold(values: readonly number[], iterations = 200): number | null {
+  const x = values.filter((v) => Number.isFinite(v));
+  const n = x.length;
+  if (n < 10) return null;
+  const sorted = [...x].sort((a, b) => a - b);
+  const q = (f: number) => sorted[Math.min(n - 1, Math.floor(f * n))];
+  let mu = [q(0.1), q(0.9)];
+  const spread = Math.max(1e-6, (q(0.9) - q(0.1)) / 4);
+  let sd = [spread, spread];
+  let w = [0.5, 0.5];
+  const pdf = (v: number, k: number) => (w[k] / sd[k]) * Math.exp(-0.5 * ((v - mu[k]) / sd[k]) ** 2);
+  const resp = new Float64Array(n);
+  for (let it = 0; it < iterations; it++) {
+    for (let i = 0; i < n; i++) {
+      const a = pdf(x[i], 0);
+      const b = pdf(x[i], 1);
+      resp[i] = a + b > 0 ? a / (a + b) : x[i] < (mu[0] + mu[1]) / 2 ? 1 : 0;
+    }
+    const next = [0, 1].map((k) => {
+      let wk = 0;
+      let m = 0;
+      for (let i = 0; i < n; i++) {
+        const r = k === 0 ? resp[i] : 1 - resp[i];
+        wk += r;
+        m += r * x[i];
+      }
+      if (wk < 1e-9) return null;
+      m /= wk;
+      let v = 0;
+      for (let i = 0; i < n; i++) v += (k === 0 ? resp[i] : 1 - resp[i]) * (x[i] - m) ** 2;
+      return { w: wk / n, mu: m, sd: Math.max(1e-3, Math.sqrt(v / wk)) };
+    });
+    const [c0, c1] = next;
+    if (!c0 || !c1) return null;
+    mu = [c0.mu, c1.mu];
+    sd = [c0.sd, c1.sd];
+    w = [c0.w, c1.w];
+  }
+  const [lo, hi] = mu[0] <= mu[1] ? [0, 1] : [1, 0];
+  if (w[lo] < 0.01 || mu[hi] - mu[lo] < 1e-6) return null;
+  // Bisection between the means for posterior(lo) = 1/2.
+  let a = mu[lo];
+  let b = mu[hi];
+  for (let i = 0; i < 60; i++) {
+    const m = (a + b) / 2;
+    if (pdf(m, lo) > pdf(m, hi)) a = m;
+    else b = m;
+  }
+  return (a + b) / 2;
+}
+
+/** The dynamics of consecutive runs over the same samples (e.g. training phases) as one record. */
+export function concatDynamics(parts: readonly DynamicsValues[]): DynamicsValues | undefined {
+  const first = parts[0];
+  if (!first) return undefined;
+  if (parts.some((p) => p.samples !== first.samples || p.classes !== first.classes))
+    throw new RangeError('dynamics of different samples or classes cannot be joined');
+  const epochs = parts.reduce((s, p) => s + p.epochs, 0);
+  const size = epochs * first.samples;
+  const out: DynamicsValues = {
+    samples: first.samples,
+    classes: first.classes,
+    epochs,
+    label: parts[parts.length - 1].label.slice(),
+    prob: new Float32Array(size),
+    margin: new Float32Array(size),
+    other: new Int32Array(size),
+  };
+  let at = 0;
+  for (const p of parts) {
+    out.prob.set(p.prob, at);
+    out.margin.set(p.margin, at);
+    out.other.set(p.other, at);
+    at += p.epochs * p.samples;
+  }
+  return out;
+}
