@@ -608,11 +608,11 @@ export interface components {
     };
     TransferOptionsDto: {
       /**
-       * @description 'l2sp': pull backbone weights toward the pretrained ones (Li et al. 2018); 'auto' = 'l2sp'
+       * @description 'l2sp': pull backbone weights toward the pretrained ones (Li et al. 2018); 'bss': shrink the smallest singular values of the batch's features (Chen et al. 2019); 'rifle': re-initialize the head during fine-tuning (Li et al. 2020); 'auto': see docs/training.md
        * @default none
        * @enum {string}
        */
-      regularizer: 'none' | 'l2sp' | 'auto';
+      regularizer: 'none' | 'l2sp' | 'bss' | 'rifle' | 'auto';
       /**
        * @description L2-SP strength toward the pretrained weights
        * @default 0.1
@@ -628,6 +628,21 @@ export interface components {
        * @default false
        */
       conflictRule: boolean;
+      /**
+       * @description BSS penalty weight
+       * @default 0.001
+       */
+      eta: number;
+      /**
+       * @description BSS: how many of the smallest singular values are shrunk
+       * @default 1
+       */
+      k: number;
+      /**
+       * @description RIFLE: head re-initializations during fine-tuning
+       * @default 3
+       */
+      reinitTimes: number;
     };
     JobOptionsDto: {
       /**
@@ -647,11 +662,19 @@ export interface components {
       earlyStopping: boolean;
       transfer?: components['schemas']['TransferOptionsDto'];
       /**
-       * @description Training-batch augmentation; 'auto' = 'light' (flip, resized crop, colour jitter) except 'none' in fast mode
+       * @description Training-batch augmentation: 'light' (flip, resized crop, colour jitter), 'trivial' (flip + TrivialAugment), 'mixup' / 'cutmix' ('light' + sample mixing), 'none'; 'auto' = 'light' except 'none' in fast mode
        * @default auto
        * @enum {string}
        */
-      augmentation: 'none' | 'light' | 'auto';
+      augmentation: 'none' | 'light' | 'trivial' | 'mixup' | 'cutmix' | 'auto';
+      /** @description Tabular datasets: the target column (default: the dataset's target) */
+      target?: string;
+      /**
+       * @description Tabular datasets: 'gbdt' (gradient-boosted trees), 'linear', or 'auto' (both, best on validation)
+       * @default auto
+       * @enum {string}
+       */
+      tabularModel: 'auto' | 'gbdt' | 'linear';
       /**
        * @description `auto` runs on a GPU worker when one is connected, else on a CPU worker; `gpu` waits for a GPU worker
        * @default auto
@@ -672,10 +695,10 @@ export interface components {
       mode: 'auto' | 'fast' | 'balanced' | 'best';
       budget?: components['schemas']['TrainingBudgetDto'];
       /**
-       * @description `image-classification` trains a model on `datasetVersionId`; `noop` is a diagnostic job that exercises queue, worker and progress reporting
+       * @description `image-classification` and `text-classification` train a model on `datasetVersionId` (a dataset of that task); `tabular` trains a classifier or regressor on a tabular dataset version (target: `options.target`, default the dataset's); `noop` is a diagnostic job that exercises queue, worker and progress reporting
        * @enum {string}
        */
-      task: 'noop' | 'image-classification';
+      task: 'noop' | 'image-classification' | 'text-classification' | 'tabular';
       /**
        * @description Larger runs earlier
        * @default 0
