@@ -5,6 +5,13 @@ import type { Attribution, ModelImage } from './types';
 
 export interface GradCamOptions {
   target?: number;
+  /**
+   * 'position' (default): map = ReLU(Σ_k ∂y_t/∂A_k ⊙ A_k), the gradient kept per position (HiResCAM,
+   * Draelos & Carin 2020). Equal to the paper's map when the head global-average-pools the feature
+   * map (the gradient is then the same at every position), and faithful to a flatten + dense head.
+   * 'pooled': the paper's α_k = mean over positions of ∂y_t/∂A_k, map = ReLU(Σ_k α_k A_k).
+   */
+  weights?: 'position' | 'pooled';
 }
 
 export interface GradCamResult extends Attribution {
@@ -31,6 +38,8 @@ interface GraphLayer {
   inboundNodes: GraphNode[];
 }
 
+const POOLING = new Set(['MaxPooling2D', 'AveragePooling2D']);
+
 const splits = new WeakMap<tf.LayersModel, Split>();
 
 /** Dense + softmax as logits: the class score before the softmax, as Grad-CAM uses. */
@@ -50,7 +59,9 @@ export function splitAtFeatureMap(model: tf.LayersModel): Split {
   if (cached) return cached;
   const chain: tf.layers.Layer[] = [];
   let tensor = model.outputs[0];
-  while (tensor.shape.length !== 4) {
+  // The last convolution's map: past a final pooling layer too (the paper uses the last conv layer).
+  const pooling = (t: tf.SymbolicTensor) => POOLING.has(t.sourceLayer.getClassName());
+  while (tensor.shape.length !== 4 || pooling(tensor)) {
     const layer = tensor.sourceLayer;
     const node = (layer as unknown as GraphLayer).inboundNodes[tensor.nodeIndex];
     if (!node || node.inputTensors.length !== 1 || model.inputs.includes(tensor))
@@ -83,9 +94,12 @@ export function splitAtFeatureMap(model: tf.LayersModel): Split {
 }
 
 /**
- * Grad-CAM (Selvaraju et al. 2017) on the last spatial feature map A: weights α_k = mean over
- * positions of ∂y_t/∂A_k (y_t the class logit), map = ReLU(Σ_k α_k A_k), bilinearly upsampled to
- * the image size. One forward pass and one backward pass through the head only.
+ * Grad-CAM (Selvaraju et al. 2017) on the last convolution's feature map A (y_t the class logit):
+ * map = ReLU(Σ_k w_k ⊙ A_k) with w the gradient ∂y_t/∂A, per position by default or averaged over
+ * positions (the paper's α_k, `weights: 'pooled'`), bilinearly upsampled to the image size. The two
+ * are equal for global-average-pooled heads (MobileNetV2's); with the small CNN's flatten + dense
+ * head the pooled weights put the map on the background (deletion test: no better than random, see
+ * docs/interpretability.md). One forward pass and one backward pass through the head only.
  */
 export async function gradCam(
   model: tf.LayersModel,
@@ -101,8 +115,8 @@ export async function gradCam(
   const { cam, up, fh, fw } = tf.tidy(() => {
     const featureMap = split.features.apply(imageTensor(image), { training: false }) as tf.Tensor4D;
     const grads = tf.grad((a: tf.Tensor) => targetSum(split.head(a), target))(featureMap);
-    const alphas = tf.mean(grads, [1, 2], true); // [1, 1, 1, k]
-    const map = tf.relu(tf.sum(tf.mul(featureMap, alphas), 3, true)) as tf.Tensor4D; // [1, fh, fw, 1]
+    const weights = options.weights === 'pooled' ? tf.mean(grads, [1, 2], true) : grads; // [1, 1|fh, 1|fw, k]
+    const map = tf.relu(tf.sum(tf.mul(featureMap, weights), 3, true)) as tf.Tensor4D; // [1, fh, fw, 1]
     return {
       cam: map.reshape([-1]),
       up: tf.image.resizeBilinear(map, [h, w]).reshape([-1]),

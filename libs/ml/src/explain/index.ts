@@ -24,3 +24,5 @@ export { downsampleHeatmap, heatmapOverlayPng, normalizeHeatmap } from './heatma
 export type { OverlayOptions } from './heatmap';
 export { EXPLAIN_LIMITS, explainCost, explainImage, explainRequestSchema } from './explain-image';
 export type { ExplainRequest } from './explain-image';
+export { deletionBenchmark } from './deletion-benchmark';
+export type { DeletionBenchmarkOptions, DeletionCandidate, DeletionScore } from './deletion-benchmark';
