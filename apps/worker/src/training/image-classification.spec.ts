@@ -14,6 +14,7 @@ import {
   type PipelineModel,
   type PipelineNotice,
 } from './image-classification';
+import type { NormLimeModelReport } from './normlime-report';
 import type { Recipe } from './recipe';
 
 /**
@@ -247,5 +248,39 @@ describe('image classification pipeline: transfer regularizer', () => {
     const pulled = await drift({ type: 'l2sp', alpha: 10, beta: 0.01, conflictRule: false });
     expect(free).toBeGreaterThan(0.05);
     expect(pulled).toBeLessThan(free * 0.8);
+  });
+});
+
+describe('image classification pipeline: NormLIME in the final report', () => {
+  it('explains the validation images of the final model and puts per-class importance in its report', async () => {
+    const { zoo, spec } = backboneWith(new OutOfMemoryWhenTrainable());
+    const { index, shards } = dataset();
+    const models: PipelineModel[] = [];
+    const input = {
+      index,
+      shards,
+      zoo,
+      spec,
+      recipe: recipe([HEAD]),
+      checkpoints: new MemoryCheckpointStore(),
+      writer: new InMemoryArtifactStore(),
+      modelPrefix: 'm/',
+      fit: 'cover' as const,
+    };
+    const result = await runImageClassification(input, hooks(models, []));
+    expect(result.status).toBe('completed');
+    const normLime = (result.model.report as unknown as { normLime: NormLimeModelReport }).normLime;
+    expect(normLime).toMatchObject({
+      method: 'normlime',
+      split: 'validation',
+      images: 8,
+      samplesPerImage: 64,
+    });
+    expect(normLime.classes.map((c) => c.label)).toEqual(LABELS);
+    expect(normLime.classes.reduce((s, c) => s + c.explanations, 0)).toBe(8);
+    for (const c of normLime.classes) {
+      expect(c.importance).toHaveLength(normLime.grid.rows * normLime.grid.cols);
+      if (c.explanations > 0) expect(c.importance.some((v) => v > 0)).toBe(true);
+    }
   });
 });
