@@ -67,7 +67,7 @@ export function explainCost(request: z.output<typeof explainRequestSchema>): num
     case 'smoothgrad':
       return (request.samples ?? EXPLAIN_LIMITS.smoothgradSamples.default) + 1;
     case 'grad-cam':
-      return 2;
+      return 1;
     case 'lime':
       return (request.samples ?? EXPLAIN_LIMITS.limeSamples.default) + 1;
   }

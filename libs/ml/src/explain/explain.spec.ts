@@ -277,7 +277,7 @@ describe('explain (attribution methods on the serving backend)', () => {
     expect(explainRequestSchema.safeParse({ method: 'grad-cam', extra: 1 }).success).toBe(false);
     const request = explainRequestSchema.parse({});
     expect(request.method).toBe('grad-cam');
-    expect(explainCost(request)).toBe(2);
+    expect(explainCost(request)).toBe(1);
     const model = convNet('relu');
     const image = randomImage(2);
     for (const method of ['integrated-gradients', 'smoothgrad', 'grad-cam', 'lime'] as const) {

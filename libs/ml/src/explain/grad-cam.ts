@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { ExplainError } from './explain-error';
-import { checkImage, imageTensor, predictOne, targetSum } from './model-fn';
+import { checkImage, imageTensor, targetSum } from './model-fn';
 import type { Attribution, ModelImage } from './types';
 
 export interface GradCamOptions {
@@ -109,11 +109,14 @@ export async function gradCam(
   const started = Date.now();
   checkImage(model, image, options.target);
   const split = splitAtFeatureMap(model);
-  const first = await predictOne(model, image);
-  const target = options.target ?? first.predicted;
   const [h, w] = image.shape;
+  // One backbone pass: the class scores come from the head on the same feature map.
+  const featureMap = tf.tidy(() => split.features.apply(imageTensor(image), { training: false }) as tf.Tensor4D);
+  const probs = tf.tidy(() => tf.softmax(split.head(featureMap)).reshape([-1]));
+  const probabilities = (await probs.data()) as Float32Array;
+  probs.dispose();
+  const target = options.target ?? argmax(probabilities);
   const { cam, up, fh, fw } = tf.tidy(() => {
-    const featureMap = split.features.apply(imageTensor(image), { training: false }) as tf.Tensor4D;
     const grads = tf.grad((a: tf.Tensor) => targetSum(split.head(a), target))(featureMap);
     const weights = options.weights === 'pooled' ? tf.mean(grads, [1, 2], true) : grads; // [1, 1|fh, 1|fw, k]
     const map = tf.relu(tf.sum(tf.mul(featureMap, weights), 3, true)) as tf.Tensor4D; // [1, fh, fw, 1]
@@ -124,20 +127,27 @@ export async function gradCam(
       fw: featureMap.shape[2],
     };
   });
+  featureMap.dispose();
   const camValues = (await cam.data()) as Float32Array;
   const heatmap = (await up.data()) as Float32Array;
   tf.dispose([cam, up]);
   return {
     method: 'grad-cam',
     target,
-    probability: first.probabilities[target],
+    probability: probabilities[target],
     height: h,
     width: w,
     heatmap,
     layer: split.layer,
     cam: camValues,
     camShape: [fh, fw],
-    modelImages: 2,
+    modelImages: 1,
     ms: Date.now() - started,
   };
+}
+
+function argmax(values: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
+  return best;
 }
