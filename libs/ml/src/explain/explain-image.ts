@@ -58,9 +58,11 @@ export const explainRequestSchema = z
   });
 
 export type ExplainRequest = z.input<typeof explainRequestSchema>;
+/** A validated request (defaults applied). */
+export type ExplainRequestParsed = z.output<typeof explainRequestSchema>;
 
 /** Images the request will run through the model (gradient images count once): its cost in prediction units. */
-export function explainCost(request: z.output<typeof explainRequestSchema>): number {
+export function explainCost(request: ExplainRequestParsed): number {
   switch (request.method) {
     case 'integrated-gradients':
       return (request.steps ?? EXPLAIN_LIMITS.steps.default) + 3;
@@ -77,7 +79,7 @@ export function explainCost(request: z.output<typeof explainRequestSchema>): num
 export async function explainImage(
   model: tf.LayersModel,
   image: ModelImage,
-  request: z.output<typeof explainRequestSchema>,
+  request: ExplainRequestParsed,
   context: { baseline?: Baseline; batchSize?: number } = {},
 ): Promise<Attribution> {
   const { target, seed } = request;

@@ -111,7 +111,9 @@ export async function gradCam(
   const split = splitAtFeatureMap(model);
   const [h, w] = image.shape;
   // One backbone pass: the class scores come from the head on the same feature map.
-  const featureMap = tf.tidy(() => split.features.apply(imageTensor(image), { training: false }) as tf.Tensor4D);
+  const featureMap = tf.tidy(
+    () => split.features.apply(imageTensor(image), { training: false }) as tf.Tensor4D,
+  );
   const probs = tf.tidy(() => tf.softmax(split.head(featureMap)).reshape([-1]));
   const probabilities = (await probs.data()) as Float32Array;
   probs.dispose();

@@ -23,6 +23,6 @@ export type { DeletionCurve, DeletionOptions } from './deletion';
 export { downsampleHeatmap, heatmapOverlayPng, normalizeHeatmap } from './heatmap';
 export type { OverlayOptions } from './heatmap';
 export { EXPLAIN_LIMITS, explainCost, explainImage, explainRequestSchema } from './explain-image';
-export type { ExplainRequest } from './explain-image';
+export type { ExplainRequest, ExplainRequestParsed } from './explain-image';
 export { deletionBenchmark } from './deletion-benchmark';
 export type { DeletionBenchmarkOptions, DeletionCandidate, DeletionScore } from './deletion-benchmark';
