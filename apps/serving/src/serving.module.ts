@@ -12,6 +12,7 @@ import { StorageModule } from '@modelsmith/storage/nest';
 import { PredictAuthService } from './auth/predict-auth.service';
 import { DeploymentResolver } from './deployments/deployment-resolver.service';
 import { EngineLifecycle, engineProvider } from './engine.provider';
+import { ModelResolver } from './explain/model-resolver.service';
 import { ServingHealthController } from './health/health.controller';
 import { PredictHandler } from './predict/predict.handler';
 import { REDIS, RedisLifecycle, redisProviders } from './redis.provider';
@@ -60,6 +61,7 @@ export class ServingModule {
         rateLimiterProvider,
         modelStoreProvider,
         DeploymentResolver,
+        ModelResolver,
         PredictHandler,
       ],
     };

@@ -5,6 +5,7 @@ import type { AppConfig } from '@modelsmith/config';
 import { APP_CONFIG } from '@modelsmith/config/nest';
 import {
   KeyRateLimiter,
+  ProblemError,
   problemBody,
   rateLimitHeaders,
   requestId,
@@ -13,10 +14,14 @@ import {
 import { toProblem } from '@modelsmith/http/nest';
 import { PredictAuthService } from '../auth/predict-auth.service';
 import { DeploymentResolver } from '../deployments/deployment-resolver.service';
+import type { ModelRef } from '@modelsmith/serving';
 import { ENGINE, type Engine } from '../engine.provider';
 import { Admission } from './admission';
 import { predictProblem, sheddingProblem } from './predict-problems';
-import { predictRouteId } from './predict-route';
+import { MAX_EXPLAINED_IMAGES, parseExplainOptions, type ExplainOptions } from '../explain/explain-options';
+import { explanationBody } from '../explain/explanation-body';
+import { ModelResolver } from '../explain/model-resolver.service';
+import { explainRouteId, predictRouteId } from './predict-route';
 import { readPredictImages } from './read-images';
 
 const DEFAULT_TOP_K = 5;
@@ -42,6 +47,7 @@ export class PredictHandler {
     private readonly auth: PredictAuthService,
     private readonly limits: KeyRateLimiter,
     private readonly deployments: DeploymentResolver,
+    private readonly models: ModelResolver,
     @Inject(ENGINE) private readonly engine: Engine,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
@@ -56,15 +62,26 @@ export class PredictHandler {
     server.removeAllListeners('request');
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       const deploymentId = predictRouteId(req.method, req.url);
+      const modelId = deploymentId === undefined ? explainRouteId(req.method, req.url) : undefined;
       if (deploymentId !== undefined) void this.handle(req, res, deploymentId);
+      else if (modelId !== undefined) void this.handle(req, res, modelId, 'explain');
       else for (const listener of others) listener.call(server, req, res);
     });
   }
 
-  /** Answers one predict request; never throws (every failure becomes a problem response). */
-  async handle(req: IncomingMessage, res: ServerResponse, deploymentId: string): Promise<void> {
+  /**
+   * Answers one predict request (`id`: a deployment) or explain request (`id`: a model); never throws
+   * (every failure becomes a problem response). Both pass admission, auth, the key's rate and the
+   * same body reading; an explanation counts as one request against the rate.
+   */
+  async handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    id: string,
+    route: 'predict' | 'explain' = 'predict',
+  ): Promise<void> {
     const started = Date.now();
-    const id = requestId(req, res);
+    const reqId = requestId(req, res);
     let principal: TenantPrincipal | undefined;
     const release = this.admission.tryEnter();
     try {
@@ -73,38 +90,105 @@ export class PredictHandler {
       const rate = await this.limits.consume(principal);
       if (rate)
         for (const [name, value] of Object.entries(rateLimitHeaders(rate))) res.setHeader(name, value);
-      const deployment = await this.deployments.resolve(principal.tenantId, deploymentId);
-      const input = await readPredictImages(req, {
-        maxBytes: this.config.SERVING_MAX_REQUEST_BYTES,
-        maxImages: this.config.SERVING_MAX_IMAGES_PER_REQUEST,
-      });
-      const topK = input.topK ?? deployment.topK ?? DEFAULT_TOP_K;
-      const result = await this.engine
-        .predict(deployment.ref, input.images, {
-          topK,
-          deadline: started + this.config.SERVING_REQUEST_TIMEOUT_MS,
-        })
-        .catch((e: unknown) => {
-          throw predictProblem(e);
-        });
-      const body = {
-        deploymentId: deployment.id,
-        modelId: result.modelId,
-        modelVersion: result.version,
-        predictions: result.predictions,
-        tookMs: Date.now() - started,
-      };
-      send(res, 200, JSON_TYPE, JSON.stringify(body));
+      const body =
+        route === 'predict'
+          ? await this.predict(req, principal, id, started)
+          : await this.explain(req, principal, id, started);
+      send(res, 200, JSON_TYPE, JSON.stringify({ ...body, tookMs: Date.now() - started }));
     } catch (e) {
       const problem = toProblem(e);
       if (problem.status >= 500 && problem.status !== 503)
         this.logger.error(e instanceof Error ? e.stack : String(e));
       for (const [k, v] of Object.entries(problem.headers)) res.setHeader(k, v);
-      send(res, problem.status, PROBLEM_TYPE, problemBody(problem, req.url, id));
+      send(res, problem.status, PROBLEM_TYPE, problemBody(problem, req.url, reqId));
     } finally {
       release?.();
     }
-    this.accessLog(req, res, id, started, deploymentId, principal);
+    this.accessLog(
+      req,
+      res,
+      reqId,
+      started,
+      route === 'predict' ? { deploymentId: id } : { modelId: id },
+      principal,
+    );
+  }
+
+  private async predict(
+    req: IncomingMessage,
+    principal: TenantPrincipal,
+    deploymentId: string,
+    started: number,
+  ) {
+    const deployment = await this.deployments.resolve(principal.tenantId, deploymentId);
+    const input = await readPredictImages(req, {
+      maxBytes: this.config.SERVING_MAX_REQUEST_BYTES,
+      maxImages: this.config.SERVING_MAX_IMAGES_PER_REQUEST,
+    });
+    // Validated before any work: a bad explain option changes nothing.
+    const explain = input.explain === undefined ? undefined : parseExplainOptions(input.explain);
+    if (explain && input.images.length > MAX_EXPLAINED_IMAGES)
+      throw new ProblemError({
+        status: 400,
+        code: 'VALIDATION_FAILED',
+        title: 'Too many images to explain',
+        detail: `explain: at most ${MAX_EXPLAINED_IMAGES} images per predict request may be explained (got ${input.images.length})`,
+        extensions: { errors: [{ field: 'explain', messages: [`at most ${MAX_EXPLAINED_IMAGES} images`] }] },
+      });
+    const topK = input.topK ?? deployment.topK ?? DEFAULT_TOP_K;
+    const deadline = started + this.config.SERVING_REQUEST_TIMEOUT_MS;
+    const result = await this.engine
+      .predict(deployment.ref, input.images, { topK, deadline })
+      .catch((e: unknown) => {
+        throw predictProblem(e);
+      });
+    const predictions = explain
+      ? await this.withExplanations(deployment.ref, input.images, result.predictions, explain, deadline)
+      : result.predictions;
+    return {
+      deploymentId: deployment.id,
+      modelId: result.modelId,
+      modelVersion: result.version,
+      predictions,
+    };
+  }
+
+  private async withExplanations<P extends object>(
+    ref: ModelRef,
+    images: Buffer[],
+    predictions: P[],
+    options: ExplainOptions,
+    deadline: number,
+  ): Promise<Array<P & { explanation: ReturnType<typeof explanationBody> }>> {
+    const out: Array<P & { explanation: ReturnType<typeof explanationBody> }> = [];
+    for (const [i, image] of images.entries()) {
+      const r = await this.engine
+        .explain(ref, image, options.request, { deadline, grid: options.grid, overlay: options.overlay })
+        .catch((e: unknown) => {
+          throw predictProblem(e);
+        });
+      out.push({ ...predictions[i], explanation: explanationBody(r) });
+    }
+    return out;
+  }
+
+  private async explain(req: IncomingMessage, principal: TenantPrincipal, modelId: string, started: number) {
+    const ref = await this.models.resolve(principal.tenantId, modelId);
+    const input = await readPredictImages(req, {
+      maxBytes: this.config.SERVING_MAX_REQUEST_BYTES,
+      maxImages: 1,
+    });
+    const options = parseExplainOptions(input.explain ?? {});
+    const r = await this.engine
+      .explain(ref, input.images[0], options.request, {
+        deadline: started + this.config.SERVING_REQUEST_TIMEOUT_MS,
+        grid: options.grid,
+        overlay: options.overlay,
+      })
+      .catch((e: unknown) => {
+        throw predictProblem(e);
+      });
+    return { modelId: r.modelId, modelVersion: r.version, ...explanationBody(r) };
   }
 
   private accessLog(
@@ -112,7 +196,7 @@ export class PredictHandler {
     res: ServerResponse,
     id: string,
     started: number,
-    deploymentId: string,
+    target: { deploymentId: string } | { modelId: string },
     principal: TenantPrincipal | undefined,
   ): void {
     const log = PinoLogger.root;
@@ -127,7 +211,7 @@ export class PredictHandler {
         req,
         res,
         responseTime: Date.now() - started,
-        deploymentId,
+        ...target,
         ...(principal && { tenantId: principal.tenantId }),
       },
       'request completed',

@@ -17,6 +17,8 @@ export interface PredictLimits {
 export interface PredictInput {
   images: Buffer[];
   topK?: number;
+  /** The `explain` member of a JSON body, or the `explain` form field (JSON text), unparsed; undefined when absent. */
+  explain?: unknown;
 }
 
 const tooLarge = (limits: PredictLimits) =>
@@ -63,7 +65,12 @@ export function decodeBase64Image(value: unknown, index: number): Buffer {
 export function parseJsonBody(body: unknown, limits: PredictLimits): PredictInput {
   if (typeof body !== 'object' || body === null || Array.isArray(body))
     throw badRequest('the JSON body must be an object with an "images" array');
-  const { images, image, topK } = body as { images?: unknown; image?: unknown; topK?: unknown };
+  const { images, image, topK, explain } = body as {
+    images?: unknown;
+    image?: unknown;
+    topK?: unknown;
+    explain?: unknown;
+  };
   const list: unknown[] = Array.isArray(images) ? images : image !== undefined ? [image] : [];
   if (images !== undefined && !Array.isArray(images)) throw badRequest('"images" must be an array');
   if (list.length === 0) throw badRequest('send at least one image in "images"');
@@ -78,6 +85,7 @@ export function parseJsonBody(body: unknown, limits: PredictLimits): PredictInpu
       ),
     ),
     topK: parseTopK(topK),
+    ...(explain !== undefined ? { explain } : {}),
   };
 }
 
@@ -85,6 +93,7 @@ function readMultipart(req: IncomingMessage, limits: PredictLimits): Promise<Pre
   return new Promise((resolve, reject) => {
     const images: Buffer[] = [];
     let topK: unknown;
+    let explain: unknown;
     let total = 0;
     let failed = false;
     let parser: Busboy;
@@ -126,6 +135,13 @@ function readMultipart(req: IncomingMessage, limits: PredictLimits): Promise<Pre
       const problem = formFieldProblem(name, value, info, 1024);
       if (problem) return fail(problem);
       if (name === 'topK') topK = value;
+      if (name === 'explain') {
+        try {
+          explain = JSON.parse(value);
+        } catch {
+          return fail(badRequest('the explain field must be a JSON object, e.g. {"method":"grad-cam"}'));
+        }
+      }
     });
     parser.on('filesLimit', () => fail(tooMany(limits)));
     parser.on('fieldsLimit', () => fail(tooManyParts('fields', 20)));
@@ -135,7 +151,7 @@ function readMultipart(req: IncomingMessage, limits: PredictLimits): Promise<Pre
       if (failed) return;
       if (images.length === 0) return fail(badRequest('send at least one image as a file part'));
       try {
-        resolve({ images, topK: parseTopK(topK) });
+        resolve({ images, topK: parseTopK(topK), ...(explain !== undefined ? { explain } : {}) });
       } catch (e) {
         fail(e as Error);
       }
