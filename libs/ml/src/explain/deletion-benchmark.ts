@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { deletionCurve, randomOrder, rankPixels } from './deletion';
+import { deletionCurve, patchOrder, randomOrder, rankPixels } from './deletion';
 import { explainImage, explainRequestSchema, type ExplainRequest } from './explain-image';
 import { predictOne, type Baseline } from './model-fn';
 import type { Attribution, ModelImage } from './types';
@@ -21,6 +21,8 @@ export interface DeletionBenchmarkOptions {
   steps?: number;
   baseline?: Baseline;
   seed?: number;
+  /** Delete patch x patch squares instead of single pixels, for the methods and for random (default 1: pixels). */
+  patch?: number;
 }
 
 export interface DeletionScore {
@@ -48,6 +50,7 @@ export async function deletionBenchmark(
 ): Promise<{ fractions: number[]; scores: DeletionScore[] }> {
   const randomOrders = options.randomOrders ?? 3;
   const steps = options.steps ?? 20;
+  const patch = Math.max(1, options.patch ?? 1);
   const curveOptions = { steps, baseline: options.baseline };
   const randomAucs: number[] = [];
   const randomCurves: number[][] = [];
@@ -56,17 +59,14 @@ export async function deletionBenchmark(
   for (let i = 0; i < images.length; i++) {
     const image = images[i];
     const target = (await predictOne(model, image)).predicted;
-    const pixels = image.shape[0] * image.shape[1];
+    const [h, w] = image.shape;
+    const pixels = h * w;
     let randomAuc = 0;
     const randomCurve = new Array<number>(steps + 1).fill(0);
     for (let r = 0; r < randomOrders; r++) {
-      const curve = await deletionCurve(
-        model,
-        image,
-        target,
-        randomOrder(pixels, (options.seed ?? 0) * 1000 + i * 31 + r),
-        curveOptions,
-      );
+      const seed = (options.seed ?? 0) * 1000 + i * 31 + r;
+      const order = patch > 1 ? patchOrder(undefined, h, w, patch, seed) : randomOrder(pixels, seed);
+      const curve = await deletionCurve(model, image, target, order, curveOptions);
       fractions = curve.fractions;
       randomAuc += curve.auc / randomOrders;
       curve.probabilities.forEach((p, k) => (randomCurve[k] += p / randomOrders));
@@ -83,13 +83,9 @@ export async function deletionBenchmark(
               baseline: options.baseline,
             });
       methodRuns[m].ms += Date.now() - started;
-      const curve = await deletionCurve(
-        model,
-        image,
-        target,
-        rankPixels(attribution.heatmap, i),
-        curveOptions,
-      );
+      const order =
+        patch > 1 ? patchOrder(attribution.heatmap, h, w, patch, i) : rankPixels(attribution.heatmap, i);
+      const curve = await deletionCurve(model, image, target, order, curveOptions);
       methodRuns[m].aucs.push(curve.auc);
       methodRuns[m].curves.push(curve.probabilities);
     }

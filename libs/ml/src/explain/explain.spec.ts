@@ -12,6 +12,7 @@ import {
   integratedGradients,
   limeImage,
   normLime,
+  patchOrder,
   rankPixels,
   slicSegments,
   smoothGrad,
@@ -316,5 +317,19 @@ describe('explain (attribution methods on the serving backend)', () => {
     await limeImage(model, image, { samples: 16 });
     expect(tf.memory().numTensors).toBe(before);
     model.dispose();
+  });
+});
+
+describe('patchOrder', () => {
+  it('keeps each patch together, orders patches by mean score, and covers every pixel once', () => {
+    const scores = new Float32Array(36);
+    for (let p = 0; p < 36; p++) scores[p] = p % 6 >= 3 && Math.floor(p / 6) >= 3 ? 5 : p / 100; // bottom-right 3x3 hottest
+    const order = patchOrder(scores, 6, 6, 3);
+    expect(new Set(order).size).toBe(36);
+    expect(Array.from(order.subarray(0, 9)).sort((a, b) => a - b)).toEqual([
+      21, 22, 23, 27, 28, 29, 33, 34, 35,
+    ]);
+    const random = patchOrder(undefined, 7, 7, 3, 4); // uneven edges: 3x3 patches of 3, 2 and 1 pixels
+    expect(new Set(random).size).toBe(49);
   });
 });
