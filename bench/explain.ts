@@ -105,6 +105,7 @@ async function run(
     name,
     images: images.length,
     randomOrders,
+    deletionUnit: patch > 1 ? `${patch}x${patch} patch` : 'pixel',
     predictMs: round(predictMs, 2),
     fractions,
     methods: rows,
