@@ -22,6 +22,7 @@ export const engineProvider: Provider = {
       inference: config.SERVING_INFERENCE,
       threadBackend: config.ML_BACKEND,
       threadNativeBlas: mlBackendOptions(config).nativeBlas,
+      maxConcurrentExplanations: config.SERVING_MAX_CONCURRENT_EXPLANATIONS,
     }),
 };
 

@@ -12,6 +12,7 @@ import { StorageModule } from '@modelsmith/storage/nest';
 import { PredictAuthService } from './auth/predict-auth.service';
 import { DeploymentResolver } from './deployments/deployment-resolver.service';
 import { EngineLifecycle, engineProvider } from './engine.provider';
+import { ModelResolver } from './explain/model-resolver.service';
 import { ServingHealthController } from './health/health.controller';
 import { TabularModels } from './predict/tabular/tabular-models.service';
 import { PredictHandler } from './predict/predict.handler';
@@ -64,6 +65,7 @@ export class ServingModule {
         modelStoreProvider,
         DeploymentResolver,
         TabularModels,
+        ModelResolver,
         PredictHandler,
       ],
     };

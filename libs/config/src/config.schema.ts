@@ -139,6 +139,8 @@ export const configSchema = z
     SERVING_MAX_QUEUED_IMAGES: z.coerce.number().int().min(1).default(256),
     /** Most predict requests one serving process handles at once; more are shed with 503 + Retry-After. */
     SERVING_MAX_CONCURRENT_REQUESTS: z.coerce.number().int().min(1).default(128),
+    /** Explanations (POST /v1/models/:id/explain, predict's explain option) running at once per serving process; more get 503. */
+    SERVING_MAX_CONCURRENT_EXPLANATIONS: z.coerce.number().int().min(1).max(64).default(1),
     /** A prediction not answered within this many ms fails with 503 (shed) instead of waiting on. */
     SERVING_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
     /** Largest predict request body (multipart or JSON with base64 images). */

@@ -15,3 +15,4 @@ export * from './search';
 export * from './tabular';
 export { evaluateTabular, type TabularEvaluation } from './tabular/tabular-report';
 export * from './text';
+export * from './explain';

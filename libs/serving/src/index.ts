@@ -3,6 +3,8 @@ export { MicroBatcher } from './micro-batcher';
 export type { BatcherStats, MicroBatcherOptions } from './micro-batcher';
 export { ServingEngine } from './serving-engine';
 export type {
+  ExplainOptions,
+  ExplainResult,
   ModelRef,
   PredictOptions,
   PredictResult,

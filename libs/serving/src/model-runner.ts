@@ -1,13 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import {
   buildExportedModel,
+  explainImage,
   foldBatchNorm,
+  type ExplainRequestParsed,
   type ExportedArtifacts,
   type ExportedModel,
 } from '@modelsmith/ml';
 import { calibrateBatchSize, type BatchCalibration } from './calibrate';
 import type { InferenceThread } from './inference/inference-thread';
-import type { BuildOptions, ForwardResult } from './inference/protocol';
+import type { BuildOptions, ExplainOutput, ForwardResult } from './inference/protocol';
 import { imageShapeOf } from './image-shape';
 
 /** Where a served model's forward passes run. */
@@ -22,6 +24,13 @@ export interface ModelRunner {
     count: number,
     shape: readonly [number, number, number],
   ): Promise<ForwardResult>;
+  /** One explanation of one image (HWC float32, may be taken over). */
+  explain(
+    input: Float32Array,
+    shape: readonly [number, number, number],
+    request: ExplainRequestParsed,
+    baseline: number[],
+  ): Promise<ExplainOutput>;
   /** Frees the weights (a forward pass is never running when this is called). */
   dispose(): Promise<void>;
 }
@@ -58,6 +67,26 @@ export class InProcessRunner implements ModelRunner {
     } finally {
       output.dispose();
     }
+  }
+
+  async explain(
+    input: Float32Array,
+    [h, w, c]: readonly [number, number, number],
+    request: ExplainRequestParsed,
+    baseline: number[],
+  ): Promise<ExplainOutput> {
+    const a = await explainImage(this.model, { data: input, shape: [h, w, c] }, request, { baseline });
+    return {
+      method: a.method,
+      target: a.target,
+      probability: a.probability,
+      height: a.height,
+      width: a.width,
+      heatmap: a.heatmap,
+      modelImages: a.modelImages,
+      ms: a.ms,
+      ...('delta' in a && typeof a.delta === 'number' ? { completenessGap: a.delta } : {}),
+    };
   }
 
   async dispose(): Promise<void> {
@@ -110,6 +139,15 @@ export class ThreadRunner implements ModelRunner {
 
   forward(input: Float32Array, count: number): Promise<ForwardResult> {
     return this.thread.predict(this.handle, input, count);
+  }
+
+  explain(
+    input: Float32Array,
+    _shape: readonly [number, number, number],
+    request: ExplainRequestParsed,
+    baseline: number[],
+  ): Promise<ExplainOutput> {
+    return this.thread.explain(this.handle, input, request, baseline);
   }
 
   dispose(): Promise<void> {

@@ -1,8 +1,9 @@
-import type { ExportManifest, ImageClassification } from '@modelsmith/ml';
+import type { ExplainRequestParsed, ExportManifest, ImageClassification } from '@modelsmith/ml';
 import type { BatchCalibration } from './calibrate';
 import { imageShapeOf } from './image-shape';
 import { MicroBatcher } from './micro-batcher';
 import type { InferenceThread } from './inference/inference-thread';
+import type { ExplainOutput } from './inference/protocol';
 import type { ModelRunner } from './model-runner';
 import { rankRow } from './top-k';
 
@@ -108,6 +109,22 @@ export class ServedModel {
     this.weightsFreed = true;
     // A runner whose thread died has nothing left to free: freed either way.
     void this.runner.dispose().then(this.onFreed, this.onFreed);
+  }
+
+  /** One explanation, counted as a running pass (the weights are not freed under it). */
+  async explain(
+    input: Float32Array,
+    request: ExplainRequestParsed,
+    baseline: number[],
+  ): Promise<ExplainOutput> {
+    if (this.weightsFreed) throw new Error('unreachable: explanation on a disposed model');
+    this.passesRunning++;
+    try {
+      return await this.runner.explain(input, this.inputShape, request, baseline);
+    } finally {
+      this.passesRunning--;
+      if (this.disposed && this.passesRunning === 0) this.freeWeights();
+    }
   }
 
   private async run(inputs: ModelInput[]): Promise<ImageClassification[]> {

@@ -1,7 +1,12 @@
 import { LRUCache } from 'lru-cache';
 import {
+  decodeImage,
+  downsampleHeatmap,
+  heatmapOverlayPng,
   ModelArtifactError,
+  normalizePixels,
   preprocessImage,
+  type ExplainRequestParsed,
   PreprocessError,
   readExportedArtifacts,
   type ArtifactLimits,
@@ -11,7 +16,7 @@ import {
   type ImageClassification,
 } from '@modelsmith/ml';
 import type { BatchCalibration } from './calibrate';
-import { ServingClosedError, ServingTimeoutError } from './errors';
+import { ServingClosedError, ServingOverloadedError, ServingTimeoutError } from './errors';
 import { InferenceThread } from './inference/inference-thread';
 import type { BuildOptions, ThreadMemory } from './inference/protocol';
 import { buildInProcessRunner, ThreadRunner, type ModelRunner } from './model-runner';
@@ -56,6 +61,33 @@ export interface ServingEngineOptions {
   threadNativeBlas?: boolean;
   /** Delay before the one retry of a load that failed its integrity check (a training job may be rewriting the files). */
   integrityRetryMs?: number;
+  /** Explanations running at once (across models); more are shed with ServingOverloadedError. Default 1. */
+  maxConcurrentExplanations?: number;
+}
+
+export interface ExplainOptions {
+  deadline: number;
+  /** Rows and columns of the downsampled heatmap in the answer (capped at the model's input size). Default 16. */
+  grid?: number;
+  /** Also render the heatmap over the image as a PNG (default true). */
+  overlay?: boolean;
+}
+
+export interface ExplainResult {
+  modelId: string;
+  version: string;
+  method: string;
+  target: { index: number; label: string };
+  /** Model probability of the target class for the image. */
+  probability: number;
+  /** The heatmap averaged over a grid (rows x cols, row-major), larger = more evidence for the target. */
+  heatmap: { rows: number; cols: number; values: number[][] };
+  /** The heatmap over the image at the model's input size (PNG). */
+  overlayPng?: Buffer;
+  /** What the explanation cost: images through the model (gradient images count once) and milliseconds. */
+  cost: { modelImages: number; ms: number };
+  /** Integrated Gradients only: sum(attributions) - (p(x) - p(black)); near 0 when the steps suffice. */
+  completenessGap?: number;
 }
 
 export interface PredictOptions {
@@ -145,6 +177,7 @@ export class ServingEngine {
   private counters = { loads: 0, evictions: 0, loadFailures: 0 };
   private thread: Promise<InferenceThread> | undefined;
   private nextHandle = 1;
+  private explaining = 0;
 
   constructor(private readonly options: ServingEngineOptions) {
     const { maxModelBytes, maxBatchSize, maxBatchWaitMs, maxQueuedImages } = options;
@@ -187,6 +220,81 @@ export class ServingEngine {
       return { modelId: ref.modelId, version: ref.version, predictions };
     } finally {
       model.release();
+    }
+  }
+
+  /**
+   * Explains the model's answer for one image (see libs/ml explainImage): the request's method and
+   * budget, the image preprocessed as for predict, a black image (pixel 0, normalized) as baseline.
+   * At most `maxConcurrentExplanations` run at once; others are shed with ServingOverloadedError.
+   */
+  async explain(
+    ref: ModelRef,
+    image: Uint8Array,
+    request: ExplainRequestParsed,
+    options: ExplainOptions,
+  ): Promise<ExplainResult> {
+    if (this.explaining >= (this.options.maxConcurrentExplanations ?? 1))
+      throw new ServingOverloadedError('too many explanations are running; retry shortly', 1);
+    this.explaining++;
+    try {
+      const model = await this.acquire(ref, options.deadline);
+      try {
+        const { input, normalization, classNames } = model.manifest;
+        if (input.kind !== 'image' || normalization === null)
+          throw new Error('unreachable: ServedModel checks its input');
+        let decoded;
+        try {
+          decoded = await decodeImage(image, {
+            width: input.width,
+            height: input.height,
+            channels: input.channels,
+            fit: input.fit,
+            maxInputPixels: this.options.maxInputPixels,
+          });
+        } catch (e) {
+          if (e instanceof PreprocessError)
+            throw new PreprocessError(e.code, `image 0: ${e.message}`, { cause: e });
+          throw e;
+        }
+        if (Date.now() >= options.deadline)
+          throw new ServingTimeoutError('the request deadline passed before the explanation started', 1);
+        const data = normalizePixels(decoded.pixels, decoded.channels, normalization);
+        const black = Array.from(
+          normalizePixels(new Uint8Array(input.channels), input.channels, normalization),
+        );
+        const out = await model.explain(data, request, black);
+        const grid = Math.max(1, Math.min(options.grid ?? 16, out.height, out.width));
+        return {
+          modelId: ref.modelId,
+          version: ref.version,
+          method: out.method,
+          target: { index: out.target, label: classNames[out.target] ?? String(out.target) },
+          probability: out.probability,
+          heatmap: {
+            rows: grid,
+            cols: grid,
+            values: downsampleHeatmap(out.heatmap, out.height, out.width, grid, grid),
+          },
+          ...(options.overlay === false
+            ? {}
+            : {
+                overlayPng: await heatmapOverlayPng(
+                  decoded.pixels,
+                  decoded.channels === 1 ? 1 : 3,
+                  out.heatmap,
+                  out.height,
+                  out.width,
+                ),
+              }),
+          cost: { modelImages: out.modelImages, ms: Math.round(out.ms) },
+          ...(out.completenessGap !== undefined ? { completenessGap: out.completenessGap } : {}),
+        };
+      } finally {
+        model.release();
+      }
+    } finally {
+      this.explaining--;
     }
   }
 

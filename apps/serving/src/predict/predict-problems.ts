@@ -1,5 +1,5 @@
 import { ProblemError } from '@modelsmith/http';
-import { ModelArtifactError, PreprocessError } from '@modelsmith/ml';
+import { ExplainError, ModelArtifactError, PreprocessError } from '@modelsmith/ml';
 import {
   ModelInputMismatchError,
   ServingClosedError,
@@ -70,6 +70,15 @@ export function predictProblem(error: unknown): unknown {
       status: 422,
       code: 'UNPROCESSABLE',
       title: 'Image refused',
+      detail: error.message,
+      extensions: { reason: error.code },
+    });
+  }
+  if (error instanceof ExplainError) {
+    return new ProblemError({
+      status: 422,
+      code: 'UNPROCESSABLE',
+      title: 'Explanation refused',
       detail: error.message,
       extensions: { reason: error.code },
     });

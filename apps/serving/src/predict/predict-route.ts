@@ -16,3 +16,18 @@ export function predictRouteId(method: string | undefined, url: string | undefin
     return match[1];
   }
 }
+
+/** `POST /v1/models/:id/explain`, matched the same way. */
+const EXPLAIN_PATH = /^\/v1\/models\/([^/?#]+)\/explain\/?(?:\?.*)?$/i;
+
+/** The model id of an explain request, or undefined when the request is anything else. */
+export function explainRouteId(method: string | undefined, url: string | undefined): string | undefined {
+  if (method !== 'POST' || !url) return undefined;
+  const match = EXPLAIN_PATH.exec(url);
+  if (!match) return undefined;
+  try {
+    return decodeURIComponent(match[1]);
+  } catch {
+    return match[1];
+  }
+}

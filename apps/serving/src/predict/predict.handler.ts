@@ -5,6 +5,7 @@ import type { AppConfig } from '@modelsmith/config';
 import { APP_CONFIG } from '@modelsmith/config/nest';
 import {
   KeyRateLimiter,
+  ProblemError,
   problemBody,
   rateLimitHeaders,
   requestId,
@@ -13,12 +14,16 @@ import {
 import { toProblem } from '@modelsmith/http/nest';
 import { PredictAuthService } from '../auth/predict-auth.service';
 import { DeploymentResolver } from '../deployments/deployment-resolver.service';
+import type { ModelRef } from '@modelsmith/serving';
 import { ENGINE, type Engine } from '../engine.provider';
 import { MAX_TEXT_INSTANCES, TEXT_ENGINE } from '../text/text-engine.provider';
 import { ModelInputMismatchError, type TextServingEngine } from '@modelsmith/serving';
 import { Admission } from './admission';
 import { predictProblem, sheddingProblem } from './predict-problems';
-import { predictRouteId } from './predict-route';
+import { MAX_EXPLAINED_IMAGES, parseExplainOptions, type ExplainOptions } from '../explain/explain-options';
+import { explanationBody } from '../explain/explanation-body';
+import { ModelResolver } from '../explain/model-resolver.service';
+import { explainRouteId, predictRouteId } from './predict-route';
 import { readPredictImages } from './read-images';
 import { readInstances } from './tabular/read-instances';
 import { isTabularTask, TabularModels } from './tabular/tabular-models.service';
@@ -46,6 +51,7 @@ export class PredictHandler {
     private readonly auth: PredictAuthService,
     private readonly limits: KeyRateLimiter,
     private readonly deployments: DeploymentResolver,
+    private readonly models: ModelResolver,
     @Inject(ENGINE) private readonly engine: Engine,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly tabular: TabularModels,
@@ -62,15 +68,26 @@ export class PredictHandler {
     server.removeAllListeners('request');
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       const deploymentId = predictRouteId(req.method, req.url);
+      const modelId = deploymentId === undefined ? explainRouteId(req.method, req.url) : undefined;
       if (deploymentId !== undefined) void this.handle(req, res, deploymentId);
+      else if (modelId !== undefined) void this.handle(req, res, modelId, 'explain');
       else for (const listener of others) listener.call(server, req, res);
     });
   }
 
-  /** Answers one predict request; never throws (every failure becomes a problem response). */
-  async handle(req: IncomingMessage, res: ServerResponse, deploymentId: string): Promise<void> {
+  /**
+   * Answers one predict request (`id`: a deployment) or explain request (`id`: a model); never throws
+   * (every failure becomes a problem response). Both pass admission, auth, the key's rate and the
+   * same body reading; an explanation counts as one request against the rate.
+   */
+  async handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    id: string,
+    route: 'predict' | 'explain' = 'predict',
+  ): Promise<void> {
     const started = Date.now();
-    const id = requestId(req, res);
+    const reqId = requestId(req, res);
     let principal: TenantPrincipal | undefined;
     const release = this.admission.tryEnter();
     try {
@@ -79,67 +96,148 @@ export class PredictHandler {
       const rate = await this.limits.consume(principal);
       if (rate)
         for (const [name, value] of Object.entries(rateLimitHeaders(rate))) res.setHeader(name, value);
-      const deployment = await this.deployments.resolve(principal.tenantId, deploymentId);
-      if (isTabularTask(deployment.task)) {
-        // Tabular models take JSON records: {"instances": [{...}]} (predict/tabular/).
-        const instances = await readInstances(req, this.config.SERVING_MAX_REQUEST_BYTES);
-        const out = await this.tabular.predict(deployment.ref, instances);
-        const body = {
-          deploymentId: deployment.id,
-          modelId: deployment.ref.modelId,
-          modelVersion: deployment.ref.version,
-          ...out,
-          tookMs: Date.now() - started,
-        };
-        send(res, 200, JSON_TYPE, JSON.stringify(body));
-        return;
-      }
-      const input = await readPredictImages(req, {
-        maxBytes: this.config.SERVING_MAX_REQUEST_BYTES,
-        maxImages: this.config.SERVING_MAX_IMAGES_PER_REQUEST,
-        maxInstances: MAX_TEXT_INSTANCES,
-      });
-      const topK = input.topK ?? deployment.topK ?? DEFAULT_TOP_K;
-      const result = await this.predictInput(deployment.ref, input, topK, started).catch((e: unknown) => {
-        throw predictProblem(e);
-      });
-      const body = {
-        deploymentId: deployment.id,
-        modelId: result.modelId,
-        modelVersion: result.version,
-        predictions: result.predictions,
-        tookMs: Date.now() - started,
-      };
-      send(res, 200, JSON_TYPE, JSON.stringify(body));
+      const body =
+        route === 'predict'
+          ? await this.predict(req, principal, id, started)
+          : await this.explain(req, principal, id, started);
+      send(res, 200, JSON_TYPE, JSON.stringify({ ...body, tookMs: Date.now() - started }));
     } catch (e) {
       const problem = toProblem(e);
       if (problem.status >= 500 && problem.status !== 503)
         this.logger.error(e instanceof Error ? e.stack : String(e));
       for (const [k, v] of Object.entries(problem.headers)) res.setHeader(k, v);
-      send(res, problem.status, PROBLEM_TYPE, problemBody(problem, req.url, id));
+      send(res, problem.status, PROBLEM_TYPE, problemBody(problem, req.url, reqId));
     } finally {
       release?.();
-      this.accessLog(req, res, id, started, deploymentId, principal);
+      this.accessLog(
+        req,
+        res,
+        reqId,
+        started,
+        route === 'predict' ? { deploymentId: id } : { modelId: id },
+        principal,
+      );
     }
   }
 
-  /** Texts (`instances`) go to the text engine, images to the image engine; each refuses the other's models. */
-  private async predictInput(
-    ref: Parameters<Engine['predict']>[0],
-    input: Awaited<ReturnType<typeof readPredictImages>>,
-    topK: number,
+  private async predict(
+    req: IncomingMessage,
+    principal: TenantPrincipal,
+    deploymentId: string,
     started: number,
-  ): Promise<{ modelId: string; version: string; predictions: unknown[] }> {
-    if (input.instances) return this.text.predict(ref, input.instances, { topK });
-    if (await this.text.isTextModel(ref))
-      throw new ModelInputMismatchError(
-        'text-classification',
-        `this deployment's model classifies text; send JSON {"instances": ["..."]}, not images`,
-      );
-    return this.engine.predict(ref, input.images, {
-      topK,
-      deadline: started + this.config.SERVING_REQUEST_TIMEOUT_MS,
+  ) {
+    const deployment = await this.deployments.resolve(principal.tenantId, deploymentId);
+    if (isTabularTask(deployment.task)) {
+      // Tabular models take JSON records: {"instances": [{...}]} (predict/tabular/).
+      const instances = await readInstances(req, this.config.SERVING_MAX_REQUEST_BYTES);
+      const out = await this.tabular.predict(deployment.ref, instances);
+      return {
+        deploymentId: deployment.id,
+        modelId: deployment.ref.modelId,
+        modelVersion: deployment.ref.version,
+        ...out,
+      };
+    }
+    const input = await readPredictImages(req, {
+      maxBytes: this.config.SERVING_MAX_REQUEST_BYTES,
+      maxImages: this.config.SERVING_MAX_IMAGES_PER_REQUEST,
+      maxInstances: MAX_TEXT_INSTANCES,
     });
+    // Texts (`instances`) go to the text engine, images to the image engine; each refuses the other's models.
+    if (input.instances || (await this.text.isTextModel(deployment.ref))) {
+      if (input.explain !== undefined)
+        throw new ProblemError({
+          status: 400,
+          code: 'VALIDATION_FAILED',
+          title: 'Explanations are for image models',
+          detail: 'explain: explanations of text predictions are not available',
+          extensions: { errors: [{ field: 'explain', messages: ['only image models are explained'] }] },
+        });
+      const topK = input.topK ?? deployment.topK ?? DEFAULT_TOP_K;
+      const instances = input.instances;
+      const result = await (
+        instances
+          ? this.text.predict(deployment.ref, instances, { topK })
+          : Promise.reject(
+              new ModelInputMismatchError(
+                'text-classification',
+                `this deployment's model classifies text; send JSON {"instances": ["..."]}, not images`,
+              ),
+            )
+      ).catch((e: unknown) => {
+        throw predictProblem(e);
+      });
+      return {
+        deploymentId: deployment.id,
+        modelId: result.modelId,
+        modelVersion: result.version,
+        predictions: result.predictions,
+      };
+    }
+    // Validated before any work: a bad explain option changes nothing.
+    const explain = input.explain === undefined ? undefined : parseExplainOptions(input.explain);
+    if (explain && input.images.length > MAX_EXPLAINED_IMAGES)
+      throw new ProblemError({
+        status: 400,
+        code: 'VALIDATION_FAILED',
+        title: 'Too many images to explain',
+        detail: `explain: at most ${MAX_EXPLAINED_IMAGES} images per predict request may be explained (got ${input.images.length})`,
+        extensions: { errors: [{ field: 'explain', messages: [`at most ${MAX_EXPLAINED_IMAGES} images`] }] },
+      });
+    const topK = input.topK ?? deployment.topK ?? DEFAULT_TOP_K;
+    const deadline = started + this.config.SERVING_REQUEST_TIMEOUT_MS;
+    const result = await this.engine
+      .predict(deployment.ref, input.images, { topK, deadline })
+      .catch((e: unknown) => {
+        throw predictProblem(e);
+      });
+    const predictions = explain
+      ? await this.withExplanations(deployment.ref, input.images, result.predictions, explain, deadline)
+      : result.predictions;
+    return {
+      deploymentId: deployment.id,
+      modelId: result.modelId,
+      modelVersion: result.version,
+      predictions,
+    };
+  }
+
+  private async withExplanations<P extends object>(
+    ref: ModelRef,
+    images: Buffer[],
+    predictions: P[],
+    options: ExplainOptions,
+    deadline: number,
+  ): Promise<Array<P & { explanation: ReturnType<typeof explanationBody> }>> {
+    const out: Array<P & { explanation: ReturnType<typeof explanationBody> }> = [];
+    for (const [i, image] of images.entries()) {
+      const r = await this.engine
+        .explain(ref, image, options.request, { deadline, grid: options.grid, overlay: options.overlay })
+        .catch((e: unknown) => {
+          throw predictProblem(e);
+        });
+      out.push({ ...predictions[i], explanation: explanationBody(r) });
+    }
+    return out;
+  }
+
+  private async explain(req: IncomingMessage, principal: TenantPrincipal, modelId: string, started: number) {
+    const ref = await this.models.resolve(principal.tenantId, modelId);
+    const input = await readPredictImages(req, {
+      maxBytes: this.config.SERVING_MAX_REQUEST_BYTES,
+      maxImages: 1,
+    });
+    const options = parseExplainOptions(input.explain ?? {});
+    const r = await this.engine
+      .explain(ref, input.images[0], options.request, {
+        deadline: started + this.config.SERVING_REQUEST_TIMEOUT_MS,
+        grid: options.grid,
+        overlay: options.overlay,
+      })
+      .catch((e: unknown) => {
+        throw predictProblem(e);
+      });
+    return { modelId: r.modelId, modelVersion: r.version, ...explanationBody(r) };
   }
 
   private accessLog(
@@ -147,7 +245,7 @@ export class PredictHandler {
     res: ServerResponse,
     id: string,
     started: number,
-    deploymentId: string,
+    target: { deploymentId: string } | { modelId: string },
     principal: TenantPrincipal | undefined,
   ): void {
     const log = PinoLogger.root;
@@ -162,7 +260,7 @@ export class PredictHandler {
         req,
         res,
         responseTime: Date.now() - started,
-        deploymentId,
+        ...target,
         ...(principal && { tenantId: principal.tenantId }),
       },
       'request completed',

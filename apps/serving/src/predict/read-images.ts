@@ -21,6 +21,8 @@ export interface PredictInput {
   /** `{"instances": [...]}` (text models): as sent, checked against the model by its engine. */
   instances?: unknown[];
   topK?: number;
+  /** The `explain` member of a JSON body, or the `explain` form field (JSON text), unparsed; undefined when absent. */
+  explain?: unknown;
 }
 
 const tooLarge = (limits: PredictLimits) =>
@@ -97,7 +99,12 @@ export function parseJsonBody(body: unknown, limits: PredictLimits): PredictInpu
       'the JSON body must be an object with an "images" array (or "instances" for text models)',
     );
   if ('instances' in body) return parseInstancesBody(body, limits.maxInstances ?? limits.maxImages);
-  const { images, image, topK } = body as { images?: unknown; image?: unknown; topK?: unknown };
+  const { images, image, topK, explain } = body as {
+    images?: unknown;
+    image?: unknown;
+    topK?: unknown;
+    explain?: unknown;
+  };
   const list: unknown[] = Array.isArray(images) ? images : image !== undefined ? [image] : [];
   if (images !== undefined && !Array.isArray(images)) throw badRequest('"images" must be an array');
   if (list.length === 0) throw badRequest('send at least one image in "images"');
@@ -112,6 +119,7 @@ export function parseJsonBody(body: unknown, limits: PredictLimits): PredictInpu
       ),
     ),
     topK: parseTopK(topK),
+    ...(explain !== undefined ? { explain } : {}),
   };
 }
 
@@ -119,6 +127,7 @@ function readMultipart(req: IncomingMessage, limits: PredictLimits): Promise<Pre
   return new Promise((resolve, reject) => {
     const images: Buffer[] = [];
     let topK: unknown;
+    let explain: unknown;
     let total = 0;
     let failed = false;
     let parser: Busboy;
@@ -160,6 +169,13 @@ function readMultipart(req: IncomingMessage, limits: PredictLimits): Promise<Pre
       const problem = formFieldProblem(name, value, info, 1024);
       if (problem) return fail(problem);
       if (name === 'topK') topK = value;
+      if (name === 'explain') {
+        try {
+          explain = JSON.parse(value);
+        } catch {
+          return fail(badRequest('the explain field must be a JSON object, e.g. {"method":"grad-cam"}'));
+        }
+      }
     });
     parser.on('filesLimit', () => fail(tooMany(limits)));
     parser.on('fieldsLimit', () => fail(tooManyParts('fields', 20)));
@@ -169,7 +185,7 @@ function readMultipart(req: IncomingMessage, limits: PredictLimits): Promise<Pre
       if (failed) return;
       if (images.length === 0) return fail(badRequest('send at least one image as a file part'));
       try {
-        resolve({ images, topK: parseTopK(topK) });
+        resolve({ images, topK: parseTopK(topK), ...(explain !== undefined ? { explain } : {}) });
       } catch (e) {
         fail(e as Error);
       }

@@ -15,6 +15,7 @@ import {
   type PipelineModel,
   type PipelineNotice,
 } from './image-classification';
+import type { NormLimeModelReport } from './normlime-report';
 import type { Recipe } from './recipe';
 
 /**
@@ -272,5 +273,39 @@ describe('image classification pipeline: transfer regularizer', () => {
     const withRifle = await drift({ type: 'rifle', times: 3 });
     expect(Math.abs(withBss - free)).toBeGreaterThan(1e-4);
     expect(Math.abs(withRifle - free)).toBeGreaterThan(1e-4);
+  });
+});
+
+describe('image classification pipeline: NormLIME in the final report', () => {
+  it('explains the validation images of the final model and puts per-class importance in its report', async () => {
+    const { zoo, spec } = backboneWith(new OutOfMemoryWhenTrainable());
+    const { index, shards } = dataset();
+    const models: PipelineModel[] = [];
+    const input = {
+      index,
+      shards,
+      zoo,
+      spec,
+      recipe: recipe([HEAD]),
+      checkpoints: new MemoryCheckpointStore(),
+      writer: new InMemoryArtifactStore(),
+      modelPrefix: 'm/',
+      fit: 'cover' as const,
+    };
+    const result = await runImageClassification(input, hooks(models, []));
+    expect(result.status).toBe('completed');
+    const normLime = (result.model.report as unknown as { normLime: NormLimeModelReport }).normLime;
+    expect(normLime).toMatchObject({
+      method: 'normlime',
+      split: 'validation',
+      images: 8,
+      samplesPerImage: 64,
+    });
+    expect(normLime.classes.map((c) => c.label)).toEqual(LABELS);
+    expect(normLime.classes.reduce((s, c) => s + c.explanations, 0)).toBe(8);
+    for (const c of normLime.classes) {
+      expect(c.importance).toHaveLength(normLime.grid.rows * normLime.grid.cols);
+      if (c.explanations > 0) expect(c.importance.some((v) => v > 0)).toBe(true);
+    }
   });
 });

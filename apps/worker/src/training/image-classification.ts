@@ -24,6 +24,7 @@ import {
 import { PermanentJobError } from '@modelsmith/jobs';
 import type { Recipe, TrainingPhase } from './recipe';
 import { shardEpochs, splitCount } from './shard-batches';
+import { normLimeReport } from './normlime-report';
 import { buildTransferRegularizer } from './transfer-regularizer';
 
 export interface PipelineInput {
@@ -174,11 +175,29 @@ export async function runImageClassification(
   const trainSamples = splitCount(index, 'train');
   const phaseDynamics: DynamicsValues[] = [];
 
-  const evaluateAndExport = async (phase: string, final: boolean): Promise<PipelineModel> => {
-    const report = await evaluateModel(model, test, {
+  const interpretSplit = hasValidation ? 'validation' : 'train';
+  /** NormLIME of the final model (not when the budget stopped the run: it would overrun it). */
+  const interpret = async (): Promise<Record<string, unknown>> => {
+    if (hooks.signal.aborted) return {};
+    try {
+      return {
+        normLime: await normLimeReport(model, input.shards, index, interpretSplit, norm, recipe.input),
+      };
+    } catch (error) {
+      return { normLimeError: error instanceof Error ? error.message : String(error) };
+    }
+  };
+
+  const evaluateAndExport = async (
+    phase: string,
+    final: boolean,
+    withInterpretation = final,
+  ): Promise<PipelineModel> => {
+    const evaluation = await evaluateModel(model, test, {
       classNames: index.labels,
       latency: { runs: 10, warmup: 2 },
     });
+    const report = { ...evaluation, ...(withInterpretation ? await interpret() : {}) };
     const manifest = await exportModel(model, input.writer, input.modelPrefix, {
       task: 'image-classification',
       input: { kind: 'image', ...recipe.input, fit: input.fit },
@@ -307,7 +326,7 @@ export async function runImageClassification(
         // Budget reached: the weights trained so far are the best we have; evaluate and keep them.
         return {
           status: 'stopped-by-budget',
-          model: await evaluateAndExport(phase.name, true),
+          model: await evaluateAndExport(phase.name, true, false),
           history,
           resumedFrom,
         };

@@ -1,12 +1,16 @@
 import type { Worker } from 'node:worker_threads';
 import {
+  ExplainError,
   ModelArtifactError,
   spawnModuleWorker,
+  type ExplainErrorCode,
+  type ExplainRequestParsed,
   type ExportedArtifacts,
   type ModelArtifactErrorCode,
 } from '@modelsmith/ml';
 import type {
   BuildOptions,
+  ExplainOutput,
   ForwardResult,
   FromInferenceThread,
   InferenceThreadInit,
@@ -24,6 +28,7 @@ export class InferenceThreadExitedError extends Error {
 function fromThreadError(e: ThreadError): Error {
   if (e.name === 'ModelArtifactError' && e.code)
     return new ModelArtifactError(e.code as ModelArtifactErrorCode, e.message);
+  if (e.name === 'ExplainError' && e.code) return new ExplainError(e.code as ExplainErrorCode, e.message);
   const error = new Error(e.message);
   error.name = e.name;
   return error;
@@ -107,6 +112,17 @@ export class InferenceThread {
     return this.call({ type: 'predict', handle, input, count }, [
       input.buffer as ArrayBuffer,
     ]) as Promise<ForwardResult>;
+  }
+
+  explain(
+    handle: number,
+    input: Float32Array,
+    request: ExplainRequestParsed,
+    baseline: number[],
+  ): Promise<ExplainOutput> {
+    return this.call({ type: 'explain', handle, input, request, baseline }, [
+      input.buffer as ArrayBuffer,
+    ]) as Promise<ExplainOutput>;
   }
 
   unload(handle: number): Promise<void> {

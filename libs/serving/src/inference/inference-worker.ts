@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, ModelArtifactError } from '@modelsmith/ml';
+import { ExplainError, initBackend, ModelArtifactError } from '@modelsmith/ml';
 import { buildInProcessRunner, type InProcessRunner } from '../model-runner';
 import { imageShapeOf } from '../image-shape';
 import type {
@@ -19,7 +19,8 @@ if (!port) throw new Error('inference-worker must run in a worker thread');
 const send = (msg: FromInferenceThread, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer);
 
 function toThreadError(e: unknown): ThreadError {
-  if (e instanceof ModelArtifactError) return { name: e.name, message: e.message, code: e.code };
+  if (e instanceof ModelArtifactError || e instanceof ExplainError)
+    return { name: e.name, message: e.message, code: e.code };
   if (e instanceof Error) return { name: e.name, message: e.message };
   return { name: 'Error', message: String(e) };
 }
@@ -43,6 +44,13 @@ async function handle(msg: ToInferenceThread): Promise<{ result: unknown; transf
       const copy = new Float32Array(probabilities);
       const result: ForwardResult = { probabilities: copy, passMs };
       return { result, transfer: [copy.buffer] };
+    }
+    case 'explain': {
+      const model = models.get(msg.handle);
+      if (!model) throw new Error(`no model ${msg.handle} in the inference thread`);
+      const out = await model.runner.explain(msg.input, model.shape, msg.request, msg.baseline);
+      const heatmap = new Float32Array(out.heatmap);
+      return { result: { ...out, heatmap }, transfer: [heatmap.buffer] };
     }
     case 'unload': {
       await models.get(msg.handle)?.runner.dispose();

@@ -1,4 +1,4 @@
-import type { BackendName, ExportedArtifacts } from '@modelsmith/ml';
+import type { BackendName, ExportedArtifacts, ExplainRequestParsed } from '@modelsmith/ml';
 import type { BatchCalibration } from '../calibrate';
 
 /** What one forward pass gave: class probabilities, and how long the pass itself ran. */
@@ -37,6 +37,15 @@ export type ToInferenceThread =
   | { type: 'load'; id: number; handle: number; model: ExportedArtifacts; build: BuildOptions }
   /** `input`: `count` images, HWC float32 each, back to back. */
   | { type: 'predict'; id: number; handle: number; input: Float32Array; count: number }
+  /** `input`: one HWC float32 image; `baseline`: the model-input value of a black pixel per channel. */
+  | {
+      type: 'explain';
+      id: number;
+      handle: number;
+      input: Float32Array;
+      request: ExplainRequestParsed;
+      baseline: number[];
+    }
   | { type: 'unload'; id: number; handle: number }
   | { type: 'memory'; id: number };
 
@@ -57,4 +66,19 @@ export interface ThreadMemory {
   numTensors: number;
   numBytes: number;
   models: number;
+}
+
+/** One explanation, as it crosses the thread boundary. */
+export interface ExplainOutput {
+  method: string;
+  target: number;
+  probability: number;
+  height: number;
+  width: number;
+  /** height x width, row-major: larger means more evidence for `target`. */
+  heatmap: Float32Array;
+  modelImages: number;
+  ms: number;
+  /** Integrated Gradients' completeness gap, sum(attributions) - (p(x) - p(baseline)). */
+  completenessGap?: number;
 }

@@ -1,0 +1,28 @@
+// Attribution methods for image classifiers (Integrated Gradients, SmoothGrad, Grad-CAM, LIME), NormLIME, the deletion metric.
+export { ATTRIBUTION_METHODS } from './types';
+export type { Attribution, AttributionMethod, ModelImage } from './types';
+export { ExplainError } from './explain-error';
+export type { ExplainErrorCode } from './explain-error';
+export { baselineImage, predictOne } from './model-fn';
+export type { Baseline } from './model-fn';
+export { integratedGradients } from './integrated-gradients';
+export type { IntegratedGradientsOptions, IntegratedGradientsResult } from './integrated-gradients';
+export { smoothGrad } from './smoothgrad';
+export type { SmoothGradOptions, SmoothGradResult } from './smoothgrad';
+export { gradCam, splitAtFeatureMap } from './grad-cam';
+export type { GradCamOptions, GradCamResult } from './grad-cam';
+export { limeImage } from './lime';
+export type { LimeOptions, LimeResult } from './lime';
+export { gridSegments, slicSegments } from './superpixels';
+export type { Segmentation, SlicOptions } from './superpixels';
+export { weightedRidge } from './ridge';
+export { normLime } from './normlime';
+export type { NormLimeClass, NormLimeOptions, NormLimeReport } from './normlime';
+export { deletionCurve, patchOrder, rankPixels, randomOrder } from './deletion';
+export type { DeletionCurve, DeletionOptions } from './deletion';
+export { downsampleHeatmap, heatmapOverlayPng, normalizeHeatmap } from './heatmap';
+export type { OverlayOptions } from './heatmap';
+export { EXPLAIN_LIMITS, explainCost, explainImage, explainRequestSchema } from './explain-image';
+export type { ExplainRequest, ExplainRequestParsed } from './explain-image';
+export { deletionBenchmark } from './deletion-benchmark';
+export type { DeletionBenchmarkOptions, DeletionCandidate, DeletionScore } from './deletion-benchmark';
