@@ -4,7 +4,7 @@ import { LoggerModule } from 'nestjs-pino';
 import type { AppConfig } from '@modelsmith/config';
 import { ConfigModule } from '@modelsmith/config/nest';
 import { DbModule } from '@modelsmith/db/nest';
-import { JobStoreModule, QueueModule } from '@modelsmith/jobs/nest';
+import { JobStoreModule, QueueModule, WebhooksModule } from '@modelsmith/jobs/nest';
 import { StorageModule } from '@modelsmith/storage/nest';
 import { loggerParams } from './logging';
 import { WorkerHealthController } from './health/health.controller';
@@ -15,6 +15,8 @@ import { TrainHandler } from './handlers/train.handler';
 import { JobRunnerService } from './runtime/job-runner.service';
 import { CpuQueueProcessor, GpuQueueProcessor } from './runtime/processors';
 import { ShutdownSignal } from './runtime/shutdown-signal';
+import { WebhookProcessor } from './webhooks/webhook.processor';
+import { WebhookRelayService } from './webhooks/webhook-relay.service';
 
 /** Every job handler of the worker; boot fails unless each job definition has exactly one. */
 export const HANDLERS: Provider[] = [NoopHandler, IngestDatasetHandler, TrainHandler, BatchPredictHandler];
@@ -36,9 +38,17 @@ export class WorkerModule {
         StorageModule.forRoot(config),
         QueueModule.forRoot(config),
         JobStoreModule,
+        WebhooksModule,
       ],
       controllers: [WorkerHealthController],
-      providers: [ShutdownSignal, JobRunnerService, ...processors, ...HANDLERS],
+      providers: [
+        ShutdownSignal,
+        JobRunnerService,
+        ...processors,
+        ...HANDLERS,
+        WebhookProcessor,
+        WebhookRelayService,
+      ],
     };
   }
 }

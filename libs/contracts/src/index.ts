@@ -4,3 +4,4 @@ export * from './scopes';
 export * from './problem-codes';
 export * from './deployments';
 export * from './image-format';
+export * from './webhooks';
