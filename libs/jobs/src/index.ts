@@ -11,3 +11,4 @@ export * from './follow-events';
 export * from './submit';
 export * from './stores';
 export * from './webhooks';
+export * from './training-estimate';

@@ -9,6 +9,16 @@ import type { CreateTrainingJobFields, TrainingOptionsDto } from './training-job
 
 export { MIN_TRAIN_IMAGES_PER_CLASS };
 
+export type TrainingJobRequest = CreateTrainingJobFields & {
+  priority?: number;
+  options?: TrainingOptionsDto & { accelerator?: Accelerator };
+};
+
+type TrainableVersion = Extract<
+  Awaited<ReturnType<DatasetVersionStore['checkTrainable']>>,
+  { ok: true }
+>['version'];
+
 const unprocessable = (reason: string, detail: string, field?: string) =>
   new ProblemError({
     status: 422,
@@ -35,13 +45,23 @@ export class TrainingJobsService {
     return builtinBackbones();
   }
 
-  async create(
-    tenantId: string,
-    body: CreateTrainingJobFields & {
-      priority?: number;
-      options?: TrainingOptionsDto & { accelerator?: Accelerator };
-    },
-  ): Promise<Job> {
+  async create(tenantId: string, body: TrainingJobRequest): Promise<Job> {
+    const version = await this.validate(tenantId, body);
+    const { accelerator, ...options } = body.options ?? {};
+    return this.jobs.submit(tenantId, JOBS.train, {
+      accelerator,
+      priority: body.priority ?? 0,
+      inputs: {
+        datasetVersionId: version.id,
+        mode: body.mode ?? 'balanced',
+        budget: { maxMinutes: body.budget?.maxMinutes ?? 60, maxTrials: body.budget?.maxTrials ?? 1 },
+        options: { ...options },
+      },
+    });
+  }
+
+  /** The request's dataset version once it and the options passed every check (404 / 422 problems). */
+  async validate(tenantId: string, body: TrainingJobRequest): Promise<TrainableVersion> {
     if (!body.datasetVersionId)
       throw unprocessable(
         'DATASET_VERSION_REQUIRED',
@@ -84,16 +104,6 @@ export class TrainingJobsService {
         'options.backbone',
       );
     }
-    const { accelerator, ...options } = body.options ?? {};
-    return this.jobs.submit(tenantId, JOBS.train, {
-      accelerator,
-      priority: body.priority ?? 0,
-      inputs: {
-        datasetVersionId: version.id,
-        mode: body.mode ?? 'balanced',
-        budget: { maxMinutes: body.budget?.maxMinutes ?? 60, maxTrials: body.budget?.maxTrials ?? 1 },
-        options: { ...options },
-      },
-    });
+    return version;
   }
 }

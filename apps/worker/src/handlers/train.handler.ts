@@ -9,9 +9,18 @@ import {
   JobStore,
   ModelStore,
   PermanentJobError,
+  ThroughputStore,
   type NotTrainable,
+  type ThroughputRecord,
 } from '@modelsmith/jobs';
-import { initBackend, ModelZoo, ZooError, type BackboneSpec, type EpochLog } from '@modelsmith/ml';
+import {
+  initBackend,
+  ModelZoo,
+  ZooError,
+  type BackendInfo,
+  type BackboneSpec,
+  type EpochLog,
+} from '@modelsmith/ml';
 import { keys, type ObjectStore } from '@modelsmith/storage';
 import { OBJECT_STORE } from '@modelsmith/storage/nest';
 import {
@@ -48,7 +57,7 @@ const PROGRESS_EVERY_MS = 2_000;
 @HandlesJob(JOBS.train)
 export class TrainHandler implements JobHandler<typeof JOBS.train> {
   private readonly logger = new Logger('Train');
-  private backend?: Promise<unknown>;
+  private backend?: Promise<BackendInfo>;
 
   constructor(
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
@@ -58,7 +67,7 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
     private readonly models: ModelStore,
   ) {}
 
-  private ensureBackend(): Promise<unknown> {
+  private ensureBackend(): Promise<BackendInfo> {
     this.backend ??= initBackend({ ...mlBackendOptions(this.config), log: (m) => this.logger.log(m) });
     return this.backend;
   }
@@ -71,7 +80,9 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
     const check = await this.versions.checkTrainable(ref.tenantId, datasetVersionId);
     if (!check.ok) throw notTrainable(datasetVersionId, check);
     const version = check.version;
-    await this.ensureBackend();
+    const backend = await this.ensureBackend();
+    // The run's clock for throughput records starts once the backend is up (once per process, not per job).
+    const startedAt = performance.now();
     const shards = cachingShardSource(objectShardSource(this.store), SHARD_CACHE_BYTES);
     const index = await loadShardIndex(shards, version.shardPrefix);
     if (index.kind !== 'image')
@@ -112,6 +123,8 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
     }
 
     const history = parseMetricHistory(job.metricHistory);
+    const resumed = history.length > 0;
+    let models = 0;
     let lastProgress = 0;
     const modelId = job.id;
     const modelPrefix = keys.model(ref.tenantId, modelId);
@@ -149,13 +162,15 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
               message: n.message,
               data: { notice: n.kind, phase: n.phase, ...n.data },
             }),
-          onModel: (m) =>
-            this.saveModel(ctx, m, {
+          onModel: (m) => {
+            models++;
+            return this.saveModel(ctx, m, {
               modelId,
               modelPrefix,
               recipe,
               version: { id: version.id, datasetId: version.datasetId, name: version.dataset.name },
-            }),
+            });
+          },
         },
       );
       await ctx.progress({ stage: 'exporting', percent: 99 });
@@ -183,6 +198,23 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
         Buffer.from(log + '\n'),
         'application/x-ndjson',
       );
+      if (!resumed && result.status === 'completed' && !result.resumedFrom) {
+        const split = (name: string) => index.samples.filter((x) => x.split === name).length;
+        const validationSamples = split('validation');
+        const testSamples = split('test') || validationSamples || shape.trainSamples;
+        const rows = throughputRecords({
+          jobId: job.id,
+          workerKind: `${job.queue}/${backend.name}${backend.nativeBlas ? '+blas' : ''}`,
+          backboneId: spec.id,
+          inputSize: Math.max(recipe.input.height, recipe.input.width),
+          channels: recipe.input.channels,
+          phases: recipe.phases,
+          history,
+          wallSeconds: (performance.now() - startedAt) / 1000,
+          evalSamples: validationSamples * history.length + testSamples * models,
+        });
+        ctx.commitOnSuccess((tx) => ThroughputStore.record(tx, rows));
+      }
       return {
         modelId,
         status: result.status,
@@ -306,4 +338,44 @@ function notTrainable(id: string, n: NotTrainable): PermanentJobError {
         `classes with too few training images: ${n.classes.map((c) => `${c.name} (${c.train})`).join(', ')}`,
       );
   }
+}
+
+/**
+ * What a run measured, per phase kind, for estimates: training samples/s over its epochs' steps, and
+ * the rest of the wall-clock time (setup, validation, evaluation, export) with the images it ran
+ * inference on. Only uninterrupted, completed runs are recorded (a resumed run's clock is split).
+ */
+export function throughputRecords(o: {
+  jobId: string;
+  workerKind: string;
+  backboneId: string;
+  inputSize: number;
+  channels: number;
+  phases: { name: string; backbone: 'frozen' | 'trainable' }[];
+  history: EpochRecord[];
+  wallSeconds: number;
+  evalSamples: number;
+}): ThroughputRecord[] {
+  const stepSeconds = o.history.reduce((s, h) => s + h.seconds, 0);
+  const overheadSeconds = Math.max(0, o.wallSeconds - stepSeconds);
+  return (['frozen', 'trainable'] as const).flatMap((kind) => {
+    const names = new Set(o.phases.filter((p) => p.backbone === kind).map((p) => p.name));
+    const epochs = o.history.filter((h) => names.has(h.phase));
+    const seconds = epochs.reduce((s, h) => s + h.seconds, 0);
+    const samples = epochs.reduce((s, h) => s + h.samples, 0);
+    if (seconds <= 0 || samples <= 0) return [];
+    return [
+      {
+        jobId: o.jobId,
+        workerKind: o.workerKind,
+        backboneId: o.backboneId,
+        inputSize: o.inputSize,
+        channels: o.channels,
+        phaseKind: kind,
+        samplesPerSec: samples / seconds,
+        overheadSeconds,
+        evalSamples: o.evalSamples,
+      },
+    ];
+  });
 }
