@@ -68,7 +68,7 @@ describe('estimate before training (dryRun) against actual runs (real API, worke
     expect(trainJobs.body.items).toEqual([]);
 
     // A first run records what it measured (samples/s per phase kind, time outside training).
-    const warm = await train(small, 2);
+    const warm = await train(small, 3);
     expect(warm.status).toBe(202);
     await finished(warm.body.id);
     const rows = await p.system.trainingThroughput.findMany({ where: { jobId: warm.body.id } });

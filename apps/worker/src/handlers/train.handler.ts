@@ -11,7 +11,6 @@ import {
   PermanentJobError,
   ThroughputStore,
   type NotTrainable,
-  type ThroughputRecord,
 } from '@modelsmith/jobs';
 import {
   initBackend,
@@ -36,6 +35,7 @@ import {
   type PipelineProgress,
 } from '../training/image-classification';
 import { parseMetricHistory, type EpochRecord } from '../training/metric-history';
+import { throughputRecords } from '../training/throughput-records';
 import { buildRecipe, chooseBackbone } from '../training/recipe';
 import { cachingShardSource } from '../training/shard-batches';
 
@@ -338,44 +338,4 @@ function notTrainable(id: string, n: NotTrainable): PermanentJobError {
         `classes with too few training images: ${n.classes.map((c) => `${c.name} (${c.train})`).join(', ')}`,
       );
   }
-}
-
-/**
- * What a run measured, per phase kind, for estimates: training samples/s over its epochs' steps, and
- * the rest of the wall-clock time (setup, validation, evaluation, export) with the images it ran
- * inference on. Only uninterrupted, completed runs are recorded (a resumed run's clock is split).
- */
-export function throughputRecords(o: {
-  jobId: string;
-  workerKind: string;
-  backboneId: string;
-  inputSize: number;
-  channels: number;
-  phases: { name: string; backbone: 'frozen' | 'trainable' }[];
-  history: EpochRecord[];
-  wallSeconds: number;
-  evalSamples: number;
-}): ThroughputRecord[] {
-  const stepSeconds = o.history.reduce((s, h) => s + h.seconds, 0);
-  const overheadSeconds = Math.max(0, o.wallSeconds - stepSeconds);
-  return (['frozen', 'trainable'] as const).flatMap((kind) => {
-    const names = new Set(o.phases.filter((p) => p.backbone === kind).map((p) => p.name));
-    const epochs = o.history.filter((h) => names.has(h.phase));
-    const seconds = epochs.reduce((s, h) => s + h.seconds, 0);
-    const samples = epochs.reduce((s, h) => s + h.samples, 0);
-    if (seconds <= 0 || samples <= 0) return [];
-    return [
-      {
-        jobId: o.jobId,
-        workerKind: o.workerKind,
-        backboneId: o.backboneId,
-        inputSize: o.inputSize,
-        channels: o.channels,
-        phaseKind: kind,
-        samplesPerSec: samples / seconds,
-        overheadSeconds,
-        evalSamples: o.evalSamples,
-      },
-    ];
-  });
 }
