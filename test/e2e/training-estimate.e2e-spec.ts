@@ -101,7 +101,10 @@ describe('estimate before training (dryRun) against actual runs (real API, worke
       firstModelActual: firstModelSeconds,
     };
     // Printed so the numbers behind the stated error can be read in CI logs.
-    console.log(`estimate vs actual (seconds): ${JSON.stringify(report)}`);
+    console.log(
+      `estimate vs actual (seconds): ${JSON.stringify(report)}; measured ${rows[0].samplesPerSec.toFixed(1)} samples/s, ` +
+        `estimate ${JSON.stringify({ phases: est.body.phases, overhead: est.body.overhead })}`,
+    );
     console.log(
       JSON.stringify({ rows, est: est.body, job }, (_k, v: unknown) =>
         typeof v === 'bigint' ? Number(v) : v,

@@ -26,10 +26,10 @@ describe('estimateTraining', () => {
       ['table', 22],
       ['table', 22],
     ]);
-    // 4 epochs of 1000 samples at 22/s, plus inference at 3x that speed on 4x100 validation + 2x100 test images.
-    const expected = SETUP_SECONDS + 4000 / 22 + 600 / 66;
-    expect(e.expectedSeconds).toBeCloseTo(expected, -1);
-    expect(e.firstModelSeconds).toBeCloseTo(SETUP_SECONDS + 1000 / 22 + 200 / 66, -1);
+    // 4 epochs of 1000 samples at 22/s; 4 epoch ends and 2 models, each 100 images at 3x that speed + 1 s.
+    const unit = 100 / 66 + 1;
+    expect(e.expectedSeconds).toBeCloseTo(SETUP_SECONDS + 4000 / 22 + 6 * unit, -1);
+    expect(e.firstModelSeconds).toBeCloseTo(SETUP_SECONDS + 1000 / 22 + 2 * unit, -1);
     expect(e.computeMinutes).toBe(e.expectedMinutes);
     expect(e.limitedByBudget).toBe(false);
   });
@@ -55,11 +55,11 @@ describe('estimateTraining', () => {
       phaseKind: 'trainable',
       samplesPerSec,
       overheadSeconds: SETUP_SECONDS + 10,
-      evalSamples: 1000,
+      overheadUnits: 10,
     });
     const same = estimateTraining({ ...base, samples: [sample(64, 40), sample(64, 50), sample(64, 1000)] });
     expect(same.phases[0]).toMatchObject({ source: 'measured', samplesPerSec: 50, measurements: 3 });
-    expect(same.inference).toEqual({ secondsPerSample: 0.01, source: 'measured' });
+    expect(same.overhead).toEqual({ secondsPerUnit: 1, source: 'measured' });
     const scaled = estimateTraining({ ...base, inputSize: 128, samples: [sample(64, 40)] });
     expect(scaled.phases[0].samplesPerSec).toBeCloseTo(10, 5);
   });

@@ -32,7 +32,8 @@ export interface ThroughputSample {
   phaseKind: string;
   samplesPerSec: number;
   overheadSeconds: number;
-  evalSamples: number;
+  /** Epoch ends plus models of the measured run. */
+  overheadUnits: number;
 }
 
 export interface EstimateInput {
@@ -73,8 +74,8 @@ export interface TrainingEstimate {
   /** The budget ends the job before all its epochs: the estimate is the budget (plus the last evaluation). */
   limitedByBudget: boolean;
   phases: PhaseEstimate[];
-  /** Seconds of inference per image (validation, test evaluation), and where that came from. */
-  inference: { secondsPerSample: number; source: 'measured' | 'table' };
+  /** Seconds outside training per epoch end and per model (validation, checkpoint, evaluation, export), and where that came from. */
+  overhead: { secondsPerUnit: number; source: 'measured' | 'table' };
   setupSeconds: number;
 }
 
@@ -122,25 +123,30 @@ export function estimateTraining(input: EstimateInput): TrainingEstimate {
       seconds: (p.epochs * input.trainSamples) / Math.max(1e-6, speed.samplesPerSec),
     };
   });
-  // Inference time per image: what measured jobs spent outside their training steps beyond the fixed
-  // setup, per image they ran inference on; else a multiple of the whole-network training speed.
-  const measured = input.samples.filter((s) => s.evalSamples > 0);
-  const inference =
+  // Time outside the training steps, per epoch end (validation, checkpoint) and per model (test
+  // evaluation, export): what measured jobs spent there beyond the fixed setup, per such unit; else
+  // inference at a multiple of the whole-network training speed on the larger of the two splits, plus 1 s.
+  const measured = input.samples.filter((s) => s.overheadUnits > 0);
+  const overhead =
     measured.length > 0
       ? {
-          secondsPerSample: median(
-            measured.slice(0, 20).map((s) => Math.max(0, s.overheadSeconds - SETUP_SECONDS) / s.evalSamples),
+          secondsPerUnit: median(
+            measured
+              .slice(0, 20)
+              .map((s) => Math.max(0, s.overheadSeconds - SETUP_SECONDS) / s.overheadUnits),
           ),
           source: 'measured' as const,
         }
       : {
-          secondsPerSample:
-            1 /
-            (phaseSpeed({ ...input, samples: [] }, 'trainable').samplesPerSec * FALLBACK_INFERENCE_SPEEDUP),
+          secondsPerUnit:
+            Math.max(input.validationSamples, input.testSamples) /
+              (phaseSpeed({ ...input, samples: [] }, 'trainable').samplesPerSec *
+                FALLBACK_INFERENCE_SPEEDUP) +
+            1,
           source: 'table' as const,
         };
-  const perEpochEval = input.validationSamples * inference.secondsPerSample;
-  const perModelEval = input.testSamples * inference.secondsPerSample;
+  const perEpochEval = overhead.secondsPerUnit;
+  const perModelEval = overhead.secondsPerUnit;
   const phaseWall = phases.map((p) => p.seconds + p.epochs * perEpochEval + perModelEval);
   const fullSeconds = SETUP_SECONDS + phaseWall.reduce((a, b) => a + b, 0);
   const firstSeconds = SETUP_SECONDS + (phaseWall[0] ?? perModelEval);
@@ -161,7 +167,7 @@ export function estimateTraining(input: EstimateInput): TrainingEstimate {
       samplesPerSec: round1(p.samplesPerSec),
       seconds: Math.round(p.seconds),
     })),
-    inference: { ...inference, secondsPerSample: Math.round(inference.secondsPerSample * 1e5) / 1e5 },
+    overhead: { ...overhead, secondsPerUnit: Math.round(overhead.secondsPerUnit * 1000) / 1000 },
     setupSeconds: SETUP_SECONDS,
   };
 }

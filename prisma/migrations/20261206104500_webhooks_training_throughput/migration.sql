@@ -66,7 +66,7 @@ CREATE TABLE "training_throughput" (
     "phase_kind" TEXT NOT NULL,
     "samples_per_sec" DOUBLE PRECISION NOT NULL,
     "overhead_seconds" DOUBLE PRECISION NOT NULL,
-    "eval_samples" INTEGER NOT NULL,
+    "overhead_units" INTEGER NOT NULL,
     "job_id" TEXT NOT NULL,
     "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 

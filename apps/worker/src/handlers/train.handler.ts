@@ -211,7 +211,7 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
           phases: recipe.phases,
           history,
           wallSeconds: (performance.now() - startedAt) / 1000,
-          evalSamples: validationSamples * history.length + testSamples * models,
+          overheadUnits: history.length + models,
         });
         ctx.commitOnSuccess((tx) => ThroughputStore.record(tx, rows));
       }

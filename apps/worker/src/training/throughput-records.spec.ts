@@ -22,7 +22,7 @@ const base = {
     { name: 'head', backbone: 'frozen' as const },
     { name: 'finetune', backbone: 'trainable' as const },
   ],
-  evalSamples: 50,
+  overheadUnits: 5,
 };
 
 describe('throughputRecords', () => {
@@ -48,7 +48,7 @@ describe('throughputRecords', () => {
   it('keeps a single first epoch, and records nothing for a kind that never ran', () => {
     const rows = throughputRecords({ ...base, history: [epoch('head', 100, 4)], wallSeconds: 10 });
     expect(rows).toEqual([
-      expect.objectContaining({ phaseKind: 'frozen', samplesPerSec: 25, evalSamples: 50 }),
+      expect.objectContaining({ phaseKind: 'frozen', samplesPerSec: 25, overheadUnits: 5 }),
     ]);
   });
 });

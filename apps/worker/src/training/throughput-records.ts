@@ -16,7 +16,7 @@ export function throughputRecords(o: {
   phases: { name: string; backbone: 'frozen' | 'trainable' }[];
   history: EpochRecord[];
   wallSeconds: number;
-  evalSamples: number;
+  overheadUnits: number;
 }): ThroughputRecord[] {
   const stepSeconds = o.history.reduce((s, h) => s + h.seconds, 0);
   const overheadSeconds = Math.max(0, o.wallSeconds - stepSeconds);
@@ -39,7 +39,7 @@ export function throughputRecords(o: {
         phaseKind: kind,
         samplesPerSec: samples / seconds,
         overheadSeconds,
-        evalSamples: o.evalSamples,
+        overheadUnits: o.overheadUnits,
       },
     ];
   });

@@ -11,7 +11,7 @@ export interface ThroughputRecord {
   phaseKind: 'frozen' | 'trainable';
   samplesPerSec: number;
   overheadSeconds: number;
-  evalSamples: number;
+  overheadUnits: number;
   jobId: string;
 }
 
@@ -38,7 +38,7 @@ export class ThroughputStore {
         phaseKind: true,
         samplesPerSec: true,
         overheadSeconds: true,
-        evalSamples: true,
+        overheadUnits: true,
       },
     });
   }
