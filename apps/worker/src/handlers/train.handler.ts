@@ -199,9 +199,6 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
         'application/x-ndjson',
       );
       if (!resumed && result.status === 'completed' && !result.resumedFrom) {
-        const split = (name: string) => index.samples.filter((x) => x.split === name).length;
-        const validationSamples = split('validation');
-        const testSamples = split('test') || validationSamples || shape.trainSamples;
         const rows = throughputRecords({
           jobId: job.id,
           workerKind: `${job.queue}/${backend.name}${backend.nativeBlas ? '+blas' : ''}`,
