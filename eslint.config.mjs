@@ -42,6 +42,8 @@ export default tseslint.config(
   {
     files: [
       'libs/config/src/**/*.ts',
+      // The CLI is a client of the platform: its own settings (MODELSMITH_URL, …) are read there only.
+      'apps/cli/src/config.ts',
       'scripts/**/*.ts',
       'test/**/*.ts',
       'bench/**/*.ts',

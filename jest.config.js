@@ -14,8 +14,8 @@ const swc = [
   },
 ];
 const moduleNameMapper = {
-  '^@modelsmith/(contracts|config|db|storage|ml|datasets|jobs|http|serving)$': '<rootDir>/libs/$1/src',
-  '^@modelsmith/(contracts|config|db|storage|ml|datasets|jobs|http|serving)/(.*)$':
+  '^@modelsmith/(contracts|config|db|storage|ml|datasets|jobs|http|serving|sdk)$': '<rootDir>/libs/$1/src',
+  '^@modelsmith/(contracts|config|db|storage|ml|datasets|jobs|http|serving|sdk)/(.*)$':
     '<rootDir>/libs/$1/src/$2',
 };
 const base = {

@@ -90,6 +90,9 @@ describe('configuration variables named in README.md and docs/*.md', () => {
   // Variables of other programs, each with the file that sets or reads it (checked) and why it is no setting of ours.
   const otherPrograms: Record<string, { file?: string; why: string }> = {
     MINIO_IMAGE: { file: 'docker-compose.yml', why: 'compose variable choosing the MinIO image' },
+    MODELSMITH_URL: { file: 'apps/cli/src/config.ts', why: "the CLI's (a client of the platform)" },
+    MODELSMITH_API_KEY: { file: 'apps/cli/src/config.ts', why: "the CLI's (a client of the platform)" },
+    MODELSMITH_CONFIG_DIR: { file: 'apps/cli/src/config.ts', why: "the CLI's (a client of the platform)" },
     MINIO_ROOT_USER: { file: 'docker-compose.yml', why: "the MinIO container's own credentials" },
     MINIO_ROOT_PASSWORD: { file: 'docker-compose.yml', why: "the MinIO container's own credentials" },
     POSTGRES_PASSWORD: { file: 'docker-compose.yml', why: "the Postgres container's own setting" },

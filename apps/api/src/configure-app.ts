@@ -1,5 +1,6 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { json, urlencoded, type RequestHandler } from 'express';
 import type { AppConfig } from '@modelsmith/config';
 import { answerClientErrors, verifyJsonBody } from '@modelsmith/http';
@@ -28,6 +29,18 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemFilter());
 
+  const document = openApiDocument(app);
+  SwaggerModule.setup('docs', app, document, {
+    jsonDocumentUrl: 'docs/openapi.json',
+    useGlobalPrefix: false,
+  });
+}
+
+/**
+ * The API's OpenAPI document, as served at /docs/openapi.json; also what `npm run sdk:generate` writes
+ * to libs/sdk (scripts/openapi.ts builds it from an app created in preview mode, with no connections).
+ */
+export function openApiDocument(app: INestApplication): OpenAPIObject {
   const doc = new DocumentBuilder()
     .setTitle('Modelsmith API')
     .setDescription(
@@ -42,9 +55,5 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
       description: 'API key (msk_…) or the operator ADMIN_TOKEN',
     })
     .build();
-  const document = SwaggerModule.createDocument(app, doc);
-  SwaggerModule.setup('docs', app, document, {
-    jsonDocumentUrl: 'docs/openapi.json',
-    useGlobalPrefix: false,
-  });
+  return SwaggerModule.createDocument(app, doc);
 }

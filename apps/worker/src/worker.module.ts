@@ -12,6 +12,7 @@ import { BatchPredictHandler } from './handlers/batch-predict.handler';
 import { IngestDatasetHandler } from './handlers/ingest-dataset.handler';
 import { NoopHandler } from './handlers/noop.handler';
 import { TrainHandler } from './handlers/train.handler';
+import { AutoSearchJob } from './training/search/search-job';
 import { JobRunnerService } from './runtime/job-runner.service';
 import { CpuQueueProcessor, GpuQueueProcessor } from './runtime/processors';
 import { ShutdownSignal } from './runtime/shutdown-signal';
@@ -44,6 +45,7 @@ export class WorkerModule {
       providers: [
         ShutdownSignal,
         JobRunnerService,
+        AutoSearchJob,
         ...processors,
         ...HANDLERS,
         WebhookProcessor,

@@ -37,7 +37,11 @@ export function rowInputs(job: JobInputColumns): Record<string, unknown> {
 
 const rowId = z.string().min(1).max(64);
 
-export const TRAINING_MODES = ['fast', 'balanced', 'best'] as const;
+/**
+ * 'auto' (default): a cheap first model, then a hyper-parameter search (ASHA) while the budget lasts;
+ * 'fast' | 'balanced' | 'best': one fixed recipe, its epochs scaled by the mode.
+ */
+export const TRAINING_MODES = ['auto', 'fast', 'balanced', 'best'] as const;
 export type TrainingMode = (typeof TRAINING_MODES)[number];
 
 /** Transfer regularizers a job can pick ('auto' is 'l2sp'); see docs/training.md. */
@@ -86,14 +90,14 @@ export type TrainingOptions = z.infer<typeof trainingOptionsSchema>;
 export const trainingBudgetSchema = z.object({
   /** Wall-clock limit from the job's first start; when reached the best model so far is kept. */
   maxMinutes: z.number().int().min(1).max(1440).default(60),
-  /** Upper bound on search trials (the default recipe runs one). */
-  maxTrials: z.number().int().min(1).max(100).default(1),
+  /** Upper bound on search trials in 'auto' mode (default 12); the fixed-recipe modes run one. */
+  maxTrials: z.number().int().min(1).max(100).optional(),
 });
 
 export const trainInputs = z.object({
   datasetVersionId: rowId,
-  mode: z.enum(TRAINING_MODES).default('balanced'),
-  budget: trainingBudgetSchema.default({ maxMinutes: 60, maxTrials: 1 }),
+  mode: z.enum(TRAINING_MODES).default('auto'),
+  budget: trainingBudgetSchema.default({ maxMinutes: 60 }),
   options: trainingOptionsSchema.default({}),
 });
 export type TrainInputs = z.infer<typeof trainInputs>;

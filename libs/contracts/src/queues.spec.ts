@@ -57,10 +57,18 @@ describe('job inputs', () => {
     });
     expect(parseJobInputs(JOBS.train, { datasetVersionId: 'v1' })).toEqual({
       datasetVersionId: 'v1',
-      mode: 'balanced',
-      budget: { maxMinutes: 60, maxTrials: 1 },
+      mode: 'auto',
+      budget: { maxMinutes: 60 },
       options: {},
     });
+    // Rows written before 'auto' existed keep their mode and trial cap.
+    expect(
+      parseJobInputs(JOBS.train, {
+        datasetVersionId: 'v1',
+        mode: 'balanced',
+        budget: { maxMinutes: 5, maxTrials: 1 },
+      }),
+    ).toMatchObject({ mode: 'balanced', budget: { maxMinutes: 5, maxTrials: 1 } });
     expect(
       parseJobInputs(JOBS.batchPredict, {
         modelId: 'm1',

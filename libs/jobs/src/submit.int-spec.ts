@@ -34,9 +34,9 @@ describe('JobSubmitter against Postgres and Redis', () => {
       queue: 'cpu',
       priority: 5,
       datasetVersionId: v.id,
-      mode: 'balanced',
+      mode: 'auto',
     });
-    expect(job.budget).toEqual({ maxMinutes: 60, maxTrials: 1 });
+    expect(job.budget).toEqual({ maxMinutes: 60 });
     expect(job.options).toEqual({ epochs: 3 });
     expect(job.enqueuedAt).toBeInstanceOf(Date);
     expect((await bed.store.events(t.id, job.id)).map((e) => e.type)).toEqual(['queued']);

@@ -10,3 +10,4 @@ export * from './preprocess';
 export * from './export';
 export * from './data';
 export * from './parallel';
+export * from './search';

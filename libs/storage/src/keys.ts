@@ -88,6 +88,10 @@ export const keys = {
   jobLog: (tenantId: string, jobId: string, file: string): string =>
     keys.jobLogsPrefix(tenantId, jobId) + assertRelativePath(file),
 
+  /** The model a search trial of a job exported (`trial` = the trial's index). */
+  jobTrialModel: (tenantId: string, jobId: string, trial: number): string =>
+    keys.job(tenantId, jobId) + join('trials', String(index('trial', trial)), 'model') + '/',
+
   /** What a job produced for its owner to download (e.g. batch predictions). */
   jobOutput: (tenantId: string, jobId: string, file: string): string =>
     keys.job(tenantId, jobId) + join('output', assertRelativePath(file)),

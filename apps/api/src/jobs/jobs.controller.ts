@@ -13,6 +13,8 @@ import { CurrentTenant, RequireScope } from '../auth/decorators';
 import { forbiddenScope, type TenantPrincipal } from '@modelsmith/http';
 import { scopeSatisfies } from '@modelsmith/contracts';
 import { CreateJobDto, JobDto, JobEventDto, JobEventsQueryDto, ListJobsQueryDto } from './dto/job.dto';
+import { TrialDto, TrialPageDto } from './dto/trial.dto';
+import { PageQueryDto } from '../common/pagination';
 import { JobEventStreamService } from './job-event-stream.service';
 import { JobsService } from './jobs.service';
 import { TrainingJobsService } from '../training/training-jobs.service';
@@ -77,6 +79,23 @@ export class JobsController {
   @ApiOkResponse({ type: JobDto })
   async get(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string): Promise<JobDto> {
     return JobDto.from(await this.jobs.get(p.tenantId, id));
+  }
+
+  @Get(':id/trials')
+  @ApiOperation({
+    summary: 'Search trials of a job in the order they started (mode auto), paginated',
+    description:
+      'Each trial is a configuration trained and scored on the validation split: params, status, metrics, ' +
+      "per-epoch curves, cost in seconds, and the job's model id on the trial whose model the job kept.",
+  })
+  @ApiOkResponse({ type: TrialPageDto })
+  async trials(
+    @CurrentTenant() p: TenantPrincipal,
+    @Param('id') id: string,
+    @Query() q: PageQueryDto,
+  ): Promise<TrialPageDto> {
+    const r = await this.jobs.listTrials(p.tenantId, id, q);
+    return { items: r.items.map(TrialDto.from), nextCursor: r.nextCursor };
   }
 
   @Get(':id/output')

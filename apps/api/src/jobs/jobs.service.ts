@@ -3,11 +3,19 @@ import type { AppConfig } from '@modelsmith/config';
 import { APP_CONFIG } from '@modelsmith/config/nest';
 import { JOBS, type JobDefinition } from '@modelsmith/contracts';
 import type { Job, JobEvent } from '@modelsmith/db';
-import { JobStateConflictError, JobStore, JobSubmitter, type Submission } from '@modelsmith/jobs';
+import {
+  JobStateConflictError,
+  JobStore,
+  JobSubmitter,
+  TrialStore,
+  type Submission,
+  type TypedTrial,
+} from '@modelsmith/jobs';
 import { notFound, ProblemError } from '@modelsmith/http';
 import type { ObjectStore } from '@modelsmith/storage';
 import { OBJECT_STORE } from '@modelsmith/storage/nest';
 import { page, type Page } from '../common/pagination';
+import type { PageQueryDto } from '../common/pagination';
 import type { CreateJobDto, ListJobsQueryDto } from './dto/job.dto';
 import { jobProblem } from './job-problems';
 
@@ -31,6 +39,7 @@ export class JobsService {
   constructor(
     private readonly store: JobStore,
     private readonly submitter: JobSubmitter,
+    private readonly trials: TrialStore,
     @Inject(OBJECT_STORE) private readonly objects: ObjectStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -122,6 +131,12 @@ export class JobsService {
         });
       throw e;
     }
+  }
+
+  /** The job's search trials in index order (404 when the tenant has no such job). */
+  async listTrials(tenantId: string, id: string, q: PageQueryDto): Promise<Page<TypedTrial>> {
+    await this.get(tenantId, id);
+    return page(await this.trials.list(tenantId, id, q.limit + 1, q.cursor), q.limit);
   }
 
   events(tenantId: string, id: string, after: number): Promise<JobEvent[]> {

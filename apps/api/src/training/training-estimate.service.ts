@@ -27,6 +27,8 @@ export interface TrainingEstimateAnswer extends TrainingEstimate {
   budgetMinutes: number;
   samples: { train: number; validation: number; test: number };
   quota: { usedMinutes: number; limitMinutes: number; remainingMinutes: number; fits: boolean };
+  /** Set when the estimate leaves something out (mode `auto`: the search's trials are not modelled). */
+  note?: string;
 }
 
 /**
@@ -66,7 +68,7 @@ export class TrainingEstimateService {
     const backboneId = chooseBackbone(body.options?.backbone, shape);
     const spec = builtinBackbones().find((b) => b.id === backboneId);
     if (!spec) throw new Error(`backbone ${backboneId} passed validation but is not in the catalogue`);
-    const mode = body.mode ?? 'balanced';
+    const mode = body.mode ?? 'auto';
     const input = inputFor(spec, shape);
     const budgetMinutes = body.budget?.maxMinutes ?? 60;
     const estimate = estimateTraining({
@@ -97,6 +99,11 @@ export class TrainingEstimateService {
         remainingMinutes: Math.round(remaining * 10) / 10,
         fits: estimate.computeMinutes <= remaining,
       },
+      ...(mode === 'auto'
+        ? {
+            note: "mode 'auto' searches: this estimates one run of the default recipe, not the search's trials; the search stops at the budget",
+          }
+        : {}),
     };
   }
 }

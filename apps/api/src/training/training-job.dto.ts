@@ -30,7 +30,7 @@ export class TrainingBudgetDto {
   @ApiPropertyOptional({
     minimum: 1,
     maximum: 100,
-    description: 'Upper bound on search trials (the default recipe runs one)',
+    description: "Upper bound on search trials in mode 'auto' (default 12); the fixed-recipe modes run one",
   })
   @IsOptional()
   @IsInt()
@@ -141,7 +141,13 @@ export class CreateTrainingJobFields {
   @MaxLength(64)
   datasetVersionId?: string;
 
-  @ApiPropertyOptional({ enum: TRAINING_MODES, default: 'balanced' })
+  @ApiPropertyOptional({
+    enum: TRAINING_MODES,
+    default: 'auto',
+    description:
+      "'auto': a cheap first model, then a hyper-parameter search (ASHA) on validation accuracy while the budget lasts; " +
+      "'fast' | 'balanced' | 'best': one fixed recipe",
+  })
   @IsOptional()
   @IsIn(TRAINING_MODES)
   mode?: (typeof TRAINING_MODES)[number];

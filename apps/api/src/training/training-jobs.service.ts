@@ -53,8 +53,11 @@ export class TrainingJobsService {
       priority: body.priority ?? 0,
       inputs: {
         datasetVersionId: version.id,
-        mode: body.mode ?? 'balanced',
-        budget: { maxMinutes: body.budget?.maxMinutes ?? 60, maxTrials: body.budget?.maxTrials ?? 1 },
+        mode: body.mode ?? 'auto',
+        budget: {
+          maxMinutes: body.budget?.maxMinutes ?? 60,
+          ...(body.budget?.maxTrials !== undefined ? { maxTrials: body.budget.maxTrials } : {}),
+        },
         options: { ...options },
       },
     });

@@ -37,7 +37,8 @@ import {
 import { parseMetricHistory, type EpochRecord } from '../training/metric-history';
 import { throughputRecords } from '../training/throughput-records';
 import { buildRecipe, chooseBackbone } from '../training/recipe';
-import { cachingShardSource } from '../training/shard-batches';
+import { cachingShardSource, splitCount } from '../training/shard-batches';
+import { AutoSearchJob } from '../training/search/search-job';
 
 /** The wall-clock budget ran out: stop training and keep the best model so far. */
 export class BudgetExceeded extends Error {
@@ -65,6 +66,7 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
     private readonly jobs: JobStore,
     private readonly versions: DatasetVersionStore,
     private readonly models: ModelStore,
+    private readonly search: AutoSearchJob,
   ) {}
 
   private ensureBackend(): Promise<BackendInfo> {
@@ -113,14 +115,16 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
     const onAbort = () => controller.abort(ctx.signal.reason);
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     let timer: NodeJS.Timeout | undefined;
-    if (budget.maxMinutes) {
-      const origin = (job.startedAt ?? new Date()).getTime();
-      const remaining = Math.max(0, origin + budget.maxMinutes * 60_000 - Date.now());
-      timer = setTimeout(
-        () => controller.abort(new BudgetExceeded(`the ${budget.maxMinutes}-minute budget was reached`)),
-        remaining,
-      );
-    }
+    const deadline = (job.startedAt ?? new Date()).getTime() + budget.maxMinutes * 60_000;
+    const budgetEnd = () => {
+      if (!controller.signal.aborted)
+        controller.abort(new BudgetExceeded(`the ${budget.maxMinutes}-minute budget was reached`));
+    };
+    // Also checked at every progress report: training on cached shards may not yield to timers for long.
+    const checkBudget = () => {
+      if (Date.now() >= deadline) budgetEnd();
+    };
+    if (budget.maxMinutes) timer = setTimeout(budgetEnd, Math.max(0, deadline - Date.now()));
 
     const history = parseMetricHistory(job.metricHistory);
     const resumed = history.length > 0;
@@ -128,7 +132,50 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
     let lastProgress = 0;
     const modelId = job.id;
     const modelPrefix = keys.model(ref.tenantId, modelId);
+    const fit = version.report?.image?.cache?.fit ?? 'cover';
+    const datasetRef = { id: version.id, datasetId: version.datasetId, name: version.dataset.name };
     try {
+      // 'auto': a first model early, then a search while the budget lasts (training/search).
+      if (mode === 'auto' && splitCount(index, 'validation') > 0) {
+        const { result: r, history: curves } = await this.search.run(ctx, {
+          index,
+          shards,
+          zoo,
+          shape,
+          options,
+          ...(budget.maxTrials !== undefined ? { maxTrials: budget.maxTrials } : {}),
+          signal: controller.signal,
+          isBudgetStop: (reason) => reason instanceof BudgetExceeded,
+          deadline,
+          checkBudget,
+          fit,
+          modelPrefix,
+          saveModel: (b) =>
+            this.saveModel(
+              ctx,
+              {
+                phase: `trial-${b.trial}`,
+                manifest: b.manifest,
+                report: { ...b.report, leaderboard: b.leaderboard } as PipelineModel['report'],
+                final: b.final,
+              },
+              { modelId, modelPrefix, recipe: { ...b.recipe, trial: b.trial }, version: datasetRef },
+            ),
+        });
+        await this.writeRunArtifacts(ctx, modelId, curves);
+        return {
+          modelId,
+          status: r.status,
+          backbone: r.best.manifest.backboneId,
+          accuracy: r.best.report.accuracy,
+          validationAccuracy: r.best.manifest.metrics.validationAccuracy,
+          testSamples: r.best.report.numSamples,
+          epochs: curves.length,
+          trials: r.trials.length,
+          bestTrial: r.best.trial,
+          ...(r.resumedTrial !== undefined ? { resumedTrial: r.resumedTrial } : {}),
+        };
+      }
       await ctx.progress({
         stage: 'training',
         percent: 1,
@@ -145,12 +192,13 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
           checkpoints: objectCheckpointStore(this.store, ref.tenantId, job.id),
           writer: objectArtifactWriter(this.store),
           modelPrefix,
-          fit: version.report?.image?.cache?.fit ?? 'cover',
+          fit,
         },
         {
           signal: controller.signal,
           keepModelOnStop: (reason) => reason instanceof BudgetExceeded,
           onProgress: async (p) => {
+            checkBudget();
             if (Date.now() - lastProgress < PROGRESS_EVERY_MS) return;
             lastProgress = Date.now();
             await this.reportProgress(ctx, p);
@@ -168,36 +216,12 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
               modelId,
               modelPrefix,
               recipe,
-              version: { id: version.id, datasetId: version.datasetId, name: version.dataset.name },
+              version: datasetRef,
             });
           },
         },
       );
-      await ctx.progress({ stage: 'exporting', percent: 99 });
-      await this.store.putBytes(
-        keys.modelFile(ref.tenantId, modelId, 'training-curves.json'),
-        Buffer.from(JSON.stringify(history, null, 2)),
-        'application/json',
-      );
-      const events = await this.jobs.events(ref.tenantId, job.id, 0, 100_000);
-      const log = events
-        .map((e) =>
-          JSON.stringify({
-            seq: e.seq,
-            at: e.createdAt,
-            type: e.type,
-            stage: e.stage,
-            percent: e.percent,
-            message: e.message,
-            data: e.data,
-          }),
-        )
-        .join('\n');
-      await this.store.putBytes(
-        keys.jobLog(ref.tenantId, job.id, 'events.jsonl'),
-        Buffer.from(log + '\n'),
-        'application/x-ndjson',
-      );
+      await this.writeRunArtifacts(ctx, modelId, history);
       if (!resumed && result.status === 'completed' && !result.resumedFrom) {
         const rows = throughputRecords({
           jobId: job.id,
@@ -227,6 +251,40 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
       if (timer) clearTimeout(timer);
       ctx.signal.removeEventListener('abort', onAbort);
     }
+  }
+
+  /** The model's training curves and the job's event log, next to the model. */
+  private async writeRunArtifacts(
+    ctx: JobContext<typeof JOBS.train>,
+    modelId: string,
+    history: EpochRecord[],
+  ): Promise<void> {
+    const ref = ctx.payload;
+    await ctx.progress({ stage: 'exporting', percent: 99 });
+    await this.store.putBytes(
+      keys.modelFile(ref.tenantId, modelId, 'training-curves.json'),
+      Buffer.from(JSON.stringify(history, null, 2)),
+      'application/json',
+    );
+    const events = await this.jobs.events(ref.tenantId, ref.jobId, 0, 100_000);
+    const log = events
+      .map((e) =>
+        JSON.stringify({
+          seq: e.seq,
+          at: e.createdAt,
+          type: e.type,
+          stage: e.stage,
+          percent: e.percent,
+          message: e.message,
+          data: e.data,
+        }),
+      )
+      .join('\n');
+    await this.store.putBytes(
+      keys.jobLog(ref.tenantId, ref.jobId, 'events.jsonl'),
+      Buffer.from(log + '\n'),
+      'application/x-ndjson',
+    );
   }
 
   /** Checkpoints go only once the job is recorded SUCCEEDED: a crash before that resumes from them. */
@@ -289,9 +347,10 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
     },
   ): Promise<void> {
     const { tenantId } = ctx.payload;
+    const split = (m.report as { split?: string }).split ?? 'test';
     await ctx.progress({
       stage: 'evaluating',
-      message: `${m.phase}: test accuracy ${(m.report.accuracy * 100).toFixed(2)}% on ${m.report.numSamples} held-out images`,
+      message: `${m.phase}: ${split} accuracy ${(m.report.accuracy * 100).toFixed(2)}% on ${m.report.numSamples} held-out images`,
     });
     await this.store.putBytes(
       keys.modelFile(tenantId, o.modelId, 'evaluation.json'),

@@ -34,6 +34,13 @@ export interface PipelineInput {
   modelPrefix: string;
   /** How raw images are fitted to the input size before normalization (the dataset's cache policy). */
   fit: 'cover' | 'contain' | 'fill';
+  /**
+   * The split each exported model is evaluated on: 'test' (default; the held-out report), or
+   * 'validation' for search trials, which are compared on validation and never see the test split.
+   */
+  evaluateOn?: 'test' | 'validation';
+  /** Prefix of this run's checkpoint keys (a search trial's own, so trials never share one). */
+  checkpointKeyPrefix?: string;
 }
 
 export interface PipelineProgress {
@@ -133,7 +140,14 @@ export async function runImageClassification(
   const validation = hasValidation
     ? shardEpochs(input.shards, index, 'validation', recipe.batchSize, norm, recipe.input, false)
     : undefined;
-  const testSplit = splitCount(index, 'test') > 0 ? 'test' : hasValidation ? 'validation' : 'train';
+  const testSplit =
+    input.evaluateOn === 'validation' && hasValidation
+      ? 'validation'
+      : splitCount(index, 'test') > 0
+        ? 'test'
+        : hasValidation
+          ? 'validation'
+          : 'train';
   const test = shardEpochs(input.shards, index, testSplit, recipe.batchSize, norm, recipe.input, false);
   const totalEpochs = recipe.phases.reduce((s, p) => s + p.epochs, 0);
   const history: PipelineResult['history'] = [];
@@ -186,7 +200,9 @@ export async function runImageClassification(
           ...(augment ? { augment } : {}),
           ...(validation ? { validation } : {}),
           epochs: phase.epochs,
-          optimizer: { type: 'adam' },
+          optimizer: recipe.weightDecay
+            ? { type: 'adamw', weightDecay: recipe.weightDecay }
+            : { type: 'adam' },
           learningRate: phase.learningRate,
           lrSchedule: {
             type: 'cosine',
@@ -209,7 +225,7 @@ export async function runImageClassification(
             : {}),
           checkpoint: {
             store: input.checkpoints,
-            key: `phase-${i}-${phase.name}`,
+            key: `${input.checkpointKeyPrefix ?? ''}phase-${i}-${phase.name}`,
             everySteps: 100,
             everyEpochs: 1,
             onCancel: true,

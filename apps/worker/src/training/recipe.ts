@@ -32,6 +32,8 @@ export interface Recipe {
   phases: TrainingPhase[];
   /** Weight penalty while training (pretrained backbones only). */
   regularizer?: TransferRegularizerChoice;
+  /** Decoupled weight decay (AdamW) when set and > 0; plain Adam otherwise. */
+  weightDecay?: number;
 }
 
 /**

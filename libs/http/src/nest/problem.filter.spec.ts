@@ -28,6 +28,35 @@ describe('toProblem', () => {
     expect(p.detail).toContain('100 bytes');
   });
 
+  it('maps object-store errors to a 4xx or a retried 503, never echoing the key', () => {
+    const storage = (code: string) =>
+      Object.assign(new Error(`object tenants/t1/models/m1/model.json: ${code}`), {
+        name: 'StorageError',
+        code,
+      });
+    const missing = toProblem(storage('OBJECT_NOT_FOUND'));
+    expect({ status: missing.status, code: missing.code }).toEqual({ status: 404, code: 'NOT_FOUND' });
+    expect(missing.detail).not.toContain('tenants/');
+    expect(toProblem(storage('ENTITY_TOO_LARGE')).status).toBe(413);
+    expect(toProblem(storage('INVALID_RANGE')).status).toBe(400);
+    expect(toProblem(storage('UPLOAD_NOT_FOUND')).status).toBe(409);
+    for (const code of [
+      'STORAGE_UNAVAILABLE',
+      'STORAGE_ERROR',
+      'BUCKET_NOT_FOUND',
+      'NOT_SUPPORTED_BY_BACKEND',
+    ]) {
+      const p = toProblem(storage(code));
+      expect({ status: p.status, code: p.code, retry: p.headers['Retry-After'] }).toEqual({
+        status: 503,
+        code: 'SERVICE_UNAVAILABLE',
+        retry: '2',
+      });
+    }
+    // Another error that merely has a code is not taken for a storage one.
+    expect(toProblem(Object.assign(new Error('x'), { code: 'OBJECT_NOT_FOUND' })).status).toBe(500);
+  });
+
   it('hides internals of unknown errors', () => {
     const p = toProblem(new Error('password=hunter2'));
     expect(p.status).toBe(500);

@@ -78,6 +78,75 @@ export function requestReadProblem(e: unknown): ProblemError | undefined {
   });
 }
 
+/**
+ * What a route that reads or writes objects answers when the object store refuses: an outage is a
+ * retried 503; a stored file that is gone is a 404; a refused argument a 4xx. Details are generic: a
+ * store's message names object keys, which are internal. Matched by shape (libs/http does not depend on
+ * libs/storage): a StorageError has that name and a string `code`.
+ */
+const STORAGE_PROBLEMS: Record<string, { status: number; code: ProblemCode; title: string; detail: string }> =
+  {
+    OBJECT_NOT_FOUND: {
+      status: 404,
+      code: 'NOT_FOUND',
+      title: 'Stored file missing',
+      detail: 'a file this resource needs is no longer in the object store',
+    },
+    UPLOAD_NOT_FOUND: {
+      status: 409,
+      code: 'CONFLICT',
+      title: 'Upload closed',
+      detail: 'the multipart upload is finished, aborted or unknown to the object store',
+    },
+    ENTITY_TOO_LARGE: {
+      status: 413,
+      code: 'PAYLOAD_TOO_LARGE',
+      title: 'Object too large',
+      detail: 'the object store refused the size of what was sent',
+    },
+    INVALID_PART: {
+      status: 400,
+      code: 'BAD_REQUEST',
+      title: 'Invalid parts',
+      detail: 'the object store refused the parts named',
+    },
+    INVALID_RANGE: {
+      status: 400,
+      code: 'BAD_REQUEST',
+      title: 'Invalid range',
+      detail: 'the byte range is outside the object',
+    },
+    INVALID_ARGUMENT: {
+      status: 400,
+      code: 'BAD_REQUEST',
+      title: 'Invalid argument',
+      detail: 'the object store refused an argument',
+    },
+    INVALID_KEY: {
+      status: 400,
+      code: 'BAD_REQUEST',
+      title: 'Invalid name',
+      detail: 'the object store refused a name',
+    },
+  };
+
+function storageProblem(e: unknown): ProblemError | undefined {
+  if (!(e instanceof Error) || e.name !== 'StorageError') return undefined;
+  const code = (e as { code?: unknown }).code;
+  if (typeof code !== 'string') return undefined;
+  const known = STORAGE_PROBLEMS[code];
+  if (known) return new ProblemError(known);
+  // STORAGE_UNAVAILABLE, STORAGE_ERROR, BUCKET_NOT_FOUND, NOT_SUPPORTED_BY_BACKEND, …: the store (or
+  // its configuration) is failing, not the request.
+  return new ProblemError({
+    status: 503,
+    code: 'SERVICE_UNAVAILABLE',
+    title: 'Service unavailable',
+    detail: 'the object store is not answering as it should right now; retry shortly',
+    headers: { 'Retry-After': String(DEPENDENCY_RETRY_AFTER_SECONDS) },
+  });
+}
+
 /** Turns every error into an RFC 9457 problem+json response with a stable `code` and the request id. */
 export function toProblem(exception: unknown): ProblemError {
   if (exception instanceof ProblemError) return exception;
@@ -91,6 +160,8 @@ export function toProblem(exception: unknown): ProblemError {
       headers: { 'Retry-After': String(DEPENDENCY_RETRY_AFTER_SECONDS) },
     });
   }
+  const stored = storageProblem(exception);
+  if (stored) return stored;
   const unreadable = requestReadProblem(exception);
   if (unreadable) return unreadable;
   if (exception instanceof HttpException) {
@@ -127,6 +198,9 @@ export class ProblemFilter implements ExceptionFilter {
       this.logger.warn(
         `dependency unavailable: ${String(exception instanceof Error ? `${exception.name}: ${exception.message}` : exception)}`,
       );
+    else if (exception instanceof Error && exception.name === 'StorageError')
+      // A missing stored file is a 404 to the client but an inconsistency to the operator.
+      this.logger.warn(`object store refused: ${exception.message}`);
     else if (problem.status >= 500)
       this.logger.error(exception instanceof Error ? exception.stack : String(exception));
     if (res.headersSent) {

@@ -9,9 +9,10 @@ import { JobRouter } from '../routing';
 import { JobSubmitter } from '../submit';
 import { DatasetVersionStore } from '../stores/dataset-version-store';
 import { ModelStore } from '../stores/model-store';
+import { TrialStore } from '../stores/trial-store';
 import { QUEUE_MAP } from './queue.module';
 
-/** JobStore (tenant-scoped, row-level security), JobDispatcher, JobRouter, JobSubmitter, DatasetVersionStore and ModelStore; needs ConfigModule, DbModule and QueueModule. */
+/** JobStore (tenant-scoped, row-level security), JobDispatcher, JobRouter, JobSubmitter, DatasetVersionStore, ModelStore and TrialStore; needs ConfigModule, DbModule and QueueModule. */
 @Global()
 @Module({
   providers: [
@@ -46,7 +47,8 @@ import { QUEUE_MAP } from './queue.module';
       useFactory: (db: PrismaClient) => new DatasetVersionStore(db),
     },
     { provide: ModelStore, inject: [APP_PRISMA], useFactory: (db: PrismaClient) => new ModelStore(db) },
+    { provide: TrialStore, inject: [APP_PRISMA], useFactory: (db: PrismaClient) => new TrialStore(db) },
   ],
-  exports: [JobStore, JobDispatcher, JobRouter, JobSubmitter, DatasetVersionStore, ModelStore],
+  exports: [JobStore, JobDispatcher, JobRouter, JobSubmitter, DatasetVersionStore, ModelStore, TrialStore],
 })
 export class JobStoreModule {}

@@ -4,3 +4,4 @@ export * from './dataset-version-store';
 export * from './model-columns';
 export * from './model-store';
 export * from './throughput-store';
+export * from './trial-store';

@@ -16,6 +16,8 @@ export const PHASE_EPOCHS: Record<TrainingMode, { pretrained: [number, number]; 
     fast: { pretrained: [2, 3], scratch: [1, 4] },
     balanced: { pretrained: [3, 8], scratch: [2, 10] },
     best: { pretrained: [5, 20], scratch: [2, 25] },
+    // 'auto' searches (the worker's training/search); its trials set their epochs. This is its fallback without a validation split.
+    auto: { pretrained: [3, 8], scratch: [2, 10] },
   };
 
 export interface PhasePlan {

@@ -1,0 +1,58 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import type { TypedTrial } from '@modelsmith/jobs';
+
+export const TRIAL_STATUSES = ['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'PRUNED'] as const;
+
+/** One trial of a search job (`mode: auto`): a configuration, trained and scored on validation data. */
+export class TrialDto {
+  @ApiProperty() id!: string;
+  @ApiProperty({ description: 'Order in which the search started its trials (0 = the first model)' })
+  index!: number;
+  @ApiProperty({
+    enum: TRIAL_STATUSES,
+    description: 'PRUNED: stopped by the budget end or a cancel before it finished',
+  })
+  status!: string;
+  @ApiProperty({
+    description:
+      'The configuration: backbone, inputSize, learningRate, weightDecay, batchSize, augmentation, regularizer, ' +
+      'epochs, and its place in the search (config, rung)',
+  })
+  params!: Record<string, unknown>;
+  @ApiPropertyOptional({
+    nullable: true,
+    description: 'Validation metrics (valAccuracy, valLoss, macroF1) or the error of a failed trial',
+  })
+  metrics!: Record<string, unknown> | null;
+  @ApiPropertyOptional({ nullable: true, description: 'Per-epoch metrics of its training run' })
+  curves!: unknown[] | null;
+  @ApiProperty({ description: 'Wall-clock seconds of training and validation' }) costSeconds!: number;
+  @ApiPropertyOptional({
+    nullable: true,
+    type: String,
+    description: "The job's model id when this trial's model is the one the job kept",
+  })
+  modelId!: string | null;
+  @ApiPropertyOptional({ nullable: true, type: Date }) startedAt!: Date | null;
+  @ApiPropertyOptional({ nullable: true, type: Date }) finishedAt!: Date | null;
+
+  static from(t: TypedTrial): TrialDto {
+    return {
+      id: t.id,
+      index: t.index,
+      status: t.status,
+      params: t.params,
+      metrics: t.metrics,
+      curves: t.curves,
+      costSeconds: t.costSeconds,
+      modelId: t.modelId,
+      startedAt: t.startedAt,
+      finishedAt: t.finishedAt,
+    };
+  }
+}
+
+export class TrialPageDto {
+  @ApiProperty({ type: [TrialDto] }) items!: TrialDto[];
+  @ApiPropertyOptional({ nullable: true, type: String }) nextCursor!: string | null;
+}

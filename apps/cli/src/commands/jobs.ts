@@ -1,0 +1,159 @@
+import type { Command } from 'commander';
+import { watchJob, type Job, type ModelsmithClient, type Schemas } from '@modelsmith/sdk';
+import { contextOf, positiveInt, UsageError } from '../context';
+import { seconds, table, type Output } from '../output';
+
+type CreateJob = Schemas['CreateJobDto'];
+
+/** The process exit code a job's outcome maps to: 0 succeeded, 1 failed, 2 cancelled. */
+export function jobExitCode(job: Pick<Job, 'status'>): number {
+  return job.status === 'SUCCEEDED' ? 0 : job.status === 'CANCELLED' ? 2 : 1;
+}
+
+/**
+ * Follows a job to its end with a progress bar (percent, stage, ETA) on a terminal, or one line per
+ * event otherwise; Ctrl-C stops watching, not the job.
+ */
+export async function followWithBar(
+  c: ModelsmithClient,
+  out: Output,
+  jobId: string,
+  label: string,
+): Promise<Job> {
+  const bar = out.bar(label, 100, 'percent');
+  const interactive = process.stderr.isTTY;
+  try {
+    return await watchJob(c, jobId, {
+      onJob: (j) =>
+        bar.update(Math.round(j.percent ?? 0), {
+          stage: j.stage ?? j.status.toLowerCase(),
+          eta_text: seconds(j.etaSeconds),
+        }),
+      onEvent: (e) => {
+        if (interactive) return;
+        const pct = e.percent === null || e.percent === undefined ? '' : ` ${Math.round(e.percent)}%`;
+        out.note(
+          `[${label}] ${e.type}${e.stage ? ` ${e.stage}` : ''}${pct}${e.message ? `: ${e.message}` : ''}`,
+        );
+      },
+    });
+  } finally {
+    bar.stop();
+  }
+}
+
+interface TrainFlags {
+  mode?: string;
+  maxMinutes?: number;
+  maxTrials?: number;
+  backbone?: string;
+  epochs?: number;
+  batchSize?: number;
+  learningRate?: string;
+  seed?: number;
+  augmentation?: string;
+  task: string;
+  watch?: boolean;
+}
+
+export function registerJobs(program: Command): void {
+  program
+    .command('train <datasetVersionId>')
+    .description('start a training job on a READY dataset version')
+    .option('--task <task>', 'what to train', 'image-classification')
+    .option('--mode <mode>', 'fast, balanced or best (the API default when omitted)')
+    .option(
+      '--max-minutes <n>',
+      'wall-clock budget; the best model so far is kept',
+      positiveInt('--max-minutes'),
+    )
+    .option('--max-trials <n>', 'upper bound on search trials', positiveInt('--max-trials'))
+    .option('--backbone <id>', "a zoo backbone (modelsmith backbones) or 'auto'")
+    .option('--epochs <n>', 'override the recipe', positiveInt('--epochs'))
+    .option('--batch-size <n>', 'override the recipe', positiveInt('--batch-size'))
+    .option('--learning-rate <lr>', 'override the recipe')
+    .option('--seed <n>', 'random seed', positiveInt('--seed'))
+    .option('--augmentation <level>', 'none, light or auto')
+    .option('--watch', 'follow the job with a progress bar; exit code 0 succeeded, 1 failed, 2 cancelled')
+    .action(async (datasetVersionId: string, o: TrainFlags, cmd: Command) => {
+      const { out, client } = contextOf(cmd);
+      const c = await client();
+      const options: Record<string, unknown> = {};
+      if (o.backbone) options.backbone = o.backbone;
+      if (o.epochs) options.epochs = o.epochs;
+      if (o.batchSize) options.batchSize = o.batchSize;
+      if (o.learningRate) {
+        const lr = Number(o.learningRate);
+        if (!Number.isFinite(lr) || lr <= 0)
+          throw new UsageError('--learning-rate must be a positive number');
+        options.learningRate = lr;
+      }
+      if (o.seed) options.seed = o.seed;
+      if (o.augmentation) options.augmentation = o.augmentation;
+      const budget: Record<string, number> = {};
+      if (o.maxMinutes) budget.maxMinutes = o.maxMinutes;
+      if (o.maxTrials) budget.maxTrials = o.maxTrials;
+      const body = {
+        task: o.task,
+        datasetVersionId,
+        ...(o.mode ? { mode: o.mode } : {}),
+        ...(Object.keys(budget).length ? { budget } : {}),
+        ...(Object.keys(options).length ? { options } : {}),
+      } as unknown as CreateJob;
+      const job = await c.ok(c.api.POST('/v1/jobs', { body }));
+      out.note(`job ${job.id} ${job.status.toLowerCase()}`);
+      if (!o.watch) return out.result(job, (j: Job) => j.id);
+      const end = await followWithBar(c, out, job.id, 'train');
+      out.result(end, (j: Job) => describeEnd(j));
+      process.exitCode = jobExitCode(end);
+    });
+
+  const jobs = program.command('jobs').description('list, follow and cancel jobs');
+  jobs
+    .command('list')
+    .option('--status <status>', 'QUEUED, RUNNING, SUCCEEDED, FAILED or CANCELLED')
+    .option('--limit <n>', 'at most this many', positiveInt('--limit'), 20)
+    .action(async (o: { status?: string; limit: number }, cmd: Command) => {
+      const { out, client } = contextOf(cmd);
+      const c = await client();
+      const query = { limit: o.limit, ...(o.status ? { status: o.status } : {}) } as never;
+      const page = (await c.ok(c.api.GET('/v1/jobs', { params: { query } }))) as unknown as { items: Job[] };
+      out.result(page, (p: typeof page) =>
+        table(p.items, ['id', 'kind', 'status', 'percent', 'bestMetric', 'createdAt']),
+      );
+    });
+  jobs.command('get <jobId>').action(async (id: string, _o: unknown, cmd: Command) => {
+    const { out, client } = contextOf(cmd);
+    const c = await client();
+    out.result(await c.ok(c.api.GET('/v1/jobs/{id}', { params: { path: { id } } })));
+  });
+  jobs
+    .command('watch <jobId>')
+    .description('follow a job until it ends; exit code 0 succeeded, 1 failed, 2 cancelled')
+    .action(async (id: string, _o: unknown, cmd: Command) => {
+      const { out, client } = contextOf(cmd);
+      const c = await client();
+      const end = await followWithBar(c, out, id, 'job');
+      out.result(end, (j: Job) => describeEnd(j));
+      process.exitCode = jobExitCode(end);
+    });
+  jobs.command('cancel <jobId>').action(async (id: string, _o: unknown, cmd: Command) => {
+    const { out, client } = contextOf(cmd);
+    const c = await client();
+    const j = await c.ok(c.api.POST('/v1/jobs/{id}/cancel', { params: { path: { id } } }));
+    out.result(j, () => `cancel requested for ${id}`);
+  });
+}
+
+export function describeEnd(j: Job): string {
+  const took = j.computeSeconds ? ` in ${seconds(j.computeSeconds)}` : '';
+  if (j.status === 'SUCCEEDED') {
+    const r = (j.result ?? {}) as Record<string, unknown>;
+    const acc = typeof r.accuracy === 'number' ? `, test accuracy ${(r.accuracy * 100).toFixed(1)}%` : '';
+    const model = typeof r.modelId === 'string' ? `, model ${r.modelId}` : '';
+    return `job ${j.id} succeeded${took}${acc}${model}`;
+  }
+  return `job ${j.id} ${j.status.toLowerCase()}${took}${j.failureCode ? `: ${j.failureCode}` : ''}${
+    j.failureReason ? ` (${j.failureReason})` : ''
+  }`;
+}

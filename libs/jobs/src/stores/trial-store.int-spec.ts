@@ -1,0 +1,78 @@
+import { TrialStore } from './trial-store';
+import { useJobsTestbed } from '../../../../test/support/jobs-testbed';
+
+jest.setTimeout(60_000);
+
+describe('TrialStore against Postgres (row-level security)', () => {
+  const bed = useJobsTestbed();
+  let trials: TrialStore;
+
+  beforeAll(() => {
+    trials = new TrialStore(bed.app);
+  });
+
+  const job = async (tenantId: string) =>
+    bed.system.job.create({ data: { tenantId, kind: 'TRAIN', status: 'RUNNING', mode: 'auto' } });
+
+  it('starts a trial once, records progress and its end once, and never reopens a finished trial', async () => {
+    const t = await bed.tenant();
+    const j = await job(t.id);
+    const started = await trials.start(t.id, j.id, 0, { config: 0, rung: 0, backbone: 'small_cnn_s' });
+    expect(started).toMatchObject({ status: 'RUNNING', index: 0, params: { backbone: 'small_cnn_s' } });
+    expect(started.startedAt).toBeInstanceOf(Date);
+    // A resumed start (after a crash) returns the same row, unchanged.
+    const again = await trials.start(t.id, j.id, 0, { config: 99 });
+    expect(again.id).toBe(started.id);
+    expect(again.params.config).toBe(0);
+
+    await trials.progress(t.id, j.id, 0, { curves: [{ epoch: 0, loss: 1.2 }], costSeconds: 2.5 });
+    await trials.progress(t.id, j.id, 0, {
+      curves: [
+        { epoch: 0, loss: 1.2 },
+        { epoch: 1, loss: 0.8 },
+      ],
+      costSeconds: 1.5,
+    });
+    expect(
+      await trials.finish(t.id, j.id, 0, {
+        status: 'SUCCEEDED',
+        metrics: { valAccuracy: 0.9 },
+        costSeconds: 1,
+        artifactPrefix: 'tenants/x/jobs/y/trials/0/',
+      }),
+    ).toBe(true);
+    // Finished: neither progress nor a second finish changes it.
+    await trials.progress(t.id, j.id, 0, { curves: [], costSeconds: 100 });
+    expect(
+      await trials.finish(t.id, j.id, 0, { status: 'FAILED', metrics: { error: 'x' }, costSeconds: 100 }),
+    ).toBe(false);
+    const [row] = await trials.all(t.id, j.id);
+    expect(row).toMatchObject({ status: 'SUCCEEDED', metrics: { valAccuracy: 0.9 } });
+    expect(row.costSeconds).toBeCloseTo(5, 6);
+    expect(row.curves).toHaveLength(2);
+    expect(row.finishedAt).toBeInstanceOf(Date);
+  });
+
+  it('lists in index order with a cursor, scoped to the tenant; marks exactly one trial as the kept model', async () => {
+    const t = await bed.tenant();
+    const other = await bed.tenant();
+    const j = await job(t.id);
+    for (const i of [2, 0, 1]) await trials.start(t.id, j.id, i, { config: i });
+    const first = await trials.list(t.id, j.id, 2);
+    expect(first.map((r) => r.index)).toEqual([0, 1]);
+    const rest = await trials.list(t.id, j.id, 2, first[1].id);
+    expect(rest.map((r) => r.index)).toEqual([2]);
+    expect(await trials.list(other.id, j.id, 10)).toEqual([]);
+    expect(await trials.all(other.id, j.id)).toEqual([]);
+    // Another tenant cannot start or finish trials of this job.
+    await expect(trials.start(other.id, j.id, 5, {})).rejects.toThrow();
+    expect(await trials.finish(other.id, j.id, 0, { status: 'FAILED', metrics: {}, costSeconds: 0 })).toBe(
+      false,
+    );
+
+    await trials.chooseModel(t.id, j.id, 1, j.id);
+    await trials.chooseModel(t.id, j.id, 2, j.id);
+    const rows = await trials.all(t.id, j.id);
+    expect(rows.map((r) => r.modelId)).toEqual([null, null, j.id]);
+  });
+});

