@@ -16,6 +16,7 @@ import { HealthController } from './health/health.controller';
 import { JobsModule } from './jobs/jobs.module';
 import { ObjectsModule } from './objects/objects.module';
 import { TenantsController } from './tenants/tenants.controller';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({})
 export class AppModule {
@@ -36,6 +37,7 @@ export class AppModule {
         ModelsModule,
         DeploymentsModule,
         ObjectsModule,
+        WebhooksModule,
       ],
       controllers: [HealthController, TenantsController, ApiKeysController],
     };

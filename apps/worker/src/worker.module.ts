@@ -4,7 +4,7 @@ import { LoggerModule } from 'nestjs-pino';
 import type { AppConfig } from '@modelsmith/config';
 import { ConfigModule } from '@modelsmith/config/nest';
 import { DbModule } from '@modelsmith/db/nest';
-import { JobStoreModule, QueueModule } from '@modelsmith/jobs/nest';
+import { JobStoreModule, QueueModule, WebhooksModule } from '@modelsmith/jobs/nest';
 import { StorageModule } from '@modelsmith/storage/nest';
 import { loggerParams } from './logging';
 import { WorkerHealthController } from './health/health.controller';
@@ -18,6 +18,8 @@ import { JobRunnerService } from './runtime/job-runner.service';
 import { CpuQueueProcessor, GpuQueueProcessor } from './runtime/processors';
 import { ShutdownSignal } from './runtime/shutdown-signal';
 import { TabularTrainService } from './training/tabular-train.service';
+import { WebhookProcessor } from './webhooks/webhook.processor';
+import { WebhookRelayService } from './webhooks/webhook-relay.service';
 
 /** Every job handler of the worker; boot fails unless each job definition has exactly one. */
 export const HANDLERS: Provider[] = [NoopHandler, IngestDatasetHandler, TrainHandler, BatchPredictHandler];
@@ -39,6 +41,7 @@ export class WorkerModule {
         StorageModule.forRoot(config),
         QueueModule.forRoot(config),
         JobStoreModule,
+        WebhooksModule,
       ],
       controllers: [WorkerHealthController],
       providers: [
@@ -49,6 +52,8 @@ export class WorkerModule {
         TabularBatchPredictor,
         ...processors,
         ...HANDLERS,
+        WebhookProcessor,
+        WebhookRelayService,
       ],
     };
   }

@@ -111,6 +111,24 @@ export const configSchema = z
     /** How often the API sweeps finished jobs' scratch objects, in seconds. */
     JOBS_SCRATCH_SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(600),
 
+    /**
+     * Let webhook endpoints point at private (10/8, 172.16/12, 192.168/16, fc00::/7, 100.64/10) and
+     * loopback addresses. Off: such targets are refused when the endpoint is saved and again at every
+     * send. Link-local addresses (169.254/16 with the cloud metadata service, fe80::/10) stay refused.
+     */
+    WEBHOOKS_ALLOW_PRIVATE_TARGETS: z
+      .enum(['true', 'false', '1', '0'])
+      .default('false')
+      .transform((v) => v === 'true' || v === '1'),
+    /** One webhook attempt's whole time (connect, send, answer), in ms. */
+    WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+    /** Attempts per delivery (the first and its retries) before it is recorded FAILED. */
+    WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(8),
+    /** First retry delay of a failed webhook attempt, in ms; each later one doubles (BullMQ exponential backoff). */
+    WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(10).max(3_600_000).default(10_000),
+    /** How often the worker moves written-but-unqueued webhook deliveries (the outbox) to the queue, in ms. */
+    WEBHOOK_RELAY_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
+
     /** Interface and port of the serving app (online prediction, `POST /v1/deployments/:id/predict`). */
     SERVING_HOST: z.string().min(1).default('127.0.0.1'),
     SERVING_PORT: port.default(3002),

@@ -5,3 +5,4 @@ export * from './problem-codes';
 export * from './deployments';
 export * from './image-format';
 export * from './label-quality';
+export * from './webhooks';

@@ -42,8 +42,13 @@ describe('migrations match schema.prisma', () => {
       'jobs',
       'models',
       'tenants',
+      'training_throughput',
       'trials',
       'uploads',
+      'webhook_attempts',
+      'webhook_deliveries',
+      'webhook_endpoints',
+      'webhook_events',
     ]);
     expect(expected.tables.jobs?.columns.status).toEqual({
       type: 'job_status',

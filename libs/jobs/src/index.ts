@@ -10,3 +10,5 @@ export * from './routing';
 export * from './follow-events';
 export * from './submit';
 export * from './stores';
+export * from './webhooks';
+export * from './training-estimate';

@@ -21,6 +21,7 @@ import {
   type StartResult,
 } from './limits';
 import { assertWithinQuota, readQuotaUsage } from './quota';
+import { jobEventData, recordWebhookEvent } from './webhooks/outbox';
 
 /** A transaction on the tenant-scoped client, as `finish` hands it to `commit`. */
 export type Tx = Prisma.TransactionClient;
@@ -392,6 +393,8 @@ export class JobStore {
         message: o.message ?? o.failureReason,
         ...(o.failureCode ? { data: { failureCode: o.failureCode } } : {}),
       });
+      // The webhook outbox row commits (or not) with the terminal state.
+      await recordWebhookEvent(tx, job.tenantId, `job.${type}` as const, jobEventData(updated));
       return updated;
     });
   }
@@ -416,6 +419,7 @@ export class JobStore {
           failureReason: 'the job was cancelled before it started',
         });
         await this.appendEvent(tx, job, 'cancelled', { message: 'cancelled before it started' });
+        await recordWebhookEvent(tx, job.tenantId, 'job.cancelled', jobEventData(updated));
         return updated;
       }
       return tx.job.update({

@@ -4,6 +4,7 @@ import { APP_CONFIG } from '@modelsmith/config/nest';
 import { withTenant, type Deployment, type Model, type Prisma, type PrismaClient } from '@modelsmith/db';
 import { APP_PRISMA } from '@modelsmith/db/nest';
 import { notFound, ProblemError } from '@modelsmith/http';
+import { deploymentEventData, recordWebhookEvent } from '@modelsmith/jobs';
 import { page } from '../common/pagination';
 import { assertServable } from '../models/servable-model';
 import type { CreateDeploymentDto, DeploymentQueryDto, UpdateDeploymentDto } from './dto/deployment.dto';
@@ -65,7 +66,7 @@ export class DeploymentsService {
   async create(tenantId: string, body: CreateDeploymentDto): Promise<WithModel> {
     const created = await withTenant(this.db, tenantId, async (tx) => {
       const model = await this.servableModel(tx, body.modelId);
-      return tx.deployment.create({
+      const d = await tx.deployment.create({
         data: {
           tenantId,
           modelId: model.id,
@@ -75,6 +76,8 @@ export class DeploymentsService {
         },
         include: { model: MODEL_SUMMARY },
       });
+      await recordWebhookEvent(tx, tenantId, 'deployment.created', deploymentEventData(d));
+      return d;
     });
     await this.notices.deploymentChanged({ tenantId, deploymentId: created.id });
     return created;
@@ -113,7 +116,7 @@ export class DeploymentsService {
         body.modelId && body.modelId !== current.modelId
           ? await this.servableModel(tx, body.modelId)
           : undefined;
-      return tx.deployment.update({
+      const d = await tx.deployment.update({
         where: { id },
         data: {
           ...(model ? { modelId: model.id } : {}),
@@ -124,6 +127,11 @@ export class DeploymentsService {
         },
         include: { model: MODEL_SUMMARY },
       });
+      await recordWebhookEvent(tx, tenantId, 'deployment.updated', {
+        ...deploymentEventData(d),
+        previousModelId: current.modelId,
+      });
+      return d;
     });
     await this.notices.deploymentChanged({ tenantId, deploymentId: id });
     return updated;
@@ -134,15 +142,34 @@ export class DeploymentsService {
       const current = await tx.deployment.findFirst({ where: { id } });
       if (!current) throw notFound('deployment', id);
       if (status === 'ACTIVE') await this.servableModel(tx, current.modelId);
-      return tx.deployment.update({ where: { id }, data: { status }, include: { model: MODEL_SUMMARY } });
+      const d = await tx.deployment.update({
+        where: { id },
+        data: { status },
+        include: { model: MODEL_SUMMARY },
+      });
+      if (current.status !== status)
+        await recordWebhookEvent(
+          tx,
+          tenantId,
+          status === 'ACTIVE' ? 'deployment.activated' : 'deployment.deactivated',
+          deploymentEventData(d),
+        );
+      return d;
     });
     await this.notices.deploymentChanged({ tenantId, deploymentId: id });
     return updated;
   }
 
   async delete(tenantId: string, id: string): Promise<void> {
-    const deleted = await withTenant(this.db, tenantId, (tx) => tx.deployment.deleteMany({ where: { id } }));
-    if (deleted.count === 0) throw notFound('deployment', id);
+    const deleted = await withTenant(this.db, tenantId, async (tx) => {
+      const current = await tx.deployment.findFirst({ where: { id } });
+      if (!current) return false;
+      const { count } = await tx.deployment.deleteMany({ where: { id } });
+      if (count === 0) return false;
+      await recordWebhookEvent(tx, tenantId, 'deployment.deleted', deploymentEventData(current));
+      return true;
+    });
+    if (!deleted) throw notFound('deployment', id);
     await this.notices.deploymentChanged({ tenantId, deploymentId: id });
   }
 

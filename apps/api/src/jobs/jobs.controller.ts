@@ -18,6 +18,7 @@ import { PageQueryDto } from '../common/pagination';
 import { JobEventStreamService } from './job-event-stream.service';
 import { JobsService } from './jobs.service';
 import { TrainingJobsService } from '../training/training-jobs.service';
+import { TrainingEstimateService } from '../training/training-estimate.service';
 import { resumeAfter, wantsEventStream } from './sse';
 
 @ApiTags('jobs')
@@ -28,20 +29,56 @@ export class JobsController {
     private readonly jobs: JobsService,
     private readonly streams: JobEventStreamService,
     private readonly training: TrainingJobsService,
+    private readonly estimates: TrainingEstimateService,
   ) {}
 
   @Post()
   @HttpCode(202)
   @RequireScope('TRAIN')
-  @ApiOperation({ summary: 'Start a job; returns at once with its id (202)' })
+  @ApiOperation({
+    summary: 'Start a job; returns at once with its id (202)',
+    description:
+      'With `dryRun: true` nothing is created: an image-classification request is checked like a real one and answered 200 with ' +
+      'its estimate (expectedMinutes, firstModelMinutes, computeMinutes, per-phase samples/s and where they come from, quota); ' +
+      'a noop request with its duration.',
+  })
   @ApiAcceptedResponse({ type: JobDto })
-  async create(@CurrentTenant() p: TenantPrincipal, @Body() body: CreateJobDto): Promise<JobDto> {
-    if (
-      body.task === 'image-classification' ||
-      body.task === 'text-classification' ||
-      body.task === 'tabular'
-    )
-      return JobDto.from(await this.training.create(p.tenantId, { ...body, task: body.task }));
+  @ApiOkResponse({ description: 'dryRun: the estimate (docs/jobs.md, "Estimate before training")' })
+  async create(
+    @CurrentTenant() p: TenantPrincipal,
+    @Body() body: CreateJobDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<unknown> {
+    const training =
+      body.task === 'image-classification' || body.task === 'text-classification' || body.task === 'tabular'
+        ? body.task
+        : undefined;
+    if (body.dryRun) {
+      res.status(200);
+      if (training === 'image-classification')
+        return this.estimates.estimate(p.tenantId, { ...body, task: training });
+      if (training) {
+        // Checked like a real submission; no throughput model for these tasks yet.
+        await this.training.validate(p.tenantId, { ...body, task: training });
+        return {
+          dryRun: true,
+          task: training,
+          expectedMinutes: null,
+          firstModelMinutes: null,
+          computeMinutes: null,
+          note: 'estimates are measured for image classification only; the job would be accepted',
+        };
+      }
+      const minutes = Math.round(((body.options?.durationMs ?? 0) / 60_000) * 10) / 10;
+      return {
+        dryRun: true,
+        task: 'noop',
+        expectedMinutes: minutes,
+        firstModelMinutes: null,
+        computeMinutes: minutes,
+      };
+    }
+    if (training) return JobDto.from(await this.training.create(p.tenantId, { ...body, task: training }));
     return JobDto.from(await this.jobs.create(p.tenantId, body));
   }
 

@@ -6,6 +6,7 @@ import { ReconcilerService } from './reconciler.service';
 import { ScratchSweeperService } from './scratch-sweeper.service';
 import { BackbonesController } from '../training/backbones.controller';
 import { TrainingJobsService } from '../training/training-jobs.service';
+import { TrainingEstimateService } from '../training/training-estimate.service';
 
 @Module({
   controllers: [JobsController, BackbonesController],
@@ -15,6 +16,7 @@ import { TrainingJobsService } from '../training/training-jobs.service';
     ReconcilerService,
     ScratchSweeperService,
     TrainingJobsService,
+    TrainingEstimateService,
   ],
   exports: [JobsService, TrainingJobsService],
 })

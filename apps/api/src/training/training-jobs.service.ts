@@ -19,6 +19,18 @@ const DATASET_TASK: Record<TrainingTask, Task | readonly Task[]> = {
   tabular: ['TABULAR_CLASSIFICATION', 'TABULAR_REGRESSION'],
 };
 
+export type TrainingJobRequest = CreateTrainingJobFields & {
+  /** Default image-classification. */
+  task?: TrainingTask;
+  priority?: number;
+  options?: TrainingOptionsDto & { accelerator?: Accelerator };
+};
+
+type TrainableVersion = Extract<
+  Awaited<ReturnType<DatasetVersionStore['checkTrainable']>>,
+  { ok: true }
+>['version'];
+
 const unprocessable = (reason: string, detail: string, field?: string) =>
   new ProblemError({
     status: 422,
@@ -45,15 +57,26 @@ export class TrainingJobsService {
     return builtinBackbones();
   }
 
-  async create(
-    tenantId: string,
-    body: CreateTrainingJobFields & {
-      /** Default image-classification. */
-      task?: TrainingTask;
-      priority?: number;
-      options?: TrainingOptionsDto & { accelerator?: Accelerator };
-    },
-  ): Promise<Job> {
+  async create(tenantId: string, body: TrainingJobRequest): Promise<Job> {
+    const version = await this.validate(tenantId, body);
+    const { accelerator, ...options } = body.options ?? {};
+    return this.jobs.submit(tenantId, JOBS.train, {
+      accelerator,
+      priority: body.priority ?? 0,
+      inputs: {
+        datasetVersionId: version.id,
+        mode: body.mode ?? 'auto',
+        budget: {
+          maxMinutes: body.budget?.maxMinutes ?? 60,
+          ...(body.budget?.maxTrials !== undefined ? { maxTrials: body.budget.maxTrials } : {}),
+        },
+        options: { ...options },
+      },
+    });
+  }
+
+  /** The request's dataset version once it and the options passed every check (404 / 422 problems). */
+  async validate(tenantId: string, body: TrainingJobRequest): Promise<TrainableVersion> {
     const task = body.task ?? 'image-classification';
     if (!body.datasetVersionId)
       throw unprocessable(
@@ -109,19 +132,6 @@ export class TrainingJobsService {
         'options.backbone',
       );
     }
-    const { accelerator, ...options } = body.options ?? {};
-    return this.jobs.submit(tenantId, JOBS.train, {
-      accelerator,
-      priority: body.priority ?? 0,
-      inputs: {
-        datasetVersionId: version.id,
-        mode: body.mode ?? 'auto',
-        budget: {
-          maxMinutes: body.budget?.maxMinutes ?? 60,
-          ...(body.budget?.maxTrials !== undefined ? { maxTrials: body.budget.maxTrials } : {}),
-        },
-        options: { ...options },
-      },
-    });
+    return version;
   }
 }

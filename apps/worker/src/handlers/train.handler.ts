@@ -10,12 +10,14 @@ import {
   JobStore,
   ModelStore,
   PermanentJobError,
+  ThroughputStore,
   type NotTrainable,
 } from '@modelsmith/jobs';
 import {
   initBackend,
   ModelZoo,
   ZooError,
+  type BackendInfo,
   type BackboneSpec,
   type DynamicsValues,
   type EpochLog,
@@ -36,6 +38,7 @@ import {
 } from '../training/image-classification';
 import { labelQuality, suspectThumbnails, type LabelQuality, type Suspect } from '../training/label-quality';
 import { parseMetricHistory, type EpochRecord } from '../training/metric-history';
+import { throughputRecords } from '../training/throughput-records';
 import { buildRecipe, chooseBackbone } from '../training/recipe';
 import { cachingShardSource, splitCount } from '../training/shard-batches';
 import { AutoSearchJob } from '../training/search/search-job';
@@ -62,7 +65,7 @@ const PROGRESS_EVERY_MS = 2_000;
 @HandlesJob(JOBS.train)
 export class TrainHandler implements JobHandler<typeof JOBS.train> {
   private readonly logger = new Logger('Train');
-  private backend?: Promise<unknown>;
+  private backend?: Promise<BackendInfo>;
 
   constructor(
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
@@ -74,7 +77,7 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
     private readonly tabular: TabularTrainService,
   ) {}
 
-  private ensureBackend(): Promise<unknown> {
+  private ensureBackend(): Promise<BackendInfo> {
     this.backend ??= initBackend({ ...mlBackendOptions(this.config), log: (m) => this.logger.log(m) });
     return this.backend;
   }
@@ -95,7 +98,9 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
     // Text datasets: their own pipeline (libs/ml text classifier; no tfjs backend needed).
     if (index.kind === 'text')
       return new TextTrainJob(this.store, this.jobs, this.models).run(ctx, version, index, shards);
-    await this.ensureBackend();
+    const backend = await this.ensureBackend();
+    // The run's clock for throughput records starts once the backend is up (once per process, not per job).
+    const startedAt = performance.now();
     if (index.kind !== 'image')
       throw new PermanentJobError(
         'TASK_UNSUPPORTED',
@@ -136,6 +141,8 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
     if (budget.maxMinutes) timer = setTimeout(budgetEnd, Math.max(0, deadline - Date.now()));
 
     const history = parseMetricHistory(job.metricHistory);
+    const resumed = history.length > 0;
+    let models = 0;
     let lastProgress = 0;
     const modelId = job.id;
     const modelPrefix = keys.model(ref.tenantId, modelId);
@@ -222,6 +229,7 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
               data: { notice: n.kind, phase: n.phase, ...n.data },
             }),
           onModel: async (m) => {
+            models++;
             const labels = m.dynamics
               ? await this.writeLabelQuality(ref.tenantId, modelId, index, shards, m.dynamics)
               : undefined;
@@ -236,6 +244,20 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
         },
       );
       await this.writeRunArtifacts(ctx, modelId, history);
+      if (!resumed && result.status === 'completed' && !result.resumedFrom) {
+        const rows = throughputRecords({
+          jobId: job.id,
+          workerKind: `${job.queue}/${backend.name}${backend.nativeBlas ? '+blas' : ''}`,
+          backboneId: spec.id,
+          inputSize: Math.max(recipe.input.height, recipe.input.width),
+          channels: recipe.input.channels,
+          phases: recipe.phases,
+          history,
+          wallSeconds: (performance.now() - startedAt) / 1000,
+          overheadUnits: history.length + models,
+        });
+        ctx.commitOnSuccess((tx) => ThroughputStore.record(tx, rows));
+      }
       return {
         modelId,
         status: result.status,

@@ -1,17 +1,13 @@
 import type { AugmentationLevel, TrainingMode, TrainingOptions } from '@modelsmith/contracts';
 import type { AugmentationPolicy, BackboneSpec } from '@modelsmith/ml';
+import { chooseBackbone, inputFor, phasePlan, type DatasetShape } from '@modelsmith/ml/catalogue';
 import { transferRegularizerFor, type TransferRegularizerChoice } from './transfer-regularizer';
 
 /** User-facing options of an image-classification job (libs/contracts `trainingOptionsSchema`). */
 export type ImageClassificationOptions = TrainingOptions;
 
-export interface DatasetShape {
-  height: number;
-  width: number;
-  channels: 1 | 3;
-  numClasses: number;
-  trainSamples: number;
-}
+export type { DatasetShape };
+export { chooseBackbone, inputFor };
 
 export interface TrainingPhase {
   /** Also the checkpoint key suffix. */
@@ -40,42 +36,6 @@ export interface Recipe {
   weightDecay?: number;
 }
 
-const EPOCHS: Record<TrainingMode, { pretrained: [number, number]; scratch: [number, number] }> = {
-  fast: { pretrained: [2, 3], scratch: [1, 4] },
-  balanced: { pretrained: [3, 8], scratch: [2, 10] },
-  best: { pretrained: [5, 20], scratch: [2, 25] },
-  // 'auto' searches (training/search); its trials set their epochs. This is its fallback without a validation split.
-  auto: { pretrained: [3, 8], scratch: [2, 10] },
-};
-
-/** Largest side up to which grayscale images train the small CNN from scratch under 'auto'. */
-export const SCRATCH_GRAYSCALE_MAX_SIDE = 64;
-
-/**
- * 'auto' picks by measurement (bench/food-transfer.ts, docs/training.md "Which backbone `auto`
- * picks"): MobileNetV2 transfer (pretrained on ImageNet) for colour images at any size (food photos at
- * 64 px, fast mode, 3 seeds: validation 66.7% vs 63.6% for the scratch CNN), and the small CNN from
- * scratch for grayscale images up to 64 px (Fashion-MNIST, 2,000 images at 28 px: 81.8% vs 62.0% for
- * MobileNetV2, whose ImageNet features fit grey 28 px clothing poorly). Larger grayscale images go
- * to MobileNetV2 (not measured; the small CNN stops at 64 px).
- */
-export function chooseBackbone(requested: string | undefined, shape: DatasetShape): string {
-  if (requested && requested !== 'auto') return requested;
-  const small = Math.max(shape.height, shape.width) <= SCRATCH_GRAYSCALE_MAX_SIDE;
-  return shape.channels === 1 && small ? 'small_cnn_m' : 'mobilenet_v2';
-}
-
-/** The input size the backbone runs at: the dataset's cache resolution when the backbone allows it. */
-export function inputFor(spec: BackboneSpec, shape: DatasetShape): Recipe['input'] {
-  const r = spec.resizable;
-  const channels: 1 | 3 = (r?.channels ?? [spec.input.channels]).includes(shape.channels)
-    ? shape.channels
-    : 3;
-  if (!r) return { ...spec.input, channels: spec.input.channels };
-  const clamp = (v: number) => Math.min(r.maxSize, Math.max(r.minSize, v));
-  return { height: clamp(shape.height), width: clamp(shape.width), channels };
-}
-
 /**
  * 'auto' is 'light' except in 'fast' mode: over its few epochs (5 at 64 px) light augmentation cost
  * the food-photo bench 14 points of test accuracy (0.51 vs 0.66), while over 'balanced' it was even
@@ -98,36 +58,22 @@ export function buildRecipe(
   o: ImageClassificationOptions = {},
 ): Recipe {
   const lr = o.learningRate ?? 1e-3;
-  const [first, second] = spec.pretrained ? EPOCHS[mode].pretrained : EPOCHS[mode].scratch;
-  let e1 = first;
-  let e2 = second;
-  if (o.epochs !== undefined) {
-    e1 = Math.max(1, Math.round((o.epochs * first) / (first + second)));
-    e2 = Math.max(0, o.epochs - e1);
-  }
-  const phases: TrainingPhase[] = spec.pretrained
-    ? [
-        { name: 'head', epochs: e1, learningRate: lr, backbone: 'frozen', backboneLrScale: 0 },
-        {
-          name: 'finetune',
-          epochs: e2,
-          learningRate: lr * 0.3,
-          backbone: 'trainable',
-          backboneLrScale: 0.1,
-          earlyStoppingPatience: 3,
-        },
-      ]
-    : [
-        { name: 'warmup', epochs: e1, learningRate: lr, backbone: 'trainable', backboneLrScale: 1 },
-        {
-          name: 'main',
-          epochs: e2,
-          learningRate: lr,
-          backbone: 'trainable',
-          backboneLrScale: 1,
-          earlyStoppingPatience: 3,
-        },
-      ];
+  const settings: Record<TrainingPhase['name'], Omit<TrainingPhase, 'name' | 'epochs'>> = {
+    head: { learningRate: lr, backbone: 'frozen', backboneLrScale: 0 },
+    finetune: {
+      learningRate: lr * 0.3,
+      backbone: 'trainable',
+      backboneLrScale: 0.1,
+      earlyStoppingPatience: 3,
+    },
+    warmup: { learningRate: lr, backbone: 'trainable', backboneLrScale: 1 },
+    main: { learningRate: lr, backbone: 'trainable', backboneLrScale: 1, earlyStoppingPatience: 3 },
+  };
+  const phases: TrainingPhase[] = phasePlan(spec, mode, o.epochs).map((p) => ({
+    name: p.name,
+    epochs: p.epochs,
+    ...settings[p.name],
+  }));
   const batchSize =
     o.batchSize ?? Math.min(64, Math.max(8, 2 ** Math.floor(Math.log2(Math.max(8, shape.trainSamples / 8)))));
   if (o.earlyStopping === false) for (const p of phases) delete p.earlyStoppingPatience;
@@ -138,7 +84,7 @@ export function buildRecipe(
     seed: o.seed ?? 1234,
     labelSmoothing: o.labelSmoothing ?? 0.05,
     augmentation: augmentationFor(o.augmentation ?? 'auto', mode),
-    phases: phases.filter((p) => p.epochs > 0),
+    phases,
     ...withRegularizer(transferRegularizerFor(spec, o.transfer)),
   };
 }

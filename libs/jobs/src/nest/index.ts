@@ -1,2 +1,3 @@
 export * from './queue.module';
 export * from './job-store.module';
+export * from './webhooks.module';

@@ -4,3 +4,5 @@ export type { BackboneFamily, BackboneSource, BackboneSpec, ImageInputSize } fro
 export { builtinBackbones } from './builtin-backbones';
 export { SMALL_CNN_FEATURE_LAYER, SMALL_CNN_WIDTHS, smallCnnFeatureDim } from './small-cnn-shape';
 export type { SmallCnnWidth } from './small-cnn-shape';
+export { chooseBackbone, inputFor, PHASE_EPOCHS, phasePlan } from './training-plan';
+export type { DatasetShape, PhasePlan } from './training-plan';

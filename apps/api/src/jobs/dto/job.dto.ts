@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
+  IsBoolean,
   IsDate,
   IsIn,
   IsInt,
@@ -68,6 +69,15 @@ export class CreateJobDto extends CreateTrainingJobFields {
   @ValidateNested()
   @Type(() => JobOptionsDto)
   options?: JobOptionsDto;
+
+  @ApiPropertyOptional({
+    default: false,
+    description:
+      'Check the request and answer 200 with an estimate (wall-clock minutes, minutes to the first model, compute minutes charged against the quota) instead of starting the job; nothing is created',
+  })
+  @IsOptional()
+  @IsBoolean()
+  dryRun?: boolean;
 }
 
 export class ListJobsQueryDto extends PageQueryDto {

@@ -1,0 +1,54 @@
+import { throughputRecords } from './throughput-records';
+import type { EpochRecord } from './metric-history';
+
+const epoch = (phase: string, samples: number, seconds: number): EpochRecord => ({
+  phase,
+  epoch: 0,
+  loss: 1,
+  accuracy: 0.5,
+  lr: 0.001,
+  steps: 4,
+  samples,
+  seconds,
+});
+
+const base = {
+  jobId: 'j',
+  workerKind: 'cpu/wasm',
+  backboneId: 'mobilenet_v2',
+  inputSize: 64,
+  channels: 3,
+  phases: [
+    { name: 'head', backbone: 'frozen' as const },
+    { name: 'finetune', backbone: 'trainable' as const },
+  ],
+  overheadUnits: 5,
+};
+
+describe('throughputRecords', () => {
+  it('measures samples/s per phase kind, leaving out the run’s first epoch when the kind has others', () => {
+    const rows = throughputRecords({
+      ...base,
+      history: [
+        epoch('head', 100, 10),
+        epoch('head', 100, 2),
+        epoch('finetune', 100, 5),
+        epoch('finetune', 100, 5),
+      ],
+      wallSeconds: 40,
+    });
+    expect(rows.map((r) => [r.phaseKind, r.samplesPerSec])).toEqual([
+      ['frozen', 50],
+      ['trainable', 20],
+    ]);
+    // Everything outside the epochs' steps (the slow first epoch's steps are still steps).
+    for (const r of rows) expect(r.overheadSeconds).toBeCloseTo(40 - 22, 6);
+  });
+
+  it('keeps a single first epoch, and records nothing for a kind that never ran', () => {
+    const rows = throughputRecords({ ...base, history: [epoch('head', 100, 4)], wallSeconds: 10 });
+    expect(rows).toEqual([
+      expect.objectContaining({ phaseKind: 'frozen', samplesPerSec: 25, overheadUnits: 5 }),
+    ]);
+  });
+});

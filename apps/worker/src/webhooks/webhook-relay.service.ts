@@ -1,0 +1,45 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import type { AppConfig } from '@modelsmith/config';
+import { APP_CONFIG } from '@modelsmith/config/nest';
+import { WebhookRelay } from '@modelsmith/jobs';
+
+/** Moves webhook deliveries written in Postgres (the outbox) to the webhook queue every WEBHOOK_RELAY_INTERVAL_MS. */
+@Injectable()
+export class WebhookRelayService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('WebhookRelay');
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private stopped = false;
+
+  constructor(
+    @Inject(WebhookRelay) private readonly relay: WebhookRelay,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.tick().finally(() => this.schedule());
+    }, this.config.WEBHOOK_RELAY_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      // Drain a backlog in passes of 100 before waiting again.
+      while (!this.stopped && (await this.relay.relay()) === 100);
+    } catch (e) {
+      this.logger.warn(`relaying webhook deliveries failed (retried): ${(e as Error).message}`);
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+}

@@ -1,0 +1,45 @@
+import type { PrismaClient, Prisma } from '@modelsmith/db';
+import type { ThroughputSample } from '../training-estimate';
+
+type Tx = Prisma.TransactionClient;
+
+export interface ThroughputRecord {
+  workerKind: string;
+  backboneId: string;
+  inputSize: number;
+  channels: number;
+  phaseKind: 'frozen' | 'trainable';
+  samplesPerSec: number;
+  overheadSeconds: number;
+  overheadUnits: number;
+  jobId: string;
+}
+
+/**
+ * Training throughput that finished TRAIN jobs measured (`training_throughput`, platform-wide): written
+ * in the transaction that records the job SUCCEEDED, read by estimates.
+ */
+export class ThroughputStore {
+  constructor(private readonly db: PrismaClient) {}
+
+  static async record(tx: Tx, rows: ThroughputRecord[]): Promise<void> {
+    if (rows.length) await tx.trainingThroughput.createMany({ data: rows });
+  }
+
+  /** The newest samples (at most 200) of a backbone and channel count on worker kinds starting with `queue/`. */
+  async recent(queue: string, backboneId: string, channels: number): Promise<ThroughputSample[]> {
+    return this.db.trainingThroughput.findMany({
+      where: { workerKind: { startsWith: `${queue}/` }, backboneId, channels },
+      orderBy: { createdAt: 'desc' },
+      take: 200,
+      select: {
+        workerKind: true,
+        inputSize: true,
+        phaseKind: true,
+        samplesPerSec: true,
+        overheadSeconds: true,
+        overheadUnits: true,
+      },
+    });
+  }
+}

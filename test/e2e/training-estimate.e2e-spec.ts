@@ -1,0 +1,144 @@
+import { call, startPlatform, waitFor, type Platform } from '../support/platform';
+import { readyDataset } from '../support/datasets';
+import { mnistZip } from '../support/archives';
+
+jest.setTimeout(600_000);
+
+/** Largest relative error of the estimate against the actual run that the spec accepts (docs/jobs.md). */
+const MAX_RELATIVE_ERROR = 0.5;
+
+describe('estimate before training (dryRun) against actual runs (real API, worker, Postgres, Redis, S3)', () => {
+  let p: Platform;
+  let key: string;
+
+  beforeAll(async () => {
+    p = await startPlatform();
+    const a = await call(p.apiUrl, 'POST', '/v1/admin/tenants', {
+      token: p.adminToken,
+      body: { name: 'Estimates' },
+    });
+    key = a.body.apiKey.key;
+  });
+  afterAll(async () => {
+    await p?.stop();
+  });
+
+  const train = async (versionId: string, epochs: number, dryRun = false) =>
+    call(p.apiUrl, 'POST', '/v1/jobs', {
+      token: key,
+      body: {
+        task: 'image-classification',
+        datasetVersionId: versionId,
+        mode: 'fast',
+        budget: { maxMinutes: 10 },
+        // One batch size for both runs: samples/s depend on it, and the recipe's default follows the dataset size.
+        options: { epochs, earlyStopping: false, backbone: 'small_cnn_m', batchSize: 32 },
+        ...(dryRun ? { dryRun: true } : {}),
+      },
+    });
+
+  const finished = (id: string) =>
+    waitFor(
+      `job ${id} to succeed`,
+      async () => {
+        const r = await call(p.apiUrl, 'GET', `/v1/jobs/${id}`, { token: key });
+        if (r.body.status === 'FAILED') throw new Error(`${r.body.failureCode}: ${r.body.failureReason}`);
+        return r.body.status === 'SUCCEEDED' && r.body;
+      },
+      300_000,
+      500,
+    );
+
+  it('estimates from the fallback table, then from measured throughput within the stated error of an actual run', async () => {
+    const small = await readyDataset(p, key, await mnistZip(24), { imageSize: '28', channels: '1' });
+
+    // Before any job ran on this worker kind: the documented table, and nothing is created.
+    const first = await train(small, 2, true);
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({
+      dryRun: true,
+      backbone: 'small_cnn_m',
+      queue: 'cpu',
+      input: { channels: 1 },
+    });
+    expect(first.body.phases.map((x: { source: string }) => x.source)).toEqual(['table', 'table']);
+    expect(first.body.expectedMinutes).toBeGreaterThan(0);
+    expect(first.body.quota).toMatchObject({ limitMinutes: 600, fits: true });
+    const trainJobs = await call(p.apiUrl, 'GET', '/v1/jobs?kind=TRAIN', { token: key });
+    expect(trainJobs.body.items).toEqual([]);
+
+    // A first run records what it measured (samples/s per phase kind, time outside training).
+    const warm = await train(small, 3);
+    expect(warm.status).toBe(202);
+    await finished(warm.body.id);
+    const rows = await p.system.trainingThroughput.findMany({ where: { jobId: warm.body.id } });
+    expect(rows).toEqual([
+      expect.objectContaining({
+        backboneId: 'small_cnn_m',
+        phaseKind: 'trainable',
+        workerKind: expect.stringMatching(/^cpu\/wasm/),
+      }),
+    ]);
+    expect(rows[0].samplesPerSec).toBeGreaterThan(1);
+
+    // A larger dataset and more epochs: the estimate extrapolates from the measurement.
+    const larger = await readyDataset(p, key, await mnistZip(32, 10, 100), {
+      imageSize: '28',
+      channels: '1',
+    });
+    const est = await train(larger, 4, true);
+    expect(est.status).toBe(200);
+    expect(est.body.phases.map((x: { source: string }) => x.source)).toEqual(['measured', 'measured']);
+    const run = await train(larger, 4);
+    const job = await finished(run.body.id);
+    const actualSeconds = (Date.parse(job.finishedAt) - Date.parse(job.startedAt)) / 1000;
+    const model = await p.system.model.findUniqueOrThrow({ where: { id: run.body.id } });
+    const firstModelSeconds = (model.createdAt.getTime() - Date.parse(job.startedAt)) / 1000;
+    const report = {
+      expected: est.body.expectedSeconds,
+      actual: actualSeconds,
+      firstModelExpected: est.body.firstModelSeconds,
+      firstModelActual: firstModelSeconds,
+    };
+    // Printed so the numbers behind the stated error can be read in CI logs.
+    console.log(
+      `estimate vs actual (seconds): ${JSON.stringify(report)}; measured ${rows[0].samplesPerSec.toFixed(1)} samples/s, ` +
+        `estimate ${JSON.stringify({ phases: est.body.phases, overhead: est.body.overhead })}`,
+    );
+    console.log(
+      JSON.stringify({ rows, est: est.body, job }, (_k, v: unknown) =>
+        typeof v === 'bigint' ? Number(v) : v,
+      ),
+    );
+    // Plus 3 s of slack: the answer rounds to whole seconds and a first model comes within seconds.
+    const within = (estimate: number, actual: number) =>
+      Math.abs(estimate - actual) <= MAX_RELATIVE_ERROR * actual + 3;
+    expect([report, within(report.expected, report.actual)]).toEqual([report, true]);
+    expect([report, within(report.firstModelExpected, report.firstModelActual)]).toEqual([report, true]);
+    expect(est.body.computeMinutes).toBe(est.body.expectedMinutes);
+    expect(est.body.expectedMinutes).toBeCloseTo(est.body.expectedSeconds / 60, 1);
+  });
+
+  it('checks a dry run like a real submit: bad requests are the same problems', async () => {
+    const r = await call(p.apiUrl, 'POST', '/v1/jobs', {
+      token: key,
+      body: {
+        task: 'image-classification',
+        datasetVersionId: '3f2b8c1e-9a4d-4e6f-8b7a-1c2d3e4f5a6b',
+        dryRun: true,
+      },
+    });
+    expect(r.status).toBe(404);
+    const bad = await call(p.apiUrl, 'POST', '/v1/jobs', {
+      token: key,
+      body: { task: 'image-classification', dryRun: 'yes' },
+    });
+    expect(bad.status).toBe(400);
+    const noop = await call(p.apiUrl, 'POST', '/v1/jobs', {
+      token: key,
+      body: { task: 'noop', options: { durationMs: 90_000 }, dryRun: true },
+    });
+    expect(noop.status).toBe(200);
+    expect(noop.body).toMatchObject({ dryRun: true, expectedMinutes: 1.5 });
+  });
+});
