@@ -97,7 +97,10 @@ export interface paths {
     /** List jobs, newest first; filter by status, kind, dataset version and creation time */
     get: operations['JobsController_list'];
     put?: never;
-    /** Start a job; returns at once with its id (202) */
+    /**
+     * Start a job; returns at once with its id (202)
+     * @description With `dryRun: true` nothing is created: an image-classification request is checked like a real one and answered 200 with its estimate (expectedMinutes, firstModelMinutes, computeMinutes, per-phase samples/s and where they come from, quota); a noop request with its duration.
+     */
     post: operations['JobsController_create'];
     delete?: never;
     options?: never;
@@ -531,6 +534,76 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/webhooks': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The tenant's webhook endpoints (without secrets) */
+    get: operations['WebhooksController_list'];
+    put?: never;
+    /** Add an endpoint for signed event notifications; the answer holds its secret, shown once */
+    post: operations['WebhooksController_create'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/webhooks/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get: operations['WebhooksController_get'];
+    put?: never;
+    post?: never;
+    /** Delete an endpoint; its pending deliveries are dropped */
+    delete: operations['WebhooksController_delete'];
+    options?: never;
+    head?: never;
+    /** Change the URL, events, description or enabled flag */
+    patch: operations['WebhooksController_update'];
+    trace?: never;
+  };
+  '/v1/webhooks/{id}/test': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Send a signed `webhook.test` event to this endpoint (see its delivery log) */
+    post: operations['WebhooksController_test'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/webhooks/{id}/deliveries': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Delivery log, newest first: each delivery with its attempts (status code, latency, error) */
+    get: operations['WebhooksController_deliveries'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -705,6 +778,11 @@ export interface components {
        */
       priority: number;
       options?: components['schemas']['JobOptionsDto'];
+      /**
+       * @description Check the request and answer 200 with an estimate (wall-clock minutes, minutes to the first model, compute minutes charged against the quota) instead of starting the job; nothing is created
+       * @default false
+       */
+      dryRun: boolean;
     };
     JobDto: {
       id: string;
@@ -892,6 +970,83 @@ export interface components {
        */
       name?: string;
       config?: components['schemas']['DeploymentConfigDto'];
+    };
+    CreateWebhookDto: {
+      /**
+       * @description https or http URL the events are POSTed to. Private, loopback, link-local and metadata addresses are refused unless the operator allows private targets.
+       * @example https://example.com/hooks/modelsmith
+       */
+      url: string;
+      /** @description Event types to receive */
+      events: (
+        | 'job.succeeded'
+        | 'job.failed'
+        | 'job.cancelled'
+        | 'deployment.created'
+        | 'deployment.updated'
+        | 'deployment.activated'
+        | 'deployment.deactivated'
+        | 'deployment.deleted'
+      )[];
+      description?: string;
+    };
+    CreatedWebhookDto: {
+      id: string;
+      url: string;
+      events: (
+        | 'job.succeeded'
+        | 'job.failed'
+        | 'job.cancelled'
+        | 'deployment.created'
+        | 'deployment.updated'
+        | 'deployment.activated'
+        | 'deployment.deactivated'
+        | 'deployment.deleted'
+      )[];
+      description?: string | null;
+      enabled: boolean;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+      /** @description HMAC-SHA256 key of the signatures (docs/webhooks.md). Shown only in this answer. */
+      secret: string;
+    };
+    WebhookDto: {
+      id: string;
+      url: string;
+      events: (
+        | 'job.succeeded'
+        | 'job.failed'
+        | 'job.cancelled'
+        | 'deployment.created'
+        | 'deployment.updated'
+        | 'deployment.activated'
+        | 'deployment.deactivated'
+        | 'deployment.deleted'
+      )[];
+      description?: string | null;
+      enabled: boolean;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+    };
+    UpdateWebhookDto: {
+      url?: string;
+      events?: (
+        | 'job.succeeded'
+        | 'job.failed'
+        | 'job.cancelled'
+        | 'deployment.created'
+        | 'deployment.updated'
+        | 'deployment.activated'
+        | 'deployment.deactivated'
+        | 'deployment.deleted'
+      )[];
+      description?: string;
+      /** @description A disabled endpoint receives no events (test-sends still go) */
+      enabled?: boolean;
     };
   };
   responses: never;
@@ -1085,6 +1240,13 @@ export interface operations {
       };
     };
     responses: {
+      /** @description dryRun: the estimate (docs/jobs.md, "Estimate before training") */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
       202: {
         headers: {
           [name: string]: unknown;
@@ -1725,6 +1887,157 @@ export interface operations {
   DeploymentsController_activate: {
     parameters: {
       query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+    };
+  };
+  WebhooksController_list: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['WebhookDto'][];
+        };
+      };
+    };
+  };
+  WebhooksController_create: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['CreateWebhookDto'];
+      };
+    };
+    responses: {
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['CreatedWebhookDto'];
+        };
+      };
+    };
+  };
+  WebhooksController_get: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['WebhookDto'];
+        };
+      };
+    };
+  };
+  WebhooksController_delete: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+    };
+  };
+  WebhooksController_update: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['UpdateWebhookDto'];
+      };
+    };
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['WebhookDto'];
+        };
+      };
+    };
+  };
+  WebhooksController_test: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{eventId, deliveryId}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+    };
+  };
+  WebhooksController_deliveries: {
+    parameters: {
+      query?: {
+        limit?: number;
+        /** @description Opaque cursor from the previous page's `nextCursor` */
+        cursor?: string;
+        status?: 'PENDING' | 'SUCCEEDED' | 'FAILED';
+      };
       header?: never;
       path: {
         id: string;
