@@ -32,13 +32,7 @@ export function readFortuneFile(file: string): string[] {
   const raw = fs.readFileSync(file, 'utf8');
   return raw
     .split(/^%\s*$/m)
-    .map((t) =>
-      t
-        .replace(OVERSTRIKE, '')
-        .replaceAll(BACKSPACE, '')
-        .replace(/\s+/g, ' ')
-        .trim(),
-    )
+    .map((t) => t.replace(OVERSTRIKE, '').replaceAll(BACKSPACE, '').replace(/\s+/g, ' ').trim())
     .filter((t) => t.length >= 10);
 }
 
