@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { configSchema } from '@modelsmith/config';
-import { predictRouteId } from '../../apps/serving/src/predict/predict-route';
+import { explainRouteId, predictRouteId } from '../../apps/serving/src/predict/predict-route';
 import { readText, ROOT } from './compose-file';
 import { DOC_FILES, nestRoutes, routesIn, upperSnakeNamesIn, type DocRoute } from './doc-references';
 
@@ -30,9 +30,10 @@ describe('routes named in README.md and docs/*.md', () => {
     { method: 'GET', path: `/${swagger?.[1]}` },
     { method: 'GET', path: `/${swagger?.[2]}` },
   ];
-  // Answered by serving's PredictHandler before Nest routes it: matched with its own route test.
+  // Answered by serving's PredictHandler before Nest routes it (predict and explain): matched with its own route tests.
   const isPredict = (method: string | undefined, path: string) =>
-    predictRouteId(method ?? 'POST', path.replace(/:param/g, 'x')) !== undefined;
+    predictRouteId(method ?? 'POST', path.replace(/:param/g, 'x')) !== undefined ||
+    explainRouteId(method ?? 'POST', path.replace(/:param/g, 'x')) !== undefined;
   // Requests to other servers that docs describe, with why they are not Modelsmith routes.
   const foreign: Record<string, string> = {
     'GET /:param':
