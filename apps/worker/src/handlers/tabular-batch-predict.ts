@@ -88,7 +88,7 @@ export class TabularBatchPredictor {
     const { options } = ctx.inputs;
     await ctx.progress({ stage: 'loading-model', percent: 0 });
     const artifact = JSON.parse(
-      (await this.store.getBytes(`${model.artifactPrefix}${TABULAR_MODEL_FILE}`)).toString('utf8'),
+      (await this.store.getBytes(keys.within(model.artifactPrefix, TABULAR_MODEL_FILE))).toString('utf8'),
     ) as TabularModelArtifact;
     if (artifact.format !== TABULAR_MODEL_FORMAT || artifact.version !== 1)
       throw new PermanentJobError(

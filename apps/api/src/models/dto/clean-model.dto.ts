@@ -25,6 +25,7 @@ const SAMPLE_ID = /^[A-Za-z0-9_-]{1,128}$/;
 export class SampleRelabelDto {
   @ApiProperty({ description: "A sample id (its `sampleId` in the model's labelQuality report)" })
   @IsString()
+  @MaxLength(128)
   @Matches(SAMPLE_ID, { message: 'sampleId must be 1-128 letters, digits, - or _' })
   sampleId!: string;
 
@@ -63,6 +64,7 @@ export class CleanModelDto {
   @IsArray()
   @ArrayMaxSize(MAX_CLEAN_EDITS)
   @IsString({ each: true })
+  @MaxLength(128, { each: true })
   @Matches(SAMPLE_ID, { each: true, message: 'each sample id must be 1-128 letters, digits, - or _' })
   remove?: string[];
 

@@ -11,7 +11,7 @@ import {
   type TabularRow,
 } from '@modelsmith/ml/tabular';
 import type { ModelRef } from '@modelsmith/serving';
-import type { ObjectStore } from '@modelsmith/storage';
+import { keys, type ObjectStore } from '@modelsmith/storage';
 import { OBJECT_STORE } from '@modelsmith/storage/nest';
 import { LRUCache } from 'lru-cache';
 
@@ -50,7 +50,7 @@ export class TabularModels {
   }
 
   private async load(ref: ModelRef): Promise<TabularModelArtifact> {
-    const bytes = await this.store.getBytes(`${ref.prefix}${TABULAR_MODEL_FILE}`);
+    const bytes = await this.store.getBytes(keys.within(ref.prefix, TABULAR_MODEL_FILE));
     const a = JSON.parse(bytes.toString('utf8')) as TabularModelArtifact;
     if (a.format !== TABULAR_MODEL_FORMAT || a.version !== 1)
       throw new Error(
