@@ -104,14 +104,14 @@ export async function uploadDatasetFile(
   const sizeOf = (n: number) => Math.max(0, Math.min(state.partSize, file.size - (n - 1) * state.partSize));
   let sent = Object.keys(state.etags).reduce((a, n) => a + sizeOf(Number(n)), 0);
   o.onProgress?.(sent, file.size);
-  const todo = urls.filter((u) => !state.etags[String(u.partNumber)]);
+  const missing = urls.filter((u) => !state.etags[String(u.partNumber)]);
   const handle = await open(path, 'r');
   try {
     let next = 0;
     const worker = async () => {
-      while (next < todo.length) {
+      while (next < missing.length) {
         o.signal?.throwIfAborted();
-        const part = todo[next++];
+        const part = missing[next++];
         const size = sizeOf(part.partNumber);
         const body = Buffer.alloc(size);
         await handle.read(body, 0, size, (part.partNumber - 1) * state.partSize);
