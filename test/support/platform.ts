@@ -13,6 +13,7 @@ import { createSystemPrismaClient, type PrismaClient } from '@modelsmith/db';
 import { createTestDatabase, TEST_APP_PASSWORD, type TestDatabase } from '@modelsmith/db/testing';
 import { startTestFsStore, type TestFsStore } from './fs-store';
 import { startTestS3, type TestS3 } from './s3';
+import { assertDocumentedAnswer } from './response-contract';
 
 /** The platform's object store as the tests reach it: `store` is a client of the same bucket or directory. */
 export type TestStorage = TestS3 | TestFsStore;
@@ -222,7 +223,10 @@ export async function startPlatform(
   };
 }
 
-/** fetch against the API with an optional bearer token; returns status, headers and parsed body. */
+/**
+ * fetch against the API with an optional bearer token; returns status, headers and parsed body. A 2xx
+ * JSON answer must match the OpenAPI document (test/support/response-contract.ts).
+ */
 export async function call(
   base: string,
   method: string,
@@ -246,5 +250,7 @@ export async function call(
   } catch {
     // not JSON
   }
+  if (res.headers.get('content-type')?.startsWith('application/json'))
+    assertDocumentedAnswer(method, path, res.status, body);
   return { status: res.status, headers: res.headers, body };
 }

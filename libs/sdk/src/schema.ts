@@ -876,9 +876,11 @@ export interface components {
         [key: string]: unknown;
       } | null;
       /** @description Per-epoch metrics of its training run */
-      curves?: {
-        [key: string]: unknown;
-      } | null;
+      curves?:
+        | {
+            [key: string]: unknown;
+          }[]
+        | null;
       /** @description Wall-clock seconds of training and validation */
       costSeconds: number;
       /** @description The job's model id when this trial's model is the one the job kept */

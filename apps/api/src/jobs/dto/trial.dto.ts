@@ -24,7 +24,12 @@ export class TrialDto {
     description: 'Validation metrics (valAccuracy, valLoss, macroF1) or the error of a failed trial',
   })
   metrics!: Record<string, unknown> | null;
-  @ApiPropertyOptional({ nullable: true, description: 'Per-epoch metrics of its training run' })
+  @ApiPropertyOptional({
+    nullable: true,
+    type: 'array',
+    items: { type: 'object', additionalProperties: true },
+    description: 'Per-epoch metrics of its training run',
+  })
   curves!: unknown[] | null;
   @ApiProperty({ description: 'Wall-clock seconds of training and validation' }) costSeconds!: number;
   @ApiPropertyOptional({
