@@ -9,7 +9,7 @@ interface TrialBody {
   index: number;
   status: string;
   params: { config: number; rung: number; epochs: number; backbone: string; learningRate: number };
-  metrics: { valAccuracy?: number; epochs?: number; error?: string } | null;
+  metrics: { validationAccuracy?: number; epochs?: number; error?: string } | null;
   curves: unknown[] | null;
   costSeconds: number;
   modelId: string | null;
@@ -114,7 +114,7 @@ describe('search jobs end to end (mode auto: trials, resume after SIGKILL, best 
     const promoted = trials.find((t) => t.params.rung === 1);
     expect(promoted?.params.epochs).toBe(3);
     const bestOfRung0 = [...trials.slice(0, 3)].sort(
-      (a, b) => b.metrics!.valAccuracy! - a.metrics!.valAccuracy! || a.index - b.index,
+      (a, b) => b.metrics!.validationAccuracy! - a.metrics!.validationAccuracy! || a.index - b.index,
     )[0];
     expect(promoted?.params.config).toBe(bestOfRung0.params.config);
 
@@ -136,7 +136,7 @@ describe('search jobs end to end (mode auto: trials, resume after SIGKILL, best 
     // The model is the best trial on validation (ties: more epochs, then the earlier trial), tested once.
     const best = [...trials].sort(
       (a, b) =>
-        b.metrics!.valAccuracy! - a.metrics!.valAccuracy! ||
+        b.metrics!.validationAccuracy! - a.metrics!.validationAccuracy! ||
         b.params.rung - a.params.rung ||
         a.index - b.index,
     )[0];
@@ -149,7 +149,7 @@ describe('search jobs end to end (mode auto: trials, resume after SIGKILL, best 
     expect(model.body.report.leaderboard).toHaveLength(4);
     expect(model.body.report.accuracy).toBeCloseTo(job.result.accuracy, 6);
     console.log(
-      `search e2e: ${trials.length} trials, best #${best.index} val ${best.metrics!.valAccuracy}, test ${job.result.accuracy} on ${job.result.testSamples}`,
+      `search e2e: ${trials.length} trials, best #${best.index} val ${best.metrics!.validationAccuracy}, test ${job.result.accuracy} on ${job.result.testSamples}`,
     );
     // CI scale (120 training digits, 1-3 epochs per trial, 20 test digits): measured 0.30 test
     // accuracy (best validation 0.35); chance is 0.10.

@@ -827,7 +827,7 @@ export interface components {
       params: {
         [key: string]: unknown;
       };
-      /** @description Validation metrics (valAccuracy, valLoss, macroF1) or the error of a failed trial */
+      /** @description Validation metrics (validationAccuracy, validationLoss, macroF1) or the error of a failed trial */
       metrics?: {
         [key: string]: unknown;
       } | null;

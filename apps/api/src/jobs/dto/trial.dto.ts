@@ -21,7 +21,8 @@ export class TrialDto {
   params!: Record<string, unknown>;
   @ApiPropertyOptional({
     nullable: true,
-    description: 'Validation metrics (valAccuracy, valLoss, macroF1) or the error of a failed trial',
+    description:
+      'Validation metrics (validationAccuracy, validationLoss, macroF1) or the error of a failed trial',
   })
   metrics!: Record<string, unknown> | null;
   @ApiPropertyOptional({ nullable: true, description: 'Per-epoch metrics of its training run' })

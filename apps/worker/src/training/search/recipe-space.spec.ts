@@ -62,7 +62,7 @@ describe('search bookkeeping', () => {
     index,
     status: 'SUCCEEDED',
     params: { config: index, rung: 0, epochs: 1, backbone: 'small_cnn_s', inputSize: 32 },
-    metrics: { valAccuracy: 0.5, epochs: 1 },
+    metrics: { validationAccuracy: 0.5, epochs: 1 },
     costSeconds: 10,
     artifactPrefix: `p${index}/`,
     ...over,
@@ -78,12 +78,12 @@ describe('search bookkeeping', () => {
 
   it('ranks the leaderboard by validation accuracy, failed trials last', () => {
     const board = leaderboard([
-      trial(0, { metrics: { valAccuracy: 0.6, epochs: 1 } }),
+      trial(0, { metrics: { validationAccuracy: 0.6, epochs: 1 } }),
       trial(1, { status: 'FAILED', metrics: { error: 'x' }, artifactPrefix: null }),
-      trial(2, { metrics: { valAccuracy: 0.8, epochs: 3 } }),
+      trial(2, { metrics: { validationAccuracy: 0.8, epochs: 3 } }),
       trial(3, { status: 'RUNNING' }),
     ]);
-    expect(board.map((b) => [b.trial, b.valAccuracy])).toEqual([
+    expect(board.map((b) => [b.trial, b.validationAccuracy])).toEqual([
       [2, 0.8],
       [0, 0.6],
       [1, null],

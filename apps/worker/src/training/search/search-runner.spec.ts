@@ -147,7 +147,7 @@ describe('search runner (real training on a tiny dataset)', () => {
     expect(ledger.finishes).toEqual([0, 1, 2, 3]);
     // Three configurations at 1 epoch, then the best promoted to 2.
     expect(ledger.rows.map((t) => t.params.rung)).toEqual([0, 0, 0, 1]);
-    const val = (t: LedgerTrial) => t.metrics?.valAccuracy as number;
+    const val = (t: LedgerTrial) => t.metrics?.validationAccuracy as number;
     const best = [...ledger.rows].sort(
       (a, b) => val(b) - val(a) || (b.params.rung as number) - (a.params.rung as number) || a.index - b.index,
     )[0];

@@ -96,7 +96,7 @@ export interface SearchInput {
 export interface LeaderboardEntry {
   trial: number;
   status: TrialStatus;
-  valAccuracy: number | null;
+  validationAccuracy: number | null;
   epochs: number | null;
   costSeconds: number;
   params: Record<string, Json>;
@@ -139,8 +139,8 @@ export interface SearchResult {
 }
 
 const score = (t: LedgerTrial): number | null =>
-  t.status === 'SUCCEEDED' && typeof t.metrics?.valAccuracy === 'number' && t.artifactPrefix
-    ? t.metrics.valAccuracy
+  t.status === 'SUCCEEDED' && typeof t.metrics?.validationAccuracy === 'number' && t.artifactPrefix
+    ? t.metrics.validationAccuracy
     : null;
 
 const num = (v: Json | undefined): number => (typeof v === 'number' ? v : Number(v));
@@ -152,12 +152,12 @@ export function leaderboard(trials: LedgerTrial[], top = 20): LeaderboardEntry[]
     .map((t) => ({
       trial: t.index,
       status: t.status,
-      valAccuracy: score(t),
+      validationAccuracy: score(t),
       epochs: typeof t.metrics?.epochs === 'number' ? t.metrics.epochs : null,
       costSeconds: Math.round(t.costSeconds * 10) / 10,
       params: t.params,
     }))
-    .sort((a, b) => (b.valAccuracy ?? -1) - (a.valAccuracy ?? -1) || a.trial - b.trial)
+    .sort((a, b) => (b.validationAccuracy ?? -1) - (a.validationAccuracy ?? -1) || a.trial - b.trial)
     .slice(0, top);
 }
 
@@ -435,8 +435,8 @@ async function runTrial(
   await input.ledger.finish(index, {
     status: 'SUCCEEDED',
     metrics: {
-      valAccuracy: m.report.accuracy,
-      valLoss: m.report.logLoss,
+      validationAccuracy: m.report.accuracy,
+      validationLoss: m.report.logLoss,
       macroF1: m.report.macro.f1,
       epochs: curves.length || p.epochs,
       ...(result.status === 'stopped-by-budget' ? { stopped: 'budget' } : {}),
