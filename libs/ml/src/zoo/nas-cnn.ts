@@ -28,7 +28,11 @@ export function buildNasCnn(options: NasCnnOptions): tf.LayersModel {
   const name = (kind: string) => `nas_${kind}_${n++}`;
   const input = tf.input({ shape: [height, width, channels], name: 'input' });
   const apply = (layer: tf.layers.Layer, x: tf.SymbolicTensor) => layer.apply(x) as tf.SymbolicTensor;
-  const bn = (x: tf.SymbolicTensor) => apply(tf.layers.batchNormalization({ name: name('bn') }), x);
+  // Batch-norm momentum 0.5: searches train few steps, and slow moving statistics leave inference
+  // far from training. The default architecture on 1,000 MNIST digits (batch 32, Adam 1e-3, 400
+  // held out, wasm), 1 epoch: 0.11 accuracy at momentum 0.9, 0.55 at 0.5; 3 epochs: 0.84 vs 0.85.
+  const bn = (x: tf.SymbolicTensor) =>
+    apply(tf.layers.batchNormalization({ momentum: 0.5, name: name('bn') }), x);
   const conv = (x: tf.SymbolicTensor, filters: number, k: number, stride: number) =>
     apply(
       tf.layers.conv2d({
