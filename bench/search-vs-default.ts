@@ -101,6 +101,7 @@ function memoryLedger(): TrialLedger & { rows: LedgerTrial[] } {
       return Promise.resolve(true);
     },
     choose: () => Promise.resolve(),
+    release: () => Promise.resolve(),
   };
 }
 

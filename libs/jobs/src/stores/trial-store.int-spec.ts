@@ -51,6 +51,19 @@ describe('TrialStore against Postgres (row-level security)', () => {
     expect(row.costSeconds).toBeCloseTo(5, 6);
     expect(row.curves).toHaveLength(2);
     expect(row.finishedAt).toBeInstanceOf(Date);
+    expect(row.artifactPrefix).toBe('tenants/x/jobs/y/trials/0/');
+
+    // Retention: the files are gone, the row keeps its result; another tenant cannot release it.
+    const other = await bed.tenant();
+    await trials.releaseArtifacts(other.id, j.id, 0);
+    expect((await trials.all(t.id, j.id))[0].artifactPrefix).toBe('tenants/x/jobs/y/trials/0/');
+    await trials.releaseArtifacts(t.id, j.id, 0);
+    const [released] = await trials.all(t.id, j.id);
+    expect(released).toMatchObject({
+      status: 'SUCCEEDED',
+      artifactPrefix: null,
+      metrics: { validationAccuracy: 0.9 },
+    });
   });
 
   it('lists in index order with a cursor, scoped to the tenant; marks exactly one trial as the kept model', async () => {
