@@ -184,9 +184,9 @@ describe('search jobs end to end (mode auto: trials, resume after SIGKILL, best 
     console.log(
       `search e2e: ${trials.length} trials, best #${best.index} val ${best.metrics!.validationAccuracy}, test ${job.result.accuracy} on ${job.result.testSamples}`,
     );
-    // CI scale (120 training digits, 1-3 epochs per trial, 20 test digits): measured 0.30 test
-    // accuracy (best validation 0.35); chance is 0.10.
-    expect(job.result.accuracy).toBeGreaterThan(0.15);
+    // CI scale (120 training digits, 1-3 epochs per trial, 20 test digits), nas_cnn: measured 0.55
+    // test accuracy (best validation 0.40; 0.15 before its batch-norm momentum was 0.5); chance 0.10.
+    expect(job.result.accuracy).toBeGreaterThan(0.25);
 
     // Architecture search: every trial a nas_cnn with its architecture and measured cost; trial 0 the
     // default architecture, trial 4 (after three finished) a one-step mutation of an earlier one.
