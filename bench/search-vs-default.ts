@@ -101,6 +101,7 @@ function memoryLedger(): TrialLedger & { rows: LedgerTrial[] } {
       return Promise.resolve(true);
     },
     choose: () => Promise.resolve(),
+    release: () => Promise.resolve(),
   };
 }
 
@@ -176,7 +177,7 @@ async function arms(name: string, ds: ImageDataset) {
     status: d.status,
     seconds: (Date.now() - t0) / 1000,
     epochs: d.history.length,
-    bestValAccuracy: Math.max(...d.history.map((h) => h.val_accuracy ?? 0)),
+    bestValidationAccuracy: Math.max(...d.history.map((h) => h.val_accuracy ?? 0)),
     testAccuracy: d.model.report.accuracy,
   };
   console.log(`${name} default: ${JSON.stringify(defaultArm)}`);
@@ -228,16 +229,16 @@ async function arms(name: string, ds: ImageDataset) {
     trials: ledger.rows.map((r) => ({
       index: r.index,
       status: r.status,
-      valAccuracy: r.metrics?.valAccuracy ?? null,
+      validationAccuracy: r.metrics?.validationAccuracy ?? null,
       costSeconds: Math.round(r.costSeconds * 10) / 10,
       params: r.params,
     })),
     bestTrial: s.best.trial,
-    bestValAccuracy: s.best.manifest.metrics.validationAccuracy,
+    bestValidationAccuracy: s.best.manifest.metrics.validationAccuracy,
     testAccuracy: s.best.report.accuracy,
   };
   console.log(
-    `${name} search: best trial ${s.best.trial}, val ${searchArm.bestValAccuracy}, test ${searchArm.testAccuracy}`,
+    `${name} search: best trial ${s.best.trial}, val ${searchArm.bestValidationAccuracy}, test ${searchArm.testAccuracy}`,
   );
   return {
     dataset: name,

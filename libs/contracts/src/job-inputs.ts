@@ -66,6 +66,13 @@ export const transferOptionsSchema = z.object({
 });
 export type TransferOptions = z.infer<typeof transferOptionsSchema>;
 
+/** Limits a search's chosen model must meet: measured ms per image (batch 1), MiB of float32 weights. */
+export const modelConstraintsSchema = z.object({
+  maxLatencyMs: z.number().min(0.01).max(60000).optional(),
+  maxModelMB: z.number().min(0.001).max(10000).optional(),
+});
+export type ModelConstraints = z.infer<typeof modelConstraintsSchema>;
+
 /** User-facing options of an image-classification job (all optional). */
 /**
  * How training batches are augmented ('light': flip, resized crop, colour jitter; 'trivial': flip +
@@ -95,6 +102,8 @@ export const trainingOptionsSchema = z.object({
   /** Stop when validation loss stops improving (default true). */
   earlyStopping: z.boolean().optional(),
   transfer: transferOptionsSchema.optional(),
+  /** Search: limits the chosen model must meet (trials breaking them are never chosen nor promoted). */
+  constraints: modelConstraintsSchema.optional(),
   /** Training-batch augmentation: 'auto' (default) = 'light', except 'none' in fast mode. */
   augmentation: z.enum(AUGMENTATION_LEVELS).optional(),
   /** Tabular datasets: the target column (default: the dataset's). */

@@ -757,6 +757,12 @@ export interface components {
        */
       reinitTimes: number;
     };
+    ModelConstraintsDto: {
+      /** @description Measured milliseconds per image (batch 1, on the worker backend) the model may take */
+      maxLatencyMs?: number;
+      /** @description Megabytes (MiB) of float32 weights */
+      maxModelMB?: number;
+    };
     JobOptionsDto: {
       /**
        * @description Zoo backbone id (GET /v1/backbones) or 'auto'
@@ -774,6 +780,8 @@ export interface components {
        */
       earlyStopping: boolean;
       transfer?: components['schemas']['TransferOptionsDto'];
+      /** @description Search ('auto' mode): the job's model is the best trial that meets these; trials that break them are recorded but never chosen (nor promoted) */
+      constraints?: components['schemas']['ModelConstraintsDto'];
       /**
        * @description Training-batch augmentation: 'light' (flip, resized crop, colour jitter), 'trivial' (flip + TrivialAugment), 'mixup' / 'cutmix' ('light' + sample mixing), 'none'; 'auto' = 'light' except 'none' in fast mode
        * @default auto
@@ -867,11 +875,11 @@ export interface components {
        * @enum {string}
        */
       status: 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'PRUNED';
-      /** @description The configuration: backbone, inputSize, learningRate, weightDecay, batchSize, augmentation, regularizer, epochs, and its place in the search (config, rung) */
+      /** @description The configuration: backbone (and arch for nas_cnn), inputSize, learningRate, weightDecay, batchSize, augmentation, regularizer, epochs, and its place in the search (config, rung) */
       params: {
         [key: string]: unknown;
       };
-      /** @description Validation metrics (valAccuracy, valLoss, macroF1) or the error of a failed trial */
+      /** @description Validation metrics (validationAccuracy, validationLoss, macroF1) or the error of a failed trial */
       metrics?: {
         [key: string]: unknown;
       } | null;
@@ -885,6 +893,8 @@ export interface components {
       costSeconds: number;
       /** @description The job's model id when this trial's model is the one the job kept */
       modelId?: string | null;
+      /** @description Whether the trial's exported model is still stored: when a search ends, only the chosen trial's and the Pareto front's models are kept */
+      modelKept: boolean;
       /** Format: date-time */
       startedAt?: string | null;
       /** Format: date-time */

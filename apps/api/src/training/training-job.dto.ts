@@ -122,6 +122,27 @@ export class TransferOptionsDto {
   reinitTimes?: number;
 }
 
+/** Limits the chosen model must meet (a search keeps the best trial that meets them). */
+export class ModelConstraintsDto {
+  @ApiPropertyOptional({
+    minimum: 0.01,
+    maximum: 60000,
+    description: 'Measured milliseconds per image (batch 1, on the worker backend) the model may take',
+  })
+  @IsOptional()
+  @IsNumber()
+  @Min(0.01)
+  @Max(60000)
+  maxLatencyMs?: number;
+
+  @ApiPropertyOptional({ minimum: 0.001, maximum: 10000, description: 'Megabytes (MiB) of float32 weights' })
+  @IsOptional()
+  @IsNumber()
+  @Min(0.001)
+  @Max(10000)
+  maxModelMB?: number;
+}
+
 export class TrainingOptionsDto {
   @ApiPropertyOptional({ description: "Zoo backbone id (GET /v1/backbones) or 'auto'", example: 'auto' })
   @IsOptional()
@@ -160,6 +181,18 @@ export class TrainingOptionsDto {
   @ValidateNested()
   @Type(() => TransferOptionsDto)
   transfer?: TransferOptionsDto;
+
+  @ApiPropertyOptional({
+    type: ModelConstraintsDto,
+    description:
+      "Search ('auto' mode): the job's model is the best trial that meets these; trials that break them are " +
+      'recorded but never chosen (nor promoted)',
+  })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => ModelConstraintsDto)
+  constraints?: ModelConstraintsDto;
 
   @ApiPropertyOptional({
     enum: AUGMENTATION_LEVELS,

@@ -172,7 +172,11 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
               {
                 phase: `trial-${b.trial}`,
                 manifest: b.manifest,
-                report: { ...b.report, leaderboard: b.leaderboard } as PipelineModel['report'],
+                report: {
+                  ...b.report,
+                  leaderboard: b.leaderboard,
+                  ...(b.pareto ? { pareto: b.pareto } : {}),
+                } as PipelineModel['report'],
                 final: b.final,
               },
               { modelId, modelPrefix, recipe: { ...b.recipe, trial: b.trial }, version: datasetRef },
@@ -189,6 +193,7 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
           epochs: curves.length,
           trials: r.trials.length,
           bestTrial: r.best.trial,
+          pareto: r.best.pareto ?? [],
           ...(r.resumedTrial !== undefined ? { resumedTrial: r.resumedTrial } : {}),
         };
       }

@@ -141,7 +141,11 @@ export async function runImageClassification(
 ): Promise<PipelineResult> {
   const { index, recipe, spec } = input;
   const numClasses = index.labels.length;
-  const backbone = await input.zoo.load(spec.id, { inputSize: recipe.input, seed: recipe.seed });
+  const backbone = await input.zoo.load(spec.id, {
+    inputSize: recipe.input,
+    seed: recipe.seed,
+    ...(recipe.arch ? { arch: recipe.arch } : {}),
+  });
   const classifier = buildClassifier(backbone, {
     numClasses,
     seed: recipe.seed,

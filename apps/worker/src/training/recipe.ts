@@ -34,6 +34,8 @@ export interface Recipe {
   regularizer?: TransferRegularizerChoice;
   /** Decoupled weight decay (AdamW) when set and > 0; plain Adam otherwise. */
   weightDecay?: number;
+  /** Architecture of a `nas_cnn` backbone (a search trial's); its default one when absent. */
+  arch?: string;
 }
 
 /**

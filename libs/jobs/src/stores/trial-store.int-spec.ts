@@ -36,7 +36,7 @@ describe('TrialStore against Postgres (row-level security)', () => {
     expect(
       await trials.finish(t.id, j.id, 0, {
         status: 'SUCCEEDED',
-        metrics: { valAccuracy: 0.9 },
+        metrics: { validationAccuracy: 0.9 },
         costSeconds: 1,
         artifactPrefix: 'tenants/x/jobs/y/trials/0/',
       }),
@@ -47,10 +47,23 @@ describe('TrialStore against Postgres (row-level security)', () => {
       await trials.finish(t.id, j.id, 0, { status: 'FAILED', metrics: { error: 'x' }, costSeconds: 100 }),
     ).toBe(false);
     const [row] = await trials.all(t.id, j.id);
-    expect(row).toMatchObject({ status: 'SUCCEEDED', metrics: { valAccuracy: 0.9 } });
+    expect(row).toMatchObject({ status: 'SUCCEEDED', metrics: { validationAccuracy: 0.9 } });
     expect(row.costSeconds).toBeCloseTo(5, 6);
     expect(row.curves).toHaveLength(2);
     expect(row.finishedAt).toBeInstanceOf(Date);
+    expect(row.artifactPrefix).toBe('tenants/x/jobs/y/trials/0/');
+
+    // Retention: the files are gone, the row keeps its result; another tenant cannot release it.
+    const other = await bed.tenant();
+    await trials.releaseArtifacts(other.id, j.id, 0);
+    expect((await trials.all(t.id, j.id))[0].artifactPrefix).toBe('tenants/x/jobs/y/trials/0/');
+    await trials.releaseArtifacts(t.id, j.id, 0);
+    const [released] = await trials.all(t.id, j.id);
+    expect(released).toMatchObject({
+      status: 'SUCCEEDED',
+      artifactPrefix: null,
+      metrics: { validationAccuracy: 0.9 },
+    });
   });
 
   it('lists in index order with a cursor, scoped to the tenant; marks exactly one trial as the kept model', async () => {

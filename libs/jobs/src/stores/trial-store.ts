@@ -141,6 +141,13 @@ export class TrialStore {
     return r.count === 1;
   }
 
+  /** Records that trial `index`'s exported model was deleted (retention): `artifactPrefix` becomes null. */
+  async releaseArtifacts(tenantId: string, jobId: string, index: number): Promise<void> {
+    await withTenant(this.db, tenantId, (tx) =>
+      tx.trial.updateMany({ where: { jobId, index }, data: { artifactPrefix: null } }),
+    );
+  }
+
   /** Marks trial `index` as the one whose model the job keeps (`modelId`); no other trial of the job is. */
   async chooseModel(tenantId: string, jobId: string, index: number, modelId: string): Promise<void> {
     await withTenant(this.db, tenantId, async (tx) => {

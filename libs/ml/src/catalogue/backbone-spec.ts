@@ -6,7 +6,7 @@ export interface ImageInputSize {
   channels: 1 | 3;
 }
 
-export type BackboneFamily = 'mobilenet_v2' | 'inception_v3' | 'small_cnn' | 'registered';
+export type BackboneFamily = 'mobilenet_v2' | 'inception_v3' | 'small_cnn' | 'nas_cnn' | 'registered';
 
 export type BackboneSource =
   | { kind: 'npm'; package: string; version: string; path: string }

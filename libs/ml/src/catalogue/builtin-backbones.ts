@@ -83,14 +83,40 @@ function smallCnnBackbones(): BackboneSpec[] {
   ];
 }
 
+/** Width of the last stage of DEFAULT_NAS_ARCH (libs/ml search/arch.ts), the default feature dim. */
+export const NAS_CNN_DEFAULT_FEATURE_DIM = 64;
+
+/** The searched convnet: its architecture comes from the search (a trial's `arch`), else the default one. */
+function nasCnnBackbone(): BackboneSpec {
+  return {
+    id: 'nas_cnn',
+    displayName: 'Searched convnet (architecture search)',
+    family: 'nas_cnn',
+    input: { height: 32, width: 32, channels: 1 },
+    resizable: { minSize: 16, maxSize: 128, channels: [1, 3] },
+    normalization: { kind: 'unit' },
+    featureLayer: 'features',
+    featureDim: NAS_CNN_DEFAULT_FEATURE_DIM,
+    spatialFeatures: true,
+    pretrained: false,
+    source: {
+      kind: 'builder',
+      description:
+        'Modelsmith buildNasCnn: conv and MobileNetV2-like stages whose widths, depths and block kinds the ' +
+        'search chooses (default s16-c24x1-m32x2e4-m64x2e4), seeded He-normal initialization',
+    },
+    license: { spdx: 'Apache-2.0', notes: 'Architecture defined in this repository; no pretrained weights.' },
+  };
+}
+
 let nsfwjsVersion: string | undefined;
 
 /**
  * The built-in backbones of the zoo (pretrained nsfwjs MobileNetV2 and InceptionV3, the small CNN
- * builders), as fresh objects on every call. Without nsfwjs installed its entries stay listed with
+ * builders, the searched `nas_cnn`), as fresh objects on every call. Without nsfwjs installed its entries stay listed with
  * version 'unavailable' and fail with ZOO_SOURCE_UNAVAILABLE when loaded.
  */
 export function builtinBackbones(): BackboneSpec[] {
   nsfwjsVersion ??= nsfwjsPackageVersion() ?? 'unavailable';
-  return [...nsfwjsBackbones(nsfwjsVersion), ...smallCnnBackbones()];
+  return [...nsfwjsBackbones(nsfwjsVersion), ...smallCnnBackbones(), nasCnnBackbone()];
 }

@@ -4,3 +4,17 @@ export { sampleAt, validateSpace, SearchSpaceError } from './space';
 export type { ParamSpec, ParamValue, Params, SearchSpace } from './space';
 export { asha, ashaCandidates, bestOutcome, rungResources } from './asha';
 export type { AshaDecision, AshaOptions, RungOutcome } from './asha';
+export {
+  archCost,
+  DEFAULT_NAS_ARCH,
+  formatArch,
+  mutateArch,
+  NasArchError,
+  parseArch,
+  randomArch,
+  stageStride,
+} from './arch';
+export type { ArchCost, NasArch, NasStage } from './arch';
+export { costAwareFitness, proposeArch } from './evolution';
+export type { AgingEvolutionOptions, EvolutionMember } from './evolution';
+export { paretoFront } from './pareto';

@@ -6,6 +6,8 @@ export interface LoadBackboneOptions {
   inputSize?: { height: number; width: number; channels?: 1 | 3 };
   /** Seed for randomly initialized weights (builder backbones). Default 42. */
   seed?: number;
+  /** Architecture of a `nas_cnn` backbone (libs/ml search `parseArch`); default DEFAULT_NAS_ARCH. */
+  arch?: string;
 }
 
 /** A backbone model whose single output is the feature layer's output. */

@@ -18,6 +18,7 @@ describe('ModelZoo registry', () => {
     expect(specs.map((s) => s.id).sort()).toEqual([
       'inception_v3',
       'mobilenet_v2',
+      'nas_cnn',
       'small_cnn_m',
       'small_cnn_s',
       'small_cnn_xs',

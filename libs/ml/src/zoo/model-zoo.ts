@@ -13,6 +13,8 @@ import {
   type RegisteredBackboneInput,
 } from './registered-backbone';
 import { buildSmallCnn } from './small-cnn';
+import { buildNasCnn } from './nas-cnn';
+import { DEFAULT_NAS_ARCH } from '../search/arch';
 import { ZooError } from './zoo-errors';
 import { jsonClone } from './json-clone';
 
@@ -83,6 +85,16 @@ export class ModelZoo {
           }),
         };
       }
+      case 'nas_cnn':
+        return {
+          spec,
+          input,
+          model: buildNasCnn({
+            arch: options.arch ?? DEFAULT_NAS_ARCH,
+            inputShape: [input.height, input.width, input.channels],
+            seed: options.seed,
+          }),
+        };
       case 'registered': {
         const model = await this.loadRegistered(spec);
         // Known only once loaded: whether the registered feature layer is a spatial map.

@@ -15,13 +15,14 @@ export class TrialDto {
   status!: string;
   @ApiProperty({
     description:
-      'The configuration: backbone, inputSize, learningRate, weightDecay, batchSize, augmentation, regularizer, ' +
-      'epochs, and its place in the search (config, rung)',
+      'The configuration: backbone (and arch for nas_cnn), inputSize, learningRate, weightDecay, batchSize, ' +
+      'augmentation, regularizer, epochs, and its place in the search (config, rung)',
   })
   params!: Record<string, unknown>;
   @ApiPropertyOptional({
     nullable: true,
-    description: 'Validation metrics (valAccuracy, valLoss, macroF1) or the error of a failed trial',
+    description:
+      'Validation metrics (validationAccuracy, validationLoss, macroF1) or the error of a failed trial',
   })
   metrics!: Record<string, unknown> | null;
   @ApiPropertyOptional({
@@ -38,6 +39,12 @@ export class TrialDto {
     description: "The job's model id when this trial's model is the one the job kept",
   })
   modelId!: string | null;
+  @ApiProperty({
+    description:
+      "Whether the trial's exported model is still stored: when a search ends, only the chosen trial's and the " +
+      "Pareto front's models are kept",
+  })
+  modelKept!: boolean;
   @ApiPropertyOptional({ nullable: true, type: Date }) startedAt!: Date | null;
   @ApiPropertyOptional({ nullable: true, type: Date }) finishedAt!: Date | null;
 
@@ -51,6 +58,7 @@ export class TrialDto {
       curves: t.curves,
       costSeconds: t.costSeconds,
       modelId: t.modelId,
+      modelKept: t.artifactPrefix !== null,
       startedAt: t.startedAt,
       finishedAt: t.finishedAt,
     };

@@ -1,4 +1,4 @@
-import { builtinBackbones, sampleAt } from '@modelsmith/ml';
+import { builtinBackbones, DEFAULT_NAS_ARCH, sampleAt } from '@modelsmith/ml';
 import type { DatasetShape } from '../recipe';
 import {
   configFromParams,
@@ -7,7 +7,14 @@ import {
   searchBackbones,
   trialRecipe,
 } from './recipe-space';
-import { estimateSeconds, leaderboard, type LedgerTrial } from './search-runner';
+import {
+  estimateSeconds,
+  evolutionHistory,
+  leaderboard,
+  meetsConstraints,
+  trialFront,
+  type LedgerTrial,
+} from './search-runner';
 
 const specs = builtinBackbones();
 const spec = (id: string) => specs.find((s) => s.id === id)!;
@@ -15,11 +22,12 @@ const digits: DatasetShape = { height: 28, width: 28, channels: 1, numClasses: 1
 const photos: DatasetShape = { height: 64, width: 64, channels: 3, numClasses: 6, trainSamples: 220 };
 
 describe('recipe search space', () => {
-  it('searches the scratch CNNs and pretrained MobileNetV2, or only the backbone the job fixed', () => {
+  it('searches the scratch CNNs, the searched nas_cnn and pretrained MobileNetV2, or only the backbone the job fixed', () => {
     expect(searchBackbones(undefined, specs, photos)).toEqual([
       'small_cnn_xs',
       'small_cnn_s',
       'small_cnn_m',
+      'nas_cnn',
       'mobilenet_v2',
     ]);
     expect(searchBackbones('auto', specs, digits)).toContain('mobilenet_v2');
@@ -49,6 +57,15 @@ describe('recipe search space', () => {
     }
   });
 
+  it('a nas_cnn configuration carries its architecture into the recipe; other backbones ignore it', () => {
+    const p = sampleAt(recipeSearchSpace(['nas_cnn']), 3, 0);
+    const c = configFromParams(p, spec('nas_cnn'), digits, 's8-c16x1-m24x2e2');
+    expect(c.arch).toBe('s8-c16x1-m24x2e2');
+    expect(trialRecipe(spec('nas_cnn'), digits, c, 2, {}).arch).toBe('s8-c16x1-m24x2e2');
+    expect(configFromParams(p, spec('small_cnn_s'), digits, 's8-c16x1-m24x2e2').arch).toBeUndefined();
+    expect(firstConfig(spec('nas_cnn'), digits, {}).arch).toBe(DEFAULT_NAS_ARCH);
+  });
+
   it("starts from the default recipe's choices without augmentation", () => {
     const c = firstConfig(spec('small_cnn_m'), digits, {});
     expect(c).toMatchObject({ backbone: 'small_cnn_m', inputSize: 28, learningRate: 1e-3, weightDecay: 0 });
@@ -62,7 +79,7 @@ describe('search bookkeeping', () => {
     index,
     status: 'SUCCEEDED',
     params: { config: index, rung: 0, epochs: 1, backbone: 'small_cnn_s', inputSize: 32 },
-    metrics: { valAccuracy: 0.5, epochs: 1 },
+    metrics: { validationAccuracy: 0.5, epochs: 1 },
     costSeconds: 10,
     artifactPrefix: `p${index}/`,
     ...over,
@@ -76,17 +93,97 @@ describe('search bookkeeping', () => {
     expect(estimateSeconds(done, { ...c, backbone: 'mobilenet_v2' }, 3)).toBeUndefined();
   });
 
+  it('breaks leaderboard ties like the choice of the model: the higher rung, then the earlier trial', () => {
+    const board = leaderboard([
+      trial(0, { metrics: { validationAccuracy: 0.7 } }),
+      trial(1, { metrics: { validationAccuracy: 0.7 } }),
+      trial(2, {
+        params: { config: 0, rung: 1, epochs: 3, backbone: 'small_cnn_s', inputSize: 32 },
+        metrics: { validationAccuracy: 0.7 },
+      }),
+    ]);
+    expect(board.map((b) => b.trial)).toEqual([2, 0, 1]);
+  });
+
   it('ranks the leaderboard by validation accuracy, failed trials last', () => {
     const board = leaderboard([
-      trial(0, { metrics: { valAccuracy: 0.6, epochs: 1 } }),
+      trial(0, { metrics: { validationAccuracy: 0.6, epochs: 1 } }),
       trial(1, { status: 'FAILED', metrics: { error: 'x' }, artifactPrefix: null }),
-      trial(2, { metrics: { valAccuracy: 0.8, epochs: 3 } }),
+      trial(2, { metrics: { validationAccuracy: 0.8, epochs: 3 } }),
       trial(3, { status: 'RUNNING' }),
     ]);
-    expect(board.map((b) => [b.trial, b.valAccuracy])).toEqual([
+    expect(board.map((b) => [b.trial, b.validationAccuracy])).toEqual([
       [2, 0.8],
       [0, 0.6],
       [1, null],
     ]);
+  });
+
+  const costed = (
+    index: number,
+    acc: number,
+    latencyMs: number,
+    modelMB: number,
+    over: Partial<LedgerTrial> = {},
+  ) =>
+    trial(index, {
+      metrics: { validationAccuracy: acc, latencyMs, modelMB, params: 1000, epochs: 1 },
+      ...over,
+    });
+
+  it('constraints: a trial over a limit is infeasible, listed after the feasible ones; unmeasured is not held to it', () => {
+    const c = { maxLatencyMs: 2, maxModelMB: 1 };
+    expect(meetsConstraints(costed(0, 0.9, 1.5, 0.5), c)).toBe(true);
+    expect(meetsConstraints(costed(0, 0.9, 2.5, 0.5), c)).toBe(false);
+    expect(meetsConstraints(costed(0, 0.9, 1.5, 1.5), c)).toBe(false);
+    expect(meetsConstraints(trial(0, {}), c)).toBe(true);
+    expect(meetsConstraints(costed(0, 0.9, 9, 9), undefined)).toBe(true);
+    const board = leaderboard([costed(0, 0.9, 3, 0.5), costed(1, 0.7, 1, 0.5)], 20, c);
+    expect(board.map((b) => [b.trial, b.feasible])).toEqual([
+      [1, true],
+      [0, false],
+    ]);
+  });
+
+  it('the Pareto front of accuracy, latency and size', () => {
+    const trials = [
+      costed(0, 0.9, 5, 2),
+      costed(1, 0.8, 1, 0.5),
+      costed(2, 0.85, 6, 3), // dominated by 0
+      costed(3, 0.7, 2, 0.1), // smallest
+      trial(4, { status: 'FAILED', metrics: { error: 'x' } }),
+      trial(5, { metrics: { validationAccuracy: 0.99 } }), // not measured: not on the front
+    ];
+    const front = trialFront(trials, { maxModelMB: 1 });
+    expect(front.map((f) => [f.trial, f.feasible])).toEqual([
+      [0, false],
+      [1, true],
+      [3, true],
+    ]);
+  });
+
+  it('evolution history: one member per nas_cnn configuration (its highest rung), oldest first, cost-aware fitness', () => {
+    const nas = (index: number, config: number, rung: number, acc: number | null) =>
+      trial(index, {
+        params: {
+          config,
+          rung,
+          epochs: 1,
+          backbone: 'nas_cnn',
+          inputSize: 28,
+          arch: `s8-c8x1-c${8 + config * 4}x1`,
+        },
+        ...(acc === null
+          ? { status: 'FAILED', metrics: { error: 'x' } }
+          : { metrics: { validationAccuracy: acc, macs: 1e7, latencyMs: 1, modelMB: 0.1 } }),
+      });
+    const h = evolutionHistory([nas(0, 0, 0, 0.5), trial(1, {}), nas(2, 1, 0, null), nas(3, 0, 1, 0.7)]);
+    expect(h.map((m) => [m.id, m.arch])).toEqual([
+      [0, 's8-c8x1-c8x1'],
+      [1, 's8-c8x1-c12x1'],
+    ]);
+    expect(h[0].fitness).toBeCloseTo(0.7 - 0.02, 9);
+    expect(h[1].fitness).toBeNull();
+    expect(evolutionHistory([nas(0, 0, 0, 0.5)], { maxModelMB: 0.01 })[0].fitness).toBe(-Infinity);
   });
 });

@@ -1,9 +1,18 @@
 import type { TrainingOptions } from '@modelsmith/contracts';
-import type { BackboneSpec, Params, SearchSpace } from '@modelsmith/ml';
+import { DEFAULT_NAS_ARCH, type BackboneSpec, type Params, type SearchSpace } from '@modelsmith/ml';
 import { buildRecipe, chooseBackbone, inputFor, type DatasetShape, type Recipe } from '../recipe';
 
 /** The backbones an 'auto' search tries when the job does not fix one: scratch CNNs and a pretrained one. */
-export const SEARCH_BACKBONES = ['small_cnn_xs', 'small_cnn_s', 'small_cnn_m', 'mobilenet_v2'] as const;
+export const SEARCH_BACKBONES = [
+  'small_cnn_xs',
+  'small_cnn_s',
+  'small_cnn_m',
+  'nas_cnn',
+  'mobilenet_v2',
+] as const;
+
+/** The backbone whose architecture is searched (aging evolution over `arch`). */
+export const NAS_BACKBONE = 'nas_cnn';
 
 /** One configuration of the image-classification recipe, as a search trial's params carry it. */
 export interface TrialConfig {
@@ -17,6 +26,8 @@ export interface TrialConfig {
   /** Transfer regularizer of pretrained backbones (ignored for scratch ones) and its strength. */
   regularizer: 'none' | 'l2sp';
   regularizerAlpha: number;
+  /** Architecture of a `nas_cnn` trial (libs/ml search `parseArch`). */
+  arch?: string;
 }
 
 /**
@@ -71,8 +82,16 @@ export function inputSizeFor(spec: BackboneSpec, shape: DatasetShape, scale: num
   return Math.min(r.maxSize, Math.max(r.minSize, side));
 }
 
-/** A sampled point of `recipeSearchSpace` as a recipe configuration for this data. */
-export function configFromParams(p: Params, spec: BackboneSpec, shape: DatasetShape): TrialConfig {
+/**
+ * A sampled point of `recipeSearchSpace` as a recipe configuration for this data; `arch` is the
+ * architecture of a `nas_cnn` trial (the search proposes it).
+ */
+export function configFromParams(
+  p: Params,
+  spec: BackboneSpec,
+  shape: DatasetShape,
+  arch?: string,
+): TrialConfig {
   return {
     backbone: spec.id,
     inputSize: inputSizeFor(spec, shape, Number(p.inputScale)),
@@ -82,6 +101,7 @@ export function configFromParams(p: Params, spec: BackboneSpec, shape: DatasetSh
     augmentation: p.augmentation === 'light' ? 'light' : 'none',
     regularizer: spec.pretrained && p.regularizer === 'l2sp' ? 'l2sp' : 'none',
     regularizerAlpha: Number(p.regularizerAlpha),
+    ...(spec.id === NAS_BACKBONE && arch ? { arch } : {}),
   };
 }
 
@@ -101,6 +121,7 @@ export function firstConfig(spec: BackboneSpec, shape: DatasetShape, o: Training
     // The search's space has L2-SP only; a fixed recipe's BSS or RIFLE starts the search without one.
     regularizer: base.regularizer?.type === 'l2sp' ? 'l2sp' : 'none',
     regularizerAlpha: base.regularizer?.type === 'l2sp' ? base.regularizer.alpha : 0.1,
+    ...(spec.id === NAS_BACKBONE ? { arch: DEFAULT_NAS_ARCH } : {}),
   };
 }
 
@@ -134,5 +155,6 @@ export function trialRecipe(
     ...recipe,
     input: spec.resizable ? { height: c.inputSize, width: c.inputSize, channels } : recipe.input,
     ...(c.weightDecay > 0 ? { weightDecay: c.weightDecay } : {}),
+    ...(c.arch ? { arch: c.arch } : {}),
   };
 }

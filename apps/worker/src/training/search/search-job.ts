@@ -92,6 +92,7 @@ export class AutoSearchJob {
           curves: f.curves as unknown as Parameters<TrialStore['progress']>[3]['curves'],
         }),
       choose: (i) => this.trials.chooseModel(tenantId, jobId, i, jobId),
+      release: (i) => this.trials.releaseArtifacts(tenantId, jobId, i),
     };
     const specs = builtinBackbones();
     const top = a.options.epochs ?? RUNGS.maxResource;
@@ -118,6 +119,10 @@ export class AutoSearchJob {
         reader: objectArtifactReader(this.store),
         trialPrefix: (i) => keys.jobTrialModel(tenantId, jobId, i),
         modelPrefix: a.modelPrefix,
+        ...(a.options.constraints ? { constraints: a.options.constraints } : {}),
+        removeTrialModel: async (i) => {
+          await this.store.deletePrefix(keys.jobTrialModel(tenantId, jobId, i));
+        },
       },
       {
         signal: a.signal,

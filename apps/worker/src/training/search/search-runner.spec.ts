@@ -1,7 +1,11 @@
 import type { ImageShardIndex, IndexedSample } from '@modelsmith/datasets';
 import { initBackend, InMemoryArtifactStore, MemoryCheckpointStore, ModelZoo } from '@modelsmith/ml';
 import type { DatasetShape } from '../recipe';
+import { PermanentJobError } from '@modelsmith/jobs';
+import { mutateArch, parseArch, proposeArch } from '@modelsmith/ml';
 import {
+  EVOLUTION,
+  evolutionHistory,
   runSearch,
   type LedgerTrial,
   type SearchHooks,
@@ -64,6 +68,11 @@ function memoryLedger(): TrialLedger & { rows: LedgerTrial[]; finishes: number[]
       return Promise.resolve(true);
     },
     choose: () => Promise.resolve(),
+    release: (index) => {
+      const r = rows.find((x) => x.index === index);
+      if (r) r.artifactPrefix = null;
+      return Promise.resolve();
+    },
   };
 }
 
@@ -147,7 +156,7 @@ describe('search runner (real training on a tiny dataset)', () => {
     expect(ledger.finishes).toEqual([0, 1, 2, 3]);
     // Three configurations at 1 epoch, then the best promoted to 2.
     expect(ledger.rows.map((t) => t.params.rung)).toEqual([0, 0, 0, 1]);
-    const val = (t: LedgerTrial) => t.metrics?.valAccuracy as number;
+    const val = (t: LedgerTrial) => t.metrics?.validationAccuracy as number;
     const best = [...ledger.rows].sort(
       (a, b) => val(b) - val(a) || (b.params.rung as number) - (a.params.rung as number) || a.index - b.index,
     )[0];
@@ -184,5 +193,92 @@ describe('search runner (real training on a tiny dataset)', () => {
     expect(r2.status).toBe('stopped-by-budget');
     expect(later.rows.map((t) => t.status)).toEqual(['SUCCEEDED', 'PRUNED']);
     expect(r2.best.trial).toBe(0);
+  });
+
+  it('architecture search: nas_cnn trials evolve from the recorded ones; only the winner and the Pareto front keep their files', async () => {
+    const ledger = memoryLedger();
+    const removed: number[] = [];
+    const base = input(ledger, new MemoryCheckpointStore(), 'd', { minResource: 1, maxResource: 1, eta: 3 });
+    const r = await runSearch(
+      {
+        ...base,
+        backbones: ['nas_cnn'],
+        firstBackbone: 'nas_cnn',
+        maxTrials: 5,
+        removeTrialModel: (i) => {
+          for (const k of store.keys()) if (k.startsWith(base.trialPrefix(i))) store.delete(k);
+          removed.push(i);
+          return Promise.resolve();
+        },
+      },
+      hooks(new AbortController().signal),
+    );
+    const rows = ledger.rows;
+    expect(rows.map((t) => t.status)).toEqual(Array(5).fill('SUCCEEDED'));
+    for (const t of rows) {
+      expect(() => parseArch(String(t.params.arch))).not.toThrow();
+      expect(t.metrics).toMatchObject({
+        latencyMs: expect.any(Number),
+        modelMB: expect.any(Number),
+        params: expect.any(Number),
+        macs: expect.any(Number),
+      });
+    }
+    // Once EVOLUTION.population architectures finished, each new one is a mutation of one of them.
+    for (let i = EVOLUTION.population; i < 5; i++) {
+      const p = proposeArch(evolutionHistory(rows.slice(0, i)), { ...EVOLUTION, seed: 3 }, i);
+      expect(p.parent).toBeDefined();
+      expect(rows[i].params.arch).toBe(p.arch);
+      expect(p.arch).toBe(mutateArch(String(rows[p.parent!].params.arch), 3, i));
+    }
+    // The front: nobody beats a member on accuracy, latency and size at once; every trial off it
+    // (and not the winner) had its files deleted.
+    const front = r.best.pareto!;
+    expect(front.length).toBeGreaterThan(0);
+    const m = (t: LedgerTrial, k: string) => t.metrics![k] as number;
+    for (const f of front)
+      expect(
+        rows.some(
+          (t) =>
+            m(t, 'validationAccuracy') >= f.validationAccuracy &&
+            m(t, 'latencyMs') <= f.latencyMs &&
+            m(t, 'modelMB') <= f.modelMB &&
+            (m(t, 'validationAccuracy') > f.validationAccuracy ||
+              m(t, 'latencyMs') < f.latencyMs ||
+              m(t, 'modelMB') < f.modelMB),
+        ),
+      ).toBe(false);
+    // The job's model is the winner's: same weight bytes as its trial's export.
+    const weights = (prefix: string) =>
+      store
+        .keys()
+        .filter((k) => k.startsWith(prefix) && k.endsWith('.bin'))
+        .map((k) => k.slice(prefix.length));
+    expect(weights(base.modelPrefix)).toEqual(weights(base.trialPrefix(r.best.trial)));
+    for (const w of weights(base.modelPrefix))
+      expect(
+        Buffer.from(await store.get(base.modelPrefix + w)).equals(
+          Buffer.from(await store.get(base.trialPrefix(r.best.trial) + w)),
+        ),
+      ).toBe(true);
+    const kept = new Set([r.best.trial, ...front.map((f) => f.trial)]);
+    expect(removed.sort()).toEqual(rows.map((t) => t.index).filter((i) => !kept.has(i)));
+    for (const t of rows) {
+      const files = store.keys().filter((k) => k.startsWith(base.trialPrefix(t.index)));
+      expect(files.length > 0).toBe(kept.has(t.index));
+      expect(t.artifactPrefix !== null).toBe(kept.has(t.index));
+    }
+  });
+
+  it('constraints: a model over maxModelMB is never chosen; none fitting fails the search for good', async () => {
+    const ledger = memoryLedger();
+    const base = input(ledger, new MemoryCheckpointStore(), 'e', { minResource: 1, maxResource: 1, eta: 3 });
+    const error = await runSearch(
+      { ...base, maxTrials: 2, constraints: { maxModelMB: 0.001 } },
+      hooks(new AbortController().signal),
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PermanentJobError);
+    expect(error).toMatchObject({ code: 'NO_TRIAL_MEETS_CONSTRAINTS' });
+    expect(ledger.rows.map((t) => t.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
   });
 });

@@ -1,8 +1,12 @@
-import type { TrainingOptions } from '@modelsmith/contracts';
+import type { ModelConstraints, TrainingOptions } from '@modelsmith/contracts';
 import type { ImageShardIndex, ShardSource } from '@modelsmith/datasets';
 import {
+  archCost,
   ashaCandidates,
   bestOutcome,
+  costAwareFitness,
+  paretoFront,
+  proposeArch,
   EXPORT_MANIFEST_FILE,
   evaluateModel,
   loadExportedModel,
@@ -12,6 +16,7 @@ import {
   type AshaOptions,
   type BackboneSpec,
   type CheckpointStore,
+  type EvolutionMember,
   type EpochLog,
   type EvaluationReport,
   type ExportManifest,
@@ -26,6 +31,7 @@ import { shardEpochs, splitCount } from '../shard-batches';
 import {
   configFromParams,
   firstConfig,
+  NAS_BACKBONE,
   recipeSearchSpace,
   trialRecipe,
   type TrialConfig,
@@ -61,7 +67,14 @@ export interface TrialLedger {
   ): Promise<boolean>;
   /** Trial `index`'s model is now the job's model. */
   choose(index: number): Promise<void>;
+  /** Trial `index`'s exported model was deleted (retention): its row keeps the metrics, not the files. */
+  release(index: number): Promise<void>;
 }
+
+/** Aging evolution over `nas_cnn` architectures: population and tournament size (Real et al. 2019). */
+export const EVOLUTION = { population: 3, sample: 2 } as const;
+/** lambda of the fitness: validation accuracy minus lambda per decade of multiply-accumulates. */
+export const COST_WEIGHT = 0.02;
 
 export interface SearchInput {
   index: ImageShardIndex;
@@ -90,13 +103,37 @@ export interface SearchInput {
   trialPrefix(i: number): string;
   /** The job's model (the best trial's model is copied here). */
   modelPrefix: string;
+  /** Limits the chosen model must meet; trials that break them are never chosen nor promoted. */
+  constraints?: ModelConstraints;
+  /**
+   * Deletes trial `i`'s exported model. When the search ends, every trial model that is neither the
+   * winner nor on the Pareto front is deleted (its metrics stay). Without it, all are kept.
+   */
+  removeTrialModel?(i: number): Promise<void>;
   now?: () => number;
+}
+
+/** A trial on the accuracy / latency / size Pareto front. */
+export interface ParetoEntry {
+  trial: number;
+  backbone: string;
+  arch?: string;
+  validationAccuracy: number;
+  latencyMs: number;
+  modelMB: number;
+  params: number;
+  /** Whether it meets the job's constraints. */
+  feasible: boolean;
 }
 
 export interface LeaderboardEntry {
   trial: number;
   status: TrialStatus;
-  valAccuracy: number | null;
+  validationAccuracy: number | null;
+  /** False when the model breaks the job's constraints (it is never chosen). */
+  feasible: boolean;
+  /** ASHA rung (ties in accuracy rank the higher rung first, as the choice of the model does). */
+  rung: number;
   epochs: number | null;
   costSeconds: number;
   params: Record<string, Json>;
@@ -109,6 +146,8 @@ export interface BestModel {
   /** On the split named in `report.split`: 'validation' while searching, 'test' for the final model. */
   report: EvaluationReport & { split: string };
   leaderboard: LeaderboardEntry[];
+  /** The final model only: the trials no other beats on validation accuracy, latency and size at once. */
+  pareto?: ParetoEntry[];
   final: boolean;
 }
 
@@ -138,27 +177,115 @@ export interface SearchResult {
   resumedTrial?: number;
 }
 
-const score = (t: LedgerTrial): number | null =>
-  t.status === 'SUCCEEDED' && typeof t.metrics?.valAccuracy === 'number' && t.artifactPrefix
-    ? t.metrics.valAccuracy
+/** Validation accuracy of a SUCCEEDED trial, else null. */
+const accuracyOf = (t: LedgerTrial): number | null =>
+  t.status === 'SUCCEEDED' && typeof t.metrics?.validationAccuracy === 'number'
+    ? t.metrics.validationAccuracy
     : null;
+
+const metric = (t: LedgerTrial, k: string): number | undefined =>
+  typeof t.metrics?.[k] === 'number' ? t.metrics[k] : undefined;
+
+/** Whether a trial's model meets the constraints (a trial without the measurement is not held to it). */
+export function meetsConstraints(t: LedgerTrial, c: ModelConstraints | undefined): boolean {
+  const latency = metric(t, 'latencyMs');
+  const size = metric(t, 'modelMB');
+  if (c?.maxLatencyMs !== undefined && latency !== undefined && latency > c.maxLatencyMs) return false;
+  if (c?.maxModelMB !== undefined && size !== undefined && size > c.maxModelMB) return false;
+  return true;
+}
+
+/** What the search ranks by: validation accuracy of a SUCCEEDED trial that meets the constraints. */
+const scoreWith =
+  (c: ModelConstraints | undefined) =>
+  (t: LedgerTrial): number | null =>
+    meetsConstraints(t, c) ? accuracyOf(t) : null;
 
 const num = (v: Json | undefined): number => (typeof v === 'number' ? v : Number(v));
 
-/** The leaderboard: finished trials by validation accuracy (failed and pruned ones last). */
-export function leaderboard(trials: LedgerTrial[], top = 20): LeaderboardEntry[] {
+/**
+ * The leaderboard: finished trials by validation accuracy (ties: the higher rung, then the earlier
+ * trial, as the model is chosen), those meeting the constraints first, failed and pruned last.
+ */
+export function leaderboard(
+  trials: LedgerTrial[],
+  top = 20,
+  constraints?: ModelConstraints,
+): LeaderboardEntry[] {
   return trials
     .filter((t) => t.status !== 'RUNNING' && t.status !== 'PENDING')
     .map((t) => ({
       trial: t.index,
       status: t.status,
-      valAccuracy: score(t),
+      validationAccuracy: accuracyOf(t),
+      feasible: meetsConstraints(t, constraints),
+      rung: num(t.params.rung),
       epochs: typeof t.metrics?.epochs === 'number' ? t.metrics.epochs : null,
       costSeconds: Math.round(t.costSeconds * 10) / 10,
       params: t.params,
     }))
-    .sort((a, b) => (b.valAccuracy ?? -1) - (a.valAccuracy ?? -1) || a.trial - b.trial)
+    .sort(
+      (a, b) =>
+        Number(b.feasible) - Number(a.feasible) ||
+        (b.validationAccuracy ?? -1) - (a.validationAccuracy ?? -1) ||
+        b.rung - a.rung ||
+        a.trial - b.trial,
+    )
     .slice(0, top);
+}
+
+/**
+ * The Pareto front of the SUCCEEDED trials that measured latency and size: maximize validation
+ * accuracy, minimize milliseconds per image and MiB of weights.
+ */
+export function trialFront(trials: LedgerTrial[], constraints?: ModelConstraints): ParetoEntry[] {
+  const measured = trials.filter(
+    (t) =>
+      accuracyOf(t) !== null && metric(t, 'latencyMs') !== undefined && metric(t, 'modelMB') !== undefined,
+  );
+  return paretoFront(measured, [
+    (t) => accuracyOf(t)!,
+    (t) => -metric(t, 'latencyMs')!,
+    (t) => -metric(t, 'modelMB')!,
+  ]).map((t) => ({
+    trial: t.index,
+    backbone: String(t.params.backbone),
+    ...(typeof t.params.arch === 'string' ? { arch: t.params.arch } : {}),
+    validationAccuracy: accuracyOf(t)!,
+    latencyMs: metric(t, 'latencyMs')!,
+    modelMB: metric(t, 'modelMB')!,
+    params: metric(t, 'params') ?? 0,
+    feasible: meetsConstraints(t, constraints),
+  }));
+}
+
+/**
+ * The `nas_cnn` configurations tried so far, oldest first, one member each (its highest rung's
+ * result): fitness = validation accuracy minus COST_WEIGHT per decade of MACs; -Infinity when it
+ * breaks the constraints; null when it failed.
+ */
+export function evolutionHistory(trials: LedgerTrial[], constraints?: ModelConstraints): EvolutionMember[] {
+  const byConfig = new Map<number, { first: number; rung: number; member: EvolutionMember }>();
+  for (const t of [...trials].sort((a, b) => a.index - b.index)) {
+    if (t.params.backbone !== NAS_BACKBONE || typeof t.params.arch !== 'string') continue;
+    if (t.status === 'RUNNING' || t.status === 'PENDING') continue;
+    const config = num(t.params.config);
+    const acc = accuracyOf(t);
+    const macs = metric(t, 'macs');
+    const member: EvolutionMember = {
+      id: config,
+      arch: t.params.arch,
+      fitness:
+        acc === null || macs === undefined
+          ? null
+          : costAwareFitness(acc, macs, COST_WEIGHT, meetsConstraints(t, constraints)),
+    };
+    const seen = byConfig.get(config);
+    const rung = num(t.params.rung);
+    if (!seen) byConfig.set(config, { first: t.index, rung, member });
+    else if (rung >= seen.rung) byConfig.set(config, { first: seen.first, rung, member });
+  }
+  return [...byConfig.values()].sort((a, b) => a.first - b.first).map((v) => v.member);
 }
 
 /**
@@ -204,6 +331,7 @@ export async function runSearch(input: SearchInput, hooks: SearchHooks): Promise
       'a search needs a validation split to compare trials on',
     );
   const space = recipeSearchSpace(input.backbones);
+  const score = scoreWith(input.constraints);
   const specs = new Map<string, BackboneSpec>();
   const spec = (id: string) => {
     let s = specs.get(id);
@@ -248,10 +376,18 @@ export async function runSearch(input: SearchInput, hooks: SearchHooks): Promise
       const t = trials.find((x) => num(x.params.config) === config);
       if (t) return t.params as unknown as TrialConfig;
       const p = sampleAt(space, input.seed, config);
-      return configFromParams(p, spec(String(p.backbone)), input.shape);
+      const arch =
+        p.backbone === NAS_BACKBONE
+          ? proposeArch(
+              evolutionHistory(trials, input.constraints),
+              { ...EVOLUTION, seed: input.seed },
+              config,
+            ).arch
+          : undefined;
+      return configFromParams(p, spec(String(p.backbone)), input.shape, arch);
     };
     let nextConfig = Math.max(...trials.map((t) => num(t.params.config))) + 1;
-    for (const d of ashaCandidates(rungs, outcomes(trials))) {
+    for (const d of ashaCandidates(rungs, outcomes(trials, score))) {
       if (d.kind === 'promote') {
         const c = configOf(d.config);
         if (fits(c, d.resource)) return { config: d.config, rung: d.rung, epochs: d.resource, c };
@@ -287,13 +423,42 @@ export async function runSearch(input: SearchInput, hooks: SearchHooks): Promise
   }
 
   const winner = bestTrial();
+  if (!winner && trials.some((t) => accuracyOf(t) !== null))
+    throw new PermanentJobError(
+      'NO_TRIAL_MEETS_CONSTRAINTS',
+      `none of the ${trials.length} trials met the constraints ${JSON.stringify(input.constraints)}: ${trials
+        .filter((t) => accuracyOf(t) !== null)
+        .map(
+          (t) =>
+            `#${t.index} ${metric(t, 'latencyMs')?.toFixed(2)} ms, ${metric(t, 'modelMB')?.toFixed(3)} MB`,
+        )
+        .join('; ')}`,
+    );
   if (!winner)
     throw new PermanentJobError(
       'NO_TRIAL_SUCCEEDED',
       `none of the ${trials.length} trials produced a model: ${trials.map((t) => `#${t.index} ${String(t.metrics?.error ?? t.status)}`).join('; ')}`,
     );
-  const best = await finalEvaluation(input, winner, spec(String(winner.params.backbone)), trials);
+  // The job's folder gets the winner's model again: a worker killed between a trial's end and the
+  // copy of its model (a finished trial is never re-run) would otherwise leave an earlier one there.
+  if (winner.artifactPrefix) {
+    const manifest = JSON.parse(
+      new TextDecoder().decode(await input.reader.get(winner.artifactPrefix + EXPORT_MANIFEST_FILE)),
+    ) as ExportManifest;
+    await copyModel(input, winner.artifactPrefix, input.modelPrefix, manifest);
+    await input.ledger.choose(winner.index);
+  }
+  const best = await finalEvaluation(input, winner, spec(String(winner.params.backbone)), trials, score);
   await hooks.onBest(best);
+  if (input.removeTrialModel) {
+    const keep = new Set([winner.index, ...(best.pareto ?? []).map((p) => p.trial)]);
+    for (const t of trials)
+      if (t.artifactPrefix && !keep.has(t.index)) {
+        await input.removeTrialModel(t.index);
+        await input.ledger.release(t.index);
+      }
+    trials = await input.ledger.all();
+  }
   return {
     status: stoppedByBudget ? 'stopped-by-budget' : 'completed',
     best,
@@ -303,7 +468,7 @@ export async function runSearch(input: SearchInput, hooks: SearchHooks): Promise
   };
 }
 
-function outcomes(trials: LedgerTrial[]): RungOutcome[] {
+function outcomes(trials: LedgerTrial[], score: (t: LedgerTrial) => number | null): RungOutcome[] {
   return trials
     .filter((t) => t.status !== 'RUNNING' && t.status !== 'PENDING')
     .map((t) => ({ config: num(t.params.config), rung: num(t.params.rung), score: score(t) }));
@@ -323,6 +488,7 @@ function paramsOf(p: Planned): Record<string, Json> {
     augmentation: c.augmentation,
     regularizer: c.regularizer,
     regularizerAlpha: c.regularizerAlpha,
+    ...(c.arch ? { arch: c.arch } : {}),
   };
 }
 
@@ -349,7 +515,7 @@ async function runTrial(
     lastCost = t;
     return s;
   };
-  const describe = `${p.c.backbone} @${p.c.inputSize}px, lr ${p.c.learningRate.toPrecision(2)}, wd ${p.c.weightDecay}, batch ${p.c.batchSize}, aug ${p.c.augmentation}${p.c.regularizer !== 'none' ? `, l2sp ${p.c.regularizerAlpha.toPrecision(2)}` : ''}, ${p.epochs} epochs`;
+  const describe = `${p.c.backbone}${p.c.arch ? ` ${p.c.arch}` : ''} @${p.c.inputSize}px, lr ${p.c.learningRate.toPrecision(2)}, wd ${p.c.weightDecay}, batch ${p.c.batchSize}, aug ${p.c.augmentation}${p.c.regularizer !== 'none' ? `, l2sp ${p.c.regularizerAlpha.toPrecision(2)}` : ''}, ${p.epochs} epochs`;
   await hooks.onTrial({
     index,
     status: 'RUNNING',
@@ -435,9 +601,10 @@ async function runTrial(
   await input.ledger.finish(index, {
     status: 'SUCCEEDED',
     metrics: {
-      valAccuracy: m.report.accuracy,
-      valLoss: m.report.logLoss,
+      validationAccuracy: m.report.accuracy,
+      validationLoss: m.report.logLoss,
       macroF1: m.report.macro.f1,
+      ...costMetrics(m.report, p.c, input.shape, input.index.labels.length),
       epochs: curves.length || p.epochs,
       ...(result.status === 'stopped-by-budget' ? { stopped: 'budget' } : {}),
       ...(result.failedPhase ? { failedPhase: result.failedPhase.phase } : {}),
@@ -452,8 +619,20 @@ async function runTrial(
     params,
     message: `trial ${index}: validation accuracy ${(m.report.accuracy * 100).toFixed(2)}% (${describe})`,
   });
+  const score = scoreWith(input.constraints);
   const bestScore = best ? score(best) : null;
-  if (bestScore === null || m.report.accuracy > bestScore) {
+  const feasible = meetsConstraints(
+    {
+      index,
+      status: 'SUCCEEDED',
+      params,
+      metrics: costMetrics(m.report, p.c, input.shape, input.index.labels.length),
+      costSeconds: 0,
+      artifactPrefix: prefix,
+    },
+    input.constraints,
+  );
+  if (feasible && (bestScore === null || m.report.accuracy > bestScore)) {
     await copyModel(input, prefix, input.modelPrefix, m.manifest);
     await input.ledger.choose(index);
     await hooks.onBest({
@@ -461,11 +640,36 @@ async function runTrial(
       recipe,
       manifest: m.manifest,
       report: m.report as PipelineModel['report'] & { split: string },
-      leaderboard: leaderboard(await input.ledger.all()),
+      leaderboard: leaderboard(await input.ledger.all(), 20, input.constraints),
       final: false,
     });
   }
   return result.status === 'stopped-by-budget' ? 'budget' : 'done';
+}
+
+/**
+ * What a trial's model costs: measured ms per image (batch 1, on the worker's backend), MiB of
+ * float32 weights and parameters; for `nas_cnn` also counted multiply-accumulates (the fitness term).
+ */
+function costMetrics(
+  report: EvaluationReport,
+  c: TrialConfig,
+  shape: DatasetShape,
+  numClasses: number,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (report.latency) out.latencyMs = Math.round(report.latency.msPerImage * 1000) / 1000;
+  if (report.modelSize) {
+    out.modelMB = Math.round((report.modelSize.bytes / 2 ** 20) * 10000) / 10000;
+    out.params = report.modelSize.params;
+  }
+  if (c.arch)
+    out.macs = archCost(
+      c.arch,
+      { height: c.inputSize, width: c.inputSize, channels: shape.channels },
+      numClasses,
+    ).macs;
+  return out;
 }
 
 async function copyModel(
@@ -495,6 +699,7 @@ async function finalEvaluation(
   winner: LedgerTrial,
   spec: BackboneSpec,
   trials: LedgerTrial[],
+  score: (t: LedgerTrial) => number | null,
 ): Promise<BestModel> {
   const c = winner.params as unknown as TrialConfig;
   const recipe = trialRecipe(spec, input.shape, c, num(winner.params.epochs), input.options);
@@ -532,7 +737,8 @@ async function finalEvaluation(
       recipe,
       manifest: final,
       report: { ...report, split },
-      leaderboard: leaderboard(trials),
+      leaderboard: leaderboard(trials, 20, input.constraints),
+      pareto: trialFront(trials, input.constraints),
       final: true,
     };
   } finally {
