@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
 import type { Request } from 'express';
-import { ApiBearerAuth, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiConsumes, ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { TypedModel } from '@modelsmith/jobs';
 import { CurrentTenant, RequireScope } from '../auth/decorators';
 import type { TenantPrincipal } from '@modelsmith/http';
@@ -9,7 +9,7 @@ import { PredictRateLimitGuard } from '../rate-limit/predict-rate-limit.guard';
 import { JobDto } from '../jobs/dto/job.dto';
 import { BatchPredictionsService } from './batch-predictions.service';
 import { CleanModelService } from './clean-model.service';
-import { CleanModelDto } from './dto/clean-model.dto';
+import { CleanModelDto, CleanModelResultDto } from './dto/clean-model.dto';
 import { ModelsService } from './models.service';
 
 function summary(m: TypedModel) {
@@ -108,7 +108,12 @@ export class ModelsController {
       'Returns { datasetVersion, removed, relabeled, job } (job null with retrain false). 422 UNPROCESSABLE for an unknown sample id or label, ' +
       'a model without a label-quality report, nothing to clean, or a cleaned version the training rejects (e.g. TOO_FEW_IMAGES; the version is kept).',
   })
-  async clean(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string, @Body() body: CleanModelDto) {
+  @ApiCreatedResponse({ type: CleanModelResultDto })
+  async clean(
+    @CurrentTenant() p: TenantPrincipal,
+    @Param('id') id: string,
+    @Body() body: CleanModelDto,
+  ): Promise<CleanModelResultDto> {
     const r = await this.cleaner.clean(p.tenantId, id, body);
     const v = r.datasetVersion;
     return {
@@ -117,7 +122,7 @@ export class ModelsController {
         datasetId: v.datasetId,
         version: v.version,
         status: v.status,
-        parentVersionId: v.parentVersionId,
+        parentVersionId: v.parentVersionId!,
         stats: v.stats,
       },
       removed: r.removed,

@@ -26,3 +26,5 @@ export { EXPLAIN_LIMITS, explainCost, explainImage, explainRequestSchema } from 
 export type { ExplainRequest, ExplainRequestParsed } from './explain-image';
 export { deletionBenchmark } from './deletion-benchmark';
 export type { DeletionBenchmarkOptions, DeletionCandidate, DeletionScore } from './deletion-benchmark';
+export { limeText, textWords } from './text-lime';
+export type { TextLimeOptions, TextLimeResult, TextLimeWord, TextProbabilities } from './text-lime';
