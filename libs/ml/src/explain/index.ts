@@ -18,7 +18,7 @@ export type { Segmentation, SlicOptions } from './superpixels';
 export { weightedRidge } from './ridge';
 export { normLime } from './normlime';
 export type { NormLimeClass, NormLimeOptions, NormLimeReport } from './normlime';
-export { deletionCurve, patchOrder, rankPixels, randomOrder } from './deletion';
+export { blurredImage, deletionCurve, patchOrder, rankPixels, randomOrder } from './deletion';
 export type { DeletionCurve, DeletionOptions } from './deletion';
 export { downsampleHeatmap, heatmapOverlayPng, normalizeHeatmap } from './heatmap';
 export type { OverlayOptions } from './heatmap';
