@@ -38,6 +38,8 @@ import {
 import { loadFoodPictures } from '../libs/ml/src/data/food-pictures';
 
 const quick = process.argv.includes('--quick');
+/** --food-blur: only the food photos, deleting pixels to a blurred copy of the photo instead of black. */
+const blurOnly = process.argv.includes('--food-blur');
 const round = (v: number, d = 4) => Math.round(v * 10 ** d) / 10 ** d;
 
 function modelImages(ds: ImageDataset): ModelImage[] {
@@ -69,6 +71,7 @@ async function run(
   candidates: DeletionCandidate[],
   randomOrders: number,
   patch = 1,
+  fill: 'baseline' | 'blur' = 'baseline',
 ) {
   const predictMs = await predictLatencyMs(model, images[0]);
   const started = Date.now();
@@ -78,6 +81,7 @@ async function run(
     steps: 20,
     seed: 3,
     patch,
+    fill,
   });
   const labels = candidates.map((c) =>
     'explain' in c
@@ -106,6 +110,7 @@ async function run(
     images: images.length,
     randomOrders,
     deletionUnit: patch > 1 ? `${patch}x${patch} patch` : 'pixel',
+    deletedTo: fill === 'blur' ? 'blurred copy (box blur radius 8, 3 passes)' : 'black',
     predictMs: round(predictMs, 2),
     fractions,
     methods: rows,
@@ -195,8 +200,9 @@ async function food() {
   );
   const name = 'food photos, mobilenet_v2 224x224x3';
   const images = modelImages(testSet);
-  const pixels = await run(name, clf.model, images, defaults, 3);
-  const patches = await run(name, clf.model, images, defaults, 3, 16);
+  const fill = blurOnly ? 'blur' : 'baseline';
+  const pixels = await run(name, clf.model, images, defaults, 3, 1, fill);
+  const patches = await run(name, clf.model, images, defaults, 3, 16, fill);
   clf.model.dispose();
   const info = {
     classes: ds.classNames.length,
@@ -213,9 +219,13 @@ async function main(): Promise<void> {
   const info = await initBackend();
   const load0 = os.loadavg();
   const started = new Date();
-  const runs: object[] = [await fashion()];
+  const runs: object[] = blurOnly ? [] : [await fashion()];
   if (!quick) runs.push(...(await food()));
-  const out = path.join(__dirname, 'results', quick ? 'explain.quick.json' : 'explain.json');
+  const out = path.join(
+    __dirname,
+    'results',
+    blurOnly ? 'explain.food-blur.json' : quick ? 'explain.quick.json' : 'explain.json',
+  );
   const result = {
     bench: 'explain',
     date: started.toISOString(),

@@ -173,6 +173,55 @@ describe('text classification end to end (API, worker, serving, Postgres, Redis,
     expect(image.status).toBe(422);
     expect(((await image.json()) as { reason: string }).reason).toBe('MODEL_INPUT_MISMATCH');
 
+    // Word-level LIME: POST /v1/models/:id/explain, and predict's explain option.
+    const explainPath = `/v1/models/${jobId}/explain`;
+    const italian = NEW_TEXTS[1][0];
+    const ex = await call(p.servingUrl, 'POST', explainPath, {
+      token: key,
+      body: { instances: [italian], explain: { samples: 128, seed: 1 } },
+    });
+    expect(ex.status).toBe(200);
+    expect(ex.body).toMatchObject({
+      modelId: jobId,
+      method: 'lime',
+      target: { label: 'it' },
+      cost: { modelTexts: 128 },
+    });
+    const words = ex.body.words as { word: string; weight: number; spans: [number, number][] }[];
+    expect(words.length).toBe(new Set(italian.toLowerCase().match(/[\p{L}\p{N}]+/gu)).size);
+    for (const w of words)
+      for (const [s, e] of w.spans) expect(italian.slice(s, e).toLowerCase()).toBe(w.word);
+    // The words that speak for Italian outweigh those against it.
+    expect(words.reduce((a, w) => a + w.weight, 0)).toBeGreaterThan(0);
+    const explained = await call(p.servingUrl, 'POST', predictPath, {
+      token: key,
+      body: { instances: NEW_TEXTS.map(([t]) => t), explain: { samples: 32 } },
+    });
+    expect(explained.status).toBe(200);
+    for (const [i, x] of (
+      explained.body.predictions as (Prediction & { explanation: { target: { label: string } } })[]
+    ).entries())
+      expect(x.explanation.target.label).toBe(NEW_TEXTS[i][1]);
+    for (const [body, status] of [
+      [{ instances: [italian], explain: { grid: 8 } }, 400], // an image-only field
+      [{ instances: [italian], explain: { samples: 100_000 } }, 400],
+      [{ instances: [italian], explain: { target: 3 } }, 422], // 3 classes
+      [{ instances: [italian, italian] }, 413], // one text per explain request
+      [{ instances: ['é'.repeat(5_001)] }, 400],
+    ] as const) {
+      const bad = await call(p.servingUrl, 'POST', explainPath, { token: key, body });
+      expect([bad.status, bad.headers.get('content-type')]).toEqual([
+        status,
+        expect.stringMatching(/problem\+json/),
+      ]);
+    }
+    const imageToText = await fetch(`${p.servingUrl}${explainPath}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}` },
+      body: form,
+    });
+    expect(imageToText.status).toBe(422);
+
     // The download predicts the same outside the platform: text-model.json + text-weights.bin.
     const dl = await call(p.apiUrl, 'POST', `/v1/models/${jobId}/download`, { token: key });
     expect(dl.status).toBe(200);

@@ -3,6 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { json, urlencoded, type RequestHandler } from 'express';
 import type { AppConfig } from '@modelsmith/config';
+import { SERVING_OPENAPI_PATHS, SERVING_OPENAPI_SCHEMAS } from '@modelsmith/contracts';
 import { answerClientErrors, verifyJsonBody } from '@modelsmith/http';
 import { ProblemFilter } from '@modelsmith/http/nest';
 import { OBJECTS_ROUTE } from '@modelsmith/storage';
@@ -55,5 +56,12 @@ export function openApiDocument(app: INestApplication): OpenAPIObject {
       description: 'API key (msk_…) or the operator ADMIN_TOKEN',
     })
     .build();
-  return SwaggerModule.createDocument(app, doc);
+  const document = SwaggerModule.createDocument(app, doc);
+  // The serving app's predict and explain routes (answered outside Nest's router, so described by hand).
+  Object.assign(document.paths, SERVING_OPENAPI_PATHS);
+  document.components = {
+    ...document.components,
+    schemas: { ...document.components?.schemas, ...SERVING_OPENAPI_SCHEMAS },
+  };
+  return document;
 }

@@ -6,3 +6,4 @@ export * from './deployments';
 export * from './image-format';
 export * from './label-quality';
 export * from './webhooks';
+export * from './serving-openapi';

@@ -605,6 +605,46 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/deployments/{id}/predict': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Predict with a deployment (the serving app; a PREDICT key)
+     * @description Images (multipart parts, JSON base64, or one raw image/* body) for image models; JSON `{"instances": [...]}` for text and tabular models. With `explain`, each prediction carries an `explanation` (image and text models). docs/serving.md.
+     */
+    post: operations['Serving_predict'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/models/{id}/explain': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Explain one prediction of a model: a heatmap for an image, word weights for a text (the serving app; a PREDICT key)
+     * @description Image models: one image (multipart `image` part with an `explain` JSON field, or JSON `{"image", "explain"}`), answered with an ImageExplanation. Text models: JSON `{"instances": [text], "explain"}`, answered with a TextExplanation (word-level LIME). docs/serving.md, docs/interpretability.md.
+     */
+    post: operations['Serving_explain'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1243,19 +1283,23 @@ export interface components {
       id: string;
       datasetId: string;
       version: number;
-      /** @enum {string} */
+      /**
+       * @description READY at once: it shares its parent’s shards
+       * @enum {string}
+       */
       status: 'READY';
-      parentVersionId?: string | null;
-      /** @description Samples and classes per split */
+      /** @description The model's dataset version */
+      parentVersionId: string;
+      /** @description Summary: samples, classes with counts per split */
       stats?: {
         [key: string]: unknown;
       } | null;
     };
-    CleanResultDto: {
+    CleanModelResultDto: {
       datasetVersion: components['schemas']['CleanedVersionDto'];
-      /** @description How many training samples were removed */
+      /** @description Training samples left out of the new version */
       removed: number;
-      /** @description How many training samples were relabelled */
+      /** @description Samples kept with a new label */
       relabeled: number;
       /** @description The retrain (null with retrain: false) */
       job?:
@@ -1432,6 +1476,173 @@ export interface components {
     WebhookDeliveryPageDto: {
       items: components['schemas']['WebhookDeliveryDto'][];
       nextCursor?: string | null;
+    };
+    /** @description An image explanation and its budget (docs/interpretability.md). `samples` is SmoothGrad noise copies (1-64, default 8) or LIME perturbed images (16-512, default 64). */
+    ImageExplainOptions: {
+      /**
+       * @default grad-cam
+       * @enum {string}
+       */
+      method: 'grad-cam' | 'integrated-gradients' | 'smoothgrad' | 'lime';
+      /**
+       * @description Integrated Gradients: path intervals
+       * @default 16
+       */
+      steps: number;
+      /** @description SmoothGrad noise copies or LIME perturbed images (bounds per method above) */
+      samples?: number;
+      /**
+       * @description LIME: SLIC superpixels
+       * @default 32
+       */
+      segments: number;
+      /** @description Class index to explain (default: the predicted class) */
+      target?: number;
+      /** @default 0 */
+      seed: number;
+      /**
+       * @description Rows and columns of the heatmap in the answer
+       * @default 16
+       */
+      grid: number;
+      /**
+       * @description Include a PNG of the heatmap over the image
+       * @default true
+       */
+      overlay: boolean;
+    };
+    /** @description A text explanation (word-level LIME) and its budget; texts of at most 5000 characters. */
+    TextExplainOptions: {
+      /**
+       * @default lime
+       * @enum {string}
+       */
+      method: 'lime';
+      /**
+       * @description Perturbed texts (each removes a random set of words)
+       * @default 256
+       */
+      samples: number;
+      /**
+       * @description Most distinct words explained (the most frequent first)
+       * @default 100
+       */
+      maxWords: number;
+      /** @description Class index to explain (default: the predicted class) */
+      target?: number;
+      /** @default 0 */
+      seed: number;
+    };
+    ExplainTarget: {
+      index: number;
+      label: string;
+    };
+    ImageExplanation: {
+      /** @enum {string} */
+      method: 'grad-cam' | 'integrated-gradients' | 'smoothgrad' | 'lime';
+      target: components['schemas']['ExplainTarget'];
+      /** @description p(target) for the image */
+      probability: number;
+      /** @description The heatmap averaged over a grid, row-major; larger = more evidence for the target */
+      heatmap: {
+        rows: number;
+        cols: number;
+        values: number[][];
+      };
+      overlay: {
+        /** @enum {string} */
+        contentType: 'image/png';
+        base64: string;
+      } | null;
+      cost: {
+        modelImages: number;
+        ms: number;
+      };
+      /** @description Integrated Gradients only */
+      completenessGap?: number;
+    };
+    TextExplanation: {
+      /** @enum {string} */
+      method: 'lime';
+      target: components['schemas']['ExplainTarget'];
+      /** @description p(target) for the whole text */
+      probability: number;
+      /** @description Distinct words (case-folded) by |weight|, largest first */
+      words: {
+        word: string;
+        /** @description Change of p(target) when the word is present */
+        weight: number;
+        /** @description [start, end) UTF-16 offsets of each occurrence in the text */
+        spans: number[][];
+      }[];
+      intercept: number;
+      /** @description Weighted R² of the local linear model */
+      score: number;
+      cost: {
+        modelTexts: number;
+        ms: number;
+      };
+    };
+    /** @description One instance's prediction (a classifier's; regression models answer `value` instead) */
+    Prediction: {
+      label: string;
+      score: number;
+      top: {
+        label: string;
+        score: number;
+      }[];
+      /** @description With the `explain` option */
+      explanation?: components['schemas']['ImageExplanation'] | components['schemas']['TextExplanation'];
+    } & {
+      [key: string]: unknown;
+    };
+    PredictAnswer: {
+      deploymentId: string;
+      modelId: string;
+      modelVersion: string;
+      predictions: components['schemas']['Prediction'][];
+      tookMs: number;
+    };
+    /** @description Images as base64 (`images`) for image models, or `instances` for text models (strings) and tabular models (records). `explain` (image and text models): an explanation of each prediction, for at most 4 instances. */
+    PredictJsonBody: {
+      images?: (
+        | string
+        | {
+            base64: string;
+          }
+      )[];
+      instances?: (
+        | string
+        | {
+            [key: string]: unknown;
+          }
+      )[];
+      topK?: number;
+      explain?: components['schemas']['ImageExplainOptions'] | components['schemas']['TextExplainOptions'];
+    };
+    /** @description One image (`image`, base64) for an image model, or one text (`instances: [text]`) for a text model. */
+    ExplainJsonBody: {
+      /** @description base64 (standard or url-safe) or a data: URL */
+      image?: string;
+      images?: string[];
+      instances?: string[];
+      explain?: components['schemas']['ImageExplainOptions'] | components['schemas']['TextExplainOptions'];
+    };
+    /** @description RFC 9457 problem details (application/problem+json) */
+    Problem: {
+      type: string;
+      title: string;
+      status: number;
+      detail?: string;
+      code: string;
+      reason?: string;
+      requestId?: string;
+      errors?: {
+        field?: string;
+        messages?: string[];
+      }[];
+    } & {
+      [key: string]: unknown;
     };
   };
   responses: never;
@@ -2195,7 +2406,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': components['schemas']['CleanResultDto'];
+          'application/json': components['schemas']['CleanModelResultDto'];
         };
       };
     };
@@ -2506,6 +2717,242 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['WebhookDeliveryPageDto'];
+        };
+      };
+    };
+  };
+  Serving_predict: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Deployment id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['PredictJsonBody'];
+        'multipart/form-data': {
+          image?: string[];
+          /** @description An integer 1..100 */
+          topK?: string;
+          /** @description The explain options as JSON text */
+          explain?: string;
+        };
+        'image/*': string;
+      };
+    };
+    responses: {
+      /** @description One prediction per instance, in order */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PredictAnswer'];
+        };
+      };
+      /** @description Invalid input (names the field) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No or bad key */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks PREDICT */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such deployment for this tenant */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The deployment is undeployed */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Body or instance count over the limits */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Not multipart, JSON or image/* */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description An image or model refused, or input that does not fit the model */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Over the key’s rate (Retry-After) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Shed, timed out or shutting down (Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  Serving_explain: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Model id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['ExplainJsonBody'];
+        'multipart/form-data': {
+          image?: string[];
+          /** @description An integer 1..100 */
+          topK?: string;
+          /** @description The explain options as JSON text */
+          explain?: string;
+        };
+        'image/*': string;
+      };
+    };
+    responses: {
+      /** @description The explanation, with the model that gave it */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            modelId: string;
+            modelVersion: string;
+            tookMs: number;
+          } & (components['schemas']['ImageExplanation'] | components['schemas']['TextExplanation']);
+        };
+      };
+      /** @description Invalid options or input (names the field; `limits` gives the bounds) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No or bad key */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks PREDICT */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such model for this tenant */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description More than one image or text */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description An image refused, a target the model lacks, input that does not fit the model, or a model that cannot be explained */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Over the key’s rate (Retry-After) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Explanations already running (QUEUE_FULL), or shed (Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
     };

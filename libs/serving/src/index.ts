@@ -18,6 +18,8 @@ export {
   TextInputError,
   TextServingEngine,
   type TextModelRef,
+  type TextExplainRequest,
+  type TextExplainResult,
   type TextPredictResult,
   type TextServingOptions,
 } from './text/text-serving-engine';

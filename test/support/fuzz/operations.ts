@@ -3,7 +3,7 @@
  * the serving app's (which has no document) from its Nest controllers plus its predict route.
  */
 import { nestRoutes } from '../../compose/doc-references';
-import { predictRouteId } from '../../../apps/serving/src/predict/predict-route';
+import { explainRouteId, predictRouteId } from '../../../apps/serving/src/predict/predict-route';
 
 export interface JsonSchema {
   $ref?: string;
@@ -51,7 +51,8 @@ interface OpenApiOperation {
 }
 
 export interface OpenApiDocument {
-  paths: Record<string, Record<string, OpenApiOperation>>;
+  /** A path item with its own `servers` is served by another app (the serving app's predict and explain). */
+  paths: Record<string, Record<string, OpenApiOperation> & { servers?: unknown[] }>;
   components?: { schemas?: Record<string, JsonSchema> };
 }
 
@@ -83,7 +84,8 @@ function credentialOf(path: string, op: OpenApiOperation): Credential {
 export function operationsFromOpenApi(doc: OpenApiDocument): Operation[] {
   const ops: Operation[] = [];
   for (const [path, item] of Object.entries(doc.paths)) {
-    for (const [method, op] of Object.entries(item)) {
+    if (item.servers) continue; // not the API's: servingOperations() lists them
+    for (const [method, op] of Object.entries(item) as [string, OpenApiOperation][]) {
       if (!HTTP_METHODS.has(method)) continue;
       const params: Param[] = (op.parameters ?? [])
         .filter((p) => p.in === 'path' || p.in === 'query' || p.in === 'header')
@@ -166,10 +168,15 @@ const PREDICT_BODY: Operation['body'] = {
   },
 };
 
-/** The serving app's operations: every route its controllers declare, and the predict route. */
+/** The serving app's explain route (answered by PredictHandler too). */
+export const EXPLAIN_TEMPLATE = '/v1/models/{id}/explain';
+
+/** The serving app's operations: every route its controllers declare, and the predict and explain routes. */
 export function servingOperations(): Operation[] {
   if (predictRouteId('POST', PREDICT_TEMPLATE.replace('{id}', 'x')) !== 'x')
     throw new Error('serving predict route moved: update PREDICT_TEMPLATE');
+  if (explainRouteId('POST', EXPLAIN_TEMPLATE.replace('{id}', 'x')) !== 'x')
+    throw new Error('serving explain route moved: update EXPLAIN_TEMPLATE');
   const routes: Operation[] = nestRoutes('serving').map((r) => {
     const { path, params } = templateOf(r.path);
     return {
@@ -184,6 +191,14 @@ export function servingOperations(): Operation[] {
     app: 'serving',
     method: 'POST',
     path: PREDICT_TEMPLATE,
+    params: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+    body: PREDICT_BODY,
+    credential: 'tenant',
+  });
+  routes.push({
+    app: 'serving',
+    method: 'POST',
+    path: EXPLAIN_TEMPLATE,
     params: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
     body: PREDICT_BODY,
     credential: 'tenant',

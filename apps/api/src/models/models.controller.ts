@@ -17,14 +17,8 @@ import { PredictRateLimitGuard } from '../rate-limit/predict-rate-limit.guard';
 import { JobDto } from '../jobs/dto/job.dto';
 import { BatchPredictionsService } from './batch-predictions.service';
 import { CleanModelService } from './clean-model.service';
-import { CleanModelDto } from './dto/clean-model.dto';
-import {
-  CleanResultDto,
-  ModelDetailDto,
-  ModelDownloadDto,
-  ModelPageDto,
-  ModelSummaryDto,
-} from './dto/model.dto';
+import { CleanModelDto, CleanModelResultDto } from './dto/clean-model.dto';
+import { ModelDetailDto, ModelDownloadDto, ModelPageDto, ModelSummaryDto } from './dto/model.dto';
 import { ModelsService } from './models.service';
 
 @ApiTags('models')
@@ -101,12 +95,12 @@ export class ModelsController {
       'Returns { datasetVersion, removed, relabeled, job } (job null with retrain false). 422 UNPROCESSABLE for an unknown sample id or label, ' +
       'a model without a label-quality report, nothing to clean, or a cleaned version the training rejects (e.g. TOO_FEW_IMAGES; the version is kept).',
   })
-  @ApiCreatedResponse({ type: CleanResultDto })
+  @ApiCreatedResponse({ type: CleanModelResultDto })
   async clean(
     @CurrentTenant() p: TenantPrincipal,
     @Param('id') id: string,
     @Body() body: CleanModelDto,
-  ): Promise<CleanResultDto> {
+  ): Promise<CleanModelResultDto> {
     const r = await this.cleaner.clean(p.tenantId, id, body);
     const v = r.datasetVersion;
     return {
@@ -115,7 +109,7 @@ export class ModelsController {
         datasetId: v.datasetId,
         version: v.version,
         status: v.status,
-        parentVersionId: v.parentVersionId,
+        parentVersionId: v.parentVersionId!,
         stats: v.stats,
       },
       removed: r.removed,

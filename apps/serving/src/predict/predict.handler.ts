@@ -20,7 +20,14 @@ import { MAX_TEXT_INSTANCES, TEXT_ENGINE } from '../text/text-engine.provider';
 import { ModelInputMismatchError, type TextServingEngine } from '@modelsmith/serving';
 import { Admission } from './admission';
 import { predictProblem, sheddingProblem } from './predict-problems';
-import { MAX_EXPLAINED_IMAGES, parseExplainOptions, type ExplainOptions } from '../explain/explain-options';
+import {
+  MAX_EXPLAINED_IMAGES,
+  MAX_EXPLAINED_TEXT_CHARS,
+  parseExplainOptions,
+  parseTextExplainOptions,
+  type ExplainOptions,
+  type TextExplainOptions,
+} from '../explain/explain-options';
 import { explanationBody } from '../explain/explanation-body';
 import { ModelResolver } from '../explain/model-resolver.service';
 import { explainRouteId, predictRouteId } from './predict-route';
@@ -145,13 +152,15 @@ export class PredictHandler {
     });
     // Texts (`instances`) go to the text engine, images to the image engine; each refuses the other's models.
     if (input.instances || (await this.text.isTextModel(deployment.ref))) {
-      if (input.explain !== undefined)
+      // Validated before any work, like the images' explain option.
+      const explain = input.explain === undefined ? undefined : parseTextExplainOptions(input.explain);
+      if (explain && (input.instances?.length ?? 0) > MAX_EXPLAINED_IMAGES)
         throw new ProblemError({
           status: 400,
           code: 'VALIDATION_FAILED',
-          title: 'Explanations are for image models',
-          detail: 'explain: explanations of text predictions are not available',
-          extensions: { errors: [{ field: 'explain', messages: ['only image models are explained'] }] },
+          title: 'Too many texts to explain',
+          detail: `explain: at most ${MAX_EXPLAINED_IMAGES} texts per predict request may be explained (got ${input.instances?.length})`,
+          extensions: { errors: [{ field: 'explain', messages: [`at most ${MAX_EXPLAINED_IMAGES} texts`] }] },
         });
       const topK = input.topK ?? deployment.topK ?? DEFAULT_TOP_K;
       const instances = input.instances;
@@ -167,11 +176,18 @@ export class PredictHandler {
       ).catch((e: unknown) => {
         throw predictProblem(e);
       });
+      const explanations =
+        explain && instances ? await this.explainTexts(deployment.ref, instances, explain) : undefined;
       return {
         deploymentId: deployment.id,
         modelId: result.modelId,
         modelVersion: result.version,
-        predictions: result.predictions,
+        predictions: explanations
+          ? result.predictions.map((p, i) => {
+              const { modelId: _m, modelVersion: _v, ...explanation } = explanations[i];
+              return { ...p, explanation };
+            })
+          : result.predictions,
       };
     }
     // Validated before any work: a bad explain option changes nothing.
@@ -222,11 +238,27 @@ export class PredictHandler {
   }
 
   private async explain(req: IncomingMessage, principal: TenantPrincipal, modelId: string, started: number) {
-    const ref = await this.models.resolve(principal.tenantId, modelId);
+    const model = await this.models.resolve(principal.tenantId, modelId);
     const input = await readPredictImages(req, {
       maxBytes: this.config.SERVING_MAX_REQUEST_BYTES,
       maxImages: 1,
+      maxInstances: 1,
     });
+    if (model.kind === 'text' || input.instances) {
+      if (model.kind !== 'text' || !input.instances)
+        throw predictProblem(
+          new ModelInputMismatchError(
+            model.kind === 'text' ? 'text-classification' : 'image-classification',
+            model.kind === 'text'
+              ? 'this model classifies text; send JSON {"instances": ["..."]}, not images'
+              : 'this model classifies images; send an image, not "instances" of text',
+          ),
+        );
+      const options = parseTextExplainOptions(input.explain ?? {});
+      const [r] = await this.explainTexts(model.ref, input.instances, options);
+      return r;
+    }
+    const ref = model.ref;
     const options = parseExplainOptions(input.explain ?? {});
     const r = await this.engine
       .explain(ref, input.images[0], options.request, {
@@ -238,6 +270,29 @@ export class PredictHandler {
         throw predictProblem(e);
       });
     return { modelId: r.modelId, modelVersion: r.version, ...explanationBody(r) };
+  }
+
+  /** Word-level LIME of each text (at most MAX_EXPLAINED_TEXT_CHARS characters each). */
+  private async explainTexts(ref: ModelRef, instances: unknown[], options: TextExplainOptions) {
+    for (const [i, t] of instances.entries())
+      if (typeof t === 'string' && t.length > MAX_EXPLAINED_TEXT_CHARS)
+        throw new ProblemError({
+          status: 400,
+          code: 'VALIDATION_FAILED',
+          title: 'Text too long to explain',
+          detail: `instances[${i}]: has ${t.length} characters; at most ${MAX_EXPLAINED_TEXT_CHARS} are explained`,
+          extensions: {
+            errors: [
+              { field: `instances[${i}]`, messages: [`at most ${MAX_EXPLAINED_TEXT_CHARS} characters`] },
+            ],
+          },
+        });
+    const { samples, maxWords, target, seed } = options;
+    const request = { samples, maxWords, seed, ...(target !== undefined ? { target } : {}) };
+    const results = await this.text.explain(ref, instances, request).catch((e: unknown) => {
+      throw predictProblem(e);
+    });
+    return results.map(({ modelId, version, ...r }) => ({ modelId, modelVersion: version, ...r }));
   }
 
   private accessLog(

@@ -209,3 +209,19 @@ describe('Admission', () => {
     expect(a.tryEnter()).toBeNull();
   });
 });
+
+describe('instances bodies (text and tabular models)', () => {
+  it('keeps the explain member with the instances, unparsed', async () => {
+    const body = JSON.stringify({ instances: ['ciao a tutti'], topK: 2, explain: { samples: 64 } });
+    const input = await readPredictImages(request(body, { 'content-type': 'application/json' }), {
+      ...limits,
+      maxInstances: 1,
+    });
+    expect(input).toEqual({ images: [], instances: ['ciao a tutti'], topK: 2, explain: { samples: 64 } });
+    const plain = await readPredictImages(
+      request(JSON.stringify({ instances: ['x'] }), { 'content-type': 'application/json' }),
+      limits,
+    );
+    expect('explain' in plain).toBe(false);
+  });
+});

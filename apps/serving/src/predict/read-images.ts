@@ -66,11 +66,11 @@ export function decodeBase64Image(value: unknown, index: number): Buffer {
 }
 
 /**
- * The JSON body `{ "instances": [...], "topK"?: n }` for models that take text (or records): the
+ * The JSON body `{ "instances": [...], "topK"?: n, "explain"?: {...} }` for models that take text (or records): the
  * array as sent, at most `maxInstances` long; what each instance must be depends on the model.
  */
 export function parseInstancesBody(
-  body: { instances?: unknown; topK?: unknown },
+  body: { instances?: unknown; topK?: unknown; explain?: unknown },
   maxInstances: number,
 ): PredictInput {
   if (!Array.isArray(body.instances))
@@ -89,7 +89,12 @@ export function parseInstancesBody(
       detail: `a predict request may carry at most ${maxInstances} instances`,
       extensions: { errors: [{ field: 'instances', messages: [`at most ${maxInstances} items`] }] },
     });
-  return { images: [], instances: body.instances, topK: parseTopK(body.topK) };
+  return {
+    images: [],
+    instances: body.instances,
+    topK: parseTopK(body.topK),
+    ...(body.explain !== undefined ? { explain: body.explain } : {}),
+  };
 }
 
 /** The JSON body `{ "images": ["<base64>", {"base64": "<base64>"}, ...], "topK"?: n }` (or `"image": "<base64>"`). */

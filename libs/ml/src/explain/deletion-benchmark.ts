@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { deletionCurve, patchOrder, randomOrder, rankPixels } from './deletion';
+import { blurredImage, deletionCurve, patchOrder, randomOrder, rankPixels } from './deletion';
 import { explainImage, explainRequestSchema, type ExplainRequest } from './explain-image';
 import { predictOne, type Baseline } from './model-fn';
 import type { Attribution, ModelImage } from './types';
@@ -23,6 +23,9 @@ export interface DeletionBenchmarkOptions {
   seed?: number;
   /** Delete patch x patch squares instead of single pixels, for the methods and for random (default 1: pixels). */
   patch?: number;
+  /** Deleted pixels take the baseline (default) or the image's own blurred copy ({@link blurredImage}, radius `blurRadius`, default 8). */
+  fill?: 'baseline' | 'blur';
+  blurRadius?: number;
 }
 
 export interface DeletionScore {
@@ -51,13 +54,17 @@ export async function deletionBenchmark(
   const randomOrders = options.randomOrders ?? 3;
   const steps = options.steps ?? 20;
   const patch = Math.max(1, options.patch ?? 1);
-  const curveOptions = { steps, baseline: options.baseline };
+  const baseCurveOptions = { steps, baseline: options.baseline };
   const randomAucs: number[] = [];
   const randomCurves: number[][] = [];
   const methodRuns = options.requests.map(() => ({ aucs: [] as number[], ms: 0, curves: [] as number[][] }));
   let fractions: number[] = [];
   for (let i = 0; i < images.length; i++) {
     const image = images[i];
+    const curveOptions =
+      options.fill === 'blur'
+        ? { ...baseCurveOptions, fill: blurredImage(image, options.blurRadius ?? 8) }
+        : baseCurveOptions;
     const target = (await predictOne(model, image)).predicted;
     const [h, w] = image.shape;
     const pixels = h * w;

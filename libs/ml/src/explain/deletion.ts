@@ -8,7 +8,39 @@ export interface DeletionOptions {
   /** Points of the curve after the start: fractions 1/steps, 2/steps, ... 1. Default 20. */
   steps?: number;
   baseline?: Baseline;
+  /** The image (HWC, as the model takes it) whose values deleted pixels take, e.g. {@link blurredImage}; overrides `baseline`. */
+  fill?: Float32Array;
   batchSize?: number;
+}
+
+/**
+ * `image` blurred: three passes of a (2 radius + 1)-wide box filter per axis (close to a Gaussian of
+ * σ ≈ radius), edges clamped. Deleting pixels to a blurred copy (as RISE's insertion canvas) removes
+ * their detail without painting black holes the model never saw in training.
+ */
+export function blurredImage(image: ModelImage, radius: number): Float32Array {
+  const [h, w, c] = image.shape;
+  let src = Float32Array.from(image.data);
+  let dst = new Float32Array(src.length);
+  const r = Math.max(0, Math.floor(radius));
+  const pass = (len: number, lines: number, at: (line: number, i: number) => number) => {
+    for (let line = 0; line < lines; line++)
+      for (let ch = 0; ch < c; ch++) {
+        let sum = 0;
+        for (let i = -r; i <= r; i++) sum += src[at(line, Math.min(len - 1, Math.max(0, i))) * c + ch];
+        for (let i = 0; i < len; i++) {
+          dst[at(line, i) * c + ch] = sum / (2 * r + 1);
+          sum += src[at(line, Math.min(len - 1, i + r + 1)) * c + ch];
+          sum -= src[at(line, Math.max(0, i - r)) * c + ch];
+        }
+      }
+    [src, dst] = [dst, src];
+  };
+  for (let k = 0; k < 3; k++) {
+    pass(w, h, (y, x) => y * w + x);
+    pass(h, w, (x, y) => y * w + x);
+  }
+  return src;
 }
 
 export interface DeletionCurve {
@@ -94,7 +126,8 @@ export async function deletionCurve(
   const pixels = h * w;
   const size = pixels * c;
   const steps = Math.max(1, options.steps ?? 20);
-  const hidden = baselineImage(image.shape, options.baseline ?? 0);
+  const hidden = options.fill ?? baselineImage(image.shape, options.baseline ?? 0);
+  if (hidden.length !== size) throw new RangeError(`fill has ${hidden.length} values for ${size}`);
   const points = steps + 1;
   const batch = new Float32Array(points * size);
   const current = Float32Array.from(image.data);

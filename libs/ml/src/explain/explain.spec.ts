@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend';
 import { prng, randValues, useBackend } from '../kernels/test-utils';
 import {
+  blurredImage,
   deletionCurve,
   explainCost,
   explainImage,
@@ -331,5 +332,22 @@ describe('patchOrder', () => {
     ]);
     const random = patchOrder(undefined, 7, 7, 3, 4); // uneven edges: 3x3 patches of 3, 2 and 1 pixels
     expect(new Set(random).size).toBe(49);
+  });
+});
+
+describe('blurredImage (what deleted pixels take with fill: blur)', () => {
+  it('keeps a flat image flat, spreads a spike symmetrically and keeps its mass', () => {
+    const flat = blurredImage({ data: new Float32Array(9 * 9 * 3).fill(0.5), shape: [9, 9, 3] }, 2);
+    for (const v of flat) expect(v).toBeCloseTo(0.5, 6);
+    const spike = new Float32Array(21 * 21);
+    spike[10 * 21 + 10] = 1;
+    const b = blurredImage({ data: spike, shape: [21, 21, 1] }, 2);
+    expect(b.reduce((a, x) => a + x, 0)).toBeCloseTo(1, 5);
+    expect(b[10 * 21 + 10]).toBeLessThan(0.1);
+    expect(b[10 * 21 + 10]).toBeGreaterThan(b[10 * 21 + 12]);
+    expect(b[10 * 21 + 12]).toBeCloseTo(b[12 * 21 + 10], 6);
+    expect(b[0]).toBe(0);
+    // The input is not changed.
+    expect(spike[10 * 21 + 10]).toBe(1);
   });
 });

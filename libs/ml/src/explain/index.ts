@@ -18,7 +18,7 @@ export type { Segmentation, SlicOptions } from './superpixels';
 export { weightedRidge } from './ridge';
 export { normLime } from './normlime';
 export type { NormLimeClass, NormLimeOptions, NormLimeReport } from './normlime';
-export { deletionCurve, patchOrder, rankPixels, randomOrder } from './deletion';
+export { blurredImage, deletionCurve, patchOrder, rankPixels, randomOrder } from './deletion';
 export type { DeletionCurve, DeletionOptions } from './deletion';
 export { downsampleHeatmap, heatmapOverlayPng, normalizeHeatmap } from './heatmap';
 export type { OverlayOptions } from './heatmap';
@@ -26,3 +26,5 @@ export { EXPLAIN_LIMITS, explainCost, explainImage, explainRequestSchema } from 
 export type { ExplainRequest, ExplainRequestParsed } from './explain-image';
 export { deletionBenchmark } from './deletion-benchmark';
 export type { DeletionBenchmarkOptions, DeletionCandidate, DeletionScore } from './deletion-benchmark';
+export { limeText, textWords } from './text-lime';
+export type { TextLimeOptions, TextLimeResult, TextLimeWord, TextProbabilities } from './text-lime';

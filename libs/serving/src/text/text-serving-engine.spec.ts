@@ -55,4 +55,21 @@ describe('TextServingEngine', () => {
     expect(e).toBeInstanceOf(ModelInputMismatchError);
     expect((e as ModelInputMismatchError).modelTask).toBe('image-classification');
   });
+
+  it('explains texts with word weights, checks instances as predict does, and refuses an unknown target', async () => {
+    const request = { samples: 64, maxWords: 50, seed: 1 };
+    const [r] = await engine.explain(ref, ['il gatto e il cane'], request);
+    expect(r).toMatchObject({ modelId: 'm1', method: 'lime', target: { index: 1, label: 'it' } });
+    expect(r.cost.modelTexts).toBe(64);
+    expect(r.words.map((w) => w.word).sort()).toEqual(['cane', 'e', 'gatto', 'il']);
+    expect(r.words.find((w) => w.word === 'il')!.spans).toEqual([
+      [0, 2],
+      [11, 13],
+    ]);
+    const bad = await engine.explain(ref, ['ok', 5], request).catch((x: unknown) => x);
+    expect((bad as TextInputError).field).toBe('instances[1]');
+    await expect(engine.explain(ref, ['ok'], { ...request, target: 2 })).rejects.toMatchObject({
+      code: 'EXPLAIN_INPUT_MISMATCH',
+    });
+  });
 });

@@ -16,6 +16,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { TRAINING_MODES } from '@modelsmith/contracts';
+import { JobDto } from '../../jobs/dto/job.dto';
 import { TrainingBudgetDto } from '../../training/training-job.dto';
 
 /** Most samples one clean call removes or relabels (each list). */
@@ -102,4 +103,28 @@ export class CleanModelDto {
   @ValidateNested()
   @Type(() => TrainingBudgetDto)
   budget?: TrainingBudgetDto;
+}
+
+/** The cleaned dataset version as the clean route answers it. */
+export class CleanedVersionDto {
+  @ApiProperty() id!: string;
+  @ApiProperty() datasetId!: string;
+  @ApiProperty() version!: number;
+  @ApiProperty({ enum: ['READY'], description: 'READY at once: it shares its parent’s shards' })
+  status!: string;
+  @ApiProperty({ description: "The model's dataset version" }) parentVersionId!: string;
+  @ApiPropertyOptional({ nullable: true, description: 'Summary: samples, classes with counts per split' })
+  stats!: unknown;
+}
+
+export class CleanModelResultDto {
+  @ApiProperty({ type: CleanedVersionDto }) datasetVersion!: CleanedVersionDto;
+  @ApiProperty({ description: 'Training samples left out of the new version' }) removed!: number;
+  @ApiProperty({ description: 'Samples kept with a new label' }) relabeled!: number;
+  @ApiPropertyOptional({
+    type: JobDto,
+    nullable: true,
+    description: 'The retrain (null with retrain: false)',
+  })
+  job!: JobDto | null;
 }

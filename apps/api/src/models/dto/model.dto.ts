@@ -1,6 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { ModelWithLineage, TypedModel } from '@modelsmith/jobs';
-import { JobDto } from '../../jobs/dto/job.dto';
 
 /** A JSON object whose fields docs/models.md describes. */
 const JSON_OBJECT = { type: 'object', additionalProperties: true } as const;
@@ -109,26 +108,4 @@ export class ModelDownloadDto {
   @ApiProperty({ description: 'Presigned URL of the zip' }) url!: string;
   @ApiProperty() expiresInSeconds!: number;
   @ApiProperty() sizeBytes!: number;
-}
-
-export class CleanedVersionDto {
-  @ApiProperty() id!: string;
-  @ApiProperty() datasetId!: string;
-  @ApiProperty() version!: number;
-  @ApiProperty({ enum: ['READY'] }) status!: string;
-  @ApiPropertyOptional({ nullable: true, type: String }) parentVersionId!: string | null;
-  @ApiPropertyOptional({ ...JSON_OBJECT, nullable: true, description: 'Samples and classes per split' })
-  stats!: unknown;
-}
-
-export class CleanResultDto {
-  @ApiProperty({ type: CleanedVersionDto }) datasetVersion!: CleanedVersionDto;
-  @ApiProperty({ description: 'How many training samples were removed' }) removed!: number;
-  @ApiProperty({ description: 'How many training samples were relabelled' }) relabeled!: number;
-  @ApiPropertyOptional({
-    type: JobDto,
-    nullable: true,
-    description: 'The retrain (null with retrain: false)',
-  })
-  job!: JobDto | null;
 }
