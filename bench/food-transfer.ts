@@ -21,7 +21,7 @@
  * Usage: npx tsx bench/food-transfer.ts [--dataset food|stamps|fashion-mnist|mnist] [--size 64] [--images 2000]
  *        [--backbone mobilenet_v2|auto|small_cnn_m] [--mode fast|balanced|best] [--seeds 1,2,3]
  *        [--per-class N] [--input N (run the backbone at N px, e.g. upscaled)] [--variant recipe|frozen]
- *        [--batch N] [--augmentation auto|light|none|...] [--regularizer none|l2sp|auto|...] [--conflict]
+ *        [--batch N] [--augmentation auto|light|none|...] [--regularizer none|l2sp|delta|auto|...] [--alpha A] [--conflict]
  *        [--blas] (allow the native BLAS addon; default off, the product path of a fresh machine)
  *        [--json bench/results/FILE.json] [--label TEXT]
  *
@@ -69,6 +69,7 @@ const { values } = parseArgs({
     blas: { type: 'boolean', default: false },
     regularizer: { type: 'string', default: 'none' },
     conflict: { type: 'boolean', default: false },
+    alpha: { type: 'string' },
     augmentation: { type: 'string', default: 'auto' },
     json: { type: 'string' },
     label: { type: 'string' },
@@ -208,6 +209,7 @@ async function main(): Promise<void> {
     const transfer = {
       regularizer: values.regularizer,
       conflictRule: values.conflict,
+      ...(values.alpha ? { alpha: Number(values.alpha) } : {}),
     } as TransferOptions;
     let recipe = buildRecipe(spec, shape, mode, {
       augmentation,
