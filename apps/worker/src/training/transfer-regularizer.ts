@@ -1,9 +1,12 @@
 import type { TransferOptions } from '@modelsmith/contracts';
 import {
   BSS_DEFAULTS,
+  DELTA_DEFAULTS,
   L2SP_DEFAULTS,
   RIFLE_DEFAULTS,
   bss,
+  delta,
+  deltaLayers,
   l2sp,
   rifle,
   type BackboneSpec,
@@ -14,11 +17,12 @@ import {
 /** The regularizer a recipe fine-tunes with (resolved from the job's `options.transfer`). */
 export type TransferRegularizerChoice =
   | { type: 'l2sp'; alpha: number; beta: number; conflictRule: boolean }
+  | { type: 'delta'; alpha: number; beta: number }
   | { type: 'bss'; eta: number; k: number }
   | { type: 'rifle'; times: number };
 
 /** What `regularizer: 'auto'` resolves to (see docs/training.md for the measurements behind it). */
-export const AUTO_TRANSFER_REGULARIZER: 'l2sp' | 'bss' | 'rifle' = 'l2sp';
+export const AUTO_TRANSFER_REGULARIZER: 'l2sp' | 'delta' | 'bss' | 'rifle' = 'l2sp';
 
 /**
  * The job's transfer regularizer, for pretrained backbones only (a scratch backbone has no starting
@@ -40,6 +44,8 @@ export function transferRegularizerFor(
         beta: o?.beta ?? L2SP_DEFAULTS.beta,
         conflictRule: o?.conflictRule ?? false,
       };
+    case 'delta':
+      return { type: 'delta', alpha: o?.alpha ?? DELTA_DEFAULTS.alpha, beta: o?.beta ?? DELTA_DEFAULTS.beta };
     case 'bss':
       return { type: 'bss', eta: o?.eta ?? BSS_DEFAULTS.eta, k: o?.k ?? BSS_DEFAULTS.k };
     case 'rifle':
@@ -53,12 +59,14 @@ const isMovingStatistic = (w: { originalName: string }) => /moving_(mean|varianc
  * Builds the chosen regularizer on a freshly built classifier: L2-SP's w0 is the backbone's weights
  * now, i.e. the pretrained ones (call before any training; a resumed job rebuilds the classifier from
  * the zoo first, so w0 stays the pretrained weights). RIFLE re-initializes the head only in phases
- * where the backbone trains. Dispose it when training is done.
+ * where the backbone trains, and DELTA's feature-map penalty applies only there too (its w0 network is
+ * a frozen copy of the pretrained layers; the caller computes its channel attention when the
+ * backbone starts training). Dispose it when training is done.
  */
-export function buildTransferRegularizer(
+export async function buildTransferRegularizer(
   classifier: Classifier,
   choice: TransferRegularizerChoice | undefined,
-): WeightRegularizer | undefined {
+): Promise<WeightRegularizer | undefined> {
   if (!choice) return undefined;
   switch (choice.type) {
     case 'l2sp': {
@@ -72,6 +80,15 @@ export function buildTransferRegularizer(
         conflictRule: choice.conflictRule,
       });
     }
+    case 'delta':
+      return delta({
+        model: classifier.model,
+        layers: deltaLayers(classifier.backboneLayers),
+        head: classifier.headLayers.flatMap((l) => l.weights),
+        alpha: choice.alpha,
+        beta: choice.beta,
+        when: () => classifier.trainableBackboneLayers() > 0,
+      });
     case 'bss':
       return bss({ model: classifier.model, features: classifier.features, eta: choice.eta, k: choice.k });
     case 'rifle':

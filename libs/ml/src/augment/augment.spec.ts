@@ -5,7 +5,16 @@ import { tinyMlp, weightValues } from '../train/test-helpers';
 import { imageAugmenter } from './augmenter';
 import { betaSample, cutmix, mixup } from './mix';
 import { colorJitter, randomHorizontalFlip, randomResizedCrop } from './ops';
-import { applyTrivial, drawTrivial, TRIVIAL_OPS, type TrivialDraw, type TrivialOp } from './trivial';
+import {
+  applyTrivial,
+  drawRandAugment,
+  drawTrivial,
+  randAugment,
+  RANDAUGMENT_RANGES,
+  TRIVIAL_OPS,
+  type TrivialDraw,
+  type TrivialOp,
+} from './trivial';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -76,18 +85,21 @@ describe('imageAugmenter', () => {
     expect(imageAugmenter('none', sym)).toBeUndefined();
   });
 
-  it('is a function of (seed, epoch, step): same -> identical, other step -> different', () => {
-    const aug = imageAugmenter('light', sym)!;
-    const x = tf.tidy(() => tf.sub(tf.mul(ramp(4, 8, 8, 3), 2), 1));
-    const a = aug(x, ctx(3)) as tf.Tensor;
-    const b = aug(x, ctx(3)) as tf.Tensor;
-    const c = aug(x, ctx(4)) as tf.Tensor;
-    const d = aug(x, { seed: 8, epoch: 1, step: 3 }) as tf.Tensor;
-    expect(Array.from(a.dataSync())).toEqual(Array.from(b.dataSync()));
-    expect(tf.tidy(() => tf.max(tf.abs(tf.sub(a, c))).dataSync()[0])).toBeGreaterThan(1e-3);
-    expect(tf.tidy(() => tf.max(tf.abs(tf.sub(a, d))).dataSync()[0])).toBeGreaterThan(1e-3);
-    tf.dispose([x, a, b, c, d]);
-  });
+  it.each(['light', 'randaugment'] as const)(
+    '%s is a function of (seed, epoch, step): same -> identical, other step -> different',
+    (policy) => {
+      const aug = imageAugmenter(policy, sym)!;
+      const x = tf.tidy(() => tf.sub(tf.mul(ramp(4, 8, 8, 3), 2), 1));
+      const a = aug(x, ctx(3)) as tf.Tensor;
+      const b = aug(x, ctx(3)) as tf.Tensor;
+      const c = aug(x, ctx(4)) as tf.Tensor;
+      const d = aug(x, { seed: 8, epoch: 1, step: 3 }) as tf.Tensor;
+      expect(Array.from(a.dataSync())).toEqual(Array.from(b.dataSync()));
+      expect(tf.tidy(() => tf.max(tf.abs(tf.sub(a, c))).dataSync()[0])).toBeGreaterThan(1e-3);
+      expect(tf.tidy(() => tf.max(tf.abs(tf.sub(a, d))).dataSync()[0])).toBeGreaterThan(1e-3);
+      tf.dispose([x, a, b, c, d]);
+    },
+  );
 
   it('keeps the normalized range (meanStd) and the shape, and leaks no tensors', () => {
     const norm = { kind: 'meanStd' as const, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
@@ -277,6 +289,56 @@ describe('TrivialAugment (wide)', () => {
     expect(Math.abs(b[0][2][10][0] - a[0][2][10 + shift][0])).toBeLessThan(1e-5);
     expect(Math.abs(b[0][2][27][0] - 0.5)).toBeLessThan(1e-5);
     tf.dispose([x, y]);
+  });
+});
+
+describe('RandAugment', () => {
+  it('draws `ops` rounds of one uniform op per sample, all at magnitude / 30, reproducibly', () => {
+    const d = drawRandAugment(1000, new Rng(9));
+    expect(drawRandAugment(1000, new Rng(9))).toEqual(d);
+    expect(d.length).toBe(2);
+    const all = d.flat();
+    expect(all.every((x) => Math.abs(x.magnitude - 9 / 30) < 1e-12 && Math.abs(x.sign) === 1)).toBe(true);
+    const counts = new Map<string, number>();
+    for (const x of all) counts.set(x.op, (counts.get(x.op) ?? 0) + 1);
+    expect(counts.size).toBe(TRIVIAL_OPS.length);
+    for (const c of counts.values()) expect(Math.abs(c - 2000 / TRIVIAL_OPS.length)).toBeLessThan(60);
+    expect(
+      drawRandAugment(3, new Rng(1), { ops: 3, magnitude: 30 })
+        .flat()
+        .map((x) => x.magnitude),
+    ).toEqual(Array.from({ length: 9 }, () => 1));
+  });
+
+  it('uses the standard ranges: translateX at full strength moves 150/331 of the width', () => {
+    const x = ramp(1, 4, 33, 1);
+    const draw: TrivialDraw = { op: 'translateX', magnitude: 1, sign: 1 };
+    const y = tf.tidy(() => applyTrivial(x, [draw], RANDAUGMENT_RANGES));
+    const shift = (150 / 331) * 33; // 14.95 px
+    const a = x.arraySync();
+    const b = y.arraySync();
+    // Output column 5 reads input column 19.95 (bilinear between 19 and 20).
+    const expected = a[0][1][19][0] * (1 - (shift % 1)) + a[0][1][20][0] * (shift % 1);
+    expect(Math.abs(b[0][1][5][0] - expected)).toBeLessThan(1e-4);
+    tf.dispose([x, y]);
+  });
+
+  it('keeps shape and [0, 1], is a function of the generator, and changes images more at higher magnitude', () => {
+    const x = ramp(16, 12, 12, 3);
+    const run = (magnitude: number, seed: number) =>
+      tf.tidy(() => randAugment(x, new Rng(seed), { magnitude }));
+    const a = run(9, 2);
+    const b = run(9, 2);
+    expect(Array.from(a.dataSync())).toEqual(Array.from(b.dataSync()));
+    expect(a.shape).toEqual(x.shape);
+    const v = a.dataSync();
+    expect(Math.min(...v)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...v)).toBeLessThanOrEqual(1);
+    const change = (y: tf.Tensor) => tf.tidy(() => tf.mean(tf.abs(tf.sub(y, x))).dataSync()[0]);
+    const weak = run(2, 3);
+    const strong = run(30, 3);
+    expect(change(strong)).toBeGreaterThan(change(weak));
+    tf.dispose([x, a, b, weak, strong]);
   });
 });
 

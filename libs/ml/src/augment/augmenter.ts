@@ -4,14 +4,15 @@ import type { AugmentFn } from '../train/augment-hook';
 import { mixSeed, Rng } from '../train/rng';
 import { cutmix, mixup } from './mix';
 import { colorJitter, randomHorizontalFlip, randomResizedCrop } from './ops';
-import { trivialAugment } from './trivial';
+import { randAugment, trivialAugment } from './trivial';
 
 /**
  * How training images are augmented: 'none'; 'light' (flip, resized crop, colour jitter); 'trivial'
- * (flip, then TrivialAugment's one random op per image); 'mixup' / 'cutmix' ('light', then the batch
- * mixed with a permutation of itself, labels too).
+ * (flip, then TrivialAugment's one random op per image); 'randaugment' (flip, then RandAugment's two
+ * random ops per image at magnitude 9); 'mixup' / 'cutmix' ('light', then the batch mixed with a
+ * permutation of itself, labels too).
  */
-export const AUGMENTATION_POLICIES = ['none', 'light', 'trivial', 'mixup', 'cutmix'] as const;
+export const AUGMENTATION_POLICIES = ['none', 'light', 'trivial', 'randaugment', 'mixup', 'cutmix'] as const;
 export type AugmentationPolicy = (typeof AUGMENTATION_POLICIES)[number];
 
 export interface ImageAugmenterOptions {
@@ -64,6 +65,8 @@ export function imageAugmenter(
       u = randomHorizontalFlip(u, rng);
       if (policy === 'trivial') {
         u = trivialAugment(u, rng);
+      } else if (policy === 'randaugment') {
+        u = randAugment(u, rng);
       } else {
         u = randomResizedCrop(u, rng, { scale: [0.6, 1] });
         u = colorJitter(u, rng, { brightness: 0.2, contrast: 0.2, saturation: 0.2 });

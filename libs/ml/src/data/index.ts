@@ -17,3 +17,5 @@ export {
 export type { ImageDataset, SubsetOptions, ImageBatchOptions } from './image-dataset';
 export { loadFoodPictures, FOOD_GROUPS } from './food-pictures';
 export type { FoodPicturesOptions } from './food-pictures';
+export { loadTuxpaintStamps, STAMP_CLASSES, TUXPAINT_STAMPS_DIR } from './tuxpaint-stamps';
+export type { TuxpaintStampsOptions } from './tuxpaint-stamps';

@@ -15,6 +15,8 @@ export {
   combineRegularizers,
 } from './regularizers';
 export type { WeightRegularizer, L2SPOptions, BSSOptions, RIFLEOptions } from './regularizers';
+export { delta, deltaLayers, DELTA_DEFAULTS } from './delta';
+export type { DELTAOptions, DELTARegularizer } from './delta';
 export type {
   TrainOptions,
   TrainResult,

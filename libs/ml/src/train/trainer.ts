@@ -194,7 +194,10 @@ async function stepWithinMemory(
   for (;;) {
     try {
       const replicas = plan.opts.replicas;
-      if (!(replicas && replicas.size > 0)) return trainStep(plan, state, batch, memory.microBatch);
+      // A regularizer that replaces the forward pass (BSS, DELTA) exists on this thread only: the
+      // replicas would compute their rows' gradients without its penalty, so the step stays here.
+      if (!(replicas && replicas.size > 0) || plan.opts.regularizer?.forward)
+        return trainStep(plan, state, batch, memory.microBatch);
       const step = await parallelTrainStep(plan, state, batch, replicas, memory.microBatch);
       // The replicas' forward passes stay in their threads: training dynamics then read one
       // inference-mode pass of this thread (no dropout, so no draw from the run's RNG).

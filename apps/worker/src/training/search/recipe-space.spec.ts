@@ -36,6 +36,7 @@ describe('recipe search space', () => {
 
   it('turns sampled params into a configuration within what the backbone accepts', () => {
     const space = recipeSearchSpace(['small_cnn_m', 'mobilenet_v2']);
+    const seen = new Set<string>();
     for (let i = 0; i < 50; i++) {
       const p = sampleAt(space, 3, i);
       const s = spec(String(p.backbone));
@@ -52,9 +53,20 @@ describe('recipe search space', () => {
       expect(r.phases[0].learningRate).toBeCloseTo(c.learningRate, 12);
       expect(r.weightDecay ?? 0).toBe(c.weightDecay);
       expect(r.augmentation).toBe(c.augmentation);
-      const alpha = r.regularizer?.type === 'l2sp' ? r.regularizer.alpha : undefined;
-      expect(alpha).toBe(c.regularizer === 'l2sp' ? c.regularizerAlpha : undefined);
+      const alpha =
+        r.regularizer?.type === 'l2sp' || r.regularizer?.type === 'delta' ? r.regularizer.alpha : undefined;
+      // DELTA takes a tenth of the sampled strength (its default 0.01 against L2-SP's 0.1).
+      const expected =
+        c.regularizer === 'l2sp'
+          ? c.regularizerAlpha
+          : c.regularizer === 'delta'
+            ? c.regularizerAlpha / 10
+            : undefined;
+      expect(alpha).toBe(expected);
+      seen.add(c.regularizer).add(c.augmentation);
     }
+    // The search can pick DELTA and RandAugment.
+    expect([...seen]).toEqual(expect.arrayContaining(['delta', 'l2sp', 'randaugment', 'light']));
   });
 
   it('a nas_cnn configuration carries its architecture into the recipe; other backbones ignore it', () => {

@@ -22,9 +22,12 @@ export interface TrialConfig {
   learningRate: number;
   weightDecay: number;
   batchSize: number;
-  augmentation: 'none' | 'light';
-  /** Transfer regularizer of pretrained backbones (ignored for scratch ones) and its strength. */
-  regularizer: 'none' | 'l2sp';
+  augmentation: 'none' | 'light' | 'randaugment';
+  /**
+   * Transfer regularizer of pretrained backbones (ignored for scratch ones) and its strength: L2-SP's
+   * alpha; DELTA takes a tenth of it (its default 0.01 is L2-SP's 0.1 / 10).
+   */
+  regularizer: 'none' | 'l2sp' | 'delta';
   regularizerAlpha: number;
   /** Architecture of a `nas_cnn` trial (libs/ml search `parseArch`). */
   arch?: string;
@@ -42,8 +45,8 @@ export function recipeSearchSpace(backbones: readonly string[]): SearchSpace {
     learningRate: { kind: 'loguniform', min: 3e-4, max: 5e-3 },
     weightDecay: { kind: 'choice', values: [0, 1e-4, 1e-3, 1e-2] },
     batchSize: { kind: 'choice', values: [16, 32, 64] },
-    augmentation: { kind: 'choice', values: ['none', 'light'] },
-    regularizer: { kind: 'choice', values: ['none', 'l2sp'] },
+    augmentation: { kind: 'choice', values: ['none', 'light', 'randaugment'] },
+    regularizer: { kind: 'choice', values: ['none', 'l2sp', 'delta'] },
     regularizerAlpha: { kind: 'loguniform', min: 0.01, max: 1 },
   };
 }
@@ -98,8 +101,9 @@ export function configFromParams(
     learningRate: Number(p.learningRate),
     weightDecay: Number(p.weightDecay),
     batchSize: Math.min(Number(p.batchSize), Math.max(8, shape.trainSamples)),
-    augmentation: p.augmentation === 'light' ? 'light' : 'none',
-    regularizer: spec.pretrained && p.regularizer === 'l2sp' ? 'l2sp' : 'none',
+    augmentation: p.augmentation === 'light' || p.augmentation === 'randaugment' ? p.augmentation : 'none',
+    regularizer:
+      spec.pretrained && (p.regularizer === 'l2sp' || p.regularizer === 'delta') ? p.regularizer : 'none',
     regularizerAlpha: Number(p.regularizerAlpha),
     ...(spec.id === NAS_BACKBONE && arch ? { arch } : {}),
   };
@@ -117,10 +121,18 @@ export function firstConfig(spec: BackboneSpec, shape: DatasetShape, o: Training
     learningRate: o.learningRate ?? 1e-3,
     weightDecay: 0,
     batchSize: base.batchSize,
-    augmentation: o.augmentation === 'light' ? 'light' : 'none',
-    // The search's space has L2-SP only; a fixed recipe's BSS or RIFLE starts the search without one.
-    regularizer: base.regularizer?.type === 'l2sp' ? 'l2sp' : 'none',
-    regularizerAlpha: base.regularizer?.type === 'l2sp' ? base.regularizer.alpha : 0.1,
+    augmentation: o.augmentation === 'light' || o.augmentation === 'randaugment' ? o.augmentation : 'none',
+    // The search's space has L2-SP and DELTA; a fixed recipe's BSS or RIFLE starts the search without one.
+    regularizer:
+      base.regularizer?.type === 'l2sp' || base.regularizer?.type === 'delta'
+        ? base.regularizer.type
+        : 'none',
+    regularizerAlpha:
+      base.regularizer?.type === 'l2sp'
+        ? base.regularizer.alpha
+        : base.regularizer?.type === 'delta'
+          ? base.regularizer.alpha * 10
+          : 0.1,
     ...(spec.id === NAS_BACKBONE ? { arch: DEFAULT_NAS_ARCH } : {}),
   };
 }
@@ -148,7 +160,11 @@ export function trialRecipe(
     batchSize: c.batchSize,
     learningRate: c.learningRate,
     augmentation: c.augmentation,
-    transfer: { ...o.transfer, regularizer: c.regularizer, alpha: c.regularizerAlpha },
+    transfer: {
+      ...o.transfer,
+      regularizer: c.regularizer,
+      alpha: c.regularizer === 'delta' ? c.regularizerAlpha / 10 : c.regularizerAlpha,
+    },
   });
   const channels = recipe.input.channels;
   return {
