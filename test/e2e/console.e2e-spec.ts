@@ -125,7 +125,7 @@ describeIf(
     expect((await preflight('https://evil.example')).headers.get('access-control-allow-origin')).toBeNull();
   });
 
-  it('signs in, uploads, trains with an estimate, follows the job, deploys and predicts a dropped image', async () => {
+  it('signs in, uploads, trains with an estimate, follows the job, deploys, predicts a dropped image, explains it, manages keys', async () => {
     await step('sign-in', async () => {
       await page.goto(`${p.apiUrl}/`);
       expect(new URL(page.url()).pathname).toBe('/console/');
@@ -214,6 +214,24 @@ describeIf(
       expect(await page.getByTestId('predicted-label').textContent()).toMatch(/^[01]$/);
       expect(await page.getByRole('table', { name: /Top 2/ }).locator('tbody tr').count()).toBe(2);
       await fitsThePhone();
+    });
+
+    await step('explain', async () => {
+      await page.getByRole('button', { name: /Explain/ }).click();
+      const overlay = page.getByRole('img', { name: /explanation/ });
+      await overlay.waitFor({ timeout: 30_000 });
+      // A decoded PNG at the model's input size (28 px): the heatmap over the image.
+      expect(await overlay.evaluate((i) => (i as unknown as { naturalWidth: number }).naturalWidth)).toBe(28);
+    });
+
+    await step('api-keys', async () => {
+      await page.getByRole('link', { name: 'API keys' }).click();
+      await page.getByLabel('Name', { exact: true }).fill('ci-predict');
+      await page.getByRole('button', { name: 'Create key' }).click();
+      expect(await page.getByTestId('new-key').textContent()).toMatch(/^msk_/);
+      const row = page.locator('tr', { hasText: 'ci-predict' });
+      await row.getByRole('button', { name: 'Revoke ci-predict' }).click();
+      await row.getByText(/^revoked/).waitFor();
     });
     expect(pageErrors).toEqual([]);
   });

@@ -149,7 +149,7 @@ function Trials({ job }: { job: Job }) {
   if (items.length === 0) return null;
   const score = (t: Trial) => {
     const m = (t.metrics ?? {}) as Record<string, unknown>;
-    const v = m.val_accuracy ?? m.accuracy ?? m.score;
+    const v = m.valAccuracy ?? m.val_accuracy ?? m.accuracy;
     return typeof v === 'number' ? v : -1;
   };
   const ranked = [...items].sort((a, b) => score(b) - score(a));
@@ -177,6 +177,9 @@ function Trials({ job }: { job: Job }) {
                 </td>
                 <td>
                   <Status status={t.status} />
+                  {typeof (t.metrics as { error?: unknown } | null)?.error === 'string' && (
+                    <span class="small muted"> {String((t.metrics as { error: string }).error)}</span>
+                  )}
                 </td>
                 <td>{score(t) >= 0 ? pct(score(t)) : '—'}</td>
                 <td class="small mono">
