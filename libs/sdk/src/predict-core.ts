@@ -1,9 +1,13 @@
 import type { ModelsmithClient } from './client';
 
+/** One input's prediction: image and text models answer `top`; tabular classifiers `probabilities`. */
 export interface Prediction {
   label: string;
   score: number;
-  top: { label: string; score: number }[];
+  top?: { label: string; score: number }[];
+  probabilities?: Record<string, number>;
+  /** Tabular regression answers only a value (no label or score). */
+  value?: number;
 }
 export interface PredictAnswer {
   deploymentId: string;

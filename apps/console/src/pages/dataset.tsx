@@ -104,9 +104,11 @@ function ReportCard({ datasetId, version }: { datasetId: string; version: Versio
   );
   const preview = useLoad(
     async () =>
-      (await c.ok(
-        c.api.GET('/v1/datasets/{id}/versions/{versionId}/preview', { params: { path } }),
-      )) as unknown as Preview,
+      version.stats && (version.stats as { kind?: string }).kind !== 'image'
+        ? { classes: [] }
+        : ((await c.ok(
+            c.api.GET('/v1/datasets/{id}/versions/{versionId}/preview', { params: { path } }),
+          )) as unknown as Preview),
     [c, version.id],
   );
   const r = report.data?.report;
@@ -171,7 +173,7 @@ function ReportCard({ datasetId, version }: { datasetId: string; version: Versio
                   <th scope="col">Class</th>
                   <th scope="col">Samples</th>
                   <th scope="col">train / validation / test</th>
-                  <th scope="col">Examples</th>
+                  {r.kind === 'image' && <th scope="col">Examples</th>}
                 </tr>
               </thead>
               <tbody>
@@ -182,18 +184,20 @@ function ReportCard({ datasetId, version }: { datasetId: string; version: Versio
                     <td>
                       {k.splits.train ?? 0} / {k.splits.validation ?? 0} / {k.splits.test ?? 0}
                     </td>
-                    <td class="thumbs">
-                      {(thumbs.get(k.name) ?? []).slice(0, 6).map((src, i) => (
-                        <img
-                          key={i}
-                          src={src}
-                          alt={`example ${i + 1} of ${k.name}`}
-                          width={40}
-                          height={40}
-                          loading="lazy"
-                        />
-                      ))}
-                    </td>
+                    {r.kind === 'image' && (
+                      <td class="thumbs">
+                        {(thumbs.get(k.name) ?? []).slice(0, 6).map((src, i) => (
+                          <img
+                            key={i}
+                            src={src}
+                            alt={`example ${i + 1} of ${k.name}`}
+                            width={40}
+                            height={40}
+                            loading="lazy"
+                          />
+                        ))}
+                      </td>
+                    )}
                   </tr>
                 ))}
               </tbody>

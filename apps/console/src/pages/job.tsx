@@ -40,6 +40,8 @@ export function JobPage({ id }: { id: string }) {
   const c = useClient();
   const { job, events, error } = useJob(c, id);
   const chart = useMemo(() => curves(events), [events]);
+  // Every epoch the job ran, in order: phases (warmup, main) and, in a search, one trial after another.
+  const xLabel = 'epoch (in order)';
   const [cancelError, setCancelError] = useState<unknown>();
   const modelId = (job?.result as { modelId?: string } | null | undefined)?.modelId;
   if (!job) return error ? <ErrorNote error={error} /> : <p aria-live="polite">Loading…</p>;
@@ -107,8 +109,8 @@ export function JobPage({ id }: { id: string }) {
       {job.kind !== 'INGEST_DATASET' && (
         <Section title="Training curves">
           <div class="charts">
-            <LineChart title="Loss" series={chart.loss} xLabel="epoch" />
-            <LineChart title="Accuracy" series={chart.accuracy} xLabel="epoch" yRange={[0, 1]} />
+            <LineChart title="Loss" series={chart.loss} xLabel={xLabel} />
+            <LineChart title="Accuracy" series={chart.accuracy} xLabel={xLabel} yRange={[0, 1]} />
           </div>
         </Section>
       )}

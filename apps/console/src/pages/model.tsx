@@ -352,7 +352,17 @@ function TryIt({ model, deployment }: { model: Model; deployment: Deployment }) 
     }
   };
   const top = answer?.predictions[0];
-  const shown = useMemo(() => top?.top ?? (top ? [{ label: top.label, score: top.score }] : []), [top]);
+  // Image and text models answer `top`; tabular classifiers `probabilities`; regression a `value`.
+  const shown = useMemo(() => {
+    if (!top || top.label === undefined) return [];
+    if (top.top) return top.top;
+    if (top.probabilities)
+      return Object.entries(top.probabilities)
+        .map(([label, score]) => ({ label, score }))
+        .sort((a, b) => b.score - a.score)
+        .slice(0, 5);
+    return [{ label: top.label, score: top.score }];
+  }, [top]);
   return (
     <div class="tryit">
       {image ? (
@@ -417,30 +427,39 @@ function TryIt({ model, deployment }: { model: Model; deployment: Deployment }) 
               {overlay && <img src={overlay} alt="explanation: where the model looked (Grad-CAM heatmap)" />}
             </div>
           )}
-          <p>
-            Prediction: <strong data-testid="predicted-label">{top.label}</strong> ({pct(top.score)}), in{' '}
-            {answer.tookMs} ms
-          </p>
-          <table>
-            <caption>Top {shown.length}</caption>
-            <thead>
-              <tr>
-                <th scope="col">Label</th>
-                <th scope="col">Score</th>
-              </tr>
-            </thead>
-            <tbody>
-              {shown.map((t) => (
-                <tr key={t.label}>
-                  <th scope="row">{t.label}</th>
-                  <td>
-                    <meter min={0} max={1} value={t.score} aria-label={`score of ${t.label}`} />{' '}
-                    {pct(t.score)}
-                  </td>
+          {typeof top.value === 'number' ? (
+            <p>
+              Predicted value: <strong data-testid="predicted-value">{num(top.value, 4)}</strong>, in{' '}
+              {answer.tookMs} ms
+            </p>
+          ) : (
+            <p>
+              Prediction: <strong data-testid="predicted-label">{top.label}</strong> ({pct(top.score)}), in{' '}
+              {answer.tookMs} ms
+            </p>
+          )}
+          {shown.length > 0 && (
+            <table>
+              <caption>Top {shown.length}</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Label</th>
+                  <th scope="col">Score</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {shown.map((t) => (
+                  <tr key={t.label}>
+                    <th scope="row">{t.label}</th>
+                    <td>
+                      <meter min={0} max={1} value={t.score} aria-label={`score of ${t.label}`} />{' '}
+                      {pct(t.score)}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
           {picture && !overlay && (
             <button type="button" disabled={busy} onClick={() => void explain()}>
               Explain (heatmap overlay)

@@ -32,6 +32,8 @@ export function TrainCard({ datasetTask, version }: { datasetTask: string; versi
   const [maxTrials, setMaxTrials] = useState('');
   const [backbone, setBackbone] = useState('auto');
   const [epochs, setEpochs] = useState('');
+  const [target, setTarget] = useState('');
+  const tabular = datasetTask.startsWith('tabular');
   const [estimate, setEstimate] = useState<Estimate>();
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState<'estimate' | 'start'>();
@@ -40,6 +42,7 @@ export function TrainCard({ datasetTask, version }: { datasetTask: string; versi
     const options: Record<string, unknown> = {};
     if (image && backbone !== 'auto') options.backbone = backbone;
     if (epochs) options.epochs = Number(epochs);
+    if (tabular && target.trim()) options.target = target.trim();
     return {
       task: jobTask(datasetTask),
       datasetVersionId: version.id,
@@ -55,6 +58,7 @@ export function TrainCard({ datasetTask, version }: { datasetTask: string; versi
   const changed = () => setEstimate(undefined);
   const ask = async (e: Event) => {
     e.preventDefault();
+    if (!image) return start(); // the dry run estimates image classification only
     setBusy('estimate');
     setError(undefined);
     try {
@@ -150,6 +154,18 @@ export function TrainCard({ datasetTask, version }: { datasetTask: string; versi
               </select>
             </div>
           )}
+          {tabular && (
+            <div class="field">
+              <label for="train-target">Target column</label>
+              <input
+                id="train-target"
+                maxLength={200}
+                placeholder="the version's target"
+                value={target}
+                onInput={(e) => setTarget(e.currentTarget.value)}
+              />
+            </div>
+          )}
           <div class="field">
             <label for="train-epochs">Epochs</label>
             <input
@@ -166,9 +182,11 @@ export function TrainCard({ datasetTask, version }: { datasetTask: string; versi
             />
           </div>
         </div>
-        <button type="submit" disabled={busy !== undefined}>
-          {busy === 'estimate' ? 'Estimating…' : 'Estimate'}
-        </button>
+        {image && (
+          <button type="submit" disabled={busy !== undefined}>
+            {busy === 'estimate' ? 'Estimating…' : 'Estimate'}
+          </button>
+        )}
       </form>
       {estimate && (
         <div class="estimate" aria-live="polite" data-testid="estimate">

@@ -31,6 +31,11 @@ export function UploadCard({
   const [resumed, setResumed] = useState(false);
   const [imageSize, setImageSize] = useState('');
   const [channels, setChannels] = useState('');
+  const [textColumn, setTextColumn] = useState('');
+  const [labelColumn, setLabelColumn] = useState('');
+  const [target, setTarget] = useState('');
+  const text = task === 'text-classification';
+  const tabular = task.startsWith('tabular');
   const ingestion = useJob(c, jobId);
   const image = task === 'image-classification';
 
@@ -47,6 +52,9 @@ export function UploadCard({
     const options: Record<string, unknown> = {};
     if (image && imageSize) options.imageSize = Number(imageSize);
     if (image && channels) options.channels = Number(channels);
+    if (text && textColumn.trim()) options.textColumn = textColumn.trim();
+    if (text && labelColumn.trim()) options.labelColumn = labelColumn.trim();
+    if (tabular && target.trim()) options.target = target.trim();
     try {
       const done = await uploadDatasetBlob(c, datasetId, f, {
         ...(Object.keys(options).length ? { options } : {}),
@@ -103,6 +111,46 @@ export function UploadCard({
               <option value="3">RGB</option>
             </select>
           </div>
+        </div>
+      )}
+      {(text || tabular) && (
+        <div class="row">
+          {text && (
+            <>
+              <div class="field">
+                <label for="up-text-column">Text column</label>
+                <input
+                  id="up-text-column"
+                  maxLength={200}
+                  placeholder="detected"
+                  value={textColumn}
+                  onInput={(e) => setTextColumn(e.currentTarget.value)}
+                />
+              </div>
+              <div class="field">
+                <label for="up-label-column">Label column</label>
+                <input
+                  id="up-label-column"
+                  maxLength={200}
+                  placeholder="detected"
+                  value={labelColumn}
+                  onInput={(e) => setLabelColumn(e.currentTarget.value)}
+                />
+              </div>
+            </>
+          )}
+          {tabular && (
+            <div class="field">
+              <label for="up-target">Target column</label>
+              <input
+                id="up-target"
+                maxLength={200}
+                placeholder="chosen when training"
+                value={target}
+                onInput={(e) => setTarget(e.currentTarget.value)}
+              />
+            </div>
+          )}
         </div>
       )}
       <div
