@@ -44,7 +44,10 @@ function secure(res: Response): void {
  * bundle), hashed assets under /console/assets/ cached for a year as immutable; `/` redirects there.
  * Without a build, /console/ answers a 404 problem saying how to build it.
  */
-export function serveConsole(app: NestExpressApplication, dir = findConsoleDir()): void {
+export function serveConsole(
+  app: NestExpressApplication,
+  dir: string | null = findConsoleDir() ?? null,
+): void {
   const index = dir ? readFileSync(join(dir, 'index.html')) : undefined;
   app.use(CONSOLE_ROUTE, (req: Request, res: Response, next: () => void) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return next();
