@@ -47,6 +47,9 @@ describe('console static files', () => {
     );
     expect((await request(app).get('/console/assets/../index.html')).status).not.toBe(500);
     expect((await request(app).get('/console/assets/none.js')).status).toBe(404);
+    // Broken percent-encoding and traversal fall through to the app's 404 (a problem in the API).
+    expect((await request(app).get('/console/assets/%E0%A4%A')).status).toBe(404);
+    expect((await request(app).get('/console/assets/%2e%2e/index.html')).status).toBe(404);
     expect((await request(app).get('/console/other')).status).toBe(404);
     expect((await request(app).post('/console/')).status).toBe(404);
     expect((await request(app).get('/v1/datasets')).status).toBe(404);
