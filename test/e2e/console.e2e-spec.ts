@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { call, startPlatform, type Platform } from '../support/platform';
@@ -147,15 +148,31 @@ describeIf(
     await step('upload', async () => {
       await page.getByLabel('Image size (pixels)').selectOption('28');
       await page.getByLabel('Colour', { exact: true }).selectOption('1');
-      // Two digits, 12 images each: ingestion and training take seconds.
-      await page.locator('#upload-file').setInputFiles({
-        name: 'digits.zip',
-        mimeType: 'application/zip',
-        buffer: await mnistZip(12, 2),
+      // Two digits, 12 images each: ingestion and training take seconds. A file on disk, so that the
+      // browser's File keeps its modification time between the two drops (the resume key).
+      const zip = join(await mkdtemp(join(tmpdir(), 'ms-console-')), 'digits.zip');
+      await writeFile(zip, await mnistZip(12, 2));
+      // The first part upload fails (the connection drops): the console says so and keeps the state.
+      const puts: string[] = [];
+      await page.route(/\/v1\/objects\//, async (route) => {
+        if (route.request().method() !== 'PUT') return route.continue();
+        puts.push(route.request().url());
+        return puts.length === 1 ? route.abort('connectionreset') : route.continue();
       });
+      await page.locator('#upload-file').setInputFiles(zip);
+      await page.getByRole('alert').waitFor();
+      // The same file again: the saved upload is resumed (no new upload opened) and completes.
+      await page.locator('#upload-file').setInputFiles([]);
+      await page.locator('#upload-file').setInputFiles(zip);
+      await page.getByText('resuming an interrupted upload').waitFor();
       await page.getByRole('progressbar', { name: 'Upload' }).waitFor();
       await page.getByRole('heading', { name: 'Ingestion report of v1' }).waitFor({ timeout: 60_000 });
       expect(await page.getByTestId('samples').textContent()).toBe('24');
+      expect(puts).toHaveLength(2);
+      expect(new URL(puts[1]).pathname).toBe(new URL(puts[0]).pathname); // the same upload's part
+      // One version: the interrupted upload was resumed, not opened again.
+      expect(await page.getByRole('button', { name: /^Show v/ }).count()).toBe(1);
+      await page.unroute(/\/v1\/objects\//);
       const classes = page.locator('section[aria-labelledby="report-title"] tbody th');
       expect(await classes.allTextContents()).toEqual(['0', '1']);
       // Thumbnails of the preprocessed samples, served from the object store.

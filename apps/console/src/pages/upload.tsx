@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { uploadDatasetBlob, type UploadState } from '@modelsmith/sdk/browser';
+import { ModelsmithError, uploadDatasetBlob, type UploadState } from '@modelsmith/sdk/browser';
 import { isTerminal, useJob } from '../follow';
 import { bytes, ErrorNote, Progress, Section, useClient } from '../ui';
 
@@ -55,13 +55,25 @@ export function UploadCard({
     if (text && textColumn.trim()) options.textColumn = textColumn.trim();
     if (text && labelColumn.trim()) options.labelColumn = labelColumn.trim();
     if (tabular && target.trim()) options.target = target.trim();
-    try {
-      const done = await uploadDatasetBlob(c, datasetId, f, {
+    const send = (from?: UploadState) =>
+      uploadDatasetBlob(c, datasetId, f, {
         ...(Object.keys(options).length ? { options } : {}),
-        ...(resume ? { resume } : {}),
+        ...(from ? { resume: from } : {}),
         onState: (s) => localStorage.setItem(key, JSON.stringify(s)),
         onProgress: (n, total) => setSent({ sent: n, total }),
       });
+    try {
+      let done;
+      try {
+        done = await send(resume);
+      } catch (e) {
+        // A saved upload the API no longer knows or no longer takes (completed, aborted, expired):
+        // forget it and start this file afresh.
+        if (!resume || !(e instanceof ModelsmithError) || ![404, 409, 410].includes(e.status)) throw e;
+        localStorage.removeItem(key);
+        setResumed(false);
+        done = await send();
+      }
       localStorage.removeItem(key);
       setJobId(done.jobId);
       onChanged();
