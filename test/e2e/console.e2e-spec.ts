@@ -31,6 +31,8 @@ describeIf(
   let browser: Browser;
   let page: Page;
   const pageErrors: string[] = [];
+  /** How the page read job events: over SSE, or by polling (the fallback). */
+  const eventRequests: ('sse' | 'poll')[] = [];
 
   beforeAll(async () => {
     [p, browser] = await Promise.all([
@@ -44,6 +46,10 @@ describeIf(
     key = t.body.apiKey.key;
     page = await browser.newPage({ viewport: { width: 390, height: 844 } }); // a phone's width
     page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('request', (r) => {
+      if (/\/v1\/jobs\/[^/]+\/events/.test(r.url()))
+        eventRequests.push(r.headers().accept === 'text/event-stream' ? 'sse' : 'poll');
+    });
     // Refused requests the console answers itself (the wrong key's 401) are logged by the browser too.
     page.on('console', (m) => {
       if (m.type() === 'error' && !/^Failed to load resource/.test(m.text())) pageErrors.push(m.text());
@@ -205,6 +211,9 @@ describeIf(
       await page.locator('.chart polyline.line').first().waitFor();
       // The terminal event arrives over the stream (the row may say SUCCEEDED a moment before).
       await page.locator('.events li[data-type="succeeded"]').waitFor();
+      // Live over Server-Sent Events (ingestion and training), with no fall back to polling.
+      expect(eventRequests.filter((k) => k === 'sse').length).toBeGreaterThanOrEqual(2);
+      expect(eventRequests.filter((k) => k === 'poll')).toEqual([]);
       await page.getByRole('link', { name: 'Open the model' }).click();
     });
 
