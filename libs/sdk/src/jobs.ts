@@ -26,9 +26,9 @@ export async function watchJob(client: ModelsmithClient, jobId: string, o: Watch
   for (;;) {
     o.signal?.throwIfAborted();
     try {
-      const events = (await client.ok(
+      const events = await client.ok(
         client.api.GET('/v1/jobs/{id}/events', { params: { path: { id: jobId }, query: { after } } }),
-      )) as unknown as JobEvent[];
+      );
       for (const e of events) {
         after = Math.max(after, e.seq);
         o.onEvent?.(e);
@@ -37,9 +37,9 @@ export async function watchJob(client: ModelsmithClient, jobId: string, o: Watch
       o.onJob?.(job);
       if (TERMINAL_JOB_STATUSES.includes(job.status)) {
         // Events recorded with the final state: show them before returning.
-        const last = (await client.ok(
+        const last = await client.ok(
           client.api.GET('/v1/jobs/{id}/events', { params: { path: { id: jobId }, query: { after } } }),
-        )) as unknown as JobEvent[];
+        );
         for (const e of last) o.onEvent?.(e);
         return job;
       }

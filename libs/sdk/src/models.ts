@@ -3,13 +3,9 @@ import { rename, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import type { ModelsmithClient } from './client';
+import type { ModelsmithClient, Schemas } from './client';
 
-export interface DownloadLink {
-  url: string;
-  expiresInSeconds: number;
-  sizeBytes: number;
-}
+export type DownloadLink = Schemas['ModelDownloadDto'];
 
 /**
  * Downloads a model's zip (tfjs model.json + weights, manifest, evaluation report, curves) to `dest`:
@@ -22,9 +18,9 @@ export async function downloadModel(
   dest: string,
   onProgress?: (bytes: number, total: number) => void,
 ): Promise<DownloadLink> {
-  const link = (await client.ok(
+  const link = await client.ok(
     client.api.POST('/v1/models/{id}/download', { params: { path: { id: modelId } } }),
-  )) as unknown as DownloadLink;
+  );
   const res = await client.raw(new URL(link.url, client.baseUrl).toString(), { auth: false });
   if (!res.body) throw new Error('the model download had no body');
   const tmp = `${dest}.part`;

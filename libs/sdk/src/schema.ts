@@ -243,6 +243,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
+    /** A dataset with all its versions */
     get: operations['DatasetsController_get'];
     put?: never;
     post?: never;
@@ -608,6 +609,26 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
   schemas: {
+    LiveDto: {
+      /** @enum {string} */
+      status: 'ok';
+    };
+    CheckDto: {
+      /** @enum {string} */
+      status: 'up' | 'down';
+      /** @description How long the check took */
+      ms: number;
+    };
+    ChecksDto: {
+      postgres: components['schemas']['CheckDto'];
+      redis: components['schemas']['CheckDto'];
+      objectStore: components['schemas']['CheckDto'];
+    };
+    ReadyDto: {
+      /** @enum {string} */
+      status: 'ok' | 'unavailable';
+      checks: components['schemas']['ChecksDto'];
+    };
     CreateTenantDto: {
       /** @example Acme Vision Team */
       name: string;
@@ -621,23 +642,16 @@ export interface components {
       /** @example 600 */
       computeMinutesPerMonth?: number;
     };
-    CreatedTenantDto: Record<string, never>;
-    CreateApiKeyDto: {
-      /** @example ci-predict */
+    TenantDto: {
+      id: string;
       name: string;
-      /**
-       * @example [
-       *       "PREDICT"
-       *     ]
-       */
-      scopes: ('ADMIN' | 'TRAIN' | 'PREDICT' | 'READ')[];
-      /**
-       * Format: date-time
-       * @description ISO-8601 time after which the key stops working; must be in the future (and before year 10000)
-       */
-      expiresAt?: string;
-      /** @description Requests per minute this key may make to prediction endpoints */
-      rateLimitPerMinute?: number;
+      slug: string;
+      /** @enum {string} */
+      status: 'ACTIVE' | 'SUSPENDED';
+      maxConcurrentJobs: number;
+      computeMinutesPerMonth: number;
+      /** Format: date-time */
+      createdAt: string;
     };
     CreatedApiKeyDto: {
       id: string;
@@ -656,6 +670,32 @@ export interface components {
       rateLimitPerMinute?: number | null;
       /** @description The secret key. Shown only in this response; store it now. */
       key: string;
+    };
+    CreatedTenantDto: {
+      tenant: components['schemas']['TenantDto'];
+      /** @description The first ADMIN key; its secret is shown only here */
+      apiKey: components['schemas']['CreatedApiKeyDto'];
+    };
+    TenantPageDto: {
+      items: components['schemas']['TenantDto'][];
+      nextCursor?: string | null;
+    };
+    CreateApiKeyDto: {
+      /** @example ci-predict */
+      name: string;
+      /**
+       * @example [
+       *       "PREDICT"
+       *     ]
+       */
+      scopes: ('ADMIN' | 'TRAIN' | 'PREDICT' | 'READ')[];
+      /**
+       * Format: date-time
+       * @description ISO-8601 time after which the key stops working; must be in the future (and before year 10000)
+       */
+      expiresAt?: string;
+      /** @description Requests per minute this key may make to prediction endpoints */
+      rateLimitPerMinute?: number;
     };
     ApiKeyDto: {
       id: string;
@@ -814,6 +854,10 @@ export interface components {
       /** Format: date-time */
       finishedAt?: string | null;
     };
+    JobPageDto: {
+      items: components['schemas']['JobDto'][];
+      nextCursor?: string | null;
+    };
     TrialDto: {
       id: string;
       /** @description Order in which the search started its trials (0 = the first model) */
@@ -848,6 +892,14 @@ export interface components {
       items: components['schemas']['TrialDto'][];
       nextCursor?: string | null;
     };
+    JobOutputDto: {
+      /** @description Presigned download URL */
+      url: string;
+      expiresInSeconds: number;
+      sizeBytes: number;
+      /** @example predictions.jsonl */
+      fileName: string;
+    };
     JobEventDto: {
       seq: number;
       type: string;
@@ -859,6 +911,47 @@ export interface components {
       } | null;
       /** Format: date-time */
       createdAt: string;
+    };
+    InputSizeDto: {
+      height: number;
+      width: number;
+      /** @enum {number} */
+      channels: 1 | 3;
+    };
+    ResizableDto: {
+      minSize: number;
+      maxSize: number;
+      channels: number[];
+    };
+    LicenseDto: {
+      /** @example Apache-2.0 */
+      spdx: string;
+      notes: string;
+    };
+    BackboneDto: {
+      /** @example mobilenet_v2 */
+      id: string;
+      displayName: string;
+      /** @enum {string} */
+      family: 'mobilenet_v2' | 'inception_v3' | 'small_cnn' | 'registered';
+      /** @description Default input size */
+      input: components['schemas']['InputSizeDto'];
+      /** @description Other input sizes it accepts */
+      resizable?: components['schemas']['ResizableDto'];
+      /** @description Pixel normalization the backbone expects */
+      normalization: {
+        [key: string]: unknown;
+      };
+      featureLayer: string;
+      featureDim: number;
+      spatialFeatures: boolean;
+      pretrained: boolean;
+      pretrainedOn?: string;
+      /** @description Where the weights come from */
+      source: {
+        [key: string]: unknown;
+      };
+      license: components['schemas']['LicenseDto'];
     };
     CreateDatasetDto: {
       /** @example flowers */
@@ -893,6 +986,77 @@ export interface components {
       /** Format: date-time */
       readyAt?: string | null;
     };
+    DatasetDto: {
+      id: string;
+      name: string;
+      /** @enum {string} */
+      task: 'image-classification' | 'text-classification' | 'tabular-classification' | 'tabular-regression';
+      description?: string | null;
+      /** Format: date-time */
+      createdAt: string;
+      latestVersion?:
+        | ({
+            [key: string]: unknown;
+          } & components['schemas']['DatasetVersionDto'])
+        | null;
+    };
+    DatasetPageDto: {
+      items: components['schemas']['DatasetDto'][];
+      nextCursor?: string | null;
+    };
+    DatasetDetailDto: {
+      id: string;
+      name: string;
+      /** @enum {string} */
+      task: 'image-classification' | 'text-classification' | 'tabular-classification' | 'tabular-regression';
+      description?: string | null;
+      /** Format: date-time */
+      createdAt: string;
+      latestVersion?:
+        | ({
+            [key: string]: unknown;
+          } & components['schemas']['DatasetVersionDto'])
+        | null;
+      /** @description Every version, newest first */
+      versions: components['schemas']['DatasetVersionDto'][];
+    };
+    QueuedVersionDto: {
+      version: components['schemas']['DatasetVersionDto'];
+      /** @description The ingestion job: watch it at /v1/jobs/{jobId} */
+      jobId: string;
+    };
+    VersionReportDto: {
+      /** @enum {string} */
+      status: 'READY' | 'FAILED' | 'CANCELLED';
+      /** @description FAILED/CANCELLED only */
+      failureCode?: string | null;
+      /** @description FAILED/CANCELLED only */
+      failureReason?: string | null;
+      /** @description The ingestion report (null unless READY): classes, splits, sizes, skipped files with reasons, duplicates, conflicts, warnings (docs/datasets.md) */
+      report?: {
+        [key: string]: unknown;
+      } | null;
+      /** @description READY only: the suspected mislabeled samples found by the newest model trained on the version, with its modelId; null when none has them */
+      labelQuality?: {
+        [key: string]: unknown;
+      } | null;
+    };
+    PreviewClassDto: {
+      name: string;
+      count: number;
+      /** @description Samples per split (train, validation, test) */
+      splits?: {
+        [key: string]: unknown;
+      };
+      /** @description Presigned thumbnail URLs */
+      samples: string[];
+    };
+    VersionPreviewDto: {
+      datasetVersionId: string;
+      /** @description How long the thumbnail URLs stay valid */
+      expiresInSeconds: number;
+      classes: components['schemas']['PreviewClassDto'][];
+    };
     CreateUploadDto: {
       /** @example images.zip */
       fileName: string;
@@ -908,6 +1072,33 @@ export interface components {
         [key: string]: unknown;
       };
     };
+    PartUrlDto: {
+      partNumber: number;
+      /** @description Presigned PUT URL for this part */
+      url: string;
+    };
+    CreatedUploadDto: {
+      uploadId: string;
+      datasetVersionId: string;
+      /** @description Bytes per part (the last part may be shorter) */
+      partSize: number;
+      partCount: number;
+      parts: components['schemas']['PartUrlDto'][];
+    };
+    ReceivedPartDto: {
+      partNumber: number;
+      etag: string;
+      size: number;
+    };
+    UploadStatusDto: {
+      uploadId: string;
+      /** @enum {string} */
+      status: 'OPEN' | 'COMPLETED' | 'ABORTED';
+      /** @description Parts the store already holds */
+      received: components['schemas']['ReceivedPartDto'][];
+      /** @description Fresh URLs for every part */
+      parts: components['schemas']['PartUrlDto'][];
+    };
     CompletedPartDto: {
       partNumber: number;
       /** @description The ETag header returned by the part PUT */
@@ -915,6 +1106,98 @@ export interface components {
     };
     CompleteUploadDto: {
       parts: components['schemas']['CompletedPartDto'][];
+    };
+    ModelSummaryDto: {
+      id: string;
+      name: string;
+      /** @enum {string} */
+      task: 'IMAGE_CLASSIFICATION' | 'TEXT_CLASSIFICATION' | 'TABULAR_CLASSIFICATION' | 'TABULAR_REGRESSION';
+      backbone?: string | null;
+      /** @description Held-out metrics: testAccuracy, validationAccuracy, macroF1, … (docs/models.md) */
+      metrics?: {
+        [key: string]: unknown;
+      } | null;
+      sizeBytes?: number | null;
+      jobId?: string | null;
+      datasetVersionId?: string | null;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+    };
+    ModelPageDto: {
+      items: components['schemas']['ModelSummaryDto'][];
+      nextCursor?: string | null;
+    };
+    ModelLineageVersionDto: {
+      id: string;
+      version: number;
+      datasetId: string;
+    };
+    ModelLineageJobDto: {
+      id: string;
+      mode?: string | null;
+      budget?: {
+        [key: string]: unknown;
+      } | null;
+      options?: {
+        [key: string]: unknown;
+      } | null;
+    };
+    ModelLineageDto: {
+      datasetVersion?:
+        | ({
+            [key: string]: unknown;
+          } & components['schemas']['ModelLineageVersionDto'])
+        | null;
+      job?:
+        | ({
+            [key: string]: unknown;
+          } & components['schemas']['ModelLineageJobDto'])
+        | null;
+      /** @description The recipe the model was trained with */
+      recipe?: {
+        [key: string]: unknown;
+      } | null;
+    };
+    ModelDetailDto: {
+      id: string;
+      name: string;
+      /** @enum {string} */
+      task: 'IMAGE_CLASSIFICATION' | 'TEXT_CLASSIFICATION' | 'TABULAR_CLASSIFICATION' | 'TABULAR_REGRESSION';
+      backbone?: string | null;
+      /** @description Held-out metrics: testAccuracy, validationAccuracy, macroF1, … (docs/models.md) */
+      metrics?: {
+        [key: string]: unknown;
+      } | null;
+      sizeBytes?: number | null;
+      jobId?: string | null;
+      datasetVersionId?: string | null;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+      /** @description Labels, input spec, preprocessing */
+      manifest?: {
+        [key: string]: unknown;
+      } | null;
+      /** @description The evaluation report on the held-out test split: confusion matrix, per-class metrics, calibration, labelQuality, … */
+      report?: {
+        [key: string]: unknown;
+      } | null;
+      /** @description Per-epoch metrics */
+      trainingCurves?:
+        | {
+            [key: string]: unknown;
+          }[]
+        | null;
+      lineage: components['schemas']['ModelLineageDto'];
+    };
+    ModelDownloadDto: {
+      /** @description Presigned URL of the zip */
+      url: string;
+      expiresInSeconds: number;
+      sizeBytes: number;
     };
     SampleRelabelDto: {
       /** @description A sample id (its `sampleId` in the model's labelQuality report) */
@@ -944,6 +1227,31 @@ export interface components {
       /** @description The retrain's budget (default: the model's job's) */
       budget?: components['schemas']['TrainingBudgetDto'];
     };
+    CleanedVersionDto: {
+      id: string;
+      datasetId: string;
+      version: number;
+      /** @enum {string} */
+      status: 'READY';
+      parentVersionId?: string | null;
+      /** @description Samples and classes per split */
+      stats?: {
+        [key: string]: unknown;
+      } | null;
+    };
+    CleanResultDto: {
+      datasetVersion: components['schemas']['CleanedVersionDto'];
+      /** @description How many training samples were removed */
+      removed: number;
+      /** @description How many training samples were relabelled */
+      relabeled: number;
+      /** @description The retrain (null with retrain: false) */
+      job?:
+        | ({
+            [key: string]: unknown;
+          } & components['schemas']['JobDto'])
+        | null;
+    };
     DeploymentConfigDto: {
       /**
        * @description Classes returned per image unless a request asks otherwise
@@ -960,6 +1268,37 @@ export interface components {
        */
       name?: string;
       config?: components['schemas']['DeploymentConfigDto'];
+    };
+    DeployedModelDto: {
+      id: string;
+      name: string;
+      /** @enum {string} */
+      status: 'READY' | 'DELETED';
+      backbone?: string | null;
+      metrics?: {
+        [key: string]: unknown;
+      } | null;
+      /** Format: date-time */
+      createdAt: string;
+    };
+    DeploymentViewDto: {
+      id: string;
+      name: string;
+      /** @enum {string} */
+      status: 'ACTIVE' | 'INACTIVE';
+      modelId: string;
+      model: components['schemas']['DeployedModelDto'];
+      config: components['schemas']['DeploymentConfigDto'];
+      /** @description POST images here (the serving app) to get predictions */
+      predictUrl: string;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+    };
+    DeploymentPageDto: {
+      items: components['schemas']['DeploymentViewDto'][];
+      nextCursor?: string | null;
     };
     UpdateDeploymentDto: {
       /** @description The READY image-classification model to serve */
@@ -1032,6 +1371,9 @@ export interface components {
       /** Format: date-time */
       updatedAt: string;
     };
+    WebhookListDto: {
+      items: components['schemas']['WebhookDto'][];
+    };
     UpdateWebhookDto: {
       url?: string;
       events?: (
@@ -1047,6 +1389,37 @@ export interface components {
       description?: string;
       /** @description A disabled endpoint receives no events (test-sends still go) */
       enabled?: boolean;
+    };
+    WebhookTestDto: {
+      eventId: string;
+      /** @description Follow it in GET /v1/webhooks/{id}/deliveries */
+      deliveryId: string;
+    };
+    WebhookAttemptDto: {
+      attempt: number;
+      /** @description null when no answer came */
+      statusCode?: number | null;
+      latencyMs: number;
+      error?: string | null;
+      /** Format: date-time */
+      createdAt: string;
+    };
+    WebhookDeliveryDto: {
+      id: string;
+      eventId: string;
+      eventType: string;
+      /** @enum {string} */
+      status: 'PENDING' | 'SUCCEEDED' | 'FAILED';
+      attempts: number;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      finishedAt?: string | null;
+      log: components['schemas']['WebhookAttemptDto'][];
+    };
+    WebhookDeliveryPageDto: {
+      items: components['schemas']['WebhookDeliveryDto'][];
+      nextCursor?: string | null;
     };
   };
   responses: never;
@@ -1070,7 +1443,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['LiveDto'];
+        };
       };
     };
   };
@@ -1087,7 +1462,18 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ReadyDto'];
+        };
+      };
+      /** @description A dependency is down */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ReadyDto'];
+        };
       };
     };
   };
@@ -1108,7 +1494,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['TenantPageDto'];
+        };
       };
     };
   };
@@ -1223,7 +1611,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['JobPageDto'];
+        };
       };
     };
   };
@@ -1318,7 +1708,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['JobOutputDto'];
+        };
       };
     };
   };
@@ -1337,7 +1729,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['JobDto'];
+        };
       };
     };
   };
@@ -1382,7 +1776,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['BackboneDto'][];
+        };
       };
     };
   };
@@ -1403,7 +1799,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['DatasetPageDto'];
+        };
       };
     };
   };
@@ -1424,7 +1822,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['DatasetDto'];
+        };
       };
     };
   };
@@ -1443,7 +1843,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['DatasetDetailDto'];
+        };
       };
     };
   };
@@ -1458,6 +1860,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description Deleted */
       204: {
         headers: {
           [name: string]: unknown;
@@ -1491,7 +1894,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['QueuedVersionDto'];
+        };
       };
     };
   };
@@ -1533,7 +1938,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['VersionReportDto'];
+        };
       };
     };
   };
@@ -1553,7 +1960,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['VersionPreviewDto'];
+        };
       };
     };
   };
@@ -1576,7 +1985,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['CreatedUploadDto'];
+        };
       };
     };
   };
@@ -1595,7 +2006,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['UploadStatusDto'];
+        };
       };
     };
   };
@@ -1610,6 +2023,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description Aborted */
       204: {
         headers: {
           [name: string]: unknown;
@@ -1637,7 +2051,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['QueuedVersionDto'];
+        };
       };
     };
   };
@@ -1658,7 +2074,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ModelPageDto'];
+        };
       };
     };
   };
@@ -1677,7 +2095,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ModelDetailDto'];
+        };
       };
     };
   };
@@ -1692,6 +2112,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description Deleted */
       204: {
         headers: {
           [name: string]: unknown;
@@ -1715,7 +2136,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ModelDownloadDto'];
+        };
       };
     };
   };
@@ -1734,7 +2157,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['JobDto'];
+        };
       };
     };
   };
@@ -1757,7 +2182,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['CleanResultDto'];
+        };
       };
     };
   };
@@ -1779,7 +2206,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['DeploymentPageDto'];
+        };
       };
     };
   };
@@ -1800,7 +2229,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['DeploymentViewDto'];
+        };
       };
     };
   };
@@ -1819,7 +2250,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['DeploymentViewDto'];
+        };
       };
     };
   };
@@ -1834,6 +2267,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description Deleted */
       204: {
         headers: {
           [name: string]: unknown;
@@ -1861,7 +2295,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['DeploymentViewDto'];
+        };
       };
     };
   };
@@ -1880,7 +2316,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['DeploymentViewDto'];
+        };
       };
     };
   };
@@ -1899,7 +2337,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['DeploymentViewDto'];
+        };
       };
     };
   };
@@ -1917,7 +2357,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': components['schemas']['WebhookDto'][];
+          'application/json': components['schemas']['WebhookListDto'];
         };
       };
     };
@@ -1977,6 +2417,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description Deleted */
       204: {
         headers: {
           [name: string]: unknown;
@@ -2021,12 +2462,13 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description `{eventId, deliveryId}` */
       202: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['WebhookTestDto'];
+        };
       };
     };
   };
@@ -2050,7 +2492,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['WebhookDeliveryPageDto'];
+        };
       };
     };
   };

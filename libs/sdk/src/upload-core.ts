@@ -39,27 +39,8 @@ export interface UploadSource {
   read(offset: number, length: number): Promise<Blob | Uint8Array>;
 }
 
-interface PartUrl {
-  partNumber: number;
-  url: string;
-}
-interface StartedUpload {
-  uploadId: string;
-  datasetVersionId: string;
-  partSize: number;
-  partCount: number;
-  parts: PartUrl[];
-}
-interface UploadStatus {
-  uploadId: string;
-  status: string;
-  received: { partNumber: number; etag: string; size: number }[];
-  parts: PartUrl[];
-}
-export interface CompletedUpload {
-  version: Schemas['DatasetVersionDto'];
-  jobId: string;
-}
+type PartUrl = Schemas['PartUrlDto'];
+export type CompletedUpload = Schemas['QueuedVersionDto'];
 
 /**
  * Uploads a source as a new dataset version through presigned multipart upload: parts go straight to
@@ -78,14 +59,14 @@ export async function uploadDatasetSource(
   let urls: PartUrl[];
   const resume = o.resume && sameFile(o.resume, datasetId, file) ? o.resume : undefined;
   if (resume) {
-    const s = (await client.ok(
+    const s = await client.ok(
       client.api.GET('/v1/uploads/{uploadId}', { params: { path: { uploadId: resume.uploadId } } }),
-    )) as unknown as UploadStatus;
+    );
     state = { ...resume, etags: Object.fromEntries(s.received.map((p) => [String(p.partNumber), p.etag])) };
     urls = s.parts;
   } else {
     const name = file.path.split(/[\\/]/).pop() || 'upload';
-    const started = (await client.ok(
+    const started = await client.ok(
       client.api.POST('/v1/datasets/{id}/uploads', {
         params: { path: { id: datasetId } },
         body: {
@@ -95,7 +76,7 @@ export async function uploadDatasetSource(
           ...(o.options ? { options: o.options } : {}),
         },
       }),
-    )) as unknown as StartedUpload;
+    );
     state = {
       uploadId: started.uploadId,
       datasetId,

@@ -4,6 +4,8 @@ import {
   ApiBearerAuth,
   ApiBody,
   ApiConsumes,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
@@ -12,7 +14,16 @@ import type { Request } from 'express';
 import { CurrentTenant, RequireScope } from '../auth/decorators';
 import { ProblemError, type TenantPrincipal } from '@modelsmith/http';
 import { PageQueryDto } from '../common/pagination';
-import { CreateDatasetDto, DatasetDto, DatasetVersionDto } from './dto/dataset.dto';
+import {
+  CreateDatasetDto,
+  DatasetDetailDto,
+  DatasetDto,
+  DatasetPageDto,
+  DatasetVersionDto,
+  QueuedVersionDto,
+  VersionPreviewDto,
+  VersionReportDto,
+} from './dto/dataset.dto';
 import { DatasetsService } from './datasets.service';
 
 @ApiTags('datasets')
@@ -25,19 +36,23 @@ export class DatasetsController {
   @HttpCode(201)
   @RequireScope('TRAIN')
   @ApiOperation({ summary: 'Create an (empty) dataset; upload data as versions' })
+  @ApiCreatedResponse({ type: DatasetDto })
   async create(@CurrentTenant() p: TenantPrincipal, @Body() body: CreateDatasetDto): Promise<DatasetDto> {
     return DatasetDto.from(await this.datasets.create(p.tenantId, body));
   }
 
   @Get()
   @ApiOperation({ summary: 'List datasets, newest first, with their latest version' })
-  async list(@CurrentTenant() p: TenantPrincipal, @Query() q: PageQueryDto) {
+  @ApiOkResponse({ type: DatasetPageDto })
+  async list(@CurrentTenant() p: TenantPrincipal, @Query() q: PageQueryDto): Promise<DatasetPageDto> {
     const r = await this.datasets.list(p.tenantId, q.limit, q.cursor);
     return { items: r.items.map((d) => DatasetDto.from(d, d.versions[0])), nextCursor: r.nextCursor };
   }
 
   @Get(':id')
-  async get(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string) {
+  @ApiOperation({ summary: 'A dataset with all its versions' })
+  @ApiOkResponse({ type: DatasetDetailDto })
+  async get(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string): Promise<DatasetDetailDto> {
     const d = await this.datasets.get(p.tenantId, id);
     return { ...DatasetDto.from(d, d.versions[0]), versions: d.versions.map(DatasetVersionDto.from) };
   }
@@ -46,6 +61,7 @@ export class DatasetsController {
   @HttpCode(204)
   @RequireScope('TRAIN')
   @ApiOperation({ summary: 'Delete a dataset, all its versions and their stored objects' })
+  @ApiNoContentResponse({ description: 'Deleted' })
   async delete(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string): Promise<void> {
     await this.datasets.delete(p.tenantId, id);
   }
@@ -63,8 +79,15 @@ export class DatasetsController {
       required: ['file'],
     },
   })
-  @ApiAcceptedResponse({ description: 'The new version (QUEUED) and the id of its ingestion job' })
-  async upload(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string, @Req() req: Request) {
+  @ApiAcceptedResponse({
+    type: QueuedVersionDto,
+    description: 'The new version (QUEUED) and the id of its ingestion job',
+  })
+  async upload(
+    @CurrentTenant() p: TenantPrincipal,
+    @Param('id') id: string,
+    @Req() req: Request,
+  ): Promise<QueuedVersionDto> {
     const { version, jobId } = await this.datasets.uploadVersion(p.tenantId, id, req);
     return { version: DatasetVersionDto.from(version), jobId };
   }
@@ -85,11 +108,12 @@ export class DatasetsController {
       'The full ingestion report: classes, splits, sizes, skipped files with reasons, duplicates, conflicts, warnings; ' +
       'labelQuality: the suspected mislabeled samples of the newest model trained on the version (or null)',
   })
+  @ApiOkResponse({ type: VersionReportDto })
   async report(
     @CurrentTenant() p: TenantPrincipal,
     @Param('id') id: string,
     @Param('versionId') versionId: string,
-  ) {
+  ): Promise<VersionReportDto> {
     const v = await this.datasets.version(p.tenantId, id, versionId);
     if (v.status === 'FAILED' || v.status === 'CANCELLED')
       return { status: v.status, failureCode: v.failureCode, failureReason: v.failureReason, report: null };
@@ -110,11 +134,12 @@ export class DatasetsController {
 
   @Get(':id/versions/:versionId/preview')
   @ApiOperation({ summary: 'A few preprocessed samples per class, as presigned thumbnail URLs' })
+  @ApiOkResponse({ type: VersionPreviewDto })
   preview(
     @CurrentTenant() p: TenantPrincipal,
     @Param('id') id: string,
     @Param('versionId') versionId: string,
-  ) {
+  ): Promise<VersionPreviewDto> {
     return this.datasets.preview(p.tenantId, id, versionId);
   }
 }

@@ -1,9 +1,17 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import { CurrentTenant, RequireScope } from '../auth/decorators';
 import type { TenantPrincipal } from '@modelsmith/http';
-import { DatasetVersionDto } from './dto/dataset.dto';
-import { CompleteUploadDto, CreateUploadDto } from './dto/upload.dto';
+import { DatasetVersionDto, QueuedVersionDto } from './dto/dataset.dto';
+import { CompleteUploadDto, CreatedUploadDto, CreateUploadDto, UploadStatusDto } from './dto/upload.dto';
 import { DatasetsService } from './datasets.service';
 
 /** Presigned multipart uploads: the client PUTs parts straight to the object store and can resume. */
@@ -19,7 +27,12 @@ export class UploadsController {
   @ApiOperation({
     summary: 'Start a presigned multipart upload: returns part size and one presigned PUT URL per part',
   })
-  async create(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string, @Body() body: CreateUploadDto) {
+  @ApiCreatedResponse({ type: CreatedUploadDto })
+  async create(
+    @CurrentTenant() p: TenantPrincipal,
+    @Param('id') id: string,
+    @Body() body: CreateUploadDto,
+  ): Promise<CreatedUploadDto> {
     const r = await this.datasets.createUpload(p.tenantId, id, body);
     return {
       uploadId: r.upload.id,
@@ -32,19 +45,25 @@ export class UploadsController {
 
   @Get('uploads/:uploadId')
   @ApiOperation({ summary: 'Resume: the parts already received and fresh URLs for every part' })
-  async status(@CurrentTenant() p: TenantPrincipal, @Param('uploadId') uploadId: string) {
+  @ApiOkResponse({ type: UploadStatusDto })
+  async status(
+    @CurrentTenant() p: TenantPrincipal,
+    @Param('uploadId') uploadId: string,
+  ): Promise<UploadStatusDto> {
     const r = await this.datasets.uploadStatus(p.tenantId, uploadId);
-    return { uploadId, status: r.upload.status, received: r.received, parts: r.parts };
+    const received = r.received.map(({ partNumber, etag, size }) => ({ partNumber, etag, size }));
+    return { uploadId, status: r.upload.status, received, parts: r.parts };
   }
 
   @Post('uploads/:uploadId/complete')
   @HttpCode(202)
   @ApiOperation({ summary: 'Assemble the parts and queue the ingestion of the new dataset version' })
+  @ApiAcceptedResponse({ type: QueuedVersionDto })
   async complete(
     @CurrentTenant() p: TenantPrincipal,
     @Param('uploadId') uploadId: string,
     @Body() body: CompleteUploadDto,
-  ) {
+  ): Promise<QueuedVersionDto> {
     const { version, jobId } = await this.datasets.completeUpload(p.tenantId, uploadId, body.parts);
     return { version: DatasetVersionDto.from(version), jobId };
   }
@@ -52,6 +71,7 @@ export class UploadsController {
   @Delete('uploads/:uploadId')
   @HttpCode(204)
   @ApiOperation({ summary: 'Abort the upload; its parts and the pending version are discarded' })
+  @ApiNoContentResponse({ description: 'Aborted' })
   async abort(@CurrentTenant() p: TenantPrincipal, @Param('uploadId') uploadId: string): Promise<void> {
     await this.datasets.abortUpload(p.tenantId, uploadId);
   }

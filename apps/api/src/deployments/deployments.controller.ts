@@ -1,8 +1,21 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { TenantPrincipal } from '@modelsmith/http';
 import { CurrentTenant, RequireScope } from '../auth/decorators';
-import { CreateDeploymentDto, DeploymentQueryDto, UpdateDeploymentDto } from './dto/deployment.dto';
+import {
+  CreateDeploymentDto,
+  DeploymentPageDto,
+  DeploymentQueryDto,
+  DeploymentViewDto,
+  UpdateDeploymentDto,
+} from './dto/deployment.dto';
 import { DeploymentsService } from './deployments.service';
 
 @ApiTags('deployments')
@@ -17,12 +30,14 @@ export class DeploymentsController {
   @ApiOperation({
     summary: 'Deploy a model: ACTIVE at once; predictions go to its predictUrl (the serving app)',
   })
+  @ApiCreatedResponse({ type: DeploymentViewDto })
   async create(@CurrentTenant() p: TenantPrincipal, @Body() body: CreateDeploymentDto) {
     return this.deployments.view(await this.deployments.create(p.tenantId, body));
   }
 
   @Get()
   @ApiOperation({ summary: 'List deployments, newest first' })
+  @ApiOkResponse({ type: DeploymentPageDto })
   async list(@CurrentTenant() p: TenantPrincipal, @Query() q: DeploymentQueryDto) {
     const r = await this.deployments.list(p.tenantId, q);
     return { items: r.items.map((d) => this.deployments.view(d)), nextCursor: r.nextCursor };
@@ -30,6 +45,7 @@ export class DeploymentsController {
 
   @Get(':id')
   @ApiOperation({ summary: 'A deployment with its model and predictUrl' })
+  @ApiOkResponse({ type: DeploymentViewDto })
   async get(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string) {
     return this.deployments.view(await this.deployments.get(p.tenantId, id));
   }
@@ -40,6 +56,7 @@ export class DeploymentsController {
     summary:
       'Rename, reconfigure, or swap the model (serving loads the new model before it answers; no request fails)',
   })
+  @ApiOkResponse({ type: DeploymentViewDto })
   async update(
     @CurrentTenant() p: TenantPrincipal,
     @Param('id') id: string,
@@ -54,6 +71,7 @@ export class DeploymentsController {
   @ApiOperation({
     summary: 'Stop serving (INACTIVE); predict answers 409 until activated again. Idempotent.',
   })
+  @ApiOkResponse({ type: DeploymentViewDto })
   async undeploy(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string) {
     return this.deployments.view(await this.deployments.setStatus(p.tenantId, id, 'INACTIVE'));
   }
@@ -62,6 +80,7 @@ export class DeploymentsController {
   @HttpCode(200)
   @RequireScope('TRAIN')
   @ApiOperation({ summary: 'Serve again (ACTIVE); the model must still be READY. Idempotent.' })
+  @ApiOkResponse({ type: DeploymentViewDto })
   async activate(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string) {
     return this.deployments.view(await this.deployments.setStatus(p.tenantId, id, 'ACTIVE'));
   }
@@ -70,6 +89,7 @@ export class DeploymentsController {
   @HttpCode(204)
   @RequireScope('TRAIN')
   @ApiOperation({ summary: 'Delete a deployment' })
+  @ApiNoContentResponse({ description: 'Deleted' })
   async delete(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string): Promise<void> {
     await this.deployments.delete(p.tenantId, id);
   }

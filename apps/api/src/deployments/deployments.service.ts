@@ -7,7 +7,13 @@ import { notFound, ProblemError } from '@modelsmith/http';
 import { deploymentEventData, recordWebhookEvent } from '@modelsmith/jobs';
 import { page } from '../common/pagination';
 import { assertServable } from '../models/servable-model';
-import type { CreateDeploymentDto, DeploymentQueryDto, UpdateDeploymentDto } from './dto/deployment.dto';
+import type {
+  CreateDeploymentDto,
+  DeploymentConfigDto,
+  DeploymentQueryDto,
+  DeploymentViewDto,
+  UpdateDeploymentDto,
+} from './dto/deployment.dto';
 import { ServingNotices } from '../notices/serving-notices';
 
 type Tx = Prisma.TransactionClient;
@@ -42,7 +48,7 @@ export class DeploymentsService {
     return `${base.replace(/\/+$/, '')}/v1/deployments/${id}/predict`;
   }
 
-  view(d: WithModel) {
+  view(d: WithModel): DeploymentViewDto {
     return {
       id: d.id,
       name: d.name,
@@ -56,7 +62,7 @@ export class DeploymentsService {
         metrics: d.model.metrics,
         createdAt: d.model.createdAt,
       },
-      config: d.config ?? {},
+      config: (d.config ?? {}) as DeploymentConfigDto,
       predictUrl: this.predictUrl(d.id),
       createdAt: d.createdAt,
       updatedAt: d.updatedAt,

@@ -1,5 +1,11 @@
 import { Controller, Get, Inject, Logger, Res } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiOkResponse,
+  ApiOperation,
+  ApiProperty,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { PrismaClient } from '@modelsmith/db';
 import { SYSTEM_PRISMA } from '@modelsmith/db/nest';
@@ -10,6 +16,26 @@ import { OBJECT_STORE } from '@modelsmith/storage/nest';
 import { Public } from '../auth/decorators';
 
 const TIMEOUT_MS = 2_000;
+
+class LiveDto {
+  @ApiProperty({ enum: ['ok'] }) status!: 'ok';
+}
+
+class CheckDto {
+  @ApiProperty({ enum: ['up', 'down'] }) status!: 'up' | 'down';
+  @ApiProperty({ description: 'How long the check took' }) ms!: number;
+}
+
+class ChecksDto {
+  @ApiProperty({ type: CheckDto }) postgres!: CheckDto;
+  @ApiProperty({ type: CheckDto }) redis!: CheckDto;
+  @ApiProperty({ type: CheckDto }) objectStore!: CheckDto;
+}
+
+class ReadyDto {
+  @ApiProperty({ enum: ['ok', 'unavailable'] }) status!: 'ok' | 'unavailable';
+  @ApiProperty({ type: ChecksDto }) checks!: ChecksDto;
+}
 
 const logger = new Logger('Health');
 
@@ -48,13 +74,16 @@ export class HealthController {
 
   @Get('live')
   @ApiOperation({ summary: 'The process is up' })
-  live() {
+  @ApiOkResponse({ type: LiveDto })
+  live(): LiveDto {
     return { status: 'ok' };
   }
 
   @Get('ready')
   @ApiOperation({ summary: 'Postgres, Redis and the object store answer (503 otherwise)' })
-  async ready(@Res({ passthrough: true }) res: Response) {
+  @ApiOkResponse({ type: ReadyDto })
+  @ApiServiceUnavailableResponse({ type: ReadyDto, description: 'A dependency is down' })
+  async ready(@Res({ passthrough: true }) res: Response): Promise<ReadyDto> {
     const [postgres, redis, objectStore] = await Promise.all([
       probe('postgres', () => this.db.$queryRaw`SELECT 1`),
       probe('redis', async () => {

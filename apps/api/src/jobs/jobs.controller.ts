@@ -12,7 +12,15 @@ import type { Request, Response } from 'express';
 import { CurrentTenant, RequireScope } from '../auth/decorators';
 import { forbiddenScope, type TenantPrincipal } from '@modelsmith/http';
 import { scopeSatisfies } from '@modelsmith/contracts';
-import { CreateJobDto, JobDto, JobEventDto, JobEventsQueryDto, ListJobsQueryDto } from './dto/job.dto';
+import {
+  CreateJobDto,
+  JobDto,
+  JobEventDto,
+  JobEventsQueryDto,
+  JobOutputDto,
+  JobPageDto,
+  ListJobsQueryDto,
+} from './dto/job.dto';
 import { TrialDto, TrialPageDto } from './dto/trial.dto';
 import { PageQueryDto } from '../common/pagination';
 import { JobEventStreamService } from './job-event-stream.service';
@@ -86,7 +94,8 @@ export class JobsController {
   @ApiOperation({
     summary: 'List jobs, newest first; filter by status, kind, dataset version and creation time',
   })
-  async list(@CurrentTenant() p: TenantPrincipal, @Query() q: ListJobsQueryDto) {
+  @ApiOkResponse({ type: JobPageDto })
+  async list(@CurrentTenant() p: TenantPrincipal, @Query() q: ListJobsQueryDto): Promise<JobPageDto> {
     const result = await this.jobs.list(p.tenantId, q);
     return { items: result.items.map(JobDto.from), nextCursor: result.nextCursor };
   }
@@ -119,7 +128,8 @@ export class JobsController {
     summary:
       'A presigned download URL of what the job produced (batch predictions: predictions.jsonl or .csv); 409 until it has SUCCEEDED',
   })
-  output(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string) {
+  @ApiOkResponse({ type: JobOutputDto })
+  output(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string): Promise<JobOutputDto> {
     return this.jobs.output(p.tenantId, id);
   }
 
@@ -130,6 +140,7 @@ export class JobsController {
     description:
       'Needs the scope that starts such a job: PREDICT for batch predictions, TRAIN for the others.',
   })
+  @ApiAcceptedResponse({ type: JobDto })
   async cancel(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string): Promise<JobDto> {
     const job = await this.jobs.get(p.tenantId, id);
     const scope = job.kind === 'BATCH_PREDICT' ? 'PREDICT' : 'TRAIN';

@@ -1,7 +1,15 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
 import type { Request } from 'express';
-import { ApiBearerAuth, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { TypedModel } from '@modelsmith/jobs';
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiConsumes,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import { CurrentTenant, RequireScope } from '../auth/decorators';
 import type { TenantPrincipal } from '@modelsmith/http';
 import { PageQueryDto } from '../common/pagination';
@@ -10,22 +18,14 @@ import { JobDto } from '../jobs/dto/job.dto';
 import { BatchPredictionsService } from './batch-predictions.service';
 import { CleanModelService } from './clean-model.service';
 import { CleanModelDto } from './dto/clean-model.dto';
+import {
+  CleanResultDto,
+  ModelDetailDto,
+  ModelDownloadDto,
+  ModelPageDto,
+  ModelSummaryDto,
+} from './dto/model.dto';
 import { ModelsService } from './models.service';
-
-function summary(m: TypedModel) {
-  return {
-    id: m.id,
-    name: m.name,
-    task: m.task,
-    backbone: m.backbone,
-    metrics: m.metrics,
-    sizeBytes: m.sizeBytes === null ? null : Number(m.sizeBytes),
-    jobId: m.jobId,
-    datasetVersionId: m.datasetVersionId,
-    createdAt: m.createdAt,
-    updatedAt: m.updatedAt,
-  };
-}
 
 @ApiTags('models')
 @ApiBearerAuth()
@@ -39,9 +39,10 @@ export class ModelsController {
 
   @Get()
   @ApiOperation({ summary: 'List trained models, newest first' })
-  async list(@CurrentTenant() p: TenantPrincipal, @Query() q: PageQueryDto) {
+  @ApiOkResponse({ type: ModelPageDto })
+  async list(@CurrentTenant() p: TenantPrincipal, @Query() q: PageQueryDto): Promise<ModelPageDto> {
     const r = await this.models.list(p.tenantId, q.limit, q.cursor);
-    return { items: r.items.map(summary), nextCursor: r.nextCursor };
+    return { items: r.items.map((m) => ModelSummaryDto.from(m)), nextCursor: r.nextCursor };
   }
 
   @Get(':id')
@@ -49,19 +50,9 @@ export class ModelsController {
     summary:
       'A model with its evaluation report, training curves, manifest and lineage (dataset version, job, recipe)',
   })
-  async get(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string) {
-    const m = await this.models.get(p.tenantId, id);
-    return {
-      ...summary(m),
-      manifest: m.manifest,
-      report: m.report,
-      trainingCurves: m.job?.metricHistory ?? null,
-      lineage: {
-        datasetVersion: m.datasetVersion,
-        job: m.job ? { id: m.job.id, mode: m.job.mode, budget: m.job.budget, options: m.job.options } : null,
-        recipe: m.recipe,
-      },
-    };
+  @ApiOkResponse({ type: ModelDetailDto })
+  async get(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string): Promise<ModelDetailDto> {
+    return ModelDetailDto.detail(await this.models.get(p.tenantId, id));
   }
 
   @Post(':id/download')
@@ -70,7 +61,8 @@ export class ModelsController {
     summary:
       'A presigned URL of one zip: tfjs model.json + weights, manifest.json, evaluation report and training curves',
   })
-  download(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string) {
+  @ApiOkResponse({ type: ModelDownloadDto })
+  download(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string): Promise<ModelDownloadDto> {
     return this.models.download(p.tenantId, id);
   }
 
@@ -86,6 +78,7 @@ export class ModelsController {
       "Counts as one request against the key's prediction rate (429 RATE_LIMITED with Retry-After over it). " +
       'Returns the BATCH_PREDICT job (202); follow it with GET /v1/jobs/:id (or its events) and fetch the result with GET /v1/jobs/:id/output.',
   })
+  @ApiAcceptedResponse({ type: JobDto })
   async batchPredict(
     @CurrentTenant() p: TenantPrincipal,
     @Param('id') id: string,
@@ -108,7 +101,12 @@ export class ModelsController {
       'Returns { datasetVersion, removed, relabeled, job } (job null with retrain false). 422 UNPROCESSABLE for an unknown sample id or label, ' +
       'a model without a label-quality report, nothing to clean, or a cleaned version the training rejects (e.g. TOO_FEW_IMAGES; the version is kept).',
   })
-  async clean(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string, @Body() body: CleanModelDto) {
+  @ApiCreatedResponse({ type: CleanResultDto })
+  async clean(
+    @CurrentTenant() p: TenantPrincipal,
+    @Param('id') id: string,
+    @Body() body: CleanModelDto,
+  ): Promise<CleanResultDto> {
     const r = await this.cleaner.clean(p.tenantId, id, body);
     const v = r.datasetVersion;
     return {
@@ -130,6 +128,7 @@ export class ModelsController {
   @HttpCode(204)
   @RequireScope('TRAIN')
   @ApiOperation({ summary: 'Delete a model and its artifacts' })
+  @ApiNoContentResponse({ description: 'Deleted' })
   async delete(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string): Promise<void> {
     await this.models.delete(p.tenantId, id);
   }

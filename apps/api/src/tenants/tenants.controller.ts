@@ -1,16 +1,24 @@
 import { Body, Controller, Get, HttpCode, Inject, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProperty,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { PrismaClient } from '@modelsmith/db';
 import { SYSTEM_PRISMA } from '@modelsmith/db/nest';
 import { OperatorOnly } from '../auth/decorators';
 import { ProblemError } from '@modelsmith/http';
 import { PageQueryDto, page } from '../common/pagination';
 import { ApiKeyDto, CreatedApiKeyDto } from '../api-keys/dto/api-key.dto';
-import { CreateTenantDto, TenantDto } from './dto/create-tenant.dto';
+import { CreateTenantDto, TenantDto, TenantPageDto } from './dto/create-tenant.dto';
 import { createTenantWithKey, TenantSlugTakenError } from './create-tenant';
 
 class CreatedTenantDto {
-  tenant!: TenantDto;
+  @ApiProperty({ type: TenantDto }) tenant!: TenantDto;
+  @ApiProperty({ type: CreatedApiKeyDto, description: 'The first ADMIN key; its secret is shown only here' })
   apiKey!: CreatedApiKeyDto;
 }
 
@@ -52,7 +60,8 @@ export class TenantsController {
 
   @Get()
   @ApiOperation({ summary: 'List tenants' })
-  async list(@Query() q: PageQueryDto) {
+  @ApiOkResponse({ type: TenantPageDto })
+  async list(@Query() q: PageQueryDto): Promise<TenantPageDto> {
     const rows = await this.db.tenant.findMany({
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take: q.limit + 1,

@@ -1,5 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { BackboneDto } from './dto/backbone.dto';
 import { TrainingJobsService } from './training-jobs.service';
 
 @ApiTags('jobs')
@@ -13,7 +14,8 @@ export class BackbonesController {
     summary:
       'The model zoo: backbones a training job may use, with input size, preprocessing, source and license',
   })
-  list() {
+  @ApiOkResponse({ type: BackboneDto, isArray: true })
+  list(): BackboneDto[] {
     return this.training.backbones();
   }
 }

@@ -3,6 +3,7 @@ import {
   ApiAcceptedResponse,
   ApiBearerAuth,
   ApiCreatedResponse,
+  ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
@@ -14,7 +15,10 @@ import {
   CreateWebhookDto,
   UpdateWebhookDto,
   WebhookDeliveriesQueryDto,
+  WebhookDeliveryPageDto,
   WebhookDto,
+  WebhookListDto,
+  WebhookTestDto,
 } from './dto/webhook.dto';
 import { WebhooksService } from './webhooks.service';
 
@@ -39,8 +43,8 @@ export class WebhooksController {
   @Get()
   @RequireScope('ADMIN')
   @ApiOperation({ summary: "The tenant's webhook endpoints (without secrets)" })
-  @ApiOkResponse({ type: WebhookDto, isArray: true })
-  async list(@CurrentTenant() p: TenantPrincipal) {
+  @ApiOkResponse({ type: WebhookListDto })
+  async list(@CurrentTenant() p: TenantPrincipal): Promise<WebhookListDto> {
     return { items: await this.webhooks.list(p.tenantId) };
   }
 
@@ -63,6 +67,7 @@ export class WebhooksController {
   @HttpCode(204)
   @RequireScope('ADMIN')
   @ApiOperation({ summary: 'Delete an endpoint; its pending deliveries are dropped' })
+  @ApiNoContentResponse({ description: 'Deleted' })
   async delete(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string): Promise<void> {
     await this.webhooks.delete(p.tenantId, id);
   }
@@ -71,8 +76,8 @@ export class WebhooksController {
   @HttpCode(202)
   @RequireScope('ADMIN')
   @ApiOperation({ summary: 'Send a signed `webhook.test` event to this endpoint (see its delivery log)' })
-  @ApiAcceptedResponse({ description: '`{eventId, deliveryId}`' })
-  test(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string) {
+  @ApiAcceptedResponse({ type: WebhookTestDto })
+  test(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string): Promise<WebhookTestDto> {
     return this.webhooks.test(p.tenantId, id);
   }
 
@@ -81,11 +86,12 @@ export class WebhooksController {
   @ApiOperation({
     summary: 'Delivery log, newest first: each delivery with its attempts (status code, latency, error)',
   })
+  @ApiOkResponse({ type: WebhookDeliveryPageDto })
   deliveries(
     @CurrentTenant() p: TenantPrincipal,
     @Param('id') id: string,
     @Query() q: WebhookDeliveriesQueryDto,
-  ) {
+  ): Promise<WebhookDeliveryPageDto> {
     return this.webhooks.deliveries(p.tenantId, id, q);
   }
 }

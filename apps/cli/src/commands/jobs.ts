@@ -117,7 +117,7 @@ export function registerJobs(program: Command): void {
       const { out, client } = contextOf(cmd);
       const c = await client();
       const query = { limit: o.limit, ...(o.status ? { status: o.status } : {}) } as never;
-      const page = (await c.ok(c.api.GET('/v1/jobs', { params: { query } }))) as unknown as { items: Job[] };
+      const page = await c.ok(c.api.GET('/v1/jobs', { params: { query } }));
       out.result(page, (p: typeof page) =>
         table(p.items, ['id', 'kind', 'status', 'percent', 'bestMetric', 'createdAt']),
       );

@@ -91,6 +91,44 @@ describe('webhook outbox (real Postgres and Redis)', () => {
     expect(await relay().relay()).toBe(0);
   });
 
+  it('re-enqueues a delivery whose queue job was lost, and leaves one whose job still exists', async () => {
+    const t = await bed.tenant();
+    await endpoint(t.id, ['job.cancelled']);
+    for (let i = 0; i < 2; i++) {
+      const job = await bed.store.create(t.id, { kind: 'NOOP', queue: 'cpu' });
+      await bed.store.requestCancel(t.id, job.id);
+    }
+    const relay = new WebhookRelay(bed.system, queue, {
+      maxAttempts: 3,
+      backoffMs: 100,
+      recheckAfterMs: 60_000,
+    });
+    while ((await relay.relay()) > 0);
+    const [lost, kept] = await bed.system.webhookDelivery.findMany({
+      where: { tenantId: t.id },
+      orderBy: { id: 'asc' },
+    });
+    // Redis loses one job (a flush or a restart without persistence).
+    await (await queue.getJob(lost.id))!.remove();
+    expect(await queue.getJob(lost.id)).toBeUndefined();
+    const later = new Date(Date.now() + 2 * 60_000);
+    // Not yet stale: nothing is checked.
+    expect(await relay.recoverLost(new Date())).toBe(0);
+    expect(await queue.getJob(lost.id)).toBeUndefined();
+    // Stale: the lost one is queued again, the other is not duplicated. (Earlier tests' deliveries
+    // are stale too and still queued, so they count for nothing.)
+    expect(await relay.recoverLost(later)).toBe(1);
+    expect((await queue.getJob(lost.id))?.data).toEqual({ tenantId: t.id, deliveryId: lost.id });
+    const ofTenant = (await queue.getJobs(['waiting', 'delayed', 'prioritized'])).filter(
+      (j) => (j.data as { tenantId: string }).tenantId === t.id,
+    );
+    expect(ofTenant.map((j) => j.id).sort()).toEqual([lost.id, kept.id].sort());
+    // Both were seen just now, so a second pass checks neither.
+    expect(await relay.recoverLost(later)).toBe(0);
+    const seen = await bed.system.webhookDelivery.findMany({ where: { tenantId: t.id } });
+    for (const d of seen) expect(d.enqueuedAt?.getTime()).toBe(later.getTime());
+  });
+
   describe('the deliverer re-checks the target at send time', () => {
     let server: Server;
     let hits = 0;

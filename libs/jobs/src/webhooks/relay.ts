@@ -7,7 +7,15 @@ export interface RelayOptions {
   backoffMs: number;
   /** Most deliveries moved per pass. */
   batch?: number;
+  /**
+   * How long a queued delivery may go unchecked before {@link WebhookRelay.recoverLost} looks for its
+   * queue job again (default 5 minutes).
+   */
+  recheckAfterMs?: number;
 }
+
+/** Default of {@link RelayOptions.recheckAfterMs}. */
+export const WEBHOOK_RECHECK_AFTER_MS = 5 * 60_000;
 
 /**
  * Moves written deliveries (the outbox) to the webhook queue: BullMQ job id = delivery id, so two relays
@@ -37,6 +45,36 @@ export class WebhookRelay {
       });
     }
     return rows.length;
+  }
+
+  /**
+   * Re-enqueues deliveries the queue lost: a PENDING delivery marked enqueued more than
+   * `recheckAfterMs` ago whose BullMQ job no longer exists (Redis flushed or restarted without
+   * persistence). A delivery whose job still exists (waiting, delayed for backoff, active) is left
+   * alone. Either way `enqueuedAt` becomes now, so `enqueuedAt` reads "last seen queued" and each pass
+   * checks the deliveries seen longest ago. Returns how many it re-enqueued. At-least-once: a receiver
+   * may see a delivery twice (same delivery id header) and must deduplicate on it.
+   */
+  async recoverLost(now: Date = new Date()): Promise<number> {
+    const before = new Date(now.getTime() - (this.opts.recheckAfterMs ?? WEBHOOK_RECHECK_AFTER_MS));
+    const rows = await this.systemDb.webhookDelivery.findMany({
+      where: { status: 'PENDING', enqueuedAt: { lt: before } },
+      orderBy: { enqueuedAt: 'asc' },
+      take: this.opts.batch ?? 100,
+      select: { id: true, tenantId: true },
+    });
+    let requeued = 0;
+    for (const row of rows) {
+      if (!(await this.queue.getJob(row.id))) {
+        await this.enqueue({ tenantId: row.tenantId, deliveryId: row.id });
+        requeued++;
+      }
+      await this.systemDb.webhookDelivery.updateMany({
+        where: { id: row.id, status: 'PENDING' },
+        data: { enqueuedAt: now },
+      });
+    }
+    return requeued;
   }
 
   private async enqueue(payload: WebhookDeliveryPayload): Promise<void> {

@@ -107,3 +107,61 @@ export class DatasetDto {
     };
   }
 }
+
+/** A JSON object whose shape is documented elsewhere (docs/datasets.md, docs/models.md). */
+export const JSON_OBJECT = { type: 'object', additionalProperties: true } as const;
+
+export class DatasetPageDto {
+  @ApiProperty({ type: [DatasetDto] }) items!: DatasetDto[];
+  @ApiPropertyOptional({ nullable: true, type: String }) nextCursor!: string | null;
+}
+
+export class DatasetDetailDto extends DatasetDto {
+  @ApiProperty({ type: [DatasetVersionDto], description: 'Every version, newest first' })
+  versions!: DatasetVersionDto[];
+}
+
+export class QueuedVersionDto {
+  @ApiProperty({ type: DatasetVersionDto }) version!: DatasetVersionDto;
+  @ApiProperty({ description: 'The ingestion job: watch it at /v1/jobs/{jobId}' }) jobId!: string;
+}
+
+export class VersionReportDto {
+  @ApiProperty({ enum: ['READY', 'FAILED', 'CANCELLED'] }) status!: string;
+  @ApiPropertyOptional({ nullable: true, type: String, description: 'FAILED/CANCELLED only' })
+  failureCode?: string | null;
+  @ApiPropertyOptional({ nullable: true, type: String, description: 'FAILED/CANCELLED only' })
+  failureReason?: string | null;
+  @ApiPropertyOptional({
+    ...JSON_OBJECT,
+    nullable: true,
+    description:
+      'The ingestion report (null unless READY): classes, splits, sizes, skipped files with reasons, duplicates, conflicts, warnings (docs/datasets.md)',
+  })
+  report!: unknown;
+  @ApiPropertyOptional({
+    ...JSON_OBJECT,
+    nullable: true,
+    description:
+      'READY only: the suspected mislabeled samples found by the newest model trained on the version, with its modelId; null when none has them',
+  })
+  labelQuality?: Record<string, unknown> | null;
+}
+
+export class PreviewClassDto {
+  @ApiProperty() name!: string;
+  @ApiProperty() count!: number;
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description: 'Samples per split (train, validation, test)',
+  })
+  splits?: { train?: number; validation?: number; test?: number; [split: string]: unknown };
+  @ApiProperty({ type: [String], description: 'Presigned thumbnail URLs' }) samples!: string[];
+}
+
+export class VersionPreviewDto {
+  @ApiProperty() datasetVersionId!: string;
+  @ApiProperty({ description: 'How long the thumbnail URLs stay valid' }) expiresInSeconds!: number;
+  @ApiProperty({ type: [PreviewClassDto] }) classes!: PreviewClassDto[];
+}

@@ -59,3 +59,30 @@ export class CompleteUploadDto {
   @Type(() => CompletedPartDto)
   parts!: CompletedPartDto[];
 }
+
+export class PartUrlDto {
+  @ApiProperty() partNumber!: number;
+  @ApiProperty({ description: 'Presigned PUT URL for this part' }) url!: string;
+}
+
+export class ReceivedPartDto {
+  @ApiProperty() partNumber!: number;
+  @ApiProperty() etag!: string;
+  @ApiProperty() size!: number;
+}
+
+export class CreatedUploadDto {
+  @ApiProperty() uploadId!: string;
+  @ApiProperty() datasetVersionId!: string;
+  @ApiProperty({ description: 'Bytes per part (the last part may be shorter)' }) partSize!: number;
+  @ApiProperty() partCount!: number;
+  @ApiProperty({ type: [PartUrlDto] }) parts!: PartUrlDto[];
+}
+
+export class UploadStatusDto {
+  @ApiProperty() uploadId!: string;
+  @ApiProperty({ enum: ['OPEN', 'COMPLETED', 'ABORTED'] }) status!: string;
+  @ApiProperty({ type: [ReceivedPartDto], description: 'Parts the store already holds' })
+  received!: ReceivedPartDto[];
+  @ApiProperty({ type: [PartUrlDto], description: 'Fresh URLs for every part' }) parts!: PartUrlDto[];
+}

@@ -59,3 +59,29 @@ export class DeploymentQueryDto extends PageQueryDto {
   @IsIn(['ACTIVE', 'INACTIVE'])
   status?: 'ACTIVE' | 'INACTIVE';
 }
+
+export class DeployedModelDto {
+  @ApiProperty() id!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty({ enum: ['READY', 'DELETED'] }) status!: string;
+  @ApiPropertyOptional({ nullable: true, type: String }) backbone!: string | null;
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, nullable: true }) metrics!: unknown;
+  @ApiProperty() createdAt!: Date;
+}
+
+export class DeploymentViewDto {
+  @ApiProperty() id!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty({ enum: ['ACTIVE', 'INACTIVE'] }) status!: string;
+  @ApiProperty() modelId!: string;
+  @ApiProperty({ type: DeployedModelDto }) model!: DeployedModelDto;
+  @ApiProperty({ type: DeploymentConfigDto }) config!: DeploymentConfigDto;
+  @ApiProperty({ description: 'POST images here (the serving app) to get predictions' }) predictUrl!: string;
+  @ApiProperty() createdAt!: Date;
+  @ApiProperty() updatedAt!: Date;
+}
+
+export class DeploymentPageDto {
+  @ApiProperty({ type: [DeploymentViewDto] }) items!: DeploymentViewDto[];
+  @ApiPropertyOptional({ nullable: true, type: String }) nextCursor!: string | null;
+}

@@ -202,3 +202,15 @@ export class JobEventDto {
     };
   }
 }
+
+export class JobPageDto {
+  @ApiProperty({ type: [JobDto] }) items!: JobDto[];
+  @ApiPropertyOptional({ nullable: true, type: String }) nextCursor!: string | null;
+}
+
+export class JobOutputDto {
+  @ApiProperty({ description: 'Presigned download URL' }) url!: string;
+  @ApiProperty() expiresInSeconds!: number;
+  @ApiProperty() sizeBytes!: number;
+  @ApiProperty({ example: 'predictions.jsonl' }) fileName!: string;
+}

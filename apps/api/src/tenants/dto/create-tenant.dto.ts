@@ -43,3 +43,8 @@ export class TenantDto {
   @ApiProperty() computeMinutesPerMonth!: number;
   @ApiProperty() createdAt!: Date;
 }
+
+export class TenantPageDto {
+  @ApiProperty({ type: [TenantDto] }) items!: TenantDto[];
+  @ApiPropertyOptional({ nullable: true, type: String }) nextCursor!: string | null;
+}

@@ -116,3 +116,17 @@ export class WebhookDeliveryDto {
   @ApiPropertyOptional({ nullable: true, type: Date }) finishedAt!: Date | null;
   @ApiProperty({ type: WebhookAttemptDto, isArray: true }) log!: WebhookAttemptDto[];
 }
+
+export class WebhookListDto {
+  @ApiProperty({ type: [WebhookDto] }) items!: WebhookDto[];
+}
+
+export class WebhookDeliveryPageDto {
+  @ApiProperty({ type: [WebhookDeliveryDto] }) items!: WebhookDeliveryDto[];
+  @ApiPropertyOptional({ nullable: true, type: String }) nextCursor!: string | null;
+}
+
+export class WebhookTestDto {
+  @ApiProperty() eventId!: string;
+  @ApiProperty({ description: 'Follow it in GET /v1/webhooks/{id}/deliveries' }) deliveryId!: string;
+}
