@@ -146,6 +146,7 @@ async function main(): Promise<void> {
   }
   say('');
   say(`Modelsmith is running: ${base}`);
+  say(`  Web console:            ${base}/console/   (sign in with the key below)`);
   say(`  API docs (Swagger UI):   ${base}/docs`);
   say(
     `  Predictions (serving):   ${config.SERVING_PUBLIC_URL ?? `http://${config.SERVING_HOST}:${config.SERVING_PORT}`}/v1/deployments/<id>/predict`,

@@ -134,6 +134,10 @@ describe('configuration variables named in README.md and docs/*.md', () => {
       file: 'test/e2e/api-fuzz.e2e-spec.ts',
       why: 'read by the API fuzz spec, not by the platform',
     },
+    CONSOLE_SCREENSHOTS: {
+      file: 'test/e2e/console.e2e-spec.ts',
+      why: "read by the web console's browser spec (a screenshot after every step), not by the platform",
+    },
     OPENBLAS_CORETYPE: { why: "OpenBLAS's own kernel override, read by the library inside the native addon" },
     IS_NODE: { why: 'a TensorFlow.js environment flag, not an environment variable' },
     WASM_HAS_MULTITHREAD_SUPPORT: { why: 'a TensorFlow.js environment flag, not an environment variable' },

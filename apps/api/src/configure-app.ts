@@ -8,6 +8,7 @@ import { answerClientErrors, verifyJsonBody } from '@modelsmith/http';
 import { ProblemFilter } from '@modelsmith/http/nest';
 import { OBJECTS_ROUTE } from '@modelsmith/storage';
 import { createValidationPipe } from './common/validation';
+import { serveConsole } from './console/console-static';
 
 export const API_PREFIX = 'v1';
 
@@ -29,6 +30,8 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
   app.set('trust proxy', 'loopback');
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemFilter());
+
+  serveConsole(app);
 
   const document = openApiDocument(app);
   SwaggerModule.setup('docs', app, document, {

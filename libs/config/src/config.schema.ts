@@ -134,6 +134,22 @@ export const configSchema = z
     SERVING_PORT: port.default(3002),
     /** Base URL clients use to reach the serving app (returned as a deployment's `predictUrl`). */
     SERVING_PUBLIC_URL: z.url().optional(),
+    /**
+     * Browser origins allowed to call predict and explain on the serving app (CORS), comma-separated, or
+     * `*`. Default: the API's own origin (PUBLIC_URL, else http://API_HOST:API_PORT, with `localhost`
+     * and `127.0.0.1` both when it is loopback), where the web console is served.
+     */
+    SERVING_CORS_ORIGINS: z
+      .string()
+      .optional()
+      .transform((s) =>
+        s === undefined
+          ? undefined
+          : s
+              .split(',')
+              .map((o) => o.trim().replace(/\/+$/, ''))
+              .filter(Boolean),
+      ),
     /** Memory the serving app may spend on loaded models (weights), in MiB; least recently used go first. */
     SERVING_MODEL_CACHE_MB: z.coerce.number().int().min(16).default(1024),
     /** Most images one forward pass takes (dynamic micro-batching). */

@@ -70,3 +70,52 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     );
   });
 }
+
+export interface StreamOptions {
+  /** Only events after this sequence number (default 0: all). */
+  after?: number;
+  onEvent: (e: JobEvent) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * Follows a job's events over Server-Sent Events (`Accept: text/event-stream`), read with fetch so the
+ * API key travels in the Authorization header (a browser's EventSource cannot send one). Resolves with
+ * the last sequence number seen once the server ends the stream (after the job's terminal event);
+ * rejects when the connection fails, so the caller can resume with `after` or fall back to polling.
+ */
+export async function streamJobEvents(
+  client: ModelsmithClient,
+  jobId: string,
+  o: StreamOptions,
+): Promise<number> {
+  let last = o.after ?? 0;
+  const url = `${client.baseUrl}/v1/jobs/${encodeURIComponent(jobId)}/events?after=${last}`;
+  const res = await client.raw(url, {
+    headers: { accept: 'text/event-stream' },
+    ...(o.signal ? { signal: o.signal } : {}),
+  });
+  if (!res.body) throw new Error('the event stream had no body');
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return last;
+    buffer += value;
+    let end: number;
+    while ((end = buffer.search(/\r?\n\r?\n/)) >= 0) {
+      const message = buffer.slice(0, end);
+      buffer = buffer.slice(end).replace(/^\r?\n\r?\n/, '');
+      const data = message
+        .split(/\r?\n/)
+        .filter((l) => l.startsWith('data:'))
+        .map((l) => l.slice(5).replace(/^ /, ''))
+        .join('\n');
+      if (!data) continue; // a comment (keep-alive) or a message without data
+      const event = JSON.parse(data) as JobEvent;
+      if (event.seq <= last) continue;
+      last = event.seq;
+      o.onEvent(event);
+    }
+  }
+}

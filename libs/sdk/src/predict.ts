@@ -1,19 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import type { ModelsmithClient } from './client';
-
-export interface Prediction {
-  label: string;
-  score: number;
-  top: { label: string; score: number }[];
-}
-export interface PredictAnswer {
-  deploymentId: string;
-  modelId: string;
-  modelVersion: string;
-  predictions: Prediction[];
-  tookMs: number;
-}
+import { predictBlobs, type PredictAnswer } from './predict-core';
 
 const IMAGE_TYPES: Record<string, string> = {
   '.jpg': 'image/jpeg',
@@ -42,12 +30,10 @@ export async function predictFiles(
   files: string[],
   topK?: number,
 ): Promise<PredictAnswer> {
-  const form = new FormData();
-  if (topK !== undefined) form.append('topK', String(topK));
+  const images = [];
   for (const f of files) {
     const type = IMAGE_TYPES[extname(f).toLowerCase()] ?? 'application/octet-stream';
-    form.append('image', new Blob([await readFile(f)], { type }), basename(f));
+    images.push({ name: basename(f), blob: new Blob([await readFile(f)], { type }) });
   }
-  const res = await client.raw(predictUrl, { method: 'POST', body: form });
-  return (await res.json()) as PredictAnswer;
+  return predictBlobs(client, predictUrl, images, topK);
 }

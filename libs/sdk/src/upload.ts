@@ -1,43 +1,10 @@
 import { open, stat } from 'node:fs/promises';
-import type { ModelsmithClient, Schemas } from './client';
-import { ModelsmithError } from './problem';
-
-/** What a resumed upload needs: kept by the caller (the CLI writes it to a file) after every part. */
-export interface UploadState {
-  uploadId: string;
-  datasetId: string;
-  datasetVersionId: string;
-  partSize: number;
-  partCount: number;
-  /** The file the upload is of: a resume refuses a file that changed since. */
-  file: { path: string; size: number; mtimeMs: number };
-  /** Part number -> ETag of the parts the store acknowledged. */
-  etags: Record<string, string>;
-}
-
-export interface UploadOptions {
-  /** Ingestion options (format, imageSize, channels, target, textColumn, labelColumn, …). */
-  options?: Record<string, unknown>;
-  contentType?: string;
-  /** A state saved by an earlier, interrupted call for the same file: only missing parts are sent. */
-  resume?: UploadState;
-  /** Called after the upload is opened and after every acknowledged part. */
-  onState?: (s: UploadState) => void | Promise<void>;
-  /** Bytes acknowledged so far, of the file's size. */
-  onProgress?: (sentBytes: number, totalBytes: number) => void;
-  /** Parts in flight at once (default 2). */
-  concurrency?: number;
-  signal?: AbortSignal;
-}
-
-type PartUrl = Schemas['PartUrlDto'];
-export type CompletedUpload = Schemas['QueuedVersionDto'];
+import type { ModelsmithClient } from './client';
+import { uploadDatasetSource, type CompletedUpload, type UploadOptions } from './upload-core';
 
 /**
- * Uploads a file as a new dataset version through presigned multipart upload: parts go straight to
- * the object store (or the API's signed object route), a few at a time, each read from disk when
- * sent (memory stays at `concurrency` parts). Interrupted, it resumes from `resume`: parts the store
- * already holds are not sent again. Returns the new version and its ingestion job.
+ * Uploads a file on disk as a new dataset version (uploadDatasetSource): each part is read from the
+ * file when sent, so memory stays at `concurrency` parts; resumable with `resume`.
  */
 export async function uploadDatasetFile(
   client: ModelsmithClient,
@@ -46,94 +13,22 @@ export async function uploadDatasetFile(
   o: UploadOptions = {},
 ): Promise<CompletedUpload> {
   const info = await stat(path);
-  const file = { path, size: info.size, mtimeMs: info.mtimeMs };
-  let state: UploadState;
-  let urls: PartUrl[];
-  const resume = o.resume && sameFile(o.resume, datasetId, file) ? o.resume : undefined;
-  if (resume) {
-    const s = await client.ok(
-      client.api.GET('/v1/uploads/{uploadId}', { params: { path: { uploadId: resume.uploadId } } }),
-    );
-    state = { ...resume, etags: Object.fromEntries(s.received.map((p) => [String(p.partNumber), p.etag])) };
-    urls = s.parts;
-  } else {
-    const name = path.split(/[\\/]/).pop() || 'upload';
-    const started = await client.ok(
-      client.api.POST('/v1/datasets/{id}/uploads', {
-        params: { path: { id: datasetId } },
-        body: {
-          fileName: name,
-          sizeBytes: file.size,
-          ...(o.contentType ? { contentType: o.contentType } : {}),
-          ...(o.options ? { options: o.options } : {}),
-        },
-      }),
-    );
-    state = {
-      uploadId: started.uploadId,
-      datasetId,
-      datasetVersionId: started.datasetVersionId,
-      partSize: started.partSize,
-      partCount: started.partCount,
-      file,
-      etags: {},
-    };
-    urls = started.parts;
-  }
-  await o.onState?.(state);
-
-  const sizeOf = (n: number) => Math.max(0, Math.min(state.partSize, file.size - (n - 1) * state.partSize));
-  let sent = Object.keys(state.etags).reduce((a, n) => a + sizeOf(Number(n)), 0);
-  o.onProgress?.(sent, file.size);
-  const missing = urls.filter((u) => !state.etags[String(u.partNumber)]);
   const handle = await open(path, 'r');
   try {
-    let next = 0;
-    const worker = async () => {
-      while (next < missing.length) {
-        o.signal?.throwIfAborted();
-        const part = missing[next++];
-        const size = sizeOf(part.partNumber);
-        const body = Buffer.alloc(size);
-        await handle.read(body, 0, size, (part.partNumber - 1) * state.partSize);
-        const url = new URL(part.url, client.baseUrl).toString();
-        const res = await client.raw(url, {
-          method: 'PUT',
-          body,
-          auth: false,
-          headers: { 'content-type': 'application/octet-stream' },
-          ...(o.signal ? { signal: o.signal } : {}),
-        });
-        const etag = res.headers.get('etag');
-        if (!etag)
-          throw new ModelsmithError(502, {
-            status: 502,
-            title: 'No ETag',
-            detail: `the store acknowledged part ${part.partNumber} without an ETag`,
-          });
-        state.etags[String(part.partNumber)] = etag;
-        sent += size;
-        o.onProgress?.(sent, file.size);
-        await o.onState?.(state);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, o.concurrency ?? 2) }, worker));
+    return await uploadDatasetSource(
+      client,
+      datasetId,
+      {
+        file: { path, size: info.size, mtimeMs: info.mtimeMs },
+        read: async (offset, length) => {
+          const body = Buffer.alloc(length);
+          await handle.read(body, 0, length, offset);
+          return body;
+        },
+      },
+      o,
+    );
   } finally {
     await handle.close();
   }
-
-  const parts = Object.entries(state.etags)
-    .map(([n, etag]) => ({ partNumber: Number(n), etag }))
-    .sort((a, b) => a.partNumber - b.partNumber);
-  const done: unknown = await client.ok(
-    client.api.POST('/v1/uploads/{uploadId}/complete', {
-      params: { path: { uploadId: state.uploadId } },
-      body: { parts },
-    }),
-  );
-  return done as CompletedUpload;
-}
-
-function sameFile(s: UploadState, datasetId: string, f: UploadState['file']): boolean {
-  return s.datasetId === datasetId && s.file.size === f.size && s.file.mtimeMs === f.mtimeMs;
 }

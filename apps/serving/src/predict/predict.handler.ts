@@ -30,6 +30,7 @@ import {
 } from '../explain/explain-options';
 import { explanationBody } from '../explain/explanation-body';
 import { ModelResolver } from '../explain/model-resolver.service';
+import { applyCors, corsOrigins } from './cors';
 import { explainRouteId, predictRouteId } from './predict-route';
 import { readPredictImages } from './read-images';
 import { readInstances } from './tabular/read-instances';
@@ -73,7 +74,11 @@ export class PredictHandler {
     if (others.length === 0)
       throw new Error('attach the predict handler after the app has created its HTTP server');
     server.removeAllListeners('request');
+    const cors = corsOrigins(this.config);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      // Browsers (the web console, on the API's origin) call predict and explain across origins.
+      if (predictRouteId('POST', req.url) !== undefined || explainRouteId('POST', req.url) !== undefined)
+        if (applyCors(cors, req, res)) return;
       const deploymentId = predictRouteId(req.method, req.url);
       const modelId = deploymentId === undefined ? explainRouteId(req.method, req.url) : undefined;
       if (deploymentId !== undefined) void this.handle(req, res, deploymentId);
