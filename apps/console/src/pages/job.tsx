@@ -151,7 +151,7 @@ function Trials({ job }: { job: Job }) {
   if (items.length === 0) return null;
   const score = (t: Trial) => {
     const m = (t.metrics ?? {}) as Record<string, unknown>;
-    const v = m.valAccuracy ?? m.val_accuracy ?? m.accuracy;
+    const v = m.validationAccuracy ?? m.accuracy;
     return typeof v === 'number' ? v : -1;
   };
   const ranked = [...items].sort((a, b) => score(b) - score(a));
