@@ -190,16 +190,22 @@ export async function startPlatform(
   };
 
   try {
-    await waitFor('api readiness', async () => {
-      if (api.child.exitCode !== null) throw new ExitedError(`api exited with code ${api.child.exitCode}`);
-      return (await fetch(`${apiUrl}/v1/health/ready`)).ok;
-    });
-    await waitFor('serving readiness', async () => {
-      if (serving.child.exitCode !== null)
-        throw new ExitedError(`serving exited with code ${serving.child.exitCode}`);
-      return (await fetch(`${servingUrl}/v1/health/ready`)).ok;
-    });
-    await startWorker();
+    // The three processes boot side by side (each spends most of its start loading modules); a
+    // failure of one is reported once all three have settled, so none is left starting.
+    const boots = await Promise.allSettled([
+      waitFor('api readiness', async () => {
+        if (api.child.exitCode !== null) throw new ExitedError(`api exited with code ${api.child.exitCode}`);
+        return (await fetch(`${apiUrl}/v1/health/ready`)).ok;
+      }),
+      waitFor('serving readiness', async () => {
+        if (serving.child.exitCode !== null)
+          throw new ExitedError(`serving exited with code ${serving.child.exitCode}`);
+        return (await fetch(`${servingUrl}/v1/health/ready`)).ok;
+      }),
+      startWorker(),
+    ]);
+    const failed = boots.find((b): b is PromiseRejectedResult => b.status === 'rejected');
+    if (failed) throw failed.reason;
   } catch (e) {
     const logs = `--- api ---\n${api.output()}\n--- serving ---\n${serving.output()}\n--- workers ---\n${workers.map((w) => w.output()).join('\n')}`;
     await stop();
