@@ -1,4 +1,5 @@
-// Shapes of API answers the OpenAPI document leaves untyped (plain objects), as the console reads them.
+// API answers as the console reads them: the generated SDK's types, and the shapes of the JSON
+// documents (reports) the OpenAPI document leaves as plain objects.
 import type { Schemas } from '@modelsmith/sdk/browser';
 
 export type Version = Schemas['DatasetVersionDto'];
@@ -6,15 +7,7 @@ export type Job = Schemas['JobDto'];
 export type JobEvent = Schemas['JobEventDto'];
 export type Trial = Schemas['TrialDto'];
 
-export interface Dataset {
-  id: string;
-  name: string;
-  task: string;
-  description?: string | null;
-  createdAt: string;
-  latestVersion?: Version | null;
-  versions?: Version[];
-}
+export type Dataset = Schemas['DatasetDto'] & { versions?: Version[] };
 
 export interface Page<T> {
   items: T[];
@@ -43,16 +36,8 @@ export interface IngestionReport {
   truncatedLists: boolean;
 }
 
-export interface Preview {
-  classes: { name: string; count: number; samples: string[] }[];
-}
-
-export interface Backbone {
-  id: string;
-  displayName: string;
-  input: { height: number; width: number; channels: number };
-  pretrained: boolean;
-}
+export type Preview = Schemas['VersionPreviewDto'];
+export type Backbone = Schemas['BackboneDto'];
 
 export interface Estimate {
   backbone: string;
@@ -112,25 +97,13 @@ export interface EpochRecord {
   val_accuracy?: number;
 }
 
-export interface Model {
-  id: string;
-  name: string | null;
-  task: string;
-  backbone: string | null;
+export type ModelSummary = Schemas['ModelSummaryDto'];
+
+/** A model as GET /v1/models/{id} answers it, its report and curves read with their documented shapes. */
+export type Model = Omit<Schemas['ModelDetailDto'], 'metrics' | 'report' | 'trainingCurves'> & {
   metrics: Record<string, number | null> | null;
-  sizeBytes: number | null;
-  jobId: string | null;
-  datasetVersionId: string | null;
-  createdAt: string;
   report?: (EvaluationReport & Record<string, unknown>) | null;
   trainingCurves?: EpochRecord[] | null;
-}
+};
 
-export interface Deployment {
-  id: string;
-  name?: string | null;
-  status: string;
-  modelId: string;
-  predictUrl: string;
-  createdAt: string;
-}
+export type Deployment = Schemas['DeploymentViewDto'];

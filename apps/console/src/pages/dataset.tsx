@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { Dataset, IngestionReport, Preview, Version } from '../types';
+import type { IngestionReport, Version } from '../types';
 import { bytes, ErrorNote, Section, Status, useClient, useLoad, when } from '../ui';
 import { UploadCard } from './upload';
 import { TrainCard } from './train';
@@ -7,8 +7,7 @@ import { TrainCard } from './train';
 export function DatasetPage({ id }: { id: string }) {
   const c = useClient();
   const ds = useLoad(
-    async () =>
-      (await c.ok(c.api.GET('/v1/datasets/{id}', { params: { path: { id } } }))) as unknown as Dataset,
+    async () => await c.ok(c.api.GET('/v1/datasets/{id}', { params: { path: { id } } })),
     [c, id],
   );
   const versions = ds.data?.versions ?? [];
@@ -106,9 +105,7 @@ function ReportCard({ datasetId, version }: { datasetId: string; version: Versio
     async () =>
       version.stats && (version.stats as { kind?: string }).kind !== 'image'
         ? { classes: [] }
-        : ((await c.ok(
-            c.api.GET('/v1/datasets/{id}/versions/{versionId}/preview', { params: { path } }),
-          )) as unknown as Preview),
+        : await c.ok(c.api.GET('/v1/datasets/{id}/versions/{versionId}/preview', { params: { path } })),
     [c, version.id],
   );
   const r = report.data?.report;

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { href, go } from '../router';
-import type { Dataset, Page } from '../types';
+
 import { ErrorNote, Section, Status, useClient, useLoad, when } from '../ui';
 
 const TASKS = [
@@ -13,10 +13,7 @@ const TASKS = [
 export function DatasetsPage() {
   const c = useClient();
   const list = useLoad(
-    async () =>
-      (await c.ok(
-        c.api.GET('/v1/datasets', { params: { query: { limit: 100 } } }),
-      )) as unknown as Page<Dataset>,
+    async () => await c.ok(c.api.GET('/v1/datasets', { params: { query: { limit: 100 } } })),
     [c],
   );
   const [name, setName] = useState('');
@@ -28,9 +25,7 @@ export function DatasetsPage() {
     setBusy(true);
     setError(undefined);
     try {
-      const d = (await c.ok(
-        c.api.POST('/v1/datasets', { body: { name: name.trim(), task } }),
-      )) as unknown as Dataset;
+      const d = await c.ok(c.api.POST('/v1/datasets', { body: { name: name.trim(), task } }));
       go('datasets', d.id);
     } catch (err) {
       setError(err);

@@ -2,7 +2,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { LineChart, type Series } from '../charts';
 import { isTerminal, useJob } from '../follow';
 import { href } from '../router';
-import type { Job, JobEvent, Page, Trial } from '../types';
+import type { Job, JobEvent, Trial } from '../types';
 import { duration, ErrorNote, num, pct, Progress, Section, Status, useClient, useLoad, when } from '../ui';
 
 interface EpochData {
@@ -137,9 +137,9 @@ function Trials({ job }: { job: Job }) {
   const running = !isTerminal(job);
   const trials = useLoad(
     async () =>
-      (await c.ok(
+      await c.ok(
         c.api.GET('/v1/jobs/{id}/trials', { params: { path: { id: job.id }, query: { limit: 100 } } }),
-      )) as unknown as Page<Trial>,
+      ),
     [c, job.id, job.status],
   );
   useEffect(() => {
@@ -205,8 +205,7 @@ function Trials({ job }: { job: Job }) {
 export function JobsPage() {
   const c = useClient();
   const list = useLoad(
-    async () =>
-      (await c.ok(c.api.GET('/v1/jobs', { params: { query: { limit: 50 } } }))) as unknown as Page<Job>,
+    async () => await c.ok(c.api.GET('/v1/jobs', { params: { query: { limit: 50 } } })),
     [c],
   );
   return (

@@ -2,14 +2,13 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { predictBlobs, type PredictAnswer } from '@modelsmith/sdk/browser';
 import { CalibrationChart, ConfusionMatrix, LineChart, pointAt, PrChart, type Series } from '../charts';
 import { href } from '../router';
-import type { Deployment, EvaluationReport, Model, Page } from '../types';
+import type { Deployment, EvaluationReport, Model } from '../types';
 import { bytes, ErrorNote, num, pct, Section, Status, useClient, useLoad, when } from '../ui';
 
 export function ModelsPage() {
   const c = useClient();
   const list = useLoad(
-    async () =>
-      (await c.ok(c.api.GET('/v1/models', { params: { query: { limit: 50 } } }))) as unknown as Page<Model>,
+    async () => await c.ok(c.api.GET('/v1/models', { params: { query: { limit: 50 } } })),
     [c],
   );
   return (
@@ -39,7 +38,7 @@ export function ModelsPage() {
                     </td>
                     <td>{m.task}</td>
                     <td>{m.backbone ?? '—'}</td>
-                    <td>{pct(m.metrics?.accuracy)}</td>
+                    <td>{pct(typeof m.metrics?.accuracy === 'number' ? m.metrics.accuracy : null)}</td>
                     <td>{bytes(m.sizeBytes)}</td>
                     <td>{when(m.createdAt)}</td>
                   </tr>
@@ -240,9 +239,9 @@ function DeployCard({ model }: { model: Model }) {
   const c = useClient();
   const deployments = useLoad(
     async () =>
-      (await c.ok(
+      await c.ok(
         c.api.GET('/v1/deployments', { params: { query: { limit: 100, status: 'ACTIVE' } as never } }),
-      )) as unknown as Page<Deployment>,
+      ),
     [c, model.id],
   );
   const active = deployments.data?.items.find((d) => d.modelId === model.id && d.status === 'ACTIVE');

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import type { Schemas } from '@modelsmith/sdk/browser';
 import { go } from '../router';
-import type { Backbone, Estimate, Version } from '../types';
+import type { Estimate, Version } from '../types';
 import { duration, ErrorNote, Section, useClient, useLoad } from '../ui';
 
 type CreateJob = Schemas['CreateJobDto'];
@@ -23,10 +23,7 @@ const jobTask = (datasetTask: string): CreateJob['task'] =>
 export function TrainCard({ datasetTask, version }: { datasetTask: string; version: Version }) {
   const c = useClient();
   const image = datasetTask === 'image-classification';
-  const backbones = useLoad(
-    async () => (image ? ((await c.ok(c.api.GET('/v1/backbones'))) as unknown as Backbone[]) : []),
-    [c, image],
-  );
+  const backbones = useLoad(async () => (image ? await c.ok(c.api.GET('/v1/backbones')) : []), [c, image]);
   const [mode, setMode] = useState<CreateJob['mode']>('fast');
   const [maxMinutes, setMaxMinutes] = useState('10');
   const [maxTrials, setMaxTrials] = useState('');
