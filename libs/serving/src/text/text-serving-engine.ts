@@ -6,7 +6,7 @@ import {
   type ArtifactLimits,
   type ArtifactReader,
   type TextClassification,
-  type TextClassifier,
+  type TextModel,
   type TextManifest,
 } from '@modelsmith/ml';
 import { ServingClosedError } from '../errors';
@@ -57,7 +57,7 @@ export interface TextPredictResult {
 }
 
 interface LoadedText {
-  classifier: TextClassifier;
+  classifier: TextModel;
   manifest: TextManifest;
   bytes: number;
 }
