@@ -97,6 +97,27 @@ describe('TextCnn backpropagation', () => {
   });
 });
 
+describe('TextCnnTrainer slices', () => {
+  it('an epoch run as slices of whole batches updates the weights exactly as one pass', () => {
+    const seqs = Array.from({ length: 40 }, (_, i) =>
+      Int32Array.of(1 + (i % 5), 1 + ((i * 3) % 5), (i * 7) % 6),
+    );
+    const ys = seqs.map((_, i) => i % 3);
+    const order = Uint32Array.from({ length: 40 }, (_, i) => (i * 17) % 40);
+    const train = (slices: number[]) => {
+      const model = TextCnn.init(SMALL, 6, 3, new Rng(3));
+      const trainer = new TextCnnTrainer(model, new Rng(4), { batchSize: 8 });
+      let start = 0;
+      for (const n of slices) {
+        trainer.epoch(seqs, ys, order.subarray(start, start + n));
+        start += n;
+      }
+      return model.copyWeights();
+    };
+    expect(train([16, 24])).toEqual(train([40]));
+  });
+});
+
 describe('the text CNN on real text (120 fortunes, 3 languages)', () => {
   const { texts, labels } = fixture();
   const classNames = ['en', 'es', 'it'];

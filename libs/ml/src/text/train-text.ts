@@ -161,9 +161,28 @@ const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
 /** One candidate being trained: an epoch over the training order, a validation score, a copy of the model. */
 interface CandidateRun {
   features: number;
-  epoch(order: Uint32Array): number;
+  epoch(order: Uint32Array): Promise<number>;
   score(): { acc: number; f1: number };
   snapshot(): TextModel;
+}
+
+/**
+ * One epoch as consecutive slices of the order, yielding to the event loop between them so that a
+ * long epoch never blocks timers (a worker's queue-lock renewal, progress, the deadline) for long.
+ * Per-sample updates make the slices' result the same as one pass. Returns the mean loss.
+ */
+async function inSlices(
+  order: Uint32Array,
+  size: number,
+  pass: (part: Uint32Array) => number,
+): Promise<number> {
+  let sum = 0;
+  for (let start = 0; start < order.length; start += size) {
+    const part = order.subarray(start, Math.min(order.length, start + size));
+    sum += pass(part) * part.length;
+    if (start + size < order.length) await yieldToLoop();
+  }
+  return sum / Math.max(1, order.length);
 }
 
 function validationScores<X>(
@@ -242,7 +261,7 @@ export async function trainTextClassifier(
     });
     return {
       features: f.vocab.size,
-      epoch: (order) => sgd.epoch(f.train, train.labels, order),
+      epoch: (order) => inSlices(order, 1024, (part) => sgd.epoch(f.train, train.labels, part)),
       score: () => validationScores((x, out) => model.predictInto(x, out), f.val, validation.labels, k),
       snapshot: () =>
         new TextClassifier(
@@ -268,7 +287,9 @@ export async function trainTextClassifier(
     const pass = model.newPass();
     return {
       features: vocab.buckets.length,
-      epoch: (order) => trainer.epoch(trainIds, train.labels, order),
+      // Slices of whole batches: the same updates as one pass.
+      epoch: (order) =>
+        inSlices(order, candidate.batchSize * 16, (part) => trainer.epoch(trainIds, train.labels, part)),
       score: () =>
         validationScores((ids, out) => out.set(model.forward(ids, pass)), valIds, validation.labels, k),
       snapshot: () =>
@@ -306,7 +327,7 @@ export async function trainTextClassifier(
         order[i] = order[j];
         order[j] = tmp;
       }
-      const loss = run.epoch(order);
+      const loss = await run.epoch(order);
       epochs = epoch + 1;
       const s = hasValidation ? run.score() : { acc: 0, f1: 0 };
       await options.onEpoch?.({
