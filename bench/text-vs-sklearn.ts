@@ -12,9 +12,10 @@
  * clock and CPU seconds of the process (the machine is shared; CPU time is less sensitive to its load).
  * The peer runs with one BLAS/OpenMP thread, as ours runs on one thread.
  *
- * Usage: nice npx tsx bench/text-vs-sklearn.ts [--only fortunes-topics] [--sklearn-grid=small]
+ * Usage: nice npx tsx bench/text-vs-sklearn.ts [--only fortunes-topics] [--sklearn-grid=small] [--with-cnn]
  *   -> bench/results/text-vs-sklearn[.<dataset>].json. `--sklearn-grid=small`: scikit-learn tries C = 10 only,
  *   i.e. the same four candidates as ours (words / words+chars x balanced / unweighted), not 12.
+ *   `--with-cnn`: ours also trains the text CNN candidate (as the job's auto/balanced/best modes do).
  * Needs: apt-get install -y python3-sklearn fortunes fortunes-de fortunes-es fortunes-it fortunes-br
  *        fortunes-pl fortunes-cs fortunes-ru fortunes-zh
  */
@@ -30,7 +31,7 @@ import {
   type RecordShardIndex,
 } from '../libs/datasets/src';
 import { buildReport } from '../libs/ml/src/eval';
-import { trainTextClassifier } from '../libs/ml/src/text';
+import { DEFAULT_TEXT_CANDIDATES, TEXT_CNN_CANDIDATE, trainTextClassifier } from '../libs/ml/src/text';
 import { DATASETS, toCsv } from './text/fortune-datasets';
 
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
@@ -60,7 +61,14 @@ async function runDataset(name: string) {
 
   const load1 = os.loadavg()[0];
   const cpu0 = process.cpuUsage();
-  const ours = await trainTextClassifier(train, validation, { classNames: index.labels, seed: 1 });
+  const candidates = process.argv.includes('--with-cnn')
+    ? [...DEFAULT_TEXT_CANDIDATES, TEXT_CNN_CANDIDATE]
+    : DEFAULT_TEXT_CANDIDATES;
+  const ours = await trainTextClassifier(train, validation, {
+    classNames: index.labels,
+    seed: 1,
+    candidates,
+  });
   const cpu = process.cpuUsage(cpu0);
   const oursCpuSeconds = (cpu.user + cpu.system) / 1e6;
   const probs = ours.classifier.predictProba(test.texts);
@@ -117,7 +125,8 @@ async function runDataset(name: string) {
       testMacroF1: r4(report.macro.f1),
       trainSeconds: r4(ours.seconds),
       trainCpuSeconds: r4(oursCpuSeconds),
-      features: ours.classifier.vocabulary.size,
+      algorithm: ours.classifier.algorithm,
+      features: ours.trials.find((t) => t.candidate === ours.candidate.name)?.features,
       modelBytes: ours.classifier.bytes,
       trials: ours.trials.map((t) => ({
         ...t,

@@ -94,6 +94,13 @@ export type AugmentationLevel = (typeof AUGMENTATION_LEVELS)[number];
 export const TABULAR_MODELS = ['auto', 'gbdt', 'linear'] as const;
 export type TabularModelChoice = (typeof TABULAR_MODELS)[number];
 
+/**
+ * Model families of a text job ('auto': the mode's candidates, linear n-gram models and, outside
+ * fast mode, the CNN over token embeddings, chosen on validation).
+ */
+export const TEXT_MODELS = ['auto', 'linear', 'cnn'] as const;
+export type TextModelChoice = (typeof TEXT_MODELS)[number];
+
 export const trainingOptionsSchema = z.object({
   /** A zoo backbone id, or 'auto' (default). */
   backbone: z.string().min(1).max(100).optional(),
@@ -119,6 +126,8 @@ export const trainingOptionsSchema = z.object({
   target: z.string().min(1).max(256).optional(),
   /** Tabular datasets: the models tried ('auto' = all, the best on validation is kept). */
   tabularModel: z.enum(TABULAR_MODELS).optional(),
+  /** Text datasets: the models tried ('auto' = the mode's candidates, the best on validation is kept). */
+  textModel: z.enum(TEXT_MODELS).optional(),
 });
 export type TrainingOptions = z.infer<typeof trainingOptionsSchema>;
 

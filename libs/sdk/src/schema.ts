@@ -837,6 +837,12 @@ export interface components {
        */
       tabularModel: 'auto' | 'gbdt' | 'linear';
       /**
+       * @description Text datasets: 'linear' (n-gram TF-IDF + softmax), 'cnn' (convolutional network over token embeddings), or 'auto' (the mode's candidates, best on validation)
+       * @default auto
+       * @enum {string}
+       */
+      textModel: 'auto' | 'linear' | 'cnn';
+      /**
        * @description `auto` runs on a GPU worker when one is connected, else on a CPU worker; `gpu` waits for a GPU worker
        * @default auto
        * @enum {string}

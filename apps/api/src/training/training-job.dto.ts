@@ -16,6 +16,7 @@ import {
 import {
   AUGMENTATION_LEVELS,
   TABULAR_MODELS,
+  TEXT_MODELS,
   TRAINING_MODES,
   TRANSFER_REGULARIZERS,
 } from '@modelsmith/contracts';
@@ -227,6 +228,16 @@ export class TrainingOptionsDto {
   @IsOptional()
   @IsIn(TABULAR_MODELS)
   tabularModel?: (typeof TABULAR_MODELS)[number];
+
+  @ApiPropertyOptional({
+    enum: TEXT_MODELS,
+    default: 'auto',
+    description:
+      "Text datasets: 'linear' (n-gram TF-IDF + softmax), 'cnn' (convolutional network over token embeddings), or 'auto' (the mode's candidates, best on validation)",
+  })
+  @IsOptional()
+  @IsIn(TEXT_MODELS)
+  textModel?: (typeof TEXT_MODELS)[number];
 }
 
 /** Fields of POST /v1/jobs for training tasks (the job's `options` carry TrainingOptionsDto). */

@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import { PassThrough } from 'node:stream';
 import type { JOBS } from '@modelsmith/contracts';
 import { PermanentJobError, type TypedModel } from '@modelsmith/jobs';
-import { loadTextClassifier, ModelArtifactError, type TextClassifier } from '@modelsmith/ml';
+import { loadTextClassifier, ModelArtifactError, type TextModel } from '@modelsmith/ml';
 import { keys, type ObjectStore } from '@modelsmith/storage';
 import { objectArtifactReader } from '../adapters/object-store-io';
 import type { JobContext } from '../runtime/job-handler';
@@ -27,7 +27,7 @@ export async function predictTextBatch(
 ): Promise<Record<string, unknown>> {
   const { tenantId } = ctx.payload;
   const { options } = ctx.inputs;
-  let classifier: TextClassifier;
+  let classifier: TextModel;
   let maxChars: number;
   try {
     const loaded = await loadTextClassifier(objectArtifactReader(store), model.artifactPrefix);

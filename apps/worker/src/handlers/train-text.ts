@@ -62,6 +62,7 @@ export class TextTrainJob {
       writer: objectArtifactWriter(this.store),
       modelPrefix,
       mode,
+      textModel: options.textModel,
       epochs: options.epochs,
       seed: options.seed ?? 0,
       deadline,
@@ -106,13 +107,12 @@ export class TextTrainJob {
       metricHistory: history as unknown as Prisma.InputJsonValue,
       bestMetric: report.accuracy,
     });
+    const family = training.classifier.algorithm === 'text-cnn' ? 'text-cnn' : 'text-linear';
+    const { name: candidateName, kind: _kind, ...settings } = training.candidate;
     const recipe = {
-      family: 'text-linear',
-      candidate: training.candidate.name,
-      features: training.candidate.features,
-      classWeight: training.candidate.classWeight,
-      learningRate: training.candidate.learningRate,
-      l2: training.candidate.l2,
+      family,
+      candidate: candidateName,
+      ...settings,
       bestEpoch: training.bestEpoch + 1,
       trials: training.trials,
       stoppedByDeadline: training.stoppedByDeadline,
@@ -123,8 +123,8 @@ export class TextTrainJob {
       id: modelId,
       jobId: job.id,
       datasetVersionId: version.id,
-      name: `${version.dataset.name} (text-linear)`,
-      backbone: 'text-linear',
+      name: `${version.dataset.name} (${family})`,
+      backbone: family,
       artifactPrefix: modelPrefix,
       manifest,
       report: { ...report },
@@ -136,7 +136,7 @@ export class TextTrainJob {
     return {
       modelId,
       status: training.stoppedByDeadline ? 'stopped-by-budget' : 'completed',
-      backbone: 'text-linear',
+      backbone: family,
       candidate: training.candidate.name,
       accuracy: report.accuracy,
       macroF1: report.macro.f1,

@@ -1,8 +1,9 @@
-import type { TrainingMode } from '@modelsmith/contracts';
+import type { TextModelChoice, TrainingMode } from '@modelsmith/contracts';
 import { readTextSplit, type RecordShardIndex, type ShardSource } from '@modelsmith/datasets';
 import {
   buildReport,
   DEFAULT_TEXT_CANDIDATES,
+  TEXT_CNN_CANDIDATE,
   exportTextClassifier,
   trainTextClassifier,
   type ArtifactWriter,
@@ -14,22 +15,34 @@ import {
 } from '@modelsmith/ml';
 
 /**
- * Candidates and epochs per mode: `fast` tries the two balanced candidates, the others all four (in
- * `auto`, the default, as in `balanced`: the four candidates are the text task's search, on validation).
+ * Candidates and epochs per mode. `fast` tries the two balanced linear candidates; the others all
+ * four linear candidates and then the CNN (in `auto`, the default, as in `balanced`: the candidates are
+ * the text task's search, on validation; the linear ones come first, so a budget that ends during the
+ * CNN keeps a linear model). `textModel` narrows the families: 'linear' drops the CNN, 'cnn' keeps only
+ * it (in every mode). The CNN runs at most 10 epochs (`TEXT_CNN_CANDIDATE.maxEpochs`).
  */
 export function textRecipe(
   mode: TrainingMode,
   epochs?: number,
+  textModel: TextModelChoice = 'auto',
 ): { candidates: TextCandidate[]; maxEpochs: number } {
-  const all = [...DEFAULT_TEXT_CANDIDATES];
+  const linear = [...DEFAULT_TEXT_CANDIDATES];
+  const pick = (modeCandidates: TextCandidate[]): TextCandidate[] => {
+    if (textModel === 'cnn') return [TEXT_CNN_CANDIDATE];
+    if (textModel === 'linear') return modeCandidates.filter((c) => c.kind !== 'cnn');
+    return modeCandidates;
+  };
   switch (mode) {
     case 'fast':
-      return { candidates: all.filter((c) => c.classWeight === 'balanced'), maxEpochs: epochs ?? 10 };
+      return {
+        candidates: pick(linear.filter((c) => c.classWeight === 'balanced')),
+        maxEpochs: epochs ?? 10,
+      };
     case 'auto':
     case 'balanced':
-      return { candidates: all, maxEpochs: epochs ?? 20 };
+      return { candidates: pick([...linear, TEXT_CNN_CANDIDATE]), maxEpochs: epochs ?? 20 };
     case 'best':
-      return { candidates: all, maxEpochs: epochs ?? 40 };
+      return { candidates: pick([...linear, TEXT_CNN_CANDIDATE]), maxEpochs: epochs ?? 40 };
   }
 }
 
@@ -39,6 +52,7 @@ export interface TextRunInput {
   writer: ArtifactWriter;
   modelPrefix: string;
   mode: TrainingMode;
+  textModel?: TextModelChoice;
   epochs?: number;
   seed: number;
   /** Date.now() time at which training stops and keeps the best model so far. */
@@ -65,7 +79,7 @@ export async function runTextClassification(input: TextRunInput): Promise<TextRu
   const [train, validation, test] = await Promise.all(
     (['train', 'validation', 'test'] as const).map((s) => readTextSplit(shards, index, s)),
   );
-  const recipe = textRecipe(input.mode, input.epochs);
+  const recipe = textRecipe(input.mode, input.epochs, input.textModel);
   const training = await trainTextClassifier(train, validation, {
     classNames: index.labels,
     candidates: recipe.candidates,
@@ -86,7 +100,7 @@ export async function runTextClassification(input: TextRunInput): Promise<TextRu
     { numClasses: index.labels.length, probs, labels: held.labels },
     { classNames: index.labels },
   );
-  const params = classifier.model.weights.length + classifier.model.bias.length;
+  const params = classifier.params;
   report.modelSize = { params, trainableParams: params, nonTrainableParams: 0, bytes: classifier.bytes };
   report.latency = {
     batchSize: held.texts.length,

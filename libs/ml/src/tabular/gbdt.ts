@@ -117,6 +117,21 @@ export function trainGbdt(
   const offsets = new Int32Array(d + 1);
   for (let f = 0; f < d; f++) offsets[f + 1] = offsets[f] + binning.thresholds[f].length + 1;
   const totalBins = offsets[d];
+  // Histogram slot of each (row, feature): the feature's offset plus its bin, so filling a histogram
+  // reads one code per cell. Squared error has a constant hessian (1 per row = the count), so its
+  // histograms keep [gradient, count] per bin; the other losses [gradient, hessian, count].
+  const S = p.objective === 'regression' ? 2 : 3;
+  const slots = new Int32Array(n * d);
+  for (let i = 0; i < n * d; i++) slots[i] = S * (offsets[i % d] + bins[i]);
+  const histLength = totalBins * S;
+  // Histograms freed by finished trees, reused instead of allocating (and zeroing) new ones.
+  const pool: Float64Array[] = [];
+  const takeHist = () => {
+    const h = pool.pop();
+    if (!h) return new Float64Array(histLength);
+    h.fill(0);
+    return h;
+  };
 
   const vm = valid?.m;
   const vbins = vm ? applyBinning(binning, vm.x, vm.rows, d) : undefined;
@@ -214,7 +229,7 @@ export function trainGbdt(
       splitBins.push(-1);
       return tree.feature.length - 1;
     };
-    const rootHist = new Float64Array(totalBins * 3);
+    const rootHist = takeHist();
     let G = 0;
     let H = 0;
     for (let i = 0; i < n; i++) {
@@ -256,7 +271,7 @@ export function trainGbdt(
         const leftSmall = leftN <= rightN;
         const small = leftSmall ? { start: node.start, end: mid } : { start: mid, end: node.end };
         const big = leftSmall ? { start: mid, end: node.end } : { start: node.start, end: mid };
-        const smallHist = new Float64Array(totalBins * 3);
+        const smallHist = takeHist();
         fillHist(smallHist, small.start, small.end, k);
         const bigHist = node.hist;
         if ((big.end - big.start) * d < totalBins) {
@@ -266,7 +281,8 @@ export function trainGbdt(
         } else for (let j = 0; j < bigHist.length; j++) bigHist[j] -= smallHist[j];
         leftHist = leftSmall ? smallHist : bigHist;
         rightHist = leftSmall ? bigHist : smallHist;
-      }
+      } else if (node.hist.length > 0) pool.push(node.hist);
+      node.hist = NO_HIST;
       const left: Node = {
         start: node.start,
         end: mid,
@@ -301,19 +317,33 @@ export function trainGbdt(
     for (const leaf of leaves) {
       tree.value[leaf.id] = (-leaf.g / (leaf.h + lambda + EPS)) * lr;
       leafOf.push([leaf.id, leaf.start, leaf.end]);
-      leaf.hist = new Float64Array(0);
+      if (leaf.hist.length > 0) pool.push(leaf.hist);
+      leaf.hist = NO_HIST;
     }
     return { tree, splitBins, leafOf };
   }
 
   function fillHist(hist: Float64Array, start: number, end: number, k: number): void {
+    if (S === 2) {
+      for (let j = start; j < end; j++) {
+        const i = idx[j];
+        const g = grad[i * K + k];
+        const row = i * d;
+        for (let f = 0; f < d; f++) {
+          const b = slots[row + f];
+          hist[b] += g;
+          hist[b + 1] += 1;
+        }
+      }
+      return;
+    }
     for (let j = start; j < end; j++) {
       const i = idx[j];
       const g = grad[i * K + k];
       const h = hess[i * K + k];
       const row = i * d;
       for (let f = 0; f < d; f++) {
-        const b = 3 * (offsets[f] + bins[row + f]);
+        const b = slots[row + f];
         hist[b] += g;
         hist[b + 1] += h;
         hist[b + 2] += 1;
@@ -338,12 +368,12 @@ export function trainGbdt(
       let hl = 0;
       let cl = 0;
       for (let b = 0; b < nb - 1; b++) {
-        const j = 3 * (o + b);
-        const c = hist[j + 2];
+        const j = S * (o + b);
+        const c = hist[j + S - 1];
         // An empty bin gives the same split as the bin before it.
         if (c === 0) continue;
         gl += hist[j];
-        hl += hist[j + 1];
+        hl += S === 3 ? hist[j + 1] : c;
         cl += c;
         if (cl < minLeaf) continue;
         const cr = count - cl;

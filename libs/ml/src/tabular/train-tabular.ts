@@ -158,8 +158,8 @@ export async function trainTabular(o: TrainTabularOptions): Promise<TrainTabular
   });
 
   const settings: Record<CandidateName, Partial<GbdtParams> | null> = {
-    // scikit-learn HistGradientBoosting's defaults.
-    gbdt: { learningRate: 0.1, maxLeaves: 31, minSamplesLeaf: 20, l2: 0 },
+    // scikit-learn HistGradientBoosting's defaults (max_iter 100 included).
+    gbdt: { learningRate: 0.1, maxLeaves: 31, minSamplesLeaf: 20, l2: 0, maxIterations: 100 },
     // For small tables, where 20 rows per leaf leaves few splits.
     gbdt_small: { learningRate: 0.1, maxLeaves: 15, minSamplesLeaf: 5, l2: 1, maxIterations: 100 },
     linear: null,

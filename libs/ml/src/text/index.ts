@@ -1,5 +1,5 @@
 // Text classification in plain TypeScript: Unicode-aware tokenizer, hashed n-gram TF-IDF features,
-// a linear softmax model trained with AdaGrad SGD, and the classifier's portable artifact.
+// a linear softmax model trained with AdaGrad SGD, a CNN over token embeddings, and the portable artifact.
 export {
   DEFAULT_TOKENIZER,
   normalizeText,
@@ -19,10 +19,30 @@ export {
   type SparseVector,
 } from './features';
 export { balancedClassWeights, LinearSoftmax, SoftmaxSgd, type SgdOptions } from './linear-model';
-export { TextClassifier, type TextClassification, type TextClassScore } from './text-classifier';
+export {
+  classifyWith,
+  TextClassifier,
+  type TextClassification,
+  type TextClassScore,
+  type TextModel,
+} from './text-classifier';
+export {
+  TextCnn,
+  TextCnnClassifier,
+  textCnnConfigSchema,
+  TextCnnTrainer,
+  tokenBuckets,
+  TokenVocabulary,
+  type TextCnnConfig,
+  type TextCnnSgdOptions,
+  type TextCnnWeights,
+} from './text-cnn';
 export {
   DEFAULT_TEXT_CANDIDATES,
+  TEXT_CNN_CANDIDATE,
   trainTextClassifier,
+  type CnnTextCandidate,
+  type LinearTextCandidate,
   type TextCandidate,
   type TextEpochLog,
   type TextSplit,

@@ -7,7 +7,8 @@ import { EXPORT_FORMAT_VERSION, EXPORT_MANIFEST_FILE } from '../export/export-ma
 import { sha256Hex } from '../export/sha256';
 import { featureConfigSchema, FeatureVocabulary } from './features';
 import { LinearSoftmax } from './linear-model';
-import { TextClassifier } from './text-classifier';
+import { TextClassifier, type TextModel } from './text-classifier';
+import { TextCnn, TextCnnClassifier, textCnnConfigSchema, TokenVocabulary } from './text-cnn';
 
 /**
  * A text classifier on disk (and in the object store), next to each other under one prefix:
@@ -34,7 +35,7 @@ const arraySpec = z.object({
   length: z.number().int().min(0),
 });
 
-export const textModelJsonSchema = z.object({
+const linearModelJsonSchema = z.object({
   format: z.literal(TEXT_MODEL_FORMAT),
   version: z.literal(1),
   algorithm: z.literal('linear-softmax'),
@@ -48,6 +49,32 @@ export const textModelJsonSchema = z.object({
   weightsFile: z.literal(TEXT_WEIGHTS_FILE),
   arrays: z.object({ buckets: arraySpec, idf: arraySpec, weights: arraySpec, bias: arraySpec }),
 });
+
+/**
+ * A text CNN: `buckets` (uint32 [V], the hashed tokens with an embedding row, ascending; row 0 is the
+ * unknown token, bucket i has row i + 1), `embeddings` (float32 [(V + 1) x d]), per filter width i
+ * `conv<i>` (float32 [filters x (width x d)]) and `convBias<i>` (float32 [filters]), `out` (float32
+ * [classes x hidden]) and `outBias` (float32 [classes]).
+ */
+const cnnModelJsonSchema = z.object({
+  format: z.literal(TEXT_MODEL_FORMAT),
+  version: z.literal(1),
+  algorithm: z.literal('text-cnn'),
+  cnn: textCnnConfigSchema,
+  classNames: z.array(z.string().min(1).max(200)).min(2).max(10_000),
+  vocabularySize: z
+    .number()
+    .int()
+    .min(0)
+    .max(1 << 26),
+  weightsFile: z.literal(TEXT_WEIGHTS_FILE),
+  arrays: z.record(z.string().regex(/^[a-zA-Z0-9]{1,20}$/), arraySpec),
+});
+
+export const textModelJsonSchema = z.discriminatedUnion('algorithm', [
+  linearModelJsonSchema,
+  cnnModelJsonSchema,
+]);
 export type TextModelJson = z.infer<typeof textModelJsonSchema>;
 
 const fileSchema = z.object({
@@ -69,7 +96,7 @@ export const textManifestSchema = z
     }),
     normalization: z.null(),
     classNames: z.array(z.string().min(1).max(200)).min(2).max(10_000),
-    /** The model family (`text-linear`), in the field image models use for their backbone. */
+    /** The model family (`text-linear` or `text-cnn`), in the field image models use for their backbone. */
     backboneId: z.string().min(1).max(100),
     metrics: z.record(z.string().min(1).max(100), z.number().finite()),
     createdAt: z.iso.datetime(),
@@ -88,13 +115,12 @@ export type TextManifest = z.infer<typeof textManifestSchema>;
 /** Longest text serving accepts by default (characters). */
 export const DEFAULT_MAX_TEXT_CHARS = 20_000;
 
-function packArrays(c: TextClassifier): { json: TextModelJson['arrays']; bytes: Uint8Array } {
-  const parts = [
-    ['buckets', 'uint32', c.vocabulary.buckets],
-    ['idf', 'float32', c.vocabulary.idf],
-    ['weights', 'float32', c.model.weights],
-    ['bias', 'float32', c.model.bias],
-  ] as const;
+type Part = readonly [string, 'uint32' | 'float32', Uint32Array | Float32Array];
+
+function packArrays(parts: readonly Part[]): {
+  json: Record<string, z.infer<typeof arraySpec>>;
+  bytes: Uint8Array;
+} {
   const total = parts.reduce((s, [, , a]) => s + a.byteLength, 0);
   const bytes = new Uint8Array(total);
   const view = new DataView(bytes.buffer);
@@ -108,7 +134,7 @@ function packArrays(c: TextClassifier): { json: TextModelJson['arrays']; bytes: 
     }
     offset += arr.byteLength;
   }
-  return { json: json as TextModelJson['arrays'], bytes };
+  return { json, bytes };
 }
 
 function readArray(
@@ -133,11 +159,18 @@ function readArray(
 }
 
 /** The two model files of a classifier (text-model.json, text-weights.bin). */
-export function serializeTextClassifier(c: TextClassifier): {
+export function serializeTextClassifier(c: TextModel): {
   modelJson: TextModelJson;
   weights: Uint8Array;
 } {
-  const { json, bytes } = packArrays(c);
+  if (c instanceof TextCnnClassifier) return serializeTextCnn(c);
+  if (!(c instanceof TextClassifier)) throw new TypeError(`cannot serialize a ${c.algorithm} text model`);
+  const { json, bytes } = packArrays([
+    ['buckets', 'uint32', c.vocabulary.buckets],
+    ['idf', 'float32', c.vocabulary.idf],
+    ['weights', 'float32', c.model.weights],
+    ['bias', 'float32', c.model.bias],
+  ]);
   return {
     modelJson: {
       format: TEXT_MODEL_FORMAT,
@@ -147,14 +180,79 @@ export function serializeTextClassifier(c: TextClassifier): {
       classNames: [...c.classNames],
       numFeatures: c.vocabulary.size,
       weightsFile: TEXT_WEIGHTS_FILE,
+      arrays: json as z.infer<typeof linearModelJsonSchema>['arrays'],
+    },
+    weights: bytes,
+  };
+}
+
+function serializeTextCnn(c: TextCnnClassifier): { modelJson: TextModelJson; weights: Uint8Array } {
+  const w = c.model.weights;
+  const { json, bytes } = packArrays([
+    ['buckets', 'uint32', c.vocabulary.buckets],
+    ['embeddings', 'float32', w.embeddings],
+    ...w.conv.map((a, i) => [`conv${i}`, 'float32', a] as const),
+    ...w.convBias.map((a, i) => [`convBias${i}`, 'float32', a] as const),
+    ['out', 'float32', w.out],
+    ['outBias', 'float32', w.outBias],
+  ]);
+  return {
+    modelJson: {
+      format: TEXT_MODEL_FORMAT,
+      version: 1,
+      algorithm: 'text-cnn',
+      cnn: c.config,
+      classNames: [...c.classNames],
+      vocabularySize: c.vocabulary.buckets.length,
+      weightsFile: TEXT_WEIGHTS_FILE,
       arrays: json,
     },
     weights: bytes,
   };
 }
 
+function deserializeTextCnn(m: z.infer<typeof cnnModelJsonSchema>, weights: Uint8Array): TextCnnClassifier {
+  const v = m.vocabularySize;
+  const k = m.classNames.length;
+  const { embeddingDim: d, filters: f, widths } = m.cnn;
+  const hidden = f * widths.length;
+  const expect: Record<string, number> = { buckets: v, embeddings: (v + 1) * d, out: k * hidden, outBias: k };
+  widths.forEach((w, i) => {
+    expect[`conv${i}`] = f * w * d;
+    expect[`convBias${i}`] = f;
+  });
+  const names = Object.keys(m.arrays).sort();
+  if (JSON.stringify(names) !== JSON.stringify(Object.keys(expect).sort()))
+    throw new ModelArtifactError(
+      'ARTIFACT_MANIFEST_INVALID',
+      `arrays are ${names.join(', ')}; expected ${Object.keys(expect).sort().join(', ')}`,
+    );
+  const read = (name: string, dtype: 'uint32' | 'float32') => {
+    const spec = m.arrays[name];
+    if (spec.length !== expect[name] || spec.dtype !== dtype)
+      throw new ModelArtifactError(
+        'ARTIFACT_MANIFEST_INVALID',
+        `${name} has ${spec.length} ${spec.dtype} values, expected ${expect[name]} ${dtype}`,
+      );
+    return readArray(weights, spec, name);
+  };
+  const buckets = read('buckets', 'uint32') as Uint32Array;
+  for (let i = 1; i < buckets.length; i++)
+    if (buckets[i] <= buckets[i - 1])
+      throw new ModelArtifactError('ARTIFACT_MANIFEST_INVALID', 'buckets are not strictly ascending');
+  const f32 = (name: string) => read(name, 'float32') as Float32Array;
+  const model = new TextCnn(m.cnn, v + 1, k, {
+    embeddings: f32('embeddings'),
+    conv: widths.map((_, i) => f32(`conv${i}`)),
+    convBias: widths.map((_, i) => f32(`convBias${i}`)),
+    out: f32('out'),
+    outBias: f32('outBias'),
+  });
+  return new TextCnnClassifier(new TokenVocabulary(buckets), model, m.classNames);
+}
+
 /** Rebuilds a classifier from its two files, checking every shape. */
-export function deserializeTextClassifier(modelJson: unknown, weights: Uint8Array): TextClassifier {
+export function deserializeTextClassifier(modelJson: unknown, weights: Uint8Array): TextModel {
   const parsed = textModelJsonSchema.safeParse(modelJson);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -163,6 +261,7 @@ export function deserializeTextClassifier(modelJson: unknown, weights: Uint8Arra
       `${TEXT_MODEL_FILE}: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid'}`,
     );
   }
+  if (parsed.data.algorithm === 'text-cnn') return deserializeTextCnn(parsed.data, weights);
   const m = parsed.data;
   const f = m.numFeatures;
   const k = m.classNames.length;
@@ -197,7 +296,7 @@ export interface ExportTextInfo {
 
 /** Writes text-model.json, text-weights.bin and, last, manifest.json under `prefix`. */
 export async function exportTextClassifier(
-  c: TextClassifier,
+  c: TextModel,
   writer: ArtifactWriter,
   prefix: string,
   info: ExportTextInfo,
@@ -215,7 +314,7 @@ export async function exportTextClassifier(
     input: { kind: 'text', maxChars: info.maxChars ?? DEFAULT_MAX_TEXT_CHARS },
     normalization: null,
     classNames: [...c.classNames],
-    backboneId: 'text-linear',
+    backboneId: c.algorithm === 'text-cnn' ? 'text-cnn' : 'text-linear',
     metrics: info.metrics,
     createdAt: (info.createdAt ?? new Date()).toISOString(),
     framework: { name: 'modelsmith-text', version: String(modelJson.version) },
@@ -277,7 +376,7 @@ export async function loadTextClassifier(
   reader: ArtifactReader,
   prefix: string,
   options: { limits?: Partial<ArtifactLimits> } = {},
-): Promise<{ classifier: TextClassifier; manifest: TextManifest }> {
+): Promise<{ classifier: TextModel; manifest: TextManifest }> {
   const limits = resolveLimits(options.limits);
   const raw = await reader.get(joinKey(prefix, EXPORT_MANIFEST_FILE));
   if (raw.byteLength > limits.maxJsonBytes)

@@ -13,12 +13,41 @@ export interface TextClassification {
   top: TextClassScore[];
 }
 
+/** What serving, batch prediction and evaluation need of any trained text model. */
+export interface TextModel {
+  /** The model family as the artifact names it. */
+  readonly algorithm: 'linear-softmax' | 'text-cnn';
+  readonly classNames: readonly string[];
+  /** Class probabilities, one row per text (row-major [texts x classes]). */
+  predictProba(texts: readonly string[]): Float32Array;
+  classify(texts: readonly string[], topK?: number): TextClassification[];
+  /** Number of weights. */
+  readonly params: number;
+  /** Bytes of the weights (and vocabulary) in memory. */
+  readonly bytes: number;
+}
+
+/** The best class and the `topK` best of each text, from a model's probabilities. */
+export function classifyWith(model: TextModel, texts: readonly string[], topK = 5): TextClassification[] {
+  const k = model.classNames.length;
+  const probs = model.predictProba(texts);
+  const keep = Math.max(1, Math.min(topK, k));
+  return texts.map((_, i) => {
+    const row = probs.subarray(i * k, (i + 1) * k);
+    const order = Array.from({ length: k }, (_, c) => c).sort((a, b) => row[b] - row[a] || a - b);
+    const top = order.slice(0, keep).map((c) => ({ label: model.classNames[c], score: row[c] }));
+    return { label: top[0].label, score: top[0].score, top };
+  });
+}
+
 /**
  * A trained text classifier: featurizer settings (tokenizer, hashing, n-grams), the vocabulary of
  * hashed buckets with their IDF, and a linear softmax model over them. Pure TypeScript: it predicts
  * anywhere Node runs, from the files {@link serializeTextClassifier} writes.
  */
-export class TextClassifier {
+export class TextClassifier implements TextModel {
+  readonly algorithm = 'linear-softmax' as const;
+
   constructor(
     readonly features: FeatureConfig,
     readonly vocabulary: FeatureVocabulary,
@@ -48,15 +77,11 @@ export class TextClassifier {
   }
 
   classify(texts: readonly string[], topK = 5): TextClassification[] {
-    const k = this.classNames.length;
-    const probs = this.predictProba(texts);
-    const keep = Math.max(1, Math.min(topK, k));
-    return texts.map((_, i) => {
-      const row = probs.subarray(i * k, (i + 1) * k);
-      const order = Array.from({ length: k }, (_, c) => c).sort((a, b) => row[b] - row[a] || a - b);
-      const top = order.slice(0, keep).map((c) => ({ label: this.classNames[c], score: row[c] }));
-      return { label: top[0].label, score: top[0].score, top };
-    });
+    return classifyWith(this, texts, topK);
+  }
+
+  get params(): number {
+    return this.model.weights.length + this.model.bias.length;
   }
 
   /** Bytes of the weights, vocabulary and IDF in memory. */

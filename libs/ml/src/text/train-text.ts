@@ -1,5 +1,5 @@
 import { accuracy, classificationMetrics, confusionMatrix } from '../eval/metrics';
-import { Rng } from '../train/rng';
+import { mixSeed, Rng } from '../train/rng';
 import {
   countBuckets,
   FeatureVocabulary,
@@ -8,7 +8,8 @@ import {
   type SparseVector,
 } from './features';
 import { balancedClassWeights, LinearSoftmax, SoftmaxSgd } from './linear-model';
-import { TextClassifier } from './text-classifier';
+import { TextClassifier, type TextModel } from './text-classifier';
+import { TextCnn, TextCnnClassifier, TextCnnTrainer, TokenVocabulary, type TextCnnConfig } from './text-cnn';
 import { DEFAULT_TOKENIZER } from './tokenize';
 
 export interface TextSplit {
@@ -17,14 +18,33 @@ export interface TextSplit {
   labels: ArrayLike<number>;
 }
 
-/** One configuration tried on the validation split. */
-export interface TextCandidate {
+/** One configuration tried on the validation split: a linear model over n-gram TF-IDF features. */
+export interface LinearTextCandidate {
+  kind?: 'linear';
   name: string;
   features: FeatureConfig;
   classWeight: 'balanced' | 'none';
   learningRate: number;
   l2: number;
 }
+
+/** One configuration tried on the validation split: a convolutional network over token embeddings. */
+export interface CnnTextCandidate {
+  kind: 'cnn';
+  name: string;
+  cnn: TextCnnConfig;
+  classWeight: 'balanced' | 'none';
+  /** Adam step size of the dense layers. */
+  learningRate: number;
+  /** AdaGrad step size of the embeddings. */
+  embeddingLearningRate: number;
+  dropout: number;
+  batchSize: number;
+  /** Most epochs of this candidate (below the run's maxEpochs; an epoch costs far more than a linear one). */
+  maxEpochs?: number;
+}
+
+export type TextCandidate = LinearTextCandidate | CnnTextCandidate;
 
 const WORDS: FeatureConfig = {
   version: 1,
@@ -53,6 +73,31 @@ export const DEFAULT_TEXT_CANDIDATES: readonly TextCandidate[] = [
   { name: 'words+chars/none', features: WORDS_AND_CHARS, classWeight: 'none', learningRate: 0.2, l2: 1e-6 },
   { name: 'words/none', features: WORDS, classWeight: 'none', learningRate: 0.2, l2: 1e-6 },
 ];
+
+/**
+ * The neural candidate: a CNN (Kim 2014) over 64-dimensional token embeddings learned from the
+ * training texts (no pretrained vectors ship in a registry package this runs from), 64 filters of
+ * widths 1, 2 and 3 tokens, dropout 0.5, balanced class weights.
+ */
+export const TEXT_CNN_CANDIDATE: CnnTextCandidate = {
+  kind: 'cnn',
+  name: 'cnn/balanced',
+  cnn: {
+    version: 1,
+    tokenizer: DEFAULT_TOKENIZER,
+    hashBits: 22,
+    maxTokens: 256,
+    embeddingDim: 64,
+    widths: [1, 2, 3],
+    filters: 64,
+  },
+  classWeight: 'balanced',
+  learningRate: 0.002,
+  embeddingLearningRate: 0.05,
+  dropout: 0.5,
+  batchSize: 16,
+  maxEpochs: 10,
+};
 
 export interface TextEpochLog {
   candidate: string;
@@ -93,7 +138,7 @@ export interface TextTrialResult {
 }
 
 export interface TextTrainingResult {
-  classifier: TextClassifier;
+  classifier: TextModel;
   candidate: TextCandidate;
   bestEpoch: number;
   valAccuracy: number;
@@ -113,16 +158,43 @@ interface Featurized {
 
 const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
 
-function validationScores(
-  model: LinearSoftmax,
-  xs: SparseVector[],
+/** One candidate being trained: an epoch over the training order, a validation score, a copy of the model. */
+interface CandidateRun {
+  features: number;
+  epoch(order: Uint32Array): Promise<number>;
+  score(): { acc: number; f1: number };
+  snapshot(): TextModel;
+}
+
+/**
+ * One epoch as consecutive slices of the order, yielding to the event loop between them so that a
+ * long epoch never blocks timers (a worker's queue-lock renewal, progress, the deadline) for long.
+ * Per-sample updates make the slices' result the same as one pass. Returns the mean loss.
+ */
+async function inSlices(
+  order: Uint32Array,
+  size: number,
+  pass: (part: Uint32Array) => number,
+): Promise<number> {
+  let sum = 0;
+  for (let start = 0; start < order.length; start += size) {
+    const part = order.subarray(start, Math.min(order.length, start + size));
+    sum += pass(part) * part.length;
+    if (start + size < order.length) await yieldToLoop();
+  }
+  return sum / Math.max(1, order.length);
+}
+
+function validationScores<X>(
+  predictInto: (x: X, out: Float32Array) => void,
+  xs: X[],
   ys: ArrayLike<number>,
+  k: number,
 ): { acc: number; f1: number } {
-  const k = model.numClasses;
   const pred = new Int32Array(xs.length);
   const row = new Float32Array(k);
   xs.forEach((x, i) => {
-    model.predictInto(x, row);
+    predictInto(x, row);
     let best = 0;
     for (let c = 1; c < k; c++) if (row[c] > row[best]) best = c;
     pred[i] = best;
@@ -132,9 +204,9 @@ function validationScores(
 }
 
 /**
- * Trains a text classifier: for each candidate configuration, a linear softmax model over hashed
- * TF-IDF n-gram features, epoch by epoch, scored on the validation split; the best (candidate, epoch)
- * by the validation metric is kept. The test split is not seen here. Deterministic for a seed.
+ * Trains a text classifier: for each candidate configuration (a linear softmax model over hashed
+ * TF-IDF n-gram features, or a CNN over token embeddings), epoch by epoch, scored on the validation
+ * split; the best (candidate, epoch) by the validation metric is kept. The test split is not seen here. Deterministic for a seed.
  */
 export async function trainTextClassifier(
   train: TextSplit,
@@ -175,14 +247,59 @@ export async function trainTextClassifier(
   };
 
   let best:
-    | {
-        candidate: TextCandidate;
-        epoch: number;
-        s: { acc: number; f1: number };
-        model: LinearSoftmax;
-        vocab: FeatureVocabulary;
-      }
-    | undefined;
+    { candidate: TextCandidate; epoch: number; s: { acc: number; f1: number }; model: TextModel } | undefined;
+
+  const classWeights = (c: TextCandidate) =>
+    c.classWeight === 'balanced' ? balancedClassWeights(train.labels, k) : undefined;
+  const linearRun = async (candidate: LinearTextCandidate): Promise<CandidateRun> => {
+    const f = await featurized(candidate.features);
+    const model = new LinearSoftmax(f.vocab.size, k);
+    const sgd = new SoftmaxSgd(model, {
+      learningRate: candidate.learningRate,
+      l2: candidate.l2,
+      classWeights: classWeights(candidate),
+    });
+    return {
+      features: f.vocab.size,
+      epoch: (order) => inSlices(order, 1024, (part) => sgd.epoch(f.train, train.labels, part)),
+      score: () => validationScores((x, out) => model.predictInto(x, out), f.val, validation.labels, k),
+      snapshot: () =>
+        new TextClassifier(
+          candidate.features,
+          f.vocab,
+          new LinearSoftmax(f.vocab.size, k, model.weights.slice(), model.bias.slice()),
+          options.classNames,
+        ),
+    };
+  };
+  const cnnRun = (candidate: CnnTextCandidate): CandidateRun => {
+    const vocab = TokenVocabulary.fit(train.texts, candidate.cnn, options.minDf ?? 1);
+    const trainIds = train.texts.map((t) => vocab.ids(t, candidate.cnn));
+    const valIds = validation.texts.map((t) => vocab.ids(t, candidate.cnn));
+    const model = TextCnn.init(candidate.cnn, vocab.rows, k, new Rng(mixSeed(seed, 0x636e6e)));
+    const trainer = new TextCnnTrainer(model, new Rng(mixSeed(seed, 0x64726f70)), {
+      learningRate: candidate.learningRate,
+      embeddingLearningRate: candidate.embeddingLearningRate,
+      dropout: candidate.dropout,
+      batchSize: candidate.batchSize,
+      classWeights: classWeights(candidate),
+    });
+    const pass = model.newPass();
+    return {
+      features: vocab.buckets.length,
+      // Slices of whole batches: the same updates as one pass.
+      epoch: (order) =>
+        inSlices(order, candidate.batchSize * 16, (part) => trainer.epoch(trainIds, train.labels, part)),
+      score: () =>
+        validationScores((ids, out) => out.set(model.forward(ids, pass)), valIds, validation.labels, k),
+      snapshot: () =>
+        new TextCnnClassifier(
+          vocab,
+          new TextCnn(candidate.cnn, vocab.rows, k, model.copyWeights()),
+          options.classNames,
+        ),
+    };
+  };
   const trials: TextTrialResult[] = [];
   let stoppedByDeadline = false;
 
@@ -193,20 +310,16 @@ export async function trainTextClassifier(
       break;
     }
     const t0 = performance.now();
-    const f = await featurized(candidate.features);
-    const model = new LinearSoftmax(f.vocab.size, k);
-    const sgd = new SoftmaxSgd(model, {
-      learningRate: candidate.learningRate,
-      l2: candidate.l2,
-      classWeights: candidate.classWeight === 'balanced' ? balancedClassWeights(train.labels, k) : undefined,
-    });
+    const run = candidate.kind === 'cnn' ? cnnRun(candidate) : await linearRun(candidate);
     const rng = new Rng(seed);
-    const order = Uint32Array.from({ length: f.train.length }, (_, i) => i);
-    let trialBest:
-      | { epoch: number; s: { acc: number; f1: number }; weights: Float32Array; bias: Float32Array }
-      | undefined;
+    const order = Uint32Array.from({ length: train.texts.length }, (_, i) => i);
+    let trialBest: { epoch: number; s: { acc: number; f1: number }; model: TextModel } | undefined;
     let epochs = 0;
-    for (let epoch = 0; epoch < maxEpochs; epoch++) {
+    const epochCap = Math.min(
+      maxEpochs,
+      candidate.kind === 'cnn' ? (candidate.maxEpochs ?? maxEpochs) : maxEpochs,
+    );
+    for (let epoch = 0; epoch < epochCap; epoch++) {
       options.signal?.throwIfAborted();
       for (let i = order.length - 1; i > 0; i--) {
         const j = rng.int(i + 1);
@@ -214,9 +327,9 @@ export async function trainTextClassifier(
         order[i] = order[j];
         order[j] = tmp;
       }
-      const loss = sgd.epoch(f.train, train.labels, order);
+      const loss = await run.epoch(order);
       epochs = epoch + 1;
-      const s = hasValidation ? validationScores(model, f.val, validation.labels) : { acc: 0, f1: 0 };
+      const s = hasValidation ? run.score() : { acc: 0, f1: 0 };
       await options.onEpoch?.({
         candidate: candidate.name,
         epoch,
@@ -227,7 +340,7 @@ export async function trainTextClassifier(
       });
       // Without a validation split the last epoch is kept.
       if (!trialBest || !hasValidation || better(score(s), score(trialBest.s)))
-        trialBest = { epoch, s, weights: model.weights.slice(), bias: model.bias.slice() };
+        trialBest = { epoch, s, model: run.snapshot() };
       else if (epoch - trialBest.epoch >= patience) break;
       await yieldToLoop();
       if (timeUp()) {
@@ -243,22 +356,15 @@ export async function trainTextClassifier(
       valAccuracy: trialBest.s.acc,
       valMacroF1: trialBest.s.f1,
       seconds: (performance.now() - t0) / 1000,
-      features: f.vocab.size,
+      features: run.features,
     });
-    if (!best || better(score(trialBest.s), score(best.s))) {
-      best = {
-        candidate,
-        epoch: trialBest.epoch,
-        s: trialBest.s,
-        model: new LinearSoftmax(f.vocab.size, k, trialBest.weights, trialBest.bias),
-        vocab: f.vocab,
-      };
-    }
+    if (!best || better(score(trialBest.s), score(best.s)))
+      best = { candidate, epoch: trialBest.epoch, s: trialBest.s, model: trialBest.model };
     if (stoppedByDeadline) break;
   }
   if (!best) throw new Error('no candidate was trained');
   return {
-    classifier: new TextClassifier(best.candidate.features, best.vocab, best.model, options.classNames),
+    classifier: best.model,
     candidate: best.candidate,
     bestEpoch: best.epoch,
     valAccuracy: best.s.acc,

@@ -8,7 +8,7 @@ import {
   type ArtifactLimits,
   type ArtifactReader,
   type TextClassification,
-  type TextClassifier,
+  type TextModel,
   type TextLimeWord,
   type TextManifest,
 } from '@modelsmith/ml';
@@ -82,7 +82,7 @@ export interface TextExplainResult {
 }
 
 interface LoadedText {
-  classifier: TextClassifier;
+  classifier: TextModel;
   manifest: TextManifest;
   bytes: number;
 }
