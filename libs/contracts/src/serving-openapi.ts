@@ -156,9 +156,14 @@ export const SERVING_OPENAPI_SCHEMAS: Record<string, Schema> = {
     },
   },
   Prediction: {
+    description:
+      "One instance's prediction: image and text models answer the label, its score and the top-k; tabular classifiers the label, its index, score and every class's probability; regression models `value`",
+    anyOf: [ref('ClassPrediction'), ref('TabularClassPrediction'), ref('RegressionPrediction')],
+  },
+  ClassPrediction: {
     type: 'object',
     required: ['label', 'score', 'top'],
-    description: "One instance's prediction (a classifier's; regression models answer `value` instead)",
+    description: "An image or text model's prediction",
     properties: {
       label: { type: 'string' },
       score: { type: 'number' },
@@ -176,6 +181,23 @@ export const SERVING_OPENAPI_SCHEMAS: Record<string, Schema> = {
       },
     },
     additionalProperties: true,
+  },
+  TabularClassPrediction: {
+    type: 'object',
+    required: ['label', 'index', 'score', 'probabilities'],
+    description: "A tabular classifier's prediction",
+    properties: {
+      label: { type: 'string' },
+      index: { type: 'integer' },
+      score: { type: 'number' },
+      probabilities: { type: 'object', additionalProperties: { type: 'number' } },
+    },
+  },
+  RegressionPrediction: {
+    type: 'object',
+    required: ['value'],
+    description: "A tabular regression model's prediction",
+    properties: { value: { type: 'number' } },
   },
   PredictAnswer: {
     type: 'object',
