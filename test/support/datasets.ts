@@ -29,7 +29,7 @@ export async function readyDataset(
       if (v.body.status === 'FAILED') throw new Error(`ingestion failed: ${v.body.failureReason}`);
       return v.body.status === 'READY' ? v.body : undefined;
     },
-    120_000,
+    600_000,
     300,
   );
   return version.id as string;
