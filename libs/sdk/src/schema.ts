@@ -1589,8 +1589,13 @@ export interface components {
         ms: number;
       };
     };
-    /** @description One instance's prediction (a classifier's; regression models answer `value` instead) */
-    Prediction: {
+    /** @description One instance's prediction: image and text models answer the label, its score and the top-k; tabular classifiers the label, its index, score and every class's probability; regression models `value` */
+    Prediction:
+      | components['schemas']['ClassPrediction']
+      | components['schemas']['TabularClassPrediction']
+      | components['schemas']['RegressionPrediction'];
+    /** @description An image or text model's prediction */
+    ClassPrediction: {
       label: string;
       score: number;
       top: {
@@ -1601,6 +1606,19 @@ export interface components {
       explanation?: components['schemas']['ImageExplanation'] | components['schemas']['TextExplanation'];
     } & {
       [key: string]: unknown;
+    };
+    /** @description A tabular classifier's prediction */
+    TabularClassPrediction: {
+      label: string;
+      index: number;
+      score: number;
+      probabilities: {
+        [key: string]: number;
+      };
+    };
+    /** @description A tabular regression model's prediction */
+    RegressionPrediction: {
+      value: number;
     };
     PredictAnswer: {
       deploymentId: string;
