@@ -10,8 +10,7 @@ jest.setTimeout(600_000);
 const MAX_RELATIVE_ERROR = 0.5;
 /**
  * Text and tabular jobs (docs/jobs.md): the estimate, extrapolated from one cold run on a smaller
- * dataset, errs long (measured here 1.5-2.7x: the first run's fits carry warm-up and fixed costs, and
- * text candidates stop early), so it must lie between half and RECORD_MAX_RATIO (4) times the actual
+ * dataset, errs long (measured here up to 2.7x: the first run's fits carry warm-up and fixed costs), so it must lie between half and RECORD_MAX_RATIO (4) times the actual
  * run, give or take RECORD_SLACK_SECONDS (these jobs last seconds; answers round to whole seconds).
  */
 const RECORD_MAX_RATIO = 4;

@@ -1,6 +1,7 @@
 import {
   candidateSpeed,
   estimateRecordTraining,
+  expectedEpochs,
   RECORD_FALLBACK_OVERHEAD_SECONDS,
   RECORD_FALLBACK_ROWS_PER_SEC,
   RECORD_FALLBACK_THROUGHPUT,
@@ -103,5 +104,34 @@ describe('estimateRecordTraining', () => {
     expect(e.limitedByBudget).toBe(true);
     expect(e.expectedSeconds).toBe(64);
     expect(e.computeMinutes).toBe(1.1);
+  });
+
+  it('expects the epochs measured fits ran when they all stopped early, else the cap', () => {
+    const key = 'text:cnn/balanced';
+    const early = [
+      sample({ backboneId: key, epochsRun: 3, epochsCap: 8 }),
+      sample({ backboneId: key, epochsRun: 5, epochsCap: 8 }),
+      sample({ backboneId: key, epochsRun: 4, epochsCap: 10 }),
+    ];
+    expect(expectedEpochs(early, key, 10)).toEqual({ epochs: 4, fromMeasurements: true });
+    expect(expectedEpochs(early, key, 2)).toEqual({ epochs: 2, fromMeasurements: true });
+    // One fit that ran to its cap: no evidence the candidate stops sooner.
+    expect(
+      expectedEpochs([...early, sample({ backboneId: key, epochsRun: 8, epochsCap: 8 })], key, 10),
+    ).toEqual({
+      epochs: 10,
+      fromMeasurements: false,
+    });
+    // Rows without epochs (tabular, image) or of another candidate say nothing.
+    expect(expectedEpochs([sample({ backboneId: key })], key, 10).epochs).toBe(10);
+    expect(expectedEpochs(early, 'text:words/none', 10).epochs).toBe(10);
+    const e = estimateRecordTraining(
+      input({
+        task: 'text',
+        candidates: [{ name: 'cnn/balanced', kind: 'cnn', epochs: 10 }],
+        samples: early.map((s) => ({ ...s, samplesPerSec: 400 })),
+      }),
+    );
+    expect(e.phases[0]).toMatchObject({ epochs: 4, seconds: 10 });
   });
 });

@@ -43,6 +43,9 @@ export interface RecordThroughputSample {
   /** The job's wall-clock seconds outside its candidates' fits (recorded on every row of the job). */
   overheadSeconds: number;
   overheadUnits: number;
+  /** Text candidates: epochs the measured fit ran (early stopping) and its cap; null otherwise. */
+  epochsRun?: number | null;
+  epochsCap?: number | null;
   jobId: string;
 }
 
@@ -96,20 +99,39 @@ export function candidateSpeed(
 }
 
 /**
- * The estimate of a text or tabular job: every candidate of its mode fitted for its full epochs (early
- * stopping can end text candidates sooner), plus the time outside the fits that jobs of this task
+ * Epochs a candidate capped at `cap` is expected to run: when every one of its newest (at most 20)
+ * measured fits that say so stopped before its own cap (early stopping), the median of the epochs they
+ * ran (at most `cap`); else `cap` (no evidence it stops sooner).
+ */
+export function expectedEpochs(
+  samples: RecordThroughputSample[],
+  key: string,
+  cap: number,
+): { epochs: number; fromMeasurements: boolean } {
+  const known = samples
+    .filter((s) => s.backboneId === key && s.epochsRun != null && s.epochsCap != null)
+    .slice(0, 20);
+  if (known.length === 0 || known.some((s) => s.epochsRun! >= s.epochsCap!))
+    return { epochs: cap, fromMeasurements: false };
+  return { epochs: Math.min(cap, median(known.map((s) => s.epochsRun!))), fromMeasurements: true };
+}
+
+/**
+ * The estimate of a text or tabular job: every candidate of its mode fitted for its expected epochs
+ * (expectedEpochs: text candidates stop early), plus the time outside the fits that jobs of this task
  * measured here (median of the newest 20), else the fallback. Such jobs register their one model at
  * the end, so the first model comes with the job's end.
  */
 export function estimateRecordTraining(input: RecordEstimateInput): TrainingEstimate {
   const phases: PhaseEstimate[] = input.candidates.map((c) => {
     const speed = candidateSpeed(input, c);
+    const epochs = expectedEpochs(input.samples, recordThroughputKey(input.task, c.name), c.epochs).epochs;
     return {
       name: c.name,
-      epochs: c.epochs,
+      epochs,
       backbone: 'trainable' as const,
       ...speed,
-      seconds: (c.epochs * input.trainSamples) / Math.max(1e-6, speed.samplesPerSec),
+      seconds: (epochs * input.trainSamples) / Math.max(1e-6, speed.samplesPerSec),
     };
   });
   // One overhead value per measured job (each of its rows carries it).

@@ -164,7 +164,7 @@ export class TrainingEstimateService {
       quota: await this.quota(tenantId, estimate.computeMinutes),
       note:
         task === 'text'
-          ? 'every candidate for its full epochs: early stopping usually ends text candidates sooner; the model exists when the job ends'
+          ? 'text candidates run their full epochs unless measured runs of them all stopped early; the model exists when the job ends'
           : 'every candidate fitted once (boosting stops early on validation); the model exists when the job ends',
     };
   }

@@ -9,6 +9,7 @@ import {
   type TrainableDatasetVersion,
 } from '@modelsmith/jobs';
 import { keys, type ObjectStore } from '@modelsmith/storage';
+import { textCandidatePlan } from '@modelsmith/ml/catalogue';
 import { objectArtifactWriter } from '../adapters/object-store-io';
 import type { JobContext } from '../runtime/job-handler';
 import { runTextClassification } from '../training/text-classification';
@@ -141,13 +142,21 @@ export class TextTrainJob {
     });
     // Measured for estimates (docs/jobs.md): a run cut by its budget is not representative.
     if (!training.stoppedByDeadline) {
+      const caps = new Map(
+        textCandidatePlan(mode, options.epochs, options.textModel).map((c) => [c.name, c.epochs]),
+      );
       const rows = recordThroughputRows({
         jobId: job.id,
         workerKind: `${job.queue}/js`,
         task: 'text',
         size: index.labels.length,
         trainSamples: result.samples.train,
-        fits: training.trials.map((t) => ({ candidate: t.candidate, epochs: t.epochs, seconds: t.seconds })),
+        fits: training.trials.map((t) => ({
+          candidate: t.candidate,
+          epochs: t.epochs,
+          cap: caps.get(t.candidate),
+          seconds: t.seconds,
+        })),
         wallSeconds: (performance.now() - startedAt) / 1000,
       });
       ctx.commitOnSuccess((tx) => ThroughputStore.record(tx, rows));

@@ -62,7 +62,7 @@ describe('recordThroughputRows', () => {
       size: 3,
       trainSamples: 100,
       fits: [
-        { candidate: 'words/balanced', epochs: 4, seconds: 2 },
+        { candidate: 'words/balanced', epochs: 4, cap: 8, seconds: 2 },
         { candidate: 'cnn/balanced', epochs: 2, seconds: 8 },
         { candidate: 'empty', epochs: 0, seconds: 0 },
       ],

@@ -62,7 +62,8 @@ export function recordThroughputRows(o: {
   task: RecordTask;
   size: number;
   trainSamples: number;
-  fits: { candidate: string; epochs: number; seconds: number }[];
+  /** `cap`: the epochs the fit could run (text candidates; early stopping ends them sooner). */
+  fits: { candidate: string; epochs: number; cap?: number; seconds: number }[];
   wallSeconds: number;
 }): ThroughputRecord[] {
   const fitSeconds = o.fits.reduce((s, f) => s + f.seconds, 0);
@@ -79,5 +80,6 @@ export function recordThroughputRows(o: {
       samplesPerSec: (o.trainSamples * f.epochs) / f.seconds,
       overheadSeconds,
       overheadUnits: 1,
+      ...(f.cap !== undefined ? { epochsRun: f.epochs, epochsCap: f.cap } : {}),
     }));
 }

@@ -13,6 +13,9 @@ export interface ThroughputRecord {
   samplesPerSec: number;
   overheadSeconds: number;
   overheadUnits: number;
+  /** Text candidates: epochs the fit ran and could run (null or absent otherwise). */
+  epochsRun?: number | null;
+  epochsCap?: number | null;
   jobId: string;
 }
 
@@ -60,6 +63,8 @@ export class ThroughputStore {
         samplesPerSec: true,
         overheadSeconds: true,
         overheadUnits: true,
+        epochsRun: true,
+        epochsCap: true,
         jobId: true,
       },
     });
