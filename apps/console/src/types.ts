@@ -40,7 +40,8 @@ export type Preview = Schemas['VersionPreviewDto'];
 export type Backbone = Schemas['BackboneDto'];
 
 export interface Estimate {
-  backbone: string;
+  /** null for text and tabular jobs. */
+  backbone: string | null;
   mode: string;
   budgetMinutes: number;
   expectedMinutes: number;

@@ -12,3 +12,4 @@ export * from './submit';
 export * from './stores';
 export * from './webhooks';
 export * from './training-estimate';
+export * from './record-training-estimate';

@@ -99,7 +99,7 @@ export interface paths {
     put?: never;
     /**
      * Start a job; returns at once with its id (202)
-     * @description With `dryRun: true` nothing is created: an image-classification request is checked like a real one and answered 200 with its estimate (expectedMinutes, firstModelMinutes, computeMinutes, per-phase samples/s and where they come from, quota); a noop request with its duration.
+     * @description With `dryRun: true` nothing is created: an image-classification, text-classification or tabular request is checked like a real one and answered 200 with its estimate (expectedMinutes, firstModelMinutes, computeMinutes, per-phase samples/s (text and tabular: per candidate) and where they come from, quota); a noop request with its duration.
      */
     post: operations['JobsController_create'];
     delete?: never;

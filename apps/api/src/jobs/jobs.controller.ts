@@ -46,8 +46,8 @@ export class JobsController {
   @ApiOperation({
     summary: 'Start a job; returns at once with its id (202)',
     description:
-      'With `dryRun: true` nothing is created: an image-classification request is checked like a real one and answered 200 with ' +
-      'its estimate (expectedMinutes, firstModelMinutes, computeMinutes, per-phase samples/s and where they come from, quota); ' +
+      'With `dryRun: true` nothing is created: an image-classification, text-classification or tabular request is checked like a real one and answered 200 with ' +
+      'its estimate (expectedMinutes, firstModelMinutes, computeMinutes, per-phase samples/s (text and tabular: per candidate) and where they come from, quota); ' +
       'a noop request with its duration.',
   })
   @ApiAcceptedResponse({ type: JobDto })
@@ -63,20 +63,7 @@ export class JobsController {
         : undefined;
     if (body.dryRun) {
       res.status(200);
-      if (training === 'image-classification')
-        return this.estimates.estimate(p.tenantId, { ...body, task: training });
-      if (training) {
-        // Checked like a real submission; no throughput model for these tasks yet.
-        await this.training.validate(p.tenantId, { ...body, task: training });
-        return {
-          dryRun: true,
-          task: training,
-          expectedMinutes: null,
-          firstModelMinutes: null,
-          computeMinutes: null,
-          note: 'estimates are measured for image classification only; the job would be accepted',
-        };
-      }
+      if (training) return this.estimates.estimate(p.tenantId, { ...body, task: training });
       const minutes = Math.round(((body.options?.durationMs ?? 0) / 60_000) * 10) / 10;
       return {
         dryRun: true,

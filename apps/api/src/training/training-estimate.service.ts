@@ -3,13 +3,22 @@ import { JOBS, type TrainingMode } from '@modelsmith/contracts';
 import { withTenant, type PrismaClient } from '@modelsmith/db';
 import { APP_PRISMA } from '@modelsmith/db/nest';
 import {
+  estimateRecordTraining,
   estimateTraining,
   JobRouter,
   readQuotaUsage,
   ThroughputStore,
   type TrainingEstimate,
 } from '@modelsmith/jobs';
-import { builtinBackbones, chooseBackbone, inputFor, phasePlan } from '@modelsmith/ml/catalogue';
+import {
+  builtinBackbones,
+  chooseBackbone,
+  inputFor,
+  phasePlan,
+  tabularCandidates,
+  textCandidatePlan,
+} from '@modelsmith/ml/catalogue';
+import { SMALL_TABLE_ROWS } from '@modelsmith/ml/tabular';
 import { jobProblem } from '../jobs/job-problems';
 import { TrainingJobsService, type TrainingJobRequest } from './training-jobs.service';
 
@@ -18,9 +27,13 @@ const DEFAULT_IMAGE_SIZE = 64;
 
 export interface TrainingEstimateAnswer extends TrainingEstimate {
   dryRun: true;
-  task: 'image-classification';
-  backbone: string;
-  input: { height: number; width: number; channels: 1 | 3 };
+  task: 'image-classification' | 'text-classification' | 'tabular';
+  /** The image backbone; null for text and tabular jobs (their `phases` are the candidates they fit). */
+  backbone: string | null;
+  /** The image input; null for text and tabular jobs. */
+  input: { height: number; width: number; channels: 1 | 3 } | null;
+  /** Text and tabular: the size feature speeds are keyed and scaled by (text: classes; tabular: feature columns). */
+  size?: { feature: 'classes' | 'features'; value: number };
   /** The queue the job would be routed to: estimates use throughput measured on that worker kind. */
   queue: string;
   mode: TrainingMode;
@@ -56,6 +69,8 @@ export class TrainingEstimateService {
     } catch (e) {
       throw jobProblem(e);
     }
+    if (body.task === 'text-classification' || body.task === 'tabular')
+      return this.estimateRecords(tenantId, body, version, queue);
     const size = version.options.image?.size ?? DEFAULT_IMAGE_SIZE;
     const channels = version.options.image?.channels ?? 3;
     const classes = version.stats?.classes ?? [];
@@ -81,8 +96,6 @@ export class TrainingEstimateService {
       budgetMinutes,
       samples: await this.throughput.recent(queue, backboneId, input.channels),
     });
-    const usage = await withTenant(this.db, tenantId, (tx) => readQuotaUsage(tx, tenantId));
-    const remaining = Math.max(0, usage.limitMinutes - usage.usedMinutes);
     return {
       dryRun: true,
       task: 'image-classification',
@@ -93,12 +106,7 @@ export class TrainingEstimateService {
       budgetMinutes,
       samples: { train, validation, test: count('test') },
       ...estimate,
-      quota: {
-        usedMinutes: Math.round(usage.usedMinutes * 10) / 10,
-        limitMinutes: usage.limitMinutes,
-        remainingMinutes: Math.round(remaining * 10) / 10,
-        fits: estimate.computeMinutes <= remaining,
-      },
+      quota: await this.quota(tenantId, estimate.computeMinutes),
       ...(mode === 'auto'
         ? {
             note: "mode 'auto' searches: this estimates one run of the default recipe, not the search's trials; the search stops at the budget",
@@ -106,4 +114,84 @@ export class TrainingEstimateService {
         : {}),
     };
   }
+
+  /**
+   * Text and tabular jobs: the candidates their mode fits (libs/ml catalogue record-plans), each at the
+   * speed measured for it on this worker kind (or the fallback), over the version's training rows.
+   */
+  private async estimateRecords(
+    tenantId: string,
+    body: TrainingJobRequest,
+    version: Awaited<ReturnType<TrainingJobsService['validate']>>,
+    queue: string,
+  ): Promise<TrainingEstimateAnswer> {
+    const task = body.task === 'tabular' ? 'tabular' : 'text';
+    const mode = body.mode ?? 'auto';
+    const budgetMinutes = body.budget?.maxMinutes ?? 60;
+    const splits = splitCounts(version.stats);
+    const columns = (version.report as { tabular?: { columns?: unknown[] } } | null)?.tabular?.columns;
+    const size =
+      task === 'text'
+        ? { feature: 'classes' as const, value: version.stats?.classes.length ?? 0 }
+        : { feature: 'features' as const, value: Math.max(1, (columns?.length ?? 2) - 1) };
+    const candidates =
+      task === 'text'
+        ? textCandidatePlan(mode, body.options?.epochs, body.options?.textModel)
+        : tabularCandidates(body.options?.tabularModel ?? 'auto', mode)
+            // As libs/ml trainTabular: large tables skip the small-table setting unless it is the only one.
+            .filter((n, i) => n !== 'gbdt_small' || i === 0 || splits.train <= SMALL_TABLE_ROWS)
+            .map((name) => ({ name, kind: name, epochs: 1 }));
+    const estimate = estimateRecordTraining({
+      task,
+      candidates,
+      size: size.value,
+      trainSamples: splits.train,
+      totalRows: splits.train + splits.validation + splits.test,
+      budgetMinutes,
+      samples: await this.throughput.recentRecords(queue, task),
+    });
+    return {
+      dryRun: true,
+      task: body.task === 'tabular' ? 'tabular' : 'text-classification',
+      backbone: null,
+      input: null,
+      size,
+      queue,
+      mode,
+      budgetMinutes,
+      samples: splits,
+      ...estimate,
+      quota: await this.quota(tenantId, estimate.computeMinutes),
+      note:
+        task === 'text'
+          ? 'text candidates run their full epochs unless measured runs of them all stopped early; the model exists when the job ends'
+          : 'every candidate fitted once (boosting stops early on validation); the model exists when the job ends',
+    };
+  }
+
+  private async quota(tenantId: string, computeMinutes: number): Promise<TrainingEstimateAnswer['quota']> {
+    const usage = await withTenant(this.db, tenantId, (tx) => readQuotaUsage(tx, tenantId));
+    const remaining = Math.max(0, usage.limitMinutes - usage.usedMinutes);
+    return {
+      usedMinutes: Math.round(usage.usedMinutes * 10) / 10,
+      limitMinutes: usage.limitMinutes,
+      remainingMinutes: Math.round(remaining * 10) / 10,
+      fits: computeMinutes <= remaining,
+    };
+  }
+}
+
+/** Rows per split from a record version's stats (`splits`, else its classes' split counts). */
+function splitCounts(stats: { splits?: unknown; classes: { splits?: Record<string, unknown> }[] } | null): {
+  train: number;
+  validation: number;
+  test: number;
+} {
+  const s = stats?.splits as Partial<Record<'train' | 'validation' | 'test', unknown>> | undefined;
+  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0);
+  if (s && typeof s === 'object')
+    return { train: num(s.train), validation: num(s.validation), test: num(s.test) };
+  const classes = stats?.classes ?? [];
+  const sum = (k: string) => classes.reduce((a, c) => a + num(c.splits?.[k]), 0);
+  return { train: sum('train'), validation: sum('validation'), test: sum('test') };
 }

@@ -2,11 +2,18 @@ import { Logger } from '@nestjs/common';
 import type { JOBS } from '@modelsmith/contracts';
 import type { RecordShardIndex, ShardSource } from '@modelsmith/datasets';
 import type { Prisma } from '@modelsmith/db';
-import type { JobStore, ModelStore, TrainableDatasetVersion } from '@modelsmith/jobs';
+import {
+  ThroughputStore,
+  type JobStore,
+  type ModelStore,
+  type TrainableDatasetVersion,
+} from '@modelsmith/jobs';
 import { keys, type ObjectStore } from '@modelsmith/storage';
+import { textCandidatePlan } from '@modelsmith/ml/catalogue';
 import { objectArtifactWriter } from '../adapters/object-store-io';
 import type { JobContext } from '../runtime/job-handler';
 import { runTextClassification } from '../training/text-classification';
+import { recordThroughputRows } from '../training/throughput-records';
 
 const PROGRESS_EVERY_MS = 2_000;
 
@@ -43,6 +50,7 @@ export class TextTrainJob {
   ): Promise<Record<string, unknown>> {
     const { tenantId } = ctx.payload;
     const job = ctx.job;
+    const startedAt = performance.now();
     const { mode, budget, options } = ctx.inputs;
     const modelId = job.id;
     const modelPrefix = keys.model(tenantId, modelId);
@@ -132,6 +140,27 @@ export class TextTrainJob {
       sizeBytes: manifest.files.reduce((s, f) => s + f.size, 0),
       task: 'TEXT_CLASSIFICATION',
     });
+    // Measured for estimates (docs/jobs.md): a run cut by its budget is not representative.
+    if (!training.stoppedByDeadline) {
+      const caps = new Map(
+        textCandidatePlan(mode, options.epochs, options.textModel).map((c) => [c.name, c.epochs]),
+      );
+      const rows = recordThroughputRows({
+        jobId: job.id,
+        workerKind: `${job.queue}/js`,
+        task: 'text',
+        size: index.labels.length,
+        trainSamples: result.samples.train,
+        fits: training.trials.map((t) => ({
+          candidate: t.candidate,
+          epochs: t.epochs,
+          cap: caps.get(t.candidate),
+          seconds: t.seconds,
+        })),
+        wallSeconds: (performance.now() - startedAt) / 1000,
+      });
+      ctx.commitOnSuccess((tx) => ThroughputStore.record(tx, rows));
+    }
     this.logger.log(`job ${job.id}: text model ${modelId} accuracy ${report.accuracy.toFixed(4)}`);
     return {
       modelId,

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { JOBS, type TabularModelChoice } from '@modelsmith/contracts';
+import { JOBS } from '@modelsmith/contracts';
 import type { Task } from '@modelsmith/db';
 import {
   loadShardIndex,
@@ -7,20 +7,27 @@ import {
   type RecordShardIndex,
   type ShardSource,
 } from '@modelsmith/datasets';
-import { DatasetVersionStore, JobStore, ModelStore, PermanentJobError } from '@modelsmith/jobs';
+import {
+  DatasetVersionStore,
+  JobStore,
+  ModelStore,
+  PermanentJobError,
+  ThroughputStore,
+} from '@modelsmith/jobs';
 import {
   evaluateTabular,
   TABULAR_MODEL_FILE,
   TabularTrainingError,
   trainTabular,
-  type CandidateName,
   type TabularRow,
   type TabularTask,
 } from '@modelsmith/ml';
 import { keys, type ObjectStore } from '@modelsmith/storage';
 import { OBJECT_STORE } from '@modelsmith/storage/nest';
+import { tabularCandidates } from '@modelsmith/ml/catalogue';
 import { objectShardSource } from '../adapters/object-store-io';
 import type { JobContext } from '../runtime/job-handler';
+import { recordThroughputRows } from './throughput-records';
 
 export const TABULAR_TASKS: readonly Task[] = ['TABULAR_CLASSIFICATION', 'TABULAR_REGRESSION'];
 
@@ -58,6 +65,7 @@ export class TabularTrainService {
 
   async handle(ctx: JobContext<typeof JOBS.train>, datasetTask: Task): Promise<Record<string, unknown>> {
     const ref = ctx.payload;
+    const startedAt = performance.now();
     const { datasetVersionId, mode, budget, options } = ctx.inputs;
     const check = await this.versions.checkTrainable(ref.tenantId, datasetVersionId, datasetTask);
     if (!check.ok) {
@@ -100,7 +108,7 @@ export class TabularTrainService {
     ]);
     const origin = (ctx.job.startedAt ?? new Date()).getTime();
     const deadline = origin + budget.maxMinutes * 60_000;
-    const candidates = candidatesFor(options.tabularModel ?? 'auto', mode);
+    const candidates = tabularCandidates(options.tabularModel ?? 'auto', mode);
     let done = 0;
     await ctx.progress({
       stage: 'training',
@@ -200,6 +208,19 @@ export class TabularTrainService {
       sizeBytes: files.reduce((s, f) => s + f.size, 0),
     });
     await this.jobs.update(ref, { bestMetric: result.chosen.validScore });
+    // Measured for estimates (docs/jobs.md): only runs that finished their fits before the deadline.
+    if (Date.now() < deadline) {
+      const rows = recordThroughputRows({
+        jobId: ctx.job.id,
+        workerKind: `${ctx.job.queue}/js`,
+        task: 'tabular',
+        size: (index.columns ?? []).filter((c) => c !== target).length,
+        trainSamples: train.length,
+        fits: result.candidates.map((c) => ({ candidate: c.name, epochs: 1, seconds: c.trainMs / 1000 })),
+        wallSeconds: (performance.now() - startedAt) / 1000,
+      });
+      ctx.commitOnSuccess((tx) => ThroughputStore.record(tx, rows));
+    }
     this.logger.log(`job ${ctx.job.id}: tabular ${task} model ${result.chosen.name} on \`${target}\``);
     return {
       modelId,
@@ -232,17 +253,6 @@ export class TabularTrainService {
       );
     if (col.type === 'numeric' && (col.distinctCapped || col.distinct > 20)) return 'regression';
     return 'classification';
-  }
-}
-
-function candidatesFor(choice: TabularModelChoice, mode: string): CandidateName[] {
-  switch (choice) {
-    case 'gbdt':
-      return mode === 'fast' ? ['gbdt'] : ['gbdt', 'gbdt_small'];
-    case 'linear':
-      return ['linear'];
-    case 'auto':
-      return mode === 'fast' ? ['linear', 'gbdt'] : ['linear', 'gbdt', 'gbdt_small'];
   }
 }
 

@@ -1,3 +1,4 @@
+import { textCandidatePlan } from '@modelsmith/ml/catalogue';
 import { textRecipe } from './text-classification';
 
 describe('textRecipe', () => {
@@ -20,5 +21,22 @@ describe('textRecipe', () => {
     for (const mode of ['fast', 'auto', 'balanced', 'best'] as const)
       expect(names(textRecipe(mode, undefined, 'cnn'))).toEqual(['cnn/balanced']);
     expect(textRecipe('fast', 3, 'cnn').maxEpochs).toBe(3);
+  });
+});
+
+describe('textCandidatePlan (what estimates assume) against textRecipe (what the worker trains)', () => {
+  it('lists the same candidates and epochs for every mode and model choice', () => {
+    for (const mode of ['fast', 'auto', 'balanced', 'best'] as const)
+      for (const choice of ['auto', 'linear', 'cnn'] as const)
+        for (const epochs of [undefined, 3]) {
+          const r = textRecipe(mode, epochs, choice);
+          expect(textCandidatePlan(mode, epochs, choice)).toEqual(
+            r.candidates.map((c) => ({
+              name: c.name,
+              kind: c.kind === 'cnn' ? 'cnn' : 'linear',
+              epochs: c.kind === 'cnn' ? Math.min(r.maxEpochs, c.maxEpochs ?? r.maxEpochs) : r.maxEpochs,
+            })),
+          );
+        }
   });
 });

@@ -1,4 +1,4 @@
-import { throughputRecords } from './throughput-records';
+import { recordThroughputRows, throughputRecords } from './throughput-records';
 import type { EpochRecord } from './metric-history';
 
 const epoch = (phase: string, samples: number, seconds: number): EpochRecord => ({
@@ -50,5 +50,33 @@ describe('throughputRecords', () => {
     expect(rows).toEqual([
       expect.objectContaining({ phaseKind: 'frozen', samplesPerSec: 25, overheadUnits: 5 }),
     ]);
+  });
+});
+
+describe('recordThroughputRows', () => {
+  it('records one row per fitted candidate: samples x epochs per second, and the time outside the fits', () => {
+    const rows = recordThroughputRows({
+      jobId: 'j',
+      workerKind: 'cpu/js',
+      task: 'text',
+      size: 3,
+      trainSamples: 100,
+      fits: [
+        { candidate: 'words/balanced', epochs: 4, cap: 8, seconds: 2 },
+        { candidate: 'cnn/balanced', epochs: 2, seconds: 8 },
+        { candidate: 'empty', epochs: 0, seconds: 0 },
+      ],
+      wallSeconds: 13,
+    });
+    expect(rows).toEqual([
+      expect.objectContaining({
+        backboneId: 'text:words/balanced',
+        samplesPerSec: 200,
+        inputSize: 3,
+        channels: 0,
+      }),
+      expect.objectContaining({ backboneId: 'text:cnn/balanced', samplesPerSec: 25 }),
+    ]);
+    expect(rows.every((r) => r.overheadSeconds === 3 && r.overheadUnits === 1 && r.jobId === 'j')).toBe(true);
   });
 });

@@ -1,4 +1,9 @@
-import type { ThroughputRecord } from '@modelsmith/jobs';
+import {
+  RECORD_CHANNELS,
+  recordThroughputKey,
+  type RecordTask,
+  type ThroughputRecord,
+} from '@modelsmith/jobs';
 import type { EpochRecord } from './metric-history';
 
 /**
@@ -43,4 +48,38 @@ export function throughputRecords(o: {
       },
     ];
   });
+}
+
+/**
+ * What a completed text or tabular run measured, one row per candidate it fitted: training samples x
+ * epochs per second of the fit (`backbone_id` `text:<candidate>` / `tabular:<candidate>`, `input_size`
+ * the size feature: text classes, tabular feature columns; `channels` 0), and the job's wall-clock
+ * time outside the fits. Runs stopped by their budget are not recorded (their last fit is cut short).
+ */
+export function recordThroughputRows(o: {
+  jobId: string;
+  workerKind: string;
+  task: RecordTask;
+  size: number;
+  trainSamples: number;
+  /** `cap`: the epochs the fit could run (text candidates; early stopping ends them sooner). */
+  fits: { candidate: string; epochs: number; cap?: number; seconds: number }[];
+  wallSeconds: number;
+}): ThroughputRecord[] {
+  const fitSeconds = o.fits.reduce((s, f) => s + f.seconds, 0);
+  const overheadSeconds = Math.max(0, o.wallSeconds - fitSeconds);
+  return o.fits
+    .filter((f) => f.seconds > 0 && f.epochs > 0 && o.trainSamples > 0)
+    .map((f) => ({
+      jobId: o.jobId,
+      workerKind: o.workerKind,
+      backboneId: recordThroughputKey(o.task, f.candidate),
+      inputSize: o.size,
+      channels: RECORD_CHANNELS,
+      phaseKind: 'trainable' as const,
+      samplesPerSec: (o.trainSamples * f.epochs) / f.seconds,
+      overheadSeconds,
+      overheadUnits: 1,
+      ...(f.cap !== undefined ? { epochsRun: f.epochs, epochsCap: f.cap } : {}),
+    }));
 }

@@ -1,4 +1,5 @@
 import type { PrismaClient, Prisma } from '@modelsmith/db';
+import { RECORD_CHANNELS, type RecordTask, type RecordThroughputSample } from '../record-training-estimate';
 import type { ThroughputSample } from '../training-estimate';
 
 type Tx = Prisma.TransactionClient;
@@ -12,6 +13,9 @@ export interface ThroughputRecord {
   samplesPerSec: number;
   overheadSeconds: number;
   overheadUnits: number;
+  /** Text candidates: epochs the fit ran and could run (null or absent otherwise). */
+  epochsRun?: number | null;
+  epochsCap?: number | null;
   jobId: string;
 }
 
@@ -39,6 +43,29 @@ export class ThroughputStore {
         samplesPerSec: true,
         overheadSeconds: true,
         overheadUnits: true,
+      },
+    });
+  }
+
+  /** The newest samples (at most 200) of a text or tabular task's candidates on worker kinds starting with `queue/`. */
+  async recentRecords(queue: string, task: RecordTask): Promise<RecordThroughputSample[]> {
+    return this.db.trainingThroughput.findMany({
+      where: {
+        workerKind: { startsWith: `${queue}/` },
+        backboneId: { startsWith: `${task}:` },
+        channels: RECORD_CHANNELS,
+      },
+      orderBy: { createdAt: 'desc' },
+      take: 200,
+      select: {
+        backboneId: true,
+        inputSize: true,
+        samplesPerSec: true,
+        overheadSeconds: true,
+        overheadUnits: true,
+        epochsRun: true,
+        epochsCap: true,
+        jobId: true,
       },
     });
   }

@@ -6,3 +6,12 @@ export { SMALL_CNN_FEATURE_LAYER, SMALL_CNN_WIDTHS, smallCnnFeatureDim } from '.
 export type { SmallCnnWidth } from './small-cnn-shape';
 export { chooseBackbone, inputFor, PHASE_EPOCHS, phasePlan } from './training-plan';
 export type { DatasetShape, PhasePlan } from './training-plan';
+export {
+  tabularCandidates,
+  textCandidatePlan,
+  textMaxEpochs,
+  TEXT_CNN_CANDIDATE_NAME,
+  TEXT_CNN_MAX_EPOCHS,
+  TEXT_LINEAR_CANDIDATE_NAMES,
+} from './record-plans';
+export type { RecordCandidatePlan, TabularCandidateName } from './record-plans';
