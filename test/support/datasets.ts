@@ -11,21 +11,42 @@ export async function readyDataset(
     token,
     body: { name: 'digits', task: 'image-classification' },
   });
+  return readyVersion(
+    p,
+    token,
+    ds.body.id as string,
+    new Blob([zip], { type: 'application/zip' }),
+    'digits.zip',
+    fields,
+  );
+}
+
+/**
+ * Uploads `file` (form fields first, then the file) as a new version of dataset `datasetId`, checks the
+ * upload was accepted (202), and waits until the version is READY; returns its id.
+ */
+export async function readyVersion(
+  p: Platform,
+  token: string,
+  datasetId: string,
+  file: Blob,
+  fileName: string,
+  fields: Record<string, string> = {},
+): Promise<string> {
   const form = new FormData();
   for (const [k, v] of Object.entries(fields)) form.append(k, v);
-  form.append('file', new Blob([zip], { type: 'application/zip' }), 'digits.zip');
-  const res = await fetch(`${p.apiUrl}/v1/datasets/${ds.body.id}/versions`, {
+  form.append('file', file, fileName);
+  const res = await fetch(`${p.apiUrl}/v1/datasets/${datasetId}/versions`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}` },
     body: form,
   });
+  expect(res.status).toBe(202);
   const up = (await res.json()) as { version: { id: string } };
   const version = await waitFor(
     'dataset ready',
     async () => {
-      const v = await call(p.apiUrl, 'GET', `/v1/datasets/${ds.body.id}/versions/${up.version.id}`, {
-        token,
-      });
+      const v = await call(p.apiUrl, 'GET', `/v1/datasets/${datasetId}/versions/${up.version.id}`, { token });
       if (v.body.status === 'FAILED') throw new Error(`ingestion failed: ${v.body.failureReason}`);
       return v.body.status === 'READY' ? v.body : undefined;
     },

@@ -1,15 +1,15 @@
 import { existsSync } from 'node:fs';
+import { describeIf } from '../../../../test/support/skip';
 import { classCounts } from './image-dataset';
 import { DatasetUnavailableError } from './mnist';
 import { loadTuxpaintStamps, STAMP_CLASSES, TUXPAINT_STAMPS_DIR } from './tuxpaint-stamps';
 
 const installed = existsSync(TUXPAINT_STAMPS_DIR);
 // The Debian package is not a dependency of the project: without it the reading spec skips itself.
-const withPackage = installed ? describe : describe.skip;
-if (!installed)
-  console.warn(
-    `tuxpaint-stamps spec skipped: ${TUXPAINT_STAMPS_DIR} is absent (apt-get install tuxpaint-stamps-default)`,
-  );
+const withPackage = describeIf(
+  installed,
+  `${TUXPAINT_STAMPS_DIR} is absent (apt-get install tuxpaint-stamps-default)`,
+);
 
 withPackage('loadTuxpaintStamps (Debian tuxpaint-stamps-default)', () => {
   it('reads the six object categories as a 3-channel dataset at the requested size', async () => {
