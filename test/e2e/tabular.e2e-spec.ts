@@ -285,7 +285,7 @@ describe('tabular classification and regression end to end (API, worker, serving
     expect(board).toHaveLength(5);
     expect(board.every((e) => e.metric === 'validationLoss')).toBe(true);
     expect(board.map((e) => e.value)).toEqual([...board.map((e) => e.value)].sort((a, b) => a - b));
-    expect(model.body.recipe.trial).toBe(best.index);
+    expect(model.body.lineage.recipe.trial).toBe(best.index);
     console.log(
       `tabular search e2e: ${trials.map((t) => `${t.params.candidate} ${t.metrics!.validationLoss.toFixed(4)}`).join(', ')}; test accuracy ${job.result.accuracy}`,
     );
