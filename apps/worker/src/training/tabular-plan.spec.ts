@@ -1,4 +1,4 @@
-import { TABULAR_SEARCH_EXTRA_TRIALS, tabularSearchPlan } from './tabular-train.service';
+import { TABULAR_SEARCH_EXTRA_TRIALS, tabularSearchPlan } from './tabular-plan';
 
 describe('tabularSearchPlan (the trials of a tabular job)', () => {
   it("follows the candidates with seeded GBDT settings in mode 'auto' only", () => {

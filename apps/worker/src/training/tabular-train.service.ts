@@ -17,13 +17,11 @@ import {
 } from '@modelsmith/jobs';
 import {
   evaluateTabular,
-  sampleAt,
   SMALL_TABLE_ROWS,
   TABULAR_MODEL_FILE,
   TabularTrainingError,
   trainTabular,
   type CandidateName,
-  type SearchSpace,
   type TabularCandidate,
   type TabularModelArtifact,
   type TabularRow,
@@ -32,24 +30,14 @@ import {
 } from '@modelsmith/ml';
 import { keys, type ObjectStore } from '@modelsmith/storage';
 import { OBJECT_STORE } from '@modelsmith/storage/nest';
-import { tabularCandidates, type TabularCandidateName } from '@modelsmith/ml/catalogue';
+import { tabularCandidates } from '@modelsmith/ml/catalogue';
 import { objectShardSource } from '../adapters/object-store-io';
 import type { JobContext } from '../runtime/job-handler';
 import { medianCost, runCandidateTrials, type CandidateCurve } from './search/candidate-trials';
 import type { TrialRank } from './search/search-runner';
 import { trialLedger } from './search/trial-ledger';
+import { tabularSearchPlan } from './tabular-plan';
 import { recordThroughputRows } from './throughput-records';
-
-/** GBDT configurations sampled after the candidates in mode 'auto' (budget.maxTrials caps the total). */
-export const TABULAR_SEARCH_EXTRA_TRIALS = 4;
-
-/** The tabular task's search space for sampled GBDT trials. */
-export const TABULAR_GBDT_SPACE: SearchSpace = {
-  learningRate: { kind: 'loguniform', min: 0.03, max: 0.3 },
-  maxLeaves: { kind: 'choice', values: [7, 15, 31, 63] },
-  minSamplesLeaf: { kind: 'choice', values: [2, 5, 10, 20, 40] },
-  l2: { kind: 'choice', values: [0, 0.1, 1, 10] },
-};
 
 /** Tabular trials are ranked (and the model chosen) by validation log loss / RMSE, lowest first. */
 export const TABULAR_RANK: TrialRank = { metric: 'validationLoss', higherIsBetter: false };
@@ -59,41 +47,6 @@ const TRIAL_FILE = 'trial.json';
 interface TabularTrialFile {
   candidate: TabularCandidate;
   warnings: TabularWarning[];
-}
-
-/** One slot of a tabular job's plan: a candidate by name, with sampled GBDT settings or not. */
-export interface TabularSlot {
-  name: string;
-  base: TabularCandidateName;
-  gbdt?: { learningRate: number; maxLeaves: number; minSamplesLeaf: number; l2: number };
-}
-
-/**
- * The trials of a tabular job in order: the model choice's candidates (tabularCandidates), then in
- * mode 'auto' (unless only the linear model is asked for) TABULAR_SEARCH_EXTRA_TRIALS GBDT
- * configurations drawn from TABULAR_GBDT_SPACE (seeded). Deterministic for its arguments.
- */
-export function tabularSearchPlan(
-  choice: 'auto' | 'gbdt' | 'linear',
-  mode: string,
-  seed: number,
-): TabularSlot[] {
-  const fixed: TabularSlot[] = tabularCandidates(choice, mode).map((name) => ({ name, base: name }));
-  if (mode !== 'auto' || choice === 'linear') return fixed;
-  const sampled = Array.from({ length: TABULAR_SEARCH_EXTRA_TRIALS }, (_, k): TabularSlot => {
-    const p = sampleAt(TABULAR_GBDT_SPACE, seed, k);
-    return {
-      name: `gbdt_search_${k + 1}`,
-      base: 'gbdt',
-      gbdt: {
-        learningRate: Number(p.learningRate),
-        maxLeaves: Number(p.maxLeaves),
-        minSamplesLeaf: Number(p.minSamplesLeaf),
-        l2: Number(p.l2),
-      },
-    };
-  });
-  return [...fixed, ...sampled];
 }
 
 export const TABULAR_TASKS: readonly Task[] = ['TABULAR_CLASSIFICATION', 'TABULAR_REGRESSION'];
