@@ -88,7 +88,8 @@ export class ModelsController {
     summary:
       "A cleaned dataset version (the model's suspected mislabeled training samples removed, or the samples and label fixes given) and a retrain on it",
     description:
-      "Reads the model's label-quality report (training dynamics: AUM, see GET /v1/models/:id `report.labelQuality`). " +
+      "Reads the model's label-quality report (training dynamics: AUM; for pretrained backbones also a held-out margin that must agree; " +
+      'see GET /v1/models/:id `report.labelQuality`). ' +
       'Body (all optional): removeSuspected (default true when neither remove nor relabel is given), maxSuspects, ' +
       "remove (sample ids), relabel ([{sampleId, label}]), retrain (default true), mode, budget (default: the model job's). " +
       "The new version has the model's version as parent, shares its shards, and is READY at once. " +

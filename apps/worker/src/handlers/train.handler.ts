@@ -20,6 +20,7 @@ import {
   ZooError,
   type BackendInfo,
   type BackboneSpec,
+  type CrossFitScores,
   type DynamicsValues,
   type EpochLog,
 } from '@modelsmith/ml';
@@ -243,7 +244,7 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
           onModel: async (m) => {
             models++;
             const labels = m.dynamics
-              ? await this.writeLabelQuality(ref.tenantId, modelId, index, shards, m.dynamics)
+              ? await this.writeLabelQuality(ref.tenantId, modelId, index, shards, m.dynamics, m.heldOut)
               : undefined;
             await this.saveModel(ctx, m, {
               modelId,
@@ -380,8 +381,9 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
     index: ImageShardIndex,
     shards: ShardSource,
     dynamics: DynamicsValues,
+    heldOut?: CrossFitScores,
   ): Promise<LabelQuality> {
-    const { report, all } = labelQuality(index, dynamics);
+    const { report, all } = labelQuality(index, dynamics, heldOut);
     const thumbs = await suspectThumbnails(index, shards, report.suspects);
     const suspects: Suspect[] = [];
     for (const [rank, s] of report.suspects.entries()) {

@@ -341,5 +341,11 @@ describe('image classification pipeline: NormLIME in the final report', () => {
       expect(c.importance).toHaveLength(normLime.grid.rows * normLime.grid.cols);
       if (c.explanations > 0) expect(c.importance.some((v) => v > 0)).toBe(true);
     }
+    // A pretrained backbone: the final model carries held-out label scores of every train sample
+    // (their quality: held-out-scores.spec.ts).
+    const held = result.model.heldOut;
+    expect(result.model.final).toBe(true);
+    expect(held?.margin).toHaveLength(32);
+    expect(Array.from(held?.margin ?? []).every(Number.isFinite)).toBe(true);
   });
 });

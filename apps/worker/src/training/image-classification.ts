@@ -2,8 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import type { ImageShardIndex, ShardSource } from '@modelsmith/datasets';
 import {
   concatDynamics,
+  type CrossFitScores,
   type DynamicsValues,
   buildClassifier,
+  buildFeatureExtractor,
   currentBackend,
   ReplicaPool,
   evaluateModel,
@@ -28,6 +30,7 @@ import { PermanentJobError } from '@modelsmith/jobs';
 import type { Recipe, TrainingPhase } from './recipe';
 import { shardEpochs, splitCount } from './shard-batches';
 import { normLimeReport } from './normlime-report';
+import { heldOutScores } from './held-out-scores';
 import { buildTransferRegularizer } from './transfer-regularizer';
 
 export interface PipelineInput {
@@ -79,6 +82,11 @@ export interface PipelineModel {
    * the i-th train sample of the index in index order.
    */
   dynamics?: DynamicsValues;
+  /**
+   * Held-out label scores of the train split (same sample ids), final model only: the label-quality
+   * report suspects a sample when its AUM and these agree (apps/worker/src/training/held-out-scores.ts).
+   */
+  heldOut?: CrossFitScores;
 }
 
 export interface PipelineHooks {
@@ -201,6 +209,9 @@ export async function runImageClassification(
     }
   };
 
+  /** Held-out label scores of the train split (pretrained backbones; computed before training). */
+  let heldOut: CrossFitScores | undefined;
+
   const evaluateAndExport = async (
     phase: string,
     final: boolean,
@@ -231,6 +242,7 @@ export async function runImageClassification(
       report: { ...report, split: testSplit } as EvaluationReport,
       final,
       ...(dynamics ? { dynamics } : {}),
+      ...(final && dynamics && heldOut ? { heldOut } : {}),
     };
     latest = m;
     await hooks.onModel(m);
@@ -238,6 +250,16 @@ export async function runImageClassification(
   };
 
   try {
+    // Held-out label scores, on the pretrained backbone's features before any training has moved them
+    // (so no sample's possibly wrong label has shaped its own features); failures only cost the report.
+    heldOut =
+      spec.pretrained && !hooks.signal.aborted
+        ? await heldOutScores(buildFeatureExtractor(backbone), input.shards, index, norm, recipe.input, {
+            batchSize: recipe.batchSize,
+            seed: recipe.seed,
+            signal: hooks.signal,
+          }).catch(() => undefined)
+        : undefined;
     for (const [i, phase] of recipe.phases.entries()) {
       if (phase.backbone === 'frozen') classifier.freezeBackbone();
       else classifier.unfreezeBackbone();

@@ -44,4 +44,43 @@ describe('labelQuality', () => {
     expect(all.map((x) => x.sampleId)).not.toContain('a');
     expect(report.suspectedByClass.dog).toBe(1);
   });
+
+  it('with held-out scores suspects only the samples both opinions agree on', () => {
+    const index: ImageShardIndex = {
+      version: 1,
+      kind: 'image',
+      height: 1,
+      width: 1,
+      channels: 1,
+      recordBytes: 1,
+      labels: ['cat', 'dog'],
+      shards: [{ key: 'k', count: 3 }],
+      samples: [s('a', 0, 'train'), s('b', 1, 'train'), s('c', 0, 'train')],
+    };
+    const d: DynamicsValues = {
+      samples: 3,
+      classes: 2,
+      epochs: 1,
+      label: Int32Array.from([0, 1, 0]),
+      prob: Float32Array.from([0.9, 0.1, 0.3]),
+      margin: Float32Array.from([2, -3, -1]),
+      other: Int32Array.from([1, 0, 1]),
+    };
+    // 'b' and 'c' have negative AUM; held out, only 'b' loses to another class.
+    const heldOut = {
+      margin: Float64Array.from([1.5, -2, 0.4]),
+      winner: Int32Array.from([1, 0, 1]),
+      winnerProb: Float64Array.from([0.2, 0.9, 0.4]),
+    };
+    const alone = labelQuality(index, d);
+    expect(alone.report.method).toBe('aum');
+    expect(alone.all.map((x) => x.sampleId)).toEqual(['b', 'c']);
+    const both = labelQuality(index, d, heldOut);
+    expect(both.report.method).toBe('aum+held-out');
+    expect(both.all.map((x) => x.sampleId)).toEqual(['b']);
+    expect(both.all[0].heldOutMargin).toBeCloseTo(-2, 4);
+    // Scores of another sample count are ignored (AUM alone).
+    const wrong = { margin: new Float64Array(2), winner: new Int32Array(2), winnerProb: new Float64Array(2) };
+    expect(labelQuality(index, d, wrong).report.method).toBe('aum');
+  });
 });

@@ -1,6 +1,11 @@
 import sharp from 'sharp';
 import type { ImageShardIndex, ShardSource } from '@modelsmith/datasets';
-import { suspectMislabeled, type DynamicsValues, type SampleScores } from '@modelsmith/ml';
+import {
+  suspectMislabeled,
+  type CrossFitScores,
+  type DynamicsValues,
+  type SampleScores,
+} from '@modelsmith/ml';
 import { splitSamples } from './shard-batches';
 
 /** Suspects listed (with thumbnails) in the model report. */
@@ -16,6 +21,8 @@ export interface Suspect {
   /** The class the model preferred over the given label most strongly across epochs. */
   believedLabel: string;
   aum: number;
+  /** Held-out margin (log p(given) - max log p(other) of a head that never trained on the sample). */
+  heldOutMargin?: number;
   confidence: number;
   variability: number;
   correctness: number;
@@ -25,7 +32,8 @@ export interface Suspect {
 
 /** The model report's `labelQuality` section. */
 export interface LabelQuality {
-  method: 'aum';
+  /** 'aum+held-out': suspected when AUM and the held-out (cross-fitted) margin agree; 'aum': AUM alone. */
+  method: 'aum' | 'aum+held-out';
   /** Epochs (over all phases) the scores average. */
   epochs: number;
   scored: number;
@@ -40,15 +48,20 @@ export interface LabelQuality {
 
 /**
  * Suspected mislabeled training samples from the run's training dynamics: AUM below the automatic
- * threshold, lowest first. `all` has up to MAX_STORED_SUSPECTS of them; `report` lists the first
+ * threshold, lowest first; with held-out scores, only those another class also wins held out. `all` has up to MAX_STORED_SUSPECTS of them; `report` lists the first
  * LISTED_SUSPECTS.
  */
 export function labelQuality(
   index: ImageShardIndex,
   dynamics: DynamicsValues,
+  heldOut?: CrossFitScores,
 ): { report: LabelQuality; all: Suspect[] } {
   const train = splitSamples(index, 'train');
-  const r = suspectMislabeled(dynamics, { limit: MAX_STORED_SUSPECTS });
+  const held = heldOut && heldOut.margin.length === dynamics.samples ? heldOut : undefined;
+  const r = suspectMislabeled(dynamics, {
+    limit: MAX_STORED_SUSPECTS,
+    ...(held ? { heldOutMargin: held.margin } : {}),
+  });
   const name = (k: number) => index.labels[k] ?? String(k);
   const all = r.suspects.flatMap((s: SampleScores): Suspect[] => {
     const sample = train[s.id];
@@ -60,6 +73,7 @@ export function labelQuality(
         givenLabel: name(s.label),
         believedLabel: name(s.believed),
         aum: round(s.aum),
+        ...(held ? { heldOutMargin: round(held.margin[s.id]) } : {}),
         confidence: round(s.confidence),
         variability: round(s.variability),
         correctness: round(s.correctness),
@@ -68,7 +82,7 @@ export function labelQuality(
   });
   return {
     report: {
-      method: 'aum',
+      method: held ? 'aum+held-out' : 'aum',
       epochs: r.epochs,
       scored: r.scored,
       threshold: round(r.threshold),

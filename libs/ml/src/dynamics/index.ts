@@ -2,3 +2,5 @@ export { auroc, concatDynamics, mixtureThreshold, sampleScores, suspectMislabele
 export type { MislabelReport, SampleScores, ScoreOptions, SuspectOptions } from './scores';
 export { injectLabelNoise } from './label-noise';
 export type { LabelNoise } from './label-noise';
+export { crossFitScores } from './cross-fit';
+export type { CrossFitOptions, CrossFitScores } from './cross-fit';

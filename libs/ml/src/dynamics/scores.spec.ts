@@ -1,5 +1,13 @@
 import type { DynamicsValues } from '../train/dynamics';
-import { auroc, injectLabelNoise, mixtureThreshold, sampleScores, suspectMislabeled } from '.';
+import * as tf from '@tensorflow/tfjs';
+import {
+  auroc,
+  crossFitScores,
+  injectLabelNoise,
+  mixtureThreshold,
+  sampleScores,
+  suspectMislabeled,
+} from '.';
 import { Rng } from '../train/rng';
 
 /** 3 samples, 3 classes, 2 epochs of hand-made records. */
@@ -42,6 +50,41 @@ describe('training-dynamics scores', () => {
     expect(r.suspects.map((s) => s.id)).toEqual([1]);
     expect(r.suspectedByClass).toEqual([0, 1, 1]);
     expect(suspectMislabeled(values(), { threshold: -1 }).suspects.map((s) => s.id)).toEqual([1]);
+    // With a held-out opinion, only samples it also doubts (margin < 0): sample 2, not sample 1.
+    const both = suspectMislabeled(values(), { threshold: 0, heldOutMargin: [0.5, 0.2, -1] });
+    expect(both.suspects.map((s) => s.id)).toEqual([2]);
+    expect(() => suspectMislabeled(values(), { heldOutMargin: [0] })).toThrow(RangeError);
+  });
+
+  it('cross-fitting scores every sample held out: a flipped label loses to its true class', async () => {
+    await tf.setBackend('cpu');
+    // Two well-separated Gaussian blobs in 4-D, 30 samples each; samples 0 and 30 get the other label.
+    const rng = new Rng(3);
+    const gauss = () => Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
+    const n = 60;
+    const x = new Float32Array(n * 4);
+    const y = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const c = i < 30 ? 0 : 1;
+      y[i] = c;
+      for (let j = 0; j < 4; j++) x[i * 4 + j] = (c ? 2 : -2) + 0.5 * gauss();
+    }
+    y[0] = 1;
+    y[30] = 0;
+    const r = await crossFitScores(x, y, 2, { folds: 3, epochs: 40, seed: 1, learningRate: 0.05 });
+    expect(r.margin[0]).toBeLessThan(0);
+    expect(r.margin[30]).toBeLessThan(0);
+    expect(r.winner[0]).toBe(0);
+    expect(r.winner[30]).toBe(1);
+    const clean = Array.from(r.margin).filter((_, i) => i !== 0 && i !== 30);
+    expect(clean.filter((m) => m > 0).length).toBeGreaterThanOrEqual(56);
+    expect(
+      auroc(
+        Array.from(r.margin, (m) => -m),
+        Array.from(y, (_, i) => i === 0 || i === 30),
+      ),
+    ).toBeGreaterThan(0.95);
+    await expect(crossFitScores(x, y, 2, { folds: 100 })).rejects.toThrow(RangeError);
   });
 
   it('the mixture threshold separates two AUM populations and refuses one', () => {

