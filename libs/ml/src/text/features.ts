@@ -19,6 +19,19 @@ export const featureConfigSchema = z.object({
   charNgrams: z.tuple([z.number().int().min(0).max(8), z.number().int().min(0).max(8)]),
   sublinearTf: z.boolean(),
   idf: z.boolean(),
+  /**
+   * Word and character n-grams in separate halves of the buckets (words below 2^(hashBits-1),
+   * characters above), each half L2-normalized on its own, as scikit-learn's FeatureUnion of a word
+   * and a char_wb TfidfVectorizer does: the many character n-grams of a text then do not drown its
+   * words. Absent (older models): one L2 norm over all buckets.
+   */
+  separateNorms: z.boolean().optional(),
+  /**
+   * What character n-grams run over: 'tokens' (absent: the tokenizer's words, without punctuation)
+   * or 'whitespace' (the normalized text split at white space, punctuation kept, as scikit-learn's
+   * char_wb analyzer does: "?", "!", quotes and ":" say something about a text's kind).
+   */
+  charSource: z.enum(['tokens', 'whitespace']).optional(),
 });
 export type FeatureConfig = z.infer<typeof featureConfigSchema>;
 
@@ -49,13 +62,15 @@ const SEED_CHAR = fnv1a('c\u0001');
  * UTF-16 code units with U+0001 between words, then its length; character n-grams run over code points.
  */
 export function hashedCounts(text: string, config: FeatureConfig): Map<number, number> {
-  const mask = 2 ** config.hashBits - 1;
+  const split = config.separateNorms === true;
+  const mask = 2 ** (split ? config.hashBits - 1 : config.hashBits) - 1;
+  const charHalf = split ? 2 ** (config.hashBits - 1) : 0;
   const counts = new Map<number, number>();
-  const add = (h: number) => {
-    const b = (h & mask) >>> 0;
-    counts.set(b, (counts.get(b) ?? 0) + 1);
-  };
-  const tokens = tokenizeNormalized(normalizeText(text, config.tokenizer), config.tokenizer);
+  const count = (b: number) => counts.set(b, (counts.get(b) ?? 0) + 1);
+  const add = (h: number) => count((h & mask) >>> 0);
+  const addChar = (h: number) => count(((h & mask) | charHalf) >>> 0);
+  const normalized = normalizeText(text, config.tokenizer);
+  const tokens = tokenizeNormalized(normalized, config.tokenizer);
   for (let n = 1; n <= config.wordNgrams; n++) {
     for (let i = 0; i + n <= tokens.length; i++) {
       let h = SEED_WORD;
@@ -66,7 +81,9 @@ export function hashedCounts(text: string, config: FeatureConfig): Map<number, n
   const [lo, hi] = config.charNgrams;
   if (lo > 0 && hi >= lo) {
     const cps: number[] = [];
-    for (const t of tokens) {
+    const pieces =
+      config.charSource === 'whitespace' ? normalized.split(/\s+/u).filter((p) => p !== '') : tokens;
+    for (const t of pieces) {
       cps.length = 0;
       cps.push(0x3c); // '<'
       for (const ch of t) cps.push(ch.codePointAt(0)!);
@@ -76,7 +93,7 @@ export function hashedCounts(text: string, config: FeatureConfig): Map<number, n
         let h = SEED_CHAR;
         for (let j = 0; j < hi && i + j < cps.length; j++) {
           h = Math.imul(h ^ cps[i + j], FNV_PRIME);
-          if (j + 1 >= lo) add(h >>> 0);
+          if (j + 1 >= lo) addChar(h >>> 0);
         }
       }
     }
@@ -129,26 +146,38 @@ export class FeatureVocabulary {
     return new FeatureVocabulary(buckets, idf);
   }
 
-  /** The weighted, L2-normalized vector of a text's counts over this vocabulary's columns. */
+  /**
+   * The weighted, L2-normalized vector of a text's counts over this vocabulary's columns (with
+   * `separateNorms`, the word and the character halves normalized each on its own).
+   */
   vectorize(doc: BucketCounts, config: FeatureConfig): SparseVector {
     const cols: number[] = [];
     const vals: number[] = [];
-    let norm = 0;
+    const charHalf = config.separateNorms === true ? 2 ** (config.hashBits - 1) : Infinity;
+    // Buckets ascend, so the word half (if split) comes first: norms[0] words, norms[1] characters.
+    const norms = [0, 0];
+    let firstChar = -1;
     for (let i = 0; i < doc.buckets.length; i++) {
       const col = this.column.get(doc.buckets[i]);
       if (col === undefined) continue;
       const c = doc.counts[i];
       let v = config.sublinearTf ? 1 + Math.log(c) : c;
       if (config.idf) v *= this.idf[col];
+      const half = doc.buckets[i] >= charHalf ? 1 : 0;
+      if (half === 1 && firstChar < 0) firstChar = cols.length;
       cols.push(col);
       vals.push(v);
-      norm += v * v;
+      norms[half] += v * v;
     }
     const values = Float32Array.from(vals);
-    if (norm > 0) {
+    const end = firstChar < 0 ? values.length : firstChar;
+    const scale = (from: number, to: number, norm: number) => {
+      if (norm <= 0) return;
       const inv = 1 / Math.sqrt(norm);
-      for (let i = 0; i < values.length; i++) values[i] *= inv;
-    }
+      for (let i = from; i < to; i++) values[i] *= inv;
+    };
+    scale(0, end, norms[0]);
+    scale(end, values.length, norms[1]);
     return { indices: Uint32Array.from(cols), values };
   }
 }

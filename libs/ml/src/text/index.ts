@@ -18,7 +18,15 @@ export {
   type FeatureConfig,
   type SparseVector,
 } from './features';
-export { balancedClassWeights, LinearSoftmax, SoftmaxSgd, type SgdOptions } from './linear-model';
+export {
+  balancedClassWeights,
+  fitSoftmaxLbfgs,
+  LinearSoftmax,
+  SoftmaxSgd,
+  type SgdOptions,
+  type SoftmaxLbfgsOptions,
+  type SoftmaxLbfgsResult,
+} from './linear-model';
 export {
   classifyWith,
   TextClassifier,

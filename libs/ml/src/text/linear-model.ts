@@ -1,3 +1,4 @@
+import { minimizeLbfgs, type LbfgsOptions, type LbfgsResult } from '../train/lbfgs';
 import type { SparseVector } from './features';
 
 /**
@@ -134,4 +135,110 @@ export function balancedClassWeights(ys: ArrayLike<number>, numClasses: number):
   const out = new Float32Array(numClasses);
   for (let c = 0; c < numClasses; c++) out[c] = counts[c] > 0 ? ys.length / (numClasses * counts[c]) : 0;
   return out;
+}
+
+export interface SoftmaxLbfgsOptions {
+  /**
+   * L2 strength: the objective is the mean weighted cross-entropy + l2 / 2 x ||weights||^2 (biases
+   * not penalized); scikit-learn's LogisticRegression(C) is l2 = 1 / (C x samples).
+   */
+  l2: number;
+  classWeights?: Float32Array;
+  /** Most L-BFGS iterations (default 300). */
+  maxIterations?: number;
+  /** Stop when max |gradient| <= this (default 1e-4, scikit-learn's `tol`). */
+  gradientTolerance?: number;
+  /** Stop when an iteration lowers the objective by at most this, relatively (default 1e-9). */
+  functionTolerance?: number;
+  /** Warm start: parameters from an earlier fit of the same shape (weights then biases), copied. */
+  init?: Float64Array;
+  onIteration?: LbfgsOptions['onIteration'];
+}
+
+export interface SoftmaxLbfgsResult {
+  /** The parameters in double precision (weights then biases), for a warm start. */
+  params: Float64Array;
+  iterations: number;
+  evaluations: number;
+  stop: LbfgsResult['stop'];
+  loss: number;
+}
+
+/**
+ * Fits a {@link LinearSoftmax} by full-batch L-BFGS on the L2-regularized mean weighted
+ * cross-entropy (the problem scikit-learn's LogisticRegression solves with lbfgs); writes the result
+ * into the model's float32 weights. One objective evaluation costs O(non-zeros x classes).
+ */
+export async function fitSoftmaxLbfgs(
+  model: LinearSoftmax,
+  xs: readonly SparseVector[],
+  ys: ArrayLike<number>,
+  options: SoftmaxLbfgsOptions,
+): Promise<SoftmaxLbfgsResult> {
+  const k = model.numClasses;
+  const nw = model.numFeatures * k;
+  const cw = options.classWeights;
+  const l2 = options.l2;
+  const n = Math.max(1, xs.length);
+  const params = new Float64Array(nw + k);
+  if (options.init) {
+    if (options.init.length !== params.length) throw new RangeError('warm start of another shape');
+    params.set(options.init);
+  }
+  const z = new Float64Array(k);
+  const objective = (p: Float64Array, g: Float64Array): number => {
+    let loss = 0;
+    for (let i = 0; i < nw; i++) {
+      g[i] = l2 * p[i];
+      loss += p[i] * p[i];
+    }
+    loss *= l2 / 2;
+    g.fill(0, nw);
+    let ce = 0;
+    for (let s = 0; s < xs.length; s++) {
+      const x = xs[s];
+      const y = ys[s];
+      for (let c = 0; c < k; c++) z[c] = p[nw + c];
+      for (let j = 0; j < x.indices.length; j++) {
+        const row = x.indices[j] * k;
+        const v = x.values[j];
+        for (let c = 0; c < k; c++) z[c] += p[row + c] * v;
+      }
+      let max = -Infinity;
+      for (let c = 0; c < k; c++) if (z[c] > max) max = z[c];
+      const zy = z[y] - max;
+      let sum = 0;
+      for (let c = 0; c < k; c++) {
+        const e = Math.exp(z[c] - max);
+        z[c] = e;
+        sum += e;
+      }
+      const sw = (cw ? cw[y] : 1) / n;
+      ce -= sw * (zy - Math.log(sum));
+      // z becomes the loss gradient wrt the logits: sw x (p - onehot).
+      for (let c = 0; c < k; c++) z[c] = sw * (z[c] / sum - (c === y ? 1 : 0));
+      for (let c = 0; c < k; c++) g[nw + c] += z[c];
+      for (let j = 0; j < x.indices.length; j++) {
+        const row = x.indices[j] * k;
+        const v = x.values[j];
+        for (let c = 0; c < k; c++) g[row + c] += z[c] * v;
+      }
+    }
+    return loss + ce;
+  };
+  const result = await minimizeLbfgs(objective, params, {
+    maxIterations: options.maxIterations ?? 300,
+    gradientTolerance: options.gradientTolerance ?? 1e-4,
+    functionTolerance: options.functionTolerance,
+    onIteration: options.onIteration,
+  });
+  for (let i = 0; i < nw; i++) model.weights[i] = params[i];
+  for (let c = 0; c < k; c++) model.bias[c] = params[nw + c];
+  return {
+    params,
+    iterations: result.iterations,
+    evaluations: result.evaluations,
+    stop: result.stop,
+    loss: result.f,
+  };
 }

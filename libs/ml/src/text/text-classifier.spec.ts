@@ -4,7 +4,7 @@ import { parse } from 'csv-parse/sync';
 import { buildReport } from '../eval/evaluate';
 import { InMemoryArtifactStore } from '../export/memory-artifact-store';
 import { countBuckets, FeatureVocabulary, hashedCounts, type FeatureConfig } from './features';
-import { balancedClassWeights, LinearSoftmax, SoftmaxSgd } from './linear-model';
+import { balancedClassWeights, fitSoftmaxLbfgs, LinearSoftmax, SoftmaxSgd } from './linear-model';
 import {
   deserializeTextClassifier,
   exportTextClassifier,
@@ -53,6 +53,34 @@ describe('hashed n-gram features', () => {
     ).toHaveLength(0);
   });
 
+  it('separateNorms: word and character buckets in separate halves, each half of unit norm', () => {
+    const cfg: FeatureConfig = { ...CONFIG, separateNorms: true };
+    const docs = ['red apple pie', 'green apple', 'red car'].map((t) => countBuckets(t, cfg));
+    const vocab = FeatureVocabulary.fit(docs);
+    const doc = countBuckets('red apple pie', cfg);
+    const v = vocab.vectorize(doc, cfg);
+    const half = 2 ** (cfg.hashBits - 1);
+    const words = Array.from(v.indices).filter((c) => vocab.buckets[c] < half);
+    const chars = Array.from(v.indices).filter((c) => vocab.buckets[c] >= half);
+    // 3 words + 2 bigrams below the half; the character n-grams above it.
+    expect(words).toHaveLength(5);
+    expect(chars.length).toBeGreaterThan(10);
+    const normOf = (cols: number[]) =>
+      Math.sqrt(cols.reduce((s, c) => s + v.values[Array.from(v.indices).indexOf(c)] ** 2, 0));
+    expect(normOf(words)).toBeCloseTo(1, 5);
+    expect(normOf(chars)).toBeCloseTo(1, 5);
+  });
+
+  it("charSource 'whitespace' keeps punctuation in character n-grams; 'tokens' drops it", () => {
+    const base: FeatureConfig = { ...CONFIG, wordNgrams: 0, charNgrams: [2, 2] };
+    const ws: FeatureConfig = { ...base, charSource: 'whitespace' };
+    // Tokens: "<a", "a>", "<a", "a>"  (twice "a"); white space: "<a", "a?", "?>", "<a", "a>".
+    expect([...hashedCounts('a? a', base).values()].reduce((x, y) => x + y, 0)).toBe(4);
+    expect([...hashedCounts('a? a', ws).values()].reduce((x, y) => x + y, 0)).toBe(5);
+    expect(hashedCounts('what?', ws).size).toBeGreaterThan(hashedCounts('what', ws).size);
+    expect(hashedCounts('what?', base)).toEqual(hashedCounts('what', base));
+  });
+
   it('weights rarer features higher (smooth IDF)', () => {
     const cfg = { ...CONFIG, charNgrams: [0, 0] as [number, number], wordNgrams: 1 };
     const docs = ['common rare', 'common', 'common'].map((t) => countBuckets(t, cfg));
@@ -84,6 +112,90 @@ describe('linear softmax with AdaGrad SGD', () => {
       expect(p.indexOf(Math.max(...p))).toBe(ys[i]);
       expect(p.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
     });
+  });
+});
+
+describe('linear softmax fitted by L-BFGS', () => {
+  // 60 sparse samples, 3 classes, 12 features, overlapping (not separable): a unique L2 minimum.
+  const rng = (() => {
+    let s = 12345;
+    return () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  })();
+  const xs = Array.from({ length: 60 }, (_, i) => {
+    const cols = [i % 12, (i * 5 + 1) % 12, (i * 7 + 3) % 12].filter((c, j, a) => a.indexOf(c) === j);
+    cols.sort((a, b) => a - b);
+    return { indices: Uint32Array.from(cols), values: Float32Array.from(cols.map(() => 0.2 + rng())) };
+  });
+  const ys = xs.map((x, i) => (x.indices[0] % 3 === 0 && i % 4 !== 0 ? 0 : i % 3 === 1 ? 1 : 2));
+  const weights = balancedClassWeights(ys, 3);
+  const l2 = 0.05;
+  /** The objective computed independently (dense, double precision). */
+  const objective = (w: Float64Array, b: Float64Array) => {
+    let f = 0;
+    for (let i = 0; i < 12 * 3; i++) f += (l2 / 2) * w[i] * w[i];
+    xs.forEach((x, n) => {
+      const z = Array.from(b);
+      x.indices.forEach((c, j) => {
+        for (let k = 0; k < 3; k++) z[k] += w[c * 3 + k] * x.values[j];
+      });
+      const lse = Math.log(z.reduce((s, v) => s + Math.exp(v), 0));
+      f += (weights[ys[n]] * (lse - z[ys[n]])) / xs.length;
+    });
+    return f;
+  };
+
+  it('reaches the minimum: every finite-difference derivative of the objective is ~0 there', async () => {
+    const model = new LinearSoftmax(12, 3);
+    const r = await fitSoftmaxLbfgs(model, xs, ys, {
+      l2,
+      classWeights: weights,
+      gradientTolerance: 1e-8,
+      functionTolerance: 0,
+    });
+    expect(r.stop).toBe('gradient');
+    const p = r.params;
+    const w = p.slice(0, 36);
+    const b = p.slice(36);
+    expect(r.loss).toBeCloseTo(objective(w, b), 8);
+    const h = 1e-5;
+    for (let i = 0; i < 39; i++) {
+      const plus = p.slice();
+      const minus = p.slice();
+      plus[i] += h;
+      minus[i] -= h;
+      const d =
+        (objective(plus.slice(0, 36), plus.slice(36)) - objective(minus.slice(0, 36), minus.slice(36))) /
+        (2 * h);
+      expect(Math.abs(d)).toBeLessThan(1e-6);
+    }
+    // The float32 model holds the same parameters.
+    expect(model.weights[5]).toBeCloseTo(p[5], 5);
+    // SGD on the same data does not get lower.
+    const sgdModel = new LinearSoftmax(12, 3);
+    const sgd = new SoftmaxSgd(sgdModel, { learningRate: 0.5, l2, classWeights: weights });
+    for (let e = 0; e < 50; e++)
+      sgd.epoch(
+        xs,
+        ys,
+        Array.from({ length: 60 }, (_, i) => i),
+      );
+    const sgdLoss = objective(Float64Array.from(sgdModel.weights), Float64Array.from(sgdModel.bias));
+    expect(sgdLoss).toBeGreaterThanOrEqual(r.loss - 1e-9);
+  });
+
+  it('a warm start from the solution stops at once', async () => {
+    const first = await fitSoftmaxLbfgs(new LinearSoftmax(12, 3), xs, ys, {
+      l2,
+      gradientTolerance: 1e-7,
+      functionTolerance: 0,
+    });
+    const again = await fitSoftmaxLbfgs(new LinearSoftmax(12, 3), xs, ys, {
+      l2,
+      gradientTolerance: 1e-6,
+      init: first.params,
+    });
+    expect(again.iterations).toBe(0);
+    expect(again.loss).toBeCloseTo(first.loss, 10);
   });
 });
 

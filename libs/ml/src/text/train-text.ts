@@ -7,7 +7,7 @@ import {
   type FeatureConfig,
   type SparseVector,
 } from './features';
-import { balancedClassWeights, LinearSoftmax, SoftmaxSgd } from './linear-model';
+import { balancedClassWeights, fitSoftmaxLbfgs, LinearSoftmax, SoftmaxSgd } from './linear-model';
 import { TextClassifier, type TextModel } from './text-classifier';
 import { TextCnn, TextCnnClassifier, TextCnnTrainer, TokenVocabulary, type TextCnnConfig } from './text-cnn';
 import { DEFAULT_TOKENIZER } from './tokenize';
@@ -24,8 +24,19 @@ export interface LinearTextCandidate {
   name: string;
   features: FeatureConfig;
   classWeight: 'balanced' | 'none';
+  /**
+   * 'sgd' (default): per-sample AdaGrad SGD, one epoch per step, `learningRate` and `l2`.
+   * 'lbfgs': full-batch L-BFGS to convergence, one L2 strength per step, from `l2Path` (strongest
+   * first, each fit warm-started from the one before); early stopping on validation then picks the
+   * L2 strength as it picks an epoch.
+   */
+  optimizer?: 'sgd' | 'lbfgs';
   learningRate: number;
   l2: number;
+  /** L2 strengths of an 'lbfgs' candidate, per training sample count: l2 = l2Path[step] / samples. */
+  l2Path?: readonly number[];
+  /** Most L-BFGS iterations per step (default 200). */
+  maxIterations?: number;
 }
 
 /** One configuration tried on the validation split: a convolutional network over token embeddings. */
@@ -55,10 +66,16 @@ const WORDS: FeatureConfig = {
   sublinearTf: true,
   idf: true,
 };
-const WORDS_AND_CHARS: FeatureConfig = { ...WORDS, charNgrams: [2, 5] };
+/**
+ * Words and character 2..5-grams, the characters taken over the white-space-separated pieces of the
+ * text with their punctuation (as scikit-learn's char_wb does). On fortunes-topics (validation, the
+ * same SGD) this moved accuracy from 0.506 (characters of the tokenizer's words) to 0.563: the
+ * punctuation ("?", quotes, ":") the tokenizer drops says much about a text's kind.
+ */
+const WORDS_AND_CHARS: FeatureConfig = { ...WORDS, charNgrams: [2, 5], charSource: 'whitespace' };
 
 /**
- * The default search: word uni+bigrams alone, and with character 2..5-grams inside words (which carry
+ * The default search: word uni+bigrams alone, and with character 2..5-grams (which carry punctuation,
  * morphology, spelling variants and scripts without spaces), each with balanced and plain class weights.
  */
 export const DEFAULT_TEXT_CANDIDATES: readonly TextCandidate[] = [
@@ -161,6 +178,8 @@ const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
 /** One candidate being trained: an epoch over the training order, a validation score, a copy of the model. */
 interface CandidateRun {
   features: number;
+  /** Most steps of this run (an L-BFGS candidate's L2 path), below the run's maxEpochs. */
+  steps?: number;
   epoch(order: Uint32Array): Promise<number>;
   score(): { acc: number; f1: number };
   snapshot(): TextModel;
@@ -251,8 +270,46 @@ export async function trainTextClassifier(
 
   const classWeights = (c: TextCandidate) =>
     c.classWeight === 'balanced' ? balancedClassWeights(train.labels, k) : undefined;
+  const lbfgsRun = (candidate: LinearTextCandidate, f: Featurized): CandidateRun => {
+    const model = new LinearSoftmax(f.vocab.size, k);
+    const n = Math.max(1, train.texts.length);
+    const path = candidate.l2Path ?? [candidate.l2 * n];
+    const weights = classWeights(candidate);
+    let step = 0;
+    let warm: Float64Array | undefined;
+    return {
+      features: f.vocab.size,
+      steps: path.length,
+      epoch: async () => {
+        const fit = await fitSoftmaxLbfgs(model, f.train, train.labels, {
+          l2: path[Math.min(step, path.length - 1)] / n,
+          classWeights: weights,
+          init: warm,
+          maxIterations: candidate.maxIterations ?? 200,
+          onIteration: async () => {
+            options.signal?.throwIfAborted();
+            // Yield between iterations (queue-lock renewal, progress); stop at the deadline.
+            await yieldToLoop();
+            return !timeUp();
+          },
+        });
+        warm = fit.params;
+        step++;
+        return fit.loss;
+      },
+      score: () => validationScores((x, out) => model.predictInto(x, out), f.val, validation.labels, k),
+      snapshot: () =>
+        new TextClassifier(
+          candidate.features,
+          f.vocab,
+          new LinearSoftmax(f.vocab.size, k, model.weights.slice(), model.bias.slice()),
+          options.classNames,
+        ),
+    };
+  };
   const linearRun = async (candidate: LinearTextCandidate): Promise<CandidateRun> => {
     const f = await featurized(candidate.features);
+    if (candidate.optimizer === 'lbfgs') return lbfgsRun(candidate, f);
     const model = new LinearSoftmax(f.vocab.size, k);
     const sgd = new SoftmaxSgd(model, {
       learningRate: candidate.learningRate,
@@ -318,6 +375,7 @@ export async function trainTextClassifier(
     const epochCap = Math.min(
       maxEpochs,
       candidate.kind === 'cnn' ? (candidate.maxEpochs ?? maxEpochs) : maxEpochs,
+      run.steps ?? maxEpochs,
     );
     for (let epoch = 0; epoch < epochCap; epoch++) {
       options.signal?.throwIfAborted();

@@ -75,3 +75,5 @@ export type { RngState } from './rng';
 export { TrainError, TrainConfigError, CheckpointError, NonFiniteLossError } from './errors';
 export type { CheckpointErrorReason } from './errors';
 export type { AugmentFn, AugmentContext } from './augment-hook';
+export { minimizeLbfgs } from './lbfgs';
+export type { LbfgsOptions, LbfgsIteration, LbfgsResult, LbfgsStop, Objective } from './lbfgs';
