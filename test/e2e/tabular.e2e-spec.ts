@@ -219,4 +219,77 @@ describe('tabular classification and regression end to end (API, worker, serving
     expect(report.regression.residuals.length).toBe(job.result.testSamples);
     expect(report.regression.rmse).toBeCloseTo(job.result.rmse, 9);
   });
+  it('runs the candidates and sampled GBDT settings as trials (mode auto, maxTrials), listed with a leaderboard, best on validation', async () => {
+    const job = await train(p, key, {
+      datasetVersionId: versionId,
+      mode: 'auto',
+      budget: { maxMinutes: 5, maxTrials: 5 },
+      options: { seed: 5 },
+    });
+    const r = await call(p.apiUrl, 'GET', `/v1/jobs/${job.id}/trials?limit=100`, { token: key });
+    expect(r.status).toBe(200);
+    const trials = r.body.items as {
+      index: number;
+      status: string;
+      params: Record<string, string | number>;
+      metrics: { validationLoss: number; validationAccuracy: number; iterations?: number } | null;
+      curves: { epoch: number; loss: number; val_loss?: number }[] | null;
+      costSeconds: number;
+      modelId: string | null;
+      modelKept: boolean;
+    }[];
+    // linear, gbdt, gbdt_small, then sampled GBDT settings up to budget.maxTrials.
+    expect(trials.map((t) => t.params.candidate)).toEqual([
+      'linear',
+      'gbdt',
+      'gbdt_small',
+      'gbdt_search_1',
+      'gbdt_search_2',
+    ]);
+    for (const t of trials) {
+      expect(t.status).toBe('SUCCEEDED');
+      expect(t.costSeconds).toBeGreaterThan(0);
+      expect(t.metrics).toMatchObject({
+        validationLoss: expect.any(Number),
+        validationAccuracy: expect.any(Number),
+      });
+    }
+    for (const t of trials.slice(3)) {
+      expect(t.params).toMatchObject({
+        family: 'gbdt',
+        learningRate: expect.any(Number),
+        maxLeaves: expect.any(Number),
+        minSamplesLeaf: expect.any(Number),
+        l2: expect.any(Number),
+      });
+      // Boosting curves: one entry per iteration run (early stopping keeps fewer trees than it ran).
+      expect(t.curves!.length).toBeGreaterThanOrEqual(t.metrics!.iterations!);
+      expect(t.curves![0]).toMatchObject({
+        epoch: 0,
+        loss: expect.any(Number),
+        val_loss: expect.any(Number),
+      });
+    }
+    expect(trials[3].params).not.toEqual(trials[4].params);
+    // The model is the trial with the lowest validation log loss (ties: the earlier one).
+    const best = [...trials].sort(
+      (a, b) => a.metrics!.validationLoss - b.metrics!.validationLoss || a.index - b.index,
+    )[0];
+    expect(job.result.bestTrial).toBe(best.index);
+    expect(job.result.model).toBe(best.params.candidate);
+    expect(trials.filter((t) => t.modelId !== null).map((t) => t.index)).toEqual([best.index]);
+    expect(trials.filter((t) => t.modelKept).map((t) => t.index)).toEqual([best.index]);
+    const model = await call(p.apiUrl, 'GET', `/v1/models/${job.result.modelId}`, { token: key });
+    const board = model.body.report.leaderboard as { trial: number; metric: string; value: number }[];
+    expect(board.map((e) => e.trial)[0]).toBe(best.index);
+    expect(board).toHaveLength(5);
+    expect(board.every((e) => e.metric === 'validationLoss')).toBe(true);
+    expect(board.map((e) => e.value)).toEqual([...board.map((e) => e.value)].sort((a, b) => a - b));
+    expect(model.body.lineage.recipe.trial).toBe(best.index);
+    console.log(
+      `tabular search e2e: ${trials.map((t) => `${t.params.candidate} ${t.metrics!.validationLoss.toFixed(4)}`).join(', ')}; test accuracy ${job.result.accuracy}`,
+    );
+    // Same threshold as the fast job above.
+    expect(job.result.accuracy).toBeGreaterThan(0.8);
+  });
 });

@@ -20,6 +20,19 @@ const NEW_TEXTS: [string, string][] = [
   ['Hoy hace buen tiempo y los niños juegan en el jardín con sus amigos.', 'es'],
 ];
 
+interface TextTrial {
+  id: string;
+  index: number;
+  status: string;
+  params: Record<string, string | number>;
+  metrics: { validationAccuracy: number; validationMacroF1: number; epochs: number } | null;
+  curves: unknown[] | null;
+  costSeconds: number;
+  modelId: string | null;
+  modelKept: boolean;
+  finishedAt: string | null;
+}
+
 interface Prediction {
   label: string;
   score: number;
@@ -335,5 +348,113 @@ describe('text classification end to end (API, worker, serving, Postgres, Redis,
         expect(o.label).toBe(predictions[i].label);
         expect(o.score).toBeCloseTo(predictions[i].score, 5);
       });
+  });
+  it('runs the candidates as trials (mode auto), survives a SIGKILL without re-running finished trials, and keeps the best on validation', async () => {
+    const versionId = await textDataset(p, key);
+    const created = await call(p.apiUrl, 'POST', '/v1/jobs', {
+      token: key,
+      body: {
+        task: 'text-classification',
+        datasetVersionId: versionId,
+        mode: 'auto',
+        budget: { maxMinutes: 10 },
+        options: { seed: 3 },
+      },
+    });
+    expect(created.status).toBe(202);
+    const id = created.body.id as string;
+    const trialsOf = async (): Promise<TextTrial[]> => {
+      const r = await call(p.apiUrl, 'GET', `/v1/jobs/${id}/trials?limit=100`, { token: key });
+      expect(r.status).toBe(200);
+      return r.body.items as TextTrial[];
+    };
+
+    // The CNN runs last and longest: kill the worker without warning while it trains.
+    const before = await waitFor(
+      'the CNN trial to start after the linear ones',
+      async () => {
+        const t = await trialsOf();
+        return t.some((x) => x.params.family === 'text-cnn' && x.status === 'RUNNING') ? t : undefined;
+      },
+      180_000,
+      100,
+    );
+    const victim = p.workers[p.workers.length - 1];
+    victim.child.kill('SIGKILL');
+    await victim.exited;
+    const running = (await call(p.apiUrl, 'GET', `/v1/jobs/${id}`, { token: key })).body;
+    expect(running.status).not.toBe('SUCCEEDED');
+    const finishedBefore = (await trialsOf()).filter((t) => t.status !== 'RUNNING');
+    expect(finishedBefore.length).toBeGreaterThanOrEqual(before.filter((t) => t.status !== 'RUNNING').length);
+    expect(finishedBefore.length).toBe(7);
+    await p.startWorker();
+
+    const job = await waitFor(
+      'the text search to finish',
+      async () => {
+        const r = await call(p.apiUrl, 'GET', `/v1/jobs/${id}`, { token: key });
+        if (r.body.status === 'FAILED')
+          throw new Error(`training failed: ${r.body.failureCode} ${r.body.failureReason}`);
+        return r.body.status === 'SUCCEEDED' ? r.body : undefined;
+      },
+      300_000,
+      500,
+    );
+    expect(job.attempts).toBeGreaterThanOrEqual(2);
+    const trials = await trialsOf();
+    // Four default linear candidates, three sampled linear configurations, the CNN.
+    expect(trials.map((t) => t.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(trials.map((t) => t.params.family)).toEqual([...Array<string>(7).fill('text-linear'), 'text-cnn']);
+    expect(trials.slice(4, 7).map((t) => t.params.candidate)).toEqual([
+      'sampled-1/' + String(trials[4].params.classWeight),
+      'sampled-2/' + String(trials[5].params.classWeight),
+      'sampled-3/' + String(trials[6].params.classWeight),
+    ]);
+    for (const t of trials) {
+      expect(t.status).toBe('SUCCEEDED');
+      expect(t.costSeconds).toBeGreaterThan(0);
+      expect(t.metrics).toMatchObject({
+        validationAccuracy: expect.any(Number),
+        validationMacroF1: expect.any(Number),
+        epochs: expect.any(Number),
+      });
+      expect(t.curves?.length).toBe(t.metrics!.epochs);
+    }
+    expect(job.result.resumedTrial).toBe(7);
+    // Finished before the kill = never re-run: same row, same end, one start event each.
+    for (const f of finishedBefore) {
+      const after = trials.find((t) => t.index === f.index)!;
+      expect(after.id).toBe(f.id);
+      expect(after.finishedAt).toBe(f.finishedAt);
+      expect(after.costSeconds).toBeCloseTo(f.costSeconds, 6);
+    }
+    const events = (await call(p.apiUrl, 'GET', `/v1/jobs/${id}/events`, { token: key })).body as {
+      message: string | null;
+    }[];
+    const starts = (i: number) =>
+      events.filter((e) => new RegExp(`^trial ${i} (started|restarted)`).test(e.message ?? '')).length;
+    for (const f of finishedBefore) expect(starts(f.index)).toBe(1);
+    expect(starts(7)).toBe(2);
+
+    // The model is the trial best on validation macro-F1 (ties: the earlier trial), tested once.
+    const best = [...trials].sort(
+      (a, b) => b.metrics!.validationMacroF1 - a.metrics!.validationMacroF1 || a.index - b.index,
+    )[0];
+    expect(job.result.bestTrial).toBe(best.index);
+    expect(job.result.candidate).toBe(best.params.candidate);
+    expect(trials.filter((t) => t.modelId !== null).map((t) => t.index)).toEqual([best.index]);
+    expect(trials.filter((t) => t.modelKept).map((t) => t.index)).toEqual([best.index]);
+    const model = await call(p.apiUrl, 'GET', `/v1/models/${id}`, { token: key });
+    expect(model.status).toBe(200);
+    const board = model.body.report.leaderboard as { trial: number; metric: string; value: number }[];
+    expect(board).toHaveLength(8);
+    expect(board[0]).toMatchObject({ trial: best.index, metric: 'validationMacroF1' });
+    expect(board.map((e) => e.value)).toEqual([...board.map((e) => e.value)].sort((a, b) => b - a));
+    expect(model.body.report.accuracy).toBeCloseTo(job.result.accuracy as number, 6);
+    console.log(
+      `text search e2e: ${trials.length} trials, best #${best.index} ${String(best.params.candidate)} val macro-F1 ${best.metrics!.validationMacroF1}, test accuracy ${String(job.result.accuracy)} on ${String(job.result.testSamples)}`,
+    );
+    // The same 12 held-out texts as the fast job above (threshold from its runs, with margin).
+    expect(job.result.accuracy).toBeGreaterThanOrEqual(0.75);
   });
 });

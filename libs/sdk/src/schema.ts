@@ -132,7 +132,7 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Search trials of a job in the order they started (mode auto), paginated
+     * Trials of a job in the order they started (image search, text and tabular candidates), paginated
      * @description Each trial is a configuration trained and scored on the validation split: params, status, metrics, per-epoch curves, cost in seconds, and the job's model id on the trial whose model the job kept.
      */
     get: operations['JobsController_trials'];
@@ -921,15 +921,15 @@ export interface components {
        * @enum {string}
        */
       status: 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'PRUNED';
-      /** @description The configuration: backbone (and arch for nas_cnn), inputSize, learningRate, weightDecay, batchSize, augmentation, regularizer, epochs, and its place in the search (config, rung) */
+      /** @description The configuration. Images: backbone (and arch for nas_cnn), inputSize, learningRate, weightDecay, batchSize, augmentation, regularizer, epochs, and its place in the search (config, rung). Text and tabular: family, candidate and its settings, and its place in the plan (config) */
       params: {
         [key: string]: unknown;
       };
-      /** @description Validation metrics (validationAccuracy, validationLoss, macroF1) or the error of a failed trial */
+      /** @description Validation metrics (images: validationAccuracy, validationLoss, macroF1; text: validationAccuracy, validationMacroF1; tabular: validationLoss, validationAccuracy or validationR2) or the error of a failed trial */
       metrics?: {
         [key: string]: unknown;
       } | null;
-      /** @description Per-epoch metrics of its training run */
+      /** @description Per-epoch metrics of its training run (tabular GBDT: per boosting iteration) */
       curves?:
         | {
             [key: string]: unknown;

@@ -95,7 +95,8 @@ export class JobsController {
 
   @Get(':id/trials')
   @ApiOperation({
-    summary: 'Search trials of a job in the order they started (mode auto), paginated',
+    summary:
+      'Trials of a job in the order they started (image search, text and tabular candidates), paginated',
     description:
       'Each trial is a configuration trained and scored on the validation split: params, status, metrics, ' +
       "per-epoch curves, cost in seconds, and the job's model id on the trial whose model the job kept.",

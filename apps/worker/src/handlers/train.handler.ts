@@ -11,6 +11,7 @@ import {
   ModelStore,
   PermanentJobError,
   ThroughputStore,
+  TrialStore,
   type NotTrainable,
 } from '@modelsmith/jobs';
 import {
@@ -75,6 +76,7 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
     private readonly models: ModelStore,
     private readonly search: AutoSearchJob,
     private readonly tabular: TabularTrainService,
+    private readonly trials: TrialStore,
   ) {}
 
   private ensureBackend(): Promise<BackendInfo> {
@@ -97,7 +99,12 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
     const index = await loadShardIndex(shards, version.shardPrefix);
     // Text datasets: their own pipeline (libs/ml text classifier; no tfjs backend needed).
     if (index.kind === 'text')
-      return new TextTrainJob(this.store, this.jobs, this.models).run(ctx, version, index, shards);
+      return new TextTrainJob(this.store, this.jobs, this.models, this.trials).run(
+        ctx,
+        version,
+        index,
+        shards,
+      );
     const backend = await this.ensureBackend();
     // The run's clock for throughput records starts once the backend is up (once per process, not per job).
     const startedAt = performance.now();

@@ -13,21 +13,41 @@ import {
   ModelStore,
   PermanentJobError,
   ThroughputStore,
+  TrialStore,
 } from '@modelsmith/jobs';
 import {
   evaluateTabular,
+  SMALL_TABLE_ROWS,
   TABULAR_MODEL_FILE,
   TabularTrainingError,
   trainTabular,
+  type CandidateName,
+  type TabularCandidate,
+  type TabularModelArtifact,
   type TabularRow,
   type TabularTask,
+  type TabularWarning,
 } from '@modelsmith/ml';
 import { keys, type ObjectStore } from '@modelsmith/storage';
 import { OBJECT_STORE } from '@modelsmith/storage/nest';
 import { tabularCandidates } from '@modelsmith/ml/catalogue';
 import { objectShardSource } from '../adapters/object-store-io';
 import type { JobContext } from '../runtime/job-handler';
+import { medianCost, runCandidateTrials, type CandidateCurve } from './search/candidate-trials';
+import type { TrialRank } from './search/search-runner';
+import { trialLedger } from './search/trial-ledger';
+import { tabularSearchPlan } from './tabular-plan';
 import { recordThroughputRows } from './throughput-records';
+
+/** Tabular trials are ranked (and the model chosen) by validation log loss / RMSE, lowest first. */
+export const TABULAR_RANK: TrialRank = { metric: 'validationLoss', higherIsBetter: false };
+
+/** What a tabular trial writes next to its artifact (the search's report needs it for the winner). */
+const TRIAL_FILE = 'trial.json';
+interface TabularTrialFile {
+  candidate: TabularCandidate;
+  warnings: TabularWarning[];
+}
 
 export const TABULAR_TASKS: readonly Task[] = ['TABULAR_CLASSIFICATION', 'TABULAR_REGRESSION'];
 
@@ -48,7 +68,9 @@ interface ReportColumn {
 
 /**
  * The TRAIN job on a tabular dataset version: reads its record shards, trains the tabular
- * candidates (libs/ml tabular) under the budget, evaluates the kept one on the test split, and
+ * candidates (libs/ml tabular) under the budget as trials recorded in the `trials` table
+ * (search/candidate-trials.ts: a restarted job never re-runs a finished one), evaluates the one best
+ * on validation on the test split, and
  * writes the JSON artifact, its evaluation and a manifest under the model's prefix, with one Model
  * row per job (id = job id), like image models.
  */
@@ -61,6 +83,7 @@ export class TabularTrainService {
     private readonly jobs: JobStore,
     private readonly versions: DatasetVersionStore,
     private readonly models: ModelStore,
+    private readonly trials: TrialStore,
   ) {}
 
   async handle(ctx: JobContext<typeof JOBS.train>, datasetTask: Task): Promise<Record<string, unknown>> {
@@ -108,44 +131,116 @@ export class TabularTrainService {
     ]);
     const origin = (ctx.job.startedAt ?? new Date()).getTime();
     const deadline = origin + budget.maxMinutes * 60_000;
-    const candidates = tabularCandidates(options.tabularModel ?? 'auto', mode);
-    let done = 0;
+    const plan = tabularSearchPlan(options.tabularModel ?? 'auto', mode, options.seed ?? 1);
+    const modelId = ctx.job.id;
     await ctx.progress({
       stage: 'training',
       percent: 5,
-      message: `${train.length} training, ${validation.length} validation rows; candidates ${candidates.join(', ')}`,
+      message: `${train.length} training, ${validation.length} validation rows; trials ${plan.map((c) => c.name).join(', ')}`,
     });
-    let result;
-    try {
-      result = await trainTabular({
-        train: { rows: train },
-        validation: { rows: validation },
-        target,
-        task,
-        classes,
-        columns: (index.columns ?? []).filter((c) => c !== target),
-        types: Object.fromEntries(columns.map((c) => [c.name, c.type])),
-        candidates,
-        deadline,
-        seed: options.seed ?? 1,
-        onCandidate: async (c) => {
-          done++;
-          await this.jobs.progress(
-            ref,
-            {
-              stage: 'training',
-              percent: 5 + Math.round((85 * done) / candidates.length),
-              message: `${c.name}: validation ${task === 'classification' ? `accuracy ${c.validScore.toFixed(4)}, log loss` : `R² ${c.validScore.toFixed(4)}, RMSE`} ${c.validLoss.toFixed(4)} (${c.trainMs} ms)`,
-              data: { ...c },
-            },
-            'metrics',
-          );
-        },
-      });
-    } catch (e) {
-      if (e instanceof TabularTrainingError) throw new PermanentJobError(e.code, e.message);
-      throw e;
-    }
+    const common = {
+      train: { rows: train },
+      validation: { rows: validation },
+      target,
+      task,
+      classes,
+      columns: (index.columns ?? []).filter((c) => c !== target),
+      types: Object.fromEntries(columns.map((c) => [c.name, c.type])),
+      deadline,
+      seed: options.seed ?? 1,
+    };
+    const search = await runCandidateTrials({
+      ledger: trialLedger(this.trials, ref.tenantId, ctx.job.id),
+      planAt: (slot) => {
+        const c = plan[slot];
+        if (!c) return undefined;
+        // The small-table setting only where 20 rows per leaf is restrictive (trainTabular's rule).
+        if (c.name === 'gbdt_small' && slot > 0 && train.length > SMALL_TABLE_ROWS) return null;
+        return {
+          candidate: c.name,
+          family: c.base === 'linear' ? 'linear' : 'gbdt',
+          ...(c.gbdt ?? {}),
+        };
+      },
+      maxTrials: budget.maxTrials ?? plan.length,
+      deadline,
+      estimateSeconds: (trials, params) => medianCost(trials, params, 'family'),
+      rank: TABULAR_RANK,
+      removeTrialModel: async (i) => {
+        await this.store.deletePrefix(keys.jobTrialModel(ref.tenantId, ctx.job.id, i));
+      },
+      signal: ctx.signal,
+      fatal: (e) =>
+        e instanceof TabularTrainingError ? new PermanentJobError(e.code, e.message) : undefined,
+      onTrial: (t) =>
+        ctx.progress({ stage: 'training', message: t.message, data: { trial: t.index, status: t.status } }),
+      run: async (i, params) => {
+        const slot = plan[Number(params.config)];
+        const curves: CandidateCurve[] = [];
+        const result = await trainTabular({
+          ...common,
+          candidates: [slot.base],
+          ...(slot.gbdt ? { gbdt: slot.gbdt } : {}),
+          onIteration: (it) => {
+            curves.push({
+              phase: slot.name,
+              epoch: it.iteration - 1,
+              loss: it.trainLoss,
+              ...(it.validLoss !== undefined ? { val_loss: it.validLoss } : {}),
+            });
+          },
+        });
+        const c = { ...result.chosen, name: slot.name as CandidateName };
+        await ctx.progress({
+          stage: 'training',
+          percent: 5 + Math.round((85 * (i + 1)) / plan.length),
+          message: `${c.name}: validation ${task === 'classification' ? `accuracy ${c.validScore.toFixed(4)}, log loss` : `R² ${c.validScore.toFixed(4)}, RMSE`} ${c.validLoss.toFixed(4)} (${c.trainMs} ms)`,
+          data: { ...c },
+        });
+        const prefix = keys.jobTrialModel(ref.tenantId, ctx.job.id, i);
+        await this.store.putBytes(
+          prefix + TABULAR_MODEL_FILE,
+          Buffer.from(JSON.stringify(result.artifact)),
+          'application/json',
+        );
+        const file: TabularTrialFile = { candidate: c, warnings: result.warnings };
+        await this.store.putBytes(prefix + TRIAL_FILE, Buffer.from(JSON.stringify(file)), 'application/json');
+        return {
+          metrics: {
+            validationLoss: c.validLoss,
+            ...(task === 'classification'
+              ? { validationAccuracy: c.validScore }
+              : { validationR2: c.validScore }),
+            trainMs: c.trainMs,
+            ...(c.iterations !== undefined ? { iterations: c.iterations } : {}),
+            modelType: result.artifact.model.type,
+            ...(Date.now() >= deadline ? { stopped: 'budget' } : {}),
+          },
+          artifactPrefix: prefix,
+          curves,
+        };
+      },
+    });
+    const winner = search.best;
+    const read = async <T>(file: string): Promise<T> =>
+      JSON.parse((await this.store.getBytes(winner.artifactPrefix! + file)).toString()) as T;
+    const artifact = await read<TabularModelArtifact>(TABULAR_MODEL_FILE);
+    const trialFile = await read<TabularTrialFile>(TRIAL_FILE);
+    const chosen = trialFile.candidate;
+    // The candidates in the report: every trial that produced a model, in the order they ran.
+    const candidateList: TabularCandidate[] = search.trials
+      .filter((t) => t.status === 'SUCCEEDED')
+      .map((t) => ({
+        name: String(t.params.candidate) as CandidateName,
+        params: Object.fromEntries(
+          Object.entries(t.params).filter(([k]) => k !== 'candidate' && k !== 'family' && k !== 'config'),
+        ),
+        validLoss: Number(t.metrics?.validationLoss),
+        validScore: Number(t.metrics?.validationAccuracy ?? t.metrics?.validationR2),
+        trainMs: Number(t.metrics?.trainMs ?? 0),
+        ...(typeof t.metrics?.iterations === 'number' ? { iterations: t.metrics.iterations } : {}),
+      }));
+    const result = { artifact, chosen, candidates: candidateList, warnings: trialFile.warnings };
     for (const w of result.warnings)
       await ctx.progress({
         stage: 'training',
@@ -164,8 +259,8 @@ export class TabularTrainService {
       evaluatedOn: test.length > 0 ? 'test' : 'validation',
       // The dataset's column warnings from ingestion, next to the ones training found.
       datasetWarnings: (report?.warnings ?? []).filter((w) => DATASET_WARNINGS.has(w.code)),
+      leaderboard: search.leaderboard,
     };
-    const modelId = ctx.job.id;
     const files: { path: string; size: number }[] = [];
     const put = async (file: string, body: unknown) => {
       const bytes = Buffer.from(JSON.stringify(body, null, file === TABULAR_MODEL_FILE ? 0 : 2));
@@ -204,20 +299,35 @@ export class TabularTrainService {
       artifactPrefix: keys.model(ref.tenantId, modelId),
       manifest,
       report: { ...evaluation },
-      recipe: { task, target, chosen: result.chosen, candidates: result.candidates, final: true },
+      recipe: {
+        task,
+        target,
+        chosen: result.chosen,
+        candidates: result.candidates,
+        trial: winner.index,
+        final: true,
+      },
       sizeBytes: files.reduce((s, f) => s + f.size, 0),
     });
     await this.jobs.update(ref, { bestMetric: result.chosen.validScore });
-    // Measured for estimates (docs/jobs.md): only runs that finished their fits before the deadline.
-    if (Date.now() < deadline) {
+    // Measured for estimates (docs/jobs.md): only runs whose fits all ran here before the deadline;
+    // sampled configurations are not candidates estimates know (neither fits nor overhead).
+    const names = new Set<string>(tabularCandidates(options.tabularModel ?? 'auto', mode));
+    const ranAll = search.ran.length === search.trials.length && search.resumedTrial === undefined;
+    if (Date.now() < deadline && ranAll && !search.stoppedByBudget) {
+      const sampledSeconds = search.trials
+        .filter((t) => !names.has(String(t.params.candidate)))
+        .reduce((a, t) => a + t.costSeconds, 0);
       const rows = recordThroughputRows({
         jobId: ctx.job.id,
         workerKind: `${ctx.job.queue}/js`,
         task: 'tabular',
         size: (index.columns ?? []).filter((c) => c !== target).length,
         trainSamples: train.length,
-        fits: result.candidates.map((c) => ({ candidate: c.name, epochs: 1, seconds: c.trainMs / 1000 })),
-        wallSeconds: (performance.now() - startedAt) / 1000,
+        fits: result.candidates
+          .filter((c) => names.has(c.name))
+          .map((c) => ({ candidate: c.name, epochs: 1, seconds: c.trainMs / 1000 })),
+        wallSeconds: (performance.now() - startedAt) / 1000 - sampledSeconds,
       });
       ctx.commitOnSuccess((tx) => ThroughputStore.record(tx, rows));
     }
@@ -230,6 +340,9 @@ export class TabularTrainService {
       model: result.chosen.name,
       ...metrics,
       testSamples: evaluation.numSamples,
+      trials: search.trials.length,
+      bestTrial: winner.index,
+      ...(search.resumedTrial !== undefined ? { resumedTrial: search.resumedTrial } : {}),
     };
   }
 

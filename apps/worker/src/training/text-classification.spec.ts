@@ -1,5 +1,5 @@
 import { textCandidatePlan } from '@modelsmith/ml/catalogue';
-import { textRecipe } from './text-classification';
+import { TEXT_SEARCH_EXTRA_TRIALS, textRecipe, textSearchPlan, textTrialParams } from './text-classification';
 
 describe('textRecipe', () => {
   const names = (r: ReturnType<typeof textRecipe>) => r.candidates.map((c) => c.name);
@@ -38,5 +38,39 @@ describe('textCandidatePlan (what estimates assume) against textRecipe (what the
             })),
           );
         }
+  });
+});
+
+describe('textSearchPlan (the trials of a text job)', () => {
+  it("adds seeded linear configurations between the default linear candidates and the CNN in mode 'auto' only", () => {
+    const plan = textSearchPlan('auto', undefined, 'auto', 3);
+    const names = plan.candidates.map((c) => c.name);
+    expect(names.slice(0, 4)).toEqual(
+      textRecipe('auto')
+        .candidates.slice(0, 4)
+        .map((c) => c.name),
+    );
+    expect(names.slice(4, 7).every((n) => n.startsWith('sampled-'))).toBe(true);
+    expect(plan.candidates[7].kind).toBe('cnn');
+    expect(plan.candidates).toHaveLength(4 + TEXT_SEARCH_EXTRA_TRIALS + 1);
+    // Deterministic for the seed (a restarted job plans the same), different across seeds.
+    expect(textSearchPlan('auto', undefined, 'auto', 3)).toEqual(plan);
+    expect(textSearchPlan('auto', undefined, 'auto', 4).candidates.slice(4, 7)).not.toEqual(
+      plan.candidates.slice(4, 7),
+    );
+    for (const c of plan.candidates.slice(4, 7)) {
+      const p = textTrialParams(c, plan.maxEpochs);
+      expect(p.family).toBe('text-linear');
+      expect(p.l2).toBeGreaterThanOrEqual(1e-7);
+      expect(p.l2).toBeLessThanOrEqual(1e-4);
+      expect([1, 2, 3]).toContain(p.wordNgrams);
+      expect(['none', '2-4', '2-5', '3-5']).toContain(p.charNgrams);
+    }
+    for (const mode of ['fast', 'balanced', 'best'] as const)
+      expect(textSearchPlan(mode, undefined, 'auto', 3)).toEqual(textRecipe(mode));
+    expect(textSearchPlan('auto', undefined, 'cnn', 3)).toEqual(textRecipe('auto', undefined, 'cnn'));
+    expect(textSearchPlan('auto', undefined, 'linear', 3).candidates.every((c) => c.kind !== 'cnn')).toBe(
+      true,
+    );
   });
 });

@@ -55,6 +55,10 @@ export interface TrainTabularOptions {
   /** Epoch ms after which no new candidate starts and boosting stops. */
   deadline?: number;
   seed?: number;
+  /** Settings that replace the gbdt candidates' own (a search's sampled configuration). */
+  gbdt?: Partial<GbdtParams>;
+  /** Each boosting iteration's training and validation loss (gbdt candidates). */
+  onIteration?: (it: { iteration: number; trainLoss: number; validLoss?: number }) => void;
   onCandidate?: (c: TabularCandidate) => void | Promise<void>;
 }
 
@@ -187,7 +191,8 @@ export async function trainTabular(o: TrainTabularOptions): Promise<TrainTabular
     const started = Date.now();
     let artifact: TabularModelArtifact;
     let iterations: number | undefined;
-    const params = settings[name];
+    const own = settings[name];
+    const params = own && { ...own, ...o.gbdt };
     if (params) {
       const gbdt = trainGbdt(
         train,
@@ -198,7 +203,10 @@ export async function trainTabular(o: TrainTabularOptions): Promise<TrainTabular
           maxIterations: 300,
           earlyStoppingRounds: 20,
           ...params,
-          onIteration: () => (o.deadline === undefined ? true : Date.now() < o.deadline),
+          onIteration: (it) => {
+            o.onIteration?.(it);
+            return o.deadline === undefined ? true : Date.now() < o.deadline;
+          },
         },
         { m: valid, target: va.y },
       );

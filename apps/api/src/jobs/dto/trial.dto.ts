@@ -3,7 +3,7 @@ import type { TypedTrial } from '@modelsmith/jobs';
 
 export const TRIAL_STATUSES = ['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'PRUNED'] as const;
 
-/** One trial of a search job (`mode: auto`): a configuration, trained and scored on validation data. */
+/** One trial of a job (an image search, or a text/tabular candidate): a configuration, trained and scored on validation data. */
 export class TrialDto {
   @ApiProperty() id!: string;
   @ApiProperty({ description: 'Order in which the search started its trials (0 = the first model)' })
@@ -15,21 +15,23 @@ export class TrialDto {
   status!: string;
   @ApiProperty({
     description:
-      'The configuration: backbone (and arch for nas_cnn), inputSize, learningRate, weightDecay, batchSize, ' +
-      'augmentation, regularizer, epochs, and its place in the search (config, rung)',
+      'The configuration. Images: backbone (and arch for nas_cnn), inputSize, learningRate, weightDecay, batchSize, ' +
+      'augmentation, regularizer, epochs, and its place in the search (config, rung). Text and tabular: family, ' +
+      'candidate and its settings, and its place in the plan (config)',
   })
   params!: Record<string, unknown>;
   @ApiPropertyOptional({
     nullable: true,
     description:
-      'Validation metrics (validationAccuracy, validationLoss, macroF1) or the error of a failed trial',
+      'Validation metrics (images: validationAccuracy, validationLoss, macroF1; text: validationAccuracy, ' +
+      'validationMacroF1; tabular: validationLoss, validationAccuracy or validationR2) or the error of a failed trial',
   })
   metrics!: Record<string, unknown> | null;
   @ApiPropertyOptional({
     nullable: true,
     type: 'array',
     items: { type: 'object', additionalProperties: true },
-    description: 'Per-epoch metrics of its training run',
+    description: 'Per-epoch metrics of its training run (tabular GBDT: per boosting iteration)',
   })
   curves!: unknown[] | null;
   @ApiProperty({ description: 'Wall-clock seconds of training and validation' }) costSeconds!: number;

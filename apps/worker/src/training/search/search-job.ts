@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { JOBS, type TrainingOptions } from '@modelsmith/contracts';
 import type { ImageShardIndex, ShardSource } from '@modelsmith/datasets';
-import { JobStore, TrialStore, type TypedTrial } from '@modelsmith/jobs';
+import { JobStore, TrialStore } from '@modelsmith/jobs';
 import type { EpochLog, ModelZoo } from '@modelsmith/ml';
 import { keys, type ObjectStore } from '@modelsmith/storage';
 import { OBJECT_STORE } from '@modelsmith/storage/nest';
@@ -14,13 +14,8 @@ import {
 import type { JobContext } from '../../runtime/job-handler';
 import type { DatasetShape } from '../recipe';
 import { firstBackbone, searchBackbones } from './recipe-space';
-import {
-  runSearch,
-  type BestModel,
-  type LedgerTrial,
-  type SearchResult,
-  type TrialLedger,
-} from './search-runner';
+import { runSearch, type BestModel, type SearchResult } from './search-runner';
+import { trialLedger } from './trial-ledger';
 
 /** Trials of an 'auto' job when the budget does not cap them. */
 export const AUTO_MAX_TRIALS = 12;
@@ -49,17 +44,6 @@ export interface AutoSearchInput {
   saveModel(b: BestModel): Promise<void>;
 }
 
-function ledgerTrial(t: TypedTrial): LedgerTrial {
-  return {
-    index: t.index,
-    status: t.status,
-    params: t.params,
-    metrics: t.metrics,
-    costSeconds: t.costSeconds,
-    artifactPrefix: t.artifactPrefix,
-  };
-}
-
 /**
  * Runs a TRAIN job in 'auto' mode: the search (search-runner.ts) with its trials recorded in the
  * `trials` table, checkpoints and trial models in the object store under the job's keys, progress
@@ -78,22 +62,7 @@ export class AutoSearchJob {
     a: AutoSearchInput,
   ): Promise<{ result: SearchResult; history: Array<EpochLog & { phase: string }> }> {
     const { tenantId, jobId } = ctx.payload;
-    const ledger: TrialLedger = {
-      all: async () => (await this.trials.all(tenantId, jobId)).map(ledgerTrial),
-      start: async (i, params) => ledgerTrial(await this.trials.start(tenantId, jobId, i, params)),
-      progress: (i, curves, costSeconds) =>
-        this.trials.progress(tenantId, jobId, i, {
-          curves: curves as unknown as Parameters<TrialStore['progress']>[3]['curves'],
-          costSeconds,
-        }),
-      finish: (i, f) =>
-        this.trials.finish(tenantId, jobId, i, {
-          ...f,
-          curves: f.curves as unknown as Parameters<TrialStore['progress']>[3]['curves'],
-        }),
-      choose: (i) => this.trials.chooseModel(tenantId, jobId, i, jobId),
-      release: (i) => this.trials.releaseArtifacts(tenantId, jobId, i),
-    };
+    const ledger = trialLedger(this.trials, tenantId, jobId);
     const specs = builtinBackbones();
     const top = a.options.epochs ?? RUNGS.maxResource;
     let lastProgress = 0;

@@ -137,6 +137,18 @@ export interface LeaderboardEntry {
   epochs: number | null;
   costSeconds: number;
   params: Record<string, Json>;
+  /** With a TrialRank: the metric the board ranks by and this trial's value of it. */
+  metric?: string;
+  value?: number | null;
+}
+
+/**
+ * What a leaderboard ranks by when it is not validation accuracy (text: validation macro-F1;
+ * tabular: validation log loss or RMSE, lower first). Only SUCCEEDED trials have a value.
+ */
+export interface TrialRank {
+  metric: string;
+  higherIsBetter: boolean;
 }
 
 export interface BestModel {
@@ -206,32 +218,49 @@ const num = (v: Json | undefined): number => (typeof v === 'number' ? v : Number
 /**
  * The leaderboard: finished trials by validation accuracy (ties: the higher rung, then the earlier
  * trial, as the model is chosen), those meeting the constraints first, failed and pruned last.
+ * With `rank`, by that metric instead (text and tabular searches, candidate-trials.ts).
  */
 export function leaderboard(
   trials: LedgerTrial[],
   top = 20,
   constraints?: ModelConstraints,
+  rank?: TrialRank,
 ): LeaderboardEntry[] {
+  const valueOf = (t: LedgerTrial): number | null =>
+    rank && t.status === 'SUCCEEDED' && typeof t.metrics?.[rank.metric] === 'number'
+      ? (t.metrics[rank.metric] as number)
+      : null;
+  // Higher sorts first; trials without a value last.
+  const key = (t: LedgerTrial): number => {
+    if (!rank) return accuracyOf(t) ?? -1;
+    const v = valueOf(t);
+    return v === null || Number.isNaN(v) ? -Infinity : rank.higherIsBetter ? v : -v;
+  };
   return trials
     .filter((t) => t.status !== 'RUNNING' && t.status !== 'PENDING')
     .map((t) => ({
-      trial: t.index,
-      status: t.status,
-      validationAccuracy: accuracyOf(t),
-      feasible: meetsConstraints(t, constraints),
-      rung: num(t.params.rung),
-      epochs: typeof t.metrics?.epochs === 'number' ? t.metrics.epochs : null,
-      costSeconds: Math.round(t.costSeconds * 10) / 10,
-      params: t.params,
+      entry: {
+        trial: t.index,
+        status: t.status,
+        validationAccuracy: accuracyOf(t),
+        feasible: meetsConstraints(t, constraints),
+        rung: num(t.params.rung ?? 0),
+        epochs: typeof t.metrics?.epochs === 'number' ? t.metrics.epochs : null,
+        costSeconds: Math.round(t.costSeconds * 10) / 10,
+        params: t.params,
+        ...(rank ? { metric: rank.metric, value: valueOf(t) } : {}),
+      },
+      key: key(t),
     }))
     .sort(
       (a, b) =>
-        Number(b.feasible) - Number(a.feasible) ||
-        (b.validationAccuracy ?? -1) - (a.validationAccuracy ?? -1) ||
-        b.rung - a.rung ||
-        a.trial - b.trial,
+        Number(b.entry.feasible) - Number(a.entry.feasible) ||
+        (b.key > a.key ? 1 : b.key < a.key ? -1 : 0) ||
+        b.entry.rung - a.entry.rung ||
+        a.entry.trial - b.entry.trial,
     )
-    .slice(0, top);
+    .slice(0, top)
+    .map((x) => x.entry);
 }
 
 /**

@@ -1,0 +1,29 @@
+import type { TrialStore, TypedTrial } from '@modelsmith/jobs';
+import type { LedgerTrial, TrialLedger } from './search-runner';
+
+type StoredCurves = Parameters<TrialStore['progress']>[3]['curves'];
+
+function ledgerTrial(t: TypedTrial): LedgerTrial {
+  return {
+    index: t.index,
+    status: t.status,
+    params: t.params,
+    metrics: t.metrics,
+    costSeconds: t.costSeconds,
+    artifactPrefix: t.artifactPrefix,
+  };
+}
+
+/** A job's trials in Postgres (TrialStore) as the searches' ledger; the job's model id is the job id. */
+export function trialLedger(trials: TrialStore, tenantId: string, jobId: string): TrialLedger {
+  return {
+    all: async () => (await trials.all(tenantId, jobId)).map(ledgerTrial),
+    start: async (i, params) => ledgerTrial(await trials.start(tenantId, jobId, i, params)),
+    progress: (i, curves, costSeconds) =>
+      trials.progress(tenantId, jobId, i, { curves: curves as unknown as StoredCurves, costSeconds }),
+    finish: (i, f) =>
+      trials.finish(tenantId, jobId, i, { ...f, curves: f.curves as unknown as StoredCurves }),
+    choose: (i) => trials.chooseModel(tenantId, jobId, i, jobId),
+    release: (i) => trials.releaseArtifacts(tenantId, jobId, i),
+  };
+}

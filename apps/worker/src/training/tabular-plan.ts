@@ -1,0 +1,48 @@
+import { sampleAt, type SearchSpace } from '@modelsmith/ml';
+import { tabularCandidates, type TabularCandidateName } from '@modelsmith/ml/catalogue';
+
+/** GBDT configurations sampled after the candidates in mode 'auto' (budget.maxTrials caps the total). */
+export const TABULAR_SEARCH_EXTRA_TRIALS = 4;
+
+/** The tabular task's search space for sampled GBDT trials. */
+export const TABULAR_GBDT_SPACE: SearchSpace = {
+  learningRate: { kind: 'loguniform', min: 0.03, max: 0.3 },
+  maxLeaves: { kind: 'choice', values: [7, 15, 31, 63] },
+  minSamplesLeaf: { kind: 'choice', values: [2, 5, 10, 20, 40] },
+  l2: { kind: 'choice', values: [0, 0.1, 1, 10] },
+};
+
+/** One slot of a tabular job's plan: a candidate by name, with sampled GBDT settings or not. */
+export interface TabularSlot {
+  name: string;
+  base: TabularCandidateName;
+  gbdt?: { learningRate: number; maxLeaves: number; minSamplesLeaf: number; l2: number };
+}
+
+/**
+ * The trials of a tabular job in order: the model choice's candidates (tabularCandidates), then in
+ * mode 'auto' (unless only the linear model is asked for) TABULAR_SEARCH_EXTRA_TRIALS GBDT
+ * configurations drawn from TABULAR_GBDT_SPACE (seeded). Deterministic for its arguments.
+ */
+export function tabularSearchPlan(
+  choice: 'auto' | 'gbdt' | 'linear',
+  mode: string,
+  seed: number,
+): TabularSlot[] {
+  const fixed: TabularSlot[] = tabularCandidates(choice, mode).map((name) => ({ name, base: name }));
+  if (mode !== 'auto' || choice === 'linear') return fixed;
+  const sampled = Array.from({ length: TABULAR_SEARCH_EXTRA_TRIALS }, (_, k): TabularSlot => {
+    const p = sampleAt(TABULAR_GBDT_SPACE, seed, k);
+    return {
+      name: `gbdt_search_${k + 1}`,
+      base: 'gbdt',
+      gbdt: {
+        learningRate: Number(p.learningRate),
+        maxLeaves: Number(p.maxLeaves),
+        minSamplesLeaf: Number(p.minSamplesLeaf),
+        l2: Number(p.l2),
+      },
+    };
+  });
+  return [...fixed, ...sampled];
+}
