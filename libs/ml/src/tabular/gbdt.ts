@@ -160,8 +160,8 @@ export function trainGbdt(
   let bestIt = 0;
   let sinceBest = 0;
 
+  gradients(p.objective, raw, target, K, grad, hess);
   for (let it = 0; it < maxIt; it++) {
-    gradients(p.objective, raw, target, K, grad, hess);
     const round: GbdtTreeWithGain[] = [];
     const roundSplits: { tree: GbdtTree; splitBins: number[] }[] = [];
     for (let k = 0; k < K; k++) {
@@ -191,14 +191,9 @@ export function trainGbdt(
         vraw[i * K + k] += tree.value[node];
       }
     const validLoss = vm ? loss(p.objective, vraw, valid.target, K) : undefined;
-    // The training loss only when the callback reads it (a pass over every row and class).
-    const go = p.onIteration?.({
-      iteration: it + 1,
-      get trainLoss() {
-        return loss(p.objective, raw, target, K);
-      },
-      validLoss,
-    });
+    // The next iteration's gradients, and the training loss now, in one pass over the rows.
+    const trainLoss = gradients(p.objective, raw, target, K, grad, hess);
+    const go = p.onIteration?.({ iteration: it + 1, trainLoss, validLoss });
     if (validLoss !== undefined) {
       if (bestIt === 0 || validLoss < best - tol * Math.abs(best)) {
         best = validLoss;
@@ -444,6 +439,7 @@ function initialScores(objective: GbdtObjective, y: ArrayLike<number>, K: number
   return counts.map((c) => Math.log(Math.max(c, 1e-6) / n));
 }
 
+/** Gradients and hessians at `raw`, and the mean loss there (the same pass; as `loss`). */
 function gradients(
   objective: GbdtObjective,
   raw: Float64Array,
@@ -451,22 +447,25 @@ function gradients(
   K: number,
   grad: Float64Array,
   hess: Float64Array,
-): void {
+): number {
   const n = y.length;
+  let s = 0;
   if (objective === 'regression') {
     for (let i = 0; i < n; i++) {
       grad[i] = raw[i] - y[i];
       hess[i] = 1;
+      s += 0.5 * (raw[i] - y[i]) ** 2;
     }
-    return;
+    return n ? s / n : 0;
   }
   if (objective === 'binary') {
     for (let i = 0; i < n; i++) {
       const p = sigmoid(raw[i]);
       grad[i] = p - (y[i] === 1 ? 1 : 0);
       hess[i] = Math.max(p * (1 - p), 1e-16);
+      s -= Math.log(Math.max(1e-15, y[i] === 1 ? p : 1 - p));
     }
-    return;
+    return n ? s / n : 0;
   }
   const p = new Float64Array(K);
   for (let i = 0; i < n; i++) {
@@ -475,7 +474,9 @@ function gradients(
       grad[i * K + k] = p[k] - (y[i] === k ? 1 : 0);
       hess[i * K + k] = Math.max(p[k] * (1 - p[k]), 1e-16);
     }
+    s -= Math.log(Math.max(1e-15, p[y[i]]));
   }
+  return n ? s / n : 0;
 }
 
 /** Mean loss: squared error / 2 (regression), log loss (classification). */
