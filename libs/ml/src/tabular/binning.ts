@@ -10,7 +10,18 @@ export interface Binning {
   thresholds: Float64Array[];
 }
 
-export function fitBinning(x: Float64Array, rows: number, features: number, maxBins = 255): Binning {
+/**
+ * `minBinRows`: when a feature has more distinct values than bins, at most one bin per that many
+ * non-missing training rows (LightGBM's `min_data_in_bin`, default 3 there): on small tables 255
+ * quantile bins would hold one or two rows each, and every tree node scans every bin.
+ */
+export function fitBinning(
+  x: Float64Array,
+  rows: number,
+  features: number,
+  maxBins = 255,
+  minBinRows = 1,
+): Binning {
   const thresholds: Float64Array[] = [];
   const col = new Float64Array(rows);
   for (let f = 0; f < features; f++) {
@@ -23,11 +34,12 @@ export function fitBinning(x: Float64Array, rows: number, features: number, maxB
     const distinct: number[] = [];
     for (let i = 0; i < m; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinct.push(sorted[i]);
     const cuts: number[] = [];
-    if (distinct.length <= maxBins) {
+    const bins = Math.min(maxBins, Math.max(2, Math.floor(m / Math.max(1, minBinRows))));
+    if (distinct.length <= bins) {
       for (let i = 1; i < distinct.length; i++) cuts.push(midpoint(distinct[i - 1], distinct[i]));
     } else {
-      for (let b = 1; b < maxBins; b++) {
-        const q = sorted[Math.min(m - 1, Math.floor((b * m) / maxBins))];
+      for (let b = 1; b < bins; b++) {
+        const q = sorted[Math.min(m - 1, Math.floor((b * m) / bins))];
         const idx = lowerBound(distinct, q);
         // Cut below the quantile value so it starts a bin; skip cuts that repeat.
         if (idx > 0) {

@@ -51,6 +51,20 @@ describe('binning', () => {
     // Quantile bins hold roughly equal counts.
     expect(Math.max(...counts)).toBeLessThan(3 * (5000 / 32));
   });
+
+  it('keeps at least minBinRows rows per bin when a feature has more distinct values than that', () => {
+    const x = Float64Array.from({ length: 30 }, (_, i) => i * 1.5);
+    // Default (1): every distinct value its own bin.
+    expect(fitBinning(x, 30, 1).thresholds[0]).toHaveLength(29);
+    const b = fitBinning(x, 30, 1, 255, 3);
+    expect(b.thresholds[0]).toHaveLength(9);
+    const counts = new Array<number>(10).fill(0);
+    for (const c of applyBinning(b, x, 30, 1)) counts[c]++;
+    expect(Math.min(...counts)).toBeGreaterThanOrEqual(3);
+    // Fewer distinct values than that: one bin each, however few rows hold a value.
+    const few = Float64Array.from({ length: 30 }, (_, i) => (i === 0 ? 2 : i % 2));
+    expect(Array.from(fitBinning(few, 30, 1, 255, 3).thresholds[0])).toEqual([0.5, 1.5]);
+  });
 });
 
 describe('histogram GBDT', () => {
@@ -120,6 +134,7 @@ describe('histogram GBDT', () => {
   it('predicts from raw thresholds exactly what training computed from bins', () => {
     const { train, test } = iris();
     const losses: number[] = [];
+    const trainLosses: number[] = [];
     const model = trainGbdt(
       train.m,
       train.y,
@@ -129,10 +144,15 @@ describe('histogram GBDT', () => {
         minSamplesLeaf: 3,
         maxIterations: 30,
         earlyStoppingRounds: 1000,
-        onIteration: (it) => void losses.push(it.validLoss!),
+        onIteration: (it) => {
+          losses.push(it.validLoss!);
+          trainLosses.push(it.trainLoss);
+        },
       },
       { m: test.m, target: test.y },
     );
+    // The training loss (computed only when read) goes down with boosting.
+    expect(trainLosses[29]).toBeLessThan(trainLosses[0] / 2);
     const p = gbdtPredict(model, test.m);
     const logLoss = -test.y.reduce((s, y, i) => s + Math.log(p[3 * i + y]), 0) / test.y.length;
     expect(logLoss).toBeCloseTo(losses[model.iterations - 1], 10);
@@ -156,6 +176,54 @@ describe('linear models', () => {
     );
     const p = linearPredict(model, matrix([[1, 50, 0.3]]));
     expect(p[0]).toBeCloseTo(3 - 1 + 7, 4);
+  });
+
+  it('logistic regression (L-BFGS) reaches the penalized optimum found by long gradient descent', () => {
+    const rand = mulberry32(8);
+    const rows = Array.from({ length: 120 }, () => [rand() * 2 - 1, rand() * 10, rand()]);
+    const y = rows.map((r) => (r[0] + 0.1 * r[1] + 0.5 * rand() > 0.8 ? (r[2] > 0.5 ? 2 : 1) : 0));
+    const l2 = 1e-2;
+    const m = matrix(rows);
+    const model = trainLinear(
+      m,
+      y,
+      { objective: 'classification', numClasses: 3, l2Path: [l2] },
+      { m, target: y },
+    );
+    // Reference: 20,000 plain gradient steps on the same standardized objective.
+    const z = rows.map((r) => r.map((v, f) => (v - model.mean[f]) / model.scale[f]));
+    const W = [0, 1, 2].map(() => [0, 0, 0]);
+    const B = [0, 0, 0];
+    for (let step = 0; step < 20_000; step++) {
+      const gW = [0, 1, 2].map(() => [0, 0, 0]);
+      const gB = [0, 0, 0];
+      z.forEach((zi, i) => {
+        const logits = W.map((w, k) => B[k] + w.reduce((s, wf, f) => s + wf * zi[f], 0));
+        const mx = Math.max(...logits);
+        const e = logits.map((v) => Math.exp(v - mx));
+        const sum = e.reduce((a, b) => a + b, 0);
+        e.forEach((ek, k) => {
+          const g = ek / sum - (y[i] === k ? 1 : 0);
+          gB[k] += g / z.length;
+          zi.forEach((v, f) => (gW[k][f] += (g * v) / z.length));
+        });
+      });
+      W.forEach((w, k) => w.forEach((_, f) => (w[f] -= 0.5 * (gW[k][f] + l2 * w[f]))));
+      B.forEach((_, k) => (B[k] -= 0.5 * gB[k]));
+    }
+    // Same objective value (L-BFGS stops at a largest gradient entry of 1e-4, scikit-learn's tol),
+    // and weights close to the reference's.
+    const objective = (w: number[][], b: number[]) =>
+      z.reduce((s, zi, i) => {
+        const logits = w.map((wk, k) => b[k] + wk.reduce((t, wf, f) => t + wf * zi[f], 0));
+        const mx = Math.max(...logits);
+        const lse = mx + Math.log(logits.reduce((t, v) => t + Math.exp(v - mx), 0));
+        return s + (lse - logits[y[i]]) / z.length;
+      }, 0) +
+      (l2 / 2) * w.flat().reduce((s, v) => s + v * v, 0);
+    expect(Math.abs(objective(model.weights, model.bias) - objective(W, B))).toBeLessThan(1e-6);
+    for (let k = 0; k < 3; k++)
+      for (let f = 0; f < 3; f++) expect(Math.abs(model.weights[k][f] - W[k][f])).toBeLessThan(1e-2);
   });
 
   it('logistic regression classifies iris held-out rows', () => {

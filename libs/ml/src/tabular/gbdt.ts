@@ -26,6 +26,11 @@ export interface GbdtParams {
   /** L2 regularization of leaf values (lambda). */
   l2?: number;
   maxBins?: number;
+  /**
+   * Fewer bins on small tables: at most one per this many training rows when a feature has more
+   * distinct values than that (default 3; 1 = always up to `maxBins`).
+   */
+  minBinRows?: number;
   /** Stop when the validation loss has not improved for this many iterations. */
   earlyStoppingRounds?: number;
   /** Relative validation-loss improvement that counts as progress (default 1e-4). */
@@ -112,7 +117,7 @@ export function trainGbdt(
   const patience = p.earlyStoppingRounds ?? 20;
   const tol = p.tolerance ?? 1e-4;
 
-  const binning: Binning = fitBinning(train.x, n, d, p.maxBins ?? 255);
+  const binning: Binning = fitBinning(train.x, n, d, p.maxBins ?? 255, p.minBinRows ?? 3);
   const bins = applyBinning(binning, train.x, n, d);
   const offsets = new Int32Array(d + 1);
   for (let f = 0; f < d; f++) offsets[f + 1] = offsets[f] + binning.thresholds[f].length + 1;
@@ -145,6 +150,9 @@ export function trainGbdt(
 
   const grad = new Float64Array(n * K);
   const hess = new Float64Array(n * K);
+  // The gradients of the output being fitted, one per row (the same arrays when K = 1).
+  const gk = K > 1 ? new Float64Array(n) : grad;
+  const hk = K > 1 ? new Float64Array(n) : hess;
   const gain = new Array<number>(d).fill(0);
   const trees: GbdtTreeWithGain[][] = [];
   const idx = new Uint32Array(n);
@@ -152,13 +160,18 @@ export function trainGbdt(
   let bestIt = 0;
   let sinceBest = 0;
 
+  gradients(p.objective, raw, target, K, grad, hess);
   for (let it = 0; it < maxIt; it++) {
-    gradients(p.objective, raw, target, K, grad, hess);
     const round: GbdtTreeWithGain[] = [];
     const roundSplits: { tree: GbdtTree; splitBins: number[] }[] = [];
     for (let k = 0; k < K; k++) {
       for (let i = 0; i < n; i++) idx[i] = i;
-      const { tree, splitBins, leafOf } = buildTree(k);
+      if (K > 1)
+        for (let i = 0; i < n; i++) {
+          gk[i] = grad[i * K + k];
+          hk[i] = hess[i * K + k];
+        }
+      const { tree, splitBins, leafOf } = buildTree();
       // Training scores: each row's leaf is known from the partition.
       for (const [leafId, start, end] of leafOf)
         for (let j = start; j < end; j++) raw[idx[j] * K + k] += tree.value[leafId];
@@ -177,8 +190,9 @@ export function trainGbdt(
         }
         vraw[i * K + k] += tree.value[node];
       }
-    const trainLoss = loss(p.objective, raw, target, K);
     const validLoss = vm ? loss(p.objective, vraw, valid.target, K) : undefined;
+    // The next iteration's gradients, and the training loss now, in one pass over the rows.
+    const trainLoss = gradients(p.objective, raw, target, K, grad, hess);
     const go = p.onIteration?.({ iteration: it + 1, trainLoss, validLoss });
     if (validLoss !== undefined) {
       if (bestIt === 0 || validLoss < best - tol * Math.abs(best)) {
@@ -212,7 +226,7 @@ export function trainGbdt(
     bestValidLoss: vm ? best : null,
   };
 
-  function buildTree(k: number): {
+  function buildTree(): {
     tree: GbdtTreeWithGain;
     splitBins: number[];
     leafOf: [number, number, number][];
@@ -233,10 +247,10 @@ export function trainGbdt(
     let G = 0;
     let H = 0;
     for (let i = 0; i < n; i++) {
-      G += grad[i * K + k];
-      H += hess[i * K + k];
+      G += gk[i];
+      H += hk[i];
     }
-    fillHist(rootHist, 0, n, k);
+    fillHist(rootHist, 0, n);
     const root: Node = { start: 0, end: n, depth: 0, hist: rootHist, g: G, h: H, split: null, id: addNode() };
     root.split = bestSplit(root);
     const leaves: Node[] = [root];
@@ -266,18 +280,19 @@ export function trainGbdt(
       const rightN = node.end - mid;
       let leftHist: Float64Array = NO_HIST;
       let rightHist: Float64Array = NO_HIST;
-      // Children too small (or too deep) to split need no histogram.
-      if (splittable(leftN, node.depth + 1) || splittable(rightN, node.depth + 1)) {
+      // Children too small (or too deep) to split, or made by the tree's last split, need no histogram.
+      const last = leaves.length + 1 >= maxLeaves;
+      if (!last && (splittable(leftN, node.depth + 1) || splittable(rightN, node.depth + 1))) {
         const leftSmall = leftN <= rightN;
         const small = leftSmall ? { start: node.start, end: mid } : { start: mid, end: node.end };
         const big = leftSmall ? { start: mid, end: node.end } : { start: node.start, end: mid };
         const smallHist = takeHist();
-        fillHist(smallHist, small.start, small.end, k);
+        fillHist(smallHist, small.start, small.end);
         const bigHist = node.hist;
         if ((big.end - big.start) * d < totalBins) {
           // Cheaper from its few rows than by subtracting every bin.
           bigHist.fill(0);
-          fillHist(bigHist, big.start, big.end, k);
+          fillHist(bigHist, big.start, big.end);
         } else for (let j = 0; j < bigHist.length; j++) bigHist[j] -= smallHist[j];
         leftHist = leftSmall ? smallHist : bigHist;
         rightHist = leftSmall ? bigHist : smallHist;
@@ -309,8 +324,10 @@ export function trainGbdt(
       tree.right[node.id] = right.id;
       tree.gain[node.id] = s.gain;
       splitBins[node.id] = s.bin;
-      left.split = bestSplit(left);
-      right.split = bestSplit(right);
+      if (!last) {
+        left.split = bestSplit(left);
+        right.split = bestSplit(right);
+      }
       leaves.splice(bi, 1, left, right);
     }
     const leafOf: [number, number, number][] = [];
@@ -323,11 +340,11 @@ export function trainGbdt(
     return { tree, splitBins, leafOf };
   }
 
-  function fillHist(hist: Float64Array, start: number, end: number, k: number): void {
+  function fillHist(hist: Float64Array, start: number, end: number): void {
     if (S === 2) {
       for (let j = start; j < end; j++) {
         const i = idx[j];
-        const g = grad[i * K + k];
+        const g = gk[i];
         const row = i * d;
         for (let f = 0; f < d; f++) {
           const b = slots[row + f];
@@ -339,8 +356,8 @@ export function trainGbdt(
     }
     for (let j = start; j < end; j++) {
       const i = idx[j];
-      const g = grad[i * K + k];
-      const h = hess[i * K + k];
+      const g = gk[i];
+      const h = hk[i];
       const row = i * d;
       for (let f = 0; f < d; f++) {
         const b = slots[row + f];
@@ -359,16 +376,23 @@ export function trainGbdt(
     const count = node.end - node.start;
     if (!splittable(count, node.depth)) return null;
     const parent = (node.g * node.g) / (node.h + lambda + EPS);
-    let best: Split | null = null;
     const hist = node.hist;
+    const G = node.g;
+    const H = node.h;
+    // The best split so far in scalars (no object per improvement).
+    let bestGain = 1e-12;
+    let bf = -1;
+    let bb = 0;
+    let bgl = 0;
+    let bhl = 0;
+    let bcl = 0;
     for (let f = 0; f < d; f++) {
-      const o = offsets[f];
-      const nb = offsets[f + 1] - o;
+      const o = S * offsets[f];
+      const end = S * (offsets[f + 1] - 1);
       let gl = 0;
       let hl = 0;
       let cl = 0;
-      for (let b = 0; b < nb - 1; b++) {
-        const j = S * (o + b);
+      for (let j = o; j < end; j += S) {
         const c = hist[j + S - 1];
         // An empty bin gives the same split as the bin before it.
         if (c === 0) continue;
@@ -376,16 +400,22 @@ export function trainGbdt(
         hl += S === 3 ? hist[j + 1] : c;
         cl += c;
         if (cl < minLeaf) continue;
-        const cr = count - cl;
-        if (cr < minLeaf) break;
-        const hr = node.h - hl;
+        if (count - cl < minLeaf) break;
+        const hr = H - hl;
         if (hl < MIN_HESS || hr < MIN_HESS) continue;
-        const gr = node.g - gl;
+        const gr = G - gl;
         const gain = 0.5 * ((gl * gl) / (hl + lambda + EPS) + (gr * gr) / (hr + lambda + EPS) - parent);
-        if (gain > 1e-12 && (!best || gain > best.gain)) best = { feature: f, bin: b, gain, gl, hl, cl };
+        if (gain > bestGain) {
+          bestGain = gain;
+          bf = f;
+          bb = (j - o) / S;
+          bgl = gl;
+          bhl = hl;
+          bcl = cl;
+        }
       }
     }
-    return best;
+    return bf < 0 ? null : { feature: bf, bin: bb, gain: bestGain, gl: bgl, hl: bhl, cl: bcl };
   }
 }
 
@@ -409,6 +439,7 @@ function initialScores(objective: GbdtObjective, y: ArrayLike<number>, K: number
   return counts.map((c) => Math.log(Math.max(c, 1e-6) / n));
 }
 
+/** Gradients and hessians at `raw`, and the mean loss there (the same pass; as `loss`). */
 function gradients(
   objective: GbdtObjective,
   raw: Float64Array,
@@ -416,22 +447,25 @@ function gradients(
   K: number,
   grad: Float64Array,
   hess: Float64Array,
-): void {
+): number {
   const n = y.length;
+  let s = 0;
   if (objective === 'regression') {
     for (let i = 0; i < n; i++) {
       grad[i] = raw[i] - y[i];
       hess[i] = 1;
+      s += 0.5 * (raw[i] - y[i]) ** 2;
     }
-    return;
+    return n ? s / n : 0;
   }
   if (objective === 'binary') {
     for (let i = 0; i < n; i++) {
       const p = sigmoid(raw[i]);
       grad[i] = p - (y[i] === 1 ? 1 : 0);
       hess[i] = Math.max(p * (1 - p), 1e-16);
+      s -= Math.log(Math.max(1e-15, y[i] === 1 ? p : 1 - p));
     }
-    return;
+    return n ? s / n : 0;
   }
   const p = new Float64Array(K);
   for (let i = 0; i < n; i++) {
@@ -440,7 +474,9 @@ function gradients(
       grad[i * K + k] = p[k] - (y[i] === k ? 1 : 0);
       hess[i * K + k] = Math.max(p[k] * (1 - p[k]), 1e-16);
     }
+    s -= Math.log(Math.max(1e-15, p[y[i]]));
   }
+  return n ? s / n : 0;
 }
 
 /** Mean loss: squared error / 2 (regression), log loss (classification). */

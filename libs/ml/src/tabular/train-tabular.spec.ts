@@ -60,6 +60,24 @@ describe('trainTabular', () => {
     expect(validateInstances(r.artifact, ['a'])).toMatchObject({ index: 0, field: '' });
   });
 
+  it('warns when a categorical column alone gives the class, not for an ordinary one', async () => {
+    // `tag` names the species in other words (unseen on one validation row); `colour` is noise.
+    const names: Record<string, string> = { setosa: 'S', versicolor: 'V', virginica: 'G' };
+    const rand = mulberry32(4);
+    const s = iris((i, sp) => ({
+      tag: i === 140 ? 'new' : `t-${names[sp]}`,
+      colour: rand() < 0.5 ? 'red' : 'blue',
+    }));
+    const r = await trainTabular({
+      train: { rows: s.train },
+      validation: { rows: s.validation },
+      target: 'species',
+      task: 'classification',
+      candidates: ['linear'],
+    });
+    expect(r.warnings.map((w) => [w.code, w.subject])).toEqual([['possible_leakage', 'tag']]);
+  });
+
   it('regresses a numeric target and warns when one column leaks it', async () => {
     // `leak` is the target plus a constant: a model leaning on it alone is suspicious.
     const s = iris((i) => ({ leak: String(getNumbers()[i][3] * 10 + 1) }));

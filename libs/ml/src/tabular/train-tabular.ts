@@ -162,10 +162,25 @@ export async function trainTabular(o: TrainTabularOptions): Promise<TrainTabular
   });
 
   const settings: Record<CandidateName, Partial<GbdtParams> | null> = {
-    // scikit-learn HistGradientBoosting's defaults (max_iter 100 included).
-    gbdt: { learningRate: 0.1, maxLeaves: 31, minSamplesLeaf: 20, l2: 0, maxIterations: 100 },
+    // scikit-learn HistGradientBoosting's defaults (max_iter 100, n_iter_no_change 10 included;
+    // early stopping on our validation split rather than on 10% of train).
+    gbdt: {
+      learningRate: 0.1,
+      maxLeaves: 31,
+      minSamplesLeaf: 20,
+      l2: 0,
+      maxIterations: 100,
+      earlyStoppingRounds: 10,
+    },
     // For small tables, where 20 rows per leaf leaves few splits.
-    gbdt_small: { learningRate: 0.1, maxLeaves: 15, minSamplesLeaf: 5, l2: 1, maxIterations: 100 },
+    gbdt_small: {
+      learningRate: 0.1,
+      maxLeaves: 15,
+      minSamplesLeaf: 5,
+      l2: 1,
+      maxIterations: 100,
+      earlyStoppingRounds: 10,
+    },
     linear: null,
   };
   const results: { c: TabularCandidate; artifact: TabularModelArtifact }[] = [];
@@ -284,66 +299,82 @@ function leakage(
   K: number,
 ): TabularWarning[] {
   const out: TabularWarning[] = [];
+  const n = valid.rows.length;
+  if (n < 10) return out;
+  const width = task === 'regression' ? 1 : K;
   for (const e of pre.encoders) {
     const numeric = e.type === 'numeric' || e.type === 'boolean' || e.type === 'date';
     const parse = e.type === 'numeric' ? parseNumber : e.type === 'boolean' ? parseBoolean : parseDate;
-    const num = (v: unknown) => (numeric ? (parse(v) ?? NaN) : NaN);
-    let cuts: number[] = [];
+    // Each row's cell as an integer code, computed once: a numeric column's bin (the last code for
+    // missing), or a category's index in order of appearance in train (-1: unseen in train).
+    let trainCodes: Int32Array;
+    let validCodes: Int32Array;
+    let codes: number;
+    let vx: Float64Array | null = null;
     if (numeric) {
-      const xs = train.rows
-        .map((r) => num(r[e.column]))
-        .filter((x) => !Number.isNaN(x))
-        .sort((a, b) => a - b);
-      cuts = [...new Set(Array.from({ length: 15 }, (_, b) => xs[Math.floor(((b + 1) * xs.length) / 16)]))];
+      const tx = Float64Array.from(train.rows, (r) => parse(r[e.column]) ?? NaN);
+      vx = Float64Array.from(valid.rows, (r) => parse(r[e.column]) ?? NaN);
+      const xs = tx.filter((x) => !Number.isNaN(x)).sort();
+      const cuts = [
+        ...new Set(Array.from({ length: 15 }, (_, b) => xs[Math.floor(((b + 1) * xs.length) / 16)])),
+      ];
+      const bin = (x: number): number => {
+        if (Number.isNaN(x)) return cuts.length + 1;
+        let b = 0;
+        while (b < cuts.length && x > cuts[b]) b++;
+        return b;
+      };
+      trainCodes = Int32Array.from(tx, bin);
+      validCodes = Int32Array.from(vx, bin);
+      codes = cuts.length + 2;
+    } else {
+      const index = new Map<string, number>();
+      const code = (v: unknown, add: boolean): number => {
+        const c = categoryOf(v) ?? '\u0000missing';
+        let i = index.get(c);
+        if (i === undefined && add) index.set(c, (i = index.size));
+        return i ?? -1;
+      };
+      trainCodes = Int32Array.from(train.rows, (r) => code(r[e.column], true));
+      validCodes = Int32Array.from(valid.rows, (r) => code(r[e.column], false));
+      codes = index.size;
     }
-    const key = (v: unknown): string => {
-      if (!numeric) return categoryOf(v) ?? '\u0000missing';
-      const x = num(v);
-      if (Number.isNaN(x)) return 'missing';
-      let b = 0;
-      while (b < cuts.length && x > cuts[b]) b++;
-      return String(b);
-    };
-    const width = task === 'regression' ? 1 : K;
-    const table = new Map<string, number[]>();
-    const total = new Array<number>(width + 1).fill(0);
-    train.rows.forEach((r, i) => {
-      const k = key(r[e.column]);
-      let t = table.get(k);
-      if (!t) table.set(k, (t = new Array<number>(width + 1).fill(0)));
-      for (const acc of [t, total]) {
-        acc[0]++;
-        if (task === 'regression') acc[1] += train.y[i];
-        else acc[1 + train.y[i]]++;
+    // Per code (and the last row: every training row): [rows, target sum or per-class counts...].
+    const W = width + 1;
+    const table = new Float64Array((codes + 1) * W);
+    for (let i = 0; i < train.rows.length; i++) {
+      for (const at of [trainCodes[i] * W, codes * W]) {
+        table[at]++;
+        if (task === 'regression') table[at + 1] += train.y[i];
+        else table[at + 1 + train.y[i]]++;
       }
-    });
+    }
+    // Unseen codes, and codes with no training row, fall back to every training row.
+    const rowOf = (c: number) => (c >= 0 && table[c * W] > 0 ? c * W : codes * W);
     let score: number;
-    const n = valid.rows.length;
     if (task === 'regression') {
       let se = 0;
       let ss = 0;
-      const mean = valid.y.reduce((a, b) => a + b, 0) / Math.max(1, n);
-      const xs: number[] = [];
-      valid.rows.forEach((r, i) => {
-        const t = table.get(key(r[e.column])) ?? total;
-        se += (t[1] / t[0] - valid.y[i]) ** 2;
+      let mean = 0;
+      for (let i = 0; i < n; i++) mean += valid.y[i] / n;
+      for (let i = 0; i < n; i++) {
+        const at = rowOf(validCodes[i]);
+        se += (table[at + 1] / table[at] - valid.y[i]) ** 2;
         ss += (valid.y[i] - mean) ** 2;
-        xs.push(num(r[e.column]));
-      });
+      }
       score = ss > 0 ? 1 - se / ss : 0;
-      if (numeric && xs.every((x) => !Number.isNaN(x)))
-        score = Math.max(score, Math.abs(pearson(xs, valid.y)));
+      if (vx && vx.every((x) => !Number.isNaN(x))) score = Math.max(score, Math.abs(pearson(vx, valid.y)));
     } else {
       let ok = 0;
-      valid.rows.forEach((r, i) => {
-        const t = table.get(key(r[e.column])) ?? total;
+      for (let i = 0; i < n; i++) {
+        const at = rowOf(validCodes[i]);
         let b = 0;
-        for (let k = 1; k < K; k++) if (t[1 + k] > t[1 + b]) b = k;
+        for (let k = 1; k < K; k++) if (table[at + 1 + k] > table[at + 1 + b]) b = k;
         if (b === valid.y[i]) ok++;
-      });
-      score = n ? ok / n : 0;
+      }
+      score = ok / n;
     }
-    if (n >= 10 && score >= 0.99)
+    if (score >= 0.99)
       out.push({
         code: 'possible_leakage',
         subject: e.column,
@@ -353,7 +384,7 @@ function leakage(
   return out;
 }
 
-function pearson(x: number[], y: ArrayLike<number>): number {
+function pearson(x: ArrayLike<number>, y: ArrayLike<number>): number {
   const n = x.length;
   let mx = 0;
   let my = 0;

@@ -1,0 +1,122 @@
+/**
+ * Where our tabular search spends its CPU time, per dataset of bench/tabular-vs-sklearn.ts (same
+ * split): the whole trainTabular call (cold = the first call in this process, then warm = median of
+ * `--repeats`), and its phases timed separately on the warm path (preprocessing, each candidate's
+ * fit, validation scoring).
+ *
+ *   nice npx tsx bench/tabular-profile.ts [--repeats 3] [--only digits]
+ *   nice node --cpu-prof --cpu-prof-dir /tmp/prof -r tsx/cjs bench/tabular-profile.ts --only digits
+ *
+ * Prints one line per dataset and phase; writes nothing (a diagnostic, not a result).
+ */
+import { trainTabular, type TabularRow } from '../libs/ml/src';
+import { trainGbdt } from '../libs/ml/src/tabular/gbdt';
+import { trainLinear } from '../libs/ml/src/tabular/linear';
+import { fitPreprocessor, transformRows, transformTrainingRows } from '../libs/ml/src/tabular/preprocess';
+import { encodeTarget } from '../libs/ml/src/tabular/train-tabular';
+import { datasets, split } from './tabular-vs-sklearn';
+
+const arg = (name: string, dflt: string) =>
+  process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : dflt;
+const repeats = Number(arg('--repeats', '3'));
+const only = arg('--only', '');
+
+function cpu<T>(f: () => T): [T, number] {
+  const c0 = process.cpuUsage();
+  const r = f();
+  const c = process.cpuUsage(c0);
+  return [r, (c.user + c.system) / 1e6];
+}
+const median = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
+
+async function main(): Promise<void> {
+  for (const ds of datasets()) {
+    if ('skipped' in ds || (only && ds.name !== only)) continue;
+    const s = split(ds, 20261206);
+    const target = ds.columns[ds.columns.length - 1];
+    const toRow = (r: string[]): TabularRow => Object.fromEntries(ds.columns.map((c, j) => [c, r[j]]));
+    const classes = [...new Set(ds.rows.map((r) => r[r.length - 1]))].sort();
+    const train = s.train.map((i) => toRow(ds.rows[i]));
+    const valid = s.validation.map((i) => toRow(ds.rows[i]));
+    const types = Object.fromEntries(ds.columns.slice(0, -1).map((c) => [c, 'numeric']));
+    const opts = {
+      train: { rows: train },
+      validation: { rows: valid },
+      target,
+      task: ds.task,
+      classes: ds.task === 'classification' ? classes : undefined,
+      types,
+      seed: 20261206,
+    };
+    const whole: number[] = [];
+    let chosen = '';
+    for (let r = 0; r <= repeats; r++) {
+      const c0 = process.cpuUsage();
+      const res = await trainTabular(opts);
+      const c = process.cpuUsage(c0);
+      whole.push((c.user + c.system) / 1e6);
+      chosen = `${res.chosen.name} ${res.candidates.map((x) => `${x.name}:${x.iterations ?? ''}:${x.validScore.toFixed(3)}`).join(' ')}`;
+    }
+    const K = ds.task === 'classification' ? classes.length : 0;
+    const ytr = encodeTarget(train, target, ds.task, classes);
+    const yva = encodeTarget(valid, target, ds.task, classes);
+    const cols = ds.columns.slice(0, -1);
+    const phases: Record<string, number[]> = {};
+    const add = (k: string, v: number) => (phases[k] ??= []).push(v);
+    for (let r = 0; r < repeats; r++) {
+      const [pre, tPre] = cpu(() =>
+        fitPreprocessor(train, { columns: cols, types, target: ytr, numClasses: K, seed: 1 }),
+      );
+      add('fitPreprocessor', tPre);
+      const [xtr, tX] = cpu(() => transformTrainingRows(pre, train, { target: ytr, numClasses: K, seed: 1 }));
+      add('transformTrain', tX);
+      const [xva, tV] = cpu(() => transformRows(pre, valid));
+      add('transformValid', tV);
+      const d = pre.features.length;
+      const m = { x: xtr, rows: train.length, features: d };
+      const vm = { m: { x: xva, rows: valid.length, features: d }, target: yva };
+      const [, tL] = cpu(() =>
+        trainLinear(
+          m,
+          ytr,
+          { objective: ds.task === 'regression' ? 'regression' : 'classification', numClasses: K },
+          vm,
+        ),
+      );
+      add('linear', tL);
+      const objective = ds.task === 'regression' ? 'regression' : K === 2 ? 'binary' : 'multiclass';
+      const [g, tG] = cpu(() =>
+        trainGbdt(m, ytr, { objective, numClasses: K, maxIterations: 100, earlyStoppingRounds: 10 }, vm),
+      );
+      add(`gbdt(${g.iterations})`, tG);
+      const [g2, tS] = cpu(() =>
+        trainGbdt(
+          m,
+          ytr,
+          {
+            objective,
+            numClasses: K,
+            maxIterations: 100,
+            earlyStoppingRounds: 10,
+            maxLeaves: 15,
+            minSamplesLeaf: 5,
+            l2: 1,
+          },
+          vm,
+        ),
+      );
+      add(`gbdt_small(${g2.iterations})`, tS);
+    }
+    console.log(
+      `${ds.name}: whole cold ${whole[0].toFixed(3)} warm ${median(whole.slice(1)).toFixed(3)} cpu-s | ${chosen}`,
+    );
+    console.log(
+      '   ' +
+        Object.entries(phases)
+          .map(([k, v]) => `${k} ${median(v).toFixed(3)}`)
+          .join(' | '),
+    );
+  }
+}
+
+void main();
