@@ -23,7 +23,7 @@ describe('serving search end to end (API calibrates and tunes, serving applies)'
   let tenantId: string;
 
   beforeAll(async () => {
-    p = await startPlatform({ SERVING_MAX_BATCH_SIZE: '8' });
+    p = await startPlatform();
     const t = await call(p.apiUrl, 'POST', '/v1/admin/tenants', {
       token: p.adminToken,
       body: { name: 'Tune' },
@@ -47,7 +47,7 @@ describe('serving search end to end (API calibrates and tunes, serving applies)'
     expect(tuning).toMatchObject({ slo: { p99Ms: 250 }, expectedLoad: { rps: 50 }, modelId: model.id });
     expect(tuning.replicas).toBe(1);
     expect(tuning.maxBatchSize).toBeGreaterThanOrEqual(1);
-    expect(tuning.maxBatchSize).toBeLessThanOrEqual(8);
+    expect(tuning.maxBatchSize).toBeLessThanOrEqual(32);
     expect(tuning.maxBatchWaitMs).toBeGreaterThanOrEqual(0);
     expect(tuning.predicted.p99Ms).toBeGreaterThan(0);
     expect(tuning.predicted.p99Ms).toBeLessThanOrEqual(250);
