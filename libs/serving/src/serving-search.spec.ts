@@ -122,6 +122,18 @@ describe('searchServingConfig', () => {
     expect(out.best.predicted.p99Ms).toBeGreaterThan(1);
   });
 
+  it('keeps headroom: a configuration that only just meets the objective at the rate is passed over', () => {
+    const base = { p99Ms: 20, rps: 600, costs: COSTS, maxBatchSize: 1, requests: 5_000, seed: 1 };
+    const tight = searchServingConfig({ ...base, headroom: 0 });
+    const roomy = searchServingConfig(base);
+    expect(tight.feasible && roomy.feasible).toBe(true);
+    if (!tight.feasible || !roomy.feasible) return;
+    expect(roomy.choice.replicas).toBeGreaterThan(tight.choice.replicas);
+    // The prediction reported is at the rate asked for.
+    expect(roomy.choice.predicted.throughputRps).toBeGreaterThan(560);
+    expect(roomy.choice.predicted.throughputRps).toBeLessThan(640);
+  });
+
   it('is deterministic', () => {
     const req = { p99Ms: 30, rps: 500, costs: COSTS, requests: 3_000, seed: 9 };
     expect(searchServingConfig(req)).toEqual(searchServingConfig(req));

@@ -216,6 +216,12 @@ export interface SearchRequest {
   /** Wait times to consider, ms; default 0, 1, 2, 5, 10, 20, 50 (those below the objective). */
   waits?: readonly number[];
   overheadMs?: number;
+  /**
+   * Load headroom: a configuration qualifies only if it meets the objective at rps x (1 + headroom)
+   * too (default 0.25), so a calibration that was a little optimistic or a busier hour does not put
+   * it over the objective at once. The reported prediction is at `rps`.
+   */
+  headroom?: number;
   requests?: number;
   seed?: number;
 }
@@ -258,6 +264,8 @@ export function searchServingConfig(req: SearchRequest): SearchOutcome {
   const waits = (req.waits ?? DEFAULT_WAITS).filter((w) => w >= 0 && w < req.p99Ms);
   if (waits.length === 0) waits.push(0);
   const maxReplicas = req.maxReplicas ?? 16;
+  const headroom = req.headroom ?? 0.25;
+  if (!(headroom >= 0) || !Number.isFinite(headroom)) throw new RangeError('headroom must be >= 0');
   let evaluated = 0;
   let overallBest: ServingChoice | undefined;
   const better = (a: ServingChoice, b: ServingChoice | undefined) =>
@@ -268,15 +276,15 @@ export function searchServingConfig(req: SearchRequest): SearchOutcome {
   for (let replicas = 1; replicas <= maxReplicas; replicas++) {
     // A replica count whose best throughput (largest batch, back to back) is below the rate cannot keep up.
     const bestRate = Math.max(...sizes.map((s) => (s * 1000) / passCostAt(req.costs, s))) * replicas;
-    if (bestRate < req.rps && replicas < maxReplicas) continue;
+    if (bestRate < req.rps * (1 + headroom) && replicas < maxReplicas) continue;
     let best: ServingChoice | undefined;
     const total = req.requests ?? 20_000;
     const warmup = Math.floor(total / 10);
-    const arrivals = poissonArrivals(req.rps, replicas, total + warmup, req.seed ?? 1);
+    const arrivals = poissonArrivals(req.rps * (1 + headroom), replicas, total + warmup, req.seed ?? 1);
     for (const maxBatchSize of sizes) {
       for (const maxBatchWaitMs of waits) {
         const predicted = simulateOn(arrivals, warmup, {
-          rps: req.rps,
+          rps: req.rps * (1 + headroom),
           replicas,
           maxBatchSize,
           maxBatchWaitMs,
@@ -290,8 +298,20 @@ export function searchServingConfig(req: SearchRequest): SearchOutcome {
     }
     if (!best) continue;
     if (better(best, overallBest)) overallBest = best;
-    if (!best.predicted.saturated && best.predicted.p99Ms <= req.p99Ms)
-      return { feasible: true, choice: best, evaluated };
+    if (!best.predicted.saturated && best.predicted.p99Ms <= req.p99Ms) {
+      // What the chosen configuration gives at the expected rate itself.
+      const atRate = simulateServing({
+        rps: req.rps,
+        replicas,
+        maxBatchSize: best.maxBatchSize,
+        maxBatchWaitMs: best.maxBatchWaitMs,
+        costs: req.costs,
+        overheadMs: req.overheadMs,
+        requests: total,
+        seed: req.seed,
+      });
+      return { feasible: true, choice: { ...best, predicted: atRate }, evaluated: evaluated + 1 };
+    }
   }
   const best = overallBest!;
   const single = passCostAt(req.costs, 1) + (req.overheadMs ?? 0);
@@ -299,8 +319,8 @@ export function searchServingConfig(req: SearchRequest): SearchOutcome {
     single > req.p99Ms
       ? `one image alone takes ${round(single)} ms on this model (a forward pass of batch 1), above the objective of ${req.p99Ms} ms: no batching or replica count can meet it`
       : best.predicted.saturated
-        ? `${maxReplicas} replicas cannot keep up with ${req.rps} requests/s (best predicted throughput ${round(best.predicted.throughputRps)} requests/s)`
-        : `the lowest predicted p99 with up to ${maxReplicas} replicas is ${round(best.predicted.p99Ms)} ms (batch ${best.maxBatchSize}, wait ${best.maxBatchWaitMs} ms, ${best.replicas} replicas), above the objective of ${req.p99Ms} ms`;
+        ? `${maxReplicas} replicas cannot keep up with ${req.rps} requests/s plus ${Math.round(headroom * 100)}% headroom (best predicted throughput ${round(best.predicted.throughputRps)} requests/s)`
+        : `the lowest predicted p99 with up to ${maxReplicas} replicas at ${req.rps} requests/s plus ${Math.round(headroom * 100)}% headroom is ${round(best.predicted.p99Ms)} ms (batch ${best.maxBatchSize}, wait ${best.maxBatchWaitMs} ms, ${best.replicas} replicas), above the objective of ${req.p99Ms} ms`;
   return { feasible: false, best, evaluated, reason };
 }
 
