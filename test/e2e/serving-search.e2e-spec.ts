@@ -103,20 +103,24 @@ describe('serving search end to end (API calibrates and tunes, serving applies)'
     expect(swapped.body.tuning).toBeNull();
   });
 
-  it('answers an objective it cannot meet with 422 and the best achievable p99, and creates nothing', async () => {
+  it('answers an objective it cannot meet with 422 and the best achievable p99, and changes nothing', async () => {
     const model = await storeModel(p, tenantId, tinyDigitModel(5), DIGITS, 'tight');
-    const before = await call(p.apiUrl, 'GET', '/v1/deployments', { token: key });
-    const r = await call(p.apiUrl, 'POST', '/v1/deployments', {
+    const d = await call(p.apiUrl, 'POST', '/v1/deployments', { token: key, body: { modelId: model.id } });
+    expect(d.status).toBe(201);
+    // One replica cannot take 100,000 requests/s (plus headroom) of even this tiny model within 1 ms.
+    const r = await call(p.apiUrl, 'POST', `/v1/deployments/${d.body.id}/tune`, {
       token: key,
-      body: { modelId: model.id, slo: { p99Ms: 1 }, expectedLoad: { rps: 100_000 } },
+      body: { slo: { p99Ms: 1 }, expectedLoad: { rps: 100_000 }, maxReplicas: 1 },
     });
     expect(r.status).toBe(422);
     expect(r.headers.get('content-type')).toMatch(/application\/problem\+json/);
     expect(r.body.reason).toBe('SLO_INFEASIBLE');
     expect(r.body.bestAchievable.p99Ms).toBeGreaterThan(1);
+    expect(r.body.bestAchievable.replicas).toBe(1);
     expect(r.body.detail).toMatch(/p99 <= 1 ms at 100000 requests\/s/);
-    const after = await call(p.apiUrl, 'GET', '/v1/deployments', { token: key });
-    expect(after.body.items).toHaveLength(before.body.items.length);
+    expect(
+      (await call(p.apiUrl, 'GET', `/v1/deployments/${d.body.id}`, { token: key })).body.tuning,
+    ).toBeNull();
   });
 
   it('refuses bad input with a 4xx problem', async () => {
