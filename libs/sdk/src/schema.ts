@@ -501,6 +501,23 @@ export interface paths {
     patch: operations['DeploymentsController_update'];
     trace?: never;
   };
+  '/v1/deployments/{id}/tune': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Serving search: calibrate the model's pass cost per batch size, then choose the batch size, wait and replicas that meet slo.p99Ms at expectedLoad.rps (fewest replicas, then lowest p99); the serving app applies batch size and wait. 422 with the best achievable p99 when the objective cannot be met. */
+    post: operations['DeploymentsController_tune'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/deployments/{id}/undeploy': {
     parameters: {
       query?: never;
@@ -1321,6 +1338,20 @@ export interface components {
        */
       topK: number;
     };
+    ServingSloDto: {
+      /**
+       * @description 99th-percentile latency objective of a one-image predict request, in ms
+       * @example 50
+       */
+      p99Ms: number;
+    };
+    ExpectedLoadDto: {
+      /**
+       * @description Expected one-image predict requests per second (Poisson arrivals), over all replicas
+       * @example 100
+       */
+      rps: number;
+    };
     CreateDeploymentDto: {
       /** @description The READY image-classification model to serve */
       modelId: string;
@@ -1330,6 +1361,10 @@ export interface components {
        */
       name?: string;
       config?: components['schemas']['DeploymentConfigDto'];
+      /** @description Latency objective: with expectedLoad, the serving search picks the batch size, wait and replicas (see tuning) */
+      slo?: components['schemas']['ServingSloDto'];
+      /** @description Expected request rate (with slo) */
+      expectedLoad?: components['schemas']['ExpectedLoadDto'];
     };
     DeployedModelDto: {
       id: string;
@@ -1343,6 +1378,44 @@ export interface components {
       /** Format: date-time */
       createdAt: string;
     };
+    ServingPredictionDto: {
+      p50Ms: number;
+      p99Ms: number;
+      /** @description Share of time forward passes run, mean over replicas (0-1) */
+      utilisation: number;
+      meanBatchSize: number;
+    };
+    PassCostDto: {
+      /** @description Images per forward pass */
+      size: number;
+      /** @description Median duration of the timed passes at this size, ms */
+      passMs: number;
+      /** @description Throughput of the fastest timed pass */
+      imagesPerSecond: number;
+    };
+    ServingCalibrationDto: {
+      /** @description tfjs backend the passes ran on (the serving inference thread's) */
+      backend: string;
+      passes: components['schemas']['PassCostDto'][];
+      measuredAt: string;
+    };
+    DeploymentTuningDto: {
+      slo: components['schemas']['ServingSloDto'];
+      expectedLoad: components['schemas']['ExpectedLoadDto'];
+      /** @description Images per forward pass at most (applied by the serving app) */
+      maxBatchSize: number;
+      /** @description How long an idle replica waits for a batch to fill, ms (applied) */
+      maxBatchWaitMs: number;
+      /** @description Replicas of the serving app the prediction assumes (advice: scale the serving deployment to it; one process serves locally) */
+      replicas: number;
+      /** @description What the simulator predicts at expectedLoad */
+      predicted: components['schemas']['ServingPredictionDto'];
+      /** @description The model the calibration and answer are for */
+      modelId: string;
+      modelVersion: string;
+      calibration: components['schemas']['ServingCalibrationDto'];
+      tunedAt: string;
+    };
     DeploymentViewDto: {
       id: string;
       name: string;
@@ -1351,6 +1424,12 @@ export interface components {
       modelId: string;
       model: components['schemas']['DeployedModelDto'];
       config: components['schemas']['DeploymentConfigDto'];
+      /** @description The serving search's answer for an slo and expectedLoad (null: not tuned, global batching) */
+      tuning:
+        | ({
+            [key: string]: unknown;
+          } & components['schemas']['DeploymentTuningDto'])
+        | null;
       /** @description POST images here (the serving app) to get predictions */
       predictUrl: string;
       /** Format: date-time */
@@ -1371,6 +1450,12 @@ export interface components {
        */
       name?: string;
       config?: components['schemas']['DeploymentConfigDto'];
+    };
+    TuneDeploymentDto: {
+      slo: components['schemas']['ServingSloDto'];
+      expectedLoad: components['schemas']['ExpectedLoadDto'];
+      /** @description Most replicas the search may propose (default 16) */
+      maxReplicas?: number;
     };
     CreateWebhookDto: {
       /**
@@ -2535,6 +2620,31 @@ export interface operations {
     requestBody: {
       content: {
         'application/json': components['schemas']['UpdateDeploymentDto'];
+      };
+    };
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DeploymentViewDto'];
+        };
+      };
+    };
+  };
+  DeploymentsController_tune: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['TuneDeploymentDto'];
       };
     };
     responses: {

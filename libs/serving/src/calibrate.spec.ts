@@ -66,6 +66,18 @@ describe('calibrateBatches', () => {
     expect(c.samples.find((s) => s.size === 2)!.imagesPerSecond).toBeCloseTo(2000 / 2.2, 0);
   });
 
+  it('reports the median timed pass per size (what a pass typically costs, for the serving search)', async () => {
+    // Every fourth pass 30 ms slower: the median stays the clean cost, the fastest-pass rate too.
+    const m = fakeModel({
+      overheadMs: 2,
+      perImageMs: () => 0.5,
+      firstUseMs: 40,
+      noise: (p) => (p % 4 === 1 ? 30 : 0),
+    });
+    const c = await calibrateBatches(m.runPass, 8, { now: m.now });
+    for (const s of c.samples) expect(s.passMs).toBeCloseTo(2 + 0.5 * s.size, 3);
+  });
+
   it('times every size again in reverse order, so a burst of other work over the first visits does not pick a small batch', async () => {
     // 1 ms + 0.4 ms per image; from the first pass at 4, 40 ms of other work on the same cores (another
     // process calibrating) make passes 3x slower. Alone, the first sweep would stop at 4 and pick 2.

@@ -8,8 +8,12 @@ export interface BatchCalibration {
    * starting while another runs (see MicroBatcherOptions.overlapAt).
    */
   efficientBatchSize: number;
-  /** Measured forward-pass throughput per batch size tried. */
-  samples: Array<{ size: number; imagesPerSecond: number }>;
+  /**
+   * Measured forward-pass throughput per batch size tried (from its fastest timed pass) and the
+   * median duration of its timed passes in ms (what a pass typically costs here: the serving search
+   * simulates with it).
+   */
+  samples: Array<{ size: number; imagesPerSecond: number; passMs: number }>;
 }
 
 export interface CalibrationOptions {
@@ -62,13 +66,18 @@ export async function calibrateBatches(
   const budgetMs = options.budgetMs ?? 3_000;
   const started = now();
   /** Images per second of the fastest of a few timed passes at `size`. */
+  const durations = new Map<number, number[]>();
   const timeSize = async (size: number): Promise<number> => {
     let fastest = Infinity;
     const t0 = now();
+    const timedPasses = durations.get(size) ?? [];
+    durations.set(size, timedPasses);
     for (let passes = 0; passes < MIN_PASSES || now() - t0 < MIN_SAMPLE_MS; passes++) {
       const t = now();
       await runPass(size);
-      fastest = Math.min(fastest, now() - t);
+      const ms = now() - t;
+      timedPasses.push(ms);
+      fastest = Math.min(fastest, ms);
     }
     return (size * 1000) / Math.max(fastest, 1e-6);
   };
@@ -106,12 +115,22 @@ export async function calibrateBatches(
     await sweepUp(Math.min(largest * 2, maxBatchSize));
   const samples = [...rates.entries()]
     .sort(([a], [b]) => a - b)
-    .map(([size, rate]) => ({ size, imagesPerSecond: Math.round(rate * 10) / 10 }));
+    .map(([size, rate]) => ({
+      size,
+      imagesPerSecond: Math.round(rate * 10) / 10,
+      passMs: Math.round(median(durations.get(size) ?? [(size * 1000) / rate]) * 1000) / 1000,
+    }));
   const top = best();
   const chosen =
     samples.filter((s) => s.imagesPerSecond >= AS_GOOD * top).pop() ?? samples[samples.length - 1];
   const efficient = samples.find((s) => s.imagesPerSecond >= 0.8 * top) ?? chosen;
   return { batchSize: chosen.size, efficientBatchSize: Math.min(efficient.size, chosen.size), samples };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** `calibrateBatches` with forward passes of the model on random inputs of the given HWC shape. */

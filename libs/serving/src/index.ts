@@ -23,3 +23,15 @@ export {
   type TextPredictResult,
   type TextServingOptions,
 } from './text/text-serving-engine';
+export {
+  passCostAt,
+  searchServingConfig,
+  seededRandom,
+  simulateServing,
+  type PassCost,
+  type SearchOutcome,
+  type SearchRequest,
+  type ServingChoice,
+  type SimulationConfig,
+  type SimulationResult,
+} from './serving-search';

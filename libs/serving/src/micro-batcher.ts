@@ -85,6 +85,10 @@ export class MicroBatcher<I, O> {
     return this.options.maxBatchSize;
   }
 
+  get maxBatchWaitMs(): number {
+    return this.options.maxBatchWaitMs;
+  }
+
   /** Waiting items that start a batch while another runs; null when batches never overlap. */
   get overlapThreshold(): number | null {
     return this.maxRunning > 1 ? this.overlapAt : null;

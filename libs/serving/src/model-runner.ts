@@ -121,7 +121,12 @@ export async function buildInProcessRunner(
     const calibration =
       options.calibrateUpTo === null
         ? undefined
-        : await calibrateBatchSize(model, imageShapeOf(manifest), options.calibrateUpTo);
+        : await calibrateBatchSize(
+            model,
+            imageShapeOf(manifest),
+            options.calibrateUpTo,
+            options.calibrateBudgetMs,
+          );
     return { runner: new InProcessRunner(model), calibration };
   } catch (e) {
     model.dispose();

@@ -62,6 +62,27 @@ describe.each(['in-process', 'thread'] as const)(
       ).toHaveLength(CLASSES.length);
     });
 
+    it("serves a ref's own batching (a tuned deployment) from a separate copy with that batch size and wait", async () => {
+      const e = engine({ autoBatchSize: true });
+      const tuned: ModelRef = { ...refs[2], batching: { maxBatchSize: 3, maxBatchWaitMs: 7 } };
+      const plain = await e.predict(refs[2], inputs.slice(0, 2), { deadline: soon() });
+      const own = await e.predict(tuned, inputs.slice(0, 2), { deadline: soon() });
+      expectSamePredictions(own.predictions, plain.predictions);
+      const models = e.stats().models.filter((m) => m.modelId === 'm3');
+      expect(models).toHaveLength(2);
+      const copy = models.find((m) => m.batchSize === 3)!;
+      expect(copy).toMatchObject({ batchSize: 3, batchWaitMs: 7, calibration: null });
+      // Five images at once: passes of at most 3.
+      await e.predict(tuned, inputs.slice(0, 5), { deadline: soon() });
+      const after = e.stats().models.find((m) => m.modelId === 'm3' && m.batchSize === 3)!;
+      expect(after.batches - copy.batches).toBeGreaterThanOrEqual(2);
+      await expect(
+        e.predict({ ...refs[2], batching: { maxBatchSize: 0, maxBatchWaitMs: 0 } }, inputs.slice(0, 1), {
+          deadline: soon(),
+        }),
+      ).rejects.toThrow(RangeError);
+    });
+
     it('serves concurrent requests in fewer forward passes, each with its own predictions', async () => {
       const e = engine({ maxBatchWaitMs: 30 });
       await e.warm(refs[1]);

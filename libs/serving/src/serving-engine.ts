@@ -29,6 +29,12 @@ export interface ModelRef {
   version: string;
   /** Object-store prefix of the exported model (manifest.json, model.json, shards). */
   prefix: string;
+  /**
+   * Batching for this model instead of the engine's (a deployment's tuned batch size and wait): the
+   * batch size is then not calibrated at load. Part of the cache key: refs with different batching
+   * are served by separate copies of the model, each with its own micro-batcher.
+   */
+  batching?: { maxBatchSize: number; maxBatchWaitMs: number };
 }
 
 export interface ServingEngineOptions {
@@ -109,6 +115,8 @@ export interface ServingStats {
     version: string;
     bytes: number;
     batchSize: number;
+    /** Wait for a batch to fill when idle, ms (a deployment's tuned wait, or the engine's). */
+    batchWaitMs: number;
     /** Waiting images that start a batch while another runs (inference thread); null: one batch at a time. */
     overlapAt: number | null;
     calibration: Array<{ size: number; imagesPerSecond: number }> | null;
@@ -135,7 +143,10 @@ export interface ServingStats {
 
 const DEFAULT_TOP_K = 5;
 
-const keyOf = (ref: ModelRef) => `${ref.modelId}@${ref.version}`;
+const keyOf = (ref: ModelRef) =>
+  ref.batching
+    ? `${ref.modelId}@${ref.version}#b${ref.batching.maxBatchSize}w${ref.batching.maxBatchWaitMs}`
+    : `${ref.modelId}@${ref.version}`;
 
 /** `pending`, or ServingTimeoutError once the Date.now() `deadline` passes (the load itself goes on). */
 function beforeDeadline<T>(pending: Promise<T>, deadline: number): Promise<T> {
@@ -312,6 +323,7 @@ export class ServingEngine {
         version: m.version,
         bytes: m.bytes,
         batchSize: m.batcher.maxBatchSize,
+        batchWaitMs: m.batcher.maxBatchWaitMs,
         overlapAt: m.batcher.overlapThreshold,
         calibration: m.calibration?.samples ?? null,
         inFlight: m.inFlight,
@@ -405,9 +417,18 @@ export class ServingEngine {
         files = await read();
       }
       imageShapeOf(files.manifest); // refuses a model that does not take images before it is built anywhere
+      const tuned = ref.batching;
+      if (
+        tuned &&
+        (!Number.isSafeInteger(tuned.maxBatchSize) ||
+          tuned.maxBatchSize < 1 ||
+          !(tuned.maxBatchWaitMs >= 0) ||
+          !Number.isFinite(tuned.maxBatchWaitMs))
+      )
+        throw new RangeError('batching needs an integer maxBatchSize >= 1 and a finite maxBatchWaitMs >= 0');
       const build = {
         foldBatchNorm: this.options.foldBatchNorm !== false,
-        calibrateUpTo: this.options.autoBatchSize === false ? null : this.options.maxBatchSize,
+        calibrateUpTo: tuned || this.options.autoBatchSize === false ? null : this.options.maxBatchSize,
       };
       const { runner, calibration } =
         this.options.inference === 'thread'
@@ -420,7 +441,9 @@ export class ServingEngine {
           ref.version,
           files.manifest,
           runner,
-          { ...this.options, maxBatchSize: calibration?.batchSize ?? this.options.maxBatchSize },
+          tuned
+            ? { ...this.options, ...tuned }
+            : { ...this.options, maxBatchSize: calibration?.batchSize ?? this.options.maxBatchSize },
           calibration,
         );
       } catch (e) {

@@ -16,6 +16,7 @@ import {
   DeploymentViewDto,
   UpdateDeploymentDto,
 } from './dto/deployment.dto';
+import { TuneDeploymentDto } from './dto/tuning.dto';
 import { DeploymentsService } from './deployments.service';
 
 @ApiTags('deployments')
@@ -63,6 +64,18 @@ export class DeploymentsController {
     @Body() body: UpdateDeploymentDto,
   ) {
     return this.deployments.view(await this.deployments.update(p.tenantId, id, body));
+  }
+
+  @Post(':id/tune')
+  @HttpCode(200)
+  @RequireScope('TRAIN')
+  @ApiOperation({
+    summary:
+      "Serving search: calibrate the model's pass cost per batch size, then choose the batch size, wait and replicas that meet slo.p99Ms at expectedLoad.rps (fewest replicas, then lowest p99); the serving app applies batch size and wait. 422 with the best achievable p99 when the objective cannot be met.",
+  })
+  @ApiOkResponse({ type: DeploymentViewDto })
+  async tune(@CurrentTenant() p: TenantPrincipal, @Param('id') id: string, @Body() body: TuneDeploymentDto) {
+    return this.deployments.view(await this.deployments.tune(p.tenantId, id, body));
   }
 
   @Post(':id/undeploy')

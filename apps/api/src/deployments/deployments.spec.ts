@@ -3,13 +3,19 @@ import type { AppConfig } from '@modelsmith/config';
 import type { PrismaClient } from '@modelsmith/db';
 import { ServingNotices } from '../notices/serving-notices';
 import { DeploymentsService } from './deployments.service';
+import type { ServingCalibrator } from './serving-calibrator';
 
 const config = (over: Partial<AppConfig>) =>
   ({ SERVING_HOST: '127.0.0.1', SERVING_PORT: 3002, QUEUE_PREFIX: 'ms', ...over }) as AppConfig;
 
 describe('DeploymentsService.predictUrl', () => {
   const url = (over: Partial<AppConfig>) =>
-    new DeploymentsService({} as PrismaClient, config(over), {} as ServingNotices).predictUrl('d1');
+    new DeploymentsService(
+      {} as PrismaClient,
+      config(over),
+      {} as ServingNotices,
+      {} as ServingCalibrator,
+    ).predictUrl('d1');
 
   it('points at the serving app: its public URL when set, else its host and port', () => {
     expect(url({})).toBe('http://127.0.0.1:3002/v1/deployments/d1/predict');

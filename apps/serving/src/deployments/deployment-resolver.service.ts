@@ -38,7 +38,12 @@ interface Entry {
 }
 
 function sameModel(a: ModelRef, b: ModelRef): boolean {
-  return a.modelId === b.modelId && a.version === b.version;
+  return (
+    a.modelId === b.modelId &&
+    a.version === b.version &&
+    a.batching?.maxBatchSize === b.batching?.maxBatchSize &&
+    a.batching?.maxBatchWaitMs === b.batching?.maxBatchWaitMs
+  );
 }
 
 /**
@@ -163,6 +168,7 @@ export class DeploymentResolver implements OnModuleInit {
         modelId: target.model.id,
         version: target.model.updatedAt.toISOString(),
         prefix: target.model.artifactPrefix,
+        ...(target.batching ? { batching: target.batching } : {}),
       },
       task: target.model.task,
       topK: target.topK,

@@ -32,3 +32,18 @@ export type ModelRecipe = z.infer<typeof modelRecipeSchema>;
 /** A deployment's `config` (the API validates what a client sends). */
 export const deploymentConfigSchema = z.object({ topK: z.number().optional() }).loose();
 export type DeploymentConfig = z.infer<typeof deploymentConfigSchema>;
+
+/**
+ * A deployment's `tuning` (the serving search's answer, written by the API): what the serving app
+ * applies is the batch size and wait, for the model version it was tuned on.
+ */
+export const deploymentTuningSchema = z
+  .object({
+    modelId: z.string(),
+    modelVersion: z.string(),
+    maxBatchSize: z.number().int().min(1),
+    maxBatchWaitMs: z.number().min(0),
+    replicas: z.number().int().min(1),
+  })
+  .loose();
+export type DeploymentTuning = z.infer<typeof deploymentTuningSchema>;

@@ -1,6 +1,7 @@
 import { withTenant, type Job, type Model, type Prisma, type PrismaClient, type Task } from '@modelsmith/db';
 import {
   deploymentConfigSchema,
+  deploymentTuningSchema,
   modelManifestSchema,
   modelMetricsSchema,
   modelRecipeSchema,
@@ -48,6 +49,8 @@ export interface DeploymentTarget {
   active: boolean;
   model: { id: string; artifactPrefix: string; updatedAt: Date; task: Task };
   topK: number | null;
+  /** The tuned batching (POST /v1/deployments/:id/tune), when it was tuned for this model version. */
+  batching: { maxBatchSize: number; maxBatchWaitMs: number } | null;
 }
 
 function typed<M extends Model>(m: M): Omit<M, 'manifest' | 'metrics' | 'report' | 'recipe'> & TypedModel {
@@ -167,6 +170,7 @@ export class ModelStore {
           id: true,
           status: true,
           config: true,
+          tuning: true,
           model: { select: { id: true, status: true, artifactPrefix: true, updatedAt: true, task: true } },
         },
       }),
@@ -175,6 +179,11 @@ export class ModelStore {
     const config = readColumn(deploymentConfigSchema, row.config, {
       table: 'deployments',
       column: 'config',
+      id: row.id,
+    });
+    const tuning = readColumn(deploymentTuningSchema, row.tuning, {
+      table: 'deployments',
+      column: 'tuning',
       id: row.id,
     });
     return {
@@ -187,6 +196,10 @@ export class ModelStore {
         task: row.model.task,
       },
       topK: config?.topK ?? null,
+      batching:
+        tuning && tuning.modelId === row.model.id && tuning.modelVersion === row.model.updatedAt.toISOString()
+          ? { maxBatchSize: tuning.maxBatchSize, maxBatchWaitMs: tuning.maxBatchWaitMs }
+          : null,
     };
   }
 }

@@ -170,6 +170,22 @@ describe('DatasetVersionStore and ModelStore against Postgres (row-level securit
       model: { id: job.id, artifactPrefix: `tenants/t/models/${job.id}/` },
     });
     expect(await models.deploymentTarget((await bed.tenant()).id, d.id)).toBeNull();
+    // A tuning applies to the model version it was made for only.
+    const modelUpdatedAt = (await bed.system.model.findUniqueOrThrow({ where: { id: job.id } })).updatedAt;
+    const tuning = { modelId: job.id, maxBatchSize: 8, maxBatchWaitMs: 2, replicas: 1 };
+    await bed.system.deployment.update({
+      where: { id: d.id },
+      data: { tuning: { ...tuning, modelVersion: modelUpdatedAt.toISOString() } },
+    });
+    expect((await models.deploymentTarget(t.id, d.id))?.batching).toEqual({
+      maxBatchSize: 8,
+      maxBatchWaitMs: 2,
+    });
+    await bed.system.deployment.update({
+      where: { id: d.id },
+      data: { tuning: { ...tuning, modelVersion: new Date(0).toISOString() } },
+    });
+    expect((await models.deploymentTarget(t.id, d.id))?.batching).toBeNull();
 
     // Served: not deleted. Undeployed: deleted, and the deployment no longer answers.
     expect(await models.markDeleted(t.id, job.id)).toEqual({

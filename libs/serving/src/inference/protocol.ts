@@ -18,6 +18,8 @@ export interface BuildOptions {
   foldBatchNorm: boolean;
   /** Measure the best batch size up to this many images; null: do not. */
   calibrateUpTo: number | null;
+  /** Time the calibration sweep may take (default calibrateBatchSize's, 3 s). */
+  calibrateBudgetMs?: number;
 }
 
 /** workerData of the inference thread. */

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, OmitType, PartialType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   IsIn,
@@ -13,6 +13,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { PageQueryDto } from '../../common/pagination';
+import { DeploymentTuningDto, ExpectedLoadDto, ServingSloDto } from './tuning.dto';
 
 export class DeploymentConfigDto {
   @ApiPropertyOptional({
@@ -48,10 +49,33 @@ export class CreateDeploymentDto {
   @ValidateNested()
   @Type(() => DeploymentConfigDto)
   config?: DeploymentConfigDto;
+
+  @ApiPropertyOptional({
+    type: ServingSloDto,
+    description:
+      'Latency objective: with expectedLoad, the serving search picks the batch size, wait and replicas (see tuning)',
+  })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => ServingSloDto)
+  slo?: ServingSloDto;
+
+  @ApiPropertyOptional({ type: ExpectedLoadDto, description: 'Expected request rate (with slo)' })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => ExpectedLoadDto)
+  expectedLoad?: ExpectedLoadDto;
 }
 
-/** Every field optional; a new `modelId` swaps the model (serving loads it before sending traffic to it). */
-export class UpdateDeploymentDto extends PartialType(CreateDeploymentDto) {}
+/**
+ * Every field optional; a new `modelId` swaps the model (serving loads it before sending traffic to
+ * it) and drops the tuning, which was for the previous model (POST /v1/deployments/:id/tune again).
+ */
+export class UpdateDeploymentDto extends PartialType(
+  OmitType(CreateDeploymentDto, ['slo', 'expectedLoad'] as const),
+) {}
 
 export class DeploymentQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ enum: ['ACTIVE', 'INACTIVE'] })
@@ -76,6 +100,12 @@ export class DeploymentViewDto {
   @ApiProperty() modelId!: string;
   @ApiProperty({ type: DeployedModelDto }) model!: DeployedModelDto;
   @ApiProperty({ type: DeploymentConfigDto }) config!: DeploymentConfigDto;
+  @ApiProperty({
+    type: DeploymentTuningDto,
+    nullable: true,
+    description: "The serving search's answer for an slo and expectedLoad (null: not tuned, global batching)",
+  })
+  tuning!: DeploymentTuningDto | null;
   @ApiProperty({ description: 'POST images here (the serving app) to get predictions' }) predictUrl!: string;
   @ApiProperty() createdAt!: Date;
   @ApiProperty() updatedAt!: Date;
