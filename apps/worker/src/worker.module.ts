@@ -1,4 +1,6 @@
 import { DynamicModule, Module, type Provider } from '@nestjs/common';
+import { BullModule } from '@nestjs/bullmq';
+import { TRIAL_QUEUE } from '@modelsmith/contracts';
 import { DiscoveryModule } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import type { AppConfig } from '@modelsmith/config';
@@ -17,6 +19,7 @@ import { TabularBatchPredictor } from './handlers/tabular-batch-predict';
 import { JobRunnerService } from './runtime/job-runner.service';
 import { CpuQueueProcessor, GpuQueueProcessor } from './runtime/processors';
 import { ShutdownSignal } from './runtime/shutdown-signal';
+import { TrialProcessor } from './runtime/trial.processor';
 import { TabularTrainService } from './training/tabular-train.service';
 import { WebhookProcessor } from './webhooks/webhook.processor';
 import { WebhookRelayService } from './webhooks/webhook-relay.service';
@@ -42,6 +45,7 @@ export class WorkerModule {
         QueueModule.forRoot(config),
         JobStoreModule,
         WebhooksModule,
+        BullModule.registerQueue({ name: TRIAL_QUEUE }),
       ],
       controllers: [WorkerHealthController],
       providers: [
@@ -51,6 +55,8 @@ export class WorkerModule {
         TabularTrainService,
         TabularBatchPredictor,
         ...processors,
+        // Every worker trains search trials, whichever queue class it consumes.
+        TrialProcessor,
         ...HANDLERS,
         WebhookProcessor,
         WebhookRelayService,

@@ -7,7 +7,7 @@ import type { AppConfig } from '@modelsmith/config';
 import { APP_CONFIG } from '@modelsmith/config/nest';
 import { JobRunnerService } from './job-runner.service';
 
-const workerOptions = { lockDuration: 30_000, stalledInterval: 15_000, maxStalledCount: 5 };
+export const workerOptions = { lockDuration: 30_000, stalledInterval: 15_000, maxStalledCount: 5 };
 
 abstract class QueueProcessor extends WorkerHost implements OnModuleInit {
   protected abstract readonly logger: Logger;
