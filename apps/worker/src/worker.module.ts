@@ -17,7 +17,7 @@ import { TrainHandler } from './handlers/train.handler';
 import { AutoSearchJob } from './training/search/search-job';
 import { TabularBatchPredictor } from './handlers/tabular-batch-predict';
 import { JobRunnerService } from './runtime/job-runner.service';
-import { CpuQueueProcessor, GpuQueueProcessor } from './runtime/processors';
+import { configureWorkerOptions, CpuQueueProcessor, GpuQueueProcessor } from './runtime/processors';
 import { ShutdownSignal } from './runtime/shutdown-signal';
 import { TrialProcessor } from './runtime/trial.processor';
 import { TabularTrainService } from './training/tabular-train.service';
@@ -30,6 +30,7 @@ export const HANDLERS: Provider[] = [NoopHandler, IngestDatasetHandler, TrainHan
 @Module({})
 export class WorkerModule {
   static forRoot(config: AppConfig): DynamicModule {
+    configureWorkerOptions(config);
     const processors = [
       ...(config.WORKER_QUEUES.includes('cpu') ? [CpuQueueProcessor] : []),
       ...(config.WORKER_QUEUES.includes('gpu') ? [GpuQueueProcessor] : []),

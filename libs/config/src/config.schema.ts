@@ -59,6 +59,11 @@ export const configSchema = z
      * TRAIN job (the worker that took the job does every trial).
      */
     SEARCH_TRIALS: z.enum(['queue', 'inline']).default('queue'),
+    /**
+     * BullMQ lock of a running job or trial (ms): a worker that does not renew it in time (killed, or
+     * its event loop starved that long by a loaded machine) loses the job to another worker.
+     */
+    WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(5_000).max(3_600_000).default(30_000),
     /** Seconds the worker waits for the current step to checkpoint on SIGTERM before exiting. */
     WORKER_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(1).default(30),
 

@@ -291,9 +291,11 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
     index: number,
     workerId: string,
     signal: AbortSignal,
+    onClaimed?: () => void,
   ): Promise<'done' | 'budget' | 'skipped'> {
     const job = await this.jobs.get(ref.tenantId, ref.jobId);
-    if (!job || job.status !== 'RUNNING' || job.kind !== 'TRAIN') return 'skipped';
+    if (!job || job.kind !== 'TRAIN' || job.cancelRequestedAt) return 'skipped';
+    if (job.status !== 'RUNNING' && job.status !== 'QUEUED') return 'skipped';
     const { datasetVersionId, budget, options } = parseRowInputs(JOBS.train, job);
     const check = await this.versions.checkTrainable(ref.tenantId, datasetVersionId, TRAINABLE_TASKS);
     if (!check.ok) throw notTrainable(datasetVersionId, check);
@@ -317,7 +319,7 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
     };
     const timer = setTimeout(budgetEnd, Math.max(0, deadline - Date.now()));
     try {
-      return await this.search.runTrial(ref, index, workerId, {
+      return await this.search.runTrial(ref, index, workerId, onClaimed, {
         index: index_,
         shards,
         zoo: new ModelZoo({ reader: objectArtifactReader(this.store) }),

@@ -17,6 +17,11 @@ import { workerOptions } from './processors';
 import { ShutdownSignal } from './shutdown-signal';
 
 const CANCEL_POLL_MS = 1_000;
+/** A parent job in these states keeps its trials going (QUEUED: its search was handed to another worker). */
+const LIVE: readonly string[] = ['RUNNING', 'QUEUED'];
+
+/** Another worker claimed the trial (this one lost its queue lock, e.g. its event loop stalled): it stops. */
+class TrialTakenOverError extends Error {}
 
 /**
  * Search trials as BullMQ child jobs (TRIAL_QUEUE): a search on any worker records a trial in the
@@ -53,24 +58,41 @@ export class TrialProcessor extends WorkerHost implements OnModuleInit {
     const onShutdown = () => controller.abort(new JobInterruptedError());
     if (this.shutdown.signal.aborted) onShutdown();
     else this.shutdown.signal.addEventListener('abort', onShutdown, { once: true });
-    // The parent job's cancel (or its end) ends the trial.
+    // The parent job's cancel (or its end) ends the trial; so does another worker's claim of it (a
+    // trial trains in one worker at a time: the one that claimed it last, resuming from checkpoints).
+    let claimed = false;
     const poll = setInterval(() => {
-      this.jobs.get(ref.tenantId, ref.jobId).then(
-        (row) => {
+      Promise.all([
+        this.jobs.get(ref.tenantId, ref.jobId),
+        claimed ? this.trials.get(ref.tenantId, ref.jobId, t.index) : Promise.resolve(null),
+      ]).then(
+        ([row, trial]) => {
           if (controller.signal.aborted) return;
-          if (!row || row.cancelRequestedAt || row.status !== 'RUNNING')
+          if (!row || row.cancelRequestedAt || !LIVE.includes(row.status))
             controller.abort(new JobCancelledError());
+          else if (
+            trial &&
+            trial.workerId !== WORKER_ID &&
+            (trial.status === 'RUNNING' || trial.status === 'PENDING')
+          )
+            controller.abort(new TrialTakenOverError(`trial ${t.index} was claimed by ${trial.workerId}`));
         },
         () => undefined,
       );
     }, CANCEL_POLL_MS);
     try {
-      const outcome = await this.train.runTrial(ref, t.index, WORKER_ID, controller.signal);
+      const outcome = await this.train.runTrial(ref, t.index, WORKER_ID, controller.signal, () => {
+        claimed = true;
+      });
       this.logger.log(`job ${ref.jobId} trial ${t.index}: ${outcome}`);
       return { outcome };
     } catch (e) {
       const reason: unknown = controller.signal.aborted ? controller.signal.reason : e;
       if (reason instanceof JobCancelledError) return { outcome: 'cancelled' };
+      if (reason instanceof TrialTakenOverError) {
+        this.logger.warn(`job ${ref.jobId}: ${reason.message}; this worker stops it`);
+        return { outcome: 'taken-over' };
+      }
       if (reason instanceof JobInterruptedError) {
         // The row stays RUNNING: the next worker resumes the trial from its checkpoints.
         await job.moveToWait(token);

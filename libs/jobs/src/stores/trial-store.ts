@@ -54,6 +54,12 @@ export class TrialStore {
     return rows.map(typed);
   }
 
+  /** Trial `index` of a job, or null. */
+  async get(tenantId: string, jobId: string, index: number): Promise<TypedTrial | null> {
+    const row = await withTenant(this.db, tenantId, (tx) => tx.trial.findFirst({ where: { jobId, index } }));
+    return row ? typed(row) : null;
+  }
+
   /** Up to `take` trials of a job in index order, after `cursor` (a trial id). */
   async list(tenantId: string, jobId: string, take: number, cursor?: string): Promise<TypedTrial[]> {
     const rows = await withTenant(this.db, tenantId, async (tx) => {

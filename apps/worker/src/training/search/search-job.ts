@@ -263,10 +263,12 @@ export class AutoSearchJob {
     ref: JobRef,
     index: number,
     workerId: string,
+    onClaimed: (() => void) | undefined,
     a: SearchSetup & Pick<AutoSearchInput, 'signal' | 'isBudgetStop' | 'checkBudget'>,
   ): Promise<'done' | 'budget' | 'skipped'> {
     const claimed = await this.trials.claim(ref.tenantId, ref.jobId, index, workerId);
     if (!claimed) return 'skipped';
+    onClaimed?.();
     const started = Date.now();
     const out = await runDispatchedTrial(
       this.searchInput(ref.tenantId, ref.jobId, a),
