@@ -21,7 +21,6 @@ import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { call, startPlatform, waitFor, type Platform } from '../test/support/platform';
-import { readyDataset } from '../test/support/datasets';
 import { zipOf } from '../test/support/archives';
 
 const { values } = parseArgs({
@@ -43,6 +42,43 @@ async function foodZip(): Promise<{ zip: Buffer; photos: number }> {
     .filter((f) => /^[A-T]\d{3}\.jpeg$/.test(f) && GROUPS.includes(f[0]))
     .map((f) => ({ path: `food/${f[0]}/${f}`, data: readFileSync(join(dir, f)) }));
   return { zip: await zipOf(entries), photos: entries.length };
+}
+
+/** Uploads the zip as a new image dataset (64 px) and waits until its version is READY. */
+async function uploadReady(p: Platform, token: string, zip: Buffer): Promise<string> {
+  const ds = await call(p.apiUrl, 'POST', '/v1/datasets', {
+    token,
+    body: { name: 'food', task: 'image-classification' },
+  });
+  const form = new FormData();
+  form.append('imageSize', '64');
+  form.append('file', new Blob([zip], { type: 'application/zip' }), 'food.zip');
+  const res = await fetch(`${p.apiUrl}/v1/datasets/${(ds.body as { id: string }).id}/versions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}` },
+    body: form,
+  });
+  if (res.status !== 202) throw new Error(`upload refused: ${res.status} ${await res.text()}`);
+  const up = (await res.json()) as { version: { id: string } };
+  await waitFor(
+    'dataset ready',
+    async () => {
+      const v = await call(
+        p.apiUrl,
+        'GET',
+        `/v1/datasets/${(ds.body as { id: string }).id}/versions/${up.version.id}`,
+        {
+          token,
+        },
+      );
+      const b = v.body as { status: string; failureReason?: string };
+      if (b.status === 'FAILED') throw new Error(`ingestion failed: ${b.failureReason}`);
+      return b.status === 'READY' ? true : undefined;
+    },
+    900_000,
+    500,
+  );
+  return up.version.id;
 }
 
 /** utime + stime of a process in seconds (Linux /proc). */
@@ -108,7 +144,7 @@ async function runArm(
       body: { name: 'bench' },
     });
     const key = (tenant.body as { apiKey: { key: string } }).apiKey.key;
-    const versionId = await readyDataset(p, key, zip, { imageSize: '64' });
+    const versionId = await uploadReady(p, key, zip);
     const cpu0 = p.workers.map((w) => cpuSeconds(w.child.pid));
     const load0 = loadavg()[0];
     const t0 = Date.now();
