@@ -1,4 +1,6 @@
 import { DynamicModule, Module, type Provider } from '@nestjs/common';
+import { BullModule } from '@nestjs/bullmq';
+import { TRIAL_QUEUE } from '@modelsmith/contracts';
 import { DiscoveryModule } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import type { AppConfig } from '@modelsmith/config';
@@ -15,8 +17,9 @@ import { TrainHandler } from './handlers/train.handler';
 import { AutoSearchJob } from './training/search/search-job';
 import { TabularBatchPredictor } from './handlers/tabular-batch-predict';
 import { JobRunnerService } from './runtime/job-runner.service';
-import { CpuQueueProcessor, GpuQueueProcessor } from './runtime/processors';
+import { configureWorkerOptions, CpuQueueProcessor, GpuQueueProcessor } from './runtime/processors';
 import { ShutdownSignal } from './runtime/shutdown-signal';
+import { TrialProcessor } from './runtime/trial.processor';
 import { TabularTrainService } from './training/tabular-train.service';
 import { WebhookProcessor } from './webhooks/webhook.processor';
 import { WebhookRelayService } from './webhooks/webhook-relay.service';
@@ -27,6 +30,7 @@ export const HANDLERS: Provider[] = [NoopHandler, IngestDatasetHandler, TrainHan
 @Module({})
 export class WorkerModule {
   static forRoot(config: AppConfig): DynamicModule {
+    configureWorkerOptions(config);
     const processors = [
       ...(config.WORKER_QUEUES.includes('cpu') ? [CpuQueueProcessor] : []),
       ...(config.WORKER_QUEUES.includes('gpu') ? [GpuQueueProcessor] : []),
@@ -42,6 +46,7 @@ export class WorkerModule {
         QueueModule.forRoot(config),
         JobStoreModule,
         WebhooksModule,
+        BullModule.registerQueue({ name: TRIAL_QUEUE }),
       ],
       controllers: [WorkerHealthController],
       providers: [
@@ -51,6 +56,8 @@ export class WorkerModule {
         TabularTrainService,
         TabularBatchPredictor,
         ...processors,
+        // Every worker trains search trials, whichever queue class it consumes.
+        TrialProcessor,
         ...HANDLERS,
         WebhookProcessor,
         WebhookRelayService,

@@ -45,6 +45,25 @@ export const configSchema = z
      * the gpu queue anyway, on whatever backend loads (a CPU stand-in, e.g. in tests).
      */
     WORKER_GPU_CHECK: z.enum(['on', 'off']).default('on'),
+    /**
+     * Search trials one worker process trains at once (the trial queue). tfjs runs a trial's kernels on
+     * the thread that started it, so trials in one process share that thread: more than 1 overlaps
+     * their I/O, not their compute. To give each core its own trial, start one worker process per
+     * core (TRAIN_THREADS=1) or let one trial use the cores (TRAIN_THREADS=auto).
+     */
+    TRIAL_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+    /**
+     * How a search runs its trials. `queue`: as BullMQ child jobs on the trial queue, as many at once
+     * as there are trial slots listening (worker processes on the queue x TRIAL_CONCURRENCY), so
+     * every worker process, on any machine, trains trials. `inline`: one after another inside the
+     * TRAIN job (the worker that took the job does every trial).
+     */
+    SEARCH_TRIALS: z.enum(['queue', 'inline']).default('queue'),
+    /**
+     * BullMQ lock of a running job or trial (ms): a worker that does not renew it in time (killed, or
+     * its event loop starved that long by a loaded machine) loses the job to another worker.
+     */
+    WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(5_000).max(3_600_000).default(30_000),
     /** Seconds the worker waits for the current step to checkpoint on SIGTERM before exiting. */
     WORKER_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(1).default(30),
 

@@ -1,4 +1,11 @@
-import { apiPublicUrl, ConfigError, loadConfig, mlBackendOptions, trainThreads } from './load-config';
+import {
+  apiPublicUrl,
+  ConfigError,
+  loadConfig,
+  mlBackendOptions,
+  trainThreads,
+  trialThreads,
+} from './load-config';
 
 const minimal = { S3_ENDPOINT: 'http://127.0.0.1:9000', S3_ACCESS_KEY: 'a', S3_SECRET_KEY: 'b' };
 
@@ -30,6 +37,13 @@ describe('loadConfig', () => {
     expect(trainThreads(loadConfig({ ...minimal, TRAIN_THREADS: '1' }), 8)).toBe(1);
     expect(trainThreads(loadConfig({ ...minimal, TRAIN_THREADS: '4' }), 2)).toBe(4);
     expect(() => loadConfig({ ...minimal, TRAIN_THREADS: '0' })).toThrow(/TRAIN_THREADS/);
+    // Search trials: the cores shared by the trials one worker trains at once.
+    expect(trialThreads(loadConfig(minimal), 2)).toBe(2);
+    expect(trialThreads(loadConfig({ ...minimal, TRIAL_CONCURRENCY: '2' }), 2)).toBe(1);
+    expect(trialThreads(loadConfig({ ...minimal, TRAIN_THREADS: '1' }), 8)).toBe(1);
+    const d = loadConfig(minimal);
+    expect([d.SEARCH_TRIALS, d.TRIAL_CONCURRENCY, d.WORKER_LOCK_DURATION_MS]).toEqual(['queue', 1, 30_000]);
+    expect(() => loadConfig({ ...minimal, SEARCH_TRIALS: 'threads' })).toThrow(/SEARCH_TRIALS/);
   });
 
   it('coerces numbers and lists', () => {

@@ -55,6 +55,15 @@ export function trainThreads(
   return Math.max(1, Math.floor(cores / cfg.WORKER_CONCURRENCY));
 }
 
+/** Threads one search trial uses: TRAIN_THREADS, or with `auto` the cores shared by the trials one worker runs. */
+export function trialThreads(
+  cfg: Pick<AppConfig, 'TRAIN_THREADS' | 'TRIAL_CONCURRENCY'>,
+  cores: number = os.availableParallelism(),
+): number {
+  if (cfg.TRAIN_THREADS !== 'auto') return cfg.TRAIN_THREADS;
+  return Math.max(1, Math.floor(cores / cfg.TRIAL_CONCURRENCY));
+}
+
 /** Base URL clients reach the API at: PUBLIC_URL, else http://API_HOST:API_PORT (no trailing slash). */
 export function apiPublicUrl(cfg: Pick<AppConfig, 'PUBLIC_URL' | 'API_HOST' | 'API_PORT'>): string {
   return (

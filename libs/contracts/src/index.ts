@@ -6,4 +6,5 @@ export * from './deployments';
 export * from './image-format';
 export * from './label-quality';
 export * from './webhooks';
+export * from './trials';
 export * from './serving-openapi';

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { mlBackendOptions, trainThreads, type AppConfig } from '@modelsmith/config';
+import { mlBackendOptions, trainThreads, trialThreads, type AppConfig } from '@modelsmith/config';
 import { APP_CONFIG } from '@modelsmith/config/nest';
-import { JOBS, type JobRef } from '@modelsmith/contracts';
+import { JOBS, parseRowInputs, type JobRef } from '@modelsmith/contracts';
 import type { Prisma } from '@modelsmith/db';
 import { LABEL_QUALITY_FILE } from '@modelsmith/contracts';
 import { loadShardIndex, type ImageShardIndex, type ShardSource } from '@modelsmith/datasets';
@@ -285,6 +285,75 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
     } finally {
       if (timer) clearTimeout(timer);
       ctx.signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /**
+   * Trains trial `index` of the search of TRAIN job `ref` (a trial queue job, on any worker): the
+   * job's dataset, options and budget as its search has them; the budget's deadline counts from the
+   * job's first start, as the search's does. 'skipped' when the trial is finished already, or the
+   * job is no longer running.
+   */
+  async runTrial(
+    ref: JobRef,
+    index: number,
+    workerId: string,
+    signal: AbortSignal,
+    onClaimed?: () => void,
+  ): Promise<'done' | 'budget' | 'skipped'> {
+    const job = await this.jobs.get(ref.tenantId, ref.jobId);
+    if (!job || job.kind !== 'TRAIN' || job.cancelRequestedAt) return 'skipped';
+    if (job.status !== 'RUNNING' && job.status !== 'QUEUED') return 'skipped';
+    const { datasetVersionId, budget, options } = parseRowInputs(JOBS.train, job);
+    const check = await this.versions.checkTrainable(ref.tenantId, datasetVersionId, TRAINABLE_TASKS);
+    if (!check.ok) throw notTrainable(datasetVersionId, check);
+    const version = check.version;
+    const shards = cachingShardSource(objectShardSource(this.store), SHARD_CACHE_BYTES);
+    const index_ = await loadShardIndex(shards, version.shardPrefix);
+    if (index_.kind !== 'image')
+      throw new PermanentJobError(
+        'TASK_UNSUPPORTED',
+        `trials train on image datasets; this is ${index_.kind}`,
+      );
+    await this.ensureBackend();
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    const deadline = (job.startedAt ?? new Date()).getTime() + budget.maxMinutes * 60_000;
+    const budgetEnd = () => {
+      if (!controller.signal.aborted)
+        controller.abort(new BudgetExceeded(`the ${budget.maxMinutes}-minute budget was reached`));
+    };
+    const timer = setTimeout(budgetEnd, Math.max(0, deadline - Date.now()));
+    try {
+      return await this.search.runTrial(ref, index, workerId, onClaimed, {
+        index: index_,
+        shards,
+        zoo: new ModelZoo({ reader: objectArtifactReader(this.store) }),
+        shape: {
+          height: index_.height,
+          width: index_.width,
+          channels: index_.channels,
+          numClasses: index_.labels.length,
+          trainSamples: index_.samples.filter((x) => x.split === 'train').length,
+        },
+        options,
+        ...(budget.maxTrials !== undefined ? { maxTrials: budget.maxTrials } : {}),
+        deadline,
+        fit: version.report?.image?.cache?.fit ?? 'cover',
+        threads: trialThreads(this.config),
+        nativeBlas: mlBackendOptions(this.config).nativeBlas,
+        modelPrefix: keys.model(ref.tenantId, job.id),
+        signal: controller.signal,
+        isBudgetStop: (reason) => reason instanceof BudgetExceeded,
+        checkBudget: () => {
+          if (Date.now() >= deadline) budgetEnd();
+        },
+      });
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
     }
   }
 

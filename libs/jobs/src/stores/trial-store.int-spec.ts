@@ -14,6 +14,37 @@ describe('TrialStore against Postgres (row-level security)', () => {
   const job = async (tenantId: string) =>
     bed.system.job.create({ data: { tenantId, kind: 'TRAIN', status: 'RUNNING', mode: 'auto' } });
 
+  it('a dispatched trial: PENDING until a worker claims it (recording the worker); a finished one is never claimed', async () => {
+    const t = await bed.tenant();
+    const j = await job(t.id);
+    const pending = await trials.start(t.id, j.id, 0, { config: 0, rung: 0 }, 'PENDING');
+    expect(pending).toMatchObject({ status: 'PENDING', startedAt: null, workerId: null });
+    const claimed = await trials.claim(t.id, j.id, 0, 'host-a:11');
+    expect(claimed).toMatchObject({ status: 'RUNNING', workerId: 'host-a:11' });
+    expect(claimed?.startedAt).toBeInstanceOf(Date);
+    // A killed worker's trial is claimed again by the next one (same start time, new worker).
+    const again = await trials.claim(t.id, j.id, 0, 'host-b:22');
+    expect(again).toMatchObject({ status: 'RUNNING', workerId: 'host-b:22' });
+    expect(again?.startedAt?.getTime()).toBe(claimed?.startedAt?.getTime());
+    expect((await trials.get(t.id, j.id, 0))?.workerId).toBe('host-b:22');
+    // Another tenant sees no such trial and cannot claim it.
+    const other = await bed.tenant();
+    expect(await trials.claim(other.id, j.id, 0, 'host-c:33')).toBeNull();
+    expect(await trials.get(other.id, j.id, 0)).toBeNull();
+    await trials.finish(t.id, j.id, 0, { status: 'SUCCEEDED', metrics: {}, costSeconds: 1 });
+    expect(await trials.claim(t.id, j.id, 0, 'host-c:33')).toBeNull();
+    expect(await trials.claim(t.id, j.id, 7, 'host-c:33')).toBeNull();
+    // A PENDING trial can end without ever running (the search was cancelled).
+    await trials.start(t.id, j.id, 1, { config: 1, rung: 0 }, 'PENDING');
+    expect(
+      await trials.finish(t.id, j.id, 1, {
+        status: 'PRUNED',
+        metrics: { error: 'cancelled' },
+        costSeconds: 0,
+      }),
+    ).toBe(true);
+  });
+
   it('starts a trial once, records progress and its end once, and never reopens a finished trial', async () => {
     const t = await bed.tenant();
     const j = await job(t.id);

@@ -54,6 +54,12 @@ export class TrialStore {
     return rows.map(typed);
   }
 
+  /** Trial `index` of a job, or null. */
+  async get(tenantId: string, jobId: string, index: number): Promise<TypedTrial | null> {
+    const row = await withTenant(this.db, tenantId, (tx) => tx.trial.findFirst({ where: { jobId, index } }));
+    return row ? typed(row) : null;
+  }
+
   /** Up to `take` trials of a job in index order, after `cursor` (a trial id). */
   async list(tenantId: string, jobId: string, take: number, cursor?: string): Promise<TypedTrial[]> {
     const rows = await withTenant(this.db, tenantId, async (tx) => {
@@ -73,7 +79,13 @@ export class TrialStore {
    * Records that trial `index` of the job runs with `params` (RUNNING, started now). Idempotent: an
    * existing row (a RUNNING trial resumed after a crash, or a finished one) is returned unchanged.
    */
-  async start(tenantId: string, jobId: string, index: number, params: TrialParams): Promise<TypedTrial> {
+  async start(
+    tenantId: string,
+    jobId: string,
+    index: number,
+    params: TrialParams,
+    status: 'RUNNING' | 'PENDING' = 'RUNNING',
+  ): Promise<TypedTrial> {
     const row = await withTenant(this.db, tenantId, (tx) =>
       tx.trial.upsert({
         where: { jobId_index: { jobId, index } },
@@ -81,14 +93,31 @@ export class TrialStore {
           tenantId,
           jobId,
           index,
-          status: 'RUNNING',
+          status,
           params: params,
-          startedAt: new Date(),
+          ...(status === 'RUNNING' ? { startedAt: new Date() } : {}),
         },
         update: {},
       }),
     );
     return typed(row);
+  }
+
+  /**
+   * A worker takes trial `index` (a PENDING or RUNNING row: a RUNNING one is a trial whose earlier
+   * worker died; it resumes from its checkpoints): RUNNING, `workerId` recorded. Null when the row is
+   * missing or already finished (a duplicate delivery: the trial must not run again).
+   */
+  async claim(tenantId: string, jobId: string, index: number, workerId: string): Promise<TypedTrial | null> {
+    const row = await withTenant(this.db, tenantId, async (tx) => {
+      const t = await tx.trial.findFirst({ where: { jobId, index } });
+      if (!t || (t.status !== 'PENDING' && t.status !== 'RUNNING')) return null;
+      return tx.trial.update({
+        where: { id: t.id },
+        data: { status: 'RUNNING', workerId, startedAt: t.startedAt ?? new Date() },
+      });
+    });
+    return row ? typed(row) : null;
   }
 
   /** Progress of a RUNNING trial: its curves so far and `costSeconds` more of measured cost. */
@@ -127,7 +156,7 @@ export class TrialStore {
   ): Promise<boolean> {
     const r = await withTenant(this.db, tenantId, (tx) =>
       tx.trial.updateMany({
-        where: { jobId, index, status: 'RUNNING' },
+        where: { jobId, index, status: { in: ['RUNNING', 'PENDING'] } },
         data: {
           status: f.status,
           metrics: f.metrics,

@@ -1,5 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { JOBS, type TrainingOptions } from '@modelsmith/contracts';
+import { getQueueToken } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
+import type { AppConfig } from '@modelsmith/config';
+import { APP_CONFIG } from '@modelsmith/config/nest';
+import {
+  JOBS,
+  TRIAL_JOB,
+  TRIAL_QUEUE,
+  trialJobId,
+  type JobRef,
+  type TrainingOptions,
+} from '@modelsmith/contracts';
+import type { JobProgress } from '@modelsmith/jobs';
 import type { ImageShardIndex, ShardSource } from '@modelsmith/datasets';
 import { JobStore, TrialStore } from '@modelsmith/jobs';
 import type { EpochLog, ModelZoo } from '@modelsmith/ml';
@@ -14,7 +26,15 @@ import {
 import type { JobContext } from '../../runtime/job-handler';
 import type { DatasetShape } from '../recipe';
 import { firstBackbone, searchBackbones } from './recipe-space';
-import { runSearch, type BestModel, type SearchResult } from './search-runner';
+import {
+  runDispatchedTrial,
+  runSearch,
+  type BestModel,
+  type SearchHooks,
+  type SearchInput,
+  type SearchResult,
+  type TrialDispatcher,
+} from './search-runner';
 import { trialLedger } from './trial-ledger';
 
 /** Trials of an 'auto' job when the budget does not cap them. */
@@ -44,6 +64,9 @@ export interface AutoSearchInput {
   saveModel(b: BestModel): Promise<void>;
 }
 
+/** What a search and its trials train with (the TRAIN job's dataset, options and budget). */
+export type SearchSetup = Omit<AutoSearchInput, 'signal' | 'isBudgetStop' | 'checkBudget' | 'saveModel'>;
+
 /**
  * Runs a TRAIN job in 'auto' mode: the search (search-runner.ts) with its trials recorded in the
  * `trials` table, checkpoints and trial models in the object store under the job's keys, progress
@@ -53,81 +76,138 @@ export interface AutoSearchInput {
 export class AutoSearchJob {
   constructor(
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(getQueueToken(TRIAL_QUEUE)) private readonly trialQueue: Queue,
     private readonly trials: TrialStore,
     private readonly jobs: JobStore,
   ) {}
+
+  /** Trials as child jobs on the trial queue (SEARCH_TRIALS=queue), the parent's id in their payload. */
+  private dispatcher(ref: JobRef): TrialDispatcher {
+    const q = this.trialQueue;
+    const id = (i: number) => trialJobId(ref.jobId, i);
+    return {
+      slots: async () => Math.max(1, await q.getWorkersCount()) * this.config.TRIAL_CONCURRENCY,
+      dispatch: async (i) => {
+        await q.add(
+          `${TRIAL_JOB.name}@v${TRIAL_JOB.version}`,
+          { tenantId: ref.tenantId, jobId: ref.jobId, index: i },
+          {
+            jobId: id(i),
+            attempts: 3,
+            backoff: { type: 'exponential', delay: 5_000 },
+            removeOnComplete: true,
+            removeOnFail: { age: 7 * 24 * 3600 },
+          },
+        );
+      },
+      state: async (i) => {
+        const job = await q.getJob(id(i));
+        if (!job) return 'missing';
+        const state = await job.getState();
+        if (state === 'failed') return { failed: job.failedReason || 'failed' };
+        if (state === 'completed' || state === 'unknown') return 'missing';
+        return state === 'active' ? 'running' : 'queued';
+      },
+      abandon: async (indices) => {
+        for (const i of indices) {
+          const job = await q.getJob(id(i));
+          // A running job is locked by its worker: that worker sees the cancel and ends the trial.
+          if (job && !(await job.isActive())) await job.remove().catch(() => undefined);
+        }
+      },
+    };
+  }
+
+  /** What the search and each of its trials (on any worker) run with. */
+  private searchInput(tenantId: string, jobId: string, a: SearchSetup): SearchInput {
+    const specs = builtinBackbones();
+    const top = a.options.epochs ?? RUNGS.maxResource;
+    return {
+      index: a.index,
+      shards: a.shards,
+      zoo: a.zoo,
+      shape: a.shape,
+      options: a.options,
+      backbones: searchBackbones(a.options.backbone, specs, a.shape),
+      firstBackbone: firstBackbone(a.options, a.shape),
+      maxTrials: a.maxTrials ?? AUTO_MAX_TRIALS,
+      asha: { ...RUNGS, maxResource: Math.max(RUNGS.minResource, top) },
+      seed: a.options.seed ?? 1234,
+      ...(a.deadline !== undefined ? { deadline: a.deadline } : {}),
+      fit: a.fit,
+      ...(a.threads !== undefined ? { threads: a.threads } : {}),
+      ...(a.nativeBlas !== undefined ? { nativeBlas: a.nativeBlas } : {}),
+      ledger: trialLedger(this.trials, tenantId, jobId),
+      checkpoints: objectCheckpointStore(this.store, tenantId, jobId),
+      writer: objectArtifactWriter(this.store),
+      reader: objectArtifactReader(this.store),
+      trialPrefix: (i) => keys.jobTrialModel(tenantId, jobId, i),
+      modelPrefix: a.modelPrefix,
+      ...(a.options.constraints ? { constraints: a.options.constraints } : {}),
+      removeTrialModel: async (i) => {
+        await this.store.deletePrefix(keys.jobTrialModel(tenantId, jobId, i));
+      },
+    };
+  }
+
+  /** Progress, epoch and trial events of a search's trials on the job (the search's or a trial worker's). */
+  private trialHooks(
+    ref: JobRef,
+    a: Pick<AutoSearchInput, 'signal' | 'isBudgetStop' | 'checkBudget'>,
+    progress: (p: JobProgress) => Promise<void>,
+  ): Omit<SearchHooks, 'onBest'> {
+    let lastProgress = 0;
+    return {
+      signal: a.signal,
+      isBudgetStop: a.isBudgetStop,
+      onProgress: async (p) => {
+        a.checkBudget?.();
+        if (Date.now() - lastProgress < PROGRESS_EVERY_MS) return;
+        lastProgress = Date.now();
+        const t = p.train;
+        await progress({
+          stage: 'training',
+          percent: Math.min(99, ((p.trial + p.percent / 100) / p.trials) * 100),
+          data: {
+            trial: p.trial,
+            epoch: t.epoch + 1,
+            epochs: t.epochs,
+            step: t.step,
+            loss: t.loss,
+            metrics: t.metrics,
+            samplesPerSec: Math.round(t.samplesPerSec),
+          },
+        });
+      },
+      onEpoch: async (trial, phase, log) => {
+        await this.jobs.progress(
+          ref,
+          {
+            stage: 'training',
+            message: `trial ${trial} ${phase} epoch ${log.epoch + 1}: loss ${log.loss.toFixed(4)}${log.val_accuracy !== undefined ? `, val_accuracy ${log.val_accuracy.toFixed(4)}` : ''}`,
+            data: { ...log, phase, trial },
+          },
+          'metrics',
+        );
+      },
+      onTrial: (t) =>
+        progress({ stage: 'training', message: t.message, data: { trial: t.index, status: t.status } }),
+    };
+  }
 
   async run(
     ctx: JobContext<typeof JOBS.train>,
     a: AutoSearchInput,
   ): Promise<{ result: SearchResult; history: Array<EpochLog & { phase: string }> }> {
     const { tenantId, jobId } = ctx.payload;
-    const ledger = trialLedger(this.trials, tenantId, jobId);
-    const specs = builtinBackbones();
-    const top = a.options.epochs ?? RUNGS.maxResource;
-    let lastProgress = 0;
     const result = await runSearch(
       {
-        index: a.index,
-        shards: a.shards,
-        zoo: a.zoo,
-        shape: a.shape,
-        options: a.options,
-        backbones: searchBackbones(a.options.backbone, specs, a.shape),
-        firstBackbone: firstBackbone(a.options, a.shape),
-        maxTrials: a.maxTrials ?? AUTO_MAX_TRIALS,
-        asha: { ...RUNGS, maxResource: Math.max(RUNGS.minResource, top) },
-        seed: a.options.seed ?? 1234,
-        ...(a.deadline !== undefined ? { deadline: a.deadline } : {}),
-        fit: a.fit,
-        ...(a.threads !== undefined ? { threads: a.threads } : {}),
-        ...(a.nativeBlas !== undefined ? { nativeBlas: a.nativeBlas } : {}),
-        ledger,
-        checkpoints: objectCheckpointStore(this.store, tenantId, jobId),
-        writer: objectArtifactWriter(this.store),
-        reader: objectArtifactReader(this.store),
-        trialPrefix: (i) => keys.jobTrialModel(tenantId, jobId, i),
-        modelPrefix: a.modelPrefix,
-        ...(a.options.constraints ? { constraints: a.options.constraints } : {}),
-        removeTrialModel: async (i) => {
-          await this.store.deletePrefix(keys.jobTrialModel(tenantId, jobId, i));
-        },
+        ...this.searchInput(tenantId, jobId, a),
+        ...(this.config.SEARCH_TRIALS === 'queue' ? { dispatcher: this.dispatcher(ctx.payload) } : {}),
       },
       {
-        signal: a.signal,
-        isBudgetStop: a.isBudgetStop,
-        onProgress: async (p) => {
-          a.checkBudget?.();
-          if (Date.now() - lastProgress < PROGRESS_EVERY_MS) return;
-          lastProgress = Date.now();
-          const t = p.train;
-          await ctx.progress({
-            stage: 'training',
-            percent: Math.min(99, ((p.trial + p.percent / 100) / p.trials) * 100),
-            data: {
-              trial: p.trial,
-              epoch: t.epoch + 1,
-              epochs: t.epochs,
-              step: t.step,
-              loss: t.loss,
-              metrics: t.metrics,
-              samplesPerSec: Math.round(t.samplesPerSec),
-            },
-          });
-        },
-        onEpoch: async (trial, phase, log) => {
-          await this.jobs.progress(
-            ctx.payload,
-            {
-              stage: 'training',
-              message: `trial ${trial} ${phase} epoch ${log.epoch + 1}: loss ${log.loss.toFixed(4)}${log.val_accuracy !== undefined ? `, val_accuracy ${log.val_accuracy.toFixed(4)}` : ''}`,
-              data: { ...log, phase, trial },
-            },
-            'metrics',
-          );
-        },
-        onTrial: (t) =>
-          ctx.progress({ stage: 'training', message: t.message, data: { trial: t.index, status: t.status } }),
+        ...this.trialHooks(ctx.payload, a, (p) => ctx.progress(p)),
         onBest: async (b) => {
           await a.saveModel(b);
           const best = (await this.trials.all(tenantId, jobId)).find((t) => t.index === b.trial);
@@ -140,5 +220,33 @@ export class AutoSearchJob {
     );
     const best = (await this.trials.all(tenantId, jobId)).find((t) => t.index === result.best.trial);
     return { result, history: (best?.curves ?? []) as unknown as Array<EpochLog & { phase: string }> };
+  }
+
+  /**
+   * Trains trial `index` of the search of job `ref` (a trial queue job, on whichever worker took it):
+   * claims its row (recording this worker), trains it with the search's settings, records its end.
+   * 'skipped' when the row is already finished (a duplicate delivery) or gone.
+   */
+  async runTrial(
+    ref: JobRef,
+    index: number,
+    workerId: string,
+    onClaimed: (() => void) | undefined,
+    a: SearchSetup & Pick<AutoSearchInput, 'signal' | 'isBudgetStop' | 'checkBudget'>,
+  ): Promise<'done' | 'budget' | 'skipped'> {
+    const claimed = await this.trials.claim(ref.tenantId, ref.jobId, index, workerId);
+    if (!claimed) return 'skipped';
+    onClaimed?.();
+    const started = Date.now();
+    const out = await runDispatchedTrial(
+      this.searchInput(ref.tenantId, ref.jobId, a),
+      this.trialHooks(ref, a, (p) => this.jobs.progress(ref, p)),
+      index,
+    );
+    // The trial's compute counts against its job (the tenant's quota), on top of the search's own time.
+    await this.jobs
+      .update(ref, { computeSeconds: { increment: (Date.now() - started) / 1000 } })
+      .catch(() => undefined);
+    return out;
   }
 }

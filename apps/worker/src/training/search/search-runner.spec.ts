@@ -6,8 +6,10 @@ import { mutateArch, parseArch, proposeArch } from '@modelsmith/ml';
 import {
   EVOLUTION,
   evolutionHistory,
+  runDispatchedTrial,
   runSearch,
   type LedgerTrial,
+  type TrialDispatcher,
   type SearchHooks,
   type SearchInput,
   type TrialLedger,
@@ -50,17 +52,14 @@ function memoryLedger(): TrialLedger & { rows: LedgerTrial[]; finishes: number[]
     rows,
     finishes,
     all: () => Promise.resolve(rows.map((r) => ({ ...r }))),
-    start: (index, params) => {
+    start: (index, params, status = 'RUNNING') => {
       let r = rows.find((x) => x.index === index);
-      if (!r)
-        rows.push(
-          (r = { index, status: 'RUNNING', params, metrics: null, costSeconds: 0, artifactPrefix: null }),
-        );
+      if (!r) rows.push((r = { index, status, params, metrics: null, costSeconds: 0, artifactPrefix: null }));
       return Promise.resolve({ ...r });
     },
     progress: () => Promise.resolve(),
     finish: (index, f) => {
-      const r = rows.find((x) => x.index === index && x.status === 'RUNNING');
+      const r = rows.find((x) => x.index === index && (x.status === 'RUNNING' || x.status === 'PENDING'));
       if (!r) return Promise.resolve(false);
       finishes.push(index);
       Object.assign(r, { status: f.status, metrics: f.metrics, artifactPrefix: f.artifactPrefix ?? null });
@@ -193,6 +192,94 @@ describe('search runner (real training on a tiny dataset)', () => {
     expect(r2.status).toBe('stopped-by-budget');
     expect(later.rows.map((t) => t.status)).toEqual(['SUCCEEDED', 'PRUNED']);
     expect(r2.best.trial).toBe(0);
+  });
+
+  /** Dispatched trials trained in this process, `slots` at a time, as trial-queue workers would. */
+  function localQueue(
+    si: () => SearchInput,
+    h: () => SearchHooks,
+    slots: number,
+    over: Partial<TrialDispatcher> = {},
+  ): TrialDispatcher & { peak: number; dispatched: number[]; abandoned: number[]; done: Promise<unknown>[] } {
+    let running = 0;
+    const q = {
+      peak: 0,
+      dispatched: [] as number[],
+      abandoned: [] as number[],
+      done: [] as Promise<unknown>[],
+      pollMs: 20,
+      slots: () => Promise.resolve(slots),
+      state: () => Promise.resolve('running' as const),
+      abandon: (ids: number[]) => Promise.resolve(void q.abandoned.push(...ids)),
+      dispatch: (i: number) => {
+        if (q.dispatched.includes(i)) return Promise.resolve();
+        q.dispatched.push(i);
+        running++;
+        q.peak = Math.max(q.peak, running);
+        q.done.push(
+          runDispatchedTrial(si(), h(), i)
+            .catch(() => undefined)
+            .finally(() => running--),
+        );
+        return Promise.resolve();
+      },
+      ...over,
+    };
+    return q;
+  }
+
+  it('dispatched trials: two in flight at once, each recorded once, ASHA promotes from the ledger, best on validation', async () => {
+    const ledger = memoryLedger();
+    const base = input(ledger, new MemoryCheckpointStore(), 'p');
+    const h = hooks(new AbortController().signal);
+    const q = localQueue(
+      () => base,
+      () => h,
+      2,
+    );
+    const bests: number[] = [];
+    const r = await runSearch(
+      { ...base, dispatcher: q },
+      { ...h, onBest: (b) => Promise.resolve(void bests.push(b.trial)) },
+    );
+    await Promise.all(q.done);
+    expect(q.peak).toBe(2);
+    expect(q.dispatched).toEqual([0, 1, 2, 3]);
+    expect([...ledger.finishes].sort()).toEqual([0, 1, 2, 3]);
+    expect(ledger.rows.every((t) => t.status === 'SUCCEEDED')).toBe(true);
+    expect(r.ran.sort()).toEqual([0, 1, 2, 3]);
+    // Trials 0 and 1 start together; once three finished at 1 epoch, the best of them is promoted.
+    const rung1 = ledger.rows.filter((t) => t.params.rung === 1);
+    expect(rung1.length).toBeLessThanOrEqual(1);
+    const val = (t: LedgerTrial) => t.metrics?.validationAccuracy as number;
+    const best = [...ledger.rows].sort(
+      (a, b) => val(b) - val(a) || (b.params.rung as number) - (a.params.rung as number) || a.index - b.index,
+    )[0];
+    expect(r.best).toMatchObject({ trial: best.index, final: true, report: { split: 'test' } });
+    expect(bests[bests.length - 1]).toBe(best.index);
+  });
+
+  it('dispatched trials: a cancel removes the trials that did not start and ends the search', async () => {
+    const ledger = memoryLedger();
+    const base = input(ledger, new MemoryCheckpointStore(), 'q');
+    const c = new AbortController();
+    const cancelled = new Error('cancelled');
+    const h = hooks(c.signal);
+    // One worker slot busy elsewhere: trials wait in the queue (never started) until the cancel.
+    const q = localQueue(
+      () => base,
+      () => h,
+      2,
+      {
+        dispatch: (i) => {
+          if (i === 1) setTimeout(() => c.abort(cancelled), 50);
+          return Promise.resolve();
+        },
+      },
+    );
+    await expect(runSearch({ ...base, dispatcher: q }, h)).rejects.toBe(cancelled);
+    expect(q.abandoned).toEqual([0, 1]);
+    expect(ledger.rows.map((t) => t.status)).toEqual(['PRUNED', 'PRUNED']);
   });
 
   it('architecture search: nas_cnn trials evolve from the recorded ones; only the winner and the Pareto front keep their files', async () => {

@@ -53,7 +53,8 @@ export interface LedgerTrial {
 /** Where trials are recorded (Postgres in the worker): the search's whole state survives a crash. */
 export interface TrialLedger {
   all(): Promise<LedgerTrial[]>;
-  start(index: number, params: Record<string, Json>): Promise<LedgerTrial>;
+  /** Records trial `index` (RUNNING, or PENDING when it waits for a worker); an existing row is returned as is. */
+  start(index: number, params: Record<string, Json>, status?: 'RUNNING' | 'PENDING'): Promise<LedgerTrial>;
   progress(index: number, curves: Array<EpochLog & { phase: string }>, costSeconds: number): Promise<void>;
   finish(
     index: number,
@@ -69,6 +70,31 @@ export interface TrialLedger {
   choose(index: number): Promise<void>;
   /** Trial `index`'s exported model was deleted (retention): its row keeps the metrics, not the files. */
   release(index: number): Promise<void>;
+}
+
+/** Where a dispatched trial's queue job is. */
+export type DispatchedState = 'queued' | 'running' | 'missing' | { failed: string };
+
+/**
+ * Runs trials outside the search's own process (BullMQ child jobs on the trial queue, any worker):
+ * the search records a trial PENDING in the ledger, dispatches it, and reads its end back from the
+ * ledger, where the worker that trained it recorded it.
+ */
+export interface TrialDispatcher {
+  /** How many trials may train at once now (trial slots listening on the queue), >= 1. */
+  slots(): Promise<number>;
+  /** Enqueues trial `index` (recorded in the ledger); a no-op when its queue job already exists. */
+  dispatch(index: number): Promise<void>;
+  /** Where trial `index`'s queue job is: a lost one is dispatched again, a failed one recorded FAILED. */
+  state(index: number): Promise<DispatchedState>;
+  /** The search ends without them (cancel, failure): removes these trials' jobs that did not start. */
+  abandon(indices: number[]): Promise<void>;
+  /** How often the search reads the ledger while trials train (ms; default 1000). */
+  pollMs?: number;
+  /** How often the search checks the queue jobs of its trials (ms; default 30000). */
+  checkMs?: number;
+  /** How long after the budget's end the search waits for its trials to stop and report (ms; default 120000). */
+  budgetGraceMs?: number;
 }
 
 /** Aging evolution over `nas_cnn` architectures: population and tournament size (Real et al. 2019). */
@@ -110,6 +136,11 @@ export interface SearchInput {
    * winner nor on the Pareto front is deleted (its metrics stay). Without it, all are kept.
    */
   removeTrialModel?(i: number): Promise<void>;
+  /**
+   * Trials as queue jobs (any worker process trains them, several at once). Without it, the search
+   * trains its trials one after another in this process.
+   */
+  dispatcher?: TrialDispatcher;
   now?: () => number;
 }
 
@@ -379,17 +410,11 @@ export async function runSearch(input: SearchInput, hooks: SearchHooks): Promise
     return b ? trials.find((t) => t.index === b.config) : undefined;
   };
 
+  /**
+   * The next trial to start: ASHA's best move that fits the budget, given the finished trials; a
+   * configuration already training at a rung (a dispatched trial) is not promoted to it again.
+   */
   const plan = (): Planned | undefined => {
-    const running = trials.find((t) => t.status === 'RUNNING' || t.status === 'PENDING');
-    if (running) {
-      resumedTrial = running.index;
-      return {
-        config: num(running.params.config),
-        rung: num(running.params.rung),
-        epochs: num(running.params.epochs),
-        c: running.params as unknown as TrialConfig,
-      };
-    }
     if (trials.length >= input.maxTrials) return undefined;
     const rungs = input.asha;
     if (trials.length === 0)
@@ -416,8 +441,12 @@ export async function runSearch(input: SearchInput, hooks: SearchHooks): Promise
       return configFromParams(p, spec(String(p.backbone)), input.shape, arch);
     };
     let nextConfig = Math.max(...trials.map((t) => num(t.params.config))) + 1;
+    const training = new Set(
+      trials.filter(isActive).map((t) => `${num(t.params.config)}:${num(t.params.rung)}`),
+    );
     for (const d of ashaCandidates(rungs, outcomes(trials, score))) {
       if (d.kind === 'promote') {
+        if (training.has(`${d.config}:${d.rung}`)) continue;
         const c = configOf(d.config);
         if (fits(c, d.resource)) return { config: d.config, rung: d.rung, epochs: d.resource, c };
         continue;
@@ -431,25 +460,39 @@ export async function runSearch(input: SearchInput, hooks: SearchHooks): Promise
     return undefined;
   };
 
-  for (;;) {
-    if (hooks.signal.aborted) {
-      const reason: unknown = hooks.signal.reason;
-      if (!hooks.isBudgetStop(reason)) throw reason;
-      stoppedByBudget = true;
-      break;
+  if (input.dispatcher) {
+    const d = await runDispatched(input, hooks, input.dispatcher, {
+      plan,
+      bestTrial,
+      spec,
+      trials: () => trials,
+      setTrials: (t) => (trials = t),
+    });
+    ran.push(...d.ran);
+    stoppedByBudget = d.stoppedByBudget;
+    if (d.resumedTrial !== undefined) resumedTrial = d.resumedTrial;
+  } else
+    for (;;) {
+      if (hooks.signal.aborted) {
+        const reason: unknown = hooks.signal.reason;
+        if (!hooks.isBudgetStop(reason)) throw reason;
+        stoppedByBudget = true;
+        break;
+      }
+      // A trial an earlier attempt left RUNNING resumes from its checkpoints first.
+      const existing = trials.find(isActive);
+      if (existing) resumedTrial = existing.index;
+      const next = existing ? plannedOf(existing) : plan();
+      if (!next) break;
+      const index = existing?.index ?? trials.length;
+      const stop = await runTrial(input, hooks, index, next, existing !== undefined, spec, bestTrial());
+      ran.push(index);
+      trials = await input.ledger.all();
+      if (stop === 'budget') {
+        stoppedByBudget = true;
+        break;
+      }
     }
-    const next = plan();
-    if (!next) break;
-    const existing = trials.find((t) => t.status === 'RUNNING' || t.status === 'PENDING');
-    const index = existing?.index ?? trials.length;
-    const stop = await runTrial(input, hooks, index, next, existing !== undefined, spec, bestTrial());
-    ran.push(index);
-    trials = await input.ledger.all();
-    if (stop === 'budget') {
-      stoppedByBudget = true;
-      break;
-    }
-  }
 
   const winner = bestTrial();
   if (!winner && trials.some((t) => accuracyOf(t) !== null))
@@ -497,6 +540,180 @@ export async function runSearch(input: SearchInput, hooks: SearchHooks): Promise
   };
 }
 
+const isActive = (t: LedgerTrial): boolean => t.status === 'RUNNING' || t.status === 'PENDING';
+
+/** The plan a recorded trial was started with. */
+function plannedOf(t: LedgerTrial): Planned {
+  return {
+    config: num(t.params.config),
+    rung: num(t.params.rung),
+    epochs: num(t.params.epochs),
+    c: t.params as unknown as TrialConfig,
+  };
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+
+/**
+ * The search's loop when trials are queue jobs: keeps as many trials in flight as there are trial
+ * slots (each one recorded PENDING in the ledger, then dispatched), reads their ends from the ledger,
+ * makes the best finished trial the job's model, and asks ASHA for more while slots are free. Trials
+ * an earlier attempt dispatched are dispatched again (a no-op when their jobs still exist). On a
+ * cancel it removes its trials' jobs that did not start (the running ones see the cancel themselves)
+ * and rethrows; at the budget's end it waits for its trials (which watch the same deadline) to stop.
+ */
+async function runDispatched(
+  input: SearchInput,
+  hooks: SearchHooks,
+  dispatcher: TrialDispatcher,
+  s: {
+    plan: () => Planned | undefined;
+    bestTrial: () => LedgerTrial | undefined;
+    spec: (id: string) => BackboneSpec;
+    trials: () => LedgerTrial[];
+    setTrials: (t: LedgerTrial[]) => void;
+  },
+): Promise<{ ran: number[]; stoppedByBudget: boolean; resumedTrial?: number }> {
+  const now = input.now ?? Date.now;
+  const ran: number[] = [];
+  const inFlight = new Set<number>();
+  let resumedTrial: number | undefined;
+  for (const t of s.trials().filter(isActive)) {
+    resumedTrial ??= t.index;
+    await dispatcher.dispatch(t.index);
+    inFlight.add(t.index);
+  }
+  let chosen: number | undefined;
+  let lastCheck = now();
+  let budgetAt: number | undefined;
+  const refresh = async () => {
+    s.setTrials(await input.ledger.all());
+    for (const i of [...inFlight]) {
+      const t = s.trials().find((x) => x.index === i);
+      if (t && isActive(t)) continue;
+      inFlight.delete(i);
+      ran.push(i);
+      if (t?.metrics?.stopped === 'budget') budgetAt ??= now();
+    }
+    const best = s.bestTrial();
+    if (best && best.index !== chosen && best.artifactPrefix) {
+      chosen = best.index;
+      await promote(input, hooks, best, s.spec);
+    }
+  };
+  for (;;) {
+    await refresh();
+    if (hooks.signal.aborted) {
+      const reason: unknown = hooks.signal.reason;
+      if (!hooks.isBudgetStop(reason)) {
+        await abandon(input, dispatcher, s.trials(), [...inFlight]);
+        throw reason;
+      }
+      budgetAt ??= now();
+    }
+    if (budgetAt === undefined) {
+      const slots = Math.max(1, await dispatcher.slots());
+      while (inFlight.size < slots) {
+        const next = s.plan();
+        if (!next) break;
+        const index = Math.max(-1, ...s.trials().map((t) => t.index)) + 1;
+        const row = await input.ledger.start(index, paramsOf(next), 'PENDING');
+        s.setTrials([...s.trials(), row]);
+        await dispatcher.dispatch(index);
+        inFlight.add(index);
+      }
+    }
+    if (inFlight.size === 0) break;
+    if (budgetAt !== undefined && now() - budgetAt > (dispatcher.budgetGraceMs ?? 120_000)) {
+      // The budget is over and some trials did not report in time: the search ends without them.
+      await abandon(input, dispatcher, s.trials(), [...inFlight]);
+      break;
+    }
+    if (now() - lastCheck >= (dispatcher.checkMs ?? 30_000)) {
+      lastCheck = now();
+      for (const i of inFlight) {
+        const state = await dispatcher.state(i);
+        if (state === 'missing') await dispatcher.dispatch(i);
+        else if (typeof state === 'object')
+          await input.ledger.finish(i, {
+            status: 'FAILED',
+            metrics: { error: `the trial's job failed: ${state.failed}` },
+            curves: [],
+            costSeconds: 0,
+          });
+      }
+    }
+    // After a budget stop the signal stays aborted: wait on the clock, not on it.
+    await sleep(
+      dispatcher.pollMs ?? 1_000,
+      budgetAt === undefined ? hooks.signal : new AbortController().signal,
+    );
+  }
+  return {
+    ran,
+    stoppedByBudget: budgetAt !== undefined,
+    ...(resumedTrial !== undefined ? { resumedTrial } : {}),
+  };
+}
+
+/** Removes the jobs of trials that did not start and records them PRUNED. */
+async function abandon(
+  input: SearchInput,
+  dispatcher: TrialDispatcher,
+  trials: LedgerTrial[],
+  indices: number[],
+): Promise<void> {
+  await dispatcher.abandon(indices);
+  for (const i of indices)
+    if (trials.find((t) => t.index === i)?.status === 'PENDING')
+      await input.ledger.finish(i, {
+        status: 'PRUNED',
+        metrics: { error: 'the search ended before the trial started' },
+        curves: [],
+        costSeconds: 0,
+      });
+}
+
+/** A dispatched trial that is now the best on validation: its model becomes the job's model. */
+async function promote(
+  input: SearchInput,
+  hooks: SearchHooks,
+  t: LedgerTrial,
+  spec: (id: string) => BackboneSpec,
+): Promise<void> {
+  const prefix = t.artifactPrefix!;
+  const manifest = JSON.parse(
+    new TextDecoder().decode(await input.reader.get(prefix + EXPORT_MANIFEST_FILE)),
+  ) as ExportManifest;
+  const report = JSON.parse(
+    new TextDecoder().decode(await input.reader.get(prefix + TRIAL_REPORT_FILE)),
+  ) as PipelineModel['report'] & { split: string };
+  await copyModel(input, prefix, input.modelPrefix, manifest);
+  await input.ledger.choose(t.index);
+  const c = t.params as unknown as TrialConfig;
+  await hooks.onBest({
+    trial: t.index,
+    recipe: trialRecipe(spec(c.backbone), input.shape, c, num(t.params.epochs), input.options),
+    manifest,
+    report,
+    leaderboard: leaderboard(await input.ledger.all(), 20, input.constraints),
+    final: false,
+  });
+}
+
+/** A dispatched trial's validation report, next to its exported model (the search reads it back). */
+export const TRIAL_REPORT_FILE = 'trial-report.json';
+
 function outcomes(trials: LedgerTrial[], score: (t: LedgerTrial) => number | null): RungOutcome[] {
   return trials
     .filter((t) => t.status !== 'RUNNING' && t.status !== 'PENDING')
@@ -521,6 +738,45 @@ function paramsOf(p: Planned): Record<string, Json> {
   };
 }
 
+/**
+ * Trains one dispatched trial (a trial queue job, on any worker): the trial recorded at `index` with
+ * the configuration its row holds, resumed from its checkpoints when an earlier worker died in it.
+ * Records its end in the ledger, its validation report next to its model; the search that
+ * dispatched it chooses the job's model. 'skipped' when the row is missing or already finished.
+ */
+export async function runDispatchedTrial(
+  input: SearchInput,
+  hooks: Omit<SearchHooks, 'onBest'>,
+  index: number,
+): Promise<'done' | 'budget' | 'skipped'> {
+  const trials = await input.ledger.all();
+  const t = trials.find((x) => x.index === index);
+  if (!t || !isActive(t)) return 'skipped';
+  const score = scoreWith(input.constraints);
+  const b = bestOutcome(
+    trials
+      .filter((x) => x.index !== index)
+      .map((x) => ({ config: x.index, rung: num(x.params.rung), score: score(x) })),
+  );
+  const best = b ? trials.find((x) => x.index === b.config) : undefined;
+  const specs = new Map<string, BackboneSpec>();
+  const spec = (id: string) => {
+    let sp = specs.get(id);
+    if (!sp) specs.set(id, (sp = input.zoo.get(id)));
+    return sp;
+  };
+  return runTrial(
+    input,
+    { ...hooks, onBest: () => Promise.resolve() },
+    index,
+    plannedOf(t),
+    t.costSeconds > 0,
+    spec,
+    best,
+    true,
+  );
+}
+
 /** Runs one trial to its end; 'budget' when the budget ended it. */
 async function runTrial(
   input: SearchInput,
@@ -530,6 +786,7 @@ async function runTrial(
   resumed: boolean,
   spec: (id: string) => BackboneSpec,
   best: LedgerTrial | undefined,
+  dispatched = false,
 ): Promise<'done' | 'budget'> {
   const now = input.now ?? Date.now;
   const params = paramsOf(p);
@@ -627,6 +884,12 @@ async function runTrial(
     throw error;
   }
   const m = result.model;
+  if (dispatched)
+    await input.writer.put(
+      prefix + TRIAL_REPORT_FILE,
+      new TextEncoder().encode(JSON.stringify(m.report)),
+      'application/json',
+    );
   await input.ledger.finish(index, {
     status: 'SUCCEEDED',
     metrics: {
@@ -648,6 +911,8 @@ async function runTrial(
     params,
     message: `trial ${index}: validation accuracy ${(m.report.accuracy * 100).toFixed(2)}% (${describe})`,
   });
+  // A dispatched trial leaves the choice of the job's model to the search.
+  if (dispatched) return result.status === 'stopped-by-budget' ? 'budget' : 'done';
   const score = scoreWith(input.constraints);
   const bestScore = best ? score(best) : null;
   const feasible = meetsConstraints(

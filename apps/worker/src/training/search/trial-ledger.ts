@@ -18,7 +18,7 @@ function ledgerTrial(t: TypedTrial): LedgerTrial {
 export function trialLedger(trials: TrialStore, tenantId: string, jobId: string): TrialLedger {
   return {
     all: async () => (await trials.all(tenantId, jobId)).map(ledgerTrial),
-    start: async (i, params) => ledgerTrial(await trials.start(tenantId, jobId, i, params)),
+    start: async (i, params, status) => ledgerTrial(await trials.start(tenantId, jobId, i, params, status)),
     progress: (i, curves, costSeconds) =>
       trials.progress(tenantId, jobId, i, { curves: curves as unknown as StoredCurves, costSeconds }),
     finish: (i, f) =>

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "trials" ADD COLUMN     "worker_id" TEXT;
