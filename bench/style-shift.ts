@@ -31,6 +31,8 @@
  * Usage: npm run build && nice npx tsx bench/style-shift.ts [--minutes 10] [--directions A,B]
  *        [--mode auto] [--json bench/results/style-shift.json] [--feature-cache DIR (reuse the baseline's
  *        features between runs; the CPU seconds reported are then those of the run that computed them)]
+ *        [--input-sweep 64,96,224 (only the frozen head at each MobileNetV2 input side, no platform; see
+ *        inputSweep; writes <json>.input-sweep.json)]
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -54,6 +56,7 @@ const { values } = parseArgs({
     size: { type: 'string', default: '64' },
     json: { type: 'string', default: join(__dirname, 'results', 'style-shift.json') },
     'feature-cache': { type: 'string' },
+    'input-sweep': { type: 'string' },
   },
 });
 const MINUTES = Number(values.minutes);
@@ -304,11 +307,11 @@ async function direction(name: string, train: StyleSet, other: StyleSet) {
     await waitFor(
       'dataset ready',
       async () => {
-        const v = await call(p.apiUrl, 'GET', `/v1/datasets/${datasetId}/versions/${versionId}`, {
-          token: key,
-        });
-        if (v.body.status === 'FAILED') throw new Error(`ingestion failed: ${v.body.failureReason}`);
-        return v.body.status === 'READY';
+        const v = (
+          await call(p.apiUrl, 'GET', `/v1/datasets/${datasetId}/versions/${versionId}`, { token: key })
+        ).body as { status: string; failureReason: string | null };
+        if (v.status === 'FAILED') throw new Error(`ingestion failed: ${v.failureReason}`);
+        return v.status === 'READY';
       },
       600_000,
       500,
@@ -469,6 +472,63 @@ async function direction(name: string, train: StyleSet, other: StyleSet) {
   }
 }
 
+/** A stratified 80/10/10 split of a set (seed 42), the platform's ratios; not the platform's own split. */
+function seededSplit(ds: ImageDataset): { train: number[]; validation: number[]; test: number[] } {
+  let seed = 42;
+  const rand = () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed / 0x80000000;
+  };
+  const out = { train: [] as number[], validation: [] as number[], test: [] as number[] };
+  for (let c = 0; c < ds.classNames.length; c++) {
+    const idx = [...Array(ds.count).keys()].filter((i) => ds.labels[i] === c);
+    for (let i = idx.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [idx[i], idx[j]] = [idx[j], idx[i]];
+    }
+    const nv = Math.max(1, Math.round(idx.length * 0.1));
+    out.validation.push(...idx.slice(0, nv));
+    out.test.push(...idx.slice(nv, 2 * nv));
+    out.train.push(...idx.slice(2 * nv));
+  }
+  return out;
+}
+
+/**
+ * `--input-sweep 64,96,224`: the frozen head with MobileNetV2 run at each input side (the 64 px images
+ * resized bilinearly), per training style, on a seeded 80/10/10 split: how much the input side the
+ * product's search uses (the dataset's 64 px, or 48/96) costs the pretrained features. Reports
+ * validation accuracy (what a choice may use) and, labelled, the other-style accuracy.
+ */
+async function inputSweep(sets: Record<string, StyleSet>, zoo: ModelZoo, sides: number[]): Promise<void> {
+  const rows = [];
+  for (const side of sides) {
+    for (const s of Object.values(sets)) await extractFeatures(s, zoo, side);
+    for (const [train, other] of [
+      [sets.clipart, sets.stamps],
+      [sets.stamps, sets.clipart],
+    ]) {
+      // The test part of this split is not reported: the sweep is for choosing, on validation.
+      const {
+        testAccuracy: _unused,
+        testImages: _n,
+        ...r
+      } = await frozenBaseline(train, seededSplit(train.ds), other);
+      rows.push({ train: train.name, input: side, ...r });
+      log(
+        `sweep: ${train.name} at ${side} px: validation ${r.validationAccuracy.toFixed(4)}, ` +
+          `other style ${r.otherStyleAccuracy.toFixed(4)} (wd ${r.chosen.weightDecay}, ${r.chosen.epochs} epochs)`,
+      );
+    }
+  }
+  const file = values.json.replace(/\.json$/, '.input-sweep.json');
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(
+    file,
+    `${JSON.stringify({ bench: 'style-shift --input-sweep', date: new Date().toISOString(), split: 'seeded 80/10/10 (seed 42), not the platform split', rows }, null, 2)}\n`,
+  );
+}
+
 /** Relabels a dataset whose class i is folder `folders[i]` onto {@link CLASSES}. */
 function onShared(ds: ImageDataset, folders: string[], names: string[]): ImageDataset {
   const labels = new Uint8Array(ds.count);
@@ -499,8 +559,9 @@ async function main(): Promise<void> {
     },
   };
   for (const s of Object.values(sets)) s.pngs = await pngsOf(s.ds);
-  // The baseline's features, once per image, before any platform runs (so they do not share its CPU).
   const zoo = new ModelZoo();
+  if (values['input-sweep']) return inputSweep(sets, zoo, values['input-sweep'].split(',').map(Number));
+  // The baseline's features, once per image, before any platform runs (so they do not share its CPU).
   const cpuF = selfCpuSeconds();
   const tF = Date.now();
   for (const s of Object.values(sets)) await extractFeatures(s, zoo, 224);
