@@ -250,11 +250,20 @@ async function predictAll(p: Platform, key: string, deploymentId: string, pngs: 
     for (const [i, png] of pngs.slice(s, s + 32).entries())
       form.append('image', new Blob([png], { type: 'image/png' }), `${s + i}.png`);
     form.append('topK', '1');
-    const res = await fetch(`${p.servingUrl}/v1/deployments/${deploymentId}/predict`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${key}` },
-      body: form,
-    });
+    // A 503 (the model still loading on a loaded machine, or shed) is retried after its Retry-After,
+    // as a client would; anything else stops the bench.
+    let res: Response;
+    for (let attempt = 1; ; attempt++) {
+      res = await fetch(`${p.servingUrl}/v1/deployments/${deploymentId}/predict`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}` },
+        body: form,
+      });
+      if (res.status !== 503 || attempt >= 60) break;
+      const after = Number(res.headers.get('retry-after') ?? 1);
+      await res.text();
+      await new Promise((r) => setTimeout(r, Math.max(1, after) * 1000));
+    }
     if (res.status !== 200) throw new Error(`predict answered ${res.status}: ${await res.text()}`);
     const body = (await res.json()) as { predictions: { label: string }[] };
     labels.push(...body.predictions.map((x) => x.label));
