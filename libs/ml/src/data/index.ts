@@ -19,3 +19,11 @@ export { loadFoodPictures, FOOD_GROUPS } from './food-pictures';
 export type { FoodPicturesOptions } from './food-pictures';
 export { loadTuxpaintStamps, STAMP_CLASSES, TUXPAINT_STAMPS_DIR } from './tuxpaint-stamps';
 export type { TuxpaintStampsOptions } from './tuxpaint-stamps';
+export {
+  loadOpenclipart,
+  openclipartFiles,
+  OPENCLIPART_CLASSES,
+  OPENCLIPART_DIR,
+  OPENCLIPART_MAX_PIXELS,
+} from './openclipart';
+export type { OpenclipartOptions } from './openclipart';
