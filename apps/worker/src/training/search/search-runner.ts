@@ -10,7 +10,6 @@ import {
   EXPORT_MANIFEST_FILE,
   evaluateModel,
   loadExportedModel,
-  sampleAt,
   type ArtifactReader,
   type ArtifactWriter,
   type AshaOptions,
@@ -36,6 +35,7 @@ import {
   trialRecipe,
   type TrialConfig,
 } from './recipe-space';
+import { proposeParams, type SearchSampler } from './proposal';
 
 export type TrialStatus = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'PRUNED';
 type Json = string | number | boolean | null;
@@ -89,6 +89,11 @@ export interface SearchInput {
   /** Rungs in epochs (ASHA). */
   asha: AshaOptions;
   seed: number;
+  /**
+   * How new configurations are drawn (default 'random': `sampleAt(space, seed, config)`); 'tpe'
+   * proposes them from the finished bottom-rung trials in the ledger (proposal.ts).
+   */
+  sampler?: SearchSampler;
   /** When the budget ends (ms since the epoch); trials that would not finish by then are not started. */
   deadline?: number;
   fit: 'cover' | 'contain' | 'fill';
@@ -375,7 +380,16 @@ export async function runSearch(input: SearchInput, hooks: SearchHooks): Promise
     const configOf = (config: number): TrialConfig => {
       const t = trials.find((x) => num(x.params.config) === config);
       if (t) return t.params as unknown as TrialConfig;
-      const p = sampleAt(space, input.seed, config);
+      const p = proposeParams(
+        input.sampler ?? 'random',
+        space,
+        input.seed,
+        config,
+        trials,
+        score,
+        spec,
+        input.shape,
+      );
       const arch =
         p.backbone === NAS_BACKBONE
           ? proposeArch(
