@@ -8,7 +8,8 @@
  * --blas). The search compares trials on validation only; each arm's model is evaluated once on test.
  *
  * Usage: nice npx tsx bench/search-vs-default.ts [--minutes 3] [--datasets food,fashion] [--trials 12] [--blas]
- * Writes bench/results/search-vs-default.json.
+ *   [--sampler random|tpe] (how the search draws new configurations; proposal.ts)
+ * Writes bench/results/search-vs-default.json (search-vs-default.tpe.json with --sampler tpe).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -41,6 +42,7 @@ const { values } = parseArgs({
     datasets: { type: 'string', default: 'food,fashion' },
     trials: { type: 'string', default: '12' },
     blas: { type: 'boolean', default: false },
+    sampler: { type: 'string', default: 'random' },
   },
 });
 const budgetMs = Number(values.minutes) * 60_000;
@@ -198,6 +200,7 @@ async function arms(name: string, ds: ImageDataset) {
       backbones: searchBackbones(undefined, builtinBackbones(), shape),
       firstBackbone: firstBackbone({}, shape),
       maxTrials: Number(values.trials),
+      sampler: values.sampler === 'tpe' ? 'tpe' : 'random',
       asha: { minResource: 1, maxResource: 9, eta: 3 },
       seed: 1234,
       deadline: t.deadline,
@@ -273,12 +276,14 @@ async function main(): Promise<void> {
     started,
     budgetMinutes: Number(values.minutes),
     maxTrials: Number(values.trials),
+    sampler: values.sampler,
     backend: `${info.name}${info.nativeBlas ? ' + BLAS addon' : ''}`,
     loadavg1: { before: load0, after: loadavg()[0] },
     results,
   };
   mkdirSync(join(__dirname, 'results'), { recursive: true });
-  writeFileSync(join(__dirname, 'results', 'search-vs-default.json'), JSON.stringify(out, null, 2) + '\n');
+  const file = values.sampler === 'tpe' ? 'search-vs-default.tpe.json' : 'search-vs-default.json';
+  writeFileSync(join(__dirname, 'results', file), JSON.stringify(out, null, 2) + '\n');
   console.log(
     JSON.stringify(
       results.map((r) => ({

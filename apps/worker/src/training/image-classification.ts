@@ -50,6 +50,12 @@ export interface PipelineInput {
    * 'validation' for search trials, which are compared on validation and never see the test split.
    */
   evaluateOn?: 'test' | 'validation';
+  /**
+   * Whether the final model's report gets NormLIME (default true). Search trials leave it out: it
+   * costs more CPU than a one-epoch head trial's training, and the search's final report does not
+   * carry a trial's interpretation.
+   */
+  interpret?: boolean;
   /** Prefix of this run's checkpoint keys (a search trial's own, so trials never share one). */
   checkpointKeyPrefix?: string;
   /**
@@ -221,7 +227,10 @@ export async function runImageClassification(
       classNames: index.labels,
       latency: { runs: 10, warmup: 2 },
     });
-    const report = { ...evaluation, ...(withInterpretation ? await interpret() : {}) };
+    const report = {
+      ...evaluation,
+      ...(withInterpretation && input.interpret !== false ? await interpret() : {}),
+    };
     const manifest = await exportModel(model, input.writer, input.modelPrefix, {
       task: 'image-classification',
       input: { kind: 'image', ...recipe.input, fit: input.fit },

@@ -2,6 +2,8 @@
 // TensorFlow.js: the worker runs the trials these decide.
 export { sampleAt, validateSpace, SearchSpaceError } from './space';
 export type { ParamSpec, ParamValue, Params, SearchSpace } from './space';
+export { splitByQuantile, tpeSampleAt, TPE_DEFAULTS } from './tpe';
+export type { TpeObservation, TpeOptions } from './tpe';
 export { asha, ashaCandidates, bestOutcome, rungResources } from './asha';
 export type { AshaDecision, AshaOptions, RungOutcome } from './asha';
 export {

@@ -3,6 +3,9 @@ import type { DatasetShape } from '../recipe';
 import {
   configFromParams,
   firstConfig,
+  firstEpochs,
+  FIRST_HEAD_EPOCHS,
+  FIRST_HEAD_LEARNING_RATE,
   recipeSearchSpace,
   searchBackbones,
   trialRecipe,
@@ -83,6 +86,23 @@ describe('recipe search space', () => {
     expect(c).toMatchObject({ backbone: 'small_cnn_m', inputSize: 28, learningRate: 1e-3, weightDecay: 0 });
     expect(c.augmentation).toBe('none');
     expect(c.batchSize).toBe(64);
+    expect(c.headOnly).toBeUndefined();
+    expect(firstEpochs(c, 1)).toBe(1);
+  });
+
+  it('with a pretrained backbone, first trains only a head on the frozen backbone for a few epochs', () => {
+    const c = firstConfig(spec('mobilenet_v2'), photos, {});
+    expect(c).toMatchObject({ headOnly: true, learningRate: FIRST_HEAD_LEARNING_RATE, inputSize: 64 });
+    expect(firstEpochs(c, 1)).toBe(FIRST_HEAD_EPOCHS);
+    expect(firstConfig(spec('mobilenet_v2'), photos, { learningRate: 1e-4 }).learningRate).toBe(1e-4);
+    const r = trialRecipe(spec('mobilenet_v2'), photos, c, FIRST_HEAD_EPOCHS, {});
+    expect(r.phases).toEqual([
+      expect.objectContaining({ name: 'head', epochs: FIRST_HEAD_EPOCHS, backbone: 'frozen' }),
+    ]);
+    expect(r.phases[0].learningRate).toBeCloseTo(FIRST_HEAD_LEARNING_RATE, 10);
+    // Without headOnly (a promoted first configuration) the recipe fine-tunes after the head.
+    const full = trialRecipe(spec('mobilenet_v2'), photos, { ...c, headOnly: undefined }, 9, {});
+    expect(full.phases.map((p) => p.name)).toEqual(['head', 'finetune']);
   });
 });
 

@@ -10,7 +10,6 @@ import {
   EXPORT_MANIFEST_FILE,
   evaluateModel,
   loadExportedModel,
-  sampleAt,
   type ArtifactReader,
   type ArtifactWriter,
   type AshaOptions,
@@ -26,16 +25,19 @@ import {
 } from '@modelsmith/ml';
 import { JobCancelledError, PermanentJobError } from '@modelsmith/jobs';
 import { runImageClassification, type PipelineModel } from '../image-classification';
+import { normLimeReport } from '../normlime-report';
 import type { DatasetShape, Recipe } from '../recipe';
 import { shardEpochs, splitCount } from '../shard-batches';
 import {
   configFromParams,
   firstConfig,
+  firstEpochs,
   NAS_BACKBONE,
   recipeSearchSpace,
   trialRecipe,
   type TrialConfig,
 } from './recipe-space';
+import { proposeParams, type SearchSampler } from './proposal';
 
 export type TrialStatus = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'PRUNED';
 type Json = string | number | boolean | null;
@@ -115,6 +117,11 @@ export interface SearchInput {
   /** Rungs in epochs (ASHA). */
   asha: AshaOptions;
   seed: number;
+  /**
+   * How new configurations are drawn (default 'random': `sampleAt(space, seed, config)`); 'tpe'
+   * proposes them from the finished bottom-rung trials in the ledger (proposal.ts).
+   */
+  sampler?: SearchSampler;
   /** When the budget ends (ms since the epoch); trials that would not finish by then are not started. */
   deadline?: number;
   fit: 'cover' | 'contain' | 'fill';
@@ -417,19 +424,26 @@ export async function runSearch(input: SearchInput, hooks: SearchHooks): Promise
   const plan = (): Planned | undefined => {
     if (trials.length >= input.maxTrials) return undefined;
     const rungs = input.asha;
-    if (trials.length === 0)
-      return {
-        config: 0,
-        rung: 0,
-        epochs: rungs.minResource,
-        c: firstConfig(spec(input.firstBackbone), input.shape, input.options),
-      };
+    if (trials.length === 0) {
+      const c = firstConfig(spec(input.firstBackbone), input.shape, input.options);
+      return { config: 0, rung: 0, epochs: firstEpochs(c, rungs.minResource), c };
+    }
     const left = input.deadline !== undefined ? (input.deadline - now()) / 1000 : Infinity;
     const fits = (c: TrialConfig, epochs: number) => (estimateSeconds(trials, c, epochs) ?? 0) <= left;
     const configOf = (config: number): TrialConfig => {
       const t = trials.find((x) => num(x.params.config) === config);
-      if (t) return t.params as unknown as TrialConfig;
-      const p = sampleAt(space, input.seed, config);
+      // A promoted first trial trains the whole recipe (its head-only run was the cheap first model).
+      if (t) return { ...(t.params as unknown as TrialConfig), headOnly: undefined };
+      const p = proposeParams(
+        input.sampler ?? 'random',
+        space,
+        input.seed,
+        config,
+        trials,
+        score,
+        spec,
+        input.shape,
+      );
       const arch =
         p.backbone === NAS_BACKBONE
           ? proposeArch(
@@ -520,7 +534,14 @@ export async function runSearch(input: SearchInput, hooks: SearchHooks): Promise
     await copyModel(input, winner.artifactPrefix, input.modelPrefix, manifest);
     await input.ledger.choose(winner.index);
   }
-  const best = await finalEvaluation(input, winner, spec(String(winner.params.backbone)), trials, score);
+  const best = await finalEvaluation(
+    input,
+    winner,
+    spec(String(winner.params.backbone)),
+    trials,
+    score,
+    !stoppedByBudget && !hooks.signal.aborted,
+  );
   await hooks.onBest(best);
   if (input.removeTrialModel) {
     const keep = new Set([winner.index, ...(best.pareto ?? []).map((p) => p.trial)]);
@@ -735,6 +756,7 @@ function paramsOf(p: Planned): Record<string, Json> {
     regularizer: c.regularizer,
     regularizerAlpha: c.regularizerAlpha,
     ...(c.arch ? { arch: c.arch } : {}),
+    ...(c.headOnly ? { headOnly: true } : {}),
   };
 }
 
@@ -826,6 +848,8 @@ async function runTrial(
         ...(input.threads !== undefined ? { threads: input.threads } : {}),
         ...(input.nativeBlas !== undefined ? { nativeBlas: input.nativeBlas } : {}),
         evaluateOn: 'validation',
+        // NormLIME is computed once, for the winner (finalEvaluation), not for every trial.
+        interpret: false,
       },
       {
         signal: hooks.signal,
@@ -994,6 +1018,7 @@ async function finalEvaluation(
   spec: BackboneSpec,
   trials: LedgerTrial[],
   score: (t: LedgerTrial) => number | null,
+  interpret: boolean,
 ): Promise<BestModel> {
   const c = winner.params as unknown as TrialConfig;
   const recipe = trialRecipe(spec, input.shape, c, num(winner.params.epochs), input.options);
@@ -1009,10 +1034,28 @@ async function finalEvaluation(
       recipe.input,
       false,
     );
-    const report = await evaluateModel(model, data, {
+    const evaluation = await evaluateModel(model, data, {
       classNames: input.index.labels,
       latency: { runs: 10, warmup: 2 },
     });
+    // NormLIME of the winner, on validation (trials skip it); not when the budget already ended.
+    let interpretation: Record<string, unknown> = {};
+    if (interpret && splitCount(input.index, 'validation') > 0)
+      try {
+        interpretation = {
+          normLime: await normLimeReport(
+            model,
+            input.shards,
+            input.index,
+            'validation',
+            spec.normalization,
+            recipe.input,
+          ),
+        };
+      } catch (error) {
+        interpretation = { normLimeError: error instanceof Error ? error.message : String(error) };
+      }
+    const report = { ...evaluation, ...interpretation } as EvaluationReport;
     const metrics = {
       accuracy: report.accuracy,
       macroF1: report.macro.f1,
