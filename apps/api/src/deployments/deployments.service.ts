@@ -5,7 +5,7 @@ import { Prisma, withTenant, type Deployment, type Model, type PrismaClient } fr
 import { APP_PRISMA } from '@modelsmith/db/nest';
 import { notFound, ProblemError } from '@modelsmith/http';
 import { deploymentEventData, deploymentTuningSchema, recordWebhookEvent } from '@modelsmith/jobs';
-import { searchServingConfig } from '@modelsmith/serving';
+import { searchServingConfig } from '@modelsmith/serving/serving-search';
 import { page } from '../common/pagination';
 import { assertServable } from '../models/servable-model';
 import type {

@@ -2,8 +2,6 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { mlBackendOptions, type AppConfig } from '@modelsmith/config';
 import { APP_CONFIG } from '@modelsmith/config/nest';
 import { ProblemError } from '@modelsmith/http';
-import { readExportedArtifacts } from '@modelsmith/ml';
-import { InferenceThread } from '@modelsmith/serving';
 import { objectBytesReader, type ObjectStore } from '@modelsmith/storage';
 import { OBJECT_STORE } from '@modelsmith/storage/nest';
 
@@ -53,6 +51,12 @@ export class ServingCalibrator {
   }
 
   private async run(prefix: string): Promise<ServingCalibration> {
+    // Loaded here, not at the top: the API's module graph stays free of TensorFlow.js
+    // (apps/api/src/training/no-tensorflow.spec.ts); only a tune request pulls these in.
+    const [{ readExportedArtifacts }, { InferenceThread }] = await Promise.all([
+      import('@modelsmith/ml'),
+      import('@modelsmith/serving'),
+    ]);
     const files = await readExportedArtifacts(objectBytesReader(this.store), prefix);
     const thread = await InferenceThread.start({
       backend: this.config.ML_BACKEND,
