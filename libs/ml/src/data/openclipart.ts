@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import type { ImageDataset } from './image-dataset';
 import { DatasetUnavailableError } from './mnist';
+import { cutoutsOnWhite } from './tuxpaint-stamps';
 
 /**
  * Real drawings from the Debian package `openclipart-png` (1:0.18+dfsg-19; public domain, the Open
@@ -102,29 +103,5 @@ export async function loadOpenclipart(opts: OpenclipartOptions = {}): Promise<Im
   const classes = opts.classes ?? OPENCLIPART_CLASSES;
   const perClass = await openclipartFiles(opts);
   const chosen = perClass.flatMap((files, label) => files.map((file) => ({ file, label })));
-  const px = size * size * 3;
-  const images = new Uint8Array(chosen.length * px);
-  const labels = new Uint8Array(chosen.length);
-  for (const [i, { file, label }] of chosen.entries()) {
-    const data = await sharp(file, { limitInputPixels: OPENCLIPART_MAX_PIXELS })
-      .resize(size, size, { fit: 'contain', background: '#ffffff' })
-      .flatten({ background: '#ffffff' })
-      .toColourspace('srgb')
-      .removeAlpha()
-      .raw()
-      .toBuffer();
-    images.set(data.subarray(0, px), i * px);
-    labels[i] = label;
-  }
-  return {
-    name: 'openclipart',
-    split: 'all',
-    count: chosen.length,
-    height: size,
-    width: size,
-    channels: 3,
-    images,
-    labels,
-    classNames: [...classes],
-  };
+  return cutoutsOnWhite('openclipart', chosen, size, classes, OPENCLIPART_MAX_PIXELS);
 }

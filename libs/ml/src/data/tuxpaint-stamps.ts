@@ -55,11 +55,25 @@ export async function loadTuxpaintStamps(opts: TuxpaintStampsOptions = {}): Prom
     }
     chosen.push(...files.map((file) => ({ file, label })));
   }
+  return cutoutsOnWhite('tuxpaint-stamps', chosen, size, classes);
+}
+
+/**
+ * PNG cut-outs (transparent background) as a 3-channel dataset: each image fitted whole into a
+ * `size` square on white, alpha flattened onto white. Shared by the stamps and clip-art loaders.
+ */
+export async function cutoutsOnWhite(
+  name: string,
+  chosen: ReadonlyArray<{ file: string; label: number }>,
+  size: number,
+  classes: readonly string[],
+  limitInputPixels?: number,
+): Promise<ImageDataset> {
   const px = size * size * 3;
   const images = new Uint8Array(chosen.length * px);
   const labels = new Uint8Array(chosen.length);
   for (const [i, { file, label }] of chosen.entries()) {
-    const data = await sharp(file)
+    const data = await sharp(file, limitInputPixels !== undefined ? { limitInputPixels } : {})
       .resize(size, size, { fit: 'contain', background: '#ffffff' })
       .flatten({ background: '#ffffff' })
       .toColourspace('srgb')
@@ -70,7 +84,7 @@ export async function loadTuxpaintStamps(opts: TuxpaintStampsOptions = {}): Prom
     labels[i] = label;
   }
   return {
-    name: 'tuxpaint-stamps',
+    name,
     split: 'all',
     count: chosen.length,
     height: size,
