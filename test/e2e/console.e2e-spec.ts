@@ -183,6 +183,12 @@ describeIf(
       expect(await classes.allTextContents()).toEqual(['0', '1']);
       // Thumbnails of the preprocessed samples, served from the object store.
       await page.locator('.thumbs img').first().waitFor();
+      // The element appears before its bytes arrive (the images load lazily): wait until it has decoded.
+      await page.waitForFunction(
+        `(document.querySelector('.thumbs img')?.naturalWidth ?? 0) > 0`,
+        undefined,
+        { timeout: 30_000 },
+      );
       expect(
         await page
           .locator('.thumbs img')
@@ -248,7 +254,13 @@ describeIf(
       const overlay = page.getByRole('img', { name: /explanation/ });
       await overlay.waitFor({ timeout: 30_000 });
       // A decoded PNG at the model's input size (28 px): the heatmap over the image.
-      expect(await overlay.evaluate((i) => (i as unknown as { naturalWidth: number }).naturalWidth)).toBe(28);
+      // decode() waits for the bytes (naturalWidth is 0 until then).
+      const width = await overlay.evaluate(async (i) => {
+        const img = i as unknown as { decode(): Promise<void>; naturalWidth: number };
+        await img.decode();
+        return img.naturalWidth;
+      });
+      expect(width).toBe(28);
     });
 
     await step('api-keys', async () => {
