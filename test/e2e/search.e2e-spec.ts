@@ -132,6 +132,10 @@ describe('search jobs end to end (mode auto: trials, resume after SIGKILL, best 
       1_000,
     );
     expect(job.attempts).toBeGreaterThanOrEqual(2);
+    // One worker at a time: the job is charged about its wall time, not its wall time plus its trials'
+    // (the search's waiting for its trials is not charged twice).
+    const wall = (Date.parse(job.finishedAt) - Date.parse(job.createdAt)) / 1000;
+    expect(job.computeSeconds).toBeLessThanOrEqual(wall + 15);
 
     const trials = await allTrials(id);
     expect(trials.map((t) => t.index)).toEqual([0, 1, 2, 3, 4]);

@@ -222,6 +222,26 @@ describe('JobStore against Postgres', () => {
       expect(done!.computeSeconds).toBeLessThan(40);
     });
 
+    it('takes back time spent only waiting (uncharge), never below zero', async () => {
+      const t = await bed.tenant();
+      const job = await noop(t.id);
+      await bed.store.start(ref(t.id, job.id), 'w');
+      await backdateHeartbeat(job.id, 30_000);
+      await bed.store.isCancelRequested(ref(t.id, job.id));
+      await bed.store.uncharge(ref(t.id, job.id), 12);
+      const mid = await bed.store.get(t.id, job.id);
+      expect(mid!.computeSeconds).toBeGreaterThanOrEqual(17.5);
+      expect(mid!.computeSeconds).toBeLessThan(23);
+      await bed.store.uncharge(ref(t.id, job.id), 1_000);
+      expect((await bed.store.get(t.id, job.id))!.computeSeconds).toBe(0);
+      // Another tenant's job id is not touched.
+      const other = await bed.tenant();
+      const theirs = await noop(other.id);
+      await bed.system.job.update({ where: { id: theirs.id }, data: { computeSeconds: 50 } });
+      await bed.store.uncharge(ref(t.id, theirs.id), 10);
+      expect((await bed.store.get(other.id, theirs.id))!.computeSeconds).toBe(50);
+    });
+
     it('does not bill the silence of a dead worker beyond the staleness window', async () => {
       const t = await bed.tenant();
       const job = await noop(t.id);

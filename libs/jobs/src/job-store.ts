@@ -352,6 +352,21 @@ export class JobStore {
   }
 
   /**
+   * Takes `seconds` back off the job's compute time (never below zero): time its runner spent only
+   * waiting for work charged elsewhere (a search waiting for its trials, which charge their own).
+   */
+  async uncharge(ref: JobRef, seconds: number): Promise<void> {
+    if (!(seconds > 0)) return;
+    await this.tx(
+      ref.tenantId,
+      (tx) =>
+        tx.$executeRaw`
+        UPDATE jobs SET compute_seconds = GREATEST(0, compute_seconds - ${seconds}::double precision)
+         WHERE id = ${ref.jobId}`,
+    );
+  }
+
+  /**
    * RUNNING/QUEUED -> terminal, once (later calls return null). A FAILED or CANCELLED job's dependent
    * rows (its dataset version) end the same way in the same transaction (`settleDependents`).
    */

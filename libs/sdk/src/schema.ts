@@ -912,7 +912,7 @@ export interface components {
       failureCode?: string | null;
       failureReason?: string | null;
       attempts: number;
-      /** @description Wall-clock seconds the job has run on workers */
+      /** @description Compute seconds charged to the job (and the tenant's quota): its wall time on workers, plus the time its search trials trained, less the time its search only waited for those trials */
       computeSeconds: number;
       datasetVersionId?: string | null;
       options?: {

@@ -51,9 +51,10 @@ export interface PipelineInput {
    */
   evaluateOn?: 'test' | 'validation';
   /**
-   * Whether the final model's report gets NormLIME (default true). Search trials leave it out: it
-   * costs more CPU than a one-epoch head trial's training, and the search's final report does not
-   * carry a trial's interpretation.
+   * Whether the final model's report gets NormLIME, and a pretrained backbone's run the held-out label
+   * scores of its label-quality report (default true). Search trials leave both out: each costs more
+   * CPU than a one-epoch head trial's training (the held-out scores a pass over the train split before
+   * the first step), and neither the search's final report nor its model carries a trial's.
    */
   interpret?: boolean;
   /** Prefix of this run's checkpoint keys (a search trial's own, so trials never share one). */
@@ -262,7 +263,7 @@ export async function runImageClassification(
     // Held-out label scores, on the pretrained backbone's features before any training has moved them
     // (so no sample's possibly wrong label has shaped its own features); failures only cost the report.
     heldOut =
-      spec.pretrained && !hooks.signal.aborted
+      spec.pretrained && input.interpret !== false && !hooks.signal.aborted
         ? await heldOutScores(buildFeatureExtractor(backbone), input.shards, index, norm, recipe.input, {
             batchSize: recipe.batchSize,
             seed: recipe.seed,

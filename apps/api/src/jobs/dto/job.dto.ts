@@ -149,7 +149,11 @@ export class JobDto {
   @ApiPropertyOptional({ nullable: true, type: String }) failureCode!: string | null;
   @ApiPropertyOptional({ nullable: true, type: String }) failureReason!: string | null;
   @ApiProperty() attempts!: number;
-  @ApiProperty({ description: 'Wall-clock seconds the job has run on workers' }) computeSeconds!: number;
+  @ApiProperty({
+    description:
+      "Compute seconds charged to the job (and the tenant's quota): its wall time on workers, plus the time its search trials trained, less the time its search only waited for those trials",
+  })
+  computeSeconds!: number;
   @ApiPropertyOptional({ nullable: true, type: String }) datasetVersionId!: string | null;
   @ApiPropertyOptional({ nullable: true }) options!: unknown;
   @ApiProperty() createdAt!: Date;

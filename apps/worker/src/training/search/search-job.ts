@@ -116,6 +116,8 @@ export class AutoSearchJob {
         if (state === 'completed' || state === 'unknown') return 'missing';
         return state === 'active' ? 'running' : 'queued';
       },
+      // The parent's heartbeat charges its wall time; while it only waits, its trials charge theirs.
+      waited: (seconds) => this.jobs.uncharge(ref, seconds).catch(() => undefined),
       abandon: async (indices) => {
         for (const i of indices) {
           const job = await q.getJob(id(i));
@@ -251,7 +253,7 @@ export class AutoSearchJob {
       this.trialHooks(ref, a, (p) => this.jobs.progress(ref, p)),
       index,
     );
-    // The trial's compute counts against its job (the tenant's quota), on top of the search's own time.
+    // The trial's compute counts against its job (the tenant's quota); the search's waiting does not.
     await this.jobs
       .update(ref, { computeSeconds: { increment: (Date.now() - started) / 1000 } })
       .catch(() => undefined);

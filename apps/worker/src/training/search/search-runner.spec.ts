@@ -232,17 +232,24 @@ describe('search runner (real training on a tiny dataset)', () => {
     const ledger = memoryLedger();
     const base = input(ledger, new MemoryCheckpointStore(), 'p');
     const h = hooks(new AbortController().signal);
+    let waited = 0;
     const q = localQueue(
       () => base,
       () => h,
       2,
+      { waited: (sec) => Promise.resolve(void (waited += sec)) },
     );
     const bests: number[] = [];
+    const t0 = Date.now();
     const r = await runSearch(
       { ...base, dispatcher: q },
       { ...h, onBest: (b) => Promise.resolve(void bests.push(b.trial)) },
     );
+    const wall = (Date.now() - t0) / 1000;
     await Promise.all(q.done);
+    // The search's own waiting is reported (not charged twice): some of its time, never more than all.
+    expect(waited).toBeGreaterThan(0);
+    expect(waited).toBeLessThanOrEqual(wall + 0.05);
     expect(q.peak).toBe(2);
     expect(q.dispatched).toEqual([0, 1, 2, 3]);
     expect([...ledger.finishes].sort()).toEqual([0, 1, 2, 3]);

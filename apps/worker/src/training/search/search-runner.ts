@@ -91,6 +91,12 @@ export interface TrialDispatcher {
   state(index: number): Promise<DispatchedState>;
   /** The search ends without them (cancel, failure): removes these trials' jobs that did not start. */
   abandon(indices: number[]): Promise<void>;
+  /**
+   * The search spent `seconds` only waiting for its trials to report. Trials charge their own compute
+   * to the job (on whichever worker trains them), so this time is not charged a second time.
+   * Called every ~15 s of waiting and once when the search's loop ends.
+   */
+  waited?(seconds: number): Promise<void>;
   /** How often the search reads the ledger while trials train (ms; default 1000). */
   pollMs?: number;
   /** How often the search checks the queue jobs of its trials (ms; default 30000). */
@@ -617,6 +623,13 @@ async function runDispatched(
   let chosen: number | undefined;
   let lastCheck = now();
   let budgetAt: number | undefined;
+  let idleMs = 0;
+  const flushIdle = async (min: number) => {
+    if (!dispatcher.waited || idleMs < min) return;
+    const seconds = idleMs / 1000;
+    idleMs = 0;
+    await dispatcher.waited(seconds);
+  };
   const refresh = async () => {
     s.setTrials(await input.ledger.all());
     for (const i of [...inFlight]) {
@@ -632,53 +645,61 @@ async function runDispatched(
       await promote(input, hooks, best, s.spec);
     }
   };
-  for (;;) {
-    await refresh();
-    if (hooks.signal.aborted) {
-      const reason: unknown = hooks.signal.reason;
-      if (!hooks.isBudgetStop(reason)) {
+  try {
+    for (;;) {
+      await refresh();
+      if (hooks.signal.aborted) {
+        const reason: unknown = hooks.signal.reason;
+        if (!hooks.isBudgetStop(reason)) {
+          await abandon(input, dispatcher, s.trials(), [...inFlight]);
+          throw reason;
+        }
+        budgetAt ??= now();
+      }
+      if (budgetAt === undefined) {
+        const slots = Math.max(1, await dispatcher.slots());
+        while (inFlight.size < slots) {
+          const next = s.plan();
+          if (!next) break;
+          const index = Math.max(-1, ...s.trials().map((t) => t.index)) + 1;
+          const row = await input.ledger.start(index, paramsOf(next), 'PENDING');
+          s.setTrials([...s.trials(), row]);
+          await dispatcher.dispatch(index);
+          inFlight.add(index);
+        }
+      }
+      if (inFlight.size === 0) break;
+      if (budgetAt !== undefined && now() - budgetAt > (dispatcher.budgetGraceMs ?? 120_000)) {
+        // The budget is over and some trials did not report in time: the search ends without them.
         await abandon(input, dispatcher, s.trials(), [...inFlight]);
-        throw reason;
+        break;
       }
-      budgetAt ??= now();
-    }
-    if (budgetAt === undefined) {
-      const slots = Math.max(1, await dispatcher.slots());
-      while (inFlight.size < slots) {
-        const next = s.plan();
-        if (!next) break;
-        const index = Math.max(-1, ...s.trials().map((t) => t.index)) + 1;
-        const row = await input.ledger.start(index, paramsOf(next), 'PENDING');
-        s.setTrials([...s.trials(), row]);
-        await dispatcher.dispatch(index);
-        inFlight.add(index);
+      if (now() - lastCheck >= (dispatcher.checkMs ?? 30_000)) {
+        lastCheck = now();
+        for (const i of inFlight) {
+          const state = await dispatcher.state(i);
+          if (state === 'missing') await dispatcher.dispatch(i);
+          else if (typeof state === 'object')
+            await input.ledger.finish(i, {
+              status: 'FAILED',
+              metrics: { error: `the trial's job failed: ${state.failed}` },
+              curves: [],
+              costSeconds: 0,
+            });
+        }
       }
+      // After a budget stop the signal stays aborted: wait on the clock, not on it.
+      const asleep = now();
+      await sleep(
+        dispatcher.pollMs ?? 1_000,
+        budgetAt === undefined ? hooks.signal : new AbortController().signal,
+      );
+      idleMs += Math.max(0, now() - asleep);
+      await flushIdle(15_000);
     }
-    if (inFlight.size === 0) break;
-    if (budgetAt !== undefined && now() - budgetAt > (dispatcher.budgetGraceMs ?? 120_000)) {
-      // The budget is over and some trials did not report in time: the search ends without them.
-      await abandon(input, dispatcher, s.trials(), [...inFlight]);
-      break;
-    }
-    if (now() - lastCheck >= (dispatcher.checkMs ?? 30_000)) {
-      lastCheck = now();
-      for (const i of inFlight) {
-        const state = await dispatcher.state(i);
-        if (state === 'missing') await dispatcher.dispatch(i);
-        else if (typeof state === 'object')
-          await input.ledger.finish(i, {
-            status: 'FAILED',
-            metrics: { error: `the trial's job failed: ${state.failed}` },
-            curves: [],
-            costSeconds: 0,
-          });
-      }
-    }
-    // After a budget stop the signal stays aborted: wait on the clock, not on it.
-    await sleep(
-      dispatcher.pollMs ?? 1_000,
-      budgetAt === undefined ? hooks.signal : new AbortController().signal,
-    );
+  } finally {
+    // The waiting is not charged (the trials charge their own compute), on every way out.
+    await flushIdle(0);
   }
   return {
     ran,
