@@ -12,11 +12,14 @@
  *           trained on the other three folds), the "confident learning" style score;
  *   knn10   similarity-weighted share of the 10 nearest training neighbours (cosine, features) with
  *           the same label;
- *   mix     mean of the rank-normalised aum1 and oof4 scores; mix3: aum1, oof4 and knn10.
+ *   mix     mean of the rank-normalised aum1 and oof4 scores; mix3: aum1, oof4 and knn10;
+ *   oofMulti, mixMulti (--features=multi): oof4 on the standardized multi-layer features
+ *           (multiLayerFeatureExtractor), and its rank mean with aum1 (the product's ranking now).
  * Cleaning rules (retrained on the cleaned set, clean-test accuracy, mean of the training seeds):
  *   removeAuto    AUM below the auto threshold removed (the clean route's rule before this study);
  *   removeBoth    AUM below the auto threshold and out-of-fold margin below 0 removed (the rule the
  *                 worker's label-quality report uses now for pretrained backbones);
+ *   removeBothMulti (--features=multi)  the same with oofMulti (the worker's rule now);
  *   removeOof / removeEither   out-of-fold margin below 0 / either signal;
  *   relabelOof    out-of-fold losers relabeled to the out-of-fold winner when it has p >= 0.5, the
  *                 rest removed;
@@ -24,7 +27,7 @@
  * --combine=a.json,b.json [--out=...]: joins runs made in parallel (rows and a new summary).
  * Usage: nice npx tsx bench/mislabel-clean.ts [--datasets=food,stamps] [--noiseSeeds=21,22,23]
  *   [--kinds=symmetric,class-dependent] [--seeds=4] [--epochs=30] [--retrainEpochs=30,100] [--size=128]
- *   [--out=mislabel.clean.json]
+ *   [--features=multi] [--out=mislabel.clean.json]
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -45,13 +48,20 @@ import {
 } from '../libs/ml/src/dynamics';
 import { normalizePixels } from '../libs/ml/src/preprocess';
 import { arrayBatches, train, withSeededRandom } from '../libs/ml/src/train';
-import { buildClassifier, buildFeatureExtractor, ModelZoo } from '../libs/ml/src/zoo';
+import type { Normalization } from '../libs/ml/src/preprocess';
+import {
+  buildClassifier,
+  buildFeatureExtractor,
+  ModelZoo,
+  multiLayerFeatureExtractor,
+} from '../libs/ml/src/zoo';
 
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
 const r4 = (x: number) => Math.round(x * 10000) / 10000;
 const argValue = (name: string): string | undefined =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const SIZE = Number(argValue('size') ?? 128);
+const MULTI = argValue('features') === 'multi';
 const nums = (s: string) => s.split(',').map(Number);
 
 interface Feat {
@@ -61,9 +71,14 @@ interface Feat {
   classes: number;
   train: { x: Float32Array; y: Uint8Array; n: number };
   test: { x: Float32Array; y: Uint8Array; n: number };
+  /** --features=multi: the train split's multi-layer feature vectors (multiLayerFeatureExtractor). */
+  multi?: Float32Array;
 }
 
-async function embedAll(ds: ImageDataset, backbone: Awaited<ReturnType<ModelZoo['load']>>) {
+async function embedAll(
+  ds: ImageDataset,
+  backbone: { spec: { normalization: Normalization }; model: tf.LayersModel },
+) {
   const px = ds.height * ds.width * 3;
   const parts: Float32Array[] = [];
   for (let i = 0; i < ds.count; i += 16) {
@@ -98,6 +113,9 @@ async function features(name: string): Promise<Feat> {
   log(`${name}: embedding ${tr.count} + ${test.count} images`);
   const xt = await embedAll(tr, backbone);
   const xs = await embedAll(test, backbone);
+  const multi = MULTI
+    ? await embedAll(tr, { spec: backbone.spec, model: multiLayerFeatureExtractor(backbone) })
+    : undefined;
   backbone.model.dispose();
   return {
     name,
@@ -109,6 +127,7 @@ async function features(name: string): Promise<Feat> {
     classes: tr.classNames.length,
     train: { x: xt, y: Uint8Array.from(tr.labels), n: tr.count },
     test: { x: xs, y: Uint8Array.from(test.labels), n: test.count },
+    ...(multi ? { multi } : {}),
   };
 }
 
@@ -394,6 +413,15 @@ async function main() {
           seed: 100 + ns,
         });
         const knn = knnAgreement(f, noisy.labels, 10);
+        // --features=multi: held-out margins on the standardized multi-layer features (the worker's now).
+        const oofM = f.multi
+          ? await crossFitScores(f.multi, noisy.labels, f.classes, {
+              folds: 4,
+              epochs,
+              seed: 100 + ns,
+              standardize: true,
+            })
+          : undefined;
         const mix = ranks(aum1).map((r, i) => (r + ranks(oof.margin)[i]) / 2);
         const neg = (a: ArrayLike<number>) => Array.from(a, (x) => -x);
         const au = {
@@ -403,6 +431,12 @@ async function main() {
           mix: r4(auroc(neg(mix), flips)),
           knn10: r4(auroc(neg(knn), flips)),
           mix3: r4(auroc(neg(ranks(aum1).map((r, i) => r + ranks(oof.margin)[i] + ranks(knn)[i])), flips)),
+          ...(oofM
+            ? {
+                oofMulti: r4(auroc(neg(oofM.margin), flips)),
+                mixMulti: r4(auroc(neg(ranks(aum1).map((r, i) => r + ranks(oofM.margin)[i])), flips)),
+              }
+            : {}),
         };
         // Cleaning rules.
         const auto = new Set(suspectMislabeled(dyn1, { limit: f.train.n }).suspects.map((x) => x.id));
@@ -415,6 +449,14 @@ async function main() {
           relabelOof: { remove: new Set([...oofNeg].filter((i) => !relabel.has(i))), relabel },
           removeBoth: { remove: new Set([...auto].filter((i) => oofNeg.has(i))), relabel: new Map() },
           removeEither: { remove: new Set([...auto, ...oofNeg]), relabel: new Map() },
+          ...(oofM
+            ? {
+                removeBothMulti: {
+                  remove: new Set([...auto].filter((i) => oofM.margin[i] < 0)),
+                  relabel: new Map<number, number>(),
+                },
+              }
+            : {}),
           oracle: { remove: new Set(all.filter((i) => flips[i])), relabel: new Map() },
           oracleFix: {
             remove: new Set(),

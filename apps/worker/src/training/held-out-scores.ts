@@ -11,7 +11,8 @@ export const MIN_CROSS_FIT_SAMPLES = 20;
 /**
  * Held-out label scores of the train split for the label-quality report: feature vectors of every
  * train sample (no augmentation) from `extractor` — the pretrained backbone before training starts,
- * so no sample's possibly wrong label has shaped its own features —
+ * so no sample's possibly wrong label has shaped its own features; the worker passes the multi-layer
+ * extractor (multiLayerFeatureExtractor) with `standardize` for MobileNetV2 —
  * then {@link crossFitScores} (4 folds, a dense head per fold, 30 epochs): the setup measured in
  * bench/mislabel-clean.ts. Undefined when the split is too small or its features too large to hold.
  */
@@ -21,7 +22,7 @@ export async function heldOutScores(
   index: ImageShardIndex,
   normalization: Normalization,
   input: BatchShape,
-  o: { batchSize: number; seed: number; signal?: AbortSignal },
+  o: { batchSize: number; seed: number; signal?: AbortSignal; standardize?: boolean },
 ): Promise<CrossFitScores | undefined> {
   const n = splitCount(index, 'train');
   const shape = extractor.outputs[0].shape;
@@ -46,5 +47,10 @@ export async function heldOutScores(
       b.ys.dispose();
     }
   }
-  return crossFitScores(values, labels, index.labels.length, { folds: 4, epochs: 30, seed: o.seed });
+  return crossFitScores(values, labels, index.labels.length, {
+    folds: 4,
+    epochs: 30,
+    seed: o.seed,
+    standardize: o.standardize ?? false,
+  });
 }

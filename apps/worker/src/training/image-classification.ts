@@ -5,7 +5,8 @@ import {
   type CrossFitScores,
   type DynamicsValues,
   buildClassifier,
-  buildFeatureExtractor,
+  multiLayerFeatureExtractor,
+  MULTI_LAYER_FEATURES,
   currentBackend,
   ReplicaPool,
   evaluateModel,
@@ -264,10 +265,11 @@ export async function runImageClassification(
     // (so no sample's possibly wrong label has shaped its own features); failures only cost the report.
     heldOut =
       spec.pretrained && input.interpret !== false && !hooks.signal.aborted
-        ? await heldOutScores(buildFeatureExtractor(backbone), input.shards, index, norm, recipe.input, {
+        ? await heldOutScores(multiLayerFeatureExtractor(backbone), input.shards, index, norm, recipe.input, {
             batchSize: recipe.batchSize,
             seed: recipe.seed,
             signal: hooks.signal,
+            standardize: backbone.spec.id in MULTI_LAYER_FEATURES,
           }).catch(() => undefined)
         : undefined;
     for (const [i, phase] of recipe.phases.entries()) {

@@ -20,6 +20,11 @@ export interface CrossFitOptions {
   learningRate?: number;
   /** Batch size (default 32). */
   batchSize?: number;
+  /**
+   * Z-score every feature column (mean and standard deviation over all rows; no label is used) before
+   * fitting (default false). For vectors that join layers of different scales (multiLayerFeatureExtractor).
+   */
+  standardize?: boolean;
 }
 
 export interface CrossFitScores {
@@ -43,6 +48,7 @@ export async function crossFitScores(
   if (features.length % n !== 0) throw new RangeError('features are not n rows of equal length');
   if (classes < 2) throw new RangeError('cross-fitting needs at least 2 classes');
   const dim = features.length / n;
+  if (opts.standardize) features = standardizeColumns(features, n, dim);
   const seed = opts.seed ?? 1;
   const epochs = opts.epochs ?? 30;
   const order = Array.from(seededPermutation(n, seed));
@@ -95,4 +101,23 @@ export async function crossFitScores(
     }
   }
   return { margin, winner, winnerProb };
+}
+
+/** Columns of an n x dim row-major matrix scaled to mean 0 and standard deviation 1 (constant columns: 0). */
+function standardizeColumns(x: Float32Array, n: number, dim: number): Float32Array {
+  const mean = new Float64Array(dim);
+  const sq = new Float64Array(dim);
+  for (let r = 0; r < n; r++)
+    for (let j = 0; j < dim; j++) {
+      const v = x[r * dim + j];
+      mean[j] += v;
+      sq[j] += v * v;
+    }
+  const out = new Float32Array(x.length);
+  for (let j = 0; j < dim; j++) {
+    mean[j] /= n;
+    const sd = Math.sqrt(Math.max(0, sq[j] / n - mean[j] ** 2));
+    for (let r = 0; r < n; r++) out[r * dim + j] = sd > 1e-8 ? (x[r * dim + j] - mean[j]) / sd : 0;
+  }
+  return out;
 }

