@@ -235,7 +235,15 @@ export async function runImageClassification(
     };
     const manifest = await exportModel(model, input.writer, input.modelPrefix, {
       task: 'image-classification',
-      input: { kind: 'image', ...recipe.input, fit: input.fit },
+      input: {
+        kind: 'image',
+        ...recipe.input,
+        fit: input.fit,
+        // Upscaled (or downscaled) from the cache: serving resizes from the cache's size as training did.
+        ...(index.height !== recipe.input.height || index.width !== recipe.input.width
+          ? { trainedFrom: { height: index.height, width: index.width } }
+          : {}),
+      },
       normalization: norm,
       classNames: index.labels,
       backboneId: spec.id,
