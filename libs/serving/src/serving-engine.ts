@@ -529,6 +529,7 @@ export class ServingEngine {
           const image = await preprocessImage(bytes, spec, {
             fit: input.fit,
             maxInputPixels: this.options.maxInputPixels,
+            ...(input.trainedFrom ? { trainedFrom: input.trainedFrom } : {}),
           });
           return { data: image.data, topK };
         } catch (e) {

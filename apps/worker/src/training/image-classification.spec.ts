@@ -78,7 +78,7 @@ function dataset(): { index: ImageShardIndex; shards: { get: (key: string) => Pr
   return { index, shards: { get: async () => pixels } };
 }
 
-function backboneWith(layer: OutOfMemoryWhenTrainable): { zoo: ModelZoo; spec: BackboneSpec } {
+function backboneWith(layer: tf.layers.Layer): { zoo: ModelZoo; spec: BackboneSpec } {
   const spec: BackboneSpec = {
     ...new ModelZoo().get('small_cnn_xs'),
     id: 'test_pretrained',
@@ -347,5 +347,67 @@ describe('image classification pipeline: NormLIME in the final report', () => {
     expect(result.model.final).toBe(true);
     expect(held?.margin).toHaveLength(32);
     expect(Array.from(held?.margin ?? []).every(Number.isFinite)).toBe(true);
+  });
+});
+
+/** A backbone layer that counts the images passed through it (in any mode). */
+class CountingLayer extends tf.layers.Layer {
+  static readonly className = 'CountingLayerForTest';
+  images = 0;
+  private scale!: tf.LayerVariable;
+  constructor() {
+    super({ name: 'counting' });
+  }
+  override build(): void {
+    this.scale = this.addWeight('scale', [1], 'float32', tf.initializers.ones());
+    this.built = true;
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    this.images += x.shape[0] ?? 0;
+    return tf.mul(x, this.scale.read());
+  }
+}
+
+describe('image classification pipeline: a head on cached frozen features (headOnFeatures)', () => {
+  it('passes the train and validation images through the backbone once, trains the head for many epochs, then fine-tunes', async () => {
+    const layer = new CountingLayer();
+    const { zoo, spec } = backboneWith(layer);
+    const { index, shards } = dataset();
+    const models: PipelineModel[] = [];
+    const notices: PipelineNotice[] = [];
+    let imagesWhenHeadDone: number | undefined;
+    const h = hooks(models, notices);
+    const input = {
+      index,
+      shards,
+      zoo,
+      spec,
+      recipe: { ...recipe([HEAD, FINETUNE]), headOnFeatures: true },
+      checkpoints: new MemoryCheckpointStore(),
+      writer: new InMemoryArtifactStore(),
+      modelPrefix: 'm/',
+      fit: 'cover' as const,
+      interpret: false,
+    };
+    const result = await runImageClassification(input, {
+      ...h,
+      onEpoch: async (phase) => {
+        if (phase === 'head') imagesWhenHeadDone ??= layer.images;
+      },
+    });
+    expect(result.status).toBe('completed');
+    // One pass over the 32 train and 8 validation images, whatever the number of head epochs.
+    expect(imagesWhenHeadDone).toBe(40);
+    const headEpochs = result.history.filter((e) => e.phase === 'head').length;
+    expect(headEpochs).toBeGreaterThan(HEAD.epochs);
+    // The head on the features separates the dark and bright images (held-out test split).
+    expect(models.map((m) => m.phase)).toEqual(['head', 'finetune']);
+    expect(models[0].report.accuracy).toBe(1);
+    // The fine-tune phase still trains through the backbone with the memory probe.
+    expect(notices.find((n) => n.kind === 'memory' && n.phase === 'finetune')?.data).toMatchObject({
+      kind: 'probe',
+    });
+    expect(notices.some((n) => n.kind === 'memory' && n.phase === 'head')).toBe(false);
   });
 });

@@ -36,6 +36,12 @@ export interface Recipe {
   weightDecay?: number;
   /** Architecture of a `nas_cnn` backbone (a search trial's); its default one when absent. */
   arch?: string;
+  /**
+   * A frozen head phase of a pretrained backbone trains on the backbone's features computed once
+   * (`trainHeadOnFeatures`: up to FEATURE_HEAD_EPOCHS epochs, early stopping on validation loss)
+   * instead of passing every batch through the backbone (a search's head-only first trial).
+   */
+  headOnFeatures?: boolean;
 }
 
 /**

@@ -47,6 +47,7 @@ export async function classifyImages(
     const batch = await imagesToBatch(images.slice(start, start + batchSize), spec, {
       fit: manifest.input.fit,
       maxInputPixels: options.maxInputPixels,
+      ...(manifest.input.trainedFrom ? { trainedFrom: manifest.input.trainedFrom } : {}),
     });
     const probabilities = tf.tidy(() => model.predict(batch) as tf.Tensor2D);
     const rows = await probabilities.array();

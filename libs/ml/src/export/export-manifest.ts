@@ -20,6 +20,12 @@ export const exportInputSchema = z.discriminatedUnion('kind', [
     channels: z.union([z.literal(1), z.literal(3)]),
     /** How images were fitted to height x width in training (see preprocess FitPolicy). */
     fit: z.enum(['cover', 'contain', 'fill']),
+    /**
+     * The resolution of the dataset's image cache the model trained from, when it differs from
+     * height x width: images are fitted to it, then resized bilinearly to height x width, as in
+     * training (preprocessImage's `trainedFrom`).
+     */
+    trainedFrom: z.object({ height: dimension, width: dimension }).optional(),
   }),
   z.object({ kind: z.literal('tabular'), features: z.array(z.string().min(1).max(200)).min(1).max(10_000) }),
 ]);

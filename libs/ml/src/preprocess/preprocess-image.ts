@@ -14,6 +14,11 @@ export interface PreprocessOptions {
   fit?: FitPolicy;
   background?: { r: number; g: number; b: number };
   maxInputPixels?: number;
+  /**
+   * Fit the image to this size first, then resize it bilinearly (tf.image.resizeBilinear) to the
+   * spec's: what training does to a dataset cached at this size for a model with a larger input.
+   */
+  trainedFrom?: { height: number; width: number };
 }
 
 export interface PreprocessedImage {
@@ -28,17 +33,26 @@ export async function preprocessImage(
   spec: ImageInputSpec,
   options: PreprocessOptions = {},
 ): Promise<PreprocessedImage> {
+  const { trainedFrom, ...decodeOptions } = options;
+  const size = trainedFrom ?? spec;
   const decoded = await decodeImage(input, {
-    ...options,
-    width: spec.width,
-    height: spec.height,
+    ...decodeOptions,
+    width: size.width,
+    height: size.height,
     channels: spec.channels,
   });
-  return {
-    data: normalizePixels(decoded.pixels, decoded.channels, spec.normalization),
-    shape: [decoded.height, decoded.width, decoded.channels],
-    source: decoded.source,
-  };
+  const data = normalizePixels(decoded.pixels, decoded.channels, spec.normalization);
+  if (decoded.height === spec.height && decoded.width === spec.width)
+    return { data, shape: [decoded.height, decoded.width, decoded.channels], source: decoded.source };
+  const resized = tf.tidy(() =>
+    tf.image.resizeBilinear(tf.tensor3d(data, [decoded.height, decoded.width, decoded.channels]), [
+      spec.height,
+      spec.width,
+    ]),
+  );
+  const out = resized.dataSync() as Float32Array;
+  resized.dispose();
+  return { data: out, shape: [spec.height, spec.width, decoded.channels], source: decoded.source };
 }
 
 /** Preprocesses one image into a [height, width, channels] tensor (caller disposes it). */

@@ -260,3 +260,36 @@ describe('preprocessImage / tensors', () => {
     batch.dispose();
   });
 });
+
+describe('preprocessImage with trainedFrom (a model trained on an upscaled dataset cache)', () => {
+  it('fits the image to the cache size, then resizes bilinearly as training does', async () => {
+    // A 16 px image with sharp edges, as a dataset cached at 16 px holds it.
+    const raw = new Uint8Array(16 * 16 * 3);
+    for (let i = 0; i < raw.length; i++) raw[i] = (i * 37) % 256;
+    const png = new Uint8Array(
+      await sharp(Buffer.from(raw), { raw: { width: 16, height: 16, channels: 3 } })
+        .png()
+        .toBuffer(),
+    );
+    const spec = { height: 40, width: 40, channels: 3 as const, normalization: { kind: 'unit' as const } };
+    const served = await preprocessImage(png, spec, { trainedFrom: { height: 16, width: 16 } });
+    // Training: the cached pixels, normalized, then tf.image.resizeBilinear (shard-batches toInputTensor).
+    const trained = tf.tidy(() =>
+      tf.image.resizeBilinear(
+        tf.tensor3d(normalizePixels(raw, 3, spec.normalization), [16, 16, 3]),
+        [40, 40],
+      ),
+    );
+    const expected = trained.dataSync();
+    trained.dispose();
+    expect(served.shape).toEqual([40, 40, 3]);
+    let worst = 0;
+    for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(served.data[i] - expected[i]));
+    expect(worst).toBeLessThan(1e-5);
+    // Fitting straight to 40 px (sharp's kernel) gives other pixels: what serving did before.
+    const direct = await preprocessImage(png, spec);
+    let off = 0;
+    for (let i = 0; i < expected.length; i++) off = Math.max(off, Math.abs(direct.data[i] - expected[i]));
+    expect(off).toBeGreaterThan(0.05);
+  });
+});

@@ -4,8 +4,10 @@ import {
   configFromParams,
   firstConfig,
   firstEpochs,
+  firstInputSize,
   FIRST_HEAD_EPOCHS,
   FIRST_HEAD_LEARNING_RATE,
+  promotedConfig,
   recipeSearchSpace,
   searchBackbones,
   trialRecipe,
@@ -46,12 +48,15 @@ describe('recipe search space', () => {
       const c = configFromParams(p, s, photos);
       expect(c.inputSize).toBeGreaterThanOrEqual(s.resizable!.minSize);
       expect(c.inputSize).toBeLessThanOrEqual(s.resizable!.maxSize);
-      expect([48, 64, 96]).toContain(c.inputSize);
+      // Scratch backbones scale the data's 64 px; the pretrained one scales it upscaled to 128 px.
+      expect(s.pretrained ? [96, 128, 192] : [48, 64, 96]).toContain(c.inputSize);
       // Only a pretrained backbone gets the transfer regularizer.
       if (!s.pretrained) expect(c.regularizer).toBe('none');
       const r = trialRecipe(s, photos, c, 3, {});
       expect(r.input).toEqual({ height: c.inputSize, width: c.inputSize, channels: 3 });
       expect(r.phases.reduce((n, ph) => n + ph.epochs, 0)).toBe(3);
+      // A pretrained backbone's head phase trains on its cached features.
+      expect(r.headOnFeatures).toBe(s.pretrained ? true : undefined);
       expect(r.batchSize).toBe(c.batchSize);
       expect(r.phases[0].learningRate).toBeCloseTo(c.learningRate, 12);
       expect(r.weightDecay ?? 0).toBe(c.weightDecay);
@@ -90,9 +95,15 @@ describe('recipe search space', () => {
     expect(firstEpochs(c, 1)).toBe(1);
   });
 
-  it('with a pretrained backbone, first trains only a head on the frozen backbone for a few epochs', () => {
+  it('with a pretrained backbone, first trains only a head on the frozen backbone, upscaled to its native input', () => {
     const c = firstConfig(spec('mobilenet_v2'), photos, {});
-    expect(c).toMatchObject({ headOnly: true, learningRate: FIRST_HEAD_LEARNING_RATE, inputSize: 64 });
+    // 64 px photos run MobileNetV2 at its native 224 px (frozen features there validated best).
+    expect(c).toMatchObject({ headOnly: true, learningRate: FIRST_HEAD_LEARNING_RATE, inputSize: 224 });
+    expect(firstInputSize(spec('mobilenet_v2'), photos)).toBe(224);
+    expect(firstInputSize(spec('mobilenet_v2'), { ...photos, height: 300, width: 300 })).toBe(300);
+    expect(firstInputSize(spec('mobilenet_v2'), { ...photos, height: 900, width: 900 })).toBe(512);
+    // Scratch backbones keep the data's resolution.
+    expect(firstInputSize(spec('small_cnn_m'), photos)).toBe(64);
     expect(firstEpochs(c, 1)).toBe(FIRST_HEAD_EPOCHS);
     expect(firstConfig(spec('mobilenet_v2'), photos, { learningRate: 1e-4 }).learningRate).toBe(1e-4);
     const r = trialRecipe(spec('mobilenet_v2'), photos, c, FIRST_HEAD_EPOCHS, {});
@@ -100,9 +111,25 @@ describe('recipe search space', () => {
       expect.objectContaining({ name: 'head', epochs: FIRST_HEAD_EPOCHS, backbone: 'frozen' }),
     ]);
     expect(r.phases[0].learningRate).toBeCloseTo(FIRST_HEAD_LEARNING_RATE, 10);
-    // Without headOnly (a promoted first configuration) the recipe fine-tunes after the head.
-    const full = trialRecipe(spec('mobilenet_v2'), photos, { ...c, headOnly: undefined }, 9, {});
+    expect(r.headOnFeatures).toBe(true);
+    expect(r.input).toEqual({ height: 224, width: 224, channels: 3 });
+    // Promoted, the first configuration fine-tunes after the head, at 224 px, with light augmentation
+    // unless the job fixed an augmentation.
+    const promoted = promotedConfig(c, {});
+    expect(promoted).toMatchObject({ inputSize: 224, augmentation: 'light' });
+    expect(promoted.headOnly).toBeUndefined();
+    expect(promotedConfig(c, { augmentation: 'none' }).augmentation).toBe('none');
+    expect(promotedConfig(c, { augmentation: 'randaugment' }).augmentation).toBe('randaugment');
+    const full = trialRecipe(spec('mobilenet_v2'), photos, promoted, 9, {});
     expect(full.phases.map((p) => p.name)).toEqual(['head', 'finetune']);
+    expect(full.augmentation).toBe('light');
+    // Other configurations are promoted as they are.
+    const other = configFromParams(
+      sampleAt(recipeSearchSpace(['small_cnn_s']), 3, 0),
+      spec('small_cnn_s'),
+      photos,
+    );
+    expect(promotedConfig(other, {})).toBe(other);
   });
 });
 
@@ -123,6 +150,24 @@ describe('search bookkeeping', () => {
     // Median 20 s per epoch at 32 px -> 3 epochs at 64 px = 20 * 3 * 4.
     expect(estimateSeconds(done, { ...c, inputSize: 64 }, 3)).toBeCloseTo(240, 6);
     expect(estimateSeconds(done, { ...c, backbone: 'mobilenet_v2' }, 3)).toBeUndefined();
+  });
+
+  it("counts a head-only trial as a third of an epoch and a pretrained trial's cheap feature-head epochs as planned", () => {
+    const c = firstConfig(spec('mobilenet_v2'), photos, {});
+    const headOnly = trial(0, {
+      params: { config: 0, rung: 0, epochs: 3, backbone: 'mobilenet_v2', inputSize: 224, headOnly: true },
+      metrics: { validationAccuracy: 0.8, epochs: 40 },
+      costSeconds: 30,
+    });
+    // 30 s for one forward pass = a third of an epoch at 224 px -> 3 epochs at 224 px = 30 * 3 * 3.
+    expect(estimateSeconds([headOnly], { ...c, headOnly: undefined }, 3)).toBeCloseTo(270, 6);
+    const promoted = trial(1, {
+      params: { config: 0, rung: 1, epochs: 3, backbone: 'mobilenet_v2', inputSize: 224 },
+      // 40 head epochs on features + 2 fine-tune epochs recorded; 3 planned.
+      metrics: { validationAccuracy: 0.8, epochs: 42 },
+      costSeconds: 120,
+    });
+    expect(estimateSeconds([promoted], { ...c, headOnly: undefined }, 3)).toBeCloseTo(120, 6);
   });
 
   it('breaks leaderboard ties like the choice of the model: the higher rung, then the earlier trial', () => {

@@ -1,6 +1,13 @@
 import type { TrainingOptions } from '@modelsmith/contracts';
 import { DEFAULT_NAS_ARCH, type BackboneSpec, type Params, type SearchSpace } from '@modelsmith/ml';
-import { buildRecipe, chooseBackbone, inputFor, type DatasetShape, type Recipe } from '../recipe';
+import {
+  augmentationFor,
+  buildRecipe,
+  chooseBackbone,
+  inputFor,
+  type DatasetShape,
+  type Recipe,
+} from '../recipe';
 
 /** The backbones an 'auto' search tries when the job does not fix one: scratch CNNs and a pretrained one. */
 export const SEARCH_BACKBONES = [
@@ -39,10 +46,11 @@ export interface TrialConfig {
 }
 
 /**
- * Epochs of the first trial's head when its backbone is pretrained. Measured on 771 food photos and
- * Tux Paint stamps at 64 px (12 classes, bench/first-model.ts): one head epoch at lr 1e-3 reached
- * validation 0.22 (its one epoch is all learning-rate warm-up), 2 / 3 / 4 epochs at 3e-3 reached
- * 0.49 / 0.51 / 0.52, each head epoch costing about one CPU-second per 400 images.
+ * Epochs the head-only first trial is recorded with (its rung's resource). Its head trains on cached
+ * features for up to FEATURE_HEAD_EPOCHS (frozen-head.ts) whatever this says. Chosen when the head
+ * trained through the backbone: on 771 food photos and Tux Paint stamps at 64 px (12 classes,
+ * bench/first-model.ts) one head epoch at lr 1e-3 reached validation 0.22, 2 / 3 / 4 epochs at 3e-3
+ * reached 0.49 / 0.51 / 0.52.
  */
 export const FIRST_HEAD_EPOCHS = 3;
 /** Learning rate of the first trial's head (unless the job sets one). */
@@ -91,13 +99,36 @@ function fits(spec: BackboneSpec, shape: DatasetShape): boolean {
   return r.minSize <= 2 * Math.max(shape.height, shape.width);
 }
 
-/** The side of a backbone's input at `scale` times its default for this data, within what it accepts. */
+/**
+ * The side of a backbone's input at `scale` times its default for this data, within what it accepts.
+ * A pretrained backbone's default for data smaller than its native input (224 px for MobileNetV2) is
+ * the data upscaled, twice its side up to the native one (64 px uploads: 128, so the space's scales
+ * give 96, 128 and 192): ImageNet features of 64 px images are poor (see `firstInputSize`), and
+ * fine-tuning costs grow with the pixels, so the search's pretrained trials sit between the two.
+ */
 export function inputSizeFor(spec: BackboneSpec, shape: DatasetShape, scale: number): number {
   const base = inputFor(spec, shape);
-  const side = Math.round((Math.max(base.height, base.width) * scale) / 4) * 4;
   const r = spec.resizable;
   if (!r) return Math.max(base.height, base.width);
-  return Math.min(r.maxSize, Math.max(r.minSize, side));
+  const data = Math.max(base.height, base.width);
+  const native = Math.max(spec.input.height, spec.input.width);
+  const side = spec.pretrained && data < native ? Math.min(native, 2 * data) : data;
+  return Math.min(r.maxSize, Math.max(r.minSize, Math.round((side * scale) / 4) * 4));
+}
+
+/**
+ * The first trial's input side: for a pretrained backbone, the data upscaled to the backbone's native
+ * input when smaller (64 px uploads run MobileNetV2 at 224 px), else the data's own (within what the
+ * backbone accepts). Measured on validation (`bench/style-shift.ts --input-sweep`, frozen MobileNetV2
+ * features + a softmax head, `bench/results/style-shift.input-sweep.json`): 64 / 96 / 224 px reached
+ * 0.695 / 0.667 / 0.733 on clip art and 0.579 / 0.737 / 0.816 on the Tux Paint stamps.
+ */
+export function firstInputSize(spec: BackboneSpec, shape: DatasetShape): number {
+  const own = inputSizeFor(spec, shape, 1);
+  const r = spec.resizable;
+  if (!spec.pretrained || !r) return own;
+  const native = Math.max(spec.input.height, spec.input.width);
+  return Math.max(own, Math.min(r.maxSize, native));
 }
 
 /**
@@ -125,17 +156,18 @@ export function configFromParams(
 }
 
 /**
- * The first trial: the default recipe's choices (backbone, input, batch, learning rate), without
- * augmentation, so that a usable model exists after its few epochs. With a pretrained backbone it
- * trains only a head on the frozen backbone (`headOnly`, FIRST_HEAD_EPOCHS at
- * FIRST_HEAD_LEARNING_RATE unless the job sets a learning rate).
+ * The first trial: the default recipe's choices (backbone, batch, learning rate), without
+ * augmentation, so that a usable model exists early. With a pretrained backbone it trains only a head
+ * on the frozen backbone (`headOnly`; on features computed once, `trainHeadOnFeatures`) at
+ * `firstInputSize` (the data upscaled to the backbone's native input), FIRST_HEAD_LEARNING_RATE
+ * unless the job sets a learning rate: the frozen-feature baseline, as a product model.
  */
 export function firstConfig(spec: BackboneSpec, shape: DatasetShape, o: TrainingOptions): TrialConfig {
   const base = buildRecipe(spec, shape, 'fast', o);
   const headOnly = spec.pretrained === true;
   return {
     backbone: spec.id,
-    inputSize: Math.max(base.input.height, base.input.width),
+    inputSize: headOnly ? firstInputSize(spec, shape) : Math.max(base.input.height, base.input.width),
     learningRate: o.learningRate ?? (headOnly ? FIRST_HEAD_LEARNING_RATE : 1e-3),
     weightDecay: 0,
     batchSize: base.batchSize,
@@ -154,6 +186,18 @@ export function firstConfig(spec: BackboneSpec, shape: DatasetShape, o: Training
     ...(spec.id === NAS_BACKBONE ? { arch: DEFAULT_NAS_ARCH } : {}),
     ...(headOnly ? { headOnly: true } : {}),
   };
+}
+
+/**
+ * A configuration promoted to more epochs. The head-only first trial (the cheap first model) trains
+ * the whole recipe: a head on cached features, then fine-tuning at its upscaled input, with the
+ * `balanced` default recipe's augmentation (`light`) unless the job fixed one.
+ */
+export function promotedConfig(c: TrialConfig, o: TrainingOptions): TrialConfig {
+  if (!c.headOnly) return c;
+  const { headOnly: _headOnly, ...rest } = c;
+  const level = augmentationFor(o.augmentation ?? 'auto', 'balanced');
+  return { ...rest, augmentation: level === 'light' || level === 'randaugment' ? level : rest.augmentation };
 }
 
 /** Epochs of the first trial: FIRST_HEAD_EPOCHS for a head-only one, else the bottom rung's. */
@@ -191,6 +235,9 @@ export function trialRecipe(
     },
   });
   const channels = recipe.input.channels;
+  // A pretrained backbone's head phase trains on its features computed once (then fine-tuning starts
+  // from a converged head); the head phase's epochs then only set the fine-tuning's share.
+  if (spec.pretrained) recipe.headOnFeatures = true;
   if (c.headOnly && spec.pretrained)
     recipe.phases = [
       { name: 'head', epochs, learningRate: c.learningRate, backbone: 'frozen', backboneLrScale: 0 },

@@ -32,6 +32,7 @@ import {
   configFromParams,
   firstConfig,
   firstEpochs,
+  promotedConfig,
   NAS_BACKBONE,
   recipeSearchSpace,
   trialRecipe,
@@ -362,8 +363,26 @@ export function evolutionHistory(trials: LedgerTrial[], constraints?: ModelConst
 }
 
 /**
+ * What a head-only trial on cached features costs in full training epochs: one forward pass over the
+ * data, where a training epoch is a forward and a backward pass (about three forward passes).
+ */
+export const HEAD_ONLY_EPOCH_SHARE = 1 / 3;
+
+/**
+ * Full-network epochs a finished trial paid for: HEAD_ONLY_EPOCH_SHARE for a head-only one; else the
+ * epochs it trained, at most its planned ones (a pretrained trial's head phase on cached features
+ * records many cheap epochs, counted here as the planned head epochs, an overestimate).
+ */
+function paidEpochs(t: LedgerTrial): number {
+  if (t.params.headOnly === true) return HEAD_ONLY_EPOCH_SHARE;
+  const trained = num(t.metrics?.epochs ?? null);
+  const planned = num(t.params.epochs);
+  return planned > 0 ? Math.min(trained, planned) : trained;
+}
+
+/**
  * Seconds a trial of `c` over `epochs` would take, from finished trials of the same backbone
- * (scaled by input pixels and epochs); undefined when there is none yet.
+ * (scaled by input pixels and epochs, `paidEpochs`); undefined when there is none yet.
  */
 export function estimateSeconds(trials: LedgerTrial[], c: TrialConfig, epochs: number): number | undefined {
   const rates = trials
@@ -372,9 +391,9 @@ export function estimateSeconds(trials: LedgerTrial[], c: TrialConfig, epochs: n
         t.params.backbone === c.backbone &&
         t.status === 'SUCCEEDED' &&
         t.costSeconds > 0 &&
-        num(t.metrics?.epochs ?? null) > 0,
+        paidEpochs(t) > 0,
     )
-    .map((t) => t.costSeconds / (num(t.metrics?.epochs ?? null) * num(t.params.inputSize) ** 2))
+    .map((t) => t.costSeconds / (paidEpochs(t) * num(t.params.inputSize) ** 2))
     .sort((a, b) => a - b);
   if (rates.length === 0) return undefined;
   return rates[Math.floor(rates.length / 2)] * epochs * c.inputSize ** 2;
@@ -438,8 +457,7 @@ export async function runSearch(input: SearchInput, hooks: SearchHooks): Promise
     const fits = (c: TrialConfig, epochs: number) => (estimateSeconds(trials, c, epochs) ?? 0) <= left;
     const configOf = (config: number): TrialConfig => {
       const t = trials.find((x) => num(x.params.config) === config);
-      // A promoted first trial trains the whole recipe (its head-only run was the cheap first model).
-      if (t) return { ...(t.params as unknown as TrialConfig), headOnly: undefined };
+      if (t) return promotedConfig(t.params as unknown as TrialConfig, input.options);
       const p = proposeParams(
         input.sampler ?? 'random',
         space,
