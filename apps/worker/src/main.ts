@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { ConfigError, loadConfig, type AppConfig } from '@modelsmith/config';
+import { warmUpTabular } from '@modelsmith/ml/tabular';
 import { usableQueues } from './runtime/usable-queues';
 import { WorkerModule } from './worker.module';
 
@@ -59,6 +60,18 @@ async function bootstrap(): Promise<void> {
   logger.log(
     `worker ${process.pid} consuming ${cfg.WORKER_QUEUES.join(', ')}; health on ${await app.getUrl()}/health`,
   );
+  // Compile the tabular trainers now rather than in a job's first search (in a fresh process most of
+  // a small table's first search is V8 compiling them): a few small synthetic searches, at most ~2
+  // CPU seconds, one at a time between the event loop's other work (docs/tabular.md, "Cold start").
+  setImmediate(() => {
+    warmUpTabular().then(
+      (w) =>
+        logger.log(
+          `tabular warm-up: ${w.searches} synthetic searches, ${Math.round(w.cpuMs)} CPU ms (${Math.round(w.wallMs)} ms wall)`,
+        ),
+      (e: unknown) => logger.warn(`tabular warm-up failed: ${e instanceof Error ? e.message : String(e)}`),
+    );
+  });
 }
 
 void bootstrap();

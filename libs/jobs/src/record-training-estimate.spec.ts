@@ -61,6 +61,24 @@ describe('estimateRecordTraining', () => {
     expect(e.expectedSeconds).toBe(8);
   });
 
+  it('prices a sampled trial (measuredAs) at its measured base candidate, and counts it', () => {
+    const samples = [sample({ samplesPerSec: 250, jobId: 'a' })];
+    const e = estimateRecordTraining(
+      input({
+        samples,
+        candidates: [
+          { name: 'gbdt', kind: 'gbdt', epochs: 1 },
+          { name: 'gbdt_search_1', kind: 'gbdt', epochs: 1, measuredAs: 'gbdt' },
+        ],
+      }),
+    );
+    expect(e.phases.map((p) => [p.name, p.source, p.samplesPerSec, p.seconds])).toEqual([
+      ['gbdt', 'measured', 250, 4],
+      ['gbdt_search_1', 'measured', 250, 4],
+    ]);
+    expect(e.expectedSeconds).toBe(4 + 4 + 2);
+  });
+
   it('scales epochs and candidates linearly, and speed inversely with the size feature', () => {
     const samples = [
       sample({ backboneId: 'text:words/balanced', inputSize: 3, samplesPerSec: 3000 }),

@@ -51,8 +51,11 @@ export interface RecordThroughputSample {
 
 export interface RecordEstimateInput {
   task: RecordTask;
-  /** Candidates the job's mode trains, in order; `kind` picks the fallback (text: linear|cnn; tabular: the name). */
-  candidates: { name: string; kind: string; epochs: number }[];
+  /**
+   * Candidates (trials) the job trains, in order; `kind` picks the fallback (text: linear|cnn; tabular:
+   * the name); `measuredAs` names the measured candidate that prices it (default: its name).
+   */
+  candidates: { name: string; kind: string; epochs: number; measuredAs?: string }[];
   /** Text: number of classes; tabular: number of feature columns. */
   size: number;
   trainSamples: number;
@@ -78,9 +81,9 @@ const round1 = (x: number) => Math.round(x * 10) / 10;
  */
 export function candidateSpeed(
   input: Pick<RecordEstimateInput, 'task' | 'size' | 'samples'>,
-  candidate: { name: string; kind: string },
+  candidate: { name: string; kind: string; measuredAs?: string },
 ): { samplesPerSec: number; source: 'measured' | 'table'; measurements: number } {
-  const key = recordThroughputKey(input.task, candidate.name);
+  const key = recordThroughputKey(input.task, candidate.measuredAs ?? candidate.name);
   const size = Math.max(1, input.size);
   const mine = input.samples.filter((s) => s.backboneId === key && s.samplesPerSec > 0);
   if (mine.length > 0) {
@@ -125,7 +128,11 @@ export function expectedEpochs(
 export function estimateRecordTraining(input: RecordEstimateInput): TrainingEstimate {
   const phases: PhaseEstimate[] = input.candidates.map((c) => {
     const speed = candidateSpeed(input, c);
-    const epochs = expectedEpochs(input.samples, recordThroughputKey(input.task, c.name), c.epochs).epochs;
+    const epochs = expectedEpochs(
+      input.samples,
+      recordThroughputKey(input.task, c.measuredAs ?? c.name),
+      c.epochs,
+    ).epochs;
     return {
       name: c.name,
       epochs,

@@ -16,7 +16,8 @@ import {
   inputFor,
   phasePlan,
   tabularCandidates,
-  textCandidatePlan,
+  tabularTrialPlan,
+  textTrialPlan,
 } from '@modelsmith/ml/catalogue';
 import { SMALL_TABLE_ROWS } from '@modelsmith/ml/tabular';
 import { jobProblem } from '../jobs/job-problems';
@@ -134,13 +135,21 @@ export class TrainingEstimateService {
       task === 'text'
         ? { feature: 'classes' as const, value: version.stats?.classes.length ?? 0 }
         : { feature: 'features' as const, value: Math.max(1, (columns?.length ?? 2) - 1) };
+    // Every trial of the job: the mode's candidates and, in mode 'auto', the sampled configurations.
+    const maxTrials = body.budget?.maxTrials;
+    const choice = body.options?.tabularModel ?? 'auto';
     const candidates =
       task === 'text'
-        ? textCandidatePlan(mode, body.options?.epochs, body.options?.textModel)
-        : tabularCandidates(body.options?.tabularModel ?? 'auto', mode)
+        ? textTrialPlan(mode, body.options?.epochs, body.options?.textModel, maxTrials)
+        : tabularTrialPlan(
+            choice,
+            mode,
             // As libs/ml trainTabular: large tables skip the small-table setting unless it is the only one.
-            .filter((n, i) => n !== 'gbdt_small' || i === 0 || splits.train <= SMALL_TABLE_ROWS)
-            .map((name) => ({ name, kind: name, epochs: 1 }));
+            tabularCandidates(choice, mode).filter(
+              (n, i) => n !== 'gbdt_small' || i === 0 || splits.train <= SMALL_TABLE_ROWS,
+            ),
+            maxTrials,
+          );
     const estimate = estimateRecordTraining({
       task,
       candidates,
@@ -164,8 +173,8 @@ export class TrainingEstimateService {
       quota: await this.quota(tenantId, estimate.computeMinutes),
       note:
         task === 'text'
-          ? 'text candidates run their full epochs unless measured runs of them all stopped early; the model exists when the job ends'
-          : 'every candidate fitted once (boosting stops early on validation); the model exists when the job ends',
+          ? "text candidates run their full epochs unless measured runs of them all stopped early; in mode 'auto' the sampled linear trials are priced as words+chars/balanced; the model exists when the job ends"
+          : "every candidate fitted once (boosting stops early on validation); in mode 'auto' the sampled GBDT trials are priced as gbdt; the model exists when the job ends",
     };
   }
 

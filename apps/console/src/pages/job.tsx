@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { LineChart, type Series } from '../charts';
 import { isTerminal, useJob } from '../follow';
 import { href } from '../router';
+import { rankTrials, trialMetric, trialValue } from '../trial-rank';
 import type { Job, JobEvent, Trial } from '../types';
 import { duration, ErrorNote, num, pct, Progress, Section, Status, useClient, useLoad, when } from '../ui';
 
@@ -131,7 +132,7 @@ export function JobPage({ id }: { id: string }) {
   );
 }
 
-/** The search's trials (mode auto) ranked by their validation metric; refreshed while the job runs. */
+/** The search's trials (mode auto) ranked by the metric the search chose by; refreshed while the job runs. */
 function Trials({ job }: { job: Job }) {
   const c = useClient();
   const running = !isTerminal(job);
@@ -149,12 +150,13 @@ function Trials({ job }: { job: Job }) {
   }, [running, trials.reload]);
   const items = trials.data?.items ?? [];
   if (items.length === 0) return null;
-  const score = (t: Trial) => {
-    const m = (t.metrics ?? {}) as Record<string, unknown>;
-    const v = m.validationAccuracy ?? m.accuracy;
-    return typeof v === 'number' ? v : -1;
+  // By the metric the search chose by: text macro-F1, tabular validation loss, images accuracy.
+  const metric = trialMetric(items);
+  const ranked = rankTrials(items, metric);
+  const shown = (t: Trial) => {
+    const v = trialValue(t.metrics, metric.key);
+    return v === undefined ? '—' : metric.percent ? pct(v) : num(v, 4);
   };
-  const ranked = [...items].sort((a, b) => score(b) - score(a));
   return (
     <Section title="Trials leaderboard">
       <div class="scroll">
@@ -164,7 +166,7 @@ function Trials({ job }: { job: Job }) {
               <th scope="col">Rank</th>
               <th scope="col">Trial</th>
               <th scope="col">Status</th>
-              <th scope="col">Validation accuracy</th>
+              <th scope="col">{metric.label}</th>
               <th scope="col">Parameters</th>
               <th scope="col">Cost</th>
             </tr>
@@ -183,7 +185,7 @@ function Trials({ job }: { job: Job }) {
                     <span class="small muted"> {String((t.metrics as { error: string }).error)}</span>
                   )}
                 </td>
-                <td>{score(t) >= 0 ? pct(score(t)) : '—'}</td>
+                <td>{shown(t)}</td>
                 <td class="small mono">
                   {Object.entries((t.params ?? {}) as Record<string, unknown>)
                     .map(

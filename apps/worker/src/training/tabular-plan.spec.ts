@@ -1,3 +1,4 @@
+import { tabularTrialPlan } from '@modelsmith/ml/catalogue';
 import { TABULAR_SEARCH_EXTRA_TRIALS, tabularSearchPlan } from './tabular-plan';
 
 describe('tabularSearchPlan (the trials of a tabular job)', () => {
@@ -25,6 +26,24 @@ describe('tabularSearchPlan (the trials of a tabular job)', () => {
       'gbdt',
       'gbdt_small',
       ...Array<string>(TABULAR_SEARCH_EXTRA_TRIALS).fill('gbdt'),
+    ]);
+  });
+});
+
+describe('tabularTrialPlan (what estimates count) against tabularSearchPlan (what the worker runs)', () => {
+  it('lists the same trials, sampled ones priced as gbdt, and keeps the first maxTrials', () => {
+    for (const mode of ['fast', 'auto', 'balanced', 'best'])
+      for (const choice of ['auto', 'gbdt', 'linear'] as const) {
+        const planned = tabularSearchPlan(choice, mode, 3);
+        const counted = tabularTrialPlan(choice, mode);
+        expect(counted.map((c) => c.name)).toEqual(planned.map((s) => s.name));
+        expect(counted.map((c) => c.measuredAs ?? c.name)).toEqual(planned.map((s) => s.base));
+      }
+    expect(tabularTrialPlan('auto', 'auto', undefined, 2).map((c) => c.name)).toEqual(['linear', 'gbdt']);
+    expect(tabularTrialPlan('auto', 'auto', ['linear', 'gbdt']).map((c) => c.name)).toEqual([
+      'linear',
+      'gbdt',
+      ...Array.from({ length: TABULAR_SEARCH_EXTRA_TRIALS }, (_, k) => `gbdt_search_${k + 1}`),
     ]);
   });
 });

@@ -1,8 +1,12 @@
 import { sampleAt, type SearchSpace } from '@modelsmith/ml';
-import { tabularCandidates, type TabularCandidateName } from '@modelsmith/ml/catalogue';
+import {
+  TABULAR_SEARCH_EXTRA_TRIALS,
+  tabularCandidates,
+  type TabularCandidateName,
+} from '@modelsmith/ml/catalogue';
 
-/** GBDT configurations sampled after the candidates in mode 'auto' (budget.maxTrials caps the total). */
-export const TABULAR_SEARCH_EXTRA_TRIALS = 4;
+/** GBDT configurations sampled after the candidates in mode 'auto' (budget.maxTrials caps the total; estimates count them too). */
+export { TABULAR_SEARCH_EXTRA_TRIALS };
 
 /** The tabular task's search space for sampled GBDT trials. */
 export const TABULAR_GBDT_SPACE: SearchSpace = {

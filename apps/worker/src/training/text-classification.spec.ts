@@ -1,4 +1,4 @@
-import { textCandidatePlan } from '@modelsmith/ml/catalogue';
+import { textCandidatePlan, textTrialPlan } from '@modelsmith/ml/catalogue';
 import { TEXT_SEARCH_EXTRA_TRIALS, textRecipe, textSearchPlan, textTrialParams } from './text-classification';
 
 describe('textRecipe', () => {
@@ -38,6 +38,30 @@ describe('textCandidatePlan (what estimates assume) against textRecipe (what the
             })),
           );
         }
+  });
+});
+
+describe('textTrialPlan (what estimates count) against textSearchPlan (what the worker runs)', () => {
+  it('lists the same trials in the same order, sampled ones priced as the first linear candidate', () => {
+    for (const mode of ['fast', 'auto', 'balanced', 'best'] as const)
+      for (const choice of ['auto', 'linear', 'cnn'] as const) {
+        const planned = textSearchPlan(mode, undefined, choice, 7).candidates;
+        const counted = textTrialPlan(mode, undefined, choice);
+        expect(counted.map((c) => c.kind)).toEqual(planned.map((c) => (c.kind === 'cnn' ? 'cnn' : 'linear')));
+        counted.forEach((c, i) =>
+          expect(c.measuredAs ?? c.name).toBe(
+            planned[i].name.startsWith('sampled-') ? 'words+chars/balanced' : planned[i].name,
+          ),
+        );
+      }
+    expect(textTrialPlan('auto')).toHaveLength(4 + TEXT_SEARCH_EXTRA_TRIALS + 1);
+    // budget.maxTrials keeps the first trials (the CNN is the first left out), as the worker does.
+    expect(textTrialPlan('auto', undefined, 'auto', 5).map((c) => c.name)).toEqual([
+      ...textCandidatePlan('auto')
+        .slice(0, 4)
+        .map((c) => c.name),
+      'sampled-1',
+    ]);
   });
 });
 

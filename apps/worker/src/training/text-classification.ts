@@ -1,4 +1,5 @@
 import type { TextModelChoice, TrainingMode } from '@modelsmith/contracts';
+import { TEXT_SEARCH_EXTRA_TRIALS } from '@modelsmith/ml/catalogue';
 import { readTextSplit, type RecordShardIndex, type ShardSource } from '@modelsmith/datasets';
 import {
   buildReport,
@@ -59,8 +60,8 @@ export function textRecipe(
   }
 }
 
-/** Linear configurations sampled after the default candidates in mode 'auto' (budget.maxTrials caps the total). */
-export const TEXT_SEARCH_EXTRA_TRIALS = 3;
+/** Linear configurations sampled after the default candidates in mode 'auto' (budget.maxTrials caps the total; estimates count them too). */
+export { TEXT_SEARCH_EXTRA_TRIALS };
 
 /**
  * The text task's search space for sampled linear trials: L2 strength, SGD step size, longest word

@@ -8,7 +8,11 @@ export { chooseBackbone, inputFor, PHASE_EPOCHS, phasePlan } from './training-pl
 export type { DatasetShape, PhasePlan } from './training-plan';
 export {
   tabularCandidates,
+  tabularTrialPlan,
   textCandidatePlan,
+  textTrialPlan,
+  TABULAR_SEARCH_EXTRA_TRIALS,
+  TEXT_SEARCH_EXTRA_TRIALS,
   textMaxEpochs,
   TEXT_CNN_CANDIDATE_NAME,
   TEXT_CNN_MAX_EPOCHS,

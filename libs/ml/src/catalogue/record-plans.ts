@@ -6,6 +6,12 @@ export interface RecordCandidatePlan {
   /** text: 'linear' | 'cnn'; tabular: the candidate's name. */
   kind: string;
   epochs: number;
+  /**
+   * The measured candidate whose speed (and early-stopping record) prices this one: sampled search
+   * configurations are not measured under their own names (their settings change with the seed).
+   * Absent: `name`.
+   */
+  measuredAs?: string;
 }
 
 /** Names of libs/ml text's DEFAULT_TEXT_CANDIDATES (in order) and of TEXT_CNN_CANDIDATE (text-recipe spec checks them). */
@@ -54,4 +60,55 @@ export function tabularCandidates(choice: TabularModelChoice, mode: string): Tab
     case 'auto':
       return mode === 'fast' ? ['linear', 'gbdt'] : ['linear', 'gbdt', 'gbdt_small'];
   }
+}
+
+/** Linear configurations a text job samples after the default candidates in mode 'auto' (apps/worker textSearchPlan). */
+export const TEXT_SEARCH_EXTRA_TRIALS = 3;
+
+/** GBDT configurations a tabular job samples after its candidates in mode 'auto' (apps/worker tabularSearchPlan). */
+export const TABULAR_SEARCH_EXTRA_TRIALS = 4;
+
+/**
+ * Every trial a text job runs, in order (apps/worker textSearchPlan): {@link textCandidatePlan}'s
+ * candidates, with mode 'auto' (unless only the CNN is asked for) TEXT_SEARCH_EXTRA_TRIALS sampled
+ * linear configurations after the default linear ones and before the CNN, each priced as the first
+ * default linear candidate (words and characters, the costlier feature set). `maxTrials` keeps the first ones.
+ */
+export function textTrialPlan(
+  mode: TrainingMode,
+  epochs?: number,
+  textModel: TextModelChoice = 'auto',
+  maxTrials?: number,
+): RecordCandidatePlan[] {
+  const plan = textCandidatePlan(mode, epochs, textModel);
+  const sampled =
+    mode === 'auto' && textModel !== 'cnn'
+      ? Array.from({ length: TEXT_SEARCH_EXTRA_TRIALS }, (_, k) => ({
+          name: `sampled-${k + 1}`,
+          kind: 'linear',
+          epochs: textMaxEpochs(mode, epochs),
+          measuredAs: TEXT_LINEAR_CANDIDATE_NAMES[0],
+        }))
+      : [];
+  const all = [...plan.filter((c) => c.kind !== 'cnn'), ...sampled, ...plan.filter((c) => c.kind === 'cnn')];
+  return all.slice(0, maxTrials ?? all.length);
+}
+
+/**
+ * Every trial a tabular job runs, in order (apps/worker tabularSearchPlan): the model choice's
+ * candidates (`fixed`, as the caller filtered them), then in mode 'auto' (unless only the linear model
+ * is asked for) TABULAR_SEARCH_EXTRA_TRIALS sampled GBDT configurations, each priced as `gbdt`.
+ * `maxTrials` keeps the first ones.
+ */
+export function tabularTrialPlan(
+  choice: TabularModelChoice,
+  mode: string,
+  fixed: readonly TabularCandidateName[] = tabularCandidates(choice, mode),
+  maxTrials?: number,
+): RecordCandidatePlan[] {
+  const all: RecordCandidatePlan[] = fixed.map((name) => ({ name, kind: name, epochs: 1 }));
+  if (mode === 'auto' && choice !== 'linear')
+    for (let k = 0; k < TABULAR_SEARCH_EXTRA_TRIALS; k++)
+      all.push({ name: `gbdt_search_${k + 1}`, kind: 'gbdt', epochs: 1, measuredAs: 'gbdt' });
+  return all.slice(0, maxTrials ?? all.length);
 }

@@ -9,3 +9,4 @@ export * from './linear';
 export * from './artifact';
 export * from './train-tabular';
 export * from './regression-metrics';
+export * from './warm-up';
