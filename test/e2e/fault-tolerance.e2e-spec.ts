@@ -1,5 +1,6 @@
 import { keys } from '@modelsmith/storage';
 import { call, startPlatform, waitFor, type Platform } from '../support/platform';
+import { jobEnded } from '../support/jobs';
 import { mnistZip } from '../support/archives';
 import { readyDataset } from '../support/datasets';
 
@@ -57,15 +58,7 @@ describe('training survives worker loss', () => {
   }
 
   function finished(id: string) {
-    return waitFor(
-      'job to finish',
-      async () => {
-        const r = await call(p.apiUrl, 'GET', `/v1/jobs/${id}`, { token: key });
-        return ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(r.body.status) ? r.body : undefined;
-      },
-      600_000,
-      1_000,
-    );
+    return jobEnded(p, key, id, { what: 'job to finish', timeoutMs: 600_000 });
   }
 
   it('resumes from the last checkpoint after the worker is SIGKILLed, ending with exactly one model', async () => {

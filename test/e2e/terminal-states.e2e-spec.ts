@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { call, startPlatform, waitFor, type Platform } from '../support/platform';
+import { jobEnded } from '../support/jobs';
 import { mnistZip } from '../support/archives';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 
@@ -68,16 +69,7 @@ describe('terminal states agree: ingestion jobs and their dataset versions', () 
     (await call(p.apiUrl, 'GET', `/v1/datasets/${u.datasetId}/versions/${u.versionId}`, { token: key })).body;
   const job = async (key: string, id: string) =>
     (await call(p.apiUrl, 'GET', `/v1/jobs/${id}`, { token: key })).body;
-  const ended = (key: string, id: string, timeoutMs = 120_000) =>
-    waitFor(
-      `job ${id} to end`,
-      async () => {
-        const j = await job(key, id);
-        return ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(j.status as string) ? j : undefined;
-      },
-      timeoutMs,
-      250,
-    );
+  const ended = (key: string, id: string, timeoutMs = 120_000) => jobEnded(p, key, id, { timeoutMs });
   /** Polls until the worker has moved the version to INGESTING: it is reading the archive now. */
   const ingesting = (key: string, u: { datasetId: string; versionId: string }) =>
     waitFor('version INGESTING', async () => (await version(key, u)).status === 'INGESTING', 60_000, 25);
