@@ -14,7 +14,9 @@ describe('training survives worker loss', () => {
   let tenantId: string;
 
   beforeAll(async () => {
-    p = await startPlatform();
+    // A SIGKILLed worker's job goes to another worker once its queue lock expires: a 10 s lock
+    // (renewed every 5 s) instead of the default 30 s, so the test waits ~10 s for it, not ~30 s.
+    p = await startPlatform({ WORKER_LOCK_DURATION_MS: '10000' });
     const a = await call(p.apiUrl, 'POST', '/v1/admin/tenants', {
       token: p.adminToken,
       body: { name: 'Faults' },

@@ -54,7 +54,9 @@ describe('text classification end to end (API, worker, serving, Postgres, Redis,
   let key: string;
 
   beforeAll(async () => {
-    p = await startPlatform();
+    // The worker SIGKILLed mid-search loses its queue locks after 10 s (renewed every 5 s), not the
+    // default 30 s: the resume waits ~10 s for them.
+    p = await startPlatform({ WORKER_LOCK_DURATION_MS: '10000' });
     const a = await call(p.apiUrl, 'POST', '/v1/admin/tenants', {
       token: p.adminToken,
       body: { name: 'Texter' },
