@@ -208,6 +208,13 @@ describe('training jobs end to end (real API, worker, Postgres, Redis, S3)', () 
   });
 
   it('stops at the wall-clock budget and keeps the best model so far instead of failing', async () => {
+    // A worker training on one thread: this job trains for its whole minute, and with a second
+    // thread (TRAIN_THREADS=auto on 2 cores) it would take the core of the other test file running
+    // beside it for that minute.
+    const busy = p.workers[p.workers.length - 1];
+    busy.child.kill('SIGTERM');
+    await busy.exited;
+    await p.startWorker({ TRAIN_THREADS: '1' });
     const versionId = await readyDataset(p, key, await mnistZip(10), { imageSize: '28', channels: '1' });
     const created = await call(p.apiUrl, 'POST', '/v1/jobs', {
       token: key,
