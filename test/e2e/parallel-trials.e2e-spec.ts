@@ -17,9 +17,7 @@ describe('parallel search trials across worker processes (BullMQ child jobs)', (
 
   beforeAll(async () => {
     // One thread per trial: each worker process is one core's worth of trials.
-    // The killed worker's trial stalls once its queue lock expires: 10 s (renewed every 5 s) instead
-    // of the default 30 s, so the survivor takes it over ~20 s sooner.
-    p = await startPlatform({ TRAIN_THREADS: '1', SEARCH_TRIALS: 'queue', WORKER_LOCK_DURATION_MS: '10000' });
+    p = await startPlatform({ TRAIN_THREADS: '1', SEARCH_TRIALS: 'queue' });
     await p.startWorker();
     key = (await call(p.apiUrl, 'POST', '/v1/admin/tenants', { token: p.adminToken, body: { name: 'Par' } }))
       .body.apiKey.key as string;
