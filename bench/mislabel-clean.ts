@@ -46,15 +46,14 @@ import {
   suspectMislabeled,
   type LabelNoise,
 } from '../libs/ml/src/dynamics';
-import { normalizePixels } from '../libs/ml/src/preprocess';
-import { arrayBatches, train, withSeededRandom } from '../libs/ml/src/train';
-import type { Normalization } from '../libs/ml/src/preprocess';
+import { train } from '../libs/ml/src/train';
 import {
   buildClassifier,
   buildFeatureExtractor,
   ModelZoo,
   multiLayerFeatureExtractor,
 } from '../libs/ml/src/zoo';
+import { embedImages, fitDenseHead } from './feature-head';
 
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
 const r4 = (x: number) => Math.round(x * 10000) / 10000;
@@ -75,46 +74,16 @@ interface Feat {
   multi?: Float32Array;
 }
 
-async function embedAll(
-  ds: ImageDataset,
-  backbone: { spec: { normalization: Normalization }; model: tf.LayersModel },
-) {
-  const px = ds.height * ds.width * 3;
-  const parts: Float32Array[] = [];
-  for (let i = 0; i < ds.count; i += 16) {
-    const n = Math.min(16, ds.count - i);
-    const f = tf.tidy(() => {
-      const pixels = normalizePixels(
-        ds.images.subarray(i * px, (i + n) * px),
-        3,
-        backbone.spec.normalization,
-      );
-      const y = backbone.model.predict(tf.tensor4d(pixels, [n, ds.height, ds.width, 3])) as tf.Tensor;
-      return y.rank === 4 ? tf.mean(y, [1, 2]) : y.reshape([n, -1]);
-    });
-    parts.push(f.dataSync() as Float32Array);
-    f.dispose();
-  }
-  const total = parts.reduce((a, p) => a + p.length, 0);
-  const out = new Float32Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 async function features(name: string): Promise<Feat> {
   const all =
     name === 'food' ? await loadFoodPictures({ size: SIZE }) : await loadTuxpaintStamps({ size: SIZE });
   const { train: tr, test } = stratifiedSplit(all, { testFraction: 0.25, seed: 1 });
   const backbone = await new ModelZoo().load('mobilenet_v2', { inputSize: { height: SIZE, width: SIZE } });
   log(`${name}: embedding ${tr.count} + ${test.count} images`);
-  const xt = await embedAll(tr, backbone);
-  const xs = await embedAll(test, backbone);
+  const xt = embedImages(tr, backbone);
+  const xs = embedImages(test, backbone);
   const multi = MULTI
-    ? await embedAll(tr, { spec: backbone.spec, model: multiLayerFeatureExtractor(backbone) })
+    ? embedImages(tr, { spec: backbone.spec, model: multiLayerFeatureExtractor(backbone) })
     : undefined;
   backbone.model.dispose();
   return {
@@ -140,32 +109,7 @@ async function fitHead(
   seed: number,
   track: boolean,
 ) {
-  const dim = f.dim;
-  const model = withSeededRandom(seed, () =>
-    tf.sequential({
-      layers: [
-        tf.layers.dropout({ inputShape: [dim], rate: 0.2, seed }),
-        tf.layers.dense({ units: f.classes, activation: 'softmax' }),
-      ],
-    }),
-  );
-  const res = await train(model, {
-    data: arrayBatches({
-      count: idx.length,
-      batchSize: 32,
-      shuffle: true,
-      sampleShape: [dim],
-      fill: (i, xs, o) => {
-        xs.set(f.train.x.subarray(idx[i] * dim, (idx[i] + 1) * dim), o);
-        return labels[i];
-      },
-    }),
-    epochs,
-    seed,
-    learningRate: 1e-3,
-    ...(track ? { dynamics: { samples: idx.length } } : {}),
-  });
-  return { model, dyn: res.dynamics };
+  return fitDenseHead(f.train.x, f.dim, f.classes, idx, labels, { epochs, seed, track });
 }
 
 function predict(model: tf.LayersModel, x: Float32Array, rows: number[], dim: number): Float32Array {

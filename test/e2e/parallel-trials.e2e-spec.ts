@@ -1,4 +1,5 @@
 import { call, startPlatform, waitFor, type Platform } from '../support/platform';
+import { jobSucceeded } from '../support/jobs';
 import { mnistZip } from '../support/archives';
 import { readyDataset } from '../support/datasets';
 
@@ -77,17 +78,7 @@ describe('parallel search trials across worker processes (BullMQ child jobs)', (
     await victim!.exited;
     const finishedAtKill = (await trialRows(id)).filter((t) => t.finishedAt !== null);
 
-    const job = await waitFor(
-      'search to finish',
-      async () => {
-        const r = await call(p.apiUrl, 'GET', `/v1/jobs/${id}`, { token: key });
-        if (r.body.status === 'FAILED')
-          throw new Error(`search failed: ${r.body.failureCode} ${r.body.failureReason}`);
-        return r.body.status === 'SUCCEEDED' ? r.body : undefined;
-      },
-      600_000,
-      1_000,
-    );
+    const job = await jobSucceeded(p, key, id, { what: 'search to finish', timeoutMs: 600_000 });
 
     const trials = await trialRows(id);
     expect(trials.map((t) => t.index)).toEqual([0, 1, 2, 3, 4, 5]);

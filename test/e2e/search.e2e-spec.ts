@@ -1,5 +1,6 @@
 import { mutateArch, parseArch } from '@modelsmith/ml';
-import { call, startPlatform, waitFor, type Platform } from '../support/platform';
+import { call, startPlatform, type Platform } from '../support/platform';
+import { jobSucceeded, jobTrials, trialsWhen } from '../support/jobs';
 import { mnistZip } from '../support/archives';
 import { readyDataset } from '../support/datasets';
 
@@ -59,22 +60,8 @@ describe('search jobs end to end (mode auto: trials, resume after SIGKILL, best 
     await p?.stop();
   });
 
-  async function allTrials(id: string): Promise<TrialBody[]> {
-    const out: TrialBody[] = [];
-    let cursor: string | null = null;
-    do {
-      const r = await call(
-        p.apiUrl,
-        'GET',
-        `/v1/jobs/${id}/trials?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
-        { token: key },
-      );
-      expect(r.status).toBe(200);
-      out.push(...(r.body.items as TrialBody[]));
-      cursor = r.body.nextCursor as string | null;
-    } while (cursor);
-    return out;
-  }
+  // Two trials a page: the listing's pagination is part of what is tested.
+  const allTrials = (id: string) => jobTrials<TrialBody>(p, key, id, 2);
 
   it('rejects constraints that are not ones', async () => {
     for (const constraints of [{ maxModelMB: -1 }, { maxLatencyMs: 'fast' }, { maxModelMB: 1e9 }, 'small']) {
@@ -104,14 +91,12 @@ describe('search jobs end to end (mode auto: trials, resume after SIGKILL, best 
     const id = created.body.id as string;
 
     // Two trials finished: kill the worker without warning and start another.
-    const before = await waitFor(
-      'two finished trials',
-      async () => {
-        const t = await allTrials(id);
-        return t.filter((x) => x.status === 'SUCCEEDED').length >= 2 ? t : undefined;
-      },
-      300_000,
-      200,
+    const before = await trialsWhen<TrialBody>(
+      p,
+      key,
+      id,
+      (t) => t.filter((x) => x.status === 'SUCCEEDED').length >= 2,
+      { what: 'two finished trials', timeoutMs: 300_000, everyMs: 200, pageSize: 2 },
     );
     const victim = p.workers[p.workers.length - 1];
     victim.child.kill('SIGKILL');
@@ -120,17 +105,7 @@ describe('search jobs end to end (mode auto: trials, resume after SIGKILL, best 
     expect(finishedBefore.length).toBeGreaterThanOrEqual(before.filter((t) => t.status !== 'RUNNING').length);
     await p.startWorker();
 
-    const job = await waitFor(
-      'search to finish',
-      async () => {
-        const r = await call(p.apiUrl, 'GET', `/v1/jobs/${id}`, { token: key });
-        if (r.body.status === 'FAILED')
-          throw new Error(`search failed: ${r.body.failureCode} ${r.body.failureReason}`);
-        return r.body.status === 'SUCCEEDED' ? r.body : undefined;
-      },
-      400_000,
-      1_000,
-    );
+    const job = await jobSucceeded(p, key, id, { what: 'search to finish', timeoutMs: 400_000 });
     expect(job.attempts).toBeGreaterThanOrEqual(2);
     // One worker at a time: the job is charged about its wall time, not its wall time plus its trials'
     // (the search's waiting for its trials is not charged twice).

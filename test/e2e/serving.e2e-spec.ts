@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { call, startPlatform, waitFor, type Platform } from '../support/platform';
+import { jobSucceeded } from '../support/jobs';
 import { readyDataset } from '../support/datasets';
 import { entriesOf, mnistPng, zipOf } from '../support/archives';
 import { storeModel, tinyDigitModel } from '../support/models';
@@ -136,17 +137,10 @@ describe('deployments and online prediction end to end (API, worker, serving, Po
       },
     });
     expect(job.status).toBe(202);
-    await waitFor(
-      'training to finish',
-      async () => {
-        const r = await call(p.apiUrl, 'GET', `/v1/jobs/${job.body.id as string}`, { token: adminKey });
-        if (r.body.status === 'FAILED')
-          throw new Error(`training failed: ${r.body.failureCode} ${r.body.failureReason}`);
-        return r.body.status === 'SUCCEEDED';
-      },
-      600_000,
-      1_000,
-    );
+    await jobSucceeded(p, adminKey, job.body.id as string, {
+      what: 'training to finish',
+      timeoutMs: 600_000,
+    });
     const models = await call(p.apiUrl, 'GET', '/v1/models', { token: adminKey });
     trainedModelId = models.body.items[0].id;
     report = (await call(p.apiUrl, 'GET', `/v1/models/${trainedModelId}`, { token: adminKey })).body.report;

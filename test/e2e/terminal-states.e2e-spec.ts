@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { call, startPlatform, waitFor, type Platform } from '../support/platform';
+import { jobEnded } from '../support/jobs';
 import { mnistZip } from '../support/archives';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 
@@ -16,7 +17,9 @@ describe('terminal states agree: ingestion jobs and their dataset versions', () 
   let archive: Buffer;
 
   beforeAll(async () => {
-    p = await startPlatform();
+    // Retries 0.5 s, 1 s, 2 s, 4 s apart instead of from the default 2 s (30 s in all): the retried
+    // job below waits ~8 s, and a job held by its retries still runs long enough to be cancelled.
+    p = await startPlatform({ JOB_RETRY_BACKOFF_MS: '500' });
     // The S3 driver: the proxy cuts its TCP connections (the default platform of the e2e specs).
     if (p.s3.driver !== 's3') throw new Error("this spec cuts the S3 driver's connections");
     const endpoint = new URL(p.s3.config.endpoint);
@@ -68,16 +71,7 @@ describe('terminal states agree: ingestion jobs and their dataset versions', () 
     (await call(p.apiUrl, 'GET', `/v1/datasets/${u.datasetId}/versions/${u.versionId}`, { token: key })).body;
   const job = async (key: string, id: string) =>
     (await call(p.apiUrl, 'GET', `/v1/jobs/${id}`, { token: key })).body;
-  const ended = (key: string, id: string, timeoutMs = 120_000) =>
-    waitFor(
-      `job ${id} to end`,
-      async () => {
-        const j = await job(key, id);
-        return ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(j.status as string) ? j : undefined;
-      },
-      timeoutMs,
-      250,
-    );
+  const ended = (key: string, id: string, timeoutMs = 120_000) => jobEnded(p, key, id, { timeoutMs });
   /** Polls until the worker has moved the version to INGESTING: it is reading the archive now. */
   const ingesting = (key: string, u: { datasetId: string; versionId: string }) =>
     waitFor('version INGESTING', async () => (await version(key, u)).status === 'INGESTING', 60_000, 25);
@@ -89,7 +83,7 @@ describe('terminal states agree: ingestion jobs and their dataset versions', () 
     s3.cut();
     let failed;
     try {
-      // Five attempts with exponential back-off from 2 s: about 30 s of waiting.
+      // Five attempts with exponential back-off from 0.5 s: about 8 s of waiting.
       failed = await ended(t.key, u.jobId, 180_000);
     } finally {
       s3.restore();

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { deserializeTextClassifier } from '@modelsmith/ml';
-import { call, startPlatform, waitFor, type Platform } from '../support/platform';
+import { call, startPlatform, type Platform } from '../support/platform';
+import { jobSucceeded, jobTrials, trialsWhen } from '../support/jobs';
 import { readyVersion } from '../support/datasets';
 import { entriesOf, mnistPng } from '../support/archives';
 
@@ -53,7 +54,9 @@ describe('text classification end to end (API, worker, serving, Postgres, Redis,
   let key: string;
 
   beforeAll(async () => {
-    p = await startPlatform();
+    // The worker SIGKILLed mid-search loses its queue locks after 10 s (renewed every 5 s), not the
+    // default 30 s: the resume waits ~10 s for them.
+    p = await startPlatform({ WORKER_LOCK_DURATION_MS: '10000' });
     const a = await call(p.apiUrl, 'POST', '/v1/admin/tenants', {
       token: p.adminToken,
       body: { name: 'Texter' },
@@ -87,17 +90,7 @@ describe('text classification end to end (API, worker, serving, Postgres, Redis,
     });
     expect(created.status).toBe(202);
     const jobId = created.body.id as string;
-    const job = await waitFor(
-      'text training to finish',
-      async () => {
-        const r = await call(p.apiUrl, 'GET', `/v1/jobs/${jobId}`, { token: key });
-        if (r.body.status === 'FAILED')
-          throw new Error(`training failed: ${r.body.failureCode} ${r.body.failureReason}`);
-        return r.body.status === 'SUCCEEDED' ? r.body : undefined;
-      },
-      120_000,
-      300,
-    );
+    const job = await jobSucceeded(p, key, jobId, { what: 'text training to finish', timeoutMs: 120_000 });
     console.log(
       `text e2e: ${String(job.result.candidate)}, test accuracy ${String(job.result.accuracy)} on ${String(job.result.testSamples)} held-out texts, ${String(job.result.trainSeconds)} s`,
     );
@@ -254,16 +247,7 @@ describe('text classification end to end (API, worker, serving, Postgres, Redis,
     });
     expect(batch.status).toBe(202);
     const batchId = ((await batch.json()) as { id: string }).id;
-    const done = await waitFor(
-      'batch prediction',
-      async () => {
-        const r = await call(p.apiUrl, 'GET', `/v1/jobs/${batchId}`, { token: key });
-        if (r.body.status === 'FAILED') throw new Error(`batch failed: ${r.body.failureReason}`);
-        return r.body.status === 'SUCCEEDED' ? r.body : undefined;
-      },
-      60_000,
-      300,
-    );
+    const done = await jobSucceeded(p, key, batchId, { what: 'batch prediction', timeoutMs: 60_000 });
     expect(done.result).toMatchObject({ texts: 4, predicted: 3, failed: 1 });
     const out = await call(p.apiUrl, 'GET', `/v1/jobs/${batchId}/output`, { token: key });
     const lines = (await (await fetch(out.body.url as string)).text())
@@ -294,17 +278,10 @@ describe('text classification end to end (API, worker, serving, Postgres, Redis,
     });
     expect(created.status).toBe(202);
     const jobId = created.body.id as string;
-    const job = await waitFor(
-      'text CNN training to finish',
-      async () => {
-        const r = await call(p.apiUrl, 'GET', `/v1/jobs/${jobId}`, { token: key });
-        if (r.body.status === 'FAILED')
-          throw new Error(`training failed: ${r.body.failureCode} ${r.body.failureReason}`);
-        return r.body.status === 'SUCCEEDED' ? r.body : undefined;
-      },
-      120_000,
-      300,
-    );
+    const job = await jobSucceeded(p, key, jobId, {
+      what: 'text CNN training to finish',
+      timeoutMs: 120_000,
+    });
     console.log(
       `text CNN e2e: test accuracy ${String(job.result.accuracy)} on ${String(job.result.testSamples)} held-out texts`,
     );
@@ -363,21 +340,15 @@ describe('text classification end to end (API, worker, serving, Postgres, Redis,
     });
     expect(created.status).toBe(202);
     const id = created.body.id as string;
-    const trialsOf = async (): Promise<TextTrial[]> => {
-      const r = await call(p.apiUrl, 'GET', `/v1/jobs/${id}/trials?limit=100`, { token: key });
-      expect(r.status).toBe(200);
-      return r.body.items as TextTrial[];
-    };
+    const trialsOf = () => jobTrials<TextTrial>(p, key, id);
 
     // The CNN runs last and longest: kill the worker without warning while it trains.
-    const before = await waitFor(
-      'the CNN trial to start after the linear ones',
-      async () => {
-        const t = await trialsOf();
-        return t.some((x) => x.params.family === 'text-cnn' && x.status === 'RUNNING') ? t : undefined;
-      },
-      180_000,
-      100,
+    const before = await trialsWhen<TextTrial>(
+      p,
+      key,
+      id,
+      (t) => t.some((x) => x.params.family === 'text-cnn' && x.status === 'RUNNING'),
+      { what: 'the CNN trial to start after the linear ones', timeoutMs: 180_000 },
     );
     const victim = p.workers[p.workers.length - 1];
     victim.child.kill('SIGKILL');
@@ -389,17 +360,7 @@ describe('text classification end to end (API, worker, serving, Postgres, Redis,
     expect(finishedBefore.length).toBe(7);
     await p.startWorker();
 
-    const job = await waitFor(
-      'the text search to finish',
-      async () => {
-        const r = await call(p.apiUrl, 'GET', `/v1/jobs/${id}`, { token: key });
-        if (r.body.status === 'FAILED')
-          throw new Error(`training failed: ${r.body.failureCode} ${r.body.failureReason}`);
-        return r.body.status === 'SUCCEEDED' ? r.body : undefined;
-      },
-      300_000,
-      500,
-    );
+    const job = await jobSucceeded(p, key, id, { what: 'the text search to finish', timeoutMs: 300_000 });
     expect(job.attempts).toBeGreaterThanOrEqual(2);
     const trials = await trialsOf();
     // Four default linear candidates, three sampled linear configurations, the CNN.

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { call, startPlatform, waitFor, type Platform } from '../support/platform';
+import { call, startPlatform, type Platform } from '../support/platform';
+import { jobSucceeded } from '../support/jobs';
 import { readyDataset, readyVersion } from '../support/datasets';
 import { mnistZip } from '../support/archives';
 
@@ -69,16 +70,7 @@ describe('estimate before training (dryRun) against actual runs (real API, worke
     });
 
   const finished = (id: string) =>
-    waitFor(
-      `job ${id} to succeed`,
-      async () => {
-        const r = await call(p.apiUrl, 'GET', `/v1/jobs/${id}`, { token: key });
-        if (r.body.status === 'FAILED') throw new Error(`${r.body.failureCode}: ${r.body.failureReason}`);
-        return r.body.status === 'SUCCEEDED' && r.body;
-      },
-      300_000,
-      500,
-    );
+    jobSucceeded(p, key, id, { what: `job ${id} to succeed`, timeoutMs: 300_000 });
 
   it('estimates from the fallback table, then from measured throughput within the stated error of an actual run', async () => {
     const small = await readyDataset(p, key, await mnistZip(24), { imageSize: '28', channels: '1' });

@@ -1,4 +1,5 @@
-import { call, startPlatform, waitFor, type Platform } from '../support/platform';
+import { call, startPlatform, type Platform } from '../support/platform';
+import { jobSucceeded } from '../support/jobs';
 import { readyDataset } from '../support/datasets';
 import { mnistZip, zipEntryNames } from '../support/archives';
 
@@ -68,17 +69,7 @@ describe('training jobs end to end (real API, worker, Postgres, Redis, S3)', () 
     });
     expect(created.status).toBe(202);
     const id = created.body.id as string;
-    const job = await waitFor(
-      'training to finish',
-      async () => {
-        const r = await call(p.apiUrl, 'GET', `/v1/jobs/${id}`, { token: key });
-        if (r.body.status === 'FAILED')
-          throw new Error(`training failed: ${r.body.failureCode} ${r.body.failureReason}`);
-        return r.body.status === 'SUCCEEDED' ? r.body : undefined;
-      },
-      480_000,
-      1_000,
-    );
+    const job = await jobSucceeded(p, key, id, { what: 'training to finish', timeoutMs: 480_000 });
     const accuracy = job.result.accuracy as number;
     console.log(
       `mnist e2e: test accuracy ${accuracy} on ${job.result.testSamples} held-out images, ${job.result.epochs} epochs`,
@@ -140,16 +131,7 @@ describe('training jobs end to end (real API, worker, Postgres, Redis, S3)', () 
     });
     expect(created.status).toBe(202);
     const id = created.body.id as string;
-    await waitFor(
-      'training to finish',
-      async () => {
-        const r = await call(p.apiUrl, 'GET', `/v1/jobs/${id}`, { token: key });
-        if (r.body.status === 'FAILED') throw new Error(`training failed: ${r.body.failureReason}`);
-        return r.body.status === 'SUCCEEDED' ? r.body : undefined;
-      },
-      480_000,
-      1_000,
-    );
+    await jobSucceeded(p, key, id, { what: 'training to finish', timeoutMs: 480_000 });
     const [row] = await p.system.model.findMany({ where: { jobId: id } });
     const model = await call(p.apiUrl, 'GET', `/v1/models/${row.id}`, { token: key });
     const lq = model.body.report.labelQuality;
@@ -226,6 +208,13 @@ describe('training jobs end to end (real API, worker, Postgres, Redis, S3)', () 
   });
 
   it('stops at the wall-clock budget and keeps the best model so far instead of failing', async () => {
+    // A worker training on one thread: this job trains for its whole minute, and with a second
+    // thread (TRAIN_THREADS=auto on 2 cores) it would take the core of the other test file running
+    // beside it for that minute.
+    const busy = p.workers[p.workers.length - 1];
+    busy.child.kill('SIGTERM');
+    await busy.exited;
+    await p.startWorker({ TRAIN_THREADS: '1' });
     const versionId = await readyDataset(p, key, await mnistZip(10), { imageSize: '28', channels: '1' });
     const created = await call(p.apiUrl, 'POST', '/v1/jobs', {
       token: key,
@@ -238,16 +227,10 @@ describe('training jobs end to end (real API, worker, Postgres, Redis, S3)', () 
       },
     });
     expect(created.status).toBe(202);
-    const job = await waitFor(
-      'budgeted job to finish',
-      async () => {
-        const r = await call(p.apiUrl, 'GET', `/v1/jobs/${created.body.id as string}`, { token: key });
-        if (r.body.status === 'FAILED') throw new Error(`failed: ${r.body.failureReason}`);
-        return r.body.status === 'SUCCEEDED' ? r.body : undefined;
-      },
-      300_000,
-      1_000,
-    );
+    const job = await jobSucceeded(p, key, created.body.id as string, {
+      what: 'budgeted job to finish',
+      timeoutMs: 300_000,
+    });
     expect(job.result.status).toBe('stopped-by-budget');
     expect(job.result.epochs).toBeLessThan(200);
     expect(await p.system.model.count({ where: { jobId: job.id } })).toBe(1);

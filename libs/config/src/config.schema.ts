@@ -123,6 +123,11 @@ export const configSchema = z
     /** A RUNNING job whose heartbeat is older than this no longer holds a concurrency slot (its worker died). */
     JOBS_HEARTBEAT_STALE_SECONDS: z.coerce.number().int().min(5).default(90),
     /**
+     * First retry delay of a job whose attempt failed with a transient error, in ms; each later one
+     * doubles (BullMQ exponential backoff; 5 attempts). Read by the API, which enqueues the jobs.
+     */
+    JOB_RETRY_BACKOFF_MS: z.coerce.number().int().min(100).max(600_000).default(2_000),
+    /**
      * Hours a finished job's scratch objects (training checkpoints, a batch job's input archive) are
      * kept before the API's sweep deletes them; a failed or cancelled job keeps them until then.
      */

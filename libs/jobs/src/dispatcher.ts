@@ -33,6 +33,8 @@ export class JobDispatcher {
     private readonly queues: QueueMap,
     private readonly store: JobStore,
     private readonly systemDb: PrismaClient,
+    /** First retry delay of a failed attempt (doubling after), JOB_RETRY_BACKOFF_MS. */
+    private readonly retryBackoffMs = 2_000,
   ) {}
 
   async enqueue(
@@ -50,7 +52,7 @@ export class JobDispatcher {
       jobId: job.id,
       priority: bullPriority(job.priority),
       attempts: 5,
-      backoff: { type: 'exponential', delay: 2_000 },
+      backoff: { type: 'exponential', delay: this.retryBackoffMs },
       removeOnComplete: { age: 24 * 3600, count: 10_000 },
       removeOnFail: { age: 7 * 24 * 3600 },
     });

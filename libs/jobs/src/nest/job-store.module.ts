@@ -30,9 +30,9 @@ import { QUEUE_MAP } from './queue.module';
     },
     {
       provide: JobDispatcher,
-      inject: [QUEUE_MAP, JobStore, SYSTEM_PRISMA],
-      useFactory: (queues: QueueMap, store: JobStore, db: PrismaClient) =>
-        new JobDispatcher(queues, store, db),
+      inject: [QUEUE_MAP, JobStore, SYSTEM_PRISMA, APP_CONFIG],
+      useFactory: (queues: QueueMap, store: JobStore, db: PrismaClient, config: AppConfig) =>
+        new JobDispatcher(queues, store, db, config.JOB_RETRY_BACKOFF_MS),
     },
     { provide: JobRouter, inject: [QUEUE_MAP], useFactory: (queues: QueueMap) => new JobRouter(queues) },
     {

