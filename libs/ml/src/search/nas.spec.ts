@@ -12,7 +12,7 @@ import {
   randomArch,
 } from './arch';
 import { costAwareFitness, proposeArch, type EvolutionMember } from './evolution';
-import { paretoFront } from './pareto';
+import { bestWithin, paretoFront } from './pareto';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -190,5 +190,22 @@ describe('Pareto front', () => {
     expect(paretoFront([], [(p: number) => p])).toEqual([]);
     // Equal points do not dominate each other.
     expect(paretoFront([{ v: 1 }, { v: 1 }], [(p) => p.v])).toHaveLength(2);
+  });
+
+  it('picks the best item within a cost limit', () => {
+    const pts = [
+      { id: 'a', acc: 0.9, ms: 10 },
+      { id: 'b', acc: 0.8, ms: 2 },
+      { id: 'c', acc: 0.9, ms: 8 },
+      { id: 'd', acc: NaN, ms: 1 },
+    ];
+    const at = (limit: number) =>
+      bestWithin(
+        pts,
+        (p) => p.ms,
+        (p) => p.acc,
+        limit,
+      )?.id;
+    expect([at(1), at(2), at(8), at(10), at(100)]).toEqual([undefined, 'b', 'c', 'c', 'c']);
   });
 });

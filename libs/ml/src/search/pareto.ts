@@ -13,3 +13,23 @@ export function paretoFront<T>(items: readonly T[], objectives: ReadonlyArray<(t
     .sort((a, b) => b.v[0] - a.v[0] || a.at - b.at)
     .map((s) => s.item);
 }
+
+/**
+ * The item of highest `score` among those whose `cost` is at most `limit` (ties: the cheaper, then
+ * the earlier); undefined when none is within it. Non-finite costs or scores are left out.
+ */
+export function bestWithin<T>(
+  items: readonly T[],
+  cost: (t: T) => number,
+  score: (t: T) => number,
+  limit: number,
+): T | undefined {
+  let best: T | undefined;
+  for (const t of items) {
+    const c = cost(t);
+    const s = score(t);
+    if (!Number.isFinite(c) || !Number.isFinite(s) || c > limit) continue;
+    if (best === undefined || s > score(best) || (s === score(best) && c < cost(best))) best = t;
+  }
+  return best;
+}

@@ -1,6 +1,6 @@
 import { builtinBackbones, sampleAt } from '@modelsmith/ml';
 import type { DatasetShape } from '../recipe';
-import { observations, proposeParams, spaceParams, type RecordedTrial } from './proposal';
+import { observations, proposeParams, samplersAgreeFor, spaceParams, type RecordedTrial } from './proposal';
 import { configFromParams, recipeSearchSpace } from './recipe-space';
 
 const specs = builtinBackbones();
@@ -89,5 +89,27 @@ describe('configuration proposals', () => {
     expect(proposeParams('tpe', space, SEED, 9, more, score, spec, photos)).not.toEqual(
       proposeParams('tpe', space, SEED, 9, rows, score, spec, photos),
     );
+  });
+
+  it('tells how many leading trials a tpe search shares with a random one of the same seed', () => {
+    const at = (rows: Row[]) =>
+      samplersAgreeFor(
+        rows.map((r, index) => ({ ...r, index })),
+        score,
+      );
+    // Trials 0-4: five scored new configurations; trial 5 is the first TPE proposes itself.
+    expect(at(ledger(8))).toBe(5);
+    // A promotion after the fifth result is ASHA's, the same in both; the next new configuration parts.
+    const rows = ledger(8);
+    const promoted = { ...rows[0], params: { ...rows[0].params, rung: 1, epochs: 3 } };
+    expect(at([...rows.slice(0, 5), promoted, ...rows.slice(5)])).toBe(6);
+    // A failed trial has no score: TPE still draws at random after it.
+    const failed = rows.map((r, i) => (i === 2 ? { ...r, status: 'FAILED', metrics: null } : r));
+    expect(at(failed)).toBe(6);
+    // Never parted: all of them (in index order, whatever order they come in).
+    expect(at(ledger(4))).toBe(4);
+    expect(
+      samplersAgreeFor([...ledger(8).entries()].map(([index, r]) => ({ ...r, index })).reverse(), score),
+    ).toBe(5);
   });
 });

@@ -1,6 +1,7 @@
 import {
   sampleAt,
   tpeSampleAt,
+  TPE_DEFAULTS,
   type BackboneSpec,
   type ParamValue,
   type Params,
@@ -39,6 +40,25 @@ export function proposeParams<T extends RecordedTrial>(
 ): Params {
   if (sampler === 'random') return sampleAt(space, seed, config);
   return tpeSampleAt(space, seed, config, observations(space, trials, score, spec, shape));
+}
+
+/**
+ * How many leading trials (by index) of a sequential 'random' search a 'tpe' search with the same
+ * seed runs identically: TPE draws `sampleAt(space, seed, config)` itself until `TPE_DEFAULTS.startup`
+ * rung-0 trials have a score, so the two part at the first new configuration (rung 0, after trial 0)
+ * proposed with that many scored before it. `trials.length` when they never part.
+ */
+export function samplersAgreeFor<T extends RecordedTrial & { index: number }>(
+  trials: readonly T[],
+  score: (t: T) => number | null,
+): number {
+  const byIndex = [...trials].sort((a, b) => a.index - b.index);
+  let scored = 0;
+  for (const [k, t] of byIndex.entries()) {
+    if (k > 0 && Number(t.params.rung) === 0 && scored >= Math.max(2, TPE_DEFAULTS.startup)) return k;
+    if (Number(t.params.rung) === 0 && score(t) !== null) scored++;
+  }
+  return byIndex.length;
 }
 
 /** The finished rung-0 trials, oldest configuration first, as TPE observations in the space's terms. */
