@@ -5,7 +5,7 @@ import { DEFAULT_FUZZ_SEED, fuzzWorld, platformHealth } from '../support/fuzz/se
 // A fixed seed, printed; FUZZ_SEED (and FUZZ_ONLY, FUZZ_PATH from a failure's report) replay or explore.
 const SEED = Number(process.env.FUZZ_SEED ?? DEFAULT_FUZZ_SEED);
 // Requests per operation: about 2 minutes for the ~40 operations on a 2-core CI machine.
-const RUNS = Number(process.env.FUZZ_RUNS ?? 250);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 150);
 
 jest.setTimeout(600_000);
 
