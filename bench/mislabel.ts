@@ -287,9 +287,9 @@ async function retrainStudy(backend: string) {
     const accs: Record<string, number[]> = {};
     const add = (arm: string, acc: number) => (accs[arm] ??= []).push(acc);
     for (const seed of seeds) {
-      const fit = food.fitWithSeed(seed);
-      const clean = await fit(trainDs, epochs, false);
-      const run = await fit(noisyDs, epochs, true);
+      const fitSeeded = food.fitWithSeed(seed);
+      const clean = await fitSeeded(trainDs, epochs, false);
+      const run = await fitSeeded(noisyDs, epochs, true);
       if (!run.dyn) throw new Error('no dynamics recorded');
       add('clean', clean.acc);
       add('noisy', run.acc);
@@ -307,7 +307,7 @@ async function retrainStudy(backend: string) {
       for (const rule of cleaningRules(run.dyn, trueFlips)) {
         const labels = Uint8Array.from(noisyDs.labels);
         for (const [i, y] of rule.relabel) labels[i] = y;
-        const cleaned = await fit(without({ ...noisyDs, labels }, rule.remove), epochs, false);
+        const cleaned = await fitSeeded(without({ ...noisyDs, labels }, rule.remove), epochs, false);
         add(rule.name, cleaned.acc);
         const edited = [...rule.remove, ...rule.relabel.keys()];
         row[rule.name] = {

@@ -60,7 +60,7 @@ describe('cleaning 20% symmetric label noise on food photos (frozen MobileNetV2 
     const dim = xTrain.length / tr.count;
     const k = tr.classNames.length;
 
-    const fit = async (rows: number[], labels: ArrayLike<number>, seed: number, track: boolean) => {
+    const fitHead = async (rows: number[], labels: ArrayLike<number>, seed: number, track: boolean) => {
       const model = withSeededRandom(seed, () =>
         tf.sequential({
           layers: [
@@ -101,8 +101,8 @@ describe('cleaning 20% symmetric label noise on food photos (frozen MobileNetV2 
     const rankAurocs: number[] = [];
     const precision: number[] = [];
     for (const seed of SEEDS) {
-      acc.clean.push((await fit(all, tr.labels, seed, false)).acc);
-      const run = await fit(all, noisy.labels, seed, true);
+      acc.clean.push((await fitHead(all, tr.labels, seed, false)).acc);
+      const run = await fitHead(all, noisy.labels, seed, true);
       acc.noisy.push(run.acc);
       const d = run.dyn;
       if (!d) throw new Error('no dynamics recorded');
@@ -127,7 +127,7 @@ describe('cleaning 20% symmetric label noise on food photos (frozen MobileNetV2 
       const kept = all.filter((i) => !suspects.has(i));
       acc.cleaned.push(
         (
-          await fit(
+          await fitHead(
             kept,
             kept.map((i) => noisy.labels[i]),
             seed,
