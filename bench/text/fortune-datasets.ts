@@ -16,6 +16,13 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import {
+  bufferSource,
+  ingest,
+  MemoryShardStore,
+  readTextSplit,
+  type RecordShardIndex,
+} from '../../libs/datasets/src';
 
 export const FORTUNES_DIR = '/usr/share/games/fortunes';
 
@@ -157,4 +164,22 @@ export const DATASETS: Record<string, { build: () => LabelledText[]; source: str
 export function toCsv(rows: readonly LabelledText[]): string {
   const q = (s: string) => `"${s.replace(/"/g, '""')}"`;
   return ['text,label', ...rows.map((r) => `${q(r.text)},${q(r.label)}`)].join('\n') + '\n';
+}
+
+/**
+ * Dataset `name` ingested as the platform ingests a CSV upload (its seeded splits), and its train and
+ * validation splits: what the validation-only tuning scripts read (the test split is not).
+ */
+export async function trainAndValidation(name: string) {
+  const store = new MemoryShardStore();
+  const ing = await ingest(
+    bufferSource(Buffer.from(toCsv(DATASETS[name].build())), 'x.csv', 'text/csv'),
+    {},
+    store,
+  );
+  const index = ing.index as RecordShardIndex;
+  const [train, val] = await Promise.all(
+    (['train', 'validation'] as const).map((s) => readTextSplit(store, index, s)),
+  );
+  return { index, train, val };
 }

@@ -1,13 +1,6 @@
 // Validation-only experiments on fortunes-topics (docs/text.md): SGD epochs (with the running mean of
 // epochs 2..t), then optionally full-batch L-BFGS warm-started from them. The test split is not read.
 // nice npx tsx bench/text/tune-lbfgs.ts <minDf> [--sep] [--lr=0.2] [--epochs=6] [--C=10] [--iters=40]
-import {
-  bufferSource,
-  ingest,
-  MemoryShardStore,
-  readTextSplit,
-  type RecordShardIndex,
-} from '../../libs/datasets/src';
 import { DEFAULT_TEXT_CANDIDATES, type LinearTextCandidate } from '../../libs/ml/src/text';
 import { countBuckets, FeatureVocabulary } from '../../libs/ml/src/text/features';
 import {
@@ -18,7 +11,7 @@ import {
 } from '../../libs/ml/src/text/linear-model';
 import { accuracy, classificationMetrics, confusionMatrix } from '../../libs/ml/src/eval/metrics';
 import { Rng } from '../../libs/ml/src/train/rng';
-import { DATASETS, toCsv } from './fortune-datasets';
+import { trainAndValidation } from './fortune-datasets';
 
 const cpu = () => {
   const c = process.cpuUsage();
@@ -31,13 +24,7 @@ async function main() {
   const sgdEpochs = Number(process.argv.find((a) => a.startsWith('--epochs='))?.slice(9) ?? 6);
   const C = Number(process.argv.find((a) => a.startsWith('--C='))?.slice(4) ?? 10);
   const iters = Number(process.argv.find((a) => a.startsWith('--iters='))?.slice(8) ?? 40);
-  const rows = DATASETS['fortunes-topics'].build();
-  const store = new MemoryShardStore();
-  const ing = await ingest(bufferSource(Buffer.from(toCsv(rows)), 'x.csv', 'text/csv'), {}, store);
-  const index = ing.index as RecordShardIndex;
-  const [train, val] = await Promise.all(
-    ['train', 'validation'].map((s) => readTextSplit(store, index, s as 'train')),
-  );
+  const { index, train, val } = await trainAndValidation('fortunes-topics');
   const base = DEFAULT_TEXT_CANDIDATES[0] as LinearTextCandidate;
   const config = { ...base.features, ...(sep ? { separateNorms: true } : {}) };
   const c0 = cpu();

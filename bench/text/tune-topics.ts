@@ -2,30 +2,17 @@
 // candidate, as JSON partials of LinearTextCandidate. The test split is not read.
 // nice npx tsx bench/text/tune-topics.ts fortunes-topics '[{},{"l2":1e-5}]' [minDf]
 import {
-  bufferSource,
-  ingest,
-  MemoryShardStore,
-  readTextSplit,
-  type RecordShardIndex,
-} from '../../libs/datasets/src';
-import {
   DEFAULT_TEXT_CANDIDATES,
   trainTextClassifier,
   type LinearTextCandidate,
 } from '../../libs/ml/src/text';
-import { DATASETS, toCsv } from './fortune-datasets';
+import { trainAndValidation } from './fortune-datasets';
 
 async function main() {
   const name = process.argv[2] ?? 'fortunes-topics';
   const variants = JSON.parse(process.argv[3] ?? '[]') as Partial<LinearTextCandidate>[];
   const minDf = Number(process.argv[4] ?? 1);
-  const rows = DATASETS[name].build();
-  const store = new MemoryShardStore();
-  const ing = await ingest(bufferSource(Buffer.from(toCsv(rows)), 'x.csv', 'text/csv'), {}, store);
-  const index = ing.index as RecordShardIndex;
-  const [train, val] = await Promise.all(
-    ['train', 'validation'].map((s) => readTextSplit(store, index, s as 'train')),
-  );
+  const { index, train, val } = await trainAndValidation(name);
   const base = DEFAULT_TEXT_CANDIDATES[0] as LinearTextCandidate;
   const candidates = variants.map((v, i) => ({
     ...base,

@@ -2,7 +2,7 @@
  * Waiting for jobs and their trials over the API (GET /v1/jobs/:id, GET /v1/jobs/:id/trials), for the
  * end-to-end specs: one copy of the polling loops instead of one per spec.
  */
-import { call, ExitedError, waitFor, type Platform } from './platform';
+import { call, waitFor, type Platform } from './platform';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- job bodies are asserted field by field in tests
 type Body = any;
@@ -44,26 +44,16 @@ export function jobEnded(
  * Polls the job until it SUCCEEDED and returns its body; a job that ends otherwise stops the wait at
  * once with its status, failure code and reason.
  */
-export function jobSucceeded(
+export async function jobSucceeded(
   p: Pick<Platform, 'apiUrl'>,
   token: string,
   id: string,
-  { what = `job ${id} to succeed`, timeoutMs = 600_000, everyMs = 250 }: PollOptions = {},
+  { what = `job ${id} to succeed`, ...o }: PollOptions = {},
 ): Promise<Body> {
-  return waitFor(
-    what,
-    async () => {
-      const job = await getJob(p, token, id);
-      if (job.status === 'SUCCEEDED') return job;
-      if (ENDED.includes(job.status as string))
-        throw new ExitedError(
-          `${what}: the job ended ${job.status}: ${job.failureCode} ${job.failureReason}`,
-        );
-      return undefined;
-    },
-    timeoutMs,
-    everyMs,
-  );
+  const job = await jobEnded(p, token, id, { what, ...o });
+  if (job.status !== 'SUCCEEDED')
+    throw new Error(`${what}: the job ended ${job.status}: ${job.failureCode} ${job.failureReason}`);
+  return job;
 }
 
 /** Every trial of the job, following the list's pages (`pageSize` per page), each page answered 200. */

@@ -294,90 +294,87 @@ export async function runImageClassification(
       let result: Pick<Awaited<ReturnType<typeof train>>, 'status' | 'history'> &
         Partial<Pick<Awaited<ReturnType<typeof train>>, 'dynamics' | 'resumedFrom'>>;
       try {
-        result =
-          recipe.headOnFeatures && phase.backbone === 'frozen' && spec.pretrained
-            ? await trainHeadOnFeatures(
-                classifier,
-                { shards: input.shards, index, normalization: norm, input: recipe.input },
-                {
-                  epochs: FEATURE_HEAD_EPOCHS,
-                  learningRate: phase.learningRate,
-                  batchSize: recipe.batchSize,
-                  labelSmoothing: recipe.labelSmoothing,
-                  seed: recipe.seed + i,
-                  ...(recipe.weightDecay ? { weightDecay: recipe.weightDecay } : {}),
-                  signal: hooks.signal,
-                },
-              )
-            : await train(model, {
-                microBatch: 'auto',
-                onMemory: async (e) => {
-                  const message =
-                    e.kind === 'probe'
-                      ? `${phase.name}: a step of ${e.batch} images needs ~${Math.round(((e.fixedBytes ?? 0) + e.batch * (e.perSampleBytes ?? 0)) / MiB)} MiB ` +
-                        `(budget ${Math.round(e.budgetBytes / MiB)} MiB); computing it in slices of ${e.microBatch}`
-                      : `${phase.name}: a step of ${e.batch} images ran out of memory; retrying in slices of ${e.microBatch}`;
-                  await hooks.onNotice?.({ kind: 'memory', phase: phase.name, message, data: { ...e } });
-                },
-                data: trainData,
-                dynamics: { samples: trainSamples },
-                ...(augment ? { augment } : {}),
-                ...(validation ? { validation } : {}),
-                epochs: phase.epochs,
-                optimizer: recipe.weightDecay
-                  ? { type: 'adamw', weightDecay: recipe.weightDecay }
-                  : { type: 'adam' },
-                learningRate: phase.learningRate,
-                lrSchedule: {
-                  type: 'cosine',
-                  warmupSteps: Math.min(50, trainData.stepsPerEpoch ?? 0),
-                  minFactor: 0.05,
-                },
-                ...(paramGroups(phase, backboneNames)
-                  ? { paramGroups: paramGroups(phase, backboneNames) }
-                  : {}),
-                labelSmoothing: recipe.labelSmoothing,
-                ...(regularizer ? { regularizer } : {}),
-                clipGradNorm: 5,
-                seed: recipe.seed + i,
-                ...(phase.earlyStoppingPatience && validation
-                  ? {
-                      earlyStopping: {
-                        monitor: 'val_loss',
-                        patience: phase.earlyStoppingPatience,
-                        restoreBestWeights: true,
-                      },
-                    }
-                  : {}),
-                checkpoint: {
-                  store: input.checkpoints,
-                  key: `${input.checkpointKeyPrefix ?? ''}phase-${i}-${phase.name}`,
-                  everySteps: 100,
-                  everyEpochs: 1,
-                  onCancel: true,
-                  resume: true,
-                },
-                signal: hooks.signal,
-                ...(replicas ? { replicas } : {}),
-                progressEverySteps: 10,
-                onProgress: async (p) => {
-                  const done = epochsBefore + p.epoch + (p.stepsPerEpoch ? p.step / p.stepsPerEpoch : 0);
-                  const percent = Math.min(99, (done / Math.max(1, totalEpochs)) * 100);
-                  const rate =
-                    p.elapsedSeconds > 0 && done > epochsBefore
-                      ? (done - epochsBefore) / p.elapsedSeconds
-                      : 0;
-                  const etaSeconds = rate > 0 ? (totalEpochs - done) / rate : null;
-                  await hooks.onProgress({
-                    phase: phase.name,
-                    phaseIndex: i,
-                    phases: recipe.phases.length,
-                    percent,
-                    etaSeconds,
-                    train: p,
-                  });
-                },
+        // A pretrained backbone's frozen head phase (a search trial's) trains on features computed once.
+        if (recipe.headOnFeatures && phase.backbone === 'frozen' && spec.pretrained)
+          result = await trainHeadOnFeatures(
+            classifier,
+            { shards: input.shards, index, normalization: norm, input: recipe.input },
+            {
+              epochs: FEATURE_HEAD_EPOCHS,
+              learningRate: phase.learningRate,
+              batchSize: recipe.batchSize,
+              labelSmoothing: recipe.labelSmoothing,
+              seed: recipe.seed + i,
+              ...(recipe.weightDecay ? { weightDecay: recipe.weightDecay } : {}),
+              signal: hooks.signal,
+            },
+          );
+        else
+          result = await train(model, {
+            microBatch: 'auto',
+            onMemory: async (e) => {
+              const message =
+                e.kind === 'probe'
+                  ? `${phase.name}: a step of ${e.batch} images needs ~${Math.round(((e.fixedBytes ?? 0) + e.batch * (e.perSampleBytes ?? 0)) / MiB)} MiB ` +
+                    `(budget ${Math.round(e.budgetBytes / MiB)} MiB); computing it in slices of ${e.microBatch}`
+                  : `${phase.name}: a step of ${e.batch} images ran out of memory; retrying in slices of ${e.microBatch}`;
+              await hooks.onNotice?.({ kind: 'memory', phase: phase.name, message, data: { ...e } });
+            },
+            data: trainData,
+            dynamics: { samples: trainSamples },
+            ...(augment ? { augment } : {}),
+            ...(validation ? { validation } : {}),
+            epochs: phase.epochs,
+            optimizer: recipe.weightDecay
+              ? { type: 'adamw', weightDecay: recipe.weightDecay }
+              : { type: 'adam' },
+            learningRate: phase.learningRate,
+            lrSchedule: {
+              type: 'cosine',
+              warmupSteps: Math.min(50, trainData.stepsPerEpoch ?? 0),
+              minFactor: 0.05,
+            },
+            ...(paramGroups(phase, backboneNames) ? { paramGroups: paramGroups(phase, backboneNames) } : {}),
+            labelSmoothing: recipe.labelSmoothing,
+            ...(regularizer ? { regularizer } : {}),
+            clipGradNorm: 5,
+            seed: recipe.seed + i,
+            ...(phase.earlyStoppingPatience && validation
+              ? {
+                  earlyStopping: {
+                    monitor: 'val_loss',
+                    patience: phase.earlyStoppingPatience,
+                    restoreBestWeights: true,
+                  },
+                }
+              : {}),
+            checkpoint: {
+              store: input.checkpoints,
+              key: `${input.checkpointKeyPrefix ?? ''}phase-${i}-${phase.name}`,
+              everySteps: 100,
+              everyEpochs: 1,
+              onCancel: true,
+              resume: true,
+            },
+            signal: hooks.signal,
+            ...(replicas ? { replicas } : {}),
+            progressEverySteps: 10,
+            onProgress: async (p) => {
+              const done = epochsBefore + p.epoch + (p.stepsPerEpoch ? p.step / p.stepsPerEpoch : 0);
+              const percent = Math.min(99, (done / Math.max(1, totalEpochs)) * 100);
+              const rate =
+                p.elapsedSeconds > 0 && done > epochsBefore ? (done - epochsBefore) / p.elapsedSeconds : 0;
+              const etaSeconds = rate > 0 ? (totalEpochs - done) / rate : null;
+              await hooks.onProgress({
+                phase: phase.name,
+                phaseIndex: i,
+                phases: recipe.phases.length,
+                percent,
+                etaSeconds,
+                train: p,
               });
+            },
+          });
       } catch (error) {
         const failure = deterministicFailure(error);
         if (!failure) throw error;

@@ -1,5 +1,5 @@
-import { tabularTrialPlan } from '@modelsmith/ml/catalogue';
-import { TABULAR_SEARCH_EXTRA_TRIALS, tabularSearchPlan } from './tabular-plan';
+import { TABULAR_SEARCH_EXTRA_TRIALS, tabularTrialPlan } from '@modelsmith/ml/catalogue';
+import { tabularSearchPlan } from './tabular-plan';
 
 describe('tabularSearchPlan (the trials of a tabular job)', () => {
   it("follows the candidates with seeded GBDT settings in mode 'auto' only", () => {

@@ -1,12 +1,5 @@
 import { sampleAt, type SearchSpace } from '@modelsmith/ml';
-import {
-  TABULAR_SEARCH_EXTRA_TRIALS,
-  tabularCandidates,
-  type TabularCandidateName,
-} from '@modelsmith/ml/catalogue';
-
-/** GBDT configurations sampled after the candidates in mode 'auto' (budget.maxTrials caps the total; estimates count them too). */
-export { TABULAR_SEARCH_EXTRA_TRIALS };
+import { tabularTrialPlan, type TabularCandidateName } from '@modelsmith/ml/catalogue';
 
 /** The tabular task's search space for sampled GBDT trials. */
 export const TABULAR_GBDT_SPACE: SearchSpace = {
@@ -33,12 +26,14 @@ export function tabularSearchPlan(
   mode: string,
   seed: number,
 ): TabularSlot[] {
-  const fixed: TabularSlot[] = tabularCandidates(choice, mode).map((name) => ({ name, base: name }));
-  if (mode !== 'auto' || choice === 'linear') return fixed;
-  const sampled = Array.from({ length: TABULAR_SEARCH_EXTRA_TRIALS }, (_, k): TabularSlot => {
-    const p = sampleAt(TABULAR_GBDT_SPACE, seed, k);
+  // The order and names are the catalogue's plan (the estimate prices the same trials); each sampled
+  // slot (priced as measured 'gbdt') gets its seeded settings here.
+  let k = 0;
+  return tabularTrialPlan(choice, mode).map((c): TabularSlot => {
+    if (!c.measuredAs) return { name: c.name, base: c.kind as TabularCandidateName };
+    const p = sampleAt(TABULAR_GBDT_SPACE, seed, k++);
     return {
-      name: `gbdt_search_${k + 1}`,
+      name: c.name,
       base: 'gbdt',
       gbdt: {
         learningRate: Number(p.learningRate),
@@ -48,5 +43,4 @@ export function tabularSearchPlan(
       },
     };
   });
-  return [...fixed, ...sampled];
 }

@@ -104,7 +104,6 @@ export function buildClassifier(backbone: LoadedBackbone, options: ClassifierOpt
   return classifier;
 }
 
-/** A model mapping images to the backbone's feature vector [batch, featureDim] (pooled when spatial). */
 /**
  * Layers whose average-pooled activations {@link multiLayerFeatureExtractor} joins, per backbone id:
  * for MobileNetV2 the expansion activations of blocks 6, 13 and 16 and the last one. nsfwjs trained
@@ -135,6 +134,7 @@ export function multiLayerFeatureExtractor(backbone: LoadedBackbone): tf.LayersM
   });
 }
 
+/** A model mapping images to the backbone's feature vector [batch, featureDim] (pooled when spatial). */
 export function buildFeatureExtractor(backbone: LoadedBackbone): tf.LayersModel {
   let x = backbone.model.outputs[0];
   if (x.shape.length === 4)
