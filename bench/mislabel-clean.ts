@@ -42,8 +42,11 @@ import {
   concatDynamics,
   crossFitScores,
   injectLabelNoise,
+  mislabelRanking,
+  mixtureThreshold,
   sampleScores,
   suspectMislabeled,
+  type CrossFitScores,
   type LabelNoise,
 } from '../libs/ml/src/dynamics';
 import { train } from '../libs/ml/src/train';
@@ -164,6 +167,44 @@ function knnAgreement(f: Feat, labels: ArrayLike<number>, k: number): Float64Arr
     out[i] = total > 0 ? agree / total : 0;
   }
   return out;
+}
+
+/**
+ * --features=multi: cleaning rules on the logistic held-out scores (`lr`) and the report's ranking
+ * (mislabelRanking of AUM and `classScore`):
+ *   removeBothLr    AUM below the auto threshold and held-out margin below 0 removed (the worker's
+ *                   suspects now);
+ *   relabelBothLr   those suspects kept, relabeled to the held-out winner;
+ *   relabelConfLr   those suspects relabeled to their confident-learning class (the most probable
+ *                   class whose held-out probability reaches that class's mean self-probability) when
+ *                   there is one other than the given label, the rest kept as they are;
+ *   removeTopHalfLr / relabelTopHalfLr   the top half of the confident-learning issue count
+ *                   (samples whose confident class is not the given label) by the ranking, removed /
+ *                   relabeled to the held-out winner.
+ */
+function lrRules(
+  lr: CrossFitScores,
+  all: number[],
+  aum: Float64Array,
+  mixture: number | null,
+  labels: ArrayLike<number>,
+): Record<string, { remove: Set<number>; relabel: Map<number, number> }> {
+  const threshold = Math.min(0, mixture ?? 0);
+  const both = all.filter((i) => aum[i] < threshold && lr.margin[i] < 0);
+  const confident = (i: number) => (lr.confident[i] !== labels[i] ? lr.confident[i] : -1);
+  const issues = all.filter((i) => confident(i) >= 0).length;
+  const rank = mislabelRanking(aum, lr.classScore);
+  const top = [...all].sort((a, b) => rank[b] - rank[a]).slice(0, Math.round(issues / 2));
+  return {
+    removeBothLr: { remove: new Set(both), relabel: new Map() },
+    relabelBothLr: { remove: new Set(), relabel: new Map(both.map((i) => [i, lr.winner[i]])) },
+    relabelConfLr: {
+      remove: new Set(),
+      relabel: new Map(both.filter((i) => confident(i) >= 0).map((i) => [i, confident(i)])),
+    },
+    removeTopHalfLr: { remove: new Set(top), relabel: new Map() },
+    relabelTopHalfLr: { remove: new Set(), relabel: new Map(top.map((i) => [i, lr.winner[i]])) },
+  };
 }
 
 function ranks(v: ArrayLike<number>): Float64Array {
@@ -352,6 +393,7 @@ async function main() {
         const aum1 = aums[0];
         const aum4 = aum1.map((_, i) => mean(aums.map((a) => a[i])));
         const oof = await crossFitScores(f.train.x, noisy.labels, f.classes, {
+          head: 'dense',
           folds: 4,
           epochs,
           seed: 100 + ns,
@@ -360,12 +402,24 @@ async function main() {
         // --features=multi: held-out margins on the standardized multi-layer features (the worker's now).
         const oofM = f.multi
           ? await crossFitScores(f.multi, noisy.labels, f.classes, {
+              head: 'dense',
               folds: 4,
               epochs,
               seed: 100 + ns,
               standardize: true,
             })
           : undefined;
+        // The product's held-out scores now: logistic regression (l2 = 1) on the same features.
+        const t0 = process.cpuUsage();
+        const lr = f.multi
+          ? await crossFitScores(f.multi, noisy.labels, f.classes, {
+              head: 'logistic',
+              folds: 4,
+              seed: 100 + ns,
+              standardize: true,
+            })
+          : undefined;
+        const lrCpu = process.cpuUsage(t0);
         const mix = ranks(aum1).map((r, i) => (r + ranks(oof.margin)[i]) / 2);
         const neg = (a: ArrayLike<number>) => Array.from(a, (x) => -x);
         const au = {
@@ -379,6 +433,14 @@ async function main() {
             ? {
                 oofMulti: r4(auroc(neg(oofM.margin), flips)),
                 mixMulti: r4(auroc(neg(ranks(aum1).map((r, i) => r + ranks(oofM.margin)[i])), flips)),
+              }
+            : {}),
+          ...(lr
+            ? {
+                lrMargin: r4(auroc(neg(lr.margin), flips)),
+                lrClass: r4(auroc(neg(lr.classScore), flips)),
+                mixLrMargin: r4(auroc(mislabelRanking(aum1, lr.margin), flips)),
+                mixLr: r4(auroc(mislabelRanking(aum1, lr.classScore), flips)),
               }
             : {}),
         };
@@ -401,6 +463,7 @@ async function main() {
                 },
               }
             : {}),
+          ...(lr ? lrRules(lr, all, aum1, mixtureThreshold(Array.from(aum1)), noisy.labels) : {}),
           oracle: { remove: new Set(all.filter((i) => flips[i])), relabel: new Map() },
           oracleFix: {
             remove: new Set(),
@@ -433,7 +496,15 @@ async function main() {
           }
           acc[`e${re}`] = Object.fromEntries(Object.entries(arms).map(([k, a]) => [k, r4(mean(a))]));
         }
-        const row = { dataset: f.name, noise, flips: flipCount, auroc: au, rules: ruleStats, acc };
+        const row = {
+          dataset: f.name,
+          noise,
+          flips: flipCount,
+          auroc: au,
+          ...(lr ? { lrCpuSeconds: r4((lrCpu.user + lrCpu.system) / 1e6) } : {}),
+          rules: ruleStats,
+          acc,
+        };
         log(JSON.stringify(row));
         rows.push(row);
         fs.writeFileSync(

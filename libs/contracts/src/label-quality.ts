@@ -19,6 +19,7 @@ export const labelQualityFileSchema = z
             givenLabel: z.string(),
             believedLabel: z.string(),
             aum: z.number(),
+            heldOutLabel: z.string().optional(),
           })
           .loose(),
       )

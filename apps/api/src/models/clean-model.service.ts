@@ -21,6 +21,7 @@ import { keys, type ObjectStore } from '@modelsmith/storage';
 import { OBJECT_STORE } from '@modelsmith/storage/nest';
 import { notFound, ProblemError } from '@modelsmith/http';
 import { TrainingJobsService } from '../training/training-jobs.service';
+import { cleanEdits, type SuspectRef } from './clean-edits';
 import type { CleanModelDto } from './dto/clean-model.dto';
 
 const unprocessable = (reason: string, detail: string, field?: string) =>
@@ -66,20 +67,26 @@ export class CleanModelService {
       );
     const index = await this.readIndex(parent.shardPrefix);
 
-    const removeSuspected = body.removeSuspected ?? (body.remove === undefined && body.relabel === undefined);
-    const remove = new Set(body.remove ?? []);
-    if (removeSuspected) {
-      const suspects = await this.suspects(tenantId, modelId, model.artifactPrefix);
-      for (const s of suspects.slice(0, body.maxSuspects ?? suspects.length)) remove.add(s);
-    }
-    const relabel = new Map<string, string>();
+    const relabelSuspected = body.relabelSuspected ?? false;
+    const removeSuspected =
+      body.removeSuspected ?? (body.remove === undefined && body.relabel === undefined && !relabelSuspected);
+    const suspects =
+      removeSuspected || relabelSuspected
+        ? (await this.suspects(tenantId, modelId, model.artifactPrefix)).slice(0, body.maxSuspects)
+        : [];
+    const clientRelabel = new Map<string, string>();
     for (const r of body.relabel ?? []) {
-      if (relabel.has(r.sampleId))
+      if (clientRelabel.has(r.sampleId))
         throw unprocessable('DUPLICATE_SAMPLE', `sample ${r.sampleId} is relabeled twice`, 'relabel');
-      relabel.set(r.sampleId, r.label);
+      clientRelabel.set(r.sampleId, r.label);
     }
-    // A suspect the client relabels is kept with the new label.
-    if (removeSuspected) for (const id of relabel.keys()) if (!body.remove?.includes(id)) remove.delete(id);
+    const { remove, relabel } = cleanEdits({
+      suspects,
+      removeSuspected,
+      relabelSuspected,
+      remove: body.remove ?? [],
+      relabel: clientRelabel,
+    });
     if (remove.size === 0 && relabel.size === 0)
       throw unprocessable('NOTHING_TO_CLEAN', 'no sample to remove or relabel (the model lists no suspect)');
 
@@ -118,12 +125,12 @@ export class CleanModelService {
     return index;
   }
 
-  /** The model's suspected mislabeled samples, lowest AUM first (none when training recorded none). */
+  /** The model's suspected mislabeled samples, most suspect first (none when training recorded none). */
   private async suspects(
     tenantId: string,
     modelId: string,
     artifactPrefix: string | null,
-  ): Promise<string[]> {
+  ): Promise<SuspectRef[]> {
     const key = artifactPrefix
       ? keys.within(artifactPrefix, LABEL_QUALITY_FILE)
       : keys.modelFile(tenantId, modelId, LABEL_QUALITY_FILE);
@@ -142,7 +149,10 @@ export class CleanModelService {
         "the model's label-quality report is unreadable",
         'removeSuspected',
       );
-    return parsed.data.suspects.map((s) => s.sampleId);
+    return parsed.data.suspects.map((s) => ({
+      sampleId: s.sampleId,
+      ...(s.heldOutLabel !== undefined ? { heldOutLabel: s.heldOutLabel } : {}),
+    }));
   }
 
   /** The derived version: its index and report under its own prefix, then READY with its stats. */

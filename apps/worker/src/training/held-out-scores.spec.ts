@@ -40,7 +40,7 @@ describe('heldOutScores', () => {
     return tf.model({ inputs: input, outputs: tf.layers.flatten().apply(input) as tf.SymbolicTensor });
   };
 
-  it('scores each train sample by heads that never saw it: flipped labels lose to their true class', async () => {
+  it('scores each train sample by models that never saw it: flipped labels lose to their true class', async () => {
     const { index, shards } = dataset(40, [4, 9]);
     const r = await heldOutScores(
       extractor(),
@@ -59,6 +59,10 @@ describe('heldOutScores', () => {
     expect(r.margin[9]).toBeLessThan(0);
     expect(r.winner[4]).toBe(0);
     expect(r.winner[9]).toBe(1);
+    // The logistic held-out models are confident in the true class: what relabelSuspected gives them.
+    expect(r.confident[4]).toBe(0);
+    expect(r.confident[9]).toBe(1);
+    expect(r.classScore[4]).toBeLessThan(1);
     const others = Array.from(r.margin).filter((_, i) => i !== 4 && i !== 9);
     expect(others.filter((m) => m > 0).length).toBeGreaterThanOrEqual(36);
   });

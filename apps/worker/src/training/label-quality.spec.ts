@@ -71,6 +71,9 @@ describe('labelQuality', () => {
       margin: Float64Array.from([1.5, -2, 0.4]),
       winner: Int32Array.from([1, 0, 1]),
       winnerProb: Float64Array.from([0.2, 0.9, 0.4]),
+      prob: Float64Array.from([0.8, 0.1, 0.6]),
+      classScore: Float64Array.from([1.2, 0.2, 0.9]),
+      confident: Int32Array.from([0, 0, -1]),
     };
     const alone = labelQuality(index, d);
     expect(alone.report.method).toBe('aum');
@@ -79,8 +82,20 @@ describe('labelQuality', () => {
     expect(both.report.method).toBe('aum+held-out');
     expect(both.all.map((x) => x.sampleId)).toEqual(['b']);
     expect(both.all[0].heldOutMargin).toBeCloseTo(-2, 4);
+    // Its held-out confident class is not its given label: the label relabelSuspected gives it.
+    expect(both.all[0].heldOutLabel).toBe('cat');
+    expect(
+      labelQuality(index, d, { ...heldOut, confident: Int32Array.from([0, 1, -1]) }).all[0].heldOutLabel,
+    ).toBeUndefined();
     // Scores of another sample count are ignored (AUM alone).
-    const wrong = { margin: new Float64Array(2), winner: new Int32Array(2), winnerProb: new Float64Array(2) };
+    const wrong = {
+      margin: new Float64Array(2),
+      winner: new Int32Array(2),
+      winnerProb: new Float64Array(2),
+      prob: new Float64Array(2),
+      classScore: new Float64Array(2),
+      confident: new Int32Array(2),
+    };
     expect(labelQuality(index, d, wrong).report.method).toBe('aum');
   });
 });

@@ -21,8 +21,14 @@ export interface Suspect {
   /** The class the model preferred over the given label most strongly across epochs. */
   believedLabel: string;
   aum: number;
-  /** Held-out margin (log p(given) - max log p(other) of a head that never trained on the sample). */
+  /** Held-out margin (log p(given) - max log p(other) of a model that never trained on the sample). */
   heldOutMargin?: number;
+  /**
+   * The held-out models' confident class when it is not the given label (confident learning: the most
+   * probable held-out class whose probability reaches its class's mean); what
+   * `POST /v1/models/:id/clean` with `relabelSuspected` gives the sample.
+   */
+  heldOutLabel?: string;
   confidence: number;
   variability: number;
   correctness: number;
@@ -60,7 +66,7 @@ export function labelQuality(
   const held = heldOut && heldOut.margin.length === dynamics.samples ? heldOut : undefined;
   const r = suspectMislabeled(dynamics, {
     limit: MAX_STORED_SUSPECTS,
-    ...(held ? { heldOutMargin: held.margin } : {}),
+    ...(held ? { heldOutMargin: held.margin, heldOutScore: held.classScore } : {}),
   });
   const name = (k: number) => index.labels[k] ?? String(k);
   const all = r.suspects.flatMap((s: SampleScores): Suspect[] => {
@@ -74,6 +80,9 @@ export function labelQuality(
         believedLabel: name(s.believed),
         aum: round(s.aum),
         ...(held ? { heldOutMargin: round(held.margin[s.id]) } : {}),
+        ...(held && held.confident[s.id] >= 0 && held.confident[s.id] !== s.label
+          ? { heldOutLabel: name(held.confident[s.id]) }
+          : {}),
         confidence: round(s.confidence),
         variability: round(s.variability),
         correctness: round(s.correctness),

@@ -1,24 +1,38 @@
 import * as tf from '@tensorflow/tfjs';
 import { arrayBatches, train, withSeededRandom } from '../train';
 import { seededPermutation } from '../train/rng';
+import { fitLogistic, predictLogistic } from './logistic';
 
 /**
  * Out-of-fold label scores ("cross-fitting", the held-out probabilities of confident learning,
- * Northcutt et al. 2021): the samples are split into `folds`; for each fold a dense softmax head is
- * trained on the feature vectors of the other folds (with their given, possibly noisy, labels) and
- * scores the held-out fold. A mislabeled sample is judged by a model that never saw its wrong label,
- * so it cannot have memorized it. Cheap on frozen features (one small head per fold).
+ * Northcutt et al. 2021): the samples are split into `folds`; for each fold a model is fitted on the
+ * feature vectors of the other folds (with their given, possibly noisy, labels) and scores the
+ * held-out fold. A mislabeled sample is judged by a model that never saw its wrong label, so it
+ * cannot have memorized it. Cheap on frozen features (one small model per fold).
+ *
+ * The per-fold model (`head`): 'logistic' (default), an L2-regularized multinomial logistic
+ * regression fitted to convergence by full-batch L-BFGS ({@link fitLogistic}; no seed involved), or
+ * 'dense', a dropout + dense softmax head trained with Adam for `epochs`. Measured on food photos and
+ * Tux Paint stamps with 20% symmetric noise (bench/mislabel-clean.ts --features=multi, noise seed 21):
+ * the logistic regression with l2 = 1 on standardized multi-layer features ranks the flips better
+ * (AUROC of the held-out probability 0.937 / 0.927 vs 0.913 / 0.879 for the dense head) at less CPU.
  */
 export interface CrossFitOptions {
   /** Number of folds (default 4). */
   folds?: number;
-  /** Epochs of each fold's head (default 30). */
+  /** The per-fold model (default 'logistic'). */
+  head?: 'logistic' | 'dense';
+  /** 'logistic': weight of the L2 penalty on the mean cross-entropy (default 1, for standardized features). */
+  l2?: number;
+  /** 'logistic': most L-BFGS iterations per fold (default 200). */
+  maxIterations?: number;
+  /** 'dense': epochs of each fold's head (default 30). */
   epochs?: number;
-  /** Seed of the fold split, the heads' initialisation and batch order (default 1). */
+  /** Seed of the fold split (and of the dense heads' initialisation and batch order; default 1). */
   seed?: number;
-  /** Learning rate (Adam, default 1e-3). */
+  /** 'dense': learning rate (Adam, default 1e-3). */
   learningRate?: number;
-  /** Batch size (default 32). */
+  /** 'dense': batch size (default 32). */
   batchSize?: number;
   /**
    * Z-score every feature column (mean and standard deviation over all rows; no label is used) before
@@ -34,6 +48,20 @@ export interface CrossFitScores {
   winner: Int32Array;
   /** Its probability. */
   winnerProb: Float64Array;
+  /** Held-out probability of the given label. */
+  prob: Float64Array;
+  /**
+   * `prob` divided by the mean `prob` of the samples given the same label (confident learning's
+   * per-class threshold, Northcutt et al. 2021): below 1, less likely than the class's typical sample.
+   * Lower = more suspect; {@link mislabelRanking}'s held-out opinion.
+   */
+  classScore: Float64Array;
+  /**
+   * Confident learning's class of each sample: the most probable held-out class among those whose
+   * probability reaches that class's mean `prob` (its threshold); -1 when no class does. A sample
+   * whose confident class is not its given label is a likely label issue.
+   */
+  confident: Int32Array;
 }
 
 export async function crossFitScores(
@@ -55,52 +83,116 @@ export async function crossFitScores(
   const margin = new Float64Array(n);
   const winner = new Int32Array(n);
   const winnerProb = new Float64Array(n);
+  const prob = new Float64Array(n);
+  const probs = new Float64Array(n * classes);
+  const head = opts.head ?? 'logistic';
   for (let k = 0; k < folds; k++) {
     const held = order.filter((_, i) => i % folds === k);
     const fit = order.filter((_, i) => i % folds !== k);
-    const model = withSeededRandom(seed + k, () =>
-      tf.sequential({
-        layers: [
-          tf.layers.dropout({ inputShape: [dim], rate: 0.2, seed: seed + k }),
-          tf.layers.dense({ units: classes, activation: 'softmax' }),
-        ],
-      }),
-    );
-    try {
-      await train(model, {
-        data: arrayBatches({
-          count: fit.length,
-          batchSize: opts.batchSize ?? 32,
-          shuffle: true,
-          sampleShape: [dim],
-          fill: (i, xs, o) => {
-            const r = fit[i];
-            xs.set(features.subarray(r * dim, (r + 1) * dim), o);
-            return labels[r];
-          },
-        }),
-        epochs,
-        seed: seed + k,
-        learningRate: opts.learningRate ?? 1e-3,
-      });
-      const buf = new Float32Array(held.length * dim);
-      held.forEach((r, i) => buf.set(features.subarray(r * dim, (r + 1) * dim), i * dim));
-      const p = tf.tidy(() => (model.predict(tf.tensor2d(buf, [held.length, dim])) as tf.Tensor).dataSync());
-      held.forEach((r, i) => {
-        const y = labels[r];
-        let best = -1;
-        for (let c = 0; c < classes; c++)
-          if (c !== y && (best < 0 || p[i * classes + c] > p[i * classes + best])) best = c;
-        margin[r] =
-          Math.log(Math.max(1e-7, p[i * classes + y])) - Math.log(Math.max(1e-7, p[i * classes + best]));
-        winner[r] = best;
-        winnerProb[r] = p[i * classes + best];
-      });
-    } finally {
-      model.dispose();
-    }
+    const heldX = new Float32Array(held.length * dim);
+    held.forEach((r, i) => heldX.set(features.subarray(r * dim, (r + 1) * dim), i * dim));
+    const p =
+      head === 'logistic'
+        ? fitLogisticFold(features, dim, labels, classes, fit, heldX, opts)
+        : await denseFold(features, dim, labels, classes, fit, heldX, seed + k, epochs, opts);
+    held.forEach((r, i) => {
+      const y = labels[r];
+      let best = -1;
+      for (let c = 0; c < classes; c++)
+        if (c !== y && (best < 0 || p[i * classes + c] > p[i * classes + best])) best = c;
+      margin[r] =
+        Math.log(Math.max(1e-7, p[i * classes + y])) - Math.log(Math.max(1e-7, p[i * classes + best]));
+      winner[r] = best;
+      winnerProb[r] = p[i * classes + best];
+      prob[r] = p[i * classes + y];
+      for (let c = 0; c < classes; c++) probs[r * classes + c] = p[i * classes + c];
+    });
   }
-  return { margin, winner, winnerProb };
+  const classMean = new Float64Array(classes);
+  const classCount = new Float64Array(classes);
+  for (let i = 0; i < n; i++) {
+    classMean[labels[i]] += prob[i];
+    classCount[labels[i]]++;
+  }
+  for (let c = 0; c < classes; c++) classMean[c] = classCount[c] ? classMean[c] / classCount[c] : 1;
+  const classScore = prob.map((v, i) => v / Math.max(1e-12, classMean[labels[i]]));
+  const confident = new Int32Array(n).fill(-1);
+  for (let i = 0; i < n; i++) {
+    let best = -1;
+    for (let c = 0; c < classes; c++) {
+      const q = probs[i * classes + c];
+      if (q >= classMean[c] && (best < 0 || q > probs[i * classes + best])) best = c;
+    }
+    confident[i] = best;
+  }
+  return { margin, winner, winnerProb, prob, classScore, confident };
+}
+
+/** Held-out class probabilities of `heldX` from a logistic regression on rows `fit`. */
+function fitLogisticFold(
+  features: Float32Array,
+  dim: number,
+  labels: ArrayLike<number>,
+  classes: number,
+  fit: number[],
+  heldX: Float32Array,
+  opts: CrossFitOptions,
+): Float32Array {
+  const x = new Float32Array(fit.length * dim);
+  fit.forEach((r, i) => x.set(features.subarray(r * dim, (r + 1) * dim), i * dim));
+  const model = fitLogistic(
+    x,
+    fit.map((r) => labels[r]),
+    classes,
+    { l2: opts.l2 ?? 1, maxIterations: opts.maxIterations ?? 200 },
+  );
+  return predictLogistic(model, heldX);
+}
+
+/** Held-out class probabilities of `heldX` from a dropout + dense softmax head trained on rows `fit`. */
+async function denseFold(
+  features: Float32Array,
+  dim: number,
+  labels: ArrayLike<number>,
+  classes: number,
+  fit: number[],
+  heldX: Float32Array,
+  seed: number,
+  epochs: number,
+  opts: CrossFitOptions,
+): Promise<Float32Array> {
+  const model = withSeededRandom(seed, () =>
+    tf.sequential({
+      layers: [
+        tf.layers.dropout({ inputShape: [dim], rate: 0.2, seed }),
+        tf.layers.dense({ units: classes, activation: 'softmax' }),
+      ],
+    }),
+  );
+  try {
+    await train(model, {
+      data: arrayBatches({
+        count: fit.length,
+        batchSize: opts.batchSize ?? 32,
+        shuffle: true,
+        sampleShape: [dim],
+        fill: (i, xs, o) => {
+          const r = fit[i];
+          xs.set(features.subarray(r * dim, (r + 1) * dim), o);
+          return labels[r];
+        },
+      }),
+      epochs,
+      seed,
+      learningRate: opts.learningRate ?? 1e-3,
+    });
+    const rows = heldX.length / dim;
+    return tf.tidy(
+      () => (model.predict(tf.tensor2d(heldX, [rows, dim])) as tf.Tensor).dataSync() as Float32Array,
+    );
+  } finally {
+    model.dispose();
+  }
 }
 
 /** Columns of an n x dim row-major matrix scaled to mean 0 and standard deviation 1 (constant columns: 0). */

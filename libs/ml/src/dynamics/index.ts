@@ -11,3 +11,5 @@ export { injectLabelNoise } from './label-noise';
 export type { LabelNoise } from './label-noise';
 export { crossFitScores } from './cross-fit';
 export type { CrossFitOptions, CrossFitScores } from './cross-fit';
+export { fitLogistic, predictLogistic } from './logistic';
+export type { LogisticModel, LogisticOptions } from './logistic';

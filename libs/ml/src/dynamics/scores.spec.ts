@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import {
   auroc,
   crossFitScores,
+  fitLogistic,
   injectLabelNoise,
   mislabelRanking,
   mixtureThreshold,
@@ -24,6 +25,23 @@ function values(): DynamicsValues {
     margin: Float32Array.from([0.4, -1, -0.5, 2, -3, nan]),
     other: Int32Array.from([1, 2, 0, 1, 2, -1]),
   };
+}
+
+/** Two well-separated Gaussian blobs in 4-D, 30 samples each; samples 0 and 30 get the other label. */
+function blobs(): { x: Float32Array; y: Int32Array } {
+  const rng = new Rng(3);
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
+  const n = 60;
+  const x = new Float32Array(n * 4);
+  const y = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = i < 30 ? 0 : 1;
+    y[i] = c;
+    for (let j = 0; j < 4; j++) x[i * 4 + j] = (c ? 2 : -2) + 0.5 * gauss();
+  }
+  y[0] = 1;
+  y[30] = 0;
+  return { x, y };
 }
 
 describe('training-dynamics scores', () => {
@@ -58,6 +76,16 @@ describe('training-dynamics scores', () => {
     // Held-out margins also order the suspects: by the rank mean of AUM and margin, not AUM alone.
     const ranked = suspectMislabeled(values(), { threshold: 0, heldOutMargin: [-3, -0.1, -5] });
     expect(ranked.suspects.map((s) => s.id)).toEqual([2, 1]);
+    // A separate held-out score orders them instead of the margin (membership stays the margin's).
+    const scored = suspectMislabeled(values(), {
+      threshold: 0,
+      heldOutMargin: [-3, -0.1, -5],
+      heldOutScore: [1, 0.1, 0.9],
+    });
+    expect(scored.suspects.map((s) => s.id)).toEqual([1, 2]);
+    expect(() => suspectMislabeled(values(), { heldOutMargin: [0, 0, 0], heldOutScore: [0] })).toThrow(
+      RangeError,
+    );
   });
 
   it('ranks suspicion by the mean of the normalized ranks of low AUM and low held-out margin', () => {
@@ -73,20 +101,14 @@ describe('training-dynamics scores', () => {
 
   it('cross-fitting scores every sample held out: a flipped label loses to its true class', async () => {
     await tf.setBackend('cpu');
-    // Two well-separated Gaussian blobs in 4-D, 30 samples each; samples 0 and 30 get the other label.
-    const rng = new Rng(3);
-    const gauss = () => Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
-    const n = 60;
-    const x = new Float32Array(n * 4);
-    const y = new Int32Array(n);
-    for (let i = 0; i < n; i++) {
-      const c = i < 30 ? 0 : 1;
-      y[i] = c;
-      for (let j = 0; j < 4; j++) x[i * 4 + j] = (c ? 2 : -2) + 0.5 * gauss();
-    }
-    y[0] = 1;
-    y[30] = 0;
-    const r = await crossFitScores(x, y, 2, { folds: 3, epochs: 40, seed: 1, learningRate: 0.05 });
+    const { x, y } = blobs();
+    const r = await crossFitScores(x, y, 2, {
+      head: 'dense',
+      folds: 3,
+      epochs: 40,
+      seed: 1,
+      learningRate: 0.05,
+    });
     expect(r.margin[0]).toBeLessThan(0);
     expect(r.margin[30]).toBeLessThan(0);
     expect(r.winner[0]).toBe(0);
@@ -100,6 +122,72 @@ describe('training-dynamics scores', () => {
       ),
     ).toBeGreaterThan(0.95);
     await expect(crossFitScores(x, y, 2, { folds: 100 })).rejects.toThrow(RangeError);
+  });
+
+  it('cross-fitting with logistic regression: flips lose, score below their class, confident in the true class', async () => {
+    await tf.setBackend('cpu');
+    const { x, y } = blobs();
+    const r = await crossFitScores(x, y, 2, { folds: 3, seed: 1, l2: 0.1 });
+    for (const i of [0, 30]) {
+      expect(r.margin[i]).toBeLessThan(0);
+      expect(r.winner[i]).toBe(i === 0 ? 0 : 1);
+      expect(r.prob[i]).toBeCloseTo(1 - r.winnerProb[i], 5);
+      expect(r.classScore[i]).toBeLessThan(0.5);
+      expect(r.confident[i]).toBe(r.winner[i]);
+    }
+    const others = Array.from(y, (_, i) => i).filter((i) => i !== 0 && i !== 30);
+    expect(others.filter((i) => r.margin[i] > 0).length).toBeGreaterThanOrEqual(56);
+    expect(others.filter((i) => r.confident[i] === y[i]).length).toBeGreaterThanOrEqual(45);
+    // classScore is prob over its class's mean prob: its mean per class is 1.
+    for (const c of [0, 1]) {
+      const s = Array.from(r.classScore).filter((_, i) => y[i] === c);
+      expect(s.reduce((a, b) => a + b, 0) / s.length).toBeCloseTo(1, 6);
+    }
+    // No seeded initialisation: the same folds give the same scores.
+    const again = await crossFitScores(x, y, 2, { folds: 3, seed: 1, l2: 0.1 });
+    expect(Array.from(again.margin)).toEqual(Array.from(r.margin));
+  });
+
+  it('fits a converged L2-regularized logistic regression (zero gradient), shrinking with l2', async () => {
+    await tf.setBackend('cpu');
+    const { x, y } = blobs();
+    const n = y.length;
+    const dim = 4;
+    const gradMax = (l2: number) => {
+      const m = fitLogistic(x, y, 2, { l2, tolerance: 1e-6 });
+      // The objective's gradient recomputed in float64.
+      const g = new Float64Array(dim * 2 + 2);
+      for (let i = 0; i < n; i++) {
+        const z = [0, 1].map((c) => {
+          let s = m.bias[c];
+          for (let j = 0; j < dim; j++) s += x[i * dim + j] * m.weights[j * 2 + c];
+          return s;
+        });
+        const mx = Math.max(...z);
+        const e = z.map((v) => Math.exp(v - mx));
+        const p = e.map((v) => v / (e[0] + e[1]));
+        for (const c of [0, 1]) {
+          const r = (p[c] - (y[i] === c ? 1 : 0)) / n;
+          for (let j = 0; j < dim; j++) g[j * 2 + c] += x[i * dim + j] * r;
+          g[dim * 2 + c] += r;
+        }
+      }
+      for (let j = 0; j < dim * 2; j++) g[j] += l2 * m.weights[j];
+      const norm = Math.sqrt(m.weights.reduce((a, w) => a + w * w, 0));
+      return { grad: Math.max(...Array.from(g, Math.abs)), norm, iterations: m.iterations };
+    };
+    const weak = gradMax(0.01);
+    const strong = gradMax(1);
+    expect(weak.grad).toBeLessThan(1e-4);
+    expect(strong.grad).toBeLessThan(1e-4);
+    expect(strong.norm).toBeLessThan(weak.norm / 3);
+    expect(() =>
+      fitLogistic(
+        x,
+        Int32Array.from(y, () => 2),
+        2,
+      ),
+    ).toThrow(RangeError);
   });
 
   it('cross-fitting with standardize scores as on features z-scored beforehand', async () => {
@@ -119,11 +207,15 @@ describe('training-dynamics scores', () => {
       const sd = Math.sqrt(col.reduce((a, b) => a + (b - mean) ** 2, 0) / n);
       col.forEach((v, r) => (z[r * dim + j] = (v - mean) / sd));
     }
-    const opts = { folds: 3, epochs: 3, seed: 2 };
-    const a = await crossFitScores(x, y, 2, { ...opts, standardize: true });
-    const b = await crossFitScores(z, y, 2, opts);
-    Array.from(a.margin).forEach((m, i) => expect(m).toBeCloseTo(b.margin[i], 3));
-    expect(Array.from(a.winner)).toEqual(Array.from(b.winner));
+    for (const opts of [
+      { head: 'dense' as const, folds: 3, epochs: 3, seed: 2 },
+      { head: 'logistic' as const, folds: 3, seed: 2 },
+    ]) {
+      const a = await crossFitScores(x, y, 2, { ...opts, standardize: true });
+      const b = await crossFitScores(z, y, 2, opts);
+      Array.from(a.margin).forEach((m, i) => expect(m).toBeCloseTo(b.margin[i], 3));
+      expect(Array.from(a.winner)).toEqual(Array.from(b.winner));
+    }
   });
 
   it('the mixture threshold separates two AUM populations and refuses one', () => {

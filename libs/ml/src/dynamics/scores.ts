@@ -106,6 +106,11 @@ export interface SuspectOptions extends ScoreOptions {
    * which also throws away hard but correctly labeled samples.
    */
   heldOutMargin?: ArrayLike<number>;
+  /**
+   * The held-out opinion the suspects are ordered by (lower = more suspect, one per sample id;
+   * {@link crossFitScores}' `classScore`); default `heldOutMargin`. Only with `heldOutMargin`.
+   */
+  heldOutScore?: ArrayLike<number>;
 }
 
 export interface MislabelReport {
@@ -133,10 +138,13 @@ export function suspectMislabeled(d: DynamicsValues, opts: SuspectOptions = {}):
   const threshold = t === 'auto' ? Math.min(0, mixtureThreshold(scores.map((s) => s.aum)) ?? 0) : t;
   const held = opts.heldOutMargin;
   if (held && held.length !== d.samples) throw new RangeError('heldOutMargin must have one value per sample');
-  const rank = held
+  const order = held ? (opts.heldOutScore ?? held) : undefined;
+  if (order && order.length !== d.samples)
+    throw new RangeError('heldOutScore must have one value per sample');
+  const rank = order
     ? mislabelRanking(
         scores.map((s) => s.aum),
-        scores.map((s) => held[s.id]),
+        scores.map((s) => order[s.id]),
       )
     : undefined;
   const suspicion = new Map(scores.map((s, i) => [s.id, rank ? rank[i] : -s.aum]));
@@ -158,17 +166,17 @@ export function suspectMislabeled(d: DynamicsValues, opts: SuspectOptions = {}):
 }
 
 /**
- * How suspect each sample's label is (higher = more), from its AUM and its held-out margin: the mean
- * of the two scores' normalized ranks (average ranks for ties, in (0, 1]), low AUM and low margin
- * ranking high. Measured on food photos and Tux Paint stamps with 20% symmetric noise
- * (bench/mislabel-clean.ts --features=multi, docs/interpretability.md): with the held-out margins of
- * multi-layer features this ranking's AUROC against the flips is 0.01-0.04 above AUM's alone.
+ * How suspect each sample's label is (higher = more), from its AUM and a held-out score (lower = more
+ * suspect: {@link crossFitScores}' `classScore` or `margin`): the mean of the two scores' normalized
+ * ranks (average ranks for ties, in (0, 1]), low AUM and low held-out score ranking high. Measured on
+ * food photos and Tux Paint stamps with 20% symmetric noise (bench/mislabel-clean.ts
+ * --features=multi, docs/interpretability.md).
  */
-export function mislabelRanking(aum: ArrayLike<number>, heldOutMargin: ArrayLike<number>): Float64Array {
+export function mislabelRanking(aum: ArrayLike<number>, heldOutScore: ArrayLike<number>): Float64Array {
   const n = aum.length;
-  if (heldOutMargin.length !== n) throw new RangeError('aum and heldOutMargin differ in length');
+  if (heldOutScore.length !== n) throw new RangeError('aum and heldOutScore differ in length');
   const a = normalizedRanks(Array.from(aum, (x) => -x));
-  const b = normalizedRanks(Array.from(heldOutMargin, (x) => -x));
+  const b = normalizedRanks(Array.from(heldOutScore, (x) => -x));
   return a.map((r, i) => (r + b[i]) / 2);
 }
 

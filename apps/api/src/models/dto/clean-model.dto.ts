@@ -42,17 +42,29 @@ export class SampleRelabelDto {
 export class CleanModelDto {
   @ApiPropertyOptional({
     description:
-      "Remove the model's suspected mislabeled training samples (its label-quality list, lowest AUM first). " +
-      'Default: true when neither `remove` nor `relabel` is given, else false.',
+      "Remove the model's suspected mislabeled training samples (its label-quality list, most suspect first). " +
+      'Default: true when none of `remove`, `relabel` and `relabelSuspected` is given, else false.',
   })
   @IsOptional()
   @IsBoolean()
   removeSuspected?: boolean;
 
   @ApiPropertyOptional({
+    description:
+      'Keep the suspects that carry a `heldOutLabel` (the held-out models’ confident class) with that label ' +
+      'instead of removing them; the other suspects are removed only with removeSuspected: true. ' +
+      'Measured on two photo datasets with 20% symmetric label noise: it lost less accuracy than removal in 3 of 4 settings ' +
+      '(docs/interpretability.md). Default false.',
+  })
+  @IsOptional()
+  @IsBoolean()
+  relabelSuspected?: boolean;
+
+  @ApiPropertyOptional({
     minimum: 1,
     maximum: MAX_CLEAN_EDITS,
-    description: 'With removeSuspected: remove only this many (the lowest AUM first)',
+    description:
+      'With removeSuspected or relabelSuspected: act on only this many suspects (the most suspect first)',
   })
   @IsOptional()
   @IsInt()
