@@ -129,7 +129,7 @@ function concatFeatures(parts: SplitFeatures[]): SplitFeatures {
 /**
  * Trains the classifier's head on its frozen pretrained backbone from features computed once: one
  * forward pass over the train split per view of FEATURE_HEAD_VIEWS (each view's vectors are training
- * samples) and one over the validation split, then up to `epochs` head epochs on the cached
+ * samples; no gray view for a grayscale dataset) and one over the validation split, then up to `epochs` head epochs on the cached
  * vectors (each costs about as much as a dense layer's pass over them, not a backbone pass), early
  * stopping on validation loss with the best epoch's weights kept. The head layers are the
  * classifier's own (dropout, dense), so the classifier holds the trained head afterwards. This is
@@ -162,7 +162,8 @@ export async function trainHeadOnFeatures(
       view,
     });
   const views: SplitFeatures[] = [];
-  for (const view of FEATURE_HEAD_VIEWS) {
+  // A grayscale dataset's gray view is the image itself: no second pass for it.
+  for (const view of FEATURE_HEAD_VIEWS.filter((v) => v !== 'gray' || data.index.channels === 3)) {
     const f = await extract('train', view);
     if (!f) return { status: 'cancelled', history: [] };
     views.push(f);
