@@ -1,5 +1,13 @@
+import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
-import { initBackend, InMemoryArtifactStore, explainRequestSchema, ExplainError } from '@modelsmith/ml';
+import {
+  initBackend,
+  InMemoryArtifactStore,
+  explainRequestSchema,
+  ExplainError,
+  loadExportedModel,
+  preprocessImage,
+} from '@modelsmith/ml';
 import { ServingOverloadedError } from './errors';
 import type { ModelRef } from './serving-engine';
 import { engineMaker, noisePngs, storeTinyModel } from './spec-fixtures';
@@ -8,6 +16,7 @@ import { engineMaker, noisePngs, storeTinyModel } from './spec-fixtures';
 
 const CLASSES = ['a', 'b', 'c'];
 const soon = () => Date.now() + 60_000;
+const SPEC_32 = { height: 32, width: 32, channels: 3 as const, normalization: { kind: 'unit' as const } };
 
 describe('ServingEngine.explain', () => {
   let store: InMemoryArtifactStore;
@@ -64,6 +73,38 @@ describe('ServingEngine.explain', () => {
       expect(targeted.overlayPng).toBeUndefined();
     }, 60_000);
   }
+
+  it('preprocesses as predict does for a model trained from a smaller dataset cache (input.trainedFrom)', async () => {
+    const upscaled = await storeTinyModel(store, 'x16', 7, {
+      size: 32,
+      channels: 3,
+      filters: [8],
+      classNames: CLASSES,
+      trainedFrom: 12,
+    });
+    const e = engine({ inference: 'in-process' });
+    const predicted = (await e.predict(upscaled, [image], { deadline: soon() })).predictions[0];
+    const seenAs = await preprocessImage(image, SPEC_32, {
+      fit: 'fill',
+      trainedFrom: { height: 12, width: 12 },
+    });
+    const direct = await preprocessImage(image, SPEC_32, { fit: 'fill' });
+    const { model } = await loadExportedModel(store, upscaled.prefix);
+    const probabilities = (x: Float32Array) =>
+      tf.tidy(() => Array.from((model.predict(tf.tensor4d(x, [1, 32, 32, 3])) as tf.Tensor).dataSync()));
+    const [viaCache, straight] = [probabilities(seenAs.data), probabilities(direct.data)];
+    model.dispose();
+    const r = await e.explain(upscaled, image, explainRequestSchema.parse({ method: 'grad-cam' }), {
+      deadline: soon(),
+    });
+    expect(r.target.label).toBe(predicted.label);
+    expect(Math.abs(r.probability - predicted.score)).toBeLessThan(1e-5);
+    expect(Math.abs(r.probability - viaCache[r.target.index])).toBeLessThan(1e-5);
+    // The straight resize (what explain did before) gives this model other probabilities.
+    expect(Math.abs(straight[r.target.index] - viaCache[r.target.index])).toBeGreaterThan(1e-3);
+    const meta = await sharp(r.overlayPng).metadata();
+    expect(meta).toMatchObject({ width: 32, height: 32 });
+  }, 60_000);
 
   it('refuses a target the model does not have with an ExplainError, across the thread too', async () => {
     for (const inference of ['in-process', 'thread'] as const) {

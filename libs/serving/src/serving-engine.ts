@@ -1,11 +1,11 @@
 import { LRUCache } from 'lru-cache';
 import {
-  decodeImage,
   downsampleHeatmap,
   heatmapOverlayPng,
   ModelArtifactError,
   normalizePixels,
   preprocessImage,
+  type PreprocessedImage,
   type ExplainRequestParsed,
   PreprocessError,
   readExportedArtifacts,
@@ -254,27 +254,13 @@ export class ServingEngine {
         const { input, normalization, classNames } = model.manifest;
         if (input.kind !== 'image' || normalization === null)
           throw new Error('unreachable: ServedModel checks its input');
-        let decoded;
-        try {
-          decoded = await decodeImage(image, {
-            width: input.width,
-            height: input.height,
-            channels: input.channels,
-            fit: input.fit,
-            maxInputPixels: this.options.maxInputPixels,
-          });
-        } catch (e) {
-          if (e instanceof PreprocessError)
-            throw new PreprocessError(e.code, `image 0: ${e.message}`, { cause: e });
-          throw e;
-        }
+        const seen = await this.preprocessOne(model, image, 0, true);
         if (Date.now() >= options.deadline)
           throw new ServingTimeoutError('the request deadline passed before the explanation started', 1);
-        const data = normalizePixels(decoded.pixels, decoded.channels, normalization);
         const black = Array.from(
           normalizePixels(new Uint8Array(input.channels), input.channels, normalization),
         );
-        const out = await model.explain(data, request, black);
+        const out = await model.explain(seen.data, request, black);
         const grid = Math.max(1, Math.min(options.grid ?? 16, out.height, out.width));
         return {
           modelId: ref.modelId,
@@ -291,8 +277,8 @@ export class ServingEngine {
             ? {}
             : {
                 overlayPng: await heatmapOverlayPng(
-                  decoded.pixels,
-                  decoded.channels === 1 ? 1 : 3,
+                  seen.pixels ?? new Uint8Array(out.height * out.width * input.channels),
+                  input.channels,
                   out.heatmap,
                   out.height,
                   out.width,
@@ -519,25 +505,40 @@ export class ServingEngine {
     images: readonly Uint8Array[],
     topK: number,
   ): Promise<ModelInput[]> {
+    return Promise.all(
+      images.map(async (bytes, i) => ({
+        data: (await this.preprocessOne(model, bytes, i, false)).data,
+        topK,
+      })),
+    );
+  }
+
+  /**
+   * One image as the model saw it in training (predict, batch prediction and explain share it): fitted
+   * by the manifest's policy, through the dataset cache's size first when the model was trained from
+   * one (`input.trainedFrom`), normalized. `keepPixels` also returns the 8-bit pixels at the input size.
+   */
+  private async preprocessOne(
+    model: ServedModel,
+    bytes: Uint8Array,
+    index: number,
+    keepPixels: boolean,
+  ): Promise<PreprocessedImage> {
     const { input, normalization } = model.manifest;
     if (input.kind !== 'image' || normalization === null)
       throw new Error('unreachable: ServedModel checks its input');
     const spec = { height: input.height, width: input.width, channels: input.channels, normalization };
-    return Promise.all(
-      images.map(async (bytes, i) => {
-        try {
-          const image = await preprocessImage(bytes, spec, {
-            fit: input.fit,
-            maxInputPixels: this.options.maxInputPixels,
-            ...(input.trainedFrom ? { trainedFrom: input.trainedFrom } : {}),
-          });
-          return { data: image.data, topK };
-        } catch (e) {
-          if (e instanceof PreprocessError)
-            throw new PreprocessError(e.code, `image ${i}: ${e.message}`, { cause: e });
-          throw e;
-        }
-      }),
-    );
+    try {
+      return await preprocessImage(bytes, spec, {
+        fit: input.fit,
+        maxInputPixels: this.options.maxInputPixels,
+        ...(input.trainedFrom ? { trainedFrom: input.trainedFrom } : {}),
+        keepPixels,
+      });
+    } catch (e) {
+      if (e instanceof PreprocessError)
+        throw new PreprocessError(e.code, `image ${index}: ${e.message}`, { cause: e });
+      throw e;
+    }
   }
 }

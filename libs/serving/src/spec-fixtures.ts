@@ -32,6 +32,8 @@ export interface TinyModelSpec {
   filters: number[];
   stride?: number;
   classNames: string[];
+  /** The dataset cache size the model was trained from (the manifest's input.trainedFrom). */
+  trainedFrom?: number;
 }
 
 /** A seeded conv net exported under `models/<id>/` (unit normalization, fill resize); its ref at version v1. */
@@ -63,7 +65,14 @@ export async function storeTinyModel(
   );
   await exportModel(model, store, `models/${id}/`, {
     task: 'image-classification',
-    input: { kind: 'image', height: spec.size, width: spec.size, channels: spec.channels, fit: 'fill' },
+    input: {
+      kind: 'image',
+      height: spec.size,
+      width: spec.size,
+      channels: spec.channels,
+      fit: 'fill',
+      ...(spec.trainedFrom ? { trainedFrom: { height: spec.trainedFrom, width: spec.trainedFrom } } : {}),
+    },
     normalization: { kind: 'unit' },
     classNames: spec.classNames,
     backboneId: null,

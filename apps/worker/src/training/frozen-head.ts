@@ -10,6 +10,34 @@ export const FEATURE_HEAD_PATIENCE = 10;
 /** Images per forward pass of the feature extraction. */
 const FEATURE_BATCH = 16;
 
+/**
+ * Views of each train image whose features the head trains on (each a sample; validation and serving
+ * see the image as it is): the image, its mirror image, and its luma (Rec. 601) in every channel.
+ * Chosen by 5-fold cross-validation on the source style of both bench/style-shift-views.ts tasks
+ * (mean 0.739 vs 0.699 for the image alone); see docs/training.md.
+ */
+export const FEATURE_HEAD_VIEWS = ['image', 'mirror', 'gray'] as const;
+export type FeatureView = (typeof FEATURE_HEAD_VIEWS)[number];
+
+/**
+ * A batch of normalized images as the view shows them. `gray` takes the luma of the pixel values
+ * (normalization undone per channel for meanStd, which the affine normalizations otherwise commute with).
+ */
+export function viewOf(xs: tf.Tensor4D, view: FeatureView, normalization: Normalization): tf.Tensor4D {
+  if (view === 'image') return xs.clone();
+  if (view === 'mirror') return tf.reverse(xs, 2);
+  const channels = xs.shape[3];
+  if (channels !== 3) return xs.clone();
+  return tf.tidy<tf.Tensor4D>(() => {
+    const mean = normalization.kind === 'meanStd' ? normalization.mean : [0];
+    const std = normalization.kind === 'meanStd' ? normalization.std : [1];
+    const at = (v: number[]) => tf.tensor1d([0, 1, 2].map((c) => v[c] ?? v[0]));
+    const raw = xs.mul(at(std)).add(at(mean));
+    const luma = raw.mul(tf.tensor1d([0.299, 0.587, 0.114])).sum(3, true);
+    return luma.tile([1, 1, 1, 3]).sub(at(mean)).div(at(std));
+  });
+}
+
 /** Feature vectors [count x dim] of one split, in the split's index order, and their labels. */
 export interface SplitFeatures {
   values: Float32Array;
@@ -18,8 +46,9 @@ export interface SplitFeatures {
 }
 
 /**
- * The backbone's pooled features of every sample of `split` (no augmentation): one forward pass, each
- * sample's vector at its place in the split. Undefined when `signal` aborted the pass.
+ * The backbone's pooled features of every sample of `split` (no augmentation; `view` shows each image
+ * as that view does): one forward pass, each sample's vector at its place in the split. Undefined when
+ * `signal` aborted the pass.
  */
 export async function splitFeatures(
   extractor: tf.LayersModel,
@@ -29,7 +58,7 @@ export async function splitFeatures(
   split: Split,
   normalization: Normalization,
   input: BatchShape,
-  o: { batchSize: number; seed: number; signal?: AbortSignal },
+  o: { batchSize: number; seed: number; signal?: AbortSignal; view?: FeatureView },
 ): Promise<SplitFeatures | undefined> {
   const count = splitCount(index, split);
   const values = new Float32Array(count * dim);
@@ -47,7 +76,13 @@ export async function splitFeatures(
   for await (const b of batches({ epoch: 0, startStep: 0, seed: o.seed })) {
     try {
       if (o.signal?.aborted) return undefined;
-      const f = tf.tidy(() => extractor.predict(b.xs) as tf.Tensor);
+      const view = o.view ?? 'image';
+      const f = tf.tidy(
+        () =>
+          extractor.predict(
+            view === 'image' ? b.xs : viewOf(b.xs as tf.Tensor4D, view, normalization),
+          ) as tf.Tensor,
+      );
       const v = (await f.data()) as Float32Array;
       f.dispose();
       const ys = (await b.ys.data()) as Int32Array;
@@ -75,9 +110,26 @@ const featureBatches = (f: SplitFeatures, dim: number, batchSize: number, shuffl
     },
   });
 
+/** Features of several passes as one set: the samples of each part, in order. */
+function concatFeatures(parts: SplitFeatures[]): SplitFeatures {
+  const count = parts.reduce((n, p) => n + p.count, 0);
+  const values = new Float32Array(parts.reduce((n, p) => n + p.values.length, 0));
+  const labels = new Int32Array(count);
+  let v = 0;
+  let l = 0;
+  for (const p of parts) {
+    values.set(p.values, v);
+    labels.set(p.labels, l);
+    v += p.values.length;
+    l += p.count;
+  }
+  return { values, labels, count };
+}
+
 /**
  * Trains the classifier's head on its frozen pretrained backbone from features computed once: one
- * forward pass over the train and validation splits, then up to `epochs` head epochs on the cached
+ * forward pass over the train split per view of FEATURE_HEAD_VIEWS (each view's vectors are training
+ * samples; no gray view for a grayscale dataset) and one over the validation split, then up to `epochs` head epochs on the cached
  * vectors (each costs about as much as a dense layer's pass over them, not a backbone pass), early
  * stopping on validation loss with the best epoch's weights kept. The head layers are the
  * classifier's own (dropout, dense), so the classifier holds the trained head afterwards. This is
@@ -104,12 +156,22 @@ export async function trainHeadOnFeatures(
 ): Promise<Pick<TrainResult, 'status' | 'history'>> {
   const dim = classifier.features.shape[classifier.features.shape.length - 1] ?? 0;
   const extractor = tf.model({ inputs: classifier.model.inputs, outputs: classifier.features });
-  const extract = (split: Split) =>
-    splitFeatures(extractor, dim, data.shards, data.index, split, data.normalization, data.input, o);
-  const trainSet = await extract('train');
+  const extract = (split: Split, view: FeatureView = 'image') =>
+    splitFeatures(extractor, dim, data.shards, data.index, split, data.normalization, data.input, {
+      ...o,
+      view,
+    });
+  const views: SplitFeatures[] = [];
+  // A grayscale dataset's gray view is the image itself: no second pass for it.
+  for (const view of FEATURE_HEAD_VIEWS.filter((v) => v !== 'gray' || data.index.channels === 3)) {
+    const f = await extract('train', view);
+    if (!f) return { status: 'cancelled', history: [] };
+    views.push(f);
+  }
+  const trainSet = concatFeatures(views);
   const hasValidation = splitCount(data.index, 'validation') > 0;
-  const validation = trainSet && hasValidation ? await extract('validation') : undefined;
-  if (!trainSet || (hasValidation && !validation)) return { status: 'cancelled', history: [] };
+  const validation = hasValidation ? await extract('validation') : undefined;
+  if (hasValidation && !validation) return { status: 'cancelled', history: [] };
   // The classifier's head layers (after the pooling, which the features already include) on a
   // feature input: training this model trains the classifier's head weights.
   const features = tf.input({ shape: [dim] });

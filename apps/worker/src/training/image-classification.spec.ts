@@ -17,6 +17,7 @@ import {
 } from './image-classification';
 import type { NormLimeModelReport } from './normlime-report';
 import type { Recipe } from './recipe';
+import { FEATURE_HEAD_VIEWS } from './frozen-head';
 
 /**
  * A backbone layer that runs out of memory (as the wasm heap does) whenever the model trains with it
@@ -370,7 +371,7 @@ class CountingLayer extends tf.layers.Layer {
 }
 
 describe('image classification pipeline: a head on cached frozen features (headOnFeatures)', () => {
-  it('passes the train and validation images through the backbone once, trains the head for many epochs, then fine-tunes', async () => {
+  it('passes the train images through the backbone once per view and the validation images once, trains the head for many epochs, then fine-tunes', async () => {
     const layer = new CountingLayer();
     const { zoo, spec } = backboneWith(layer);
     const { index, shards } = dataset();
@@ -397,8 +398,10 @@ describe('image classification pipeline: a head on cached frozen features (headO
       },
     });
     expect(result.status).toBe('completed');
-    // One pass over the 32 train and 8 validation images, whatever the number of head epochs.
-    expect(imagesWhenHeadDone).toBe(40);
+    // One pass over the 32 train images per view (image and mirror: the dataset is grayscale, so no
+    // gray view) and one over the 8 validation images, whatever the number of head epochs.
+    expect(FEATURE_HEAD_VIEWS).toContain('gray');
+    expect(imagesWhenHeadDone).toBe(32 * 2 + 8);
     const headEpochs = result.history.filter((e) => e.phase === 'head').length;
     expect(headEpochs).toBeGreaterThan(HEAD.epochs);
     // The head on the features separates the dark and bright images (held-out test split).

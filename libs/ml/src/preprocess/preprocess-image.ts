@@ -19,6 +19,8 @@ export interface PreprocessOptions {
    * spec's: what training does to a dataset cached at this size for a model with a larger input.
    */
   trainedFrom?: { height: number; width: number };
+  /** Also return the 8-bit pixels the model sees, at the spec's size (e.g. for an explanation's overlay). */
+  keepPixels?: boolean;
 }
 
 export interface PreprocessedImage {
@@ -26,6 +28,8 @@ export interface PreprocessedImage {
   data: Float32Array;
   shape: [number, number, number];
   source: DecodedImage['source'];
+  /** HWC 8-bit pixels at the spec's size, when `keepPixels` asked for them. */
+  pixels?: Uint8Array;
 }
 
 export async function preprocessImage(
@@ -33,7 +37,7 @@ export async function preprocessImage(
   spec: ImageInputSpec,
   options: PreprocessOptions = {},
 ): Promise<PreprocessedImage> {
-  const { trainedFrom, ...decodeOptions } = options;
+  const { trainedFrom, keepPixels, ...decodeOptions } = options;
   const size = trainedFrom ?? spec;
   const decoded = await decodeImage(input, {
     ...decodeOptions,
@@ -42,17 +46,29 @@ export async function preprocessImage(
     channels: spec.channels,
   });
   const data = normalizePixels(decoded.pixels, decoded.channels, spec.normalization);
+  const shape: [number, number, number] = [decoded.height, decoded.width, decoded.channels];
   if (decoded.height === spec.height && decoded.width === spec.width)
-    return { data, shape: [decoded.height, decoded.width, decoded.channels], source: decoded.source };
-  const resized = tf.tidy(() =>
-    tf.image.resizeBilinear(tf.tensor3d(data, [decoded.height, decoded.width, decoded.channels]), [
-      spec.height,
-      spec.width,
-    ]),
+    return { data, shape, source: decoded.source, ...(keepPixels ? { pixels: decoded.pixels } : {}) };
+  const target: [number, number] = [spec.height, spec.width];
+  const out = tf.tidy(
+    () => tf.image.resizeBilinear(tf.tensor3d(data, shape), target).dataSync() as Float32Array,
   );
-  const out = resized.dataSync() as Float32Array;
-  resized.dispose();
-  return { data: out, shape: [spec.height, spec.width, decoded.channels], source: decoded.source };
+  const pixels = keepPixels
+    ? tf.tidy(
+        () =>
+          tf.image
+            .resizeBilinear(tf.tensor3d(decoded.pixels, shape, 'float32'), target)
+            .round()
+            .clipByValue(0, 255)
+            .dataSync() as Float32Array,
+      )
+    : undefined;
+  return {
+    data: out,
+    shape: [spec.height, spec.width, decoded.channels],
+    source: decoded.source,
+    ...(pixels ? { pixels: Uint8Array.from(pixels) } : {}),
+  };
 }
 
 /** Preprocesses one image into a [height, width, channels] tensor (caller disposes it). */
