@@ -93,7 +93,7 @@ export async function crossFitScores(
     held.forEach((r, i) => heldX.set(features.subarray(r * dim, (r + 1) * dim), i * dim));
     const p =
       head === 'logistic'
-        ? fitLogisticFold(features, dim, labels, classes, fit, heldX, opts)
+        ? await fitLogisticFold(features, dim, labels, classes, fit, heldX, opts)
         : await denseFold(features, dim, labels, classes, fit, heldX, seed + k, epochs, opts);
     held.forEach((r, i) => {
       const y = labels[r];
@@ -129,7 +129,7 @@ export async function crossFitScores(
 }
 
 /** Held-out class probabilities of `heldX` from a logistic regression on rows `fit`. */
-function fitLogisticFold(
+async function fitLogisticFold(
   features: Float32Array,
   dim: number,
   labels: ArrayLike<number>,
@@ -137,10 +137,10 @@ function fitLogisticFold(
   fit: number[],
   heldX: Float32Array,
   opts: CrossFitOptions,
-): Float32Array {
+): Promise<Float32Array> {
   const x = new Float32Array(fit.length * dim);
   fit.forEach((r, i) => x.set(features.subarray(r * dim, (r + 1) * dim), i * dim));
-  const model = fitLogistic(
+  const model = await fitLogistic(
     x,
     fit.map((r) => labels[r]),
     classes,

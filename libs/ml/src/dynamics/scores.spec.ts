@@ -153,8 +153,8 @@ describe('training-dynamics scores', () => {
     const { x, y } = blobs();
     const n = y.length;
     const dim = 4;
-    const gradMax = (l2: number) => {
-      const m = fitLogistic(x, y, 2, { l2, tolerance: 1e-6 });
+    const gradMax = async (l2: number) => {
+      const m = await fitLogistic(x, y, 2, { l2, tolerance: 1e-6 });
       // The objective's gradient recomputed in float64.
       const g = new Float64Array(dim * 2 + 2);
       for (let i = 0; i < n; i++) {
@@ -176,18 +176,18 @@ describe('training-dynamics scores', () => {
       const norm = Math.sqrt(m.weights.reduce((a, w) => a + w * w, 0));
       return { grad: Math.max(...Array.from(g, Math.abs)), norm, iterations: m.iterations };
     };
-    const weak = gradMax(0.01);
-    const strong = gradMax(1);
+    const weak = await gradMax(0.01);
+    const strong = await gradMax(1);
     expect(weak.grad).toBeLessThan(1e-4);
     expect(strong.grad).toBeLessThan(1e-4);
     expect(strong.norm).toBeLessThan(weak.norm / 3);
-    expect(() =>
+    await expect(
       fitLogistic(
         x,
         Int32Array.from(y, () => 2),
         2,
       ),
-    ).toThrow(RangeError);
+    ).rejects.toThrow(RangeError);
   });
 
   it('cross-fitting with standardize scores as on features z-scored beforehand', async () => {
