@@ -112,10 +112,14 @@ export class TrialStore {
     const row = await withTenant(this.db, tenantId, async (tx) => {
       const t = await tx.trial.findFirst({ where: { jobId, index } });
       if (!t || (t.status !== 'PENDING' && t.status !== 'RUNNING')) return null;
-      return tx.trial.update({
-        where: { id: t.id },
+      // The status is checked again by the UPDATE itself: a finish committed between the read above
+      // and this write (the worker that lost the trial's queue lock finishing it as it is re-delivered)
+      // makes it match no row, instead of turning the finished trial back into a RUNNING one.
+      const claimed = await tx.trial.updateMany({
+        where: { id: t.id, status: { in: ['PENDING', 'RUNNING'] } },
         data: { status: 'RUNNING', workerId, startedAt: t.startedAt ?? new Date() },
       });
+      return claimed.count === 1 ? tx.trial.findUnique({ where: { id: t.id } }) : null;
     });
     return row ? typed(row) : null;
   }
