@@ -124,16 +124,24 @@ export class TrialStore {
     return row ? typed(row) : null;
   }
 
-  /** Progress of a RUNNING trial: its curves so far and `costSeconds` more of measured cost. */
+  /**
+   * Progress of a RUNNING trial: its curves so far and `costSeconds` more of measured cost. With
+   * `workerId`, only while that worker holds the trial (its last claimant).
+   */
   async progress(
     tenantId: string,
     jobId: string,
     index: number,
-    p: { curves: TrialCurves; costSeconds: number },
+    p: { curves: TrialCurves; costSeconds: number; workerId?: string },
   ): Promise<void> {
     await withTenant(this.db, tenantId, (tx) =>
       tx.trial.updateMany({
-        where: { jobId, index, status: 'RUNNING' },
+        where: {
+          jobId,
+          index,
+          status: 'RUNNING',
+          ...(p.workerId !== undefined ? { workerId: p.workerId } : {}),
+        },
         data: {
           curves: p.curves,
           costSeconds: { increment: Math.max(0, p.costSeconds) },
@@ -144,7 +152,9 @@ export class TrialStore {
 
   /**
    * Records a RUNNING trial's end (once: a finished trial is not changed; returns false then).
-   * `costSeconds` is the cost not yet reported through `progress`.
+   * `costSeconds` is the cost not yet reported through `progress`. With `workerId` (a worker
+   * training a dispatched trial), only while that worker holds the trial: a worker that lost it to
+   * another one's claim (its queue lock expired while it was starved) does not record its end.
    */
   async finish(
     tenantId: string,
@@ -156,11 +166,17 @@ export class TrialStore {
       curves?: TrialCurves;
       costSeconds: number;
       artifactPrefix?: string;
+      workerId?: string;
     },
   ): Promise<boolean> {
     const r = await withTenant(this.db, tenantId, (tx) =>
       tx.trial.updateMany({
-        where: { jobId, index, status: { in: ['RUNNING', 'PENDING'] } },
+        where: {
+          jobId,
+          index,
+          status: { in: ['RUNNING', 'PENDING'] },
+          ...(f.workerId !== undefined ? { workerId: f.workerId } : {}),
+        },
         data: {
           status: f.status,
           metrics: f.metrics,
