@@ -224,17 +224,15 @@ export function trainGbdt(
   }
   const keptIterations = Math.max(1, bestIt);
   // Importance: split gains of the kept trees only; the exported trees carry no gains.
-  const exported: GbdtTree[][] = [];
-  for (let it = 0; it < keptIterations; it++) {
-    const round: GbdtTree[] = [];
-    for (let k = 0; k < K; k++) {
-      const t = built[it * K + k];
-      for (let node = 0; node < t.count; node++)
-        if (t.feature[node] >= 0) gain[t.feature[node]] += t.gain[node];
-      round.push(t.toTree());
-    }
-    exported.push(round);
+  // Built without literals too (Array.from, a class): these objects outlive the call.
+  for (let i = 0; i < keptIterations * K; i++) {
+    const t = built[i];
+    for (let node = 0; node < t.count; node++)
+      if (t.feature[node] >= 0) gain[t.feature[node]] += t.gain[node];
   }
+  const exported = Array.from({ length: keptIterations }, (_, it) =>
+    Array.from({ length: K }, (_, k): GbdtTree => new ExportedTree(built[it * K + k])),
+  );
   if (fitted && vm && bestIt > 0) fitted.validPredictions = predictionsFromRaw(p.objective, bestVraw, vn, K);
   return {
     objective: p.objective,
@@ -474,15 +472,22 @@ class TreeBuffer {
     this.splitBin[id] = -1;
     return id;
   }
-  toTree(): GbdtTree {
-    const c = this.count;
-    return {
-      feature: Array.from(this.feature.subarray(0, c)),
-      threshold: Array.from(this.threshold.subarray(0, c)),
-      left: Array.from(this.left.subarray(0, c)),
-      right: Array.from(this.right.subarray(0, c)),
-      value: Array.from(this.value.subarray(0, c)),
-    };
+}
+
+/** A finished tree as the model keeps it (plain arrays; JSON like the GbdtTree interface). */
+class ExportedTree implements GbdtTree {
+  readonly feature: number[];
+  readonly threshold: number[];
+  readonly left: number[];
+  readonly right: number[];
+  readonly value: number[];
+  constructor(t: TreeBuffer) {
+    const c = t.count;
+    this.feature = Array.from(t.feature.subarray(0, c));
+    this.threshold = Array.from(t.threshold.subarray(0, c));
+    this.left = Array.from(t.left.subarray(0, c));
+    this.right = Array.from(t.right.subarray(0, c));
+    this.value = Array.from(t.value.subarray(0, c));
   }
 }
 
