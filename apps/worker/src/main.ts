@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { ConfigError, loadConfig, type AppConfig } from '@modelsmith/config';
-import { warmUpTabular } from '@modelsmith/ml/tabular';
+import { startTabularWarmUp } from './runtime/tabular-warm-up';
 import { usableQueues } from './runtime/usable-queues';
 import { WorkerModule } from './worker.module';
 
@@ -63,15 +63,8 @@ async function bootstrap(): Promise<void> {
   // Compile the tabular trainers now rather than in a job's first search (in a fresh process most of
   // a small table's first search is V8 compiling them): a few small synthetic searches, at most ~2
   // CPU seconds, one at a time between the event loop's other work (docs/tabular.md, "Cold start").
-  setImmediate(() => {
-    warmUpTabular().then(
-      (w) =>
-        logger.log(
-          `tabular warm-up: ${w.searches} synthetic searches, ${Math.round(w.cpuMs)} CPU ms (${Math.round(w.wallMs)} ms wall)`,
-        ),
-      (e: unknown) => logger.warn(`tabular warm-up failed: ${e instanceof Error ? e.message : String(e)}`),
-    );
-  });
+  // WORKER_TABULAR_WARM_UP=off skips it.
+  void startTabularWarmUp(cfg, logger);
 }
 
 void bootstrap();

@@ -64,6 +64,13 @@ export const configSchema = z
      * its event loop starved that long by a loaded machine) loses the job to another worker.
      */
     WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(5_000).max(3_600_000).default(30_000),
+    /**
+     * `on`: right after it starts, the worker runs a few small synthetic tabular searches (at most ~2
+     * CPU seconds, off any job) so V8 has compiled the tabular trainers before the first tabular job
+     * (docs/tabular.md, "Cold start"). `off`: it does not (a worker that never trains tables, or one
+     * whose start-up CPU matters more).
+     */
+    WORKER_TABULAR_WARM_UP: z.enum(['on', 'off']).default('on'),
     /** Seconds the worker waits for the current step to checkpoint on SIGTERM before exiting. */
     WORKER_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(1).default(30),
 

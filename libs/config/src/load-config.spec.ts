@@ -19,6 +19,14 @@ describe('loadConfig', () => {
     expect(cfg.ML_NATIVE_BLAS).toBe('auto');
   });
 
+  it('takes WORKER_TABULAR_WARM_UP on (default) or off and names a bad value', () => {
+    expect(loadConfig(minimal).WORKER_TABULAR_WARM_UP).toBe('on');
+    expect(loadConfig({ ...minimal, WORKER_TABULAR_WARM_UP: 'off' }).WORKER_TABULAR_WARM_UP).toBe('off');
+    expect(() => loadConfig({ ...minimal, WORKER_TABULAR_WARM_UP: 'false' })).toThrow(
+      /WORKER_TABULAR_WARM_UP/,
+    );
+  });
+
   it('takes ML_NATIVE_BLAS=off and names a bad value', () => {
     expect(loadConfig({ ...minimal, ML_NATIVE_BLAS: 'off' }).ML_NATIVE_BLAS).toBe('off');
     expect(() => loadConfig({ ...minimal, ML_NATIVE_BLAS: 'no' })).toThrow(/ML_NATIVE_BLAS/);

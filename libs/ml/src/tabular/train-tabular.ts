@@ -5,9 +5,10 @@ import {
   type TabularModelArtifact,
   type TabularTask,
 } from './artifact';
-import { trainGbdt, type GbdtParams } from './gbdt';
+import { trainGbdt, type GbdtFitted, type GbdtParams } from './gbdt';
 import { trainLinear } from './linear';
 import {
+  encoderWidth,
   fitPreprocessor,
   transformRows,
   transformTrainingRows,
@@ -193,6 +194,8 @@ export async function trainTabular(o: TrainTabularOptions): Promise<TrainTabular
     let iterations: number | undefined;
     const own = settings[name];
     const params = own && { ...own, ...o.gbdt };
+    // The gbdt's validation predictions come from its training (no second pass over the trees).
+    const fitted: GbdtFitted = {};
     if (params) {
       const gbdt = trainGbdt(
         train,
@@ -209,6 +212,7 @@ export async function trainTabular(o: TrainTabularOptions): Promise<TrainTabular
           },
         },
         { m: valid, target: va.y },
+        fitted,
       );
       iterations = gbdt.iterations;
       artifact = base({ type: 'gbdt', gbdt });
@@ -222,7 +226,11 @@ export async function trainTabular(o: TrainTabularOptions): Promise<TrainTabular
       artifact = base({ type: 'linear', linear });
     }
     const trainMs = Date.now() - started;
-    const scores = validationScores(artifact, xva, va.y);
+    const scores = validationScores(
+      artifact,
+      fitted.validPredictions ?? predictMatrix(artifact, xva, va.rows.length),
+      va.y,
+    );
     const c: TabularCandidate = {
       name,
       params: params ?? { l2: artifact.model.type === 'linear' ? artifact.model.linear.l2 : null },
@@ -244,7 +252,7 @@ export async function trainTabular(o: TrainTabularOptions): Promise<TrainTabular
           ? `column \`${c.column}\` has a distinct value on (almost) every row, like an identifier; it was left out`
           : `column \`${c.column}\` has no values in the training split; it was left out`,
   }));
-  warnings.push(...leakage(pre, tr, va, task, K));
+  warnings.push(...leakage(pre, { ...tr, x: xtr }, { ...va, x: xva }, task, K));
   return {
     artifact: best.artifact,
     chosen: best.c,
@@ -255,13 +263,13 @@ export async function trainTabular(o: TrainTabularOptions): Promise<TrainTabular
   };
 }
 
+/** Validation loss and score from the model's validation predictions `p` (as predictMatrix's). */
 function validationScores(
   a: TabularModelArtifact,
-  x: Float64Array,
+  p: Float64Array,
   y: Float64Array,
 ): { validLoss: number; validScore: number } {
   const n = y.length;
-  const p = predictMatrix(a, x, n);
   if (a.task === 'regression') {
     let se = 0;
     let mean = 0;
@@ -293,8 +301,8 @@ function validationScores(
  */
 function leakage(
   pre: Preprocessor,
-  train: { rows: TabularRow[]; y: Float64Array },
-  valid: { rows: TabularRow[]; y: Float64Array },
+  train: { rows: TabularRow[]; y: Float64Array; x: Float64Array },
+  valid: { rows: TabularRow[]; y: Float64Array; x: Float64Array },
   task: TabularTask,
   K: number,
 ): TabularWarning[] {
@@ -302,7 +310,12 @@ function leakage(
   const n = valid.rows.length;
   if (n < 10) return out;
   const width = task === 'regression' ? 1 : K;
+  const d = pre.features.length;
+  const outputs = pre.encoders.reduce((m, e) => (e.type === 'target' ? e.prior.length : m), 0);
+  let offset = 0;
   for (const e of pre.encoders) {
+    const at = offset;
+    offset += encoderWidth(e, outputs);
     const numeric = e.type === 'numeric' || e.type === 'boolean' || e.type === 'date';
     const parse = e.type === 'numeric' ? parseNumber : e.type === 'boolean' ? parseBoolean : parseDate;
     // Each row's cell as an integer code, computed once: a numeric column's bin (the last code for
@@ -312,9 +325,26 @@ function leakage(
     let codes: number;
     let vx: Float64Array | null = null;
     if (numeric) {
-      const tx = Float64Array.from(train.rows, (r) => parse(r[e.column]) ?? NaN);
-      vx = Float64Array.from(valid.rows, (r) => parse(r[e.column]) ?? NaN);
-      const xs = tx.filter((x) => !Number.isNaN(x)).sort();
+      // A numeric or boolean column's values are read from the matrix (already parsed), missing
+      // where the indicator is set. Without an indicator the training split had no missing cell,
+      // but the validation split may have some (filled in the matrix): those cells are parsed.
+      const column = (rows: TabularRow[], x: Float64Array, fromMatrix: boolean): Float64Array => {
+        const m = rows.length;
+        const v = new Float64Array(m);
+        if (e.type === 'date' || !fromMatrix)
+          for (let i = 0; i < m; i++) v[i] = parse(rows[i][e.column]) ?? NaN;
+        else if (e.indicator)
+          for (let i = 0; i < m; i++) v[i] = x[i * d + at + 1] === 1 ? NaN : x[i * d + at];
+        else for (let i = 0; i < m; i++) v[i] = x[i * d + at];
+        return v;
+      };
+      const tx = column(train.rows, train.x, true);
+      vx = column(valid.rows, valid.x, e.indicator);
+      let present = 0;
+      for (let i = 0; i < tx.length; i++) if (!Number.isNaN(tx[i])) present++;
+      const xs = new Float64Array(present);
+      for (let i = 0, j = 0; i < tx.length; i++) if (!Number.isNaN(tx[i])) xs[j++] = tx[i];
+      xs.sort();
       const cuts = [
         ...new Set(Array.from({ length: 15 }, (_, b) => xs[Math.floor(((b + 1) * xs.length) / 16)])),
       ];
@@ -324,8 +354,10 @@ function leakage(
         while (b < cuts.length && x > cuts[b]) b++;
         return b;
       };
-      trainCodes = Int32Array.from(tx, bin);
-      validCodes = Int32Array.from(vx, bin);
+      trainCodes = new Int32Array(tx.length);
+      for (let i = 0; i < tx.length; i++) trainCodes[i] = bin(tx[i]);
+      validCodes = new Int32Array(vx.length);
+      for (let i = 0; i < vx.length; i++) validCodes[i] = bin(vx[i]);
       codes = cuts.length + 2;
     } else {
       const index = new Map<string, number>();
@@ -343,10 +375,16 @@ function leakage(
     const W = width + 1;
     const table = new Float64Array((codes + 1) * W);
     for (let i = 0; i < train.rows.length; i++) {
-      for (const at of [trainCodes[i] * W, codes * W]) {
-        table[at]++;
-        if (task === 'regression') table[at + 1] += train.y[i];
-        else table[at + 1 + train.y[i]]++;
+      const own = trainCodes[i] * W;
+      const all = codes * W;
+      table[own]++;
+      table[all]++;
+      if (task === 'regression') {
+        table[own + 1] += train.y[i];
+        table[all + 1] += train.y[i];
+      } else {
+        table[own + 1 + train.y[i]]++;
+        table[all + 1 + train.y[i]]++;
       }
     }
     // Unseen codes, and codes with no training row, fall back to every training row.

@@ -25,6 +25,8 @@ export function isMissingValue(v: unknown): boolean {
 
 /** A finite number, NaN when missing, undefined when present but not a number. */
 export function parseNumber(v: unknown): number | undefined {
+  // Fast path for the common cell, an untrimmed number (never a missing token).
+  if (typeof v === 'string' && NUMBER.test(v)) return Number(v);
   if (isMissingValue(v)) return NaN;
   if (typeof v === 'number') return v;
   if (typeof v === 'boolean') return v ? 1 : 0;

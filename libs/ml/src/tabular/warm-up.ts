@@ -87,7 +87,13 @@ export async function warmUpTabular(options: TabularWarmUpOptions = {}): Promise
   outer: for (let round = 0; round < rounds; round++) {
     for (const [i, p] of plans.entries()) {
       if (cpuMs() - cpu0 >= maxCpuMs) break outer;
-      const rows = syntheticTable(p.task, p.classes, n + Math.ceil(n / 4), 1000 * round + i + 1);
+      // Each search's columns under names of their own: a job's rows (another table's column names)
+      // then do not deoptimize code compiled for a single row shape (V8 keeps it generic once it
+      // has seen several).
+      const suffix = `_${searches}`;
+      const rows = syntheticTable(p.task, p.classes, n + Math.ceil(n / 4), 1000 * round + i + 1).map((r) =>
+        Object.fromEntries(Object.entries(r).map(([k, v]) => [k === 'y' ? k : k + suffix, v])),
+      );
       await trainTabular({
         train: { rows: rows.slice(0, n) },
         validation: { rows: rows.slice(n) },
@@ -95,7 +101,7 @@ export async function warmUpTabular(options: TabularWarmUpOptions = {}): Promise
         task: p.task,
         classes:
           p.task === 'classification' ? Array.from({ length: p.classes }, (_, c) => `c${c}`) : undefined,
-        types: TYPES,
+        types: Object.fromEntries(Object.entries(TYPES).map(([k, v]) => [k + suffix, v])),
         seed: round + 1,
       });
       searches++;

@@ -249,7 +249,11 @@ export class AutoSearchJob {
     onClaimed?.();
     const started = Date.now();
     const out = await runDispatchedTrial(
-      this.searchInput(ref.tenantId, ref.jobId, a),
+      // This worker's progress and end count only while it holds the trial (its last claimant).
+      {
+        ...this.searchInput(ref.tenantId, ref.jobId, a),
+        ledger: trialLedger(this.trials, ref.tenantId, ref.jobId, workerId),
+      },
       this.trialHooks(ref, a, (p) => this.jobs.progress(ref, p)),
       index,
     );

@@ -848,7 +848,7 @@ async function runTrial(
   spec: (id: string) => BackboneSpec,
   best: LedgerTrial | undefined,
   dispatched = false,
-): Promise<'done' | 'budget'> {
+): Promise<'done' | 'budget' | 'skipped'> {
   const now = input.now ?? Date.now;
   const params = paramsOf(p);
   const recorded = await input.ledger.start(index, params);
@@ -953,7 +953,7 @@ async function runTrial(
       new TextEncoder().encode(JSON.stringify(m.report)),
       'application/json',
     );
-  await input.ledger.finish(index, {
+  const ended = await input.ledger.finish(index, {
     status: 'SUCCEEDED',
     metrics: {
       validationAccuracy: m.report.accuracy,
@@ -968,6 +968,8 @@ async function runTrial(
     costSeconds: costSince(),
     artifactPrefix: prefix,
   });
+  // A dispatched trial another worker claimed meanwhile (or finished): its end is that worker's.
+  if (dispatched && !ended) return 'skipped';
   await hooks.onTrial({
     index,
     status: 'SUCCEEDED',

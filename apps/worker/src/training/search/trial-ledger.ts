@@ -14,15 +14,29 @@ function ledgerTrial(t: TypedTrial): LedgerTrial {
   };
 }
 
-/** A job's trials in Postgres (TrialStore) as the searches' ledger; the job's model id is the job id. */
-export function trialLedger(trials: TrialStore, tenantId: string, jobId: string): TrialLedger {
+/**
+ * A job's trials in Postgres (TrialStore) as the searches' ledger; the job's model id is the job id.
+ * `workerId`: the worker training a dispatched trial, whose progress and end count only while it
+ * holds the trial (it was its last claimant).
+ */
+export function trialLedger(
+  trials: TrialStore,
+  tenantId: string,
+  jobId: string,
+  workerId?: string,
+): TrialLedger {
+  const owner = workerId !== undefined ? { workerId } : {};
   return {
     all: async () => (await trials.all(tenantId, jobId)).map(ledgerTrial),
     start: async (i, params, status) => ledgerTrial(await trials.start(tenantId, jobId, i, params, status)),
     progress: (i, curves, costSeconds) =>
-      trials.progress(tenantId, jobId, i, { curves: curves as unknown as StoredCurves, costSeconds }),
+      trials.progress(tenantId, jobId, i, {
+        curves: curves as unknown as StoredCurves,
+        costSeconds,
+        ...owner,
+      }),
     finish: (i, f) =>
-      trials.finish(tenantId, jobId, i, { ...f, curves: f.curves as unknown as StoredCurves }),
+      trials.finish(tenantId, jobId, i, { ...f, curves: f.curves as unknown as StoredCurves, ...owner }),
     choose: (i) => trials.chooseModel(tenantId, jobId, i, jobId),
     release: (i) => trials.releaseArtifacts(tenantId, jobId, i),
   };
