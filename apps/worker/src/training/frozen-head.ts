@@ -152,6 +152,8 @@ export async function trainHeadOnFeatures(
     seed: number;
     weightDecay?: number;
     signal: AbortSignal;
+    /** The train views (default FEATURE_HEAD_VIEWS); `image` alone costs one pass instead of three. */
+    views?: readonly FeatureView[];
   },
 ): Promise<Pick<TrainResult, 'status' | 'history'>> {
   const dim = classifier.features.shape[classifier.features.shape.length - 1] ?? 0;
@@ -163,7 +165,9 @@ export async function trainHeadOnFeatures(
     });
   const views: SplitFeatures[] = [];
   // A grayscale dataset's gray view is the image itself: no second pass for it.
-  for (const view of FEATURE_HEAD_VIEWS.filter((v) => v !== 'gray' || data.index.channels === 3)) {
+  for (const view of (o.views ?? FEATURE_HEAD_VIEWS).filter(
+    (v) => v !== 'gray' || data.index.channels === 3,
+  )) {
     const f = await extract('train', view);
     if (!f) return { status: 'cancelled', history: [] };
     views.push(f);

@@ -413,4 +413,31 @@ describe('image classification pipeline: a head on cached frozen features (headO
     });
     expect(notices.some((n) => n.kind === 'memory' && n.phase === 'head')).toBe(false);
   });
+
+  it('a head-only first trial (headImagesOnly) passes each train image through the backbone once', async () => {
+    const layer = new CountingLayer();
+    const { zoo, spec } = backboneWith(layer);
+    const { index, shards } = dataset();
+    const models: PipelineModel[] = [];
+    const result = await runImageClassification(
+      {
+        index,
+        shards,
+        zoo,
+        spec,
+        recipe: { ...recipe([HEAD]), headOnFeatures: true, headImagesOnly: true },
+        checkpoints: new MemoryCheckpointStore(),
+        writer: new InMemoryArtifactStore(),
+        modelPrefix: 'm/',
+        fit: 'cover' as const,
+        interpret: false,
+      },
+      hooks(models, []),
+    );
+    expect(result.status).toBe('completed');
+    // 32 train images once, 8 validation images once (the test split is the report's, counted after).
+    expect(layer.images).toBeGreaterThanOrEqual(32 + 8);
+    expect(layer.images).toBeLessThan(32 * 2 + 8);
+    expect(models[0].report.accuracy).toBe(1);
+  });
 });

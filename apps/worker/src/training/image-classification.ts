@@ -307,6 +307,7 @@ export async function runImageClassification(
               seed: recipe.seed + i,
               ...(recipe.weightDecay ? { weightDecay: recipe.weightDecay } : {}),
               signal: hooks.signal,
+              ...(recipe.headImagesOnly ? { views: ['image'] as const } : {}),
             },
           );
         else

@@ -42,6 +42,12 @@ export interface Recipe {
    * instead of passing every batch through the backbone (a search's head-only first trial).
    */
   headOnFeatures?: boolean;
+  /**
+   * That head trains on the images as they are only, not on every view of FEATURE_HEAD_VIEWS (each
+   * view is one more backbone pass over the train split): a search's head-only first trial, whose
+   * point is a usable model early.
+   */
+  headImagesOnly?: boolean;
 }
 
 /**

@@ -238,10 +238,13 @@ export function trialRecipe(
   // A pretrained backbone's head phase trains on its features computed once (then fine-tuning starts
   // from a converged head); the head phase's epochs then only set the fine-tuning's share.
   if (spec.pretrained) recipe.headOnFeatures = true;
-  if (c.headOnly && spec.pretrained)
+  if (c.headOnly && spec.pretrained) {
+    // The first model early: its head sees each train image once (the views come with promotion).
+    recipe.headImagesOnly = true;
     recipe.phases = [
       { name: 'head', epochs, learningRate: c.learningRate, backbone: 'frozen', backboneLrScale: 0 },
     ];
+  }
   return {
     ...recipe,
     input: spec.resizable ? { height: c.inputSize, width: c.inputSize, channels } : recipe.input,
