@@ -85,8 +85,8 @@ const WORDS_AND_CHARS: FeatureConfig = { ...WORDS, charNgrams: [2, 5], charSourc
  * The default search: word uni+bigrams alone, and with character 2..5-grams (which carry punctuation,
  * morphology, spelling variants and scripts without spaces), each with balanced and plain class weights.
  * Each candidate averages 4 SGD runs over different sample orders (`members`): on fortunes-topics
- * validation the average was 0.3-0.7 points of macro-F1 above its members' mean, epoch for epoch,
- * at 4x the epochs' CPU time (docs/text.md).
+ * validation (words+chars/balanced) the average's macro-F1 was -0.1 to +0.8 points from its members'
+ * mean at epochs 2-8 (+0.6 at the best epochs), for 4x the epochs' CPU time (docs/text.md).
  */
 const MEMBERS = 4;
 export const DEFAULT_TEXT_CANDIDATES: readonly TextCandidate[] = [
