@@ -89,6 +89,8 @@ describe('textSearchPlan (the trials of a text job)', () => {
       expect(p.l2).toBeLessThanOrEqual(1e-4);
       expect([1, 2, 3]).toContain(p.wordNgrams);
       expect(['none', '2-4', '2-5', '3-5']).toContain(p.charNgrams);
+      // Sampled trials average as many SGD runs as the default candidates (the trial row says so).
+      expect(p.members).toBe(4);
     }
     for (const mode of ['fast', 'balanced', 'best'] as const)
       expect(textSearchPlan(mode, undefined, 'auto', 3)).toEqual(textRecipe(mode));

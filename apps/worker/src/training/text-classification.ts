@@ -135,6 +135,7 @@ export function textTrialParams(c: TextCandidate, maxEpochs: number): CandidateP
     l2: c.l2,
     wordNgrams: c.features.wordNgrams,
     charNgrams: c.features.charNgrams[1] > 0 ? c.features.charNgrams.join('-') : 'none',
+    ...(c.members !== undefined && c.members > 1 ? { members: c.members } : {}),
     maxEpochs,
   };
 }

@@ -12,7 +12,9 @@ import {
   serializeTextClassifier,
   TEXT_WEIGHTS_FILE,
 } from './text-artifact';
-import { DEFAULT_TEXT_CANDIDATES, trainTextClassifier } from './train-text';
+import { DEFAULT_TEXT_CANDIDATES, trainTextClassifier, type LinearTextCandidate } from './train-text';
+import { TextClassifier } from './text-classifier';
+import { mixSeed, Rng, shuffleInPlace } from '../train/rng';
 import { DEFAULT_TOKENIZER } from './tokenize';
 
 const CONFIG: FeatureConfig = {
@@ -226,6 +228,43 @@ describe('trainTextClassifier on real text (120 fortunes, 3 languages)', () => {
     expect(Array.from(b.classifier.predictProba(test.texts))).toEqual(
       Array.from(a.classifier.predictProba(test.texts)),
     );
+  });
+
+  it('members: the exported model is the weight-by-weight mean of its SGD runs (member 0 = the one-model run)', async () => {
+    const base = { ...(DEFAULT_TEXT_CANDIDATES[0] as LinearTextCandidate), features: CONFIG };
+    const noValidation = { texts: [], labels: new Int32Array(0) }; // the last epoch is kept
+    const opts = { classNames, seed: 3, maxEpochs: 2 };
+    const one = await trainTextClassifier(train, noValidation, {
+      ...opts,
+      candidates: [{ ...base, members: 1 }],
+    });
+    const two = await trainTextClassifier(train, noValidation, {
+      ...opts,
+      candidates: [{ ...base, members: 2 }],
+    });
+    // Member 1 by hand: its own order from its own seed, the same features and SGD settings.
+    const vocab = FeatureVocabulary.fit(train.texts.map((t) => countBuckets(t, CONFIG)));
+    const xs = train.texts.map((t) => vocab.vectorize(countBuckets(t, CONFIG), CONFIG));
+    const model = new LinearSoftmax(vocab.size, 3);
+    const sgd = new SoftmaxSgd(model, {
+      learningRate: base.learningRate,
+      l2: base.l2,
+      classWeights: balancedClassWeights(train.labels, 3),
+    });
+    const rng = new Rng(mixSeed(3, 0x6d656d, 1));
+    const order = Uint32Array.from(xs, (_, i) => i);
+    for (let e = 0; e < 2; e++) sgd.epoch(xs, train.labels, shuffleInPlace(order, rng));
+    const w0 = (one.classifier as TextClassifier).model.weights;
+    const w = (two.classifier as TextClassifier).model.weights;
+    expect(w.length).toBe(model.weights.length);
+    let worst = 0;
+    for (let i = 0; i < w.length; i++)
+      worst = Math.max(worst, Math.abs(w[i] - (w0[i] + model.weights[i]) / 2));
+    expect(worst).toBeLessThan(1e-6);
+    // The two runs differ (else the average would say nothing).
+    let apart = 0;
+    for (let i = 0; i < w.length; i++) apart = Math.max(apart, Math.abs(w0[i] - model.weights[i]));
+    expect(apart).toBeGreaterThan(1e-3);
   });
 
   it('stops at the deadline with the best model so far', async () => {
