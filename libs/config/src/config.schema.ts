@@ -61,8 +61,8 @@ export const configSchema = z
     SEARCH_TRIALS: z.enum(['queue', 'inline']).default('queue'),
     /**
      * `on`: an image search's trial 1 (after the first model) trains the default recipe itself, as a
-     * fixed 'balanced' job would, so the search never chooses below it on validation at the same
-     * budget (search-runner `defaultTrial`). `off`: the search only draws and promotes configurations.
+     * fixed 'balanced' job would, so with the budget to finish that recipe the search never chooses
+     * below it on validation (search-runner `defaultTrial`). `off`: the search only draws and promotes configurations.
      */
     SEARCH_DEFAULT_TRIAL: z.enum(['on', 'off']).default('on'),
     /**

@@ -134,9 +134,9 @@ export interface SearchInput {
   /**
    * Trial 1 (after the first model) trains the default recipe exactly (`defaultRecipeConfig`: what a
    * fixed 'balanced' job trains, whatever the budget estimate says; kept when the budget cuts it
-   * short, as that job would be), recorded at the top rung; the search continues after it. So the
-   * search's choice on validation is never below the default recipe's model at the same budget
-   * (trials 0 and 1 spend the budget before anything else). Off unless set.
+   * short, as that job would be), recorded at the top rung; the search continues after it. So when
+   * the budget lets that recipe finish after the first model, the search's choice on validation is
+   * never below the default recipe's model. Off unless set.
    */
   defaultTrial?: boolean;
   /** When the budget ends (ms since the epoch); trials that would not finish by then are not started. */
