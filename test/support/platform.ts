@@ -141,6 +141,9 @@ export async function startPlatform(
     API_PORT: String(apiPort),
     SERVING_PORT: String(servingPort),
     ML_BACKEND: 'wasm',
+    // The specs assert their searches' trial sequences and CI's time is short: under jest no
+    // default-recipe trial unless a spec asks (search-runner.spec covers it); benches get the product's.
+    ...(process.env.JEST_WORKER_ID !== undefined ? { SEARCH_DEFAULT_TRIAL: 'off' } : {}),
     ...extraEnv,
   };
   const system = await createSystemPrismaClient(db.url, { poolSize: 2 });

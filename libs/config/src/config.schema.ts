@@ -60,6 +60,12 @@ export const configSchema = z
      */
     SEARCH_TRIALS: z.enum(['queue', 'inline']).default('queue'),
     /**
+     * `on`: an image search's trial 1 (after the first model) trains the default recipe itself, as a
+     * fixed 'balanced' job would, so with the budget to finish that recipe the search never chooses
+     * below it on validation (search-runner `defaultTrial`). `off`: the search only draws and promotes configurations.
+     */
+    SEARCH_DEFAULT_TRIAL: z.enum(['on', 'off']).default('on'),
+    /**
      * BullMQ lock of a running job or trial (ms): a worker that does not renew it in time (killed, or
      * its event loop starved that long by a loaded machine) loses the job to another worker.
      */

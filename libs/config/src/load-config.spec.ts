@@ -52,6 +52,9 @@ describe('loadConfig', () => {
     const d = loadConfig(minimal);
     expect([d.SEARCH_TRIALS, d.TRIAL_CONCURRENCY, d.WORKER_LOCK_DURATION_MS]).toEqual(['queue', 1, 30_000]);
     expect(() => loadConfig({ ...minimal, SEARCH_TRIALS: 'threads' })).toThrow(/SEARCH_TRIALS/);
+    expect(d.SEARCH_DEFAULT_TRIAL).toBe('on');
+    expect(loadConfig({ ...minimal, SEARCH_DEFAULT_TRIAL: 'off' }).SEARCH_DEFAULT_TRIAL).toBe('off');
+    expect(() => loadConfig({ ...minimal, SEARCH_DEFAULT_TRIAL: 'yes' })).toThrow(/SEARCH_DEFAULT_TRIAL/);
   });
 
   it('coerces numbers and lists', () => {

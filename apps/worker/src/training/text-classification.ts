@@ -293,8 +293,11 @@ function trainOne(
 /** The platform's classification report of a text model on `held`, with its size and ms per text. */
 function evaluateText(classifier: TextModel, held: TextSplit, labels: string[]): EvaluationReport {
   const started = performance.now();
+  const cpu0 = process.cpuUsage();
   const probs = classifier.predictProba(held.texts);
+  const cpu = process.cpuUsage(cpu0);
   const msPerText = held.texts.length > 0 ? (performance.now() - started) / held.texts.length : 0;
+  const cpuMsPerText = held.texts.length > 0 ? (cpu.user + cpu.system) / 1000 / held.texts.length : 0;
   const report = buildReport(
     { numClasses: labels.length, probs, labels: held.labels },
     { classNames: labels },
@@ -305,6 +308,7 @@ function evaluateText(classifier: TextModel, held: TextSplit, labels: string[]):
     batchSize: held.texts.length,
     runs: 1,
     msPerImage: msPerText,
+    cpuMsPerImage: cpuMsPerText,
     msPerBatchMean: msPerText * held.texts.length,
     msPerBatchP50: msPerText * held.texts.length,
     msPerBatchP95: msPerText * held.texts.length,

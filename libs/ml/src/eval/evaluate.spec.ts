@@ -62,6 +62,8 @@ describe('evaluateModel', () => {
     expect(r.perClass[0].precision).toBeCloseTo(1 / 2);
     expect(r.modelSize).toEqual({ params: 12, trainableParams: 12, nonTrainableParams: 0, bytes: 48 });
     expect(r.latency?.msPerImage).toBeGreaterThan(0);
+    expect(r.latency?.cpuMsPerImage).toBeGreaterThanOrEqual(0);
+    expect(Number.isFinite(r.latency?.cpuMsPerImage)).toBe(true);
     expect(r.latency?.backend).toBe('cpu');
     expect(JSON.parse(JSON.stringify(r))).toEqual(r);
     m.dispose();

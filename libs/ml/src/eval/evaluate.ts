@@ -58,8 +58,14 @@ export interface LatencyOptions {
 export interface Latency {
   batchSize: number;
   runs: number;
-  /** Mean milliseconds per image. */
+  /** Mean milliseconds per image (wall time: it grows with the machine's load). */
   msPerImage: number;
+  /**
+   * Process CPU milliseconds (user + system, every thread) per image over the timed calls: what the
+   * model costs to run, which other processes' load changes far less than wall time. It counts the
+   * whole process, so work running beside the calls in other threads of it is counted too.
+   */
+  cpuMsPerImage: number;
   /** Milliseconds per call: mean, median and 95th percentile. */
   msPerBatchMean: number;
   msPerBatchP50: number;
@@ -82,11 +88,13 @@ export function measureLatency(model: tf.LayersModel, opts: LatencyOptions = {})
     };
     for (let i = 0; i < warmup; i++) once();
     const times: number[] = [];
+    const cpu0 = process.cpuUsage();
     for (let i = 0; i < runs; i++) {
       const t = performance.now();
       once();
       times.push(performance.now() - t);
     }
+    const cpu = process.cpuUsage(cpu0);
     times.sort((a, b) => a - b);
     const mean = times.reduce((a, b) => a + b, 0) / Math.max(1, runs);
     const pct = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? 0;
@@ -94,6 +102,7 @@ export function measureLatency(model: tf.LayersModel, opts: LatencyOptions = {})
       batchSize,
       runs,
       msPerImage: mean / batchSize,
+      cpuMsPerImage: (cpu.user + cpu.system) / 1000 / Math.max(1, runs * batchSize),
       msPerBatchMean: mean,
       msPerBatchP50: pct(0.5),
       msPerBatchP95: pct(0.95),

@@ -225,6 +225,22 @@ describe('search bookkeeping', () => {
     ]);
   });
 
+  it('the Pareto front orders by CPU ms per image when every trial has it (wall ms shown), else by wall ms', () => {
+    const cpu = (index: number, acc: number, wallMs: number, cpuMs: number) =>
+      trial(index, {
+        metrics: { validationAccuracy: acc, latencyMs: wallMs, cpuMsPerImage: cpuMs, modelMB: 1, params: 1 },
+      });
+    // Trial 1's wall figure is inflated by load: by CPU it is cheaper than 0, so both are on the front.
+    const trials = [cpu(0, 0.9, 2, 3), cpu(1, 0.8, 40, 1), cpu(2, 0.7, 1, 5)];
+    expect(trialFront(trials).map((f) => [f.trial, f.latencyMs, f.cpuMsPerImage])).toEqual([
+      [0, 2, 3],
+      [1, 40, 1],
+    ]);
+    // A trial without the CPU figure (recorded before it was measured): all ranked by wall ms.
+    const old = costed(3, 0.6, 0.5, 1);
+    expect(trialFront([...trials, old]).map((f) => f.trial)).toEqual([0, 2, 3]);
+  });
+
   it('the Pareto front of accuracy, latency and size', () => {
     const trials = [
       costed(0, 0.9, 5, 2),

@@ -43,6 +43,12 @@ export interface TrialConfig {
    * search with a pretrained backbone: a useful model from a few cheap epochs).
    */
   headOnly?: boolean;
+  /**
+   * The default recipe itself (`buildRecipe(spec, shape, 'balanced', job options)`, what a fixed
+   * 'balanced' job trains, epochs included): `trialRecipe` returns it untouched, so the trial's
+   * model is that job's model. The other fields only describe it.
+   */
+  defaultRecipe?: boolean;
 }
 
 /**
@@ -189,6 +195,37 @@ export function firstConfig(spec: BackboneSpec, shape: DatasetShape, o: Training
 }
 
 /**
+ * The default recipe as a trial (`TrialConfig.defaultRecipe`) and the epochs it trains: the job's
+ * backbone choice (`firstBackbone`), input, batch, learning rate, augmentation and phases exactly as a
+ * fixed 'balanced' job with the same options would train them.
+ */
+export function defaultRecipeConfig(
+  spec: BackboneSpec,
+  shape: DatasetShape,
+  o: TrainingOptions,
+): { c: TrialConfig; epochs: number } {
+  const r = buildRecipe(spec, shape, 'balanced', o);
+  const aug = r.augmentation;
+  return {
+    c: {
+      backbone: spec.id,
+      inputSize: Math.max(r.input.height, r.input.width),
+      learningRate: r.phases[0]?.learningRate ?? o.learningRate ?? 1e-3,
+      weightDecay: r.weightDecay ?? 0,
+      batchSize: r.batchSize,
+      augmentation: aug === 'light' || aug === 'randaugment' ? aug : 'none',
+      regularizer:
+        r.regularizer?.type === 'l2sp' || r.regularizer?.type === 'delta' ? r.regularizer.type : 'none',
+      regularizerAlpha:
+        r.regularizer?.type === 'l2sp' || r.regularizer?.type === 'delta' ? r.regularizer.alpha : 0,
+      ...(spec.id === NAS_BACKBONE ? { arch: DEFAULT_NAS_ARCH } : {}),
+      defaultRecipe: true,
+    },
+    epochs: r.phases.reduce((n, p) => n + p.epochs, 0),
+  };
+}
+
+/**
  * A configuration promoted to more epochs. The head-only first trial (the cheap first model) trains
  * the whole recipe: a head on cached features, then fine-tuning at its upscaled input, with the
  * `balanced` default recipe's augmentation (`light`) unless the job fixed one.
@@ -222,6 +259,7 @@ export function trialRecipe(
   epochs: number,
   o: TrainingOptions,
 ): Recipe {
+  if (c.defaultRecipe) return buildRecipe(spec, shape, 'balanced', o);
   const recipe = buildRecipe(spec, shape, 'balanced', {
     ...o,
     epochs,

@@ -144,6 +144,7 @@ export class AutoSearchJob {
       asha: { ...RUNGS, maxResource: Math.max(RUNGS.minResource, top) },
       seed: a.options.seed ?? 1234,
       sampler: SEARCH_SAMPLER,
+      defaultTrial: this.config.SEARCH_DEFAULT_TRIAL === 'on',
       ...(a.deadline !== undefined ? { deadline: a.deadline } : {}),
       fit: a.fit,
       ...(a.threads !== undefined ? { threads: a.threads } : {}),

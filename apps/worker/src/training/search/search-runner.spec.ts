@@ -15,6 +15,8 @@ import {
   type TrialLedger,
 } from './search-runner';
 import { memoryLedger } from './memory-ledger';
+import { runImageClassification } from '../image-classification';
+import { buildRecipe } from '../recipe';
 
 const SIZE = 28;
 
@@ -284,6 +286,7 @@ describe('search runner (real training on a tiny dataset)', () => {
       expect(() => parseArch(String(t.params.arch))).not.toThrow();
       expect(t.metrics).toMatchObject({
         latencyMs: expect.any(Number),
+        cpuMsPerImage: expect.any(Number),
         modelMB: expect.any(Number),
         params: expect.any(Number),
         macs: expect.any(Number),
@@ -296,7 +299,7 @@ describe('search runner (real training on a tiny dataset)', () => {
       expect(rows[i].params.arch).toBe(p.arch);
       expect(p.arch).toBe(mutateArch(String(rows[p.parent!].params.arch), 3, i));
     }
-    // The front: nobody beats a member on accuracy, latency and size at once; every trial off it
+    // The front: nobody beats a member on accuracy, CPU ms per image and size at once; every trial off it
     // (and not the winner) had its files deleted.
     const front = r.best.pareto!;
     expect(front.length).toBeGreaterThan(0);
@@ -306,10 +309,10 @@ describe('search runner (real training on a tiny dataset)', () => {
         rows.some(
           (t) =>
             m(t, 'validationAccuracy') >= f.validationAccuracy &&
-            m(t, 'latencyMs') <= f.latencyMs &&
+            m(t, 'cpuMsPerImage') <= f.cpuMsPerImage! &&
             m(t, 'modelMB') <= f.modelMB &&
             (m(t, 'validationAccuracy') > f.validationAccuracy ||
-              m(t, 'latencyMs') < f.latencyMs ||
+              m(t, 'cpuMsPerImage') < f.cpuMsPerImage! ||
               m(t, 'modelMB') < f.modelMB),
         ),
       ).toBe(false);
@@ -345,5 +348,50 @@ describe('search runner (real training on a tiny dataset)', () => {
     expect(error).toBeInstanceOf(PermanentJobError);
     expect(error).toMatchObject({ code: 'NO_TRIAL_MEETS_CONSTRAINTS' });
     expect(ledger.rows.map((t) => t.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+  });
+
+  it('defaultTrial: trial 1 is the default recipe itself (same model as a fixed balanced job), at the top rung', async () => {
+    const ledger = memoryLedger();
+    const options = { seed: 3, epochs: 2 };
+    const r = await runSearch(
+      { ...input(ledger, new MemoryCheckpointStore(), 'd'), options, maxTrials: 3, defaultTrial: true },
+      hooks(new AbortController().signal),
+    );
+    const rows = ledger.rows;
+    expect(rows.map((t) => [t.status, t.params.rung, t.params.defaultRecipe ?? false])).toEqual([
+      ['SUCCEEDED', 0, false],
+      ['SUCCEEDED', 1, true],
+      ['SUCCEEDED', 0, false],
+    ]);
+    expect(rows[1].params).toMatchObject({ backbone: 'small_cnn_xs', epochs: 2, inputSize: SIZE });
+    // The fixed job's pipeline with buildRecipe's recipe trains the same model (validation scored).
+    const zoo = new ModelZoo();
+    const spec = zoo.get('small_cnn_xs');
+    const fixed = await runImageClassification(
+      {
+        index,
+        shards: { get: () => Promise.resolve(pixels) },
+        zoo,
+        spec,
+        recipe: buildRecipe(spec, shape, 'balanced', options),
+        checkpoints: new MemoryCheckpointStore(),
+        writer: new InMemoryArtifactStore(),
+        modelPrefix: 'fixed/',
+        fit: 'fill',
+        evaluateOn: 'validation',
+        interpret: false,
+      },
+      {
+        signal: new AbortController().signal,
+        keepModelOnStop: () => false,
+        onProgress: () => Promise.resolve(),
+        onEpoch: () => Promise.resolve(),
+        onModel: () => Promise.resolve(),
+      },
+    );
+    expect(rows[1].metrics?.validationLoss).toBeCloseTo(fixed.model.report.logLoss, 5);
+    expect(rows[1].metrics?.validationAccuracy).toBeCloseTo(fixed.model.report.accuracy, 9);
+    // The search's choice is never below it on validation.
+    expect(r.best.manifest.metrics.validationAccuracy).toBeGreaterThanOrEqual(fixed.model.report.accuracy);
   });
 });

@@ -7,6 +7,7 @@ import {
   costAwareFitness,
   paretoFront,
   proposeArch,
+  rungResources,
   EXPORT_MANIFEST_FILE,
   evaluateModel,
   loadExportedModel,
@@ -30,6 +31,7 @@ import type { DatasetShape, Recipe } from '../recipe';
 import { shardEpochs, splitCount } from '../shard-batches';
 import {
   configFromParams,
+  defaultRecipeConfig,
   firstConfig,
   firstEpochs,
   promotedConfig,
@@ -129,6 +131,14 @@ export interface SearchInput {
    * proposes them from the finished bottom-rung trials in the ledger (proposal.ts).
    */
   sampler?: SearchSampler;
+  /**
+   * Trial 1 (after the first model) trains the default recipe exactly (`defaultRecipeConfig`: what a
+   * fixed 'balanced' job trains, whatever the budget estimate says; kept when the budget cuts it
+   * short, as that job would be), recorded at the top rung; the search continues after it. So when
+   * the budget lets that recipe finish after the first model, the search's choice on validation is
+   * never below the default recipe's model. Off unless set.
+   */
+  defaultTrial?: boolean;
   /** When the budget ends (ms since the epoch); trials that would not finish by then are not started. */
   deadline?: number;
   fit: 'cover' | 'contain' | 'fill';
@@ -164,7 +174,10 @@ export interface ParetoEntry {
   backbone: string;
   arch?: string;
   validationAccuracy: number;
+  /** Wall ms per image (batch 1), shown; it moves with the machine's load. */
   latencyMs: number;
+  /** Process CPU ms per image (batch 1): the front's cost axis when every measured trial has it. */
+  cpuMsPerImage?: number;
   modelMB: number;
   params: number;
   /** Whether it meets the job's constraints. */
@@ -310,16 +323,20 @@ export function leaderboard(
 
 /**
  * The Pareto front of the SUCCEEDED trials that measured latency and size: maximize validation
- * accuracy, minimize milliseconds per image and MiB of weights.
+ * accuracy, minimize CPU milliseconds per image (`cpuMsPerImage`; wall `latencyMs` when any measured
+ * trial lacks it, as trials recorded before it was measured do) and MiB of weights.
  */
 export function trialFront(trials: LedgerTrial[], constraints?: ModelConstraints): ParetoEntry[] {
   const measured = trials.filter(
     (t) =>
       accuracyOf(t) !== null && metric(t, 'latencyMs') !== undefined && metric(t, 'modelMB') !== undefined,
   );
+  const cost = measured.every((t) => metric(t, 'cpuMsPerImage') !== undefined)
+    ? 'cpuMsPerImage'
+    : 'latencyMs';
   return paretoFront(measured, [
     (t) => accuracyOf(t)!,
-    (t) => -metric(t, 'latencyMs')!,
+    (t) => -metric(t, cost)!,
     (t) => -metric(t, 'modelMB')!,
   ]).map((t) => ({
     trial: t.index,
@@ -327,6 +344,7 @@ export function trialFront(trials: LedgerTrial[], constraints?: ModelConstraints
     ...(typeof t.params.arch === 'string' ? { arch: t.params.arch } : {}),
     validationAccuracy: accuracyOf(t)!,
     latencyMs: metric(t, 'latencyMs')!,
+    ...(metric(t, 'cpuMsPerImage') !== undefined ? { cpuMsPerImage: metric(t, 'cpuMsPerImage') } : {}),
     modelMB: metric(t, 'modelMB')!,
     params: metric(t, 'params') ?? 0,
     feasible: meetsConstraints(t, constraints),
@@ -452,6 +470,11 @@ export async function runSearch(input: SearchInput, hooks: SearchHooks): Promise
     if (trials.length === 0) {
       const c = firstConfig(spec(input.firstBackbone), input.shape, input.options);
       return { config: 0, rung: 0, epochs: firstEpochs(c, rungs.minResource), c };
+    }
+    if (input.defaultTrial && !trials.some((t) => t.params.defaultRecipe === true)) {
+      const d = defaultRecipeConfig(spec(input.firstBackbone), input.shape, input.options);
+      const config = Math.max(...trials.map((t) => num(t.params.config))) + 1;
+      return { config, rung: rungResources(rungs).length - 1, epochs: d.epochs, c: d.c };
     }
     const left = input.deadline !== undefined ? (input.deadline - now()) / 1000 : Infinity;
     const fits = (c: TrialConfig, epochs: number) => (estimateSeconds(trials, c, epochs) ?? 0) <= left;
@@ -796,6 +819,7 @@ function paramsOf(p: Planned): Record<string, Json> {
     regularizerAlpha: c.regularizerAlpha,
     ...(c.arch ? { arch: c.arch } : {}),
     ...(c.headOnly ? { headOnly: true } : {}),
+    ...(c.defaultRecipe ? { defaultRecipe: true } : {}),
   };
 }
 
@@ -893,7 +917,8 @@ async function runTrial(
       {
         signal: hooks.signal,
         // The first model is kept even when the budget cuts it short: it may be all the job has.
-        keepModelOnStop: (reason) => hooks.isBudgetStop(reason) && !best,
+        // So is the default recipe's: the fixed job it stands for keeps its model at the budget's end.
+        keepModelOnStop: (reason) => hooks.isBudgetStop(reason) && (!best || p.c.defaultRecipe === true),
         onProgress: (pp) =>
           hooks.onProgress({ trial: index, trials: input.maxTrials, percent: pp.percent, train: pp.train }),
         onEpoch: async (phase, log) => {
@@ -1007,8 +1032,9 @@ async function runTrial(
 }
 
 /**
- * What a trial's model costs: measured ms per image (batch 1, on the worker's backend), MiB of
- * float32 weights and parameters; for `nas_cnn` also counted multiply-accumulates (the fitness term).
+ * What a trial's model costs: measured wall and process-CPU ms per image (batch 1, on the worker's
+ * backend), MiB of float32 weights and parameters; for `nas_cnn` also counted multiply-accumulates
+ * (the fitness term).
  */
 function costMetrics(
   report: EvaluationReport,
@@ -1017,7 +1043,10 @@ function costMetrics(
   numClasses: number,
 ): Record<string, number> {
   const out: Record<string, number> = {};
-  if (report.latency) out.latencyMs = Math.round(report.latency.msPerImage * 1000) / 1000;
+  if (report.latency) {
+    out.latencyMs = Math.round(report.latency.msPerImage * 1000) / 1000;
+    out.cpuMsPerImage = Math.round(report.latency.cpuMsPerImage * 1000) / 1000;
+  }
   if (report.modelSize) {
     out.modelMB = Math.round((report.modelSize.bytes / 2 ** 20) * 10000) / 10000;
     out.params = report.modelSize.params;
