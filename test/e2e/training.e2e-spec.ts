@@ -171,11 +171,15 @@ describe('training jobs end to end (real API, worker, Postgres, Redis, S3)', () 
       [{ maxSuspects: 0 }, 400],
       [{ remove: ['a'.repeat(64)] }, 422],
       [{ relabel: [{ sampleId: first.sampleId, label: 'not-a-class' }] }, 422],
+      // Scored by AUM alone ('aum'): no suspect has a held-out label to relabel it to.
+      [{ relabelSuspected: true }, 422],
     ] as const;
     for (const [body, status] of bad) {
       const r = await call(p.apiUrl, 'POST', `/v1/models/${row.id}/clean`, { token: key, body });
       expect([JSON.stringify(body), r.status]).toEqual([JSON.stringify(body), status]);
       expect(r.body.code).toBe(status === 400 ? 'VALIDATION_FAILED' : 'UNPROCESSABLE');
+      if ('relabelSuspected' in body)
+        expect(r.body.detail).toMatch(/none of the suspects has a held-out label/);
     }
     expect((await call(p.apiUrl, 'POST', '/v1/models/nope/clean', { token: key, body: {} })).status).toBe(
       404,

@@ -88,7 +88,13 @@ export class CleanModelService {
       relabel: clientRelabel,
     });
     if (remove.size === 0 && relabel.size === 0)
-      throw unprocessable('NOTHING_TO_CLEAN', 'no sample to remove or relabel (the model lists no suspect)');
+      throw unprocessable(
+        'NOTHING_TO_CLEAN',
+        suspects.length > 0 && relabelSuspected && !removeSuspected
+          ? 'no sample to relabel: none of the suspects has a held-out label (the model was scored by AUM alone); use removeSuspected or name samples in relabel'
+          : 'no sample to remove or relabel (the model lists no suspect)',
+        'relabelSuspected',
+      );
 
     let derived: ReturnType<typeof deriveIndex>;
     try {
