@@ -56,6 +56,11 @@ describe('tabular encoders', () => {
     expect(Array.from(x.subarray(4, 8))).toEqual([2023, 1, 0, 19372]);
     expect(x[8]).toBe(2020);
     expect(parseDate('2024-13-45')).toBeUndefined();
+    // Impossible days are not dates (Date.parse / Date.UTC would roll them into the next month).
+    for (const bad of ['2024-02-30', '2023-02-29', '2024-04-31T10:00', '2/30/2024', '13/1/2024', '0/10/2024'])
+      expect({ bad, t: parseDate(bad) }).toEqual({ bad, t: undefined });
+    expect(parseDate('2024-02-29')).toBe(Date.UTC(2024, 1, 29));
+    expect(parseDate('12/31/2023')).toBe(Date.UTC(2023, 11, 31));
   });
 
   it('drops constant, empty and identifier-like columns and records the feature order', () => {
