@@ -57,8 +57,15 @@ export function parseDate(v: unknown): number | undefined {
     : [Number(s.slice(0, 4)), Number(s.slice(5, 7)), Number(s.slice(8, 10))];
   // Date.parse and Date.UTC roll impossible days over (2024-02-30 -> March 1): not a date here.
   if (!isCalendarDay(y, m, d)) return undefined;
-  // m/d/yyyy, read as UTC like the ISO forms (Date.parse would read it as local time).
-  const t = slash ? Date.UTC(y, m - 1, d) : Date.parse(s);
+  // Everything without an offset is read as UTC: m/d/yyyy, and date-times (Date.parse reads both in
+  // the process's time zone, so a prediction would depend on where it runs; date-only ISO is UTC).
+  let t: number;
+  if (slash) t = Date.UTC(y, m - 1, d);
+  else if (s.length === 10) t = Date.parse(s);
+  else {
+    const iso = `${s.slice(0, 10)}T${s.slice(11)}`;
+    t = Date.parse(/(Z|[+-]\d{2}:?\d{2})$/.test(iso) ? iso : `${iso}Z`);
+  }
   return Number.isNaN(t) ? undefined : t;
 }
 
