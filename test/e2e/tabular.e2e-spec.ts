@@ -374,6 +374,9 @@ describe('tabular classification and regression end to end (API, worker, serving
       ['listed', '2024-02-30'],
       ['listed', 20240115],
       ['area_m2', 'large'],
+      ['sold', 'maybe'],
+      ['district', { name: 'north' }],
+      ['postcode', 'P'.repeat(1001)],
     ] as const) {
       const bad = await predict(p, key, d.body.id, {
         instances: [records[0], { ...records[1], [field]: value }],
@@ -406,6 +409,8 @@ describe('tabular classification and regression end to end (API, worker, serving
     expect(Object.keys((encoders.postcode as { table: object }).table).length).toBeGreaterThan(10);
     expect(encoders.listed).toMatchObject({ type: 'date', indicator: true });
     expect(encoders.area_m2).toMatchObject({ type: 'numeric', indicator: true });
+    // The upload's own target is an input when the job predicts another column.
+    expect(encoders.sold).toMatchObject({ type: 'boolean' });
     const { features, featureColumns } = artifact.preprocessing;
     expect(featureColumns).toHaveLength(features.length);
     expect(features).toEqual(
