@@ -7,6 +7,19 @@ const DATE =
   /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$|^\d{1,2}\/\d{1,2}\/\d{4}$/;
 const MAX_DISTINCT = 1000;
 
+/**
+ * A date cell: YYYY-MM-DD[Thh:mm[:ss]] or M/D/YYYY naming a real calendar day (2024-02-30 is not one,
+ * though Date.parse rolls it over to March 1). The same rule as training's `parseDate` (libs/ml).
+ */
+export function isDate(value: string): boolean {
+  if (!DATE.test(value) || Number.isNaN(Date.parse(value))) return false;
+  const slash = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/.exec(value);
+  const [y, m, d] = slash
+    ? [Number(slash[3]), Number(slash[1]), Number(slash[2])]
+    : [Number(value.slice(0, 4)), Number(value.slice(5, 7)), Number(value.slice(8, 10))];
+  return m >= 1 && m <= 12 && d >= 1 && d <= new Date(Date.UTC(y, m, 0)).getUTCDate();
+}
+
 export function isMissing(value: string): boolean {
   return MISSING.has(value.trim().toLowerCase());
 }
@@ -47,7 +60,7 @@ export class ColumnAccumulator {
       if (x < this.min) this.min = x;
       if (x > this.max) this.max = x;
     } else if (BOOLEAN.has(lower)) this.boolean += 1;
-    else if (DATE.test(value) && !Number.isNaN(Date.parse(value))) this.date += 1;
+    else if (isDate(value)) this.date += 1;
     const n = this.distinct.get(value);
     if (n !== undefined) this.distinct.set(value, n + 1);
     else if (this.distinct.size < MAX_DISTINCT) this.distinct.set(value, 1);

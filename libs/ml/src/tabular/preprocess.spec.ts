@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { fitPreprocessor, invalidCell, transformRows, transformTrainingRows } from './preprocess';
 import { inferKind, parseDate } from './values';
 
@@ -56,6 +58,44 @@ describe('tabular encoders', () => {
     expect(Array.from(x.subarray(4, 8))).toEqual([2023, 1, 0, 19372]);
     expect(x[8]).toBe(2020);
     expect(parseDate('2024-13-45')).toBeUndefined();
+    // Impossible days are not dates (Date.parse / Date.UTC would roll them into the next month).
+    for (const bad of ['2024-02-30', '2023-02-29', '2024-04-31T10:00', '2/30/2024', '13/1/2024', '0/10/2024'])
+      expect({ bad, t: parseDate(bad) }).toEqual({ bad, t: undefined });
+    expect(parseDate('2024-02-29')).toBe(Date.UTC(2024, 1, 29));
+    expect(parseDate('12/31/2023')).toBe(Date.UTC(2023, 11, 31));
+  });
+
+  it('reads dates and date-times without an offset as UTC whatever the process time zone', () => {
+    // Jest's sandbox ignores TZ changes: each zone runs parseDate in a child Node process.
+    const cells = [
+      '2024-01-15',
+      '1/15/2024',
+      '2024-01-15T10:00',
+      '2024-01-15 10:00:30',
+      '2024-01-15T10:00:00.5',
+      '2024-01-15T10:00+01:00',
+      '2024-01-15 10:00-0500',
+    ];
+    const expected = [
+      Date.UTC(2024, 0, 15),
+      Date.UTC(2024, 0, 15),
+      Date.UTC(2024, 0, 15, 10),
+      Date.UTC(2024, 0, 15, 10, 0, 30),
+      Date.UTC(2024, 0, 15, 10, 0, 0, 500),
+      Date.UTC(2024, 0, 15, 9),
+      Date.UTC(2024, 0, 15, 15),
+    ];
+    const script = `import(${JSON.stringify(join(__dirname, 'values.ts'))}).then((m) => {
+      const parse = m.parseDate ?? m.default.parseDate;
+      console.log(JSON.stringify(${JSON.stringify(cells)}.map((c) => parse(c))));
+    })`;
+    for (const zone of ['Asia/Tokyo', 'America/New_York']) {
+      const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', script], {
+        env: { ...process.env, TZ: zone },
+        encoding: 'utf8',
+      });
+      expect({ zone, t: JSON.parse(out) as number[] }).toEqual({ zone, t: expected });
+    }
   });
 
   it('drops constant, empty and identifier-like columns and records the feature order', () => {

@@ -52,9 +52,26 @@ export function parseDate(v: unknown): number | undefined {
   const s = v.trim();
   if (!DATE.test(s)) return undefined;
   const slash = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/.exec(s);
-  // m/d/yyyy, read as UTC like the ISO forms (Date.parse would read it as local time).
-  const t = slash ? Date.UTC(Number(slash[3]), Number(slash[1]) - 1, Number(slash[2])) : Date.parse(s);
+  const [y, m, d] = slash
+    ? [Number(slash[3]), Number(slash[1]), Number(slash[2])]
+    : [Number(s.slice(0, 4)), Number(s.slice(5, 7)), Number(s.slice(8, 10))];
+  // Date.parse and Date.UTC roll impossible days over (2024-02-30 -> March 1): not a date here.
+  if (!isCalendarDay(y, m, d)) return undefined;
+  // Everything without an offset is read as UTC: m/d/yyyy, and date-times (Date.parse reads both in
+  // the process's time zone, so a prediction would depend on where it runs; date-only ISO is UTC).
+  let t: number;
+  if (slash) t = Date.UTC(y, m - 1, d);
+  else if (s.length === 10) t = Date.parse(s);
+  else {
+    const iso = `${s.slice(0, 10)}T${s.slice(11)}`;
+    t = Date.parse(/(Z|[+-]\d{2}:?\d{2})$/.test(iso) ? iso : `${iso}Z`);
+  }
   return Number.isNaN(t) ? undefined : t;
+}
+
+/** Whether month `m` (1-12) of year `y` has a day `d`. */
+export function isCalendarDay(y: number, m: number, d: number): boolean {
+  return m >= 1 && m <= 12 && d >= 1 && d <= new Date(Date.UTC(y, m, 0)).getUTCDate();
 }
 
 /** The category a cell stands for (trimmed text), or null when missing. */
