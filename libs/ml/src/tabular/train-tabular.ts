@@ -137,14 +137,23 @@ export async function trainTabular(o: TrainTabularOptions): Promise<TrainTabular
   const columns = (o.columns ?? Object.keys(tr.rows[0] ?? {})).filter((c) => c !== o.target);
   const K = task === 'classification' ? classes.length : 0;
   const seed = o.seed ?? 1;
-  const pre = fitPreprocessor(tr.rows, { columns, types: o.types, target: tr.y, numClasses: K, seed });
+  // The training cells are parsed once: fitting the encoders, then read by the matrix.
+  const parsed = new Map<string, Float64Array>();
+  const pre = fitPreprocessor(tr.rows, {
+    columns,
+    types: o.types,
+    target: tr.y,
+    numClasses: K,
+    seed,
+    parsed,
+  });
   if (pre.features.length === 0)
     throw new TabularTrainingError(
       'NO_FEATURES',
       'no usable feature column (all are empty, constant or identifiers)',
     );
   const d = pre.features.length;
-  const xtr = transformTrainingRows(pre, tr.rows, { target: tr.y, numClasses: K, seed });
+  const xtr = transformTrainingRows(pre, tr.rows, { target: tr.y, numClasses: K, seed, parsed });
   const xva = transformRows(pre, va.rows);
   const train = { x: xtr, rows: tr.rows.length, features: d };
   const valid = { x: xva, rows: va.rows.length, features: d };
