@@ -3,18 +3,22 @@
  * (libs/ml tabular `warmUpTabular`, which apps/worker runs once after it starts).
  *
  *   nice npx tsx bench/tabular-first-search.ts      # writes bench/results/tabular-first-search.json
+ *   nice npx tsx bench/tabular-first-search.ts --only=randhie --repeat=5
+ *                                                   # writes bench/results/tabular-first-search-randhie.json
  *
  * For each table of bench/tabular-vs-sklearn.ts (same split), two child processes: `cold` runs the
  * search at once, `warm` runs the warm-up first; each then runs the same search 3 times (CPU seconds
- * of the process for each). Compare `first` with scikit-learn's training CPU in
- * bench/results/tabular-vs-sklearn.json (`sklearnTrainCpuSeconds`).
+ * of the process for each). Then the scikit-learn peer (bench/sklearn/tabular_sklearn.py, one
+ * thread: HistGradientBoosting + the linear model) trains on the same split in the same run:
+ * `sklearn` is its training CPU seconds (the two fits' sum). `--repeat=N` runs that cold / warm /
+ * peer sequence N times, alternating, so load swings hit both sides; `--only=<table>` runs one table.
  */
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { trainTabular, warmUpTabular, type TabularRow } from '../libs/ml/src';
-import { datasets, split } from './tabular-data';
+import { datasets, split, writeSplitCsvs, type Dataset } from './tabular-data';
 
 const cpu = () => {
   const c = process.cpuUsage();
@@ -48,14 +52,44 @@ async function child(name: string, warm: boolean): Promise<void> {
   process.stdout.write(JSON.stringify({ warmUp: w, searches }) + '\n');
 }
 
+/** scikit-learn's training CPU seconds (HGB + linear, one thread) on the table's split. */
+function peer(ds: Dataset): { hgb: number; linear: number; total: number } {
+  const dir = writeSplitCsvs(ds, split(ds, 20261206), 'tabular-first-search');
+  const r = spawnSync(
+    '/usr/bin/python3',
+    [join(__dirname, 'sklearn/tabular_sklearn.py'), dir, ds.task, '1'],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' },
+    },
+  );
+  rmSync(dir, { recursive: true, force: true });
+  if (r.status !== 0) throw new Error(`${ds.name} sklearn: ${r.stderr.slice(-500)}`);
+  const models = (
+    JSON.parse(r.stdout.trim().split('\n').pop()!) as { models: Record<string, { cpuSeconds: number }> }
+  ).models;
+  const hgb = models.hgb.cpuSeconds;
+  const linear = (models.logreg ?? models.ridge).cpuSeconds;
+  return { hgb, linear, total: hgb + linear };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
 function main(): void {
-  const only = process.argv.find((a) => a.startsWith('--child='))?.slice('--child='.length);
+  const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const only = arg('child');
   if (only) return void child(only, process.argv.includes('--warm'));
+  const table = arg('only');
+  const repeat = Math.max(1, Number(arg('repeat') ?? 1));
   const started = new Date().toISOString();
   const loadBefore = loadavg();
   const results = [];
   for (const ds of datasets()) {
-    if ('skipped' in ds) continue;
+    if ('skipped' in ds || (table && ds.name !== table)) continue;
     const run = (warm: boolean) => {
       const args = ['tsx', __filename, `--child=${ds.name}`, ...(warm ? ['--warm'] : [])];
       const r = spawnSync('npx', args, { encoding: 'utf8' });
@@ -65,18 +99,41 @@ function main(): void {
         searches: number[];
       };
     };
-    const cold = run(false);
-    const warm = run(true);
-    console.log(
-      `${ds.name}: first search ${cold.searches[0].toFixed(3)} CPU s cold, ${warm.searches[0].toFixed(3)} after the warm-up (${((warm.warmUp?.cpuMs ?? 0) / 1000).toFixed(2)} CPU s); repeats ${cold.searches
-        .slice(1)
-        .map((v) => v.toFixed(3))
-        .join('/')} | ${warm.searches
-        .slice(1)
-        .map((v) => v.toFixed(3))
-        .join('/')}`,
-    );
-    results.push({ name: ds.name, cold: cold.searches, warm: warm.searches, warmUp: warm.warmUp });
+    const runs = [];
+    for (let k = 0; k < repeat; k++) {
+      const cold = run(false);
+      const warm = run(true);
+      const sk = peer(ds);
+      console.log(
+        `${ds.name}: first search ${cold.searches[0].toFixed(3)} CPU s cold, ${warm.searches[0].toFixed(3)} after the warm-up (${((warm.warmUp?.cpuMs ?? 0) / 1000).toFixed(2)} CPU s); repeats ${cold.searches
+          .slice(1)
+          .map((v) => v.toFixed(3))
+          .join('/')} | ${warm.searches
+          .slice(1)
+          .map((v) => v.toFixed(3))
+          .join(
+            '/',
+          )}; sklearn training ${sk.total.toFixed(3)} (HGB ${sk.hgb.toFixed(3)} + linear ${sk.linear.toFixed(3)})`,
+      );
+      runs.push({ cold: cold.searches, warm: warm.searches, warmUp: warm.warmUp, sklearn: sk });
+    }
+    const firstWarm = median(runs.map((r) => r.warm[0]));
+    const sklearn = median(runs.map((r) => r.sklearn.total));
+    results.push({
+      name: ds.name,
+      // The first run's fields, as before --repeat.
+      cold: runs[0].cold,
+      warm: runs[0].warm,
+      warmUp: runs[0].warmUp,
+      runs,
+      median: {
+        coldFirst: median(runs.map((r) => r.cold[0])),
+        warmFirst: firstWarm,
+        sklearn,
+        ratioWarmFirst: firstWarm / sklearn,
+        ratioPerRun: median(runs.map((r) => r.warm[0] / r.sklearn.total)),
+      },
+    });
   }
   const out = {
     bench: 'tabular-first-search',
@@ -84,9 +141,11 @@ function main(): void {
     finished: new Date().toISOString(),
     loadBefore,
     loadAfter: loadavg(),
+    repeat,
     results,
   };
-  writeFileSync(join(__dirname, 'results/tabular-first-search.json'), JSON.stringify(out, null, 2) + '\n');
+  const file = table ? `results/tabular-first-search-${table}.json` : 'results/tabular-first-search.json';
+  writeFileSync(join(__dirname, file), JSON.stringify(out, null, 2) + '\n');
 }
 
 main();

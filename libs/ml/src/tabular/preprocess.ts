@@ -69,6 +69,11 @@ export interface FitOptions {
   /** Categories kept in a target-encoding table (most frequent first). */
   maxCategories?: number;
   seed?: number;
+  /**
+   * When given, receives each numeric, boolean and date column's parsed training cells (NaN where
+   * missing), so {@link transformTrainingRows} does not parse them again.
+   */
+  parsed?: Map<string, Float64Array>;
 }
 
 const SMOOTHING = 10;
@@ -90,10 +95,10 @@ function kindOf(declared: string | undefined, values: unknown[]): InferredKind {
   }
 }
 
-function median(xs: number[]): number {
+function median(xs: Float64Array): number {
   if (xs.length === 0) return 0;
   // A typed array sorts numerically without a comparator call per comparison.
-  const s = Float64Array.from(xs).sort();
+  const s = xs.slice().sort();
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
@@ -146,22 +151,23 @@ function targetOutputs(target: ArrayLike<number>, numClasses: number, maxClasses
 }
 
 /**
- * A column's values that parse, and how many do not (missing). Its own small function: called once
+ * A column's cells parsed (NaN where missing or not parseable). Its own small function: called once
  * per column, it is compiled early (the worker's warm-up makes it hot), where the same loop inside
  * fitPreprocessor waited for a large table to be optimized.
  */
-function parsedValues(
-  values: readonly unknown[],
-  parse: (v: unknown) => number | undefined,
-): { xs: number[]; missing: number } {
-  const xs: number[] = [];
-  let missing = 0;
-  for (let i = 0; i < values.length; i++) {
-    const x = parse(values[i]);
-    if (x === undefined || Number.isNaN(x)) missing++;
-    else xs.push(x);
-  }
-  return { xs, missing };
+function parsedColumn(values: readonly unknown[], parse: (v: unknown) => number | undefined): Float64Array {
+  const out = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = parse(values[i]) ?? NaN;
+  return out;
+}
+
+/** The parsed column's present values, in row order. */
+function presentValues(col: Float64Array): Float64Array {
+  let m = 0;
+  for (let i = 0; i < col.length; i++) if (!Number.isNaN(col[i])) m++;
+  const xs = new Float64Array(m);
+  for (let i = 0, j = 0; i < col.length; i++) if (!Number.isNaN(col[i])) xs[j++] = col[i];
+  return xs;
 }
 
 /** One column's cells, in row order. */
@@ -187,7 +193,9 @@ export function fitPreprocessor(rows: readonly TabularRow[], o: FitOptions): Pre
     }
     if (kind === 'numeric' || kind === 'boolean' || kind === 'date') {
       const parse = kind === 'numeric' ? parseNumber : kind === 'boolean' ? parseBoolean : parseDate;
-      const { xs, missing } = parsedValues(values, parse);
+      const col = parsedColumn(values, parse);
+      const xs = presentValues(col);
+      const missing = col.length - xs.length;
       if (xs.length === 0) {
         dropped.push({ column, reason: 'empty' });
         continue;
@@ -198,6 +206,7 @@ export function fitPreprocessor(rows: readonly TabularRow[], o: FitOptions): Pre
         continue;
       }
       encoders.push({ type: kind, column, fill, indicator: missing > 0 });
+      o.parsed?.set(column, col);
       continue;
     }
     // Categorical.
@@ -268,24 +277,11 @@ function targetTable(
 function encodeInto(e: ColumnEncoder, v: unknown, out: Float64Array, offset: number): void {
   switch (e.type) {
     case 'numeric':
-    case 'boolean': {
-      const x = (e.type === 'numeric' ? parseNumber(v) : parseBoolean(v)) ?? NaN;
-      const miss = Number.isNaN(x);
-      out[offset] = miss ? e.fill : x;
-      if (e.indicator) out[offset + 1] = miss ? 1 : 0;
-      return;
-    }
-    case 'date': {
-      const t0 = parseDate(v) ?? NaN;
-      const miss = Number.isNaN(t0);
-      const d = new Date(miss ? e.fill : t0);
-      out[offset] = d.getUTCFullYear();
-      out[offset + 1] = d.getUTCMonth() + 1;
-      out[offset + 2] = d.getUTCDay();
-      out[offset + 3] = Math.floor(d.getTime() / DAY);
-      if (e.indicator) out[offset + 4] = miss ? 1 : 0;
-      return;
-    }
+      return encodeParsed(e, parseNumber(v) ?? NaN, out, offset);
+    case 'boolean':
+      return encodeParsed(e, parseBoolean(v) ?? NaN, out, offset);
+    case 'date':
+      return encodeParsed(e, parseDate(v) ?? NaN, out, offset);
     case 'onehot': {
       const c = categoryOf(v);
       for (let k = 0; k < e.categories.length; k++) out[offset + k] = e.categories[k] === c ? 1 : 0;
@@ -301,19 +297,60 @@ function encodeInto(e: ColumnEncoder, v: unknown, out: Float64Array, offset: num
   }
 }
 
+/** Writes a numeric, boolean or date encoder's features from its parsed cell `x` (NaN: missing). */
+function encodeParsed(e: ColumnEncoder, x: number, out: Float64Array, offset: number): void {
+  if (e.type === 'numeric' || e.type === 'boolean') {
+    const miss = Number.isNaN(x);
+    out[offset] = miss ? e.fill : x;
+    if (e.indicator) out[offset + 1] = miss ? 1 : 0;
+    return;
+  }
+  if (e.type !== 'date') return;
+  const miss = Number.isNaN(x);
+  const d = new Date(miss ? e.fill : x);
+  out[offset] = d.getUTCFullYear();
+  out[offset + 1] = d.getUTCMonth() + 1;
+  out[offset + 2] = d.getUTCDay();
+  out[offset + 3] = Math.floor(d.getTime() / DAY);
+  if (e.indicator) out[offset + 4] = miss ? 1 : 0;
+}
+
 /** Row-major feature matrix [rows x features]. */
-export function transformRows(p: Preprocessor, rows: readonly TabularRow[]): Float64Array {
+export function transformRows(
+  p: Preprocessor,
+  rows: readonly TabularRow[],
+  parsed?: ReadonlyMap<string, Float64Array>,
+): Float64Array {
   const d = p.features.length;
   const out = new Float64Array(rows.length * d);
   const outputs = outputsOf(p);
-  rows.forEach((row, i) => {
-    let off = i * d;
-    for (const e of p.encoders) {
-      encodeInto(e, row[e.column], out, off);
-      off += encoderWidth(e, outputs);
-    }
-  });
+  // Columns already parsed (fitPreprocessor's `parsed`, same rows): written column by column.
+  const cols = p.encoders.map((e) => parsed?.get(e.column));
+  let off = 0;
+  for (let j = 0; j < p.encoders.length; j++) {
+    const e = p.encoders[j];
+    const col = cols[j];
+    if (col && col.length === rows.length) writeParsed(e, col, out, d, off);
+    else writeCells(e, rows, out, d, off);
+    off += encoderWidth(e, outputs);
+  }
   return out;
+}
+
+/** Column `e` of the matrix (at feature `off`) from the rows' cells. */
+function writeCells(
+  e: ColumnEncoder,
+  rows: readonly TabularRow[],
+  out: Float64Array,
+  d: number,
+  off: number,
+): void {
+  for (let i = 0; i < rows.length; i++) encodeInto(e, rows[i][e.column], out, i * d + off);
+}
+
+/** Column `e` of the matrix (at feature `off`) from its parsed cells. */
+function writeParsed(e: ColumnEncoder, col: Float64Array, out: Float64Array, d: number, off: number): void {
+  for (let i = 0; i < col.length; i++) encodeParsed(e, col[i], out, i * d + off);
 }
 
 function outputsOf(p: Preprocessor): number {
@@ -329,9 +366,9 @@ function outputsOf(p: Preprocessor): number {
 export function transformTrainingRows(
   p: Preprocessor,
   rows: readonly TabularRow[],
-  o: Pick<FitOptions, 'target' | 'numClasses' | 'maxTargetEncodedClasses' | 'seed'>,
+  o: Pick<FitOptions, 'target' | 'numClasses' | 'maxTargetEncodedClasses' | 'seed' | 'parsed'>,
 ): Float64Array {
-  const out = transformRows(p, rows);
+  const out = transformRows(p, rows, o.parsed);
   const targets = p.encoders.filter((e) => e.type === 'target');
   if (targets.length === 0) return out;
   const outputs = targetOutputs(o.target, o.numClasses, o.maxTargetEncodedClasses ?? 10);

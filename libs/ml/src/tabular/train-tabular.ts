@@ -137,14 +137,23 @@ export async function trainTabular(o: TrainTabularOptions): Promise<TrainTabular
   const columns = (o.columns ?? Object.keys(tr.rows[0] ?? {})).filter((c) => c !== o.target);
   const K = task === 'classification' ? classes.length : 0;
   const seed = o.seed ?? 1;
-  const pre = fitPreprocessor(tr.rows, { columns, types: o.types, target: tr.y, numClasses: K, seed });
+  // The training cells are parsed once: fitting the encoders, then read by the matrix.
+  const parsed = new Map<string, Float64Array>();
+  const pre = fitPreprocessor(tr.rows, {
+    columns,
+    types: o.types,
+    target: tr.y,
+    numClasses: K,
+    seed,
+    parsed,
+  });
   if (pre.features.length === 0)
     throw new TabularTrainingError(
       'NO_FEATURES',
       'no usable feature column (all are empty, constant or identifiers)',
     );
   const d = pre.features.length;
-  const xtr = transformTrainingRows(pre, tr.rows, { target: tr.y, numClasses: K, seed });
+  const xtr = transformTrainingRows(pre, tr.rows, { target: tr.y, numClasses: K, seed, parsed });
   const xva = transformRows(pre, va.rows);
   const train = { x: xtr, rows: tr.rows.length, features: d };
   const valid = { x: xva, rows: va.rows.length, features: d };
@@ -185,6 +194,10 @@ export async function trainTabular(o: TrainTabularOptions): Promise<TrainTabular
     linear: null,
   };
   const results: { c: TabularCandidate; artifact: TabularModelArtifact }[] = [];
+  // Read once: the per-iteration callback then does not check the shape of the caller's options
+  // object (each caller's differs; a new one deoptimized trainGbdt, which inlines the callback).
+  const onIteration = o.onIteration;
+  const deadline = o.deadline;
   for (const name of o.candidates ?? (['linear', 'gbdt', 'gbdt_small'] as const)) {
     if (results.length > 0 && o.deadline !== undefined && Date.now() >= o.deadline) break;
     // The small-table setting only where 20 rows per leaf is restrictive.
@@ -207,8 +220,8 @@ export async function trainTabular(o: TrainTabularOptions): Promise<TrainTabular
           earlyStoppingRounds: 20,
           ...params,
           onIteration: (it) => {
-            o.onIteration?.(it);
-            return o.deadline === undefined ? true : Date.now() < o.deadline;
+            onIteration?.(it);
+            return deadline === undefined ? true : Date.now() < deadline;
           },
         },
         { m: valid, target: va.y },
@@ -328,36 +341,17 @@ function leakage(
       // A numeric or boolean column's values are read from the matrix (already parsed), missing
       // where the indicator is set. Without an indicator the training split had no missing cell,
       // but the validation split may have some (filled in the matrix): those cells are parsed.
-      const column = (rows: TabularRow[], x: Float64Array, fromMatrix: boolean): Float64Array => {
-        const m = rows.length;
-        const v = new Float64Array(m);
-        if (e.type === 'date' || !fromMatrix)
-          for (let i = 0; i < m; i++) v[i] = parse(rows[i][e.column]) ?? NaN;
-        else if (e.indicator)
-          for (let i = 0; i < m; i++) v[i] = x[i * d + at + 1] === 1 ? NaN : x[i * d + at];
-        else for (let i = 0; i < m; i++) v[i] = x[i * d + at];
-        return v;
-      };
-      const tx = column(train.rows, train.x, true);
-      vx = column(valid.rows, valid.x, e.indicator);
-      let present = 0;
-      for (let i = 0; i < tx.length; i++) if (!Number.isNaN(tx[i])) present++;
-      const xs = new Float64Array(present);
-      for (let i = 0, j = 0; i < tx.length; i++) if (!Number.isNaN(tx[i])) xs[j++] = tx[i];
-      xs.sort();
-      const cuts = [
-        ...new Set(Array.from({ length: 15 }, (_, b) => xs[Math.floor(((b + 1) * xs.length) / 16)])),
-      ];
-      const bin = (x: number): number => {
-        if (Number.isNaN(x)) return cuts.length + 1;
-        let b = 0;
-        while (b < cuts.length && x > cuts[b]) b++;
-        return b;
-      };
-      trainCodes = new Int32Array(tx.length);
-      for (let i = 0; i < tx.length; i++) trainCodes[i] = bin(tx[i]);
-      validCodes = new Int32Array(vx.length);
-      for (let i = 0; i < vx.length; i++) validCodes[i] = bin(vx[i]);
+      const tx =
+        e.type === 'date'
+          ? parsedColumn(train.rows, e.column, parse)
+          : matrixColumn(train.x, train.rows.length, d, at, e.indicator);
+      vx =
+        e.type === 'date' || !e.indicator
+          ? parsedColumn(valid.rows, e.column, parse)
+          : matrixColumn(valid.x, valid.rows.length, d, at, true);
+      const cuts = quantileCuts(tx);
+      trainCodes = binCodes(tx, cuts);
+      validCodes = binCodes(vx, cuts);
       codes = cuts.length + 2;
     } else {
       const index = new Map<string, number>();
@@ -371,47 +365,11 @@ function leakage(
       validCodes = Int32Array.from(valid.rows, (r) => code(r[e.column], false));
       codes = index.size;
     }
-    // Per code (and the last row: every training row): [rows, target sum or per-class counts...].
-    const W = width + 1;
-    const table = new Float64Array((codes + 1) * W);
-    for (let i = 0; i < train.rows.length; i++) {
-      const own = trainCodes[i] * W;
-      const all = codes * W;
-      table[own]++;
-      table[all]++;
-      if (task === 'regression') {
-        table[own + 1] += train.y[i];
-        table[all + 1] += train.y[i];
-      } else {
-        table[own + 1 + train.y[i]]++;
-        table[all + 1 + train.y[i]]++;
-      }
-    }
-    // Unseen codes, and codes with no training row, fall back to every training row.
-    const rowOf = (c: number) => (c >= 0 && table[c * W] > 0 ? c * W : codes * W);
-    let score: number;
-    if (task === 'regression') {
-      let se = 0;
-      let ss = 0;
-      let mean = 0;
-      for (let i = 0; i < n; i++) mean += valid.y[i] / n;
-      for (let i = 0; i < n; i++) {
-        const at = rowOf(validCodes[i]);
-        se += (table[at + 1] / table[at] - valid.y[i]) ** 2;
-        ss += (valid.y[i] - mean) ** 2;
-      }
-      score = ss > 0 ? 1 - se / ss : 0;
-      if (vx && vx.every((x) => !Number.isNaN(x))) score = Math.max(score, Math.abs(pearson(vx, valid.y)));
-    } else {
-      let ok = 0;
-      for (let i = 0; i < n; i++) {
-        const at = rowOf(validCodes[i]);
-        let b = 0;
-        for (let k = 1; k < K; k++) if (table[at + 1 + k] > table[at + 1 + b]) b = k;
-        if (b === valid.y[i]) ok++;
-      }
-      score = ok / n;
-    }
+    const table = codeTable(trainCodes, codes, train.y, task, width);
+    const score =
+      task === 'regression'
+        ? regressionScore(table, codes, validCodes, valid.y, vx)
+        : classificationScore(table, codes, validCodes, valid.y, K);
     if (score >= 0.99)
       out.push({
         code: 'possible_leakage',
@@ -420,6 +378,128 @@ function leakage(
       });
   }
   return out;
+}
+
+// The leakage check's loops, each its own small function on typed arrays: called once per column,
+// they are compiled early (the worker's warm-up makes them hot) and see one argument shape, where
+// the same loops inside `leakage` ran unoptimized on a large table after a deoptimization.
+
+/** A column's cells parsed (NaN when missing or not parseable). */
+function parsedColumn(
+  rows: readonly TabularRow[],
+  column: string,
+  parse: (v: unknown) => number | undefined,
+): Float64Array {
+  const m = rows.length;
+  const v = new Float64Array(m);
+  for (let i = 0; i < m; i++) v[i] = parse(rows[i][column]) ?? NaN;
+  return v;
+}
+
+/** Feature `at` of a row-major matrix; NaN where the next feature (its missing indicator) is 1. */
+function matrixColumn(x: Float64Array, m: number, d: number, at: number, indicator: boolean): Float64Array {
+  const v = new Float64Array(m);
+  if (indicator) for (let i = 0; i < m; i++) v[i] = x[i * d + at + 1] === 1 ? NaN : x[i * d + at];
+  else for (let i = 0; i < m; i++) v[i] = x[i * d + at];
+  return v;
+}
+
+/** Up to 15 distinct cuts at the 16-quantiles of the non-missing values. */
+function quantileCuts(tx: Float64Array): number[] {
+  let present = 0;
+  for (let i = 0; i < tx.length; i++) if (!Number.isNaN(tx[i])) present++;
+  const xs = new Float64Array(present);
+  for (let i = 0, j = 0; i < tx.length; i++) if (!Number.isNaN(tx[i])) xs[j++] = tx[i];
+  xs.sort();
+  return [...new Set(Array.from({ length: 15 }, (_, b) => xs[Math.floor(((b + 1) * xs.length) / 16)]))];
+}
+
+/** Each value's bin among `cuts` (the last code, cuts.length + 1, for missing). */
+function binCodes(v: Float64Array, cuts: number[]): Int32Array {
+  const out = new Int32Array(v.length);
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i];
+    if (Number.isNaN(x)) out[i] = cuts.length + 1;
+    else {
+      let b = 0;
+      while (b < cuts.length && x > cuts[b]) b++;
+      out[i] = b;
+    }
+  }
+  return out;
+}
+
+/** Per code (and the last row: every training row): [rows, target sum or per-class counts...]. */
+function codeTable(
+  trainCodes: Int32Array,
+  codes: number,
+  y: Float64Array,
+  task: TabularTask,
+  width: number,
+): Float64Array {
+  const W = width + 1;
+  const table = new Float64Array((codes + 1) * W);
+  const all = codes * W;
+  for (let i = 0; i < trainCodes.length; i++) {
+    const own = trainCodes[i] * W;
+    table[own]++;
+    table[all]++;
+    if (task === 'regression') {
+      table[own + 1] += y[i];
+      table[all + 1] += y[i];
+    } else {
+      table[own + 1 + y[i]]++;
+      table[all + 1 + y[i]]++;
+    }
+  }
+  return table;
+}
+
+/** R² of the per-code training means on the validation rows, or |Pearson r| of the values when higher. */
+function regressionScore(
+  table: Float64Array,
+  codes: number,
+  validCodes: Int32Array,
+  y: Float64Array,
+  vx: Float64Array | null,
+): number {
+  const n = y.length;
+  const W = 2;
+  let se = 0;
+  let ss = 0;
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += y[i] / n;
+  for (let i = 0; i < n; i++) {
+    // Unseen codes, and codes with no training row, fall back to every training row.
+    const c = validCodes[i];
+    const at = c >= 0 && table[c * W] > 0 ? c * W : codes * W;
+    se += (table[at + 1] / table[at] - y[i]) ** 2;
+    ss += (y[i] - mean) ** 2;
+  }
+  let score = ss > 0 ? 1 - se / ss : 0;
+  if (vx && vx.every((x) => !Number.isNaN(x))) score = Math.max(score, Math.abs(pearson(vx, y)));
+  return score;
+}
+
+/** Accuracy of the per-code majority class on the validation rows. */
+function classificationScore(
+  table: Float64Array,
+  codes: number,
+  validCodes: Int32Array,
+  y: Float64Array,
+  K: number,
+): number {
+  const n = y.length;
+  const W = K + 1;
+  let ok = 0;
+  for (let i = 0; i < n; i++) {
+    const c = validCodes[i];
+    const at = c >= 0 && table[c * W] > 0 ? c * W : codes * W;
+    let b = 0;
+    for (let k = 1; k < K; k++) if (table[at + 1 + k] > table[at + 1 + b]) b = k;
+    if (b === y[i]) ok++;
+  }
+  return ok / n;
 }
 
 function pearson(x: ArrayLike<number>, y: ArrayLike<number>): number {
