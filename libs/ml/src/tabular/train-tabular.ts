@@ -1,3 +1,4 @@
+import { LEAKAGE_MIN_VALIDATION_ROWS, leakageWarning, type LeakageCells } from '@modelsmith/contracts';
 import {
   inputSchemaOf,
   predictMatrix,
@@ -294,9 +295,8 @@ function validationScores(
 }
 
 /**
- * Columns that alone predict the target almost perfectly on the validation rows: a one-column
- * model (16 quantile bins of a numeric column, or its categories, fitted on train; plus |Pearson r|
- * for numeric columns in regression) reaching accuracy or R² >= 0.99. Real signal rarely does; a
+ * Columns that alone predict the target almost perfectly on the validation rows, by the rule
+ * ingestion also applies (`leakageScore` in @modelsmith/contracts): real signal rarely does; a
  * column derived from the target (an ID encoding the label, a post-outcome field) does.
  */
 function leakage(
@@ -307,9 +307,7 @@ function leakage(
   K: number,
 ): TabularWarning[] {
   const out: TabularWarning[] = [];
-  const n = valid.rows.length;
-  if (n < 10) return out;
-  const width = task === 'regression' ? 1 : K;
+  if (valid.rows.length < LEAKAGE_MIN_VALIDATION_ROWS) return out;
   const d = pre.features.length;
   const outputs = pre.encoders.reduce((m, e) => (e.type === 'target' ? e.prior.length : m), 0);
   let offset = 0;
@@ -318,12 +316,8 @@ function leakage(
     offset += encoderWidth(e, outputs);
     const numeric = e.type === 'numeric' || e.type === 'boolean' || e.type === 'date';
     const parse = e.type === 'numeric' ? parseNumber : e.type === 'boolean' ? parseBoolean : parseDate;
-    // Each row's cell as an integer code, computed once: a numeric column's bin (the last code for
-    // missing), or a category's index in order of appearance in train (-1: unseen in train).
-    let trainCodes: Int32Array;
-    let validCodes: Int32Array;
-    let codes: number;
-    let vx: Float64Array | null = null;
+    let tc: LeakageCells;
+    let vc: LeakageCells;
     if (numeric) {
       // A numeric or boolean column's values are read from the matrix (already parsed), missing
       // where the indicator is set. Without an indicator the training split had no missing cell,
@@ -338,107 +332,21 @@ function leakage(
         else for (let i = 0; i < m; i++) v[i] = x[i * d + at];
         return v;
       };
-      const tx = column(train.rows, train.x, true);
-      vx = column(valid.rows, valid.x, e.indicator);
-      let present = 0;
-      for (let i = 0; i < tx.length; i++) if (!Number.isNaN(tx[i])) present++;
-      const xs = new Float64Array(present);
-      for (let i = 0, j = 0; i < tx.length; i++) if (!Number.isNaN(tx[i])) xs[j++] = tx[i];
-      xs.sort();
-      const cuts = [
-        ...new Set(Array.from({ length: 15 }, (_, b) => xs[Math.floor(((b + 1) * xs.length) / 16)])),
-      ];
-      const bin = (x: number): number => {
-        if (Number.isNaN(x)) return cuts.length + 1;
-        let b = 0;
-        while (b < cuts.length && x > cuts[b]) b++;
-        return b;
-      };
-      trainCodes = new Int32Array(tx.length);
-      for (let i = 0; i < tx.length; i++) trainCodes[i] = bin(tx[i]);
-      validCodes = new Int32Array(vx.length);
-      for (let i = 0; i < vx.length; i++) validCodes[i] = bin(vx[i]);
-      codes = cuts.length + 2;
+      tc = column(train.rows, train.x, true);
+      vc = column(valid.rows, valid.x, e.indicator);
     } else {
-      const index = new Map<string, number>();
-      const code = (v: unknown, add: boolean): number => {
-        const c = categoryOf(v) ?? '\u0000missing';
-        let i = index.get(c);
-        if (i === undefined && add) index.set(c, (i = index.size));
-        return i ?? -1;
-      };
-      trainCodes = Int32Array.from(train.rows, (r) => code(r[e.column], true));
-      validCodes = Int32Array.from(valid.rows, (r) => code(r[e.column], false));
-      codes = index.size;
+      tc = train.rows.map((r) => categoryOf(r[e.column]));
+      vc = valid.rows.map((r) => categoryOf(r[e.column]));
     }
-    // Per code (and the last row: every training row): [rows, target sum or per-class counts...].
-    const W = width + 1;
-    const table = new Float64Array((codes + 1) * W);
-    for (let i = 0; i < train.rows.length; i++) {
-      const own = trainCodes[i] * W;
-      const all = codes * W;
-      table[own]++;
-      table[all]++;
-      if (task === 'regression') {
-        table[own + 1] += train.y[i];
-        table[all + 1] += train.y[i];
-      } else {
-        table[own + 1 + train.y[i]]++;
-        table[all + 1 + train.y[i]]++;
-      }
-    }
-    // Unseen codes, and codes with no training row, fall back to every training row.
-    const rowOf = (c: number) => (c >= 0 && table[c * W] > 0 ? c * W : codes * W);
-    let score: number;
-    if (task === 'regression') {
-      let se = 0;
-      let ss = 0;
-      let mean = 0;
-      for (let i = 0; i < n; i++) mean += valid.y[i] / n;
-      for (let i = 0; i < n; i++) {
-        const at = rowOf(validCodes[i]);
-        se += (table[at + 1] / table[at] - valid.y[i]) ** 2;
-        ss += (valid.y[i] - mean) ** 2;
-      }
-      score = ss > 0 ? 1 - se / ss : 0;
-      if (vx && vx.every((x) => !Number.isNaN(x))) score = Math.max(score, Math.abs(pearson(vx, valid.y)));
-    } else {
-      let ok = 0;
-      for (let i = 0; i < n; i++) {
-        const at = rowOf(validCodes[i]);
-        let b = 0;
-        for (let k = 1; k < K; k++) if (table[at + 1 + k] > table[at + 1 + b]) b = k;
-        if (b === valid.y[i]) ok++;
-      }
-      score = ok / n;
-    }
-    if (score >= 0.99)
-      out.push({
-        code: 'possible_leakage',
-        subject: e.column,
-        message: `column \`${e.column}\` alone predicts the target on the validation rows (${task === 'regression' ? 'R²/|r|' : 'accuracy'} ${score.toFixed(3)}); check that it is not derived from the target`,
-      });
+    const w = leakageWarning(e.column, {
+      task,
+      classes: K,
+      train: { cells: tc, y: train.y },
+      validation: { cells: vc, y: valid.y },
+    });
+    if (w) out.push(w);
   }
   return out;
-}
-
-function pearson(x: ArrayLike<number>, y: ArrayLike<number>): number {
-  const n = x.length;
-  let mx = 0;
-  let my = 0;
-  for (let i = 0; i < n; i++) {
-    mx += x[i] / n;
-    my += y[i] / n;
-  }
-  let sxy = 0;
-  let sxx = 0;
-  let syy = 0;
-  for (let i = 0; i < n; i++) {
-    sxy += (x[i] - mx) * (y[i] - my);
-    sxx += (x[i] - mx) ** 2;
-    syy += (y[i] - my) ** 2;
-  }
-  return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : 0;
 }
 
 export interface FeatureImportance {
