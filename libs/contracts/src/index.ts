@@ -8,3 +8,4 @@ export * from './label-quality';
 export * from './webhooks';
 export * from './trials';
 export * from './serving-openapi';
+export * from './tabular-leakage';

@@ -1,5 +1,5 @@
 import { TABULAR_SEARCH_EXTRA_TRIALS, tabularTrialPlan } from '@modelsmith/ml/catalogue';
-import { tabularSearchPlan } from './tabular-plan';
+import { carriedDatasetWarnings, tabularSearchPlan } from './tabular-plan';
 
 describe('tabularSearchPlan (the trials of a tabular job)', () => {
   it("follows the candidates with seeded GBDT settings in mode 'auto' only", () => {
@@ -45,5 +45,20 @@ describe('tabularTrialPlan (what estimates count) against tabularSearchPlan (wha
       'gbdt',
       ...Array.from({ length: TABULAR_SEARCH_EXTRA_TRIALS }, (_, k) => `gbdt_search_${k + 1}`),
     ]);
+  });
+});
+
+describe('carriedDatasetWarnings (ingestion warnings in a tabular model report)', () => {
+  const warnings = [
+    { code: 'missing_values', subject: 'area' },
+    { code: 'possible_leakage', subject: 'price_k' },
+    { code: 'duplicates_found' },
+  ];
+  it('carries leakage found against the upload target only when the job predicts that target', () => {
+    expect(carriedDatasetWarnings(warnings, 'price', 'price').map((w) => w.code)).toEqual([
+      'missing_values',
+      'possible_leakage',
+    ]);
+    expect(carriedDatasetWarnings(warnings, 'sold', 'price').map((w) => w.code)).toEqual(['missing_values']);
   });
 });

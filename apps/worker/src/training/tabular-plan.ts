@@ -44,3 +44,21 @@ export function tabularSearchPlan(
     };
   });
 }
+
+/** Ingestion warnings about columns and the target, carried into the model's report. */
+const DATASET_WARNINGS = new Set(['missing_values', 'constant_column', 'target_high_cardinality']);
+
+/**
+ * The ingestion warnings a tabular model's report carries: the column warnings, and `possible_leakage`
+ * only when the job predicts the upload's own target (ingestion checked leakage against that column;
+ * for a target chosen at job time training's own check applies).
+ */
+export function carriedDatasetWarnings<W extends { code: string }>(
+  warnings: readonly W[],
+  jobTarget: string,
+  uploadTarget: string | undefined,
+): W[] {
+  return warnings.filter(
+    (w) => DATASET_WARNINGS.has(w.code) || (w.code === 'possible_leakage' && jobTarget === uploadTarget),
+  );
+}

@@ -36,7 +36,7 @@ import type { JobContext } from '../runtime/job-handler';
 import { medianCost, runCandidateTrials, type CandidateCurve } from './search/candidate-trials';
 import type { TrialRank } from './search/search-runner';
 import { trialLedger } from './search/trial-ledger';
-import { tabularSearchPlan } from './tabular-plan';
+import { carriedDatasetWarnings, tabularSearchPlan } from './tabular-plan';
 import { recordThroughputRows } from './throughput-records';
 
 /** Tabular trials are ranked (and the model chosen) by validation log loss / RMSE, lowest first. */
@@ -54,9 +54,6 @@ export const TABULAR_TASKS: readonly Task[] = ['TABULAR_CLASSIFICATION', 'TABULA
 export function isTabularTask(task: Task): boolean {
   return TABULAR_TASKS.includes(task);
 }
-
-/** Ingestion warnings about columns and the target, carried into the model's report. */
-const DATASET_WARNINGS = new Set(['missing_values', 'constant_column', 'target_high_cardinality']);
 
 /** Report column summary as ingestion wrote it (only what is read here). */
 interface ReportColumn {
@@ -258,7 +255,7 @@ export class TabularTrainService {
       }),
       evaluatedOn: test.length > 0 ? 'test' : 'validation',
       // The dataset's column warnings from ingestion, next to the ones training found.
-      datasetWarnings: (report?.warnings ?? []).filter((w) => DATASET_WARNINGS.has(w.code)),
+      datasetWarnings: carriedDatasetWarnings(report?.warnings ?? [], target, index.target),
       leaderboard: search.leaderboard,
     };
     const files: { path: string; size: number }[] = [];

@@ -169,6 +169,25 @@ describe('ingest: tabular CSV (iris)', () => {
     expect(report.splits).toEqual({ train: 48, validation: 6, test: 6 });
   });
 
+  it('warns possible_leakage for a column that determines the upload target, not for real signal', async () => {
+    // Seeded synthetic rows: `price_k` is price / 1000 (a leak), `area` drives price with noise.
+    let seed = 11;
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const rows = ['area,price_k,colour,price'];
+    for (let i = 0; i < 300; i++) {
+      const area = Math.round(40 + rand() * 100);
+      const price = Math.round(2000 * area + (rand() - 0.5) * 60_000);
+      rows.push(`${area},${(price / 1000).toFixed(1)},${['red', 'blue'][i % 2]},${price}`);
+    }
+    const { report } = await run(rows.join('\n'), 'sales.csv', { target: 'price' });
+    expect(report.warnings.filter((w) => w.code === 'possible_leakage').map((w) => w.subject)).toEqual([
+      'price_k',
+    ]);
+    // The iris classes are not leaked by any one measurement (the same rule training applies).
+    const iris = await run(csv, 'iris.csv', { target: 'species' });
+    expect(iris.report.warnings.some((w) => w.code === 'possible_leakage')).toBe(false);
+  });
+
   it('fails a missing target column with the file, line and field', async () => {
     expect(await failure(csv, 'iris.csv', { target: 'kind' })).toMatchObject({
       code: 'missing_column',

@@ -10,6 +10,7 @@ import type { DatasetReport, SkippedItem, TabularStats } from '../stats/report-t
 import { commonWarnings, imbalanceRatio } from '../stats/warnings';
 import { ColumnAccumulator, isMissing } from '../tabular/column-stats';
 import { HistogramSampler } from '../tabular/histogram';
+import { LeakageSampler } from '../tabular/leakage';
 import { csvRows, jsonlRows } from '../text/row-readers';
 import { TextStatsAccumulator } from '../text/text-stats';
 import { throwIfAborted } from '../util/abort';
@@ -139,6 +140,7 @@ export async function ingestRows(
   let format: DatasetFormat | undefined;
   let targetIdx = -1;
   const targetSample = new HistogramSampler();
+  const leakageSample = new LeakageSampler(opts.seed);
   let rows = 0;
 
   const tick = (): void => {
@@ -151,11 +153,13 @@ export async function ingestRows(
     });
   };
 
-  const take = async (sample: RowSample | null): Promise<void> => {
-    if (sample === null) return;
-    if (collector.admit(sample.hash, sample.label, `${file}:${sample.line}`) !== 'new') return;
+  /** Whether the row was kept (the first copy of its content). */
+  const take = async (sample: RowSample | null): Promise<boolean> => {
+    if (sample === null) return false;
+    if (collector.admit(sample.hash, sample.label, `${file}:${sample.line}`) !== 'new') return false;
     const pos = await writer.add(sample.record);
     collector.add(pos, sample.label, sample.hash, `${file}:${sample.line}`, sample.split);
+    return true;
   };
 
   try {
@@ -233,7 +237,8 @@ export async function ingestRows(
           if (Number.isFinite(numeric)) targetSample.add(numeric);
           const record = Object.fromEntries(header.map((h, i) => [h, fields[i]]));
           const features = fields.filter((_, i) => i !== targetIdx).join('\u0000');
-          await take({ line, record, label: target, hash: sha256Hex(features), split: null });
+          const hash = sha256Hex(features);
+          if (await take({ line, record, label: target, hash, split: null })) leakageSample.add(hash, fields);
         } else {
           const get = (name: string): string | undefined => {
             const i = header.indexOf(name);
@@ -309,6 +314,16 @@ export async function ingestRows(
               : `column \`${c.name}\` has a single value${c.missing ? ' (or is missing)' : ''} on every row; training leaves it out`,
         });
     }
+    // Columns that (nearly) determine the target: the rule training applies (see tabular/leakage.ts).
+    warnings.push(
+      ...leakageSample.warnings({
+        header,
+        targetIdx,
+        columns: colStats.map((c) => ({ type: c.type, constant: !c.distinctCapped && c.distinct <= 1 })),
+        samples: collected.samples,
+        labels: classification ? collected.labels : null,
+      }),
+    );
     if (classification && collected.labels.length > 50) {
       warnings.push({
         code: 'target_high_cardinality',

@@ -38,6 +38,7 @@ export type WarningCode =
   | 'missing_values'
   | 'constant_column'
   | 'target_high_cardinality'
+  | 'possible_leakage'
   | 'short_texts';
 
 export interface DatasetWarning {

@@ -1,3 +1,4 @@
+import { LEAKAGE_MIN_VALIDATION_ROWS, leakageWarning, type LeakageCells } from '@modelsmith/contracts';
 import {
   inputSchemaOf,
   predictMatrix,
@@ -307,9 +308,8 @@ function validationScores(
 }
 
 /**
- * Columns that alone predict the target almost perfectly on the validation rows: a one-column
- * model (16 quantile bins of a numeric column, or its categories, fitted on train; plus |Pearson r|
- * for numeric columns in regression) reaching accuracy or R² >= 0.99. Real signal rarely does; a
+ * Columns that alone predict the target almost perfectly on the validation rows, by the rule
+ * ingestion also applies (`leakageScore` in @modelsmith/contracts): real signal rarely does; a
  * column derived from the target (an ID encoding the label, a post-outcome field) does.
  */
 function leakage(
@@ -320,9 +320,7 @@ function leakage(
   K: number,
 ): TabularWarning[] {
   const out: TabularWarning[] = [];
-  const n = valid.rows.length;
-  if (n < 10) return out;
-  const width = task === 'regression' ? 1 : K;
+  if (valid.rows.length < LEAKAGE_MIN_VALIDATION_ROWS) return out;
   const d = pre.features.length;
   const outputs = pre.encoders.reduce((m, e) => (e.type === 'target' ? e.prior.length : m), 0);
   let offset = 0;
@@ -331,58 +329,38 @@ function leakage(
     offset += encoderWidth(e, outputs);
     const numeric = e.type === 'numeric' || e.type === 'boolean' || e.type === 'date';
     const parse = e.type === 'numeric' ? parseNumber : e.type === 'boolean' ? parseBoolean : parseDate;
-    // Each row's cell as an integer code, computed once: a numeric column's bin (the last code for
-    // missing), or a category's index in order of appearance in train (-1: unseen in train).
-    let trainCodes: Int32Array;
-    let validCodes: Int32Array;
-    let codes: number;
-    let vx: Float64Array | null = null;
+    let tc: LeakageCells;
+    let vc: LeakageCells;
     if (numeric) {
       // A numeric or boolean column's values are read from the matrix (already parsed), missing
       // where the indicator is set. Without an indicator the training split had no missing cell,
       // but the validation split may have some (filled in the matrix): those cells are parsed.
-      const tx =
+      tc =
         e.type === 'date'
           ? parsedColumn(train.rows, e.column, parse)
           : matrixColumn(train.x, train.rows.length, d, at, e.indicator);
-      vx =
+      vc =
         e.type === 'date' || !e.indicator
           ? parsedColumn(valid.rows, e.column, parse)
           : matrixColumn(valid.x, valid.rows.length, d, at, true);
-      const cuts = quantileCuts(tx);
-      trainCodes = binCodes(tx, cuts);
-      validCodes = binCodes(vx, cuts);
-      codes = cuts.length + 2;
     } else {
-      const index = new Map<string, number>();
-      const code = (v: unknown, add: boolean): number => {
-        const c = categoryOf(v) ?? '\u0000missing';
-        let i = index.get(c);
-        if (i === undefined && add) index.set(c, (i = index.size));
-        return i ?? -1;
-      };
-      trainCodes = Int32Array.from(train.rows, (r) => code(r[e.column], true));
-      validCodes = Int32Array.from(valid.rows, (r) => code(r[e.column], false));
-      codes = index.size;
+      tc = train.rows.map((r) => categoryOf(r[e.column]));
+      vc = valid.rows.map((r) => categoryOf(r[e.column]));
     }
-    const table = codeTable(trainCodes, codes, train.y, task, width);
-    const score =
-      task === 'regression'
-        ? regressionScore(table, codes, validCodes, valid.y, vx)
-        : classificationScore(table, codes, validCodes, valid.y, K);
-    if (score >= 0.99)
-      out.push({
-        code: 'possible_leakage',
-        subject: e.column,
-        message: `column \`${e.column}\` alone predicts the target on the validation rows (${task === 'regression' ? 'R²/|r|' : 'accuracy'} ${score.toFixed(3)}); check that it is not derived from the target`,
-      });
+    const w = leakageWarning(e.column, {
+      task,
+      classes: K,
+      train: { cells: tc, y: train.y },
+      validation: { cells: vc, y: valid.y },
+    });
+    if (w) out.push(w);
   }
   return out;
 }
 
-// The leakage check's loops, each its own small function on typed arrays: called once per column,
-// they are compiled early (the worker's warm-up makes them hot) and see one argument shape, where
-// the same loops inside `leakage` ran unoptimized on a large table after a deoptimization.
+// The leakage check's column readers, each its own small function on typed arrays: called once per
+// column, they are compiled early (the worker's warm-up makes them hot) and see one argument shape,
+// where the same loops inside `leakage` ran unoptimized on a large table after a deoptimization.
 
 /** A column's cells parsed (NaN when missing or not parseable). */
 function parsedColumn(
@@ -402,123 +380,6 @@ function matrixColumn(x: Float64Array, m: number, d: number, at: number, indicat
   if (indicator) for (let i = 0; i < m; i++) v[i] = x[i * d + at + 1] === 1 ? NaN : x[i * d + at];
   else for (let i = 0; i < m; i++) v[i] = x[i * d + at];
   return v;
-}
-
-/** Up to 15 distinct cuts at the 16-quantiles of the non-missing values. */
-function quantileCuts(tx: Float64Array): number[] {
-  let present = 0;
-  for (let i = 0; i < tx.length; i++) if (!Number.isNaN(tx[i])) present++;
-  const xs = new Float64Array(present);
-  for (let i = 0, j = 0; i < tx.length; i++) if (!Number.isNaN(tx[i])) xs[j++] = tx[i];
-  xs.sort();
-  return [...new Set(Array.from({ length: 15 }, (_, b) => xs[Math.floor(((b + 1) * xs.length) / 16)]))];
-}
-
-/** Each value's bin among `cuts` (the last code, cuts.length + 1, for missing). */
-function binCodes(v: Float64Array, cuts: number[]): Int32Array {
-  const out = new Int32Array(v.length);
-  for (let i = 0; i < v.length; i++) {
-    const x = v[i];
-    if (Number.isNaN(x)) out[i] = cuts.length + 1;
-    else {
-      let b = 0;
-      while (b < cuts.length && x > cuts[b]) b++;
-      out[i] = b;
-    }
-  }
-  return out;
-}
-
-/** Per code (and the last row: every training row): [rows, target sum or per-class counts...]. */
-function codeTable(
-  trainCodes: Int32Array,
-  codes: number,
-  y: Float64Array,
-  task: TabularTask,
-  width: number,
-): Float64Array {
-  const W = width + 1;
-  const table = new Float64Array((codes + 1) * W);
-  const all = codes * W;
-  for (let i = 0; i < trainCodes.length; i++) {
-    const own = trainCodes[i] * W;
-    table[own]++;
-    table[all]++;
-    if (task === 'regression') {
-      table[own + 1] += y[i];
-      table[all + 1] += y[i];
-    } else {
-      table[own + 1 + y[i]]++;
-      table[all + 1 + y[i]]++;
-    }
-  }
-  return table;
-}
-
-/** R² of the per-code training means on the validation rows, or |Pearson r| of the values when higher. */
-function regressionScore(
-  table: Float64Array,
-  codes: number,
-  validCodes: Int32Array,
-  y: Float64Array,
-  vx: Float64Array | null,
-): number {
-  const n = y.length;
-  const W = 2;
-  let se = 0;
-  let ss = 0;
-  let mean = 0;
-  for (let i = 0; i < n; i++) mean += y[i] / n;
-  for (let i = 0; i < n; i++) {
-    // Unseen codes, and codes with no training row, fall back to every training row.
-    const c = validCodes[i];
-    const at = c >= 0 && table[c * W] > 0 ? c * W : codes * W;
-    se += (table[at + 1] / table[at] - y[i]) ** 2;
-    ss += (y[i] - mean) ** 2;
-  }
-  let score = ss > 0 ? 1 - se / ss : 0;
-  if (vx && vx.every((x) => !Number.isNaN(x))) score = Math.max(score, Math.abs(pearson(vx, y)));
-  return score;
-}
-
-/** Accuracy of the per-code majority class on the validation rows. */
-function classificationScore(
-  table: Float64Array,
-  codes: number,
-  validCodes: Int32Array,
-  y: Float64Array,
-  K: number,
-): number {
-  const n = y.length;
-  const W = K + 1;
-  let ok = 0;
-  for (let i = 0; i < n; i++) {
-    const c = validCodes[i];
-    const at = c >= 0 && table[c * W] > 0 ? c * W : codes * W;
-    let b = 0;
-    for (let k = 1; k < K; k++) if (table[at + 1 + k] > table[at + 1 + b]) b = k;
-    if (b === y[i]) ok++;
-  }
-  return ok / n;
-}
-
-function pearson(x: ArrayLike<number>, y: ArrayLike<number>): number {
-  const n = x.length;
-  let mx = 0;
-  let my = 0;
-  for (let i = 0; i < n; i++) {
-    mx += x[i] / n;
-    my += y[i] / n;
-  }
-  let sxy = 0;
-  let sxx = 0;
-  let syy = 0;
-  for (let i = 0; i < n; i++) {
-    sxy += (x[i] - mx) * (y[i] - my);
-    sxx += (x[i] - mx) ** 2;
-    syy += (y[i] - my) ** 2;
-  }
-  return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : 0;
 }
 
 export interface FeatureImportance {
