@@ -23,7 +23,7 @@ function irisCsv(): string {
  * `area_m2` numeric with missing cells, `listed` a date with missing cells, `price_k` = price / 1000
  * (a leak of `price`), `price` (regression target chosen at job time) and `sold` (the upload's target).
  */
-function salesCsv(rows = 240): { csv: string; prices: number[] } {
+function salesCsv(rows = 400): { csv: string; prices: number[] } {
   let seed = 20261207;
   const rand = () => {
     seed = (seed * 1103515245 + 12345) % 2147483648;
