@@ -16,6 +16,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { accuracy, classificationMetrics, confusionMatrix } from '../../libs/ml/src/eval/metrics';
+import type { SparseVector } from '../../libs/ml/src/text/features';
+import type { Rng } from '../../libs/ml/src/train/rng';
 import {
   bufferSource,
   ingest,
@@ -182,4 +185,36 @@ export async function trainAndValidation(name: string) {
     (['train', 'validation'] as const).map((s) => readTextSplit(store, index, s)),
   );
   return { index, train, val };
+}
+
+/**
+ * "accuracy/macro-F1" (4 decimals) on `labels` of the argmax of the `k` class scores `scoresInto`
+ * writes for each text: the validation figure the tuning scripts print.
+ */
+export function validationScore(
+  xv: readonly SparseVector[],
+  labels: ArrayLike<number>,
+  k: number,
+  scoresInto: (x: SparseVector, row: Float32Array) => void,
+): string {
+  const pred = new Int32Array(xv.length);
+  const row = new Float32Array(k);
+  xv.forEach((x, i) => {
+    scoresInto(x, row);
+    let b = 0;
+    for (let c = 1; c < k; c++) if (row[c] > row[b]) b = c;
+    pred[i] = b;
+  });
+  const cm = confusionMatrix(labels, pred, k);
+  return `${accuracy(labels, pred).toFixed(4)}/${classificationMetrics(cm).macro.f1.toFixed(4)}`;
+}
+
+/** One seeded Fisher-Yates shuffle of `order` in place (an SGD epoch's sample order). */
+export function shuffleOrder(order: Uint32Array, rng: Rng): void {
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    const t = order[i];
+    order[i] = order[j];
+    order[j] = t;
+  }
 }

@@ -2,7 +2,6 @@
 // (caught up lazily when a row is touched), i.e. scikit-learn's penalty on rare n-grams too, for a
 // few L2 strengths. Test is not read.
 // nice npx tsx bench/text/tune-full-l2.ts fortunes-topics '[{"l2":1e-5,"lr":0.2}]' 12
-import { accuracy, classificationMetrics, confusionMatrix } from '../../libs/ml/src/eval/metrics';
 import { Rng } from '../../libs/ml/src/train/rng';
 import {
   balancedClassWeights,
@@ -13,7 +12,7 @@ import {
   type LinearTextCandidate,
   type SparseVector,
 } from '../../libs/ml/src/text';
-import { trainAndValidation } from './fortune-datasets';
+import { shuffleOrder, trainAndValidation, validationScore } from './fortune-datasets';
 
 /** AdaGrad SGD with the L2 decay applied for every sample (lazily caught up on touch). */
 class FullL2Sgd {
@@ -117,27 +116,11 @@ async function main() {
       order: Uint32Array.from({ length: xs.length }, (_, i) => i),
     };
   });
-  const score = (m: LinearSoftmax) => {
-    const pred = new Int32Array(xv.length);
-    const row = new Float32Array(k);
-    xv.forEach((x, i) => {
-      m.predictInto(x, row);
-      let b = 0;
-      for (let c = 1; c < k; c++) if (row[c] > row[b]) b = c;
-      pred[i] = b;
-    });
-    const cm = confusionMatrix(val.labels, pred, k);
-    return `${accuracy(val.labels, pred).toFixed(4)}/${classificationMetrics(cm).macro.f1.toFixed(4)}`;
-  };
+  const score = (m: LinearSoftmax) => validationScore(xv, val.labels, k, (x, row) => m.predictInto(x, row));
   for (let e = 0; e < epochs; e++) {
     const t0 = process.cpuUsage();
     for (const r of runs) {
-      for (let i = r.order.length - 1; i > 0; i--) {
-        const j = r.rng.int(i + 1);
-        const t = r.order[i];
-        r.order[i] = r.order[j];
-        r.order[j] = t;
-      }
+      shuffleOrder(r.order, r.rng);
       r.sgd.epoch(xs, train.labels, r.order);
       r.sgd.flush();
     }

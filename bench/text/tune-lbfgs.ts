@@ -9,9 +9,8 @@ import {
   LinearSoftmax,
   SoftmaxSgd,
 } from '../../libs/ml/src/text/linear-model';
-import { accuracy, classificationMetrics, confusionMatrix } from '../../libs/ml/src/eval/metrics';
 import { Rng } from '../../libs/ml/src/train/rng';
-import { trainAndValidation } from './fortune-datasets';
+import { trainAndValidation, validationScore } from './fortune-datasets';
 
 const cpu = () => {
   const c = process.cpuUsage();
@@ -36,17 +35,7 @@ async function main() {
   console.log(`features ${vocab.size}, featurize cpu ${(cpu() - c0).toFixed(1)}`);
   const model = new LinearSoftmax(vocab.size, k);
   const cw = balancedClassWeights(train.labels, k);
-  const score = (m: LinearSoftmax) => {
-    const pred = new Int32Array(xv.length);
-    const row = new Float32Array(k);
-    xv.forEach((x, i) => {
-      m.predictInto(x, row);
-      let b = 0;
-      for (let c = 1; c < k; c++) if (row[c] > row[b]) b = c;
-      pred[i] = b;
-    });
-    return `acc ${accuracy(val.labels, pred).toFixed(4)} f1 ${classificationMetrics(confusionMatrix(val.labels, pred, k)).macro.f1.toFixed(4)}`;
-  };
+  const score = (m: LinearSoftmax) => validationScore(xv, val.labels, k, (x, row) => m.predictInto(x, row));
   const sgd = new SoftmaxSgd(model, { learningRate: lr, l2: 1e-6, classWeights: cw });
   const rng = new Rng(1);
   const order = Uint32Array.from({ length: xs.length }, (_, i) => i);

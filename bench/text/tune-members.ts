@@ -2,7 +2,6 @@
 // words+chars candidate side by side, each with its own seed and class-weight exponent (balanced^alpha),
 // scored alone and as logit (= weight) averages of the listed groups, epoch by epoch. Test is not read.
 // nice npx tsx bench/text/tune-members.ts fortunes-topics '[{"alpha":1,"seed":1},{"alpha":1,"seed":2}]' '[[0,1]]' 10
-import { accuracy, classificationMetrics, confusionMatrix } from '../../libs/ml/src/eval/metrics';
 import { Rng } from '../../libs/ml/src/train/rng';
 import {
   balancedClassWeights,
@@ -13,7 +12,7 @@ import {
   SoftmaxSgd,
   type LinearTextCandidate,
 } from '../../libs/ml/src/text';
-import { trainAndValidation } from './fortune-datasets';
+import { shuffleOrder, trainAndValidation, validationScore } from './fortune-datasets';
 
 async function main() {
   const name = process.argv[2] ?? 'fortunes-topics';
@@ -40,10 +39,8 @@ async function main() {
     return { model, sgd, rng, order };
   });
   const score = (ws: LinearSoftmax[]) => {
-    const pred = new Int32Array(xv.length);
     const row = new Float32Array(k);
-    const acc = new Float32Array(k);
-    xv.forEach((x, i) => {
+    return validationScore(xv, val.labels, k, (x, acc) => {
       acc.fill(0);
       for (const m of ws) {
         // logits (no softmax): bias + xW
@@ -55,22 +52,12 @@ async function main() {
         }
         for (let c = 0; c < k; c++) acc[c] += row[c];
       }
-      let b = 0;
-      for (let c = 1; c < k; c++) if (acc[c] > acc[b]) b = c;
-      pred[i] = b;
     });
-    const cm = confusionMatrix(val.labels, pred, k);
-    return `${accuracy(val.labels, pred).toFixed(4)}/${classificationMetrics(cm).macro.f1.toFixed(4)}`;
   };
   for (let e = 0; e < epochs; e++) {
     const t0 = process.cpuUsage();
     for (const r of runs) {
-      for (let i = r.order.length - 1; i > 0; i--) {
-        const j = r.rng.int(i + 1);
-        const t = r.order[i];
-        r.order[i] = r.order[j];
-        r.order[j] = t;
-      }
+      shuffleOrder(r.order, r.rng);
       r.sgd.epoch(xs, train.labels, r.order);
     }
     const t1 = process.cpuUsage(t0);

@@ -1,7 +1,6 @@
 // Validation-only experiment (docs/text.md): words and characters vectorized apart (each L2-normalized,
 // as scikit-learn's FeatureUnion), the word part weighted by a, then joined at unit norm. Test is not read.
 // nice npx tsx bench/text/tune-word-weight.ts fortunes-topics '[0.5,1,1.5]' 9
-import { accuracy, classificationMetrics, confusionMatrix } from '../../libs/ml/src/eval/metrics';
 import { Rng } from '../../libs/ml/src/train/rng';
 import {
   balancedClassWeights,
@@ -13,7 +12,7 @@ import {
   type LinearTextCandidate,
   type SparseVector,
 } from '../../libs/ml/src/text';
-import { trainAndValidation } from './fortune-datasets';
+import { shuffleOrder, trainAndValidation, validationScore } from './fortune-datasets';
 
 async function main() {
   const name = process.argv[2] ?? 'fortunes-topics';
@@ -61,26 +60,11 @@ async function main() {
       order: Uint32Array.from({ length: train.texts.length }, (_, i) => i),
     };
   });
-  const score = (m: LinearSoftmax, xv: SparseVector[]) => {
-    const pred = new Int32Array(xv.length);
-    const row = new Float32Array(k);
-    xv.forEach((x, i) => {
-      m.predictInto(x, row);
-      let b = 0;
-      for (let c = 1; c < k; c++) if (row[c] > row[b]) b = c;
-      pred[i] = b;
-    });
-    const cm = confusionMatrix(val.labels, pred, k);
-    return `${accuracy(val.labels, pred).toFixed(4)}/${classificationMetrics(cm).macro.f1.toFixed(4)}`;
-  };
+  const score = (m: LinearSoftmax, xv: SparseVector[]) =>
+    validationScore(xv, val.labels, k, (x, row) => m.predictInto(x, row));
   for (let e = 0; e < epochs; e++) {
     for (const r of runs) {
-      for (let i = r.order.length - 1; i > 0; i--) {
-        const j = r.rng.int(i + 1);
-        const t = r.order[i];
-        r.order[i] = r.order[j];
-        r.order[j] = t;
-      }
+      shuffleOrder(r.order, r.rng);
       r.sgd.epoch(r.xs, train.labels, r.order);
     }
     console.log(`ep ${e + 1} | ${runs.map((r) => `a=${r.a} ${score(r.model, r.xv)}`).join(' ')}`);
