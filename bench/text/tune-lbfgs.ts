@@ -28,7 +28,7 @@ async function main() {
   const config = { ...base.features, ...(sep ? { separateNorms: true } : {}) };
   const c0 = cpu();
   const tc = train.texts.map((t) => countBuckets(t, config));
-  const vocab = FeatureVocabulary.fit(tc, minDf);
+  const vocab = FeatureVocabulary.fromTraining(tc, minDf);
   const xs = tc.map((c) => vocab.vectorize(c, config));
   const xv = val.texts.map((t) => vocab.vectorize(countBuckets(t, config), config));
   const k = index.labels.length;

@@ -24,7 +24,7 @@ async function main() {
   const cfg = (DEFAULT_TEXT_CANDIDATES[0] as LinearTextCandidate).features;
   const c0 = process.cpuUsage();
   const tc = train.texts.map((t) => countBuckets(t, cfg));
-  const vocab = FeatureVocabulary.fit(tc);
+  const vocab = FeatureVocabulary.fromTraining(tc);
   const xs = tc.map((c) => vocab.vectorize(c, cfg));
   const xv = val.texts.map((t) => vocab.vectorize(countBuckets(t, cfg), cfg));
   const c1 = process.cpuUsage(c0);

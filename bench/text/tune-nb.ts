@@ -23,7 +23,7 @@ async function main() {
   const k = index.labels.length;
   const cfg = (DEFAULT_TEXT_CANDIDATES[0] as LinearTextCandidate).features;
   const tc = train.texts.map((t) => countBuckets(t, cfg));
-  const vocab = FeatureVocabulary.fit(tc);
+  const vocab = FeatureVocabulary.fromTraining(tc);
   const F = vocab.size;
   const xs = tc.map((c) => vocab.vectorize(c, cfg));
   const xv = val.texts.map((t) => vocab.vectorize(countBuckets(t, cfg), cfg));

@@ -25,7 +25,7 @@ async function main() {
   const ccfg = { ...base, wordNgrams: 0 };
   const part = (cfg: typeof base) => {
     const tc = train.texts.map((t) => countBuckets(t, cfg));
-    const v = FeatureVocabulary.fit(tc);
+    const v = FeatureVocabulary.fromTraining(tc);
     return {
       v,
       tr: tc.map((c) => v.vectorize(c, cfg)),

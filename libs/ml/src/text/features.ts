@@ -136,7 +136,7 @@ export class FeatureVocabulary {
     return this.buckets.length;
   }
 
-  static fit(docs: readonly BucketCounts[], minDf = 1): FeatureVocabulary {
+  static fromTraining(docs: readonly BucketCounts[], minDf = 1): FeatureVocabulary {
     const df = new Map<number, number>();
     for (const d of docs) for (const b of d.buckets) df.set(b, (df.get(b) ?? 0) + 1);
     const kept = [...df.entries()].filter(([, n]) => n >= minDf).sort((a, b) => a[0] - b[0]);

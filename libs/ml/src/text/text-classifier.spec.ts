@@ -46,7 +46,7 @@ describe('hashed n-gram features', () => {
 
   it('L2-normalizes TF-IDF vectors and drops buckets the vocabulary never saw', () => {
     const docs = ['red apple', 'green apple', 'red car'].map((t) => countBuckets(t, CONFIG));
-    const vocab = FeatureVocabulary.fit(docs);
+    const vocab = FeatureVocabulary.fromTraining(docs);
     const v = vocab.vectorize(countBuckets('red apple', CONFIG), CONFIG);
     const norm = Math.sqrt(v.values.reduce((s, x) => s + x * x, 0));
     expect(norm).toBeCloseTo(1, 5);
@@ -58,7 +58,7 @@ describe('hashed n-gram features', () => {
   it('separateNorms: word and character buckets in separate halves, each half of unit norm', () => {
     const cfg: FeatureConfig = { ...CONFIG, separateNorms: true };
     const docs = ['red apple pie', 'green apple', 'red car'].map((t) => countBuckets(t, cfg));
-    const vocab = FeatureVocabulary.fit(docs);
+    const vocab = FeatureVocabulary.fromTraining(docs);
     const doc = countBuckets('red apple pie', cfg);
     const v = vocab.vectorize(doc, cfg);
     const half = 2 ** (cfg.hashBits - 1);
@@ -86,7 +86,7 @@ describe('hashed n-gram features', () => {
   it('weights rarer features higher (smooth IDF)', () => {
     const cfg = { ...CONFIG, charNgrams: [0, 0] as [number, number], wordNgrams: 1 };
     const docs = ['common rare', 'common', 'common'].map((t) => countBuckets(t, cfg));
-    const vocab = FeatureVocabulary.fit(docs);
+    const vocab = FeatureVocabulary.fromTraining(docs);
     const v = vocab.vectorize(countBuckets('common rare', cfg), cfg);
     const [a, b] = Array.from(v.values).sort((x, y) => x - y);
     expect(b).toBeGreaterThan(a);
@@ -243,7 +243,7 @@ describe('trainTextClassifier on real text (120 fortunes, 3 languages)', () => {
       candidates: [{ ...base, members: 2 }],
     });
     // Member 1 by hand: its own order from its own seed, the same features and SGD settings.
-    const vocab = FeatureVocabulary.fit(train.texts.map((t) => countBuckets(t, CONFIG)));
+    const vocab = FeatureVocabulary.fromTraining(train.texts.map((t) => countBuckets(t, CONFIG)));
     const xs = train.texts.map((t) => vocab.vectorize(countBuckets(t, CONFIG), CONFIG));
     const model = new LinearSoftmax(vocab.size, 3);
     const sgd = new SoftmaxSgd(model, {

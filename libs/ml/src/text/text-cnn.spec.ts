@@ -35,7 +35,7 @@ function fixture(): { texts: string[]; labels: string[] } {
 
 describe('TokenVocabulary', () => {
   it('gives seen tokens rows 1..V in bucket order and every unseen token row 0, up to maxTokens', () => {
-    const vocab = TokenVocabulary.fit(['red apple', 'green apple'], SMALL);
+    const vocab = TokenVocabulary.fromTraining(['red apple', 'green apple'], SMALL);
     expect(vocab.rows).toBe(4);
     // apple red zebra 東 東京 京: the first two known (case-folded), the rest unknown.
     const ids = Array.from(vocab.ids('Apple RED zebra 東京', SMALL));

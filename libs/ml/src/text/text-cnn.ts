@@ -47,7 +47,7 @@ export class TokenVocabulary {
   }
 
   /** Keeps the buckets of tokens seen in at least `minCount` training texts. */
-  static fit(texts: readonly string[], config: TextCnnConfig, minCount = 1): TokenVocabulary {
+  static fromTraining(texts: readonly string[], config: TextCnnConfig, minCount = 1): TokenVocabulary {
     const df = new Map<number, number>();
     for (const t of texts) {
       const seen = new Set(tokenBuckets(t, config));

@@ -281,7 +281,7 @@ export async function trainTextClassifier(
     const counts = (texts: readonly string[]): BucketCounts[] => texts.map((t) => countBuckets(t, config));
     const trainCounts = counts(train.texts);
     await yieldToLoop();
-    const vocab = FeatureVocabulary.fit(trainCounts, options.minDf ?? 1);
+    const vocab = FeatureVocabulary.fromTraining(trainCounts, options.minDf ?? 1);
     const f: Featurized = {
       vocab,
       train: trainCounts.map((c) => vocab.vectorize(c, config)),
@@ -390,7 +390,7 @@ export async function trainTextClassifier(
     };
   };
   const cnnRun = (candidate: CnnTextCandidate): CandidateRun => {
-    const vocab = TokenVocabulary.fit(train.texts, candidate.cnn, options.minDf ?? 1);
+    const vocab = TokenVocabulary.fromTraining(train.texts, candidate.cnn, options.minDf ?? 1);
     const trainIds = train.texts.map((t) => vocab.ids(t, candidate.cnn));
     const valIds = validation.texts.map((t) => vocab.ids(t, candidate.cnn));
     const model = TextCnn.init(candidate.cnn, vocab.rows, k, new Rng(mixSeed(seed, 0x636e6e)));
