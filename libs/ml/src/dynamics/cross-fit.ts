@@ -89,8 +89,7 @@ export async function crossFitScores(
   for (let k = 0; k < folds; k++) {
     const held = order.filter((_, i) => i % folds === k);
     const fit = order.filter((_, i) => i % folds !== k);
-    const heldX = new Float32Array(held.length * dim);
-    held.forEach((r, i) => heldX.set(features.subarray(r * dim, (r + 1) * dim), i * dim));
+    const heldX = gatherRows(features, dim, held);
     const p =
       head === 'logistic'
         ? await fitLogisticFold(features, dim, labels, classes, fit, heldX, opts)
@@ -128,6 +127,13 @@ export async function crossFitScores(
   return { margin, winner, winnerProb, prob, classScore, confident };
 }
 
+/** Rows `rows` of an n x dim row-major matrix, in that order, as a new matrix. */
+function gatherRows(features: Float32Array, dim: number, rows: readonly number[]): Float32Array {
+  const out = new Float32Array(rows.length * dim);
+  rows.forEach((r, i) => out.set(features.subarray(r * dim, (r + 1) * dim), i * dim));
+  return out;
+}
+
 /** Held-out class probabilities of `heldX` from a logistic regression on rows `fit`. */
 async function fitLogisticFold(
   features: Float32Array,
@@ -138,10 +144,8 @@ async function fitLogisticFold(
   heldX: Float32Array,
   opts: CrossFitOptions,
 ): Promise<Float32Array> {
-  const x = new Float32Array(fit.length * dim);
-  fit.forEach((r, i) => x.set(features.subarray(r * dim, (r + 1) * dim), i * dim));
   const model = await fitLogistic(
-    x,
+    gatherRows(features, dim, fit),
     fit.map((r) => labels[r]),
     classes,
     { l2: opts.l2 ?? 1, maxIterations: opts.maxIterations ?? 200 },
