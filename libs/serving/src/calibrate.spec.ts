@@ -1,4 +1,4 @@
-import { calibrateBatches } from './calibrate';
+import { calibrateBatches, calibrateRequestCost } from './calibrate';
 
 /**
  * A model on a fake clock: each pass costs `overheadMs + size * perImageMs(size)`, the first pass at a
@@ -159,5 +159,34 @@ describe('calibrateBatches', () => {
     const d = await calibrateBatches(capped.runPass, 12, { now: capped.now });
     expect(d.samples.map((s) => s.size)).toEqual([1, 2, 4, 8, 12]);
     expect(Math.max(...capped.passes)).toBe(12);
+  });
+});
+
+describe('calibrateRequestCost', () => {
+  it('takes the median of the timed runs, after untimed warm-up runs', async () => {
+    // Runs of 0.3 ms, every fourth slowed to 5 ms by other work; the first three cold (4 ms).
+    let clock = 0;
+    let run = 0;
+    const cost = await calibrateRequestCost(
+      async () => {
+        clock += run < 3 ? 4 : run % 4 === 0 ? 5 : 0.3;
+        run++;
+      },
+      { now: () => clock, budgetMs: 1_000 },
+    );
+    expect(cost.requestMs).toBeCloseTo(0.3, 6);
+    expect(cost.runs).toBeGreaterThanOrEqual(15);
+  });
+
+  it('stops at the budget, with three timed runs at least', async () => {
+    let clock = 0;
+    const cost = await calibrateRequestCost(
+      async () => {
+        clock += 400;
+      },
+      { now: () => clock, budgetMs: 1_000 },
+    );
+    expect(cost.requestMs).toBe(400);
+    expect(cost.runs).toBe(3);
   });
 });

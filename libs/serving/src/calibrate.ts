@@ -157,3 +157,38 @@ export async function calibrateBatchSize(
     for (const input of inputs.values()) input.dispose();
   }
 }
+
+export interface RequestCost {
+  /** Median duration of the timed runs, ms: what one request typically costs the request thread here. */
+  requestMs: number;
+  /** Timed runs (after the untimed warm-up ones). */
+  runs: number;
+}
+
+/**
+ * Times `runRequest` (one request's work on the request thread) until both `minRuns` runs and
+ * `minMs` have passed, or the budget ends, after a few untimed runs (cold code, first-use
+ * allocations); the median run is the cost, so a pass of other work on the core moves it little.
+ */
+export async function calibrateRequestCost(
+  runRequest: () => Promise<void>,
+  options: CalibrationOptions & { minRuns?: number; minMs?: number } = {},
+): Promise<RequestCost> {
+  const now = options.now ?? (() => performance.now());
+  const budgetMs = options.budgetMs ?? 1_000;
+  const minRuns = options.minRuns ?? 15;
+  const minMs = options.minMs ?? 50;
+  const started = now();
+  for (let i = 0; i < WARM_UP_PASSES && now() - started < WARM_UP_SHARE * budgetMs; i++) await runRequest();
+  const durations: number[] = [];
+  const timedFrom = now();
+  while (
+    durations.length < MIN_PASSES ||
+    ((durations.length < minRuns || now() - timedFrom < minMs) && now() - started < budgetMs)
+  ) {
+    const t = now();
+    await runRequest();
+    durations.push(now() - t);
+  }
+  return { requestMs: Math.round(median(durations) * 1000) / 1000, runs: durations.length };
+}

@@ -35,3 +35,5 @@ export {
   type SimulationConfig,
   type SimulationResult,
 } from './serving-search';
+export { calibrateRequestCost, type RequestCost } from './calibrate';
+export { measureRequestCost } from './request-cost';

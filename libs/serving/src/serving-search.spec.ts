@@ -79,8 +79,42 @@ describe('simulateServing', () => {
     expect(three.p99Ms).toBeLessThan(one.p99Ms);
   });
 
+  it('queues requests on the request thread: M/D/1 there when passes cost next to nothing', () => {
+    // Passes of 1 microsecond at any size: the request thread (0.5 ms a request) is the only queue.
+    const D = 0.5;
+    const free = [1, 32].map((size) => ({ size, passMs: 1e-3 }));
+    for (const rho of [0.3, 0.7]) {
+      const r = simulateServing({
+        rps: (rho * 1000) / D,
+        replicas: 1,
+        maxBatchSize: 32,
+        maxBatchWaitMs: 0,
+        costs: free,
+        requestMs: D,
+        requests: 100_000,
+        seed: 3,
+      });
+      const expected = D + (rho * D) / (2 * (1 - rho));
+      expect(Math.abs(r.meanMs - expected) / expected).toBeLessThan(0.05);
+      expect(r.saturated).toBe(false);
+    }
+    // Above 1000 / requestMs requests/s a replica falls behind, however cheap and large its batches.
+    const over = simulateServing({
+      rps: 2_400,
+      replicas: 1,
+      maxBatchSize: 32,
+      maxBatchWaitMs: 0,
+      costs: free,
+      requestMs: D,
+      requests: 20_000,
+    });
+    expect(over.saturated).toBe(true);
+    expect(over.throughputRps).toBeLessThan(2_100);
+  });
+
   it('refuses nonsense', () => {
     const ok = { rps: 10, replicas: 1, maxBatchSize: 1, maxBatchWaitMs: 0, costs: COSTS };
+    expect(() => simulateServing({ ...ok, requestMs: -1 })).toThrow(RangeError);
     expect(() => simulateServing({ ...ok, rps: 0 })).toThrow(RangeError);
     expect(() => simulateServing({ ...ok, replicas: 0 })).toThrow(RangeError);
     expect(() => simulateServing({ ...ok, maxBatchWaitMs: -1 })).toThrow(RangeError);
@@ -132,6 +166,24 @@ describe('searchServingConfig', () => {
     // The prediction reported is at the rate asked for.
     expect(roomy.choice.predicted.throughputRps).toBeGreaterThan(560);
     expect(roomy.choice.predicted.throughputRps).toBeLessThan(640);
+  });
+
+  it('counts the request thread: a rate it cannot pass is infeasible on one replica and takes more', () => {
+    // Passes nearly free (batch 32 in 0.1 ms: 320,000 images/s), but 0.2 ms of decoding per request.
+    const cheap = [1, 32].map((size) => ({ size, passMs: 0.02 + 0.0025 * size }));
+    const base = { p99Ms: 20, rps: 8_000, costs: cheap, requestMs: 0.2, requests: 20_000, seed: 1 };
+    const one = searchServingConfig({ ...base, maxReplicas: 1 });
+    expect(one.feasible).toBe(false);
+    if (one.feasible) return;
+    expect(one.reason).toMatch(/cannot keep up/);
+    const more = searchServingConfig(base);
+    expect(more.feasible).toBe(true);
+    if (!more.feasible) return;
+    // 8,000 x 1.25 requests/s at 5,000 a replica: 2 at least.
+    expect(more.choice.replicas).toBeGreaterThanOrEqual(2);
+    // Without the stage the same passes would take it on one replica.
+    const passesOnly = searchServingConfig({ ...base, requestMs: 0 });
+    expect(passesOnly.feasible && passesOnly.choice.replicas).toBe(1);
   });
 
   it('is deterministic', () => {

@@ -21,6 +21,13 @@ export interface SimulationConfig {
   costs: readonly PassCost[];
   /** Fixed latency added to every request outside the batcher (request parsing, decoding, answer): ms. Default 0. */
   overheadMs?: number;
+  /**
+   * Work per request on the replica's request thread before it joins the batcher (body parsing,
+   * base64, image decode and resize: what calibration's requestMs measures), ms. A serial stage: one
+   * request at a time per replica, so it queues, and it caps a replica at 1000 / requestMs requests/s
+   * however cheap the model's passes are. Default 0.
+   */
+  requestMs?: number;
   /** Requests simulated (after the warm-up ones); default 20,000. */
   requests?: number;
   /** Requests simulated first and left out of the statistics; default 10% of `requests`. */
@@ -82,8 +89,9 @@ function percentile(sorted: ArrayLike<number>, p: number): number {
  * Service's iptables mode does), each replica one micro-batcher in front of one forward-pass runner,
  * with the serving engine's rules (MicroBatcher with one batch at a time): an idle replica's first
  * queued request waits up to maxBatchWaitMs for others; a full batch (maxBatchSize) starts at once;
- * when a pass ends, whatever queued meanwhile starts at once (up to maxBatchSize). A request's latency
- * is its wait plus its batch's pass plus overheadMs. Random routing splits a Poisson stream into
+ * when a pass ends, whatever queued meanwhile starts at once (up to maxBatchSize). Before the batcher
+ * each request passes the replica's request thread (requestMs, first come first served). A request's
+ * latency is its wait there, requestMs, its wait in the batcher, its batch's pass and overheadMs. Random routing splits a Poisson stream into
  * independent Poisson streams of rps/replicas, so each replica is simulated on its own.
  */
 export function simulateServing(config: SimulationConfig): SimulationResult {
@@ -130,6 +138,8 @@ function simulateOn(arrivals: Arrivals, warmup: number, config: SimulationConfig
   if (!(maxBatchWaitMs >= 0) || !Number.isFinite(maxBatchWaitMs))
     throw new RangeError('maxBatchWaitMs must be >= 0');
   const overhead = config.overheadMs ?? 0;
+  const requestMs = config.requestMs ?? 0;
+  if (!(requestMs >= 0) || !Number.isFinite(requestMs)) throw new RangeError('requestMs must be >= 0');
   const cost = new Float64Array(maxBatchSize + 1);
   for (let s = 1; s <= maxBatchSize; s++) cost[s] = passCostAt(config.costs, s);
   const { perReplica, replicaOf, indexOf, end } = arrivals;
@@ -142,8 +152,12 @@ function simulateOn(arrivals: Arrivals, warmup: number, config: SimulationConfig
   let tailSum = 0;
   let tailCount = 0;
   for (let r = 0; r < replicas; r++) {
-    const times = perReplica[r];
-    const count = times.length;
+    const arrived = perReplica[r];
+    const count = arrived.length;
+    // When each request leaves the request thread and joins the batcher (in arrival order).
+    const times = new Float64Array(count);
+    for (let i = 0, threadFree = 0; i < count; i++)
+      threadFree = times[i] = Math.max(arrived[i], threadFree) + requestMs;
     const lat = new Float64Array(count);
     let next = 0; // first request not yet in a batch
     let free = 0; // when the runner is next free
@@ -162,7 +176,7 @@ function simulateOn(arrivals: Arrivals, warmup: number, config: SimulationConfig
       while (last + 1 < count && last + 1 - next < maxBatchSize && times[last + 1] <= start) last++;
       const size = last - next + 1;
       const done = start + cost[size];
-      for (let i = next; i <= last; i++) lat[i] = done - times[i] + overhead;
+      for (let i = next; i <= last; i++) lat[i] = done - arrived[i] + overhead;
       // Time and batches inside the measured window count for utilisation and throughput.
       if (start >= measuredFrom && done <= end) {
         busyMs += cost[size];
@@ -216,6 +230,8 @@ export interface SearchRequest {
   /** Wait times to consider, ms; default 0, 1, 2, 5, 10, 20, 50 (those below the objective). */
   waits?: readonly number[];
   overheadMs?: number;
+  /** The request thread's work per request (see SimulationConfig.requestMs). */
+  requestMs?: number;
   /**
    * Load headroom: a configuration qualifies only if it meets the objective at rps x (1 + headroom)
    * too (default 0.25), so a calibration that was a little optimistic or a busier hour does not put
@@ -266,6 +282,7 @@ export function searchServingConfig(req: SearchRequest): SearchOutcome {
   const maxReplicas = req.maxReplicas ?? 16;
   const headroom = req.headroom ?? 0.25;
   if (!(headroom >= 0) || !Number.isFinite(headroom)) throw new RangeError('headroom must be >= 0');
+  const requestMs = req.requestMs ?? 0;
   let evaluated = 0;
   let overallBest: ServingChoice | undefined;
   const better = (a: ServingChoice, b: ServingChoice | undefined) =>
@@ -275,7 +292,10 @@ export function searchServingConfig(req: SearchRequest): SearchOutcome {
       a.predicted.p99Ms < b.predicted.p99Ms - 1e-9);
   for (let replicas = 1; replicas <= maxReplicas; replicas++) {
     // A replica count whose best throughput (largest batch, back to back) is below the rate cannot keep up.
-    const bestRate = Math.max(...sizes.map((s) => (s * 1000) / passCostAt(req.costs, s))) * replicas;
+    // The request thread caps it too.
+    const passRate = Math.max(...sizes.map((s) => (s * 1000) / passCostAt(req.costs, s)));
+    const threadRate = requestMs > 0 ? 1000 / requestMs : Infinity;
+    const bestRate = Math.min(passRate, threadRate) * replicas;
     if (bestRate < req.rps * (1 + headroom) && replicas < maxReplicas) continue;
     let best: ServingChoice | undefined;
     const total = req.requests ?? 20_000;
@@ -290,6 +310,7 @@ export function searchServingConfig(req: SearchRequest): SearchOutcome {
           maxBatchWaitMs,
           costs: req.costs,
           overheadMs: req.overheadMs,
+          requestMs,
         });
         evaluated++;
         const choice = { maxBatchSize, maxBatchWaitMs, replicas, predicted };
@@ -307,6 +328,7 @@ export function searchServingConfig(req: SearchRequest): SearchOutcome {
         maxBatchWaitMs: best.maxBatchWaitMs,
         costs: req.costs,
         overheadMs: req.overheadMs,
+        requestMs,
         requests: total,
         seed: req.seed,
       });
@@ -314,16 +336,17 @@ export function searchServingConfig(req: SearchRequest): SearchOutcome {
     }
   }
   const best = overallBest!;
-  const single = passCostAt(req.costs, 1) + (req.overheadMs ?? 0);
+  const single = passCostAt(req.costs, 1) + requestMs + (req.overheadMs ?? 0);
   const reason =
     single > req.p99Ms
-      ? `one image alone takes ${round(single)} ms on this model (a forward pass of batch 1), above the objective of ${req.p99Ms} ms: no batching or replica count can meet it`
+      ? `one image alone takes ${round(single)} ms on this model (its request's decoding and a forward pass of batch 1), above the objective of ${req.p99Ms} ms: no batching or replica count can meet it`
       : best.predicted.saturated
         ? `${maxReplicas} replicas cannot keep up with ${req.rps} requests/s plus ${Math.round(headroom * 100)}% headroom (best predicted throughput ${round(best.predicted.throughputRps)} requests/s)`
         : `the lowest predicted p99 with up to ${maxReplicas} replicas at ${req.rps} requests/s plus ${Math.round(headroom * 100)}% headroom is ${round(best.predicted.p99Ms)} ms (batch ${best.maxBatchSize}, wait ${best.maxBatchWaitMs} ms, ${best.replicas} replicas), above the objective of ${req.p99Ms} ms`;
   return { feasible: false, best, evaluated, reason };
 }
 
+/** 0.1 steps, 0.01 below 1 (a tiny model's costs would read 0). */
 function round(v: number): number {
-  return Math.round(v * 10) / 10;
+  return v < 1 ? Math.round(v * 100) / 100 : Math.round(v * 10) / 10;
 }

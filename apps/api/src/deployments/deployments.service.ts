@@ -226,18 +226,24 @@ export class DeploymentsService {
       stored.success && stored.data.modelId === model.id && stored.data.modelVersion === modelVersion
         ? (stored.data.calibration as ServingCalibration | undefined)
         : undefined;
-    const calibration = reuse?.passes?.length ? reuse : await this.calibrator.calibrate(model.artifactPrefix);
+    // A calibration from before the request cost was measured is taken again.
+    const calibration =
+      reuse?.passes?.length && typeof reuse.requestMs === 'number'
+        ? reuse
+        : await this.calibrator.calibrate(model.artifactPrefix);
     const costs = calibration.passes.map((p) => ({ size: p.size, passMs: p.passMs }));
     const outcome = searchServingConfig({
       p99Ms: body.slo.p99Ms,
       rps: body.expectedLoad.rps,
       costs,
+      requestMs: calibration.requestMs,
       maxBatchSize: Math.min(this.config.SERVING_MAX_BATCH_SIZE, Math.max(...costs.map((c) => c.size))),
       maxReplicas: body.maxReplicas ?? 16,
       requests: SEARCH_REQUESTS,
       seed: 1,
     });
-    const r1 = (v: number) => Math.round(v * 10) / 10;
+    // 0.1 ms steps, 0.01 below 1 ms (a tiny model's p50 would read 0).
+    const r1 = (v: number) => (v < 1 ? Math.round(v * 100) / 100 : Math.round(v * 10) / 10);
     if (!outcome.feasible) {
       const { best } = outcome;
       throw new ProblemError({

@@ -8,6 +8,8 @@ import { OBJECT_STORE } from '@modelsmith/storage/nest';
 export interface ServingCalibration {
   backend: string;
   passes: Array<{ size: number; passMs: number; imagesPerSecond: number }>;
+  /** The request thread's work per request of one image (measureRequestCost), ms. */
+  requestMs: number;
   measuredAt: string;
 }
 
@@ -15,12 +17,16 @@ export interface ServingCalibration {
 const MAX_PENDING = 2;
 /** Time the batch-size sweep may take (calibrateBatches' budget). */
 const BUDGET_MS = 4_000;
+/** Time the request-cost measurement may take. */
+const REQUEST_BUDGET_MS = 1_000;
 
 /**
  * Measures a model's forward-pass cost per batch size (1, 2, 4, ... up to SERVING_MAX_BATCH_SIZE) the
  * way the serving app runs it: a fresh inference thread of libs/serving on the same backend settings
  * (ML_BACKEND, ML_NATIVE_BLAS), the model built with batch norms folded, then calibrateBatches' sweep
- * (one untimed pass per size, the median of the timed ones kept). It runs in the API process at tune
+ * (one untimed pass per size, the median of the timed ones kept), and the request thread's work per
+ * request (measureRequestCost: body, base64, decoding and fitting an image of the model's input
+ * size), which the serving search models as a serial stage per replica. It runs in the API process at tune
  * time, so on a cluster it measures the API's machine: schedule both on the same kind of node.
  */
 @Injectable()
@@ -53,7 +59,7 @@ export class ServingCalibrator {
   private async run(prefix: string): Promise<ServingCalibration> {
     // Loaded here, not at the top: the API's module graph stays free of TensorFlow.js
     // (apps/api/src/training/no-tensorflow.spec.ts); only a tune request pulls these in.
-    const [{ readExportedArtifacts }, { InferenceThread }] = await Promise.all([
+    const [{ readExportedArtifacts }, { InferenceThread, measureRequestCost }] = await Promise.all([
       import('@modelsmith/ml'),
       import('@modelsmith/serving'),
     ]);
@@ -74,10 +80,13 @@ export class ServingCalibrator {
         passMs: s.passMs,
         imagesPerSecond: s.imagesPerSecond,
       }));
+      await thread.terminate();
+      // After the thread has stopped: its passes do not share the core with the timed requests.
+      const { requestMs } = await measureRequestCost(files.manifest, { budgetMs: REQUEST_BUDGET_MS });
       this.logger.log(
-        `calibrated ${prefix} on ${thread.backend}: ${passes.map((p) => `${p.size}:${p.passMs}ms`).join(' ')}`,
+        `calibrated ${prefix} on ${thread.backend}: ${passes.map((p) => `${p.size}:${p.passMs}ms`).join(' ')}, request ${requestMs}ms`,
       );
-      return { backend: thread.backend, passes, measuredAt: new Date().toISOString() };
+      return { backend: thread.backend, passes, requestMs, measuredAt: new Date().toISOString() };
     } finally {
       await thread.terminate();
     }

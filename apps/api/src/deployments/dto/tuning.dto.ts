@@ -80,6 +80,11 @@ export class ServingCalibrationDto {
   @ApiProperty({ description: "tfjs backend the passes ran on (the serving inference thread's)" })
   backend!: string;
   @ApiProperty({ type: [PassCostDto] }) passes!: PassCostDto[];
+  @ApiProperty({
+    description:
+      "Median work per request of one image on a replica's request thread (body, base64, decoding and fitting an image of the model's input size), ms; the search models it as a serial stage per replica",
+  })
+  requestMs!: number;
   @ApiProperty() measuredAt!: string;
 }
 
