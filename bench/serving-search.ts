@@ -10,10 +10,12 @@
  * sent on schedule whether or not earlier ones answered, as independent users would). It reports the
  * predicted against the measured p50/p99 of client-side latency.
  *
- * The simulator models the batcher and the forward passes only; the request's own path (HTTP, JSON,
- * PNG decoding, hand-over to the inference thread) is not in it. The bench measures that path at a
- * light load (one request at a time, so no queueing: latency minus one batch-1 pass) and reports
- * the prediction plus that overhead beside the raw one. The search predicts for `replicas` serving
+ * The simulator models the batcher, the forward passes and the request thread's calibrated work per
+ * request (calibration.requestMs: JSON, base64, PNG decoding, a serial stage per replica); HTTP
+ * framing and the hand-over to the inference thread are not in it. The bench measures the whole
+ * path at a light load (one request at a time, so no queueing: latency minus one batch-1 pass and
+ * minus requestMs is what the model leaves out) and reports the prediction plus that remainder
+ * beside the raw one. The search predicts for `replicas` serving
  * processes; locally one process serves, so scenarios are chosen where the search answers 1 replica
  * (a scenario answering more is driven at rate/replicas, what one replica would see under random routing).
  *
@@ -40,7 +42,11 @@ interface Tuning {
   maxBatchWaitMs: number;
   replicas: number;
   predicted: { p50Ms: number; p99Ms: number; utilisation: number; meanBatchSize: number };
-  calibration: { backend: string; passes: Array<{ size: number; passMs: number; imagesPerSecond: number }> };
+  calibration: {
+    backend: string;
+    passes: Array<{ size: number; passMs: number; imagesPerSecond: number }>;
+    requestMs: number;
+  };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -205,7 +211,11 @@ async function main(): Promise<void> {
     const calibration = first.body.tuning.calibration;
     out.calibration = { ...calibration, firstTuneMs: r1(first.ms) };
     // Capacity of one process from the median pass costs (what the simulator uses), not the fastest passes.
-    const bestRate = Math.max(...calibration.passes.map((c) => (c.size * 1000) / c.passMs));
+    // The request thread caps it too (one request at a time, requestMs each).
+    const bestRate = Math.min(
+      Math.max(...calibration.passes.map((c) => (c.size * 1000) / c.passMs)),
+      1000 / Math.max(calibration.requestMs, 1e-3),
+    );
     const pass1 = calibration.passes.find((c) => c.size === 1)!.passMs;
 
     // The request path's own latency: one request at a time (no queueing), minus one batch-1 pass.
@@ -220,13 +230,14 @@ async function main(): Promise<void> {
       if (i >= 10) idle.push(performance.now() - t0);
     }
     idle.sort((a, b) => a - b);
-    const overheadMs = Math.max(0, percentile(idle, 50) - pass1);
+    const overheadMs = Math.max(0, percentile(idle, 50) - pass1 - calibration.requestMs);
     out.requestPath = {
       idleP50Ms: r1(percentile(idle, 50)),
       idleP99Ms: r1(percentile(idle, 99)),
       batch1PassMs: pass1,
+      calibratedRequestMs: calibration.requestMs,
       overheadMs: r1(overheadMs),
-      note: 'latency of one request at a time minus one batch-1 pass: HTTP, JSON, PNG decoding, hand-over',
+      note: 'latency of one request at a time minus one batch-1 pass and the calibrated request-thread work (requestMs, already in the prediction): HTTP framing, hand-over, the client',
     };
 
     // Rates as shares of the calibrated best throughput; objectives a few passes long.
@@ -313,6 +324,7 @@ async function main(): Promise<void> {
               maxBatchSize: tuning.maxBatchSize,
               maxBatchWaitMs: tuning.maxBatchWaitMs,
               costs: calibration.passes.map((c) => ({ size: c.size, passMs: c.passMs * slowdown })),
+              requestMs: calibration.requestMs,
               overheadMs,
               requests: 20_000,
               seed: 1,
