@@ -101,10 +101,26 @@ describe('tabular ingestion keeps every row (API, worker, Postgres, Redis, S3)',
       expect(splits.size).toBe(1);
     }
 
-    // Training reads every row of each split.
+    // The dataset's task name is accepted as a job task (a dry run checks it like a real job); no
+    // task and no dataset version is a 422 naming the field.
+    const named = await call(p.apiUrl, 'POST', '/v1/jobs', {
+      token: key,
+      body: { task: 'tabular-regression', datasetVersionId: versionId, dryRun: true },
+    });
+    expect(named.status).toBe(200);
+    const none = await call(p.apiUrl, 'POST', '/v1/jobs', { token: key, body: {} });
+    expect(none.status).toBe(422);
+    expect(none.body).toMatchObject({ reason: 'TASK_REQUIRED', field: 'task' });
+    const missing = await call(p.apiUrl, 'POST', '/v1/jobs', {
+      token: key,
+      body: { datasetVersionId: '00000000-0000-4000-8000-000000000000' },
+    });
+    expect(missing.status).toBe(404);
+
+    // Training (the task omitted: the dataset version's, tabular) reads every row of each split.
     const created = await call(p.apiUrl, 'POST', '/v1/jobs', {
       token: key,
-      body: { task: 'tabular', datasetVersionId: versionId, mode: 'fast', budget: { maxMinutes: 5 } },
+      body: { datasetVersionId: versionId, mode: 'fast', budget: { maxMinutes: 5 } },
     });
     expect(created.status).toBe(202);
     const job = await jobSucceeded(p, key, created.body.id, { what: 'tabular training', timeoutMs: 120_000 });
