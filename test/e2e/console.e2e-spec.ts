@@ -302,8 +302,8 @@ describeIf(
         .locator('#upload-file')
         .setInputFiles({ name: 'iris.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
       await page.getByRole('heading', { name: 'Ingestion report of v1' }).waitFor({ timeout: 60_000 });
-      // Iris has one exact duplicate row: dropped, and the report says so.
-      expect(await page.getByTestId('samples').textContent()).toBe('149');
+      // Iris has one exact duplicate row: kept (a table keeps every row), and the report says so.
+      expect(await page.getByTestId('samples').textContent()).toBe('150');
       await page.locator('.warnings li', { hasText: 'duplicates found' }).waitFor();
     });
     await step('tabular-train', async () => {

@@ -879,10 +879,16 @@ export interface components {
       mode: 'auto' | 'fast' | 'balanced' | 'best';
       budget?: components['schemas']['TrainingBudgetDto'];
       /**
-       * @description `image-classification` and `text-classification` train a model on `datasetVersionId` (a dataset of that task); `tabular` trains a classifier or regressor on a tabular dataset version (target: `options.target`, default the dataset's); `noop` is a diagnostic job that exercises queue, worker and progress reporting
+       * @description `image-classification` and `text-classification` train a model on `datasetVersionId` (a dataset of that task); `tabular` trains a classifier or regressor on a tabular dataset version (target: `options.target`, default the dataset's), and the dataset task names `tabular-classification` and `tabular-regression` are accepted for it (the target decides which is trained); `noop` is a diagnostic job that exercises queue, worker and progress reporting. Omitted: the task of `datasetVersionId`'s dataset (required without a `datasetVersionId`)
        * @enum {string}
        */
-      task: 'noop' | 'image-classification' | 'text-classification' | 'tabular';
+      task:
+        | 'noop'
+        | 'image-classification'
+        | 'text-classification'
+        | 'tabular'
+        | 'tabular-classification'
+        | 'tabular-regression';
       /**
        * @description Larger runs earlier
        * @default 0

@@ -10,7 +10,7 @@ import {
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { CurrentTenant, RequireScope } from '../auth/decorators';
-import { forbiddenScope, type TenantPrincipal } from '@modelsmith/http';
+import { forbiddenScope, ProblemError, type TenantPrincipal } from '@modelsmith/http';
 import { scopeSatisfies } from '@modelsmith/contracts';
 import {
   CreateJobDto,
@@ -25,7 +25,7 @@ import { TrialDto, TrialPageDto } from './dto/trial.dto';
 import { PageQueryDto } from '../common/pagination';
 import { JobEventStreamService } from './job-event-stream.service';
 import { JobsService } from './jobs.service';
-import { TrainingJobsService } from '../training/training-jobs.service';
+import { trainingTaskOf, TrainingJobsService, type TrainingTask } from '../training/training-jobs.service';
 import { TrainingEstimateService } from '../training/training-estimate.service';
 import { resumeAfter, wantsEventStream } from './sse';
 
@@ -57,10 +57,7 @@ export class JobsController {
     @Body() body: CreateJobDto,
     @Res({ passthrough: true }) res: Response,
   ): Promise<unknown> {
-    const training =
-      body.task === 'image-classification' || body.task === 'text-classification' || body.task === 'tabular'
-        ? body.task
-        : undefined;
+    const training = await this.trainingTask(p.tenantId, body);
     if (body.dryRun) {
       res.status(200);
       if (training) return this.estimates.estimate(p.tenantId, { ...body, task: training });
@@ -75,6 +72,21 @@ export class JobsController {
     }
     if (training) return JobDto.from(await this.training.create(p.tenantId, { ...body, task: training }));
     return JobDto.from(await this.jobs.create(p.tenantId, body));
+  }
+
+  /** The training task the request names or its dataset version implies; undefined for `noop`. */
+  private async trainingTask(tenantId: string, body: CreateJobDto): Promise<TrainingTask | undefined> {
+    if (body.task !== undefined) return trainingTaskOf(body.task);
+    if (!body.datasetVersionId)
+      throw new ProblemError({
+        status: 422,
+        code: 'UNPROCESSABLE',
+        title: 'Job rejected',
+        detail:
+          "name the task (image-classification, text-classification, tabular, tabular-classification, tabular-regression or noop), or give a datasetVersionId to train on its dataset's task",
+        extensions: { reason: 'TASK_REQUIRED', field: 'task' },
+      });
+    return this.training.taskOfVersion(tenantId, body.datasetVersionId);
   }
 
   @Get()

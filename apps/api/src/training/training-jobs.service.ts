@@ -19,6 +19,33 @@ const DATASET_TASK: Record<TrainingTask, Task | readonly Task[]> = {
   tabular: ['TABULAR_CLASSIFICATION', 'TABULAR_REGRESSION'],
 };
 
+/** The training task of a dataset of each task (a tabular job trains a classifier or a regressor). */
+const TRAINING_TASK: Record<Task, TrainingTask> = {
+  IMAGE_CLASSIFICATION: 'image-classification',
+  TEXT_CLASSIFICATION: 'text-classification',
+  TABULAR_CLASSIFICATION: 'tabular',
+  TABULAR_REGRESSION: 'tabular',
+};
+
+/**
+ * The training task a job's `task` names: the training task names, and the dataset task names
+ * `tabular-classification` / `tabular-regression` as `tabular` (the job's target decides which is
+ * trained); undefined for `noop`.
+ */
+export function trainingTaskOf(task: string): TrainingTask | undefined {
+  switch (task) {
+    case 'image-classification':
+    case 'text-classification':
+    case 'tabular':
+      return task;
+    case 'tabular-classification':
+    case 'tabular-regression':
+      return 'tabular';
+    default:
+      return undefined;
+  }
+}
+
 export type TrainingJobRequest = CreateTrainingJobFields & {
   /** Default image-classification. */
   task?: TrainingTask;
@@ -73,6 +100,13 @@ export class TrainingJobsService {
         options: { ...options },
       },
     });
+  }
+
+  /** The training task of a dataset version's dataset (for a job that names no task); 404 when absent. */
+  async taskOfVersion(tenantId: string, datasetVersionId: string): Promise<TrainingTask> {
+    const task = await this.versions.datasetTask(tenantId, datasetVersionId);
+    if (!task) throw notFound('dataset version', datasetVersionId);
+    return TRAINING_TASK[task];
   }
 
   /** The request's dataset version once it and the options passed every check (404 / 422 problems). */

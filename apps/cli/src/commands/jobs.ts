@@ -52,15 +52,27 @@ interface TrainFlags {
   learningRate?: string;
   seed?: number;
   augmentation?: string;
-  task: string;
+  task?: string;
   watch?: boolean;
 }
+
+/** What `train --task` accepts: the training tasks and the dataset task names (as the API does). */
+export const TRAIN_TASKS = [
+  'image-classification',
+  'text-classification',
+  'tabular',
+  'tabular-classification',
+  'tabular-regression',
+] as const;
 
 export function registerJobs(program: Command): void {
   program
     .command('train <datasetVersionId>')
     .description('start a training job on a READY dataset version')
-    .option('--task <task>', 'what to train', 'image-classification')
+    .option(
+      '--task <task>',
+      `what to train: ${TRAIN_TASKS.join(', ')} (tabular-* train as tabular: the target decides); default the dataset version's task`,
+    )
     .option('--mode <mode>', 'auto (search), fast, balanced or best (the API default, auto, when omitted)')
     .option(
       '--max-minutes <n>',
@@ -77,6 +89,10 @@ export function registerJobs(program: Command): void {
     .option('--watch', 'follow the job with a progress bar; exit code 0 succeeded, 1 failed, 2 cancelled')
     .action(async (datasetVersionId: string, o: TrainFlags, cmd: Command) => {
       const { out, client } = contextOf(cmd);
+      if (o.task !== undefined && !(TRAIN_TASKS as readonly string[]).includes(o.task))
+        throw new UsageError(
+          `--task must be one of ${TRAIN_TASKS.join(', ')} (or omitted: the dataset version's task); got "${o.task}"`,
+        );
       const c = await client();
       const options: Record<string, unknown> = {};
       if (o.backbone) options.backbone = o.backbone;
@@ -94,7 +110,7 @@ export function registerJobs(program: Command): void {
       if (o.maxMinutes) budget.maxMinutes = o.maxMinutes;
       if (o.maxTrials) budget.maxTrials = o.maxTrials;
       const body = {
-        task: o.task,
+        ...(o.task ? { task: o.task } : {}),
         datasetVersionId,
         ...(o.mode ? { mode: o.mode } : {}),
         ...(Object.keys(budget).length ? { budget } : {}),
@@ -149,7 +165,12 @@ export function describeEnd(j: Job): string {
   const took = j.computeSeconds ? ` in ${seconds(j.computeSeconds)}` : '';
   if (j.status === 'SUCCEEDED') {
     const r = (j.result ?? {}) as Record<string, unknown>;
-    const acc = typeof r.accuracy === 'number' ? `, test accuracy ${(r.accuracy * 100).toFixed(1)}%` : '';
+    const acc =
+      typeof r.accuracy === 'number'
+        ? `, test accuracy ${(r.accuracy * 100).toFixed(1)}%`
+        : typeof r.r2 === 'number'
+          ? `, test R² ${r.r2.toFixed(3)}`
+          : '';
     const model = typeof r.modelId === 'string' ? `, model ${r.modelId}` : '';
     return `job ${j.id} succeeded${took}${acc}${model}`;
   }

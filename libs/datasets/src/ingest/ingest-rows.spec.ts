@@ -121,7 +121,7 @@ describe('ingest: tabular CSV (iris)', () => {
       ['species', 'categorical'],
     ]);
     expect(tab.columns[2].numeric).toMatchObject({ min: 1, max: 6.9 });
-    // Iris has exact duplicate rows: count them independently of the library.
+    // Iris has exact duplicate rows: counted (independently of the library here), and every row kept.
     const seen = new Map<string, string>();
     let dups = 0;
     for (let i = 0; i < numbers.length; i++) {
@@ -129,11 +129,14 @@ describe('ingest: tabular CSV (iris)', () => {
       if (seen.has(key)) dups += 1;
       else seen.set(key, classes[i]);
     }
+    expect(dups).toBeGreaterThan(0);
     expect(report.totals.duplicates).toBe(dups);
-    expect(report.totals.samples).toBe(150 - dups);
+    expect(report.totals.samples).toBe(150);
+    expect(report.totals.skipped).toBe(0);
     expect(tab.target.distribution!.map((d) => d.value)).toEqual(['setosa', 'versicolor', 'virginica']);
-    expect(tab.target.distribution!.reduce((a, d) => a + d.count, 0)).toBe(150 - dups);
-    for (const c of report.classes) expect(c.splits.validation).toBe(Math.round(c.count * 0.1));
+    expect(tab.target.distribution!.reduce((a, d) => a + d.count, 0)).toBe(150);
+    for (const c of report.classes)
+      expect(Math.abs(c.splits.validation - c.count * 0.1)).toBeLessThanOrEqual(1);
     expect(index.kind).toBe('tabular');
   });
 
@@ -186,6 +189,66 @@ describe('ingest: tabular CSV (iris)', () => {
     // The iris classes are not leaked by any one measurement (the same rule training applies).
     const iris = await run(csv, 'iris.csv', { target: 'species' });
     expect(iris.report.warnings.some((w) => w.code === 'possible_leakage')).toBe(false);
+  });
+
+  it('keeps every row: exact duplicates and equal features under other targets are counted, not skipped', async () => {
+    // 40 distinct feature pairs (a, b); each appears 3 times with targets t, t (an exact duplicate)
+    // and t + 1 (same features, another target), plus 80 unique rows: 200 rows, none skipped.
+    const rows = ['a,b,y'];
+    const group = (k: number) => `${k % 8},${Math.floor(k / 8)}`;
+    for (let k = 0; k < 40; k++) rows.push(`${group(k)},${k}`, `${group(k)},${k}`, `${group(k)},${k + 1}`);
+    for (let k = 0; k < 80; k++) rows.push(`${100 + k},${k % 3},${k * 2}`);
+    const text = rows.join('\n') + '\n';
+    const { report, index } = await run(text, 'copies.csv', { target: 'y' });
+    expect(report.totals).toMatchObject({
+      entries: 200,
+      samples: 200,
+      skipped: 0,
+      duplicates: 40,
+      labelConflicts: 40,
+    });
+    expect(report.skippedByReason).toEqual({});
+    expect(index.samples).toHaveLength(200);
+    // Ids are per row: unique even for identical rows.
+    expect(new Set(index.samples.map((s) => s.hash)).size).toBe(200);
+    expect(report.duplicates[0]).toMatchObject({ kept: 'copies.csv:2', duplicates: ['copies.csv:3'] });
+    expect(report.labelConflicts[0].items).toEqual([
+      { path: 'copies.csv:2', label: '0' },
+      { path: 'copies.csv:4', label: '1' },
+    ]);
+    expect(report.warnings.map((w) => w.code)).toEqual(
+      expect.arrayContaining(['duplicates_found', 'label_conflicts']),
+    );
+    expect(report.warnings.find((w) => w.code === 'duplicates_found')!.message).toContain('all were kept');
+    expect(report.warnings.some((w) => w.code === 'many_skipped')).toBe(false);
+    // Rows with equal features share a split (no copy on both sides of train/test), and the split
+    // is deterministic.
+    const byLine = new Map(index.samples.map((s) => [Number(s.path.split(':')[1]), s.split]));
+    for (let k = 0; k < 40; k++) {
+      const line = 2 + 3 * k;
+      expect(new Set([byLine.get(line), byLine.get(line + 1), byLine.get(line + 2)]).size).toBe(1);
+    }
+    expect(report.splits.validation + report.splits.test).toBeGreaterThanOrEqual(20);
+    const again = await run(text, 'copies.csv', { target: 'y' });
+    expect(again.index.samples.map((s) => s.split)).toEqual(index.samples.map((s) => s.split));
+    // The records are all there, in file order.
+    const store = new MemoryShardStore();
+    await ingest(bufferSource(Buffer.from(text), 'copies.csv'), { target: 'y' }, store);
+    let read = 0;
+    for (const split of ['train', 'validation', 'test'] as const)
+      for await (const b of readRecordShards(store, { split, batch: 50 })) read += b.records.length;
+    expect(read).toBe(200);
+  });
+
+  it('keeps conflicting rows of a classification table, each counted under its own class', async () => {
+    const rows = ['x,z,label'];
+    for (let k = 0; k < 30; k++) rows.push(`${k},1,yes`, `${k},1,no`, `${k + 100},0,no`);
+    const { report } = await run(rows.join('\n'), 'cls.csv', { target: 'label' });
+    expect(report.totals).toMatchObject({ samples: 90, skipped: 0, duplicates: 0, labelConflicts: 30 });
+    expect(report.classes.map((c) => [c.name, c.count])).toEqual([
+      ['no', 60],
+      ['yes', 30],
+    ]);
   });
 
   it('fails a missing target column with the file, line and field', async () => {

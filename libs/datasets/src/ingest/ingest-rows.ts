@@ -28,7 +28,7 @@ interface RowSample {
   record: unknown;
   /** Raw class label (or raw target value for tabular). */
   label: string;
-  /** Content hash for duplicate/conflict detection (text, or the feature columns). */
+  /** Content hash of the normalized text, for duplicate/conflict detection. */
   hash: string;
   split: Split | null;
 }
@@ -153,13 +153,12 @@ export async function ingestRows(
     });
   };
 
-  /** Whether the row was kept (the first copy of its content). */
-  const take = async (sample: RowSample | null): Promise<boolean> => {
-    if (sample === null) return false;
-    if (collector.admit(sample.hash, sample.label, `${file}:${sample.line}`) !== 'new') return false;
+  /** Keeps a text row if it is the first copy of its text. */
+  const take = async (sample: RowSample | null): Promise<void> => {
+    if (sample === null) return;
+    if (collector.admit(sample.hash, sample.label, `${file}:${sample.line}`) !== 'new') return;
     const pos = await writer.add(sample.record);
     collector.add(pos, sample.label, sample.hash, `${file}:${sample.line}`, sample.split);
-    return true;
   };
 
   try {
@@ -236,9 +235,15 @@ export async function ingestRows(
           const numeric = Number(target);
           if (Number.isFinite(numeric)) targetSample.add(numeric);
           const record = Object.fromEntries(header.map((h, i) => [h, fields[i]]));
-          const features = fields.filter((_, i) => i !== targetIdx).join('\u0000');
-          const hash = sha256Hex(features);
-          if (await take({ line, record, label: target, hash, split: null })) leakageSample.add(hash, fields);
+          // Every valid row is kept: its id is its line and cells (unique per row); rows with the
+          // same features (duplicates, or the same features under another target) are counted and
+          // share one split.
+          const path = `${file}:${line}`;
+          const group = sha256Hex(fields.filter((_, i) => i !== targetIdx).join('\u0000'));
+          const id = sha256Hex(`${line}\u0000${fields.join('\u0000')}`);
+          collector.observe(group, target, path);
+          collector.add(await writer.add(record), target, id, path, null, group);
+          leakageSample.add(id, fields);
         } else {
           const get = (name: string): string | undefined => {
             const i = header.indexOf(name);
@@ -277,6 +282,7 @@ export async function ingestRows(
     skipped: collector.skippedCount,
     duplicates: collector.duplicateCount,
     conflicts: collector.conflictCount(),
+    copiesKept: tabular,
     sanitizedLabels: [...ctx.sanitized].sort(),
     minSamplesPerClass: opts.minSamplesPerClass,
     noun: tabular ? 'row' : 'text',

@@ -11,12 +11,47 @@ import type {
 } from '../stats/report-types';
 import { increment } from '../stats/summary';
 
+/**
+ * The stratified split over groups (the first member's class is the group's stratum, the group key
+ * its sort key), each member taking its group's split. Without repeated groups this is the
+ * per-sample split.
+ */
+function groupedSplit(
+  usable: readonly Pending[],
+  labelIndex: ReadonlyMap<string, number>,
+  ratios: SplitRatios,
+  seed: number,
+): Split[] {
+  const groupOf = new Map<string, number>();
+  const members: number[] = [];
+  const items: { stratum: number; key: string; fixed: Split | null }[] = [];
+  usable.forEach((p, i) => {
+    // A user split is per sample: such a sample is its own group.
+    const key = p.fixed === null ? p.group : `\u0000${i}`;
+    let g = groupOf.get(key);
+    if (g === undefined) {
+      g = items.length;
+      groupOf.set(key, g);
+      items.push({
+        stratum: p.label === null ? -1 : labelIndex.get(p.label)!,
+        key: p.fixed === null ? p.group : p.hash,
+        fixed: p.fixed,
+      });
+    }
+    members.push(g);
+  });
+  const { splits } = stratifiedSplit(items, ratios, seed);
+  return members.map((g) => splits[g]);
+}
+
 interface Pending {
   pos: ShardPosition;
   label: string | null;
   hash: string;
   path: string;
   fixed: Split | null;
+  /** Rows with the same group go to the same split (tabular: the feature columns' hash). */
+  group: string;
 }
 
 interface FirstCopy {
@@ -41,10 +76,17 @@ export interface CollectedDataset {
 /**
  * Tracks samples as they stream in: exact duplicates (by content hash), label conflicts (same
  * content under two labels: every copy is excluded), skips with reasons; then assigns splits.
+ *
+ * Tabular rows go through {@link observe} instead of {@link admit}: every row is kept, copies are
+ * only counted (same features and target: a duplicate; same features, another target: a conflict),
+ * and rows with the same features share one split.
  */
 export class SampleCollector {
   private readonly pending: Pending[] = [];
   private readonly firstByHash = new Map<string, FirstCopy>();
+  /** observe(): labels and first paths of the feature groups seen with more than one label. */
+  private readonly observedLabels = new Map<string, Map<string, string>>();
+  private keepsCopies = false;
   private readonly dupGroups = new Map<string, DuplicateGroup>();
   private readonly conflicts = new Map<string, LabelConflict>();
   private readonly seenLabels = new Set<string>();
@@ -101,13 +143,57 @@ export class SampleCollector {
 
   duplicateCount = 0;
 
+  /**
+   * Counts a kept row's copies (tabular): `group` identifies its feature values, `label` its target.
+   * Nothing is skipped: a repeated row is a `duplicate`, the same features under another target a
+   * label conflict, both informational.
+   */
+  observe(group: string, label: string, path: string): void {
+    this.keepsCopies = true;
+    this.seenLabels.add(label);
+    const first = this.firstByHash.get(group);
+    if (!first) {
+      this.firstByHash.set(group, { label, path });
+      return;
+    }
+    let labels = this.observedLabels.get(group);
+    if (!labels && first.label !== label) {
+      labels = new Map([[first.label ?? '', first.path]]);
+      this.observedLabels.set(group, labels);
+    }
+    const firstWithLabel = labels ? labels.get(label) : first.path;
+    if (labels && firstWithLabel === undefined) {
+      labels.set(label, path);
+      const entry = this.conflicts.get(group) ?? {
+        hash: group,
+        items: [{ path: first.path, label: first.label ?? '' }],
+      };
+      if (entry.items.length < this.maxListed) entry.items.push({ path, label });
+      if (!this.conflicts.has(group)) this.addListed(this.conflicts, group, entry);
+      return;
+    }
+    const key = `${group}\u0000${label}`;
+    const dup = this.dupGroups.get(key) ?? { hash: group, kept: firstWithLabel!, duplicates: [] };
+    if (dup.duplicates.length < this.maxListed) dup.duplicates.push(path);
+    if (!this.dupGroups.has(key)) this.addListed(this.dupGroups, key, dup);
+    this.duplicateCount += 1;
+  }
+
   private addListed<V>(map: Map<string, V>, key: string, value: V): void {
     if (map.size < this.maxListed) map.set(key, value);
     else this.truncated = true;
   }
 
-  add(pos: ShardPosition, label: string | null, hash: string, path: string, fixed: Split | null): void {
-    this.pending.push({ pos, label, hash, path, fixed });
+  /** A kept sample; `group` (default: its hash) keeps rows with equal features in one split. */
+  add(
+    pos: ShardPosition,
+    label: string | null,
+    hash: string,
+    path: string,
+    fixed: Split | null,
+    group: string = hash,
+  ): void {
+    this.pending.push({ pos, label, hash, path, fixed, group });
   }
 
   duplicates(): DuplicateGroup[] {
@@ -119,13 +205,16 @@ export class SampleCollector {
   }
 
   conflictCount(): number {
-    return this.conflicts.size;
+    return this.keepsCopies ? this.observedLabels.size : this.conflicts.size;
   }
 
-  /** Drops conflicted samples, numbers the classes (sorted by name) and assigns the splits. */
+  /**
+   * Drops conflicted samples (not observed tabular rows: those are all kept), numbers the classes
+   * (sorted by name) and assigns the splits, one per group.
+   */
   finalize(ratios: SplitRatios, seed: number, classification: boolean): CollectedDataset {
     const usable = this.pending.filter((p) => {
-      if (!this.conflicts.has(p.hash)) return true;
+      if (this.keepsCopies || !this.conflicts.has(p.hash)) return true;
       this.skip({
         reason: 'label_conflict',
         path: p.path,
@@ -138,12 +227,7 @@ export class SampleCollector {
     for (const p of usable) if (p.label !== null) counts.set(p.label, (counts.get(p.label) ?? 0) + 1);
     const labels = [...counts.keys()].sort();
     const labelIndex = new Map(labels.map((l, i) => [l, i]));
-    const items = usable.map((p) => ({
-      stratum: p.label === null ? -1 : labelIndex.get(p.label)!,
-      key: p.hash,
-      fixed: p.fixed,
-    }));
-    const { splits } = stratifiedSplit(items, ratios, seed);
+    const splits = groupedSplit(usable, labelIndex, ratios, seed);
     const samples: IndexedSample[] = usable.map((p, i) => ({
       shard: p.pos.shard,
       offset: p.pos.offset,

@@ -5,7 +5,7 @@ export const REPORT_KEY = 'report.json';
 
 export interface ShardFile {
   key: string;
-  /** Records in the file (some may be excluded from every split, e.g. label conflicts). */
+  /** Records in the file (some may be excluded from every split, e.g. text label conflicts). */
   count: number;
 }
 
@@ -17,7 +17,10 @@ export interface IndexedSample {
   /** Class index into `labels`; null for a regression target. */
   label: number | null;
   split: Split;
-  /** sha256 of the original bytes (images) or of the normalized record (text/tabular). */
+  /**
+   * The sample's id: sha256 of the original bytes (images) or of the normalized text (text); for
+   * tabular rows sha256 of the line number and the row's cells, unique per row (equal rows are all kept).
+   */
   hash: string;
   /** Original archive path, or `<file>:<line>` for CSV/JSONL rows. */
   path: string;

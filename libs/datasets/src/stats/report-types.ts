@@ -122,16 +122,21 @@ export interface TabularStats {
 }
 
 export interface DuplicateGroup {
+  /** Content hash (tabular: of the feature columns). */
   hash: string;
-  /** The copy that was kept. */
+  /** The first copy. */
   kept: string;
-  /** Other copies with the same label (dropped). */
+  /** Other copies with the same label: dropped (images, text), kept (tabular rows). */
   duplicates: string[];
 }
 
 export interface LabelConflict {
+  /** Content hash (tabular: of the feature columns). */
   hash: string;
-  /** Every copy and its label. All copies are excluded from training. */
+  /**
+   * Copies and their labels (images, text: every copy, all excluded from training; tabular: the
+   * first row per target value, all rows kept).
+   */
   items: { path: string; label: string }[];
 }
 
@@ -148,7 +153,9 @@ export interface DatasetReport {
     /** Samples usable for training (in a split). */
     samples: number;
     skipped: number;
+    /** Copies of an earlier sample with the same label (tabular: counted and kept). */
     duplicates: number;
+    /** Contents (tabular: feature values) seen under more than one label (tabular: rows kept). */
     labelConflicts: number;
   };
   classes: ClassStats[];

@@ -7,6 +7,8 @@ export interface WarningInputs {
   skipped: number;
   duplicates: number;
   conflicts: number;
+  /** Tabular: duplicates and conflicts were counted, not dropped. */
+  copiesKept?: boolean;
   sanitizedLabels: string[];
   minSamplesPerClass: number;
   noun: string;
@@ -57,12 +59,16 @@ export function commonWarnings(w: WarningInputs): DatasetWarning[] {
   if (w.duplicates > 0)
     out.push({
       code: 'duplicates_found',
-      message: `${w.duplicates} exact duplicate ${w.noun}s were dropped`,
+      message: w.copiesKept
+        ? `${w.duplicates} ${w.noun}s repeat an earlier ${w.noun} exactly; all were kept (equal features share a split)`
+        : `${w.duplicates} exact duplicate ${w.noun}s were dropped`,
     });
   if (w.conflicts > 0) {
     out.push({
       code: 'label_conflicts',
-      message: `${w.conflicts} ${w.noun}s appear under more than one label; every copy was excluded — fix their labels`,
+      message: w.copiesKept
+        ? `${w.conflicts} sets of feature values appear with more than one target value; all their ${w.noun}s were kept (equal features share a split)`
+        : `${w.conflicts} ${w.noun}s appear under more than one label; every copy was excluded — fix their labels`,
     });
   }
   for (const label of w.sanitizedLabels) {

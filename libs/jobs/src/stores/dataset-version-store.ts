@@ -77,6 +77,17 @@ export class DatasetVersionStore {
     return v ? typed(v) : null;
   }
 
+  /** The task of the dataset a version belongs to; null when the version or its dataset is gone. */
+  async datasetTask(tenantId: string, id: string): Promise<Task | null> {
+    const row = await withTenant(this.db, tenantId, (tx) =>
+      tx.datasetVersion.findUnique({
+        where: { id },
+        select: { dataset: { select: { task: true, deletedAt: true } } },
+      }),
+    );
+    return row && !row.dataset.deletedAt ? row.dataset.task : null;
+  }
+
   /**
    * Whether a version can be trained on: it exists in a dataset that is not deleted, that dataset is
    * `task` or one of the tasks listed (image classification by default), it is READY with shards, and every class has at least

@@ -20,7 +20,14 @@ import { JOB_KINDS } from '@modelsmith/contracts';
 import { PageQueryDto } from '../../common/pagination';
 import { CreateTrainingJobFields, TrainingOptionsDto } from '../../training/training-job.dto';
 
-export const JOB_TASKS = ['noop', 'image-classification', 'text-classification', 'tabular'] as const;
+export const JOB_TASKS = [
+  'noop',
+  'image-classification',
+  'text-classification',
+  'tabular',
+  'tabular-classification',
+  'tabular-regression',
+] as const;
 export type JobTask = (typeof JOB_TASKS)[number];
 export const JOB_STATUSES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
 
@@ -51,10 +58,11 @@ export class CreateJobDto extends CreateTrainingJobFields {
   @ApiProperty({
     enum: JOB_TASKS,
     description:
-      "`image-classification` and `text-classification` train a model on `datasetVersionId` (a dataset of that task); `tabular` trains a classifier or regressor on a tabular dataset version (target: `options.target`, default the dataset's); `noop` is a diagnostic job that exercises queue, worker and progress reporting",
+      "`image-classification` and `text-classification` train a model on `datasetVersionId` (a dataset of that task); `tabular` trains a classifier or regressor on a tabular dataset version (target: `options.target`, default the dataset's), and the dataset task names `tabular-classification` and `tabular-regression` are accepted for it (the target decides which is trained); `noop` is a diagnostic job that exercises queue, worker and progress reporting. Omitted: the task of `datasetVersionId`'s dataset (required without a `datasetVersionId`)",
   })
+  @IsOptional()
   @IsIn(JOB_TASKS)
-  task!: JobTask;
+  task?: JobTask;
 
   @ApiPropertyOptional({ minimum: -100, maximum: 100, default: 0, description: 'Larger runs earlier' })
   @IsOptional()
