@@ -20,7 +20,7 @@ import { auroc, crossFitScores, injectLabelNoise, mislabelRanking, sampleScores,
  *     image-view logistic `classScore`) and of the held-out margin now;
  *   - clean-test accuracy of the retrain on the cleaned set vs on the noisy set, mean of 3 training
  *     seeds (one flip mask, noise seed 21).
- * Measured (wasm, 2026-12-07, 8.2 min on the loaded 2-core machine, load average ~14): AUROC of AUM
+ * Measured (wasm, 2026-12-07, 8.2 min on the loaded 2-core machine at load average ~14, 1.5 min on a rerun): AUROC of AUM
  * 0.8996, 0.9026, 0.9022; before 0.9316, 0.9359, 0.9361; now 0.9402, 0.9430, 0.9455; removed 92, 88,
  * 78 samples (55 flips), precision 0.572; test accuracy clean 0.7204, noisy 0.6631, cleaned 0.7204
  * (1.00 of the noise's cost recovered; the rule before: 0.6810, 0.31). bench/mislabel-detect.ts runs
