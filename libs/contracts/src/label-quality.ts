@@ -8,7 +8,7 @@ export const LABEL_QUALITY_FILE = 'label-quality.json';
 
 export const labelQualityFileSchema = z
   .object({
-    method: z.enum(['aum', 'aum+held-out']),
+    method: z.enum(['aum', 'aum+held-out', 'held-out']),
     threshold: z.number(),
     suspected: z.int().nonnegative(),
     suspects: z

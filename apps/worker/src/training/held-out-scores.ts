@@ -6,6 +6,13 @@ import { splitCount, type BatchShape } from './shard-batches';
 
 /** Most feature values held for cross-fitting (64 Mi floats, 256 MiB); larger train splits skip it. */
 export const MAX_CROSS_FIT_VALUES = 64 * 2 ** 20;
+/** Neighbours whose label votes join the fold models' held-out probabilities (crossFitScores' `neighbours`). */
+export const HELD_OUT_NEIGHBOURS = 10;
+/**
+ * Most multiply-adds (n^2 x dim) spent on the neighbour votes (2^35: about a minute of one core);
+ * larger splits get the fold models' opinion alone.
+ */
+export const MAX_NEIGHBOUR_WORK = 2 ** 35;
 /** Fewest train samples worth cross-fitting (4 folds of at least 5). */
 export const MIN_CROSS_FIT_SAMPLES = 20;
 
@@ -14,8 +21,11 @@ export const MIN_CROSS_FIT_SAMPLES = 20;
  * train sample (no augmentation) from `extractor` — the pretrained backbone before training starts,
  * so no sample's possibly wrong label has shaped its own features; the worker passes the multi-layer
  * extractor (multiLayerFeatureExtractor) with `standardize` for MobileNetV2 —
- * then {@link crossFitScores} (4 folds, an L2-regularized logistic regression per fold fitted by
- * L-BFGS, l2 = 1): the setup measured in bench/mislabel-clean.ts. Undefined when the split is too small or its features too large to hold.
+ * and of their mirror images, then {@link crossFitScores}: 4 folds, an L2-regularized logistic
+ * regression per fold fitted by L-BFGS (l2 = 1) on both views of its samples, a held-out sample's
+ * probabilities averaged over its two views and with the label votes of its HELD_OUT_NEIGHBOURS
+ * nearest samples (the setup measured in bench/mislabel-detect.ts, docs/interpretability.md).
+ * Undefined when the split is too small or its features too large to hold.
  */
 export async function heldOutScores(
   extractor: tf.LayersModel,
@@ -31,11 +41,22 @@ export async function heldOutScores(
   if (n < MIN_CROSS_FIT_SAMPLES || dim <= 0 || n * dim > MAX_CROSS_FIT_VALUES) return undefined;
   const f = await splitFeatures(extractor, dim, shards, index, 'train', normalization, input, o);
   if (!f) return undefined;
+  // The mirror view doubles the values held; a split too large for both is scored on the image alone.
+  const mirror =
+    2 * n * dim <= MAX_CROSS_FIT_VALUES
+      ? await splitFeatures(extractor, dim, shards, index, 'train', normalization, input, {
+          ...o,
+          view: 'mirror',
+        })
+      : undefined;
+  if (o.signal?.aborted) return undefined;
   return crossFitScores(f.values, f.labels, index.labels.length, {
     folds: 4,
     head: 'logistic',
     l2: 1,
     seed: o.seed,
     standardize: o.standardize ?? false,
+    views: mirror ? [mirror.values] : [],
+    neighbours: n * n * dim <= MAX_NEIGHBOUR_WORK ? HELD_OUT_NEIGHBOURS : 0,
   });
 }

