@@ -1289,7 +1289,7 @@ export interface components {
     CleanModelDto: {
       /** @description Remove the model's suspected mislabeled training samples (its label-quality list, most suspect first). Default: true when none of `remove`, `relabel` and `relabelSuspected` is given, else false. */
       removeSuspected?: boolean;
-      /** @description Keep the suspects that carry a `heldOutLabel` (the held-out models’ confident class) with that label instead of removing them; the other suspects are removed only with removeSuspected: true. Measured on two photo datasets with 20% symmetric label noise: it lost less accuracy than removal in 3 of 4 settings (docs/interpretability.md). Default false. */
+      /** @description Keep the suspects that carry a `heldOutLabel` (the held-out models’ confident class) with that label instead of removing them; the other suspects are removed only with removeSuspected: true. With the earlier suspect rule it lost less accuracy than removal in 3 of 4 settings (two photo datasets, 20% symmetric label noise); not measured again with the current suspect list (docs/interpretability.md). Default false. */
       relabelSuspected?: boolean;
       /** @description With removeSuspected or relabelSuspected: act on only this many suspects (the most suspect first) */
       maxSuspects?: number;

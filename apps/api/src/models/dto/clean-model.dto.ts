@@ -53,8 +53,8 @@ export class CleanModelDto {
     description:
       'Keep the suspects that carry a `heldOutLabel` (the held-out models’ confident class) with that label ' +
       'instead of removing them; the other suspects are removed only with removeSuspected: true. ' +
-      'Measured on two photo datasets with 20% symmetric label noise: it lost less accuracy than removal in 3 of 4 settings ' +
-      '(docs/interpretability.md). Default false.',
+      'With the earlier suspect rule it lost less accuracy than removal in 3 of 4 settings (two photo datasets, 20% ' +
+      'symmetric label noise); not measured again with the current suspect list (docs/interpretability.md). Default false.',
   })
   @IsOptional()
   @IsBoolean()
