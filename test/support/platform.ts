@@ -109,9 +109,28 @@ async function stopProcess(p: ManagedProcess): Promise<void> {
   clearTimeout(timer);
 }
 
+/**
+ * Starts API, serving and one worker on free ports against a fresh database and object store. A
+ * port found free can be taken before the process binds it (another process's listener or outgoing
+ * connection on a machine running tests side by side: CI once saw EADDRINUSE), so a boot that fails
+ * that way is retried on new ports, twice at most; any other failure is thrown at once.
+ */
 export async function startPlatform(
   extraEnv: Record<string, string> = {},
   opts: { databasePort?: number; storage?: 's3' | 'fs' } = {},
+): Promise<Platform> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startPlatformOnce(extraEnv, opts);
+    } catch (e) {
+      if (attempt >= 3 || !/EADDRINUSE/.test(String(e))) throw e;
+    }
+  }
+}
+
+async function startPlatformOnce(
+  extraEnv: Record<string, string>,
+  opts: { databasePort?: number; storage?: 's3' | 'fs' },
 ): Promise<Platform> {
   const db = await createTestDatabase();
   const adminToken = `adm_${randomBytes(24).toString('hex')}`;
