@@ -596,24 +596,25 @@ async function channelAttention(
   }
 }
 
-/** Copies the weights of the model exported at `prefix` into `model` (same architecture). */
+/**
+ * Copies the weights of the model exported at `prefix` into `model` (same architecture), matched by
+ * weight name (layer/weight: a reloaded model may list a nested backbone's weights in another order).
+ */
 async function warmStartFrom(
   model: tf.LayersModel,
   from: { reader: ArtifactReader; prefix: string },
 ): Promise<void> {
   const parent = await loadExportedModel(from.reader, from.prefix);
   try {
-    const source = parent.model.getWeights();
-    const target = model.getWeights();
-    const same =
-      source.length === target.length &&
-      source.every((w, i) => w.shape.join('x') === target[i].shape.join('x'));
-    if (!same)
+    const source = new Map(parent.model.weights.map((w) => [w.originalName, w]));
+    const pairs = model.weights.map((w) => [w, source.get(w.originalName)] as const);
+    const missing = pairs.filter(([w, s]) => !s || s.shape.join('x') !== w.shape.join('x'));
+    if (missing.length > 0 || source.size !== model.weights.length)
       throw new PermanentJobError(
         'WARM_START_MISMATCH',
-        `the model at ${from.prefix} does not have this run's architecture (${source.length} vs ${target.length} weights)`,
+        `the model at ${from.prefix} does not have this run's architecture (${missing.length} of ${model.weights.length} weights unmatched, e.g. ${missing[0]?.[0].originalName ?? '-'})`,
       );
-    model.setWeights(source);
+    for (const [w, s] of pairs) w.write(s!.read());
   } finally {
     parent.model.dispose();
   }
