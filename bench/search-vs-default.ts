@@ -9,6 +9,8 @@
  * Usage: nice npx tsx bench/search-vs-default.ts [--minutes 3] [--datasets food,fashion,stamps] [--trials 12] [--blas]
  *   [--sampler random|tpe] (how the search draws new configurations; proposal.ts)
  *   [--default-trial] (trial 1 trains the default recipe itself: SearchInput.defaultTrial)
+ *   [--continuation] (weight-averaged extra epochs of the best trial: SearchInput.continuation)
+ *   [--continuation-lr-factor F] (its constant learning rate times the last phase's; default 0.1)
  *   [--cpu-seconds N] (the budget is N CPU-seconds of this process per arm instead of --minutes of wall
  *   time: the stop check and runSearch's clock read process.cpuUsage, so load does not change it)
  * Writes bench/results/search-vs-default.json (search-vs-default.tpe.json with --sampler tpe; --out NAME).
@@ -43,6 +45,8 @@ const { values } = parseArgs({
     sampler: { type: 'string', default: 'random' },
     'cpu-seconds': { type: 'string' },
     'default-trial': { type: 'boolean', default: false },
+    continuation: { type: 'boolean', default: false },
+    'continuation-lr-factor': { type: 'string' },
     out: { type: 'string' },
   },
 });
@@ -166,6 +170,10 @@ async function arms(name: string, ds: ImageDataset) {
       maxTrials: Number(values.trials),
       sampler: values.sampler === 'tpe' ? 'tpe' : 'random',
       defaultTrial: values['default-trial'],
+      continuation:
+        values.continuation && values['continuation-lr-factor']
+          ? { learningRateFactor: Number(values['continuation-lr-factor']) }
+          : values.continuation,
       asha: { minResource: 1, maxResource: 9, eta: 3 },
       seed: 1234,
       deadline: t.deadline,
@@ -236,6 +244,10 @@ async function main(): Promise<void> {
     maxTrials: Number(values.trials),
     sampler: values.sampler,
     defaultTrial: values['default-trial'],
+    continuation: values.continuation,
+    ...(values['continuation-lr-factor']
+      ? { continuationLrFactor: Number(values['continuation-lr-factor']) }
+      : {}),
     backend: `${info.name}${info.nativeBlas ? ' + BLAS addon' : ''}`,
     loadavg1: { before: load0, after: loadavg()[0] },
     results,

@@ -65,6 +65,8 @@ export const configSchema = z
      * below it on validation (search-runner `defaultTrial`). `off`: the search only draws and promotes configurations.
      */
     SEARCH_DEFAULT_TRIAL: z.enum(['on', 'off']).default('on'),
+    /** Continuation trials (SearchInput.continuation): weight-averaged extra epochs of the best trial. */
+    SEARCH_CONTINUATION: z.enum(['on', 'off']).default('off'),
     /**
      * BullMQ lock of a running job or trial (ms): a worker that does not renew it in time (killed, or
      * its event loop starved that long by a loaded machine) loses the job to another worker.

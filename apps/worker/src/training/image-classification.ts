@@ -11,6 +11,8 @@ import {
   ReplicaPool,
   evaluateModel,
   exportModel,
+  loadExportedModel,
+  type ArtifactReader,
   imageAugmenter,
   train,
   type ArtifactWriter,
@@ -68,6 +70,11 @@ export interface PipelineInput {
   threads?: number;
   /** Whether the replica threads may use the native BLAS addon (ML_NATIVE_BLAS). */
   nativeBlas?: boolean;
+  /**
+   * Start from the weights of the model exported at `prefix` (a search's continuation trial: same
+   * backbone, input and head) instead of the backbone's initial ones.
+   */
+  warmStart?: { reader: ArtifactReader; prefix: string };
 }
 
 export interface PipelineProgress {
@@ -174,6 +181,8 @@ export async function runImageClassification(
   const model = classifier.model;
   const regularizer = await buildTransferRegularizer(classifier, recipe.regularizer);
   const backboneNames = classifier.backboneLayers.map((l) => l.name);
+  // After the regularizer took its anchor (the pretrained weights, as in the run it continues).
+  if (input.warmStart) await warmStartFrom(model, input.warmStart);
   const norm = spec.normalization;
   const augment = imageAugmenter(recipe.augmentation, norm, { numClasses });
   const hasValidation = splitCount(index, 'validation') > 0;
@@ -281,6 +290,82 @@ export async function runImageClassification(
             standardize: backbone.spec.id in MULTI_LAYER_FEATURES,
           }).catch(() => undefined)
         : undefined;
+    if (recipe.swa) {
+      // A continuation: more epochs at a low constant rate from the warm start, the weights averaged.
+      const phase = recipe.phases[recipe.phases.length - 1];
+      if (!phase)
+        throw new PermanentJobError('SWA_WITHOUT_PHASES', 'a continuation needs a phase to continue');
+      if (phase.backbone === 'frozen') classifier.freezeBackbone();
+      else classifier.unfreezeBackbone();
+      assertSwaSafe(classifier);
+      const averageKey = `${input.checkpointKeyPrefix ?? ''}swa-average`;
+      const average = new WeightAverage(model.weights.map((w) => w.read().shape));
+      average.decode(await input.checkpoints.load(averageKey));
+      let stopped = false;
+      for (let k = 0; k < recipe.swa.epochs; k++) {
+        const result = await train(model, {
+          microBatch: 'auto',
+          data: trainData,
+          ...(augment ? { augment } : {}),
+          ...(validation ? { validation } : {}),
+          epochs: 1,
+          optimizer: recipe.weightDecay
+            ? { type: 'adamw', weightDecay: recipe.weightDecay }
+            : { type: 'adam' },
+          learningRate: phase.learningRate * recipe.swa.learningRateFactor,
+          lrSchedule: { type: 'constant' },
+          ...(paramGroups(phase, backboneNames) ? { paramGroups: paramGroups(phase, backboneNames) } : {}),
+          labelSmoothing: recipe.labelSmoothing,
+          ...(regularizer && !isDelta(regularizer) ? { regularizer } : {}),
+          clipGradNorm: 5,
+          seed: recipe.seed + 100 + k,
+          checkpoint: {
+            store: input.checkpoints,
+            key: `${input.checkpointKeyPrefix ?? ''}swa-${k}`,
+            everySteps: 100,
+            everyEpochs: 1,
+            onCancel: true,
+            resume: true,
+          },
+          signal: hooks.signal,
+          ...(replicas ? { replicas } : {}),
+          progressEverySteps: 10,
+          onProgress: async (p) => {
+            const done = k + (p.stepsPerEpoch ? p.step / p.stepsPerEpoch : 0);
+            await hooks.onProgress({
+              phase: 'swa',
+              phaseIndex: 0,
+              phases: 1,
+              percent: Math.min(99, (done / recipe.swa!.epochs) * 100),
+              etaSeconds: null,
+              train: p,
+            });
+          },
+        });
+        for (const log of result.history) {
+          history.push({ ...log, epoch: k, phase: 'swa' });
+          await hooks.onEpoch('swa', { ...log, epoch: k });
+        }
+        if (result.status === 'cancelled') {
+          const reason: unknown = hooks.signal.reason;
+          if (!hooks.keepModelOnStop(reason) || average.count === 0) throw reason;
+          stopped = true;
+          break;
+        }
+        // Epoch k's weights join the average once (a resumed run finds them counted already).
+        if (average.count <= k) {
+          average.add(model.weights.map((w) => w.read().dataSync() as Float32Array));
+          await input.checkpoints.save(averageKey, average.encode());
+        }
+      }
+      model.weights.forEach((w, i) =>
+        tf.tidy(() => {
+          w.write(tf.tensor(average.values[i], w.read().shape, 'float32'));
+        }),
+      );
+      latest = await evaluateAndExport('swa', true, !stopped);
+      return { status: stopped ? 'stopped-by-budget' : 'completed', model: latest, history, resumedFrom };
+    }
     for (const [i, phase] of recipe.phases.entries()) {
       if (phase.backbone === 'frozen') classifier.freezeBackbone();
       else classifier.unfreezeBackbone();
@@ -508,5 +593,101 @@ async function channelAttention(
       tf.dispose([b.xs, b.ys]);
     }
     break;
+  }
+}
+
+/**
+ * Copies the weights of the model exported at `prefix` into `model` (same architecture), matched by
+ * weight name (layer/weight: a reloaded model may list a nested backbone's weights in another order).
+ */
+async function warmStartFrom(
+  model: tf.LayersModel,
+  from: { reader: ArtifactReader; prefix: string },
+): Promise<void> {
+  const parent = await loadExportedModel(from.reader, from.prefix);
+  try {
+    const source = new Map(parent.model.weights.map((w) => [w.originalName, w]));
+    const pairs = model.weights.map((w) => [w, source.get(w.originalName)] as const);
+    const missing = pairs.filter(([w, s]) => !s || s.shape.join('x') !== w.shape.join('x'));
+    if (missing.length > 0 || source.size !== model.weights.length)
+      throw new PermanentJobError(
+        'WARM_START_MISMATCH',
+        `the model at ${from.prefix} does not have this run's architecture (${missing.length} of ${model.weights.length} weights unmatched, e.g. ${missing[0]?.[0].originalName ?? '-'})`,
+      );
+    for (const [w, s] of pairs) w.write(s!.read());
+  } finally {
+    parent.model.dispose();
+  }
+}
+
+/**
+ * Averaging the weights is what stochastic weight averaging needs only when no BatchNormalization
+ * layer updates its moving statistics while training: with them, the averaged weights would need
+ * statistics recomputed for them. The small CNNs have none; a pretrained backbone's run in inference
+ * mode (fixed statistics, its scale and offset an affine map that averages like any weight).
+ */
+function assertSwaSafe(classifier: {
+  model: tf.LayersModel;
+  backboneBatchNorm: 'inference' | 'batch';
+}): void {
+  if (classifier.backboneBatchNorm === 'inference') return;
+  const hasBatchNorm = (layers: tf.layers.Layer[]): boolean =>
+    layers.some(
+      (l) =>
+        l.getClassName() === 'BatchNormalization' ||
+        ('layers' in l && hasBatchNorm((l as unknown as tf.LayersModel).layers)),
+    );
+  if (hasBatchNorm(classifier.model.layers))
+    throw new PermanentJobError(
+      'SWA_BATCH_NORM',
+      'weight averaging of a model whose batch normalization trains its statistics is not supported',
+    );
+}
+
+/** A running mean of weight snapshots, encoded for the checkpoint store (count, then the values). */
+export class WeightAverage {
+  count = 0;
+  values: Float32Array[];
+
+  constructor(shapes: number[][]) {
+    this.values = shapes.map((s) => new Float32Array(s.reduce((a, b) => a * b, 1)));
+  }
+
+  add(snapshot: Float32Array[]): void {
+    this.count++;
+    const w = 1 / this.count;
+    snapshot.forEach((v, i) => {
+      const a = this.values[i];
+      for (let j = 0; j < a.length; j++) a[j] += (v[j] - a[j]) * w;
+    });
+  }
+
+  encode(): Uint8Array {
+    const total = this.values.reduce((n, v) => n + v.length, 0);
+    const out = new Float32Array(2 + total);
+    const header = new Uint32Array(out.buffer, 0, 2);
+    header[0] = this.count;
+    header[1] = this.values.length;
+    let at = 2;
+    for (const v of this.values) {
+      out.set(v, at);
+      at += v.length;
+    }
+    return new Uint8Array(out.buffer);
+  }
+
+  /** Restores a saved average (none, or one of another architecture: starts empty). */
+  decode(bytes: Uint8Array | null): void {
+    if (!bytes || bytes.byteLength % 4 !== 0) return;
+    const all = new Float32Array(bytes.slice().buffer);
+    const header = new Uint32Array(all.buffer, 0, 2);
+    const total = this.values.reduce((n, v) => n + v.length, 0);
+    if (header[1] !== this.values.length || all.length !== 2 + total) return;
+    this.count = header[0]!;
+    let at = 2;
+    for (const v of this.values) {
+      v.set(all.subarray(at, at + v.length));
+      at += v.length;
+    }
   }
 }

@@ -48,6 +48,13 @@ export interface Recipe {
    * point is a usable model early.
    */
   headImagesOnly?: boolean;
+  /**
+   * A search's continuation trial: instead of the phases, the model (warm-started from an earlier
+   * trial's final weights, `PipelineInput.warmStart`) trains `epochs` more epochs at a constant
+   * learning rate of `learningRateFactor` times the last phase's, and the weights at the end of each
+   * of those epochs are averaged (stochastic weight averaging, Izmailov et al. 2018).
+   */
+  swa?: { epochs: number; learningRateFactor: number };
 }
 
 /**

@@ -70,7 +70,13 @@ export function observations<T extends RecordedTrial>(
   shape: DatasetShape,
 ): TpeObservation[] {
   return trials
-    .filter((t) => t.status !== 'RUNNING' && t.status !== 'PENDING' && Number(t.params.rung) === 0)
+    .filter(
+      (t) =>
+        t.status !== 'RUNNING' &&
+        t.status !== 'PENDING' &&
+        Number(t.params.rung) === 0 &&
+        t.params.continuationOf === undefined,
+    )
     .sort((a, b) => Number(a.params.config) - Number(b.params.config))
     .map((t) => ({ params: spaceParams(space, t.params, spec, shape), score: score(t) }));
 }

@@ -145,6 +145,7 @@ export class AutoSearchJob {
       seed: a.options.seed ?? 1234,
       sampler: SEARCH_SAMPLER,
       defaultTrial: this.config.SEARCH_DEFAULT_TRIAL === 'on',
+      continuation: this.config.SEARCH_CONTINUATION === 'on',
       ...(a.deadline !== undefined ? { deadline: a.deadline } : {}),
       fit: a.fit,
       ...(a.threads !== undefined ? { threads: a.threads } : {}),

@@ -4,6 +4,7 @@ import type { DatasetShape } from '../recipe';
 import { PermanentJobError } from '@modelsmith/jobs';
 import { mutateArch, parseArch, proposeArch } from '@modelsmith/ml';
 import {
+  CONTINUATION,
   EVOLUTION,
   evolutionHistory,
   runDispatchedTrial,
@@ -15,7 +16,7 @@ import {
   type TrialLedger,
 } from './search-runner';
 import { memoryLedger } from './memory-ledger';
-import { runImageClassification } from '../image-classification';
+import { runImageClassification, WeightAverage } from '../image-classification';
 import { buildRecipe } from '../recipe';
 
 const SIZE = 28;
@@ -393,5 +394,112 @@ describe('search runner (real training on a tiny dataset)', () => {
     expect(rows[1].metrics?.validationAccuracy).toBeCloseTo(fixed.model.report.accuracy, 9);
     // The search's choice is never below it on validation.
     expect(r.best.manifest.metrics.validationAccuracy).toBeGreaterThanOrEqual(fixed.model.report.accuracy);
+  });
+
+  it('continuation: the best trial continues from its weights (averaged epochs), resumes after a crash to the same model', async () => {
+    const options = { seed: 3, epochs: 2 };
+    const search = (
+      ledger: TrialLedger,
+      checkpoints: MemoryCheckpointStore,
+      over: Partial<SearchHooks> = {},
+    ) =>
+      runSearch(
+        {
+          ...input(ledger, checkpoints, 'c'),
+          options,
+          maxTrials: 3,
+          defaultTrial: true,
+          continuation: true,
+        },
+        hooks(new AbortController().signal, over),
+      );
+    const ledger = memoryLedger();
+    const epochs: number[] = [];
+    const r = await search(ledger, new MemoryCheckpointStore(), {
+      onEpoch: (trial, phase, log) => Promise.resolve(void (trial === 2 && epochs.push(log.epoch))),
+    });
+    const rows = ledger.rows;
+    // Trial 2 continues the better of the first two (the default recipe on a tie: the higher rung).
+    const parent =
+      (rows[1].metrics!.validationAccuracy as number) >= (rows[0].metrics!.validationAccuracy as number)
+        ? 1
+        : 0;
+    expect(rows.map((t) => t.status)).toEqual(['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
+    expect(rows[2].params).toMatchObject({
+      continuationOf: parent,
+      rung: rows[parent].params.rung,
+      epochs: CONTINUATION.epochs,
+      backbone: rows[parent].params.backbone,
+      batchSize: rows[parent].params.batchSize,
+    });
+    expect(rows[2].params.defaultRecipe).toBeUndefined();
+    expect(epochs).toEqual([0, 1, 2]);
+    expect(rows[2].metrics?.epochs).toBe(CONTINUATION.epochs);
+    // Chosen only when strictly better on validation than its parent.
+    const continued = rows[2].metrics!.validationAccuracy as number;
+    const parentAccuracy = rows[parent].metrics!.validationAccuracy as number;
+    expect(r.best.trial).toBe(continued > parentAccuracy ? 2 : parent);
+    // The warm start takes trial 1's weights as they are: at a learning rate of ~0 the averaged
+    // epochs leave them unchanged, so validation scores exactly as trial 1 did.
+    const zoo = new ModelZoo();
+    const spec = zoo.get('small_cnn_xs');
+    const still = await runImageClassification(
+      {
+        index,
+        shards: { get: () => Promise.resolve(pixels) },
+        zoo,
+        spec,
+        recipe: {
+          ...buildRecipe(spec, shape, 'balanced', options),
+          swa: { epochs: 2, learningRateFactor: 1e-12 },
+        },
+        checkpoints: new MemoryCheckpointStore(),
+        writer: new InMemoryArtifactStore(),
+        modelPrefix: 'still/',
+        fit: 'fill',
+        evaluateOn: 'validation',
+        interpret: false,
+        warmStart: { reader: store, prefix: rows[1].artifactPrefix! },
+      },
+      {
+        signal: new AbortController().signal,
+        keepModelOnStop: () => false,
+        onProgress: () => Promise.resolve(),
+        onEpoch: () => Promise.resolve(),
+        onModel: () => Promise.resolve(),
+      },
+    );
+    expect(still.history.map((h) => h.phase)).toEqual(['swa', 'swa']);
+    expect(still.model.report.logLoss).toBeCloseTo(rows[1].metrics!.validationLoss as number, 5);
+
+    // Killed after its second epoch (trained and checkpointed, not yet averaged): the resumed trial
+    // ends with the same averaged model as the uninterrupted one.
+    const crashed = memoryLedger();
+    const checkpoints = new MemoryCheckpointStore();
+    const crash = new Error('worker killed');
+    await expect(
+      search(crashed, checkpoints, {
+        onEpoch: (trial, phase, log) =>
+          trial === 2 && phase === 'swa' && log.epoch === 1 ? Promise.reject(crash) : Promise.resolve(),
+      }),
+    ).rejects.toBe(crash);
+    expect(crashed.rows.map((t) => t.status)).toEqual(['SUCCEEDED', 'SUCCEEDED', 'RUNNING']);
+    const resumed = await search(crashed, checkpoints);
+    expect(resumed.resumedTrial).toBe(2);
+    expect(crashed.rows[2].metrics?.validationLoss).toBeCloseTo(rows[2].metrics!.validationLoss as number, 5);
+    expect(crashed.rows[2].metrics?.validationAccuracy).toBeCloseTo(continued, 9);
+  });
+
+  it('WeightAverage: the running mean of its snapshots survives an encode/decode round trip', () => {
+    const a = new WeightAverage([[2], [1, 2]]);
+    a.add([new Float32Array([1, 2]), new Float32Array([3, 4])]);
+    a.add([new Float32Array([3, 6]), new Float32Array([5, 0])]);
+    const b = new WeightAverage([[2], [1, 2]]);
+    b.decode(a.encode());
+    expect(b.count).toBe(2);
+    expect([...b.values[0], ...b.values[1]]).toEqual([2, 4, 4, 2]);
+    const other = new WeightAverage([[3]]);
+    other.decode(a.encode());
+    expect(other.count).toBe(0);
   });
 });

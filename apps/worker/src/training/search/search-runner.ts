@@ -108,6 +108,25 @@ export interface TrialDispatcher {
   budgetGraceMs?: number;
 }
 
+/**
+ * A continuation trial's extra epochs (the most of `epochs` down to `minEpochs` whose estimated cost
+ * fits the budget left; fewer would average nothing) and its constant learning rate (times the
+ * parent recipe's last phase's).
+ */
+export const CONTINUATION = { epochs: 3, minEpochs: 2, learningRateFactor: 0.1 } as const;
+
+/** Whether a finished trial's model can be continued (a full run whose weights a warm start can take). */
+function continuable(t: LedgerTrial): boolean {
+  return (
+    t.status === 'SUCCEEDED' &&
+    t.params.continuationOf === undefined &&
+    t.params.headOnly !== true &&
+    t.params.backbone !== NAS_BACKBONE &&
+    t.params.regularizer !== 'delta' &&
+    t.artifactPrefix !== null
+  );
+}
+
 /** Aging evolution over `nas_cnn` architectures: population and tournament size (Real et al. 2019). */
 export const EVOLUTION = { population: 3, sample: 2 } as const;
 /** lambda of the fitness: validation accuracy minus lambda per decade of multiply-accumulates. */
@@ -139,6 +158,15 @@ export interface SearchInput {
    * never below the default recipe's model. Off unless set.
    */
   defaultTrial?: boolean;
+  /**
+   * Continuation trials: when the best finished trial has none yet and its cost fits what is left of
+   * the budget, the next trial warm-starts from its final weights (same configuration) and trains
+   * CONTINUATION.epochs (or fewer) more epochs at a low constant learning rate, averaging the weights of those
+   * epochs' ends (stochastic weight averaging). Recorded with `params.continuationOf` (the parent's
+   * index) at the parent's rung; chosen only when its validation accuracy is higher (a tie keeps the
+   * parent), never promoted by ASHA nor read by TPE. Off unless set.
+   */
+  continuation?: boolean | { learningRateFactor: number };
   /** When the budget ends (ms since the epoch); trials that would not finish by then are not started. */
   deadline?: number;
   fit: 'cover' | 'contain' | 'fill';
@@ -422,6 +450,10 @@ interface Planned {
   rung: number;
   epochs: number;
   c: TrialConfig;
+  /** A continuation trial: the index of the trial whose final weights it starts from. */
+  continuationOf?: number;
+  /** Its constant learning rate, times the parent recipe's last phase's. */
+  swaLearningRateFactor?: number;
 }
 
 /**
@@ -478,6 +510,25 @@ export async function runSearch(input: SearchInput, hooks: SearchHooks): Promise
     }
     const left = input.deadline !== undefined ? (input.deadline - now()) / 1000 : Infinity;
     const fits = (c: TrialConfig, epochs: number) => (estimateSeconds(trials, c, epochs) ?? 0) <= left;
+    if (input.continuation) {
+      const b = bestTrial();
+      if (b && continuable(b) && !trials.some((t) => t.params.continuationOf === b.index)) {
+        const { defaultRecipe: _d, ...c } = b.params as unknown as TrialConfig;
+        for (let epochs = CONTINUATION.epochs; epochs >= CONTINUATION.minEpochs; epochs--)
+          if (fits(c, epochs))
+            return {
+              config: Math.max(...trials.map((t) => num(t.params.config))) + 1,
+              rung: num(b.params.rung),
+              epochs,
+              c,
+              continuationOf: b.index,
+              swaLearningRateFactor:
+                typeof input.continuation === 'object'
+                  ? input.continuation.learningRateFactor
+                  : CONTINUATION.learningRateFactor,
+            };
+      }
+    }
     const configOf = (config: number): TrialConfig => {
       const t = trials.find((x) => num(x.params.config) === config);
       if (t) return promotedConfig(t.params as unknown as TrialConfig, input.options);
@@ -617,6 +668,12 @@ function plannedOf(t: LedgerTrial): Planned {
     rung: num(t.params.rung),
     epochs: num(t.params.epochs),
     c: t.params as unknown as TrialConfig,
+    ...(t.params.continuationOf !== undefined
+      ? {
+          continuationOf: num(t.params.continuationOf),
+          swaLearningRateFactor: num(t.params.swaLearningRateFactor ?? CONTINUATION.learningRateFactor),
+        }
+      : {}),
   };
 }
 
@@ -799,7 +856,7 @@ export const TRIAL_REPORT_FILE = 'trial-report.json';
 
 function outcomes(trials: LedgerTrial[], score: (t: LedgerTrial) => number | null): RungOutcome[] {
   return trials
-    .filter((t) => t.status !== 'RUNNING' && t.status !== 'PENDING')
+    .filter((t) => t.status !== 'RUNNING' && t.status !== 'PENDING' && t.params.continuationOf === undefined)
     .map((t) => ({ config: num(t.params.config), rung: num(t.params.rung), score: score(t) }));
 }
 
@@ -820,6 +877,12 @@ function paramsOf(p: Planned): Record<string, Json> {
     ...(c.arch ? { arch: c.arch } : {}),
     ...(c.headOnly ? { headOnly: true } : {}),
     ...(c.defaultRecipe ? { defaultRecipe: true } : {}),
+    ...(p.continuationOf !== undefined
+      ? {
+          continuationOf: p.continuationOf,
+          swaLearningRateFactor: p.swaLearningRateFactor ?? CONTINUATION.learningRateFactor,
+        }
+      : {}),
   };
 }
 
@@ -877,7 +940,26 @@ async function runTrial(
   const params = paramsOf(p);
   const recorded = await input.ledger.start(index, params);
   const backbone = spec(p.c.backbone);
-  const recipe = trialRecipe(backbone, input.shape, p.c, p.epochs, input.options);
+  // A continuation trains its parent's recipe's last phase further, from the parent's weights.
+  const parent =
+    p.continuationOf !== undefined
+      ? (await input.ledger.all()).find((t) => t.index === p.continuationOf)
+      : undefined;
+  const recipe = parent
+    ? {
+        ...trialRecipe(
+          backbone,
+          input.shape,
+          parent.params as unknown as TrialConfig,
+          num(parent.params.epochs),
+          input.options,
+        ),
+        swa: {
+          epochs: p.epochs,
+          learningRateFactor: p.swaLearningRateFactor ?? CONTINUATION.learningRateFactor,
+        },
+      }
+    : trialRecipe(backbone, input.shape, p.c, p.epochs, input.options);
   const curves: Array<EpochLog & { phase: string }> = [];
   let lastCost = now();
   const costSince = () => {
@@ -886,7 +968,7 @@ async function runTrial(
     lastCost = t;
     return s;
   };
-  const describe = `${p.c.backbone}${p.c.arch ? ` ${p.c.arch}` : ''} @${p.c.inputSize}px, lr ${p.c.learningRate.toPrecision(2)}, wd ${p.c.weightDecay}, batch ${p.c.batchSize}, aug ${p.c.augmentation}${p.c.regularizer !== 'none' ? `, l2sp ${p.c.regularizerAlpha.toPrecision(2)}` : ''}, ${p.epochs} epochs`;
+  const describe = `${p.c.backbone}${p.c.arch ? ` ${p.c.arch}` : ''} @${p.c.inputSize}px, lr ${p.c.learningRate.toPrecision(2)}, wd ${p.c.weightDecay}, batch ${p.c.batchSize}, aug ${p.c.augmentation}${p.c.regularizer !== 'none' ? `, l2sp ${p.c.regularizerAlpha.toPrecision(2)}` : ''}, ${p.epochs} epochs${parent ? ` continuing trial ${parent.index} (weights averaged)` : ''}`;
   await hooks.onTrial({
     index,
     status: 'RUNNING',
@@ -910,6 +992,14 @@ async function runTrial(
         fit: input.fit,
         ...(input.threads !== undefined ? { threads: input.threads } : {}),
         ...(input.nativeBlas !== undefined ? { nativeBlas: input.nativeBlas } : {}),
+        ...(parent
+          ? {
+              warmStart: {
+                reader: input.reader,
+                prefix: parent.artifactPrefix ?? input.trialPrefix(parent.index),
+              },
+            }
+          : {}),
         evaluateOn: 'validation',
         // NormLIME is computed once, for the winner (finalEvaluation), not for every trial.
         interpret: false,
