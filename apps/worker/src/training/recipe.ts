@@ -48,6 +48,11 @@ export interface Recipe {
    * point is a usable model early.
    */
   headImagesOnly?: boolean;
+  /**
+   * What the classifier's head reads (buildClassifier's `features`): the backbone's output (`last`,
+   * when absent) or the pooled activations of several of its layers joined (`multi`).
+   */
+  headFeatures?: 'last' | 'multi';
 }
 
 /**
