@@ -178,9 +178,11 @@ function concatFeatures(parts: SplitFeatures[]): SplitFeatures {
  * samples; no gray view for a grayscale dataset) and one over the validation split, then up to `epochs` head epochs on the cached
  * vectors (each costs about as much as a dense layer's pass over them, not a backbone pass), early
  * stopping on validation loss with the best epoch's weights kept. The head layers are the
- * classifier's own (dropout, dense), so the classifier holds the trained head afterwards. This is
- * the frozen-feature baseline of bench/style-shift.ts run by the product; the backbone's input size
- * (the recipe's) is what makes the features good or bad, see docs/training.md.
+ * classifier's own (dropout, dense), so the classifier holds the trained head afterwards. With the
+ * last layer's features this is the frozen-feature baseline of bench/style-shift.ts run by the
+ * product; with joined multi-layer features (a Concatenate head layer) the features are standardized
+ * for training and the scaling folded into the dense layer. The backbone's input size (the recipe's)
+ * and the layers read are what make the features good or bad, see docs/training.md.
  */
 export async function trainHeadOnFeatures(
   classifier: Classifier,
