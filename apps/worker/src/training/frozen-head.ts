@@ -17,24 +17,70 @@ const FEATURE_BATCH = 16;
  * (mean 0.739 vs 0.699 for the image alone); see docs/training.md.
  */
 export const FEATURE_HEAD_VIEWS = ['image', 'mirror', 'gray'] as const;
-export type FeatureView = (typeof FEATURE_HEAD_VIEWS)[number];
+/**
+ * Every view {@link viewOf} can show: FEATURE_HEAD_VIEWS plus two that move an image towards another
+ * visual style: `sketch` (dark edges on white: the Sobel gradient magnitude of the luma, scaled by
+ * each image's largest, inverted; a photo looks like a line drawing) and `posterize` (each channel
+ * quantized to 4 levels; a photo looks like flat-coloured clip art).
+ */
+export const FEATURE_VIEWS = [...FEATURE_HEAD_VIEWS, 'sketch', 'posterize'] as const;
+export type FeatureView = (typeof FEATURE_VIEWS)[number];
+
+/** Per-channel affine map of normalized values to 0..1 pixel values: [scale, offset] (unit = x * scale + offset). */
+function unitAffine(normalization: Normalization): [number[], number[]] {
+  switch (normalization.kind) {
+    case 'unit':
+      return [[1], [0]];
+    case 'symmetric':
+      return [[0.5], [0.5]];
+    case 'raw':
+      return [[1 / 255], [0]];
+    case 'meanStd':
+      return [normalization.std, normalization.mean];
+  }
+}
 
 /**
  * A batch of normalized images as the view shows them. `gray` takes the luma of the pixel values
- * (normalization undone per channel for meanStd, which the affine normalizations otherwise commute with).
+ * (normalization undone per channel, then redone); `sketch` and `posterize` work on 0..1 pixel values.
  */
 export function viewOf(xs: tf.Tensor4D, view: FeatureView, normalization: Normalization): tf.Tensor4D {
   if (view === 'image') return xs.clone();
   if (view === 'mirror') return tf.reverse(xs, 2);
   const channels = xs.shape[3];
-  if (channels !== 3) return xs.clone();
+  if (channels !== 3 && view === 'gray') return xs.clone();
   return tf.tidy<tf.Tensor4D>(() => {
-    const mean = normalization.kind === 'meanStd' ? normalization.mean : [0];
-    const std = normalization.kind === 'meanStd' ? normalization.std : [1];
-    const at = (v: number[]) => tf.tensor1d([0, 1, 2].map((c) => v[c] ?? v[0]));
-    const raw = xs.mul(at(std)).add(at(mean));
-    const luma = raw.mul(tf.tensor1d([0.299, 0.587, 0.114])).sum(3, true);
-    return luma.tile([1, 1, 1, 3]).sub(at(mean)).div(at(std));
+    const [scale, offset] = unitAffine(normalization);
+    const at = (v: number[]) => tf.tensor1d([...Array(channels).keys()].map((c) => v[c] ?? v[0]));
+    const unit = xs.mul(at(scale)).add(at(offset));
+    const luma = () =>
+      channels === 3 ? unit.mul(tf.tensor1d([0.299, 0.587, 0.114])).sum(3, true) : unit.mean(3, true);
+    let out: tf.Tensor;
+    if (view === 'gray') out = luma().tile([1, 1, 1, 3]);
+    else if (view === 'posterize') out = unit.clipByValue(0, 1).mul(3.999).floor().div(3);
+    else {
+      // Borders repeated (not zero-padded), so a white image border draws no frame.
+      const g = tf.mirrorPad(
+        luma() as tf.Tensor4D,
+        [
+          [0, 0],
+          [1, 1],
+          [1, 1],
+          [0, 0],
+        ],
+        'symmetric',
+      );
+      const sx = tf.tensor4d([-1, 0, 1, -2, 0, 2, -1, 0, 1], [3, 3, 1, 1]);
+      const sy = tf.tensor4d([-1, -2, -1, 0, 0, 0, 1, 2, 1], [3, 3, 1, 1]);
+      const gx = tf.conv2d(g, sx, 1, 'valid');
+      const gy = tf.conv2d(g, sy, 1, 'valid');
+      const mag = gx.square().add(gy.square()).sqrt();
+      const top = mag.max([1, 2, 3], true).add(1e-6);
+      // Edges at a fifth of the image's strongest are already black: drawn lines, not shading.
+      const lines = tf.scalar(1).sub(mag.div(top).mul(5).clipByValue(0, 1));
+      out = lines.tile([1, 1, 1, channels]);
+    }
+    return out.sub(at(offset)).div(at(scale));
   });
 }
 
@@ -132,9 +178,11 @@ function concatFeatures(parts: SplitFeatures[]): SplitFeatures {
  * samples; no gray view for a grayscale dataset) and one over the validation split, then up to `epochs` head epochs on the cached
  * vectors (each costs about as much as a dense layer's pass over them, not a backbone pass), early
  * stopping on validation loss with the best epoch's weights kept. The head layers are the
- * classifier's own (dropout, dense), so the classifier holds the trained head afterwards. This is
- * the frozen-feature baseline of bench/style-shift.ts run by the product; the backbone's input size
- * (the recipe's) is what makes the features good or bad, see docs/training.md.
+ * classifier's own (dropout, dense), so the classifier holds the trained head afterwards. With the
+ * last layer's features this is the frozen-feature baseline of bench/style-shift.ts run by the
+ * product; with joined multi-layer features (a Concatenate head layer) the features are standardized
+ * for training and the scaling folded into the dense layer. The backbone's input size (the recipe's)
+ * and the layers read are what make the features good or bad, see docs/training.md.
  */
 export async function trainHeadOnFeatures(
   classifier: Classifier,
@@ -176,12 +224,18 @@ export async function trainHeadOnFeatures(
   const hasValidation = splitCount(data.index, 'validation') > 0;
   const validation = hasValidation ? await extract('validation') : undefined;
   if (hasValidation && !validation) return { status: 'cancelled', history: [] };
-  // The classifier's head layers (after the pooling, which the features already include) on a
-  // feature input: training this model trains the classifier's head weights.
+  // Features joined from several layers differ in scale by layer: the head trains on them
+  // standardized (the train rows' mean and deviation), folded into its dense layer afterwards.
+  const joined = classifier.headLayers.some((l) => l.getClassName() === 'Concatenate');
+  const scaling = joined ? standardize(trainSet, dim) : undefined;
+  if (scaling && validation) scaling.apply(validation);
+  // The classifier's head layers (after the pooling and joining, which the features already
+  // include) on a feature input: training this model trains the classifier's head weights.
   const features = tf.input({ shape: [dim] });
   let x: tf.SymbolicTensor = features;
   for (const layer of classifier.headLayers)
-    if (layer.getClassName() !== 'GlobalAveragePooling2D') x = layer.apply(x) as tf.SymbolicTensor;
+    if (!['GlobalAveragePooling2D', 'Concatenate'].includes(layer.getClassName()))
+      x = layer.apply(x) as tf.SymbolicTensor;
   const head = tf.model({ inputs: features, outputs: x });
   const result = await train(head, {
     data: featureBatches(trainSet, dim, o.batchSize, true),
@@ -202,5 +256,44 @@ export async function trainHeadOnFeatures(
       : {}),
     signal: o.signal,
   });
+  if (scaling) scaling.fold(classifier.headLayers);
   return { status: result.status, history: result.history };
+}
+
+/**
+ * Standardizes the columns of `f` in place (mean 0, deviation 1 over its rows; a constant column is
+ * only centred) and returns how to do the same to other features and how to fold the scaling into
+ * the dense layer that was trained on standardized features: W' = W / sd, b' = b - (mean / sd) W.
+ */
+export function standardize(f: SplitFeatures, dim: number) {
+  const mean = new Float64Array(dim);
+  const sd = new Float64Array(dim);
+  const { values, count } = f;
+  for (let r = 0; r < count; r++) for (let d = 0; d < dim; d++) mean[d] += values[r * dim + d];
+  for (let d = 0; d < dim; d++) mean[d] /= Math.max(1, count);
+  for (let r = 0; r < count; r++) for (let d = 0; d < dim; d++) sd[d] += (values[r * dim + d] - mean[d]) ** 2;
+  for (let d = 0; d < dim; d++) sd[d] = Math.sqrt(sd[d] / Math.max(1, count)) || 1;
+  const apply = (g: SplitFeatures) => {
+    for (let r = 0; r < g.count; r++)
+      for (let d = 0; d < dim; d++) g.values[r * dim + d] = (g.values[r * dim + d] - mean[d]) / sd[d];
+  };
+  apply(f);
+  const fold = (headLayers: tf.layers.Layer[]) => {
+    const dense = headLayers.filter((l) => l.getClassName() === 'Dense').at(-1);
+    if (!dense) return;
+    const [kernel, bias] = dense.getWeights();
+    const units = kernel.shape[1] ?? 0;
+    const w = kernel.dataSync();
+    const b = Float32Array.from(bias.dataSync());
+    const w2 = new Float32Array(w.length);
+    for (let d = 0; d < dim; d++)
+      for (let k = 0; k < units; k++) {
+        w2[d * units + k] = w[d * units + k] / sd[d];
+        b[k] -= (mean[d] / sd[d]) * w[d * units + k];
+      }
+    const next = [tf.tensor2d(w2, [dim, units]), tf.tensor1d(b)];
+    dense.setWeights(next);
+    tf.dispose(next);
+  };
+  return { apply, fold };
 }

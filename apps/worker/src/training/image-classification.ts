@@ -177,6 +177,7 @@ export async function runImageClassification(
     numClasses,
     seed: recipe.seed,
     freezeBackbone: recipe.phases[0]?.backbone === 'frozen',
+    ...(recipe.headFeatures ? { features: recipe.headFeatures } : {}),
   });
   const model = classifier.model;
   const regularizer = await buildTransferRegularizer(classifier, recipe.regularizer);

@@ -55,6 +55,11 @@ export interface Recipe {
    * of those epochs are averaged (stochastic weight averaging, Izmailov et al. 2018).
    */
   swa?: { epochs: number; learningRateFactor: number };
+  /**
+   * What the classifier's head reads (buildClassifier's `features`): the backbone's output (`last`,
+   * when absent) or the pooled activations of several of its layers joined (`multi`).
+   */
+  headFeatures?: 'last' | 'multi';
 }
 
 /**

@@ -20,6 +20,12 @@ export interface ClassifierOptions {
    * See setBatchNormInference for why pretrained backbones need 'inference'.
    */
   backboneBatchNorm?: 'inference' | 'batch';
+  /**
+   * What the head classifies: `last`, the backbone's output (average-pooled when spatial; the
+   * default), or `multi`, the average-pooled activations of the backbone's {@link MULTI_LAYER_FEATURES}
+   * layers joined into one vector (the backbone's output when it has no such list).
+   */
+  features?: 'last' | 'multi';
 }
 
 export interface Classifier {
@@ -40,7 +46,7 @@ export interface Classifier {
   backboneBatchNorm: 'inference' | 'batch';
 }
 
-const HEAD = { pool: 'head_pool', dropout: 'head_dropout', dense: 'head_dense' };
+const HEAD = { pool: 'head_pool', features: 'head_features', dropout: 'head_dropout', dense: 'head_dense' };
 
 /**
  * Backbone (truncated at its feature layer) + new head: global average pooling when the features
@@ -58,7 +64,17 @@ export function buildClassifier(backbone: LoadedBackbone, options: ClassifierOpt
   };
   const headLayers: tf.layers.Layer[] = [];
   let x = backbone.model.outputs[0];
-  if (x.shape.length === 4) {
+  const layers = options.features === 'multi' ? MULTI_LAYER_FEATURES[backbone.spec.id] : undefined;
+  if (layers) {
+    const pooled = layers.map((name) => {
+      const pool = tf.layers.globalAveragePooling2d({ name: unique(`${HEAD.pool}_${name}`) });
+      headLayers.push(pool);
+      return pool.apply(backbone.model.getLayer(name).output) as tf.SymbolicTensor;
+    });
+    const join = tf.layers.concatenate({ name: unique(HEAD.features) });
+    headLayers.push(join);
+    x = join.apply(pooled) as tf.SymbolicTensor;
+  } else if (x.shape.length === 4) {
     const pool = tf.layers.globalAveragePooling2d({ name: unique(HEAD.pool) });
     headLayers.push(pool);
     x = pool.apply(x) as tf.SymbolicTensor;

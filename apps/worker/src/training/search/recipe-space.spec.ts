@@ -114,6 +114,8 @@ describe('recipe search space', () => {
     expect(r.headOnFeatures).toBe(true);
     // The first model early: its head trains on each image once, not on every view.
     expect(r.headImagesOnly).toBe(true);
+    // ... and reads MobileNetV2's multi-layer features (the promoted recipe its last layer's).
+    expect(r.headFeatures).toBe('multi');
     expect(r.input).toEqual({ height: 224, width: 224, channels: 3 });
     // Promoted, the first configuration fine-tunes after the head, at 224 px, with light augmentation
     // unless the job fixed an augmentation.
@@ -125,6 +127,7 @@ describe('recipe search space', () => {
     const full = trialRecipe(spec('mobilenet_v2'), photos, promoted, 9, {});
     expect(full.phases.map((p) => p.name)).toEqual(['head', 'finetune']);
     expect(full.headImagesOnly).toBeUndefined();
+    expect(full.headFeatures).toBeUndefined();
     expect(full.augmentation).toBe('light');
     // Other configurations are promoted as they are.
     const other = configFromParams(
