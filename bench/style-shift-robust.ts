@@ -27,6 +27,15 @@ import type { ImageDataset } from '../libs/ml/src/data/image-dataset';
 import { loadOpenclipart } from '../libs/ml/src/data/openclipart';
 import { loadTuxpaintStamps } from '../libs/ml/src/data/tuxpaint-stamps';
 import { viewOf, type FeatureView } from '../apps/worker/src/training/frozen-head';
+import {
+  CLASSES,
+  CLIPART_FOLDERS,
+  STAMP_FOLDERS,
+  cpuSeconds,
+  log,
+  onShared,
+  stratifiedFolds,
+} from './style-shift-data';
 
 const { values } = parseArgs({
   options: {
@@ -39,10 +48,6 @@ const { values } = parseArgs({
     only: { type: 'string' },
   },
 });
-const log = (m: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${m}\n`);
-const CLASSES = ['animals', 'buildings', 'food', 'plants', 'vehicles'];
-const CLIPART_FOLDERS = ['animals', 'buildings', 'food', 'plants', 'transportation'];
-const STAMP_FOLDERS = ['animals', 'town', 'food', 'plants', 'vehicles'];
 const VIEWS: FeatureView[] = ['image', 'mirror', 'gray', 'sketch', 'posterize'];
 const LAST = 1280; // out_relu, the last of MULTI_LAYER_FEATURES: the baseline's features
 const TRAIN_VIEWS: FeatureView[][] = [
@@ -56,16 +61,6 @@ const FEATURES = ['last', 'multi'] as const;
 type Features = (typeof FEATURES)[number];
 const EPOCHS = 25;
 const FOLDS = 5;
-const cpuSeconds = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-};
-
-function onShared(ds: ImageDataset, folders: string[]): ImageDataset {
-  const labels = new Uint8Array(ds.count);
-  for (let i = 0; i < ds.count; i++) labels[i] = folders.indexOf(ds.classNames[ds.labels[i]]);
-  return { ...ds, labels, classNames: [...CLASSES] };
-}
 
 async function features(
   name: string,
@@ -98,25 +93,6 @@ async function features(
   await mkdir(values.cache, { recursive: true });
   await writeFile(file, Buffer.from(out.buffer));
   return out;
-}
-
-/** Stratified folds (seed 7), as bench/style-shift-views.ts. */
-function folds(ds: ImageDataset): number[] {
-  let seed = 7;
-  const rand = () => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed / 0x80000000;
-  };
-  const fold = new Array<number>(ds.count).fill(0);
-  for (let c = 0; c < CLASSES.length; c++) {
-    const idx = [...Array(ds.count).keys()].filter((i) => ds.labels[i] === c);
-    for (let i = idx.length - 1; i > 0; i--) {
-      const j = Math.floor(rand() * (i + 1));
-      [idx[i], idx[j]] = [idx[j], idx[i]];
-    }
-    idx.forEach((i, k) => (fold[i] = k % FOLDS));
-  }
-  return fold;
 }
 
 type Feats = Record<FeatureView, Float32Array>;
@@ -241,7 +217,7 @@ async function main(): Promise<void> {
     const file = join(values.cache, `cv-${src}-${EPOCHS}.json`);
     cv[src] = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, number[]>) : {};
     const ds = sets[src];
-    const fold = folds(ds);
+    const fold = stratifiedFolds(ds, FOLDS);
     const grid: Array<[Features, FeatureView[]]> = [
       ['last', BASELINE_VIEWS],
       ['multi', BASELINE_VIEWS],

@@ -24,6 +24,15 @@ import { buildFeatureExtractor, initBackend, ModelZoo, normalizePixels } from '.
 import type { ImageDataset } from '../libs/ml/src/data/image-dataset';
 import { loadOpenclipart } from '../libs/ml/src/data/openclipart';
 import { loadTuxpaintStamps } from '../libs/ml/src/data/tuxpaint-stamps';
+import {
+  CLASSES,
+  CLIPART_FOLDERS,
+  STAMP_FOLDERS,
+  cpuSeconds,
+  log,
+  onShared,
+  stratifiedFolds,
+} from './style-shift-data';
 
 const { values } = parseArgs({
   options: {
@@ -32,27 +41,11 @@ const { values } = parseArgs({
     balanced: { type: 'boolean', default: false },
   },
 });
-const log = (m: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${m}\n`);
-const CLASSES = ['animals', 'buildings', 'food', 'plants', 'vehicles'];
-const CLIPART_FOLDERS = ['animals', 'buildings', 'food', 'plants', 'transportation'];
-const STAMP_FOLDERS = ['animals', 'town', 'food', 'plants', 'vehicles'];
 const VIEWS = ['orig', 'flip', 'gray'] as const;
 type View = (typeof VIEWS)[number];
 const VARIANTS: View[][] = [['orig'], ['orig', 'flip'], ['orig', 'gray'], ['orig', 'flip', 'gray']];
 const EPOCHS = 40;
 const FOLDS = 5;
-const cpuSeconds = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-};
-
-function onShared(ds: ImageDataset, folders: string[]): ImageDataset {
-  const names = ['animals', 'buildings', 'food', 'plants', 'vehicles'];
-  const labels = new Uint8Array(ds.count);
-  for (let i = 0; i < ds.count; i++)
-    labels[i] = CLASSES.indexOf(names[folders.indexOf(ds.classNames[ds.labels[i]])]);
-  return { ...ds, labels, classNames: [...CLASSES] };
-}
 
 function viewPixels(ds: ImageDataset, view: View): Uint8Array {
   const { height: h, width: w } = ds;
@@ -97,25 +90,6 @@ async function features(name: string, ds: ImageDataset, view: View, zoo: ModelZo
   await mkdir(values.cache, { recursive: true });
   await writeFile(file, Buffer.from(out.buffer));
   return out;
-}
-
-/** Stratified folds (seed 7): fold of each image. */
-function folds(ds: ImageDataset): number[] {
-  let seed = 7;
-  const rand = () => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed / 0x80000000;
-  };
-  const fold = new Array<number>(ds.count).fill(0);
-  for (let c = 0; c < CLASSES.length; c++) {
-    const idx = [...Array(ds.count).keys()].filter((i) => ds.labels[i] === c);
-    for (let i = idx.length - 1; i > 0; i--) {
-      const j = Math.floor(rand() * (i + 1));
-      [idx[i], idx[j]] = [idx[j], idx[i]];
-    }
-    idx.forEach((i, k) => (fold[i] = k % FOLDS));
-  }
-  return fold;
 }
 
 function gather(
@@ -209,7 +183,7 @@ async function main(): Promise<void> {
     ['stamps', 'clipart'],
   ] as const) {
     const ds = sets[src];
-    const fold = folds(ds);
+    const fold = stratifiedFolds(ds, FOLDS);
     const cv: Array<{ views: string; cvAccuracy: number; epochs: number; curve: number[] }> = [];
     for (const views of VARIANTS) {
       const sum = new Array<number>(EPOCHS).fill(0);

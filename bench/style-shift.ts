@@ -47,6 +47,7 @@ import { loadOpenclipart } from '../libs/ml/src/data/openclipart';
 import { loadTuxpaintStamps } from '../libs/ml/src/data/tuxpaint-stamps';
 import { zipOf } from '../test/support/archives';
 import { call, startPlatform, waitFor, type Platform } from '../test/support/platform';
+import { CLASSES, CLIPART_FOLDERS, STAMP_FOLDERS, onShared } from './style-shift-data';
 
 const { values } = parseArgs({
   options: {
@@ -64,9 +65,6 @@ const SIZE = Number(values.size);
 const log = (m: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${m}\n`);
 
 /** Shared class names (alphabetical: the platform numbers classes by sorted name). */
-const CLASSES = ['animals', 'buildings', 'food', 'plants', 'vehicles'] as const;
-const CLIPART_FOLDERS = ['animals', 'buildings', 'food', 'plants', 'transportation'];
-const STAMP_FOLDERS = ['animals', 'town', 'food', 'plants', 'vehicles'];
 
 interface StyleSet {
   name: string;
@@ -538,14 +536,6 @@ async function inputSweep(sets: Record<string, StyleSet>, zoo: ModelZoo, sides: 
   );
 }
 
-/** Relabels a dataset whose class i is folder `folders[i]` onto {@link CLASSES}. */
-function onShared(ds: ImageDataset, folders: string[], names: string[]): ImageDataset {
-  const labels = new Uint8Array(ds.count);
-  for (let i = 0; i < ds.count; i++)
-    labels[i] = CLASSES.indexOf(names[folders.indexOf(ds.classNames[ds.labels[i]])] as never);
-  return { ...ds, labels, classNames: [...CLASSES] };
-}
-
 async function main(): Promise<void> {
   if (!existsSync(join(__dirname, '..', 'dist', 'apps', 'worker', 'src', 'main.js')))
     throw new Error('the platform is not built: npm run build');
@@ -557,13 +547,13 @@ async function main(): Promise<void> {
     clipart: {
       name: 'clipart',
       source: 'Debian openclipart-png 1:0.18+dfsg-19 (public domain)',
-      ds: onShared(clip, CLIPART_FOLDERS, ['animals', 'buildings', 'food', 'plants', 'vehicles']),
+      ds: onShared(clip, CLIPART_FOLDERS),
       pngs: [],
     },
     stamps: {
       name: 'stamps',
       source: 'Debian tuxpaint-stamps-default 2022.06.04-1 (GPL-2)',
-      ds: onShared(stamps, STAMP_FOLDERS, ['animals', 'buildings', 'food', 'plants', 'vehicles']),
+      ds: onShared(stamps, STAMP_FOLDERS),
       pngs: [],
     },
   };
