@@ -161,8 +161,26 @@ export function registerJobs(program: Command): void {
   });
 }
 
+/**
+ * How long a finished job took: its wall time (started to finished), and its compute seconds beside it
+ * when they differ (a search's parallel trials add up to more than the wall time, a retried job's
+ * attempts to less).
+ */
+export function tookOf(j: Pick<Job, 'startedAt' | 'finishedAt' | 'computeSeconds'>): string {
+  const wall =
+    j.startedAt && j.finishedAt
+      ? (Date.parse(String(j.finishedAt)) - Date.parse(String(j.startedAt))) / 1000
+      : Number.NaN;
+  if (!Number.isFinite(wall) || wall < 0) return j.computeSeconds ? ` in ${seconds(j.computeSeconds)}` : '';
+  const compute =
+    j.computeSeconds && Math.abs(j.computeSeconds - wall) >= 1
+      ? ` (${seconds(j.computeSeconds)} of compute)`
+      : '';
+  return ` in ${seconds(wall)}${compute}`;
+}
+
 export function describeEnd(j: Job): string {
-  const took = j.computeSeconds ? ` in ${seconds(j.computeSeconds)}` : '';
+  const took = tookOf(j);
   if (j.status === 'SUCCEEDED') {
     const r = (j.result ?? {}) as Record<string, unknown>;
     const acc =
