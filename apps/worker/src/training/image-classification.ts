@@ -279,6 +279,17 @@ export async function runImageClassification(
     return m;
   };
 
+  /** The run's checkpoint key for `name` (under the trial's prefix) and how often it is written. */
+  const checkpointKey = (name: string) => `${input.checkpointKeyPrefix ?? ''}${name}`;
+  const checkpointAs = (name: string) => ({
+    store: input.checkpoints,
+    key: checkpointKey(name),
+    everySteps: 100,
+    everyEpochs: 1,
+    onCancel: true,
+    resume: true,
+  });
+
   try {
     // Held-out label scores, on the pretrained backbone's features before any training has moved them
     // (so no sample's possibly wrong label has shaped its own features); failures only cost the report.
@@ -299,7 +310,7 @@ export async function runImageClassification(
       if (phase.backbone === 'frozen') classifier.freezeBackbone();
       else classifier.unfreezeBackbone();
       assertSwaSafe(classifier);
-      const averageKey = `${input.checkpointKeyPrefix ?? ''}swa-average`;
+      const averageKey = checkpointKey('swa-average');
       const average = new WeightAverage(model.weights.map((w) => w.read().shape));
       average.decode(await input.checkpoints.load(averageKey));
       let stopped = false;
@@ -320,14 +331,7 @@ export async function runImageClassification(
           ...(regularizer && !isDelta(regularizer) ? { regularizer } : {}),
           clipGradNorm: 5,
           seed: recipe.seed + 100 + k,
-          checkpoint: {
-            store: input.checkpoints,
-            key: `${input.checkpointKeyPrefix ?? ''}swa-${k}`,
-            everySteps: 100,
-            everyEpochs: 1,
-            onCancel: true,
-            resume: true,
-          },
+          checkpoint: checkpointAs(`swa-${k}`),
           signal: hooks.signal,
           ...(replicas ? { replicas } : {}),
           progressEverySteps: 10,
@@ -435,14 +439,7 @@ export async function runImageClassification(
                   },
                 }
               : {}),
-            checkpoint: {
-              store: input.checkpoints,
-              key: `${input.checkpointKeyPrefix ?? ''}phase-${i}-${phase.name}`,
-              everySteps: 100,
-              everyEpochs: 1,
-              onCancel: true,
-              resume: true,
-            },
+            checkpoint: checkpointAs(`phase-${i}-${phase.name}`),
             signal: hooks.signal,
             ...(replicas ? { replicas } : {}),
             progressEverySteps: 10,
