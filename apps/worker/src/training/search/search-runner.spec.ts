@@ -263,6 +263,47 @@ describe('search runner (real training on a tiny dataset)', () => {
     expect(ledger.rows.map((t) => t.status)).toEqual(['PRUNED', 'PRUNED']);
   });
 
+  it('dispatched trials: a worker that lost a trial to another claim exports elsewhere, never over the recorded model', async () => {
+    const ledger = memoryLedger();
+    const base = { ...input(ledger, new MemoryCheckpointStore(), 'l'), maxTrials: 1 };
+    const h = hooks(new AbortController().signal);
+    const q = localQueue(
+      () => base,
+      () => h,
+      1,
+    );
+    await runSearch({ ...base, dispatcher: q }, h);
+    await Promise.all(q.done);
+    const recorded = ledger.rows[0].artifactPrefix;
+    expect(recorded).toMatch(/^l\/trials\/0\/runs\/[0-9a-f-]{36}\/$/);
+    const files = () =>
+      new Map(
+        store
+          .keys()
+          .filter((k) => k.startsWith(recorded!))
+          .map((k) => [k, store.get(k)]),
+      );
+    const before = files();
+    expect([...before.keys()].some((k) => k.endsWith('model.json'))).toBe(true);
+    // The starved worker still trains trial 0 (its row looks RUNNING to it) and exports at the end,
+    // but the ledger refuses its finish: the other worker's claim holds the trial.
+    ledger.rows[0].status = 'RUNNING';
+    const lost: TrialLedger = { ...ledger, finish: () => Promise.resolve(false) };
+    await expect(runDispatchedTrial({ ...base, ledger: lost }, h, 0)).resolves.toBe('skipped');
+    expect(ledger.rows[0].artifactPrefix).toBe(recorded);
+    const after = files();
+    expect([...after.keys()]).toEqual([...before.keys()]);
+    for (const [k, v] of before)
+      expect(Buffer.from(await after.get(k)!).equals(Buffer.from(await v))).toBe(true);
+    const runs = new Set(
+      store
+        .keys()
+        .filter((k) => k.startsWith('l/trials/0/runs/'))
+        .map((k) => k.split('/')[4]),
+    );
+    expect(runs.size).toBe(2);
+  });
+
   it('architecture search: nas_cnn trials evolve from the recorded ones; only the winner and the Pareto front keep their files', async () => {
     const ledger = memoryLedger();
     const removed: number[] = [];

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { ModelConstraints, TrainingOptions } from '@modelsmith/contracts';
 import type { ImageShardIndex, ShardSource } from '@modelsmith/datasets';
 import {
@@ -177,7 +178,11 @@ export interface SearchInput {
   checkpoints: CheckpointStore;
   writer: ArtifactWriter;
   reader: ArtifactReader;
-  /** Where trial `i` exports its model. */
+  /**
+   * Where trial `i` exports its model. A dispatched trial exports under `runs/<run id>/` below it, one
+   * folder per worker that trains it, so a worker that lost the trial to another's claim never
+   * overwrites the model the ledger recorded; `removeTrialModel(i)` removes them all.
+   */
   trialPrefix(i: number): string;
   /** The job's model (the best trial's model is copied here). */
   modelPrefix: string;
@@ -975,7 +980,9 @@ async function runTrial(
     params: recorded.params,
     message: `trial ${index} ${resumed ? 'resumed' : 'started'}: ${describe}`,
   });
-  const prefix = input.trialPrefix(index);
+  // A dispatched trial may be trained by two workers at once (one lost its queue lock while starved,
+  // another claimed it): each exports to its own folder, and the ledger records the claimant's.
+  const prefix = dispatched ? `${input.trialPrefix(index)}runs/${randomUUID()}/` : input.trialPrefix(index);
   let result: Awaited<ReturnType<typeof runImageClassification>>;
   try {
     result = await runImageClassification(
