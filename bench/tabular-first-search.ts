@@ -6,8 +6,8 @@
  *   nice npx tsx bench/tabular-first-search.ts --only=randhie --repeat=5
  *                                                   # writes bench/results/tabular-first-search-randhie.json
  *
- * For each table of bench/tabular-vs-sklearn.ts (the same product ingestion and split), two child processes: `cold` runs the
- * search at once, `warm` runs the warm-up first; each then runs the same search 3 times (CPU seconds
+ * For each table of bench/tabular-vs-sklearn.ts (the same product ingestion and split), two child
+ * processes (`node -r tsx/cjs`, see `run` below): `cold` runs the search at once, `warm` runs the warm-up first; each then runs the same search 3 times (CPU seconds
  * of the process for each). Then the scikit-learn peer (bench/sklearn/tabular_sklearn.py, one
  * thread: HistGradientBoosting + the linear model) trains on the same split in the same run:
  * `sklearn` is its training CPU seconds (the two fits' sum). `--repeat=N` runs that cold / warm /
@@ -76,8 +76,11 @@ async function main(): Promise<void> {
   for (const ds of datasets()) {
     if ('skipped' in ds || (table && ds.name !== table)) continue;
     const run = (warm: boolean) => {
-      const args = ['tsx', __filename, `--child=${ds.name}`, ...(warm ? ['--warm'] : [])];
-      const r = spawnSync('npx', args, { encoding: 'utf8' });
+      // Plain node with tsx's require hook, as close as TypeScript allows to the worker's
+      // `node dist/apps/worker/src/main.js`: under the tsx CLI (`npx tsx`) a child's first search
+      // after loading the tables cost ~0.1 CPU s more (wine: 0.14-0.17 against 0.03-0.05 CPU s).
+      const args = ['-r', 'tsx/cjs', __filename, `--child=${ds.name}`, ...(warm ? ['--warm'] : [])];
+      const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`${ds.name}: ${r.stderr.slice(-500)}`);
       return JSON.parse(r.stdout.trim().split('\n').pop()!) as {
         warmUp: { searches: number; cpuMs: number; wallMs: number } | null;
