@@ -4,12 +4,14 @@
  * `--repeats`), and its phases timed separately on the warm path (preprocessing, each candidate's
  * fit, validation scoring).
  *
- *   nice npx tsx bench/tabular-profile.ts [--repeats 3] [--only digits]
+ *   nice npx tsx bench/tabular-profile.ts [--repeats 3] [--only digits] [--plan]
+ *   (--plan: also a job's trials in mode auto, one trainTabular per trial as the worker runs them)
  *   nice node --cpu-prof --cpu-prof-dir /tmp/prof -r tsx/cjs bench/tabular-profile.ts --only digits
  *
  * Prints one line per dataset and phase; writes nothing (a diagnostic, not a result).
  */
-import { trainTabular } from '../libs/ml/src';
+import { SMALL_TABLE_ROWS, trainTabular } from '../libs/ml/src';
+import { tabularSearchPlan } from '../apps/worker/src/training/tabular-plan';
 import { trainGbdt } from '../libs/ml/src/tabular/gbdt';
 import { trainLinear } from '../libs/ml/src/tabular/linear';
 import { fitPreprocessor, transformRows, transformTrainingRows } from '../libs/ml/src/tabular/preprocess';
@@ -24,6 +26,12 @@ const only = arg('--only', '');
 function cpu<T>(f: () => T): [T, number] {
   const c0 = process.cpuUsage();
   const r = f();
+  const c = process.cpuUsage(c0);
+  return [r, (c.user + c.system) / 1e6];
+}
+async function cpuAsync<T>(f: () => Promise<T>): Promise<[T, number]> {
+  const c0 = process.cpuUsage();
+  const r = await f();
   const c = process.cpuUsage(c0);
   return [r, (c.user + c.system) / 1e6];
 }
@@ -46,6 +54,26 @@ async function main(): Promise<void> {
       const c = process.cpuUsage(c0);
       whole.push((c.user + c.system) / 1e6);
       chosen = `${res.chosen.name} ${res.candidates.map((x) => `${x.name}:${x.iterations ?? ''}:${x.validScore.toFixed(3)}`).join(' ')}`;
+    }
+    if (process.argv.includes('--plan')) {
+      // A job's trials (mode auto, the worker's plan and seed 1): one trainTabular per trial as
+      // apps/worker TabularTrainService calls it (gbdt_small skipped above SMALL_TABLE_ROWS).
+      const trialCpu: string[] = [];
+      let total = 0;
+      for (const slot of tabularSearchPlan('auto', 'auto', 1)) {
+        if (slot.name === 'gbdt_small' && train.length > SMALL_TABLE_ROWS) continue;
+        const [, s] = await cpuAsync(() =>
+          trainTabular({
+            ...opts,
+            seed: 1,
+            candidates: [slot.base],
+            ...(slot.gbdt ? { gbdt: slot.gbdt } : {}),
+          }),
+        );
+        total += s;
+        trialCpu.push(`${slot.name} ${s.toFixed(3)}`);
+      }
+      console.log(`   job trials (mode auto): ${total.toFixed(3)} CPU s | ${trialCpu.join(' | ')}`);
     }
     const K = task === 'classification' ? classes.length : 0;
     const ytr = encodeTarget(train, target, task, classes);
