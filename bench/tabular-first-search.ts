@@ -6,8 +6,8 @@
  *   nice npx tsx bench/tabular-first-search.ts --only=randhie --repeat=5
  *                                                   # writes bench/results/tabular-first-search-randhie.json
  *
- * For each table of bench/tabular-vs-sklearn.ts (same split), two child processes: `cold` runs the
- * search at once, `warm` runs the warm-up first; each then runs the same search 3 times (CPU seconds
+ * For each table of bench/tabular-vs-sklearn.ts (the same product ingestion and split), two child
+ * processes (`node -r tsx/cjs`, see `run` below): `cold` runs the search at once, `warm` runs the warm-up first; each then runs the same search 3 times (CPU seconds
  * of the process for each). Then the scikit-learn peer (bench/sklearn/tabular_sklearn.py, one
  * thread: HistGradientBoosting + the linear model) trains on the same split in the same run:
  * `sklearn` is its training CPU seconds (the two fits' sum). `--repeat=N` runs that cold / warm /
@@ -17,8 +17,8 @@ import { spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { trainTabular, warmUpTabular, type TabularRow } from '../libs/ml/src';
-import { datasets, split, writeSplitCsvs, type Dataset } from './tabular-data';
+import { trainTabular, warmUpTabular } from '../libs/ml/src';
+import { datasets, productTable, searchOptions, writeProductCsvs, type Dataset } from './tabular-data';
 
 const cpu = () => {
   const c = process.cpuUsage();
@@ -29,40 +29,25 @@ async function child(name: string, warm: boolean): Promise<void> {
   const w = warm ? await warmUpTabular() : null;
   const ds = datasets().find((d) => d.name === name);
   if (!ds || 'skipped' in ds) throw new Error(`${name}: not available`);
-  const s = split(ds, 20261206);
-  const target = ds.columns[ds.columns.length - 1];
-  const toRow = (r: string[]): TabularRow => Object.fromEntries(ds.columns.map((c, j) => [c, r[j]]));
-  const classes = [...new Set(ds.rows.map((r) => r[r.length - 1]))].sort();
-  const tr = s.train.map((i) => toRow(ds.rows[i]));
-  const va = s.validation.map((i) => toRow(ds.rows[i]));
+  // Ingested like the worker's dataset (the rows it reads), outside the timed searches.
+  const options = searchOptions(await productTable(ds), 20261206);
   const searches: number[] = [];
   for (let k = 0; k < 3; k++) {
     const c0 = cpu();
-    await trainTabular({
-      train: { rows: tr },
-      validation: { rows: va },
-      target,
-      task: ds.task,
-      classes: ds.task === 'classification' ? classes : undefined,
-      types: Object.fromEntries(ds.columns.slice(0, -1).map((c) => [c, 'numeric'])),
-      seed: 20261206,
-    });
+    await trainTabular(options);
     searches.push(cpu() - c0);
   }
   process.stdout.write(JSON.stringify({ warmUp: w, searches }) + '\n');
 }
 
 /** scikit-learn's training CPU seconds (HGB + linear, one thread) on the table's split. */
-function peer(ds: Dataset): { hgb: number; linear: number; total: number } {
-  const dir = writeSplitCsvs(ds, split(ds, 20261206), 'tabular-first-search');
-  const r = spawnSync(
-    '/usr/bin/python3',
-    [join(__dirname, 'sklearn/tabular_sklearn.py'), dir, ds.task, '1'],
-    {
-      encoding: 'utf8',
-      env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' },
-    },
-  );
+async function peer(ds: Dataset): Promise<{ hgb: number; linear: number; total: number }> {
+  const t = await productTable(ds);
+  const dir = writeProductCsvs(t, 'tabular-first-search');
+  const r = spawnSync('/usr/bin/python3', [join(__dirname, 'sklearn/tabular_sklearn.py'), dir, t.task, '1'], {
+    encoding: 'utf8',
+    env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' },
+  });
   rmSync(dir, { recursive: true, force: true });
   if (r.status !== 0) throw new Error(`${ds.name} sklearn: ${r.stderr.slice(-500)}`);
   const models = (
@@ -79,7 +64,7 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-function main(): void {
+async function main(): Promise<void> {
   const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   const only = arg('child');
   if (only) return void child(only, process.argv.includes('--warm'));
@@ -91,8 +76,11 @@ function main(): void {
   for (const ds of datasets()) {
     if ('skipped' in ds || (table && ds.name !== table)) continue;
     const run = (warm: boolean) => {
-      const args = ['tsx', __filename, `--child=${ds.name}`, ...(warm ? ['--warm'] : [])];
-      const r = spawnSync('npx', args, { encoding: 'utf8' });
+      // Plain node with tsx's require hook, as close as TypeScript allows to the worker's
+      // `node dist/apps/worker/src/main.js`: under the tsx CLI (`npx tsx`) a child's first search
+      // after loading the tables cost ~0.1 CPU s more (wine: 0.14-0.17 against 0.03-0.05 CPU s).
+      const args = ['-r', 'tsx/cjs', __filename, `--child=${ds.name}`, ...(warm ? ['--warm'] : [])];
+      const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`${ds.name}: ${r.stderr.slice(-500)}`);
       return JSON.parse(r.stdout.trim().split('\n').pop()!) as {
         warmUp: { searches: number; cpuMs: number; wallMs: number } | null;
@@ -103,7 +91,7 @@ function main(): void {
     for (let k = 0; k < repeat; k++) {
       const cold = run(false);
       const warm = run(true);
-      const sk = peer(ds);
+      const sk = await peer(ds);
       console.log(
         `${ds.name}: first search ${cold.searches[0].toFixed(3)} CPU s cold, ${warm.searches[0].toFixed(3)} after the warm-up (${((warm.warmUp?.cpuMs ?? 0) / 1000).toFixed(2)} CPU s); repeats ${cold.searches
           .slice(1)
@@ -148,4 +136,4 @@ function main(): void {
   writeFileSync(join(__dirname, file), JSON.stringify(out, null, 2) + '\n');
 }
 
-main();
+void main();

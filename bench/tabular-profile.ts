@@ -1,20 +1,22 @@
 /**
- * Where our tabular search spends its CPU time, per dataset of bench/tabular-vs-sklearn.ts (same
- * split): the whole trainTabular call (cold = the first call in this process, then warm = median of
+ * Where our tabular search spends its CPU time, per dataset of bench/tabular-vs-sklearn.ts (the same
+ * product ingestion and split): the whole trainTabular call (cold = the first call in this process, then warm = median of
  * `--repeats`), and its phases timed separately on the warm path (preprocessing, each candidate's
  * fit, validation scoring).
  *
- *   nice npx tsx bench/tabular-profile.ts [--repeats 3] [--only digits]
+ *   nice npx tsx bench/tabular-profile.ts [--repeats 3] [--only digits] [--plan]
+ *   (--plan: also a job's trials in mode auto, one trainTabular per trial as the worker runs them)
  *   nice node --cpu-prof --cpu-prof-dir /tmp/prof -r tsx/cjs bench/tabular-profile.ts --only digits
  *
  * Prints one line per dataset and phase; writes nothing (a diagnostic, not a result).
  */
-import { trainTabular, type TabularRow } from '../libs/ml/src';
+import { SMALL_TABLE_ROWS, trainTabular } from '../libs/ml/src';
+import { tabularSearchPlan } from '../apps/worker/src/training/tabular-plan';
 import { trainGbdt } from '../libs/ml/src/tabular/gbdt';
 import { trainLinear } from '../libs/ml/src/tabular/linear';
 import { fitPreprocessor, transformRows, transformTrainingRows } from '../libs/ml/src/tabular/preprocess';
 import { encodeTarget } from '../libs/ml/src/tabular/train-tabular';
-import { datasets, split } from './tabular-data';
+import { datasets, productTable, searchOptions } from './tabular-data';
 
 const arg = (name: string, dflt: string) =>
   process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : dflt;
@@ -27,27 +29,23 @@ function cpu<T>(f: () => T): [T, number] {
   const c = process.cpuUsage(c0);
   return [r, (c.user + c.system) / 1e6];
 }
+async function cpuAsync<T>(f: () => Promise<T>): Promise<[T, number]> {
+  const c0 = process.cpuUsage();
+  const r = await f();
+  const c = process.cpuUsage(c0);
+  return [r, (c.user + c.system) / 1e6];
+}
 const median = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
 
 async function main(): Promise<void> {
   for (const ds of datasets()) {
     if ('skipped' in ds || (only && ds.name !== only)) continue;
-    const s = split(ds, 20261206);
-    const target = ds.columns[ds.columns.length - 1];
-    const toRow = (r: string[]): TabularRow => Object.fromEntries(ds.columns.map((c, j) => [c, r[j]]));
-    const classes = [...new Set(ds.rows.map((r) => r[r.length - 1]))].sort();
-    const train = s.train.map((i) => toRow(ds.rows[i]));
-    const valid = s.validation.map((i) => toRow(ds.rows[i]));
-    const types = Object.fromEntries(ds.columns.slice(0, -1).map((c) => [c, 'numeric']));
-    const opts = {
-      train: { rows: train },
-      validation: { rows: valid },
-      target,
-      task: ds.task,
-      classes: ds.task === 'classification' ? classes : undefined,
-      types,
-      seed: 20261206,
-    };
+    const t = await productTable(ds);
+    const { target, task, types } = t;
+    const classes = t.classes ?? [];
+    const train = t.train;
+    const valid = t.validation;
+    const opts = searchOptions(t, 20261206);
     const whole: number[] = [];
     let chosen = '';
     for (let r = 0; r <= repeats; r++) {
@@ -57,10 +55,30 @@ async function main(): Promise<void> {
       whole.push((c.user + c.system) / 1e6);
       chosen = `${res.chosen.name} ${res.candidates.map((x) => `${x.name}:${x.iterations ?? ''}:${x.validScore.toFixed(3)}`).join(' ')}`;
     }
-    const K = ds.task === 'classification' ? classes.length : 0;
-    const ytr = encodeTarget(train, target, ds.task, classes);
-    const yva = encodeTarget(valid, target, ds.task, classes);
-    const cols = ds.columns.slice(0, -1);
+    if (process.argv.includes('--plan')) {
+      // A job's trials (mode auto, the worker's plan and seed 1): one trainTabular per trial as
+      // apps/worker TabularTrainService calls it (gbdt_small skipped above SMALL_TABLE_ROWS).
+      const trialCpu: string[] = [];
+      let total = 0;
+      for (const slot of tabularSearchPlan('auto', 'auto', 1)) {
+        if (slot.name === 'gbdt_small' && train.length > SMALL_TABLE_ROWS) continue;
+        const [, s] = await cpuAsync(() =>
+          trainTabular({
+            ...opts,
+            seed: 1,
+            candidates: [slot.base],
+            ...(slot.gbdt ? { gbdt: slot.gbdt } : {}),
+          }),
+        );
+        total += s;
+        trialCpu.push(`${slot.name} ${s.toFixed(3)}`);
+      }
+      console.log(`   job trials (mode auto): ${total.toFixed(3)} CPU s | ${trialCpu.join(' | ')}`);
+    }
+    const K = task === 'classification' ? classes.length : 0;
+    const ytr = encodeTarget(train, target, task, classes);
+    const yva = encodeTarget(valid, target, task, classes);
+    const cols = t.columns;
     const phases: Record<string, number[]> = {};
     const add = (k: string, v: number) => (phases[k] ??= []).push(v);
     for (let r = 0; r < repeats; r++) {
@@ -79,12 +97,12 @@ async function main(): Promise<void> {
         trainLinear(
           m,
           ytr,
-          { objective: ds.task === 'regression' ? 'regression' : 'classification', numClasses: K },
+          { objective: task === 'regression' ? 'regression' : 'classification', numClasses: K },
           vm,
         ),
       );
       add('linear', tL);
-      const objective = ds.task === 'regression' ? 'regression' : K === 2 ? 'binary' : 'multiclass';
+      const objective = task === 'regression' ? 'regression' : K === 2 ? 'binary' : 'multiclass';
       const [g, tG] = cpu(() =>
         trainGbdt(m, ytr, { objective, numClasses: K, maxIterations: 100, earlyStoppingRounds: 10 }, vm),
       );

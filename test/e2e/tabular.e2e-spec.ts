@@ -453,5 +453,59 @@ describe('tabular classification and regression end to end (API, worker, serving
       `tabular mixed e2e: ${job.result.model} R² ${job.result.r2} RMSE ${job.result.rmse}; served ${values.map((v) => v.toFixed(0)).join(', ')}; features ${features.join(' ')}; warnings ${report.warnings.map((w) => `${w.code}:${w.subject}`).join(' ')}`,
     );
     local.forEach((l, i) => expect(l.value).toBeCloseTo(values[i], 6));
+
+    // Batch prediction of the same records, as JSON lines and as a CSV (empty cells missing, both
+    // date forms, an unseen category): one line per record in file order, equal to the served values;
+    // a record with an impossible date gets an error line naming the column.
+    const jsonl = [...records, { ...records[0], listed: '2024-02-30' }]
+      .map((r) => JSON.stringify(r))
+      .join('\n');
+    const csvBody = [
+      'sale_id,district,postcode,area_m2,listed,price_k,sold',
+      ',harbour,PC99,,2023-06-01,,',
+      'S-1,north,PC12,80,,,no',
+      ',,PC20,120,2/28/2024,300.5,',
+      ',harbour,PC99,,2024-02-30,,',
+    ].join('\n');
+    const batches = await Promise.all(
+      [
+        [jsonl, 'records.jsonl', 'application/x-ndjson', 'jsonl'],
+        [csvBody, 'records.csv', 'text/csv', 'csv'],
+      ].map(async ([body, name, type, format]) => {
+        const form = new FormData();
+        form.append('format', format);
+        form.append('file', new Blob([body], { type }), name);
+        const res = await fetch(`${p.apiUrl}/v1/models/${job.result.modelId}/batch-predictions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}` },
+          body: form,
+        });
+        expect(res.status).toBe(202);
+        const id = ((await res.json()) as { id: string }).id;
+        const done = await jobSucceeded(p, key, id, {
+          what: `batch prediction of ${name}`,
+          timeoutMs: 60_000,
+        });
+        const output = await call(p.apiUrl, 'GET', `/v1/jobs/${id}/output`, { token: key });
+        const text = await (await fetch(output.body.url as string)).text();
+        return { result: done.result, text };
+      }),
+    );
+    const [fromJsonl, fromCsv] = batches;
+    for (const b of batches) expect(b.result).toMatchObject({ records: 4, predicted: 3, failed: 1 });
+    const jsonLines = fromJsonl.text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { row: number; value?: number; error?: string });
+    expect(jsonLines.map((l) => l.row)).toEqual([1, 2, 3, 4]);
+    jsonLines.slice(0, 3).forEach((l, i) => expect(l.value).toBeCloseTo(values[i], 6));
+    expect(jsonLines[3].error).toMatch(/listed/);
+    // CSV output: row,label,score,value,error.
+    const csvLines = fromCsv.text.trim().split('\n');
+    expect(csvLines[0]).toBe('row,label,score,value,error');
+    const csvRows = csvLines.slice(1).map((l) => l.split(','));
+    expect(csvRows.map((r) => r[0])).toEqual(['1', '2', '3', '4']);
+    csvRows.slice(0, 3).forEach((r, i) => expect(Number(r[3])).toBeCloseTo(values[i], 6));
+    expect(csvLines[4]).toMatch(/listed/);
   });
 });

@@ -9,3 +9,4 @@ export * from './webhooks';
 export * from './trials';
 export * from './serving-openapi';
 export * from './tabular-leakage';
+export * from './tabular-values';

@@ -1,27 +1,22 @@
-import { leakageWarning, type LeakageCells } from '@modelsmith/contracts';
+import {
+  categoryOf,
+  leakageWarning,
+  parseBoolean,
+  parseDate,
+  parseNumber,
+  type LeakageCells,
+} from '@modelsmith/contracts';
 import type { IndexedSample } from '../shards/shard-index';
 import type { ColumnType, DatasetWarning } from '../stats/report-types';
 import { mulberry32 } from '../util/prng';
-import { isMissing } from './column-stats';
 
 /** Rows ingestion keeps (a seeded uniform sample of the kept rows) to look for leaking columns. */
 export const LEAKAGE_SAMPLE_ROWS = 20_000;
 
-const TRUE = new Set(['true', 'yes', 't', 'y']);
-const FALSE = new Set(['false', 'no', 'f', 'n']);
-
-/** A numeric, boolean or date cell as a number (NaN: missing or unreadable). */
+/** A numeric, boolean or date cell as a number (NaN: missing or unreadable), read as training reads it. */
 function cellNumber(raw: string, type: ColumnType): number {
-  if (isMissing(raw)) return NaN;
-  const s = raw.trim();
-  if (type === 'date') return Date.parse(s);
-  if (type === 'boolean') {
-    const lower = s.toLowerCase();
-    if (TRUE.has(lower)) return 1;
-    if (FALSE.has(lower)) return 0;
-  }
-  const x = Number(s);
-  return Number.isFinite(x) ? x : NaN;
+  const parse = type === 'date' ? parseDate : type === 'boolean' ? parseBoolean : parseNumber;
+  return parse(raw) ?? NaN;
 }
 
 /**
@@ -85,9 +80,7 @@ export class LeakageSampler {
       if (c === opts.targetIdx || constant || type === 'empty') return;
       const numeric = type === 'numeric' || type === 'boolean' || type === 'date';
       const cells = (rows: string[][]): LeakageCells =>
-        numeric
-          ? Float64Array.from(rows, (f) => cellNumber(f[c], type))
-          : rows.map((f) => (isMissing(f[c]) ? null : f[c].trim()));
+        numeric ? Float64Array.from(rows, (f) => cellNumber(f[c], type)) : rows.map((f) => categoryOf(f[c]));
       const w = leakageWarning(name, {
         task: classIndex ? 'classification' : 'regression',
         classes: opts.labels?.length ?? 1,

@@ -5,7 +5,9 @@ import { applyBinning, fitBinning, type Binning } from './binning';
  * HistGradientBoosting recipe): features binned into at most 255 bins, trees grown leaf-wise
  * (best gain first) from per-node gradient/hessian histograms (the larger child's histogram is the
  * parent's minus the smaller's), second-order leaf values -G/(H+lambda), shrinkage, and early
- * stopping on a validation set's loss. Squared error for regression, logistic loss for two classes,
+ * stopping on a validation set's loss. Training rows with the same bin codes on every feature go
+ * to the same leaf of every tree, so when many rows repeat they are trained as one weighted row
+ * each (their summed gradients, hessians and counts: the same sums, added in another order). Squared error for regression, logistic loss for two classes,
  * softmax (one tree per class per iteration) for more.
  *
  * The trained model is plain JSON: trees with raw-value thresholds (go left when x <= threshold).
@@ -31,6 +33,11 @@ export interface GbdtParams {
    * distinct values than that (default 3; 1 = always up to `maxBins`).
    */
   minBinRows?: number;
+  /**
+   * Train on one weighted row per distinct binned row when that removes at least a fifth of the
+   * rows (default true; the same trees up to the order floating-point sums are added in).
+   */
+  groupRows?: boolean;
   /** Stop when the validation loss has not improved for this many iterations. */
   earlyStoppingRounds?: number;
   /** Relative validation-loss improvement that counts as progress (default 1e-4). */
@@ -118,8 +125,17 @@ export function trainGbdt(
   // reads one code per cell. Squared error has a constant hessian (1 per row = the count), so its
   // histograms keep [gradient, count] per bin; the other losses [gradient, hessian, count].
   const S = p.objective === 'regression' ? 2 : 3;
-  const slots = new Int32Array(n * d);
-  for (let i = 0; i < n * d; i++) slots[i] = S * (offsets[i % d] + bins[i]);
+  // The rows trained on: every training row, or one per distinct binned row ("units") with its
+  // weight (the rows it stands for) and target sums, when that removes at least a fifth of them.
+  // One code path either way (a unit per row: weight 1, the same arithmetic as row by row).
+  const units =
+    (p.groupRows === false ? null : groupRows(bins, n, d, Math.floor(0.8 * n))) ?? eachRow(bins, n);
+  const un = units.count;
+  const ubins = units.bins;
+  const weight = units.weight;
+  const stats = targetSums(units, target, p.objective, K);
+  const slots = new Int32Array(un * d);
+  for (let i = 0; i < un * d; i++) slots[i] = S * (offsets[i % d] + ubins[i]);
   const histLength = totalBins * S;
   // Histograms freed by finished trees, reused instead of allocating (and zeroing) new ones.
   const pool: Float64Array[] = [];
@@ -135,16 +151,16 @@ export function trainGbdt(
   const vn = vm?.rows ?? 0;
 
   const baseScore = initialScores(p.objective, target, K);
-  const raw = new Float64Array(n * K);
+  const raw = new Float64Array(un * K);
   const vraw = new Float64Array(vn * K);
-  for (let i = 0; i < n; i++) for (let k = 0; k < K; k++) raw[i * K + k] = baseScore[k];
+  for (let i = 0; i < un; i++) for (let k = 0; k < K; k++) raw[i * K + k] = baseScore[k];
   for (let i = 0; i < vn; i++) for (let k = 0; k < K; k++) vraw[i * K + k] = baseScore[k];
 
-  const grad = new Float64Array(n * K);
-  const hess = new Float64Array(n * K);
-  // The gradients of the output being fitted, one per row (the same arrays when K = 1).
-  const gk = K > 1 ? new Float64Array(n) : grad;
-  const hk = K > 1 ? new Float64Array(n) : hess;
+  const grad = new Float64Array(un * K);
+  const hess = new Float64Array(un * K);
+  // The gradients of the output being fitted, one per unit (the same arrays when K = 1).
+  const gk = K > 1 ? new Float64Array(un) : grad;
+  const hk = K > 1 ? new Float64Array(un) : hess;
   const gain = new Array<number>(d).fill(0);
   // Trees by iteration then output (index it * K + k). The hot loops below allocate no object or
   // array literals: V8 tracks those per allocation site and, once a site's objects start surviving
@@ -152,10 +168,12 @@ export function trainGbdt(
   // the optimized code of every function allocating there: a process's first large search then
   // ran mostly unoptimized. Node and split state live in typed arrays sized for one tree.
   const built: TreeBuffer[] = [];
-  const idx = new Uint32Array(n);
+  const idx = new Uint32Array(un);
   const maxNodes = 2 * maxLeaves - 1;
+  // A node's units are idx[start, end); it holds `nodeRows` training rows (their weights' sum).
   const nodeStart = new Int32Array(maxNodes);
   const nodeEnd = new Int32Array(maxNodes);
+  const nodeRows = new Float64Array(maxNodes);
   const nodeDepth = new Int32Array(maxNodes);
   const nodeG = new Float64Array(maxNodes);
   const nodeH = new Float64Array(maxNodes);
@@ -166,6 +184,7 @@ export function trainGbdt(
   const splitGain = new Float64Array(maxNodes);
   const splitGl = new Float64Array(maxNodes);
   const splitHl = new Float64Array(maxNodes);
+  const splitRows = new Float64Array(maxNodes);
   // The current leaves' node ids, in order (ties between equal gains go to the first).
   const leaves = new Int32Array(maxLeaves + 1);
   let leafCount = 0;
@@ -175,13 +194,13 @@ export function trainGbdt(
   // The validation raw scores at the best iteration so far (for `fitted`).
   const bestVraw = new Float64Array(fitted && vm ? vn * K : 0);
 
-  gradients(p.objective, raw, target, K, grad, hess);
+  unitGradients(p.objective, raw, stats, K, grad, hess);
   for (let it = 0; it < maxIt; it++) {
     let allLeaves = true;
     for (let k = 0; k < K; k++) {
-      for (let i = 0; i < n; i++) idx[i] = i;
+      for (let i = 0; i < un; i++) idx[i] = i;
       if (K > 1)
-        for (let i = 0; i < n; i++) {
+        for (let i = 0; i < un; i++) {
           gk[i] = grad[i * K + k];
           hk[i] = hess[i * K + k];
         }
@@ -208,7 +227,7 @@ export function trainGbdt(
       }
     const validLoss = vm ? loss(p.objective, vraw, valid.target, K) : undefined;
     // The next iteration's gradients, and the training loss now, in one pass over the rows.
-    const trainLoss = gradients(p.objective, raw, target, K, grad, hess);
+    const trainLoss = unitGradients(p.objective, raw, stats, K, grad, hess);
     const go = p.onIteration?.(new IterationReport(it + 1, trainLoss, validLoss));
     if (validLoss !== undefined) {
       if (bestIt === 0 || validLoss < best - tol * Math.abs(best)) {
@@ -248,6 +267,7 @@ export function trainGbdt(
     tree: TreeBuffer,
     start: number,
     end: number,
+    rows: number,
     depth: number,
     g: number,
     h: number,
@@ -255,6 +275,7 @@ export function trainGbdt(
     const id = tree.add();
     nodeStart[id] = start;
     nodeEnd[id] = end;
+    nodeRows[id] = rows;
     nodeDepth[id] = depth;
     nodeG[id] = g;
     nodeH[id] = h;
@@ -267,13 +288,13 @@ export function trainGbdt(
     const tree = new TreeBuffer(maxNodes);
     let G = 0;
     let H = 0;
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < un; i++) {
       G += gk[i];
       H += hk[i];
     }
-    const root = addNode(tree, 0, n, 0, G, H);
+    const root = addNode(tree, 0, un, n, 0, G, H);
     const rootHist = takeHist();
-    fillHist(rootHist, 0, n);
+    fillHist(rootHist, 0, un);
     nodeHist[root] = rootHist;
     bestSplit(root);
     leaves[0] = root;
@@ -295,7 +316,7 @@ export function trainGbdt(
       let lo = start;
       let hi = end - 1;
       while (lo <= hi) {
-        if (bins[idx[lo] * d + sf] <= sb) lo++;
+        if (ubins[idx[lo] * d + sf] <= sb) lo++;
         else {
           const t = idx[lo];
           idx[lo] = idx[hi];
@@ -304,13 +325,16 @@ export function trainGbdt(
         }
       }
       const mid = lo;
+      // Units (the histograms' cost) and training rows (the leaf-size rule) of each child.
       const leftN = mid - start;
       const rightN = end - mid;
+      const leftRows = splitRows[node];
+      const rightRows = nodeRows[node] - leftRows;
       let leftHist: Float64Array = NO_HIST;
       let rightHist: Float64Array = NO_HIST;
       // Children too small (or too deep) to split, or made by the tree's last split, need no histogram.
       const last = leafCount + 1 >= maxLeaves;
-      if (!last && (splittable(leftN, depth + 1) || splittable(rightN, depth + 1))) {
+      if (!last && (splittable(leftRows, depth + 1) || splittable(rightRows, depth + 1))) {
         const leftSmall = leftN <= rightN;
         const smallStart = leftSmall ? start : mid;
         const smallEnd = leftSmall ? mid : end;
@@ -330,8 +354,8 @@ export function trainGbdt(
       nodeHist[node] = NO_HIST;
       const gl = splitGl[node];
       const hl = splitHl[node];
-      const left = addNode(tree, start, mid, depth + 1, gl, hl);
-      const right = addNode(tree, mid, end, depth + 1, nodeG[node] - gl, nodeH[node] - hl);
+      const left = addNode(tree, start, mid, leftRows, depth + 1, gl, hl);
+      const right = addNode(tree, mid, end, rightRows, depth + 1, nodeG[node] - gl, nodeH[node] - hl);
       nodeHist[left] = leftHist;
       nodeHist[right] = rightHist;
       tree.feature[node] = sf;
@@ -365,10 +389,11 @@ export function trainGbdt(
         const i = idx[j];
         const g = gk[i];
         const row = i * d;
+        const w = weight[i];
         for (let f = 0; f < d; f++) {
           const b = slots[row + f];
           hist[b] += g;
-          hist[b + 1] += 1;
+          hist[b + 1] += w;
         }
       }
       return;
@@ -377,12 +402,13 @@ export function trainGbdt(
       const i = idx[j];
       const g = gk[i];
       const h = hk[i];
+      const w = weight[i];
       const row = i * d;
       for (let f = 0; f < d; f++) {
         const b = slots[row + f];
         hist[b] += g;
         hist[b + 1] += h;
-        hist[b + 2] += 1;
+        hist[b + 2] += w;
       }
     }
   }
@@ -393,7 +419,7 @@ export function trainGbdt(
 
   /** The best split of a node into its split arrays (splitFeature -1 when none). */
   function bestSplit(node: number): void {
-    const count = nodeEnd[node] - nodeStart[node];
+    const count = nodeRows[node];
     splitFeature[node] = -1;
     if (!splittable(count, nodeDepth[node])) return;
     const G = nodeG[node];
@@ -406,6 +432,7 @@ export function trainGbdt(
     let bb = 0;
     let bgl = 0;
     let bhl = 0;
+    let bcl = 0;
     for (let f = 0; f < d; f++) {
       const o = S * offsets[f];
       const end = S * (offsets[f + 1] - 1);
@@ -431,6 +458,7 @@ export function trainGbdt(
           bb = (j - o) / S;
           bgl = gl;
           bhl = hl;
+          bcl = cl;
         }
       }
     }
@@ -440,7 +468,158 @@ export function trainGbdt(
     splitGain[node] = bestGain;
     splitGl[node] = bgl;
     splitHl[node] = bhl;
+    splitRows[node] = bcl;
   }
+}
+
+/** Distinct binned training rows: each row's unit, and per unit its codes and row count. */
+interface RowGroups {
+  count: number;
+  /** The unit of each training row. */
+  of: Int32Array;
+  /** Bin codes [count x features], each unit's first row's. */
+  bins: Uint8Array;
+  /** Training rows per unit. */
+  weight: Float64Array;
+}
+
+/**
+ * Groups rows with equal bin codes on every feature (open addressing on a hash of the codes); null
+ * when there would be more than `maxGroups` (not worth training on groups).
+ */
+function groupRows(bins: Uint8Array, n: number, d: number, maxGroups: number): RowGroups | null {
+  if (maxGroups < 1) return null;
+  let size = 1;
+  while (size < 2 * maxGroups) size <<= 1;
+  const mask = size - 1;
+  const table = new Int32Array(size).fill(-1);
+  const first: number[] = [];
+  const of = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const row = i * d;
+    let h = 0x811c9dc5;
+    for (let f = 0; f < d; f++) h = Math.imul(h ^ bins[row + f], 0x01000193);
+    let slot = (h ^ (h >>> 15)) & mask;
+    for (;;) {
+      const u = table[slot];
+      if (u < 0) {
+        if (first.length >= maxGroups) return null;
+        table[slot] = first.length;
+        of[i] = first.length;
+        first.push(i);
+        break;
+      }
+      const other = first[u] * d;
+      let same = true;
+      for (let f = 0; f < d; f++)
+        if (bins[other + f] !== bins[row + f]) {
+          same = false;
+          break;
+        }
+      if (same) {
+        of[i] = u;
+        break;
+      }
+      slot = (slot + 1) & mask;
+    }
+  }
+  const count = first.length;
+  const ubins = new Uint8Array(count * d);
+  for (let u = 0; u < count; u++) ubins.set(bins.subarray(first[u] * d, first[u] * d + d), u * d);
+  const weight = new Float64Array(count);
+  for (let i = 0; i < n; i++) weight[of[i]] += 1;
+  return { count, of, bins: ubins, weight };
+}
+
+/** Every row its own unit. */
+function eachRow(bins: Uint8Array, n: number): RowGroups {
+  const of = new Int32Array(n);
+  for (let i = 0; i < n; i++) of[i] = i;
+  return { count: n, of, bins, weight: new Float64Array(n).fill(1) };
+}
+
+/** Per unit: its rows (`weight`) and target sums (regression: sum and within-unit squared deviations; classes: counts [units x K]). */
+interface UnitTargets {
+  weight: Float64Array;
+  sum: Float64Array;
+  /** Regression: sum over the unit's rows of (y - unit mean)^2. */
+  spread: Float64Array;
+  /** Classification: rows of class k in unit u at [u * K + k] (binary: K = 1, the positives). */
+  classes: Float64Array;
+}
+
+function targetSums(g: RowGroups, y: ArrayLike<number>, objective: GbdtObjective, K: number): UnitTargets {
+  const U = g.count;
+  const n = g.of.length;
+  const sum = new Float64Array(objective === 'regression' ? U : 0);
+  const spread = new Float64Array(objective === 'regression' ? U : 0);
+  const classes = new Float64Array(objective === 'regression' ? 0 : U * K);
+  if (objective === 'regression') {
+    for (let i = 0; i < n; i++) sum[g.of[i]] += y[i];
+    for (let i = 0; i < n; i++) {
+      const u = g.of[i];
+      const e = y[i] - sum[u] / g.weight[u];
+      spread[u] += e * e;
+    }
+  } else if (objective === 'binary') {
+    for (let i = 0; i < n; i++) if (y[i] === 1) classes[g.of[i]] += 1;
+  } else for (let i = 0; i < n; i++) classes[g.of[i] * K + y[i]] += 1;
+  return { weight: g.weight, sum, spread, classes };
+}
+
+/**
+ * Gradients and hessians at `raw` summed over each unit's rows (they share their raw score), and
+ * the mean loss over the training rows there (the same pass; as `loss`). A unit of one row gets
+ * exactly that row's gradient, hessian and loss.
+ */
+function unitGradients(
+  objective: GbdtObjective,
+  raw: Float64Array,
+  t: UnitTargets,
+  K: number,
+  grad: Float64Array,
+  hess: Float64Array,
+): number {
+  const U = t.weight.length;
+  let rows = 0;
+  let s = 0;
+  if (objective === 'regression') {
+    for (let u = 0; u < U; u++) {
+      const w = t.weight[u];
+      const e = raw[u] - t.sum[u] / w;
+      grad[u] = w * raw[u] - t.sum[u];
+      hess[u] = w;
+      s += 0.5 * (w * e * e + t.spread[u]);
+      rows += w;
+    }
+    return rows ? s / rows : 0;
+  }
+  if (objective === 'binary') {
+    for (let u = 0; u < U; u++) {
+      const w = t.weight[u];
+      const pos = t.classes[u];
+      const p = sigmoid(raw[u]);
+      grad[u] = w * p - pos;
+      hess[u] = w * Math.max(p * (1 - p), 1e-16);
+      if (pos > 0) s -= pos * Math.log(Math.max(1e-15, p));
+      if (w > pos) s -= (w - pos) * Math.log(Math.max(1e-15, 1 - p));
+      rows += w;
+    }
+    return rows ? s / rows : 0;
+  }
+  const p = new Float64Array(K);
+  for (let u = 0; u < U; u++) {
+    const w = t.weight[u];
+    softmaxInto(raw, u * K, K, p);
+    for (let k = 0; k < K; k++) {
+      const c = t.classes[u * K + k];
+      grad[u * K + k] = w * p[k] - c;
+      hess[u * K + k] = w * Math.max(p[k] * (1 - p[k]), 1e-16);
+      if (c > 0) s -= c * Math.log(Math.max(1e-15, p[k]));
+    }
+    rows += w;
+  }
+  return rows ? s / rows : 0;
 }
 
 /** A tree being grown: typed arrays for the most nodes it can have, `count` of them used. */
@@ -516,46 +695,6 @@ function initialScores(objective: GbdtObjective, y: ArrayLike<number>, K: number
   const counts = new Array<number>(K).fill(0);
   for (let i = 0; i < n; i++) counts[y[i]]++;
   return counts.map((c) => Math.log(Math.max(c, 1e-6) / n));
-}
-
-/** Gradients and hessians at `raw`, and the mean loss there (the same pass; as `loss`). */
-function gradients(
-  objective: GbdtObjective,
-  raw: Float64Array,
-  y: ArrayLike<number>,
-  K: number,
-  grad: Float64Array,
-  hess: Float64Array,
-): number {
-  const n = y.length;
-  let s = 0;
-  if (objective === 'regression') {
-    for (let i = 0; i < n; i++) {
-      grad[i] = raw[i] - y[i];
-      hess[i] = 1;
-      s += 0.5 * (raw[i] - y[i]) ** 2;
-    }
-    return n ? s / n : 0;
-  }
-  if (objective === 'binary') {
-    for (let i = 0; i < n; i++) {
-      const p = sigmoid(raw[i]);
-      grad[i] = p - (y[i] === 1 ? 1 : 0);
-      hess[i] = Math.max(p * (1 - p), 1e-16);
-      s -= Math.log(Math.max(1e-15, y[i] === 1 ? p : 1 - p));
-    }
-    return n ? s / n : 0;
-  }
-  const p = new Float64Array(K);
-  for (let i = 0; i < n; i++) {
-    softmaxInto(raw, i * K, K, p);
-    for (let k = 0; k < K; k++) {
-      grad[i * K + k] = p[k] - (y[i] === k ? 1 : 0);
-      hess[i * K + k] = Math.max(p[k] * (1 - p[k]), 1e-16);
-    }
-    s -= Math.log(Math.max(1e-15, p[y[i]]));
-  }
-  return n ? s / n : 0;
 }
 
 /** Mean loss: squared error / 2 (regression), log loss (classification). */

@@ -105,6 +105,9 @@ export async function warmUpTabular(options: TabularWarmUpOptions = {}): Promise
       const rows = syntheticTable(p.task, p.classes, n + Math.ceil(n / 4), 1000 * round + i + 1).map((r) =>
         Object.fromEntries(Object.entries(r).map(([k, v]) => [k === 'y' ? k : k + suffix, v])),
       );
+      // From the second round on every third row repeats the previous one's features (with its own
+      // target), as survey tables do: the GBDT then trains on the distinct rows (gbdt.ts groupRows).
+      if (round > 0) for (let j = 2; j < rows.length; j += 3) rows[j] = { ...rows[j - 1], y: rows[j].y };
       await trainTabular({
         train: { rows: rows.slice(0, n) },
         validation: { rows: rows.slice(n) },
