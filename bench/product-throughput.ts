@@ -17,7 +17,11 @@
  *
  * The machine is shared: besides wall-clock rates, both sides report samples per CPU-second of
  * their process (all threads), which moves much less with other processes' load. The product's is
- * taken between its first and last step progress events (steps 10 and 20: training only; none with fewer than 20 steps).
+ * taken between its first and last step progress events (every 10 steps: training only; every
+ * scenario runs at least 21 steps). Between the same events the product also reports, per step, the
+ * CPU-seconds of the training thread and of the busiest other thread (the replica on 2 threads) and
+ * the share of the wall clock each was off the CPU (`threadsPerStep`): on 2 threads these show which
+ * thread the other waits for. `machine.loadavg` and each run's `loadavg1Before` state the load.
  *
  * Usage: nice npx tsx bench/product-throughput.ts [--repeat N] [--only cnn|mnv2] [--quick]
  * Writes bench/results/product-throughput[.<only>][.quick].json.
@@ -69,7 +73,7 @@ const SCENARIOS: Scenario[] = [
     backbone: 'small_cnn_m',
     size: 64,
     batch: 64,
-    trainSamples: QUICK ? 768 : 1536,
+    trainSamples: QUICK ? 1344 : 2560,
     torchSeconds: 10,
   },
   {
@@ -77,10 +81,29 @@ const SCENARIOS: Scenario[] = [
     backbone: 'mobilenet_v2',
     size: 128,
     batch: 64,
-    trainSamples: QUICK ? 704 : 1024,
+    trainSamples: QUICK ? 1344 : 1984,
     torchSeconds: 20,
   },
 ];
+
+/**
+ * CPU-seconds of each thread of this process so far (Linux /proc/self/task), by thread id: the
+ * training thread is the process id; a ReplicaPool's replica is a worker thread.
+ */
+function threadCpuSeconds(): Map<number, number> {
+  const out = new Map<number, number>();
+  const tick = 100; // USER_HZ on Linux
+  try {
+    for (const tid of fs.readdirSync('/proc/self/task')) {
+      const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(tid), (Number(f[11]) + Number(f[12])) / tick);
+    }
+  } catch {
+    // not Linux, or a thread ended while listed: no per-thread figures
+  }
+  return out;
+}
 
 /** An in-memory shard set of random images: throughput does not depend on the pixels. */
 function dataset(s: Scenario): { index: ImageShardIndex; shards: { get: () => Promise<Uint8Array> } } {
@@ -135,7 +158,7 @@ async function product(s: Scenario, threads: number) {
   const { index, shards } = dataset(s);
   const recipe = recipeFor(s, zoo);
   const progress: TrainProgress[] = [];
-  const stepMarks: Array<{ step: number; wall: number; cpu: number }> = [];
+  const stepMarks: Array<{ step: number; wall: number; cpu: number; threads: Map<number, number> }> = [];
   const notices: PipelineNotice[] = [];
   const loadavg1Before = round(os.loadavg()[0]);
   const t0 = performance.now();
@@ -159,7 +182,12 @@ async function product(s: Scenario, threads: number) {
         progress.push(p.train);
         if (p.train.kind === 'step') {
           const c = process.cpuUsage();
-          stepMarks.push({ step: p.train.step, wall: performance.now(), cpu: (c.user + c.system) / 1e6 });
+          stepMarks.push({
+            step: p.train.step,
+            wall: performance.now(),
+            cpu: (c.user + c.system) / 1e6,
+            threads: threadCpuSeconds(),
+          });
         }
       },
       onEpoch: async () => {},
@@ -180,6 +208,24 @@ async function product(s: Scenario, threads: number) {
   const first = stepMarks[0];
   const last = stepMarks.at(-1);
   const between = first && last && last.step > first.step ? (last.step - first.step) * s.batch : 0;
+  // Per thread, between the first and last step marks: CPU-seconds per step of the training thread
+  // and of the busiest other thread (the replica on 2 threads; V8's helpers on 1), and the share of
+  // the wall clock each spent off the CPU (waiting for the other, or for a core under load).
+  let threadsPerStep: Record<string, number> | null = null;
+  if (first && last && between) {
+    const stepsBetween = last.step - first.step;
+    const wallSec = (last.wall - first.wall) / 1000;
+    const delta = [...last.threads].map(([tid, cpu]) => ({ tid, cpu: cpu - (first.threads.get(tid) ?? 0) }));
+    const main = delta.find((d) => d.tid === process.pid)?.cpu ?? NaN;
+    const other = delta.filter((d) => d.tid !== process.pid).sort((a, b) => b.cpu - a.cpu)[0]?.cpu ?? 0;
+    threadsPerStep = {
+      wallSec: round(wallSec / stepsBetween),
+      mainCpuSec: round(main / stepsBetween),
+      busiestOtherCpuSec: round(other / stepsBetween),
+      mainOffCpuShare: round(1 - main / wallSec),
+      busiestOtherOffCpuShare: round(1 - other / wallSec),
+    };
+  }
   return {
     threads,
     reportedSamplesPerSec: round(end.samplesPerSec),
@@ -187,6 +233,7 @@ async function product(s: Scenario, threads: number) {
     steadySamplesPerCpuSec: between && last && first ? round(between / (last.cpu - first.cpu)) : null,
     steadyWallSamplesPerSec:
       between && last && first ? round(between / ((last.wall - first.wall) / 1000)) : null,
+    threadsPerStep,
     steps,
     batch: s.batch,
     augmentation: recipe.augmentation,
@@ -253,6 +300,13 @@ async function main(): Promise<void> {
           .filter((x) => x.side === side && x.threads === threads && typeof x[field] === 'number')
           .map((x) => x[field] as number),
       );
+    const perStep = (threads: number, field: string) =>
+      median(
+        runs
+          .filter((x) => x.side === 'product' && x.threads === threads && x.threadsPerStep)
+          .map((x) => (x.threadsPerStep as Record<string, number>)[field])
+          .filter((v) => Number.isFinite(v)),
+      );
     const torch2 = rate('pytorch', 2, 'samplesPerSec');
     const torch1 = rate('pytorch', 1, 'samplesPerSec');
     const best = (field: string) => Math.max(rate('product', 1, field), rate('product', 2, field));
@@ -272,6 +326,11 @@ async function main(): Promise<void> {
         product2ThreadsPerCpuSec: rate('product', 2, 'steadySamplesPerCpuSec'),
         pytorch2ThreadsPerCpuSec: rate('pytorch', 2, 'samplesPerCpuSec'),
         pytorch1ThreadPerCpuSec: rate('pytorch', 1, 'samplesPerCpuSec'),
+        product1ThreadMainCpuSecPerStep: perStep(1, 'mainCpuSec'),
+        product2ThreadsMainCpuSecPerStep: perStep(2, 'mainCpuSec'),
+        product2ThreadsReplicaCpuSecPerStep: perStep(2, 'busiestOtherCpuSec'),
+        product2ThreadsMainOffCpuShare: perStep(2, 'mainOffCpuShare'),
+        product2ThreadsReplicaOffCpuShare: perStep(2, 'busiestOtherOffCpuShare'),
       },
       // Samples per CPU-second, 2 threads each side: how much work each does per unit of CPU.
       ratioPerCpuSec2Threads: round(
@@ -284,6 +343,7 @@ async function main(): Promise<void> {
     };
     log(`${s.key}: ${JSON.stringify((results[s.key] as { median: unknown }).median)}`);
   }
+  results.loadavgAtEnd = os.loadavg().map(round);
   const name = ['product-throughput', values.only, QUICK ? 'quick' : undefined].filter(Boolean).join('.');
   const out = path.join(__dirname, 'results', `${name}.json`);
   fs.writeFileSync(out, JSON.stringify(results, null, 2) + '\n');

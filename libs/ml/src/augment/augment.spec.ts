@@ -42,6 +42,18 @@ describe('augmentation ops', () => {
     tf.dispose([x, flipped]);
   });
 
+  it('a flip gives exactly what a per-sample mask over the reversed batch gives, with the same draws', () => {
+    const x = ramp(9, 5, 7, 3);
+    const r1 = new Rng(11);
+    const r2 = new Rng(11);
+    const y = tf.tidy(() => randomHorizontalFlip(x, r1));
+    const flags = Array.from({ length: 9 }, () => (r2.next() < 0.5 ? 1 : 0));
+    const ref = tf.tidy(() => tf.where(tf.tensor4d(flags, [9, 1, 1, 1], 'bool'), tf.reverse(x, 2), x));
+    expect(Array.from(y.dataSync())).toEqual(Array.from(ref.dataSync()));
+    expect(r1.next()).toBe(r2.next());
+    tf.dispose([x, y, ref]);
+  });
+
   it('a flip with probability 0.5 flips some samples and not others', () => {
     const x = ramp(32, 2, 3, 1);
     const y = tf.tidy(() => randomHorizontalFlip(x, new Rng(5)));

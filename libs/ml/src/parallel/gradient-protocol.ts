@@ -30,9 +30,19 @@ export interface GradientStep {
   loss: { outputs?: 'probabilities' | 'logits'; labelSmoothing?: number };
   seed: number;
   microBatch?: number;
+  /** Also send back the shard's outputs of this forward pass (training dynamics). */
+  outputs?: boolean;
 }
 
 export type FromGradientReplica =
   | { type: 'ready'; backend: string }
-  | { type: 'gradients'; loss: number; correct: number; ms: number }
+  | {
+      type: 'gradients';
+      loss: number;
+      correct: number;
+      /** Wall-clock milliseconds of the step in the replica (the pool balances shares by it). */
+      ms: number;
+      /** With `outputs`: the shard's outputs [rows x classes], row-major. */
+      outputs?: Float32Array;
+    }
   | { type: 'error'; message: string };

@@ -67,7 +67,7 @@ export class GradientReplica {
     });
   }
 
-  step(msg: GradientStep): { loss: number; correct: number } {
+  step(msg: GradientStep): { loss: number; correct: number; outputs?: Float32Array } {
     this.readWeights();
     const trainable = new Set(msg.trainable);
     this.weights.forEach((w, i) => (w.trainable = trainable.has(i)));
@@ -78,6 +78,7 @@ export class GradientReplica {
     const chunk = msg.microBatch && msg.microBatch < n ? msg.microBatch : n;
     let loss = 0;
     let correct = 0;
+    const outParts: Float32Array[] = [];
     const rng = new Rng(mixSeed(msg.seed, this.init.workerIndex + 1));
     withSeededRandom(rng, () =>
       tf.tidy(() => {
@@ -94,6 +95,7 @@ export class GradientReplica {
             const { value, grads } = tf.variableGrads(() => {
               const out = this.model.apply(xs, { training: true }) as tf.Tensor;
               const numClasses = out.shape[out.shape.length - 1];
+              if (msg.outputs && out.rank === 2) outParts.push(new Float32Array(out.dataSync()));
               if (out.rank === 2 && numClasses > 1)
                 correctT = tf.keep(
                   tf.sum(tf.cast(tf.equal(tf.argMax(out, 1), toClassIndices(ys, numClasses)), 'int32')),
@@ -129,6 +131,13 @@ export class GradientReplica {
         });
       }),
     );
-    return { loss, correct };
+    if (!msg.outputs || outParts.length === 0) return { loss, correct };
+    const outputs = new Float32Array(outParts.reduce((a, p) => a + p.length, 0));
+    let at = 0;
+    for (const p of outParts) {
+      outputs.set(p, at);
+      at += p.length;
+    }
+    return { loss, correct, outputs };
   }
 }

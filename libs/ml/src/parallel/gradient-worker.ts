@@ -15,7 +15,8 @@ GradientReplica.create(workerData as GradientReplicaInit).then((replica) => {
     try {
       const t0 = performance.now();
       const r = replica.step(msg);
-      send({ type: 'gradients', ...r, ms: performance.now() - t0 });
+      const reply: FromGradientReplica = { type: 'gradients', ...r, ms: performance.now() - t0 };
+      port.postMessage(reply, r.outputs ? [r.outputs.buffer as ArrayBuffer] : []);
     } catch (err) {
       failure(err);
     }

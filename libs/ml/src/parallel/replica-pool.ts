@@ -20,9 +20,26 @@ export interface ReplicaPoolOptions {
   blasCore?: string;
   /** Absolute path of a module each replica requires before loading the model (custom layers...). */
   setupModule?: string;
+  /**
+   * How each batch is shared between the training thread and the replicas (see StepReplicas.split):
+   * 'even' (default) or 'measured' (by measured speed; the worker's choice).
+   */
+  split?: 'even' | 'measured';
 }
 
 type Reply = Exclude<FromGradientReplica, { type: 'error' }>;
+
+/** The parts back to back, or undefined when one is missing. */
+function concat(parts: Array<Float32Array | undefined>): Float32Array | undefined {
+  if (parts.some((p) => p === undefined)) return undefined;
+  const out = new Float32Array(parts.reduce((a, p) => a + (p?.length ?? 0), 0));
+  let at = 0;
+  for (const p of parts as Float32Array[]) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
 
 class ReplicaThread {
   private waiting: { resolve: (m: Reply) => void; reject: (e: Error) => void } | undefined;
@@ -80,7 +97,9 @@ class ReplicaThread {
  * copy the training model's weights (moving statistics included) before each step and keep no state,
  * so the optimizer, its state, parameter groups, schedules, clipping, regularizers, checkpoints and
  * early stopping are the training loop's alone: a run on replicas is the single-thread run with the
- * batch's gradients computed in parts. BatchNormalization layers held in inference mode
+ * batch's gradients computed in parts. With `split: 'measured'` the parts follow each thread's
+ * measured speed (the training thread, which also reads and augments the next batch while the
+ * replicas compute, takes fewer rows); with training dynamics each replica returns its rows' outputs. BatchNormalization layers held in inference mode
  * (setBatchNormInference) are held so on the replicas too. Create it for a built model (its
  * architecture is copied once) and dispose it when training is done.
  */
@@ -94,6 +113,7 @@ export class ReplicaPool implements StepReplicas {
     private readonly grads: SharedArrayBuffer[],
     private readonly offsets: number[],
     readonly backend: string,
+    readonly split: 'even' | 'measured',
   ) {}
 
   get size(): number {
@@ -111,7 +131,8 @@ export class ReplicaPool implements StepReplicas {
     }
     const weights = new SharedArrayBuffer(total * 4);
     const grads = Array.from({ length: count }, () => new SharedArrayBuffer(total * 4));
-    if (count === 0) return new ReplicaPool(model, [], weights, grads, offsets, tf.getBackend());
+    const split = opts.split ?? 'even';
+    if (count === 0) return new ReplicaPool(model, [], weights, grads, offsets, tf.getBackend(), split);
     const artifacts = await artifactsOf(model);
     const batchNormInference = allLayers(model)
       .filter((l) => isBatchNormInference(l))
@@ -133,7 +154,7 @@ export class ReplicaPool implements StepReplicas {
     });
     try {
       const ready = await Promise.all(threads.map((t) => t.next('ready')));
-      return new ReplicaPool(model, threads, weights, grads, offsets, ready[0].backend);
+      return new ReplicaPool(model, threads, weights, grads, offsets, ready[0].backend, split);
     } catch (err) {
       await Promise.all(threads.map((t) => t.worker.terminate()));
       throw err;
@@ -148,11 +169,7 @@ export class ReplicaPool implements StepReplicas {
     });
   }
 
-  async gradients(req: Parameters<StepReplicas['gradients']>[0]): Promise<{
-    grads: Float32Array;
-    loss: number;
-    correct: number;
-  }> {
+  async gradients(req: Parameters<StepReplicas['gradients']>[0]): ReturnType<StepReplicas['gradients']> {
     if (this.busy) throw new Error('ReplicaPool.gradients: one step at a time');
     if (req.shards.length > this.threads.length)
       throw new Error(`${req.shards.length} shards for ${this.threads.length} replicas`);
@@ -169,6 +186,7 @@ export class ReplicaPool implements StepReplicas {
           loss: req.loss,
           seed: req.seed,
           ...(req.microBatch !== undefined ? { microBatch: req.microBatch } : {}),
+          ...(req.outputs ? { outputs: true } : {}),
         });
         return reply;
       });
@@ -186,10 +204,13 @@ export class ReplicaPool implements StepReplicas {
           at += sizes[k];
         });
       });
+      const outputs = req.outputs ? concat(done.map((d) => d.outputs)) : undefined;
       return {
         grads: out,
         loss: done.reduce((s, d) => s + d.loss, 0),
         correct: done.reduce((s, d) => s + d.correct, 0),
+        ms: done.map((d) => d.ms),
+        ...(outputs ? { outputs } : {}),
       };
     } finally {
       this.busy = false;

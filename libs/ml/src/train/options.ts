@@ -126,10 +126,10 @@ export interface TrainOptions {
   onMemory?: (event: MemoryEvent) => void | Promise<void>;
   /**
    * Other threads that compute part of every step's gradients (data parallelism, e.g. a
-   * `ReplicaPool` of this model from `@modelsmith/ml`'s parallel module). The batch is split evenly
-   * between this thread and them; their gradients are summed with this thread's and everything else
-   * (regularizer, clipping, optimizer and its state, schedule, groups, checkpoints, validation) stays
-   * this loop's. Needs the built-in loss.
+   * `ReplicaPool` of this model from `@modelsmith/ml`'s parallel module). The batch is split between
+   * this thread and them (evenly, or by their measured speeds: {@link StepReplicas.split}); their
+   * gradients are summed with this thread's and everything else (regularizer, clipping, optimizer and
+   * its state, schedule, groups, checkpoints, validation) stays this loop's. Needs the built-in loss.
    */
   replicas?: StepReplicas;
 }
@@ -147,6 +147,13 @@ export interface StepReplicas {
   /** Replica threads (the training thread computes a share too). */
   readonly size: number;
   /**
+   * How a batch's rows are shared out: 'even' (default; the same rows for every run, so a run with
+   * dropout or batch statistics replays exactly), or 'measured': in proportion to each thread's
+   * measured milliseconds per row (wall clock, averaged over the steps so far), so that this thread,
+   * which also prepares the batches and applies the update, gets fewer rows and no thread waits.
+   */
+  readonly split?: 'even' | 'measured';
+  /**
    * Computes the gradients of the shards (one per replica; fewer when the batch is small) with the
    * model's current weights, for `trainable` (weights by position in `orderedWeights(model)`), and
    * resolves with their sum as one flat array (those weights back to back, in that order), the summed
@@ -159,7 +166,17 @@ export interface StepReplicas {
     /** Seeds the random ops (dropout) of this step on the replicas. */
     seed: number;
     microBatch?: number;
-  }): Promise<{ grads: Float32Array; loss: number; correct: number }>;
+    /** Also return the shards' outputs of their forward passes (training dynamics). */
+    outputs?: boolean;
+  }): Promise<{
+    grads: Float32Array;
+    loss: number;
+    correct: number;
+    /** With `outputs`: the shards' outputs, [rows x classes] row-major, in shard order. */
+    outputs?: Float32Array;
+    /** Wall-clock milliseconds each replica spent on its shard (for the 'measured' split). */
+    ms?: number[];
+  }>;
 }
 
 /** How the trainer fitted a step into memory. */

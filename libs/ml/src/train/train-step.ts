@@ -56,7 +56,7 @@ export function trainStep(
 }
 
 /** Class index per row of `ys` (class indices, or the argmax of one-hot/smoothed rows). */
-function classLabels(ys: tf.Tensor, classes: number): Int32Array {
+export function classLabels(ys: tf.Tensor, classes: number): Int32Array {
   const v = ys.dataSync();
   if (ys.rank === 1) return Int32Array.from(v);
   const n = ys.shape[0] ?? 0;

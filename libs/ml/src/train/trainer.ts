@@ -61,17 +61,42 @@ async function run(plan: RunPlan, state: TrainingState, clock: RunClock): Promis
     // The epoch's remaining steps, until the data ends or the signal aborts.
     const batches = epochBatches(opts.data, { epoch, startStep: state.position.step, seed: plan.seed });
     const it = batches[Symbol.asyncIterator]();
+    /** The epoch's batch `step`, augmented (augmentation seeds itself from the position only). */
+    const fetchBatch = async (step: number): Promise<IteratorResult<TrainBatch>> => {
+      const next = await it.next();
+      if (!next.done && opts.augment) {
+        try {
+          augmentBatch(next.value, opts.augment, { seed: plan.seed, epoch, step });
+        } catch (error) {
+          next.value.xs.dispose();
+          next.value.ys.dispose();
+          throw error;
+        }
+      }
+      return next;
+    };
+    // On replicas, the next batch is read and augmented while they compute (parallelTrainStep).
+    let ahead: Promise<IteratorResult<TrainBatch>> | undefined;
+    const readAhead = (): Promise<void> => {
+      if (!ahead) {
+        ahead = fetchBatch(state.position.step + 1);
+        ahead.catch(() => undefined);
+      }
+      return ahead.then(
+        () => undefined,
+        () => undefined,
+      );
+    };
     try {
       while (!opts.signal?.aborted) {
         const stepStart = now();
-        const next = await it.next();
+        const next = await (ahead ?? fetchBatch(state.position.step));
+        ahead = undefined;
         if (next.done) break;
         let step: StepResult;
         try {
-          if (opts.augment)
-            augmentBatch(next.value, opts.augment, { seed: plan.seed, epoch, step: state.position.step });
           if (memory.pending) await memory.probe(next.value);
-          step = await stepWithinMemory(plan, state, next.value, memory);
+          step = await stepWithinMemory(plan, state, next.value, memory, readAhead);
         } finally {
           next.value.xs.dispose();
           next.value.ys.dispose();
@@ -90,6 +115,12 @@ async function run(plan: RunPlan, state: TrainingState, clock: RunClock): Promis
         }
       }
     } finally {
+      // A batch read ahead of a step that did not come (cancelled, or the step failed).
+      const unused = await ahead?.catch(() => undefined);
+      if (unused && !unused.done) {
+        unused.value.xs.dispose();
+        unused.value.ys.dispose();
+      }
       await it.return?.(undefined);
     }
     if (opts.signal?.aborted) {
@@ -136,29 +167,6 @@ async function run(plan: RunPlan, state: TrainingState, clock: RunClock): Promis
   };
 }
 
-/** The batch's outputs in inference mode, with its class indices (dynamics on the replica path). */
-function inferenceOutputs(plan: RunPlan, batch: TrainBatch): NonNullable<StepResult['outputs']> {
-  const out = tf.tidy(() => plan.model.apply(batch.xs, { training: false }) as tf.Tensor);
-  try {
-    if (out.rank !== 2) throw new TrainConfigError('training dynamics need a [batch, classes] model output');
-    const classes = out.shape[1] ?? 0;
-    const ys = batch.ys.dataSync();
-    const n = batch.xs.shape[0] ?? 0;
-    const labels = new Int32Array(n);
-    for (let i = 0; i < n; i++) {
-      if (batch.ys.rank === 1) labels[i] = ys[i];
-      else {
-        let best = 0;
-        for (let k = 1; k < classes; k++) if (ys[i * classes + k] > ys[i * classes + best]) best = k;
-        labels[i] = best;
-      }
-    }
-    return { values: new Float32Array(out.dataSync()), classes, labels };
-  } finally {
-    out.dispose();
-  }
-}
-
 /** Adds a step's outputs to the run's training dynamics (the tracker is made at the first step). */
 function recordDynamics(
   plan: RunPlan,
@@ -188,6 +196,8 @@ async function stepWithinMemory(
   state: TrainingState,
   batch: TrainBatch,
   memory: MemoryFit,
+  /** Work for this thread while replicas compute (reading the next batch ahead). */
+  whileReplicasCompute?: () => Promise<void>,
 ): Promise<StepResult> {
   const n = batch.xs.shape[0] ?? 0;
   const rng = state.rng.state();
@@ -198,10 +208,7 @@ async function stepWithinMemory(
       // replicas would compute their rows' gradients without its penalty, so the step stays here.
       if (!(replicas && replicas.size > 0) || plan.opts.regularizer?.forward)
         return trainStep(plan, state, batch, memory.microBatch);
-      const step = await parallelTrainStep(plan, state, batch, replicas, memory.microBatch);
-      // The replicas' forward passes stay in their threads: training dynamics then read one
-      // inference-mode pass of this thread (no dropout, so no draw from the run's RNG).
-      return plan.opts.dynamics ? { ...step, outputs: inferenceOutputs(plan, batch) } : step;
+      return await parallelTrainStep(plan, state, batch, replicas, memory.microBatch, whileReplicasCompute);
     } catch (error) {
       if (!isOutOfMemoryError(error)) throw error;
       const current = Math.min(memory.microBatch ?? n, n);
