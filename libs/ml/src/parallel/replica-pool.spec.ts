@@ -1,11 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend';
 import { MemoryCheckpointStore } from '../train/checkpoint';
-import { allLayers } from '../train/layers';
-import type { TrainOptions } from '../train/options';
-import { blobBatches, makeBlobs, tinyMlp, weightValues } from '../train/test-helpers';
+import { tinyMlp, weightValues } from '../train/test-helpers';
+import { inferenceBnModel, maxAbsDiff, recipe } from './parallel-spec-fixtures';
 import { train } from '../train/trainer';
-import { setBatchNormInference } from '../zoo/batch-norm-mode';
 import { ReplicaPool } from './replica-pool';
 
 /**
@@ -14,36 +12,6 @@ import { ReplicaPool } from './replica-pool';
  * a backbone parameter group at a tenth of the learning rate, label smoothing, clipping, a frozen
  * layer), the same seed.
  */
-const blobs = makeBlobs(240, 11, 6, 3, 2.5);
-const validation = makeBlobs(90, 12, 6, 3, 2.5);
-
-function recipe(extra: Partial<TrainOptions> = {}): TrainOptions {
-  return {
-    data: blobBatches(blobs, 32),
-    validation: blobBatches(validation, 45, false),
-    epochs: 3,
-    optimizer: { type: 'adam' },
-    learningRate: 0.02,
-    lrSchedule: { type: 'cosine', warmupSteps: 5, minFactor: 0.05 },
-    paramGroups: [{ name: 'backbone', layers: ['hidden'], lrScale: 0.1 }],
-    labelSmoothing: 0.1,
-    clipGradNorm: 1,
-    seed: 5,
-    progressEverySteps: 0,
-    ...extra,
-  };
-}
-
-/** The MLP with its batch norm held in inference mode, as a pretrained backbone's is. */
-function inferenceBnModel(): tf.LayersModel {
-  const m = tinyMlp(3, 6, 3, { dropout: false });
-  setBatchNormInference(allLayers(m), true);
-  return m;
-}
-
-const maxAbsDiff = (a: number[][], b: number[][]) =>
-  Math.max(...a.map((w, i) => Math.max(...w.map((v, j) => Math.abs(v - b[i][j])))));
-
 describe('train() on a ReplicaPool (data-parallel, parity with the single-thread loop)', () => {
   let pool: ReplicaPool | undefined;
   beforeAll(async () => {

@@ -1,13 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend';
 import type { AugmentContext } from '../train/augment-hook';
-import { allLayers } from '../train/layers';
-import type { StepReplicas, TrainOptions } from '../train/options';
+import type { StepReplicas } from '../train/options';
 import { evenShares, measuredShares } from '../train/parallel-step';
-import { blobBatches, makeBlobs, tinyMlp, weightValues } from '../train/test-helpers';
+import { weightValues } from '../train/test-helpers';
+import { blobs, inferenceBnModel, maxAbsDiff, recipe } from './parallel-spec-fixtures';
 import { train } from '../train/trainer';
 import { mixSeed } from '../train/rng';
-import { setBatchNormInference } from '../zoo/batch-norm-mode';
 import { ReplicaPool } from './replica-pool';
 
 /**
@@ -16,40 +15,11 @@ import { ReplicaPool } from './replica-pool';
  * against one thread: the same weights, loss curve and dynamics within float tolerance when the
  * model has no dropout and its batch norm is held in inference mode (no row-dependent randomness).
  */
-const blobs = makeBlobs(240, 11, 6, 3, 2.5);
-const validation = makeBlobs(90, 12, 6, 3, 2.5);
-
 /** Deterministic from the batch's position only, as the image augmenter is. */
 function shift(xs: tf.Tensor, ctx: AugmentContext): tf.Tensor {
   const s = (mixSeed(ctx.seed, ctx.epoch, ctx.step) % 1000) / 5000;
   return tf.add(xs, s);
 }
-
-function recipe(extra: Partial<TrainOptions> = {}): TrainOptions {
-  return {
-    data: blobBatches(blobs, 32),
-    validation: blobBatches(validation, 45, false),
-    epochs: 3,
-    optimizer: { type: 'adam' },
-    learningRate: 0.02,
-    lrSchedule: { type: 'cosine', warmupSteps: 5, minFactor: 0.05 },
-    paramGroups: [{ name: 'backbone', layers: ['hidden'], lrScale: 0.1 }],
-    labelSmoothing: 0.1,
-    clipGradNorm: 1,
-    seed: 5,
-    progressEverySteps: 0,
-    ...extra,
-  };
-}
-
-function inferenceBnModel(): tf.LayersModel {
-  const m = tinyMlp(3, 6, 3, { dropout: false });
-  setBatchNormInference(allLayers(m), true);
-  return m;
-}
-
-const maxAbsDiff = (a: ArrayLike<number>[], b: ArrayLike<number>[]) =>
-  Math.max(...a.map((w, i) => Math.max(...Array.from(w, (v, j) => Math.abs(v - b[i][j])))));
 
 /** The pool, recording every step's replica shard sizes. */
 function recording(pool: ReplicaPool, rows: number[][]): StepReplicas {
