@@ -90,9 +90,9 @@ export function labelIssueCount(held: Pick<CrossFitScores, 'confident'>, labels:
 
 /**
  * The share of {@link labelIssueCount} the label-quality report suspects. The issue count overestimates
- * the flips (85-115 for 55-61 flips with the worker's held-out opinion); among 1, 0.8, 0.65, 0.5 and
- * 0.35 of it, removing the 0.65 lowest held-out margins recovered the most of the noise's cost on the
- * tuning noise seeds of bench/mislabel-rotate.ts (docs/interpretability.md).
+ * the flips (82-118 for 55-61 flips with the worker's held-out opinion); of 1, 0.8, 0.65, 0.5 and
+ * 0.35 of it (lowest held-out margins first), removing 0.65 recovered the most of the noise's cost on
+ * the tuning noise seeds of bench/mislabel-rotate.ts (docs/interpretability.md).
  */
 export const SUSPECT_ISSUE_FRACTION = 0.65;
 
