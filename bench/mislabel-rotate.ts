@@ -47,7 +47,7 @@ const log = (msg: string) => process.stderr.write(`${msg}\n`);
 const r4 = (x: number) => Math.round(x * 10000) / 10000;
 const argValue = (name: string): string | undefined =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-const nums = (s: string) => s.split(',').map(Number);
+const nums = (s: string) => s.split(',').filter(Boolean).map(Number);
 const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
 const CACHE = argValue('cache') ?? '/tmp/mislabel-rotate-cache';
 const SEEDS = Number(argValue('seeds') ?? 3);
