@@ -10,6 +10,7 @@ import {
   type LoadedBackbone,
 } from '@modelsmith/ml';
 import {
+  heldOutInput,
   runImageClassification,
   type PipelineHooks,
   type PipelineModel,
@@ -439,5 +440,37 @@ describe('image classification pipeline: a head on cached frozen features (headO
     expect(layer.images).toBeGreaterThanOrEqual(32 + 8);
     expect(layer.images).toBeLessThan(32 * 2 + 8);
     expect(models[0].report.accuracy).toBe(1);
+  });
+});
+
+describe('heldOutInput', () => {
+  const resizable = { id: 'mobilenet_v2', resizable: { minSize: 32, maxSize: 512, channels: [3 as const] } };
+  it('resizes MobileNetV2 inputs under 128 px up for the held-out label scores, aspect kept, within range', () => {
+    expect(heldOutInput(resizable, { height: 64, width: 64, channels: 3 })).toEqual({
+      height: 128,
+      width: 128,
+      channels: 3,
+    });
+    expect(heldOutInput(resizable, { height: 64, width: 96, channels: 3 })).toEqual({
+      height: 128,
+      width: 192,
+      channels: 3,
+    });
+    expect(
+      heldOutInput(
+        { ...resizable, resizable: { ...resizable.resizable, maxSize: 150 } },
+        { height: 64, width: 96, channels: 3 },
+      ),
+    ).toEqual({
+      height: 128,
+      width: 150,
+      channels: 3,
+    });
+    const large = { height: 128, width: 160, channels: 3 as const };
+    expect(heldOutInput(resizable, large)).toBe(large);
+    const fixed = { height: 64, width: 64, channels: 3 as const };
+    expect(heldOutInput({ id: 'mobilenet_v2' }, fixed)).toBe(fixed);
+    // Only the backbones whose multi-layer features the pass uses (where it was measured).
+    expect(heldOutInput({ ...resizable, id: 'inception_v3' }, fixed)).toBe(fixed);
   });
 });

@@ -88,9 +88,10 @@ describe('labelQuality', () => {
     expect(
       labelQuality(index, d, { ...heldOut, confident: Int32Array.from([1, 1, -1]) }).all[0].heldOutLabel,
     ).toBeUndefined();
-    // Two issues ('a' confidently 'dog' too): the two lowest held-out margins, whatever their AUM.
+    // Three issues (every confident class another label): 0.65 x 3 rounds to 2 suspects, the two
+    // lowest held-out margins, whatever their AUM.
     expect(
-      labelQuality(index, d, { ...heldOut, confident: Int32Array.from([1, 0, -1]) }).all.map(
+      labelQuality(index, d, { ...heldOut, confident: Int32Array.from([1, 0, 1]) }).all.map(
         (x) => x.sampleId,
       ),
     ).toEqual(['b', 'c']);

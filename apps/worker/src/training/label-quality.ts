@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import type { ImageShardIndex, ShardSource } from '@modelsmith/datasets';
 import {
+  suspectCount,
   suspectMislabeled,
   type CrossFitScores,
   type DynamicsValues,
@@ -39,8 +40,8 @@ export interface Suspect {
 /** The model report's `labelQuality` section. */
 export interface LabelQuality {
   /**
-   * 'held-out': the held-out (cross-fitted) estimate of the mislabeled count, most suspect by the
-   * held-out margin first; 'aum+held-out' (models trained before it): suspected when AUM and the
+   * 'held-out': 0.65 of the held-out (cross-fitted) estimate of the mislabeled count
+   * ({@link suspectCount}), most suspect by the held-out margin first; 'aum+held-out' (models trained before it): suspected when AUM and the
    * held-out margin agree; 'aum': AUM alone.
    */
   method: 'aum' | 'aum+held-out' | 'held-out';
@@ -57,8 +58,8 @@ export interface LabelQuality {
 }
 
 /**
- * Suspected mislabeled training samples: with held-out scores, as many as confident learning's
- * estimate of the mislabeled count ({@link labelIssues}), lowest held-out margin first; without, AUM
+ * Suspected mislabeled training samples: with held-out scores, 0.65 of confident learning's estimate
+ * of the mislabeled count ({@link suspectCount}), lowest held-out margin first; without, AUM
  * from the run's training dynamics below the automatic threshold, lowest first. `all` has up to
  * MAX_STORED_SUSPECTS of them; `report` lists the first LISTED_SUSPECTS.
  */
@@ -71,7 +72,7 @@ export function labelQuality(
   const held = heldOut && heldOut.margin.length === dynamics.samples ? heldOut : undefined;
   const r = suspectMislabeled(dynamics, {
     limit: MAX_STORED_SUSPECTS,
-    ...(held ? { heldOutMargin: held.margin, heldOutCount: labelIssues(held, dynamics.label) } : {}),
+    ...(held ? { heldOutMargin: held.margin, heldOutCount: suspectCount(held, dynamics.label) } : {}),
   });
   const name = (k: number) => index.labels[k] ?? String(k);
   const all = r.suspects.flatMap((s: SampleScores): Suspect[] => {
@@ -106,17 +107,6 @@ export function labelQuality(
     },
     all,
   };
-}
-
-/**
- * Confident learning's count of label issues (Northcutt et al. 2021, the off-diagonal of its
- * confident joint): samples whose held-out confident class exists and is not their given label.
- */
-export function labelIssues(held: CrossFitScores, labels: ArrayLike<number>): number {
-  let n = 0;
-  for (let i = 0; i < held.confident.length; i++)
-    if (held.confident[i] >= 0 && held.confident[i] !== labels[i]) n++;
-  return n;
 }
 
 /** PNG thumbnails of the listed suspects (from the preprocessed shards), by sample id. */

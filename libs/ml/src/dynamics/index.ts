@@ -9,7 +9,7 @@ export {
 export type { MislabelReport, SampleScores, ScoreOptions, SuspectOptions } from './scores';
 export { injectLabelNoise } from './label-noise';
 export type { LabelNoise } from './label-noise';
-export { crossFitScores } from './cross-fit';
+export { crossFitScores, labelIssueCount, SUSPECT_ISSUE_FRACTION, suspectCount } from './cross-fit';
 export type { CrossFitOptions, CrossFitScores } from './cross-fit';
 export { fitLogistic, predictLogistic } from './logistic';
 export { neighbourVotes } from './neighbours';

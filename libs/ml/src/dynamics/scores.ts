@@ -119,7 +119,8 @@ export interface SuspectOptions extends ScoreOptions {
    * replaces the agreement rule above. Measured on food photos and Tux Paint stamps with 20% symmetric
    * noise (bench/mislabel-detect.ts, docs/interpretability.md): with the held-out margin of the
    * mirror-view logistic models averaged with neighbour votes, removing this many recovers more of the
-   * noise's cost than the agreement rule, and AUM adds nothing to that held-out ranking's AUROC.
+   * noise's cost than the agreement rule, and AUM adds nothing to that held-out ranking's AUROC; the
+   * worker passes 0.65 of the issue count (`suspectCount`, cross-fit.ts; bench/mislabel-rotate.ts).
    */
   heldOutCount?: number;
 }
