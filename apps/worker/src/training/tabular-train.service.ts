@@ -18,6 +18,8 @@ import {
 import {
   evaluateTabular,
   oneStandardErrorChoice,
+  prepareTabular,
+  type PreparedTabular,
   SMALL_TABLE_ROWS,
   TABULAR_MODEL_FILE,
   TabularTrainingError,
@@ -170,6 +172,8 @@ export class TabularTrainService {
       deadline,
       seed: options.seed ?? 1,
     };
+    // Fitted once per job (encoders, both matrices, the leakage check) and shared by its trials.
+    let prepared: PreparedTabular | undefined;
     const search = await runCandidateTrials({
       ledger: trialLedger(this.trials, ref.tenantId, ctx.job.id),
       planAt: (slot) => {
@@ -199,8 +203,10 @@ export class TabularTrainService {
       run: async (i, params) => {
         const slot = plan[Number(params.config)];
         const curves: CandidateCurve[] = [];
+        prepared ??= prepareTabular(common);
         const result = await trainTabular({
           ...common,
+          prepared,
           candidates: [slot.base],
           ...(slot.gbdt ? { gbdt: slot.gbdt } : {}),
           onIteration: (it) => {

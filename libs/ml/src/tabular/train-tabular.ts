@@ -65,6 +65,11 @@ export interface TrainTabularOptions {
   /** Each boosting iteration's training and validation loss (gbdt candidates). */
   onIteration?: (it: { iteration: number; trainLoss: number; validLoss?: number }) => void;
   onCandidate?: (c: TabularCandidate) => void | Promise<void>;
+  /**
+   * The per-job work done once ({@link prepareTabular} with these same rows and options): a job's
+   * trials share it instead of refitting the encoders and rerunning the leakage check per trial.
+   */
+  prepared?: PreparedTabular;
 }
 
 export interface TrainTabularResult {
@@ -115,13 +120,32 @@ function keep(rows: TabularRow[], y: Float64Array): { rows: TabularRow[]; y: Flo
   return { rows: ids.map((i) => rows[i]), y: Float64Array.from(ids, (i) => y[i]) };
 }
 
+/** What {@link prepareTabular} needs: the rows, target and columns of a search (its candidates aside). */
+export type PrepareTabularOptions = Pick<
+  TrainTabularOptions,
+  'train' | 'validation' | 'target' | 'task' | 'classes' | 'columns' | 'types' | 'seed'
+>;
+
 /**
- * Fits encoders on the training split, trains each candidate (histogram GBDT with two settings, a
- * linear model) with early stopping / regularization chosen on the validation split, and keeps the
- * candidate with the lowest validation loss, or the linear one when it is within one standard error
- * of that (selection.ts). The test split is not touched here.
+ * The per-job work of a tabular search, done once and shared by its candidates (and a job's
+ * trials): the usable rows and their targets, the encoders fitted on the training split, both
+ * splits' matrices, and the warnings (dropped columns, the leakage check). Read-only afterwards.
  */
-export async function trainTabular(o: TrainTabularOptions): Promise<TrainTabularResult> {
+export interface PreparedTabular {
+  readonly options: PrepareTabularOptions;
+  readonly task: TabularTask;
+  readonly classes: string[];
+  readonly K: number;
+  readonly tr: { rows: TabularRow[]; y: Float64Array };
+  readonly va: { rows: TabularRow[]; y: Float64Array };
+  readonly pre: Preprocessor;
+  readonly xtr: Float64Array;
+  readonly xva: Float64Array;
+  readonly warnings: readonly TabularWarning[];
+}
+
+/** Fits the encoders, builds both matrices and runs the leakage check for the rows of `o`. */
+export function prepareTabular(o: PrepareTabularOptions): PreparedTabular {
   const task = o.task;
   const classes =
     task === 'classification'
@@ -157,9 +181,32 @@ export async function trainTabular(o: TrainTabularOptions): Promise<TrainTabular
       'NO_FEATURES',
       'no usable feature column (all are empty, constant or identifiers)',
     );
-  const d = pre.features.length;
   const xtr = transformTrainingRows(pre, tr.rows, { target: tr.y, numClasses: K, seed, parsed });
   const xva = transformRows(pre, va.rows);
+  const warnings: TabularWarning[] = pre.dropped.map((c) => ({
+    code: `${c.reason}_column` as const,
+    subject: c.column,
+    message:
+      c.reason === 'constant'
+        ? `column \`${c.column}\` has a single value in the training split; it was left out`
+        : c.reason === 'identifier'
+          ? `column \`${c.column}\` has a distinct value on (almost) every row, like an identifier; it was left out`
+          : `column \`${c.column}\` has no values in the training split; it was left out`,
+  }));
+  warnings.push(...leakage(pre, { ...tr, x: xtr }, { ...va, x: xva }, task, K));
+  return { options: o, task, classes, K, tr, va, pre, xtr, xva, warnings };
+}
+
+/**
+ * Fits encoders on the training split, trains each candidate (histogram GBDT with two settings, a
+ * linear model) with early stopping / regularization chosen on the validation split, and keeps the
+ * candidate with the lowest validation loss, or the linear one when it is within one standard error
+ * of that (selection.ts). The test split is not touched here.
+ */
+export async function trainTabular(o: TrainTabularOptions): Promise<TrainTabularResult> {
+  const prep = o.prepared ?? prepareTabular(o);
+  const { task, classes, K, tr, va, pre, xtr, xva } = prep;
+  const d = pre.features.length;
   const train = { x: xtr, rows: tr.rows.length, features: d };
   const valid = { x: xva, rows: va.rows.length, features: d };
   const objective = task === 'regression' ? 'regression' : K === 2 ? 'binary' : 'multiclass';
@@ -168,7 +215,7 @@ export async function trainTabular(o: TrainTabularOptions): Promise<TrainTabular
     format: TABULAR_MODEL_FORMAT,
     version: 1,
     task,
-    target: o.target,
+    target: prep.options.target,
     classes: task === 'classification' ? classes : null,
     input: inputSchemaOf(pre.encoders),
     dropped: pre.dropped.map((c) => c.column),
@@ -274,23 +321,12 @@ export async function trainTabular(o: TrainTabularOptions): Promise<TrainTabular
         ),
       )
     ];
-  const warnings: TabularWarning[] = pre.dropped.map((c) => ({
-    code: `${c.reason}_column` as const,
-    subject: c.column,
-    message:
-      c.reason === 'constant'
-        ? `column \`${c.column}\` has a single value in the training split; it was left out`
-        : c.reason === 'identifier'
-          ? `column \`${c.column}\` has a distinct value on (almost) every row, like an identifier; it was left out`
-          : `column \`${c.column}\` has no values in the training split; it was left out`,
-  }));
-  warnings.push(...leakage(pre, { ...tr, x: xtr }, { ...va, x: xva }, task, K));
   return {
     artifact: best.artifact,
     chosen: best.c,
     candidates: results.map((r) => r.c),
     dropped: pre.dropped,
-    warnings,
+    warnings: [...prep.warnings],
     rows: { train: tr.rows.length, validation: va.rows.length },
   };
 }
