@@ -5,12 +5,13 @@
  * fit, validation scoring).
  *
  *   nice npx tsx bench/tabular-profile.ts [--repeats 3] [--only digits] [--plan]
- *   (--plan: also a job's trials in mode auto, one trainTabular per trial as the worker runs them)
+ *   (--plan: also a job's trials in mode auto, one trainTabular per trial as the worker runs them,
+ *   sharing one prepareTabular and, alternating, each preparing its own; 3 rounds)
  *   nice node --cpu-prof --cpu-prof-dir /tmp/prof -r tsx/cjs bench/tabular-profile.ts --only digits
  *
  * Prints one line per dataset and phase; writes nothing (a diagnostic, not a result).
  */
-import { SMALL_TABLE_ROWS, trainTabular } from '../libs/ml/src';
+import { prepareTabular, SMALL_TABLE_ROWS, trainTabular } from '../libs/ml/src';
 import { tabularSearchPlan } from '../apps/worker/src/training/tabular-plan';
 import { trainGbdt } from '../libs/ml/src/tabular/gbdt';
 import { trainLinear } from '../libs/ml/src/tabular/linear';
@@ -57,23 +58,51 @@ async function main(): Promise<void> {
     }
     if (process.argv.includes('--plan')) {
       // A job's trials (mode auto, the worker's plan and seed 1): one trainTabular per trial as
-      // apps/worker TabularTrainService calls it (gbdt_small skipped above SMALL_TABLE_ROWS).
-      const trialCpu: string[] = [];
-      let total = 0;
-      for (const slot of tabularSearchPlan('auto', 'auto', 1)) {
-        if (slot.name === 'gbdt_small' && train.length > SMALL_TABLE_ROWS) continue;
-        const [, s] = await cpuAsync(() =>
-          trainTabular({
-            ...opts,
-            seed: 1,
-            candidates: [slot.base],
-            ...(slot.gbdt ? { gbdt: slot.gbdt } : {}),
-          }),
+      // apps/worker TabularTrainService calls it (gbdt_small skipped above SMALL_TABLE_ROWS), sharing
+      // one prepareTabular (encoders, matrices, leakage check) as the worker does; then (alternating,
+      // 3 rounds each) every trial preparing its own, as the worker did before.
+      const plan = tabularSearchPlan('auto', 'auto', 1).filter(
+        (slot) => !(slot.name === 'gbdt_small' && train.length > SMALL_TABLE_ROWS),
+      );
+      const job = async (share: boolean): Promise<[number, string[]]> => {
+        const trialCpu: string[] = [];
+        let total = 0;
+        let prepared: ReturnType<typeof prepareTabular> | undefined;
+        if (share) {
+          const [p, s] = cpu(() => prepareTabular({ ...opts, seed: 1 }));
+          prepared = p;
+          total += s;
+          trialCpu.push(`prepare ${s.toFixed(3)}`);
+        }
+        for (const slot of plan) {
+          const [, s] = await cpuAsync(() =>
+            trainTabular({
+              ...opts,
+              seed: 1,
+              ...(prepared ? { prepared } : {}),
+              candidates: [slot.base],
+              ...(slot.gbdt ? { gbdt: slot.gbdt } : {}),
+            }),
+          );
+          total += s;
+          trialCpu.push(`${slot.name} ${s.toFixed(3)}`);
+        }
+        return [total, trialCpu];
+      };
+      const shared: number[] = [];
+      const own: number[] = [];
+      for (let r = 0; r < 3; r++) {
+        const [ts, ps] = await job(true);
+        shared.push(ts);
+        const [to, po] = await job(false);
+        own.push(to);
+        console.log(
+          `   job trials (mode auto) round ${r + 1}: shared prepare ${ts.toFixed(3)} CPU s (${ps.join(' | ')}); per-trial prepare ${to.toFixed(3)} (${po.join(' | ')})`,
         );
-        total += s;
-        trialCpu.push(`${slot.name} ${s.toFixed(3)}`);
       }
-      console.log(`   job trials (mode auto): ${total.toFixed(3)} CPU s | ${trialCpu.join(' | ')}`);
+      console.log(
+        `   job trials (mode auto), median of 3: shared prepare ${median(shared).toFixed(3)} CPU s, per-trial prepare ${median(own).toFixed(3)}`,
+      );
     }
     const K = task === 'classification' ? classes.length : 0;
     const ytr = encodeTarget(train, target, task, classes);

@@ -262,7 +262,12 @@ describe('tabular classification and regression end to end (API, worker, serving
       index: number;
       status: string;
       params: Record<string, string | number>;
-      metrics: { validationLoss: number; validationAccuracy: number; iterations?: number } | null;
+      metrics: {
+        validationLoss: number;
+        validationLossSE: number;
+        validationAccuracy: number;
+        iterations?: number;
+      } | null;
       curves: { epoch: number; loss: number; val_loss?: number }[] | null;
       costSeconds: number;
       modelId: string | null;
@@ -301,17 +306,25 @@ describe('tabular classification and regression end to end (API, worker, serving
       });
     }
     expect(trials[3].params).not.toEqual(trials[4].params);
-    // The model is the trial with the lowest validation log loss (ties: the earlier one).
-    const best = [...trials].sort(
+    // The leaderboard ranks by validation log loss (ties: the earlier trial); the model is the
+    // one-standard-error rule's choice: the lowest loss, or the linear trial within one standard
+    // error of it (libs/ml tabular selection.ts).
+    const lowest = [...trials].sort(
       (a, b) => a.metrics!.validationLoss - b.metrics!.validationLoss || a.index - b.index,
     )[0];
+    for (const t of trials) expect(t.metrics).toMatchObject({ validationLossSE: expect.any(Number) });
+    const linear = trials.find((t) => t.params.candidate === 'linear')!;
+    const best =
+      linear.metrics!.validationLoss <= lowest.metrics!.validationLoss + lowest.metrics!.validationLossSE
+        ? linear
+        : lowest;
     expect(job.result.bestTrial).toBe(best.index);
     expect(job.result.model).toBe(best.params.candidate);
     expect(trials.filter((t) => t.modelId !== null).map((t) => t.index)).toEqual([best.index]);
     expect(trials.filter((t) => t.modelKept).map((t) => t.index)).toEqual([best.index]);
     const model = await call(p.apiUrl, 'GET', `/v1/models/${job.result.modelId}`, { token: key });
     const board = model.body.report.leaderboard as { trial: number; metric: string; value: number }[];
-    expect(board.map((e) => e.trial)[0]).toBe(best.index);
+    expect(board.map((e) => e.trial)[0]).toBe(lowest.index);
     expect(board).toHaveLength(5);
     expect(board.every((e) => e.metric === 'validationLoss')).toBe(true);
     expect(board.map((e) => e.value)).toEqual([...board.map((e) => e.value)].sort((a, b) => a - b));

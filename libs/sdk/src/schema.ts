@@ -948,7 +948,7 @@ export interface components {
       params: {
         [key: string]: unknown;
       };
-      /** @description Validation metrics (images: validationAccuracy, validationLoss, macroF1; text: validationAccuracy, validationMacroF1; tabular: validationLoss, validationAccuracy or validationR2) or the error of a failed trial. Images also record the model's cost: latencyMs (wall ms per image at batch 1, moves with the machine's load), cpuMsPerImage (process CPU ms per image, the Pareto front's cost axis), modelMB, params, and macs for nas_cnn */
+      /** @description Validation metrics (images: validationAccuracy, validationLoss, macroF1; text: validationAccuracy, validationMacroF1; tabular: validationLoss, validationLossSE (its standard error over the validation rows), validationAccuracy or validationR2) or the error of a failed trial. Images also record the model's cost: latencyMs (wall ms per image at batch 1, moves with the machine's load), cpuMsPerImage (process CPU ms per image, the Pareto front's cost axis), modelMB, params, and macs for nas_cnn */
       metrics?: {
         [key: string]: unknown;
       } | null;

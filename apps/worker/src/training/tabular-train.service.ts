@@ -17,6 +17,9 @@ import {
 } from '@modelsmith/jobs';
 import {
   evaluateTabular,
+  oneStandardErrorChoice,
+  prepareTabular,
+  type PreparedTabular,
   SMALL_TABLE_ROWS,
   TABULAR_MODEL_FILE,
   TabularTrainingError,
@@ -39,8 +42,31 @@ import { trialLedger } from './search/trial-ledger';
 import { carriedDatasetWarnings, tabularSearchPlan } from './tabular-plan';
 import { recordThroughputRows } from './throughput-records';
 
-/** Tabular trials are ranked (and the model chosen) by validation log loss / RMSE, lowest first. */
+/**
+ * Tabular trials are ranked by validation log loss / RMSE, lowest first; the model is chosen by
+ * {@link chooseTabularTrial}.
+ */
 export const TABULAR_RANK: TrialRank = { metric: 'validationLoss', higherIsBetter: false };
+
+/**
+ * The model among a tabular job's succeeded trials (index order): the one-standard-error rule of
+ * trainTabular (libs/ml tabular `selection.ts`) on the trials' `validationLoss` and
+ * `validationLossSE`: the lowest loss (ties: the earlier trial), or the linear trial when it is
+ * within one standard error of it. A trial without `validationLossSE` (recorded before it existed)
+ * counts with a standard error of 0.
+ */
+export function chooseTabularTrial<
+  T extends { params: Record<string, unknown>; metrics: Record<string, unknown> | null },
+>(succeeded: readonly T[]): T | undefined {
+  const i = oneStandardErrorChoice(
+    succeeded.map((t) => ({
+      family: t.params.family === 'linear' ? 'linear' : 'gbdt',
+      loss: typeof t.metrics?.validationLoss === 'number' ? t.metrics.validationLoss : NaN,
+      lossSE: typeof t.metrics?.validationLossSE === 'number' ? t.metrics.validationLossSE : 0,
+    })),
+  );
+  return i >= 0 ? succeeded[i] : undefined;
+}
 
 /** What a tabular trial writes next to its artifact (the search's report needs it for the winner). */
 const TRIAL_FILE = 'trial.json';
@@ -146,6 +172,8 @@ export class TabularTrainService {
       deadline,
       seed: options.seed ?? 1,
     };
+    // Fitted once per job (encoders, both matrices, the leakage check) and shared by its trials.
+    let prepared: PreparedTabular | undefined;
     const search = await runCandidateTrials({
       ledger: trialLedger(this.trials, ref.tenantId, ctx.job.id),
       planAt: (slot) => {
@@ -163,6 +191,7 @@ export class TabularTrainService {
       deadline,
       estimateSeconds: (trials, params) => medianCost(trials, params, 'family'),
       rank: TABULAR_RANK,
+      choose: chooseTabularTrial,
       removeTrialModel: async (i) => {
         await this.store.deletePrefix(keys.jobTrialModel(ref.tenantId, ctx.job.id, i));
       },
@@ -174,8 +203,10 @@ export class TabularTrainService {
       run: async (i, params) => {
         const slot = plan[Number(params.config)];
         const curves: CandidateCurve[] = [];
+        prepared ??= prepareTabular(common);
         const result = await trainTabular({
           ...common,
+          prepared,
           candidates: [slot.base],
           ...(slot.gbdt ? { gbdt: slot.gbdt } : {}),
           onIteration: (it) => {
@@ -205,6 +236,7 @@ export class TabularTrainService {
         return {
           metrics: {
             validationLoss: c.validLoss,
+            validationLossSE: c.validLossSE,
             ...(task === 'classification'
               ? { validationAccuracy: c.validScore }
               : { validationR2: c.validScore }),
@@ -233,6 +265,7 @@ export class TabularTrainService {
           Object.entries(t.params).filter(([k]) => k !== 'candidate' && k !== 'family' && k !== 'config'),
         ),
         validLoss: Number(t.metrics?.validationLoss),
+        validLossSE: Number(t.metrics?.validationLossSE ?? 0),
         validScore: Number(t.metrics?.validationAccuracy ?? t.metrics?.validationR2),
         trainMs: Number(t.metrics?.trainMs ?? 0),
         ...(typeof t.metrics?.iterations === 'number' ? { iterations: t.metrics.iterations } : {}),

@@ -10,3 +10,4 @@ export * from './artifact';
 export * from './train-tabular';
 export * from './regression-metrics';
 export * from './warm-up';
+export * from './selection';

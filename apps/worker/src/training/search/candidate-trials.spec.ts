@@ -61,6 +61,25 @@ describe('runCandidateTrials', () => {
     expect(r.stoppedByBudget).toBe(false);
   });
 
+  it('lets `choose` pick the model among the succeeded trials (the leaderboard keeps its order)', async () => {
+    const ledger = memoryLedger();
+    const removed: number[] = [];
+    const r = await runCandidateTrials(
+      input(ledger, [], {
+        // The first succeeded trial (slot 0, loss 0.5), as a rule preferring a simpler model might.
+        choose: (succeeded) => succeeded[0],
+        removeTrialModel: (i) => {
+          removed.push(i);
+          return Promise.resolve();
+        },
+      }),
+    );
+    expect(r.best.index).toBe(0);
+    expect(ledger.chosen).toEqual([0]);
+    expect(removed).toEqual([1, 2, 3, 4]);
+    expect(r.leaderboard.map((e) => e.trial)).toEqual([2, 4, 1, 3, 0]);
+  });
+
   it('never re-runs a finished trial after a crash, and runs an unfinished one again under its index', async () => {
     const ledger = memoryLedger();
     const first: number[] = [];

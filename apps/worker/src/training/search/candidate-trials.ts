@@ -36,8 +36,13 @@ export interface CandidateSearchInput {
   deadline?: number;
   /** Seconds a trial of `params` is expected to take from the trials so far (undefined: unknown). */
   estimateSeconds?(trials: LedgerTrial[], params: CandidateParams): number | undefined;
-  /** The validation metric that picks the model and orders the leaderboard. */
+  /** The validation metric that orders the leaderboard and (without `choose`) picks the model. */
   rank: TrialRank;
+  /**
+   * Picks the model among the succeeded trials (in index order) from their validation metrics
+   * (never the test split); undefined: the leaderboard's top.
+   */
+  choose?(succeeded: LedgerTrial[]): LedgerTrial | undefined;
   signal: AbortSignal;
   /** Trains and validates one configuration, exports its model; PermanentJobError = the trial FAILED. */
   run(
@@ -64,7 +69,7 @@ export interface CandidateSearchInput {
 export interface CandidateSearchResult {
   /** Every trial row, in index order. */
   trials: LedgerTrial[];
-  /** The trial best on validation (recorded as the one whose model the job keeps). */
+  /** The trial chosen on validation (recorded as the one whose model the job keeps). */
   best: LedgerTrial;
   leaderboard: LeaderboardEntry[];
   /** Trials run by this attempt (not the ones an earlier attempt finished). */
@@ -123,7 +128,10 @@ export async function runCandidateTrials(input: CandidateSearchInput): Promise<C
 
   const board = leaderboard(trials, 20, undefined, input.rank);
   const top = board[0];
-  const best = top && top.status === 'SUCCEEDED' ? trials.find((t) => t.index === top.trial) : undefined;
+  const succeeded = trials.filter((t) => t.status === 'SUCCEEDED');
+  const best =
+    (succeeded.length > 0 ? input.choose?.(succeeded) : undefined) ??
+    (top && top.status === 'SUCCEEDED' ? trials.find((t) => t.index === top.trial) : undefined);
   if (!best)
     throw new PermanentJobError(
       'NO_TRIAL_SUCCEEDED',
