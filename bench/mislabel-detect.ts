@@ -50,6 +50,7 @@ import {
 import { seededPermutation } from '../libs/ml/src/train/rng';
 import { ModelZoo, multiLayerFeatureExtractor } from '../libs/ml/src/zoo';
 import { embedImages, fitDenseHead } from './feature-head';
+import { summarizeRoles } from './mislabel-roles';
 
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
 const r4 = (x: number) => Math.round(x * 10000) / 10000;
@@ -537,36 +538,14 @@ async function main() {
       fs.writeFileSync(
         file,
         JSON.stringify(
-          { at: new Date().toISOString(), size: SIZE, rows, summary: summarize(rows) },
+          { at: new Date().toISOString(), size: SIZE, rows, summary: summarizeRoles(rows) },
           null,
           2,
         ) + '\n',
       );
     }
   }
-  log(JSON.stringify(summarize(rows), null, 1));
-}
-
-function summarize(rows: Record<string, unknown>[]) {
-  const out: Record<string, unknown> = {};
-  for (const role of ['tune', 'report']) {
-    const rs = rows.filter((r) => r.role === role);
-    if (!rs.length) continue;
-    const au: Record<string, number> = {};
-    for (const k of Object.keys(rs[0].auroc as object))
-      au[k] = r4(mean(rs.map((r) => (r.auroc as Record<string, number>)[k])));
-    const rec: Record<string, number> = {};
-    if (rs[0].acc) {
-      for (const k of Object.keys(rs[0].acc)) {
-        if (k === 'clean' || k === 'noisy') continue;
-        const A = (r: Record<string, unknown>) => r.acc as Record<string, number>;
-        const cost = mean(rs.map((r) => A(r).clean - A(r).noisy));
-        rec[k] = r4(mean(rs.map((r) => A(r)[k] - A(r).noisy)) / cost);
-      }
-    }
-    out[role] = { settings: rs.length, auroc: au, recovered: rec };
-  }
-  return out;
+  log(JSON.stringify(summarizeRoles(rows), null, 1));
 }
 
 main().catch((e: unknown) => {

@@ -42,6 +42,7 @@ import { normalizePixels } from '../libs/ml/src/preprocess';
 import { seededPermutation } from '../libs/ml/src/train/rng';
 import { ModelZoo, multiLayerFeatureExtractor } from '../libs/ml/src/zoo';
 import { fitDenseHead } from './feature-head';
+import { summarizeRoles } from './mislabel-roles';
 
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
 const r4 = (x: number) => Math.round(x * 10000) / 10000;
@@ -406,7 +407,7 @@ async function main() {
             retrainOn,
             cpuSecondsPerSample: cpu,
             rows,
-            summary: summarize(rows),
+            summary: summarizeRoles(rows, { costPoints: true }),
           },
           null,
           2,
@@ -414,28 +415,7 @@ async function main() {
       );
     }
   }
-  log(JSON.stringify(summarize(rows), null, 1));
-}
-
-function summarize(rows: Record<string, unknown>[]) {
-  const out: Record<string, unknown> = {};
-  for (const role of ['tune', 'report']) {
-    const rs = rows.filter((r) => r.role === role);
-    if (!rs.length) continue;
-    const au: Record<string, number> = {};
-    for (const k of Object.keys(rs[0].auroc as object))
-      au[k] = r4(mean(rs.map((r) => (r.auroc as Record<string, number>)[k])));
-    const rec: Record<string, number> = {};
-    if (rs[0].acc) {
-      const A = (r: Record<string, unknown>) => r.acc as Record<string, number>;
-      const cost = mean(rs.map((r) => A(r).clean - A(r).noisy));
-      for (const k of Object.keys(A(rs[0])))
-        if (k !== 'clean' && k !== 'noisy') rec[k] = r4(mean(rs.map((r) => A(r)[k] - A(r).noisy)) / cost);
-      rec.meanCostPoints = r4(100 * cost);
-    }
-    out[role] = { settings: rs.length, auroc: au, recovered: rec };
-  }
-  return out;
+  log(JSON.stringify(summarizeRoles(rows, { costPoints: true }), null, 1));
 }
 
 main().catch((e: unknown) => {
