@@ -117,6 +117,35 @@ export function duration(seconds: number | null | undefined): string {
 
 export const when = (iso: string | null | undefined): string => (iso ? new Date(iso).toLocaleString() : '—');
 
+/** A scrollable data table: one header cell per entry of `head` (scope col), the rows as children. */
+export function Table({
+  head,
+  caption,
+  children,
+}: {
+  head: ComponentChildren[];
+  caption?: string;
+  children: ComponentChildren;
+}) {
+  return (
+    <div class="scroll">
+      <table>
+        {caption && <caption>{caption}</caption>}
+        <thead>
+          <tr>
+            {head.map((h, i) => (
+              <th key={i} scope="col">
+                {h}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
+}
+
 export function Status({ status }: { status: string }) {
   return <span class={`status status-${status.toLowerCase()}`}>{status.toLowerCase()}</span>;
 }

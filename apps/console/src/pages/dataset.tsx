@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { IngestionReport, Version } from '../types';
-import { bytes, ErrorNote, Section, Status, useClient, useLoad, when } from '../ui';
+import { bytes, ErrorNote, Section, Status, Table, useClient, useLoad, when } from '../ui';
 import { UploadCard } from './upload';
 import { TrainCard } from './train';
 
@@ -36,47 +36,32 @@ export function DatasetPage({ id }: { id: string }) {
         {versions.length === 0 ? (
           <p>No versions yet: upload a file above.</p>
         ) : (
-          <div class="scroll">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Version</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Size</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">
-                    <span class="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {versions.map((v) => (
-                  <tr key={v.id} class={v.id === shown?.id ? 'selected' : ''}>
-                    <td>v{v.version}</td>
-                    <td>
-                      <Status status={v.status} />
-                      {v.status === 'INGESTING' || v.status === 'QUEUED'
-                        ? ` ${Math.round(v.percent ?? 0)}%`
-                        : ''}
-                      {v.failureReason ? <span class="error small"> {v.failureReason}</span> : null}
-                    </td>
-                    <td>{bytes(v.sizeBytes)}</td>
-                    <td>{when(v.createdAt)}</td>
-                    <td>
-                      <button
-                        type="button"
-                        class="small"
-                        aria-pressed={v.id === shown?.id}
-                        onClick={() => setSelected(v.id)}
-                      >
-                        Show v{v.version}
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table
+            head={['Version', 'Status', 'Size', 'Created', <span class="visually-hidden">Actions</span>]}
+          >
+            {versions.map((v) => (
+              <tr key={v.id} class={v.id === shown?.id ? 'selected' : ''}>
+                <td>v{v.version}</td>
+                <td>
+                  <Status status={v.status} />
+                  {v.status === 'INGESTING' || v.status === 'QUEUED' ? ` ${Math.round(v.percent ?? 0)}%` : ''}
+                  {v.failureReason ? <span class="error small"> {v.failureReason}</span> : null}
+                </td>
+                <td>{bytes(v.sizeBytes)}</td>
+                <td>{when(v.createdAt)}</td>
+                <td>
+                  <button
+                    type="button"
+                    class="small"
+                    aria-pressed={v.id === shown?.id}
+                    onClick={() => setSelected(v.id)}
+                  >
+                    Show v{v.version}
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </Table>
         )}
       </Section>
       {shown && shown.status === 'READY' && (
@@ -163,43 +148,38 @@ function ReportCard({ datasetId, version }: { datasetId: string; version: Versio
             </>
           )}
           <h3>Classes</h3>
-          <div class="scroll">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Class</th>
-                  <th scope="col">Samples</th>
-                  <th scope="col">train / validation / test</th>
-                  {r.kind === 'image' && <th scope="col">Examples</th>}
-                </tr>
-              </thead>
-              <tbody>
-                {r.classes.map((k) => (
-                  <tr key={k.index}>
-                    <th scope="row">{k.name}</th>
-                    <td>{k.count}</td>
-                    <td>
-                      {k.splits.train ?? 0} / {k.splits.validation ?? 0} / {k.splits.test ?? 0}
-                    </td>
-                    {r.kind === 'image' && (
-                      <td class="thumbs">
-                        {(thumbs.get(k.name) ?? []).slice(0, 6).map((src, i) => (
-                          <img
-                            key={i}
-                            src={src}
-                            alt={`example ${i + 1} of ${k.name}`}
-                            width={40}
-                            height={40}
-                            loading="lazy"
-                          />
-                        ))}
-                      </td>
-                    )}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table
+            head={[
+              'Class',
+              'Samples',
+              'train / validation / test',
+              ...(r.kind === 'image' ? ['Examples'] : []),
+            ]}
+          >
+            {r.classes.map((k) => (
+              <tr key={k.index}>
+                <th scope="row">{k.name}</th>
+                <td>{k.count}</td>
+                <td>
+                  {k.splits.train ?? 0} / {k.splits.validation ?? 0} / {k.splits.test ?? 0}
+                </td>
+                {r.kind === 'image' && (
+                  <td class="thumbs">
+                    {(thumbs.get(k.name) ?? []).slice(0, 6).map((src, i) => (
+                      <img
+                        key={i}
+                        src={src}
+                        alt={`example ${i + 1} of ${k.name}`}
+                        width={40}
+                        height={40}
+                        loading="lazy"
+                      />
+                    ))}
+                  </td>
+                )}
+              </tr>
+            ))}
+          </Table>
           {Object.keys(r.skippedByReason).length > 0 && (
             <>
               <h3>Skipped</h3>

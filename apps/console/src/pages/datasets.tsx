@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { href, go } from '../router';
 
-import { ErrorNote, Section, Status, useClient, useLoad, when } from '../ui';
+import { ErrorNote, Section, Status, Table, useClient, useLoad, when } from '../ui';
 
 const TASKS = [
   'image-classification',
@@ -69,38 +69,26 @@ export function DatasetsPage() {
         {list.loading && !list.data && <p aria-live="polite">Loading…</p>}
         {list.data && list.data.items.length === 0 && <p>No datasets yet: create one above.</p>}
         {list.data && list.data.items.length > 0 && (
-          <div class="scroll">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Task</th>
-                  <th scope="col">Latest version</th>
-                  <th scope="col">Created</th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.data.items.map((d) => (
-                  <tr key={d.id}>
-                    <td>
-                      <a href={href('datasets', d.id)}>{d.name}</a>
-                    </td>
-                    <td>{d.task}</td>
-                    <td>
-                      {d.latestVersion ? (
-                        <>
-                          v{d.latestVersion.version} <Status status={d.latestVersion.status} />
-                        </>
-                      ) : (
-                        'none'
-                      )}
-                    </td>
-                    <td>{when(d.createdAt)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table head={['Name', 'Task', 'Latest version', 'Created']}>
+            {list.data.items.map((d) => (
+              <tr key={d.id}>
+                <td>
+                  <a href={href('datasets', d.id)}>{d.name}</a>
+                </td>
+                <td>{d.task}</td>
+                <td>
+                  {d.latestVersion ? (
+                    <>
+                      v{d.latestVersion.version} <Status status={d.latestVersion.status} />
+                    </>
+                  ) : (
+                    'none'
+                  )}
+                </td>
+                <td>{when(d.createdAt)}</td>
+              </tr>
+            ))}
+          </Table>
         )}
       </Section>
     </>

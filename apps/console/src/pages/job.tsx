@@ -4,7 +4,19 @@ import { isTerminal, useJob } from '../follow';
 import { href } from '../router';
 import { rankTrials, trialMetric, trialValue } from '../trial-rank';
 import type { Job, JobEvent, Trial } from '../types';
-import { duration, ErrorNote, num, pct, Progress, Section, Status, useClient, useLoad, when } from '../ui';
+import {
+  duration,
+  ErrorNote,
+  num,
+  pct,
+  Progress,
+  Section,
+  Status,
+  Table,
+  useClient,
+  useLoad,
+  when,
+} from '../ui';
 
 interface EpochData {
   epoch: number;
@@ -159,47 +171,32 @@ function Trials({ job }: { job: Job }) {
   };
   return (
     <Section title="Trials leaderboard">
-      <div class="scroll">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Rank</th>
-              <th scope="col">Trial</th>
-              <th scope="col">Status</th>
-              <th scope="col">{metric.label}</th>
-              <th scope="col">Parameters</th>
-              <th scope="col">Cost</th>
-            </tr>
-          </thead>
-          <tbody>
-            {ranked.map((t, i) => (
-              <tr key={t.id} class={t.modelId ? 'selected' : ''}>
-                <td>{i + 1}</td>
-                <td>
-                  #{t.index}
-                  {t.modelId ? ' (kept)' : ''}
-                </td>
-                <td>
-                  <Status status={t.status} />
-                  {typeof (t.metrics as { error?: unknown } | null)?.error === 'string' && (
-                    <span class="small muted"> {String((t.metrics as { error: string }).error)}</span>
-                  )}
-                </td>
-                <td>{shown(t)}</td>
-                <td class="small mono">
-                  {Object.entries((t.params ?? {}) as Record<string, unknown>)
-                    .map(
-                      ([k, v]) =>
-                        `${k}=${typeof v === 'number' ? num(v, 4).replace(/\.?0+$/, '') : String(v)}`,
-                    )
-                    .join(' ')}
-                </td>
-                <td>{duration(t.costSeconds)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table head={['Rank', 'Trial', 'Status', metric.label, 'Parameters', 'Cost']}>
+        {ranked.map((t, i) => (
+          <tr key={t.id} class={t.modelId ? 'selected' : ''}>
+            <td>{i + 1}</td>
+            <td>
+              #{t.index}
+              {t.modelId ? ' (kept)' : ''}
+            </td>
+            <td>
+              <Status status={t.status} />
+              {typeof (t.metrics as { error?: unknown } | null)?.error === 'string' && (
+                <span class="small muted"> {String((t.metrics as { error: string }).error)}</span>
+              )}
+            </td>
+            <td>{shown(t)}</td>
+            <td class="small mono">
+              {Object.entries((t.params ?? {}) as Record<string, unknown>)
+                .map(
+                  ([k, v]) => `${k}=${typeof v === 'number' ? num(v, 4).replace(/\.?0+$/, '') : String(v)}`,
+                )
+                .join(' ')}
+            </td>
+            <td>{duration(t.costSeconds)}</td>
+          </tr>
+        ))}
+      </Table>
     </Section>
   );
 }
@@ -217,40 +214,24 @@ export function JobsPage() {
         <ErrorNote error={list.error} />
         {list.data && list.data.items.length === 0 && <p>No jobs yet.</p>}
         {list.data && list.data.items.length > 0 && (
-          <div class="scroll">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Job</th>
-                  <th scope="col">Kind</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Progress</th>
-                  <th scope="col">Best</th>
-                  <th scope="col">Created</th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.data.items.map((j) => (
-                  <tr key={j.id}>
-                    <td>
-                      <a class="mono" href={href('jobs', j.id)}>
-                        {j.id.slice(0, 8)}
-                      </a>
-                    </td>
-                    <td>{j.kind.toLowerCase()}</td>
-                    <td>
-                      <Status status={j.status} />
-                    </td>
-                    <td>
-                      {j.percent === null || j.percent === undefined ? '—' : `${Math.round(j.percent)}%`}
-                    </td>
-                    <td>{pct(j.bestMetric)}</td>
-                    <td>{when(j.createdAt)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table head={['Job', 'Kind', 'Status', 'Progress', 'Best', 'Created']}>
+            {list.data.items.map((j) => (
+              <tr key={j.id}>
+                <td>
+                  <a class="mono" href={href('jobs', j.id)}>
+                    {j.id.slice(0, 8)}
+                  </a>
+                </td>
+                <td>{j.kind.toLowerCase()}</td>
+                <td>
+                  <Status status={j.status} />
+                </td>
+                <td>{j.percent === null || j.percent === undefined ? '—' : `${Math.round(j.percent)}%`}</td>
+                <td>{pct(j.bestMetric)}</td>
+                <td>{when(j.createdAt)}</td>
+              </tr>
+            ))}
+          </Table>
         )}
       </Section>
     </>

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import type { Schemas } from '@modelsmith/sdk/browser';
-import { ErrorNote, Section, useClient, useLoad, when } from '../ui';
+import { ErrorNote, Section, Table, useClient, useLoad, when } from '../ui';
 
 type Scope = Schemas['CreateApiKeyDto']['scopes'][number];
 const SCOPES: Scope[] = ['READ', 'TRAIN', 'PREDICT', 'ADMIN'];
@@ -83,40 +83,33 @@ export function KeysPage() {
       <Section title="Keys">
         <ErrorNote error={keys.error} />
         {keys.data && (
-          <div class="scroll">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Prefix</th>
-                  <th scope="col">Scopes</th>
-                  <th scope="col">Last used</th>
-                  <th scope="col">State</th>
-                  <th scope="col">
-                    <span class="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {keys.data.map((k) => (
-                  <tr key={k.id}>
-                    <td>{k.name}</td>
-                    <td class="mono">{k.prefix}</td>
-                    <td>{k.scopes.join(', ')}</td>
-                    <td>{when(k.lastUsedAt)}</td>
-                    <td>{k.revokedAt ? `revoked ${when(k.revokedAt)}` : 'active'}</td>
-                    <td>
-                      {!k.revokedAt && (
-                        <button type="button" class="small danger" onClick={() => void revoke(k.id)}>
-                          Revoke {k.name}
-                        </button>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table
+            head={[
+              'Name',
+              'Prefix',
+              'Scopes',
+              'Last used',
+              'State',
+              <span class="visually-hidden">Actions</span>,
+            ]}
+          >
+            {keys.data.map((k) => (
+              <tr key={k.id}>
+                <td>{k.name}</td>
+                <td class="mono">{k.prefix}</td>
+                <td>{k.scopes.join(', ')}</td>
+                <td>{when(k.lastUsedAt)}</td>
+                <td>{k.revokedAt ? `revoked ${when(k.revokedAt)}` : 'active'}</td>
+                <td>
+                  {!k.revokedAt && (
+                    <button type="button" class="small danger" onClick={() => void revoke(k.id)}>
+                      Revoke {k.name}
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </Table>
         )}
       </Section>
     </>

@@ -3,7 +3,7 @@ import { predictBlobs, type PredictAnswer } from '@modelsmith/sdk/browser';
 import { CalibrationChart, ConfusionMatrix, LineChart, pointAt, PrChart, type Series } from '../charts';
 import { href } from '../router';
 import type { Deployment, EvaluationReport, Model } from '../types';
-import { bytes, ErrorNote, num, pct, Section, Status, useClient, useLoad, when } from '../ui';
+import { bytes, ErrorNote, num, pct, Section, Status, Table, useClient, useLoad, when } from '../ui';
 
 export function ModelsPage() {
   const c = useClient();
@@ -18,34 +18,20 @@ export function ModelsPage() {
         <ErrorNote error={list.error} />
         {list.data && list.data.items.length === 0 && <p>No models yet: train one from a dataset.</p>}
         {list.data && list.data.items.length > 0 && (
-          <div class="scroll">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Model</th>
-                  <th scope="col">Task</th>
-                  <th scope="col">Backbone</th>
-                  <th scope="col">Accuracy</th>
-                  <th scope="col">Size</th>
-                  <th scope="col">Created</th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.data.items.map((m) => (
-                  <tr key={m.id}>
-                    <td>
-                      <a href={href('models', m.id)}>{m.name ?? m.id.slice(0, 8)}</a>
-                    </td>
-                    <td>{m.task}</td>
-                    <td>{m.backbone ?? '—'}</td>
-                    <td>{pct(typeof m.metrics?.accuracy === 'number' ? m.metrics.accuracy : null)}</td>
-                    <td>{bytes(m.sizeBytes)}</td>
-                    <td>{when(m.createdAt)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table head={['Model', 'Task', 'Backbone', 'Accuracy', 'Size', 'Created']}>
+            {list.data.items.map((m) => (
+              <tr key={m.id}>
+                <td>
+                  <a href={href('models', m.id)}>{m.name ?? m.id.slice(0, 8)}</a>
+                </td>
+                <td>{m.task}</td>
+                <td>{m.backbone ?? '—'}</td>
+                <td>{pct(typeof m.metrics?.accuracy === 'number' ? m.metrics.accuracy : null)}</td>
+                <td>{bytes(m.sizeBytes)}</td>
+                <td>{when(m.createdAt)}</td>
+              </tr>
+            ))}
+          </Table>
         )}
       </Section>
     </>
@@ -147,33 +133,21 @@ function Evaluation({ r }: { r: EvaluationReport }) {
     <>
       <Section title="Evaluation on the held-out test split">
         {r.perClass && (
-          <div class="scroll">
-            <table>
-              <caption>Per class</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Class</th>
-                  <th scope="col">Precision</th>
-                  <th scope="col">Recall</th>
-                  <th scope="col">F1</th>
-                  <th scope="col">Average precision</th>
-                  <th scope="col">Support</th>
-                </tr>
-              </thead>
-              <tbody>
-                {r.perClass.map((k) => (
-                  <tr key={k.index}>
-                    <th scope="row">{k.name}</th>
-                    <td>{num(k.precision)}</td>
-                    <td>{num(k.recall)}</td>
-                    <td>{num(k.f1)}</td>
-                    <td>{num(k.averagePrecision)}</td>
-                    <td>{k.support}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table
+            caption="Per class"
+            head={['Class', 'Precision', 'Recall', 'F1', 'Average precision', 'Support']}
+          >
+            {r.perClass.map((k) => (
+              <tr key={k.index}>
+                <th scope="row">{k.name}</th>
+                <td>{num(k.precision)}</td>
+                <td>{num(k.recall)}</td>
+                <td>{num(k.f1)}</td>
+                <td>{num(k.averagePrecision)}</td>
+                <td>{k.support}</td>
+              </tr>
+            ))}
+          </Table>
         )}
         {r.confusionMatrix && <ConfusionMatrix names={r.classNames} m={r.confusionMatrix} />}
         {r.topK && r.topK.length > 1 && (
