@@ -16,8 +16,21 @@ import { spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { evaluateTabular, trainTabular, warmUpTabular } from '../libs/ml/src';
+import {
+  evaluateTabular,
+  GbdtRungs,
+  oneStandardErrorChoice,
+  prepareTabular,
+  trainTabular,
+  warmUpTabular,
+  type TrainTabularResult,
+} from '../libs/ml/src';
 import { trainGbdt } from '../libs/ml/src/tabular/gbdt';
+import {
+  tabularSearchPlan,
+  tabularSlotRuns,
+  trainTabularTrial,
+} from '../apps/worker/src/training/tabular-plan';
 import { datasets, numericTrain, productTable, searchOptions, writeProductCsvs } from './tabular-data';
 
 async function main(): Promise<void> {
@@ -74,6 +87,46 @@ async function main(): Promise<void> {
       phases.rest = now - mark;
       return { r, cpuSeconds: now - c0, seconds: Number(process.hrtime.bigint() - t0) / 1e9, phases };
     };
+    // A whole default job (mode auto, tabularModel auto, seed 1) as apps/worker TabularTrainService
+    // runs it: the plan's slots that run on this table (tabularSlotRuns), one trainTabularTrial each
+    // on one shared prepareTabular, GBDT trials stopped on rungs against the earlier ones, the model
+    // chosen by the one-standard-error rule on validation. CPU seconds of the preparation and the
+    // trials (the worker's object-store writes and ledger rows are not in it).
+    const job = async () => {
+      const c0 = cpuNow();
+      const common = { ...searchOptions(t, 1) };
+      const prepared = prepareTabular(common);
+      const rungs = new GbdtRungs();
+      const table = { rows: t.train.length, validationRows: t.validation.length };
+      const trials: { name: string; family: 'linear' | 'gbdt'; r: TrainTabularResult; cpuSeconds: number }[] =
+        [];
+      for (const [i, slot] of tabularSearchPlan('auto', 'auto', 1).entries()) {
+        if (!tabularSlotRuns(slot, i, table)) continue;
+        const s0 = cpuNow();
+        const r = await trainTabularTrial(common, prepared, slot, rungs);
+        trials.push({
+          name: slot.name,
+          family: slot.base === 'linear' ? 'linear' : 'gbdt',
+          r,
+          cpuSeconds: cpuNow() - s0,
+        });
+      }
+      const cpuSeconds = cpuNow() - c0;
+      const chosen = oneStandardErrorChoice(
+        trials.map((x) => ({ family: x.family, loss: x.r.chosen.validLoss, lossSE: x.r.chosen.validLossSE })),
+      );
+      return { cpuSeconds, trials, chosen: trials[chosen] };
+    };
+    // The first job on this table in this process (before its searches), then 2 more.
+    const jobs: Awaited<ReturnType<typeof job>>[] = [];
+    for (let i = 0; i < 3; i++) jobs.push(await job());
+    const jobCpu = jobs.map((j) => j.cpuSeconds);
+    const theJob = jobs[0];
+    const jobEval = evaluateTabular(theJob.chosen.r.artifact, t.test);
+    const jobScore =
+      t.task === 'classification'
+        ? { accuracy: jobEval.accuracy! }
+        : { rmse: jobEval.regression!.rmse, r2: jobEval.regression!.r2 };
     // The first search on this table in this process (V8 compiles our code while it runs; earlier
     // tables warmed part of it), then `warmRepeats` more (same rows, same result): the median is
     // what a long-running worker pays once its code is compiled.
@@ -157,6 +210,32 @@ async function main(): Promise<void> {
       warmCpuRatioVsSklearnHgb: models.hgb ? warmMedian.cpuSeconds / models.hgb.cpuSeconds : null,
       wallRatioVsSklearnHgb: models.hgb ? seconds / models.hgb.fitSeconds : null,
       gbdtFixed: null as unknown,
+      /** A whole default job (mode auto): its trials, the model chosen on validation, CPU seconds of 3 jobs in a row. */
+      job: {
+        trials: theJob.trials.map((x) => ({
+          name: x.name,
+          validLoss: x.r.chosen.validLoss,
+          validLossSE: x.r.chosen.validLossSE,
+          iterations: x.r.chosen.iterations,
+          stoppedAtRung: x.r.chosen.stoppedAtRung,
+          cpuSeconds: x.cpuSeconds,
+        })),
+        chosen: theJob.chosen.name,
+        test: jobScore,
+        /** As `delta`, for the job's model. */
+        delta: best
+          ? t.task === 'classification'
+            ? 100 * ((jobScore as { accuracy: number }).accuracy - best[1].accuracy)
+            : (jobScore as { rmse: number }).rmse / best[1].rmse
+          : null,
+        cpuSeconds: jobCpu,
+        /** The first job's CPU seconds / scikit-learn's training (HGB + linear). */
+        cpuRatioVsSklearnTrain: sklearnTrain ? jobCpu[0] / sklearnTrain : null,
+        /** The median of the 3 jobs' CPU seconds / scikit-learn's training. */
+        medianCpuRatioVsSklearnTrain: sklearnTrain
+          ? [...jobCpu].sort((a, b) => a - b)[1] / sklearnTrain
+          : null,
+      },
     };
     results.push(summary);
     // After every table's searches (below): trainGbdt called without a validation set, as only
@@ -220,6 +299,9 @@ async function main(): Promise<void> {
       )
         .map(([n, m]) => `${n} ${fmt(m)}`)
         .join(' | ')}`,
+    );
+    console.log(
+      `${ds.name}: job (${theJob.chosen.name}) ${JSON.stringify(jobScore)} CPU s ${jobCpu.map((v) => v.toFixed(3)).join('/')} = ${summary.job.cpuRatioVsSklearnTrain?.toFixed(2)}x first, ${summary.job.medianCpuRatioVsSklearnTrain?.toFixed(2)}x median; search first ${summary.cpuRatioVsSklearnTrain?.toFixed(2)}x | ${theJob.trials.map((x) => `${x.name}:${x.r.chosen.iterations ?? ''}${x.r.chosen.stoppedAtRung ? `@${x.r.chosen.stoppedAtRung}` : ''}:${x.r.chosen.validLoss.toFixed(4)}:${x.cpuSeconds.toFixed(3)}`).join(' ')}`,
     );
   }
   for (const work of fixedWork) work();

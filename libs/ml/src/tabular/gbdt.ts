@@ -91,9 +91,48 @@ export interface GbdtFitted {
   validPredictions?: Float64Array;
 }
 
+/** The binned training rows (and their units), and the binned validation rows, of one fit. */
+interface BinnedData {
+  binning: Binning;
+  units: RowGroups;
+  vbins: Uint8Array | undefined;
+}
+
+/**
+ * The binning of the last fit's matrices, for the next fit on the same matrices with the same bin
+ * settings (a job's GBDT trials differ in the trees' settings only): the bin thresholds, the binned
+ * rows and their grouping depend on the matrices and `maxBins`, `minBinRows`, `groupRows` alone.
+ * The matrices must not change in between (they are compared by identity).
+ */
+export class GbdtBinnedCache {
+  private key: readonly unknown[] = [];
+  private data: BinnedData | undefined;
+
+  get(
+    train: Matrix,
+    valid: Matrix | undefined,
+    maxBins: number,
+    minBinRows: number,
+    group: boolean,
+  ): BinnedData {
+    const key = [train.x, train.rows, train.features, valid?.x, valid?.rows, maxBins, minBinRows, group];
+    if (this.data && key.every((k, i) => k === this.key[i])) return this.data;
+    const n = train.rows;
+    const d = train.features;
+    const binning = fitBinning(train.x, n, d, maxBins, minBinRows);
+    const bins = applyBinning(binning, train.x, n, d);
+    const units = (group ? groupRows(bins, n, d, Math.floor(0.8 * n)) : null) ?? eachRow(bins, n);
+    const vbins = valid ? applyBinning(binning, valid.x, valid.rows, d) : undefined;
+    this.key = key;
+    this.data = { binning, units, vbins };
+    return this.data;
+  }
+}
+
 /**
  * Trains a model on `train`, stopping early on `valid` when given; `fitted` (optional) receives
- * the validation predictions.
+ * the validation predictions; `cache` (optional) keeps the binning for the next fit on the same
+ * matrices.
  */
 export function trainGbdt(
   train: Matrix,
@@ -101,6 +140,7 @@ export function trainGbdt(
   p: GbdtParams,
   valid?: { m: Matrix; target: ArrayLike<number> },
   fitted?: GbdtFitted,
+  cache?: GbdtBinnedCache,
 ): GbdtModel {
   const n = train.rows;
   const d = train.features;
@@ -116,8 +156,14 @@ export function trainGbdt(
   const patience = p.earlyStoppingRounds ?? 20;
   const tol = p.tolerance ?? 1e-4;
 
-  const binning: Binning = fitBinning(train.x, n, d, p.maxBins ?? 255, p.minBinRows ?? 3);
-  const bins = applyBinning(binning, train.x, n, d);
+  const data = (cache ?? new GbdtBinnedCache()).get(
+    train,
+    valid?.m,
+    p.maxBins ?? 255,
+    p.minBinRows ?? 3,
+    p.groupRows !== false,
+  );
+  const binning = data.binning;
   const offsets = new Int32Array(d + 1);
   for (let f = 0; f < d; f++) offsets[f + 1] = offsets[f] + binning.thresholds[f].length + 1;
   const totalBins = offsets[d];
@@ -128,8 +174,7 @@ export function trainGbdt(
   // The rows trained on: every training row, or one per distinct binned row ("units") with its
   // weight (the rows it stands for) and target sums, when that removes at least a fifth of them.
   // One code path either way (a unit per row: weight 1, the same arithmetic as row by row).
-  const units =
-    (p.groupRows === false ? null : groupRows(bins, n, d, Math.floor(0.8 * n))) ?? eachRow(bins, n);
+  const units = data.units;
   const un = units.count;
   const ubins = units.bins;
   const weight = units.weight;
@@ -147,7 +192,7 @@ export function trainGbdt(
   };
 
   const vm = valid?.m;
-  const vbins = vm ? applyBinning(binning, vm.x, vm.rows, d) : undefined;
+  const vbins = data.vbins;
   const vn = vm?.rows ?? 0;
 
   const baseScore = initialScores(p.objective, target, K);
