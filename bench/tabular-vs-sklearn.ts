@@ -16,22 +16,21 @@ import { spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import {
-  evaluateTabular,
-  GbdtRungs,
-  oneStandardErrorChoice,
-  prepareTabular,
-  trainTabular,
-  warmUpTabular,
-  type TrainTabularResult,
-} from '../libs/ml/src';
+import { evaluateTabular, trainTabular, warmUpTabular } from '../libs/ml/src';
 import { trainGbdt } from '../libs/ml/src/tabular/gbdt';
 import {
   tabularSearchPlan,
   tabularSlotRuns,
   trainTabularTrial,
 } from '../apps/worker/src/training/tabular-plan';
-import { datasets, numericTrain, productTable, searchOptions, writeProductCsvs } from './tabular-data';
+import {
+  datasets,
+  defaultJob,
+  numericTrain,
+  productTable,
+  searchOptions,
+  writeProductCsvs,
+} from './tabular-data';
 
 async function main(): Promise<void> {
   const meta = {
@@ -87,46 +86,6 @@ async function main(): Promise<void> {
       phases.rest = now - mark;
       return { r, cpuSeconds: now - c0, seconds: Number(process.hrtime.bigint() - t0) / 1e9, phases };
     };
-    // A whole default job (mode auto, tabularModel auto, seed 1) as apps/worker TabularTrainService
-    // runs it: the plan's slots that run on this table (tabularSlotRuns), one trainTabularTrial each
-    // on one shared prepareTabular, GBDT trials stopped on rungs against the earlier ones, the model
-    // chosen by the one-standard-error rule on validation. CPU seconds of the preparation and the
-    // trials (the worker's object-store writes and ledger rows are not in it).
-    const job = async () => {
-      const c0 = cpuNow();
-      const common = { ...searchOptions(t, 1) };
-      const prepared = prepareTabular(common);
-      const rungs = new GbdtRungs();
-      const table = { rows: t.train.length, validationRows: t.validation.length };
-      const trials: { name: string; family: 'linear' | 'gbdt'; r: TrainTabularResult; cpuSeconds: number }[] =
-        [];
-      for (const [i, slot] of tabularSearchPlan('auto', 'auto', 1).entries()) {
-        if (!tabularSlotRuns(slot, i, table)) continue;
-        const s0 = cpuNow();
-        const r = await trainTabularTrial(common, prepared, slot, rungs);
-        trials.push({
-          name: slot.name,
-          family: slot.base === 'linear' ? 'linear' : 'gbdt',
-          r,
-          cpuSeconds: cpuNow() - s0,
-        });
-      }
-      const cpuSeconds = cpuNow() - c0;
-      const chosen = oneStandardErrorChoice(
-        trials.map((x) => ({ family: x.family, loss: x.r.chosen.validLoss, lossSE: x.r.chosen.validLossSE })),
-      );
-      return { cpuSeconds, trials, chosen: trials[chosen] };
-    };
-    // The first job on this table in this process (before its searches), then 2 more.
-    const jobs: Awaited<ReturnType<typeof job>>[] = [];
-    for (let i = 0; i < 3; i++) jobs.push(await job());
-    const jobCpu = jobs.map((j) => j.cpuSeconds);
-    const theJob = jobs[0];
-    const jobEval = evaluateTabular(theJob.chosen.r.artifact, t.test);
-    const jobScore =
-      t.task === 'classification'
-        ? { accuracy: jobEval.accuracy! }
-        : { rmse: jobEval.regression!.rmse, r2: jobEval.regression!.r2 };
     // The first search on this table in this process (V8 compiles our code while it runs; earlier
     // tables warmed part of it), then `warmRepeats` more (same rows, same result): the median is
     // what a long-running worker pays once its code is compiled.
@@ -138,6 +97,18 @@ async function main(): Promise<void> {
     for (let i = 0; i < warmRepeats; i++) warm.push(await search());
     warm.sort((a, b) => a.cpuSeconds - b.cpuSeconds);
     const warmMedian = warm[Math.floor(warmRepeats / 2)];
+    // Then 3 whole default jobs (bench/tabular-data.ts defaultJob: the worker's plan and trials), after
+    // the searches as the profile measured them before (bench/tabular-profile.ts --plan); a fresh
+    // worker's first job is bench/tabular-first-search.ts --job.
+    const jobs: Awaited<ReturnType<typeof defaultJob>>[] = [];
+    for (let i = 0; i < 3; i++) jobs.push(await defaultJob(t));
+    const jobCpu = jobs.map((j) => j.cpuSeconds);
+    const theJob = jobs[0];
+    const jobEval = evaluateTabular(theJob.chosen.r.artifact, t.test);
+    const jobScore =
+      t.task === 'classification'
+        ? { accuracy: jobEval.accuracy! }
+        : { rmse: jobEval.regression!.rmse, r2: jobEval.regression!.r2 };
     const ev = evaluateTabular(r.artifact, t.test);
     const ours =
       t.task === 'classification'

@@ -91,11 +91,19 @@ export interface GbdtFitted {
   validPredictions?: Float64Array;
 }
 
-/** The binned training rows (and their units), and the binned validation rows, of one fit. */
-interface BinnedData {
-  binning: Binning;
-  units: RowGroups;
-  vbins: Uint8Array | undefined;
+/**
+ * The binned training rows (and their units), and the binned validation rows, of one fit. Classes, not
+ * literals, here and for the row groups and target sums: a job's fits keep them (GbdtBinnedCache), and
+ * V8 deoptimizes the code allocating at a literal's site once its objects start surviving garbage
+ * collection (trainGbdt, groupRows and targetSums were marked for deoptimization in a fresh worker's
+ * first job on fair_affairs).
+ */
+class BinnedData {
+  constructor(
+    readonly binning: Binning,
+    readonly units: RowGroups,
+    readonly vbins: Uint8Array | undefined,
+  ) {}
 }
 
 /**
@@ -105,7 +113,11 @@ interface BinnedData {
  * The matrices must not change in between (they are compared by identity).
  */
 export class GbdtBinnedCache {
-  private key: readonly unknown[] = [];
+  private train: Matrix | undefined;
+  private valid: Matrix | undefined;
+  private maxBins = 0;
+  private minBinRows = 0;
+  private group = false;
   private data: BinnedData | undefined;
 
   get(
@@ -115,16 +127,30 @@ export class GbdtBinnedCache {
     minBinRows: number,
     group: boolean,
   ): BinnedData {
-    const key = [train.x, train.rows, train.features, valid?.x, valid?.rows, maxBins, minBinRows, group];
-    if (this.data && key.every((k, i) => k === this.key[i])) return this.data;
+    if (
+      this.data &&
+      this.train?.x === train.x &&
+      this.train.rows === train.rows &&
+      this.train.features === train.features &&
+      this.valid?.x === valid?.x &&
+      this.valid?.rows === valid?.rows &&
+      this.maxBins === maxBins &&
+      this.minBinRows === minBinRows &&
+      this.group === group
+    )
+      return this.data;
     const n = train.rows;
     const d = train.features;
     const binning = fitBinning(train.x, n, d, maxBins, minBinRows);
     const bins = applyBinning(binning, train.x, n, d);
     const units = (group ? groupRows(bins, n, d, Math.floor(0.8 * n)) : null) ?? eachRow(bins, n);
     const vbins = valid ? applyBinning(binning, valid.x, valid.rows, d) : undefined;
-    this.key = key;
-    this.data = { binning, units, vbins };
+    this.train = train;
+    this.valid = valid;
+    this.maxBins = maxBins;
+    this.minBinRows = minBinRows;
+    this.group = group;
+    this.data = new BinnedData(binning, units, vbins);
     return this.data;
   }
 }
@@ -518,14 +544,16 @@ export function trainGbdt(
 }
 
 /** Distinct binned training rows: each row's unit, and per unit its codes and row count. */
-interface RowGroups {
-  count: number;
-  /** The unit of each training row. */
-  of: Int32Array;
-  /** Bin codes [count x features], each unit's first row's. */
-  bins: Uint8Array;
-  /** Training rows per unit. */
-  weight: Float64Array;
+class RowGroups {
+  constructor(
+    readonly count: number,
+    /** The unit of each training row. */
+    readonly of: Int32Array,
+    /** Bin codes [count x features], each unit's first row's. */
+    readonly bins: Uint8Array,
+    /** Training rows per unit. */
+    readonly weight: Float64Array,
+  ) {}
 }
 
 /**
@@ -538,7 +566,9 @@ function groupRows(bins: Uint8Array, n: number, d: number, maxGroups: number): R
   while (size < 2 * maxGroups) size <<= 1;
   const mask = size - 1;
   const table = new Int32Array(size).fill(-1);
-  const first: number[] = [];
+  // Each unit's first row (a typed array: no literal, see BinnedData).
+  const first = new Int32Array(maxGroups);
+  let count = 0;
   const of = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const row = i * d;
@@ -548,10 +578,10 @@ function groupRows(bins: Uint8Array, n: number, d: number, maxGroups: number): R
     for (;;) {
       const u = table[slot];
       if (u < 0) {
-        if (first.length >= maxGroups) return null;
-        table[slot] = first.length;
-        of[i] = first.length;
-        first.push(i);
+        if (count >= maxGroups) return null;
+        table[slot] = count;
+        of[i] = count;
+        first[count++] = i;
         break;
       }
       const other = first[u] * d;
@@ -568,29 +598,30 @@ function groupRows(bins: Uint8Array, n: number, d: number, maxGroups: number): R
       slot = (slot + 1) & mask;
     }
   }
-  const count = first.length;
   const ubins = new Uint8Array(count * d);
   for (let u = 0; u < count; u++) ubins.set(bins.subarray(first[u] * d, first[u] * d + d), u * d);
   const weight = new Float64Array(count);
   for (let i = 0; i < n; i++) weight[of[i]] += 1;
-  return { count, of, bins: ubins, weight };
+  return new RowGroups(count, of, ubins, weight);
 }
 
 /** Every row its own unit. */
 function eachRow(bins: Uint8Array, n: number): RowGroups {
   const of = new Int32Array(n);
   for (let i = 0; i < n; i++) of[i] = i;
-  return { count: n, of, bins, weight: new Float64Array(n).fill(1) };
+  return new RowGroups(n, of, bins, new Float64Array(n).fill(1));
 }
 
 /** Per unit: its rows (`weight`) and target sums (regression: sum and within-unit squared deviations; classes: counts [units x K]). */
-interface UnitTargets {
-  weight: Float64Array;
-  sum: Float64Array;
-  /** Regression: sum over the unit's rows of (y - unit mean)^2. */
-  spread: Float64Array;
-  /** Classification: rows of class k in unit u at [u * K + k] (binary: K = 1, the positives). */
-  classes: Float64Array;
+class UnitTargets {
+  constructor(
+    readonly weight: Float64Array,
+    readonly sum: Float64Array,
+    /** Regression: sum over the unit's rows of (y - unit mean)^2. */
+    readonly spread: Float64Array,
+    /** Classification: rows of class k in unit u at [u * K + k] (binary: K = 1, the positives). */
+    readonly classes: Float64Array,
+  ) {}
 }
 
 function targetSums(g: RowGroups, y: ArrayLike<number>, objective: GbdtObjective, K: number): UnitTargets {
@@ -609,7 +640,7 @@ function targetSums(g: RowGroups, y: ArrayLike<number>, objective: GbdtObjective
   } else if (objective === 'binary') {
     for (let i = 0; i < n; i++) if (y[i] === 1) classes[g.of[i]] += 1;
   } else for (let i = 0; i < n; i++) classes[g.of[i] * K + y[i]] += 1;
-  return { weight: g.weight, sum, spread, classes };
+  return new UnitTargets(g.weight, sum, spread, classes);
 }
 
 /**
