@@ -19,11 +19,6 @@ import { join } from 'node:path';
 import { evaluateTabular, trainTabular, warmUpTabular } from '../libs/ml/src';
 import { trainGbdt } from '../libs/ml/src/tabular/gbdt';
 import {
-  tabularSearchPlan,
-  tabularSlotRuns,
-  trainTabularTrial,
-} from '../apps/worker/src/training/tabular-plan';
-import {
   datasets,
   defaultJob,
   numericTrain,
