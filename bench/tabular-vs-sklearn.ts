@@ -18,7 +18,14 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { evaluateTabular, trainTabular, warmUpTabular } from '../libs/ml/src';
 import { trainGbdt } from '../libs/ml/src/tabular/gbdt';
-import { datasets, numericTrain, productTable, searchOptions, writeProductCsvs } from './tabular-data';
+import {
+  datasets,
+  defaultJob,
+  numericTrain,
+  productTable,
+  searchOptions,
+  writeProductCsvs,
+} from './tabular-data';
 
 async function main(): Promise<void> {
   const meta = {
@@ -49,6 +56,7 @@ async function main(): Promise<void> {
     // The same split as CSV for the peer.
     const dir = writeProductCsvs(t, 'tabular-bench');
     const load1 = loadavg()[0];
+    const heapBefore = Math.round(process.memoryUsage().heapUsed / 1e5) / 10;
     const cpuNow = () => {
       const c = process.cpuUsage();
       return (c.user + c.system) / 1e6;
@@ -85,6 +93,18 @@ async function main(): Promise<void> {
     for (let i = 0; i < warmRepeats; i++) warm.push(await search());
     warm.sort((a, b) => a.cpuSeconds - b.cpuSeconds);
     const warmMedian = warm[Math.floor(warmRepeats / 2)];
+    // Then 3 whole default jobs (bench/tabular-data.ts defaultJob: the worker's plan and trials), after
+    // the searches as the profile measured them before (bench/tabular-profile.ts --plan); a fresh
+    // worker's first job is bench/tabular-first-search.ts --job.
+    const jobs: Awaited<ReturnType<typeof defaultJob>>[] = [];
+    for (let i = 0; i < 3; i++) jobs.push(await defaultJob(t));
+    const jobCpu = jobs.map((j) => j.cpuSeconds);
+    const theJob = jobs[0];
+    const jobEval = evaluateTabular(theJob.chosen.r.artifact, t.test);
+    const jobScore =
+      t.task === 'classification'
+        ? { accuracy: jobEval.accuracy! }
+        : { rmse: jobEval.regression!.rmse, r2: jobEval.regression!.r2 };
     const ev = evaluateTabular(r.artifact, t.test);
     const ours =
       t.task === 'classification'
@@ -126,6 +146,8 @@ async function main(): Promise<void> {
       features: t.columns.length,
       classes: t.task === 'classification' ? classNames.length : undefined,
       loadavg1Before: load1,
+      /** The bench process's V8 heap in use (MB) before this table's first search. */
+      heapUsedMBBefore: heapBefore,
       ours: {
         ...ours,
         fitSeconds: seconds,
@@ -157,59 +179,51 @@ async function main(): Promise<void> {
       warmCpuRatioVsSklearnHgb: models.hgb ? warmMedian.cpuSeconds / models.hgb.cpuSeconds : null,
       wallRatioVsSklearnHgb: models.hgb ? seconds / models.hgb.fitSeconds : null,
       gbdtFixed: null as unknown,
+      /** A whole default job (mode auto): its trials, the model chosen on validation, CPU seconds of 3 jobs in a row. */
+      job: {
+        trials: theJob.trials.map((x) => ({
+          name: x.name,
+          validLoss: x.r.chosen.validLoss,
+          validLossSE: x.r.chosen.validLossSE,
+          iterations: x.r.chosen.iterations,
+          stoppedAtRung: x.r.chosen.stoppedAtRung,
+          cpuSeconds: x.cpuSeconds,
+        })),
+        chosen: theJob.chosen.name,
+        test: jobScore,
+        /** As `delta`, for the job's model. */
+        delta: best
+          ? t.task === 'classification'
+            ? 100 * ((jobScore as { accuracy: number }).accuracy - best[1].accuracy)
+            : (jobScore as { rmse: number }).rmse / best[1].rmse
+          : null,
+        cpuSeconds: jobCpu,
+        /** The first job's CPU seconds / scikit-learn's training (HGB + linear). */
+        cpuRatioVsSklearnTrain: sklearnTrain ? jobCpu[0] / sklearnTrain : null,
+        /** The median of the 3 jobs' CPU seconds / scikit-learn's training. */
+        medianCpuRatioVsSklearnTrain: sklearnTrain
+          ? [...jobCpu].sort((a, b) => a - b)[1] / sklearnTrain
+          : null,
+      },
     };
     results.push(summary);
     // After every table's searches (below): trainGbdt called without a validation set, as only
     // this comparison does, changed the compiled code the next table's first search ran
-    // (wine's first search 0.08 against 0.03-0.04 CPU s without it before).
-    fixedWork.push(() => {
-      // Fixed work, GBDT against HistGradientBoosting: one fit of 100 iterations each, no early
-      // stopping, the same defaults (31 leaves, 20 rows per leaf, 255 bins, learning rate 0.1), on the
-      // same train rows (all features numeric here), 3 fits per side, CPU seconds of each fit.
-      const repeats = 3;
-      const num = numericTrain(t);
-      const oursFixed: number[] = [];
-      let oursIterations = 0;
-      for (let rep = 0; rep < repeats; rep++) {
-        const c0 = process.cpuUsage();
-        const m = trainGbdt(num, num.y, {
-          objective:
-            t.task === 'regression' ? 'regression' : classNames.length === 2 ? 'binary' : 'multiclass',
-          numClasses: classNames.length,
-          maxIterations: 100,
-          earlyStoppingRounds: 1_000,
-        });
-        const c = process.cpuUsage(c0);
-        oursFixed.push((c.user + c.system) / 1e6);
-        oursIterations = m.iterations;
-      }
-      const fixedPy = spawnSync(
-        '/usr/bin/python3',
-        [join(__dirname, 'sklearn/hgb_fixed.py'), dir, t.task, String(repeats)],
-        {
-          encoding: 'utf8',
-          timeout: 20 * 60_000,
-          env: { ...process.env, OMP_NUM_THREADS: meta.threads, OPENBLAS_NUM_THREADS: meta.threads },
-        },
-      );
-      const median = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
-      const skFixed =
-        fixedPy.status === 0
-          ? (JSON.parse(fixedPy.stdout) as { cpuSeconds: number[]; iterations: number })
-          : null;
-      const gbdtFixed = {
-        iterations: { ours: oursIterations, sklearn: skFixed?.iterations ?? null },
-        oursCpuSeconds: oursFixed,
-        sklearnCpuSeconds: skFixed?.cpuSeconds ?? null,
-        /** Median CPU seconds per fit, ours / scikit-learn's (ours' first fit includes JIT warm-up). */
-        cpuRatio: skFixed ? median(oursFixed) / median(skFixed.cpuSeconds) : null,
-      };
-      console.log(
-        `${ds.name}: GBDT 100 its fixed, CPU s per fit ours ${oursFixed.map((v) => v.toFixed(3)).join('/')} vs HGB ${skFixed?.cpuSeconds.map((v) => v.toFixed(3)).join('/') ?? 'failed'}`,
-      );
-      summary.gbdtFixed = gbdtFixed;
-      rmSync(dir, { recursive: true, force: true });
-    });
+    // (wine's first search 0.08 against 0.03-0.04 CPU s without it before). Bound to what it needs
+    // only: a closure here kept every table's rows and models alive (this block's context) until the
+    // end, and the larger heap's mark-compact collections (~40 ms with their marking steps, traced)
+    // landed in whichever later search or job they fell in.
+    fixedWork.push(
+      fixedWorkFor.bind(null, {
+        name: ds.name,
+        task: t.task,
+        numClasses: classNames.length,
+        num: numericTrain(t),
+        dir,
+        threads: meta.threads,
+        summary,
+      }),
+    );
     const fmt = (m: Record<string, number>) =>
       t.task === 'classification'
         ? `acc ${m.accuracy.toFixed(4)} F1 ${m.macroF1.toFixed(4)} ${m.cpuSeconds.toFixed(3)} cpu-s`
@@ -220,6 +234,9 @@ async function main(): Promise<void> {
       )
         .map(([n, m]) => `${n} ${fmt(m)}`)
         .join(' | ')}`,
+    );
+    console.log(
+      `${ds.name}: job (${theJob.chosen.name}) ${JSON.stringify(jobScore)} CPU s ${jobCpu.map((v) => v.toFixed(3)).join('/')} = ${summary.job.cpuRatioVsSklearnTrain?.toFixed(2)}x first, ${summary.job.medianCpuRatioVsSklearnTrain?.toFixed(2)}x median; search first ${summary.cpuRatioVsSklearnTrain?.toFixed(2)}x | ${theJob.trials.map((x) => `${x.name}:${x.r.chosen.iterations ?? ''}${x.r.chosen.stoppedAtRung ? `@${x.r.chosen.stoppedAtRung}` : ''}:${x.r.chosen.validLoss.toFixed(4)}:${x.cpuSeconds.toFixed(3)}`).join(' ')}`,
     );
   }
   for (const work of fixedWork) work();
@@ -249,6 +266,63 @@ async function main(): Promise<void> {
   const path = join(__dirname, 'results/tabular-vs-sklearn.json');
   writeFileSync(path, JSON.stringify(out, null, 2) + '\n');
   console.log(`wrote ${path}`);
+}
+
+/**
+ * Fixed work, GBDT against HistGradientBoosting: one fit of 100 iterations each, no early stopping,
+ * the same defaults (31 leaves, 20 rows per leaf, 255 bins, learning rate 0.1), on the same train
+ * rows (all features numeric here), 3 fits per side, CPU seconds of each fit.
+ */
+function fixedWorkFor(a: {
+  name: string;
+  task: 'classification' | 'regression';
+  numClasses: number;
+  num: ReturnType<typeof numericTrain>;
+  dir: string;
+  threads: string;
+  summary: { gbdtFixed: unknown };
+}): void {
+  const repeats = 3;
+  const num = a.num;
+  const oursFixed: number[] = [];
+  let oursIterations = 0;
+  for (let rep = 0; rep < repeats; rep++) {
+    const c0 = process.cpuUsage();
+    const m = trainGbdt(num, num.y, {
+      objective: a.task === 'regression' ? 'regression' : a.numClasses === 2 ? 'binary' : 'multiclass',
+      numClasses: a.numClasses,
+      maxIterations: 100,
+      earlyStoppingRounds: 1_000,
+    });
+    const c = process.cpuUsage(c0);
+    oursFixed.push((c.user + c.system) / 1e6);
+    oursIterations = m.iterations;
+  }
+  const fixedPy = spawnSync(
+    '/usr/bin/python3',
+    [join(__dirname, 'sklearn/hgb_fixed.py'), a.dir, a.task, String(repeats)],
+    {
+      encoding: 'utf8',
+      timeout: 20 * 60_000,
+      env: { ...process.env, OMP_NUM_THREADS: a.threads, OPENBLAS_NUM_THREADS: a.threads },
+    },
+  );
+  const median = (v: number[]) => [...v].sort((p, q) => p - q)[Math.floor(v.length / 2)];
+  const skFixed =
+    fixedPy.status === 0
+      ? (JSON.parse(fixedPy.stdout) as { cpuSeconds: number[]; iterations: number })
+      : null;
+  a.summary.gbdtFixed = {
+    iterations: { ours: oursIterations, sklearn: skFixed?.iterations ?? null },
+    oursCpuSeconds: oursFixed,
+    sklearnCpuSeconds: skFixed?.cpuSeconds ?? null,
+    /** Median CPU seconds per fit, ours / scikit-learn's (ours' first fit includes JIT warm-up). */
+    cpuRatio: skFixed ? median(oursFixed) / median(skFixed.cpuSeconds) : null,
+  };
+  console.log(
+    `${a.name}: GBDT 100 its fixed, CPU s per fit ours ${oursFixed.map((v) => v.toFixed(3)).join('/')} vs HGB ${skFixed?.cpuSeconds.map((v) => v.toFixed(3)).join('/') ?? 'failed'}`,
+  );
+  rmSync(a.dir, { recursive: true, force: true });
 }
 
 void main();

@@ -252,8 +252,10 @@ describe('tabular classification and regression end to end (API, worker, serving
     expect(report.regression.rmse).toBeCloseTo(job.result.rmse, 9);
   });
   it('runs the candidates and sampled GBDT settings as trials (mode auto, maxTrials), listed with a leaderboard, best on validation', async () => {
+    // 1,200 rows: ~120 validation rows, enough for the sampled settings (at least 100; iris' 15 are not).
+    const sales = await uploadCsv(p, key, salesCsv(1200).csv, 'sold', 'tabular-classification');
     const job = await train(p, key, {
-      datasetVersionId: versionId,
+      datasetVersionId: sales,
       mode: 'auto',
       budget: { maxMinutes: 5, maxTrials: 5 },
       options: { seed: 5 },
@@ -267,6 +269,7 @@ describe('tabular classification and regression end to end (API, worker, serving
         validationLossSE: number;
         validationAccuracy: number;
         iterations?: number;
+        stoppedAtRung?: number;
       } | null;
       curves: { epoch: number; loss: number; val_loss?: number }[] | null;
       costSeconds: number;
@@ -297,8 +300,10 @@ describe('tabular classification and regression end to end (API, worker, serving
         minSamplesLeaf: expect.any(Number),
         l2: expect.any(Number),
       });
-      // Boosting curves: one entry per iteration run (early stopping keeps fewer trees than it ran).
+      // Boosting curves: one entry per iteration run (early stopping keeps fewer trees than it ran; a
+      // trial behind the earlier ones at a rung of iterations stops there).
       expect(t.curves!.length).toBeGreaterThanOrEqual(t.metrics!.iterations!);
+      if (t.metrics!.stoppedAtRung !== undefined) expect(t.curves!.length).toBe(t.metrics!.stoppedAtRung);
       expect(t.curves![0]).toMatchObject({
         epoch: 0,
         loss: expect.any(Number),
@@ -323,11 +328,22 @@ describe('tabular classification and regression end to end (API, worker, serving
     expect(trials.filter((t) => t.modelId !== null).map((t) => t.index)).toEqual([best.index]);
     expect(trials.filter((t) => t.modelKept).map((t) => t.index)).toEqual([best.index]);
     const model = await call(p.apiUrl, 'GET', `/v1/models/${job.result.modelId}`, { token: key });
-    const board = model.body.report.leaderboard as { trial: number; metric: string; value: number }[];
-    expect(board.map((e) => e.trial)[0]).toBe(lowest.index);
+    // The report's leaderboard lists the chosen trial first (marked), then the others by validation
+    // loss, and states the rule.
+    const board = model.body.report.leaderboard as {
+      trial: number;
+      metric: string;
+      value: number;
+      chosen?: boolean;
+    }[];
+    expect(board[0]).toMatchObject({ trial: best.index, chosen: true });
+    expect(board.filter((e) => e.chosen)).toHaveLength(1);
     expect(board).toHaveLength(5);
     expect(board.every((e) => e.metric === 'validationLoss')).toBe(true);
-    expect(board.map((e) => e.value)).toEqual([...board.map((e) => e.value)].sort((a, b) => a - b));
+    const rest = board.slice(1).map((e) => e.value);
+    expect(rest).toEqual([...rest].sort((a, b) => a - b));
+    expect(model.body.report.selection).toMatchObject({ rule: 'one_standard_error', trial: best.index });
+    expect(model.body.report.selection.statement).toContain('one standard error');
     expect(model.body.lineage.recipe.trial).toBe(best.index);
     console.log(
       `tabular search e2e: ${trials.map((t) => `${t.params.candidate} ${t.metrics!.validationLoss.toFixed(4)}`).join(', ')}; test accuracy ${job.result.accuracy}`,

@@ -149,6 +149,8 @@ export class TrainingEstimateService {
               (n, i) => n !== 'gbdt_small' || i === 0 || splits.train <= SMALL_TABLE_ROWS,
             ),
             maxTrials,
+            // As the worker (tabularSlotRuns): the sampled settings only with enough validation rows.
+            splits.validation,
           );
     const estimate = estimateRecordTraining({
       task,

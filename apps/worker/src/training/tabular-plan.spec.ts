@@ -1,5 +1,15 @@
-import { TABULAR_SEARCH_EXTRA_TRIALS, tabularTrialPlan } from '@modelsmith/ml/catalogue';
-import { carriedDatasetWarnings, tabularSearchPlan } from './tabular-plan';
+import { GbdtRungs, prepareTabular, SMALL_TABLE_ROWS, syntheticTable } from '@modelsmith/ml';
+import {
+  TABULAR_SEARCH_EXTRA_TRIALS,
+  TABULAR_SEARCH_MIN_VALIDATION_ROWS,
+  tabularTrialPlan,
+} from '@modelsmith/ml/catalogue';
+import {
+  carriedDatasetWarnings,
+  tabularSearchPlan,
+  tabularSlotRuns,
+  trainTabularTrial,
+} from './tabular-plan';
 
 describe('tabularSearchPlan (the trials of a tabular job)', () => {
   it("follows the candidates with seeded GBDT settings in mode 'auto' only", () => {
@@ -45,6 +55,55 @@ describe('tabularTrialPlan (what estimates count) against tabularSearchPlan (wha
       'gbdt',
       ...Array.from({ length: TABULAR_SEARCH_EXTRA_TRIALS }, (_, k) => `gbdt_search_${k + 1}`),
     ]);
+  });
+});
+
+describe('tabularSlotRuns (which slots of the plan a table runs)', () => {
+  const plan = tabularSearchPlan('auto', 'auto', 1);
+  const runs = (rows: number, validationRows: number) =>
+    plan.filter((s, i) => tabularSlotRuns(s, i, { rows, validationRows })).map((s) => s.name);
+  const sampled = Array.from({ length: TABULAR_SEARCH_EXTRA_TRIALS }, (_, k) => `gbdt_search_${k + 1}`);
+  it('runs the sampled settings only from the minimum of validation rows, gbdt_small only on small tables', () => {
+    const v = TABULAR_SEARCH_MIN_VALIDATION_ROWS;
+    expect(runs(455, v - 1)).toEqual(['linear', 'gbdt', 'gbdt_small']);
+    expect(runs(1439, v)).toEqual(['linear', 'gbdt', 'gbdt_small', ...sampled]);
+    expect(runs(SMALL_TABLE_ROWS + 1, 642)).toEqual(['linear', 'gbdt', ...sampled]);
+    expect(runs(SMALL_TABLE_ROWS + 1, v - 1)).toEqual(['linear', 'gbdt']);
+    // gbdt_small as the first slot (tabularModel gbdt in mode fast has none; gbdt in mode auto: second).
+    const gbdtOnly = tabularSearchPlan('gbdt', 'balanced', 1);
+    expect(
+      gbdtOnly.filter((s, i) => tabularSlotRuns(s, i, { rows: 5000, validationRows: 50 })).map((s) => s.name),
+    ).toEqual(['gbdt']);
+  });
+
+  it('matches what the estimate counts for the same validation rows (tabularTrialPlan)', () => {
+    for (const validationRows of [20, TABULAR_SEARCH_MIN_VALIDATION_ROWS, 600])
+      expect(
+        tabularTrialPlan('auto', 'auto', undefined, undefined, validationRows).map((c) => c.name),
+      ).toEqual(runs(500, validationRows));
+  });
+});
+
+describe('trainTabularTrial (one trial as the worker runs it)', () => {
+  it('records a GBDT trial in the rungs for the trials after it, not a linear one', async () => {
+    const rows = syntheticTable('classification', 2, 250, 7);
+    const common = {
+      train: { rows: rows.slice(0, 200) },
+      validation: { rows: rows.slice(200) },
+      target: 'y',
+      task: 'classification' as const,
+      classes: ['c0', 'c1'],
+    };
+    const prepared = prepareTabular(common);
+    const plan = tabularSearchPlan('auto', 'auto', 1);
+    const rungs = new GbdtRungs([3]);
+    const linear = await trainTabularTrial(common, prepared, plan[0], rungs);
+    expect(linear.artifact.model.type).toBe('linear');
+    expect(rungs.empty).toBe(true);
+    const gbdt = await trainTabularTrial(common, prepared, plan[1], rungs);
+    expect(gbdt.artifact.model.type).toBe('gbdt');
+    expect(rungs.empty).toBe(false);
+    expect(rungs.stops(3, Infinity)).toBe(true);
   });
 });
 

@@ -1,5 +1,9 @@
-import { sampleAt, type SearchSpace } from '@modelsmith/ml';
-import { tabularTrialPlan, type TabularCandidateName } from '@modelsmith/ml/catalogue';
+import { sampleAt, SMALL_TABLE_ROWS, type SearchSpace, type TabularSlot } from '@modelsmith/ml';
+import {
+  TABULAR_SEARCH_MIN_VALIDATION_ROWS,
+  tabularTrialPlan,
+  type TabularCandidateName,
+} from '@modelsmith/ml/catalogue';
 
 /** The tabular task's search space for sampled GBDT trials. */
 export const TABULAR_GBDT_SPACE: SearchSpace = {
@@ -10,11 +14,9 @@ export const TABULAR_GBDT_SPACE: SearchSpace = {
 };
 
 /** One slot of a tabular job's plan: a candidate by name, with sampled GBDT settings or not. */
-export interface TabularSlot {
-  name: string;
-  base: TabularCandidateName;
-  gbdt?: { learningRate: number; maxLeaves: number; minSamplesLeaf: number; l2: number };
-}
+export type { TabularSlot } from '@modelsmith/ml';
+// The worker and the bench run a slot with this (libs/ml tabular job-trial.ts).
+export { trainTabularTrial } from '@modelsmith/ml';
 
 /**
  * The trials of a tabular job in order: the model choice's candidates (tabularCandidates), then in
@@ -43,6 +45,23 @@ export function tabularSearchPlan(
       },
     };
   });
+}
+
+/**
+ * Whether plan slot `slot` runs on a table of `rows` training and `validationRows` validation rows
+ * (false: the job skips it): `gbdt_small` only up to SMALL_TABLE_ROWS training rows (unless it is the
+ * first slot), the sampled GBDT configurations only from TABULAR_SEARCH_MIN_VALIDATION_ROWS validation
+ * rows (below that they fit the validation split's noise; catalogue record-plans.ts).
+ */
+export function tabularSlotRuns(
+  s: TabularSlot,
+  slot: number,
+  table: { rows: number; validationRows: number },
+): boolean {
+  if (s.name === 'gbdt_small' && slot > 0 && table.rows > SMALL_TABLE_ROWS) return false;
+  if (s.name.startsWith('gbdt_search_') && table.validationRows < TABULAR_SEARCH_MIN_VALIDATION_ROWS)
+    return false;
+  return true;
 }
 
 /** Ingestion warnings about columns and the target, carried into the model's report. */

@@ -17,13 +17,13 @@ import {
 } from '@modelsmith/jobs';
 import {
   evaluateTabular,
+  GbdtRungs,
+  ONE_STANDARD_ERROR_RULE,
   oneStandardErrorChoice,
   prepareTabular,
   type PreparedTabular,
-  SMALL_TABLE_ROWS,
   TABULAR_MODEL_FILE,
   TabularTrainingError,
-  trainTabular,
   type CandidateName,
   type TabularCandidate,
   type TabularModelArtifact,
@@ -39,7 +39,12 @@ import type { JobContext } from '../runtime/job-handler';
 import { medianCost, runCandidateTrials, type CandidateCurve } from './search/candidate-trials';
 import type { TrialRank } from './search/search-runner';
 import { trialLedger } from './search/trial-ledger';
-import { carriedDatasetWarnings, tabularSearchPlan } from './tabular-plan';
+import {
+  carriedDatasetWarnings,
+  tabularSearchPlan,
+  tabularSlotRuns,
+  trainTabularTrial,
+} from './tabular-plan';
 import { recordThroughputRows } from './throughput-records';
 
 /**
@@ -174,13 +179,17 @@ export class TabularTrainService {
     };
     // Fitted once per job (encoders, both matrices, the leakage check) and shared by its trials.
     let prepared: PreparedTabular | undefined;
+    // The job's GBDT trials so far, by rung of iterations (a later one behind all of them stops there).
+    // Held by this worker process: after a restart the trials an earlier attempt finished are not in it.
+    const rungs = new GbdtRungs();
+    const table = { rows: train.length, validationRows: validation.length };
     const search = await runCandidateTrials({
       ledger: trialLedger(this.trials, ref.tenantId, ctx.job.id),
       planAt: (slot) => {
         const c = plan[slot];
         if (!c) return undefined;
-        // The small-table setting only where 20 rows per leaf is restrictive (trainTabular's rule).
-        if (c.name === 'gbdt_small' && slot > 0 && train.length > SMALL_TABLE_ROWS) return null;
+        // gbdt_small on small tables, sampled settings with enough validation rows (tabular-plan.ts).
+        if (!tabularSlotRuns(c, slot, table)) return null;
         return {
           candidate: c.name,
           family: c.base === 'linear' ? 'linear' : 'gbdt',
@@ -204,19 +213,13 @@ export class TabularTrainService {
         const slot = plan[Number(params.config)];
         const curves: CandidateCurve[] = [];
         prepared ??= prepareTabular(common);
-        const result = await trainTabular({
-          ...common,
-          prepared,
-          candidates: [slot.base],
-          ...(slot.gbdt ? { gbdt: slot.gbdt } : {}),
-          onIteration: (it) => {
-            curves.push({
-              phase: slot.name,
-              epoch: it.iteration - 1,
-              loss: it.trainLoss,
-              ...(it.validLoss !== undefined ? { val_loss: it.validLoss } : {}),
-            });
-          },
+        const result = await trainTabularTrial(common, prepared, slot, rungs, (it) => {
+          curves.push({
+            phase: slot.name,
+            epoch: it.iteration - 1,
+            loss: it.trainLoss,
+            ...(it.validLoss !== undefined ? { val_loss: it.validLoss } : {}),
+          });
         });
         const c = { ...result.chosen, name: slot.name as CandidateName };
         await ctx.progress({
@@ -242,6 +245,7 @@ export class TabularTrainService {
               : { validationR2: c.validScore }),
             trainMs: c.trainMs,
             ...(c.iterations !== undefined ? { iterations: c.iterations } : {}),
+            ...(c.stoppedAtRung !== undefined ? { stoppedAtRung: c.stoppedAtRung } : {}),
             modelType: result.artifact.model.type,
             ...(Date.now() >= deadline ? { stopped: 'budget' } : {}),
           },
@@ -269,6 +273,7 @@ export class TabularTrainService {
         validScore: Number(t.metrics?.validationAccuracy ?? t.metrics?.validationR2),
         trainMs: Number(t.metrics?.trainMs ?? 0),
         ...(typeof t.metrics?.iterations === 'number' ? { iterations: t.metrics.iterations } : {}),
+        ...(typeof t.metrics?.stoppedAtRung === 'number' ? { stoppedAtRung: t.metrics.stoppedAtRung } : {}),
       }));
     const result = { artifact, chosen, candidates: candidateList, warnings: trialFile.warnings };
     for (const w of result.warnings)
@@ -289,6 +294,9 @@ export class TabularTrainService {
       evaluatedOn: test.length > 0 ? 'test' : 'validation',
       // The dataset's column warnings from ingestion, next to the ones training found.
       datasetWarnings: carriedDatasetWarnings(report?.warnings ?? [], target, index.target),
+      // How the model was chosen; the leaderboard lists the chosen trial first (`chosen: true`), then
+      // the others by validation loss.
+      selection: { rule: 'one_standard_error', statement: ONE_STANDARD_ERROR_RULE, trial: winner.index },
       leaderboard: search.leaderboard,
     };
     const files: { path: string; size: number }[] = [];

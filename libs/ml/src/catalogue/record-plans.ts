@@ -69,6 +69,13 @@ export const TEXT_SEARCH_EXTRA_TRIALS = 3;
 export const TABULAR_SEARCH_EXTRA_TRIALS = 4;
 
 /**
+ * The sampled GBDT configurations run only when the validation split has at least this many rows:
+ * on 15-85 validation rows they never raised the test score of the model chosen on validation
+ * (bench/results/tabular-search.json) and cost more than the candidates (docs/tabular.md).
+ */
+export const TABULAR_SEARCH_MIN_VALIDATION_ROWS = 100;
+
+/**
  * Every trial a text job runs, in order (apps/worker textSearchPlan): {@link textCandidatePlan}'s
  * candidates, with mode 'auto' (unless only the CNN is asked for) TEXT_SEARCH_EXTRA_TRIALS sampled
  * linear configurations after the default linear ones and before the CNN, each priced as the first
@@ -97,7 +104,8 @@ export function textTrialPlan(
 /**
  * Every trial a tabular job runs, in order (apps/worker tabularSearchPlan): the model choice's
  * candidates (`fixed`, as the caller filtered them), then in mode 'auto' (unless only the linear model
- * is asked for) TABULAR_SEARCH_EXTRA_TRIALS sampled GBDT configurations, each priced as `gbdt`.
+ * is asked for) TABULAR_SEARCH_EXTRA_TRIALS sampled GBDT configurations, each priced as `gbdt`;
+ * none when `validationRows` is known and below TABULAR_SEARCH_MIN_VALIDATION_ROWS.
  * `maxTrials` keeps the first ones.
  */
 export function tabularTrialPlan(
@@ -105,9 +113,11 @@ export function tabularTrialPlan(
   mode: string,
   fixed: readonly TabularCandidateName[] = tabularCandidates(choice, mode),
   maxTrials?: number,
+  validationRows?: number,
 ): RecordCandidatePlan[] {
   const all: RecordCandidatePlan[] = fixed.map((name) => ({ name, kind: name, epochs: 1 }));
-  if (mode === 'auto' && choice !== 'linear')
+  const sampled = validationRows === undefined || validationRows >= TABULAR_SEARCH_MIN_VALIDATION_ROWS;
+  if (mode === 'auto' && choice !== 'linear' && sampled)
     for (let k = 0; k < TABULAR_SEARCH_EXTRA_TRIALS; k++)
       all.push({ name: `gbdt_search_${k + 1}`, kind: 'gbdt', epochs: 1, measuredAs: 'gbdt' });
   return all.slice(0, maxTrials ?? all.length);

@@ -22,11 +22,16 @@ export function fitBinning(
   maxBins = 255,
   minBinRows = 1,
 ): Binning {
-  const thresholds: Float64Array[] = [];
   const col = new Float64Array(rows);
-  for (let f = 0; f < features; f++)
-    thresholds.push(featureCuts(x, rows, features, f, col, maxBins, minBinRows));
-  return { thresholds };
+  // No object or array literal: a job's fits keep the binning (GbdtBinnedCache), and V8 deoptimizes
+  // the code allocating at a literal's site when its objects start surviving garbage collection.
+  return new FittedBinning(
+    Array.from({ length: features }, (_, f) => featureCuts(x, rows, features, f, col, maxBins, minBinRows)),
+  );
+}
+
+class FittedBinning implements Binning {
+  constructor(readonly thresholds: Float64Array[]) {}
 }
 
 /**

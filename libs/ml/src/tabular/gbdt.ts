@@ -92,8 +92,73 @@ export interface GbdtFitted {
 }
 
 /**
+ * The binned training rows (and their units), and the binned validation rows, of one fit. Classes, not
+ * literals, here and for the row groups and target sums: a job's fits keep them (GbdtBinnedCache), and
+ * V8 deoptimizes the code allocating at a literal's site once its objects start surviving garbage
+ * collection (trainGbdt, groupRows and targetSums were marked for deoptimization in a fresh worker's
+ * first job on fair_affairs).
+ */
+class BinnedData {
+  constructor(
+    readonly binning: Binning,
+    readonly units: RowGroups,
+    readonly vbins: Uint8Array | undefined,
+  ) {}
+}
+
+/**
+ * The binning of the last fit's matrices, for the next fit on the same matrices with the same bin
+ * settings (a job's GBDT trials differ in the trees' settings only): the bin thresholds, the binned
+ * rows and their grouping depend on the matrices and `maxBins`, `minBinRows`, `groupRows` alone.
+ * The matrices must not change in between (they are compared by identity).
+ */
+export class GbdtBinnedCache {
+  private train: Matrix | undefined;
+  private valid: Matrix | undefined;
+  private maxBins = 0;
+  private minBinRows = 0;
+  private group = false;
+  private data: BinnedData | undefined;
+
+  get(
+    train: Matrix,
+    valid: Matrix | undefined,
+    maxBins: number,
+    minBinRows: number,
+    group: boolean,
+  ): BinnedData {
+    if (
+      this.data &&
+      this.train?.x === train.x &&
+      this.train.rows === train.rows &&
+      this.train.features === train.features &&
+      this.valid?.x === valid?.x &&
+      this.valid?.rows === valid?.rows &&
+      this.maxBins === maxBins &&
+      this.minBinRows === minBinRows &&
+      this.group === group
+    )
+      return this.data;
+    const n = train.rows;
+    const d = train.features;
+    const binning = fitBinning(train.x, n, d, maxBins, minBinRows);
+    const bins = applyBinning(binning, train.x, n, d);
+    const units = (group ? groupRows(bins, n, d, Math.floor(0.8 * n)) : null) ?? eachRow(bins, n);
+    const vbins = valid ? applyBinning(binning, valid.x, valid.rows, d) : undefined;
+    this.train = train;
+    this.valid = valid;
+    this.maxBins = maxBins;
+    this.minBinRows = minBinRows;
+    this.group = group;
+    this.data = new BinnedData(binning, units, vbins);
+    return this.data;
+  }
+}
+
+/**
  * Trains a model on `train`, stopping early on `valid` when given; `fitted` (optional) receives
- * the validation predictions.
+ * the validation predictions; `cache` (optional) keeps the binning for the next fit on the same
+ * matrices.
  */
 export function trainGbdt(
   train: Matrix,
@@ -101,6 +166,7 @@ export function trainGbdt(
   p: GbdtParams,
   valid?: { m: Matrix; target: ArrayLike<number> },
   fitted?: GbdtFitted,
+  cache?: GbdtBinnedCache,
 ): GbdtModel {
   const n = train.rows;
   const d = train.features;
@@ -116,8 +182,14 @@ export function trainGbdt(
   const patience = p.earlyStoppingRounds ?? 20;
   const tol = p.tolerance ?? 1e-4;
 
-  const binning: Binning = fitBinning(train.x, n, d, p.maxBins ?? 255, p.minBinRows ?? 3);
-  const bins = applyBinning(binning, train.x, n, d);
+  const data = (cache ?? new GbdtBinnedCache()).get(
+    train,
+    valid?.m,
+    p.maxBins ?? 255,
+    p.minBinRows ?? 3,
+    p.groupRows !== false,
+  );
+  const binning = data.binning;
   const offsets = new Int32Array(d + 1);
   for (let f = 0; f < d; f++) offsets[f + 1] = offsets[f] + binning.thresholds[f].length + 1;
   const totalBins = offsets[d];
@@ -128,8 +200,7 @@ export function trainGbdt(
   // The rows trained on: every training row, or one per distinct binned row ("units") with its
   // weight (the rows it stands for) and target sums, when that removes at least a fifth of them.
   // One code path either way (a unit per row: weight 1, the same arithmetic as row by row).
-  const units =
-    (p.groupRows === false ? null : groupRows(bins, n, d, Math.floor(0.8 * n))) ?? eachRow(bins, n);
+  const units = data.units;
   const un = units.count;
   const ubins = units.bins;
   const weight = units.weight;
@@ -147,7 +218,7 @@ export function trainGbdt(
   };
 
   const vm = valid?.m;
-  const vbins = vm ? applyBinning(binning, vm.x, vm.rows, d) : undefined;
+  const vbins = data.vbins;
   const vn = vm?.rows ?? 0;
 
   const baseScore = initialScores(p.objective, target, K);
@@ -473,14 +544,16 @@ export function trainGbdt(
 }
 
 /** Distinct binned training rows: each row's unit, and per unit its codes and row count. */
-interface RowGroups {
-  count: number;
-  /** The unit of each training row. */
-  of: Int32Array;
-  /** Bin codes [count x features], each unit's first row's. */
-  bins: Uint8Array;
-  /** Training rows per unit. */
-  weight: Float64Array;
+class RowGroups {
+  constructor(
+    readonly count: number,
+    /** The unit of each training row. */
+    readonly of: Int32Array,
+    /** Bin codes [count x features], each unit's first row's. */
+    readonly bins: Uint8Array,
+    /** Training rows per unit. */
+    readonly weight: Float64Array,
+  ) {}
 }
 
 /**
@@ -493,7 +566,9 @@ function groupRows(bins: Uint8Array, n: number, d: number, maxGroups: number): R
   while (size < 2 * maxGroups) size <<= 1;
   const mask = size - 1;
   const table = new Int32Array(size).fill(-1);
-  const first: number[] = [];
+  // Each unit's first row (a typed array: no literal, see BinnedData).
+  const first = new Int32Array(maxGroups);
+  let count = 0;
   const of = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const row = i * d;
@@ -503,10 +578,10 @@ function groupRows(bins: Uint8Array, n: number, d: number, maxGroups: number): R
     for (;;) {
       const u = table[slot];
       if (u < 0) {
-        if (first.length >= maxGroups) return null;
-        table[slot] = first.length;
-        of[i] = first.length;
-        first.push(i);
+        if (count >= maxGroups) return null;
+        table[slot] = count;
+        of[i] = count;
+        first[count++] = i;
         break;
       }
       const other = first[u] * d;
@@ -523,29 +598,30 @@ function groupRows(bins: Uint8Array, n: number, d: number, maxGroups: number): R
       slot = (slot + 1) & mask;
     }
   }
-  const count = first.length;
   const ubins = new Uint8Array(count * d);
   for (let u = 0; u < count; u++) ubins.set(bins.subarray(first[u] * d, first[u] * d + d), u * d);
   const weight = new Float64Array(count);
   for (let i = 0; i < n; i++) weight[of[i]] += 1;
-  return { count, of, bins: ubins, weight };
+  return new RowGroups(count, of, ubins, weight);
 }
 
 /** Every row its own unit. */
 function eachRow(bins: Uint8Array, n: number): RowGroups {
   const of = new Int32Array(n);
   for (let i = 0; i < n; i++) of[i] = i;
-  return { count: n, of, bins, weight: new Float64Array(n).fill(1) };
+  return new RowGroups(n, of, bins, new Float64Array(n).fill(1));
 }
 
 /** Per unit: its rows (`weight`) and target sums (regression: sum and within-unit squared deviations; classes: counts [units x K]). */
-interface UnitTargets {
-  weight: Float64Array;
-  sum: Float64Array;
-  /** Regression: sum over the unit's rows of (y - unit mean)^2. */
-  spread: Float64Array;
-  /** Classification: rows of class k in unit u at [u * K + k] (binary: K = 1, the positives). */
-  classes: Float64Array;
+class UnitTargets {
+  constructor(
+    readonly weight: Float64Array,
+    readonly sum: Float64Array,
+    /** Regression: sum over the unit's rows of (y - unit mean)^2. */
+    readonly spread: Float64Array,
+    /** Classification: rows of class k in unit u at [u * K + k] (binary: K = 1, the positives). */
+    readonly classes: Float64Array,
+  ) {}
 }
 
 function targetSums(g: RowGroups, y: ArrayLike<number>, objective: GbdtObjective, K: number): UnitTargets {
@@ -564,7 +640,7 @@ function targetSums(g: RowGroups, y: ArrayLike<number>, objective: GbdtObjective
   } else if (objective === 'binary') {
     for (let i = 0; i < n; i++) if (y[i] === 1) classes[g.of[i]] += 1;
   } else for (let i = 0; i < n; i++) classes[g.of[i] * K + y[i]] += 1;
-  return { weight: g.weight, sum, spread, classes };
+  return new UnitTargets(g.weight, sum, spread, classes);
 }
 
 /**

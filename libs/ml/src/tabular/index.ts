@@ -11,3 +11,5 @@ export * from './train-tabular';
 export * from './regression-metrics';
 export * from './warm-up';
 export * from './selection';
+export * from './rungs';
+export * from './job-trial';

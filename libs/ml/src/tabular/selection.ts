@@ -13,6 +13,11 @@
  * and the rule is the plain minimum.
  */
 
+/** The rule as a tabular job's report states it (`selection.statement`). */
+export const ONE_STANDARD_ERROR_RULE =
+  'the trial with the lowest validation loss, unless the linear trial is within one standard error ' +
+  "of that loss (the best trial's standard error over the validation rows): then the linear trial";
+
 export interface SelectionEntry {
   family: 'linear' | 'gbdt';
   /** Validation loss (log loss, or RMSE), lower is better. */

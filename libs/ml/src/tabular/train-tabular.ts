@@ -6,7 +6,7 @@ import {
   type TabularModelArtifact,
   type TabularTask,
 } from './artifact';
-import { trainGbdt, type GbdtFitted, type GbdtParams } from './gbdt';
+import { GbdtBinnedCache, trainGbdt, type GbdtFitted, type GbdtParams } from './gbdt';
 import { trainLinear } from './linear';
 import {
   encoderWidth,
@@ -16,6 +16,7 @@ import {
   type DroppedColumn,
   type Preprocessor,
 } from './preprocess';
+import type { GbdtRungs } from './rungs';
 import { lossStandardError, oneStandardErrorChoice } from './selection';
 import { categoryOf, parseBoolean, parseDate, parseNumber, type TabularRow } from './values';
 
@@ -36,6 +37,8 @@ export interface TabularCandidate {
   validLossSE: number;
   trainMs: number;
   iterations?: number;
+  /** A GBDT stopped on a rung of iterations ({@link GbdtRungs}): that rung. */
+  stoppedAtRung?: number;
 }
 
 export interface TabularWarning {
@@ -65,6 +68,11 @@ export interface TrainTabularOptions {
   /** Each boosting iteration's training and validation loss (gbdt candidates). */
   onIteration?: (it: { iteration: number; trainLoss: number; validLoss?: number }) => void;
   onCandidate?: (c: TabularCandidate) => void | Promise<void>;
+  /**
+   * A job's earlier GBDT trials (rungs.ts): a gbdt candidate stops at a rung where it is behind all
+   * of them (`stoppedAtRung`). Not updated here: the caller records each finished trial's curve.
+   */
+  rungs?: GbdtRungs;
   /**
    * The per-job work done once ({@link prepareTabular} with these same rows and options): a job's
    * trials share it instead of refitting the encoders and rerunning the leakage check per trial.
@@ -142,6 +150,8 @@ export interface PreparedTabular {
   readonly xtr: Float64Array;
   readonly xva: Float64Array;
   readonly warnings: readonly TabularWarning[];
+  /** The GBDT's binning of these matrices, made by the first GBDT fit and reused by the next ones. */
+  readonly gbdtCache: GbdtBinnedCache;
 }
 
 /** Fits the encoders, builds both matrices and runs the leakage check for the rows of `o`. */
@@ -194,7 +204,7 @@ export function prepareTabular(o: PrepareTabularOptions): PreparedTabular {
           : `column \`${c.column}\` has no values in the training split; it was left out`,
   }));
   warnings.push(...leakage(pre, { ...tr, x: xtr }, { ...va, x: xva }, task, K));
-  return { options: o, task, classes, K, tr, va, pre, xtr, xva, warnings };
+  return { options: o, task, classes, K, tr, va, pre, xtr, xva, warnings, gbdtCache: new GbdtBinnedCache() };
 }
 
 /**
@@ -250,6 +260,7 @@ export async function trainTabular(o: TrainTabularOptions): Promise<TrainTabular
   // object (each caller's differs; a new one deoptimized trainGbdt, which inlines the callback).
   const onIteration = o.onIteration;
   const deadline = o.deadline;
+  const rungs = o.rungs;
   for (const name of o.candidates ?? (['linear', 'gbdt', 'gbdt_small'] as const)) {
     if (results.length > 0 && o.deadline !== undefined && Date.now() >= o.deadline) break;
     // The small-table setting only where 20 rows per leaf is restrictive.
@@ -261,7 +272,9 @@ export async function trainTabular(o: TrainTabularOptions): Promise<TrainTabular
     const params = own && { ...own, ...o.gbdt };
     // The gbdt's validation predictions come from its training (no second pass over the trees).
     const fitted: GbdtFitted = {};
+    let stoppedAtRung: number | undefined;
     if (params) {
+      let lowest = Infinity;
       const gbdt = trainGbdt(
         train,
         tr.y,
@@ -273,11 +286,19 @@ export async function trainTabular(o: TrainTabularOptions): Promise<TrainTabular
           ...params,
           onIteration: (it) => {
             onIteration?.(it);
+            if (rungs && it.validLoss !== undefined) {
+              if (it.validLoss < lowest) lowest = it.validLoss;
+              if (rungs.stops(it.iteration, lowest)) {
+                stoppedAtRung = it.iteration;
+                return false;
+              }
+            }
             return deadline === undefined ? true : Date.now() < deadline;
           },
         },
         { m: valid, target: va.y },
         fitted,
+        prep.gbdtCache,
       );
       iterations = gbdt.iterations;
       artifact = base({ type: 'gbdt', gbdt });
@@ -302,6 +323,7 @@ export async function trainTabular(o: TrainTabularOptions): Promise<TrainTabular
       ...scores,
       trainMs,
       ...(iterations !== undefined ? { iterations } : {}),
+      ...(stoppedAtRung !== undefined ? { stoppedAtRung } : {}),
     };
     results.push({ c, artifact });
     await o.onCandidate?.(c);

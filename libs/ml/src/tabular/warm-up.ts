@@ -1,5 +1,7 @@
 import { mulberry32 } from './random';
-import { trainTabular } from './train-tabular';
+import { trainTabularTrial, type TabularSlot } from './job-trial';
+import { GbdtRungs } from './rungs';
+import { prepareTabular, trainTabular } from './train-tabular';
 import type { TabularTask } from './artifact';
 import type { TabularRow } from './values';
 
@@ -19,7 +21,10 @@ export interface TabularWarmUpOptions {
 }
 
 export interface TabularWarmUpResult {
-  /** Searches run (each: encoders, the linear and both GBDT candidates, the leakage check). */
+  /**
+   * Searches run (each: encoders, the linear and both GBDT candidates, the leakage check; then the
+   * same rows as a job's trials, {@link WARM_UP_JOB}).
+   */
   searches: number;
   /** Process CPU milliseconds (user + system) of the whole warm-up. */
   cpuMs: number;
@@ -70,6 +75,25 @@ export function syntheticTable(task: TabularTask, classes: number, rows: number,
   });
 }
 
+/**
+ * The trials each warm-up search also runs as a job does (one preparation, trainTabularTrial per slot,
+ * rungs): the candidates, then two settings like a job's sampled ones (fractional learning rates and
+ * l2 among them). A job's first trials otherwise ran code the whole-search warm-up had not: a fresh
+ * worker's first job on fair_affairs cost 0.22-0.32 CPU s against 0.10-0.11 from its third on, with
+ * trainGbdt deoptimized several times ("wrong map", "insufficient type feedback") in the first two.
+ */
+export const WARM_UP_JOB: readonly TabularSlot[] = [
+  { name: 'linear', base: 'linear' },
+  { name: 'gbdt', base: 'gbdt' },
+  { name: 'gbdt_small', base: 'gbdt_small' },
+  {
+    name: 'sampled_1',
+    base: 'gbdt',
+    gbdt: { learningRate: 0.045, maxLeaves: 63, minSamplesLeaf: 10, l2: 0.1 },
+  },
+  { name: 'sampled_2', base: 'gbdt', gbdt: { learningRate: 0.21, maxLeaves: 7, minSamplesLeaf: 2, l2: 1 } },
+];
+
 const cpuMs = () => {
   const c = process.cpuUsage();
   return (c.user + c.system) / 1000;
@@ -78,7 +102,7 @@ const cpuMs = () => {
 /**
  * Compiles the tabular trainers before a job needs them: a few small seeded searches (binary,
  * 3-class and regression targets over numeric, categorical, boolean and date columns with missing
- * cells) run through {@link trainTabular}. In a fresh process most of a small table's first search is
+ * cells) run through {@link trainTabular}, and the same rows as a job's trials ({@link WARM_UP_JOB}). In a fresh process most of a small table's first search is
  * V8 compiling these loops (a 300-row GBDT fit takes ~20x longer the first time than the fifth);
  * a worker calls this once at start, off any job. Yields to the event loop between searches and
  * starts none after `maxCpuMs` of CPU time.
@@ -108,7 +132,7 @@ export async function warmUpTabular(options: TabularWarmUpOptions = {}): Promise
       // From the second round on every third row repeats the previous one's features (with its own
       // target), as survey tables do: the GBDT then trains on the distinct rows (gbdt.ts groupRows).
       if (round > 0) for (let j = 2; j < rows.length; j += 3) rows[j] = { ...rows[j - 1], y: rows[j].y };
-      await trainTabular({
+      const common = {
         train: { rows: rows.slice(0, n) },
         validation: { rows: rows.slice(n) },
         target: 'y',
@@ -117,7 +141,12 @@ export async function warmUpTabular(options: TabularWarmUpOptions = {}): Promise
           p.task === 'classification' ? Array.from({ length: p.classes }, (_, c) => `c${c}`) : undefined,
         types: Object.fromEntries(Object.entries(TYPES).map(([k, v]) => [k + suffix, v])),
         seed: round + 1,
-      });
+      };
+      await trainTabular(common);
+      // The same rows as a job's trials (the worker's path: apps/worker TabularTrainService).
+      const prepared = prepareTabular(common);
+      const rungs = new GbdtRungs();
+      for (const slot of WARM_UP_JOB) await trainTabularTrial(common, prepared, slot, rungs);
       searches++;
       await new Promise<void>((r) => setImmediate(r));
     }

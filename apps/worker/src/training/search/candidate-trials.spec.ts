@@ -57,11 +57,12 @@ describe('runCandidateTrials', () => {
     expect(removed).toEqual([0, 1, 3, 4]);
     expect(r.trials.filter((t) => t.artifactPrefix).map((t) => t.index)).toEqual([2]);
     expect(r.leaderboard.map((e) => e.trial)).toEqual([2, 4, 1, 3, 0]);
-    expect(r.leaderboard[0]).toMatchObject({ metric: 'validationLoss', value: 0.2, rung: 0 });
+    expect(r.leaderboard[0]).toMatchObject({ metric: 'validationLoss', value: 0.2, rung: 0, chosen: true });
+    expect(r.leaderboard.filter((e) => e.chosen)).toHaveLength(1);
     expect(r.stoppedByBudget).toBe(false);
   });
 
-  it('lets `choose` pick the model among the succeeded trials (the leaderboard keeps its order)', async () => {
+  it('lets `choose` pick the model among the succeeded trials (listed first, then the metric order)', async () => {
     const ledger = memoryLedger();
     const removed: number[] = [];
     const r = await runCandidateTrials(
@@ -77,7 +78,9 @@ describe('runCandidateTrials', () => {
     expect(r.best.index).toBe(0);
     expect(ledger.chosen).toEqual([0]);
     expect(removed).toEqual([1, 2, 3, 4]);
-    expect(r.leaderboard.map((e) => e.trial)).toEqual([2, 4, 1, 3, 0]);
+    expect(r.leaderboard.map((e) => e.trial)).toEqual([0, 2, 4, 1, 3]);
+    expect(r.leaderboard[0]).toMatchObject({ trial: 0, chosen: true, value: 0.5 });
+    expect(r.leaderboard.filter((e) => e.chosen)).toHaveLength(1);
   });
 
   it('never re-runs a finished trial after a crash, and runs an unfinished one again under its index', async () => {

@@ -71,6 +71,10 @@ export interface CandidateSearchResult {
   trials: LedgerTrial[];
   /** The trial chosen on validation (recorded as the one whose model the job keeps). */
   best: LedgerTrial;
+  /**
+   * The finished trials (at most 20): the chosen one first with `chosen: true`, then the others by
+   * `rank` (best first).
+   */
   leaderboard: LeaderboardEntry[];
   /** Trials run by this attempt (not the ones an earlier attempt finished). */
   ran: number[];
@@ -126,12 +130,20 @@ export async function runCandidateTrials(input: CandidateSearchInput): Promise<C
     trials = await input.ledger.all();
   }
 
-  const board = leaderboard(trials, 20, undefined, input.rank);
-  const top = board[0];
+  const ranked = leaderboard(trials, trials.length, undefined, input.rank);
+  const top = ranked[0];
   const succeeded = trials.filter((t) => t.status === 'SUCCEEDED');
   const best =
     (succeeded.length > 0 ? input.choose?.(succeeded) : undefined) ??
     (top && top.status === 'SUCCEEDED' ? trials.find((t) => t.index === top.trial) : undefined);
+  // The chosen trial first and marked (a `choose` rule may take another than the metric's best), then
+  // the others in the metric's order.
+  const board = best
+    ? [
+        ...ranked.filter((e) => e.trial === best.index).map((e) => ({ ...e, chosen: true as const })),
+        ...ranked.filter((e) => e.trial !== best.index),
+      ].slice(0, 20)
+    : ranked.slice(0, 20);
   if (!best)
     throw new PermanentJobError(
       'NO_TRIAL_SUCCEEDED',

@@ -231,6 +231,8 @@ export interface LeaderboardEntry {
   /** With a TrialRank: the metric the board ranks by and this trial's value of it. */
   metric?: string;
   value?: number | null;
+  /** The trial whose model the job keeps (candidate searches list it first). */
+  chosen?: true;
 }
 
 /**
