@@ -11,6 +11,7 @@ import {
   ReplicaPool,
   collectViewPredictions,
   evaluateModel,
+  FEATURE_HEAD_VIEWS,
   exportModel,
   reportOf,
   loadExportedModel,
@@ -282,7 +283,11 @@ export async function runImageClassification(
     let choice: TestTimeChoice | undefined;
     let chosen: Awaited<ReturnType<typeof collectViewPredictions>>['plain'] | undefined;
     let tta: TestTimeAveraging | undefined;
-    const candidates = testTimeCandidates(recipe.input.channels);
+    // The views its head trained on decide which are tried (the first trial's head: the image only).
+    const candidates = testTimeCandidates(
+      recipe.input.channels,
+      recipe.headImagesOnly ? ['image'] : FEATURE_HEAD_VIEWS,
+    );
     if (featureHead && validation && candidates.length > 0) {
       const v = await collectViewPredictions(model, validation, {
         tta: { views: candidates, normalization: norm },

@@ -8,15 +8,16 @@ const preds = (rows: [number, number][]) => ({
 });
 
 describe('chooseTestTimeViews (on validation)', () => {
-  const views = testTimeCandidates(3);
+  const views = testTimeCandidates(3, ['image', 'mirror', 'gray']);
   const plain = preds([
     [0.7, 0.3],
     [0.6, 0.4], // wrong
   ]);
 
-  it('tries mirror and gray for colour models, the mirror alone for grayscale ones', () => {
+  it('tries the mirror, and the gray view for a colour model whose head trained on it', () => {
     expect(views).toEqual(['mirror', 'gray']);
-    expect(testTimeCandidates(1)).toEqual(['mirror']);
+    expect(testTimeCandidates(1, ['image', 'mirror', 'gray'])).toEqual(['mirror']);
+    expect(testTimeCandidates(3, ['image'])).toEqual(['mirror']);
   });
 
   it('keeps the averaging when its accuracy is higher, even with a higher log loss', () => {
