@@ -22,11 +22,17 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, ModelZoo, multiLayerFeatureExtractor, normalizePixels } from '../libs/ml/src';
+import {
+  initBackend,
+  ModelZoo,
+  multiLayerFeatureExtractor,
+  normalizePixels,
+  viewOf,
+  type FeatureView,
+} from '../libs/ml/src';
 import type { ImageDataset } from '../libs/ml/src/data/image-dataset';
 import { loadOpenclipart } from '../libs/ml/src/data/openclipart';
 import { loadTuxpaintStamps } from '../libs/ml/src/data/tuxpaint-stamps';
-import { viewOf, type FeatureView } from '../apps/worker/src/training/frozen-head';
 import {
   CLASSES,
   CLIPART_FOLDERS,

@@ -390,7 +390,7 @@ async function direction(name: string, train: StyleSet, other: StyleSet) {
     };
     const model = (await call(p.apiUrl, 'GET', `/v1/models/${jobId}`, { token: key })).body as {
       report: { accuracy: number; split?: string; numSamples: number };
-      manifest?: { metrics?: Record<string, unknown>; backbone?: unknown; input?: unknown };
+      manifest?: { metrics?: Record<string, unknown>; backbone?: unknown; input?: unknown; tta?: string[] };
       recipe?: unknown;
     };
     log(
@@ -423,6 +423,8 @@ async function direction(name: string, train: StyleSet, other: StyleSet) {
       },
       result: jobBody.result,
       reportSplit: model.report.split ?? null,
+      // The served model's test-time views (its manifest's `tta`; none: the image alone).
+      testTimeViews: model.manifest?.tta ?? [],
       testAccuracy: model.report.accuracy,
       testImages: model.report.numSamples,
       servedTestAccuracy: testOk / split.test.length,

@@ -107,7 +107,13 @@ describe('training jobs end to end (real API, worker, Postgres, Redis, S3)', () 
     expect(zip.length).toBe(dl.body.sizeBytes);
     const names = await zipEntryNames(zip);
     expect(names).toEqual(
-      expect.arrayContaining(['model.json', 'manifest.json', 'evaluation.json', 'training-curves.json']),
+      expect.arrayContaining([
+        'model.json',
+        'manifest.json',
+        'evaluation.json',
+        'training-curves.json',
+        'README.md',
+      ]),
     );
     expect(names.some((n) => n.endsWith('.bin'))).toBe(true);
     const log = (await p.s3.store.getBytes(`tenants/${models[0].tenantId}/jobs/${id}/logs/events.jsonl`))

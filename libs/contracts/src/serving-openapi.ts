@@ -97,7 +97,16 @@ export const SERVING_OPENAPI_SCHEMAS: Record<string, Schema> = {
     properties: {
       method: { type: 'string', enum: ['grad-cam', 'integrated-gradients', 'smoothgrad', 'lime'] },
       target: ref('ExplainTarget'),
-      probability: { type: 'number', description: 'p(target) for the image' },
+      probability: {
+        type: 'number',
+        description: 'p(target) for the image (alone, without test-time views)',
+      },
+      testTimeViews: {
+        type: 'array',
+        items: { type: 'string', enum: ['mirror', 'gray'] },
+        description:
+          "Only for a model with test-time averaging (its manifest's `tta`): predict averages the probabilities over the image and these views; the explanation and `probability` are of the image alone",
+      },
       heatmap: {
         type: 'object',
         required: ['rows', 'cols', 'values'],

@@ -948,7 +948,7 @@ export interface components {
       params: {
         [key: string]: unknown;
       };
-      /** @description Validation metrics (images: validationAccuracy, validationLoss, macroF1; text: validationAccuracy, validationMacroF1; tabular: validationLoss, validationLossSE (its standard error over the validation rows), validationAccuracy or validationR2) or the error of a failed trial. Images also record the model's cost: latencyMs (wall ms per image at batch 1, moves with the machine's load), cpuMsPerImage (process CPU ms per image, the Pareto front's cost axis), modelMB, params, and macs for nas_cnn */
+      /** @description Validation metrics (images: validationAccuracy, validationLoss, macroF1; text: validationAccuracy, validationMacroF1; tabular: validationLoss, validationLossSE (its standard error over the validation rows), validationAccuracy or validationR2) or the error of a failed trial. Images also record the model's cost: latencyMs (wall ms per image at batch 1, moves with the machine's load), cpuMsPerImage (process CPU ms per image, the Pareto front's cost axis), modelMB, params, and macs for nas_cnn. A head trained on frozen features also records its test-time averaging, chosen on validation: tta ('mirror+gray' when kept, 'none'), validationAccuracyPlain, validationLossPlain, validationAccuracyTta, validationLossTta */
       metrics?: {
         [key: string]: unknown;
       } | null;
@@ -1258,7 +1258,7 @@ export interface components {
       createdAt: string;
       /** Format: date-time */
       updatedAt: string;
-      /** @description Labels, input spec, preprocessing */
+      /** @description Labels, input spec, preprocessing; tta: the test-time views whose probabilities predict averages with the image's */
       manifest?: {
         [key: string]: unknown;
       } | null;
@@ -1642,8 +1642,10 @@ export interface components {
       /** @enum {string} */
       method: 'grad-cam' | 'integrated-gradients' | 'smoothgrad' | 'lime';
       target: components['schemas']['ExplainTarget'];
-      /** @description p(target) for the image */
+      /** @description p(target) for the image (alone, without test-time views) */
       probability: number;
+      /** @description Only for a model with test-time averaging (its manifest's `tta`): predict averages the probabilities over the image and these views; the explanation and `probability` are of the image alone */
+      testTimeViews?: ('mirror' | 'gray')[];
       /** @description The heatmap averaged over a grid, row-major; larger = more evidence for the target */
       heatmap: {
         rows: number;

@@ -3,7 +3,10 @@ import {
   buildExportedModel,
   explainImage,
   foldBatchNorm,
+  predictProbabilities,
+  testTimeAveragingOf,
   type ExplainRequestParsed,
+  type TestTimeAveraging,
   type ExportedArtifacts,
   type ExportedModel,
 } from '@modelsmith/ml';
@@ -46,11 +49,18 @@ export function weightBytes(model: tf.LayersModel): number {
   );
 }
 
-/** Forward passes on the calling thread. */
+/**
+ * Forward passes on the calling thread: the model's probabilities, averaged over its manifest's
+ * test-time views when it has them (predictProbabilities, as evaluation takes them). An explanation
+ * is of the image alone.
+ */
 export class InProcessRunner implements ModelRunner {
   readonly bytes: number;
 
-  constructor(private readonly model: tf.LayersModel) {
+  constructor(
+    private readonly model: tf.LayersModel,
+    private readonly tta?: TestTimeAveraging,
+  ) {
     this.bytes = weightBytes(model);
   }
 
@@ -60,7 +70,9 @@ export class InProcessRunner implements ModelRunner {
     [h, w, c]: readonly [number, number, number],
   ): Promise<ForwardResult> {
     const started = performance.now();
-    const output = tf.tidy(() => this.model.predict(tf.tensor4d(input, [count, h, w, c])) as tf.Tensor);
+    const output = tf.tidy(() =>
+      predictProbabilities(this.model, tf.tensor4d(input, [count, h, w, c]), this.tta),
+    );
     try {
       const probabilities = (await output.data()) as Float32Array;
       return { probabilities, passMs: performance.now() - started };
@@ -127,7 +139,7 @@ export async function buildInProcessRunner(
             options.calibrateUpTo,
             options.calibrateBudgetMs,
           );
-    return { runner: new InProcessRunner(model), calibration };
+    return { runner: new InProcessRunner(model, testTimeAveragingOf(manifest)), calibration };
   } catch (e) {
     model.dispose();
     throw e;

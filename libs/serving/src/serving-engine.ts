@@ -84,8 +84,14 @@ export interface ExplainResult {
   version: string;
   method: string;
   target: { index: number; label: string };
-  /** Model probability of the target class for the image. */
+  /** Model probability of the target class for the image (the image alone, without test-time views). */
   probability: number;
+  /**
+   * The model's test-time views (its manifest's `tta`), when it has them: predict averages the
+   * probabilities over the image and these views; the explanation and `probability` are of the
+   * image alone.
+   */
+  testTimeViews?: string[];
   /** The heatmap averaged over a grid (rows x cols, row-major), larger = more evidence for the target. */
   heatmap: { rows: number; cols: number; values: number[][] };
   /** The heatmap over the image at the model's input size (PNG). */
@@ -268,6 +274,7 @@ export class ServingEngine {
           method: out.method,
           target: { index: out.target, label: classNames[out.target] ?? String(out.target) },
           probability: out.probability,
+          ...(model.manifest.tta?.length ? { testTimeViews: [...model.manifest.tta] } : {}),
           heatmap: {
             rows: grid,
             cols: grid,

@@ -8,6 +8,7 @@ import { keys, type ObjectStore } from '@modelsmith/storage';
 import { OBJECT_STORE } from '@modelsmith/storage/nest';
 import { notFound, ProblemError } from '@modelsmith/http';
 import { page, type Page } from '../common/pagination';
+import { modelReadme } from './model-readme';
 
 const ARCHIVE = 'download/model.zip';
 
@@ -30,7 +31,8 @@ export class ModelsService {
   }
 
   /**
-   * One zip (model.json, weight shards, manifest.json, evaluation.json, training-curves.json) built
+   * One zip (model.json, weight shards, manifest.json, evaluation.json, training-curves.json, and a
+   * README.md written from the manifest: preprocessing, test-time averaging) built
    * in the object store on first request, streamed part by part, and handed out as a presigned URL.
    */
   async download(
@@ -61,6 +63,11 @@ export class ModelsService {
           source.on('error', (e: Error) => out.destroy(e));
           zip.addReadStream(source, rel);
         }
+        if (!files.includes('README.md'))
+          zip.addBuffer(
+            Buffer.from(modelReadme(model.name, model.manifest as Record<string, unknown> | null)),
+            'README.md',
+          );
         zip.end();
       } catch (e) {
         out.destroy(e instanceof Error ? e : new Error(String(e)));

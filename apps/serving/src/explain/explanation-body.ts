@@ -6,6 +6,7 @@ export function explanationBody(r: ExplainResult) {
     method: r.method,
     target: r.target,
     probability: r.probability,
+    ...(r.testTimeViews ? { testTimeViews: r.testTimeViews } : {}),
     heatmap: r.heatmap,
     overlay: r.overlayPng ? { contentType: 'image/png', base64: r.overlayPng.toString('base64') } : null,
     cost: r.cost,

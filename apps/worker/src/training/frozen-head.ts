@@ -1,6 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ImageShardIndex, ShardSource, Split } from '@modelsmith/datasets';
-import { arrayBatches, train, type Classifier, type Normalization, type TrainResult } from '@modelsmith/ml';
+import {
+  arrayBatches,
+  FEATURE_HEAD_VIEWS,
+  train,
+  viewOf,
+  type Classifier,
+  type FeatureView,
+  type Normalization,
+  type TrainResult,
+} from '@modelsmith/ml';
 import { shardEpochs, splitCount, type BatchShape } from './shard-batches';
 
 /** Epochs of a head trained on cached frozen features, at most (early stopping on validation loss). */
@@ -9,80 +18,6 @@ export const FEATURE_HEAD_EPOCHS = 60;
 export const FEATURE_HEAD_PATIENCE = 10;
 /** Images per forward pass of the feature extraction. */
 const FEATURE_BATCH = 16;
-
-/**
- * Views of each train image whose features the head trains on (each a sample; validation and serving
- * see the image as it is): the image, its mirror image, and its luma (Rec. 601) in every channel.
- * Chosen by 5-fold cross-validation on the source style of both bench/style-shift-views.ts tasks
- * (mean 0.739 vs 0.699 for the image alone); see docs/training.md.
- */
-export const FEATURE_HEAD_VIEWS = ['image', 'mirror', 'gray'] as const;
-/**
- * Every view {@link viewOf} can show: FEATURE_HEAD_VIEWS plus two that move an image towards another
- * visual style: `sketch` (dark edges on white: the Sobel gradient magnitude of the luma, scaled by
- * each image's largest, inverted; a photo looks like a line drawing) and `posterize` (each channel
- * quantized to 4 levels; a photo looks like flat-coloured clip art).
- */
-export const FEATURE_VIEWS = [...FEATURE_HEAD_VIEWS, 'sketch', 'posterize'] as const;
-export type FeatureView = (typeof FEATURE_VIEWS)[number];
-
-/** Per-channel affine map of normalized values to 0..1 pixel values: [scale, offset] (unit = x * scale + offset). */
-function unitAffine(normalization: Normalization): [number[], number[]] {
-  switch (normalization.kind) {
-    case 'unit':
-      return [[1], [0]];
-    case 'symmetric':
-      return [[0.5], [0.5]];
-    case 'raw':
-      return [[1 / 255], [0]];
-    case 'meanStd':
-      return [normalization.std, normalization.mean];
-  }
-}
-
-/**
- * A batch of normalized images as the view shows them. `gray` takes the luma of the pixel values
- * (normalization undone per channel, then redone); `sketch` and `posterize` work on 0..1 pixel values.
- */
-export function viewOf(xs: tf.Tensor4D, view: FeatureView, normalization: Normalization): tf.Tensor4D {
-  if (view === 'image') return xs.clone();
-  if (view === 'mirror') return tf.reverse(xs, 2);
-  const channels = xs.shape[3];
-  if (channels !== 3 && view === 'gray') return xs.clone();
-  return tf.tidy<tf.Tensor4D>(() => {
-    const [scale, offset] = unitAffine(normalization);
-    const at = (v: number[]) => tf.tensor1d([...Array(channels).keys()].map((c) => v[c] ?? v[0]));
-    const unit = xs.mul(at(scale)).add(at(offset));
-    const luma = () =>
-      channels === 3 ? unit.mul(tf.tensor1d([0.299, 0.587, 0.114])).sum(3, true) : unit.mean(3, true);
-    let out: tf.Tensor;
-    if (view === 'gray') out = luma().tile([1, 1, 1, 3]);
-    else if (view === 'posterize') out = unit.clipByValue(0, 1).mul(3.999).floor().div(3);
-    else {
-      // Borders repeated (not zero-padded), so a white image border draws no frame.
-      const g = tf.mirrorPad(
-        luma() as tf.Tensor4D,
-        [
-          [0, 0],
-          [1, 1],
-          [1, 1],
-          [0, 0],
-        ],
-        'symmetric',
-      );
-      const sx = tf.tensor4d([-1, 0, 1, -2, 0, 2, -1, 0, 1], [3, 3, 1, 1]);
-      const sy = tf.tensor4d([-1, -2, -1, 0, 0, 0, 1, 2, 1], [3, 3, 1, 1]);
-      const gx = tf.conv2d(g, sx, 1, 'valid');
-      const gy = tf.conv2d(g, sy, 1, 'valid');
-      const mag = gx.square().add(gy.square()).sqrt();
-      const top = mag.max([1, 2, 3], true).add(1e-6);
-      // Edges at a fifth of the image's strongest are already black: drawn lines, not shading.
-      const lines = tf.scalar(1).sub(mag.div(top).mul(5).clipByValue(0, 1));
-      out = lines.tile([1, 1, 1, channels]);
-    }
-    return out.sub(at(offset)).div(at(scale));
-  });
-}
 
 /** Feature vectors [count x dim] of one split, in the split's index order, and their labels. */
 export interface SplitFeatures {

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ImageShardIndex, IndexedSample } from '@modelsmith/datasets';
 import { PermanentJobError } from '@modelsmith/jobs';
 import {
+  FEATURE_HEAD_VIEWS,
   InMemoryArtifactStore,
   MemoryCheckpointStore,
   ModelZoo,
@@ -18,7 +19,6 @@ import {
 } from './image-classification';
 import type { NormLimeModelReport } from './normlime-report';
 import type { Recipe } from './recipe';
-import { FEATURE_HEAD_VIEWS } from './frozen-head';
 
 /**
  * A backbone layer that runs out of memory (as the wasm heap does) whenever the model trains with it
@@ -420,6 +420,8 @@ describe('image classification pipeline: a head on cached frozen features (headO
     const { zoo, spec } = backboneWith(layer);
     const { index, shards } = dataset();
     const models: PipelineModel[] = [];
+    let imagesWhenHeadDone: number | undefined;
+    const writer = new InMemoryArtifactStore();
     const result = await runImageClassification(
       {
         index,
@@ -428,18 +430,34 @@ describe('image classification pipeline: a head on cached frozen features (headO
         spec,
         recipe: { ...recipe([HEAD]), headOnFeatures: true, headImagesOnly: true },
         checkpoints: new MemoryCheckpointStore(),
-        writer: new InMemoryArtifactStore(),
+        writer,
         modelPrefix: 'm/',
         fit: 'cover' as const,
         interpret: false,
+        evaluateOn: 'validation',
       },
-      hooks(models, []),
+      {
+        ...hooks(models, []),
+        onEpoch: async () => {
+          imagesWhenHeadDone ??= layer.images;
+        },
+      },
     );
     expect(result.status).toBe('completed');
-    // 32 train images once, 8 validation images once (the test split is the report's, counted after).
-    expect(layer.images).toBeGreaterThanOrEqual(32 + 8);
-    expect(layer.images).toBeLessThan(32 * 2 + 8);
+    // 32 train images once, 8 validation images once (the evaluation passes come after).
+    expect(imagesWhenHeadDone).toBe(32 + 8);
     expect(models[0].report.accuracy).toBe(1);
+    // Test-time averaging was tried on validation (grayscale: the mirror view only). Each image is one
+    // flat gray level, its own mirror image: the averaged predictions equal the plain ones, a tie,
+    // and a tie keeps the plain model (no `tta` in its manifest).
+    const choice = models[0].tta!;
+    expect(choice.candidates).toEqual(['mirror']);
+    expect(choice.averaged.accuracy).toBe(choice.plain.accuracy);
+    expect(choice.averaged.logLoss).toBeCloseTo(choice.plain.logLoss, 6);
+    expect(choice.views).toEqual([]);
+    expect(models[0].manifest.tta).toBeUndefined();
+    expect(models[0].report.accuracy).toBe(choice.plain.accuracy);
+    expect(models[0].report.logLoss).toBeCloseTo(choice.plain.logLoss, 6);
   });
 });
 

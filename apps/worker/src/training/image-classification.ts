@@ -9,8 +9,11 @@ import {
   MULTI_LAYER_FEATURES,
   currentBackend,
   ReplicaPool,
+  collectViewPredictions,
   evaluateModel,
+  FEATURE_HEAD_VIEWS,
   exportModel,
+  reportOf,
   loadExportedModel,
   type ArtifactReader,
   imageAugmenter,
@@ -28,6 +31,7 @@ import {
   type TrainError,
   type DELTARegularizer,
   type WeightRegularizer,
+  type TestTimeAveraging,
 } from '@modelsmith/ml';
 import { PermanentJobError } from '@modelsmith/jobs';
 import type { Recipe, TrainingPhase } from './recipe';
@@ -36,6 +40,7 @@ import { normLimeReport } from './normlime-report';
 import { heldOutScores } from './held-out-scores';
 import { buildTransferRegularizer } from './transfer-regularizer';
 import { FEATURE_HEAD_EPOCHS, trainHeadOnFeatures } from './frozen-head';
+import { chooseTestTimeViews, testTimeCandidates, type TestTimeChoice } from './test-time-views';
 
 export interface PipelineInput {
   index: ImageShardIndex;
@@ -93,6 +98,13 @@ export interface PipelineModel {
   report: EvaluationReport;
   /** True for the model of the last phase (or of the phase the run stopped in). */
   final: boolean;
+  /**
+   * A head trained on frozen features (trainHeadOnFeatures), when the split has validation images:
+   * whether its manifest declares test-time averaging, chosen on validation (chooseTestTimeViews), and
+   * the validation scores with and without it. The report (and the manifest's metrics) are the
+   * chosen model's.
+   */
+  tta?: TestTimeChoice;
   /**
    * Training dynamics of the train split over every epoch trained so far (all phases); sample id i is
    * the i-th train sample of the index in index order.
@@ -258,15 +270,41 @@ export async function runImageClassification(
   /** Held-out label scores of the train split (pretrained backbones; computed before training). */
   let heldOut: CrossFitScores | undefined;
 
+  /** Whether the weights now are a head trained on frozen features (the last phase trained was one). */
+  let featureHead = false;
+
   const evaluateAndExport = async (
     phase: string,
     final: boolean,
     withInterpretation = final,
   ): Promise<PipelineModel> => {
-    const evaluation = await evaluateModel(model, test, {
+    // A feature head's test-time averaging is chosen on validation (never on the test split): one
+    // pass per candidate view over it, the image's own predictions from the same passes.
+    let choice: TestTimeChoice | undefined;
+    let chosen: Awaited<ReturnType<typeof collectViewPredictions>>['plain'] | undefined;
+    let tta: TestTimeAveraging | undefined;
+    // The views its head trained on decide which are tried (the first trial's head: the image only).
+    const candidates = testTimeCandidates(
+      recipe.input.channels,
+      recipe.headImagesOnly ? ['image'] : FEATURE_HEAD_VIEWS,
+    );
+    if (featureHead && validation && candidates.length > 0) {
+      const v = await collectViewPredictions(model, validation, {
+        tta: { views: candidates, normalization: norm },
+      });
+      choice = chooseTestTimeViews(candidates, v.plain, v.averaged);
+      tta = choice.views.length > 0 ? { views: choice.views, normalization: norm } : undefined;
+      chosen = tta ? v.averaged : v.plain;
+    }
+    const reportOptions = {
       classNames: index.labels,
       latency: { runs: 10, warmup: 2 },
-    });
+      ...(tta ? { tta } : {}),
+    };
+    const evaluation =
+      chosen && testSplit === 'validation'
+        ? reportOf(model, chosen, reportOptions)
+        : await evaluateModel(model, test, reportOptions);
     const report = {
       ...evaluation,
       ...(withInterpretation && input.interpret !== false ? await interpret() : {}),
@@ -284,6 +322,7 @@ export async function runImageClassification(
       },
       normalization: norm,
       classNames: index.labels,
+      ...(tta ? { tta: [...tta.views] } : {}),
       backboneId: spec.id,
       metrics: {
         accuracy: report.accuracy,
@@ -296,8 +335,13 @@ export async function runImageClassification(
     const m: PipelineModel = {
       phase,
       manifest,
-      report: { ...report, split: testSplit } as EvaluationReport,
+      report: {
+        ...report,
+        split: testSplit,
+        ...(choice ? { testTimeAveraging: { ...choice, chosenOn: 'validation' } } : {}),
+      } as EvaluationReport,
       final,
+      ...(choice ? { tta: choice } : {}),
       ...(dynamics ? { dynamics } : {}),
       ...(final && dynamics && heldOut ? { heldOut } : {}),
     };
@@ -436,7 +480,8 @@ export async function runImageClassification(
         Partial<Pick<Awaited<ReturnType<typeof train>>, 'dynamics' | 'resumedFrom'>>;
       try {
         // A pretrained backbone's frozen head phase (a search trial's) trains on features computed once.
-        if (recipe.headOnFeatures && phase.backbone === 'frozen' && spec.pretrained)
+        featureHead = Boolean(recipe.headOnFeatures && phase.backbone === 'frozen' && spec.pretrained);
+        if (featureHead)
           result = await trainHeadOnFeatures(
             classifier,
             { shards: input.shards, index, normalization: norm, input: recipe.input },

@@ -1,4 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
+import {
+  averageProbabilities,
+  predictProbabilities,
+  viewProbabilities,
+  type TestTimeAveraging,
+} from '../preprocess/image-views';
 import { epochBatches, type DataSource } from '../train/batches';
 import { toClassIndices } from '../train/losses';
 import {
@@ -53,6 +59,8 @@ export interface LatencyOptions {
   runs?: number;
   /** Shape of one input without the batch axis (default: the model's input shape). */
   inputShape?: number[];
+  /** Time the prediction with this test-time averaging (one pass per view), as served. */
+  tta?: TestTimeAveraging;
 }
 
 export interface Latency {
@@ -82,7 +90,7 @@ export function measureLatency(model: tf.LayersModel, opts: LatencyOptions = {})
   const x = tf.randomUniform([batchSize, ...shape], 0, 1, 'float32', 7);
   try {
     const once = () => {
-      const y = model.predict(x) as tf.Tensor;
+      const y = predictProbabilities(model, x as tf.Tensor4D, opts.tta);
       y.dataSync();
       y.dispose();
     };
@@ -117,39 +125,59 @@ export function measureLatency(model: tf.LayersModel, opts: LatencyOptions = {})
 export async function collectPredictions(
   model: tf.LayersModel,
   batches: DataSource,
-  opts: { outputs?: 'probabilities' | 'logits' } = {},
+  opts: {
+    outputs?: 'probabilities' | 'logits';
+    /** Probabilities averaged over the image and these views (predictProbabilities), as served. */
+    tta?: TestTimeAveraging;
+  } = {},
 ): Promise<Predictions> {
-  const probChunks: Float32Array[] = [];
+  return (await collectViewPredictions(model, batches, opts)).averaged;
+}
+
+/**
+ * collectPredictions with test-time averaging `tta`, and from the same passes the image's own
+ * predictions (`plain`): what the model gives with and without the averaging.
+ */
+export async function collectViewPredictions(
+  model: tf.LayersModel,
+  batches: DataSource,
+  opts: { outputs?: 'probabilities' | 'logits'; tta?: TestTimeAveraging } = {},
+): Promise<{ plain: Predictions; averaged: Predictions }> {
+  const plainChunks: Float32Array[] = [];
+  const averagedChunks: Float32Array[] = [];
   const labelChunks: Int32Array[] = [];
   let numClasses = 0;
   for await (const b of epochBatches(batches, { epoch: 0, startStep: 0, seed: 0 })) {
     try {
-      const [p, y] = tf.tidy(() => {
-        let out = model.predict(b.xs) as tf.Tensor;
-        if (opts.outputs === 'logits') out = tf.softmax(out);
-        const c = out.shape[out.shape.length - 1];
-        return [out, toClassIndices(b.ys, c)];
+      const [plain, averaged, y] = tf.tidy(() => {
+        let parts = viewProbabilities(model, b.xs as tf.Tensor4D, opts.tta);
+        if (opts.outputs === 'logits') parts = parts.map((p) => tf.softmax(p));
+        const c = parts[0].shape[1];
+        return [parts[0], averageProbabilities(parts), toClassIndices(b.ys, c)];
       });
-      numClasses = p.shape[p.shape.length - 1];
-      probChunks.push(p.dataSync() as Float32Array);
+      numClasses = plain.shape[plain.shape.length - 1];
+      plainChunks.push(plain.dataSync() as Float32Array);
+      averagedChunks.push(averaged.dataSync() as Float32Array);
       labelChunks.push(Int32Array.from(y.dataSync()));
-      p.dispose();
-      y.dispose();
+      tf.dispose([plain, averaged, y]);
     } finally {
       b.xs.dispose();
       b.ys.dispose();
     }
   }
   const total = labelChunks.reduce((a, c) => a + c.length, 0);
-  const probs = new Float32Array(total * numClasses);
   const labels = new Int32Array(total);
-  let o = 0;
-  probChunks.forEach((chunk, i) => {
-    probs.set(chunk, o * numClasses);
-    labels.set(labelChunks[i], o);
-    o += labelChunks[i].length;
-  });
-  return { numClasses, probs, labels };
+  const gather = (chunks: Float32Array[]) => {
+    const probs = new Float32Array(total * numClasses);
+    let o = 0;
+    chunks.forEach((chunk, i) => {
+      probs.set(chunk, o * numClasses);
+      labels.set(labelChunks[i], o);
+      o += labelChunks[i].length;
+    });
+    return { numClasses, probs, labels };
+  };
+  return { plain: gather(plainChunks), averaged: gather(averagedChunks) };
 }
 
 export interface ClassReport {
@@ -237,6 +265,8 @@ export function buildReport(p: Predictions, opts: ReportOptions = {}): Evaluatio
 
 export interface EvaluateModelOptions extends ReportOptions {
   outputs?: 'probabilities' | 'logits';
+  /** The model's test-time averaging (its manifest's `tta`): predictions and latency with it. */
+  tta?: TestTimeAveraging;
   /** Measure latency per image too (default: not measured). */
   latency?: LatencyOptions | boolean;
 }
@@ -247,9 +277,22 @@ export async function evaluateModel(
   batches: DataSource,
   opts: EvaluateModelOptions = {},
 ): Promise<EvaluationReport> {
-  const preds = await collectPredictions(model, batches, { outputs: opts.outputs });
+  const preds = await collectPredictions(model, batches, { outputs: opts.outputs, tta: opts.tta });
+  return reportOf(model, preds, opts);
+}
+
+/** The report of `preds` (the model's, with `opts.tta` if it has one): metrics, size, latency if asked. */
+export function reportOf(
+  model: tf.LayersModel,
+  preds: Predictions,
+  opts: EvaluateModelOptions = {},
+): EvaluationReport {
   const report = buildReport(preds, opts);
   report.modelSize = modelSize(model);
-  if (opts.latency) report.latency = measureLatency(model, opts.latency === true ? {} : opts.latency);
+  if (opts.latency)
+    report.latency = measureLatency(model, {
+      ...(opts.latency === true ? {} : opts.latency),
+      ...(opts.tta ? { tta: opts.tta } : {}),
+    });
   return report;
 }

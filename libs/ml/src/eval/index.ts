@@ -24,7 +24,15 @@ export type {
   CalibrationBin,
   Calibration,
 } from './metrics';
-export { modelSize, measureLatency, collectPredictions, buildReport, evaluateModel } from './evaluate';
+export {
+  modelSize,
+  measureLatency,
+  collectPredictions,
+  collectViewPredictions,
+  buildReport,
+  evaluateModel,
+  reportOf,
+} from './evaluate';
 export type {
   ModelSize,
   LatencyOptions,

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { predictProbabilities, testTimeAveragingOf } from '../preprocess/image-views';
 import { imagesToBatch, type PreprocessOptions } from '../preprocess/preprocess-image';
 import { ModelArtifactError } from './artifact-errors';
 import type { ExportedModel } from './load-exported-model';
@@ -25,7 +26,8 @@ export interface ClassifyImagesOptions {
 
 /**
  * Classifies encoded images (jpeg, png, ...) with an exported image model, preprocessing them the
- * way its manifest says (size, channels, fit policy, normalization).
+ * way its manifest says (size, channels, fit policy, normalization), averaging the probabilities over
+ * the manifest's test-time views (`tta`) when it has them.
  */
 export async function classifyImages(
   exported: ExportedModel,
@@ -42,6 +44,7 @@ export async function classifyImages(
   const spec = { ...manifest.input, normalization: manifest.normalization };
   const topK = Math.min(options.topK ?? 3, manifest.classNames.length);
   const batchSize = options.batchSize ?? 16;
+  const tta = testTimeAveragingOf(manifest);
   const results: ImageClassification[] = [];
   for (let start = 0; start < images.length; start += batchSize) {
     const batch = await imagesToBatch(images.slice(start, start + batchSize), spec, {
@@ -49,7 +52,7 @@ export async function classifyImages(
       maxInputPixels: options.maxInputPixels,
       ...(manifest.input.trainedFrom ? { trainedFrom: manifest.input.trainedFrom } : {}),
     });
-    const probabilities = tf.tidy(() => model.predict(batch) as tf.Tensor2D);
+    const probabilities = predictProbabilities(model, batch, tta);
     const rows = await probabilities.array();
     tf.dispose([batch, probabilities]);
     for (const row of rows) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { testTimeViewsSchema } from '../preprocess/image-views';
 import { normalizationSchema } from '../preprocess/normalization';
 
 export const EXPORT_MANIFEST_FILE = 'manifest.json';
@@ -43,6 +44,13 @@ export const exportManifestSchema = z
     /** Pixel normalization for image models; null for tabular ones. */
     normalization: normalizationSchema.nullable(),
     classNames: z.array(z.string().min(1).max(200)).min(2).max(10_000),
+    /**
+     * Test-time averaging (image models): the class probabilities are the model's softmax averaged
+     * over the preprocessed image and each of these views of it (`mirror`: columns reversed; `gray`:
+     * the luma, 0.299 R + 0.587 G + 0.114 B of the pixel values, in all three channels, normalized
+     * again). Absent or empty: the image alone (every manifest written before the field existed).
+     */
+    tta: testTimeViewsSchema.optional(),
     backboneId: z.string().min(1).max(100).nullable(),
     /** Summary metrics on the held-out split (e.g. accuracy, macroF1). */
     metrics: z.record(z.string().min(1).max(100), z.number().finite()),
@@ -60,6 +68,8 @@ export const exportManifestSchema = z
         message: `input kind ${manifest.input.kind} does not fit task ${manifest.task}`,
       });
     }
+    if (!imageTask && manifest.tta?.length)
+      ctx.addIssue({ code: 'custom', path: ['tta'], message: 'test-time views are for image models' });
     if (imageTask && manifest.normalization === null) {
       ctx.addIssue({ code: 'custom', path: ['normalization'], message: 'image models need a normalization' });
     }

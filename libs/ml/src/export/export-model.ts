@@ -13,7 +13,7 @@ import { saveLayersModel } from './save-layers-model';
 
 export type ExportModelInfo = Pick<
   ExportManifest,
-  'task' | 'input' | 'normalization' | 'classNames' | 'backboneId' | 'metrics'
+  'task' | 'input' | 'normalization' | 'classNames' | 'backboneId' | 'metrics' | 'tta'
 > & {
   /** Defaults to now. */
   createdAt?: Date;
@@ -62,6 +62,7 @@ function buildManifest(
     input: info.input,
     normalization: info.normalization,
     classNames: info.classNames,
+    ...(info.tta?.length ? { tta: info.tta } : {}),
     backboneId: info.backboneId,
     metrics: info.metrics,
     createdAt: createdAt.toISOString(),

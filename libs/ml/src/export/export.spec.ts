@@ -10,6 +10,7 @@ import { exportModel, type ExportModelInfo } from './export-model';
 import { FileSystemArtifactStore } from './fs-artifact-store';
 import { loadExportedModel } from './load-exported-model';
 import { InMemoryArtifactStore } from './memory-artifact-store';
+import { testTimeAveragingOf } from '../preprocess/image-views';
 
 const PREFIX = 'tenants/t1/models/m1/v1';
 const CLASSES = ['shirt', 'shoe', 'bag', 'coat'];
@@ -177,6 +178,31 @@ describe('exportModel / loadExportedModel', () => {
     ).catch((e: unknown) => e);
     expect(mixed).toMatchObject({ code: 'ARTIFACT_MANIFEST_INVALID' });
     expect(untouched.keys()).toEqual([]);
+  });
+
+  it('declares test-time views in the manifest when given; a manifest without them (every older one) loads with none', async () => {
+    const model = await trainedClassifier();
+    const store = new InMemoryArtifactStore();
+    const withViews = await exportModel(model, store, PREFIX, info({ tta: ['mirror', 'gray'] }));
+    expect(withViews.tta).toEqual(['mirror', 'gray']);
+    expect((await loadExportedModel(store, PREFIX)).manifest.tta).toEqual(['mirror', 'gray']);
+    // The manifest as written before the field existed: no `tta` key at all.
+    const plain = await exportModel(model, store, `${PREFIX}-plain`, info());
+    const raw = JSON.parse(
+      Buffer.from(await store.get(`${PREFIX}-plain/manifest.json`)).toString(),
+    ) as Record<string, unknown>;
+    expect('tta' in raw).toBe(false);
+    expect(plain.tta).toBeUndefined();
+    const loaded = await loadExportedModel(store, `${PREFIX}-plain`);
+    expect(loaded.manifest.tta).toBeUndefined();
+    expect(testTimeAveragingOf(loaded.manifest)).toBeUndefined();
+    // A view the platform does not know, or one listed twice, is refused.
+    for (const tta of [['sketch'], ['mirror', 'mirror']] as unknown as ExportManifest['tta'][])
+      await expect(
+        exportModel(model, new InMemoryArtifactStore(), PREFIX, info({ tta })),
+      ).rejects.toMatchObject({
+        code: 'ARTIFACT_MANIFEST_INVALID',
+      });
   });
 
   it('refuses to export a model whose outputs do not match the class names', async () => {

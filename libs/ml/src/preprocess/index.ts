@@ -11,3 +11,15 @@ export { PreprocessError } from './preprocess-errors';
 export type { PreprocessErrorCode } from './preprocess-errors';
 export { imagesToBatch, imageToTensor, preprocessImage } from './preprocess-image';
 export type { ImageInputSpec, PreprocessedImage, PreprocessOptions } from './preprocess-image';
+export {
+  averageProbabilities,
+  FEATURE_HEAD_VIEWS,
+  FEATURE_VIEWS,
+  predictProbabilities,
+  TEST_TIME_VIEWS,
+  testTimeAveragingOf,
+  testTimeViewsSchema,
+  viewOf,
+  viewProbabilities,
+} from './image-views';
+export type { FeatureView, TestTimeAveraging, TestTimeView } from './image-views';

@@ -27,7 +27,9 @@ export class TrialDto {
       'validationMacroF1; tabular: validationLoss, validationLossSE (its standard error over the validation rows), ' +
       'validationAccuracy or validationR2) or the error of a failed trial. ' +
       "Images also record the model's cost: latencyMs (wall ms per image at batch 1, moves with the machine's load), " +
-      "cpuMsPerImage (process CPU ms per image, the Pareto front's cost axis), modelMB, params, and macs for nas_cnn",
+      "cpuMsPerImage (process CPU ms per image, the Pareto front's cost axis), modelMB, params, and macs for nas_cnn. " +
+      'A head trained on frozen features also records its test-time averaging, chosen on validation: tta ' +
+      "('mirror+gray' when kept, 'none'), validationAccuracyPlain, validationLossPlain, validationAccuracyTta, validationLossTta",
   })
   metrics!: Record<string, unknown> | null;
   @ApiPropertyOptional({

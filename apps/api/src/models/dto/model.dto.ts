@@ -71,7 +71,12 @@ export class ModelLineageDto {
 }
 
 export class ModelDetailDto extends ModelSummaryDto {
-  @ApiPropertyOptional({ ...JSON_OBJECT, nullable: true, description: 'Labels, input spec, preprocessing' })
+  @ApiPropertyOptional({
+    ...JSON_OBJECT,
+    nullable: true,
+    description:
+      "Labels, input spec, preprocessing; tta: the test-time views whose probabilities predict averages with the image's",
+  })
   manifest!: object | null;
   @ApiPropertyOptional({
     ...JSON_OBJECT,

@@ -12,6 +12,7 @@ import {
   EXPORT_MANIFEST_FILE,
   evaluateModel,
   loadExportedModel,
+  testTimeAveragingOf,
   type ArtifactReader,
   type ArtifactWriter,
   type AshaOptions,
@@ -1083,6 +1084,16 @@ async function runTrial(
       validationAccuracy: m.report.accuracy,
       validationLoss: m.report.logLoss,
       macroF1: m.report.macro.f1,
+      // A feature head's test-time averaging, chosen on validation: which, and both models' scores.
+      ...(m.tta
+        ? {
+            tta: m.tta.views.length > 0 ? m.tta.views.join('+') : 'none',
+            validationAccuracyPlain: m.tta.plain.accuracy,
+            validationLossPlain: m.tta.plain.logLoss,
+            validationAccuracyTta: m.tta.averaged.accuracy,
+            validationLossTta: m.tta.averaged.logLoss,
+          }
+        : {}),
       ...costMetrics(m.report, p.c, input.shape, input.index.labels.length),
       epochs: curves.length || p.epochs,
       ...(result.status === 'stopped-by-budget' ? { stopped: 'budget' } : {}),
@@ -1203,9 +1214,12 @@ async function finalEvaluation(
       recipe.input,
       false,
     );
+    // With the test-time averaging its manifest declares (chosen on validation by its trial).
+    const tta = testTimeAveragingOf(manifest);
     const evaluation = await evaluateModel(model, data, {
       classNames: input.index.labels,
       latency: { runs: 10, warmup: 2 },
+      ...(tta ? { tta } : {}),
     });
     // NormLIME of the winner, on validation (trials skip it); not when the budget already ended.
     let interpretation: Record<string, unknown> = {};
@@ -1224,7 +1238,11 @@ async function finalEvaluation(
       } catch (error) {
         interpretation = { normLimeError: error instanceof Error ? error.message : String(error) };
       }
-    const report = { ...evaluation, ...interpretation } as EvaluationReport;
+    const report = {
+      ...evaluation,
+      ...interpretation,
+      ...(tta ? { testTimeViews: [...tta.views] } : {}),
+    } as EvaluationReport;
     const metrics = {
       accuracy: report.accuracy,
       macroF1: report.macro.f1,
