@@ -1,10 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { nativeBlas, wasmHeap } from './native-blas';
+import { heapOffset } from './simd';
 
 /**
  * MaxPoolGrad for wasm. tfjs-backend-wasm 4.22 ships one, but its results disagree with the cpu backend
  * (and with the definition); this one routes dy to the first maximum of each window, as cpu does.
- * One pass over the wasm heap: per output pixel, scan the window per channel, then scatter dy.
+ * One pass over the wasm heap: per output pixel, scan the window per channel, then scatter dy; in C
+ * on the native addon when it is loaded (the same arithmetic, ~10x faster than this loop in JS).
  */
 export const maxPoolGradWasm: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { dy, input } = inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
@@ -23,6 +26,12 @@ export const maxPoolGradWasm: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const pt = info.padInfo.top;
   const pl = info.padInfo.left;
   const out = be.makeOutput(input.shape, 'float32');
+  const blas = nativeBlas(be);
+  if (blas?.maxPoolGrad && input.dtype === 'float32' && dy.dtype === 'float32' && N * H * W * C > 0) {
+    const shape = [N, H, W, C, Ho, Wo, fh, fw, sh, sw, pt, pl];
+    blas.maxPoolGrad(wasmHeap(be), heapOffset(be, input), heapOffset(be, dy), heapOffset(be, out), shape);
+    return out;
+  }
   // Views are taken after the allocation: growing the heap detaches older views.
   const x = be.typedArrayFromHeap(input) as Float32Array;
   const g = be.typedArrayFromHeap(dy) as Float32Array;

@@ -56,6 +56,11 @@ export interface NativeBlas {
     c: number,
     epsilon: number,
   ): void;
+  /**
+   * MaxPoolGrad over NHWC float32 tensors (byte offsets x, dy, dx): dx = dy routed to the first
+   * maximum of each window. shape: [n, h, w, c, ho, wo, fh, fw, sh, sw, padTop, padLeft].
+   */
+  maxPoolGrad(heap: ArrayBuffer, x: number, dy: number, dx: number, shape: number[]): void;
   setThreads(n: number): void;
   /** OpenBLAS's build and the core type it chose, e.g. "OpenBLAS 0.3.21 … ; core SkylakeX". */
   config(): string;
