@@ -470,6 +470,66 @@ static napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// One Adam step per element, in float32 in the order of the optimizer's tensor ops (train/optimizers.ts):
+// g += l2 * var (coupled decay); m' = b1 m + c1 g; v' = b2 v + c2 g^2; var' = var - step * m' /
+// (sqrt(v' / bc2) + eps) - decay * var (decoupled decay). Outputs may not alias inputs (restrict: the
+// 7 pointers are too many for the vectorizer's run-time alias checks). Without decay
+// (l2 = decay = 0) the decay terms add zeros (finite parameters): the loop stays branch-free (SIMD).
+VECTOR_CLONES static void adam_update(const float *restrict var, const float *restrict m,
+                                      const float *restrict v, const float *restrict g,
+                                      float *restrict ovar, float *restrict om, float *restrict ov,
+                                      int64_t n, const float *k) {
+  const float b1 = k[0], c1 = k[1], b2 = k[2], c2 = k[3], bc2 = k[4], eps = k[5], step = k[6];
+  const float l2 = k[7], decay = k[8];
+  for (int64_t i = 0; i < n; i++) {
+    float gi = g[i] + var[i] * l2;
+    float mi = m[i] * b1 + gi * c1;
+    float vi = v[i] * b2 + (gi * gi) * c2;
+    float nx = var[i] - (mi / (sqrtf(vi / bc2) + eps)) * step;
+    om[i] = mi;
+    ov[i] = vi;
+    ovar[i] = nx - var[i] * decay;
+  }
+}
+
+// adam(heap, offsets[var, m, v, g, outVar, outM, outV], n, constants[b1, 1-b1, b2, 1-b2,
+// 1-b2^t, eps, stepSize, l2, decay]): see adam_update. Offsets in bytes; extents are checked.
+static napi_value Adam(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  void *data = NULL;
+  size_t length = 0;
+  if (!heap_call(env, info, 4, argv, "adam", &data, &length)) return NULL;
+  int64_t n;
+  if (!get_i64(env, argv[2], &n) || n < 0) {
+    napi_throw_range_error(env, "MODELSMITH_NATIVE_BLAS", "adam: bad element count");
+    return NULL;
+  }
+  int64_t floats = (int64_t)(length / 4);
+  float *base = (float *)data, *p[7];
+  for (uint32_t i = 0; i < 7; i++) {
+    napi_value e;
+    int64_t off;
+    if (napi_get_element(env, argv[1], i, &e) != napi_ok || !get_i64(env, e, &off) || off < 0 ||
+        (off & 3) || off / 4 + n > floats) {
+      napi_throw_range_error(env, "MODELSMITH_NATIVE_BLAS", "adam: operand outside the heap");
+      return NULL;
+    }
+    p[i] = base + off / 4;
+  }
+  float k[9];
+  for (uint32_t i = 0; i < 9; i++) {
+    napi_value e;
+    double d;
+    if (napi_get_element(env, argv[3], i, &e) != napi_ok || napi_get_value_double(env, e, &d) != napi_ok) {
+      napi_throw_type_error(env, "MODELSMITH_NATIVE_BLAS", "adam: constants must be 9 numbers");
+      return NULL;
+    }
+    k[i] = (float)d;
+  }
+  adam_update(p[0], p[1], p[2], p[3], p[4], p[5], p[6], n, k);
+  return NULL;
+}
+
 static napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -499,6 +559,7 @@ NAPI_MODULE_INIT() {
       {"conv", NULL, Conv, NULL, NULL, NULL, napi_default, NULL},
       {"batchNorm", NULL, BatchNorm, NULL, NULL, NULL, napi_default, NULL},
       {"maxPoolGrad", NULL, MaxPoolGrad, NULL, NULL, NULL, napi_default, NULL},
+      {"adam", NULL, Adam, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_default, NULL},
       {"config", NULL, Config, NULL, NULL, NULL, napi_default, NULL},
   };

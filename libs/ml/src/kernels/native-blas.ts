@@ -61,6 +61,12 @@ export interface NativeBlas {
    * maximum of each window. shape: [n, h, w, c, ho, wo, fh, fw, sh, sw, padTop, padLeft].
    */
   maxPoolGrad(heap: ArrayBuffer, x: number, dy: number, dx: number, shape: number[]): void;
+  /**
+   * One Adam step in float32 (train/optimizers.ts's arithmetic, in its order): offsets (bytes) of
+   * [var, m, v, g, outVar, outM, outV], n elements, constants [b1, 1-b1, b2, 1-b2, 1-b2^t, epsilon,
+   * stepSize, l2 (coupled decay), decay (decoupled: lr * weightDecay)].
+   */
+  adam(heap: ArrayBuffer, offsets: number[], n: number, constants: number[]): void;
   setThreads(n: number): void;
   /** OpenBLAS's build and the core type it chose, e.g. "OpenBLAS 0.3.21 … ; core SkylakeX". */
   config(): string;

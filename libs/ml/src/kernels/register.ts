@@ -12,6 +12,7 @@ import { CLIP_GRAD_KERNEL, registerClipByValueGradient } from './clip-grad';
 import { BN_GRAD_SUMS_KERNEL, registerBatchNormGradient } from './batch-norm-grad';
 import { REPEAT_ROWS_KERNEL, registerMeanGradient } from './mean-grad';
 import { BN_TRAIN_GRAD_KERNEL, BN_TRAIN_KERNEL, registerFusedBatchNorm } from './native-batch-norm';
+import { ADAM_KERNEL, registerFusedAdam } from './native-adam';
 import { registerClippedRelu } from './relu-max';
 import { explicitSamePadding } from './same-padding';
 
@@ -43,7 +44,15 @@ export function registerWasmTrainingKernels(): string[] {
   registerMeanGradient();
   registerFusedBatchNorm();
   registerClippedRelu();
-  ours.push(CLIP_GRAD_KERNEL, BN_GRAD_SUMS_KERNEL, REPEAT_ROWS_KERNEL, BN_TRAIN_KERNEL, BN_TRAIN_GRAD_KERNEL);
+  registerFusedAdam();
+  ours.push(
+    CLIP_GRAD_KERNEL,
+    BN_GRAD_SUMS_KERNEL,
+    REPEAT_ROWS_KERNEL,
+    BN_TRAIN_KERNEL,
+    BN_TRAIN_GRAD_KERNEL,
+    ADAM_KERNEL,
+  );
   for (const [kernelName, kernelFunc] of Object.entries(WASM_TRAINING_KERNELS)) {
     const existing = tf.getKernel(kernelName, 'wasm');
     if (!existing) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
