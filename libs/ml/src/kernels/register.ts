@@ -13,6 +13,7 @@ import { BN_GRAD_SUMS_KERNEL, registerBatchNormGradient } from './batch-norm-gra
 import { REPEAT_ROWS_KERNEL, registerMeanGradient } from './mean-grad';
 import { BN_TRAIN_GRAD_KERNEL, BN_TRAIN_KERNEL, registerFusedBatchNorm } from './native-batch-norm';
 import { ADAM_KERNEL, registerFusedAdam } from './native-adam';
+import { CONV_ACT_KERNEL, registerConvBiasAct } from './native-conv-act';
 import { registerClippedRelu } from './relu-max';
 import { explicitSamePadding } from './same-padding';
 
@@ -45,6 +46,7 @@ export function registerWasmTrainingKernels(): string[] {
   registerFusedBatchNorm();
   registerClippedRelu();
   registerFusedAdam();
+  registerConvBiasAct();
   ours.push(
     CLIP_GRAD_KERNEL,
     BN_GRAD_SUMS_KERNEL,
@@ -52,6 +54,7 @@ export function registerWasmTrainingKernels(): string[] {
     BN_TRAIN_KERNEL,
     BN_TRAIN_GRAD_KERNEL,
     ADAM_KERNEL,
+    CONV_ACT_KERNEL,
   );
   for (const [kernelName, kernelFunc] of Object.entries(WASM_TRAINING_KERNELS)) {
     const existing = tf.getKernel(kernelName, 'wasm');
