@@ -60,4 +60,29 @@ describe('wasm MaxPoolGrad', () => {
       }
     });
   }
+
+  it(`MaxPool matches the cpu backend on randomized shapes, window sizes, strides and paddings: native addon (${openBlasPresent ? 'on' : 'absent: shipped kernel'})`, () => {
+    const rand = prng(4);
+    for (let trial = 0; trial < 60; trial++) {
+      const filterSize: [number, number] = [randInt(rand, 1, 4), randInt(rand, 1, 4)];
+      const strides: [number, number] = [randInt(rand, 1, 3), randInt(rand, 1, 3)];
+      const pad = rand() < 0.5 ? 'same' : 'valid';
+      const xShape = [
+        randInt(rand, 1, 3),
+        randInt(rand, 4, 11),
+        randInt(rand, 4, 11),
+        rand() < 0.33 ? randInt(rand, 17, 40) : randInt(rand, 1, 6),
+      ];
+      const inputs = { x: { shape: xShape, values: randValues(rand, xShape) } };
+      const attrs = { filterSize, strides, pad };
+      const want = runKernelOn('cpu', 'MaxPool', inputs, attrs);
+      const got = runKernelOn('wasm', 'MaxPool', inputs, attrs);
+      const ctx = JSON.stringify({ xShape, filterSize, strides, pad });
+      expect({ ctx, shape: got.shape, ok: relError(got.values, want.values) === 0 }).toEqual({
+        ctx,
+        shape: want.shape,
+        ok: true,
+      });
+    }
+  });
 });

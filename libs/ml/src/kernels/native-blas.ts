@@ -57,10 +57,11 @@ export interface NativeBlas {
     epsilon: number,
   ): void;
   /**
-   * MaxPoolGrad over NHWC float32 tensors (byte offsets x, dy, dx): dx = dy routed to the first
-   * maximum of each window. shape: [n, h, w, c, ho, wo, fh, fw, sh, sw, padTop, padLeft].
+   * Max pooling over NHWC float32 tensors (byte offsets): mode 0 MaxPool, y (in `yOrDy`) = the
+   * maximum of each window; mode 1 MaxPoolGrad, dx = dy (in `yOrDy`) routed to the first maximum of
+   * each window. shape: [n, h, w, c, ho, wo, fh, fw, sh, sw, padTop, padLeft].
    */
-  maxPoolGrad(heap: ArrayBuffer, x: number, dy: number, dx: number, shape: number[]): void;
+  pool(heap: ArrayBuffer, mode: 0 | 1, x: number, yOrDy: number, dx: number, shape: number[]): void;
   /**
    * One Adam step in float32 (train/optimizers.ts's arithmetic, in its order): offsets (bytes) of
    * [var, m, v, g, outVar, outM, outV], n elements, constants [b1, 1-b1, b2, 1-b2, 1-b2^t, epsilon,

@@ -5,7 +5,7 @@ import { depthwiseConv2dNativeBackpropInputWasm } from './depthwise-backprop-inp
 import { conv2DBackpropInputWasm } from './conv2d-backprop-input';
 import { untransposedMatMul } from './mat-mul';
 import { nativeConvForward } from './native-conv';
-import { maxPoolGradWasm } from './max-pool-grad';
+import { maxPoolGradWasm, nativeMaxPool } from './max-pool-grad';
 import { broadcastingTile } from './tile';
 import { HEAP_KERNEL_WRAPPERS } from './heap-kernels';
 import { CLIP_GRAD_KERNEL, registerClipByValueGradient } from './clip-grad';
@@ -65,6 +65,7 @@ export function registerWasmTrainingKernels(): string[] {
     BatchMatMul: untransposedMatMul,
     _FusedMatMul: untransposedMatMul,
     Tile: broadcastingTile,
+    MaxPool: nativeMaxPool,
     Conv2D: (shipped) => nativeConvForward(explicitSamePadding(shipped, false)),
     FusedConv2D: (shipped) => nativeConvForward(explicitSamePadding(shipped, false)),
     DepthwiseConv2dNative: (shipped) => explicitSamePadding(shipped, true),
