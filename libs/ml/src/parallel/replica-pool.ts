@@ -7,6 +7,7 @@ import { allLayers } from '../train/layers';
 import { isBatchNormInference } from '../zoo/batch-norm-mode';
 import { artifactsOf } from './data-parallel-trainer';
 import type { FromGradientReplica, GradientReplicaInit, GradientStep } from './gradient-protocol';
+import { readInto } from './read-into';
 import { spawnModuleWorker } from './spawn-worker';
 
 export interface ReplicaPoolOptions {
@@ -165,7 +166,7 @@ export class ReplicaPool implements StepReplicas {
   private publishWeights(): void {
     const shared = new Float32Array(this.weights);
     orderedWeights(this.model).forEach((o, i) => {
-      shared.set(o.weight.read().dataSync<'float32'>(), this.offsets[i]);
+      readInto(o.weight.read(), shared, this.offsets[i]);
     });
   }
 
