@@ -11,7 +11,7 @@ import { heapOffset } from './simd';
  * tfjs fuses bias and activation into the convolution only outside gradient recording: while a
  * step's gradients are taken, `fused.conv2d` runs Conv2D, then a broadcasting Add of the bias, then
  * Relu, and back Step and Multiply for the ReLU and a Sum for the bias: four passes over every
- * activation on wasm, ~15% of a small-CNN training step. Here the forward pass is the native
+ * activation on wasm, ~5% of a small-CNN training step's thread time. Here the forward pass is the native
  * convolution with bias and ReLU in its epilogue, and the gradient one masked pass (dy where y > 0,
  * ModelsmithClipByValueGrad), then the native filter and input gradients and a column sum for the
  * bias, each computed only when backpropagation asks for it. Same values as tfjs's path (float
