@@ -22,7 +22,7 @@ command -v cc >/dev/null 2>&1 || skip "no C compiler" "apt-get install gcc libop
 [ -f "$node_include/node_api.h" ] || skip "no Node headers at $node_include" "install Node with its headers (the official tarball or nodesource package)"
 echo '#include <cblas.h>' | cc -E - >/dev/null 2>&1 || skip "no OpenBLAS headers (cblas.h)" "apt-get install libopenblas-dev"
 tmp=build/Release/heap_blas.new.node
-if cc -O3 -std=c11 -Wall -Wextra -Werror -shared -fPIC -I"$node_include" heap_blas.c -lopenblas -lm \
+if cc -O3 -fno-math-errno -std=c11 -Wall -Wextra -Werror -shared -fPIC -I"$node_include" heap_blas.c -lopenblas -lm \
   -o "$tmp" && node -e "require('./$tmp').config()"; then
   mv "$tmp" "$out" && echo "$sum" > "$stamp"
   echo "[modelsmith] native BLAS addon built: $(node -e "console.log(require('./$out').config())")"

@@ -384,6 +384,182 @@ static napi_value BatchNorm(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+typedef struct {
+  int64_t n, h, w, c, ho, wo, fh, fw, sh, sw, pt, pl;
+} pool_shape;
+
+// Per output pixel: best[c] / at[c] = the first maximum of its window per channel (at: the window
+// position, -1 when no value beats -inf), then dx at that position += dy. One pass over x.
+VECTOR_CLONES static void max_pool_grad(const float *x, const float *dy, float *dx, const pool_shape *s,
+                                        float *best, int32_t *at) {
+  const int64_t c = s->c;
+  for (int64_t b = 0; b < s->n; b++) {
+    const float *xb = x + b * s->h * s->w * c;
+    float *db = dx + b * s->h * s->w * c;
+    for (int64_t oy = 0; oy < s->ho; oy++) {
+      int64_t y0 = oy * s->sh - s->pt;
+      int64_t ylo = y0 < 0 ? 0 : y0, yhi = y0 + s->fh > s->h ? s->h : y0 + s->fh;
+      for (int64_t ox = 0; ox < s->wo; ox++) {
+        int64_t x0 = ox * s->sw - s->pl;
+        int64_t xlo = x0 < 0 ? 0 : x0, xhi = x0 + s->fw > s->w ? s->w : x0 + s->fw;
+        for (int64_t j = 0; j < c; j++) {
+          best[j] = -INFINITY;
+          at[j] = -1;
+        }
+        for (int64_t iy = ylo; iy < yhi; iy++) {
+          for (int64_t ix = xlo; ix < xhi; ix++) {
+            const float *v = xb + (iy * s->w + ix) * c;
+            int32_t pos = (int32_t)(iy * s->w + ix);
+            for (int64_t j = 0; j < c; j++) {
+              int better = v[j] > best[j];
+              best[j] = better ? v[j] : best[j];
+              at[j] = better ? pos : at[j];
+            }
+          }
+        }
+        const float *g = dy + ((b * s->ho + oy) * s->wo + ox) * c;
+        for (int64_t j = 0; j < c; j++)
+          if (at[j] >= 0) db[(int64_t)at[j] * c + j] += g[j];
+      }
+    }
+  }
+}
+
+// y = the maximum of each window per channel (-inf for a window over padding only), as tfjs's cpu
+// backend computes MaxPool (NaN never wins). NHWC x [n,h,w,c], y [n,ho,wo,c].
+VECTOR_CLONES static void max_pool(const float *x, float *y, const pool_shape *s) {
+  const int64_t c = s->c;
+  for (int64_t b = 0; b < s->n; b++) {
+    const float *xb = x + b * s->h * s->w * c;
+    for (int64_t oy = 0; oy < s->ho; oy++) {
+      int64_t y0 = oy * s->sh - s->pt;
+      int64_t ylo = y0 < 0 ? 0 : y0, yhi = y0 + s->fh > s->h ? s->h : y0 + s->fh;
+      for (int64_t ox = 0; ox < s->wo; ox++) {
+        int64_t x0 = ox * s->sw - s->pl;
+        int64_t xlo = x0 < 0 ? 0 : x0, xhi = x0 + s->fw > s->w ? s->w : x0 + s->fw;
+        float *o = y + ((b * s->ho + oy) * s->wo + ox) * c;
+        for (int64_t j = 0; j < c; j++) o[j] = -INFINITY;
+        for (int64_t iy = ylo; iy < yhi; iy++)
+          for (int64_t ix = xlo; ix < xhi; ix++) {
+            const float *v = xb + (iy * s->w + ix) * c;
+            for (int64_t j = 0; j < c; j++) o[j] = v[j] > o[j] ? v[j] : o[j];
+          }
+      }
+    }
+  }
+}
+
+// pool(heap, mode, x, dy_or_y, dx, shape[12]): mode 0 MaxPool forward (y = dy_or_y; dx unused),
+// mode 1 MaxPoolGrad (dx = dy routed to the first maximum of each window, ties: the first in
+// row-major window order, as tfjs's cpu backend does). NHWC x and dx [n,h,w,c], y / dy [n,ho,wo,c];
+// shape [n, h, w, c, ho, wo, fh, fw, sh, sw, padTop, padLeft] (effective window, no dilation).
+// Pointers are byte offsets into heap; extents are checked.
+static napi_value Pool(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  void *data = NULL;
+  size_t length = 0;
+  if (!heap_call(env, info, 6, argv, "pool", &data, &length)) return NULL;
+  int64_t mode, px, pg, pd, v[12];
+  if (!get_i64(env, argv[1], &mode) || !get_i64(env, argv[2], &px) || !get_i64(env, argv[3], &pg) ||
+      !get_i64(env, argv[4], &pd)) {
+    napi_throw_type_error(env, "MODELSMITH_NATIVE_BLAS", "pool: numeric arguments expected");
+    return NULL;
+  }
+  for (uint32_t i = 0; i < 12; i++) {
+    napi_value e;
+    if (napi_get_element(env, argv[5], i, &e) != napi_ok || !get_i64(env, e, &v[i])) {
+      napi_throw_type_error(env, "MODELSMITH_NATIVE_BLAS", "pool: shape must be 12 integers");
+      return NULL;
+    }
+  }
+  pool_shape s = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11]};
+  int64_t floats = (int64_t)(length / 4);
+  int64_t xs = s.n * s.h * s.w * s.c, gs = s.n * s.ho * s.wo * s.c;
+  int bad = (mode != 0 && mode != 1) || s.n < 0 || s.h < 1 || s.w < 1 || s.c < 1 || s.ho < 0 ||
+            s.wo < 0 || s.fh < 1 || s.fw < 1 || s.sh < 1 || s.sw < 1 || s.h * s.w > INT32_MAX ||
+            (px & 3) || (pg & 3) || px < 0 || pg < 0 || px / 4 + xs > floats || pg / 4 + gs > floats ||
+            (mode == 1 && ((pd & 3) || pd < 0 || pd / 4 + xs > floats));
+  if (bad) {
+    napi_throw_range_error(env, "MODELSMITH_NATIVE_BLAS", "pool: bad mode, shape or operand");
+    return NULL;
+  }
+  float *base = (float *)data;
+  if (mode == 0) {
+    max_pool(base + px / 4, base + pg / 4, &s);
+    return NULL;
+  }
+  float *dx = base + pd / 4;
+  memset(dx, 0, (size_t)xs * sizeof(float));
+  float *best = malloc((size_t)s.c * (sizeof(float) + sizeof(int32_t)));
+  if (!best) {
+    napi_throw_error(env, "MODELSMITH_NATIVE_BLAS", "pool: out of memory");
+    return NULL;
+  }
+  max_pool_grad(base + px / 4, base + pg / 4, dx, &s, best, (int32_t *)(best + s.c));
+  free(best);
+  return NULL;
+}
+
+// One Adam step per element, in float32 in the order of the optimizer's tensor ops (train/optimizers.ts):
+// g += l2 * var (coupled decay); m' = b1 m + c1 g; v' = b2 v + c2 g^2; var' = var - step * m' /
+// (sqrt(v' / bc2) + eps) - decay * var (decoupled decay). Outputs may not alias inputs (restrict: the
+// 7 pointers are too many for the vectorizer's run-time alias checks). Without decay
+// (l2 = decay = 0) the decay terms add zeros (finite parameters): the loop stays branch-free (SIMD).
+VECTOR_CLONES static void adam_update(const float *restrict var, const float *restrict m,
+                                      const float *restrict v, const float *restrict g,
+                                      float *restrict ovar, float *restrict om, float *restrict ov,
+                                      int64_t n, const float *k) {
+  const float b1 = k[0], c1 = k[1], b2 = k[2], c2 = k[3], bc2 = k[4], eps = k[5], step = k[6];
+  const float l2 = k[7], decay = k[8];
+  for (int64_t i = 0; i < n; i++) {
+    float gi = g[i] + var[i] * l2;
+    float mi = m[i] * b1 + gi * c1;
+    float vi = v[i] * b2 + (gi * gi) * c2;
+    float nx = var[i] - (mi / (sqrtf(vi / bc2) + eps)) * step;
+    om[i] = mi;
+    ov[i] = vi;
+    ovar[i] = nx - var[i] * decay;
+  }
+}
+
+// adam(heap, offsets[var, m, v, g, outVar, outM, outV], n, constants[b1, 1-b1, b2, 1-b2,
+// 1-b2^t, eps, stepSize, l2, decay]): see adam_update. Offsets in bytes; extents are checked.
+static napi_value Adam(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  void *data = NULL;
+  size_t length = 0;
+  if (!heap_call(env, info, 4, argv, "adam", &data, &length)) return NULL;
+  int64_t n;
+  if (!get_i64(env, argv[2], &n) || n < 0) {
+    napi_throw_range_error(env, "MODELSMITH_NATIVE_BLAS", "adam: bad element count");
+    return NULL;
+  }
+  int64_t floats = (int64_t)(length / 4);
+  float *base = (float *)data, *p[7];
+  for (uint32_t i = 0; i < 7; i++) {
+    napi_value e;
+    int64_t off;
+    if (napi_get_element(env, argv[1], i, &e) != napi_ok || !get_i64(env, e, &off) || off < 0 ||
+        (off & 3) || off / 4 + n > floats) {
+      napi_throw_range_error(env, "MODELSMITH_NATIVE_BLAS", "adam: operand outside the heap");
+      return NULL;
+    }
+    p[i] = base + off / 4;
+  }
+  float k[9];
+  for (uint32_t i = 0; i < 9; i++) {
+    napi_value e;
+    double d;
+    if (napi_get_element(env, argv[3], i, &e) != napi_ok || napi_get_value_double(env, e, &d) != napi_ok) {
+      napi_throw_type_error(env, "MODELSMITH_NATIVE_BLAS", "adam: constants must be 9 numbers");
+      return NULL;
+    }
+    k[i] = (float)d;
+  }
+  adam_update(p[0], p[1], p[2], p[3], p[4], p[5], p[6], n, k);
+  return NULL;
+}
+
 static napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -412,6 +588,8 @@ NAPI_MODULE_INIT() {
       {"sgemm", NULL, Sgemm, NULL, NULL, NULL, napi_default, NULL},
       {"conv", NULL, Conv, NULL, NULL, NULL, napi_default, NULL},
       {"batchNorm", NULL, BatchNorm, NULL, NULL, NULL, napi_default, NULL},
+      {"pool", NULL, Pool, NULL, NULL, NULL, napi_default, NULL},
+      {"adam", NULL, Adam, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_default, NULL},
       {"config", NULL, Config, NULL, NULL, NULL, napi_default, NULL},
   };

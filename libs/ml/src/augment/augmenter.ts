@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Normalization } from '../preprocess';
 import type { AugmentFn } from '../train/augment-hook';
 import { mixSeed, Rng } from '../train/rng';
+import { lightAugmentFused } from './light-fused';
 import { cutmix, mixup } from './mix';
 import { colorJitter, randomHorizontalFlip, randomResizedCrop } from './ops';
 import { randAugment, trivialAugment } from './trivial';
@@ -58,6 +59,18 @@ export function imageAugmenter(
       throw new RangeError(`image augmentation needs [n, h, w, c] batches, got rank ${xs.rank}`);
     const rng = new Rng(mixSeed(ctx.seed, ctx.epoch, ctx.step, 0x617567));
     const { scale, offset } = toUnitAffine(normalization, xs.shape[3] ?? 1);
+    if (policy !== 'trivial' && policy !== 'randaugment' && xs.dtype === 'float32') {
+      // 'light' (and the mixes' light part) in two plain-JS passes per image: the ops' values.
+      return tf.tidy(() => {
+        const shape = xs.shape as [number, number, number, number];
+        const light = lightAugmentFused(xs.dataSync<'float32'>(), shape, scale, offset, rng);
+        const u = tf.tensor4d(light, shape, 'float32');
+        if (!(mixes && ys)) return u;
+        // Mixing is affine per pixel, so it commutes with the normalization's affine map.
+        const m = (policy === 'mixup' ? mixup : cutmix)(u, ys, numClasses, rng);
+        return { xs: m.xs, ys: m.ys };
+      });
+    }
     return tf.tidy(() => {
       const sc = tf.tensor1d(scale);
       const of = tf.tensor1d(offset);

@@ -56,6 +56,18 @@ export interface NativeBlas {
     c: number,
     epsilon: number,
   ): void;
+  /**
+   * Max pooling over NHWC float32 tensors (byte offsets): mode 0 MaxPool, y (in `yOrDy`) = the
+   * maximum of each window; mode 1 MaxPoolGrad, dx = dy (in `yOrDy`) routed to the first maximum of
+   * each window. shape: [n, h, w, c, ho, wo, fh, fw, sh, sw, padTop, padLeft].
+   */
+  pool(heap: ArrayBuffer, mode: 0 | 1, x: number, yOrDy: number, dx: number, shape: number[]): void;
+  /**
+   * One Adam step in float32 (train/optimizers.ts's arithmetic, in its order): offsets (bytes) of
+   * [var, m, v, g, outVar, outM, outV], n elements, constants [b1, 1-b1, b2, 1-b2, 1-b2^t, epsilon,
+   * stepSize, l2 (coupled decay), decay (decoupled: lr * weightDecay)].
+   */
+  adam(heap: ArrayBuffer, offsets: number[], n: number, constants: number[]): void;
   setThreads(n: number): void;
   /** OpenBLAS's build and the core type it chose, e.g. "OpenBLAS 0.3.21 … ; core SkylakeX". */
   config(): string;

@@ -5,13 +5,15 @@ import { depthwiseConv2dNativeBackpropInputWasm } from './depthwise-backprop-inp
 import { conv2DBackpropInputWasm } from './conv2d-backprop-input';
 import { untransposedMatMul } from './mat-mul';
 import { nativeConvForward } from './native-conv';
-import { maxPoolGradWasm } from './max-pool-grad';
+import { maxPoolGradWasm, nativeMaxPool } from './max-pool-grad';
 import { broadcastingTile } from './tile';
 import { HEAP_KERNEL_WRAPPERS } from './heap-kernels';
 import { CLIP_GRAD_KERNEL, registerClipByValueGradient } from './clip-grad';
 import { BN_GRAD_SUMS_KERNEL, registerBatchNormGradient } from './batch-norm-grad';
 import { REPEAT_ROWS_KERNEL, registerMeanGradient } from './mean-grad';
 import { BN_TRAIN_GRAD_KERNEL, BN_TRAIN_KERNEL, registerFusedBatchNorm } from './native-batch-norm';
+import { ADAM_KERNEL, registerFusedAdam } from './native-adam';
+import { CONV_ACT_KERNEL, registerConvBiasAct } from './native-conv-act';
 import { registerClippedRelu } from './relu-max';
 import { explicitSamePadding } from './same-padding';
 
@@ -43,7 +45,17 @@ export function registerWasmTrainingKernels(): string[] {
   registerMeanGradient();
   registerFusedBatchNorm();
   registerClippedRelu();
-  ours.push(CLIP_GRAD_KERNEL, BN_GRAD_SUMS_KERNEL, REPEAT_ROWS_KERNEL, BN_TRAIN_KERNEL, BN_TRAIN_GRAD_KERNEL);
+  registerFusedAdam();
+  registerConvBiasAct();
+  ours.push(
+    CLIP_GRAD_KERNEL,
+    BN_GRAD_SUMS_KERNEL,
+    REPEAT_ROWS_KERNEL,
+    BN_TRAIN_KERNEL,
+    BN_TRAIN_GRAD_KERNEL,
+    ADAM_KERNEL,
+    CONV_ACT_KERNEL,
+  );
   for (const [kernelName, kernelFunc] of Object.entries(WASM_TRAINING_KERNELS)) {
     const existing = tf.getKernel(kernelName, 'wasm');
     if (!existing) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
@@ -53,6 +65,7 @@ export function registerWasmTrainingKernels(): string[] {
     BatchMatMul: untransposedMatMul,
     _FusedMatMul: untransposedMatMul,
     Tile: broadcastingTile,
+    MaxPool: nativeMaxPool,
     Conv2D: (shipped) => nativeConvForward(explicitSamePadding(shipped, false)),
     FusedConv2D: (shipped) => nativeConvForward(explicitSamePadding(shipped, false)),
     DepthwiseConv2dNative: (shipped) => explicitSamePadding(shipped, true),

@@ -5,6 +5,7 @@ import { allLayers, orderedWeights } from '../train/layers';
 import { Rng, mixSeed, withSeededRandom } from '../train/rng';
 import { setBatchNormInference } from '../zoo/batch-norm-mode';
 import type { GradientReplicaInit, GradientStep } from './gradient-protocol';
+import { readInto } from './read-into';
 
 type LayerVariable = tf.LayerVariable;
 
@@ -124,10 +125,9 @@ export class GradientReplica {
         }
         msg.trainable.forEach((wi, k) => {
           const at = this.init.offsets[wi];
-          const dst = row.subarray(at, at + this.sizeOf(wi));
           const g = sums[k];
-          if (g) dst.set(g.dataSync<'float32'>());
-          else dst.fill(0);
+          if (g) readInto(g, row, at);
+          else row.subarray(at, at + this.sizeOf(wi)).fill(0);
         });
       }),
     );

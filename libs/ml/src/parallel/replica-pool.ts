@@ -7,6 +7,7 @@ import { allLayers } from '../train/layers';
 import { isBatchNormInference } from '../zoo/batch-norm-mode';
 import { artifactsOf } from './data-parallel-trainer';
 import type { FromGradientReplica, GradientReplicaInit, GradientStep } from './gradient-protocol';
+import { readInto } from './read-into';
 import { spawnModuleWorker } from './spawn-worker';
 
 export interface ReplicaPoolOptions {
@@ -165,7 +166,7 @@ export class ReplicaPool implements StepReplicas {
   private publishWeights(): void {
     const shared = new Float32Array(this.weights);
     orderedWeights(this.model).forEach((o, i) => {
-      shared.set(o.weight.read().dataSync<'float32'>(), this.offsets[i]);
+      readInto(o.weight.read(), shared, this.offsets[i]);
     });
   }
 
@@ -194,16 +195,27 @@ export class ReplicaPool implements StepReplicas {
       const sizes = req.trainable.map(
         (wi) => (this.offsets[wi + 1] ?? this.weights.byteLength / 4) - this.offsets[wi],
       );
-      const out = new Float32Array(sizes.reduce((a, b) => a + b, 0));
-      done.forEach((_, r) => {
-        const row = new Float32Array(this.grads[r]);
-        let at = 0;
-        req.trainable.forEach((wi, k) => {
-          const src = row.subarray(this.offsets[wi], this.offsets[wi] + sizes[k]);
-          for (let i = 0; i < src.length; i++) out[at + i] += src[i];
-          at += sizes[k];
+      const total = sizes.reduce((a, b) => a + b, 0);
+      const rows = done.map((_, r) => new Float32Array(this.grads[r]));
+      const first = this.offsets[req.trainable[0]] ?? 0;
+      const contiguous = req.trainable.every((wi, k) => k === 0 || wi === req.trainable[k - 1] + 1);
+      let out: Float32Array;
+      if (rows.length === 1 && contiguous) {
+        // One replica, the trained weights back to back (a whole network trains): its row as it is,
+        // no copy. The caller reads it before the next step, the only one that writes the row again.
+        out = rows[0].subarray(first, first + total);
+      } else {
+        out = new Float32Array(total);
+        rows.forEach((row, r) => {
+          let at = 0;
+          req.trainable.forEach((wi, k) => {
+            const src = row.subarray(this.offsets[wi], this.offsets[wi] + sizes[k]);
+            if (r === 0) out.set(src, at);
+            else for (let i = 0; i < src.length; i++) out[at + i] += src[i];
+            at += sizes[k];
+          });
         });
-      });
+      }
       const outputs = req.outputs ? concat(done.map((d) => d.outputs)) : undefined;
       return {
         grads: out,

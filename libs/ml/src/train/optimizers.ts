@@ -1,10 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
+import { canFuseAdam, fusedAdamStep } from '../kernels/native-adam';
 import { TrainConfigError } from './errors';
 
 /**
  * Optimizers implemented with plain tf ops so that their whole state (per-parameter slots and step
  * counts) can be checkpointed and restored bit for bit, parameter groups can use different learning
- * rates, and weight decay can be coupled (L2, added to the gradient) or decoupled (AdamW).
+ * rates, and weight decay can be coupled (L2, added to the gradient) or decoupled (AdamW). On the
+ * wasm backend with the native addon, an Adam step runs as one kernel of the same arithmetic.
  */
 export type OptimizerConfig =
   | {
@@ -141,6 +143,22 @@ export class Optimizer {
     const s = this.slot(p, ['m', 'v']);
     s.count++;
     const t = s.count;
+    if (canFuseAdam(p.variable, g0, s.vars.m, s.vars.v)) {
+      // The same arithmetic as the ops below, in one pass (native addon on the wasm backend).
+      const [next, m, v] = fusedAdamStep(p.variable, s.vars.m, s.vars.v, g0, {
+        beta1: b1,
+        beta2: b2,
+        epsilon: eps,
+        stepSize: p.lr / (1 - Math.pow(b1, t)),
+        biasCorrection2: 1 - Math.pow(b2, t),
+        l2: !decoupled && p.weightDecay > 0 ? p.weightDecay : 0,
+        decay: decoupled && p.weightDecay > 0 ? p.lr * p.weightDecay : 0,
+      });
+      s.vars.m.assign(m);
+      s.vars.v.assign(v);
+      p.variable.assign(next);
+      return;
+    }
     let g = g0;
     if (!decoupled && p.weightDecay > 0) g = tf.add(g, tf.mul(p.variable, p.weightDecay));
     const m = tf.add(tf.mul(s.vars.m, b1), tf.mul(g, 1 - b1));

@@ -157,7 +157,8 @@ export interface StepReplicas {
    * Computes the gradients of the shards (one per replica; fewer when the batch is small) with the
    * model's current weights, for `trainable` (weights by position in `orderedWeights(model)`), and
    * resolves with their sum as one flat array (those weights back to back, in that order), the summed
-   * weighted loss and the correct count.
+   * weighted loss and the correct count. `grads` may be a view of memory the next call overwrites:
+   * read it before calling again.
    */
   gradients(req: {
     trainable: number[];
