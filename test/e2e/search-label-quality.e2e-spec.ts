@@ -1,5 +1,5 @@
-import { call, startPlatform, type Platform } from '../support/platform';
-import { jobSucceeded, jobTrials } from '../support/jobs';
+import { call, startPlatform, waitFor, type Platform } from '../support/platform';
+import { jobEnded, jobSucceeded, jobTrials } from '../support/jobs';
 import { mnistZip } from '../support/archives';
 import { readyDataset } from '../support/datasets';
 
@@ -112,5 +112,44 @@ describe('label quality of a search job (mode auto, the default)', () => {
     expect(retrain.mode).toBe('auto');
     const cancel = await call(p.apiUrl, 'POST', `/v1/jobs/${cleaned.body.job.id}/cancel`, { token: key });
     expect(cancel.status).toBeLessThan(300);
+  });
+
+  it("a job cancelled mid-search keeps its best trial's model with that trial's label quality", async () => {
+    const versionId = await readyDataset(p, key, await mnistZip(12), { imageSize: '28', channels: '1' });
+    const created = await call(p.apiUrl, 'POST', '/v1/jobs', {
+      token: key,
+      body: {
+        task: 'image-classification',
+        datasetVersionId: versionId,
+        budget: { maxMinutes: 10, maxTrials: 6 },
+        options: { epochs: 2, seed: 6 },
+      },
+    });
+    expect(created.status).toBe(202);
+    const id = created.body.id as string;
+    const early = await waitFor(
+      'a first model with label quality',
+      async () => {
+        const [m] = await p.system.model.findMany({ where: { jobId: id } });
+        const lq = (m?.report as { labelQuality?: { trial: number } } | null)?.labelQuality;
+        return lq ? { id: m.id, trial: lq.trial } : undefined;
+      },
+      300_000,
+    );
+    const cancel = await call(p.apiUrl, 'POST', `/v1/jobs/${id}/cancel`, { token: key });
+    expect(cancel.status).toBeLessThan(300);
+    const job = await jobEnded(p, key, id, { what: 'the cancel', timeoutMs: 120_000 });
+    expect(job.status).toBe('CANCELLED');
+    const model = await call(p.apiUrl, 'GET', `/v1/models/${early.id}`, { token: key });
+    expect(model.status).toBe(200);
+    const lq = model.body.report.labelQuality;
+    expect(lq.method).toBe('aum');
+    expect(lq.trial).toBe(model.body.lineage.recipe.trial);
+    expect(lq.scored).toBeGreaterThan(0);
+    const cleaned = await call(p.apiUrl, 'POST', `/v1/models/${early.id}/clean`, {
+      token: key,
+      body: { maxSuspects: 2, retrain: false },
+    });
+    expect([cleaned.status, cleaned.body.removed]).toEqual([201, Math.min(lq.suspected, 2)]);
   });
 });
