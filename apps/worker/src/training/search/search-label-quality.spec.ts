@@ -12,8 +12,10 @@ import type { DatasetShape, Recipe } from '../recipe';
 import { labelQuality } from '../label-quality';
 import { memoryLedger } from './memory-ledger';
 import {
+  heldOutReserve,
   runDispatchedTrial,
   runSearch,
+  type LedgerTrial,
   type BestModel,
   type SearchHooks,
   type SearchInput,
@@ -373,6 +375,28 @@ describe("search: the job's model gets label-quality inputs (training dynamics, 
       });
       expect(isLq(fits) && fits.heldOut?.margin.length).toBe(TRAIN);
       expect(isLq(fits) && fits.note).toBeUndefined();
+    });
+
+    it('the search sets the estimated held-out pass of a pretrained best trial aside while it plans', () => {
+      const row = (index: number, backbone: string, inputSize: number, costSeconds: number): LedgerTrial => ({
+        index,
+        status: 'SUCCEEDED',
+        params: { backbone, inputSize, epochs: 3, config: index, rung: 0 },
+        metrics: { validationAccuracy: 0.5, epochs: 3 },
+        costSeconds,
+        artifactPrefix: null,
+      });
+      const zoo = new ModelZoo();
+      const spec = (id: string) => zoo.get(id);
+      const mobile = row(0, 'mobilenet_v2', 64, 30);
+      const scratch = row(1, 'small_cnn_xs', 28, 5);
+      // 30 s for 3 epochs at 64 px: 2/3 of an epoch at the pass's 128 px is 30 / 3 x 4 x 2/3 s.
+      expect(heldOutReserve([mobile, scratch], mobile, spec, { channels: 3 })).toBeCloseTo(
+        (30 / 3) * 4 * (2 / 3),
+        6,
+      );
+      expect(heldOutReserve([mobile, scratch], scratch, spec, { channels: 3 })).toBe(0);
+      expect(heldOutReserve([], undefined, spec, { channels: 3 })).toBe(0);
     });
   });
 });

@@ -27,7 +27,7 @@ import {
   type DynamicsValues,
 } from '@modelsmith/ml';
 import { JobCancelledError, PermanentJobError } from '@modelsmith/jobs';
-import { runImageClassification, type PipelineModel } from '../image-classification';
+import { heldOutInput, runImageClassification, type PipelineModel } from '../image-classification';
 import { normLimeReport } from '../normlime-report';
 import type { DatasetShape, Recipe } from '../recipe';
 import { shardEpochs, splitCount } from '../shard-batches';
@@ -532,7 +532,9 @@ export async function runSearch(input: SearchInput, hooks: SearchHooks): Promise
       const config = Math.max(...trials.map((t) => num(t.params.config))) + 1;
       return { config, rung: rungResources(rungs).length - 1, epochs: d.epochs, c: d.c };
     }
-    const left = input.deadline !== undefined ? (input.deadline - now()) / 1000 : Infinity;
+    // What is left of the budget once the final model's held-out pass is set aside (heldOutReserve).
+    const reserve = input.labelQuality === false ? 0 : heldOutReserve(trials, bestTrial(), spec, input.shape);
+    const left = input.deadline !== undefined ? (input.deadline - now()) / 1000 - reserve : Infinity;
     const fits = (c: TrialConfig, epochs: number) => (estimateSeconds(trials, c, epochs) ?? 0) <= left;
     if (input.continuation) {
       const b = bestTrial();
@@ -924,6 +926,26 @@ async function trialLabelQuality(
  * images and their mirror images) where an epoch is a forward and a backward pass (about three).
  */
 export const HELD_OUT_EPOCH_SHARE = 2 / 3;
+
+/**
+ * Seconds the search sets aside for the final model's held-out pass while it plans trials: the
+ * estimate (heldOutSeconds) for the best trial so far when its backbone is pretrained (at the
+ * pass's input side, heldOutInput), else 0. A search whose budget binds then ends with that time
+ * left instead of having the budget end the pass.
+ */
+export function heldOutReserve(
+  trials: LedgerTrial[],
+  best: LedgerTrial | undefined,
+  spec: (id: string) => BackboneSpec,
+  shape: Pick<DatasetShape, 'channels'>,
+): number {
+  if (!best) return 0;
+  const s = spec(String(best.params.backbone));
+  if (!s.pretrained) return 0;
+  const size = num(best.params.inputSize);
+  const side = heldOutInput(s, { height: size, width: size, channels: shape.channels });
+  return heldOutSeconds(trials, s.id, Math.max(side.height, side.width)) ?? 0;
+}
 
 /** Seconds the held-out pass of `backbone` at `side` px is estimated to take (estimateSeconds). */
 export function heldOutSeconds(trials: LedgerTrial[], backbone: string, side: number): number | undefined {
