@@ -658,21 +658,28 @@ export async function runSearch(input: SearchInput, hooks: SearchHooks): Promise
     await copyModel(input, winner.artifactPrefix, input.modelPrefix, manifest);
     await input.ledger.choose(winner.index);
   }
-  const best = await finalEvaluation(
-    input,
-    winner,
-    spec(String(winner.params.backbone)),
-    trials,
-    score,
-    !stoppedByBudget && !hooks.signal.aborted,
-  );
+  // NormLIME of the winner (in finalEvaluation) unless the budget had ended or the job is stopping.
+  const interpret = !stoppedByBudget && !hooks.signal.aborted;
+  // The held-out pass comes first: the time the search set aside for it (heldOutReserve) is left
+  // at this point, before the final evaluation and NormLIME spend theirs.
+  let labelQuality: SearchLabelQuality | undefined;
   if (input.labelQuality !== false) {
     const reason: unknown = hooks.signal.aborted ? hooks.signal.reason : undefined;
-    best.labelQuality = await searchLabelQuality(
+    const wspec = spec(String(winner.params.backbone));
+    labelQuality = await searchLabelQuality(
       { ...input, now },
       winner,
       trials,
-      { spec: spec(String(winner.params.backbone)), recipe: best.recipe },
+      {
+        spec: wspec,
+        recipe: trialRecipe(
+          wspec,
+          input.shape,
+          winner.params as unknown as TrialConfig,
+          num(winner.params.epochs),
+          input.options,
+        ),
+      },
       {
         signal: hooks.signal,
         ...(stoppedByBudget || (reason !== undefined && hooks.isBudgetStop(reason))
@@ -685,6 +692,15 @@ export async function runSearch(input: SearchInput, hooks: SearchHooks): Promise
       },
     );
   }
+  const best = await finalEvaluation(
+    input,
+    winner,
+    spec(String(winner.params.backbone)),
+    trials,
+    score,
+    interpret,
+  );
+  if (labelQuality) best.labelQuality = labelQuality;
   await hooks.onBest(best);
   if (input.removeTrialModel) {
     const keep = new Set([winner.index, ...(best.pareto ?? []).map((p) => p.trial)]);
