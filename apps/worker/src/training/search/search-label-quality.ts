@@ -8,7 +8,7 @@ import {
   type CrossFitScores,
   type DynamicsValues,
 } from '@modelsmith/ml';
-import { backboneHeldOut, heldOutInput, type PipelineInput } from '../image-classification';
+import { backboneHeldOut, type PipelineInput } from '../image-classification';
 import type { Recipe } from '../recipe';
 import { splitCount } from '../shard-batches';
 import type { TrialConfig } from './recipe-space';
@@ -117,22 +117,16 @@ function dynamicsNote(winner: DynamicsTrial, used: number): string | undefined {
   return `${why}; the scores are trial ${used}'s`;
 }
 
-/** How long the held-out pass is expected to take, in the measured seconds of finished trials. */
-export type HeldOutEstimate = (backbone: string, inputSide: number) => number | undefined;
-
 /**
  * The final model's label-quality inputs: the winner's training dynamics (dynamicsFor) and, when its
  * backbone is pretrained, the held-out label scores of the train split (backboneHeldOut, as a fixed
  * recipe's run computes them), run once here, within the job's budget: not when the budget has ended
- * (or would end before the pass is estimated to finish), stopped by `signal` when it ends meanwhile.
- * Each such case is said in `note`, and the suspects are then ranked by AUM alone.
+ * or the job is stopping (`skip`), stopped by `signal` when the budget ends meanwhile (the search is
+ * over: the budget left has no other use). Each such case is said in `note`, and the suspects are
+ * then ranked by AUM alone.
  */
 export async function searchLabelQuality(
-  input: Pick<PipelineInput, 'zoo' | 'index' | 'shards'> & {
-    reader: ArtifactReader;
-    deadline?: number;
-    now: () => number;
-  },
+  input: Pick<PipelineInput, 'zoo' | 'index' | 'shards'> & { reader: ArtifactReader },
   winner: DynamicsTrial,
   trials: readonly DynamicsTrial[],
   run: { spec: BackboneSpec; recipe: Recipe },
@@ -140,7 +134,6 @@ export async function searchLabelQuality(
     signal: AbortSignal;
     /** Why the held-out pass must not run (the budget ended, the job was stopped). */
     skip?: string;
-    estimate?: HeldOutEstimate;
     onStart?(message: string): Promise<void>;
   },
 ): Promise<SearchLabelQuality> {
@@ -154,14 +147,7 @@ export async function searchLabelQuality(
   if (own) notes.push(own);
   let heldOut: CrossFitScores | undefined;
   if (run.spec.pretrained) {
-    const side = heldOutInput(run.spec, run.recipe.input);
-    const expected = o.estimate?.(run.spec.id, Math.max(side.height, side.width));
-    const left = input.deadline !== undefined ? (input.deadline - input.now()) / 1000 : Infinity;
     if (o.skip) notes.push(`no held-out pass: ${o.skip}; suspects are ranked by AUM alone`);
-    else if (expected !== undefined && expected > left)
-      notes.push(
-        `no held-out pass: it would take about ${Math.round(expected)} s and the budget has ${Math.max(0, Math.round(left))} s left; suspects are ranked by AUM alone`,
-      );
     else {
       await o.onStart?.(
         `label quality: held-out scores of the ${splitCount(input.index, 'train')} training images (${run.spec.id})`,

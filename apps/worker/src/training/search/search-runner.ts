@@ -667,7 +667,7 @@ export async function runSearch(input: SearchInput, hooks: SearchHooks): Promise
     const reason: unknown = hooks.signal.aborted ? hooks.signal.reason : undefined;
     const wspec = spec(String(winner.params.backbone));
     labelQuality = await searchLabelQuality(
-      { ...input, now },
+      input,
       winner,
       trials,
       {
@@ -687,7 +687,6 @@ export async function runSearch(input: SearchInput, hooks: SearchHooks): Promise
           : reason !== undefined
             ? { skip: 'the job was stopped' }
             : {}),
-        estimate: (backbone, side) => heldOutSeconds(trials, backbone, side),
         ...(hooks.onStage ? { onStart: hooks.onStage } : {}),
       },
     );
