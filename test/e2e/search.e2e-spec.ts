@@ -164,6 +164,14 @@ describe('search jobs end to end (mode auto: trials, resume after SIGKILL, best 
     expect(model.body.report.leaderboard[0].trial).toBe(best.index);
     expect(model.body.report.leaderboard).toHaveLength(5);
     expect(model.body.report.accuracy).toBeCloseTo(job.result.accuracy, 6);
+    // Its label quality: the winner's training dynamics, each epoch once (a trial resumed after the
+    // SIGKILL continues from its checkpoints' dynamics), every train digit scored.
+    const lq = model.body.report.labelQuality;
+    expect(lq).toMatchObject({ method: 'aum', trial: best.index, epochs: best.metrics!.epochs });
+    expect(lq.epochs).toBeLessThanOrEqual(best.params.epochs);
+    const version = await p.system.datasetVersion.findUniqueOrThrow({ where: { id: versionId } });
+    expect(lq.scored).toBe((version.stats as { splits: { train: number } }).splits.train);
+    expect(lq.suspects.length).toBe(Math.min(lq.suspected, 50));
     console.log(
       `search e2e: ${trials.length} trials, best #${best.index} val ${best.metrics!.validationAccuracy}, test ${job.result.accuracy} on ${job.result.testSamples}`,
     );

@@ -174,8 +174,26 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
           threads: trainThreads(this.config),
           nativeBlas: mlBackendOptions(this.config).nativeBlas,
           modelPrefix,
-          saveModel: (b) =>
-            this.saveModel(
+          saveModel: async (b) => {
+            // The chosen trial's label quality (the final model's with the held-out pass), as the
+            // fixed recipe's models have it; or why there is none.
+            const lq = b.labelQuality;
+            const labels =
+              lq && 'dynamics' in lq
+                ? await this.writeLabelQuality(
+                    ref.tenantId,
+                    modelId,
+                    index,
+                    shards,
+                    lq.dynamics,
+                    lq.heldOut,
+                    {
+                      trial: lq.trial,
+                      ...(lq.note ? { note: lq.note } : {}),
+                    },
+                  )
+                : undefined;
+            await this.saveModel(
               ctx,
               {
                 phase: `trial-${b.trial}`,
@@ -184,11 +202,19 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
                   ...b.report,
                   leaderboard: b.leaderboard,
                   ...(b.pareto ? { pareto: b.pareto } : {}),
+                  ...(lq && 'unavailable' in lq ? { labelQualityUnavailable: lq.unavailable } : {}),
                 } as PipelineModel['report'],
                 final: b.final,
               },
-              { modelId, modelPrefix, recipe: { ...b.recipe, trial: b.trial }, version: datasetRef },
-            ),
+              {
+                modelId,
+                modelPrefix,
+                recipe: { ...b.recipe, trial: b.trial },
+                version: datasetRef,
+                ...(labels ? { labelQuality: labels } : {}),
+              },
+            );
+          },
         });
         await this.writeRunArtifacts(ctx, modelId, curves);
         return {
@@ -451,8 +477,10 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
     shards: ShardSource,
     dynamics: DynamicsValues,
     heldOut?: CrossFitScores,
+    about: Pick<LabelQuality, 'trial' | 'note'> = {},
   ): Promise<LabelQuality> {
-    const { report, all } = labelQuality(index, dynamics, heldOut);
+    const { report: scores, all } = labelQuality(index, dynamics, heldOut);
+    const report = { ...scores, ...about };
     const thumbs = await suspectThumbnails(index, shards, report.suspects);
     const suspects: Suspect[] = [];
     for (const [rank, s] of report.suspects.entries()) {

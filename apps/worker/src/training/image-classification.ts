@@ -25,6 +25,7 @@ import {
   type EvaluationReport,
   type ExportManifest,
   type ModelZoo,
+  type LoadedBackbone,
   type TrainProgress,
   NonFiniteLossError,
   TrainOutOfMemoryError,
@@ -197,6 +198,48 @@ export function heldOutInput(
 }
 
 /**
+ * Held-out label scores of the train split (heldOutScores) on the features of `input.spec`'s
+ * pretrained weights, before any training has moved them (so no sample's possibly wrong label has
+ * shaped its own features). Images smaller than HELD_OUT_MIN_SIDE are resized up for it, through a
+ * copy of the backbone loaded at that size (heldOutInput); `loaded` is the backbone already loaded
+ * at `recipe.input`, used as is when no resizing is needed. Undefined when the backbone is not
+ * pretrained, the split is too small or too large, or `signal` aborted the pass.
+ */
+export async function backboneHeldOut(
+  input: Pick<PipelineInput, 'zoo' | 'spec' | 'recipe' | 'index' | 'shards'>,
+  signal: AbortSignal,
+  loaded?: LoadedBackbone,
+): Promise<CrossFitScores | undefined> {
+  const { spec, recipe } = input;
+  if (!spec.pretrained || signal.aborted) return undefined;
+  const heldInput = heldOutInput(spec, recipe.input);
+  const load = () =>
+    input.zoo.load(spec.id, {
+      inputSize: heldInput,
+      seed: recipe.seed,
+      ...(recipe.arch ? { arch: recipe.arch } : {}),
+    });
+  const held = loaded && heldInput === recipe.input ? loaded : await load();
+  try {
+    return await heldOutScores(
+      multiLayerFeatureExtractor(held),
+      input.shards,
+      input.index,
+      spec.normalization,
+      heldInput,
+      {
+        batchSize: recipe.batchSize,
+        seed: recipe.seed,
+        signal,
+        standardize: held.spec.id in MULTI_LAYER_FEATURES,
+      },
+    );
+  } finally {
+    if (held !== loaded) held.model.dispose();
+  }
+}
+
+/**
  * Image classification by transfer learning (or from scratch for small-image backbones), phase by
  * phase, each phase resumable from its checkpoint. After each phase the model is evaluated on the
  * held-out test split and exported, so a usable model exists early and improves while budget remains.
@@ -362,40 +405,11 @@ export async function runImageClassification(
   });
 
   try {
-    // Held-out label scores, on the pretrained backbone's features before any training has moved them
-    // (so no sample's possibly wrong label has shaped its own features); failures only cost the report.
-    // Images smaller than HELD_OUT_MIN_SIDE are resized up for it, through a copy of the backbone
-    // loaded at that size (heldOutInput).
-    const heldInput = heldOutInput(spec, recipe.input);
+    // Held-out label scores (pretrained backbones), before training moves the backbone's features;
+    // failures only cost the report.
     heldOut =
-      spec.pretrained && input.interpret !== false && !hooks.signal.aborted
-        ? await (async () => {
-            const held =
-              heldInput === recipe.input
-                ? backbone
-                : await input.zoo.load(spec.id, {
-                    inputSize: heldInput,
-                    seed: recipe.seed,
-                    ...(recipe.arch ? { arch: recipe.arch } : {}),
-                  });
-            try {
-              return await heldOutScores(
-                multiLayerFeatureExtractor(held),
-                input.shards,
-                index,
-                norm,
-                heldInput,
-                {
-                  batchSize: recipe.batchSize,
-                  seed: recipe.seed,
-                  signal: hooks.signal,
-                  standardize: held.spec.id in MULTI_LAYER_FEATURES,
-                },
-              );
-            } finally {
-              if (held !== backbone) held.model.dispose();
-            }
-          })().catch(() => undefined)
+      input.interpret !== false && !hooks.signal.aborted
+        ? await backboneHeldOut(input, hooks.signal, backbone).catch(() => undefined)
         : undefined;
     if (recipe.swa) {
       // A continuation: more epochs at a low constant rate from the warm start, the weights averaged.

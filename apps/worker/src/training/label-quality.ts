@@ -55,6 +55,13 @@ export interface LabelQuality {
   suspectedByClass: Record<string, number>;
   /** The lowest-AUM suspects, lowest first (at most LISTED_SUSPECTS). */
   suspects: Suspect[];
+  /** A search's model ('auto' jobs): the trial whose training dynamics the scores come from. */
+  trial?: number;
+  /**
+   * A search's model: why the report is not what its own trial's dynamics and the held-out pass would
+   * give (another trial's dynamics; no held-out pass because the budget ended, or it failed).
+   */
+  note?: string;
 }
 
 /**

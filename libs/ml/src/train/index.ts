@@ -41,7 +41,12 @@ export {
 export type { StepMemoryProbe } from './memory';
 export { measureStepMemory } from './memory-fit';
 export type { TrainPosition, TrainStatus, EpochLog } from './types';
-export { encodeTrainingCheckpoint, decodeTrainingCheckpoint } from './training-checkpoint';
+export {
+  encodeTrainingCheckpoint,
+  decodeTrainingCheckpoint,
+  encodeDynamics,
+  decodeDynamics,
+} from './training-checkpoint';
 export { TrainingDynamics } from './dynamics';
 export type { DynamicsValues } from './dynamics';
 export type { TrainingCheckpoint, TensorValues } from './training-checkpoint';

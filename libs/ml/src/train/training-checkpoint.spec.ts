@@ -4,9 +4,12 @@ import {
   MemoryCheckpointStore,
   Rng,
   decodeCheckpoint,
+  decodeDynamics,
   decodeTrainingCheckpoint,
   encodeCheckpoint,
+  encodeDynamics,
   encodeTrainingCheckpoint,
+  TrainingDynamics,
   train,
   type CheckpointErrorReason,
   type RawTensor,
@@ -319,5 +322,27 @@ describe('training checkpoint codec', () => {
     // sha256 catches it), damage to the structure is refused.
     expect(reasons.get('no error')).toBeGreaterThan(0);
     expect(reasons.get('corrupt')).toBeGreaterThan(0);
+  });
+});
+
+describe("training dynamics codec (a search trial's dynamics next to its model)", () => {
+  it('round-trips what was recorded, unseen samples (NaN, -1) included, and refuses other bytes', () => {
+    const d = new TrainingDynamics(3, 2);
+    d.record(0, [0, 2], [1, 0], Float32Array.from([0.2, 0.8, 0.6, 0.4]), false);
+    d.record(1, [1], [1], Float32Array.from([0.9, 0.1]), false);
+    const v = d.values();
+    const back = decodeDynamics(encodeDynamics(v));
+    expect(back.samples).toBe(3);
+    expect(back.classes).toBe(2);
+    expect(back.epochs).toBe(2);
+    expect(Array.from(back.label)).toEqual([1, 1, 0]);
+    expect(Array.from(back.prob)).toEqual(Array.from(v.prob));
+    expect(Number.isNaN(back.prob[1])).toBe(true);
+    expect(Array.from(back.margin)).toEqual(Array.from(v.margin));
+    expect(Array.from(back.other)).toEqual([0, -1, 1, -1, 0, -1]);
+    const empty = decodeDynamics(encodeDynamics(new TrainingDynamics(2, 3).values()));
+    expect([empty.epochs, empty.prob.length, Array.from(empty.label)]).toEqual([0, 0, [-1, -1]]);
+    expect(() => decodeDynamics(encodeTrainingCheckpoint(sample()))).toThrow(CheckpointError);
+    expect(() => decodeDynamics(new Uint8Array(10))).toThrow(CheckpointError);
   });
 });

@@ -100,6 +100,18 @@ const headerSchema = z.object({
 
 type Header = z.input<typeof headerSchema>;
 
+/** Training dynamics as tensors `dyn/label` [samples] and `dyn/prob`, `dyn/margin`, `dyn/other` [epochs, samples]. */
+function dynamicsTensors(d: DynamicsValues): RawTensor[] {
+  const shape = [d.epochs, d.samples];
+  const tensors: RawTensor[] = [{ name: 'dyn/label', dtype: 'int32', shape: [d.samples], data: d.label }];
+  if (d.epochs > 0) {
+    tensors.push({ name: 'dyn/prob', dtype: 'float32', shape, data: d.prob });
+    tensors.push({ name: 'dyn/margin', dtype: 'float32', shape, data: d.margin });
+    tensors.push({ name: 'dyn/other', dtype: 'int32', shape, data: d.other });
+  }
+  return tensors;
+}
+
 export function encodeTrainingCheckpoint(c: TrainingCheckpoint): Uint8Array {
   const tensors: RawTensor[] = [];
   c.weights.forEach((w, i) => tensors.push({ name: `w/${i}`, ...w.values }));
@@ -108,15 +120,7 @@ export function encodeTrainingCheckpoint(c: TrainingCheckpoint): Uint8Array {
   }
   c.early.bestWeights?.forEach((t, i) => tensors.push({ name: `best/${i}`, ...t }));
   const d = c.dynamics;
-  if (d) {
-    const shape = [d.epochs, d.samples];
-    tensors.push({ name: 'dyn/label', dtype: 'int32', shape: [d.samples], data: d.label });
-    if (d.epochs > 0) {
-      tensors.push({ name: 'dyn/prob', dtype: 'float32', shape, data: d.prob });
-      tensors.push({ name: 'dyn/margin', dtype: 'float32', shape, data: d.margin });
-      tensors.push({ name: 'dyn/other', dtype: 'int32', shape, data: d.other });
-    }
-  }
+  if (d) tensors.push(...dynamicsTensors(d));
   const header: Header = {
     format: FORMAT,
     version: VERSION,
@@ -148,16 +152,7 @@ export function encodeTrainingCheckpoint(c: TrainingCheckpoint): Uint8Array {
 export function decodeTrainingCheckpoint(bytes: Uint8Array): TrainingCheckpoint {
   const { header: raw, tensors } = decodeCheckpoint<unknown>(bytes);
   const h = parseHeader(raw);
-  const take = (name: string, shape: number[], dtype: TensorDType): TensorValues => {
-    const t = tensors.get(name);
-    if (!t) throw new CheckpointError(`checkpoint lacks tensor '${name}'`);
-    if (t.dtype !== dtype || !sameShape(t.shape, shape)) {
-      throw new CheckpointError(
-        `tensor '${name}' is ${t.dtype} [${t.shape.join(',')}], expected ${dtype} [${shape.join(',')}]`,
-      );
-    }
-    return { dtype: t.dtype, shape: t.shape, data: t.data };
-  };
+  const take = taker(tensors);
   const weights = h.weights.map((w, i) => ({ name: w.name, values: take(`w/${i}`, w.shape, w.dtype) }));
   const keys = new Set<number>();
   const params = h.optimizerParams.map((p) => {
@@ -192,6 +187,50 @@ export function decodeTrainingCheckpoint(bytes: Uint8Array): TrainingCheckpoint 
     finished: h.finished,
     ...(h.dynamics ? { dynamics: takeDynamics(h.dynamics, take) } : {}),
   };
+}
+
+/** Reads tensor `name` of `tensors`, checked to have `shape` and `dtype`. */
+function taker(tensors: Map<string, RawTensor>) {
+  return (name: string, shape: number[], dtype: TensorDType): TensorValues => {
+    const t = tensors.get(name);
+    if (!t) throw new CheckpointError(`checkpoint lacks tensor '${name}'`);
+    if (t.dtype !== dtype || !sameShape(t.shape, shape)) {
+      throw new CheckpointError(
+        `tensor '${name}' is ${t.dtype} [${t.shape.join(',')}], expected ${dtype} [${shape.join(',')}]`,
+      );
+    }
+    return { dtype: t.dtype, shape: t.shape, data: t.data };
+  };
+}
+
+const DYNAMICS_FORMAT = 'modelsmith-dynamics';
+const dynamicsHeaderSchema = z.object({
+  format: z.literal(DYNAMICS_FORMAT),
+  version: z.literal(1),
+  samples: count.min(1),
+  classes: count.min(1),
+  epochs: count,
+});
+
+/**
+ * Training dynamics on their own (a search trial's, kept next to its model for the label-quality
+ * report of the search's model): {@link encodeCheckpoint}'s container with a `modelsmith-dynamics`
+ * version 1 header and the checkpoint's `dyn/*` tensors.
+ */
+export function encodeDynamics(d: DynamicsValues): Uint8Array {
+  return encodeCheckpoint(
+    { format: DYNAMICS_FORMAT, version: 1, samples: d.samples, classes: d.classes, epochs: d.epochs },
+    dynamicsTensors(d),
+  );
+}
+
+/** {@link encodeDynamics}' bytes back; anything else is a {@link CheckpointError}. */
+export function decodeDynamics(bytes: Uint8Array): DynamicsValues {
+  const { header, tensors } = decodeCheckpoint<unknown>(bytes);
+  const h = dynamicsHeaderSchema.safeParse(header);
+  if (!h.success) throw new CheckpointError(`not training dynamics: ${z.prettifyError(h.error)}`, 'foreign');
+  const { samples, classes, epochs } = h.data;
+  return takeDynamics({ samples, classes, epochs }, taker(tensors));
 }
 
 function takeDynamics(

@@ -220,6 +220,7 @@ export class AutoSearchJob {
       },
       {
         ...this.trialHooks(ctx.payload, a, (p) => ctx.progress(p)),
+        onStage: (message) => ctx.progress({ stage: 'evaluating', message }),
         onBest: async (b) => {
           await a.saveModel(b);
           const best = (await this.trials.all(tenantId, jobId)).find((t) => t.index === b.trial);

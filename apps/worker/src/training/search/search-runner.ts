@@ -25,9 +25,10 @@ import {
   type ModelZoo,
   type RungOutcome,
   type TrainProgress,
+  type DynamicsValues,
 } from '@modelsmith/ml';
 import { JobCancelledError, PermanentJobError } from '@modelsmith/jobs';
-import { runImageClassification, type PipelineModel } from '../image-classification';
+import { heldOutInput, runImageClassification, type PipelineModel } from '../image-classification';
 import { normLimeReport } from '../normlime-report';
 import type { DatasetShape, Recipe } from '../recipe';
 import { shardEpochs, splitCount } from '../shard-batches';
@@ -43,6 +44,12 @@ import {
   type TrialConfig,
 } from './recipe-space';
 import { proposeParams, type SearchSampler } from './proposal';
+import {
+  dynamicsFor,
+  searchLabelQuality,
+  writeTrialDynamics,
+  type SearchLabelQuality,
+} from './search-label-quality';
 
 export type TrialStatus = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'PRUNED';
 type Json = string | number | boolean | null;
@@ -199,6 +206,11 @@ export interface SearchInput {
    * trains its trials one after another in this process.
    */
   dispatcher?: TrialDispatcher;
+  /**
+   * The job's model's label-quality inputs (BestModel.labelQuality): the chosen trial's training
+   * dynamics, and for the final model of a pretrained backbone the held-out pass. Default true.
+   */
+  labelQuality?: boolean;
   now?: () => number;
 }
 
@@ -255,6 +267,11 @@ export interface BestModel {
   /** The final model only: the trials no other beats on validation accuracy, latency and size at once. */
   pareto?: ParetoEntry[];
   final: boolean;
+  /**
+   * What its label-quality report is computed from: a trial's training dynamics, for the final model
+   * also the held-out label scores (search-label-quality.ts); absent with `SearchInput.labelQuality` false.
+   */
+  labelQuality?: SearchLabelQuality;
 }
 
 export interface SearchHooks {
@@ -272,6 +289,8 @@ export interface SearchHooks {
   }): Promise<void>;
   /** A better model on validation (copied to the job's model prefix), or the final one with its test report. */
   onBest(b: BestModel): Promise<void>;
+  /** A step of the search's own that is not a trial (the final model's label-quality pass). */
+  onStage?(message: string): Promise<void>;
 }
 
 export interface SearchResult {
@@ -516,7 +535,9 @@ export async function runSearch(input: SearchInput, hooks: SearchHooks): Promise
       const config = Math.max(...trials.map((t) => num(t.params.config))) + 1;
       return { config, rung: rungResources(rungs).length - 1, epochs: d.epochs, c: d.c };
     }
-    const left = input.deadline !== undefined ? (input.deadline - now()) / 1000 : Infinity;
+    // What is left of the budget once the final model's held-out pass is set aside (heldOutReserve).
+    const reserve = input.labelQuality === false ? 0 : heldOutReserve(trials, bestTrial(), spec, input.shape);
+    const left = input.deadline !== undefined ? (input.deadline - now()) / 1000 - reserve : Infinity;
     const fits = (c: TrialConfig, epochs: number) => (estimateSeconds(trials, c, epochs) ?? 0) <= left;
     if (input.continuation) {
       const b = bestTrial();
@@ -640,14 +661,48 @@ export async function runSearch(input: SearchInput, hooks: SearchHooks): Promise
     await copyModel(input, winner.artifactPrefix, input.modelPrefix, manifest);
     await input.ledger.choose(winner.index);
   }
+  // NormLIME of the winner (in finalEvaluation) unless the budget had ended or the job is stopping.
+  const interpret = !stoppedByBudget && !hooks.signal.aborted;
+  // The held-out pass comes first: the time the search set aside for it (heldOutReserve) is left
+  // at this point, before the final evaluation and NormLIME spend theirs.
+  let labelQuality: SearchLabelQuality | undefined;
+  if (input.labelQuality !== false) {
+    const reason: unknown = hooks.signal.aborted ? hooks.signal.reason : undefined;
+    const wspec = spec(String(winner.params.backbone));
+    labelQuality = await searchLabelQuality(
+      input,
+      winner,
+      trials,
+      {
+        spec: wspec,
+        recipe: trialRecipe(
+          wspec,
+          input.shape,
+          winner.params as unknown as TrialConfig,
+          num(winner.params.epochs),
+          input.options,
+        ),
+      },
+      {
+        signal: hooks.signal,
+        ...(stoppedByBudget || (reason !== undefined && hooks.isBudgetStop(reason))
+          ? { skip: 'the budget had ended' }
+          : reason !== undefined
+            ? { skip: 'the job was stopped' }
+            : {}),
+        ...(hooks.onStage ? { onStart: hooks.onStage } : {}),
+      },
+    );
+  }
   const best = await finalEvaluation(
     input,
     winner,
     spec(String(winner.params.backbone)),
     trials,
     score,
-    !stoppedByBudget && !hooks.signal.aborted,
+    interpret,
   );
+  if (labelQuality) best.labelQuality = labelQuality;
   await hooks.onBest(best);
   if (input.removeTrialModel) {
     const keep = new Set([winner.index, ...(best.pareto ?? []).map((p) => p.trial)]);
@@ -849,14 +904,70 @@ async function promote(
   await copyModel(input, prefix, input.modelPrefix, manifest);
   await input.ledger.choose(t.index);
   const c = t.params as unknown as TrialConfig;
+  const all = await input.ledger.all();
+  const labelQuality = await trialLabelQuality(input, all, t);
   await hooks.onBest({
     trial: t.index,
     recipe: trialRecipe(spec(c.backbone), input.shape, c, num(t.params.epochs), input.options),
     manifest,
     report,
-    leaderboard: leaderboard(await input.ledger.all(), 20, input.constraints),
+    leaderboard: leaderboard(all, 20, input.constraints),
     final: false,
+    ...(labelQuality ? { labelQuality } : {}),
   });
+}
+
+/**
+ * An earlier best's label-quality inputs: the training dynamics of its trial (`own` when in memory)
+ * or, when it recorded none, another trial's (dynamicsFor); no held-out pass (only the final model
+ * gets it). Undefined with `labelQuality` off or when no trial recorded dynamics.
+ */
+async function trialLabelQuality(
+  input: SearchInput,
+  trials: LedgerTrial[],
+  t: LedgerTrial,
+  own?: DynamicsValues,
+): Promise<SearchLabelQuality | undefined> {
+  if (input.labelQuality === false) return undefined;
+  const found = await dynamicsFor(input.reader, trials, t, own);
+  if (!found) return undefined;
+  return {
+    ...found,
+    ...(found.trial !== t.index
+      ? { note: `trial ${t.index} recorded no training dynamics; the scores are trial ${found.trial}'s` }
+      : {}),
+  };
+}
+
+/**
+ * Share of a training epoch the held-out pass costs: two forward passes over the train split (the
+ * images and their mirror images) where an epoch is a forward and a backward pass (about three).
+ */
+export const HELD_OUT_EPOCH_SHARE = 2 / 3;
+
+/**
+ * Seconds the search sets aside for the final model's held-out pass while it plans trials: the
+ * estimate (heldOutSeconds) for the best trial so far when its backbone is pretrained (at the
+ * pass's input side, heldOutInput), else 0. A search whose budget binds then ends with that time
+ * left instead of having the budget end the pass.
+ */
+export function heldOutReserve(
+  trials: LedgerTrial[],
+  best: LedgerTrial | undefined,
+  spec: (id: string) => BackboneSpec,
+  shape: Pick<DatasetShape, 'channels'>,
+): number {
+  if (!best) return 0;
+  const s = spec(String(best.params.backbone));
+  if (!s.pretrained) return 0;
+  const size = num(best.params.inputSize);
+  const side = heldOutInput(s, { height: size, width: size, channels: shape.channels });
+  return heldOutSeconds(trials, s.id, Math.max(side.height, side.width)) ?? 0;
+}
+
+/** Seconds the held-out pass of `backbone` at `side` px is estimated to take (estimateSeconds). */
+export function heldOutSeconds(trials: LedgerTrial[], backbone: string, side: number): number | undefined {
+  return estimateSeconds(trials, { backbone, inputSize: side } as TrialConfig, HELD_OUT_EPOCH_SHARE);
 }
 
 /** A dispatched trial's validation report, next to its exported model (the search reads it back). */
@@ -987,6 +1098,7 @@ async function runTrial(
   // another claimed it): each exports to its own folder, and the ledger records the claimant's.
   const prefix = dispatched ? `${input.trialPrefix(index)}runs/${randomUUID()}/` : input.trialPrefix(index);
   let result: Awaited<ReturnType<typeof runImageClassification>>;
+  let dynamics: DynamicsValues | undefined;
   try {
     result = await runImageClassification(
       {
@@ -1026,7 +1138,8 @@ async function runTrial(
           await input.ledger.progress(index, curves, costSince());
           await hooks.onEpoch(index, phase, log);
         },
-        onModel: async () => {},
+        // The training dynamics of every epoch so far (a resumed run's restored from its checkpoints).
+        onModel: (m) => Promise.resolve(void (dynamics = m.dynamics ?? dynamics)),
       },
     );
   } catch (error) {
@@ -1072,6 +1185,7 @@ async function runTrial(
     throw error;
   }
   const m = result.model;
+  if (dynamics && input.labelQuality !== false) await writeTrialDynamics(input.writer, prefix, dynamics);
   if (dispatched)
     await input.writer.put(
       prefix + TRIAL_REPORT_FILE,
@@ -1129,13 +1243,17 @@ async function runTrial(
   if (feasible && (bestScore === null || m.report.accuracy > bestScore)) {
     await copyModel(input, prefix, input.modelPrefix, m.manifest);
     await input.ledger.choose(index);
+    const all = await input.ledger.all();
+    const row = all.find((t) => t.index === index);
+    const labelQuality = row ? await trialLabelQuality(input, all, row, dynamics) : undefined;
     await hooks.onBest({
       trial: index,
       recipe,
       manifest: m.manifest,
       report: m.report as PipelineModel['report'] & { split: string },
-      leaderboard: leaderboard(await input.ledger.all(), 20, input.constraints),
+      leaderboard: leaderboard(all, 20, input.constraints),
       final: false,
+      ...(labelQuality ? { labelQuality } : {}),
     });
   }
   return result.status === 'stopped-by-budget' ? 'budget' : 'done';
