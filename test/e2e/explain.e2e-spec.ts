@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { call, startPlatform, type Platform } from '../support/platform';
+import { call, createTenant, startPlatform, type Platform } from '../support/platform';
 import { mnistPng } from '../support/archives';
 import { storeModel, tinyDigitModel } from '../support/models';
 
@@ -28,12 +28,6 @@ async function postForm(
   return { status: res.status, type: res.headers.get('content-type') ?? '', body };
 }
 
-async function tenant(p: Platform, name: string): Promise<{ id: string; key: string }> {
-  const t = await call(p.apiUrl, 'POST', '/v1/admin/tenants', { token: p.adminToken, body: { name } });
-  expect(t.status).toBe(201);
-  return { id: t.body.tenant.id, key: t.body.apiKey.key };
-}
-
 describe('explanations end to end (serving app: POST /v1/models/:id/explain, predict with explain)', () => {
   let p: Platform;
   let owner: { id: string; key: string };
@@ -42,7 +36,7 @@ describe('explanations end to end (serving app: POST /v1/models/:id/explain, pre
 
   beforeAll(async () => {
     p = await startPlatform();
-    owner = await tenant(p, 'Explainer');
+    owner = await createTenant(p, 'Explainer');
     modelId = (await storeModel(p, owner.id, tinyDigitModel(5), DIGITS, 'explained')).id;
     digit = await mnistPng(3, 0);
   });
@@ -112,7 +106,7 @@ describe('explanations end to end (serving app: POST /v1/models/:id/explain, pre
     expect((await postForm(explainUrl(), owner.key, [Buffer.from('not an image')])).status).toBe(422);
     expect((await postForm(explainUrl(), undefined, [digit])).status).toBe(401);
     expect((await postForm(explainUrl('not-a-uuid'), owner.key, [digit])).status).toBe(404);
-    const other = await tenant(p, 'Someone else');
+    const other = await createTenant(p, 'Someone else');
     const foreign = await postForm(explainUrl(), other.key, [digit]);
     expect(foreign.status).toBe(404);
     expect(JSON.stringify(foreign.body)).not.toContain('explained');

@@ -1,4 +1,4 @@
-import { call, startPlatform, waitFor, type Platform } from '../support/platform';
+import { call, createTenant, startPlatform, waitFor, type Platform } from '../support/platform';
 import { jobEnded, jobSucceeded, jobTrials } from '../support/jobs';
 import { mnistZip } from '../support/archives';
 import { readyDataset } from '../support/datasets';
@@ -24,11 +24,7 @@ describe('label quality of a search job (mode auto, the default)', () => {
 
   beforeAll(async () => {
     p = await startPlatform();
-    const a = await call(p.apiUrl, 'POST', '/v1/admin/tenants', {
-      token: p.adminToken,
-      body: { name: 'Searcher' },
-    });
-    key = a.body.apiKey.key;
+    key = (await createTenant(p, 'Searcher')).key;
   });
 
   afterAll(async () => {

@@ -1,5 +1,5 @@
 import type { RecordShardIndex } from '@modelsmith/datasets';
-import { call, startPlatform, type Platform } from '../support/platform';
+import { call, createTenant, startPlatform, type Platform } from '../support/platform';
 import { jobSucceeded } from '../support/jobs';
 import { readyVersion } from '../support/datasets';
 
@@ -40,11 +40,7 @@ describe('tabular ingestion keeps every row (API, worker, Postgres, Redis, S3)',
 
   beforeAll(async () => {
     p = await startPlatform();
-    const a = await call(p.apiUrl, 'POST', '/v1/admin/tenants', {
-      token: p.adminToken,
-      body: { name: 'Rows' },
-    });
-    key = a.body.apiKey.key;
+    key = (await createTenant(p, 'Rows')).key;
   });
 
   afterAll(async () => {

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { call, startPlatform, type Platform } from '../support/platform';
+import { call, createTenant, startPlatform, type Platform } from '../support/platform';
 import { jobSucceeded } from '../support/jobs';
 import { readyDataset, readyVersion } from '../support/datasets';
 import { mnistZip } from '../support/archives';
@@ -45,11 +45,7 @@ describe('estimate before training (dryRun) against actual runs (real API, worke
 
   beforeAll(async () => {
     p = await startPlatform();
-    const a = await call(p.apiUrl, 'POST', '/v1/admin/tenants', {
-      token: p.adminToken,
-      body: { name: 'Estimates' },
-    });
-    key = a.body.apiKey.key;
+    key = (await createTenant(p, 'Estimates')).key;
   });
   afterAll(async () => {
     await p?.stop();

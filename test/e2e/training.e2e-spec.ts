@@ -1,4 +1,4 @@
-import { call, startPlatform, type Platform } from '../support/platform';
+import { call, createTenant, startPlatform, type Platform } from '../support/platform';
 import { jobSucceeded } from '../support/jobs';
 import { readyDataset } from '../support/datasets';
 import { mnistZip, zipEntryNames } from '../support/archives';
@@ -11,11 +11,7 @@ describe('training jobs end to end (real API, worker, Postgres, Redis, S3)', () 
 
   beforeAll(async () => {
     p = await startPlatform();
-    const a = await call(p.apiUrl, 'POST', '/v1/admin/tenants', {
-      token: p.adminToken,
-      body: { name: 'Trainer' },
-    });
-    key = a.body.apiKey.key;
+    key = (await createTenant(p, 'Trainer')).key;
   });
 
   afterAll(async () => {

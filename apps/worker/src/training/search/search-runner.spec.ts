@@ -1,4 +1,3 @@
-import type { ImageShardIndex, IndexedSample } from '@modelsmith/datasets';
 import { initBackend, InMemoryArtifactStore, MemoryCheckpointStore, ModelZoo } from '@modelsmith/ml';
 import type { DatasetShape } from '../recipe';
 import { PermanentJobError } from '@modelsmith/jobs';
@@ -19,35 +18,9 @@ import { memoryLedger } from './memory-ledger';
 import { runImageClassification, WeightAverage } from '../image-classification';
 import { buildRecipe } from '../recipe';
 
-const SIZE = 28;
-
-/** 60 images (36 train, 12 validation, 12 test) of two classes (dark, bright) in one shard. */
-function dataset(): { index: ImageShardIndex; pixels: Uint8Array } {
-  const count = 60;
-  const rb = SIZE * SIZE;
-  const pixels = new Uint8Array(count * rb);
-  const samples: IndexedSample[] = [];
-  for (let i = 0; i < count; i++) {
-    const label = i % 2;
-    for (let k = 0; k < rb; k++) pixels[i * rb + k] = (label ? 150 : 40) + ((i * 31 + k * 7) % 60);
-    const split = i < 36 ? 'train' : i < 48 ? 'validation' : 'test';
-    samples.push({ shard: 0, offset: i, label, split, hash: String(i), path: `${i}.png` });
-  }
-  return {
-    pixels,
-    index: {
-      version: 1,
-      kind: 'image',
-      height: SIZE,
-      width: SIZE,
-      channels: 1,
-      recordBytes: rb,
-      labels: ['dark', 'bright'],
-      shards: [{ key: 's0', count }],
-      samples,
-    },
-  };
-}
+import { FIXTURE_SIZE, twoClassDataset } from './two-class-fixture';
+const SIZE = FIXTURE_SIZE;
+const dataset = twoClassDataset;
 
 class BudgetEnd extends Error {}
 
