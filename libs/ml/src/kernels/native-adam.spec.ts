@@ -4,6 +4,7 @@ import { Optimizer, type OptimizerConfig } from '../train/optimizers';
 import { canFuseAdam } from './native-adam';
 import { useNativeBlas } from './native-blas';
 import { NO_OPENBLAS, openBlasPresent, prng, randInt, randValues, useBackend } from './test-utils';
+import { itIf } from '../../../../test/support/skip';
 
 /**
  * Runs `steps` Adam steps on parameters of the given sizes from the same values on `backend`
@@ -59,7 +60,7 @@ describe('fused Adam step (native addon on the wasm backend)', () => {
   });
   afterEach(() => useNativeBlas(true));
 
-  (openBlasPresent ? it : it.skip)('runs where the addon is loaded, not without it', () => {
+  itIf(openBlasPresent, NO_OPENBLAS)('runs where the addon is loaded, not without it', () => {
     useBackend('wasm');
     const t = tf.zeros([3]);
     expect(canFuseAdam(t)).toBe(true);
