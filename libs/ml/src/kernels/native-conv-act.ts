@@ -3,6 +3,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { CLIP_GRAD_KERNEL } from './clip-grad';
 import { patchLayerCall, singleInput } from './layer-patch';
 import { nativeBlas, wasmHeap } from './native-blas';
+import { shapeArgs } from './native-conv';
 import { heapOffset } from './simd';
 
 /**
@@ -53,23 +54,6 @@ const convActWasm: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const ci = info(x!.shape, filter!.shape, a);
   const out = be.makeOutput(ci.outShape, 'float32');
   if (ci.outShape.some((d) => d === 0)) return out;
-  const shape = [
-    ci.batchSize,
-    ci.inHeight,
-    ci.inWidth,
-    ci.inChannels,
-    ci.outHeight,
-    ci.outWidth,
-    ci.outChannels,
-    ci.filterHeight,
-    ci.filterWidth,
-    ci.strideHeight,
-    ci.strideWidth,
-    1,
-    1,
-    ci.padInfo.top,
-    ci.padInfo.left,
-  ];
   const pb = a.hasBias && bias ? heapOffset(be, bias) : -1;
   const act = a.activation === 'relu' ? 1 : 0;
   blas.conv(
@@ -80,7 +64,7 @@ const convActWasm: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     heapOffset(be, out),
     pb,
     act,
-    shape,
+    shapeArgs(ci),
   );
   return out;
 };

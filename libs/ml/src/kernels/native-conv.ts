@@ -7,7 +7,8 @@ const ACTIVATIONS: Record<string, 0 | 1 | 2> = { linear: 0, relu: 1, relu6: 2 };
 
 type ConvInfo = tf.backend_util.Conv2DInfo;
 
-function shapeArgs(info: ConvInfo): number[] {
+/** The addon's conv shape arguments: sizes, strides, dilations, top/left padding. */
+export function shapeArgs(info: ConvInfo): number[] {
   return [
     info.batchSize,
     info.inHeight,
