@@ -110,6 +110,38 @@ describe('label quality of a search job (mode auto, the default)', () => {
     expect(cancel.status).toBeLessThan(300);
   });
 
+  it('a job cancelled while its model is the head-only first trial: the model says why it has no label quality', async () => {
+    // A pretrained backbone: trial 0 trains a head on cached features and records no dynamics.
+    const versionId = await readyDataset(p, key, await mnistZip(10, 3), { imageSize: '32', channels: '3' });
+    const created = await call(p.apiUrl, 'POST', '/v1/jobs', {
+      token: key,
+      body: {
+        task: 'image-classification',
+        datasetVersionId: versionId,
+        budget: { maxMinutes: 10, maxTrials: 4 },
+        options: { backbone: 'mobilenet_v2', seed: 7 },
+      },
+    });
+    expect(created.status).toBe(202);
+    const id = created.body.id as string;
+    const early = await waitFor(
+      'a first model',
+      async () => (await p.system.model.findMany({ where: { jobId: id } }))[0],
+      300_000,
+    );
+    const cancel = await call(p.apiUrl, 'POST', `/v1/jobs/${id}/cancel`, { token: key });
+    expect(cancel.status).toBeLessThan(300);
+    const job = await jobEnded(p, key, id, { what: 'the cancel', timeoutMs: 120_000 });
+    expect(job.status).toBe('CANCELLED');
+    const model = await call(p.apiUrl, 'GET', `/v1/models/${early.id}`, { token: key });
+    expect(model.status).toBe(200);
+    expect(model.body.lineage.recipe.trial).toBe(0);
+    expect(model.body.report.labelQuality).toBeUndefined();
+    expect(model.body.report.labelQualityUnavailable).toBe(
+      "no trial of the search had recorded training dynamics (trial 0's model: mobilenet_v2, head only)",
+    );
+  });
+
   it("a job cancelled mid-search keeps its best trial's model with that trial's label quality", async () => {
     const versionId = await readyDataset(p, key, await mnistZip(12), { imageSize: '28', channels: '1' });
     const created = await call(p.apiUrl, 'POST', '/v1/jobs', {

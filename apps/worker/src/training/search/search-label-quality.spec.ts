@@ -215,6 +215,34 @@ describe("search: the job's model gets label-quality inputs (training dynamics, 
     expect(isLq(r.best.labelQuality) && r.best.labelQuality.dynamics.samples).toBe(TRAIN);
   });
 
+  it('a job stopped while its model is a head-only first trial: that model says why it has no label quality', async () => {
+    // Trial 0 trains a head on cached features (no dynamics); the job is cancelled once it is the best,
+    // before any trial that records dynamics ends: the model the job keeps is that best.
+    const stop = new AbortController();
+    const bests: BestModel[] = [];
+    await runSearch(
+      input(memoryLedger(), new MemoryCheckpointStore(), 'c', {
+        zoo: pretrendingZoo(),
+        asha: { minResource: 2, maxResource: 2, eta: 3 },
+      }),
+      hooks(stop.signal, bests, {
+        onBest: (b) => {
+          bests.push(b);
+          stop.abort(new Error('cancelled'));
+          return Promise.resolve();
+        },
+      }),
+    ).catch(() => undefined);
+    expect(bests[0]).toMatchObject({
+      trial: 0,
+      final: false,
+      labelQuality: {
+        unavailable:
+          "no trial of the search had recorded training dynamics (trial 0's model: small_cnn_xs, head only)",
+      },
+    });
+  });
+
   it('a pretrained winner: the final model alone gets the held-out pass; a head-only trial borrows dynamics', async () => {
     const ledger = memoryLedger();
     const bests: BestModel[] = [];

@@ -138,10 +138,7 @@ export async function searchLabelQuality(
   },
 ): Promise<SearchLabelQuality> {
   const found = await dynamicsFor(input.reader, trials, winner);
-  if (!found)
-    return {
-      unavailable: `no trial of the search recorded training dynamics (trial ${winner.index}'s model: ${describe(winner)})`,
-    };
+  if (!found) return noDynamics(winner);
   const notes: string[] = [];
   const own = dynamicsNote(winner, found.trial);
   if (own) notes.push(own);
@@ -172,6 +169,16 @@ export async function searchLabelQuality(
     dynamics: found.dynamics,
     ...(heldOut ? { heldOut } : {}),
     ...(notes.length ? { note: notes.join('. ') } : {}),
+  };
+}
+
+/**
+ * Why a model has no label-quality report: no trial recorded training dynamics, by the end of the
+ * search or (`soFar`) by the time an earlier best was kept (a job cancelled then keeps that model).
+ */
+export function noDynamics(winner: DynamicsTrial, soFar = false): { unavailable: string } {
+  return {
+    unavailable: `no trial of the search ${soFar ? 'had recorded' : 'recorded'} training dynamics (trial ${winner.index}'s model: ${describe(winner)})`,
   };
 }
 

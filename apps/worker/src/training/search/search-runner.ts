@@ -46,6 +46,7 @@ import {
 import { proposeParams, type SearchSampler } from './proposal';
 import {
   dynamicsFor,
+  noDynamics,
   searchLabelQuality,
   writeTrialDynamics,
   type SearchLabelQuality,
@@ -920,7 +921,8 @@ async function promote(
 /**
  * An earlier best's label-quality inputs: the training dynamics of its trial (`own` when in memory)
  * or, when it recorded none, another trial's (dynamicsFor); no held-out pass (only the final model
- * gets it). Undefined with `labelQuality` off or when no trial recorded dynamics.
+ * gets it). When no trial has recorded dynamics yet, the reason (noDynamics): a job cancelled now
+ * keeps this model, and its report says why it has no label quality. Undefined with `labelQuality` off.
  */
 async function trialLabelQuality(
   input: SearchInput,
@@ -930,7 +932,7 @@ async function trialLabelQuality(
 ): Promise<SearchLabelQuality | undefined> {
   if (input.labelQuality === false) return undefined;
   const found = await dynamicsFor(input.reader, trials, t, own);
-  if (!found) return undefined;
+  if (!found) return noDynamics(t, true);
   return {
     ...found,
     ...(found.trial !== t.index
