@@ -15,6 +15,7 @@
  *       m224u  the same 128-px images resized (bilinear) to 224 px before the backbone;
  *       m224   the photos loaded at 224 px (not what the worker can compute from a 128-px version; reference);
  *       m64, m224u64  the photos loaded at 64 px (the API's default stored size), and those resized to 224;
+ *       <v>g   variant <v> plus a third view, its gray images (luminance in all three channels);
  *   - retrains (unless --noRetrain), on the --retrainOn variant's opinion: a dense softmax head on the
  *     last-layer features of the 128-px images (30 epochs, Adam 1e-3, dropout 0.2), mean of --seeds
  *     training seeds, accuracy over all photos (each tested once, by the model of its fold). Arms:
@@ -30,12 +31,14 @@
  * variant's embedding (image + mirror view, process CPU time).
  * Held-out rules (--rules, default `base`): each variant's opinion
  * is computed once per rule, keyed `<variant>/<rule>` (and --retrainOn names one such key). A rule is
- * `base` (crossFitScores with no option below) or tokens joined by `_`, each a letter and a number:
+ * `base` (crossFitScores with none of the options below: one fold assignment, the worker's rule before
+ * the repeated cross-fitting study; the worker's now is `r3`) or tokens joined by `_`, each a letter and a number:
  *   r<R>  repeats: R fold assignments averaged;  p<X>  prune: a second round without the X * N lowest
  *   first-round margins in the training folds and among the neighbour voters;  l<L>  the logistic l2;
  *   w<W>  the neighbour votes' weight (default 0.5);  k<K>  neighbours (default 10).
  * CPU seconds per sample of each rule's held-out scoring (process CPU time, the embedding excluded)
- * are reported with the embedding's.
+ * are reported with the embedding's. Each opinion is also ranked by the label's held-out probability
+ * (AUROC key `<variant>/<rule>:prob`) and by its classScore (`:cs`) besides the margin.
  * Usage: nice npx tsx bench/mislabel-rotate.ts [--datasets=food,stamps] [--variants=m128,m224u,m224]
  *   [--rules=base,r3,p0.65] [--retrainOn=m128/base] [--seeds=3] [--folds=4] [--fracs=1,0.8,0.65,0.5]
  *   [--relabel] [--arms=top0.65,relabel0.65] [--noRetrain] [--tune=21,31,32,33] [--report=22,23] [--out=mislabel.rotate.json]
