@@ -15,12 +15,13 @@
  *       m224u  the same 128-px images resized (bilinear) to 224 px before the backbone;
  *       m224   the photos loaded at 224 px (not what the worker can compute from a 128-px version; reference);
  *       m64, m224u64  the photos loaded at 64 px (the API's default stored size), and those resized to 224;
+ *       <v>g   variant <v> plus a third view, its gray images (luminance in all three channels);
  *   - retrains (unless --noRetrain), on the --retrainOn variant's opinion: a dense softmax head on the
  *     last-layer features of the 128-px images (30 epochs, Adam 1e-3, dropout 0.2), mean of --seeds
  *     training seeds, accuracy over all photos (each tested once, by the model of its fold). Arms:
  *     clean, noisy, oracle (exactly the flips removed), topX (the X * N lowest held-out margins
  *     removed, N = confident learning's issue count; X from --fracs, default 1,0.8,0.65,0.5; top1 is
- *     the product's rule before this study); with --relabel instead: oracleFix (the flips given their true
+ *     the product's rule before this study); with --relabel also: oracleFix (the flips given their true
  *     labels), relabelX (of the X * N suspects, those whose held-out confident class is another label
  *     get that class, the others are kept: the clean route's `relabelSuspected`) and relabelRmX (the
  *     same, the others removed: `relabelSuspected` with `removeSuspected`).
@@ -28,16 +29,28 @@
  * (clean - noisy), per setting and as mean gain / mean cost over a role's settings (tune: --tune,
  * default 21,31,32,33; report: --report, default 22,23). Also CPU seconds per sample of each feature
  * variant's embedding (image + mirror view, process CPU time).
+ * Held-out rules (--rules, default `base`): each variant's opinion
+ * is computed once per rule, keyed `<variant>/<rule>` (and --retrainOn names one such key). A rule is
+ * `base` (crossFitScores with none of the options below: one fold assignment, the worker's rule before
+ * the repeated cross-fitting study; the worker's now is `r3`) or tokens joined by `_`, each a letter and a number:
+ *   r<R>  repeats: R fold assignments averaged;  p<X>  prune: a second round without the X * N lowest
+ *   first-round margins in the training folds and among the neighbour voters;  l<L>  the logistic l2;
+ *   w<W>  the neighbour votes' weight (default 0.5);  k<K>  neighbours (default 10).
+ * CPU seconds per sample of each rule's held-out scoring (process CPU time, the embedding excluded)
+ * are reported with the embedding's. Each opinion is also ranked by the label's held-out probability
+ * (AUROC key `<variant>/<rule>:prob`) and by its classScore (`:cs`) besides the margin.
  * Usage: nice npx tsx bench/mislabel-rotate.ts [--datasets=food,stamps] [--variants=m128,m224u,m224]
- *   [--retrainOn=m224u] [--seeds=3] [--folds=4] [--fracs=1,0.8,0.65,0.5] [--relabel] [--noRetrain] [--out=mislabel.rotate.json]
+ *   [--rules=base,r3,p0.65] [--retrainOn=m128/base] [--seeds=3] [--folds=4] [--fracs=1,0.8,0.65,0.5]
+ *   [--relabel] [--arms=top0.65,relabel0.65] [--noRetrain] [--tune=21,31,32,33] [--report=22,23] [--out=mislabel.rotate.json]
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../libs/ml/src/backend';
 import { loadFoodPictures, type ImageDataset } from '../libs/ml/src/data';
 import { loadTuxpaintStamps } from '../libs/ml/src/data/tuxpaint-stamps';
-import { auroc, crossFitScores, injectLabelNoise } from '../libs/ml/src/dynamics';
+import { auroc, crossFitScores, type CrossFitOptions, injectLabelNoise } from '../libs/ml/src/dynamics';
 import { normalizePixels } from '../libs/ml/src/preprocess';
 import { seededPermutation } from '../libs/ml/src/train/rng';
 import { ModelZoo, multiLayerFeatureExtractor } from '../libs/ml/src/zoo';
@@ -55,10 +68,32 @@ const SEEDS = Number(argValue('seeds') ?? 3);
 const FOLDS = Number(argValue('folds') ?? 4);
 const FRACS = nums(argValue('fracs') ?? '1,0.8,0.65,0.5');
 const RELABEL = process.argv.includes('--relabel');
+/** Only these retrain arms (and noisy, the reference), e.g. `--arms=top0.65,relabel0.65`; default all. */
+const ARMS = argValue('arms')?.split(',');
+
+/** crossFitScores options of a held-out rule (see the header). */
+function ruleOptions(rule: string): CrossFitOptions {
+  const o: CrossFitOptions = {};
+  if (rule === 'base') return o;
+  for (const t of rule.split('_')) {
+    const m = /^([a-z])(\d+(?:\.\d+)?)$/.exec(t);
+    if (!m) throw new Error(`unknown rule token ${t}`);
+    const x = Number(m[2]);
+    if (m[1] === 'r') o.repeats = x;
+    else if (m[1] === 'p') o.prune = x;
+    else if (m[1] === 'l') o.l2 = x;
+    else if (m[1] === 'w') o.neighbourWeight = x;
+    else if (m[1] === 'k') o.neighbours = x;
+    else throw new Error(`unknown rule token ${t}`);
+  }
+  return o;
+}
 
 interface Views {
   image: Float32Array;
   mirror: Float32Array;
+  /** Variants `<v>g`: the gray images' features (luminance in all three channels), a third view. */
+  gray?: Float32Array;
   dim: number;
   cpuPerSample: number;
 }
@@ -84,7 +119,7 @@ function embed(
   ds: ImageDataset,
   model: tf.LayersModel,
   norm: Parameters<typeof normalizePixels>[2],
-  o: { mirror?: boolean; to?: number } = {},
+  o: { mirror?: boolean; to?: number; gray?: boolean } = {},
 ): Float32Array {
   const px = ds.height * ds.width * 3;
   const parts: Float32Array[] = [];
@@ -99,6 +134,12 @@ function embed(
       ]);
       if (o.to && o.to !== ds.height) x = tf.image.resizeBilinear(x, [o.to, o.to]);
       if (o.mirror) x = tf.reverse(x, 2);
+      // Gray: luminance in all three channels (the 'unit' normalization of MobileNetV2 commutes with it).
+      if (o.gray)
+        x = tf.tile(
+          tf.sum(tf.mul(x, tf.tensor1d([0.299, 0.587, 0.114])), 3, true),
+          [1, 1, 1, 3],
+        ) as tf.Tensor4D;
       const y = model.predict(x) as tf.Tensor;
       return y.rank === 4 ? tf.mean(y, [1, 2]) : y.reshape([n, -1]);
     });
@@ -118,6 +159,30 @@ const load = (name: string, size: number) =>
   name === 'food' ? loadFoodPictures({ size }) : loadTuxpaintStamps({ size });
 
 async function multiViews(name: string, variant: string, ds128: ImageDataset): Promise<Views> {
+  if (variant.endsWith('g')) {
+    // The base variant's views plus the gray view (one more backbone pass).
+    const base = await multiViews(name, variant.slice(0, -1), ds128);
+    const size = Number(/^m(\d+)/.exec(variant)?.[1]);
+    const g = await cached(
+      `${name}-${variant}.json`,
+      async () => {
+        const ds = size === 128 ? ds128 : await load(name, size);
+        const backbone = await new ModelZoo().load('mobilenet_v2', {
+          inputSize: { height: size, width: size },
+        });
+        const multi = multiLayerFeatureExtractor(backbone);
+        log(`${name}: embedding ${ds.count} gray images (${variant})`);
+        const c0 = process.cpuUsage();
+        const gray = embed(ds, multi, backbone.spec.normalization, { to: size, gray: true });
+        const c = process.cpuUsage(c0);
+        backbone.model.dispose();
+        return { gray, cpuPerSample: (c.user + c.system) / 1e6 / ds.count };
+      },
+      (v) => ({ gray: enc(v.gray), cpuPerSample: v.cpuPerSample }),
+      (j: { gray: string; cpuPerSample: number }) => ({ gray: dec(j.gray), cpuPerSample: j.cpuPerSample }),
+    );
+    return { ...base, gray: g.gray, cpuPerSample: base.cpuPerSample + g.cpuPerSample };
+  }
   return cached(
     `${name}-${variant}.json`,
     async () => {
@@ -235,13 +300,15 @@ async function main() {
   await initBackend();
   const datasets = (argValue('datasets') ?? 'food,stamps').split(',');
   const variants = (argValue('variants') ?? 'm128,m224u,m224').split(',');
-  const retrainOn = argValue('retrainOn') ?? 'm224u';
+  const rules = (argValue('rules') ?? 'base').split(',');
+  const retrainOn = argValue('retrainOn') ?? `${variants[0]}/${rules[0]}`;
   const tune = nums(argValue('tune') ?? '21,31,32,33');
   const report = nums(argValue('report') ?? '22,23');
   const doRetrain = !process.argv.includes('--noRetrain');
   const file = path.join(__dirname, 'results', argValue('out') ?? 'mislabel.rotate.json');
   const rows: Record<string, unknown>[] = [];
   const cpu: Record<string, Record<string, number>> = {};
+  const heldCpu: Record<string, Record<string, number>> = {};
   for (const name of datasets) {
     const ds = await load(name, 128);
     const k = ds.classNames.length;
@@ -255,6 +322,7 @@ async function main() {
     log(`${name}: CPU s per sample (image + mirror) ${JSON.stringify(cpu[name])}`);
     const last = doRetrain ? await lastLayer(name, ds) : undefined;
     const fold = stratifiedFolds(y, k, FOLDS, 1);
+    const ruleCpu: Record<string, { s: number; n: number }> = {};
     const trainOf = (f: number) => Array.from(y.keys()).filter((i) => fold[i] !== f);
     const testOf = (f: number) => Array.from(y.keys()).filter((i) => fold[i] === f);
     // Clean-label accuracy (all photos, each tested once), per training seed.
@@ -297,36 +365,59 @@ async function main() {
         let chosen: Float64Array | undefined;
         let confident: Int32Array | undefined;
         let issues = 0;
-        for (const v of variants) {
-          // Several feature sets: each z-scored by its own image view's column statistics first.
-          const parts = v.split('+').map((b) => V[b]);
-          const [first, ...more] = parts.length > 1 ? parts.map(zscored) : parts;
-          const held = await crossFitScores(gather(first.image, first.dim, tr), L, k, {
-            folds: 4,
-            head: 'logistic',
-            l2: 1,
-            seed: 1,
-            standardize: true,
-            views: [
-              gather(first.mirror, first.dim, tr),
-              ...more.flatMap((m) => [gather(m.image, m.dim, tr), gather(m.mirror, m.dim, tr)]),
-            ],
-            neighbours: 10,
-          });
-          (A[v] ??= []).push(
-            auroc(
-              Array.from(held.margin, (m) => -m),
-              noisy.flipped,
-            ),
-          );
-          if (v === retrainOn) {
-            chosen = held.margin;
-            confident = held.confident;
-            issues = Array.from(held.confident).filter((c, i) => c >= 0 && c !== L[i]).length;
-            counts.issues.push(issues);
-            counts.marginNeg.push(Array.from(held.margin).filter((m) => m < 0).length);
+        for (const v of variants)
+          for (const rule of rules) {
+            const key = `${v}/${rule}`;
+            // Several feature sets: each z-scored by its own image view's column statistics first.
+            const parts = v.split('+').map((b) => V[b]);
+            const [first, ...more] = parts.length > 1 ? parts.map(zscored) : parts;
+            const c0 = process.cpuUsage();
+            const held = await crossFitScores(gather(first.image, first.dim, tr), L, k, {
+              folds: 4,
+              head: 'logistic',
+              l2: 1,
+              seed: 1,
+              standardize: true,
+              views: [
+                gather(first.mirror, first.dim, tr),
+                ...(first.gray ? [gather(first.gray, first.dim, tr)] : []),
+                ...more.flatMap((m) => [gather(m.image, m.dim, tr), gather(m.mirror, m.dim, tr)]),
+              ],
+              neighbours: 10,
+              ...ruleOptions(rule),
+            });
+            const c = process.cpuUsage(c0);
+            const rc = (ruleCpu[key] ??= { s: 0, n: 0 });
+            rc.s += (c.user + c.system) / 1e6;
+            rc.n += tr.length;
+            (A[key] ??= []).push(
+              auroc(
+                Array.from(held.margin, (m) => -m),
+                noisy.flipped,
+              ),
+            );
+            // The same opinion ranked by the held-out probability of the label (confident learning's
+            // self-confidence) and by that over its class's mean (classScore).
+            (A[`${key}:prob`] ??= []).push(
+              auroc(
+                Array.from(held.prob, (m) => -m),
+                noisy.flipped,
+              ),
+            );
+            (A[`${key}:cs`] ??= []).push(
+              auroc(
+                Array.from(held.classScore, (m) => -m),
+                noisy.flipped,
+              ),
+            );
+            if (key === retrainOn) {
+              chosen = held.margin;
+              confident = held.confident;
+              issues = Array.from(held.confident).filter((c, i) => c >= 0 && c !== L[i]).length;
+              counts.issues.push(issues);
+              counts.marginNeg.push(Array.from(held.margin).filter((m) => m < 0).length);
+            }
           }
-        }
         if (!last || !chosen) continue;
         const margin = chosen;
         const pos = tr.map((_, j) => j);
@@ -340,8 +431,8 @@ async function main() {
         if (RELABEL) arms.oracleFix = { rm: new Set(), fix: new Map(tr.map((i, j) => [j, y[i]])) };
         for (const x of FRACS) {
           const top = byMargin.slice(0, Math.round(x * issues));
-          if (!RELABEL) arms[`top${x}`] = { rm: new Set(top), fix: noFix };
-          else {
+          arms[`top${x}`] = { rm: new Set(top), fix: noFix };
+          if (RELABEL) {
             // The clean route's relabelSuspected: suspects with a confident held-out class other than
             // their label get it; the others kept (relabel) or removed (relabelRm, with removeSuspected).
             const fix = new Map(top.filter((j) => conf[j] >= 0 && conf[j] !== L[j]).map((j) => [j, conf[j]]));
@@ -349,6 +440,8 @@ async function main() {
             arms[`relabelRm${x}`] = { rm: new Set(top.filter((j) => !fix.has(j))), fix };
           }
         }
+        for (const arm of Object.keys(arms))
+          if (ARMS && arm !== 'noisy' && !ARMS.includes(arm)) delete arms[arm];
         for (const [arm, { rm, fix }] of Object.entries(arms)) {
           const keep = pos.filter((j) => !rm.has(j));
           removed[arm] = (removed[arm] ?? 0) + rm.size;
@@ -395,6 +488,7 @@ async function main() {
         row.removedFlips = removedFlips;
         if (RELABEL) Object.assign(row, { relabeled, fixedRight, broken });
       }
+      heldCpu[name] = Object.fromEntries(Object.entries(ruleCpu).map(([key, c]) => [key, r4(c.s / c.n)]));
       log(JSON.stringify(row));
       rows.push(row);
       fs.writeFileSync(
@@ -406,6 +500,8 @@ async function main() {
             seeds: SEEDS,
             retrainOn,
             cpuSecondsPerSample: cpu,
+            heldOutCpuSecondsPerSample: heldCpu,
+            loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100),
             rows,
             summary: summarizeRoles(rows, { costPoints: true }),
           },

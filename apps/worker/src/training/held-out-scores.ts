@@ -9,6 +9,12 @@ export const MAX_CROSS_FIT_VALUES = 64 * 2 ** 20;
 /** Neighbours whose label votes join the fold models' held-out probabilities (crossFitScores' `neighbours`). */
 export const HELD_OUT_NEIGHBOURS = 10;
 /**
+ * Fold assignments whose held-out probabilities are averaged (crossFitScores' `repeats`): 3 ranked
+ * injected flips better than 1 on the tuning settings of bench/mislabel-rotate.ts (docs/interpretability.md)
+ * at three times the fold models' CPU.
+ */
+export const HELD_OUT_REPEATS = 3;
+/**
  * Most multiply-adds (n^2 x dim) spent on the neighbour votes (2^35: about a minute of one core);
  * larger splits get the fold models' opinion alone.
  */
@@ -23,8 +29,9 @@ export const MIN_CROSS_FIT_SAMPLES = 20;
  * extractor (multiLayerFeatureExtractor) with `standardize` for MobileNetV2 —
  * and of their mirror images, then {@link crossFitScores}: 4 folds, an L2-regularized logistic
  * regression per fold fitted by L-BFGS (l2 = 1) on both views of its samples, a held-out sample's
- * probabilities averaged over its two views and with the label votes of its HELD_OUT_NEIGHBOURS
- * nearest samples (the setup measured in bench/mislabel-detect.ts, docs/interpretability.md).
+ * probabilities averaged over its two views and over HELD_OUT_REPEATS fold assignments, then with the
+ * label votes of its HELD_OUT_NEIGHBOURS nearest samples (the setup measured in bench/mislabel-detect.ts
+ * and bench/mislabel-rotate.ts, docs/interpretability.md).
  * Undefined when the split is too small or its features too large to hold.
  */
 export async function heldOutScores(
@@ -55,6 +62,7 @@ export async function heldOutScores(
     head: 'logistic',
     l2: 1,
     seed: o.seed,
+    repeats: HELD_OUT_REPEATS,
     standardize: o.standardize ?? false,
     views: mirror ? [mirror.values] : [],
     neighbours: n * n * dim <= MAX_NEIGHBOUR_WORK ? HELD_OUT_NEIGHBOURS : 0,

@@ -52,6 +52,23 @@ export interface CrossFitOptions {
    * (standardized) `features`); every score below is computed from that mean. Default 0 (models only).
    */
   neighbours?: number;
+  /**
+   * Weight of the neighbour votes in the held-out probabilities (the fold models get 1 - weight;
+   * default 0.5). Only with `neighbours`.
+   */
+  neighbourWeight?: number;
+  /**
+   * Fold assignments whose held-out probabilities are averaged ("repeated cross-fitting"): the split
+   * of seed `seed + r` for r in [0, repeats) (default 1: one split). Each repeat fits `folds` models.
+   */
+  repeats?: number;
+  /**
+   * A second round (default 0: none): after the first round's scores, the `prune` share of the first
+   * round's {@link labelIssueCount} (rounded), lowest margins first, is left out of every fold's
+   * training rows and of the neighbour voters, the models refitted and every sample scored again
+   * (the pruned ones too, held out as before). So the held-out opinion is fitted on fewer wrong labels.
+   */
+  prune?: number;
 }
 
 export interface CrossFitScores {
@@ -118,37 +135,76 @@ export async function crossFitScores(
     throw new RangeError('every view must have the rows and width of features');
   const head = opts.head ?? 'logistic';
   if (views.length > 0 && head !== 'logistic') throw new RangeError('views need the logistic head');
+  const w = opts.neighbourWeight ?? 0.5;
+  if (!(w >= 0 && w <= 1)) throw new RangeError('neighbourWeight must be in [0, 1]');
   if (opts.standardize) [features, ...views] = standardizeColumns(features, n, dim, views);
+  const all = [features, ...views];
+  const first = scoresOf(await heldOutProbs(all, dim, labels, classes, folds, opts), labels, classes);
+  const prune = Math.round((opts.prune ?? 0) * labelIssueCount(first, labels));
+  if (prune <= 0) return first;
+  const byMargin = Array.from(first.margin.keys()).sort((a, b) => first.margin[a] - first.margin[b] || a - b);
+  const out = new Uint8Array(n);
+  for (const r of byMargin.slice(0, prune)) out[r] = 1;
+  return scoresOf(await heldOutProbs(all, dim, labels, classes, folds, opts, out), labels, classes);
+}
+
+/**
+ * Held-out class probabilities (n x classes, row-major) of every sample: for each of `opts.repeats`
+ * fold assignments, each fold scored by a model fitted on the other folds' rows not marked in
+ * `out`, averaged over the repeats, then mixed with the neighbour votes of the rows not in `out`.
+ */
+async function heldOutProbs(
+  all: readonly Float32Array[],
+  dim: number,
+  labels: ArrayLike<number>,
+  classes: number,
+  folds: number,
+  opts: CrossFitOptions,
+  out?: Uint8Array,
+): Promise<Float64Array> {
+  const n = labels.length;
+  const [features] = all;
+  const head = opts.head ?? 'logistic';
   const seed = opts.seed ?? 1;
   const epochs = opts.epochs ?? 30;
-  const order = Array.from(seededPermutation(n, seed));
+  const repeats = Math.max(1, Math.floor(opts.repeats ?? 1));
   const probs = new Float64Array(n * classes);
-  for (let k = 0; k < folds; k++) {
-    const held = order.filter((_, i) => i % folds === k);
-    const fit = order.filter((_, i) => i % folds !== k);
-    const p =
-      head === 'logistic'
-        ? await fitLogisticFold([features, ...views], dim, labels, classes, fit, held, opts)
-        : await denseFold(
-            features,
-            dim,
-            labels,
-            classes,
-            fit,
-            gatherRows(features, dim, held),
-            seed + k,
-            epochs,
-            opts,
-          );
-    held.forEach((r, i) => {
-      for (let c = 0; c < classes; c++) probs[r * classes + c] = p[i * classes + c];
-    });
+  for (let rep = 0; rep < repeats; rep++) {
+    const order = Array.from(seededPermutation(n, seed + rep));
+    for (let k = 0; k < folds; k++) {
+      const held = order.filter((_, i) => i % folds === k);
+      const fit = order.filter((r, i) => i % folds !== k && !out?.[r]);
+      const p =
+        head === 'logistic'
+          ? await fitLogisticFold(all, dim, labels, classes, fit, held, opts)
+          : await denseFold(
+              features,
+              dim,
+              labels,
+              classes,
+              fit,
+              gatherRows(features, dim, held),
+              seed + rep * folds + k,
+              epochs,
+              opts,
+            );
+      held.forEach((r, i) => {
+        for (let c = 0; c < classes; c++) probs[r * classes + c] += p[i * classes + c] / repeats;
+      });
+    }
   }
   const nb = Math.floor(opts.neighbours ?? 0);
   if (nb > 0) {
-    const votes = neighbourVotes(features, labels, classes, nb);
-    for (let i = 0; i < probs.length; i++) probs[i] = (probs[i] + votes[i]) / 2;
+    const w = opts.neighbourWeight ?? 0.5;
+    const votes = neighbourVotes(features, labels, classes, nb, out && Array.from(out, (o) => !o));
+    for (let i = 0; i < probs.length; i++) probs[i] = (1 - w) * probs[i] + w * votes[i];
   }
+  return probs;
+}
+
+/** The scores of {@link CrossFitScores} from held-out probabilities (n x classes). */
+function scoresOf(probs: Float64Array, labels: ArrayLike<number>, classes: number): CrossFitScores {
+  const n = labels.length;
   const margin = new Float64Array(n);
   const winner = new Int32Array(n);
   const winnerProb = new Float64Array(n);

@@ -21,19 +21,20 @@ import {
  * product's label-quality rule and its clean route (the suspects removed, retrained). The held-out
  * scores as the worker computes them (apps/worker/src/training/held-out-scores.ts): crossFitScores
  * on the standardized multi-layer features, 4 folds, a logistic regression per fold (l2 = 1) fitted
- * on the image and mirror-image views, held-out probabilities averaged over both views and with the
- * label votes of the 10 nearest samples; the suspects (suspectMislabeled with `heldOutCount`):
+ * on the image and mirror-image views, held-out probabilities averaged over both views and over 3 fold
+ * assignments (`repeats`, HELD_OUT_REPEATS) and with the label votes of the 10 nearest samples; the suspects (suspectMislabeled with `heldOutCount`):
  * suspectCount, 0.65 of the confident-learning issue count of those scores, lowest held-out margin first.
  *   - AUROC against the true flip mask of AUM, of the ranking before (mislabelRanking of AUM and the
  *     image-view logistic `classScore`) and of the held-out margin now;
  *   - clean-test accuracy of the retrain on the cleaned set vs on the noisy set, mean of 3 training
  *     seeds (one flip mask, noise seed 21).
- * Measured (wasm, 2026-12-07, 3.6 min on the loaded 2-core machine at load average ~8): AUROC of AUM
- * 0.8996, 0.9026, 0.9022; before 0.9317, 0.9358, 0.9361; now 0.9397, 0.9431, 0.9456; removed 60, 57,
- * 51 samples (55 flips), precision 0.722; test accuracy clean 0.7204, noisy 0.6631, cleaned 0.6953
- * (0.56 of the noise's cost recovered; with the whole issue count, 92, 88, 78 removed: 1.00).
- * bench/mislabel-rotate.ts runs the study on two datasets, rotated splits and six noise seeds
- * (docs/interpretability.md), where the recovery is 0.34-0.35 on average.
+ * Measured (wasm, 2026-12-07, 7.6 min on the loaded 2-core machine at load average ~17): AUROC of AUM
+ * 0.8996, 0.9026, 0.9022; before 0.9316, 0.9359, 0.9361; now 0.9447, 0.9464, 0.9470 (with one fold
+ * assignment instead of 3: 0.9397, 0.9431, 0.9456); removed 55, 53, 52 samples (55 flips), precision
+ * 0.757; test accuracy clean 0.7204, noisy 0.6631, cleaned 0.6989 (0.62 of the noise's cost
+ * recovered; one fold assignment: 60, 57, 51 removed, 0.56). bench/mislabel-rotate.ts runs the study
+ * on two datasets, rotated splits and six noise seeds (docs/interpretability.md), where the recovery
+ * is lower on average.
  */
 const SIZE = 128;
 const EPOCHS = 30;
@@ -147,6 +148,7 @@ describe('cleaning 20% symmetric label noise on food photos (frozen MobileNetV2 
         head: 'logistic',
         l2: 1,
         seed,
+        repeats: 3,
         standardize: true,
         views: [xHeldMirror],
         neighbours: 10,
@@ -199,13 +201,13 @@ describe('cleaning 20% symmetric label noise on food photos (frozen MobileNetV2 
 
 /**
  * Means of the measured AUROCs above: AUM 0.901, asserted with a 0.03 margin; the held-out margin of
- * the worker's scores now (views + neighbours) 0.9429, with 0.015, and above the image-view logistic
- * ranked with AUM (before: 0.9345). The goal (0.95) is not met here.
+ * the worker's scores now (views + neighbours, 3 fold assignments) 0.9460, with 0.015, and above the
+ * image-view logistic ranked with AUM (before: 0.9345). The goal (0.95) is not met here.
  */
-const MEASURED = { auroc: 0.9, rankAuroc: 0.9429 };
+const MEASURED = { auroc: 0.9, rankAuroc: 0.946 };
 /**
- * The cleaned retrain's recovered fraction: measured 0.56; one test photo in one of the 3 seeds moves
- * it by 0.063, so the gate allows two such photos (0.4; the issue's goal, 0.5, is not met on the
- * bench's averages).
+ * The cleaned retrain's recovered fraction: measured 0.62; one test photo in one of the 3 seeds moves
+ * it by 0.063, so the gate allows about 2.7 such photos (0.45; the issue's goal, 0.5, is not met on
+ * the bench's averages).
  */
-const MIN_RECOVERED = 0.4;
+const MIN_RECOVERED = 0.45;

@@ -382,9 +382,9 @@ describe("search: the job's model gets label-quality inputs (training dynamics, 
       const spec = (id: string) => zoo.get(id);
       const mobile = row(0, 'mobilenet_v2', 64, 30);
       const scratch = row(1, 'small_cnn_xs', 28, 5);
-      // 30 s for 3 epochs at 64 px: 2/3 of an epoch at the pass's 128 px is 30 / 3 x 4 x 2/3 s.
+      // 30 s for 3 epochs at 64 px: 3/2 of an epoch at the pass's 128 px is 30 / 3 x 4 x 3/2 s.
       expect(heldOutReserve([mobile, scratch], mobile, spec, { channels: 3 })).toBeCloseTo(
-        (30 / 3) * 4 * (2 / 3),
+        (30 / 3) * 4 * (3 / 2),
         6,
       );
       expect(heldOutReserve([mobile, scratch], scratch, spec, { channels: 3 })).toBe(0);

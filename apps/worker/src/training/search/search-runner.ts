@@ -943,9 +943,14 @@ async function trialLabelQuality(
 
 /**
  * Share of a training epoch the held-out pass costs: two forward passes over the train split (the
- * images and their mirror images) where an epoch is a forward and a backward pass (about three).
+ * images and their mirror images, 2/3 of an epoch, which is a forward and a backward pass: about
+ * three) plus the cross-fitting's fold models (HELD_OUT_REPEATS x 4 logistic regressions), which cost
+ * about 0.8 of an epoch more at the pass's 128 px: 0.025-0.028 CPU-seconds per sample against
+ * 0.022-0.023 for the two forward passes (MobileNetV2, ~280-300 samples; bench/mislabel-rotate.ts,
+ * docs/interpretability.md). The fold models' cost does not grow with the image size, so larger
+ * inputs get a little more time than they need.
  */
-export const HELD_OUT_EPOCH_SHARE = 2 / 3;
+export const HELD_OUT_EPOCH_SHARE = 3 / 2;
 
 /**
  * Seconds the search sets aside for the final model's held-out pass while it plans trials: the
