@@ -137,6 +137,8 @@ export async function trainHeadOnFeatures(
     signal: AbortSignal;
     /** The train views (default FEATURE_HEAD_VIEWS); `image` alone costs one pass instead of three. */
     views?: readonly FeatureView[];
+    /** False: train all `epochs` (the validation loss only recorded); default true (early stopping). */
+    earlyStopping?: boolean;
   },
 ): Promise<Pick<TrainResult, 'status' | 'history'>> {
   const dim = classifier.features.shape[classifier.features.shape.length - 1] ?? 0;
@@ -180,7 +182,7 @@ export async function trainHeadOnFeatures(
     optimizer: o.weightDecay ? { type: 'adamw', weightDecay: o.weightDecay } : { type: 'adam' },
     labelSmoothing: o.labelSmoothing,
     seed: o.seed,
-    ...(validation
+    ...(validation && o.earlyStopping !== false
       ? {
           earlyStopping: {
             monitor: 'val_loss',

@@ -19,6 +19,7 @@ import {
 } from './image-classification';
 import type { NormLimeModelReport } from './normlime-report';
 import type { Recipe } from './recipe';
+import { FEATURE_HEAD_EPOCHS } from './frozen-head';
 
 /**
  * A backbone layer that runs out of memory (as the wasm heap does) whenever the model trains with it
@@ -458,6 +459,52 @@ describe('image classification pipeline: a head on cached frozen features (headO
     expect(models[0].manifest.tta).toBeUndefined();
     expect(models[0].report.accuracy).toBe(choice.plain.accuracy);
     expect(models[0].report.logLoss).toBeCloseTo(choice.plain.logLoss, 6);
+  });
+});
+
+describe('image classification pipeline: a feature head for a fixed number of epochs', () => {
+  it('featureHeadEpochs trains the head on the cached features for exactly that many epochs (no early stopping), headDropout sets its dropout', async () => {
+    const run = async (over: Partial<Recipe>) => {
+      const { zoo, spec } = backboneWith(new CountingLayer());
+      const { index, shards } = dataset();
+      const models: PipelineModel[] = [];
+      const writer = new InMemoryArtifactStore();
+      const result = await runImageClassification(
+        {
+          index,
+          shards,
+          zoo,
+          spec,
+          // A learning rate far too high: the validation loss jumps about, so early stopping stops.
+          recipe: {
+            ...recipe([{ ...HEAD, learningRate: 3 }]),
+            headOnFeatures: true,
+            headImagesOnly: true,
+            ...over,
+          },
+          checkpoints: new MemoryCheckpointStore(),
+          writer,
+          modelPrefix: 'm/',
+          fit: 'cover' as const,
+          interpret: false,
+          evaluateOn: 'validation',
+        },
+        hooks(models, []),
+      );
+      // The exported topology's dropout layer.
+      const files = [...(writer as unknown as { objects: Map<string, { data: Uint8Array }> }).objects];
+      const topology = new TextDecoder().decode(files.find(([k]) => k.endsWith('model.json'))![1].data);
+      const dropout = Number(/"class_name":\s*"Dropout".*?"rate":\s*([0-9.]+)/s.exec(topology)?.[1]);
+      return { epochs: result.history.filter((e) => e.phase === 'head').length, result, dropout };
+    };
+    // Early stopping (the default) stops before FEATURE_HEAD_EPOCHS; a fixed count runs them all.
+    const early = await run({});
+    expect(early.epochs).toBeLessThan(FEATURE_HEAD_EPOCHS);
+    const fixed = await run({ featureHeadEpochs: FEATURE_HEAD_EPOCHS, headDropout: 0 });
+    expect(fixed.epochs).toBe(FEATURE_HEAD_EPOCHS);
+    expect(fixed.result.status).toBe('completed');
+    expect(early.dropout).toBe(0.2);
+    expect(fixed.dropout).toBe(0);
   });
 });
 

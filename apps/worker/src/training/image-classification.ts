@@ -260,6 +260,7 @@ export async function runImageClassification(
     seed: recipe.seed,
     freezeBackbone: recipe.phases[0]?.backbone === 'frozen',
     ...(recipe.headFeatures ? { features: recipe.headFeatures } : {}),
+    ...(recipe.headDropout !== undefined ? { dropout: recipe.headDropout } : {}),
   });
   const model = classifier.model;
   const regularizer = await buildTransferRegularizer(classifier, recipe.regularizer);
@@ -500,7 +501,8 @@ export async function runImageClassification(
             classifier,
             { shards: input.shards, index, normalization: norm, input: recipe.input },
             {
-              epochs: FEATURE_HEAD_EPOCHS,
+              epochs: recipe.featureHeadEpochs ?? FEATURE_HEAD_EPOCHS,
+              ...(recipe.featureHeadEpochs !== undefined ? { earlyStopping: false } : {}),
               learningRate: phase.learningRate,
               batchSize: recipe.batchSize,
               labelSmoothing: recipe.labelSmoothing,

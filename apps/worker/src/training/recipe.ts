@@ -49,6 +49,14 @@ export interface Recipe {
    */
   headImagesOnly?: boolean;
   /**
+   * That head trains for exactly this many epochs on the cached features (no early stopping; the
+   * validation loss is still recorded) instead of up to FEATURE_HEAD_EPOCHS with early stopping: a
+   * search's head-only trials (`FEATURE_HEAD_FIXED_EPOCHS`).
+   */
+  featureHeadEpochs?: number;
+  /** Dropout rate of the classifier's head (buildClassifier's default 0.2 when absent). */
+  headDropout?: number;
+  /**
    * A search's continuation trial: instead of the phases, the model (warm-started from an earlier
    * trial's final weights, `PipelineInput.warmStart`) trains `epochs` more epochs at a constant
    * learning rate of `learningRateFactor` times the last phase's, and the weights at the end of each

@@ -7,10 +7,12 @@ import {
   firstInputSize,
   FIRST_HEAD_EPOCHS,
   FIRST_HEAD_LEARNING_RATE,
+  HEAD_ONLY_TRAINING,
   promotedConfig,
   recipeSearchSpace,
   searchBackbones,
   trialRecipe,
+  viewsHeadConfig,
 } from './recipe-space';
 import {
   estimateSeconds,
@@ -114,6 +116,11 @@ describe('recipe search space', () => {
     expect(r.headOnFeatures).toBe(true);
     // The first model early: its head trains on each image once, not on every view.
     expect(r.headImagesOnly).toBe(true);
+    // ... for a fixed 40 epochs without label smoothing or dropout (no early stopping on the small
+    // validation split); a label smoothing the job sets is kept.
+    expect(HEAD_ONLY_TRAINING).toEqual({ epochs: 40, labelSmoothing: 0, dropout: 0 });
+    expect(r).toMatchObject({ featureHeadEpochs: 40, headDropout: 0, labelSmoothing: 0 });
+    expect(trialRecipe(spec('mobilenet_v2'), photos, c, 3, { labelSmoothing: 0.1 }).labelSmoothing).toBe(0.1);
     // ... and reads MobileNetV2's multi-layer features (the promoted recipe its last layer's).
     expect(r.headFeatures).toBe('multi');
     expect(r.input).toEqual({ height: 224, width: 224, channels: 3 });
@@ -127,8 +134,22 @@ describe('recipe search space', () => {
     const full = trialRecipe(spec('mobilenet_v2'), photos, promoted, 9, {});
     expect(full.phases.map((p) => p.name)).toEqual(['head', 'finetune']);
     expect(full.headImagesOnly).toBeUndefined();
+    expect(full.featureHeadEpochs).toBeUndefined();
+    expect(full.headDropout).toBeUndefined();
+    expect(full.labelSmoothing).toBe(0.05);
     expect(full.headFeatures).toBeUndefined();
     expect(full.augmentation).toBe('light');
+    // The second trial: the same head on the train split's image + mirror + gray views (not only the
+    // image), the same multi-layer features and input; promoted it would be the first trial's.
+    const views = viewsHeadConfig(c);
+    expect(views).toMatchObject({ headOnly: true, headViews: true, inputSize: 224 });
+    const rv = trialRecipe(spec('mobilenet_v2'), photos, views, FIRST_HEAD_EPOCHS, {});
+    expect(rv.headImagesOnly).toBeUndefined();
+    expect(rv.headOnFeatures).toBe(true);
+    expect(rv.headFeatures).toBe('multi');
+    expect(rv.phases).toEqual(r.phases);
+    expect(rv).toMatchObject({ featureHeadEpochs: 40, headDropout: 0, labelSmoothing: 0 });
+    expect(promotedConfig(views, {})).toEqual(promoted);
     // Other configurations are promoted as they are.
     const other = configFromParams(
       sampleAt(recipeSearchSpace(['small_cnn_s']), 3, 0),

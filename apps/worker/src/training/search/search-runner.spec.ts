@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs';
 import { initBackend, InMemoryArtifactStore, MemoryCheckpointStore, ModelZoo } from '@modelsmith/ml';
 import type { DatasetShape } from '../recipe';
 import { PermanentJobError } from '@modelsmith/jobs';
@@ -23,6 +24,28 @@ const SIZE = FIXTURE_SIZE;
 const dataset = twoClassDataset;
 
 class BudgetEnd extends Error {}
+
+/** Images passed through CountingLayer so far. */
+const seen = { images: 0 };
+/** A weighted identity layer that counts the images passed through it (backbone passes) in `seen`. */
+class CountingLayer extends tf.layers.Layer {
+  static readonly className = 'CountingLayerForSearchTest';
+  private scale!: tf.LayerVariable;
+  constructor() {
+    super({ name: 'counting' });
+  }
+  override build(): void {
+    this.scale = this.addWeight('scale', [1], 'float32', tf.initializers.ones());
+    this.built = true;
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    seen.images += x.shape[0] ?? 0;
+    return tf.mul(x, this.scale.read());
+  }
+}
+// The search's final evaluation loads the exported model back.
+tf.serialization.registerClass(CountingLayer);
 
 describe('search runner (real training on a tiny dataset)', () => {
   const { index, pixels } = dataset();
@@ -408,6 +431,64 @@ describe('search runner (real training on a tiny dataset)', () => {
     expect(rows[1].metrics?.validationAccuracy).toBeCloseTo(fixed.model.report.accuracy, 9);
     // The search's choice is never below it on validation.
     expect(r.best.manifest.metrics.validationAccuracy).toBeGreaterThanOrEqual(fixed.model.report.accuracy);
+  });
+
+  it('a head-only first trial is followed by the same head on the image + mirror (+ gray) views, never promoted', async () => {
+    // A pretrained stand-in backbone (a counting layer, flattened): trial 0 is a head on its frozen
+    // features, and trial 1 the same head trained on the train split's views (a grayscale dataset:
+    // image + mirror) trying test-time averaging over the mirror.
+    const base = new ModelZoo().get('small_cnn_xs');
+    const spec = {
+      ...base,
+      id: 'test_pretrained',
+      pretrained: true,
+      input: { height: SIZE, width: SIZE, channels: 1 as const },
+    };
+    const zoo = {
+      get: () => spec,
+      load: async () => {
+        const x = tf.input({ shape: [SIZE, SIZE, 1] });
+        const features = tf.layers.flatten().apply(new CountingLayer().apply(x)) as tf.SymbolicTensor;
+        return { spec, input: spec.input, model: tf.model({ inputs: x, outputs: features }) };
+      },
+    } as unknown as ModelZoo;
+    const ledger = memoryLedger();
+    const imagesBefore: number[] = [];
+    await runSearch(
+      {
+        ...input(ledger, new MemoryCheckpointStore(), 'v'),
+        zoo,
+        backbones: ['test_pretrained'],
+        firstBackbone: 'test_pretrained',
+        maxTrials: 3,
+        labelQuality: false,
+      },
+      hooks(new AbortController().signal, {
+        onTrial: (t) => Promise.resolve(void (t.status === 'RUNNING' && imagesBefore.push(seen.images))),
+      }),
+    );
+    const rows = ledger.rows;
+    expect(
+      rows.map((t) => [t.status, t.params.rung, t.params.headOnly ?? false, t.params.headViews ?? false]),
+    ).toEqual([
+      ['SUCCEEDED', 0, true, false],
+      ['SUCCEEDED', 0, true, true],
+      ['SUCCEEDED', 0, false, false],
+    ]);
+    expect(rows[1].params).toMatchObject({
+      inputSize: rows[0].params.inputSize,
+      learningRate: rows[0].params.learningRate,
+      epochs: rows[0].params.epochs,
+    });
+    // Trial 1's head saw 36 train images per view (image, mirror) where trial 0's saw them once:
+    // 36 more backbone images, the rest of the two trials' passes (validation, averaging) alike.
+    const t0 = imagesBefore[1] - imagesBefore[0];
+    const t1 = imagesBefore[2] - imagesBefore[1];
+    expect(t1 - t0).toBe(36);
+    // It tried test-time averaging over the mirror on validation (kept or not by the rule).
+    expect(rows[1].metrics).toMatchObject({ validationAccuracyTta: expect.any(Number) });
+    // Not an ASHA configuration: the third trial is a new configuration, not its promotion.
+    expect(rows[2].params.config).toBe(2);
   });
 
   it('continuation: the best trial continues from its weights (averaged epochs), resumes after a crash to the same model', async () => {

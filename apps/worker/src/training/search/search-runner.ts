@@ -11,6 +11,7 @@ import {
   rungResources,
   EXPORT_MANIFEST_FILE,
   evaluateModel,
+  FEATURE_HEAD_VIEWS,
   loadExportedModel,
   testTimeAveragingOf,
   type ArtifactReader,
@@ -41,6 +42,7 @@ import {
   NAS_BACKBONE,
   recipeSearchSpace,
   trialRecipe,
+  viewsHeadConfig,
   type TrialConfig,
 } from './recipe-space';
 import { proposeParams, type SearchSampler } from './proposal';
@@ -441,6 +443,8 @@ export function evolutionHistory(trials: LedgerTrial[], constraints?: ModelConst
  * data, where a training epoch is a forward and a backward pass (about three forward passes).
  */
 export const HEAD_ONLY_EPOCH_SHARE = 1 / 3;
+/** A head-only trial on the FEATURE_HEAD_VIEWS of the train split: one forward pass per view. */
+export const VIEWS_HEAD_EPOCH_SHARE = FEATURE_HEAD_VIEWS.length * HEAD_ONLY_EPOCH_SHARE;
 
 /**
  * Full-network epochs a finished trial paid for: HEAD_ONLY_EPOCH_SHARE for a head-only one; else the
@@ -448,7 +452,8 @@ export const HEAD_ONLY_EPOCH_SHARE = 1 / 3;
  * records many cheap epochs, counted here as the planned head epochs, an overestimate).
  */
 function paidEpochs(t: LedgerTrial): number {
-  if (t.params.headOnly === true) return HEAD_ONLY_EPOCH_SHARE;
+  if (t.params.headOnly === true)
+    return t.params.headViews === true ? VIEWS_HEAD_EPOCH_SHARE : HEAD_ONLY_EPOCH_SHARE;
   const trained = num(t.metrics?.epochs ?? null);
   const planned = num(t.params.epochs);
   return planned > 0 ? Math.min(trained, planned) : trained;
@@ -530,6 +535,22 @@ export async function runSearch(input: SearchInput, hooks: SearchHooks): Promise
     if (trials.length === 0) {
       const c = firstConfig(spec(input.firstBackbone), input.shape, input.options);
       return { config: 0, rung: 0, epochs: firstEpochs(c, rungs.minResource), c };
+    }
+    // Right after a head-only first model: the same head on the image + mirror + gray views, when
+    // its estimated cost (three train passes where the first trial made one) fits the budget left.
+    const first = trials.find((t) => t.index === 0);
+    if (
+      first?.status === 'SUCCEEDED' &&
+      first.params.headOnly === true &&
+      first.params.headViews !== true &&
+      !trials.some((t) => t.params.headViews === true)
+    ) {
+      const c = viewsHeadConfig(first.params as unknown as TrialConfig);
+      const epochs = num(first.params.epochs);
+      const cost = estimateSeconds(trials, c, VIEWS_HEAD_EPOCH_SHARE) ?? 0;
+      const left = input.deadline !== undefined ? (input.deadline - now()) / 1000 : Infinity;
+      if (cost <= left)
+        return { config: Math.max(...trials.map((t) => num(t.params.config))) + 1, rung: 0, epochs, c };
     }
     if (input.defaultTrial && !trials.some((t) => t.params.defaultRecipe === true)) {
       const d = defaultRecipeConfig(spec(input.firstBackbone), input.shape, input.options);
@@ -982,7 +1003,13 @@ export const TRIAL_REPORT_FILE = 'trial-report.json';
 
 function outcomes(trials: LedgerTrial[], score: (t: LedgerTrial) => number | null): RungOutcome[] {
   return trials
-    .filter((t) => t.status !== 'RUNNING' && t.status !== 'PENDING' && t.params.continuationOf === undefined)
+    .filter(
+      (t) =>
+        t.status !== 'RUNNING' &&
+        t.status !== 'PENDING' &&
+        t.params.continuationOf === undefined &&
+        t.params.headViews !== true,
+    )
     .map((t) => ({ config: num(t.params.config), rung: num(t.params.rung), score: score(t) }));
 }
 
@@ -1002,6 +1029,7 @@ function paramsOf(p: Planned): Record<string, Json> {
     regularizerAlpha: c.regularizerAlpha,
     ...(c.arch ? { arch: c.arch } : {}),
     ...(c.headOnly ? { headOnly: true } : {}),
+    ...(c.headViews ? { headViews: true } : {}),
     ...(c.defaultRecipe ? { defaultRecipe: true } : {}),
     ...(p.continuationOf !== undefined
       ? {
