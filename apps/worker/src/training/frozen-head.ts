@@ -123,8 +123,10 @@ export async function splitFeatures(
       x = view === 'image' ? b.xs : viewOf(b.xs as tf.Tensor4D, view, normalization);
       const ys = Int32Array.from((await b.ys.data()) as Int32Array);
       const ids = Int32Array.from(b.ids ?? []);
-      // Replies that arrived while this thread computed: their replicas are free again.
-      if (pool) await new Promise((r) => setImmediate(r));
+      // One turn of the event loop per batch: the messages that arrived while this thread computed
+      // (a replica's replies, its start-up's "ready") are handled; without it a pass whose reads
+      // resolve without I/O would never see the pool start or a replica free up.
+      if (o.parallel) await new Promise((r) => setImmediate(r));
       const replica = pool
         ? [...Array(pool.size).keys()].find((r) => (queued[r] ?? 0) < REPLICA_QUEUE_DEPTH)
         : undefined;
