@@ -1,5 +1,20 @@
 import * as tf from '@tensorflow/tfjs';
-import { standardize } from './frozen-head';
+import type { ImageShardIndex, IndexedSample, ShardSource } from '@modelsmith/datasets';
+import {
+  buildClassifier,
+  collectViewPredictions,
+  initBackend,
+  ModelZoo,
+  MULTI_LAYER_FEATURES,
+  ReplicaPool,
+  Rng,
+  type BackboneSpec,
+  type Classifier,
+  type LoadedBackbone,
+  type Normalization,
+} from '@modelsmith/ml';
+import { splitFeatures, standardize, trainHeadOnFeatures } from './frozen-head';
+import { shardEpochs } from './shard-batches';
 
 describe('standardize', () => {
   it('standardizes the columns, and the folded dense layer gives on raw features what it gave on standardized ones', () => {
@@ -32,5 +47,203 @@ describe('standardize', () => {
     const onRaw = (model.predict(tf.tensor2d(raw, [count, dim])) as tf.Tensor).arraySync() as number[][];
     onRaw.forEach((row, r) => row.forEach((v, k) => expect(v).toBeCloseTo(onStandardized[r][k], 3)));
     model.dispose();
+  });
+});
+
+const SIDE = 8;
+const CLASSES = ['dark', 'bright', 'striped'];
+
+/** 3-channel 8x8 images of three kinds (seeded noise): 60 train, 20 validation, in one shard. */
+function imageData(): { index: ImageShardIndex; shards: ShardSource } {
+  const count = 80;
+  const rb = SIDE * SIDE * 3;
+  const pixels = new Uint8Array(count * rb);
+  const rng = new Rng(11);
+  const samples: IndexedSample[] = [];
+  for (let i = 0; i < count; i++) {
+    const label = i % 3;
+    for (let p = 0; p < SIDE * SIDE; p++)
+      for (let c = 0; c < 3; c++) {
+        const base = label === 0 ? 40 : label === 1 ? 190 : (p % SIDE) % 2 ? 220 : 30;
+        pixels[i * rb + p * 3 + c] = Math.max(
+          0,
+          Math.min(255, base + Math.floor(rng.next() * 60) - 30 + c * 5),
+        );
+      }
+    samples.push({
+      shard: 0,
+      offset: i,
+      label,
+      split: i < 60 ? 'train' : 'validation',
+      hash: String(i),
+      path: `${i}.png`,
+    });
+  }
+  const index: ImageShardIndex = {
+    version: 1,
+    kind: 'image',
+    height: SIDE,
+    width: SIDE,
+    channels: 3,
+    recordBytes: rb,
+    labels: CLASSES,
+    shards: [{ key: 's0', count }],
+    samples,
+  };
+  return { index, shards: { get: async () => pixels } };
+}
+
+/** A "pretrained" backbone of standard layers (a replica thread can load it), with joined features. */
+function classifierOf(features: 'last' | 'multi'): Classifier {
+  const spec: BackboneSpec = {
+    ...new ModelZoo().get('small_cnn_xs'),
+    id: 'frozen_head_test',
+    pretrained: true,
+    input: { height: SIDE, width: SIDE, channels: 3 },
+  };
+  const input = tf.input({ shape: [SIDE, SIDE, 3] });
+  const a = tf.layers
+    .conv2d({
+      filters: 6,
+      kernelSize: 3,
+      padding: 'same',
+      activation: 'relu',
+      name: 'block_a',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+    })
+    .apply(input) as tf.SymbolicTensor;
+  const b = tf.layers
+    .conv2d({
+      filters: 8,
+      kernelSize: 3,
+      strides: 2,
+      padding: 'same',
+      activation: 'relu',
+      name: 'block_b',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }),
+    })
+    .apply(a) as tf.SymbolicTensor;
+  const backbone: LoadedBackbone = {
+    spec,
+    input: spec.input,
+    model: tf.model({ inputs: input, outputs: b }),
+  };
+  if (features === 'multi') {
+    (MULTI_LAYER_FEATURES as Record<string, readonly string[]>)[spec.id] = ['block_a', 'block_b'];
+  }
+  return buildClassifier(backbone, { numClasses: 3, seed: 3, features });
+}
+
+const NORM: Normalization = { kind: 'unit' };
+const SHAPE = { height: SIDE, width: SIDE, channels: 3 as const };
+
+describe('splitFeatures on replica threads (the first trial uses both cores)', () => {
+  let pool: ReplicaPool | undefined;
+  beforeAll(async () => {
+    await initBackend({ prefer: 'wasm' });
+  });
+  afterEach(async () => {
+    await pool?.dispose();
+    pool = undefined;
+  });
+
+  it.each(['image', 'mirror'] as const)(
+    'view %s: the vectors of the one-thread pass within 1e-5, a share of the batches computed by the replica',
+    async (view) => {
+      const { index, shards } = imageData();
+      const classifier = classifierOf('multi');
+      const dim = classifier.features.shape[1] ?? 0;
+      expect(dim).toBe(6 + 8);
+      const extractor = tf.model({ inputs: classifier.model.inputs, outputs: classifier.features });
+      const opts = { batchSize: 4, seed: 1, view };
+      const single = await splitFeatures(extractor, dim, shards, index, 'train', NORM, SHAPE, opts);
+      pool = await ReplicaPool.create(classifier.model, { replicas: 1 });
+      const rows = { here: 0, replica: 0 };
+      const parallel = await splitFeatures(extractor, dim, shards, index, 'train', NORM, SHAPE, {
+        ...opts,
+        parallel: { pool, layer: classifier.features.sourceLayer.name },
+        onBatch: (n, replica) => void (rows[replica ? 'replica' : 'here'] += n),
+      });
+      expect(rows.here + rows.replica).toBe(60);
+      expect(rows.replica).toBeGreaterThan(0);
+      expect(parallel!.count).toBe(60);
+      expect(Array.from(parallel!.labels)).toEqual(Array.from(single!.labels));
+      expect(Array.from(parallel!.labels)).toEqual(Array.from({ length: 60 }, (_, i) => i % 3));
+      let maxDiff = 0;
+      single!.values.forEach((v, i) => (maxDiff = Math.max(maxDiff, Math.abs(v - parallel!.values[i]))));
+      expect(maxDiff).toBeLessThan(1e-5);
+      // Not a pass of zeros: the features vary.
+      expect(Math.max(...single!.values)).toBeGreaterThan(0.01);
+      classifier.model.dispose();
+    },
+  );
+
+  it('a pool still starting, then a replica that fails: every vector still computed (here), equal to the one-thread pass', async () => {
+    const { index, shards } = imageData();
+    const classifier = classifierOf('last');
+    const dim = classifier.features.shape[1] ?? 0;
+    const extractor = tf.model({ inputs: classifier.model.inputs, outputs: classifier.features });
+    const opts = { batchSize: 4, seed: 1 };
+    const single = await splitFeatures(extractor, dim, shards, index, 'validation', NORM, SHAPE, opts);
+    let calls = 0;
+    const failing = {
+      size: 1,
+      features: () => {
+        calls++;
+        return Promise.reject(new Error('replica died'));
+      },
+    };
+    const parallel = await splitFeatures(extractor, dim, shards, index, 'validation', NORM, SHAPE, {
+      ...opts,
+      parallel: { pool: Promise.resolve(failing), layer: classifier.features.sourceLayer.name },
+    });
+    expect(calls).toBeGreaterThan(0);
+    expect(Array.from(parallel!.values)).toEqual(Array.from(single!.values));
+    expect(Array.from(parallel!.labels)).toEqual(Array.from(single!.labels));
+    classifier.model.dispose();
+  });
+
+  it('trainHeadOnFeatures on replicas: its validation predictions from the cached vectors equal the model predictions (with and without the mirror)', async () => {
+    const { index, shards } = imageData();
+    const classifier = classifierOf('multi');
+    pool = await ReplicaPool.create(classifier.model, { replicas: 1 });
+    const result = await trainHeadOnFeatures(
+      classifier,
+      { shards, index, normalization: NORM, input: SHAPE },
+      {
+        epochs: 20,
+        learningRate: 3e-2,
+        batchSize: 8,
+        labelSmoothing: 0,
+        seed: 1,
+        signal: new AbortController().signal,
+        views: ['image'],
+        replicas: pool,
+      },
+    );
+    expect(result.status).toBe('completed');
+    const cached = await result.validationPredictions!(['mirror']);
+    const batches = shardEpochs(shards, index, 'validation', 8, NORM, SHAPE, false);
+    const direct = await collectViewPredictions(classifier.model, batches, {
+      tta: { views: ['mirror'], normalization: NORM },
+    });
+    const probs = (k: 'plain' | 'averaged', of: typeof direct) =>
+      Array.from(of[k].probs);
+    for (const k of ['plain', 'averaged'] as const) {
+      expect(Array.from(cached![k].labels)).toEqual(
+        Array.from(direct[k].labels),
+      );
+      const d = probs(k, direct);
+      expect(Math.max(...probs(k, cached!).map((v, i) => Math.abs(v - d[i])))).toBeLessThan(1e-4);
+    }
+    // The head learned the three kinds (validation).
+    const plain = probs('plain', cached!);
+    const labels = Array.from(cached!.plain.labels);
+    const correct = labels.filter((y, i) => {
+      const p = plain.slice(i * 3, i * 3 + 3);
+      return p.indexOf(Math.max(...p)) === y;
+    }).length;
+    expect(correct / 20).toBeGreaterThan(0.9);
+    classifier.model.dispose();
   });
 });

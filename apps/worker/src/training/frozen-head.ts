@@ -8,9 +8,12 @@ import {
   type Classifier,
   type FeatureView,
   type Normalization,
+  type Predictions,
+  type ReplicaPool,
   type TrainResult,
 } from '@modelsmith/ml';
 import { shardEpochs, splitCount, type BatchShape } from './shard-batches';
+import type { StageClock } from './stage-clock';
 
 /** Epochs of a head trained on cached frozen features, at most (early stopping on validation loss). */
 export const FEATURE_HEAD_EPOCHS = 60;
@@ -27,9 +30,25 @@ export interface SplitFeatures {
 }
 
 /**
+ * Threads that compute a layer's output for batches of images while this thread computes others
+ * (parallel/ReplicaPool: replicas of the classifier, the backbone's weights included).
+ */
+export type FeatureReplicas = Pick<ReplicaPool, 'size' | 'features'>;
+
+/** Batches a replica thread may hold at once (one computing, one queued: it never waits for this thread). */
+export const REPLICA_QUEUE_DEPTH = 2;
+
+/**
  * The backbone's pooled features of every sample of `split` (no augmentation; `view` shows each image
  * as that view does): one forward pass, each sample's vector at its place in the split. Undefined when
  * `signal` aborted the pass.
+ *
+ * With `parallel`, the batches are shared out as they are read: each goes to a replica thread that
+ * holds fewer than REPLICA_QUEUE_DEPTH batches, else this thread computes it (and reads and resizes
+ * every batch). The replicas compute `parallel.layer`'s output with the same weights and kernels, so
+ * the vectors are those of a pass on one thread (within float rounding). `parallel.pool` may still be
+ * starting: this thread computes alone until it is ready (undefined: no replicas). Batches a replica
+ * failed on are computed again here after the pass.
  */
 export async function splitFeatures(
   extractor: tf.LayersModel,
@@ -39,41 +58,129 @@ export async function splitFeatures(
   split: Split,
   normalization: Normalization,
   input: BatchShape,
-  o: { batchSize: number; seed: number; signal?: AbortSignal; view?: FeatureView },
+  o: {
+    batchSize: number;
+    seed: number;
+    signal?: AbortSignal;
+    view?: FeatureView;
+    parallel?: { pool: FeatureReplicas | Promise<FeatureReplicas | undefined>; layer: string };
+    /** Called with each batch's rows and whether a replica computed them (tests, measurements). */
+    onBatch?: (rows: number, replica: boolean) => void;
+  },
 ): Promise<SplitFeatures | undefined> {
   const count = splitCount(index, split);
   const values = new Float32Array(count * dim);
   const labels = new Int32Array(count);
+  const filled = new Uint8Array(count);
+  const view = o.view ?? 'image';
+  let pool: FeatureReplicas | undefined;
+  if (o.parallel)
+    void Promise.resolve(o.parallel.pool).then(
+      (p) => (pool = p && p.size > 0 ? p : undefined),
+      () => undefined,
+    );
+  const layer = o.parallel?.layer ?? '';
+  const queued: number[] = [];
+  const synced = new Set<number>();
+  const inflight = new Set<Promise<void>>();
+  let replicaFailed = false;
+  const place = (v: Float32Array, ids: Int32Array, ys: Int32Array) => {
+    for (let i = 0; i < ids.length; i++) {
+      values.set(v.subarray(i * dim, (i + 1) * dim), ids[i] * dim);
+      labels[ids[i]] = ys[i];
+      filled[ids[i]] = 1;
+    }
+  };
+  const computeHere = async (x: tf.Tensor) => {
+    const f = tf.tidy(() => extractor.predict(x) as tf.Tensor);
+    const v = (await f.data()) as Float32Array;
+    f.dispose();
+    return v;
+  };
   // Inference only, in batches of at most FEATURE_BATCH images (activations at 224 px are large).
-  const batches = shardEpochs(
-    shards,
-    index,
-    split,
-    Math.min(o.batchSize, FEATURE_BATCH),
-    normalization,
-    input,
-    false,
-  );
-  for await (const b of batches({ epoch: 0, startStep: 0, seed: o.seed })) {
+  const batches = () =>
+    shardEpochs(
+      shards,
+      index,
+      split,
+      Math.min(o.batchSize, FEATURE_BATCH),
+      normalization,
+      input,
+      false,
+    )({
+      epoch: 0,
+      startStep: 0,
+      seed: o.seed,
+    });
+  let cancelled = false;
+  for await (const b of batches()) {
+    let x: tf.Tensor | undefined;
     try {
-      if (o.signal?.aborted) return undefined;
-      const view = o.view ?? 'image';
-      const f = tf.tidy(
-        () =>
-          extractor.predict(
-            view === 'image' ? b.xs : viewOf(b.xs as tf.Tensor4D, view, normalization),
-          ) as tf.Tensor,
-      );
-      const v = (await f.data()) as Float32Array;
-      f.dispose();
-      const ys = (await b.ys.data()) as Int32Array;
-      (b.ids ?? []).forEach((id, i) => {
-        values.set(v.subarray(i * dim, (i + 1) * dim), id * dim);
-        labels[id] = ys[i];
-      });
+      if (o.signal?.aborted) {
+        cancelled = true;
+        break;
+      }
+      x = view === 'image' ? b.xs : viewOf(b.xs as tf.Tensor4D, view, normalization);
+      const ys = Int32Array.from((await b.ys.data()) as Int32Array);
+      const ids = Int32Array.from(b.ids ?? []);
+      // One turn of the event loop per batch: the messages that arrived while this thread computed
+      // (a replica's replies, its start-up's "ready") are handled; without it a pass whose reads
+      // resolve without I/O would never see the pool start or a replica free up.
+      if (o.parallel) await new Promise((r) => setImmediate(r));
+      const replica = pool
+        ? [...Array(pool.size).keys()].find((r) => (queued[r] ?? 0) < REPLICA_QUEUE_DEPTH)
+        : undefined;
+      if (pool && replica !== undefined) {
+        const data = (await x.data()) as Float32Array;
+        queued[replica] = (queued[replica] ?? 0) + 1;
+        const p = pool
+          .features({
+            replica,
+            // The wasm backend's data() is a copy, the cpu backend's the tensor's own array.
+            x: { data: tf.getBackend() === 'wasm' ? data : data.slice(), shape: x.shape },
+            layer,
+            weights: !synced.has(replica),
+          })
+          .then(
+            (r) => place(r.values, ids, ys),
+            () => void (replicaFailed = true),
+          )
+          .finally(() => {
+            queued[replica]--;
+            inflight.delete(p);
+          });
+        synced.add(replica);
+        inflight.add(p);
+        o.onBatch?.(ids.length, true);
+      } else {
+        place(await computeHere(x), ids, ys);
+        o.onBatch?.(ids.length, false);
+      }
     } finally {
+      if (x && x !== b.xs) x.dispose();
       b.xs.dispose();
       b.ys.dispose();
+    }
+  }
+  await Promise.all([...inflight]);
+  if (cancelled) return undefined;
+  if (replicaFailed) {
+    // A replica failed (its thread died, ran out of memory): its batches again, on this thread.
+    for await (const b of batches()) {
+      try {
+        if (o.signal?.aborted) return undefined;
+        const ids = Int32Array.from(b.ids ?? []);
+        if (ids.every((id) => filled[id])) continue;
+        const x = view === 'image' ? b.xs : viewOf(b.xs as tf.Tensor4D, view, normalization);
+        try {
+          place(await computeHere(x), ids, (await b.ys.data()) as Int32Array);
+        } finally {
+          if (x !== b.xs) x.dispose();
+        }
+      } finally {
+        b.xs.dispose();
+        b.ys.dispose();
+      }
     }
   }
   return { values, labels, count };
@@ -139,31 +246,46 @@ export async function trainHeadOnFeatures(
     views?: readonly FeatureView[];
     /** False: train all `epochs` (the validation loss only recorded); default true (early stopping). */
     earlyStopping?: boolean;
+    /**
+     * Replica threads that compute a share of every feature pass (splitFeatures' `parallel`; may
+     * still be starting). Without them this thread computes every pass.
+     */
+    replicas?: FeatureReplicas | Promise<FeatureReplicas | undefined>;
+    /** Times the feature passes (`features`) and the head's training (`head`). */
+    clock?: StageClock;
   },
-): Promise<Pick<TrainResult, 'status' | 'history'>> {
+): Promise<HeadOnFeaturesResult> {
+  const time = <T>(stage: string, fn: () => Promise<T>) => (o.clock ? o.clock.time(stage, fn) : fn());
   const dim = classifier.features.shape[classifier.features.shape.length - 1] ?? 0;
   const extractor = tf.model({ inputs: classifier.model.inputs, outputs: classifier.features });
-  const extract = (split: Split, view: FeatureView = 'image') =>
+  const featureLayer = classifier.features.sourceLayer.name;
+  const extract = (split: Split, view: FeatureView = 'image', signal: AbortSignal | undefined = o.signal) =>
     splitFeatures(extractor, dim, data.shards, data.index, split, data.normalization, data.input, {
-      ...o,
+      batchSize: o.batchSize,
+      seed: o.seed,
+      signal,
       view,
+      ...(o.replicas ? { parallel: { pool: o.replicas, layer: featureLayer } } : {}),
     });
   const views: SplitFeatures[] = [];
   // A grayscale dataset's gray view is the image itself: no second pass for it.
   for (const view of (o.views ?? FEATURE_HEAD_VIEWS).filter(
     (v) => v !== 'gray' || data.index.channels === 3,
   )) {
-    const f = await extract('train', view);
+    const f = await time('features', () => extract('train', view));
     if (!f) return { status: 'cancelled', history: [] };
     views.push(f);
   }
   const trainSet = concatFeatures(views);
   const hasValidation = splitCount(data.index, 'validation') > 0;
-  const validation = hasValidation ? await extract('validation') : undefined;
+  const validation = hasValidation ? await time('features', () => extract('validation')) : undefined;
   if (hasValidation && !validation) return { status: 'cancelled', history: [] };
   // Features joined from several layers differ in scale by layer: the head trains on them
   // standardized (the train rows' mean and deviation), folded into its dense layer afterwards.
   const joined = classifier.headLayers.some((l) => l.getClassName() === 'Concatenate');
+  // The validation vectors as the model computes them (before any scaling), for its evaluation.
+  const rawValidation =
+    validation && joined ? { ...validation, values: validation.values.slice() } : validation;
   const scaling = joined ? standardize(trainSet, dim) : undefined;
   if (scaling && validation) scaling.apply(validation);
   // The classifier's head layers (after the pooling and joining, which the features already
@@ -174,27 +296,73 @@ export async function trainHeadOnFeatures(
     if (!['GlobalAveragePooling2D', 'Concatenate'].includes(layer.getClassName()))
       x = layer.apply(x) as tf.SymbolicTensor;
   const head = tf.model({ inputs: features, outputs: x });
-  const result = await train(head, {
-    data: featureBatches(trainSet, dim, o.batchSize, true),
-    ...(validation ? { validation: featureBatches(validation, dim, 256, false) } : {}),
-    epochs: o.epochs,
-    learningRate: o.learningRate,
-    optimizer: o.weightDecay ? { type: 'adamw', weightDecay: o.weightDecay } : { type: 'adam' },
-    labelSmoothing: o.labelSmoothing,
-    seed: o.seed,
-    ...(validation && o.earlyStopping !== false
-      ? {
-          earlyStopping: {
-            monitor: 'val_loss',
-            patience: FEATURE_HEAD_PATIENCE,
-            restoreBestWeights: true,
-          },
-        }
-      : {}),
-    signal: o.signal,
-  });
+  const result = await time('head', () =>
+    train(head, {
+      data: featureBatches(trainSet, dim, o.batchSize, true),
+      ...(validation ? { validation: featureBatches(validation, dim, 256, false) } : {}),
+      epochs: o.epochs,
+      learningRate: o.learningRate,
+      optimizer: o.weightDecay ? { type: 'adamw', weightDecay: o.weightDecay } : { type: 'adam' },
+      labelSmoothing: o.labelSmoothing,
+      seed: o.seed,
+      ...(validation && o.earlyStopping !== false
+        ? {
+            earlyStopping: {
+              monitor: 'val_loss',
+              patience: FEATURE_HEAD_PATIENCE,
+              restoreBestWeights: true,
+            },
+          }
+        : {}),
+      signal: o.signal,
+    }),
+  );
   if (scaling) scaling.fold(classifier.headLayers);
-  return { status: result.status, history: result.history };
+  const predict = (f: SplitFeatures): Float32Array =>
+    tf.tidy(
+      () => (head.predict(tf.tensor2d(f.values, [f.count, dim])) as tf.Tensor).dataSync() as Float32Array,
+    );
+  const validationPredictions = rawValidation
+    ? async (views: readonly FeatureView[]) => {
+        // The trained head on the cached vectors is the model's last layers on its own backbone
+        // pass: the image's probabilities without another pass; one pass per other view.
+        const parts = [predict(rawValidation)];
+        for (const view of views) {
+          // Not cancelled by the signal: a run the budget stopped is evaluated after the abort.
+          const f = await extract('validation', view, undefined);
+          if (!f) return undefined;
+          parts.push(predict(f));
+        }
+        const numClasses = parts[0].length / Math.max(1, rawValidation.count);
+        const averaged = new Float32Array(parts[0].length);
+        for (const part of parts) for (let i = 0; i < part.length; i++) averaged[i] += part[i];
+        if (parts.length > 1) for (let i = 0; i < averaged.length; i++) averaged[i] /= parts.length;
+        const labels = rawValidation.labels;
+        return {
+          plain: { numClasses, probs: parts[0], labels },
+          averaged: { numClasses, probs: parts.length > 1 ? averaged : parts[0], labels },
+        };
+      }
+    : undefined;
+  return {
+    status: result.status,
+    history: result.history,
+    ...(validationPredictions ? { validationPredictions } : {}),
+  };
+}
+
+/** What trainHeadOnFeatures returns: the training's status and history, and the head's validation predictions. */
+export interface HeadOnFeaturesResult extends Pick<TrainResult, 'status' | 'history'> {
+  /**
+   * The trained model's validation predictions from the cached validation vectors (no backbone pass
+   * for the image itself) and averaged with `views` (one feature pass over the validation split
+   * each): what collectViewPredictions gives for the model, within float rounding. Undefined when
+   * the split has no validation images; the function gives undefined when the run was cancelled.
+   * Call it before the model's weights change.
+   */
+  validationPredictions?: (
+    views: readonly FeatureView[],
+  ) => Promise<{ plain: Predictions; averaged: Predictions } | undefined>;
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   InMemoryArtifactStore,
   MemoryCheckpointStore,
   ModelZoo,
+  ReplicaPool,
   initBackend,
   type BackboneSpec,
   type LoadedBackbone,
@@ -447,6 +448,13 @@ describe('image classification pipeline: a head on cached frozen features (headO
     expect(result.status).toBe('completed');
     // 32 train images once, 8 validation images once (the evaluation passes come after).
     expect(imagesWhenHeadDone).toBe(32 + 8);
+    // The evaluation takes the image's own validation predictions from the cached vectors: one more
+    // pass over the 8 validation images (their mirror images), then the latency's 2 + 10 single images.
+    expect(layer.images - imagesWhenHeadDone!).toBe(8 + 12);
+    // Where the time went, stage by stage.
+    expect(Object.keys(result.stages ?? {})).toEqual(['load', 'features', 'head', 'evaluate', 'export']);
+    // Rounded to 10 ms: the fixture's passes may round to 0 on a fast machine.
+    expect(result.stages!.features.seconds).toBeGreaterThanOrEqual(0);
     expect(models[0].report.accuracy).toBe(1);
     // Test-time averaging was tried on validation (grayscale: the mirror view only). Each image is one
     // flat gray level, its own mirror image: the averaged predictions equal the plain ones, a tie,
@@ -459,6 +467,86 @@ describe('image classification pipeline: a head on cached frozen features (headO
     expect(models[0].manifest.tta).toBeUndefined();
     expect(models[0].report.accuracy).toBe(choice.plain.accuracy);
     expect(models[0].report.logLoss).toBeCloseTo(choice.plain.logLoss, 6);
+  });
+
+  it('on two threads, the head-only trial shares its feature passes with the replica thread (same model as on one)', async () => {
+    await initBackend({ prefer: 'wasm' });
+    // Standard layers only, so that the replica thread can load the model.
+    const standard = (): { zoo: ModelZoo; spec: BackboneSpec } => {
+      const spec: BackboneSpec = {
+        ...new ModelZoo().get('small_cnn_xs'),
+        id: 'test_pretrained',
+        pretrained: true,
+        input: { height: SIZE, width: SIZE, channels: 1 },
+      };
+      const load = async (): Promise<LoadedBackbone> => {
+        const input = tf.input({ shape: [SIZE, SIZE, 1] });
+        const x = tf.layers
+          .conv2d({
+            filters: 4,
+            kernelSize: 3,
+            padding: 'same',
+            activation: 'relu',
+            kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }),
+          })
+          .apply(input) as tf.SymbolicTensor;
+        return { spec, input: spec.input, model: tf.model({ inputs: input, outputs: x }) };
+      };
+      return { zoo: { load } as unknown as ModelZoo, spec };
+    };
+    // The pool starts while this thread begins the feature pass (it joins when ready): on these tiny
+    // passes the test has the shard reads wait for it, so that every pass runs with it.
+    let poolReady: () => void = () => undefined;
+    const created = new Promise<void>((r) => (poolReady = r));
+    const create = ReplicaPool.create.bind(ReplicaPool);
+    const createSpy = jest.spyOn(ReplicaPool, 'create').mockImplementation(async (m, o) => {
+      const pool = await create(m, o);
+      poolReady();
+      return pool;
+    });
+    const run = async (threads: number) => {
+      const { zoo, spec } = standard();
+      const { index, shards: plain } = dataset();
+      const shards = {
+        get: async (key: string) => {
+          if (threads > 1) await created;
+          return plain.get(key);
+        },
+      };
+      const models: PipelineModel[] = [];
+      const result = await runImageClassification(
+        {
+          index,
+          shards,
+          zoo,
+          spec,
+          recipe: { ...recipe([HEAD]), headOnFeatures: true, headImagesOnly: true },
+          checkpoints: new MemoryCheckpointStore(),
+          writer: new InMemoryArtifactStore(),
+          modelPrefix: 'm/',
+          fit: 'cover' as const,
+          interpret: false,
+          evaluateOn: 'validation',
+          threads,
+        },
+        hooks(models, []),
+      );
+      return { result, model: models[0] };
+    };
+    const features = jest.spyOn(ReplicaPool.prototype, 'features');
+    try {
+      const one = await run(1);
+      expect(features).not.toHaveBeenCalled();
+      const two = await run(2);
+      // Batches of the train, validation and mirrored validation passes went to the replica.
+      expect(features.mock.calls.length).toBeGreaterThan(0);
+      expect(two.result.status).toBe('completed');
+      expect(two.model.report.accuracy).toBe(one.model.report.accuracy);
+      expect(two.model.report.logLoss).toBeCloseTo(one.model.report.logLoss, 5);
+    } finally {
+      features.mockRestore();
+      createSpy.mockRestore();
+    }
   });
 });
 

@@ -40,7 +40,8 @@ import { shardEpochs, splitCount } from './shard-batches';
 import { normLimeReport } from './normlime-report';
 import { heldOutScores } from './held-out-scores';
 import { buildTransferRegularizer } from './transfer-regularizer';
-import { FEATURE_HEAD_EPOCHS, trainHeadOnFeatures } from './frozen-head';
+import { FEATURE_HEAD_EPOCHS, trainHeadOnFeatures, type HeadOnFeaturesResult } from './frozen-head';
+import { StageClock, type StageTime } from './stage-clock';
 import { chooseTestTimeViews, testTimeCandidates, type TestTimeChoice } from './test-time-views';
 
 export interface PipelineInput {
@@ -153,6 +154,12 @@ export interface PipelineResult {
   /** Where this run picked up from a checkpoint left by an earlier (killed or interrupted) attempt. */
   resumedFrom?: { phase: string; epoch: number; step: number; globalStep: number };
   failedPhase?: PhaseFailure;
+  /**
+   * Where the run's time went (StageClock): `load` (backbone and classifier), `features` and `head`
+   * (a head on cached features: the backbone passes, then the head's epochs), `train` (phases trained
+   * through the backbone), `evaluate` (validation or test predictions, report, latency), `export`.
+   */
+  stages?: Record<string, StageTime>;
 }
 
 /**
@@ -250,17 +257,21 @@ export async function runImageClassification(
 ): Promise<PipelineResult> {
   const { index, recipe, spec } = input;
   const numClasses = index.labels.length;
-  const backbone = await input.zoo.load(spec.id, {
-    inputSize: recipe.input,
-    seed: recipe.seed,
-    ...(recipe.arch ? { arch: recipe.arch } : {}),
-  });
-  const classifier = buildClassifier(backbone, {
-    numClasses,
-    seed: recipe.seed,
-    freezeBackbone: recipe.phases[0]?.backbone === 'frozen',
-    ...(recipe.headFeatures ? { features: recipe.headFeatures } : {}),
-    ...(recipe.headDropout !== undefined ? { dropout: recipe.headDropout } : {}),
+  const clock = new StageClock();
+  const { backbone, classifier } = await clock.time('load', async () => {
+    const loaded = await input.zoo.load(spec.id, {
+      inputSize: recipe.input,
+      seed: recipe.seed,
+      ...(recipe.arch ? { arch: recipe.arch } : {}),
+    });
+    const built = buildClassifier(loaded, {
+      numClasses,
+      seed: recipe.seed,
+      freezeBackbone: recipe.phases[0]?.backbone === 'frozen',
+      ...(recipe.headFeatures ? { features: recipe.headFeatures } : {}),
+      ...(recipe.headDropout !== undefined ? { dropout: recipe.headDropout } : {}),
+    });
+    return { backbone: loaded, classifier: built };
   });
   const model = classifier.model;
   const regularizer = await buildTransferRegularizer(classifier, recipe.regularizer);
@@ -284,7 +295,9 @@ export async function runImageClassification(
           : 'train';
   const test = shardEpochs(input.shards, index, testSplit, recipe.batchSize, norm, recipe.input, false);
   const totalEpochs = recipe.phases.reduce((s, p) => s + p.epochs, 0);
-  const replicas = await startReplicas(
+  // Not awaited: a head on cached features starts its feature pass on this thread while the replica
+  // threads load the model, and they join it when ready; a phase trained through the backbone waits.
+  const replicasReady = startReplicas(
     model,
     input,
     hooks,
@@ -316,6 +329,8 @@ export async function runImageClassification(
 
   /** Whether the weights now are a head trained on frozen features (the last phase trained was one). */
   let featureHead = false;
+  /** That head's validation predictions from its cached vectors (trainHeadOnFeatures). */
+  let headPredictions: HeadOnFeaturesResult['validationPredictions'];
 
   const evaluateAndExport = async (
     phase: string,
@@ -332,49 +347,62 @@ export async function runImageClassification(
       recipe.input.channels,
       recipe.headImagesOnly ? ['image'] : FEATURE_HEAD_VIEWS,
     );
-    if (featureHead && validation && candidates.length > 0) {
-      const v = await collectViewPredictions(model, validation, {
-        tta: { views: candidates, normalization: norm },
-      });
-      choice = chooseTestTimeViews(candidates, v.plain, v.averaged);
-      tta = choice.views.length > 0 ? { views: choice.views, normalization: norm } : undefined;
-      chosen = tta ? v.averaged : v.plain;
-    }
-    const reportOptions = {
-      classNames: index.labels,
-      latency: { runs: 10, warmup: 2 },
-      ...(tta ? { tta } : {}),
-    };
-    const evaluation =
-      chosen && testSplit === 'validation'
-        ? reportOf(model, chosen, reportOptions)
-        : await evaluateModel(model, test, reportOptions);
+    // The head's cached validation vectors give the image's own predictions without a backbone pass
+    // (and the views' from one pass each, shared with the replica threads).
+    const fromCache = featureHead && validation ? headPredictions : undefined;
+    const evaluation = await clock.time('evaluate', async () => {
+      let plainOnly: Awaited<ReturnType<typeof collectViewPredictions>>['plain'] | undefined;
+      if (featureHead && validation && candidates.length > 0) {
+        const v = fromCache
+          ? await fromCache(candidates)
+          : await collectViewPredictions(model, validation, {
+              tta: { views: candidates, normalization: norm },
+            });
+        if (!v) throw hooks.signal.reason;
+        choice = chooseTestTimeViews(candidates, v.plain, v.averaged);
+        tta = choice.views.length > 0 ? { views: choice.views, normalization: norm } : undefined;
+        chosen = tta ? v.averaged : v.plain;
+      } else if (fromCache && testSplit === 'validation') {
+        const v = await fromCache([]);
+        if (!v) throw hooks.signal.reason;
+        plainOnly = v.plain;
+      }
+      const reportOptions = {
+        classNames: index.labels,
+        latency: { runs: 10, warmup: 2 },
+        ...(tta ? { tta } : {}),
+      };
+      const preds = testSplit === 'validation' ? (chosen ?? plainOnly) : undefined;
+      return preds ? reportOf(model, preds, reportOptions) : await evaluateModel(model, test, reportOptions);
+    });
     const report = {
       ...evaluation,
       ...(withInterpretation && input.interpret !== false ? await interpret() : {}),
     };
-    const manifest = await exportModel(model, input.writer, input.modelPrefix, {
-      task: 'image-classification',
-      input: {
-        kind: 'image',
-        ...recipe.input,
-        fit: input.fit,
-        // Upscaled (or downscaled) from the cache: serving resizes from the cache's size as training did.
-        ...(index.height !== recipe.input.height || index.width !== recipe.input.width
-          ? { trainedFrom: { height: index.height, width: index.width } }
-          : {}),
-      },
-      normalization: norm,
-      classNames: index.labels,
-      ...(tta ? { tta: [...tta.views] } : {}),
-      backboneId: spec.id,
-      metrics: {
-        accuracy: report.accuracy,
-        macroF1: report.macro.f1,
-        logLoss: report.logLoss,
-        testSamples: report.numSamples,
-      },
-    });
+    const manifest = await clock.time('export', () =>
+      exportModel(model, input.writer, input.modelPrefix, {
+        task: 'image-classification',
+        input: {
+          kind: 'image',
+          ...recipe.input,
+          fit: input.fit,
+          // Upscaled (or downscaled) from the cache: serving resizes from the cache's size as training did.
+          ...(index.height !== recipe.input.height || index.width !== recipe.input.width
+            ? { trainedFrom: { height: index.height, width: index.width } }
+            : {}),
+        },
+        normalization: norm,
+        classNames: index.labels,
+        ...(tta ? { tta: [...tta.views] } : {}),
+        backboneId: spec.id,
+        metrics: {
+          accuracy: report.accuracy,
+          macroF1: report.macro.f1,
+          logLoss: report.logLoss,
+          testSamples: report.numSamples,
+        },
+      }),
+    );
     const dynamics = concatDynamics(phaseDynamics);
     const m: PipelineModel = {
       phase,
@@ -424,6 +452,7 @@ export async function runImageClassification(
       const average = new WeightAverage(model.weights.map((w) => w.read().shape));
       average.decode(await input.checkpoints.load(averageKey));
       let stopped = false;
+      const replicas = await replicasReady;
       for (let k = 0; k < recipe.swa.epochs; k++) {
         const result = await train(model, {
           microBatch: 'auto',
@@ -479,7 +508,13 @@ export async function runImageClassification(
         }),
       );
       latest = await evaluateAndExport('swa', true, !stopped);
-      return { status: stopped ? 'stopped-by-budget' : 'completed', model: latest, history, resumedFrom };
+      return {
+        status: stopped ? 'stopped-by-budget' : 'completed',
+        model: latest,
+        history,
+        resumedFrom,
+        stages: clock.toJSON(),
+      };
     }
     for (const [i, phase] of recipe.phases.entries()) {
       if (phase.backbone === 'frozen') classifier.freezeBackbone();
@@ -496,8 +531,8 @@ export async function runImageClassification(
       try {
         // A pretrained backbone's frozen head phase (a search trial's) trains on features computed once.
         featureHead = Boolean(recipe.headOnFeatures && phase.backbone === 'frozen' && spec.pretrained);
-        if (featureHead)
-          result = await trainHeadOnFeatures(
+        if (featureHead) {
+          const head = await trainHeadOnFeatures(
             classifier,
             { shards: input.shards, index, normalization: norm, input: recipe.input },
             {
@@ -510,67 +545,77 @@ export async function runImageClassification(
               ...(recipe.weightDecay ? { weightDecay: recipe.weightDecay } : {}),
               signal: hooks.signal,
               ...(recipe.headImagesOnly ? { views: ['image'] as const } : {}),
+              replicas: replicasReady,
+              clock,
             },
           );
-        else
-          result = await train(model, {
-            microBatch: 'auto',
-            onMemory: async (e) => {
-              const message =
-                e.kind === 'probe'
-                  ? `${phase.name}: a step of ${e.batch} images needs ~${Math.round(((e.fixedBytes ?? 0) + e.batch * (e.perSampleBytes ?? 0)) / MiB)} MiB ` +
-                    `(budget ${Math.round(e.budgetBytes / MiB)} MiB); computing it in slices of ${e.microBatch}`
-                  : `${phase.name}: a step of ${e.batch} images ran out of memory; retrying in slices of ${e.microBatch}`;
-              await hooks.onNotice?.({ kind: 'memory', phase: phase.name, message, data: { ...e } });
-            },
-            data: trainData,
-            dynamics: { samples: trainSamples },
-            ...(augment ? { augment } : {}),
-            ...(validation ? { validation } : {}),
-            epochs: phase.epochs,
-            optimizer: recipe.weightDecay
-              ? { type: 'adamw', weightDecay: recipe.weightDecay }
-              : { type: 'adam' },
-            learningRate: phase.learningRate,
-            lrSchedule: {
-              type: 'cosine',
-              warmupSteps: Math.min(50, trainData.stepsPerEpoch ?? 0),
-              minFactor: 0.05,
-            },
-            ...(paramGroups(phase, backboneNames) ? { paramGroups: paramGroups(phase, backboneNames) } : {}),
-            labelSmoothing: recipe.labelSmoothing,
-            ...(regularizer ? { regularizer } : {}),
-            clipGradNorm: 5,
-            seed: recipe.seed + i,
-            ...(phase.earlyStoppingPatience && validation
-              ? {
-                  earlyStopping: {
-                    monitor: 'val_loss',
-                    patience: phase.earlyStoppingPatience,
-                    restoreBestWeights: true,
-                  },
-                }
-              : {}),
-            checkpoint: checkpointAs(`phase-${i}-${phase.name}`),
-            signal: hooks.signal,
-            ...(replicas ? { replicas } : {}),
-            progressEverySteps: 10,
-            onProgress: async (p) => {
-              const done = epochsBefore + p.epoch + (p.stepsPerEpoch ? p.step / p.stepsPerEpoch : 0);
-              const percent = Math.min(99, (done / Math.max(1, totalEpochs)) * 100);
-              const rate =
-                p.elapsedSeconds > 0 && done > epochsBefore ? (done - epochsBefore) / p.elapsedSeconds : 0;
-              const etaSeconds = rate > 0 ? (totalEpochs - done) / rate : null;
-              await hooks.onProgress({
-                phase: phase.name,
-                phaseIndex: i,
-                phases: recipe.phases.length,
-                percent,
-                etaSeconds,
-                train: p,
-              });
-            },
-          });
+          headPredictions = head.validationPredictions;
+          result = head;
+        } else {
+          const replicas = await replicasReady;
+          result = await clock.time('train', () =>
+            train(model, {
+              microBatch: 'auto',
+              onMemory: async (e) => {
+                const message =
+                  e.kind === 'probe'
+                    ? `${phase.name}: a step of ${e.batch} images needs ~${Math.round(((e.fixedBytes ?? 0) + e.batch * (e.perSampleBytes ?? 0)) / MiB)} MiB ` +
+                      `(budget ${Math.round(e.budgetBytes / MiB)} MiB); computing it in slices of ${e.microBatch}`
+                    : `${phase.name}: a step of ${e.batch} images ran out of memory; retrying in slices of ${e.microBatch}`;
+                await hooks.onNotice?.({ kind: 'memory', phase: phase.name, message, data: { ...e } });
+              },
+              data: trainData,
+              dynamics: { samples: trainSamples },
+              ...(augment ? { augment } : {}),
+              ...(validation ? { validation } : {}),
+              epochs: phase.epochs,
+              optimizer: recipe.weightDecay
+                ? { type: 'adamw', weightDecay: recipe.weightDecay }
+                : { type: 'adam' },
+              learningRate: phase.learningRate,
+              lrSchedule: {
+                type: 'cosine',
+                warmupSteps: Math.min(50, trainData.stepsPerEpoch ?? 0),
+                minFactor: 0.05,
+              },
+              ...(paramGroups(phase, backboneNames)
+                ? { paramGroups: paramGroups(phase, backboneNames) }
+                : {}),
+              labelSmoothing: recipe.labelSmoothing,
+              ...(regularizer ? { regularizer } : {}),
+              clipGradNorm: 5,
+              seed: recipe.seed + i,
+              ...(phase.earlyStoppingPatience && validation
+                ? {
+                    earlyStopping: {
+                      monitor: 'val_loss',
+                      patience: phase.earlyStoppingPatience,
+                      restoreBestWeights: true,
+                    },
+                  }
+                : {}),
+              checkpoint: checkpointAs(`phase-${i}-${phase.name}`),
+              signal: hooks.signal,
+              ...(replicas ? { replicas } : {}),
+              progressEverySteps: 10,
+              onProgress: async (p) => {
+                const done = epochsBefore + p.epoch + (p.stepsPerEpoch ? p.step / p.stepsPerEpoch : 0);
+                const percent = Math.min(99, (done / Math.max(1, totalEpochs)) * 100);
+                const rate =
+                  p.elapsedSeconds > 0 && done > epochsBefore ? (done - epochsBefore) / p.elapsedSeconds : 0;
+                const etaSeconds = rate > 0 ? (totalEpochs - done) / rate : null;
+                await hooks.onProgress({
+                  phase: phase.name,
+                  phaseIndex: i,
+                  phases: recipe.phases.length,
+                  percent,
+                  etaSeconds,
+                  train: p,
+                });
+              },
+            }),
+          );
+        }
       } catch (error) {
         const failure = deterministicFailure(error);
         if (!failure) throw error;
@@ -585,7 +630,14 @@ export async function runImageClassification(
           message: `${phase.name} phase failed (${failure.message}); keeping the ${latest.phase} phase's model (test accuracy ${(latest.report.accuracy * 100).toFixed(2)}%)`,
           data: { ...failedPhase, keptPhase: latest.phase },
         });
-        return { status: 'phase-failed', model: latest, history, resumedFrom, failedPhase };
+        return {
+          status: 'phase-failed',
+          model: latest,
+          history,
+          resumedFrom,
+          failedPhase,
+          stages: clock.toJSON(),
+        };
       }
       if (result.dynamics) phaseDynamics.push(result.dynamics);
       if (result.resumedFrom && !resumedFrom && result.resumedFrom.globalStep > 0)
@@ -604,6 +656,7 @@ export async function runImageClassification(
           model: await evaluateAndExport(phase.name, true, false),
           history,
           resumedFrom,
+          stages: clock.toJSON(),
         };
       }
       const resumedFinished = result.resumedFrom !== undefined && result.resumedFrom.epoch >= phase.epochs;
@@ -611,9 +664,9 @@ export async function runImageClassification(
     }
     if (!latest)
       latest = await evaluateAndExport(recipe.phases[recipe.phases.length - 1]?.name ?? 'none', true);
-    return { status: 'completed', model: latest, history, resumedFrom };
+    return { status: 'completed', model: latest, history, resumedFrom, stages: clock.toJSON() };
   } finally {
-    await replicas?.dispose();
+    await (await replicasReady)?.dispose();
     regularizer?.dispose();
     model.dispose();
   }

@@ -34,6 +34,20 @@ export interface GradientStep {
   outputs?: boolean;
 }
 
+/**
+ * The output of layer `layer` of the replica's model for the images `x` (inference: dropout off, batch
+ * norm on its moving statistics), e.g. the pooled features a head trains on. With `weights` the
+ * replica first sets every weight from the training thread's published values.
+ */
+export interface FeatureRequest {
+  type: 'features';
+  x: { data: Float32Array; shape: number[] };
+  layer: string;
+  weights: boolean;
+}
+
+export type ToGradientReplica = GradientStep | FeatureRequest;
+
 export type FromGradientReplica =
   | { type: 'ready'; backend: string }
   | {
@@ -44,5 +58,12 @@ export type FromGradientReplica =
       ms: number;
       /** With `outputs`: the shard's outputs [rows x classes], row-major. */
       outputs?: Float32Array;
+    }
+  | {
+      type: 'features';
+      /** [rows x the layer's units], row-major. */
+      values: Float32Array;
+      /** Wall-clock milliseconds of the forward pass in the replica. */
+      ms: number;
     }
   | { type: 'error'; message: string };

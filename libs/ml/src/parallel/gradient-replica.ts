@@ -4,7 +4,7 @@ import { categoricalCrossentropy, toClassIndices } from '../train/losses';
 import { allLayers, orderedWeights } from '../train/layers';
 import { Rng, mixSeed, withSeededRandom } from '../train/rng';
 import { setBatchNormInference } from '../zoo/batch-norm-mode';
-import type { GradientReplicaInit, GradientStep } from './gradient-protocol';
+import type { FeatureRequest, GradientReplicaInit, GradientStep } from './gradient-protocol';
 import { readInto } from './read-into';
 
 type LayerVariable = tf.LayerVariable;
@@ -16,6 +16,9 @@ type LayerVariable = tf.LayerVariable;
  * its row of shared memory. It keeps no state of its own between steps.
  */
 export class GradientReplica {
+  /** Models from the input to one layer's output (feature requests), by layer name. */
+  private readonly extractors = new Map<string, tf.LayersModel>();
+
   private constructor(
     private readonly init: GradientReplicaInit,
     private readonly model: tf.LayersModel,
@@ -65,6 +68,21 @@ export class GradientReplica {
         const at = this.init.offsets[i];
         w.write(tf.tensor(shared.subarray(at, at + this.sizeOf(i)), w.shape as number[], 'float32'));
       });
+    });
+  }
+
+  /** The output of `msg.layer` for `msg.x` (inference), row-major. */
+  features(msg: FeatureRequest): Float32Array {
+    if (msg.weights) this.readWeights();
+    let extractor = this.extractors.get(msg.layer);
+    if (!extractor) {
+      extractor = tf.model({ inputs: this.model.inputs, outputs: this.model.getLayer(msg.layer).output });
+      this.extractors.set(msg.layer, extractor);
+    }
+    const m = extractor;
+    return tf.tidy(() => {
+      const out = m.predict(tf.tensor(msg.x.data, msg.x.shape)) as tf.Tensor;
+      return new Float32Array(out.dataSync());
     });
   }
 

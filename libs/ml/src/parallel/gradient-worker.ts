@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import type { FromGradientReplica, GradientReplicaInit, GradientStep } from './gradient-protocol';
+import type { FromGradientReplica, GradientReplicaInit, ToGradientReplica } from './gradient-protocol';
 import { GradientReplica } from './gradient-replica';
 
 /** Worker-thread entry of a ReplicaPool: one GradientReplica, driven by messages. */
@@ -11,9 +11,15 @@ const failure = (err: unknown) =>
 
 GradientReplica.create(workerData as GradientReplicaInit).then((replica) => {
   send({ type: 'ready', backend: replica.backend });
-  port.on('message', (msg: GradientStep) => {
+  port.on('message', (msg: ToGradientReplica) => {
     try {
       const t0 = performance.now();
+      if (msg.type === 'features') {
+        const values = replica.features(msg);
+        const reply: FromGradientReplica = { type: 'features', values, ms: performance.now() - t0 };
+        port.postMessage(reply, [values.buffer as ArrayBuffer]);
+        return;
+      }
       const r = replica.step(msg);
       const reply: FromGradientReplica = { type: 'gradients', ...r, ms: performance.now() - t0 };
       port.postMessage(reply, r.outputs ? [r.outputs.buffer as ArrayBuffer] : []);

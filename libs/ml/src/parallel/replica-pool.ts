@@ -6,7 +6,7 @@ import type { ReplicaShard, StepReplicas } from '../train/options';
 import { allLayers } from '../train/layers';
 import { isBatchNormInference } from '../zoo/batch-norm-mode';
 import { artifactsOf } from './data-parallel-trainer';
-import type { FromGradientReplica, GradientReplicaInit, GradientStep } from './gradient-protocol';
+import type { FromGradientReplica, GradientReplicaInit, ToGradientReplica } from './gradient-protocol';
 import { readInto } from './read-into';
 import { spawnModuleWorker } from './spawn-worker';
 
@@ -43,18 +43,17 @@ function concat(parts: Array<Float32Array | undefined>): Float32Array | undefine
 }
 
 class ReplicaThread {
-  private waiting: { resolve: (m: Reply) => void; reject: (e: Error) => void } | undefined;
+  /** Replies awaited, in the order the requests were posted (the replica answers in order). */
+  private readonly waiting: Array<{ resolve: (m: Reply) => void; reject: (e: Error) => void }> = [];
   private failure: Error | undefined;
-  private pending: Reply | undefined;
+  private readonly pending: Reply[] = [];
 
   constructor(readonly worker: Worker) {
     worker.on('message', (msg: FromGradientReplica) => {
       if (msg.type === 'error') return this.fail(new Error(`training replica failed: ${msg.message}`));
-      if (this.waiting) {
-        const w = this.waiting;
-        this.waiting = undefined;
-        w.resolve(msg);
-      } else this.pending = msg;
+      const w = this.waiting.shift();
+      if (w) w.resolve(msg);
+      else this.pending.push(msg);
     });
     worker.on('error', (err) => this.fail(err));
     worker.on('exit', (code) => this.fail(new Error(`training replica exited (code ${code})`)));
@@ -62,9 +61,7 @@ class ReplicaThread {
 
   private fail(err: Error): void {
     this.failure ??= err;
-    const w = this.waiting;
-    this.waiting = undefined;
-    w?.reject(this.failure);
+    for (const w of this.waiting.splice(0)) w.reject(this.failure);
   }
 
   next<T extends Reply['type']>(type: T): Promise<Extract<Reply, { type: T }>> {
@@ -73,22 +70,21 @@ class ReplicaThread {
         m.type === type
           ? resolve(m as Extract<Reply, { type: T }>)
           : reject(new Error(`expected ${type}, got ${m.type}`));
-      if (this.pending) {
-        const m = this.pending;
-        this.pending = undefined;
-        return take(m);
-      }
+      const m = this.pending.shift();
+      if (m) return take(m);
       if (this.failure) return reject(this.failure);
-      this.waiting = { resolve: take, reject };
+      this.waiting.push({ resolve: take, reject });
     });
   }
 
-  post(msg: GradientStep): void {
+  post(msg: ToGradientReplica): void {
     if (this.failure) throw this.failure;
-    this.worker.postMessage(msg, [
-      msg.shard.x.data.buffer as ArrayBuffer,
-      msg.shard.y.data.buffer as ArrayBuffer,
-    ]);
+    this.worker.postMessage(
+      msg,
+      msg.type === 'features'
+        ? [msg.x.data.buffer as ArrayBuffer]
+        : [msg.shard.x.data.buffer as ArrayBuffer, msg.shard.y.data.buffer as ArrayBuffer],
+    );
   }
 }
 
@@ -227,6 +223,30 @@ export class ReplicaPool implements StepReplicas {
     } finally {
       this.busy = false;
     }
+  }
+
+  /**
+   * The output of `layer` (a layer of the model, e.g. the joined features a head reads) for the
+   * images `x` ([rows, ...input shape], row-major), computed in inference mode by replica thread
+   * `replica` from the training model's weights: with `weights`, the model's weights as they are now
+   * are published and the replica takes them first (pass it on a pass's first request to each
+   * replica; the weights must not change while requests with it are under way). Requests to one
+   * replica may be queued: each is answered in order. Not while a gradient step is under way.
+   */
+  async features(req: {
+    replica: number;
+    x: { data: Float32Array; shape: number[] };
+    layer: string;
+    weights: boolean;
+  }): Promise<{ values: Float32Array; ms: number }> {
+    if (this.busy) throw new Error('ReplicaPool.features: a gradient step is under way');
+    const t = this.threads[req.replica];
+    if (!t) throw new Error(`no replica ${req.replica} (of ${this.threads.length})`);
+    if (req.weights) this.publishWeights();
+    const reply = t.next('features');
+    t.post({ type: 'features', x: req.x, layer: req.layer, weights: req.weights });
+    const r = await reply;
+    return { values: r.values, ms: r.ms };
   }
 
   async dispose(): Promise<void> {

@@ -1,3 +1,4 @@
+import type { StageTime } from '../stage-clock';
 import { randomUUID } from 'node:crypto';
 import type { ModelConstraints, TrainingOptions } from '@modelsmith/contracts';
 import type { ImageShardIndex, ShardSource } from '@modelsmith/datasets';
@@ -1247,6 +1248,9 @@ async function runTrial(
       epochs: curves.length || p.epochs,
       ...(result.status === 'stopped-by-budget' ? { stopped: 'budget' } : {}),
       ...(result.failedPhase ? { failedPhase: result.failedPhase.phase } : {}),
+      // Where the trial's time went: wall and process CPU seconds per stage (`stageSeconds.load`,
+      // `stageCpuSeconds.load`; load, features, head, train, evaluate, export).
+      ...stageMetrics(result.stages),
     },
     curves,
     costSeconds: costSince(),
@@ -1421,4 +1425,14 @@ async function finalEvaluation(
   } finally {
     model.dispose();
   }
+}
+
+/** A run's stage times as flat trial metrics: `stageSeconds.<stage>` and `stageCpuSeconds.<stage>`. */
+export function stageMetrics(stages: Record<string, StageTime> | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, t] of Object.entries(stages ?? {})) {
+    out[`stageSeconds.${name}`] = t.seconds;
+    out[`stageCpuSeconds.${name}`] = t.cpuSeconds;
+  }
+  return out;
 }
