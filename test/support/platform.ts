@@ -161,8 +161,11 @@ async function startPlatformOnce(
     SERVING_PORT: String(servingPort),
     ML_BACKEND: 'wasm',
     // The specs assert their searches' trial sequences and CI's time is short: under jest no
-    // default-recipe trial unless a spec asks (search-runner.spec covers it); benches get the product's.
-    ...(process.env.JEST_WORKER_ID !== undefined ? { SEARCH_DEFAULT_TRIAL: 'off' } : {}),
+    // default-recipe trial and no continuation trials unless a spec asks (search-runner.spec covers
+    // both); benches get the product's.
+    ...(process.env.JEST_WORKER_ID !== undefined
+      ? { SEARCH_DEFAULT_TRIAL: 'off', SEARCH_CONTINUATION: 'off' }
+      : {}),
     ...extraEnv,
   };
   const system = await createSystemPrismaClient(db.url, { poolSize: 2 });

@@ -65,8 +65,12 @@ export const configSchema = z
      * below it on validation (search-runner `defaultTrial`). `off`: the search only draws and promotes configurations.
      */
     SEARCH_DEFAULT_TRIAL: z.enum(['on', 'off']).default('on'),
-    /** Continuation trials (SearchInput.continuation): weight-averaged extra epochs of the best trial. */
-    SEARCH_CONTINUATION: z.enum(['on', 'off']).default('off'),
+    /**
+     * Continuation trials (SearchInput.continuation): weight-averaged extra epochs of the best trial.
+     * `on` since bench/search-vs-default.ts at 60 and 120 CPU-seconds (docs/training.md) found it never
+     * below `off` on validation and ahead of the default recipe on every dataset at 120.
+     */
+    SEARCH_CONTINUATION: z.enum(['on', 'off']).default('on'),
     /**
      * BullMQ lock of a running job or trial (ms): a worker that does not renew it in time (killed, or
      * its event loop starved that long by a loaded machine) loses the job to another worker.

@@ -55,8 +55,8 @@ describe('loadConfig', () => {
     expect(d.SEARCH_DEFAULT_TRIAL).toBe('on');
     expect(loadConfig({ ...minimal, SEARCH_DEFAULT_TRIAL: 'off' }).SEARCH_DEFAULT_TRIAL).toBe('off');
     expect(() => loadConfig({ ...minimal, SEARCH_DEFAULT_TRIAL: 'yes' })).toThrow(/SEARCH_DEFAULT_TRIAL/);
-    expect(d.SEARCH_CONTINUATION).toBe('off');
-    expect(loadConfig({ ...minimal, SEARCH_CONTINUATION: 'on' }).SEARCH_CONTINUATION).toBe('on');
+    expect(d.SEARCH_CONTINUATION).toBe('on');
+    expect(loadConfig({ ...minimal, SEARCH_CONTINUATION: 'off' }).SEARCH_CONTINUATION).toBe('off');
   });
 
   it('coerces numbers and lists', () => {

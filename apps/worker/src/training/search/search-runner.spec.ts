@@ -585,6 +585,35 @@ describe('search runner (real training on a tiny dataset)', () => {
     expect(crashed.rows[2].metrics?.validationAccuracy).toBeCloseTo(continued, 9);
   });
 
+  it('continuation: keeps its parent configuration number, so the search draws the same configurations as without it', async () => {
+    const options = { seed: 3, epochs: 2 };
+    const search = (ledger: TrialLedger, continuation: boolean, maxTrials: number) =>
+      runSearch(
+        {
+          ...input(ledger, new MemoryCheckpointStore(), `k${continuation}`),
+          options,
+          maxTrials,
+          defaultTrial: true,
+          continuation,
+        },
+        hooks(new AbortController().signal),
+      );
+    const without = memoryLedger();
+    await search(without, false, 3);
+    const withIt = memoryLedger();
+    await search(withIt, true, 4);
+    const cont = withIt.rows.find((t) => t.params.continuationOf !== undefined)!;
+    expect(cont.index).toBe(2);
+    const parent = withIt.rows[Number(cont.params.continuationOf)];
+    expect(cont.params.config).toBe(parent.params.config);
+    // The trial after it is the configuration the search without continuations drew third
+    // (config 2, a new draw): the continuation only came before it.
+    const drawn = (rows: LedgerTrial[]) =>
+      rows.filter((t) => t.params.continuationOf === undefined).map((t) => t.params);
+    expect(without.rows[2].params).toMatchObject({ config: 2, rung: 0 });
+    expect(drawn(withIt.rows)).toEqual(drawn(without.rows));
+  });
+
   it('WeightAverage: the running mean of its snapshots survives an encode/decode round trip', () => {
     const a = new WeightAverage([[2], [1, 2]]);
     a.add([new Float32Array([1, 2]), new Float32Array([3, 4])]);

@@ -176,8 +176,9 @@ export interface SearchInput {
    * the budget, the next trial warm-starts from its final weights (same configuration) and trains
    * CONTINUATION.epochs (or fewer) more epochs at a low constant learning rate, averaging the weights of those
    * epochs' ends (stochastic weight averaging). Recorded with `params.continuationOf` (the parent's
-   * index) at the parent's rung; chosen only when its validation accuracy is higher (a tie keeps the
-   * parent), never promoted by ASHA nor read by TPE. Off unless set.
+   * index) and the parent's `config` at the parent's rung (so the configurations drawn after it are
+   * those drawn without continuations); chosen only when its validation accuracy is higher (a tie
+   * keeps the parent), never promoted by ASHA nor read by TPE. Off unless set.
    */
   continuation?: boolean | { learningRateFactor: number };
   /** When the budget ends (ms since the epoch); trials that would not finish by then are not started. */
@@ -569,7 +570,10 @@ export async function runSearch(input: SearchInput, hooks: SearchHooks): Promise
         for (let epochs = CONTINUATION.epochs; epochs >= CONTINUATION.minEpochs; epochs--)
           if (fits(c, epochs))
             return {
-              config: Math.max(...trials.map((t) => num(t.params.config))) + 1,
+              // Its parent's configuration, trained further: it takes no new configuration number,
+              // so the configurations the search draws (the i-th one seeded by i) are those it would
+              // draw without continuations; the continuation only spends budget before them.
+              config: num(b.params.config),
               rung: num(b.params.rung),
               epochs,
               c,
