@@ -227,12 +227,9 @@ describe('splitFeatures on replica threads (the first trial uses both cores)', (
     const direct = await collectViewPredictions(classifier.model, batches, {
       tta: { views: ['mirror'], normalization: NORM },
     });
-    const probs = (k: 'plain' | 'averaged', of: typeof direct) =>
-      Array.from(of[k].probs);
+    const probs = (k: 'plain' | 'averaged', of: typeof direct) => Array.from(of[k].probs);
     for (const k of ['plain', 'averaged'] as const) {
-      expect(Array.from(cached![k].labels)).toEqual(
-        Array.from(direct[k].labels),
-      );
+      expect(Array.from(cached![k].labels)).toEqual(Array.from(direct[k].labels));
       const d = probs(k, direct);
       expect(Math.max(...probs(k, cached!).map((v, i) => Math.abs(v - d[i])))).toBeLessThan(1e-4);
     }
