@@ -22,14 +22,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import {
-  initBackend,
-  ModelZoo,
-  multiLayerFeatureExtractor,
-  normalizePixels,
-  viewOf,
-  type FeatureView,
-} from '../libs/ml/src';
+import { initBackend, ModelZoo, type FeatureView } from '../libs/ml/src';
 import type { ImageDataset } from '../libs/ml/src/data/image-dataset';
 import { loadOpenclipart } from '../libs/ml/src/data/openclipart';
 import { loadTuxpaintStamps } from '../libs/ml/src/data/tuxpaint-stamps';
@@ -42,6 +35,7 @@ import {
   onShared,
   stratifiedFolds,
 } from './style-shift-data';
+import { cachedMultiLayerFeatures } from './style-shift-features';
 
 const { values } = parseArgs({
   options: {
@@ -68,37 +62,8 @@ type Features = (typeof FEATURES)[number];
 const EPOCHS = 25;
 const FOLDS = 5;
 
-async function features(
-  name: string,
-  ds: ImageDataset,
-  view: FeatureView,
-  zoo: ModelZoo,
-): Promise<Float32Array> {
-  const file = join(values.cache, `${name}-${ds.count}-${view}-224-multi.f32`);
-  if (existsSync(file)) {
-    const b = readFileSync(file);
-    return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-  }
-  const backbone = await zoo.load('mobilenet_v2', { inputSize: { height: 224, width: 224, channels: 3 } });
-  const extractor = multiLayerFeatureExtractor(backbone);
-  const dim = extractor.outputs[0].shape[1] as number;
-  const size = ds.height * ds.width * 3;
-  const out = new Float32Array(ds.count * dim);
-  const norm = backbone.spec.normalization;
-  for (let s = 0; s < ds.count; s += 16) {
-    const n = Math.min(16, ds.count - s);
-    const px = normalizePixels(ds.images.subarray(s * size, (s + n) * size), 3, norm);
-    const f = tf.tidy(() => {
-      const up = tf.image.resizeBilinear(tf.tensor4d(px, [n, ds.height, ds.width, 3]), [224, 224]);
-      return extractor.predict(viewOf(up, view, norm)) as tf.Tensor;
-    });
-    out.set(await f.data(), s * dim);
-    f.dispose();
-  }
-  extractor.dispose();
-  await mkdir(values.cache, { recursive: true });
-  await writeFile(file, Buffer.from(out.buffer));
-  return out;
+function features(name: string, ds: ImageDataset, view: FeatureView, zoo: ModelZoo): Promise<Float32Array> {
+  return cachedMultiLayerFeatures(values.cache, name, ds, view, zoo);
 }
 
 type Feats = Record<FeatureView, Float32Array>;
