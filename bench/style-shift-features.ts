@@ -5,16 +5,20 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import {
+  ModelZoo,
   multiLayerFeatureExtractor,
   normalizePixels,
   viewOf,
   type FeatureView,
-  type ModelZoo,
 } from '../libs/ml/src';
 import type { ImageDataset } from '../libs/ml/src/data/image-dataset';
+import { loadOpenclipart } from '../libs/ml/src/data/openclipart';
+import { loadTuxpaintStamps } from '../libs/ml/src/data/tuxpaint-stamps';
+import { CLIPART_FOLDERS, STAMP_FOLDERS, cpuSeconds, log, onShared } from './style-shift-data';
 
 export async function cachedMultiLayerFeatures(
   cache: string,
@@ -48,4 +52,40 @@ export async function cachedMultiLayerFeatures(
   await mkdir(cache, { recursive: true });
   await writeFile(file, Buffer.from(out.buffer));
   return out;
+}
+
+/** Each style's training set: the clip art and the stamps on the shared classes, at 64 px. */
+export interface StyleShiftSets {
+  clipart: ImageDataset;
+  stamps: ImageDataset;
+}
+
+/**
+ * Both styles' datasets and their cached multi-layer features for every view in `views`, with the
+ * CPU-seconds the feature passes took (0 when all came from the cache).
+ */
+export async function styleShiftFeatures(
+  cache: string,
+  views: readonly FeatureView[],
+): Promise<{
+  sets: StyleShiftSets;
+  feats: Record<keyof StyleShiftSets, Record<FeatureView, Float32Array>>;
+  featureCpuSeconds: number;
+}> {
+  const sets: StyleShiftSets = {
+    clipart: onShared(await loadOpenclipart({ size: 64, classes: CLIPART_FOLDERS }), CLIPART_FOLDERS),
+    stamps: onShared(await loadTuxpaintStamps({ size: 64, classes: STAMP_FOLDERS }), STAMP_FOLDERS),
+  };
+  const zoo = new ModelZoo();
+  const cpu0 = cpuSeconds();
+  const feats = {} as Record<keyof StyleShiftSets, Record<FeatureView, Float32Array>>;
+  for (const v of views)
+    for (const [name, ds] of Object.entries(sets) as [keyof StyleShiftSets, ImageDataset][]) {
+      feats[name] ??= {} as Record<FeatureView, Float32Array>;
+      feats[name][v] = await cachedMultiLayerFeatures(cache, name, ds, v, zoo);
+      log(
+        `features ${name} ${v} (${(cpuSeconds() - cpu0).toFixed(0)} CPU-s so far, load ${loadavg()[0].toFixed(1)})`,
+      );
+    }
+  return { sets, feats, featureCpuSeconds: cpuSeconds() - cpu0 };
 }

@@ -25,20 +25,9 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { arrayBatches, initBackend, ModelZoo, train, type FeatureView } from '../libs/ml/src';
-import type { ImageDataset } from '../libs/ml/src/data/image-dataset';
-import { loadOpenclipart } from '../libs/ml/src/data/openclipart';
-import { loadTuxpaintStamps } from '../libs/ml/src/data/tuxpaint-stamps';
-import {
-  CLASSES,
-  CLIPART_FOLDERS,
-  STAMP_FOLDERS,
-  cpuSeconds,
-  log,
-  onShared,
-  stratifiedFolds,
-} from './style-shift-data';
-import { cachedMultiLayerFeatures } from './style-shift-features';
+import { arrayBatches, initBackend, train, type FeatureView } from '../libs/ml/src';
+import { CLASSES, cpuSeconds, log, stratifiedFolds } from './style-shift-data';
+import { styleShiftFeatures } from './style-shift-features';
 
 const { values } = parseArgs({
   options: {
@@ -78,10 +67,6 @@ const SETTINGS: Setting[] = [
   { name: 'bench', learningRate: 1e-3, labelSmoothing: 0, dropout: 0, weightDecay: 0, batchSize: 32 },
 ];
 const TRAIN_VIEWS: FeatureView[][] = [['image'], ['image', 'mirror', 'gray']];
-
-function features(name: string, ds: ImageDataset, view: FeatureView, zoo: ModelZoo): Promise<Float32Array> {
-  return cachedMultiLayerFeatures(values.cache, name, ds, view, zoo);
-}
 
 type Feats = Record<FeatureView, Float32Array>;
 
@@ -248,22 +233,8 @@ function earlyStopEpoch(valLoss: number[]): number {
 async function main(): Promise<void> {
   const started = new Date().toISOString();
   await initBackend({ prefer: 'wasm' });
-  const sets = {
-    clipart: onShared(await loadOpenclipart({ size: 64, classes: CLIPART_FOLDERS }), CLIPART_FOLDERS),
-    stamps: onShared(await loadTuxpaintStamps({ size: 64, classes: STAMP_FOLDERS }), STAMP_FOLDERS),
-  };
-  const zoo = new ModelZoo();
   const cpu0 = cpuSeconds();
-  const feats = {} as Record<keyof typeof sets, Feats>;
-  for (const v of VIEWS)
-    for (const [name, ds] of Object.entries(sets) as [keyof typeof sets, ImageDataset][]) {
-      feats[name] ??= {} as Feats;
-      feats[name][v] = await features(name, ds, v, zoo);
-      log(
-        `features ${name} ${v} (${(cpuSeconds() - cpu0).toFixed(0)} CPU-s, load ${loadavg()[0].toFixed(1)})`,
-      );
-    }
-  const featureCpuSeconds = cpuSeconds() - cpu0;
+  const { sets, feats, featureCpuSeconds } = await styleShiftFeatures(values.cache, VIEWS);
   const only = values.only?.split(',');
   const sources = values.source ? [values.source as keyof typeof sets] : (['clipart', 'stamps'] as const);
   // [source][setting | views] -> per-fold curves (each cached on its own file).

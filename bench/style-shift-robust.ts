@@ -22,20 +22,9 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, ModelZoo, type FeatureView } from '../libs/ml/src';
-import type { ImageDataset } from '../libs/ml/src/data/image-dataset';
-import { loadOpenclipart } from '../libs/ml/src/data/openclipart';
-import { loadTuxpaintStamps } from '../libs/ml/src/data/tuxpaint-stamps';
-import {
-  CLASSES,
-  CLIPART_FOLDERS,
-  STAMP_FOLDERS,
-  cpuSeconds,
-  log,
-  onShared,
-  stratifiedFolds,
-} from './style-shift-data';
-import { cachedMultiLayerFeatures } from './style-shift-features';
+import { initBackend, type FeatureView } from '../libs/ml/src';
+import { CLASSES, cpuSeconds, log, stratifiedFolds } from './style-shift-data';
+import { styleShiftFeatures } from './style-shift-features';
 
 const { values } = parseArgs({
   options: {
@@ -61,10 +50,6 @@ const FEATURES = ['last', 'multi'] as const;
 type Features = (typeof FEATURES)[number];
 const EPOCHS = 25;
 const FOLDS = 5;
-
-function features(name: string, ds: ImageDataset, view: FeatureView, zoo: ModelZoo): Promise<Float32Array> {
-  return cachedMultiLayerFeatures(values.cache, name, ds, view, zoo);
-}
 
 type Feats = Record<FeatureView, Float32Array>;
 
@@ -164,22 +149,8 @@ const key = (kind: Features, train: FeatureView[], tta: FeatureView[]) =>
 async function main(): Promise<void> {
   const started = new Date().toISOString();
   await initBackend({ prefer: 'wasm' });
-  const sets = {
-    clipart: onShared(await loadOpenclipart({ size: 64, classes: CLIPART_FOLDERS }), CLIPART_FOLDERS),
-    stamps: onShared(await loadTuxpaintStamps({ size: 64, classes: STAMP_FOLDERS }), STAMP_FOLDERS),
-  };
-  const zoo = new ModelZoo();
   const cpu0 = cpuSeconds();
-  const feats = {} as Record<keyof typeof sets, Feats>;
-  for (const v of VIEWS)
-    for (const [name, ds] of Object.entries(sets) as [keyof typeof sets, ImageDataset][]) {
-      feats[name] ??= {} as Feats;
-      feats[name][v] = await features(name, ds, v, zoo);
-      log(
-        `features ${name} ${v} (${(cpuSeconds() - cpu0).toFixed(0)} CPU-s so far, load ${loadavg()[0].toFixed(1)})`,
-      );
-    }
-  const featureCpuSeconds = cpuSeconds() - cpu0;
+  const { sets, feats, featureCpuSeconds } = await styleShiftFeatures(values.cache, VIEWS);
   if (values['features-only']) return;
   // Cross-validation on each source style: [variant key] -> per-epoch mean accuracy.
   const cv: Record<string, Record<string, number[]>> = {};
