@@ -14,7 +14,7 @@ import { pinoHttp } from 'pino-http';
 import { ConfigError, loadConfig, mlBackendOptions, type AppConfig } from '@modelsmith/config';
 import { accessLogOptions, answerClientErrors } from '@modelsmith/http';
 import { ProblemFilter } from '@modelsmith/http/nest';
-import { initBackend } from '@modelsmith/ml';
+import { chooseBlasCore, initBackend } from '@modelsmith/ml';
 import { ENGINE, type Engine } from './engine.provider';
 import { PredictHandler } from './predict/predict.handler';
 import { SERVING_LOGGER_NAME, ServingModule } from './serving.module';
@@ -44,6 +44,12 @@ async function bootstrap(): Promise<void> {
   const logger = app.get(Logger);
   app.useLogger(logger);
   if (cfg.SERVING_INFERENCE === 'thread') {
+    // OpenBLAS reads its kernel override (OPENBLAS_CORETYPE) from the process environment when it first
+    // loads; a worker thread's process.env is its own copy, so the choice is made here, in the main
+    // thread, before the inference thread loads the addon.
+    const ml = mlBackendOptions(cfg);
+    const core = ml.nativeBlas ? chooseBlasCore(ml.blasCore) : null;
+    if (core) logger.log(`native BLAS kernels: ${core.core ?? 'as OpenBLAS picks'} (${core.reason})`);
     const thread = await app.get<Engine>(ENGINE).startInferenceThread();
     const blas = thread?.backend !== 'wasm' ? '' : `; native BLAS: ${thread.nativeBlas ?? 'absent or off'}`;
     logger.log(`serving: forward passes in an inference thread, on the ${thread?.backend} backend${blas}`);

@@ -1,1 +1,2 @@
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './register';
+export { chooseBlasCore } from './native-blas';
