@@ -82,7 +82,7 @@ function dataset(): { index: ImageShardIndex; shards: { get: (key: string) => Pr
   return { index, shards: { get: async () => pixels } };
 }
 
-function backboneWith(layer: tf.layers.Layer): { zoo: ModelZoo; spec: BackboneSpec } {
+function backboneWith(layer: tf.layers.Layer, flatten = true): { zoo: ModelZoo; spec: BackboneSpec } {
   const spec: BackboneSpec = {
     ...new ModelZoo().get('small_cnn_xs'),
     id: 'test_pretrained',
@@ -92,7 +92,7 @@ function backboneWith(layer: tf.layers.Layer): { zoo: ModelZoo; spec: BackboneSp
   const load = async (): Promise<LoadedBackbone> => {
     const input = tf.input({ shape: [SIZE, SIZE, 1] });
     const x = layer.apply(input) as tf.SymbolicTensor;
-    const features = tf.layers.flatten().apply(x) as tf.SymbolicTensor;
+    const features = flatten ? (tf.layers.flatten().apply(x) as tf.SymbolicTensor) : x;
     return { spec, input: spec.input, model: tf.model({ inputs: input, outputs: features }) };
   };
   return { zoo: { load } as unknown as ModelZoo, spec };
@@ -472,28 +472,17 @@ describe('image classification pipeline: a head on cached frozen features (headO
   it('on two threads, the head-only trial shares its feature passes with the replica thread (same model as on one)', async () => {
     await initBackend({ prefer: 'wasm' });
     // Standard layers only, so that the replica thread can load the model.
-    const standard = (): { zoo: ModelZoo; spec: BackboneSpec } => {
-      const spec: BackboneSpec = {
-        ...new ModelZoo().get('small_cnn_xs'),
-        id: 'test_pretrained',
-        pretrained: true,
-        input: { height: SIZE, width: SIZE, channels: 1 },
-      };
-      const load = async (): Promise<LoadedBackbone> => {
-        const input = tf.input({ shape: [SIZE, SIZE, 1] });
-        const x = tf.layers
-          .conv2d({
-            filters: 4,
-            kernelSize: 3,
-            padding: 'same',
-            activation: 'relu',
-            kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }),
-          })
-          .apply(input) as tf.SymbolicTensor;
-        return { spec, input: spec.input, model: tf.model({ inputs: input, outputs: x }) };
-      };
-      return { zoo: { load } as unknown as ModelZoo, spec };
-    };
+    const standard = () =>
+      backboneWith(
+        tf.layers.conv2d({
+          filters: 4,
+          kernelSize: 3,
+          padding: 'same',
+          activation: 'relu',
+          kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }),
+        }),
+        false,
+      );
     // The pool starts while this thread begins the feature pass (it joins when ready): on these tiny
     // passes the test has the shard reads wait for it, so that every pass runs with it.
     let poolReady: () => void = () => undefined;
