@@ -33,6 +33,8 @@ module.exports = {
   testTimeout: base.testTimeout,
   // Slowest files first, by the committed test/suite-times.json (a fresh clone has no timing cache).
   testSequencer: `${__dirname}/test/sequencer.js`,
+  // Chooses the native BLAS kernels as the services do (ML_BLAS_CORE=auto) before the workers start.
+  globalSetup: `${__dirname}/test/global-setup.ts`,
   projects: [
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,scripts,bench,test}/**/*.spec.ts'] },
     { ...base, displayName: 'integration', testMatch: ['<rootDir>/{apps,libs,test}/**/*.int-spec.ts'] },
