@@ -15,6 +15,7 @@
  *       m224u  the same 128-px images resized (bilinear) to 224 px before the backbone;
  *       m224   the photos loaded at 224 px (not what the worker can compute from a 128-px version; reference);
  *       m64, m224u64  the photos loaded at 64 px (the API's default stored size), and those resized to 224;
+ *       i128   InceptionV3 (nsfwjs) at 128 px, its pooled last layer (2,048 values); i<to>u<from> as for m;
  *       <v>g   variant <v> plus a third view, its gray images (luminance in all three channels);
  *   - retrains (unless --noRetrain), on the --retrainOn variant's opinion: a dense softmax head on the
  *     last-layer features of the 128-px images (30 epochs, Adam 1e-3, dropout 0.2), mean of --seeds
@@ -35,7 +36,8 @@
  * the repeated cross-fitting study; the worker's now is `r3`) or tokens joined by `_`, each a letter and a number:
  *   r<R>  repeats: R fold assignments averaged;  p<X>  prune: a second round without the X * N lowest
  *   first-round margins in the training folds and among the neighbour voters;  l<L>  the logistic l2;
- *   w<W>  the neighbour votes' weight (default 0.5);  k<K>  neighbours (default 10).
+ *   w<W>  the neighbour votes' weight (default 0.5);  k<K>  neighbours (default 10);
+ *   e<F>  the repeats' logistic l2 cycled over 1/F, 1, F (an ensemble of regularizations; with r3).
  * CPU seconds per sample of each rule's held-out scoring (process CPU time, the embedding excluded)
  * are reported with the embedding's. Each opinion is also ranked by the label's held-out probability
  * (AUROC key `<variant>/<rule>:prob`) and by its classScore (`:cs`) besides the margin.
@@ -84,6 +86,7 @@ function ruleOptions(rule: string): CrossFitOptions {
     else if (m[1] === 'l') o.l2 = x;
     else if (m[1] === 'w') o.neighbourWeight = x;
     else if (m[1] === 'k') o.neighbours = x;
+    else if (m[1] === 'e') o.l2PerRepeat = [1 / x, 1, x];
     else throw new Error(`unknown rule token ${t}`);
   }
   return o;
@@ -187,14 +190,15 @@ async function multiViews(name: string, variant: string, ds128: ImageDataset): P
     `${name}-${variant}.json`,
     async () => {
       // m<to>: photos loaded at <to> px; m<to>u<from>: loaded at <from> px, resized to <to> (m224u: from 128).
-      const m = /^m(\d+)(?:u(\d*))?$/.exec(variant);
+      // i<to>...: the same with InceptionV3 (nsfwjs) instead of MobileNetV2 (its pooled 2,048 values).
+      const m = /^([mi])(\d+)(?:u(\d*))?$/.exec(variant);
       if (!m) throw new Error(`unknown variant ${variant}`);
-      const size = Number(m[1]);
-      const from = m[2] === undefined ? size : Number(m[2] || 128);
+      const size = Number(m[2]);
+      const from = m[3] === undefined ? size : Number(m[3] || 128);
       const ds = from === 128 ? ds128 : await load(name, from);
       if (ds.labels.some((y, i) => y !== ds128.labels[i]))
         throw new Error(`${from}-px load is not in the 128-px order`);
-      const backbone = await new ModelZoo().load('mobilenet_v2', {
+      const backbone = await new ModelZoo().load(m[1] === 'i' ? 'inception_v3' : 'mobilenet_v2', {
         inputSize: { height: size, width: size },
       });
       const multi = multiLayerFeatureExtractor(backbone);
@@ -253,6 +257,23 @@ function zscored(v: Views): Views {
   const out = { ...v, image: z(v.image), mirror: z(v.mirror) };
   zs.set(v, out);
   return out;
+}
+
+/** Feature sets of different widths laid side by side: set i's values in its own columns, zeros elsewhere. */
+function padBlocks(parts: Views[]): Views[] {
+  const dim = parts.reduce((a, p) => a + p.dim, 0);
+  let at = 0;
+  return parts.map((p) => {
+    const n = p.image.length / p.dim;
+    const pad = (x: Float32Array) => {
+      const out = new Float32Array(n * dim);
+      for (let r = 0; r < n; r++) out.set(x.subarray(r * p.dim, (r + 1) * p.dim), r * dim + at);
+      return out;
+    };
+    const out = { ...p, image: pad(p.image), mirror: pad(p.mirror), dim };
+    at += p.dim;
+    return out;
+  });
 }
 
 const gather = (x: Float32Array, dim: number, rows: number[]) => {
@@ -369,15 +390,19 @@ async function main() {
           for (const rule of rules) {
             const key = `${v}/${rule}`;
             // Several feature sets: each z-scored by its own image view's column statistics first.
-            const parts = v.split('+').map((b) => V[b]);
-            const [first, ...more] = parts.length > 1 ? parts.map(zscored) : parts;
+            // Of different widths (e.g. m128+i128), each set gets its own block of columns (zeros elsewhere),
+            // so one logistic regression holds a separate linear model per set (sharing only the bias).
+            const parts0 = v.split('+').map((b) => V[b]);
+            const blocks = parts0.some((p) => p.dim !== parts0[0].dim);
+            const parts = blocks ? padBlocks(parts0.map(zscored)) : parts0;
+            const [first, ...more] = parts.length > 1 && !blocks ? parts.map(zscored) : parts;
             const c0 = process.cpuUsage();
             const held = await crossFitScores(gather(first.image, first.dim, tr), L, k, {
               folds: 4,
               head: 'logistic',
               l2: 1,
               seed: 1,
-              standardize: true,
+              standardize: !blocks,
               views: [
                 gather(first.mirror, first.dim, tr),
                 ...(first.gray ? [gather(first.gray, first.dim, tr)] : []),

@@ -53,6 +53,21 @@ describe('crossFitScores: repeats, neighbour weight and the pruned second round'
     for (let i = 0; i < y.length; i++) expect(ab.prob[i]).toBeCloseTo((a.prob[i] + b.prob[i]) / 2, 6);
   });
 
+  it('l2PerRepeat gives each fold assignment its own l2 (an ensemble of regularizations)', async () => {
+    const { x, y } = noisyBlobs();
+    const a = await crossFitScores(x, y, 3, { folds: 4, seed: 1, l2: 0.01 });
+    const b = await crossFitScores(x, y, 3, { folds: 4, seed: 2, l2: 10 });
+    const ab = await crossFitScores(x, y, 3, {
+      folds: 4,
+      seed: 1,
+      l2: 1,
+      repeats: 2,
+      l2PerRepeat: [0.01, 10],
+    });
+    expect(Array.from(a.prob)).not.toEqual(Array.from(b.prob));
+    for (let i = 0; i < y.length; i++) expect(ab.prob[i]).toBeCloseTo((a.prob[i] + b.prob[i]) / 2, 6);
+  });
+
   it('neighbourWeight mixes the fold models and the neighbour votes: 1 = the votes alone, 0 = the models alone', async () => {
     const { x, y } = noisyBlobs();
     const votes = neighbourVotes(x, y, 3, 5);

@@ -63,6 +63,11 @@ export interface CrossFitOptions {
    */
   repeats?: number;
   /**
+   * 'logistic': the l2 of each fold assignment (repeat r uses `l2PerRepeat[r % length]` instead of
+   * `l2`): an ensemble of differently regularized models at the cost of `repeats` (default: `l2` for all).
+   */
+  l2PerRepeat?: readonly number[];
+  /**
    * A second round (default 0: none): after the first round's scores, the `prune` share of the first
    * round's {@link labelIssueCount} (rounded), lowest margins first, is left out of every fold's
    * training rows and of the neighbour voters, the models refitted and every sample scored again
@@ -176,7 +181,10 @@ async function heldOutProbs(
       const fit = order.filter((r, i) => i % folds !== k && !out?.[r]);
       const p =
         head === 'logistic'
-          ? await fitLogisticFold(all, dim, labels, classes, fit, held, opts)
+          ? await fitLogisticFold(all, dim, labels, classes, fit, held, {
+              ...opts,
+              l2: opts.l2PerRepeat?.length ? opts.l2PerRepeat[rep % opts.l2PerRepeat.length] : opts.l2,
+            })
           : await denseFold(
               features,
               dim,
