@@ -213,6 +213,17 @@ async function arms(name: string, ds: ImageDataset) {
       costSeconds: Math.round(r.costSeconds * 10) / 10,
       params: r.params,
     })),
+    /** The steps after the trials on the budget's clock: set aside, left, planned, spent (SearchResult.finish). */
+    finish: s.finish,
+    /** The whole arm's CPU-seconds over the budget (negative: under it). */
+    overBudgetCpuSeconds: cpuBudget ? (cpuMs() - c0) / 1000 - budgetMs / 1000 : null,
+    labelQualityNote:
+      s.best.labelQuality && 'note' in s.best.labelQuality ? (s.best.labelQuality.note ?? null) : null,
+    normLime: (() => {
+      const r = s.best.report as unknown as Record<string, unknown>;
+      const n = r.normLime as { images?: number; note?: string } | undefined;
+      return n ? { images: n.images, note: n.note ?? null } : { skipped: r.normLimeSkipped ?? null };
+    })(),
     bestTrial: s.best.trial,
     validationAccuracy: s.best.manifest.metrics.validationAccuracy,
     testAccuracy: s.best.report.accuracy,

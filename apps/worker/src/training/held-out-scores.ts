@@ -40,8 +40,16 @@ export async function heldOutScores(
   index: ImageShardIndex,
   normalization: Normalization,
   input: BatchShape,
-  o: { batchSize: number; seed: number; signal?: AbortSignal; standardize?: boolean },
+  o: {
+    batchSize: number;
+    seed: number;
+    signal?: AbortSignal;
+    standardize?: boolean;
+    /** 'light': the image view only and one fold assignment (a search's bounded pass); default 'full'. */
+    form?: 'full' | 'light';
+  },
 ): Promise<CrossFitScores | undefined> {
+  const light = o.form === 'light';
   const n = splitCount(index, 'train');
   const shape = extractor.outputs[0].shape;
   const dim = shape[shape.length - 1] ?? 0;
@@ -50,7 +58,7 @@ export async function heldOutScores(
   if (!f) return undefined;
   // The mirror view doubles the values held; a split too large for both is scored on the image alone.
   const mirror =
-    2 * n * dim <= MAX_CROSS_FIT_VALUES
+    !light && 2 * n * dim <= MAX_CROSS_FIT_VALUES
       ? await splitFeatures(extractor, dim, shards, index, 'train', normalization, input, {
           ...o,
           view: 'mirror',
@@ -62,7 +70,7 @@ export async function heldOutScores(
     head: 'logistic',
     l2: 1,
     seed: o.seed,
-    repeats: HELD_OUT_REPEATS,
+    repeats: light ? 1 : HELD_OUT_REPEATS,
     standardize: o.standardize ?? false,
     views: mirror ? [mirror.values] : [],
     neighbours: n * n * dim <= MAX_NEIGHBOUR_WORK ? HELD_OUT_NEIGHBOURS : 0,

@@ -216,6 +216,7 @@ export async function backboneHeldOut(
   input: Pick<PipelineInput, 'zoo' | 'spec' | 'recipe' | 'index' | 'shards'>,
   signal: AbortSignal,
   loaded?: LoadedBackbone,
+  form: 'full' | 'light' = 'full',
 ): Promise<CrossFitScores | undefined> {
   const { spec, recipe } = input;
   if (!spec.pretrained || signal.aborted) return undefined;
@@ -239,6 +240,7 @@ export async function backboneHeldOut(
         seed: recipe.seed,
         signal,
         standardize: held.spec.id in MULTI_LAYER_FEATURES,
+        form,
       },
     );
   } finally {

@@ -25,6 +25,8 @@ export const NORMLIME_BUDGET = {
 
 export interface NormLimeModelReport extends NormLimeReport {
   split: Split;
+  /** Why it explains fewer images than NORMLIME_BUDGET (a search's budget bounded it). */
+  note?: string;
   classes: Array<NormLimeReport['classes'][number] & { label: string }>;
 }
 
@@ -72,6 +74,13 @@ export async function normLimeReport(
   split: Split,
   normalization: Normalization,
   input: BatchShape,
+  bound?: {
+    /** At most this many images (fewer than NORMLIME_BUDGET's), classes interleaved. */
+    maxImages?: number;
+    /** No image started once `now()` reaches `at` (a search's clock and deadline). */
+    deadline?: { at: number; now: () => number };
+    note?: string;
+  },
 ): Promise<NormLimeModelReport> {
   const images = await sampleImages(
     source,
@@ -80,7 +89,7 @@ export async function normLimeReport(
     normalization,
     input,
     NORMLIME_BUDGET.imagesPerClass,
-    NORMLIME_BUDGET.maxImages,
+    Math.min(NORMLIME_BUDGET.maxImages, bound?.maxImages ?? Infinity),
   );
   const black = Array.from(normalizePixels(new Uint8Array(input.channels), input.channels, normalization));
   const report = await normLime(model, images, index.labels.length, {
@@ -88,10 +97,12 @@ export async function normLimeReport(
     samples: NORMLIME_BUDGET.samples,
     baseline: black,
     deadline: Date.now() + NORMLIME_BUDGET.deadlineMs,
+    ...(bound?.deadline ? { deadlines: [bound.deadline] } : {}),
   });
   return {
     ...report,
     split,
+    ...(bound?.note ? { note: bound.note } : {}),
     classes: report.classes.map((c) => ({ ...c, label: index.labels[c.classIndex] ?? String(c.classIndex) })),
   };
 }

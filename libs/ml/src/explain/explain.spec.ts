@@ -252,6 +252,14 @@ describe('explain (attribution methods on the serving backend)', () => {
       deadline: Date.now() - 1,
     });
     expect(cut.images).toBe(0);
+    // A deadline on another clock (a search's CPU clock): it passes after the second image.
+    let reads = 0;
+    const clocked = await normLime(model, images, 2, {
+      grid: { rows: 2, cols: 2 },
+      samples: 16,
+      deadlines: [{ at: 2, now: () => reads++ }],
+    });
+    expect(clocked.images).toBe(2);
     model.dispose();
   });
 

@@ -14,6 +14,8 @@ export interface NormLimeOptions {
   seed?: number;
   /** Date.now() time after which no further image is explained (the report says how many were). */
   deadline?: number;
+  /** Further deadlines on other clocks (e.g. a search's CPU clock): each `at` as read by its `now`. */
+  deadlines?: ReadonlyArray<{ at: number; now: () => number }>;
 }
 
 export interface NormLimeClass {
@@ -62,6 +64,7 @@ export async function normLime(
   let explained = 0;
   for (let i = 0; i < images.length; i++) {
     if (options.deadline !== undefined && Date.now() >= options.deadline) break;
+    if (options.deadlines?.some((d) => d.now() >= d.at)) break;
     const image = images[i];
     const [h, w] = image.shape;
     const segmentation = gridSegments(h, w, grid.rows, grid.cols);

@@ -11,7 +11,9 @@ import type { DatasetShape, Recipe } from '../recipe';
 import { labelQuality } from '../label-quality';
 import { memoryLedger } from './memory-ledger';
 import {
-  heldOutReserve,
+  finishCosts,
+  HELD_OUT_EPOCH_SHARE,
+  HELD_OUT_LIGHT_EPOCH_SHARE,
   runDispatchedTrial,
   runSearch,
   type LedgerTrial,
@@ -376,28 +378,59 @@ describe("search: the job's model gets label-quality inputs (training dynamics, 
       });
       expect(isLq(ran) && ran.heldOut?.margin.length).toBe(TRAIN);
       expect(isLq(ran) && ran.note).toBeUndefined();
+      // The light form (the budget left bounds it): scores for every sample, the reason in the note.
+      const light = await searchLabelQuality(base, winner, [winner], run, {
+        signal: new AbortController().signal,
+        form: 'light',
+        formNote: 'a light held-out pass: the budget',
+      });
+      expect(isLq(light) && light.heldOut?.margin.length).toBe(TRAIN);
+      expect(isLq(light) && light.note).toBe('a light held-out pass: the budget');
     });
 
-    it('the search sets the estimated held-out pass of a pretrained best trial aside while it plans', () => {
-      const row = (index: number, backbone: string, inputSize: number, costSeconds: number): LedgerTrial => ({
+    it('the after-search steps of the best trial are estimated from the measured trials of its backbone', () => {
+      const row = (
+        index: number,
+        backbone: string,
+        inputSize: number,
+        costSeconds: number,
+        metrics: Record<string, number | string> = {},
+      ): LedgerTrial => ({
         index,
         status: 'SUCCEEDED',
         params: { backbone, inputSize, epochs: 3, config: index, rung: 0 },
-        metrics: { validationAccuracy: 0.5, epochs: 3 },
+        metrics: { validationAccuracy: 0.5, epochs: 3, ...metrics },
         costSeconds,
         artifactPrefix: null,
       });
       const zoo = new ModelZoo();
       const spec = (id: string) => zoo.get(id);
-      const mobile = row(0, 'mobilenet_v2', 64, 30);
-      const scratch = row(1, 'small_cnn_xs', 28, 5);
-      // 30 s for 3 epochs at 64 px: 3/2 of an epoch at the pass's 128 px is 30 / 3 x 4 x 3/2 s.
-      expect(heldOutReserve([mobile, scratch], mobile, spec, { channels: 3 })).toBeCloseTo(
-        (30 / 3) * 4 * (3 / 2),
-        6,
-      );
-      expect(heldOutReserve([mobile, scratch], scratch, spec, { channels: 3 })).toBe(0);
-      expect(heldOutReserve([], undefined, spec, { channels: 3 })).toBe(0);
+      // 100 train, 20 validation, 30 test images of 64 px, 6 classes.
+      const split = (n: number, name: string) => Array.from({ length: n }, () => ({ split: name }));
+      const index = {
+        height: 64,
+        width: 64,
+        labels: ['a', 'b', 'c', 'd', 'e', 'f'],
+        samples: [...split(100, 'train'), ...split(20, 'validation'), ...split(30, 'test')],
+      } as unknown as Parameters<typeof finishCosts>[3]['index'];
+      const data = { index, shape: { channels: 3 as const }, labelQuality: true };
+      // 30 s for 3 epochs at 224 px: an epoch 10 s, a forward pass over one train image 10 / 3 / 100 s.
+      const mobile = row(0, 'mobilenet_v2', 224, 30, { tta: 'mirror+gray' });
+      const scratch = row(1, 'small_cnn_xs', 28, 6);
+      const f = 10 / 3 / 100;
+      const c = finishCosts([mobile, scratch], mobile, spec, data)!;
+      // Three views over 30 test images, plus the latency runs.
+      expect(c.test).toBeCloseTo(f * (30 * 3 + 24), 9);
+      // NormLIME: 5 images per class (validation has 20), 64 samples each.
+      expect(c.normLime).toEqual({ perImage: expect.closeTo(f * 64, 9) as number, images: 20 });
+      // The held-out pass embeds the 64-px stored images at 128 px, not the winner's 224.
+      const epochAt128 = 10 * (128 / 224) ** 2;
+      expect(c.heldOut?.full).toBeCloseTo(epochAt128 * HELD_OUT_EPOCH_SHARE, 9);
+      expect(c.heldOut?.light).toBeCloseTo(epochAt128 * HELD_OUT_LIGHT_EPOCH_SHARE, 9);
+      // Not pretrained: no held-out pass; label quality off: none either.
+      expect(finishCosts([mobile, scratch], scratch, spec, data)?.heldOut).toBeUndefined();
+      expect(finishCosts([mobile], mobile, spec, { ...data, labelQuality: false })?.heldOut).toBeUndefined();
+      expect(finishCosts([], undefined, spec, data)).toBeUndefined();
     });
   });
 });

@@ -120,10 +120,11 @@ function dynamicsNote(winner: DynamicsTrial, used: number): string | undefined {
 /**
  * The final model's label-quality inputs: the winner's training dynamics (dynamicsFor) and, when its
  * backbone is pretrained, the held-out label scores of the train split (backboneHeldOut, as a fixed
- * recipe's run computes them), run once here, within the job's budget: not when the budget has ended
- * or the job is stopping (`skip`), stopped by `signal` when the budget ends meanwhile (the search is
- * over: the budget left has no other use). Each such case is said in `note`, and the suspects are
- * then ranked by AUM alone.
+ * recipe's run computes them), run once here, within the job's budget: not when the budget has ended,
+ * the job is stopping or the pass does not fit in what is left (`skip`), in its light form when only
+ * that fits (`form`, `formNote`), stopped by `signal` when the budget ends meanwhile (the search is
+ * over: the budget left has no other use). Each such case is said in `note`; without the pass the
+ * suspects are ranked by AUM alone.
  */
 export async function searchLabelQuality(
   input: Pick<PipelineInput, 'zoo' | 'index' | 'shards'> & { reader: ArtifactReader },
@@ -132,8 +133,11 @@ export async function searchLabelQuality(
   run: { spec: BackboneSpec; recipe: Recipe },
   o: {
     signal: AbortSignal;
-    /** Why the held-out pass must not run (the budget ended, the job was stopped). */
+    /** Why the held-out pass must not run (the budget ended, the job was stopped, it does not fit). */
     skip?: string;
+    /** The pass's form (default 'full'; 'light' when the budget left bounds it) and why, said in `note`. */
+    form?: 'full' | 'light';
+    formNote?: string;
     onStart?(message: string): Promise<void>;
   },
 ): Promise<SearchLabelQuality> {
@@ -150,7 +154,8 @@ export async function searchLabelQuality(
         `label quality: held-out scores of the ${splitCount(input.index, 'train')} training images (${run.spec.id})`,
       );
       try {
-        heldOut = await backboneHeldOut({ ...input, ...run }, o.signal);
+        heldOut = await backboneHeldOut({ ...input, ...run }, o.signal, undefined, o.form ?? 'full');
+        if (heldOut && o.formNote) notes.push(o.formNote);
         if (!heldOut)
           notes.push(
             o.signal.aborted

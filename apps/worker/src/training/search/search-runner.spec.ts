@@ -7,6 +7,7 @@ import {
   CONTINUATION,
   EVOLUTION,
   evolutionHistory,
+  finishCosts,
   runDispatchedTrial,
   runSearch,
   type LedgerTrial,
@@ -162,6 +163,34 @@ describe('search runner (real training on a tiny dataset)', () => {
     expect(r2.status).toBe('stopped-by-budget');
     expect(later.rows.map((t) => t.status)).toEqual(['SUCCEEDED', 'PRUNED']);
     expect(r2.best.trial).toBe(0);
+  });
+
+  it('a deadline: trials are planned with the after-search steps of the best so far set aside, which are accounted', async () => {
+    // The budget's clock moves 1 s per progress report (one per epoch here; the steps after the
+    // trials make none): 12 trials would take 15 s.
+    let t = 0;
+    const ledger = memoryLedger();
+    const r = await runSearch(
+      { ...input(ledger, new MemoryCheckpointStore(), 'dl'), maxTrials: 12, deadline: 8_000, now: () => t },
+      hooks(new AbortController().signal, { onProgress: () => Promise.resolve(void (t += 1000)) }),
+    );
+    const winner = r.trials.find((x) => x.index === r.best.trial);
+    const zoo = new ModelZoo();
+    const costs = finishCosts(r.trials, winner, (id) => zoo.get(id), { index, shape, labelQuality: true })!;
+    expect(costs.test).toBeGreaterThan(0);
+    expect(r.finish.budgetSeconds).toBe(8);
+    // The test evaluation and NormLIME within 15% of the budget (1.2 s: two images).
+    expect(r.finish.reservedSeconds).toBeCloseTo(costs.test + 2 * costs.normLime!.perImage, 6);
+    // No trial started that would eat into the reserve; the search ended with it left.
+    expect(r.status).toBe('completed');
+    expect(r.trials.length).toBeLessThan(12);
+    expect(r.finish.leftSeconds).toBeGreaterThanOrEqual(r.finish.reservedSeconds);
+    expect(r.best).toMatchObject({ final: true, report: { split: 'test' } });
+    // Sized after the test evaluation: NormLIME on the images that fit in what was left.
+    expect(r.finish.plan?.normLime).toMatchObject({
+      images: Math.min(costs.normLime!.images, Math.floor(r.finish.leftSeconds! / costs.normLime!.perImage)),
+    });
+    expect(r.finish.seconds).toEqual({ test: 0, heldOut: 0, normLime: 0 });
   });
 
   /** Dispatched trials trained in this process, `slots` at a time, as trial-queue workers would. */

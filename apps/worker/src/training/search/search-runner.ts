@@ -31,7 +31,7 @@ import {
 } from '@modelsmith/ml';
 import { JobCancelledError, PermanentJobError } from '@modelsmith/jobs';
 import { heldOutInput, runImageClassification, type PipelineModel } from '../image-classification';
-import { normLimeReport } from '../normlime-report';
+import { NORMLIME_BUDGET, normLimeReport } from '../normlime-report';
 import type { DatasetShape, Recipe } from '../recipe';
 import { shardEpochs, splitCount } from '../shard-batches';
 import {
@@ -46,6 +46,14 @@ import {
   viewsHeadConfig,
   type TrialConfig,
 } from './recipe-space';
+import {
+  finishReserve,
+  LATENCY_FORWARDS,
+  planFinish,
+  rescaleCosts,
+  type FinishCosts,
+  type FinishPlan,
+} from './finish-budget';
 import { proposeParams, type SearchSampler } from './proposal';
 import {
   dynamicsFor,
@@ -305,6 +313,69 @@ export interface SearchResult {
   /** Trials run by this attempt (not the ones an earlier attempt recorded). */
   ran: number[];
   resumedTrial?: number;
+  /** The steps after the trials: what was set aside, left, planned and spent (the search's clock). */
+  finish: FinishRecord;
+}
+
+/** The after-search steps' accounting, in seconds of the search's clock (`now`). */
+export interface FinishRecord {
+  /** This attempt's budget (its start to the deadline); Infinity without one. */
+  budgetSeconds: number;
+  /** Left when the trials were over; null without a deadline. */
+  leftSeconds: number | null;
+  /** What the search set aside for the winner's steps while planning (finishReserve). */
+  reservedSeconds: number;
+  /** The report steps as sized after the test evaluation (absent without a cost estimate). */
+  plan?: FinishPlan;
+  /** Spent: the test evaluation, the held-out pass (with reading the dynamics back), NormLIME. */
+  seconds: { test: number; heldOut: number; normLime: number };
+}
+
+/** The search's own stop of its trials: only the winner's test evaluation fits before the deadline. */
+export class SearchBudgetEnd extends Error {
+  constructor() {
+    super("the budget's end, less the winner's test evaluation");
+  }
+}
+
+/**
+ * `hooks` whose signal also aborts (SearchBudgetEnd, a budget stop) once `now()` reaches `stopAt()`,
+ * checked at the trial's progress reports as the job's own budget stop is.
+ */
+function stoppingAt<H extends Omit<SearchHooks, 'onBest'>>(
+  hooks: H,
+  now: () => number,
+  stopAt: () => number,
+): H {
+  const stop = new AbortController();
+  return {
+    ...hooks,
+    signal: AbortSignal.any([hooks.signal, stop.signal]),
+    isBudgetStop: (r: unknown) => r instanceof SearchBudgetEnd || hooks.isBudgetStop(r),
+    onProgress: async (p: Parameters<SearchHooks['onProgress']>[0]) => {
+      if (now() >= stopAt() && !stop.signal.aborted) stop.abort(new SearchBudgetEnd());
+      await hooks.onProgress(p);
+    },
+  };
+}
+
+/**
+ * When a trial stops: the deadline less the test evaluation (required, finishCosts) of the best trial
+ * so far, so that the winner's test evaluation still fits; Infinity without a deadline.
+ */
+function trialStopAt(
+  input: SearchInput,
+  trials: LedgerTrial[],
+  best: LedgerTrial | undefined,
+  spec: (id: string) => BackboneSpec,
+): number {
+  if (input.deadline === undefined) return Infinity;
+  const costs = finishCosts(trials, best, spec, {
+    index: input.index,
+    shape: input.shape,
+    labelQuality: input.labelQuality !== false,
+  });
+  return input.deadline - 1000 * (costs?.test ?? 0);
 }
 
 /** Validation accuracy of a SUCCEEDED trial, else null. */
@@ -519,12 +590,32 @@ export async function runSearch(input: SearchInput, hooks: SearchHooks): Promise
   const ran: number[] = [];
   let resumedTrial: number | undefined;
   let stoppedByBudget = false;
+  /** The budget this attempt has (seconds from its start to the deadline): the report steps' share is of it. */
+  const budgetSeconds =
+    input.deadline !== undefined ? Math.max(0, (input.deadline - now()) / 1000) : Infinity;
+  const costsOf = (best: LedgerTrial | undefined) =>
+    finishCosts(trials, best, spec, {
+      index: input.index,
+      shape: input.shape,
+      labelQuality: input.labelQuality !== false,
+    });
   /** The finished trial with the best validation accuracy (ties: more epochs, then the earlier trial). */
   const bestTrial = (): LedgerTrial | undefined => {
     const b = bestOutcome(
       trials.map((t) => ({ config: t.index, rung: num(t.params.rung), score: score(t) })),
     );
     return b ? trials.find((t) => t.index === b.config) : undefined;
+  };
+
+  /**
+   * Seconds set aside for the after-search steps of the best trial so far (finishReserve: the test
+   * evaluation and the report steps sized to REPORT_BUDGET_SHARE of the budget); re-estimated at each
+   * plan, so it follows the best trial. 0 without a deadline or an estimate.
+   */
+  const reserve = (): number => {
+    if (input.deadline === undefined) return 0;
+    const c = costsOf(bestTrial());
+    return c ? finishReserve(c, budgetSeconds) : 0;
   };
 
   /**
@@ -550,7 +641,13 @@ export async function runSearch(input: SearchInput, hooks: SearchHooks): Promise
       const c = viewsHeadConfig(first.params as unknown as TrialConfig);
       const epochs = num(first.params.epochs);
       const cost = estimateSeconds(trials, c, VIEWS_HEAD_EPOCH_SHARE) ?? 0;
-      const left = input.deadline !== undefined ? (input.deadline - now()) / 1000 : Infinity;
+      // The default recipe's trial (next, whatever the budget) and the after-search steps come first.
+      const d = input.defaultTrial
+        ? defaultRecipeConfig(spec(input.firstBackbone), input.shape, input.options)
+        : undefined;
+      const pending = d ? (estimateSeconds(trials, d.c, d.epochs) ?? 0) : 0;
+      const left =
+        input.deadline !== undefined ? (input.deadline - now()) / 1000 - reserve() - pending : Infinity;
       if (cost <= left)
         return { config: Math.max(...trials.map((t) => num(t.params.config))) + 1, rung: 0, epochs, c };
     }
@@ -559,9 +656,8 @@ export async function runSearch(input: SearchInput, hooks: SearchHooks): Promise
       const config = Math.max(...trials.map((t) => num(t.params.config))) + 1;
       return { config, rung: rungResources(rungs).length - 1, epochs: d.epochs, c: d.c };
     }
-    // What is left of the budget once the final model's held-out pass is set aside (heldOutReserve).
-    const reserve = input.labelQuality === false ? 0 : heldOutReserve(trials, bestTrial(), spec, input.shape);
-    const left = input.deadline !== undefined ? (input.deadline - now()) / 1000 - reserve : Infinity;
+    // What is left of the budget once the after-search steps of the best trial so far are set aside.
+    const left = input.deadline !== undefined ? (input.deadline - now()) / 1000 - reserve() : Infinity;
     const fits = (c: TrialConfig, epochs: number) => (estimateSeconds(trials, c, epochs) ?? 0) <= left;
     if (input.continuation) {
       const b = bestTrial();
@@ -639,7 +735,9 @@ export async function runSearch(input: SearchInput, hooks: SearchHooks): Promise
     ran.push(...d.ran);
     stoppedByBudget = d.stoppedByBudget;
     if (d.resumedTrial !== undefined) resumedTrial = d.resumedTrial;
-  } else
+  } else {
+    let stopAt = Infinity;
+    const trialHooks = stoppingAt(hooks, now, () => stopAt);
     for (;;) {
       if (hooks.signal.aborted) {
         const reason: unknown = hooks.signal.reason;
@@ -653,7 +751,8 @@ export async function runSearch(input: SearchInput, hooks: SearchHooks): Promise
       const next = existing ? plannedOf(existing) : plan();
       if (!next) break;
       const index = existing?.index ?? trials.length;
-      const stop = await runTrial(input, hooks, index, next, existing !== undefined, spec, bestTrial());
+      stopAt = trialStopAt(input, trials, bestTrial(), spec);
+      const stop = await runTrial(input, trialHooks, index, next, existing !== undefined, spec, bestTrial());
       ran.push(index);
       trials = await input.ledger.all();
       if (stop === 'budget') {
@@ -661,6 +760,7 @@ export async function runSearch(input: SearchInput, hooks: SearchHooks): Promise
         break;
       }
     }
+  }
 
   const winner = bestTrial();
   if (!winner && trials.some((t) => accuracyOf(t) !== null))
@@ -688,47 +788,95 @@ export async function runSearch(input: SearchInput, hooks: SearchHooks): Promise
     await copyModel(input, winner.artifactPrefix, input.modelPrefix, manifest);
     await input.ledger.choose(winner.index);
   }
-  // NormLIME of the winner (in finalEvaluation) unless the budget had ended or the job is stopping.
-  const interpret = !stoppedByBudget && !hooks.signal.aborted;
-  // The held-out pass comes first: the time the search set aside for it (heldOutReserve) is left
-  // at this point, before the final evaluation and NormLIME spend theirs.
+  // The steps after the trials (finish-budget.ts): the winner's test evaluation (required), then its
+  // held-out label-quality pass and NormLIME, sized to what is left of the budget once the test
+  // evaluation has measured what the winner's forward passes cost; skipped when the job's own budget
+  // has ended or the job is stopping. Every bound is said in the report.
+  const reason: unknown = hooks.signal.aborted ? hooks.signal.reason : undefined;
+  const stopped =
+    reason === undefined
+      ? undefined
+      : hooks.isBudgetStop(reason)
+        ? 'the budget had ended'
+        : 'the job was stopped';
+  const wspec = spec(String(winner.params.backbone));
+  const costs = costsOf(winner);
+  const finish: FinishRecord = {
+    budgetSeconds,
+    leftSeconds: input.deadline !== undefined ? (input.deadline - now()) / 1000 : null,
+    reservedSeconds: costs && input.deadline !== undefined ? finishReserve(costs, budgetSeconds) : 0,
+    seconds: { test: 0, heldOut: 0, normLime: 0 },
+  };
+  const secondsLeft = () => (input.deadline !== undefined ? (input.deadline - now()) / 1000 : Infinity);
   let labelQuality: SearchLabelQuality | undefined;
-  if (input.labelQuality !== false) {
-    const reason: unknown = hooks.signal.aborted ? hooks.signal.reason : undefined;
-    const wspec = spec(String(winner.params.backbone));
-    labelQuality = await searchLabelQuality(
-      input,
-      winner,
-      trials,
-      {
-        spec: wspec,
-        recipe: trialRecipe(
+  const { best, normLimeSeconds } = await finalEvaluation(
+    input,
+    winner,
+    wspec,
+    trials,
+    score,
+    now,
+    async (testSeconds) => {
+      finish.seconds.test = testSeconds;
+      const measured = costs ? rescaleCosts(costs, testSeconds) : undefined;
+      const plan = measured ? planFinish({ ...measured, test: 0 }, secondsLeft()) : undefined;
+      if (plan) finish.plan = plan;
+      if (input.labelQuality !== false) {
+        const h = plan?.heldOut;
+        const started = now();
+        const winnerRecipe = trialRecipe(
           wspec,
           input.shape,
           winner.params as unknown as TrialConfig,
           num(winner.params.epochs),
           input.options,
-        ),
-      },
-      {
-        signal: hooks.signal,
-        ...(stoppedByBudget || (reason !== undefined && hooks.isBudgetStop(reason))
-          ? { skip: 'the budget had ended' }
-          : reason !== undefined
-            ? { skip: 'the job was stopped' }
-            : {}),
-        ...(hooks.onStage ? { onStart: hooks.onStage } : {}),
-      },
-    );
-  }
-  const best = await finalEvaluation(
-    input,
-    winner,
-    spec(String(winner.params.backbone)),
-    trials,
-    score,
-    interpret,
+        );
+        const side = num(winner.params.inputSize);
+        labelQuality = await searchLabelQuality(
+          input,
+          winner,
+          trials,
+          {
+            spec: wspec,
+            // The held-out pass embeds the stored images (heldOutSide), not the winner's upscaled input.
+            recipe: {
+              ...winnerRecipe,
+              input: {
+                height: Math.min(input.index.height, side),
+                width: Math.min(input.index.width, side),
+                channels: winnerRecipe.input.channels,
+              },
+            },
+          },
+          {
+            signal: hooks.signal,
+            ...(stopped
+              ? { skip: stopped }
+              : h && 'skipped' in h
+                ? { skip: h.skipped }
+                : h
+                  ? { form: h.form, ...(h.note ? { formNote: h.note } : {}) }
+                  : {}),
+            ...(hooks.onStage ? { onStart: hooks.onStage } : {}),
+          },
+        );
+        finish.seconds.heldOut = (now() - started) / 1000;
+      }
+      if (stopped) return { skip: stopped };
+      // NormLIME gets what the held-out pass left (its images re-counted from the measured cost).
+      const nl = measured?.normLime
+        ? planFinish({ test: 0, normLime: measured.normLime }, secondsLeft()).normLime
+        : undefined;
+      if (!nl || input.deadline === undefined) return {};
+      if ('skipped' in nl) return { skip: nl.skipped };
+      return {
+        maxImages: nl.images,
+        deadline: { at: input.deadline, now },
+        ...(nl.note ? { note: nl.note } : {}),
+      };
+    },
   );
+  finish.seconds.normLime = normLimeSeconds;
   if (labelQuality) best.labelQuality = labelQuality;
   await hooks.onBest(best);
   if (input.removeTrialModel) {
@@ -746,6 +894,7 @@ export async function runSearch(input: SearchInput, hooks: SearchHooks): Promise
     trials,
     ran,
     ...(resumedTrial !== undefined ? { resumedTrial } : {}),
+    finish,
   };
 }
 
@@ -979,23 +1128,81 @@ async function trialLabelQuality(
 export const HELD_OUT_EPOCH_SHARE = 3 / 2;
 
 /**
- * Seconds the search sets aside for the final model's held-out pass while it plans trials: the
- * estimate (heldOutSeconds) for the best trial so far when its backbone is pretrained (at the
- * pass's input side, heldOutInput), else 0. A search whose budget binds then ends with that time
- * left instead of having the budget end the pass.
+ * The light held-out pass's share of an epoch (its bounded form, finish-budget.ts): one forward pass over the
+ * train split (the image view only, 1/3) plus one fold assignment of the fold models (a third of
+ * HELD_OUT_EPOCH_SHARE's 0.8).
  */
-export function heldOutReserve(
+export const HELD_OUT_LIGHT_EPOCH_SHARE = 1 / 3 + 0.8 / 3;
+
+/**
+ * The input side of a search winner's held-out pass: the pretrained backbone's features of the stored
+ * images, at the smaller of the stored size and the winner's input, resized up to HELD_OUT_MIN_SIDE
+ * (heldOutInput). A winner trained at 224 px on 64-px images gets the pass at 128 px: resized to 224
+ * the same images rank label flips worse at 2.6 times the CPU (docs/interpretability.md).
+ */
+export function heldOutSide(
+  spec: Pick<BackboneSpec, 'id' | 'resizable'>,
+  stored: { height: number; width: number },
+  winnerSide: number,
+  channels: 1 | 3,
+): { height: number; width: number; channels: 1 | 3 } {
+  return heldOutInput(spec, {
+    height: Math.min(stored.height, winnerSide),
+    width: Math.min(stored.width, winnerSide),
+    channels,
+  });
+}
+
+/**
+ * What the after-search steps of `best` would cost (finish-budget.ts), in the search's clock, from the
+ * finished trials' measured seconds (estimateSeconds): a forward pass of its backbone at its input
+ * over one image is a third of a training epoch's cost per train image (HEAD_ONLY_EPOCH_SHARE); the
+ * test evaluation runs one per test image and test-time view plus LATENCY_FORWARDS; NormLIME
+ * NORMLIME_BUDGET.samples per image; the held-out pass (pretrained backbones, label quality on)
+ * HELD_OUT_EPOCH_SHARE or HELD_OUT_LIGHT_EPOCH_SHARE of an epoch at heldOutSide. Undefined without
+ * a best trial or a measured trial of its backbone.
+ */
+export function finishCosts(
   trials: LedgerTrial[],
   best: LedgerTrial | undefined,
   spec: (id: string) => BackboneSpec,
-  shape: Pick<DatasetShape, 'channels'>,
-): number {
-  if (!best) return 0;
-  const s = spec(String(best.params.backbone));
-  if (!s.pretrained) return 0;
-  const size = num(best.params.inputSize);
-  const side = heldOutInput(s, { height: size, width: size, channels: shape.channels });
-  return heldOutSeconds(trials, s.id, Math.max(side.height, side.width)) ?? 0;
+  data: { index: ImageShardIndex; shape: Pick<DatasetShape, 'channels'>; labelQuality: boolean },
+): FinishCosts | undefined {
+  if (!best) return undefined;
+  const backbone = String(best.params.backbone);
+  const side = num(best.params.inputSize);
+  const n = (split: 'train' | 'validation' | 'test') => splitCount(data.index, split);
+  const pass = estimateSeconds(trials, { backbone, inputSize: side } as TrialConfig, HEAD_ONLY_EPOCH_SHARE);
+  if (pass === undefined || n('train') === 0) return undefined;
+  const perImage = pass / n('train');
+  const tta = typeof best.metrics?.tta === 'string' && best.metrics.tta !== 'none' ? best.metrics.tta : '';
+  const views = 1 + (tta ? tta.split('+').filter((v) => v !== 'image').length : 0);
+  const tested = n('test') > 0 ? n('test') : n('validation');
+  const s = spec(backbone);
+  let heldOut: FinishCosts['heldOut'];
+  if (data.labelQuality && s.pretrained) {
+    const h = heldOutSide(s, data.index, side, data.shape.channels);
+    const hs = Math.max(h.height, h.width);
+    const full = heldOutSeconds(trials, backbone, hs);
+    const light = estimateSeconds(
+      trials,
+      { backbone, inputSize: hs } as TrialConfig,
+      HELD_OUT_LIGHT_EPOCH_SHARE,
+    );
+    if (full !== undefined && light !== undefined) heldOut = { full, light };
+  }
+  const explained = Math.min(
+    NORMLIME_BUDGET.maxImages,
+    NORMLIME_BUDGET.imagesPerClass * data.index.labels.length,
+    n('validation'),
+  );
+  return {
+    test: perImage * (tested * views + LATENCY_FORWARDS),
+    ...(heldOut ? { heldOut } : {}),
+    ...(explained > 0
+      ? { normLime: { perImage: perImage * NORMLIME_BUDGET.samples, images: explained } }
+      : {}),
+  };
 }
 
 /** Seconds the held-out pass of `backbone` at `side` px is estimated to take (estimateSeconds). */
@@ -1072,9 +1279,10 @@ export async function runDispatchedTrial(
     if (!sp) specs.set(id, (sp = input.zoo.get(id)));
     return sp;
   };
+  const stopAt = trialStopAt(input, trials, best, spec);
   return runTrial(
     input,
-    { ...hooks, onBest: () => Promise.resolve() },
+    { ...stoppingAt(hooks, input.now ?? Date.now, () => stopAt), onBest: () => Promise.resolve() },
     index,
     plannedOf(t),
     t.costSeconds > 0,
@@ -1349,9 +1557,19 @@ async function copyModel(
 const contentType = (path: string) =>
   path.endsWith('.json') ? 'application/json' : 'application/octet-stream';
 
+/** How the winner's NormLIME is bounded (finish-budget.ts), or why it is skipped. */
+interface NormLimeBound {
+  skip?: string;
+  maxImages?: number;
+  deadline?: { at: number; now: () => number };
+  note?: string;
+}
+
 /**
  * The winner, evaluated once on the test split (the search never looked at it); its manifest's
  * metrics become the test metrics. Falls back to validation when the dataset has no test split.
+ * Then `afterTest` (given the evaluation's seconds on `now`) runs the held-out pass and says how
+ * NormLIME of the winner, on validation, is bounded.
  */
 async function finalEvaluation(
   input: SearchInput,
@@ -1359,10 +1577,12 @@ async function finalEvaluation(
   spec: BackboneSpec,
   trials: LedgerTrial[],
   score: (t: LedgerTrial) => number | null,
-  interpret: boolean,
-): Promise<BestModel> {
+  now: () => number,
+  afterTest: (testSeconds: number) => Promise<NormLimeBound>,
+): Promise<{ best: BestModel; normLimeSeconds: number }> {
   const c = winner.params as unknown as TrialConfig;
   const recipe = trialRecipe(spec, input.shape, c, num(winner.params.epochs), input.options);
+  const started = now();
   const { model, manifest } = await loadExportedModel(input.reader, input.modelPrefix);
   try {
     const split = splitCount(input.index, 'test') > 0 ? 'test' : 'validation';
@@ -1382,23 +1602,29 @@ async function finalEvaluation(
       latency: { runs: 10, warmup: 2 },
       ...(tta ? { tta } : {}),
     });
-    // NormLIME of the winner, on validation (trials skip it); not when the budget already ended.
+    const bound = await afterTest((now() - started) / 1000);
+    const nlStarted = now();
     let interpretation: Record<string, unknown> = {};
-    if (interpret && splitCount(input.index, 'validation') > 0)
+    if (bound.skip) interpretation = { normLimeSkipped: `no NormLIME: ${bound.skip}` };
+    else if (splitCount(input.index, 'validation') > 0)
       try {
-        interpretation = {
-          normLime: await normLimeReport(
-            model,
-            input.shards,
-            input.index,
-            'validation',
-            spec.normalization,
-            recipe.input,
-          ),
-        };
+        const normLime = await normLimeReport(
+          model,
+          input.shards,
+          input.index,
+          'validation',
+          spec.normalization,
+          recipe.input,
+          bound,
+        );
+        // The budget's end stopped it before the images planned.
+        if (bound.maxImages !== undefined && normLime.images < bound.maxImages)
+          normLime.note = `NormLIME on ${normLime.images} images: the budget ended before the ${bound.maxImages} planned${bound.note ? ` (${bound.note})` : ''}`;
+        interpretation = { normLime };
       } catch (error) {
         interpretation = { normLimeError: error instanceof Error ? error.message : String(error) };
       }
+    const normLimeSeconds = (now() - nlStarted) / 1000;
     const report = {
       ...evaluation,
       ...interpretation,
@@ -1418,13 +1644,16 @@ async function finalEvaluation(
       'application/json',
     );
     return {
-      trial: winner.index,
-      recipe,
-      manifest: final,
-      report: { ...report, split },
-      leaderboard: leaderboard(trials, 20, input.constraints),
-      pareto: trialFront(trials, input.constraints),
-      final: true,
+      best: {
+        trial: winner.index,
+        recipe,
+        manifest: final,
+        report: { ...report, split },
+        leaderboard: leaderboard(trials, 20, input.constraints),
+        pareto: trialFront(trials, input.constraints),
+        final: true,
+      },
+      normLimeSeconds,
     };
   } finally {
     model.dispose();
