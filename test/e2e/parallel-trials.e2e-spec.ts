@@ -2,6 +2,7 @@ import { call, startPlatform, waitFor, type Platform } from '../support/platform
 import { jobSucceeded } from '../support/jobs';
 import { mnistZip } from '../support/archives';
 import { readyDataset } from '../support/datasets';
+import { candidateFromMetrics, chooseModel } from '../../apps/worker/src/training/search/model-choice';
 
 jest.setTimeout(900_000);
 
@@ -107,10 +108,21 @@ describe('parallel search trials across worker processes (BullMQ child jobs)', (
         events.filter((e) => new RegExp(`^trial ${t.index}: validation accuracy`).test(e.message ?? '')),
       ).toHaveLength(1);
 
-    // The job's model is the best trial on validation (ties: the earlier trial), tested once.
+    // The job's model: in trial order, a later trial replaces the incumbent only when clearly better
+    // on the same validation images (model-choice.ts), tested once.
     const val = (t: (typeof trials)[number]) =>
       (t.metrics as { validationAccuracy: number }).validationAccuracy;
-    const best = [...trials].sort((a, b) => val(b) - val(a) || a.index - b.index)[0];
+    const chosen = chooseModel(
+      trials.map((t) =>
+        candidateFromMetrics(
+          t.index,
+          Number((t.params as { rung?: number } | null)?.rung ?? 0),
+          val(t),
+          t.metrics as Record<string, unknown> | null,
+        ),
+      ),
+    )!;
+    const best = trials.find((t) => t.index === chosen.index)!;
     expect(job.result.bestTrial).toBe(best.index);
     expect(trials.filter((t) => t.modelId !== null).map((t) => t.index)).toEqual([best.index]);
     const model = await call(p.apiUrl, 'GET', `/v1/models/${job.result.modelId}`, { token: key });

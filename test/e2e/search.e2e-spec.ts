@@ -3,6 +3,7 @@ import { call, startPlatform, type Platform } from '../support/platform';
 import { jobSucceeded, jobTrials, trialsWhen } from '../support/jobs';
 import { mnistZip } from '../support/archives';
 import { readyDataset } from '../support/datasets';
+import { candidateFromMetrics, chooseModel } from '../../apps/worker/src/training/search/model-choice';
 
 jest.setTimeout(600_000);
 
@@ -149,13 +150,15 @@ describe('search jobs end to end (mode auto: trials, resume after SIGKILL, best 
         events.filter((e) => new RegExp(`^trial ${f.index} (started|resumed)`).test(e.message ?? '')),
       ).toHaveLength(1);
 
-    // The model is the best trial on validation (ties: more epochs, then the earlier trial), tested once.
-    const best = [...trials].sort(
-      (a, b) =>
-        b.metrics!.validationAccuracy! - a.metrics!.validationAccuracy! ||
-        b.params.rung - a.params.rung ||
-        a.index - b.index,
-    )[0];
+    // The model: in trial order, a later trial replaces the incumbent only when clearly better on the
+    // same validation images (model-choice.ts; each trial records its per-image results), tested once.
+    const chosen = chooseModel(
+      trials.map((t) =>
+        candidateFromMetrics(t.index, t.params.rung, t.metrics!.validationAccuracy!, t.metrics),
+      ),
+    )!;
+    expect(chosen.correct).toBeDefined();
+    const best = trials.find((t) => t.index === chosen.index)!;
     expect(job.result.bestTrial).toBe(best.index);
     expect(trials.filter((t) => t.modelId !== null).map((t) => t.index)).toEqual([best.index]);
     const model = await call(p.apiUrl, 'GET', `/v1/models/${job.result.modelId}`, { token: key });

@@ -10,6 +10,9 @@ import {
   currentBackend,
   ReplicaPool,
   collectViewPredictions,
+  collectPredictions,
+  argmaxRows,
+  type Predictions,
   evaluateModel,
   FEATURE_HEAD_VIEWS,
   exportModel,
@@ -107,6 +110,12 @@ export interface PipelineModel {
    * chosen model's.
    */
   tta?: TestTimeChoice;
+  /**
+   * When the report is on the validation split: per validation image (the split's order) whether the
+   * model's prediction is right, and a key of the labels in that order (the search compares trials
+   * image by image with it: search/model-choice.ts).
+   */
+  validation?: { correct: Uint8Array; labels: Int32Array };
   /**
    * Training dynamics of the train split over every epoch trained so far (all phases); sample id i is
    * the i-th train sample of the index in index order.
@@ -352,6 +361,7 @@ export async function runImageClassification(
     // The head's cached validation vectors give the image's own predictions without a backbone pass
     // (and the views' from one pass each, shared with the replica threads).
     const fromCache = featureHead && validation ? headPredictions : undefined;
+    let validationPreds: Predictions | undefined;
     const evaluation = await clock.time('evaluate', async () => {
       let plainOnly: Awaited<ReturnType<typeof collectViewPredictions>>['plain'] | undefined;
       if (featureHead && validation && candidates.length > 0) {
@@ -374,8 +384,10 @@ export async function runImageClassification(
         latency: { runs: 10, warmup: 2 },
         ...(tta ? { tta } : {}),
       };
-      const preds = testSplit === 'validation' ? (chosen ?? plainOnly) : undefined;
-      return preds ? reportOf(model, preds, reportOptions) : await evaluateModel(model, test, reportOptions);
+      if (testSplit !== 'validation') return await evaluateModel(model, test, reportOptions);
+      const preds = chosen ?? plainOnly ?? (await collectPredictions(model, test, tta ? { tta } : {}));
+      validationPreds = preds;
+      return reportOf(model, preds, reportOptions);
     });
     const report = {
       ...evaluation,
@@ -416,6 +428,7 @@ export async function runImageClassification(
       } as EvaluationReport,
       final,
       ...(choice ? { tta: choice } : {}),
+      ...(validationPreds ? { validation: rightOrWrong(validationPreds) } : {}),
       ...(dynamics ? { dynamics } : {}),
       ...(final && dynamics && heldOut ? { heldOut } : {}),
     };
@@ -857,4 +870,11 @@ export class WeightAverage {
       at += v.length;
     }
   }
+}
+
+/** Per image of `p`, whether its top class is the label (1) or not (0), with the labels. */
+function rightOrWrong(p: Predictions): { correct: Uint8Array; labels: Int32Array } {
+  const pred = argmaxRows(p);
+  const labels = Int32Array.from(p.labels);
+  return { correct: Uint8Array.from(labels, (l, i) => (pred[i] === l ? 1 : 0)), labels };
 }

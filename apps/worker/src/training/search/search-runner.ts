@@ -5,7 +5,6 @@ import type { ImageShardIndex, ShardSource } from '@modelsmith/datasets';
 import {
   archCost,
   ashaCandidates,
-  bestOutcome,
   costAwareFitness,
   paretoFront,
   proposeArch,
@@ -55,6 +54,14 @@ import {
   type FinishPlan,
 } from './finish-budget';
 import { proposeParams, type SearchSampler } from './proposal';
+import {
+  candidateFromMetrics,
+  chooseModel,
+  labelsKey,
+  packCorrect,
+  replacesIncumbent,
+  type ChoiceCandidate,
+} from './model-choice';
 import {
   dynamicsFor,
   noDynamics,
@@ -405,15 +412,40 @@ const scoreWith =
 const num = (v: Json | undefined): number => (typeof v === 'number' ? v : Number(v));
 
 /**
+ * A finished trial as the model choice sees it (model-choice.ts): its validation accuracy, rung and
+ * per-image results when recorded; undefined when it failed, was pruned or breaks the constraints.
+ */
+function choiceCandidate(
+  t: LedgerTrial,
+  constraints: ModelConstraints | undefined,
+): (ChoiceCandidate & { trial: LedgerTrial }) | undefined {
+  const accuracy = scoreWith(constraints)(t);
+  if (accuracy === null) return undefined;
+  return { ...candidateFromMetrics(t.index, num(t.params.rung ?? 0), accuracy, t.metrics), trial: t };
+}
+
+/**
+ * The job's model among the finished trials that meet the constraints: taken in trial order, a later
+ * trial replaces the incumbent only when it is better on the same validation images by more than that
+ * comparison's noise (model-choice.ts); trials without per-image results by higher validation
+ * accuracy, then the higher rung.
+ */
+export function chosenTrial(trials: LedgerTrial[], constraints?: ModelConstraints): LedgerTrial | undefined {
+  return chooseModel(trials.flatMap((t) => choiceCandidate(t, constraints) ?? []))?.trial;
+}
+
+/**
  * The leaderboard: finished trials by validation accuracy (ties: the higher rung, then the earlier
- * trial, as the model is chosen), those meeting the constraints first, failed and pruned last.
- * With `rank`, by that metric instead (text and tabular searches, candidate-trials.ts).
+ * trial), those meeting the constraints first, failed and pruned last; with `chosen`, that trial (the
+ * job's model, chosenTrial) first and marked. With `rank`, by that metric instead (text and tabular
+ * searches, candidate-trials.ts).
  */
 export function leaderboard(
   trials: LedgerTrial[],
   top = 20,
   constraints?: ModelConstraints,
   rank?: TrialRank,
+  chosen?: number,
 ): LeaderboardEntry[] {
   const valueOf = (t: LedgerTrial): number | null =>
     rank && t.status === 'SUCCEEDED' && typeof t.metrics?.[rank.metric] === 'number'
@@ -425,7 +457,7 @@ export function leaderboard(
     const v = valueOf(t);
     return v === null || Number.isNaN(v) ? -Infinity : rank.higherIsBetter ? v : -v;
   };
-  return trials
+  const sorted = trials
     .filter((t) => t.status !== 'RUNNING' && t.status !== 'PENDING')
     .map((t) => ({
       entry: {
@@ -448,8 +480,10 @@ export function leaderboard(
         b.entry.rung - a.entry.rung ||
         a.entry.trial - b.entry.trial,
     )
-    .slice(0, top)
     .map((x) => x.entry);
+  // The job's model first and marked (the choice may keep an earlier trial within noise of a later one).
+  const mine = sorted.filter((e) => e.trial === chosen).map((e) => ({ ...e, chosen: true as const }));
+  return [...mine, ...sorted.filter((e) => e.trial !== chosen)].slice(0, top);
 }
 
 /**
@@ -599,13 +633,8 @@ export async function runSearch(input: SearchInput, hooks: SearchHooks): Promise
       shape: input.shape,
       labelQuality: input.labelQuality !== false,
     });
-  /** The finished trial with the best validation accuracy (ties: more epochs, then the earlier trial). */
-  const bestTrial = (): LedgerTrial | undefined => {
-    const b = bestOutcome(
-      trials.map((t) => ({ config: t.index, rung: num(t.params.rung), score: score(t) })),
-    );
-    return b ? trials.find((t) => t.index === b.config) : undefined;
-  };
+  /** The job's model among the finished trials (chosenTrial: a later trial must be clearly better). */
+  const bestTrial = (): LedgerTrial | undefined => chosenTrial(trials, input.constraints);
 
   /**
    * Seconds set aside for the after-search steps of the best trial so far (finishReserve: the test
@@ -1087,7 +1116,7 @@ async function promote(
     recipe: trialRecipe(spec(c.backbone), input.shape, c, num(t.params.epochs), input.options),
     manifest,
     report,
-    leaderboard: leaderboard(all, 20, input.constraints),
+    leaderboard: leaderboard(all, 20, input.constraints, undefined, t.index),
     final: false,
     ...(labelQuality ? { labelQuality } : {}),
   });
@@ -1266,13 +1295,10 @@ export async function runDispatchedTrial(
   const trials = await input.ledger.all();
   const t = trials.find((x) => x.index === index);
   if (!t || !isActive(t)) return 'skipped';
-  const score = scoreWith(input.constraints);
-  const b = bestOutcome(
-    trials
-      .filter((x) => x.index !== index)
-      .map((x) => ({ config: x.index, rung: num(x.params.rung), score: score(x) })),
+  const best = chosenTrial(
+    trials.filter((x) => x.index !== index),
+    input.constraints,
   );
-  const best = b ? trials.find((x) => x.index === b.config) : undefined;
   const specs = new Map<string, BackboneSpec>();
   const spec = (id: string) => {
     let sp = specs.get(id);
@@ -1457,6 +1483,13 @@ async function runTrial(
           }
         : {}),
       ...costMetrics(m.report, p.c, input.shape, input.index.labels.length),
+      // Per validation image, right or wrong, and which images (model-choice.ts compares trials on them).
+      ...(m.validation
+        ? {
+            validationCorrect: packCorrect(m.validation.correct),
+            validationImages: labelsKey(m.validation.labels),
+          }
+        : {}),
       epochs: curves.length || p.epochs,
       ...(result.status === 'stopped-by-budget' ? { stopped: 'budget' } : {}),
       ...(result.failedPhase ? { failedPhase: result.failedPhase.phase } : {}),
@@ -1478,20 +1511,10 @@ async function runTrial(
   });
   // A dispatched trial leaves the choice of the job's model to the search.
   if (dispatched) return result.status === 'stopped-by-budget' ? 'budget' : 'done';
-  const score = scoreWith(input.constraints);
-  const bestScore = best ? score(best) : null;
-  const feasible = meetsConstraints(
-    {
-      index,
-      status: 'SUCCEEDED',
-      params,
-      metrics: costMetrics(m.report, p.c, input.shape, input.index.labels.length),
-      costSeconds: 0,
-      artifactPrefix: prefix,
-    },
-    input.constraints,
-  );
-  if (feasible && (bestScore === null || m.report.accuracy > bestScore)) {
+  const row = (await input.ledger.all()).find((t) => t.index === index);
+  const mine = row ? choiceCandidate(row, input.constraints) : undefined;
+  const incumbent = best ? choiceCandidate(best, input.constraints) : undefined;
+  if (mine && (!incumbent || replacesIncumbent(mine, incumbent))) {
     await copyModel(input, prefix, input.modelPrefix, m.manifest);
     await input.ledger.choose(index);
     const all = await input.ledger.all();
@@ -1502,7 +1525,7 @@ async function runTrial(
       recipe,
       manifest: m.manifest,
       report: m.report as PipelineModel['report'] & { split: string },
-      leaderboard: leaderboard(all, 20, input.constraints),
+      leaderboard: leaderboard(all, 20, input.constraints, undefined, index),
       final: false,
       ...(labelQuality ? { labelQuality } : {}),
     });
@@ -1649,7 +1672,7 @@ async function finalEvaluation(
         recipe,
         manifest: final,
         report: { ...report, split },
-        leaderboard: leaderboard(trials, 20, input.constraints),
+        leaderboard: leaderboard(trials, 20, input.constraints, undefined, winner.index),
         pareto: trialFront(trials, input.constraints),
         final: true,
       },
