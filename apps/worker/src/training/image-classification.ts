@@ -327,6 +327,15 @@ export async function runImageClassification(
   /** Held-out label scores of the train split (pretrained backbones; computed before training). */
   let heldOut: CrossFitScores | undefined;
 
+  /**
+   * The test-time views a feature head's evaluation tries: the views its head trained on decide which
+   * (the first trial's head: the image only).
+   */
+  const candidates = testTimeCandidates(
+    recipe.input.channels,
+    recipe.headImagesOnly ? ['image'] : FEATURE_HEAD_VIEWS,
+  );
+
   /** Whether the weights now are a head trained on frozen features (the last phase trained was one). */
   let featureHead = false;
   /** That head's validation predictions from its cached vectors (trainHeadOnFeatures). */
@@ -342,11 +351,6 @@ export async function runImageClassification(
     let choice: TestTimeChoice | undefined;
     let chosen: Awaited<ReturnType<typeof collectViewPredictions>>['plain'] | undefined;
     let tta: TestTimeAveraging | undefined;
-    // The views its head trained on decide which are tried (the first trial's head: the image only).
-    const candidates = testTimeCandidates(
-      recipe.input.channels,
-      recipe.headImagesOnly ? ['image'] : FEATURE_HEAD_VIEWS,
-    );
     // The head's cached validation vectors give the image's own predictions without a backbone pass
     // (and the views' from one pass each, shared with the replica threads).
     const fromCache = featureHead && validation ? headPredictions : undefined;
@@ -546,6 +550,8 @@ export async function runImageClassification(
               signal: hooks.signal,
               ...(recipe.headImagesOnly ? { views: ['image'] as const } : {}),
               replicas: replicasReady,
+              // Their validation passes run on the replica threads while the head trains.
+              ...(hasValidation ? { prefetchViews: candidates } : {}),
               clock,
             },
           );
