@@ -346,6 +346,34 @@ export class JobStore {
     });
   }
 
+  /**
+   * Several events of one type at once, in order, in one transaction (what `progress` does for each,
+   * the row's stage, percent and ETA from the last): a pipeline reporting the epochs of a phase
+   * trained before (a head on cached features: 40 epochs) takes one round of locks instead of 40.
+   */
+  async progressMany(ref: JobRef, ps: JobProgress[], type: JobEventType = 'progress'): Promise<void> {
+    const last = ps.at(-1);
+    if (!last) return;
+    await this.tx(ref.tenantId, async (tx) => {
+      const job = await this.lock(tx, ref.jobId);
+      if (isTerminal(job.status)) return;
+      const now = new Date();
+      await tx.job.update({
+        where: { id: job.id },
+        data: {
+          heartbeatAt: job.status === 'RUNNING' ? now : null,
+          computeSeconds: { increment: elapsedSince(job, now, this.limits.heartbeatStaleMs) },
+          ...(last.stage !== undefined ? { stage: last.stage } : {}),
+          ...(last.percent !== undefined ? { percent: Math.max(0, Math.min(100, last.percent)) } : {}),
+          ...(last.etaSeconds !== undefined
+            ? { etaSeconds: last.etaSeconds === null ? null : Math.round(last.etaSeconds) }
+            : {}),
+        },
+      });
+      for (const p of ps) await this.appendEvent(tx, job, type, p);
+    });
+  }
+
   /** Merges fields into the row without an event (metric history, best metric, compute time). */
   async update(ref: JobRef, data: Prisma.JobUpdateInput): Promise<void> {
     await this.tx(ref.tenantId, (tx) => tx.job.update({ where: { id: ref.jobId }, data }));

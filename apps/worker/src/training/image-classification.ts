@@ -126,6 +126,11 @@ export interface PipelineHooks {
   keepModelOnStop(reason: unknown): boolean;
   onProgress(p: PipelineProgress): Promise<void>;
   onEpoch(phase: string, log: EpochLog): Promise<void>;
+  /**
+   * A phase's epochs at once, in order, when the phase has ended (its epochs are reported then):
+   * when given, called instead of onEpoch for each, so a hook can record them in one write.
+   */
+  onEpochs?(phase: string, logs: EpochLog[]): Promise<void>;
   /** A usable model was exported (after every phase: the first as early as possible). */
   onModel(m: PipelineModel): Promise<void>;
   /** Something the user should know that is not progress: a step fitted to memory, a phase that failed. */
@@ -648,10 +653,10 @@ export async function runImageClassification(
       if (result.dynamics) phaseDynamics.push(result.dynamics);
       if (result.resumedFrom && !resumedFrom && result.resumedFrom.globalStep > 0)
         resumedFrom = { phase: phase.name, ...result.resumedFrom };
-      for (const log of result.history.slice(history.filter((h) => h.phase === phase.name).length)) {
-        history.push({ ...log, phase: phase.name });
-        await hooks.onEpoch(phase.name, log);
-      }
+      const fresh = result.history.slice(history.filter((h) => h.phase === phase.name).length);
+      for (const log of fresh) history.push({ ...log, phase: phase.name });
+      if (hooks.onEpochs && fresh.length > 0) await hooks.onEpochs(phase.name, fresh);
+      else for (const log of fresh) await hooks.onEpoch(phase.name, log);
       epochsBefore += phase.epochs;
       if (result.status === 'cancelled') {
         const reason: unknown = hooks.signal.reason;
