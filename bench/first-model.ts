@@ -260,6 +260,14 @@ async function main(): Promise<void> {
         validationAccuracy: (t.metrics as Record<string, unknown> | null)?.validationAccuracy,
         validationLoss: (t.metrics as Record<string, unknown> | null)?.validationLoss,
         tta: (t.metrics as Record<string, unknown> | null)?.tta,
+        ...Object.fromEntries(
+          [
+            'validationAccuracyPlain',
+            'validationLossPlain',
+            'validationAccuracyTta',
+            'validationLossTta',
+          ].map((k) => [k, (t.metrics as Record<string, unknown> | null)?.[k]]),
+        ),
         stages: Object.fromEntries(
           Object.entries((t.metrics as Record<string, unknown> | null) ?? {}).filter(([k]) =>
             k.startsWith('stage'),

@@ -68,6 +68,32 @@ describe('JobStore against Postgres', () => {
       expect((await bed.store.events(t.id, job.id, 10)).map((e) => e.seq)).toEqual([11, 12, 13, 14]);
     });
 
+    it('progressMany appends its events in order, numbered on beside concurrent writers, the row from the last; none after the end', async () => {
+      const t = await bed.tenant();
+      const job = await noop(t.id);
+      await bed.store.start(ref(t.id, job.id), 'w');
+      const many = Array.from({ length: 5 }, (_, i) => ({
+        stage: 'training',
+        percent: 10 + i,
+        message: `e${i}`,
+      }));
+      await Promise.all([
+        bed.store.progressMany(ref(t.id, job.id), many, 'metrics'),
+        bed.store.progress(ref(t.id, job.id), { percent: 3, message: 'other' }),
+      ]);
+      const events = await bed.store.events(t.id, job.id);
+      expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+      const metrics = events.filter((e) => e.type === 'metrics');
+      expect(metrics.map((e) => e.message)).toEqual(['e0', 'e1', 'e2', 'e3', 'e4']);
+      // Consecutive: one transaction.
+      expect(metrics.map((e) => e.seq)).toEqual(Array.from({ length: 5 }, (_, i) => metrics[0].seq + i));
+      const row = await bed.store.get(t.id, job.id);
+      expect(row?.percent).toBe(events.at(-1)?.message === 'other' ? 3 : 14);
+      await bed.store.finish(ref(t.id, job.id), 'SUCCEEDED', {});
+      await bed.store.progressMany(ref(t.id, job.id), many, 'metrics');
+      expect((await bed.store.events(t.id, job.id)).length).toBe(9);
+    });
+
     it('cancels a QUEUED job at once and refuses to cancel it twice', async () => {
       const t = await bed.tenant();
       const job = await noop(t.id);

@@ -15,6 +15,7 @@ import {
 } from '@modelsmith/ml';
 import { splitFeatures, standardize, trainHeadOnFeatures } from './frozen-head';
 import { shardEpochs } from './shard-batches';
+import { StageClock } from './stage-clock';
 
 describe('standardize', () => {
   it('standardizes the columns, and the folded dense layer gives on raw features what it gave on standardized ones', () => {
@@ -201,6 +202,131 @@ describe('splitFeatures on replica threads (the first trial uses both cores)', (
     expect(Array.from(parallel!.values)).toEqual(Array.from(single!.values));
     expect(Array.from(parallel!.labels)).toEqual(Array.from(single!.labels));
     classifier.model.dispose();
+  });
+
+  it('held (a head training on this thread): every batch goes to the replica, the vectors those of the one-thread pass', async () => {
+    const { index, shards } = imageData();
+    const classifier = classifierOf('multi');
+    const dim = classifier.features.shape[1] ?? 0;
+    const extractor = tf.model({ inputs: classifier.model.inputs, outputs: classifier.features });
+    const opts = { batchSize: 4, seed: 1, view: 'mirror' as const };
+    const single = await splitFeatures(extractor, dim, shards, index, 'train', NORM, SHAPE, opts);
+    pool = await ReplicaPool.create(classifier.model, { replicas: 1 });
+    const rows = { here: 0, replica: 0 };
+    // Never released during the pass.
+    const held = await splitFeatures(extractor, dim, shards, index, 'train', NORM, SHAPE, {
+      ...opts,
+      parallel: { pool, layer: classifier.features.sourceLayer.name },
+      hold: new Promise(() => undefined),
+      onBatch: (n, replica) => void (rows[replica ? 'replica' : 'here'] += n),
+    });
+    expect(rows).toEqual({ here: 0, replica: 60 });
+    let maxDiff = 0;
+    single!.values.forEach((v, i) => (maxDiff = Math.max(maxDiff, Math.abs(v - held!.values[i]))));
+    expect(maxDiff).toBeLessThan(1e-5);
+    expect(Array.from(held!.labels)).toEqual(Array.from(single!.labels));
+    classifier.model.dispose();
+  });
+
+  it('held without replicas (the pool did not start): no batch computed until the hold ends, then all here', async () => {
+    const { index, shards } = imageData();
+    const classifier = classifierOf('last');
+    const dim = classifier.features.shape[1] ?? 0;
+    const extractor = tf.model({ inputs: classifier.model.inputs, outputs: classifier.features });
+    const opts = { batchSize: 4, seed: 1 };
+    const single = await splitFeatures(extractor, dim, shards, index, 'validation', NORM, SHAPE, opts);
+    let release: () => void = () => undefined;
+    let released = false;
+    const early: number[] = [];
+    const rows = { here: 0, replica: 0 };
+    const pass = splitFeatures(extractor, dim, shards, index, 'validation', NORM, SHAPE, {
+      ...opts,
+      parallel: { pool: Promise.resolve(undefined), layer: classifier.features.sourceLayer.name },
+      hold: new Promise<void>((r) => (release = r)),
+      onBatch: (n, replica) => {
+        if (!released) early.push(n);
+        rows[replica ? 'replica' : 'here'] += n;
+      },
+    });
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    released = true;
+    release();
+    const held = await pass;
+    expect(early).toEqual([]);
+    expect(rows).toEqual({ here: 20, replica: 0 });
+    expect(Array.from(held!.values)).toEqual(Array.from(single!.values));
+    classifier.model.dispose();
+  });
+
+  it('trainHeadOnFeatures with prefetched validation views: the replica computes them while the head trains; the same predictions, also after a cancelled training', async () => {
+    const { index, shards } = imageData();
+    const direct = async (classifier: Classifier) =>
+      collectViewPredictions(
+        classifier.model,
+        shardEpochs(shards, index, 'validation', 8, NORM, SHAPE, false),
+        {
+          tta: { views: ['mirror'], normalization: NORM },
+        },
+      );
+    for (const cancel of [false, true]) {
+      const classifier = classifierOf('multi');
+      pool = await ReplicaPool.create(classifier.model, { replicas: 1 });
+      const replicaPool = pool;
+      // The replica's rows per pass, in the order of its batches' arrival; `training` while the head trains.
+      let training = false;
+      let rowsWhileTraining = 0;
+      const counted = {
+        size: replicaPool.size,
+        features: (a: Parameters<ReplicaPool['features']>[0]) => {
+          if (training) rowsWhileTraining += a.x.shape[0] ?? 0;
+          return replicaPool.features(a);
+        },
+      };
+      const abort = new AbortController();
+      const result = await trainHeadOnFeatures(
+        classifier,
+        { shards, index, normalization: NORM, input: SHAPE },
+        {
+          epochs: 200,
+          earlyStopping: false,
+          learningRate: 3e-2,
+          batchSize: 8,
+          labelSmoothing: 0,
+          seed: 1,
+          signal: abort.signal,
+          views: ['image'],
+          replicas: counted,
+          prefetchViews: ['mirror'],
+          clock: new (class extends StageClock {
+            override async time<T>(stage: string, fn: () => Promise<T>): Promise<T> {
+              if (stage !== 'head') return super.time(stage, fn);
+              training = true;
+              if (cancel) setTimeout(() => abort.abort(), 50);
+              try {
+                return await super.time(stage, fn);
+              } finally {
+                training = false;
+              }
+            }
+          })(),
+        },
+      );
+      expect(result.status).toBe(cancel ? 'cancelled' : 'completed');
+      // The 20 mirror images reached the replica while the head trained (200 epochs of 8 steps).
+      if (!cancel) expect(rowsWhileTraining).toBe(20);
+      const cached = await result.validationPredictions!(['mirror']);
+      const d = await direct(classifier);
+      for (const k of ['plain', 'averaged'] as const) {
+        expect(Array.from(cached![k].labels)).toEqual(Array.from(d[k].labels));
+        const ref = Array.from(d[k].probs);
+        expect(Math.max(...Array.from(cached![k].probs).map((v, i) => Math.abs(v - ref[i])))).toBeLessThan(
+          1e-4,
+        );
+      }
+      await pool.dispose();
+      pool = undefined;
+      classifier.model.dispose();
+    }
   });
 
   it('trainHeadOnFeatures on replicas: its validation predictions from the cached vectors equal the model predictions (with and without the mirror)', async () => {

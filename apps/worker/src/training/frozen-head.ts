@@ -6,10 +6,12 @@ import {
   train,
   viewOf,
   type Classifier,
+  type EpochBatchFactory,
   type FeatureView,
   type Normalization,
   type Predictions,
   type ReplicaPool,
+  type TrainBatch,
   type TrainResult,
 } from '@modelsmith/ml';
 import { shardEpochs, splitCount, type BatchShape } from './shard-batches';
@@ -44,8 +46,8 @@ export const REPLICA_QUEUE_DEPTH = 2;
  * `signal` aborted the pass.
  *
  * With `parallel`, the batches are shared out as they are read: each goes to a replica thread that
- * holds fewer than REPLICA_QUEUE_DEPTH batches, else this thread computes it (and reads and resizes
- * every batch). The replicas compute `parallel.layer`'s output with the same weights and kernels, so
+ * holds fewer than REPLICA_QUEUE_DEPTH batches (fewer than one for the pass's last batches), else
+ * this thread computes it (and reads and resizes every batch). The replicas compute `parallel.layer`'s output with the same weights and kernels, so
  * the vectors are those of a pass on one thread (within float rounding). `parallel.pool` may still be
  * starting: this thread computes alone until it is ready (undefined: no replicas). Batches a replica
  * failed on are computed again here after the pass.
@@ -66,19 +68,35 @@ export async function splitFeatures(
     parallel?: { pool: FeatureReplicas | Promise<FeatureReplicas | undefined>; layer: string };
     /** Called with each batch's rows and whether a replica computed them (tests, measurements). */
     onBatch?: (rows: number, replica: boolean) => void;
+    /**
+     * Until it settles this thread computes no batch (it still reads them): each waits for a replica
+     * thread with room, so the pass runs beside other work of this thread (a head's training). Without
+     * replicas (none, or none started) the pass waits for it.
+     */
+    hold?: Promise<unknown>;
   },
 ): Promise<SplitFeatures | undefined> {
   const count = splitCount(index, split);
+  const totalBatches = Math.ceil(count / Math.min(o.batchSize, FEATURE_BATCH));
+  let read = 0;
   const values = new Float32Array(count * dim);
   const labels = new Int32Array(count);
   const filled = new Uint8Array(count);
   const view = o.view ?? 'image';
   let pool: FeatureReplicas | undefined;
-  if (o.parallel)
-    void Promise.resolve(o.parallel.pool).then(
-      (p) => (pool = p && p.size > 0 ? p : undefined),
-      () => undefined,
-    );
+  let poolSettled = !o.parallel;
+  const poolReady = o.parallel
+    ? Promise.resolve(o.parallel.pool).then(
+        (p) => void (pool = p && p.size > 0 ? p : undefined),
+        () => undefined,
+      )
+    : Promise.resolve();
+  void poolReady.finally(() => (poolSettled = true));
+  let held = o.hold !== undefined;
+  const released = (o.hold ?? Promise.resolve()).then(
+    () => void (held = false),
+    () => void (held = false),
+  );
   const layer = o.parallel?.layer ?? '';
   const queued: number[] = [];
   const synced = new Set<number>();
@@ -127,9 +145,18 @@ export async function splitFeatures(
       // (a replica's replies, its start-up's "ready") are handled; without it a pass whose reads
       // resolve without I/O would never see the pool start or a replica free up.
       if (o.parallel) await new Promise((r) => setImmediate(r));
-      const replica = pool
-        ? [...Array(pool.size).keys()].find((r) => (queued[r] ?? 0) < REPLICA_QUEUE_DEPTH)
-        : undefined;
+      read++;
+      // The pass's last batches go to a replica only when it holds none: one queued behind another
+      // there would keep this thread waiting at the end (unless this thread is busy elsewhere, held).
+      const depth = held || totalBatches - read >= REPLICA_QUEUE_DEPTH ? REPLICA_QUEUE_DEPTH : 1;
+      const free = () =>
+        pool ? [...Array(pool.size).keys()].find((r) => (queued[r] ?? 0) < depth) : undefined;
+      let replica = free();
+      // Held: wait for a replica with room (or the pool's start), or for the hold's end.
+      while (held && replica === undefined) {
+        await Promise.race([released, ...(pool ? inflight : poolSettled ? [] : [poolReady])]);
+        replica = free();
+      }
       if (pool && replica !== undefined) {
         const data = (await x.data()) as Float32Array;
         queued[replica] = (queued[replica] ?? 0) + 1;
@@ -184,6 +211,27 @@ export async function splitFeatures(
     }
   }
   return { values, labels, count };
+}
+
+/**
+ * `source`'s batches, each after one turn of the event loop: the head's training, whose steps
+ * otherwise await only promises already resolved, lets this thread's other work run between its
+ * steps (a prefetched pass's reads and the replies of its replica threads).
+ */
+export function turning(source: EpochBatchFactory): EpochBatchFactory {
+  const f: EpochBatchFactory = (req) =>
+    (async function* () {
+      const it = (source(req) as Iterable<TrainBatch>)[Symbol.iterator]();
+      for (;;) {
+        await new Promise((r) => setImmediate(r));
+        const next = it.next();
+        if (next.done) return;
+        yield next.value;
+      }
+    })();
+  if (source.stepsPerEpoch !== undefined) f.stepsPerEpoch = source.stepsPerEpoch;
+  if (source.size !== undefined) f.size = source.size;
+  return f;
 }
 
 const featureBatches = (f: SplitFeatures, dim: number, batchSize: number, shuffle: boolean) =>
@@ -253,32 +301,47 @@ export async function trainHeadOnFeatures(
     replicas?: FeatureReplicas | Promise<FeatureReplicas | undefined>;
     /** Times the feature passes (`features`) and the head's training (`head`). */
     clock?: StageClock;
+    /**
+     * Validation views whose feature passes the replica threads compute while this thread trains the
+     * head (`hold` of splitFeatures; this thread joins them when the head is trained), for
+     * `validationPredictions` of the same views. Only with `replicas`.
+     */
+    prefetchViews?: readonly FeatureView[];
   },
 ): Promise<HeadOnFeaturesResult> {
   const time = <T>(stage: string, fn: () => Promise<T>) => (o.clock ? o.clock.time(stage, fn) : fn());
   const dim = classifier.features.shape[classifier.features.shape.length - 1] ?? 0;
   const extractor = tf.model({ inputs: classifier.model.inputs, outputs: classifier.features });
   const featureLayer = classifier.features.sourceLayer.name;
-  const extract = (split: Split, view: FeatureView = 'image', signal: AbortSignal | undefined = o.signal) =>
+  const extract = (
+    split: Split,
+    view: FeatureView,
+    /** Undefined: a pass no signal stops (not `o.signal`). */
+    signal: AbortSignal | undefined,
+    hold?: Promise<unknown>,
+  ) =>
     splitFeatures(extractor, dim, data.shards, data.index, split, data.normalization, data.input, {
       batchSize: o.batchSize,
       seed: o.seed,
       signal,
       view,
       ...(o.replicas ? { parallel: { pool: o.replicas, layer: featureLayer } } : {}),
+      ...(hold ? { hold } : {}),
     });
   const views: SplitFeatures[] = [];
   // A grayscale dataset's gray view is the image itself: no second pass for it.
   for (const view of (o.views ?? FEATURE_HEAD_VIEWS).filter(
     (v) => v !== 'gray' || data.index.channels === 3,
   )) {
-    const f = await time('features', () => extract('train', view));
+    const f = await time('features', () => extract('train', view, o.signal));
     if (!f) return { status: 'cancelled', history: [] };
     views.push(f);
   }
   const trainSet = concatFeatures(views);
   const hasValidation = splitCount(data.index, 'validation') > 0;
-  const validation = hasValidation ? await time('features', () => extract('validation')) : undefined;
+  const validation = hasValidation
+    ? await time('features', () => extract('validation', 'image', o.signal))
+    : undefined;
   if (hasValidation && !validation) return { status: 'cancelled', history: [] };
   // Features joined from several layers differ in scale by layer: the head trains on them
   // standardized (the train rows' mean and deviation), folded into its dense layer afterwards.
@@ -296,9 +359,29 @@ export async function trainHeadOnFeatures(
     if (!['GlobalAveragePooling2D', 'Concatenate'].includes(layer.getClassName()))
       x = layer.apply(x) as tf.SymbolicTensor;
   const head = tf.model({ inputs: features, outputs: x });
-  const result = await time('head', () =>
+  // The validation views' passes, started now on the replica threads only (this thread trains the
+  // head meanwhile, then joins them); one view after the other. Stopped if the training is cancelled
+  // (a run the budget stopped computes them again for its evaluation).
+  let headTrained!: () => void;
+  const hold = new Promise<void>((r) => (headTrained = r));
+  const stopPrefetch = new AbortController();
+  const prefetched = new Map<FeatureView, Promise<SplitFeatures | undefined>>();
+  if (rawValidation && o.replicas) {
+    let previous: Promise<unknown> = Promise.resolve();
+    for (const view of o.prefetchViews ?? []) {
+      const pass = previous.then(() => extract('validation', view, stopPrefetch.signal, hold));
+      // Awaited (or dropped) by validationPredictions; a failed pass is computed again there.
+      pass.catch(() => undefined);
+      prefetched.set(view, pass);
+      previous = pass.catch(() => undefined);
+    }
+  }
+  const trained = time('head', () =>
     train(head, {
-      data: featureBatches(trainSet, dim, o.batchSize, true),
+      data:
+        prefetched.size > 0
+          ? turning(featureBatches(trainSet, dim, o.batchSize, true))
+          : featureBatches(trainSet, dim, o.batchSize, true),
       ...(validation ? { validation: featureBatches(validation, dim, 256, false) } : {}),
       epochs: o.epochs,
       learningRate: o.learningRate,
@@ -317,6 +400,22 @@ export async function trainHeadOnFeatures(
       signal: o.signal,
     }),
   );
+  const dropPrefetched = async () => {
+    stopPrefetch.abort();
+    headTrained();
+    await Promise.allSettled(prefetched.values());
+    prefetched.clear();
+  };
+  let result: Awaited<typeof trained>;
+  try {
+    result = await trained;
+  } catch (error) {
+    await dropPrefetched();
+    throw error;
+  } finally {
+    headTrained();
+  }
+  if (result.status === 'cancelled') await dropPrefetched();
   if (scaling) scaling.fold(classifier.headLayers);
   const predict = (f: SplitFeatures): Float32Array =>
     tf.tidy(
@@ -329,7 +428,9 @@ export async function trainHeadOnFeatures(
         const parts = [predict(rawValidation)];
         for (const view of views) {
           // Not cancelled by the signal: a run the budget stopped is evaluated after the abort.
-          const f = await extract('validation', view, undefined);
+          const f =
+            (await prefetched.get(view)?.catch(() => undefined)) ??
+            (await extract('validation', view, undefined));
           if (!f) return undefined;
           parts.push(predict(f));
         }

@@ -418,6 +418,8 @@ describe('image classification pipeline: a head on cached frozen features (headO
   });
 
   it('a head-only first trial (headImagesOnly) passes each train image through the backbone once', async () => {
+    let epochCalls = 0;
+    const batches: Array<{ phase: string; epochs: number[] }> = [];
     const layer = new CountingLayer();
     const { zoo, spec } = backboneWith(layer);
     const { index, shards } = dataset();
@@ -440,12 +442,18 @@ describe('image classification pipeline: a head on cached frozen features (headO
       },
       {
         ...hooks(models, []),
-        onEpoch: async () => {
+        onEpoch: async () => void epochCalls++,
+        // The phase's epochs in one call (a search records them in one write).
+        onEpochs: async (phase, logs) => {
           imagesWhenHeadDone ??= layer.images;
+          batches.push({ phase, epochs: logs.map((l) => l.epoch) });
         },
       },
     );
     expect(result.status).toBe('completed');
+    expect(epochCalls).toBe(0);
+    expect(batches).toEqual([{ phase: 'head', epochs: result.history.map((h) => h.epoch) }]);
+    expect(batches[0].epochs.length).toBeGreaterThan(1);
     // 32 train images once, 8 validation images once (the evaluation passes come after).
     expect(imagesWhenHeadDone).toBe(32 + 8);
     // The evaluation takes the image's own validation predictions from the cached vectors: one more

@@ -135,6 +135,11 @@ export interface PipelineHooks {
   keepModelOnStop(reason: unknown): boolean;
   onProgress(p: PipelineProgress): Promise<void>;
   onEpoch(phase: string, log: EpochLog): Promise<void>;
+  /**
+   * A phase's epochs at once, in order, when the phase has ended (its epochs are reported then):
+   * when given, called instead of onEpoch for each, so a hook can record them in one write.
+   */
+  onEpochs?(phase: string, logs: EpochLog[]): Promise<void>;
   /** A usable model was exported (after every phase: the first as early as possible). */
   onModel(m: PipelineModel): Promise<void>;
   /** Something the user should know that is not progress: a step fitted to memory, a phase that failed. */
@@ -338,6 +343,15 @@ export async function runImageClassification(
   /** Held-out label scores of the train split (pretrained backbones; computed before training). */
   let heldOut: CrossFitScores | undefined;
 
+  /**
+   * The test-time views a feature head's evaluation tries: the views its head trained on decide which
+   * (the first trial's head: the image only).
+   */
+  const candidates = testTimeCandidates(
+    recipe.input.channels,
+    recipe.headImagesOnly ? ['image'] : FEATURE_HEAD_VIEWS,
+  );
+
   /** Whether the weights now are a head trained on frozen features (the last phase trained was one). */
   let featureHead = false;
   /** That head's validation predictions from its cached vectors (trainHeadOnFeatures). */
@@ -353,11 +367,6 @@ export async function runImageClassification(
     let choice: TestTimeChoice | undefined;
     let chosen: Awaited<ReturnType<typeof collectViewPredictions>>['plain'] | undefined;
     let tta: TestTimeAveraging | undefined;
-    // The views its head trained on decide which are tried (the first trial's head: the image only).
-    const candidates = testTimeCandidates(
-      recipe.input.channels,
-      recipe.headImagesOnly ? ['image'] : FEATURE_HEAD_VIEWS,
-    );
     // The head's cached validation vectors give the image's own predictions without a backbone pass
     // (and the views' from one pass each, shared with the replica threads).
     const fromCache = featureHead && validation ? headPredictions : undefined;
@@ -561,6 +570,8 @@ export async function runImageClassification(
               signal: hooks.signal,
               ...(recipe.headImagesOnly ? { views: ['image'] as const } : {}),
               replicas: replicasReady,
+              // Their validation passes run on the replica threads while the head trains.
+              ...(hasValidation ? { prefetchViews: candidates } : {}),
               clock,
             },
           );
@@ -657,10 +668,10 @@ export async function runImageClassification(
       if (result.dynamics) phaseDynamics.push(result.dynamics);
       if (result.resumedFrom && !resumedFrom && result.resumedFrom.globalStep > 0)
         resumedFrom = { phase: phase.name, ...result.resumedFrom };
-      for (const log of result.history.slice(history.filter((h) => h.phase === phase.name).length)) {
-        history.push({ ...log, phase: phase.name });
-        await hooks.onEpoch(phase.name, log);
-      }
+      const fresh = result.history.slice(history.filter((h) => h.phase === phase.name).length);
+      for (const log of fresh) history.push({ ...log, phase: phase.name });
+      if (hooks.onEpochs && fresh.length > 0) await hooks.onEpochs(phase.name, fresh);
+      else for (const log of fresh) await hooks.onEpoch(phase.name, log);
       epochsBefore += phase.epochs;
       if (result.status === 'cancelled') {
         const reason: unknown = hooks.signal.reason;

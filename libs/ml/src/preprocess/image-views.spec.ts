@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../backend';
 import { normalizePixels, type Normalization } from './normalization';
 import {
   averageProbabilities,
@@ -49,6 +50,25 @@ describe('viewOf', () => {
       expect(Array.from(image.dataSync())).toEqual(Array.from(xs.dataSync()));
       tf.dispose([xs, gray, want, mirror, image]);
     });
+
+  it.each(['cpu', 'wasm'] as const)(
+    'mirror on the %s backend: the values of tf.reverse on the width axis, exactly',
+    async (backend) => {
+      const before = tf.getBackend();
+      await initBackend({ prefer: backend });
+      expect(tf.getBackend()).toBe(backend);
+      try {
+        const xs = tf.randomUniform<tf.Rank.R4>([3, 5, 7, 3], -2, 2, 'float32', 4);
+        const mirror = viewOf(xs, 'mirror', { kind: 'symmetric' });
+        const reversed = tf.reverse(xs, 2);
+        expect(mirror.shape).toEqual([3, 5, 7, 3]);
+        expect(Array.from(mirror.dataSync())).toEqual(Array.from(reversed.dataSync()));
+        tf.dispose([xs, mirror, reversed]);
+      } finally {
+        await tf.setBackend(before);
+      }
+    },
+  );
 
   for (const n of normalizations)
     it(`posterize keeps 4 levels per channel; sketch is white on flat areas, black on edges (${n.kind})`, () => {

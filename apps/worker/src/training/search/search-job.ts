@@ -193,13 +193,12 @@ export class AutoSearchJob {
         });
       },
       onEpoch: async (trial, phase, log) => {
-        await this.jobs.progress(
+        await this.jobs.progress(ref, epochEvent(trial, phase, log), 'metrics');
+      },
+      onEpochs: async (trial, phase, logs) => {
+        await this.jobs.progressMany(
           ref,
-          {
-            stage: 'training',
-            message: `trial ${trial} ${phase} epoch ${log.epoch + 1}: loss ${log.loss.toFixed(4)}${log.val_accuracy !== undefined ? `, val_accuracy ${log.val_accuracy.toFixed(4)}` : ''}`,
-            data: { ...log, phase, trial },
-          },
+          logs.map((log) => epochEvent(trial, phase, log)),
           'metrics',
         );
       },
@@ -266,4 +265,13 @@ export class AutoSearchJob {
       .catch(() => undefined);
     return out;
   }
+}
+
+/** The job's `metrics` event of a trial's epoch. */
+function epochEvent(trial: number, phase: string, log: EpochLog) {
+  return {
+    stage: 'training',
+    message: `trial ${trial} ${phase} epoch ${log.epoch + 1}: loss ${log.loss.toFixed(4)}${log.val_accuracy !== undefined ? `, val_accuracy ${log.val_accuracy.toFixed(4)}` : ''}`,
+    data: { ...log, phase, trial },
+  };
 }

@@ -300,6 +300,8 @@ export interface SearchHooks {
   isBudgetStop(reason: unknown): boolean;
   onProgress(p: { trial: number; trials: number; percent: number; train: TrainProgress }): Promise<void>;
   onEpoch(trial: number, phase: string, log: EpochLog): Promise<void>;
+  /** Several epochs of a phase at once, in order (instead of onEpoch for each, when given). */
+  onEpochs?(trial: number, phase: string, logs: EpochLog[]): Promise<void>;
   /** A trial started or ended. */
   onTrial(t: {
     index: number;
@@ -1411,6 +1413,13 @@ async function runTrial(
           curves.push({ ...log, phase });
           await input.ledger.progress(index, curves, costSince());
           await hooks.onEpoch(index, phase, log);
+        },
+        // A phase's epochs reported together: one write of the curves, the job's events in one go.
+        onEpochs: async (phase, logs) => {
+          curves.push(...logs.map((log) => ({ ...log, phase })));
+          await input.ledger.progress(index, curves, costSince());
+          if (hooks.onEpochs) await hooks.onEpochs(index, phase, logs);
+          else for (const log of logs) await hooks.onEpoch(index, phase, log);
         },
         // The training dynamics of every epoch so far (a resumed run's restored from its checkpoints).
         onModel: (m) => Promise.resolve(void (dynamics = m.dynamics ?? dynamics)),
