@@ -7,8 +7,13 @@ import {
   CONTINUATION,
   EVOLUTION,
   chosenTrial,
+  estimateSeconds,
   evolutionHistory,
   finishCosts,
+  forwardSeconds,
+  keptTrialSeconds,
+  tableCostPerPixel,
+  trialStopAt,
   runDispatchedTrial,
   runSearch,
   type LedgerTrial,
@@ -663,5 +668,93 @@ describe('search runner (real training on a tiny dataset)', () => {
     const other = new WeightAverage([[3]]);
     other.decode(a.encode());
     expect(other.count).toBe(0);
+  });
+});
+
+describe('the budget accounting of trials (pure logic)', () => {
+  const zoo = new ModelZoo();
+  const spec = (id: string) => zoo.get(id);
+  const row = (
+    index: number,
+    params: Record<string, string | number | boolean>,
+    costSeconds: number,
+    epochs = 1,
+  ): LedgerTrial => ({
+    index,
+    status: 'SUCCEEDED',
+    params: { config: index, rung: 0, epochs, ...params },
+    metrics: { validationAccuracy: 0.5, epochs },
+    costSeconds,
+    artifactPrefix: `p${index}/`,
+  });
+  // 300 train, 100 validation, 50 test images of 64 px, 4 classes.
+  const split = (n: number, name: string) => Array.from({ length: n }, () => ({ split: name }));
+  const index = {
+    height: 64,
+    width: 64,
+    labels: ['a', 'b', 'c', 'd'],
+    samples: [...split(300, 'train'), ...split(100, 'validation'), ...split(50, 'test')],
+  } as unknown as Parameters<typeof finishCosts>[3]['index'];
+  const shape = { height: 64, width: 64, channels: 3 } as DatasetShape;
+  const deadline = 1_000_000;
+
+  it('estimates a backbone no trial has measured from a measured one by their relative cost, not as free', () => {
+    // small_cnn_m: 6 s per epoch at 28 px (the median of three trials).
+    const small = [
+      row(0, { backbone: 'small_cnn_m', inputSize: 28 }, 7),
+      row(1, { backbone: 'small_cnn_m', inputSize: 28 }, 72, 12),
+      row(2, { backbone: 'small_cnn_m', inputSize: 28 }, 18, 3),
+    ];
+    const c = { backbone: 'mobilenet_v2', inputSize: 64 } as Parameters<typeof estimateSeconds>[1];
+    const ratio = tableCostPerPixel('mobilenet_v2')! / tableCostPerPixel('small_cnn_m')!;
+    // MobileNetV2 costs about half as much per pixel in the table (3.7 images/s at 224 px vs 22 at 64).
+    expect(ratio).toBeGreaterThan(0.45);
+    expect(ratio).toBeLessThan(0.5);
+    expect(estimateSeconds(small, c, 1)).toBeCloseTo(6 * (64 / 28) ** 2 * ratio, 9);
+    // Once it has a measurement of its own, that is used.
+    const mobile = row(3, { backbone: 'mobilenet_v2', inputSize: 64 }, 30);
+    expect(estimateSeconds([...small, mobile], c, 2)).toBeCloseTo(60, 9);
+    // A backbone not in the table: the costliest measured trial per pixel (here 7 s per epoch at 28 px).
+    const nas = { backbone: 'nas_cnn', inputSize: 28 } as Parameters<typeof estimateSeconds>[1];
+    expect(estimateSeconds(small, nas, 1)).toBeCloseTo(7, 9);
+    expect(estimateSeconds([], c, 1)).toBeUndefined();
+  });
+
+  it("counts a head-only trial's pass over the validation images in its measured cost", () => {
+    // A head-only trial of 40 s: one pass over 300 train and 100 validation images, 0.1 s each.
+    const head = row(0, { backbone: 'mobilenet_v2', inputSize: 128, headOnly: true }, 40, 3);
+    expect(forwardSeconds([head], 'mobilenet_v2', 128, index)).toBeCloseTo(0.1, 9);
+    const costs = finishCosts([head], head, spec, { index, shape, labelQuality: false })!;
+    // The test evaluation: 50 test images plus the latency runs (before: 40 / 300 s each, 4/3 as much).
+    expect(costs.test).toBeCloseTo(0.1 * (50 + 24), 9);
+    // The planning of a new head-only trial is unchanged (train passes only): 40 s for one pass.
+    const c = { backbone: 'mobilenet_v2', inputSize: 128 } as Parameters<typeof estimateSeconds>[1];
+    expect(estimateSeconds([head], c, 1 / 3)).toBeCloseTo(40, 9);
+  });
+
+  it('stops a trial whose model is kept early enough for its own evaluation and the larger test evaluation', () => {
+    // small_cnn_m: 30 s per epoch at 32 px, so a forward pass over one train image 30 / 3 / 300 = 1/30 s.
+    const first = row(0, { backbone: 'small_cnn_m', inputSize: 32 }, 30);
+    const input = { deadline, index, shape, labelQuality: false };
+    const f = 1 / 30;
+    const own = keptTrialSeconds([first], { backbone: 'small_cnn_m', inputSize: 32 }, index)!;
+    expect(own.evaluate).toBeCloseTo(f * (100 + 24), 9);
+    expect(own.test).toBeCloseTo(f * (50 + 24), 9);
+    const testOfBest = finishCosts([first], first, spec, { index, shape, labelQuality: false })!.test;
+    expect(testOfBest).toBeCloseTo(f * (50 + 24), 9);
+    const searched = { backbone: 'small_cnn_m', inputSize: 32 } as Parameters<typeof trialStopAt>[4];
+    // A searched trial's model is dropped at its stop: only the best trial's test evaluation is left.
+    expect(trialStopAt(input, [first], first, spec, searched)).toBeCloseTo(deadline - 1000 * testOfBest, 6);
+    // The default recipe's is kept: its validation evaluation is left too, and its own test evaluation
+    // (at 64 px, four times the best's) should it become the model.
+    const d = { ...searched, inputSize: 64, defaultRecipe: true } as Parameters<typeof trialStopAt>[4];
+    const ownD = keptTrialSeconds([first], d, index)!;
+    expect(ownD.test).toBeCloseTo(4 * testOfBest, 9);
+    expect(trialStopAt(input, [first], first, spec, d)).toBeCloseTo(
+      deadline - 1000 * (ownD.test + ownD.evaluate),
+      6,
+    );
+    // No deadline: never.
+    expect(trialStopAt({ ...input, deadline: undefined }, [first], first, spec, d)).toBe(Infinity);
   });
 });

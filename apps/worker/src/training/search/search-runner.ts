@@ -28,7 +28,7 @@ import {
   type TrainProgress,
   type DynamicsValues,
 } from '@modelsmith/ml';
-import { JobCancelledError, PermanentJobError } from '@modelsmith/jobs';
+import { FALLBACK_THROUGHPUT, JobCancelledError, PermanentJobError } from '@modelsmith/jobs';
 import { heldOutInput, runImageClassification, type PipelineModel } from '../image-classification';
 import { NORMLIME_BUDGET, normLimeReport } from '../normlime-report';
 import type { DatasetShape, Recipe } from '../recipe';
@@ -369,14 +369,25 @@ function stoppingAt<H extends Omit<SearchHooks, 'onBest'>>(
 }
 
 /**
- * When a trial stops: the deadline less the test evaluation (required, finishCosts) of the best trial
- * so far, so that the winner's test evaluation still fits; Infinity without a deadline.
+ * Whether a trial's model is kept when the budget stops it (evaluated on validation and exported
+ * after its stop): the first model, which may be all the job has, and the default recipe's, which
+ * stands for the fixed job that keeps its model at the budget's end.
  */
-function trialStopAt(
-  input: SearchInput,
+export const keptOnStop = (c: Pick<TrialConfig, 'defaultRecipe'>, best: LedgerTrial | undefined): boolean =>
+  !best || c.defaultRecipe === true;
+
+/**
+ * When a trial of `c` stops: the deadline less the test evaluation (required, finishCosts) of the
+ * best trial so far, so that the winner's test evaluation still fits; for a trial whose model is kept
+ * at its stop (keptOnStop), less also its own evaluation on validation (keptTrialSeconds) and the
+ * larger of the two test evaluations, since it may become the model. Infinity without a deadline.
+ */
+export function trialStopAt(
+  input: Pick<SearchInput, 'deadline' | 'index' | 'shape' | 'labelQuality'>,
   trials: LedgerTrial[],
   best: LedgerTrial | undefined,
   spec: (id: string) => BackboneSpec,
+  c: TrialConfig,
 ): number {
   if (input.deadline === undefined) return Infinity;
   const costs = finishCosts(trials, best, spec, {
@@ -384,7 +395,30 @@ function trialStopAt(
     shape: input.shape,
     labelQuality: input.labelQuality !== false,
   });
-  return input.deadline - 1000 * (costs?.test ?? 0);
+  let seconds = costs?.test ?? 0;
+  if (keptOnStop(c, best)) {
+    const own = keptTrialSeconds(trials, c, input.index);
+    if (own) seconds = Math.max(seconds, own.test) + own.evaluate;
+  }
+  return input.deadline - 1000 * seconds;
+}
+
+/**
+ * What a trial of `c` stopped by the budget still costs when its model is kept (keptOnStop): its
+ * evaluation on the validation split (one forward pass per image plus LATENCY_FORWARDS; its export
+ * is not counted) and, should it become the model, its test evaluation (the same on the test split);
+ * from forwardSeconds. Undefined before any trial has finished.
+ */
+export function keptTrialSeconds(
+  trials: LedgerTrial[],
+  c: Pick<TrialConfig, 'backbone' | 'inputSize'>,
+  index: ImageShardIndex,
+): { evaluate: number; test: number } | undefined {
+  const f = forwardSeconds(trials, c.backbone, c.inputSize, index);
+  if (f === undefined) return undefined;
+  const validation = splitCount(index, 'validation');
+  const test = splitCount(index, 'test') > 0 ? splitCount(index, 'test') : validation;
+  return { evaluate: f * (validation + LATENCY_FORWARDS), test: f * (test + LATENCY_FORWARDS) };
 }
 
 /** Validation accuracy of a SUCCEEDED trial, else null. */
@@ -556,35 +590,73 @@ export const HEAD_ONLY_EPOCH_SHARE = 1 / 3;
 export const VIEWS_HEAD_EPOCH_SHARE = FEATURE_HEAD_VIEWS.length * HEAD_ONLY_EPOCH_SHARE;
 
 /**
- * Full-network epochs a finished trial paid for: HEAD_ONLY_EPOCH_SHARE for a head-only one; else the
+ * The split sizes a trial's measured cost covered: a head-only trial's feature pass runs over the
+ * validation images too (once, the vectors its head is scored on), not over the train split alone.
+ */
+export interface PassImages {
+  train: number;
+  validation: number;
+}
+
+/**
+ * Full-network epochs a finished trial paid for: HEAD_ONLY_EPOCH_SHARE per view for a head-only one
+ * (plus, given `images`, its pass over the validation images in train-split epochs); else the
  * epochs it trained, at most its planned ones (a pretrained trial's head phase on cached features
  * records many cheap epochs, counted here as the planned head epochs, an overestimate).
  */
-function paidEpochs(t: LedgerTrial): number {
-  if (t.params.headOnly === true)
-    return t.params.headViews === true ? VIEWS_HEAD_EPOCH_SHARE : HEAD_ONLY_EPOCH_SHARE;
+function paidEpochs(t: LedgerTrial, images?: PassImages): number {
+  if (t.params.headOnly === true) {
+    const share = t.params.headViews === true ? VIEWS_HEAD_EPOCH_SHARE : HEAD_ONLY_EPOCH_SHARE;
+    return images && images.train > 0
+      ? share + (HEAD_ONLY_EPOCH_SHARE * images.validation) / images.train
+      : share;
+  }
   const trained = num(t.metrics?.epochs ?? null);
   const planned = num(t.params.epochs);
   return planned > 0 ? Math.min(trained, planned) : trained;
 }
 
 /**
- * Seconds a trial of `c` over `epochs` would take, from finished trials of the same backbone
- * (scaled by input pixels and epochs, `paidEpochs`); undefined when there is none yet.
+ * Relative whole-network training cost of one pixel of one image of `backbone` (FALLBACK_THROUGHPUT,
+ * the fallback table of the job estimate, docs/jobs.md); undefined for a backbone not in it.
  */
-export function estimateSeconds(trials: LedgerTrial[], c: TrialConfig, epochs: number): number | undefined {
-  const rates = trials
-    .filter(
-      (t) =>
-        t.params.backbone === c.backbone &&
-        t.status === 'SUCCEEDED' &&
-        t.costSeconds > 0 &&
-        paidEpochs(t) > 0,
-    )
-    .map((t) => t.costSeconds / (paidEpochs(t) * num(t.params.inputSize) ** 2))
-    .sort((a, b) => a - b);
-  if (rates.length === 0) return undefined;
-  return rates[Math.floor(rates.length / 2)] * epochs * c.inputSize ** 2;
+export function tableCostPerPixel(backbone: string): number | undefined {
+  const t = FALLBACK_THROUGHPUT[backbone];
+  return t ? 1 / (t.samplesPerSec * t.size ** 2) : undefined;
+}
+
+/**
+ * Seconds a trial of `c` over `epochs` would take, from finished trials of the same backbone
+ * (scaled by input pixels and epochs, `paidEpochs`). A backbone no trial has measured yet is not
+ * free: its cost is scaled from the measured trials of the others by the two backbones' relative
+ * cost in FALLBACK_THROUGHPUT (their median), or, when either is not in that table, taken as the
+ * costliest measured trial's per pixel. Undefined only when no trial has finished.
+ */
+export function estimateSeconds(
+  trials: LedgerTrial[],
+  c: TrialConfig,
+  epochs: number,
+  images?: PassImages,
+): number | undefined {
+  const measured = trials.filter(
+    (t) => t.status === 'SUCCEEDED' && t.costSeconds > 0 && paidEpochs(t, images) > 0,
+  );
+  const rateOf = (t: LedgerTrial) => t.costSeconds / (paidEpochs(t, images) * num(t.params.inputSize) ** 2);
+  const median = (xs: number[]) => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)];
+  };
+  const pixels = epochs * c.inputSize ** 2;
+  const same = measured.filter((t) => t.params.backbone === c.backbone);
+  if (same.length > 0) return median(same.map(rateOf)) * pixels;
+  if (measured.length === 0) return undefined;
+  const target = tableCostPerPixel(c.backbone);
+  const scaled = measured.flatMap((t) => {
+    const from = tableCostPerPixel(String(t.params.backbone));
+    return target !== undefined && from !== undefined ? [(rateOf(t) * target) / from] : [];
+  });
+  if (scaled.length > 0) return median(scaled) * pixels;
+  return Math.max(...measured.map(rateOf)) * pixels;
 }
 
 interface Planned {
@@ -782,7 +854,7 @@ export async function runSearch(input: SearchInput, hooks: SearchHooks): Promise
       const next = existing ? plannedOf(existing) : plan();
       if (!next) break;
       const index = existing?.index ?? trials.length;
-      stopAt = trialStopAt(input, trials, bestTrial(), spec);
+      stopAt = trialStopAt(input, trials, bestTrial(), spec, next.c);
       const stop = await runTrial(input, trialHooks, index, next, existing !== undefined, spec, bestTrial());
       ran.push(index);
       trials = await input.ledger.all();
@@ -1186,12 +1258,13 @@ export function heldOutSide(
 
 /**
  * What the after-search steps of `best` would cost (finish-budget.ts), in the search's clock, from the
- * finished trials' measured seconds (estimateSeconds): a forward pass of its backbone at its input
- * over one image is a third of a training epoch's cost per train image (HEAD_ONLY_EPOCH_SHARE); the
+ * finished trials' measured seconds (forwardSeconds: a forward pass of its backbone at its input
+ * over one image is a third of a training epoch's cost per train image, a head-only trial's pass
+ * over the validation images counted in what it measured); the
  * test evaluation runs one per test image and test-time view plus LATENCY_FORWARDS; NormLIME
  * NORMLIME_BUDGET.samples per image; the held-out pass (pretrained backbones, label quality on)
  * HELD_OUT_EPOCH_SHARE or HELD_OUT_LIGHT_EPOCH_SHARE of an epoch at heldOutSide. Undefined without
- * a best trial or a measured trial of its backbone.
+ * a best trial or a train split.
  */
 export function finishCosts(
   trials: LedgerTrial[],
@@ -1203,9 +1276,9 @@ export function finishCosts(
   const backbone = String(best.params.backbone);
   const side = num(best.params.inputSize);
   const n = (split: 'train' | 'validation' | 'test') => splitCount(data.index, split);
-  const pass = estimateSeconds(trials, { backbone, inputSize: side } as TrialConfig, HEAD_ONLY_EPOCH_SHARE);
-  if (pass === undefined || n('train') === 0) return undefined;
-  const perImage = pass / n('train');
+  const perImage = forwardSeconds(trials, backbone, side, data.index);
+  if (perImage === undefined) return undefined;
+  const images: PassImages = { train: n('train'), validation: n('validation') };
   const tta = typeof best.metrics?.tta === 'string' && best.metrics.tta !== 'none' ? best.metrics.tta : '';
   const views = 1 + (tta ? tta.split('+').filter((v) => v !== 'image').length : 0);
   const tested = n('test') > 0 ? n('test') : n('validation');
@@ -1214,12 +1287,9 @@ export function finishCosts(
   if (data.labelQuality && s.pretrained) {
     const h = heldOutSide(s, data.index, side, data.shape.channels);
     const hs = Math.max(h.height, h.width);
-    const full = heldOutSeconds(trials, backbone, hs);
-    const light = estimateSeconds(
-      trials,
-      { backbone, inputSize: hs } as TrialConfig,
-      HELD_OUT_LIGHT_EPOCH_SHARE,
-    );
+    const at = { backbone, inputSize: hs } as TrialConfig;
+    const full = estimateSeconds(trials, at, HELD_OUT_EPOCH_SHARE, images);
+    const light = estimateSeconds(trials, at, HELD_OUT_LIGHT_EPOCH_SHARE, images);
     if (full !== undefined && light !== undefined) heldOut = { full, light };
   }
   const explained = Math.min(
@@ -1234,6 +1304,32 @@ export function finishCosts(
       ? { normLime: { perImage: perImage * NORMLIME_BUDGET.samples, images: explained } }
       : {}),
   };
+}
+
+/**
+ * Seconds of one forward pass of `backbone` at `side` px over one image (a third of a training
+ * epoch's cost per train image, HEAD_ONLY_EPOCH_SHARE), from the finished trials (estimateSeconds,
+ * a head-only trial's pass over the validation images counted); undefined without a train split or
+ * a finished trial.
+ */
+export function forwardSeconds(
+  trials: LedgerTrial[],
+  backbone: string,
+  side: number,
+  index: ImageShardIndex,
+): number | undefined {
+  const images: PassImages = {
+    train: splitCount(index, 'train'),
+    validation: splitCount(index, 'validation'),
+  };
+  if (images.train === 0) return undefined;
+  const pass = estimateSeconds(
+    trials,
+    { backbone, inputSize: side } as TrialConfig,
+    HEAD_ONLY_EPOCH_SHARE,
+    images,
+  );
+  return pass === undefined ? undefined : pass / images.train;
 }
 
 /** Seconds the held-out pass of `backbone` at `side` px is estimated to take (estimateSeconds). */
@@ -1307,7 +1403,7 @@ export async function runDispatchedTrial(
     if (!sp) specs.set(id, (sp = input.zoo.get(id)));
     return sp;
   };
-  const stopAt = trialStopAt(input, trials, best, spec);
+  const stopAt = trialStopAt(input, trials, best, spec, plannedOf(t).c);
   return runTrial(
     input,
     { ...stoppingAt(hooks, input.now ?? Date.now, () => stopAt), onBest: () => Promise.resolve() },
@@ -1406,7 +1502,7 @@ async function runTrial(
         signal: hooks.signal,
         // The first model is kept even when the budget cuts it short: it may be all the job has.
         // So is the default recipe's: the fixed job it stands for keeps its model at the budget's end.
-        keepModelOnStop: (reason) => hooks.isBudgetStop(reason) && (!best || p.c.defaultRecipe === true),
+        keepModelOnStop: (reason) => hooks.isBudgetStop(reason) && keptOnStop(p.c, best),
         onProgress: (pp) =>
           hooks.onProgress({ trial: index, trials: input.maxTrials, percent: pp.percent, train: pp.train }),
         onEpoch: async (phase, log) => {
