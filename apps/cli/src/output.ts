@@ -48,8 +48,10 @@ export function mb(bytes: number): string {
 
 export function seconds(s: number | null | undefined): string {
   if (s === null || s === undefined || !Number.isFinite(s)) return '…';
-  const m = Math.floor(s / 60);
-  return m ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`;
+  // Rounded to whole seconds first: 119.6 s is 2m00s, not 1m60s.
+  const whole = Math.round(s);
+  const m = Math.floor(whole / 60);
+  return m ? `${m}m${String(whole % 60).padStart(2, '0')}s` : `${whole}s`;
 }
 
 /** Rows as aligned columns. */
