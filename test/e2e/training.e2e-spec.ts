@@ -211,6 +211,32 @@ describe('training jobs end to end (real API, worker, Postgres, Redis, S3)', () 
     expect(cancel.status).toBeLessThan(300);
     const got = await call(p.apiUrl, 'GET', `/v1/datasets/${v.datasetId}/versions/${v.id}`, { token: key });
     expect(got.body.status).toBe('READY');
+
+    // A cleaning that leaves a class too few training images: the version is kept, and the 422 of
+    // the retrain it could not start names it.
+    const stored = await p.system.datasetVersion.findUniqueOrThrow({ where: { id: versionId } });
+    const index = JSON.parse(
+      (await p.s3.store.getBytes(`${stored.shardPrefix}index.json`)).toString('utf8'),
+    ) as { labels: string[]; samples: { label: number; split: string; hash: string }[] };
+    const train = index.samples.filter((x) => x.split === 'train' && index.labels[x.label] === '3');
+    const tooMany = train.slice(0, train.length - 4).map((x) => x.hash);
+    const versions = await p.system.datasetVersion.count({ where: { datasetId } });
+    const rejected = await call(p.apiUrl, 'POST', `/v1/models/${row.id}/clean`, {
+      token: key,
+      body: { remove: tooMany },
+    });
+    expect(rejected.status).toBe(422);
+    expect(rejected.body.reason).toBe('TOO_FEW_IMAGES');
+    expect(rejected.body.detail).toMatch(/`3` has 4.*is kept; it was not retrained/);
+    const kept = await call(
+      p.apiUrl,
+      'GET',
+      `/v1/datasets/${datasetId}/versions/${rejected.body.datasetVersionId as string}`,
+      { token: key },
+    );
+    expect(kept.body.status).toBe('READY');
+    expect(kept.body.stats.samples).toBe(parent.stats.samples - tooMany.length);
+    expect(await p.system.datasetVersion.count({ where: { datasetId } })).toBe(versions + 1);
   });
 
   it('stops at the wall-clock budget and keeps the best model so far instead of failing', async () => {

@@ -114,12 +114,24 @@ export class CleanModelService {
     const mode = TRAINING_MODES.find((m) => m === (body.mode ?? job?.mode)) ?? 'balanced';
     const budget = trainingBudgetSchema.safeParse(body.budget ?? job?.budget ?? {});
     const options = trainingOptionsSchema.safeParse(job?.options ?? {});
-    const trainJob = await this.training.create(tenantId, {
-      datasetVersionId: version.id,
-      mode,
-      ...(budget.success ? { budget: budget.data } : {}),
-      ...(options.success ? { options: options.data } : {}),
-    });
+    const trainJob = await this.training
+      .create(tenantId, {
+        datasetVersionId: version.id,
+        mode,
+        ...(budget.success ? { budget: budget.data } : {}),
+        ...(options.success ? { options: options.data } : {}),
+      })
+      .catch((e: unknown) => {
+        // The cleaned version exists and stays: a rejected retrain says which one it is.
+        if (!(e instanceof ProblemError) || e.status !== 422) throw e;
+        throw new ProblemError({
+          status: e.status,
+          code: e.code,
+          title: e.title,
+          detail: `${e.detail ?? e.title} (the cleaned dataset version ${version.version}, ${version.id}, is kept; it was not retrained)`,
+          extensions: { ...e.extensions, datasetVersionId: version.id },
+        });
+      });
     return { datasetVersion: version, removed: derived.removed, relabeled: derived.relabeled, job: trainJob };
   }
 

@@ -94,7 +94,7 @@ export class ModelsController {
       "remove (sample ids), relabel ([{sampleId, label}]), retrain (default true), mode, budget (default: the model job's). " +
       "The new version has the model's version as parent, shares its shards, and is READY at once. " +
       'Returns { datasetVersion, removed, relabeled, job } (job null with retrain false). 422 UNPROCESSABLE for an unknown sample id or label, ' +
-      'a model without a label-quality report, nothing to clean, or a cleaned version the training rejects (e.g. TOO_FEW_IMAGES; the version is kept).',
+      'a model without a label-quality report, nothing to clean, or a cleaned version the training rejects (e.g. TOO_FEW_IMAGES; the version is kept, and the problem names it in datasetVersionId).',
   })
   @ApiCreatedResponse({ type: CleanModelResultDto })
   async clean(
