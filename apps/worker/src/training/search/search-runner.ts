@@ -699,8 +699,9 @@ export async function runSearch(input: SearchInput, hooks: SearchHooks): Promise
   let resumedTrial: number | undefined;
   let stoppedByBudget = false;
   /** The budget this attempt has (seconds from its start to the deadline): the report steps' share is of it. */
-  const budgetSeconds =
-    input.deadline !== undefined ? Math.max(0, (input.deadline - now()) / 1000) : Infinity;
+  /** Seconds from now to the deadline (Infinity without one). */
+  const secondsLeft = () => (input.deadline !== undefined ? (input.deadline - now()) / 1000 : Infinity);
+  const budgetSeconds = Math.max(0, secondsLeft());
   const costsOf = (best: LedgerTrial | undefined) =>
     finishCosts(trials, best, spec, {
       index: input.index,
@@ -749,8 +750,7 @@ export async function runSearch(input: SearchInput, hooks: SearchHooks): Promise
         ? defaultRecipeConfig(spec(input.firstBackbone), input.shape, input.options)
         : undefined;
       const pending = d ? (estimateSeconds(trials, d.c, d.epochs) ?? 0) : 0;
-      const left =
-        input.deadline !== undefined ? (input.deadline - now()) / 1000 - reserve() - pending : Infinity;
+      const left = secondsLeft() - reserve() - pending;
       if (cost <= left)
         return { config: Math.max(...trials.map((t) => num(t.params.config))) + 1, rung: 0, epochs, c };
     }
@@ -760,7 +760,7 @@ export async function runSearch(input: SearchInput, hooks: SearchHooks): Promise
       return { config, rung: rungResources(rungs).length - 1, epochs: d.epochs, c: d.c };
     }
     // What is left of the budget once the after-search steps of the best trial so far are set aside.
-    const left = input.deadline !== undefined ? (input.deadline - now()) / 1000 - reserve() : Infinity;
+    const left = secondsLeft() - reserve();
     const fits = (c: TrialConfig, epochs: number) => (estimateSeconds(trials, c, epochs) ?? 0) <= left;
     if (input.continuation) {
       const b = bestTrial();
@@ -906,11 +906,10 @@ export async function runSearch(input: SearchInput, hooks: SearchHooks): Promise
   const costs = costsOf(winner);
   const finish: FinishRecord = {
     budgetSeconds,
-    leftSeconds: input.deadline !== undefined ? (input.deadline - now()) / 1000 : null,
+    leftSeconds: input.deadline !== undefined ? secondsLeft() : null,
     reservedSeconds: costs && input.deadline !== undefined ? finishReserve(costs, budgetSeconds) : 0,
     seconds: { test: 0, heldOut: 0, normLime: 0 },
   };
-  const secondsLeft = () => (input.deadline !== undefined ? (input.deadline - now()) / 1000 : Infinity);
   let labelQuality: SearchLabelQuality | undefined;
   const { best, normLimeSeconds } = await finalEvaluation(
     input,
