@@ -115,6 +115,23 @@ export class JobStore {
   }
 
   /** Appends an event with the next per-job sequence number; the caller's transaction holds the job row lock. */
+  /** A running job's heartbeat, compute seconds, and the stage/percent/ETA `p` gives (progress events). */
+  private async touch(tx: Tx, job: Job, p: JobProgress, requeued: boolean): Promise<void> {
+    const now = new Date();
+    await tx.job.update({
+      where: { id: job.id },
+      data: {
+        heartbeatAt: job.status === 'RUNNING' && !requeued ? now : null,
+        computeSeconds: { increment: elapsedSince(job, now, this.limits.heartbeatStaleMs) },
+        ...(p.stage !== undefined ? { stage: p.stage } : {}),
+        ...(p.percent !== undefined ? { percent: Math.max(0, Math.min(100, p.percent)) } : {}),
+        ...(p.etaSeconds !== undefined
+          ? { etaSeconds: p.etaSeconds === null ? null : Math.round(p.etaSeconds) }
+          : {}),
+      },
+    });
+  }
+
   private async appendEvent(
     tx: Tx,
     job: Pick<Job, 'id' | 'tenantId'>,
@@ -327,21 +344,8 @@ export class JobStore {
     await this.tx(ref.tenantId, async (tx) => {
       const job = await this.lock(tx, ref.jobId);
       if (isTerminal(job.status)) return;
-      const now = new Date();
       // A job handed back to the queue (shutdown) stops holding a concurrency slot at once.
-      const requeued = type === 'requeued';
-      await tx.job.update({
-        where: { id: job.id },
-        data: {
-          heartbeatAt: job.status === 'RUNNING' && !requeued ? now : null,
-          computeSeconds: { increment: elapsedSince(job, now, this.limits.heartbeatStaleMs) },
-          ...(p.stage !== undefined ? { stage: p.stage } : {}),
-          ...(p.percent !== undefined ? { percent: Math.max(0, Math.min(100, p.percent)) } : {}),
-          ...(p.etaSeconds !== undefined
-            ? { etaSeconds: p.etaSeconds === null ? null : Math.round(p.etaSeconds) }
-            : {}),
-        },
-      });
+      await this.touch(tx, job, p, type === 'requeued');
       await this.appendEvent(tx, job, type, p);
     });
   }
@@ -358,19 +362,7 @@ export class JobStore {
     await this.tx(ref.tenantId, async (tx) => {
       const job = await this.lock(tx, ref.jobId);
       if (isTerminal(job.status)) return;
-      const now = new Date();
-      await tx.job.update({
-        where: { id: job.id },
-        data: {
-          heartbeatAt: job.status === 'RUNNING' ? now : null,
-          computeSeconds: { increment: elapsedSince(job, now, this.limits.heartbeatStaleMs) },
-          ...(last.stage !== undefined ? { stage: last.stage } : {}),
-          ...(last.percent !== undefined ? { percent: Math.max(0, Math.min(100, last.percent)) } : {}),
-          ...(last.etaSeconds !== undefined
-            ? { etaSeconds: last.etaSeconds === null ? null : Math.round(last.etaSeconds) }
-            : {}),
-        },
-      });
+      await this.touch(tx, job, last, false);
       // One read of the last number and one insert (not one of each per event): the transaction
       // stays short under load (Prisma's interactive transactions time out after 5 s).
       const lastSeq = await tx.jobEvent.findFirst({
