@@ -199,7 +199,8 @@ describe('training jobs end to end (real API, worker, Postgres, Redis, S3)', () 
       body: { removeSuspected: true, maxSuspects: 5, relabel: [{ sampleId: first.sampleId, label: fixTo }] },
     });
     expect(cleaned.status).toBe(201);
-    expect(cleaned.body.removed).toBe(Math.min(lq.suspected, 5) - 1);
+    // A suspect whose removal would leave its class under 5 training images is kept (and listed).
+    expect(cleaned.body.removed + cleaned.body.kept.length).toBe(Math.min(lq.suspected, 5) - 1);
     expect(cleaned.body.relabeled).toBe(1);
     const v = cleaned.body.datasetVersion;
     expect(v.status).toBe('READY');
@@ -212,13 +213,52 @@ describe('training jobs end to end (real API, worker, Postgres, Redis, S3)', () 
     const got = await call(p.apiUrl, 'GET', `/v1/datasets/${v.datasetId}/versions/${v.id}`, { token: key });
     expect(got.body.status).toBe('READY');
 
-    // A cleaning that leaves a class too few training images: the version is kept, and the 422 of
-    // the retrain it could not start names it.
+    // Suspects that would take a class below the training minimum are kept: the model's label-quality
+    // file rewritten so that every training `3` and one training `7` are suspects (most suspect first).
     const stored = await p.system.datasetVersion.findUniqueOrThrow({ where: { id: versionId } });
     const index = JSON.parse(
       (await p.s3.store.getBytes(`${stored.shardPrefix}index.json`)).toString('utf8'),
     ) as { labels: string[]; samples: { label: number; split: string; hash: string }[] };
-    const train = index.samples.filter((x) => x.split === 'train' && index.labels[x.label] === '3');
+    const trainOf = (label: string) =>
+      index.samples.filter((x) => x.split === 'train' && index.labels[x.label] === label);
+    const train = trainOf('3');
+    expect(train.length).toBeGreaterThan(5);
+    const lqKey = `${row.artifactPrefix}label-quality.json`;
+    const lqFile = (await p.s3.store.getBytes(lqKey)).toString('utf8');
+    const suspect = (x: { hash: string }, givenLabel: string) => ({
+      sampleId: x.hash,
+      givenLabel,
+      believedLabel: '8',
+      aum: -1,
+    });
+    const fake = [...train.map((x) => suspect(x, '3')), suspect(trainOf('7')[0], '7')];
+    await p.s3.store.putBytes(
+      lqKey,
+      Buffer.from(JSON.stringify({ ...JSON.parse(lqFile), suspected: fake.length, suspects: fake })),
+      'application/json',
+    );
+    const capped = await call(p.apiUrl, 'POST', `/v1/models/${row.id}/clean`, { token: key, body: {} });
+    await p.s3.store.putBytes(lqKey, Buffer.from(lqFile), 'application/json');
+    expect(capped.status).toBe(201);
+    expect(capped.body.removed).toBe(train.length - 5 + 1);
+    expect(capped.body.relabeled).toBe(0);
+    expect(capped.body.kept).toEqual(
+      train.slice(train.length - 5).map((x) => ({
+        sampleId: x.hash,
+        label: '3',
+        reason: 'class "3" has 5 training images; removing it would leave 4, below the minimum of 5 to train',
+      })),
+    );
+    const three = capped.body.datasetVersion.stats.classes.find((c: { name: string }) => c.name === '3');
+    expect(three.splits.train).toBe(5);
+    expect(capped.body.job.kind).toBe('TRAIN');
+    expect(capped.body.job.datasetVersionId).toBe(capped.body.datasetVersion.id);
+    expect(
+      (await call(p.apiUrl, 'POST', `/v1/jobs/${capped.body.job.id}/cancel`, { token: key })).status,
+    ).toBeLessThan(300);
+
+    // The client's own removals are not capped: a cleaning that leaves a class too few training
+    // images keeps the version, and the 422 of the retrain it could not start names it.
     const tooMany = train.slice(0, train.length - 4).map((x) => x.hash);
     const versions = await p.system.datasetVersion.count({ where: { datasetId } });
     const rejected = await call(p.apiUrl, 'POST', `/v1/models/${row.id}/clean`, {

@@ -455,7 +455,7 @@ export interface paths {
     put?: never;
     /**
      * A cleaned dataset version (the model's suspected mislabeled training samples removed, or the samples and label fixes given) and a retrain on it
-     * @description Reads the model's label-quality report (training dynamics: AUM; for pretrained backbones also a held-out margin that must agree; see GET /v1/models/:id `report.labelQuality`). Body (all optional): removeSuspected (default true when neither remove nor relabel is given), maxSuspects, remove (sample ids), relabel ([{sampleId, label}]), retrain (default true), mode, budget (default: the model job's). The new version has the model's version as parent, shares its shards, and is READY at once. Returns { datasetVersion, removed, relabeled, job } (job null with retrain false). 422 UNPROCESSABLE for an unknown sample id or label, a model without a label-quality report, nothing to clean, or a cleaned version the training rejects (e.g. TOO_FEW_IMAGES; the version is kept, and the problem names it in datasetVersionId).
+     * @description Reads the model's label-quality report (training dynamics: AUM; for pretrained backbones also a held-out margin that must agree; see GET /v1/models/:id `report.labelQuality`). Body (all optional): removeSuspected (default true when neither remove nor relabel is given), maxSuspects, remove (sample ids), relabel ([{sampleId, label}]), retrain (default true), mode, budget (default: the model job's). The new version has the model's version as parent, shares its shards, and is READY at once. Suspects are removed or relabeled most suspect first only while their class keeps at least 5 training images (the minimum to train); the others are left as they are and listed in `kept` ({ sampleId, label, reason }). The samples named in remove and relabel are not capped. Returns { datasetVersion, removed, relabeled, kept, job } (job null with retrain false). 422 UNPROCESSABLE for an unknown sample id or label, a model without a label-quality report, nothing to clean (also when every suspect is kept), or a cleaned version the training rejects (e.g. TOO_FEW_IMAGES after the named removals; the version is kept, and the problem names it in datasetVersionId).
      */
     post: operations['ModelsController_clean'];
     delete?: never;
@@ -1326,12 +1326,22 @@ export interface components {
         [key: string]: unknown;
       } | null;
     };
+    KeptSuspectDto: {
+      /** @description The sample id (its `sampleId` in the model's labelQuality report) */
+      sampleId: string;
+      /** @description Its given class */
+      label: string;
+      /** @description Why it was not removed or relabeled: its class and how many training images it has */
+      reason: string;
+    };
     CleanModelResultDto: {
       datasetVersion: components['schemas']['CleanedVersionDto'];
       /** @description Training samples left out of the new version */
       removed: number;
       /** @description Samples kept with a new label */
       relabeled: number;
+      /** @description Suspects (from removeSuspected or relabelSuspected) left as they are, most suspect first: removing or relabeling them would leave their class fewer than 5 training images, the minimum to train. Empty when none. */
+      kept: components['schemas']['KeptSuspectDto'][];
       /** @description The retrain (null with retrain: false) */
       job?:
         | ({

@@ -16,13 +16,34 @@ import {
   type ImageShardIndex,
   type ShardIndex,
 } from '@modelsmith/datasets';
-import { DatasetVersionStore, ModelStore, type TypedDatasetVersion } from '@modelsmith/jobs';
+import {
+  DatasetVersionStore,
+  MIN_TRAIN_IMAGES_PER_CLASS,
+  ModelStore,
+  type TypedDatasetVersion,
+} from '@modelsmith/jobs';
 import { keys, type ObjectStore } from '@modelsmith/storage';
 import { OBJECT_STORE } from '@modelsmith/storage/nest';
 import { notFound, ProblemError } from '@modelsmith/http';
 import { TrainingJobsService } from '../training/training-jobs.service';
-import { cleanEdits, type SuspectRef } from './clean-edits';
+import { cleanEdits, type KeptSuspect, type SampleInfo, type SuspectRef } from './clean-edits';
 import type { CleanModelDto } from './dto/clean-model.dto';
+
+/** Each sample's class name and split, and the training samples per class, of an image index. */
+function sampleInfo(index: ImageShardIndex): {
+  samples: Map<string, SampleInfo>;
+  trainCounts: Map<string, number>;
+} {
+  const samples = new Map<string, SampleInfo>();
+  const trainCounts = new Map<string, number>(index.labels.map((l) => [l, 0]));
+  for (const s of index.samples) {
+    const label = s.label === null ? null : (index.labels[s.label] ?? null);
+    const train = s.split === 'train';
+    samples.set(s.hash, { label, train });
+    if (train && label !== null) trainCounts.set(label, (trainCounts.get(label) ?? 0) + 1);
+  }
+  return { samples, trainCounts };
+}
 
 const unprocessable = (reason: string, detail: string, field?: string) =>
   new ProblemError({
@@ -37,6 +58,8 @@ export interface CleanResult {
   datasetVersion: TypedDatasetVersion;
   removed: number;
   relabeled: number;
+  /** Suspects left as they are: acting on them would take their class below the training minimum. */
+  kept: KeptSuspect[];
   job: Job | null;
 }
 
@@ -80,19 +103,23 @@ export class CleanModelService {
         throw unprocessable('DUPLICATE_SAMPLE', `sample ${r.sampleId} is relabeled twice`, 'relabel');
       clientRelabel.set(r.sampleId, r.label);
     }
-    const { remove, relabel } = cleanEdits({
+    const { remove, relabel, kept } = cleanEdits({
       suspects,
       removeSuspected,
       relabelSuspected,
       remove: body.remove ?? [],
       relabel: clientRelabel,
+      ...sampleInfo(index),
+      minTrainPerClass: MIN_TRAIN_IMAGES_PER_CLASS,
     });
     if (remove.size === 0 && relabel.size === 0)
       throw unprocessable(
         'NOTHING_TO_CLEAN',
-        suspects.length > 0 && relabelSuspected && !removeSuspected
-          ? 'no sample to relabel: none of the suspects has a held-out label (the model was scored by AUM alone); use removeSuspected or name samples in relabel'
-          : 'no sample to remove or relabel (the model lists no suspect)',
+        kept.length > 0
+          ? `no sample to remove or relabel: each of the ${kept.length} suspects would take its class below ${MIN_TRAIN_IMAGES_PER_CLASS} training images (${kept[0].reason})`
+          : suspects.length > 0 && relabelSuspected && !removeSuspected
+            ? 'no sample to relabel: none of the suspects has a held-out label (the model was scored by AUM alone); use removeSuspected or name samples in relabel'
+            : 'no sample to remove or relabel (the model lists no suspect)',
         'relabelSuspected',
       );
 
@@ -109,7 +136,14 @@ export class CleanModelService {
       removed: derived.removed,
       relabeled: derived.relabeled,
     });
-    if (body.retrain === false) return { datasetVersion: version, ...derived, job: null };
+    if (body.retrain === false)
+      return {
+        datasetVersion: version,
+        removed: derived.removed,
+        relabeled: derived.relabeled,
+        kept,
+        job: null,
+      };
     const job = model.job;
     const mode = TRAINING_MODES.find((m) => m === (body.mode ?? job?.mode)) ?? 'balanced';
     const budget = trainingBudgetSchema.safeParse(body.budget ?? job?.budget ?? {});
@@ -132,7 +166,13 @@ export class CleanModelService {
           extensions: { ...e.extensions, datasetVersionId: version.id },
         });
       });
-    return { datasetVersion: version, removed: derived.removed, relabeled: derived.relabeled, job: trainJob };
+    return {
+      datasetVersion: version,
+      removed: derived.removed,
+      relabeled: derived.relabeled,
+      kept,
+      job: trainJob,
+    };
   }
 
   private async readIndex(shardPrefix: string): Promise<ImageShardIndex> {

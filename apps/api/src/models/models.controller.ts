@@ -12,6 +12,7 @@ import {
 } from '@nestjs/swagger';
 import { CurrentTenant, RequireScope } from '../auth/decorators';
 import type { TenantPrincipal } from '@modelsmith/http';
+import { MIN_TRAIN_IMAGES_PER_CLASS } from '@modelsmith/jobs';
 import { PageQueryDto } from '../common/pagination';
 import { PredictRateLimitGuard } from '../rate-limit/predict-rate-limit.guard';
 import { JobDto } from '../jobs/dto/job.dto';
@@ -93,8 +94,11 @@ export class ModelsController {
       'Body (all optional): removeSuspected (default true when neither remove nor relabel is given), maxSuspects, ' +
       "remove (sample ids), relabel ([{sampleId, label}]), retrain (default true), mode, budget (default: the model job's). " +
       "The new version has the model's version as parent, shares its shards, and is READY at once. " +
-      'Returns { datasetVersion, removed, relabeled, job } (job null with retrain false). 422 UNPROCESSABLE for an unknown sample id or label, ' +
-      'a model without a label-quality report, nothing to clean, or a cleaned version the training rejects (e.g. TOO_FEW_IMAGES; the version is kept, and the problem names it in datasetVersionId).',
+      `Suspects are removed or relabeled most suspect first only while their class keeps at least ${MIN_TRAIN_IMAGES_PER_CLASS} training images (the minimum to train); ` +
+      'the others are left as they are and listed in `kept` ({ sampleId, label, reason }). The samples named in remove and relabel are not capped. ' +
+      'Returns { datasetVersion, removed, relabeled, kept, job } (job null with retrain false). 422 UNPROCESSABLE for an unknown sample id or label, ' +
+      'a model without a label-quality report, nothing to clean (also when every suspect is kept), or a cleaned version the training rejects ' +
+      '(e.g. TOO_FEW_IMAGES after the named removals; the version is kept, and the problem names it in datasetVersionId).',
   })
   @ApiCreatedResponse({ type: CleanModelResultDto })
   async clean(
@@ -115,6 +119,7 @@ export class ModelsController {
       },
       removed: r.removed,
       relabeled: r.relabeled,
+      kept: r.kept,
       job: r.job ? JobDto.from(r.job) : null,
     };
   }

@@ -16,6 +16,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { TRAINING_MODES } from '@modelsmith/contracts';
+import { MIN_TRAIN_IMAGES_PER_CLASS } from '@modelsmith/jobs';
 import { JobDto } from '../../jobs/dto/job.dto';
 import { TrainingBudgetDto } from '../../training/training-job.dto';
 
@@ -129,10 +130,29 @@ export class CleanedVersionDto {
   stats!: unknown;
 }
 
+/** A suspect the clean call left as it is. */
+export class KeptSuspectDto {
+  @ApiProperty({ description: "The sample id (its `sampleId` in the model's labelQuality report)" })
+  sampleId!: string;
+  @ApiProperty({ description: 'Its given class' }) label!: string;
+  @ApiProperty({
+    description: 'Why it was not removed or relabeled: its class and how many training images it has',
+  })
+  reason!: string;
+}
+
 export class CleanModelResultDto {
   @ApiProperty({ type: CleanedVersionDto }) datasetVersion!: CleanedVersionDto;
   @ApiProperty({ description: 'Training samples left out of the new version' }) removed!: number;
   @ApiProperty({ description: 'Samples kept with a new label' }) relabeled!: number;
+  @ApiProperty({
+    type: KeptSuspectDto,
+    isArray: true,
+    description:
+      'Suspects (from removeSuspected or relabelSuspected) left as they are, most suspect first: removing or relabeling ' +
+      `them would leave their class fewer than ${MIN_TRAIN_IMAGES_PER_CLASS} training images, the minimum to train. Empty when none.`,
+  })
+  kept!: KeptSuspectDto[];
   @ApiPropertyOptional({
     type: JobDto,
     nullable: true,
