@@ -75,6 +75,30 @@ describe('model choice: a later trial must beat the incumbent by more than the p
     expect(discordant(withBits, trial(1, '1'.repeat(30), 0))).toBeUndefined();
   });
 
+  it('a continuation of the incumbent replaces it when it gets more images right at all; of another trial, by the margin', () => {
+    // Fashion-MNIST, round 6: the default recipe's trial 310 of 400 right, its continuation 313.
+    const parent = trial(1, '1'.repeat(310) + '0'.repeat(90), 2);
+    const bits = '1'.repeat(308) + '00' + '11111' + '0'.repeat(85); // b = 5, c = 2: z = 3 / sqrt(7) = 1.13
+    const small = '1'.repeat(309) + '0' + '11' + '0'.repeat(88); // b = 2, c = 1: z = 0.58
+    const cont = (index: number, b: string, of = 1): ChoiceCandidate => ({
+      ...trial(index, b, 2),
+      continuationOf: of,
+    });
+    expect(replacesIncumbent(trial(2, small, 2), parent)).toBe(false);
+    expect(replacesIncumbent(cont(2, small), parent)).toBe(true);
+    expect(chooseModel([parent, cont(2, small)])?.index).toBe(2);
+    // A tie or a loss keeps the parent.
+    expect(replacesIncumbent(cont(2, '1'.repeat(309) + '01' + '0'.repeat(89)), parent)).toBe(false);
+    expect(replacesIncumbent(cont(2, '1'.repeat(309) + '0'.repeat(91)), parent)).toBe(false);
+    // A continuation of a trial that is not the incumbent meets the usual margin.
+    expect(replacesIncumbent(cont(3, small, 0), parent)).toBe(false);
+    expect(replacesIncumbent(cont(3, bits, 0), parent)).toBe(true);
+    // Without per-image results: a higher accuracy (a tie keeps the parent, whatever the rung).
+    const plain = (index: number, accuracy: number, rung = 0): ChoiceCandidate => ({ index, rung, accuracy });
+    expect(replacesIncumbent({ ...plain(2, 0.7825, 3), continuationOf: 1 }, plain(1, 0.775, 2))).toBe(true);
+    expect(replacesIncumbent({ ...plain(2, 0.775, 3), continuationOf: 1 }, plain(1, 0.775, 2))).toBe(false);
+  });
+
   it('packs per-image results to base64 and back, and keys label orders', () => {
     const bits = Uint8Array.from({ length: 103 }, (_, i) => ((i * 7919) % 3 === 0 ? 1 : 0));
     const packed = packCorrect(bits);

@@ -12,6 +12,14 @@
  * standard error under the hypothesis that the two are equally good. One image more never suffices
  * (b - c = 1 gives at most 1). Trials recorded without per-image results (or on other images) are
  * compared as before: higher validation accuracy, on a tie the higher rung.
+ *
+ * One exception: a continuation of the incumbent (the same model trained a few epochs further at a low
+ * learning rate with its weights averaged, the search's CONTINUATION) is not a competing
+ * configuration but a refinement of the incumbent, one comparison with a prior in its favour (weight
+ * averaging is expected not to hurt, Izmailov et al. 2018), not the best of many draws. It replaces
+ * its parent when it gets more of the same images right at all (b > c; without per-image results, a
+ * higher accuracy). In the search-vs-default rounds before the paired rule, every continuation chosen
+ * this way kept or raised the test accuracy (docs/training.md).
  */
 
 /** The z a candidate's paired validation advantage over the incumbent must exceed to replace it. */
@@ -26,6 +34,8 @@ export interface ChoiceCandidate {
   correct?: Uint8Array;
   /** Which images those are (a hash of the labels in order): only equal keys are compared image by image. */
   imagesKey?: string;
+  /** The trial this one continues (a continuation of it: the same model trained further). */
+  continuationOf?: number;
 }
 
 /** b (only `a` right) and c (only `b` right) over the same images, or undefined when not comparable. */
@@ -48,6 +58,8 @@ export function discordant(
 /** Whether `candidate` should replace `incumbent` as the job's model (see the module's comment). */
 export function replacesIncumbent(candidate: ChoiceCandidate, incumbent: ChoiceCandidate): boolean {
   const d = discordant(candidate, incumbent);
+  if (candidate.continuationOf === incumbent.index)
+    return d ? d.onlyA > d.onlyB : candidate.accuracy > incumbent.accuracy;
   if (!d)
     return (
       candidate.accuracy > incumbent.accuracy ||

@@ -192,8 +192,9 @@ export interface SearchInput {
    * CONTINUATION.epochs (or fewer) more epochs at a low constant learning rate, averaging the weights of those
    * epochs' ends (stochastic weight averaging). Recorded with `params.continuationOf` (the parent's
    * index) and the parent's `config` at the parent's rung (so the configurations drawn after it are
-   * those drawn without continuations); chosen only when its validation accuracy is higher (a tie
-   * keeps the parent), never promoted by ASHA nor read by TPE. Off unless set.
+   * those drawn without continuations); it replaces its parent (the incumbent) when it gets more of
+   * the validation images right, without the margin other trials need (model-choice.ts), a tie keeps
+   * the parent; never promoted by ASHA nor read by TPE. Off unless set.
    */
   continuation?: boolean | { learningRateFactor: number };
   /** When the budget ends (ms since the epoch); trials that would not finish by then are not started. */
@@ -457,7 +458,11 @@ function choiceCandidate(
 ): (ChoiceCandidate & { trial: LedgerTrial }) | undefined {
   const accuracy = scoreWith(constraints)(t);
   if (accuracy === null) return undefined;
-  return { ...candidateFromMetrics(t.index, num(t.params.rung ?? 0), accuracy, t.metrics), trial: t };
+  return {
+    ...candidateFromMetrics(t.index, num(t.params.rung ?? 0), accuracy, t.metrics),
+    ...(t.params.continuationOf !== undefined ? { continuationOf: num(t.params.continuationOf) } : {}),
+    trial: t,
+  };
 }
 
 /**
