@@ -1,4 +1,4 @@
-import { Worker, type Job as BullJob } from 'bullmq';
+import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { bullJobName, JOBS, QUEUES } from '@modelsmith/contracts';
 import { JobTakenOverError } from '@modelsmith/jobs';
@@ -92,7 +92,7 @@ describe('JobRunner: a job delivered again while its first delivery runs', () =>
       logger: { log: () => undefined, warn: (m) => warnings.push(m), error: () => undefined },
     });
 
-    const jobA = (await worker.getNextJob('token-a')) as BullJob;
+    const jobA = await worker.getNextJob('token-a');
     expect(jobA.id).toBe(row.id);
     const runA = runner.run(jobA, 'token-a');
     await aRunning;
@@ -100,10 +100,13 @@ describe('JobRunner: a job delivered again while its first delivery runs', () =>
     // A's lock is lost (its event loop starved past lockDuration): the stalled check moves the job
     // back to wait, and it is delivered again.
     await redis.del(`${bed.prefix}:${QUEUES.cpu}:${row.id}:lock`);
-    await worker.moveStalledJobsToWait(); // marks the active job as a stall candidate
+    // What the worker's stalled-check timer runs (private in BullMQ's typings).
+    const stalledCheck = () =>
+      (worker as unknown as { moveStalledJobsToWait(): Promise<void> }).moveStalledJobsToWait();
+    await stalledCheck(); // marks the active job as a stall candidate
     await new Promise((r) => setTimeout(r, 300));
-    await worker.moveStalledJobsToWait(); // no lock: back to wait
-    const jobB = (await worker.getNextJob('token-b')) as BullJob;
+    await stalledCheck(); // no lock: back to wait
+    const jobB = await worker.getNextJob('token-b');
     expect(jobB.id).toBe(row.id);
     const runB = runner.run(jobB, 'token-b');
 
