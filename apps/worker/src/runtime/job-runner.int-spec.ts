@@ -147,4 +147,72 @@ describe('JobRunner: a job delivered again while its first delivery runs', () =>
       ['succeeded', null],
     ]);
   });
+  it("keeps the newer delivery's queue lock when the replaced one ends in the same process: no further takeover", async () => {
+    const LOCK_MS = 3_000;
+    const t = await bed.tenant();
+    const row = await bed.store.create(t.id, { kind: 'NOOP', queue: 'cpu' });
+    let aStarted!: () => void;
+    const aRunning = new Promise<void>((r) => (aStarted = r));
+    let deliveries = 0;
+    const handler: JobHandler = {
+      handle: async (ctx: JobContext) => {
+        const n = ++deliveries;
+        if (n === 1) {
+          aStarted();
+          await new Promise((r) => ctx.signal.addEventListener('abort', r, { once: true }));
+          ctx.throwIfStopped();
+        }
+        // The newer delivery trains for several lock durations.
+        for (let i = 0; i < 40; i++) {
+          await new Promise((r) => setTimeout(r, LOCK_MS / 10));
+          ctx.throwIfStopped();
+        }
+        return { delivery: n };
+      },
+    };
+    const runner = new JobRunner(bed.store, new Map([[bullJobName(JOBS.noop), handler]]), {
+      workerId: 'w1',
+      shutdown: shutdown.signal,
+      cancelPollMs: 100,
+      lockDurationMs: LOCK_MS,
+      logger: { log: () => undefined, warn: () => undefined, error: () => undefined },
+    });
+    // A worker as the platform runs it (processors.ts): lock renewal and the stalled check are BullMQ's.
+    const errors: string[] = [];
+    const live = new Worker(QUEUES.cpu, (job, token) => runner.run(job, token), {
+      connection: TEST_REDIS,
+      prefix: bed.prefix,
+      concurrency: 2,
+      lockDuration: LOCK_MS,
+      stalledInterval: LOCK_MS / 3,
+      maxStalledCount: 5,
+    });
+    live.on('error', (e) => errors.push(e.message));
+    try {
+      await bed.cpu.add(
+        bullJobName(JOBS.noop),
+        { tenantId: t.id, jobId: row.id },
+        { jobId: row.id, attempts: 3 },
+      );
+      await aRunning;
+      // A's lock is lost; the stalled check hands the job to this same worker again (B).
+      await redis.del(`${bed.prefix}:${QUEUES.cpu}:${row.id}:lock`);
+      const deadline = Date.now() + 40_000;
+      while ((await bed.cpu.getJobState(row.id)) !== 'completed' && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 200));
+      expect(await bed.cpu.getJobState(row.id)).toBe('completed');
+    } finally {
+      await live.close();
+    }
+    // B ran to its end: A's end (BullMQ refused to complete it) did not cost B its lock.
+    expect(deliveries).toBe(2);
+    expect(await bed.store.get(t.id, row.id)).toMatchObject({
+      status: 'SUCCEEDED',
+      result: { delivery: 2 },
+      attempts: 2,
+    });
+    const types = (await bed.store.events(t.id, row.id)).map((e) => e.type);
+    expect(types).toEqual(['queued', 'started', 'started', 'succeeded']);
+    expect(errors.some((m) => /lock/i.test(m))).toBe(true);
+  });
 });

@@ -33,6 +33,14 @@ export interface JobRunnerOptions {
    * has started since (then this one stops).
    */
   cancelPollMs?: number;
+  /**
+   * The queue worker's BullMQ `lockDuration`. When set, the poll also renews this delivery's queue lock
+   * every half of it while the delivery owns the job. BullMQ renews it too, but its lock manager keys
+   * deliveries by job id: when a replaced delivery of a job ends in the process that also runs the
+   * newer one, BullMQ stops renewing the newer one's lock, which would then stall and be delivered
+   * (and take the job over) once more.
+   */
+  lockDurationMs?: number;
   logger: RunnerLogger;
 }
 
@@ -108,7 +116,14 @@ export class JobRunner {
     const takenOver = (e: JobTakenOverError) => {
       if (!controller.signal.aborted) controller.abort(e);
     };
+    const lockMs = this.opts.lockDurationMs;
+    let lockRenewedAt = Date.now();
     const poll = setInterval(() => {
+      if (lockMs && token !== undefined && Date.now() - lockRenewedAt >= lockMs / 2) {
+        lockRenewedAt = Date.now();
+        // 0 when the lock is no longer this delivery's (lost): nothing to do, the row check decides.
+        bullJob.extendLock(token, lockMs).catch(() => undefined);
+      }
       this.store.heartbeat(ref, owner).then(
         ({ cancelRequested, attempts }) => {
           if (controller.signal.aborted) return;
