@@ -46,14 +46,16 @@ describe('parallel search trials across worker processes (BullMQ child jobs)', (
     expect(created.status).toBe(202);
     const id = created.body.id as string;
     const pids = new Map(p.workers.map((w) => [w.child.pid!, w]));
-    const pidOf = (workerId: string | null) => Number(workerId?.split(':').pop());
+    // A trial's claimant is `hostname:pid/<n>` (its process, and which of the process's trial deliveries).
+    const processOf = (workerId: string | null) => workerId?.split('/')[0] ?? null;
+    const pidOf = (workerId: string | null) => Number(processOf(workerId)?.split(':').pop());
 
     // Two trials training at once, one in each worker.
     await waitFor(
       'two trials training side by side in two workers',
       async () => {
         const running = (await trialRows(id)).filter((t) => t.status === 'RUNNING' && t.workerId);
-        return new Set(running.map((t) => t.workerId)).size >= 2 ? running : undefined;
+        return new Set(running.map((t) => processOf(t.workerId))).size >= 2 ? running : undefined;
       },
       300_000,
       100,
@@ -65,7 +67,7 @@ describe('parallel search trials across worker processes (BullMQ child jobs)', (
       'a second trial in the worker without the search',
       async () => {
         const rows = await trialRows(id);
-        const other = (w: string | null) => w !== null && w !== parent.workerId;
+        const other = (w: string | null) => w !== null && processOf(w) !== parent.workerId;
         if (!rows.some((t) => t.status === 'SUCCEEDED' && other(t.workerId))) return undefined;
         // Early in the trial (no epoch recorded yet), so it is still training when the kill lands.
         return rows.find((t) => t.status === 'RUNNING' && other(t.workerId) && t.curves === null);
@@ -85,7 +87,7 @@ describe('parallel search trials across worker processes (BullMQ child jobs)', (
     expect(trials.map((t) => t.index)).toEqual([0, 1, 2, 3, 4, 5]);
     for (const t of trials) {
       expect(t.status).toBe('SUCCEEDED');
-      expect(t.workerId).toMatch(/^.+:\d+$/);
+      expect(t.workerId).toMatch(/^.+:\d+\/\d+$/);
     }
     // Trials ran in both processes.
     const workersUsed = new Set(trials.map((t) => pidOf(t.workerId)));

@@ -26,3 +26,17 @@ export class JobInterruptedError extends Error {
     this.name = 'JobInterruptedError';
   }
 }
+
+/**
+ * Another delivery of the same job started it after this one did (BullMQ delivered it again once this
+ * delivery's queue lock was lost, e.g. its event loop was starved): the row belongs to the newer
+ * delivery, and this one stops without writing to it. `JobStore` throws it for a write that names a
+ * stale owner; the runner aborts the handler with it.
+ */
+export class JobTakenOverError extends Error {
+  readonly code = 'JOB_TAKEN_OVER';
+  constructor(message = 'another delivery of this job has started it since') {
+    super(message);
+    this.name = 'JobTakenOverError';
+  }
+}

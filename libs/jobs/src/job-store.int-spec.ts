@@ -1,5 +1,6 @@
 import { DelayedError } from 'bullmq';
 import { followJobEvents } from './follow-events';
+import { JobTakenOverError } from './errors';
 import { JobNotFoundError, JobStateConflictError } from './job-store';
 import { WAITING_STAGE, type ConcurrencyLimits } from './limits';
 import { QuotaExceededError, TooManyActiveJobsError } from './quota';
@@ -225,6 +226,120 @@ describe('JobStore against Postgres', () => {
         status: 'RUNNING',
       });
       expect(moves).toHaveLength(1);
+    });
+  });
+
+  describe('ownership (a delivery replaced by a newer start of the same job)', () => {
+    it('refuses the progress, requeue and finish of the replaced delivery; the newer one writes and finishes', async () => {
+      const t = await bed.tenant();
+      const job = await noop(t.id);
+      const r = ref(t.id, job.id);
+      const a = (await bed.store.start(r, 'w1'))!;
+      await bed.store.progress(r, { percent: 10, message: 'a' }, 'progress', a.attempts);
+      // BullMQ delivered the job again (A's queue lock was lost), on the same worker process.
+      const b = (await bed.store.start(r, 'w1'))!;
+      expect([a.attempts, b.attempts]).toEqual([1, 2]);
+
+      await expect(
+        bed.store.progress(r, { percent: 90, stage: 'stale' }, 'progress', a.attempts),
+      ).rejects.toThrow(JobTakenOverError);
+      await expect(bed.store.progressMany(r, [{ percent: 91 }], 'metrics', a.attempts)).rejects.toThrow(
+        JobTakenOverError,
+      );
+      await expect(bed.store.requeue(r, 'shutting down', a.attempts)).rejects.toThrow(JobTakenOverError);
+      await expect(
+        bed.store.finish(r, 'FAILED', { failureCode: 'X', failureReason: 'stale', owner: a.attempts }),
+      ).rejects.toMatchObject({ code: 'JOB_TAKEN_OVER' });
+      expect(await bed.store.get(t.id, job.id)).toMatchObject({
+        status: 'RUNNING',
+        percent: 10,
+        stage: null,
+      });
+
+      await bed.store.progress(r, { percent: 50 }, 'progress', b.attempts);
+      let committed = false;
+      const done = await bed.store.finish(r, 'SUCCEEDED', {
+        result: { by: 'b' },
+        owner: b.attempts,
+        commit: async () => void (committed = true),
+      });
+      expect(done).toMatchObject({ status: 'SUCCEEDED', result: { by: 'b' } });
+      expect(committed).toBe(true);
+
+      // The replaced delivery ending after the newer one finished changes nothing either (no commit).
+      let staleCommit = false;
+      await expect(
+        bed.store.finish(r, 'SUCCEEDED', {
+          result: { by: 'a' },
+          owner: a.attempts,
+          commit: async () => void (staleCommit = true),
+        }),
+      ).rejects.toThrow(JobTakenOverError);
+      expect(staleCommit).toBe(false);
+      expect(await bed.store.get(t.id, job.id)).toMatchObject({ status: 'SUCCEEDED', result: { by: 'b' } });
+      // Without an owner, a finish is a no-op on an ended job as before.
+      expect(await bed.store.finish(r, 'FAILED')).toBeNull();
+      const events = await bed.store.events(t.id, job.id);
+      expect(events.map((e) => e.type)).toEqual([
+        'queued',
+        'started',
+        'progress',
+        'started',
+        'progress',
+        'succeeded',
+      ]);
+      expect(events[3]).toMatchObject({
+        message: 'resumed on worker w1',
+        data: { attempt: 2, resumed: true },
+      });
+    });
+
+    it('heartbeat names the last delivery to start the job and keeps the row alive only for it', async () => {
+      const t = await bed.tenant();
+      const job = await noop(t.id);
+      const r = ref(t.id, job.id);
+      const a = (await bed.store.start(r, 'w1'))!;
+      expect(await bed.store.heartbeat(r, a.attempts)).toEqual({ cancelRequested: false, attempts: 1 });
+      const b = (await bed.store.start(r, 'w2'))!;
+      await backdateHeartbeat(job.id, 20_000);
+      // The replaced delivery's poll: told who owns the row now, and it refreshes nothing.
+      expect(await bed.store.heartbeat(r, a.attempts)).toEqual({ cancelRequested: false, attempts: 2 });
+      const stale = await bed.store.get(t.id, job.id);
+      expect(Date.now() - stale!.heartbeatAt!.getTime()).toBeGreaterThanOrEqual(19_000);
+      expect(stale!.computeSeconds).toBe(0);
+      await bed.store.requestCancel(t.id, job.id);
+      expect(await bed.store.heartbeat(r, b.attempts)).toEqual({ cancelRequested: true, attempts: 2 });
+      const fresh = await bed.store.get(t.id, job.id);
+      expect(Date.now() - fresh!.heartbeatAt!.getTime()).toBeLessThan(5_000);
+      expect(fresh!.computeSeconds).toBeGreaterThanOrEqual(19.5);
+      expect(await bed.store.heartbeat(ref(t.id, '00000000-0000-0000-0000-000000000000'))).toEqual({
+        cancelRequested: false,
+        attempts: null,
+      });
+    });
+
+    it("requeue hands the owner's job back: QUEUED, no worker or heartbeat, one requeued event; an ended job is left alone", async () => {
+      const t = await bed.tenant();
+      const job = await noop(t.id);
+      const r = ref(t.id, job.id);
+      const a = (await bed.store.start(r, 'w1'))!;
+      await bed.store.requeue(r, 'the worker is shutting down', a.attempts);
+      expect(await bed.store.get(t.id, job.id)).toMatchObject({
+        status: 'QUEUED',
+        workerId: null,
+        heartbeatAt: null,
+      });
+      const b = (await bed.store.start(r, 'w2'))!;
+      await bed.store.finish(r, 'SUCCEEDED', { owner: b.attempts });
+      await bed.store.requeue(r, 'late', b.attempts);
+      expect((await bed.store.get(t.id, job.id))?.status).toBe('SUCCEEDED');
+      expect((await bed.store.events(t.id, job.id)).map((e) => [e.type, e.message])).toEqual([
+        ['queued', null],
+        ['started', 'started on worker w1'],
+        ['requeued', 'the worker is shutting down'],
+        ['started', 'started on worker w2'],
+        ['succeeded', null],
+      ]);
     });
   });
 

@@ -11,6 +11,7 @@ import {
 import type { JobRef } from '@modelsmith/contracts';
 import { countRunning, lockAdmission, lockTenantAdmission } from './admission';
 import { settleDependents } from './dependents';
+import { JobTakenOverError } from './errors';
 import { isTerminal, type JobEventType, type JobProgress } from './job-events';
 import {
   DEFAULT_LIMITS,
@@ -58,6 +59,11 @@ export interface FinishOptions {
    * then never disagree, not even for a moment. Skipped when the job had already ended.
    */
   commit?: (tx: Tx) => Promise<void>;
+  /**
+   * The delivery finishing the job (`attempts` of the row its start returned): when another delivery
+   * has started the job since, nothing is written and JobTakenOverError is thrown.
+   */
+  owner?: number;
 }
 
 export class JobNotFoundError extends Error {
@@ -76,6 +82,15 @@ export interface JobStoreOptions {
   systemDb?: PrismaClient;
   /** Limits applied by `startOrDefer`. */
   limits?: Partial<ConcurrencyLimits>;
+}
+
+/**
+ * What the runner's poll reads (`JobStore.heartbeat`): whether the owner asked to cancel, and the
+ * row's `attempts`, which names the delivery that started it last (null when the row is gone).
+ */
+export interface RunningState {
+  cancelRequested: boolean;
+  attempts: number | null;
 }
 
 export interface CreateOptions {
@@ -161,6 +176,18 @@ export class JobStore {
     const rows = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM jobs WHERE id = ${id} FOR UPDATE`;
     if (rows.length === 0) throw new JobNotFoundError(id);
     return tx.job.findUniqueOrThrow({ where: { id } });
+  }
+
+  /**
+   * A delivery owns the row from its start: `owner` is the `attempts` its own start wrote (each start
+   * adds one). Throws JobTakenOverError when another delivery has started the job since. Writes that
+   * pass no owner are not checked.
+   */
+  private assertOwner(job: Job, owner: number | undefined): void {
+    if (owner !== undefined && job.attempts !== owner)
+      throw new JobTakenOverError(
+        `job ${job.id} was started again (attempt ${job.attempts}) after this delivery's start (attempt ${owner})`,
+      );
   }
 
   /**
@@ -339,10 +366,19 @@ export class JobStore {
     }
   }
 
-  /** Persists progress on the row and as an event. */
-  async progress(ref: JobRef, p: JobProgress, type: JobEventType = 'progress'): Promise<void> {
+  /**
+   * Persists progress on the row and as an event. With `owner` (the `attempts` the delivery's start
+   * wrote), a delivery that another one has replaced since writes nothing: JobTakenOverError.
+   */
+  async progress(
+    ref: JobRef,
+    p: JobProgress,
+    type: JobEventType = 'progress',
+    owner?: number,
+  ): Promise<void> {
     await this.tx(ref.tenantId, async (tx) => {
       const job = await this.lock(tx, ref.jobId);
+      this.assertOwner(job, owner);
       if (isTerminal(job.status)) return;
       // A job handed back to the queue (shutdown) stops holding a concurrency slot at once.
       await this.touch(tx, job, p, type === 'requeued');
@@ -356,11 +392,17 @@ export class JobStore {
    * trained before (a head on cached features: 40 epochs) takes one round of locks instead of 40,
    * and its events are one insert.
    */
-  async progressMany(ref: JobRef, ps: JobProgress[], type: JobEventType = 'progress'): Promise<void> {
+  async progressMany(
+    ref: JobRef,
+    ps: JobProgress[],
+    type: JobEventType = 'progress',
+    owner?: number,
+  ): Promise<void> {
     const last = ps.at(-1);
     if (!last) return;
     await this.tx(ref.tenantId, async (tx) => {
       const job = await this.lock(tx, ref.jobId);
+      this.assertOwner(job, owner);
       if (isTerminal(job.status)) return;
       await this.touch(tx, job, last, false);
       // One read of the last number and one insert (not one of each per event): the transaction
@@ -382,6 +424,25 @@ export class JobStore {
           ...(p.data ? { data: p.data as Prisma.InputJsonValue } : {}),
         })),
       });
+    });
+  }
+
+  /**
+   * A stopping worker hands its RUNNING job back to the queue: QUEUED, no worker, no heartbeat (its
+   * concurrency slot frees at once), and a `requeued` event. Nothing is written when the job has
+   * ended, and, with `owner`, JobTakenOverError when another delivery has started it since.
+   */
+  async requeue(ref: JobRef, message: string, owner?: number): Promise<void> {
+    await this.tx(ref.tenantId, async (tx) => {
+      const job = await this.lock(tx, ref.jobId);
+      this.assertOwner(job, owner);
+      if (isTerminal(job.status)) return;
+      await this.touch(tx, job, {}, true);
+      await tx.job.update({
+        where: { id: job.id },
+        data: { status: 'QUEUED', workerId: null, heartbeatAt: null },
+      });
+      await this.appendEvent(tx, job, 'requeued', { message });
     });
   }
 
@@ -407,7 +468,9 @@ export class JobStore {
 
   /**
    * RUNNING/QUEUED -> terminal, once (later calls return null). A FAILED or CANCELLED job's dependent
-   * rows (its dataset version) end the same way in the same transaction (`settleDependents`).
+   * rows (its dataset version) end the same way in the same transaction (`settleDependents`). With
+   * `o.owner`, a delivery that another one has replaced since changes nothing (not even a row the
+   * newer delivery has finished): JobTakenOverError.
    */
   async finish(
     ref: JobRef,
@@ -416,6 +479,7 @@ export class JobStore {
   ): Promise<Job | null> {
     return this.tx(ref.tenantId, async (tx) => {
       const job = await this.lock(tx, ref.jobId);
+      this.assertOwner(job, o.owner);
       if (isTerminal(job.status)) return null;
       const finishedAt = new Date();
       const updated = await tx.job.update({
@@ -483,13 +547,21 @@ export class JobStore {
     });
   }
 
-  /**
-   * Whether the owner asked to cancel. The runner polls this every second, so it doubles as the
-   * heartbeat of a RUNNING job: at most every `heartbeatEveryMs(limits)` it refreshes `heartbeatAt` (keeping
-   * the job's concurrency slot) and adds the elapsed wall time to `computeSeconds`.
-   */
+  /** Whether the owner asked to cancel (`heartbeat` without an owner). */
   async isCancelRequested(ref: JobRef): Promise<boolean> {
-    const rows = await this.tx(ref.tenantId, async (tx) => {
+    return (await this.heartbeat(ref)).cancelRequested;
+  }
+
+  /**
+   * What the runner polls every second: whether the job's owner asked to cancel, and which delivery
+   * started the job last (`attempts`). It is also the heartbeat of a RUNNING job: at most every
+   * `heartbeatEveryMs(limits)` it refreshes `heartbeatAt` (keeping the job's concurrency slot) and adds
+   * the elapsed wall time to `computeSeconds`; with `owner`, only while that delivery is the last one
+   * to have started the job (a replaced delivery does not keep the row alive).
+   */
+  async heartbeat(ref: JobRef, owner?: number): Promise<RunningState> {
+    const ownerOnly = owner === undefined ? Prisma.empty : Prisma.sql`AND attempts = ${owner}`;
+    const row = await this.tx(ref.tenantId, async (tx) => {
       const now = new Date();
       const due = new Date(now.getTime() - heartbeatEveryMs(this.limits));
       const capSeconds = this.limits.heartbeatStaleMs / 1000;
@@ -499,10 +571,13 @@ export class JobStore {
                  + LEAST(${capSeconds}::double precision, GREATEST(0, EXTRACT(EPOCH FROM (${now}::timestamptz - heartbeat_at))::double precision)),
                heartbeat_at = ${now}::timestamptz,
                updated_at = ${now}::timestamptz
-         WHERE id = ${ref.jobId} AND status = 'RUNNING' AND heartbeat_at IS NOT NULL AND heartbeat_at < ${due}::timestamptz`;
-      return tx.job.findUnique({ where: { id: ref.jobId }, select: { cancelRequestedAt: true } });
+         WHERE id = ${ref.jobId} AND status = 'RUNNING' AND heartbeat_at IS NOT NULL AND heartbeat_at < ${due}::timestamptz ${ownerOnly}`;
+      return tx.job.findUnique({
+        where: { id: ref.jobId },
+        select: { cancelRequestedAt: true, attempts: true },
+      });
     });
-    return rows?.cancelRequestedAt != null;
+    return { cancelRequested: row?.cancelRequestedAt != null, attempts: row?.attempts ?? null };
   }
 
   events(tenantId: string, jobId: string, afterSeq = 0, limit = 500): Promise<JobEvent[]> {

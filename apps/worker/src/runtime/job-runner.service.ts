@@ -2,6 +2,8 @@ import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import { hostname } from 'node:os';
 import type { Job as BullJob } from 'bullmq';
+import type { AppConfig } from '@modelsmith/config';
+import { APP_CONFIG } from '@modelsmith/config/nest';
 import { JOBS, type JobDefinition } from '@modelsmith/contracts';
 import { JobStore } from '@modelsmith/jobs';
 import { buildHandlerMap } from './handler-registry';
@@ -21,6 +23,7 @@ export class JobRunnerService implements OnModuleInit {
     private readonly discovery: DiscoveryService,
     @Inject(JobStore) private readonly store: JobStore,
     private readonly shutdown: ShutdownSignal,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   onModuleInit(): void {
@@ -41,6 +44,8 @@ export class JobRunnerService implements OnModuleInit {
     this.runner = new JobRunner(this.store, map, {
       workerId: WORKER_ID,
       shutdown: this.shutdown.signal,
+      // The lock duration of the queue workers (processors.ts, configureWorkerOptions).
+      lockDurationMs: this.config.WORKER_LOCK_DURATION_MS,
       logger: this.logger,
     });
     this.logger.log(`handlers registered for ${[...map.keys()].join(', ')}`);

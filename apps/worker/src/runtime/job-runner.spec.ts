@@ -1,13 +1,19 @@
 import type { Job as BullJob } from 'bullmq';
 import { bullJobName, JOBS } from '@modelsmith/contracts';
-import type { JobStore } from '@modelsmith/jobs';
+import { JobTakenOverError, type JobStore } from '@modelsmith/jobs';
 import type { JobContext, JobHandler } from './job-handler';
 import { JobRunner } from './job-runner';
 
 /** The order of what the runner records and calls, with a store that only keeps that record. */
 function setup(
   handler: JobHandler,
-  opts: { cancelRequested?: () => boolean; bullJob?: Partial<BullJob>; row?: Record<string, unknown> } = {},
+  opts: {
+    cancelRequested?: () => boolean;
+    /** The row's `attempts` as the poll reads it (1: this delivery's own start). */
+    attempts?: () => number;
+    bullJob?: Partial<BullJob>;
+    row?: Record<string, unknown>;
+  } = {},
 ) {
   const calls: string[] = [];
   const store = {
@@ -15,6 +21,7 @@ function setup(
       calls.push('start');
       return {
         id: 'j1',
+        attempts: 1,
         cancelRequestedAt: null,
         datasetVersionId: null,
         modelId: null,
@@ -27,16 +34,22 @@ function setup(
     finish: async (
       _ref: unknown,
       status: string,
-      o?: { failureCode?: string; commit?: (tx: unknown) => Promise<void> },
+      o?: { failureCode?: string; owner?: number; commit?: (tx: unknown) => Promise<void> },
     ) => {
       calls.push(`finish ${status}${o?.failureCode ? ` ${o.failureCode}` : ''}`);
+      if (o?.owner !== undefined && o.owner !== (opts.attempts?.() ?? 1))
+        throw new JobTakenOverError(`owner ${o.owner} replaced`);
       // The store runs `commit` inside its transaction; here the "transaction" is a marker.
       await o?.commit?.('tx');
       return null;
     },
     progress: async () => undefined,
-    update: async () => undefined,
-    isCancelRequested: async () => opts.cancelRequested?.() ?? false,
+    requeue: async () => void calls.push('requeue'),
+    update: async () => void calls.push('update'),
+    heartbeat: async () => ({
+      cancelRequested: opts.cancelRequested?.() ?? false,
+      attempts: opts.attempts?.() ?? 1,
+    }),
   } as unknown as JobStore;
   const warnings: string[] = [];
   const runner = new JobRunner(store, new Map([[bullJobName(JOBS.noop), handler]]), {
@@ -154,6 +167,47 @@ describe('JobRunner', () => {
     );
     await expect(run()).resolves.toEqual({ cancelled: true });
     expect(calls).toEqual(['start', 'finish CANCELLED']);
+  });
+
+  it('stops a delivery another one has started since, without writing to the row', async () => {
+    let attempts = 1;
+    let seen: unknown;
+    const { calls, warnings, run } = setup(
+      {
+        handle: async (ctx) => {
+          calls.push('handle');
+          attempts = 2; // BullMQ delivered the job again and that delivery started it
+          await new Promise((r) => ctx.signal.addEventListener('abort', r, { once: true }));
+          seen = ctx.signal.reason;
+          ctx.throwIfStopped();
+          return {};
+        },
+      },
+      // A cancel flagged too is the newer delivery's to act on.
+      { attempts: () => attempts, cancelRequested: () => attempts === 2 },
+    );
+    await expect(run()).resolves.toEqual({ takenOver: true });
+    expect(seen).toBeInstanceOf(JobTakenOverError);
+    expect(calls).toEqual(['start', 'handle']);
+    expect(warnings).toEqual([
+      expect.stringMatching(/attempt 2.*attempt 1.*leaves the job to the newer one/),
+    ]);
+  });
+
+  it('a handler that returns after another delivery started the job: its finish is refused, afterSuccess does not run', async () => {
+    let attempts = 1;
+    const { calls, run } = setup(
+      {
+        handle: async () => {
+          attempts = 2; // before the poll notices
+          return { ok: true };
+        },
+        afterSuccess: async () => void calls.push('afterSuccess'),
+      },
+      { attempts: () => attempts },
+    );
+    await expect(run()).resolves.toEqual({ takenOver: true });
+    expect(calls).toEqual(['start', 'finish SUCCEEDED']);
   });
 
   it('fails the job row of a delivery no handler exists for, and the delivery for good', async () => {

@@ -10,6 +10,7 @@ import {
   JobCancelledError,
   JobInterruptedError,
   JobNotFoundError,
+  JobTakenOverError,
   PermanentJobError,
   type JobProgress,
   type JobStore,
@@ -27,8 +28,19 @@ export interface JobRunnerOptions {
   workerId: string;
   /** Aborted when the worker starts shutting down. */
   shutdown: AbortSignal;
-  /** How often a running job checks whether its owner cancelled it. */
+  /**
+   * How often a running job checks whether its owner cancelled it and whether another delivery of it
+   * has started since (then this one stops).
+   */
   cancelPollMs?: number;
+  /**
+   * The queue worker's BullMQ `lockDuration`. When set, the poll also renews this delivery's queue lock
+   * every half of it while the delivery owns the job. BullMQ renews it too, but its lock manager keys
+   * deliveries by job id: when a replaced delivery of a job ends in the process that also runs the
+   * newer one, BullMQ stops renewing the newer one's lock, which would then stall and be delivered
+   * (and take the job over) once more.
+   */
+  lockDurationMs?: number;
   logger: RunnerLogger;
 }
 
@@ -43,6 +55,12 @@ function describe(e: unknown): string {
  * redelivered job that is already terminal is skipped. Permanent failures become BullMQ
  * UnrecoverableErrors; transient ones are rethrown so BullMQ retries with back-off; on shutdown the job
  * goes back to the wait list (not counted as an attempt) and resumes from its checkpoint elsewhere.
+ *
+ * A delivery owns the row from its start: the `attempts` its start wrote. When BullMQ delivers the job
+ * again while this delivery still runs (its queue lock was lost: event loop starved, Redis away), the
+ * newer start takes the row; this delivery's poll sees the row's `attempts` change, aborts the handler
+ * with JobTakenOverError and ends without writing to the row (the store refuses its progress, finish
+ * and requeue too).
  */
 export class JobRunner {
   constructor(
@@ -77,8 +95,9 @@ export class JobRunner {
       this.opts.logger.log(`job ${ref.jobId} is already finished; skipping duplicate delivery`);
       return { skipped: true };
     }
+    const owner = job.attempts;
     if (job.cancelRequestedAt) {
-      await this.store.finish(ref, 'CANCELLED', { message: 'cancelled before it started' });
+      await this.store.finish(ref, 'CANCELLED', { message: 'cancelled before it started', owner });
       return { cancelled: true };
     }
     let inputs;
@@ -86,7 +105,7 @@ export class JobRunner {
       inputs = parseRowInputs(def, job);
     } catch (e) {
       if (!(e instanceof InvalidJobInputsError)) throw e;
-      await this.store.finish(ref, 'FAILED', { failureCode: e.code, failureReason: e.message });
+      await this.store.finish(ref, 'FAILED', { failureCode: e.code, failureReason: e.message, owner });
       throw new UnrecoverableError(e.message);
     }
 
@@ -94,10 +113,28 @@ export class JobRunner {
     const onShutdown = () => controller.abort(new JobInterruptedError());
     if (this.opts.shutdown.aborted) onShutdown();
     else this.opts.shutdown.addEventListener('abort', onShutdown, { once: true });
+    const takenOver = (e: JobTakenOverError) => {
+      if (!controller.signal.aborted) controller.abort(e);
+    };
+    const lockMs = this.opts.lockDurationMs;
+    let lockRenewedAt = Date.now();
     const poll = setInterval(() => {
-      this.store.isCancelRequested(ref).then(
-        (requested) => {
-          if (requested && !controller.signal.aborted) controller.abort(new JobCancelledError());
+      if (lockMs && token !== undefined && Date.now() - lockRenewedAt >= lockMs / 2) {
+        lockRenewedAt = Date.now();
+        // 0 when the lock is no longer this delivery's (lost): nothing to do, the row check decides.
+        bullJob.extendLock(token, lockMs).catch(() => undefined);
+      }
+      this.store.heartbeat(ref, owner).then(
+        ({ cancelRequested, attempts }) => {
+          if (controller.signal.aborted) return;
+          // Another delivery started the job since this one did: the row and its cancel are its own.
+          if (attempts !== null && attempts !== owner)
+            takenOver(
+              new JobTakenOverError(
+                `job ${ref.jobId} was started again (attempt ${attempts}) after this delivery's start (attempt ${owner})`,
+              ),
+            );
+          else if (cancelRequested) controller.abort(new JobCancelledError());
         },
         () => undefined, // the database may be briefly away; the next poll tries again
       );
@@ -109,7 +146,12 @@ export class JobRunner {
       inputs,
       job,
       signal: controller.signal,
-      progress: (p: JobProgress) => this.store.progress(ref, p),
+      // A replaced delivery's progress is refused; it stops the handler at its next step boundary.
+      progress: (p: JobProgress) =>
+        this.store.progress(ref, p, 'progress', owner).catch((e: unknown) => {
+          if (!(e instanceof JobTakenOverError)) throw e;
+          takenOver(e);
+        }),
       throwIfStopped: () => {
         if (controller.signal.aborted) throw controller.signal.reason;
       },
@@ -125,6 +167,7 @@ export class JobRunner {
       const result = (await handler.handle(ctx)) ?? {};
       await this.store.finish(ref, 'SUCCEEDED', {
         result: result as object,
+        owner,
         commit: async (tx) => {
           for (const write of commits) await write(tx);
         },
@@ -136,7 +179,12 @@ export class JobRunner {
       }
       return result;
     } catch (e) {
-      return await this.onFailure(e, controller.signal, ref, bullJob, token);
+      try {
+        return await this.onFailure(e, controller.signal, ref, owner, bullJob, token);
+      } catch (e2) {
+        if (!(e2 instanceof JobTakenOverError)) throw e2;
+        return this.takenOver(ref, e2);
+      }
     } finally {
       clearInterval(poll);
       this.opts.shutdown.removeEventListener('abort', onShutdown);
@@ -160,28 +208,41 @@ export class JobRunner {
     throw new UnrecoverableError(message);
   }
 
+  /**
+   * This delivery was replaced by a newer one (BullMQ delivered the job again after this one lost its
+   * queue lock): nothing more is written to the row, which is the newer delivery's. The delivery
+   * returns; BullMQ then refuses to complete it (its lock is the newer delivery's or gone: "lock
+   * mismatch" / "missing lock", reported as a worker error) and the newer delivery is left alone.
+   */
+  private takenOver(ref: JobRef, e: JobTakenOverError): { takenOver: true } {
+    this.opts.logger.warn(`${e.message}; this delivery stops and leaves the job to the newer one`);
+    return { takenOver: true };
+  }
+
   private async onFailure(
     e: unknown,
     signal: AbortSignal,
     ref: JobRef,
+    owner: number,
     bullJob: BullJob,
     token?: string,
   ): Promise<unknown> {
     const reason: unknown = signal.aborted ? signal.reason : e;
+    if (reason instanceof JobTakenOverError) return this.takenOver(ref, reason);
+    if (e instanceof JobTakenOverError) return this.takenOver(ref, e);
     if (reason instanceof JobCancelledError) {
-      await this.store.finish(ref, 'CANCELLED', { message: 'cancelled by request' });
+      await this.store.finish(ref, 'CANCELLED', { message: 'cancelled by request', owner });
       return { cancelled: true };
     }
     if (reason instanceof JobInterruptedError) {
       this.opts.logger.warn(`job ${ref.jobId} interrupted by shutdown; returning it to the queue`);
-      await this.store.progress(ref, { message: reason.message }, 'requeued');
-      await this.store.update(ref, { status: 'QUEUED', workerId: null, heartbeatAt: null });
+      await this.store.requeue(ref, reason.message, owner);
       await bullJob.moveToWait(token);
       throw new WaitingError();
     }
     if (e instanceof PermanentJobError || e instanceof UnrecoverableError) {
       const code = e instanceof PermanentJobError ? e.code : 'JOB_FAILED';
-      await this.store.finish(ref, 'FAILED', { failureCode: code, failureReason: e.message });
+      await this.store.finish(ref, 'FAILED', { failureCode: code, failureReason: e.message, owner });
       throw e instanceof UnrecoverableError ? e : new UnrecoverableError(e.message);
     }
     const attempts = bullJob.opts.attempts ?? 1;
@@ -191,7 +252,7 @@ export class JobRunner {
     );
     if (last) {
       await this.store
-        .finish(ref, 'FAILED', { failureCode: 'RETRIES_EXHAUSTED', failureReason: describe(e) })
+        .finish(ref, 'FAILED', { failureCode: 'RETRIES_EXHAUSTED', failureReason: describe(e), owner })
         .catch(() => null);
     } else {
       await this.store
@@ -199,6 +260,7 @@ export class JobRunner {
           ref,
           { message: `attempt ${bullJob.attemptsMade + 1} failed (${describe(e)}); retrying` },
           'log',
+          owner,
         )
         .catch(() => undefined);
     }

@@ -20,8 +20,14 @@ const CANCEL_POLL_MS = 1_000;
 /** A parent job in these states keeps its trials going (QUEUED: its search was handed to another worker). */
 const LIVE: readonly string[] = ['RUNNING', 'QUEUED'];
 
-/** Another worker claimed the trial (this one lost its queue lock, e.g. its event loop stalled): it stops. */
+/**
+ * Another delivery claimed the trial (this one lost its queue lock, e.g. its event loop stalled, and
+ * BullMQ delivered the trial again, to another worker or to this one): it stops.
+ */
 class TrialTakenOverError extends Error {}
+
+/** Deliveries of trials this process has started: each claims its trial as `WORKER_ID/<n>`. */
+let deliveries = 0;
 
 /**
  * Search trials as BullMQ child jobs (TRIAL_QUEUE): a search on any worker records a trial in the
@@ -58,10 +64,21 @@ export class TrialProcessor extends WorkerHost implements OnModuleInit {
     const onShutdown = () => controller.abort(new JobInterruptedError());
     if (this.shutdown.signal.aborted) onShutdown();
     else this.shutdown.signal.addEventListener('abort', onShutdown, { once: true });
-    // The parent job's cancel (or its end) ends the trial; so does another worker's claim of it (a
-    // trial trains in one worker at a time: the one that claimed it last, resuming from checkpoints).
+    // The parent job's cancel (or its end) ends the trial; so does another delivery's claim of it (a
+    // trial trains in one delivery at a time: the one that claimed it last, resuming from checkpoints).
+    // The claimant names the delivery, not only the process: two deliveries of one trial can run in
+    // the same process (its lock lost while it trained, BullMQ delivered it to this worker again).
+    const claimant = `${WORKER_ID}/${++deliveries}`;
     let claimed = false;
+    // BullMQ renews the queue lock too, but keyed by job id: a replaced delivery ending in this
+    // process would stop the renewal of the newer one (which would then stall and be taken over).
+    const lockMs = workerOptions.lockDuration;
+    let lockRenewedAt = Date.now();
     const poll = setInterval(() => {
+      if (token !== undefined && Date.now() - lockRenewedAt >= lockMs / 2) {
+        lockRenewedAt = Date.now();
+        job.extendLock(token, lockMs).catch(() => undefined);
+      }
       Promise.all([
         this.jobs.get(ref.tenantId, ref.jobId),
         claimed ? this.trials.get(ref.tenantId, ref.jobId, t.index) : Promise.resolve(null),
@@ -70,8 +87,8 @@ export class TrialProcessor extends WorkerHost implements OnModuleInit {
           if (controller.signal.aborted) return;
           if (!row || row.cancelRequestedAt || !LIVE.includes(row.status))
             controller.abort(new JobCancelledError());
-          else if (trial && trial.workerId !== WORKER_ID)
-            // Claimed by another worker (running it, or already done with it): this one's progress and
+          else if (trial && trial.workerId !== claimant)
+            // Claimed by another delivery (running it, or already done with it): this one's progress and
             // end would not be recorded anyway, and its files would overwrite the other's.
             controller.abort(new TrialTakenOverError(`trial ${t.index} was claimed by ${trial.workerId}`));
           else if (trial && trial.status !== 'RUNNING' && trial.status !== 'PENDING')
@@ -81,7 +98,7 @@ export class TrialProcessor extends WorkerHost implements OnModuleInit {
       );
     }, CANCEL_POLL_MS);
     try {
-      const outcome = await this.train.runTrial(ref, t.index, WORKER_ID, controller.signal, () => {
+      const outcome = await this.train.runTrial(ref, t.index, claimant, controller.signal, () => {
         claimed = true;
       });
       this.logger.log(`job ${ref.jobId} trial ${t.index}: ${outcome}`);
