@@ -5,6 +5,7 @@ import {
   firstConfig,
   firstEpochs,
   firstInputSize,
+  FIRST_UPSCALE_SIDE,
   FIRST_HEAD_EPOCHS,
   FIRST_HEAD_LEARNING_RATE,
   HEAD_ONLY_TRAINING,
@@ -97,11 +98,14 @@ describe('recipe search space', () => {
     expect(firstEpochs(c, 1)).toBe(1);
   });
 
-  it('with a pretrained backbone, first trains only a head on the frozen backbone, upscaled to its native input', () => {
+  it('with a pretrained backbone, first trains only a head on the frozen backbone, small data upscaled to FIRST_UPSCALE_SIDE', () => {
     const c = firstConfig(spec('mobilenet_v2'), photos, {});
-    // 64 px photos run MobileNetV2 at its native 224 px (frozen features there validated best).
-    expect(c).toMatchObject({ headOnly: true, learningRate: FIRST_HEAD_LEARNING_RATE, inputSize: 224 });
-    expect(firstInputSize(spec('mobilenet_v2'), photos)).toBe(224);
+    // 64 px photos run MobileNetV2 at 160 px (frozen features there validated best, FIRST_UPSCALE_SIDE).
+    expect(FIRST_UPSCALE_SIDE).toBe(160);
+    expect(c).toMatchObject({ headOnly: true, learningRate: FIRST_HEAD_LEARNING_RATE, inputSize: 160 });
+    expect(firstInputSize(spec('mobilenet_v2'), photos)).toBe(160);
+    // Data the search already runs above it (128 px uploads: 224 px) keeps that side.
+    expect(firstInputSize(spec('mobilenet_v2'), { ...photos, height: 128, width: 128 })).toBe(224);
     expect(firstInputSize(spec('mobilenet_v2'), { ...photos, height: 300, width: 300 })).toBe(300);
     expect(firstInputSize(spec('mobilenet_v2'), { ...photos, height: 900, width: 900 })).toBe(512);
     // Scratch backbones keep the data's resolution.
@@ -123,11 +127,11 @@ describe('recipe search space', () => {
     expect(trialRecipe(spec('mobilenet_v2'), photos, c, 3, { labelSmoothing: 0.1 }).labelSmoothing).toBe(0.1);
     // ... and reads MobileNetV2's multi-layer features (the promoted recipe its last layer's).
     expect(r.headFeatures).toBe('multi');
-    expect(r.input).toEqual({ height: 224, width: 224, channels: 3 });
-    // Promoted, the first configuration fine-tunes after the head, at 224 px, with light augmentation
+    expect(r.input).toEqual({ height: 160, width: 160, channels: 3 });
+    // Promoted, the first configuration fine-tunes after the head, at 160 px, with light augmentation
     // unless the job fixed an augmentation.
     const promoted = promotedConfig(c, {});
-    expect(promoted).toMatchObject({ inputSize: 224, augmentation: 'light' });
+    expect(promoted).toMatchObject({ inputSize: 160, augmentation: 'light' });
     expect(promoted.headOnly).toBeUndefined();
     expect(promotedConfig(c, { augmentation: 'none' }).augmentation).toBe('none');
     expect(promotedConfig(c, { augmentation: 'randaugment' }).augmentation).toBe('randaugment');
@@ -142,7 +146,7 @@ describe('recipe search space', () => {
     // The second trial: the same head on the train split's image + mirror + gray views (not only the
     // image), the same multi-layer features and input; promoted it would be the first trial's.
     const views = viewsHeadConfig(c);
-    expect(views).toMatchObject({ headOnly: true, headViews: true, inputSize: 224 });
+    expect(views).toMatchObject({ headOnly: true, headViews: true, inputSize: 160 });
     const rv = trialRecipe(spec('mobilenet_v2'), photos, views, FIRST_HEAD_EPOCHS, {});
     expect(rv.headImagesOnly).toBeUndefined();
     expect(rv.headOnFeatures).toBe(true);
@@ -182,7 +186,8 @@ describe('search bookkeeping', () => {
   });
 
   it("counts a head-only trial as a third of an epoch and a pretrained trial's cheap feature-head epochs as planned", () => {
-    const c = firstConfig(spec('mobilenet_v2'), photos, {});
+    // A first configuration at 224 px (as for data the search runs there).
+    const c = { ...firstConfig(spec('mobilenet_v2'), photos, {}), inputSize: 224 };
     const headOnly = trial(0, {
       params: { config: 0, rung: 0, epochs: 3, backbone: 'mobilenet_v2', inputSize: 224, headOnly: true },
       metrics: { validationAccuracy: 0.8, epochs: 40 },

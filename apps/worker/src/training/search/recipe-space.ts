@@ -144,18 +144,28 @@ export function inputSizeFor(spec: BackboneSpec, shape: DatasetShape, scale: num
 }
 
 /**
- * The first trial's input side: for a pretrained backbone, the data upscaled to the backbone's native
- * input when smaller (64 px uploads run MobileNetV2 at 224 px), else the data's own (within what the
- * backbone accepts). Measured on validation (`bench/style-shift.ts --input-sweep`, frozen MobileNetV2
- * features + a softmax head, `bench/results/style-shift.input-sweep.json`): 64 / 96 / 224 px reached
- * 0.695 / 0.667 / 0.733 on clip art and 0.579 / 0.737 / 0.816 on the Tux Paint stamps.
+ * Side to which the first trial upscales data smaller than it (within the backbone's native input),
+ * chosen on validation among 128 / 160 / 192 / 224 px for 64 px uploads (frozen MobileNetV2 features
+ * + a softmax head): the first trial on the 2,000-image food + stamps + clip art task
+ * (`bench/first-model.ts --images 2000`, 388 validation images) 0.639 / **0.660** / 0.624 / 0.613, and
+ * `bench/style-shift.ts --input-sweep` (`bench/results/style-shift.input-sweep-128-224.2026-12-07.json`)
+ * 0.752 / 0.743 / 0.752 / 0.733 on clip art and 0.789 / **0.868** / 0.842 / 0.816 on the stamps: 160
+ * has the best mean (0.757 vs 0.721 at 224), and its feature pass costs about half of 224's (the first
+ * model of that task in 13.0 s instead of 19.8). The earlier sweep, 64 / 96 / 224 px, had 224 best.
+ */
+export const FIRST_UPSCALE_SIDE = 160;
+
+/**
+ * The first trial's input side: for a pretrained backbone, data smaller than FIRST_UPSCALE_SIDE
+ * upscaled to it (64 px uploads run MobileNetV2 at 160 px), else the search's own side for the data
+ * (`inputSizeFor`; within what the backbone accepts).
  */
 export function firstInputSize(spec: BackboneSpec, shape: DatasetShape): number {
   const own = inputSizeFor(spec, shape, 1);
   const r = spec.resizable;
   if (!spec.pretrained || !r) return own;
   const native = Math.max(spec.input.height, spec.input.width);
-  return Math.max(own, Math.min(r.maxSize, native));
+  return Math.max(own, Math.min(r.maxSize, native, FIRST_UPSCALE_SIDE));
 }
 
 /**
