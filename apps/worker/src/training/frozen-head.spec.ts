@@ -148,16 +148,28 @@ describe('splitFeatures on replica threads (the first trial uses both cores)', (
     pool = undefined;
   });
 
+  /** The data, a classifier's feature extractor, and its one-thread pass over `split` (the reference). */
+  async function reference(
+    features: 'last' | 'multi',
+    split: 'train' | 'validation',
+    opts: { batchSize: number; seed: number; view?: 'image' | 'mirror' },
+  ) {
+    const { index, shards } = imageData();
+    const classifier = classifierOf(features);
+    const dim = classifier.features.shape[1] ?? 0;
+    const extractor = tf.model({ inputs: classifier.model.inputs, outputs: classifier.features });
+    const single = await splitFeatures(extractor, dim, shards, index, split, NORM, SHAPE, opts);
+    return { index, shards, classifier, dim, extractor, single: single! };
+  }
+  const maxAbsDiff = (a: Float32Array, b: Float32Array) =>
+    a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+
   it.each(['image', 'mirror'] as const)(
     'view %s: the vectors of the one-thread pass within 1e-5, a share of the batches computed by the replica',
     async (view) => {
-      const { index, shards } = imageData();
-      const classifier = classifierOf('multi');
-      const dim = classifier.features.shape[1] ?? 0;
-      expect(dim).toBe(6 + 8);
-      const extractor = tf.model({ inputs: classifier.model.inputs, outputs: classifier.features });
       const opts = { batchSize: 4, seed: 1, view };
-      const single = await splitFeatures(extractor, dim, shards, index, 'train', NORM, SHAPE, opts);
+      const { index, shards, classifier, dim, extractor, single } = await reference('multi', 'train', opts);
+      expect(dim).toBe(6 + 8);
       pool = await ReplicaPool.create(classifier.model, { replicas: 1 });
       const rows = { here: 0, replica: 0 };
       const parallel = await splitFeatures(extractor, dim, shards, index, 'train', NORM, SHAPE, {
@@ -168,24 +180,18 @@ describe('splitFeatures on replica threads (the first trial uses both cores)', (
       expect(rows.here + rows.replica).toBe(60);
       expect(rows.replica).toBeGreaterThan(0);
       expect(parallel!.count).toBe(60);
-      expect(Array.from(parallel!.labels)).toEqual(Array.from(single!.labels));
+      expect(Array.from(parallel!.labels)).toEqual(Array.from(single.labels));
       expect(Array.from(parallel!.labels)).toEqual(Array.from({ length: 60 }, (_, i) => i % 3));
-      let maxDiff = 0;
-      single!.values.forEach((v, i) => (maxDiff = Math.max(maxDiff, Math.abs(v - parallel!.values[i]))));
-      expect(maxDiff).toBeLessThan(1e-5);
+      expect(maxAbsDiff(single.values, parallel!.values)).toBeLessThan(1e-5);
       // Not a pass of zeros: the features vary.
-      expect(Math.max(...single!.values)).toBeGreaterThan(0.01);
+      expect(Math.max(...single.values)).toBeGreaterThan(0.01);
       classifier.model.dispose();
     },
   );
 
   it('a pool still starting, then a replica that fails: every vector still computed (here), equal to the one-thread pass', async () => {
-    const { index, shards } = imageData();
-    const classifier = classifierOf('last');
-    const dim = classifier.features.shape[1] ?? 0;
-    const extractor = tf.model({ inputs: classifier.model.inputs, outputs: classifier.features });
     const opts = { batchSize: 4, seed: 1 };
-    const single = await splitFeatures(extractor, dim, shards, index, 'validation', NORM, SHAPE, opts);
+    const { index, shards, classifier, dim, extractor, single } = await reference('last', 'validation', opts);
     let calls = 0;
     const failing = {
       size: 1,
@@ -199,18 +205,14 @@ describe('splitFeatures on replica threads (the first trial uses both cores)', (
       parallel: { pool: Promise.resolve(failing), layer: classifier.features.sourceLayer.name },
     });
     expect(calls).toBeGreaterThan(0);
-    expect(Array.from(parallel!.values)).toEqual(Array.from(single!.values));
-    expect(Array.from(parallel!.labels)).toEqual(Array.from(single!.labels));
+    expect(Array.from(parallel!.values)).toEqual(Array.from(single.values));
+    expect(Array.from(parallel!.labels)).toEqual(Array.from(single.labels));
     classifier.model.dispose();
   });
 
   it('held (a head training on this thread): every batch goes to the replica, the vectors those of the one-thread pass', async () => {
-    const { index, shards } = imageData();
-    const classifier = classifierOf('multi');
-    const dim = classifier.features.shape[1] ?? 0;
-    const extractor = tf.model({ inputs: classifier.model.inputs, outputs: classifier.features });
     const opts = { batchSize: 4, seed: 1, view: 'mirror' as const };
-    const single = await splitFeatures(extractor, dim, shards, index, 'train', NORM, SHAPE, opts);
+    const { index, shards, classifier, dim, extractor, single } = await reference('multi', 'train', opts);
     pool = await ReplicaPool.create(classifier.model, { replicas: 1 });
     const rows = { here: 0, replica: 0 };
     // Never released during the pass.
@@ -221,20 +223,14 @@ describe('splitFeatures on replica threads (the first trial uses both cores)', (
       onBatch: (n, replica) => void (rows[replica ? 'replica' : 'here'] += n),
     });
     expect(rows).toEqual({ here: 0, replica: 60 });
-    let maxDiff = 0;
-    single!.values.forEach((v, i) => (maxDiff = Math.max(maxDiff, Math.abs(v - held!.values[i]))));
-    expect(maxDiff).toBeLessThan(1e-5);
-    expect(Array.from(held!.labels)).toEqual(Array.from(single!.labels));
+    expect(maxAbsDiff(single.values, held!.values)).toBeLessThan(1e-5);
+    expect(Array.from(held!.labels)).toEqual(Array.from(single.labels));
     classifier.model.dispose();
   });
 
   it('held without replicas (the pool did not start): no batch computed until the hold ends, then all here', async () => {
-    const { index, shards } = imageData();
-    const classifier = classifierOf('last');
-    const dim = classifier.features.shape[1] ?? 0;
-    const extractor = tf.model({ inputs: classifier.model.inputs, outputs: classifier.features });
     const opts = { batchSize: 4, seed: 1 };
-    const single = await splitFeatures(extractor, dim, shards, index, 'validation', NORM, SHAPE, opts);
+    const { index, shards, classifier, dim, extractor, single } = await reference('last', 'validation', opts);
     let release: () => void = () => undefined;
     let released = false;
     const early: number[] = [];
@@ -254,7 +250,7 @@ describe('splitFeatures on replica threads (the first trial uses both cores)', (
     const held = await pass;
     expect(early).toEqual([]);
     expect(rows).toEqual({ here: 20, replica: 0 });
-    expect(Array.from(held!.values)).toEqual(Array.from(single!.values));
+    expect(Array.from(held!.values)).toEqual(Array.from(single.values));
     classifier.model.dispose();
   });
 
