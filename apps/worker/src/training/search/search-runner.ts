@@ -703,9 +703,9 @@ export async function runSearch(input: SearchInput, hooks: SearchHooks): Promise
   const ran: number[] = [];
   let resumedTrial: number | undefined;
   let stoppedByBudget = false;
-  /** The budget this attempt has (seconds from its start to the deadline): the report steps' share is of it. */
   /** Seconds from now to the deadline (Infinity without one). */
   const secondsLeft = () => (input.deadline !== undefined ? (input.deadline - now()) / 1000 : Infinity);
+  /** The budget this attempt has (seconds from its start to the deadline): the report steps' share is of it. */
   const budgetSeconds = Math.max(0, secondsLeft());
   const costsOf = (best: LedgerTrial | undefined) =>
     finishCosts(trials, best, spec, {
@@ -1292,7 +1292,7 @@ export function finishCosts(
     const h = heldOutSide(s, data.index, side, data.shape.channels);
     const hs = Math.max(h.height, h.width);
     const at = { backbone, inputSize: hs } as TrialConfig;
-    const full = estimateSeconds(trials, at, HELD_OUT_EPOCH_SHARE, images);
+    const full = heldOutSeconds(trials, backbone, hs, images);
     const light = estimateSeconds(trials, at, HELD_OUT_LIGHT_EPOCH_SHARE, images);
     if (full !== undefined && light !== undefined) heldOut = { full, light };
   }
@@ -1336,9 +1336,17 @@ export function forwardSeconds(
   return pass === undefined ? undefined : pass / images.train;
 }
 
-/** Seconds the held-out pass of `backbone` at `side` px is estimated to take (estimateSeconds). */
-export function heldOutSeconds(trials: LedgerTrial[], backbone: string, side: number): number | undefined {
-  return estimateSeconds(trials, { backbone, inputSize: side } as TrialConfig, HELD_OUT_EPOCH_SHARE);
+/**
+ * Seconds the full held-out pass of `backbone` at `side` px is estimated to take (estimateSeconds;
+ * `images`: the split sizes a head-only trial's measured cost covered, see PassImages).
+ */
+export function heldOutSeconds(
+  trials: LedgerTrial[],
+  backbone: string,
+  side: number,
+  images?: PassImages,
+): number | undefined {
+  return estimateSeconds(trials, { backbone, inputSize: side } as TrialConfig, HELD_OUT_EPOCH_SHARE, images);
 }
 
 /** A dispatched trial's validation report, next to its exported model (the search reads it back). */
