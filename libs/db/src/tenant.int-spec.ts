@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { createPrismaClient, createSystemPrismaClient, type SystemPrismaClient } from './client';
 import type { PrismaClient } from './generated/client';
-import { withTenant } from './tenant';
+import { isTransactionStartTimeout, withTenant } from './tenant';
 import { createTestDatabase, type TestDatabase } from './testing';
 
 // Creating and migrating a database takes a few seconds on a loaded 2-core machine.
@@ -104,5 +104,83 @@ describe('withTenant + generated client (end to end)', () => {
     } finally {
       await raw.end();
     }
+  });
+
+  describe('a transaction that cannot start within maxWait', () => {
+    // One pooled connection, held by another transaction for HOLD_MS: a second transaction's start
+    // waits for it longer than its maxWait of WAIT_MS. Margins are wide: the holder sleeps in Postgres
+    // (pg_sleep), so a slow machine only makes the hold longer, never shorter.
+    const HOLD_MS = 1_500;
+    const WAIT_MS = 300;
+    let single: PrismaClient;
+    beforeAll(() => {
+      single = createPrismaClient(db.appUrl, { poolSize: 1 });
+    });
+    afterAll(() => single?.$disconnect());
+
+    const holdTheConnection = async (tenantId: string) => {
+      let started!: () => void;
+      const isStarted = new Promise<void>((r) => (started = r));
+      const done = withTenant(
+        single,
+        tenantId,
+        async (tx) => {
+          started();
+          await tx.$queryRaw`SELECT pg_sleep(${HOLD_MS / 1000})::text AS slept`;
+        },
+        { timeoutMs: 10_000 },
+      );
+      await isStarted;
+      return done;
+    };
+
+    it('fails with P2028 when no retry is allowed', async () => {
+      const t = await newTenant('busy');
+      const held = holdTheConnection(t.id);
+      const second = withTenant(single, t.id, (tx) => tx.dataset.findMany(), {
+        maxWaitMs: WAIT_MS,
+        startRetries: 0,
+      }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      const error = await second;
+      await held;
+      expect(isTransactionStartTimeout(error)).toBe(true);
+      expect(error).toMatchObject({ code: 'P2028' });
+    });
+
+    it('retries the start and then runs the work exactly once', async () => {
+      const t = await newTenant('retry');
+      const held = holdTheConnection(t.id);
+      let runs = 0;
+      const names = await withTenant(
+        single,
+        t.id,
+        async (tx) => {
+          runs++;
+          await tx.dataset.create({
+            data: { tenantId: t.id, name: 'after-wait', task: 'IMAGE_CLASSIFICATION' },
+          });
+          return (await tx.dataset.findMany()).map((d) => d.name);
+        },
+        { maxWaitMs: WAIT_MS, startRetries: 20 },
+      );
+      await held;
+      expect(runs).toBe(1);
+      expect(names).toEqual(['after-wait']);
+    });
+
+    it('does not retry other errors', async () => {
+      const t = await newTenant('other');
+      let runs = 0;
+      await expect(
+        withTenant(single, t.id, async () => {
+          runs++;
+          throw Object.assign(new Error('not a start timeout'), { code: 'P2028' });
+        }),
+      ).rejects.toThrow('not a start timeout');
+      expect(runs).toBe(1);
+    });
   });
 });
