@@ -27,9 +27,12 @@ export async function loadBenchDataset(name: string): Promise<ImageDataset> {
   throw new Error(`unknown dataset ${name} (food, stamps, fashion)`);
 }
 
-/** Stratified 60/20/20 train/validation/test split (seed 7) of an in-memory dataset, as one shard. */
-export function indexOf(ds: ImageDataset): ImageShardIndex {
-  const rng = new Rng(7);
+/**
+ * Stratified 60/20/20 train/validation/test split (seed 7 unless a bench varies it) of an in-memory
+ * dataset, as one shard.
+ */
+export function indexOf(ds: ImageDataset, seed = 7): ImageShardIndex {
+  const rng = new Rng(seed);
   const samples: IndexedSample[] = [];
   const byClass: number[][] = ds.classNames.map(() => []);
   for (let i = 0; i < ds.count; i++) byClass[ds.labels[i]].push(i);

@@ -11,6 +11,8 @@
  *   [--default-trial] (trial 1 trains the default recipe itself: SearchInput.defaultTrial)
  *   [--continuation] (weight-averaged extra epochs of the best trial: SearchInput.continuation)
  *   [--continuation-lr-factor F] (its constant learning rate times the last phase's; default 0.1)
+ *   [--seed S] (S > 0 draws another split (split seed 7 + S) and seeds both arms' training with 1234 + S;
+ *   the default, 0, is the split and seeds of every earlier result)
  *   [--cpu-seconds N] (the budget is N CPU-seconds of this process per arm instead of --minutes of wall
  *   time: the stop check and runSearch's clock read process.cpuUsage, so load does not change it)
  * Writes bench/results/search-vs-default.json (search-vs-default.tpe.json with --sampler tpe; --out NAME).
@@ -48,8 +50,12 @@ const { values } = parseArgs({
     continuation: { type: 'boolean', default: false },
     'continuation-lr-factor': { type: 'string' },
     out: { type: 'string' },
+    seed: { type: 'string', default: '0' },
   },
 });
+const seed = Number(values.seed);
+if (!Number.isInteger(seed) || seed < 0)
+  throw new Error(`--seed must be a whole number >= 0, got ${values.seed}`);
 /** With --cpu-seconds the budget is process CPU time (every thread), which load does not shrink. */
 const cpuBudget = values['cpu-seconds'] !== undefined;
 const budgetMs = cpuBudget ? Number(values['cpu-seconds']) * 1000 : Number(values.minutes) * 60_000;
@@ -85,7 +91,7 @@ function timer(): { signal: AbortSignal; deadline: number; check: () => Promise<
 }
 
 async function arms(name: string, ds: ImageDataset) {
-  const index = indexOf(ds);
+  const index = indexOf(ds, 7 + seed);
   const shards = { get: () => Promise.resolve(ds.images) };
   const zoo = new ModelZoo();
   const shape = shapeOf(ds, index);
@@ -94,7 +100,7 @@ async function arms(name: string, ds: ImageDataset) {
 
   // Default recipe ('balanced', backbone auto), stopped at the budget with the model so far.
   const spec = zoo.get(chooseBackbone('auto', shape));
-  const recipe = buildRecipe(spec, shape, 'balanced', {});
+  const recipe = buildRecipe(spec, shape, 'balanced', { seed: 1234 + seed });
   const defaultStore = new InMemoryArtifactStore();
   let t = timer();
   let t0 = Date.now();
@@ -175,7 +181,7 @@ async function arms(name: string, ds: ImageDataset) {
           ? { learningRateFactor: Number(values['continuation-lr-factor']) }
           : values.continuation,
       asha: { minResource: 1, maxResource: 9, eta: 3 },
-      seed: 1234,
+      seed: 1234 + seed,
       deadline: t.deadline,
       now: clock,
       fit: 'cover',
@@ -253,6 +259,7 @@ async function main(): Promise<void> {
     started,
     ...(cpuBudget ? { budgetCpuSeconds: budgetMs / 1000 } : { budgetMinutes: Number(values.minutes) }),
     maxTrials: Number(values.trials),
+    seed,
     sampler: values.sampler,
     defaultTrial: values['default-trial'],
     continuation: values.continuation,
