@@ -13,6 +13,8 @@ function setup(
     attempts?: () => number;
     bullJob?: Partial<BullJob>;
     row?: Record<string, unknown>;
+    loopHeldWarnMs?: number;
+    lockDurationMs?: number;
   } = {},
 ) {
   const calls: string[] = [];
@@ -52,11 +54,14 @@ function setup(
     }),
   } as unknown as JobStore;
   const warnings: string[] = [];
+  const logs: string[] = [];
   const runner = new JobRunner(store, new Map([[bullJobName(JOBS.noop), handler]]), {
     workerId: 'w1',
     shutdown: new AbortController().signal,
-    logger: { log: () => undefined, warn: (m) => warnings.push(m), error: () => undefined },
+    logger: { log: (m) => logs.push(m), warn: (m) => warnings.push(m), error: () => undefined },
     cancelPollMs: 5,
+    loopHeldWarnMs: opts.loopHeldWarnMs,
+    lockDurationMs: opts.lockDurationMs,
   });
   const bullJob = {
     name: bullJobName(JOBS.noop),
@@ -65,10 +70,44 @@ function setup(
     attemptsMade: 0,
     ...opts.bullJob,
   } as unknown as BullJob;
-  return { calls, warnings, run: () => runner.run(bullJob, 'token') };
+  return { calls, warnings, logs, run: () => runner.run(bullJob, 'token') };
 }
 
 describe('JobRunner', () => {
+  it('warns when the delivery held the event loop past the threshold, with how long', async () => {
+    const HOLD_MS = 1_200;
+    const { warnings, logs, run } = setup(
+      {
+        handle: async () => {
+          // A handler reads before it computes (the histogram's first sample is its baseline).
+          await new Promise((r) => setTimeout(r, 60));
+          // Synchronous work, as a wasm or BLAS kernel is: nothing else on the loop runs meanwhile.
+          const end = Date.now() + HOLD_MS;
+          while (Date.now() < end);
+          return {};
+        },
+      },
+      { loopHeldWarnMs: 600, lockDurationMs: 2_000 },
+    );
+    await run();
+    expect(warnings).toHaveLength(1);
+    const m = /held up to (\d+\.\d) s at once \(p99 (\d+) ms\)/.exec(warnings[0]);
+    expect(m).not.toBeNull();
+    // The loop may be held longer than the busy-wait (a loaded machine), never much shorter.
+    expect(Number(m![1])).toBeGreaterThanOrEqual((HOLD_MS - 150) / 1000);
+    expect(warnings[0]).toContain("the queue lock's renewal (every 1.0 s)");
+    expect(logs.some((l) => l.includes('event loop was held'))).toBe(false);
+  });
+
+  it('logs (does not warn) how long the loop was held when under the threshold', async () => {
+    const { warnings, logs, run } = setup({ handle: async () => ({}) }, { loopHeldWarnMs: 60_000 });
+    await run();
+    expect(warnings).toEqual([]);
+    expect(
+      logs.filter((l) => /job j1: the event loop was held up to \d+\.\d s at once/.test(l)),
+    ).toHaveLength(1);
+  });
+
   it('runs afterSuccess only once the job is recorded SUCCEEDED, with the result', async () => {
     let seen: Record<string, unknown> | undefined;
     const { calls, run } = setup({

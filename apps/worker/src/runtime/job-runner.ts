@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { UnrecoverableError, WaitingError, type Job as BullJob } from 'bullmq';
 import {
   definitionForBullName,
@@ -41,8 +42,19 @@ export interface JobRunnerOptions {
    * (and take the job over) once more.
    */
   lockDurationMs?: number;
+  /**
+   * A delivery during which the process's event loop was held this long at once (synchronous kernels)
+   * logs a warning when it ends: the poll, the lock renewal and every database call waited that long.
+   * Default {@link LOOP_HELD_WARN_MS}.
+   */
+  loopHeldWarnMs?: number;
   logger: RunnerLogger;
 }
+
+/** Default {@link JobRunnerOptions.loopHeldWarnMs}: Prisma's default wait for a transaction to start. */
+export const LOOP_HELD_WARN_MS = 5_000;
+/** The event-loop delay histogram's sampling interval. */
+const LOOP_SAMPLE_MS = 20;
 
 function describe(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -109,6 +121,10 @@ export class JobRunner {
       throw new UnrecoverableError(e.message);
     }
 
+    // How long the event loop was held at once while this delivery ran (the whole process's loop, so
+    // a job running beside it counts too).
+    const loopDelay = monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS });
+    loopDelay.enable();
     const controller = new AbortController();
     const onShutdown = () => controller.abort(new JobInterruptedError());
     if (this.opts.shutdown.aborted) onShutdown();
@@ -188,7 +204,22 @@ export class JobRunner {
     } finally {
       clearInterval(poll);
       this.opts.shutdown.removeEventListener('abort', onShutdown);
+      // The histogram records a hold when its sampling timer fires late: one timers turn first, or the
+      // hold that ended the handler would be missed.
+      await new Promise((r) => setTimeout(r, LOOP_SAMPLE_MS + 5));
+      loopDelay.disable();
+      this.reportLoopHeld(ref, loopDelay.max / 1e6, loopDelay.percentile(99) / 1e6);
     }
+  }
+
+  private reportLoopHeld(ref: JobRef, maxMs: number, p99Ms: number): void {
+    const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+    const msg = `job ${ref.jobId}: the event loop was held up to ${s(maxMs)} at once (p99 ${Math.round(p99Ms)} ms)`;
+    if (maxMs < (this.opts.loopHeldWarnMs ?? LOOP_HELD_WARN_MS)) return this.opts.logger.log(msg);
+    const lock = this.opts.lockDurationMs;
+    this.opts.logger.warn(
+      `${msg}: the cancel poll, database calls${lock && maxMs >= lock / 2 ? ` and the queue lock's renewal (every ${s(lock / 2)})` : ''} waited that long`,
+    );
   }
 
   /**
