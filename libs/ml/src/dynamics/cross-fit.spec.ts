@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { auroc, crossFitScores, labelIssueCount, neighbourVotes } from '.';
+import { auroc, crossFitScores, fitLogistic, labelIssueCount, neighbourVotes } from '.';
 import { Rng } from '../train/rng';
 
 /**
@@ -126,5 +126,71 @@ describe('crossFitScores: repeats, neighbour weight and the pruned second round'
       0, 0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 1,
     ]);
     expect(() => neighbourVotes(line, [0, 1, 2, 2], 3, 1, [true])).toThrow(RangeError);
+  });
+
+  describe('generalized cross-entropy (gce)', () => {
+    /** Row probabilities of a fitted model, in float64. */
+    const probsOf = (
+      m: { weights: Float32Array; bias: Float32Array; dim: number; classes: number },
+      x: Float32Array,
+    ) => {
+      const n = x.length / m.dim;
+      const out: number[][] = [];
+      for (let i = 0; i < n; i++) {
+        const z = Array.from({ length: m.classes }, (_, c) => {
+          let s = m.bias[c];
+          for (let j = 0; j < m.dim; j++) s += x[i * m.dim + j] * m.weights[j * m.classes + c];
+          return s;
+        });
+        const mx = Math.max(...z);
+        const e = z.map((v) => Math.exp(v - mx));
+        const t = e.reduce((a, b) => a + b, 0);
+        out.push(e.map((v) => v / t));
+      }
+      return out;
+    };
+
+    it('fits to a stationary point of the mean (1 - p(label)^q) / q + l2/2 |W|^2 (gradient recomputed in float64)', async () => {
+      const { x, y } = noisyBlobs();
+      const q = 0.7;
+      const l2 = 0.1;
+      const m = await fitLogistic(x, y, 3, { l2, gce: q, tolerance: 1e-6, maxIterations: 500 });
+      const n = y.length;
+      const p = probsOf(m, x);
+      const g = new Float64Array(m.dim * 3 + 3);
+      for (let i = 0; i < n; i++) {
+        const w = Math.pow(p[i][y[i]], q);
+        for (let c = 0; c < 3; c++) {
+          const r = (w * (p[i][c] - (y[i] === c ? 1 : 0))) / n;
+          for (let j = 0; j < m.dim; j++) g[j * 3 + c] += x[i * m.dim + j] * r;
+          g[m.dim * 3 + c] += r;
+        }
+      }
+      for (let j = 0; j < m.dim * 3; j++) g[j] += l2 * m.weights[j];
+      expect(Math.max(...Array.from(g, Math.abs))).toBeLessThan(1e-4);
+    });
+
+    it('fits the wrong labels less than cross-entropy does', async () => {
+      const { x, y, flipped } = noisyBlobs();
+      const ce = probsOf(await fitLogistic(x, y, 3, { l2: 0.01 }), x);
+      const gce = probsOf(await fitLogistic(x, y, 3, { l2: 0.01, gce: 0.7 }), x);
+      const meanGiven = (p: number[][], rows: (i: number) => boolean) => {
+        const r = y.map((_, i) => i).filter(rows);
+        return r.reduce((s, i) => s + p[i][y[i]], 0) / r.length;
+      };
+      // The flips' given (wrong) labels get a lower probability; the true labels of the clean rows stay high.
+      expect(meanGiven(gce, (i) => flipped[i])).toBeLessThan(meanGiven(ce, (i) => flipped[i]));
+      expect(meanGiven(gce, (i) => !flipped[i])).toBeGreaterThan(0.6);
+      await expect(fitLogistic(x, y, 3, { gce: 1.5 })).rejects.toThrow(RangeError);
+    });
+
+    it('crossFitScores passes gce to the fold models: the scores change, gce 0 is cross-entropy', async () => {
+      const { x, y } = noisyBlobs();
+      const base = await crossFitScores(x, y, 3, { folds: 4, seed: 1, l2: 0.1 });
+      const zero = await crossFitScores(x, y, 3, { folds: 4, seed: 1, l2: 0.1, gce: 0 });
+      const robust = await crossFitScores(x, y, 3, { folds: 4, seed: 1, l2: 0.1, gce: 0.7 });
+      expect(Array.from(zero.margin)).toEqual(Array.from(base.margin));
+      expect(Array.from(robust.margin)).not.toEqual(Array.from(base.margin));
+    });
   });
 });

@@ -25,6 +25,8 @@ export interface CrossFitOptions {
   head?: 'logistic' | 'dense';
   /** 'logistic': weight of the L2 penalty on the mean cross-entropy (default 1, for standardized features). */
   l2?: number;
+  /** 'logistic': generalized cross-entropy's q for the fold models (LogisticOptions.gce; default 0). */
+  gce?: number;
   /** 'logistic': most L-BFGS iterations per fold (default 200). */
   maxIterations?: number;
   /** 'dense': epochs of each fold's head (default 30). */
@@ -274,6 +276,7 @@ async function fitLogisticFold(
   const model = await fitLogistic(x, y, classes, {
     l2: opts.l2 ?? 1,
     maxIterations: opts.maxIterations ?? 200,
+    gce: opts.gce,
   });
   const out = new Float64Array(held.length * classes);
   for (const v of views) {
