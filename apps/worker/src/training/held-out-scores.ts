@@ -15,6 +15,15 @@ export const HELD_OUT_NEIGHBOURS = 10;
  */
 export const HELD_OUT_REPEATS = 3;
 /**
+ * The fold models' generalized cross-entropy q (crossFitScores' `gce`, Zhang & Sabuncu 2018): rows the
+ * model finds unlikely, often the wrong labels, pull the fit less. With the neighbour weight below it
+ * ranked injected flips better than cross-entropy on the tuning settings of bench/mislabel-rotate.ts
+ * (docs/interpretability.md) at about twice the fold models' CPU (fitted from the cross-entropy solution).
+ */
+export const HELD_OUT_GCE = 0.7;
+/** The neighbour votes' weight in the held-out probabilities (crossFitScores' `neighbourWeight`). */
+export const HELD_OUT_NEIGHBOUR_WEIGHT = 0.3;
+/**
  * Most multiply-adds (n^2 x dim) spent on the neighbour votes (2^35: about a minute of one core);
  * larger splits get the fold models' opinion alone.
  */
@@ -28,9 +37,10 @@ export const MIN_CROSS_FIT_SAMPLES = 20;
  * so no sample's possibly wrong label has shaped its own features; the worker passes the multi-layer
  * extractor (multiLayerFeatureExtractor) with `standardize` for MobileNetV2 —
  * and of their mirror images, then {@link crossFitScores}: 4 folds, an L2-regularized logistic
- * regression per fold fitted by L-BFGS (l2 = 1) on both views of its samples, a held-out sample's
- * probabilities averaged over its two views and over HELD_OUT_REPEATS fold assignments, then with the
- * label votes of its HELD_OUT_NEIGHBOURS nearest samples (the setup measured in bench/mislabel-detect.ts
+ * regression per fold fitted by L-BFGS (l2 = 1, generalized cross-entropy HELD_OUT_GCE) on both views
+ * of its samples, a held-out sample's probabilities averaged over its two views and over
+ * HELD_OUT_REPEATS fold assignments, then mixed (HELD_OUT_NEIGHBOUR_WEIGHT) with the label votes of its
+ * HELD_OUT_NEIGHBOURS nearest samples (the setup measured in bench/mislabel-detect.ts
  * and bench/mislabel-rotate.ts, docs/interpretability.md).
  * Undefined when the split is too small or its features too large to hold.
  */
@@ -69,10 +79,12 @@ export async function heldOutScores(
     folds: 4,
     head: 'logistic',
     l2: 1,
+    gce: HELD_OUT_GCE,
     seed: o.seed,
     repeats: light ? 1 : HELD_OUT_REPEATS,
     standardize: o.standardize ?? false,
     views: mirror ? [mirror.values] : [],
     neighbours: n * n * dim <= MAX_NEIGHBOUR_WORK ? HELD_OUT_NEIGHBOURS : 0,
+    neighbourWeight: HELD_OUT_NEIGHBOUR_WEIGHT,
   });
 }
