@@ -193,4 +193,25 @@ describe('crossFitScores: repeats, neighbour weight and the pruned second round'
       expect(Array.from(robust.margin)).not.toEqual(Array.from(base.margin));
     });
   });
+
+  it('fitLogistic lets the event loop take turns during a long fit', async () => {
+    const rng = new Rng(5);
+    const n = 400;
+    const dim = 300;
+    const x = Float32Array.from({ length: n * dim }, () => rng.next() - 0.5);
+    const y = Array.from({ length: n }, (_, i) => i % 5);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 5);
+    const started = Date.now();
+    try {
+      // A tolerance no fit reaches: all 200 iterations run (well over the 50 ms between turns).
+      await fitLogistic(x, y, 5, { l2: 1e-4, tolerance: 0, maxIterations: 200 });
+    } finally {
+      clearInterval(timer);
+    }
+    const ms = Date.now() - started;
+    expect(ms).toBeGreaterThan(150);
+    // Held for the whole fit, the interval would have fired at most once (after it).
+    expect(ticks).toBeGreaterThanOrEqual(2);
+  });
 });

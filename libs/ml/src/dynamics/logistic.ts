@@ -37,6 +37,9 @@ export interface LogisticModel {
   loss: number;
 }
 
+/** How long a fit runs before it lets the event loop take a turn (ms). */
+const YIELD_MS = 50;
+
 /** Fits the model on the `n` rows of `x` (n x dim, row-major) with `labels` in [0, classes). */
 export async function fitLogistic(
   x: Float32Array,
@@ -93,11 +96,19 @@ export async function fitLogistic(
     for (let c = 0; c < classes; c++) g[nw + c] = gb[c];
     return ce + (l2 / 2) * reg;
   };
+  // A fit runs seconds of synchronous kernels; the event loop gets a turn every YIELD_MS so the
+  // worker's cancel poll, lock renewal and database calls are not held for the whole fit.
+  let lastYield = Date.now();
   const lbfgs = {
     memory: opts.memory ?? 10,
     maxIterations: Math.max(1, Math.floor(opts.maxIterations ?? 200)),
     gradientTolerance: opts.tolerance ?? 1e-5,
     functionTolerance: 1e-10,
+    onIteration: async () => {
+      if (Date.now() - lastYield < YIELD_MS) return;
+      await new Promise<void>((r) => setImmediate(r));
+      lastYield = Date.now();
+    },
   };
   try {
     q = 0;
