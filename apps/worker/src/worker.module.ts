@@ -27,6 +27,15 @@ import { WebhookRelayService } from './webhooks/webhook-relay.service';
 /** Every job handler of the worker; boot fails unless each job definition has exactly one. */
 export const HANDLERS: Provider[] = [NoopHandler, IngestDatasetHandler, TrainHandler, BatchPredictHandler];
 
+/**
+ * The worker's interactive transactions (withTenant) may run 60 s and wait 30 s to start, where the
+ * API's get 10 s and 5 s: training holds the worker's event loop for seconds at a time (its
+ * synchronous kernels; a 2-minute search job measured holds of 11.8-17.8 s, the JobRunner logs them),
+ * and a transaction whose timer expires during such a hold fails the job's attempt ("A commit cannot
+ * be executed on an expired transaction") though its database work took milliseconds.
+ */
+export const WORKER_TRANSACTIONS = { timeoutMs: 60_000, maxWaitMs: 30_000 };
+
 @Module({})
 export class WorkerModule {
   static forRoot(config: AppConfig): DynamicModule {
@@ -41,7 +50,7 @@ export class WorkerModule {
         ConfigModule.forRoot(config),
         LoggerModule.forRoot(loggerParams(config)),
         DiscoveryModule,
-        DbModule.forRoot(config),
+        DbModule.forRoot(config, WORKER_TRANSACTIONS),
         StorageModule.forRoot(config),
         QueueModule.forRoot(config),
         JobStoreModule,

@@ -8,6 +8,22 @@ export interface CreatePrismaClientOptions {
   poolSize?: number;
   /** Shown in pg_stat_activity. */
   applicationName?: string;
+  /**
+   * Defaults of {@link withTenant}'s interactive transactions on this client: how long one may run
+   * (default 10 s) and wait to start (default 5 s). A process that holds its event loop for seconds by
+   * design (the worker's synchronous training kernels) needs longer ones: its transactions' own timers
+   * expire while the loop is held, though the database work took milliseconds.
+   */
+  transactionTimeoutMs?: number;
+  transactionMaxWaitMs?: number;
+}
+
+/** The transaction defaults set per client by createPrismaClient (withTenant reads them). */
+const TRANSACTION_DEFAULTS = new WeakMap<object, { timeoutMs?: number; maxWaitMs?: number }>();
+
+/** {@link CreatePrismaClientOptions}' transaction defaults of `client` (empty when none were set). */
+export function transactionDefaults(client: object): { timeoutMs?: number; maxWaitMs?: number } {
+  return TRANSACTION_DEFAULTS.get(client) ?? {};
 }
 
 const SYSTEM_BRAND: unique symbol = Symbol('modelsmith.systemPrismaClient');
@@ -26,7 +42,12 @@ export function createPrismaClient(databaseUrl: string, opts: CreatePrismaClient
     max: opts.poolSize ?? 10,
     application_name: opts.applicationName ?? 'modelsmith',
   });
-  return new PrismaClient({ adapter });
+  const client = new PrismaClient({ adapter });
+  TRANSACTION_DEFAULTS.set(client, {
+    timeoutMs: opts.transactionTimeoutMs,
+    maxWaitMs: opts.transactionMaxWaitMs,
+  });
+  return client;
 }
 
 /**

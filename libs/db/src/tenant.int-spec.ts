@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { createPrismaClient, createSystemPrismaClient, type SystemPrismaClient } from './client';
 import type { PrismaClient } from './generated/client';
-import { isTransactionStartTimeout, withTenant } from './tenant';
+import { isTransactionStartTimeout, withTenant, type TenantTx } from './tenant';
 import { createTestDatabase, type TestDatabase } from './testing';
 
 // Creating and migrating a database takes a few seconds on a loaded 2-core machine.
@@ -182,5 +182,21 @@ describe('withTenant + generated client (end to end)', () => {
       ).rejects.toThrow('not a start timeout');
       expect(runs).toBe(1);
     });
+  });
+
+  it("uses the client's transaction defaults (createPrismaClient transactionTimeoutMs), which a call's own options override", async () => {
+    const t = await newTenant('defaults-tx');
+    const short = createPrismaClient(db.appUrl, { poolSize: 1, transactionTimeoutMs: 300 });
+    try {
+      // 600 ms of database work: past the client's 300-ms timeout, well inside the library's 10 s.
+      const slow = (tx: TenantTx) => tx.$queryRaw`SELECT pg_sleep(0.6)::text AS slept`;
+      await expect(withTenant(short, t.id, slow)).rejects.toThrow(
+        /expired transaction|Transaction already closed/,
+      );
+      await expect(withTenant(short, t.id, slow, { timeoutMs: 5_000 })).resolves.toBeDefined();
+      await expect(withTenant(app, t.id, slow)).resolves.toBeDefined();
+    } finally {
+      await short.$disconnect();
+    }
   });
 });

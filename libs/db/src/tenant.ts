@@ -1,4 +1,5 @@
 import { APP_ROLE, TENANT_SETTING } from './app-role';
+import { transactionDefaults } from './client';
 import { InvalidTenantIdError } from './errors';
 import type { PrismaClient } from './generated/client';
 import type { Prisma } from './generated/client';
@@ -7,9 +8,9 @@ import type { Prisma } from './generated/client';
 export type TenantTx = Prisma.TransactionClient;
 
 export interface WithTenantOptions {
-  /** Interactive transaction timeout (default 10 s). */
+  /** Interactive transaction timeout (default: the client's `transactionTimeoutMs`, else 10 s). */
   timeoutMs?: number;
-  /** Time to wait for a pooled connection (default 5 s). */
+  /** Time to wait for a pooled connection (default: the client's `transactionMaxWaitMs`, else 5 s). */
   maxWaitMs?: number;
   isolationLevel?: Prisma.TransactionIsolationLevel;
   /**
@@ -63,14 +64,15 @@ function tenantTransaction<T>(
   fn: (tx: TenantTx) => Promise<T>,
   opts: WithTenantOptions,
 ): Promise<T> {
+  const defaults = transactionDefaults(prisma);
   return prisma.$transaction(
     async (tx) => {
       await tx.$queryRaw`SELECT set_config(${TENANT_SETTING}, ${tenantId}, true), set_config('role', ${APP_ROLE}, true)`;
       return fn(tx);
     },
     {
-      timeout: opts.timeoutMs ?? 10_000,
-      maxWait: opts.maxWaitMs ?? 5_000,
+      timeout: opts.timeoutMs ?? defaults.timeoutMs ?? 10_000,
+      maxWait: opts.maxWaitMs ?? defaults.maxWaitMs ?? 5_000,
       isolationLevel: opts.isolationLevel,
     },
   );

@@ -24,7 +24,14 @@ class DbLifecycle implements OnApplicationShutdown {
 @Global()
 @Module({})
 export class DbModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  /**
+   * `transactions`: the app client's interactive-transaction defaults (createPrismaClient's
+   * `transactionTimeoutMs` / `transactionMaxWaitMs`; default 10 s / 5 s).
+   */
+  static forRoot(
+    config: AppConfig,
+    transactions: { timeoutMs?: number; maxWaitMs?: number } = {},
+  ): DynamicModule {
     return {
       module: DbModule,
       providers: [
@@ -33,6 +40,8 @@ export class DbModule {
           useFactory: () =>
             createPrismaClient(withCredentials(config.DATABASE_URL, APP_ROLE, config.DATABASE_APP_PASSWORD), {
               poolSize: config.DATABASE_POOL_SIZE,
+              transactionTimeoutMs: transactions.timeoutMs,
+              transactionMaxWaitMs: transactions.maxWaitMs,
             }),
         },
         {
