@@ -161,14 +161,13 @@ function embed(
   return out;
 }
 
+const LOADERS: Record<string, (o: { size: number }) => Promise<ImageDataset>> = {
+  food: loadFoodPictures,
+  stamps: loadTuxpaintStamps,
+  clipart: loadOpenclipart,
+};
 const load = (name: string, size: number) =>
-  name === 'food'
-    ? loadFoodPictures({ size })
-    : name === 'clipart'
-      ? loadOpenclipart({ size })
-      : name === 'stamps'
-        ? loadTuxpaintStamps({ size })
-        : Promise.reject(new Error(`unknown dataset ${name} (food, stamps, clipart)`));
+  LOADERS[name]?.({ size }) ?? Promise.reject(new Error(`unknown dataset ${name} (food, stamps, clipart)`));
 
 async function multiViews(name: string, variant: string, ds128: ImageDataset): Promise<Views> {
   if (variant.endsWith('g')) {

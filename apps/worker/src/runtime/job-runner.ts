@@ -1,4 +1,5 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { UnrecoverableError, WaitingError, type Job as BullJob } from 'bullmq';
 import {
   definitionForBullName,
@@ -206,7 +207,7 @@ export class JobRunner {
       this.opts.shutdown.removeEventListener('abort', onShutdown);
       // The histogram records a hold when its sampling timer fires late: one timers turn first, or the
       // hold that ended the handler would be missed.
-      await new Promise((r) => setTimeout(r, LOOP_SAMPLE_MS + 5));
+      await sleep(LOOP_SAMPLE_MS + 5);
       loopDelay.disable();
       this.reportLoopHeld(ref, loopDelay.max / 1e6, loopDelay.percentile(99) / 1e6);
     }

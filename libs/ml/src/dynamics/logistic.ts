@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import * as tf from '@tensorflow/tfjs';
 import { minimizeLbfgs } from '../train/lbfgs';
 
@@ -106,7 +107,7 @@ export async function fitLogistic(
     functionTolerance: 1e-10,
     onIteration: async () => {
       if (Date.now() - lastYield < YIELD_MS) return;
-      await new Promise<void>((r) => setImmediate(r));
+      await nextTurn();
       lastYield = Date.now();
     },
   };
