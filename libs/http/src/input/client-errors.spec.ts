@@ -1,6 +1,6 @@
 import { createServer, request, type Server } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
-import { answerClientErrors } from './client-errors';
+import { connect, type AddressInfo, type Socket } from 'node:net';
+import { answerClientErrors, LINGER } from './client-errors';
 
 /** Sends raw bytes and returns everything the server writes back until it closes the connection. */
 function raw(port: number, text: string): Promise<string> {
@@ -114,6 +114,79 @@ describe('answerClientErrors', () => {
       req.on('error', reject);
     });
     expect(body).toBe('200 ok');
+  });
+
+  /** Sends an oversized request line and then `body` in pieces; what the client saw and the server read. */
+  function oversized(body: Buffer, opts: { endAfterBody: boolean }) {
+    const head =
+      `POST /${'p'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\nRange: ${'b'.repeat(4_000)}\r\n` +
+      `Content-Length: ${body.length}\r\n\r\n`;
+    return new Promise<{ answer: string; clientError?: string; serverRead: number; sent: number }>(
+      (resolve) => {
+        let clientError: string | undefined;
+        let out = '';
+        let serverRead = -1;
+        let clientClosed = false;
+        const done = () => {
+          if (clientClosed && serverRead >= 0)
+            resolve({ answer: out, clientError, serverRead, sent: head.length + body.length });
+        };
+        server.once('connection', (s: Socket) =>
+          s.on('close', () => {
+            serverRead = s.bytesRead;
+            // A client that never ends its side learns of the close by its next read or write.
+            if (!opts.endAfterBody) socket.destroy();
+            done();
+          }),
+        );
+        // allowHalfOpen: like an HTTP client mid-upload, it goes on sending after the server's FIN.
+        const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true }, () => {
+          socket.write(head);
+          // The body in pieces, each arriving after the parser failed on the request line.
+          let at = 0;
+          const next = (err?: Error | null) => {
+            if (err) clientError = err.message;
+            if (err || at >= body.length) return opts.endAfterBody ? socket.end() : undefined;
+            socket.write(body.subarray(at, (at += 16 << 10)), next);
+          };
+          next();
+        });
+        socket.on('data', (d: Buffer) => (out += d.toString('latin1')));
+        socket.on('error', (err) => (clientError ??= err.message));
+        socket.on('close', () => {
+          clientClosed = true;
+          done();
+        });
+      },
+    );
+  }
+
+  it('answers an oversized request line whose body is still arriving with a 431, and reads that body to its end before closing (closing on unread bytes sends a reset, which can reach the client before the answer: the fuzz run saw "write EPIPE" and no answer)', async () => {
+    const { answer, clientError, serverRead, sent } = await oversized(Buffer.alloc(900 << 10, 0x61), {
+      endAfterBody: true,
+    });
+    expect(answer.slice(0, 12)).toBe('HTTP/1.1 431');
+    expect(parse(answer).body).toMatchObject({ status: 431, code: 'BAD_REQUEST' });
+    expect(clientError).toBeUndefined();
+    expect(serverRead).toBe(sent);
+  });
+
+  it('bounds that reading: past LINGER.bytes, or LINGER.idleMs without a byte, the connection is closed', async () => {
+    const saved = { ...LINGER };
+    try {
+      LINGER.bytes = 64 << 10;
+      const cut = await oversized(Buffer.alloc(2 << 20, 0x61), { endAfterBody: true });
+      expect(cut.answer.slice(0, 12)).toBe('HTTP/1.1 431');
+      expect(cut.serverRead).toBeLessThan(cut.sent);
+      LINGER.bytes = saved.bytes;
+      LINGER.idleMs = 200;
+      // The client sends its whole body and then neither closes nor sends: the server closes.
+      const idle = await oversized(Buffer.alloc(64 << 10, 0x61), { endAfterBody: false });
+      expect(idle.answer.slice(0, 12)).toBe('HTTP/1.1 431');
+      expect(idle.serverRead).toBe(idle.sent);
+    } finally {
+      Object.assign(LINGER, saved);
+    }
   });
 
   it("answers what Node's parser refuses with a problem too (a control character in a header)", async () => {

@@ -39,6 +39,30 @@ const unmetExpectation = (expect: string | undefined) =>
     detail: `the only expectation this server meets is "Expect: 100-continue" (got ${JSON.stringify((expect ?? '').slice(0, 100))})`,
   });
 
+/** How long, and how much, a refused request's remaining bytes are read and dropped before closing. */
+export const LINGER = { totalMs: 5_000, idleMs: 1_000, bytes: 32 << 20 };
+
+const answered = new WeakSet<Socket>();
+
+/**
+ * Reads and drops what the client still sends after its request was refused, until it closes its
+ * side or a bound is reached (LINGER). Closing a socket whose unread bytes are still arriving makes
+ * the kernel send a reset instead of a close, and a reset can reach the client before it reads the
+ * answer: it then sees a failed write (EPIPE) instead of the 4xx (a lingering close, as nginx does).
+ */
+function drain(socket: Socket): void {
+  let bytes = 0;
+  socket.removeAllListeners('data');
+  socket.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+    if (bytes > LINGER.bytes) socket.destroy();
+  });
+  socket.setTimeout(LINGER.idleMs, () => socket.destroy());
+  const total = setTimeout(() => socket.destroy(), LINGER.totalMs).unref();
+  socket.once('close', () => clearTimeout(total));
+  socket.resume();
+}
+
 /**
  * Answers requests Node refuses by itself with a problem+json document and a request id, instead of
  * Node's bare answers: what its HTTP parser cannot read (control characters in the request line or
@@ -60,13 +84,17 @@ export function answerClientErrors(server: Server): void {
     res.end(body);
   });
   server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
+    // The parser fails again on every later piece of a body still arriving: the answer is on its way.
+    if (answered.has(socket)) return;
     if (err.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
       return;
     }
+    answered.add(socket);
     const problem = parserProblem(err.code);
     const id = randomUUID();
     const body = problemBody(problem, undefined, id);
+    drain(socket);
     socket.end(
       `HTTP/1.1 ${problem.status} ${problem.title}\r\n` +
         'Content-Type: application/problem+json; charset=utf-8\r\n' +

@@ -43,6 +43,21 @@ function buildNet(): tf.LayersModel {
   return tf.model({ inputs: inp, outputs: apply(tf.layers.dense({ units: 4 }), x) });
 }
 
+/**
+ * Glorot-uniform kernels from a seeded generator (tfjs-layers' initialisers draw unseeded): the
+ * training case's loss curve is then the same on every run, not a new draw each time.
+ */
+function seedKernels(model: tf.LayersModel, seed: number): void {
+  const rand = prng(seed);
+  for (const w of model.trainableWeights) {
+    const shape = w.shape as number[];
+    if (shape.length < 2) continue; // biases, batch-norm scales and offsets keep their constant start
+    const size = shape.reduce((a, b) => a * b, 1);
+    const limit = Math.sqrt(6 / (size / shape[shape.length - 1] + size / shape[shape.length - 2]));
+    w.write(tf.tensor(randValues(rand, shape), shape).mul(limit));
+  }
+}
+
 function gradientsOn(backend: 'wasm' | 'cpu'): Float32Array[] {
   useBackend(backend);
   const model = buildNet();
@@ -95,6 +110,7 @@ function cases(native: boolean): void {
   it('trains with optimizer.minimize without leaking tensors', () => {
     useBackend('wasm');
     const model = buildNet();
+    seedKernels(model, 17);
     const opt = tf.train.adam(0.01);
     const rand = prng(5);
     const xs = tf.tensor(randValues(rand, [4, 16, 16, 3]), [4, 16, 16, 3]);
@@ -118,6 +134,8 @@ function cases(native: boolean): void {
       counts.push(tf.memory().numTensors);
     }
     expect(new Set(counts.slice(1)).size).toBe(1);
+    // Seeded, the loss falls to about 1e-4 of its start on both configurations (unseeded draws ended
+    // from 0.001 to 0.53 of it in 30 steps, and one CI run failed this check).
     expect(last).toBeLessThan(first * 0.5);
     tf.dispose([xs, ys]);
     model.dispose();
