@@ -3,6 +3,7 @@ import type { ImageShardIndex, ShardSource, Split } from '@modelsmith/datasets';
 import {
   arrayBatches,
   FEATURE_HEAD_VIEWS,
+  loopTurns,
   train,
   viewOf,
   type Classifier,
@@ -131,6 +132,7 @@ export async function splitFeatures(
       seed: o.seed,
     });
   let cancelled = false;
+  const turn = loopTurns();
   for await (const b of batches()) {
     let x: tf.Tensor | undefined;
     try {
@@ -143,8 +145,9 @@ export async function splitFeatures(
       const ids = Int32Array.from(b.ids ?? []);
       // One turn of the event loop per batch: the messages that arrived while this thread computed
       // (a replica's replies, its start-up's "ready") are handled; without it a pass whose reads
-      // resolve without I/O would never see the pool start or a replica free up.
-      if (o.parallel) await new Promise((r) => setImmediate(r));
+      // resolve without I/O would never see the pool start or a replica free up. Without replicas,
+      // a turn every YIELD_MS (the whole pass held the worker's loop for up to 3.4 s at once).
+      await (o.parallel ? new Promise((r) => setImmediate(r)) : turn());
       read++;
       // The pass's last batches go to a replica only when it holds none: one queued behind another
       // there would keep this thread waiting at the end (unless this thread is busy elsewhere, held).

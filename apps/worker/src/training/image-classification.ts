@@ -779,7 +779,7 @@ async function channelAttention(
   )({ epoch: 0, startStep: 0, seed: recipe.seed });
   for await (const b of batches) {
     try {
-      regularizer.computeAttention(b.xs, b.ys);
+      await regularizer.computeAttention(b.xs, b.ys);
     } finally {
       tf.dispose([b.xs, b.ys]);
     }

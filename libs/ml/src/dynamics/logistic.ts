@@ -1,6 +1,6 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import * as tf from '@tensorflow/tfjs';
 import { minimizeLbfgs } from '../train/lbfgs';
+import { loopTurns } from '../train/loop-turns';
 
 /**
  * L2-regularized multinomial logistic regression on fixed feature vectors, fitted to convergence by
@@ -37,9 +37,6 @@ export interface LogisticModel {
   iterations: number;
   loss: number;
 }
-
-/** How long a fit runs before it lets the event loop take a turn (ms). */
-const YIELD_MS = 50;
 
 /** Fits the model on the `n` rows of `x` (n x dim, row-major) with `labels` in [0, classes). */
 export async function fitLogistic(
@@ -97,19 +94,15 @@ export async function fitLogistic(
     for (let c = 0; c < classes; c++) g[nw + c] = gb[c];
     return ce + (l2 / 2) * reg;
   };
-  // A fit runs seconds of synchronous kernels; the event loop gets a turn every YIELD_MS so the
+  // A fit runs seconds of synchronous kernels; the event loop gets turns (loopTurns) so the
   // worker's cancel poll, lock renewal and database calls are not held for the whole fit.
-  let lastYield = Date.now();
+  const turn = loopTurns();
   const lbfgs = {
     memory: opts.memory ?? 10,
     maxIterations: Math.max(1, Math.floor(opts.maxIterations ?? 200)),
     gradientTolerance: opts.tolerance ?? 1e-5,
     functionTolerance: 1e-10,
-    onIteration: async () => {
-      if (Date.now() - lastYield < YIELD_MS) return;
-      await nextTurn();
-      lastYield = Date.now();
-    },
+    onIteration: turn,
   };
   try {
     q = 0;

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { loopTurns } from '../train/loop-turns';
 import { Rng } from '../train/rng';
 import { baselineImage, checkImage, classProbabilities, predictOne, type Baseline } from './model-fn';
 import { weightedRidge } from './ridge';
@@ -70,7 +71,9 @@ export async function limeImage(
   for (let j = 0; j < s; j++) masks[j] = 1;
   for (let i = s; i < masks.length; i++) masks[i] = rng.next() < 0.5 ? 0 : 1;
   const ys = new Float64Array(samples);
+  const turn = loopTurns();
   for (let start = 0; start < samples; start += batchSize) {
+    await turn();
     const n = Math.min(batchSize, samples - start);
     const batch = new Float32Array(n * size);
     for (let j = 0; j < n; j++) {

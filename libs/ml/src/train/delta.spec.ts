@@ -90,7 +90,7 @@ describe('delta', () => {
     const ys = tf.argMax(model.predict(xs) as tf.Tensor, 1); // labels the model gets right
     const before = weightValues(model);
     const reg = await delta({ model, layers: deltaLayers(backbone), head: head.weights });
-    const att = reg.computeAttention(xs, ys);
+    const att = await reg.computeAttention(xs, ys);
     expect(weightValues(model)).toEqual(before);
     expect(att.map((a) => a.length)).toEqual([4, 6]);
     for (const a of att) expect(a.reduce((s, v) => s + v, 0)).toBeCloseTo(1, 6);

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { TrainConfigError } from './errors';
 import { isNoDecayWeight } from './layers';
+import { loopTurns } from './loop-turns';
 import { categoricalCrossentropy } from './losses';
 import type { WeightRegularizer } from './regularizers';
 
@@ -40,7 +41,7 @@ export interface DELTARegularizer extends WeightRegularizer {
    * mode), turned into weights that sum to 1 per layer. Until called, every channel weighs 1/C.
    * Returns the weights per layer.
    */
-  computeAttention(xs: tf.Tensor, ys: tf.Tensor): number[][];
+  computeAttention(xs: tf.Tensor, ys: tf.Tensor): Promise<number[][]>;
   /** The current attention weights per layer. */
   attention(): number[][];
   /** Names of the regularized layers. */
@@ -146,14 +147,18 @@ export async function delta(o: DELTAOptions): Promise<DELTARegularizer> {
   return {
     layerNames: o.layers.map((l) => l.name),
     attention: () => weights.map((w) => [...w]),
-    computeAttention: (xs, ys) => {
+    computeAttention: async (xs, ys) => {
       const lossOf = () =>
         tf.tidy(() => categoricalCrossentropy(ys, o.model.predict(xs) as tf.Tensor).dataSync()[0]);
+      // One forward pass per channel (seconds for a whole backbone): the event loop gets turns.
+      const turn = loopTurns();
       const base = lossOf();
-      const next = o.layers.map((layer, li) => {
+      const next: number[][] = [];
+      for (const [li, layer] of o.layers.entries()) {
         const vars = channelWeights(layer, channels[li]);
         const increases: number[] = [];
         for (let c = 0; c < channels[li]; c++) {
+          await turn();
           const saved = vars.map((v) => tf.clone(v.read()));
           vars.forEach((v, vi) => {
             const masked = tf.tidy(() => {
@@ -167,8 +172,8 @@ export async function delta(o: DELTAOptions): Promise<DELTARegularizer> {
           vars.forEach((v, vi) => v.write(saved[vi]));
           tf.dispose(saved);
         }
-        return attentionFrom(increases, temperature);
-      });
+        next.push(attentionFrom(increases, temperature));
+      }
       setWeights(next);
       return weights.map((w) => [...w]);
     },

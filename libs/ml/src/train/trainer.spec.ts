@@ -63,6 +63,22 @@ describe('train', () => {
     m.dispose();
   });
 
+  it('lets the event loop take turns between steps (an async loop over in-memory batches runs only microtasks otherwise)', async () => {
+    const m = tinyMlp(1);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 5);
+    const started = Date.now();
+    try {
+      await train(m, { data: blobBatches(blobs, 8), epochs: 10, learningRate: 0.02 });
+    } finally {
+      clearInterval(timer);
+    }
+    expect(Date.now() - started).toBeGreaterThan(200);
+    // Held for the whole run, the interval would have fired at most once (after it).
+    expect(ticks).toBeGreaterThanOrEqual(2);
+    m.dispose();
+  });
+
   it('a run cancelled mid-epoch and resumed from its checkpoint ends with the same weights as an uninterrupted one', async () => {
     const ref = freezeHidden(tinyMlp(3));
     const refRes = await train(ref, fullOptions());

@@ -6,6 +6,7 @@ import { TrainingDynamics } from './dynamics';
 import { NonFiniteLossError, TrainConfigError } from './errors';
 import { evaluateLossAccuracy } from './evaluate';
 import { unfreezeLayers } from './layers';
+import { loopTurns } from './loop-turns';
 import type { TrainOptions, TrainResult } from './options';
 import { RunClock, epochProgress, now, stepProgress } from './progress';
 import { learningRateAt, planRun, type RunPlan } from './run-plan';
@@ -50,6 +51,8 @@ async function run(plan: RunPlan, state: TrainingState, clock: RunClock): Promis
   };
 
   const memory = new MemoryFit(plan);
+  // Steps over in-memory data chain promises without a macrotask between them: give the loop turns.
+  const turn = loopTurns();
   let status: TrainStatus = state.finished ?? 'completed';
   while (state.finished === null && state.position.epoch < opts.epochs) {
     const epoch = state.position.epoch;
@@ -89,6 +92,7 @@ async function run(plan: RunPlan, state: TrainingState, clock: RunClock): Promis
     };
     try {
       while (!opts.signal?.aborted) {
+        await turn();
         const stepStart = now();
         const next = await (ahead ?? fetchBatch(state.position.step));
         ahead = undefined;
