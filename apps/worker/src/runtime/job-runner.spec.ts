@@ -2,6 +2,8 @@ import type { Job as BullJob } from 'bullmq';
 import { bullJobName, JOBS } from '@modelsmith/contracts';
 import { JobTakenOverError, type JobStore } from '@modelsmith/jobs';
 import type { JobContext, JobHandler } from './job-handler';
+import { StorageError } from '@modelsmith/storage';
+import { UnrecoverableError } from 'bullmq';
 import { JobRunner } from './job-runner';
 
 /** The order of what the runner records and calls, with a store that only keeps that record. */
@@ -171,6 +173,29 @@ describe('JobRunner', () => {
     await expect(run()).rejects.toThrow('boom');
     expect(calls).not.toContain('afterSuccess');
     expect(calls).not.toContain('finish SUCCEEDED');
+  });
+
+  it('fails a job whose input object is gone at once (INPUT_NOT_FOUND), also when the error wraps it; other errors are retried', async () => {
+    const missing = () =>
+      new StorageError('OBJECT_NOT_FOUND', 'object "t1/datasets/d1/shard-0" does not exist');
+    for (const thrown of [missing(), new Error('reading shard 0 failed', { cause: missing() })]) {
+      const { calls, run } = setup({
+        handle: async () => {
+          throw thrown;
+        },
+      });
+      const error = await run().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UnrecoverableError);
+      expect(calls).toContain('finish FAILED INPUT_NOT_FOUND');
+    }
+    const other = setup({
+      handle: async () => {
+        throw new StorageError('STORAGE_UNAVAILABLE', 'connection refused');
+      },
+    });
+    const error = await other.run().catch((e: unknown) => e);
+    expect(error).not.toBeInstanceOf(UnrecoverableError);
+    expect(other.calls.filter((c) => c.startsWith('finish'))).toEqual([]);
   });
 
   it('records a handler that returned as SUCCEEDED even when a cancel was flagged after its last step boundary', async () => {

@@ -18,6 +18,7 @@ import {
   type JobStore,
   type Tx,
 } from '@modelsmith/jobs';
+import { isStorageError } from '@modelsmith/storage';
 import type { JobContext, JobHandler } from './job-handler';
 
 export interface RunnerLogger {
@@ -59,6 +60,18 @@ const LOOP_SAMPLE_MS = 20;
 
 function describe(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * Whether `e`, or an error it wraps (`cause`, a few levels), says an object the job reads does not
+ * exist: its dataset's shards or a model's artifacts deleted, another store configured. Every retry
+ * would read the same nothing, so the job fails at once with `INPUT_NOT_FOUND`.
+ */
+export function missingObject(e: unknown): boolean {
+  for (let depth = 0; depth < 5 && e instanceof Error; depth++, e = e.cause) {
+    if (isStorageError(e, 'OBJECT_NOT_FOUND')) return true;
+  }
+  return false;
 }
 
 /**
@@ -271,6 +284,15 @@ export class JobRunner {
       await this.store.requeue(ref, reason.message, owner);
       await bullJob.moveToWait(token);
       throw new WaitingError();
+    }
+    if (missingObject(e)) {
+      this.opts.logger.error(`job ${ref.jobId} failed for good: ${describe(e)}`);
+      await this.store.finish(ref, 'FAILED', {
+        failureCode: 'INPUT_NOT_FOUND',
+        failureReason: describe(e),
+        owner,
+      });
+      throw new UnrecoverableError(describe(e));
     }
     if (e instanceof PermanentJobError || e instanceof UnrecoverableError) {
       const code = e instanceof PermanentJobError ? e.code : 'JOB_FAILED';
