@@ -40,6 +40,7 @@
  *   w<W>  the neighbour votes' weight (default 0.5);  k<K>  neighbours (default 10);
  *   e<F>  the repeats' logistic l2 cycled over 1/F, 1, F (an ensemble of regularizations; with r3);
  *   q<Q>  the fold models fitted with generalized cross-entropy of q = Q (LogisticOptions.gce).
+ *   z1    that fit started from zero weights, not from the cross-entropy solution (gceFromZero).
  * CPU seconds per sample of each rule's held-out scoring (process CPU time, the embedding excluded)
  * are reported with the embedding's. Each opinion is also ranked by the label's held-out probability
  * (AUROC key `<variant>/<rule>:prob`) and by its classScore (`:cs`) besides the margin.
@@ -90,6 +91,7 @@ function ruleOptions(rule: string): CrossFitOptions {
     else if (m[1] === 'k') o.neighbours = x;
     else if (m[1] === 'e') o.l2PerRepeat = [1 / x, 1, x];
     else if (m[1] === 'q') o.gce = x;
+    else if (m[1] === 'z') o.gceFromZero = x > 0;
     else throw new Error(`unknown rule token ${t}`);
   }
   return o;

@@ -184,6 +184,23 @@ describe('crossFitScores: repeats, neighbour weight and the pruned second round'
       await expect(fitLogistic(x, y, 3, { gce: 1.5 })).rejects.toThrow(RangeError);
     });
 
+    it('gceFromZero: one L-BFGS run from zero weights reaches a stationary point fitting the wrong labels as little', async () => {
+      const { x, y, flipped } = noisyBlobs();
+      const two = await fitLogistic(x, y, 3, { l2: 0.01, gce: 0.7 });
+      const one = await fitLogistic(x, y, 3, { l2: 0.01, gce: 0.7, gceFromZero: true });
+      const ce = probsOf(await fitLogistic(x, y, 3, { l2: 0.01 }), x);
+      const [p2, p1] = [probsOf(two, x), probsOf(one, x)];
+      const meanFlipped = (p: number[][]) => {
+        const r = y.map((_, i) => i).filter((i) => flipped[i]);
+        return r.reduce((s, i) => s + p[i][y[i]], 0) / r.length;
+      };
+      expect(meanFlipped(p1)).toBeLessThan(meanFlipped(ce));
+      expect(Math.abs(meanFlipped(p1) - meanFlipped(p2))).toBeLessThan(0.05);
+      const argmax = (r: number[]) => r.indexOf(Math.max(...r));
+      const agree = p1.filter((r, i) => argmax(r) === argmax(p2[i])).length / p1.length;
+      expect(agree).toBeGreaterThan(0.95);
+    });
+
     it('crossFitScores passes gce to the fold models: the scores change, gce 0 is cross-entropy', async () => {
       const { x, y } = noisyBlobs();
       const base = await crossFitScores(x, y, 3, { folds: 4, seed: 1, l2: 0.1 });

@@ -27,6 +27,8 @@ export interface CrossFitOptions {
   l2?: number;
   /** 'logistic': generalized cross-entropy's q for the fold models (LogisticOptions.gce; default 0). */
   gce?: number;
+  /** 'logistic': fit the generalized cross-entropy from zero weights (LogisticOptions.gceFromZero). */
+  gceFromZero?: boolean;
   /** 'logistic': most L-BFGS iterations per fold (default 200). */
   maxIterations?: number;
   /** 'dense': epochs of each fold's head (default 30). */
@@ -277,6 +279,7 @@ async function fitLogisticFold(
     l2: opts.l2 ?? 1,
     maxIterations: opts.maxIterations ?? 200,
     gce: opts.gce,
+    gceFromZero: opts.gceFromZero,
   });
   const out = new Float64Array(held.length * classes);
   for (const v of views) {

@@ -22,9 +22,11 @@ export interface LogisticOptions {
    * Generalized cross-entropy (Zhang & Sabuncu 2018): with q in (0, 1] the loss of a row is
    * (1 - p(label)^q) / q instead of -log p(label), whose gradient is cross-entropy's weighted by
    * p(label)^q: rows the model finds unlikely (often wrong labels) pull less. Not convex; fitted from
-   * the cross-entropy solution. Default 0: cross-entropy.
+   * the cross-entropy solution (or from zero weights, `gceFromZero`). Default 0: cross-entropy.
    */
   gce?: number;
+  /** Fits the generalized cross-entropy from zero weights: one L-BFGS run instead of two. */
+  gceFromZero?: boolean;
 }
 
 export interface LogisticModel {
@@ -105,9 +107,9 @@ export async function fitLogistic(
     onIteration: turn,
   };
   try {
-    q = 0;
+    q = opts.gceFromZero ? gce : 0;
     let result = await minimizeLbfgs(objective, new Float64Array(nw + classes), lbfgs);
-    if (gce > 0) {
+    if (gce > 0 && q === 0) {
       q = gce;
       result = await minimizeLbfgs(objective, result.x, lbfgs);
     }
