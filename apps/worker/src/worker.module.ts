@@ -30,7 +30,8 @@ export const HANDLERS: Provider[] = [NoopHandler, IngestDatasetHandler, TrainHan
 /**
  * The worker's interactive transactions (withTenant) may run 60 s and wait 30 s to start, where the
  * API's get 10 s and 5 s: training holds the worker's event loop for seconds at a time (its
- * synchronous kernels; a 2-minute search job measured holds of 11.8-17.8 s, the JobRunner logs them),
+ * synchronous kernels; a 2-minute search job measured holds of 11.8-17.8 s before its long steps took
+ * turns of the loop, 2.8-3.2 s after; the JobRunner logs them),
  * and a transaction whose timer expires during such a hold fails the job's attempt ("A commit cannot
  * be executed on an expired transaction") though its database work took milliseconds.
  */

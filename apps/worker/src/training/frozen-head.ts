@@ -132,7 +132,8 @@ export async function splitFeatures(
       seed: o.seed,
     });
   let cancelled = false;
-  const turn = loopTurns();
+  // With replicas a turn on every batch (loopTurns(0)), else one every YIELD_MS.
+  const turn = o.parallel ? loopTurns(0) : loopTurns();
   for await (const b of batches()) {
     let x: tf.Tensor | undefined;
     try {
@@ -147,7 +148,7 @@ export async function splitFeatures(
       // (a replica's replies, its start-up's "ready") are handled; without it a pass whose reads
       // resolve without I/O would never see the pool start or a replica free up. Without replicas,
       // a turn every YIELD_MS (the whole pass held the worker's loop for up to 3.4 s at once).
-      await (o.parallel ? new Promise((r) => setImmediate(r)) : turn());
+      await turn();
       read++;
       // The pass's last batches go to a replica only when it holds none: one queued behind another
       // there would keep this thread waiting at the end (unless this thread is busy elsewhere, held).

@@ -107,9 +107,11 @@ export async function fitLogistic(
     onIteration: turn,
   };
   try {
-    q = opts.gceFromZero ? gce : 0;
+    // Generalized cross-entropy starts from the cross-entropy solution unless `gceFromZero`.
+    const fromCrossEntropy = gce > 0 && !opts.gceFromZero;
+    q = fromCrossEntropy ? 0 : gce;
     let result = await minimizeLbfgs(objective, new Float64Array(nw + classes), lbfgs);
-    if (gce > 0 && q === 0) {
+    if (fromCrossEntropy) {
       q = gce;
       result = await minimizeLbfgs(objective, result.x, lbfgs);
     }
