@@ -1,6 +1,8 @@
 import { HELD_OUT_REPEATS } from '../held-out-scores';
 import {
   finishReserve,
+  HELD_OUT_FIRST_SHARE,
+  heldOutFirst,
   planFinish,
   REPORT_BUDGET_SHARE,
   rescaleCosts,
@@ -74,6 +76,22 @@ describe('finish budget: the steps after the trials sized to the budget left', (
     expect(finishReserve(costs, 200)).toBeCloseTo(5 + 12 + 18, 9);
     // A one-hour budget: everything (77 s).
     expect(finishReserve(costs, 3600)).toBeCloseTo(77, 9);
+  });
+
+  it('keeps the light held-out pass ahead of the trials when the share would leave it out, up to HELD_OUT_FIRST_SHARE', () => {
+    // 20 s budget: 3 s for the report steps would plan 1 NormLIME image and no held-out pass; the
+    // light pass (5 s, a quarter of the budget) is kept instead, with no NormLIME image after it.
+    expect(planFinish(costs, REPORT_BUDGET_SHARE * 20).heldOut).toMatchObject({
+      skipped: expect.any(String),
+    });
+    expect(heldOutFirst(costs, 20)).toBe(5);
+    expect(finishReserve(costs, 20)).toBeCloseTo(5 + 5, 9);
+    // 15 s: the light pass would take a third of it (> 0.3): the trials come first, as before.
+    expect(HELD_OUT_FIRST_SHARE * 15).toBeLessThan(5);
+    expect(heldOutFirst(costs, 15)).toBe(0);
+    expect(finishReserve(costs, 15)).toBeCloseTo(5 + 2, 9);
+    // No held-out pass for the winner: nothing kept.
+    expect(heldOutFirst({ test: 1, normLime: { perImage: 0.5, images: 100 } }, 1000)).toBe(0);
   });
 
   it('after the test evaluation the other estimates take its measured/estimated ratio, bounded to [1/4, 4]', () => {

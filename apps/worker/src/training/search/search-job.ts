@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import type { AppConfig } from '@modelsmith/config';
@@ -28,6 +28,7 @@ import type { DatasetShape } from '../recipe';
 import type { SearchSampler } from './proposal';
 import { firstBackbone, searchBackbones } from './recipe-space';
 import {
+  describeFinish,
   runDispatchedTrial,
   runSearch,
   type BestModel,
@@ -81,6 +82,8 @@ export type SearchSetup = Omit<AutoSearchInput, 'signal' | 'isBudgetStop' | 'che
  */
 @Injectable()
 export class AutoSearchJob {
+  private readonly log = new Logger(AutoSearchJob.name);
+
   constructor(
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -230,6 +233,7 @@ export class AutoSearchJob {
         },
       },
     );
+    this.log.log(`job ${jobId}: after the trials: ${describeFinish(result.finish)}`);
     const best = (await this.trials.all(tenantId, jobId)).find((t) => t.index === result.best.trial);
     return { result, history: (best?.curves ?? []) as unknown as Array<EpochLog & { phase: string }> };
   }

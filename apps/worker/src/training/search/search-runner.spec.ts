@@ -14,6 +14,7 @@ import {
   keptTrialSeconds,
   tableCostPerPixel,
   trialStopAt,
+  describeFinish,
   runDispatchedTrial,
   runSearch,
   type LedgerTrial,
@@ -22,6 +23,7 @@ import {
   type SearchInput,
   type TrialLedger,
 } from './search-runner';
+import { HELD_OUT_FIRST_SHARE } from './finish-budget';
 import { memoryLedger } from './memory-ledger';
 import { candidateFromMetrics, replacesIncumbent } from './model-choice';
 import { runImageClassification, WeightAverage } from '../image-classification';
@@ -744,17 +746,79 @@ describe('the budget accounting of trials (pure logic)', () => {
     expect(testOfBest).toBeCloseTo(f * (50 + 24), 9);
     const searched = { backbone: 'small_cnn_m', inputSize: 32 } as Parameters<typeof trialStopAt>[4];
     // A searched trial's model is dropped at its stop: only the best trial's test evaluation is left.
-    expect(trialStopAt(input, [first], first, spec, searched)).toBeCloseTo(deadline - 1000 * testOfBest, 6);
+    expect(trialStopAt(input, [first], first, spec, searched, 3600)).toBeCloseTo(
+      deadline - 1000 * testOfBest,
+      6,
+    );
     // The default recipe's is kept: its validation evaluation is left too, and its own test evaluation
     // (at 64 px, four times the best's) should it become the model.
     const d = { ...searched, inputSize: 64, defaultRecipe: true } as Parameters<typeof trialStopAt>[4];
     const ownD = keptTrialSeconds([first], d, index)!;
     expect(ownD.test).toBeCloseTo(4 * testOfBest, 9);
-    expect(trialStopAt(input, [first], first, spec, d)).toBeCloseTo(
+    expect(trialStopAt(input, [first], first, spec, d, 3600)).toBeCloseTo(
       deadline - 1000 * (ownD.test + ownD.evaluate),
       6,
     );
     // No deadline: never.
-    expect(trialStopAt({ ...input, deadline: undefined }, [first], first, spec, d)).toBe(Infinity);
+    expect(trialStopAt({ ...input, deadline: undefined }, [first], first, spec, d, 3600)).toBe(Infinity);
+  });
+
+  it("stops a trial early enough for the pretrained best trial's light held-out pass too, within its share", () => {
+    // MobileNetV2 at 128 px: 30 s per epoch. With label quality the best trial's light held-out pass
+    // is set aside besides its test evaluation, unless it exceeds HELD_OUT_FIRST_SHARE of the budget.
+    const best = row(0, { backbone: 'mobilenet_v2', inputSize: 128 }, 30);
+    const searched = { backbone: 'small_cnn_m', inputSize: 32 } as Parameters<typeof trialStopAt>[4];
+    const withLq = { deadline, index, shape, labelQuality: true };
+    const costs = finishCosts([best], best, spec, { index, shape, labelQuality: true })!;
+    const light = costs.heldOut!.light;
+    expect(light).toBeGreaterThan(0);
+    expect(trialStopAt(withLq, [best], best, spec, searched, 3600)).toBeCloseTo(
+      deadline - 1000 * (costs.test + light),
+      6,
+    );
+    // A budget where the light pass would take more than its share: the test evaluation only.
+    const small = (0.99 * light) / HELD_OUT_FIRST_SHARE;
+    expect(trialStopAt(withLq, [best], best, spec, searched, small)).toBeCloseTo(
+      deadline - 1000 * costs.test,
+      6,
+    );
+    expect(trialStopAt({ ...withLq, labelQuality: false }, [best], best, spec, searched, 3600)).toBeCloseTo(
+      deadline - 1000 * costs.test,
+      6,
+    );
+    // A scratch best trial gets no held-out pass: nothing more is set aside.
+    const scratch = row(0, { backbone: 'small_cnn_m', inputSize: 32 }, 30);
+    const scratchTest = finishCosts([scratch], scratch, spec, { index, shape, labelQuality: true })!.test;
+    expect(trialStopAt(withLq, [scratch], scratch, spec, searched, 3600)).toBeCloseTo(
+      deadline - 1000 * scratchTest,
+      6,
+    );
+  });
+
+  it("describes the steps after the trials for the worker's log: given, estimated and spent", () => {
+    const line = describeFinish({
+      budgetSeconds: 120,
+      leftSeconds: 24.08,
+      reservedSeconds: 18.3,
+      plan: {
+        test: 0,
+        heldOut: { form: 'light', seconds: 12.1 },
+        normLime: { skipped: 'one image (estimated 2.0 s) did not fit in the 1.0 s the budget left for it' },
+        seconds: 12.1,
+      },
+      seconds: { test: 3.21, heldOut: 9.8, normLime: 0 },
+    });
+    expect(line).toBe(
+      'budget 120.0 s, 24.1 s left after the trials (18.3 s reserved); test 3.2 s; held-out light 9.8 s ' +
+        '(estimated 12.1 s); NormLIME skipped (one image (estimated 2.0 s) did not fit in the 1.0 s the budget left for it)',
+    );
+    expect(
+      describeFinish({
+        budgetSeconds: Infinity,
+        leftSeconds: null,
+        reservedSeconds: 0,
+        seconds: { test: 1, heldOut: 2, normLime: 3 },
+      }),
+    ).toBe('no deadline; test 1.0 s; held-out 2.0 s; NormLIME 3.0 s');
   });
 });

@@ -47,6 +47,7 @@ import {
 } from './recipe-space';
 import {
   finishReserve,
+  heldOutFirst,
   LATENCY_FORWARDS,
   planFinish,
   rescaleCosts,
@@ -341,10 +342,40 @@ export interface FinishRecord {
   seconds: { test: number; heldOut: number; normLime: number };
 }
 
-/** The search's own stop of its trials: only the winner's test evaluation fits before the deadline. */
+/**
+ * One line for the worker's log: what the steps after the trials were given and took, e.g.
+ * `budget 120.0 s, 24.1 s left after the trials (18.3 s reserved); test 3.2 s; held-out light
+ * 9.8 s (estimated 12.1 s); NormLIME 10 images 5.0 s (estimated 4.4 s)`.
+ */
+export function describeFinish(f: FinishRecord): string {
+  const s = (x: number) => `${x.toFixed(1)} s`;
+  const h = f.plan?.heldOut;
+  const nl = f.plan?.normLime;
+  return [
+    f.leftSeconds === null
+      ? 'no deadline'
+      : `budget ${s(f.budgetSeconds)}, ${s(f.leftSeconds)} left after the trials (${s(f.reservedSeconds)} reserved)`,
+    `test ${s(f.seconds.test)}`,
+    !h
+      ? `held-out ${s(f.seconds.heldOut)}`
+      : 'skipped' in h
+        ? `held-out skipped (${h.skipped})`
+        : `held-out ${h.form} ${s(f.seconds.heldOut)} (estimated ${s(h.seconds)})`,
+    !nl
+      ? `NormLIME ${s(f.seconds.normLime)}`
+      : 'skipped' in nl
+        ? `NormLIME skipped (${nl.skipped})`
+        : `NormLIME ${nl.images} images ${s(f.seconds.normLime)} (estimated ${s(nl.seconds)})`,
+  ].join('; ');
+}
+
+/**
+ * The search's own stop of its trials: only the winner's test evaluation and the light form of its
+ * held-out pass fit before the deadline.
+ */
 export class SearchBudgetEnd extends Error {
   constructor() {
-    super("the budget's end, less the winner's test evaluation");
+    super("the budget's end, less the winner's test evaluation and light held-out pass");
   }
 }
 
@@ -381,7 +412,10 @@ export const keptOnStop = (c: Pick<TrialConfig, 'defaultRecipe'>, best: LedgerTr
  * When a trial of `c` stops: the deadline less the test evaluation (required, finishCosts) of the
  * best trial so far, so that the winner's test evaluation still fits; for a trial whose model is kept
  * at its stop (keptOnStop), less also its own evaluation on validation (keptTrialSeconds) and the
- * larger of the two test evaluations, since it may become the model. Infinity without a deadline.
+ * larger of the two test evaluations, since it may become the model. Less also the light form of the
+ * best trial's held-out label-quality pass when the search keeps it ahead of its trials
+ * (heldOutFirst, of `budgetSeconds`; a dispatched trial passes the seconds left at its start).
+ * Infinity without a deadline.
  */
 export function trialStopAt(
   input: Pick<SearchInput, 'deadline' | 'index' | 'shape' | 'labelQuality'>,
@@ -389,6 +423,7 @@ export function trialStopAt(
   best: LedgerTrial | undefined,
   spec: (id: string) => BackboneSpec,
   c: TrialConfig,
+  budgetSeconds: number,
 ): number {
   if (input.deadline === undefined) return Infinity;
   const costs = finishCosts(trials, best, spec, {
@@ -401,7 +436,7 @@ export function trialStopAt(
     const own = keptTrialSeconds(trials, c, input.index);
     if (own) seconds = Math.max(seconds, own.test) + own.evaluate;
   }
-  return input.deadline - 1000 * seconds;
+  return input.deadline - 1000 * (seconds + (costs ? heldOutFirst(costs, budgetSeconds) : 0));
 }
 
 /**
@@ -859,7 +894,7 @@ export async function runSearch(input: SearchInput, hooks: SearchHooks): Promise
       const next = existing ? plannedOf(existing) : plan();
       if (!next) break;
       const index = existing?.index ?? trials.length;
-      stopAt = trialStopAt(input, trials, bestTrial(), spec, next.c);
+      stopAt = trialStopAt(input, trials, bestTrial(), spec, next.c, budgetSeconds);
       const stop = await runTrial(input, trialHooks, index, next, existing !== undefined, spec, bestTrial());
       ran.push(index);
       trials = await input.ledger.all();
@@ -1227,22 +1262,24 @@ async function trialLabelQuality(
  * Share of a training epoch the held-out pass costs: two forward passes over the train split (the
  * images and their mirror images, 2/3 of an epoch, which is a forward and a backward pass: about
  * three) plus the cross-fitting's fold models (HELD_OUT_REPEATS x 4 logistic regressions with
- * generalized cross-entropy, HELD_OUT_GCE; since fitted from zero, 0.61-0.64 of the CPU of the
- * two-stage fit measured here, and the share was not lowered). Set from the product path
+ * generalized cross-entropy, HELD_OUT_GCE, fitted from zero). Set from the product path
  * (bench/search-vs-default.ts round 7, the search's planned against its spent seconds): with the
- * share at 3/2 and cross-entropy the pass took 1.2-1.5 times its plan (so 1.8-2.3 of an epoch), with
- * generalized cross-entropy and the share at 2.27 it took 1.4-2.1 times (3.3-4.9; one of the four at
- * 4.9). The fold models' cost does not grow with the image size, so larger inputs get a little more
- * time than they need.
+ * two-stage fit (cross-entropy, then generalized cross-entropy) the pass took 3.3-4.9 epochs; fitted
+ * from zero the fold models take 0.61-0.64 of that fit's CPU (bench/mislabel-rotate.ts, rule z1), so
+ * 2.0-3.1 epochs (4 until 2026-12-08). The fold models' cost does not grow with the image size, so
+ * larger inputs get more time than they need: the light form measured 0.54 of an epoch at 160 px on
+ * the food photos (below).
  */
-export const HELD_OUT_EPOCH_SHARE = 4;
+export const HELD_OUT_EPOCH_SHARE = 3;
 
 /**
- * The light held-out pass's share of an epoch (its bounded form, finish-budget.ts): one forward pass over the
- * train split (the image view only, 1/3) plus one fold assignment of the fold models (a third of
- * HELD_OUT_EPOCH_SHARE's part beyond the two forward passes).
+ * The light held-out pass's share of an epoch (its bounded form, finish-budget.ts): one forward pass
+ * over the train split (the image view only, 1/3) plus one fold assignment of the fold models on one
+ * view (a sixth of HELD_OUT_EPOCH_SHARE's part beyond the two forward passes): 0.72. A 4-minute
+ * `npm start` job on the 311 food photos (249 train, MobileNetV2 winner, the pass at 160 px) spent
+ * 7.6 s on it where 1.44 epochs (the share until 2026-12-08) gave 20.4 s: 0.54 of an epoch.
  */
-export const HELD_OUT_LIGHT_EPOCH_SHARE = 1 / 3 + (HELD_OUT_EPOCH_SHARE - 2 / 3) / 3;
+export const HELD_OUT_LIGHT_EPOCH_SHARE = 1 / 3 + (HELD_OUT_EPOCH_SHARE - 2 / 3) / 6;
 
 /**
  * The input side of a search winner's held-out pass: the pretrained backbone's features of the stored
@@ -1418,10 +1455,12 @@ export async function runDispatchedTrial(
     if (!sp) specs.set(id, (sp = input.zoo.get(id)));
     return sp;
   };
-  const stopAt = trialStopAt(input, trials, best, spec, plannedOf(t).c);
+  const now = input.now ?? Date.now;
+  const left = input.deadline !== undefined ? Math.max(0, (input.deadline - now()) / 1000) : Infinity;
+  const stopAt = trialStopAt(input, trials, best, spec, plannedOf(t).c, left);
   return runTrial(
     input,
-    { ...stoppingAt(hooks, input.now ?? Date.now, () => stopAt), onBest: () => Promise.resolve() },
+    { ...stoppingAt(hooks, now, () => stopAt), onBest: () => Promise.resolve() },
     index,
     plannedOf(t),
     t.costSeconds > 0,
