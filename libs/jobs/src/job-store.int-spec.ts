@@ -230,7 +230,7 @@ describe('JobStore against Postgres', () => {
   });
 
   describe('ownership (a delivery replaced by a newer start of the same job)', () => {
-    it('refuses the progress, requeue and finish of the replaced delivery; the newer one writes and finishes', async () => {
+    it('refuses the progress, update, requeue and finish of the replaced delivery; the newer one writes and finishes', async () => {
       const t = await bed.tenant();
       const job = await noop(t.id);
       const r = ref(t.id, job.id);
@@ -246,6 +246,7 @@ describe('JobStore against Postgres', () => {
       await expect(bed.store.progressMany(r, [{ percent: 91 }], 'metrics', a.attempts)).rejects.toThrow(
         JobTakenOverError,
       );
+      await expect(bed.store.update(r, { bestMetric: 0.1 }, a.attempts)).rejects.toThrow(JobTakenOverError);
       await expect(bed.store.requeue(r, 'shutting down', a.attempts)).rejects.toThrow(JobTakenOverError);
       await expect(
         bed.store.finish(r, 'FAILED', { failureCode: 'X', failureReason: 'stale', owner: a.attempts }),
@@ -254,9 +255,12 @@ describe('JobStore against Postgres', () => {
         status: 'RUNNING',
         percent: 10,
         stage: null,
+        bestMetric: null,
       });
 
       await bed.store.progress(r, { percent: 50 }, 'progress', b.attempts);
+      await bed.store.update(r, { bestMetric: 0.5 }, b.attempts);
+      expect((await bed.store.get(t.id, job.id))?.bestMetric).toBeCloseTo(0.5, 9);
       let committed = false;
       const done = await bed.store.finish(r, 'SUCCEEDED', {
         result: { by: 'b' },

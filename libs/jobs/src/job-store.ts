@@ -446,9 +446,16 @@ export class JobStore {
     });
   }
 
-  /** Merges fields into the row without an event (metric history, best metric, compute time). */
-  async update(ref: JobRef, data: Prisma.JobUpdateInput): Promise<void> {
-    await this.tx(ref.tenantId, (tx) => tx.job.update({ where: { id: ref.jobId }, data }));
+  /**
+   * Merges fields into the row without an event (metric history, best metric, compute time). With
+   * `owner` (the `attempts` the delivery's start wrote), a delivery that another one has replaced
+   * since writes nothing: JobTakenOverError.
+   */
+  async update(ref: JobRef, data: Prisma.JobUpdateInput, owner?: number): Promise<void> {
+    await this.tx(ref.tenantId, async (tx) => {
+      if (owner !== undefined) this.assertOwner(await this.lock(tx, ref.jobId), owner);
+      await tx.job.update({ where: { id: ref.jobId }, data });
+    });
   }
 
   /**

@@ -129,10 +129,11 @@ export class TextTrainJob {
       Buffer.from(JSON.stringify(history, null, 2)),
       'application/json',
     );
-    await this.jobs.update(ctx.payload, {
-      metricHistory: history as unknown as Prisma.InputJsonValue,
-      bestMetric: report.accuracy,
-    });
+    await this.jobs.update(
+      ctx.payload,
+      { metricHistory: history as unknown as Prisma.InputJsonValue, bestMetric: report.accuracy },
+      ctx.owner,
+    );
     const family = candidate.kind === 'cnn' ? 'text-cnn' : 'text-linear';
     const { name: candidateName, kind: _kind, ...settings } = candidate;
     const stoppedByDeadline =

@@ -260,7 +260,7 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
             lastProgress = Date.now();
             await this.reportProgress(ctx, p);
           },
-          onEpoch: (phase, log) => this.recordEpoch(ref, history, phase, log),
+          onEpoch: (phase, log) => this.recordEpoch(ref, ctx.owner, history, phase, log),
           onNotice: (n) =>
             ctx.progress({
               stage: 'training',
@@ -444,6 +444,7 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
   /** Per-epoch metric history on the job row; epochs replayed after a resume are not duplicated. */
   private async recordEpoch(
     ref: JobRef,
+    owner: number,
     history: EpochRecord[],
     phase: string,
     log: EpochLog,
@@ -451,10 +452,11 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
     if (history.some((h) => h.phase === phase && h.epoch === log.epoch)) return;
     history.push({ ...log, phase });
     const best = Math.max(...history.map((h) => h.val_accuracy ?? h.accuracy));
-    await this.jobs.update(ref, {
-      metricHistory: history as unknown as Prisma.InputJsonValue,
-      bestMetric: best,
-    });
+    await this.jobs.update(
+      ref,
+      { metricHistory: history as unknown as Prisma.InputJsonValue, bestMetric: best },
+      owner,
+    );
     await this.jobs.progress(
       ref,
       {
@@ -463,6 +465,7 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
         data: { ...log, phase },
       },
       'metrics',
+      owner,
     );
   }
 
@@ -533,7 +536,7 @@ export class TrainHandler implements JobHandler<typeof JOBS.train> {
       recipe: { ...o.recipe, phase: m.phase, final: m.final },
       sizeBytes,
     });
-    await this.jobs.update(ctx.payload, { bestMetric: m.report.accuracy });
+    await this.jobs.update(ctx.payload, { bestMetric: m.report.accuracy }, ctx.owner);
     this.logger.log(
       `job ${ctx.job.id}: model ${o.modelId} ${m.final ? 'final' : 'early'} accuracy ${m.report.accuracy.toFixed(4)}`,
     );

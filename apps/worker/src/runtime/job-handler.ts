@@ -16,6 +16,11 @@ export interface JobContext<D extends JobDefinition = JobDefinition> {
   readonly job: Job;
   /** Aborted when the owner cancels the job (reason: JobCancelledError) or the worker shuts down (JobInterruptedError). */
   readonly signal: AbortSignal;
+  /**
+   * The `attempts` this delivery's start wrote: passed to JobStore's writes (`update`, `progress`),
+   * they refuse a delivery that another start of the job has replaced (JobTakenOverError).
+   */
+  readonly owner: number;
   /** Persists progress (row + event); throttle heavy callers yourself. */
   progress(p: JobProgress): Promise<void>;
   /** Throws the abort reason if the job should stop now; call at step boundaries. */

@@ -175,6 +175,7 @@ export class JobRunner {
       payload,
       inputs,
       job,
+      owner,
       signal: controller.signal,
       // A replaced delivery's progress is refused; it stops the handler at its next step boundary.
       progress: (p: JobProgress) =>

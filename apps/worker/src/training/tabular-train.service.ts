@@ -347,7 +347,7 @@ export class TabularTrainService {
       },
       sizeBytes: files.reduce((s, f) => s + f.size, 0),
     });
-    await this.jobs.update(ref, { bestMetric: result.chosen.validScore });
+    await this.jobs.update(ref, { bestMetric: result.chosen.validScore }, ctx.owner);
     // Measured for estimates (docs/jobs.md): only runs whose fits all ran here before the deadline;
     // sampled configurations are not candidates estimates know (neither fits nor overhead).
     const names = new Set<string>(tabularCandidates(options.tabularModel ?? 'auto', mode));

@@ -166,11 +166,16 @@ export class AutoSearchJob {
     };
   }
 
-  /** Progress, epoch and trial events of a search's trials on the job (the search's or a trial worker's). */
+  /**
+   * Progress, epoch and trial events of a search's trials on the job (the search's or a trial
+   * worker's). `owner`: the search's own delivery (JobContext.owner), whose epoch events a newer start
+   * of the job refuses; a trial worker's delivery is of another job and passes none.
+   */
   private trialHooks(
     ref: JobRef,
     a: Pick<AutoSearchInput, 'signal' | 'isBudgetStop' | 'checkBudget'>,
     progress: (p: JobProgress) => Promise<void>,
+    owner?: number,
   ): Omit<SearchHooks, 'onBest'> {
     let lastProgress = 0;
     return {
@@ -196,13 +201,14 @@ export class AutoSearchJob {
         });
       },
       onEpoch: async (trial, phase, log) => {
-        await this.jobs.progress(ref, epochEvent(trial, phase, log), 'metrics');
+        await this.jobs.progress(ref, epochEvent(trial, phase, log), 'metrics', owner);
       },
       onEpochs: async (trial, phase, logs) => {
         await this.jobs.progressMany(
           ref,
           logs.map((log) => epochEvent(trial, phase, log)),
           'metrics',
+          owner,
         );
       },
       onTrial: (t) =>
@@ -221,15 +227,16 @@ export class AutoSearchJob {
         ...(this.config.SEARCH_TRIALS === 'queue' ? { dispatcher: this.dispatcher(ctx.payload) } : {}),
       },
       {
-        ...this.trialHooks(ctx.payload, a, (p) => ctx.progress(p)),
+        ...this.trialHooks(ctx.payload, a, (p) => ctx.progress(p), ctx.owner),
         onStage: (message) => ctx.progress({ stage: 'evaluating', message }),
         onBest: async (b) => {
           await a.saveModel(b);
           const best = (await this.trials.all(tenantId, jobId)).find((t) => t.index === b.trial);
-          await this.jobs.update(ctx.payload, {
-            metricHistory: best?.curves ?? [],
-            bestMetric: b.report.accuracy,
-          });
+          await this.jobs.update(
+            ctx.payload,
+            { metricHistory: best?.curves ?? [], bestMetric: b.report.accuracy },
+            ctx.owner,
+          );
         },
       },
     );
