@@ -107,7 +107,7 @@ export function planFinish(costs: FinishCosts, allowance: number): FinishPlan {
 /**
  * Largest share of the budget the light held-out pass may take ahead of the trials. Without the pass
  * a pretrained model's suspects are AUM's alone, a weaker ranking with a larger count that cleaning
- * acts on (a 2-minute `npm start` job on 311 food photos with the CPU shared: AUM 86-87 suspects
+ * acts on (2-minute `npm start` jobs on the 311 food photos: AUM 82-87 suspects
  * of 249 train images, the pass 31), so the light form is kept like the test evaluation unless it
  * would take more than this of a small budget.
  */
