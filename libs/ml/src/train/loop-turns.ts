@@ -8,13 +8,14 @@ export const YIELD_MS = 50;
  * a forward pass): once `everyMs` have passed since the last turn it lets the event loop run (the
  * worker's job-lock renewal, cancel poll and database calls), otherwise it returns at once. A
  * promise that resolves without a turn only runs microtasks, which is why an async loop over
- * in-memory data still held a worker's loop for 13.7 s at once before these turns.
+ * in-memory data still held a worker's loop for 13.7 s at once before these turns. `now`: the clock
+ * (a spec's own).
  */
-export function loopTurns(everyMs = YIELD_MS): () => Promise<void> {
-  let last = Date.now();
+export function loopTurns(everyMs = YIELD_MS, now: () => number = Date.now): () => Promise<void> {
+  let last = now();
   return async () => {
-    if (Date.now() - last < everyMs) return;
+    if (now() - last < everyMs) return;
     await nextTurn();
-    last = Date.now();
+    last = now();
   };
 }
