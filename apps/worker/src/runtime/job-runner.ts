@@ -286,19 +286,14 @@ export class JobRunner {
       await bullJob.moveToWait(token);
       throw new WaitingError();
     }
-    if (missingObject(e)) {
-      this.opts.logger.error(`job ${ref.jobId} failed for good: ${describe(e)}`);
-      await this.store.finish(ref, 'FAILED', {
-        failureCode: 'INPUT_NOT_FOUND',
-        failureReason: describe(e),
-        owner,
-      });
-      throw new UnrecoverableError(describe(e));
-    }
-    if (e instanceof PermanentJobError || e instanceof UnrecoverableError) {
-      const code = e instanceof PermanentJobError ? e.code : 'JOB_FAILED';
-      await this.store.finish(ref, 'FAILED', { failureCode: code, failureReason: e.message, owner });
-      throw e instanceof UnrecoverableError ? e : new UnrecoverableError(e.message);
+    // A missing input object fails for good like a PermanentJobError: every retry would read nothing.
+    const missing = missingObject(e);
+    if (missing) this.opts.logger.error(`job ${ref.jobId} failed for good: ${describe(e)}`);
+    const permanent = missing ? new PermanentJobError('INPUT_NOT_FOUND', describe(e)) : e;
+    if (permanent instanceof PermanentJobError || permanent instanceof UnrecoverableError) {
+      const code = permanent instanceof PermanentJobError ? permanent.code : 'JOB_FAILED';
+      await this.store.finish(ref, 'FAILED', { failureCode: code, failureReason: permanent.message, owner });
+      throw permanent instanceof UnrecoverableError ? permanent : new UnrecoverableError(permanent.message);
     }
     const attempts = bullJob.opts.attempts ?? 1;
     const last = bullJob.attemptsMade + 1 >= attempts;

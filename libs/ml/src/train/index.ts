@@ -81,5 +81,5 @@ export { TrainError, TrainConfigError, CheckpointError, NonFiniteLossError } fro
 export type { CheckpointErrorReason } from './errors';
 export type { AugmentFn, AugmentContext } from './augment-hook';
 export { minimizeLbfgs } from './lbfgs';
-export { loopTurns, YIELD_MS } from './loop-turns';
+export { loopTurns } from './loop-turns';
 export type { LbfgsOptions, LbfgsIteration, LbfgsResult, LbfgsStop, Objective } from './lbfgs';
